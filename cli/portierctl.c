@@ -1,0 +1,53 @@
+/* portierctl: every portier capability, scriptable. Dispatches to one module per device family. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/ctl.h"
+
+/* One line per family module. */
+static const struct ctl_family *const families[] = {
+    NULL,
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: portierctl [--json] [-v] [-c FILE] FAMILY ...\n");
+    for (size_t i = 0; families[i]; i++)
+        fprintf(out, "%s\n", families[i]->usage);
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl_opts opts = { 0 };
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            opts.json = true;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            opts.verbose = true;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+            opts.config_path = argv[++i];
+        } else if (strcmp(a, "--check-config") == 0) {
+            argv[i] = (char *)"check-config"; /* handled by the site family */
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return CTL_EXIT_OK;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return CTL_EXIT_USAGE;
+    }
+    for (size_t f = 0; families[f]; f++) {
+        if (strcmp(argv[i], families[f]->name) == 0)
+            return families[f]->main(&opts, argc - i - 1, argv + i + 1);
+    }
+    fprintf(stderr, "portierctl: unknown command '%s'\n", argv[i]);
+    usage(stderr);
+    return CTL_EXIT_USAGE;
+}
