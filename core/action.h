@@ -1,0 +1,105 @@
+/* action: every operator intent, in one table, and the one entry point the console and the CLI call.
+ * action_run checks the role, writes the audit row first, dispatches to the devices, completes the audit. */
+#ifndef PORTIER_ACTION_H
+#define PORTIER_ACTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/role.h"
+#include "core/site.h"
+
+enum action_id {
+    ACTION_ACK,             /* acknowledge a journal event (target: event id) */
+    ACTION_DOOR_OPEN,       /* open a door for N seconds */
+    ACTION_DOOR_CLOSE,      /* lock a door now */
+    ACTION_DOOR_HOLD,       /* hold a door open until released */
+    ACTION_DOOR_RELEASE,    /* end a hold */
+    ACTION_TIMED_OPEN,      /* open a door for N minutes, closed by the device itself */
+    ACTION_NORMAL_OPEN_ON,  /* C3 normal-open on */
+    ACTION_NORMAL_OPEN_OFF,
+    ACTION_AUX_ON,          /* aux output on for N seconds */
+    ACTION_AUX_OFF,
+    ACTION_CANCEL_ALARM,    /* cancel the alarm of a panel (target: device or one of its doors) */
+    ACTION_LOCKOUT_ON,      /* NiX1: deny every key on a probe */
+    ACTION_LOCKOUT_OFF,
+    ACTION_EMERGENCY_ON,    /* unlock the emergency doors of the whole site */
+    ACTION_EMERGENCY_OFF,   /* restore them */
+    ACTION_RELOAD_CONFIG,   /* re-read the configuration (technician) */
+    ACTION_COUNT
+};
+
+enum action_target_kind { ACTION_TARGET_NONE, ACTION_TARGET_EVENT, ACTION_TARGET_DOOR, ACTION_TARGET_AUX,
+                          ACTION_TARGET_PROBE, ACTION_TARGET_OUTPUT, ACTION_TARGET_DEVICE, ACTION_TARGET_SITE };
+
+struct action_def {
+    enum action_id id;
+    const char *name;          /* "door-open": CLI verb, key-binding name, audit action */
+    const char *description;   /* one line for help screens */
+    enum role min_role;
+    bool changes_state;        /* greyed out in read-only mode */
+    enum action_target_kind target;
+    const char *param;         /* parameter name ("seconds", "minutes") or NULL */
+    unsigned param_min, param_max, param_default;
+};
+
+/* The table, indexed by enum action_id. */
+extern const struct action_def action_table[ACTION_COUNT];
+/* Find an action by name; NULL when unknown. */
+const struct action_def *action_find(const char *name);
+/* True when role may run the action. */
+bool action_allowed(enum role role, enum action_id id);
+
+/* Who runs an action. */
+struct action_user {
+    char name[64];             /* Unix user */
+    enum role role;
+};
+
+struct action_params {
+    unsigned value;            /* seconds/minutes; 0 = the action's default */
+    bool has_value;
+};
+
+enum action_status { ACTION_PENDING, ACTION_OK, ACTION_PARTIAL, ACTION_FAILED, ACTION_DENIED, ACTION_REFUSED };
+
+/* Outcome per output (or per device for device-wide actions). */
+struct action_target_result {
+    size_t output;             /* site output index, or SIZE_MAX for a device-wide result */
+    size_t device;
+    enum progress progress;
+    char message[96];
+};
+
+/* A running action. Owned by the action module; valid until the final progress callback returns. */
+struct action_run {
+    const struct action_def *def;
+    struct action_user user;
+    char target[128];
+    unsigned value;
+    int64_t audit_id;
+    enum action_status status;
+    size_t n_results;
+    struct action_target_result *results;
+    unsigned confirmed, pending, failed;   /* live counts */
+    char error[256];           /* why it was denied or refused */
+};
+
+/* Progress: called after each per-target result and once at the end with finished = true. */
+typedef void (*action_progress_fn)(const struct action_run *run, bool finished, void *arg);
+
+/* Run an action. Order: resolve the target and parameters, check the role (a denied attempt is audited
+ * as "denied"), write the audit row (if that fails the action is refused — except the emergency, which
+ * proceeds), then dispatch to the devices (the emergency to all panels and buses in parallel), and
+ * complete the audit row with the per-device/door result. Returns 0 when dispatched (cb will be called,
+ * possibly before action_run returns for actions needing no device), or -1 when denied or refused at
+ * once: then cb is called once with finished = true before returning, and err (if given) says why. */
+int action_run(struct site *site, const struct action_user *user, enum action_id id, const char *target,
+               const struct action_params *params, action_progress_fn cb, void *arg, char *err, size_t errlen);
+
+/* Number of actions still running (front ends wait for 0 before exiting). */
+size_t action_running(const struct site *site);
+const char *action_status_name(enum action_status status);
+
+#endif

@@ -1,0 +1,196 @@
+/* device: attaching drivers to the site, and the driver → site reporting callbacks. */
+#include "core/device.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct device_ops *device_ops_find(const struct device_ops *const *table, const char *kind)
+{
+    for (size_t i = 0; table && table[i]; i++)
+        if (kind && strcmp(table[i]->kind, kind) == 0)
+            return table[i];
+    return NULL;
+}
+
+int device_attach_all(struct site *site, const struct device_ops *const *table, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < site->n_devices; i++) {
+        struct site_device *sd = &site->devices[i];
+        if (sd->drv)
+            continue;
+        const struct device_ops *ops = device_ops_find(table, sd->kind);
+        if (!ops) {
+            snprintf(sd->link_detail, sizeof sd->link_detail, "no driver for kind %s", sd->kind);
+            sd->link = LINK_DOWN;
+            continue;
+        }
+        struct device *dev = calloc(1, sizeof *dev);
+        if (!dev) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        dev->ops = ops;
+        dev->site = site;
+        dev->index = i;
+        dev->loop = site->loop;
+        char e[256] = "";
+        if (ops->init && ops->init(dev, e, sizeof e) != 0) {
+            snprintf(err, errlen, "%s: %s", sd->name, e[0] ? e : "driver init failed");
+            free(dev);
+            return -1;
+        }
+        sd->drv = dev;
+    }
+    return 0;
+}
+
+void device_start_all(struct site *site)
+{
+    for (size_t i = 0; i < site->n_devices; i++) {
+        struct device *dev = site->devices[i].drv;
+        if (dev && dev->ops->start)
+            dev->ops->start(dev);
+    }
+}
+
+void device_detach_all(struct site *site)
+{
+    for (size_t i = 0; i < site->n_devices; i++) {
+        struct device *dev = site->devices[i].drv;
+        if (!dev)
+            continue;
+        if (dev->ops->stop)
+            dev->ops->stop(dev);
+        if (dev->ops->destroy)
+            dev->ops->destroy(dev);
+        free(dev);
+        site->devices[i].drv = NULL;
+    }
+}
+
+const char *device_op_name(enum device_op op)
+{
+    static const char *const names[DEVICE_OP_COUNT] = {
+        "open", "close", "hold-open", "release", "normal-open-on", "normal-open-off", "aux-on", "aux-off",
+        "cancel-alarm", "lockout-on", "lockout-off", "timed-open", "emergency-on", "emergency-off",
+    };
+    return (unsigned)op < DEVICE_OP_COUNT ? names[op] : "?";
+}
+
+const char *device_result_name(enum device_result result)
+{
+    switch (result) {
+    case DEVICE_RESULT_OK: return "ok";
+    case DEVICE_RESULT_FAILED: return "failed";
+    case DEVICE_RESULT_UNSUPPORTED: return "unsupported";
+    case DEVICE_RESULT_OFFLINE: return "offline";
+    case DEVICE_RESULT_TIMEOUT: return "timeout";
+    }
+    return "?";
+}
+
+void device_report_event(struct device *dev, struct event *ev)
+{
+    struct site *site = dev->site;
+    struct site_device *sd = &site->devices[dev->index];
+    if (!ev->device[0])
+        event_copy(ev->device, sizeof ev->device, sd->name);
+    if (!ev->addr[0] && sd->panel)
+        event_copy(ev->addr, sizeof ev->addr, sd->panel->host);
+    if (!ev->door[0] && ev->door_no > 0 && (ev->kind == EVENT_ACCESS || ev->kind == EVENT_DOOR)) {
+        /* C3: door_no names a door, except aux events (12/13 open/close aux, 220/221 aux input). */
+        enum output_type t = (ev->code == 12 || ev->code == 13) ? OUTPUT_AUX : OUTPUT_DOOR;
+        size_t o = device_output_index(dev, t, ev->door_no, 0);
+        if (o != SIZE_MAX)
+            event_copy(ev->door, sizeof ev->door, site->outputs[o].name);
+    }
+    sd->events++;
+    event_publish(site_events(site), ev);
+}
+
+void device_report_link(struct device *dev, enum link_state link, const char *detail)
+{
+    struct site *site = dev->site;
+    struct site_device *sd = &site->devices[dev->index];
+    enum link_state old = sd->link;
+    if (detail)
+        event_copy(sd->link_detail, sizeof sd->link_detail, detail);
+    if (old == link)
+        return;
+    int64_t now = event_now_us();
+    sd->link = link;
+    sd->link_since_us = now;
+    if (old == LINK_UP && link != LINK_UP && link != LINK_STALE)
+        sd->lost_since_us = now;
+    if (old == LINK_UP && link == LINK_STALE)
+        sd->lost_since_us = now;
+
+    struct event ev;
+    enum event_severity sev = link == LINK_UP ? EVENT_NORMAL : link == LINK_CONNECTING ? EVENT_NORMAL
+                                                                                        : EVENT_WARNING;
+    /* Connecting attempts are not worth a journal row each (backoff would flood it). */
+    if (link != LINK_CONNECTING) {
+        event_init(&ev, EVENT_LINK, sev);
+        event_copy(ev.device, sizeof ev.device, sd->name);
+        event_set_text(&ev, "link %s%s%s", site_link_name(link), sd->link_detail[0] ? ": " : "",
+                       sd->link_detail);
+        ev.code = (int)link;
+        event_copy(ev.code_name, sizeof ev.code_name, site_link_name(link));
+        event_publish(site_events(site), &ev);
+    }
+    if (link == LINK_UP && sd->was_up && sd->lost_since_us) {
+        char from[32], to[32];
+        event_format_time(sd->lost_since_us, from, sizeof from);
+        event_format_time(now, to, sizeof to);
+        event_init(&ev, EVENT_GAP, EVENT_WARNING);
+        event_copy(ev.device, sizeof ev.device, sd->name);
+        event_set_text(&ev, "events between %s and %s may be missing (link was lost)", from, to);
+        event_publish(site_events(site), &ev);
+        sd->lost_since_us = 0;
+    }
+    if (link == LINK_UP)
+        sd->was_up = true;
+    /* Outputs of a device that is not up are stale. */
+    for (size_t i = 0; i < site->n_outputs; i++) {
+        if (site->outputs[i].device == dev->index) {
+            bool stale = link != LINK_UP;
+            if (site->outputs[i].state.stale != stale) {
+                site->outputs[i].state.stale = stale;
+                site_changed(site, -1, (int)i);
+            }
+        }
+    }
+    site_changed(site, (int)dev->index, -1);
+}
+
+void device_report_output(struct device *dev, size_t output, const struct output_state *state)
+{
+    struct site *site = dev->site;
+    if (output >= site->n_outputs || site->outputs[output].device != dev->index)
+        return;
+    struct site_output *o = &site->outputs[output];
+    const struct output_state *a = &o->state;
+    if (a->sensor == state->sensor && a->locked == state->locked && a->held_open == state->held_open &&
+        a->normal_open == state->normal_open && a->alarm == state->alarm &&
+        a->open_timeout == state->open_timeout && a->stale == state->stale &&
+        a->locked_out == state->locked_out && a->emergency == state->emergency &&
+        a->open_until_us == state->open_until_us)
+        return;
+    o->state = *state;
+    o->changed_us = event_now_us();
+    site_changed(site, -1, (int)output);
+}
+
+size_t device_output_index(const struct device *dev, enum output_type type, int number, size_t slave)
+{
+    const struct site *site = dev->site;
+    for (size_t i = 0; i < site->n_outputs; i++) {
+        const struct site_output *o = &site->outputs[i];
+        if (o->device == dev->index && o->type == type && o->number == number &&
+            (type != OUTPUT_PROBE || o->slave == slave))
+            return i;
+    }
+    return SIZE_MAX;
+}

@@ -1,0 +1,105 @@
+/* device: the driver contract between the site and a device family (like NUT's driver API).
+ * A driver starts, stops, runs commands asynchronously, and reports events, link and output state back. */
+#ifndef PORTIER_DEVICE_H
+#define PORTIER_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/event.h"
+#include "core/loop.h"
+#include "core/site.h"
+
+/* Commands a front end can ask of a device. Outputs are site output indices of this device. */
+enum device_op {
+    DEVICE_OPEN,              /* door: unlock for value seconds (1..254) */
+    DEVICE_CLOSE,             /* door: lock now (ends a timed open or hold) */
+    DEVICE_HOLD_OPEN,         /* door: stay unlocked until released (C3 255; NiX1 cron window §5.14) */
+    DEVICE_RELEASE,           /* door: end a hold, back to normal (NiX1: restore cron) */
+    DEVICE_NORMAL_OPEN_ON,    /* C3 door: enable normal-open (CONTROL_DEVICE op 4) */
+    DEVICE_NORMAL_OPEN_OFF,
+    DEVICE_AUX_ON,            /* aux: on for value seconds (1..254; 255 = until off) */
+    DEVICE_AUX_OFF,
+    DEVICE_CANCEL_ALARM,      /* device-wide */
+    DEVICE_LOCKOUT_ON,        /* NiX1 probe: deny every key (Nl p 1) */
+    DEVICE_LOCKOUT_OFF,
+    DEVICE_TIMED_OPEN,        /* door: open for value minutes, closed by the device itself (NiX1 cron) */
+    DEVICE_EMERGENCY_ON,      /* unlock the given outputs (all of the device when n_outputs = 0) */
+    DEVICE_EMERGENCY_OFF,     /* restore them (previous state or locked, per site emergency.restore) */
+    DEVICE_OP_COUNT
+};
+
+enum device_result { DEVICE_RESULT_OK, DEVICE_RESULT_FAILED, DEVICE_RESULT_UNSUPPORTED,
+                     DEVICE_RESULT_OFFLINE, DEVICE_RESULT_TIMEOUT };
+
+/* Per-output completion: called exactly once per output of the command (eventually: every request has
+ * a deadline). message says what happened in words ("ok", "C3 error -11 ...", "no reply"). */
+typedef void (*device_result_fn)(void *ctx, size_t output, enum device_result result, const char *message);
+/* Called once after the last per-output result. */
+typedef void (*device_done_fn)(void *ctx);
+
+struct device_cmd {
+    enum device_op op;
+    unsigned value;           /* seconds or minutes, see the op */
+    const size_t *outputs;    /* site output indices of this device; the driver copies the list */
+    size_t n_outputs;
+    enum site_restore restore;/* DEVICE_EMERGENCY_OFF only */
+    device_result_fn result;
+    device_done_fn done;
+    void *ctx;
+};
+
+struct device;
+
+struct device_ops {
+    const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
+    /* Create the driver state for site->devices[dev->index] (priv); 0 or -1 with err filled. */
+    int (*init)(struct device *dev, char *err, size_t errlen);
+    /* Begin connecting (non-blocking); the driver reconnects by itself forever until stop. */
+    int (*start)(struct device *dev);
+    /* Disconnect politely; pending commands complete with DEVICE_RESULT_OFFLINE (asynchronously). */
+    void (*stop)(struct device *dev);
+    /* Queue a command ahead of routine polls. 0 = accepted (callbacks follow, never from inside this call);
+     * -1 = refused now (err filled; no callback will follow). */
+    int (*command)(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen);
+    /* Whether the device family supports op on output (output may be SIZE_MAX for device-wide ops). */
+    bool (*supports)(const struct device *dev, enum device_op op, size_t output);
+    /* Free priv. The driver must not call back afterwards. */
+    void (*destroy)(struct device *dev);
+};
+
+struct device {
+    const struct device_ops *ops;
+    struct site *site;
+    size_t index;             /* site->devices[index] */
+    loop_t *loop;
+    void *priv;
+};
+
+/* Find ops by kind in a NULL-terminated table (the front end's driver registry). */
+const struct device_ops *device_ops_find(const struct device_ops *const *table, const char *kind);
+/* Create and init a driver for every site device from the registry (site->loop must be set). Devices whose
+ * kind has no driver stay detached and are reported as down with a reason. 0, or -1 with err filled. */
+int device_attach_all(struct site *site, const struct device_ops *const *table, char *err, size_t errlen);
+/* Start every attached device. */
+void device_start_all(struct site *site);
+/* Stop and destroy every attached device. */
+void device_detach_all(struct site *site);
+
+const char *device_op_name(enum device_op op);
+const char *device_result_name(enum device_result result);
+
+/* ---- callbacks from drivers into the site ---- */
+
+/* Publish an event of this device: fills device name (if empty), addr and host time, maps door_no to the
+ * door name when empty, and publishes through the site's event bus (journal first). */
+void device_report_event(struct device *dev, struct event *ev);
+/* Link state change; emits an EVENT_LINK, and an EVENT_GAP when an up link comes back after a loss. */
+void device_report_link(struct device *dev, enum link_state link, const char *detail);
+/* New runtime state of one of this device's outputs (the site keeps it and tells the front end). */
+void device_report_output(struct device *dev, size_t output, const struct output_state *state);
+/* The site output index for (number, slave) of this device, or SIZE_MAX. For C3 doors type OUTPUT_DOOR,
+ * aux OUTPUT_AUX; for NiX1 probes number is the probe and slave the slave index. */
+size_t device_output_index(const struct device *dev, enum output_type type, int number, size_t slave);
+
+#endif

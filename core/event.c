@@ -1,0 +1,253 @@
+/* event: the normalized event and the event bus (journal first, then subscribers). */
+#include "core/event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const kind_names[EVENT_KIND_COUNT] = {
+    [EVENT_ACCESS] = "access",       [EVENT_DOOR] = "door",   [EVENT_NIX1_ACCESS] = "nix1-access",
+    [EVENT_LINK] = "link",           [EVENT_COMMAND] = "command", [EVENT_GAP] = "gap",
+    [EVENT_EMERGENCY] = "emergency", [EVENT_OPERATOR] = "operator", [EVENT_SYSTEM] = "system",
+};
+static const char *const severity_names[EVENT_SEVERITY_COUNT] = { "normal", "warning", "alarm" };
+
+void event_init(struct event *ev, enum event_kind kind, enum event_severity severity)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->kind = kind;
+    ev->severity = severity;
+    ev->code = -1;
+    ev->verify = -1;
+    ev->inout = -1;
+    ev->unit = -1;
+}
+
+void event_copy(char *dst, size_t dstlen, const char *src)
+{
+    if (dstlen == 0)
+        return;
+    if (!src)
+        src = "";
+    size_t n = strnlen(src, dstlen - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void event_set_text(struct event *ev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->text, sizeof ev->text, fmt, ap);
+    va_end(ap);
+}
+
+void event_make_key(struct event *ev)
+{
+    switch (ev->kind) {
+    case EVENT_NIX1_ACCESS:
+        snprintf(ev->key, sizeof ev->key, "%.40s|%lld|%d|%.40s|%d|%d", ev->addr[0] ? ev->addr : ev->device,
+                 (long long)ev->device_time, ev->code, ev->uid, ev->unit, ev->door_no);
+        break;
+    default:
+        snprintf(ev->key, sizeof ev->key, "%.40s|%lld|%d|%d|%u|%u|%d|%d", ev->device, (long long)ev->device_time,
+                 ev->code, ev->door_no, ev->card, ev->pin, ev->verify, ev->inout);
+        break;
+    }
+}
+
+const char *event_kind_name(enum event_kind kind)
+{
+    return (unsigned)kind < EVENT_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+int event_kind_from_name(const char *name)
+{
+    for (int i = 0; name && i < EVENT_KIND_COUNT; i++)
+        if (strcasecmp(name, kind_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *event_severity_name(enum event_severity sev)
+{
+    return (unsigned)sev < EVENT_SEVERITY_COUNT ? severity_names[sev] : "?";
+}
+
+int event_severity_from_name(const char *name)
+{
+    for (int i = 0; name && i < EVENT_SEVERITY_COUNT; i++)
+        if (strcasecmp(name, severity_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int64_t event_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void event_format_time(int64_t time_us, char *buf, size_t len)
+{
+    time_t t = (time_t)(time_us / 1000000);
+    struct tm tm;
+    if (len == 0)
+        return;
+    if (!localtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(buf, len, "%lld", (long long)t);
+}
+
+void event_format_line(const struct event *ev, char *buf, size_t len)
+{
+    char t[32];
+    event_format_time(ev->host_time_us, t, sizeof t);
+    snprintf(buf, len, "%s %-7s %s%s%s: %s", t, event_severity_name(ev->severity), ev->device,
+             ev->door[0] ? " / " : "", ev->door, ev->text);
+}
+
+/* ---- bus ---- */
+
+struct subscriber {
+    int handle;
+    event_sub_fn fn;
+    void *arg;
+};
+
+struct event_bus {
+    event_commit_fn commit;
+    void *commit_arg;
+    struct subscriber *subs;
+    size_t n_subs, cap_subs;
+    int next_handle;
+    /* reentrancy queue: events published from a subscriber wait here */
+    bool delivering;
+    struct event *queue;
+    size_t q_head, q_len, q_cap;
+    uint64_t published, duplicates, journal_failures;
+};
+
+struct event_bus *event_bus_new(void)
+{
+    struct event_bus *bus = calloc(1, sizeof *bus);
+    if (bus)
+        bus->next_handle = 1;
+    return bus;
+}
+
+void event_bus_free(struct event_bus *bus)
+{
+    if (!bus)
+        return;
+    free(bus->subs);
+    free(bus->queue);
+    free(bus);
+}
+
+void event_bus_set_journal(struct event_bus *bus, event_commit_fn commit, void *arg)
+{
+    bus->commit = commit;
+    bus->commit_arg = arg;
+}
+
+int event_bus_subscribe(struct event_bus *bus, event_sub_fn fn, void *arg)
+{
+    if (bus->n_subs == bus->cap_subs) {
+        size_t cap = bus->cap_subs ? bus->cap_subs * 2 : 4;
+        struct subscriber *s = realloc(bus->subs, cap * sizeof *s);
+        if (!s)
+            return -1;
+        bus->subs = s;
+        bus->cap_subs = cap;
+    }
+    int h = bus->next_handle++;
+    bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, arg };
+    return h;
+}
+
+void event_bus_unsubscribe(struct event_bus *bus, int handle)
+{
+    for (size_t i = 0; i < bus->n_subs; i++) {
+        if (bus->subs[i].handle == handle) {
+            memmove(&bus->subs[i], &bus->subs[i + 1], (bus->n_subs - i - 1) * sizeof bus->subs[0]);
+            bus->n_subs--;
+            return;
+        }
+    }
+}
+
+/* Commit one event and deliver it; returns as event_publish. */
+static int commit_and_deliver(struct event_bus *bus, struct event *ev)
+{
+    int rc = 1;
+    ev->journaled = false;
+    if (bus->commit) {
+        int c = bus->commit(ev, bus->commit_arg);
+        if (c == 0) {
+            bus->duplicates++;
+            return 0;
+        }
+        if (c < 0) {
+            bus->journal_failures++;
+            rc = -1;
+        } else {
+            ev->journaled = true;
+        }
+    }
+    bus->published++;
+    /* Subscribers may unsubscribe while we iterate: walk by handle order with an index re-check. */
+    for (size_t i = 0; i < bus->n_subs; i++) {
+        int h = bus->subs[i].handle;
+        bus->subs[i].fn(ev, bus->subs[i].arg);
+        if (i < bus->n_subs && bus->subs[i].handle != h)
+            i--; /* the current one was removed: the next moved into slot i */
+    }
+    return rc;
+}
+
+static int queue_push(struct event_bus *bus, const struct event *ev)
+{
+    if (bus->q_len == bus->q_cap) {
+        size_t cap = bus->q_cap ? bus->q_cap * 2 : 8;
+        struct event *q = malloc(cap * sizeof *q);
+        if (!q)
+            return -1;
+        for (size_t i = 0; i < bus->q_len; i++)
+            q[i] = bus->queue[(bus->q_head + i) % bus->q_cap];
+        free(bus->queue);
+        bus->queue = q;
+        bus->q_cap = cap;
+        bus->q_head = 0;
+    }
+    bus->queue[(bus->q_head + bus->q_len) % bus->q_cap] = *ev;
+    bus->q_len++;
+    return 0;
+}
+
+int event_publish(struct event_bus *bus, struct event *ev)
+{
+    if (ev->host_time_us == 0)
+        ev->host_time_us = event_now_us();
+    if (bus->delivering) {
+        /* Committed and delivered after the current event, in publish order. */
+        return queue_push(bus, ev) == 0 ? 1 : -1;
+    }
+    bus->delivering = true;
+    int rc = commit_and_deliver(bus, ev);
+    while (bus->q_len > 0) {
+        struct event next = bus->queue[bus->q_head];
+        bus->q_head = (bus->q_head + 1) % bus->q_cap;
+        bus->q_len--;
+        commit_and_deliver(bus, &next);
+    }
+    bus->delivering = false;
+    return rc;
+}
+
+uint64_t event_bus_published(const struct event_bus *bus) { return bus->published; }
+uint64_t event_bus_duplicates(const struct event_bus *bus) { return bus->duplicates; }
+uint64_t event_bus_journal_failures(const struct event_bus *bus) { return bus->journal_failures; }

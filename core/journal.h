@@ -1,0 +1,91 @@
+/* journal: the event journal and the operator audit trail in SQLite (the only module that uses SQLite).
+ * WAL, versioned schema, deduplicated catch-up, bounded retention, paged queries newest first. */
+#ifndef PORTIER_JOURNAL_H
+#define PORTIER_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event.h"
+
+#define JOURNAL_SCHEMA_VERSION 2
+
+struct journal;
+
+struct journal_opts {
+    const char *path;            /* database file; created with its directory (0700) when missing */
+    unsigned retention_days;     /* 0 = keep forever */
+    uint64_t retention_rows;     /* 0 = no row limit (per table) */
+    bool readonly;               /* open for queries only (portierctl journal) */
+};
+
+/* Open (and create or migrate) the journal. NULL with err filled on failure. */
+struct journal *journal_open(const struct journal_opts *opts, char *err, size_t errlen);
+void journal_close(struct journal *j);
+/* The user_version of the open database. */
+int journal_schema_version(struct journal *j);
+
+/* Store an event (durably, before it is shown). 1 = stored (ev->id set), 0 = duplicate of a stored
+ * event with the same non-empty key (ev->id set to the stored row), -1 = error. */
+int journal_commit_event(struct journal *j, struct event *ev);
+/* event_commit_fn adapter for event_bus_set_journal (arg = struct journal *). */
+int journal_commit_hook(struct event *ev, void *arg);
+/* Mark an event acknowledged by user. 0, or -1 when no such event. */
+int journal_ack(struct journal *j, int64_t event_id, const char *user);
+
+/* Delete rows beyond the retention limits (by age relative to now_us, then by count). Returns the
+ * number of rows removed, or -1. Called at open and periodically by the front end. */
+long journal_prune(struct journal *j, int64_t now_us);
+
+/* ---- audit ---- */
+struct audit_record {
+    int64_t id;
+    int64_t time_us;             /* when the action was requested */
+    char user[64];               /* Unix user */
+    char role[16];
+    char action[32];             /* action name (core/action.h) */
+    char target[128];            /* output/device name, "site", or "" */
+    char params[128];            /* e.g. "seconds=5" */
+    char result[16];             /* "pending", "ok", "partial", "failed", "denied", "refused" */
+    char detail[1024];           /* per device/door outcome */
+    int64_t done_us;             /* when it completed, 0 while pending */
+};
+
+/* Write the audit row before anything is sent (result "pending" unless rec->result is set). Sets rec->id.
+ * 0 or -1. */
+int journal_audit_begin(struct journal *j, struct audit_record *rec);
+/* Complete an audit row with its result and per-target detail. 0 or -1. */
+int journal_audit_finish(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us);
+
+/* ---- queries (newest first, paged) ---- */
+struct journal_query {
+    int64_t since_us;            /* host time >= since (0 = no bound) */
+    int64_t until_us;            /* host time < until (0 = no bound) */
+    const char *device;          /* exact device name, case-insensitive; NULL = any */
+    const char *door;            /* exact door name, case-insensitive; NULL = any */
+    int kind;                    /* enum event_kind, -1 = any */
+    int min_severity;            /* enum event_severity: this or worse; -1 = any */
+    const char *search;          /* substring of text/code name/uid/card/device/door (audit: user,
+                                    action, target, detail); NULL = none */
+    const char *user;            /* audit only: exact user */
+    int64_t before_id;           /* paging: only rows with id < before_id (0 = from the newest) */
+    size_t limit;                /* 0 = 100 */
+};
+
+typedef int (*journal_event_fn)(const struct event *ev, bool acked, void *arg);   /* non-zero stops */
+typedef int (*journal_audit_fn)(const struct audit_record *rec, void *arg);
+
+/* Run a query; calls fn per row, newest first. Returns the number of rows delivered, or -1. */
+long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg);
+long journal_query_audit(struct journal *j, const struct journal_query *q, journal_audit_fn fn, void *arg);
+/* Row counts (for tests and status). */
+long journal_count_events(struct journal *j);
+long journal_count_audit(struct journal *j);
+
+/* The last error text of the journal (SQLite message), for display. */
+const char *journal_error(struct journal *j);
+/* Default path: $XDG_STATE_HOME/portier/journal.db or ~/.local/state/portier/journal.db. */
+void journal_default_path(char *buf, size_t len);
+
+#endif
