@@ -1,0 +1,474 @@
+/* Unit tests for the journal: schema and migration, dedup, queries, retention, audit, the bus order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/event.h"
+#include "core/journal.h"
+
+static char dir[256];
+static char path[300];
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof dir, "%s/portier-journal.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sub/journal.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct journal *open_j(unsigned days, uint64_t rows)
+{
+    char err[256] = "";
+    struct journal_opts o = { .path = path, .retention_days = days, .retention_rows = rows };
+    struct journal *j = journal_open(&o, err, sizeof err);
+    if (!j)
+        fprintf(stderr, "open: %s\n", err);
+    assert_non_null(j);
+    return j;
+}
+
+static void make_access(struct event *ev, const char *device, int64_t dtime, uint32_t card, int code)
+{
+    event_init(ev, EVENT_ACCESS, EVENT_NORMAL);
+    snprintf(ev->device, sizeof ev->device, "%s", device);
+    snprintf(ev->door, sizeof ev->door, "Main entrance");
+    ev->door_no = 1;
+    ev->device_time = dtime;
+    ev->card = card;
+    ev->code = code;
+    ev->verify = 4;
+    ev->inout = 0;
+    event_set_text(ev, "card %u code %d", card, code);
+    event_make_key(ev);
+}
+
+static void test_schema_created(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
+    assert_int_equal(journal_count_events(j), 0);
+    journal_close(j);
+    /* WAL mode is persistent in the file. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_migration_from_v1(void **state)
+{
+    /* A version-1 journal written by an older portier: events without the ack columns. */
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/sub'", dir);
+    assert_int_equal(system(cmd), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const char *v1 =
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, host_us INTEGER NOT NULL, kind INTEGER NOT NULL,"
+        " severity INTEGER NOT NULL, device_time INTEGER NOT NULL DEFAULT 0, device_tz INTEGER,"
+        " device TEXT NOT NULL DEFAULT '', door TEXT NOT NULL DEFAULT '', door_no INTEGER NOT NULL DEFAULT 0,"
+        " code INTEGER NOT NULL DEFAULT -1, code_name TEXT NOT NULL DEFAULT '', card INTEGER NOT NULL DEFAULT 0,"
+        " pin INTEGER NOT NULL DEFAULT 0, verify INTEGER NOT NULL DEFAULT -1, inout INTEGER NOT NULL DEFAULT -1,"
+        " uid TEXT NOT NULL DEFAULT '', unit INTEGER NOT NULL DEFAULT -1, addr TEXT NOT NULL DEFAULT '',"
+        " text TEXT NOT NULL DEFAULT '', key TEXT UNIQUE);"
+        "CREATE INDEX events_time ON events(host_us);"
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, user TEXT NOT NULL,"
+        " role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', params TEXT NOT NULL"
+        " DEFAULT '', result TEXT NOT NULL DEFAULT 'pending', detail TEXT NOT NULL DEFAULT '',"
+        " done_us INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX audit_time ON audit(time_us);"
+        "INSERT INTO events(host_us,kind,severity,device,text,key) VALUES(1000,0,2,'Panel A','old alarm','k1');"
+        "PRAGMA user_version=1;";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    struct journal *j = open_j(0, 0);
+    assert_int_equal(journal_schema_version(j), 2);
+    assert_int_equal(journal_count_events(j), 1);
+    /* The old row keeps its key (dedup still works) and can now be acknowledged. */
+    struct event ev;
+    event_init(&ev, EVENT_ACCESS, EVENT_ALARM);
+    snprintf(ev.key, sizeof ev.key, "k1");
+    ev.host_time_us = 2000;
+    assert_int_equal(journal_commit_event(j, &ev), 0);
+    assert_int_equal(ev.id, 1);
+    assert_int_equal(journal_ack(j, 1, "alice"), 0);
+    assert_int_equal(journal_ack(j, 99, "alice"), -1);
+    journal_close(j);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    journal_close(j);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char err[256] = "";
+    struct journal_opts o = { .path = path };
+    assert_null(journal_open(&o, err, sizeof err));
+    assert_non_null(strstr(err, "newer"));
+}
+
+static void test_not_a_database(void **state)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/sub' && head -c 4096 /dev/urandom > '%s'", dir, path);
+    assert_int_equal(system(cmd), 0);
+    char err[256] = "";
+    struct journal_opts o = { .path = path };
+    assert_null(journal_open(&o, err, sizeof err));
+    assert_non_null(strstr(err, path));
+}
+
+static void test_dedup(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    struct event a, b, c;
+    make_access(&a, "Panel A", 754732325, 12345, 0);
+    a.host_time_us = 1;
+    assert_int_equal(journal_commit_event(j, &a), 1);
+    /* The same record fetched again on catch-up (later host time): stored once. */
+    make_access(&b, "Panel A", 754732325, 12345, 0);
+    b.host_time_us = 2;
+    assert_int_equal(journal_commit_event(j, &b), 0);
+    assert_int_equal(b.id, a.id);
+    /* Same card, another second: a new event. */
+    make_access(&c, "Panel A", 754732326, 12345, 0);
+    c.host_time_us = 3;
+    assert_int_equal(journal_commit_event(j, &c), 1);
+    /* Events without a key are never deduplicated. */
+    struct event l1, l2;
+    event_init(&l1, EVENT_LINK, EVENT_WARNING);
+    event_init(&l2, EVENT_LINK, EVENT_WARNING);
+    l1.host_time_us = l2.host_time_us = 4;
+    assert_int_equal(journal_commit_event(j, &l1), 1);
+    assert_int_equal(journal_commit_event(j, &l2), 1);
+    assert_int_equal(journal_count_events(j), 4);
+    /* NiX1 keys use the slave address and uid. */
+    struct event n1, n2;
+    event_init(&n1, EVENT_NIX1_ACCESS, EVENT_WARNING);
+    snprintf(n1.addr, sizeof n1.addr, "271A2100000000FD");
+    snprintf(n1.uid, sizeof n1.uid, "user1");
+    n1.unit = 15;
+    n1.door_no = 2;
+    n1.code = 0x55;
+    n1.device_time = 1436413339;
+    event_make_key(&n1);
+    n2 = n1;
+    assert_int_equal(journal_commit_event(j, &n1), 1);
+    assert_int_equal(journal_commit_event(j, &n2), 0);
+    journal_close(j);
+}
+
+struct collect {
+    int n;
+    int64_t ids[64];
+    char texts[64][64];
+};
+
+static int collect_ev(const struct event *ev, bool acked, void *arg)
+{
+    struct collect *c = arg;
+    if (c->n < 64) {
+        c->ids[c->n] = ev->id;
+        event_copy(c->texts[c->n], sizeof c->texts[0], ev->text);
+    }
+    c->n++;
+    return 0;
+}
+
+static void test_queries(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    for (int i = 0; i < 30; i++) {
+        struct event ev;
+        make_access(&ev, i % 2 ? "Panel A" : "Bus 1", 1000 + i, (uint32_t)(500 + i), i % 3 == 0 ? 27 : 0);
+        ev.severity = i % 3 == 0 ? EVENT_WARNING : EVENT_NORMAL;
+        if (i == 7)
+            ev.severity = EVENT_ALARM;
+        if (i % 5 == 0)
+            snprintf(ev.door, sizeof ev.door, "Back door");
+        ev.host_time_us = 1000000LL * (100 + i);
+        assert_int_equal(journal_commit_event(j, &ev), 1);
+    }
+    struct collect c = { 0 };
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 10 };
+    assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 10);
+    /* newest first */
+    assert_string_equal(c.texts[0], "card 529 code 0");
+    assert_string_equal(c.texts[9], "card 520 code 0");
+    /* next page */
+    q.before_id = c.ids[9];
+    memset(&c, 0, sizeof c);
+    assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 10);
+    assert_string_equal(c.texts[0], "card 519 code 0");
+
+    /* device filter, case-insensitive */
+    memset(&c, 0, sizeof c);
+    struct journal_query qd = { .kind = -1, .min_severity = -1, .device = "panel a", .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qd, collect_ev, &c), 15);
+    /* door */
+    memset(&c, 0, sizeof c);
+    struct journal_query qdoor = { .kind = -1, .min_severity = -1, .door = "Back door", .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qdoor, collect_ev, &c), 6);
+    /* severity: warning or worse = i%3==0 (10) + the alarm at i=7 */
+    memset(&c, 0, sizeof c);
+    struct journal_query qs = { .kind = -1, .min_severity = EVENT_WARNING, .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qs, collect_ev, &c), 11);
+    struct journal_query qa = { .kind = -1, .min_severity = EVENT_ALARM, .limit = 100 };
+    memset(&c, 0, sizeof c);
+    assert_int_equal(journal_query_events(j, &qa, collect_ev, &c), 1);
+    assert_string_equal(c.texts[0], "card 507 code 0");
+    /* time range [110 s, 115 s) */
+    memset(&c, 0, sizeof c);
+    struct journal_query qt = { .kind = -1, .min_severity = -1, .since_us = 110000000, .until_us = 115000000,
+                                .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qt, collect_ev, &c), 5);
+    /* free text: matches text, case-insensitive, and a card number exactly */
+    memset(&c, 0, sizeof c);
+    struct journal_query qf = { .kind = -1, .min_severity = -1, .search = "CARD 52", .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qf, collect_ev, &c), 10);
+    memset(&c, 0, sizeof c);
+    struct journal_query qc = { .kind = -1, .min_severity = -1, .search = "%", .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qc, collect_ev, &c), 0); /* no LIKE wildcards */
+    /* kind */
+    memset(&c, 0, sizeof c);
+    struct journal_query qk = { .kind = EVENT_LINK, .min_severity = -1, .limit = 100 };
+    assert_int_equal(journal_query_events(j, &qk, collect_ev, &c), 0);
+    journal_close(j);
+
+    /* A read-only handle sees the same rows. */
+    char err[256];
+    struct journal_opts ro = { .path = path, .readonly = true };
+    struct journal *r = journal_open(&ro, err, sizeof err);
+    assert_non_null(r);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(journal_query_events(r, &qd, collect_ev, &c), 15);
+    struct event ev;
+    make_access(&ev, "x", 1, 1, 1);
+    assert_int_equal(journal_commit_event(r, &ev), -1);
+    journal_close(r);
+}
+
+static void test_retention(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    int64_t day = 86400LL * 1000000;
+    int64_t now = event_now_us();
+    for (int i = 0; i < 50; i++) {
+        struct event ev;
+        make_access(&ev, "Panel A", i, (uint32_t)i, 0);
+        ev.host_time_us = now - (int64_t)(49 - i) * day + 1000000; /* one per day, 1 s margin */
+        assert_int_equal(journal_commit_event(j, &ev), 1);
+    }
+    journal_close(j);
+    /* 10 days: keep the events of the last 10 days (ages 0..9 days, plus exactly 10 days). */
+    j = open_j(10, 0); /* pruned at open */
+    assert_int_equal(journal_count_events(j), 11);
+    /* five days later five more are too old */
+    assert_int_equal(journal_prune(j, now + 5 * day), 5);
+    assert_int_equal(journal_count_events(j), 6);
+    journal_close(j);
+    /* row limit 5: the 5 newest stay (the 6 left are all younger than 10 days) */
+    j = open_j(0, 5);
+    assert_int_equal(journal_count_events(j), 5); /* pruned at open */
+    struct collect c = { 0 };
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 100 };
+    assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 5);
+    assert_string_equal(c.texts[0], "card 49 code 0");
+    assert_string_equal(c.texts[4], "card 45 code 0");
+    journal_close(j);
+}
+
+static int collect_audit(const struct audit_record *r, void *arg)
+{
+    struct audit_record *out = arg;
+    *out = *r;
+    return 1;
+}
+
+static void test_audit(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    struct audit_record r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.user, sizeof r.user, "alice");
+    snprintf(r.role, sizeof r.role, "operator");
+    snprintf(r.action, sizeof r.action, "door-open");
+    snprintf(r.target, sizeof r.target, "Main entrance");
+    snprintf(r.params, sizeof r.params, "seconds=5");
+    assert_int_equal(journal_audit_begin(j, &r), 0);
+    assert_true(r.id > 0);
+    struct audit_record got;
+    struct journal_query q = { .kind = -1, .min_severity = -1 };
+    assert_int_equal(journal_query_audit(j, &q, collect_audit, &got), 1);
+    assert_string_equal(got.result, "pending");
+    assert_int_equal(got.done_us, 0);
+    assert_int_equal(journal_audit_finish(j, r.id, "ok", "Main entrance: ok", 123), 0);
+    assert_int_equal(journal_query_audit(j, &q, collect_audit, &got), 1);
+    assert_string_equal(got.result, "ok");
+    assert_string_equal(got.detail, "Main entrance: ok");
+    assert_string_equal(got.user, "alice");
+    assert_int_equal(got.done_us, 123);
+    struct journal_query qu = { .kind = -1, .min_severity = -1, .user = "bob" };
+    assert_int_equal(journal_query_audit(j, &qu, collect_audit, &got), 0);
+    assert_int_equal(journal_audit_finish(j, 999, "ok", "", 1), -1);
+    journal_close(j);
+}
+
+/* Journal before display: the subscriber sees an id assigned by the journal, and the row is in the
+ * database at that moment (queried from inside the subscriber). Duplicates are not shown. */
+struct order_ctx {
+    struct journal *j;
+    int seen;
+    long rows_when_seen;
+    int64_t id_seen;
+};
+
+static void order_sub(const struct event *ev, void *arg)
+{
+    struct order_ctx *o = arg;
+    o->seen++;
+    o->id_seen = ev->id;
+    o->rows_when_seen = journal_count_events(o->j);
+}
+
+static void test_bus_journal_first(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    struct event_bus *bus = event_bus_new();
+    struct order_ctx o = { .j = j };
+    event_bus_set_journal(bus, journal_commit_hook, j);
+    int h = event_bus_subscribe(bus, order_sub, &o);
+    assert_true(h > 0);
+    struct event ev;
+    make_access(&ev, "Panel A", 5, 5, 0);
+    assert_int_equal(event_publish(bus, &ev), 1);
+    assert_int_equal(o.seen, 1);
+    assert_true(o.id_seen > 0);
+    assert_int_equal(o.rows_when_seen, 1);
+    assert_true(ev.journaled);
+    struct event dup;
+    make_access(&dup, "Panel A", 5, 5, 0);
+    assert_int_equal(event_publish(bus, &dup), 0);
+    assert_int_equal(o.seen, 1);
+    assert_int_equal(event_bus_duplicates(bus), 1);
+    event_bus_unsubscribe(bus, h);
+    make_access(&ev, "Panel A", 6, 6, 0);
+    assert_int_equal(event_publish(bus, &ev), 1);
+    assert_int_equal(o.seen, 1);
+    event_bus_free(bus);
+    journal_close(j);
+}
+
+/* A failing journal still lets the event through (an alarm must be seen), marked not journaled. */
+static int failing_commit(struct event *ev, void *arg)
+{
+    (*(int *)arg)++;
+    return -1;
+}
+
+static void seen_sub(const struct event *ev, void *arg)
+{
+    *(bool *)arg = !ev->journaled;
+}
+
+static void test_bus_journal_failure(void **state)
+{
+    int calls = 0;
+    bool seen_unjournaled = false;
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_journal(bus, failing_commit, &calls);
+    event_bus_subscribe(bus, seen_sub, &seen_unjournaled);
+    struct event ev;
+    event_init(&ev, EVENT_DOOR, EVENT_ALARM);
+    assert_int_equal(event_publish(bus, &ev), -1);
+    assert_int_equal(calls, 1);
+    assert_true(seen_unjournaled);
+    assert_int_equal(event_bus_journal_failures(bus), 1);
+    event_bus_free(bus);
+}
+
+/* Publishing from inside a subscriber is queued and delivered after, in order. */
+struct reent {
+    struct event_bus *bus;
+    char order[16];
+    int n;
+};
+
+static void reent_sub(const struct event *ev, void *arg)
+{
+    struct reent *r = arg;
+    r->order[r->n++] = ev->text[0];
+    if (ev->text[0] == 'a') {
+        struct event e2;
+        event_init(&e2, EVENT_SYSTEM, EVENT_NORMAL);
+        event_set_text(&e2, "b");
+        event_publish(r->bus, &e2);
+        r->order[r->n++] = '|';
+    }
+}
+
+static void test_bus_reentrant(void **state)
+{
+    struct reent r = { .n = 0 };
+    r.bus = event_bus_new();
+    event_bus_subscribe(r.bus, reent_sub, &r);
+    struct event e;
+    event_init(&e, EVENT_SYSTEM, EVENT_NORMAL);
+    event_set_text(&e, "a");
+    event_publish(r.bus, &e);
+    r.order[r.n] = '\0';
+    assert_string_equal(r.order, "a|b");
+    event_bus_free(r.bus);
+}
+
+static void test_names(void **state)
+{
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        assert_int_equal(event_kind_from_name(event_kind_name((enum event_kind)k)), k);
+    assert_int_equal(event_kind_from_name("nope"), -1);
+    assert_int_equal(event_severity_from_name("ALARM"), EVENT_ALARM);
+    assert_int_equal(event_severity_from_name(NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_journal_first, setup, teardown),
+        cmocka_unit_test(test_bus_journal_failure),
+        cmocka_unit_test(test_bus_reentrant),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
