@@ -26,7 +26,7 @@ struct serial_impl {
     bool tx_on;       /* RTS mode: driver enabled */
     bool draining;    /* RTS mode: UART empty, waiting out the guard time */
     loop_timer_t timer;
-    struct xport *x;
+    int fd;
 };
 
 static const struct xport_ops serial_ops;
@@ -98,7 +98,7 @@ static bool shifter_empty(int fd)
 static void rts_timer_cb(loop_t *loop, void *arg)
 {
     struct serial_impl *s = arg;
-    int fd = s->x->fd;
+    int fd = s->fd;
     if (fd < 0 || !s->tx_on)
         return;
     if (s->draining) {
@@ -289,7 +289,7 @@ int xport_serial_open(struct xport *x, loop_t *loop, const char *path, const str
     s->mode = o ? o->rs485 : XPORT_RS485_AUTO;
     s->baud = baud;
     s->guard_us = o && o->guard_us ? o->guard_us : DEFAULT_GUARD_US;
-    s->x = x;
+    s->fd = -1;
     loop_timer_init(&s->timer, rts_timer_cb, s);
 
     int fd = -1;
@@ -319,6 +319,7 @@ int xport_serial_open(struct xport *x, loop_t *loop, const char *path, const str
         free(s);
         return rc;
     }
+    s->fd = fd;
     xport_init(x, &serial_ops, fd, s, "%s %s %u 8N1 rs485=%s", how, path, baud, xport_rs485_name(s->mode));
     return 0;
 }
