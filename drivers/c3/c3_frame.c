@@ -75,6 +75,7 @@ static const struct err_entry err_table[] = {
     { C3_E_SYNTAX, "E_SYNTAX", "malformed text" },
     { C3_E_RANGE, "E_RANGE", "value out of range" },
     { C3_E_TOOMANY, "E_TOOMANY", "too many items" },
+    { C3_E_RTLOG_LEN, "E_RTLOG_LEN", "binary RT log length not a multiple of 16" },
 };
 
 static const struct err_entry *err_find(int code)

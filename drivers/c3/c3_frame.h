@@ -79,6 +79,7 @@ enum c3_codec_err {
     C3_E_SYNTAX = -1013,     /* text (params, RT log) malformed */
     C3_E_RANGE = -1014,      /* value out of range */
     C3_E_TOOMANY = -1015,    /* more items than a batch or output array allows */
+    C3_E_RTLOG_LEN = -1016,  /* binary RT log not a multiple of 16 bytes: switch to 0x79 for good */
 };
 
 /* Human message for any error this driver returns or a panel sends, e.g. c3_strerror(-13) =
