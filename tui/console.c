@@ -1,0 +1,500 @@
+/* console: shared state helpers: event windows, filters, list movement, dialogs, running actions. */
+#include "tui/console.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <wchar.h>
+
+#include <curses.h>
+
+/* ---- ring ---- */
+int ring_init(struct ring *r, size_t cap)
+{
+    memset(r, 0, sizeof *r);
+    r->ev = calloc(cap, sizeof *r->ev);
+    if (!r->ev)
+        return -1;
+    r->cap = cap;
+    return 0;
+}
+
+void ring_free(struct ring *r)
+{
+    free(r->ev);
+    memset(r, 0, sizeof *r);
+}
+
+void ring_push(struct ring *r, const struct event *ev)
+{
+    if (!r->cap)
+        return;
+    r->ev[r->head] = *ev;
+    r->head = (r->head + 1) % r->cap;
+    if (r->count < r->cap)
+        r->count++;
+    r->total++;
+}
+
+const struct event *ring_get(const struct ring *r, size_t i)
+{
+    if (i >= r->count)
+        return NULL;
+    return &r->ev[(r->head + r->cap - 1 - i) % r->cap];
+}
+
+/* ---- filter ---- */
+void filter_clear(struct filter *f)
+{
+    memset(f, 0, sizeof *f);
+    f->kind = -1;
+    f->min_severity = -1;
+}
+
+bool filter_active(const struct filter *f)
+{
+    return f->text[0] || f->door[0] || f->device[0] || f->kind >= 0 || f->min_severity >= 0 || f->since_us ||
+           f->until_us;
+}
+
+/* "HH:MM" (today, local), "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" or "-Nm/-Nh/-Nd" (relative). */
+static int parse_time(const char *s, int64_t *out)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    int a, b, cc, d, e;
+    char tail;
+    if (s[0] == '-') {
+        long n;
+        char unit;
+        if (sscanf(s + 1, "%ld%c%c", &n, &unit, &tail) != 2 || n < 0 || n > 100000)
+            return -1;
+        long mult = unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+        if (!mult)
+            return -1;
+        *out = ((int64_t)now - n * mult) * 1000000;
+        return 0;
+    }
+    if (sscanf(s, "%d:%d%c", &a, &b, &tail) == 2) {
+        if (a < 0 || a > 23 || b < 0 || b > 59)
+            return -1;
+        tm.tm_hour = a;
+        tm.tm_min = b;
+        tm.tm_sec = 0;
+    } else if (sscanf(s, "%d-%d-%dT%d:%d%c", &a, &b, &cc, &d, &e, &tail) == 5) {
+        if (a < 1970 || a > 9999 || b < 1 || b > 12 || cc < 1 || cc > 31 || d < 0 || d > 23 || e < 0 || e > 59)
+            return -1;
+        tm = (struct tm){.tm_year = a - 1900, .tm_mon = b - 1, .tm_mday = cc, .tm_hour = d, .tm_min = e,
+                         .tm_isdst = -1};
+    } else if (sscanf(s, "%d-%d-%d%c", &a, &b, &cc, &tail) == 3) {
+        if (a < 1970 || a > 9999 || b < 1 || b > 12 || cc < 1 || cc > 31)
+            return -1;
+        tm = (struct tm){.tm_year = a - 1900, .tm_mon = b - 1, .tm_mday = cc, .tm_isdst = -1};
+    } else {
+        return -1;
+    }
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    *out = (int64_t)t * 1000000;
+    return 0;
+}
+
+int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen)
+{
+    struct filter nf;
+    filter_clear(&nf);
+    snprintf(nf.text, sizeof nf.text, "%s", f->text);
+    char words[128] = "";
+    size_t wl = 0;
+    const char *p = spec ? spec : "";
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char tok[160];
+        size_t tl = 0;
+        bool quoted = false;
+        while (*p && (quoted || *p != ' ')) {
+            if (*p == '"') {
+                quoted = !quoted;
+                p++;
+                continue;
+            }
+            if (tl + 1 < sizeof tok)
+                tok[tl++] = *p;
+            p++;
+        }
+        tok[tl] = '\0';
+        char *colon = strchr(tok, ':');
+        const char *val = colon ? colon + 1 : NULL;
+        if (colon && strncasecmp(tok, "door:", 5) == 0) {
+            snprintf(nf.door, sizeof nf.door, "%s", val);
+        } else if (colon && strncasecmp(tok, "device:", 7) == 0) {
+            snprintf(nf.device, sizeof nf.device, "%s", val);
+        } else if (colon && strncasecmp(tok, "kind:", 5) == 0) {
+            nf.kind = event_kind_from_name(val);
+            if (nf.kind < 0) {
+                snprintf(err, errlen, "unknown kind '%s' (access, door, nix1-access, link, command, gap, "
+                         "emergency, operator, system)", val);
+                return -1;
+            }
+        } else if (colon && (strncasecmp(tok, "sev:", 4) == 0 || strncasecmp(tok, "severity:", 9) == 0)) {
+            nf.min_severity = event_severity_from_name(val);
+            if (nf.min_severity < 0) {
+                snprintf(err, errlen, "unknown severity '%s' (normal, warning, alarm)", val);
+                return -1;
+            }
+        } else if (colon && strncasecmp(tok, "since:", 6) == 0) {
+            if (parse_time(val, &nf.since_us) < 0) {
+                snprintf(err, errlen, "bad time '%s' (HH:MM, YYYY-MM-DD[THH:MM], -30m, -2h, -7d)", val);
+                return -1;
+            }
+        } else if (colon && strncasecmp(tok, "until:", 6) == 0) {
+            if (parse_time(val, &nf.until_us) < 0) {
+                snprintf(err, errlen, "bad time '%s' (HH:MM, YYYY-MM-DD[THH:MM], -30m, -2h, -7d)", val);
+                return -1;
+            }
+        } else {
+            int w = snprintf(words + wl, sizeof words - wl, "%s%s", wl ? " " : "", tok);
+            if (w > 0 && (size_t)w < sizeof words - wl)
+                wl += (size_t)w;
+        }
+    }
+    if (wl)
+        snprintf(nf.text, sizeof nf.text, "%s", words);
+    *f = nf;
+    return 0;
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+    return hay && strcasestr(hay, needle) != NULL;
+}
+
+bool filter_match(const struct filter *f, const struct event *ev)
+{
+    if (f->door[0] && strcasecmp(f->door, ev->door) != 0)
+        return false;
+    if (f->device[0] && strcasecmp(f->device, ev->device) != 0)
+        return false;
+    if (f->kind >= 0 && (int)ev->kind != f->kind)
+        return false;
+    if (f->min_severity >= 0 && (int)ev->severity < f->min_severity)
+        return false;
+    if (f->since_us && ev->host_time_us < f->since_us)
+        return false;
+    if (f->until_us && ev->host_time_us >= f->until_us)
+        return false;
+    if (f->text[0]) {
+        char num[24];
+        snprintf(num, sizeof num, "%u", ev->card);
+        if (!contains(ev->text, f->text) && !contains(ev->code_name, f->text) && !contains(ev->uid, f->text) &&
+            !contains(ev->device, f->text) && !contains(ev->door, f->text) && !(ev->card && contains(num, f->text)))
+            return false;
+    }
+    return true;
+}
+
+void filter_describe(const struct filter *f, char *buf, size_t len)
+{
+    size_t u = 0;
+    buf[0] = '\0';
+#define ADD(...) do { int w_ = snprintf(buf + u, len - u, __VA_ARGS__); \
+                      if (w_ > 0 && (size_t)w_ < len - u) u += (size_t)w_; } while (0)
+    if (f->text[0]) ADD("/%s ", f->text);
+    if (f->door[0]) ADD("door:%s ", f->door);
+    if (f->device[0]) ADD("device:%s ", f->device);
+    if (f->kind >= 0) ADD("kind:%s ", event_kind_name((enum event_kind)f->kind));
+    if (f->min_severity >= 0) ADD("sev:%s ", event_severity_name((enum event_severity)f->min_severity));
+    if (f->since_us) {
+        char t[32];
+        event_format_time(f->since_us, t, sizeof t);
+        ADD("since:%s ", t);
+    }
+    if (f->until_us) {
+        char t[32];
+        event_format_time(f->until_us, t, sizeof t);
+        ADD("until:%s ", t);
+    }
+#undef ADD
+    if (u && buf[u - 1] == ' ')
+        buf[u - 1] = '\0';
+}
+
+/* ---- list view ---- */
+void listview_fix(struct listview *lv, size_t count, int height)
+{
+    size_t h = height > 0 ? (size_t)height : 1;
+    if (count == 0) {
+        lv->sel = lv->top = 0;
+        return;
+    }
+    if (lv->sel >= count)
+        lv->sel = count - 1;
+    if (lv->sel < lv->top)
+        lv->top = lv->sel;
+    if (lv->sel >= lv->top + h)
+        lv->top = lv->sel - h + 1;
+    if (lv->top + h > count)
+        lv->top = count > h ? count - h : 0;
+}
+
+unsigned listview_request(struct listview *lv, enum req r, size_t count, int height)
+{
+    size_t h = height > 1 ? (size_t)height - 1 : 1;
+    switch (r) {
+    case REQ_UP: if (lv->sel > 0) lv->sel--; break;
+    case REQ_DOWN: if (lv->sel + 1 < count) lv->sel++; break;
+    case REQ_PAGE_UP: lv->sel = lv->sel > h ? lv->sel - h : 0; break;
+    case REQ_PAGE_DOWN: lv->sel = count ? (lv->sel + h < count ? lv->sel + h : count - 1) : 0; break;
+    case REQ_FIRST: lv->sel = 0; break;
+    case REQ_LAST: lv->sel = count ? count - 1 : 0; break;
+    default: return 0;
+    }
+    listview_fix(lv, count, height);
+    return PANE_HANDLED | PANE_REDRAW;
+}
+
+/* ---- messages and dialogs ---- */
+void console_dirty(struct console *c)
+{
+    c->dirty = true;
+}
+
+void console_message(struct console *c, enum theme_role role, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    va_end(ap);
+    c->msg_role = role;
+    c->msg_until_ms = (int64_t)loop_now_ms(c->loop) + 8000;
+    c->dirty = true;
+}
+
+void console_confirm(struct console *c, const char *title, const char *prompt, dialog_fn done, void *arg)
+{
+    memset(&c->dlg, 0, sizeof c->dlg);
+    c->dlg.kind = DLG_CONFIRM;
+    snprintf(c->dlg.title, sizeof c->dlg.title, "%s", title);
+    snprintf(c->dlg.prompt, sizeof c->dlg.prompt, "%s", prompt);
+    c->dlg.done = done;
+    c->dlg.arg = arg;
+    c->dirty = true;
+}
+
+void console_input(struct console *c, const char *title, const char *prompt, const char *initial,
+                   dialog_validate_fn validate, dialog_fn done, void *arg)
+{
+    memset(&c->dlg, 0, sizeof c->dlg);
+    c->dlg.kind = DLG_INPUT;
+    snprintf(c->dlg.title, sizeof c->dlg.title, "%s", title);
+    snprintf(c->dlg.prompt, sizeof c->dlg.prompt, "%s", prompt);
+    snprintf(c->dlg.input, sizeof c->dlg.input, "%s", initial ? initial : "");
+    c->dlg.len = strlen(c->dlg.input);
+    c->dlg.validate = validate;
+    c->dlg.done = done;
+    c->dlg.arg = arg;
+    c->dirty = true;
+}
+
+void console_info(struct console *c, const char *title, const char *text)
+{
+    memset(&c->dlg, 0, sizeof c->dlg);
+    c->dlg.kind = DLG_INFO;
+    snprintf(c->dlg.title, sizeof c->dlg.title, "%s", title);
+    snprintf(c->dlg.prompt, sizeof c->dlg.prompt, "%s", text);
+    c->dirty = true;
+}
+
+/* ---- actions ---- */
+bool console_allowed(struct console *c, enum req r)
+{
+    if (request_allowed(r, c->user.role, c->readonly))
+        return true;
+    const struct request_info *ri = request_info(r);
+    if (c->readonly)
+        console_message(c, TH_WARN, "Read-only console: '%s' is not available", ri->help);
+    else
+        console_message(c, TH_WARN, "Not allowed for role %s: %s", role_name(c->user.role), ri->help);
+    return false;
+}
+
+struct action_ctx {
+    struct console *c;
+    enum req r;
+    enum action_id id;
+};
+
+static void set_progress(struct console *c, size_t out, enum progress pr, const char *text)
+{
+    if (!c->out_progress || out >= c->site->n_outputs)
+        return;
+    struct output_progress *p = &c->out_progress[out];
+    p->progress = pr;
+    snprintf(p->text, sizeof p->text, "%s", text);
+    p->when_us = event_now_us();
+}
+
+static void update_emergency(struct console *c, const struct action_run *run, bool finished)
+{
+    c->em.confirmed = run->confirmed;
+    c->em.pending = run->pending;
+    c->em.failed = run->failed;
+    c->em.total = (unsigned)run->n_results;
+    size_t u = 0;
+    c->em.failures[0] = '\0';
+    for (size_t i = 0; i < run->n_results; i++) {
+        const struct action_target_result *tr = &run->results[i];
+        if (tr->progress != PROGRESS_FAILED)
+            continue;
+        const char *name = tr->output < c->site->n_outputs ? c->site->outputs[tr->output].name
+                           : tr->device < c->site->n_devices ? c->site->devices[tr->device].name : "?";
+        int w = snprintf(c->em.failures + u, sizeof c->em.failures - u, "%s%s (%s)", u ? ", " : "", name,
+                         tr->message);
+        if (w < 0 || (size_t)w >= sizeof c->em.failures - u)
+            break;
+        u += (size_t)w;
+    }
+    if (finished)
+        c->em.running = false;
+}
+
+static void action_progress(const struct action_run *run, bool finished, void *arg)
+{
+    struct action_ctx *ax = arg;
+    struct console *c = ax->c;
+    for (size_t i = 0; i < run->n_results; i++) {
+        const struct action_target_result *tr = &run->results[i];
+        if (tr->output == SIZE_MAX)
+            continue;
+        char text[128];
+        snprintf(text, sizeof text, "%s: %s", run->def->name,
+                 tr->progress == PROGRESS_PENDING ? "pending" : tr->message);
+        set_progress(c, tr->output, tr->progress, text);
+    }
+    if (ax->id == ACTION_EMERGENCY_ON || ax->id == ACTION_EMERGENCY_OFF)
+        update_emergency(c, run, finished);
+    if (finished) {
+        switch (run->status) {
+        case ACTION_OK:
+            console_message(c, TH_OK, "%s %s: done", run->def->name, run->target);
+            break;
+        case ACTION_PARTIAL:
+            console_message(c, TH_WARN, "%s %s: partly done (%u ok, %u failed)", run->def->name, run->target,
+                            run->confirmed, run->failed);
+            break;
+        default:
+            console_message(c, TH_ALARM, "%s %s: %s%s%s", run->def->name, run->target,
+                            action_status_name(run->status), run->error[0] ? ": " : "", run->error);
+            break;
+        }
+        if (c->running_actions)
+            c->running_actions--;
+        free(ax);
+    }
+    c->dirty = true;
+}
+
+int console_action(struct console *c, enum req r, enum action_id id, const char *target, unsigned value,
+                   bool has_value)
+{
+    if (!console_allowed(c, r))
+        return -1;
+    struct action_ctx *ax = calloc(1, sizeof *ax);
+    if (!ax) {
+        console_message(c, TH_ALARM, "out of memory");
+        return -1;
+    }
+    ax->c = c;
+    ax->r = r;
+    ax->id = id;
+    struct action_params params = {.value = value, .has_value = has_value};
+    if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF) {
+        c->em.running = true;
+        c->em.on = id == ACTION_EMERGENCY_ON;
+        c->em.confirmed = c->em.pending = c->em.failed = c->em.total = 0;
+        c->em.failures[0] = '\0';
+    }
+    if (target) {
+        struct site_output *o = site_find_output(c->site, target);
+        if (o)
+            set_progress(c, o->index, PROGRESS_PENDING, "sending");
+    }
+    c->running_actions++;
+    char err[256] = "";
+    int rc = action_run(c->site, &c->user, id, target, &params, action_progress, ax, err, sizeof err);
+    /* On refusal the callback ran (finished) and freed ax. */
+    c->dirty = true;
+    return rc;
+}
+
+/* ---- drawing helpers ---- */
+enum theme_role console_event_role(const struct event *ev)
+{
+    switch (ev->severity) {
+    case EVENT_ALARM: return TH_ALARM;
+    case EVENT_WARNING: return TH_WARN;
+    default: break;
+    }
+    if (ev->kind == EVENT_NIX1_ACCESS || ev->kind == EVENT_ACCESS)
+        return ev->code == 0 ? TH_OK : TH_NORMAL;
+    if (ev->kind == EVENT_LINK || ev->kind == EVENT_SYSTEM || ev->kind == EVENT_GAP)
+        return TH_INFO;
+    return TH_NORMAL;
+}
+
+void console_fill(struct console *c, int y, int x, int w, attr_t attr)
+{
+    if (y < 0 || y >= c->rows || w <= 0)
+        return;
+    attrset(attr);
+    mvhline(y, x, ' ', w);
+    attrset(A_NORMAL);
+}
+
+/* Print at most w display cells (UTF-8 aware; control bytes shown as '?'). */
+void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s)
+{
+    if (y < 0 || y >= c->rows || x >= c->cols || w <= 0 || !s)
+        return;
+    if (x + w > c->cols)
+        w = c->cols - x;
+    attrset(attr);
+    move(y, x);
+    int used = 0;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    const char *p = s;
+    while (*p && used < w) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, p, MB_CUR_MAX, &st);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            addch('?');
+            used++;
+            p++;
+            memset(&st, 0, sizeof st);
+            continue;
+        }
+        int cw = wcwidth(wc);
+        if (wc < 0x20 || wc == 0x7f || cw < 0) {
+            addch('?');
+            used++;
+        } else {
+            if (used + cw > w)
+                break;
+            addnstr(p, (int)n);
+            used += cw;
+        }
+        p += n;
+    }
+    attrset(A_NORMAL);
+}

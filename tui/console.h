@@ -1,0 +1,186 @@
+/* console: the state of the running portier console shared by its panes: the site, the operator, the
+ * bounded on-screen event windows, the alarm list, the emergency progress, dialogs and messages. */
+#ifndef PORTIER_TUI_CONSOLE_H
+#define PORTIER_TUI_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/action.h"
+#include "core/event.h"
+#include "core/journal.h"
+#include "core/loop.h"
+#include "core/site.h"
+#include "tui/request.h"
+#include "tui/theme.h"
+
+/* ---- bounded event window (the journal holds the rest) ---- */
+struct ring {
+    struct event *ev;
+    size_t cap, head, count; /* head = next write position */
+    uint64_t total;          /* events ever pushed (for anchoring the selection) */
+};
+int ring_init(struct ring *r, size_t cap);
+void ring_free(struct ring *r);
+void ring_push(struct ring *r, const struct event *ev);
+/* i = 0 is the newest. NULL when out of range. */
+const struct event *ring_get(const struct ring *r, size_t i);
+
+/* ---- filter shared by the event panes and the history (typed after `\` or `/`) ---- */
+struct filter {
+    char text[128];          /* free-text search (`/`) */
+    char door[SITE_NAME_MAX];
+    char device[SITE_NAME_MAX];
+    int kind;                /* enum event_kind or -1 */
+    int min_severity;        /* enum event_severity or -1 */
+    int64_t since_us;        /* 0 = none */
+    int64_t until_us;
+};
+void filter_clear(struct filter *f);
+/* Parse "door:NAME device:NAME kind:KIND sev:LEVEL since:HH:MM|YYYY-MM-DD[THH:MM] until:... words".
+ * Quoted values ("door:\"Main entrance\"") are allowed. 0, or -1 with a message. Search text is kept. */
+int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen);
+bool filter_match(const struct filter *f, const struct event *ev);
+bool filter_active(const struct filter *f);
+/* A short description for the pane title. */
+void filter_describe(const struct filter *f, char *buf, size_t len);
+
+/* ---- alarms waiting for acknowledgement ---- */
+struct alarm {
+    struct event ev;         /* the first occurrence (its journal id is the ack target) */
+    unsigned count;          /* repeats of the same device/door/code while unacknowledged */
+    int64_t last_us;
+    bool acking;             /* acknowledgement sent, waiting for the result */
+};
+#define CONSOLE_MAX_ALARMS 512
+
+/* ---- dialogs ---- */
+enum dialog_kind { DLG_NONE, DLG_CONFIRM, DLG_INPUT, DLG_INFO };
+struct console;
+typedef void (*dialog_fn)(struct console *c, bool ok, const char *text, void *arg);
+typedef bool (*dialog_validate_fn)(const char *text, char *err, size_t errlen, void *arg);
+struct dialog {
+    enum dialog_kind kind;
+    char title[64];
+    char prompt[512];
+    char input[256];
+    size_t len;
+    char err[128];
+    dialog_fn done;
+    dialog_validate_fn validate;
+    void *arg;
+};
+
+/* ---- panes ---- */
+enum { PANE_HANDLED = 1u, PANE_REDRAW = 2u, PANE_QUIT = 4u };
+enum pane_id { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS, PANE_HISTORY, PANE_HELP,
+               PANE_COUNT };
+
+struct listview {
+    size_t sel, top;
+};
+/* Move the selection for a list request; returns PANE_HANDLED|PANE_REDRAW or 0. */
+unsigned listview_request(struct listview *lv, enum req r, size_t count, int height);
+/* Keep sel in range and visible. */
+void listview_fix(struct listview *lv, size_t count, int height);
+
+struct pane {
+    const char *title;
+    enum req_scope scope;
+    bool is_list;
+    void (*draw)(struct console *c, struct pane *p, int y, int x, int h, int w);
+    unsigned (*request)(struct console *c, struct pane *p, enum req r);
+    /* Raw keys while the pane owns the keyboard (forms); NULL otherwise. Returns 0 if not consumed. */
+    unsigned (*key)(struct console *c, struct pane *p, int key);
+    void (*on_event)(struct console *c, struct pane *p, const struct event *ev);
+    void (*free)(struct pane *p);
+    struct listview lv;
+    int height;              /* rows available to the list last time it was drawn */
+    bool typing;             /* the pane edits text: printable global keys are typed, not run */
+    void *priv;
+};
+
+struct output_progress {
+    enum progress progress;
+    char text[128];
+    int64_t when_us;
+};
+
+struct console {
+    loop_t *loop;
+    struct site *site;
+    struct journal *journal;
+    struct action_user user;
+    bool readonly;
+    struct theme th;
+    struct keymap km;
+    int rows, cols;
+    struct pane *panes[PANE_COUNT];
+    int focus, before_help;
+    struct dialog dlg;
+    char msg[256];
+    enum theme_role msg_role;
+    int64_t msg_until_ms;
+    bool dirty, full_redraw;
+    bool quit;
+    uint64_t ticks, exit_after; /* exit_after 0 = never */
+
+    struct ring live, ibutton;
+    struct filter live_filter, ibutton_filter;
+    struct alarm *alarms;
+    size_t n_alarms;
+    bool bell_muted;
+    loop_timer_t bell_timer, tick_timer, redraw_timer;
+    int64_t last_draw_ms;
+
+    struct output_progress *out_progress; /* per site output */
+    size_t running_actions;
+
+    /* emergency */
+    struct {
+        bool running;        /* an emergency on/off action is in flight */
+        bool on;             /* the last finished or running action was emergency on */
+        unsigned confirmed, pending, failed, total;
+        char failures[512];
+        int64_t first_press_ms; /* double-press confirmation */
+    } em;
+    int event_sub;
+};
+
+/* Show a message in the message line for a few seconds. */
+void console_message(struct console *c, enum theme_role role, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void console_dirty(struct console *c);
+/* Open a dialog (replaces any open dialog). */
+void console_confirm(struct console *c, const char *title, const char *prompt, dialog_fn done, void *arg);
+void console_input(struct console *c, const char *title, const char *prompt, const char *initial,
+                   dialog_validate_fn validate, dialog_fn done, void *arg);
+void console_info(struct console *c, const char *title, const char *text);
+
+/* Run a core action on target for the operator; progress updates out_progress and the message line.
+ * Refuses (with a message) what the role may not do. Returns 0 when dispatched. */
+int console_action(struct console *c, enum req r, enum action_id id, const char *target, unsigned value,
+                   bool has_value);
+/* True when the role may use the request; otherwise shows the refusal and returns false. */
+bool console_allowed(struct console *c, enum req r);
+
+/* Map an event to its theme role (by severity and kind). */
+enum theme_role console_event_role(const struct event *ev);
+/* Clip-print helpers: print at most w cells of s at (y, x) with attr. */
+void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s);
+void console_fill(struct console *c, int y, int x, int w, attr_t attr);
+
+/* Panes (tui/pane_*.c). */
+struct pane *pane_events_new(struct console *c, bool ibutton);
+struct pane *pane_doors_new(struct console *c);
+struct pane *pane_slaves_new(struct console *c);
+struct pane *pane_alarms_new(struct console *c);
+struct pane *pane_history_new(struct console *c);
+struct pane *pane_help_new(struct console *c);
+
+/* Alarms (tui/pane_alarms.c): add an alarm event, acknowledge, count. */
+void alarms_add(struct console *c, const struct event *ev);
+size_t alarms_unacked(const struct console *c);
+
+#endif

@@ -1,0 +1,226 @@
+/* pane_alarms: forced door, held open, duress, tamper... stay listed until an operator acknowledges them
+ * (optionally with a comment) through the core's acknowledge action; the bell repeats until then. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curses.h>
+
+#include "tui/console.h"
+
+size_t alarms_unacked(const struct console *c)
+{
+    return c->n_alarms;
+}
+
+static void remove_at(struct console *c, size_t i)
+{
+    if (i >= c->n_alarms)
+        return;
+    memmove(&c->alarms[i], &c->alarms[i + 1], sizeof *c->alarms * (c->n_alarms - i - 1));
+    c->n_alarms--;
+}
+
+void alarms_add(struct console *c, const struct event *ev)
+{
+    for (size_t i = 0; i < c->n_alarms; i++) {
+        struct alarm *a = &c->alarms[i];
+        if (a->ev.code == ev->code && a->ev.kind == ev->kind && strcasecmp(a->ev.device, ev->device) == 0 &&
+            strcasecmp(a->ev.door, ev->door) == 0) {
+            a->count++;
+            a->last_us = ev->host_time_us;
+            return;
+        }
+    }
+    if (c->n_alarms == CONSOLE_MAX_ALARMS)
+        remove_at(c, c->n_alarms - 1); /* the oldest stays in the journal, unacknowledged */
+    memmove(&c->alarms[1], &c->alarms[0], sizeof *c->alarms * c->n_alarms);
+    c->n_alarms++;
+    struct alarm *a = &c->alarms[0];
+    memset(a, 0, sizeof *a);
+    a->ev = *ev;
+    a->count = 1;
+    a->last_us = ev->host_time_us;
+}
+
+static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
+{
+    char title[160];
+    snprintf(title, sizeof title, "Alarms waiting for acknowledgement  %zu%s", c->n_alarms,
+             c->bell_muted ? "  (bell muted)" : "");
+    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
+                "First    Last     Count Device       Door             Alarm");
+    p->height = h - 2;
+    listview_fix(&p->lv, c->n_alarms, p->height);
+    if (!c->n_alarms) {
+        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_OK), "No alarm waiting.");
+        return;
+    }
+    for (int i = 0; i < p->height && p->lv.top + (size_t)i < c->n_alarms; i++) {
+        const struct alarm *a = &c->alarms[p->lv.top + (size_t)i];
+        char t1[16], t2[16], line[400];
+        time_t s1 = (time_t)(a->ev.host_time_us / 1000000), s2 = (time_t)(a->last_us / 1000000);
+        struct tm tm;
+        localtime_r(&s1, &tm);
+        strftime(t1, sizeof t1, "%H:%M:%S", &tm);
+        localtime_r(&s2, &tm);
+        strftime(t2, sizeof t2, "%H:%M:%S", &tm);
+        snprintf(line, sizeof line, "%-8s %-8s %5u %-12.12s %-16.16s %s%s%s", t1, t2, a->count, a->ev.device,
+                 a->ev.door[0] ? a->ev.door : "-", a->ev.code_name[0] ? a->ev.code_name : a->ev.text,
+                 a->acking ? "  (acknowledging...)" : "", a->ev.journaled ? "" : "  [NOT IN JOURNAL]");
+        bool sel = p->lv.top + (size_t)i == p->lv.sel;
+        attr_t at = theme_attr(&c->th, sel ? TH_SELECTED : TH_ALARM);
+        console_fill(c, y + 2 + i, x, w, sel ? at : A_NORMAL);
+        console_put(c, y + 2 + i, x, w, at, line);
+    }
+}
+
+struct ack_ctx {
+    struct console *c;
+    int64_t event_id;
+    char device[SITE_NAME_MAX], door[SITE_NAME_MAX];
+    int code;
+};
+
+static struct alarm *find(struct console *c, const struct ack_ctx *k, size_t *idx)
+{
+    for (size_t i = 0; i < c->n_alarms; i++) {
+        struct alarm *a = &c->alarms[i];
+        if (a->ev.id == k->event_id && a->ev.code == k->code && strcmp(a->ev.device, k->device) == 0 &&
+            strcmp(a->ev.door, k->door) == 0) {
+            if (idx)
+                *idx = i;
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static void ack_progress(const struct action_run *run, bool finished, void *arg)
+{
+    struct ack_ctx *k = arg;
+    if (!finished)
+        return;
+    struct console *c = k->c;
+    size_t i;
+    struct alarm *a = find(c, k, &i);
+    if (run->status == ACTION_OK) {
+        if (a)
+            remove_at(c, i);
+        console_message(c, TH_OK, "Alarm acknowledged (%s %s)", k->device, k->door);
+    } else {
+        if (a)
+            a->acking = false;
+        console_message(c, TH_ALARM, "Acknowledge failed: %s %s", action_status_name(run->status), run->error);
+    }
+    if (c->running_actions)
+        c->running_actions--;
+    c->dirty = true;
+    free(k);
+}
+
+static void ack_one(struct console *c, struct alarm *a, const char *comment)
+{
+    if (a->acking)
+        return;
+    if (a->ev.id <= 0) {
+        /* Never stored (journal failure): nothing to mark in the journal; the operator still saw it. */
+        size_t i = (size_t)(a - c->alarms);
+        console_message(c, TH_WARN, "Alarm removed from the list (it was never stored in the journal)");
+        remove_at(c, i);
+        return;
+    }
+    struct ack_ctx *k = calloc(1, sizeof *k);
+    if (!k)
+        return;
+    k->c = c;
+    k->event_id = a->ev.id;
+    k->code = a->ev.code;
+    snprintf(k->device, sizeof k->device, "%s", a->ev.device);
+    snprintf(k->door, sizeof k->door, "%s", a->ev.door);
+    a->acking = true;
+    char target[32];
+    snprintf(target, sizeof target, "%lld", (long long)a->ev.id);
+    /* A comment travels in the audit trail as the operator's words; the action has no text parameter,
+     * so it is recorded as a separate operator event right after the acknowledgement request. */
+    if (comment && comment[0]) {
+        struct event ev;
+        event_init(&ev, EVENT_OPERATOR, EVENT_NORMAL);
+        event_copy(ev.device, sizeof ev.device, a->ev.device);
+        event_copy(ev.door, sizeof ev.door, a->ev.door);
+        event_copy(ev.code_name, sizeof ev.code_name, "acknowledge comment");
+        event_set_text(&ev, "%s acknowledged event #%lld: %s", c->user.name, (long long)a->ev.id, comment);
+        event_publish(site_events(c->site), &ev);
+    }
+    c->running_actions++;
+    struct action_params params = {0};
+    action_run(c->site, &c->user, ACTION_ACK, target, &params, ack_progress, k, NULL, 0);
+}
+
+static void comment_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    struct pane *p = arg;
+    if (!ok || p->lv.sel >= c->n_alarms)
+        return;
+    ack_one(c, &c->alarms[p->lv.sel], text);
+}
+
+static unsigned request(struct console *c, struct pane *p, enum req r)
+{
+    unsigned res = listview_request(&p->lv, r, c->n_alarms, p->height);
+    if (res)
+        return res;
+    switch (r) {
+    case REQ_ALARM_ACK:
+    case REQ_ALARM_ACK_COMMENT:
+    case REQ_ALARM_ACK_ALL:
+        if (!console_allowed(c, r))
+            return PANE_HANDLED | PANE_REDRAW;
+        if (!c->n_alarms) {
+            console_message(c, TH_INFO, "No alarm to acknowledge");
+            return PANE_HANDLED | PANE_REDRAW;
+        }
+        if (r == REQ_ALARM_ACK_ALL) {
+            /* ack_one may remove entries (never-stored alarms): walk from the end. */
+            for (size_t i = c->n_alarms; i-- > 0;)
+                ack_one(c, &c->alarms[i], NULL);
+        } else if (r == REQ_ALARM_ACK_COMMENT) {
+            console_input(c, "Acknowledge", "Comment (recorded with the acknowledgement):", "", NULL,
+                          comment_done, p);
+        } else if (p->lv.sel < c->n_alarms) {
+            ack_one(c, &c->alarms[p->lv.sel], NULL);
+        }
+        return PANE_HANDLED | PANE_REDRAW;
+    case REQ_ENTER:
+        if (p->lv.sel < c->n_alarms) {
+            const struct alarm *a = &c->alarms[p->lv.sel];
+            char text[512], t[32];
+            event_format_time(a->ev.host_time_us, t, sizeof t);
+            snprintf(text, sizeof text, "%s\n%s %s: %s (code %d)\n%s\nRepeated %u time(s); journal #%lld",
+                     t, a->ev.device, a->ev.door, a->ev.code_name, a->ev.code, a->ev.text, a->count,
+                     (long long)a->ev.id);
+            console_info(c, "Alarm", text);
+        }
+        return PANE_HANDLED;
+    default:
+        return 0;
+    }
+}
+
+struct pane *pane_alarms_new(struct console *c)
+{
+    (void)c;
+    struct pane *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->title = "Alarms";
+    p->scope = SCOPE_ALARMS;
+    p->is_list = true;
+    p->draw = draw;
+    p->request = request;
+    return p;
+}

@@ -1,0 +1,271 @@
+/* pane_events: the live event panes: C3 real-time log of all panels (with door/alarm status changes, link
+ * and operator events) and NiX1 iButton access entries of all buses. Newest first, bounded window. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curses.h>
+
+#include "drivers/c3/c3_tables.h"
+#include "drivers/nix1/nix1_rc.h"
+#include "tui/console.h"
+
+struct events_priv {
+    bool ibutton;
+};
+
+static struct ring *pane_ring(struct console *c, struct pane *p)
+{
+    return ((struct events_priv *)p->priv)->ibutton ? &c->ibutton : &c->live;
+}
+
+static struct filter *pane_filter(struct console *c, struct pane *p)
+{
+    return ((struct events_priv *)p->priv)->ibutton ? &c->ibutton_filter : &c->live_filter;
+}
+
+/* The i-th matching event (newest first), NULL past the end. */
+static const struct event *nth_match(struct console *c, struct pane *p, size_t n)
+{
+    struct ring *r = pane_ring(c, p);
+    struct filter *f = pane_filter(c, p);
+    if (!filter_active(f))
+        return ring_get(r, n);
+    size_t seen = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct event *ev = ring_get(r, i);
+        if (filter_match(f, ev) && seen++ == n)
+            return ev;
+    }
+    return NULL;
+}
+
+static size_t count_matches(struct console *c, struct pane *p)
+{
+    struct ring *r = pane_ring(c, p);
+    struct filter *f = pane_filter(c, p);
+    if (!filter_active(f))
+        return r->count;
+    size_t n = 0;
+    for (size_t i = 0; i < r->count; i++)
+        if (filter_match(f, ring_get(r, i)))
+            n++;
+    return n;
+}
+
+static void fmt_time(const struct event *ev, char *buf, size_t len)
+{
+    time_t t = (time_t)(ev->host_time_us / 1000000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%H:%M:%S", &tm);
+}
+
+static void live_line(const struct event *ev, char *buf, size_t len)
+{
+    char tm[16], who[32] = "", vf[40] = "", io[16] = "";
+    fmt_time(ev, tm, sizeof tm);
+    if (ev->kind == EVENT_ACCESS) {
+        if (ev->card)
+            snprintf(who, sizeof who, "card %u", ev->card);
+        else if (ev->pin)
+            snprintf(who, sizeof who, "pin %u", ev->pin);
+        if (ev->verify >= 0 && ev->verify != 200)
+            c3_verify_label((unsigned)ev->verify, vf, sizeof vf);
+        if (ev->inout == 0 || ev->inout == 1)
+            c3_inout_label((unsigned)ev->inout, io, sizeof io);
+    }
+    const char *name = ev->code_name[0] ? ev->code_name : event_kind_name(ev->kind);
+    const char *text = ev->text;
+    /* Avoid repeating the event name when the text is just that. */
+    if (strcmp(text, name) == 0)
+        text = "";
+    snprintf(buf, len, "%-8s %-12.12s %-16.16s %-24.24s %-14.14s %-12.12s %-5.5s %s", tm, ev->device,
+             ev->door[0] ? ev->door : "-", name, who, vf, io, text);
+}
+
+static void ibutton_line(const struct event *ev, char *buf, size_t len)
+{
+    char tm[16], res[96];
+    fmt_time(ev, tm, sizeof tm);
+    if (ev->code == 0)
+        snprintf(res, sizeof res, "GRANTED");
+    else if (ev->code > 0)
+        snprintf(res, sizeof res, "refused: %s (%02X %s)", nix1_rc_log_meaning((unsigned)ev->code), ev->code,
+                 nix1_rc_log_name((unsigned)ev->code));
+    else
+        snprintf(res, sizeof res, "%s", ev->text);
+    char probe[8] = "-";
+    if (ev->door_no > 0)
+        snprintf(probe, sizeof probe, "%d", ev->door_no);
+    snprintf(buf, len, "%-8s %-14.14s %-5s %-16.16s %-18.18s %s", tm, ev->device, probe,
+             ev->door[0] ? ev->door : "-", ev->uid[0] ? ev->uid : "-", res);
+}
+
+static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
+{
+    struct events_priv *pv = p->priv;
+    struct filter *f = pane_filter(c, p);
+    char title[256], fd[200];
+    filter_describe(f, fd, sizeof fd);
+    size_t count = count_matches(c, p);
+    snprintf(title, sizeof title, "%s  %zu shown%s%s%s", pv->ibutton ? "iButton events (NiX1)" : "Live events",
+             count, fd[0] ? "  filter: " : "", fd, p->lv.sel ? "  (paused: g = newest)" : "");
+    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
+                pv->ibutton ? "Time     Slave          Probe Door             Uid                Result"
+                            : "Time     Device       Door             Event                    Card/PIN       "
+                              "Verify       Dir   Detail");
+    p->height = h - 2;
+    listview_fix(&p->lv, count, p->height);
+    if (count == 0) {
+        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM),
+                    fd[0] ? "No event matches the filter (Esc or \\ with an empty line clears it)"
+                          : "Waiting for events...");
+        return;
+    }
+    for (int i = 0; i < p->height; i++) {
+        const struct event *ev = nth_match(c, p, p->lv.top + (size_t)i);
+        if (!ev)
+            break;
+        char line[512];
+        if (pv->ibutton)
+            ibutton_line(ev, line, sizeof line);
+        else
+            live_line(ev, line, sizeof line);
+        bool sel = p->lv.top + (size_t)i == p->lv.sel && c->focus != PANE_HELP;
+        attr_t a = theme_attr(&c->th, console_event_role(ev));
+        if (sel && p->lv.sel != 0)
+            a = theme_attr(&c->th, TH_SELECTED);
+        console_put(c, y + 2 + i, x, w, a, line);
+    }
+}
+
+static void on_event(struct console *c, struct pane *p, const struct event *ev)
+{
+    struct events_priv *pv = p->priv;
+    if ((ev->kind == EVENT_NIX1_ACCESS) != pv->ibutton)
+        return;
+    /* Keep the selected line in place while the operator reads older events. */
+    if (p->lv.sel > 0 && filter_match(pane_filter(c, p), ev)) {
+        p->lv.sel++;
+        p->lv.top++;
+    }
+}
+
+static void details(struct console *c, const struct event *ev)
+{
+    char text[512], t[32];
+    event_format_time(ev->host_time_us, t, sizeof t);
+    int n = snprintf(text, sizeof text, "Time:     %s\nDevice:   %s %s\nDoor:     %s (%d)\nKind:     %s, %s\n"
+                     "Event:    %s (code %d)\n", t, ev->device, ev->addr, ev->door[0] ? ev->door : "-", ev->door_no,
+                     event_kind_name(ev->kind), event_severity_name(ev->severity), ev->code_name, ev->code);
+    if (n > 0 && (size_t)n < sizeof text) {
+        if (ev->kind == EVENT_NIX1_ACCESS)
+            snprintf(text + n, sizeof text - (size_t)n, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld",
+                     ev->uid, ev->unit, ev->text, ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+        else
+            snprintf(text + n, sizeof text - (size_t)n, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\n"
+                     "Journal:  %s #%lld", ev->card, ev->pin, ev->verify, ev->inout, ev->text,
+                     ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+    }
+    console_info(c, "Event", text);
+}
+
+static void search_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    struct pane *p = arg;
+    if (!ok)
+        return;
+    struct filter *f = pane_filter(c, p);
+    snprintf(f->text, sizeof f->text, "%s", text);
+    p->lv.sel = p->lv.top = 0;
+}
+
+static bool filter_validate(const char *text, char *err, size_t errlen, void *arg)
+{
+    (void)arg;
+    struct filter f;
+    filter_clear(&f);
+    return filter_parse(&f, text, err, errlen) == 0;
+}
+
+static void filter_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    struct pane *p = arg;
+    if (!ok)
+        return;
+    char err[128];
+    struct filter *f = pane_filter(c, p);
+    if (!text[0]) {
+        filter_clear(f);
+    } else if (filter_parse(f, text, err, sizeof err) < 0) {
+        console_message(c, TH_WARN, "%s", err);
+        return;
+    }
+    p->lv.sel = p->lv.top = 0;
+}
+
+static unsigned request(struct console *c, struct pane *p, enum req r)
+{
+    size_t count = count_matches(c, p);
+    unsigned res = listview_request(&p->lv, r, count, p->height);
+    if (res)
+        return res;
+    switch (r) {
+    case REQ_ENTER: {
+        const struct event *ev = nth_match(c, p, p->lv.sel);
+        if (ev)
+            details(c, ev);
+        return PANE_HANDLED | PANE_REDRAW;
+    }
+    case REQ_SEARCH:
+        console_input(c, "Search", "Show events containing (empty = all):", pane_filter(c, p)->text, NULL,
+                      search_done, p);
+        return PANE_HANDLED;
+    case REQ_FILTER:
+        console_input(c, "Filter",
+                      "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
+                      "since:HH:MM|-30m until:... words    (empty = no filter)",
+                      "", filter_validate, filter_done, p);
+        return PANE_HANDLED;
+    case REQ_CANCEL:
+        if (filter_active(pane_filter(c, p))) {
+            filter_clear(pane_filter(c, p));
+            p->lv.sel = p->lv.top = 0;
+            return PANE_HANDLED | PANE_REDRAW;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static void pane_free(struct pane *p)
+{
+    free(p->priv);
+}
+
+struct pane *pane_events_new(struct console *c, bool ibutton)
+{
+    (void)c;
+    struct pane *p = calloc(1, sizeof *p);
+    struct events_priv *pv = calloc(1, sizeof *pv);
+    if (!p || !pv) {
+        free(p);
+        free(pv);
+        return NULL;
+    }
+    pv->ibutton = ibutton;
+    p->title = ibutton ? "iButton" : "Events";
+    p->scope = ibutton ? SCOPE_IBUTTON : SCOPE_EVENTS;
+    p->is_list = true;
+    p->draw = draw;
+    p->request = request;
+    p->on_event = on_event;
+    p->free = pane_free;
+    p->priv = pv;
+    return p;
+}

@@ -1,0 +1,275 @@
+/* pane_history: the journal (searchable with `/`, filterable with `\` by door, device, kind, severity and
+ * time) and the operator audit trail, newest first, paged from SQLite through core/journal.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+
+#include "tui/console.h"
+
+#define PAGE 200
+#define MAX_ROWS 2000 /* bounded: older rows stay in the journal */
+
+struct hist {
+    bool audit;
+    bool loaded, more;
+    struct filter f;
+    size_t n;
+    struct event *ev;
+    bool *acked;
+    struct audit_record *au;
+    char error[160];
+};
+
+static int ev_cb(const struct event *ev, bool acked, void *arg)
+{
+    struct hist *h = arg;
+    if (h->n >= MAX_ROWS)
+        return 1;
+    h->ev[h->n] = *ev;
+    h->acked[h->n] = acked;
+    h->n++;
+    return 0;
+}
+
+static int au_cb(const struct audit_record *rec, void *arg)
+{
+    struct hist *h = arg;
+    if (h->n >= MAX_ROWS)
+        return 1;
+    h->au[h->n++] = *rec;
+    return 0;
+}
+
+static void load(struct console *c, struct hist *h, bool append)
+{
+    if (!append)
+        h->n = 0;
+    h->loaded = true;
+    h->error[0] = '\0';
+    if (!c->journal) {
+        snprintf(h->error, sizeof h->error, "No journal is open.");
+        h->more = false;
+        return;
+    }
+    struct journal_query q = {
+        .since_us = h->f.since_us, .until_us = h->f.until_us,
+        .device = h->f.device[0] ? h->f.device : NULL, .door = h->f.door[0] ? h->f.door : NULL,
+        .kind = h->audit ? -1 : h->f.kind, .min_severity = h->audit ? -1 : h->f.min_severity,
+        .search = h->f.text[0] ? h->f.text : NULL, .limit = PAGE,
+    };
+    if (append && h->n)
+        q.before_id = h->audit ? h->au[h->n - 1].id : h->ev[h->n - 1].id;
+    size_t before = h->n;
+    long got = h->audit ? journal_query_audit(c->journal, &q, au_cb, h)
+                        : journal_query_events(c->journal, &q, ev_cb, h);
+    if (got < 0) {
+        snprintf(h->error, sizeof h->error, "Journal query failed: %s", journal_error(c->journal));
+        h->more = false;
+        return;
+    }
+    h->more = h->n - before == PAGE && h->n < MAX_ROWS;
+}
+
+static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
+{
+    struct hist *hs = p->priv;
+    if (!hs->loaded)
+        load(c, hs, false);
+    char title[320], fd[200];
+    filter_describe(&hs->f, fd, sizeof fd);
+    snprintf(title, sizeof title, "History: %s  %zu%s row(s)%s%s", hs->audit ? "operator audit trail" : "journal",
+             hs->n, hs->more ? "+" : "", fd[0] ? "  filter: " : "", fd);
+    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
+                hs->audit ? "Time                User         Role       Action          Target           Result   Detail"
+                          : "Time                Sev  Device       Door             Event / text");
+    p->height = h - 2;
+    listview_fix(&p->lv, hs->n, p->height);
+    if (hs->error[0]) {
+        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_ALARM), hs->error);
+        return;
+    }
+    if (!hs->n) {
+        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "Nothing recorded matches.");
+        return;
+    }
+    for (int i = 0; i < p->height && p->lv.top + (size_t)i < hs->n; i++) {
+        size_t k = p->lv.top + (size_t)i;
+        char line[1400], t[32];
+        attr_t a;
+        if (hs->audit) {
+            const struct audit_record *r = &hs->au[k];
+            event_format_time(r->time_us, t, sizeof t);
+            snprintf(line, sizeof line, "%-19s %-12.12s %-10.10s %-15.15s %-16.16s %-8.8s %s", t, r->user, r->role,
+                     r->action, r->target, r->result, r->detail);
+            a = theme_attr(&c->th, strcmp(r->result, "ok") == 0        ? TH_NORMAL
+                                   : strcmp(r->result, "pending") == 0 ? TH_WARN
+                                                                       : TH_ALARM);
+        } else {
+            const struct event *ev = &hs->ev[k];
+            event_format_time(ev->host_time_us, t, sizeof t);
+            const char *sev = ev->severity == EVENT_ALARM ? "ALRM" : ev->severity == EVENT_WARNING ? "warn" : "";
+            snprintf(line, sizeof line, "%-19s %-4s %-12.12s %-16.16s %s%s%s%s", t, sev, ev->device,
+                     ev->door[0] ? ev->door : "-", ev->code_name, ev->code_name[0] ? ": " : "", ev->text,
+                     ev->severity == EVENT_ALARM && hs->acked[k] ? "  [acknowledged]" : "");
+            a = theme_attr(&c->th, console_event_role(ev));
+        }
+        bool sel = k == p->lv.sel;
+        if (sel)
+            a = theme_attr(&c->th, TH_SELECTED);
+        console_put(c, y + 2 + i, x, w, a, line);
+    }
+}
+
+static void search_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)c;
+    struct pane *p = arg;
+    struct hist *hs = p->priv;
+    if (!ok)
+        return;
+    snprintf(hs->f.text, sizeof hs->f.text, "%s", text);
+    hs->loaded = false;
+    p->lv.sel = p->lv.top = 0;
+}
+
+static bool filter_validate(const char *text, char *err, size_t errlen, void *arg)
+{
+    (void)arg;
+    struct filter f;
+    filter_clear(&f);
+    return filter_parse(&f, text, err, errlen) == 0;
+}
+
+static void filter_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    struct pane *p = arg;
+    struct hist *hs = p->priv;
+    if (!ok)
+        return;
+    char err[128];
+    if (!text[0]) {
+        char keep[128];
+        snprintf(keep, sizeof keep, "%s", hs->f.text);
+        filter_clear(&hs->f);
+        snprintf(hs->f.text, sizeof hs->f.text, "%s", keep);
+    } else if (filter_parse(&hs->f, text, err, sizeof err) < 0) {
+        console_message(c, TH_WARN, "%s", err);
+        return;
+    }
+    hs->loaded = false;
+    p->lv.sel = p->lv.top = 0;
+}
+
+static unsigned request(struct console *c, struct pane *p, enum req r)
+{
+    struct hist *hs = p->priv;
+    if (r == REQ_FIRST) {
+        hs->loaded = false; /* back to the newest: re-read */
+        p->lv.sel = p->lv.top = 0;
+        return PANE_HANDLED | PANE_REDRAW;
+    }
+    unsigned res = listview_request(&p->lv, r, hs->n, p->height);
+    if (res) {
+        if (hs->more && p->lv.sel + 1 >= hs->n) {
+            load(c, hs, true);
+            if (r == REQ_LAST || r == REQ_PAGE_DOWN)
+                listview_request(&p->lv, r, hs->n, p->height);
+        }
+        return res;
+    }
+    switch (r) {
+    case REQ_HISTORY_AUDIT:
+        hs->audit = !hs->audit;
+        hs->loaded = false;
+        p->lv.sel = p->lv.top = 0;
+        return PANE_HANDLED | PANE_REDRAW;
+    case REQ_HISTORY_CLEAR:
+    case REQ_CANCEL:
+        if (r == REQ_CANCEL && !filter_active(&hs->f))
+            return 0;
+        filter_clear(&hs->f);
+        hs->loaded = false;
+        p->lv.sel = p->lv.top = 0;
+        return PANE_HANDLED | PANE_REDRAW;
+    case REQ_SEARCH:
+        console_input(c, "Search the journal", "Text (empty = all):", hs->f.text, NULL, search_done, p);
+        return PANE_HANDLED;
+    case REQ_FILTER:
+        console_input(c, "Filter the journal",
+                      "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
+                      "since:HH:MM|YYYY-MM-DD|-2h until:...   (empty = no filter)",
+                      "", filter_validate, filter_done, p);
+        return PANE_HANDLED;
+    case REQ_ENTER:
+        if (p->lv.sel < hs->n) {
+            char text[1600], t[32], t2[32];
+            if (hs->audit) {
+                const struct audit_record *a = &hs->au[p->lv.sel];
+                event_format_time(a->time_us, t, sizeof t);
+                if (a->done_us)
+                    event_format_time(a->done_us, t2, sizeof t2);
+                else
+                    snprintf(t2, sizeof t2, "-");
+                snprintf(text, sizeof text, "#%lld %s by %s (%s)\n%s %s %s\nResult: %s at %s\n%s", (long long)a->id,
+                         t, a->user, a->role, a->action, a->target, a->params, a->result, t2, a->detail);
+            } else {
+                const struct event *ev = &hs->ev[p->lv.sel];
+                event_format_time(ev->host_time_us, t, sizeof t);
+                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %d)\n%s%s", (long long)ev->id, t,
+                         event_kind_name(ev->kind), event_severity_name(ev->severity), ev->device, ev->door,
+                         ev->code_name, ev->code, ev->text, hs->acked[p->lv.sel] ? "\nacknowledged" : "");
+            }
+            console_info(c, "Journal", text);
+        }
+        return PANE_HANDLED;
+    default:
+        return 0;
+    }
+}
+
+static void pane_free(struct pane *p)
+{
+    struct hist *hs = p->priv;
+    if (hs) {
+        free(hs->ev);
+        free(hs->acked);
+        free(hs->au);
+    }
+    free(hs);
+}
+
+struct pane *pane_history_new(struct console *c)
+{
+    (void)c;
+    struct pane *p = calloc(1, sizeof *p);
+    struct hist *hs = calloc(1, sizeof *hs);
+    if (!p || !hs)
+        goto fail;
+    hs->ev = calloc(MAX_ROWS, sizeof *hs->ev);
+    hs->acked = calloc(MAX_ROWS, sizeof *hs->acked);
+    hs->au = calloc(MAX_ROWS, sizeof *hs->au);
+    if (!hs->ev || !hs->acked || !hs->au)
+        goto fail;
+    filter_clear(&hs->f);
+    p->title = "History";
+    p->scope = SCOPE_HISTORY;
+    p->is_list = true;
+    p->draw = draw;
+    p->request = request;
+    p->free = pane_free;
+    p->priv = hs;
+    return p;
+fail:
+    if (hs) {
+        free(hs->ev);
+        free(hs->acked);
+        free(hs->au);
+    }
+    free(hs);
+    free(p);
+    return NULL;
+}

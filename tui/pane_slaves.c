@@ -1,0 +1,369 @@
+/* pane_slaves: NiX1 slaves of every bus, and the slave editor: a form for locks, units, cron mode, cron,
+ * valid/bad access timeouts, mode, overdrive, baud rate and clock zone, validated as typed against the
+ * NiX1 spec's ranges (§5.8, §5.12), with the changes shown as a diff before they are applied. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+
+#include "core/cron.h"
+#include "drivers/nix1/nix1_cmd.h"
+#include "tui/console.h"
+
+enum fkind { F_BOOL, F_INT, F_CRON, F_BAUD, F_TZ };
+struct field {
+    const char *label, *key; /* CONFIG.TXT key */
+    enum fkind kind;
+    long min, max;
+    bool optional;           /* empty allowed (unit unset, no cron) */
+};
+static const struct field fields[] = {
+    {"Lock probe 1", "LOCK_0", F_BOOL, 0, 1, false},
+    {"Lock probe 2", "LOCK_1", F_BOOL, 0, 1, false},
+    {"Unit probe 1", "UNIT_0", F_INT, 0, 65534, true},
+    {"Unit probe 2", "UNIT_1", F_INT, 0, 65534, true},
+    {"Cron mode", "CRON_MODE", F_INT, 0, 3, false},
+    {"Cron", "CRON", F_CRON, 0, 0, true},
+    {"Valid access timeout s", "VALID_ACCESS_TIMEOUT", F_INT, 0, 255, false},
+    {"Bad access timeout s", "BAD_ACCESS_TIMEOUT", F_INT, 0, 255, false},
+    {"Mode", "MODE", F_INT, 0, 3, false},
+    {"Overdrive probe 1", "OD_SPEED_0", F_BOOL, 0, 1, false},
+    {"Overdrive probe 2", "OD_SPEED_1", F_BOOL, 0, 1, false},
+    {"Baud rate", "BAUDRATE", F_BAUD, 0, 0, false},
+    {"Time zone", "TIMEZONE", F_TZ, 0, 0, false},
+};
+#define NF (sizeof fields / sizeof fields[0])
+
+struct slave_ref {
+    size_t bus, slave;
+};
+
+struct spriv {
+    size_t n;
+    struct slave_ref *refs;
+    bool editing, diffing;
+    size_t cur;
+    struct slave_ref editing_ref;
+    char orig[NF][CRON_TEXT_MAX];
+    char val[NF][CRON_TEXT_MAX];
+    char err[NF][96];
+};
+
+/* Validate one field; returns true when valid, else err says why. */
+static bool field_valid(const struct field *f, const char *v, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (!v[0]) {
+        if (f->optional)
+            return true;
+        snprintf(err, errlen, "required");
+        return false;
+    }
+    switch (f->kind) {
+    case F_BOOL:
+    case F_INT: {
+        char *end;
+        for (const char *q = v; *q; q++)
+            if (!isdigit((unsigned char)*q)) {
+                snprintf(err, errlen, "digits only, %ld-%ld", f->min, f->max);
+                return false;
+            }
+        long x = strtol(v, &end, 10);
+        if (strlen(v) > 6 || x < f->min || x > f->max) {
+            snprintf(err, errlen, "out of range %ld-%ld", f->min, f->max);
+            return false;
+        }
+        return true;
+    }
+    case F_CRON: {
+        struct cron cr;
+        char e[96];
+        if (cron_parse_str(v, &cr, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s", e);
+            return false;
+        }
+        return true;
+    }
+    case F_BAUD: {
+        char *end;
+        unsigned long b = strtoul(v, &end, 10);
+        if (*end || !nix1_baud_valid(b)) {
+            snprintf(err, errlen, "1200 2400 4800 9600 19200 38400 57600 115200");
+            return false;
+        }
+        return true;
+    }
+    case F_TZ:
+        if (strlen(v) == 5 && (v[0] == '+' || v[0] == '-') && isdigit((unsigned char)v[1]) &&
+            isdigit((unsigned char)v[2]) && isdigit((unsigned char)v[3]) && isdigit((unsigned char)v[4]) &&
+            (v[1] - '0') * 10 + (v[2] - '0') <= 14 && (v[3] - '0') * 10 + (v[4] - '0') <= 59)
+            return true;
+        snprintf(err, errlen, "+HHMM or -HHMM (e.g. +0100)");
+        return false;
+    }
+    return false;
+}
+
+static void collect(struct console *c, struct spriv *sp)
+{
+    size_t n = 0;
+    for (size_t b = 0; b < c->site->n_buses; b++)
+        n += c->site->buses[b].n_slaves;
+    free(sp->refs);
+    sp->refs = calloc(n ? n : 1, sizeof *sp->refs);
+    sp->n = 0;
+    if (!sp->refs)
+        return;
+    for (size_t b = 0; b < c->site->n_buses; b++)
+        for (size_t s = 0; s < c->site->buses[b].n_slaves; s++)
+            sp->refs[sp->n++] = (struct slave_ref){b, s};
+}
+
+static const struct site_device *bus_device(struct console *c, size_t bus)
+{
+    const struct site_bus *b = &c->site->buses[bus];
+    for (size_t i = 0; i < c->site->n_devices; i++)
+        if (c->site->devices[i].bus == b)
+            return &c->site->devices[i];
+    return NULL;
+}
+
+static void draw_form(struct console *c, struct spriv *sp, int y, int x, int h, int w)
+{
+    const struct site_slave *sl = &c->site->buses[sp->editing_ref.bus].slaves[sp->editing_ref.slave];
+    char title[160];
+    snprintf(title, sizeof title, "Slave editor: %s (%s)%s", sl->name, sl->addr,
+             sp->diffing ? "  -- changes to apply (y/Enter applies, Esc goes back)" :
+                           "  -- Up/Down move, type to edit, Enter reviews, Esc cancels");
+    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    int row = y + 2;
+    for (size_t i = 0; i < NF && row < y + h; i++) {
+        bool changed = strcmp(sp->orig[i], sp->val[i]) != 0;
+        if (sp->diffing && !changed)
+            continue;
+        char line[300];
+        if (sp->diffing)
+            snprintf(line, sizeof line, "  %-24s %-20s -> %s", fields[i].label, sp->orig[i][0] ? sp->orig[i] : "(unset)",
+                     sp->val[i][0] ? sp->val[i] : "(unset)");
+        else
+            snprintf(line, sizeof line, "  %-24s", fields[i].label);
+        console_put(c, row, x, w, theme_attr(&c->th, changed ? TH_WARN : TH_NORMAL), line);
+        if (!sp->diffing) {
+            attr_t fa = theme_attr(&c->th, sp->err[i][0] ? TH_FIELD_BAD : TH_FIELD);
+            if (i == sp->cur)
+                fa |= A_BOLD;
+            console_fill(c, row, x + 27, 24, fa);
+            console_put(c, row, x + 27, 24, fa, sp->val[i]);
+            if (i == sp->cur)
+                console_put(c, row, x + 27 + (int)strlen(sp->val[i]) % 24, 1, fa | A_REVERSE, " ");
+            if (sp->err[i][0])
+                console_put(c, row, x + 53, w - 53, theme_attr(&c->th, TH_ALARM), sp->err[i]);
+            else if (changed)
+                console_put(c, row, x + 53, w - 53, theme_attr(&c->th, TH_WARN), "changed");
+        }
+        row++;
+    }
+}
+
+static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
+{
+    struct spriv *sp = p->priv;
+    if (sp->editing) {
+        draw_form(c, sp, y, x, h, w);
+        return;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "NiX1 slaves  %zu on %zu bus(es)", sp->n, c->site->n_buses);
+    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
+                "Slave            Address          Bus          Link        Probe 1 door (unit)    Probe 2 door (unit)");
+    p->height = h - 2;
+    listview_fix(&p->lv, sp->n, p->height);
+    if (!sp->n) {
+        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "The configuration has no NiX1 bus.");
+        return;
+    }
+    for (int i = 0; i < p->height && p->lv.top + (size_t)i < sp->n; i++) {
+        struct slave_ref *r = &sp->refs[p->lv.top + (size_t)i];
+        const struct site_bus *b = &c->site->buses[r->bus];
+        const struct site_slave *sl = &b->slaves[r->slave];
+        const struct site_device *d = bus_device(c, r->bus);
+        char p1[40], p2[40], line[300];
+        snprintf(p1, sizeof p1, "%s (%d)", sl->probe_doors[0][0] ? sl->probe_doors[0] : "-", sl->probe_units[0]);
+        snprintf(p2, sizeof p2, "%s (%d)", sl->probe_doors[1][0] ? sl->probe_doors[1] : "-", sl->probe_units[1]);
+        snprintf(line, sizeof line, "%-16.16s %-16s %-12.12s %-11s %-22.22s %-22.22s", sl->name, sl->addr, b->name,
+                 d ? site_link_name(d->link) : "?", p1, p2);
+        bool sel = p->lv.top + (size_t)i == p->lv.sel;
+        attr_t a = theme_attr(&c->th, sel ? TH_SELECTED : (d && d->link == LINK_UP) ? TH_NORMAL : TH_DIM);
+        console_put(c, y + 2 + i, x, w, a, line);
+    }
+}
+
+static void open_editor(struct console *c, struct spriv *sp, size_t idx)
+{
+    struct slave_ref *r = &sp->refs[idx];
+    const struct site_slave *sl = &c->site->buses[r->bus].slaves[r->slave];
+    const struct site_bus *b = &c->site->buses[r->bus];
+    sp->editing = true;
+    sp->diffing = false;
+    sp->cur = 0;
+    sp->editing_ref = *r;
+    /* Start from what the configuration says; fields the configuration does not hold start at the
+     * slave factory defaults (§5.7). */
+    static const char *const defaults[NF] = {"0", "0", "", "", "0", "", "5", "5", "1", "0", "0", "9600", "+0000"};
+    for (size_t i = 0; i < NF; i++) {
+        snprintf(sp->orig[i], sizeof sp->orig[i], "%s", defaults[i]);
+        sp->err[i][0] = '\0';
+    }
+    if (sl->probe_units[0] >= 0)
+        snprintf(sp->orig[2], sizeof sp->orig[2], "%d", sl->probe_units[0]);
+    if (sl->probe_units[1] >= 0)
+        snprintf(sp->orig[3], sizeof sp->orig[3], "%d", sl->probe_units[1]);
+    snprintf(sp->orig[11], sizeof sp->orig[11], "%u", b->baud);
+    memcpy(sp->val, sp->orig, sizeof sp->val);
+}
+
+static void apply_changes(struct console *c, struct spriv *sp)
+{
+    /* Changing slave settings needs the NiX1 device adapter's configuration service; the site's driver
+     * contract (core/device.h) has no operation for it, so the console refuses rather than pretend. */
+    size_t n = 0;
+    for (size_t i = 0; i < NF; i++)
+        if (strcmp(sp->orig[i], sp->val[i]) != 0)
+            n++;
+    console_message(c, TH_ALARM, "%zu change(s) NOT applied: the NiX1 driver offers no slave configuration "
+                    "operation yet (use portierctl nix1)", n);
+    sp->diffing = false;
+}
+
+static unsigned form_key_inner(struct console *c, struct pane *p, int key);
+
+static unsigned form_key(struct console *c, struct pane *p, int key)
+{
+    struct spriv *sp = p->priv;
+    unsigned res = form_key_inner(c, p, key);
+    p->typing = sp->editing && !sp->diffing;
+    return res;
+}
+
+static unsigned form_key_inner(struct console *c, struct pane *p, int key)
+{
+    struct spriv *sp = p->priv;
+    if (!sp->editing)
+        return 0;
+    c->dirty = true;
+    if (sp->diffing) {
+        if (key == 'y' || key == 'Y' || key == '\n' || key == '\r' || key == KEY_ENTER) {
+            apply_changes(c, sp);
+            sp->editing = false;
+        } else if (key == 27 || key == 'n') {
+            sp->diffing = false;
+        }
+        return PANE_HANDLED;
+    }
+    char *v = sp->val[sp->cur];
+    size_t len = strlen(v);
+    switch (key) {
+    case 27: sp->editing = false; console_message(c, TH_INFO, "Slave editor: no change made"); break;
+    case KEY_UP: case KEY_BTAB: sp->cur = sp->cur ? sp->cur - 1 : NF - 1; break;
+    case KEY_DOWN: case '\t': sp->cur = (sp->cur + 1) % NF; break;
+    case '\n': case '\r': case KEY_ENTER: {
+        size_t bad = 0, changed = 0;
+        for (size_t i = 0; i < NF; i++) {
+            if (!field_valid(&fields[i], sp->val[i], sp->err[i], sizeof sp->err[i]))
+                bad++;
+            if (strcmp(sp->orig[i], sp->val[i]) != 0)
+                changed++;
+        }
+        if (bad)
+            console_message(c, TH_WARN, "%zu field(s) do not validate", bad);
+        else if (!changed)
+            console_message(c, TH_INFO, "Nothing changed");
+        else
+            sp->diffing = true;
+        break;
+    }
+    case KEY_BACKSPACE: case 127: case 8:
+        if (len)
+            v[len - 1] = '\0';
+        field_valid(&fields[sp->cur], v, sp->err[sp->cur], sizeof sp->err[sp->cur]);
+        break;
+    case 21: /* C-u */
+        v[0] = '\0';
+        field_valid(&fields[sp->cur], v, sp->err[sp->cur], sizeof sp->err[sp->cur]);
+        break;
+    default:
+        if (key >= 0x20 && key < 0x7f && len + 1 < CRON_TEXT_MAX) {
+            v[len] = (char)key;
+            v[len + 1] = '\0';
+            field_valid(&fields[sp->cur], v, sp->err[sp->cur], sizeof sp->err[sp->cur]);
+        } else {
+            return 0; /* F-keys etc. fall through to the global map */
+        }
+    }
+    return PANE_HANDLED;
+}
+
+static unsigned request(struct console *c, struct pane *p, enum req r)
+{
+    struct spriv *sp = p->priv;
+    unsigned res = listview_request(&p->lv, r, sp->n, p->height);
+    if (res)
+        return res;
+    switch (r) {
+    case REQ_SLAVE_EDIT:
+    case REQ_ENTER:
+        if (!sp->n)
+            return PANE_HANDLED;
+        if (r == REQ_SLAVE_EDIT && !console_allowed(c, r))
+            return PANE_HANDLED | PANE_REDRAW;
+        if (r == REQ_ENTER && !request_allowed(REQ_SLAVE_EDIT, c->user.role, c->readonly)) {
+            console_allowed(c, REQ_SLAVE_EDIT);
+            return PANE_HANDLED;
+        }
+        open_editor(c, sp, p->lv.sel);
+        p->typing = true;
+        return PANE_HANDLED | PANE_REDRAW;
+    case REQ_SLAVE_FILES:
+    case REQ_SLAVE_PROVISION:
+        if (!console_allowed(c, r))
+            return PANE_HANDLED | PANE_REDRAW;
+        console_message(c, TH_WARN, "%s: not offered by the NiX1 device adapter yet (use portierctl nix1)",
+                        request_info(r)->help);
+        return PANE_HANDLED | PANE_REDRAW;
+    default:
+        return 0;
+    }
+}
+
+static void pane_free(struct pane *p)
+{
+    struct spriv *sp = p->priv;
+    if (sp)
+        free(sp->refs);
+    free(sp);
+}
+
+struct pane *pane_slaves_new(struct console *c)
+{
+    struct pane *p = calloc(1, sizeof *p);
+    struct spriv *sp = calloc(1, sizeof *sp);
+    if (!p || !sp) {
+        free(p);
+        free(sp);
+        return NULL;
+    }
+    collect(c, sp);
+    p->title = "Slaves";
+    p->scope = SCOPE_SLAVES;
+    p->is_list = true;
+    p->draw = draw;
+    p->request = request;
+    p->key = form_key;
+    p->free = pane_free;
+    p->priv = sp;
+    return p;
+}

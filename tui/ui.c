@@ -1,0 +1,713 @@
+/* ui: layout, dispatch, dialogs, emergency keys and the console's loop. */
+#include "tui/ui.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curses.h>
+
+#include "tui/keys.h"
+
+#define LIVE_WINDOW 2000   /* events kept on screen per pane; the journal holds the rest */
+#define BELL_MS 3000
+#define REDRAW_MIN_MS 40   /* coalesce event-driven redraws under load */
+
+static const enum pane_id tab_order[] = {PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS,
+                                         PANE_HISTORY};
+#define N_TABS (int)(sizeof tab_order / sizeof tab_order[0])
+
+static bool emergency_on(const struct console *c)
+{
+    return c->site->emergency_active || (c->em.running && c->em.on);
+}
+
+/* ---- drawing ---- */
+static void draw_status(struct console *c)
+{
+    attr_t st = theme_attr(&c->th, TH_STATUS);
+    console_fill(c, 0, 0, c->cols, st);
+    char clock[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    unsigned up = 0, stale = 0, down = 0;
+    for (size_t i = 0; i < c->site->n_devices; i++) {
+        switch (c->site->devices[i].link) {
+        case LINK_UP: up++; break;
+        case LINK_STALE: stale++; break;
+        default: down++; break;
+        }
+    }
+    char left[256];
+    snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  links %u up %u stale %u down", c->site->name, c->th.vline,
+             clock, c->user.name, role_name(c->user.role), c->readonly ? ", read-only" : "", up, stale, down);
+    console_put(c, 0, 0, c->cols, st, left);
+    size_t un = alarms_unacked(c);
+    char right[96];
+    int rl = snprintf(right, sizeof right, "%s%zu alarm%s%s %s", un ? "" : "", un, un == 1 ? "" : "s",
+                      un && c->bell_muted ? " (muted)" : "", emergency_on(c) ? " EMERGENCY " : "");
+    int x = c->cols - rl - 1;
+    if (x > (int)strlen(left) + 1) {
+        console_put(c, 0, x, rl, un ? theme_attr(&c->th, TH_CRIT) : st, right);
+        if (emergency_on(c)) {
+            const char *e = " EMERGENCY ";
+            console_put(c, 0, c->cols - (int)strlen(e) - 1, (int)strlen(e), theme_attr(&c->th, TH_BANNER), e);
+        }
+    }
+}
+
+static void draw_tabs(struct console *c, int y)
+{
+    console_fill(c, y, 0, c->cols, theme_attr(&c->th, TH_TAB));
+    int x = 0;
+    for (int i = 0; i < N_TABS; i++) {
+        struct pane *p = c->panes[tab_order[i]];
+        char label[64];
+        int keyc = -1;
+        keymap_fkey(&c->km, (enum req)(REQ_VIEW_EVENTS + i), &keyc);
+        char kn[16] = "";
+        if (keyc >= 0)
+            keys_name(keyc, kn, sizeof kn);
+        if (tab_order[i] == PANE_ALARMS && alarms_unacked(c))
+            snprintf(label, sizeof label, " %s %s (%zu) ", kn, p->title, alarms_unacked(c));
+        else
+            snprintf(label, sizeof label, " %s %s ", kn, p->title);
+        bool active = c->focus == (int)tab_order[i];
+        attr_t a = theme_attr(&c->th, active ? TH_TAB_ACTIVE : TH_TAB);
+        if (tab_order[i] == PANE_ALARMS && alarms_unacked(c) && !active)
+            a = theme_attr(&c->th, TH_CRIT);
+        int w = (int)strlen(label);
+        if (x + w > c->cols)
+            break;
+        console_put(c, y, x, w, a, label);
+        x += w + 1;
+    }
+    if (c->focus == PANE_HELP && x + 8 <= c->cols)
+        console_put(c, y, x, 8, theme_attr(&c->th, TH_TAB_ACTIVE), " Help ");
+}
+
+static int draw_banner(struct console *c, int y)
+{
+    if (!emergency_on(c) && !(c->em.running && !c->em.on))
+        return 0;
+    attr_t a = theme_attr(&c->th, TH_BANNER);
+    console_fill(c, y, 0, c->cols, a);
+    console_fill(c, y + 1, 0, c->cols, a);
+    char line[512];
+    char rk[16] = "R";
+    int any = -1;
+    int f = keymap_fkey(&c->km, REQ_RESTORE, &any);
+    if (f)
+        snprintf(rk, sizeof rk, "F%d", f);
+    else if (any >= 0)
+        keys_name(any, rk, sizeof rk);
+    if (c->em.on || c->site->emergency_active)
+        snprintf(line, sizeof line, " EMERGENCY UNLOCK ACTIVE  %s  doors: %u confirmed, %u pending, %u failed%s  "
+                 "[%s restore]", c->th.bullet, c->em.confirmed, c->em.pending, c->em.failed,
+                 c->em.running ? " (working)" : "", rk);
+    else
+        snprintf(line, sizeof line, " RESTORING DOORS  %s  %u confirmed, %u pending, %u failed", c->th.bullet,
+                 c->em.confirmed, c->em.pending, c->em.failed);
+    console_put(c, y, 0, c->cols, a, line);
+    if (c->em.failures[0]) {
+        snprintf(line, sizeof line, " FAILED: %s", c->em.failures);
+        console_put(c, y + 1, 0, c->cols, a, line);
+    } else {
+        console_put(c, y + 1, 0, c->cols, a, c->em.pending ? " waiting for the devices..." : " ");
+    }
+    return 2;
+}
+
+static void draw_fbar(struct console *c, int y)
+{
+    console_fill(c, y, 0, c->cols, A_NORMAL);
+    struct pane *p = c->panes[c->focus];
+    int x = 0;
+    /* F1..F12 in order: the focused pane's requests win over global ones. */
+    for (int fk = 1; fk <= 12 && x < c->cols; fk++) {
+        enum req found = REQ_NONE;
+        for (int pass = 0; pass < 2 && found == REQ_NONE; pass++)
+            for (int r = 1; r < REQ_COUNT; r++) {
+                const struct request_info *ri = request_info((enum req)r);
+                if (!ri->label)
+                    continue;
+                if (pass == 0 && ri->scope != p->scope)
+                    continue;
+                if (pass == 1 && ri->scope != SCOPE_GLOBAL)
+                    continue;
+                if (keymap_fkey(&c->km, (enum req)r, NULL) == fk) {
+                    found = (enum req)r;
+                    break;
+                }
+            }
+        if (found == REQ_NONE)
+            continue;
+        bool ok = request_allowed(found, c->user.role, c->readonly);
+        char k[8];
+        snprintf(k, sizeof k, "F%d", fk);
+        console_put(c, y, x, 3, theme_attr(&c->th, TH_FKEY_KEY), k);
+        x += (int)strlen(k);
+        char lab[16];
+        snprintf(lab, sizeof lab, "%-7.7s", request_info(found)->label);
+        console_put(c, y, x, 7, theme_attr(&c->th, ok ? TH_FKEY_LABEL : TH_FKEY_OFF), lab);
+        x += 7;
+    }
+}
+
+static void draw_dialog(struct console *c)
+{
+    struct dialog *d = &c->dlg;
+    if (d->kind == DLG_NONE)
+        return;
+    /* Split the prompt into lines. */
+    const char *lines[16];
+    int lens[16];
+    int n = 0, maxw = (int)strlen(d->title) + 4;
+    const char *s = d->prompt;
+    while (*s && n < 16) {
+        const char *e = strchr(s, '\n');
+        int l = e ? (int)(e - s) : (int)strlen(s);
+        lines[n] = s;
+        lens[n++] = l;
+        if (l > maxw)
+            maxw = l;
+        s = e ? e + 1 : s + l;
+    }
+    int w = maxw + 4;
+    if (w < 44)
+        w = 44;
+    if (w > c->cols - 2)
+        w = c->cols - 2;
+    int h = n + 4 + (d->kind == DLG_INPUT ? 2 : 0);
+    int y0 = (c->rows - h) / 2, x0 = (c->cols - w) / 2;
+    attr_t a = theme_attr(&c->th, TH_STATUS);
+    for (int i = 0; i < h; i++)
+        console_fill(c, y0 + i, x0, w, a);
+    char t[96];
+    snprintf(t, sizeof t, " %s ", d->title);
+    console_put(c, y0, x0 + 1, w - 2, a | A_BOLD, t);
+    for (int i = 0; i < n; i++) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%.*s", lens[i], lines[i]);
+        console_put(c, y0 + 2 + i, x0 + 2, w - 4, a, buf);
+    }
+    int y = y0 + 2 + n;
+    if (d->kind == DLG_INPUT) {
+        y++;
+        attr_t fa = theme_attr(&c->th, d->err[0] ? TH_FIELD_BAD : TH_FIELD);
+        console_fill(c, y, x0 + 2, w - 4, fa);
+        const char *shown = d->input;
+        int fw = w - 5;
+        if ((int)d->len > fw)
+            shown += d->len - (size_t)fw;
+        console_put(c, y, x0 + 2, w - 4, fa, shown);
+        console_put(c, y, x0 + 2 + (int)strlen(shown), 1, fa | A_REVERSE, " ");
+        y++;
+    }
+    const char *hint = d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
+                       : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel"
+                                              : "any key closes";
+    console_put(c, y0 + h - 1, x0 + 2, w - 4, a, d->err[0] ? d->err : hint);
+}
+
+static void draw_small(struct console *c)
+{
+    erase();
+    char a[128], b[128];
+    snprintf(a, sizeof a, "portier needs a terminal of at least %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
+    snprintf(b, sizeof b, "this one is %dx%d: please enlarge the window", c->cols, c->rows);
+    int y = c->rows / 2 - 1;
+    if (y < 0)
+        y = 0;
+    console_put(c, y, 0, c->cols, theme_attr(&c->th, TH_WARN), a);
+    console_put(c, y + 1, 0, c->cols, A_NORMAL, b);
+    if (emergency_on(c) && y + 2 < c->rows)
+        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), "EMERGENCY ACTIVE");
+    else if (alarms_unacked(c) && y + 2 < c->rows) {
+        char al[64];
+        snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
+        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_CRIT), al);
+    }
+}
+
+void ui_draw(struct console *c)
+{
+    c->dirty = false;
+    c->last_draw_ms = (int64_t)loop_now_ms(c->loop);
+    if (c->full_redraw) {
+        clearok(curscr, TRUE);
+        c->full_redraw = false;
+    }
+    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
+        draw_small(c);
+        refresh();
+        return;
+    }
+    erase();
+    draw_status(c);
+    draw_tabs(c, 1);
+    int y = 2;
+    y += draw_banner(c, y);
+    int bottom = c->rows - 2; /* message line */
+    struct pane *p = c->panes[c->focus];
+    if (p->draw)
+        p->draw(c, p, y, 0, bottom - y, c->cols);
+    /* message line */
+    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms)
+        console_put(c, bottom, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
+    else
+        c->msg[0] = '\0';
+    draw_fbar(c, c->rows - 1);
+    draw_dialog(c);
+    refresh();
+}
+
+/* ---- keys ---- */
+static void set_focus(struct console *c, int pane)
+{
+    if (pane < 0 || pane >= PANE_COUNT)
+        return;
+    if (pane == PANE_HELP && c->focus != PANE_HELP)
+        c->before_help = c->focus;
+    c->focus = pane;
+    c->dirty = true;
+}
+
+static void run_emergency(struct console *c)
+{
+    console_action(c, REQ_EMERGENCY, ACTION_EMERGENCY_ON, "site", 0, false);
+    console_message(c, TH_CRIT, "EMERGENCY: unlocking every door");
+}
+
+static void emergency_word_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)text;
+    (void)arg;
+    if (ok)
+        run_emergency(c);
+    else
+        console_message(c, TH_WARN, "Emergency not started");
+}
+
+static bool emergency_word_ok(const char *text, char *err, size_t errlen, void *arg)
+{
+    struct console *c = arg;
+    if (strcmp(text, c->site->emergency.word) == 0)
+        return true;
+    snprintf(err, errlen, "type %s exactly (Esc cancels)", c->site->emergency.word);
+    return false;
+}
+
+static void emergency_key(struct console *c)
+{
+    if (!console_allowed(c, REQ_EMERGENCY))
+        return;
+    const struct site_emergency *e = &c->site->emergency;
+    int64_t now = (int64_t)loop_now_ms(c->loop);
+    switch (e->confirm) {
+    case SITE_CONFIRM_DOUBLE:
+        if (c->em.first_press_ms && now - c->em.first_press_ms <= (int64_t)(e->double_ms ? e->double_ms : 2000)) {
+            c->em.first_press_ms = 0;
+            run_emergency(c);
+        } else {
+            c->em.first_press_ms = now;
+            console_message(c, TH_CRIT, "EMERGENCY: press again within %.1f s to unlock every door",
+                            (e->double_ms ? e->double_ms : 2000) / 1000.0);
+        }
+        break;
+    case SITE_CONFIRM_WORD: {
+        char prompt[128];
+        snprintf(prompt, sizeof prompt, "Unlock EVERY door of the site.\nType %s and press Enter.", e->word);
+        console_input(c, "EMERGENCY", prompt, "", emergency_word_ok, emergency_word_done, c);
+        break;
+    }
+    default:
+        run_emergency(c);
+        break;
+    }
+}
+
+static void restore_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)text;
+    (void)arg;
+    if (ok)
+        console_action(c, REQ_RESTORE, ACTION_EMERGENCY_OFF, "site", 0, false);
+}
+
+static void restore_key(struct console *c)
+{
+    if (!console_allowed(c, REQ_RESTORE))
+        return;
+    console_confirm(c, "Restore", c->site->emergency.restore == SITE_RESTORE_LOCKED
+                    ? "End the emergency and LOCK every emergency door?"
+                    : "End the emergency and put every door back as it was?", restore_done, NULL);
+}
+
+static void quit_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)text;
+    (void)arg;
+    if (ok)
+        c->quit = true;
+}
+
+static void quit_key(struct console *c)
+{
+    size_t running = action_running(c->site);
+    if (running || c->running_actions) {
+        char p[160];
+        snprintf(p, sizeof p, "%zu action(s) still running; their results will not be shown.\nQuit anyway?",
+                 running ? running : c->running_actions);
+        console_confirm(c, "Quit", p, quit_done, NULL);
+        return;
+    }
+    c->quit = true;
+}
+
+static void dialog_finish(struct console *c, bool ok)
+{
+    struct dialog d = c->dlg;
+    c->dlg.kind = DLG_NONE;
+    c->dirty = true;
+    if (d.done)
+        d.done(c, ok, d.input, d.arg);
+}
+
+/* A dialog owns the keyboard except the global emergency keys. */
+static void dialog_key(struct console *c, int key)
+{
+    struct dialog *d = &c->dlg;
+    c->dirty = true;
+    if (d->kind == DLG_INFO) {
+        dialog_finish(c, true);
+        return;
+    }
+    if (d->kind == DLG_CONFIRM) {
+        if (key == 'y' || key == 'Y' || key == '\n' || key == '\r' || key == KEY_ENTER)
+            dialog_finish(c, true);
+        else if (key == 'n' || key == 'N' || key == 27 || key == 'q')
+            dialog_finish(c, false);
+        return;
+    }
+    /* input */
+    if (key == 27) {
+        dialog_finish(c, false);
+    } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        if (d->validate && !d->validate(d->input, d->err, sizeof d->err, d->arg))
+            return;
+        dialog_finish(c, true);
+    } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (d->len) {
+            /* drop a whole UTF-8 sequence */
+            do
+                d->len--;
+            while (d->len && ((unsigned char)d->input[d->len] & 0xC0) == 0x80);
+            d->input[d->len] = '\0';
+        }
+        d->err[0] = '\0';
+    } else if (key == 21) { /* C-u */
+        d->len = 0;
+        d->input[0] = '\0';
+    } else if (key >= 0x20 && key <= 0xff && key != 0x7f && d->len + 1 < sizeof d->input) {
+        d->input[d->len++] = (char)key;
+        d->input[d->len] = '\0';
+        d->err[0] = '\0';
+        if (d->validate) {
+            char e[128] = "";
+            /* validate as typed: show the problem, accept the key */
+            if (!d->validate(d->input, e, sizeof e, d->arg))
+                snprintf(d->err, sizeof d->err, "%s", e);
+        }
+    }
+}
+
+void ui_key(struct console *c, int key)
+{
+    c->dirty = true;
+    struct pane *p = c->panes[c->focus];
+    enum req r = keymap_lookup(&c->km, p->scope, p->is_list, key);
+    /* The emergency keys work everywhere: every pane, every dialog, the small-window screen. Printable
+     * emergency keys are typed as text inside a text field; function keys never are. */
+    bool text_field = c->dlg.kind == DLG_INPUT || (p->typing && c->dlg.kind == DLG_NONE);
+    bool printable = key >= 0x20 && key < 0x7f;
+    enum req g = keymap_lookup(&c->km, SCOPE_GLOBAL, false, key);
+    if ((g == REQ_EMERGENCY || g == REQ_RESTORE) && !(text_field && printable)) {
+        if (g == REQ_EMERGENCY)
+            emergency_key(c);
+        else
+            restore_key(c);
+        return;
+    }
+    if (c->dlg.kind != DLG_NONE) {
+        dialog_key(c, key);
+        return;
+    }
+    if (p->key) {
+        unsigned res = p->key(c, p, key);
+        if (res & PANE_QUIT)
+            c->quit = true;
+        if (res)
+            return;
+    }
+    if (key == KEY_RESIZE)
+        return;
+    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
+        if (r == REQ_QUIT)
+            quit_key(c);
+        return;
+    }
+    if (r != REQ_NONE && request_info(r)->scope != SCOPE_GLOBAL && p->request) {
+        unsigned res = p->request(c, p, r);
+        if (res & PANE_QUIT)
+            c->quit = true;
+        if (res)
+            return;
+    }
+    switch (r) {
+    case REQ_HELP: set_focus(c, c->focus == PANE_HELP ? c->before_help : PANE_HELP); break;
+    case REQ_NEXT_PANE:
+    case REQ_PREV_PANE: {
+        int idx = 0;
+        for (int i = 0; i < N_TABS; i++)
+            if ((int)tab_order[i] == c->focus)
+                idx = i;
+        if (c->focus == PANE_HELP)
+            idx = r == REQ_NEXT_PANE ? -1 : 0;
+        idx = (idx + (r == REQ_NEXT_PANE ? 1 : N_TABS - 1)) % N_TABS;
+        set_focus(c, tab_order[idx]);
+        break;
+    }
+    case REQ_VIEW_EVENTS: case REQ_VIEW_IBUTTON: case REQ_VIEW_DOORS: case REQ_VIEW_SLAVES:
+    case REQ_VIEW_ALARMS: case REQ_VIEW_HISTORY:
+        set_focus(c, tab_order[r - REQ_VIEW_EVENTS]);
+        break;
+    case REQ_REDRAW: c->full_redraw = true; break;
+    case REQ_QUIT: quit_key(c); break;
+    case REQ_CANCEL:
+        if (c->focus == PANE_HELP)
+            set_focus(c, c->before_help);
+        c->msg[0] = '\0';
+        break;
+    case REQ_MUTE:
+        c->bell_muted = !c->bell_muted;
+        console_message(c, TH_INFO, "Alarm bell %s", c->bell_muted ? "muted" : "on");
+        break;
+    case REQ_NONE: {
+        char kn[16];
+        if (key != ERR && key != KEY_MOUSE)
+            console_message(c, TH_DIM, "%s: no action here (F1 or ? for help)", keys_name(key, kn, sizeof kn));
+        break;
+    }
+    default:
+        if (!request_allowed(r, c->user.role, c->readonly))
+            console_allowed(c, r);
+        break;
+    }
+}
+
+/* ---- loop glue ---- */
+static void apply_size(struct console *c)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+        resizeterm(ws.ws_row, ws.ws_col);
+    }
+    getmaxyx(stdscr, c->rows, c->cols);
+    c->full_redraw = true;
+    c->dirty = true;
+}
+
+static void on_sigwinch(loop_t *loop, int signo, void *arg)
+{
+    (void)loop;
+    (void)signo;
+    apply_size(arg);
+}
+
+static void on_sigterm(loop_t *loop, int signo, void *arg)
+{
+    (void)loop;
+    (void)signo;
+    struct console *c = arg;
+    c->quit = true;
+}
+
+static void on_input(loop_t *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    struct console *c = arg;
+    int n = 0;
+    for (;;) {
+        int k = getch();
+        if (k == ERR)
+            break;
+        n++;
+        if (k == KEY_RESIZE) {
+            apply_size(c);
+            continue;
+        }
+        ui_key(c, k);
+        if (c->quit)
+            break;
+    }
+    if (n == 0 && (events & LOOP_ERROR))
+        c->quit = true; /* the terminal went away */
+    if (c->dirty && !c->quit)
+        ui_draw(c); /* answer keys at once */
+}
+
+static void on_bell(loop_t *loop, void *arg)
+{
+    struct console *c = arg;
+    if (alarms_unacked(c) && !c->bell_muted && c->site->ui.bell != SITE_BELL_NONE)
+        beep();
+    loop_timer_arm_ms(loop, &c->bell_timer, BELL_MS);
+}
+
+static void on_tick(loop_t *loop, void *arg)
+{
+    struct console *c = arg;
+    c->ticks++;
+    if (c->exit_after && c->ticks >= c->exit_after)
+        c->quit = true;
+    static time_t last;
+    time_t now = time(NULL);
+    if (now != last) {
+        last = now;
+        c->dirty = true; /* the clock */
+    }
+    if (c->em.first_press_ms && (int64_t)loop_now_ms(loop) - c->em.first_press_ms > 5000)
+        c->em.first_press_ms = 0;
+    loop_timer_arm_ms(loop, &c->tick_timer, UI_TICK_MS);
+}
+
+static void on_redraw(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct console *c = arg;
+    if (c->dirty)
+        ui_draw(c);
+}
+
+static void on_event(const struct event *ev, void *arg)
+{
+    struct console *c = arg;
+    if (ev->kind == EVENT_NIX1_ACCESS)
+        ring_push(&c->ibutton, ev);
+    else
+        ring_push(&c->live, ev);
+    if (ev->severity == EVENT_ALARM && (ev->kind == EVENT_ACCESS || ev->kind == EVENT_DOOR ||
+                                        ev->kind == EVENT_NIX1_ACCESS)) {
+        bool had = alarms_unacked(c) > 0;
+        alarms_add(c, ev);
+        if (!had && !c->bell_muted && c->site->ui.bell != SITE_BELL_NONE)
+            beep();
+    } else if (ev->severity == EVENT_WARNING && c->site->ui.bell == SITE_BELL_ALL && !c->bell_muted) {
+        beep();
+    }
+    for (int i = 0; i < PANE_COUNT; i++)
+        if (c->panes[i] && c->panes[i]->on_event)
+            c->panes[i]->on_event(c, c->panes[i], ev);
+    c->dirty = true;
+}
+
+static void on_site_change(struct site *site, int device, int output, void *arg)
+{
+    (void)site;
+    (void)device;
+    (void)output;
+    struct console *c = arg;
+    c->dirty = true;
+}
+
+int ui_init(struct console *c)
+{
+    if (ring_init(&c->live, LIVE_WINDOW) < 0 || ring_init(&c->ibutton, LIVE_WINDOW) < 0)
+        return -1;
+    filter_clear(&c->live_filter);
+    filter_clear(&c->ibutton_filter);
+    c->alarms = calloc(CONSOLE_MAX_ALARMS, sizeof *c->alarms);
+    c->out_progress = calloc(c->site->n_outputs ? c->site->n_outputs : 1, sizeof *c->out_progress);
+    if (!c->alarms || !c->out_progress)
+        return -1;
+    c->panes[PANE_EVENTS] = pane_events_new(c, false);
+    c->panes[PANE_IBUTTON] = pane_events_new(c, true);
+    c->panes[PANE_DOORS] = pane_doors_new(c);
+    c->panes[PANE_SLAVES] = pane_slaves_new(c);
+    c->panes[PANE_ALARMS] = pane_alarms_new(c);
+    c->panes[PANE_HISTORY] = pane_history_new(c);
+    c->panes[PANE_HELP] = pane_help_new(c);
+    for (int i = 0; i < PANE_COUNT; i++)
+        if (!c->panes[i])
+            return -1;
+    c->focus = PANE_EVENTS;
+    c->event_sub = event_bus_subscribe(site_events(c->site), on_event, c);
+    c->site->on_change = on_site_change;
+    c->site->on_change_arg = c;
+    loop_add_fd(c->loop, STDIN_FILENO, LOOP_READ, on_input, c);
+    loop_add_signal(c->loop, SIGWINCH, on_sigwinch, c);
+    loop_add_signal(c->loop, SIGTERM, on_sigterm, c);
+    loop_add_signal(c->loop, SIGINT, on_sigterm, c);
+    loop_add_signal(c->loop, SIGHUP, on_sigterm, c);
+    loop_timer_init(&c->bell_timer, on_bell, c);
+    loop_timer_init(&c->tick_timer, on_tick, c);
+    loop_timer_init(&c->redraw_timer, on_redraw, c);
+    loop_timer_arm_ms(c->loop, &c->bell_timer, BELL_MS);
+    loop_timer_arm_ms(c->loop, &c->tick_timer, UI_TICK_MS);
+    apply_size(c);
+    return 0;
+}
+
+int ui_run(struct console *c)
+{
+    ui_draw(c);
+    while (!c->quit) {
+        if (loop_run_once(c->loop, -1) < 0)
+            return 1;
+        if (c->quit)
+            break;
+        if (c->dirty) {
+            int64_t since = (int64_t)loop_now_ms(c->loop) - c->last_draw_ms;
+            if (since >= REDRAW_MIN_MS)
+                ui_draw(c);
+            else if (!loop_timer_armed(&c->redraw_timer))
+                loop_timer_arm_ms(c->loop, &c->redraw_timer, (uint64_t)(REDRAW_MIN_MS - since));
+        }
+    }
+    return 0;
+}
+
+void ui_free(struct console *c)
+{
+    if (c->event_sub > 0 && c->site)
+        event_bus_unsubscribe(site_events(c->site), c->event_sub);
+    if (c->site && c->site->on_change == on_site_change)
+        c->site->on_change = NULL;
+    if (c->loop) {
+        loop_del_fd(c->loop, STDIN_FILENO);
+        loop_timer_disarm(c->loop, &c->bell_timer);
+        loop_timer_disarm(c->loop, &c->tick_timer);
+        loop_timer_disarm(c->loop, &c->redraw_timer);
+    }
+    for (int i = 0; i < PANE_COUNT; i++)
+        if (c->panes[i]) {
+            if (c->panes[i]->free)
+                c->panes[i]->free(c->panes[i]);
+            free(c->panes[i]);
+            c->panes[i] = NULL;
+        }
+    ring_free(&c->live);
+    ring_free(&c->ibutton);
+    free(c->alarms);
+    free(c->out_progress);
+    c->alarms = NULL;
+    c->out_progress = NULL;
+}

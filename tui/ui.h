@@ -1,0 +1,21 @@
+/* ui: the console's screen manager: layout (status line, pane tabs, emergency banner, focused pane,
+ * message line, function-key bar), dialogs, key dispatch through the request table, resize, the loop. */
+#ifndef PORTIER_TUI_UI_H
+#define PORTIER_TUI_UI_H
+
+#include "tui/console.h"
+
+#define UI_MIN_COLS 80
+#define UI_MIN_ROWS 24
+#define UI_TICK_MS 100 /* one tick of --exit-after */
+
+/* Set up panes, subscriptions and timers on a started terminal. 0 or -1. */
+int ui_init(struct console *c);
+/* Run until quit; returns the exit status. */
+int ui_run(struct console *c);
+void ui_free(struct console *c);
+/* Handle one key as if typed (used by the input callback). */
+void ui_key(struct console *c, int key);
+void ui_draw(struct console *c);
+
+#endif
