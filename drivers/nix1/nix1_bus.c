@@ -80,7 +80,7 @@ struct nix1_bus {
     unsigned reopen_ms;
 
     struct slave *slaves;
-    size_t nslaves, cap_slaves, poll_idx;
+    size_t nslaves, cap_slaves, poll_idx, poll_start;
     bool poll_continue; /* stay on slaves[poll_idx] (it had an entry) */
     unsigned burst;
     bool polling;
@@ -476,8 +476,8 @@ static struct req *poll_next(nix1_bus_t *bus, uint64_t now, uint64_t *next_due)
     } else {
         bus->poll_continue = false;
         bus->burst = 0;
-        for (size_t i = 1; i <= bus->nslaves; i++) {
-            size_t j = (bus->poll_idx + i) % bus->nslaves;
+        for (size_t i = 0; i < bus->nslaves; i++) {
+            size_t j = (bus->poll_start + i) % bus->nslaves;
             struct slave *s = &bus->slaves[j];
             if (s->next_poll_us <= now) {
                 idx = j;
@@ -490,6 +490,7 @@ static struct req *poll_next(nix1_bus_t *bus, uint64_t now, uint64_t *next_due)
     if (idx == SIZE_MAX)
         return NULL;
     bus->poll_idx = idx;
+    bus->poll_start = (idx + 1) % bus->nslaves;
     struct slave *s = &bus->slaves[idx];
     int err = 0;
     struct req *r;
@@ -636,12 +637,14 @@ static void kick_cb(loop_t *loop, void *arg)
         loop_timer_arm_at(bus->loop, &bus->t_kick, next_due);
 }
 
-static void end_transaction(nix1_bus_t *bus, uint64_t gap_us)
+/* The next request may start gap_us after the line went quiet: after a reply that is now (an answer
+ * proves our line has left); after a timeout or a broadcast, no earlier than our line's end. */
+static void end_transaction(nix1_bus_t *bus, uint64_t gap_us, bool answered)
 {
     loop_timer_disarm(bus->loop, &bus->t_reply);
     bus->phase = PH_READY;
     uint64_t now = loop_now_us(bus->loop);
-    uint64_t base = bus->wire_end_us > now ? bus->wire_end_us : now;
+    uint64_t base = !answered && bus->wire_end_us > now ? bus->wire_end_us : now;
     bus->next_tx_us = base + gap_us;
 }
 
@@ -650,7 +653,7 @@ static void attempt_failed(nix1_bus_t *bus, enum fail_kind kind)
     struct req *r = bus->cur;
     if (!r)
         return;
-    end_transaction(bus, bus->cfg.idle_gap_us);
+    end_transaction(bus, bus->cfg.idle_gap_us, kind == FAIL_NAK);
     if (kind == FAIL_TIMEOUT)
         bus->stats.timeouts++;
     else if (kind == FAIL_NAK)
@@ -688,7 +691,7 @@ static void reply_timer_cb(loop_t *loop, void *arg)
         struct req *r = bus->cur;
         char c = r->cmd, a = r->arg;
         bool long_gap = (c == 'N' && (a == 'z' || a == 't')) || (c == 'D' && a == 's');
-        end_transaction(bus, long_gap ? bus->cfg.bcast_long_gap_us : bus->cfg.bcast_gap_us);
+        end_transaction(bus, long_gap ? bus->cfg.bcast_long_gap_us : bus->cfg.bcast_gap_us, false);
         complete(bus, r, NIX1_ST_SENT, 0, NULL, NULL, 0, NULL);
         return;
     }
@@ -768,7 +771,7 @@ static void process_line(nix1_bus_t *bus, const char *line, size_t len, bool ove
     uint64_t now = loop_now_us(bus->loop);
     if (rep.rc == NIX1_RC_SYN) {
         bus->stats.busy++;
-        end_transaction(bus, bus->cfg.idle_gap_us);
+        end_transaction(bus, bus->cfg.idle_gap_us, true);
         if (r->busy_since_us == 0)
             r->busy_since_us = now;
         if (now - r->busy_since_us >= (uint64_t)bus->cfg.busy_max_ms * 1000u) {
@@ -787,7 +790,7 @@ static void process_line(nix1_bus_t *bus, const char *line, size_t len, bool ove
         loop_timer_arm_at(bus->loop, &bus->t_reply, bus->deadline_us);
         return;
     }
-    end_transaction(bus, bus->cfg.idle_gap_us);
+    end_transaction(bus, bus->cfg.idle_gap_us, true);
     complete(bus, r, NIX1_ST_REPLY, rep.rc, &rep.addr, rep.payload, rep.payload_len, NULL);
 }
 

@@ -1,0 +1,614 @@
+/* Unit tests for the NiX1 bus master: a socketpair plays the RS-485 line, the test plays the slaves, the
+ * fake clock drives every timeout and gap of spec §5.1. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/loop.h"
+#include "core/xport.h"
+#include "drivers/nix1/nix1_bus.h"
+#include "drivers/nix1/nix1_rc.h"
+
+#define S1 "271A2100000000F3"
+#define S2 "270100000000006B"
+#define S3 "2702000000000032"
+#define LT(n) ((uint64_t)(n) * 10u * 1000000u / 9600u + 1u) /* line time of n chars at 9600 */
+
+struct fx {
+    loop_t *loop;
+    nix1_bus_t *bus;
+    int peer;
+    char rx[8192];
+    size_t rx_len;
+    /* results */
+    struct nix1_result last;
+    char last_payload[1100];
+    char last_lines[8][300];
+    int done;
+    /* listener */
+    struct nix1_bus_listener lis;
+    char access[16][200];
+    int naccess;
+    int online_events, offline_events;
+};
+
+static void on_done(nix1_bus_t *bus, const struct nix1_result *res, void *arg)
+{
+    (void)bus;
+    struct fx *f = arg;
+    f->last = *res;
+    snprintf(f->last_payload, sizeof f->last_payload, "%s", res->payload);
+    f->last.payload = f->last_payload;
+    for (size_t i = 0; i < res->nlines && i < 8; i++)
+        snprintf(f->last_lines[i], sizeof f->last_lines[i], "%s", res->lines[i]);
+    f->last.lines = NULL;
+    f->done++;
+}
+
+static void on_access(void *arg, const nix1_addr_t *slave, const char *line, size_t len)
+{
+    struct fx *f = arg;
+    (void)slave;
+    if (f->naccess < 16)
+        snprintf(f->access[f->naccess], sizeof f->access[0], "%.*s", (int)len, line);
+    f->naccess++;
+}
+
+static void on_state(void *arg, const nix1_addr_t *slave, enum nix1_slave_state st)
+{
+    struct fx *f = arg;
+    (void)slave;
+    if (st == NIX1_SLAVE_ONLINE)
+        f->online_events++;
+    else if (st == NIX1_SLAVE_OFFLINE)
+        f->offline_events++;
+}
+
+static void pump(struct fx *f)
+{
+    for (int i = 0; i < 50; i++)
+        if (loop_run_once(f->loop, 0) <= 0)
+            break;
+}
+
+static void advance(struct fx *f, uint64_t us)
+{
+    /* step in small pieces so fd events and timers interleave as they would in real time */
+    while (us > 0) {
+        uint64_t step = us > 1000 ? 1000 : us;
+        loop_advance(f->loop, step);
+        pump(f);
+        us -= step;
+    }
+}
+
+/* Collect what the master wrote; returns the next complete line (without LF) or NULL. */
+static const char *next_req(struct fx *f)
+{
+    static char line[400];
+    pump(f);
+    ssize_t n = read(f->peer, f->rx + f->rx_len, sizeof f->rx - f->rx_len - 1);
+    if (n > 0)
+        f->rx_len += (size_t)n;
+    char *nl = memchr(f->rx, '\n', f->rx_len);
+    if (!nl)
+        return NULL;
+    size_t len = (size_t)(nl - f->rx);
+    memcpy(line, f->rx, len);
+    line[len] = 0;
+    memmove(f->rx, nl + 1, f->rx_len - len - 1);
+    f->rx_len -= len + 1;
+    return line;
+}
+
+static void slave_says(struct fx *f, const char *fmt, ...)
+{
+    char buf[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    buf[n++] = '\n';
+    assert_int_equal(write(f->peer, buf, (size_t)n), n);
+    pump(f);
+}
+
+static struct fx *fx_new(void)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->loop = loop_new_fake(1000000);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct xport x;
+    xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
+    f->peer = sv[1];
+    f->bus = nix1_bus_new(f->loop, &x, NULL);
+    assert_non_null(f->bus);
+    f->lis.access = on_access;
+    f->lis.slave_state = on_state;
+    f->lis.arg = f;
+    nix1_bus_add_listener(f->bus, &f->lis);
+    pump(f);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    nix1_bus_free(f->bus);
+    close(f->peer);
+    loop_free(f->loop);
+    free(f);
+}
+
+static nix1_addr_t A(const char *s)
+{
+    nix1_addr_t a;
+    assert_int_equal(nix1_addr_parse_str(s, &a), 0);
+    return a;
+}
+
+static long submit(struct fx *f, const char *addr, char cmd, char arg, const char *opt, enum nix1_prio prio)
+{
+    struct nix1_request_spec rq = { .addr = A(addr), .cmd = cmd, .arg = arg, .opt = opt, .prio = prio };
+    return nix1_bus_submit(f->bus, &rq, on_done, f);
+}
+
+/* ---- tests ---- */
+
+static void test_unicast_reply(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    long id = submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
+    assert_true(id > 0);
+    assert_int_equal(f->done, 0); /* never completed from inside submit */
+    const char *l = next_req(f);
+    assert_non_null(l);
+    assert_string_equal(l, S1 "Qb");
+    slave_says(f, S1 "00Qb\t5");
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_REPLY);
+    assert_int_equal(f->last.rc, 0);
+    assert_string_equal(f->last_payload, "5");
+    assert_int_equal(f->last.attempts, 1);
+    assert_int_equal(f->last.id, id);
+    fx_free(f);
+}
+
+static void test_error_code_and_idle_gap(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'N', 'b', "300", NIX1_PRIO_OPERATOR);
+    submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Nb300");
+    assert_null(next_req(f)); /* one transaction at a time */
+    slave_says(f, S1 "50Nb");
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.rc, NIX1_RC_ERROR_PARAM);
+    assert_int_equal(f->last.attempts, 1); /* an error answer is an answer: no retry */
+    /* the next request waits for the 5 ms idle gap */
+    advance(f, 4000);
+    assert_null(next_req(f));
+    advance(f, 1500);
+    assert_string_equal(next_req(f), S1 "Qb");
+    fx_free(f);
+}
+
+static void test_broadcast_refused_and_gaps(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(submit(f, NIX1_ADDR_BROADCAST_STR, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR),
+                     -NIX1_RC_ERROR_NOBROADCAST);
+    assert_int_equal(submit(f, NIX1_ADDR_BROADCAST_STR, 'N', 'u', "1\t5", NIX1_PRIO_OPERATOR),
+                     -NIX1_RC_ERROR_NOBROADCAST);
+    assert_int_equal(submit(f, NIX1_ADDR_BROADCAST_STR, 'N', 'y', "1\t1\t0000\t00", NIX1_PRIO_OPERATOR),
+                     -NIX1_RC_ERROR_NOBROADCAST);
+    assert_null(next_req(f)); /* nothing on the wire */
+    assert_true(submit(f, NIX1_ADDR_BROADCAST_STR, 'N', 'l', "1\t0", NIX1_PRIO_OPERATOR) > 0);
+    assert_true(submit(f, NIX1_ADDR_BROADCAST_STR, 'N', 't', "1436413339\t+0100", NIX1_PRIO_OPERATOR) > 0);
+    assert_true(submit(f, S1, 'Q', 't', NULL, NIX1_PRIO_OPERATOR) > 0);
+    const char *l = next_req(f);
+    assert_string_equal(l, NIX1_ADDR_BROADCAST_STR "Nl1\t0");
+    size_t len1 = strlen(NIX1_ADDR_BROADCAST_STR "Nl1\t0") + 1;
+    advance(f, LT(len1));
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_SENT);
+    /* >= 100 ms after a broadcast */
+    advance(f, 95000);
+    assert_null(next_req(f));
+    advance(f, 6000);
+    l = next_req(f);
+    assert_string_equal(l, NIX1_ADDR_BROADCAST_STR "Nt1436413339\t+0100");
+    advance(f, LT(strlen(l) + 1));
+    assert_int_equal(f->done, 2);
+    /* >= 500 ms after a broadcast Nt */
+    advance(f, 490000);
+    assert_null(next_req(f));
+    advance(f, 11000);
+    assert_string_equal(next_req(f), S1 "Qt");
+    fx_free(f);
+}
+
+static void test_timeout_retries_idempotent(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        const char *l = NULL;
+        for (int i = 0; i < 10 && !l; i++) {
+            l = next_req(f);
+            if (!l)
+                advance(f, 1000);
+        }
+        assert_non_null(l);
+        assert_string_equal(l, S1 "Qm");
+        advance(f, LT(19) + 990000); /* first-byte timeout: 1000 ms after the line left */
+        assert_null(next_req(f));
+        assert_int_equal(f->done, 0);
+        advance(f, 12000);
+    }
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_TIMEOUT);
+    assert_int_equal(f->last.attempts, 3);
+    assert_null(next_req(f));
+    fx_free(f);
+}
+
+static void test_long_timeout_class(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'p', "KEYS.TXT", NIX1_PRIO_OPERATOR);
+    assert_non_null(next_req(f));
+    advance(f, 4000000);
+    assert_int_equal(f->done, 0); /* Qp has the 5000 ms class */
+    slave_says(f, S1 "00Qp\t7A79\t61");
+    assert_int_equal(f->done, 1);
+    assert_string_equal(f->last_payload, "7A79\t61");
+    fx_free(f);
+}
+
+static void test_non_idempotent_no_retry(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qe");
+    advance(f, 1100000);
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_TIMEOUT);
+    assert_int_equal(f->last.attempts, 1);
+    advance(f, 3000000);
+    assert_null(next_req(f));
+    fx_free(f);
+}
+
+static void test_nak_resent(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "15Qe");
+    assert_int_equal(f->done, 0);
+    advance(f, 6000);
+    /* a NAK means the slave did not act: even Qe is resent */
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "04Qe");
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.rc, NIX1_RC_EOT);
+    assert_int_equal(f->last.attempts, 2);
+    fx_free(f);
+}
+
+static void test_busy_retry_and_limit(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 's', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qs");
+    slave_says(f, S1 "16Qs");
+    advance(f, 400000);
+    assert_null(next_req(f));
+    advance(f, 110000);
+    assert_string_equal(next_req(f), S1 "Qs");
+    slave_says(f, S1 "00Qs\tB0");
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.rc, 0);
+    assert_int_equal(f->last.attempts, 2);
+
+    /* busy for 60 s gives up */
+    submit(f, S1, 'Q', 's', NULL, NIX1_PRIO_OPERATOR);
+    int sent = 0;
+    for (int i = 0; i < 700 && f->done == 1; i++) {
+        const char *l = next_req(f);
+        if (l) {
+            sent++;
+            slave_says(f, S1 "16Qs");
+        }
+        advance(f, 100000);
+    }
+    assert_int_equal(f->done, 2);
+    assert_int_equal(f->last.status, NIX1_ST_BUSY);
+    assert_int_equal(f->last.rc, NIX1_RC_SYN);
+    assert_in_range(sent, 110, 125); /* every 500 ms for 60 s */
+    fx_free(f);
+}
+
+static void test_stale_replies_discarded(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qb");
+    slave_says(f, S2 "00Qb\t9");    /* another slave */
+    slave_says(f, S1 "00Qc\t7");    /* late reply to an older command */
+    slave_says(f, S1 "Qb");         /* an echo of our own request */
+    assert_int_equal(f->done, 0);
+    slave_says(f, S1 "00Qb\t5");
+    assert_int_equal(f->done, 1);
+    assert_string_equal(f->last_payload, "5");
+    struct nix1_bus_stats st;
+    nix1_bus_stats(f->bus, &st);
+    assert_int_equal(st.stale, 3);
+    fx_free(f);
+}
+
+static void test_interchar_timeout_garbled_retry(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qb");
+    assert_int_equal(write(f->peer, S1 "00", 18), 18);
+    pump(f);
+    advance(f, 49000);
+    assert_null(next_req(f));
+    advance(f, 2000);  /* 50 ms silence drops the partial line */
+    advance(f, 6000);  /* idle gap, then the retry */
+    assert_string_equal(next_req(f), S1 "Qb");
+    slave_says(f, S1 "00Qb\t5");
+    assert_int_equal(f->last.attempts, 2);
+    assert_string_equal(f->last_payload, "5");
+    fx_free(f);
+}
+
+static void test_priority_queue(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_CONFIG);
+    submit(f, S2, 'Q', 'c', NULL, NIX1_PRIO_CONFIG);
+    submit(f, S3, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S3 "Qm");
+    slave_says(f, S3 "00Qm\t1");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qb");
+    submit(f, S3, 'Q', 'o', NULL, NIX1_PRIO_OPERATOR); /* arrives mid-transaction: goes next */
+    slave_says(f, S1 "00Qb\t5");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S3 "Qo");
+    slave_says(f, S3 "00Qo\t0");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S2 "Qc");
+    fx_free(f);
+}
+
+static void test_multiline(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'g', "14U.U\t0", NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qg14U.U\t0");
+    slave_says(f, S1 "00Qg\tuser2\t* 7-19 * 1-8 1,4-5");
+    advance(f, 900000); /* gap between lines is allowed up to 1000 ms */
+    slave_says(f, S1 "00Qg\tuser3\t* * * * *");
+    assert_int_equal(f->done, 0);
+    slave_says(f, S1 "04Qg\t2");
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.rc, NIX1_RC_EOT);
+    assert_int_equal(f->last.nlines, 2);
+    assert_string_equal(f->last_lines[0], "user2\t* 7-19 * 1-8 1,4-5");
+    assert_string_equal(f->last_lines[1], "user3\t* * * * *");
+    assert_string_equal(f->last_payload, "2");
+    fx_free(f);
+}
+
+static void test_scratch_reveals_address(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, NIX1_ADDR_SCRATCH_STR, 'Q', 'n', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), NIX1_ADDR_SCRATCH_STR "Qn");
+    slave_says(f, S2 "00Qn\tSIM-1.0");
+    assert_int_equal(f->done, 1);
+    nix1_addr_t want = A(S2);
+    assert_true(nix1_addr_equal(&f->last.from, &want));
+    assert_string_equal(f->last_payload, "SIM-1.0");
+    fx_free(f);
+}
+
+static void test_local_encode_refusal(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    assert_int_equal(submit(f, S1, 'N', 'h', "* * *\n* *", NIX1_PRIO_OPERATOR), -NIX1_RC_ERROR_PARAM);
+    char big[400];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_int_equal(submit(f, S1, 'N', 'k', big, NIX1_PRIO_OPERATOR), -NIX1_RC_ERROR_PARAM);
+    assert_null(next_req(f));
+    fx_free(f);
+}
+
+static const char *ACC1 = S1 "\tuser1\t15\t\t1436413339\t+0100\t2\t0\t55";
+static const char *ACC2 = S1 "\tuser2\t15\t1436400000\t1436413400\t+0100\t1\t0\t00";
+
+static void test_polling_round_robin_and_dead_slave(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1), a2 = A(S2), a3 = A(S3);
+    nix1_bus_add_slave(f->bus, &a1);
+    nix1_bus_add_slave(f->bus, &a2);
+    nix1_bus_add_slave(f->bus, &a3);
+    nix1_bus_set_polling(f->bus, true);
+    /* round 1: S1 has two entries (read until 04), S2 is dead, S3 has none */
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC1);
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC2);
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "04Qe");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S2 "Qe");
+    advance(f, 1100000); /* no answer */
+    assert_string_equal(next_req(f), S3 "Qe");
+    slave_says(f, S3 "04Qe");
+    assert_int_equal(f->naccess, 2);
+    assert_string_equal(f->access[0], ACC1);
+    /* S2 backs off (1 s); S1 and S3 keep being polled meanwhile */
+    int s2 = 0, others = 0;
+    for (int i = 0; i < 400; i++) {
+        advance(f, 6000);
+        const char *l = next_req(f);
+        if (!l)
+            continue;
+        if (strncmp(l, S2, 16) == 0) {
+            s2++;
+            if (strcmp(l, S2 "Ne10") == 0)
+                break;
+        } else {
+            others++;
+            char rep[64];
+            snprintf(rep, sizeof rep, "%.16s04Qe", l);
+            slave_says(f, "%s", rep);
+        }
+    }
+    assert_true(others >= 10);
+    /* after a Qe timeout the master rewinds with Ne10 (Qe is not idempotent) */
+    assert_int_equal(s2, 1);
+    fx_free(f);
+}
+
+static void test_rewind_drops_duplicates(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1);
+    nix1_bus_add_slave(f->bus, &a1);
+    nix1_bus_set_polling(f->bus, true);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC1);
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    advance(f, 1100000); /* the reply with ACC2 is lost */
+    assert_int_equal(f->naccess, 1);
+    advance(f, 1000000); /* backoff */
+    const char *l = NULL;
+    for (int i = 0; i < 20 && !l; i++) {
+        advance(f, 10000);
+        l = next_req(f);
+    }
+    assert_non_null(l);
+    assert_string_equal(l, S1 "Ne10");
+    slave_says(f, S1 "00Ne\t2");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC1); /* replayed: dropped */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC2); /* the lost one: delivered */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "04Qe");
+    assert_int_equal(f->naccess, 2);
+    assert_string_equal(f->access[1], ACC2);
+    struct nix1_slave_info si;
+    assert_true(nix1_bus_slave_info(f->bus, 0, &si));
+    assert_int_equal(si.duplicates, 1);
+    assert_int_equal(si.entries, 2);
+    fx_free(f);
+}
+
+static void test_online_offline(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1);
+    nix1_bus_add_slave(f->bus, &a1);
+    assert_int_equal(nix1_bus_slave_state(f->bus, &a1), NIX1_SLAVE_UNKNOWN);
+    submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
+    assert_non_null(next_req(f));
+    slave_says(f, S1 "00Qm\t1");
+    assert_int_equal(nix1_bus_slave_state(f->bus, &a1), NIX1_SLAVE_ONLINE);
+    assert_int_equal(f->online_events, 1);
+    submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
+    submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
+    advance(f, 2300000);
+    assert_int_equal(f->done, 3);
+    assert_int_equal(nix1_bus_slave_state(f->bus, &a1), NIX1_SLAVE_OFFLINE);
+    assert_int_equal(f->offline_events, 1);
+    fx_free(f);
+}
+
+static void test_transport_closed(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
+    submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
+    assert_non_null(next_req(f));
+    close(f->peer);
+    f->peer = -1;
+    pump(f);
+    assert_int_equal(f->done, 2);
+    assert_int_equal(f->last.status, NIX1_ST_IO);
+    /* later submissions fail from the loop, never hang */
+    submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
+    pump(f);
+    assert_int_equal(f->done, 3);
+    assert_int_equal(f->last.status, NIX1_ST_IO);
+    nix1_bus_free(f->bus);
+    loop_free(f->loop);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unicast_reply),
+        cmocka_unit_test(test_error_code_and_idle_gap),
+        cmocka_unit_test(test_broadcast_refused_and_gaps),
+        cmocka_unit_test(test_timeout_retries_idempotent),
+        cmocka_unit_test(test_long_timeout_class),
+        cmocka_unit_test(test_non_idempotent_no_retry),
+        cmocka_unit_test(test_nak_resent),
+        cmocka_unit_test(test_busy_retry_and_limit),
+        cmocka_unit_test(test_stale_replies_discarded),
+        cmocka_unit_test(test_interchar_timeout_garbled_retry),
+        cmocka_unit_test(test_priority_queue),
+        cmocka_unit_test(test_multiline),
+        cmocka_unit_test(test_scratch_reveals_address),
+        cmocka_unit_test(test_local_encode_refusal),
+        cmocka_unit_test(test_polling_round_robin_and_dead_slave),
+        cmocka_unit_test(test_rewind_drops_duplicates),
+        cmocka_unit_test(test_online_offline),
+        cmocka_unit_test(test_transport_closed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
