@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "sim/sim.h"
+#include "sim/c3sim.h"
 
 /* One line per simulator module. */
 static const struct sim_kind *const kinds[] = {
+    &c3sim_kind,
     NULL,
 };
 
