@@ -5,8 +5,11 @@
 
 #include "cli/ctl.h"
 
+extern const struct ctl_family ctl_c3_family;
+
 /* One line per family module. */
 static const struct ctl_family *const families[] = {
+    &ctl_c3_family,
     NULL,
 };
 
