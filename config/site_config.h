@@ -23,7 +23,8 @@ struct config_diags {
 };
 
 void config_diags_free(struct config_diags *d);
-/* Print every diagnostic as "file:line: error|warning: message" (line omitted when 0). */
+/* Print every diagnostic as "file:line: message" (errors) or "file:line: warning: message" (line omitted
+ * when 0), in line order. */
 void config_diags_print(const struct config_diags *d, FILE *out);
 
 /* Find the configuration: explicit (if not NULL), else $XDG_CONFIG_HOME/portier/portier.conf (or

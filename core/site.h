@@ -40,6 +40,8 @@ struct site_slave {
     char name[SITE_NAME_MAX];
     char probe_doors[SITE_NIX1_PROBES][SITE_NAME_MAX]; /* door name per probe; "" = probe unused */
     int probe_units[SITE_NIX1_PROBES];                 /* 0..65534, -1 = not configured */
+    int valid_timeout;                /* VALID_ACCESS_TIMEOUT s 0..255 (Nc), -1 = leave the slave's */
+    int bad_timeout;                  /* BAD_ACCESS_TIMEOUT s 0..255 (Nb), -1 = leave the slave's */
     int line;
 };
 
