@@ -47,7 +47,7 @@ int keys_parse(const char *name)
         num[j] = '\0';
         if (j == 0 || j > 2)
             return -1;
-        char f[8];
+        char f[16];
         snprintf(f, sizeof f, "F%s", num);
         return keys_parse(f);
     }

@@ -277,6 +277,8 @@ static void set_focus(struct console *c, int pane)
         c->before_help = c->focus;
     c->focus = pane;
     c->dirty = true;
+    if (pane == PANE_HISTORY && c->panes[pane]->request)
+        c->panes[pane]->request(c, c->panes[pane], REQ_FIRST); /* re-read the newest rows */
 }
 
 static void run_emergency(struct console *c)

@@ -1,5 +1,5 @@
-/* term: terminal setup and teardown, crash-safe. */
-#include "tui/term.h"
+/* terminal: terminal setup and teardown, crash-safe. */
+#include "tui/terminal.h"
 
 #include <curses.h>
 #include <langinfo.h>
@@ -19,7 +19,7 @@ static struct termios saved_termios;
 static char restore_seq[256];
 static size_t restore_len;
 
-int term_check(char *err, size_t errlen)
+int terminal_check(char *err, size_t errlen)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         snprintf(err, errlen, "portier needs a terminal on stdin and stdout (use portierctl for scripts)");
@@ -80,10 +80,10 @@ static void crash_handler(int sig)
 
 static void atexit_hook(void)
 {
-    term_stop();
+    terminal_stop();
 }
 
-int term_start(char *err, size_t errlen)
+int terminal_start(char *err, size_t errlen)
 {
     if (active)
         return 0;
@@ -122,7 +122,7 @@ int term_start(char *err, size_t errlen)
     return 0;
 }
 
-void term_stop(void)
+void terminal_stop(void)
 {
     if (!active)
         return;
@@ -134,12 +134,12 @@ void term_stop(void)
     fflush(stdout);
 }
 
-bool term_active(void)
+bool terminal_active(void)
 {
     return active;
 }
 
-bool term_want_colour(void)
+bool terminal_want_colour(void)
 {
     const char *nc = getenv("NO_COLOR");
     if (nc && *nc)
@@ -147,7 +147,7 @@ bool term_want_colour(void)
     return has_colors() && COLORS >= 8;
 }
 
-bool term_utf8(void)
+bool terminal_utf8(void)
 {
     const char *cs = nl_langinfo(CODESET);
     return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);

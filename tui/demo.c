@@ -1,0 +1,282 @@
+/* demo: simulated site for `portier --demo`. */
+#include "tui/demo.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+
+/* portier-sim next to portier: <build>/tui/portier -> <build>/sim/portier-sim; PORTIER_SIM overrides. */
+static int find_sim(char *buf, size_t len)
+{
+    const char *env = getenv("PORTIER_SIM");
+    if (env && *env) {
+        snprintf(buf, len, "%s", env);
+        return access(buf, X_OK);
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    const char *cands[] = {"/../sim/portier-sim", "/portier-sim", "/../lib/portier/portier-sim"};
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+        snprintf(buf, len, "%s%s", self, cands[i]);
+        if (access(buf, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int port = -1;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(s, (struct sockaddr *)&a, &al) == 0)
+        port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+/* Spawn argv with stdout on a pipe, stderr to the demo log; read its stdout until `want` matches a line
+ * (strstr) or timeout_ms passes. All of stdout read so far is returned in out. */
+static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *out, size_t outlen, int timeout_ms)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    char logp[400];
+    snprintf(logp, sizeof logp, "%s/sim.log", d->dir);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* The console blocks these for its signalfd; a simulator must get them. */
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, STDIN_FILENO);
+        dup2(p[1], STDOUT_FILENO);
+        if (lf >= 0)
+            dup2(lf, STDERR_FILENO);
+        setpgid(0, 0);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    d->pids[d->n_pids++] = pid;
+    size_t used = 0;
+    out[0] = '\0';
+    uint64_t deadline = loop_mono_us() + (uint64_t)timeout_ms * 1000;
+    while (!strstr(out, want)) {
+        uint64_t now = loop_mono_us();
+        if (now >= deadline)
+            break;
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        int r = poll(&pfd, 1, (int)((deadline - now) / 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        ssize_t n = read(p[0], out + used, outlen - used - 1);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        out[used] = '\0';
+    }
+    close(p[0]); /* the simulator's later stdout goes nowhere (it must tolerate EPIPE/SIGPIPE ignored) */
+    return pid;
+}
+
+static void rm_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(dp);
+    rmdir(dir);
+}
+
+void demo_stop(struct demo *d)
+{
+    for (size_t i = 0; i < d->n_pids; i++)
+        if (d->pids[i] > 0)
+            kill(d->pids[i], SIGTERM);
+    for (size_t i = 0; i < d->n_pids; i++) {
+        if (d->pids[i] <= 0)
+            continue;
+        /* Give each simulator up to 2 s to exit, then kill it. */
+        for (int t = 0; t < 200; t++) {
+            if (waitpid(d->pids[i], NULL, WNOHANG) != 0)
+                goto next;
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        kill(d->pids[i], SIGKILL);
+        waitpid(d->pids[i], NULL, 0);
+    next:
+        d->pids[i] = 0;
+    }
+    d->n_pids = 0;
+    if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP"))
+        rm_tree(d->dir);
+    d->dir[0] = '\0';
+}
+
+/* Collect 16-hex-digit words (slave addresses) from text. */
+static size_t find_addrs(const char *text, char addrs[][17], size_t max)
+{
+    size_t n = 0;
+    for (const char *p = text; *p && n < max; p++) {
+        if (p != text && isxdigit((unsigned char)p[-1]))
+            continue;
+        size_t k = 0;
+        while (isxdigit((unsigned char)p[k]))
+            k++;
+        if (k == 16) {
+            bool dup = false;
+            for (size_t i = 0; i < n; i++)
+                if (strncasecmp(addrs[i], p, 16) == 0)
+                    dup = true;
+            if (!dup) {
+                for (size_t i = 0; i < 16; i++)
+                    addrs[n][i] = (char)toupper((unsigned char)p[i]);
+                addrs[n][16] = '\0';
+                n++;
+            }
+        }
+        p += k ? k - 1 : 0;
+    }
+    return n;
+}
+
+int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    char sim[PATH_MAX];
+    if (find_sim(sim, sizeof sim) < 0) {
+        snprintf(err, errlen, "--demo needs portier-sim next to portier (build/sim/portier-sim); "
+                 "build everything with ./run build, or set PORTIER_SIM");
+        return -1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(d->dir, sizeof d->dir, "%s/portier-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(d->dir)) {
+        snprintf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
+        d->dir[0] = '\0';
+        return -1;
+    }
+    snprintf(d->journal, sizeof d->journal, "%s/journal.db", d->dir);
+    snprintf(d->config, sizeof d->config, "%s/portier.conf", d->dir);
+    char act[16], out[2048];
+    snprintf(act, sizeof act, "%u", activity);
+    int ports[2];
+    static const char *const models[2] = {"c3-400", "c3-200"};
+    static const char *const seeds[2] = {"1", "2"};
+    for (int i = 0; i < 2; i++) {
+        ports[i] = free_port();
+        char port[16];
+        snprintf(port, sizeof port, "%d", ports[i]);
+        char *argv[] = {sim, "c3", "--port", port, "--model", (char *)models[i], "--seed", (char *)seeds[i],
+                        "--activity", act, NULL};
+        if (ports[i] < 0 || spawn(d, argv, "listening", out, sizeof out, 5000) < 0 || !strstr(out, "listening")) {
+            snprintf(err, errlen, "the C3 simulator did not start (see %s/sim.log): %.200s", d->dir, out);
+            demo_stop(d);
+            return -1;
+        }
+    }
+    char *nargv[] = {sim, "nix1", "--slaves", "3", "--configured", "--activity", act, NULL};
+    if (spawn(d, nargv, "/dev/", out, sizeof out, 5000) < 0) {
+        snprintf(err, errlen, "the NiX1 simulator did not start");
+        demo_stop(d);
+        return -1;
+    }
+    char pty[128] = "";
+    const char *dev = strstr(out, "/dev/");
+    if (dev) {
+        size_t k = 0;
+        while (dev[k] && !isspace((unsigned char)dev[k]) && k + 1 < sizeof pty)
+            k++;
+        snprintf(pty, sizeof pty, "%.*s", (int)k, dev);
+    }
+    if (!pty[0]) {
+        snprintf(err, errlen, "the NiX1 simulator printed no pseudo-terminal: %.200s", out);
+        demo_stop(d);
+        return -1;
+    }
+    char addrs[3][17];
+    size_t na = find_addrs(out, addrs, 3);
+    FILE *f = fopen(d->config, "w");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", d->config, strerror(errno));
+        demo_stop(d);
+        return -1;
+    }
+    fchmod(fileno(f), 0600);
+    fprintf(f,
+            "# portier --demo: generated; removed when the console quits.\n"
+            "site = {\n  name = \"Demo site\";\n  default_role = \"technician\";\n};\n"
+            "panels = (\n"
+            "  { name = \"Panel A\"; host = \"127.0.0.1\"; port = %d; model = \"C3-400\"; doors = 4;\n"
+            "    door_names = [\"Main entrance\", \"Back door\", \"Garage\", \"Server room\"]; },\n"
+            "  { name = \"Panel B\"; host = \"127.0.0.1\"; port = %d; model = \"C3-200\"; doors = 2;\n"
+            "    door_names = [\"Lab north\", \"Lab south\"]; }\n"
+            ");\n"
+            "buses = (\n  { name = \"Bus 1\"; port = \"%s\"; baud = 9600;\n    slaves = (\n",
+            ports[0], ports[1], pty);
+    static const char *const names[3] = {"Archive", "Workshop", "Roof"};
+    for (size_t i = 0; i < na; i++)
+        fprintf(f, "      { addr = \"%s\"; name = \"%s\"; probes = ( { door = \"%s\"; unit = %zu; } ); }%s\n",
+                addrs[i], names[i], names[i], 14 + i, i + 1 < na ? "," : "");
+    fprintf(f, "    );\n  }\n);\n"
+            "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n"
+            "journal = { path = \"%s\"; };\n"
+            "ui = { colours = true; bell = \"alarm\"; };\n", d->journal);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write %s", d->config);
+        demo_stop(d);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,217 @@
+/* portier: the full-screen operator console. Options, configuration, journal, drivers, then the ui loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/site_config.h"
+#include "core/device.h"
+#include "core/journal.h"
+#include "tui/demo.h"
+#include "tui/terminal.h"
+#include "tui/ui.h"
+
+/* The driver registry: one line per device family adapter (drivers/<family>). Devices whose family has no
+ * adapter stay detached and are shown as down with the reason. */
+static const struct device_ops *const drivers[] = {
+    NULL,
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: portier [-c FILE] [--readonly] [--exit-after N]\n"
+            "       portier --demo [--readonly] [--exit-after N]\n"
+            "       portier --check-config [FILE]\n"
+            "  -c, --config FILE     site configuration (default: $XDG_CONFIG_HOME/portier/portier.conf,\n"
+            "                        then /etc/portier/portier.conf)\n"
+            "      --check-config    validate the configuration, print every problem, exit 0/1/2\n"
+            "      --readonly        watch only: the role is forced to guard, nothing changes state\n"
+            "      --demo            a simulated site (2 C3 panels, 1 NiX1 bus with 3 slaves) in a temp dir\n"
+            "      --exit-after N    quit after N ticks of %d ms (for tests under sanitizers)\n"
+            "  -h, --help            this text;  -V, --version  the version\n"
+            "Keys: F1 or ? shows every key (generated from the action table). F12 or ! = EMERGENCY.\n",
+            UI_TICK_MS);
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    const char *config = NULL;
+    bool check = false, readonly = false, demo = false;
+    unsigned long exit_after = 0;
+    enum { OPT_CHECK = 256, OPT_RO, OPT_DEMO, OPT_EXIT };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, OPT_CHECK},
+        {"readonly", no_argument, NULL, OPT_RO},  {"read-only", no_argument, NULL, OPT_RO},
+        {"demo", no_argument, NULL, OPT_DEMO},    {"exit-after", required_argument, NULL, OPT_EXIT},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config = optarg; break;
+        case OPT_CHECK: check = true; break;
+        case OPT_RO: readonly = true; break;
+        case OPT_DEMO: demo = true; break;
+        case OPT_EXIT: {
+            char *end;
+            errno = 0;
+            exit_after = strtoul(optarg, &end, 10);
+            if (errno || *end || !optarg[0] || exit_after == 0 || exit_after > 100000000UL) {
+                fprintf(stderr, "portier: --exit-after needs a number of ticks (1..100000000)\n");
+                return 2;
+            }
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("portier %s\n", PORTIER_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (check) {
+        if (optind < argc)
+            config = argv[optind++];
+        if (optind < argc) {
+            usage(stderr);
+            return 2;
+        }
+        return site_config_check(config, stdout, stderr);
+    }
+    if (optind < argc) {
+        fprintf(stderr, "portier: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    char err[512];
+    if (terminal_check(err, sizeof err) < 0) {
+        fprintf(stderr, "portier: %s\n", err);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct demo dm;
+    memset(&dm, 0, sizeof dm);
+    if (demo) {
+        const char *act = getenv("PORTIER_DEMO_ACTIVITY");
+        if (demo_start(&dm, act ? (unsigned)strtoul(act, NULL, 10) : 2, err, sizeof err) < 0) {
+            fprintf(stderr, "portier: demo: %s\n", err);
+            return 1;
+        }
+        config = dm.config;
+    }
+
+    int status = 1;
+    char where[2048];
+    const char *path = site_config_find(config, where, sizeof where);
+    if (!path) {
+        fprintf(stderr, "portier: no configuration found (tried %s); try portier --demo\n", where);
+        demo_stop(&dm);
+        return 2;
+    }
+    struct config_diags diags;
+    memset(&diags, 0, sizeof diags);
+    struct site *site = site_config_load(path, &diags);
+    if (!site || diags.warnings)
+        config_diags_print(&diags, stderr);
+    config_diags_free(&diags);
+    if (!site) {
+        fprintf(stderr, "portier: the configuration is not valid; nothing started\n");
+        demo_stop(&dm);
+        return 1;
+    }
+
+    struct console c;
+    memset(&c, 0, sizeof c);
+    c.readonly = readonly;
+    c.exit_after = exit_after;
+    c.site = site;
+    c.loop = loop_new();
+    if (!c.loop) {
+        fprintf(stderr, "portier: cannot create the event loop\n");
+        goto out;
+    }
+    site->loop = c.loop;
+
+    char jpath[SITE_PATH_MAX];
+    if (site->journal.path[0])
+        snprintf(jpath, sizeof jpath, "%s", site->journal.path);
+    else
+        journal_default_path(jpath, sizeof jpath);
+    struct journal_opts jo = {.path = jpath, .retention_days = site->journal.retention_days,
+                              .retention_rows = site->journal.retention_rows};
+    c.journal = journal_open(&jo, err, sizeof err);
+    if (!c.journal) {
+        /* Events are still shown (marked as not stored); the operator must know. */
+        fprintf(stderr, "portier: journal %s: %s\n", jpath, err);
+        goto out;
+    }
+    site->journal_db = c.journal;
+    event_bus_set_journal(site_events(site), journal_commit_hook, c.journal);
+
+    c.user.role = role_resolve_current(site->roles, site->n_roles, site->default_role, readonly, c.user.name,
+                                       sizeof c.user.name);
+    keymap_defaults(&c.km);
+    char bind_warn[256] = "";
+    for (size_t i = 0; i < site->ui.n_keys; i++) {
+        char e[128];
+        if (keymap_bind(&c.km, site->ui.keys[i].action, site->ui.keys[i].key, e, sizeof e) < 0 && !bind_warn[0])
+            snprintf(bind_warn, sizeof bind_warn, "key binding %s = %s ignored: %s", site->ui.keys[i].action,
+                     site->ui.keys[i].key, e);
+    }
+
+    if (device_attach_all(site, drivers, err, sizeof err) < 0) {
+        fprintf(stderr, "portier: %s\n", err);
+        goto out;
+    }
+
+    if (terminal_start(err, sizeof err) < 0) {
+        fprintf(stderr, "portier: %s\n", err);
+        goto out_devices;
+    }
+    const char *ascii = getenv("PORTIER_ASCII");
+    theme_init(&c.th, site->ui.colours && terminal_want_colour(), terminal_utf8() && !(ascii && *ascii && *ascii != '0'));
+    if (ui_init(&c) < 0) {
+        terminal_stop();
+        fprintf(stderr, "portier: out of memory\n");
+        goto out_devices;
+    }
+    if (bind_warn[0])
+        console_message(&c, TH_WARN, "%s", bind_warn);
+    struct event ev;
+    event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL);
+    event_copy(ev.code_name, sizeof ev.code_name, "console started");
+    event_set_text(&ev, "portier %s started by %s (%s%s)", PORTIER_VERSION, c.user.name, role_name(c.user.role),
+                   readonly ? ", read-only" : "");
+    event_publish(site_events(site), &ev);
+    device_start_all(site);
+
+    status = ui_run(&c);
+
+    event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL);
+    event_copy(ev.code_name, sizeof ev.code_name, "console stopped");
+    event_set_text(&ev, "portier stopped by %s", c.user.name);
+    event_publish(site_events(site), &ev);
+    ui_free(&c);
+    terminal_stop();
+out_devices:
+    device_detach_all(site);
+    /* Let drivers finish asynchronous teardown callbacks. */
+    for (int i = 0; i < 5; i++)
+        loop_run_once(c.loop, 0);
+out:
+    if (c.journal)
+        journal_close(c.journal);
+    if (site)
+        site->journal_db = NULL;
+    site_free(site);
+    if (c.loop)
+        loop_free(c.loop);
+    demo_stop(&dm);
+    return status;
+}
