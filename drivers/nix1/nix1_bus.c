@@ -243,6 +243,9 @@ static void kick(nix1_bus_t *bus)
 }
 
 static void poll_done(nix1_bus_t *bus, const struct nix1_result *res, void *arg);
+static struct req *make_req_raw(nix1_bus_t *bus, const nix1_addr_t *a, char cmd, char arg, const char *opt,
+                                const char *raw, enum nix1_prio prio, unsigned flags, unsigned timeout_ms,
+                                int *err);
 static char ne_marker; /* poll_done's arg for an Ne (rewind) request */
 
 /* Finish r (bus->cur or a queued request already unlinked). */
@@ -427,15 +430,43 @@ static void start(nix1_bus_t *bus, struct req *r)
     send_more(bus);
 }
 
+static int encode_raw(char *buf, size_t cap, const nix1_addr_t *a, const char *raw)
+{
+    size_t n = strlen(raw);
+    if (n + NIX1_ADDR_LEN > NIX1_LINE_MAX || n + NIX1_ADDR_LEN + 2 > cap || !nix1_line_printable(raw, n, true))
+        return -1;
+    char as[NIX1_ADDR_LEN + 1];
+    nix1_addr_format(a, as);
+    memcpy(buf, as, NIX1_ADDR_LEN);
+    memcpy(buf + NIX1_ADDR_LEN, raw, n);
+    buf[NIX1_ADDR_LEN + n] = '\n';
+    buf[NIX1_ADDR_LEN + n + 1] = 0;
+    return (int)(NIX1_ADDR_LEN + n + 1);
+}
+
 static struct req *make_req(nix1_bus_t *bus, const nix1_addr_t *a, char cmd, char arg, const char *opt,
                             enum nix1_prio prio, unsigned flags, unsigned timeout_ms, int *err)
+{
+    return make_req_raw(bus, a, cmd, arg, opt, NULL, prio, flags, timeout_ms, err);
+}
+
+static struct req *make_req_raw(nix1_bus_t *bus, const nix1_addr_t *a, char cmd, char arg, const char *opt,
+                                const char *raw, enum nix1_prio prio, unsigned flags, unsigned timeout_ms,
+                                int *err)
 {
     struct req *r = calloc(1, sizeof *r);
     if (!r) {
         *err = -NIX1_RC_ERROR_INT;
         return NULL;
     }
-    int n = nix1_request_encode_opt(r->line, sizeof r->line, a, cmd, arg, opt && *opt ? opt : NULL);
+    int n;
+    if (raw) {
+        cmd = raw[0] ? raw[0] : '?';
+        arg = raw[0] && raw[1] ? raw[1] : '?';
+        n = encode_raw(r->line, sizeof r->line, a, raw);
+    } else {
+        n = nix1_request_encode_opt(r->line, sizeof r->line, a, cmd, arg, opt && *opt ? opt : NULL);
+    }
     if (n < 0) {
         free(r);
         *err = -NIX1_RC_ERROR_PARAM;
@@ -944,8 +975,8 @@ void nix1_bus_remove_listener(nix1_bus_t *bus, const struct nix1_bus_listener *l
 long nix1_bus_submit(nix1_bus_t *bus, const struct nix1_request_spec *req, nix1_done_cb cb, void *arg)
 {
     int err = 0;
-    struct req *r = make_req(bus, &req->addr, req->cmd, req->arg, req->opt, req->prio, req->flags,
-                             req->timeout_ms, &err);
+    struct req *r = make_req_raw(bus, &req->addr, req->cmd, req->arg, req->opt, req->raw, req->prio,
+                                 req->flags, req->timeout_ms, &err);
     if (!r)
         return err;
     r->cb = cb;

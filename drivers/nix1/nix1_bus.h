@@ -55,6 +55,9 @@ struct nix1_request_spec {
     enum nix1_prio prio;
     unsigned flags;     /* NIX1_REQF_* */
     unsigned timeout_ms; /* 0 = the command's class (1000 / 5000 ms) */
+    const char *raw;    /* if set: everything after the address as typed (TAB allowed), sent unchecked
+                         * except for printability and the 320-char limit; cmd/arg/opt are ignored and
+                         * the reply is matched on raw[0], raw[1] ('?' when missing) */
 };
 
 struct nix1_bus_config {

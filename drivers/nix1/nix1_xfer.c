@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/crc.h"
+#include "drivers/nix1/nix1_hash.h"
 #include "drivers/nix1/nix1_line.h"
 #include "drivers/nix1/nix1_rc.h"
 
@@ -73,14 +74,10 @@ static void send_packet(struct nix1_xfer *x)
     size_t off = x->pkt * x->block;
     size_t n = x->len - off < x->block ? x->len - off : x->block;
     char opt[NIX1_LINE_MAX];
-    uint16_t crc = crc16_arc(x->data + off, n);
-    int k = snprintf(opt, sizeof opt, "%zu\t%zu\t%04X\t", x->npackets, n, crc);
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n && (size_t)k + 2 < sizeof opt; i++) {
-        opt[k++] = hex[x->data[off + i] >> 4];
-        opt[k++] = hex[x->data[off + i] & 15];
+    if (nix1_packet_encode(opt, sizeof opt, (uint32_t)x->npackets, x->data + off, n) < 0) {
+        finish(x, 0, NULL, "Ny", "cannot encode packet %zu", x->pkt + 1);
+        return;
     }
-    opt[k] = 0;
     x->step = ST_NY;
     x->res.packets++;
     /* The transfer owns recovery (§5.9): the bus must not resend packets on its own. */
