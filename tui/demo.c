@@ -256,18 +256,19 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
     fchmod(fileno(f), 0600);
     fprintf(f,
             "# portier --demo: generated; removed when the console quits.\n"
-            "site = {\n  name = \"Demo site\";\n  default_role = \"technician\";\n};\n"
+            "site = { name = \"Demo site\"; };\n"
+            "roles = { default = \"technician\"; };\n"
             "panels = (\n"
-            "  { name = \"Panel A\"; host = \"127.0.0.1\"; port = %d; model = \"C3-400\"; doors = 4;\n"
-            "    door_names = [\"Main entrance\", \"Back door\", \"Garage\", \"Server room\"]; },\n"
-            "  { name = \"Panel B\"; host = \"127.0.0.1\"; port = %d; model = \"C3-200\"; doors = 2;\n"
-            "    door_names = [\"Lab north\", \"Lab south\"]; }\n"
+            "  { name = \"Panel A\"; host = \"127.0.0.1\"; port = %d; model = \"C3-400\";\n"
+            "    doors = [\"Main entrance\", \"Back door\", \"Garage\", \"Server room\"]; },\n"
+            "  { name = \"Panel B\"; host = \"127.0.0.1\"; port = %d; model = \"C3-200\";\n"
+            "    doors = [\"Lab north\", \"Lab south\"]; }\n"
             ");\n"
             "buses = (\n  { name = \"Bus 1\"; port = \"%s\"; baud = 9600;\n    slaves = (\n",
             ports[0], ports[1], pty);
     static const char *const names[3] = {"Archive", "Workshop", "Roof"};
     for (size_t i = 0; i < na; i++)
-        fprintf(f, "      { addr = \"%s\"; name = \"%s\"; probes = ( { door = \"%s\"; unit = %zu; } ); }%s\n",
+        fprintf(f, "      { address = \"%s\"; name = \"%s\"; probe1 = { door = \"%s\"; unit = %zu; }; }%s\n",
                 addrs[i], names[i], names[i], 14 + i, i + 1 < na ? "," : "");
     fprintf(f, "    );\n  }\n);\n"
             "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n"
