@@ -430,7 +430,7 @@ int nix1_files_read_config(const char *name, const char *data, size_t len, struc
                     diag(d, name, line, "unsupported baud rate %" PRIu64, v);
             }
         } else if (KEY("CRON")) {
-            char cron[CRON_TEXT_MAX + 1];
+            char cron[CRON_TEXT_MAX + 1] = "";
             if (put_cron(name, line, &val, cron, d)) {
                 memcpy(c->cron, cron, sizeof cron);
                 c->has_cron = true;
