@@ -24,7 +24,7 @@ enum device_op {
     DEVICE_LOCKOUT_ON,        /* NiX1 probe: deny every key (Nl p 1) */
     DEVICE_LOCKOUT_OFF,
     DEVICE_TIMED_OPEN,        /* door: open for value minutes, closed by the device itself (NiX1 cron) */
-    DEVICE_EMERGENCY_ON,      /* unlock the given outputs (all of the device when n_outputs = 0) */
+    DEVICE_EMERGENCY_ON,      /* unlock the given outputs (the site's emergency doors of this device) */
     DEVICE_EMERGENCY_OFF,     /* restore them (previous state or locked, per site emergency.restore) */
     DEVICE_OP_COUNT
 };
@@ -33,7 +33,8 @@ enum device_result { DEVICE_RESULT_OK, DEVICE_RESULT_FAILED, DEVICE_RESULT_UNSUP
                      DEVICE_RESULT_OFFLINE, DEVICE_RESULT_TIMEOUT };
 
 /* Per-output completion: called exactly once per output of the command (eventually: every request has
- * a deadline). message says what happened in words ("ok", "C3 error -11 ...", "no reply"). */
+ * a deadline); for a device-wide op (DEVICE_CANCEL_ALARM, n_outputs = 0) once with output = SIZE_MAX.
+ * message says what happened in words ("ok", "C3 error -11 ...", "no reply"). */
 typedef void (*device_result_fn)(void *ctx, size_t output, enum device_result result, const char *message);
 /* Called once after the last per-output result. */
 typedef void (*device_done_fn)(void *ctx);

@@ -1,0 +1,542 @@
+/* action: the action table and action_run (role check, audit first, dispatch, audit completion). */
+#include "core/action.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/device.h"
+#include "core/journal.h"
+
+const struct action_def action_table[ACTION_COUNT] = {
+    [ACTION_ACK] = { ACTION_ACK, "ack", "Acknowledge an event", ROLE_GUARD, false, ACTION_TARGET_EVENT, NULL, 0, 0, 0 },
+    [ACTION_DOOR_OPEN] = { ACTION_DOOR_OPEN, "door-open", "Open a door for a few seconds", ROLE_OPERATOR, true,
+                           ACTION_TARGET_DOOR, "seconds", 1, 254, 5 },
+    [ACTION_DOOR_CLOSE] = { ACTION_DOOR_CLOSE, "door-close", "Lock a door now", ROLE_OPERATOR, true,
+                            ACTION_TARGET_DOOR, NULL, 0, 0, 0 },
+    [ACTION_DOOR_HOLD] = { ACTION_DOOR_HOLD, "door-hold", "Hold a door open until released", ROLE_OPERATOR, true,
+                           ACTION_TARGET_DOOR, NULL, 0, 0, 0 },
+    [ACTION_DOOR_RELEASE] = { ACTION_DOOR_RELEASE, "door-release", "Release a held door", ROLE_OPERATOR, true,
+                              ACTION_TARGET_DOOR, NULL, 0, 0, 0 },
+    [ACTION_TIMED_OPEN] = { ACTION_TIMED_OPEN, "door-timed-open", "Open a door for minutes (closes by itself)",
+                            ROLE_OPERATOR, true, ACTION_TARGET_DOOR, "minutes", 1, 1440, 15 },
+    [ACTION_NORMAL_OPEN_ON] = { ACTION_NORMAL_OPEN_ON, "normal-open-on", "Put a C3 door in normal-open",
+                                ROLE_OPERATOR, true, ACTION_TARGET_DOOR, NULL, 0, 0, 0 },
+    [ACTION_NORMAL_OPEN_OFF] = { ACTION_NORMAL_OPEN_OFF, "normal-open-off", "End normal-open of a C3 door",
+                                 ROLE_OPERATOR, true, ACTION_TARGET_DOOR, NULL, 0, 0, 0 },
+    [ACTION_AUX_ON] = { ACTION_AUX_ON, "aux-on", "Switch an aux output on for seconds (255 = until off)",
+                        ROLE_OPERATOR, true, ACTION_TARGET_AUX, "seconds", 1, 255, 5 },
+    [ACTION_AUX_OFF] = { ACTION_AUX_OFF, "aux-off", "Switch an aux output off", ROLE_OPERATOR, true,
+                         ACTION_TARGET_AUX, NULL, 0, 0, 0 },
+    [ACTION_CANCEL_ALARM] = { ACTION_CANCEL_ALARM, "cancel-alarm", "Cancel the alarm of a panel", ROLE_OPERATOR,
+                              true, ACTION_TARGET_DEVICE, NULL, 0, 0, 0 },
+    [ACTION_LOCKOUT_ON] = { ACTION_LOCKOUT_ON, "lockout-on", "Lock out a NiX1 reader (deny every key)",
+                            ROLE_OPERATOR, true, ACTION_TARGET_PROBE, NULL, 0, 0, 0 },
+    [ACTION_LOCKOUT_OFF] = { ACTION_LOCKOUT_OFF, "lockout-off", "End the lock-out of a NiX1 reader", ROLE_OPERATOR,
+                             true, ACTION_TARGET_PROBE, NULL, 0, 0, 0 },
+    [ACTION_EMERGENCY_ON] = { ACTION_EMERGENCY_ON, "emergency-on", "EMERGENCY: unlock the emergency doors",
+                              ROLE_OPERATOR, true, ACTION_TARGET_SITE, NULL, 0, 0, 0 },
+    [ACTION_EMERGENCY_OFF] = { ACTION_EMERGENCY_OFF, "emergency-off", "End the emergency: restore the doors",
+                               ROLE_OPERATOR, true, ACTION_TARGET_SITE, NULL, 0, 0, 0 },
+    [ACTION_RELOAD_CONFIG] = { ACTION_RELOAD_CONFIG, "reload-config", "Re-read the configuration file",
+                               ROLE_TECHNICIAN, true, ACTION_TARGET_NONE, NULL, 0, 0, 0 },
+};
+
+const struct action_def *action_find(const char *name)
+{
+    for (size_t i = 0; name && i < ACTION_COUNT; i++)
+        if (strcasecmp(action_table[i].name, name) == 0)
+            return &action_table[i];
+    return NULL;
+}
+
+bool action_allowed(enum role role, enum action_id id)
+{
+    return (unsigned)id < ACTION_COUNT && (unsigned)role < ROLE_COUNT && role >= action_table[id].min_role;
+}
+
+const char *action_status_name(enum action_status status)
+{
+    static const char *const names[] = { "pending", "ok", "partial", "failed", "denied", "refused" };
+    return (unsigned)status < sizeof names / sizeof names[0] ? names[status] : "?";
+}
+
+size_t action_running(const struct site *site)
+{
+    return site->actions_running;
+}
+
+/* ---- running ---- */
+
+struct run_ctx {
+    struct action_run run;
+    struct site *site;
+    action_progress_fn cb;
+    void *arg;
+    size_t pending_devices;
+    bool dispatching;
+    bool finished;
+    int64_t event_id;
+};
+
+static enum device_op device_op_for(enum action_id id)
+{
+    switch (id) {
+    case ACTION_DOOR_OPEN: return DEVICE_OPEN;
+    case ACTION_DOOR_CLOSE: return DEVICE_CLOSE;
+    case ACTION_DOOR_HOLD: return DEVICE_HOLD_OPEN;
+    case ACTION_DOOR_RELEASE: return DEVICE_RELEASE;
+    case ACTION_TIMED_OPEN: return DEVICE_TIMED_OPEN;
+    case ACTION_NORMAL_OPEN_ON: return DEVICE_NORMAL_OPEN_ON;
+    case ACTION_NORMAL_OPEN_OFF: return DEVICE_NORMAL_OPEN_OFF;
+    case ACTION_AUX_ON: return DEVICE_AUX_ON;
+    case ACTION_AUX_OFF: return DEVICE_AUX_OFF;
+    case ACTION_CANCEL_ALARM: return DEVICE_CANCEL_ALARM;
+    case ACTION_LOCKOUT_ON: return DEVICE_LOCKOUT_ON;
+    case ACTION_LOCKOUT_OFF: return DEVICE_LOCKOUT_OFF;
+    case ACTION_EMERGENCY_ON: return DEVICE_EMERGENCY_ON;
+    case ACTION_EMERGENCY_OFF: return DEVICE_EMERGENCY_OFF;
+    default: return DEVICE_OP_COUNT;
+    }
+}
+
+static void format_params(const struct action_run *run, char *buf, size_t len)
+{
+    if (run->def->param)
+        snprintf(buf, len, "%s=%u", run->def->param, run->value);
+    else
+        buf[0] = '\0';
+}
+
+static void publish_operator(struct run_ctx *rc, bool done)
+{
+    struct action_run *r = &rc->run;
+    bool emergency = r->def->id == ACTION_EMERGENCY_ON || r->def->id == ACTION_EMERGENCY_OFF;
+    struct event ev;
+    event_init(&ev, emergency ? EVENT_EMERGENCY : EVENT_OPERATOR,
+               emergency ? EVENT_ALARM : (done && r->status != ACTION_OK ? EVENT_WARNING : EVENT_NORMAL));
+    event_copy(ev.device, sizeof ev.device, "operator");
+    char params[64];
+    format_params(r, params, sizeof params);
+    if (!done) {
+        event_set_text(&ev, "%s (%s): %s%s%s%s%s", r->user.name, role_name(r->user.role), r->def->name,
+                       r->target[0] ? " " : "", r->target, params[0] ? " " : "", params);
+    } else if (emergency || r->n_results > 1) {
+        event_set_text(&ev, "%s %s: %u confirmed, %u failed%s%s", r->def->name, action_status_name(r->status),
+                       r->confirmed, r->failed, r->error[0] ? ": " : "", r->error);
+    } else {
+        event_set_text(&ev, "%s %s: %s%s%s", r->def->name, r->target, action_status_name(r->status),
+                       r->n_results && r->results[0].message[0] ? ": " : "",
+                       r->n_results ? r->results[0].message : "");
+    }
+    if (rc->site->events)
+        event_publish(rc->site->events, &ev);
+}
+
+/* The per-target detail for the audit row: "Main entrance: ok; Lab exit: FAILED no reply". */
+static void format_detail(struct run_ctx *rc, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rc->run.n_results && off + 1 < len; i++) {
+        const struct action_target_result *t = &rc->run.results[i];
+        const char *name = t->output < rc->site->n_outputs ? rc->site->outputs[t->output].name
+                                                           : rc->site->devices[t->device].name;
+        int n = snprintf(buf + off, len - off, "%s%s: %s%s%s", i ? "; " : "", name,
+                         t->progress == PROGRESS_OK ? "ok" : t->progress == PROGRESS_PENDING ? "pending" : "FAILED",
+                         t->message[0] && strcmp(t->message, "ok") != 0 ? " " : "",
+                         strcmp(t->message, "ok") != 0 ? t->message : "");
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    if (!rc->run.n_results && rc->run.error[0])
+        snprintf(buf, len, "%s", rc->run.error);
+}
+
+static void finish(struct run_ctx *rc)
+{
+    if (rc->finished)
+        return;
+    rc->finished = true;
+    struct action_run *r = &rc->run;
+    if (r->status == ACTION_PENDING) {
+        if (r->failed == 0)
+            r->status = ACTION_OK;
+        else if (r->confirmed == 0)
+            r->status = ACTION_FAILED;
+        else
+            r->status = ACTION_PARTIAL;
+    }
+    if (r->def->id == ACTION_EMERGENCY_OFF && r->status == ACTION_OK)
+        rc->site->emergency_active = false;
+    char detail[1024];
+    format_detail(rc, detail, sizeof detail);
+    if (r->audit_id > 0 && rc->site->journal_db)
+        journal_audit_finish(rc->site->journal_db, r->audit_id, action_status_name(r->status), detail, 0);
+    if (r->status != ACTION_DENIED && r->status != ACTION_REFUSED)
+        publish_operator(rc, true);
+    if (rc->site->actions_running)
+        rc->site->actions_running--;
+    if (rc->cb)
+        rc->cb(r, true, rc->arg);
+    free(r->results);
+    free(rc);
+}
+
+static struct action_target_result *find_result(struct run_ctx *rc, size_t device, size_t output)
+{
+    for (size_t i = 0; i < rc->run.n_results; i++) {
+        struct action_target_result *t = &rc->run.results[i];
+        if (t->device == device && t->output == output)
+            return t;
+    }
+    return NULL;
+}
+
+static void set_result(struct run_ctx *rc, struct action_target_result *t, bool ok, const char *msg)
+{
+    if (t->progress != PROGRESS_PENDING)
+        return; /* a driver reporting twice: keep the first */
+    t->progress = ok ? PROGRESS_OK : PROGRESS_FAILED;
+    event_copy(t->message, sizeof t->message, msg ? msg : (ok ? "ok" : "failed"));
+    rc->run.pending--;
+    if (ok)
+        rc->run.confirmed++;
+    else
+        rc->run.failed++;
+    if (t->output < rc->site->n_outputs) {
+        struct site_output *o = &rc->site->outputs[t->output];
+        o->progress = t->progress;
+        snprintf(o->result, sizeof o->result, "%s: %s", rc->run.def->name, t->message);
+        site_changed(rc->site, -1, (int)t->output);
+    }
+    if (rc->cb && !rc->finished)
+        rc->cb(&rc->run, false, rc->arg);
+}
+
+/* Context per dispatched device command. */
+struct dev_ctx {
+    struct run_ctx *rc;
+    size_t device;
+};
+
+static void on_result(void *ctx, size_t output, enum device_result result, const char *message)
+{
+    struct dev_ctx *dc = ctx;
+    struct action_target_result *t = find_result(dc->rc, dc->device, output);
+    if (!t)
+        return; /* not one we asked for */
+    char msg[96];
+    if (result == DEVICE_RESULT_OK)
+        snprintf(msg, sizeof msg, "%s", message && message[0] ? message : "ok");
+    else
+        snprintf(msg, sizeof msg, "%s%s%s", device_result_name(result), message && message[0] ? ": " : "",
+                 message ? message : "");
+    set_result(dc->rc, t, result == DEVICE_RESULT_OK, msg);
+}
+
+static void on_done(void *ctx)
+{
+    struct dev_ctx *dc = ctx;
+    struct run_ctx *rc = dc->rc;
+    /* Anything the driver forgot is failed, so the action always completes. */
+    for (size_t i = 0; i < rc->run.n_results; i++) {
+        struct action_target_result *t = &rc->run.results[i];
+        if (t->device == dc->device && t->progress == PROGRESS_PENDING)
+            set_result(rc, t, false, "no result from the driver");
+    }
+    free(dc);
+    if (rc->pending_devices)
+        rc->pending_devices--;
+    if (rc->pending_devices == 0 && !rc->dispatching)
+        finish(rc);
+}
+
+static int add_result(struct run_ctx *rc, size_t device, size_t output)
+{
+    struct action_target_result *n = realloc(rc->run.results, (rc->run.n_results + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    rc->run.results = n;
+    struct action_target_result *t = &n[rc->run.n_results++];
+    memset(t, 0, sizeof *t);
+    t->device = device;
+    t->output = output;
+    t->progress = PROGRESS_PENDING;
+    rc->run.pending++;
+    if (output < rc->site->n_outputs) {
+        rc->site->outputs[output].progress = PROGRESS_PENDING;
+        snprintf(rc->site->outputs[output].result, sizeof rc->site->outputs[output].result, "%s: pending",
+                 rc->run.def->name);
+    }
+    return 0;
+}
+
+/* Send one command to one device for the listed outputs (results already added). */
+static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *outs, size_t n, enum device_op op)
+{
+    struct site_device *sd = &rc->site->devices[device];
+    struct device *dev = sd->drv;
+    const char *why = NULL;
+    char err[160] = "";
+    if (!dev) {
+        why = sd->link_detail[0] ? sd->link_detail : "no driver for this device";
+    } else if (dev->ops->supports && !dev->ops->supports(dev, op, n ? outs[0] : SIZE_MAX)) {
+        snprintf(err, sizeof err, "%s is not supported by %s devices", device_op_name(op), sd->kind);
+        why = err;
+    }
+    if (!why) {
+        struct dev_ctx *dc = malloc(sizeof *dc);
+        if (!dc) {
+            why = "out of memory";
+        } else {
+            dc->rc = rc;
+            dc->device = device;
+            struct device_cmd cmd = {
+                .op = op,
+                .value = rc->run.value,
+                .outputs = outs,
+                .n_outputs = n,
+                .restore = rc->site->emergency.restore,
+                .result = on_result,
+                .done = on_done,
+                .ctx = dc,
+            };
+            rc->pending_devices++;
+            if (dev->ops->command(dev, &cmd, err, sizeof err) == 0)
+                return;
+            rc->pending_devices--;
+            free(dc);
+            why = err[0] ? err : "refused by the driver";
+        }
+    }
+    for (size_t i = 0; i < rc->run.n_results; i++) {
+        struct action_target_result *t = &rc->run.results[i];
+        if (t->device == device && t->progress == PROGRESS_PENDING)
+            set_result(rc, t, false, why);
+    }
+}
+
+static bool is_emergency_output(const struct site *site, const struct site_output *o)
+{
+    if (o->type == OUTPUT_AUX)
+        return false;
+    if (site->emergency.all_doors)
+        return true;
+    for (size_t i = 0; i < site->emergency.n_doors; i++)
+        if (strcasecmp(site->emergency.doors[i], o->name) == 0)
+            return true;
+    return false;
+}
+
+/* Resolve the target; fills outputs (one) or device. Returns 0 or -1 with err. */
+static int resolve_target(struct run_ctx *rc, const char *target, size_t *output, size_t *device, char *err,
+                          size_t errlen)
+{
+    const struct action_def *def = rc->run.def;
+    struct site *site = rc->site;
+    *output = SIZE_MAX;
+    *device = SIZE_MAX;
+    switch (def->target) {
+    case ACTION_TARGET_NONE:
+    case ACTION_TARGET_SITE:
+        return 0;
+    case ACTION_TARGET_EVENT: {
+        char *end;
+        long long id = target ? strtoll(target, &end, 10) : 0;
+        if (!target || end == target || *end || id <= 0) {
+            snprintf(err, errlen, "%s needs an event number", def->name);
+            return -1;
+        }
+        rc->event_id = id;
+        return 0;
+    }
+    case ACTION_TARGET_DEVICE: {
+        struct site_device *d = site_find_device(site, target);
+        struct site_output *o = d ? NULL : site_find_output(site, target);
+        if (!d && !o) {
+            snprintf(err, errlen, "no panel or door named \"%s\"", target ? target : "");
+            return -1;
+        }
+        *device = d ? d->index : o->device;
+        return 0;
+    }
+    default:
+        break;
+    }
+    struct site_output *o = site_find_output(site, target);
+    if (!o) {
+        snprintf(err, errlen, "no %s named \"%s\"", def->target == ACTION_TARGET_AUX ? "aux output" : "door",
+                 target ? target : "");
+        return -1;
+    }
+    bool ok = def->target == ACTION_TARGET_OUTPUT ||
+              (def->target == ACTION_TARGET_DOOR && o->type != OUTPUT_AUX) ||
+              (def->target == ACTION_TARGET_AUX && o->type == OUTPUT_AUX) ||
+              (def->target == ACTION_TARGET_PROBE && o->type == OUTPUT_PROBE);
+    if (!ok) {
+        snprintf(err, errlen, "\"%s\" is a%s %s; %s applies to %s", o->name, o->type == OUTPUT_AUX ? "n" : "",
+                 o->type == OUTPUT_AUX ? "aux output" : o->type == OUTPUT_PROBE ? "NiX1 door" : "C3 door",
+                 def->name, def->target == ACTION_TARGET_AUX ? "aux outputs" :
+                            def->target == ACTION_TARGET_PROBE ? "NiX1 doors" : "doors");
+        return -1;
+    }
+    *output = o->index;
+    *device = o->device;
+    return 0;
+}
+
+/* End an action before dispatch (denied or refused): audit when possible, callback, free. */
+static int reject(struct run_ctx *rc, enum action_status status, const char *why, char *err, size_t errlen)
+{
+    rc->run.status = status;
+    event_copy(rc->run.error, sizeof rc->run.error, why);
+    if (err && errlen)
+        snprintf(err, errlen, "%s", why);
+    if (rc->site->journal_db && status == ACTION_DENIED) {
+        struct audit_record rec;
+        memset(&rec, 0, sizeof rec);
+        event_copy(rec.user, sizeof rec.user, rc->run.user.name);
+        event_copy(rec.role, sizeof rec.role, role_name(rc->run.user.role));
+        event_copy(rec.action, sizeof rec.action, rc->run.def->name);
+        event_copy(rec.target, sizeof rec.target, rc->run.target);
+        format_params(&rc->run, rec.params, sizeof rec.params);
+        snprintf(rec.result, sizeof rec.result, "denied");
+        event_copy(rec.detail, sizeof rec.detail, why);
+        rec.done_us = event_now_us();
+        if (journal_audit_begin(rc->site->journal_db, &rec) == 0)
+            rc->run.audit_id = rec.id;
+    }
+    rc->site->actions_running++;
+    finish(rc);
+    return -1;
+}
+
+int action_run(struct site *site, const struct action_user *user, enum action_id id, const char *target,
+               const struct action_params *params, action_progress_fn cb, void *arg, char *err, size_t errlen)
+{
+    if ((unsigned)id >= ACTION_COUNT || !user) {
+        if (err && errlen)
+            snprintf(err, errlen, "unknown action");
+        return -1;
+    }
+    struct run_ctx *rc = calloc(1, sizeof *rc);
+    if (!rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rc->site = site;
+    rc->cb = cb;
+    rc->arg = arg;
+    struct action_run *r = &rc->run;
+    r->def = &action_table[id];
+    r->user = *user;
+    event_copy(r->target, sizeof r->target, target ? target : (r->def->target == ACTION_TARGET_SITE ? "site" : ""));
+    r->status = ACTION_PENDING;
+    char why[256];
+
+    size_t output, device;
+    if (resolve_target(rc, target, &output, &device, why, sizeof why) != 0)
+        return reject(rc, ACTION_REFUSED, why, err, errlen);
+    if (output != SIZE_MAX)
+        event_copy(r->target, sizeof r->target, site->outputs[output].name);
+    else if (device != SIZE_MAX)
+        event_copy(r->target, sizeof r->target, site->devices[device].name);
+    if (r->def->param) {
+        unsigned v = params && params->has_value ? params->value : r->def->param_default;
+        if (v < r->def->param_min || v > r->def->param_max) {
+            snprintf(why, sizeof why, "%s %u is out of range (%u..%u)", r->def->param, v, r->def->param_min,
+                     r->def->param_max);
+            return reject(rc, ACTION_REFUSED, why, err, errlen);
+        }
+        r->value = v;
+    }
+    if (!action_allowed(user->role, id)) {
+        snprintf(why, sizeof why, "%s needs the %s role; %s is %s", r->def->name, role_name(r->def->min_role),
+                 user->name, role_name(user->role));
+        return reject(rc, ACTION_DENIED, why, err, errlen);
+    }
+
+    bool emergency = id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF;
+    /* Audit first. */
+    struct audit_record rec;
+    memset(&rec, 0, sizeof rec);
+    event_copy(rec.user, sizeof rec.user, user->name);
+    event_copy(rec.role, sizeof rec.role, role_name(user->role));
+    event_copy(rec.action, sizeof rec.action, r->def->name);
+    event_copy(rec.target, sizeof rec.target, r->target);
+    format_params(r, rec.params, sizeof rec.params);
+    if (site->journal_db && journal_audit_begin(site->journal_db, &rec) == 0) {
+        r->audit_id = rec.id;
+    } else if (!emergency) {
+        snprintf(why, sizeof why, "the audit record could not be written (%s): action not sent",
+                 site->journal_db ? journal_error(site->journal_db) : "no journal");
+        return reject(rc, ACTION_REFUSED, why, err, errlen);
+    } else {
+        snprintf(r->error, sizeof r->error, "audit record could not be written");
+    }
+    site->actions_running++;
+    publish_operator(rc, false);
+
+    rc->dispatching = true;
+    switch (id) {
+    case ACTION_ACK:
+        if (!site->journal_db || journal_ack(site->journal_db, rc->event_id, user->name) != 0) {
+            snprintf(r->error, sizeof r->error, "no event %lld", (long long)rc->event_id);
+            r->status = ACTION_FAILED;
+        } else {
+            r->status = ACTION_OK;
+        }
+        break;
+    case ACTION_RELOAD_CONFIG:
+        /* Performed by the front end in its final callback (it owns the configuration loader). */
+        r->status = ACTION_OK;
+        break;
+    case ACTION_EMERGENCY_ON:
+    case ACTION_EMERGENCY_OFF: {
+        if (id == ACTION_EMERGENCY_ON) {
+            site->emergency_active = true;
+            site->emergency_since_us = event_now_us();
+        }
+        size_t *outs = malloc((site->n_outputs ? site->n_outputs : 1) * sizeof *outs);
+        if (!outs) {
+            snprintf(r->error, sizeof r->error, "out of memory");
+            r->status = ACTION_FAILED;
+            break;
+        }
+        /* Results for every emergency output first, so the live counts start complete. */
+        for (size_t i = 0; i < site->n_outputs; i++)
+            if (is_emergency_output(site, &site->outputs[i]))
+                add_result(rc, site->outputs[i].device, i);
+        /* Then one command per device, all devices at once. */
+        for (size_t d = 0; d < site->n_devices; d++) {
+            size_t n = 0;
+            for (size_t i = 0; i < site->n_outputs; i++)
+                if (site->outputs[i].device == d && is_emergency_output(site, &site->outputs[i]))
+                    outs[n++] = i;
+            if (n)
+                dispatch_device(rc, d, outs, n, device_op_for(id));
+        }
+        free(outs);
+        if (r->n_results == 0)
+            snprintf(r->error, sizeof r->error, "no emergency doors configured");
+        break;
+    }
+    case ACTION_CANCEL_ALARM:
+        add_result(rc, device, SIZE_MAX);
+        dispatch_device(rc, device, NULL, 0, DEVICE_CANCEL_ALARM);
+        break;
+    default:
+        add_result(rc, device, output);
+        dispatch_device(rc, device, &output, 1, device_op_for(id));
+        break;
+    }
+    rc->dispatching = false;
+    if (rc->pending_devices == 0)
+        finish(rc);
+    return 0;
+}

@@ -1,0 +1,392 @@
+/* Unit tests for action_run: roles (each role can do exactly what it may), audit before dispatch, per-door
+ * results, the site-wide emergency with live counts, refusals. Devices are a scripted fake driver. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/site_config.h"
+#include "core/action.h"
+#include "core/device.h"
+#include "core/journal.h"
+
+/* ---- fake driver: answers after 10 ms of fake time; outputs named in fail_name fail ---- */
+
+struct fake_cmd {
+    struct device_cmd cmd;
+    size_t outs[16];
+    loop_timer_t timer;
+    struct device *dev;
+};
+
+struct fake {
+    int commands;
+    int audit_pending_seen;      /* commands that found their audit row already written as pending */
+    const char *fail_name;       /* output that fails */
+    bool refuse;                 /* command() refuses at once */
+    enum device_op last_op;
+    unsigned last_value;
+};
+
+static struct fake fake;
+
+static void fake_fire(loop_t *loop, void *arg)
+{
+    struct fake_cmd *fc = arg;
+    struct site *site = fc->dev->site;
+    if (fc->cmd.n_outputs == 0)
+        fc->cmd.result(fc->cmd.ctx, SIZE_MAX, DEVICE_RESULT_OK, "ok");
+    for (size_t i = 0; i < fc->cmd.n_outputs; i++) {
+        const char *name = site->outputs[fc->outs[i]].name;
+        if (fake.fail_name && strcmp(name, fake.fail_name) == 0)
+            fc->cmd.result(fc->cmd.ctx, fc->outs[i], DEVICE_RESULT_TIMEOUT, "no reply");
+        else
+            fc->cmd.result(fc->cmd.ctx, fc->outs[i], DEVICE_RESULT_OK, "ok");
+    }
+    fc->cmd.done(fc->cmd.ctx);
+    free(fc);
+}
+
+static int pending_audit(const struct audit_record *r, void *arg)
+{
+    if (strcmp(r->result, "pending") == 0)
+        (*(int *)arg)++;
+    return 1; /* newest only */
+}
+
+static int fake_command(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen)
+{
+    if (fake.refuse) {
+        snprintf(err, errlen, "queue full");
+        return -1;
+    }
+    fake.commands++;
+    fake.last_op = cmd->op;
+    fake.last_value = cmd->value;
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
+    if (dev->site->journal_db)
+        journal_query_audit(dev->site->journal_db, &q, pending_audit, &fake.audit_pending_seen);
+    struct fake_cmd *fc = calloc(1, sizeof *fc);
+    assert_non_null(fc);
+    fc->cmd = *cmd;
+    assert_true(cmd->n_outputs <= 16);
+    memcpy(fc->outs, cmd->outputs, cmd->n_outputs * sizeof fc->outs[0]);
+    fc->cmd.outputs = fc->outs;
+    fc->dev = dev;
+    loop_timer_init(&fc->timer, fake_fire, fc);
+    loop_timer_arm_ms(dev->loop, &fc->timer, 10);
+    return 0;
+}
+
+static bool fake_supports(const struct device *dev, enum device_op op, size_t output)
+{
+    /* Like the real families: NiX1 has no pulse open, no aux, no normal-open; C3 has no lock-out. */
+    const char *kind = dev->site->devices[dev->index].kind;
+    if (strcmp(kind, "nix1") == 0)
+        return op != DEVICE_OPEN && op != DEVICE_AUX_ON && op != DEVICE_AUX_OFF && op != DEVICE_NORMAL_OPEN_ON &&
+               op != DEVICE_NORMAL_OPEN_OFF && op != DEVICE_CANCEL_ALARM;
+    return op != DEVICE_LOCKOUT_ON && op != DEVICE_LOCKOUT_OFF && op != DEVICE_TIMED_OPEN;
+}
+
+static const struct device_ops fake_c3 = { .kind = "c3", .command = fake_command, .supports = fake_supports };
+static const struct device_ops fake_nix1 = { .kind = "nix1", .command = fake_command, .supports = fake_supports };
+static const struct device_ops *const registry[] = { &fake_c3, &fake_nix1, NULL };
+
+static const char *conf =
+    "site = { name = \"T\"; };\n"
+    "panels = ( { name = \"Panel A\"; host = \"127.0.0.1\"; model = \"C3-200\"; doors = ( \"Main\", \"Back\" );"
+    " aux = ( \"Siren\" ); },\n"
+    "  { name = \"Panel B\"; host = \"127.0.0.2\"; model = \"C3-100\"; doors = ( \"Garage\" ); } );\n"
+    "buses = ( { name = \"Bus 1\"; port = \"/dev/null\"; slaves = (\n"
+    "  { address = \"270100000000006B\"; name = \"Lab\"; probe1 = { door = \"Lab\"; unit = 1; }; } ); } );\n";
+
+struct env {
+    struct site *site;
+    loop_t *loop;
+    struct journal *j;
+    char dir[64];
+};
+
+static struct env E;
+
+static int setup(void **state)
+{
+    memset(&fake, 0, sizeof fake);
+    struct config_diags d;
+    E.site = site_config_load_string(conf, "t.conf", &d);
+    config_diags_free(&d);
+    assert_non_null(E.site);
+    E.loop = loop_new_fake(1000000);
+    E.site->loop = E.loop;
+    snprintf(E.dir, sizeof E.dir, "/tmp/portier-act.XXXXXX");
+    assert_non_null(mkdtemp(E.dir));
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/j.db", E.dir);
+    struct journal_opts o = { .path = path };
+    E.j = journal_open(&o, err, sizeof err);
+    assert_non_null(E.j);
+    E.site->journal_db = E.j;
+    event_bus_set_journal(site_events(E.site), journal_commit_hook, E.j);
+    assert_int_equal(device_attach_all(E.site, registry, err, sizeof err), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    device_detach_all(E.site);
+    journal_close(E.j);
+    site_free(E.site);
+    loop_free(E.loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", E.dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+struct outcome {
+    int progress_calls;
+    int finished;
+    enum action_status status;
+    unsigned confirmed, failed, pending;
+    unsigned max_pending;
+    char error[256];
+    size_t n_results;
+};
+
+static void on_progress(const struct action_run *run, bool finished, void *arg)
+{
+    struct outcome *o = arg;
+    o->progress_calls++;
+    if (run->pending > o->max_pending)
+        o->max_pending = run->pending;
+    if (finished) {
+        o->finished++;
+        o->status = run->status;
+        o->confirmed = run->confirmed;
+        o->failed = run->failed;
+        o->pending = run->pending;
+        o->n_results = run->n_results;
+        snprintf(o->error, sizeof o->error, "%s", run->error);
+    }
+}
+
+/* Run an action to completion; returns action_run's return value. */
+static int run(enum role role, enum action_id id, const char *target, int value, struct outcome *o)
+{
+    struct action_user u = { .role = role };
+    snprintf(u.name, sizeof u.name, "%s-user", role_name(role));
+    struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
+    memset(o, 0, sizeof *o);
+    char err[256] = "";
+    int rc = action_run(E.site, &u, id, target, &p, on_progress, o, err, sizeof err);
+    for (int i = 0; i < 10 && !o->finished; i++)
+        loop_advance(E.loop, 10000);
+    assert_int_equal(o->finished, 1);
+    assert_int_equal(action_running(E.site), 0);
+    return rc;
+}
+
+static struct audit_record last_audit;
+
+static int get_audit(const struct audit_record *r, void *arg)
+{
+    last_audit = *r;
+    return 1;
+}
+
+static void fetch_last_audit(void)
+{
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
+    memset(&last_audit, 0, sizeof last_audit);
+    assert_int_equal(journal_query_audit(E.j, &q, get_audit, NULL), 1);
+}
+
+/* For every role and every action: allowed exactly when the table says so, and enforced by action_run. */
+static void test_roles_matrix(void **state)
+{
+    /* what each role may do, spelled out (not derived from the table under test) */
+    static const bool may[ROLE_COUNT][ACTION_COUNT] = {
+        [ROLE_GUARD] = { [ACTION_ACK] = true },
+        [ROLE_OPERATOR] = { [ACTION_ACK] = true, [ACTION_DOOR_OPEN] = true, [ACTION_DOOR_CLOSE] = true,
+                            [ACTION_DOOR_HOLD] = true, [ACTION_DOOR_RELEASE] = true, [ACTION_TIMED_OPEN] = true,
+                            [ACTION_NORMAL_OPEN_ON] = true, [ACTION_NORMAL_OPEN_OFF] = true,
+                            [ACTION_AUX_ON] = true, [ACTION_AUX_OFF] = true, [ACTION_CANCEL_ALARM] = true,
+                            [ACTION_LOCKOUT_ON] = true, [ACTION_LOCKOUT_OFF] = true,
+                            [ACTION_EMERGENCY_ON] = true, [ACTION_EMERGENCY_OFF] = true },
+    };
+    /* a target each action accepts */
+    static const char *const targets[ACTION_COUNT] = {
+        [ACTION_ACK] = "1", [ACTION_DOOR_OPEN] = "Main", [ACTION_DOOR_CLOSE] = "Main", [ACTION_DOOR_HOLD] = "Main",
+        [ACTION_DOOR_RELEASE] = "Main", [ACTION_TIMED_OPEN] = "Lab", [ACTION_NORMAL_OPEN_ON] = "Back",
+        [ACTION_NORMAL_OPEN_OFF] = "Back", [ACTION_AUX_ON] = "Siren", [ACTION_AUX_OFF] = "Siren",
+        [ACTION_CANCEL_ALARM] = "Panel B", [ACTION_LOCKOUT_ON] = "Lab", [ACTION_LOCKOUT_OFF] = "Lab",
+    };
+    /* an event to acknowledge */
+    struct event ev;
+    event_init(&ev, EVENT_DOOR, EVENT_ALARM);
+    event_set_text(&ev, "forced open");
+    assert_int_equal(event_publish(site_events(E.site), &ev), 1);
+    assert_int_equal(ev.id, 1);
+    for (int r = 0; r < ROLE_COUNT; r++) {
+        for (int a = 0; a < ACTION_COUNT; a++) {
+            bool allowed = r == ROLE_TECHNICIAN || may[r][a];
+            assert_int_equal(action_allowed((enum role)r, (enum action_id)a), allowed);
+            struct outcome o;
+            int before = fake.commands;
+            int rc = run((enum role)r, (enum action_id)a, targets[a], 0, &o);
+            fetch_last_audit();
+            assert_string_equal(last_audit.action, action_table[a].name);
+            assert_string_equal(last_audit.role, role_name((enum role)r));
+            if (!allowed) {
+                assert_int_equal(rc, -1);
+                assert_int_equal(o.status, ACTION_DENIED);
+                assert_int_equal(fake.commands, before); /* nothing sent */
+                assert_string_equal(last_audit.result, "denied");
+                assert_non_null(strstr(o.error, "needs the"));
+            } else {
+                if (rc != 0 || o.status != ACTION_OK)
+                    fail_msg("role %s action %s: rc %d status %s error %s", role_name((enum role)r),
+                             action_table[a].name, rc, action_status_name(o.status), o.error);
+                assert_string_equal(last_audit.result, "ok");
+                assert_true(last_audit.done_us >= last_audit.time_us);
+            }
+        }
+    }
+    /* every dispatched command found its audit row already written */
+    assert_true(fake.commands > 0);
+    assert_int_equal(fake.audit_pending_seen, fake.commands);
+}
+
+static void test_door_open_result(void **state)
+{
+    struct outcome o;
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "main", 7, &o), 0);
+    assert_int_equal(o.status, ACTION_OK);
+    assert_int_equal(fake.last_op, DEVICE_OPEN);
+    assert_int_equal(fake.last_value, 7);
+    fetch_last_audit();
+    assert_string_equal(last_audit.target, "Main");
+    assert_string_equal(last_audit.params, "seconds=7");
+    assert_string_equal(last_audit.detail, "Main: ok");
+    assert_string_equal(last_audit.user, "operator-user");
+    struct site_output *out = site_find_output(E.site, "Main");
+    assert_int_equal(out->progress, PROGRESS_OK);
+    /* a failing door */
+    fake.fail_name = "Main";
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Panel A/1", 0, &o), 0);
+    assert_int_equal(o.status, ACTION_FAILED);
+    fetch_last_audit();
+    assert_string_equal(last_audit.result, "failed");
+    assert_string_equal(last_audit.detail, "Main: FAILED timeout: no reply");
+    assert_string_equal(last_audit.params, "seconds=5"); /* the default */
+    assert_int_equal(out->progress, PROGRESS_FAILED);
+}
+
+static void test_refusals(void **state)
+{
+    struct outcome o;
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Nowhere", 0, &o), -1);
+    assert_int_equal(o.status, ACTION_REFUSED);
+    assert_string_equal(o.error, "no door named \"Nowhere\"");
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Siren", 0, &o), -1);
+    assert_string_equal(o.error, "\"Siren\" is an aux output; door-open applies to doors");
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_LOCKOUT_ON, "Main", 0, &o), -1);
+    assert_string_equal(o.error, "\"Main\" is a C3 door; lockout-on applies to NiX1 doors");
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Main", 255, &o), -1);
+    assert_string_equal(o.error, "seconds 255 is out of range (1..254)");
+    assert_int_equal(fake.commands, 0);
+    /* family cannot do it: dispatched, fails per door with the reason */
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Lab", 0, &o), 0);
+    assert_int_equal(o.status, ACTION_FAILED);
+    fetch_last_audit();
+    assert_string_equal(last_audit.detail, "Lab: FAILED open is not supported by nix1 devices");
+    /* driver refuses */
+    fake.refuse = true;
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_CLOSE, "Back", 0, &o), 0);
+    assert_int_equal(o.status, ACTION_FAILED);
+    fetch_last_audit();
+    assert_string_equal(last_audit.detail, "Back: FAILED queue full");
+}
+
+static void test_no_audit_no_action(void **state)
+{
+    struct outcome o;
+    E.site->journal_db = NULL;
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Main", 0, &o), -1);
+    assert_int_equal(o.status, ACTION_REFUSED);
+    assert_non_null(strstr(o.error, "audit record could not be written"));
+    assert_int_equal(fake.commands, 0);
+    /* the emergency proceeds without its audit row */
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_EMERGENCY_ON, NULL, 0, &o), 0);
+    assert_int_equal(o.status, ACTION_OK);
+    assert_true(fake.commands > 0);
+    E.site->journal_db = E.j;
+}
+
+static void test_emergency(void **state)
+{
+    struct outcome o;
+    fake.fail_name = "Garage";
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_EMERGENCY_ON, NULL, 0, &o), 0);
+    /* Main, Back, Garage, Lab: four doors (not the aux), three devices in parallel */
+    assert_int_equal(o.n_results, 4);
+    assert_int_equal(fake.commands, 3);
+    assert_int_equal(o.max_pending, 3); /* the first result arrived while three doors were pending */
+    assert_int_equal(o.confirmed, 3);
+    assert_int_equal(o.failed, 1);
+    assert_int_equal(o.pending, 0);
+    assert_int_equal(o.status, ACTION_PARTIAL);
+    assert_true(E.site->emergency_active);
+    fetch_last_audit();
+    assert_string_equal(last_audit.action, "emergency-on");
+    assert_string_equal(last_audit.target, "site");
+    assert_string_equal(last_audit.result, "partial");
+    assert_string_equal(last_audit.detail, "Main: ok; Back: ok; Garage: FAILED timeout: no reply; Lab: ok");
+    fake.fail_name = NULL;
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_EMERGENCY_OFF, NULL, 0, &o), 0);
+    assert_int_equal(o.status, ACTION_OK);
+    assert_false(E.site->emergency_active);
+    /* a guard cannot */
+    assert_int_equal(run(ROLE_GUARD, ACTION_EMERGENCY_ON, NULL, 0, &o), -1);
+    assert_false(E.site->emergency_active);
+}
+
+static void test_names(void **state)
+{
+    for (int a = 0; a < ACTION_COUNT; a++) {
+        assert_int_equal(action_table[a].id, a);
+        assert_ptr_equal(action_find(action_table[a].name), &action_table[a]);
+        assert_non_null(action_table[a].description);
+    }
+    assert_null(action_find("rm-rf"));
+    assert_int_equal(role_from_name("Operator"), ROLE_OPERATOR);
+    assert_int_equal(role_from_name("admin"), -1);
+    /* role resolution: highest match, default, readonly */
+    struct role_map maps[] = { { "alice", false, ROLE_OPERATOR }, { "techs", true, ROLE_TECHNICIAN },
+                               { "staff", true, ROLE_GUARD } };
+    const char *g1[] = { "staff", "techs" };
+    assert_int_equal(role_resolve(maps, 3, ROLE_GUARD, "alice", g1, 2, false), ROLE_TECHNICIAN);
+    assert_int_equal(role_resolve(maps, 3, ROLE_GUARD, "alice", g1, 2, true), ROLE_GUARD);
+    assert_int_equal(role_resolve(maps, 3, ROLE_GUARD, "alice", NULL, 0, false), ROLE_OPERATOR);
+    const char *g2[] = { "staff" };
+    assert_int_equal(role_resolve(maps, 3, ROLE_OPERATOR, "bob", g2, 1, false), ROLE_GUARD);
+    assert_int_equal(role_resolve(maps, 3, ROLE_OPERATOR, "bob", NULL, 0, false), ROLE_OPERATOR);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roles_matrix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_door_open_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_audit_no_action, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emergency, setup, teardown),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
