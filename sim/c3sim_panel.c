@@ -634,6 +634,15 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
+/* Decimal value of n digits (the text is not NUL-terminated; callers checked all_digits and n <= 10). */
+static unsigned long long digits_value(const char *s, size_t n)
+{
+    unsigned long long x = 0;
+    for (size_t i = 0; i < n; i++)
+        x = x * 10u + (unsigned)(s[i] - '0');
+    return x;
+}
+
 static bool name_is(const char *name, size_t nlen, const char *lit)
 {
     return strlen(lit) == nlen && memcmp(name, lit, nlen) == 0;
@@ -666,11 +675,11 @@ static bool value_ok(const char *name, size_t nlen, const char *v, size_t vlen)
     for (size_t i = 0; i < vlen; i++)
         if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] == 0x7f)
             return false;
-    unsigned long x;
+    unsigned long long x;
     if (name_is(name, nlen, "DateTime")) {
         if (!all_digits(v, vlen) || vlen > 10)
             return false;
-        x = strtoul(v, NULL, 10);
+        x = digits_value(v, vlen);
         if (x > UINT32_MAX)
             return false;
         struct c3_time t;
@@ -680,14 +689,14 @@ static bool value_ok(const char *name, size_t nlen, const char *v, size_t vlen)
     if (name_is(name, nlen, "ComPwd"))
         return vlen <= 15;
     if (name_is(name, nlen, "DeviceID"))
-        return all_digits(v, vlen) && vlen <= 3 && (x = strtoul(v, NULL, 10)) >= 1 && x <= 255;
+        return all_digits(v, vlen) && vlen <= 3 && (x = digits_value(v, vlen)) >= 1 && x <= 255;
     static const struct { const char *what; unsigned long max; } doors[] = {
         { "Drivertime", 255 }, { "Detectortime", 255 }, { "SensorType", 2 }, { "VerifyType", 255 },
         { "CloseAndLock", 1 }, { "Intertime", 255 },
     };
     for (size_t i = 0; i < sizeof doors / sizeof doors[0]; i++)
         if (door_name(name, nlen, doors[i].what))
-            return all_digits(v, vlen) && vlen <= 3 && strtoul(v, NULL, 10) <= doors[i].max;
+            return all_digits(v, vlen) && vlen <= 3 && digits_value(v, vlen) <= doors[i].max;
     return true;
 }
 
@@ -728,7 +737,7 @@ int c3sim_panel_set_params(struct c3sim_panel *p, const char *req, size_t len)
             continue; /* identity values cannot be written; the firmware ignores them */
         if (name_is(name, nlen, "DateTime")) {
             struct c3_time t;
-            c3_time_unpack((uint32_t)strtoul(v, NULL, 10), &t);
+            c3_time_unpack((uint32_t)digits_value(v, vlen), &t);
             struct tm tm = { .tm_year = t.year - 1900, .tm_mon = t.month - 1, .tm_mday = t.day,
                              .tm_hour = t.hour, .tm_min = t.minute, .tm_sec = t.second };
             p->clock_offset = (int64_t)timegm(&tm) - host_local_wall();
