@@ -4,10 +4,12 @@
 
 #include "sim/sim.h"
 #include "sim/c3sim.h"
+#include "sim/nix1sim.h"
 
 /* One line per simulator module. */
 static const struct sim_kind *const kinds[] = {
     &c3sim_kind,
+    &nix1sim_kind,
     NULL,
 };
 
