@@ -55,6 +55,7 @@ static struct site_output *add_output(struct site *site, size_t *cap)
     memset(o, 0, sizeof *o);
     o->index = site->n_outputs++;
     o->state.locked = true;
+    o->state.stale = true; /* nothing known until the device reports */
     return o;
 }
 

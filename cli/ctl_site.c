@@ -1,0 +1,626 @@
+/* ctl_site: the site-wide portierctl commands: journal, audit, check-config, door, status, emergency.
+ * Doors are addressed by name across panels and buses; the caller's role is enforced and audited first. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli/ctl.h"
+#include "config/site_config.h"
+#include "core/action.h"
+#include "core/device.h"
+#include "core/journal.h"
+
+/* The driver registry of this front end: one line per device family adapter. */
+static const struct device_ops *const drivers[] = {
+    NULL,
+};
+
+/* ---- shared helpers ---- */
+
+/* Parse "YYYY-MM-DD[ HH:MM[:SS]]", "YYYY-MM-DDTHH:MM:SS", "@EPOCH" or "-N{s,m,h,d}" (ago) to µs. */
+static int parse_time(const char *s, int64_t *out)
+{
+    char *end;
+    if (s[0] == '@') {
+        long long v = strtoll(s + 1, &end, 10);
+        if (end == s + 1 || *end)
+            return -1;
+        *out = (int64_t)v * 1000000;
+        return 0;
+    }
+    if (s[0] == '-') {
+        long long v = strtoll(s + 1, &end, 10);
+        if (end == s + 1 || v < 0 || strlen(end) != 1)
+            return -1;
+        long long mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+        if (!mult)
+            return -1;
+        *out = event_now_us() - (int64_t)(v * mult) * 1000000;
+        return 0;
+    }
+    static const char *const fmts[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *e = strptime(s, fmts[i], &tm);
+        if (e && !*e) {
+            tm.tm_isdst = -1;
+            time_t t = mktime(&tm);
+            if (t == (time_t)-1)
+                return -1;
+            *out = (int64_t)t * 1000000;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Load the site configuration (diagnostics to stderr). NULL when missing or invalid. */
+static struct site *load_site(const struct ctl_opts *opts, bool quiet_missing)
+{
+    char path[2 * SITE_PATH_MAX + 8];
+    if (!site_config_find(opts->config_path, path, sizeof path)) {
+        if (!quiet_missing) {
+            if (opts->config_path)
+                fprintf(stderr, "portierctl: %s: no such file\n", opts->config_path);
+            else
+                fprintf(stderr, "portierctl: no configuration found (tried %s); use -c FILE\n", path);
+        }
+        return NULL;
+    }
+    struct config_diags d;
+    struct site *site = site_config_load(path, &d);
+    if (!site || d.warnings)
+        config_diags_print(&d, stderr);
+    config_diags_free(&d);
+    return site;
+}
+
+static struct journal *open_journal(const struct site *site, const char *db, bool readonly)
+{
+    char path[SITE_PATH_MAX];
+    if (db)
+        snprintf(path, sizeof path, "%s", db);
+    else if (site && site->journal.path[0])
+        snprintf(path, sizeof path, "%s", site->journal.path);
+    else
+        journal_default_path(path, sizeof path);
+    struct journal_opts o = {
+        .path = path,
+        .readonly = readonly,
+        .retention_days = site ? site->journal.retention_days : 0,
+        .retention_rows = site ? site->journal.retention_rows : 0,
+    };
+    char err[512];
+    struct journal *j = journal_open(&o, err, sizeof err);
+    if (!j)
+        fprintf(stderr, "portierctl: journal %s\n", err);
+    return j;
+}
+
+static void csv_field(FILE *f, const char *s, bool last)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+    fputc(last ? '\n' : ',', f);
+}
+
+enum out_mode { OUT_TEXT, OUT_CSV, OUT_JSON };
+
+struct query_args {
+    struct journal_query q;
+    enum out_mode mode;
+    const char *db;
+    const char *kind, *severity;
+};
+
+/* Parse the shared query options; returns the index of the first unparsed argument or -1. */
+static int parse_query(int argc, char **argv, struct query_args *a, bool audit)
+{
+    a->q.kind = -1;
+    a->q.min_severity = -1;
+    a->q.limit = 50;
+    for (int i = 0; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--csv") == 0) {
+            a->mode = OUT_CSV;
+            continue;
+        }
+        if (strcmp(o, "--json") == 0) {
+            a->mode = OUT_JSON;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "portierctl: unknown option or missing value: %s\n", o);
+            return -1;
+        }
+        i++;
+        if (strcmp(o, "--since") == 0 || strcmp(o, "--until") == 0) {
+            int64_t t;
+            if (parse_time(v, &t) != 0) {
+                fprintf(stderr, "portierctl: %s %s: use YYYY-MM-DD[ HH:MM[:SS]], @EPOCH or -N{s,m,h,d}\n", o, v);
+                return -1;
+            }
+            if (o[2] == 's')
+                a->q.since_us = t;
+            else
+                a->q.until_us = t;
+        } else if (strcmp(o, "--door") == 0 || (audit && strcmp(o, "--target") == 0)) {
+            a->q.door = v;
+        } else if (!audit && strcmp(o, "--device") == 0) {
+            a->q.device = v;
+        } else if (!audit && strcmp(o, "--kind") == 0) {
+            a->q.kind = event_kind_from_name(v);
+            if (a->q.kind < 0) {
+                fprintf(stderr, "portierctl: --kind %s: one of access, door, nix1-access, link, command, gap, "
+                        "emergency, operator, system\n", v);
+                return -1;
+            }
+        } else if (!audit && strcmp(o, "--severity") == 0) {
+            a->q.min_severity = event_severity_from_name(v);
+            if (a->q.min_severity < 0) {
+                fprintf(stderr, "portierctl: --severity %s: one of normal, warning, alarm (this or worse)\n", v);
+                return -1;
+            }
+        } else if (audit && strcmp(o, "--user") == 0) {
+            a->q.user = v;
+        } else if (strcmp(o, "--search") == 0) {
+            a->q.search = v;
+        } else if (strcmp(o, "--db") == 0) {
+            a->db = v;
+        } else if (strcmp(o, "--limit") == 0 || strcmp(o, "--before") == 0) {
+            char *end;
+            long long n = strtoll(v, &end, 10);
+            if (end == v || *end || n < 1 || n > 1000000) {
+                fprintf(stderr, "portierctl: %s %s: a number 1..1000000\n", o, v);
+                return -1;
+            }
+            if (o[2] == 'l')
+                a->q.limit = (size_t)n;
+            else
+                a->q.before_id = n;
+        } else {
+            fprintf(stderr, "portierctl: unknown option %s\n", o);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int print_event(const struct event *ev, bool acked, void *arg)
+{
+    enum out_mode mode = *(enum out_mode *)arg;
+    char t[32];
+    event_format_time(ev->host_time_us, t, sizeof t);
+    if (mode == OUT_JSON) {
+        json_t *o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:b}", "id", (json_int_t)ev->id,
+                              "time", t, "time_us", (json_int_t)ev->host_time_us, "kind", event_kind_name(ev->kind),
+                              "severity", event_severity_name(ev->severity), "device", ev->device, "door", ev->door,
+                              "door_no", ev->door_no, "code", ev->code, "code_name", ev->code_name, "text", ev->text,
+                              "acked", acked);
+        if (!o)
+            return 1;
+        if (ev->device_time)
+            json_object_set_new(o, "device_time", json_integer(ev->device_time));
+        if (ev->kind == EVENT_ACCESS) {
+            json_object_set_new(o, "card", json_integer(ev->card));
+            json_object_set_new(o, "pin", json_integer(ev->pin));
+            json_object_set_new(o, "verify", json_integer(ev->verify));
+            json_object_set_new(o, "inout", json_integer(ev->inout));
+        }
+        if (ev->kind == EVENT_NIX1_ACCESS) {
+            json_object_set_new(o, "uid", json_string(ev->uid));
+            json_object_set_new(o, "unit", json_integer(ev->unit));
+            json_object_set_new(o, "addr", json_string(ev->addr));
+        }
+        char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_decref(o);
+        if (s) {
+            puts(s);
+            free(s);
+        }
+    } else if (mode == OUT_CSV) {
+        char id[24], code[16], card[16];
+        snprintf(id, sizeof id, "%lld", (long long)ev->id);
+        snprintf(code, sizeof code, "%d", ev->code);
+        snprintf(card, sizeof card, "%u", ev->card);
+        csv_field(stdout, id, false);
+        csv_field(stdout, t, false);
+        csv_field(stdout, event_kind_name(ev->kind), false);
+        csv_field(stdout, event_severity_name(ev->severity), false);
+        csv_field(stdout, ev->device, false);
+        csv_field(stdout, ev->door, false);
+        csv_field(stdout, code, false);
+        csv_field(stdout, ev->code_name, false);
+        csv_field(stdout, ev->kind == EVENT_ACCESS ? card : "", false);
+        csv_field(stdout, ev->uid, false);
+        csv_field(stdout, ev->text, true);
+    } else {
+        char line[512];
+        event_format_line(ev, line, sizeof line);
+        printf("%6lld %s%s\n", (long long)ev->id, line, acked ? " (acknowledged)" : "");
+    }
+    return 0;
+}
+
+static int cmd_journal(const struct ctl_opts *opts, int argc, char **argv)
+{
+    struct query_args a = { .mode = opts->json ? OUT_JSON : OUT_TEXT };
+    if (parse_query(argc, argv, &a, false) != 0)
+        return CTL_EXIT_USAGE;
+    struct site *site = load_site(opts, true);
+    struct journal *j = open_journal(site, a.db, true);
+    site_free(site);
+    if (!j)
+        return CTL_EXIT_UNREACHABLE;
+    if (a.mode == OUT_CSV)
+        puts("id,time,kind,severity,device,door,code,code_name,card,uid,text");
+    long n = journal_query_events(j, &a.q, print_event, &a.mode);
+    if (n < 0)
+        fprintf(stderr, "portierctl: journal: %s\n", journal_error(j));
+    journal_close(j);
+    return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
+}
+
+static int print_audit(const struct audit_record *r, void *arg)
+{
+    enum out_mode mode = *(enum out_mode *)arg;
+    char t[32], d[32] = "";
+    event_format_time(r->time_us, t, sizeof t);
+    if (r->done_us)
+        event_format_time(r->done_us, d, sizeof d);
+    if (mode == OUT_JSON) {
+        json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->id, "time", t,
+                              "user", r->user, "role", r->role, "action", r->action, "target", r->target, "params",
+                              r->params, "result", r->result, "detail", r->detail, "done", d);
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        json_decref(o);
+        if (s) {
+            puts(s);
+            free(s);
+        }
+    } else if (mode == OUT_CSV) {
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)r->id);
+        csv_field(stdout, id, false);
+        csv_field(stdout, t, false);
+        csv_field(stdout, r->user, false);
+        csv_field(stdout, r->role, false);
+        csv_field(stdout, r->action, false);
+        csv_field(stdout, r->target, false);
+        csv_field(stdout, r->params, false);
+        csv_field(stdout, r->result, false);
+        csv_field(stdout, r->detail, false);
+        csv_field(stdout, d, true);
+    } else {
+        printf("%6lld %s %s (%s) %s%s%s%s%s: %s%s%s\n", (long long)r->id, t, r->user, r->role, r->action,
+               r->target[0] ? " " : "", r->target, r->params[0] ? " " : "", r->params, r->result,
+               r->detail[0] ? " — " : "", r->detail);
+    }
+    return 0;
+}
+
+static int cmd_audit(const struct ctl_opts *opts, int argc, char **argv)
+{
+    struct query_args a = { .mode = opts->json ? OUT_JSON : OUT_TEXT };
+    if (parse_query(argc, argv, &a, true) != 0)
+        return CTL_EXIT_USAGE;
+    struct site *site = load_site(opts, true);
+    struct journal *j = open_journal(site, a.db, true);
+    site_free(site);
+    if (!j)
+        return CTL_EXIT_UNREACHABLE;
+    if (a.mode == OUT_CSV)
+        puts("id,time,user,role,action,target,params,result,detail,done");
+    long n = journal_query_audit(j, &a.q, print_audit, &a.mode);
+    if (n < 0)
+        fprintf(stderr, "portierctl: audit: %s\n", journal_error(j));
+    journal_close(j);
+    return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
+}
+
+static int cmd_check_config(const struct ctl_opts *opts, int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: portierctl --check-config [FILE]\n");
+        return CTL_EXIT_USAGE;
+    }
+    int rc = site_config_check(argc == 1 ? argv[0] : opts->config_path, stdout, stderr);
+    return rc == 0 ? CTL_EXIT_OK : rc == 1 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_USAGE;
+}
+
+/* ---- live commands: door, status, emergency ---- */
+
+struct live {
+    struct site *site;
+    loop_t *loop;
+    struct journal *j;
+    bool readonly;
+    struct action_user user;
+    bool done;
+    enum action_status status;
+    const struct ctl_opts *opts;
+    loop_timer_t deadline;
+    bool timed_out;
+};
+
+static void live_timeout(loop_t *loop, void *arg)
+{
+    struct live *l = arg;
+    l->timed_out = true;
+    loop_stop(loop);
+}
+
+static int live_open(struct live *l, const struct ctl_opts *opts)
+{
+    memset(l, 0, sizeof *l);
+    l->opts = opts;
+    l->site = load_site(opts, false);
+    if (!l->site)
+        return CTL_EXIT_USAGE;
+    l->j = open_journal(l->site, NULL, false);
+    if (!l->j) {
+        site_free(l->site);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    l->loop = loop_new();
+    l->site->loop = l->loop;
+    l->site->journal_db = l->j;
+    event_bus_set_journal(site_events(l->site), journal_commit_hook, l->j);
+    l->user.role = role_resolve_current(l->site->roles, l->site->n_roles, l->site->default_role,
+                                        getenv("PORTIER_READONLY") != NULL, l->user.name, sizeof l->user.name);
+    char err[256];
+    if (device_attach_all(l->site, drivers, err, sizeof err) != 0) {
+        fprintf(stderr, "portierctl: %s\n", err);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    device_start_all(l->site);
+    loop_timer_init(&l->deadline, live_timeout, l);
+    return CTL_EXIT_OK;
+}
+
+static void live_close(struct live *l)
+{
+    device_detach_all(l->site);
+    /* let drivers flush what stop queued */
+    loop_run_once(l->loop, 0);
+    journal_close(l->j);
+    l->site->journal_db = NULL;
+    site_free(l->site);
+    loop_free(l->loop);
+}
+
+/* Run the loop until every attached device is up, or timeout_ms. */
+static void live_wait_links(struct live *l, unsigned timeout_ms)
+{
+    l->timed_out = false;
+    loop_timer_arm_ms(l->loop, &l->deadline, timeout_ms);
+    bool any = false;
+    for (size_t i = 0; i < l->site->n_devices; i++)
+        any = any || l->site->devices[i].drv;
+    while (any && !l->timed_out) {
+        bool up = true;
+        for (size_t i = 0; i < l->site->n_devices; i++)
+            if (l->site->devices[i].drv && l->site->devices[i].link != LINK_UP)
+                up = false;
+        if (up)
+            break;
+        if (loop_run_once(l->loop, 100) < 0)
+            break;
+    }
+    loop_timer_disarm(l->loop, &l->deadline);
+}
+
+static void live_progress(const struct action_run *run, bool finished, void *arg)
+{
+    struct live *l = arg;
+    if (!finished) {
+        if (!l->opts->json && run->n_results > 1)
+            fprintf(stderr, "\r%u confirmed, %u pending, %u failed", run->confirmed, run->pending, run->failed);
+        return;
+    }
+    if (!l->opts->json && run->n_results > 1)
+        fputc('\n', stderr);
+    l->done = true;
+    l->status = run->status;
+    for (size_t i = 0; i < run->n_results; i++) {
+        const struct action_target_result *t = &run->results[i];
+        const char *name = t->output < l->site->n_outputs ? l->site->outputs[t->output].name
+                                                          : l->site->devices[t->device].name;
+        if (l->opts->json) {
+            json_t *o = json_pack("{s:s,s:s,s:b,s:s}", "action", run->def->name, "target", name, "ok",
+                                  t->progress == PROGRESS_OK, "message", t->message);
+            char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            json_decref(o);
+            if (s) {
+                puts(s);
+                free(s);
+            }
+        } else {
+            printf("%s: %s%s%s\n", name, t->progress == PROGRESS_OK ? "ok" : "FAILED",
+                   strcmp(t->message, "ok") ? " — " : "", strcmp(t->message, "ok") ? t->message : "");
+        }
+    }
+    if (run->status == ACTION_DENIED || run->status == ACTION_REFUSED || (!run->n_results && run->error[0]))
+        fprintf(stderr, "portierctl: %s\n", run->error);
+    else if (!l->opts->json)
+        printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status),
+               run->confirmed, run->failed);
+    loop_stop(l->loop);
+}
+
+static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value)
+{
+    struct live l;
+    int rc = live_open(&l, opts);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    /* Connect first (a command to a panel that is still connecting would only wait longer). */
+    live_wait_links(&l, 10000);
+    struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
+    char err[256];
+    action_run(l.site, &l.user, id, target, &p, live_progress, &l, err, sizeof err);
+    l.timed_out = false;
+    loop_timer_arm_ms(l.loop, &l.deadline, 60000);
+    while (!l.done && !l.timed_out)
+        if (loop_run_once(l.loop, 200) < 0)
+            break;
+    if (!l.done)
+        fprintf(stderr, "portierctl: no result within 60 s\n");
+    enum action_status st = l.done ? l.status : ACTION_FAILED;
+    live_close(&l);
+    switch (st) {
+    case ACTION_OK: return CTL_EXIT_OK;
+    case ACTION_DENIED:
+    case ACTION_REFUSED: return CTL_EXIT_USAGE;
+    default: return CTL_EXIT_UNREACHABLE;
+    }
+}
+
+static int cmd_door(const struct ctl_opts *opts, int argc, char **argv)
+{
+    static const struct {
+        const char *verb;
+        enum action_id id;
+    } verbs[] = {
+        { "open", ACTION_DOOR_OPEN },         { "close", ACTION_DOOR_CLOSE },
+        { "hold", ACTION_DOOR_HOLD },         { "release", ACTION_DOOR_RELEASE },
+        { "timed-open", ACTION_TIMED_OPEN },  { "normal-open-on", ACTION_NORMAL_OPEN_ON },
+        { "normal-open-off", ACTION_NORMAL_OPEN_OFF }, { "aux-on", ACTION_AUX_ON },
+        { "aux-off", ACTION_AUX_OFF },        { "lockout-on", ACTION_LOCKOUT_ON },
+        { "lockout-off", ACTION_LOCKOUT_OFF }, { "cancel-alarm", ACTION_CANCEL_ALARM },
+    };
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: portierctl [-c FILE] door VERB NAME [N]\n");
+        return CTL_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (strcmp(argv[0], verbs[i].verb) != 0)
+            continue;
+        long v = 0;
+        if (argc == 3) {
+            char *end;
+            v = strtol(argv[2], &end, 10);
+            if (end == argv[2] || *end || v < 1 || v > 100000) {
+                fprintf(stderr, "portierctl: %s: not a number\n", argv[2]);
+                return CTL_EXIT_USAGE;
+            }
+        }
+        return live_action(opts, verbs[i].id, argv[1], v);
+    }
+    fprintf(stderr, "portierctl: door: unknown verb '%s'\n", argv[0]);
+    return CTL_EXIT_USAGE;
+}
+
+static int cmd_emergency(const struct ctl_opts *opts, int argc, char **argv)
+{
+    if (argc != 1 || (strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)) {
+        fprintf(stderr, "usage: portierctl [-c FILE] emergency on|off\n");
+        return CTL_EXIT_USAGE;
+    }
+    return live_action(opts, strcmp(argv[0], "on") == 0 ? ACTION_EMERGENCY_ON : ACTION_EMERGENCY_OFF, NULL, 0);
+}
+
+static int cmd_status(const struct ctl_opts *opts, int argc, char **argv)
+{
+    if (argc != 0) {
+        fprintf(stderr, "usage: portierctl [-c FILE] status\n");
+        return CTL_EXIT_USAGE;
+    }
+    struct live l;
+    int rc = live_open(&l, opts);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    live_wait_links(&l, 10000);
+    /* one more poll round so door states arrive */
+    l.timed_out = false;
+    unsigned settle = 0;
+    for (size_t i = 0; i < l.site->n_panels; i++)
+        settle = l.site->panels[i].poll_ms > settle ? l.site->panels[i].poll_ms : settle;
+    for (size_t i = 0; i < l.site->n_buses; i++)
+        settle = l.site->buses[i].poll_ms > settle ? l.site->buses[i].poll_ms : settle;
+    loop_timer_arm_ms(l.loop, &l.deadline, settle + 500);
+    while (!l.timed_out && loop_run_once(l.loop, 200) >= 0)
+        ;
+    int down = 0;
+    struct site *s = l.site;
+    if (!opts->json)
+        printf("site \"%s\"%s\n", s->name, s->emergency_active ? " — EMERGENCY" : "");
+    for (size_t d = 0; d < s->n_devices; d++) {
+        struct site_device *sd = &s->devices[d];
+        down += sd->link != LINK_UP;
+        if (opts->json) {
+            json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "device", sd->name, "kind", sd->kind, "link",
+                                  site_link_name(sd->link), "detail", sd->link_detail);
+            char *str = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            json_decref(o);
+            if (str) {
+                puts(str);
+                free(str);
+            }
+        } else {
+            printf("%-20s %-5s %-10s %s\n", sd->name, sd->kind, site_link_name(sd->link), sd->link_detail);
+        }
+        for (size_t i = 0; i < s->n_outputs; i++) {
+            struct site_output *o = &s->outputs[i];
+            if (o->device != d)
+                continue;
+            if (opts->json) {
+                json_t *jo = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b}", "output", o->name, "device", sd->name,
+                                       "type", site_output_type_name(o->type), "number", o->number, "state",
+                                       site_output_state_word(o), "sensor", site_sensor_name(o->state.sensor),
+                                       "alarm", o->state.alarm, "stale", o->state.stale);
+                char *str = jo ? json_dumps(jo, JSON_COMPACT) : NULL;
+                json_decref(jo);
+                if (str) {
+                    puts(str);
+                    free(str);
+                }
+            } else {
+                printf("  %-5s %d %-24s %s\n", site_output_type_name(o->type), o->number, o->name,
+                       site_output_state_word(o));
+            }
+        }
+    }
+    live_close(&l);
+    return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
+}
+
+const struct ctl_family ctl_journal_family = {
+    "journal", cmd_journal,
+    "  journal [--since T] [--until T] [--device D] [--door D] [--kind K] [--severity S] [--search TEXT]\n"
+    "          [--limit N] [--before ID] [--csv|--json] [--db FILE]   events, newest first",
+};
+const struct ctl_family ctl_audit_family = {
+    "audit", cmd_audit,
+    "  audit [--since T] [--until T] [--user U] [--target NAME] [--search TEXT] [--limit N] [--csv|--json]",
+};
+const struct ctl_family ctl_check_config_family = {
+    "check-config", cmd_check_config, "  --check-config [FILE]          validate the configuration, every problem",
+};
+const struct ctl_family ctl_door_family = {
+    "door", cmd_door,
+    "  door open|close|hold|release|timed-open|normal-open-on|normal-open-off|aux-on|aux-off|\n"
+    "       lockout-on|lockout-off|cancel-alarm NAME [N]   control a door by name (audited)",
+};
+const struct ctl_family ctl_status_family = {
+    "status", cmd_status, "  status                          links and door states of the whole site",
+};
+const struct ctl_family ctl_emergency_family = {
+    "emergency", cmd_emergency, "  emergency on|off                unlock / restore the emergency doors (audited)",
+};
