@@ -286,6 +286,31 @@ void c3sim_panel_client_connected(struct c3sim_panel *p)
 #define VERIFY_OTHER 200u
 #define INOUT_NONE 2u
 
+/* ---- timers ----
+ * Panel timers are chained from the due time of the timer that armed them (not from when it actually ran),
+ * so a seed gives the same schedule whatever the scheduling jitter, and are rounded up to 10 ms steps from
+ * boot so that a thousand panels share wake-ups. */
+
+#define TICK_US 10000u
+
+static void panel_arm_us(struct c3sim_panel *p, loop_timer_t *t, uint64_t delay_us)
+{
+    uint64_t base = p->base_us ? p->base_us : loop_now_us(p->loop);
+    uint64_t due = base + delay_us;
+    if (due > p->boot_us)
+        due = p->boot_us + (due - p->boot_us + TICK_US - 1u) / TICK_US * TICK_US;
+    loop_timer_arm_at(p->loop, t, due);
+}
+
+static void panel_arm_ms(struct c3sim_panel *p, loop_timer_t *t, uint64_t delay_ms)
+{
+    panel_arm_us(p, t, delay_ms * 1000u);
+}
+
+/* Run inside a timer callback: later arming counts from this timer's due time. */
+#define PANEL_TIMER_BEGIN(p, t) ((p)->base_us = (t)->due_us)
+#define PANEL_TIMER_END(p) ((p)->base_us = 0)
+
 /* ---- doors ---- */
 
 static bool door_released(const struct c3sim_door *d) { return d->relay || d->latched || d->normal_open; }
@@ -313,7 +338,7 @@ static void door_output(struct c3sim_door *d, unsigned secs)
     } else {
         d->relay = true;
         if (!d->latched)
-            loop_timer_arm_ms(d->panel->loop, &d->relay_timer, (uint64_t)secs * 1000u);
+            panel_arm_ms(d->panel, &d->relay_timer, (uint64_t)secs * 1000u);
     }
 }
 
@@ -360,7 +385,7 @@ static void door_sensor(struct c3sim_door *d, bool open)
         }
         long dt = door_param(p, d->n, "Detectortime", 15);
         if (dt > 0)
-            loop_timer_arm_ms(p->loop, &d->detect_timer, (uint64_t)dt * 1000u);
+            panel_arm_ms(p, &d->detect_timer, (uint64_t)dt * 1000u);
     } else {
         loop_timer_disarm(p->loop, &d->detect_timer);
         d->alarm &= (uint8_t)~0x02u;
@@ -378,17 +403,19 @@ static void script_timer_cb(loop_t *loop, void *arg)
     if (d->step >= d->nsteps)
         return;
     enum c3sim_step s = d->steps[d->step++];
+    PANEL_TIMER_BEGIN(d->panel, &d->script_timer);
     if (s == C3SIM_STEP_OPEN)
         door_sensor(d, true);
     else if (s == C3SIM_STEP_CLOSE)
         door_sensor(d, false);
     script_run(d);
+    PANEL_TIMER_END(d->panel);
 }
 
 static void script_run(struct c3sim_door *d)
 {
     if (d->step < d->nsteps)
-        loop_timer_arm_ms(d->panel->loop, &d->script_timer, d->step_delay_ms[d->step]);
+        panel_arm_ms(d->panel, &d->script_timer, d->step_delay_ms[d->step]);
 }
 
 static bool door_busy(const struct c3sim_door *d)
@@ -499,6 +526,8 @@ void c3sim_panel_boot(struct c3sim_panel *p)
         p->aux[i].on = false;
     }
     ring_clear(p);
+    p->boot_us = loop_now_us(p->loop);
+    p->base_us = 0;
     p->up = true;
     p->fresh_boot = true;
     push_event(p, 0, 0, VERIFY_OTHER, 0, 206, INOUT_NONE);
@@ -506,7 +535,7 @@ void c3sim_panel_boot(struct c3sim_panel *p)
     if (p->activity > 0) {
         /* First activity after an exponential wait, so N panels do not start in lock step. */
         double wait = -log(1.0 - rng_unit(&p->rng)) / p->activity;
-        loop_timer_arm_us(p->loop, &p->activity_timer, (uint64_t)(wait * 1e6) + 1u);
+        panel_arm_us(p, &p->activity_timer, (uint64_t)(wait * 1e6) + 1u);
     }
 }
 
@@ -568,12 +597,14 @@ static void activity_cb(loop_t *loop, void *arg)
     struct c3sim_panel *p = arg;
     if (!p->up || p->activity <= 0)
         return;
+    PANEL_TIMER_BEGIN(p, &p->activity_timer);
     unsigned k = activity_once(p);
     /* Exponential gaps scaled by the events this activity produces: RATE events/s on average. */
     double wait = -log(1.0 - rng_unit(&p->rng)) * (double)k / p->activity;
     if (wait > 86400.0)
         wait = 86400.0;
-    loop_timer_arm_us(loop, &p->activity_timer, (uint64_t)(wait * 1e6) + 1u);
+    panel_arm_us(p, &p->activity_timer, (uint64_t)(wait * 1e6) + 1u);
+    PANEL_TIMER_END(p);
 }
 
 /* ---- protocol operations ---- */
@@ -786,7 +817,7 @@ int c3sim_panel_control(struct c3sim_panel *p, const uint8_t *b, size_t len)
         } else {
             a->on = true;
             if (c.duration < C3_OUTPUT_LATCH)
-                loop_timer_arm_ms(p->loop, &a->timer, (uint64_t)c.duration * 1000u);
+                panel_arm_ms(p, &a->timer, (uint64_t)c.duration * 1000u);
             else
                 loop_timer_disarm(p->loop, &a->timer);
             push_event(p, 0, 0, VERIFY_OTHER, (uint8_t)n, 12, INOUT_NONE);

@@ -99,6 +99,8 @@ struct c3sim_panel {
     struct c3sim_door door[C3SIM_MAX_DOORS];
     struct c3sim_aux aux[C3SIM_MAX_DOORS];
 
+    uint64_t boot_us;          /* loop time of the last boot (timer grid origin) */
+    uint64_t base_us;          /* inside a panel timer callback: its due time, else 0 */
     uint64_t rng;
     double activity;
     loop_timer_t activity_timer;
