@@ -1,0 +1,60 @@
+# Helpers for the c3_*.sh integration tests (sourced after lib.sh): a portier-sim c3 per test on a free
+# port with a control socket, and portierctl c3 against it.
+
+# c3_sim NAME ARGS...: start `portier-sim c3` on a free port; sets ${NAME}_PORT and ${NAME}_CTL.
+c3_sim() {
+    local name=$1; shift
+    local port ctl log
+    port=$(free_port)
+    ctl="$TMP/$name.ctl"
+    log="$TMP/$name.log"
+    "$PORTIER_SIM" c3 --port "$port" --control "$ctl" --seed 7 "$@" </dev/null >"$log" 2>&1 &
+    PIDS+=($!)
+    wait_file_line "$log" "listening on 127.0.0.1:$port" >/dev/null || { cat "$log" >&2; fail "simulator $name did not start"; }
+    wait_for test -S "$ctl" || fail "simulator $name: no control socket"
+    printf -v "${name}_PORT" '%s' "$port"
+    printf -v "${name}_CTL" '%s' "$ctl"
+}
+
+# c3_ctl SOCKET LINE: send one control command, print the reply line; fail unless it starts with "ok".
+c3_ctl() {
+    local reply
+    reply=$(python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    buf += chunk
+print(buf.decode().strip())
+PY
+)
+    case "$reply" in ok*) echo "$reply" ;; *) fail "control '$2': $reply" ;; esac
+}
+
+# jq-free JSON field check: json_get FILE KEY → prints the value of KEY in the first JSON line.
+json_get() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+line = open(sys.argv[1]).readline()
+v = json.loads(line)
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if not isinstance(v, str) else v)
+PY
+}
+
+# elapsed_ms CMD...: run CMD, print how long it took (ms); exit status kept in $RC, output in $TMP/out/err.
+run_timed() {
+    local t0 t1
+    t0=$(date +%s%N)
+    RC=0
+    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+    t1=$(date +%s%N)
+    ELAPSED_MS=$(( (t1 - t0) / 1000000 ))
+}
