@@ -6,12 +6,14 @@
 #include "cli/ctl.h"
 
 extern const struct ctl_family ctl_c3_family;
+extern const struct ctl_family ctl_nix1_family;
 extern const struct ctl_family ctl_journal_family, ctl_audit_family, ctl_check_config_family;
 extern const struct ctl_family ctl_door_family, ctl_status_family, ctl_emergency_family;
 
 /* One line per family module. */
 static const struct ctl_family *const families[] = {
     &ctl_c3_family,
+    &ctl_nix1_family,
     &ctl_journal_family,
     &ctl_audit_family,
     &ctl_check_config_family,
