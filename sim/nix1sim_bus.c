@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +397,9 @@ static void accept_cb(loop_t *loop, int fd, unsigned events, void *arg)
         loop_del_fd(loop, bus->fd);
         close(bus->fd);
     }
+    /* Paced output goes out a few characters at a time: do not let Nagle hold them back. */
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     bus->fd = c;
     reset_line(bus);
     if (loop_add_fd(loop, c, LOOP_READ, io_cb, bus) < 0) {
