@@ -155,6 +155,7 @@ enum c3_scan_status c3_frame_scan(const uint8_t *buf, size_t len, size_t max_dat
     if (max_data == 0 || max_data > C3_DATA_MAX_ABS)
         max_data = max_data ? C3_DATA_MAX_ABS : C3_DATA_MAX_DEFAULT;
     s->err = 0;
+    memset(&s->frame, 0, sizeof s->frame);
     if (len == 0) {
         s->status = C3_SCAN_NEED;
         s->n = 1;
@@ -185,8 +186,7 @@ enum c3_scan_status c3_frame_scan(const uint8_t *buf, size_t len, size_t max_dat
         s->n = total - len;
         return s->status;
     }
-    struct c3_frame f;
-    int rc = c3_frame_parse(buf, total, &f);
+    int rc = c3_frame_parse(buf, total, &s->frame);
     if (rc < 0) {
         s->status = C3_SCAN_SKIP;
         s->n = skip_to_next_start(buf, len);

@@ -120,13 +120,14 @@ int c3_frame_encode_error(uint8_t *out, size_t cap, uint8_t address, bool sessio
 /* Stream scanner. Feed it everything received and not consumed yet; it looks at the front of buf. */
 enum c3_scan_status {
     C3_SCAN_NEED,   /* n = minimum number of further bytes needed before calling again */
-    C3_SCAN_FRAME,  /* a valid frame of total length n starts at buf[0]; parse it with c3_frame_parse() */
+    C3_SCAN_FRAME,  /* a valid frame of total length n starts at buf[0]; its fields are in s->frame */
     C3_SCAN_SKIP,   /* discard the first n bytes (garbage or a bad frame; reason in err), then call again */
 };
 struct c3_scan {
     enum c3_scan_status status;
     size_t n;
     int err;   /* for SKIP: C3_E_START (bytes before 0xAA), C3_E_TOOLONG, C3_E_CRC or C3_E_END */
+    struct c3_frame frame;   /* for FRAME: the parsed fields, pointing into buf */
 };
 /* max_data: largest accepted data length (0 = C3_DATA_MAX_DEFAULT). Returns s->status. An empty buffer
  * gives NEED with n = 1. SKIP always has n >= 1 and stops at the next 0xAA (or the end of buf). */

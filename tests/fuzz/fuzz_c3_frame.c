@@ -25,7 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (st == C3_SCAN_FRAME) {
             struct c3_frame f;
-            if (c3_frame_parse(data + pos, s.n, &f) != 0 || f.data_len + C3_FRAME_OVERHEAD != s.n)
+            if (c3_frame_parse(data + pos, s.n, &f) != 0 || f.data_len + C3_FRAME_OVERHEAD != s.n ||
+                s.frame.data != f.data || s.frame.data_len != f.data_len || s.frame.command != f.command ||
+                s.frame.address != f.address)
                 abort();
             /* Re-encoding the fields gives the same bytes. */
             struct c3_frame_hdr h = { f.address, f.command, false, 0, 0 };

@@ -352,6 +352,9 @@ static void stream_resync(void **state)
         }
         struct c3_frame f;
         assert_int_equal(c3_frame_parse(stream + pos, s.n, &f), 0);
+        assert_ptr_equal(s.frame.data, f.data);
+        assert_int_equal(s.frame.data_len, f.data_len);
+        assert_int_equal(s.frame.command, f.command);
         cmds[frames++] = f.command;
         pos += s.n;
     }
