@@ -501,8 +501,7 @@ static void handshake_reply(struct c3_session *s, const struct c3_frame *f)
             }
             s->sid = r.sid;
         }
-        s->attempt = 0;
-        go_online(s);
+        go_online(s); /* the backoff counter resets with the first answered request, not here */
         return;
     }
     if (r.code == C3_REPLY_ERROR) {
