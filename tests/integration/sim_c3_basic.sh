@@ -533,4 +533,12 @@ wait "$SIM_PID_old" || fail "SIGINT: non-zero exit"
 # quit on stdin
 echo quit | "$PORTIER_SIM" c3 --port "$(free_port)" >"$TMP/q.out" 2>&1 || fail "quit: non-zero exit"
 grep -q '^ok bye' "$TMP/q.out" || fail "quit answer"
+# Every other simulator also exits cleanly (under ASan this also reports leaks) and logged no sanitizer error.
+for v in SIM_PID_pw SIM_PID_kv SIM_PID_actA SIM_PID_actB SIM_PID_actC MPID; do
+    kill -TERM "${!v}"
+    wait "${!v}" || fail "$v: non-zero exit after SIGTERM"
+done
+if grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$TMP"/*.err "$TMP/q.out" 2>/dev/null; then
+    fail "sanitizer reports above"
+fi
 pass "clean exits"
