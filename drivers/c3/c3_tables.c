@@ -1,6 +1,9 @@
 #include "drivers/c3/c3_tables.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "drivers/c3/c3_frame.h"
 
 #define N C3_SEV_NORMAL
 #define W C3_SEV_WARNING
@@ -166,4 +169,195 @@ const char *c3_inout_name(unsigned code)
 const char *c3_inout_label(unsigned code, char *buf, size_t cap)
 {
     return label(c3_inout_name(code), "inout", code, buf, cap);
+}
+
+/* ---- Device data tables ---- */
+
+static bool copy_name(char *dst, const char *src, size_t n)
+{
+    if (n == 0 || n >= C3_TABLE_NAME_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)src[i] <= ' ' || (unsigned char)src[i] >= 0x7F || src[i] == '=' || src[i] == ',')
+            return false;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static bool parse_uint(const char *p, size_t n, unsigned maxv, unsigned *v)
+{
+    if (n == 0 || n > 9)
+        return false;
+    unsigned acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        acc = acc * 10u + (unsigned)(p[i] - '0');
+    }
+    if (acc > maxv)
+        return false;
+    *v = acc;
+    return true;
+}
+
+/* One "Name=value" item of a structure line. */
+static bool split_item(const char *p, size_t n, const char **name, size_t *nlen, const char **val, size_t *vlen)
+{
+    const char *eq = memchr(p, '=', n);
+    if (!eq)
+        return false;
+    *name = p;
+    *nlen = (size_t)(eq - p);
+    *val = eq + 1;
+    *vlen = n - *nlen - 1;
+    return true;
+}
+
+static bool parse_struct_line(const char *line, size_t len, struct c3_table_def *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t i = 0;
+    bool first = true;
+    while (i < len) {
+        const char *item = line + i;
+        const char *comma = memchr(item, ',', len - i);
+        size_t n = comma ? (size_t)(comma - item) : len - i;
+        i += n + 1;
+        if (n == 0)
+            continue;
+        const char *name, *val;
+        size_t nlen, vlen;
+        if (!split_item(item, n, &name, &nlen, &val, &vlen))
+            return false;
+        if (first) {
+            if (!copy_name(t->name, name, nlen) || !parse_uint(val, vlen, 0xFFFFu, &t->id))
+                return false;
+            first = false;
+            continue;
+        }
+        if (t->nfields == C3_TABLE_FIELDS_MAX || vlen < 2)
+            return false;
+        struct c3_table_field *f = &t->fields[t->nfields];
+        unsigned idx;
+        char ty = val[0];
+        if (!((ty >= 'a' && ty <= 'z') || (ty >= 'A' && ty <= 'Z')) || !copy_name(f->name, name, nlen) ||
+            !parse_uint(val + 1, vlen - 1, 255, &idx) || idx == 0)
+            return false;
+        f->type = ty;
+        f->index = (uint8_t)idx;
+        t->nfields++;
+    }
+    return !first;
+}
+
+int c3_table_struct_parse(const char *text, size_t len, struct c3_table_def *out, size_t max, size_t *bad)
+{
+    size_t good = 0, nbad = 0, i = 0;
+    bool overflow = false;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && text[j] != '\n' && text[j] != '\r' && text[j] != '\0')
+            j++;
+        const char *line = text + i;
+        size_t n = j - i;
+        i = j + 1;
+        if (n == 0)
+            continue;
+        if (good >= max) {
+            struct c3_table_def scratch;
+            if (parse_struct_line(line, n, &scratch))
+                overflow = true, good++;
+            else
+                nbad++;
+            continue;
+        }
+        if (parse_struct_line(line, n, &out[good]))
+            good++;
+        else
+            nbad++;
+    }
+    if (bad)
+        *bad = nbad;
+    return overflow ? C3_E_TOOMANY : (int)good;
+}
+
+const struct c3_table_def *c3_table_find(const struct c3_table_def *defs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(defs[i].name, name) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+const struct c3_table_field *c3_table_field(const struct c3_table_def *t, const char *name)
+{
+    for (size_t i = 0; i < t->nfields; i++)
+        if (strcmp(t->fields[i].name, name) == 0)
+            return &t->fields[i];
+    return NULL;
+}
+
+int c3_getdata_request(uint8_t *out, size_t cap, unsigned table_id, const uint8_t *fields, size_t nfields)
+{
+    if (nfields == 0 || nfields > 255 || table_id > 255)
+        return C3_E_RANGE;
+    size_t total = 2 + nfields + 2;
+    if (cap < total)
+        return C3_E_NOSPACE;
+    out[0] = (uint8_t)table_id;
+    out[1] = (uint8_t)nfields;
+    for (size_t i = 0; i < nfields; i++) {
+        if (fields[i] == 0)
+            return C3_E_RANGE;
+        out[2 + i] = fields[i];
+    }
+    out[2 + nfields] = 0; /* option count */
+    out[3 + nfields] = 0; /* condition count */
+    return (int)total;
+}
+
+int c3_data_reader_init(struct c3_data_reader *r, const uint8_t *p, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    if (len < 2 || len < 2u + p[1])
+        return C3_E_SHORT;
+    r->p = p;
+    r->len = len;
+    r->table_id = p[0];
+    r->nfields = p[1];
+    memcpy(r->fields, p + 2, r->nfields);
+    r->pos = 2 + r->nfields;
+    return 0;
+}
+
+int c3_data_reader_next(struct c3_data_reader *r, struct c3_data_value *vals, size_t max)
+{
+    if (r->pos >= r->len || r->nfields == 0)
+        return 0;
+    if (max < r->nfields)
+        return C3_E_NOSPACE;
+    size_t pos = r->pos;
+    for (size_t i = 0; i < r->nfields; i++) {
+        if (pos >= r->len || r->len - pos - 1 < r->p[pos]) {
+            r->pos = r->len;
+            return C3_E_SHORT;
+        }
+        vals[i].len = r->p[pos];
+        vals[i].p = r->p + pos + 1;
+        pos += 1u + vals[i].len;
+    }
+    r->pos = pos;
+    return 1;
+}
+
+int c3_data_value_u32(const struct c3_data_value *v, uint32_t *out)
+{
+    if (v->len > 4)
+        return C3_E_RANGE;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < v->len; i++)
+        acc |= (uint32_t)v->p[i] << (8 * i);
+    *out = acc;
+    return 0;
 }
