@@ -37,7 +37,8 @@ void config_diags_print(const struct config_diags *d, FILE *out)
     struct config_diag *sorted = malloc((d->n ? d->n : 1) * sizeof *sorted);
     if (!sorted)
         return;
-    memcpy(sorted, d->items, d->n * sizeof *sorted);
+    if (d->n)
+        memcpy(sorted, d->items, d->n * sizeof *sorted);
     /* qsort is not stable: use insertion order as a tiebreak through a stable merge-free approach. */
     for (size_t i = 1; i < d->n; i++) {
         struct config_diag t = sorted[i];

@@ -76,7 +76,8 @@ static int fake_command(struct device *dev, const struct device_cmd *cmd, char *
     assert_non_null(fc);
     fc->cmd = *cmd;
     assert_true(cmd->n_outputs <= 16);
-    memcpy(fc->outs, cmd->outputs, cmd->n_outputs * sizeof fc->outs[0]);
+    if (cmd->n_outputs)
+        memcpy(fc->outs, cmd->outputs, cmd->n_outputs * sizeof fc->outs[0]);
     fc->cmd.outputs = fc->outs;
     fc->dev = dev;
     loop_timer_init(&fc->timer, fake_fire, fc);
