@@ -1,6 +1,7 @@
 /* portierctl: every portier capability, scriptable. Dispatches to one module per device family. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/ctl.h"
@@ -25,7 +26,7 @@ static const struct ctl_family *const families[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: portierctl [--json] [-v] [-c FILE] FAMILY ...\n");
+    fprintf(out, "usage: portierctl [--json] [-v] [--readonly] [-c FILE] COMMAND ...\n");
     for (size_t i = 0; families[i]; i++)
         fprintf(out, "%s\n", families[i]->usage);
 }
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
             opts.verbose = true;
         } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
             opts.config_path = argv[++i];
+        } else if (strcmp(a, "--readonly") == 0) {
+            setenv("PORTIER_READONLY", "1", 1); /* guard role for every site action */
         } else if (strcmp(a, "--check-config") == 0) {
             argv[i] = (char *)"check-config"; /* handled by the site family */
             break;
