@@ -378,6 +378,7 @@ static void drop_polls(struct c3_session *s)
 
 static void finish_stop(struct c3_session *s)
 {
+    s->stopping = true; /* nothing below may re-arm a timer */
     close_transport(s);
     loop_timer_disarm(s->loop, &s->backoff_timer);
     loop_timer_disarm(s->loop, &s->poll_timer);
@@ -389,6 +390,8 @@ static void finish_stop(struct c3_session *s)
         req_fail(s, r, C3_S_CANCELED);
     while ((r = q_pop(s)) != NULL)
         req_fail(s, r, C3_S_CANCELED);
+    loop_timer_disarm(s->loop, &s->poll_timer);
+    loop_timer_disarm(s->loop, &s->stale_timer);
     s->poll_pending = false;
     s->started = false;
     s->stopping = false;
@@ -797,7 +800,7 @@ static void on_stale_timer(loop_t *loop, void *arg)
 
 static void handle_poll_result(struct c3_session *s, const struct c3_result *res)
 {
-    if (s->state != C3_ST_ONLINE)
+    if (s->state != C3_ST_ONLINE || s->stopping)
         return;
     if (res->err != 0) {
         loop_timer_arm_ms(s->loop, &s->poll_timer, s->cfg.poll_interval_ms);
