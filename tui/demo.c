@@ -164,30 +164,32 @@ void demo_stop(struct demo *d)
     d->dir[0] = '\0';
 }
 
-/* Collect 16-hex-digit words (slave addresses) from text. */
-static size_t find_addrs(const char *text, char addrs[][17], size_t max)
+/* The slave addresses: the simulator keeps one µSD directory per slave, named by its 16-hex-digit address. */
+static int cmp_addr(const void *a, const void *b)
 {
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static size_t find_addrs(const char *dir, char addrs[][17], size_t max)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return 0;
     size_t n = 0;
-    for (const char *p = text; *p && n < max; p++) {
-        if (p != text && isxdigit((unsigned char)p[-1]))
-            continue;
+    struct dirent *de;
+    while ((de = readdir(dp)) && n < max) {
         size_t k = 0;
-        while (isxdigit((unsigned char)p[k]))
+        while (isxdigit((unsigned char)de->d_name[k]))
             k++;
-        if (k == 16) {
-            bool dup = false;
-            for (size_t i = 0; i < n; i++)
-                if (strncasecmp(addrs[i], p, 16) == 0)
-                    dup = true;
-            if (!dup) {
-                for (size_t i = 0; i < 16; i++)
-                    addrs[n][i] = (char)toupper((unsigned char)p[i]);
-                addrs[n][16] = '\0';
-                n++;
-            }
-        }
-        p += k ? k - 1 : 0;
+        if (k != 16 || de->d_name[16])
+            continue;
+        for (size_t i = 0; i < 16; i++)
+            addrs[n][i] = (char)toupper((unsigned char)de->d_name[i]);
+        addrs[n][16] = '\0';
+        n++;
     }
+    closedir(dp);
+    qsort(addrs, n, sizeof addrs[0], cmp_addr);
     return n;
 }
 
@@ -226,8 +228,16 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
             return -1;
         }
     }
-    char *nargv[] = {sim, "nix1", "--slaves", "3", "--configured", "--activity", act, NULL};
-    if (spawn(d, nargv, "/dev/", out, sizeof out, 5000) < 0) {
+    char usd[300];
+    snprintf(usd, sizeof usd, "%s/usd", d->dir);
+    if (mkdir(usd, 0700) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", usd, strerror(errno));
+        demo_stop(d);
+        return -1;
+    }
+    char *nargv[] = {sim, "nix1", "--slaves", "3", "--configured", "--dir", usd, "--no-stdin", "--seed", "3",
+                     "--activity", act, NULL};
+    if (spawn(d, nargv, "uSD cards", out, sizeof out, 5000) < 0) {
         snprintf(err, errlen, "the NiX1 simulator did not start");
         demo_stop(d);
         return -1;
@@ -246,7 +256,12 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
         return -1;
     }
     char addrs[3][17];
-    size_t na = find_addrs(out, addrs, 3);
+    size_t na = find_addrs(usd, addrs, 3);
+    if (na == 0) {
+        snprintf(err, errlen, "the NiX1 simulator created no slave in %s: %.200s", usd, out);
+        demo_stop(d);
+        return -1;
+    }
     FILE *f = fopen(d->config, "w");
     if (!f) {
         snprintf(err, errlen, "cannot write %s: %s", d->config, strerror(errno));
@@ -266,10 +281,14 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
             ");\n"
             "buses = (\n  { name = \"Bus 1\"; port = \"%s\"; baud = 9600;\n    slaves = (\n",
             ports[0], ports[1], pty);
+    /* The simulator preconfigures slave i with units 2i+1 and 2i+2 (its --configured mode). */
     static const char *const names[3] = {"Archive", "Workshop", "Roof"};
+    static const char *const doors[3][2] = {{"Archive in", "Archive out"}, {"Workshop", "Workshop yard"},
+                                            {"Roof hatch", "Roof stairs"}};
     for (size_t i = 0; i < na; i++)
-        fprintf(f, "      { address = \"%s\"; name = \"%s\"; probe1 = { door = \"%s\"; unit = %zu; }; }%s\n",
-                addrs[i], names[i], names[i], 14 + i, i + 1 < na ? "," : "");
+        fprintf(f, "      { address = \"%s\"; name = \"%s\";\n"
+                   "        probe1 = { door = \"%s\"; unit = %zu; }; probe2 = { door = \"%s\"; unit = %zu; }; }%s\n",
+                addrs[i], names[i], doors[i][0], 2 * i + 1, doors[i][1], 2 * i + 2, i + 1 < na ? "," : "");
     fprintf(f, "    );\n  }\n);\n"
             "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n"
             "journal = { path = \"%s\"; };\n"

@@ -39,8 +39,12 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     snprintf(title, sizeof title, "Doors, aux outputs and probes  %zu", s->n_outputs);
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
     console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
-                "Name                 Type   Device       #  Sensor  Lock     Flags                    Last action");
+    bool wide = w >= 110;
+    int nw = wide ? 20 : 18, dw = wide ? 14 : 10;
+    char head[200];
+    snprintf(head, sizeof head, "%-*s %-5s %-*s %-1s %-7s %-8s %s", nw, "Name", "Type", dw, "Device", "#", "Sensor",
+             "Lock", wide ? "Flags                    Last action" : "Flags, last action");
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE), head);
     p->height = h - 2;
     listview_fix(&p->lv, s->n_outputs, p->height);
     if (s->n_outputs == 0) {
@@ -75,9 +79,18 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         const char *lock = o->type == OUTPUT_PROBE ? (st->locked_out ? "locked" : "normal")
                            : o->type == OUTPUT_AUX ? (st->locked ? "off" : "on")
                                                    : (st->locked ? "locked" : "unlocked");
-        snprintf(line, sizeof line, "%-20.20s %-6.6s %-12.12s %-2d %-7.7s %-8.8s %-24.24s ", o->name,
-                 site_output_type_name(o->type), d->name, o->number,
-                 o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, flags);
+        /* A probe belongs to a slave: show the slave's name rather than the bus's. */
+        const char *dev = d->name;
+        if (o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves)
+            dev = d->bus->slaves[o->slave].name;
+        if (wide)
+            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %-24.24s ", nw, nw, o->name,
+                     site_output_type_name(o->type), dw, dw, dev, o->number,
+                     o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, flags);
+        else
+            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %s%s", nw, nw, o->name,
+                     site_output_type_name(o->type), dw, dw, dev, o->number,
+                     o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, flags, flags[0] ? " " : "");
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t a = sel ? theme_attr(&c->th, TH_SELECTED) : theme_attr(&c->th, output_role(o, d));
         console_fill(c, y + 2 + i, x, w, sel ? a : A_NORMAL);

@@ -62,45 +62,95 @@ static void fmt_time(const struct event *ev, char *buf, size_t len)
     strftime(buf, len, "%H:%M:%S", &tm);
 }
 
-static void live_line(const struct event *ev, char *buf, size_t len)
+/* Column widths for the pane width: narrow terminals keep time, device, door and event readable and put
+ * card/PIN, verify mode, direction and text together in the last column. */
+struct cols {
+    int dev, door, event;
+};
+
+static struct cols live_cols(int w)
 {
-    char tm[16], who[32] = "", vf[40] = "", io[16] = "";
-    fmt_time(ev, tm, sizeof tm);
-    if (ev->kind == EVENT_ACCESS) {
-        if (ev->card)
-            snprintf(who, sizeof who, "card %u", ev->card);
-        else if (ev->pin)
-            snprintf(who, sizeof who, "pin %u", ev->pin);
-        if (ev->verify >= 0 && ev->verify != 200)
-            c3_verify_label((unsigned)ev->verify, vf, sizeof vf);
-        if (ev->inout == 0 || ev->inout == 1)
-            c3_inout_label((unsigned)ev->inout, io, sizeof io);
-    }
-    const char *name = ev->code_name[0] ? ev->code_name : event_kind_name(ev->kind);
-    const char *text = ev->text;
-    /* Avoid repeating the event name when the text is just that. */
-    if (strcmp(text, name) == 0)
-        text = "";
-    snprintf(buf, len, "%-8s %-12.12s %-16.16s %-24.24s %-14.14s %-12.12s %-5.5s %s", tm, ev->device,
-             ev->door[0] ? ev->door : "-", name, who, vf, io, text);
+    if (w >= 130)
+        return (struct cols){14, 18, 26};
+    if (w >= 100)
+        return (struct cols){12, 16, 24};
+    return (struct cols){10, 14, 20};
 }
 
-static void ibutton_line(const struct event *ev, char *buf, size_t len)
+static const char *device_of(const struct event *ev)
 {
-    char tm[16], res[96];
+    if (ev->device[0])
+        return ev->device;
+    return ev->kind == EVENT_SYSTEM ? "console" : "-";
+}
+
+static void live_line(const struct event *ev, int w, char *buf, size_t len)
+{
+    char tm[16], detail[400] = "";
+    size_t u = 0;
     fmt_time(ev, tm, sizeof tm);
-    if (ev->code == 0)
+#define ADD(...) do { int w_ = snprintf(detail + u, sizeof detail - u, __VA_ARGS__); \
+                      if (w_ > 0 && (size_t)w_ < sizeof detail - u) u += (size_t)w_; } while (0)
+    if (ev->kind == EVENT_ACCESS) {
+        char vf[40] = "", io[16] = "";
+        if (ev->card)
+            ADD("card %u ", ev->card);
+        else if (ev->pin)
+            ADD("pin %u ", ev->pin);
+        if (ev->verify >= 0 && ev->verify != 200 && c3_verify_label((unsigned)ev->verify, vf, sizeof vf) && vf[0])
+            ADD("%s ", vf);
+        if ((ev->inout == 0 || ev->inout == 1) && c3_inout_label((unsigned)ev->inout, io, sizeof io) && io[0])
+            ADD("%s ", io);
+    }
+    const char *name = ev->code_name[0] ? ev->code_name : event_kind_name(ev->kind);
+    /* Avoid repeating the event name when the text is just that. */
+    if (strcmp(ev->text, name) != 0)
+        ADD("%s", ev->text);
+#undef ADD
+    struct cols k = live_cols(w);
+    snprintf(buf, len, "%-8s %-*.*s %-*.*s %-*.*s %s", tm, k.dev, k.dev, device_of(ev), k.door, k.door,
+             ev->door[0] ? ev->door : "-", k.event, k.event, name, detail);
+}
+
+static void live_header(int w, char *buf, size_t len)
+{
+    struct cols k = live_cols(w);
+    snprintf(buf, len, "%-8s %-*s %-*s %-*s %s", "Time", k.dev, "Device", k.door, "Door", k.event, "Event",
+             "Card/PIN, verify, direction, detail");
+}
+
+static struct cols ib_cols(int w)
+{
+    if (w >= 110)
+        return (struct cols){14, 18, 0};
+    return (struct cols){10, 14, 0};
+}
+
+static void ibutton_line(const struct event *ev, int w, char *buf, size_t len)
+{
+    char tm[16], res[128];
+    fmt_time(ev, tm, sizeof tm);
+    if (ev->kind != EVENT_NIX1_ACCESS || ev->code < 0)
+        snprintf(res, sizeof res, "%s", ev->text);
+    else if (ev->code == 0 && ev->unit >= 0)
+        snprintf(res, sizeof res, "GRANTED (unit %d)", ev->unit);
+    else if (ev->code == 0)
         snprintf(res, sizeof res, "GRANTED");
-    else if (ev->code > 0)
+    else
         snprintf(res, sizeof res, "refused: %s (%02X %s)", nix1_rc_log_meaning((unsigned)ev->code), ev->code,
                  nix1_rc_log_name((unsigned)ev->code));
-    else
-        snprintf(res, sizeof res, "%s", ev->text);
     char probe[8] = "-";
     if (ev->door_no > 0)
         snprintf(probe, sizeof probe, "%d", ev->door_no);
-    snprintf(buf, len, "%-8s %-14.14s %-5s %-16.16s %-18.18s %s", tm, ev->device, probe,
+    struct cols k = ib_cols(w);
+    snprintf(buf, len, "%-8s %-*.*s %-2s %-*.*s %-16.16s %s", tm, k.dev, k.dev, device_of(ev), probe, k.door, k.door,
              ev->door[0] ? ev->door : "-", ev->uid[0] ? ev->uid : "-", res);
+}
+
+static void ibutton_header(int w, char *buf, size_t len)
+{
+    struct cols k = ib_cols(w);
+    snprintf(buf, len, "%-8s %-*s %-2s %-*s %-16s %s", "Time", k.dev, "Slave", "P", k.door, "Door", "Uid", "Result");
 }
 
 static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
@@ -114,10 +164,12 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
              count, fd[0] ? "  filter: " : "", fd, p->lv.sel ? "  (paused: g = newest)" : "");
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
     console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
-                pv->ibutton ? "Time     Slave          Probe Door             Uid                Result"
-                            : "Time     Device       Door             Event                    Card/PIN       "
-                              "Verify       Dir   Detail");
+    char head[256];
+    if (pv->ibutton)
+        ibutton_header(w, head, sizeof head);
+    else
+        live_header(w, head, sizeof head);
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE), head);
     p->height = h - 2;
     listview_fix(&p->lv, count, p->height);
     if (count == 0) {
@@ -132,9 +184,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             break;
         char line[512];
         if (pv->ibutton)
-            ibutton_line(ev, line, sizeof line);
+            ibutton_line(ev, w, line, sizeof line);
         else
-            live_line(ev, line, sizeof line);
+            live_line(ev, w, line, sizeof line);
         bool sel = p->lv.top + (size_t)i == p->lv.sel && c->focus != PANE_HELP;
         attr_t a = theme_attr(&c->th, console_event_role(ev));
         if (sel && p->lv.sel != 0)

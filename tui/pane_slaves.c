@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curses.h>
 
@@ -38,6 +39,7 @@ static const struct field fields[] = {
 
 struct slave_ref {
     size_t bus, slave;
+    int link;                /* enum link_state from the slave's own link events, -1 = none seen */
 };
 
 struct spriv {
@@ -118,7 +120,7 @@ static void collect(struct console *c, struct spriv *sp)
         return;
     for (size_t b = 0; b < c->site->n_buses; b++)
         for (size_t s = 0; s < c->site->buses[b].n_slaves; s++)
-            sp->refs[sp->n++] = (struct slave_ref){b, s};
+            sp->refs[sp->n++] = (struct slave_ref){b, s, -1};
 }
 
 static const struct site_device *bus_device(struct console *c, size_t bus)
@@ -128,6 +130,33 @@ static const struct site_device *bus_device(struct console *c, size_t bus)
         if (c->site->devices[i].bus == b)
             return &c->site->devices[i];
     return NULL;
+}
+
+/* The slave's own link state when the adapter reported one, else its bus's. */
+static const char *slave_link(struct console *c, const struct spriv *sp, const struct slave_ref *r,
+                              const struct site_device *d)
+{
+    (void)c;
+    (void)sp;
+    if (d && d->link != LINK_UP)
+        return site_link_name(d->link);
+    if (r->link >= LINK_DOWN && r->link <= LINK_STALE)
+        return site_link_name((enum link_state)r->link);
+    return d ? site_link_name(d->link) : "?";
+}
+
+/* Slave link events carry the slave's address or name (drivers report a slave-level link change as an
+ * EVENT_LINK with code = enum link_state). */
+static void on_event(struct console *c, struct pane *p, const struct event *ev)
+{
+    struct spriv *sp = p->priv;
+    if (ev->kind != EVENT_LINK || ev->code < LINK_DOWN || ev->code > LINK_STALE)
+        return;
+    for (size_t i = 0; i < sp->n; i++) {
+        const struct site_slave *sl = &c->site->buses[sp->refs[i].bus].slaves[sp->refs[i].slave];
+        if ((ev->addr[0] && strcasecmp(ev->addr, sl->addr) == 0) || strcasecmp(ev->device, sl->name) == 0)
+            sp->refs[i].link = ev->code;
+    }
 }
 
 static void draw_form(struct console *c, struct spriv *sp, int y, int x, int h, int w)
@@ -179,7 +208,7 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
     console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
     console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
-                "Slave            Address          Bus          Link        Probe 1 door (unit)    Probe 2 door (unit)");
+                "Slave        Address          Bus      Link       Probes: door (unit)");
     p->height = h - 2;
     listview_fix(&p->lv, sp->n, p->height);
     if (!sp->n) {
@@ -191,11 +220,17 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         const struct site_bus *b = &c->site->buses[r->bus];
         const struct site_slave *sl = &b->slaves[r->slave];
         const struct site_device *d = bus_device(c, r->bus);
-        char p1[40], p2[40], line[300];
-        snprintf(p1, sizeof p1, "%s (%d)", sl->probe_doors[0][0] ? sl->probe_doors[0] : "-", sl->probe_units[0]);
-        snprintf(p2, sizeof p2, "%s (%d)", sl->probe_doors[1][0] ? sl->probe_doors[1] : "-", sl->probe_units[1]);
-        snprintf(line, sizeof line, "%-16.16s %-16s %-12.12s %-11s %-22.22s %-22.22s", sl->name, sl->addr, b->name,
-                 d ? site_link_name(d->link) : "?", p1, p2);
+        char pr[2][96], line[400];
+        for (int k = 0; k < 2; k++) {
+            if (!sl->probe_doors[k][0])
+                snprintf(pr[k], sizeof pr[k], "%d: -", k + 1);
+            else if (sl->probe_units[k] >= 0)
+                snprintf(pr[k], sizeof pr[k], "%d: %s (%d)", k + 1, sl->probe_doors[k], sl->probe_units[k]);
+            else
+                snprintf(pr[k], sizeof pr[k], "%d: %s", k + 1, sl->probe_doors[k]);
+        }
+        snprintf(line, sizeof line, "%-12.12s %-16s %-8.8s %-10.10s %s, %s", sl->name, sl->addr, b->name,
+                 slave_link(c, sp, r, d), pr[0], pr[1]);
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t a = theme_attr(&c->th, sel ? TH_SELECTED : (d && d->link == LINK_UP) ? TH_NORMAL : TH_DIM);
         console_put(c, y + 2 + i, x, w, a, line);
@@ -363,6 +398,7 @@ struct pane *pane_slaves_new(struct console *c)
     p->draw = draw;
     p->request = request;
     p->key = form_key;
+    p->on_event = on_event;
     p->free = pane_free;
     p->priv = sp;
     return p;

@@ -27,6 +27,18 @@ static bool emergency_on(const struct console *c)
 }
 
 /* ---- drawing ---- */
+/* Display width of a UTF-8 string (every glyph the console uses is one cell wide). */
+static int cells(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* The status line: site, clock, operator and role, links; on the right (never cut) the alarm count and the
+ * EMERGENCY marker. */
 static void draw_status(struct console *c)
 {
     attr_t st = theme_attr(&c->th, TH_STATUS);
@@ -44,22 +56,27 @@ static void draw_status(struct console *c)
         default: down++; break;
         }
     }
-    char left[256];
-    snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  links %u up %u stale %u down", c->site->name, c->th.vline,
-             clock, c->user.name, role_name(c->user.role), c->readonly ? ", read-only" : "", up, stale, down);
-    console_put(c, 0, 0, c->cols, st, left);
     size_t un = alarms_unacked(c);
     char right[96];
-    int rl = snprintf(right, sizeof right, "%s%zu alarm%s%s %s", un ? "" : "", un, un == 1 ? "" : "s",
-                      un && c->bell_muted ? " (muted)" : "", emergency_on(c) ? " EMERGENCY " : "");
-    int x = c->cols - rl - 1;
-    if (x > (int)strlen(left) + 1) {
-        console_put(c, 0, x, rl, un ? theme_attr(&c->th, TH_CRIT) : st, right);
-        if (emergency_on(c)) {
-            const char *e = " EMERGENCY ";
-            console_put(c, 0, c->cols - (int)strlen(e) - 1, (int)strlen(e), theme_attr(&c->th, TH_BANNER), e);
-        }
-    }
+    snprintf(right, sizeof right, " %zu alarm%s%s ", un, un == 1 ? "" : "s", un && c->bell_muted ? " (muted)" : "");
+    const char *em = emergency_on(c) ? " EMERGENCY " : "";
+    int rw = cells(right) + cells(em);
+    char links[64];
+    int lw = snprintf(links, sizeof links, "links %u/%zu up", up, c->site->n_devices);
+    if (stale && lw > 0 && (size_t)lw < sizeof links)
+        lw += snprintf(links + lw, sizeof links - (size_t)lw, ", %u stale", stale);
+    if (down && lw > 0 && (size_t)lw < sizeof links)
+        snprintf(links + lw, sizeof links - (size_t)lw, ", %u down", down);
+    char left[256];
+    snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
+             role_name(c->user.role), c->readonly ? ", read-only" : "", links);
+    console_put(c, 0, 0, c->cols - rw, st, left);
+    int x = c->cols - rw;
+    if (x < 0)
+        x = 0;
+    console_put(c, 0, x, c->cols - x, un ? theme_attr(&c->th, TH_CRIT) : st, right);
+    if (em[0])
+        console_put(c, 0, x + cells(right), c->cols - x - cells(right), theme_attr(&c->th, TH_BANNER), em);
 }
 
 static void draw_tabs(struct console *c, int y)
@@ -124,39 +141,61 @@ static int draw_banner(struct console *c, int y)
     return 2;
 }
 
+/* The function-key bar: F1..F12 in order, the focused pane's requests winning over global ones. When the
+ * bar does not fit, Help and Quit go first (their keys are in the help), then labels get shorter; the
+ * emergency key is always shown. */
 static void draw_fbar(struct console *c, int y)
 {
     console_fill(c, y, 0, c->cols, A_NORMAL);
     struct pane *p = c->panes[c->focus];
-    int x = 0;
-    /* F1..F12 in order: the focused pane's requests win over global ones. */
-    for (int fk = 1; fk <= 12 && x < c->cols; fk++) {
-        enum req found = REQ_NONE;
-        for (int pass = 0; pass < 2 && found == REQ_NONE; pass++)
+    enum req at[13] = {REQ_NONE};
+    for (int fk = 1; fk <= 12; fk++)
+        for (int pass = 0; pass < 2 && at[fk] == REQ_NONE; pass++)
             for (int r = 1; r < REQ_COUNT; r++) {
                 const struct request_info *ri = request_info((enum req)r);
                 if (!ri->label)
                     continue;
-                if (pass == 0 && ri->scope != p->scope)
+                if (pass == 0 && (ri->scope != p->scope || c->dlg.kind != DLG_NONE))
                     continue;
                 if (pass == 1 && ri->scope != SCOPE_GLOBAL)
                     continue;
                 if (keymap_fkey(&c->km, (enum req)r, NULL) == fk) {
-                    found = (enum req)r;
+                    at[fk] = (enum req)r;
                     break;
                 }
             }
+    int labw = 7;
+    for (int attempt = 0; attempt < 6; attempt++) {
+        int total = 0;
+        for (int fk = 1; fk <= 12; fk++)
+            if (at[fk] != REQ_NONE) {
+                int l = (int)strlen(request_info(at[fk])->label);
+                total += (fk >= 10 ? 3 : 2) + (l < labw ? l : labw) + 1;
+            }
+        if (total <= c->cols)
+            break;
+        if (attempt == 0 && at[1] == REQ_HELP)
+            at[1] = REQ_NONE;
+        else if (attempt <= 1 && at[10] == REQ_QUIT)
+            at[10] = REQ_NONE;
+        else if (labw > 4)
+            labw--;
+    }
+    int x = 0;
+    for (int fk = 1; fk <= 12 && x < c->cols; fk++) {
+        enum req found = at[fk];
         if (found == REQ_NONE)
             continue;
         bool ok = request_allowed(found, c->user.role, c->readonly);
         char k[8];
         snprintf(k, sizeof k, "F%d", fk);
-        console_put(c, y, x, 3, theme_attr(&c->th, TH_FKEY_KEY), k);
+        attr_t ka = theme_attr(&c->th, found == REQ_EMERGENCY ? TH_BANNER : TH_FKEY_KEY);
+        console_put(c, y, x, c->cols - x, ka, k);
         x += (int)strlen(k);
         char lab[16];
-        snprintf(lab, sizeof lab, "%-7.7s", request_info(found)->label);
-        console_put(c, y, x, 7, theme_attr(&c->th, ok ? TH_FKEY_LABEL : TH_FKEY_OFF), lab);
-        x += 7;
+        snprintf(lab, sizeof lab, "%.*s", labw, request_info(found)->label);
+        console_put(c, y, x, c->cols - x, theme_attr(&c->th, ok ? TH_FKEY_LABEL : TH_FKEY_OFF), lab);
+        x += (int)strlen(lab) + 1;
     }
 }
 
@@ -515,22 +554,32 @@ void ui_key(struct console *c, int key)
 }
 
 /* ---- loop glue ---- */
-static void apply_size(struct console *c)
+/* The terminal's size changed (SIGWINCH through the loop's signalfd): tell curses. resizeterm() queues a
+ * KEY_RESIZE, which on_input answers with take_size() only (calling resizeterm again would queue another). */
+static void take_size(struct console *c)
 {
-    struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
-        resizeterm(ws.ws_row, ws.ws_col);
-    }
     getmaxyx(stdscr, c->rows, c->cols);
     c->full_redraw = true;
     c->dirty = true;
+}
+
+static void apply_size(struct console *c)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
+        (ws.ws_row != LINES || ws.ws_col != COLS))
+        resizeterm(ws.ws_row, ws.ws_col);
+    take_size(c);
 }
 
 static void on_sigwinch(loop_t *loop, int signo, void *arg)
 {
     (void)loop;
     (void)signo;
-    apply_size(arg);
+    struct console *c = arg;
+    apply_size(c);
+    if (!c->quit)
+        ui_draw(c); /* a resize redraws at once */
 }
 
 static void on_sigterm(loop_t *loop, int signo, void *arg)
@@ -553,7 +602,7 @@ static void on_input(loop_t *loop, int fd, unsigned events, void *arg)
             break;
         n++;
         if (k == KEY_RESIZE) {
-            apply_size(c);
+            take_size(c);
             continue;
         }
         ui_key(c, k);
