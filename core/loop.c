@@ -79,8 +79,7 @@ void loop_free(loop_t *loop)
         close(loop->sigfd);
         sigprocmask(SIG_UNBLOCK, &loop->sigmask, NULL);
     }
-    for (size_t i = 1; i <= loop->nheap; i++)
-        loop->heap[i]->heap_index = 0;
+    /* Timers still armed belong to their owners, who may already be gone: never touch them here. */
     free(loop->watches);
     free(loop->pfds);
     free(loop->heap);
