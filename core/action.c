@@ -42,6 +42,8 @@ const struct action_def action_table[ACTION_COUNT] = {
                                ROLE_OPERATOR, true, ACTION_TARGET_SITE, NULL, 0, 0, 0 },
     [ACTION_RELOAD_CONFIG] = { ACTION_RELOAD_CONFIG, "reload-config", "Re-read the configuration file",
                                ROLE_TECHNICIAN, true, ACTION_TARGET_NONE, NULL, 0, 0, 0 },
+    [ACTION_SLAVE_SET] = { ACTION_SLAVE_SET, "slave-set", "Change settings of a NiX1 slave", ROLE_TECHNICIAN, true,
+                           ACTION_TARGET_SLAVE, NULL, 0, 0, 0 },
 };
 
 const struct action_def *action_find(const char *name)
@@ -79,6 +81,11 @@ struct run_ctx {
     bool dispatching;
     bool finished;
     int64_t event_id;
+    /* ACTION_SLAVE_SET */
+    size_t slave;
+    struct device_setting *settings;
+    size_t n_settings;
+    char settings_text[128];   /* "KEY=VALUE KEY=VALUE" for the audit row */
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -104,7 +111,10 @@ static enum device_op device_op_for(enum action_id id)
 
 static void format_params(const struct action_run *run, char *buf, size_t len)
 {
-    if (run->def->param)
+    const struct run_ctx *rc = (const struct run_ctx *)(const void *)run; /* run is rc's first member */
+    if (run->def->id == ACTION_SLAVE_SET)
+        snprintf(buf, len, "%s", rc->settings_text[0] ? rc->settings_text : "from configuration");
+    else if (run->def->param)
         snprintf(buf, len, "%s=%u", run->def->param, run->value);
     else
         buf[0] = '\0';
@@ -142,8 +152,9 @@ static void format_detail(struct run_ctx *rc, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < rc->run.n_results && off + 1 < len; i++) {
         const struct action_target_result *t = &rc->run.results[i];
-        const char *name = t->output < rc->site->n_outputs ? rc->site->outputs[t->output].name
-                                                           : rc->site->devices[t->device].name;
+        const char *name = t->label[0] ? t->label
+                           : t->output < rc->site->n_outputs ? rc->site->outputs[t->output].name
+                                                             : rc->site->devices[t->device].name;
         int n = snprintf(buf + off, len - off, "%s%s: %s%s%s", i ? "; " : "", name,
                          t->progress == PROGRESS_OK ? "ok" : t->progress == PROGRESS_PENDING ? "pending" : "FAILED",
                          t->message[0] && strcmp(t->message, "ok") != 0 ? " " : "",
@@ -183,6 +194,7 @@ static void finish(struct run_ctx *rc)
     if (rc->cb)
         rc->cb(r, true, rc->arg);
     free(r->results);
+    free(rc->settings);
     free(rc);
 }
 
@@ -301,6 +313,9 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
                 .outputs = outs,
                 .n_outputs = n,
                 .restore = rc->site->emergency.restore,
+                .slave = rc->slave,
+                .settings = rc->settings,
+                .n_settings = rc->n_settings,
                 .result = on_result,
                 .done = on_done,
                 .ctx = dc,
@@ -354,6 +369,18 @@ static int resolve_target(struct run_ctx *rc, const char *target, size_t *output
         rc->event_id = id;
         return 0;
     }
+    case ACTION_TARGET_SLAVE:
+        for (size_t d = 0; target && d < site->n_devices; d++) {
+            const struct site_bus *b = site->devices[d].bus;
+            for (size_t i = 0; b && i < b->n_slaves; i++)
+                if (strcasecmp(b->slaves[i].name, target) == 0 || strcasecmp(b->slaves[i].addr, target) == 0) {
+                    *device = d;
+                    rc->slave = i;
+                    return 0;
+                }
+        }
+        snprintf(err, errlen, "no NiX1 slave named \"%s\"", target ? target : "");
+        return -1;
     case ACTION_TARGET_DEVICE: {
         struct site_device *d = site_find_device(site, target);
         struct site_output *o = d ? NULL : site_find_output(site, target);
@@ -386,6 +413,63 @@ static int resolve_target(struct run_ctx *rc, const char *target, size_t *output
     }
     *output = o->index;
     *device = o->device;
+    return 0;
+}
+
+/* ACTION_SLAVE_SET: split "KEY=VALUE" items (newline or ';' separated) into rc->settings. Keys are names
+ * (letters, digits, '_'); values are checked by the driver, which knows the device family. 0 or -1. */
+static int parse_settings(struct run_ctx *rc, const char *text, char *err, size_t errlen)
+{
+    const char *p = text ? text : "";
+    size_t off = 0;
+    while (*p) {
+        while (*p == '\n' || *p == ';' || *p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, "\n;");
+        const char *eq = memchr(p, '=', n);
+        size_t kl = eq ? (size_t)(eq - p) : 0;
+        while (kl && (p[kl - 1] == ' ' || p[kl - 1] == '\t'))
+            kl--;
+        bool ok = eq && kl > 0 && kl < sizeof rc->settings[0].key;
+        for (size_t i = 0; ok && i < kl; i++)
+            ok = (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+                 p[i] == '_';
+        const char *v = eq ? eq + 1 : p;
+        size_t vl = eq ? n - (size_t)(v - p) : 0;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
+            vl--;
+        if (!ok || vl >= sizeof rc->settings[0].value) {
+            snprintf(err, errlen, "bad setting \"%.*s\" (KEY=VALUE, key of letters, digits and _)", (int)(n > 60 ? 60 : n), p);
+            return -1;
+        }
+        if (rc->n_settings == DEVICE_SETTINGS_MAX) {
+            snprintf(err, errlen, "at most %d settings at once", DEVICE_SETTINGS_MAX);
+            return -1;
+        }
+        for (size_t i = 0; i < rc->n_settings; i++)
+            if (strncasecmp(rc->settings[i].key, p, kl) == 0 && rc->settings[i].key[kl] == '\0') {
+                snprintf(err, errlen, "setting %.*s given twice", (int)kl, p);
+                return -1;
+            }
+        struct device_setting *ns = realloc(rc->settings, (rc->n_settings + 1) * sizeof *ns);
+        if (!ns) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        rc->settings = ns;
+        struct device_setting *st = &ns[rc->n_settings++];
+        snprintf(st->key, sizeof st->key, "%.*s", (int)kl, p);
+        snprintf(st->value, sizeof st->value, "%.*s", (int)vl, v);
+        int w = snprintf(rc->settings_text + off, sizeof rc->settings_text - off, "%s%s=%s", off ? " " : "",
+                         st->key, st->value);
+        if (w > 0 && (size_t)w < sizeof rc->settings_text - off)
+            off += (size_t)w;
+        p += n;
+    }
     return 0;
 }
 
@@ -446,6 +530,8 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         event_copy(r->target, sizeof r->target, site->outputs[output].name);
     else if (device != SIZE_MAX)
         event_copy(r->target, sizeof r->target, site->devices[device].name);
+    if (id == ACTION_SLAVE_SET && device != SIZE_MAX)
+        event_copy(r->target, sizeof r->target, site->devices[device].bus->slaves[rc->slave].name);
     if (r->def->param) {
         unsigned v = params && params->has_value ? params->value : r->def->param_default;
         if (v < r->def->param_min || v > r->def->param_max) {
@@ -455,6 +541,8 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         }
         r->value = v;
     }
+    if (id == ACTION_SLAVE_SET && parse_settings(rc, params ? params->settings : NULL, why, sizeof why) < 0)
+        return reject(rc, ACTION_REFUSED, why, err, errlen);
     if (!action_allowed(user->role, id)) {
         snprintf(why, sizeof why, "%s needs the %s role; %s is %s", r->def->name, role_name(r->def->min_role),
                  user->name, role_name(user->role));
@@ -526,6 +614,14 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
             snprintf(r->error, sizeof r->error, "no emergency doors configured");
         break;
     }
+    case ACTION_SLAVE_SET:
+        if (rc->n_settings == 0)
+            add_result(rc, device, SIZE_MAX);
+        for (size_t i = 0; i < rc->n_settings; i++)
+            if (add_result(rc, device, DEVICE_SETTING_RESULT(i)) == 0)
+                event_copy(r->results[r->n_results - 1].label, sizeof r->results[0].label, rc->settings[i].key);
+        dispatch_device(rc, device, NULL, 0, DEVICE_SLAVE_SET);
+        break;
     case ACTION_CANCEL_ALARM:
         add_result(rc, device, SIZE_MAX);
         dispatch_device(rc, device, NULL, 0, DEVICE_CANCEL_ALARM);

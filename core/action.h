@@ -27,11 +27,13 @@ enum action_id {
     ACTION_EMERGENCY_ON,    /* unlock the emergency doors of the whole site */
     ACTION_EMERGENCY_OFF,   /* restore them */
     ACTION_RELOAD_CONFIG,   /* re-read the configuration (technician) */
+    ACTION_SLAVE_SET,       /* change settings of a NiX1 slave (technician; target: slave name or address) */
     ACTION_COUNT
 };
 
 enum action_target_kind { ACTION_TARGET_NONE, ACTION_TARGET_EVENT, ACTION_TARGET_DOOR, ACTION_TARGET_AUX,
-                          ACTION_TARGET_PROBE, ACTION_TARGET_OUTPUT, ACTION_TARGET_DEVICE, ACTION_TARGET_SITE };
+                          ACTION_TARGET_PROBE, ACTION_TARGET_OUTPUT, ACTION_TARGET_DEVICE, ACTION_TARGET_SITE,
+                          ACTION_TARGET_SLAVE /* a NiX1 slave, by name or 16-hex-digit address */ };
 
 struct action_def {
     enum action_id id;
@@ -60,6 +62,9 @@ struct action_user {
 struct action_params {
     unsigned value;            /* seconds/minutes; 0 = the action's default */
     bool has_value;
+    /* ACTION_SLAVE_SET: "KEY=VALUE" settings separated by newlines or ';' (an empty value clears the
+     * setting); NULL or "" re-applies the configuration's settings of the slave. */
+    const char *settings;
 };
 
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_PARTIAL, ACTION_FAILED, ACTION_DENIED, ACTION_REFUSED };
@@ -70,6 +75,7 @@ struct action_target_result {
     size_t device;
     enum progress progress;
     char message[96];
+    char label[32];            /* ACTION_SLAVE_SET: the setting this result is for; "" otherwise */
 };
 
 /* A running action. Owned by the action module; valid until the final progress callback returns. */

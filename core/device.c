@@ -75,6 +75,7 @@ const char *device_op_name(enum device_op op)
     static const char *const names[DEVICE_OP_COUNT] = {
         "open", "close", "hold-open", "release", "normal-open-on", "normal-open-off", "aux-on", "aux-off",
         "cancel-alarm", "lockout-on", "lockout-off", "timed-open", "emergency-on", "emergency-off",
+        "slave-set",
     };
     return (unsigned)op < DEVICE_OP_COUNT ? names[op] : "?";
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/event.h"
 #include "core/loop.h"
@@ -26,6 +27,7 @@ enum device_op {
     DEVICE_TIMED_OPEN,        /* door: open for value minutes, closed by the device itself (NiX1 cron) */
     DEVICE_EMERGENCY_ON,      /* unlock the given outputs (the site's emergency doors of this device) */
     DEVICE_EMERGENCY_OFF,     /* restore them (previous state or locked, per site emergency.restore) */
+    DEVICE_SLAVE_SET,         /* NiX1: change settings of one slave (cmd.slave, cmd.settings), see below */
     DEVICE_OP_COUNT
 };
 
@@ -39,12 +41,28 @@ typedef void (*device_result_fn)(void *ctx, size_t output, enum device_result re
 /* Called once after the last per-output result. */
 typedef void (*device_done_fn)(void *ctx);
 
+/* ---- DEVICE_SLAVE_SET ----
+ * Settings are CONFIG.TXT-style names and values of the slave (NiX1 spec §5.7: "LOCK_0" = "1", "UNIT_1" = "",
+ * "CRON" = "0 7 * * 1-5 600"...), validated by the driver. The driver reports one result per setting with
+ * output = DEVICE_SETTING_RESULT(i) (i = index in cmd.settings), so the front end shows which field took.
+ * With n_settings = 0 the driver re-applies what the configuration holds for the slave (probe units,
+ * access timeouts) and reports one device-wide result (output = SIZE_MAX). */
+#define DEVICE_SETTING_RESULT(i) ((size_t)SIZE_MAX / 2 + (size_t)(i))
+#define DEVICE_SETTINGS_MAX 32
+struct device_setting {
+    char key[32];
+    char value[96];
+};
+
 struct device_cmd {
     enum device_op op;
     unsigned value;           /* seconds or minutes, see the op */
     const size_t *outputs;    /* site output indices of this device; the driver copies the list */
     size_t n_outputs;
     enum site_restore restore;/* DEVICE_EMERGENCY_OFF only */
+    size_t slave;             /* DEVICE_SLAVE_SET: index into the bus's slaves */
+    const struct device_setting *settings; /* DEVICE_SLAVE_SET; the driver copies them */
+    size_t n_settings;
     device_result_fn result;
     device_done_fn done;
     void *ctx;

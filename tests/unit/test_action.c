@@ -226,6 +226,7 @@ static void test_roles_matrix(void **state)
         [ACTION_DOOR_RELEASE] = "Main", [ACTION_TIMED_OPEN] = "Lab", [ACTION_NORMAL_OPEN_ON] = "Back",
         [ACTION_NORMAL_OPEN_OFF] = "Back", [ACTION_AUX_ON] = "Siren", [ACTION_AUX_OFF] = "Siren",
         [ACTION_CANCEL_ALARM] = "Panel B", [ACTION_LOCKOUT_ON] = "Lab", [ACTION_LOCKOUT_OFF] = "Lab",
+        [ACTION_SLAVE_SET] = "Lab",
     };
     /* an event to acknowledge */
     struct event ev;
