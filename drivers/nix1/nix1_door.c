@@ -47,6 +47,7 @@ struct nix1_door {
     struct job *job;
     bool recheck;
     struct nix1_bus_listener lis;
+    bool unlistened; /* nix1_door_unlisten: the bus may be freed before the door */
 };
 
 static void run(struct nix1_door *d);
@@ -630,11 +631,22 @@ struct nix1_door *nix1_door_new(nix1_bus_t *bus)
     return d;
 }
 
+/* ---- teardown under a busy door ---- */
+
+void nix1_door_unlisten(struct nix1_door *d)
+{
+    if (d && !d->unlistened) {
+        nix1_bus_remove_listener(d->bus, &d->lis);
+        d->unlistened = true;
+    }
+}
+
 void nix1_door_free(struct nix1_door *d)
 {
     if (!d)
         return;
-    nix1_bus_remove_listener(d->bus, &d->lis);
+    if (!d->unlistened)
+        nix1_bus_remove_listener(d->bus, &d->lis);
     if (d->job) {
         free(d->job->steps);
         free(d->job->out);

@@ -49,6 +49,10 @@ typedef void (*nix1_door_cb)(void *arg, const struct nix1_door_report *r);
 
 struct nix1_door *nix1_door_new(nix1_bus_t *bus);
 void nix1_door_free(struct nix1_door *d);
+/* Teardown while an operation may be on the wire: nix1_door_unlisten(d), then nix1_bus_free(bus) (its pending
+ * requests complete, so the operation ends and its callback runs), then nix1_door_free(d), which then leaves
+ * the freed bus alone. */
+void nix1_door_unlisten(struct nix1_door *d);
 
 /* Known slaves and what is remembered of them. */
 struct nix1_door_slave *nix1_door_slave(struct nix1_door *d, const nix1_addr_t *a, bool create);
