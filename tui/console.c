@@ -392,10 +392,16 @@ static void action_progress(const struct action_run *run, bool finished, void *a
             console_message(c, TH_WARN, "%s %s: partly done (%u ok, %u failed)", run->def->name, run->target,
                             run->confirmed, run->failed);
             break;
-        default:
+        default: {
+            /* Say why: the action's own error, else the first failed target's message. */
+            const char *why = run->error;
+            for (size_t i = 0; !why[0] && i < run->n_results; i++)
+                if (run->results[i].progress == PROGRESS_FAILED)
+                    why = run->results[i].message;
             console_message(c, TH_ALARM, "%s %s: %s%s%s", run->def->name, run->target,
-                            action_status_name(run->status), run->error[0] ? ": " : "", run->error);
+                            action_status_name(run->status), why[0] ? ": " : "", why);
             break;
+        }
         }
         if (c->running_actions)
             c->running_actions--;

@@ -12,6 +12,7 @@
 #include "core/cron.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "tui/console.h"
+#include "tui/keys.h"
 
 enum fkind { F_BOOL, F_INT, F_CRON, F_BAUD, F_TZ };
 struct field {
@@ -42,10 +43,16 @@ struct slave_ref {
     int link;                /* enum link_state from the slave's own link events, -1 = none seen */
 };
 
+enum apply_state { AP_NONE, AP_PENDING, AP_OK, AP_FAILED };
+
 struct spriv {
     size_t n;
     struct slave_ref *refs;
     bool editing, diffing;
+    bool applying;           /* the per-field results of the last apply are shown */
+    bool running;            /* ... and the action is still running */
+    enum apply_state ap[NF];
+    char ap_msg[NF][96];
     size_t cur;
     struct slave_ref editing_ref;
     char orig[NF][CRON_TEXT_MAX];
@@ -162,36 +169,55 @@ static void on_event(struct console *c, struct pane *p, const struct event *ev)
 static void draw_form(struct console *c, struct spriv *sp, int y, int x, int h, int w)
 {
     const struct site_slave *sl = &c->site->buses[sp->editing_ref.bus].slaves[sp->editing_ref.slave];
-    char title[160];
+    char title[200];
     snprintf(title, sizeof title, "Slave editor: %s (%s)%s", sl->name, sl->addr,
-             sp->diffing ? "  -- changes to apply (y/Enter applies, Esc goes back)" :
-                           "  -- Up/Down move, type to edit, Enter reviews, Esc cancels");
+             sp->applying ? (sp->running ? "  applying..." : "  result") : sp->diffing ? "  changes to apply" : "");
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_DIM),
+                sp->applying ? (sp->running ? "  Esc closes (the results still arrive in the message line)"
+                                            : "  Enter edits again, Esc closes")
+                : sp->diffing ? "  y or Enter applies these changes, Esc goes back to the form"
+                              : "  Up/Down move, type to edit, Enter reviews the changes, Esc cancels");
+    if (!sp->diffing && !sp->applying && h > (int)NF + 3)
+        console_put(c, y + (int)NF + 3, x, w, theme_attr(&c->th, TH_DIM),
+                    "  Values start from the configuration and the slave's factory defaults (spec 5.7).");
     int row = y + 2;
     for (size_t i = 0; i < NF && row < y + h; i++) {
         bool changed = strcmp(sp->orig[i], sp->val[i]) != 0;
+        if (sp->applying && sp->ap[i] == AP_NONE)
+            continue;
         if (sp->diffing && !changed)
             continue;
         char line[300];
-        if (sp->diffing)
-            snprintf(line, sizeof line, "  %-24s %-20s -> %s", fields[i].label, sp->orig[i][0] ? sp->orig[i] : "(unset)",
-                     sp->val[i][0] ? sp->val[i] : "(unset)");
-        else
-            snprintf(line, sizeof line, "  %-24s", fields[i].label);
-        console_put(c, row, x, w, theme_attr(&c->th, changed ? TH_WARN : TH_NORMAL), line);
-        if (!sp->diffing) {
-            attr_t fa = theme_attr(&c->th, sp->err[i][0] ? TH_FIELD_BAD : TH_FIELD);
-            if (i == sp->cur)
-                fa |= A_BOLD;
-            console_fill(c, row, x + 27, 24, fa);
-            console_put(c, row, x + 27, 24, fa, sp->val[i]);
-            if (i == sp->cur)
-                console_put(c, row, x + 27 + (int)strlen(sp->val[i]) % 24, 1, fa | A_REVERSE, " ");
-            if (sp->err[i][0])
-                console_put(c, row, x + 53, w - 53, theme_attr(&c->th, TH_ALARM), sp->err[i]);
-            else if (changed)
-                console_put(c, row, x + 53, w - 53, theme_attr(&c->th, TH_WARN), "changed");
+        if (sp->diffing || sp->applying) {
+            snprintf(line, sizeof line, "  %-22s %-12s -> %-12s ", fields[i].label,
+                     sp->orig[i][0] ? sp->orig[i] : "(unset)", sp->val[i][0] ? sp->val[i] : "(unset)");
+            console_put(c, row, x, w, theme_attr(&c->th, TH_WARN), line);
+            if (sp->applying) {
+                int px = x + (int)strlen(line);
+                char res[160];
+                enum theme_role role = sp->ap[i] == AP_OK ? TH_OK : sp->ap[i] == AP_FAILED ? TH_ALARM : TH_WARN;
+                snprintf(res, sizeof res, "%s %s", sp->ap[i] == AP_OK ? c->th.check
+                                                   : sp->ap[i] == AP_FAILED ? c->th.cross : c->th.ellipsis,
+                         sp->ap_msg[i]);
+                console_put(c, row, px, x + w - px, theme_attr(&c->th, role), res);
+            }
+            row++;
+            continue;
         }
+        snprintf(line, sizeof line, "  %-24s", fields[i].label);
+        console_put(c, row, x, w, theme_attr(&c->th, changed ? TH_WARN : TH_NORMAL), line);
+        attr_t fa = theme_attr(&c->th, sp->err[i][0] ? TH_FIELD_BAD : TH_FIELD);
+        if (i == sp->cur)
+            fa |= A_BOLD;
+        console_fill(c, row, x + 27, 24, fa);
+        console_put(c, row, x + 27, 24, fa, sp->val[i]);
+        if (i == sp->cur)
+            console_put(c, row, x + 27 + (int)strlen(sp->val[i]) % 24, 1, fa | A_REVERSE, " ");
+        if (sp->err[i][0])
+            console_put(c, row, x + 53, w - 53, theme_attr(&c->th, TH_ALARM), sp->err[i]);
+        else if (changed)
+            console_put(c, row, x + 53, w - 53, theme_attr(&c->th, TH_WARN), "changed");
         row++;
     }
 }
@@ -244,6 +270,7 @@ static void open_editor(struct console *c, struct spriv *sp, size_t idx)
     const struct site_bus *b = &c->site->buses[r->bus];
     sp->editing = true;
     sp->diffing = false;
+    sp->applying = false;
     sp->cur = 0;
     sp->editing_ref = *r;
     /* Start from what the configuration says; fields the configuration does not hold start at the
@@ -261,17 +288,91 @@ static void open_editor(struct console *c, struct spriv *sp, size_t idx)
     memcpy(sp->val, sp->orig, sizeof sp->val);
 }
 
+/* The slave-set action's progress: one result per setting, matched to the form's field by its key. The
+ * pane is looked up again at each call (the console may have been torn down meanwhile). */
+struct apply_ctx {
+    struct console *c;
+    struct slave_ref ref;
+};
+
+static void apply_progress(const struct action_run *run, bool finished, void *arg)
+{
+    struct apply_ctx *ax = arg;
+    struct console *c = ax->c;
+    struct pane *p = c->panes[PANE_SLAVES];
+    struct spriv *sp = p ? p->priv : NULL;
+    bool same = sp && sp->applying && sp->editing_ref.bus == ax->ref.bus && sp->editing_ref.slave == ax->ref.slave;
+    for (size_t k = 0; same && k < run->n_results; k++) {
+        const struct action_target_result *t = &run->results[k];
+        for (size_t i = 0; i < NF; i++) {
+            if (strcmp(t->label, fields[i].key) != 0)
+                continue;
+            sp->ap[i] = t->progress == PROGRESS_OK ? AP_OK : t->progress == PROGRESS_FAILED ? AP_FAILED : AP_PENDING;
+            snprintf(sp->ap_msg[i], sizeof sp->ap_msg[i], "%s", t->progress == PROGRESS_PENDING ? "sending" : t->message);
+            if (finished && t->progress == PROGRESS_OK)
+                snprintf(sp->orig[i], sizeof sp->orig[i], "%s", sp->val[i]); /* now the slave's value */
+        }
+    }
+    if (finished) {
+        if (same)
+            sp->running = false;
+        if (run->status == ACTION_OK)
+            console_message(c, TH_OK, "%s: %u setting(s) applied", run->target, run->confirmed);
+        else if (run->status == ACTION_PARTIAL)
+            console_message(c, TH_WARN, "%s: %u setting(s) applied, %u FAILED", run->target, run->confirmed,
+                            run->failed);
+        else
+        {
+            const char *why = run->error[0] ? run->error : run->n_results ? run->results[0].message : "";
+            console_message(c, TH_ALARM, "%s: settings NOT applied (%s)%s%s", run->target,
+                            action_status_name(run->status), why[0] ? ": " : "", why);
+        }
+        if (c->running_actions)
+            c->running_actions--;
+        free(ax);
+    }
+    c->dirty = true;
+}
+
 static void apply_changes(struct console *c, struct spriv *sp)
 {
-    /* Changing slave settings needs the NiX1 device adapter's configuration service; the site's driver
-     * contract (core/device.h) has no operation for it, so the console refuses rather than pretend. */
-    size_t n = 0;
-    for (size_t i = 0; i < NF; i++)
-        if (strcmp(sp->orig[i], sp->val[i]) != 0)
-            n++;
-    console_message(c, TH_ALARM, "%zu change(s) NOT applied: the NiX1 driver offers no slave configuration "
-                    "operation yet (use portierctl nix1)", n);
+    const struct site_slave *sl = &c->site->buses[sp->editing_ref.bus].slaves[sp->editing_ref.slave];
+    char settings[NF * (CRON_TEXT_MAX + 40)];
+    size_t off = 0;
+    for (size_t i = 0; i < NF; i++) {
+        sp->ap[i] = AP_NONE;
+        sp->ap_msg[i][0] = '\0';
+        if (strcmp(sp->orig[i], sp->val[i]) == 0)
+            continue;
+        int wr = snprintf(settings + off, sizeof settings - off, "%s=%s\n", fields[i].key, sp->val[i]);
+        if (wr > 0 && (size_t)wr < sizeof settings - off)
+            off += (size_t)wr;
+        sp->ap[i] = AP_PENDING;
+        snprintf(sp->ap_msg[i], sizeof sp->ap_msg[i], "sending");
+    }
     sp->diffing = false;
+    sp->applying = true;
+    sp->running = true;
+    struct apply_ctx *ax = calloc(1, sizeof *ax);
+    if (!ax) {
+        console_message(c, TH_ALARM, "out of memory");
+        sp->applying = sp->running = false;
+        return;
+    }
+    ax->c = c;
+    ax->ref = sp->editing_ref;
+    struct action_params params = {.settings = settings};
+    c->running_actions++;
+    char err[256] = "";
+    if (action_run(c->site, &c->user, ACTION_SLAVE_SET, sl->addr, &params, apply_progress, ax, err, sizeof err) < 0) {
+        /* refused or denied: the callback has run and said why; nothing was sent */
+        for (size_t i = 0; i < NF; i++)
+            if (sp->ap[i] == AP_PENDING) {
+                sp->ap[i] = AP_FAILED;
+                snprintf(sp->ap_msg[i], sizeof sp->ap_msg[i], "not sent: %s", err);
+            }
+        sp->running = false;
+    }
 }
 
 static unsigned form_key_inner(struct console *c, struct pane *p, int key);
@@ -280,7 +381,7 @@ static unsigned form_key(struct console *c, struct pane *p, int key)
 {
     struct spriv *sp = p->priv;
     unsigned res = form_key_inner(c, p, key);
-    p->typing = sp->editing && !sp->diffing;
+    p->typing = sp->editing && !sp->diffing && !sp->applying;
     return res;
 }
 
@@ -290,12 +391,25 @@ static unsigned form_key_inner(struct console *c, struct pane *p, int key)
     if (!sp->editing)
         return 0;
     c->dirty = true;
+    if (sp->applying) {
+        if (key == 27 || key == 'q') {
+            sp->editing = sp->applying = false;
+        } else if (!sp->running && (key == '\n' || key == '\r' || key == KEY_ENTER)) {
+            sp->applying = false; /* edit again from the values the slave now has */
+            for (size_t i = 0; i < NF; i++)
+                sp->err[i][0] = '\0';
+        } else {
+            return (keys_fkey(key) || key == KEY_RESIZE) ? 0 : PANE_HANDLED;
+        }
+        return PANE_HANDLED;
+    }
     if (sp->diffing) {
         if (key == 'y' || key == 'Y' || key == '\n' || key == '\r' || key == KEY_ENTER) {
             apply_changes(c, sp);
-            sp->editing = false;
         } else if (key == 27 || key == 'n') {
             sp->diffing = false;
+        } else {
+            return (keys_fkey(key) || key == KEY_RESIZE) ? 0 : PANE_HANDLED;
         }
         return PANE_HANDLED;
     }

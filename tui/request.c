@@ -59,7 +59,7 @@ static const struct request_info table[REQ_COUNT] = {
     [REQ_PROBE_TIMED] = {REQ_PROBE_TIMED, "probe-timed-open", SCOPE_DOORS, "F8 t", "Timed", ACTION_TIMED_OPEN,
                          "Open a probe's door for N minutes (fail-safe cron window)"},
 
-    [REQ_SLAVE_EDIT] = {REQ_SLAVE_EDIT, "slave-edit", SCOPE_SLAVES, "F2 e", "Edit", REQ_ACTION_SLAVE,
+    [REQ_SLAVE_EDIT] = {REQ_SLAVE_EDIT, "slave-edit", SCOPE_SLAVES, "F2 e", "Edit", ACTION_SLAVE_SET,
                         "Edit the slave's settings (diff, then apply)"},
     [REQ_SLAVE_FILES] = {REQ_SLAVE_FILES, "slave-files", SCOPE_SLAVES, "F3 f", "Files", REQ_ACTION_SLAVE,
                          "Files on the slave: list, get, put"},

@@ -124,13 +124,15 @@ static int draw_banner(struct console *c, int y)
         snprintf(rk, sizeof rk, "F%d", f);
     else if (any >= 0)
         keys_name(any, rk, sizeof rk);
-    if (c->em.on || c->site->emergency_active)
-        snprintf(line, sizeof line, " EMERGENCY UNLOCK ACTIVE  %s  doors: %u confirmed, %u pending, %u failed%s  "
-                 "[%s restore]", c->th.bullet, c->em.confirmed, c->em.pending, c->em.failed,
-                 c->em.running ? " (working)" : "", rk);
+    if (!c->em.on && !c->em.running && c->site->emergency_active)
+        snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed  %s = retry",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.failed, rk);
+    else if (c->em.on || c->site->emergency_active)
+        snprintf(line, sizeof line, " EMERGENCY UNLOCK %s %u doors: %u confirmed, %u pending, %u failed  %s = restore",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.pending, c->em.failed, rk);
     else
-        snprintf(line, sizeof line, " RESTORING DOORS  %s  %u confirmed, %u pending, %u failed", c->th.bullet,
-                 c->em.confirmed, c->em.pending, c->em.failed);
+        snprintf(line, sizeof line, " RESTORING DOORS %s %u doors: %u confirmed, %u pending, %u failed", c->th.bullet,
+                 c->em.total, c->em.confirmed, c->em.pending, c->em.failed);
     console_put(c, y, 0, c->cols, a, line);
     if (c->em.failures[0]) {
         snprintf(line, sizeof line, " FAILED: %s", c->em.failures);
@@ -322,8 +324,9 @@ static void set_focus(struct console *c, int pane)
 
 static void run_emergency(struct console *c)
 {
-    console_action(c, REQ_EMERGENCY, ACTION_EMERGENCY_ON, "site", 0, false);
+    /* The message first: the action may finish (and say how) before console_action returns. */
     console_message(c, TH_CRIT, "EMERGENCY: unlocking every door");
+    console_action(c, REQ_EMERGENCY, ACTION_EMERGENCY_ON, "site", 0, false);
 }
 
 static void emergency_word_done(struct console *c, bool ok, const char *text, void *arg)
@@ -759,6 +762,7 @@ void ui_free(struct console *c)
     ring_free(&c->ibutton);
     free(c->alarms);
     free(c->out_progress);
+    c->n_alarms = 0;
     c->alarms = NULL;
     c->out_progress = NULL;
 }
