@@ -43,4 +43,13 @@ struct site *site_config_load_string(const char *text, const char *name, struct 
  * Returns 0 when valid (warnings allowed), 1 when invalid, 2 when no file was found. */
 int site_config_check(const char *explicit_path, FILE *out, FILE *err);
 
+/* ---- writer ---- */
+
+/* Write the configuration part of a site (everything the loader fills: site name, panels, buses, roles,
+ * emergency, journal, ui) as portier.conf text that site_config_load() reads back into the same values.
+ * Panel passwords are written inline (also when they came from a password_file): chmod 600 the result.
+ * Paths are written as held (the loader has already made relative ones relative to the original file).
+ * Returns 0, or -1 when out reports a write error. */
+int site_config_write(const struct site *site, FILE *out);
+
 #endif

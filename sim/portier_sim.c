@@ -5,11 +5,13 @@
 #include "sim/sim.h"
 #include "sim/c3sim.h"
 #include "sim/nix1sim.h"
+#include "sim/sitesim.h"
 
 /* One line per simulator module. */
 static const struct sim_kind *const kinds[] = {
     &c3sim_kind,
     &nix1sim_kind,
+    &sitesim_kind,
     NULL,
 };
 
