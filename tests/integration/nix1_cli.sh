@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# portierctl nix1 against portier-sim nix1 over a pseudo-terminal: commands, error codes, broadcasts,
+# scratch commissioning, file transfer under garbling and muting, dead-slave polling, provisioning twice,
+# emergency on/off restoring every slave.
+source "$(dirname "$0")/lib.sh"
+
+S1=270100000000006B
+S2=2702000000000032
+S3=2703000000000005
+NEW=27AA000000000000
+export XDG_STATE_HOME="$TMP/state"
+
+"$PORTIER_SIM" nix1 --slaves 3 --configured --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
+PIDS+=($!)
+WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TMP/sim.out"; fail "simulator did not start"; }
+PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
+wait_for test -S "$TMP/ctl" || fail "no control socket"
+
+ctl() { # send one control line to the simulator, print its answer
+    python3 - "$TMP/ctl" "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode())
+s.settimeout(10); data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk: break
+    data += chunk
+print(data.decode().strip())
+PY
+}
+nix1() { "$PORTIERCTL" nix1 "$PTS" "$@"; }
+jnix1() { "$PORTIERCTL" --json nix1 "$PTS" "$@"; }
+
+# --- status and simple get/set round trips ---
+expect_rc 0 nix1 --slave $S1 status
+grep -q 'version *SIM-1.0' "$TMP/out" || fail "status lacks the version"
+expect_rc 0 nix1 --slave $S1 timeouts set valid=7 bad=9
+expect_rc 0 jnix1 --slave $S1 timeouts get
+grep -q '"valid":7,"bad":9' "$TMP/out" || fail "timeouts not stored: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S1 cron set '* 7-18 * * 1-5'
+expect_rc 0 jnix1 --slave $S1 cron get
+grep -q '"cron":"\* 7-18 \* \* 1-5"' "$TMP/out" || fail "cron get: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S1 cron-mode set 2
+expect_rc 0 nix1 --slave $S1 lock 2 on
+expect_rc 0 jnix1 --slave $S1 lock 2 get
+grep -q '"locked":"1"' "$TMP/out" || fail "lock get"
+expect_rc 0 nix1 --slave $S1 overdrive 1 on
+expect_rc 0 jnix1 --slave $S1 overdrive get
+grep -q '"overdrive1":"1"' "$TMP/out" || fail "overdrive get"
+expect_rc 0 nix1 --slave $S1 time sync
+expect_rc 0 jnix1 --slave $S1 time get
+expect_rc 0 nix1 --slave $S1 user set alice 1350028169 3
+expect_rc 0 jnix1 --slave $S1 user get alice
+grep -q '"increment":"3"' "$TMP/out" || fail "user get: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S1 right set alice 1 '* * * * *'
+expect_rc 0 nix1 --slave $S1 right get alice 1
+expect_rc 0 nix1 --slave $S1 right del alice 1
+expect_rc 0 nix1 --slave $S1 user del alice
+expect_rc 0 nix1 --slave $S1 key add 1349094539 'IdRPKslg\?/'
+expect_rc 0 jnix1 --slave $S1 key get
+expect_rc 0 nix1 --slave $S1 key del 1349094539
+pass "get/set round trips"
+
+# --- error codes a bad input provokes: exit 1 with the code's name ---
+expect_rc 1 nix1 --slave $S1 timeouts set bad=300;         grep -q '50 ERROR_PARAM' "$TMP/err" || fail "50"
+expect_rc 1 nix1 --slave $S1 cron set '61 * * * *';        grep -q '60 ERROR_SYNTAX' "$TMP/err" || fail "60"
+expect_rc 1 nix1 --slave $S1 unit 1 set 70000;             grep -q '76 ERROR_UNIT' "$TMP/err" || fail "76"
+expect_rc 1 nix1 --slave $S1 key add 99999999999 k;        grep -q '74 ERROR_TIMESTAMP' "$TMP/err" || fail "74"
+expect_rc 1 nix1 --slave $S1 user get nobody;              grep -q '4E ERROR_NOT_FOUND' "$TMP/err" || fail "4E"
+expect_rc 1 nix1 --slave $S1 raw 'Xb';                     grep -q '43 ERROR_CMD' "$TMP/err" || fail "43"
+expect_rc 1 nix1 --slave $S1 raw 'Qw3';                    grep -q '41 ERROR_ARG' "$TMP/err" || fail "41"
+expect_rc 1 nix1 --broadcast unit 1 set 5;                 grep -q '64 ERROR_NOBROADCAST' "$TMP/err" || fail "64"
+expect_rc 2 nix1 --slave $S1 lock 3 on
+expect_rc 3 nix1 --slave 27BB000000000000 status
+pass "error codes and exit statuses"
+
+# --- broadcasts get no reply, yet every slave acts ---
+expect_rc 0 nix1 --broadcast timeouts set valid=11
+grep -q 'sent' "$TMP/out" || fail "broadcast not reported as sent"
+for s in $S1 $S2 $S3; do
+    expect_rc 0 jnix1 --slave $s timeouts get
+    grep -q '"valid":11' "$TMP/out" || fail "$s missed the broadcast"
+done
+pass "broadcast"
+
+# --- scratch commissioning ---
+ctl add-unconfigured $NEW | grep -q '^ok' || fail "add-unconfigured"
+expect_rc 0 jnix1 --scratch scan --assign 7,8
+grep -q "\"slave\":\"$NEW\"" "$TMP/out" || fail "scan did not reveal $NEW: $(cat "$TMP/out")"
+expect_rc 0 jnix1 --slave $NEW unit 2 get
+grep -q '"unit":"8"' "$TMP/out" || fail "units not assigned"
+expect_rc 3 nix1 --scratch scan   # configured now: nobody answers scratch
+pass "scratch commissioning"
+
+# --- file transfer with garbled and lost packets ---
+head -c 2500 /dev/urandom | base64 -w 60 >"$TMP/DATA.TXT"
+expect_rc 0 nix1 --slave $S2 file put "$TMP/DATA.TXT"
+( sleep 1.0; ctl garble slave=$S2 >/dev/null; sleep 1.5; ctl garble slave=$S2 >/dev/null ) &
+BG=$!
+expect_rc 0 jnix1 --slave $S2 file put "$TMP/DATA.TXT" DATA2.TXT
+wait $BG
+grep -q '"ok":true' "$TMP/out" || fail "upload under garbling: $(cat "$TMP/out")"
+( sleep 1.0; ctl mute slave=$S2 on >/dev/null; sleep 1.5; ctl mute slave=$S2 off >/dev/null ) &
+BG=$!
+expect_rc 0 jnix1 --slave $S2 file put "$TMP/DATA.TXT" DATA3.TXT
+wait $BG
+grep -q '"ok":true' "$TMP/out" || fail "upload with a lost packet: $(cat "$TMP/out")"
+grep -q '"restarts":[12]' "$TMP/out" || fail "a lost packet must restart the transfer: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S2 file get DATA3.TXT "$TMP/back.txt"
+cmp -s "$TMP/DATA.TXT" "$TMP/back.txt" || fail "downloaded file differs"
+expect_rc 0 jnix1 --slave $S2 file ls TXT
+grep -q '"name":"DATA3.TXT"' "$TMP/out" || fail "file ls"
+expect_rc 0 nix1 --slave $S2 file cp DATA3.TXT COPY.TXT
+expect_rc 0 nix1 --slave $S2 file sum COPY.TXT
+expect_rc 0 nix1 --slave $S2 file rm COPY.TXT
+expect_rc 1 nix1 --slave $S2 file rm COPY.TXT; grep -q '4E' "$TMP/err" || fail "rm twice"
+pass "file transfer"
+
+# --- a dead slave among live ones does not stall polling ---
+ctl mute slave=$S3 on >/dev/null
+ctl present slave=$S1 probe=1 uid=ghost >/dev/null
+ctl present slave=$S2 probe=1 uid=ghost >/dev/null
+expect_rc 0 jnix1 --slave $S1,$S2 entries          # drain what is pending
+grep -q '"uid":"ghost"' "$TMP/out" || fail "entries did not read the pending entries"
+timeout 12 "$PORTIERCTL" --json nix1 "$PTS" --slave $S1,$S3,$S2 entries --follow >"$TMP/follow" 2>&1 &
+FPID=$!
+WAIT_TIMEOUT=10 wait_file_line "$TMP/follow" "\"slave\":\"$S2\",\"state\":\"online\"" >/dev/null || fail "S2 never polled"
+ctl present slave=$S1 probe=2 uid=ghost2 >/dev/null
+ctl present slave=$S2 probe=2 uid=ghost2 >/dev/null
+wait $FPID || true
+grep -q "\"type\":\"access\",\"slave\":\"$S1\".*\"uid\":\"ghost2\"" "$TMP/follow" || { cat "$TMP/follow"; fail "S1 entry not polled"; }
+grep -q "\"type\":\"access\",\"slave\":\"$S2\".*\"uid\":\"ghost2\"" "$TMP/follow" || { cat "$TMP/follow"; fail "S2 entry not polled past the dead S3"; }
+grep -q "\"slave\":\"$S3\",\"state\":\"offline\"" "$TMP/follow" || fail "dead slave not reported offline"
+ctl mute slave=$S3 off >/dev/null
+pass "dead slave does not stall polling"
+
+# --- provisioning twice changes nothing the second time ---
+mkdir -p "$TMP/srv"
+printf '1350028169\t[Z}4V;qr$(/Kc_aiF7#K8tATNC\n1349094539\tIdRPKslg\\?/\n' >"$TMP/srv/keys.txt"
+printf '1\tReception\n2\tMain Office\n3\tCEO\n' >"$TMP/srv/units.txt"
+printf 'Arthur Dent\t1350028169\t3\nuser2\t0\t0\nFord\t0\t1\n' >"$TMP/srv/users.txt"
+printf '1\tArthur Dent\t* 8-17 * * *\n2\tuser2\t* 7-19 * 1-8 1,4-5\n3\tFord\t* * * * *\n' >"$TMP/srv/cron.txt"
+expect_rc 0 jnix1 --slave $S1,$S2 provision "$TMP/srv"
+grep -q '"changed_slaves":2' "$TMP/out" || fail "first provisioning: $(cat "$TMP/out")"
+expect_rc 0 jnix1 --slave $S1,$S2 provision "$TMP/srv"
+grep -q '"changed_slaves":0,"commands":0,"files_pushed":0,"records":0,"deleted":0,"verified":2' "$TMP/out" \
+    || fail "second provisioning changed something: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S1 file get 1U.A
+grep -q '^Arthur Dent' "$TMP/out" || fail "rights file not on the slave"
+pass "provisioning is idempotent"
+
+# --- emergency on/off restores every slave's cron, cron mode and locks ---
+expect_rc 0 nix1 --slave $S2 cron set '0-30 6 * * *'
+expect_rc 0 nix1 --slave $S2 lock 1 on
+expect_rc 0 nix1 --slave $S3 cron clear
+expect_rc 0 nix1 --slave $S1,$S2,$S3 emergency on
+for s in $S1 $S2 $S3; do
+    expect_rc 0 jnix1 --slave $s cron get;  grep -q '"cron":"\* \* \* \* \*"' "$TMP/out" || fail "$s not open"
+    expect_rc 0 jnix1 --slave $s lock 1 get; grep -q '"locked":"0"' "$TMP/out" || fail "$s still locked"
+done
+expect_rc 0 nix1 --slave $S1,$S2,$S3 emergency off
+expect_rc 0 jnix1 --slave $S1 cron get;      grep -q '"cron":"\* 7-18 \* \* 1-5"' "$TMP/out" || fail "S1 cron"
+expect_rc 0 jnix1 --slave $S1 cron-mode get; grep -q '"cron_mode":"2"' "$TMP/out" || fail "S1 cron mode"
+expect_rc 0 jnix1 --slave $S1 lock 2 get;    grep -q '"locked":"1"' "$TMP/out" || fail "S1 lock 2"
+expect_rc 0 jnix1 --slave $S2 cron get;      grep -q '"cron":"0-30 6 \* \* \*"' "$TMP/out" || fail "S2 cron"
+expect_rc 0 jnix1 --slave $S2 lock 1 get;    grep -q '"locked":"1"' "$TMP/out" || fail "S2 lock 1"
+expect_rc 1 nix1 --slave $S3 cron get      # no cron again (60)
+pass "emergency on/off restores"
+
+# --- a slave unreachable during the restore is restored when it comes back ---
+expect_rc 0 nix1 --slave $S1,$S2,$S3 emergency on
+ctl mute slave=$S3 on >/dev/null
+( sleep 4; ctl mute slave=$S3 off >/dev/null ) &
+BG=$!
+expect_rc 0 nix1 --slave $S1,$S2,$S3 --wait 60 emergency off
+wait $BG
+expect_rc 1 nix1 --slave $S3 cron get
+pass "unreachable slave restored when back"
+
+# --- hold open / release ---
+expect_rc 0 nix1 --slave $S2 hold on
+expect_rc 0 jnix1 --slave $S2 cron-mode get; grep -q '"cron_mode":"1"' "$TMP/out" || fail "hold mode"
+expect_rc 0 nix1 --slave $S2 hold off
+expect_rc 0 jnix1 --slave $S2 cron get; grep -q '"cron":"0-30 6 \* \* \*"' "$TMP/out" || fail "release cron"
+pass "hold and release"
+
+# --- remaining commands ---
+expect_rc 0 nix1 --slave $S3 mode set 1
+expect_rc 0 jnix1 --slave $S3 mode get;   grep -q '"mode":"1"' "$TMP/out" || fail "mode"
+expect_rc 0 nix1 --slave $S3 unit 1 clear
+expect_rc 0 nix1 --slave $S3 general-status set 00
+expect_rc 0 nix1 --slave $S3 tmp clear
+expect_rc 0 jnix1 --slave $S3 version
+expect_rc 0 nix1 --slave $S3 entries --rewind 5
+expect_rc 0 nix1 --slave $S3 restart
+WAIT_TIMEOUT=15 wait_for "$PORTIERCTL" nix1 "$PTS" --slave $S3 version || fail "slave did not come back after restart"
+pass "remaining commands"
+echo "all nix1 cli checks passed"
