@@ -13,11 +13,10 @@
 #include "core/action.h"
 #include "core/device.h"
 #include "core/journal.h"
+#include "drivers/drivers.h"
 
-/* The driver registry of this front end: one line per device family adapter. */
-static const struct device_ops *const drivers[] = {
-    NULL,
-};
+/* The driver registry of this front end: the shared one (drivers/drivers.h). */
+static const struct device_ops *const *const drivers = drivers_registry;
 
 /* ---- shared helpers ---- */
 

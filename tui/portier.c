@@ -11,15 +11,14 @@
 #include "config/site_config.h"
 #include "core/device.h"
 #include "core/journal.h"
+#include "drivers/drivers.h"
 #include "tui/demo.h"
 #include "tui/terminal.h"
 #include "tui/ui.h"
 
 /* The driver registry: one line per device family adapter (drivers/<family>). Devices whose family has no
  * adapter stay detached and are shown as down with the reason. */
-static const struct device_ops *const drivers[] = {
-    NULL,
-};
+static const struct device_ops *const *const drivers = drivers_registry;
 
 static void usage(FILE *out)
 {

@@ -1,0 +1,1037 @@
+/* c3_device: the C3 panel adapter (session → site events, link and door states; commands → CONTROL_DEVICE). */
+#include "drivers/c3/c3_device.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/c3/c3_client.h"
+#include "drivers/c3/c3_control.h"
+#include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_tables.h"
+#include "drivers/c3/c3_time.h"
+
+#define C3D_STEPS 2
+#define C3D_DRIVERTIME_DEFAULT 5u
+
+struct c3dev;
+struct c3d_group;
+
+/* One output of a command: up to two CONTROL_DEVICE requests sent in order. */
+struct c3d_item {
+    struct c3d_group *g;
+    size_t output;              /* site output index, SIZE_MAX for device-wide */
+    enum output_type type;
+    int number;                 /* door or aux 1..4 */
+    uint8_t steps[C3D_STEPS][C3_CONTROL_LEN];
+    int nsteps, pos;
+    int confirm_at;             /* the result is reported once this many steps succeeded */
+    bool complete;              /* no more steps will run */
+    bool has_result, reported;
+    enum device_result result;
+    char msg[96];
+};
+
+/* One accepted command (or an internal one: result == NULL). */
+struct c3d_group {
+    struct c3dev *c;
+    struct c3d_group *next;
+    enum device_op op;
+    unsigned value;
+    enum site_restore restore;
+    device_result_fn result;
+    device_done_fn done;
+    void *ctx;
+    size_t n;
+    struct c3d_item *items;
+    bool in_command;            /* inside ops->command: results wait for the defer timer */
+    loop_timer_t defer;
+};
+
+struct c3d_door {
+    size_t out;                 /* site output, SIZE_MAX when the door has no output */
+    bool held;                  /* latched open (255) by portier */
+    bool normal_open;           /* normal-open as far as known (our op 4, or events 5/11/205 and 10/204) */
+    bool emergency;             /* unlocked by the emergency */
+    bool em_pending;            /* emergency not confirmed yet: apply when the panel is back */
+    bool prev_held, prev_no;    /* state before the emergency (restore = previous) */
+    int64_t open_until_us;      /* timed pulse end (wall clock), 0 = none */
+    loop_timer_t relock;
+    enum sensor_state sensor;
+    bool alarm, open_timeout;
+    bool relay_known, relay;
+    unsigned drivertime;
+    struct c3dev *c;
+};
+
+struct c3d_aux {
+    size_t out;
+    bool on;
+    int64_t until_us;
+    loop_timer_t off;
+    struct c3dev *c;
+};
+
+struct c3dev {
+    struct device *dev;
+    const struct site_panel *panel;
+    struct c3_session *s;
+    struct tcp_addr addr;
+    loop_timer_t resolve_timer;
+    char resolve_err[160];
+    bool started;
+    enum c3_state st;
+    bool stale;
+    bool ever_up;
+    bool failed;                /* an attempt failed since the last start */
+    bool have_status;
+    struct c3d_door door[SITE_C3_MAX_DOORS];
+    struct c3d_aux aux[SITE_C3_MAX_DOORS];
+    struct c3d_group *groups;
+    char state_path[SITE_PATH_MAX];
+};
+
+static struct c3dev *priv(const struct device *dev) { return dev->priv; }
+
+/* ---- state file ---- */
+
+char *c3_device_state_path(const struct site_panel *panel, char *buf, size_t len)
+{
+    const char *base = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    char dir[SITE_PATH_MAX];
+    if (base && *base)
+        snprintf(dir, sizeof dir, "%s/portier", base);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.local/state/portier", home);
+    else
+        snprintf(dir, sizeof dir, "/tmp/portier-%u", (unsigned)getuid());
+    char name[300];
+    size_t k = 0;
+    char raw[300];
+    snprintf(raw, sizeof raw, "%s_%u", panel->host, (unsigned)panel->port);
+    for (const char *s = raw; *s && k + 1 < sizeof name; s++)
+        name[k++] = (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                                   *s == '.' || *s == '-'
+                               ? *s
+                               : '_');
+    name[k] = '\0';
+    snprintf(buf, len, "%.700s/c3-%.250s.state", dir, name);
+    return buf;
+}
+
+static void mkdirs_for(const char *path)
+{
+    char p[SITE_PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    char *slash = strrchr(p, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0700);
+            *s = '/';
+        }
+    mkdir(p, 0700);
+}
+
+static void state_save(struct c3dev *c)
+{
+    bool any = false;
+    for (unsigned i = 0; i < c->panel->doors; i++)
+        any = any || c->door[i].emergency || c->door[i].em_pending || c->door[i].held || c->door[i].normal_open;
+    if (!any) {
+        unlink(c->state_path);
+        return;
+    }
+    mkdirs_for(c->state_path);
+    char tmp[SITE_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%.*s.tmp", SITE_PATH_MAX - 1, c->state_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "# portier C3 door state: door N emergency pending prev_held prev_normal_open held normal_open\n");
+    for (unsigned i = 0; i < c->panel->doors; i++) {
+        const struct c3d_door *d = &c->door[i];
+        fprintf(f, "door %u %d %d %d %d %d %d\n", i + 1, d->emergency, d->em_pending, d->prev_held, d->prev_no,
+                d->held, d->normal_open);
+    }
+    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    fclose(f);
+    if (!ok || rename(tmp, c->state_path) != 0)
+        unlink(tmp);
+}
+
+static void state_load(struct c3dev *c)
+{
+    FILE *f = fopen(c->state_path, "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        unsigned n;
+        int v[6];
+        if (sscanf(line, "door %u %d %d %d %d %d %d", &n, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 7 || n < 1 ||
+            n > c->panel->doors)
+            continue;
+        struct c3d_door *d = &c->door[n - 1];
+        d->emergency = v[0] == 1;
+        d->em_pending = v[1] == 1;
+        d->prev_held = v[2] == 1;
+        d->prev_no = v[3] == 1;
+        d->held = v[4] == 1;
+        d->normal_open = v[5] == 1;
+    }
+    fclose(f);
+}
+
+/* ---- output states ---- */
+
+static bool link_up(const struct c3dev *c) { return c->st == C3_ST_ONLINE && !c->stale; }
+
+static void publish_door(struct c3dev *c, unsigned i)
+{
+    struct c3d_door *d = &c->door[i];
+    if (d->out == SIZE_MAX)
+        return;
+    int64_t now = event_now_us();
+    if (d->open_until_us && d->open_until_us <= now)
+        d->open_until_us = 0;
+    struct output_state st = { 0 };
+    st.sensor = d->sensor;
+    bool released = d->held || d->normal_open || d->emergency || d->open_until_us;
+    st.locked = d->relay_known ? !(d->relay || d->held || d->emergency) : !released;
+    st.held_open = d->held || d->emergency;
+    st.normal_open = d->normal_open;
+    st.alarm = d->alarm;
+    st.open_timeout = d->open_timeout;
+    st.stale = !link_up(c);
+    st.emergency = d->emergency;
+    st.open_until_us = d->open_until_us;
+    device_report_output(c->dev, d->out, &st);
+}
+
+static void publish_aux(struct c3dev *c, unsigned i)
+{
+    struct c3d_aux *a = &c->aux[i];
+    if (a->out == SIZE_MAX)
+        return;
+    int64_t now = event_now_us();
+    if (a->until_us && a->until_us <= now) {
+        a->until_us = 0;
+        a->on = false;
+    }
+    struct output_state st = { 0 };
+    st.locked = !a->on;
+    st.stale = !link_up(c);
+    st.open_until_us = a->until_us;
+    device_report_output(c->dev, a->out, &st);
+}
+
+static void publish_all(struct c3dev *c)
+{
+    for (unsigned i = 0; i < SITE_C3_MAX_DOORS; i++) {
+        publish_door(c, i);
+        publish_aux(c, i);
+    }
+}
+
+static void relock_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct c3d_door *d = arg;
+    d->open_until_us = 0;
+    publish_door(d->c, (unsigned)(d - d->c->door));
+}
+
+static void aux_off_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct c3d_aux *a = arg;
+    a->on = false;
+    a->until_us = 0;
+    publish_aux(a->c, (unsigned)(a - a->c->aux));
+}
+
+/* The door is unlocked for secs seconds from now (no event marks the end: spec §6). */
+static void door_pulse(struct c3dev *c, unsigned i, unsigned secs)
+{
+    struct c3d_door *d = &c->door[i];
+    int64_t until = event_now_us() + (int64_t)secs * 1000000;
+    if (until > d->open_until_us)
+        d->open_until_us = until;
+    loop_timer_arm_us(c->dev->loop, &d->relock, (uint64_t)(d->open_until_us - event_now_us()));
+    publish_door(c, i);
+}
+
+/* ---- events ---- */
+
+static int64_t packed_to_epoch(uint32_t packed)
+{
+    struct tm tm;
+    if (c3_time_to_tm(packed, &tm) < 0)
+        return 0;
+    tm.tm_isdst = 0;
+    return (int64_t)timegm(&tm);
+}
+
+static enum event_severity severity_of(enum c3_severity s)
+{
+    return s == C3_SEV_ALARM ? EVENT_ALARM : s == C3_SEV_WARNING ? EVENT_WARNING : EVENT_NORMAL;
+}
+
+static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
+{
+    const struct c3_rt_event *e = &rec->event;
+    struct event ev;
+    event_init(&ev, EVENT_ACCESS, severity_of(c3_event_severity(e->type)));
+    ev.device_time = packed_to_epoch(rec->time);
+    ev.door_no = e->door;
+    ev.code = e->type;
+    char lb[C3_LABEL_LEN], vb[C3_LABEL_LEN], ib[C3_LABEL_LEN];
+    const char *label = c3_event_label(e->type, lb, sizeof lb);
+    event_copy(ev.code_name, sizeof ev.code_name, label);
+    ev.card = e->card;
+    ev.pin = e->pin;
+    ev.verify = e->verify;
+    ev.inout = e->inout;
+    char who[64] = "";
+    if (e->card && e->pin)
+        snprintf(who, sizeof who, " card %u pin %u", e->card, e->pin);
+    else if (e->card)
+        snprintf(who, sizeof who, " card %u", e->card);
+    else if (e->pin)
+        snprintf(who, sizeof who, " pin %u", e->pin);
+    const char *verify = c3_verify_label(e->verify, vb, sizeof vb);
+    const char *inout = c3_inout_label(e->inout, ib, sizeof ib);
+    if (e->verify == 200 && e->inout == C3_INOUT_NONE)
+        event_set_text(&ev, "%s%s", label, who);
+    else
+        event_set_text(&ev, "%s%s (%s, %s)", label, who, verify, inout);
+    event_make_key(&ev);
+
+    /* Door state the event implies. */
+    if (e->door >= 1 && e->door <= c->panel->doors) {
+        unsigned i = e->door - 1u;
+        struct c3d_door *d = &c->door[i];
+        bool changed = true;
+        switch (e->type) {
+        case 5: case 11: case 205: d->normal_open = true; break;
+        case 10: case 204: d->normal_open = false; break;
+        case 9: d->held = false; d->open_until_us = 0; loop_timer_disarm(c->dev->loop, &d->relock); break;
+        case 7: d->alarm = false; d->open_timeout = false; break;
+        case 28: d->open_timeout = true; break;
+        case 100: case 101: case 102: case 103: d->alarm = true; break;
+        case 200: d->sensor = SENSOR_OPEN; break;
+        case 201: d->sensor = SENSOR_CLOSED; break;
+        default:
+            changed = false;
+            if (c3_event_is_grant(e->type) && e->type != 8) {
+                door_pulse(c, i, d->drivertime ? d->drivertime : C3D_DRIVERTIME_DEFAULT);
+            }
+            break;
+        }
+        if (changed)
+            publish_door(c, i);
+    }
+    if (e->type == 7)
+        for (unsigned i = 0; i < c->panel->doors; i++) {
+            c->door[i].alarm = c->door[i].open_timeout = false;
+            publish_door(c, i);
+        }
+    device_report_event(c->dev, &ev);
+}
+
+static enum sensor_state sensor_of(uint8_t s)
+{
+    return s == C3_SENSOR_CLOSED ? SENSOR_CLOSED : s == C3_SENSOR_OPEN ? SENSOR_OPEN : SENSOR_UNKNOWN;
+}
+
+/* A status record: update every door; an event only for what changed (the first record after start only
+ * reports alarms that are already on). */
+static void on_status_record(struct c3dev *c, const struct c3_rt_record *rec)
+{
+    const struct c3_rt_status *s = &rec->status;
+    bool first = !c->have_status;
+    c->have_status = true;
+    for (unsigned i = 0; i < c->panel->doors && i < C3_RT_DOORS; i++) {
+        struct c3d_door *d = &c->door[i];
+        enum sensor_state sensor = sensor_of(s->sensor[i]);
+        bool alarm = (s->alarm[i] & C3_ALARM_ALARM) != 0;
+        bool timeout = (s->alarm[i] & C3_ALARM_OPEN_TIMEOUT) != 0;
+        bool relay = s->has_relay && (s->relay & (1u << i));
+        bool sensor_changed = !first && sensor != d->sensor;
+        bool alarm_changed = first ? alarm : alarm != d->alarm;
+        bool timeout_changed = first ? timeout : timeout != d->open_timeout;
+        d->sensor = sensor;
+        d->alarm = alarm;
+        d->open_timeout = timeout;
+        d->relay_known = s->has_relay;
+        d->relay = relay;
+        publish_door(c, i);
+        if (!sensor_changed && !alarm_changed && !timeout_changed)
+            continue;
+        struct event ev;
+        enum event_severity sev = alarm ? EVENT_ALARM : timeout ? EVENT_WARNING : EVENT_NORMAL;
+        event_init(&ev, EVENT_DOOR, sev);
+        ev.device_time = packed_to_epoch(rec->time);
+        ev.door_no = (int)i + 1;
+        ev.code = C3_EVENT_STATUS;
+        event_copy(ev.code_name, sizeof ev.code_name, "door status");
+        char what[160] = "";
+        size_t k = 0;
+        if (sensor_changed)
+            k += (size_t)snprintf(what + k, sizeof what - k, "door %s",
+                                  sensor == SENSOR_OPEN ? "opened" : sensor == SENSOR_CLOSED ? "closed" : "sensor unknown");
+        if (alarm_changed && k < sizeof what)
+            k += (size_t)snprintf(what + k, sizeof what - k, "%salarm %s", k ? ", " : "", alarm ? "ON" : "cleared");
+        if (timeout_changed && k < sizeof what)
+            snprintf(what + k, sizeof what - k, "%sopen too long%s", k ? ", " : "", timeout ? "" : " cleared");
+        event_set_text(&ev, "%s", what);
+        device_report_event(c->dev, &ev);
+    }
+    if (s->has_relay)
+        for (unsigned i = 0; i < c->panel->aux_count && i < SITE_C3_MAX_DOORS; i++) {
+            bool on = (s->relay & (1u << (4 + i))) != 0;
+            if (on != c->aux[i].on) {
+                c->aux[i].on = on;
+                if (!on)
+                    c->aux[i].until_us = 0;
+                publish_aux(c, i);
+            }
+        }
+}
+
+static void sess_record(struct c3_session *s, const struct c3_rt_record *rec, void *arg)
+{
+    (void)s;
+    struct c3dev *c = arg;
+    if (rec->kind == C3_RT_EVENT)
+        on_event_record(c, rec);
+    else
+        on_status_record(c, rec);
+}
+
+/* ---- link ---- */
+
+static void report_link(struct c3dev *c)
+{
+    char detail[128];
+    enum link_state link;
+    switch (c->st) {
+    case C3_ST_ONLINE:
+        if (c->stale) {
+            link = LINK_STALE;
+            snprintf(detail, sizeof detail, "no answer to RT-log polls");
+        } else {
+            link = LINK_UP;
+            snprintf(detail, sizeof detail, "%s, %s RT log", c3_session_sessionful(c->s) ? "session" : "session-less",
+                     c3_session_rtmode(c->s) == C3_RTMODE_KV ? "key/value" : "binary");
+        }
+        break;
+    case C3_ST_CONNECTING:
+    case C3_ST_HANDSHAKE:
+        /* Reconnect attempts after a failure stay "down" (a link event per attempt would flood the journal). */
+        link = c->failed ? LINK_DOWN : LINK_CONNECTING;
+        snprintf(detail, sizeof detail, "%s", c3_session_last_error(c->s)[0] ? c3_session_last_error(c->s)
+                                                                                : "connecting");
+        break;
+    case C3_ST_BACKOFF:
+        link = LINK_DOWN;
+        snprintf(detail, sizeof detail, "%s", c3_session_last_error(c->s)[0] ? c3_session_last_error(c->s)
+                                                                                : "connection lost");
+        break;
+    default:
+        link = LINK_DOWN;
+        snprintf(detail, sizeof detail, "stopped");
+        break;
+    }
+    device_report_link(c->dev, link, detail);
+    publish_all(c);
+}
+
+static void read_drivertimes(struct c3dev *c);
+static void apply_pending_emergency(struct c3dev *c);
+
+static void sess_state(struct c3_session *s, enum c3_state st, int err, void *arg)
+{
+    (void)s;
+    (void)err;
+    struct c3dev *c = arg;
+    enum c3_state old = c->st;
+    c->st = st;
+    if (st == C3_ST_BACKOFF)
+        c->failed = true;
+    if (st == C3_ST_ONLINE) {
+        c->ever_up = true;
+        c->failed = false;
+        c->have_status = false;
+    }
+    report_link(c);
+    if (st == C3_ST_ONLINE && old != C3_ST_ONLINE) {
+        read_drivertimes(c);
+        apply_pending_emergency(c);
+    }
+}
+
+static void sess_stale(struct c3_session *s, bool stale, void *arg)
+{
+    (void)s;
+    struct c3dev *c = arg;
+    c->stale = stale;
+    report_link(c);
+}
+
+/* DoorNDrivertime: how long a grant unlocks (for the emulated lock state). */
+static void on_drivertimes(void *arg, const struct c3_params_result *r)
+{
+    struct c3dev *c = arg;
+    if (r->err)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        unsigned n;
+        if (!r->values[i] || sscanf(r->names[i], "Door%uDrivertime", &n) != 1 || n < 1 || n > SITE_C3_MAX_DOORS)
+            continue;
+        char *end;
+        unsigned long v = strtoul(r->values[i], &end, 10);
+        if (end != r->values[i] && !*end && v <= 255)
+            c->door[n - 1].drivertime = (unsigned)v;
+    }
+}
+
+static void read_drivertimes(struct c3dev *c)
+{
+    static const char *const names[] = { "Door1Drivertime", "Door2Drivertime", "Door3Drivertime",
+                                         "Door4Drivertime" };
+    size_t n = c->panel->doors <= SITE_C3_MAX_DOORS ? c->panel->doors : SITE_C3_MAX_DOORS;
+    struct c3_op_opts o = { .prio = C3_PRIO_POLL, .expire_ms = 10000 };
+    if (n)
+        (void)c3_client_params_get(c->s, names, n, &o, on_drivertimes, c);
+}
+
+/* ---- commands ---- */
+
+static enum device_result result_of(int err)
+{
+    switch (err) {
+    case 0: return DEVICE_RESULT_OK;
+    case C3_S_TIMEOUT:
+    case C3_S_EXPIRED: return DEVICE_RESULT_TIMEOUT;
+    case C3_S_DISCONNECTED:
+    case C3_S_CANCELED:
+    case C3_S_CONNECT: return DEVICE_RESULT_OFFLINE;
+    default: return DEVICE_RESULT_FAILED;
+    }
+}
+
+static void group_free(struct c3d_group *g)
+{
+    struct c3dev *c = g->c;
+    for (struct c3d_group **pp = &c->groups; *pp; pp = &(*pp)->next)
+        if (*pp == g) {
+            *pp = g->next;
+            break;
+        }
+    loop_timer_disarm(c->dev->loop, &g->defer);
+    free(g->items);
+    free(g);
+}
+
+/* Deliver results that are ready; when every item is complete and reported, call done and free. Returns
+ * true when the group was freed. */
+static bool group_flush(struct c3d_group *g)
+{
+    if (g->in_command) {
+        loop_timer_arm_ms(g->c->dev->loop, &g->defer, 0);
+        return false;
+    }
+    bool all = true;
+    for (size_t i = 0; i < g->n; i++) {
+        struct c3d_item *it = &g->items[i];
+        if (it->has_result && !it->reported) {
+            it->reported = true;
+            if (g->result)
+                g->result(g->ctx, it->output, it->result, it->msg);
+        }
+        if (!it->complete || !it->reported)
+            all = false;
+    }
+    if (!all)
+        return false;
+    if (g->done)
+        g->done(g->ctx);
+    group_free(g);
+    return true;
+}
+
+static void defer_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    group_flush(arg);
+}
+
+static void item_result(struct c3d_item *it, enum device_result r, const char *msg)
+{
+    if (it->has_result)
+        return;
+    it->has_result = true;
+    it->result = r;
+    event_copy(it->msg, sizeof it->msg, msg);
+}
+
+/* What a confirmed step changes in the emulated state. */
+static void apply_step(struct c3dev *c, struct c3d_item *it, const uint8_t *p)
+{
+    struct c3_control ctl;
+    if (c3_control_parse(p, C3_CONTROL_LEN, &ctl) < 0)
+        return;
+    enum device_op op = it->g->op;
+    if (ctl.op == C3_CTL_OUTPUT && ctl.type == C3_OUTPUT_DOOR && ctl.number >= 1 && ctl.number <= SITE_C3_MAX_DOORS) {
+        unsigned i = ctl.number - 1u;
+        struct c3d_door *d = &c->door[i];
+        if (ctl.duration == C3_OUTPUT_CLOSE) {
+            d->held = false;
+            d->open_until_us = 0;
+            loop_timer_disarm(c->dev->loop, &d->relock);
+            if (op == DEVICE_EMERGENCY_OFF)
+                d->emergency = false;
+        } else if (ctl.duration == C3_OUTPUT_LATCH) {
+            if (op == DEVICE_EMERGENCY_ON) {
+                d->emergency = true;
+                d->em_pending = false;
+            } else {
+                d->held = true;
+                if (op == DEVICE_EMERGENCY_OFF)
+                    d->emergency = false;
+            }
+        } else {
+            door_pulse(c, i, ctl.duration);
+        }
+        if (op == DEVICE_EMERGENCY_OFF && it->pos + 1 >= it->nsteps)
+            d->emergency = d->em_pending = false;
+        publish_door(c, i);
+    } else if (ctl.op == C3_CTL_NORMAL_OPEN && ctl.number >= 1 && ctl.number <= SITE_C3_MAX_DOORS) {
+        unsigned i = ctl.number - 1u;
+        c->door[i].normal_open = ctl.enable;
+        if (op == DEVICE_EMERGENCY_OFF && it->pos + 1 >= it->nsteps)
+            c->door[i].emergency = c->door[i].em_pending = false;
+        publish_door(c, i);
+    } else if (ctl.op == C3_CTL_OUTPUT && ctl.type == C3_OUTPUT_AUX && ctl.number >= 1 &&
+               ctl.number <= SITE_C3_MAX_DOORS) {
+        struct c3d_aux *a = &c->aux[ctl.number - 1];
+        a->on = ctl.duration != C3_OUTPUT_CLOSE;
+        a->until_us = 0;
+        loop_timer_disarm(c->dev->loop, &a->off);
+        if (a->on && ctl.duration != C3_OUTPUT_LATCH) {
+            a->until_us = event_now_us() + (int64_t)ctl.duration * 1000000;
+            loop_timer_arm_ms(c->dev->loop, &a->off, (uint64_t)ctl.duration * 1000u);
+        }
+        publish_aux(c, ctl.number - 1u);
+    } else if (ctl.op == C3_CTL_CANCEL_ALARM) {
+        for (unsigned i = 0; i < c->panel->doors; i++) {
+            c->door[i].alarm = c->door[i].open_timeout = false;
+            publish_door(c, i);
+        }
+    }
+}
+
+static void submit_step(struct c3d_item *it);
+
+static void step_done(void *arg, int err)
+{
+    struct c3d_item *it = arg;
+    struct c3d_group *g = it->g;
+    struct c3dev *c = g->c;
+    if (err) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s", c3_session_strerror(err));
+        if (!it->has_result) {
+            item_result(it, result_of(err), msg);
+        } else if (g->op == DEVICE_EMERGENCY_ON) {
+            /* The door is unlocked (confirmed); only the normal-open follow-up failed. */
+            struct event ev;
+            event_init(&ev, EVENT_COMMAND, EVENT_WARNING);
+            ev.door_no = it->number;
+            event_copy(ev.code_name, sizeof ev.code_name, "normal-open");
+            event_set_text(&ev, "emergency: door unlocked, but normal-open enable failed: %s", msg);
+            device_report_event(c->dev, &ev);
+        }
+        if (g->op == DEVICE_EMERGENCY_ON && it->type == OUTPUT_DOOR && !c->door[it->number - 1].emergency) {
+            c->door[it->number - 1].em_pending = true; /* applied when the panel answers again */
+            state_save(c);
+        }
+        it->complete = true;
+        group_flush(g);
+        return;
+    }
+    apply_step(c, it, it->steps[it->pos]);
+    it->pos++;
+    if (it->pos >= it->confirm_at)
+        item_result(it, DEVICE_RESULT_OK, "ok");
+    if (it->pos < it->nsteps) {
+        if (!group_flush(g))
+            submit_step(it);
+        return;
+    }
+    it->complete = true;
+    if (g->op == DEVICE_EMERGENCY_ON || g->op == DEVICE_EMERGENCY_OFF || g->op == DEVICE_HOLD_OPEN ||
+        g->op == DEVICE_RELEASE || g->op == DEVICE_CLOSE || g->op == DEVICE_NORMAL_OPEN_ON ||
+        g->op == DEVICE_NORMAL_OPEN_OFF)
+        state_save(c);
+    group_flush(g);
+}
+
+static void submit_step(struct c3d_item *it)
+{
+    struct c3dev *c = it->g->c;
+    unsigned t = c->panel->timeout_ms ? c->panel->timeout_ms : 2000;
+    struct c3_op_opts o = { .prio = C3_PRIO_OPERATOR, .timeout_ms = t, .expire_ms = 2 * t + 1000 };
+    int rc = c3_client_control(c->s, it->steps[it->pos], &o, step_done, it);
+    if (rc < 0) {
+        item_result(it, result_of(rc), c3_session_strerror(rc));
+        it->complete = true;
+        group_flush(it->g);
+    }
+}
+
+/* Fill the steps of one output for op; returns false when the op does not apply to this output. */
+static bool plan_item(struct c3dev *c, struct c3d_group *g, struct c3d_item *it)
+{
+    int n = it->number;
+    uint8_t(*s)[C3_CONTROL_LEN] = it->steps;
+    it->nsteps = 1;
+    bool door = it->type == OUTPUT_DOOR, aux = it->type == OUTPUT_AUX;
+    switch (g->op) {
+    case DEVICE_OPEN:
+        return door && c3_control_output(s[0], C3_OUTPUT_DOOR, (unsigned)n,
+                                         g->value < 1 ? 1 : g->value > 254 ? 254 : g->value) > 0;
+    case DEVICE_CLOSE:
+    case DEVICE_RELEASE:
+        return door && c3_control_output(s[0], C3_OUTPUT_DOOR, (unsigned)n, C3_OUTPUT_CLOSE) > 0;
+    case DEVICE_HOLD_OPEN:
+        return door && c3_control_output(s[0], C3_OUTPUT_DOOR, (unsigned)n, C3_OUTPUT_LATCH) > 0;
+    case DEVICE_NORMAL_OPEN_ON:
+    case DEVICE_NORMAL_OPEN_OFF:
+        return door && c3_control_normal_open(s[0], (unsigned)n, g->op == DEVICE_NORMAL_OPEN_ON) > 0;
+    case DEVICE_AUX_ON:
+        return aux && c3_control_output(s[0], C3_OUTPUT_AUX, (unsigned)n,
+                                        g->value < 1 ? 1 : g->value > 255 ? 255 : g->value) > 0;
+    case DEVICE_AUX_OFF:
+        return aux && c3_control_output(s[0], C3_OUTPUT_AUX, (unsigned)n, C3_OUTPUT_CLOSE) > 0;
+    case DEVICE_CANCEL_ALARM:
+        return c3_control_cancel_alarm(s[0]) > 0;
+    case DEVICE_EMERGENCY_ON: {
+        if (!door)
+            return false;
+        struct c3d_door *d = &c->door[n - 1];
+        if (!d->emergency && !d->em_pending) {
+            d->prev_held = d->held;
+            d->prev_no = d->normal_open;
+        }
+        it->nsteps = 2;
+        it->confirm_at = 1; /* unlocked = confirmed; normal-open follows */
+        return c3_control_output(s[0], C3_OUTPUT_DOOR, (unsigned)n, C3_OUTPUT_LATCH) > 0 &&
+               c3_control_normal_open(s[1], (unsigned)n, true) > 0;
+    }
+    case DEVICE_EMERGENCY_OFF: {
+        if (!door)
+            return false;
+        struct c3d_door *d = &c->door[n - 1];
+        bool prev = g->restore == SITE_RESTORE_PREVIOUS && (d->emergency || d->em_pending);
+        bool held = prev && d->prev_held, no = prev && d->prev_no;
+        d->em_pending = false;
+        it->nsteps = 2;
+        /* Normal-open first when it goes off (closing while normal-open would not lock), last when it is
+         * put back (a close would end it). */
+        if (no)
+            return c3_control_output(s[0], C3_OUTPUT_DOOR, (unsigned)n, held ? C3_OUTPUT_LATCH : C3_OUTPUT_CLOSE) > 0 &&
+                   c3_control_normal_open(s[1], (unsigned)n, true) > 0;
+        return c3_control_normal_open(s[0], (unsigned)n, false) > 0 &&
+               c3_control_output(s[1], C3_OUTPUT_DOOR, (unsigned)n, held ? C3_OUTPUT_LATCH : C3_OUTPUT_CLOSE) > 0;
+    }
+    default:
+        return false;
+    }
+}
+
+static bool c3_supports(const struct device *dev, enum device_op op, size_t output)
+{
+    const struct site *site = dev->site;
+    if (op == DEVICE_CANCEL_ALARM)
+        return true;
+    if (output >= site->n_outputs)
+        return false;
+    enum output_type t = site->outputs[output].type;
+    switch (op) {
+    case DEVICE_OPEN: case DEVICE_CLOSE: case DEVICE_HOLD_OPEN: case DEVICE_RELEASE:
+    case DEVICE_NORMAL_OPEN_ON: case DEVICE_NORMAL_OPEN_OFF: case DEVICE_EMERGENCY_ON: case DEVICE_EMERGENCY_OFF:
+        return t == OUTPUT_DOOR;
+    case DEVICE_AUX_ON: case DEVICE_AUX_OFF:
+        return t == OUTPUT_AUX;
+    default:
+        return false;
+    }
+}
+
+static struct c3d_group *group_new(struct c3dev *c, const struct device_cmd *cmd, size_t n)
+{
+    struct c3d_group *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->items = calloc(n ? n : 1, sizeof *g->items);
+    if (!g->items) {
+        free(g);
+        return NULL;
+    }
+    g->c = c;
+    g->op = cmd->op;
+    g->value = cmd->value;
+    g->restore = cmd->restore;
+    g->result = cmd->result;
+    g->done = cmd->done;
+    g->ctx = cmd->ctx;
+    g->n = n;
+    loop_timer_init(&g->defer, defer_cb, g);
+    g->next = c->groups;
+    c->groups = g;
+    return g;
+}
+
+static void group_start(struct c3dev *c, struct c3d_group *g)
+{
+    bool offline = !c->s || c->st == C3_ST_BACKOFF || c->st == C3_ST_DISCONNECTED;
+    char why[160];
+    snprintf(why, sizeof why, "%s", !c->s ? c->resolve_err
+                                         : c3_session_last_error(c->s)[0] ? c3_session_last_error(c->s) : "not connected");
+    for (size_t i = 0; i < g->n; i++) {
+        struct c3d_item *it = &g->items[i];
+        if (it->has_result) {
+            it->complete = true;
+            continue;
+        }
+        if (offline) {
+            if (g->op == DEVICE_EMERGENCY_ON && it->type == OUTPUT_DOOR) {
+                c->door[it->number - 1].em_pending = true;
+                char m[200];
+                snprintf(m, sizeof m, "%s; unlocks when the panel is back", why);
+                item_result(it, DEVICE_RESULT_OFFLINE, m);
+            } else {
+                item_result(it, DEVICE_RESULT_OFFLINE, why);
+            }
+            it->complete = true;
+            continue;
+        }
+        submit_step(it);
+    }
+    if (g->op == DEVICE_EMERGENCY_ON && offline)
+        state_save(c);
+}
+
+static int c3_command(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen)
+{
+    struct c3dev *c = priv(dev);
+    bool wide = cmd->op == DEVICE_CANCEL_ALARM;
+    size_t n = wide ? 1 : cmd->n_outputs;
+    if (!wide && n == 0) {
+        snprintf(err, errlen, "no outputs given");
+        return -1;
+    }
+    if ((unsigned)cmd->op >= DEVICE_OP_COUNT) {
+        snprintf(err, errlen, "unknown command");
+        return -1;
+    }
+    struct c3d_group *g = group_new(c, cmd, n);
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    g->in_command = true;
+    for (size_t i = 0; i < n; i++) {
+        struct c3d_item *it = &g->items[i];
+        it->g = g;
+        it->output = wide ? SIZE_MAX : cmd->outputs[i];
+        it->confirm_at = 0;
+        const struct site_output *o = it->output < dev->site->n_outputs ? &dev->site->outputs[it->output] : NULL;
+        if (!wide && (!o || o->device != dev->index)) {
+            item_result(it, DEVICE_RESULT_FAILED, "not an output of this panel");
+            continue;
+        }
+        it->type = o ? o->type : OUTPUT_DOOR;
+        it->number = o ? o->number : 0;
+        if (!plan_item(c, g, it)) {
+            char m[96];
+            snprintf(m, sizeof m, "%s is not possible on a C3 %s", device_op_name(cmd->op),
+                     it->type == OUTPUT_AUX ? "aux output" : "door");
+            item_result(it, DEVICE_RESULT_UNSUPPORTED, m);
+            continue;
+        }
+        if (!it->confirm_at)
+            it->confirm_at = it->nsteps;
+    }
+    group_start(c, g);
+    g->in_command = false;
+    loop_timer_arm_ms(dev->loop, &g->defer, 0);
+    return 0;
+}
+
+/* An emergency that could not be confirmed is applied as soon as the panel answers again. */
+static void apply_pending_emergency(struct c3dev *c)
+{
+    size_t outs[SITE_C3_MAX_DOORS], n = 0;
+    for (unsigned i = 0; i < c->panel->doors; i++)
+        if (c->door[i].em_pending && c->door[i].out != SIZE_MAX)
+            outs[n++] = c->door[i].out;
+    if (!n)
+        return;
+    struct device_cmd cmd = { .op = DEVICE_EMERGENCY_ON, .outputs = outs, .n_outputs = n };
+    char err[64];
+    (void)c3_command(c->dev, &cmd, err, sizeof err);
+    struct event ev;
+    event_init(&ev, EVENT_EMERGENCY, EVENT_ALARM);
+    event_set_text(&ev, "panel back: applying the pending emergency unlock to %zu door%s", n, n == 1 ? "" : "s");
+    device_report_event(c->dev, &ev);
+}
+
+/* ---- lifecycle ---- */
+
+static void try_resolve(struct c3dev *c);
+
+static void resolve_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    try_resolve(arg);
+}
+
+static void try_resolve(struct c3dev *c)
+{
+    char err[160];
+    if (tcp_resolve(c->panel->host, c->panel->port, &c->addr, err, sizeof err) != 0) {
+        snprintf(c->resolve_err, sizeof c->resolve_err, "%s", err);
+        device_report_link(c->dev, LINK_DOWN, err);
+        loop_timer_arm_ms(c->dev->loop, &c->resolve_timer, 30000);
+        return;
+    }
+    struct c3_session_config cfg = {
+        .addr = c->addr,
+        .password = c->panel->password,
+        .dialect = C3_DIALECT_AUTO,
+        .request_timeout_ms = c->panel->timeout_ms,
+        .poll_interval_ms = c->panel->poll_ms ? c->panel->poll_ms : 1000,
+    };
+    struct c3_session_callbacks cbs = { .state = sess_state, .record = sess_record, .stale = sess_stale, .arg = c };
+    c->s = c3_session_new(c->dev->loop, &cfg, &cbs);
+    if (!c->s) {
+        snprintf(c->resolve_err, sizeof c->resolve_err, "out of memory");
+        loop_timer_arm_ms(c->dev->loop, &c->resolve_timer, 30000);
+        return;
+    }
+    if (c->started)
+        c3_session_start(c->s);
+}
+
+static int c3_init(struct device *dev, char *err, size_t errlen)
+{
+    const struct site_device *sd = &dev->site->devices[dev->index];
+    if (!sd->panel) {
+        snprintf(err, errlen, "not a C3 panel");
+        return -1;
+    }
+    struct c3dev *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->dev = dev;
+    c->panel = sd->panel;
+    c->st = C3_ST_DISCONNECTED;
+    snprintf(c->resolve_err, sizeof c->resolve_err, "not connected");
+    loop_timer_init(&c->resolve_timer, resolve_cb, c);
+    for (unsigned i = 0; i < SITE_C3_MAX_DOORS; i++) {
+        c->door[i].c = c;
+        c->door[i].out = device_output_index(dev, OUTPUT_DOOR, (int)i + 1, 0);
+        c->door[i].drivertime = C3D_DRIVERTIME_DEFAULT;
+        loop_timer_init(&c->door[i].relock, relock_cb, &c->door[i]);
+        c->aux[i].c = c;
+        c->aux[i].out = device_output_index(dev, OUTPUT_AUX, (int)i + 1, 0);
+        loop_timer_init(&c->aux[i].off, aux_off_cb, &c->aux[i]);
+    }
+    c3_device_state_path(c->panel, c->state_path, sizeof c->state_path);
+    state_load(c);
+    dev->priv = c;
+    publish_all(c);
+    return 0;
+}
+
+static int c3_start(struct device *dev)
+{
+    struct c3dev *c = priv(dev);
+    c->started = true;
+    if (!c->s)
+        try_resolve(c);
+    else
+        c3_session_start(c->s);
+    return 0;
+}
+
+static void fail_groups(struct c3dev *c, const char *why)
+{
+    /* Complete everything still outstanding (synchronously: the owner is going away). */
+    while (c->groups) {
+        struct c3d_group *g = c->groups;
+        g->in_command = false;
+        for (size_t i = 0; i < g->n; i++) {
+            item_result(&g->items[i], DEVICE_RESULT_OFFLINE, why);
+            g->items[i].complete = true;
+        }
+        if (!group_flush(g))
+            group_free(g); /* cannot happen: every item is complete and reported */
+    }
+}
+
+static void c3_stop(struct device *dev)
+{
+    struct c3dev *c = priv(dev);
+    c->started = false;
+    loop_timer_disarm(dev->loop, &c->resolve_timer);
+    if (c->s)
+        c3_session_stop(c->s);
+}
+
+static void c3_destroy(struct device *dev)
+{
+    struct c3dev *c = priv(dev);
+    if (!c)
+        return;
+    fail_groups(c, "stopped");
+    if (c->s)
+        c3_session_free(c->s);
+    loop_timer_disarm(dev->loop, &c->resolve_timer);
+    for (unsigned i = 0; i < SITE_C3_MAX_DOORS; i++) {
+        loop_timer_disarm(dev->loop, &c->door[i].relock);
+        loop_timer_disarm(dev->loop, &c->aux[i].off);
+    }
+    free(c);
+    dev->priv = NULL;
+}
+
+struct c3_session *c3_device_session(const struct device *dev)
+{
+    return dev && dev->ops == &c3_device_ops && dev->priv ? priv(dev)->s : NULL;
+}
+
+const struct device_ops c3_device_ops = {
+    .kind = "c3",
+    .init = c3_init,
+    .start = c3_start,
+    .stop = c3_stop,
+    .command = c3_command,
+    .supports = c3_supports,
+    .destroy = c3_destroy,
+};

@@ -1,0 +1,22 @@
+/* c3_device: the C3 adapter of the site device contract (core/device.h): one panel = one device, a c3_session
+ * on the loop; RT-log records become events and door states, operator commands become CONTROL_DEVICE requests. */
+#ifndef PORTIER_C3_DEVICE_H
+#define PORTIER_C3_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/device.h"
+#include "drivers/c3/c3_session.h"
+
+extern const struct device_ops c3_device_ops;
+
+/* The session of an attached C3 device (statistics, benchmarks), or NULL when not connected yet. */
+struct c3_session *c3_device_session(const struct device *dev);
+
+/* Where the adapter keeps what it must remember across runs (emergency and pre-emergency door states):
+ * "$XDG_STATE_HOME/portier/c3-<host>_<port>.state" (or ~/.local/state/portier). Writes into buf; returns buf. */
+char *c3_device_state_path(const struct site_panel *panel, char *buf, size_t len);
+
+#endif

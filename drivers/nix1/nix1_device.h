@@ -1,0 +1,23 @@
+/* nix1_device: the NiX1 adapter of the site device contract (core/device.h): one RS-485 bus = one device, its
+ * slaves' used probes are the outputs; ACCESS entries become events, commands run the §5.14 door profile. */
+#ifndef PORTIER_NIX1_DEVICE_H
+#define PORTIER_NIX1_DEVICE_H
+
+#include <stddef.h>
+
+#include "core/device.h"
+#include "drivers/nix1/nix1_bus.h"
+#include "drivers/nix1/nix1_door.h"
+
+extern const struct device_ops nix1_device_ops;
+
+/* The bus master of an attached NiX1 device (traces, statistics, benchmarks); NULL while the port is closed. */
+nix1_bus_t *nix1_device_bus(const struct device *dev);
+/* Its door controller (remembered slave states); NULL while the port is closed. */
+struct nix1_door *nix1_device_door(const struct device *dev);
+
+/* The file that keeps the remembered slave states (§5.14 restore) across runs; the same file
+ * `portierctl nix1 PORT emergency` uses: "$XDG_STATE_HOME/portier/nix1-<port with [^A-Za-z0-9] as _>.state". */
+char *nix1_device_state_path(const char *port, char *buf, size_t len);
+
+#endif
