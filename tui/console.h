@@ -178,6 +178,8 @@ struct pane *pane_slaves_new(struct console *c);
 struct pane *pane_alarms_new(struct console *c);
 struct pane *pane_history_new(struct console *c);
 struct pane *pane_help_new(struct console *c);
+/* Scroll the help to the section of a pane's requests (the pane the operator came from). */
+void pane_help_show(struct console *c, enum req_scope scope);
 
 /* Alarms (tui/pane_alarms.c): add an alarm event, acknowledge, count. */
 void alarms_add(struct console *c, const struct event *ev);

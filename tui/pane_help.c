@@ -79,6 +79,21 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     return PANE_HANDLED | PANE_REDRAW;
 }
 
+void pane_help_show(struct console *c, enum req_scope scope)
+{
+    struct pane *p = c->panes[PANE_HELP];
+    int rows[REQ_COUNT + SCOPE_COUNT];
+    size_t n = build(rows, sizeof rows / sizeof rows[0]);
+    p->lv.top = 0;
+    if (scope == SCOPE_GLOBAL || scope == SCOPE_LIST)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] == -1 - (int)scope) {
+            p->lv.top = i;
+            return;
+        }
+}
+
 struct pane *pane_help_new(struct console *c)
 {
     (void)c;

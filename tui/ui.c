@@ -314,8 +314,10 @@ static void set_focus(struct console *c, int pane)
 {
     if (pane < 0 || pane >= PANE_COUNT)
         return;
-    if (pane == PANE_HELP && c->focus != PANE_HELP)
+    if (pane == PANE_HELP && c->focus != PANE_HELP) {
         c->before_help = c->focus;
+        pane_help_show(c, c->panes[c->focus]->scope);
+    }
     c->focus = pane;
     c->dirty = true;
     if (pane == PANE_HISTORY && c->panes[pane]->request)
@@ -507,7 +509,8 @@ void ui_key(struct console *c, int key)
             quit_key(c);
         return;
     }
-    if (r != REQ_NONE && request_info(r)->scope != SCOPE_GLOBAL && p->request) {
+    /* The pane sees its own and the list requests, and Esc (a filter or a form may want it) first. */
+    if (r != REQ_NONE && (request_info(r)->scope != SCOPE_GLOBAL || r == REQ_CANCEL) && p->request) {
         unsigned res = p->request(c, p, r);
         if (res & PANE_QUIT)
             c->quit = true;

@@ -1,20 +1,50 @@
-# Every pane, help generated from the table, Tab cycling, quit.
+# Every pane by Tab, S-Tab and number keys; help generated from the table and opened at the pane's own
+# section; details, search and filter dialogs with validation; unknown keys answered; quit.
 source "$(dirname "$0")/lib.sh"
 write_config
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_text 'Test site'
 wait_text 'Live events'
-wait_text 'F1.*Help'
-keys Tab; wait_text 'iButton events'
+wait_text 'F1Help'
+wait_text 'F12EMERG'
+wait_text 'console started'
+keys Tab; wait_text 'iButton events \(NiX1\)'
 keys Tab; wait_text 'Doors, aux outputs and probes'
-wait_text 'Front'
+wait_text 'Front +door +Panel A'
+wait_text 'F2Open'
 keys Tab; wait_text 'NiX1 slaves'
+wait_text 'no NiX1 bus'
 keys Tab; wait_text 'Alarms waiting'
+wait_text 'No alarm waiting'
 keys Tab; wait_text 'History: journal'
+wait_text 'console started'
 keys F2; wait_text 'operator audit trail'
-keys '?'; wait_text 'EMERGENCY: unlock every door'
-wait_text 'door-open'
-keys Escape; wait_text 'History'
+keys F2; wait_text 'History: journal'
+keys BTab; wait_text 'Alarms waiting'
+keys 1; wait_text 'Live events'
+# details of the newest event
+keys Enter; wait_text 'Journal: +stored'
+keys Escape; wait_gone 'Journal: +stored'
+# search and filter (a bad filter is shown as typed and refused on Enter)
+keys /; wait_text 'Show events containing'
+keys -l nothing-like-this; keys Enter
+wait_text 'No event matches the filter'
+keys Escape; wait_text 'console started'
+keys '\'; wait_text 'door:NAME device:NAME'
+keys -l 'sev:loud'; wait_text "unknown severity 'loud'"
+keys Enter; wait_text "unknown severity 'loud'"
+keys C-u; keys -l 'kind:system'; keys Enter
+wait_text 'filter: kind:system'
+keys Escape; wait_gone 'filter: kind:system'
+# an unbound key says so
+keys Z; wait_text 'Z: no action here'
+# help opens at the section of the pane it was called from, greyed/marked entries only when not allowed
 keys 3; wait_text 'Doors, aux'
+keys '?'; wait_text 'Help +root|Help +[a-z]'
+wait_text 'F2 o +door-open +Open the door'
+keys g; wait_text 'F12 ! +emergency +EMERGENCY'
+keys Escape; wait_text 'Doors, aux'
+keys F1; wait_text 'door-close'
+keys F1; wait_text 'Doors, aux'
 keys q; wait_text 'EXITED 0'
-pass "panes, help, quit"
+pass "panes, help, dialogs, quit"

@@ -5,11 +5,11 @@ start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_text 'Live events'
 keys /; wait_text 'Search'
 keys F12
-wait_text 'EMERGENCY UNLOCK ACTIVE'
+wait_text 'EMERGENCY UNLOCK'
 wait_text 'confirmed, [0-9]+ pending, [0-9]+ failed'
 keys F11; wait_text 'End the emergency'
 keys y
-wait_gone 'EMERGENCY UNLOCK ACTIVE' 30
+wait_gone 'EMERGENCY UNLOCK' 30
 keys q; wait_text 'EXITED 0'
 tmux -L "$SOCK" kill-server
 start 100x30 "$PORTIER" --readonly -c "$TMP/site.conf"

@@ -4,8 +4,12 @@ set -euo pipefail
 SOCK="portier-test-$$"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/portier-screen.XXXXXX")
 export XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config"
+SIMPIDS=()
 cleanup() {
     tmux -L "$SOCK" kill-server 2>/dev/null || true
+    local p
+    for p in "${SIMPIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    for p in "${SIMPIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -16,7 +20,9 @@ pass() { echo "ok: $*"; }
 start() {
     local size=$1; shift
     tmux -L "$SOCK" -f /dev/null new-session -d -s t -x "${size%x*}" -y "${size#*x}" \
-        "env TERM=${TERM_OVERRIDE:-screen-256color} LANG=C.UTF-8 $*; echo EXITED \$?; sleep 30"
+        "env TERM=${TERM_OVERRIDE:-screen-256color} LANG=C.UTF-8 $*; echo EXITED \$?; sleep 60" \; \
+        set-option -g status off
+    tmux -L "$SOCK" resize-window -t t -x "${size%x*}" -y "${size#*x}" 2>/dev/null || true
 }
 screen_text() { tmux -L "$SOCK" capture-pane -p -t t; }
 keys() { tmux -L "$SOCK" send-keys -t t "$@"; }
@@ -54,3 +60,66 @@ ui = { colours = true; bell = "alarm"; };
 CONF
     chmod 600 "$TMP/site.conf"
 }
+
+# ---- live devices: simulators with their control commands on a FIFO (fd kept open by this shell) ----
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+# wait_file REGEX FILE [SECONDS]
+wait_file() {
+    local deadline=$((SECONDS + ${3:-20}))
+    while [ $SECONDS -lt $deadline ]; do
+        grep -Eq -- "$1" "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "timed out waiting for /$1/ in $2: $(cat "$2" 2>/dev/null)"
+}
+# start_c3 ARGS...: a C3 simulator on a free port; sets C3_PORT; `c3 CMD` sends it a control command.
+start_c3() {
+    C3_PORT=$(free_port)
+    mkfifo "$TMP/c3.in"
+    "$PORTIER_SIM" c3 --port "$C3_PORT" "$@" <"$TMP/c3.in" >"$TMP/c3.out" 2>"$TMP/c3.err" &
+    SIMPIDS+=($!)
+    exec 7>"$TMP/c3.in"
+    wait_file 'listening' "$TMP/c3.out"
+}
+c3() { echo "$*" >&7; }
+# start_nix1 ARGS...: a NiX1 bus simulator on a pseudo-terminal; sets NIX1_PTY and NIX1_ADDRS (sorted);
+# `nix1 CMD` sends it a control command.
+start_nix1() {
+    mkfifo "$TMP/nix1.in"
+    mkdir -p "$TMP/usd"
+    "$PORTIER_SIM" nix1 --dir "$TMP/usd" "$@" <"$TMP/nix1.in" >"$TMP/nix1.out" 2>"$TMP/nix1.err" &
+    SIMPIDS+=($!)
+    exec 8>"$TMP/nix1.in"
+    wait_file 'uSD cards' "$TMP/nix1.out"
+    NIX1_PTY=$(grep -Eo '/dev/pts/[0-9]+' "$TMP/nix1.out" | head -1)
+    NIX1_ADDRS=$(ls "$TMP/usd" | grep -E '^[0-9A-Fa-f]{16}$' | sort | tr '\n' ' ')
+}
+nix1() { echo "$*" >&8; }
+# A site with one live C3-200 panel (doors Front, Back; aux Siren) and, with start_nix1 first, one bus whose
+# first slave "Vault" has probe doors "Vault in" (unit 1) and "Vault out" (unit 2).
+write_live_config() {
+    local a1
+    a1=$(echo "${NIX1_ADDRS:-}" | awk '{print $1}')
+    {
+        echo "site = { name = \"Live site\"; };"
+        echo "roles = { default = \"${ROLE:-technician}\"; };"
+        echo "panels = ("
+        echo "  { name = \"Panel A\"; host = \"127.0.0.1\"; port = $C3_PORT; model = \"C3-200\"; poll_ms = 200;"
+        echo "    doors = [\"Front\", \"Back\"]; aux = [\"Siren\"]; }"
+        echo ");"
+        if [ -n "$a1" ]; then
+            echo "buses = ( { name = \"Bus 1\"; port = \"$NIX1_PTY\"; baud = 9600; poll_ms = 200; slaves = ("
+            echo "  { address = \"$a1\"; name = \"Vault\";"
+            echo "    probe1 = { door = \"Vault in\"; unit = 1; }; probe2 = { door = \"Vault out\"; unit = 2; }; } ); } );"
+        fi
+        echo "emergency = { doors = \"all\"; confirm = \"${CONFIRM:-none}\"; restore = \"previous\"; };"
+        echo "journal = { path = \"$TMP/journal.db\"; };"
+        echo "ui = { colours = true; bell = \"alarm\"; };"
+    } >"$TMP/site.conf"
+    chmod 600 "$TMP/site.conf"
+    "$PORTIER" --check-config "$TMP/site.conf" >/dev/null || fail "generated config rejected: $("$PORTIER" --check-config "$TMP/site.conf" 2>&1)"
+}
+# wait_up: every device of the site is online (status line "links N/N up").
+wait_up() { wait_text 'links ([0-9]+)/\1 up' "${1:-30}"; }
