@@ -110,6 +110,7 @@ static const char *next_req(struct fx *f)
     return line;
 }
 
+static void slave_says(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void slave_says(struct fx *f, const char *fmt, ...)
 {
     char buf[1200];
