@@ -111,18 +111,19 @@ echo 'Nowhere: status' >&3
 wait_file_line "$TMP/site.out" '^error: no panel or bus of that name' >/dev/null || fail "unknown device"
 pass "control forwarding, provisioned rights"
 
-# live site through the configuration (once the driver adapters are registered in portierctl)
-rc=0
-timeout 60 "$PORTIERCTL" -c "$CONF" status >"$TMP/status" 2>&1 || rc=$?
-if grep -q 'no driver for kind' "$TMP/status"; then
-    echo "note: portierctl has no driver adapters yet; status checked by device family above"
-else
-    [ "$rc" -eq 0 ] || { cat "$TMP/status" >&2; fail "portierctl status exit $rc"; }
-    for dev in "Panel A" "Panel B" "Panel C" "Bus 1"; do
-        grep -Eq "^$dev +(c3|nix1) +up" "$TMP/status" || { cat "$TMP/status" >&2; fail "$dev not up"; }
-    done
-    pass "portierctl -c rewritten config: every device up"
-fi
+# the live site through the rewritten configuration: every device up, every door known, and a door command
+# reaches the password-protected panel
+expect_rc 0 timeout 60 "$PORTIERCTL" -c "$CONF" status
+for dev in "Panel A" "Panel B" "Panel C" "Bus 1"; do
+    grep -Eq "^$dev +(c3|nix1) +up" "$TMP/out" || { cat "$TMP/out" >&2; fail "$dev not up"; }
+done
+grep -Eq '^Bus 1 +nix1 +up +2/2 slaves online' "$TMP/out" || fail "bus slaves: $(grep '^Bus 1' "$TMP/out")"
+grep -Eq '^  (door|aux|probe) ' "$TMP/out" || fail "no outputs listed"
+[ "$(grep -Ec '^  (door|aux|probe) ' "$TMP/out")" -eq 12 ] || fail "expected 12 outputs: $(cat "$TMP/out")"
+grep -E '^  (door|aux|probe) ' "$TMP/out" | grep -q stale && fail "stale outputs: $(cat "$TMP/out")"
+expect_rc 0 timeout 60 "$PORTIERCTL" -c "$CONF" door open "Garage" 3
+grep -q '^Garage: ' "$TMP/out" && ! grep -q FAILED "$TMP/out" || fail "door open: $(cat "$TMP/out" "$TMP/err")"
+pass "portierctl -c rewritten config: every device up, door command on Panel A"
 
 # status lists one simulator per group; a dead child is reported and takes the site down, no orphans
 echo status >&3
@@ -173,3 +174,9 @@ expect_rc 2 "$PORTIER_SIM" site "$TMP/missing.conf"
 expect_rc 2 "$PORTIER_SIM" site "$TMP/site.conf" --activity -1
 expect_rc 2 "$PORTIER_SIM" site
 pass "bad configuration and options refused"
+
+# no sanitizer report from the site or any of its simulators (sanitizer builds)
+if grep -El 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/*.err "$TMP/err" 2>/dev/null; then
+    fail "sanitizer report"
+fi
+pass "no sanitizer reports"
