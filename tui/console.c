@@ -444,6 +444,18 @@ int console_action(struct console *c, enum req r, enum action_id id, const char 
 }
 
 /* ---- drawing helpers ---- */
+const char *console_event_rest(const struct event *ev)
+{
+    const char *name = ev->code_name;
+    size_t nl = strlen(name);
+    if (!nl || strncmp(ev->text, name, nl) != 0)
+        return ev->text;
+    const char *rest = ev->text + nl;
+    while (*rest == ' ' || *rest == ':' || *rest == ',')
+        rest++;
+    return rest;
+}
+
 enum theme_role console_event_role(const struct event *ev)
 {
     switch (ev->severity) {

@@ -167,6 +167,8 @@ bool console_allowed(struct console *c, enum req r);
 
 /* Map an event to its theme role (by severity and kind). */
 enum theme_role console_event_role(const struct event *ev);
+/* The event's text without its leading event name (drivers write whole lines that start with it). */
+const char *console_event_rest(const struct event *ev);
 /* Clip-print helpers: print at most w cells of s at (y, x) with attr. */
 void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s);
 void console_fill(struct console *c, int y, int x, int w, attr_t attr);

@@ -69,8 +69,11 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         strftime(t1, sizeof t1, "%H:%M:%S", &tm);
         localtime_r(&s2, &tm);
         strftime(t2, sizeof t2, "%H:%M:%S", &tm);
+        const char *rest = console_event_rest(&a->ev);
+        char what[200];
+        snprintf(what, sizeof what, "%s%s%s", a->ev.code_name, a->ev.code_name[0] && rest[0] ? ": " : "", rest);
         snprintf(line, sizeof line, "%-8s %-8s %5u %-12.12s %-16.16s %s%s%s", t1, t2, a->count, a->ev.device,
-                 a->ev.door[0] ? a->ev.door : "-", a->ev.code_name[0] ? a->ev.code_name : a->ev.text,
+                 a->ev.door[0] ? a->ev.door : "-", what,
                  a->acking ? "  (acknowledging...)" : "", a->ev.journaled ? "" : "  [NOT IN JOURNAL]");
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t at = theme_attr(&c->th, sel ? TH_SELECTED : TH_ALARM);

@@ -91,7 +91,17 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
     fmt_time(ev, tm, sizeof tm);
 #define ADD(...) do { int w_ = snprintf(detail + u, sizeof detail - u, __VA_ARGS__); \
                       if (w_ > 0 && (size_t)w_ < sizeof detail - u) u += (size_t)w_; } while (0)
-    if (ev->kind == EVENT_ACCESS) {
+    const char *name = ev->code_name[0] ? ev->code_name : event_kind_name(ev->kind);
+    /* Drivers write a whole human line that starts with the event's name: show the rest of it. */
+    const char *rest = ev->text;
+    size_t nl = strlen(name);
+    bool named = nl && strncmp(rest, name, nl) == 0;
+    if (named) {
+        rest += nl;
+        while (*rest == ' ' || *rest == ':' || *rest == ',')
+            rest++;
+    }
+    if (ev->kind == EVENT_ACCESS && !named) {
         char vf[40] = "", io[16] = "";
         if (ev->card)
             ADD("card %u ", ev->card);
@@ -102,10 +112,7 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
         if ((ev->inout == 0 || ev->inout == 1) && c3_inout_label((unsigned)ev->inout, io, sizeof io) && io[0])
             ADD("%s ", io);
     }
-    const char *name = ev->code_name[0] ? ev->code_name : event_kind_name(ev->kind);
-    /* Avoid repeating the event name when the text is just that. */
-    if (strcmp(ev->text, name) != 0)
-        ADD("%s", ev->text);
+    ADD("%s", rest);
 #undef ADD
     struct cols k = live_cols(w);
     snprintf(buf, len, "%-8s %-*.*s %-*.*s %-*.*s %s", tm, k.dev, k.dev, device_of(ev), k.door, k.door,

@@ -112,8 +112,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             const struct event *ev = &hs->ev[k];
             event_format_time(ev->host_time_us, t, sizeof t);
             const char *sev = ev->severity == EVENT_ALARM ? "ALRM" : ev->severity == EVENT_WARNING ? "warn" : "";
+            const char *rest = console_event_rest(ev);
             snprintf(line, sizeof line, "%-19s %-4s %-12.12s %-16.16s %s%s%s%s", t, sev, ev->device,
-                     ev->door[0] ? ev->door : "-", ev->code_name, ev->code_name[0] ? ": " : "", ev->text,
+                     ev->door[0] ? ev->door : "-", ev->code_name, ev->code_name[0] && rest[0] ? ": " : "", rest,
                      ev->severity == EVENT_ALARM && hs->acked[k] ? "  [acknowledged]" : "");
             a = theme_attr(&c->th, console_event_role(ev));
         }
