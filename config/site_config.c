@@ -463,7 +463,8 @@ static void load_slave(struct ctx *c, const config_setting_t *g, struct site_sla
         for (int i = 0; hex && i < 8; i++) {
             int hi = hexval(addr[2 * i]), lo = hexval(addr[2 * i + 1]);
             hex = hi >= 0 && lo >= 0;
-            b[i] = (uint8_t)(hi << 4 | lo);
+            if (hex)
+                b[i] = (uint8_t)(hi << 4 | lo);
         }
         if (!hex) {
             ERR(c, line, "'address' = \"%s\" must be 16 hex digits (family, serial, CRC)", addr);
