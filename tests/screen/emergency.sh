@@ -1,20 +1,47 @@
-# Emergency from any pane and dialog: banner with per-door counts; restore asks first; read-only refuses.
+# Emergency against live simulators: F12 from inside a dialog, banner with live per-door counts, every door
+# marked, restore asks first and puts every door back; a mute panel shows up as failed doors; read-only refuses.
 source "$(dirname "$0")/lib.sh"
-write_config
+start_c3 --model C3-200 --seed 5
+start_nix1 --slaves 1 --configured
+write_live_config
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
-wait_text 'Live events'
-keys /; wait_text 'Search'
+wait_up
+keys 3; wait_text 'Vault out'
+keys o; wait_text 'seconds \(1-254\)'
 keys F12
+wait_text 'EMERGENCY UNLOCK . 4 doors: 4 confirmed, 0 pending, 0 failed' 30
+wait_text 'EMERGENCY *$'
+keys Escape
+wait_text 'Front +door .*EMERGENCY'
+wait_text 'Vault out +probe .*EMERGENCY'
+# the panel agrees: its doors are unlocked
+c3_status 'door1=[a-z]+,(unlocked|normalopen).*door2=[a-z]+,(unlocked|normalopen)'
+keys F11; wait_text 'End the emergency'
+keys n; wait_gone 'End the emergency'
 wait_text 'EMERGENCY UNLOCK'
-wait_text 'confirmed, [0-9]+ pending, [0-9]+ failed'
 keys F11; wait_text 'End the emergency'
 keys y
 wait_gone 'EMERGENCY UNLOCK' 30
+wait_text 'emergency-off site: done'
+wait_gone 'Front .*EMERGENCY'
+c3_status 'door1=[a-z]+,locked.*door2=[a-z]+,locked'
+keys 6; keys F2; wait_text 'emergency-off +site +ok'
+wait_text 'emergency-on +site +ok'
+# a panel that stops answering: its doors fail, the others are confirmed, the banner says which
+c3 fault mute
+keys 3
+keys '!'
+wait_text '4 doors: 2 confirmed, 0 pending, 2 failed' 40
+wait_text 'FAILED: Front'
+c3 fault none
+keys R; wait_text 'End the emergency'; keys y
+wait_gone 'EMERGENCY' 40
 keys q; wait_text 'EXITED 0'
 tmux -L "$SOCK" kill-server
 start 100x30 "$PORTIER" --readonly -c "$TMP/site.conf"
 wait_text 'guard, read-only'
+keys F12; wait_text "Read-only console: 'EMERGENCY"
 keys 3; wait_text 'Doors, aux'
 keys o; wait_text 'Read-only console'
 keys q; wait_text 'EXITED 0'
-pass "emergency on/restore, read-only"
+pass "emergency on/restore with per-door counts, failures, read-only"

@@ -123,3 +123,13 @@ write_live_config() {
 }
 # wait_up: every device of the site is online (status line "links N/N up").
 wait_up() { wait_text 'links ([0-9]+)/\1 up' "${1:-30}"; }
+# c3_status REGEX [SECONDS]: ask the C3 simulator for panel 0's status until its newest answer matches.
+c3_status() {
+    local deadline=$((SECONDS + ${2:-20}))
+    while [ $SECONDS -lt $deadline ]; do
+        c3 status panel=0
+        sleep 0.3
+        grep -a 'ok panel=0 ' "$TMP/c3.out" | tail -1 | grep -Eq -- "$1" && return 0
+    done
+    fail "C3 simulator status never matched /$1/: $(grep -a 'ok panel=0 ' "$TMP/c3.out" | tail -1)"
+}
