@@ -50,6 +50,7 @@ struct ctx {
     /* async module results */
     struct nix1_xfer_result xres;
     int door_rc;
+    char errbuf[256];
 };
 
 static struct ctx *g_ctx; /* for signal-driven stop */
@@ -89,7 +90,9 @@ static void on_done(nix1_bus_t *bus, const struct nix1_result *r, void *arg)
     c->res = *r;
     c->payload = strdup(r->payload ? r->payload : "");
     c->res.payload = c->payload;
-    c->res.error = r->error ? r->error : NULL; /* static strings or owned by the bus until return */
+    /* the bus's text lives only during the callback */
+    snprintf(c->errbuf, sizeof c->errbuf, "%s", r->error ? r->error : "");
+    c->res.error = r->error ? c->errbuf : NULL;
     if (r->nlines) {
         c->lines = calloc(r->nlines, sizeof *c->lines);
         for (size_t i = 0; c->lines && i < r->nlines; i++)
