@@ -332,6 +332,7 @@ struct action_ctx {
     struct console *c;
     enum req r;
     enum action_id id;
+    size_t output;           /* the output the operator selected, SIZE_MAX if none */
 };
 
 static void set_progress(struct console *c, size_t out, enum progress pr, const char *text)
@@ -383,6 +384,19 @@ static void action_progress(const struct action_run *run, bool finished, void *a
     }
     if (ax->id == ACTION_EMERGENCY_ON || ax->id == ACTION_EMERGENCY_OFF)
         update_emergency(c, run, finished);
+    if (finished && ax->output != SIZE_MAX) {
+        /* A device-wide action (cancel alarm) chosen on an output: show its outcome there too. */
+        bool reported = false;
+        for (size_t i = 0; i < run->n_results; i++)
+            reported = reported || run->results[i].output == ax->output;
+        if (!reported) {
+            char text[128];
+            const char *msg = run->n_results && run->results[0].message[0] ? run->results[0].message
+                                                                             : action_status_name(run->status);
+            snprintf(text, sizeof text, "%s: %s", run->def->name, run->error[0] ? run->error : msg);
+            set_progress(c, ax->output, run->status == ACTION_OK ? PROGRESS_OK : PROGRESS_FAILED, text);
+        }
+    }
     if (finished) {
         switch (run->status) {
         case ACTION_OK:
@@ -430,10 +444,13 @@ int console_action(struct console *c, enum req r, enum action_id id, const char 
         c->em.confirmed = c->em.pending = c->em.failed = c->em.total = 0;
         c->em.failures[0] = '\0';
     }
+    ax->output = SIZE_MAX;
     if (target) {
         struct site_output *o = site_find_output(c->site, target);
-        if (o)
+        if (o) {
+            ax->output = o->index;
             set_progress(c, o->index, PROGRESS_PENDING, "sending");
+        }
     }
     c->running_actions++;
     char err[256] = "";

@@ -70,7 +70,13 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         FLAG(d->link == LINK_DOWN || d->link == LINK_CONNECTING, "offline");
         if (st->open_until_us > now) {
             char t[24];
-            snprintf(t, sizeof t, "open %llds", (long long)((st->open_until_us - now) / 1000000));
+            long long left = (long long)((st->open_until_us - now) / 1000000);
+            if (left < 100)
+                snprintf(t, sizeof t, "open %llds", left);
+            else if (left < 6000)
+                snprintf(t, sizeof t, "open %lldm%02llds", left / 60, left % 60);
+            else
+                snprintf(t, sizeof t, "open %lldh%02lldm", left / 3600, left / 60 % 60);
             FLAG(true, t);
         }
 #undef FLAG
