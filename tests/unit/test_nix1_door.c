@@ -1,0 +1,512 @@
+/* Unit tests for NiX1 door control and the emergency profile (spec §5.14): a socketpair plays the RS-485
+ * line, a scripted fake slave set answers on the other end, the fake clock drives every timeout and gap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/loop.h"
+#include "core/xport.h"
+#include "drivers/nix1/nix1_bus.h"
+#include "drivers/nix1/nix1_door.h"
+#include "drivers/nix1/nix1_rc.h"
+
+#define S1 "271A2100000000F3"
+#define S2 "270100000000006B"
+#define BC NIX1_ADDR_BROADCAST_STR
+#define MAXLOG 256
+
+/* One simulated slave: only what §5.14 touches. */
+struct fslave {
+    const char *addr;
+    bool has_cron;
+    char cron[200];
+    int mode;
+    int lock[2];
+    bool muted;      /* answers nothing */
+    bool deaf_bcast; /* misses broadcasts (e.g. noise on its segment) */
+};
+
+struct fx {
+    loop_t *loop;
+    nix1_bus_t *bus;
+    struct nix1_door *door;
+    int peer;
+    char rx[16384];
+    size_t rx_len;
+    struct fslave sl[2];
+    int nsl;
+    char log[MAXLOG][400];
+    uint64_t log_us[MAXLOG];
+    int nlog;
+    /* door report */
+    bool done;
+    struct nix1_door_outcome out[4];
+    size_t n_out, ok, failed, unreachable;
+};
+
+static void pump(struct fx *f)
+{
+    for (int i = 0; i < 50; i++)
+        if (loop_run_once(f->loop, 0) <= 0)
+            break;
+}
+
+static const char *next_req(struct fx *f)
+{
+    static char line[400];
+    pump(f);
+    ssize_t n = read(f->peer, f->rx + f->rx_len, sizeof f->rx - f->rx_len - 1);
+    if (n > 0)
+        f->rx_len += (size_t)n;
+    char *nl = memchr(f->rx, '\n', f->rx_len);
+    if (!nl)
+        return NULL;
+    size_t len = (size_t)(nl - f->rx);
+    memcpy(line, f->rx, len);
+    line[len] = 0;
+    memmove(f->rx, nl + 1, f->rx_len - len - 1);
+    f->rx_len -= len + 1;
+    return line;
+}
+
+static void say(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct fx *f, const char *fmt, ...)
+{
+    char buf[600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    buf[n++] = '\n';
+    assert_int_equal(write(f->peer, buf, (size_t)n), n);
+}
+
+static struct fslave *find(struct fx *f, const char *addr)
+{
+    for (int i = 0; i < f->nsl; i++)
+        if (strncmp(f->sl[i].addr, addr, 16) == 0)
+            return &f->sl[i];
+    return NULL;
+}
+
+/* Apply a set command; returns false for commands this fake does not know. */
+static bool apply(struct fslave *s, char cmd, char arg, const char *opt)
+{
+    if (cmd == 'N' && arg == 'h') {
+        s->has_cron = true;
+        snprintf(s->cron, sizeof s->cron, "%s", opt);
+    } else if (cmd == 'D' && arg == 'h') {
+        s->has_cron = false;
+        s->cron[0] = 0;
+    } else if (cmd == 'N' && arg == 'o') {
+        s->mode = atoi(opt);
+    } else if (cmd == 'N' && arg == 'l' && (opt[0] == '1' || opt[0] == '2') && opt[1] == '\t') {
+        s->lock[opt[0] - '1'] = atoi(opt + 2);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static void slave_answer(struct fx *f, const char *req)
+{
+    size_t len = strlen(req);
+    assert_true(len >= 18);
+    char cmd = req[16], arg = req[17];
+    const char *opt = req + 18;
+    if (strncmp(req, BC, 16) == 0) {
+        for (int i = 0; i < f->nsl; i++)
+            if (!f->sl[i].muted && !f->sl[i].deaf_bcast)
+                assert_true(apply(&f->sl[i], cmd, arg, opt));
+        return; /* never answered */
+    }
+    struct fslave *s = find(f, req);
+    if (!s || s->muted)
+        return;
+    if (cmd == 'Q' && arg == 'h') {
+        if (s->has_cron)
+            say(f, "%s00Qh\t%s", s->addr, s->cron);
+        else
+            say(f, "%s60Qh", s->addr);
+    } else if (cmd == 'Q' && arg == 'o') {
+        say(f, "%s00Qo\t%d", s->addr, s->mode);
+    } else if (cmd == 'Q' && arg == 'l') {
+        say(f, "%s00Ql\t%d", s->addr, s->lock[opt[0] == '2']);
+    } else if (cmd == 'Q' && arg == 'e') {
+        say(f, "%s04Qe", s->addr);
+    } else if (apply(s, cmd, arg, opt)) {
+        say(f, "%s00%c%c", s->addr, cmd, arg);
+    } else {
+        say(f, "%s41%c%c", s->addr, cmd, arg);
+    }
+}
+
+/* Run the loop with the fake slaves answering, until *flag or max_us of fake time. */
+static void serve(struct fx *f, const bool *flag, uint64_t max_us)
+{
+    for (uint64_t t = 0; t <= max_us; t += 1000) {
+        const char *l;
+        while ((l = next_req(f))) {
+            char copy[400];
+            snprintf(copy, sizeof copy, "%s", l);
+            if (f->nlog < MAXLOG) {
+                snprintf(f->log[f->nlog], sizeof f->log[0], "%s", copy);
+                f->log_us[f->nlog] = loop_now_us(f->loop);
+                f->nlog++;
+            }
+            slave_answer(f, copy);
+            pump(f);
+        }
+        if (flag && *flag)
+            return;
+        loop_advance(f->loop, 1000);
+        pump(f);
+    }
+}
+
+static void on_report(void *arg, const struct nix1_door_report *r)
+{
+    struct fx *f = arg;
+    f->done = true;
+    f->n_out = r->n < 4 ? r->n : 4;
+    memcpy(f->out, r->v, f->n_out * sizeof *r->v);
+    f->ok = r->ok;
+    f->failed = r->failed;
+    f->unreachable = r->unreachable;
+}
+
+static struct fx *fx_new(void)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->loop = loop_new_fake(1000000);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct xport x;
+    xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
+    f->peer = sv[1];
+    f->bus = nix1_bus_new(f->loop, &x, NULL);
+    assert_non_null(f->bus);
+    f->door = nix1_door_new(f->bus);
+    assert_non_null(f->door);
+    f->sl[0] = (struct fslave){ .addr = S1, .has_cron = true, .cron = "0-30 6 * * *", .mode = 2, .lock = { 0, 1 } };
+    f->sl[1] = (struct fslave){ .addr = S2, .has_cron = false, .mode = 0, .lock = { 1, 0 } };
+    f->nsl = 2;
+    pump(f);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    nix1_door_free(f->door);
+    nix1_bus_free(f->bus);
+    close(f->peer);
+    loop_free(f->loop);
+    free(f);
+}
+
+static nix1_addr_t A(const char *s)
+{
+    nix1_addr_t a;
+    assert_int_equal(nix1_addr_parse_str(s, &a), 0);
+    return a;
+}
+
+static void reset_run(struct fx *f)
+{
+    f->done = false;
+    f->nlog = 0;
+}
+
+static void expect_log(struct fx *f, const char *const *want, int n)
+{
+    for (int i = 0; i < n && i < f->nlog; i++)
+        assert_string_equal(f->log[i], want[i]);
+    assert_int_equal(f->nlog, n);
+}
+
+/* ---- tests ---- */
+
+static void test_hold_release_remember_and_restore(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_true(f->done);
+    assert_int_equal(f->ok, 1);
+    static const char *const hold[] = { S1 "Qh", S1 "Qo", S1 "Ql1", S1 "Ql2", S1 "Nh* * * * *", S1 "No1" };
+    expect_log(f, hold, 6);
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    assert_int_equal(f->sl[0].mode, 1);
+    const struct nix1_door_slave *ds = nix1_door_slave(f->door, &a1, false);
+    assert_non_null(ds);
+    assert_true(ds->held && ds->known && ds->has_cron);
+    assert_string_equal(ds->cron, "0-30 6 * * *");
+    assert_int_equal(ds->cron_mode, 2);
+
+    /* holding again must not remember the open state as "previous" */
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    static const char *const again[] = { S1 "Nh* * * * *", S1 "No1" };
+    expect_log(f, again, 2);
+    ds = nix1_door_slave(f->door, &a1, false);
+    assert_string_equal(ds->cron, "0-30 6 * * *");
+
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->ok, 1);
+    static const char *const rel[] = { S1 "Nh0-30 6 * * *", S1 "No2" };
+    expect_log(f, rel, 2);
+    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
+    assert_int_equal(f->sl[0].mode, 2);
+    assert_int_equal(f->sl[0].lock[1], 1); /* hold/release never touch the locks */
+    assert_false(nix1_door_slave(f->door, &a1, false)->held);
+    fx_free(f);
+}
+
+static void test_release_without_cron_deletes_it(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a2 = A(S2);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a2, true, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->ok, 1);
+    assert_true(f->sl[1].has_cron);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a2, false, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    static const char *const rel[] = { S2 "Dh", S2 "No0" };
+    expect_log(f, rel, 2);
+    assert_false(f->sl[1].has_cron);
+    assert_int_equal(f->sl[1].mode, 0);
+    fx_free(f);
+}
+
+static void test_release_refused_during_emergency(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    nix1_door_slave(f->door, &a1, true);
+    nix1_door_slave(f->door, &a2, true);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
+    serve(f, &f->done, 20000000);
+    assert_true(nix1_door_emergency_active(f->door));
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
+    serve(f, &f->done, 1000000);
+    assert_true(f->done);
+    assert_int_equal(f->failed, 1);
+    assert_int_equal(f->nlog, 0); /* nothing sent */
+    assert_non_null(strstr(f->out[0].msg, "emergency"));
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    fx_free(f);
+}
+
+static int find_log(const struct fx *f, const char *line, int from)
+{
+    for (int i = from; i < f->nlog; i++)
+        if (strcmp(f->log[i], line) == 0)
+            return i;
+    return -1;
+}
+
+static void test_emergency_broadcast_order_gaps_and_verify(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    nix1_door_slave(f->door, &a1, true);
+    nix1_door_slave(f->door, &a2, true);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_true(f->done);
+    assert_int_equal(f->ok, 2);
+    /* unknown slaves are read first, then the four broadcasts in §5.14's order */
+    static const char *const bc[] = { BC "Nl1\t0", BC "Nl2\t0", BC "Nh* * * * *", BC "No1" };
+    int at[4];
+    int prev = -1;
+    for (int i = 0; i < 4; i++) {
+        at[i] = find_log(f, bc[i], prev + 1);
+        assert_true(at[i] > prev);
+        prev = at[i];
+    }
+    assert_int_equal(at[0], 8); /* 4 snapshot queries per slave before */
+    assert_int_equal(at[3], 11);
+    /* >= 100 ms after each broadcast before anything else goes on the wire (§5.1) */
+    for (int i = at[0]; i <= at[3]; i++) {
+        uint64_t gap = f->log_us[i + 1] - f->log_us[i];
+        assert_true(gap >= 100000);
+        assert_true(gap < 200000);
+    }
+    /* then every slave is verified */
+    static const char *const ver[] = { S1 "Ql1", S1 "Ql2", S1 "Qh", S1 "Qo", S2 "Ql1", S2 "Ql2", S2 "Qh", S2 "Qo" };
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(f->log[at[3] + 1 + i], ver[i]);
+    assert_int_equal(f->nlog, at[3] + 9);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(f->out[i].resent, 0);
+        assert_string_equal(f->sl[i].cron, "* * * * *");
+        assert_int_equal(f->sl[i].mode, 1);
+        assert_int_equal(f->sl[i].lock[0] + f->sl[i].lock[1], 0);
+    }
+    assert_true(nix1_door_emergency_active(f->door));
+    fx_free(f);
+}
+
+static void test_emergency_unicast_resend_and_restore(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    f->sl[1].deaf_bcast = true;
+    f->sl[1].lock[1] = 1;
+    nix1_door_slave(f->door, &a1, true);
+    nix1_door_slave(f->door, &a2, true);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 2);
+    assert_int_equal(f->out[0].resent, 0);
+    assert_int_equal(f->out[1].resent, 4); /* Nl1, Nl2, Nh, No: it missed all four broadcasts */
+    assert_true(find_log(f, S2 "Nl1\t0", 0) > 0);
+    assert_true(find_log(f, S2 "Nl2\t0", 0) > 0);
+    assert_true(find_log(f, S2 "Nh* * * * *", 0) > 0);
+    assert_true(find_log(f, S2 "No1", 0) > 0);
+    assert_int_equal(find_log(f, S1 "No1", 0), -1);
+    assert_string_equal(f->sl[1].cron, "* * * * *");
+    assert_int_equal(f->sl[1].mode, 1);
+    assert_int_equal(f->sl[1].lock[0] + f->sl[1].lock[1], 0);
+
+    /* off restores what each slave had before, by unicast */
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, false, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 2);
+    assert_false(nix1_door_emergency_active(f->door));
+    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
+    assert_int_equal(f->sl[0].mode, 2);
+    assert_int_equal(f->sl[0].lock[0], 0);
+    assert_int_equal(f->sl[0].lock[1], 1);
+    assert_false(f->sl[1].has_cron);
+    assert_int_equal(f->sl[1].mode, 0);
+    assert_int_equal(f->sl[1].lock[0], 1);
+    assert_int_equal(f->sl[1].lock[1], 1);
+    for (int i = 0; i < f->nlog; i++)
+        assert_true(strncmp(f->log[i], BC, 16) != 0); /* restore is never a broadcast */
+    fx_free(f);
+}
+
+/* A slave that does not answer the restore stays pending and is restored once it answers again. */
+static void restore_when_back(struct fx *f, uint64_t muted_after_us)
+{
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    nix1_door_slave(f->door, &a1, true);
+    nix1_door_slave(f->door, &a2, true);
+    nix1_bus_add_slave(f->bus, &a1);
+    nix1_bus_add_slave(f->bus, &a2);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 2);
+    f->sl[1].muted = true;
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, false, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 1);
+    assert_int_equal(f->unreachable, 1);
+    assert_true(f->out[1].unreachable);
+    assert_true(nix1_door_slave(f->door, &a2, false)->restore_pending);
+    assert_string_equal(f->sl[1].cron, "* * * * *");
+    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
+    /* the bus polls; the slave comes back after a while */
+    nix1_bus_set_polling(f->bus, true);
+    serve(f, NULL, muted_after_us);
+    f->sl[1].muted = false;
+    bool restored = false;
+    for (int i = 0; i < 200 && !restored; i++) {
+        serve(f, NULL, 100000);
+        restored = !nix1_door_slave(f->door, &a2, false)->restore_pending;
+    }
+    assert_true(restored);
+    serve(f, NULL, 200000);
+    assert_false(f->sl[1].has_cron);
+    assert_int_equal(f->sl[1].mode, 0);
+    assert_int_equal(f->sl[1].lock[0], 1);
+    assert_int_equal(f->sl[1].lock[1], 0);
+    assert_false(nix1_door_slave(f->door, &a2, false)->in_emergency);
+}
+
+static void test_restore_unreachable_slave_when_back(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    restore_when_back(f, 8000000); /* long enough for the bus to call it offline */
+    fx_free(f);
+}
+
+static void test_restore_slave_back_quickly(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    restore_when_back(f, 0); /* answers the very next poll */
+    fx_free(f);
+}
+
+static void test_state_save_load_roundtrip(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    size_t len = 0;
+    char *text = nix1_door_save(f->door, &len);
+    assert_non_null(text);
+    struct nix1_door *d2 = nix1_door_new(f->bus);
+    assert_int_equal(nix1_door_load(d2, text, len), 0);
+    const struct nix1_door_slave *s = nix1_door_slave(d2, &a1, false);
+    assert_non_null(s);
+    assert_true(s->held && s->known && s->has_cron);
+    assert_string_equal(s->cron, "0-30 6 * * *");
+    assert_int_equal(s->cron_mode, 2);
+    assert_false(s->lock[0]);
+    assert_true(s->lock[1]);
+    assert_int_equal(nix1_door_load(d2, "slave\tnot-an-address\n", 21), -1);
+    nix1_door_free(d2);
+    free(text);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hold_release_remember_and_restore),
+        cmocka_unit_test(test_release_without_cron_deletes_it),
+        cmocka_unit_test(test_release_refused_during_emergency),
+        cmocka_unit_test(test_emergency_broadcast_order_gaps_and_verify),
+        cmocka_unit_test(test_emergency_unicast_resend_and_restore),
+        cmocka_unit_test(test_restore_unreachable_slave_when_back),
+        cmocka_unit_test(test_restore_slave_back_quickly),
+        cmocka_unit_test(test_state_save_load_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
