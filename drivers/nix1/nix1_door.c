@@ -48,7 +48,38 @@ struct nix1_door {
     bool recheck;
     struct nix1_bus_listener lis;
     bool unlistened; /* nix1_door_unlisten: the bus may be freed before the door */
+    /* Slaves a restore found unreachable. The bus reports "online" only after it called a slave offline
+     * (2 failed transactions); one that answers again before that never changes state, so the first
+     * reply heard from one of these restores it. */
+    nix1_addr_t *await;
+    size_t nawait, capawait;
 };
+
+static void await_add(struct nix1_door *d, const nix1_addr_t *a)
+{
+    for (size_t i = 0; i < d->nawait; i++)
+        if (nix1_addr_equal(&d->await[i], a))
+            return;
+    if (d->nawait == d->capawait) {
+        size_t nc = d->capawait ? d->capawait * 2 : 8;
+        nix1_addr_t *nv = realloc(d->await, nc * sizeof *nv);
+        if (!nv)
+            return; /* the online transition still restores it */
+        d->await = nv;
+        d->capawait = nc;
+    }
+    d->await[d->nawait++] = *a;
+}
+
+static bool await_take(struct nix1_door *d, const nix1_addr_t *a)
+{
+    for (size_t i = 0; i < d->nawait; i++)
+        if (nix1_addr_equal(&d->await[i], a)) {
+            d->await[i] = d->await[--d->nawait];
+            return true;
+        }
+    return false;
+}
 
 static void run(struct nix1_door *d);
 
@@ -292,6 +323,7 @@ static void finish_job(struct nix1_door *d)
                 s->restore_pending = false;
             } else if (o->unreachable) {
                 s->restore_pending = true;
+                await_add(d, &o->addr);
             }
             break;
         case OP_EMERG_ON:
@@ -311,6 +343,7 @@ static void finish_job(struct nix1_door *d)
                 s->restore_pending = false;
             } else if (o->unreachable) {
                 s->restore_pending = true;
+                await_add(d, &o->addr);
             }
             break;
         }
@@ -619,6 +652,18 @@ static void on_slave_state(void *arg, const nix1_addr_t *a, enum nix1_slave_stat
         nix1_door_restore_pending(d, NULL, NULL);
 }
 
+/* Every line on the bus: a valid reply from a slave whose restore found it unreachable restores it. */
+static void on_line(void *arg, bool tx, const char *line, size_t len)
+{
+    struct nix1_door *d = arg;
+    struct nix1_reply rep;
+    if (tx || d->nawait == 0 || nix1_reply_parse(line, len, &rep) != NIX1_REP_OK || rep.rc == NIX1_RC_NAK)
+        return;
+    struct nix1_door_slave *s = nix1_door_slave(d, &rep.addr, false);
+    if (await_take(d, &rep.addr) && s && s->restore_pending)
+        nix1_door_restore_pending(d, NULL, NULL); /* busy: runs when the current job ends */
+}
+
 struct nix1_door *nix1_door_new(nix1_bus_t *bus)
 {
     struct nix1_door *d = calloc(1, sizeof *d);
@@ -626,6 +671,7 @@ struct nix1_door *nix1_door_new(nix1_bus_t *bus)
         return NULL;
     d->bus = bus;
     d->lis.slave_state = on_slave_state;
+    d->lis.trace = on_line;
     d->lis.arg = d;
     nix1_bus_add_listener(bus, &d->lis);
     return d;
@@ -654,6 +700,7 @@ void nix1_door_free(struct nix1_door *d)
         free(d->job->snapped);
         free(d->job);
     }
+    free(d->await);
     free(d->v);
     free(d);
 }
