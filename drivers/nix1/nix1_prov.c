@@ -30,6 +30,8 @@ struct action {
     char opt[NIX1_LINE_MAX];
     char file[13];
     bool fallback; /* A_VERIFY_SET already after a fallback push: do not push again */
+    bool has_to;   /* rotation: unicast to `to` (Qk checks and their repairs) */
+    nix1_addr_t to;
 };
 
 struct remote_file {
@@ -65,6 +67,8 @@ struct nix1_prov {
     /* rotation */
     char new_key[NIX1_KEY_MAX + 1];
     uint64_t new_ts;
+    uint64_t *pruned; /* key timestamps pruned by broadcast Dk: repeated by unicast to a slave that missed them */
+    size_t npruned;
     struct nix1_xfer *xfer;
     bool freed_pending;
     uint64_t start_us;
@@ -513,6 +517,25 @@ static void on_reply(nix1_bus_t *bus, const struct nix1_result *r, void *arg)
         break;
     }
     case A_CMD:
+        if (p->rotation) {
+            /* a repair of one slave after its Qk check: Dk of a key it no longer has is done */
+            if (ok || (a.cmd == 'D' && r->status == NIX1_ST_REPLY && r->rc == NIX1_RC_ERROR_NOT_FOUND)) {
+                p->rep.commands++;
+                break;
+            }
+            if (r->status == NIX1_ST_REPLY) {
+                p->rep.failed++;
+                logf_(p, "%s %c%c: %02X %s (%s)", nix1_addr_format(&a.to, as), a.cmd, a.arg, r->rc,
+                      nix1_rc_name(r->rc), nix1_rc_meaning(r->rc));
+            } else {
+                p->rep.unreachable++;
+                logf_(p, "%s %c%c: no answer", nix1_addr_format(&a.to, as), a.cmd, a.arg);
+            }
+            /* skip the rest of this slave's repair (the other slaves are still checked) */
+            while (p->pos < p->nq && p->q[p->pos].has_to && nix1_addr_equal(&p->q[p->pos].to, &a.to))
+                p->pos++;
+            break;
+        }
         if (!ok) {
             slave_abort(p, r, &a);
             break;
@@ -541,15 +564,25 @@ static void on_reply(nix1_bus_t *bus, const struct nix1_result *r, void *arg)
         } else if (r->status == NIX1_ST_REPLY) {
             if (a.fallback) {
                 p->rep.failed++;
-                logf_(p, "%s: new key not in place", nix1_addr_format(&r->from, as));
+                logf_(p, "%s: new key not in place", nix1_addr_format(&a.to, as));
             } else {
-                /* re-send by unicast, then check again */
+                /* It missed the broadcasts: re-send the new key and the prunes by unicast, then check again. */
                 char opt[NIX1_KEY_MAX + 32];
                 snprintf(opt, sizeof opt, "%llu\t%s", (unsigned long long)p->new_ts, p->new_key);
-                qpush_at(p, p->pos, A_QK, 'Q', 'k', NULL, a.file);
-                p->q[p->pos].fallback = true;
-                memcpy(&p->q[p->pos].file, a.file, sizeof a.file);
-                qpush_at(p, p->pos, A_CMD, 'N', 'k', opt, a.file);
+                size_t at = p->pos;
+                qpush_at(p, at, A_CMD, 'N', 'k', opt, NULL);
+                for (size_t i = 0; i < p->npruned; i++) {
+                    char o2[24];
+                    snprintf(o2, sizeof o2, "%llu", (unsigned long long)p->pruned[i]);
+                    qpush_at(p, ++at, A_CMD, 'D', 'k', o2, NULL);
+                }
+                qpush_at(p, ++at, A_QK, 'Q', 'k', NULL, NULL);
+                p->q[at].fallback = true;
+                for (size_t i = p->pos; i <= at && i < p->nq; i++) {
+                    p->q[i].has_to = true;
+                    p->q[i].to = a.to;
+                }
+                logf_(p, "%s: new key missing: sent by unicast", nix1_addr_format(&a.to, as));
             }
         } else {
             p->rep.unreachable++;
@@ -620,19 +653,19 @@ static void step(struct nix1_prov *p)
         default: {
             struct nix1_request_spec rq = { .cmd = a->cmd, .arg = a->arg, .opt = a->opt, .prio = NIX1_PRIO_CONFIG };
             rq.addr = a->k == A_BCAST ? nix1_addr_broadcast : p->slaves[p->si < p->n ? p->si : 0];
-            if (a->k == A_QK || (p->rotation && a->k == A_CMD)) {
-                nix1_addr_t t;
-                if (nix1_addr_parse_str(a->file, &t) == 0)
-                    rq.addr = t;
-            }
+            if (a->has_to)
+                rq.addr = a->to;
             long id = nix1_bus_submit(p->bus, &rq, on_reply, p);
             if (id > 0)
                 return;
             struct nix1_result fake = { .status = NIX1_ST_REPLY, .rc = (uint8_t)-id };
-            if (p->rotation)
+            if (p->rotation) {
                 p->rep.failed++;
-            else
+                while (a->has_to && p->pos < p->nq && p->q[p->pos].has_to && nix1_addr_equal(&p->q[p->pos].to, &a->to))
+                    p->pos++;
+            } else {
                 slave_abort(p, &fake, a);
+            }
             continue;
         }
         }
@@ -810,7 +843,7 @@ struct nix1_prov *nix1_prov_rotate_key(nix1_bus_t *bus, const char *dir, uint64_
     char optk[NIX1_KEY_MAX + 32];
     snprintf(optk, sizeof optk, "%llu\t%s", (unsigned long long)now, p->new_key);
     qpush(p, A_BCAST, 'N', 'k', optk, NULL);
-    uint64_t *pruned = calloc(p->keys.n + 1, sizeof *pruned);
+    uint64_t *pruned = p->pruned = calloc(p->keys.n + 1, sizeof *pruned);
     size_t npr = 0;
     for (size_t i = 0; i < p->keys.n; i++) {
         const struct nix1_key_entry *ke = &p->keys.v[i];
@@ -830,7 +863,7 @@ struct nix1_prov *nix1_prov_rotate_key(nix1_bus_t *bus, const char *dir, uint64_
         }
         k += (size_t)snprintf(out + k, cap - k, "%llu\t%s\n", (unsigned long long)ke->ts, ke->key);
     }
-    free(pruned);
+    p->npruned = npr;
     char path[700], tmp[720];
     snprintf(path, sizeof path, "%s/keys.txt", dir);
     snprintf(tmp, sizeof tmp, "%s/.keys.txt.tmp", dir);
@@ -848,9 +881,11 @@ struct nix1_prov *nix1_prov_rotate_key(nix1_bus_t *bus, const char *dir, uint64_
     p->rep.key_ts = now;
     logf_(p, "new key %llu written to %s and broadcast", (unsigned long long)now, path);
     for (size_t i = 0; i < n; i++) {
-        char as[NIX1_ADDR_LEN + 1];
-        nix1_addr_format(&slaves[i], as);
-        qpush(p, A_QK, 'Q', 'k', NULL, as);
+        qpush(p, A_QK, 'Q', 'k', NULL, NULL);
+        if (p->nq && p->q[p->nq - 1].k == A_QK) {
+            p->q[p->nq - 1].has_to = true;
+            p->q[p->nq - 1].to = slaves[i];
+        }
     }
     step(p);
     return p;
@@ -868,6 +903,7 @@ void nix1_prov_free(struct nix1_prov *p)
     if (p->have_gen)
         nix1_genset_free(&p->gen);
     free(p->rf);
+    free(p->pruned);
     free(p->q);
     free(p->slaves);
     free(p);
