@@ -56,7 +56,8 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
                 why = whybuf;
             }
         }
-        snprintf(line, sizeof line, "  %-16s %-18s %s%s", keys[0] ? keys : "(unbound)", ri->name, ri->help, why);
+        snprintf(line, sizeof line, "  %-16s %-18s %s%s%s", keys[0] ? keys : "(unbound)", ri->name, why + (why[0] ? 2 : 0),
+                 why[0] ? " " : "", ri->help);
         console_put(c, y + 1 + i, x, w, theme_attr(&c->th, ok ? TH_NORMAL : TH_FKEY_OFF), line);
     }
 }

@@ -144,7 +144,8 @@ bool terminal_want_colour(void)
     const char *nc = getenv("NO_COLOR");
     if (nc && *nc)
         return false;
-    return has_colors() && COLORS >= 8;
+    /* COLORS is only known after start_color(); ask terminfo directly. */
+    return has_colors() && tigetnum("colors") >= 8;
 }
 
 bool terminal_utf8(void)

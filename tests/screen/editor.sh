@@ -53,7 +53,7 @@ keys 6; keys F2; wait_text 'slave-set +Vault +(ok|partial|failed)'
 keys Enter; wait_text 'LOCK_1=1 UNIT_1=42 CRON=\* 7-18 \* \* 1-5 TIMEZONE=\+0100'
 keys Escape
 keys q; wait_text 'EXITED 0'
-tmux -L "$SOCK" kill-server
+stop_tmux
 # an operator may not edit slaves; files and provisioning are refused with the reason
 ROLE=operator write_live_config
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
@@ -61,7 +61,7 @@ wait_text 'operator\)'
 keys 4; keys e; wait_text 'Not allowed for role operator'
 keys Enter; wait_text 'Not allowed for role operator'
 keys q; wait_text 'EXITED 0'
-tmux -L "$SOCK" kill-server
+stop_tmux
 write_live_config
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_text 'technician\)'

@@ -37,7 +37,7 @@ c3 fault none
 keys R; wait_text 'End the emergency'; keys y
 wait_gone 'EMERGENCY' 40
 keys q; wait_text 'EXITED 0'
-tmux -L "$SOCK" kill-server
+stop_tmux
 start 100x30 "$PORTIER" --readonly -c "$TMP/site.conf"
 wait_text 'guard, read-only'
 keys F12; wait_text "Read-only console: 'EMERGENCY"

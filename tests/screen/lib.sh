@@ -19,10 +19,23 @@ pass() { echo "ok: $*"; }
 # start COLSxROWS CMD...: run CMD in a fresh session (TERM, locale and env passed explicitly).
 start() {
     local size=$1; shift
-    tmux -L "$SOCK" -f /dev/null new-session -d -s t -x "${size%x*}" -y "${size#*x}" \
-        "env TERM=${TERM_OVERRIDE:-screen-256color} LANG=C.UTF-8 $*; echo EXITED \$?; sleep 60" \; \
-        set-option -g status off
+    local try
+    for try in 1 2 3 4 5; do
+        tmux -L "$SOCK" -f /dev/null new-session -d -s t -x "${size%x*}" -y "${size#*x}" \
+            "env TERM=${TERM_OVERRIDE:-screen-256color} LANG=C.UTF-8 $*; echo EXITED \$?; sleep 60" \; \
+            set-option -g status off && break
+        sleep 0.5 # a previous server still shutting down
+    done
     tmux -L "$SOCK" resize-window -t t -x "${size%x*}" -y "${size#*x}" 2>/dev/null || true
+}
+# stop_tmux: end the session's server and wait until it is gone (a new one may then start).
+stop_tmux() {
+    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    local i
+    for i in $(seq 50); do
+        tmux -L "$SOCK" list-sessions >/dev/null 2>&1 || return 0
+        sleep 0.1
+    done
 }
 screen_text() { tmux -L "$SOCK" capture-pane -p -t t; }
 keys() { tmux -L "$SOCK" send-keys -t t "$@"; }

@@ -1,4 +1,5 @@
-# Below 80x24 the console says what it needs; a resize brings the panes back; monochrome and ASCII work.
+# Below 80x24 the console says what it needs and still answers the emergency key; a resize redraws at once;
+# monochrome (NO_COLOR) draws without colours, ASCII mode without line-drawing glyphs; 80x24 fits.
 source "$(dirname "$0")/lib.sh"
 write_config
 start 60x15 NO_COLOR=1 PORTIER_ASCII=1 "$PORTIER" -c "$TMP/site.conf"
@@ -6,9 +7,34 @@ wait_text 'at least 80x24'
 wait_text 'this one is 60x15'
 resize 100 30
 wait_text 'Live events'
+wait_text 'Test site \| '
 resize 70 30
 wait_text 'at least 80x24'
+wait_text 'this one is 70x30'
+# the emergency key works on the small screen (the devices here are unreachable: the doors fail)
+keys F12
+wait_text 'EMERGENCY ACTIVE'
 resize 100 30
-wait_text 'Live events'
+wait_text 'EMERGENCY UNLOCK \* 2 doors: 0 confirmed, 0 pending, 2 failed'
+wait_text 'FAILED: Front'
+# no colour in monochrome: only bold/reverse/underline attributes
+if tmux -L "$SOCK" capture-pane -e -p -t t | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5|48;5)[;m]'; then
+    fail "colour escape sequences in NO_COLOR mode"
+fi
+tmux -L "$SOCK" capture-pane -e -p -t t | grep -Eq $'\e\\[[0-9;]*7m' || fail "no reverse video for the banner"
+# 80x24 is enough for every pane, and the function-key bar keeps the emergency key
+resize 80 24
+for k in 1 2 3 4 5 6; do
+    keys $k
+    wait_text 'F12EMERG'
+done
+keys 3; wait_text 'F2Open .*F12EMERG'
 keys F10; wait_text 'EXITED 0'
-pass "small window message and resize"
+stop_tmux
+# colours by default
+start 100x30 "$PORTIER" -c "$TMP/site.conf"
+wait_text 'Live events'
+wait_text 'Test site │ '
+tmux -L "$SOCK" capture-pane -e -p -t t | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5|48;5)[;m]' || fail "no colours"
+keys q; wait_text 'EXITED 0'
+pass "small window message, emergency there, resize, monochrome, ASCII, 80x24"
