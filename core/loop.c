@@ -1,19 +1,30 @@
 #include "core/loop.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The reactor is level-triggered epoll: a wake-up costs what is ready, not what is watched (poll(2) scanned
+ * every fd each time, which dominated a 1000-panel process). Each registration carries a generation tag in its
+ * epoll data, so an event collected for an fd that a callback closed and a later callback reopened under the
+ * same number in the same iteration is dropped instead of reaching the new owner. Fds epoll refuses (EPERM:
+ * regular files, some character devices) are kept on a side list and reported ready whenever asked, as poll(2)
+ * reports them; a number that is not an open fd is reported once with LOOP_ERROR and dropped, as POLLNVAL was.
+ * One difference remains: an fd closed while watched simply stops being reported (poll(2) said POLLNVAL). */
 
 struct watch {
     loop_io_cb cb;
     void *arg;
     unsigned events;
+    uint32_t gen;   /* tag of the current registration (never 0; 0 tags the signalfd) */
     bool used;
+    bool always;    /* refused by epoll: always ready, like poll(2) says */
+    bool nval;      /* not an open fd: reported once as LOOP_ERROR, then dropped (poll(2)'s POLLNVAL) */
 };
 
 struct sigwatch {
@@ -25,9 +36,13 @@ struct sigwatch {
 struct loop {
     struct watch *watches; /* indexed by fd */
     size_t nwatches;
-    struct pollfd *pfds;
-    size_t npfds, cap_pfds;
-    bool pfds_dirty;
+    size_t nused;
+    int epfd;
+    struct epoll_event *evs;
+    size_t cap_evs;
+    uint32_t next_gen;
+    int *always; /* fds with watch.always set */
+    size_t nalways, cap_always;
 
     loop_timer_t **heap; /* 1-based binary min-heap of armed timers */
     size_t nheap, cap_heap;
@@ -41,6 +56,8 @@ struct loop {
     struct sigwatch sigs[16];
     size_t nsigs;
 };
+
+static bool no_pwait2; /* kernel without epoll_pwait2 (< 5.11): millisecond waits */
 
 uint64_t loop_mono_us(void)
 {
@@ -60,6 +77,11 @@ static loop_t *loop_alloc(bool fake, uint64_t start)
     loop_t *loop = calloc(1, sizeof *loop);
     if (!loop)
         return NULL;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        free(loop);
+        return NULL;
+    }
     loop->fake = fake;
     loop->now_us = start;
     loop->sigfd = -1;
@@ -80,8 +102,10 @@ void loop_free(loop_t *loop)
         sigprocmask(SIG_UNBLOCK, &loop->sigmask, NULL);
     }
     /* Timers still armed belong to their owners, who may already be gone: never touch them here. */
+    close(loop->epfd);
     free(loop->watches);
-    free(loop->pfds);
+    free(loop->evs);
+    free(loop->always);
     free(loop->heap);
     free(loop);
 }
@@ -90,6 +114,72 @@ uint64_t loop_now_us(loop_t *loop) { return loop->now_us; }
 uint64_t loop_now_ms(loop_t *loop) { return loop->now_us / 1000u; }
 
 /* ---- fds ---- */
+
+static uint64_t ep_tag(uint32_t gen, int fd) { return (uint64_t)gen << 32 | (uint32_t)fd; }
+
+static uint32_t ep_mask(unsigned events)
+{
+    uint32_t m = 0;
+    if (events & LOOP_READ)
+        m |= EPOLLIN;
+    if (events & LOOP_WRITE)
+        m |= EPOLLOUT;
+    return m; /* EPOLLERR and EPOLLHUP are always reported, as poll(2) reports POLLERR/POLLHUP */
+}
+
+/* Put fd's registration in the kernel in line with w (events and tag). `known` says whether we believe the
+ * kernel holds one; an owner may have closed the fd without loop_del_fd (the kernel then forgot it) or reused
+ * the number, so each way falls back to the other. Returns 0 registered, 1 refused by epoll (always ready),
+ * 2 not an open fd, -1 other error (errno set). */
+static int ep_sync(loop_t *loop, int fd, const struct watch *w, bool known)
+{
+    struct epoll_event ev = { .events = ep_mask(w->events), .data.u64 = ep_tag(w->gen, fd) };
+    int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(loop->epfd, op, fd, &ev) == 0)
+        return 0;
+    if ((op == EPOLL_CTL_ADD && errno == EEXIST) || (op == EPOLL_CTL_MOD && errno == ENOENT)) {
+        op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(loop->epfd, op, fd, &ev) == 0)
+            return 0;
+    }
+    return errno == EPERM ? 1 : errno == EBADF ? 2 : -1;
+}
+
+static void always_remove(loop_t *loop, int fd)
+{
+    for (size_t i = 0; i < loop->nalways; i++) {
+        if (loop->always[i] == fd) {
+            loop->always[i] = loop->always[--loop->nalways];
+            return;
+        }
+    }
+}
+
+static int always_add(loop_t *loop, int fd)
+{
+    if (loop->nalways == loop->cap_always) {
+        size_t cap = loop->cap_always ? loop->cap_always * 2 : 8;
+        int *a = realloc(loop->always, cap * sizeof *a);
+        if (!a)
+            return -1;
+        loop->always = a;
+        loop->cap_always = cap;
+    }
+    loop->always[loop->nalways++] = fd;
+    return 0;
+}
+
+static void watch_drop(loop_t *loop, int fd)
+{
+    struct watch *w = &loop->watches[fd];
+    if (w->always)
+        always_remove(loop, fd);
+    w->used = false;
+    w->always = false;
+    w->nval = false;
+    w->gen = 0;
+    loop->nused--;
+}
 
 int loop_add_fd(loop_t *loop, int fd, unsigned events, loop_io_cb cb, void *arg)
 {
@@ -106,8 +196,26 @@ int loop_add_fd(loop_t *loop, int fd, unsigned events, loop_io_cb cb, void *arg)
         loop->watches = w;
         loop->nwatches = n;
     }
-    loop->watches[fd] = (struct watch){ .cb = cb, .arg = arg, .events = events, .used = true };
-    loop->pfds_dirty = true;
+    struct watch *w = &loop->watches[fd];
+    bool known = w->used && !w->always;
+    if (w->used)
+        watch_drop(loop, fd);
+    /* A fresh tag: events already collected for the previous registration of this number are dropped
+     * (level-triggered, so anything still true is reported again on the next wait). */
+    if (++loop->next_gen == 0)
+        loop->next_gen = 1;
+    *w = (struct watch){ .cb = cb, .arg = arg, .events = events, .gen = loop->next_gen, .used = true };
+    loop->nused++;
+    int rc = ep_sync(loop, fd, w, known);
+    if (rc >= 1 && always_add(loop, fd) == 0) {
+        w->always = true;
+        w->nval = rc == 2;
+        return 0;
+    }
+    if (rc != 0) {
+        watch_drop(loop, fd);
+        return -1;
+    }
     return 0;
 }
 
@@ -115,52 +223,28 @@ int loop_mod_fd(loop_t *loop, int fd, unsigned events)
 {
     if (fd < 0 || (size_t)fd >= loop->nwatches || !loop->watches[fd].used)
         return -1;
-    if (loop->watches[fd].events != events) {
-        loop->watches[fd].events = events;
-        loop->pfds_dirty = true;
+    struct watch *w = &loop->watches[fd];
+    if (w->events == events)
+        return 0;
+    w->events = events;
+    if (w->always)
+        return 0;
+    int rc = ep_sync(loop, fd, w, true);
+    if (rc >= 1 && always_add(loop, fd) == 0) {
+        w->always = true;
+        w->nval = rc == 2;
+        return 0;
     }
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 void loop_del_fd(loop_t *loop, int fd)
 {
     if (fd < 0 || (size_t)fd >= loop->nwatches || !loop->watches[fd].used)
         return;
-    loop->watches[fd].used = false;
-    loop->pfds_dirty = true;
-}
-
-static int rebuild_pfds(loop_t *loop)
-{
-    size_t n = 0;
-    for (size_t fd = 0; fd < loop->nwatches; fd++)
-        if (loop->watches[fd].used)
-            n++;
-    if (n > loop->cap_pfds) {
-        size_t cap = loop->cap_pfds ? loop->cap_pfds : 16;
-        while (cap < n)
-            cap *= 2;
-        struct pollfd *p = realloc(loop->pfds, cap * sizeof *p);
-        if (!p)
-            return -1;
-        loop->pfds = p;
-        loop->cap_pfds = cap;
-    }
-    size_t i = 0;
-    for (size_t fd = 0; fd < loop->nwatches; fd++) {
-        struct watch *w = &loop->watches[fd];
-        if (!w->used)
-            continue;
-        short ev = 0;
-        if (w->events & LOOP_READ)
-            ev |= POLLIN;
-        if (w->events & LOOP_WRITE)
-            ev |= POLLOUT;
-        loop->pfds[i++] = (struct pollfd){ .fd = (int)fd, .events = ev };
-    }
-    loop->npfds = n;
-    loop->pfds_dirty = false;
-    return 0;
+    if (!loop->watches[fd].always)
+        (void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if the owner closed it */
+    watch_drop(loop, fd);
 }
 
 /* ---- timers (binary heap) ---- */
@@ -275,6 +359,13 @@ int loop_add_signal(loop_t *loop, int signo, loop_signal_cb cb, void *arg)
     int fd = signalfd(loop->sigfd, &loop->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
         return -1;
+    if (loop->sigfd < 0) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ep_tag(0, fd) };
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            return -1;
+        }
+    }
     loop->sigfd = fd;
     loop->sigs[loop->nsigs++] = (struct sigwatch){ .signo = signo, .cb = cb, .arg = arg };
     return 0;
@@ -297,6 +388,29 @@ static int dispatch_signals(loop_t *loop)
 
 /* ---- running ---- */
 
+/* Wait for events; timeout_us < 0 = no limit. */
+static int wait_events(loop_t *loop, int64_t timeout_us, int maxevents)
+{
+    if (!no_pwait2) {
+        struct timespec ts = { .tv_sec = (time_t)(timeout_us / 1000000), .tv_nsec = (long)(timeout_us % 1000000) * 1000 };
+        int rc = epoll_pwait2(loop->epfd, loop->evs, maxevents, timeout_us < 0 ? NULL : &ts, NULL);
+        if (rc >= 0 || errno != ENOSYS)
+            return rc;
+        no_pwait2 = true;
+    }
+    int ms = timeout_us < 0 ? -1 : (int)((timeout_us + 999) / 1000);
+    return epoll_wait(loop->epfd, loop->evs, maxevents, ms);
+}
+
+static void dispatch_one(loop_t *loop, int fd, unsigned ev, int *n)
+{
+    struct watch *w = &loop->watches[fd];
+    if (!(ev & (w->events | LOOP_ERROR)))
+        return;
+    w->cb(loop, fd, ev, w->arg);
+    (*n)++;
+}
+
 int loop_run_once(loop_t *loop, int max_wait_ms)
 {
     refresh_now(loop);
@@ -304,79 +418,88 @@ int loop_run_once(loop_t *loop, int max_wait_ms)
     if (loop->stop)
         return n;
 
-    if (loop->pfds_dirty && rebuild_pfds(loop) < 0)
-        return -1;
+    /* Room for every watched fd and the signalfd in one wait (level-triggered: more are simply reported by
+     * the next wait, so the array is capped). */
+    size_t want = loop->nused + 1u;
+    if (want > 4096u)
+        want = 4096u;
+    if (want > loop->cap_evs) {
+        size_t cap = loop->cap_evs ? loop->cap_evs : 16;
+        while (cap < want)
+            cap *= 2;
+        struct epoll_event *e = realloc(loop->evs, cap * sizeof *e);
+        if (!e)
+            return -1;
+        loop->evs = e;
+        loop->cap_evs = cap;
+    }
 
-    /* The signalfd is polled as an extra entry after the watches. */
-    size_t nfds = loop->npfds;
-    struct pollfd sigp = { .fd = loop->sigfd, .events = POLLIN };
+    bool always_ready = false;
+    for (size_t i = 0; i < loop->nalways && !always_ready; i++) {
+        const struct watch *w = &loop->watches[loop->always[i]];
+        always_ready = w->nval || (w->events & (LOOP_READ | LOOP_WRITE)) != 0;
+    }
 
-    int timeout = max_wait_ms;
-    if (n > 0 || loop->fake) {
-        timeout = 0;
+    int64_t timeout_us = max_wait_ms < 0 ? -1 : (int64_t)max_wait_ms * 1000;
+    if (n > 0 || loop->fake || always_ready) {
+        timeout_us = 0;
     } else if (loop->nheap > 0) {
         uint64_t due = loop->heap[1]->due_us;
         uint64_t now = loop->now_us;
-        uint64_t wait_ms = due > now ? (due - now + 999u) / 1000u : 0;
-        if (timeout < 0 || (uint64_t)timeout > wait_ms)
-            timeout = (int)wait_ms;
+        int64_t wait_us = due > now ? (int64_t)(due - now) : 0;
+        if (timeout_us < 0 || timeout_us > wait_us)
+            timeout_us = wait_us;
     }
 
-    /* poll over watches plus, if present, the signalfd. */
-    struct pollfd stackbuf[1];
-    struct pollfd *p = loop->pfds;
-    int rc;
-    if (loop->sigfd >= 0) {
-        if (nfds + 1 > loop->cap_pfds) {
-            size_t cap = loop->cap_pfds ? loop->cap_pfds * 2 : 16;
-            struct pollfd *np = realloc(loop->pfds, cap * sizeof *np);
-            if (!np)
-                return -1;
-            loop->pfds = p = np;
-            loop->cap_pfds = cap;
-        }
-        p[nfds] = sigp;
-        rc = poll(p, nfds + 1, timeout);
-    } else {
-        rc = poll(nfds ? p : stackbuf, nfds, timeout);
-    }
+    int rc = wait_events(loop, timeout_us, (int)loop->cap_evs);
     if (rc < 0) {
         if (errno == EINTR)
             return n;
         return -1;
     }
     refresh_now(loop);
-    if (rc == 0)
-        return n + run_due_timers(loop);
 
-    if (loop->sigfd >= 0 && p[nfds].revents)
-        n += dispatch_signals(loop);
-
-    for (size_t i = 0; i < nfds && !loop->stop; i++) {
-        short re = p[i].revents;
-        if (!re)
+    for (int i = 0; i < rc && !loop->stop; i++) {
+        uint64_t tag = loop->evs[i].data.u64;
+        uint32_t gen = (uint32_t)(tag >> 32);
+        int fd = (int)(uint32_t)tag;
+        if (gen == 0) {
+            if (fd == loop->sigfd)
+                n += dispatch_signals(loop);
             continue;
-        int fd = p[i].fd;
-        /* The watch may have been removed or replaced by an earlier callback in this pass. */
-        if ((size_t)fd >= loop->nwatches || !loop->watches[fd].used)
-            continue;
-        struct watch *w = &loop->watches[fd];
-        unsigned ev = 0;
-        if (re & POLLIN)
-            ev |= LOOP_READ;
-        if (re & POLLOUT)
-            ev |= LOOP_WRITE;
-        if (re & (POLLERR | POLLHUP | POLLNVAL))
-            ev |= LOOP_ERROR;
-        if (!(ev & (w->events | LOOP_ERROR)))
-            continue;
-        if (re & POLLNVAL) {
-            /* A closed fd left in the set would spin the loop. */
-            w->used = false;
-            loop->pfds_dirty = true;
         }
-        w->cb(loop, fd, ev, w->arg);
-        n++;
+        /* The watch may have been removed, replaced or its number reused by an earlier callback of this pass. */
+        if ((size_t)fd >= loop->nwatches || !loop->watches[fd].used || loop->watches[fd].gen != gen)
+            continue;
+        uint32_t re = loop->evs[i].events;
+        unsigned ev = 0;
+        if (re & EPOLLIN)
+            ev |= LOOP_READ;
+        if (re & EPOLLOUT)
+            ev |= LOOP_WRITE;
+        if (re & (EPOLLERR | EPOLLHUP))
+            ev |= LOOP_ERROR;
+        dispatch_one(loop, fd, ev, &n);
+    }
+
+    /* Fds epoll refused are ready for whatever they ask (poll(2) semantics for regular files). */
+    size_t i = 0, left = loop->nalways;
+    while (left-- > 0 && i < loop->nalways && !loop->stop) {
+        int fd = loop->always[i];
+        struct watch *w = &loop->watches[fd];
+        if (w->nval) {
+            /* Dropped before the callback, which may watch the number again; the last entry moves to i. */
+            loop_io_cb cb = w->cb;
+            void *arg = w->arg;
+            watch_drop(loop, fd);
+            cb(loop, fd, LOOP_ERROR, arg);
+            n++;
+            continue;
+        }
+        i++;
+        unsigned ev = w->events & (LOOP_READ | LOOP_WRITE);
+        if (ev)
+            dispatch_one(loop, fd, ev, &n);
     }
     return n + run_due_timers(loop);
 }

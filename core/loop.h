@@ -1,4 +1,4 @@
-/* loop: the single-threaded poll(2) reactor every front end runs on.
+/* loop: the single-threaded reactor (epoll, level-triggered) every front end runs on.
  * File descriptors, monotonic timers (µs resolution) and signals (signalfd); a fake clock for tests. */
 #ifndef PORTIER_LOOP_H
 #define PORTIER_LOOP_H
@@ -26,7 +26,7 @@ typedef struct loop_timer {
 
 /* A real loop on CLOCK_MONOTONIC. */
 loop_t *loop_new(void);
-/* A loop whose clock only moves through loop_advance(); poll() is still used for fds (with zero timeout). */
+/* A loop whose clock only moves through loop_advance(); fds are still waited for (with zero timeout). */
 loop_t *loop_new_fake(uint64_t start_us);
 void loop_free(loop_t *loop);
 
