@@ -160,6 +160,26 @@ static void report_noanswer(struct ctx *c, const nix1_addr_t *a, const char *wha
     }
 }
 
+static void on_gap(loop_t *loop, void *arg)
+{
+    (void)loop;
+    *(bool *)arg = true;
+}
+
+/* Broadcasts are never answered: the bus gap after one (100 ms, 500 ms after Nz Ds Nt; spec §5.1) must
+ * pass before this process lets go of the line, or the next invocation would send too early (and a
+ * slave switching its rate after Nz would miss it). */
+static void wait_broadcast_gap(struct ctx *c, char cmd, char arg)
+{
+    bool gap_over = false;
+    loop_timer_t t;
+    loop_timer_init(&t, on_gap, &gap_over);
+    bool long_gap = (cmd == 'N' && (arg == 'z' || arg == 't')) || (cmd == 'D' && arg == 's');
+    loop_timer_arm_ms(c->loop, &t, long_gap ? 500 : 100);
+    run_until(c, &gap_over);
+    loop_timer_disarm(c->loop, &t);
+}
+
 /* One transaction. Returns CTL_EXIT_OK for a success code (00, 04, 06) or a sent broadcast,
  * CTL_EXIT_DEVICE_ERROR for an error code (printed), CTL_EXIT_UNREACHABLE for no answer (printed). */
 static int xact_raw(struct ctx *c, const nix1_addr_t *a, char cmd, char arg, const char *opt, const char *raw,
@@ -187,6 +207,7 @@ static int xact_raw(struct ctx *c, const nix1_addr_t *a, char cmd, char arg, con
     }
     switch (c->res.status) {
     case NIX1_ST_SENT:
+        wait_broadcast_gap(c, what[0], what[1]);
         return CTL_EXIT_OK;
     case NIX1_ST_REPLY:
         if (c->res.rc == NIX1_RC_OK || c->res.rc == NIX1_RC_EOT || c->res.rc == NIX1_RC_ACK)
@@ -838,12 +859,28 @@ static int cmd_door(struct ctx *c, const char *what, int argc, char **argv)
     } else if (strcmp(what, "hold") == 0) {
         rc = nix1_door_hold(d, &c->target, on, on_door, &w);
     } else {
-        time_t now = time(NULL), until = 0;
-        rc = nix1_door_timed_open(d, &c->target, minutes, now, local_tz_minutes(now), &until, on_door, &w);
+        /* The slave matches its cron against its own clock and TIMEZONE: the window must be "now" for the
+         * slave, whatever the host's clock and zone say. */
+        time_t now = time(NULL), slave_now = now, until = 0;
+        int tz = local_tz_minutes(now);
+        if (xact_raw(c, &c->target, 'Q', 't', NULL, NULL, true) == CTL_EXIT_OK) {
+            struct nix1_span f[3];
+            uint64_t ts = 0;
+            int stz = 0;
+            if (nix1_fields_split(c->payload, strlen(c->payload), f, 2) == 2 &&
+                nix1_parse_uint(f[0].p, f[0].len, 9999999999ull, &ts) && nix1_parse_tz(f[1].p, f[1].len, &stz)) {
+                slave_now = (time_t)ts;
+                tz = stz;
+            }
+        } else if (!c->g->json) {
+            fprintf(stderr, "note: the slave's clock could not be read; the window uses this host's clock\n");
+        }
+        rc = nix1_door_timed_open(d, &c->target, minutes, slave_now, tz, &until, on_door, &w);
         if (rc == 0 && !c->g->json) {
             char buf[32];
+            time_t host_until = now + (until - slave_now); /* the real end, in this host's time */
             struct tm tm;
-            localtime_r(&until, &tm);
+            localtime_r(&host_until, &tm);
             strftime(buf, sizeof buf, "%H:%M", &tm);
             printf("door opens now and closes by itself at %s (slave cron, fail-safe)\n", buf);
         }
@@ -1177,6 +1214,63 @@ static int cmd_raw(struct ctx *c, int argc, char **argv)
 
 /* ---- dispatcher ---- */
 
+/* After Nn the slave is busy (16) while it flashes, then restarts (silent, then 16 while it initialises) or,
+ * on failure, sets general status b4 (§5.5 46 ERROR_FLASH, §5.7). Poll Qs until it answers for real. */
+static int firmware_outcome(struct ctx *c, unsigned retries)
+{
+    char as[NIX1_ADDR_LEN + 1];
+    addr_str(&c->target, as);
+    if (!c->g->json)
+        printf("%s flashing (the slave is busy, then restarts)...\n", as);
+    fflush(stdout);
+    /* each attempt may take a while on real hardware; the bus itself waits out 16 for up to 60 s */
+    uint64_t end = loop_mono_us() + (uint64_t)(retries + 1) * 60000000u + 10000000u;
+    int rc;
+    for (;;) {
+        rc = xact_raw(c, &c->target, 'Q', 's', NULL, NULL, true);
+        if (rc == CTL_EXIT_OK || c->stop || loop_mono_us() > end)
+            break;
+        if (c->res.status == NIX1_ST_REPLY && c->res.rc != NIX1_RC_SYN) {
+            report_error(c, &c->target, "Qs", c->res.rc);
+            return CTL_EXIT_DEVICE_ERROR;
+        }
+    }
+    if (rc != CTL_EXIT_OK) {
+        report_noanswer(c, &c->target, "firmware", "no answer after flashing");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    uint64_t st = 0;
+    if (!nix1_parse_hex(c->payload, strlen(c->payload), 2, &st)) {
+        report_noanswer(c, &c->target, "firmware", "unreadable general status");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    bool failed = st & 0x10, restarted = st & 0x01;
+    char version[80] = "";
+    if (!failed && xact_raw(c, &c->target, 'Q', 'n', NULL, NULL, true) == CTL_EXIT_OK)
+        snprintf(version, sizeof version, "%s", c->payload);
+    if (c->g->json) {
+        json_t *o = json_object();
+        char hs[3];
+        snprintf(hs, sizeof hs, "%02X", (unsigned)st);
+        json_object_set_new(o, "type", json_string("firmware"));
+        json_object_set_new(o, "slave", json_string(as));
+        json_object_set_new(o, "ok", json_boolean(!failed));
+        json_object_set_new(o, "status", json_string(hs));
+        json_object_set_new(o, "restarted", json_boolean(restarted));
+        if (!failed)
+            json_object_set_new(o, "version", json_string(version));
+        else
+            json_object_set_new(o, "code_name", json_string(nix1_rc_name(NIX1_RC_ERROR_FLASH)));
+        out_json(o);
+    } else if (failed) {
+        fprintf(stderr, "%s firmware: flashing failed (general status %02X, b4): %02X %s: %s\n", as, (unsigned)st,
+                NIX1_RC_ERROR_FLASH, nix1_rc_name(NIX1_RC_ERROR_FLASH), nix1_rc_meaning(NIX1_RC_ERROR_FLASH));
+    } else {
+        printf("%s firmware: flashed%s, version %s\n", as, restarted ? " and restarted" : "", version);
+    }
+    return failed ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
+}
+
 static int dispatch(struct ctx *c, int argc, char **argv)
 {
     const char *w = argv[0];
@@ -1394,7 +1488,8 @@ static int dispatch(struct ctx *c, int argc, char **argv)
         if (rc != CTL_EXIT_OK)
             return rc;
         snprintf(opt, sizeof opt, "%s\t%s", name, argc == 3 ? a2 : "3");
-        return do_set(c, "firmware flash", 'N', 'n', opt);
+        rc = do_set(c, "firmware flash", 'N', 'n', opt);
+        return rc == CTL_EXIT_OK ? firmware_outcome(c, argc == 3 ? (unsigned)atoi(a2) : 3) : rc;
     }
     fprintf(stderr, "portierctl nix1: unknown or incomplete command '%s'\n", w);
     return CTL_EXIT_USAGE;
