@@ -10,6 +10,8 @@ memory over time (flat = no growth), the events per second the journal actually 
 the goals (median < 20 ms, worst < 100 ms).
 
 usage: tui_latency.py PORTIER PORTIER_SIM [--seconds 60] [--panels 10] [--rate 100] [--warmup 5]
+The journal lives in a temporary directory under $TMPDIR: TMPDIR=/dev/shm separates the console's own
+latency from the cost of the journal's durable commits (synchronous=FULL) on the disk.
 """
 import argparse
 import fcntl
@@ -207,7 +209,7 @@ def main():
     rss_last = statistics.mean(v for _, v in rss[-third:])
     ev_rate = (rows1 - rows0) / elapsed
     print(f"tui_latency: {a.panels} panels x {a.rate} events/s offered = {a.panels * a.rate} events/s, "
-          f"{elapsed:.0f} s measured after {a.warmup:.0f} s warm-up")
+          f"{elapsed:.0f} s measured after {a.warmup:.0f} s warm-up; journal in {os.path.dirname(tmp)}")
     offered = a.panels * a.rate
     print(f"  events stored by the journal: {ev_rate:.0f}/s"
           + (f" ({ev_rate / offered:.2f} of offered)" if offered else ""))
