@@ -362,7 +362,7 @@ static void live_timeout(loop_t *loop, void *arg)
 {
     struct live *l = arg;
     l->timed_out = true;
-    loop_stop(loop);
+    (void)loop; /* no loop_stop: a stopped loop does no I/O in loop_run_once; callers check the flag */
 }
 
 static int live_open(struct live *l, const struct ctl_opts *opts)
@@ -460,7 +460,6 @@ static void live_progress(const struct action_run *run, bool finished, void *arg
     else if (!l->opts->json)
         printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status),
                run->confirmed, run->failed);
-    loop_stop(l->loop);
 }
 
 static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value)
