@@ -433,7 +433,7 @@ static void on_report(void *arg, const struct nix1_door_report *r)
             continue;
         if (o->ok) {
             if (o->resent && j->op == DEVICE_EMERGENCY_ON)
-                snprintf(j->okmsg, sizeof j->okmsg, "ok (verified; some settings re-sent by unicast)");
+                snprintf(j->okmsg, sizeof j->okmsg, "verified (some settings re-sent by unicast)");
             continue;
         }
         for (size_t k = 0; k < j->n; k++) {
@@ -506,7 +506,7 @@ static void job_start_step(struct n1dev *c)
                 struct tm ut;
                 localtime_r(&until, &ut);
                 strftime(hm, sizeof hm, "%H:%M", &ut);
-                snprintf(j->okmsg, sizeof j->okmsg, "ok, open until %s (the slave closes it itself)", hm);
+                snprintf(j->okmsg, sizeof j->okmsg, "open until %s (the slave closes it itself)", hm);
             }
             break;
         }
