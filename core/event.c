@@ -129,6 +129,14 @@ struct event_bus {
     struct event *queue;
     size_t q_head, q_len, q_cap;
     uint64_t published, duplicates, journal_failures;
+    /* batching (event_bus_set_batching) */
+    loop_t *loop;
+    loop_timer_t flush_timer;
+    event_batch_fn batch_begin, batch_end;
+    void *batch_arg;
+    size_t max_batch;
+    struct event *pending;            /* published, not yet committed */
+    size_t n_pending, cap_pending;
 };
 
 struct event_bus *event_bus_new(void)
@@ -143,6 +151,9 @@ void event_bus_free(struct event_bus *bus)
 {
     if (!bus)
         return;
+    if (bus->loop)
+        loop_timer_disarm(bus->loop, &bus->flush_timer);
+    free(bus->pending);
     free(bus->subs);
     free(bus->queue);
     free(bus);
@@ -180,6 +191,8 @@ void event_bus_unsubscribe(struct event_bus *bus, int handle)
     }
 }
 
+static void deliver(struct event_bus *bus, struct event *ev);
+
 /* Commit one event and deliver it; returns as event_publish. */
 static int commit_and_deliver(struct event_bus *bus, struct event *ev)
 {
@@ -198,14 +211,7 @@ static int commit_and_deliver(struct event_bus *bus, struct event *ev)
             ev->journaled = true;
         }
     }
-    bus->published++;
-    /* Subscribers may unsubscribe while we iterate: walk by handle order with an index re-check. */
-    for (size_t i = 0; i < bus->n_subs; i++) {
-        int h = bus->subs[i].handle;
-        bus->subs[i].fn(ev, bus->subs[i].arg);
-        if (i < bus->n_subs && bus->subs[i].handle != h)
-            i--; /* the current one was removed: the next moved into slot i */
-    }
+    deliver(bus, ev);
     return rc;
 }
 
@@ -228,10 +234,103 @@ static int queue_push(struct event_bus *bus, const struct event *ev)
     return 0;
 }
 
+/* Hand one event to every subscriber. Subscribers may unsubscribe while we iterate: walk with an index
+ * re-check (when the current one was removed, the next moved into its slot). */
+static void deliver(struct event_bus *bus, struct event *ev)
+{
+    bus->published++;
+    for (size_t i = 0; i < bus->n_subs; i++) {
+        int h = bus->subs[i].handle;
+        bus->subs[i].fn(ev, bus->subs[i].arg);
+        if (i < bus->n_subs && bus->subs[i].handle != h)
+            i--;
+    }
+}
+
+void event_bus_flush(struct event_bus *bus)
+{
+    while (bus->n_pending > 0) {
+        size_t n = bus->n_pending;
+        if (bus->max_batch && n > bus->max_batch)
+            n = bus->max_batch;
+        /* Take the batch out first: subscribers may publish (they land behind it). */
+        struct event *batch = malloc(n * sizeof *batch);
+        if (!batch)
+            return;
+        memcpy(batch, bus->pending, n * sizeof *batch);
+        memmove(bus->pending, bus->pending + n, (bus->n_pending - n) * sizeof *batch);
+        bus->n_pending -= n;
+
+        signed char *rc = calloc(n, 1);
+        if (!rc) {
+            free(batch);
+            return;
+        }
+        bool in_tx = bus->commit && bus->batch_begin && bus->batch_begin(bus->batch_arg) == 0;
+        for (size_t i = 0; i < n; i++) {
+            batch[i].journaled = false;
+            rc[i] = bus->commit ? (signed char)bus->commit(&batch[i], bus->commit_arg) : 1;
+        }
+        bool durable = !in_tx || bus->batch_end(bus->batch_arg) == 0;
+        for (size_t i = 0; i < n; i++) {
+            if (rc[i] == 0 && durable) {
+                bus->duplicates++;
+                continue;
+            }
+            if (rc[i] < 0 || !durable || !bus->commit) {
+                if (bus->commit)
+                    bus->journal_failures++;
+            } else {
+                batch[i].journaled = true;
+            }
+            deliver(bus, &batch[i]);
+        }
+        free(rc);
+        free(batch);
+        if (bus->max_batch && bus->n_pending > 0 && bus->loop) {
+            /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
+             * 1 µs, not 0: a timer due "now" would run again in the same pass of the loop. */
+            loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
+            return;
+        }
+    }
+}
+
+static void flush_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    event_bus_flush(arg);
+}
+
+void event_bus_set_batching(struct event_bus *bus, loop_t *loop, event_batch_fn begin, event_batch_fn end,
+                            void *arg, size_t max_batch)
+{
+    bus->loop = loop;
+    bus->batch_begin = begin;
+    bus->batch_end = end;
+    bus->batch_arg = arg;
+    bus->max_batch = max_batch;
+    loop_timer_init(&bus->flush_timer, flush_cb, bus);
+}
+
 int event_publish(struct event_bus *bus, struct event *ev)
 {
     if (ev->host_time_us == 0)
         ev->host_time_us = event_now_us();
+    if (bus->loop) {
+        if (bus->n_pending == bus->cap_pending) {
+            size_t cap = bus->cap_pending ? bus->cap_pending * 2 : 64;
+            struct event *p = realloc(bus->pending, cap * sizeof *p);
+            if (!p)
+                return -1;
+            bus->pending = p;
+            bus->cap_pending = cap;
+        }
+        bus->pending[bus->n_pending++] = *ev;
+        if (!loop_timer_armed(&bus->flush_timer))
+            loop_timer_arm_us(bus->loop, &bus->flush_timer, 0);
+        return 1;
+    }
     if (bus->delivering) {
         /* Committed and delivered after the current event, in publish order. */
         return queue_push(bus, ev) == 0 ? 1 : -1;

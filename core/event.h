@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/loop.h"
+
 enum event_kind {
     EVENT_ACCESS,      /* C3 real-time access/alarm event record (card, pin, verify, in/out) */
     EVENT_DOOR,        /* door/alarm status change: sensor, alarm, open timeout (C3 status record, NiX1 state) */
@@ -100,6 +102,16 @@ void event_bus_unsubscribe(struct event_bus *bus, int handle);
  * Returns 1 when delivered after a successful commit (or when no journal is installed). Reentrant
  * publishes from a subscriber are queued and delivered after the current one, in order. */
 int event_publish(struct event_bus *bus, struct event *ev);
+/* Batching (for a front end under an event flood): events published from now on are queued and, at the
+ * next loop iteration, committed to the journal in one transaction (begin/end, one sync for the batch),
+ * then delivered in order. Journal before display still holds: nothing is delivered before its batch is
+ * durable; a batch that fails to commit is delivered with journaled = false. At most max_batch events
+ * per iteration, so the loop keeps answering. event_publish then returns 1 when queued. */
+typedef int (*event_batch_fn)(void *arg);
+void event_bus_set_batching(struct event_bus *bus, loop_t *loop, event_batch_fn begin, event_batch_fn end,
+                            void *arg, size_t max_batch);
+/* Commit and deliver everything queued now (before exit, or in tests). */
+void event_bus_flush(struct event_bus *bus);
 /* Counters for the status line. */
 uint64_t event_bus_published(const struct event_bus *bus);
 uint64_t event_bus_duplicates(const struct event_bus *bus);

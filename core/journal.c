@@ -322,6 +322,28 @@ int journal_commit_hook(struct event *ev, void *arg)
     return journal_commit_event(arg, ev);
 }
 
+int journal_batch_begin(void *arg)
+{
+    struct journal *j = arg;
+    if (!j || j->readonly)
+        return -1;
+    return exec(j, "BEGIN IMMEDIATE");
+}
+
+int journal_batch_end(void *arg)
+{
+    struct journal *j = arg;
+    if (!j || j->readonly)
+        return -1;
+    if (exec(j, "COMMIT") == 0)
+        return 0;
+    char keep[200];
+    event_copy(keep, sizeof keep, j->err);
+    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    snprintf(j->err, sizeof j->err, "committing a batch of events: %.200s", keep);
+    return -1;
+}
+
 int journal_ack(struct journal *j, int64_t event_id, const char *user)
 {
     if (!j->ack)

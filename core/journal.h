@@ -31,6 +31,11 @@ int journal_schema_version(struct journal *j);
 int journal_commit_event(struct journal *j, struct event *ev);
 /* event_commit_fn adapter for event_bus_set_journal (arg = struct journal *). */
 int journal_commit_hook(struct event *ev, void *arg);
+/* Group the following commits into one transaction (one sync to disk for a whole batch of events).
+ * journal_batch_end makes them durable: 0, or -1 when the batch could not be committed (it is rolled back:
+ * none of its events is stored). Adapters for event_bus_set_batching take arg = struct journal *. */
+int journal_batch_begin(void *arg);
+int journal_batch_end(void *arg);
 /* Mark an event acknowledged by user. 0, or -1 when no such event. */
 int journal_ack(struct journal *j, int64_t event_id, const char *user);
 

@@ -152,6 +152,8 @@ int main(int argc, char **argv)
     }
     site->journal_db = c.journal;
     event_bus_set_journal(site_events(site), journal_commit_hook, c.journal);
+    /* Under a flood, one transaction per loop iteration instead of one sync per event. */
+    event_bus_set_batching(site_events(site), c.loop, journal_batch_begin, journal_batch_end, c.journal, 512);
 
     c.user.role = role_resolve_current(site->roles, site->n_roles, site->default_role, readonly, c.user.name,
                                        sizeof c.user.name);
@@ -196,6 +198,7 @@ int main(int argc, char **argv)
     event_copy(ev.code_name, sizeof ev.code_name, "console stopped");
     event_set_text(&ev, "portier stopped by %s", c.user.name);
     event_publish(site_events(site), &ev);
+    event_bus_flush(site_events(site));
     ui_free(&c);
     terminal_stop();
 out_devices:
@@ -204,6 +207,8 @@ out_devices:
     for (int i = 0; i < 5; i++)
         loop_run_once(c.loop, 0);
 out:
+    if (site && site->events)
+        event_bus_flush(site_events(site)); /* what the drivers reported while stopping */
     if (c.journal)
         journal_close(c.journal);
     if (site)

@@ -1,0 +1,135 @@
+/* Batched journal commits on the event bus: nothing is shown before its batch is durable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/event.h"
+#include "core/journal.h"
+#include "core/loop.h"
+
+struct seen {
+    char texts[8][256];
+    bool journaled[8];
+    int n;
+    struct journal *j;
+    long rows_when_first_seen;
+};
+
+static void on_event(const struct event *ev, void *arg)
+{
+    struct seen *s = arg;
+    if (s->n == 0 && s->j)
+        s->rows_when_first_seen = journal_count_events(s->j);
+    if (s->n < 8) {
+        snprintf(s->texts[s->n], sizeof s->texts[0], "%s", ev->text);
+        s->journaled[s->n] = ev->journaled;
+    }
+    s->n++;
+}
+
+static void publish(struct event_bus *bus, const char *text, const char *key)
+{
+    struct event ev;
+    event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+    event_set_text(&ev, "%s", text);
+    if (key)
+        event_copy(ev.key, sizeof ev.key, key);
+    assert_int_equal(event_publish(bus, &ev), 1);
+}
+
+static void batch_commits_before_delivery(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/portier-batch-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/j.db", dir);
+    struct journal_opts o = { .path = path };
+    struct journal *j = journal_open(&o, err, sizeof err);
+    assert_non_null(j);
+    loop_t *loop = loop_new_fake(0);
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_journal(bus, journal_commit_hook, j);
+    event_bus_set_batching(bus, loop, journal_batch_begin, journal_batch_end, j, 2);
+    struct seen s = { .j = j };
+    assert_true(event_bus_subscribe(bus, on_event, &s) > 0);
+
+    publish(bus, "one", "k1");
+    publish(bus, "two", "k2");
+    publish(bus, "dup", "k1");
+    publish(bus, "three", NULL);
+    assert_int_equal(s.n, 0);                 /* queued, not shown */
+    assert_int_equal(journal_count_events(j), 0);
+
+    loop_advance(loop, 0);                    /* first batch of 2 */
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.rows_when_first_seen, 2); /* both rows durable before the first was shown */
+    loop_advance(loop, 1);                    /* the rest: the duplicate is dropped */
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.texts[0], "one");
+    assert_string_equal(s.texts[1], "two");
+    assert_string_equal(s.texts[2], "three");
+    for (int i = 0; i < 3; i++)
+        assert_true(s.journaled[i]);
+    assert_int_equal(journal_count_events(j), 3);
+    assert_int_equal(event_bus_duplicates(bus), 1);
+
+    publish(bus, "last", NULL);
+    event_bus_flush(bus);                     /* explicit flush, e.g. at exit */
+    assert_int_equal(s.n, 4);
+    assert_int_equal(journal_count_events(j), 4);
+
+    event_bus_free(bus);
+    loop_free(loop);
+    journal_close(j);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int commits;
+static int fake_commit(struct event *ev, void *arg)
+{
+    (void)ev;
+    (void)arg;
+    commits++;
+    return 1;
+}
+static int begin_ok(void *arg) { (void)arg; return 0; }
+static int end_fails(void *arg) { (void)arg; return -1; }
+
+static void failed_batch_is_still_shown_unjournaled(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new_fake(0);
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_journal(bus, fake_commit, NULL);
+    event_bus_set_batching(bus, loop, begin_ok, end_fails, NULL, 0);
+    struct seen s = { 0 };
+    event_bus_subscribe(bus, on_event, &s);
+    publish(bus, "alarm", NULL);
+    publish(bus, "alarm 2", NULL);
+    loop_advance(loop, 1);
+    assert_int_equal(commits, 2);
+    assert_int_equal(s.n, 2);                 /* an operator must still see it */
+    assert_false(s.journaled[0]);
+    assert_false(s.journaled[1]);
+    assert_int_equal(event_bus_journal_failures(bus), 2);
+    event_bus_free(bus);
+    loop_free(loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(batch_commits_before_delivery),
+        cmocka_unit_test(failed_batch_is_still_shown_unjournaled),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
