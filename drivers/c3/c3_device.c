@@ -94,6 +94,7 @@ struct c3dev {
     struct c3d_aux aux[SITE_C3_MAX_DOORS];
     struct c3d_group *groups;
     char state_path[SITE_PATH_MAX];
+    loop_timer_t state_timer;
 };
 
 static struct c3dev *priv(const struct device *dev) { return dev->priv; }
@@ -142,7 +143,9 @@ static void mkdirs_for(const char *path)
     mkdir(p, 0700);
 }
 
-static void state_save(struct c3dev *c)
+/* Written once per loop iteration at most (state_save marks it dirty); no fsync: a lost file only means the
+ * restore after a crash falls back to "locked". */
+static void state_write(struct c3dev *c)
 {
     bool any = false;
     for (unsigned i = 0; i < c->panel->doors; i++)
@@ -163,10 +166,21 @@ static void state_save(struct c3dev *c)
         fprintf(f, "door %u %d %d %d %d %d %d\n", i + 1, d->emergency, d->em_pending, d->prev_held, d->prev_no,
                 d->held, d->normal_open);
     }
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    bool ok = fflush(f) == 0;
     fclose(f);
     if (!ok || rename(tmp, c->state_path) != 0)
         unlink(tmp);
+}
+
+static void state_timer_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    state_write(arg);
+}
+
+static void state_save(struct c3dev *c)
+{
+    loop_timer_arm_ms(c->dev->loop, &c->state_timer, 0);
 }
 
 static void state_load(struct c3dev *c)
@@ -875,6 +889,8 @@ static int c3_command(struct device *dev, const struct device_cmd *cmd, char *er
         if (!it->confirm_at)
             it->confirm_at = it->nsteps;
     }
+    if (cmd->op == DEVICE_EMERGENCY_ON || cmd->op == DEVICE_EMERGENCY_OFF)
+        state_save(c);
     group_start(c, g);
     g->in_command = false;
     loop_timer_arm_ms(dev->loop, &g->defer, 0);
@@ -963,6 +979,7 @@ static int c3_init(struct device *dev, char *err, size_t errlen)
         loop_timer_init(&c->aux[i].off, aux_off_cb, &c->aux[i]);
     }
     c3_device_state_path(c->panel, c->state_path, sizeof c->state_path);
+    loop_timer_init(&c->state_timer, state_timer_cb, c);
     state_load(c);
     dev->priv = c;
     publish_all(c);
@@ -1010,6 +1027,10 @@ static void c3_destroy(struct device *dev)
     if (!c)
         return;
     fail_groups(c, "stopped");
+    if (loop_timer_armed(&c->state_timer)) {
+        loop_timer_disarm(dev->loop, &c->state_timer);
+        state_write(c);
+    }
     if (c->s)
         c3_session_free(c->s);
     loop_timer_disarm(dev->loop, &c->resolve_timer);
