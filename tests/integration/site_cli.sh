@@ -39,8 +39,13 @@ WANT
 diff -u "$TMP/want" "$TMP/err" || fail "check-config diagnostics differ"
 pass "every problem reported with its line"
 
-# door control: audited first, result per door (no driver adapters are registered in this build yet,
-# so the door fails with the reason, and the audit row says so)
+# door control: audited first, result per door. Tests never reach beyond loopback: point the example's
+# panel at a closed 127.0.0.1 port and its bus at a missing device, so the door fails with the reason
+# and the audit row says so.
+closed_port=$(free_port)
+sed -i -e "s|host = \"[^\"]*\"|host = \"127.0.0.1\"|" -e "s|port = 4370;|port = $closed_port;|" \
+    -e "s|port = \"/dev/ttyUSB0\"|port = \"$TMP/no-such-tty\"|" "$TMP/p.conf"
+grep -q '127.0.0.1' "$TMP/p.conf" && ! grep -q '192\.168\.' "$TMP/p.conf" || fail "example config not rewritten to loopback"
 expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" door open "main ENTRANCE" 5
 grep -q '^Main entrance: FAILED' "$TMP/out" || fail "door result line"
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" door open "Nowhere" 5
@@ -62,7 +67,7 @@ PY
 expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --kind operator --csv --search "door-open"
 head -1 "$TMP/out" | grep -q '^id,time,kind,severity,device,door,code,code_name,card,uid,text$' || fail "csv header"
 [ "$(wc -l < "$TMP/out")" -eq 3 ] || fail "journal csv rows: $(cat "$TMP/out")"
-expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --severity warning --limit 1
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --severity warning --search "door-open" --limit 1
 grep -q 'door-open Main entrance: failed' "$TMP/out" || fail "journal severity filter"
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since yesterday
 pass "journal and audit queries"
