@@ -70,6 +70,14 @@ struct device_cmd {
 
 struct device;
 
+/* ---- reading a slave's settings (NiX1) ----
+ * The current settings of one slave, named and formatted as DEVICE_SLAVE_SET takes them ("LOCK_0" = "1",
+ * "UNIT_1" = "" when unset, "CRON" = "" when none...), so an editor starts from the truth. cb runs once,
+ * later, from the loop (never from inside the call) with what could be read (n may be less than every
+ * setting) and error = NULL when everything was read, else what could not be read and why ("stopped" when
+ * the device is destroyed meanwhile). */
+typedef void (*device_settings_fn)(void *ctx, const struct device_setting *settings, size_t n, const char *error);
+
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
     /* Create the driver state for site->devices[dev->index] (priv); 0 or -1 with err filled. */
@@ -85,6 +93,9 @@ struct device_ops {
     bool (*supports)(const struct device *dev, enum device_op op, size_t output);
     /* Free priv. The driver must not call back afterwards. */
     void (*destroy)(struct device *dev);
+    /* Optional: read the settings of slave `slave` (index into the bus's slaves). 0 = started (cb follows),
+     * -1 = refused now (err filled; no callback). */
+    int (*slave_get)(struct device *dev, size_t slave, device_settings_fn cb, void *ctx, char *err, size_t errlen);
 };
 
 struct device {
@@ -104,6 +115,24 @@ int device_attach_all(struct site *site, const struct device_ops *const *table, 
 void device_start_all(struct site *site);
 /* Stop and destroy every attached device. */
 void device_detach_all(struct site *site);
+
+/* Read the settings of slave `slave` of site device `device` through its driver's slave_get: 0 when started
+ * (cb follows), -1 when the device has no driver or cannot read slaves (nothing follows). */
+static inline int device_slave_get(struct site *site, size_t device, size_t slave, device_settings_fn cb, void *ctx,
+                                   char *err, size_t errlen)
+{
+    struct device *dev = device < site->n_devices ? site->devices[device].drv : NULL;
+    if (!dev || !dev->ops->slave_get) {
+        const char *m = dev ? "this device cannot read slave settings" : "no driver for this device";
+        size_t i = 0;
+        for (; err && m[i] && i + 1 < errlen; i++)
+            err[i] = m[i];
+        if (err && errlen)
+            err[i] = '\0';
+        return -1;
+    }
+    return dev->ops->slave_get(dev, slave, cb, ctx, err, errlen);
+}
 
 const char *device_op_name(enum device_op op);
 const char *device_result_name(enum device_result result);

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "drivers/nix1/nix1_access.h"
+#include "drivers/nix1/nix1_cmd.h"
+#include "drivers/nix1/nix1_line.h"
 #include "drivers/nix1/nix1_rc.h"
 
 #define N1_REOPEN_MIN_MS 1000u
@@ -28,9 +31,19 @@ struct n1_slave {
     int64_t timed_want_us;         /* what the operator asked for (windows are cut at hour boundaries) */
     uint8_t last_poll_rc;
     struct n1dev *c;
+    /* A hold remembered from a previous run may be a timed-open window left behind (start-up check). */
+    bool check_leftover, leftover_queued;
+    bool left_qt, left_qh;         /* what the check read: the slave's clock and its cron */
+    int64_t left_slave_ts, left_host_us;
+    int left_tz;
+    bool left_has_cron;
+    char left_cron[CRON_TEXT_MAX + 1];
+    bool round_done;               /* Qe round: this slave answered "no more entries" (or an error) */
 };
 
-enum n1_step_kind { N1_SNAPSHOT, N1_HOLD, N1_LOCK, N1_TIMED, N1_EMERG, N1_MARK_EMERG, N1_RESTORE };
+enum n1_step_kind { N1_SNAPSHOT, N1_HOLD, N1_LOCK, N1_TIMED, N1_EMERG, N1_MARK_EMERG, N1_RESTORE,
+                    N1_REQS,       /* the job's requests up to r_end, one after the other (settings, reads) */
+                    N1_LEFTOVER }; /* decide on a leftover timed-open window from what N1_REQS read */
 
 struct n1_step {
     enum n1_step_kind kind;
@@ -38,6 +51,29 @@ struct n1_step {
     unsigned probe;
     bool on;
     unsigned minutes;
+    size_t r_end;                  /* N1_REQS */
+};
+
+/* Settings of DEVICE_SLAVE_SET, in the order they are applied (Nz last: the slave switches its rate). */
+enum n1_key { K_LOCK_0, K_LOCK_1, K_UNIT_0, K_UNIT_1, K_VALID, K_BAD, K_CRON, K_CRON_MODE, K_MODE, K_OD_0,
+              K_OD_1, K_TIMEZONE, K_BAUDRATE, K_COUNT };
+static const char *const n1_keys[K_COUNT] = {
+    "LOCK_0", "LOCK_1", "UNIT_0", "UNIT_1", "VALID_ACCESS_TIMEOUT", "BAD_ACCESS_TIMEOUT", "CRON", "CRON_MODE",
+    "MODE", "OD_SPEED_0", "OD_SPEED_1", "TIMEZONE", "BAUDRATE",
+};
+
+enum n1_req_tag { R_SET, R_GET, R_LEFT_QT, R_LEFT_QH };
+enum n1_guard { G_NONE, G_NOT_EMERGENCY, G_NOT_HELD };
+
+/* One request of an N1_REQS step. */
+struct n1_req {
+    size_t slave;
+    char cmd, arg;
+    char opt[CRON_TEXT_MAX + 24];
+    enum n1_req_tag tag;
+    size_t k;                      /* R_SET: job output; R_GET: enum n1_key of the value read */
+    enum n1_guard guard;           /* checked when the request is due */
+    bool clock;                    /* Nt: opt holds the zone; the host's UTC time is put in front when sent */
 };
 
 /* One device command (or an internal job: result == NULL), run as a sequence of door operations. */
@@ -60,6 +96,14 @@ struct n1_job {
     size_t nsteps, pos;
     bool emergency;                /* jumps the queue */
     char okmsg[96];
+    struct n1_req *reqs;           /* N1_REQS */
+    size_t nreqs, rpos;
+    bool inflight;
+    device_settings_fn got;        /* slave_get: the settings read, reported by job_finish */
+    struct device_setting *gv;
+    size_t gn;
+    unsigned gfail;
+    char gerr[160];
 };
 
 struct n1dev {
@@ -70,7 +114,7 @@ struct n1dev {
     struct nix1_bus_listener lis;
     size_t n;
     struct n1_slave *slaves;
-    loop_timer_t reopen, kick, tick;
+    loop_timer_t reopen, kick, tick, round;
     unsigned reopen_ms;
     char open_err[200];
     bool started, dying, transport_ok;
@@ -248,6 +292,8 @@ static void report_link(struct n1dev *c)
     publish_all(c);
 }
 
+static void queue_leftover(struct n1dev *c, size_t si);
+
 static ssize_t slave_index(const struct n1dev *c, const nix1_addr_t *a)
 {
     for (size_t i = 0; i < c->n; i++)
@@ -320,6 +366,8 @@ static void on_slave_state(void *arg, const nix1_addr_t *slave, enum nix1_slave_
     struct n1_slave *s = &c->slaves[si];
     enum nix1_slave_state old = s->state;
     s->state = st;
+    if (st == NIX1_SLAVE_ONLINE && s->check_leftover && c->door)
+        queue_leftover(c, (size_t)si);
     if (old != st && (st == NIX1_SLAVE_OFFLINE || old == NIX1_SLAVE_OFFLINE)) {
         struct event ev;
         event_init(&ev, EVENT_LINK, st == NIX1_SLAVE_ONLINE ? EVENT_NORMAL : EVENT_WARNING);
@@ -365,6 +413,11 @@ static void on_transport(void *arg, int err, const char *msg)
 
 static void job_free(struct n1_job *j)
 {
+    for (size_t i = 0; i < j->nsteps; i++)
+        if (j->steps[i].kind == N1_LEFTOVER && j->c && j->steps[i].slave < j->c->n)
+            j->c->slaves[j->steps[i].slave].leftover_queued = false;
+    free(j->reqs);
+    free(j->gv);
     free(j->outs);
     free(j->slave_of);
     free(j->probe_of);
@@ -384,13 +437,20 @@ static void job_fail_output(struct n1_job *j, size_t k, enum device_result r, co
     event_copy(j->msg[k], sizeof j->msg[k], msg);
 }
 
-/* Report every output, call done, free. */
+/* Report every output (a success may carry its own message in msg), call done, free. */
 static void job_finish(struct n1dev *c, struct n1_job *j)
 {
     for (size_t k = 0; k < j->n; k++)
         if (j->result)
             j->result(j->ctx, j->outs[k], j->failed[k] ? j->res[k] : DEVICE_RESULT_OK,
-                      j->failed[k] ? j->msg[k] : j->okmsg[0] ? j->okmsg : "ok");
+                      j->failed[k] || j->msg[k][0] ? j->msg[k] : j->okmsg[0] ? j->okmsg : "ok");
+    if (j->got) {
+        if (j->gfail > 1) {
+            size_t l = strlen(j->gerr);
+            snprintf(j->gerr + l, sizeof j->gerr - l, " (and %u more not read)", j->gfail - 1);
+        }
+        j->got(j->ctx, j->gv, j->gn, j->gerr[0] ? j->gerr : NULL);
+    }
     if (j->done)
         j->done(j->ctx);
     job_free(j);
@@ -415,7 +475,269 @@ static void add_step(struct n1_job *j, enum n1_step_kind kind, size_t slave, uns
     if (!ns)
         return;
     j->steps = ns;
-    j->steps[j->nsteps++] = (struct n1_step){ kind, slave, probe, on, minutes };
+    j->steps[j->nsteps++] = (struct n1_step){ kind, slave, probe, on, minutes, 0 };
+}
+
+/* Fail every output of a job (and a settings read) with the same reason. */
+static void job_fail_all(struct n1_job *j, enum device_result r, const char *why)
+{
+    for (size_t k = 0; k < j->n; k++)
+        job_fail_output(j, k, r, why);
+    if (j->got && !j->gerr[0]) {
+        snprintf(j->gerr, sizeof j->gerr, "%s", why);
+        j->gfail = 1;
+    }
+}
+
+/* ---- requests of an N1_REQS step (slave settings, reads) ---- */
+
+static int add_req(struct n1_job *j, size_t si, char cmd, char arg, const char *opt, enum n1_req_tag tag, size_t k)
+{
+    struct n1_req *nr = realloc(j->reqs, (j->nreqs + 1) * sizeof *nr);
+    if (!nr)
+        return -1;
+    j->reqs = nr;
+    struct n1_req *q = &nr[j->nreqs++];
+    memset(q, 0, sizeof *q);
+    q->slave = si;
+    q->cmd = cmd;
+    q->arg = arg;
+    snprintf(q->opt, sizeof q->opt, "%s", opt ? opt : "");
+    q->tag = tag;
+    q->k = k;
+    return 0;
+}
+
+/* An N1_REQS step covering the requests added since the previous one. */
+static void add_reqs_step(struct n1_job *j, size_t si)
+{
+    struct n1_step *ns = realloc(j->steps, (j->nsteps + 1) * sizeof *ns);
+    if (!ns)
+        return;
+    j->steps = ns;
+    j->steps[j->nsteps++] = (struct n1_step){ .kind = N1_REQS, .slave = si, .r_end = j->nreqs };
+}
+
+static void get_add(struct n1_job *j, enum n1_key k, const char *val, size_t len)
+{
+    if (!j->gv || j->gn >= K_COUNT)
+        return;
+    struct device_setting *st = &j->gv[j->gn++];
+    snprintf(st->key, sizeof st->key, "%s", n1_keys[k]);
+    snprintf(st->value, sizeof st->value, "%.*s", (int)len, val);
+}
+
+static void get_fail(struct n1_job *j, const struct n1_req *q, const char *why)
+{
+    if (!j->gfail++)
+        snprintf(j->gerr, sizeof j->gerr, "%s not read (Q%c%.4s): %.100s", q->tag == R_GET ? n1_keys[q->k] : "setting",
+                 q->arg, q->opt, why);
+}
+
+/* What a failed request says: the slave's code with its name and meaning, or why nothing came back. */
+static void req_fail_text(const struct nix1_result *r, char *buf, size_t len)
+{
+    if (r->status == NIX1_ST_REPLY)
+        snprintf(buf, len, "%02X %s (%s)", r->rc, nix1_rc_name(r->rc), nix1_rc_meaning(r->rc));
+    else if (r->status == NIX1_ST_CANCELLED)
+        snprintf(buf, len, "stopped");
+    else
+        snprintf(buf, len, "no answer (%s)", r->error ? r->error : nix1_status_str(r->status));
+}
+
+/* Read a setting from a query's reply; false when the reply is not what the spec says. */
+static bool get_parse(struct n1_job *j, const struct n1_req *q, const struct nix1_result *r)
+{
+    uint64_t v;
+    const char *p = r->payload ? r->payload : "";
+    size_t len = r->payload ? r->payload_len : 0;
+    switch (q->k) {
+    case K_UNIT_0:
+    case K_UNIT_1:
+        if (r->rc == NIX1_RC_ERROR_UNIT) { /* unset */
+            get_add(j, (enum n1_key)q->k, "", 0);
+            return true;
+        }
+        if (r->rc != NIX1_RC_OK || !nix1_parse_uint(p, len, 65534, &v))
+            return false;
+        break;
+    case K_CRON:
+        if (r->rc == NIX1_RC_ERROR_SYNTAX) { /* no cron */
+            get_add(j, K_CRON, "", 0);
+            return true;
+        }
+        if (r->rc != NIX1_RC_OK || len >= sizeof j->gv[0].value)
+            return false;
+        break;
+    case K_OD_0: { /* Qv: both probes */
+        struct nix1_span f[3];
+        if (r->rc != NIX1_RC_OK || nix1_fields_split(p, len, f, 2) != 2 || !nix1_parse_uint(f[0].p, f[0].len, 1, &v) ||
+            !nix1_parse_uint(f[1].p, f[1].len, 1, &v))
+            return false;
+        get_add(j, K_OD_0, f[0].p, f[0].len);
+        get_add(j, K_OD_1, f[1].p, f[1].len);
+        return true;
+    }
+    case K_TIMEZONE: { /* Qt: ts and zone */
+        struct nix1_span f[3];
+        int tz;
+        char z[6];
+        if (r->rc != NIX1_RC_OK || nix1_fields_split(p, len, f, 2) != 2 || !nix1_parse_tz(f[1].p, f[1].len, &tz))
+            return false;
+        nix1_format_tz(tz, z);
+        get_add(j, K_TIMEZONE, z, strlen(z));
+        return true;
+    }
+    default: {
+        uint64_t max = q->k == K_LOCK_0 || q->k == K_LOCK_1 ? 1 : q->k == K_CRON_MODE || q->k == K_MODE ? 3 : 255;
+        if (r->rc != NIX1_RC_OK || !nix1_parse_uint(p, len, max, &v))
+            return false;
+        char t[8];
+        snprintf(t, sizeof t, "%u", (unsigned)v);
+        get_add(j, (enum n1_key)q->k, t, strlen(t));
+        return true;
+    }
+    }
+    get_add(j, (enum n1_key)q->k, p, len);
+    return true;
+}
+
+/* A setting took: keep the remembered state (what a release or an emergency restore puts back) current. */
+static void remember_set(struct n1dev *c, const struct n1_req *q)
+{
+    struct nix1_door_slave *ds = nix1_door_slave(c->door, &c->slaves[q->slave].addr, false);
+    if (!ds || !ds->known || ds->in_emergency)
+        return;
+    if (q->cmd == 'N' && q->arg == 'l' && (q->opt[0] == '1' || q->opt[0] == '2'))
+        ds->lock[q->opt[0] - '1'] = q->opt[2] == '1';
+    if (ds->held)
+        return;
+    if (q->cmd == 'N' && q->arg == 'h') {
+        ds->has_cron = true;
+        snprintf(ds->cron, sizeof ds->cron, "%.160s", q->opt);
+    } else if (q->cmd == 'D' && q->arg == 'h') {
+        ds->has_cron = false;
+        ds->cron[0] = '\0';
+    } else if (q->cmd == 'N' && q->arg == 'o') {
+        ds->cron_mode = (uint8_t)atoi(q->opt);
+    }
+}
+
+/* Why a setting may not be sent now (the slave's door state is portier's), or NULL. */
+static const char *req_guard(struct n1dev *c, const struct n1_req *q)
+{
+    const struct nix1_door_slave *ds = nix1_door_slave(c->door, &c->slaves[q->slave].addr, false);
+    if (!ds || q->guard == G_NONE)
+        return NULL;
+    if (ds->in_emergency)
+        return "not sent: an emergency holds this slave open; end it first";
+    if (q->guard == G_NOT_HELD && (ds->held || c->slaves[q->slave].timed_until_us))
+        return "not sent: portier holds this door open (hold or timed open); release it first";
+    return NULL;
+}
+
+/* The outcome of j->reqs[j->rpos]; a slave that does not answer gets nothing more of this step. */
+static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_result *r)
+{
+    const struct n1_step *st = &j->steps[j->pos];
+    struct n1_req *q = &j->reqs[j->rpos++];
+    struct n1_slave *s = &c->slaves[q->slave];
+    bool reply = r->status == NIX1_ST_REPLY;
+    char why[96];
+    req_fail_text(r, why, sizeof why);
+    switch (q->tag) {
+    case R_SET:
+        if (reply && r->rc == NIX1_RC_OK) {
+            if (j->outs[q->k] != SIZE_MAX) /* a re-apply keeps its summary (okmsg) */
+                snprintf(j->msg[q->k], sizeof j->msg[q->k], "%s", q->clock ? "ok (clock set to the host time)" : "ok");
+            remember_set(c, q);
+        } else {
+            char m[96];
+            snprintf(m, sizeof m, "%c%c: %.88s", q->cmd, q->arg, why);
+            job_fail_output(j, q->k, reply ? DEVICE_RESULT_FAILED : DEVICE_RESULT_TIMEOUT, m);
+        }
+        break;
+    case R_GET:
+        if (!reply || !get_parse(j, q, r))
+            get_fail(j, q, reply && r->rc == NIX1_RC_OK ? "unexpected answer" : why);
+        break;
+    case R_LEFT_QT: {
+        struct nix1_span f[3];
+        uint64_t ts;
+        int tz;
+        if (reply && r->rc == NIX1_RC_OK && nix1_fields_split(r->payload, r->payload_len, f, 2) == 2 &&
+            nix1_parse_uint(f[0].p, f[0].len, 9999999999ull, &ts) && nix1_parse_tz(f[1].p, f[1].len, &tz)) {
+            s->left_qt = true;
+            s->left_slave_ts = (int64_t)ts;
+            s->left_tz = tz;
+            s->left_host_us = event_now_us();
+        }
+        break;
+    }
+    case R_LEFT_QH:
+        if (reply && r->rc == NIX1_RC_ERROR_SYNTAX) {
+            s->left_qh = true;
+            s->left_has_cron = false;
+        } else if (reply && r->rc == NIX1_RC_OK && r->payload_len <= CRON_TEXT_MAX) {
+            s->left_qh = true;
+            s->left_has_cron = true;
+            snprintf(s->left_cron, sizeof s->left_cron, "%s", r->payload);
+        }
+        break;
+    }
+    if (reply)
+        return;
+    while (j->rpos < st->r_end && j->reqs[j->rpos].slave == q->slave) {
+        struct n1_req *n = &j->reqs[j->rpos++];
+        if (n->tag == R_SET)
+            job_fail_output(j, n->k, r->status == NIX1_ST_CANCELLED ? DEVICE_RESULT_OFFLINE : DEVICE_RESULT_TIMEOUT,
+                            r->status == NIX1_ST_CANCELLED ? "not sent: stopped" : "not sent: the slave did not answer");
+        else if (n->tag == R_GET)
+            get_fail(j, n, why);
+    }
+}
+
+static void on_req(nix1_bus_t *bus, const struct nix1_result *r, void *arg)
+{
+    (void)bus;
+    struct n1dev *c = arg;
+    struct n1_job *j = c->cur;
+    if (!j || !j->inflight || j->pos >= j->nsteps || j->rpos >= j->nreqs)
+        return;
+    j->inflight = false;
+    req_result(c, j, r);
+    if (!c->dying)
+        loop_timer_arm_us(c->dev->loop, &c->kick, 0);
+}
+
+/* Send the step's next request; true when one is on its way (on_req follows), false when the step is done. */
+static bool reqs_next(struct n1dev *c, struct n1_job *j, const struct n1_step *st)
+{
+    while (j->rpos < st->r_end) {
+        struct n1_req *q = &j->reqs[j->rpos];
+        const char *no = req_guard(c, q);
+        if (no) {
+            if (q->tag == R_SET)
+                job_fail_output(j, q->k, DEVICE_RESULT_FAILED, no);
+            j->rpos++;
+            continue;
+        }
+        char opt[sizeof q->opt + 24];
+        if (q->clock)
+            snprintf(opt, sizeof opt, "%lld\t%s", (long long)time(NULL), q->opt);
+        else
+            snprintf(opt, sizeof opt, "%s", q->opt);
+        struct nix1_request_spec rq = { .addr = c->slaves[q->slave].addr, .cmd = q->cmd, .arg = q->arg,
+                                        .opt = opt, .prio = NIX1_PRIO_CONFIG };
+        long id = nix1_bus_submit(c->bus, &rq, on_req, c);
+        if (id > 0) {
+            j->inflight = true;
+            return true;
+        }
+        struct nix1_result fake = { .status = NIX1_ST_REPLY, .rc = (uint8_t)-id, .payload = "" };
+        req_result(c, j, &fake);
+    }
+    return false;
 }
 
 /* The outcome of a door operation → the job's outputs on the slaves it names. */
@@ -458,6 +780,68 @@ static void on_report(void *arg, const struct nix1_door_report *r)
         loop_timer_arm_us(c->dev->loop, &c->kick, 0);
 }
 
+static int popcount64(uint64_t v)
+{
+    int n = 0;
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
+static void leftover_event(struct n1dev *c, size_t si, enum event_severity sev, const char *text)
+{
+    struct n1_slave *s = &c->slaves[si];
+    struct event ev;
+    event_init(&ev, EVENT_COMMAND, sev);
+    slave_label(s, ev.device, sizeof ev.device);
+    nix1_addr_format(&s->addr, ev.addr);
+    event_copy(ev.code_name, sizeof ev.code_name, "timed open");
+    event_set_text(&ev, "%s", text);
+    device_report_event(c->dev, &ev);
+}
+
+/* A slave remembered as held when this run started: a hold (`* * * * *`) stays, a timed-open window
+ * (`m1-m2 H D M *`, `* H1-H2 D M *`: one day of one month) still running is taken over (released at its
+ * end), one that has passed is released now: the slave closed the door itself, but the window would match
+ * again on the same date next year. */
+static void leftover_decide(struct n1dev *c, struct n1_job *j, size_t si)
+{
+    struct n1_slave *s = &c->slaves[si];
+    char text[CRON_TEXT_MAX + 120];
+    if (!s->left_has_cron) {
+        add_step(j, N1_HOLD, si, 0, false, 0);
+        leftover_event(c, si, EVENT_NORMAL, "held by a previous run but without a cron now: schedule restored");
+        return;
+    }
+    if (strcmp(s->left_cron, NIX1_DOOR_OPEN_CRON) == 0)
+        return; /* a hold survives restarts on purpose */
+    struct cron cr;
+    if (cron_parse_str(s->left_cron, &cr, NULL, 0) < 0 || popcount64(cr.dom) != 1 || popcount64(cr.month) != 1 ||
+        cr.dow != 0x7f) {
+        snprintf(text, sizeof text, "held by a previous run, but its cron \"%s\" is neither a hold nor a timed-open "
+                 "window: left as it is", s->left_cron);
+        leftover_event(c, si, EVENT_WARNING, text);
+        return;
+    }
+    time_t now = (time_t)s->left_slave_ts;
+    if (cron_match(&cr, now, s->left_tz)) {
+        time_t end = cron_next_change(&cr, now, s->left_tz, 2 * 86400);
+        if (end > now) {
+            s->timed_until_us = s->left_host_us + (int64_t)(end - now) * 1000000;
+            s->timed_want_us = s->timed_until_us;
+            if (!c->dying)
+                loop_timer_arm_us(c->dev->loop, &c->tick, 0);
+            snprintf(text, sizeof text, "timed open of a previous run still running (%s): released when it ends",
+                     s->left_cron);
+            leftover_event(c, si, EVENT_NORMAL, text);
+        }
+        return;
+    }
+    add_step(j, N1_HOLD, si, 0, false, 0);
+    snprintf(text, sizeof text, "timed open of a previous run has ended (%s): schedule restored", s->left_cron);
+    leftover_event(c, si, EVENT_NORMAL, text);
+}
+
 static void job_start_step(struct n1dev *c)
 {
     struct n1_job *j = c->cur;
@@ -466,6 +850,25 @@ static void job_start_step(struct n1dev *c)
         struct n1_slave *s = st->slave < c->n ? &c->slaves[st->slave] : NULL;
         int rc = -1;
         switch (st->kind) {
+        case N1_REQS:
+            if (j->inflight || reqs_next(c, j, st))
+                return; /* on_req follows */
+            rc = 1;
+            break;
+        case N1_LEFTOVER: {
+            rc = 1;
+            s->leftover_queued = false;
+            const struct nix1_door_slave *ds = nix1_door_slave(c->door, &s->addr, false);
+            if (!ds || !ds->held || ds->in_emergency) {
+                s->check_leftover = false;
+                break;
+            }
+            if (!s->left_qt || !s->left_qh)
+                break; /* no answer: checked again when the slave is back online */
+            s->check_leftover = false;
+            leftover_decide(c, j, st->slave);
+            break;
+        }
         case N1_SNAPSHOT: {
             nix1_addr_t *v = calloc(c->n ? c->n : 1, sizeof *v);
             size_t k = 0;
@@ -589,8 +992,7 @@ static void job_step(struct n1dev *c)
         while (c->queue) {
             struct n1_job *j = c->queue;
             c->queue = j->next;
-            for (size_t k = 0; k < j->n; k++)
-                job_fail_output(j, k, DEVICE_RESULT_OFFLINE, c->open_err[0] ? c->open_err : "bus not open");
+            job_fail_all(j, DEVICE_RESULT_OFFLINE, c->open_err[0] ? c->open_err : "bus not open");
             job_finish(c, j);
         }
         return;
@@ -646,6 +1048,8 @@ static struct n1_job *job_new(struct n1dev *c, const struct device_cmd *cmd, siz
 
 static bool n1_supports(const struct device *dev, enum device_op op, size_t output)
 {
+    if (op == DEVICE_SLAVE_SET)
+        return true; /* a slave of the bus, not an output */
     if (output >= dev->site->n_outputs || dev->site->outputs[output].type != OUTPUT_PROBE)
         return false;
     switch (op) {
@@ -657,9 +1061,215 @@ static bool n1_supports(const struct device *dev, enum device_op op, size_t outp
     }
 }
 
+/* One DEVICE_SLAVE_SET setting → its request; -1 when it cannot be sent (why says so). */
+static int setting_req(struct n1dev *c, struct n1_job *j, size_t si, enum n1_key k, const char *v, size_t out,
+                       char *why, size_t wl)
+{
+    char opt[CRON_TEXT_MAX + 24];
+    char cmd = 'N', arg = 0;
+    enum n1_guard guard = G_NONE;
+    bool empty_ok = false, clock = false;
+    unsigned p = k == K_LOCK_1 || k == K_UNIT_1 || k == K_OD_1 ? 2 : 1;
+    snprintf(opt, sizeof opt, "%s", v);
+    switch (k) {
+    case K_LOCK_0: case K_LOCK_1:
+        arg = 'l';
+        guard = G_NOT_EMERGENCY;
+        snprintf(opt, sizeof opt, "%u\t%s", p, v);
+        break;
+    case K_UNIT_0: case K_UNIT_1:
+        empty_ok = true;
+        if (v[0]) {
+            arg = 'u';
+            snprintf(opt, sizeof opt, "%u\t%s", p, v);
+        } else {
+            cmd = 'D';
+            arg = 'u';
+            snprintf(opt, sizeof opt, "%u", p);
+        }
+        break;
+    case K_VALID: arg = 'c'; break;
+    case K_BAD: arg = 'b'; break;
+    case K_CRON:
+        empty_ok = true;
+        guard = G_NOT_HELD;
+        if (v[0]) {
+            arg = 'h';
+        } else {
+            cmd = 'D';
+            arg = 'h';
+        }
+        break;
+    case K_CRON_MODE: arg = 'o'; guard = G_NOT_HELD; break;
+    case K_MODE: arg = 'm'; break;
+    case K_OD_0: case K_OD_1:
+        arg = 'v';
+        snprintf(opt, sizeof opt, "%u\t%s", p, v);
+        break;
+    case K_TIMEZONE: {
+        int tz;
+        if (!nix1_parse_tz(v, strlen(v), &tz)) {
+            snprintf(why, wl, "not sent: the zone is +HHMM or -HHMM (e.g. +0100)");
+            return -1;
+        }
+        arg = 't';
+        clock = true;
+        break;
+    }
+    case K_BAUDRATE: {
+        unsigned bus = c->bus ? nix1_bus_baud(c->bus) : c->cfg->baud;
+        char *end;
+        unsigned long b = strtoul(v, &end, 10);
+        if (!v[0] || *end || !nix1_baud_valid(b)) {
+            snprintf(why, wl, "not sent: 1200 2400 4800 9600 19200 38400 57600 115200");
+            return -1;
+        }
+        if (b == bus) {
+            snprintf(j->msg[out], sizeof j->msg[out], "ok (the bus rate; nothing to change)");
+            return 0;
+        }
+        snprintf(why, wl, "a bus has one rate (%u): use portierctl nix1 PORT --broadcast baud set %lu", bus, b);
+        return -1;
+    }
+    case K_COUNT: return -1;
+    }
+    if (!v[0] && !empty_ok) {
+        snprintf(why, wl, "not sent: a value is required");
+        return -1;
+    }
+    /* The slave's own checks (§5.5 steps 7-8), locally: nothing malformed goes on the wire. */
+    const struct nix1_cmd *cd = nix1_cmd_lookup(cmd, arg);
+    char chk[CRON_TEXT_MAX + 40], w[80] = "";
+    snprintf(chk, sizeof chk, clock ? "0\t%s" : "%s", opt);
+    uint8_t rc = cd ? nix1_cmd_check(cd, chk, strlen(chk), w, sizeof w) : NIX1_RC_ERROR_ARG;
+    if (rc != NIX1_RC_OK) {
+        snprintf(why, wl, "not sent: %02X %s: %s", rc, nix1_rc_name(rc), w[0] ? w : nix1_rc_meaning(rc));
+        return -1;
+    }
+    if (add_req(j, si, cmd, arg, opt, R_SET, out) < 0) {
+        snprintf(why, wl, "out of memory");
+        return -1;
+    }
+    j->reqs[j->nreqs - 1].guard = guard;
+    j->reqs[j->nreqs - 1].clock = clock;
+    return 0;
+}
+
+/* DEVICE_SLAVE_SET: one request per setting, in the n1_key order, at configuration priority. */
+static int slave_set_command(struct n1dev *c, const struct device_cmd *cmd, char *err, size_t errlen)
+{
+    if (cmd->slave >= c->n) {
+        snprintf(err, errlen, "no slave %zu on this bus", cmd->slave);
+        return -1;
+    }
+    if (cmd->n_settings > DEVICE_SETTINGS_MAX || (cmd->n_settings && !cmd->settings)) {
+        snprintf(err, errlen, "at most %d settings at once", DEVICE_SETTINGS_MAX);
+        return -1;
+    }
+    size_t si = cmd->slave;
+    const struct site_slave *cfg = c->slaves[si].cfg;
+    struct n1_job *j = job_new(c, cmd, cmd->n_settings ? cmd->n_settings : 1);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (cmd->n_settings == 0) {
+        /* Re-apply what the configuration holds for the slave: one device-wide result. */
+        j->outs[0] = SIZE_MAX;
+        char opt[24];
+        size_t off = 0;
+        for (unsigned p = 0; p < 2; p++)
+            if (cfg->probe_units[p] >= 0) {
+                snprintf(opt, sizeof opt, "%u\t%d", p + 1, cfg->probe_units[p]);
+                add_req(j, si, 'N', 'u', opt, R_SET, 0);
+                off += (size_t)snprintf(j->okmsg + off, sizeof j->okmsg - off, "%sUNIT_%u=%d", off ? " " : "",
+                                        p, cfg->probe_units[p]);
+            }
+        int tv[2] = { cfg->valid_timeout, cfg->bad_timeout };
+        for (int t = 0; t < 2; t++)
+            if (tv[t] >= 0 && off < sizeof j->okmsg) {
+                snprintf(opt, sizeof opt, "%d", tv[t]);
+                add_req(j, si, 'N', t ? 'b' : 'c', opt, R_SET, 0);
+                off += (size_t)snprintf(j->okmsg + off, sizeof j->okmsg - off, "%s%s=%d", off ? " " : "",
+                                        t ? "BAD_ACCESS_TIMEOUT" : "VALID_ACCESS_TIMEOUT", tv[t]);
+            }
+        if (!j->nreqs)
+            snprintf(j->okmsg, sizeof j->okmsg, "the configuration holds no setting for this slave");
+    } else {
+        for (size_t i = 0; i < cmd->n_settings; i++)
+            j->outs[i] = DEVICE_SETTING_RESULT(i);
+        /* Unknown keys and refused values fail at once; the others are sent in the n1_key order. */
+        for (size_t i = 0; i < cmd->n_settings; i++) {
+            bool known = false, twice = false;
+            for (int k = 0; k < K_COUNT; k++)
+                known = known || strcasecmp(cmd->settings[i].key, n1_keys[k]) == 0;
+            for (size_t o = 0; o < i; o++)
+                twice = twice || strcasecmp(cmd->settings[i].key, cmd->settings[o].key) == 0;
+            if (!known || twice) {
+                char m[96];
+                if (twice)
+                    snprintf(m, sizeof m, "not sent: %.30s is given twice", cmd->settings[i].key);
+                else
+                    snprintf(m, sizeof m, "not sent: %.30s is not a NiX1 slave setting", cmd->settings[i].key);
+                job_fail_output(j, i, DEVICE_RESULT_FAILED, m);
+            }
+        }
+        for (int k = 0; k < K_COUNT; k++)
+            for (size_t i = 0; i < cmd->n_settings; i++) {
+                if (j->failed[i] || strcasecmp(cmd->settings[i].key, n1_keys[k]) != 0)
+                    continue;
+                char v[sizeof cmd->settings[i].value], why[96];
+                snprintf(v, sizeof v, "%s", cmd->settings[i].value);
+                if (setting_req(c, j, si, (enum n1_key)k, v, i, why, sizeof why) < 0)
+                    job_fail_output(j, i, DEVICE_RESULT_FAILED, why);
+                break; /* keys are unique */
+            }
+    }
+    if (j->nreqs)
+        add_reqs_step(j, si);
+    enqueue(c, j);
+    return 0;
+}
+
+/* Read a slave's settings (Ql1 Ql2 Qu1 Qu2 Qo Qh Qc Qb Qm Qv Qt; the baud rate is the bus's). */
+static int n1_slave_get(struct device *dev, size_t slave, device_settings_fn cb, void *ctx, char *err, size_t errlen)
+{
+    struct n1dev *c = priv(dev);
+    if (!cb || slave >= c->n) {
+        snprintf(err, errlen, "no slave %zu on this bus", slave);
+        return -1;
+    }
+    struct n1_job *j = job_new(c, NULL, 0);
+    if (j)
+        j->gv = calloc(K_COUNT, sizeof *j->gv);
+    if (!j || !j->gv) {
+        if (j)
+            job_free(j);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    j->got = cb;
+    j->ctx = ctx;
+    static const struct { char arg; const char *opt; enum n1_key k; } q[] = {
+        { 'l', "1", K_LOCK_0 }, { 'l', "2", K_LOCK_1 }, { 'u', "1", K_UNIT_0 }, { 'u', "2", K_UNIT_1 },
+        { 'o', NULL, K_CRON_MODE }, { 'h', NULL, K_CRON }, { 'c', NULL, K_VALID }, { 'b', NULL, K_BAD },
+        { 'm', NULL, K_MODE }, { 'v', NULL, K_OD_0 }, { 't', NULL, K_TIMEZONE },
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+        add_req(j, slave, 'Q', q[i].arg, q[i].opt, R_GET, q[i].k);
+    add_reqs_step(j, slave);
+    char b[12];
+    snprintf(b, sizeof b, "%u", c->bus ? nix1_bus_baud(c->bus) : c->cfg->baud);
+    get_add(j, K_BAUDRATE, b, strlen(b));
+    enqueue(c, j);
+    return 0;
+}
+
 static int n1_command(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen)
 {
     struct n1dev *c = priv(dev);
+    if (cmd->op == DEVICE_SLAVE_SET)
+        return slave_set_command(c, cmd, err, errlen);
     if (cmd->n_outputs == 0) {
         snprintf(err, errlen, "%s applies to NiX1 doors", device_op_name(cmd->op));
         return -1;
@@ -767,6 +1377,74 @@ static void tick_cb(loop_t *loop, void *arg)
         loop_timer_arm_us(c->dev->loop, &c->tick, next > now ? (uint64_t)(next - now) : 0);
 }
 
+/* Check a slave remembered as held for a timed-open window left by a previous run (Qt, Qh, then decide). */
+static void queue_leftover(struct n1dev *c, size_t si)
+{
+    struct n1_slave *s = &c->slaves[si];
+    if (s->leftover_queued)
+        return;
+    struct n1_job *j = job_new(c, NULL, 0);
+    if (!j)
+        return;
+    s->left_qt = s->left_qh = false;
+    add_req(j, si, 'Q', 't', NULL, R_LEFT_QT, 0);
+    add_req(j, si, 'Q', 'h', NULL, R_LEFT_QH, 0);
+    add_reqs_step(j, si);
+    add_step(j, N1_LEFTOVER, si, 0, false, 0);
+    s->leftover_queued = true;
+    enqueue(c, j);
+}
+
+/* ---- Qe rounds (the bus's poll_ms) ----
+ * The bus master polls round-robin without pause. A round ends when every slave has answered "no more
+ * entries" (04, or an error) or is in its failure backoff; then polling pauses for poll_ms. The adapter
+ * watches the lines on the bus (as nix1_door does) and switches the master's polling off and on, so the
+ * master's own rewind, duplicate and backoff rules stay as they are. */
+static void round_check(struct n1dev *c)
+{
+    if (!c->bus || loop_timer_armed(&c->round) || !c->started || c->dying)
+        return;
+    uint64_t now = loop_now_us(c->dev->loop);
+    for (size_t i = 0; i < c->n; i++) {
+        struct nix1_slave_info in;
+        if (c->slaves[i].round_done)
+            continue;
+        if (nix1_bus_slave_info(c->bus, i, &in) && in.next_poll_us > now)
+            continue; /* backing off after a failure */
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        c->slaves[i].round_done = false;
+    nix1_bus_set_polling(c->bus, false);
+    loop_timer_arm_ms(c->dev->loop, &c->round, c->cfg->poll_ms ? c->cfg->poll_ms : 1000);
+}
+
+static void round_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct n1dev *c = arg;
+    if (c->bus && c->started && !c->dying)
+        nix1_bus_set_polling(c->bus, true);
+}
+
+static void on_trace(void *arg, bool tx, const char *line, size_t len)
+{
+    struct n1dev *c = arg;
+    if (tx || !c->n)
+        return;
+    struct nix1_reply rep;
+    if (nix1_reply_parse(line, len, &rep) != NIX1_REP_OK || rep.arg != 'e' || (rep.cmd != 'Q' && rep.cmd != 'N'))
+        return;
+    ssize_t si = slave_index(c, &rep.addr);
+    if (si < 0)
+        return;
+    /* Qe 00 = an entry (the master stays on the slave); Ne 00 = rewound (Qe follows); anything else ends the
+     * slave's turn. */
+    if (rep.rc != NIX1_RC_OK)
+        c->slaves[si].round_done = true;
+    round_check(c);
+}
+
 /* ---- lifecycle ---- */
 
 static void try_open(struct n1dev *c);
@@ -811,10 +1489,18 @@ static void try_open(struct n1dev *c)
         nix1_door_slave(c->door, &c->slaves[i].addr, true);
     state_load(c);
     c->lis = (struct nix1_bus_listener){ .access = on_access, .slave_state = on_slave_state,
-                                         .poll_error = on_poll_error, .transport = on_transport, .arg = c };
+                                         .poll_error = on_poll_error, .transport = on_transport,
+                                         .trace = on_trace, .arg = c };
     nix1_bus_add_listener(c->bus, &c->lis);
     for (size_t i = 0; i < c->n; i++)
         nix1_bus_add_slave(c->bus, &c->slaves[i].addr);
+    /* Holds remembered from a previous run may be timed-open windows left behind: check them first. */
+    for (size_t i = 0; i < c->n; i++) {
+        const struct nix1_door_slave *ds = nix1_door_slave(c->door, &c->slaves[i].addr, false);
+        c->slaves[i].check_leftover = ds && ds->held && !ds->in_emergency;
+        if (c->slaves[i].check_leftover)
+            queue_leftover(c, i);
+    }
     /* Read what an emergency or a release must put back (§5.14: "read at start-up"), then poll. */
     struct n1_job *j = job_new(c, NULL, 0);
     if (j) {
@@ -863,6 +1549,7 @@ static int n1_init(struct device *dev, char *err, size_t errlen)
     loop_timer_init(&c->reopen, reopen_cb, c);
     loop_timer_init(&c->kick, kick_cb, c);
     loop_timer_init(&c->tick, tick_cb, c);
+    loop_timer_init(&c->round, round_cb, c);
     dev->priv = c;
     publish_all(c);
     return 0;
@@ -882,6 +1569,7 @@ static void n1_stop(struct device *dev)
     struct n1dev *c = priv(dev);
     c->started = false;
     loop_timer_disarm(dev->loop, &c->reopen);
+    loop_timer_disarm(dev->loop, &c->round);
     if (c->bus)
         nix1_bus_set_polling(c->bus, false);
 }
@@ -891,8 +1579,7 @@ static void fail_queue(struct n1dev *c, struct n1_job **head, const char *why)
     while (*head) {
         struct n1_job *j = *head;
         *head = j->next;
-        for (size_t k = 0; k < j->n; k++)
-            job_fail_output(j, k, DEVICE_RESULT_OFFLINE, why);
+        job_fail_all(j, DEVICE_RESULT_OFFLINE, why);
         job_finish(c, j);
     }
 }
@@ -906,6 +1593,7 @@ static void n1_destroy(struct device *dev)
     loop_timer_disarm(dev->loop, &c->reopen);
     loop_timer_disarm(dev->loop, &c->kick);
     loop_timer_disarm(dev->loop, &c->tick);
+    loop_timer_disarm(dev->loop, &c->round);
     fail_queue(c, &c->queue, "stopped");
     if (c->bus) {
         nix1_bus_remove_listener(c->bus, &c->lis);
@@ -916,8 +1604,7 @@ static void n1_destroy(struct device *dev)
     if (c->cur) {
         struct n1_job *j = c->cur;
         c->cur = NULL;
-        for (size_t k = 0; k < j->n; k++)
-            job_fail_output(j, k, DEVICE_RESULT_OFFLINE, "stopped");
+        job_fail_all(j, DEVICE_RESULT_OFFLINE, "stopped");
         job_finish(c, j);
     }
     state_save(c);
@@ -946,4 +1633,5 @@ const struct device_ops nix1_device_ops = {
     .command = n1_command,
     .supports = n1_supports,
     .destroy = n1_destroy,
+    .slave_get = n1_slave_get,
 };
