@@ -8,15 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/loop.h"
-#include "core/xport.h"
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "tests/unit/nix1_fake_line.h"
 
 #define S1 "271A2100000000F3"
 #define S2 "270100000000006B"
@@ -24,11 +23,7 @@
 #define LT(n) ((uint64_t)(n) * 10u * 1000000u / 9600u + 1u) /* line time of n chars at 9600 */
 
 struct fx {
-    loop_t *loop;
-    nix1_bus_t *bus;
-    int peer;
-    char rx[8192];
-    size_t rx_len;
+    struct fake_line line;
     /* results */
     struct nix1_result last;
     char last_payload[1100];
@@ -75,78 +70,45 @@ static void on_state(void *arg, const nix1_addr_t *slave, enum nix1_slave_state 
 
 static void pump(struct fx *f)
 {
-    for (int i = 0; i < 50; i++)
-        if (loop_run_once(f->loop, 0) <= 0)
-            break;
+    fake_line_pump(&f->line);
 }
 
 static void advance(struct fx *f, uint64_t us)
 {
-    /* step in small pieces so fd events and timers interleave as they would in real time */
-    while (us > 0) {
-        uint64_t step = us > 1000 ? 1000 : us;
-        loop_advance(f->loop, step);
-        pump(f);
-        us -= step;
-    }
+    fake_line_advance(&f->line, us);
 }
 
 /* Collect what the master wrote; returns the next complete line (without LF) or NULL. */
 static const char *next_req(struct fx *f)
 {
-    static char line[400];
-    pump(f);
-    ssize_t n = read(f->peer, f->rx + f->rx_len, sizeof f->rx - f->rx_len - 1);
-    if (n > 0)
-        f->rx_len += (size_t)n;
-    char *nl = memchr(f->rx, '\n', f->rx_len);
-    if (!nl)
-        return NULL;
-    size_t len = (size_t)(nl - f->rx);
-    memcpy(line, f->rx, len);
-    line[len] = 0;
-    memmove(f->rx, nl + 1, f->rx_len - len - 1);
-    f->rx_len -= len + 1;
-    return line;
+    return fake_line_next_req(&f->line);
 }
 
 static void slave_says(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void slave_says(struct fx *f, const char *fmt, ...)
 {
-    char buf[1200];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    fake_line_vsay(&f->line, fmt, ap);
     va_end(ap);
-    buf[n++] = '\n';
-    assert_int_equal(write(f->peer, buf, (size_t)n), n);
     pump(f);
 }
 
 static struct fx *fx_new(void)
 {
     struct fx *f = calloc(1, sizeof *f);
-    f->loop = loop_new_fake(1000000);
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-    struct xport x;
-    xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
-    f->peer = sv[1];
-    f->bus = nix1_bus_new(f->loop, &x, NULL);
-    assert_non_null(f->bus);
+    fake_line_open(&f->line);
     f->lis.access = on_access;
     f->lis.slave_state = on_state;
     f->lis.arg = f;
-    nix1_bus_add_listener(f->bus, &f->lis);
+    nix1_bus_add_listener(f->line.bus, &f->lis);
     pump(f);
     return f;
 }
 
 static void fx_free(struct fx *f)
 {
-    nix1_bus_free(f->bus);
-    close(f->peer);
-    loop_free(f->loop);
+    fake_line_close(&f->line);
     free(f);
 }
 
@@ -160,7 +122,7 @@ static nix1_addr_t A(const char *s)
 static long submit(struct fx *f, const char *addr, char cmd, char arg, const char *opt, enum nix1_prio prio)
 {
     struct nix1_request_spec rq = { .addr = A(addr), .cmd = cmd, .arg = arg, .opt = opt, .prio = prio };
-    return nix1_bus_submit(f->bus, &rq, on_done, f);
+    return nix1_bus_submit(f->line.bus, &rq, on_done, f);
 }
 
 /* ---- tests ---- */
@@ -362,7 +324,7 @@ static void test_stale_replies_discarded(void **state)
     assert_int_equal(f->done, 1);
     assert_string_equal(f->last_payload, "5");
     struct nix1_bus_stats st;
-    nix1_bus_stats(f->bus, &st);
+    nix1_bus_stats(f->line.bus, &st);
     assert_int_equal(st.stale, 3);
     fx_free(f);
 }
@@ -373,7 +335,7 @@ static void test_interchar_timeout_garbled_retry(void **state)
     struct fx *f = fx_new();
     submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
     assert_string_equal(next_req(f), S1 "Qb");
-    assert_int_equal(write(f->peer, S1 "00", 18), 18);
+    assert_int_equal(write(f->line.peer, S1 "00", 18), 18);
     pump(f);
     advance(f, 49000);
     assert_null(next_req(f));
@@ -462,10 +424,10 @@ static void test_polling_round_robin_and_dead_slave(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1), a2 = A(S2), a3 = A(S3);
-    nix1_bus_add_slave(f->bus, &a1);
-    nix1_bus_add_slave(f->bus, &a2);
-    nix1_bus_add_slave(f->bus, &a3);
-    nix1_bus_set_polling(f->bus, true);
+    nix1_bus_add_slave(f->line.bus, &a1);
+    nix1_bus_add_slave(f->line.bus, &a2);
+    nix1_bus_add_slave(f->line.bus, &a3);
+    nix1_bus_set_polling(f->line.bus, true);
     /* round 1: S1 has two entries (read until 04), S2 is dead, S3 has none */
     assert_string_equal(next_req(f), S1 "Qe");
     slave_says(f, S1 "00Qe\t%s", ACC1);
@@ -511,8 +473,8 @@ static void test_rewind_drops_duplicates(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1);
-    nix1_bus_add_slave(f->bus, &a1);
-    nix1_bus_set_polling(f->bus, true);
+    nix1_bus_add_slave(f->line.bus, &a1);
+    nix1_bus_set_polling(f->line.bus, true);
     assert_string_equal(next_req(f), S1 "Qe");
     slave_says(f, S1 "00Qe\t%s", ACC1);
     advance(f, 6000);
@@ -540,7 +502,7 @@ static void test_rewind_drops_duplicates(void **state)
     assert_int_equal(f->naccess, 2);
     assert_string_equal(f->access[1], ACC2);
     struct nix1_slave_info si;
-    assert_true(nix1_bus_slave_info(f->bus, 0, &si));
+    assert_true(nix1_bus_slave_info(f->line.bus, 0, &si));
     assert_int_equal(si.duplicates, 1);
     assert_int_equal(si.entries, 2);
     fx_free(f);
@@ -551,18 +513,18 @@ static void test_online_offline(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1);
-    nix1_bus_add_slave(f->bus, &a1);
-    assert_int_equal(nix1_bus_slave_state(f->bus, &a1), NIX1_SLAVE_UNKNOWN);
+    nix1_bus_add_slave(f->line.bus, &a1);
+    assert_int_equal(nix1_bus_slave_state(f->line.bus, &a1), NIX1_SLAVE_UNKNOWN);
     submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
     assert_non_null(next_req(f));
     slave_says(f, S1 "00Qm\t1");
-    assert_int_equal(nix1_bus_slave_state(f->bus, &a1), NIX1_SLAVE_ONLINE);
+    assert_int_equal(nix1_bus_slave_state(f->line.bus, &a1), NIX1_SLAVE_ONLINE);
     assert_int_equal(f->online_events, 1);
     submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
     submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
     advance(f, 2300000);
     assert_int_equal(f->done, 3);
-    assert_int_equal(nix1_bus_slave_state(f->bus, &a1), NIX1_SLAVE_OFFLINE);
+    assert_int_equal(nix1_bus_slave_state(f->line.bus, &a1), NIX1_SLAVE_OFFLINE);
     assert_int_equal(f->offline_events, 1);
     fx_free(f);
 }
@@ -574,8 +536,7 @@ static void test_transport_closed(void **state)
     submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
     submit(f, S1, 'Q', 'b', NULL, NIX1_PRIO_OPERATOR);
     assert_non_null(next_req(f));
-    close(f->peer);
-    f->peer = -1;
+    fake_line_hang_up(&f->line);
     pump(f);
     assert_int_equal(f->done, 2);
     assert_int_equal(f->last.status, NIX1_ST_IO);
@@ -584,9 +545,7 @@ static void test_transport_closed(void **state)
     pump(f);
     assert_int_equal(f->done, 3);
     assert_int_equal(f->last.status, NIX1_ST_IO);
-    nix1_bus_free(f->bus);
-    loop_free(f->loop);
-    free(f);
+    fx_free(f);
 }
 
 int main(void)

@@ -8,16 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/loop.h"
-#include "core/xport.h"
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_door.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "tests/unit/nix1_fake_line.h"
 
 #define S1 "271A2100000000F3"
 #define S2 "270100000000006B"
@@ -36,12 +34,8 @@ struct fslave {
 };
 
 struct fx {
-    loop_t *loop;
-    nix1_bus_t *bus;
+    struct fake_line line;
     struct nix1_door *door;
-    int peer;
-    char rx[16384];
-    size_t rx_len;
     struct fslave sl[2];
     int nsl;
     char log[MAXLOG][400];
@@ -52,43 +46,6 @@ struct fx {
     struct nix1_door_outcome out[4];
     size_t n_out, ok, failed, unreachable;
 };
-
-static void pump(struct fx *f)
-{
-    for (int i = 0; i < 50; i++)
-        if (loop_run_once(f->loop, 0) <= 0)
-            break;
-}
-
-static const char *next_req(struct fx *f)
-{
-    static char line[400];
-    pump(f);
-    ssize_t n = read(f->peer, f->rx + f->rx_len, sizeof f->rx - f->rx_len - 1);
-    if (n > 0)
-        f->rx_len += (size_t)n;
-    char *nl = memchr(f->rx, '\n', f->rx_len);
-    if (!nl)
-        return NULL;
-    size_t len = (size_t)(nl - f->rx);
-    memcpy(line, f->rx, len);
-    line[len] = 0;
-    memmove(f->rx, nl + 1, f->rx_len - len - 1);
-    f->rx_len -= len + 1;
-    return line;
-}
-
-static void say(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct fx *f, const char *fmt, ...)
-{
-    char buf[600];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-    va_end(ap);
-    buf[n++] = '\n';
-    assert_int_equal(write(f->peer, buf, (size_t)n), n);
-}
 
 static struct fslave *find(struct fx *f, const char *addr)
 {
@@ -134,42 +91,42 @@ static void slave_answer(struct fx *f, const char *req)
         return;
     if (cmd == 'Q' && arg == 'h') {
         if (s->has_cron)
-            say(f, "%s00Qh\t%s", s->addr, s->cron);
+            fake_line_say(&f->line, "%s00Qh\t%s", s->addr, s->cron);
         else
-            say(f, "%s60Qh", s->addr);
+            fake_line_say(&f->line, "%s60Qh", s->addr);
     } else if (cmd == 'Q' && arg == 'o') {
-        say(f, "%s00Qo\t%d", s->addr, s->mode);
+        fake_line_say(&f->line, "%s00Qo\t%d", s->addr, s->mode);
     } else if (cmd == 'Q' && arg == 'l') {
-        say(f, "%s00Ql\t%d", s->addr, s->lock[opt[0] == '2']);
+        fake_line_say(&f->line, "%s00Ql\t%d", s->addr, s->lock[opt[0] == '2']);
     } else if (cmd == 'Q' && arg == 'e') {
-        say(f, "%s04Qe", s->addr);
+        fake_line_say(&f->line, "%s04Qe", s->addr);
     } else if (apply(s, cmd, arg, opt)) {
-        say(f, "%s00%c%c", s->addr, cmd, arg);
+        fake_line_say(&f->line, "%s00%c%c", s->addr, cmd, arg);
     } else {
-        say(f, "%s41%c%c", s->addr, cmd, arg);
+        fake_line_say(&f->line, "%s41%c%c", s->addr, cmd, arg);
     }
+}
+
+/* Log a request with its time on the fake clock, then answer it. */
+static void log_and_answer(void *arg, const char *req)
+{
+    struct fx *f = arg;
+    if (f->nlog < MAXLOG) {
+        snprintf(f->log[f->nlog], sizeof f->log[0], "%s", req);
+        f->log_us[f->nlog] = loop_now_us(f->line.loop);
+        f->nlog++;
+    }
+    slave_answer(f, req);
 }
 
 /* Run the loop with the fake slaves answering, until *flag or max_us of fake time. */
 static void serve(struct fx *f, const bool *flag, uint64_t max_us)
 {
     for (uint64_t t = 0; t <= max_us; t += 1000) {
-        const char *l;
-        while ((l = next_req(f))) {
-            char copy[400];
-            snprintf(copy, sizeof copy, "%s", l);
-            if (f->nlog < MAXLOG) {
-                snprintf(f->log[f->nlog], sizeof f->log[0], "%s", copy);
-                f->log_us[f->nlog] = loop_now_us(f->loop);
-                f->nlog++;
-            }
-            slave_answer(f, copy);
-            pump(f);
-        }
+        fake_line_drain(&f->line, log_and_answer, f);
         if (flag && *flag)
             return;
-        loop_advance(f->loop, 1000);
-        pump(f);
+        fake_line_advance(&f->line, 1000);
     }
 }
 
@@ -187,29 +144,20 @@ static void on_report(void *arg, const struct nix1_door_report *r)
 static struct fx *fx_new(void)
 {
     struct fx *f = calloc(1, sizeof *f);
-    f->loop = loop_new_fake(1000000);
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-    struct xport x;
-    xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
-    f->peer = sv[1];
-    f->bus = nix1_bus_new(f->loop, &x, NULL);
-    assert_non_null(f->bus);
-    f->door = nix1_door_new(f->bus);
+    fake_line_open(&f->line);
+    f->door = nix1_door_new(f->line.bus);
     assert_non_null(f->door);
     f->sl[0] = (struct fslave){ .addr = S1, .has_cron = true, .cron = "0-30 6 * * *", .mode = 2, .lock = { 0, 1 } };
     f->sl[1] = (struct fslave){ .addr = S2, .has_cron = false, .mode = 0, .lock = { 1, 0 } };
     f->nsl = 2;
-    pump(f);
+    fake_line_pump(&f->line);
     return f;
 }
 
 static void fx_free(struct fx *f)
 {
     nix1_door_free(f->door);
-    nix1_bus_free(f->bus);
-    close(f->peer);
-    loop_free(f->loop);
+    fake_line_close(&f->line);
     free(f);
 }
 
@@ -420,8 +368,8 @@ static void restore_when_back(struct fx *f, uint64_t muted_after_us)
     nix1_addr_t a1 = A(S1), a2 = A(S2);
     nix1_door_slave(f->door, &a1, true);
     nix1_door_slave(f->door, &a2, true);
-    nix1_bus_add_slave(f->bus, &a1);
-    nix1_bus_add_slave(f->bus, &a2);
+    nix1_bus_add_slave(f->line.bus, &a1);
+    nix1_bus_add_slave(f->line.bus, &a2);
     reset_run(f);
     assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
     serve(f, &f->done, 30000000);
@@ -437,7 +385,7 @@ static void restore_when_back(struct fx *f, uint64_t muted_after_us)
     assert_string_equal(f->sl[1].cron, "* * * * *");
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     /* the bus polls; the slave comes back after a while */
-    nix1_bus_set_polling(f->bus, true);
+    nix1_bus_set_polling(f->line.bus, true);
     serve(f, NULL, muted_after_us);
     f->sl[1].muted = false;
     bool restored = false;
@@ -481,7 +429,7 @@ static void test_state_save_load_roundtrip(void **state)
     size_t len = 0;
     char *text = nix1_door_save(f->door, &len);
     assert_non_null(text);
-    struct nix1_door *d2 = nix1_door_new(f->bus);
+    struct nix1_door *d2 = nix1_door_new(f->line.bus);
     assert_int_equal(nix1_door_load(d2, text, len), 0);
     const struct nix1_door_slave *s = nix1_door_slave(d2, &a1, false);
     assert_non_null(s);

@@ -9,18 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/crc.h"
 #include "core/loop.h"
-#include "core/xport.h"
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_files.h"
 #include "drivers/nix1/nix1_prov.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "tests/unit/nix1_fake_line.h"
 
 #define S1 "271A2100000000F3"
 #define S2 "270100000000006B"
@@ -49,11 +48,7 @@ struct fslave {
 };
 
 struct fx {
-    loop_t *loop;
-    nix1_bus_t *bus;
-    int peer;
-    char rx[16384];
-    size_t rx_len;
+    struct fake_line line;
     struct fslave sl[3];
     int nsl;
     char log[MAXLOG][400];
@@ -62,43 +57,6 @@ struct fx {
     bool done;
     struct nix1_prov_report rep;
 };
-
-static void pump(struct fx *f)
-{
-    for (int i = 0; i < 50; i++)
-        if (loop_run_once(f->loop, 0) <= 0)
-            break;
-}
-
-static const char *next_req(struct fx *f)
-{
-    static char line[400];
-    pump(f);
-    ssize_t n = read(f->peer, f->rx + f->rx_len, sizeof f->rx - f->rx_len - 1);
-    if (n > 0)
-        f->rx_len += (size_t)n;
-    char *nl = memchr(f->rx, '\n', f->rx_len);
-    if (!nl)
-        return NULL;
-    size_t len = (size_t)(nl - f->rx);
-    memcpy(line, f->rx, len);
-    line[len] = 0;
-    memmove(f->rx, nl + 1, f->rx_len - len - 1);
-    f->rx_len -= len + 1;
-    return line;
-}
-
-static void say(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct fx *f, const char *fmt, ...)
-{
-    char buf[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-    va_end(ap);
-    buf[n++] = '\n';
-    assert_int_equal(write(f->peer, buf, (size_t)n), n);
-}
 
 /* ---- the fake µSD ---- */
 
@@ -281,31 +239,31 @@ static void slave_answer(struct fx *f, const char *req)
     if (cmd == 'Q' && arg == 'u') {
         int u = s->unit[opt[0] == '2'];
         if (u < 0)
-            say(f, "%s76Qu", A);
+            fake_line_say(&f->line, "%s76Qu", A);
         else
-            say(f, "%s00Qu\t%d", A, u);
+            fake_line_say(&f->line, "%s00Qu\t%d", A, u);
     } else if (cmd == 'Q' && arg == 'i') {
         int n = 0;
         for (int i = 0; i < s->nfiles; i++) {
             const char *dot = strchr(s->files[i].name, '.');
             if (dot && strcasecmp(dot + 1, opt) == 0) {
-                say(f, "%s00Qi\t%s\t%zu", A, s->files[i].name, s->files[i].len);
+                fake_line_say(&f->line, "%s00Qi\t%s\t%zu", A, s->files[i].name, s->files[i].len);
                 n++;
             }
         }
-        say(f, "%s04Qi\t%d", A, n);
+        fake_line_say(&f->line, "%s04Qi\t%d", A, n);
     } else if (cmd == 'Q' && arg == 'p') {
         struct ffile *ff = ffind(s, opt);
         if (ff)
-            say(f, "%s00Qp\t%04X\t%zu", A, crc16_arc(ff->data, ff->len), ff->len);
+            fake_line_say(&f->line, "%s00Qp\t%04X\t%zu", A, crc16_arc(ff->data, ff->len), ff->len);
         else
-            say(f, "%s4EQp", A);
+            fake_line_say(&f->line, "%s4EQp", A);
     } else if (cmd == 'Q' && arg == 'g') {
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(opt, "\t"), opt);
         struct ffile *ff = ffind(s, name);
         if (!ff) {
-            say(f, "%s4EQg", A);
+            fake_line_say(&f->line, "%s4EQg", A);
             return;
         }
         int n = 0;
@@ -313,64 +271,58 @@ static void slave_answer(struct fx *f, const char *req)
             const char *ln = ff->data + p;
             const char *nl = memchr(ln, '\n', ff->len - p);
             size_t l = nl ? (size_t)(nl - ln) : ff->len - p;
-            say(f, "%s00Qg\t%.*s", A, (int)l, ln);
+            fake_line_say(&f->line, "%s00Qg\t%.*s", A, (int)l, ln);
             n++;
             p += l + 1;
         }
-        say(f, "%s04Qg\t%d", A, n);
+        fake_line_say(&f->line, "%s04Qg\t%d", A, n);
     } else if (cmd == 'Q' && arg == 'k') {
         struct ffile *ff = ffind(s, "KEYS.TXT");
         if (!ff || ff->len == 0)
-            say(f, "%s4BQk", A);
+            fake_line_say(&f->line, "%s4BQk", A);
         else
-            say(f, "%s00Qk\t%.*s", A, (int)strcspn(ff->data, "\n"), ff->data);
+            fake_line_say(&f->line, "%s00Qk\t%.*s", A, (int)strcspn(ff->data, "\n"), ff->data);
     } else if (cmd == 'D' && arg == 'y') {
         s->up_len = 0;
-        say(f, "%s00Dy", A);
+        fake_line_say(&f->line, "%s00Dy", A);
     } else if (cmd == 'N' && arg == 'y') {
         unsigned n = 0, len = 0, crc = 0;
         char hex[300] = "";
         assert_int_equal(sscanf(opt, "%u\t%u\t%4X\t%299s", &n, &len, &crc, hex), 4);
         for (unsigned i = 0; i < len; i++)
             s->up[s->up_len++] = (char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
-        say(f, "%s06Ny\t1\t%u", A, n);
+        fake_line_say(&f->line, "%s06Ny\t1\t%u", A, n);
     } else if (cmd == 'N' && arg == 'g') {
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(opt, "\t"), opt);
         fput(s, name, s->up, s->up_len);
-        say(f, "%s00Ng", A);
+        fake_line_say(&f->line, "%s00Ng", A);
     } else if (cmd == 'D' && arg == 'g') {
         if (ffind(s, opt)) {
             fdel(s, opt);
-            say(f, "%s00Dg", A);
+            fake_line_say(&f->line, "%s00Dg", A);
         } else {
-            say(f, "%s4EDg", A);
+            fake_line_say(&f->line, "%s4EDg", A);
         }
     } else if (cmd == 'N' && arg == 'k' && s->nk_rc) {
-        say(f, "%s%02XNk", A, s->nk_rc);
+        fake_line_say(&f->line, "%s%02XNk", A, s->nk_rc);
     } else {
         int rc = records(s, cmd, arg, opt);
-        say(f, "%s%02X%c%c", A, rc, cmd, arg);
+        fake_line_say(&f->line, "%s%02X%c%c", A, rc, cmd, arg);
     }
+}
+
+static void log_and_answer(void *arg, const char *req)
+{
+    struct fx *f = arg;
+    if (f->nlog < MAXLOG)
+        snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", req);
+    slave_answer(f, req);
 }
 
 static void serve(struct fx *f, uint64_t max_us)
 {
-    for (uint64_t t = 0; t <= max_us && !f->done; t += 1000) {
-        const char *l;
-        while ((l = next_req(f))) {
-            char copy[400];
-            snprintf(copy, sizeof copy, "%s", l);
-            if (f->nlog < MAXLOG)
-                snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", copy);
-            slave_answer(f, copy);
-            pump(f);
-        }
-        if (f->done)
-            return;
-        loop_advance(f->loop, 1000);
-        pump(f);
-    }
+    fake_line_serve(&f->line, log_and_answer, f, &f->done, max_us);
 }
 
 static void on_prov(void *arg, const struct nix1_prov_report *r)
@@ -414,14 +366,7 @@ static char *read_text(const char *dir, const char *name)
 static struct fx *fx_new(void)
 {
     struct fx *f = calloc(1, sizeof *f);
-    f->loop = loop_new_fake(1000000);
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-    struct xport x;
-    xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
-    f->peer = sv[1];
-    f->bus = nix1_bus_new(f->loop, &x, NULL);
-    assert_non_null(f->bus);
+    fake_line_open(&f->line);
     snprintf(f->dir, sizeof f->dir, "/tmp/portier-prov.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     write_file(f->dir, "keys.txt", KEYS);
@@ -434,15 +379,13 @@ static struct fx *fx_new(void)
         f->sl[i].unit[1] = 2 * i + 2;
     }
     f->nsl = 3;
-    pump(f);
+    fake_line_pump(&f->line);
     return f;
 }
 
 static void fx_free(struct fx *f)
 {
-    nix1_bus_free(f->bus);
-    close(f->peer);
-    loop_free(f->loop);
+    fake_line_close(&f->line);
     static const char *const names[] = { "keys.txt", "users.txt", "cron.txt", "units.txt" };
     for (int i = 0; i < 4; i++) {
         char path[128];
@@ -509,7 +452,7 @@ static void provision(struct fx *f, const char *const *slaves, size_t n)
     char err[200];
     f->done = false;
     f->nlog = 0;
-    struct nix1_prov *p = nix1_prov_start(f->bus, f->dir, v, n, NULL, on_prov, f, err, sizeof err);
+    struct nix1_prov *p = nix1_prov_start(f->line.bus, f->dir, v, n, NULL, on_prov, f, err, sizeof err);
     assert_non_null(p);
     serve(f, 600000000);
     assert_true(f->done);
@@ -644,7 +587,8 @@ static void test_rotate_key_several_slaves(void **state)
     f->sl[2].deaf_bcast = true; /* S3 misses the broadcasts */
     nix1_addr_t v[3] = { A(S1), A(S2), A(S3) };
     char err[200];
-    struct nix1_prov *p = nix1_prov_rotate_key(f->bus, f->dir, NOW, 30 * DAY, v, 3, NULL, on_prov, f, err, sizeof err);
+    struct nix1_prov *p =
+        nix1_prov_rotate_key(f->line.bus, f->dir, NOW, 30 * DAY, v, 3, NULL, on_prov, f, err, sizeof err);
     assert_non_null(p);
     serve(f, 60000000);
     assert_true(f->done);
@@ -696,7 +640,8 @@ static void test_rotate_failed_unicast_does_not_skip_other_slaves(void **state)
     f->sl[0].nk_rc = 0x57; /* its card cannot be written */
     nix1_addr_t v[3] = { A(S1), A(S2), A(S3) };
     char err[200];
-    struct nix1_prov *p = nix1_prov_rotate_key(f->bus, f->dir, NOW, 3650 * DAY, v, 3, NULL, on_prov, f, err, sizeof err);
+    struct nix1_prov *p =
+        nix1_prov_rotate_key(f->line.bus, f->dir, NOW, 3650 * DAY, v, 3, NULL, on_prov, f, err, sizeof err);
     assert_non_null(p);
     serve(f, 60000000);
     assert_true(f->done);

@@ -8,17 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/crc.h"
 #include "core/loop.h"
-#include "core/xport.h"
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "drivers/nix1/nix1_xfer.h"
+#include "tests/unit/nix1_fake_line.h"
 
 #define S1 "271A2100000000F3"
 #define MAXLOG 128
@@ -27,11 +25,7 @@
 enum fault { F_NONE = 0, F_47, F_52, F_15, F_LOST /* acts, reply lost */, F_DEAF /* neither acts nor answers */ };
 
 struct fx {
-    loop_t *loop;
-    nix1_bus_t *bus;
-    int peer;
-    char rx[16384];
-    size_t rx_len;
+    struct fake_line line;
     /* fake slave */
     unsigned char tmp[8192];
     size_t tmp_len;
@@ -51,43 +45,6 @@ struct fx {
     bool done;
     struct nix1_xfer_result res;
 };
-
-static void pump(struct fx *f)
-{
-    for (int i = 0; i < 50; i++)
-        if (loop_run_once(f->loop, 0) <= 0)
-            break;
-}
-
-static const char *next_req(struct fx *f)
-{
-    static char line[400];
-    pump(f);
-    ssize_t n = read(f->peer, f->rx + f->rx_len, sizeof f->rx - f->rx_len - 1);
-    if (n > 0)
-        f->rx_len += (size_t)n;
-    char *nl = memchr(f->rx, '\n', f->rx_len);
-    if (!nl)
-        return NULL;
-    size_t len = (size_t)(nl - f->rx);
-    memcpy(line, f->rx, len);
-    line[len] = 0;
-    memmove(f->rx, nl + 1, f->rx_len - len - 1);
-    f->rx_len -= len + 1;
-    return line;
-}
-
-static void say(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct fx *f, const char *fmt, ...)
-{
-    char buf[600];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-    va_end(ap);
-    buf[n++] = '\n';
-    assert_int_equal(write(f->peer, buf, (size_t)n), n);
-}
 
 static int hexval(char c)
 {
@@ -139,23 +96,23 @@ static void slave_answer(struct fx *f, const char *req)
         f->temp_open = false;
         f->received = f->n = 0;
         f->tmp_len = 0;
-        say(f, S1 "00Dy");
+        fake_line_say(&f->line, S1 "00Dy");
     } else if (cmd == 'N' && arg == 'y') {
         enum fault ft = f->ny_count < 64 ? f->ny_fault[f->ny_count] : F_NONE;
         f->ny_count++;
         if (ft == F_DEAF)
             return;
         if (ft == F_47 || ft == F_52 || ft == F_15) {
-            say(f, S1 "%sNy", ft == F_47 ? "47" : ft == F_52 ? "52" : "15");
+            fake_line_say(&f->line, S1 "%sNy", ft == F_47 ? "47" : ft == F_52 ? "52" : "15");
             return;
         }
         int rc = fake_ny(f, opt);
         if (ft == F_LOST)
             return;
         if (rc == 0x06)
-            say(f, S1 "06Ny\t%u\t%u", f->received, f->n);
+            fake_line_say(&f->line, S1 "06Ny\t%u\t%u", f->received, f->n);
         else
-            say(f, S1 "%02XNy", rc);
+            fake_line_say(&f->line, S1 "%02XNy", rc);
     } else if (cmd == 'N' && arg == 'g') {
         enum fault ft = f->ng_count < 4 ? f->ng_fault[f->ng_count] : F_NONE;
         f->ng_count++;
@@ -182,34 +139,28 @@ static void slave_answer(struct fx *f, const char *req)
             rc = 0;
         }
         if (ft != F_LOST)
-            say(f, S1 "%02XNg", rc);
+            fake_line_say(&f->line, S1 "%02XNg", rc);
     } else if (cmd == 'Q' && arg == 'p') {
         if (f->has_file && strcmp(opt, f->fname) == 0)
-            say(f, S1 "00Qp\t%04X\t%zu", crc16_arc(f->file, f->file_len), f->file_len);
+            fake_line_say(&f->line, S1 "00Qp\t%04X\t%zu", crc16_arc(f->file, f->file_len), f->file_len);
         else
-            say(f, S1 "4EQp");
+            fake_line_say(&f->line, S1 "4EQp");
     } else {
-        say(f, S1 "41%c%c", cmd, arg);
+        fake_line_say(&f->line, S1 "41%c%c", cmd, arg);
     }
+}
+
+static void log_and_answer(void *arg, const char *req)
+{
+    struct fx *f = arg;
+    if (f->nlog < MAXLOG)
+        snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", req);
+    slave_answer(f, req);
 }
 
 static void serve(struct fx *f, uint64_t max_us)
 {
-    for (uint64_t t = 0; t <= max_us && !f->done; t += 1000) {
-        const char *l;
-        while ((l = next_req(f))) {
-            char copy[400];
-            snprintf(copy, sizeof copy, "%s", l);
-            if (f->nlog < MAXLOG)
-                snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", copy);
-            slave_answer(f, copy);
-            pump(f);
-        }
-        if (f->done)
-            return;
-        loop_advance(f->loop, 1000);
-        pump(f);
-    }
+    fake_line_serve(&f->line, log_and_answer, f, &f->done, max_us);
 }
 
 static void on_xfer(void *arg, const struct nix1_xfer_result *r)
@@ -223,23 +174,14 @@ static void on_xfer(void *arg, const struct nix1_xfer_result *r)
 static struct fx *fx_new(void)
 {
     struct fx *f = calloc(1, sizeof *f);
-    f->loop = loop_new_fake(1000000);
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-    struct xport x;
-    xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
-    f->peer = sv[1];
-    f->bus = nix1_bus_new(f->loop, &x, NULL);
-    assert_non_null(f->bus);
-    pump(f);
+    fake_line_open(&f->line);
+    fake_line_pump(&f->line);
     return f;
 }
 
 static void fx_free(struct fx *f)
 {
-    nix1_bus_free(f->bus);
-    close(f->peer);
-    loop_free(f->loop);
+    fake_line_close(&f->line);
     free(f);
 }
 
@@ -249,7 +191,7 @@ static void upload(struct fx *f, const char *name, const void *data, size_t len,
     assert_int_equal(nix1_addr_parse_str(S1, &a), 0);
     struct nix1_xfer_opts o = { .block = block, .verify = true, .prio = NIX1_PRIO_OPERATOR };
     char err[200];
-    struct nix1_xfer *x = nix1_xfer_upload(f->bus, &a, name, data, len, &o, on_xfer, f, err, sizeof err);
+    struct nix1_xfer *x = nix1_xfer_upload(f->line.bus, &a, name, data, len, &o, on_xfer, f, err, sizeof err);
     assert_non_null(x);
     assert_false(f->done); /* never from inside the call */
     serve(f, 120000000);
@@ -415,22 +357,20 @@ static void test_ng_crc_refused_restarts(void **state)
     assert_int_equal(nix1_addr_parse_str(S1, &a), 0);
     struct nix1_xfer_opts o = { .verify = true };
     char err[200];
-    assert_non_null(nix1_xfer_upload(f->bus, &a, "A.TXT", d2, sizeof d2, &o, on_xfer, f, err, sizeof err));
+    assert_non_null(nix1_xfer_upload(f->line.bus, &a, "A.TXT", d2, sizeof d2, &o, on_xfer, f, err, sizeof err));
     /* answer Dy and the packet by hand, then damage the temp file so Ng's CRC check fails once */
     for (int step = 0; step < 2; step++) {
         const char *l = NULL;
         for (int i = 0; i < 100 && !l; i++) {
-            l = next_req(f);
-            if (!l) {
-                loop_advance(f->loop, 1000);
-                pump(f);
-            }
+            l = fake_line_next_req(&f->line);
+            if (!l)
+                fake_line_advance(&f->line, 1000);
         }
         assert_non_null(l);
         char copy[400];
         snprintf(copy, sizeof copy, "%s", l);
         slave_answer(f, copy);
-        pump(f);
+        fake_line_pump(&f->line);
     }
     f->tmp[0] ^= 1;
     serve(f, 60000000);
@@ -448,10 +388,11 @@ static void test_local_refusals(void **state)
     nix1_addr_t a;
     assert_int_equal(nix1_addr_parse_str(S1, &a), 0);
     char err[200];
-    assert_null(nix1_xfer_upload(f->bus, &a, "EMPTY.TXT", "", 0, NULL, on_xfer, f, err, sizeof err));
+    assert_null(nix1_xfer_upload(f->line.bus, &a, "EMPTY.TXT", "", 0, NULL, on_xfer, f, err, sizeof err));
     assert_non_null(strstr(err, "empty"));
-    assert_null(nix1_xfer_upload(f->bus, &a, "TOOLONGNAME.TXT", "x", 1, NULL, on_xfer, f, err, sizeof err));
-    assert_null(nix1_xfer_upload(f->bus, &nix1_addr_broadcast, "A.TXT", "x", 1, NULL, on_xfer, f, err, sizeof err));
+    assert_null(nix1_xfer_upload(f->line.bus, &a, "TOOLONGNAME.TXT", "x", 1, NULL, on_xfer, f, err, sizeof err));
+    assert_null(
+        nix1_xfer_upload(f->line.bus, &nix1_addr_broadcast, "A.TXT", "x", 1, NULL, on_xfer, f, err, sizeof err));
     assert_non_null(strstr(err, "64"));
     serve(f, 100000);
     assert_int_equal(f->nlog, 0);
