@@ -1,7 +1,9 @@
 /* Unit tests for the NiX1 adapter: three simulated slaves (sim/nix1sim_*) on a pseudo-terminal in the same
  * process and loop, a site from configuration text, the adapter attached through the registry. Checks link
  * and dead-slave detail, ACCESS entries as events, hold/release, lock-out, the bus-wide emergency (§5.14)
- * with restore of cron, cron mode and lock-outs, a partial emergency, and results of an unreachable slave. */
+ * with restore of cron, cron mode and lock-outs, a partial emergency, and results of an unreachable slave;
+ * slave settings (set with per-field results, read back), timed-open windows left by a previous run, and Qe
+ * rounds paced by poll_ms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -16,6 +20,7 @@
 #include "config/site_config.h"
 #include "core/device.h"
 #include "drivers/drivers.h"
+#include "core/cron.h"
 #include "drivers/nix1/nix1_device.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "sim/nix1sim_access.h"
@@ -33,9 +38,13 @@ struct fx {
     struct site *site;
     struct device *dev;
     int results, dones, in_command;
-    enum device_result res[8];
-    size_t res_out[8];
-    char msg[8][128];
+    enum device_result res[16];
+    size_t res_out[16];
+    char msg[16][128];
+    int gets;
+    struct device_setting got[DEVICE_SETTINGS_MAX];
+    size_t ngot;
+    char got_err[200];
     int ev_access;
     struct event last_access;
 };
@@ -96,6 +105,10 @@ static bool snapshot_done(void)
 
 static bool done_once(void) { return F.dones > 0; }
 
+/* Called before the adapter starts (e.g. to leave a state file from a "previous run"). */
+static void (*prepare)(const char *pty);
+static unsigned poll_ms_conf;
+
 static int setup(void **state)
 {
     (void)state;
@@ -124,16 +137,18 @@ static int setup(void **state)
     F.sl[2]->cfg.lock[1] = true;
     char pty[128];
     assert_int_equal(nix1sim_bus_open_pty(F.bus, pty, sizeof pty), 0);
-    char conf[2048];
+    char conf[2048], pm[32] = "";
+    if (poll_ms_conf)
+        snprintf(pm, sizeof pm, "poll_ms = %u; ", poll_ms_conf);
     snprintf(conf, sizeof conf,
              "site = { name = \"T\"; };\n"
-             "buses = ( { name = \"B\"; port = \"%s\"; baud = 9600; slaves = (\n"
+             "buses = ( { name = \"B\"; port = \"%s\"; baud = 9600; %sslaves = (\n"
              " { address = \"%s\"; name = \"S1\"; probe1 = { door = \"S1 in\"; unit = 1; }; probe2 = { door = \"S1 out\"; unit = 2; }; },\n"
              " { address = \"%s\"; name = \"S2\"; probe1 = { door = \"S2 in\"; unit = 3; }; },\n"
              " { address = \"%s\"; name = \"S3\"; probe1 = { door = \"S3 in\"; unit = 5; }; probe2 = { door = \"S3 out\"; unit = 6; }; }\n"
              " ); } );\n"
              "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n",
-             pty, ADDR[0], ADDR[1], ADDR[2]);
+             pty, pm, ADDR[0], ADDR[1], ADDR[2]);
     struct config_diags d;
     F.site = site_config_load_string(conf, "test", &d);
     if (!F.site)
@@ -148,6 +163,8 @@ static int setup(void **state)
     F.dev = F.site->devices[0].drv;
     assert_non_null(F.dev);
     assert_true(F.site->outputs[0].state.locked);
+    if (prepare)
+        prepare(pty);
     device_start_all(F.site);
     run_until(snapshot_done, 10000);
     assert_true(snapshot_done());
@@ -167,6 +184,8 @@ static int teardown(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
     assert_int_equal(system(cmd), 0);
+    prepare = NULL;
+    poll_ms_conf = 0;
     return 0;
 }
 
@@ -174,7 +193,7 @@ static void on_result(void *ctx, size_t output, enum device_result result, const
 {
     (void)ctx;
     assert_int_equal(F.in_command, 0);
-    if (F.results < 8) {
+    if (F.results < 16) {
         F.res[F.results] = result;
         F.res_out[F.results] = output;
         snprintf(F.msg[F.results], sizeof F.msg[0], "%s", message);
@@ -347,6 +366,286 @@ static void test_unreachable_slave(void **state)
     assert_false(F.site->outputs[0].state.stale);
 }
 
+static int slave_set(size_t slave, const struct device_setting *v, size_t n)
+{
+    F.results = F.dones = 0;
+    struct device_cmd cmd = { .op = DEVICE_SLAVE_SET, .slave = slave, .settings = v, .n_settings = n,
+                              .result = on_result, .done = on_done };
+    char err[128];
+    F.in_command = 1;
+    int rc = F.dev->ops->command(F.dev, &cmd, err, sizeof err);
+    F.in_command = 0;
+    if (rc == 0)
+        run_until(done_once, 20000);
+    return rc;
+}
+
+static const struct nix1_door_slave *remembered(size_t i)
+{
+    nix1_addr_t a;
+    assert_int_equal(nix1_addr_parse_str(ADDR[i], &a), 0);
+    return nix1_door_slave(nix1_device_door(F.dev), &a, false);
+}
+
+static void test_slave_set(void **state)
+{
+    (void)state;
+    assert_true(F.dev->ops->supports(F.dev, DEVICE_SLAVE_SET, SIZE_MAX));
+    const struct device_setting v[] = {
+        { "BAUDRATE", "19200" },           /* 0: one rate per bus */
+        { "CRON_MODE", "2" },              /* 1 */
+        { "CRON", "* 7-18 * * 1-5" },      /* 2 */
+        { "LOCK_1", "1" },                 /* 3 */
+        { "UNIT_0", "" },                  /* 4: Du1 */
+        { "UNIT_1", "42" },                /* 5 */
+        { "VALID_ACCESS_TIMEOUT", "7" },   /* 6 */
+        { "BAD_ACCESS_TIMEOUT", "300" },   /* 7: out of range, never sent */
+        { "MODE", "3" },                   /* 8 */
+        { "OD_SPEED_0", "1" },             /* 9 */
+        { "TIMEZONE", "+0100" },           /* 10: Nt with the host's time */
+        { "COLOUR", "red" },               /* 11 */
+    };
+    assert_int_equal(slave_set(1, v, 12), 0);
+    assert_int_equal(F.results, 12);
+    assert_int_equal(F.dones, 1);
+    for (size_t i = 0; i < 12; i++) {
+        assert_int_equal(F.res_out[i], DEVICE_SETTING_RESULT(i));
+        bool bad = i == 0 || i == 7 || i == 11;
+        assert_int_equal(F.res[i], bad ? DEVICE_RESULT_FAILED : DEVICE_RESULT_OK);
+    }
+    assert_non_null(strstr(F.msg[0], "one rate (9600)"));
+    assert_non_null(strstr(F.msg[7], "50 ERROR_PARAM"));
+    assert_non_null(strstr(F.msg[10], "clock"));
+    assert_non_null(strstr(F.msg[11], "not a NiX1 slave setting"));
+    const struct nix1_config *sc = &F.sl[1]->cfg;
+    assert_int_equal(sc->cron_mode, 2);
+    assert_string_equal(sc->cron, "* 7-18 * * 1-5");
+    assert_true(sc->lock[1]);
+    assert_false(sc->has_unit[0]);
+    assert_true(sc->has_unit[1]);
+    assert_int_equal(sc->unit[1], 42);
+    assert_int_equal(sc->valid_access_timeout, 7);
+    assert_int_equal(sc->bad_access_timeout, 5);
+    assert_true(sc->enable && sc->standalone);
+    assert_true(sc->od_speed[0]);
+    assert_int_equal(sc->timezone, 60);
+    assert_int_equal(sc->baudrate, 9600);
+    int64_t d = nix1sim_slave_time(F.sl[1]) - (int64_t)time(NULL);
+    assert_true(d >= -2 && d <= 2);
+    /* what an emergency restore or a release would put back follows the change */
+    assert_string_equal(remembered(1)->cron, "* 7-18 * * 1-5");
+    assert_int_equal(remembered(1)->cron_mode, 2);
+    assert_true(remembered(1)->lock[1]);
+
+    /* the slave's own refusal, by code name and meaning */
+    nix1sim_slave_card(F.sl[1], false);
+    const struct device_setting v2[] = { { "VALID_ACCESS_TIMEOUT", "9" } };
+    assert_int_equal(slave_set(1, v2, 1), 0);
+    assert_int_equal(F.res[0], DEVICE_RESULT_FAILED);
+    assert_non_null(strstr(F.msg[0], "Nc: 7B ERROR_SDCARDNOTFOUND ("));
+    nix1sim_slave_card(F.sl[1], true);
+
+    /* while portier holds a door open, its cron is the hold's: refused; a lock-out still works */
+    size_t o = 0;
+    assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &o, 1), 0);
+    const struct device_setting v3[] = { { "CRON", "0 8 * * *" }, { "LOCK_0", "1" } };
+    assert_int_equal(slave_set(0, v3, 2), 0);
+    assert_int_equal(F.res[0], DEVICE_RESULT_FAILED);
+    assert_non_null(strstr(F.msg[0], "holds this door open"));
+    assert_int_equal(F.res[1], DEVICE_RESULT_OK);
+    assert_string_equal(F.sl[0]->cfg.cron, "* * * * *");
+    assert_true(F.sl[0]->cfg.lock[0]);
+    assert_true(F.site->outputs[0].state.locked_out);
+
+    /* no settings: the configuration's units put back, one device-wide result */
+    F.sl[0]->cfg.unit[0] = 9;
+    F.sl[0]->cfg.has_unit[1] = false;
+    assert_int_equal(slave_set(0, NULL, 0), 0);
+    assert_int_equal(F.results, 1);
+    assert_int_equal(F.res_out[0], SIZE_MAX);
+    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_string_equal(F.msg[0], "UNIT_0=1 UNIT_1=2");
+    assert_int_equal(F.sl[0]->cfg.unit[0], 1);
+    assert_true(F.sl[0]->cfg.has_unit[1]);
+    assert_int_equal(F.sl[0]->cfg.unit[1], 2);
+
+    char err[128];
+    struct device_cmd bad = { .op = DEVICE_SLAVE_SET, .slave = 3, .result = on_result, .done = on_done };
+    assert_int_equal(F.dev->ops->command(F.dev, &bad, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no slave 3"));
+}
+
+static void on_got(void *ctx, const struct device_setting *v, size_t n, const char *error)
+{
+    (void)ctx;
+    assert_int_equal(F.in_command, 0);
+    F.gets++;
+    F.ngot = n < DEVICE_SETTINGS_MAX ? n : DEVICE_SETTINGS_MAX;
+    memcpy(F.got, v, F.ngot * sizeof *v);
+    snprintf(F.got_err, sizeof F.got_err, "%s", error ? error : "");
+}
+
+static const char *got(const char *key)
+{
+    for (size_t i = 0; i < F.ngot; i++)
+        if (strcmp(F.got[i].key, key) == 0)
+            return F.got[i].value;
+    return NULL;
+}
+
+static bool got_once(void) { return F.gets > 0; }
+
+static void test_slave_get(void **state)
+{
+    (void)state;
+    struct nix1_config *sc = &F.sl[1]->cfg; /* cron "0-30 8 * * 1-5", cron mode 2 */
+    sc->lock[0] = true;
+    sc->has_unit[1] = false;
+    sc->valid_access_timeout = 11;
+    sc->bad_access_timeout = 12;
+    sc->standalone = true;
+    sc->od_speed[1] = true;
+    sc->timezone = -150;
+    char err[128];
+    F.in_command = 1;
+    assert_int_equal(device_slave_get(F.site, 0, 1, on_got, NULL, err, sizeof err), 0);
+    F.in_command = 0;
+    run_until(got_once, 10000);
+    assert_int_equal(F.gets, 1);
+    assert_string_equal(F.got_err, "");
+    assert_int_equal(F.ngot, 13);
+    assert_string_equal(got("LOCK_0"), "1");
+    assert_string_equal(got("LOCK_1"), "0");
+    assert_string_equal(got("UNIT_0"), "3");
+    assert_string_equal(got("UNIT_1"), "");
+    assert_string_equal(got("CRON_MODE"), "2");
+    assert_string_equal(got("CRON"), "0-30 8 * * 1-5");
+    assert_string_equal(got("VALID_ACCESS_TIMEOUT"), "11");
+    assert_string_equal(got("BAD_ACCESS_TIMEOUT"), "12");
+    assert_string_equal(got("MODE"), "3");
+    assert_string_equal(got("OD_SPEED_0"), "0");
+    assert_string_equal(got("OD_SPEED_1"), "1");
+    assert_string_equal(got("TIMEZONE"), "-0230");
+    assert_string_equal(got("BAUDRATE"), "9600");
+    /* a slave without a cron */
+    F.gets = 0;
+    assert_int_equal(device_slave_get(F.site, 0, 0, on_got, NULL, err, sizeof err), 0);
+    run_until(got_once, 10000);
+    assert_string_equal(got("CRON"), "");
+    /* a mute slave: the first query times out, the others are not tried; the bus rate is still known */
+    F.sl[2]->muted = true;
+    F.gets = 0;
+    uint64_t t0 = loop_mono_us();
+    assert_int_equal(device_slave_get(F.site, 0, 2, on_got, NULL, err, sizeof err), 0);
+    run_until(got_once, 15000);
+    assert_int_equal(F.gets, 1);
+    assert_true(loop_mono_us() - t0 < 8000000u);
+    assert_non_null(strstr(F.got_err, "LOCK_0 not read"));
+    assert_non_null(strstr(F.got_err, "and 10 more"));
+    assert_int_equal(F.ngot, 1);
+    assert_string_equal(got("BAUDRATE"), "9600");
+    assert_int_equal(device_slave_get(F.site, 0, 5, on_got, NULL, err, sizeof err), -1);
+}
+
+/* A previous run left: S1 a timed-open window that has passed (the slave closed the door, but the window
+ * would match again next year), S2 a window that ends in 2 s on the slave's clock, S3 a real hold. */
+#define T_PREV 1700000000 /* 2023-11-14 22:13:20 UTC */
+
+static void prepare_leftover(const char *pty)
+{
+    char w1[CRON_TEXT_MAX + 1], w2[CRON_TEXT_MAX + 1], path[1024], dir[128];
+    time_t e1, e2;
+    assert_true(cron_window(w1, sizeof w1, T_PREV, 5, 0, &e1) > 0);
+    assert_true(cron_window(w2, sizeof w2, T_PREV, 10, 0, &e2) > 0);
+    assert_string_equal(w1, "13-17 22 14 11 *");
+    F.sl[0]->cfg.has_cron = true;
+    snprintf(F.sl[0]->cfg.cron, sizeof F.sl[0]->cfg.cron, "%s", w1);
+    F.sl[0]->cfg.cron_mode = 1;
+    nix1sim_slave_set_time(F.sl[0], T_PREV + 3600);
+    snprintf(F.sl[1]->cfg.cron, sizeof F.sl[1]->cfg.cron, "%s", w2);
+    F.sl[1]->cfg.cron_mode = 1;
+    nix1sim_slave_set_time(F.sl[1], (int64_t)e2 - 2);
+    F.sl[2]->cfg.has_cron = true;
+    snprintf(F.sl[2]->cfg.cron, sizeof F.sl[2]->cfg.cron, "* * * * *");
+    F.sl[2]->cfg.cron_mode = 1;
+    snprintf(dir, sizeof dir, "%s/state", F.dir);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "%s/state/portier", F.dir);
+    mkdir(dir, 0700);
+    nix1_device_state_path(pty, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "emergency\t0\n"
+               "slave\t%s\t1\t0\t0\t0\t0\t1\t0\t0\t\n"
+               "slave\t%s\t1\t1\t2\t0\t0\t1\t0\t0\t0-30 8 * * 1-5\n"
+               "slave\t%s\t1\t0\t0\t0\t1\t1\t0\t0\t\n", ADDR[0], ADDR[1], ADDR[2]);
+    fclose(f);
+}
+
+static int setup_leftover(void **state)
+{
+    prepare = prepare_leftover;
+    return setup(state);
+}
+
+static bool s1_released(void) { return !F.sl[0]->cfg.has_cron && !remembered(0)->held; }
+static bool s2_released(void) { return F.sl[1]->cfg.cron_mode == 2 && !remembered(1)->held; }
+
+static void test_leftover_timed_open(void **state)
+{
+    (void)state;
+    run_until(s1_released, 10000);
+    assert_true(s1_released());
+    assert_int_equal(F.sl[0]->cfg.cron_mode, 0);
+    /* S2's window is still running: taken over, shown open until its end, then released */
+    assert_true(remembered(1)->held);
+    assert_true(F.site->outputs[2].state.open_until_us > 0);
+    assert_false(F.site->outputs[2].state.locked);
+    run_until(s2_released, 8000);
+    assert_true(s2_released());
+    assert_string_equal(F.sl[1]->cfg.cron, "0-30 8 * * 1-5");
+    assert_true(F.site->outputs[2].state.locked);
+    /* S3 is held on purpose: untouched */
+    assert_true(remembered(2)->held);
+    assert_string_equal(F.sl[2]->cfg.cron, "* * * * *");
+    assert_true(F.site->outputs[3].state.held_open);
+}
+
+static int setup_rounds(void **state)
+{
+    poll_ms_conf = 1000;
+    return setup(state);
+}
+
+static void test_poll_rounds(void **state)
+{
+    (void)state;
+    nix1_bus_t *bus = nix1_device_bus(F.dev);
+    assert_non_null(bus);
+    struct nix1_slave_info a[NS], b[NS];
+    for (size_t i = 0; i < NS; i++)
+        assert_true(nix1_bus_slave_info(bus, i, &a[i]));
+    uint64_t end = loop_mono_us() + 3000000u;
+    while (loop_mono_us() < end)
+        loop_run_once(F.loop, 20);
+    /* about 3 rounds in 3 s (each a few tens of ms, then 1 s of quiet); continuous polling would be ~30 */
+    for (size_t i = 0; i < NS; i++) {
+        assert_true(nix1_bus_slave_info(bus, i, &b[i]));
+        unsigned long d = b[i].polls - a[i].polls;
+        assert_true(d >= 1 && d <= 5);
+    }
+    /* an entry is still read in the next round */
+    struct nix1sim_ibutton ib;
+    nix1sim_ibutton_init(&ib, "Round Trip");
+    struct nix1sim_decision dec;
+    assert_int_equal(nix1sim_access_present(F.sl[2], 1, &ib, &dec), 0);
+    end = loop_mono_us() + 4000000u;
+    while (F.ev_access == 0 && loop_mono_us() < end)
+        loop_run_once(F.loop, 20);
+    assert_int_equal(F.ev_access, 1);
+    assert_string_equal(F.last_access.device, "S3");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +655,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emergency_whole_bus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emergency_partial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_slave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slave_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slave_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leftover_timed_open, setup_leftover, teardown),
+        cmocka_unit_test_setup_teardown(test_poll_rounds, setup_rounds, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
