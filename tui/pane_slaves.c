@@ -10,6 +10,7 @@
 #include <curses.h>
 
 #include "core/cron.h"
+#include "core/device.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "tui/console.h"
 #include "tui/keys.h"
@@ -58,6 +59,9 @@ struct spriv {
     char orig[NF][CRON_TEXT_MAX];
     char val[NF][CRON_TEXT_MAX];
     char err[NF][96];
+    bool reading;            /* the slave's current settings are being read */
+    unsigned read_gen;       /* which editor opening a read belongs to */
+    char read_note[200];     /* where the values come from */
 };
 
 /* Validate one field; returns true when valid, else err says why. */
@@ -179,8 +183,7 @@ static void draw_form(struct console *c, struct spriv *sp, int y, int x, int h, 
                 : sp->diffing ? "  y or Enter applies these changes, Esc goes back to the form"
                               : "  Up/Down move, type to edit, Enter reviews the changes, Esc cancels");
     if (!sp->diffing && !sp->applying && h > (int)NF + 3)
-        console_put(c, y + (int)NF + 3, x, w, theme_attr(&c->th, TH_DIM),
-                    "  Values start from the configuration and the slave's factory defaults (spec 5.7).");
+        console_put(c, y + (int)NF + 3, x, w, theme_attr(&c->th, TH_DIM), sp->read_note);
     int row = y + 2;
     for (size_t i = 0; i < NF && row < y + h; i++) {
         bool changed = strcmp(sp->orig[i], sp->val[i]) != 0;
@@ -263,6 +266,64 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     }
 }
 
+/* The slave's own settings replace the configuration's defaults: fields not edited yet take the slave's
+ * value; an edited field keeps what was typed and is now compared with the slave's value. */
+struct read_ctx {
+    struct console *c;
+    unsigned gen;
+};
+
+static void read_done(void *arg, const struct device_setting *v, size_t n, const char *error)
+{
+    struct read_ctx *rx = arg;
+    struct console *c = rx->c;
+    struct pane *p = c->panes[PANE_SLAVES];
+    struct spriv *sp = p ? p->priv : NULL;
+    if (sp && sp->editing && sp->reading && sp->read_gen == rx->gen) {
+        sp->reading = false;
+        size_t used = 0;
+        for (size_t k = 0; k < n; k++)
+            for (size_t i = 0; i < NF; i++) {
+                if (strcmp(v[k].key, fields[i].key) != 0)
+                    continue;
+                if (strcmp(sp->val[i], sp->orig[i]) == 0)
+                    snprintf(sp->val[i], sizeof sp->val[i], "%s", v[k].value);
+                snprintf(sp->orig[i], sizeof sp->orig[i], "%s", v[k].value);
+                used++;
+            }
+        if (error)
+            snprintf(sp->read_note, sizeof sp->read_note, "  %zu value(s) read from the slave; the others are "
+                     "defaults. %s", used, error);
+        else
+            snprintf(sp->read_note, sizeof sp->read_note, "  Values read from the slave (the baud rate is the "
+                     "bus's).");
+        c->dirty = true;
+    }
+    free(rx);
+}
+
+static void read_slave(struct console *c, struct spriv *sp)
+{
+    const struct site_device *d = bus_device(c, sp->editing_ref.bus);
+    struct read_ctx *rx = calloc(1, sizeof *rx);
+    char err[160] = "";
+    sp->read_gen++;
+    sp->reading = false;
+    if (rx && d) {
+        rx->c = c;
+        rx->gen = sp->read_gen;
+        sp->reading = true;
+        if (device_slave_get(c->site, d->index, sp->editing_ref.slave, read_done, rx, err, sizeof err) == 0) {
+            snprintf(sp->read_note, sizeof sp->read_note, "  Reading the slave's settings...");
+            return;
+        }
+        sp->reading = false;
+    }
+    free(rx);
+    snprintf(sp->read_note, sizeof sp->read_note, "  Values start from the configuration and the slave's factory "
+             "defaults (spec 5.7)%s%s.", err[0] ? ": " : "", err);
+}
+
 static void open_editor(struct console *c, struct spriv *sp, size_t idx)
 {
     struct slave_ref *r = &sp->refs[idx];
@@ -286,6 +347,7 @@ static void open_editor(struct console *c, struct spriv *sp, size_t idx)
         snprintf(sp->orig[3], sizeof sp->orig[3], "%d", sl->probe_units[1]);
     snprintf(sp->orig[11], sizeof sp->orig[11], "%u", b->baud);
     memcpy(sp->val, sp->orig, sizeof sp->val);
+    read_slave(c, sp);
 }
 
 /* The slave-set action's progress: one result per setting, matched to the form's field by its key. The
@@ -427,7 +489,9 @@ static unsigned form_key_inner(struct console *c, struct pane *p, int key)
             if (strcmp(sp->orig[i], sp->val[i]) != 0)
                 changed++;
         }
-        if (bad)
+        if (sp->reading)
+            console_message(c, TH_INFO, "Still reading the slave's settings");
+        else if (bad)
             console_message(c, TH_WARN, "%zu field(s) do not validate", bad);
         else if (!changed)
             console_message(c, TH_INFO, "Nothing changed");
