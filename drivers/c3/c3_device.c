@@ -329,7 +329,14 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
         event_set_text(&ev, "%s%s", label, who);
     else
         event_set_text(&ev, "%s%s (%s, %s)", label, who, verify, inout);
-    event_make_key(&ev);
+    /* Only a key/value (0x79) record can be reported twice (it carries a running index). A binary record is
+     * taken off the panel's ring by the read that returns it, so it is never re-reported; two identical ones
+     * in the same second (an exit button pressed twice) are two real events and must both be stored. */
+    if (e->index >= 0) {
+        event_make_key(&ev);
+        size_t kl = strlen(ev.key);
+        snprintf(ev.key + kl, sizeof ev.key - kl, "|#%lld", (long long)e->index);
+    }
 
     /* Door state the event implies. */
     if (e->door >= 1 && e->door <= c->panel->doors) {

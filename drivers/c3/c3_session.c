@@ -54,6 +54,7 @@ struct c3_session {
     loop_timer_t req_timer;   /* in-flight request deadline */
     loop_timer_t backoff_timer;
     loop_timer_t poll_timer;
+    unsigned round_events;   /* event records drained since the last status record */
     loop_timer_t stale_timer;
     loop_timer_t stop_timer;
 
@@ -765,6 +766,9 @@ long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *paylo
 
 /* ---- RT log ---- */
 
+/* A round with this many events means the panel's 30-record ring is filling up. */
+#define C3_SESSION_BUSY_ROUND 8u
+
 static void submit_poll(struct c3_session *s)
 {
     if (s->poll_pending || s->state != C3_ST_ONLINE)
@@ -833,6 +837,8 @@ static void handle_poll_result(struct c3_session *s, const struct c3_result *res
     for (int i = 0; i < n; i++) {
         if (recs[i].kind == C3_RT_STATUS)
             saw_status = true;
+        else
+            s->round_events++;
         s->stats.records++;
         if (s->cbs.record)
             s->cbs.record(s, &recs[i], s->cbs.arg);
@@ -841,10 +847,19 @@ static void handle_poll_result(struct c3_session *s, const struct c3_result *res
     }
     bool saw_any = n > 0;
     /* Events are queued in the panel: keep asking until it answers with a status record. */
-    if (saw_any && !saw_status)
+    if (saw_any && !saw_status) {
         loop_timer_arm_ms(s->loop, &s->poll_timer, 0);
-    else
-        loop_timer_arm_ms(s->loop, &s->poll_timer, s->cfg.poll_interval_ms);
+        return;
+    }
+    /* The panel keeps only 30 events: when a round drained many, the next one comes sooner so a busy
+     * panel's ring cannot overflow between polls (at most 4x sooner; an idle panel keeps the interval). */
+    uint32_t wait = s->cfg.poll_interval_ms;
+    if (s->round_events >= C3_SESSION_BUSY_ROUND)
+        wait /= 4;
+    else if (s->round_events > 0)
+        wait /= 2;
+    s->round_events = 0;
+    loop_timer_arm_ms(s->loop, &s->poll_timer, wait);
 }
 
 /* ---- timers ---- */

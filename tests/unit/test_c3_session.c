@@ -601,9 +601,29 @@ static void test_rtlog_polls_until_status(void **state)
     panel_reply(f, true, 0x8AD1, sn.nr, C3_REPLY_OK, rec, 16);
     assert_int_equal(f->nrecs, 2);
     assert_int_equal(f->recs[1].kind, C3_RT_STATUS);
-    /* A status record: wait for the interval. */
+    /* A status record after a round that had an event: wait half the interval (the panel is active). */
     assert_false(panel_recv(f, true, &sn));
+    loop_advance(f->loop, 2400000);
+    assert_false(panel_recv(f, true, &sn));
+    loop_advance(f->loop, 200000);
+    assert_true(panel_recv(f, true, &sn));
+    assert_int_equal(sn.cmd, C3_CMD_RTLOG_BINARY);
+    /* An idle round (status at once): the full interval. */
+    panel_reply(f, true, 0x8AD1, sn.nr, C3_REPLY_OK, rec, 16);
     loop_advance(f->loop, 4900000);
+    assert_false(panel_recv(f, true, &sn));
+    loop_advance(f->loop, 200000);
+    assert_true(panel_recv(f, true, &sn));
+    /* A busy round (8 events before the status record): a quarter of the interval, so the panel's
+     * 30-record ring cannot overflow between polls. */
+    for (int i = 0; i < 8; i++) {
+        make_event(rec, 0, 1000u + (unsigned)i);
+        panel_reply(f, true, 0x8AD1, sn.nr, C3_REPLY_OK, rec, 16);
+        assert_true(panel_recv(f, true, &sn));
+    }
+    make_status(rec);
+    panel_reply(f, true, 0x8AD1, sn.nr, C3_REPLY_OK, rec, 16);
+    loop_advance(f->loop, 1150000);
     assert_false(panel_recv(f, true, &sn));
     loop_advance(f->loop, 200000);
     assert_true(panel_recv(f, true, &sn));
