@@ -1405,12 +1405,14 @@ static void round_check(struct n1dev *c)
     if (!c->bus || loop_timer_armed(&c->round) || !c->started || c->dying)
         return;
     uint64_t now = loop_now_us(c->dev->loop);
-    for (size_t i = 0; i < c->n; i++) {
+    size_t nb = nix1_bus_slave_count(c->bus);
+    for (size_t i = 0; i < nb; i++) {
         struct nix1_slave_info in;
-        if (c->slaves[i].round_done)
-            continue;
-        if (nix1_bus_slave_info(c->bus, i, &in) && in.next_poll_us > now)
+        if (!nix1_bus_slave_info(c->bus, i, &in) || in.next_poll_us > now)
             continue; /* backing off after a failure */
+        ssize_t si = slave_index(c, &in.addr);
+        if (si < 0 || c->slaves[si].round_done)
+            continue;
         return;
     }
     for (size_t i = 0; i < c->n; i++)
