@@ -613,7 +613,7 @@ static void test_leftover_timed_open(void **state)
 
 static int setup_rounds(void **state)
 {
-    poll_ms_conf = 1000;
+    poll_ms_conf = 600;
     return setup(state);
 }
 
@@ -625,10 +625,10 @@ static void test_poll_rounds(void **state)
     struct nix1_slave_info a[NS], b[NS];
     for (size_t i = 0; i < NS; i++)
         assert_true(nix1_bus_slave_info(bus, i, &a[i]));
-    uint64_t end = loop_mono_us() + 3000000u;
+    uint64_t end = loop_mono_us() + 2000000u;
     while (loop_mono_us() < end)
         loop_run_once(F.loop, 20);
-    /* about 3 rounds in 3 s (each a few tens of ms, then 1 s of quiet); continuous polling would be ~30 */
+    /* about 3 rounds in 2 s (each a few tens of ms, then 0.6 s of quiet); continuous polling would be ~25 */
     for (size_t i = 0; i < NS; i++) {
         assert_true(nix1_bus_slave_info(bus, i, &b[i]));
         unsigned long d = b[i].polls - a[i].polls;
