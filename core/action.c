@@ -44,6 +44,13 @@ const struct action_def action_table[ACTION_COUNT] = {
                                ROLE_TECHNICIAN, true, ACTION_TARGET_NONE, NULL, 0, 0, 0 },
     [ACTION_SLAVE_SET] = { ACTION_SLAVE_SET, "slave-set", "Change settings of a NiX1 slave", ROLE_TECHNICIAN, true,
                            ACTION_TARGET_SLAVE, NULL, 0, 0, 0 },
+    [ACTION_SLAVE_FILE_PUT] = { ACTION_SLAVE_FILE_PUT, "slave-file-put", "Upload a file to a NiX1 slave",
+                                ROLE_TECHNICIAN, true, ACTION_TARGET_SLAVE, NULL, 0, 0, 0 },
+    [ACTION_SLAVE_FILE_DELETE] = { ACTION_SLAVE_FILE_DELETE, "slave-file-rm", "Delete a file of a NiX1 slave",
+                                   ROLE_TECHNICIAN, true, ACTION_TARGET_SLAVE, NULL, 0, 0, 0 },
+    [ACTION_SLAVE_PROVISION] = { ACTION_SLAVE_PROVISION, "slave-provision",
+                                 "Provision a NiX1 slave from the bus's server files", ROLE_TECHNICIAN, true,
+                                 ACTION_TARGET_SLAVE, NULL, 0, 0, 0 },
 };
 
 const struct action_def *action_find(const char *name)
@@ -86,6 +93,13 @@ struct run_ctx {
     struct device_setting *settings;
     size_t n_settings;
     char settings_text[128];   /* "KEY=VALUE KEY=VALUE" for the audit row */
+    /* ACTION_SLAVE_FILE_PUT / _DELETE / _PROVISION */
+    char file_name[16];
+    const void *file_data;
+    size_t file_len;
+    char prov_dir[SITE_PATH_MAX];
+    void (*step)(void *arg, unsigned done, unsigned total, const char *line);
+    void *step_arg;
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -114,6 +128,12 @@ static void format_params(const struct action_run *run, char *buf, size_t len)
     const struct run_ctx *rc = (const struct run_ctx *)(const void *)run; /* run is rc's first member */
     if (run->def->id == ACTION_SLAVE_SET)
         snprintf(buf, len, "%s", rc->settings_text[0] ? rc->settings_text : "from configuration");
+    else if (run->def->id == ACTION_SLAVE_FILE_PUT)
+        snprintf(buf, len, "file=%s bytes=%zu", rc->file_name, rc->file_len);
+    else if (run->def->id == ACTION_SLAVE_FILE_DELETE)
+        snprintf(buf, len, "file=%s", rc->file_name);
+    else if (run->def->id == ACTION_SLAVE_PROVISION)
+        snprintf(buf, len, "from=%.100s", rc->prov_dir);
     else if (run->def->param)
         snprintf(buf, len, "%s=%u", run->def->param, run->value);
     else
@@ -316,6 +336,11 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
                 .slave = rc->slave,
                 .settings = rc->settings,
                 .n_settings = rc->n_settings,
+                .file_name = rc->file_name,
+                .file_data = rc->file_data,
+                .file_len = rc->file_len,
+                .step = rc->step,
+                .step_ctx = rc->step_arg,
                 .result = on_result,
                 .done = on_done,
                 .ctx = dc,
@@ -530,7 +555,9 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         event_copy(r->target, sizeof r->target, site->outputs[output].name);
     else if (device != SIZE_MAX)
         event_copy(r->target, sizeof r->target, site->devices[device].name);
-    if (id == ACTION_SLAVE_SET && device != SIZE_MAX)
+    bool slave_op = id == ACTION_SLAVE_SET || id == ACTION_SLAVE_FILE_PUT || id == ACTION_SLAVE_FILE_DELETE ||
+                    id == ACTION_SLAVE_PROVISION;
+    if (slave_op && device != SIZE_MAX)
         event_copy(r->target, sizeof r->target, site->devices[device].bus->slaves[rc->slave].name);
     if (r->def->param) {
         unsigned v = params && params->has_value ? params->value : r->def->param_default;
@@ -543,6 +570,33 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     }
     if (id == ACTION_SLAVE_SET && parse_settings(rc, params ? params->settings : NULL, why, sizeof why) < 0)
         return reject(rc, ACTION_REFUSED, why, err, errlen);
+    if (id == ACTION_SLAVE_FILE_PUT || id == ACTION_SLAVE_FILE_DELETE) {
+        const char *fn = params ? params->file_name : NULL;
+        event_copy(rc->file_name, sizeof rc->file_name, fn ? fn : "");
+        if (!fn || !fn[0] || strlen(fn) > 12) {
+            snprintf(why, sizeof why, "%s needs a file name of at most 12 characters (8.3)", r->def->name);
+            return reject(rc, ACTION_REFUSED, why, err, errlen);
+        }
+        if (id == ACTION_SLAVE_FILE_PUT) {
+            rc->file_data = params->file_data;
+            rc->file_len = params->file_data ? params->file_len : 0;
+            if (!rc->file_len) {
+                snprintf(why, sizeof why, "an empty file cannot be uploaded (delete it instead)");
+                return reject(rc, ACTION_REFUSED, why, err, errlen);
+            }
+        }
+    }
+    if (id == ACTION_SLAVE_PROVISION) {
+        event_copy(rc->prov_dir, sizeof rc->prov_dir, site->devices[device].bus->server_dir);
+        if (!rc->prov_dir[0]) {
+            snprintf(why, sizeof why, "bus %s has no server_dir in the configuration", site->devices[device].name);
+            return reject(rc, ACTION_REFUSED, why, err, errlen);
+        }
+    }
+    if (params) {
+        rc->step = params->step;
+        rc->step_arg = params->step_arg;
+    }
     if (!action_allowed(user->role, id)) {
         snprintf(why, sizeof why, "%s needs the %s role; %s is %s", r->def->name, role_name(r->def->min_role),
                  user->name, role_name(user->role));
@@ -621,6 +675,16 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
             if (add_result(rc, device, DEVICE_SETTING_RESULT(i)) == 0)
                 event_copy(r->results[r->n_results - 1].label, sizeof r->results[0].label, rc->settings[i].key);
         dispatch_device(rc, device, NULL, 0, DEVICE_SLAVE_SET);
+        break;
+    case ACTION_SLAVE_FILE_PUT:
+    case ACTION_SLAVE_FILE_DELETE:
+    case ACTION_SLAVE_PROVISION:
+        if (add_result(rc, device, SIZE_MAX) == 0)
+            event_copy(r->results[r->n_results - 1].label, sizeof r->results[0].label,
+                       id == ACTION_SLAVE_PROVISION ? "provision" : rc->file_name);
+        dispatch_device(rc, device, NULL, 0, id == ACTION_SLAVE_FILE_PUT ? DEVICE_SLAVE_FILE_PUT
+                                             : id == ACTION_SLAVE_FILE_DELETE ? DEVICE_SLAVE_FILE_DELETE
+                                                                              : DEVICE_SLAVE_PROVISION);
         break;
     case ACTION_CANCEL_ALARM:
         add_result(rc, device, SIZE_MAX);

@@ -28,6 +28,9 @@ enum action_id {
     ACTION_EMERGENCY_OFF,   /* restore them */
     ACTION_RELOAD_CONFIG,   /* re-read the configuration (technician) */
     ACTION_SLAVE_SET,       /* change settings of a NiX1 slave (technician; target: slave name or address) */
+    ACTION_SLAVE_FILE_PUT,  /* upload a file to a NiX1 slave (technician; params file_name, file_data) */
+    ACTION_SLAVE_FILE_DELETE, /* delete a file of a NiX1 slave (technician; params file_name) */
+    ACTION_SLAVE_PROVISION, /* provision a NiX1 slave from its bus's server_dir (technician) */
     ACTION_COUNT
 };
 
@@ -65,6 +68,14 @@ struct action_params {
     /* ACTION_SLAVE_SET: "KEY=VALUE" settings separated by newlines or ';' (an empty value clears the
      * setting); NULL or "" re-applies the configuration's settings of the slave. */
     const char *settings;
+    /* ACTION_SLAVE_FILE_PUT / _DELETE: the 8.3 name on the slave; PUT: the bytes (copied by the driver) */
+    const char *file_name;
+    const void *file_data;
+    size_t file_len;
+    /* Optional progress of PUT (packets done of total) and PROVISION (one line per action, done = total = 0),
+     * called from the loop while the action runs. */
+    void (*step)(void *arg, unsigned done, unsigned total, const char *line);
+    void *step_arg;
 };
 
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_PARTIAL, ACTION_FAILED, ACTION_DENIED, ACTION_REFUSED };

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/event.h"
 #include "core/loop.h"
@@ -28,6 +29,9 @@ enum device_op {
     DEVICE_EMERGENCY_ON,      /* unlock the given outputs (the site's emergency doors of this device) */
     DEVICE_EMERGENCY_OFF,     /* restore them (previous state or locked, per site emergency.restore) */
     DEVICE_SLAVE_SET,         /* NiX1: change settings of one slave (cmd.slave, cmd.settings), see below */
+    DEVICE_SLAVE_FILE_PUT,    /* NiX1: upload cmd.file_data as cmd.file_name to slave cmd.slave, verified */
+    DEVICE_SLAVE_FILE_DELETE, /* NiX1: delete cmd.file_name on slave cmd.slave */
+    DEVICE_SLAVE_PROVISION,   /* NiX1: provision slave cmd.slave from the bus's server_dir (push the difference) */
     DEVICE_OP_COUNT
 };
 
@@ -40,6 +44,8 @@ enum device_result { DEVICE_RESULT_OK, DEVICE_RESULT_FAILED, DEVICE_RESULT_UNSUP
 typedef void (*device_result_fn)(void *ctx, size_t output, enum device_result result, const char *message);
 /* Called once after the last per-output result. */
 typedef void (*device_done_fn)(void *ctx);
+/* Progress of a long command (see device_cmd.step). */
+typedef void (*device_step_fn)(void *ctx, unsigned done, unsigned total, const char *line);
 
 /* ---- DEVICE_SLAVE_SET ----
  * Settings are CONFIG.TXT-style names and values of the slave (NiX1 spec §5.7: "LOCK_0" = "1", "UNIT_1" = "",
@@ -63,6 +69,14 @@ struct device_cmd {
     size_t slave;             /* DEVICE_SLAVE_SET: index into the bus's slaves */
     const struct device_setting *settings; /* DEVICE_SLAVE_SET; the driver copies them */
     size_t n_settings;
+    /* DEVICE_SLAVE_FILE_PUT / _DELETE: the 8.3 name on the slave; PUT: the bytes (the driver copies them) */
+    const char *file_name;
+    const void *file_data;
+    size_t file_len;
+    /* Optional, for the long slave operations: PUT reports packets (done of total, line NULL); PROVISION
+     * reports one human line per action or finding (done = total = 0). Called from the loop. */
+    device_step_fn step;
+    void *step_ctx;
     device_result_fn result;
     device_done_fn done;
     void *ctx;
@@ -77,6 +91,13 @@ struct device;
  * setting) and error = NULL when everything was read, else what could not be read and why ("stopped" when
  * the device is destroyed meanwhile). */
 typedef void (*device_settings_fn)(void *ctx, const struct device_setting *settings, size_t n, const char *error);
+
+/* ---- reading a slave's files (NiX1) ----
+ * slave_files: the files the slave holds, as text lines "NAME<TAB>SIZE<LF>" (sorted by name);
+ * slave_file_get: one file's content. cb runs once, later, from the loop, with the text (NULL on failure,
+ * len 0 for an empty file) and error = NULL, or error saying what could not be read (the text may then
+ * hold what could). */
+typedef void (*device_text_fn)(void *ctx, const char *text, size_t len, const char *error);
 
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
@@ -96,6 +117,10 @@ struct device_ops {
     /* Optional: read the settings of slave `slave` (index into the bus's slaves). 0 = started (cb follows),
      * -1 = refused now (err filled; no callback). */
     int (*slave_get)(struct device *dev, size_t slave, device_settings_fn cb, void *ctx, char *err, size_t errlen);
+    /* Optional: list the files of slave `slave`, or read file `name` (8.3) of it. Same contract as slave_get. */
+    int (*slave_files)(struct device *dev, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
+    int (*slave_file_get)(struct device *dev, size_t slave, const char *name, device_text_fn cb, void *ctx,
+                          char *err, size_t errlen);
 };
 
 struct device {
@@ -132,6 +157,31 @@ static inline int device_slave_get(struct site *site, size_t device, size_t slav
         return -1;
     }
     return dev->ops->slave_get(dev, slave, cb, ctx, err, errlen);
+}
+
+/* The driver that can read slave files of site device `device`, or NULL with err filled. */
+static inline struct device *device_files_driver(struct site *site, size_t device, char *err, size_t errlen)
+{
+    struct device *dev = device < site->n_devices ? site->devices[device].drv : NULL;
+    if (dev && dev->ops->slave_files && dev->ops->slave_file_get)
+        return dev;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", dev ? "this device cannot read slave files" : "no driver for this device");
+    return NULL;
+}
+/* List the files of slave `slave` of site device `device`: 0 when started (cb follows), -1 (nothing follows). */
+static inline int device_slave_files(struct site *site, size_t device, size_t slave, device_text_fn cb, void *ctx,
+                                     char *err, size_t errlen)
+{
+    struct device *dev = device_files_driver(site, device, err, errlen);
+    return dev ? dev->ops->slave_files(dev, slave, cb, ctx, err, errlen) : -1;
+}
+/* Read file `name` of slave `slave` of site device `device`: 0 when started (cb follows), -1. */
+static inline int device_slave_file_get(struct site *site, size_t device, size_t slave, const char *name,
+                                        device_text_fn cb, void *ctx, char *err, size_t errlen)
+{
+    struct device *dev = device_files_driver(site, device, err, errlen);
+    return dev ? dev->ops->slave_file_get(dev, slave, name, cb, ctx, err, errlen) : -1;
 }
 
 const char *device_op_name(enum device_op op);

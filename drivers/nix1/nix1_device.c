@@ -13,7 +13,9 @@
 #include "drivers/nix1/nix1_access.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
+#include "drivers/nix1/nix1_prov.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "drivers/nix1/nix1_xfer.h"
 
 #define N1_REOPEN_MIN_MS 1000u
 #define N1_REOPEN_MAX_MS 30000u
@@ -43,7 +45,9 @@ struct n1_slave {
 
 enum n1_step_kind { N1_SNAPSHOT, N1_HOLD, N1_LOCK, N1_TIMED, N1_EMERG, N1_MARK_EMERG, N1_RESTORE,
                     N1_REQS,       /* the job's requests up to r_end, one after the other (settings, reads) */
-                    N1_LEFTOVER }; /* decide on a leftover timed-open window from what N1_REQS read */
+                    N1_LEFTOVER,   /* decide on a leftover timed-open window from what N1_REQS read */
+                    N1_XFER,       /* upload the job's file (nix1_xfer, verified with Qp) */
+                    N1_PROV };     /* provision the slave from the bus's server_dir (nix1_prov) */
 
 struct n1_step {
     enum n1_step_kind kind;
@@ -62,7 +66,9 @@ static const char *const n1_keys[K_COUNT] = {
     "MODE", "OD_SPEED_0", "OD_SPEED_1", "TIMEZONE", "BAUDRATE",
 };
 
-enum n1_req_tag { R_SET, R_GET, R_LEFT_QT, R_LEFT_QH };
+enum n1_req_tag { R_SET, R_GET, R_LEFT_QT, R_LEFT_QH,
+                  R_LIST,          /* Qi<ext>: the data lines are files, appended to the job's text */
+                  R_FILE };        /* Qg<name>: the data lines are the file, joined into the job's text */
 enum n1_guard { G_NONE, G_NOT_EMERGENCY, G_NOT_HELD };
 
 /* One request of an N1_REQS step. */
@@ -104,6 +110,18 @@ struct n1_job {
     size_t gn;
     unsigned gfail;
     char gerr[160];
+    /* slave files: a listing or a file read (got_text), an upload (N1_XFER), a provisioning (N1_PROV) */
+    device_text_fn got_text;
+    char *text;
+    size_t tlen;
+    char fname[13];
+    char *fdata;
+    size_t flen;
+    struct nix1_xfer *xfer;
+    struct nix1_prov *prov;
+    bool long_started, long_done;  /* N1_XFER / N1_PROV: started, its callback has run */
+    device_step_fn step;
+    void *step_ctx;
 };
 
 struct n1dev {
@@ -418,6 +436,10 @@ static void job_free(struct n1_job *j)
             j->c->slaves[j->steps[i].slave].leftover_queued = false;
     free(j->reqs);
     free(j->gv);
+    free(j->text);
+    free(j->fdata);
+    if (j->prov)
+        nix1_prov_free(j->prov);
     free(j->outs);
     free(j->slave_of);
     free(j->probe_of);
@@ -451,6 +473,8 @@ static void job_finish(struct n1dev *c, struct n1_job *j)
         }
         j->got(j->ctx, j->gv, j->gn, j->gerr[0] ? j->gerr : NULL);
     }
+    if (j->got_text)
+        j->got_text(j->ctx, j->text ? j->text : (j->gerr[0] ? NULL : ""), j->tlen, j->gerr[0] ? j->gerr : NULL);
     if (j->done)
         j->done(j->ctx);
     job_free(j);
@@ -483,7 +507,7 @@ static void job_fail_all(struct n1_job *j, enum device_result r, const char *why
 {
     for (size_t k = 0; k < j->n; k++)
         job_fail_output(j, k, r, why);
-    if (j->got && !j->gerr[0]) {
+    if ((j->got || j->got_text) && !j->gerr[0]) {
         snprintf(j->gerr, sizeof j->gerr, "%s", why);
         j->gfail = 1;
     }
@@ -636,6 +660,35 @@ static const char *req_guard(struct n1dev *c, const struct n1_req *q)
     return NULL;
 }
 
+/* Qi: append "NAME<TAB>SIZE<LF>" per file; Qg: append the file's lines (each + LF). */
+static void text_add(struct n1_job *j, const struct n1_req *q, const struct nix1_result *r)
+{
+    size_t need = j->tlen + 1;
+    for (size_t i = 0; i < r->nlines; i++)
+        need += strlen(r->lines[i]) + 24;
+    char *t = realloc(j->text, need);
+    if (!t) {
+        if (!j->gfail++)
+            snprintf(j->gerr, sizeof j->gerr, "out of memory");
+        return;
+    }
+    j->text = t;
+    for (size_t i = 0; i < r->nlines; i++) {
+        char name[13];
+        uint64_t size = 0;
+        int w;
+        if (q->tag == R_FILE)
+            w = snprintf(t + j->tlen, need - j->tlen, "%s\n", r->lines[i]);
+        else if (nix1_xfer_parse_list_line(r->lines[i], name, &size))
+            w = snprintf(t + j->tlen, need - j->tlen, "%s\t%llu\n", name, (unsigned long long)size);
+        else
+            continue;
+        if (w > 0)
+            j->tlen += (size_t)w;
+    }
+    t[j->tlen] = '\0';
+}
+
 /* The outcome of j->reqs[j->rpos]; a slave that does not answer gets nothing more of this step. */
 static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_result *r)
 {
@@ -674,6 +727,13 @@ static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_resu
         }
         break;
     }
+    case R_LIST:
+    case R_FILE:
+        if (reply && r->rc == NIX1_RC_OK)
+            text_add(j, q, r);
+        else if (!j->gfail++)
+            snprintf(j->gerr, sizeof j->gerr, "%c%c%.13s: %.120s", q->cmd, q->arg, q->opt, why);
+        break;
     case R_LEFT_QH:
         if (reply && r->rc == NIX1_RC_ERROR_SYNTAX) {
             s->left_qh = true;
@@ -694,6 +754,8 @@ static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_resu
                             r->status == NIX1_ST_CANCELLED ? "not sent: stopped" : "not sent: the slave did not answer");
         else if (n->tag == R_GET)
             get_fail(j, n, why);
+        else if ((n->tag == R_LIST || n->tag == R_FILE) && !j->gfail++)
+            snprintf(j->gerr, sizeof j->gerr, "%c%c%.13s: %.120s", n->cmd, n->arg, n->opt, why);
     }
 }
 
@@ -842,6 +904,78 @@ static void leftover_decide(struct n1dev *c, struct n1_job *j, size_t si)
     leftover_event(c, si, EVENT_NORMAL, text);
 }
 
+/* ---- slave files: upload and provisioning, one long operation on the bus ---- */
+
+static void on_xfer(void *arg, const struct nix1_xfer_result *r)
+{
+    struct n1dev *c = arg;
+    struct n1_job *j = c->cur;
+    if (!j || !j->xfer)
+        return;
+    j->xfer = NULL; /* freed by nix1_xfer after this call */
+    j->long_done = true;
+    if (r->ok) {
+        snprintf(j->okmsg, sizeof j->okmsg, "%zu bytes in %u packet(s), verified (CRC %04X)%s", r->bytes, r->packets,
+                 r->crc, r->resends || r->restarts ? ", with resends" : "");
+    } else {
+        char m[96];
+        snprintf(m, sizeof m, "%.95s", r->msg);
+        job_fail_output(j, 0, r->status == NIX1_ST_REPLY ? DEVICE_RESULT_FAILED : DEVICE_RESULT_TIMEOUT, m);
+    }
+    if (!c->dying)
+        loop_timer_arm_us(c->dev->loop, &c->kick, 0);
+}
+
+static void on_prov_line(void *arg, const char *line)
+{
+    struct n1dev *c = arg;
+    if (c->cur && c->cur->prov && c->cur->step && !c->dying)
+        c->cur->step(c->cur->step_ctx, 0, 0, line);
+}
+
+static void on_prov(void *arg, const struct nix1_prov_report *r)
+{
+    struct n1dev *c = arg;
+    struct n1_job *j = c->cur;
+    if (!j || !j->prov || j->long_done)
+        return;
+    j->long_done = true;
+    char m[96];
+    snprintf(m, sizeof m, "%zu record(s) in %zu command(s), %zu file(s) pushed, %zu deleted%s", r->records,
+             r->commands, r->files_pushed, r->deleted, r->verified ? ", verified" : "");
+    if (r->failed || r->unreachable || !r->verified)
+        job_fail_output(j, 0, r->unreachable ? DEVICE_RESULT_TIMEOUT : DEVICE_RESULT_FAILED,
+                        r->unreachable ? "the slave did not answer" : m);
+    else
+        snprintf(j->okmsg, sizeof j->okmsg, "%s", r->changed_slaves ? m : "already up to date, verified");
+    if (!c->dying)
+        loop_timer_arm_us(c->dev->loop, &c->kick, 0);
+}
+
+static void long_start(struct n1dev *c, struct n1_job *j, enum n1_step_kind kind, size_t si)
+{
+    char e[200] = "";
+    j->long_started = true;
+    if (kind == N1_XFER) {
+        struct nix1_xfer_opts o = { .verify = true, .prio = NIX1_PRIO_CONFIG };
+        j->xfer = nix1_xfer_upload(c->bus, &c->slaves[si].addr, j->fname, j->fdata, j->flen, &o, on_xfer, c, e,
+                                   sizeof e);
+        if (j->xfer && j->step)
+            j->step(j->step_ctx, 0, (unsigned)((j->flen + NIX1_XFER_BLOCK_MAX - 1) / NIX1_XFER_BLOCK_MAX), NULL);
+        if (j->xfer)
+            return;
+    } else {
+        struct nix1_prov_opts o = { .log = on_prov_line, .log_arg = c };
+        j->prov = nix1_prov_start(c->bus, c->cfg->server_dir, &c->slaves[si].addr, 1, &o, on_prov, c, e, sizeof e);
+        if (j->prov)
+            return;
+    }
+    j->long_done = true;
+    char m[96];
+    snprintf(m, sizeof m, "not started: %.80s", e[0] ? e : "out of memory");
+    job_fail_output(j, 0, DEVICE_RESULT_FAILED, m);
+}
+
 static void job_start_step(struct n1dev *c)
 {
     struct n1_job *j = c->cur;
@@ -869,6 +1003,19 @@ static void job_start_step(struct n1dev *c)
             leftover_decide(c, j, st->slave);
             break;
         }
+        case N1_XFER:
+        case N1_PROV:
+            if (j->long_started) {
+                if (!j->long_done)
+                    return; /* on_xfer / on_prov follows */
+                rc = 1;
+                break;
+            }
+            long_start(c, j, st->kind, st->slave);
+            if (!j->long_done)
+                return;
+            rc = 1;
+            break;
         case N1_SNAPSHOT: {
             nix1_addr_t *v = calloc(c->n ? c->n : 1, sizeof *v);
             size_t k = 0;
@@ -1048,7 +1195,8 @@ static struct n1_job *job_new(struct n1dev *c, const struct device_cmd *cmd, siz
 
 static bool n1_supports(const struct device *dev, enum device_op op, size_t output)
 {
-    if (op == DEVICE_SLAVE_SET)
+    if (op == DEVICE_SLAVE_SET || op == DEVICE_SLAVE_FILE_PUT || op == DEVICE_SLAVE_FILE_DELETE ||
+        op == DEVICE_SLAVE_PROVISION)
         return true; /* a slave of the bus, not an output */
     if (output >= dev->site->n_outputs || dev->site->outputs[output].type != OUTPUT_PROBE)
         return false;
@@ -1265,11 +1413,129 @@ static int n1_slave_get(struct device *dev, size_t slave, device_settings_fn cb,
     return 0;
 }
 
+/* A file name as the slave takes it (8.3, §5.9), or false with why. */
+static bool file_name_ok(const char *name, char *err, size_t errlen)
+{
+    const char *dot = name ? strchr(name, '.') : NULL;
+    size_t base = dot ? (size_t)(dot - name) : (name ? strlen(name) : 0);
+    bool ok = name && base >= 1 && base <= 8 && (!dot || (strlen(dot + 1) >= 1 && strlen(dot + 1) <= 3 &&
+                                                          !strchr(dot + 1, '.')));
+    for (const char *p = name; ok && *p; p++)
+        ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+             *p == '_' || *p == '-';
+    if (!ok)
+        snprintf(err, errlen, "\"%.20s\" is not an 8.3 file name", name ? name : "");
+    return ok;
+}
+
+/* DEVICE_SLAVE_FILE_PUT / _DELETE / _PROVISION: one device-wide result. */
+static int slave_file_command(struct n1dev *c, const struct device_cmd *cmd, char *err, size_t errlen)
+{
+    if (cmd->slave >= c->n) {
+        snprintf(err, errlen, "no slave %zu on this bus", cmd->slave);
+        return -1;
+    }
+    if (cmd->op != DEVICE_SLAVE_PROVISION && !file_name_ok(cmd->file_name, err, errlen))
+        return -1;
+    if (cmd->op == DEVICE_SLAVE_FILE_PUT && (!cmd->file_data || !cmd->file_len)) {
+        snprintf(err, errlen, "an empty file cannot be uploaded (delete it instead)");
+        return -1;
+    }
+    if (cmd->op == DEVICE_SLAVE_FILE_PUT && cmd->file_len > 65535u * NIX1_XFER_BLOCK_MAX) {
+        snprintf(err, errlen, "the file is too large for the slave (%zu bytes)", cmd->file_len);
+        return -1;
+    }
+    if (cmd->op == DEVICE_SLAVE_PROVISION && !c->cfg->server_dir[0]) {
+        snprintf(err, errlen, "the bus has no server_dir in the configuration");
+        return -1;
+    }
+    struct n1_job *j = job_new(c, cmd, 1);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    j->outs[0] = SIZE_MAX;
+    j->step = cmd->step;
+    j->step_ctx = cmd->step_ctx;
+    if (cmd->op != DEVICE_SLAVE_PROVISION)
+        snprintf(j->fname, sizeof j->fname, "%s", cmd->file_name);
+    if (cmd->op == DEVICE_SLAVE_FILE_PUT) {
+        j->fdata = malloc(cmd->file_len);
+        if (!j->fdata) {
+            job_free(j);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        memcpy(j->fdata, cmd->file_data, cmd->file_len);
+        j->flen = cmd->file_len;
+        add_step(j, N1_XFER, cmd->slave, 0, true, 0);
+    } else if (cmd->op == DEVICE_SLAVE_FILE_DELETE) {
+        add_req(j, cmd->slave, 'D', 'g', j->fname, R_SET, 0);
+        add_reqs_step(j, cmd->slave);
+        snprintf(j->okmsg, sizeof j->okmsg, "%s deleted", j->fname);
+    } else {
+        add_step(j, N1_PROV, cmd->slave, 0, true, 0);
+    }
+    enqueue(c, j);
+    return 0;
+}
+
+/* A read of slave files: Qi per extension (TXT and the uid letters of USERS.<C> / <unit>U.<C>), or Qg. */
+static int slave_text_read(struct n1dev *c, size_t slave, const char *name, device_text_fn cb, void *ctx, char *err,
+                           size_t errlen)
+{
+    if (!cb || slave >= c->n) {
+        snprintf(err, errlen, "no slave %zu on this bus", slave);
+        return -1;
+    }
+    if (name && !file_name_ok(name, err, errlen))
+        return -1;
+    struct n1_job *j = job_new(c, NULL, 0);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    j->got_text = cb;
+    j->ctx = ctx;
+    if (name) {
+        char opt[24];
+        snprintf(opt, sizeof opt, "%s\t0", name);
+        add_req(j, slave, 'Q', 'g', opt, R_FILE, 0);
+    } else {
+        static const char exts[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        add_req(j, slave, 'Q', 'i', "TXT", R_LIST, 0);
+        for (const char *e = exts; *e; e++) {
+            char opt[2] = { *e, '\0' };
+            add_req(j, slave, 'Q', 'i', opt, R_LIST, 0);
+        }
+    }
+    add_reqs_step(j, slave);
+    enqueue(c, j);
+    return 0;
+}
+
+static int n1_slave_files(struct device *dev, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen)
+{
+    return slave_text_read(priv(dev), slave, NULL, cb, ctx, err, errlen);
+}
+
+static int n1_slave_file_get(struct device *dev, size_t slave, const char *name, device_text_fn cb, void *ctx,
+                             char *err, size_t errlen)
+{
+    if (!name) {
+        snprintf(err, errlen, "no file name");
+        return -1;
+    }
+    return slave_text_read(priv(dev), slave, name, cb, ctx, err, errlen);
+}
+
 static int n1_command(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen)
 {
     struct n1dev *c = priv(dev);
     if (cmd->op == DEVICE_SLAVE_SET)
         return slave_set_command(c, cmd, err, errlen);
+    if (cmd->op == DEVICE_SLAVE_FILE_PUT || cmd->op == DEVICE_SLAVE_FILE_DELETE || cmd->op == DEVICE_SLAVE_PROVISION)
+        return slave_file_command(c, cmd, err, errlen);
     if (cmd->n_outputs == 0) {
         snprintf(err, errlen, "%s applies to NiX1 doors", device_op_name(cmd->op));
         return -1;
@@ -1435,7 +1701,18 @@ static void on_trace(void *arg, bool tx, const char *line, size_t len)
     if (tx || !c->n)
         return;
     struct nix1_reply rep;
-    if (nix1_reply_parse(line, len, &rep) != NIX1_REP_OK || rep.arg != 'e' || (rep.cmd != 'Q' && rep.cmd != 'N'))
+    if (nix1_reply_parse(line, len, &rep) != NIX1_REP_OK)
+        return;
+    if (rep.cmd == 'N' && rep.arg == 'y' && rep.rc == 0x06 && c->cur && c->cur->xfer && c->cur->step) {
+        /* an upload packet taken: "06Ny<TAB><received><TAB><n>" (§5.9) */
+        struct nix1_span f[3];
+        uint64_t got, total;
+        if (nix1_fields_split(rep.payload, rep.payload_len, f, 2) == 2 && nix1_parse_uint(f[0].p, f[0].len, 65535, &got) &&
+            nix1_parse_uint(f[1].p, f[1].len, 65535, &total))
+            c->cur->step(c->cur->step_ctx, (unsigned)got, (unsigned)total, NULL);
+        return;
+    }
+    if (rep.arg != 'e' || (rep.cmd != 'Q' && rep.cmd != 'N'))
         return;
     ssize_t si = slave_index(c, &rep.addr);
     if (si < 0)
@@ -1597,6 +1874,10 @@ static void n1_destroy(struct device *dev)
     loop_timer_disarm(dev->loop, &c->tick);
     loop_timer_disarm(dev->loop, &c->round);
     fail_queue(c, &c->queue, "stopped");
+    if (c->cur && c->cur->xfer) {
+        nix1_xfer_cancel(c->cur->xfer); /* its callback is not called */
+        c->cur->xfer = NULL;
+    }
     if (c->bus) {
         nix1_bus_remove_listener(c->bus, &c->lis);
         nix1_door_unlisten(c->door);
@@ -1636,4 +1917,6 @@ const struct device_ops nix1_device_ops = {
     .supports = n1_supports,
     .destroy = n1_destroy,
     .slave_get = n1_slave_get,
+    .slave_files = n1_slave_files,
+    .slave_file_get = n1_slave_file_get,
 };
