@@ -404,25 +404,84 @@ static void live_close(struct live *l)
     loop_free(l->loop);
 }
 
-/* Run the loop until every attached device is up, or timeout_ms. */
-static void live_wait_links(struct live *l, unsigned timeout_ms)
+/* Run the loop until every attached device in want (NULL: every device) is up or has failed, or timeout_ms.
+ * All devices connect at once, so the wait is the slowest of them, not the sum. A device whose connect
+ * failed outright (connection refused, no such port, no answer) reports LINK_DOWN, which is final here: its
+ * commands fail at once with the reason instead of after the deadline. Drivers report "connecting" from
+ * start() until the first attempt has failed, so a down link seen after start is a failure. */
+static void live_wait_links(struct live *l, const bool *want, unsigned timeout_ms)
 {
     l->timed_out = false;
     loop_timer_arm_ms(l->loop, &l->deadline, timeout_ms);
-    bool any = false;
-    for (size_t i = 0; i < l->site->n_devices; i++)
-        any = any || l->site->devices[i].drv;
-    while (any && !l->timed_out) {
-        bool up = true;
-        for (size_t i = 0; i < l->site->n_devices; i++)
-            if (l->site->devices[i].drv && l->site->devices[i].link != LINK_UP)
-                up = false;
-        if (up)
+    while (!l->timed_out) {
+        bool settled = true;
+        for (size_t i = 0; i < l->site->n_devices; i++) {
+            const struct site_device *sd = &l->site->devices[i];
+            if (sd->drv && (!want || want[i]) && sd->link != LINK_UP && sd->link != LINK_DOWN)
+                settled = false;
+        }
+        if (settled)
             break;
         if (loop_run_once(l->loop, 100) < 0)
             break;
     }
     loop_timer_disarm(l->loop, &l->deadline);
+}
+
+/* Whether the emergency touches this output (the rule of core/action.c: every door and probe, or the
+ * configured names; never an aux output). */
+static bool live_emergency_output(const struct site *s, const struct site_output *o)
+{
+    if (o->type == OUTPUT_AUX)
+        return false;
+    if (s->emergency.all_doors)
+        return true;
+    for (size_t i = 0; i < s->emergency.n_doors; i++)
+        if (strcasecmp(s->emergency.doors[i], o->name) == 0)
+            return true;
+    return false;
+}
+
+/* Mark in want (one flag per site device) the devices the action will send to: the device of the named door,
+ * aux output, probe, panel or slave; every device with an emergency door for the emergency. Nothing for an
+ * action the caller's role may not run or a name that does not resolve: action_run refuses those before
+ * sending anything, so there is nothing to wait for. */
+static void live_targets(const struct live *l, enum action_id id, const char *target, bool *want)
+{
+    struct site *s = l->site;
+    for (size_t i = 0; i < s->n_devices; i++)
+        want[i] = false;
+    if ((unsigned)id >= ACTION_COUNT || !action_allowed(l->user.role, id))
+        return;
+    switch (action_table[id].target) {
+    case ACTION_TARGET_NONE:
+    case ACTION_TARGET_EVENT:
+        return;
+    case ACTION_TARGET_SITE:
+        if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF)
+            for (size_t i = 0; i < s->n_outputs; i++)
+                if (s->outputs[i].device < s->n_devices && live_emergency_output(s, &s->outputs[i]))
+                    want[s->outputs[i].device] = true;
+        return;
+    case ACTION_TARGET_SLAVE:
+        for (size_t d = 0; target && d < s->n_devices; d++) {
+            const struct site_bus *b = s->devices[d].bus;
+            for (size_t i = 0; b && i < b->n_slaves; i++)
+                if (strcasecmp(b->slaves[i].name, target) == 0 || strcasecmp(b->slaves[i].addr, target) == 0)
+                    want[d] = true;
+        }
+        return;
+    default:
+        break;
+    }
+    if (!target)
+        return;
+    struct site_device *d = action_table[id].target == ACTION_TARGET_DEVICE ? site_find_device(s, target) : NULL;
+    struct site_output *o = d ? NULL : site_find_output(s, target);
+    if (d)
+        want[d->index] = true;
+    else if (o && o->device < s->n_devices)
+        want[o->device] = true;
 }
 
 static void live_progress(const struct action_run *run, bool finished, void *arg)
@@ -468,8 +527,17 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     int rc = live_open(&l, opts);
     if (rc != CTL_EXIT_OK)
         return rc;
-    /* Connect first (a command to a panel that is still connecting would only wait longer). */
-    live_wait_links(&l, 10000);
+    /* Connect first (a command to a panel that is still connecting would only wait longer), but only the
+     * devices this action sends to: a dead panel elsewhere on the site must not slow every door command. */
+    bool *want = calloc(l.site->n_devices ? l.site->n_devices : 1, sizeof *want);
+    if (!want) {
+        fprintf(stderr, "portierctl: out of memory\n");
+        live_close(&l);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    live_targets(&l, id, target, want);
+    live_wait_links(&l, want, 10000);
+    free(want);
     struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
     char err[256];
     action_run(l.site, &l.user, id, target, &p, live_progress, &l, err, sizeof err);
@@ -544,7 +612,7 @@ static int cmd_status(const struct ctl_opts *opts, int argc, char **argv)
     int rc = live_open(&l, opts);
     if (rc != CTL_EXIT_OK)
         return rc;
-    live_wait_links(&l, 10000);
+    live_wait_links(&l, NULL, 10000);
     /* one more poll round so door states arrive */
     l.timed_out = false;
     unsigned settle = 0;
