@@ -104,7 +104,7 @@ static const char *conf =
     "panels = ( { name = \"Panel A\"; host = \"127.0.0.1\"; model = \"C3-200\"; doors = ( \"Main\", \"Back\" );"
     " aux = ( \"Siren\" ); },\n"
     "  { name = \"Panel B\"; host = \"127.0.0.2\"; model = \"C3-100\"; doors = ( \"Garage\" ); } );\n"
-    "buses = ( { name = \"Bus 1\"; port = \"/dev/null\"; slaves = (\n"
+    "buses = ( { name = \"Bus 1\"; port = \"/dev/null\"; server_dir = \"/tmp\"; slaves = (\n"
     "  { address = \"270100000000006B\"; name = \"Lab\"; probe1 = { door = \"Lab\"; unit = 1; }; } ); } );\n";
 
 struct env {
@@ -181,7 +181,8 @@ static int run(enum role role, enum action_id id, const char *target, int value,
 {
     struct action_user u = { .role = role };
     snprintf(u.name, sizeof u.name, "%s-user", role_name(role));
-    struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
+    struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0,
+                               .file_name = "T.TXT", .file_data = "x", .file_len = 1 };
     memset(o, 0, sizeof *o);
     char err[256] = "";
     int rc = action_run(E.site, &u, id, target, &p, on_progress, o, err, sizeof err);
@@ -226,7 +227,8 @@ static void test_roles_matrix(void **state)
         [ACTION_DOOR_RELEASE] = "Main", [ACTION_TIMED_OPEN] = "Lab", [ACTION_NORMAL_OPEN_ON] = "Back",
         [ACTION_NORMAL_OPEN_OFF] = "Back", [ACTION_AUX_ON] = "Siren", [ACTION_AUX_OFF] = "Siren",
         [ACTION_CANCEL_ALARM] = "Panel B", [ACTION_LOCKOUT_ON] = "Lab", [ACTION_LOCKOUT_OFF] = "Lab",
-        [ACTION_SLAVE_SET] = "Lab",
+        [ACTION_SLAVE_SET] = "Lab", [ACTION_SLAVE_FILE_PUT] = "Lab", [ACTION_SLAVE_FILE_DELETE] = "Lab",
+        [ACTION_SLAVE_PROVISION] = "Lab",
     };
     /* an event to acknowledge */
     struct event ev;
