@@ -1,6 +1,7 @@
 /* pane_slaves: NiX1 slaves of every bus, and the slave editor: a form for locks, units, cron mode, cron,
  * valid/bad access timeouts, mode, overdrive, baud rate and clock zone, validated as typed against the
- * NiX1 spec's ranges (§5.8, §5.12), with the changes shown as a diff before they are applied. */
+ * NiX1 spec's ranges (§5.8, §5.12), with the changes shown as a diff before they are applied; and the file
+ * view of a slave (pane_files: list, view, put, delete, provisioning). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "drivers/nix1/nix1_cmd.h"
 #include "tui/console.h"
 #include "tui/keys.h"
+#include "tui/pane_files.h"
 
 enum fkind { F_BOOL, F_INT, F_CRON, F_BAUD, F_TZ };
 struct field {
@@ -62,6 +64,7 @@ struct spriv {
     bool reading;            /* the slave's current settings are being read */
     unsigned read_gen;       /* which editor opening a read belongs to */
     char read_note[200];     /* where the values come from */
+    struct files_view *fv;   /* the file view (f), when open */
 };
 
 /* Validate one field; returns true when valid, else err says why. */
@@ -230,6 +233,10 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     struct spriv *sp = p->priv;
     if (sp->editing) {
         draw_form(c, sp, y, x, h, w);
+        return;
+    }
+    if (files_view_is_open(sp->fv)) {
+        files_view_draw(sp->fv, y, x, h, w);
         return;
     }
     char title[96];
@@ -442,6 +449,12 @@ static unsigned form_key_inner(struct console *c, struct pane *p, int key);
 static unsigned form_key(struct console *c, struct pane *p, int key)
 {
     struct spriv *sp = p->priv;
+    if (!sp->editing && files_view_is_open(sp->fv)) {
+        p->typing = false;
+        return files_view_key(sp->fv, key);
+    }
+    if (!sp->editing && key == 'P' && sp->n) /* provisioning, like F4 */
+        return p->request(c, p, REQ_SLAVE_PROVISION);
     unsigned res = form_key_inner(c, p, key);
     p->typing = sp->editing && !sp->diffing && !sp->applying;
     return res;
@@ -542,10 +555,16 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         return PANE_HANDLED | PANE_REDRAW;
     case REQ_SLAVE_FILES:
     case REQ_SLAVE_PROVISION:
-        if (!console_allowed(c, r))
+        if (!sp->n || !console_allowed(c, r))
             return PANE_HANDLED | PANE_REDRAW;
-        console_message(c, TH_WARN, "%s: not offered by the NiX1 device adapter yet (use portierctl nix1)",
-                        request_info(r)->help);
+        if (!sp->fv) {
+            console_message(c, TH_ALARM, "out of memory");
+            return PANE_HANDLED | PANE_REDRAW;
+        }
+        if (!files_view_is_open(sp->fv))
+            files_view_open(sp->fv, sp->refs[p->lv.sel].bus, sp->refs[p->lv.sel].slave);
+        if (r == REQ_SLAVE_PROVISION)
+            files_view_provision(sp->fv);
         return PANE_HANDLED | PANE_REDRAW;
     default:
         return 0;
@@ -555,8 +574,10 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
 static void pane_free(struct pane *p)
 {
     struct spriv *sp = p->priv;
-    if (sp)
+    if (sp) {
         free(sp->refs);
+        files_view_free(sp->fv);
+    }
     free(sp);
 }
 
@@ -570,6 +591,7 @@ struct pane *pane_slaves_new(struct console *c)
         return NULL;
     }
     collect(c, sp);
+    sp->fv = files_view_new(c);
     p->title = "Slaves";
     p->scope = SCOPE_SLAVES;
     p->is_list = true;

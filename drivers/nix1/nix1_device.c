@@ -137,6 +137,8 @@ struct n1dev {
     char open_err[200];
     bool started, dying, transport_ok;
     struct n1_job *queue, *cur;
+    struct n1_job *lng;            /* an upload or a provisioning: beside the queue (its requests interleave
+                                    * with door operations on the bus, so an emergency never waits for it) */
     char state_path[SITE_PATH_MAX];
 };
 
@@ -729,7 +731,7 @@ static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_resu
     }
     case R_LIST:
     case R_FILE:
-        if (reply && r->rc == NIX1_RC_OK)
+        if (reply && (r->rc == NIX1_RC_OK || r->rc == NIX1_RC_EOT)) /* multi-line replies end with 04 */
             text_add(j, q, r);
         else if (!j->gfail++)
             snprintf(j->gerr, sizeof j->gerr, "%c%c%.13s: %.120s", q->cmd, q->arg, q->opt, why);
@@ -909,7 +911,7 @@ static void leftover_decide(struct n1dev *c, struct n1_job *j, size_t si)
 static void on_xfer(void *arg, const struct nix1_xfer_result *r)
 {
     struct n1dev *c = arg;
-    struct n1_job *j = c->cur;
+    struct n1_job *j = c->lng;
     if (!j || !j->xfer)
         return;
     j->xfer = NULL; /* freed by nix1_xfer after this call */
@@ -929,14 +931,14 @@ static void on_xfer(void *arg, const struct nix1_xfer_result *r)
 static void on_prov_line(void *arg, const char *line)
 {
     struct n1dev *c = arg;
-    if (c->cur && c->cur->prov && c->cur->step && !c->dying)
-        c->cur->step(c->cur->step_ctx, 0, 0, line);
+    if (c->lng && c->lng->prov && c->lng->step && !c->dying)
+        c->lng->step(c->lng->step_ctx, 0, 0, line);
 }
 
 static void on_prov(void *arg, const struct nix1_prov_report *r)
 {
     struct n1dev *c = arg;
-    struct n1_job *j = c->cur;
+    struct n1_job *j = c->lng;
     if (!j || !j->prov || j->long_done)
         return;
     j->long_done = true;
@@ -1005,16 +1007,7 @@ static void job_start_step(struct n1dev *c)
         }
         case N1_XFER:
         case N1_PROV:
-            if (j->long_started) {
-                if (!j->long_done)
-                    return; /* on_xfer / on_prov follows */
-                rc = 1;
-                break;
-            }
-            long_start(c, j, st->kind, st->slave);
-            if (!j->long_done)
-                return;
-            rc = 1;
+            rc = 1; /* run beside the queue (c->lng), never as a queued step */
             break;
         case N1_SNAPSHOT: {
             nix1_addr_t *v = calloc(c->n ? c->n : 1, sizeof *v);
@@ -1128,6 +1121,21 @@ static void job_step(struct n1dev *c)
 {
     if (c->dying)
         return;
+    if (c->lng) {
+        struct n1_job *l = c->lng;
+        if (!l->long_started) {
+            if (!c->door) {
+                l->long_started = l->long_done = true;
+                job_fail_all(l, DEVICE_RESULT_OFFLINE, c->open_err[0] ? c->open_err : "bus not open");
+            } else {
+                long_start(c, l, l->steps[0].kind, l->steps[0].slave);
+            }
+        }
+        if (l->long_done) {
+            c->lng = NULL;
+            job_finish(c, l);
+        }
+    }
     if (c->cur) {
         job_start_step(c);
         return;
@@ -1445,6 +1453,10 @@ static int slave_file_command(struct n1dev *c, const struct device_cmd *cmd, cha
         snprintf(err, errlen, "the file is too large for the slave (%zu bytes)", cmd->file_len);
         return -1;
     }
+    if (cmd->op != DEVICE_SLAVE_FILE_DELETE && c->lng) {
+        snprintf(err, errlen, "a file upload or a provisioning is already running on this bus");
+        return -1;
+    }
     if (cmd->op == DEVICE_SLAVE_PROVISION && !c->cfg->server_dir[0]) {
         snprintf(err, errlen, "the bus has no server_dir in the configuration");
         return -1;
@@ -1473,10 +1485,18 @@ static int slave_file_command(struct n1dev *c, const struct device_cmd *cmd, cha
         add_req(j, cmd->slave, 'D', 'g', j->fname, R_SET, 0);
         add_reqs_step(j, cmd->slave);
         snprintf(j->okmsg, sizeof j->okmsg, "%s deleted", j->fname);
+        enqueue(c, j);
+        return 0;
     } else {
         add_step(j, N1_PROV, cmd->slave, 0, true, 0);
     }
-    enqueue(c, j);
+    if (!j->nsteps) {
+        job_free(j);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->lng = j; /* started by job_step, from the loop */
+    loop_timer_arm_us(c->dev->loop, &c->kick, 0);
     return 0;
 }
 
@@ -1703,13 +1723,13 @@ static void on_trace(void *arg, bool tx, const char *line, size_t len)
     struct nix1_reply rep;
     if (nix1_reply_parse(line, len, &rep) != NIX1_REP_OK)
         return;
-    if (rep.cmd == 'N' && rep.arg == 'y' && rep.rc == 0x06 && c->cur && c->cur->xfer && c->cur->step) {
+    if (rep.cmd == 'N' && rep.arg == 'y' && rep.rc == 0x06 && c->lng && c->lng->xfer && c->lng->step) {
         /* an upload packet taken: "06Ny<TAB><received><TAB><n>" (§5.9) */
         struct nix1_span f[3];
         uint64_t got, total;
         if (nix1_fields_split(rep.payload, rep.payload_len, f, 2) == 2 && nix1_parse_uint(f[0].p, f[0].len, 65535, &got) &&
             nix1_parse_uint(f[1].p, f[1].len, 65535, &total))
-            c->cur->step(c->cur->step_ctx, (unsigned)got, (unsigned)total, NULL);
+            c->lng->step(c->lng->step_ctx, (unsigned)got, (unsigned)total, NULL);
         return;
     }
     if (rep.arg != 'e' || (rep.cmd != 'Q' && rep.cmd != 'N'))
@@ -1874,9 +1894,9 @@ static void n1_destroy(struct device *dev)
     loop_timer_disarm(dev->loop, &c->tick);
     loop_timer_disarm(dev->loop, &c->round);
     fail_queue(c, &c->queue, "stopped");
-    if (c->cur && c->cur->xfer) {
-        nix1_xfer_cancel(c->cur->xfer); /* its callback is not called */
-        c->cur->xfer = NULL;
+    if (c->lng && c->lng->xfer) {
+        nix1_xfer_cancel(c->lng->xfer); /* its callback is not called */
+        c->lng->xfer = NULL;
     }
     if (c->bus) {
         nix1_bus_remove_listener(c->bus, &c->lis);
@@ -1887,6 +1907,12 @@ static void n1_destroy(struct device *dev)
     if (c->cur) {
         struct n1_job *j = c->cur;
         c->cur = NULL;
+        job_fail_all(j, DEVICE_RESULT_OFFLINE, "stopped");
+        job_finish(c, j);
+    }
+    if (c->lng) { /* a provisioning's requests ended with the bus: it can be freed now */
+        struct n1_job *j = c->lng;
+        c->lng = NULL;
         job_fail_all(j, DEVICE_RESULT_OFFLINE, "stopped");
         job_finish(c, j);
     }

@@ -59,7 +59,7 @@ keys Enter; wait_text 'LOCK_1=1 UNIT_1=42 CRON=\* 7-18 \* \* 1-5 TIMEZONE=\+0100
 keys Escape
 keys q; wait_text 'EXITED 0'
 stop_tmux
-# an operator may not edit slaves; files and provisioning are refused with the reason
+# an operator may not edit slaves; a technician opens the slave's files (tests/screen/files.sh)
 ROLE=operator write_live_config
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_text 'operator\)'
@@ -70,6 +70,7 @@ stop_tmux
 write_live_config
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_text 'technician\)'
-keys 4; keys f; wait_text 'Files on the slave: list, get, put: not offered'
+keys 4; keys f; wait_text "Files on Vault \\($ADDR\\)"
+keys Escape; wait_text 'NiX1 slaves'
 keys q; wait_text 'EXITED 0'
 pass "slave editor validation, diff, apply with per-field results, roles"
