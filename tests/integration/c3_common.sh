@@ -19,42 +19,22 @@ c3_sim() {
 # c3_ctl SOCKET LINE: send one control command, print the reply line; fail unless it starts with "ok".
 c3_ctl() {
     local reply
-    reply=$(python3 - "$1" "$2" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-buf = b""
-while not buf.endswith(b"\n"):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    buf += chunk
-print(buf.decode().strip())
-PY
-)
+    reply=$(py ctl "$1" "$2") || fail "control '$2': $reply"
     case "$reply" in ok*) echo "$reply" ;; *) fail "control '$2': $reply" ;; esac
 }
 
 # jq-free JSON field check: json_get FILE KEY → prints the value of KEY in the first JSON line.
-json_get() {
-    python3 - "$1" "$2" <<'PY'
-import json, sys
-line = open(sys.argv[1]).readline()
-v = json.loads(line)
-for k in sys.argv[2].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(json.dumps(v) if not isinstance(v, str) else v)
-PY
-}
+json_get() { py json "$1" "$2"; }
 
-# elapsed_ms CMD...: run CMD, print how long it took (ms); exit status kept in $RC, output in $TMP/out/err.
+# run_timed CMD...: run CMD; how long it took in $ELAPSED_MS, exit status in $RC, output in $TMP/out/err.
 run_timed() {
     local t0 t1
-    t0=$(date +%s%N)
+    t0=${EPOCHREALTIME/[.,]/}
     RC=0
     "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
-    t1=$(date +%s%N)
-    ELAPSED_MS=$(( (t1 - t0) / 1000000 ))
+    t1=${EPOCHREALTIME/[.,]/}
+    ELAPSED_MS=$(( (t1 - t0) / 1000 ))
 }
+
+# c3_requests SOCKET: how many request frames the simulated panel has received so far.
+c3_requests() { c3_ctl "$1" status | tr ' ' '\n' | sed -n 's/^requests=//p'; }

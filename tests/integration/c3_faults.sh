@@ -3,47 +3,72 @@
 source "$SRCDIR/tests/integration/lib.sh"
 source "$SRCDIR/tests/integration/c3_common.sh"
 
-check() { # check DIALECT FAULT WANT_RC
-    local dialect=$1 fault=$2 want=$3
-    c3_sim F --dialect "$dialect" --fault "$fault"
-    run_timed "$PORTIERCTL" --json c3 "127.0.0.1:$F_PORT" --timeout 3000 info
-    [ "$RC" -eq "$want" ] || { cat "$TMP/out" "$TMP/err" >&2; fail "$dialect fault $fault: exit $RC, want $want"; }
+# Every case has its own simulator; their portierctl runs go at once (each only waits on its own panel), then
+# the results are checked one by one.
+CASES=()
+for d in session sessionless; do
+    CASES+=("$d delay=400 0" "$d split 0" "$d garbage 0" "$d garbage,split 0" "$d badcrc 3" "$d drop 3" "$d mute 3"
+            "$d delay=6000 3")
+done
+CASES+=("session badseq 3")       # every reply echoes the wrong number: all discarded as stale
+CASES+=("sessionless badseq 0")   # no numbers in this dialect: nothing to get wrong
+
+JOBS=()
+for i in "${!CASES[@]}"; do
+    read -r dialect fault want <<<"${CASES[$i]}"
+    c3_sim "F$i" --dialect "$dialect" --fault "$fault"
+    port_var="F${i}_PORT"
+    (
+        t0=${EPOCHREALTIME/[.,]/}
+        rc=0
+        "$PORTIERCTL" --json c3 "127.0.0.1:${!port_var}" --timeout 3000 info >"$TMP/f$i.out" 2>"$TMP/f$i.err" || rc=$?
+        t1=${EPOCHREALTIME/[.,]/}
+        echo "$rc $(( (t1 - t0) / 1000 ))" >"$TMP/f$i.res"
+    ) &
+    JOBS+=($!)
+done
+for j in "${JOBS[@]}"; do wait "$j"; done
+for i in "${!CASES[@]}"; do
+    read -r dialect fault want <<<"${CASES[$i]}"
+    read -r RC ELAPSED_MS <"$TMP/f$i.res"
+    [ "$RC" -eq "$want" ] || { cat "$TMP/f$i.out" "$TMP/f$i.err" >&2; fail "$dialect fault $fault: exit $RC, want $want"; }
     [ "$ELAPSED_MS" -lt 8000 ] || fail "$dialect fault $fault: took ${ELAPSED_MS} ms with --timeout 3000"
     if [ "$want" -eq 0 ]; then
-        [ "$(json_get "$TMP/out" doors)" = 4 ] || fail "$dialect fault $fault: wrong answer $(cat "$TMP/out")"
+        [ "$(json_get "$TMP/f$i.out" doors)" = 4 ] || fail "$dialect fault $fault: wrong answer $(cat "$TMP/f$i.out")"
     else
-        [ -s "$TMP/err" ] || fail "$dialect fault $fault: nothing reported"
+        [ -s "$TMP/f$i.err" ] || fail "$dialect fault $fault: nothing reported"
     fi
     pass "$dialect fault $fault -> exit $RC in ${ELAPSED_MS} ms"
-    kill "${PIDS[-1]}" 2>/dev/null || true
-}
-
-for d in session sessionless; do
-    check "$d" delay=400 0
-    check "$d" split 0
-    check "$d" garbage 0
-    check "$d" garbage,split 0
-    check "$d" badcrc 3
-    check "$d" drop 3
-    check "$d" mute 3
-    check "$d" delay=6000 3
 done
-check session badseq 3       # every reply echoes the wrong number: all discarded as stale
-check sessionless badseq 0   # no numbers in this dialect: nothing to get wrong
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+PIDS=()
 
-# Recovery: the panel is mute, then heals while portierctl is still trying.
-for fault in mute badcrc drop badseq; do
-    c3_sim R --dialect session --fault "$fault"
-    "$PORTIERCTL" -v --json c3 "127.0.0.1:$R_PORT" --timeout 30000 info >"$TMP/rec.out" 2>"$TMP/rec.err" &
-    CL=$!; PIDS+=($CL)
-    wait_file_line "$TMP/rec.err" '^>> ' >/dev/null || fail "recovery $fault: nothing sent"
-    sleep 1
-    c3_ctl "$R_CTL" "fault none" >/dev/null
-    rc=0; wait "$CL" || rc=$?
-    [ "$rc" -eq 0 ] || { tail -20 "$TMP/rec.err" >&2; fail "recovery from $fault: exit $rc"; }
-    [ "$(json_get "$TMP/rec.out" doors)" = 4 ] || fail "recovery from $fault: $(cat "$TMP/rec.out")"
-    grep -Eq "[1-9][0-9]* (timeouts|desyncs|bad frames|reconnects)" "$TMP/rec.err" \
-        || grep -Eq "retrying" "$TMP/rec.err" || fail "recovery from $fault: trouble not reported"
+# Recovery: the panel is mute (or garbles, drops, misnumbers), then heals while portierctl is still trying.
+# All four at once, each with its own simulator; a panel is healed once its fault has hit a request: the
+# first (connect) for most, the second for badseq (the connect reply carries no number to get wrong).
+c3_requests_reach() { [ "$(c3_requests "$1")" -ge "$2" ]; }
+REC=(mute badcrc drop badseq)
+declare -A CL
+for fault in "${REC[@]}"; do
+    c3_sim "R_$fault" --dialect session --fault "$fault"
+    port_var="R_${fault}_PORT"
+    "$PORTIERCTL" -v --json c3 "127.0.0.1:${!port_var}" --timeout 30000 info >"$TMP/rec.$fault.out" 2>"$TMP/rec.$fault.err" &
+    CL[$fault]=$!; PIDS+=($!)
+done
+for fault in "${REC[@]}"; do
+    ctl_var="R_${fault}_CTL"
+    hit=1; [ "$fault" != badseq ] || hit=2
+    wait_file_line "$TMP/rec.$fault.err" '^>> ' >/dev/null || fail "recovery $fault: nothing sent"
+    wait_for c3_requests_reach "${!ctl_var}" "$hit" || fail "recovery $fault: the panel saw no request"
+    c3_ctl "${!ctl_var}" "fault none" >/dev/null
+done
+for fault in "${REC[@]}"; do
+    rc=0; wait "${CL[$fault]}" || rc=$?
+    [ "$rc" -eq 0 ] || { tail -20 "$TMP/rec.$fault.err" >&2; fail "recovery from $fault: exit $rc"; }
+    [ "$(json_get "$TMP/rec.$fault.out" doors)" = 4 ] || fail "recovery from $fault: $(cat "$TMP/rec.$fault.out")"
+    grep -Eq "[1-9][0-9]* (timeouts|desyncs|bad frames|reconnects)" "$TMP/rec.$fault.err" \
+        || grep -Eq "retrying" "$TMP/rec.$fault.err" || fail "recovery from $fault: trouble not reported"
     pass "recovers from $fault"
 done
 

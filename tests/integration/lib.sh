@@ -4,10 +4,11 @@ set -euo pipefail
 : "${PORTIER_SIM:?}" "${PORTIERCTL:?}"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/portier-it.XXXXXX")
 PIDS=()
+PY_PID=""
 cleanup() {
     local p
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]:-}" "$PY_PID"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]:-}" "$PY_PID"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -15,10 +16,78 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# ---- one python3 helper for the whole test ----
+# Starting python3 costs about 0.2 s of CPU here and tests make dozens of small requests (control lines to
+# the simulators, JSON fields, free ports), so one helper process serves them all. A request is one line on
+# the FIFO $PY_REQ naming its own reply FIFO, so subshells and background jobs may use it too.
+PY_REQ="$TMP/py.req"
+mkfifo "$PY_REQ"
+exec {PY_REQ_FD}<>"$PY_REQ"   # held open, so a request written before the helper has started is kept
+python3 -u - "$PY_REQ" <<'PY' &
+import json, os, socket, sys
+
+def ctl(path, line, timeout="10"):
+    """One control line to a simulator's unix socket; its one-line answer."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(float(timeout))
+    s.connect(path)
+    s.sendall((line + "\n").encode())
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data.decode(errors="replace").strip()
+
+def json_get(path, key):
+    """KEY (dotted, list indices as numbers) of the first JSON line of PATH; strings bare, the rest as JSON."""
+    with open(path) as f:
+        v = json.loads(f.readline())
+    for k in key.split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+    return v if isinstance(v, str) else json.dumps(v)
+
+def port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return str(p)
+
+OPS = {"ctl": ctl, "json": json_get, "port": port}
+with os.fdopen(os.open(sys.argv[1], os.O_RDWR), "rb") as req:
+    for raw in req:
+        reply, op, *args = raw.rstrip(b"\n").decode().split("\x1f")
+        try:
+            rc, out = 0, OPS[op](*args)
+        except Exception as e:  # reported to the caller, who decides
+            rc, out = 1, "%s: %s" % (type(e).__name__, e)
+        fd = os.open(reply, os.O_WRONLY)
+        os.write(fd, ("%d\x1f%s\x1e" % (rc, out.replace("\x1e", " "))).encode())
+        os.close(fd)
+PY
+PY_PID=$!
+disown "$PY_PID"   # a bare `wait` in a test must not wait for the helper; cleanup ends it
+
+# py OP ARGS...: one request to the helper (ops: ctl SOCKET LINE [TIMEOUT_S], json FILE KEY, port); prints
+# the answer; exit status 1 when the request failed (the answer says why). Arguments are single lines.
+py() {
+    local reply="$TMP/py.$BASHPID" fd answer IFS=$'\x1f'
+    [ -p "$reply" ] || mkfifo "$reply"
+    exec {fd}<>"$reply"
+    printf '%s\n' "$reply$IFS$*" 1<>"$PY_REQ"
+    answer=""
+    IFS= read -r -d $'\x1e' -t 60 -u "$fd" answer || { exec {fd}<&-; echo "py $1: no answer" >&2; return 1; }
+    exec {fd}<&-
+    printf '%s\n' "${answer#*$'\x1f'}"
+    [ "${answer%%$'\x1f'*}" = 0 ]
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() { py port; }
 
 # wait_for CMD... : retry CMD until it succeeds, for up to $WAIT_TIMEOUT seconds (default 10).
 wait_for() {
