@@ -388,7 +388,6 @@ static int live_open(struct live *l, const struct ctl_opts *opts)
         fprintf(stderr, "portierctl: %s\n", err);
         return CTL_EXIT_UNREACHABLE;
     }
-    device_start_all(l->site);
     loop_timer_init(&l->deadline, live_timeout, l);
     return CTL_EXIT_OK;
 }
@@ -402,6 +401,20 @@ static void live_close(struct live *l)
     l->site->journal_db = NULL;
     site_free(l->site);
     loop_free(l->loop);
+}
+
+/* Start (connect) the attached devices in want; NULL: every device. */
+static void live_start(struct live *l, const bool *want)
+{
+    if (!want) {
+        device_start_all(l->site);
+        return;
+    }
+    for (size_t i = 0; i < l->site->n_devices; i++) {
+        struct device *dev = l->site->devices[i].drv;
+        if (want[i] && dev && dev->ops->start)
+            dev->ops->start(dev);
+    }
 }
 
 /* Run the loop until every attached device in want (NULL: every device) is up or has failed, or timeout_ms.
@@ -527,7 +540,7 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     int rc = live_open(&l, opts);
     if (rc != CTL_EXIT_OK)
         return rc;
-    /* Connect first (a command to a panel that is still connecting would only wait longer), but only the
+    /* Connect first (a command to a panel that is still connecting would only wait longer), but only to the
      * devices this action sends to: a dead panel elsewhere on the site must not slow every door command. */
     bool *want = calloc(l.site->n_devices ? l.site->n_devices : 1, sizeof *want);
     if (!want) {
@@ -536,6 +549,7 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
         return CTL_EXIT_UNREACHABLE;
     }
     live_targets(&l, id, target, want);
+    live_start(&l, want);
     live_wait_links(&l, want, 10000);
     free(want);
     struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
@@ -612,6 +626,7 @@ static int cmd_status(const struct ctl_opts *opts, int argc, char **argv)
     int rc = live_open(&l, opts);
     if (rc != CTL_EXIT_OK)
         return rc;
+    live_start(&l, NULL);
     live_wait_links(&l, NULL, 10000);
     /* one more poll round so door states arrive */
     l.timed_out = false;

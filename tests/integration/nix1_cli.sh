@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # portierctl nix1 against portier-sim nix1 over a pseudo-terminal: commands, error codes, broadcasts,
 # scratch commissioning, file transfer under garbling and muting, dead-slave polling, provisioning twice,
-# emergency on/off restoring every slave.
+# emergency on/off restoring every slave. The line starts at the default 9600 baud and is switched to 115200
+# after commissioning: nothing after it is about the line rate (sim_nix1_timing times the line at 9600), and
+# at 9600 the file transfers alone took a minute.
 source "$(dirname "$0")/lib.sh"
 
 S1=270100000000006B
 S2=2702000000000032
 S3=2703000000000005
 NEW=27AA000000000000
+BAUD=9600
 export XDG_STATE_HOME="$TMP/state"
 
 "$PORTIER_SIM" nix1 --slaves 3 --configured --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
@@ -16,20 +19,11 @@ WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TM
 PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
 wait_for test -S "$TMP/ctl" || fail "no control socket"
 
-ctl() { # send one control line to the simulator, print its answer
-    python3 - "$TMP/ctl" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode())
-s.settimeout(10); data = b""
-while not data.endswith(b"\n"):
-    chunk = s.recv(4096)
-    if not chunk: break
-    data += chunk
-print(data.decode().strip())
-PY
-}
-nix1() { "$PORTIERCTL" nix1 "$PTS" "$@"; }
-jnix1() { "$PORTIERCTL" --json nix1 "$PTS" "$@"; }
+ctl() { py ctl "$TMP/ctl" "$*"; }   # send one control line to the simulator, print its answer
+nix1() { "$PORTIERCTL" nix1 "$PTS" --baud $BAUD "$@"; }
+jnix1() { "$PORTIERCTL" --json nix1 "$PTS" --baud $BAUD "$@"; }
+# at_least FILE REGEX N: FILE has at least N lines matching REGEX (bytes, not characters)
+at_least() { [ "$(LC_ALL=C grep -ac -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 
 # --- status and simple get/set round trips ---
 expect_rc 0 nix1 --slave $S1 status
@@ -92,18 +86,45 @@ grep -q '"unit":"8"' "$TMP/out" || fail "units not assigned"
 expect_rc 3 nix1 --scratch scan   # configured now: nobody answers scratch
 pass "scratch commissioning"
 
+# --- the rest at 115200: every slave switches after the broadcast, the master follows ---
+expect_rc 0 nix1 --broadcast baud set 115200
+BAUD=115200
+for s in $S1 $S2 $S3 $NEW; do
+    expect_rc 0 jnix1 --slave $s version
+done
+pass "line switched to $BAUD baud"
+
 # --- file transfer with garbled and lost packets ---
+# The faults are injected while the upload runs, timed by its progress (the -v trace of packets acknowledged)
+# rather than by the clock, so they land mid-transfer whatever the line rate and the machine's speed.
 head -c 2500 /dev/urandom | base64 -w 60 >"$TMP/DATA.TXT"
 expect_rc 0 nix1 --slave $S2 file put "$TMP/DATA.TXT"
-( sleep 1.0; ctl garble slave=$S2 >/dev/null; sleep 1.5; ctl garble slave=$S2 >/dev/null ) &
-BG=$!
-expect_rc 0 jnix1 --slave $S2 file put "$TMP/DATA.TXT" DATA2.TXT
-wait $BG
+upload() { # upload NAME: file put DATA.TXT as NAME in the background; JSON in $TMP/out, trace in $TMP/up.err
+    "$PORTIERCTL" -v --json nix1 "$PTS" --baud $BAUD --slave $S2 file put "$TMP/DATA.TXT" "$1" \
+        >"$TMP/out" 2>"$TMP/up.err" &
+    UP=$!
+}
+ACKED=$'^<< [0-9A-F]*06Ny\t'        # a packet the slave acknowledged
+GARBLED=$'^<< .*[\x80-\xff]'         # a reply with a garbled (non-ASCII) byte
+upload DATA2.TXT
+wait_for at_least "$TMP/up.err" "$ACKED" 3 || fail "upload did not start: $(cat "$TMP/up.err")"
+ctl garble slave=$S2 | grep -q '^ok' || fail "garble"
+wait_for at_least "$TMP/up.err" "$GARBLED" 1 || fail "no garbled reply during the upload"
+acked=$(LC_ALL=C grep -ac -- "$ACKED" "$TMP/up.err")
+wait_for at_least "$TMP/up.err" "$ACKED" $((acked + 3)) || fail "upload did not go on after a garbled reply"
+ctl garble slave=$S2 | grep -q '^ok' || fail "garble"
+rc=0; wait $UP || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/out" "$TMP/up.err" >&2; fail "upload under garbling: exit $rc"; }
 grep -q '"ok":true' "$TMP/out" || fail "upload under garbling: $(cat "$TMP/out")"
-( sleep 1.0; ctl mute slave=$S2 on >/dev/null; sleep 1.5; ctl mute slave=$S2 off >/dev/null ) &
-BG=$!
-expect_rc 0 jnix1 --slave $S2 file put "$TMP/DATA.TXT" DATA3.TXT
-wait $BG
+at_least "$TMP/up.err" "$GARBLED" 2 || fail "the second garbled reply did not happen during the upload"
+upload DATA3.TXT
+wait_for at_least "$TMP/up.err" "$ACKED" 3 || fail "upload did not start: $(cat "$TMP/up.err")"
+ctl mute slave=$S2 on | grep -q '^ok' || fail "mute"
+# the lost packet restarts the transfer from Dy; the slave is back for the restart
+wait_for at_least "$TMP/up.err" $'^>> [0-9A-F]*Dy$' 2 || fail "no restart after a lost packet"
+ctl mute slave=$S2 off | grep -q '^ok' || fail "unmute"
+rc=0; wait $UP || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/out" "$TMP/up.err" >&2; fail "upload with a lost packet: exit $rc"; }
 grep -q '"ok":true' "$TMP/out" || fail "upload with a lost packet: $(cat "$TMP/out")"
 grep -q '"restarts":[12]' "$TMP/out" || fail "a lost packet must restart the transfer: $(cat "$TMP/out")"
 expect_rc 0 nix1 --slave $S2 file get DATA3.TXT "$TMP/back.txt"
@@ -122,11 +143,16 @@ ctl present slave=$S1 probe=1 uid=ghost >/dev/null
 ctl present slave=$S2 probe=1 uid=ghost >/dev/null
 expect_rc 0 jnix1 --slave $S1,$S2 entries          # drain what is pending
 grep -q '"uid":"ghost"' "$TMP/out" || fail "entries did not read the pending entries"
-timeout 12 "$PORTIERCTL" --json nix1 "$PTS" --slave $S1,$S3,$S2 entries --follow >"$TMP/follow" 2>&1 &
+timeout 30 "$PORTIERCTL" --json nix1 "$PTS" --baud $BAUD --slave $S1,$S3,$S2 entries --follow >"$TMP/follow" 2>&1 &
 FPID=$!
 WAIT_TIMEOUT=10 wait_file_line "$TMP/follow" "\"slave\":\"$S2\",\"state\":\"online\"" >/dev/null || fail "S2 never polled"
 ctl present slave=$S1 probe=2 uid=ghost2 >/dev/null
 ctl present slave=$S2 probe=2 uid=ghost2 >/dev/null
+# follow until both entries and the dead slave's state are in (at most 10 s), then stop it
+WAIT_TIMEOUT=10 wait_file_line "$TMP/follow" "\"type\":\"access\",\"slave\":\"$S1\".*\"uid\":\"ghost2\"" >/dev/null || true
+WAIT_TIMEOUT=10 wait_file_line "$TMP/follow" "\"type\":\"access\",\"slave\":\"$S2\".*\"uid\":\"ghost2\"" >/dev/null || true
+WAIT_TIMEOUT=10 wait_file_line "$TMP/follow" "\"slave\":\"$S3\",\"state\":\"offline\"" >/dev/null || true
+kill $FPID 2>/dev/null || true
 wait $FPID || true
 grep -q "\"type\":\"access\",\"slave\":\"$S1\".*\"uid\":\"ghost2\"" "$TMP/follow" || { cat "$TMP/follow"; fail "S1 entry not polled"; }
 grep -q "\"type\":\"access\",\"slave\":\"$S2\".*\"uid\":\"ghost2\"" "$TMP/follow" || { cat "$TMP/follow"; fail "S2 entry not polled past the dead S3"; }
@@ -170,10 +196,14 @@ pass "emergency on/off restores"
 # --- a slave unreachable during the restore is restored when it comes back ---
 expect_rc 0 nix1 --slave $S1,$S2,$S3 emergency on
 ctl mute slave=$S3 on >/dev/null
-( sleep 4; ctl mute slave=$S3 off >/dev/null ) &
-BG=$!
-expect_rc 0 nix1 --slave $S1,$S2,$S3 --wait 60 emergency off
-wait $BG
+jnix1 --slave $S1,$S2,$S3 --wait 60 emergency off >"$TMP/off.out" 2>"$TMP/off.err" &
+OFF=$!
+# back once the restore has given it up as unreachable (the CLI then waits for it)
+wait_file_line "$TMP/off.out" "\"slave\":\"$S3\",\"ok\":false,\"unreachable\":true" >/dev/null \
+    || { cat "$TMP/off.out" "$TMP/off.err" >&2; fail "S3 not reported unreachable during the restore"; }
+ctl mute slave=$S3 off >/dev/null
+rc=0; wait $OFF || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/off.out" "$TMP/off.err" >&2; fail "emergency off --wait: exit $rc"; }
 expect_rc 1 nix1 --slave $S3 cron get
 pass "unreachable slave restored when back"
 
@@ -193,6 +223,6 @@ expect_rc 0 nix1 --slave $S3 tmp clear
 expect_rc 0 jnix1 --slave $S3 version
 expect_rc 0 nix1 --slave $S3 entries --rewind 5
 expect_rc 0 nix1 --slave $S3 restart
-WAIT_TIMEOUT=15 wait_for "$PORTIERCTL" nix1 "$PTS" --slave $S3 version || fail "slave did not come back after restart"
+WAIT_TIMEOUT=15 wait_for nix1 --slave $S3 version || fail "slave did not come back after restart"
 pass "remaining commands"
 echo "all nix1 cli checks passed"

@@ -46,8 +46,12 @@ closed_port=$(free_port)
 sed -i -e "s|host = \"[^\"]*\"|host = \"127.0.0.1\"|" -e "s|port = 4370;|port = $closed_port;|" \
     -e "s|port = \"/dev/ttyUSB0\"|port = \"$TMP/no-such-tty\"|" "$TMP/p.conf"
 grep -q '127.0.0.1' "$TMP/p.conf" && ! grep -q '192\.168\.' "$TMP/p.conf" || fail "example config not rewritten to loopback"
+t0=$SECONDS
 expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" door open "main ENTRANCE" 5
 grep -q '^Main entrance: FAILED' "$TMP/out" || fail "door result line"
+grep -q '^Main entrance: FAILED — .*refused' "$TMP/out" || fail "door result without the reason: $(cat "$TMP/out")"
+# a refused connection fails the door at once (no waiting out the link deadline)
+[ $((SECONDS - t0)) -lt 5 ] || fail "door open on a refused panel took $((SECONDS - t0)) s"
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" door open "Nowhere" 5
 grep -q 'no door named "Nowhere"' "$TMP/err" || fail "unknown door message"
 PORTIER_READONLY=1 "$PORTIERCTL" -c "$TMP/p.conf" emergency on >"$TMP/out" 2>"$TMP/err" && fail "readonly emergency ran"
@@ -71,3 +75,12 @@ expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --severity warning --search "
 grep -q 'door-open Main entrance: failed' "$TMP/out" || fail "journal severity filter"
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since yesterday
 pass "journal and audit queries"
+
+# the emergency with every device dead: each door fails at once with its device's reason
+t0=$SECONDS
+expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" emergency on
+[ $((SECONDS - t0)) -lt 5 ] || fail "emergency on dead devices took $((SECONDS - t0)) s"
+[ "$(grep -c '^.*: FAILED — .*refused' "$TMP/out")" -eq 4 ] || fail "panel doors: $(cat "$TMP/out")"
+[ "$(grep -c "^.*: FAILED — .*no-such-tty" "$TMP/out")" -eq 2 ] || fail "bus doors: $(cat "$TMP/out")"
+grep -q '^emergency-on: failed (0 confirmed, 6 failed)' "$TMP/out" || fail "emergency summary: $(cat "$TMP/out")"
+pass "dead devices fail their doors at once, with the reason"

@@ -142,7 +142,11 @@ pass "journal has link, C3, NiX1 access and emergency events; audit has every ac
 # ---- a panel that goes away: the door fails with a reason, the others still work ----
 kill "${PIDS[1]}" && wait "${PIDS[1]}" 2>/dev/null || true
 PIDS[1]=""
+t0=$SECONDS
 expect_rc 3 ctl door open "Office" 2
 grep -q '^Office: FAILED — offline' "$TMP/out" || fail "offline panel result: $(cat "$TMP/out")"
+[ $((SECONDS - t0)) -lt 5 ] || fail "a door of the refused panel took $((SECONDS - t0)) s to fail"
+t0=$SECONDS
 expect_rc 0 ctl door open "Garage" 2
+[ $((SECONDS - t0)) -lt 5 ] || fail "a door of a live panel took $((SECONDS - t0)) s while another panel is down"
 pass "an unreachable panel fails its door with the reason; the rest of the site works"
