@@ -26,48 +26,47 @@ start_sim() {
     wait_for test -S "$TMP/$name.ctl" || fail "$name: no control socket"
 }
 
-ctl() { # ctl NAME LINE: one control line to simulator NAME, prints its answer
-    python3 - "$TMP/$1.ctl" "$2" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode())
-s.settimeout(10); data = b""
-while not data.endswith(b"\n"):
-    chunk = s.recv(4096)
-    if not chunk: break
-    data += chunk
-print(data.decode().strip())
-PY
-}
+ctl() { py ctl "$TMP/$1.ctl" "$2"; }   # ctl NAME LINE: one control line to simulator NAME, prints its answer
 # field NAME SLAVE KEY: one key=value of the simulator's status for SLAVE
 field() { ctl "$1" "status slave=$2" | tr ' ;' '\n\n' | sed -n "s/^$3=//p" | head -1; }
+# field_is NAME SLAVE KEY VALUE: whether that field has that value now (for wait_for)
+field_is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }
 
 # ---------------------------------------------------------------- firmware
+# A flash takes seconds of simulated busy time and a restart, so the good flash runs on bus fw in the
+# background while the failed-then-good flash runs on a second bus, fw2.
 start_sim fw --slaves 2 --configured --baud 38400
 FWPORT=$PORT
+start_sim fw2 --slaves 2 --configured --baud 38400
+FW2PORT=$PORT
 nix1() { "$PORTIERCTL" nix1 "$FWPORT" --baud 38400 "$@"; }
 jnix1() { "$PORTIERCTL" --json nix1 "$FWPORT" --baud 38400 "$@"; }
 head -c 3000 /dev/urandom >"$TMP/FW0102.BIN"
 expect_rc 0 nix1 --slave $S1 general-status set 00
-expect_rc 0 "$PORTIERCTL" -v --json nix1 "$FWPORT" --baud 38400 --slave $S1 firmware "$TMP/FW0102.BIN" 0
-grep -q '"type":"upload".*"ok":true' "$TMP/out" || fail "firmware upload: $(cat "$TMP/out")"
-grep -q '"type":"firmware","slave":"'$S1'","ok":true,"status":"[0-9A-F]*","restarted":true,"version":"SIM-1.0"' "$TMP/out" \
-    || fail "firmware outcome: $(cat "$TMP/out")"
-grep -q "^>> ${S1}NnFW0102.BIN	0\$" "$TMP/err" || fail "no Nn with the uploaded name and retries"
-grep -q "^<< ${S1}16Qs" "$TMP/err" || fail "the busy (16) period was not waited out"
+"$PORTIERCTL" -v --json nix1 "$FWPORT" --baud 38400 --slave $S1 firmware "$TMP/FW0102.BIN" 0 >"$TMP/fw.out" 2>"$TMP/fw.err" &
+FW=$!
+
+ctl fw2 "flash-fail slave=$S2 on" | grep -q '^ok' || fail "flash-fail"
+expect_rc 1 "$PORTIERCTL" --json nix1 "$FW2PORT" --baud 38400 --slave $S2 firmware "$TMP/FW0102.BIN" 0
+grep -q '"type":"firmware","slave":"'$S2'","ok":false' "$TMP/out" || fail "failed flash not reported: $(cat "$TMP/out")"
+grep -q '"code_name":"ERROR_FLASH"' "$TMP/out" || fail "failed flash without 46"
+st=$(field fw2 $S2 status)
+(( (16#$st & 0x10) != 0 )) || fail "b4 not set after a failed flash (status $st)"
+ctl fw2 "flash-fail slave=$S2 off" >/dev/null
+expect_rc 0 "$PORTIERCTL" --json nix1 "$FW2PORT" --baud 38400 --slave $S2 firmware "$TMP/FW0102.BIN" 0
+grep -q '"type":"firmware","slave":"'$S2'","ok":true' "$TMP/out" || fail "flash after a failure: $(cat "$TMP/out")"
+pass "firmware: a failed flash is exit 1 with 46, then a good one succeeds"
+
+rc=0; wait $FW || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/fw.out" "$TMP/fw.err" >&2; fail "firmware: exit $rc"; }
+grep -q '"type":"upload".*"ok":true' "$TMP/fw.out" || fail "firmware upload: $(cat "$TMP/fw.out")"
+grep -q '"type":"firmware","slave":"'$S1'","ok":true,"status":"[0-9A-F]*","restarted":true,"version":"SIM-1.0"' "$TMP/fw.out" \
+    || fail "firmware outcome: $(cat "$TMP/fw.out")"
+grep -q "^>> ${S1}NnFW0102.BIN	0\$" "$TMP/fw.err" || fail "no Nn with the uploaded name and retries"
+grep -q "^<< ${S1}16Qs" "$TMP/fw.err" || fail "the busy (16) period was not waited out"
 expect_rc 0 jnix1 --slave $S1 file sum FW0102.BIN
 grep -q "\"size\":\"3000\"" "$TMP/out" || fail "firmware image not on the card"
 pass "firmware: upload, Nn, busy, restart, version"
-
-ctl fw "flash-fail slave=$S2 on" | grep -q '^ok' || fail "flash-fail"
-expect_rc 1 jnix1 --slave $S2 firmware "$TMP/FW0102.BIN" 0
-grep -q '"type":"firmware","slave":"'$S2'","ok":false' "$TMP/out" || fail "failed flash not reported: $(cat "$TMP/out")"
-grep -q '"code_name":"ERROR_FLASH"' "$TMP/out" || fail "failed flash without 46"
-st=$(field fw $S2 status)
-(( (16#$st & 0x10) != 0 )) || fail "b4 not set after a failed flash (status $st)"
-ctl fw "flash-fail slave=$S2 off" >/dev/null
-expect_rc 0 jnix1 --slave $S2 firmware "$TMP/FW0102.BIN" 0
-grep -q '"type":"firmware","slave":"'$S2'","ok":true' "$TMP/out" || fail "flash after a failure: $(cat "$TMP/out")"
-pass "firmware: a failed flash is exit 1 with 46, then a good one succeeds"
 
 # ---------------------------------------------------------------- timed open (§5.14)
 # Slave clock: Saturday 21 Nov 2026 14:30:20 at +0100 (13:30:20 UTC); this host's clock and zone do not matter.
@@ -82,12 +81,12 @@ expect_rc 0 jnix1 --slave $S1 cron get
 grep -q '"cron":"30-34 14 21 11 \*"' "$TMP/out" || fail "window cron: $(cat "$TMP/out")"
 expect_rc 0 jnix1 --slave $S1 cron-mode get
 grep -q '"cron_mode":"1"' "$TMP/out" || fail "timed open mode"
-WAIT_TIMEOUT=5 wait_for bash -c "$(declare -f ctl field); TMP='$TMP'; [ \"\$(field fw $S1 door1)\" = unlocked ]" \
+WAIT_TIMEOUT=5 wait_for field_is fw $S1 door1 unlocked \
     || fail "door not open during the window"
 [ "$(field fw $S1 window)" = 1 ] || fail "slave not inside its window"
 # the window ends on the slave's clock: the door closes by itself (fail-safe, no console needed)
 ctl fw "clock slave=$S1 ts=$((T + 5 * 60))" | grep -q '^ok' || fail "clock"
-WAIT_TIMEOUT=5 wait_for bash -c "$(declare -f ctl field); TMP='$TMP'; [ \"\$(field fw $S1 door1)\" = locked ]" \
+WAIT_TIMEOUT=5 wait_for field_is fw $S1 door1 locked \
     || fail "door still open after the window"
 [ "$(field fw $S1 window)" = 0 ] || fail "window still active after its end"
 # release restores what was there before
@@ -109,7 +108,7 @@ expect_rc 0 nix1 --broadcast baud set 19200
 grep -q 'sent' "$TMP/out" || fail "broadcast baud set"
 ! grep -q 'not changed' "$TMP/err" || fail "the master did not follow on a pty: $(cat "$TMP/err")"
 for s in $S1 $S2; do
-    WAIT_TIMEOUT=5 wait_for bash -c "$(declare -f ctl field); TMP='$TMP'; [ \"\$(field fw $s baud)\" = 19200 ]" \
+    WAIT_TIMEOUT=5 wait_for field_is fw $s baud 19200 \
         || fail "$s did not switch to 19200: $(ctl fw "status slave=$s")"
 done
 expect_rc 0 "$PORTIERCTL" nix1 "$FWPORT" --baud 19200 --slave $S1 file get CONFIG.TXT
@@ -117,7 +116,7 @@ grep -q '^BAUDRATE	19200' "$TMP/out" || fail "BAUDRATE not written"
 expect_rc 0 "$PORTIERCTL" nix1 "$FWPORT" --baud 19200 --slave $S2 version
 # unicast: only S1 switches (the line follows the reply); S2 stays at 19200 and is deaf at 38400
 expect_rc 0 "$PORTIERCTL" nix1 "$FWPORT" --baud 19200 --slave $S1 baud set 38400
-WAIT_TIMEOUT=5 wait_for bash -c "$(declare -f ctl field); TMP='$TMP'; [ \"\$(field fw $S1 baud)\" = 38400 ]" || fail "S1 baud"
+WAIT_TIMEOUT=5 wait_for field_is fw $S1 baud 38400 || fail "S1 baud"
 expect_rc 0 nix1 --slave $S1 version
 expect_rc 3 nix1 --slave $S2 version
 expect_rc 0 nix1 --slave $S1 baud set 19200      # back: S2 hears the line again
@@ -178,7 +177,7 @@ expect_rc 0 tnix1 --slave $S1,$S2 emergency off
 # baud set over tcp changes only the slaves: the device server's speed is set on the server
 expect_rc 0 tnix1 --broadcast baud set 19200
 grep -q 'set the device server to 19200' "$TMP/err" || fail "no note about the device server"
-WAIT_TIMEOUT=5 wait_for bash -c "$(declare -f ctl field); TMP='$TMP'; [ \"\$(field tcp $S1 baud)\" = 19200 ]" || fail "tcp baud"
+WAIT_TIMEOUT=5 wait_for field_is tcp $S1 baud 19200 || fail "tcp baud"
 expect_rc 0 tnix1 --slave $S1 version
 # a second client replaces the first (serial device server behaviour); the next run still works
 expect_rc 0 tnix1 --slave $S2 version
