@@ -40,6 +40,67 @@ expect_rc 2 "$PORTIER_SIM" c3 --port 1 --fault nonsense
 expect_rc 2 "$PORTIER_SIM" c3 --port 65535 --panels 2
 pass "option errors"
 
+# Seeded activity: two identical simulators and one with another seed, read before the ring can overflow.
+# The reader waits 3 s for activity, so it runs in the background while the protocol checks below go on.
+P6=$(free_port); start_sim actA --port "$P6" --activity 4 --seed 7
+P7=$(free_port); start_sim actB --port "$P7" --activity 4 --seed 7
+P8=$(free_port); start_sim actC --port "$P8" --activity 4 --seed 8
+python3 - "$P6" "$P7" "$P8" <<'PY' >"$TMP/activity.out" 2>&1 &
+import socket, struct, sys, time
+P6, P7, P8 = (int(x) for x in sys.argv[1:4])
+
+def crc16(d):
+    c = 0
+    for b in d:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
+    return c
+
+def frame(cmd, data=b""):
+    body = bytes([1, cmd]) + struct.pack("<H", len(data)) + data
+    return b"\xaa" + body + struct.pack("<H", crc16(body)) + b"\x55"
+
+def ok(cond, what):
+    if not cond:
+        print("FAIL:", what, file=sys.stderr)
+        sys.exit(1)
+
+def recv_frame(s):
+    buf = b""
+    while len(buf) < 5 or len(buf) < struct.unpack("<H", buf[3:5])[0] + 8:
+        chunk = s.recv(4096)
+        ok(chunk, "connection closed")
+        buf += chunk
+    return buf[5:-3]
+
+def activity(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(frame(0x01))
+    recv_frame(s)
+    out = []
+    for _ in range(40):
+        s.sendall(frame(0x0B))
+        card, pin, verify, door, etype, inout, t = struct.unpack("<IIBBBBI", recv_frame(s))
+        if etype == 255:
+            break
+        out.append((etype, door, card, pin, inout))
+    s.close()
+    return out
+
+time.sleep(3.0)
+A, B, C = activity(P6), activity(P7), activity(P8)
+common = min(len(A), len(B))
+ok(common >= 4, "activity produced events (%d, %d)" % (len(A), len(B)))
+ok(A[:common - 2] == B[:common - 2], "same seed, same activity")
+ok(A[: min(len(A), len(C))] != C[: min(len(A), len(C))], "another seed, other activity")
+types = {e[0] for e in A + C}
+ok(types <= {206, 0, 23, 27, 102, 200, 201, 202, 28}, "activity event types %r" % types)
+
+print("ok: activity A=%d B=%d C=%d events" % (len(A), len(B), len(C)))
+PY
+ACT=$!
+
 python3 - "$P1" "$P2" "$P3" "$P4" "$P5" "$TMP" <<'PY'
 import socket, struct, sys, time
 
@@ -464,64 +525,9 @@ print("ok: %d checks" % checks)
 PY
 pass "protocol checks"
 
-# Seeded activity: two identical simulators and one with another seed, read before the ring can overflow.
-P6=$(free_port); start_sim actA --port "$P6" --activity 4 --seed 7
-P7=$(free_port); start_sim actB --port "$P7" --activity 4 --seed 7
-P8=$(free_port); start_sim actC --port "$P8" --activity 4 --seed 8
-python3 - "$P6" "$P7" "$P8" <<'PY'
-import socket, struct, sys, time
-P6, P7, P8 = (int(x) for x in sys.argv[1:4])
-
-def crc16(d):
-    c = 0
-    for b in d:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-    return c
-
-def frame(cmd, data=b""):
-    body = bytes([1, cmd]) + struct.pack("<H", len(data)) + data
-    return b"\xaa" + body + struct.pack("<H", crc16(body)) + b"\x55"
-
-def ok(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-
-def recv_frame(s):
-    buf = b""
-    while len(buf) < 5 or len(buf) < struct.unpack("<H", buf[3:5])[0] + 8:
-        chunk = s.recv(4096)
-        ok(chunk, "connection closed")
-        buf += chunk
-    return buf[5:-3]
-
-def activity(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(frame(0x01))
-    recv_frame(s)
-    out = []
-    for _ in range(40):
-        s.sendall(frame(0x0B))
-        card, pin, verify, door, etype, inout, t = struct.unpack("<IIBBBBI", recv_frame(s))
-        if etype == 255:
-            break
-        out.append((etype, door, card, pin, inout))
-    s.close()
-    return out
-
-time.sleep(3.0)
-A, B, C = activity(P6), activity(P7), activity(P8)
-common = min(len(A), len(B))
-ok(common >= 4, "activity produced events (%d, %d)" % (len(A), len(B)))
-ok(A[:common - 2] == B[:common - 2], "same seed, same activity")
-ok(A[: min(len(A), len(C))] != C[: min(len(A), len(C))], "another seed, other activity")
-types = {e[0] for e in A + C}
-ok(types <= {206, 0, 23, 27, 102, 200, 201, 202, 28}, "activity event types %r" % types)
-
-print("ok: activity A=%d B=%d C=%d events" % (len(A), len(B), len(C)))
-PY
+rc=0; wait $ACT || rc=$?
+cat "$TMP/activity.out"
+[ $rc -eq 0 ] || fail "seeded activity"
 pass "seeded activity"
 
 # Clean exit on SIGTERM and SIGINT; the control socket is removed.

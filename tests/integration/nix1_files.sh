@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# portierctl nix1 against portier-sim nix1 over a pseudo-terminal: file transfer under garbling and muting,
+# and provisioning twice (the second run changes nothing). Split from nix1_cli.sh so both run at once. The
+# line runs at 115200 baud: the transfers are about the protocol, not the line rate.
+source "$(dirname "$0")/lib.sh"
+
+S1=270100000000006B
+S2=2702000000000032
+BAUD=115200
+export XDG_STATE_HOME="$TMP/state"
+
+"$PORTIER_SIM" nix1 --slaves 3 --configured --baud $BAUD --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
+PIDS+=($!)
+WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TMP/sim.out"; fail "simulator did not start"; }
+PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
+wait_for test -S "$TMP/ctl" || fail "no control socket"
+
+ctl() { py ctl "$TMP/ctl" "$*"; }   # send one control line to the simulator, print its answer
+nix1() { "$PORTIERCTL" nix1 "$PTS" --baud $BAUD "$@"; }
+jnix1() { "$PORTIERCTL" --json nix1 "$PTS" --baud $BAUD "$@"; }
+# at_least FILE REGEX N: FILE has at least N lines matching REGEX (bytes, not characters)
+at_least() { [ "$(LC_ALL=C grep -ac -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
+
+# --- file transfer with garbled and lost packets ---
+# The faults are injected while the upload runs, timed by its progress (the -v trace of packets acknowledged)
+# rather than by the clock, so they land mid-transfer whatever the line rate and the machine's speed.
+head -c 2500 /dev/urandom | base64 -w 60 >"$TMP/DATA.TXT"
+expect_rc 0 nix1 --slave $S2 file put "$TMP/DATA.TXT"
+upload() { # upload NAME: file put DATA.TXT as NAME in the background; JSON in $TMP/out, trace in $TMP/up.err
+    "$PORTIERCTL" -v --json nix1 "$PTS" --baud $BAUD --slave $S2 file put "$TMP/DATA.TXT" "$1" \
+        >"$TMP/out" 2>"$TMP/up.err" &
+    UP=$!
+}
+ACKED=$'^<< [0-9A-F]*06Ny\t'        # a packet the slave acknowledged
+GARBLED=$'^<< .*[\x80-\xff]'         # a reply with a garbled (non-ASCII) byte
+upload DATA2.TXT
+wait_for at_least "$TMP/up.err" "$ACKED" 3 || fail "upload did not start: $(cat "$TMP/up.err")"
+ctl garble slave=$S2 | grep -q '^ok' || fail "garble"
+wait_for at_least "$TMP/up.err" "$GARBLED" 1 || fail "no garbled reply during the upload"
+acked=$(LC_ALL=C grep -ac -- "$ACKED" "$TMP/up.err")
+wait_for at_least "$TMP/up.err" "$ACKED" $((acked + 3)) || fail "upload did not go on after a garbled reply"
+ctl garble slave=$S2 | grep -q '^ok' || fail "garble"
+rc=0; wait $UP || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/out" "$TMP/up.err" >&2; fail "upload under garbling: exit $rc"; }
+grep -q '"ok":true' "$TMP/out" || fail "upload under garbling: $(cat "$TMP/out")"
+at_least "$TMP/up.err" "$GARBLED" 2 || fail "the second garbled reply did not happen during the upload"
+upload DATA3.TXT
+wait_for at_least "$TMP/up.err" "$ACKED" 3 || fail "upload did not start: $(cat "$TMP/up.err")"
+ctl mute slave=$S2 on | grep -q '^ok' || fail "mute"
+# the lost packet restarts the transfer from Dy; the slave is back for the restart
+wait_for at_least "$TMP/up.err" $'^>> [0-9A-F]*Dy$' 2 || fail "no restart after a lost packet"
+ctl mute slave=$S2 off | grep -q '^ok' || fail "unmute"
+rc=0; wait $UP || rc=$?
+[ $rc -eq 0 ] || { cat "$TMP/out" "$TMP/up.err" >&2; fail "upload with a lost packet: exit $rc"; }
+grep -q '"ok":true' "$TMP/out" || fail "upload with a lost packet: $(cat "$TMP/out")"
+grep -q '"restarts":[12]' "$TMP/out" || fail "a lost packet must restart the transfer: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S2 file get DATA3.TXT "$TMP/back.txt"
+cmp -s "$TMP/DATA.TXT" "$TMP/back.txt" || fail "downloaded file differs"
+expect_rc 0 jnix1 --slave $S2 file ls TXT
+grep -q '"name":"DATA3.TXT"' "$TMP/out" || fail "file ls"
+expect_rc 0 nix1 --slave $S2 file cp DATA3.TXT COPY.TXT
+expect_rc 0 nix1 --slave $S2 file sum COPY.TXT
+expect_rc 0 nix1 --slave $S2 file rm COPY.TXT
+expect_rc 1 nix1 --slave $S2 file rm COPY.TXT; grep -q '4E' "$TMP/err" || fail "rm twice"
+pass "file transfer"
+
+# --- provisioning twice changes nothing the second time ---
+mkdir -p "$TMP/srv"
+printf '1350028169\t[Z}4V;qr$(/Kc_aiF7#K8tATNC\n1349094539\tIdRPKslg\\?/\n' >"$TMP/srv/keys.txt"
+printf '1\tReception\n2\tMain Office\n3\tCEO\n' >"$TMP/srv/units.txt"
+printf 'Arthur Dent\t1350028169\t3\nuser2\t0\t0\nFord\t0\t1\n' >"$TMP/srv/users.txt"
+printf '1\tArthur Dent\t* 8-17 * * *\n2\tuser2\t* 7-19 * 1-8 1,4-5\n3\tFord\t* * * * *\n' >"$TMP/srv/cron.txt"
+expect_rc 0 jnix1 --slave $S1,$S2 provision "$TMP/srv"
+grep -q '"changed_slaves":2' "$TMP/out" || fail "first provisioning: $(cat "$TMP/out")"
+expect_rc 0 jnix1 --slave $S1,$S2 provision "$TMP/srv"
+grep -q '"changed_slaves":0,"commands":0,"files_pushed":0,"records":0,"deleted":0,"verified":2' "$TMP/out" \
+    || fail "second provisioning changed something: $(cat "$TMP/out")"
+expect_rc 0 nix1 --slave $S1 file get 1U.A
+grep -q '^Arthur Dent' "$TMP/out" || fail "rights file not on the slave"
+pass "provisioning is idempotent"
+
+echo "all nix1 file checks passed"
