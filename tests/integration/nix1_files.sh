@@ -26,32 +26,34 @@ at_least() { [ "$(LC_ALL=C grep -ac -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 # rather than by the clock, so they land mid-transfer whatever the line rate and the machine's speed.
 head -c 2500 /dev/urandom | base64 -w 60 >"$TMP/DATA.TXT"
 expect_rc 0 nix1 --slave $S2 file put "$TMP/DATA.TXT"
-upload() { # upload NAME: file put DATA.TXT as NAME in the background; JSON in $TMP/out, trace in $TMP/up.err
+upload() { # upload NAME: file put DATA.TXT as NAME in the background; JSON in $TMP/out, trace in $UPERR
+    UPERR="$TMP/up.$1.err"
+    : >"$UPERR"   # exists and is empty before anything waits on it
     "$PORTIERCTL" -v --json nix1 "$PTS" --baud $BAUD --slave $S2 file put "$TMP/DATA.TXT" "$1" \
-        >"$TMP/out" 2>"$TMP/up.err" &
+        >"$TMP/out" 2>"$UPERR" &
     UP=$!
 }
 ACKED=$'^<< [0-9A-F]*06Ny\t'        # a packet the slave acknowledged
 GARBLED=$'^<< .*[\x80-\xff]'         # a reply with a garbled (non-ASCII) byte
 upload DATA2.TXT
-wait_for at_least "$TMP/up.err" "$ACKED" 3 || fail "upload did not start: $(cat "$TMP/up.err")"
+wait_for at_least "$UPERR" "$ACKED" 3 || fail "upload did not start: $(cat "$UPERR")"
 ctl garble slave=$S2 | grep -q '^ok' || fail "garble"
-wait_for at_least "$TMP/up.err" "$GARBLED" 1 || fail "no garbled reply during the upload"
-acked=$(LC_ALL=C grep -ac -- "$ACKED" "$TMP/up.err")
-wait_for at_least "$TMP/up.err" "$ACKED" $((acked + 3)) || fail "upload did not go on after a garbled reply"
+wait_for at_least "$UPERR" "$GARBLED" 1 || fail "no garbled reply during the upload"
+acked=$(LC_ALL=C grep -ac -- "$ACKED" "$UPERR")
+wait_for at_least "$UPERR" "$ACKED" $((acked + 3)) || fail "upload did not go on after a garbled reply"
 ctl garble slave=$S2 | grep -q '^ok' || fail "garble"
 rc=0; wait $UP || rc=$?
-[ $rc -eq 0 ] || { cat "$TMP/out" "$TMP/up.err" >&2; fail "upload under garbling: exit $rc"; }
+[ $rc -eq 0 ] || { cat "$TMP/out" "$UPERR" >&2; fail "upload under garbling: exit $rc"; }
 grep -q '"ok":true' "$TMP/out" || fail "upload under garbling: $(cat "$TMP/out")"
-at_least "$TMP/up.err" "$GARBLED" 2 || fail "the second garbled reply did not happen during the upload"
+at_least "$UPERR" "$GARBLED" 2 || fail "the second garbled reply did not happen during the upload"
 upload DATA3.TXT
-wait_for at_least "$TMP/up.err" "$ACKED" 3 || fail "upload did not start: $(cat "$TMP/up.err")"
+wait_for at_least "$UPERR" "$ACKED" 3 || fail "upload did not start: $(cat "$UPERR")"
 ctl mute slave=$S2 on | grep -q '^ok' || fail "mute"
 # the lost packet restarts the transfer from Dy; the slave is back for the restart
-wait_for at_least "$TMP/up.err" $'^>> [0-9A-F]*Dy$' 2 || fail "no restart after a lost packet"
+wait_for at_least "$UPERR" $'^>> [0-9A-F]*Dy$' 2 || fail "no restart after a lost packet"
 ctl mute slave=$S2 off | grep -q '^ok' || fail "unmute"
 rc=0; wait $UP || rc=$?
-[ $rc -eq 0 ] || { cat "$TMP/out" "$TMP/up.err" >&2; fail "upload with a lost packet: exit $rc"; }
+[ $rc -eq 0 ] || { cat "$TMP/out" "$UPERR" >&2; fail "upload with a lost packet: exit $rc"; }
 grep -q '"ok":true' "$TMP/out" || fail "upload with a lost packet: $(cat "$TMP/out")"
 grep -q '"restarts":[12]' "$TMP/out" || fail "a lost packet must restart the transfer: $(cat "$TMP/out")"
 expect_rc 0 nix1 --slave $S2 file get DATA3.TXT "$TMP/back.txt"
