@@ -82,8 +82,14 @@ static void child(int fd, int cycle, const struct keys *prev)
     }
 }
 
-static void integrity_ok(void)
+static void integrity_ok(size_t printed_so_far)
 {
+    if (access(path, F_OK) != 0) {
+        /* Killed before it created the database (a slow start under sanitizers): then it cannot have
+         * printed a committed key either. */
+        assert_int_equal(printed_so_far, 0);
+        return;
+    }
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     sqlite3_stmt *st;
@@ -137,7 +143,7 @@ static void test_kill9(void **state)
             keys_add(&mine, line);
         }
         fclose(f);
-        integrity_ok();
+        integrity_ok(printed.n);
         /* the next writer replays the last REPLAY keys this one printed */
         prev.n = 0;
         for (size_t i = mine.n > REPLAY ? mine.n - REPLAY : 0; i < mine.n; i++)
