@@ -257,25 +257,6 @@ static int print_event(const struct event *ev, bool acked, void *arg)
     return 0;
 }
 
-static int cmd_journal(const struct ctl_opts *opts, int argc, char **argv)
-{
-    struct query_args a = { .mode = opts->json ? OUT_JSON : OUT_TEXT };
-    if (parse_query(argc, argv, &a, false) != 0)
-        return CTL_EXIT_USAGE;
-    struct site *site = load_site(opts, true);
-    struct journal *j = open_journal(site, a.db, true);
-    site_free(site);
-    if (!j)
-        return CTL_EXIT_UNREACHABLE;
-    if (a.mode == OUT_CSV)
-        puts("id,time,kind,severity,device,door,code,code_name,card,uid,text");
-    long n = journal_query_events(j, &a.q, print_event, &a.mode);
-    if (n < 0)
-        fprintf(stderr, "portierctl: journal: %s\n", journal_error(j));
-    journal_close(j);
-    return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
-}
-
 static int print_audit(const struct audit_record *r, void *arg)
 {
     enum out_mode mode = *(enum out_mode *)arg;
@@ -314,10 +295,11 @@ static int print_audit(const struct audit_record *r, void *arg)
     return 0;
 }
 
-static int cmd_audit(const struct ctl_opts *opts, int argc, char **argv)
+/* journal and audit: the same filters and output modes over the events or the audit trail. */
+static int cmd_query(const struct ctl_opts *opts, int argc, char **argv, bool audit)
 {
     struct query_args a = { .mode = opts->json ? OUT_JSON : OUT_TEXT };
-    if (parse_query(argc, argv, &a, true) != 0)
+    if (parse_query(argc, argv, &a, audit) != 0)
         return CTL_EXIT_USAGE;
     struct site *site = load_site(opts, true);
     struct journal *j = open_journal(site, a.db, true);
@@ -325,12 +307,24 @@ static int cmd_audit(const struct ctl_opts *opts, int argc, char **argv)
     if (!j)
         return CTL_EXIT_UNREACHABLE;
     if (a.mode == OUT_CSV)
-        puts("id,time,user,role,action,target,params,result,detail,done");
-    long n = journal_query_audit(j, &a.q, print_audit, &a.mode);
+        puts(audit ? "id,time,user,role,action,target,params,result,detail,done"
+                   : "id,time,kind,severity,device,door,code,code_name,card,uid,text");
+    long n = audit ? journal_query_audit(j, &a.q, print_audit, &a.mode)
+                   : journal_query_events(j, &a.q, print_event, &a.mode);
     if (n < 0)
-        fprintf(stderr, "portierctl: audit: %s\n", journal_error(j));
+        fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", journal_error(j));
     journal_close(j);
     return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
+}
+
+static int cmd_journal(const struct ctl_opts *opts, int argc, char **argv)
+{
+    return cmd_query(opts, argc, argv, false);
+}
+
+static int cmd_audit(const struct ctl_opts *opts, int argc, char **argv)
+{
+    return cmd_query(opts, argc, argv, true);
 }
 
 static int cmd_check_config(const struct ctl_opts *opts, int argc, char **argv)
