@@ -106,8 +106,8 @@ void event_format_line(const struct event *ev, char *buf, size_t len)
 {
     char t[32];
     event_format_time(ev->host_time_us, t, sizeof t);
-    snprintf(buf, len, "%s %-7s %s%s%s: %s", t, event_severity_name(ev->severity), ev->device,
-             ev->door[0] ? " / " : "", ev->door, ev->text);
+    snprintf(buf, len, "%s %-7s %s%s%s: %s%s", t, event_severity_name(ev->severity), ev->device,
+             ev->door[0] ? " / " : "", ev->door, ev->text, ev->recovered ? " (recovered)" : "");
 }
 
 /* ---- bus ---- */

@@ -55,6 +55,8 @@ struct event {
     /* Deduplication key for catch-up: events with the same non-empty key are stored once.
      * Drivers build it from device + device time + code + card/uid...; event_make_key() helps. */
     char key[EVENT_KEY_MAX];
+    bool recovered;                   /* read afterwards from the device's own store (C3 transaction table),
+                                         not seen live: shown and journaled as recovered */
     bool journaled;                   /* set by publish: true when the journal committed it */
 };
 
@@ -78,7 +80,7 @@ int event_severity_from_name(const char *name);
 int64_t event_now_us(void);
 /* Format "YYYY-MM-DD HH:MM:SS" in local time from µs since 1970. */
 void event_format_time(int64_t time_us, char *buf, size_t len);
-/* One human line: time, severity, device, door, text. */
+/* One human line: time, severity, device, door, text (and "(recovered)" for a recovered event). */
 void event_format_line(const struct event *ev, char *buf, size_t len);
 
 /* ---- event bus ---- */

@@ -18,6 +18,7 @@
 struct journal {
     sqlite3 *db;
     sqlite3_stmt *ins_event, *find_key, *ins_audit, *fin_audit, *ack;
+    sqlite3_stmt *sync_get, *sync_put;
     unsigned retention_days;
     uint64_t retention_rows;
     unsigned since_prune;
@@ -66,6 +67,13 @@ static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
     "ALTER TABLE events ADD COLUMN acked_by TEXT;"
     "ALTER TABLE events ADD COLUMN acked_us INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX events_device ON events(device, host_us);",
+    /* 2 -> 3: recovered events (read from a device's own store) and per-device catch-up positions */
+    "ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE sync ("
+    " device TEXT PRIMARY KEY,"
+    " cursor TEXT NOT NULL,"
+    " event_id INTEGER NOT NULL DEFAULT 0,"
+    " updated_us INTEGER NOT NULL DEFAULT 0);",
 };
 
 static void set_err(struct journal *j, const char *what)
@@ -222,14 +230,16 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
     if (!opts->readonly) {
         if (prepare(j, &j->ins_event,
                     "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,"
-                    "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
+                    "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key,recovered) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
             prepare(j, &j->find_key, "SELECT id FROM events WHERE key = ?") != 0 ||
             prepare(j, &j->ins_audit,
                     "INSERT INTO audit(time_us,user,role,action,target,params,result,detail,done_us) "
                     "VALUES(?,?,?,?,?,?,?,?,?)") != 0 ||
             prepare(j, &j->fin_audit, "UPDATE audit SET result=?, detail=?, done_us=? WHERE id=?") != 0 ||
-            prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0)
+            prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0 ||
+            prepare(j, &j->sync_put, "INSERT OR REPLACE INTO sync(device,cursor,event_id,updated_us) "
+                                     "VALUES(?,?,?,?)") != 0)
             goto fail_msg;
         journal_prune(j, 0);
     }
@@ -252,6 +262,8 @@ void journal_close(struct journal *j)
     sqlite3_finalize(j->ins_audit);
     sqlite3_finalize(j->fin_audit);
     sqlite3_finalize(j->ack);
+    sqlite3_finalize(j->sync_get);
+    sqlite3_finalize(j->sync_put);
     sqlite3_close_v2(j->db);
     free(j);
 }
@@ -293,6 +305,7 @@ int journal_commit_event(struct journal *j, struct event *ev)
         bind_text(st, 19, ev->key);
     else
         sqlite3_bind_null(st, 19);
+    sqlite3_bind_int(st, 20, ev->recovered);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -535,11 +548,15 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
     event_copy(dst, len, t ? (const char *)t : "");
 }
 
+static long deliver_events(struct journal *j, sqlite3_stmt *st, journal_event_fn fn, void *arg);
+
+#define EVENT_COLUMNS "id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name," \
+                      "card,pin,verify,inout,uid,unit,addr,text,key,acked_us,recovered"
+
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg)
 {
     struct sqlbuf b = { .len = 0 };
-    sql_add(&b, "SELECT id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name,"
-                "card,pin,verify,inout,uid,unit,addr,text,key,acked_us FROM events");
+    sql_add(&b, "SELECT " EVENT_COLUMNS " FROM events");
     add_common(&b, q, "host_us");
     if (q->device) {
         sql_add(&b, " AND device = ? COLLATE NOCASE");
@@ -568,6 +585,12 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
     sqlite3_stmt *st = finish_query(j, &b, q);
     if (!st)
         return -1;
+    return deliver_events(j, st, fn, arg);
+}
+
+/* Step an events SELECT (the column list of journal_query_events) and hand every row to fn; finalizes st. */
+static long deliver_events(struct journal *j, sqlite3_stmt *st, journal_event_fn fn, void *arg)
+{
     long n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -593,6 +616,7 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
         col_text(st, 18, ev.text, sizeof ev.text);
         col_text(st, 19, ev.key, sizeof ev.key);
         ev.journaled = true;
+        ev.recovered = sqlite3_column_int(st, 21) != 0;
         bool acked = sqlite3_column_int64(st, 20) != 0;
         n++;
         if (fn(&ev, acked, arg))
@@ -669,3 +693,94 @@ static long count(struct journal *j, const char *sql)
 
 long journal_count_events(struct journal *j) { return count(j, "SELECT count(*) FROM events"); }
 long journal_count_audit(struct journal *j) { return count(j, "SELECT count(*) FROM audit"); }
+
+/* ---- catch-up positions ---- */
+
+static int64_t single_int(struct journal *j, const char *sql, const char *text, int64_t num, int64_t dflt)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (text)
+        bind_text(st, 1, text);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, num);
+    int64_t v = dflt;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int journal_sync_get(struct journal *j, const char *device, char *cursor, size_t len, int64_t *event_id,
+                     int64_t *last_us)
+{
+    if (!j->sync_get &&
+        sqlite3_prepare_v3(j->db, "SELECT cursor,event_id FROM sync WHERE device = ?", -1, SQLITE_PREPARE_PERSISTENT,
+                           &j->sync_get, NULL) != SQLITE_OK) {
+        set_err(j, "reading a catch-up position");
+        return -1;
+    }
+    sqlite3_stmt *st = j->sync_get;
+    sqlite3_reset(st);
+    bind_text(st, 1, device);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        col_text(st, 0, cursor, len);
+        *event_id = sqlite3_column_int64(st, 1);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        set_err(j, "reading a catch-up position");
+        found = -1;
+    }
+    sqlite3_reset(st);
+    if (found == 0) {
+        if (len)
+            cursor[0] = '\0';
+        *event_id = 0;
+    }
+    *last_us = single_int(j, "SELECT max(host_us) FROM events WHERE device = ?", device, 0, 0);
+    return found;
+}
+
+int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending)
+{
+    if (!j->sync_put)
+        return -1;
+    int64_t id;
+    if (pending == 0)
+        id = single_int(j, "SELECT max(id) FROM events", NULL, 0, 0);
+    else
+        id = single_int(j, "SELECT id - 1 FROM events WHERE device = ? AND kind = 0 AND recovered = 0 "
+                           "ORDER BY id DESC LIMIT 1 OFFSET ?", device, (int64_t)pending - 1, 0);
+    if (id < 0) {
+        set_err(j, "finding the catch-up event id");
+        return -1;
+    }
+    sqlite3_stmt *st = j->sync_put;
+    sqlite3_reset(st);
+    bind_text(st, 1, device);
+    bind_text(st, 2, cursor);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int64(st, 4, event_now_us());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        set_err(j, "storing a catch-up position");
+        return -1;
+    }
+    return 0;
+}
+
+long journal_sync_pending(struct journal *j, const char *device, int64_t event_id, journal_event_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT " EVENT_COLUMNS " FROM events WHERE device = ? AND kind = 0 AND "
+                                  "recovered = 0 AND id > ? ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+        set_err(j, "reading pending events");
+        return -1;
+    }
+    bind_text(st, 1, device);
+    sqlite3_bind_int64(st, 2, event_id);
+    return deliver_events(j, st, fn, arg);
+}

@@ -112,7 +112,7 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
         if ((ev->inout == 0 || ev->inout == 1) && c3_inout_label((unsigned)ev->inout, io, sizeof io) && io[0])
             ADD("%s ", io);
     }
-    ADD("%s", rest);
+    ADD("%s%s", ev->recovered ? "[recovered] " : "", rest);
 #undef ADD
     struct cols k = live_cols(w);
     snprintf(buf, len, "%-8s %-*.*s %-*.*s %-*.*s %s", tm, k.dev, k.dev, device_of(ev), k.door, k.door,
@@ -227,8 +227,9 @@ static void details(struct console *c, const struct event *ev)
                      ev->uid, ev->unit, ev->text, ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
         else
             snprintf(text + n, sizeof text - (size_t)n, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\n"
-                     "Journal:  %s #%lld", ev->card, ev->pin, ev->verify, ev->inout, ev->text,
-                     ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+                     "Journal:  %s #%lld%s", ev->card, ev->pin, ev->verify, ev->inout, ev->text,
+                     ev->journaled ? "stored" : "NOT STORED", (long long)ev->id,
+                     ev->recovered ? ", recovered from the panel's event table" : "");
     }
     console_info(c, "Event", text);
 }
