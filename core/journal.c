@@ -509,6 +509,10 @@ static void add_common(struct sqlbuf *b, const struct journal_query *q, const ch
         sql_add(b, " AND id < ?");
         bind_add_int(b, q->before_id);
     }
+    if (q->after_id > 0) {
+        sql_add(b, " AND id > ?");
+        bind_add_int(b, q->after_id);
+    }
 }
 
 static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
@@ -535,11 +539,28 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
     event_copy(dst, len, t ? (const char *)t : "");
 }
 
+struct events_adapter {
+    journal_event_fn fn;
+    void *arg;
+};
+
+static int events_adapter_cb(const struct event *ev, const struct journal_ack *ack, void *arg)
+{
+    struct events_adapter *a = arg;
+    return a->fn(ev, ack->acked, a->arg);
+}
+
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg)
+{
+    struct events_adapter a = { fn, arg };
+    return journal_query_rows(j, q, events_adapter_cb, &a);
+}
+
+long journal_query_rows(struct journal *j, const struct journal_query *q, journal_row_fn fn, void *arg)
 {
     struct sqlbuf b = { .len = 0 };
     sql_add(&b, "SELECT id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name,"
-                "card,pin,verify,inout,uid,unit,addr,text,key,acked_us FROM events");
+                "card,pin,verify,inout,uid,unit,addr,text,key,acked_us,acked_by FROM events");
     add_common(&b, q, "host_us");
     if (q->device) {
         sql_add(&b, " AND device = ? COLLATE NOCASE");
@@ -557,6 +578,8 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
         sql_add(&b, " AND severity >= ?");
         bind_add_int(&b, q->min_severity);
     }
+    if (q->unacked_only)
+        sql_add(&b, " AND acked_us = 0");
     if (q->search && q->search[0]) {
         /* instr() on lower(): no LIKE wildcards to escape. */
         sql_add(&b, " AND (instr(lower(text), lower(?)) OR instr(lower(code_name), lower(?)) OR"
@@ -593,9 +616,10 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
         col_text(st, 18, ev.text, sizeof ev.text);
         col_text(st, 19, ev.key, sizeof ev.key);
         ev.journaled = true;
-        bool acked = sqlite3_column_int64(st, 20) != 0;
+        struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
+        col_text(st, 21, ack.by, sizeof ack.by);
         n++;
-        if (fn(&ev, acked, arg))
+        if (fn(&ev, &ack, arg))
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -665,6 +689,18 @@ static long count(struct journal *j, const char *sql)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+int64_t journal_last_event_id(struct journal *j)
+{
+    sqlite3_stmt *st;
+    int64_t id = -1;
+    if (sqlite3_prepare_v2(j->db, "SELECT coalesce(max(id), 0) FROM events", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return id;
 }
 
 long journal_count_events(struct journal *j) { return count(j, "SELECT count(*) FROM events"); }
