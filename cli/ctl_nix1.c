@@ -16,6 +16,7 @@
 #include "core/durable.h"
 #include "core/loop.h"
 #include "core/statedir.h"
+#include "core/strbuf.h"
 #include "core/xport_serial.h"
 #include "drivers/nix1/nix1_access.h"
 #include "drivers/nix1/nix1_bus.h"
@@ -1352,10 +1353,10 @@ static int dispatch(struct ctx *c, int argc, char **argv)
         if (strcmp(a1, "clear") == 0 && argc == 2)
             return do_set(c, "cron clear", 'D', 'h', NULL);
         if (strcmp(a1, "set") == 0 && argc >= 3) {
-            size_t k = 0;
-            opt[0] = 0;
-            for (int i = 2; i < argc; i++)
-                k += (size_t)snprintf(opt + k, sizeof opt - k, "%s%s", i > 2 ? " " : "", argv[i]);
+            struct strbuf sb;
+            STRBUF_ON(&sb, opt);
+            if (!strbuf_join(&sb, " ", (const char *const *)argv + 2, (size_t)argc - 2))
+                return usage_err("cron set: the expression is too long for a NiX1 line");
             return do_set(c, "cron set", 'N', 'h', opt);
         }
     }
@@ -1414,9 +1415,11 @@ static int dispatch(struct ctx *c, int argc, char **argv)
             return do_get(c, "right", 'Q', 'r', opt, n, 1);
         }
         if (strcmp(a1, "set") == 0 && argc >= 5) {
-            size_t k = (size_t)snprintf(opt, sizeof opt, "%s\t%s\t", a2, a3);
-            for (int i = 4; i < argc; i++)
-                k += (size_t)snprintf(opt + k, sizeof opt - k, "%s%s", i > 4 ? " " : "", argv[i]);
+            struct strbuf sb;
+            STRBUF_ON(&sb, opt);
+            strbuf_printf(&sb, "%s\t%s\t", a2, a3);
+            if (!strbuf_join(&sb, " ", (const char *const *)argv + 4, (size_t)argc - 4))
+                return usage_err("right set: the arguments are too long for a NiX1 line");
             return do_set(c, "right set", 'N', 'r', opt);
         }
         if (strcmp(a1, "del") == 0 && (argc == 4 || (argc == 3 && strcmp(a2, "0") == 0))) {

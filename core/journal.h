@@ -84,6 +84,13 @@ typedef int (*journal_audit_fn)(const struct audit_record *rec, void *arg);
 /* Run a query; calls fn per row, newest first. Returns the number of rows delivered, or -1. */
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg);
 long journal_query_audit(struct journal *j, const struct journal_query *q, journal_audit_fn fn, void *arg);
+/* Forward reading, for outputs that forward the journal in order: events with id > after_id, ascending by id,
+ * at most limit (0 = 100). fn as above (acked = acknowledged). Returns the number delivered, or -1. */
+long journal_events_after(struct journal *j, int64_t after_id, size_t limit, journal_event_fn fn, void *arg);
+/* Lowest and highest event id stored (both 0 when empty). 0 or -1. */
+int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id);
+/* Acknowledgement of one event: 1 = acknowledged (by and at_us filled), 0 = not (yet), -1 = no such event. */
+int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_t bylen, int64_t *at_us);
 /* Row counts (for tests and status). */
 long journal_count_events(struct journal *j);
 long journal_count_audit(struct journal *j);
