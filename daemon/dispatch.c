@@ -19,24 +19,17 @@
 struct cdata {
     unsigned journal_rows;    /* the hello's, for a resync of a client that had nothing yet */
     char client[64];
+    int asked_role;           /* the role the hello asked for (-1: none) */
 };
 
 /* ---- identity ---- */
 
-static bool on_accept(struct client *c, char *why, size_t whylen, void *arg)
+/* The most this peer may do: its user name and groups through the configuration's roles. */
+static enum role resolve_role(const struct daemon *d, const struct client *c)
 {
-    struct daemon *d = arg;
-    if (d->stopping) {
-        snprintf(why, whylen, "portierd stopping");
-        return false;
-    }
-    struct passwd pw, *pres = NULL;
-    char buf[4096];
-    if (getpwuid_r(c->uid, &pw, buf, sizeof buf, &pres) == 0 && pres)
-        snprintf(c->user, sizeof c->user, "%s", pres->pw_name);
     /* The peer's own groups (SO_PEERGROUPS) and its primary group: a client started with fewer groups than its
      * user has gets fewer rights. */
-    char *names[SERVER_MAX_GROUPS + 1];
+    char *names[SERVER_MAX_GROUPS + 1] = { NULL };
     size_t n = 0;
     gid_t all[SERVER_MAX_GROUPS + 1];
     all[0] = c->gid;
@@ -51,10 +44,25 @@ static bool on_accept(struct client *c, char *why, size_t whylen, void *arg)
         }
     }
     const struct site *s = d->site;
-    c->max_role = role_resolve(s->roles, s->n_roles, s->default_role, c->user, (const char *const *)names, n, false);
-    c->role = c->max_role;
+    enum role r = role_resolve(s->roles, s->n_roles, s->default_role, c->user, (const char *const *)names, n, false);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
+    return r;
+}
+
+static bool on_accept(struct client *c, char *why, size_t whylen, void *arg)
+{
+    struct daemon *d = arg;
+    if (d->stopping) {
+        snprintf(why, whylen, "portierd stopping");
+        return false;
+    }
+    struct passwd pw, *pres = NULL;
+    char buf[4096];
+    if (getpwuid_r(c->uid, &pw, buf, sizeof buf, &pres) == 0 && pres)
+        snprintf(c->user, sizeof c->user, "%s", pres->pw_name);
+    c->max_role = resolve_role(d, c);
+    c->role = c->max_role;
     c->data = calloc(1, sizeof(struct cdata));
     if (!c->data) {
         snprintf(why, whylen, "out of memory");
@@ -265,6 +273,7 @@ void dispatch_hello(struct daemon *d, struct client *c, const json_t *req, int64
             asked_more = true;
     }
     struct cdata *cd = c->data;
+    cd->asked_role = role[0] ? role_from_name(role) : -1;
     cd->journal_rows = (unsigned)rows;
     event_copy(cd->client, sizeof cd->client, client);
     c->stream = stream;
@@ -346,7 +355,11 @@ void dispatch_snapshot_all(struct daemon *d)
         if (!c->hello)
             continue;
         /* roles may have changed with the configuration */
-        c->role = c->readonly ? ROLE_GUARD : (c->role < c->max_role ? c->role : c->max_role);
+        struct cdata *cd = c->data;
+        c->max_role = resolve_role(d, c);
+        c->role = c->readonly ? ROLE_GUARD : c->max_role;
+        if (cd && cd->asked_role >= 0 && (enum role)cd->asked_role < c->role)
+            c->role = (enum role)cd->asked_role;
         send_snapshot(d, c, last);
     }
 }

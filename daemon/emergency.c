@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/device.h"
+#include "core/durable.h"
+#include "core/statedir.h"
 #include "core/event.h"
 #include "daemon/daemon.h"
 
@@ -53,43 +55,19 @@ static void changed(struct emergency *e)
 
 /* ---- the state file ---- */
 
-static int write_durably(const char *path, const char *text, char *err, size_t errlen)
+/* The state file, keyed by site, beside the drivers' door state files of the same site. */
+static int state_path(struct emergency *e, char *err, size_t errlen)
 {
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%.*s.tmp", PATH_MAX - 1, path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    size_t len = strlen(text);
-    bool ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-    int e = errno;
-    close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(ok ? errno : e));
-        unlink(tmp);
-        return -1;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = slash == dir ? '/' : '\0';
-        if (slash == dir)
-            slash[1] = '\0';
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-    return 0;
+    char name[SITE_NAME_MAX + 8], rel[SITE_NAME_MAX + 64];
+    snprintf(rel, sizeof rel, "site-%s/portierd-emergency.state", statedir_name(e->d->site->name, name, sizeof name));
+    return statedir_path(rel, e->path, sizeof e->path, err, errlen);
 }
 
 static int save(struct emergency *e, char *err, size_t errlen)
 {
     struct site *s = e->d->site;
+    if (state_path(e, err, errlen) < 0)
+        return -1;
     if (!s->emergency_active) {
         if (unlink(e->path) != 0 && errno != ENOENT) {
             snprintf(err, errlen, "%s: %s", e->path, strerror(errno));
@@ -98,9 +76,9 @@ static int save(struct emergency *e, char *err, size_t errlen)
         return 0;
     }
     char text[512];
-    snprintf(text, sizeof text, "# portierd emergency state\nsite %s\nactive 1\nsince_us %lld\nby %s\n", s->name,
-             (long long)s->emergency_since_us, e->by);
-    return write_durably(e->path, text, err, errlen);
+    int n = snprintf(text, sizeof text, "# portierd emergency state\nsite %s\nactive 1\nsince_us %lld\nby %s\n",
+                     s->name, (long long)s->emergency_since_us, e->by);
+    return durable_write(e->path, text, (size_t)n, 0600, 0, err, errlen);
 }
 
 /* ---- per-door progress ---- */
@@ -132,7 +110,6 @@ struct emergency *emergency_new(struct daemon *d)
     if (!e)
         return NULL;
     e->d = d;
-    snprintf(e->path, sizeof e->path, "%.*s/emergency.state", PATH_MAX - 20, d->state_dir);
     e->retry_ms = RETRY_FIRST_MS;
     loop_timer_init(&e->retry_timer, retry_fire, e);
     return e;
@@ -381,6 +358,11 @@ void emergency_output_changed(struct emergency *e, size_t output)
 
 void emergency_resume(struct emergency *e)
 {
+    char err[256];
+    if (state_path(e, err, sizeof err) < 0) {
+        dispatch_notice(e->d, "error", "emergency state: %s", err);
+        return;
+    }
     FILE *f = fopen(e->path, "r");
     if (!f)
         return;

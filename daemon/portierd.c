@@ -20,6 +20,8 @@
 
 #include "config/site_config.h"
 #include "core/device.h"
+#include "core/durable.h"
+#include "core/statedir.h"
 #include "daemon/daemon.h"
 #include "daemon/emergency.h"
 #include "daemon/requests.h"
@@ -62,22 +64,6 @@ static void logmsg(int prio, const char *fmt, ...)
 }
 
 /* ---- the state directory ---- */
-
-static int mkdirs(const char *dir, mode_t mode)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* One daemon per state directory: an flock held for the life of the process (released by the kernel on any death). */
 static int lock_state_dir(const char *dir, char *err, size_t errlen)
@@ -424,7 +410,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!realpath(state_dir, d->state_dir)) {
-        if (mkdirs(state_dir, 0700) != 0 || !realpath(state_dir, d->state_dir)) {
+        if (durable_mkdirs(state_dir, 0700) != 0 || !realpath(state_dir, d->state_dir)) {
             logmsg(3, "state directory %s: %s", state_dir, strerror(errno));
             return 1;
         }
@@ -441,7 +427,10 @@ int main(int argc, char **argv)
         return 1;
     }
     /* Driver state files (door holds, the pre-emergency state) belong in the state directory, not a user's home. */
-    setenv("XDG_STATE_HOME", d->state_dir, 1);
+    if (statedir_override(d->state_dir, err, sizeof err) < 0) {
+        logmsg(3, "state directory: %s", err);
+        return 1;
+    }
     if (site->journal.path[0])
         snprintf(d->journal_path, sizeof d->journal_path, "%s", site->journal.path);
     else
