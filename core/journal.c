@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/durable.h"
+#include "core/statedir.h"
+
 /* Commits between automatic retention passes. */
 #define PRUNE_EVERY 1000
 /* How long a writer waits for another process's write transaction (ms). Transactions are single rows,
@@ -88,35 +91,9 @@ const char *journal_error(struct journal *j)
 
 void journal_default_path(char *buf, size_t len)
 {
-    const char *state = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    if (state && state[0] == '/')
-        snprintf(buf, len, "%s/portier/journal.db", state);
-    else
-        snprintf(buf, len, "%s/.local/state/portier/journal.db", home && home[0] ? home : "/tmp");
-}
-
-/* mkdir -p of the directory part of path, mode 0700 for new directories. */
-static int make_parent_dirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    char *slash = strrchr(tmp, '/');
-    if (!slash || slash == tmp)
-        return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
+    char dir[PATH_MAX], err[160];
+    if (statedir_get(dir, sizeof dir, err, sizeof err) < 0 || snprintf(buf, len, "%s/journal.db", dir) >= (int)len)
+        buf[0] = '\0'; /* journal_open then says there is no path */
 }
 
 static int exec(struct journal *j, const char *sql)
@@ -195,6 +172,10 @@ static int prepare(struct journal *j, sqlite3_stmt **st, const char *sql)
 
 struct journal *journal_open(const struct journal_opts *opts, char *err, size_t errlen)
 {
+    if (!opts->path || !opts->path[0]) {
+        snprintf(err, errlen, "no journal path (no state directory: set XDG_STATE_HOME or HOME, or a journal path)");
+        return NULL;
+    }
     struct journal *j = calloc(1, sizeof *j);
     if (!j) {
         snprintf(err, errlen, "out of memory");
@@ -205,7 +186,7 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
     j->readonly = opts->readonly;
     int flags = opts->readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     flags |= SQLITE_OPEN_NOMUTEX;
-    if (!opts->readonly && make_parent_dirs(opts->path) != 0) {
+    if (!opts->readonly && durable_mkdirs_for(opts->path, 0700) != 0) {
         snprintf(err, errlen, "%s: cannot create its directory: %s", opts->path, strerror(errno));
         free(j);
         return NULL;
@@ -522,6 +503,10 @@ static void add_common(struct sqlbuf *b, const struct journal_query *q, const ch
         sql_add(b, " AND id < ?");
         bind_add_int(b, q->before_id);
     }
+    if (q->after_id > 0) {
+        sql_add(b, " AND id > ?");
+        bind_add_int(b, q->after_id);
+    }
 }
 
 static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
@@ -548,15 +533,57 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
     event_copy(dst, len, t ? (const char *)t : "");
 }
 
-static long deliver_events(struct journal *j, sqlite3_stmt *st, journal_event_fn fn, void *arg);
-
 #define EVENT_COLUMNS "id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name," \
                       "card,pin,verify,inout,uid,unit,addr,text,key,acked_us,recovered"
 
+/* One row of EVENT_COLUMNS into ev. */
+static void read_event_row(sqlite3_stmt *st, struct event *ev)
+{
+    event_init(ev, (enum event_kind)sqlite3_column_int(st, 2), (enum event_severity)sqlite3_column_int(st, 3));
+    ev->id = sqlite3_column_int64(st, 0);
+    ev->host_time_us = sqlite3_column_int64(st, 1);
+    ev->device_time = sqlite3_column_int64(st, 4);
+    ev->device_tz_valid = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    ev->device_tz_min = sqlite3_column_int(st, 5);
+    col_text(st, 6, ev->device, sizeof ev->device);
+    col_text(st, 7, ev->door, sizeof ev->door);
+    ev->door_no = sqlite3_column_int(st, 8);
+    ev->code = sqlite3_column_int(st, 9);
+    col_text(st, 10, ev->code_name, sizeof ev->code_name);
+    ev->card = (uint32_t)sqlite3_column_int64(st, 11);
+    ev->pin = (uint32_t)sqlite3_column_int64(st, 12);
+    ev->verify = sqlite3_column_int(st, 13);
+    ev->inout = sqlite3_column_int(st, 14);
+    col_text(st, 15, ev->uid, sizeof ev->uid);
+    ev->unit = sqlite3_column_int(st, 16);
+    col_text(st, 17, ev->addr, sizeof ev->addr);
+    col_text(st, 18, ev->text, sizeof ev->text);
+    col_text(st, 19, ev->key, sizeof ev->key);
+    ev->recovered = sqlite3_column_int(st, 21) != 0;
+    ev->journaled = true;
+}
+
+struct events_adapter {
+    journal_event_fn fn;
+    void *arg;
+};
+
+static int events_adapter_cb(const struct event *ev, const struct journal_ack *ack, void *arg)
+{
+    struct events_adapter *a = arg;
+    return a->fn(ev, ack->acked, a->arg);
+}
+
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg)
 {
+    struct events_adapter a = { fn, arg };
+    return journal_query_rows(j, q, events_adapter_cb, &a);
+}
+
+long journal_query_rows(struct journal *j, const struct journal_query *q, journal_row_fn fn, void *arg)
+{
     struct sqlbuf b = { .len = 0 };
-    sql_add(&b, "SELECT " EVENT_COLUMNS " FROM events");
+    sql_add(&b, "SELECT " EVENT_COLUMNS ",acked_by FROM events");
     add_common(&b, q, "host_us");
     if (q->device) {
         sql_add(&b, " AND device = ? COLLATE NOCASE");
@@ -574,6 +601,8 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
         sql_add(&b, " AND severity >= ?");
         bind_add_int(&b, q->min_severity);
     }
+    if (q->unacked_only)
+        sql_add(&b, " AND acked_us = 0");
     if (q->search && q->search[0]) {
         /* instr() on lower(): no LIKE wildcards to escape. */
         sql_add(&b, " AND (instr(lower(text), lower(?)) OR instr(lower(code_name), lower(?)) OR"
@@ -585,41 +614,15 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
     sqlite3_stmt *st = finish_query(j, &b, q);
     if (!st)
         return -1;
-    return deliver_events(j, st, fn, arg);
-}
-
-/* Step an events SELECT (the column list of journal_query_events) and hand every row to fn; finalizes st. */
-static long deliver_events(struct journal *j, sqlite3_stmt *st, journal_event_fn fn, void *arg)
-{
     long n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct event ev;
-        event_init(&ev, (enum event_kind)sqlite3_column_int(st, 2), (enum event_severity)sqlite3_column_int(st, 3));
-        ev.id = sqlite3_column_int64(st, 0);
-        ev.host_time_us = sqlite3_column_int64(st, 1);
-        ev.device_time = sqlite3_column_int64(st, 4);
-        ev.device_tz_valid = sqlite3_column_type(st, 5) != SQLITE_NULL;
-        ev.device_tz_min = sqlite3_column_int(st, 5);
-        col_text(st, 6, ev.device, sizeof ev.device);
-        col_text(st, 7, ev.door, sizeof ev.door);
-        ev.door_no = sqlite3_column_int(st, 8);
-        ev.code = sqlite3_column_int(st, 9);
-        col_text(st, 10, ev.code_name, sizeof ev.code_name);
-        ev.card = (uint32_t)sqlite3_column_int64(st, 11);
-        ev.pin = (uint32_t)sqlite3_column_int64(st, 12);
-        ev.verify = sqlite3_column_int(st, 13);
-        ev.inout = sqlite3_column_int(st, 14);
-        col_text(st, 15, ev.uid, sizeof ev.uid);
-        ev.unit = sqlite3_column_int(st, 16);
-        col_text(st, 17, ev.addr, sizeof ev.addr);
-        col_text(st, 18, ev.text, sizeof ev.text);
-        col_text(st, 19, ev.key, sizeof ev.key);
-        ev.journaled = true;
-        ev.recovered = sqlite3_column_int(st, 21) != 0;
-        bool acked = sqlite3_column_int64(st, 20) != 0;
+        read_event_row(st, &ev);
+        struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
+        col_text(st, 22, ack.by, sizeof ack.by);
         n++;
-        if (fn(&ev, acked, arg))
+        if (fn(&ev, &ack, arg))
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -691,8 +694,81 @@ static long count(struct journal *j, const char *sql)
     return n;
 }
 
+
 long journal_count_events(struct journal *j) { return count(j, "SELECT count(*) FROM events"); }
 long journal_count_audit(struct journal *j) { return count(j, "SELECT count(*) FROM audit"); }
+
+/* ---- reading forward (outputs that forward the journal in order, e.g. the MQTT bridge) ---- */
+
+long journal_events_after(struct journal *j, int64_t after_id, size_t limit, journal_event_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        set_err(j, "query");
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, after_id);
+    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : 100);
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct event ev;
+        read_event_row(st, &ev);
+        n++;
+        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        set_err(j, "query");
+        n = -1;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT ifnull(min(id),0), ifnull(max(id),0) FROM events", -1, &st, NULL) !=
+        SQLITE_OK) {
+        set_err(j, "query");
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *min_id = sqlite3_column_int64(st, 0);
+        *max_id = sqlite3_column_int64(st, 1);
+    } else {
+        set_err(j, "query");
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_t bylen, int64_t *at_us)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT ifnull(acked_by,''), acked_us FROM events WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        set_err(j, "query");
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, event_id);
+    int rc = sqlite3_step(st), out = -1;
+    if (rc == SQLITE_ROW) {
+        int64_t at = sqlite3_column_int64(st, 1);
+        if (by && bylen)
+            col_text(st, 0, by, bylen);
+        if (at_us)
+            *at_us = at;
+        out = at != 0;
+    } else if (rc != SQLITE_DONE) {
+        set_err(j, "query");
+    }
+    sqlite3_finalize(st);
+    return out;
+}
 
 /* ---- catch-up positions ---- */
 
@@ -782,5 +858,19 @@ long journal_sync_pending(struct journal *j, const char *device, int64_t event_i
     }
     bind_text(st, 1, device);
     sqlite3_bind_int64(st, 2, event_id);
-    return deliver_events(j, st, fn, arg);
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct event ev;
+        read_event_row(st, &ev);
+        n++;
+        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        set_err(j, "reading pending events");
+        n = -1;
+    }
+    sqlite3_finalize(st);
+    return n;
 }
