@@ -235,6 +235,22 @@ int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last
     return found;
 }
 
+void device_group_begin(struct device *dev)
+{
+    struct site *site = dev->site;
+    if (site->journal_db && !site->journal_group && !event_bus_batching(site_events(site)) &&
+        journal_batch_begin(site->journal_db) == 0)
+        site->journal_group = true;
+}
+
+void device_group_end(struct device *dev)
+{
+    struct site *site = dev->site;
+    if (site->journal_group && site->journal_db)
+        (void)journal_batch_end(site->journal_db); /* a failed commit is reported by the next writes */
+    site->journal_group = false;
+}
+
 int device_sync_save(struct device *dev, const char *cursor, size_t pending)
 {
     struct journal *j = dev->site->journal_db;

@@ -197,6 +197,10 @@ typedef void (*device_pending_fn)(const struct event *ev, void *arg);
 /* 1 when a position is stored (cursor filled), 0 for a device never caught up, -1 on error. *last_us: host time
  * of the device's newest journaled event (0 when none). fn gets the pending live access events, oldest first. */
 int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last_us, device_pending_fn fn, void *arg);
+/* Many events at once (a catch-up's rows): one journal transaction for all of them, not one sync per event, when
+ * the bus does not batch already. Nothing else may be published between begin and end. */
+void device_group_begin(struct device *dev);
+void device_group_end(struct device *dev);
 /* Make everything published so far durable (the bus is flushed), then store the position; `pending` = how many
  * of the device's newest live access events the store did not contain yet. 0 or -1. */
 int device_sync_save(struct device *dev, const char *cursor, size_t pending);

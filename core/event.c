@@ -247,6 +247,8 @@ static void deliver(struct event_bus *bus, struct event *ev)
     }
 }
 
+bool event_bus_batching(const struct event_bus *bus) { return bus->loop != NULL; }
+
 void event_bus_flush(struct event_bus *bus)
 {
     while (bus->n_pending > 0) {

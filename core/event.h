@@ -112,6 +112,8 @@ int event_publish(struct event_bus *bus, struct event *ev);
 typedef int (*event_batch_fn)(void *arg);
 void event_bus_set_batching(struct event_bus *bus, loop_t *loop, event_batch_fn begin, event_batch_fn end,
                             void *arg, size_t max_batch);
+/* Whether publishes are queued for a batch (event_bus_set_batching). */
+bool event_bus_batching(const struct event_bus *bus);
 /* Commit and deliver everything queued now (before exit, or in tests). */
 void event_bus_flush(struct event_bus *bus);
 /* Counters for the status line. */

@@ -223,6 +223,7 @@ struct site {
     loop_t *loop;
     struct event_bus *events;
     struct journal *journal_db;
+    bool journal_group;               /* a device_group_begin transaction is open */
     bool emergency_active;
     int64_t emergency_since_us;
     size_t actions_running;           /* actions dispatched and not yet finished */

@@ -461,6 +461,7 @@ static void got_struct(struct c3_catchup *cc, const uint8_t *data, size_t len)
 
 static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, const uint8_t *recover)
 {
+    device_group_begin(cc->cfg.dev);
     for (size_t i = 0; i < n; i++) {
         if (!recover[i])
             continue;
@@ -475,6 +476,7 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
         c3_catchup_key(&ev, &rows[i], ordinal);
         report(cc, &ev);
     }
+    device_group_end(cc->cfg.dev);
 }
 
 static void first_contact_done(struct c3_catchup *cc);

@@ -102,7 +102,7 @@ static void console_start(unsigned poll_ms)
         event_bus_set_batching(site_events(F.site), F.loop, journal_batch_begin, journal_batch_end, F.j, 512);
     assert_int_equal(device_attach_all(F.site, drivers_registry, err, sizeof err), 0);
     device_start_all(F.site);
-    run_until(live, 10000);
+    run_until(live, 30000);
     assert_true(live());
 }
 
