@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "core/action.h"
-#include "daemon/mqtt_cmd.h"
 #include "daemon/mqtt_ha.h"
 #include "daemon/mqtt_json.h"
+#include "daemon/mqtt_priv.h"
 
 #ifndef PORTIER_VERSION
 #define PORTIER_VERSION "0.1.0"
@@ -31,69 +31,6 @@
 #define BACKOFF_MAX_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
 #define SAVE_DELAY_MS 1000        /* the durable cursor is written at most once a second */
-#define ALARMS_MAX 64
-
-struct inflight {
-    int mid;
-    int64_t id;
-    bool done;
-};
-
-struct alarm {
-    int64_t id;
-    int64_t time_us;
-    char device[EVENT_NAME_MAX], door[EVENT_NAME_MAX], text[EVENT_TEXT_MAX];
-};
-
-struct cmd_ctx;
-
-struct mqtt_bridge {
-    loop_t *loop;
-    struct site *site;
-    struct journal *j;
-    struct site_mqtt conf;
-    char state_path[PATH_MAX];
-    struct mqtt_slugs slugs;
-    char site_slug[MQTT_SLUG_MAX];
-
-    struct mosquitto *mosq;
-    int fd;
-    unsigned fd_events;
-    int protocol;                 /* MQTT_PROTOCOL_V5 first, MQTT_PROTOCOL_V311 when the broker refuses v5 */
-    bool lost;                    /* set in a libmosquitto callback: tear down after it returns */
-    char lost_why[200];
-    unsigned backoff_ms;
-    loop_timer_t misc_timer, reconnect_timer, deadline_timer, save_timer, kick_timer;
-    int sub_handle;
-
-    /* the journal cursor */
-    int64_t acked_id, saved_id, sent_id, tail_id;
-    bool journal_mode;            /* read the backlog from the journal instead of the live queue */
-    struct event *queue;
-    size_t q_head, q_len, q_cap;
-    struct inflight *infl;
-    size_t i_head, i_len;
-
-    /* retained states waiting to be published */
-    bool *out_dirty, *dev_dirty;
-    bool emergency_dirty, alarms_dirty, all_dirty;
-
-    struct alarm alarms[ALARMS_MAX];
-    size_t n_alarms;
-
-    struct cmd_ctx *cmds;         /* commands running through action_run */
-    struct mqtt_status st;
-};
-
-struct cmd_ctx {
-    struct cmd_ctx *next;
-    struct mqtt_bridge *b;        /* NULL once the bridge is gone */
-    char user[64];
-    char id[MQTT_CMD_ID_MAX];
-    char response_topic[256];
-    void *corr;
-    int corr_len;
-};
 
 const char *mqtt_conn_name(enum mqtt_conn c)
 {
@@ -202,7 +139,7 @@ static void update_fd(struct mqtt_bridge *b)
 }
 
 /* After any libmosquitto call: a loss seen in a callback tears down now (outside the callback). */
-static void after_call(struct mqtt_bridge *b, int rc, const char *what)
+void mqtt_after_call(struct mqtt_bridge *b, int rc, const char *what)
 {
     if (!b->mosq)
         return;
@@ -232,7 +169,7 @@ static void io_cb(loop_t *loop, int fd, unsigned events, void *arg)
         rc = mosquitto_loop_read(b->mosq, 16);
     if (rc == MOSQ_ERR_SUCCESS && b->mosq && !b->lost && (events & LOOP_WRITE))
         rc = mosquitto_loop_write(b->mosq, 16);
-    after_call(b, rc, "connection");
+    mqtt_after_call(b, rc, "connection");
     if (b->mosq && b->st.conn == MQTT_CONN_UP) {
         flush_states(b);
         pump(b);
@@ -243,7 +180,7 @@ static void misc_cb(loop_t *loop, void *arg)
 {
     struct mqtt_bridge *b = arg;
     if (b->mosq) {
-        after_call(b, mosquitto_loop_misc(b->mosq), "keepalive");
+        mqtt_after_call(b, mosquitto_loop_misc(b->mosq), "keepalive");
         if (b->mosq)
             loop_timer_arm_ms(loop, &b->misc_timer, 1000);
     }
@@ -256,11 +193,11 @@ static void kick_cb(loop_t *loop, void *arg)
     if (b->mosq && b->st.conn == MQTT_CONN_UP) {
         flush_states(b);
         pump(b);
-        after_call(b, MOSQ_ERR_SUCCESS, "publish");
+        mqtt_after_call(b, MOSQ_ERR_SUCCESS, "publish");
     }
 }
 
-static void kick(struct mqtt_bridge *b)
+void mqtt_kick(struct mqtt_bridge *b)
 {
     if (!loop_timer_armed(&b->kick_timer))
         loop_timer_arm_us(b->loop, &b->kick_timer, 1);
@@ -268,7 +205,7 @@ static void kick(struct mqtt_bridge *b)
 
 /* ---- publishing ---- */
 
-static int publish(struct mqtt_bridge *b, int *mid, const char *topic, const char *payload, bool retain,
+int mqtt_publish(struct mqtt_bridge *b, int *mid, const char *topic, const char *payload, bool retain,
                    const mosquitto_property *props)
 {
     if (!b->mosq || b->st.conn != MQTT_CONN_UP)
@@ -292,13 +229,13 @@ static void publishf(struct mqtt_bridge *b, const char *payload, bool retain, co
     vsnprintf(topic, sizeof topic, fmt, ap);
     va_end(ap);
     if (payload)
-        publish(b, NULL, topic, payload, retain, NULL);
+        mqtt_publish(b, NULL, topic, payload, retain, NULL);
 }
 
 static void publish_owned(struct mqtt_bridge *b, char *payload, bool retain, const char *topic)
 {
     if (payload)
-        publish(b, NULL, topic, payload, retain, NULL);
+        mqtt_publish(b, NULL, topic, payload, retain, NULL);
     free(payload);
 }
 
@@ -313,7 +250,8 @@ static void publish_alarms(struct mqtt_bridge *b)
         json_t *e = json_pack("{s:I,s:s,s:s}", "journal_id", (json_int_t)a->id, "time", t, "device", a->device);
         if (a->door[0])
             json_object_set_new(e, "door", json_string(a->door));
-        json_object_set_new(e, "text", json_string(a->text) ? json_string(a->text) : json_string("?"));
+        json_t *tx = json_string(a->text);
+        json_object_set_new(e, "text", tx ? tx : json_string("?"));
         json_array_append_new(list, e);
     }
     json_object_set_new(o, "alarms", list);
@@ -326,10 +264,10 @@ static void publish_alarms(struct mqtt_bridge *b)
 static void ha_emit(const char *topic, const char *payload, void *arg)
 {
     struct mqtt_bridge *b = arg;
-    publish(b, NULL, topic, payload, true, NULL);
+    mqtt_publish(b, NULL, topic, payload, true, NULL);
 }
 
-static void publish_discovery(struct mqtt_bridge *b)
+void mqtt_publish_discovery(struct mqtt_bridge *b)
 {
     if (b->conf.discovery)
         mqtt_ha_discovery(b->site, &b->conf, &b->slugs, PORTIER_VERSION, ha_emit, b);
@@ -345,7 +283,7 @@ static void flush_states(struct mqtt_bridge *b)
             continue;
         b->dev_dirty[i] = false;
         snprintf(topic, sizeof topic, "%s/device/%s/availability", b->conf.base_topic, b->slugs.device[i]);
-        publish(b, NULL, topic, s->devices[i].link == LINK_UP ? "online" : "offline", true, NULL);
+        mqtt_publish(b, NULL, topic, s->devices[i].link == LINK_UP ? "online" : "offline", true, NULL);
         snprintf(topic, sizeof topic, "%s/device/%s/state", b->conf.base_topic, b->slugs.device[i]);
         publish_owned(b, mqtt_json_device(s, &s->devices[i]), true, topic);
     }
@@ -377,7 +315,7 @@ static int publish_event(struct mqtt_bridge *b, const struct event *ev)
     char topic[300];
     snprintf(topic, sizeof topic, "%s/events", b->conf.base_topic);
     int mid = 0;
-    int rc = publish(b, &mid, topic, payload, false, NULL);
+    int rc = mqtt_publish(b, &mid, topic, payload, false, NULL);
     free(payload);
     if (rc != 0)
         return -1;
@@ -515,7 +453,7 @@ static void on_connect(struct mosquitto *m, void *arg, int rc, int flags, const 
     b->st.last_error[0] = '\0';
     b->backoff_ms = 0;
     publishf(b, "online", true, "%s/status", b->conf.base_topic);
-    publish_discovery(b);
+    mqtt_publish_discovery(b);
     b->all_dirty = true;
     flush_states(b);
     subscribe_all(b);
@@ -538,13 +476,12 @@ static void on_disconnect(struct mosquitto *m, void *arg, int rc, const mosquitt
     }
 }
 
-static void handle_message(struct mqtt_bridge *b, const struct mosquitto_message *msg, const mosquitto_property *props);
 
 static void on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg,
                        const mosquitto_property *props)
 {
     (void)m;
-    handle_message(arg, msg, props);
+    mqtt_handle_message(arg, msg, props);
 }
 
 /* ---- connection lifecycle ---- */
@@ -758,7 +695,7 @@ side:
     }
     if (ev->kind == EVENT_EMERGENCY)
         b->emergency_dirty = true;
-    kick(b);
+    mqtt_kick(b);
 }
 
 static void on_site_change(struct site *site, int device, int output, void *arg)
@@ -769,205 +706,7 @@ static void on_site_change(struct site *site, int device, int output, void *arg)
     if (output >= 0 && (size_t)output < site->n_outputs)
         b->out_dirty[output] = true;
     b->emergency_dirty = true;
-    kick(b);
-}
-
-/* ---- commands ---- */
-
-static void cmd_reply(struct mqtt_bridge *b, struct cmd_ctx *c, json_t *o)
-{
-    if (!b || b->st.conn != MQTT_CONN_UP) {
-        json_decref(o);
-        return;
-    }
-    if (c->id[0])
-        json_object_set_new(o, "id", json_string(c->id));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!text)
-        return;
-    mosquitto_property *props = NULL;
-    if (c->corr && c->corr_len > 0)
-        mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, c->corr, (uint16_t)c->corr_len);
-    char topic[300];
-    if (c->response_topic[0])
-        snprintf(topic, sizeof topic, "%s", c->response_topic);
-    else
-        snprintf(topic, sizeof topic, "%s/result/%s", b->conf.base_topic, c->user[0] ? c->user : "-");
-    publish(b, NULL, topic, text, false, props);
-    mosquitto_property_free_all(&props);
-    free(text);
-}
-
-static void cmd_free(struct mqtt_bridge *b, struct cmd_ctx *c)
-{
-    if (b) {
-        for (struct cmd_ctx **p = &b->cmds; *p; p = &(*p)->next)
-            if (*p == c) {
-                *p = c->next;
-                break;
-            }
-    }
-    free(c->corr);
-    free(c);
-}
-
-static void on_cmd_progress(const struct action_run *run, bool finished, void *arg)
-{
-    struct cmd_ctx *c = arg;
-    if (!finished)
-        return;
-    struct mqtt_bridge *b = c->b;
-    json_t *o = json_object(), *res = json_array();
-    json_object_set_new(o, "user", json_string(c->user));
-    json_object_set_new(o, "action", json_string(run->def->name));
-    json_object_set_new(o, "target", json_string(run->target));
-    json_object_set_new(o, "status", json_string(action_status_name(run->status)));
-    if (run->error[0])
-        json_object_set_new(o, "error", json_string(run->error));
-    if (run->audit_id > 0)
-        json_object_set_new(o, "audit_id", json_integer(run->audit_id));
-    for (size_t i = 0; b && i < run->n_results; i++) {
-        const struct action_target_result *t = &run->results[i];
-        const char *name = t->label[0] ? t->label
-                           : t->output < b->site->n_outputs ? b->site->outputs[t->output].name
-                                                            : b->site->devices[t->device].name;
-        json_array_append_new(res, json_pack("{s:s,s:s,s:s}", "target", name, "result",
-                                             t->progress == PROGRESS_OK ? "ok" : "failed", "message", t->message));
-    }
-    json_object_set_new(o, "results", res);
-    if (b)
-        b->st.refused += run->status == ACTION_DENIED || run->status == ACTION_REFUSED;
-    cmd_reply(b, c, o);
-    if (b)
-        after_call(b, MOSQ_ERR_SUCCESS, "reply");
-    cmd_free(b, c);
-}
-
-/* A refused message (malformed, unknown user, commands off): audited and answered, nothing acts. */
-static void cmd_refuse(struct mqtt_bridge *b, struct cmd_ctx *c, const char *action, const char *target,
-                       const char *status, const char *why)
-{
-    struct audit_record rec;
-    memset(&rec, 0, sizeof rec);
-    snprintf(rec.user, sizeof rec.user, "mqtt:%.58s", c->user[0] ? c->user : "?");
-    snprintf(rec.role, sizeof rec.role, "-");
-    event_copy(rec.action, sizeof rec.action, action);
-    event_copy(rec.target, sizeof rec.target, target);
-    snprintf(rec.result, sizeof rec.result, "%s", status);
-    event_copy(rec.detail, sizeof rec.detail, why);
-    rec.done_us = event_now_us();
-    journal_audit_begin(b->j, &rec);
-    b->st.refused++;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "user", c->user, "action", action, "target", target, "status",
-                          status, "error", why);
-    if (rec.id > 0)
-        json_object_set_new(o, "audit_id", json_integer(rec.id));
-    cmd_reply(b, c, o);
-    cmd_free(b, c);
-}
-
-/* A v5 response topic is the requester's choice: never one of ours, except its own result topic. */
-static bool response_topic_ok(const struct mqtt_bridge *b, const char *user, const char *t)
-{
-    if (!t[0] || strpbrk(t, "+#") || strlen(t) >= 256)
-        return false;
-    char own[300];
-    size_t bl = strlen(b->conf.base_topic), pl = strlen(b->conf.discovery_prefix);
-    snprintf(own, sizeof own, "%s/result/%s", b->conf.base_topic, user);
-    if (strncmp(t, own, strlen(own)) == 0 && (t[strlen(own)] == '\0' || t[strlen(own)] == '/'))
-        return true;
-    if ((strncmp(t, b->conf.base_topic, bl) == 0 && (t[bl] == '/' || !t[bl])) ||
-        (strncmp(t, b->conf.discovery_prefix, pl) == 0 && (t[pl] == '/' || !t[pl])) || t[0] == '$')
-        return false;
-    return true;
-}
-
-static void handle_message(struct mqtt_bridge *b, const struct mosquitto_message *msg, const mosquitto_property *props)
-{
-    char status[300];
-    snprintf(status, sizeof status, "%s/status", b->conf.discovery_prefix);
-    if (b->conf.discovery && strcmp(msg->topic, status) == 0) {
-        if (msg->payloadlen == 6 && memcmp(msg->payload, "online", 6) == 0) {
-            publish_discovery(b);
-            b->all_dirty = true;
-            kick(b);
-        }
-        return;
-    }
-    struct mqtt_cmd cmd;
-    char err[256] = "";
-    int rc = mqtt_cmd_parse(b->conf.base_topic, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
-                            &cmd, err, sizeof err);
-    if (rc == -2)
-        return;
-    b->st.commands++;
-    struct cmd_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return;
-    c->b = b;
-    c->next = b->cmds;
-    b->cmds = c;
-    snprintf(c->user, sizeof c->user, "%s", cmd.user);
-    snprintf(c->id, sizeof c->id, "%s", cmd.id);
-    if (props) {
-        char *rt = NULL;
-        void *corr = NULL;
-        uint16_t cl = 0;
-        if (mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &rt, false) && rt &&
-            response_topic_ok(b, c->user, rt))
-            snprintf(c->response_topic, sizeof c->response_topic, "%s", rt);
-        free(rt);
-        if (mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &cl, false) && corr) {
-            c->corr = corr;
-            c->corr_len = cl;
-        }
-    }
-    const char *action = cmd.action < ACTION_COUNT ? action_table[cmd.action].name : "mqtt-command";
-    if (rc != 0) {
-        cmd_refuse(b, c, action, cmd.target, "refused", err);
-        return;
-    }
-    if (!b->conf.commands) {
-        cmd_refuse(b, c, action, cmd.target, "refused", "commands are disabled in the configuration");
-        return;
-    }
-    const struct site_mqtt_user *u = NULL;
-    for (size_t i = 0; i < b->conf.n_users && !u; i++)
-        if (strcmp(b->conf.users[i].user, cmd.user) == 0)
-            u = &b->conf.users[i];
-    if (!u) {
-        snprintf(err, sizeof err, "MQTT user %s has no role in the configuration", cmd.user);
-        cmd_refuse(b, c, action, cmd.target, "denied", err);
-        return;
-    }
-    char target[SITE_NAME_MAX * 2] = "";
-    if (cmd.target_kind == MQTT_TARGET_OUTPUT_SLUG) {
-        long i = mqtt_slugs_find_output(&b->slugs, cmd.target);
-        if (i < 0 || (cmd.action == ACTION_AUX_ON || cmd.action == ACTION_AUX_OFF) !=
-                         (b->site->outputs[i].type == OUTPUT_AUX)) {
-            snprintf(err, sizeof err, "no %s \"%s\"", cmd.action == ACTION_AUX_ON || cmd.action == ACTION_AUX_OFF
-                                                          ? "aux output" : "door", cmd.target);
-            cmd_refuse(b, c, action, cmd.target, "refused", err);
-            return;
-        }
-        snprintf(target, sizeof target, "%s", b->site->outputs[i].name);
-    } else if (cmd.target_kind == MQTT_TARGET_DEVICE_SLUG) {
-        long i = mqtt_slugs_find_device(&b->slugs, cmd.target);
-        if (i < 0) {
-            snprintf(err, sizeof err, "no panel \"%s\"", cmd.target);
-            cmd_refuse(b, c, action, cmd.target, "refused", err);
-            return;
-        }
-        snprintf(target, sizeof target, "%s", b->site->devices[i].name);
-    } else {
-        snprintf(target, sizeof target, "%s", cmd.target);
-    }
-    struct action_user au = { .role = u->role };
-    snprintf(au.name, sizeof au.name, "mqtt:%.58s", cmd.user);
-    struct action_params params = { .value = cmd.value, .has_value = cmd.has_value };
-    /* action_run audits (also a denial) and calls back once finished, possibly before returning */
-    action_run(b->site, &au, cmd.action, target[0] ? target : NULL, &params, on_cmd_progress, c, NULL, 0);
+    mqtt_kick(b);
 }
 
 /* ---- life ---- */
@@ -1069,8 +808,7 @@ void mqtt_bridge_free(struct mqtt_bridge *b)
         return;
     event_bus_unsubscribe(site_events(b->site), b->sub_handle);
     site_unlisten(b->site, on_site_change, b);
-    for (struct cmd_ctx *c = b->cmds; c; c = c->next)
-        c->b = NULL; /* actions still running answer nobody */
+    mqtt_cmds_detach(b);
     if (b->mosq && b->st.conn == MQTT_CONN_UP) {
         /* a clean "offline" (the will is for crashes), then a polite disconnect, briefly flushed */
         publishf(b, "offline", true, "%s/status", b->conf.base_topic);
