@@ -13,50 +13,13 @@
 #include "core/action.h"
 #include "core/device.h"
 #include "core/journal.h"
+#include "core/timespec.h"
 #include "drivers/drivers.h"
 
 /* The driver registry of this front end: the shared one (drivers/drivers.h). */
 static const struct device_ops *const *const drivers = drivers_registry;
 
 /* ---- shared helpers ---- */
-
-/* Parse "YYYY-MM-DD[ HH:MM[:SS]]", "YYYY-MM-DDTHH:MM:SS", "@EPOCH" or "-N{s,m,h,d}" (ago) to µs. */
-static int parse_time(const char *s, int64_t *out)
-{
-    char *end;
-    if (s[0] == '@') {
-        long long v = strtoll(s + 1, &end, 10);
-        if (end == s + 1 || *end)
-            return -1;
-        *out = (int64_t)v * 1000000;
-        return 0;
-    }
-    if (s[0] == '-') {
-        long long v = strtoll(s + 1, &end, 10);
-        if (end == s + 1 || v < 0 || strlen(end) != 1)
-            return -1;
-        long long mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
-        if (!mult)
-            return -1;
-        *out = event_now_us() - (int64_t)(v * mult) * 1000000;
-        return 0;
-    }
-    static const char *const fmts[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
-    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
-        struct tm tm;
-        memset(&tm, 0, sizeof tm);
-        const char *e = strptime(s, fmts[i], &tm);
-        if (e && !*e) {
-            tm.tm_isdst = -1;
-            time_t t = mktime(&tm);
-            if (t == (time_t)-1)
-                return -1;
-            *out = (int64_t)t * 1000000;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 /* Load the site configuration (diagnostics to stderr). NULL when missing or invalid. */
 static struct site *load_site(const struct ctl_opts *opts, bool quiet_missing)
@@ -151,8 +114,9 @@ static int parse_query(int argc, char **argv, struct query_args *a, bool audit)
         i++;
         if (strcmp(o, "--since") == 0 || strcmp(o, "--until") == 0) {
             int64_t t;
-            if (parse_time(v, &t) != 0) {
-                fprintf(stderr, "portierctl: %s %s: use YYYY-MM-DD[ HH:MM[:SS]], @EPOCH or -N{s,m,h,d}\n", o, v);
+            char why[200];
+            if (timespec_parse(v, event_now_us(), &t, why, sizeof why) != 0) {
+                fprintf(stderr, "portierctl: %s %s\n", o, why);
                 return -1;
             }
             if (o[2] == 's')

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/durable.h"
+#include "core/statedir.h"
+
 /* Commits between automatic retention passes. */
 #define PRUNE_EVERY 1000
 /* How long a writer waits for another process's write transaction (ms). Transactions are single rows,
@@ -80,35 +83,9 @@ const char *journal_error(struct journal *j)
 
 void journal_default_path(char *buf, size_t len)
 {
-    const char *state = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    if (state && state[0] == '/')
-        snprintf(buf, len, "%s/portier/journal.db", state);
-    else
-        snprintf(buf, len, "%s/.local/state/portier/journal.db", home && home[0] ? home : "/tmp");
-}
-
-/* mkdir -p of the directory part of path, mode 0700 for new directories. */
-static int make_parent_dirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    char *slash = strrchr(tmp, '/');
-    if (!slash || slash == tmp)
-        return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
+    char dir[PATH_MAX], err[160];
+    if (statedir_get(dir, sizeof dir, err, sizeof err) < 0 || snprintf(buf, len, "%s/journal.db", dir) >= (int)len)
+        buf[0] = '\0'; /* journal_open then says there is no path */
 }
 
 static int exec(struct journal *j, const char *sql)
@@ -187,6 +164,10 @@ static int prepare(struct journal *j, sqlite3_stmt **st, const char *sql)
 
 struct journal *journal_open(const struct journal_opts *opts, char *err, size_t errlen)
 {
+    if (!opts->path || !opts->path[0]) {
+        snprintf(err, errlen, "no journal path (no state directory: set XDG_STATE_HOME or HOME, or a journal path)");
+        return NULL;
+    }
     struct journal *j = calloc(1, sizeof *j);
     if (!j) {
         snprintf(err, errlen, "out of memory");
@@ -197,7 +178,7 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
     j->readonly = opts->readonly;
     int flags = opts->readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     flags |= SQLITE_OPEN_NOMUTEX;
-    if (!opts->readonly && make_parent_dirs(opts->path) != 0) {
+    if (!opts->readonly && durable_mkdirs_for(opts->path, 0700) != 0) {
         snprintf(err, errlen, "%s: cannot create its directory: %s", opts->path, strerror(errno));
         free(j);
         return NULL;
