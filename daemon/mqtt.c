@@ -5,7 +5,6 @@
 #include "daemon/mqtt.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <mosquitto.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/action.h"
+#include "core/durable.h"
 #include "daemon/mqtt_ha.h"
 #include "daemon/mqtt_json.h"
 #include "daemon/mqtt_priv.h"
@@ -52,31 +52,11 @@ static int save_cursor(struct mqtt_bridge *b)
 {
     if (b->acked_id == b->saved_id)
         return 0;
-    char tmp[PATH_MAX + 8], text[64];
-    snprintf(tmp, sizeof tmp, "%s.tmp", b->state_path);
+    char text[64], err[256];
     int n = snprintf(text, sizeof text, "portier-mqtt 1\nacked %lld\n", (long long)b->acked_id);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
-        set_error(b, "state file %s: %s", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (durable_write(b->state_path, text, (size_t)n, 0600, 0, err, sizeof err) != 0) {
+        set_error(b, "state file: %s", err);
         return -1;
-    }
-    close(fd);
-    if (rename(tmp, b->state_path) != 0) {
-        set_error(b, "state file %s: %s", b->state_path, strerror(errno));
-        return -1;
-    }
-    /* the rename itself durable: sync the directory */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", b->state_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
     }
     b->saved_id = b->acked_id;
     return 0;
@@ -748,7 +728,7 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
         snprintf(err, errlen, "state directory path too long");
         goto fail;
     }
-    if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+    if (durable_mkdirs(state_dir, 0700) != 0) {
         snprintf(err, errlen, "%s: %s", state_dir, strerror(errno));
         goto fail;
     }
