@@ -244,6 +244,9 @@ const char *site_sensor_name(enum sensor_state sensor);
 /* A short state word for display: "open", "closed", "held open", "ALARM", "stale"... */
 const char *site_output_state_word(const struct site_output *out);
 
+/* Whether the emergency unlocks this output (a door or probe named by emergency.doors, or any with "all"). */
+bool site_emergency_output(const struct site *site, const struct site_output *o);
+
 /* Attach the event bus (created on demand) and the loop. */
 struct event_bus *site_events(struct site *site);
 /* Report a change of a device (output < 0) or an output (device < 0) to the front end (on_change) and to

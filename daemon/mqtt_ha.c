@@ -161,6 +161,18 @@ static void door(struct ha *h, const struct site_output *o)
     json_decref(state);
 }
 
+/* A switch: commands ON/OFF, state ON/OFF rendered from the JSON state by template. */
+static void switch_fields(json_t *e, json_t *command_topic, json_t *state_topic, const char *template)
+{
+    json_object_set_new(e, "command_topic", command_topic);
+    json_object_set_new(e, "state_topic", state_topic);
+    json_object_set_new(e, "value_template", json_string(template));
+    json_object_set_new(e, "payload_on", json_string("ON"));
+    json_object_set_new(e, "payload_off", json_string("OFF"));
+    json_object_set_new(e, "state_on", json_string("ON"));
+    json_object_set_new(e, "state_off", json_string("OFF"));
+}
+
 static void aux(struct ha *h, const struct site_output *o)
 {
     const char *slug = h->slugs->output[o->index];
@@ -171,13 +183,8 @@ static void aux(struct ha *h, const struct site_output *o)
         return;
     }
     json_t *e = entity(h, o->name, obj, output_device(h, o), o->device);
-    json_object_set_new(e, "command_topic", cmd_topic(h, "output", slug, "switch"));
-    json_object_set_new(e, "state_topic", jstr("%s/output/%s/state", h->conf->base_topic, slug));
-    json_object_set_new(e, "value_template", json_string("{{ value_json.on }}"));
-    json_object_set_new(e, "payload_on", json_string("ON"));
-    json_object_set_new(e, "payload_off", json_string("OFF"));
-    json_object_set_new(e, "state_on", json_string("ON"));
-    json_object_set_new(e, "state_off", json_string("OFF"));
+    switch_fields(e, cmd_topic(h, "output", slug, "switch"), jstr("%s/output/%s/state", h->conf->base_topic, slug),
+                  "{{ value_json.on }}");
     emit_json(h, "switch", obj, e);
 }
 
@@ -208,13 +215,8 @@ static void emergency(struct ha *h)
         return;
     }
     json_t *e = entity(h, "Emergency unlock", "emergency", site_device(h), SIZE_MAX);
-    json_object_set_new(e, "command_topic", jstr("%s/cmd/%s/emergency", h->conf->base_topic, h->conf->ha_user));
-    json_object_set_new(e, "state_topic", jstr("%s/emergency", h->conf->base_topic));
-    json_object_set_new(e, "value_template", json_string("{{ value_json.state }}"));
-    json_object_set_new(e, "payload_on", json_string("ON"));
-    json_object_set_new(e, "payload_off", json_string("OFF"));
-    json_object_set_new(e, "state_on", json_string("ON"));
-    json_object_set_new(e, "state_off", json_string("OFF"));
+    switch_fields(e, jstr("%s/cmd/%s/emergency", h->conf->base_topic, h->conf->ha_user),
+                  jstr("%s/emergency", h->conf->base_topic), "{{ value_json.state }}");
     json_object_set_new(e, "json_attributes_topic", jstr("%s/emergency", h->conf->base_topic));
     json_object_set_new(e, "icon", json_string("mdi:door-open"));
     emit_json(h, "switch", "emergency", e);

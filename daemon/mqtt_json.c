@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "drivers/c3/c3_tables.h"
@@ -258,24 +257,12 @@ char *mqtt_json_device(const struct site *site, const struct site_device *d)
     return dump(j);
 }
 
-static bool emergency_door(const struct site *site, const struct site_output *o)
-{
-    if (o->type == OUTPUT_AUX)
-        return false;
-    if (site->emergency.all_doors)
-        return true;
-    for (size_t i = 0; i < site->emergency.n_doors; i++)
-        if (strcasecmp(site->emergency.doors[i], o->name) == 0)
-            return true;
-    return false;
-}
-
 char *mqtt_json_emergency(const struct site *site)
 {
     unsigned doors = 0, unlocked = 0, pending = 0, failed = 0;
     for (size_t i = 0; i < site->n_outputs; i++) {
         const struct site_output *o = &site->outputs[i];
-        if (!emergency_door(site, o))
+        if (!site_emergency_output(site, o))
             continue;
         doors++;
         unlocked += o->state.emergency;
