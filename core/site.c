@@ -237,18 +237,6 @@ const char *site_output_state_word(const struct site_output *out)
     return "locked";
 }
 
-bool site_emergency_output(const struct site *site, const struct site_output *o)
-{
-    if (o->type == OUTPUT_AUX)
-        return false;
-    if (site->emergency.all_doors)
-        return true;
-    for (size_t i = 0; i < site->emergency.n_doors; i++)
-        if (strcasecmp(site->emergency.doors[i], o->name) == 0)
-            return true;
-    return false;
-}
-
 struct event_bus *site_events(struct site *site)
 {
     if (!site->events)

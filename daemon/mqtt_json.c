@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/action.h"
 #include "drivers/c3/c3_tables.h"
 
 void mqtt_slug(const char *name, char *out, size_t len)
@@ -262,7 +263,7 @@ char *mqtt_json_emergency(const struct site *site)
     unsigned doors = 0, unlocked = 0, pending = 0, failed = 0;
     for (size_t i = 0; i < site->n_outputs; i++) {
         const struct site_output *o = &site->outputs[i];
-        if (!site_emergency_output(site, o))
+        if (!action_emergency_output(site, o))
             continue;
         doors++;
         unlocked += o->state.emergency;
