@@ -830,3 +830,14 @@ void mqtt_bridge_status(const struct mqtt_bridge *b, struct mqtt_status *st)
         st->journal_id = hi;
     st->backlog = st->journal_id > b->acked_id ? st->journal_id - b->acked_id : 0;
 }
+
+json_t *mqtt_status_json(const struct mqtt_status *st)
+{
+    return json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:s}", "connection",
+                     mqtt_conn_name(st->conn), "broker", st->broker, "protocol", st->protocol, "since_us",
+                     (json_int_t)st->since_us, "acked_id", (json_int_t)st->acked_id, "sent_id", (json_int_t)st->sent_id,
+                     "journal_id", (json_int_t)st->journal_id, "backlog", (json_int_t)st->backlog, "inflight",
+                     (int)st->inflight, "catching_up", st->catching_up, "published", (json_int_t)st->published,
+                     "connects", (json_int_t)st->connects, "failures", (json_int_t)st->failures, "commands",
+                     (json_int_t)st->commands, "refused", (json_int_t)st->refused, "last_error", st->last_error);
+}
