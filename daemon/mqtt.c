@@ -249,6 +249,11 @@ static void ha_emit(const char *topic, const char *payload, void *arg)
 
 void mqtt_publish_discovery(struct mqtt_bridge *b)
 {
+    b->discovery_dirty = false;
+    for (size_t i = 0; i < b->site->n_devices; i++) {
+        memcpy(b->ident[i].serial, b->site->devices[i].serial, sizeof b->ident[i].serial);
+        memcpy(b->ident[i].firmware, b->site->devices[i].firmware, sizeof b->ident[i].firmware);
+    }
     if (b->conf.discovery)
         mqtt_ha_discovery(b->site, &b->conf, &b->slugs, PORTIER_VERSION, ha_emit, b);
 }
@@ -283,6 +288,8 @@ static void flush_states(struct mqtt_bridge *b)
         b->alarms_dirty = false;
         publish_alarms(b);
     }
+    if (b->discovery_dirty)
+        mqtt_publish_discovery(b);
     b->all_dirty = false;
 }
 
@@ -681,8 +688,12 @@ side:
 static void on_site_change(struct site *site, int device, int output, void *arg)
 {
     struct mqtt_bridge *b = arg;
-    if (device >= 0 && (size_t)device < site->n_devices)
+    if (device >= 0 && (size_t)device < site->n_devices) {
         b->dev_dirty[device] = true;
+        const struct site_device *sd = &site->devices[device];
+        if (strcmp(sd->serial, b->ident[device].serial) != 0 || strcmp(sd->firmware, b->ident[device].firmware) != 0)
+            b->discovery_dirty = true; /* the driver read the device's identity: Home Assistant shows it */
+    }
     if (output >= 0 && (size_t)output < site->n_outputs)
         b->out_dirty[output] = true;
     b->emergency_dirty = true;
@@ -718,7 +729,8 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
     b->infl = calloc(conf->max_inflight ? conf->max_inflight : 1, sizeof *b->infl);
     b->out_dirty = calloc(site->n_outputs + 1, sizeof *b->out_dirty);
     b->dev_dirty = calloc(site->n_devices + 1, sizeof *b->dev_dirty);
-    if ((conf->n_users && !b->conf.users) || !b->infl || !b->out_dirty || !b->dev_dirty ||
+    b->ident = calloc(site->n_devices + 1, sizeof *b->ident);
+    if ((conf->n_users && !b->conf.users) || !b->infl || !b->out_dirty || !b->dev_dirty || !b->ident ||
         mqtt_slugs_build(site, &b->slugs) != 0 || b->conf.max_inflight == 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -777,6 +789,7 @@ fail:
     free(b->infl);
     free(b->out_dirty);
     free(b->dev_dirty);
+    free(b->ident);
     free(b);
     mosquitto_lib_cleanup();
     return NULL;
@@ -814,6 +827,7 @@ void mqtt_bridge_free(struct mqtt_bridge *b)
     free(b->infl);
     free(b->out_dirty);
     free(b->dev_dirty);
+    free(b->ident);
     free(b);
     mosquitto_lib_cleanup();
 }
