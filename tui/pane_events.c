@@ -224,11 +224,11 @@ static void details(struct console *c, const struct event *ev)
     if (n > 0 && (size_t)n < sizeof text) {
         if (ev->kind == EVENT_NIX1_ACCESS)
             snprintf(text + n, sizeof text - (size_t)n, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld",
-                     ev->uid, ev->unit, ev->text, ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+                     ev->uid, ev->unit, ev->text, console_stored_text(ev), (long long)ev->id);
         else
             snprintf(text + n, sizeof text - (size_t)n, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\n"
                      "Journal:  %s #%lld", ev->card, ev->pin, ev->verify, ev->inout, ev->text,
-                     ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+                     console_stored_text(ev), (long long)ev->id);
     }
     console_info(c, "Event", text);
 }
