@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,10 @@
 #include <unistd.h>
 
 #include "cli/ctl.h"
+#include "core/durable.h"
 #include "core/loop.h"
+#include "core/statedir.h"
+#include "core/strbuf.h"
 #include "core/xport_serial.h"
 #include "drivers/nix1/nix1_access.h"
 #include "drivers/nix1/nix1_bus.h"
@@ -681,34 +685,17 @@ static int cmd_file(struct ctx *c, int argc, char **argv)
 
 /* ---- door state file ---- */
 
+/* Direct mode (no site): "nix1@<port>.state" in the state directory (core/statedir.h). */
 static char *default_state_path(const char *port)
 {
-    const char *base = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    char dir[512];
-    if (base && *base)
-        snprintf(dir, sizeof dir, "%s/portier", base);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/portier", home);
-    else
-        snprintf(dir, sizeof dir, "/tmp/portier-%u", (unsigned)getuid());
-    char p[600];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0700);
-            *s = '/';
-        }
-    mkdir(p, 0700);
-    char name[200];
-    size_t k = 0;
-    for (const char *s = port; *s && k + 1 < sizeof name; s++)
-        name[k++] = (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ? *s : '_');
-    name[k] = 0;
-    char *out = malloc(strlen(p) + strlen(name) + 32);
-    if (out)
-        sprintf(out, "%s/nix1-%s.state", p, name);
+    char name[300], safe[256], err[200];
+    snprintf(name, sizeof name, "nix1@%s.state", statedir_name(port, safe, sizeof safe));
+    char *out = malloc(PATH_MAX);
+    if (out && statedir_path(name, out, PATH_MAX, err, sizeof err) < 0) {
+        fprintf(stderr, "portierctl nix1: %s\n", err);
+        free(out);
+        out = NULL;
+    }
     return out;
 }
 
@@ -729,19 +716,10 @@ static int door_save(struct ctx *c, struct nix1_door *d)
     char *text = nix1_door_save(d, &len);
     if (!text)
         return -1;
-    char tmp[700];
-    snprintf(tmp, sizeof tmp, "%s.tmp", c->state_path);
-    FILE *f = fopen(tmp, "wb");
-    int rc = -1;
-    if (f) {
-        if (fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0)
-            rc = 0;
-        fclose(f);
-        if (rc == 0 && rename(tmp, c->state_path) < 0)
-            rc = -1;
-    }
+    char err[400];
+    int rc = durable_write(c->state_path, text, len, 0600, 0, err, sizeof err);
     if (rc < 0)
-        fprintf(stderr, "portierctl nix1: cannot save %s: %s\n", c->state_path, strerror(errno));
+        fprintf(stderr, "portierctl nix1: cannot save the door state: %s\n", err);
     free(text);
     return rc;
 }
@@ -822,6 +800,8 @@ static int cmd_door(struct ctx *c, const char *what, int argc, char **argv)
         return CTL_EXIT_USAGE;
     if (!c->state_path)
         c->state_path = default_state_path(c->port);
+    if (!c->state_path)
+        return CTL_EXIT_USAGE;
     struct nix1_door *d = nix1_door_new(c->bus);
     if (!d)
         return CTL_EXIT_UNREACHABLE;
@@ -1373,10 +1353,10 @@ static int dispatch(struct ctx *c, int argc, char **argv)
         if (strcmp(a1, "clear") == 0 && argc == 2)
             return do_set(c, "cron clear", 'D', 'h', NULL);
         if (strcmp(a1, "set") == 0 && argc >= 3) {
-            size_t k = 0;
-            opt[0] = 0;
-            for (int i = 2; i < argc; i++)
-                k += (size_t)snprintf(opt + k, sizeof opt - k, "%s%s", i > 2 ? " " : "", argv[i]);
+            struct strbuf sb;
+            STRBUF_ON(&sb, opt);
+            if (!strbuf_join(&sb, " ", (const char *const *)argv + 2, (size_t)argc - 2))
+                return usage_err("cron set: the expression is too long for a NiX1 line");
             return do_set(c, "cron set", 'N', 'h', opt);
         }
     }
@@ -1435,9 +1415,11 @@ static int dispatch(struct ctx *c, int argc, char **argv)
             return do_get(c, "right", 'Q', 'r', opt, n, 1);
         }
         if (strcmp(a1, "set") == 0 && argc >= 5) {
-            size_t k = (size_t)snprintf(opt, sizeof opt, "%s\t%s\t", a2, a3);
-            for (int i = 4; i < argc; i++)
-                k += (size_t)snprintf(opt + k, sizeof opt - k, "%s%s", i > 4 ? " " : "", argv[i]);
+            struct strbuf sb;
+            STRBUF_ON(&sb, opt);
+            strbuf_printf(&sb, "%s\t%s\t", a2, a3);
+            if (!strbuf_join(&sb, " ", (const char *const *)argv + 4, (size_t)argc - 4))
+                return usage_err("right set: the arguments are too long for a NiX1 line");
             return do_set(c, "right set", 'N', 'r', opt);
         }
         if (strcmp(a1, "del") == 0 && (argc == 4 || (argc == 3 && strcmp(a2, "0") == 0))) {
@@ -1495,7 +1477,7 @@ static int dispatch(struct ctx *c, int argc, char **argv)
     return CTL_EXIT_USAGE;
 }
 
-static int nix1_main(const struct ctl_opts *g, int argc, char **argv)
+int ctl_nix1_legacy_main(const struct ctl_opts *g, int argc, char **argv)
 {
     static struct ctx cx;
     struct ctx *c = &cx;
@@ -1587,17 +1569,3 @@ static int nix1_main(const struct ctl_opts *g, int argc, char **argv)
     return rc;
 }
 
-const struct ctl_family ctl_nix1_family = {
-    .name = "nix1",
-    .main = nix1_main,
-    .usage =
-        "  nix1 PORT [--baud N] [--rs485 auto|kernel|rts] [--slave ADDR[,ADDR..] | --broadcast | --scratch]\n"
-        "       [--state FILE] [--wait S] COMMAND    PORT = /dev/ttyUSB0, a pty, or tcp://HOST:PORT\n"
-        "    status | scan [--assign U1[,U2]] | version | time get|sync | timeouts get | timeouts set valid=S bad=S\n"
-        "    lock P get|on|off | unit P get|set N|clear | cron get|set EXPR|clear | cron-mode get|set M\n"
-        "    mode get|set M | overdrive get | overdrive P get|on|off | baud set N | general-status get|set HH\n"
-        "    entries [--follow] [--rewind K] | user get UID|set UID TS INC|del UID | right get UID UNIT\n"
-        "    right set UID UNIT CRON | right del UID UNIT | key get|add TS KEY|del TS | key rotate DIR [--max-age D]\n"
-        "    file ls EXT|get NAME [LOCAL]|put LOCAL [NAME]|rm NAME|cp A B|sum NAME | tmp clear | format | restart\n"
-        "    firmware FILE [RETRIES] | provision DIR | hold on|off | open MINUTES | emergency on|off | raw LINE",
-};

@@ -703,6 +703,36 @@ static void load_journal(struct ctx *c, const config_setting_t *g, struct site *
         site->journal.queue_events = (size_t)v;
 }
 
+static const char *const daemon_keys[] = { "socket", "group", NULL };
+
+/* daemon = { socket = "/run/portier/portier.sock"; group = "portier"; }: where portierd listens, and which group
+ * may connect (mode 0660). */
+static void load_daemon(struct ctx *c, const config_setting_t *g, struct site *site)
+{
+    check_keys(c, g, "daemon", daemon_keys);
+    char p[SITE_PATH_MAX];
+    if (get_str(c, g, "socket", "daemon", p, sizeof p, false, true)) {
+        int line = line_of(config_setting_get_member(g, "socket"));
+        if (p[0] != '/')
+            ERR(c, line, "daemon socket \"%s\" must be an absolute path", p);
+        else if (strlen(p) >= 108)
+            ERR(c, line, "daemon socket path is longer than 107 bytes (a Unix socket limit)");
+        else
+            snprintf(site->daemon.socket, sizeof site->daemon.socket, "%s", p);
+    }
+    char grp[64];
+    if (get_str(c, g, "group", "daemon", grp, sizeof grp, false, true)) {
+        bool ok = strlen(grp) <= 32 && ((grp[0] >= 'a' && grp[0] <= 'z') || grp[0] == '_');
+        for (const char *q = grp; ok && *q; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-' ||
+                 (*q == '$' && !q[1]);
+        if (!ok)
+            ERR(c, line_of(config_setting_get_member(g, "group")), "daemon group \"%s\" is not a group name", grp);
+        else
+            snprintf(site->daemon.group, sizeof site->daemon.group, "%s", grp);
+    }
+}
+
 static const char *const ui_keys[] = { "colours", "colors", "bell", "keys", NULL };
 
 static void load_ui(struct ctx *c, const config_setting_t *g, struct site *site)
@@ -741,7 +771,180 @@ static void load_ui(struct ctx *c, const config_setting_t *g, struct site *site)
     }
 }
 
-static const char *const top_keys[] = { "site", "panels", "buses", "roles", "emergency", "journal", "ui", NULL };
+/* ==== mqtt = { ... }: the daemon's MQTT output (doc/mqtt.md). Kept apart from the sections above. ==== */
+
+static const char *const mqtt_keys[] = { "host", "port", "tls", "username", "password_file", "client_id",
+                                         "base_topic", "qos", "keepalive", "max_inflight", "commands", "roles",
+                                         "discovery", "discovery_prefix", "ha_user", NULL };
+static const char *const mqtt_tls_keys[] = { "ca", "cert", "key", NULL };
+static const char *const mqtt_role_keys[] = { "user", "role", NULL };
+
+/* A topic prefix: printable, no wildcards, no empty level, no leading or trailing '/'. */
+static bool mqtt_check_topic(struct ctx *c, const char *key, const char *v, int line)
+{
+    bool ok = v[0] && v[0] != '/' && v[strlen(v) - 1] != '/' && !strstr(v, "//") && !strpbrk(v, "+#");
+    if (!ok)
+        ERR(c, line, "'%s' = \"%s\" must be a topic prefix: levels separated by '/', none empty, no '+' or '#'", key,
+            v);
+    return ok;
+}
+
+/* A user name used as a topic level (commands arrive on <base>/cmd/<user>/...). */
+static bool mqtt_check_level(struct ctx *c, const char *key, const char *v, int line)
+{
+    if (!v[0] || strpbrk(v, "/+#")) {
+        ERR(c, line, "'%s' = \"%s\" must not be empty or contain '/', '+' or '#' (it is a topic level)", key, v);
+        return false;
+    }
+    return true;
+}
+
+static void mqtt_tls_file(struct ctx *c, const config_setting_t *g, const char *key, char *dst, size_t len)
+{
+    char v[SITE_PATH_MAX];
+    if (!get_str(c, g, key, "mqtt tls", v, sizeof v, false, true))
+        return;
+    resolve_path(c, v, dst, len);
+    if (c->check_perms && access(dst, R_OK) != 0)
+        ERR(c, line_of(config_setting_get_member(g, key)), "tls %s %s: %s", key, dst, strerror(errno));
+}
+
+static void load_mqtt_roles(struct ctx *c, const config_setting_t *l, struct site_mqtt *m)
+{
+    int n = config_setting_length(l);
+    m->users = calloc(n ? (size_t)n : 1, sizeof *m->users);
+    if (!m->users)
+        return;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+        int line = line_of(e) ? line_of(e) : line_of(l);
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+            ERR(c, line, "each mqtt role must be a group { user = \"...\"; role = \"...\"; }");
+            continue;
+        }
+        check_keys(c, e, "mqtt role", mqtt_role_keys);
+        struct site_mqtt_user *u = &m->users[m->n_users];
+        memset(u, 0, sizeof *u);
+        u->line = line_of(config_setting_get_member(e, "user")) ? line_of(config_setting_get_member(e, "user")) : line;
+        if (!get_str(c, e, "user", "mqtt role", u->user, sizeof u->user, true, true) ||
+            !mqtt_check_level(c, "user", u->user, line_of(config_setting_get_member(e, "user"))))
+            continue;
+        config_setting_t *rs = member(c, e, "role", "mqtt role", true);
+        if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
+            continue;
+        int r = role_from_name(config_setting_get_string(rs));
+        if (r < 0) {
+            ERR(c, line_of(rs), "'role' = \"%s\" is not one of: guard, operator, technician",
+                config_setting_get_string(rs));
+            continue;
+        }
+        u->role = (enum role)r;
+        /* MQTT user names are case-sensitive (unlike portier's device and door names) */
+        bool dup = false;
+        for (size_t k = 0; k < m->n_users && !dup; k++) {
+            dup = strcmp(m->users[k].user, u->user) == 0;
+            if (dup)
+                ERR(c, line_of(config_setting_get_member(e, "user")), "duplicate mqtt user \"%s\" (first at line %d)",
+                    u->user, m->users[k].line);
+        }
+        if (!dup)
+            m->n_users++;
+    }
+}
+
+static void load_mqtt(struct ctx *c, const config_setting_t *g, struct site *site)
+{
+    struct site_mqtt *m = &site->mqtt;
+    m->enabled = true;
+    m->line = line_of(g);
+    m->qos = 1;
+    m->keepalive = 30;
+    m->max_inflight = 64;
+    m->discovery = true;
+    snprintf(m->base_topic, sizeof m->base_topic, "portier");
+    snprintf(m->discovery_prefix, sizeof m->discovery_prefix, "homeassistant");
+    check_keys(c, g, "mqtt", mqtt_keys);
+    get_str(c, g, "host", "mqtt", m->host, sizeof m->host, true, true);
+    config_setting_t *tg = get_group(c, g, "tls");
+    if (tg) {
+        m->tls = true;
+        check_keys(c, tg, "mqtt tls", mqtt_tls_keys);
+        mqtt_tls_file(c, tg, "ca", m->tls_ca, sizeof m->tls_ca);
+        mqtt_tls_file(c, tg, "cert", m->tls_cert, sizeof m->tls_cert);
+        mqtt_tls_file(c, tg, "key", m->tls_key, sizeof m->tls_key);
+        if (!m->tls_ca[0] && !config_setting_get_member(tg, "ca"))
+            ERR(c, line_of(tg), "mqtt tls: 'ca' is required (the CA that signed the broker's certificate)");
+        if (!m->tls_cert[0] != !m->tls_key[0] &&
+            !config_setting_get_member(tg, m->tls_cert[0] ? "key" : "cert"))
+            ERR(c, line_of(tg), "mqtt tls: 'cert' and 'key' go together (a client certificate needs its key)");
+    }
+    long long v;
+    m->port = m->tls ? 8883 : 1883;
+    if (get_int(c, g, "port", "mqtt", 1, 65535, &v, false))
+        m->port = (uint16_t)v;
+    if (get_str(c, g, "username", "mqtt", m->username, sizeof m->username, false, true))
+        mqtt_check_level(c, "username", m->username, line_of(config_setting_get_member(g, "username")));
+    config_setting_t *pf = config_setting_get_member(g, "password_file");
+    if (pf && want_type(c, pf, CONFIG_TYPE_STRING, "password_file")) {
+        const char *pv = config_setting_get_string(pf);
+        if (!pv || !pv[0]) {
+            ERR(c, line_of(pf), "'password_file' must not be empty");
+        } else {
+            resolve_path(c, pv, m->password_file, sizeof m->password_file);
+            password_perms(c, line_of(pf));
+            read_password_file(c, pf, m->password, sizeof m->password);
+            if (!m->username[0])
+                ERR(c, line_of(pf), "mqtt: a password_file needs a 'username'");
+        }
+    }
+    if (get_str(c, g, "client_id", "mqtt", m->client_id, sizeof m->client_id, false, true)) {
+        int line = line_of(config_setting_get_member(g, "client_id"));
+        if (strpbrk(m->client_id, "/+# "))
+            ERR(c, line, "'client_id' = \"%s\" must not contain '/', '+', '#' or spaces", m->client_id);
+        else if (strlen(m->client_id) > 23)
+            WARN(c, line, "'client_id' is %zu characters: MQTT 3.1.1 brokers need only accept 23",
+                 strlen(m->client_id));
+    } else {
+        /* portier-<site name>, letters and digits kept, the rest as '-', within 23 characters */
+        size_t k = (size_t)snprintf(m->client_id, sizeof m->client_id, "portier-");
+        for (const char *p = site->name; *p && k < 23; p++)
+            m->client_id[k++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '-';
+        m->client_id[k] = '\0';
+    }
+    if (get_str(c, g, "base_topic", "mqtt", m->base_topic, sizeof m->base_topic, false, true))
+        mqtt_check_topic(c, "base_topic", m->base_topic, line_of(config_setting_get_member(g, "base_topic")));
+    if (get_int(c, g, "qos", "mqtt", 0, 2, &v, false)) {
+        if (v == 0)
+            ERR(c, line_of(config_setting_get_member(g, "qos")), "'qos' = 0 cannot guarantee delivery: use 1 or 2");
+        else
+            m->qos = (unsigned)v;
+    }
+    if (get_int(c, g, "keepalive", "mqtt", 5, 3600, &v, false))
+        m->keepalive = (unsigned)v;
+    if (get_int(c, g, "max_inflight", "mqtt", 1, 1000, &v, false))
+        m->max_inflight = (unsigned)v;
+    get_bool(c, g, "commands", &m->commands);
+    get_bool(c, g, "discovery", &m->discovery);
+    if (get_str(c, g, "discovery_prefix", "mqtt", m->discovery_prefix, sizeof m->discovery_prefix, false, true))
+        mqtt_check_topic(c, "discovery_prefix", m->discovery_prefix,
+                         line_of(config_setting_get_member(g, "discovery_prefix")));
+    config_setting_t *l = get_list(c, g, "roles");
+    if (l)
+        load_mqtt_roles(c, l, m);
+    if (get_str(c, g, "ha_user", "mqtt", m->ha_user, sizeof m->ha_user, false, true)) {
+        int line = line_of(config_setting_get_member(g, "ha_user"));
+        bool found = false;
+        for (size_t i = 0; i < m->n_users && !found; i++)
+            found = strcmp(m->users[i].user, m->ha_user) == 0;
+        if (mqtt_check_level(c, "ha_user", m->ha_user, line) && !found && m->commands)
+            WARN(c, line, "ha_user \"%s\" has no entry in mqtt roles: its commands will be refused", m->ha_user);
+    }
+    if (m->n_users && !m->commands)
+        WARN(c, m->line, "mqtt roles are set but commands = false: no command topic is read");
+}
+
+static const char *const top_keys[] = { "site", "panels", "buses", "roles", "emergency", "journal", "ui",
+                                         "mqtt", "daemon", NULL };
 
 static void load_root(struct ctx *c, config_t *cfg)
 {
@@ -795,6 +998,10 @@ static void load_root(struct ctx *c, config_t *cfg)
         load_journal(c, g, site);
     if ((g = get_group(c, root, "ui")))
         load_ui(c, g, site);
+    if ((g = get_group(c, root, "mqtt")))
+        load_mqtt(c, g, site);
+    if ((g = get_group(c, root, "daemon")))
+        load_daemon(c, g, site);
     /* Emergency doors must exist (names checked after every output is known). */
     if (!site->emergency.all_doors) {
         config_setting_t *eg = config_setting_get_member(root, "emergency");
@@ -1080,6 +1287,42 @@ static void write_bus(FILE *out, const struct site_bus *b)
     fputs("    );\n", out);
 }
 
+/* The mqtt block (its own part, as in the loader). */
+static void write_mqtt(FILE *out, const struct site_mqtt *m)
+{
+    fputs("\nmqtt = {\n", out);
+    put_kv(out, "  ", "host", m->host);
+    fprintf(out, "  port = %u;\n", (unsigned)m->port);
+    if (m->tls) {
+        fputs("  tls = {\n", out);
+        if (m->tls_ca[0])
+            put_kv(out, "    ", "ca", m->tls_ca);
+        if (m->tls_cert[0])
+            put_kv(out, "    ", "cert", m->tls_cert);
+        if (m->tls_key[0])
+            put_kv(out, "    ", "key", m->tls_key);
+        fputs("  };\n", out);
+    }
+    if (m->username[0])
+        put_kv(out, "  ", "username", m->username);
+    if (m->password_file[0])
+        put_kv(out, "  ", "password_file", m->password_file);
+    put_kv(out, "  ", "client_id", m->client_id);
+    put_kv(out, "  ", "base_topic", m->base_topic);
+    fprintf(out, "  qos = %u;\n  keepalive = %u;\n  max_inflight = %u;\n  commands = %s;\n  discovery = %s;\n", m->qos,
+            m->keepalive, m->max_inflight, m->commands ? "true" : "false", m->discovery ? "true" : "false");
+    put_kv(out, "  ", "discovery_prefix", m->discovery_prefix);
+    if (m->ha_user[0])
+        put_kv(out, "  ", "ha_user", m->ha_user);
+    fputs("  roles = (", out);
+    for (size_t i = 0; i < m->n_users; i++) {
+        fputs(i ? ",\n    { user = " : "\n    { user = ", out);
+        put_str(out, m->users[i].user);
+        fprintf(out, "; role = \"%s\"; }", role_name(m->users[i].role));
+    }
+    fputs(" );\n};\n", out);
+}
+
 int site_config_write(const struct site *site, FILE *out)
 {
     static const char *const confirms[] = { "none", "double", "word" };
@@ -1138,5 +1381,15 @@ int site_config_write(const struct site *site, FILE *out)
         put_str(out, kb);
     }
     fputs(" );\n};\n", out);
+    if (site->daemon.socket[0] || site->daemon.group[0]) {
+        fputs("\ndaemon = {\n", out);
+        if (site->daemon.socket[0])
+            put_kv(out, "  ", "socket", site->daemon.socket);
+        if (site->daemon.group[0])
+            put_kv(out, "  ", "group", site->daemon.group);
+        fputs("};\n", out);
+    }
+    if (site->mqtt.enabled)
+        write_mqtt(out, &site->mqtt);
     return ferror(out) ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 
 #include "core/device.h"
 #include "core/journal.h"
+#include "core/strbuf.h"
 
 const struct action_def action_table[ACTION_COUNT] = {
     [ACTION_ACK] = { ACTION_ACK, "ack", "Acknowledge an event", ROLE_GUARD, false, ACTION_TARGET_EVENT, NULL, 0, 0, 0 },
@@ -168,20 +169,19 @@ static void publish_operator(struct run_ctx *rc, bool done)
 /* The per-target detail for the audit row: "Main entrance: ok; Lab exit: FAILED no reply". */
 static void format_detail(struct run_ctx *rc, char *buf, size_t len)
 {
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < rc->run.n_results && off + 1 < len; i++) {
+    struct strbuf sb;
+    strbuf_init(&sb, buf, len);
+    for (size_t i = 0; i < rc->run.n_results; i++) {
         const struct action_target_result *t = &rc->run.results[i];
         const char *name = t->label[0] ? t->label
                            : t->output < rc->site->n_outputs ? rc->site->outputs[t->output].name
                                                              : rc->site->devices[t->device].name;
-        int n = snprintf(buf + off, len - off, "%s%s: %s%s%s", i ? "; " : "", name,
-                         t->progress == PROGRESS_OK ? "ok" : t->progress == PROGRESS_PENDING ? "pending" : "FAILED",
-                         t->message[0] && strcmp(t->message, "ok") != 0 ? " " : "",
-                         strcmp(t->message, "ok") != 0 ? t->message : "");
-        if (n < 0)
+        if (!strbuf_sep(&sb, "; ") ||
+            !strbuf_printf(&sb, "%s: %s%s%s", name,
+                           t->progress == PROGRESS_OK ? "ok" : t->progress == PROGRESS_PENDING ? "pending" : "FAILED",
+                           t->message[0] && strcmp(t->message, "ok") != 0 ? " " : "",
+                           strcmp(t->message, "ok") != 0 ? t->message : ""))
             break;
-        off += (size_t)n;
     }
     if (!rc->run.n_results && rc->run.error[0])
         snprintf(buf, len, "%s", rc->run.error);
@@ -378,7 +378,7 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
     }
 }
 
-static bool is_emergency_output(const struct site *site, const struct site_output *o)
+bool action_emergency_output(const struct site *site, const struct site_output *o)
 {
     if (o->type == OUTPUT_AUX)
         return false;
@@ -464,7 +464,8 @@ static int resolve_target(struct run_ctx *rc, const char *target, size_t *output
 static int parse_settings(struct run_ctx *rc, const char *text, char *err, size_t errlen)
 {
     const char *p = text ? text : "";
-    size_t off = 0;
+    struct strbuf text_sb;
+    STRBUF_ON(&text_sb, rc->settings_text);
     while (*p) {
         while (*p == '\n' || *p == ';' || *p == ' ' || *p == '\t' || *p == '\r')
             p++;
@@ -507,10 +508,8 @@ static int parse_settings(struct run_ctx *rc, const char *text, char *err, size_
         struct device_setting *st = &ns[rc->n_settings++];
         snprintf(st->key, sizeof st->key, "%.*s", (int)kl, p);
         snprintf(st->value, sizeof st->value, "%.*s", (int)vl, v);
-        int w = snprintf(rc->settings_text + off, sizeof rc->settings_text - off, "%s%s=%s", off ? " " : "",
-                         st->key, st->value);
-        if (w > 0 && (size_t)w < sizeof rc->settings_text - off)
-            off += (size_t)w;
+        strbuf_sep(&text_sb, " ");
+        strbuf_printf(&text_sb, "%s=%s", st->key, st->value); /* the audit text may be cut; the settings not */
         p += n;
     }
     return 0;
@@ -667,8 +666,12 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         }
         break;
     case ACTION_RELOAD_CONFIG:
-        /* Performed by the front end in its final callback (it owns the configuration loader). */
-        r->status = ACTION_OK;
+        /* The owner of the configuration loader validates the file now and applies it after this action (a
+         * front end without the hook performs it in its final callback). */
+        if (site->reload && site->reload(site, user->name, r->error, sizeof r->error, site->reload_arg) != 0)
+            r->status = ACTION_FAILED;
+        else
+            r->status = ACTION_OK;
         break;
     case ACTION_EMERGENCY_ON:
     case ACTION_EMERGENCY_OFF: {
@@ -684,13 +687,13 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         }
         /* Results for every emergency output first, so the live counts start complete. */
         for (size_t i = 0; i < site->n_outputs; i++)
-            if (is_emergency_output(site, &site->outputs[i]))
+            if (action_emergency_output(site, &site->outputs[i]))
                 add_result(rc, site->outputs[i].device, i);
         /* Then one command per device, all devices at once. */
         for (size_t d = 0; d < site->n_devices; d++) {
             size_t n = 0;
             for (size_t i = 0; i < site->n_outputs; i++)
-                if (site->outputs[i].device == d && is_emergency_output(site, &site->outputs[i]))
+                if (site->outputs[i].device == d && action_emergency_output(site, &site->outputs[i]))
                     outs[n++] = i;
             if (n)
                 dispatch_device(rc, d, outs, n, device_op_for(id));

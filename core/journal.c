@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/journal_int.h"
+#include "core/statedir.h"
 
 /* Commits between automatic retention passes. */
 #define PRUNE_EVERY 1000
@@ -68,12 +69,9 @@ const char *journal_error(struct journal *j)
 
 void journal_default_path(char *buf, size_t len)
 {
-    const char *state = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    if (state && state[0] == '/')
-        snprintf(buf, len, "%s/portier/journal.db", state);
-    else
-        snprintf(buf, len, "%s/.local/state/portier/journal.db", home && home[0] ? home : "/tmp");
+    char dir[PATH_MAX], err[160];
+    if (statedir_get(dir, sizeof dir, err, sizeof err) < 0 || snprintf(buf, len, "%s/journal.db", dir) >= (int)len)
+        buf[0] = '\0'; /* journal_open then says there is no path */
 }
 
 int journal_exec(struct journal *j, const char *sql)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/durable.h"
 #include "core/journal_int.h"
 
 #define QUEUE_EVENTS_DEFAULT 4096
@@ -18,36 +19,6 @@
  * old bound, a short-lived tool may wait. */
 #define BUSY_MS_LOOP 20
 #define BUSY_MS_TOOL 250
-
-/* mkdir -p of the directory part of path, mode 0700 for new directories. */
-static int make_parent_dirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    char *slash = strrchr(tmp, '/');
-    if (!slash || slash == tmp)
-        return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(tmp, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 sqlite3 *journal_query_db(struct journal *j)
 {
@@ -141,7 +112,7 @@ static int connect_once(struct journal *j, bool *existed)
 {
     struct stat st;
     *existed = stat(j->path, &st) == 0 && st.st_size > 0;
-    if (make_parent_dirs(j->path) != 0) {
+    if (durable_mkdirs_for(j->path, 0700) != 0) {
         snprintf(j->err, sizeof j->err, "cannot create its directory: %s", strerror(errno));
         return errno == EROFS || errno == EACCES ? SQLITE_READONLY : SQLITE_CANTOPEN;
     }
@@ -350,6 +321,10 @@ void journal_check_start(struct journal *j)
 
 struct journal *journal_open(const struct journal_opts *opts, char *err, size_t errlen)
 {
+    if (!opts->path || !opts->path[0]) {
+        snprintf(err, errlen, "no journal path (no state directory: set XDG_STATE_HOME or HOME, or a journal path)");
+        return NULL;
+    }
     struct journal *j = calloc(1, sizeof *j);
     if (!j) {
         snprintf(err, errlen, "out of memory");

@@ -1,5 +1,5 @@
-/* journal_query: the journal's paged queries, newest first (the read-write connection, or the read-only one
- * the history falls back to while the journal cannot be written). */
+/* journal_query: the journal's queries: paged newest first, and forward reading (the read-write connection,
+ * or the read-only one the history falls back to while the journal cannot be written). */
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +58,10 @@ static void add_common(struct sqlbuf *b, const struct journal_query *q, const ch
         sql_add(b, " AND id < ?");
         bind_add_int(b, q->before_id);
     }
+    if (q->after_id > 0) {
+        sql_add(b, " AND id > ?");
+        bind_add_int(b, q->after_id);
+    }
 }
 
 /* The database queries read, or NULL with the reason in the error text. */
@@ -72,6 +76,11 @@ static sqlite3 *query_db(struct journal *j)
     return db;
 }
 
+static void query_error(struct journal *j, sqlite3 *db)
+{
+    snprintf(j->err, sizeof j->err, "query: %s", sqlite3_errmsg(db));
+}
+
 static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
 {
     sql_add(b, " ORDER BY id DESC LIMIT ?");
@@ -81,7 +90,7 @@ static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const str
     if (!db)
         return NULL;
     if (sqlite3_prepare_v2(db, b->sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(j->err, sizeof j->err, "query: %s", sqlite3_errmsg(db));
+        query_error(j, db);
         return NULL;
     }
     for (int i = 0; i < b->n; i++) {
@@ -99,11 +108,56 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
     event_copy(dst, len, t ? (const char *)t : "");
 }
 
+#define EVENT_COLUMNS "id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name," \
+                      "card,pin,verify,inout,uid,unit,addr,text,key,acked_us"
+
+/* One row of EVENT_COLUMNS into ev. */
+static void read_event_row(sqlite3_stmt *st, struct event *ev)
+{
+    event_init(ev, (enum event_kind)sqlite3_column_int(st, 2), (enum event_severity)sqlite3_column_int(st, 3));
+    ev->id = sqlite3_column_int64(st, 0);
+    ev->host_time_us = sqlite3_column_int64(st, 1);
+    ev->device_time = sqlite3_column_int64(st, 4);
+    ev->device_tz_valid = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    ev->device_tz_min = sqlite3_column_int(st, 5);
+    col_text(st, 6, ev->device, sizeof ev->device);
+    col_text(st, 7, ev->door, sizeof ev->door);
+    ev->door_no = sqlite3_column_int(st, 8);
+    ev->code = sqlite3_column_int(st, 9);
+    col_text(st, 10, ev->code_name, sizeof ev->code_name);
+    ev->card = (uint32_t)sqlite3_column_int64(st, 11);
+    ev->pin = (uint32_t)sqlite3_column_int64(st, 12);
+    ev->verify = sqlite3_column_int(st, 13);
+    ev->inout = sqlite3_column_int(st, 14);
+    col_text(st, 15, ev->uid, sizeof ev->uid);
+    ev->unit = sqlite3_column_int(st, 16);
+    col_text(st, 17, ev->addr, sizeof ev->addr);
+    col_text(st, 18, ev->text, sizeof ev->text);
+    col_text(st, 19, ev->key, sizeof ev->key);
+    ev->journaled = true;
+}
+
+struct events_adapter {
+    journal_event_fn fn;
+    void *arg;
+};
+
+static int events_adapter_cb(const struct event *ev, const struct journal_ack *ack, void *arg)
+{
+    struct events_adapter *a = arg;
+    return a->fn(ev, ack->acked, a->arg);
+}
+
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg)
 {
+    struct events_adapter a = { fn, arg };
+    return journal_query_rows(j, q, events_adapter_cb, &a);
+}
+
+long journal_query_rows(struct journal *j, const struct journal_query *q, journal_row_fn fn, void *arg)
+{
     struct sqlbuf b = { .len = 0 };
-    sql_add(&b, "SELECT id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name,"
-                "card,pin,verify,inout,uid,unit,addr,text,key,acked_us FROM events");
+    sql_add(&b, "SELECT " EVENT_COLUMNS ",acked_by FROM events");
     add_common(&b, q, "host_us");
     if (q->device) {
         sql_add(&b, " AND device = ? COLLATE NOCASE");
@@ -121,6 +175,8 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
         sql_add(&b, " AND severity >= ?");
         bind_add_int(&b, q->min_severity);
     }
+    if (q->unacked_only)
+        sql_add(&b, " AND acked_us = 0");
     if (q->search && q->search[0]) {
         /* instr() on lower(): no LIKE wildcards to escape. */
         sql_add(&b, " AND (instr(lower(text), lower(?)) OR instr(lower(code_name), lower(?)) OR"
@@ -136,34 +192,15 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct event ev;
-        event_init(&ev, (enum event_kind)sqlite3_column_int(st, 2), (enum event_severity)sqlite3_column_int(st, 3));
-        ev.id = sqlite3_column_int64(st, 0);
-        ev.host_time_us = sqlite3_column_int64(st, 1);
-        ev.device_time = sqlite3_column_int64(st, 4);
-        ev.device_tz_valid = sqlite3_column_type(st, 5) != SQLITE_NULL;
-        ev.device_tz_min = sqlite3_column_int(st, 5);
-        col_text(st, 6, ev.device, sizeof ev.device);
-        col_text(st, 7, ev.door, sizeof ev.door);
-        ev.door_no = sqlite3_column_int(st, 8);
-        ev.code = sqlite3_column_int(st, 9);
-        col_text(st, 10, ev.code_name, sizeof ev.code_name);
-        ev.card = (uint32_t)sqlite3_column_int64(st, 11);
-        ev.pin = (uint32_t)sqlite3_column_int64(st, 12);
-        ev.verify = sqlite3_column_int(st, 13);
-        ev.inout = sqlite3_column_int(st, 14);
-        col_text(st, 15, ev.uid, sizeof ev.uid);
-        ev.unit = sqlite3_column_int(st, 16);
-        col_text(st, 17, ev.addr, sizeof ev.addr);
-        col_text(st, 18, ev.text, sizeof ev.text);
-        col_text(st, 19, ev.key, sizeof ev.key);
-        ev.journaled = true;
-        bool acked = sqlite3_column_int64(st, 20) != 0;
+        read_event_row(st, &ev);
+        struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
+        col_text(st, 21, ack.by, sizeof ack.by);
         n++;
-        if (fn(&ev, acked, arg))
+        if (fn(&ev, &ack, arg))
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        snprintf(j->err, sizeof j->err, "query: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        query_error(j, sqlite3_db_handle(st));
         n = -1;
     }
     sqlite3_finalize(st);
@@ -212,7 +249,7 @@ long journal_query_audit(struct journal *j, const struct journal_query *q, journ
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        snprintf(j->err, sizeof j->err, "query: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        query_error(j, sqlite3_db_handle(st));
         n = -1;
     }
     sqlite3_finalize(st);
@@ -234,3 +271,84 @@ static long count(struct journal *j, const char *sql)
 
 long journal_count_events(struct journal *j) { return count(j, "SELECT count(*) FROM events"); }
 long journal_count_audit(struct journal *j) { return count(j, "SELECT count(*) FROM audit"); }
+
+/* ---- reading forward (outputs that forward the journal in order, e.g. the MQTT bridge) ---- */
+
+long journal_events_after(struct journal *j, int64_t after_id, size_t limit, journal_event_fn fn, void *arg)
+{
+    sqlite3 *db = query_db(j);
+    sqlite3_stmt *st;
+    if (!db)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        query_error(j, db);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, after_id);
+    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : 100);
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct event ev;
+        read_event_row(st, &ev);
+        n++;
+        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        query_error(j, sqlite3_db_handle(st));
+        n = -1;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id)
+{
+    sqlite3 *db = query_db(j);
+    sqlite3_stmt *st;
+    if (!db)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT ifnull(min(id),0), ifnull(max(id),0) FROM events", -1, &st, NULL) !=
+        SQLITE_OK) {
+        query_error(j, db);
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *min_id = sqlite3_column_int64(st, 0);
+        *max_id = sqlite3_column_int64(st, 1);
+    } else {
+        query_error(j, db);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_t bylen, int64_t *at_us)
+{
+    sqlite3 *db = query_db(j);
+    sqlite3_stmt *st;
+    if (!db)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT ifnull(acked_by,''), acked_us FROM events WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        query_error(j, db);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, event_id);
+    int rc = sqlite3_step(st), out = -1;
+    if (rc == SQLITE_ROW) {
+        int64_t at = sqlite3_column_int64(st, 1);
+        if (by && bylen)
+            col_text(st, 0, by, bylen);
+        if (at_us)
+            *at_us = at;
+        out = at != 0;
+    } else if (rc != SQLITE_DONE) {
+        query_error(j, db);
+    }
+    sqlite3_finalize(st);
+    return out;
+}

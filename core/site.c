@@ -36,6 +36,8 @@ void site_free(struct site *site)
     free(site->roles);
     free(site->emergency.doors);
     free(site->ui.keys);
+    free(site->mqtt.users);
+    free(site->listeners);
     free(site->devices);
     free(site->outputs);
     event_bus_free(site->events);
@@ -247,4 +249,32 @@ void site_changed(struct site *site, int device, int output)
 {
     if (site->on_change)
         site->on_change(site, device, output, site->on_change_arg);
+    /* A listener may remove itself (or another) while we walk: re-check the slot as event.c does. */
+    for (size_t i = 0; i < site->n_listeners; i++) {
+        struct site_listener l = site->listeners[i];
+        l.fn(site, device, output, l.arg);
+        if (i < site->n_listeners && (site->listeners[i].fn != l.fn || site->listeners[i].arg != l.arg))
+            i--;
+    }
+}
+
+int site_listen(struct site *site, site_change_fn fn, void *arg)
+{
+    struct site_listener *l = realloc(site->listeners, (site->n_listeners + 1) * sizeof *l);
+    if (!l)
+        return -1;
+    site->listeners = l;
+    l[site->n_listeners++] = (struct site_listener){ fn, arg };
+    return 0;
+}
+
+void site_unlisten(struct site *site, site_change_fn fn, void *arg)
+{
+    for (size_t i = 0; i < site->n_listeners; i++) {
+        if (site->listeners[i].fn == fn && site->listeners[i].arg == arg) {
+            memmove(&site->listeners[i], &site->listeners[i + 1], (site->n_listeners - i - 1) * sizeof *site->listeners);
+            site->n_listeners--;
+            return;
+        }
+    }
 }

@@ -80,6 +80,12 @@ struct site_journal_conf {
     size_t queue_events;              /* events kept in memory while the journal cannot store; default 4096 */
 };
 
+/* portierd (daemon = { ... }): its socket and the group that may connect. */
+struct site_daemon_conf {
+    char socket[SITE_PATH_MAX];       /* "" = /run/portier/portier.sock */
+    char group[64];                   /* group of the socket (mode 0660); "" = portierd's own */
+};
+
 struct site_key_binding {
     char action[32];                  /* an action name from core/action.h */
     char key[32];                     /* "F5", "^E", "o", "KEY_DC"... interpreted by the console */
@@ -92,6 +98,39 @@ struct site_ui {
     enum site_bell bell;              /* default alarm */
     size_t n_keys;
     struct site_key_binding *keys;
+};
+
+/* The MQTT output of the daemon (mqtt = { ... } in portier.conf; see doc/mqtt.md). */
+#define SITE_MQTT_TOPIC_MAX 128
+struct site_mqtt_user {
+    char user[64];                    /* MQTT user name (also a topic level: no '/', '+', '#') */
+    enum role role;
+    int line;
+};
+
+struct site_mqtt {
+    bool enabled;                     /* the block is present */
+    char host[256];
+    uint16_t port;                    /* default 1883, 8883 with tls */
+    bool tls;                         /* tls = { ... } present */
+    char tls_ca[SITE_PATH_MAX];       /* CA file (PEM) that signed the broker's certificate */
+    char tls_cert[SITE_PATH_MAX];     /* client certificate and key (both or neither) */
+    char tls_key[SITE_PATH_MAX];
+    char username[64];                /* "" = anonymous */
+    char password_file[SITE_PATH_MAX];/* as resolved; "" = none */
+    char password[256];               /* its first line (loaded with the permission check) */
+    char client_id[64];               /* default "portier-<site name>" (letters, digits, '-') */
+    char base_topic[SITE_MQTT_TOPIC_MAX]; /* default "portier" */
+    unsigned qos;                     /* 1 or 2, default 1 */
+    unsigned keepalive;               /* s, 5..3600, default 30 */
+    unsigned max_inflight;            /* journal events awaiting PUBACK, 1..1000, default 64 */
+    bool commands;                    /* command topics; default false */
+    bool discovery;                   /* Home Assistant discovery; default true */
+    char discovery_prefix[SITE_MQTT_TOPIC_MAX]; /* default "homeassistant" */
+    char ha_user[64];                 /* MQTT user whose command topics discovery advertises; "" = none */
+    size_t n_users;
+    struct site_mqtt_user *users;     /* role per MQTT user (commands) */
+    int line;
 };
 
 /* ---- runtime model ---- */
@@ -119,6 +158,9 @@ struct site_device {
     bool was_up;
     uint64_t events, errors;
     struct device *drv;               /* driver instance, NULL until attached */
+    /* identity as read from the device by its driver ("" while unknown) */
+    char serial[48];
+    char firmware[64];
 };
 
 /* The runtime state of one output. Drivers report it through device_report_output(). */
@@ -150,6 +192,12 @@ struct site_output {
 
 typedef void (*site_change_fn)(struct site *site, int device, int output, void *arg);
 
+/* An extra observer of site changes (beside on_change): see site_listen(). */
+struct site_listener {
+    site_change_fn fn;
+    void *arg;
+};
+
 struct site {
     char name[SITE_NAME_MAX];
     char config_path[SITE_PATH_MAX];
@@ -163,6 +211,8 @@ struct site {
     struct site_emergency emergency;
     struct site_journal_conf journal;
     struct site_ui ui;
+    struct site_mqtt mqtt;
+    struct site_daemon_conf daemon;
 
     /* derived by site_build() */
     size_t n_devices;
@@ -179,6 +229,12 @@ struct site {
     size_t actions_running;           /* actions dispatched and not yet finished */
     site_change_fn on_change;
     void *on_change_arg;
+    size_t n_listeners;
+    struct site_listener *listeners;  /* site_listen() */
+    /* Optional, for ACTION_RELOAD_CONFIG: validate the configuration file now and apply it once the action has
+     * finished (never from inside: the site may be replaced). 0, or -1 with why (the action fails). */
+    int (*reload)(struct site *site, const char *by, char *why, size_t whylen, void *arg);
+    void *reload_arg;
 };
 
 /* An empty site (calloc'd). */
@@ -202,7 +258,12 @@ const char *site_output_state_word(const struct site_output *out);
 
 /* Attach the event bus (created on demand) and the loop. */
 struct event_bus *site_events(struct site *site);
-/* Report a change of a device (output < 0) or an output (device < 0) to the front end. */
+/* Report a change of a device (output < 0) or an output (device < 0) to the front end (on_change) and to
+ * every listener, in the order they were added. */
 void site_changed(struct site *site, int device, int output);
+/* Add an observer of site changes beside on_change (an output module, a second front end). 0 or -1 (out of
+ * memory). site_unlisten removes the first listener with the same fn and arg; safe from inside a callback. */
+int site_listen(struct site *site, site_change_fn fn, void *arg);
+void site_unlisten(struct site *site, site_change_fn fn, void *arg);
 
 #endif

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/durable.h"
+
 /* A µSD file larger than this is treated as a read error (the simulator never writes one). */
 #define STORE_MAX_FILE (64u * 1024u * 1024u)
 
@@ -177,22 +179,12 @@ int nix1sim_store_write(struct nix1sim_store *st, const char *name, const void *
 {
     if (!st->card_in)
         return NIX1SIM_STORE_NOCARD;
-    char p[PATH_MAX], tmp[PATH_MAX];
+    char p[PATH_MAX];
     path_of(st, name, p, sizeof p);
-    /* ".w-" names are not 8.3, so they never show up in listings. */
-    snprintf(tmp, sizeof tmp, "%s/.w-%s", st->dir, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
+    /* Temporary names start with '.', are not 8.3 and never show up in listings. A simulated card need not
+     * survive a power cut of the host: atomic, not synced (a sync per Qe would tie the timing to the disk). */
+    if (durable_write(p, data, len, 0644, DURABLE_NO_SYNC, NULL, 0) < 0)
         return NIX1SIM_STORE_IO;
-    if (write_all(fd, data, len) < 0) {
-        close(fd);
-        unlink(tmp);
-        return NIX1SIM_STORE_IO;
-    }
-    if (close(fd) < 0 || rename(tmp, p) < 0) {
-        unlink(tmp);
-        return NIX1SIM_STORE_IO;
-    }
     st->gen++;
     return NIX1SIM_STORE_OK;
 }

@@ -12,6 +12,9 @@
 
 #include <curses.h>
 
+#include "core/strbuf.h"
+#include "core/timespec.h"
+
 /* ---- ring ---- */
 int ring_init(struct ring *r, size_t cap)
 {
@@ -86,58 +89,14 @@ bool filter_active(const struct filter *f)
            f->until_us;
 }
 
-/* "HH:MM" (today, local), "YYYY-MM-DD", "YYYY-MM-DDTHH:MM" or "-Nm/-Nh/-Nd" (relative). */
-static int parse_time(const char *s, int64_t *out)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    int a, b, cc, d, e;
-    char tail;
-    if (s[0] == '-') {
-        long n;
-        char unit;
-        if (sscanf(s + 1, "%ld%c%c", &n, &unit, &tail) != 2 || n < 0 || n > 100000)
-            return -1;
-        long mult = unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
-        if (!mult)
-            return -1;
-        *out = ((int64_t)now - n * mult) * 1000000;
-        return 0;
-    }
-    if (sscanf(s, "%d:%d%c", &a, &b, &tail) == 2) {
-        if (a < 0 || a > 23 || b < 0 || b > 59)
-            return -1;
-        tm.tm_hour = a;
-        tm.tm_min = b;
-        tm.tm_sec = 0;
-    } else if (sscanf(s, "%d-%d-%dT%d:%d%c", &a, &b, &cc, &d, &e, &tail) == 5) {
-        if (a < 1970 || a > 9999 || b < 1 || b > 12 || cc < 1 || cc > 31 || d < 0 || d > 23 || e < 0 || e > 59)
-            return -1;
-        tm = (struct tm){.tm_year = a - 1900, .tm_mon = b - 1, .tm_mday = cc, .tm_hour = d, .tm_min = e,
-                         .tm_isdst = -1};
-    } else if (sscanf(s, "%d-%d-%d%c", &a, &b, &cc, &tail) == 3) {
-        if (a < 1970 || a > 9999 || b < 1 || b > 12 || cc < 1 || cc > 31)
-            return -1;
-        tm = (struct tm){.tm_year = a - 1900, .tm_mon = b - 1, .tm_mday = cc, .tm_isdst = -1};
-    } else {
-        return -1;
-    }
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *out = (int64_t)t * 1000000;
-    return 0;
-}
-
 int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen)
 {
     struct filter nf;
     filter_clear(&nf);
     snprintf(nf.text, sizeof nf.text, "%s", f->text);
-    char words[128] = "";
-    size_t wl = 0;
+    char words[128];
+    struct strbuf wb;
+    STRBUF_ON(&wb, words);
     const char *p = spec ? spec : "";
     while (*p) {
         while (*p == ' ')
@@ -177,23 +136,19 @@ int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen)
                 snprintf(err, errlen, "unknown severity '%s' (normal, warning, alarm)", val);
                 return -1;
             }
-        } else if (colon && strncasecmp(tok, "since:", 6) == 0) {
-            if (parse_time(val, &nf.since_us) < 0) {
-                snprintf(err, errlen, "bad time '%s' (HH:MM, YYYY-MM-DD[THH:MM], -30m, -2h, -7d)", val);
-                return -1;
-            }
-        } else if (colon && strncasecmp(tok, "until:", 6) == 0) {
-            if (parse_time(val, &nf.until_us) < 0) {
-                snprintf(err, errlen, "bad time '%s' (HH:MM, YYYY-MM-DD[THH:MM], -30m, -2h, -7d)", val);
+        } else if (colon && (strncasecmp(tok, "since:", 6) == 0 || strncasecmp(tok, "until:", 6) == 0)) {
+            bool since = tolower((unsigned char)tok[0]) == 's';
+            char why[160];
+            if (timespec_parse(val, event_now_us(), since ? &nf.since_us : &nf.until_us, why, sizeof why) < 0) {
+                snprintf(err, errlen, "%s %s", since ? "since:" : "until:", why);
                 return -1;
             }
         } else {
-            int w = snprintf(words + wl, sizeof words - wl, "%s%s", wl ? " " : "", tok);
-            if (w > 0 && (size_t)w < sizeof words - wl)
-                wl += (size_t)w;
+            strbuf_sep(&wb, " ");
+            strbuf_puts(&wb, tok); /* search text longer than the filter keeps is cut at a whole character */
         }
     }
-    if (wl)
+    if (strbuf_len(&wb))
         snprintf(nf.text, sizeof nf.text, "%s", words);
     *f = nf;
     return 0;
@@ -230,10 +185,9 @@ bool filter_match(const struct filter *f, const struct event *ev)
 
 void filter_describe(const struct filter *f, char *buf, size_t len)
 {
-    size_t u = 0;
-    buf[0] = '\0';
-#define ADD(...) do { int w_ = snprintf(buf + u, len - u, __VA_ARGS__); \
-                      if (w_ > 0 && (size_t)w_ < len - u) u += (size_t)w_; } while (0)
+    struct strbuf sb;
+    strbuf_init(&sb, buf, len);
+#define ADD(...) strbuf_printf(&sb, __VA_ARGS__)
     if (f->text[0]) ADD("/%s ", f->text);
     if (f->door[0]) ADD("door:%s ", f->door);
     if (f->device[0]) ADD("device:%s ", f->device);
@@ -250,8 +204,8 @@ void filter_describe(const struct filter *f, char *buf, size_t len)
         ADD("until:%s ", t);
     }
 #undef ADD
-    if (u && buf[u - 1] == ' ')
-        buf[u - 1] = '\0';
+    if (strbuf_len(&sb) && buf[strbuf_len(&sb) - 1] == ' ')
+        buf[strbuf_len(&sb) - 1] = '\0';
 }
 
 /* ---- list view ---- */
@@ -376,19 +330,16 @@ static void update_emergency(struct console *c, const struct action_run *run, bo
     c->em.pending = run->pending;
     c->em.failed = run->failed;
     c->em.total = (unsigned)run->n_results;
-    size_t u = 0;
-    c->em.failures[0] = '\0';
+    struct strbuf fb;
+    STRBUF_ON(&fb, c->em.failures);
     for (size_t i = 0; i < run->n_results; i++) {
         const struct action_target_result *tr = &run->results[i];
         if (tr->progress != PROGRESS_FAILED)
             continue;
         const char *name = tr->output < c->site->n_outputs ? c->site->outputs[tr->output].name
                            : tr->device < c->site->n_devices ? c->site->devices[tr->device].name : "?";
-        int w = snprintf(c->em.failures + u, sizeof c->em.failures - u, "%s%s (%s)", u ? ", " : "", name,
-                         tr->message);
-        if (w < 0 || (size_t)w >= sizeof c->em.failures - u)
+        if (!strbuf_sep(&fb, ", ") || !strbuf_printf(&fb, "%s (%s)", name, tr->message))
             break;
-        u += (size_t)w;
     }
     if (finished)
         c->em.running = false;

@@ -42,7 +42,7 @@ struct filter {
     int64_t until_us;
 };
 void filter_clear(struct filter *f);
-/* Parse "door:NAME device:NAME kind:KIND sev:LEVEL since:HH:MM|YYYY-MM-DD[THH:MM] until:... words".
+/* Parse "door:NAME device:NAME kind:KIND sev:LEVEL since:TIME until:TIME words" (TIME: core/timespec.h).
  * Quoted values ("door:\"Main entrance\"") are allowed. 0, or -1 with a message. Search text is kept. */
 int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen);
 bool filter_match(const struct filter *f, const struct event *ev);

@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "core/strbuf.h"
 #include "tui/console.h"
 
 static const struct site_output *selected(struct console *c, struct pane *p)
@@ -56,10 +57,10 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         const struct site_output *o = &s->outputs[p->lv.top + (size_t)i];
         const struct site_device *d = &s->devices[o->device];
         const struct output_state *st = &o->state;
-        char flags[96] = "";
-        size_t u = 0;
-#define FLAG(cond, txt) do { if (cond) { int w_ = snprintf(flags + u, sizeof flags - u, "%s%s", u ? " " : "", txt); \
-                                         if (w_ > 0 && (size_t)w_ < sizeof flags - u) u += (size_t)w_; } } while (0)
+        char flags[96];
+        struct strbuf fl;
+        STRBUF_ON(&fl, flags);
+#define FLAG(cond, txt) do { if (cond) { strbuf_sep(&fl, " "); strbuf_puts(&fl, txt); } } while (0)
         FLAG(st->alarm, "ALARM");
         FLAG(st->emergency, "EMERGENCY");
         FLAG(st->held_open, "held-open");

@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "core/strbuf.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "tui/console.h"
@@ -86,11 +87,11 @@ static const char *device_of(const struct event *ev)
 
 static void live_line(const struct event *ev, int w, char *buf, size_t len)
 {
-    char tm[16], detail[400] = "";
-    size_t u = 0;
+    char tm[16], detail[400];
+    struct strbuf db;
+    STRBUF_ON(&db, detail);
     fmt_time(ev, tm, sizeof tm);
-#define ADD(...) do { int w_ = snprintf(detail + u, sizeof detail - u, __VA_ARGS__); \
-                      if (w_ > 0 && (size_t)w_ < sizeof detail - u) u += (size_t)w_; } while (0)
+#define ADD(...) strbuf_printf(&db, __VA_ARGS__)
     const char *name = ev->code_name[0] ? ev->code_name : event_kind_name(ev->kind);
     /* Drivers write a whole human line that starts with the event's name: show the rest of it. */
     const char *rest = ev->text;
@@ -217,19 +218,18 @@ static void on_event(struct console *c, struct pane *p, const struct event *ev)
 static void details(struct console *c, const struct event *ev)
 {
     char text[512], t[32];
+    struct strbuf tb;
+    STRBUF_ON(&tb, text);
     event_format_time(ev->host_time_us, t, sizeof t);
-    int n = snprintf(text, sizeof text, "Time:     %s\nDevice:   %s %s\nDoor:     %s (%d)\nKind:     %s, %s\n"
-                     "Event:    %s (code %d)\n", t, ev->device, ev->addr, ev->door[0] ? ev->door : "-", ev->door_no,
-                     event_kind_name(ev->kind), event_severity_name(ev->severity), ev->code_name, ev->code);
-    if (n > 0 && (size_t)n < sizeof text) {
-        if (ev->kind == EVENT_NIX1_ACCESS)
-            snprintf(text + n, sizeof text - (size_t)n, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld",
-                     ev->uid, ev->unit, ev->text, console_stored_text(ev), (long long)ev->id);
-        else
-            snprintf(text + n, sizeof text - (size_t)n, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\n"
-                     "Journal:  %s #%lld", ev->card, ev->pin, ev->verify, ev->inout, ev->text,
-                     console_stored_text(ev), (long long)ev->id);
-    }
+    strbuf_printf(&tb, "Time:     %s\nDevice:   %s %s\nDoor:     %s (%d)\nKind:     %s, %s\nEvent:    %s (code %d)\n", t,
+                  ev->device, ev->addr, ev->door[0] ? ev->door : "-", ev->door_no, event_kind_name(ev->kind),
+                  event_severity_name(ev->severity), ev->code_name, ev->code);
+    if (ev->kind == EVENT_NIX1_ACCESS)
+        strbuf_printf(&tb, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld", ev->uid, ev->unit, ev->text,
+                      console_stored_text(ev), (long long)ev->id);
+    else
+        strbuf_printf(&tb, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\nJournal:  %s #%lld", ev->card, ev->pin,
+                      ev->verify, ev->inout, ev->text, console_stored_text(ev), (long long)ev->id);
     console_info(c, "Event", text);
 }
 
@@ -287,7 +287,7 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     case REQ_FILTER:
         console_input(c, "Filter",
                       "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
-                      "since:HH:MM|-30m until:... words    (empty = no filter)",
+                      "since:/until: HH:MM YYYY-MM-DD -2h yesterday  (empty = none)",
                       "", filter_validate, filter_done, p);
         return PANE_HANDLED;
     case REQ_CANCEL:

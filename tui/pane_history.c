@@ -210,7 +210,7 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     case REQ_FILTER:
         console_input(c, "Filter the journal",
                       "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
-                      "since:HH:MM|YYYY-MM-DD|-2h until:...   (empty = no filter)",
+                      "since:/until: HH:MM YYYY-MM-DD -2h yesterday  (empty = none)",
                       "", filter_validate, filter_done, p);
         return PANE_HANDLED;
     case REQ_ENTER:

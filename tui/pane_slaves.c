@@ -12,6 +12,7 @@
 
 #include "core/cron.h"
 #include "core/device.h"
+#include "core/strbuf.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "tui/console.h"
 #include "tui/keys.h"
@@ -407,15 +408,14 @@ static void apply_changes(struct console *c, struct spriv *sp)
 {
     const struct site_slave *sl = &c->site->buses[sp->editing_ref.bus].slaves[sp->editing_ref.slave];
     char settings[NF * (CRON_TEXT_MAX + 40)];
-    size_t off = 0;
+    struct strbuf sb;
+    STRBUF_ON(&sb, settings); /* sized for every field at its longest: never cut */
     for (size_t i = 0; i < NF; i++) {
         sp->ap[i] = AP_NONE;
         sp->ap_msg[i][0] = '\0';
         if (strcmp(sp->orig[i], sp->val[i]) == 0)
             continue;
-        int wr = snprintf(settings + off, sizeof settings - off, "%s=%s\n", fields[i].key, sp->val[i]);
-        if (wr > 0 && (size_t)wr < sizeof settings - off)
-            off += (size_t)wr;
+        strbuf_printf(&sb, "%s=%s\n", fields[i].key, sp->val[i]);
         sp->ap[i] = AP_PENDING;
         snprintf(sp->ap_msg[i], sizeof sp->ap_msg[i], "sending");
     }

@@ -11,6 +11,7 @@
 #include "config/site_config.h"
 #include "core/device.h"
 #include "core/journal.h"
+#include "core/statedir.h"
 #include "drivers/drivers.h"
 #include "tui/demo.h"
 #include "tui/terminal.h"
@@ -23,13 +24,15 @@ static const struct device_ops *const *const drivers = drivers_registry;
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: portier [-c FILE] [--readonly] [--exit-after N]\n"
+            "usage: portier [-c FILE] [--readonly] [--state-dir DIR] [--exit-after N]\n"
             "       portier --demo [--readonly] [--exit-after N]\n"
             "       portier --check-config [FILE]\n"
             "  -c, --config FILE     site configuration (default: $XDG_CONFIG_HOME/portier/portier.conf,\n"
             "                        then /etc/portier/portier.conf)\n"
             "      --check-config    validate the configuration, print every problem, exit 0/1/2\n"
             "      --readonly        watch only: the role is forced to guard, nothing changes state\n"
+            "      --state-dir DIR   keep door and emergency states (and the default journal) in DIR\n"
+            "                        (default: $XDG_STATE_HOME/portier, else ~/.local/state/portier)\n"
             "      --demo            a simulated site (2 C3 panels, 1 NiX1 bus with 3 slaves) in a temp dir\n"
             "      --exit-after N    quit after N ticks of %d ms (for tests under sanitizers)\n"
             "  -h, --help            this text;  -V, --version  the version\n"
@@ -43,11 +46,13 @@ int main(int argc, char **argv)
     const char *config = NULL;
     bool check = false, readonly = false, demo = false;
     unsigned long exit_after = 0;
-    enum { OPT_CHECK = 256, OPT_RO, OPT_DEMO, OPT_EXIT };
+    const char *state_dir = NULL;
+    enum { OPT_CHECK = 256, OPT_RO, OPT_DEMO, OPT_EXIT, OPT_STATE };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, OPT_CHECK},
         {"readonly", no_argument, NULL, OPT_RO},  {"read-only", no_argument, NULL, OPT_RO},
         {"demo", no_argument, NULL, OPT_DEMO},    {"exit-after", required_argument, NULL, OPT_EXIT},
+        {"state-dir", required_argument, NULL, OPT_STATE},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -58,6 +63,7 @@ int main(int argc, char **argv)
         case OPT_CHECK: check = true; break;
         case OPT_RO: readonly = true; break;
         case OPT_DEMO: demo = true; break;
+        case OPT_STATE: state_dir = optarg; break;
         case OPT_EXIT: {
             char *end;
             errno = 0;
@@ -88,6 +94,10 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[512];
+    if (state_dir && statedir_override(state_dir, err, sizeof err) < 0) {
+        fprintf(stderr, "portier: %s\n", err);
+        return 2;
+    }
     if (terminal_check(err, sizeof err) < 0) {
         fprintf(stderr, "portier: %s\n", err);
         return 1;
@@ -103,6 +113,8 @@ int main(int argc, char **argv)
             return 1;
         }
         config = dm.config;
+        if (!state_dir)
+            (void)statedir_override(dm.dir, err, sizeof err); /* the demo's door states stay in its directory */
     }
 
     int status = 1;

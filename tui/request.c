@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "core/strbuf.h"
 #include "tui/keys.h"
 
 static const struct request_info table[REQ_COUNT] = {
@@ -38,7 +39,7 @@ static const struct request_info table[REQ_COUNT] = {
     [REQ_ENTER] = {REQ_ENTER, "details", SCOPE_LIST, "Enter", NULL, REQ_NO_ACTION, "Details of the selected line"},
     [REQ_SEARCH] = {REQ_SEARCH, "search", SCOPE_LIST, "/", NULL, REQ_NO_ACTION, "Search (free text)"},
     [REQ_FILTER] = {REQ_FILTER, "filter", SCOPE_LIST, "\\", NULL, REQ_NO_ACTION,
-                    "Filter: door:NAME device:NAME kind:NAME sev:LEVEL since:HH:MM text"},
+                    "Filter: door:NAME device:NAME kind:NAME sev:LEVEL since:TIME until:TIME text"},
 
     [REQ_DOOR_OPEN] = {REQ_DOOR_OPEN, "door-open", SCOPE_DOORS, "F2 o", "Open", ACTION_DOOR_OPEN,
                        "Open the door for N seconds (asks N, default from the config)"},
@@ -261,14 +262,13 @@ const char *keymap_describe(const struct keymap *km, enum req id, char *buf, siz
     buf[0] = '\0';
     if ((int)id <= 0 || id >= REQ_COUNT)
         return buf;
-    size_t used = 0;
+    struct strbuf sb;
+    strbuf_init(&sb, buf, len);
     for (int i = 0; i < km->nkeys[id]; i++) {
         char name[16];
         keys_name(km->keys[id][i], name, sizeof name);
-        int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", name);
-        if (w < 0 || (size_t)w >= len - used)
+        if (!strbuf_sep(&sb, " ") || !strbuf_puts(&sb, name))
             break;
-        used += (size_t)w;
     }
     return buf;
 }

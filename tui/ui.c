@@ -11,6 +11,7 @@
 
 #include <curses.h>
 
+#include "core/strbuf.h"
 #include "tui/keys.h"
 
 #define LIVE_WINDOW 2000   /* events kept on screen per pane; the journal holds the rest */
@@ -73,11 +74,13 @@ static void draw_status(struct console *c)
     const char *jm = journal_trouble(c, &jh) ? " JOURNAL " : "";
     int rw = cells(right) + cells(jm) + cells(em);
     char links[64];
-    int lw = snprintf(links, sizeof links, "links %u/%zu up", up, c->site->n_devices);
-    if (stale && lw > 0 && (size_t)lw < sizeof links)
-        lw += snprintf(links + lw, sizeof links - (size_t)lw, ", %u stale", stale);
-    if (down && lw > 0 && (size_t)lw < sizeof links)
-        snprintf(links + lw, sizeof links - (size_t)lw, ", %u down", down);
+    struct strbuf lb;
+    STRBUF_ON(&lb, links);
+    strbuf_printf(&lb, "links %u/%zu up", up, c->site->n_devices);
+    if (stale)
+        strbuf_printf(&lb, ", %u stale", stale);
+    if (down)
+        strbuf_printf(&lb, ", %u down", down);
     char left[256];
     snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
              role_name(c->user.role), c->readonly ? ", read-only" : "", links);

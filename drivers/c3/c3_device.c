@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/durable.h"
+#include "core/statedir.h"
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_control.h"
 #include "drivers/c3/c3_frame.h"
@@ -101,75 +103,37 @@ static struct c3dev *priv(const struct device *dev) { return dev->priv; }
 
 /* ---- state file ---- */
 
-char *c3_device_state_path(const struct site_panel *panel, char *buf, size_t len)
+char *c3_device_state_path(const struct site *site, const struct site_panel *panel, char *buf, size_t len)
 {
-    const char *base = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    char dir[SITE_PATH_MAX];
-    if (base && *base)
-        snprintf(dir, sizeof dir, "%s/portier", base);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/portier", home);
-    else
-        snprintf(dir, sizeof dir, "/tmp/portier-%u", (unsigned)getuid());
-    char name[300];
-    size_t k = 0;
-    char raw[300];
-    snprintf(raw, sizeof raw, "%s_%u", panel->host, (unsigned)panel->port);
-    for (const char *s = raw; *s && k + 1 < sizeof name; s++)
-        name[k++] = (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                                   *s == '.' || *s == '-'
-                               ? *s
-                               : '_');
-    name[k] = '\0';
-    snprintf(buf, len, "%.700s/c3-%.250s.state", dir, name);
+    char where[300], err[160];
+    snprintf(where, sizeof where, "%s_%u", panel->host, (unsigned)panel->port);
+    if (statedir_device_path(site->name, "c3", panel->name, where, buf, len, err, sizeof err) < 0)
+        buf[0] = '\0';
     return buf;
 }
 
-static void mkdirs_for(const char *path)
-{
-    char p[SITE_PATH_MAX];
-    snprintf(p, sizeof p, "%s", path);
-    char *slash = strrchr(p, '/');
-    if (!slash)
-        return;
-    *slash = '\0';
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(p, 0700);
-            *s = '/';
-        }
-    mkdir(p, 0700);
-}
-
-/* Written once per loop iteration at most (state_save marks it dirty); no fsync: a lost file only means the
- * restore after a crash falls back to "locked". */
+/* Written once per loop iteration at most (state_save marks it dirty), durably. */
 static void state_write(struct c3dev *c)
 {
     bool any = false;
     for (unsigned i = 0; i < c->panel->doors; i++)
         any = any || c->door[i].emergency || c->door[i].em_pending || c->door[i].held || c->door[i].normal_open;
+    if (!c->state_path[0])
+        return;
     if (!any) {
         unlink(c->state_path);
         return;
     }
-    mkdirs_for(c->state_path);
-    char tmp[SITE_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%.*s.tmp", SITE_PATH_MAX - 1, c->state_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "# portier C3 door state: door N emergency pending prev_held prev_normal_open held normal_open\n");
-    for (unsigned i = 0; i < c->panel->doors; i++) {
+    char text[512];
+    size_t k = (size_t)snprintf(text, sizeof text,
+                                "# portier C3 door state: door N emergency pending prev_held prev_normal_open held "
+                                "normal_open\n");
+    for (unsigned i = 0; i < c->panel->doors && k < sizeof text; i++) {
         const struct c3d_door *d = &c->door[i];
-        fprintf(f, "door %u %d %d %d %d %d %d\n", i + 1, d->emergency, d->em_pending, d->prev_held, d->prev_no,
-                d->held, d->normal_open);
+        k += (size_t)snprintf(text + k, sizeof text - k, "door %u %d %d %d %d %d %d\n", i + 1, d->emergency,
+                              d->em_pending, d->prev_held, d->prev_no, d->held, d->normal_open);
     }
-    bool ok = fflush(f) == 0;
-    fclose(f);
-    if (!ok || rename(tmp, c->state_path) != 0)
-        unlink(tmp);
+    (void)durable_write(c->state_path, text, k < sizeof text ? k : sizeof text - 1, 0600, 0, NULL, 0);
 }
 
 static void state_timer_cb(loop_t *loop, void *arg)
@@ -185,11 +149,14 @@ static void state_save(struct c3dev *c)
 
 static void state_load(struct c3dev *c)
 {
-    FILE *f = fopen(c->state_path, "r");
-    if (!f)
+    char *text;
+    size_t len;
+    if (!c->state_path[0] || durable_read(c->state_path, 1u << 16, &text, &len) < 0)
         return;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
         unsigned n;
         int v[6];
         if (sscanf(line, "door %u %d %d %d %d %d %d", &n, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 7 || n < 1 ||
@@ -203,7 +170,7 @@ static void state_load(struct c3dev *c)
         d->held = v[4] == 1;
         d->normal_open = v[5] == 1;
     }
-    fclose(f);
+    free(text);
 }
 
 /* ---- output states ---- */
@@ -985,7 +952,7 @@ static int c3_init(struct device *dev, char *err, size_t errlen)
         c->aux[i].out = device_output_index(dev, OUTPUT_AUX, (int)i + 1, 0);
         loop_timer_init(&c->aux[i].off, aux_off_cb, &c->aux[i]);
     }
-    c3_device_state_path(c->panel, c->state_path, sizeof c->state_path);
+    c3_device_state_path(dev->site, c->panel, c->state_path, sizeof c->state_path);
     loop_timer_init(&c->state_timer, state_timer_cb, c);
     state_load(c);
     dev->priv = c;

@@ -15,8 +15,9 @@ extern const struct device_ops c3_device_ops;
 /* The session of an attached C3 device (statistics, benchmarks), or NULL when not connected yet. */
 struct c3_session *c3_device_session(const struct device *dev);
 
-/* Where the adapter keeps what it must remember across runs (emergency and pre-emergency door states):
- * "$XDG_STATE_HOME/portier/c3-<host>_<port>.state" (or ~/.local/state/portier). Writes into buf; returns buf. */
-char *c3_device_state_path(const struct site_panel *panel, char *buf, size_t len);
+/* Where the adapter keeps what it must remember across runs (emergency and pre-emergency door states): the
+ * state directory's "site-<site>/c3-<panel>@<host>_<port>.state" (core/statedir.h). Writes into buf ("" when
+ * there is no state directory); returns buf. */
+char *c3_device_state_path(const struct site *site, const struct site_panel *panel, char *buf, size_t len);
 
 #endif

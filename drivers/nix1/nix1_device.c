@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/durable.h"
+#include "core/statedir.h"
 #include "drivers/nix1/nix1_access.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
@@ -146,85 +148,33 @@ static struct n1dev *priv(const struct device *dev) { return dev->priv; }
 
 /* ---- state file ---- */
 
-char *nix1_device_state_path(const char *port, char *buf, size_t len)
+char *nix1_device_state_path(const struct site *site, const struct site_bus *bus, char *buf, size_t len)
 {
-    const char *base = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    char dir[SITE_PATH_MAX];
-    if (base && *base)
-        snprintf(dir, sizeof dir, "%s/portier", base);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/portier", home);
-    else
-        snprintf(dir, sizeof dir, "/tmp/portier-%u", (unsigned)getuid());
-    char name[200];
-    size_t k = 0;
-    for (const char *s = port; *s && k + 1 < sizeof name; s++)
-        name[k++] = (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ? *s : '_');
-    name[k] = '\0';
-    snprintf(buf, len, "%.800s/nix1-%s.state", dir, name);
+    char err[160];
+    if (statedir_device_path(site->name, "nix1", bus->name, bus->port, buf, len, err, sizeof err) < 0)
+        buf[0] = '\0';
     return buf;
 }
 
 static void state_save(struct n1dev *c)
 {
-    if (!c->door)
+    if (!c->door || !c->state_path[0])
         return;
     size_t len = 0;
     char *text = nix1_door_save(c->door, &len);
     if (!text)
         return;
-    char dir[SITE_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", c->state_path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        for (char *s = dir + 1; *s; s++)
-            if (*s == '/') {
-                *s = '\0';
-                mkdir(dir, 0700);
-                *s = '/';
-            }
-        mkdir(dir, 0700);
-    }
-    char tmp[SITE_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%.*s.tmp", SITE_PATH_MAX - 1, c->state_path);
-    FILE *f = fopen(tmp, "wb");
-    bool ok = false;
-    if (f) {
-        ok = fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-        fclose(f);
-        ok = ok && rename(tmp, c->state_path) == 0;
-        if (!ok)
-            unlink(tmp);
-    }
+    (void)durable_write(c->state_path, text, len, 0600, 0, NULL, 0);
     free(text);
 }
 
 static void state_load(struct n1dev *c)
 {
-    FILE *f = fopen(c->state_path, "rb");
-    if (!f)
+    char *buf;
+    size_t len;
+    if (!c->state_path[0] || durable_read(c->state_path, 1u << 20, &buf, &len) < 0)
         return;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[4096];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0 && len < (1u << 20)) {
-        if (len + k > cap) {
-            size_t nc = (len + k) * 2;
-            char *nb = realloc(buf, nc);
-            if (!nb)
-                break;
-            buf = nb;
-            cap = nc;
-        }
-        memcpy(buf + len, chunk, k);
-        len += k;
-    }
-    fclose(f);
-    if (buf)
-        (void)nix1_door_load(c->door, buf, len); /* invalid lines are skipped */
+    (void)nix1_door_load(c->door, buf, len); /* invalid lines are skipped */
     free(buf);
 }
 
@@ -1844,7 +1794,7 @@ static int n1_init(struct device *dev, char *err, size_t errlen)
         for (unsigned p = 0; p < 2; p++)
             s->out[p] = device_output_index(dev, OUTPUT_PROBE, (int)p + 1, i);
     }
-    nix1_device_state_path(sd->bus->port, c->state_path, sizeof c->state_path);
+    nix1_device_state_path(dev->site, sd->bus, c->state_path, sizeof c->state_path);
     loop_timer_init(&c->reopen, reopen_cb, c);
     loop_timer_init(&c->kick, kick_cb, c);
     loop_timer_init(&c->tick, tick_cb, c);

@@ -16,8 +16,8 @@ nix1_bus_t *nix1_device_bus(const struct device *dev);
 /* Its door controller (remembered slave states); NULL while the port is closed. */
 struct nix1_door *nix1_device_door(const struct device *dev);
 
-/* The file that keeps the remembered slave states (§5.14 restore) across runs; the same file
- * `portierctl nix1 PORT emergency` uses: "$XDG_STATE_HOME/portier/nix1-<port with [^A-Za-z0-9] as _>.state". */
-char *nix1_device_state_path(const char *port, char *buf, size_t len);
+/* The file that keeps the remembered slave states (§5.14 restore) across runs: the state directory's
+ * "site-<site>/nix1-<bus>@<port>.state" (core/statedir.h); "" when there is no state directory. */
+char *nix1_device_state_path(const struct site *site, const struct site_bus *bus, char *buf, size_t len);
 
 #endif

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/crc.h"
+#include "core/durable.h"
 #include "drivers/nix1/nix1_files.h"
 #include "drivers/nix1/nix1_hash.h"
 #include "drivers/nix1/nix1_line.h"
@@ -864,17 +866,13 @@ struct nix1_prov *nix1_prov_rotate_key(nix1_bus_t *bus, const char *dir, uint64_
         k += (size_t)snprintf(out + k, cap - k, "%llu\t%s\n", (unsigned long long)ke->ts, ke->key);
     }
     p->npruned = npr;
-    char path[700], tmp[720];
+    char path[700];
     snprintf(path, sizeof path, "%s/keys.txt", dir);
-    snprintf(tmp, sizeof tmp, "%s/.keys.txt.tmp", dir);
-    FILE *f = fopen(tmp, "wb");
-    bool wrote = f && fwrite(out, 1, k, f) == k && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (f)
-        fclose(f);
+    struct stat old; /* keep the mode of the file replaced (the secrets file may be shared with a group) */
+    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0600;
+    int wrote = durable_write(path, out, k, mode, 0, err, errlen);
     free(out);
-    if (!wrote || rename(tmp, path) < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
+    if (wrote < 0) {
         nix1_prov_free(p);
         return NULL;
     }

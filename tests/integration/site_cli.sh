@@ -54,7 +54,7 @@ grep -q '^Main entrance: FAILED — .*refused' "$TMP/out" || fail "door result w
 [ $((SECONDS - t0)) -lt 5 ] || fail "door open on a refused panel took $((SECONDS - t0)) s"
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" door open "Nowhere" 5
 grep -q 'no door named "Nowhere"' "$TMP/err" || fail "unknown door message"
-PORTIER_READONLY=1 "$PORTIERCTL" -c "$TMP/p.conf" emergency on >"$TMP/out" 2>"$TMP/err" && fail "readonly emergency ran"
+expect_rc 2 "$PORTIERCTL" --readonly -c "$TMP/p.conf" emergency on
 grep -q 'emergency-on needs the operator role' "$TMP/err" || fail "readonly not enforced: $(cat "$TMP/err")"
 pass "door control audited, roles enforced"
 
@@ -73,7 +73,13 @@ head -1 "$TMP/out" | grep -q '^id,time,kind,severity,device,door,code,code_name,
 [ "$(wc -l < "$TMP/out")" -eq 3 ] || fail "journal csv rows: $(cat "$TMP/out")"
 expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --severity warning --search "door-open" --limit 1
 grep -q 'door-open Main entrance: failed' "$TMP/out" || fail "journal severity filter"
-expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since yesterday
+# one time grammar with the console's filters: yesterday and -5m work, a bad date says what is wrong
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --since yesterday --kind operator --search door-open
+grep -q 'door-open Main entrance' "$TMP/out" || fail "journal --since yesterday: $(cat "$TMP/out")"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --until -5m --kind operator --search door-open
+! grep -q 'door-open' "$TMP/out" || fail "journal --until -5m shows what happened just now"
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since 2026-02-30
+grep -q "2026-02 has 28 days" "$TMP/err" || fail "bad date not explained: $(cat "$TMP/err")"
 pass "journal and audit queries"
 
 # the emergency with every device dead: each door fails at once with its device's reason

@@ -36,6 +36,12 @@ keys Enter; wait_text "unknown severity 'loud'"
 keys C-u; keys -l 'kind:system'; keys Enter
 wait_text 'filter: kind:system'
 keys Escape; wait_gone 'filter: kind:system'
+# times in filters use portierctl's grammar: a bad one says what is wrong, yesterday works
+keys '\'; wait_text 'since:/until: HH:MM'
+keys -l 'since:25:00'; wait_text "hour 25 out of range 0-23"
+keys C-u; keys -l 'since:yesterday kind:system'; keys Enter
+wait_text 'filter: kind:system since:'
+keys Escape; wait_gone 'filter: kind:system'
 # an unbound key says so
 keys Z; wait_text 'Z: no action here'
 # help opens at the section of the pane it was called from, greyed/marked entries only when not allowed
