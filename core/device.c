@@ -95,7 +95,8 @@ const char *device_result_name(enum device_result result)
     return "?";
 }
 
-void device_report_event(struct device *dev, struct event *ev)
+/* Fill what every event of this device carries: device name, address, door name from the number. */
+static void fill_event(struct device *dev, struct event *ev)
 {
     struct site *site = dev->site;
     struct site_device *sd = &site->devices[dev->index];
@@ -111,7 +112,19 @@ void device_report_event(struct device *dev, struct event *ev)
             event_copy(ev->door, sizeof ev->door, site->outputs[o].name);
     }
     sd->events++;
-    event_publish(site_events(site), ev);
+}
+
+void device_report_event(struct device *dev, struct event *ev)
+{
+    fill_event(dev, ev);
+    event_publish(site_events(dev->site), ev);
+}
+
+void device_report_events(struct device *dev, struct event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fill_event(dev, &evs[i]);
+    event_publish_many(site_events(dev->site), evs, n);
 }
 
 void device_report_link(struct device *dev, enum link_state link, const char *detail)
@@ -233,22 +246,6 @@ int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last
     if (found && fn && journal_sync_pending(j, name, event_id, pending_one, &c) < 0)
         return -1;
     return found;
-}
-
-void device_group_begin(struct device *dev)
-{
-    struct site *site = dev->site;
-    if (site->journal_db && !site->journal_group && !event_bus_batching(site_events(site)) &&
-        journal_batch_begin(site->journal_db) == 0)
-        site->journal_group = true;
-}
-
-void device_group_end(struct device *dev)
-{
-    struct site *site = dev->site;
-    if (site->journal_group && site->journal_db)
-        (void)journal_batch_end(site->journal_db); /* a failed commit is reported by the next writes */
-    site->journal_group = false;
 }
 
 int device_sync_save(struct device *dev, const char *cursor, size_t pending)

@@ -197,10 +197,6 @@ typedef void (*device_pending_fn)(const struct event *ev, void *arg);
 /* 1 when a position is stored (cursor filled), 0 for a device never caught up, -1 on error. *last_us: host time
  * of the device's newest journaled event (0 when none). fn gets the pending live access events, oldest first. */
 int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last_us, device_pending_fn fn, void *arg);
-/* Many events at once (a catch-up's rows): one journal transaction for all of them, not one sync per event, when
- * the bus does not batch already. Nothing else may be published between begin and end. */
-void device_group_begin(struct device *dev);
-void device_group_end(struct device *dev);
 /* Make everything published so far durable (the bus is flushed), then store the position; `pending` = how many
  * of the device's newest live access events the store did not contain yet. 0 or -1. */
 int device_sync_save(struct device *dev, const char *cursor, size_t pending);
@@ -210,6 +206,8 @@ int device_sync_save(struct device *dev, const char *cursor, size_t pending);
 /* Publish an event of this device: fills device name (if empty), addr and host time, maps door_no to the
  * door name when empty, and publishes through the site's event bus (journal first). */
 void device_report_event(struct device *dev, struct event *ev);
+/* The same for n events at once (a catch-up's rows): one journal transaction for all of them. */
+void device_report_events(struct device *dev, struct event *evs, size_t n);
 /* Link state change; emits an EVENT_LINK, and an EVENT_GAP when an up link comes back after a loss. */
 void device_report_link(struct device *dev, enum link_state link, const char *detail);
 /* New runtime state of one of this device's outputs (the site keeps it and tells the front end). */

@@ -77,6 +77,7 @@ struct site_journal_conf {
     char path[SITE_PATH_MAX];         /* "" = $XDG_STATE_HOME/portier/journal.db */
     unsigned retention_days;          /* 0 = unlimited; default 365 */
     uint64_t retention_rows;          /* 0 = unlimited; default 1000000 */
+    size_t queue_events;              /* events kept in memory while the journal cannot store; default 4096 */
 };
 
 /* portierd (daemon = { ... }): its socket and the group that may connect. */
@@ -223,7 +224,6 @@ struct site {
     loop_t *loop;
     struct event_bus *events;
     struct journal *journal_db;
-    bool journal_group;               /* a device_group_begin transaction is open */
     bool emergency_active;
     int64_t emergency_since_us;
     size_t actions_running;           /* actions dispatched and not yet finished */

@@ -459,9 +459,12 @@ static void got_struct(struct c3_catchup *cc, const uint8_t *data, size_t len)
     run_step(cc);
 }
 
+/* The recovered rows, in table order, journaled together (one transaction). */
 static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, const uint8_t *recover)
 {
-    device_group_begin(cc->cfg.dev);
+    enum { CHUNK = 512 };
+    struct event *evs = malloc(CHUNK * sizeof *evs);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (!recover[i])
             continue;
@@ -470,13 +473,22 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
         if (rows[i].index < 0)
             for (size_t j = i; j > 0 && rows[j - 1].time == rows[i].time; j--)
                 ordinal += same_content(&rows[j - 1], &rows[i]);
-        struct event ev;
-        c3_catchup_event_fill(&ev, &rows[i]);
-        ev.recovered = true;
-        c3_catchup_key(&ev, &rows[i], ordinal);
-        report(cc, &ev);
+        struct event one, *ev = evs ? &evs[k] : &one;
+        c3_catchup_event_fill(ev, &rows[i]);
+        ev->recovered = true;
+        c3_catchup_key(ev, &rows[i], ordinal);
+        if (!evs) {
+            report(cc, ev); /* without memory for a batch: one by one */
+            continue;
+        }
+        if (++k == CHUNK) {
+            device_report_events(cc->cfg.dev, evs, k);
+            k = 0;
+        }
     }
-    device_group_end(cc->cfg.dev);
+    if (evs && k)
+        device_report_events(cc->cfg.dev, evs, k);
+    free(evs);
 }
 
 static void first_contact_done(struct c3_catchup *cc);
@@ -570,7 +582,7 @@ static void first_contact_done(struct c3_catchup *cc)
     c3_live_clear(&cc->live);
     save(cc);
     struct event ev;
-    event_init(&ev, EVENT_GAP, EVENT_NORMAL);
+    event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL); /* nothing of what happens from now on is missed */
     event_copy(ev.code_name, sizeof ev.code_name, "first contact");
     event_set_text(&ev, "first contact with this panel: %" PRIu32 " earlier events in its table were not read "
                         "(portierctl c3 %s events --history)", cc->first_count, cc->host);
