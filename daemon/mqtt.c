@@ -494,6 +494,8 @@ static void connect_now(struct mqtt_bridge *b)
     mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, b->protocol);
     /* our own window bounds what is in flight; libmosquitto must not hold messages back behind it */
     mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+    /* small messages acknowledged one by one: Nagle's delay would hold each window for tens of ms */
+    mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(b->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
