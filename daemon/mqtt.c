@@ -459,7 +459,10 @@ static void on_disconnect(struct mosquitto *m, void *arg, int rc, const mosquitt
     if (!b->lost) {
         b->lost = true;
         snprintf(b->lost_why, sizeof b->lost_why, "disconnected: %s",
-                 rc == 0 ? "by request" : mosquitto_strerror(rc));
+                 rc == 0                      ? "by request"
+                 : rc == MOSQ_ERR_KEEPALIVE   ? "no answer from the broker within 1.5 keepalive periods"
+                 : rc == MOSQ_ERR_CONN_LOST   ? "connection lost"
+                                              : mosquitto_strerror(rc));
     }
 }
 
