@@ -589,7 +589,7 @@ static int parse_command(struct ctl *c, int argc, char **argv)
     return usage_error("unknown command '%s'", cmd);
 }
 
-static int c3_main(const struct ctl_opts *gopts, int argc, char **argv)
+int ctl_c3_legacy_main(const struct ctl_opts *gopts, int argc, char **argv)
 {
     struct ctl_opts local = *gopts;
     const struct ctl_opts *opts = &local;
@@ -690,9 +690,3 @@ static int c3_main(const struct ctl_opts *gopts, int argc, char **argv)
     return c.exit_code;
 }
 
-extern const struct ctl_family ctl_c3_family;
-const struct ctl_family ctl_c3_family = {
-    .name = "c3",
-    .main = c3_main,
-    .usage = USAGE,
-};

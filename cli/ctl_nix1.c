@@ -1454,7 +1454,7 @@ static int dispatch(struct ctx *c, int argc, char **argv)
     return CTL_EXIT_USAGE;
 }
 
-static int nix1_main(const struct ctl_opts *g, int argc, char **argv)
+int ctl_nix1_legacy_main(const struct ctl_opts *g, int argc, char **argv)
 {
     static struct ctx cx;
     struct ctx *c = &cx;
@@ -1546,17 +1546,3 @@ static int nix1_main(const struct ctl_opts *g, int argc, char **argv)
     return rc;
 }
 
-const struct ctl_family ctl_nix1_family = {
-    .name = "nix1",
-    .main = nix1_main,
-    .usage =
-        "  nix1 PORT [--baud N] [--rs485 auto|kernel|rts] [--slave ADDR[,ADDR..] | --broadcast | --scratch]\n"
-        "       [--state FILE] [--wait S] COMMAND    PORT = /dev/ttyUSB0, a pty, or tcp://HOST:PORT\n"
-        "    status | scan [--assign U1[,U2]] | version | time get|sync | timeouts get | timeouts set valid=S bad=S\n"
-        "    lock P get|on|off | unit P get|set N|clear | cron get|set EXPR|clear | cron-mode get|set M\n"
-        "    mode get|set M | overdrive get | overdrive P get|on|off | baud set N | general-status get|set HH\n"
-        "    entries [--follow] [--rewind K] | user get UID|set UID TS INC|del UID | right get UID UNIT\n"
-        "    right set UID UNIT CRON | right del UID UNIT | key get|add TS KEY|del TS | key rotate DIR [--max-age D]\n"
-        "    file ls EXT|get NAME [LOCAL]|put LOCAL [NAME]|rm NAME|cp A B|sum NAME | tmp clear | format | restart\n"
-        "    firmware FILE [RETRIES] | provision DIR | hold on|off | open MINUTES | emergency on|off | raw LINE",
-};

@@ -83,86 +83,19 @@ static void csv_field(FILE *f, const char *s, bool last)
 
 enum out_mode { OUT_TEXT, OUT_CSV, OUT_JSON };
 
-struct query_args {
-    struct journal_query q;
-    enum out_mode mode;
-    const char *db;
-    const char *kind, *severity;
-};
-
-/* Parse the shared query options; returns the index of the first unparsed argument or -1. */
-static int parse_query(int argc, char **argv, struct query_args *a, bool audit)
+/* The filters of journal and audit from the call (values already checked by the table). */
+static void query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit)
 {
-    a->q.kind = -1;
-    a->q.min_severity = -1;
-    a->q.limit = 50;
-    for (int i = 0; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(o, "--csv") == 0) {
-            a->mode = OUT_CSV;
-            continue;
-        }
-        if (strcmp(o, "--json") == 0) {
-            a->mode = OUT_JSON;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "portierctl: unknown option or missing value: %s\n", o);
-            return -1;
-        }
-        i++;
-        if (strcmp(o, "--since") == 0 || strcmp(o, "--until") == 0) {
-            int64_t t;
-            char why[200];
-            if (timespec_parse(v, event_now_us(), &t, why, sizeof why) != 0) {
-                fprintf(stderr, "portierctl: %s %s\n", o, why);
-                return -1;
-            }
-            if (o[2] == 's')
-                a->q.since_us = t;
-            else
-                a->q.until_us = t;
-        } else if (strcmp(o, "--door") == 0 || (audit && strcmp(o, "--target") == 0)) {
-            a->q.door = v;
-        } else if (!audit && strcmp(o, "--device") == 0) {
-            a->q.device = v;
-        } else if (!audit && strcmp(o, "--kind") == 0) {
-            a->q.kind = event_kind_from_name(v);
-            if (a->q.kind < 0) {
-                fprintf(stderr, "portierctl: --kind %s: one of access, door, nix1-access, link, command, gap, "
-                        "emergency, operator, system\n", v);
-                return -1;
-            }
-        } else if (!audit && strcmp(o, "--severity") == 0) {
-            a->q.min_severity = event_severity_from_name(v);
-            if (a->q.min_severity < 0) {
-                fprintf(stderr, "portierctl: --severity %s: one of normal, warning, alarm (this or worse)\n", v);
-                return -1;
-            }
-        } else if (audit && strcmp(o, "--user") == 0) {
-            a->q.user = v;
-        } else if (strcmp(o, "--search") == 0) {
-            a->q.search = v;
-        } else if (strcmp(o, "--db") == 0) {
-            a->db = v;
-        } else if (strcmp(o, "--limit") == 0 || strcmp(o, "--before") == 0) {
-            char *end;
-            long long n = strtoll(v, &end, 10);
-            if (end == v || *end || n < 1 || n > 1000000) {
-                fprintf(stderr, "portierctl: %s %s: a number 1..1000000\n", o, v);
-                return -1;
-            }
-            if (o[2] == 'l')
-                a->q.limit = (size_t)n;
-            else
-                a->q.before_id = n;
-        } else {
-            fprintf(stderr, "portierctl: unknown option %s\n", o);
-            return -1;
-        }
-    }
-    return 0;
+    q->kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
+    q->min_severity = ctl_has(call, "severity") ? event_severity_from_name(ctl_str(call, "severity", "")) : -1;
+    q->limit = (size_t)ctl_num(call, "limit", 50);
+    q->before_id = ctl_num(call, "before", 0);
+    q->since_us = ctl_num(call, "since", 0);
+    q->until_us = ctl_num(call, "until", 0);
+    q->door = ctl_str(call, audit ? "target" : "door", NULL);
+    q->device = audit ? NULL : ctl_str(call, "device", NULL);
+    q->user = audit ? ctl_str(call, "user", NULL) : NULL;
+    q->search = ctl_str(call, "search", NULL);
 }
 
 static int print_event(const struct event *ev, bool acked, void *arg)
@@ -260,44 +193,40 @@ static int print_audit(const struct audit_record *r, void *arg)
 }
 
 /* journal and audit: the same filters and output modes over the events or the audit trail. */
-static int cmd_query(const struct ctl_opts *opts, int argc, char **argv, bool audit)
+static int cmd_query(const struct ctl_call *call, bool audit)
 {
-    struct query_args a = { .mode = opts->json ? OUT_JSON : OUT_TEXT };
-    if (parse_query(argc, argv, &a, audit) != 0)
-        return CTL_EXIT_USAGE;
+    const struct ctl_opts *opts = &call->g;
+    struct journal_query q = { 0 };
+    query_from_call(call, &q, audit);
+    enum out_mode mode = ctl_has(call, "csv") ? OUT_CSV : opts->json ? OUT_JSON : OUT_TEXT;
     struct site *site = load_site(opts, true);
-    struct journal *j = open_journal(site, a.db, true);
+    struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
     site_free(site);
     if (!j)
         return CTL_EXIT_UNREACHABLE;
-    if (a.mode == OUT_CSV)
+    if (mode == OUT_CSV)
         puts(audit ? "id,time,user,role,action,target,params,result,detail,done"
                    : "id,time,kind,severity,device,door,code,code_name,card,uid,text");
-    long n = audit ? journal_query_audit(j, &a.q, print_audit, &a.mode)
-                   : journal_query_events(j, &a.q, print_event, &a.mode);
+    long n = audit ? journal_query_audit(j, &q, print_audit, &mode) : journal_query_events(j, &q, print_event, &mode);
     if (n < 0)
         fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", journal_error(j));
     journal_close(j);
     return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
 }
 
-static int cmd_journal(const struct ctl_opts *opts, int argc, char **argv)
+static int cmd_journal(struct ctl_call *call)
 {
-    return cmd_query(opts, argc, argv, false);
+    return cmd_query(call, false);
 }
 
-static int cmd_audit(const struct ctl_opts *opts, int argc, char **argv)
+static int cmd_audit(struct ctl_call *call)
 {
-    return cmd_query(opts, argc, argv, true);
+    return cmd_query(call, true);
 }
 
-static int cmd_check_config(const struct ctl_opts *opts, int argc, char **argv)
+static int cmd_check_config(struct ctl_call *call)
 {
-    if (argc > 1) {
-        fprintf(stderr, "usage: portierctl --check-config [FILE]\n");
-        return CTL_EXIT_USAGE;
-    }
-    int rc = site_config_check(argc == 1 ? argv[0] : opts->config_path, stdout, stderr);
+    int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
     return rc == 0 ? CTL_EXIT_OK : rc == 1 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_USAGE;
 }
 
@@ -316,6 +245,8 @@ struct live {
     bool timed_out;
 };
 
+static void live_close(struct live *l);
+
 static void live_timeout(loop_t *loop, void *arg)
 {
     struct live *l = arg;
@@ -323,7 +254,9 @@ static void live_timeout(loop_t *loop, void *arg)
     (void)loop; /* no loop_stop: a stopped loop does no I/O in loop_run_once; callers check the flag */
 }
 
-static int live_open(struct live *l, const struct ctl_opts *opts)
+/* Open the site and its journal and resolve the caller's role; attach the devices only when the role may
+ * run action (CTL_NO_ACTION: always), so a command the role may not run opens no device at all. */
+static int live_open(struct live *l, const struct ctl_opts *opts, int action)
 {
     memset(l, 0, sizeof *l);
     l->opts = opts;
@@ -339,14 +272,17 @@ static int live_open(struct live *l, const struct ctl_opts *opts)
     l->site->loop = l->loop;
     l->site->journal_db = l->j;
     event_bus_set_journal(site_events(l->site), journal_commit_hook, l->j);
-    l->user.role = role_resolve_current(l->site->roles, l->site->n_roles, l->site->default_role,
-                                        getenv("PORTIER_READONLY") != NULL, l->user.name, sizeof l->user.name);
+    l->user.role = role_resolve_current(l->site->roles, l->site->n_roles, l->site->default_role, opts->readonly,
+                                        l->user.name, sizeof l->user.name);
+    loop_timer_init(&l->deadline, live_timeout, l);
+    if (action != CTL_NO_ACTION && !action_allowed(l->user.role, (enum action_id)action))
+        return CTL_EXIT_OK; /* action_run refuses (and audits the attempt) before anything is sent */
     char err[256];
     if (device_attach_all(l->site, drivers, err, sizeof err) != 0) {
         fprintf(stderr, "portierctl: %s\n", err);
+        live_close(l);
         return CTL_EXIT_UNREACHABLE;
     }
-    loop_timer_init(&l->deadline, live_timeout, l);
     return CTL_EXIT_OK;
 }
 
@@ -495,7 +431,7 @@ static void live_progress(const struct action_run *run, bool finished, void *arg
 static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value)
 {
     struct live l;
-    int rc = live_open(&l, opts);
+    int rc = live_open(&l, opts, (int)id);
     if (rc != CTL_EXIT_OK)
         return rc;
     /* Connect first (a command to a panel that is still connecting would only wait longer), but only to the
@@ -530,58 +466,18 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     }
 }
 
-static int cmd_door(const struct ctl_opts *opts, int argc, char **argv)
+/* door ... and emergency on|off: the row's core action on the named door (or the site). */
+static int cmd_action(struct ctl_call *call)
 {
-    static const struct {
-        const char *verb;
-        enum action_id id;
-    } verbs[] = {
-        { "open", ACTION_DOOR_OPEN },         { "close", ACTION_DOOR_CLOSE },
-        { "hold", ACTION_DOOR_HOLD },         { "release", ACTION_DOOR_RELEASE },
-        { "timed-open", ACTION_TIMED_OPEN },  { "normal-open-on", ACTION_NORMAL_OPEN_ON },
-        { "normal-open-off", ACTION_NORMAL_OPEN_OFF }, { "aux-on", ACTION_AUX_ON },
-        { "aux-off", ACTION_AUX_OFF },        { "lockout-on", ACTION_LOCKOUT_ON },
-        { "lockout-off", ACTION_LOCKOUT_OFF }, { "cancel-alarm", ACTION_CANCEL_ALARM },
-    };
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: portierctl [-c FILE] door VERB NAME [N]\n");
-        return CTL_EXIT_USAGE;
-    }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        if (strcmp(argv[0], verbs[i].verb) != 0)
-            continue;
-        long v = 0;
-        if (argc == 3) {
-            char *end;
-            v = strtol(argv[2], &end, 10);
-            if (end == argv[2] || *end || v < 1 || v > 100000) {
-                fprintf(stderr, "portierctl: %s: not a number\n", argv[2]);
-                return CTL_EXIT_USAGE;
-            }
-        }
-        return live_action(opts, verbs[i].id, argv[1], v);
-    }
-    fprintf(stderr, "portierctl: door: unknown verb '%s'\n", argv[0]);
-    return CTL_EXIT_USAGE;
+    return live_action(&call->g, (enum action_id)call->verb->action, ctl_str(call, "NAME", NULL),
+                       (long)ctl_num(call, "SECONDS", ctl_num(call, "MINUTES", 0)));
 }
 
-static int cmd_emergency(const struct ctl_opts *opts, int argc, char **argv)
+static int cmd_status(struct ctl_call *call)
 {
-    if (argc != 1 || (strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)) {
-        fprintf(stderr, "usage: portierctl [-c FILE] emergency on|off\n");
-        return CTL_EXIT_USAGE;
-    }
-    return live_action(opts, strcmp(argv[0], "on") == 0 ? ACTION_EMERGENCY_ON : ACTION_EMERGENCY_OFF, NULL, 0);
-}
-
-static int cmd_status(const struct ctl_opts *opts, int argc, char **argv)
-{
-    if (argc != 0) {
-        fprintf(stderr, "usage: portierctl [-c FILE] status\n");
-        return CTL_EXIT_USAGE;
-    }
+    const struct ctl_opts *opts = &call->g;
     struct live l;
-    int rc = live_open(&l, opts);
+    int rc = live_open(&l, opts, CTL_NO_ACTION);
     if (rc != CTL_EXIT_OK)
         return rc;
     live_start(&l, NULL);
@@ -640,26 +536,91 @@ static int cmd_status(const struct ctl_opts *opts, int argc, char **argv)
     return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }
 
-const struct ctl_family ctl_journal_family = {
-    "journal", cmd_journal,
-    "  journal [--since T] [--until T] [--device D] [--door D] [--kind K] [--severity S] [--search TEXT]\n"
-    "          [--limit N] [--before ID] [--csv|--json] [--db FILE]   events, newest first",
+/* ---- the table ---- */
+
+static const struct ctl_def journal_opts[] = {
+    { .name = "since", .type = CTL_TIME, .meta = "TIME", .help = "events from this time on" },
+    { .name = "until", .type = CTL_TIME, .meta = "TIME", .help = "events before this time" },
+    { .name = "device", .type = CTL_TEXT, .max = 64, .meta = "NAME", .help = "events of this device" },
+    { .name = "door", .type = CTL_TEXT, .max = 64, .meta = "NAME", .help = "events of this door" },
+    { .name = "kind", .type = CTL_CHOICE,
+      .choices = "access|door|nix1-access|link|command|gap|emergency|operator|system", .meta = "KIND", .help = "events of this kind" },
+    { .name = "severity", .type = CTL_CHOICE, .choices = "normal|warning|alarm", .meta = "LEVEL", .help = "this severity or worse" },
+    { .name = "search", .type = CTL_TEXT, .max = 200, .meta = "TEXT", .help = "events containing this text" },
+    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N events (50)" },
+    { .name = "before", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .meta = "ID",
+      .help = "only events older than this id (paging)" },
+    { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
+    { .name = "db", .type = CTL_TEXT, .max = 4000, .meta = "FILE",
+      .help = "this journal database instead of the configuration's" },
+    { 0 },
 };
-const struct ctl_family ctl_audit_family = {
-    "audit", cmd_audit,
-    "  audit [--since T] [--until T] [--user U] [--target NAME] [--search TEXT] [--limit N] [--csv|--json]",
+
+static const struct ctl_def audit_opts[] = {
+    { .name = "since", .type = CTL_TIME, .meta = "TIME", .help = "actions from this time on" },
+    { .name = "until", .type = CTL_TIME, .meta = "TIME", .help = "actions before this time" },
+    { .name = "user", .type = CTL_TEXT, .max = 63, .meta = "USER", .help = "actions of this Unix user" },
+    { .name = "target", .type = CTL_TEXT, .max = 127, .meta = "NAME", .help = "actions on this door or device" },
+    { .name = "search", .type = CTL_TEXT, .max = 200, .meta = "TEXT", .help = "actions containing this text" },
+    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N rows (50)" },
+    { .name = "before", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .meta = "ID",
+      .help = "only rows older than this id (paging)" },
+    { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
+    { .name = "db", .type = CTL_TEXT, .max = 4000, .meta = "FILE",
+      .help = "this journal database instead of the configuration's" },
+    { 0 },
 };
-const struct ctl_family ctl_check_config_family = {
-    "check-config", cmd_check_config, "  --check-config [FILE]          validate the configuration, every problem",
+
+static const struct ctl_def door_name[] = {
+    { .name = "NAME", .type = CTL_TEXT, .max = 127, .help = "a door, aux output or NiX1 probe, by its configured name" },
+    { 0 },
 };
-const struct ctl_family ctl_door_family = {
-    "door", cmd_door,
-    "  door open|close|hold|release|timed-open|normal-open-on|normal-open-off|aux-on|aux-off|\n"
-    "       lockout-on|lockout-off|cancel-alarm NAME [N]   control a door by name (audited)",
+static const struct ctl_def door_seconds[] = {
+    { .name = "NAME", .type = CTL_TEXT, .max = 127, .help = "a door, aux output or NiX1 probe, by its configured name" },
+    { .name = "SECONDS", .type = CTL_UINT, .flags = CTL_ACTION_RANGE, .help = "seconds" },
+    { 0 },
 };
-const struct ctl_family ctl_status_family = {
-    "status", cmd_status, "  status                          links and door states of the whole site",
+static const struct ctl_def door_minutes[] = {
+    { .name = "NAME", .type = CTL_TEXT, .max = 127, .help = "a door, aux output or NiX1 probe, by its configured name" },
+    { .name = "MINUTES", .type = CTL_UINT, .flags = CTL_ACTION_RANGE, .help = "minutes" },
+    { 0 },
 };
-const struct ctl_family ctl_emergency_family = {
-    "emergency", cmd_emergency, "  emergency on|off                unlock / restore the emergency doors (audited)",
+static const struct ctl_def config_file[] = {
+    { .name = "FILE", .type = CTL_TEXT, .max = 4000, .help = "the configuration (default: -c, then the search order)" },
+    { 0 },
+};
+
+#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL }
+
+static const struct ctl_verb site_verbs[] = {
+    { "status", NULL, NULL, "links and door states of the whole site", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
+      cmd_status, NULL },
+    DOOR("door open NAME [SECONDS]", door_seconds, ACTION_DOOR_OPEN),
+    DOOR("door close NAME", door_name, ACTION_DOOR_CLOSE),
+    DOOR("door hold NAME", door_name, ACTION_DOOR_HOLD),
+    DOOR("door release NAME", door_name, ACTION_DOOR_RELEASE),
+    DOOR("door timed-open NAME [MINUTES]", door_minutes, ACTION_TIMED_OPEN),
+    DOOR("door normal-open-on NAME", door_name, ACTION_NORMAL_OPEN_ON),
+    DOOR("door normal-open-off NAME", door_name, ACTION_NORMAL_OPEN_OFF),
+    DOOR("door aux-on NAME [SECONDS]", door_seconds, ACTION_AUX_ON),
+    DOOR("door aux-off NAME", door_name, ACTION_AUX_OFF),
+    DOOR("door lockout-on NAME", door_name, ACTION_LOCKOUT_ON),
+    DOOR("door lockout-off NAME", door_name, ACTION_LOCKOUT_OFF),
+    DOOR("door cancel-alarm NAME", door_name, ACTION_CANCEL_ALARM),
+    DOOR("emergency on", NULL, ACTION_EMERGENCY_ON),
+    DOOR("emergency off", NULL, ACTION_EMERGENCY_OFF),
+    { "journal", NULL, journal_opts, "events of the journal, newest first", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
+      cmd_journal, NULL },
+    { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,
+      false, ROLE_GUARD, NULL, cmd_audit, NULL },
+    { "check-config [FILE]", config_file, NULL, "validate the configuration and print every problem with its line",
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL },
+};
+
+const struct ctl_family ctl_site_family = {
+    .name = NULL,
+    .help = "Site commands: the configured site (-c FILE); door commands are checked against the caller's role "
+            "and audited before anything is sent.",
+    .verbs = site_verbs,
+    .nverbs = sizeof site_verbs / sizeof site_verbs[0],
 };

@@ -1,69 +1,75 @@
-/* portierctl: every portier capability, scriptable. Dispatches to one module per device family. */
-#include <getopt.h>
+/* portierctl: every portier capability, scriptable. The command line is parsed and checked against the verb
+ * table (cli/ctl.h) before anything is opened; then the row's handler runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/ctl.h"
 
-extern const struct ctl_family ctl_c3_family;
-extern const struct ctl_family ctl_nix1_family;
-extern const struct ctl_family ctl_journal_family, ctl_audit_family, ctl_check_config_family;
-extern const struct ctl_family ctl_door_family, ctl_status_family, ctl_emergency_family;
-
-/* One line per family module. */
-static const struct ctl_family *const families[] = {
-    &ctl_c3_family,
-    &ctl_nix1_family,
-    &ctl_journal_family,
-    &ctl_audit_family,
-    &ctl_check_config_family,
-    &ctl_door_family,
-    &ctl_status_family,
-    &ctl_emergency_family,
-    NULL,
-};
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: portierctl [--json] [-v] [--readonly] [-c FILE] COMMAND ...\n");
-    for (size_t i = 0; families[i]; i++)
-        fprintf(out, "%s\n", families[i]->usage);
-}
-
-int main(int argc, char **argv)
+static int legacy(int argc, char **argv, int *rc)
 {
     struct ctl_opts opts = { 0 };
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) {
+        if (strcmp(a, "--json") == 0)
             opts.json = true;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
             opts.verbose = true;
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+        else if (strcmp(a, "--readonly") == 0)
+            opts.readonly = true;
+        else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
             opts.config_path = argv[++i];
-        } else if (strcmp(a, "--readonly") == 0) {
-            setenv("PORTIER_READONLY", "1", 1); /* guard role for every site action */
-        } else if (strcmp(a, "--check-config") == 0) {
-            argv[i] = (char *)"check-config"; /* handled by the site family */
+        else
             break;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return CTL_EXIT_OK;
-        } else {
-            break;
-        }
     }
-    if (i >= argc) {
-        usage(stderr);
+    if (i < argc && strcmp(argv[i], "c3") == 0) {
+        *rc = ctl_c3_legacy_main(&opts, argc - i - 1, argv + i + 1);
+        return 1;
+    }
+    if (i < argc && strcmp(argv[i], "nix1") == 0) {
+        *rc = ctl_nix1_legacy_main(&opts, argc - i - 1, argv + i + 1);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+    if (legacy(argc, argv, &rc))
+        return rc;
+    static struct ctl_call call;
+    static struct ctl_error err;
+    switch (ctl_parse(argc, argv, ctl_families, &call, &err)) {
+    case CTL_PARSE_HELP:
+        ctl_print_help(stdout, ctl_families, err.fam, &err);
+        return CTL_EXIT_OK;
+    case CTL_PARSE_VERSION:
+        printf("portierctl %s\n", PORTIER_VERSION);
+        return CTL_EXIT_OK;
+    case CTL_PARSE_MAN:
+        ctl_print_man(stdout, ctl_families);
+        return CTL_EXIT_OK;
+    case CTL_PARSE_ERROR:
+        ctl_print_error(stderr, &err);
+        return CTL_EXIT_USAGE;
+    case CTL_PARSE_RUN:
+        break;
+    }
+    if (call.g.socket_path && !call.fam->name) {
+        fprintf(stderr, "portierctl: --socket: this portierctl owns the devices itself (direct mode); talking to "
+                        "portierd is not available yet\n");
         return CTL_EXIT_USAGE;
     }
-    for (size_t f = 0; families[f]; f++) {
-        if (strcmp(argv[i], families[f]->name) == 0)
-            return families[f]->main(&opts, argc - i - 1, argv + i + 1);
+    if (call.g.readonly && call.changes && call.verb->action == CTL_NO_ACTION) {
+        /* Site commands with a core action are refused by the action API itself (guard role, audited as
+         * denied, no device opened); everything else is refused here, before anything is opened. */
+        char name[96];
+        snprintf(name, sizeof name, "%s%s%.80s", call.fam->name ? call.fam->name : "", call.fam->name ? " " : "",
+                 call.verb->syntax);
+        fprintf(stderr, "portierctl: --readonly: '%s' changes state: refused, nothing was opened or sent\n", name);
+        return CTL_EXIT_USAGE;
     }
-    fprintf(stderr, "portierctl: unknown command '%s'\n", argv[i]);
-    usage(stderr);
-    return CTL_EXIT_USAGE;
+    return call.verb->run(&call);
 }

@@ -701,6 +701,36 @@ static void load_journal(struct ctx *c, const config_setting_t *g, struct site *
         site->journal.retention_rows = (uint64_t)v;
 }
 
+static const char *const daemon_keys[] = { "socket", "group", NULL };
+
+/* daemon = { socket = "/run/portier/portier.sock"; group = "portier"; }: where portierd listens, and which group
+ * may connect (mode 0660). */
+static void load_daemon(struct ctx *c, const config_setting_t *g, struct site *site)
+{
+    check_keys(c, g, "daemon", daemon_keys);
+    char p[SITE_PATH_MAX];
+    if (get_str(c, g, "socket", "daemon", p, sizeof p, false, true)) {
+        int line = line_of(config_setting_get_member(g, "socket"));
+        if (p[0] != '/')
+            ERR(c, line, "daemon socket \"%s\" must be an absolute path", p);
+        else if (strlen(p) >= 108)
+            ERR(c, line, "daemon socket path is longer than 107 bytes (a Unix socket limit)");
+        else
+            snprintf(site->daemon.socket, sizeof site->daemon.socket, "%s", p);
+    }
+    char grp[64];
+    if (get_str(c, g, "group", "daemon", grp, sizeof grp, false, true)) {
+        bool ok = strlen(grp) <= 32 && ((grp[0] >= 'a' && grp[0] <= 'z') || grp[0] == '_');
+        for (const char *q = grp; ok && *q; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-' ||
+                 (*q == '$' && !q[1]);
+        if (!ok)
+            ERR(c, line_of(config_setting_get_member(g, "group")), "daemon group \"%s\" is not a group name", grp);
+        else
+            snprintf(site->daemon.group, sizeof site->daemon.group, "%s", grp);
+    }
+}
+
 static const char *const ui_keys[] = { "colours", "colors", "bell", "keys", NULL };
 
 static void load_ui(struct ctx *c, const config_setting_t *g, struct site *site)
@@ -912,7 +942,7 @@ static void load_mqtt(struct ctx *c, const config_setting_t *g, struct site *sit
 }
 
 static const char *const top_keys[] = { "site", "panels", "buses", "roles", "emergency", "journal", "ui",
-                                         "mqtt", NULL };
+                                         "mqtt", "daemon", NULL };
 
 static void load_root(struct ctx *c, config_t *cfg)
 {
@@ -968,6 +998,8 @@ static void load_root(struct ctx *c, config_t *cfg)
         load_ui(c, g, site);
     if ((g = get_group(c, root, "mqtt")))
         load_mqtt(c, g, site);
+    if ((g = get_group(c, root, "daemon")))
+        load_daemon(c, g, site);
     /* Emergency doors must exist (names checked after every output is known). */
     if (!site->emergency.all_doors) {
         config_setting_t *eg = config_setting_get_member(root, "emergency");
@@ -1347,6 +1379,14 @@ int site_config_write(const struct site *site, FILE *out)
         put_str(out, kb);
     }
     fputs(" );\n};\n", out);
+    if (site->daemon.socket[0] || site->daemon.group[0]) {
+        fputs("\ndaemon = {\n", out);
+        if (site->daemon.socket[0])
+            put_kv(out, "  ", "socket", site->daemon.socket);
+        if (site->daemon.group[0])
+            put_kv(out, "  ", "group", site->daemon.group);
+        fputs("};\n", out);
+    }
     if (site->mqtt.enabled)
         write_mqtt(out, &site->mqtt);
     return ferror(out) ? -1 : 0;

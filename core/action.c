@@ -360,7 +360,7 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
     }
 }
 
-static bool is_emergency_output(const struct site *site, const struct site_output *o)
+bool action_emergency_output(const struct site *site, const struct site_output *o)
 {
     if (o->type == OUTPUT_AUX)
         return false;
@@ -634,8 +634,12 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         }
         break;
     case ACTION_RELOAD_CONFIG:
-        /* Performed by the front end in its final callback (it owns the configuration loader). */
-        r->status = ACTION_OK;
+        /* The owner of the configuration loader validates the file now and applies it after this action (a
+         * front end without the hook performs it in its final callback). */
+        if (site->reload && site->reload(site, user->name, r->error, sizeof r->error, site->reload_arg) != 0)
+            r->status = ACTION_FAILED;
+        else
+            r->status = ACTION_OK;
         break;
     case ACTION_EMERGENCY_ON:
     case ACTION_EMERGENCY_OFF: {
@@ -651,13 +655,13 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         }
         /* Results for every emergency output first, so the live counts start complete. */
         for (size_t i = 0; i < site->n_outputs; i++)
-            if (is_emergency_output(site, &site->outputs[i]))
+            if (action_emergency_output(site, &site->outputs[i]))
                 add_result(rc, site->outputs[i].device, i);
         /* Then one command per device, all devices at once. */
         for (size_t d = 0; d < site->n_devices; d++) {
             size_t n = 0;
             for (size_t i = 0; i < site->n_outputs; i++)
-                if (site->outputs[i].device == d && is_emergency_output(site, &site->outputs[i]))
+                if (site->outputs[i].device == d && action_emergency_output(site, &site->outputs[i]))
                     outs[n++] = i;
             if (n)
                 dispatch_device(rc, d, outs, n, device_op_for(id));

@@ -115,6 +115,9 @@ typedef void (*action_progress_fn)(const struct action_run *run, bool finished, 
 int action_run(struct site *site, const struct action_user *user, enum action_id id, const char *target,
                const struct action_params *params, action_progress_fn cb, void *arg, char *err, size_t errlen);
 
+/* Whether the emergency unlocks this output: every door and NiX1 probe, or the configured names; never an aux. */
+bool action_emergency_output(const struct site *site, const struct site_output *o);
+
 /* Number of actions still running (front ends wait for 0 before exiting). */
 size_t action_running(const struct site *site);
 const char *action_status_name(enum action_status status);

@@ -490,6 +490,10 @@ static void add_common(struct sqlbuf *b, const struct journal_query *q, const ch
         sql_add(b, " AND id < ?");
         bind_add_int(b, q->before_id);
     }
+    if (q->after_id > 0) {
+        sql_add(b, " AND id > ?");
+        bind_add_int(b, q->after_id);
+    }
 }
 
 static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
@@ -545,10 +549,27 @@ static void read_event_row(sqlite3_stmt *st, struct event *ev)
     ev->journaled = true;
 }
 
+struct events_adapter {
+    journal_event_fn fn;
+    void *arg;
+};
+
+static int events_adapter_cb(const struct event *ev, const struct journal_ack *ack, void *arg)
+{
+    struct events_adapter *a = arg;
+    return a->fn(ev, ack->acked, a->arg);
+}
+
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg)
 {
+    struct events_adapter a = { fn, arg };
+    return journal_query_rows(j, q, events_adapter_cb, &a);
+}
+
+long journal_query_rows(struct journal *j, const struct journal_query *q, journal_row_fn fn, void *arg)
+{
     struct sqlbuf b = { .len = 0 };
-    sql_add(&b, "SELECT " EVENT_COLUMNS " FROM events");
+    sql_add(&b, "SELECT " EVENT_COLUMNS ",acked_by FROM events");
     add_common(&b, q, "host_us");
     if (q->device) {
         sql_add(&b, " AND device = ? COLLATE NOCASE");
@@ -566,6 +587,8 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
         sql_add(&b, " AND severity >= ?");
         bind_add_int(&b, q->min_severity);
     }
+    if (q->unacked_only)
+        sql_add(&b, " AND acked_us = 0");
     if (q->search && q->search[0]) {
         /* instr() on lower(): no LIKE wildcards to escape. */
         sql_add(&b, " AND (instr(lower(text), lower(?)) OR instr(lower(code_name), lower(?)) OR"
@@ -582,9 +605,10 @@ long journal_query_events(struct journal *j, const struct journal_query *q, jour
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct event ev;
         read_event_row(st, &ev);
-        bool acked = sqlite3_column_int64(st, 20) != 0;
+        struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
+        col_text(st, 21, ack.by, sizeof ack.by);
         n++;
-        if (fn(&ev, acked, arg))
+        if (fn(&ev, &ack, arg))
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -655,6 +679,7 @@ static long count(struct journal *j, const char *sql)
     sqlite3_finalize(st);
     return n;
 }
+
 
 long journal_count_events(struct journal *j) { return count(j, "SELECT count(*) FROM events"); }
 long journal_count_audit(struct journal *j) { return count(j, "SELECT count(*) FROM audit"); }

@@ -75,14 +75,26 @@ struct journal_query {
                                     action, target, detail); NULL = none */
     const char *user;            /* audit only: exact user */
     int64_t before_id;           /* paging: only rows with id < before_id (0 = from the newest) */
+    int64_t after_id;            /* only rows with id > after_id (0 = no bound): catching up from an id */
+    bool unacked_only;           /* events only: rows nobody has acknowledged */
     size_t limit;                /* 0 = 100 */
 };
 
+/* Who acknowledged an event, and when (acked false: nobody yet). */
+struct journal_ack {
+    bool acked;
+    char by[64];
+    int64_t time_us;
+};
+
 typedef int (*journal_event_fn)(const struct event *ev, bool acked, void *arg);   /* non-zero stops */
+typedef int (*journal_row_fn)(const struct event *ev, const struct journal_ack *ack, void *arg);
 typedef int (*journal_audit_fn)(const struct audit_record *rec, void *arg);
 
 /* Run a query; calls fn per row, newest first. Returns the number of rows delivered, or -1. */
 long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg);
+/* The same with who acknowledged each row and when. */
+long journal_query_rows(struct journal *j, const struct journal_query *q, journal_row_fn fn, void *arg);
 long journal_query_audit(struct journal *j, const struct journal_query *q, journal_audit_fn fn, void *arg);
 /* Forward reading, for outputs that forward the journal in order: events with id > after_id, ascending by id,
  * at most limit (0 = 100). fn as above (acked = acknowledged). Returns the number delivered, or -1. */

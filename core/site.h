@@ -79,6 +79,12 @@ struct site_journal_conf {
     uint64_t retention_rows;          /* 0 = unlimited; default 1000000 */
 };
 
+/* portierd (daemon = { ... }): its socket and the group that may connect. */
+struct site_daemon_conf {
+    char socket[SITE_PATH_MAX];       /* "" = /run/portier/portier.sock */
+    char group[64];                   /* group of the socket (mode 0660); "" = portierd's own */
+};
+
 struct site_key_binding {
     char action[32];                  /* an action name from core/action.h */
     char key[32];                     /* "F5", "^E", "o", "KEY_DC"... interpreted by the console */
@@ -205,6 +211,7 @@ struct site {
     struct site_journal_conf journal;
     struct site_ui ui;
     struct site_mqtt mqtt;
+    struct site_daemon_conf daemon;
 
     /* derived by site_build() */
     size_t n_devices;
@@ -223,6 +230,10 @@ struct site {
     void *on_change_arg;
     size_t n_listeners;
     struct site_listener *listeners;  /* site_listen() */
+    /* Optional, for ACTION_RELOAD_CONFIG: validate the configuration file now and apply it once the action has
+     * finished (never from inside: the site may be replaced). 0, or -1 with why (the action fails). */
+    int (*reload)(struct site *site, const char *by, char *why, size_t whylen, void *arg);
+    void *reload_arg;
 };
 
 /* An empty site (calloc'd). */

@@ -54,7 +54,7 @@ grep -q '^Main entrance: FAILED — .*refused' "$TMP/out" || fail "door result w
 [ $((SECONDS - t0)) -lt 5 ] || fail "door open on a refused panel took $((SECONDS - t0)) s"
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" door open "Nowhere" 5
 grep -q 'no door named "Nowhere"' "$TMP/err" || fail "unknown door message"
-PORTIER_READONLY=1 "$PORTIERCTL" -c "$TMP/p.conf" emergency on >"$TMP/out" 2>"$TMP/err" && fail "readonly emergency ran"
+expect_rc 2 "$PORTIERCTL" --readonly -c "$TMP/p.conf" emergency on
 grep -q 'emergency-on needs the operator role' "$TMP/err" || fail "readonly not enforced: $(cat "$TMP/err")"
 pass "door control audited, roles enforced"
 

@@ -112,6 +112,15 @@ static const struct vcase cases[] = {
       "t.conf:3: 'retention_days' = -1 is out of range (0..36500)\n"
       "t.conf:4: 'bell' must be a string, not an integer\n"
       "t.conf:4: 'keys' entries must be \"action-name=key\" strings\n", false },
+    /* daemon */
+    { SITE PANEL("") "daemon = { socket = \"/run/portier/portier.sock\"; group = \"portier\"; };\n", "", true },
+    { SITE PANEL("") "daemon = {\n socket = \"run/p.sock\";\n group = \"Bad Group\";\n sock = 1;\n};\n",
+      "t.conf:4: daemon socket \"run/p.sock\" must be an absolute path\n"
+      "t.conf:5: daemon group \"Bad Group\" is not a group name\n"
+      "t.conf:6: unknown key 'sock' in daemon\n", false },
+    { SITE PANEL("") "daemon = { socket = \"/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"; };\n",
+      "t.conf:3: daemon socket path is longer than 107 bytes (a Unix socket limit)\n", false },
 };
 
 static char *diag_text(const struct config_diags *d)

@@ -272,6 +272,61 @@ static void test_queries(void **state)
     journal_close(r);
 }
 
+struct rows {
+    int n;
+    int64_t ids[64];
+    bool acked[64];
+    char by[64][64];
+};
+
+static int collect_row(const struct event *ev, const struct journal_ack *ack, void *arg)
+{
+    struct rows *r = arg;
+    r->ids[r->n] = ev->id;
+    r->acked[r->n] = ack->acked;
+    snprintf(r->by[r->n], sizeof r->by[0], "%s", ack->by);
+    r->n++;
+    return r->n == 64;
+}
+
+/* Catching up after an id, only the unacknowledged, who acknowledged, the newest id. */
+static void test_catch_up_and_acks(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    int64_t lo = -1, hi = -1;
+    assert_int_equal(journal_event_id_range(j, &lo, &hi), 0);
+    assert_int_equal(hi, 0);
+    int64_t ids[10];
+    for (int i = 0; i < 10; i++) {
+        struct event ev;
+        make_access(&ev, "Panel A", 1000 + i, (uint32_t)i, 0);
+        ev.severity = i % 2 ? EVENT_ALARM : EVENT_NORMAL;
+        assert_int_equal(journal_commit_event(j, &ev), 1);
+        ids[i] = ev.id;
+    }
+    assert_int_equal(journal_event_id_range(j, &lo, &hi), 0);
+    assert_int_equal(hi, ids[9]);
+    assert_int_equal(journal_ack(j, ids[3], "alice"), 0);
+    struct rows r = { 0 };
+    struct journal_query q = { .kind = -1, .min_severity = -1, .after_id = ids[5], .limit = 100 };
+    assert_int_equal(journal_query_rows(j, &q, collect_row, &r), 4);
+    assert_int_equal(r.ids[0], ids[9]);
+    assert_int_equal(r.ids[3], ids[6]);
+    /* open alarms: alarm severity, not acknowledged */
+    memset(&r, 0, sizeof r);
+    struct journal_query qa = { .kind = -1, .min_severity = EVENT_ALARM, .unacked_only = true, .limit = 100 };
+    assert_int_equal(journal_query_rows(j, &qa, collect_row, &r), 4);
+    for (int i = 0; i < r.n; i++)
+        assert_int_not_equal(r.ids[i], ids[3]);
+    /* the acknowledged row says who */
+    memset(&r, 0, sizeof r);
+    struct journal_query qb = { .kind = -1, .min_severity = -1, .before_id = ids[4], .after_id = ids[2], .limit = 100 };
+    assert_int_equal(journal_query_rows(j, &qb, collect_row, &r), 1);
+    assert_true(r.acked[0]);
+    assert_string_equal(r.by[0], "alice");
+    journal_close(j);
+}
+
 static void test_retention(void **state)
 {
     struct journal *j = open_j(0, 0);
@@ -464,6 +519,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_and_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_journal_first, setup, teardown),
         cmocka_unit_test(test_bus_journal_failure),

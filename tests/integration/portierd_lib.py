@@ -1,0 +1,269 @@
+"""Shared helpers for the portierd integration tests: a simulated site (portier-sim site), a private portierd on a
+temporary socket and state directory, and protocol clients speaking JSON lines (doc/protocol.md). Everything
+binds to loopback, pseudo-terminals and temporary Unix sockets."""
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("PORTIER_BUILD", "")
+PORTIER_SIM = os.environ.get("PORTIER_SIM") or os.path.join(BUILD, "sim/portier-sim")
+PORTIERD = os.environ.get("PORTIERD") or os.path.join(BUILD, "daemon/portierd")
+PORTIERCTL = os.environ.get("PORTIERCTL") or os.path.join(BUILD, "cli/portierctl")
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def ok(msg):
+    print("ok: " + msg, flush=True)
+
+
+def wait_until(pred, timeout=10.0, what="condition", step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    fail("timed out waiting for " + what)
+
+
+SITE_CONF = """site = { name = "%(name)s"; };
+panels = (
+  { name = "Panel A"; host = "10.9.0.1"; model = "C3-400"; poll_ms = %(poll)d;
+    doors = ( "Main entrance", "Back door", "Garage", "Store room" ); aux = ( "Siren" ); },
+  { name = "Panel B"; host = "10.9.0.2"; model = "C3-200"; poll_ms = %(poll)d; doors = ( "Lab north", "Lab south" ); }
+);
+buses = ( { name = "Bus 1"; port = "/dev/ttyUSB9"; baud = 115200; poll_ms = %(poll)d;
+  slaves = (
+    { address = "270100000000006B"; name = "Yard"; probe1 = { door = "Yard in"; unit = 1; }; probe2 = { door = "Yard out"; unit = 2; }; },
+    { address = "2702000000000032"; name = "Shed"; probe1 = { door = "Shed"; unit = 1; }; }
+  ); } );
+roles = { default = "guard"; map = ( { user = "root"; role = "technician"; }, { group = "dialout"; role = "operator"; } ); };
+emergency = { doors = "all"; confirm = "none"; restore = "previous"; };
+"""
+
+
+class Site:
+    """portier-sim site: two C3 panels and one NiX1 bus, and the rewritten configuration that points at them."""
+
+    def __init__(self, tmp, name="Daemon test", activity=0, poll=200, seed=5):
+        self.tmp = tmp
+        conf = os.path.join(tmp, "site.conf")
+        with open(conf, "w") as f:
+            f.write(SITE_CONF % {"name": name, "poll": poll})
+        os.chmod(conf, 0o600)
+        self.out = open(os.path.join(tmp, "sim.out"), "w+")
+        self.err = open(os.path.join(tmp, "sim.err"), "w")
+        args = [PORTIER_SIM, "site", conf, "--dir", os.path.join(tmp, "sim"), "--seed", str(seed)]
+        if activity:
+            args += ["--activity", str(activity)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.out, stderr=self.err)
+        self.config = os.path.join(tmp, "sim", "portier.conf")
+
+        def ready():
+            self.out.seek(0)
+            return any(l.startswith("portier-sim site:") and "; config " in l for l in self.out)
+        wait_until(ready, 30, "the simulated site")
+
+    def control(self, line):
+        """A control line for the site ('Panel A: swipe door=1 card=5', 'Bus 1: present ...')."""
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
+
+    def output(self):
+        self.out.seek(0)
+        return self.out.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class Daemon:
+    def __init__(self, tmp, config, extra=(), state=None, sock=None):
+        self.tmp = tmp
+        self.config = config
+        self.sock = sock or os.path.join(tmp, "portierd.sock")
+        self.state = state or os.path.join(tmp, "state")
+        self.extra = list(extra)
+        self.log_path = os.path.join(tmp, "portierd.log")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([PORTIERD, "-c", self.config, "--socket", self.sock, "--state-dir", self.state,
+                                      "--foreground"] + self.extra, stdout=self.log, stderr=self.log)
+
+        def listening():
+            if self.proc.poll() is not None:
+                fail("portierd exited (%s): %s" % (self.proc.returncode, self.read_log()[-2000:]))
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.sock)
+                s.close()
+                return True
+            except OSError:
+                return False
+        wait_until(listening, 20, "portierd to listen")
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Signal (sig None: already signalled) and wait; the exit status."""
+        if self.proc and self.proc.poll() is None:
+            if sig:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Client:
+    """One protocol connection. Messages are kept in order; helpers wait for the ones a test wants."""
+
+    def __init__(self, path, hello=True, preexec=None, **hello_fields):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(path)
+        self.buf = b""
+        self.msgs = []
+        self.closed = False
+        self.next_id = 1
+        self.greeting = self.recv_type("hello")
+        if hello:
+            self.hello(**hello_fields)
+
+    def send(self, obj):
+        self.s.sendall((json.dumps(obj) + "\n").encode())
+
+    def send_raw(self, data):
+        self.s.sendall(data)
+
+    def pump(self, timeout=0.0):
+        """Read what is there (waiting up to timeout for the first bytes)."""
+        if self.closed:
+            return False
+        r, _, _ = select.select([self.s], [], [], timeout)
+        if not r:
+            return False
+        try:
+            data = self.s.recv(1 << 20)
+        except OSError:
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.strip():
+                self.msgs.append(json.loads(line))
+        return True
+
+    def wait(self, pred, timeout=10.0, what="a message"):
+        """The first kept message matching pred (removed from the kept list)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self.msgs):
+                if pred(m):
+                    return self.msgs.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                fail("%s: no %s (closed=%s; last: %s)" % (self.label(), what, self.closed,
+                                                          [json.dumps(m)[:160] for m in self.msgs[-5:]]))
+            self.pump(min(left, 0.2))
+
+    def label(self):
+        return "client (%s)" % self.greeting.get("user", "?") if hasattr(self, "greeting") else "client"
+
+    def recv_type(self, t, timeout=10.0):
+        return self.wait(lambda m: m.get("type") == t, timeout, "'%s' message" % t)
+
+    def hello(self, **fields):
+        req = {"op": "hello", "proto": 1, "client": "test"}
+        req.update(fields)
+        r = self.request(req)
+        if r["status"] != "ok":
+            fail("hello refused: %s" % r)
+        self.role = r["role"]
+        self.snapshot = self.recv_type("snapshot")
+        self.synced = self.recv_type("synced")
+        return r
+
+    def request(self, req, timeout=30.0):
+        """Send a request (an id is added), return its result; its progress messages are kept in self.progress."""
+        req = dict(req)
+        req.setdefault("id", self.next_id)
+        self.next_id += 1
+        self.send(req)
+        rid = req["id"]
+        res = self.wait(lambda m: m.get("type") == "result" and m.get("id") == rid, timeout,
+                        "result of %s" % req.get("op"))
+        self.progress = [m for m in self.msgs if m.get("id") == rid]
+        self.msgs = [m for m in self.msgs if m.get("id") != rid]
+        return res
+
+    def drain(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.pump(0.05)
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def tmpdir(name):
+    d = tempfile.mkdtemp(prefix="portier-%s." % name, dir=os.environ.get("TMPDIR", "/tmp"))
+    os.chmod(d, 0o755)  # clients under other uids must reach the socket
+    return d
+
+
+def cleanup(tmp, *things):
+    for t in things:
+        try:
+            t.stop()
+        except Exception:  # cleanup must go on
+            pass
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def links_up(client, n=3, timeout=30):
+    """Wait until the client's view has every device up (snapshot, then device changes)."""
+    state = {d["index"]: d["link"] for d in client.snapshot["devices"]}
+
+    def up():
+        client.pump(0.1)
+        for m in list(client.msgs):
+            if m.get("type") == "device":
+                state[m["index"]] = m["link"]
+        return sum(1 for v in state.values() if v == "up") >= n
+    wait_until(up, timeout, "links up")

@@ -1,0 +1,308 @@
+/* portierctl's verb table: every row is consistent with itself, and command lines parse (or are refused with
+ * the reason) exactly as documented, without opening anything. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli/ctl.h"
+#include "cli/ctl_syntax.h"
+#include "core/action.h"
+#include "core/event.h"
+
+/* ---- the table itself ---- */
+
+static void check_row(const struct ctl_family *f, const struct ctl_verb *v)
+{
+    const char *p = v->syntax;
+    struct tok t;
+    size_t args = 0, slots = 0;
+    bool optional_seen = false, rest_seen = false;
+    assert_non_null(v->run);
+    if (!ctl_verb_help(v)[0])
+        fail_msg("%s: no help", v->syntax);
+    struct tok first;
+    const char *fp = v->syntax;
+    if (next_tok(&fp, &first) != TK_WORD)
+        fail_msg("%s: a command starts with a word", v->syntax);
+    while (next_tok(&p, &t) != TK_END) {
+        if (rest_seen)
+            fail_msg("%s: an argument taking the rest must be last", v->syntax);
+        if (t.kind == TK_WORD) {
+            if (optional_seen)
+                fail_msg("%s: a word after an optional argument", v->syntax);
+            continue;
+        }
+        slots++;
+        if (t.kind == TK_CHOICE)
+            continue;
+        if (t.optional)
+            optional_seen = true;
+        else if (optional_seen)
+            fail_msg("%s: a required argument after an optional one", v->syntax);
+        rest_seen = t.rest;
+        if (!v->args || !v->args[args].name)
+            fail_msg("%s: %s has no description", v->syntax, t.text);
+        if (strcmp(v->args[args].name, t.text) != 0)
+            fail_msg("%s: argument %zu is described as %s", v->syntax, args + 1, v->args[args].name);
+        const struct ctl_def *d = &v->args[args];
+        if (d->type == CTL_FLAG)
+            fail_msg("%s: %s cannot be a flag", v->syntax, d->name);
+        if (d->type == CTL_UINT && def_min(d, v) > def_max(d, v))
+            fail_msg("%s: %s has an empty range", v->syntax, d->name);
+        if ((d->flags & CTL_ACTION_RANGE) && (v->action < 0 || !action_table[v->action].param))
+            fail_msg("%s: %s takes its range from an action without a parameter", v->syntax, d->name);
+        args++;
+    }
+    assert_true(slots <= CTL_MAX_ARGS);
+    if (v->args && v->args[args].name)
+        fail_msg("%s: %s is described but not in the syntax", v->syntax, v->args[args].name);
+    for (size_t i = 0; v->opts && v->opts[i].name; i++) {
+        assert_true(i < CTL_MAX_OPTS);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(v->opts[i].name, v->opts[k].name) == 0)
+                fail_msg("%s: --%s twice", v->syntax, v->opts[i].name);
+        for (size_t g = 0; ctl_global_opts[g].name; g++)
+            if (strcmp(v->opts[i].name, ctl_global_opts[g].name) == 0)
+                fail_msg("%s: --%s is a global option", v->syntax, v->opts[i].name);
+        for (size_t g = 0; f->opts && f->opts[g].name; g++)
+            if (strcmp(v->opts[i].name, f->opts[g].name) == 0)
+                fail_msg("%s: --%s is a family option", v->syntax, v->opts[i].name);
+        if (v->opts[i].type == CTL_CHOICE && !v->opts[i].choices)
+            fail_msg("%s: --%s has no choices", v->syntax, v->opts[i].name);
+    }
+    if (v->action != CTL_NO_ACTION && (v->action < 0 || v->action >= ACTION_COUNT))
+        fail_msg("%s: no such action", v->syntax);
+}
+
+static void table_is_consistent(void **state)
+{
+    (void)state;
+    size_t nfam = 0;
+    for (size_t i = 0; ctl_families[i]; i++, nfam++) {
+        const struct ctl_family *f = ctl_families[i];
+        assert_non_null(f->help);
+        assert_true(ndefs(f->opts) <= CTL_MAX_OPTS);
+        for (size_t k = 0; k < f->nverbs; k++) {
+            check_row(f, &f->verbs[k]);
+            for (size_t j = 0; j < k; j++) {
+                if (strcmp(f->verbs[j].syntax, f->verbs[k].syntax) == 0)
+                    fail_msg("%s twice", f->verbs[k].syntax);
+                /* rows that start alike must agree on the options they share */
+                char a[64], b[64];
+                verb_name(&f->verbs[j], a, sizeof a);
+                verb_name(&f->verbs[k], b, sizeof b);
+                if (strtok(a, " ") && strtok(b, " ") && strcmp(a, b) != 0)
+                    continue;
+                for (size_t x = 0; f->verbs[j].opts && f->verbs[j].opts[x].name; x++)
+                    for (size_t y = 0; f->verbs[k].opts && f->verbs[k].opts[y].name; y++)
+                        if (strcmp(f->verbs[j].opts[x].name, f->verbs[k].opts[y].name) == 0 &&
+                            (f->verbs[j].opts[x].type == CTL_FLAG) != (f->verbs[k].opts[y].type == CTL_FLAG))
+                            fail_msg("%s / %s: --%s differs", f->verbs[j].syntax, f->verbs[k].syntax,
+                                     f->verbs[j].opts[x].name);
+            }
+        }
+        for (size_t k = 0; k < i; k++)
+            if (f->name && ctl_families[k]->name && strcmp(f->name, ctl_families[k]->name) == 0)
+                fail_msg("family %s twice", f->name);
+    }
+    assert_true(nfam >= 1);
+    assert_null(ctl_families[0]->name); /* the site commands come first */
+}
+
+/* journal --kind and --severity list exactly the names the journal knows. */
+static void site_choices_match_the_events(void **state)
+{
+    (void)state;
+    const struct ctl_verb *journal = NULL;
+    for (size_t k = 0; k < ctl_families[0]->nverbs; k++)
+        if (strcmp(ctl_families[0]->verbs[k].syntax, "journal") == 0)
+            journal = &ctl_families[0]->verbs[k];
+    assert_non_null(journal);
+    const struct ctl_def *kind = NULL, *sev = NULL;
+    for (size_t i = 0; journal->opts[i].name; i++) {
+        if (strcmp(journal->opts[i].name, "kind") == 0)
+            kind = &journal->opts[i];
+        if (strcmp(journal->opts[i].name, "severity") == 0)
+            sev = &journal->opts[i];
+    }
+    assert_non_null(kind);
+    assert_non_null(sev);
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        assert_int_equal(choice_index(kind->choices, event_kind_name((enum event_kind)k)), k);
+    assert_int_equal(choice_index(kind->choices, "nothing"), -1);
+    for (int s = 0; s < EVENT_SEVERITY_COUNT; s++)
+        assert_int_equal(choice_index(sev->choices, event_severity_name((enum event_severity)s)), s);
+}
+
+/* ---- parsing ---- */
+
+static struct ctl_call call;
+static struct ctl_error err;
+
+/* Parse a command line given as one string (words split at spaces; "\x1f" stands for an empty word). */
+static enum ctl_parse_result parse(const char *line)
+{
+    static char buf[2048];
+    char *argv[128];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    argv[argc++] = (char *)"portierctl";
+    for (char *tok = strtok(buf, " "); tok && argc < 127; tok = strtok(NULL, " "))
+        argv[argc++] = strcmp(tok, "\x1f") == 0 ? (char *)"" : tok;
+    argv[argc] = NULL;
+    return ctl_parse(argc, argv, ctl_families, &call, &err);
+}
+
+static void ok(const char *line, const char *syntax)
+{
+    if (parse(line) != CTL_PARSE_RUN)
+        fail_msg("'%s' refused: %s", line, err.msg);
+    if (strcmp(call.verb->syntax, syntax) != 0)
+        fail_msg("'%s' is '%s', not '%s'", line, call.verb->syntax, syntax);
+}
+
+static void bad(const char *line, const char *want)
+{
+    if (parse(line) != CTL_PARSE_ERROR)
+        fail_msg("'%s' accepted", line);
+    if (!strstr(err.msg, want))
+        fail_msg("'%s': \"%s\" lacks \"%s\"", line, err.msg, want);
+}
+
+static void site_commands_parse(void **state)
+{
+    (void)state;
+    ok("door open Main 5", "door open NAME [SECONDS]");
+    assert_string_equal(ctl_str(&call, "NAME", NULL), "Main");
+    assert_int_equal(ctl_num(&call, "SECONDS", 0), 5);
+    assert_true(call.changes);
+    ok("door open Main", "door open NAME [SECONDS]");
+    assert_false(ctl_has(&call, "SECONDS"));
+    ok("--json -c /x door timed-open Vault 1440", "door timed-open NAME [MINUTES]");
+    assert_true(call.g.json);
+    assert_string_equal(call.g.config_path, "/x");
+    ok("door aux-on Siren 255", "door aux-on NAME [SECONDS]");
+    ok("emergency off", "emergency off");
+    assert_int_equal(call.verb->action, ACTION_EMERGENCY_OFF);
+    ok("status", "status");
+    assert_false(call.changes);
+    /* global options anywhere, options in any order, --opt=value, unique prefixes */
+    ok("journal --limit 3 --json --since=-5m --kind door -v", "journal");
+    assert_true(call.g.json);
+    assert_true(call.g.verbose);
+    assert_int_equal(ctl_num(&call, "limit", 0), 3);
+    assert_int_equal(ctl_num(&call, "kind", -1), 1);
+    assert_string_equal(ctl_str(&call, "kind", NULL), "door");
+    assert_true(ctl_num(&call, "since", 0) > 0);
+    ok("audit --lim 7 --user alice --csv", "audit");
+    assert_int_equal(ctl_num(&call, "limit", 0), 7);
+    ok("--readonly --timeout 2500 status", "status");
+    assert_true(call.g.readonly);
+    assert_int_equal(call.g.timeout_ms, 2500);
+    ok("--check-config /etc/p.conf", "check-config [FILE]");
+    assert_string_equal(ctl_str(&call, "FILE", NULL), "/etc/p.conf");
+    ok("--check-config", "check-config [FILE]");
+    ok("check-config", "check-config [FILE]");
+    ok("door open -- -odd-name", "door open NAME [SECONDS]");
+    assert_string_equal(ctl_str(&call, "NAME", NULL), "-odd-name");
+}
+
+static void site_commands_refused(void **state)
+{
+    (void)state;
+    bad("", "missing COMMAND");
+    bad("frobnicate", "unknown command 'frobnicate'");
+    bad("--frob status", "unknown option '--frob'");
+    bad("door", "door: missing open, close,");
+    bad("door frob x", "door: expected open, close");
+    bad("door open", "door open: missing NAME");
+    bad("door open Main 0", "SECONDS: 0 is below the minimum 1");
+    bad("door open Main 255", "SECONDS: 255 is too large (the maximum is 254)");
+    bad("door open Main -5", "SECONDS: -5 is negative");
+    bad("door open Main 5x", "SECONDS: '5x' is not a number");
+    bad("door open Main 99999999999999999999999", "too large");
+    bad("door close Main 5", "door close: unexpected '5'");
+    bad("door open \x1f", "NAME: empty");
+    bad("emergency maybe", "emergency: expected on or off, not 'maybe'");
+    bad("journal --limit -5", "--limit: -5 is negative (a number from 1 to 1000000)");
+    bad("journal --limit", "--limit needs a value");
+    bad("journal --limit 0", "--limit: 0 is below the minimum 1");
+    bad("journal --kind foo", "--kind: 'foo' is not access, door,");
+    bad("journal --since 25:00", "--since: '25:00': hour 25 out of range 0-23");
+    bad("journal --limit 1 --limit 2", "--limit given twice");
+    bad("journal --user x", "unknown option '--user'");
+    bad("journal extra", "unexpected 'extra'");
+    bad("--timeout 0 status", "--timeout: 0 is below the minimum 1");
+    bad("--timeout x status", "--timeout: 'x' is not a number");
+    bad("-c", "-c needs a value");
+    bad("status --version", "--version is not an option of a command");
+    bad("--check-config a b", "unexpected 'b'");
+    /* the usage lines offered are those of the rows that agree with the words typed */
+    bad("door open", "missing NAME");
+    assert_int_equal(err.nverbs, 1);
+    bad("door frob", "expected");
+    assert_true(err.nverbs >= 12);
+}
+
+static void help_is_scoped(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("--help"), CTL_PARSE_HELP);
+    assert_null(err.fam);
+    assert_int_equal(parse("door open --help"), CTL_PARSE_HELP);
+    assert_int_equal(err.nverbs, 1);
+    assert_string_equal(err.verbs[0]->syntax, "door open NAME [SECONDS]");
+    assert_int_equal(parse("door -h"), CTL_PARSE_HELP);
+    assert_true(err.nverbs >= 12);
+    assert_int_equal(parse("--version"), CTL_PARSE_VERSION);
+    assert_int_equal(parse("--man-synopsis"), CTL_PARSE_MAN);
+    /* every help text and usage line can be printed */
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    ctl_print_help(devnull, ctl_families, NULL, NULL);
+    for (size_t i = 0; ctl_families[i]; i++) {
+        ctl_print_help(devnull, ctl_families, ctl_families[i], NULL);
+        for (size_t k = 0; k < ctl_families[i]->nverbs; k++)
+            ctl_print_usage_line(devnull, ctl_families[i], &ctl_families[i]->verbs[k]);
+    }
+    ctl_print_man(devnull, ctl_families);
+    fclose(devnull);
+}
+
+static void numbers(void **state)
+{
+    (void)state;
+    long long v;
+    char e[128];
+    assert_int_equal(ctl_parse_uint("42", 1, 100, &v, e, sizeof e), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(ctl_parse_uint("0042", 1, 100, &v, e, sizeof e), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(ctl_parse_uint("", 1, 100, &v, e, sizeof e), -1);
+    assert_non_null(strstr(e, "empty"));
+    assert_int_equal(ctl_parse_uint("+5", 1, 100, &v, e, sizeof e), -1);
+    assert_int_equal(ctl_parse_uint(" 5", 1, 100, &v, e, sizeof e), -1);
+    assert_int_equal(ctl_parse_uint("18446744073709551616", 0, INT64_MAX, &v, e, sizeof e), -1);
+    assert_non_null(strstr(e, "too large"));
+    assert_int_equal(ctl_parse_uint("9223372036854775807", 0, INT64_MAX, &v, e, sizeof e), 0);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(ctl_parse_uint("9223372036854775808", 0, INT64_MAX, &v, e, sizeof e), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(table_is_consistent),
+        cmocka_unit_test(site_choices_match_the_events),
+        cmocka_unit_test(site_commands_parse),
+        cmocka_unit_test(site_commands_refused),
+        cmocka_unit_test(help_is_scoped),
+        cmocka_unit_test(numbers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
