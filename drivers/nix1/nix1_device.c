@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/action.h"
 #include "core/durable.h"
 #include "core/statedir.h"
 #include "drivers/nix1/nix1_access.h"
@@ -31,10 +32,22 @@ char *nix1_device_state_path(const struct site *site, const struct site_bus *bus
     return buf;
 }
 
+/* What the bus remembers of an emergency, for the site: the bus-wide one or slaves in a partial one (active), or
+ * restores still due. */
+static void report_emergency(struct n1dev *c, const struct nix1_door *d)
+{
+    bool active = nix1_door_emergency_active(d), left = nix1_door_emergency_left(d);
+    for (size_t i = 0; !active && i < nix1_door_count(d); i++)
+        active = nix1_door_at(d, i)->in_emergency && !nix1_door_at(d, i)->restore_pending;
+    device_report_emergency(c->dev, active ? SITE_EM_ACTIVE : left ? SITE_EM_RESTORE_PENDING : SITE_EM_NONE);
+}
+
 /* nix1_door's store: durable before a door is changed. */
 static int state_store(void *arg, const char *text, size_t len, char *err, size_t errlen)
 {
     struct n1dev *c = arg;
+    if (c->door)
+        report_emergency(c, c->door);
     if (!c->state_path[0]) {
         snprintf(err, errlen, "no state directory");
         return -1;
@@ -50,18 +63,53 @@ void n1dev_state_save(struct n1dev *c)
     char *text = nix1_door_save(c->door, &len);
     if (!text)
         return;
+    report_emergency(c, c->door);
     (void)durable_write(c->state_path, text, len, 0600, 0, NULL, 0);
     free(text);
 }
 
-static void state_load(struct n1dev *c)
+/* Read the state file into d (invalid lines are skipped). */
+static void state_load(struct n1dev *c, struct nix1_door *d)
 {
     char *buf;
     size_t len;
     if (!c->state_path[0] || durable_read(c->state_path, 1u << 20, &buf, &len) < 0)
         return;
-    (void)nix1_door_load(c->door, buf, len); /* invalid lines are skipped */
+    (void)nix1_door_load(d, buf, len);
     free(buf);
+}
+
+/* An emergency the state file says was begun (by an earlier run, or before the port went away) is completed:
+ * the bus-wide one again, or the partial one for the site's emergency probes of this bus. */
+static void resume_emergency(struct n1dev *c)
+{
+    const struct site *site = c->dev->site;
+    bool whole = nix1_door_emergency_active(c->door), any = whole;
+    for (size_t i = 0; !any && i < nix1_door_count(c->door); i++)
+        any = nix1_door_at(c->door, i)->in_emergency && !nix1_door_at(c->door, i)->restore_pending;
+    if (!any)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < site->n_outputs; i++)
+        n += site->outputs[i].device == c->dev->index && action_emergency_output(site, &site->outputs[i]);
+    struct n1_job *j = n1dev_job_new(c, N1J_INTERNAL, NULL, n);
+    if (!j)
+        return;
+    j->emergency = true;
+    j->op = DEVICE_EMERGENCY_ON;
+    n = 0;
+    for (size_t i = 0; i < site->n_outputs; i++)
+        if (site->outputs[i].device == c->dev->index && action_emergency_output(site, &site->outputs[i])) {
+            j->r.outs[n] = i;
+            j->r.slave_of[n] = site->outputs[i].slave;
+            j->r.probe_of[n++] = (unsigned)site->outputs[i].number;
+        }
+    n1dev_add_step(j, whole ? N1_EMERG : N1_EPROBES, SIZE_MAX, 0, true, 0, 0);
+    n1dev_enqueue(c, j);
+    char t[160];
+    snprintf(t, sizeof t, "emergency begun by an earlier run (or before the port was lost): completing it on %s",
+             whole ? "the whole bus" : "the emergency doors of this bus");
+    n1dev_event(c, SIZE_MAX, EVENT_EMERGENCY, EVENT_ALARM, "emergency resumed", t);
 }
 
 /* ---- probe states, link, events ---- */
@@ -353,6 +401,20 @@ static bool n1_supports(const struct device *dev, enum device_op op, size_t outp
     }
 }
 
+/* Remove a queued (not started) internal emergency resume. */
+static void drop_resume(struct n1dev *c)
+{
+    for (struct n1_job **pp = &c->queue; *pp;) {
+        struct n1_job *j = *pp;
+        if (j->kind == N1J_INTERNAL && j->emergency && j->op == DEVICE_EMERGENCY_ON) {
+            *pp = j->next;
+            n1dev_job_free(j);
+        } else {
+            pp = &j->next;
+        }
+    }
+}
+
 /* The steps of a door command, per listed output (one step per slave and kind). */
 static void add_door_steps(struct n1_job *j, enum device_op op, unsigned value)
 {
@@ -416,6 +478,8 @@ static int n1_command(struct device *dev, const struct device_cmd *cmd, char *er
     }
     bool whole_bus = listed == used;
     bool on = cmd->op == DEVICE_EMERGENCY_ON;
+    if (cmd->op == DEVICE_EMERGENCY_OFF)
+        drop_resume(c); /* a restore asked for before the resumed emergency even started: skip the resume */
     if ((on && whole_bus) || (cmd->op == DEVICE_EMERGENCY_OFF && c->door && nix1_door_emergency_active(c->door)))
         n1dev_add_step(j, N1_EMERG, SIZE_MAX, 0, on, 0, 0);
     else if (j->emergency)
@@ -475,8 +539,9 @@ static void try_open(struct n1dev *c)
     }
     for (size_t i = 0; i < c->n; i++)
         nix1_door_add(c->door, &c->slaves[i].addr);
-    state_load(c);
+    state_load(c, c->door);
     nix1_door_set_store(c->door, state_store, c);
+    report_emergency(c, c->door);
     c->lis = (struct nix1_bus_listener){ .access = on_access, .slave_state = on_slave_state,
                                          .poll_error = on_poll_error, .transport = on_transport,
                                          .trace = on_trace, .arg = c };
@@ -490,7 +555,9 @@ static void try_open(struct n1dev *c)
         if (c->slaves[i].check_held)
             n1dev_queue_check_held(c, i);
     }
-    /* Read what an emergency or a release must put back (§5.14: "read at start-up"), then poll. */
+    /* An emergency begun and not ended is completed first; then read what an emergency or a release must put
+     * back (§5.14: "read at start-up"), then poll. */
+    resume_emergency(c);
     struct n1_job *j = n1dev_job_new(c, N1J_INTERNAL, NULL, 0);
     if (j) {
         n1dev_add_step(j, N1_SNAPSHOT, SIZE_MAX, 0, false, 0, 0);
@@ -535,6 +602,14 @@ static int n1_init(struct device *dev, char *err, size_t errlen)
             s->out[p] = device_output_index(dev, OUTPUT_PROBE, (int)p + 1, i);
     }
     nix1_device_state_path(dev->site, sd->bus, c->state_path, sizeof c->state_path);
+    /* What the file remembers of an emergency is known before the port opens (the site shows it at once). */
+    struct nix1_door *peek = nix1_door_new(NULL);
+    if (peek) {
+        state_load(c, peek);
+        dev->priv = c;
+        report_emergency(c, peek);
+        nix1_door_free(peek);
+    }
     loop_timer_init(&c->reopen, reopen_cb, c);
     loop_timer_init(&c->kick, kick_cb, c);
     loop_timer_init(&c->tick, n1dev_tick_cb, c);

@@ -498,7 +498,10 @@ struct nix1_door *nix1_door_new(nix1_bus_t *bus)
     d->lis.slave_state = on_slave_state;
     d->lis.trace = on_line;
     d->lis.arg = d;
-    nix1_bus_add_listener(bus, &d->lis);
+    if (bus)
+        nix1_bus_add_listener(bus, &d->lis);
+    else
+        d->unlistened = true; /* only for reading a state text: every operation refuses */
     return d;
 }
 

@@ -61,6 +61,7 @@ typedef void (*nix1_door_cb)(void *arg, const struct nix1_door_report *r);
 /* Store the remembered state durably (text as nix1_door_save makes it): 0, or -1 with err filled. */
 typedef int (*nix1_door_store_fn)(void *arg, const char *text, size_t len, char *err, size_t errlen);
 
+/* bus may be NULL for a door that only reads a state text (nix1_door_load and the queries; operations refuse). */
 struct nix1_door *nix1_door_new(nix1_bus_t *bus);
 void nix1_door_free(struct nix1_door *d);
 /* Teardown while an operation may be on the wire: nix1_door_unlisten(d), then nix1_bus_free(bus) (its pending

@@ -17,7 +17,7 @@ static void run(struct nix1_door *d);
 struct n1door_job *n1door_job_new(struct nix1_door *d, enum n1door_op op, const char *name, const nix1_addr_t *v,
                                   size_t n, nix1_door_cb cb, void *arg)
 {
-    if (d->job || n == 0)
+    if (d->job || n == 0 || !d->bus)
         return NULL;
     struct n1door_job *j = calloc(1, sizeof *j);
     if (!j)
