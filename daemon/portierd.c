@@ -130,9 +130,10 @@ static int host_site(struct daemon *d, struct site *site, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    event_bus_set_journal(bus, journal_commit_hook, d->journal);
-    /* Under a flood, one transaction per loop iteration (journal before anyone sees the events still holds). */
-    event_bus_set_batching(bus, d->loop, journal_batch_begin, journal_batch_end, d->journal, 512);
+    /* Under a flood, one transaction per loop iteration (journal before anyone sees the events still holds).
+     * Batching first: the journal's notices about its start then wait for the subscribers. */
+    event_bus_set_batching(bus, d->loop, 512);
+    journal_attach(d->journal, bus);
     return device_attach_all(site, drivers_registry, err, errlen);
 }
 
@@ -248,6 +249,7 @@ static void apply_reload(loop_t *loop, void *arg)
         loop_timer_arm_ms(d->loop, &reload_timer, 200);
         return;
     }
+    daemon_mqtt_stop(d); /* restarted below on the reloaded site and mqtt group; its cursor is durable */
     if (n->journal.path[0] && strcmp(n->journal.path, d->journal_path) != 0)
         dispatch_notice(d, "warning", "the journal path changed to %s: that takes a restart of portierd", n->journal.path);
     if (same_devices(old, n)) {
@@ -282,6 +284,7 @@ static void apply_reload(loop_t *loop, void *arg)
         system_event(d, EVENT_WARNING, "configuration reloaded",
                      "configuration reloaded by %s: %zu devices reconnect", d->reload_by, n->n_devices);
     }
+    daemon_mqtt_start(d);
     logmsg(5, "configuration %s reloaded (asked by %s)", d->config_path, d->reload_by);
     dispatch_snapshot_all(d);
     sd_notifyf(0, "STATUS=serving %zu clients; site \"%s\", %zu devices", server_clients(d->srv), d->site->name,
@@ -445,8 +448,11 @@ int main(int argc, char **argv)
         logmsg(3, "cannot create the event loop");
         goto out;
     }
+    /* keep_trying: without a usable journal the daemon still owns the doors (what it cannot store waits in
+     * memory and is retried; a damaged file is moved aside). */
     struct journal_opts jo = { .path = d->journal_path, .retention_days = site->journal.retention_days,
-                               .retention_rows = site->journal.retention_rows };
+                               .retention_rows = site->journal.retention_rows, .keep_trying = true,
+                               .queue_events = site->journal.queue_events, .loop = d->loop };
     d->journal = journal_open(&jo, err, sizeof err);
     if (!d->journal) {
         logmsg(3, "journal %s", err);
@@ -482,6 +488,7 @@ int main(int argc, char **argv)
         logmsg(3, "out of memory");
         goto out_devices;
     }
+    daemon_mqtt_start(d);
     loop_add_signal(d->loop, SIGTERM, on_signal, d);
     loop_add_signal(d->loop, SIGINT, on_signal, d);
     loop_add_signal(d->loop, SIGHUP, on_signal, d);
@@ -504,6 +511,7 @@ int main(int argc, char **argv)
     system_event(d, EVENT_NORMAL, "portierd stopped", "portierd stopped (doors left as they are)");
     event_bus_flush(site_events(d->site));
 out_devices:
+    daemon_mqtt_stop(d);
     if (d->srv)
         dispatch_detach(d);
     server_free(d->srv, "portierd stopping");
