@@ -264,6 +264,22 @@ int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last
     return found;
 }
 
+bool device_journal_storing(struct device *dev)
+{
+    struct journal *j = dev->site->journal_db;
+    if (!j)
+        return false;
+    struct journal_health h;
+    journal_health(j, &h);
+    return h.state == JOURNAL_OK && h.kept_events == 0;
+}
+
+bool device_events_stored(struct device *dev, uint64_t seq)
+{
+    uint64_t from = event_bus_unstored_from(site_events(dev->site));
+    return from == 0 || from > seq;
+}
+
 int device_sync_save(struct device *dev, const char *cursor, size_t pending)
 {
     struct journal *j = dev->site->journal_db;

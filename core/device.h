@@ -197,6 +197,12 @@ typedef void (*device_pending_fn)(const struct event *ev, void *arg);
 /* 1 when a position is stored (cursor filled), 0 for a device never caught up, -1 on error. *last_us: host time
  * of the device's newest journaled event (0 when none). fn gets the pending live access events, oldest first. */
 int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last_us, device_pending_fn fn, void *arg);
+/* Whether the journal stores now (not checking, not in trouble, nothing waiting in memory): a catch-up that
+ * publishes thousands of rows waits for it (what it cannot store would wait in a bounded memory queue). */
+bool device_journal_storing(struct device *dev);
+/* Whether every event published up to sequence number seq (event.seq) has been handed to the journal (a batching
+ * bus stores a few hundred per loop iteration). */
+bool device_events_stored(struct device *dev, uint64_t seq);
 /* Make everything published so far durable (the bus is flushed), then store the position; `pending` = how many
  * of the device's newest live access events the store did not contain yet. 0 or -1. */
 int device_sync_save(struct device *dev, const char *cursor, size_t pending);

@@ -355,6 +355,11 @@ int event_publish(struct event_bus *bus, struct event *ev)
     return rc;
 }
 
+uint64_t event_bus_unstored_from(const struct event_bus *bus)
+{
+    return bus->n_pending ? bus->pending[0].seq : bus->q_len ? bus->queue[bus->q_head].seq : 0;
+}
+
 size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n)
 {
     if (bus->loop || bus->delivering) {

@@ -124,6 +124,8 @@ size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n);
  * most max_batch events per iteration, so the loop keeps answering. event_publish then returns 1 when
  * queued. */
 void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batch);
+/* The sequence number of the oldest event queued and not handed to the journal yet; 0 when none. */
+uint64_t event_bus_unstored_from(const struct event_bus *bus);
 /* Store and deliver everything queued now (before exit, or in tests). */
 void event_bus_flush(struct event_bus *bus);
 /* Counters for the status line. */

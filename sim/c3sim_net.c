@@ -41,6 +41,7 @@ struct conn {
     uint16_t sid;
     struct out_msg *head, *tail;
     size_t queued;
+    uint64_t wire_free_us;   /* rate fault: when the simulated wire has sent what is queued */
     loop_timer_t out_timer, rx_timer;
 };
 
@@ -111,10 +112,20 @@ int c3sim_faults_parse(const char *spec, struct c3sim_faults *f, char *err, size
             nf.drop = true;
         } else if (strcmp(tok, "mute") == 0) {
             nf.mute = true;
+        } else if (strncmp(tok, "rate=", 5) == 0) {
+            char *end;
+            errno = 0;
+            unsigned long kbps = strtoul(tok + 5, &end, 10);
+            if (errno || end == tok + 5 || *end || kbps == 0 || kbps > 10000000ul) {
+                snprintf(err, errlen, "bad rate '%s' (kilobytes per second, 1..10000000)", tok + 5);
+                return -1;
+            }
+            nf.rate_kbps = (unsigned)kbps;
         } else if (strcmp(tok, "none") == 0) {
             nf = (struct c3sim_faults){ 0 };
         } else {
-            snprintf(err, errlen, "unknown fault '%s' (delay=MS split badcrc badseq garbage drop mute none)", tok);
+            snprintf(err, errlen, "unknown fault '%s' (delay=MS rate=KBPS split badcrc badseq garbage drop mute none)",
+                     tok);
             return -1;
         }
     }
@@ -150,6 +161,8 @@ void c3sim_faults_format(const struct c3sim_faults *f, char *out, size_t cap)
         ADD("%sdrop", o ? "," : "");
     if (f->mute)
         ADD("%smute", o ? "," : "");
+    if (f->rate_kbps)
+        ADD("%srate=%u", o ? "," : "", f->rate_kbps);
     if (o == 0)
         ADD("none");
 #undef ADD
@@ -293,6 +306,12 @@ static void conn_reply(struct conn *c, uint8_t code, bool session, uint16_t sid,
     m->split = f->split;
     m->close_after = close_after;
     m->due_us = loop_now_us(s->srv->loop) + (uint64_t)f->delay_ms * 1000u;
+    if (f->rate_kbps) {
+        /* The reply leaves when the wire would have carried it: after what is queued, at rate kB/s. */
+        uint64_t start = c->wire_free_us > m->due_us ? c->wire_free_us : m->due_us;
+        m->due_us = start + (uint64_t)(junk + (size_t)n) * 1000u / f->rate_kbps;
+        c->wire_free_us = m->due_us;
+    }
     if (f->drop) {
         m->len = junk + (size_t)n / 2u;
         m->close_after = true;

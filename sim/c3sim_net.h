@@ -19,6 +19,7 @@ struct c3sim_faults {
     bool garbage;        /* junk bytes before each reply */
     bool drop;           /* send half a reply, then close the connection */
     bool mute;           /* ignore every request */
+    unsigned rate_kbps;  /* replies leave at this many kilobytes per second (a slow panel or link), 0 = at once */
 };
 
 /* Parse "delay=MS,split,..." (also "none"); modes may be separated by ',' or spaces. Returns 0 or -1 with a

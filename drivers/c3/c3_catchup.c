@@ -17,6 +17,7 @@
 #define SYNC_BUSY_TIME_MS 10000u     /* ... whole-table reads (no Index) are not */
 #define SYNC_PENDING_MS 60000u       /* live events wait at most this long to be compared with the table */
 #define RETRY_MS 30000u              /* after a failed catch-up */
+#define JOURNAL_WAIT_MS 5000u        /* a connect catch-up waits this long for a journal that is not storing */
 
 /* ---- events ---- */
 
@@ -248,8 +249,8 @@ void c3_catchup_align(const struct c3_cursor *cur, struct c3_live_set *live, con
 
 /* ---- the driver part ---- */
 
-enum run_step { STEP_IDLE, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_MARK_FIRST, STEP_READ_NEW, STEP_READ_FULL,
-                STEP_MARK };
+enum run_step { STEP_IDLE, STEP_WAIT, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_MARK_FIRST, STEP_READ_NEW,
+                STEP_READ_FULL, STEP_STORE, STEP_MARK };
 enum run_kind { RUN_CONNECT, RUN_BACKGROUND };
 
 struct c3_catchup {
@@ -276,6 +277,11 @@ struct c3_catchup {
     bool run_startup;         /* ... and it is the first one of this process */
     uint32_t first_count, panel_now;
     loop_timer_t timer;
+    loop_timer_t store_timer;  /* waiting for the recovered rows to be stored before the position moves */
+    loop_timer_t wait_timer;   /* waiting for the journal to store before a catch-up starts */
+    uint64_t wait_since_us;
+    uint64_t last_seq;         /* the bus sequence number of the last recovered row */
+    struct c3_align_out pending_out;
     struct c3_catchup_stats stats;
 };
 
@@ -479,19 +485,24 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
         c3_catchup_key(ev, &rows[i], ordinal);
         if (!evs) {
             report(cc, ev); /* without memory for a batch: one by one */
+            cc->last_seq = ev->seq;
             continue;
         }
         if (++k == CHUNK) {
             device_report_events(cc->cfg.dev, evs, k);
+            cc->last_seq = evs[k - 1].seq;
             k = 0;
         }
     }
-    if (evs && k)
+    if (evs && k) {
         device_report_events(cc->cfg.dev, evs, k);
+        cc->last_seq = evs[k - 1].seq;
+    }
     free(evs);
 }
 
 static void first_contact_done(struct c3_catchup *cc);
+static void stored_check(struct c3_catchup *cc);
 
 static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, bool full)
 {
@@ -544,6 +555,7 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
         first_contact_done(cc);
         return;
     }
+    cc->last_seq = 0;
     publish_rows(cc, rows, n, recover);
     /* Rows recorded before the read but not polled yet come through the ring as well: remember them until the
      * ring has been drained once. */
@@ -557,11 +569,24 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
     cc->stats.recovered += a.recovered;
     cc->stats.matched += a.matched;
     cc->stats.lost += a.lost;
+    cc->pending_out = a;
+    cc->step = STEP_STORE;
+    stored_check(cc);
+}
+
+/* The position moves (and the panel's read pointer with it) only once every recovered row is stored: a batching
+ * bus stores a few hundred per loop iteration. */
+static void stored_check(struct c3_catchup *cc)
+{
+    if (cc->last_seq && !device_events_stored(cc->cfg.dev, cc->last_seq)) {
+        loop_timer_arm_ms(cc->cfg.dev->loop, &cc->store_timer, 1);
+        return;
+    }
     save(cc);
     if (cc->kind == RUN_CONNECT)
-        report_connect(cc, &a, NULL);
+        report_connect(cc, &cc->pending_out, NULL);
     else
-        report_background(cc, &a);
+        report_background(cc, &cc->pending_out);
     if (cc->tf.index) {
         /* Move the panel's read pointer past what is journaled now (the answer is C9 on some firmware). */
         cc->step = STEP_MARK;
@@ -570,6 +595,14 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
         return;
     }
     finish(cc, NULL);
+}
+
+static void store_timer_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct c3_catchup *cc = arg;
+    if (cc->step == STEP_STORE)
+        stored_check(cc);
 }
 
 /* First contact: nothing from before is journaled. By Index the position is "now" (the panel's clock) and the
@@ -648,6 +681,8 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
         finish(cc, NULL);
         return;
     case STEP_IDLE:
+    case STEP_WAIT:
+    case STEP_STORE:
         return;
     }
 }
@@ -670,18 +705,41 @@ static void run_step(struct c3_catchup *cc)
 
 static void start_run(struct c3_catchup *cc, enum run_kind kind)
 {
-    loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
-    cc->kind = kind;
+    loop_t *loop = cc->cfg.dev->loop;
+    loop_timer_disarm(loop, &cc->timer);
     cc->again = false;
-    if (kind == RUN_CONNECT) {
-        /* The gap this catch-up closes: since the last answered poll, or at start-up since the last event
-         * journaled for this panel. */
-        cc->run_startup = cc->startup && !cc->lost_from_us;
-        cc->run_from_us = cc->run_startup ? cc->last_us : cc->lost_from_us;
-        cc->startup = false;
-        cc->lost_from_us = 0;
+    if (cc->step != STEP_WAIT) {
+        cc->kind = kind;
+        if (kind == RUN_CONNECT) {
+            /* The gap this catch-up closes: since the last answered poll, or at start-up since the last event
+             * journaled for this panel. */
+            cc->run_startup = cc->startup && !cc->lost_from_us;
+            cc->run_from_us = cc->run_startup ? cc->last_us : cc->lost_from_us;
+            cc->startup = false;
+            cc->lost_from_us = 0;
+        }
+        cc->wait_since_us = loop_now_us(loop);
+    }
+    if (!device_journal_storing(cc->cfg.dev)) {
+        /* The journal checks itself or cannot store: what a catch-up recovers would only wait in memory. A
+         * connect catch-up waits a little (the check after a start), then lets polling start and tries later. */
+        cc->step = STEP_WAIT;
+        if (cc->kind == RUN_CONNECT && loop_now_us(loop) - cc->wait_since_us < JOURNAL_WAIT_MS * 1000ull) {
+            loop_timer_arm_ms(loop, &cc->wait_timer, 100);
+            return;
+        }
+        finish(cc, "the journal is not storing");
+        return;
     }
     run_step(cc);
+}
+
+static void wait_timer_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct c3_catchup *cc = arg;
+    if (cc->step == STEP_WAIT && cc->online)
+        start_run(cc, cc->kind);
 }
 
 static void timer_cb(loop_t *loop, void *arg)
@@ -733,6 +791,8 @@ struct c3_catchup *c3_catchup_new(const struct c3_catchup_cfg *cfg)
     cc->startup = true;
     cc->live_last_index = -1;
     loop_timer_init(&cc->timer, timer_cb, cc);
+    loop_timer_init(&cc->store_timer, store_timer_cb, cc);
+    loop_timer_init(&cc->wait_timer, wait_timer_cb, cc);
     return cc;
 }
 
@@ -747,6 +807,8 @@ void c3_catchup_free(struct c3_catchup *cc, bool session_going_away)
             c3_xfer_cancel(cc->x);
     }
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
+    loop_timer_disarm(cc->cfg.dev->loop, &cc->store_timer);
+    loop_timer_disarm(cc->cfg.dev->loop, &cc->wait_timer);
     c3_live_clear(&cc->live);
     c3_live_clear(&cc->recent);
     free(cc);
@@ -775,6 +837,15 @@ void c3_catchup_online(struct c3_catchup *cc, struct c3_session *s)
 void c3_catchup_offline(struct c3_catchup *cc, int64_t last_alive_us)
 {
     cc->online = false;
+    if (cc->step == STEP_WAIT) {
+        /* Nothing was asked yet: the next connect starts over (its gap starts where this one did). */
+        loop_timer_disarm(cc->cfg.dev->loop, &cc->wait_timer);
+        cc->step = STEP_IDLE;
+        if (cc->kind == RUN_CONNECT) {
+            cc->lost_from_us = cc->run_from_us;
+            cc->startup = cc->run_startup;
+        }
+    }
     if (!cc->lost_from_us)
         cc->lost_from_us = last_alive_us ? last_alive_us : event_now_us();
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
@@ -803,7 +874,7 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
 void c3_catchup_round(struct c3_catchup *cc, unsigned n)
 {
     /* A status record: the ring is empty, every row of the last read that was in it has come through. */
-    if (cc->step == STEP_IDLE || cc->step == STEP_MARK)
+    if (cc->step == STEP_IDLE || cc->step == STEP_MARK || cc->step == STEP_STORE)
         cc->recent.n = 0;
     if (n >= BUSY_ROUND && cc->have_struct)
         schedule(cc, cc->tf.index ? SYNC_BUSY_INDEX_MS : SYNC_BUSY_TIME_MS);
