@@ -531,6 +531,8 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
             snprintf(err, errlen, "unknown action");
         return -1;
     }
+    if (site->remote && site->remote->action) /* a client's mirror: the owner runs it, checks the role, audits */
+        return site->remote->action(site->remote_arg, user, (int)id, target, params, cb, arg, err, errlen);
     struct run_ctx *rc = calloc(1, sizeof *rc);
     if (!rc) {
         if (err && errlen)

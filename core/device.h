@@ -99,6 +99,25 @@ typedef void (*device_settings_fn)(void *ctx, const struct device_setting *setti
  * hold what could). */
 typedef void (*device_text_fn)(void *ctx, const char *text, size_t len, const char *error);
 
+/* ---- a mirror of a site owned elsewhere ----
+ * A client of portierd keeps a mirror struct site (client/remote.c); its actions and slave reads go to the owner
+ * through these hooks (site->remote), so a front end calls action_run and the helpers below the same way in direct
+ * mode and as a client. Each has the contract of the call it stands for. */
+struct action_user;
+struct action_params;
+struct action_run;
+struct site_remote {
+    int (*action)(void *arg, const struct action_user *user, int id, const char *target,
+                  const struct action_params *params,
+                  void (*cb)(const struct action_run *run, bool finished, void *cbarg), void *cbarg, char *err,
+                  size_t errlen);
+    int (*slave_get)(void *arg, size_t device, size_t slave, device_settings_fn cb, void *ctx, char *err,
+                     size_t errlen);
+    int (*slave_files)(void *arg, size_t device, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
+    int (*slave_file_get)(void *arg, size_t device, size_t slave, const char *name, device_text_fn cb, void *ctx,
+                          char *err, size_t errlen);
+};
+
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
     /* Create the driver state for site->devices[dev->index] (priv); 0 or -1 with err filled. */
@@ -146,6 +165,8 @@ void device_detach_all(struct site *site);
 static inline int device_slave_get(struct site *site, size_t device, size_t slave, device_settings_fn cb, void *ctx,
                                    char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_get)
+        return site->remote->slave_get(site->remote_arg, device, slave, cb, ctx, err, errlen);
     struct device *dev = device < site->n_devices ? site->devices[device].drv : NULL;
     if (!dev || !dev->ops->slave_get) {
         const char *m = dev ? "this device cannot read slave settings" : "no driver for this device";
@@ -173,6 +194,8 @@ static inline struct device *device_files_driver(struct site *site, size_t devic
 static inline int device_slave_files(struct site *site, size_t device, size_t slave, device_text_fn cb, void *ctx,
                                      char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_files)
+        return site->remote->slave_files(site->remote_arg, device, slave, cb, ctx, err, errlen);
     struct device *dev = device_files_driver(site, device, err, errlen);
     return dev ? dev->ops->slave_files(dev, slave, cb, ctx, err, errlen) : -1;
 }
@@ -180,6 +203,8 @@ static inline int device_slave_files(struct site *site, size_t device, size_t sl
 static inline int device_slave_file_get(struct site *site, size_t device, size_t slave, const char *name,
                                         device_text_fn cb, void *ctx, char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_file_get)
+        return site->remote->slave_file_get(site->remote_arg, device, slave, name, cb, ctx, err, errlen);
     struct device *dev = device_files_driver(site, device, err, errlen);
     return dev ? dev->ops->slave_file_get(dev, slave, name, cb, ctx, err, errlen) : -1;
 }

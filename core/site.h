@@ -141,6 +141,7 @@ enum sensor_state { SENSOR_UNKNOWN, SENSOR_CLOSED, SENSOR_OPEN };
 enum progress { PROGRESS_IDLE, PROGRESS_PENDING, PROGRESS_OK, PROGRESS_FAILED };
 
 struct device; /* core/device.h */
+struct site_remote; /* core/device.h */
 struct site;
 struct journal; /* core/journal.h */
 
@@ -234,6 +235,9 @@ struct site {
      * finished (never from inside: the site may be replaced). 0, or -1 with why (the action fails). */
     int (*reload)(struct site *site, const char *by, char *why, size_t whylen, void *arg);
     void *reload_arg;
+    /* Set on a client's mirror of a site that portierd owns: actions and slave reads go there (core/device.h). */
+    const struct site_remote *remote;
+    void *remote_arg;
 };
 
 /* An empty site (calloc'd). */
