@@ -1,6 +1,7 @@
 /* ctl_daemon: the site commands as a client of portierd: they need nothing but its socket (no configuration, no
  * panel password); the daemon decides the caller's role from its Unix identity and audits every action. */
 #include <errno.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,4 +261,86 @@ int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
     }
     session_close(&s);
     return rc;
+}
+
+/* ---- watch: the live stream, reconnecting and resuming by itself ---- */
+
+struct watch {
+    struct session s;
+    enum ctl_out_mode mode;
+    int kind, min_severity;
+    long count, seen;
+    int sub;
+    bool quiet_down;
+};
+
+static void watch_event(const struct event *ev, void *arg)
+{
+    struct watch *w = arg;
+    if ((w->kind >= 0 && (int)ev->kind != w->kind) || (w->min_severity >= 0 && (int)ev->severity < w->min_severity))
+        return;
+    ctl_print_event(ev, false, &w->mode);
+    fflush(stdout);
+    if (w->count && ++w->seen >= w->count)
+        loop_stop(w->s.loop);
+}
+
+static void watch_snapshot(struct remote *r, struct site *m, bool replaced, void *arg)
+{
+    (void)r;
+    struct watch *w = arg;
+    if (!w->sub || replaced) /* a replaced mirror keeps its bus (and this subscription) */
+        w->sub = w->sub ? w->sub : event_bus_subscribe(site_events(m), watch_event, w);
+}
+
+static void watch_state(struct remote *r, enum remote_state st, const char *why, void *arg)
+{
+    struct watch *w = arg;
+    if (st == REMOTE_DOWN)
+        fprintf(stderr, "portierctl: %s; reconnecting\n", why ? why : "disconnected");
+    else if (st == REMOTE_UP)
+        fprintf(stderr, "portierctl: watching %s as %s (%s), from event #%lld\n", w->s.sock, remote_user(r),
+                role_name(remote_role(r)), (long long)remote_last_id(r));
+}
+
+static void watch_missed(struct remote *r, int64_t from, int64_t to, void *arg)
+{
+    (void)r;
+    (void)arg;
+    fprintf(stderr, "portierctl: events #%lld..#%lld were not replayed (too many): they are in the journal\n",
+            (long long)from, (long long)to);
+}
+
+static void watch_stop(loop_t *loop, int signo, void *arg)
+{
+    (void)signo;
+    (void)arg;
+    loop_stop(loop);
+}
+
+int ctl_daemon_watch(struct ctl_call *call, const char *sock)
+{
+    struct watch w = { .mode = call->g.json ? OUT_JSON : OUT_TEXT, .count = ctl_num(call, "count", 0) };
+    w.kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
+    w.min_severity = ctl_has(call, "severity") ? event_severity_from_name(ctl_str(call, "severity", "")) : -1;
+    w.s.g = &call->g;
+    w.s.sock = sock;
+    w.s.loop = loop_new();
+    if (!w.s.loop)
+        return CTL_EXIT_UNREACHABLE;
+    struct remote_opts o = { .socket = sock, .client = "portierctl watch", .readonly = call->g.readonly, .role = -1,
+                             .journal_rows = (unsigned)ctl_num(call, "last", 0), .stream = true, .reconnect = true };
+    struct remote_handlers h = { .state = watch_state, .snapshot = watch_snapshot, .missed = watch_missed, .arg = &w };
+    w.s.r = remote_new(w.s.loop, &o, &h);
+    char err[512];
+    if (!w.s.r || remote_connect(w.s.r, err, sizeof err) < 0) {
+        fprintf(stderr, "portierctl: %s\n", w.s.r ? err : "out of memory");
+        session_close(&w.s);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    loop_add_signal(w.s.loop, SIGINT, watch_stop, &w);
+    loop_add_signal(w.s.loop, SIGTERM, watch_stop, &w);
+    loop_run(w.s.loop);
+    session_close(&w.s);
+    return CTL_EXIT_OK;
 }

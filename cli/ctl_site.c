@@ -228,6 +228,20 @@ static int cmd_audit(struct ctl_call *call)
     return cmd_query(call, true);
 }
 
+static int cmd_watch(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode == 0) {
+        fprintf(stderr, "portierctl: watch follows portierd's live stream, and no portierd socket was found at %s "
+                        "(give --socket PATH; without a daemon, the console shows the live events)\n", sock);
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_daemon_watch(call, sock);
+}
+
 static int cmd_check_config(struct ctl_call *call)
 {
     int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
@@ -528,6 +542,14 @@ static const struct ctl_def door_minutes[] = {
     { .name = "MINUTES", .type = CTL_UINT, .flags = CTL_ACTION_RANGE, .help = "minutes" },
     { 0 },
 };
+static const struct ctl_def watch_opts[] = {
+    { .name = "kind", .type = CTL_CHOICE,
+      .choices = "access|door|nix1-access|link|command|gap|emergency|operator|system", .meta = "KIND", .help = "events of this kind" },
+    { .name = "severity", .type = CTL_CHOICE, .choices = "normal|warning|alarm", .meta = "LEVEL", .help = "this severity or worse" },
+    { .name = "last", .type = CTL_UINT, .min = 0, .max = 1000, .meta = "N", .help = "begin with the last N events (0)" },
+    { .name = "count", .type = CTL_UINT, .min = 1, .max = 1000000000, .meta = "N", .help = "stop after N events" },
+    { 0 },
+};
 static const struct ctl_def ack_id[] = {
     { .name = "ID", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .help = "the journal id of the event" },
     { 0 },
@@ -567,6 +589,8 @@ static const struct ctl_verb site_verbs[] = {
       ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL },
     { "journal", NULL, journal_opts, "events of the journal, newest first", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
       cmd_journal, NULL },
+    { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,
       false, ROLE_GUARD, NULL, cmd_audit, NULL },
     { "check-config [FILE]", config_file, NULL, "validate the configuration and print every problem with its line",

@@ -37,5 +37,7 @@ int ctl_daemon_status(struct ctl_call *call, const char *sock);
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
                       const char *comment);
 int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit);
+/* The live events until interrupted (or --count), reconnecting and resuming by itself. */
+int ctl_daemon_watch(struct ctl_call *call, const char *sock);
 
 #endif

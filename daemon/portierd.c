@@ -42,6 +42,8 @@ static void usage(FILE *out)
             "      --foreground       plain log lines on stderr (without it they carry journald priorities)\n"
             "      --max-clients N    connections at once (default 256; 64 per Unix user)\n"
             "      --client-queue B   bytes queued per client before it is resynchronised (default 8 MiB)\n"
+            "      --stall-timeout S  a client that reads nothing for S seconds while its queue is full is closed\n"
+            "                         (default 60)\n"
             "  -h, --help             this text;  -V, --version  the version\n"
             "Signals: SIGHUP reloads the configuration (validated first), SIGTERM stops (doors stay as they are).\n");
 }
@@ -358,11 +360,12 @@ int main(int argc, char **argv)
     const char *config = NULL, *socket_opt = NULL, *state_dir = DEFAULT_STATE_DIR;
     struct server_opts so;
     server_opts_default(&so);
-    enum { OPT_SOCKET = 256, OPT_STATE, OPT_FG, OPT_MAXCL, OPT_QUEUE };
+    enum { OPT_SOCKET = 256, OPT_STATE, OPT_FG, OPT_MAXCL, OPT_QUEUE, OPT_STALL };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},      {"socket", required_argument, NULL, OPT_SOCKET},
         {"state-dir", required_argument, NULL, OPT_STATE}, {"foreground", no_argument, NULL, OPT_FG},
         {"max-clients", required_argument, NULL, OPT_MAXCL}, {"client-queue", required_argument, NULL, OPT_QUEUE},
+        {"stall-timeout", required_argument, NULL, OPT_STALL},
         {"help", no_argument, NULL, 'h'},               {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -388,6 +391,13 @@ int main(int argc, char **argv)
                 return 2;
             }
             so.queue_limit = (size_t)v;
+            break;
+        case OPT_STALL:
+            if (parse_size(optarg, 1, 86400, &v) < 0) {
+                fprintf(stderr, "portierd: --stall-timeout needs a number of seconds 1..86400\n");
+                return 2;
+            }
+            so.stall_timeout_ms = (unsigned)v * 1000;
             break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("portierd %s\n", PORTIER_VERSION); return 0;

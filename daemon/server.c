@@ -218,6 +218,11 @@ static void overflow(struct client *c, size_t incoming, int64_t req_id, bool fin
             (unsigned long long)c->no, c->user, c->resync_reason);
     if (c->stalled_since_us == 0)
         c->stalled_since_us = event_now_us();
+    /* Writable again (it has read) means: send the resync; even when nothing is left queued. */
+    if (!c->want_write) {
+        c->want_write = true;
+        update_mask(c);
+    }
 }
 
 static void enqueue(struct client *c, struct msg *m, int64_t req_id, bool final, int64_t event_id, bool force)
@@ -262,6 +267,10 @@ void server_broadcast(struct server *s, const json_t *msg, int64_t event_id)
     for (struct client *c = s->clients; c; c = c->next) {
         if (!c->hello || !c->stream || c->dead || c->closing)
             continue;
+        if (c->catching_up) {
+            c->skipped = true;
+            continue;
+        }
         if (!m && !(m = msg_new(msg)))
             return;
         enqueue(c, m, 0, false, event_id, false);
@@ -321,6 +330,7 @@ static void client_write(struct client *c)
         s->st.bytes_out += (uint64_t)w;
         if (!c->closing)
             c->stalled_since_us = 0;
+        /* (the replay of a client catching up is paced by its reading: see below) */
         size_t left = (size_t)w;
         while (left && c->q_len) {
             struct qent *e = &c->q[c->q_head];
@@ -356,6 +366,8 @@ static void client_write(struct client *c)
         c->paused = false;
         update_mask(c);
     }
+    if (c->catching_up && !c->resync && s->h.drained)
+        s->h.drained(c, s->h.arg);
     if (c->resync) {
         c->resync = false;
         int64_t *dropped = c->dropped;
@@ -608,7 +620,8 @@ static void tick_cb(loop_t *loop, void *arg)
             char why[64];
             snprintf(why, sizeof why, "incomplete line for %u s", s->o.line_timeout_ms / 1000);
             server_bye(c, why);
-        } else if (c->q_len && c->stalled_since_us && now - c->stalled_since_us > (int64_t)s->o.stall_timeout_ms * 1000) {
+        } else if ((c->q_len || c->resync) && c->stalled_since_us &&
+                   now - c->stalled_since_us > (int64_t)s->o.stall_timeout_ms * 1000) {
             char why[64];
             snprintf(why, sizeof why, "not reading for %u s", s->o.stall_timeout_ms / 1000);
             server_bye(c, why); /* best effort: it does not read, so the grace period closes it */
@@ -749,6 +762,16 @@ struct client *server_first(struct server *s)
 struct client *server_next(struct client *c)
 {
     return c->next;
+}
+
+size_t server_queued(const struct client *c)
+{
+    return c->q_bytes;
+}
+
+size_t server_queue_limit(const struct server *s)
+{
+    return s->o.queue_limit;
 }
 
 size_t server_clients(const struct server *s)
