@@ -52,6 +52,8 @@ struct client {
     bool paused;                    /* not reading requests (back-pressure) */
     bool want_write;
     bool in_flush_list;
+    bool in_turn;                   /* complete lines read, waiting for their turn */
+    struct client *turn_next;
     int64_t stalled_since_us;       /* queue not empty and nothing written since (0: not stalled) */
     int64_t accepted_us;
     struct client *next, *prev;
