@@ -43,7 +43,8 @@ enum ctl_type {
 
 enum {
     CTL_OPTIONAL = 1u << 0,     /* argument may be left out (only at the end of the syntax) */
-    CTL_REST = 1u << 1,         /* argument takes every remaining word, joined by single spaces */
+    CTL_REST = 1u << 1,         /* argument takes every remaining word: checked one by one (a cron: joined by
+                                 * single spaces), the words in ctl_call.restv, their join in the value */
     CTL_REPEAT = 1u << 2,       /* option may be given several times (values collected in order) */
     CTL_CHANGES = 1u << 3,      /* option makes the command change state (e.g. scan --assign) */
     CTL_HIDDEN = 1u << 4,       /* not listed in help or the man page */
@@ -121,6 +122,8 @@ struct ctl_call {
     struct ctl_val arg[CTL_MAX_ARGS];  /* syntax placeholders in order (a|b words count as one) */
     struct ctl_val opt[CTL_MAX_OPTS];  /* options of the row, by index in verb->opts */
     bool changes;                      /* this call changes state (the row, or an option such as --assign) */
+    char *restv[256];                  /* the words of the row's CTL_REST argument, one by one */
+    size_t nrest;
     char words[1024];                  /* storage for joined CTL_REST values */
     size_t words_used;
 };
@@ -169,7 +172,6 @@ const char *ctl_str(const struct ctl_call *call, const char *name, const char *d
 long long ctl_num(const struct ctl_call *call, const char *name, long long def);
 
 /* Transitional entry points of the device families that still parse their own arguments. */
-int ctl_c3_legacy_main(const struct ctl_opts *opts, int argc, char **argv);
 int ctl_nix1_legacy_main(const struct ctl_opts *opts, int argc, char **argv);
 
 /* Output shared by the families: one JSON object per line (consumes o), flushed. */

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "cli/ctl.h"
+#include "core/event.h"
 #include "core/loop.h"
 #include "core/tcp.h"
 #include "drivers/c3/c3_client.h"
@@ -21,15 +23,15 @@
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_time.h"
 
-#define USAGE                                                                                                  \
-    "portierctl [--json] c3 HOST[:PORT] [--password PW] [--timeout MS] [--dialect auto|session|sessionless]\n" \
-    "           COMMAND:\n"                                                                                    \
-    "    info | params get NAME... | params set NAME=VALUE... | time get | time sync\n"                        \
-    "    door open N [SECONDS] | door close N | door hold N | door normal-open N on|off\n"                     \
-    "    aux on N [SECONDS] | aux off N | alarms cancel | restart\n"                                          \
-    "    events [--count N] [--follow] [--include-status] [--interval MS]"
-
 enum cmd { CMD_INFO, CMD_PGET, CMD_PSET, CMD_CONTROL, CMD_TIME_GET, CMD_TIME_SYNC, CMD_EVENTS };
+
+/* What a row asks of the panel (struct ctl_verb.data). */
+enum ctl_kind { K_NONE, K_DOOR_OPEN, K_DOOR_CLOSE, K_DOOR_HOLD, K_NORMAL_OPEN, K_AUX_ON, K_AUX_OFF, K_CANCEL_ALARM,
+                K_RESTART };
+struct c3_row {
+    enum cmd cmd;
+    enum ctl_kind kind;
+};
 
 struct ctl {
     const struct ctl_opts *opts;
@@ -40,6 +42,7 @@ struct ctl {
     bool submitted, done;
     uint32_t timeout_ms;
     loop_timer_t deadline;
+    loop_timer_t hard_stop;  /* after a signal: stop even if the panel does not acknowledge the disconnect */
 
     char **names;       /* params get/set */
     char **values;
@@ -55,6 +58,9 @@ struct ctl {
     uint32_t interval_ms;
     int doors;           /* from LockCount; 0 = unknown */
     bool doors_asked;
+    bool was_online;     /* the panel answered at least once */
+    bool online;
+    int64_t lost_us;     /* when the link was lost after being up (0 = not lost) */
 };
 
 static void finish(struct ctl *c, int code)
@@ -69,17 +75,6 @@ static void finish(struct ctl *c, int code)
         loop_stop(c->loop);
 }
 
-static void print_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    if (s) {
-        puts(s);
-        free(s);
-    }
-    json_decref(o);
-    fflush(stdout);
-}
-
 /* A failed request: panel errors exit 1, everything else (timeouts, lost link) exit 3. */
 static void fail_with(struct ctl *c, int err)
 {
@@ -90,7 +85,7 @@ static void fail_with(struct ctl *c, int err)
         json_object_set_new(o, "code", json_integer(err));
         if (panel)
             json_object_set_new(o, "panel_error", json_true());
-        print_json(o);
+        ctl_print_json(o);
     }
     if (panel)
         fprintf(stderr, "portierctl: panel error %d: %s\n", err, c3_strerror(err));
@@ -131,7 +126,7 @@ static void on_info(void *arg, int err, const struct c3_info *info)
         json_set_count(o, "aux_out", info->aux_out);
         json_object_set_new(o, "datetime", info->has_datetime ? json_string(dt) : json_null());
         json_object_set_new(o, "dialect", json_string(dialect));
-        print_json(o);
+        ctl_print_json(o);
     } else {
         printf("serial    %s\nfirmware  %s\nmodel     %s\n", info->serial, info->firmware, info->model);
         printf("doors     %d\nreaders   %d\naux in    %d\naux out   %d\n", info->doors, info->readers,
@@ -152,7 +147,7 @@ static void on_params(void *arg, const struct c3_params_result *r)
         json_t *o = json_object();
         for (size_t i = 0; i < r->n; i++)
             json_object_set_new(o, r->names[i], r->values[i] ? json_string(r->values[i]) : json_null());
-        print_json(o);
+        ctl_print_json(o);
     } else {
         for (size_t i = 0; i < r->n; i++) {
             if (r->values[i])
@@ -187,7 +182,7 @@ static void on_done(void *arg, int err)
                 json_object_set_new(set, c->names[i], json_string(c->values[i]));
             json_object_set_new(o, "set", set);
         }
-        print_json(o);
+        ctl_print_json(o);
     } else if (c->cmd == CMD_CONTROL) {
         printf("ok: %s\n", c->ctl_text);
     } else if (c->cmd == CMD_TIME_SYNC) {
@@ -211,7 +206,7 @@ static void on_time(void *arg, int err, uint32_t v)
         json_t *o = json_object();
         json_object_set_new(o, "datetime", json_string(dt));
         json_object_set_new(o, "packed", json_integer(v));
-        print_json(o);
+        ctl_print_json(o);
     } else {
         printf("%s\n", dt);
     }
@@ -253,7 +248,7 @@ static void print_record(struct ctl *c, const struct c3_rt_record *r)
             json_object_set_new(o, "pin", json_integer(e->pin));
             if (e->index >= 0)
                 json_object_set_new(o, "index", json_integer(e->index));
-            print_json(o);
+            ctl_print_json(o);
         } else {
             printf("%s  door %u  %-7s  %s (%u)  card %" PRIu32 "  pin %" PRIu32 "  verify %s  %s\n", dt, e->door,
                    sev, c3_event_label(e->type, eb, sizeof eb), e->type, e->card, e->pin,
@@ -278,7 +273,7 @@ static void print_record(struct ctl *c, const struct c3_rt_record *r)
             json_array_append_new(arr, e);
         }
         json_object_set_new(o, "doors", arr);
-        print_json(o);
+        ctl_print_json(o);
     } else {
         printf("%s  status", dt);
         for (int d = 0; d < doors; d++)
@@ -360,6 +355,49 @@ static void submit(struct ctl *c)
         fail_with(c, rc);
 }
 
+/* ---- link, stale and gap records of events --follow ---- */
+
+static void host_time(int64_t us, char *buf, size_t len)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* A record about the link itself (not from the panel): type "link", "stale" or "gap". */
+static void print_link_record(struct ctl *c, const char *type, const char *state, const char *detail,
+                              int64_t from_us, int64_t to_us)
+{
+    char now[32], from[32] = "", to[32] = "";
+    host_time(event_now_us(), now, sizeof now);
+    if (from_us)
+        host_time(from_us, from, sizeof from);
+    if (to_us)
+        host_time(to_us, to, sizeof to);
+    if (c->opts->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string(type));
+        json_object_set_new(o, "host_time", json_string(now));
+        if (state)
+            json_object_set_new(o, "state", json_string(state));
+        if (detail && detail[0])
+            json_object_set_new(o, "detail", json_string(detail));
+        if (from_us) {
+            json_object_set_new(o, "from", json_string(from));
+            json_object_set_new(o, "to", json_string(to));
+        }
+        ctl_print_json(o);
+        return;
+    }
+    if (from_us)
+        printf("%s  GAP      events between %s and %s may be missing (%s)\n", now, from, to, detail);
+    else
+        printf("%s  %-8s %s%s%s\n", now, strcmp(type, "stale") == 0 ? "STALE" : "LINK", state,
+               detail && detail[0] ? ": " : "", detail ? detail : "");
+    fflush(stdout);
+}
+
 static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
 {
     struct ctl *c = arg;
@@ -373,6 +411,25 @@ static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
     }
     if (c->done)
         return;
+    bool following = c->cmd == CMD_EVENTS && c->follow;
+    if (st == C3_ST_ONLINE) {
+        if (following) {
+            /* the deadline was for the first answer; from now on the link is reported, not timed */
+            loop_timer_disarm(c->loop, &c->deadline);
+            print_link_record(c, "link", "online", c3_session_describe(s), 0, 0);
+            if (c->lost_us) {
+                /* a connect resets the panel's RT-log ring: what was queued while down is gone */
+                print_link_record(c, "gap", NULL, "link lost", c->lost_us, event_now_us());
+                c->lost_us = 0;
+            }
+        }
+        c->online = c->was_online = true;
+    } else if (c->online) {
+        c->online = false;
+        c->lost_us = event_now_us();
+        if (following)
+            print_link_record(c, "link", "down", c3_session_last_error(s), 0, 0);
+    }
     if (st == C3_ST_ONLINE && (!c->submitted || c->cmd == CMD_EVENTS)) {
         c->submitted = true;
         submit(c);
@@ -386,7 +443,7 @@ static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
             json_object_set_new(o, "error", json_string(c3_strerror(-14)));
             json_object_set_new(o, "code", json_integer(-14));
             json_object_set_new(o, "panel_error", json_true());
-            print_json(o);
+            ctl_print_json(o);
         }
         finish(c, CTL_EXIT_DEVICE_ERROR);
         return;
@@ -398,9 +455,9 @@ static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
 static void on_stale(struct c3_session *s, bool stale, void *arg)
 {
     struct ctl *c = arg;
-    if (c->cmd == CMD_EVENTS && c->follow && !c->opts->json)
-        fprintf(stderr, "portierctl: %s: %s\n", c3_session_describe(s),
-                stale ? "STALE (polls are not answered)" : "answering again");
+    if (c->cmd == CMD_EVENTS && c->follow && !c->done)
+        print_link_record(c, "stale", stale ? "stale" : "answering", stale ? "polls are not answered" : c3_session_describe(s),
+                          0, 0);
 }
 
 static void on_trace(struct c3_session *s, bool tx, const uint8_t *frame, size_t len, void *arg)
@@ -420,233 +477,147 @@ static void on_deadline(loop_t *loop, void *arg)
     const char *why = c3_session_last_error(c->s);
     if (c->opts->json) {
         json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "error", json_string(why[0] ? why : "timed out"));
         json_object_set_new(o, "state", json_string(c3_state_name(c3_session_state(c->s))));
-        print_json(o);
+        ctl_print_json(o);
     }
-    fprintf(stderr, "portierctl: %s: timed out after %u ms (%s)%s%s\n", c3_session_describe(c->s), c->timeout_ms,
-            c3_state_name(c3_session_state(c->s)), why[0] ? ": " : "", why);
+    fprintf(stderr, "portierctl: %s: %s after %u ms (%s)%s%s\n", c3_session_describe(c->s),
+            c->was_online ? "timed out" : "no answer", c->timeout_ms, c3_state_name(c3_session_state(c->s)),
+            why[0] ? ": " : "", why);
     finish(c, CTL_EXIT_UNREACHABLE);
 }
 
+static void on_hard_stop(loop_t *loop, void *arg)
+{
+    (void)arg;
+    loop_stop(loop);
+}
+
+/* SIGINT/SIGTERM (through the loop's signalfd): a polite disconnect if the panel answers at once, but the
+ * process is gone within about 50 ms either way. */
 static void on_signal(loop_t *loop, int signo, void *arg)
 {
     struct ctl *c = arg;
-    (void)loop;
     (void)signo;
-    finish(c, c->cmd == CMD_EVENTS ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE);
+    loop_timer_arm_ms(loop, &c->hard_stop, 50);
+    finish(c, c->cmd == CMD_EVENTS && c->was_online ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE);
 }
 
-/* ---- argument parsing ---- */
+/* ---- the command's arguments (checked by the table) into the request ---- */
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+/* door / aux / alarms / restart: the 5-byte control payload. */
+static int build_control(struct ctl *c, const struct ctl_call *call, enum ctl_kind kind)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "portierctl c3: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nusage: %s\n", USAGE);
-    va_end(ap);
-    return CTL_EXIT_USAGE;
-}
-
-static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end || errno || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* door/aux/alarms/restart → 5-byte control payload. Returns 0 or a usage exit code. */
-static int parse_control(struct ctl *c, int argc, char **argv)
-{
-    const char *what = argv[0];
-    unsigned long n = 0, secs = 0;
+    unsigned n = (unsigned)ctl_num(call, "N", 1);
     int rc = -1;
-    struct c3_control cc = { 0 };
-    if (strcmp(what, "alarms") == 0) {
-        if (argc != 2 || strcmp(argv[1], "cancel") != 0)
-            return usage_error("%s: expected 'alarms cancel'", what);
-        rc = c3_control_cancel_alarm(c->ctl);
-    } else if (strcmp(what, "restart") == 0) {
-        if (argc != 1)
-            return usage_error("%s takes no arguments", what);
-        rc = c3_control_restart(c->ctl);
-    } else if (strcmp(what, "door") == 0 || strcmp(what, "aux") == 0) {
-        bool door = what[0] == 'd';
-        if (argc < 3 || !parse_uint(argv[2], C3_CONTROL_NUMBER_MAX, &n) || n < 1)
-            return usage_error("%s: expected an action and a number 1-4", what);
-        const char *act = argv[1];
-        enum c3_output_type t = door ? C3_OUTPUT_DOOR : C3_OUTPUT_AUX;
-        if ((door && strcmp(act, "open") == 0) || (!door && strcmp(act, "on") == 0)) {
-            secs = door ? 5 : 255;
-            if (argc > 4 || (argc == 4 && (!parse_uint(argv[3], 254, &secs) || secs < 1)))
-                return usage_error("%s: seconds must be 1-254", what);
-            rc = c3_control_output(c->ctl, t, (unsigned)n, (unsigned)secs);
-        } else if ((door && strcmp(act, "close") == 0) || (!door && strcmp(act, "off") == 0)) {
-            if (argc != 3)
-                return usage_error("%s: too many arguments", what);
-            rc = c3_control_output(c->ctl, t, (unsigned)n, C3_OUTPUT_CLOSE);
-        } else if (door && strcmp(act, "hold") == 0) {
-            if (argc != 3)
-                return usage_error("%s: too many arguments", what);
-            rc = c3_control_output(c->ctl, t, (unsigned)n, C3_OUTPUT_LATCH);
-        } else if (door && strcmp(act, "normal-open") == 0) {
-            if (argc != 4 || (strcmp(argv[3], "on") != 0 && strcmp(argv[3], "off") != 0))
-                return usage_error("%s: expected 'door normal-open N on|off'", what);
-            rc = c3_control_normal_open(c->ctl, (unsigned)n, strcmp(argv[3], "on") == 0);
-        } else {
-            return usage_error("unknown action '%s'", act);
-        }
+    switch (kind) {
+    case K_DOOR_OPEN: rc = c3_control_output(c->ctl, C3_OUTPUT_DOOR, n, (unsigned)ctl_num(call, "SECONDS", 5)); break;
+    case K_DOOR_CLOSE: rc = c3_control_output(c->ctl, C3_OUTPUT_DOOR, n, C3_OUTPUT_CLOSE); break;
+    case K_DOOR_HOLD: rc = c3_control_output(c->ctl, C3_OUTPUT_DOOR, n, C3_OUTPUT_LATCH); break;
+    case K_NORMAL_OPEN: rc = c3_control_normal_open(c->ctl, n, ctl_num(call, "on|off", 1) == 0); break;
+    case K_AUX_ON: rc = c3_control_output(c->ctl, C3_OUTPUT_AUX, n, (unsigned)ctl_num(call, "SECONDS", 255)); break;
+    case K_AUX_OFF: rc = c3_control_output(c->ctl, C3_OUTPUT_AUX, n, C3_OUTPUT_CLOSE); break;
+    case K_CANCEL_ALARM: rc = c3_control_cancel_alarm(c->ctl); break;
+    case K_RESTART: rc = c3_control_restart(c->ctl); break;
+    case K_NONE: break;
     }
     if (rc < 0)
-        return usage_error("%s: bad arguments", what);
+        return -1;
+    struct c3_control cc;
     if (c3_control_parse(c->ctl, C3_CONTROL_LEN, &cc) == 0)
         c3_control_describe(&cc, c->ctl_text, sizeof c->ctl_text);
     else
-        snprintf(c->ctl_text, sizeof c->ctl_text, "%s", what);
-    c->cmd = CMD_CONTROL;
+        snprintf(c->ctl_text, sizeof c->ctl_text, "%s", call->verb->syntax);
     return 0;
 }
 
-static int parse_command(struct ctl *c, int argc, char **argv)
+/* params get NAME... / params set NAME=VALUE...: the words as the table collected them. */
+static int build_params(struct ctl *c, struct ctl_call *call, bool set)
 {
-    const char *cmd = argv[0];
-    if (strcmp(cmd, "info") == 0) {
-        if (argc != 1)
-            return usage_error("%s takes no arguments", cmd);
-        c->cmd = CMD_INFO;
-        return 0;
-    }
-    if (strcmp(cmd, "params") == 0) {
-        if (argc < 3 || (strcmp(argv[1], "get") != 0 && strcmp(argv[1], "set") != 0))
-            return usage_error("%s: expected 'get NAME...' or 'set NAME=VALUE...'", cmd);
-        bool set = argv[1][0] == 's';
-        c->n = (size_t)argc - 2;
-        c->names = calloc(c->n, sizeof *c->names);
-        c->values = calloc(c->n, sizeof *c->values);
-        if (!c->names || !c->values)
-            return CTL_EXIT_UNREACHABLE;
-        for (size_t i = 0; i < c->n; i++) {
-            char *a = argv[i + 2];
-            char *eq = strchr(a, '=');
-            if (set) {
-                if (!eq || eq == a)
-                    return usage_error("params set: '%s' is not NAME=VALUE", a);
-                *eq = '\0';
-                c->values[i] = eq + 1;
-            } else if (eq || !*a || strchr(a, ',')) {
-                return usage_error("params get: bad name '%s'", a);
-            }
-            c->names[i] = a;
+    c->n = call->nrest;
+    c->names = calloc(c->n ? c->n : 1, sizeof *c->names);
+    c->values = calloc(c->n ? c->n : 1, sizeof *c->values);
+    if (!c->names || !c->values)
+        return -1;
+    for (size_t i = 0; i < c->n; i++) {
+        char *a = call->restv[i];
+        char *eq = strchr(a, '=');
+        if (set && eq) {
+            *eq = '\0';
+            c->values[i] = eq + 1;
         }
-        c->cmd = set ? CMD_PSET : CMD_PGET;
-        return 0;
+        c->names[i] = a;
     }
-    if (strcmp(cmd, "time") == 0) {
-        if (argc != 2)
-            return usage_error("%s: expected 'get' or 'sync'", cmd);
-        if (strcmp(argv[1], "get") == 0)
-            c->cmd = CMD_TIME_GET;
-        else if (strcmp(argv[1], "sync") == 0)
-            c->cmd = CMD_TIME_SYNC;
-        else
-            return usage_error("time: unknown action '%s'", argv[1]);
-        return 0;
-    }
-    if (strcmp(cmd, "events") == 0) {
-        c->cmd = CMD_EVENTS;
-        for (int i = 1; i < argc; i++) {
-            unsigned long v;
-            if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0) {
-                c->follow = true;
-            } else if (strcmp(argv[i], "--include-status") == 0) {
-                c->include_status = true;
-            } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc && parse_uint(argv[i + 1], 1000000000, &v) &&
-                       v > 0) {
-                c->count = (long)v;
-                i++;
-            } else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc &&
-                       parse_uint(argv[i + 1], 3600000, &v) && v >= 10) {
-                c->interval_ms = (uint32_t)v;
-                i++;
-            } else {
-                return usage_error("events: bad option '%s'", argv[i]);
-            }
-        }
-        return 0;
-    }
-    if (strcmp(cmd, "door") == 0 || strcmp(cmd, "aux") == 0 || strcmp(cmd, "alarms") == 0 ||
-        strcmp(cmd, "restart") == 0)
-        return parse_control(c, argc, argv);
-    return usage_error("unknown command '%s'", cmd);
+    return 0;
 }
 
-int ctl_c3_legacy_main(const struct ctl_opts *gopts, int argc, char **argv)
+static int check_param_name(const char *v, char *err, size_t errlen)
 {
-    struct ctl_opts local = *gopts;
-    const struct ctl_opts *opts = &local;
-    struct ctl c = { .opts = opts, .timeout_ms = 10000, .interval_ms = 1000 };
-    const char *target = NULL, *password = NULL;
-    enum c3_dialect dialect = C3_DIALECT_AUTO;
-    int i = 0;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        unsigned long v;
-        if (strcmp(a, "--password") == 0 && i + 1 < argc) {
-            password = argv[++i];
-        } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            if (!parse_uint(argv[++i], 86400000, &v) || v == 0)
-                return usage_error("--timeout: '%s' is not a number of milliseconds", argv[i]);
-            c.timeout_ms = (uint32_t)v;
-        } else if (strcmp(a, "--dialect") == 0 && i + 1 < argc) {
-            const char *d = argv[++i];
-            if (strcmp(d, "auto") == 0)
-                dialect = C3_DIALECT_AUTO;
-            else if (strcmp(d, "session") == 0)
-                dialect = C3_DIALECT_SESSION;
-            else if (strcmp(d, "sessionless") == 0)
-                dialect = C3_DIALECT_SESSIONLESS;
-            else
-                return usage_error("--dialect: '%s' is not auto, session or sessionless", d);
-        } else if (strcmp(a, "--json") == 0) {
-            local.json = true;
-        } else if (a[0] == '-' && a[1] == '-' ) {
-            return usage_error("unknown option '%s'", a);
-        } else if (!target) {
-            target = a;
-        } else {
-            break;
+    if (strchr(v, '=') || strchr(v, ','))
+        return snprintf(err, errlen, "'%.40s' is a parameter name, without '=' or ','", v), -1;
+    return 0;
+}
+
+static int check_param_pair(const char *v, char *err, size_t errlen)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v)
+        return snprintf(err, errlen, "'%.40s' is not NAME=VALUE", v), -1;
+    if (strchr(v, ','))
+        return snprintf(err, errlen, "'%.40s': a value cannot contain ',' (the panel's separator)", v), -1;
+    return 0;
+}
+
+static int check_target(const char *target, char *err, size_t errlen)
+{
+    char host[256];
+    uint16_t port;
+    return tcp_parse_hostport(target, C3_TCP_PORT, host, sizeof host, &port, err, errlen);
+}
+
+static int c3_run(struct ctl_call *call)
+{
+    const struct c3_row *row = call->verb->data;
+    const struct ctl_opts *opts = &call->g;
+    struct ctl c = { .opts = opts, .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000, .cmd = row->cmd };
+    const char *password = ctl_str(call, "password", NULL);
+    static const enum c3_dialect dialects[] = { C3_DIALECT_AUTO, C3_DIALECT_SESSION, C3_DIALECT_SESSIONLESS };
+    enum c3_dialect dialect = dialects[ctl_num(call, "dialect", 0)];
+    switch (row->cmd) {
+    case CMD_PGET:
+    case CMD_PSET:
+        if (build_params(&c, call, row->cmd == CMD_PSET) < 0) {
+            fprintf(stderr, "portierctl c3: out of memory\n");
+            return CTL_EXIT_UNREACHABLE;
         }
-    }
-    if (!target || i >= argc)
-        return usage_error("%s", !target ? "missing HOST[:PORT]" : "missing COMMAND");
-    if (password && strlen(password) > 15)
-        return usage_error("--password: longer than 15 characters (the panel's limit)");
-    int rc = parse_command(&c, argc - i, argv + i);
-    if (rc) {
-        free(c.names);
-        free(c.values);
-        return rc;
+        break;
+    case CMD_CONTROL:
+        if (build_control(&c, call, row->kind) < 0) {
+            fprintf(stderr, "portierctl c3: %s: cannot encode the request\n", call->verb->syntax);
+            return CTL_EXIT_USAGE;
+        }
+        break;
+    case CMD_EVENTS:
+        c.follow = ctl_has(call, "follow");
+        c.include_status = ctl_has(call, "include-status");
+        c.count = (long)ctl_num(call, "count", 0);
+        c.interval_ms = (uint32_t)ctl_num(call, "interval", 1000);
+        break;
+    default:
+        break;
     }
 
     char host[256], err[256];
     uint16_t port;
     struct c3_session_config cfg = { .password = password, .dialect = dialect, .backoff_min_ms = 200,
                                      .backoff_max_ms = 2000 };
-    if (tcp_parse_hostport(target, C3_TCP_PORT, host, sizeof host, &port, err, sizeof err) < 0 ||
+    if (tcp_parse_hostport(call->target, C3_TCP_PORT, host, sizeof host, &port, err, sizeof err) < 0 ||
         tcp_resolve(host, port, &cfg.addr, err, sizeof err) < 0) {
         fprintf(stderr, "portierctl c3: %s\n", err);
         free(c.names);
         free(c.values);
-        return err[0] && strstr(err, "resolve") ? CTL_EXIT_UNREACHABLE : CTL_EXIT_USAGE;
+        return CTL_EXIT_UNREACHABLE; /* the text was checked: what failed is the name's resolution */
     }
     uint32_t per = c.timeout_ms / 3;
     cfg.request_timeout_ms = per < 500 ? 500 : per > 2000 ? 2000 : per;
@@ -658,6 +629,8 @@ int ctl_c3_legacy_main(const struct ctl_opts *gopts, int argc, char **argv)
     c.loop = loop_new();
     if (!c.loop) {
         fprintf(stderr, "portierctl c3: out of memory\n");
+        free(c.names);
+        free(c.values);
         return CTL_EXIT_UNREACHABLE;
     }
     struct c3_session_callbacks cbs = { .state = on_state, .record = on_record, .stale = on_stale,
@@ -665,13 +638,16 @@ int ctl_c3_legacy_main(const struct ctl_opts *gopts, int argc, char **argv)
     c.s = c3_session_new(c.loop, &cfg, &cbs);
     if (!c.s) {
         loop_free(c.loop);
+        free(c.names);
+        free(c.values);
         return CTL_EXIT_UNREACHABLE;
     }
     loop_add_signal(c.loop, SIGINT, on_signal, &c);
     loop_add_signal(c.loop, SIGTERM, on_signal, &c);
     loop_timer_init(&c.deadline, on_deadline, &c);
-    if (!(c.cmd == CMD_EVENTS && c.follow))
-        loop_timer_arm_ms(c.loop, &c.deadline, c.timeout_ms);
+    loop_timer_init(&c.hard_stop, on_hard_stop, &c);
+    /* every command, events --follow too, must hear from the panel within the timeout */
+    loop_timer_arm_ms(c.loop, &c.deadline, c.timeout_ms);
     c3_session_start(c.s);
     loop_run(c.loop);
 
@@ -690,3 +666,85 @@ int ctl_c3_legacy_main(const struct ctl_opts *gopts, int argc, char **argv)
     return c.exit_code;
 }
 
+/* ---- the table ---- */
+
+static const struct c3_row R_INFO = { CMD_INFO, K_NONE }, R_PGET = { CMD_PGET, K_NONE }, R_PSET = { CMD_PSET, K_NONE },
+                           R_TGET = { CMD_TIME_GET, K_NONE }, R_TSYNC = { CMD_TIME_SYNC, K_NONE },
+                           R_EVENTS = { CMD_EVENTS, K_NONE }, R_OPEN = { CMD_CONTROL, K_DOOR_OPEN },
+                           R_CLOSE = { CMD_CONTROL, K_DOOR_CLOSE }, R_HOLD = { CMD_CONTROL, K_DOOR_HOLD },
+                           R_NO = { CMD_CONTROL, K_NORMAL_OPEN }, R_AUXON = { CMD_CONTROL, K_AUX_ON },
+                           R_AUXOFF = { CMD_CONTROL, K_AUX_OFF }, R_CANCEL = { CMD_CONTROL, K_CANCEL_ALARM },
+                           R_RESTART = { CMD_CONTROL, K_RESTART };
+
+#define DOOR_N { .name = "N", .type = CTL_UINT, .min = 1, .max = C3_CONTROL_NUMBER_MAX, .help = "door number" }
+#define AUX_N { .name = "N", .type = CTL_UINT, .min = 1, .max = C3_CONTROL_NUMBER_MAX, .help = "aux output number" }
+
+static const struct ctl_def a_door[] = { DOOR_N, { 0 } };
+static const struct ctl_def a_aux[] = { AUX_N, { 0 } };
+static const struct ctl_def a_door_open[] = {
+    DOOR_N, { .name = "SECONDS", .type = CTL_UINT, .min = 1, .max = 254, .help = "seconds open (default 5)" }, { 0 } };
+static const struct ctl_def a_aux_on[] = {
+    AUX_N, { .name = "SECONDS", .type = CTL_UINT, .min = 1, .max = 254, .help = "seconds on (default: until off)" },
+    { 0 } };
+static const struct ctl_def a_pget[] = {
+    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .help = "parameter names" },
+    { 0 } };
+static const struct ctl_def a_pset[] = {
+    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST,
+      .help = "parameters and their new values" },
+    { 0 } };
+static const struct ctl_def o_events[] = {
+    { .name = "count", .type = CTL_UINT, .min = 1, .max = 1000000000, .meta = "N", .help = "stop after N records" },
+    { .name = "follow", .key = 'f', .type = CTL_FLAG,
+      .help = "keep polling; link, stale and gap records say when events may be missing" },
+    { .name = "include-status", .type = CTL_FLAG, .help = "door/alarm status records too" },
+    { .name = "interval", .type = CTL_UINT, .min = 10, .max = 3600000, .meta = "MS",
+      .help = "poll period with --follow (default 1000)" },
+    { 0 } };
+static const struct ctl_def c3_opts[] = {
+    { .name = "password", .type = CTL_TEXT, .max = 15, .meta = "PW", .help = "communication password" },
+    { .name = "dialect", .type = CTL_CHOICE, .choices = "auto|session|sessionless",
+      .help = "connect with 0x76 (session), 0x01 (sessionless) or try both" },
+    { 0 } };
+
+#define ROW(syntax, args, opts, help, changes, role, maps, data) \
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data }
+
+static const struct ctl_verb c3_verbs[] = {
+    ROW("info", NULL, NULL, "serial, firmware, model, door and aux counts, clock and dialect of the panel", false,
+        ROLE_GUARD, "get parameters (0x04)", R_INFO),
+    ROW("params get NAME...", a_pget, NULL, "read parameters by name", false, ROLE_GUARD, "get parameters (0x04)",
+        R_PGET),
+    ROW("params set NAME=VALUE...", a_pset, NULL, "write parameters", true, ROLE_TECHNICIAN, "set parameters (0x03)",
+        R_PSET),
+    ROW("time get", NULL, NULL, "the panel's clock", false, ROLE_GUARD, "get parameters (0x04) DateTime", R_TGET),
+    ROW("time sync", NULL, NULL, "set the panel's clock to this host's local time", true, ROLE_TECHNICIAN,
+        "set parameters (0x03) DateTime", R_TSYNC),
+    ROW("door open N [SECONDS]", a_door_open, NULL, "open a door for a few seconds", true, ROLE_OPERATOR,
+        "control (0x05) output", R_OPEN),
+    ROW("door close N", a_door, NULL, "lock a door now", true, ROLE_OPERATOR, "control (0x05) output 0", R_CLOSE),
+    ROW("door hold N", a_door, NULL, "hold a door open until closed", true, ROLE_OPERATOR,
+        "control (0x05) output 255", R_HOLD),
+    ROW("door normal-open N on|off", a_door, NULL, "normal-open mode of a door", true, ROLE_OPERATOR,
+        "control (0x05) normal-open", R_NO),
+    ROW("aux on N [SECONDS]", a_aux_on, NULL, "switch an aux output on", true, ROLE_OPERATOR,
+        "control (0x05) aux output", R_AUXON),
+    ROW("aux off N", a_aux, NULL, "switch an aux output off", true, ROLE_OPERATOR, "control (0x05) aux output 0",
+        R_AUXOFF),
+    ROW("alarms cancel", NULL, NULL, "cancel the panel's alarms", true, ROLE_OPERATOR, "control (0x05) cancel alarm",
+        R_CANCEL),
+    ROW("restart", NULL, NULL, "restart the panel", true, ROLE_TECHNICIAN, "control (0x05) restart", R_RESTART),
+    ROW("events", NULL, o_events, "real-time events (and status records) from the panel", false, ROLE_GUARD,
+        "RT log (0x0B, 0x79)", R_EVENTS),
+};
+
+const struct ctl_family ctl_c3_family = {
+    .name = "c3",
+    .target = "HOST[:PORT]",
+    .help = "one ZKTeco C3 panel over TCP (a panel serves one client at a time: stop the console first, or use "
+            "the site commands)",
+    .opts = c3_opts,
+    .verbs = c3_verbs,
+    .nverbs = sizeof c3_verbs / sizeof c3_verbs[0],
+    .check_target = check_target,
+};

@@ -3,9 +3,10 @@
 
 #include "cli/ctl.h"
 
-extern const struct ctl_family ctl_site_family;
+extern const struct ctl_family ctl_site_family, ctl_c3_family;
 
 const struct ctl_family *const ctl_families[] = {
     &ctl_site_family,
+    &ctl_c3_family,
     NULL,
 };

@@ -39,6 +39,7 @@ static bool match_row(const struct ctl_verb *v, char **w, size_t n, struct ctl_c
     memset(m, 0, sizeof *m);
     memset(call->arg, 0, sizeof call->arg);
     call->words_used = 0;
+    call->nrest = 0;
     while (next_tok(&p, &t) != TK_END) {
         if (slot >= CTL_MAX_ARGS && t.kind != TK_WORD)
             break;
@@ -85,21 +86,43 @@ static bool match_row(const struct ctl_verb *v, char **w, size_t n, struct ctl_c
         }
         const char *text = w[pos];
         size_t used = 1;
+        char why[300];
         if (t.rest) {
-            text = join_rest(call, w + pos, n - pos, m->why, sizeof m->why);
             used = n - pos;
+            if (used > sizeof call->restv / sizeof call->restv[0]) {
+                m->kind = F_VALUE;
+                m->pos = pos;
+                snprintf(m->why, sizeof m->why, "%s: more than %zu words", d->name,
+                         sizeof call->restv / sizeof call->restv[0]);
+                return false;
+            }
+            call->nrest = used;
+            for (size_t k = 0; k < used; k++) {
+                call->restv[k] = w[pos + k];
+                struct ctl_val one = { 0 };
+                if (d->type != CTL_CRON && check_value(d, v, w[pos + k], &one, why, sizeof why) < 0) {
+                    m->kind = F_VALUE;
+                    m->pos = pos + k;
+                    snprintf(m->why, sizeof m->why, "%s: %s", d->name, why);
+                    return false;
+                }
+            }
+            text = join_rest(call, w + pos, used, m->why, sizeof m->why);
             if (!text) {
                 m->kind = F_VALUE;
                 m->pos = pos;
                 return false;
             }
         }
-        char why[300];
-        if (check_value(d, v, text, &call->arg[slot], why, sizeof why) < 0) {
+        if ((!t.rest || d->type == CTL_CRON) && check_value(d, v, text, &call->arg[slot], why, sizeof why) < 0) {
             m->kind = F_VALUE;
             m->pos = pos;
             snprintf(m->why, sizeof m->why, "%s: %s", d->name, why);
             return false;
+        }
+        if (t.rest && d->type != CTL_CRON) {
+            call->arg[slot].set = true;
+            call->arg[slot].s = text;
         }
         slot++, argi++;
         pos += used;

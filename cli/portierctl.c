@@ -23,10 +23,6 @@ static int legacy(int argc, char **argv, int *rc)
         else
             break;
     }
-    if (i < argc && strcmp(argv[i], "c3") == 0) {
-        *rc = ctl_c3_legacy_main(&opts, argc - i - 1, argv + i + 1);
-        return 1;
-    }
     if (i < argc && strcmp(argv[i], "nix1") == 0) {
         *rc = ctl_nix1_legacy_main(&opts, argc - i - 1, argv + i + 1);
         return 1;

@@ -70,8 +70,11 @@ PY
     wait "$EV" || fail "$dialect events exited with $?: $(tail -5 "$TMP/ev.err")"
     python3 - "$TMP/ev.out" <<'PY' || { cat "$TMP/ev.out" >&2; fail "$dialect events content"; }
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-assert len(recs) == 3, recs
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+# --follow says when the link came up (a "link" record) before the events; --count counts events only
+assert lines[0]["type"] == "link" and lines[0]["state"] == "online", lines
+recs = [r for r in lines if r["type"] != "link"]
+assert len(recs) == 3, lines
 for r in recs:
     assert r["type"] == "event"
     for k in ("time", "door", "event", "event_name", "severity", "verify", "verify_name", "inout", "card", "pin"):

@@ -88,7 +88,54 @@ kill -TERM "$EV"
 rc=0; wait "$EV" || rc=$?
 [ "$rc" -eq 0 ] || fail "events --follow after SIGTERM: exit $rc"
 grep -q 'c3: disconnected' "$TMP/ev.err" || fail "events: no clean disconnect on SIGTERM"
-pass "events survive a dropped link"
+# the loss is in the output itself: link down, link online again, and the gap between them
+python3 - "$TMP/ev.out" <<'PY' || { cat "$TMP/ev.out" >&2; fail "events: link/gap records"; }
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+kinds = [(r["type"], r.get("state")) for r in recs if r["type"] in ("link", "gap")]
+assert kinds[:4] == [("link", "online"), ("link", "down"), ("link", "online"), ("gap", None)], kinds
+gap = [r for r in recs if r["type"] == "gap"][0]
+assert gap["from"] <= gap["to"] and gap["detail"] == "link lost", gap
+assert recs.index(gap) < [i for i, r in enumerate(recs) if r.get("card") == 99][0], recs
+PY
+pass "events survive a dropped link, and say so (link and gap records)"
+
+# The same in text, and a panel that stops answering polls is reported stale, then answering again.
+c3_sim T --dialect session
+"$PORTIERCTL" c3 "127.0.0.1:$T_PORT" events --follow --interval 100 >"$TMP/tx.out" 2>"$TMP/tx.err" &
+TX=$!; PIDS+=($TX)
+wait_file_line "$TMP/tx.out" 'LINK +online' >/dev/null || fail "text events: no link record"
+c3_ctl "$T_CTL" "fault mute" >/dev/null
+wait_file_line "$TMP/tx.out" 'STALE +stale: polls are not answered' >/dev/null || { cat "$TMP/tx.out" >&2; fail "text events: not stale"; }
+c3_ctl "$T_CTL" "fault none" >/dev/null
+WAIT_TIMEOUT=15 wait_for bash -c "grep -Eq 'STALE +answering' '$TMP/tx.out' || [ \$(grep -c 'LINK +online' '$TMP/tx.out') -gt 1 ]" \
+    || { cat "$TMP/tx.out" >&2; fail "text events: never answering again"; }
+pass "events --follow reports a stale panel and its return"
+
+# Ctrl-C ends --follow within 200 ms, even when the panel no longer answers the polite disconnect.
+c3_ctl "$T_CTL" "fault mute" >/dev/null
+sleep 0.2
+t0=${EPOCHREALTIME/[.,]/}
+kill -INT "$TX"
+rc=0; wait "$TX" || rc=$?
+t1=${EPOCHREALTIME/[.,]/}
+ms=$(( (t1 - t0) / 1000 ))
+[ "$rc" -eq 0 ] || fail "events --follow after SIGINT: exit $rc"
+[ "$ms" -lt 200 ] || fail "events --follow took $ms ms to stop after SIGINT"
+pass "SIGINT stops events --follow in $ms ms"
+
+# A panel that never answers: --follow gives up after --timeout with exit 3 (closed port and mute panel).
+port=$(free_port)
+run_timed "$PORTIERCTL" --json c3 "127.0.0.1:$port" --timeout 800 events --follow
+[ "$RC" -eq 3 ] || fail "events --follow on a closed port: exit $RC"
+[ "$ELAPSED_MS" -lt 3000 ] || fail "events --follow on a closed port took $ELAPSED_MS ms"
+grep -q '"type":"error"' "$TMP/out" || fail "events --follow on a closed port: no error record: $(cat "$TMP/out")"
+grep -q 'no answer after 800 ms' "$TMP/err" || fail "events --follow: $(cat "$TMP/err")"
+c3_sim M --dialect session --fault mute
+run_timed "$PORTIERCTL" c3 "127.0.0.1:$M_PORT" --timeout 800 events --follow
+[ "$RC" -eq 3 ] || fail "events --follow on a mute panel: exit $RC"
+[ "$ELAPSED_MS" -lt 3000 ] || fail "events --follow on a mute panel took $ELAPSED_MS ms"
+pass "events --follow: a panel that never answers is exit 3 after --timeout"
 
 # Nothing listening: exit 3, within the timeout.
 port=$(free_port)

@@ -249,6 +249,54 @@ static void site_commands_refused(void **state)
     assert_true(err.nverbs >= 12);
 }
 
+static void c3_commands_parse(void **state)
+{
+    (void)state;
+    ok("c3 127.0.0.1:4370 info", "info");
+    assert_string_equal(call.fam->name, "c3");
+    assert_string_equal(call.target, "127.0.0.1:4370");
+    assert_false(call.changes);
+    /* family options before and after the target, global ones anywhere */
+    ok("--json c3 --password s3cret 10.0.0.1 --dialect sessionless --timeout 300 door open 2 9 -v", "door open N [SECONDS]");
+    assert_string_equal(ctl_str(&call, "password", NULL), "s3cret");
+    assert_int_equal(ctl_num(&call, "dialect", 0), 2);
+    assert_int_equal(call.g.timeout_ms, 300);
+    assert_true(call.g.json && call.g.verbose);
+    assert_int_equal(ctl_num(&call, "N", 0), 2);
+    assert_int_equal(ctl_num(&call, "SECONDS", 0), 9);
+    assert_true(call.changes);
+    ok("c3 h door normal-open 3 off", "door normal-open N on|off");
+    assert_int_equal(ctl_num(&call, "on|off", -1), 1);
+    ok("c3 h door normal-open 3 1", "door normal-open N on|off");
+    assert_int_equal(ctl_num(&call, "on|off", -1), 0);
+    ok("c3 h params get ~SerialNumber LockCount", "params get NAME...");
+    assert_int_equal(call.nrest, 2);
+    assert_string_equal(call.restv[1], "LockCount");
+    ok("c3 h params set Door1Drivertime=7", "params set NAME=VALUE...");
+    ok("c3 h events -f --count 3 --interval 100", "events");
+    assert_true(ctl_has(&call, "follow"));
+    assert_int_equal(ctl_num(&call, "count", 0), 3);
+    ok("c3 [::1]:4370 time get", "time get");
+    bad("c3", "c3: missing HOST[:PORT]");
+    bad("c3 h", "c3: missing COMMAND");
+    bad("c3 h frobnicate", "c3: unknown command 'frobnicate'");
+    bad("c3 h door open 9", "c3 door open: N: 9 is too large (the maximum is 4)");
+    bad("c3 h door open 1 300", "SECONDS: 300 is too large");
+    bad("c3 h door normal-open 1 maybe", "expected on or off, not 'maybe'");
+    bad("c3 h events --count -5", "c3 events: --count: -5 is negative");
+    bad("c3 h events --count 0", "--count: 0 is below the minimum 1");
+    bad("c3 h events --interval 5", "--interval: 5 is below the minimum 10");
+    bad("c3 h info --count 3", "unknown option '--count'");
+    bad("c3 host:99999 info", "bad port");
+    bad("c3 h params get", "missing NAME");
+    bad("c3 h params set X", "'X' is not NAME=VALUE");
+    bad("c3 h params get A=1", "without '=' or ','");
+    bad("c3 h --dialect foo info", "--dialect: 'foo' is not auto, session or sessionless");
+    bad("c3 --password 1234567890123456 h info", "--password: longer than 15 characters");
+    bad("c3 h --timeout x info", "--timeout: 'x' is not a number");
+    bad("c3 h time", "missing get or sync");
+}
+
 static void help_is_scoped(void **state)
 {
     (void)state;
@@ -301,6 +349,7 @@ int main(void)
         cmocka_unit_test(site_choices_match_the_events),
         cmocka_unit_test(site_commands_parse),
         cmocka_unit_test(site_commands_refused),
+        cmocka_unit_test(c3_commands_parse),
         cmocka_unit_test(help_is_scoped),
         cmocka_unit_test(numbers),
     };
