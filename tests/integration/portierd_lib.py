@@ -45,8 +45,9 @@ panels = (
 );
 buses = ( { name = "Bus 1"; port = "/dev/ttyUSB9"; baud = 115200; poll_ms = %(poll)d;
   slaves = (
-    { address = "270100000000006B"; name = "Yard"; probe1 = { door = "Yard in"; unit = 1; }; probe2 = { door = "Yard out"; unit = 2; }; },
-    { address = "2702000000000032"; name = "Shed"; probe1 = { door = "Shed"; unit = 1; }; }
+    { address = "270100000000006B"; name = "Yard"; bad_access_timeout = 0;
+      probe1 = { door = "Yard in"; unit = 1; }; probe2 = { door = "Yard out"; unit = 2; }; },
+    { address = "2702000000000032"; name = "Shed"; bad_access_timeout = 0; probe1 = { door = "Shed"; unit = 1; }; }
   ); } );
 roles = { default = "guard"; map = ( { user = "root"; role = "technician"; }, { group = "dialout"; role = "operator"; } ); };
 emergency = { doors = "all"; confirm = "none"; restore = "previous"; };
