@@ -16,6 +16,7 @@
 #include "daemon/server.h"
 
 struct emergency; /* daemon/emergency.h */
+struct mqtt_bridge; /* daemon/mqtt.h */
 struct dreq;      /* dispatch.c: a request in flight */
 
 struct daemon {
@@ -28,6 +29,7 @@ struct daemon {
     struct journal *journal;
     struct server *srv;
     struct emergency *em;
+    struct mqtt_bridge *mqtt;         /* the MQTT output, NULL without an mqtt group */
     /* open alarms: alarm-severity journal events nobody acknowledged, newest first */
     struct event *alarms;
     size_t n_alarms;
@@ -67,6 +69,14 @@ void dispatch_hello(struct daemon *d, struct client *c, const json_t *req, int64
 void dispatch_send_snapshot(struct daemon *d, struct client *c, int64_t id);
 /* An event was acknowledged: off the open alarms, and "ack" to every client. */
 void dispatch_acked(struct daemon *d, int64_t event_id, const char *by);
+
+/* ---- daemon_mqtt.c ---- */
+/* Start the MQTT output when the site has an mqtt group (a failure is a notice, not fatal); stop it (before the
+ * site is unhosted or replaced). */
+void daemon_mqtt_start(struct daemon *d);
+void daemon_mqtt_stop(struct daemon *d);
+/* The "mqtt-status" request. */
+void daemon_mqtt_status(struct daemon *d, struct client *c, int64_t id);
 
 /* ---- portierd.c ---- */
 /* Re-read the configuration (validate first; a bad file leaves the running one). by: who asked (audit). Returns 0

@@ -249,6 +249,11 @@ static void ha_emit(const char *topic, const char *payload, void *arg)
 
 void mqtt_publish_discovery(struct mqtt_bridge *b)
 {
+    b->discovery_dirty = false;
+    for (size_t i = 0; i < b->site->n_devices; i++) {
+        memcpy(b->ident[i].serial, b->site->devices[i].serial, sizeof b->ident[i].serial);
+        memcpy(b->ident[i].firmware, b->site->devices[i].firmware, sizeof b->ident[i].firmware);
+    }
     if (b->conf.discovery)
         mqtt_ha_discovery(b->site, &b->conf, &b->slugs, PORTIER_VERSION, ha_emit, b);
 }
@@ -283,6 +288,8 @@ static void flush_states(struct mqtt_bridge *b)
         b->alarms_dirty = false;
         publish_alarms(b);
     }
+    if (b->discovery_dirty)
+        mqtt_publish_discovery(b);
     b->all_dirty = false;
 }
 
@@ -681,8 +688,12 @@ side:
 static void on_site_change(struct site *site, int device, int output, void *arg)
 {
     struct mqtt_bridge *b = arg;
-    if (device >= 0 && (size_t)device < site->n_devices)
+    if (device >= 0 && (size_t)device < site->n_devices) {
         b->dev_dirty[device] = true;
+        const struct site_device *sd = &site->devices[device];
+        if (strcmp(sd->serial, b->ident[device].serial) != 0 || strcmp(sd->firmware, b->ident[device].firmware) != 0)
+            b->discovery_dirty = true; /* the driver read the device's identity: Home Assistant shows it */
+    }
     if (output >= 0 && (size_t)output < site->n_outputs)
         b->out_dirty[output] = true;
     b->emergency_dirty = true;
@@ -718,7 +729,8 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
     b->infl = calloc(conf->max_inflight ? conf->max_inflight : 1, sizeof *b->infl);
     b->out_dirty = calloc(site->n_outputs + 1, sizeof *b->out_dirty);
     b->dev_dirty = calloc(site->n_devices + 1, sizeof *b->dev_dirty);
-    if ((conf->n_users && !b->conf.users) || !b->infl || !b->out_dirty || !b->dev_dirty ||
+    b->ident = calloc(site->n_devices + 1, sizeof *b->ident);
+    if ((conf->n_users && !b->conf.users) || !b->infl || !b->out_dirty || !b->dev_dirty || !b->ident ||
         mqtt_slugs_build(site, &b->slugs) != 0 || b->conf.max_inflight == 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -777,6 +789,7 @@ fail:
     free(b->infl);
     free(b->out_dirty);
     free(b->dev_dirty);
+    free(b->ident);
     free(b);
     mosquitto_lib_cleanup();
     return NULL;
@@ -814,6 +827,7 @@ void mqtt_bridge_free(struct mqtt_bridge *b)
     free(b->infl);
     free(b->out_dirty);
     free(b->dev_dirty);
+    free(b->ident);
     free(b);
     mosquitto_lib_cleanup();
 }
@@ -829,4 +843,15 @@ void mqtt_bridge_status(const struct mqtt_bridge *b, struct mqtt_status *st)
     if (journal_event_id_range(b->j, &lo, &hi) == 0)
         st->journal_id = hi;
     st->backlog = st->journal_id > b->acked_id ? st->journal_id - b->acked_id : 0;
+}
+
+json_t *mqtt_status_json(const struct mqtt_status *st)
+{
+    return json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:s}", "connection",
+                     mqtt_conn_name(st->conn), "broker", st->broker, "protocol", st->protocol, "since_us",
+                     (json_int_t)st->since_us, "acked_id", (json_int_t)st->acked_id, "sent_id", (json_int_t)st->sent_id,
+                     "journal_id", (json_int_t)st->journal_id, "backlog", (json_int_t)st->backlog, "inflight",
+                     (int)st->inflight, "catching_up", st->catching_up, "published", (json_int_t)st->published,
+                     "connects", (json_int_t)st->connects, "failures", (json_int_t)st->failures, "commands",
+                     (json_int_t)st->commands, "refused", (json_int_t)st->refused, "last_error", st->last_error);
 }

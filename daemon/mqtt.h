@@ -43,5 +43,9 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
 void mqtt_bridge_free(struct mqtt_bridge *b);
 void mqtt_bridge_status(const struct mqtt_bridge *b, struct mqtt_status *st);
 const char *mqtt_conn_name(enum mqtt_conn c);
+/* The status as a JSON object (jansson; the caller owns it): connection broker protocol since_us acked_id
+ * sent_id journal_id backlog inflight catching_up published connects failures commands refused last_error. */
+struct json_t;
+struct json_t *mqtt_status_json(const struct mqtt_status *st);
 
 #endif

@@ -56,6 +56,11 @@ struct mqtt_bridge {
     /* retained states waiting to be published */
     bool *out_dirty, *dev_dirty;
     bool emergency_dirty, alarms_dirty, all_dirty;
+    /* device identities (serial, firmware) as last advertised to Home Assistant: a change re-sends discovery */
+    struct mqtt_ident {
+        char serial[48], firmware[64];
+    } *ident;
+    bool discovery_dirty;
 
     struct alarm alarms[ALARMS_MAX];
     size_t n_alarms;

@@ -250,6 +250,7 @@ static void apply_reload(loop_t *loop, void *arg)
         loop_timer_arm_ms(d->loop, &reload_timer, 200);
         return;
     }
+    daemon_mqtt_stop(d); /* restarted below on the reloaded site and mqtt group; its cursor is durable */
     if (n->journal.path[0] && strcmp(n->journal.path, d->journal_path) != 0)
         dispatch_notice(d, "warning", "the journal path changed to %s: that takes a restart of portierd", n->journal.path);
     if (same_devices(old, n)) {
@@ -284,6 +285,7 @@ static void apply_reload(loop_t *loop, void *arg)
         system_event(d, EVENT_WARNING, "configuration reloaded",
                      "configuration reloaded by %s: %zu devices reconnect", d->reload_by, n->n_devices);
     }
+    daemon_mqtt_start(d);
     logmsg(5, "configuration %s reloaded (asked by %s)", d->config_path, d->reload_by);
     dispatch_snapshot_all(d);
     sd_notifyf(0, "STATUS=serving %zu clients; site \"%s\", %zu devices", server_clients(d->srv), d->site->name,
@@ -492,6 +494,7 @@ int main(int argc, char **argv)
         logmsg(3, "out of memory");
         goto out_devices;
     }
+    daemon_mqtt_start(d);
     loop_add_signal(d->loop, SIGTERM, on_signal, d);
     loop_add_signal(d->loop, SIGINT, on_signal, d);
     loop_add_signal(d->loop, SIGHUP, on_signal, d);
@@ -514,6 +517,7 @@ int main(int argc, char **argv)
     system_event(d, EVENT_NORMAL, "portierd stopped", "portierd stopped (doors left as they are)");
     event_bus_flush(site_events(d->site));
 out_devices:
+    daemon_mqtt_stop(d);
     if (d->srv)
         dispatch_detach(d);
     server_free(d->srv, "portierd stopping");

@@ -470,6 +470,8 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         ok_result(c, id, op);
     else if (strcmp(op, "snapshot") == 0)
         dispatch_send_snapshot(d, c, id);
+    else if (strcmp(op, "mqtt-status") == 0)
+        daemon_mqtt_status(d, c, id);
     else if (strcmp(op, "journal") == 0 || strcmp(op, "audit") == 0)
         do_query(d, c, req, id, op[0] == 'a');
     else if (strcmp(op, "slave-get") == 0 || strcmp(op, "slave-files") == 0 || strcmp(op, "slave-file-get") == 0)

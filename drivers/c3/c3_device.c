@@ -483,6 +483,20 @@ static void on_drivertimes(void *arg, const struct c3_params_result *r)
     struct c3dev *c = arg;
     if (r->err)
         return;
+    /* the panel's identity, for the front ends and outputs that show it (serial number, firmware) */
+    struct site_device *sd = &c->dev->site->devices[c->dev->index];
+    bool ident = false;
+    for (size_t i = 0; i < r->n; i++) {
+        char *dst = strcmp(r->names[i], "~SerialNumber") == 0 ? sd->serial
+                    : strcmp(r->names[i], "FirmVer") == 0    ? sd->firmware : NULL;
+        size_t len = dst == sd->serial ? sizeof sd->serial : sizeof sd->firmware;
+        if (dst && r->values[i] && strcmp(dst, r->values[i]) != 0) {
+            snprintf(dst, len, "%s", r->values[i]);
+            ident = true;
+        }
+    }
+    if (ident)
+        site_changed(c->dev->site, (int)c->dev->index, -1);
     for (size_t i = 0; i < r->n; i++) {
         unsigned n;
         if (!r->values[i] || sscanf(r->names[i], "Door%uDrivertime", &n) != 1 || n < 1 || n > SITE_C3_MAX_DOORS)
@@ -494,14 +508,17 @@ static void on_drivertimes(void *arg, const struct c3_params_result *r)
     }
 }
 
+/* ... and the serial number and firmware in the same request. */
 static void read_drivertimes(struct c3dev *c)
 {
-    static const char *const names[] = { "Door1Drivertime", "Door2Drivertime", "Door3Drivertime",
-                                         "Door4Drivertime" };
+    static const char *const all[] = { "Door1Drivertime", "Door2Drivertime", "Door3Drivertime", "Door4Drivertime" };
+    const char *names[SITE_C3_MAX_DOORS + 2];
     size_t n = c->panel->doors <= SITE_C3_MAX_DOORS ? c->panel->doors : SITE_C3_MAX_DOORS;
+    memcpy(names, all, n * sizeof *names);
+    names[n++] = "~SerialNumber";
+    names[n++] = "FirmVer";
     struct c3_op_opts o = { .prio = C3_PRIO_POLL, .expire_ms = 10000 };
-    if (n)
-        (void)c3_client_params_get(c->s, names, n, &o, on_drivertimes, c);
+    (void)c3_client_params_get(c->s, names, n, &o, on_drivertimes, c);
 }
 
 /* ---- commands ---- */

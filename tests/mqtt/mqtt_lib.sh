@@ -1,6 +1,6 @@
 # Helpers for the MQTT tests (sourced after tests/integration/lib.sh): a private mosquitto on 127.0.0.1 with a
 # password file and an ACL, and a C3 + NiX1 simulated site owned by mqtt_host with the bridge.
-: "${MQTT_HOST:?}"
+: "${PORTIERD:?}"
 command -v mosquitto >/dev/null || PATH="$PATH:/usr/sbin"
 command -v mosquitto >/dev/null || fail "mosquitto is not installed (./run installs it)"
 
@@ -103,15 +103,24 @@ CONF
 }
 
 HOST_PID=""
+POLL_PID=""
+# host_start: portierd on the site (its socket and state directory in $TMP), and a poller writing its MQTT status
 host_start() {
-    "$MQTT_HOST" -c "$CONF" --state-dir "$TMP/state" --status "$TMP/status.json" >>"$TMP/host.out" 2>&1 &
+    "$PORTIERD" -c "$CONF" --socket "$TMP/portierd.sock" --state-dir "$TMP/state" >>"$TMP/host.out" 2>&1 &
     HOST_PID=$!
     PIDS+=("$HOST_PID")
+    if [ -z "$POLL_PID" ]; then
+        python3 "$(dirname "${BASH_SOURCE[0]}")/mqtt_status_poll.py" "$TMP/portierd.sock" "$TMP/status.json" \
+            >>"$TMP/poll.out" 2>&1 &
+        POLL_PID=$!
+        PIDS+=("$POLL_PID")
+    fi
 }
 host_stop() {
     kill "$HOST_PID" 2>/dev/null || true
     wait "$HOST_PID" 2>/dev/null || true
     HOST_PID=""
+    rm -f "$TMP/status.json"
 }
 # status FIELD: one field of the bridge's status
 status() { py json "$TMP/status.json" "$1"; }

@@ -90,7 +90,11 @@ python3 "$HERE/ha_check.py" "$HERE/ha_discovery_schema.json" "$TMP/discovery.txt
     hass 1 || fail "discovery payloads do not match what Home Assistant documents"
 grep -q '"serial_number":"270100000000006B"' "$TMP/discovery.txt" || fail "NiX1 slave device without its serial"
 grep -q '"model":"C3-200"' "$TMP/discovery.txt" || fail "C3 panel device without its model"
-pass "discovery: doors as door sensors, locks and access events, aux as switch, cancel button, emergency switch"
+SERIAL=$(c3ctl status panel=0 | grep -o 'serial=[^ ]*' | cut -d= -f2)
+grep -q "\"serial_number\":\"$SERIAL\"" "$TMP/discovery.txt" || fail "C3 panel device without the serial the panel reports ($SERIAL)"
+grep -q '"sw_version":"AC Ver' "$TMP/discovery.txt" || fail "C3 panel device without its firmware"
+grep -q "portier/device/panel_a/state .*\"serial\":\"$SERIAL\"" "$TMP/all_retained.txt" || fail "device state without serial"
+pass "discovery: doors as door sensors, locks and access events, aux as switch, cancel button, emergency switch; panels with model, firmware and serial, slaves with their address"
 
 # ---- commands ----
 audit_count() { sqlite3 "$TMP/journal.db" "SELECT count(*) FROM audit"; }
