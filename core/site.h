@@ -142,6 +142,7 @@ enum progress { PROGRESS_IDLE, PROGRESS_PENDING, PROGRESS_OK, PROGRESS_FAILED };
 
 struct device; /* core/device.h */
 struct site_remote; /* core/device.h */
+struct devlock; /* core/devlock.h */
 struct site;
 struct journal; /* core/journal.h */
 
@@ -158,6 +159,7 @@ struct site_device {
     bool was_up;
     uint64_t events, errors;
     struct device *drv;               /* driver instance, NULL until attached */
+    struct devlock *owner_lock;       /* this process owns the device (core/devlock.h), while attached */
     /* identity as read from the device by its driver ("" while unknown) */
     char serial[48];
     char firmware[64];

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import Client, Daemon, Site, cleanup, fail, links_up, ok, tmpdir, wait_until  # noqa: E402
+from portierd_lib import Client, Daemon, Site, cleanup, ctl, fail, links_up, ok, tmpdir, wait_until  # noqa: E402
 
 tmp = tmpdir("daemon-basic")
 site = daemon = None
@@ -37,6 +37,20 @@ try:
     links_up(a)
     links_up(b)
     ok("every device up in both clients")
+
+    # one owner per device: direct mode and a raw bus command refuse what portierd owns, naming it
+    rc, out, err = ctl("--direct", "-c", site.config, "status")
+    if rc != 3 or "is owned by pid %d (portierd)" % daemon.proc.pid not in err or "use it" not in err:
+        fail("direct mode against devices portierd owns: %d %s %s" % (rc, out, err))
+    with open(site.config) as f:
+        pty = [l.split('"')[1] for l in f if l.strip().startswith("port = \"/dev/")][0]
+    rc, out, err = ctl("nix1", pty, "--slave", "270100000000006B", "status")
+    if rc == 0 or "is in use by pid %d (portierd)" % daemon.proc.pid not in err:
+        fail("a second master on portierd's bus: %d %s %s" % (rc, out, err))
+    b.drain(0.5)
+    if any(m.get("type") == "device" and m.get("link") != "up" for m in b.msgs):
+        fail("a refused direct owner disturbed a link")
+    ok("--direct and a raw bus command refused (owned by portierd, serial port locked); no link disturbed")
 
     # a door action by a, seen by b
     r = a.request({"op": "door-open", "target": "Main entrance", "value": 3})
