@@ -109,16 +109,16 @@ int main(int argc, char **argv)
     B.loop = loop_new();
     site->loop = B.loop;
     char err[256];
-    struct journal_opts jo = { .path = site->journal.path };
+    struct journal_opts jo = { .path = site->journal.path, .loop = B.loop };
     struct journal *j = journal_open(&jo, err, sizeof err);
     if (!j) {
         fprintf(stderr, "journal: %s\n", err);
         return 1;
     }
     site->journal_db = j;
-    event_bus_set_journal(site_events(site), journal_commit_hook, j);
+    event_bus_set_journal(site_events(site), journal_store_hook, j);
     /* As the console does: one transaction and one sync per loop iteration under the event flood. */
-    event_bus_set_batching(site_events(site), B.loop, journal_batch_begin, journal_batch_end, j, 512);
+    event_bus_set_batching(site_events(site), B.loop, 512);
     if (device_attach_all(site, drivers_registry, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;

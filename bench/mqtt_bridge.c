@@ -110,8 +110,8 @@ int main(int argc, char **argv)
         return 1;
     }
     site->journal_db = j;
-    event_bus_set_journal(site_events(site), journal_commit_hook, j);
-    event_bus_set_batching(site_events(site), loop, journal_batch_begin, journal_batch_end, j, 512);
+    event_bus_set_batching(site_events(site), loop, 512);
+    journal_attach(j, site_events(site));
     event_bus_subscribe(site_events(site), on_direct, NULL);
     t_pub = calloc(MAX_EVENTS, sizeof *t_pub);
     t_direct = calloc(MAX_EVENTS, sizeof *t_direct);

@@ -289,7 +289,7 @@ static int live_open(struct live *l, const struct ctl_opts *opts, int action)
     l->loop = loop_new();
     l->site->loop = l->loop;
     l->site->journal_db = l->j;
-    event_bus_set_journal(site_events(l->site), journal_commit_hook, l->j);
+    event_bus_set_journal(site_events(l->site), journal_store_hook, l->j);
     l->user.role = role_resolve_current(l->site->roles, l->site->n_roles, l->site->default_role, opts->readonly,
                                         l->user.name, sizeof l->user.name);
     loop_timer_init(&l->deadline, live_timeout, l);

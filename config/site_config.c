@@ -686,7 +686,7 @@ static void load_emergency(struct ctx *c, const config_setting_t *g, struct site
         e->restore = (enum site_restore)m;
 }
 
-static const char *const journal_keys[] = { "path", "retention_days", "retention_rows", NULL };
+static const char *const journal_keys[] = { "path", "retention_days", "retention_rows", "queue_events", NULL };
 
 static void load_journal(struct ctx *c, const config_setting_t *g, struct site *site)
 {
@@ -699,6 +699,8 @@ static void load_journal(struct ctx *c, const config_setting_t *g, struct site *
         site->journal.retention_days = (unsigned)v;
     if (get_int(c, g, "retention_rows", "journal", 0, 1000000000000LL, &v, false))
         site->journal.retention_rows = (uint64_t)v;
+    if (get_int(c, g, "queue_events", "journal", 16, 1000000, &v, false))
+        site->journal.queue_events = (size_t)v;
 }
 
 static const char *const daemon_keys[] = { "socket", "group", NULL };
@@ -1368,8 +1370,8 @@ int site_config_write(const struct site *site, FILE *out)
     fprintf(out, "  restore = \"%s\";\n};\n\njournal = {\n", restores[e->restore == SITE_RESTORE_LOCKED]);
     if (site->journal.path[0])
         put_kv(out, "  ", "path", site->journal.path);
-    fprintf(out, "  retention_days = %u;\n  retention_rows = %lluL;\n};\n\nui = {\n", site->journal.retention_days,
-            (unsigned long long)site->journal.retention_rows);
+    fprintf(out, "  retention_days = %u;\n  retention_rows = %lluL;\n  queue_events = %zu;\n};\n\nui = {\n",
+            site->journal.retention_days, (unsigned long long)site->journal.retention_rows, site->journal.queue_events);
     fprintf(out, "  colours = %s;\n  bell = \"%s\";\n  keys = (", site->ui.colours ? "true" : "false",
             bells[site->ui.bell <= SITE_BELL_ALL ? site->ui.bell : 1]);
     for (size_t i = 0; i < site->ui.n_keys; i++) {

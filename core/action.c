@@ -187,6 +187,21 @@ static void format_detail(struct run_ctx *rc, char *buf, size_t len)
         snprintf(buf, len, "%s", rc->run.error);
 }
 
+/* The journal could not store the audit row (kept in memory, or lost): the result must say so. */
+static void note_audit_trouble(struct run_ctx *rc, bool kept)
+{
+    struct action_run *r = &rc->run;
+    struct journal_health h;
+    journal_health(rc->site->journal_db, &h);
+    if (kept && h.state != JOURNAL_QUEUING && h.state != JOURNAL_UNAVAILABLE)
+        return; /* waiting for the journal's check or its queue: stored within moments */
+    r->audit_kept = kept && !r->audit_lost;
+    r->audit_lost = !r->audit_kept;
+    event_copy(r->audit_why, sizeof r->audit_why, h.reason[0] ? h.reason : journal_error(rc->site->journal_db));
+    snprintf(r->error, sizeof r->error, "audit row %s (journal: %.150s)",
+             r->audit_kept ? "not yet stored, kept in memory" : "NOT STORED", r->audit_why);
+}
+
 static void finish(struct run_ctx *rc)
 {
     if (rc->finished)
@@ -205,8 +220,11 @@ static void finish(struct run_ctx *rc)
         rc->site->emergency_active = false;
     char detail[1024];
     format_detail(rc, detail, sizeof detail);
-    if (r->audit_id > 0 && rc->site->journal_db)
-        journal_audit_finish(rc->site->journal_db, r->audit_id, action_status_name(r->status), detail, 0);
+    if (r->audit_id != 0 && rc->site->journal_db) {
+        int arc = journal_audit_finish(rc->site->journal_db, r->audit_id, action_status_name(r->status), detail, 0);
+        if (arc != 0)
+            note_audit_trouble(rc, arc > 0);
+    }
     if (r->status != ACTION_DENIED && r->status != ACTION_REFUSED)
         publish_operator(rc, true);
     if (rc->site->actions_running)
@@ -515,7 +533,7 @@ static int reject(struct run_ctx *rc, enum action_status status, const char *why
         snprintf(rec.result, sizeof rec.result, "denied");
         event_copy(rec.detail, sizeof rec.detail, why);
         rec.done_us = event_now_us();
-        if (journal_audit_begin(rc->site->journal_db, &rec) == 0)
+        if (journal_audit_begin(rc->site->journal_db, &rec) >= 0)
             rc->run.audit_id = rec.id;
     }
     rc->site->actions_running++;
@@ -615,14 +633,28 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     event_copy(rec.action, sizeof rec.action, r->def->name);
     event_copy(rec.target, sizeof rec.target, r->target);
     format_params(r, rec.params, sizeof rec.params);
-    if (site->journal_db && journal_audit_begin(site->journal_db, &rec) == 0) {
+    int arc = site->journal_db ? journal_audit_begin(site->journal_db, &rec) : -1;
+    struct journal_health jh = { .state = JOURNAL_UNAVAILABLE };
+    if (site->journal_db)
+        journal_health(site->journal_db, &jh);
+    /* Kept in memory while the journal checks itself is fine; kept because it cannot store is not (except
+     * for the emergency). */
+    bool trouble = arc < 0 || (arc > 0 && (jh.state == JOURNAL_QUEUING || jh.state == JOURNAL_UNAVAILABLE));
+    if (arc >= 0)
         r->audit_id = rec.id;
-    } else if (!emergency) {
-        snprintf(why, sizeof why, "the audit record could not be written (%s): action not sent",
-                 site->journal_db ? journal_error(site->journal_db) : "no journal");
+    if (trouble && !emergency) {
+        snprintf(why, sizeof why, "the audit record could not be stored (%.150s): action not sent",
+                 !site->journal_db ? "no journal" : jh.reason[0] ? jh.reason : journal_error(site->journal_db));
+        if (arc > 0) /* its row, kept in memory, records the refusal */
+            journal_audit_finish(site->journal_db, rec.id, "refused", why, 0);
+        r->audit_id = 0;
         return reject(rc, ACTION_REFUSED, why, err, errlen);
-    } else {
-        snprintf(r->error, sizeof r->error, "audit record could not be written");
+    }
+    if (trouble) {
+        if (site->journal_db)
+            note_audit_trouble(rc, arc > 0);
+        else
+            snprintf(r->error, sizeof r->error, "audit row NOT STORED (no journal)");
     }
     site->actions_running++;
     publish_operator(rc, false);

@@ -101,14 +101,19 @@ struct action_run {
     struct action_target_result *results;
     unsigned confirmed, pending, failed;   /* live counts */
     char error[256];           /* why it was denied or refused */
+    /* The audit row could not be stored when the action ran: kept in memory by the journal (stored when it
+     * works again), or lost. Only the emergency runs then; every other action is refused. */
+    bool audit_kept, audit_lost;
+    char audit_why[128];       /* why the journal could not store it */
 };
 
 /* Progress: called after each per-target result and once at the end with finished = true. */
 typedef void (*action_progress_fn)(const struct action_run *run, bool finished, void *arg);
 
 /* Run an action. Order: check the role (a denied attempt is audited as "denied", whatever it named), resolve the
- * target and parameters (refused when bad), write the audit row (if that fails the action is refused — except the
- * emergency, which proceeds), then dispatch to the devices (the emergency to all panels and buses in parallel), and
+ * target and parameters (refused when bad), write the audit row (if the journal cannot store it the action is
+ * refused — except the emergency, which proceeds with its row kept in memory and says so: audit_kept), then
+ * dispatch to the devices (the emergency to all panels and buses in parallel), and
  * complete the audit row with the per-device/door result. Returns 0 when dispatched (cb will be called,
  * possibly before action_run returns for actions needing no device), or -1 when denied or refused at
  * once: then cb is called once with finished = true before returning, and err (if given) says why. */

@@ -115,27 +115,27 @@ void event_format_line(const struct event *ev, char *buf, size_t len)
 struct subscriber {
     int handle;
     event_sub_fn fn;
+    event_stored_fn stored;
     void *arg;
 };
 
 struct event_bus {
-    event_commit_fn commit;
-    void *commit_arg;
+    event_store_fn store;
+    void *store_arg;
     struct subscriber *subs;
     size_t n_subs, cap_subs;
     int next_handle;
+    uint64_t next_seq;
     /* reentrancy queue: events published from a subscriber wait here */
     bool delivering;
     struct event *queue;
     size_t q_head, q_len, q_cap;
-    uint64_t published, duplicates, journal_failures;
+    uint64_t published, duplicates, journal_failures, journal_lost;
     /* batching (event_bus_set_batching) */
     loop_t *loop;
     loop_timer_t flush_timer;
-    event_batch_fn batch_begin, batch_end;
-    void *batch_arg;
     size_t max_batch;
-    struct event *pending;            /* published, not yet committed */
+    struct event *pending;            /* published, not yet stored */
     size_t n_pending, cap_pending;
 };
 
@@ -159,13 +159,13 @@ void event_bus_free(struct event_bus *bus)
     free(bus);
 }
 
-void event_bus_set_journal(struct event_bus *bus, event_commit_fn commit, void *arg)
+void event_bus_set_journal(struct event_bus *bus, event_store_fn store, void *arg)
 {
-    bus->commit = commit;
-    bus->commit_arg = arg;
+    bus->store = store;
+    bus->store_arg = arg;
 }
 
-int event_bus_subscribe(struct event_bus *bus, event_sub_fn fn, void *arg)
+static int add_subscriber(struct event_bus *bus, event_sub_fn fn, event_stored_fn stored, void *arg)
 {
     if (bus->n_subs == bus->cap_subs) {
         size_t cap = bus->cap_subs ? bus->cap_subs * 2 : 4;
@@ -176,8 +176,18 @@ int event_bus_subscribe(struct event_bus *bus, event_sub_fn fn, void *arg)
         bus->cap_subs = cap;
     }
     int h = bus->next_handle++;
-    bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, arg };
+    bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, stored, arg };
     return h;
+}
+
+int event_bus_subscribe(struct event_bus *bus, event_sub_fn fn, void *arg)
+{
+    return add_subscriber(bus, fn, NULL, arg);
+}
+
+int event_bus_subscribe_stored(struct event_bus *bus, event_stored_fn fn, void *arg)
+{
+    return add_subscriber(bus, NULL, fn, arg);
 }
 
 void event_bus_unsubscribe(struct event_bus *bus, int handle)
@@ -191,28 +201,67 @@ void event_bus_unsubscribe(struct event_bus *bus, int handle)
     }
 }
 
-static void deliver(struct event_bus *bus, struct event *ev);
-
-/* Commit one event and deliver it; returns as event_publish. */
-static int commit_and_deliver(struct event_bus *bus, struct event *ev)
+/* Hand one event (or a stored notice) to every subscriber of its kind. Subscribers may unsubscribe while we
+ * iterate: walk with an index re-check (when the current one was removed, the next moved into its slot). */
+static void notify(struct event_bus *bus, const struct event *ev, uint64_t seq, int64_t id)
 {
-    int rc = 1;
-    ev->journaled = false;
-    if (bus->commit) {
-        int c = bus->commit(ev, bus->commit_arg);
-        if (c == 0) {
-            bus->duplicates++;
-            return 0;
-        }
-        if (c < 0) {
-            bus->journal_failures++;
+    for (size_t i = 0; i < bus->n_subs; i++) {
+        int h = bus->subs[i].handle;
+        if (ev && bus->subs[i].fn)
+            bus->subs[i].fn(ev, bus->subs[i].arg);
+        else if (!ev && bus->subs[i].stored)
+            bus->subs[i].stored(seq, id, bus->subs[i].arg);
+        if (i < bus->n_subs && bus->subs[i].handle != h)
+            i--;
+    }
+}
+
+void event_bus_stored(struct event_bus *bus, uint64_t seq, int64_t id)
+{
+    notify(bus, NULL, seq, id);
+}
+
+/* Deliver one event after its store result rc: a duplicate is dropped; returns as event_publish. */
+static int deliver(struct event_bus *bus, struct event *ev, int rc)
+{
+    if (!bus->store)
+        rc = 1;
+    ev->journaled = bus->store && rc == 1;
+    ev->queued = rc == 2;
+    if (rc == 0) {
+        bus->duplicates++;
+        return 0;
+    }
+    if (rc != 1) {
+        bus->journal_failures++;
+        if (rc != 2) {
+            bus->journal_lost++;
             rc = -1;
-        } else {
-            ev->journaled = true;
         }
     }
-    deliver(bus, ev);
+    bus->published++;
+    notify(bus, ev, 0, 0);
     return rc;
+}
+
+/* Store a run of events in one transaction and deliver them in order. */
+static int store_and_deliver(struct event_bus *bus, struct event *evs, size_t n)
+{
+    int one, *rc = n == 1 ? &one : malloc(n * sizeof *rc);
+    if (!rc)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        evs[i].journaled = evs[i].queued = false;
+        rc[i] = 1;
+    }
+    if (bus->store)
+        bus->store(evs, n, rc, bus->store_arg);
+    int last = 1;
+    for (size_t i = 0; i < n; i++)
+        last = deliver(bus, &evs[i], rc[i]);
+    if (rc != &one)
+        free(rc);
+    return last;
 }
 
 static int queue_push(struct event_bus *bus, const struct event *ev)
@@ -234,19 +283,6 @@ static int queue_push(struct event_bus *bus, const struct event *ev)
     return 0;
 }
 
-/* Hand one event to every subscriber. Subscribers may unsubscribe while we iterate: walk with an index
- * re-check (when the current one was removed, the next moved into its slot). */
-static void deliver(struct event_bus *bus, struct event *ev)
-{
-    bus->published++;
-    for (size_t i = 0; i < bus->n_subs; i++) {
-        int h = bus->subs[i].handle;
-        bus->subs[i].fn(ev, bus->subs[i].arg);
-        if (i < bus->n_subs && bus->subs[i].handle != h)
-            i--;
-    }
-}
-
 void event_bus_flush(struct event_bus *bus)
 {
     while (bus->n_pending > 0) {
@@ -260,32 +296,7 @@ void event_bus_flush(struct event_bus *bus)
         memcpy(batch, bus->pending, n * sizeof *batch);
         memmove(bus->pending, bus->pending + n, (bus->n_pending - n) * sizeof *batch);
         bus->n_pending -= n;
-
-        signed char *rc = calloc(n, 1);
-        if (!rc) {
-            free(batch);
-            return;
-        }
-        bool in_tx = bus->commit && bus->batch_begin && bus->batch_begin(bus->batch_arg) == 0;
-        for (size_t i = 0; i < n; i++) {
-            batch[i].journaled = false;
-            rc[i] = bus->commit ? (signed char)bus->commit(&batch[i], bus->commit_arg) : 1;
-        }
-        bool durable = !in_tx || bus->batch_end(bus->batch_arg) == 0;
-        for (size_t i = 0; i < n; i++) {
-            if (rc[i] == 0 && durable) {
-                bus->duplicates++;
-                continue;
-            }
-            if (rc[i] < 0 || !durable || !bus->commit) {
-                if (bus->commit)
-                    bus->journal_failures++;
-            } else {
-                batch[i].journaled = true;
-            }
-            deliver(bus, &batch[i]);
-        }
-        free(rc);
+        store_and_deliver(bus, batch, n);
         free(batch);
         if (bus->max_batch && bus->n_pending > 0 && bus->loop) {
             /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
@@ -302,13 +313,9 @@ static void flush_cb(loop_t *loop, void *arg)
     event_bus_flush(arg);
 }
 
-void event_bus_set_batching(struct event_bus *bus, loop_t *loop, event_batch_fn begin, event_batch_fn end,
-                            void *arg, size_t max_batch)
+void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batch)
 {
     bus->loop = loop;
-    bus->batch_begin = begin;
-    bus->batch_end = end;
-    bus->batch_arg = arg;
     bus->max_batch = max_batch;
     loop_timer_init(&bus->flush_timer, flush_cb, bus);
 }
@@ -317,6 +324,7 @@ int event_publish(struct event_bus *bus, struct event *ev)
 {
     if (ev->host_time_us == 0)
         ev->host_time_us = event_now_us();
+    ev->seq = ++bus->next_seq;
     if (bus->loop) {
         if (bus->n_pending == bus->cap_pending) {
             size_t cap = bus->cap_pending ? bus->cap_pending * 2 : 64;
@@ -332,16 +340,16 @@ int event_publish(struct event_bus *bus, struct event *ev)
         return 1;
     }
     if (bus->delivering) {
-        /* Committed and delivered after the current event, in publish order. */
+        /* Stored and delivered after the current event, in publish order. */
         return queue_push(bus, ev) == 0 ? 1 : -1;
     }
     bus->delivering = true;
-    int rc = commit_and_deliver(bus, ev);
+    int rc = store_and_deliver(bus, ev, 1);
     while (bus->q_len > 0) {
         struct event next = bus->queue[bus->q_head];
         bus->q_head = (bus->q_head + 1) % bus->q_cap;
         bus->q_len--;
-        commit_and_deliver(bus, &next);
+        store_and_deliver(bus, &next, 1);
     }
     bus->delivering = false;
     return rc;
@@ -350,3 +358,4 @@ int event_publish(struct event_bus *bus, struct event *ev)
 uint64_t event_bus_published(const struct event_bus *bus) { return bus->published; }
 uint64_t event_bus_duplicates(const struct event_bus *bus) { return bus->duplicates; }
 uint64_t event_bus_journal_failures(const struct event_bus *bus) { return bus->journal_failures; }
+uint64_t event_bus_journal_lost(const struct event_bus *bus) { return bus->journal_lost; }

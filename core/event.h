@@ -56,6 +56,9 @@ struct event {
      * Drivers build it from device + device time + code + card/uid...; event_make_key() helps. */
     char key[EVENT_KEY_MAX];
     bool journaled;                   /* set by publish: true when the journal committed it */
+    bool queued;                      /* set by publish: not stored yet, kept in memory by the journal and
+                                         stored when it works again (event_bus_subscribe_stored tells) */
+    uint64_t seq;                     /* set by publish: the bus's sequence number (1, 2, ...) */
 };
 
 /* Zero an event and set its kind and severity; numeric "none" fields get -1. */
@@ -84,37 +87,44 @@ void event_format_line(const struct event *ev, char *buf, size_t len);
 /* ---- event bus ---- */
 struct event_bus;
 
-/* The journal hook: returns 1 when the event was stored (and sets ev->id), 0 when it is a duplicate of a
- * stored event (it is then not shown again), -1 when the journal failed. */
-typedef int (*event_commit_fn)(struct event *ev, void *arg);
+/* The journal hook: store n events in one transaction and put per event in rc[i]: 1 stored (ev->id set),
+ * 0 a duplicate of a stored event (it is then not shown again), 2 kept in memory to be stored later
+ * (ev->queued set), -1 not stored. */
+typedef void (*event_store_fn)(struct event *evs, size_t n, int *rc, void *arg);
 typedef void (*event_sub_fn)(const struct event *ev, void *arg);
+/* An event delivered with queued = true (its seq) is stored now as journal row id. */
+typedef void (*event_stored_fn)(uint64_t seq, int64_t id, void *arg);
 
 struct event_bus *event_bus_new(void);
 void event_bus_free(struct event_bus *bus);
 /* Install the journal as the first subscriber. Without it events are shown but not stored. */
-void event_bus_set_journal(struct event_bus *bus, event_commit_fn commit, void *arg);
+void event_bus_set_journal(struct event_bus *bus, event_store_fn store, void *arg);
 /* Add a subscriber; returns a handle > 0, or -1 when out of memory. */
 int event_bus_subscribe(struct event_bus *bus, event_sub_fn fn, void *arg);
+/* Add a subscriber to "stored later" notices (same handles, same unsubscribe). */
+int event_bus_subscribe_stored(struct event_bus *bus, event_stored_fn fn, void *arg);
 void event_bus_unsubscribe(struct event_bus *bus, int handle);
-/* Publish: fill host_time_us if 0, commit to the journal, then hand the event to every subscriber in
- * order. A duplicate (commit returned 0) is not delivered; returns 0. When the journal fails the event is
- * still delivered (an operator must see an alarm) with journaled = false, and -1 is returned.
- * Returns 1 when delivered after a successful commit (or when no journal is installed). Reentrant
- * publishes from a subscriber are queued and delivered after the current one, in order. */
+/* The journal stored an event that was delivered as queued: tell the stored subscribers. */
+void event_bus_stored(struct event_bus *bus, uint64_t seq, int64_t id);
+/* Publish: fill host_time_us if 0, assign seq, store in the journal, then hand the event to every subscriber
+ * in order. A duplicate is not delivered; returns 0. An event the journal could not store now is still
+ * delivered (an operator must see an alarm) with journaled = false: queued = true and 2 returned when the
+ * journal keeps it to store later, queued = false and -1 returned when it is lost. Returns 1 when delivered
+ * after a successful store (or when no journal is installed). Reentrant publishes from a subscriber are
+ * queued and delivered after the current one, in order. */
 int event_publish(struct event_bus *bus, struct event *ev);
 /* Batching (for a front end under an event flood): events published from now on are queued and, at the
- * next loop iteration, committed to the journal in one transaction (begin/end, one sync for the batch),
- * then delivered in order. Journal before display still holds: nothing is delivered before its batch is
- * durable; a batch that fails to commit is delivered with journaled = false. At most max_batch events
- * per iteration, so the loop keeps answering. event_publish then returns 1 when queued. */
-typedef int (*event_batch_fn)(void *arg);
-void event_bus_set_batching(struct event_bus *bus, loop_t *loop, event_batch_fn begin, event_batch_fn end,
-                            void *arg, size_t max_batch);
-/* Commit and deliver everything queued now (before exit, or in tests). */
+ * next loop iteration, stored in the journal in one transaction (one sync for the batch), then delivered in
+ * order. Journal before display still holds: nothing is delivered before its batch is stored or kept. At
+ * most max_batch events per iteration, so the loop keeps answering. event_publish then returns 1 when
+ * queued. */
+void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batch);
+/* Store and deliver everything queued now (before exit, or in tests). */
 void event_bus_flush(struct event_bus *bus);
 /* Counters for the status line. */
 uint64_t event_bus_published(const struct event_bus *bus);
 uint64_t event_bus_duplicates(const struct event_bus *bus);
-uint64_t event_bus_journal_failures(const struct event_bus *bus);
+uint64_t event_bus_journal_failures(const struct event_bus *bus); /* delivered not stored (kept or lost) */
+uint64_t event_bus_journal_lost(const struct event_bus *bus);     /* delivered and lost */
 
 #endif

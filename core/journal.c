@@ -1,32 +1,18 @@
-/* journal: SQLite event journal and operator audit trail (WAL, synchronous=FULL, user_version schema). */
-#include "core/journal.h"
-
-#include <errno.h>
-#include <limits.h>
-#include <sqlite3.h>
+/* journal: SQLite event journal and operator audit trail (WAL, synchronous=FULL, user_version schema). What
+ * cannot be stored now (disk full, locked, damaged, no database) waits in a bounded memory queue and is
+ * written, in order, by a retry timer when the journal works again. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "core/durable.h"
+#include "core/journal_int.h"
 #include "core/statedir.h"
 
 /* Commits between automatic retention passes. */
 #define PRUNE_EVERY 1000
-/* How long a writer waits for another process's write transaction (ms). Transactions are single rows,
- * so contention lasts microseconds; this bounds the worst case the loop can be held. */
-#define BUSY_TIMEOUT_MS 250
-
-struct journal {
-    sqlite3 *db;
-    sqlite3_stmt *ins_event, *find_key, *ins_audit, *fin_audit, *ack;
-    unsigned retention_days;
-    uint64_t retention_rows;
-    unsigned since_prune;
-    bool readonly;
-    char err[256];
-};
+/* Items written per retry: a long queue is stored over several loop iterations so the loop keeps answering. */
+#define FLUSH_MAX 512
 
 /* Migrations: migrations[v] takes the schema from version v to v + 1. */
 static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
@@ -71,7 +57,7 @@ static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
     "CREATE INDEX events_device ON events(device, host_us);",
 };
 
-static void set_err(struct journal *j, const char *what)
+void journal_set_error(struct journal *j, const char *what)
 {
     snprintf(j->err, sizeof j->err, "%s: %s", what, j->db ? sqlite3_errmsg(j->db) : "no database");
 }
@@ -88,7 +74,7 @@ void journal_default_path(char *buf, size_t len)
         buf[0] = '\0'; /* journal_open then says there is no path */
 }
 
-static int exec(struct journal *j, const char *sql)
+int journal_exec(struct journal *j, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -101,9 +87,10 @@ static int exec(struct journal *j, const char *sql)
 
 int journal_schema_version(struct journal *j)
 {
+    sqlite3 *db = journal_query_db(j);
     sqlite3_stmt *st;
     int v = -1;
-    if (sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    if (!db || sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int(st, 0);
@@ -111,11 +98,11 @@ int journal_schema_version(struct journal *j)
     return v;
 }
 
-static int migrate(struct journal *j)
+int journal_migrate(struct journal *j)
 {
     int v = journal_schema_version(j);
     if (v < 0) {
-        set_err(j, "reading schema version");
+        journal_set_error(j, "reading schema version");
         return -1;
     }
     if (v > JOURNAL_SCHEMA_VERSION) {
@@ -130,19 +117,19 @@ static int migrate(struct journal *j)
                  "read-write)", v, JOURNAL_SCHEMA_VERSION);
         return -1;
     }
-    if (exec(j, "BEGIN IMMEDIATE") != 0)
+    if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
         return -1;
     /* Re-read inside the write lock: another process may have migrated meanwhile. */
     v = journal_schema_version(j);
     for (; v >= 0 && v < JOURNAL_SCHEMA_VERSION; v++) {
         char sql[64];
-        if (exec(j, migrations[v]) != 0)
+        if (journal_exec(j, migrations[v]) != 0)
             goto fail;
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-        if (exec(j, sql) != 0)
+        if (journal_exec(j, sql) != 0)
             goto fail;
     }
-    if (exec(j, "COMMIT") != 0)
+    if (journal_exec(j, "COMMIT") != 0)
         goto fail;
     return 0;
 fail:;
@@ -156,96 +143,144 @@ fail:;
 static int prepare(struct journal *j, sqlite3_stmt **st, const char *sql)
 {
     if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-        set_err(j, "prepare");
+        journal_set_error(j, "prepare");
         return -1;
     }
     return 0;
 }
 
-struct journal *journal_open(const struct journal_opts *opts, char *err, size_t errlen)
+int journal_prepare_writes(struct journal *j)
 {
-    if (!opts->path || !opts->path[0]) {
-        snprintf(err, errlen, "no journal path (no state directory: set XDG_STATE_HOME or HOME, or a journal path)");
-        return NULL;
-    }
-    struct journal *j = calloc(1, sizeof *j);
-    if (!j) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    j->retention_days = opts->retention_days;
-    j->retention_rows = opts->retention_rows;
-    j->readonly = opts->readonly;
-    int flags = opts->readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    flags |= SQLITE_OPEN_NOMUTEX;
-    if (!opts->readonly && durable_mkdirs_for(opts->path, 0700) != 0) {
-        snprintf(err, errlen, "%s: cannot create its directory: %s", opts->path, strerror(errno));
-        free(j);
-        return NULL;
-    }
-    if (sqlite3_open_v2(opts->path, &j->db, flags, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", opts->path, j->db ? sqlite3_errmsg(j->db) : "cannot open");
-        goto fail;
-    }
-    sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(j->db, 1);
-    if (!opts->readonly) {
-        /* WAL: readers (portierctl journal) never block the writer. synchronous=FULL: every commit is
-         * on disk before the event is shown, also across power loss (NORMAL could lose the last commits). */
-        if (exec(j, "PRAGMA journal_mode=WAL") != 0 || exec(j, "PRAGMA synchronous=FULL") != 0)
-            goto fail_msg;
-    }
-    /* Touch the schema so a non-database file fails here with a clear message. */
-    if (exec(j, "SELECT count(*) FROM sqlite_master") != 0)
-        goto fail_msg;
-    if (migrate(j) != 0)
-        goto fail_msg;
-    if (!opts->readonly) {
-        if (prepare(j, &j->ins_event,
-                    "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,"
-                    "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
-            prepare(j, &j->find_key, "SELECT id FROM events WHERE key = ?") != 0 ||
-            prepare(j, &j->ins_audit,
-                    "INSERT INTO audit(time_us,user,role,action,target,params,result,detail,done_us) "
-                    "VALUES(?,?,?,?,?,?,?,?,?)") != 0 ||
-            prepare(j, &j->fin_audit, "UPDATE audit SET result=?, detail=?, done_us=? WHERE id=?") != 0 ||
-            prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0)
-            goto fail_msg;
-        journal_prune(j, 0);
-    }
-    return j;
-fail_msg:
-    snprintf(err, errlen, "%s: %s", opts->path, j->err);
-fail:
-    if (j->db)
-        sqlite3_close_v2(j->db);
-    free(j);
-    return NULL;
+    return prepare(j, &j->ins_event,
+                   "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,"
+                   "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key) "
+                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
+                   prepare(j, &j->find_key, "SELECT id FROM events WHERE key = ?") != 0 ||
+                   prepare(j, &j->ins_audit,
+                           "INSERT INTO audit(time_us,user,role,action,target,params,result,detail,done_us) "
+                           "VALUES(?,?,?,?,?,?,?,?,?)") != 0 ||
+                   prepare(j, &j->fin_audit, "UPDATE audit SET result=?, detail=?, done_us=? WHERE id=?") != 0 ||
+                   prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0
+               ? -1
+               : 0;
 }
 
-void journal_close(struct journal *j)
+void journal_finalize_writes(struct journal *j)
 {
-    if (!j)
+    sqlite3_stmt **all[] = { &j->ins_event, &j->find_key, &j->ins_audit, &j->fin_audit, &j->ack };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        sqlite3_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+/* ---- trouble, notices and the retry ---- */
+
+const char *journal_state_name(enum journal_state s)
+{
+    static const char *const names[] = { "ok", "checking", "not storing", "unavailable" };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+/* What an operator should read for a SQLite result code. */
+static const char *trouble_class(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_FULL: return "disk full";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return "locked by another process";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return "database damaged";
+    case SQLITE_READONLY: return "read-only";
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return "cannot be opened";
+    case SQLITE_IOERR: return "I/O error";
+    case SQLITE_NOMEM: return "out of memory";
+    default: return "cannot be written";
+    }
+}
+
+void journal_notice(struct journal *j, enum event_severity sev, const char *what, const char *fmt, ...)
+{
+    char text[EVENT_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (j->listener.notice) {
+        j->listener.notice(sev, what, text, j->listener.arg);
+    } else if (j->n_early < JOURNAL_EARLY_NOTICES) {
+        /* Before the front end listens (at open): told when it does. */
+        struct journal_early *e = &j->early[j->n_early++];
+        e->sev = sev;
+        event_copy(e->what, sizeof e->what, what);
+        event_copy(e->text, sizeof e->text, text);
+    }
+}
+
+void journal_set_listener(struct journal *j, const struct journal_listener *l)
+{
+    j->listener = *l;
+    for (size_t i = 0; i < j->n_early && l->notice; i++)
+        l->notice(j->early[i].sev, j->early[i].what, j->early[i].text, l->arg);
+    j->n_early = 0;
+}
+
+static void schedule_retry(struct journal *j, uint64_t delay_us)
+{
+    if (j->loop)
+        loop_timer_arm_us(j->loop, &j->retry_timer, delay_us);
+    else
+        j->next_retry_us = loop_mono_us() + delay_us;
+}
+
+void journal_trouble(struct journal *j, int code)
+{
+    char msg[200];
+    event_copy(msg, sizeof msg, j->err);
+    snprintf(j->reason, sizeof j->reason, "%s (%s)", trouble_class(code), msg);
+    if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
+        j->damaged = true;
+    bool began = j->trouble_us == 0;
+    if (began) {
+        j->trouble_us = event_now_us();
+        j->stored_events = j->stored_audits = 0;
+        jq_loss_reset(j->q);
+    }
+    j->state = j->db ? JOURNAL_QUEUING : JOURNAL_UNAVAILABLE;
+    schedule_retry(j, jq_retry_delay_us(j->failures++));
+    if (began)
+        journal_notice(j, EVENT_ALARM, "journal not storing",
+                       "the journal %s cannot store: %s; events and audit rows are kept in memory (up to %zu "
+                       "events) and stored when it works again", j->path, j->reason, jq_max_events(j->q));
+}
+
+/* The queue is empty and the database works: back to normal, and say so after trouble. */
+static void recovered(struct journal *j)
+{
+    if (!j->db || j->damaged || jq_len(j->q) > 0)
         return;
-    sqlite3_finalize(j->ins_event);
-    sqlite3_finalize(j->find_key);
-    sqlite3_finalize(j->ins_audit);
-    sqlite3_finalize(j->fin_audit);
-    sqlite3_finalize(j->ack);
-    sqlite3_close_v2(j->db);
-    free(j);
+    j->state = JOURNAL_OK;
+    j->failures = 0;
+    j->reason[0] = '\0';
+    if (j->trouble_us) {
+        char since[32];
+        event_format_time(j->trouble_us, since, sizeof since);
+        struct jq_loss lost = jq_lost(j->q);
+        j->trouble_us = 0;
+        journal_notice(j, lost.events || lost.audits ? EVENT_WARNING : EVENT_NORMAL, "journal storing again",
+                       "the journal stores again (trouble since %s): %llu events and %llu audit rows kept in memory "
+                       "are stored, %llu events and %llu audit rows could not be kept", since,
+                       (unsigned long long)j->stored_events, (unsigned long long)j->stored_audits,
+                       (unsigned long long)lost.events, (unsigned long long)lost.audits);
+    }
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
-}
+/* ---- rows ---- */
 
-int journal_commit_event(struct journal *j, struct event *ev)
+static int insert_event(struct journal *j, struct event *ev)
 {
-    if (!j || j->readonly || !j->ins_event)
-        return -1;
     sqlite3_stmt *st = j->ins_event;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -257,86 +292,324 @@ int journal_commit_event(struct journal *j, struct event *ev)
         sqlite3_bind_int(st, 5, ev->device_tz_min);
     else
         sqlite3_bind_null(st, 5);
-    bind_text(st, 6, ev->device);
-    bind_text(st, 7, ev->door);
+    journal_bind_text(st, 6, ev->device);
+    journal_bind_text(st, 7, ev->door);
     sqlite3_bind_int(st, 8, ev->door_no);
     sqlite3_bind_int(st, 9, ev->code);
-    bind_text(st, 10, ev->code_name);
+    journal_bind_text(st, 10, ev->code_name);
     sqlite3_bind_int64(st, 11, ev->card);
     sqlite3_bind_int64(st, 12, ev->pin);
     sqlite3_bind_int(st, 13, ev->verify);
     sqlite3_bind_int(st, 14, ev->inout);
-    bind_text(st, 15, ev->uid);
+    journal_bind_text(st, 15, ev->uid);
     sqlite3_bind_int(st, 16, ev->unit);
-    bind_text(st, 17, ev->addr);
-    bind_text(st, 18, ev->text);
+    journal_bind_text(st, 17, ev->addr);
+    journal_bind_text(st, 18, ev->text);
     if (ev->key[0])
-        bind_text(st, 19, ev->key);
+        journal_bind_text(st, 19, ev->key);
     else
         sqlite3_bind_null(st, 19);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        set_err(j, "storing event");
+        journal_set_error(j, "storing event");
         return -1;
     }
     if (sqlite3_changes(j->db) == 0) {
         /* A duplicate key: point at the stored row. */
         sqlite3_stmt *f = j->find_key;
         sqlite3_reset(f);
-        bind_text(f, 1, ev->key);
+        journal_bind_text(f, 1, ev->key);
         if (sqlite3_step(f) == SQLITE_ROW)
             ev->id = sqlite3_column_int64(f, 0);
         sqlite3_reset(f);
         return 0;
     }
     ev->id = sqlite3_last_insert_rowid(j->db);
-    if (++j->since_prune >= PRUNE_EVERY) {
-        j->since_prune = 0;
-        journal_prune(j, ev->host_time_us);
-    }
     return 1;
 }
 
-int journal_commit_hook(struct event *ev, void *arg)
+static int insert_audit(struct journal *j, struct audit_record *rec)
 {
-    return journal_commit_event(arg, ev);
+    sqlite3_stmt *st = j->ins_audit;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, rec->time_us);
+    journal_bind_text(st, 2, rec->user);
+    journal_bind_text(st, 3, rec->role);
+    journal_bind_text(st, 4, rec->action);
+    journal_bind_text(st, 5, rec->target);
+    journal_bind_text(st, 6, rec->params);
+    journal_bind_text(st, 7, rec->result[0] ? rec->result : "pending");
+    journal_bind_text(st, 8, rec->detail);
+    sqlite3_bind_int64(st, 9, rec->done_us);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        journal_set_error(j, "writing audit");
+        return -1;
+    }
+    rec->id = sqlite3_last_insert_rowid(j->db);
+    return 0;
 }
 
-int journal_batch_begin(void *arg)
+/* 0 updated, 1 no such row, -1 error. */
+static int update_audit(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us)
 {
-    struct journal *j = arg;
-    if (!j || j->readonly)
+    sqlite3_stmt *st = j->fin_audit;
+    sqlite3_reset(st);
+    journal_bind_text(st, 1, result);
+    journal_bind_text(st, 2, detail);
+    sqlite3_bind_int64(st, 3, done_us);
+    sqlite3_bind_int64(st, 4, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        journal_set_error(j, "completing audit");
         return -1;
-    return exec(j, "BEGIN IMMEDIATE");
+    }
+    return sqlite3_changes(j->db) > 0 ? 0 : 1;
 }
 
-int journal_batch_end(void *arg)
+/* The row that says what could not be kept. */
+static int insert_loss(struct journal *j, const struct jq_loss *l)
 {
-    struct journal *j = arg;
-    if (!j || j->readonly)
-        return -1;
-    if (exec(j, "COMMIT") == 0)
+    struct event ev;
+    char a[32], b[32];
+    event_init(&ev, EVENT_GAP, EVENT_ALARM);
+    ev.host_time_us = l->first_us ? l->first_us : event_now_us();
+    event_copy(ev.device, sizeof ev.device, "journal");
+    event_copy(ev.code_name, sizeof ev.code_name, "not stored");
+    event_format_time(l->first_us, a, sizeof a);
+    event_format_time(l->last_us, b, sizeof b);
+    event_set_text(&ev, "%llu events and %llu audit rows could not be stored between %s and %s (the journal "
+                   "could not store and its memory queue of %zu events was full)",
+                   (unsigned long long)l->events, (unsigned long long)l->audits, a, b, jq_max_events(j->q));
+    return insert_event(j, &ev) < 0 ? -1 : 0;
+}
+
+static int write_item(struct journal *j, const struct jq_item *it, int64_t *id)
+{
+    *id = 0;
+    switch (it->kind) {
+    case JQ_EVENT: {
+        struct event ev = *it->ev;
+        if (insert_event(j, &ev) < 0)
+            return -1;
+        *id = ev.id;
         return 0;
-    char keep[200];
-    event_copy(keep, sizeof keep, j->err);
-    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-    snprintf(j->err, sizeof j->err, "committing a batch of events: %.200s", keep);
+    }
+    case JQ_AUDIT: {
+        struct audit_record rec = *it->rec;
+        if (insert_audit(j, &rec) < 0)
+            return -1;
+        *id = rec.id;
+        return 0;
+    }
+    case JQ_FINISH:
+        return update_audit(j, it->fin->id, it->fin->result, it->fin->detail, it->fin->done_us) < 0 ? -1 : 0;
+    case JQ_LOSS:
+        return insert_loss(j, &it->loss);
+    }
     return -1;
+}
+
+/* Write up to FLUSH_MAX waiting items in one transaction, in order. 0 when written (the rest, if any, follows
+ * at the next retry), -1 on failure (nothing written; trouble noted). */
+static int flush_queue(struct journal *j)
+{
+    size_t n = jq_len(j->q);
+    if (n == 0) {
+        recovered(j);
+        return 0;
+    }
+    if (n > FLUSH_MAX)
+        n = FLUSH_MAX;
+    int64_t *ids = malloc(n * sizeof *ids);
+    if (!ids)
+        return -1;
+    int code = SQLITE_OK;
+    if (journal_exec(j, "BEGIN IMMEDIATE") != 0) {
+        code = sqlite3_extended_errcode(j->db);
+        free(ids);
+        journal_trouble(j, code);
+        return -1;
+    }
+    for (size_t i = 0; i < n && code == SQLITE_OK; i++)
+        if (write_item(j, jq_peek(j->q, i), &ids[i]) < 0)
+            code = sqlite3_extended_errcode(j->db);
+    if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
+        code = sqlite3_extended_errcode(j->db);
+    if (code != SQLITE_OK) {
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        free(ids);
+        journal_trouble(j, code);
+        return -1;
+    }
+    /* Stored: tell who showed these events, remember the audit handles, then drop them. */
+    for (size_t i = 0; i < n; i++) {
+        const struct jq_item *it = jq_peek(j->q, i);
+        if (it->kind == JQ_EVENT) {
+            j->stored_events++;
+            if (it->ev->seq && ids[i] > 0 && j->listener.stored)
+                j->listener.stored(it->ev->seq, ids[i], j->listener.arg);
+        } else if (it->kind == JQ_AUDIT) {
+            j->stored_audits++;
+            jq_map_handle(j->q, it->rec->id, ids[i]);
+        }
+    }
+    free(ids);
+    jq_pop(j->q, n);
+    if (jq_len(j->q) == 0)
+        recovered(j);
+    else
+        schedule_retry(j, 1000); /* the rest after the loop had a turn */
+    return 0;
+}
+
+void journal_retry_now(struct journal *j)
+{
+    if (j->readonly || j->check_running)
+        return;
+    if (!j->db) {
+        int rc = journal_connect(j);
+        if (rc != SQLITE_OK) {
+            journal_trouble(j, rc);
+            return;
+        }
+    }
+    if (j->damaged || !j->checked) {
+        journal_check_start(j); /* its outcome retries */
+        return;
+    }
+    flush_queue(j);
+}
+
+static void retry_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    journal_retry_now(arg);
+}
+
+void journal_retry_init(struct journal *j)
+{
+    loop_timer_init(&j->retry_timer, retry_cb, j);
+}
+
+void journal_flush(struct journal *j)
+{
+    if (!j || j->readonly || !j->q)
+        return;
+    /* Bounded: each pass writes up to FLUSH_MAX items or fails. */
+    for (size_t pass = 0; pass < 64 && (jq_len(j->q) > 0 || j->state != JOURNAL_OK); pass++) {
+        size_t before = jq_len(j->q);
+        journal_retry_now(j);
+        if (j->check_running || (jq_len(j->q) == before && j->state != JOURNAL_OK))
+            break;
+    }
+}
+
+/* True when writes must wait in memory (trouble, a check running, or older items still waiting). Without a
+ * loop this is where the retry happens, once its delay has passed. */
+static bool must_keep(struct journal *j)
+{
+    if (j->state == JOURNAL_OK && jq_len(j->q) == 0)
+        return false;
+    if (!j->loop && !j->check_running && loop_mono_us() >= j->next_retry_us)
+        journal_retry_now(j);
+    return !(j->state == JOURNAL_OK && jq_len(j->q) == 0);
+}
+
+/* Something waits in memory: make sure a retry will come. */
+static void kept(struct journal *j)
+{
+    if (j->loop && !loop_timer_armed(&j->retry_timer) && !j->check_running)
+        schedule_retry(j, j->state == JOURNAL_OK ? 0 : jq_retry_delay_us(j->failures));
+}
+
+/* ---- events ---- */
+
+/* Keep an event in memory: 2 kept, 0 duplicate (of a stored or kept event), -1 did not fit. */
+static int keep_event(struct journal *j, struct event *ev)
+{
+    ev->id = 0;
+    if (ev->key[0] && j->db && j->find_key) {
+        /* A stored duplicate can often still be found (disk full and locked databases can be read). */
+        sqlite3_reset(j->find_key);
+        journal_bind_text(j->find_key, 1, ev->key);
+        if (sqlite3_step(j->find_key) == SQLITE_ROW)
+            ev->id = sqlite3_column_int64(j->find_key, 0);
+        sqlite3_reset(j->find_key);
+        if (ev->id)
+            return 0;
+    }
+    int rc = jq_push_event(j->q, ev);
+    kept(j);
+    return rc > 0 ? 2 : rc;
+}
+
+void journal_store_events(struct journal *j, struct event *evs, size_t n, int *rc)
+{
+    if (!j || j->readonly || !j->q) {
+        for (size_t i = 0; i < n; i++)
+            rc[i] = -1;
+        return;
+    }
+    size_t i = 0;
+    if (!must_keep(j)) {
+        int code = SQLITE_OK;
+        if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
+            code = sqlite3_extended_errcode(j->db);
+        for (; i < n && code == SQLITE_OK; i++) {
+            rc[i] = insert_event(j, &evs[i]);
+            if (rc[i] < 0)
+                code = sqlite3_extended_errcode(j->db);
+        }
+        if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
+            code = sqlite3_extended_errcode(j->db);
+        if (code == SQLITE_OK) {
+            j->since_prune += (unsigned)n;
+            if (j->since_prune >= PRUNE_EVERY) {
+                j->since_prune = 0;
+                journal_prune(j, evs[n - 1].host_time_us);
+            }
+            return;
+        }
+        /* Nothing of the batch is stored: keep all of it, in order. */
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        journal_trouble(j, code);
+        i = 0;
+    }
+    for (; i < n; i++)
+        rc[i] = keep_event(j, &evs[i]);
+}
+
+int journal_commit_event(struct journal *j, struct event *ev)
+{
+    int rc;
+    journal_store_events(j, ev, 1, &rc);
+    return rc;
+}
+
+void journal_store_hook(struct event *evs, size_t n, int *rc, void *arg)
+{
+    journal_store_events(arg, evs, n, rc);
 }
 
 int journal_ack(struct journal *j, int64_t event_id, const char *user)
 {
-    if (!j->ack)
+    if (!j->ack || must_keep(j)) {
+        snprintf(j->err, sizeof j->err, "the journal cannot store now (%.200s)", j->reason);
         return -1;
+    }
     sqlite3_reset(j->ack);
-    bind_text(j->ack, 1, user);
+    journal_bind_text(j->ack, 1, user);
     sqlite3_bind_int64(j->ack, 2, event_now_us());
     sqlite3_bind_int64(j->ack, 3, event_id);
     int rc = sqlite3_step(j->ack);
     sqlite3_reset(j->ack);
     if (rc != SQLITE_DONE) {
-        set_err(j, "acknowledging");
+        journal_set_error(j, "acknowledging");
+        journal_trouble(j, sqlite3_extended_errcode(j->db));
         return -1;
     }
     return sqlite3_changes(j->db) > 0 ? 0 : -1;
@@ -376,382 +649,112 @@ static long prune_table(struct journal *j, const char *table, const char *timeco
 
 long journal_prune(struct journal *j, int64_t now_us)
 {
-    if (j->readonly)
+    if (j->readonly || !j->db)
         return 0;
     if (now_us == 0)
         now_us = event_now_us();
     long a = prune_table(j, "events", "host_us", now_us);
     long b = prune_table(j, "audit", "time_us", now_us);
     if (a < 0 || b < 0) {
-        set_err(j, "pruning");
+        journal_set_error(j, "pruning");
         return -1;
     }
     return a + b;
 }
 
+/* ---- audit ---- */
+
 int journal_audit_begin(struct journal *j, struct audit_record *rec)
 {
-    if (!j->ins_audit)
+    if (!j || j->readonly || !j->q)
         return -1;
-    sqlite3_stmt *st = j->ins_audit;
-    sqlite3_reset(st);
     if (rec->time_us == 0)
         rec->time_us = event_now_us();
-    sqlite3_bind_int64(st, 1, rec->time_us);
-    bind_text(st, 2, rec->user);
-    bind_text(st, 3, rec->role);
-    bind_text(st, 4, rec->action);
-    bind_text(st, 5, rec->target);
-    bind_text(st, 6, rec->params);
-    bind_text(st, 7, rec->result[0] ? rec->result : "pending");
-    bind_text(st, 8, rec->detail);
-    sqlite3_bind_int64(st, 9, rec->done_us);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        set_err(j, "writing audit");
-        return -1;
+    if (!must_keep(j)) {
+        if (insert_audit(j, rec) == 0)
+            return 0;
+        journal_trouble(j, sqlite3_extended_errcode(j->db));
     }
-    rec->id = sqlite3_last_insert_rowid(j->db);
-    return 0;
+    int rc = jq_push_audit(j->q, rec);
+    kept(j);
+    return rc > 0 ? 1 : -1;
 }
 
 int journal_audit_finish(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us)
 {
-    if (!j->fin_audit)
+    if (!j || j->readonly || !j->q)
         return -1;
-    sqlite3_stmt *st = j->fin_audit;
-    sqlite3_reset(st);
-    bind_text(st, 1, result);
-    bind_text(st, 2, detail);
-    sqlite3_bind_int64(st, 3, done_us ? done_us : event_now_us());
-    sqlite3_bind_int64(st, 4, id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        set_err(j, "completing audit");
-        return -1;
+    if (done_us == 0)
+        done_us = event_now_us();
+    if (id < 0) {
+        /* Its row was kept in memory: complete it there, or use the row it became. */
+        int64_t stored = jq_resolve(j->q, id);
+        if (!stored || jq_has_audit(j->q, id)) {
+            int rc = jq_finish_audit(j->q, id, result, detail, done_us);
+            kept(j);
+            return rc > 0 ? 1 : -1;
+        }
+        id = stored;
     }
-    return sqlite3_changes(j->db) > 0 ? 0 : -1;
+    if (!must_keep(j)) {
+        int rc = update_audit(j, id, result, detail, done_us);
+        if (rc >= 0)
+            return rc == 0 ? 0 : -1;
+        journal_trouble(j, sqlite3_extended_errcode(j->db));
+    }
+    int rc = jq_finish_audit(j->q, id, result, detail, done_us);
+    kept(j);
+    return rc > 0 ? 1 : -1;
 }
 
-/* ---- queries ---- */
-
-struct sqlbuf {
-    char sql[2048];
-    size_t len;
-    const char *texts[16];
-    int64_t ints[16];
-    bool is_text[16];
-    int n;
-};
-
-static void sql_add(struct sqlbuf *b, const char *s)
+bool journal_audit_kept(struct journal *j, int64_t id)
 {
-    size_t l = strlen(s);
-    if (b->len + l < sizeof b->sql) {
-        memcpy(b->sql + b->len, s, l + 1);
-        b->len += l;
-    }
+    return j && j->q && jq_has_audit(j->q, id);
 }
 
-static void bind_add_text(struct sqlbuf *b, const char *v)
+/* ---- health ---- */
+
+void journal_health(struct journal *j, struct journal_health *h)
 {
-    if (b->n < 16) {
-        b->texts[b->n] = v;
-        b->is_text[b->n++] = true;
+    memset(h, 0, sizeof *h);
+    h->state = j->state;
+    if (j->state != JOURNAL_OK && j->state != JOURNAL_CHECKING)
+        event_copy(h->reason, sizeof h->reason, j->reason);
+    h->since_us = j->trouble_us;
+    if (j->q) {
+        h->kept_events = jq_events(j->q);
+        h->kept_audits = jq_audits(j->q);
+        h->max_events = jq_max_events(j->q);
+        if (j->trouble_us) {
+            struct jq_loss l = jq_lost(j->q);
+            h->lost_events = l.events;
+            h->lost_audits = l.audits;
+        }
     }
+    h->history = journal_query_db(j) != NULL;
+    h->history_readonly = !j->db && j->qdb;
 }
 
-static void bind_add_int(struct sqlbuf *b, int64_t v)
+/* ---- the event bus's journal ---- */
+
+static void bus_stored(uint64_t seq, int64_t id, void *arg)
 {
-    if (b->n < 16) {
-        b->ints[b->n] = v;
-        b->is_text[b->n++] = false;
-    }
+    event_bus_stored(arg, seq, id);
 }
 
-static void add_common(struct sqlbuf *b, const struct journal_query *q, const char *timecol)
+static void bus_notice(enum event_severity sev, const char *what, const char *text, void *arg)
 {
-    sql_add(b, " WHERE 1");
-    if (q->since_us) {
-        sql_add(b, " AND ");
-        sql_add(b, timecol);
-        sql_add(b, " >= ?");
-        bind_add_int(b, q->since_us);
-    }
-    if (q->until_us) {
-        sql_add(b, " AND ");
-        sql_add(b, timecol);
-        sql_add(b, " < ?");
-        bind_add_int(b, q->until_us);
-    }
-    if (q->before_id > 0) {
-        sql_add(b, " AND id < ?");
-        bind_add_int(b, q->before_id);
-    }
-    if (q->after_id > 0) {
-        sql_add(b, " AND id > ?");
-        bind_add_int(b, q->after_id);
-    }
+    struct event ev;
+    event_init(&ev, EVENT_SYSTEM, sev);
+    event_copy(ev.device, sizeof ev.device, "journal");
+    event_copy(ev.code_name, sizeof ev.code_name, what);
+    event_set_text(&ev, "%s", text);
+    event_publish(arg, &ev);
 }
 
-static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
+void journal_attach(struct journal *j, struct event_bus *bus)
 {
-    sql_add(b, " ORDER BY id DESC LIMIT ?");
-    bind_add_int(b, q->limit ? (int64_t)q->limit : 100);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(j->db, b->sql, -1, &st, NULL) != SQLITE_OK) {
-        set_err(j, "query");
-        return NULL;
-    }
-    for (int i = 0; i < b->n; i++) {
-        if (b->is_text[i])
-            bind_text(st, i + 1, b->texts[i]);
-        else
-            sqlite3_bind_int64(st, i + 1, b->ints[i]);
-    }
-    return st;
-}
-
-static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    event_copy(dst, len, t ? (const char *)t : "");
-}
-
-#define EVENT_COLUMNS "id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name," \
-                      "card,pin,verify,inout,uid,unit,addr,text,key,acked_us"
-
-/* One row of EVENT_COLUMNS into ev. */
-static void read_event_row(sqlite3_stmt *st, struct event *ev)
-{
-    event_init(ev, (enum event_kind)sqlite3_column_int(st, 2), (enum event_severity)sqlite3_column_int(st, 3));
-    ev->id = sqlite3_column_int64(st, 0);
-    ev->host_time_us = sqlite3_column_int64(st, 1);
-    ev->device_time = sqlite3_column_int64(st, 4);
-    ev->device_tz_valid = sqlite3_column_type(st, 5) != SQLITE_NULL;
-    ev->device_tz_min = sqlite3_column_int(st, 5);
-    col_text(st, 6, ev->device, sizeof ev->device);
-    col_text(st, 7, ev->door, sizeof ev->door);
-    ev->door_no = sqlite3_column_int(st, 8);
-    ev->code = sqlite3_column_int(st, 9);
-    col_text(st, 10, ev->code_name, sizeof ev->code_name);
-    ev->card = (uint32_t)sqlite3_column_int64(st, 11);
-    ev->pin = (uint32_t)sqlite3_column_int64(st, 12);
-    ev->verify = sqlite3_column_int(st, 13);
-    ev->inout = sqlite3_column_int(st, 14);
-    col_text(st, 15, ev->uid, sizeof ev->uid);
-    ev->unit = sqlite3_column_int(st, 16);
-    col_text(st, 17, ev->addr, sizeof ev->addr);
-    col_text(st, 18, ev->text, sizeof ev->text);
-    col_text(st, 19, ev->key, sizeof ev->key);
-    ev->journaled = true;
-}
-
-struct events_adapter {
-    journal_event_fn fn;
-    void *arg;
-};
-
-static int events_adapter_cb(const struct event *ev, const struct journal_ack *ack, void *arg)
-{
-    struct events_adapter *a = arg;
-    return a->fn(ev, ack->acked, a->arg);
-}
-
-long journal_query_events(struct journal *j, const struct journal_query *q, journal_event_fn fn, void *arg)
-{
-    struct events_adapter a = { fn, arg };
-    return journal_query_rows(j, q, events_adapter_cb, &a);
-}
-
-long journal_query_rows(struct journal *j, const struct journal_query *q, journal_row_fn fn, void *arg)
-{
-    struct sqlbuf b = { .len = 0 };
-    sql_add(&b, "SELECT " EVENT_COLUMNS ",acked_by FROM events");
-    add_common(&b, q, "host_us");
-    if (q->device) {
-        sql_add(&b, " AND device = ? COLLATE NOCASE");
-        bind_add_text(&b, q->device);
-    }
-    if (q->door) {
-        sql_add(&b, " AND door = ? COLLATE NOCASE");
-        bind_add_text(&b, q->door);
-    }
-    if (q->kind >= 0) {
-        sql_add(&b, " AND kind = ?");
-        bind_add_int(&b, q->kind);
-    }
-    if (q->min_severity >= 0) {
-        sql_add(&b, " AND severity >= ?");
-        bind_add_int(&b, q->min_severity);
-    }
-    if (q->unacked_only)
-        sql_add(&b, " AND acked_us = 0");
-    if (q->search && q->search[0]) {
-        /* instr() on lower(): no LIKE wildcards to escape. */
-        sql_add(&b, " AND (instr(lower(text), lower(?)) OR instr(lower(code_name), lower(?)) OR"
-                    " instr(lower(uid), lower(?)) OR instr(lower(device), lower(?)) OR"
-                    " instr(lower(door), lower(?)) OR CAST(card AS TEXT) = ?)");
-        for (int i = 0; i < 6; i++)
-            bind_add_text(&b, q->search);
-    }
-    sqlite3_stmt *st = finish_query(j, &b, q);
-    if (!st)
-        return -1;
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct event ev;
-        read_event_row(st, &ev);
-        struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
-        col_text(st, 21, ack.by, sizeof ack.by);
-        n++;
-        if (fn(&ev, &ack, arg))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        set_err(j, "query");
-        n = -1;
-    }
-    sqlite3_finalize(st);
-    return n;
-}
-
-long journal_query_audit(struct journal *j, const struct journal_query *q, journal_audit_fn fn, void *arg)
-{
-    struct sqlbuf b = { .len = 0 };
-    sql_add(&b, "SELECT id,time_us,user,role,action,target,params,result,detail,done_us FROM audit");
-    add_common(&b, q, "time_us");
-    if (q->user) {
-        sql_add(&b, " AND user = ?");
-        bind_add_text(&b, q->user);
-    }
-    if (q->door) {
-        sql_add(&b, " AND target = ? COLLATE NOCASE");
-        bind_add_text(&b, q->door);
-    }
-    if (q->search && q->search[0]) {
-        sql_add(&b, " AND (instr(lower(user), lower(?)) OR instr(lower(action), lower(?)) OR"
-                    " instr(lower(target), lower(?)) OR instr(lower(detail), lower(?)))");
-        for (int i = 0; i < 4; i++)
-            bind_add_text(&b, q->search);
-    }
-    sqlite3_stmt *st = finish_query(j, &b, q);
-    if (!st)
-        return -1;
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct audit_record r;
-        memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(st, 0);
-        r.time_us = sqlite3_column_int64(st, 1);
-        col_text(st, 2, r.user, sizeof r.user);
-        col_text(st, 3, r.role, sizeof r.role);
-        col_text(st, 4, r.action, sizeof r.action);
-        col_text(st, 5, r.target, sizeof r.target);
-        col_text(st, 6, r.params, sizeof r.params);
-        col_text(st, 7, r.result, sizeof r.result);
-        col_text(st, 8, r.detail, sizeof r.detail);
-        r.done_us = sqlite3_column_int64(st, 9);
-        n++;
-        if (fn(&r, arg))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        set_err(j, "query");
-        n = -1;
-    }
-    sqlite3_finalize(st);
-    return n;
-}
-
-static long count(struct journal *j, const char *sql)
-{
-    sqlite3_stmt *st;
-    long n = -1;
-    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
-
-long journal_count_events(struct journal *j) { return count(j, "SELECT count(*) FROM events"); }
-long journal_count_audit(struct journal *j) { return count(j, "SELECT count(*) FROM audit"); }
-
-/* ---- reading forward (outputs that forward the journal in order, e.g. the MQTT bridge) ---- */
-
-long journal_events_after(struct journal *j, int64_t after_id, size_t limit, journal_event_fn fn, void *arg)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(j->db, "SELECT " EVENT_COLUMNS " FROM events WHERE id > ? ORDER BY id LIMIT ?", -1, &st,
-                           NULL) != SQLITE_OK) {
-        set_err(j, "query");
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, after_id);
-    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : 100);
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct event ev;
-        read_event_row(st, &ev);
-        n++;
-        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        set_err(j, "query");
-        n = -1;
-    }
-    sqlite3_finalize(st);
-    return n;
-}
-
-int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(j->db, "SELECT ifnull(min(id),0), ifnull(max(id),0) FROM events", -1, &st, NULL) !=
-        SQLITE_OK) {
-        set_err(j, "query");
-        return -1;
-    }
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *min_id = sqlite3_column_int64(st, 0);
-        *max_id = sqlite3_column_int64(st, 1);
-    } else {
-        set_err(j, "query");
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : -1;
-}
-
-int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_t bylen, int64_t *at_us)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(j->db, "SELECT ifnull(acked_by,''), acked_us FROM events WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        set_err(j, "query");
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, event_id);
-    int rc = sqlite3_step(st), out = -1;
-    if (rc == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(st, 1);
-        if (by && bylen)
-            col_text(st, 0, by, bylen);
-        if (at_us)
-            *at_us = at;
-        out = at != 0;
-    } else if (rc != SQLITE_DONE) {
-        set_err(j, "query");
-    }
-    sqlite3_finalize(st);
-    return out;
+    event_bus_set_journal(bus, journal_store_hook, j);
+    struct journal_listener l = { .stored = bus_stored, .notice = bus_notice, .arg = bus };
+    journal_set_listener(j, &l);
 }

@@ -1,5 +1,6 @@
 /* journal: the event journal and the operator audit trail in SQLite (the only module that uses SQLite).
- * WAL, versioned schema, deduplicated catch-up, bounded retention, paged queries newest first. */
+ * WAL, versioned schema, deduplicated catch-up, bounded retention, paged queries newest first; what cannot be
+ * stored now waits in a bounded memory queue and is written in order when the journal works again. */
 #ifndef PORTIER_JOURNAL_H
 #define PORTIER_JOURNAL_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "core/loop.h"
 
 #define JOURNAL_SCHEMA_VERSION 2
 
@@ -18,25 +20,74 @@ struct journal_opts {
     unsigned retention_days;     /* 0 = keep forever */
     uint64_t retention_rows;     /* 0 = no row limit (per table) */
     bool readonly;               /* open for queries only (portierctl journal) */
+    /* For the owner of the journal (the console, the daemon): journal_open never fails because of the
+     * database. A journal that cannot be opened, created or written runs without it (state UNAVAILABLE or
+     * QUEUING, see journal_health), keeps what it cannot store in memory and retries; a damaged file
+     * (PRAGMA quick_check, "not a database") is moved aside to PATH.corrupt-TIME and a new one started. */
+    bool keep_trying;
+    size_t queue_events;         /* events kept in memory while nothing can be stored (0 = 4096) */
+    loop_t *loop;                /* retry timer and background integrity check; NULL: retry at the next
+                                    write and check inline */
 };
 
-/* Open (and create or migrate) the journal. NULL with err filled on failure. */
+/* Open (and create or migrate) the journal. NULL with err filled on failure (never for keep_trying, unless
+ * out of memory: err then says what is wrong and the journal runs without a database). */
 struct journal *journal_open(const struct journal_opts *opts, char *err, size_t errlen);
+/* Close: one last attempt to store what waits in memory first (journal_health tells what is left). */
 void journal_close(struct journal *j);
-/* The user_version of the open database. */
+/* The user_version of the open database (-1 without one). */
 int journal_schema_version(struct journal *j);
 
-/* Store an event (durably, before it is shown). 1 = stored (ev->id set), 0 = duplicate of a stored
- * event with the same non-empty key (ev->id set to the stored row), -1 = error. */
+/* ---- the journal's health (what the operator must see while it cannot store) ---- */
+enum journal_state {
+    JOURNAL_OK,          /* stores */
+    JOURNAL_CHECKING,    /* the integrity check runs: writes wait in memory until it passes */
+    JOURNAL_QUEUING,     /* writes fail (disk full, locked, damaged): kept in memory, retried */
+    JOURNAL_UNAVAILABLE, /* no database could be opened: kept in memory, retried */
+};
+struct journal_health {
+    enum journal_state state;
+    char reason[256];            /* why it cannot store, "" when it can */
+    int64_t since_us;            /* wall clock when the trouble began, 0 = none */
+    size_t kept_events;          /* events waiting in memory */
+    size_t kept_audits;          /* audit rows and completions waiting in memory */
+    size_t max_events;           /* the queue's bound */
+    uint64_t lost_events;        /* did not fit since the trouble began (one "not stored" row says so) */
+    uint64_t lost_audits;
+    bool history;                /* queries work (the read-write or a read-only connection) */
+    bool history_readonly;       /* ... through a read-only connection only */
+};
+void journal_health(struct journal *j, struct journal_health *h);
+/* "ok", "checking", "not storing", "unavailable". */
+const char *journal_state_name(enum journal_state s);
+
+/* What the journal tells its front end. stored: an event kept in memory (ev->seq) is stored now as row id.
+ * notice: a change worth an operator's attention (trouble began, stored again, file moved aside), to be
+ * published as a system event. Either may be NULL. */
+struct journal_listener {
+    void (*stored)(uint64_t seq, int64_t id, void *arg);
+    void (*notice)(enum event_severity sev, const char *what, const char *text, void *arg);
+    void *arg;
+};
+void journal_set_listener(struct journal *j, const struct journal_listener *l);
+/* Make the journal the bus's first subscriber (event_bus_set_journal) and its listener: stored notices go to
+ * the bus's stored subscribers, notices are published as system events of device "journal". Notices from
+ * the opening are published now: set the bus's batching first so they wait for the subscribers. */
+void journal_attach(struct journal *j, struct event_bus *bus);
+/* Try now to store what waits in memory (the retry timer does this by itself). */
+void journal_flush(struct journal *j);
+
+/* Store an event (durably, before it is shown). 1 = stored (ev->id set), 0 = duplicate of a stored or kept
+ * event with the same non-empty key (ev->id set to the stored row, or 0), 2 = kept in memory to be stored
+ * when the journal works again (ev->queued set), -1 = not stored (it did not fit: counted in a "not
+ * stored" row). */
 int journal_commit_event(struct journal *j, struct event *ev);
-/* event_commit_fn adapter for event_bus_set_journal (arg = struct journal *). */
-int journal_commit_hook(struct event *ev, void *arg);
-/* Group the following commits into one transaction (one sync to disk for a whole batch of events).
- * journal_batch_end makes them durable: 0, or -1 when the batch could not be committed (it is rolled back:
- * none of its events is stored). Adapters for event_bus_set_batching take arg = struct journal *. */
-int journal_batch_begin(void *arg);
-int journal_batch_end(void *arg);
-/* Mark an event acknowledged by user. 0, or -1 when no such event. */
+/* Store n events in one transaction (one sync to disk for the batch), with journal_commit_event's result
+ * per event in rc[]. Nothing is half stored: when the transaction fails the whole batch is kept in memory. */
+void journal_store_events(struct journal *j, struct event *evs, size_t n, int *rc);
+/* event_store_fn adapter for event_bus_set_journal (arg = struct journal *). */
+void journal_store_hook(struct event *evs, size_t n, int *rc, void *arg);
+/* Mark an event acknowledged by user. 0, or -1 when no such event (or the journal cannot store). */
 int journal_ack(struct journal *j, int64_t event_id, const char *user);
 
 /* Delete rows beyond the retention limits (by age relative to now_us, then by count). Returns the
@@ -57,11 +108,14 @@ struct audit_record {
     int64_t done_us;             /* when it completed, 0 while pending */
 };
 
-/* Write the audit row before anything is sent (result "pending" unless rec->result is set). Sets rec->id.
- * 0 or -1. */
+/* Write the audit row before anything is sent (result "pending" unless rec->result is set). 0 = stored
+ * (rec->id > 0); 1 = kept in memory (rec->id < 0, a handle journal_audit_finish accepts); -1 = not stored. */
 int journal_audit_begin(struct journal *j, struct audit_record *rec);
-/* Complete an audit row with its result and per-target detail. 0 or -1. */
+/* Complete an audit row (id from journal_audit_begin) with its result and per-target detail. 0 = stored,
+ * 1 = kept in memory, -1 = no such row or not stored. */
 int journal_audit_finish(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us);
+/* True while the audit row id (or its completion) waits in memory. */
+bool journal_audit_kept(struct journal *j, int64_t id);
 
 /* ---- queries (newest first, paged) ---- */
 struct journal_query {
@@ -107,7 +161,7 @@ int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_
 long journal_count_events(struct journal *j);
 long journal_count_audit(struct journal *j);
 
-/* The last error text of the journal (SQLite message), for display. */
+/* The last error text of the journal (SQLite message, or why there is no database), for display. */
 const char *journal_error(struct journal *j);
 /* Default path: $XDG_STATE_HOME/portier/journal.db or ~/.local/state/portier/journal.db. */
 void journal_default_path(char *buf, size_t len);

@@ -19,6 +19,7 @@ struct site *site_new(void)
     s->emergency.restore = SITE_RESTORE_PREVIOUS;
     s->journal.retention_days = 365;
     s->journal.retention_rows = 1000000;
+    s->journal.queue_events = 4096;
     s->ui.colours = true;
     s->ui.bell = SITE_BELL_ALARM;
     return s;

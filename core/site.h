@@ -77,6 +77,7 @@ struct site_journal_conf {
     char path[SITE_PATH_MAX];         /* "" = $XDG_STATE_HOME/portier/journal.db */
     unsigned retention_days;          /* 0 = unlimited; default 365 */
     uint64_t retention_rows;          /* 0 = unlimited; default 1000000 */
+    size_t queue_events;              /* events kept in memory while the journal cannot store; default 4096 */
 };
 
 /* portierd (daemon = { ... }): its socket and the group that may connect. */

@@ -132,9 +132,10 @@ static int host_site(struct daemon *d, struct site *site, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    event_bus_set_journal(bus, journal_commit_hook, d->journal);
-    /* Under a flood, one transaction per loop iteration (journal before anyone sees the events still holds). */
-    event_bus_set_batching(bus, d->loop, journal_batch_begin, journal_batch_end, d->journal, 512);
+    /* Under a flood, one transaction per loop iteration (journal before anyone sees the events still holds).
+     * Batching first: the journal's notices about its start then wait for the subscribers. */
+    event_bus_set_batching(bus, d->loop, 512);
+    journal_attach(d->journal, bus);
     return device_attach_all(site, drivers_registry, err, errlen);
 }
 
@@ -457,8 +458,11 @@ int main(int argc, char **argv)
         logmsg(3, "cannot create the event loop");
         goto out;
     }
+    /* keep_trying: without a usable journal the daemon still owns the doors (what it cannot store waits in
+     * memory and is retried; a damaged file is moved aside). */
     struct journal_opts jo = { .path = d->journal_path, .retention_days = site->journal.retention_days,
-                               .retention_rows = site->journal.retention_rows };
+                               .retention_rows = site->journal.retention_rows, .keep_trying = true,
+                               .queue_events = site->journal.queue_events, .loop = d->loop };
     d->journal = journal_open(&jo, err, sizeof err);
     if (!d->journal) {
         logmsg(3, "journal %s", err);

@@ -50,6 +50,31 @@ const struct event *ring_get(const struct ring *r, size_t i)
     return &r->ev[(r->head + r->cap - 1 - i) % r->cap];
 }
 
+void ring_mark_stored(struct ring *r, uint64_t seq, int64_t id)
+{
+    /* Newest first and seq ascending with age: binary search on i. */
+    size_t lo = 0, hi = r->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        struct event *ev = &r->ev[(r->head + r->cap - 1 - mid) % r->cap];
+        if (ev->seq == seq) {
+            ev->journaled = true;
+            ev->queued = false;
+            ev->id = id;
+            return;
+        }
+        if (ev->seq > seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+}
+
+const char *console_stored_text(const struct event *ev)
+{
+    return ev->journaled ? "stored" : ev->queued ? "NOT YET STORED (kept in memory)" : "NOT STORED";
+}
+
 /* ---- filter ---- */
 void filter_clear(struct filter *f)
 {
@@ -349,25 +374,28 @@ static void action_progress(const struct action_run *run, bool finished, void *a
         }
     }
     if (finished) {
-        switch (run->status) {
-        case ACTION_OK:
-            console_message(c, TH_OK, "%s %s: done", run->def->name, run->target);
-            break;
-        case ACTION_PARTIAL:
-            console_message(c, TH_WARN, "%s %s: partly done (%u ok, %u failed)", run->def->name, run->target,
-                            run->confirmed, run->failed);
-            break;
-        default: {
-            /* Say why: the action's own error, else the first failed target's message. */
-            const char *why = run->error;
+        /* The outcome, and whether its audit row could be stored (only the emergency runs without). */
+        char done[160], audit[200] = "";
+        bool audit_trouble = run->audit_kept || run->audit_lost;
+        if (audit_trouble)
+            snprintf(audit, sizeof audit, "; its audit row is %s (journal: %s)",
+                     run->audit_kept ? "NOT YET STORED (kept in memory)" : "NOT STORED", run->audit_why);
+        enum theme_role role = TH_ALARM;
+        if (run->status == ACTION_OK) {
+            snprintf(done, sizeof done, "done");
+            role = TH_OK;
+        } else if (run->status == ACTION_PARTIAL) {
+            snprintf(done, sizeof done, "partly done (%u ok, %u failed)", run->confirmed, run->failed);
+            role = TH_WARN;
+        } else {
+            /* Say why: the action's own error (unless it is the audit note), else the first failed target. */
+            const char *why = audit_trouble ? "" : run->error;
             for (size_t i = 0; !why[0] && i < run->n_results; i++)
                 if (run->results[i].progress == PROGRESS_FAILED)
                     why = run->results[i].message;
-            console_message(c, TH_ALARM, "%s %s: %s%s%s", run->def->name, run->target,
-                            action_status_name(run->status), why[0] ? ": " : "", why);
-            break;
+            snprintf(done, sizeof done, "%s%s%s", action_status_name(run->status), why[0] ? ": " : "", why);
         }
-        }
+        console_message(c, audit_trouble ? TH_ALARM : role, "%s %s: %s%s", run->def->name, run->target, done, audit);
         if (c->running_actions)
             c->running_actions--;
         free(ax);

@@ -26,6 +26,10 @@ void ring_free(struct ring *r);
 void ring_push(struct ring *r, const struct event *ev);
 /* i = 0 is the newest. NULL when out of range. */
 const struct event *ring_get(const struct ring *r, size_t i);
+/* The event with this bus seq (if still in the window) was stored later as journal row id. */
+void ring_mark_stored(struct ring *r, uint64_t seq, int64_t id);
+/* "stored", "NOT YET STORED (kept in memory)" or "NOT STORED". */
+const char *console_stored_text(const struct event *ev);
 
 /* ---- filter shared by the event panes and the history (typed after `\` or `/`) ---- */
 struct filter {
@@ -145,7 +149,7 @@ struct console {
         char failures[512];
         int64_t first_press_ms; /* double-press confirmation */
     } em;
-    int event_sub;
+    int event_sub, stored_sub;
 };
 
 /* Show a message in the message line for a few seconds. */

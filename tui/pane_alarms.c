@@ -74,7 +74,7 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         snprintf(what, sizeof what, "%s%s%s", a->ev.code_name, a->ev.code_name[0] && rest[0] ? ": " : "", rest);
         snprintf(line, sizeof line, "%-8s %-8s %5u %-12.12s %-16.16s %s%s%s", t1, t2, a->count, a->ev.device,
                  a->ev.door[0] ? a->ev.door : "-", what,
-                 a->acking ? "  (acknowledging...)" : "", a->ev.journaled ? "" : "  [NOT IN JOURNAL]");
+                 a->acking ? "  (acknowledging...)" : "", a->ev.journaled ? "" : a->ev.queued ? "  [NOT YET STORED]" : "  [NOT STORED]");
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t at = theme_attr(&c->th, sel ? TH_SELECTED : TH_ALARM);
         console_fill(c, y + 2 + i, x, w, sel ? at : A_NORMAL);
@@ -130,6 +130,11 @@ static void ack_one(struct console *c, struct alarm *a, const char *comment)
 {
     if (a->acking)
         return;
+    if (a->ev.id <= 0 && a->ev.queued) {
+        console_message(c, TH_WARN, "This alarm is not stored yet (the journal cannot store): acknowledge it once "
+                        "the journal stores again");
+        return;
+    }
     if (a->ev.id <= 0) {
         /* Never stored (journal failure): nothing to mark in the journal; the operator still saw it. */
         size_t i = (size_t)(a - c->alarms);

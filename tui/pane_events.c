@@ -226,10 +226,10 @@ static void details(struct console *c, const struct event *ev)
                   event_severity_name(ev->severity), ev->code_name, ev->code);
     if (ev->kind == EVENT_NIX1_ACCESS)
         strbuf_printf(&tb, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld", ev->uid, ev->unit, ev->text,
-                      ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+                      console_stored_text(ev), (long long)ev->id);
     else
         strbuf_printf(&tb, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\nJournal:  %s #%lld", ev->card, ev->pin,
-                      ev->verify, ev->inout, ev->text, ev->journaled ? "stored" : "NOT STORED", (long long)ev->id);
+                      ev->verify, ev->inout, ev->text, console_stored_text(ev), (long long)ev->id);
     console_info(c, "Event", text);
 }
 

@@ -48,8 +48,12 @@ static void load(struct console *c, struct hist *h, bool append)
         h->n = 0;
     h->loaded = true;
     h->error[0] = '\0';
-    if (!c->journal) {
-        snprintf(h->error, sizeof h->error, "No journal is open.");
+    struct journal_health jh;
+    if (c->journal)
+        journal_health(c->journal, &jh);
+    if (!c->journal || !jh.history) {
+        snprintf(h->error, sizeof h->error, "The history is unavailable: %s",
+                 !c->journal ? "no journal is open" : jh.reason[0] ? jh.reason : "the journal cannot be read");
         h->more = false;
         return;
     }
@@ -79,8 +83,12 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         load(c, hs, false);
     char title[320], fd[200];
     filter_describe(&hs->f, fd, sizeof fd);
-    snprintf(title, sizeof title, "History: %s  %zu%s row(s)%s%s", hs->audit ? "operator audit trail" : "journal",
-             hs->n, hs->more ? "+" : "", fd[0] ? "  filter: " : "", fd);
+    struct journal_health jh = { .history_readonly = false };
+    if (c->journal)
+        journal_health(c->journal, &jh);
+    snprintf(title, sizeof title, "History: %s  %zu%s row(s)%s%s%s", hs->audit ? "operator audit trail" : "journal",
+             hs->n, hs->more ? "+" : "", fd[0] ? "  filter: " : "", fd,
+             jh.history_readonly ? "  (read-only: the journal cannot be written)" : "");
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
     console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
     console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),

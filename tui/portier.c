@@ -155,17 +155,20 @@ int main(int argc, char **argv)
     else
         journal_default_path(jpath, sizeof jpath);
     struct journal_opts jo = {.path = jpath, .retention_days = site->journal.retention_days,
-                              .retention_rows = site->journal.retention_rows};
+                              .retention_rows = site->journal.retention_rows, .keep_trying = true,
+                              .queue_events = site->journal.queue_events, .loop = c.loop};
+    /* Never fails for the database: without a usable journal the console runs (the emergency key must
+     * exist), shows a banner and keeps what it cannot store in memory. */
     c.journal = journal_open(&jo, err, sizeof err);
     if (!c.journal) {
-        /* Events are still shown (marked as not stored); the operator must know. */
         fprintf(stderr, "portier: journal %s: %s\n", jpath, err);
         goto out;
     }
     site->journal_db = c.journal;
-    event_bus_set_journal(site_events(site), journal_commit_hook, c.journal);
-    /* Under a flood, one transaction per loop iteration instead of one sync per event. */
-    event_bus_set_batching(site_events(site), c.loop, journal_batch_begin, journal_batch_end, c.journal, 512);
+    /* Under a flood, one transaction per loop iteration instead of one sync per event. Batching first: what
+     * the journal has to say about its start then waits for the screen's subscription. */
+    event_bus_set_batching(site_events(site), c.loop, 512);
+    journal_attach(c.journal, site_events(site));
 
     c.user.role = role_resolve_current(site->roles, site->n_roles, site->default_role, readonly, c.user.name,
                                        sizeof c.user.name);
@@ -221,8 +224,15 @@ out_devices:
 out:
     if (site && site->events)
         event_bus_flush(site_events(site)); /* what the drivers reported while stopping */
-    if (c.journal)
+    if (c.journal) {
+        journal_flush(c.journal);
+        struct journal_health h;
+        journal_health(c.journal, &h);
+        if (h.kept_events || h.kept_audits)
+            fprintf(stderr, "portier: the journal %s could not store %zu events and %zu audit rows kept in memory "
+                    "(%s): they are lost\n", jpath, h.kept_events, h.kept_audits, h.reason);
         journal_close(c.journal);
+    }
     if (site)
         site->journal_db = NULL;
     site_free(site);

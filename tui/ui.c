@@ -27,6 +27,15 @@ static bool emergency_on(const struct console *c)
     return c->site->emergency_active || (c->em.running && c->em.on);
 }
 
+/* True while the journal cannot store (h filled). */
+static bool journal_trouble(const struct console *c, struct journal_health *h)
+{
+    if (!c->journal)
+        return false;
+    journal_health(c->journal, h);
+    return h->state == JOURNAL_QUEUING || h->state == JOURNAL_UNAVAILABLE;
+}
+
 /* ---- drawing ---- */
 /* Display width of a UTF-8 string (every glyph the console uses is one cell wide). */
 static int cells(const char *s)
@@ -61,7 +70,9 @@ static void draw_status(struct console *c)
     char right[96];
     snprintf(right, sizeof right, " %zu alarm%s%s ", un, un == 1 ? "" : "s", un && c->bell_muted ? " (muted)" : "");
     const char *em = emergency_on(c) ? " EMERGENCY " : "";
-    int rw = cells(right) + cells(em);
+    struct journal_health jh;
+    const char *jm = journal_trouble(c, &jh) ? " JOURNAL " : "";
+    int rw = cells(right) + cells(jm) + cells(em);
     char links[64];
     struct strbuf lb;
     STRBUF_ON(&lb, links);
@@ -78,8 +89,38 @@ static void draw_status(struct console *c)
     if (x < 0)
         x = 0;
     console_put(c, 0, x, c->cols - x, un ? theme_attr(&c->th, TH_CRIT) : st, right);
+    x += cells(right);
+    if (jm[0])
+        console_put(c, 0, x, c->cols - x, theme_attr(&c->th, TH_ALARM), jm);
+    x += cells(jm);
     if (em[0])
-        console_put(c, 0, x + cells(right), c->cols - x - cells(right), theme_attr(&c->th, TH_BANNER), em);
+        console_put(c, 0, x, c->cols - x, theme_attr(&c->th, TH_BANNER), em);
+}
+
+/* The journal's banner: one line while it cannot store, with why, since when, what waits in memory and what
+ * was lost; the history's state when there is no database. */
+static int draw_journal_banner(struct console *c, int y)
+{
+    struct journal_health h;
+    if (!journal_trouble(c, &h))
+        return 0;
+    char since[32] = "", line[640], lost[64] = "";
+    if (h.since_us) {
+        event_format_time(h.since_us, since, sizeof since);
+        memmove(since, since + 11, strlen(since + 11) + 1); /* HH:MM:SS */
+    }
+    if (h.lost_events || h.lost_audits)
+        snprintf(lost, sizeof lost, ", %llu LOST", (unsigned long long)(h.lost_events + h.lost_audits));
+    const char *b = c->th.bullet;
+    snprintf(line, sizeof line, " JOURNAL %s%s%s %s %zu event%s kept in memory (max %zu)%s%s%s %s %s",
+             h.state == JOURNAL_UNAVAILABLE ? "UNAVAILABLE" : "NOT STORING", since[0] ? " since " : "", since, b,
+             h.kept_events, h.kept_events == 1 ? "" : "s", h.max_events, lost,
+             h.kept_audits ? ", audit rows waiting" : "",
+             h.state != JOURNAL_UNAVAILABLE ? "" : h.history ? ", history read-only" : ", no history", b, h.reason);
+    attr_t a = theme_attr(&c->th, TH_ALARM) | A_REVERSE;
+    console_fill(c, y, 0, c->cols, a);
+    console_put(c, y, 0, c->cols, a, line);
+    return 1;
 }
 
 static void draw_tabs(struct console *c, int y)
@@ -298,6 +339,7 @@ void ui_draw(struct console *c)
     draw_tabs(c, 1);
     int y = 2;
     y += draw_banner(c, y);
+    y += draw_journal_banner(c, y);
     int bottom = c->rows - 2; /* message line */
     struct pane *p = c->panes[c->focus];
     if (p->draw)
@@ -679,6 +721,21 @@ static void on_event(const struct event *ev, void *arg)
     c->dirty = true;
 }
 
+/* An event shown as not yet stored is in the journal now. */
+static void on_stored(uint64_t seq, int64_t id, void *arg)
+{
+    struct console *c = arg;
+    ring_mark_stored(&c->live, seq, id);
+    ring_mark_stored(&c->ibutton, seq, id);
+    for (size_t i = 0; i < c->n_alarms; i++)
+        if (c->alarms[i].ev.seq == seq) {
+            c->alarms[i].ev.journaled = true;
+            c->alarms[i].ev.queued = false;
+            c->alarms[i].ev.id = id;
+        }
+    c->dirty = true;
+}
+
 static void on_site_change(struct site *site, int device, int output, void *arg)
 {
     (void)site;
@@ -710,6 +767,7 @@ int ui_init(struct console *c)
             return -1;
     c->focus = PANE_EVENTS;
     c->event_sub = event_bus_subscribe(site_events(c->site), on_event, c);
+    c->stored_sub = event_bus_subscribe_stored(site_events(c->site), on_stored, c);
     c->site->on_change = on_site_change;
     c->site->on_change_arg = c;
     loop_add_fd(c->loop, STDIN_FILENO, LOOP_READ, on_input, c);
@@ -749,6 +807,8 @@ void ui_free(struct console *c)
 {
     if (c->event_sub > 0 && c->site)
         event_bus_unsubscribe(site_events(c->site), c->event_sub);
+    if (c->stored_sub > 0 && c->site)
+        event_bus_unsubscribe(site_events(c->site), c->stored_sub);
     if (c->site && c->site->on_change == on_site_change)
         c->site->on_change = NULL;
     if (c->loop) {

@@ -16,6 +16,8 @@
 #include "core/device.h"
 #include "core/journal.h"
 
+#include <sqlite3.h>
+
 /* ---- fake driver: answers after 10 ms of fake time; outputs named in fail_name fail ---- */
 
 struct fake_cmd {
@@ -133,7 +135,7 @@ static int setup(void **state)
     E.j = journal_open(&o, err, sizeof err);
     assert_non_null(E.j);
     E.site->journal_db = E.j;
-    event_bus_set_journal(site_events(E.site), journal_commit_hook, E.j);
+    event_bus_set_journal(site_events(E.site), journal_store_hook, E.j);
     assert_int_equal(device_attach_all(E.site, registry, err, sizeof err), 0);
     return 0;
 }
@@ -157,6 +159,7 @@ struct outcome {
     unsigned max_pending;
     char error[256];
     size_t n_results;
+    bool audit_kept, audit_lost;
 };
 
 static void on_progress(const struct action_run *run, bool finished, void *arg)
@@ -173,6 +176,8 @@ static void on_progress(const struct action_run *run, bool finished, void *arg)
         o->pending = run->pending;
         o->n_results = run->n_results;
         snprintf(o->error, sizeof o->error, "%s", run->error);
+        o->audit_kept = run->audit_kept;
+        o->audit_lost = run->audit_lost;
     }
 }
 
@@ -194,6 +199,12 @@ static int run(enum role role, enum action_id id, const char *target, int value,
 }
 
 static struct audit_record last_audit;
+
+static int get_one(const struct audit_record *r, void *arg)
+{
+    *(struct audit_record *)arg = *r;
+    return 1;
+}
 
 static int get_audit(const struct audit_record *r, void *arg)
 {
@@ -323,13 +334,48 @@ static void test_no_audit_no_action(void **state)
     E.site->journal_db = NULL;
     assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Main", 0, &o), -1);
     assert_int_equal(o.status, ACTION_REFUSED);
-    assert_non_null(strstr(o.error, "audit record could not be written"));
+    assert_non_null(strstr(o.error, "audit record could not be stored"));
     assert_int_equal(fake.commands, 0);
-    /* the emergency proceeds without its audit row */
+    /* the emergency proceeds without its audit row, and says so */
     assert_int_equal(run(ROLE_OPERATOR, ACTION_EMERGENCY_ON, NULL, 0, &o), 0);
     assert_int_equal(o.status, ACTION_OK);
     assert_true(fake.commands > 0);
+    assert_non_null(strstr(o.error, "audit row NOT STORED"));
     E.site->journal_db = E.j;
+}
+
+/* A journal that cannot store (locked by another process): state-changing actions are refused (their row,
+ * kept in memory, says so), the emergency runs and says its audit row is not yet stored; both rows reach
+ * the journal once it works again. */
+static void test_journal_trouble(void **state)
+{
+    struct outcome o;
+    char path[160];
+    snprintf(path, sizeof path, "%s/j.db", E.dir);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Main", 0, &o), -1);
+    assert_int_equal(o.status, ACTION_REFUSED);
+    assert_non_null(strstr(o.error, "audit record could not be stored (locked"));
+    assert_int_equal(fake.commands, 0);
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_EMERGENCY_ON, NULL, 0, &o), 0);
+    assert_int_equal(o.status, ACTION_OK);
+    assert_true(o.audit_kept);
+    assert_false(o.audit_lost);
+    assert_non_null(strstr(o.error, "audit row not yet stored, kept in memory (journal: locked"));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    journal_flush(E.j);
+    fetch_last_audit();
+    assert_string_equal(last_audit.action, "emergency-on");
+    assert_string_equal(last_audit.result, "ok");
+    struct journal_query q = { .kind = -1, .min_severity = -1, .search = "door-open" };
+    struct audit_record door;
+    memset(&door, 0, sizeof door);
+    assert_int_equal(journal_query_audit(E.j, &q, get_one, &door), 1);
+    assert_string_equal(door.result, "refused");
+    assert_non_null(strstr(door.detail, "action not sent"));
 }
 
 static void test_emergency(void **state)
@@ -390,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_audit_no_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emergency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_trouble, setup, teardown),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

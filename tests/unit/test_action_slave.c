@@ -111,7 +111,7 @@ static int setup(void **state)
     E.j = journal_open(&o, err, sizeof err);
     assert_non_null(E.j);
     E.site->journal_db = E.j;
-    event_bus_set_journal(site_events(E.site), journal_commit_hook, E.j);
+    event_bus_set_journal(site_events(E.site), journal_store_hook, E.j);
     assert_int_equal(device_attach_all(E.site, registry, err, sizeof err), 0);
     return 0;
 }

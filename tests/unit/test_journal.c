@@ -415,7 +415,7 @@ static void test_bus_journal_first(void **state)
     struct journal *j = open_j(0, 0);
     struct event_bus *bus = event_bus_new();
     struct order_ctx o = { .j = j };
-    event_bus_set_journal(bus, journal_commit_hook, j);
+    event_bus_set_journal(bus, journal_store_hook, j);
     int h = event_bus_subscribe(bus, order_sub, &o);
     assert_true(h > 0);
     struct event ev;
@@ -439,10 +439,13 @@ static void test_bus_journal_first(void **state)
 }
 
 /* A failing journal still lets the event through (an alarm must be seen), marked not journaled. */
-static int failing_commit(struct event *ev, void *arg)
+static void failing_store(struct event *evs, size_t n, int *rc, void *arg)
 {
-    (*(int *)arg)++;
-    return -1;
+    (void)evs;
+    for (size_t i = 0; i < n; i++) {
+        (*(int *)arg)++;
+        rc[i] = -1;
+    }
 }
 
 static void seen_sub(const struct event *ev, void *arg)
@@ -455,7 +458,7 @@ static void test_bus_journal_failure(void **state)
     int calls = 0;
     bool seen_unjournaled = false;
     struct event_bus *bus = event_bus_new();
-    event_bus_set_journal(bus, failing_commit, &calls);
+    event_bus_set_journal(bus, failing_store, &calls);
     event_bus_subscribe(bus, seen_sub, &seen_unjournaled);
     struct event ev;
     event_init(&ev, EVENT_DOOR, EVENT_ALARM);

@@ -1,0 +1,96 @@
+/* journal_int: the journal's private state, shared by its three files (journal.c: schema and writes with the
+ * write-behind queue; journal_open.c: opening, integrity check, moving a damaged file aside; journal_query.c). */
+#ifndef PORTIER_JOURNAL_INT_H
+#define PORTIER_JOURNAL_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "core/journal.h"
+#include "core/jqueue.h"
+#include "core/loop.h"
+
+#define JOURNAL_EARLY_NOTICES 4
+
+struct journal_early {
+    enum event_severity sev;
+    char what[EVENT_NAME_MAX];
+    char text[EVENT_TEXT_MAX];
+};
+
+struct journal {
+    /* configuration */
+    char path[PATH_MAX];
+    unsigned retention_days;
+    uint64_t retention_rows;
+    bool readonly;               /* a query-only handle (portierctl journal) */
+    bool keep_trying;            /* never fail: run without a database and retry */
+    loop_t *loop;                /* NULL: retry at the next write, check inline */
+    int busy_ms;
+
+    /* the database */
+    sqlite3 *db;                 /* the read-write connection; NULL while unavailable */
+    sqlite3 *qdb;                /* a read-only connection for queries while db is NULL (or NULL) */
+    sqlite3_stmt *ins_event, *find_key, *ins_audit, *fin_audit, *ack;
+    unsigned since_prune;
+    char err[256];               /* the last error, for display */
+
+    /* trouble: what cannot be stored waits in q */
+    enum journal_state state;
+    char reason[256];            /* why it cannot store, for the banner */
+    int64_t trouble_us;          /* wall clock when the trouble began (0 = none) */
+    bool damaged;                /* the last failure says the file is damaged: check it before writing */
+    bool checked;                /* the integrity check passed on the open file */
+    struct jqueue *q;
+    loop_timer_t retry_timer;
+    unsigned failures;           /* consecutive failed attempts (retry delay) */
+    uint64_t next_retry_us;      /* monotonic, for the no-loop case */
+    uint64_t stored_events, stored_audits; /* kept items stored since the trouble began */
+    struct journal_listener listener;
+    struct journal_early early[JOURNAL_EARLY_NOTICES]; /* notices before the listener was set */
+    size_t n_early;
+
+    /* the integrity check running in the background (loop case) */
+    pthread_t check_thread;
+    bool check_running;
+    int check_fd;                /* eventfd the check thread signals, -1 when none */
+    sqlite3 *check_db;           /* the check thread's connection (interrupted on close) */
+    pthread_mutex_t check_lock;  /* guards check_db */
+    char check_result[256];      /* "" = passed */
+    int check_code;              /* SQLite code of the check: OK, CORRUPT/NOTADB, or another (inconclusive) */
+};
+
+static inline void journal_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+/* journal.c */
+void journal_set_error(struct journal *j, const char *what);
+int journal_exec(struct journal *j, const char *sql);
+int journal_migrate(struct journal *j);
+int journal_prepare_writes(struct journal *j);
+void journal_finalize_writes(struct journal *j);
+/* A write failed (SQLite code code, message in j->err): keep what follows in memory and retry later. */
+void journal_trouble(struct journal *j, int code);
+/* Try to store what waits now (also reopens and checks when needed). */
+void journal_retry_now(struct journal *j);
+void journal_retry_init(struct journal *j);
+/* Tell the front end (listener notice) and keep it for the banner. */
+void journal_notice(struct journal *j, enum event_severity sev, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* journal_open.c */
+/* Open the read-write connection (creating the file and its directory, WAL, schema). SQLite result code;
+ * on failure j->err says why and db is closed. */
+int journal_connect(struct journal *j);
+void journal_disconnect(struct journal *j);
+/* Start the integrity check (in the background with a loop); its outcome moves a damaged file aside and
+ * retries. */
+void journal_check_start(struct journal *j);
+/* The database the queries read: the read-write connection or the read-only fallback (NULL if none). */
+sqlite3 *journal_query_db(struct journal *j);
+
+#endif
