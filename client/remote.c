@@ -213,17 +213,22 @@ static void flush_out(struct remote *r)
 
 /* ---- the mirror ---- */
 
-/* The mirror's journal hook: an event the owner journaled is "stored" (with its id); one it could not store is a
- * journal failure; one already delivered (a replay overlapping the live stream) is a duplicate. */
-static int mirror_commit(struct event *ev, void *arg)
+/* The mirror's journal hook: an event the owner journaled is "stored" (with its id); one it could not store is not
+ * stored here either; one already delivered (a replay overlapping the live stream) is a duplicate. */
+static void mirror_store(struct event *evs, size_t n, int *rc, void *arg)
 {
     struct remote *r = arg;
-    if (ev->id <= 0)
-        return -1;
-    if (ev->id <= r->last_id)
-        return 0;
-    r->last_id = ev->id;
-    return 1;
+    for (size_t i = 0; i < n; i++) {
+        struct event *ev = &evs[i];
+        if (ev->id <= 0) {
+            rc[i] = -1;
+        } else if (ev->id <= r->last_id) {
+            rc[i] = 0;
+        } else {
+            r->last_id = ev->id;
+            rc[i] = 1;
+        }
+    }
 }
 
 static bool same_shape(const struct site *a, const struct site *b)
@@ -338,7 +343,7 @@ static void apply_snapshot(struct remote *r, const json_t *m)
         r->mirror = n;
         n->remote = &mirror_hooks;
         n->remote_arg = r;
-        event_bus_set_journal(site_events(n), mirror_commit, r);
+        event_bus_set_journal(site_events(n), mirror_store, r);
     }
     const json_t *em = json_object_get(m, "emergency");
     if (em && proto_emergency_from_json(em, &r->em, err, sizeof err) == 0) {
