@@ -36,7 +36,7 @@ try:
     slow = Client(daemon.sock, journal_rows=0)
     links_up(fast)
     links_up(slow)
-    start_id = fast.synced["last_id"]
+    start_id = max(fast.synced["last_id"], slow.synced["last_id"])
     for i in range(2):
         watches.append(subprocess.Popen([PORTIERCTL, "--socket", daemon.sock, "--json", "watch"],
                                         stdout=open(os.path.join(tmp, "watch%d.out" % i), "w"),
