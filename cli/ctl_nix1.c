@@ -710,17 +710,13 @@ static void door_load(struct ctx *c, struct nix1_door *d)
     }
 }
 
-static int door_save(struct ctx *c, struct nix1_door *d)
+/* nix1_door's store: the remembered state is on disk before a door is changed (write-ahead). */
+static int door_store(void *arg, const char *text, size_t len, char *err, size_t errlen)
 {
-    size_t len = 0;
-    char *text = nix1_door_save(d, &len);
-    if (!text)
-        return -1;
-    char err[400];
-    int rc = durable_write(c->state_path, text, len, 0600, 0, err, sizeof err);
+    struct ctx *c = arg;
+    int rc = durable_write(c->state_path, text, len, 0600, 0, err, errlen);
     if (rc < 0)
         fprintf(stderr, "portierctl nix1: cannot save the door state: %s\n", err);
-    free(text);
     return rc;
 }
 
@@ -748,6 +744,10 @@ static void on_door(void *arg, const struct nix1_door_report *r)
             json_object_set_new(j, "resent", json_integer(o->resent));
             if (!o->ok)
                 json_object_set_new(j, "error", json_string(o->msg));
+            if (o->ok && o->until_us) {
+                json_object_set_new(j, "until", json_integer((json_int_t)(o->until_us / 1000000)));
+                json_object_set_new(j, "cron", json_string(o->cron));
+            }
             out_json(j);
         } else {
             printf("%s %s: %s%s%s", as, r->op, o->ok ? "ok" : (o->unreachable ? "UNREACHABLE" : "FAILED"),
@@ -755,6 +755,15 @@ static void on_door(void *arg, const struct nix1_door_report *r)
             if (o->resent)
                 printf(" (%u re-sent by unicast)", o->resent);
             printf("\n");
+            if (o->ok && o->until_us) {
+                char buf[32];
+                time_t until = (time_t)(o->until_us / 1000000);
+                struct tm tm;
+                localtime_r(&until, &tm);
+                strftime(buf, sizeof buf, "%H:%M", &tm);
+                printf("door opens now and closes by itself at %s (slave cron \"%s\" on the slave's clock, "
+                       "fail-safe)\n", buf, o->cron);
+            }
         }
     }
     if (c->g->json) {
@@ -806,8 +815,9 @@ static int cmd_door(struct ctx *c, const char *what, int argc, char **argv)
     if (!d)
         return CTL_EXIT_UNREACHABLE;
     door_load(c, d);
+    nix1_door_set_store(d, door_store, c);
     for (size_t i = 0; i < c->nslaves; i++)
-        nix1_door_slave(d, &c->slaves[i], true);
+        nix1_door_add(d, &c->slaves[i]);
     struct door_wait w = { .c = c };
     int rc;
     if (emergency) {
@@ -817,55 +827,23 @@ static int cmd_door(struct ctx *c, const char *what, int argc, char **argv)
         }
         if (on && !nix1_door_emergency_active(d)) {
             /* Refresh what will be restored; slaves that do not answer keep what was remembered. */
-            size_t n = nix1_door_count(d);
-            nix1_addr_t *v = calloc(n, sizeof *v);
-            size_t k = 0;
-            for (size_t i = 0; v && i < n; i++) {
-                const struct nix1_door_slave *s = nix1_door_at(d, i);
-                if (!s->held && !s->in_emergency)
-                    v[k++] = s->addr;
-            }
             struct door_wait sw = { .c = c };
-            if (k && nix1_door_snapshot(d, v, k, quiet_door, &sw) == 0)
+            if (nix1_door_refresh(d, NULL, 0, quiet_door, &sw) == 0)
                 run_until(c, &sw.done);
-            free(v);
         }
         if (!on && c->wait_s) {
             /* Keep polling so that slaves coming back are restored (the door watches the bus). */
             for (size_t i = 0; i < nix1_door_count(d); i++)
                 nix1_bus_add_slave(c->bus, &nix1_door_at(d, i)->addr);
         }
-        rc = nix1_door_emergency(d, on, on_door, &w);
+        rc = nix1_door_emergency(d, on, false, on_door, &w);
     } else if (strcmp(what, "hold") == 0) {
         rc = nix1_door_hold(d, &c->target, on, on_door, &w);
     } else {
-        /* The slave matches its cron against its own clock and TIMEZONE: the window must be "now" for the
-         * slave, whatever the host's clock and zone say. */
-        time_t now = time(NULL), slave_now = now, until = 0;
-        int tz = local_tz_minutes(now);
-        if (xact_raw(c, &c->target, 'Q', 't', NULL, NULL, true) == CTL_EXIT_OK) {
-            struct nix1_span f[3];
-            uint64_t ts = 0;
-            int stz = 0;
-            if (nix1_fields_split(c->payload, strlen(c->payload), f, 2) == 2 &&
-                nix1_parse_uint(f[0].p, f[0].len, 9999999999ull, &ts) && nix1_parse_tz(f[1].p, f[1].len, &stz)) {
-                slave_now = (time_t)ts;
-                tz = stz;
-            }
-        } else if (!c->g->json) {
-            fprintf(stderr, "note: the slave's clock could not be read; the window uses this host's clock\n");
-        }
-        rc = nix1_door_timed_open(d, &c->target, minutes, slave_now, tz, &until, on_door, &w);
-        if (rc == 0 && !c->g->json) {
-            char buf[32];
-            time_t host_until = now + (until - slave_now); /* the real end, in this host's time */
-            struct tm tm;
-            localtime_r(&host_until, &tm);
-            strftime(buf, sizeof buf, "%H:%M", &tm);
-            printf("door opens now and closes by itself at %s (slave cron, fail-safe)\n", buf);
-        }
+        /* The window is computed by the door module on the slave's own clock and zone (Qt). */
+        rc = nix1_door_timed_open(d, &c->target, minutes, 0, on_door, &w);
     }
-    if (rc < 0) {
+    if (rc != 0) {
         nix1_door_free(d);
         return usage_err("cannot start the operation");
     }
@@ -890,7 +868,6 @@ static int cmd_door(struct ctx *c, const char *what, int argc, char **argv)
             loop_run_once(c->loop, 200);
         }
     }
-    door_save(c, d);
     if (!nix1_door_busy(d)) /* a job still on the bus (interrupted) keeps the door alive */
         nix1_door_free(d);
     return result;

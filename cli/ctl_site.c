@@ -353,7 +353,6 @@ static void live_wait_links(struct live *l, const bool *want, unsigned timeout_m
     loop_timer_disarm(l->loop, &l->deadline);
 }
 
-
 /* Mark in want (one flag per site device) the devices the action will send to: the device of the named door,
  * aux output, probe, panel or slave; every device with an emergency door for the emergency. Nothing for an
  * action the caller's role may not run or a name that does not resolve: action_run refuses those before
@@ -429,6 +428,8 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     char err[256];
     if (comment && comment[0] && action_allowed(l.user.role, id))
         ctl_publish_comment(l.site, l.user.name, target, comment);
+    if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF)
+        action_recover(l.site, false, NULL, NULL, NULL); /* close what an ended process left pending */
     action_run(l.site, &l.user, id, target, &p, live_progress, &l, err, sizeof err);
     l.timed_out = false;
     loop_timer_arm_ms(l.loop, &l.deadline, 60000);

@@ -216,6 +216,10 @@ long journal_query_audit(struct journal *j, const struct journal_query *q, journ
         sql_add(&b, " AND user = ?");
         bind_add_text(&b, q->user);
     }
+    if (q->result) {
+        sql_add(&b, " AND result = ?");
+        bind_add_text(&b, q->result);
+    }
     if (q->door) {
         sql_add(&b, " AND target = ? COLLATE NOCASE");
         bind_add_text(&b, q->door);
