@@ -505,6 +505,10 @@ int main(int argc, char **argv)
     system_event(d, EVENT_NORMAL, "portierd started", "portierd %s started (pid %d): %zu devices, socket %s",
                  PORTIER_VERSION, (int)getpid(), site->n_devices, d->socket_path);
     device_start_all(site);
+    int closed = requests_recover(d);
+    if (closed > 0)
+        logmsg(4, "%d action%s of an earlier run ended without a result (audited as interrupted)", closed,
+               closed == 1 ? "" : "s");
     emergency_resume(d->em);
     logmsg(5, "serving site \"%s\" (%zu devices) on %s; state in %s, journal %s", site->name, site->n_devices,
            d->socket_path, d->state_dir, d->journal_path);

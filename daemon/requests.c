@@ -481,3 +481,21 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
     else
         dispatch_reply_error(c, id, op, "error", "unknown op \"%.40s\"", op);
 }
+
+/* ---- at start ---- */
+
+int requests_recover(struct daemon *d)
+{
+    struct dreq *r = dreq_new(d, NULL, 0, "emergency-on");
+    if (!r)
+        return -1;
+    r->action = true;
+    r->run_no = ++d->next_run;
+    bool resumed = false;
+    r->in_call = true;
+    int closed = action_recover(d->site, true, action_cb, r, &resumed);
+    r->in_call = false;
+    if (!resumed || r->finished)
+        dreq_free(r);
+    return closed;
+}
