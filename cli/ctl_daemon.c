@@ -263,6 +263,41 @@ int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
     return rc;
 }
 
+/* ---- audit --verify ---- */
+
+int ctl_daemon_verify(const struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    json_t *fin = remote_call(s.r, json_pack("{s:s}", "op", "audit-verify"), NULL, NULL,
+                              call->g.timeout_ms ? call->g.timeout_ms : 600000);
+    struct journal_verify_result v;
+    memset(&v, 0, sizeof v);
+    char err[64];
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    if (st && strcmp(st, "ok") == 0) {
+        proto_get_bool(fin, "ok", &v.ok, err, sizeof err);
+        proto_get_int(fin, "links", &v.links, err, sizeof err);
+        proto_get_int(fin, "rows", &v.rows, err, sizeof err);
+        proto_get_int(fin, "first_seq", &v.first_seq, err, sizeof err);
+        proto_get_int(fin, "first_bad", &v.bad_seq, err, sizeof err);
+        proto_get_int(fin, "bad_audit_id", &v.bad_audit_id, err, sizeof err);
+        int64_t n = 0;
+        proto_get_int(fin, "problems", &n, err, sizeof err);
+        v.problems = (uint64_t)n;
+        proto_get_str(fin, "error", v.error, sizeof v.error, err, sizeof err);
+        rc = ctl_print_verify(&call->g, &v, NULL);
+    } else {
+        rc = ctl_print_verify(&call->g, NULL, fin ? (proto_str(fin, "error") ? proto_str(fin, "error") : "failed")
+                                                  : "no answer from portierd");
+    }
+    json_decref(fin);
+    session_close(&s);
+    return rc;
+}
+
 /* ---- watch: the live stream, reconnecting and resuming by itself ---- */
 
 struct watch {

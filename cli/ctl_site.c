@@ -223,8 +223,30 @@ static int cmd_journal(struct ctl_call *call)
     return cmd_query(call, false);
 }
 
+/* audit --verify: walk the hash chain of the audit trail; exit 1 and the first broken link when it does not hold. */
+static int audit_verify(const struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_has(call, "db") ? 0 : ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode > 0)
+        return ctl_daemon_verify(call, sock);
+    struct site *site = load_site(&call->g, true);
+    struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
+    site_free(site);
+    if (!j)
+        return CTL_EXIT_UNREACHABLE;
+    struct journal_verify_result v;
+    int rc = journal_audit_verify(j, &v);
+    journal_close(j);
+    return ctl_print_verify(&call->g, rc < 0 ? NULL : &v, v.error);
+}
+
 static int cmd_audit(struct ctl_call *call)
 {
+    if (ctl_has(call, "verify"))
+        return audit_verify(call);
     return cmd_query(call, true);
 }
 
@@ -526,6 +548,8 @@ static const struct ctl_def audit_opts[] = {
     { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
     { .name = "db", .type = CTL_TEXT, .max = 4000, .meta = "FILE",
       .help = "this journal database instead of the configuration's" },
+    { .name = "verify", .type = CTL_FLAG,
+      .help = "check the audit trail's hash chain; exit 1 with the first broken link when it does not hold" },
     { 0 },
 };
 

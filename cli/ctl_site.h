@@ -23,6 +23,8 @@ void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, b
 void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished);
 /* Links and door states of the site; returns how many devices are not up. */
 int ctl_print_status(const struct ctl_opts *o, const struct site *site);
+/* The outcome of an audit-chain check (v NULL: it could not be read, why says why); returns the exit status. */
+int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why);
 /* The exit status for an action's outcome. */
 int ctl_action_exit(enum action_status st);
 /* An acknowledgement's comment, journaled as an operator event beside it. */
@@ -37,6 +39,8 @@ int ctl_daemon_status(struct ctl_call *call, const char *sock);
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
                       const char *comment);
 int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit);
+/* audit --verify through portierd. */
+int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
 /* The live events until interrupted (or --count), reconnecting and resuming by itself. */
 int ctl_daemon_watch(struct ctl_call *call, const char *sock);
 

@@ -80,6 +80,30 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s)
     return down;
 }
 
+int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why)
+{
+    if (!v) {
+        fprintf(stderr, "portierctl: audit --verify: %s\n", why);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    if (o->json) {
+        ctl_print_json(json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "ok", v->ok, "links", (json_int_t)v->links, "rows",
+                                 (json_int_t)v->rows, "first_seq", (json_int_t)v->first_seq, "first_bad",
+                                 (json_int_t)v->bad_seq, "bad_audit_id", (json_int_t)v->bad_audit_id, "problems",
+                                 (json_int_t)v->problems, "error", v->error));
+    } else if (v->ok) {
+        printf("audit trail ok: %lld links over %lld rows hold (oldest link kept: #%lld)\n", (long long)v->links,
+               (long long)v->rows, (long long)v->first_seq);
+    } else {
+        printf("audit trail BROKEN: %s%s\n", v->error,
+               v->problems > 1 ? " (and more after it)" : "");
+        if (v->bad_seq)
+            printf("first broken link: #%lld%s\n", (long long)v->bad_seq, v->bad_audit_id ? "" : " (a retention or "
+                                                                                              "missing link)");
+    }
+    return v->ok ? CTL_EXIT_OK : CTL_EXIT_DEVICE_ERROR;
+}
+
 int ctl_action_exit(enum action_status st)
 {
     switch (st) {

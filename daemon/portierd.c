@@ -15,7 +15,9 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "config/site_config.h"
@@ -94,6 +96,51 @@ static int lock_state_dir(const char *dir, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* ---- the audit trail's independent copy ----
+ * Every link of the audit chain also goes to the system journal (syslog when journald is absent), where a database
+ * edit cannot reach: `journalctl -t portierd-audit` lists them with their link number and hash. */
+
+enum audit_sink { SINK_JOURNALD, SINK_SYSLOG, SINK_LOG };
+static enum audit_sink audit_sink;
+
+/* Where the copy goes: journald when its socket exists (sd_journal_send silently drops messages otherwise), else
+ * syslog when /dev/log exists, else portierd's own log. */
+static void audit_sink_choose(void)
+{
+    if (access("/run/systemd/journal/socket", F_OK) == 0) {
+        audit_sink = SINK_JOURNALD;
+    } else if (access("/dev/log", F_OK) == 0) {
+        audit_sink = SINK_SYSLOG;
+        openlog("portierd-audit", LOG_PID, LOG_AUTHPRIV);
+    } else {
+        audit_sink = SINK_LOG;
+        logmsg(4, "neither journald nor syslog: the audit trail's independent copy goes to this log");
+    }
+}
+
+static void audit_copy(const struct audit_record *rec, const char *stage, int64_t seq, const char *hash, void *arg)
+{
+    (void)arg;
+    const char *result = rec->result[0] ? rec->result : "pending";
+    if (audit_sink == SINK_JOURNALD &&
+        sd_journal_send("MESSAGE=audit #%lld %s: %s (%s) %s %s %s: %s%s%s", (long long)rec->id, stage, rec->user,
+                        rec->role, rec->action, rec->target, rec->params, result, rec->detail[0] ? " — " : "",
+                        rec->detail, "PRIORITY=5", "SYSLOG_IDENTIFIER=portierd-audit", "PORTIER_AUDIT_ID=%lld",
+                        (long long)rec->id, "PORTIER_AUDIT_STAGE=%s", stage, "PORTIER_AUDIT_SEQ=%lld", (long long)seq,
+                        "PORTIER_AUDIT_HASH=%s", hash, "PORTIER_AUDIT_USER=%s", rec->user, "PORTIER_AUDIT_ACTION=%s",
+                        rec->action, "PORTIER_AUDIT_RESULT=%s", result, NULL) >= 0)
+        return;
+    if (audit_sink == SINK_SYSLOG) {
+        syslog(LOG_NOTICE, "audit #%lld %s link %lld %s: %s (%s) %s %s %s: %s%s%s", (long long)rec->id, stage,
+               (long long)seq, hash, rec->user, rec->role, rec->action, rec->target, rec->params, result,
+               rec->detail[0] ? " — " : "", rec->detail);
+        return;
+    }
+    logmsg(5, "audit #%lld %s link %lld %s: %s (%s) %s %s %s: %s%s%s", (long long)rec->id, stage, (long long)seq, hash,
+           rec->user, rec->role, rec->action, rec->target, rec->params, result, rec->detail[0] ? " — " : "",
+           rec->detail);
 }
 
 /* ---- hosting the site ---- */
@@ -415,6 +462,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
+    umask(0077); /* the journal, the audit and the state are the daemon's alone (the socket is opened up itself) */
 
     static struct daemon dd;
     struct daemon *d = &dd;
@@ -468,6 +516,8 @@ int main(int argc, char **argv)
         logmsg(3, "journal %s", err);
         goto out;
     }
+    audit_sink_choose();
+    journal_set_audit_copy(d->journal, audit_copy, d);
     d->em = emergency_new(d);
     if (!d->em || host_site(d, site, err, sizeof err) < 0) {
         logmsg(3, "%s", d->em ? err : "out of memory");

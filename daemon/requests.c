@@ -21,6 +21,8 @@ struct dreq {
     const struct action_run *run;   /* while an action runs (valid until its final callback) */
     bool action, finished, in_call;
     int64_t audit_id;               /* slave reads: their audit row */
+    struct journal_verify *verify;  /* audit-verify: the walk in progress */
+    loop_timer_t timer;
     struct dreq *next;
 };
 
@@ -40,6 +42,10 @@ static struct dreq *dreq_new(struct daemon *d, struct client *c, int64_t id, con
 
 static void dreq_free(struct dreq *r)
 {
+    if (r->verify) {
+        loop_timer_disarm(r->d->loop, &r->timer);
+        journal_verify_free(r->verify);
+    }
     for (struct dreq **p = &r->d->reqs; *p; p = &(*p)->next)
         if (*p == r) {
             *p = r->next;
@@ -433,6 +439,41 @@ static void do_slave_read(struct daemon *d, struct client *c, const json_t *req,
     }
 }
 
+/* ---- audit-verify: a part at a time, so the loop keeps answering ---- */
+
+#define VERIFY_PART 2000
+
+static void verify_step(loop_t *loop, void *arg)
+{
+    struct dreq *r = arg;
+    int rc = r->c && r->d->journal ? journal_audit_verify_step(r->d->journal, r->verify, VERIFY_PART) : -1;
+    if (rc == 0) {
+        loop_timer_arm_us(loop, &r->timer, 1);
+        return;
+    }
+    const struct journal_verify_result *v = journal_verify_result(r->verify);
+    json_t *m = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "type", "result", "op", "audit-verify",
+                          "status", rc < 0 ? "failed" : "ok", "ok", v->ok, "links", (json_int_t)v->links, "rows",
+                          (json_int_t)v->rows, "first_seq", (json_int_t)v->first_seq, "first_bad",
+                          (json_int_t)v->bad_seq, "bad_audit_id", (json_int_t)v->bad_audit_id, "problems",
+                          (json_int_t)v->problems, "error", v->error);
+    send_to(r, m, true);
+    dreq_free(r);
+}
+
+static void do_verify(struct daemon *d, struct client *c, int64_t id)
+{
+    struct dreq *r = dreq_new(d, c, id, "audit-verify");
+    if (!r || !(r->verify = journal_verify_new())) {
+        if (r)
+            dreq_free(r);
+        dispatch_reply_error(c, id, "audit-verify", "failed", "out of memory");
+        return;
+    }
+    loop_timer_init(&r->timer, verify_step, r);
+    loop_timer_arm_us(d->loop, &r->timer, 0);
+}
+
 /* ---- the table ---- */
 
 static void ok_result(struct client *c, int64_t id, const char *op)
@@ -472,6 +513,8 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         dispatch_send_snapshot(d, c, id);
     else if (strcmp(op, "mqtt-status") == 0)
         daemon_mqtt_status(d, c, id);
+    else if (strcmp(op, "audit-verify") == 0)
+        do_verify(d, c, id);
     else if (strcmp(op, "journal") == 0 || strcmp(op, "audit") == 0)
         do_query(d, c, req, id, op[0] == 'a');
     else if (strcmp(op, "slave-get") == 0 || strcmp(op, "slave-files") == 0 || strcmp(op, "slave-file-get") == 0)

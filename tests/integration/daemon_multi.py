@@ -8,6 +8,7 @@ end: no link dropped and no gap during the run, every swipe and presentation is 
 reached every client exactly once, and every client saw the same emergency and acknowledgement."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,9 @@ try:
                                         stderr=open(os.path.join(tmp, "watch%d.err" % i), "w")))
     for i in range(2):
         wait_until(lambda: "watching" in open(os.path.join(tmp, "watch%d.err" % i)).read(), 10, "watch %d" % i)
+        # each client is compared from when the last of them had joined
+        m = re.search(r"from event #(\d+)", open(os.path.join(tmp, "watch%d.err" % i)).read())
+        start_id = max(start_id, int(m.group(1)))
 
     cards, uids = [], []
     t0 = time.monotonic()

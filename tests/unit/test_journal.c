@@ -103,7 +103,7 @@ static void test_migration_from_v1(void **state)
     sqlite3_close(db);
 
     struct journal *j = open_j(0, 0);
-    assert_int_equal(journal_schema_version(j), 2);
+    assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
     assert_int_equal(journal_count_events(j), 1);
     /* The old row keeps its key (dedup still works) and can now be acknowledged. */
     struct event ev;
