@@ -22,7 +22,11 @@ struct devlock {
 const char *devlock_dir(void)
 {
     const char *d = getenv("PORTIER_LOCK_DIR");
-    return d && d[0] == '/' ? d : "/run/lock";
+    if (d && d[0] == '/') {
+        mkdir(d, 0755); /* a private directory (tests) may not exist yet */
+        return d;
+    }
+    return "/run/lock";
 }
 
 /* The program name of pid ("?" when unknown). */
