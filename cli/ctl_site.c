@@ -527,7 +527,7 @@ static const struct ctl_def journal_opts[] = {
       .choices = "access|door|nix1-access|link|command|gap|emergency|operator|system", .meta = "KIND", .help = "events of this kind" },
     { .name = "severity", .type = CTL_CHOICE, .choices = "normal|warning|alarm", .meta = "LEVEL", .help = "this severity or worse" },
     { .name = "search", .type = CTL_TEXT, .max = 200, .meta = "TEXT", .help = "events containing this text" },
-    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N events (50)" },
+    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N events, 50 by default" },
     { .name = "before", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .meta = "ID",
       .help = "only events older than this id (paging)" },
     { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
@@ -542,7 +542,7 @@ static const struct ctl_def audit_opts[] = {
     { .name = "user", .type = CTL_TEXT, .max = 63, .meta = "USER", .help = "actions of this Unix user" },
     { .name = "target", .type = CTL_TEXT, .max = 127, .meta = "NAME", .help = "actions on this door or device" },
     { .name = "search", .type = CTL_TEXT, .max = 200, .meta = "TEXT", .help = "actions containing this text" },
-    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N rows (50)" },
+    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N rows, 50 by default" },
     { .name = "before", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .meta = "ID",
       .help = "only rows older than this id (paging)" },
     { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
@@ -624,8 +624,8 @@ static const struct ctl_verb site_verbs[] = {
 
 const struct ctl_family ctl_site_family = {
     .name = NULL,
-    .help = "Site commands: the configured site (-c FILE); door commands are checked against the caller's role "
-            "and audited before anything is sent.",
+    .help = "the whole site of the configuration (-c FILE); door commands are checked against the caller's role "
+            "and audited before anything is sent",
     .verbs = site_verbs,
     .nverbs = sizeof site_verbs / sizeof site_verbs[0],
 };
