@@ -263,6 +263,49 @@ int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
     return rc;
 }
 
+/* ---- raw ---- */
+
+int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    json_t *req = json_pack("{s:s,s:s}", "op", "raw", "device", ctl_str(call, "DEVICE", ""));
+    if (req && ctl_has(call, "command"))
+        json_object_set_new(req, "command", json_integer(ctl_num(call, "command", 0)));
+    if (req && ctl_has(call, "payload"))
+        json_object_set_new(req, "payload_hex", json_string(ctl_str(call, "payload", "")));
+    if (req && ctl_has(call, "slave"))
+        json_object_set_new(req, "slave", json_string(ctl_str(call, "slave", "")));
+    if (req && ctl_has(call, "line"))
+        json_object_set_new(req, "line", json_string(ctl_str(call, "line", "")));
+    json_t *fin = remote_call(s.r, req, NULL, NULL, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    if (!fin) {
+        fprintf(stderr, "portierctl: no answer from portierd in time\n");
+        rc = CTL_EXIT_UNREACHABLE;
+    } else if (call->g.json) {
+        ctl_print_json(json_incref(fin));
+        rc = st && strcmp(st, "ok") == 0 ? CTL_EXIT_OK : strcmp(st ? st : "", "denied") == 0 ? CTL_EXIT_USAGE : CTL_EXIT_DEVICE_ERROR;
+    } else if (st && strcmp(st, "ok") == 0) {
+        if (proto_str(fin, "reply_hex"))
+            printf("reply 0x%02llX: %s\n", (long long)json_integer_value(json_object_get(fin, "reply_command")),
+                   proto_str(fin, "reply_hex"));
+        else
+            printf("reply %02llX: %s\n", (long long)json_integer_value(json_object_get(fin, "code")),
+                   proto_str(fin, "reply") ? proto_str(fin, "reply") : "");
+        rc = CTL_EXIT_OK;
+    } else {
+        fprintf(stderr, "portierctl: raw: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        rc = strcmp(st ? st : "", "denied") == 0 || strcmp(st ? st : "", "refused") == 0 ? CTL_EXIT_USAGE
+                                                                                        : CTL_EXIT_DEVICE_ERROR;
+    }
+    json_decref(fin);
+    session_close(&s);
+    return rc;
+}
+
 /* ---- audit --verify ---- */
 
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock)

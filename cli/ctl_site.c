@@ -264,6 +264,20 @@ static int cmd_watch(struct ctl_call *call)
     return ctl_daemon_watch(call, sock);
 }
 
+static int cmd_raw(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode == 0) {
+        fprintf(stderr, "portierctl: raw goes through portierd, and no portierd socket was found at %s; without a "
+                        "daemon, talk to the device directly: portierctl c3 HOST ... or portierctl nix1 PORT ...\n", sock);
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_daemon_raw(call, sock);
+}
+
 static int cmd_check_config(struct ctl_call *call)
 {
     int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
@@ -575,6 +589,17 @@ static const struct ctl_def watch_opts[] = {
     { .name = "count", .type = CTL_UINT, .min = 1, .max = 1000000000, .meta = "N", .help = "stop after N events" },
     { 0 },
 };
+static const struct ctl_def raw_dev[] = {
+    { .name = "DEVICE", .type = CTL_TEXT, .max = 63, .help = "a panel or bus of the site, by its configured name" },
+    { 0 },
+};
+static const struct ctl_def raw_opts[] = {
+    { .name = "command", .type = CTL_UINT, .min = 0, .max = 255, .meta = "N", .help = "C3: the command byte (4 = get parameters...)" },
+    { .name = "payload", .type = CTL_TEXT, .max = 2000, .meta = "HEX", .help = "C3: the payload, in hex" },
+    { .name = "slave", .type = CTL_TEXT, .max = 16, .meta = "ADDR", .help = "NiX1: the slave's address (default: broadcast)" },
+    { .name = "line", .type = CTL_TEXT, .max = 300, .meta = "LINE", .help = "NiX1: what follows the address (Qs, Nl 1\\t1...)" },
+    { 0 },
+};
 static const struct ctl_def ack_id[] = {
     { .name = "ID", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .help = "the journal id of the event" },
     { 0 },
@@ -614,6 +639,8 @@ static const struct ctl_verb site_verbs[] = {
       ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL },
     { "journal", NULL, journal_opts, "events of the journal, newest first", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
       cmd_journal, NULL },
+    { "raw DEVICE", raw_dev, raw_opts, "one raw request to a panel or bus that portierd owns (technicians; audited)",
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL },
     { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
       CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,

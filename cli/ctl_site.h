@@ -39,6 +39,8 @@ int ctl_daemon_status(struct ctl_call *call, const char *sock);
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
                       const char *comment);
 int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit);
+/* raw DEVICE through portierd. */
+int ctl_daemon_raw(const struct ctl_call *call, const char *sock);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
 /* The live events until interrupted (or --count), reconnecting and resuming by itself. */

@@ -904,44 +904,37 @@ static int hook_read(struct remote *r, const char *op, size_t device, size_t sla
     return 0;
 }
 
-static int hook_slave_get(void *arg, size_t device, size_t slave, device_settings_fn cb, void *ctx, char *err,
-                          size_t errlen)
+static int read_start(struct remote *r, const char *op, size_t device, size_t slave, const char *name,
+                      device_settings_fn scb, device_text_fn tcb, void *ctx, char *err, size_t errlen)
 {
     struct rread *k = calloc(1, sizeof *k);
     if (!k) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    k->settings_cb = cb;
+    k->settings_cb = scb;
+    k->text_cb = tcb;
     k->ctx = ctx;
-    return hook_read(arg, "slave-get", device, slave, NULL, k, err, errlen);
+    k->files = strcmp(op, "slave-files") == 0;
+    return hook_read(r, op, device, slave, name, k, err, errlen);
+}
+
+static int hook_slave_get(void *arg, size_t device, size_t slave, device_settings_fn cb, void *ctx, char *err,
+                          size_t errlen)
+{
+    return read_start(arg, "slave-get", device, slave, NULL, cb, NULL, ctx, err, errlen);
 }
 
 static int hook_slave_files(void *arg, size_t device, size_t slave, device_text_fn cb, void *ctx, char *err,
                             size_t errlen)
 {
-    struct rread *k = calloc(1, sizeof *k);
-    if (!k) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    k->text_cb = cb;
-    k->ctx = ctx;
-    k->files = true;
-    return hook_read(arg, "slave-files", device, slave, NULL, k, err, errlen);
+    return read_start(arg, "slave-files", device, slave, NULL, NULL, cb, ctx, err, errlen);
 }
 
 static int hook_slave_file_get(void *arg, size_t device, size_t slave, const char *name, device_text_fn cb, void *ctx,
                                char *err, size_t errlen)
 {
-    struct rread *k = calloc(1, sizeof *k);
-    if (!k) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    k->text_cb = cb;
-    k->ctx = ctx;
-    return hook_read(arg, "slave-file-get", device, slave, name, k, err, errlen);
+    return read_start(arg, "slave-file-get", device, slave, name, NULL, cb, ctx, err, errlen);
 }
 
 static const struct site_remote mirror_hooks = {

@@ -118,6 +118,22 @@ struct site_remote {
                           char *err, size_t errlen);
 };
 
+/* ---- raw pass-through (technicians, through portierd) ----
+ * One request as the device family speaks it, beside the driver's own traffic: C3: a command byte and payload, the
+ * answer's reply code and data; NiX1: a slave address (16 hex digits, or "broadcast") and the line after it ("Qs",
+ * "Nl 1\t1"), the reply code and payload (data lines of a multi-line answer joined by '\n'). Requests that would
+ * take the driver's own work away (a C3 connect, disconnect or RT-log read; a NiX1 access-log read or rewind) are
+ * refused. cb runs once, later, from the loop: error NULL with the reply, or error saying why. */
+struct device_raw {
+    unsigned char command;       /* C3 */
+    const void *payload;         /* C3 (copied) */
+    size_t len;
+    const char *slave;           /* NiX1 */
+    const char *line;            /* NiX1 */
+    unsigned timeout_ms;         /* 0 = the device's own */
+};
+typedef void (*device_raw_fn)(void *ctx, int code, const void *reply, size_t len, const char *error);
+
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
     /* Create the driver state for site->devices[dev->index] (priv); 0 or -1 with err filled. */
@@ -140,6 +156,9 @@ struct device_ops {
     int (*slave_files)(struct device *dev, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
     int (*slave_file_get)(struct device *dev, size_t slave, const char *name, device_text_fn cb, void *ctx,
                           char *err, size_t errlen);
+    /* Optional: one raw request (see struct device_raw). 0 = started (cb follows), -1 = refused now (err). */
+    int (*raw)(struct device *dev, const struct device_raw *req, device_raw_fn cb, void *ctx, char *err,
+               size_t errlen);
 };
 
 struct device {

@@ -22,6 +22,7 @@ struct dreq {
     bool action, finished, in_call;
     int64_t audit_id;               /* slave reads: their audit row */
     struct journal_verify *verify;  /* audit-verify: the walk in progress */
+    bool c3;                        /* raw: the device family of the answer */
     loop_timer_t timer;
     struct dreq *next;
 };
@@ -439,6 +440,111 @@ static void do_slave_read(struct daemon *d, struct client *c, const json_t *req,
     }
 }
 
+/* ---- raw pass-through: technicians only, audited like an action ---- */
+
+static void raw_done(void *ctx, int code, const void *reply, size_t len, const char *error)
+{
+    struct dreq *r = ctx;
+    json_t *m = json_object();
+    char detail[300];
+    if (error) {
+        snprintf(detail, sizeof detail, "%s", error);
+    } else if (r->c3) {
+        char *hex = proto_hex_encode(reply, len < 48 ? len : 48);
+        snprintf(detail, sizeof detail, "reply 0x%02X, %zu bytes%s%s%s", (unsigned)code & 0xff, len, len ? ": " : "",
+                 hex ? hex : "", len > 48 ? "..." : "");
+        free(hex);
+    } else {
+        snprintf(detail, sizeof detail, "reply %02X%s%.200s", (unsigned)code & 0xff, len ? ": " : "",
+                 reply ? (const char *)reply : "");
+    }
+    audit_finish(r->d, r->audit_id, !error, detail);
+    if (m) {
+        json_object_set_new(m, "type", json_string("result"));
+        json_object_set_new(m, "op", json_string("raw"));
+        json_object_set_new(m, "status", json_string(error ? "failed" : "ok"));
+        json_object_set_new(m, "error", json_string(error ? error : ""));
+        json_object_set_new(m, "code", json_integer(code));
+        if (!error && r->c3) {
+            char *hex = proto_hex_encode(reply, len);
+            json_object_set_new(m, "reply_command", json_integer(code & 0xff));
+            json_object_set_new(m, "reply_hex", json_string(hex ? hex : ""));
+            free(hex);
+        } else if (!error) {
+            json_object_set_new(m, "reply", json_stringn(reply ? reply : "", len));
+        }
+        json_object_set_new(m, "audit_id", json_integer(r->audit_id));
+    }
+    send_to(r, m, true);
+    dreq_free(r);
+}
+
+static void do_raw(struct daemon *d, struct client *c, const json_t *req, int64_t id)
+{
+    char name[SITE_NAME_MAX] = "", slave[32] = "", line[400] = "", hexs[2048] = "", err[256] = "";
+    int64_t command = -1, timeout = 0;
+    if (proto_get_str(req, "device", name, sizeof name, err, sizeof err) < 0 ||
+        proto_get_str(req, "slave", slave, sizeof slave, err, sizeof err) < 0 ||
+        proto_get_str(req, "line", line, sizeof line, err, sizeof err) < 0 ||
+        proto_get_str(req, "payload_hex", hexs, sizeof hexs, err, sizeof err) < 0 ||
+        proto_get_int(req, "command", &command, err, sizeof err) < 0 ||
+        proto_get_int(req, "timeout_ms", &timeout, err, sizeof err) < 0) {
+        dispatch_reply_error(c, id, "raw", "error", "%s", err);
+        return;
+    }
+    if (!technician(d, c, id, "raw", name))
+        return;
+    struct site_device *sd = site_find_device(d->site, name);
+    struct device *drv = sd ? sd->drv : NULL;
+    if (!drv || !drv->ops->raw) {
+        dispatch_reply_error(c, id, "raw", "refused", "%s", sd ? "this device takes no raw requests" :
+                             "no panel or bus of that name");
+        return;
+    }
+    bool c3 = sd->panel != NULL;
+    unsigned char *payload = NULL;
+    size_t plen = 0;
+    if (c3 && (command < 0 || command > 255 || (hexs[0] && proto_hex_decode(hexs, &payload, &plen) < 0))) {
+        dispatch_reply_error(c, id, "raw", "refused", "a C3 request needs \"command\" (0..255) and hex "
+                             "\"payload_hex\"");
+        return;
+    }
+    if (!c3 && !line[0]) {
+        free(payload);
+        dispatch_reply_error(c, id, "raw", "refused", "a NiX1 request needs \"line\" (and \"slave\")");
+        return;
+    }
+    if (timeout < 0 || timeout > 60000)
+        timeout = 0;
+    struct dreq *r = dreq_new(d, c, id, "raw");
+    if (!r) {
+        free(payload);
+        dispatch_reply_error(c, id, "raw", "failed", "out of memory");
+        return;
+    }
+    r->c3 = c3;
+    char params[128];
+    if (c3)
+        snprintf(params, sizeof params, "command=0x%02X bytes=%zu", (unsigned)command, plen);
+    else
+        snprintf(params, sizeof params, "slave=%.20s line=%.80s", slave[0] ? slave : "broadcast", line);
+    r->audit_id = audit_begin(d, c, "raw", sd->name, params, NULL, NULL);
+    if (r->audit_id < 0) {
+        free(payload);
+        dreq_free(r);
+        dispatch_reply_error(c, id, "raw", "refused", "the audit record could not be written: nothing sent");
+        return;
+    }
+    struct device_raw rq = { .command = (unsigned char)command, .payload = payload, .len = plen,
+                             .slave = slave[0] ? slave : NULL, .line = line, .timeout_ms = (unsigned)timeout };
+    if (drv->ops->raw(drv, &rq, raw_done, r, err, sizeof err) < 0) {
+        audit_finish(d, r->audit_id, false, err);
+        dreq_free(r);
+        dispatch_reply_error(c, id, "raw", "refused", "%s", err);
+    }
+    free(payload);
+}
+
 /* ---- audit-verify: a part at a time, so the loop keeps answering ---- */
 
 #define VERIFY_PART 2000
@@ -513,6 +619,8 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         dispatch_send_snapshot(d, c, id);
     else if (strcmp(op, "mqtt-status") == 0)
         daemon_mqtt_status(d, c, id);
+    else if (strcmp(op, "raw") == 0)
+        do_raw(d, c, req, id);
     else if (strcmp(op, "audit-verify") == 0)
         do_verify(d, c, id);
     else if (strcmp(op, "journal") == 0 || strcmp(op, "audit") == 0)

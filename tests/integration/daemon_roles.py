@@ -55,6 +55,8 @@ try:
         {"op": "cancel-alarm", "id": 11, "target": "Panel A"},
         {"op": "emergency-off", "id": 12},
         {"op": "door-open", "id": 13, "target": "Main entrance"},
+        {"op": "raw", "id": 14, "device": "Panel A", "command": 4, "payload_hex": "7e53657269616c4e756d626572"},
+        {"op": "raw", "id": 15, "device": "Bus 1", "slave": "270100000000006B", "line": "Nl 1\t1"},
     ]
     msgs = raw_session(sock, reqs, as_user=AS_GUARD)
     greet = msgs[0]
@@ -116,7 +118,8 @@ try:
         fail("a denied row with the wrong user or role: %s" % refused)
     ops = {x["action"] for x in refused}
     for want in ("door-open", "emergency-on", "slave-set", "slave-file-put", "slave-provision", "slave-get",
-                 "slave-files", "slave-file-get", "reload-config", "cancel-alarm", "emergency-off", "door-hold"):
+                 "slave-files", "slave-file-get", "reload-config", "cancel-alarm", "emergency-off", "door-hold",
+                 "raw"):
         if want not in ops:
             fail("no denied audit row for %s: %s" % (want, sorted(ops)))
     ok("every refusal audited as denied with the real user and role (%d rows)" % denied)
