@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_scan.h"
 
 struct c3_req {
     struct c3_req *next;
@@ -35,7 +36,8 @@ struct c3_session {
     struct xport x;
     unsigned gen;            /* bumped on every close: stale callbacks notice it */
     bool fd_added;
-    struct tcp_rxbuf rx;
+    struct tcp_rxbuf rx;     /* what one read brought; handed to the scanner at once */
+    struct c3_scanner scan;
     uint8_t *tx;
     size_t tx_cap, tx_len, tx_off;
 
@@ -282,6 +284,7 @@ static void close_transport(struct c3_session *s)
     s->x.fd = -1;
     s->gen++;
     s->rx.len = 0;
+    c3_scanner_reset(&s->scan);
     s->tx_len = s->tx_off = 0;
     loop_timer_disarm(s->loop, &s->conn_timer);
     loop_timer_disarm(s->loop, &s->req_timer);
@@ -442,6 +445,7 @@ static void start_connect(struct c3_session *s)
     }
     s->fd_added = true;
     s->rx.len = 0;
+    c3_scanner_reset(&s->scan);
     s->tx_len = s->tx_off = 0;
     set_state(s, C3_ST_CONNECTING, 0);
     loop_timer_arm_ms(s->loop, &s->conn_timer, s->cfg.connect_timeout_ms);
@@ -597,37 +601,37 @@ static void read_input(struct c3_session *s)
     ssize_t n = tcp_rx_drain(&s->x, &s->rx);
     bool dead = n < 0;
     int err = (int)n;
-    /* Frames first, even when the peer closed right after sending them. */
-    while (s->gen == gen && s->rx.len > 0) {
+    /* Frames first, even when the peer closed right after sending them. The scanner's work per byte is
+     * bounded whatever the bytes are (crafted streams cannot stall the loop). */
+    size_t off = 0;
+    uint64_t junk = s->scan.junk_bytes, bad = s->scan.bad_frames;
+    while (s->gen == gen) {
+        size_t took = c3_scanner_push(&s->scan, s->rx.data + off, s->rx.len - off);
+        off += took;
         struct c3_scan sc;
-        c3_frame_scan(s->rx.data, s->rx.len, 0, &sc);
-        if (sc.status == C3_SCAN_NEED) {
-            if (s->rx.len >= s->rx.limit) { /* cannot happen with sane limits; resync */
-                s->stats.junk_bytes += s->rx.len;
-                s->rx.len = 0;
-            }
+        bool frames = false;
+        while (s->gen == gen && c3_scanner_next(&s->scan, &sc) == C3_SCAN_FRAME) {
+            frames = true;
+            /* Copy out: handling may close the connection and reset the scanner. */
+            uint8_t stackbuf[512];
+            uint8_t *fb = sc.n <= sizeof stackbuf ? stackbuf : malloc(sc.n);
+            if (!fb)
+                continue;
+            memcpy(fb, sc.frame.data - C3_FRAME_HEAD_LEN, sc.n);
+            handle_frame(s, fb, sc.n);
+            if (fb != stackbuf)
+                free(fb);
+        }
+        if (off >= s->rx.len)
+            break;
+        if (!took && !frames) { /* out of memory for the window: drop the rest */
+            s->stats.junk_bytes += s->rx.len - off;
             break;
         }
-        if (sc.status == C3_SCAN_SKIP) {
-            s->stats.junk_bytes += sc.n;
-            if (sc.err == C3_E_CRC || sc.err == C3_E_END || sc.err == C3_E_TOOLONG)
-                s->stats.bad_frames++;
-            tcp_rx_consume(&s->rx, sc.n);
-            continue;
-        }
-        /* Copy out: handling may close the connection and reuse the buffer. */
-        uint8_t stackbuf[512];
-        uint8_t *fb = sc.n <= sizeof stackbuf ? stackbuf : malloc(sc.n);
-        if (!fb) {
-            tcp_rx_consume(&s->rx, sc.n);
-            continue;
-        }
-        memcpy(fb, s->rx.data, sc.n);
-        tcp_rx_consume(&s->rx, sc.n);
-        handle_frame(s, fb, sc.n);
-        if (fb != stackbuf)
-            free(fb);
     }
+    s->stats.junk_bytes += s->scan.junk_bytes - junk;
+    s->stats.bad_frames += s->scan.bad_frames - bad;
+    s->rx.len = 0;
     if (s->gen != gen)
         return;
     if (dead && s->state != C3_ST_DISCONNECTED && s->state != C3_ST_BACKOFF) {
@@ -939,6 +943,11 @@ struct c3_session *c3_session_new(loop_t *loop, const struct c3_session_config *
         s->rng = 0x9E3779B97F4A7C15ULL;
     s->x.fd = -1;
     tcp_rx_init(&s->rx, C3_DATA_MAX_ABS + C3_FRAME_OVERHEAD + 1024);
+    if (c3_scanner_init(&s->scan, 0) < 0) {
+        tcp_rx_free(&s->rx);
+        free(s);
+        return NULL;
+    }
     loop_timer_init(&s->conn_timer, on_conn_timer, s);
     loop_timer_init(&s->req_timer, on_req_timeout, s);
     loop_timer_init(&s->backoff_timer, on_backoff_timer, s);
@@ -957,6 +966,7 @@ void c3_session_free(struct c3_session *s)
     s->freeing = true; /* owners are going away: pending requests are dropped without callbacks */
     finish_stop(s);
     tcp_rx_free(&s->rx);
+    c3_scanner_free(&s->scan);
     free(s->tx);
     free(s);
 }
