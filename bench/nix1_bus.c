@@ -324,14 +324,14 @@ int main(int argc, char **argv)
     struct nix1_door *d = nix1_door_new(bus);
     struct nix1_door_report rep;
     g_done = false;
-    nix1_door_snapshot(d, addrs, NSLAVES, on_door, &rep);
+    nix1_door_refresh(d, addrs, NSLAVES, on_door, &rep);
     while (!g_done)
         loop_run_once(loop, -1);
     nix1_bus_stats(bus, &s0);
     t0 = g_tally;
     us0 = loop_mono_us();
     g_done = false;
-    nix1_door_emergency(d, true, on_door, &rep);
+    nix1_door_emergency(d, true, false, on_door, &rep);
     while (!g_done)
         loop_run_once(loop, -1);
     wall = (double)(loop_mono_us() - us0) / 1e6;
@@ -345,7 +345,7 @@ int main(int argc, char **argv)
            NSLAVES, rep.ok, rep.unreachable, wall, t1.bcast - t0.bcast + t1.bcast_long - t0.bcast_long, t1.uni - t0.uni,
            lim, wall / lim, strict, wall / strict);
     g_done = false;
-    nix1_door_emergency(d, false, on_door, &rep);
+    nix1_door_emergency(d, false, false, on_door, &rep);
     while (!g_done)
         loop_run_once(loop, -1);
     nix1_door_free(d);

@@ -335,20 +335,6 @@ static void live_wait_links(struct live *l, const bool *want, unsigned timeout_m
     loop_timer_disarm(l->loop, &l->deadline);
 }
 
-/* Whether the emergency touches this output (the rule of core/action.c: every door and probe, or the
- * configured names; never an aux output). */
-static bool live_emergency_output(const struct site *s, const struct site_output *o)
-{
-    if (o->type == OUTPUT_AUX)
-        return false;
-    if (s->emergency.all_doors)
-        return true;
-    for (size_t i = 0; i < s->emergency.n_doors; i++)
-        if (strcasecmp(s->emergency.doors[i], o->name) == 0)
-            return true;
-    return false;
-}
-
 /* Mark in want (one flag per site device) the devices the action will send to: the device of the named door,
  * aux output, probe, panel or slave; every device with an emergency door for the emergency. Nothing for an
  * action the caller's role may not run or a name that does not resolve: action_run refuses those before
@@ -367,7 +353,7 @@ static void live_targets(const struct live *l, enum action_id id, const char *ta
     case ACTION_TARGET_SITE:
         if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF)
             for (size_t i = 0; i < s->n_outputs; i++)
-                if (s->outputs[i].device < s->n_devices && live_emergency_output(s, &s->outputs[i]))
+                if (s->outputs[i].device < s->n_devices && action_emergency_output(s, &s->outputs[i]))
                     want[s->outputs[i].device] = true;
         return;
     case ACTION_TARGET_SLAVE:
@@ -448,6 +434,8 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     free(want);
     struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
     char err[256];
+    if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF)
+        action_recover(l.site, false, NULL, NULL, NULL); /* close what an ended process left pending */
     action_run(l.site, &l.user, id, target, &p, live_progress, &l, err, sizeof err);
     l.timed_out = false;
     loop_timer_arm_ms(l.loop, &l.deadline, 60000);
@@ -547,7 +535,7 @@ static const struct ctl_def journal_opts[] = {
       .choices = "access|door|nix1-access|link|command|gap|emergency|operator|system", .meta = "KIND", .help = "events of this kind" },
     { .name = "severity", .type = CTL_CHOICE, .choices = "normal|warning|alarm", .meta = "LEVEL", .help = "this severity or worse" },
     { .name = "search", .type = CTL_TEXT, .max = 200, .meta = "TEXT", .help = "events containing this text" },
-    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N events (50)" },
+    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N events, 50 by default" },
     { .name = "before", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .meta = "ID",
       .help = "only events older than this id (paging)" },
     { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
@@ -562,7 +550,7 @@ static const struct ctl_def audit_opts[] = {
     { .name = "user", .type = CTL_TEXT, .max = 63, .meta = "USER", .help = "actions of this Unix user" },
     { .name = "target", .type = CTL_TEXT, .max = 127, .meta = "NAME", .help = "actions on this door or device" },
     { .name = "search", .type = CTL_TEXT, .max = 200, .meta = "TEXT", .help = "actions containing this text" },
-    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N rows (50)" },
+    { .name = "limit", .type = CTL_UINT, .min = 1, .max = 1000000, .meta = "N", .help = "at most N rows, 50 by default" },
     { .name = "before", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .meta = "ID",
       .help = "only rows older than this id (paging)" },
     { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
@@ -619,8 +607,8 @@ static const struct ctl_verb site_verbs[] = {
 
 const struct ctl_family ctl_site_family = {
     .name = NULL,
-    .help = "Site commands: the configured site (-c FILE); door commands are checked against the caller's role "
-            "and audited before anything is sent.",
+    .help = "the whole site of the configuration (-c FILE); door commands are checked against the caller's role "
+            "and audited before anything is sent",
     .verbs = site_verbs,
     .nverbs = sizeof site_verbs / sizeof site_verbs[0],
 };

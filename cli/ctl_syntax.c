@@ -282,6 +282,8 @@ int check_value(const struct ctl_def *d, const struct ctl_verb *v, const char *t
     case CTL_CUSTOM:
         if (d->check && d->check(text, why, wl) < 0)
             return -1;
+        if (text[0] && strspn(text, "0123456789") == strlen(text) && strlen(text) < 19)
+            val->n = strtoll(text, NULL, 10); /* a number the check accepted (e.g. a baud rate) */
         break;
     }
     val->set = true;

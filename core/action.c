@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/device.h"
 #include "core/journal.h"
@@ -101,6 +102,7 @@ struct run_ctx {
     char prov_dir[SITE_PATH_MAX];
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
+    bool resume;               /* ACTION_EMERGENCY_ON after a restart (action_recover) */
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -124,6 +126,75 @@ static enum device_op device_op_for(enum action_id id)
     }
 }
 
+static bool resumed_by_device(const struct run_ctx *rc, size_t device)
+{
+    return rc->resume && rc->site->devices[device].emergency == SITE_EM_ACTIVE;
+}
+
+/* ---- which process an audit row belongs to ---- */
+
+#define MARK_PREFIX "running in pid "
+
+/* This process, as "running in pid N (start T, boot B)": T is its start time in clock ticks since boot, B the
+ * start of the kernel's boot id, so a reused pid or a reboot is never taken for this process. */
+static void process_mark(char *buf, size_t len)
+{
+    char stat[1024] = "", boot[40] = "";
+    unsigned long long start = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (f) {
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        stat[n] = '\0';
+        fclose(f);
+        const char *p = strrchr(stat, ')'); /* after the command name, fields 3.. */
+        for (int field = 2; p && *p && field < 22; p++)
+            if (*p == ' ')
+                field++;
+        if (p)
+            start = strtoull(p, NULL, 10);
+    }
+    f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+        if (!fgets(boot, sizeof boot, f))
+            boot[0] = '\0';
+        fclose(f);
+    }
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(buf, len, MARK_PREFIX "%d (start %llu, boot %.8s)", (int)getpid(), start, boot);
+}
+
+/* Whether the process an audit row's mark names is still running (false for rows without a mark). */
+static bool process_alive(const char *detail)
+{
+    int pid;
+    unsigned long long start;
+    char boot[16];
+    if (sscanf(detail, MARK_PREFIX "%d (start %llu, boot %8[0-9a-f])", &pid, &start, boot) != 3 || pid <= 0)
+        return false;
+    char me[160], mine_boot[16] = "";
+    process_mark(me, sizeof me);
+    int mypid;
+    unsigned long long mystart;
+    if (sscanf(me, MARK_PREFIX "%d (start %llu, boot %8[0-9a-f])", &mypid, &mystart, mine_boot) != 3 ||
+        strcmp(boot, mine_boot) != 0)
+        return false;
+    if (pid == mypid)
+        return start == mystart;
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    stat[n] = '\0';
+    fclose(f);
+    const char *p = strrchr(stat, ')');
+    for (int field = 2; p && *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    return p && strtoull(p, NULL, 10) == start;
+}
+
 static void format_params(const struct action_run *run, char *buf, size_t len)
 {
     const struct run_ctx *rc = (const struct run_ctx *)(const void *)run; /* run is rc's first member */
@@ -135,6 +206,8 @@ static void format_params(const struct action_run *run, char *buf, size_t len)
         snprintf(buf, len, "file=%s", rc->file_name);
     else if (run->def->id == ACTION_SLAVE_PROVISION)
         snprintf(buf, len, "from=%.100s", rc->prov_dir);
+    else if (rc->resume)
+        snprintf(buf, len, "resume after a restart");
     else if (run->def->param)
         snprintf(buf, len, "%s=%u", run->def->param, run->value);
     else
@@ -217,7 +290,7 @@ static void finish(struct run_ctx *rc)
             r->status = ACTION_PARTIAL;
     }
     if (r->def->id == ACTION_EMERGENCY_OFF && r->status == ACTION_OK)
-        rc->site->emergency_active = false;
+        rc->site->emergency_active = rc->site->emergency_resumed = false;
     char detail[1024];
     format_detail(rc, detail, sizeof detail);
     if (r->audit_id != 0 && rc->site->journal_db) {
@@ -628,7 +701,10 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     event_copy(rec.role, sizeof rec.role, role_name(user->role));
     event_copy(rec.action, sizeof rec.action, r->def->name);
     event_copy(rec.target, sizeof rec.target, r->target);
+    if (params)
+        rc->resume = id == ACTION_EMERGENCY_ON && params->resume;
     format_params(r, rec.params, sizeof rec.params);
+    process_mark(rec.detail, sizeof rec.detail); /* a restart knows whether this row's process still runs */
     int arc = site->journal_db ? journal_audit_begin(site->journal_db, &rec) : -1;
     struct journal_health jh = { .state = JOURNAL_UNAVAILABLE };
     if (site->journal_db)
@@ -675,24 +751,25 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
         break;
     case ACTION_EMERGENCY_ON:
     case ACTION_EMERGENCY_OFF: {
-        if (id == ACTION_EMERGENCY_ON) {
-            site->emergency_active = true;
+        if (id == ACTION_EMERGENCY_ON && !(rc->resume && site->emergency_active))
             site->emergency_since_us = event_now_us();
-        }
+        site->emergency_active = site->emergency_active || id == ACTION_EMERGENCY_ON;
+        site->emergency_resumed = false;
         size_t *outs = malloc((site->n_outputs ? site->n_outputs : 1) * sizeof *outs);
         if (!outs) {
             snprintf(r->error, sizeof r->error, "out of memory");
             r->status = ACTION_FAILED;
             break;
         }
-        /* Results for every emergency output first, so the live counts start complete. */
+        /* Results for every emergency output first, so the live counts start complete. A resume leaves out the
+         * devices that remember the emergency: they complete it by themselves. */
         for (size_t i = 0; i < site->n_outputs; i++)
-            if (action_emergency_output(site, &site->outputs[i]))
+            if (action_emergency_output(site, &site->outputs[i]) && !resumed_by_device(rc, site->outputs[i].device))
                 add_result(rc, site->outputs[i].device, i);
         /* Then one command per device, all devices at once. */
         for (size_t d = 0; d < site->n_devices; d++) {
             size_t n = 0;
-            for (size_t i = 0; i < site->n_outputs; i++)
+            for (size_t i = 0; i < site->n_outputs && !resumed_by_device(rc, d); i++)
                 if (site->outputs[i].device == d && action_emergency_output(site, &site->outputs[i]))
                     outs[n++] = i;
             if (n)
@@ -734,4 +811,85 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     if (rc->pending_devices == 0)
         finish(rc);
     return 0;
+}
+
+/* ---- after a restart ---- */
+
+struct dangling {
+    int64_t id[64];
+    char action[64][32];
+    size_t n;
+};
+
+static int collect_dangling(const struct audit_record *r, void *arg)
+{
+    struct dangling *d = arg;
+    if (d->n < 64 && !process_alive(r->detail)) {
+        d->id[d->n] = r->id;
+        event_copy(d->action[d->n], sizeof d->action[0], r->action);
+        d->n++;
+    }
+    return 0;
+}
+
+/* What the devices remember of an emergency now, for the closing line of an interrupted emergency row. */
+static void emergency_summary(const struct site *site, char *buf, size_t len)
+{
+    size_t doors = 0, unlocked = 0, active = 0, pending = 0;
+    for (size_t i = 0; i < site->n_outputs; i++)
+        if (action_emergency_output(site, &site->outputs[i])) {
+            doors++;
+            unlocked += site->outputs[i].state.emergency;
+        }
+    for (size_t d = 0; d < site->n_devices; d++) {
+        active += site->devices[d].emergency == SITE_EM_ACTIVE;
+        pending += site->devices[d].emergency == SITE_EM_RESTORE_PENDING;
+    }
+    if (!active && !pending)
+        snprintf(buf, len, "no device remembers an emergency: no door was changed by it");
+    else
+        snprintf(buf, len, "at restart %zu device(s) remember the emergency%s%s, %zu of %zu emergency doors "
+                 "unlocked", active + pending, pending ? ", " : "", pending ? "restore pending" : "", unlocked, doors);
+}
+
+int action_recover(struct site *site, bool resume, action_progress_fn cb, void *arg, bool *resumed)
+{
+    int closed = 0;
+    if (resumed)
+        *resumed = false;
+    if (site->journal_db) {
+        struct dangling d = { .n = 0 };
+        struct journal_query q = { .kind = -1, .min_severity = -1, .result = "pending", .limit = 64 };
+        if (journal_query_audit(site->journal_db, &q, collect_dangling, &d) < 0)
+            closed = -1;
+        for (size_t i = 0; closed >= 0 && i < d.n; i++) {
+            char detail[512], what[300] = "";
+            bool em = strncmp(d.action[i], "emergency", 9) == 0;
+            if (em)
+                emergency_summary(site, what, sizeof what);
+            snprintf(detail, sizeof detail, "interrupted: the process that ran it ended before its result%s%s",
+                     em ? "; " : "", what);
+            if (journal_audit_finish(site->journal_db, d.id[i], "interrupted", detail, 0) == 0)
+                closed++;
+        }
+    }
+    if (!resume || !site->emergency_active)
+        return closed;
+    /* Some device remembers the emergency: those that do not (it ended before they got it) get it now. */
+    bool any_active = false, missing = false;
+    for (size_t d = 0; d < site->n_devices; d++)
+        any_active = any_active || site->devices[d].emergency == SITE_EM_ACTIVE;
+    for (size_t i = 0; i < site->n_outputs; i++)
+        missing = missing || (action_emergency_output(site, &site->outputs[i]) &&
+                              site->devices[site->outputs[i].device].emergency == SITE_EM_NONE);
+    if (any_active && missing) {
+        struct action_user sys = { .role = ROLE_TECHNICIAN };
+        event_copy(sys.name, sizeof sys.name, "portier");
+        struct action_params p = { .resume = true };
+        char err[160];
+        if (resumed)
+            *resumed = true; /* cb runs (at least once, finished) whatever action_run returns */
+        (void)action_run(site, &sys, ACTION_EMERGENCY_ON, NULL, &p, cb, arg, err, sizeof err);
+    }
+    return closed;
 }

@@ -76,6 +76,9 @@ struct action_params {
      * called from the loop while the action runs. */
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
+    /* ACTION_EMERGENCY_ON: complete an emergency an earlier process began (action_recover): sent only to the
+     * devices that do not remember it (those that do complete it by themselves). */
+    bool resume;
 };
 
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_PARTIAL, ACTION_FAILED, ACTION_DENIED, ACTION_REFUSED };
@@ -121,6 +124,14 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
 
 /* Whether the emergency unlocks this output: every door and NiX1 probe, or the configured names; never an aux. */
 bool action_emergency_output(const struct site *site, const struct site_output *o);
+
+/* At start, once the devices are attached and started (they report what they remember of an emergency): close
+ * the audit rows that an ended process left "pending" (result "interrupted", with what the devices remember
+ * now; rows of processes still running are left alone); and, when `resume` and some device remembers an
+ * emergency that the emergency doors of other devices never got, run emergency-on for those as user "portier"
+ * (audited; cb as for action_run, called only when it runs: *resumed says so). Returns the number of rows
+ * closed, or -1. */
+int action_recover(struct site *site, bool resume, action_progress_fn cb, void *arg, bool *resumed);
 
 /* Number of actions still running (front ends wait for 0 before exiting). */
 size_t action_running(const struct site *site);

@@ -167,6 +167,22 @@ void device_report_link(struct device *dev, enum link_state link, const char *de
     site_changed(site, (int)dev->index, -1);
 }
 
+void device_report_emergency(struct device *dev, enum site_em_state state)
+{
+    struct site *site = dev->site;
+    struct site_device *sd = &site->devices[dev->index];
+    if (sd->emergency == state)
+        return;
+    sd->emergency = state;
+    if (state != SITE_EM_NONE && !site->emergency_active) {
+        site->emergency_active = true;
+        site->emergency_resumed = true; /* an emergency action of this process sets emergency_active first */
+        if (!site->emergency_since_us)
+            site->emergency_since_us = event_now_us();
+    }
+    site_changed(site, (int)dev->index, -1);
+}
+
 void device_report_output(struct device *dev, size_t output, const struct output_state *state)
 {
     struct site *site = dev->site;

@@ -194,6 +194,10 @@ const char *device_result_name(enum device_result result);
 void device_report_event(struct device *dev, struct event *ev);
 /* Link state change; emits an EVENT_LINK, and an EVENT_GAP when an up link comes back after a loss. */
 void device_report_link(struct device *dev, enum link_state link, const char *detail);
+/* What the driver remembers of an emergency (from its state file at init, and whenever it changes). A device
+ * that remembers one makes the site's emergency active (site->emergency_resumed when nothing in this process
+ * started it); only a successful emergency-off ends it. */
+void device_report_emergency(struct device *dev, enum site_em_state state);
 /* New runtime state of one of this device's outputs (the site keeps it and tells the front end). */
 void device_report_output(struct device *dev, size_t output, const struct output_state *state);
 /* The site output index for (number, slave) of this device, or SIZE_MAX. For C3 doors type OUTPUT_DOOR,

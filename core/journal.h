@@ -128,6 +128,7 @@ struct journal_query {
     const char *search;          /* substring of text/code name/uid/card/device/door (audit: user,
                                     action, target, detail); NULL = none */
     const char *user;            /* audit only: exact user */
+    const char *result;          /* audit only: exact result ("pending" finds rows an ended process left open) */
     int64_t before_id;           /* paging: only rows with id < before_id (0 = from the newest) */
     int64_t after_id;            /* only rows with id > after_id (0 = no bound): catching up from an id */
     bool unacked_only;           /* events only: rows nobody has acknowledged */

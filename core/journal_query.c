@@ -216,6 +216,10 @@ long journal_query_audit(struct journal *j, const struct journal_query *q, journ
         sql_add(&b, " AND user = ?");
         bind_add_text(&b, q->user);
     }
+    if (q->result) {
+        sql_add(&b, " AND result = ?");
+        bind_add_text(&b, q->result);
+    }
     if (q->door) {
         sql_add(&b, " AND target = ? COLLATE NOCASE");
         bind_add_text(&b, q->door);
@@ -310,8 +314,10 @@ int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id)
     sqlite3_stmt *st;
     if (!db)
         return -1;
-    if (sqlite3_prepare_v2(db, "SELECT ifnull(min(id),0), ifnull(max(id),0) FROM events", -1, &st, NULL) !=
-        SQLITE_OK) {
+    /* One aggregate per SELECT: SQLite answers each from an end of the rowid b-tree (min and max in one SELECT
+     * would scan the whole table). */
+    if (sqlite3_prepare_v2(db, "SELECT ifnull((SELECT min(id) FROM events),0), ifnull((SELECT max(id) FROM events),0)",
+                           -1, &st, NULL) != SQLITE_OK) {
         query_error(j, db);
         return -1;
     }

@@ -145,6 +145,13 @@ struct device; /* core/device.h */
 struct site;
 struct journal; /* core/journal.h */
 
+/* What a device's driver remembers of an emergency, across runs (device_report_emergency). */
+enum site_em_state {
+    SITE_EM_NONE,            /* nothing: its doors are as the operators left them */
+    SITE_EM_ACTIVE,          /* the emergency was begun on it (intent stored) and not ended */
+    SITE_EM_RESTORE_PENDING, /* a restore was begun and not confirmed for every door (done when it answers) */
+};
+
 struct site_device {
     size_t index;
     char name[SITE_NAME_MAX];
@@ -161,6 +168,7 @@ struct site_device {
     /* identity as read from the device by its driver ("" while unknown) */
     char serial[48];
     char firmware[64];
+    enum site_em_state emergency;     /* what its driver remembers of an emergency */
 };
 
 /* The runtime state of one output. Drivers report it through device_report_output(). */
@@ -226,6 +234,7 @@ struct site {
     struct journal *journal_db;
     bool emergency_active;
     int64_t emergency_since_us;
+    bool emergency_resumed;           /* emergency_active comes from what the devices remembered at start */
     size_t actions_running;           /* actions dispatched and not yet finished */
     site_change_fn on_change;
     void *on_change_arg;

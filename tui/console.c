@@ -403,6 +403,34 @@ static void action_progress(const struct action_run *run, bool finished, void *a
     c->dirty = true;
 }
 
+void console_recover(struct console *c)
+{
+    struct action_ctx *ax = calloc(1, sizeof *ax);
+    bool resumed = false;
+    if (ax) {
+        ax->c = c;
+        ax->r = REQ_EMERGENCY;
+        ax->id = ACTION_EMERGENCY_ON;
+        ax->output = SIZE_MAX;
+        c->em.running = c->em.on = true;
+        c->running_actions++;
+    }
+    int closed = action_recover(c->site, !c->readonly && ax, ax ? action_progress : NULL, ax, &resumed);
+    if (ax && !resumed) {
+        c->em.running = c->em.on = false;
+        c->running_actions--;
+        free(ax);
+    }
+    c->em.resumed = c->site->emergency_active;
+    if (c->site->emergency_active)
+        console_message(c, TH_CRIT, "EMERGENCY begun before this console started: still active%s",
+                        resumed ? "; completing it on the doors that never got it" : "");
+    else if (closed > 0)
+        console_message(c, TH_WARN, "%d action%s of an earlier run ended without a result (audit: interrupted)",
+                        closed, closed == 1 ? "" : "s");
+    c->dirty = true;
+}
+
 int console_action(struct console *c, enum req r, enum action_id id, const char *target, unsigned value,
                    bool has_value)
 {
@@ -418,6 +446,7 @@ int console_action(struct console *c, enum req r, enum action_id id, const char 
     ax->id = id;
     struct action_params params = {.value = value, .has_value = has_value};
     if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF) {
+        c->em.resumed = false;
         c->em.running = true;
         c->em.on = id == ACTION_EMERGENCY_ON;
         c->em.confirmed = c->em.pending = c->em.failed = c->em.total = 0;

@@ -145,6 +145,7 @@ struct console {
     struct {
         bool running;        /* an emergency on/off action is in flight */
         bool on;             /* the last finished or running action was emergency on */
+        bool resumed;        /* the emergency was begun before this console started (counts from door states) */
         unsigned confirmed, pending, failed, total;
         char failures[512];
         int64_t first_press_ms; /* double-press confirmation */
@@ -164,6 +165,9 @@ void console_info(struct console *c, const char *title, const char *text);
 
 /* Run a core action on target for the operator; progress updates out_progress and the message line.
  * Refuses (with a message) what the role may not do. Returns 0 when dispatched. */
+/* At start, with the devices started: close audit rows an ended process left pending, show an emergency the
+ * devices remember, and complete it on the devices that never got it (action_recover). */
+void console_recover(struct console *c);
 int console_action(struct console *c, enum req r, enum action_id id, const char *target, unsigned value,
                    bool has_value);
 /* True when the role may use the request; otherwise shows the refusal and returns false. */

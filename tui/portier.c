@@ -206,6 +206,7 @@ int main(int argc, char **argv)
                    readonly ? ", read-only" : "");
     event_publish(site_events(site), &ev);
     device_start_all(site);
+    console_recover(&c);
 
     status = ui_run(&c);
 

@@ -168,7 +168,17 @@ static int draw_banner(struct console *c, int y)
         snprintf(rk, sizeof rk, "F%d", f);
     else if (any >= 0)
         keys_name(any, rk, sizeof rk);
-    if (!c->em.on && !c->em.running && c->site->emergency_active)
+    if (c->em.resumed && c->site->emergency_active) {
+        /* begun before this console started: what the doors report */
+        unsigned total = 0, unlocked = 0;
+        for (size_t i = 0; i < c->site->n_outputs; i++)
+            if (action_emergency_output(c->site, &c->site->outputs[i])) {
+                total++;
+                unlocked += c->site->outputs[i].state.emergency && !c->site->outputs[i].state.stale;
+            }
+        snprintf(line, sizeof line, " EMERGENCY ACTIVE (begun before this console started) %s %u doors: %u unlocked, "
+                 "%u not confirmed  %s = restore", c->th.bullet, total, unlocked, total - unlocked, rk);
+    } else if (!c->em.on && !c->em.running && c->site->emergency_active)
         snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed  %s = retry",
                  c->th.bullet, c->em.total, c->em.confirmed, c->em.failed, rk);
     else if (c->em.on || c->site->emergency_active)

@@ -61,6 +61,7 @@ struct c3d_door {
     bool normal_open;           /* normal-open as far as known (our op 4, or events 5/11/205 and 10/204) */
     bool emergency;             /* unlocked by the emergency */
     bool em_pending;            /* emergency not confirmed yet: apply when the panel is back */
+    bool restore_pending;       /* restore begun and not confirmed: done when the panel is back */
     bool prev_held, prev_no;    /* state before the emergency (restore = previous) */
     int64_t open_until_us;      /* timed pulse end (wall clock), 0 = none */
     loop_timer_t relock;
@@ -97,6 +98,8 @@ struct c3dev {
     struct c3d_group *groups;
     char state_path[SITE_PATH_MAX];
     loop_timer_t state_timer;
+    bool em_intent;             /* the last emergency command was "on" (stored before anything was sent) */
+    enum site_restore em_restore; /* how a pending restore puts the doors back */
 };
 
 static struct c3dev *priv(const struct device *dev) { return dev->priv; }
@@ -112,28 +115,52 @@ char *c3_device_state_path(const struct site *site, const struct site_panel *pan
     return buf;
 }
 
-/* Written once per loop iteration at most (state_save marks it dirty), durably. */
+/* What the panel remembers of an emergency, for the site. */
+static void report_emergency(struct c3dev *c)
+{
+    bool active = false, pending = false;
+    for (unsigned i = 0; i < c->panel->doors; i++) {
+        active = active || (c->em_intent && (c->door[i].emergency || c->door[i].em_pending));
+        pending = pending || c->door[i].restore_pending;
+    }
+    device_report_emergency(c->dev, active ? SITE_EM_ACTIVE : pending ? SITE_EM_RESTORE_PENDING : SITE_EM_NONE);
+}
+
+/* The state file: "emergency on|off restore previous|locked", then per door "door N emergency pending prev_held
+ * prev_normal_open held normal_open restore_pending". Written durably: at once before an emergency command goes
+ * out (write-ahead), otherwise once per loop iteration at most (state_save). */
 static void state_write(struct c3dev *c)
 {
-    bool any = false;
+    loop_timer_disarm(c->dev->loop, &c->state_timer);
+    report_emergency(c);
+    bool any = c->em_intent;
     for (unsigned i = 0; i < c->panel->doors; i++)
-        any = any || c->door[i].emergency || c->door[i].em_pending || c->door[i].held || c->door[i].normal_open;
+        any = any || c->door[i].emergency || c->door[i].em_pending || c->door[i].held || c->door[i].normal_open ||
+              c->door[i].restore_pending;
     if (!c->state_path[0])
         return;
     if (!any) {
         unlink(c->state_path);
         return;
     }
-    char text[512];
+    char text[768];
     size_t k = (size_t)snprintf(text, sizeof text,
                                 "# portier C3 door state: door N emergency pending prev_held prev_normal_open held "
-                                "normal_open\n");
+                                "normal_open restore_pending\nemergency %s restore %s\n",
+                                c->em_intent ? "on" : "off", c->em_restore == SITE_RESTORE_LOCKED ? "locked" : "previous");
     for (unsigned i = 0; i < c->panel->doors && k < sizeof text; i++) {
         const struct c3d_door *d = &c->door[i];
-        k += (size_t)snprintf(text + k, sizeof text - k, "door %u %d %d %d %d %d %d\n", i + 1, d->emergency,
-                              d->em_pending, d->prev_held, d->prev_no, d->held, d->normal_open);
+        k += (size_t)snprintf(text + k, sizeof text - k, "door %u %d %d %d %d %d %d %d\n", i + 1, d->emergency,
+                              d->em_pending, d->prev_held, d->prev_no, d->held, d->normal_open, d->restore_pending);
     }
-    (void)durable_write(c->state_path, text, k < sizeof text ? k : sizeof text - 1, 0600, 0, NULL, 0);
+    char err[256];
+    if (durable_write(c->state_path, text, k < sizeof text ? k : sizeof text - 1, 0600, 0, err, sizeof err) < 0 &&
+        c->em_intent) {
+        struct event ev;
+        event_init(&ev, EVENT_EMERGENCY, EVENT_ALARM);
+        event_set_text(&ev, "emergency state not stored (a restart could not restore the doors): %s", err);
+        device_report_event(c->dev, &ev);
+    }
 }
 
 static void state_timer_cb(loop_t *loop, void *arg)
@@ -153,14 +180,22 @@ static void state_load(struct c3dev *c)
     size_t len;
     if (!c->state_path[0] || durable_read(c->state_path, 1u << 16, &text, &len) < 0)
         return;
+    bool intent_line = false;
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
+        char on[8], restore[16];
+        if (sscanf(line, "emergency %7s restore %15s", on, restore) == 2) {
+            intent_line = true;
+            c->em_intent = strcmp(on, "on") == 0;
+            c->em_restore = strcmp(restore, "locked") == 0 ? SITE_RESTORE_LOCKED : SITE_RESTORE_PREVIOUS;
+            continue;
+        }
         unsigned n;
-        int v[6];
-        if (sscanf(line, "door %u %d %d %d %d %d %d", &n, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 7 || n < 1 ||
-            n > c->panel->doors)
+        int v[7] = { 0 };
+        int got = sscanf(line, "door %u %d %d %d %d %d %d %d", &n, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
+        if ((got != 7 && got != 8) || n < 1 || n > c->panel->doors)
             continue;
         struct c3d_door *d = &c->door[n - 1];
         d->emergency = v[0] == 1;
@@ -169,8 +204,27 @@ static void state_load(struct c3dev *c)
         d->prev_no = v[3] == 1;
         d->held = v[4] == 1;
         d->normal_open = v[5] == 1;
+        d->restore_pending = v[6] == 1;
     }
     free(text);
+    size_t again = 0;
+    for (unsigned i = 0; i < c->panel->doors; i++) {
+        struct c3d_door *d = &c->door[i];
+        if (!intent_line)
+            c->em_intent = c->em_intent || d->emergency || d->em_pending;
+        /* An emergency an earlier run began is completed: every one of its doors is unlocked again at connect. */
+        if (c->em_intent && (d->emergency || d->em_pending) && d->out != SIZE_MAX) {
+            d->em_pending = true;
+            again++;
+        }
+    }
+    if (again) {
+        struct event ev;
+        event_init(&ev, EVENT_EMERGENCY, EVENT_ALARM);
+        event_set_text(&ev, "emergency begun by an earlier run: %zu door%s unlocked again when the panel answers",
+                       again, again == 1 ? "" : "s");
+        device_report_event(c->dev, &ev);
+    }
 }
 
 /* ---- output states ---- */
@@ -620,13 +674,13 @@ static void apply_step(struct c3dev *c, struct c3d_item *it, const uint8_t *p)
             door_pulse(c, i, ctl.duration);
         }
         if (op == DEVICE_EMERGENCY_OFF && it->pos + 1 >= it->nsteps)
-            d->emergency = d->em_pending = false;
+            d->emergency = d->em_pending = d->restore_pending = false;
         publish_door(c, i);
     } else if (ctl.op == C3_CTL_NORMAL_OPEN && ctl.number >= 1 && ctl.number <= SITE_C3_MAX_DOORS) {
         unsigned i = ctl.number - 1u;
         c->door[i].normal_open = ctl.enable;
         if (op == DEVICE_EMERGENCY_OFF && it->pos + 1 >= it->nsteps)
-            c->door[i].emergency = c->door[i].em_pending = false;
+            c->door[i].emergency = c->door[i].em_pending = c->door[i].restore_pending = false;
         publish_door(c, i);
     } else if (ctl.op == C3_CTL_OUTPUT && ctl.type == C3_OUTPUT_AUX && ctl.number >= 1 &&
                ctl.number <= SITE_C3_MAX_DOORS) {
@@ -736,10 +790,12 @@ static bool plan_item(struct c3dev *c, struct c3d_group *g, struct c3d_item *it)
         if (!door)
             return false;
         struct c3d_door *d = &c->door[n - 1];
-        if (!d->emergency && !d->em_pending) {
+        if (!d->emergency && !d->em_pending && !d->restore_pending) { /* never an emergency-made state */
             d->prev_held = d->held;
             d->prev_no = d->normal_open;
         }
+        d->em_pending = true; /* the intent; confirmed by the unlock */
+        d->restore_pending = false;
         it->nsteps = 2;
         it->confirm_at = 1; /* unlocked = confirmed; normal-open follows */
         return c3_control_output(s[0], C3_OUTPUT_DOOR, (unsigned)n, C3_OUTPUT_LATCH) > 0 &&
@@ -749,9 +805,11 @@ static bool plan_item(struct c3dev *c, struct c3d_group *g, struct c3d_item *it)
         if (!door)
             return false;
         struct c3d_door *d = &c->door[n - 1];
-        bool prev = g->restore == SITE_RESTORE_PREVIOUS && (d->emergency || d->em_pending);
+        bool in = d->emergency || d->em_pending || d->restore_pending;
+        bool prev = g->restore == SITE_RESTORE_PREVIOUS && in;
         bool held = prev && d->prev_held, no = prev && d->prev_no;
         d->em_pending = false;
+        d->restore_pending = in; /* the intent; confirmed by the last step */
         it->nsteps = 2;
         /* Normal-open first when it goes off (closing while normal-open would not lock), last when it is
          * put back (a close would end it). */
@@ -880,29 +938,36 @@ static int c3_command(struct device *dev, const struct device_cmd *cmd, char *er
         if (!it->confirm_at)
             it->confirm_at = it->nsteps;
     }
-    if (cmd->op == DEVICE_EMERGENCY_ON || cmd->op == DEVICE_EMERGENCY_OFF)
-        state_save(c);
+    if (cmd->op == DEVICE_EMERGENCY_ON || cmd->op == DEVICE_EMERGENCY_OFF) {
+        /* Write-ahead: the intent and the state to go back to are on disk before the first request leaves. */
+        c->em_intent = cmd->op == DEVICE_EMERGENCY_ON;
+        if (cmd->op == DEVICE_EMERGENCY_OFF)
+            c->em_restore = cmd->restore;
+        state_write(c);
+    }
     group_start(c, g);
     g->in_command = false;
     loop_timer_arm_ms(dev->loop, &g->defer, 0);
     return 0;
 }
 
-/* An emergency that could not be confirmed is applied as soon as the panel answers again. */
+/* An emergency that could not be confirmed is applied as soon as the panel answers again; so is a restore. */
 static void apply_pending_emergency(struct c3dev *c)
 {
     size_t outs[SITE_C3_MAX_DOORS], n = 0;
     for (unsigned i = 0; i < c->panel->doors; i++)
-        if (c->door[i].em_pending && c->door[i].out != SIZE_MAX)
+        if ((c->em_intent ? c->door[i].em_pending : c->door[i].restore_pending) && c->door[i].out != SIZE_MAX)
             outs[n++] = c->door[i].out;
     if (!n)
         return;
-    struct device_cmd cmd = { .op = DEVICE_EMERGENCY_ON, .outputs = outs, .n_outputs = n };
+    struct device_cmd cmd = { .op = c->em_intent ? DEVICE_EMERGENCY_ON : DEVICE_EMERGENCY_OFF, .outputs = outs,
+                              .n_outputs = n, .restore = c->em_restore };
     char err[64];
     (void)c3_command(c->dev, &cmd, err, sizeof err);
     struct event ev;
-    event_init(&ev, EVENT_EMERGENCY, EVENT_ALARM);
-    event_set_text(&ev, "panel back: applying the pending emergency unlock to %zu door%s", n, n == 1 ? "" : "s");
+    event_init(&ev, EVENT_EMERGENCY, c->em_intent ? EVENT_ALARM : EVENT_WARNING);
+    event_set_text(&ev, "panel back: applying the pending emergency %s to %zu door%s",
+                   c->em_intent ? "unlock" : "restore", n, n == 1 ? "" : "s");
     device_report_event(c->dev, &ev);
 }
 
@@ -973,6 +1038,7 @@ static int c3_init(struct device *dev, char *err, size_t errlen)
     loop_timer_init(&c->state_timer, state_timer_cb, c);
     state_load(c);
     dev->priv = c;
+    report_emergency(c);
     publish_all(c);
     return 0;
 }

@@ -428,6 +428,89 @@ static void test_names(void **state)
     assert_int_equal(role_resolve(maps, 3, ROLE_OPERATOR, "bob", NULL, 0, false), ROLE_OPERATOR);
 }
 
+static int find_audit_id(const struct audit_record *r, void *arg)
+{
+    struct audit_record *want = arg;
+    if (r->id == want->id)
+        *want = *r;
+    return 0;
+}
+
+static struct audit_record audit_row(int64_t id)
+{
+    struct audit_record r = { .id = id };
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 100 };
+    journal_query_audit(E.j, &q, find_audit_id, &r);
+    return r;
+}
+
+/* After a restart: a row an ended process left pending is closed as interrupted with what the devices remember;
+ * a row of a process still running is left alone; an emergency remembered by one device is completed on the
+ * devices that never got it, audited as "portier", and not sent again to the one that remembers it. */
+static void test_recover_after_restart(void **state)
+{
+    (void)state;
+    struct audit_record dead = { .result = "" }, alive = { .result = "" }, other = { .result = "" };
+    snprintf(dead.user, sizeof dead.user, "alice");
+    snprintf(dead.action, sizeof dead.action, "emergency-on");
+    snprintf(dead.detail, sizeof dead.detail, "running in pid 999999 (start 1, boot deadbeef)");
+    assert_int_equal(journal_audit_begin(E.j, &dead), 0);
+    snprintf(other.action, sizeof other.action, "door-open");
+    assert_int_equal(journal_audit_begin(E.j, &other), 0); /* no mark: written by something that is gone */
+    /* this very process: still running */
+    struct outcome o;
+    fake.commands = 0;
+    struct action_user u = { .role = ROLE_OPERATOR };
+    snprintf(u.name, sizeof u.name, "bob");
+    struct action_params p = { 0 };
+    char err[256];
+    memset(&o, 0, sizeof o);
+    assert_int_equal(action_run(E.site, &u, ACTION_DOOR_HOLD, "Main", &p, on_progress, &o, err, sizeof err), 0);
+    fetch_last_audit();
+    alive = last_audit;
+    assert_string_equal(alive.result, "pending");
+    assert_non_null(strstr(alive.detail, "running in pid"));
+    /* Bus 1 remembers an emergency begun before the restart; the panels do not */
+    device_report_emergency(E.site->devices[2].drv, SITE_EM_ACTIVE);
+    assert_true(E.site->emergency_active);
+    assert_true(E.site->emergency_resumed);
+    struct outcome ro;
+    memset(&ro, 0, sizeof ro);
+    bool resumed = false;
+    int commands_before = fake.commands;
+    assert_int_equal(action_recover(E.site, true, on_progress, &ro, &resumed), 2);
+    assert_true(resumed);
+    for (int i = 0; i < 10 && (!ro.finished || !o.finished); i++)
+        loop_advance(E.loop, 10000);
+    assert_int_equal(ro.finished, 1);
+    assert_int_equal(ro.status, ACTION_OK);
+    assert_int_equal(ro.n_results, 3); /* Main, Back, Garage: not Lab, whose bus completes it by itself */
+    assert_int_equal(fake.commands - commands_before, 2); /* Panel A and Panel B */
+    assert_int_equal(fake.last_op, DEVICE_EMERGENCY_ON);
+    struct audit_record r = audit_row(dead.id);
+    assert_string_equal(r.result, "interrupted");
+    assert_non_null(strstr(r.detail, "ended before its result"));
+    assert_non_null(strstr(r.detail, "remember the emergency"));
+    r = audit_row(other.id);
+    assert_string_equal(r.result, "interrupted");
+    r = audit_row(alive.id);
+    assert_string_equal(r.result, "ok"); /* finished normally, never touched by the recovery */
+    fetch_last_audit();
+    assert_string_equal(last_audit.user, "portier");
+    assert_string_equal(last_audit.action, "emergency-on");
+    assert_string_equal(last_audit.params, "resume after a restart");
+    /* the panels now remember it too (real drivers store the intent before they send): nothing left to close,
+     * nothing to resume */
+    device_report_emergency(E.site->devices[0].drv, SITE_EM_ACTIVE);
+    device_report_emergency(E.site->devices[1].drv, SITE_EM_ACTIVE);
+    assert_int_equal(action_recover(E.site, true, on_progress, &ro, &resumed), 0);
+    assert_false(resumed);
+    /* a successful restore ends it */
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_EMERGENCY_OFF, NULL, 0, &o), 0);
+    assert_false(E.site->emergency_active);
+    assert_false(E.site->emergency_resumed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +519,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_audit_no_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emergency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_trouble, setup, teardown),
         cmocka_unit_test(test_names),
     };

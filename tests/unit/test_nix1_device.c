@@ -384,7 +384,7 @@ static const struct nix1_door_slave *remembered(size_t i)
 {
     nix1_addr_t a;
     assert_int_equal(nix1_addr_parse_str(ADDR[i], &a), 0);
-    return nix1_door_slave(nix1_device_door(F.dev), &a, false);
+    return nix1_door_find(nix1_device_door(F.dev), &a);
 }
 
 static void test_slave_set(void **state)

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "core/event.h"
 #include "core/loop.h"
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_door.h"
@@ -31,6 +32,9 @@ struct fslave {
     int lock[2];
     bool muted;      /* answers nothing */
     bool deaf_bcast; /* misses broadcasts (e.g. noise on its segment) */
+    long long clock; /* Qt: UTC seconds (0 = 1700000000) */
+    const char *tz;  /* Qt: zone ("+0000" when NULL) */
+    int ignore_no;   /* answers 00 to No but does not change the mode this many times (-1: never) */
 };
 
 struct fx {
@@ -45,6 +49,12 @@ struct fx {
     bool done;
     struct nix1_door_outcome out[4];
     size_t n_out, ok, failed, unreachable;
+    bool store_error;
+    /* the store: every text written, and how many requests had been sent when it was written */
+    int stores;
+    char stored[16][2048];
+    int stored_at[16];
+    bool store_fails, store_dead;
 };
 
 static struct fslave *find(struct fx *f, const char *addr)
@@ -65,7 +75,10 @@ static bool apply(struct fslave *s, char cmd, char arg, const char *opt)
         s->has_cron = false;
         s->cron[0] = 0;
     } else if (cmd == 'N' && arg == 'o') {
-        s->mode = atoi(opt);
+        if (s->ignore_no == 0)
+            s->mode = atoi(opt);
+        else if (s->ignore_no > 0)
+            s->ignore_no--;
     } else if (cmd == 'N' && arg == 'l' && (opt[0] == '1' || opt[0] == '2') && opt[1] == '\t') {
         s->lock[opt[0] - '1'] = atoi(opt + 2);
     } else {
@@ -100,6 +113,8 @@ static void slave_answer(struct fx *f, const char *req)
         fake_line_say(&f->line, "%s00Ql\t%d", s->addr, s->lock[opt[0] == '2']);
     } else if (cmd == 'Q' && arg == 'e') {
         fake_line_say(&f->line, "%s04Qe", s->addr);
+    } else if (cmd == 'Q' && arg == 't') {
+        fake_line_say(&f->line, "%s00Qt\t%lld\t%s", s->addr, s->clock ? s->clock : 1700000000LL, s->tz ? s->tz : "+0000");
     } else if (apply(s, cmd, arg, opt)) {
         fake_line_say(&f->line, "%s00%c%c", s->addr, cmd, arg);
     } else {
@@ -139,6 +154,24 @@ static void on_report(void *arg, const struct nix1_door_report *r)
     f->ok = r->ok;
     f->failed = r->failed;
     f->unreachable = r->unreachable;
+    f->store_error = r->store_error != NULL;
+}
+
+static int store(void *arg, const char *text, size_t len, char *err, size_t errlen)
+{
+    struct fx *f = arg;
+    if (f->store_dead)
+        return 0; /* the process is gone: nothing more reaches the disk */
+    if (f->store_fails) {
+        snprintf(err, errlen, "disk full");
+        return -1;
+    }
+    if (f->stores < 16) {
+        snprintf(f->stored[f->stores], sizeof f->stored[0], "%.*s", (int)len, text);
+        f->stored_at[f->stores] = f->nlog;
+    }
+    f->stores++;
+    return 0;
 }
 
 static struct fx *fx_new(void)
@@ -181,6 +214,23 @@ static void expect_log(struct fx *f, const char *const *want, int n)
     assert_int_equal(f->nlog, n);
 }
 
+/* The bus-wide emergency on or off, run to its end. */
+static void emergency(struct fx *f, bool on)
+{
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, on, false, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_true(f->done);
+}
+
+/* Both slaves known to the door. */
+static void add_both(struct fx *f)
+{
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    nix1_door_add(f->door, &a1);
+    nix1_door_add(f->door, &a2);
+}
+
 /* ---- tests ---- */
 
 static void test_hold_release_remember_and_restore(void **state)
@@ -197,7 +247,7 @@ static void test_hold_release_remember_and_restore(void **state)
     expect_log(f, hold, 6);
     assert_string_equal(f->sl[0].cron, "* * * * *");
     assert_int_equal(f->sl[0].mode, 1);
-    const struct nix1_door_slave *ds = nix1_door_slave(f->door, &a1, false);
+    const struct nix1_door_slave *ds = nix1_door_find(f->door, &a1);
     assert_non_null(ds);
     assert_true(ds->held && ds->known && ds->has_cron);
     assert_string_equal(ds->cron, "0-30 6 * * *");
@@ -209,19 +259,20 @@ static void test_hold_release_remember_and_restore(void **state)
     serve(f, &f->done, 10000000);
     static const char *const again[] = { S1 "Nh* * * * *", S1 "No1" };
     expect_log(f, again, 2);
-    ds = nix1_door_slave(f->door, &a1, false);
+    ds = nix1_door_find(f->door, &a1);
     assert_string_equal(ds->cron, "0-30 6 * * *");
 
     reset_run(f);
     assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
     serve(f, &f->done, 10000000);
     assert_int_equal(f->ok, 1);
-    static const char *const rel[] = { S1 "Nh0-30 6 * * *", S1 "No2" };
-    expect_log(f, rel, 2);
+    /* read back, put back what differs, read back again */
+    static const char *const rel[] = { S1 "Qh", S1 "Qo", S1 "Nh0-30 6 * * *", S1 "No2", S1 "Qh", S1 "Qo" };
+    expect_log(f, rel, 6);
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     assert_int_equal(f->sl[0].mode, 2);
     assert_int_equal(f->sl[0].lock[1], 1); /* hold/release never touch the locks */
-    assert_false(nix1_door_slave(f->door, &a1, false)->held);
+    assert_false(nix1_door_find(f->door, &a1)->held);
     fx_free(f);
 }
 
@@ -238,8 +289,8 @@ static void test_release_without_cron_deletes_it(void **state)
     reset_run(f);
     assert_int_equal(nix1_door_hold(f->door, &a2, false, on_report, f), 0);
     serve(f, &f->done, 10000000);
-    static const char *const rel[] = { S2 "Dh", S2 "No0" };
-    expect_log(f, rel, 2);
+    static const char *const rel[] = { S2 "Qh", S2 "Qo", S2 "Dh", S2 "No0", S2 "Qh", S2 "Qo" };
+    expect_log(f, rel, 6);
     assert_false(f->sl[1].has_cron);
     assert_int_equal(f->sl[1].mode, 0);
     fx_free(f);
@@ -249,12 +300,9 @@ static void test_release_refused_during_emergency(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1), a2 = A(S2);
-    nix1_door_slave(f->door, &a1, true);
-    nix1_door_slave(f->door, &a2, true);
-    reset_run(f);
-    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
-    serve(f, &f->done, 20000000);
+    nix1_addr_t a1 = A(S1);
+    add_both(f);
+    emergency(f, true);
     assert_true(nix1_door_emergency_active(f->door));
     reset_run(f);
     assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
@@ -279,12 +327,8 @@ static void test_emergency_broadcast_order_gaps_and_verify(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1), a2 = A(S2);
-    nix1_door_slave(f->door, &a1, true);
-    nix1_door_slave(f->door, &a2, true);
-    reset_run(f);
-    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
-    serve(f, &f->done, 30000000);
+    add_both(f);
+    emergency(f, true);
     assert_true(f->done);
     assert_int_equal(f->ok, 2);
     /* unknown slaves are read first, then the four broadcasts in §5.14's order */
@@ -326,11 +370,9 @@ static void test_emergency_unicast_resend_and_restore(void **state)
     nix1_addr_t a1 = A(S1), a2 = A(S2);
     f->sl[1].deaf_bcast = true;
     f->sl[1].lock[1] = 1;
-    nix1_door_slave(f->door, &a1, true);
-    nix1_door_slave(f->door, &a2, true);
-    reset_run(f);
-    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
-    serve(f, &f->done, 30000000);
+    nix1_door_add(f->door, &a1);
+    nix1_door_add(f->door, &a2);
+    emergency(f, true);
     assert_int_equal(f->ok, 2);
     assert_int_equal(f->out[0].resent, 0);
     assert_int_equal(f->out[1].resent, 4); /* Nl1, Nl2, Nh, No: it missed all four broadcasts */
@@ -344,9 +386,7 @@ static void test_emergency_unicast_resend_and_restore(void **state)
     assert_int_equal(f->sl[1].lock[0] + f->sl[1].lock[1], 0);
 
     /* off restores what each slave had before, by unicast */
-    reset_run(f);
-    assert_int_equal(nix1_door_emergency(f->door, false, on_report, f), 0);
-    serve(f, &f->done, 30000000);
+    emergency(f, false);
     assert_int_equal(f->ok, 2);
     assert_false(nix1_door_emergency_active(f->door));
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
@@ -366,22 +406,18 @@ static void test_emergency_unicast_resend_and_restore(void **state)
 static void restore_when_back(struct fx *f, uint64_t muted_after_us)
 {
     nix1_addr_t a1 = A(S1), a2 = A(S2);
-    nix1_door_slave(f->door, &a1, true);
-    nix1_door_slave(f->door, &a2, true);
+    nix1_door_add(f->door, &a1);
+    nix1_door_add(f->door, &a2);
     nix1_bus_add_slave(f->line.bus, &a1);
     nix1_bus_add_slave(f->line.bus, &a2);
-    reset_run(f);
-    assert_int_equal(nix1_door_emergency(f->door, true, on_report, f), 0);
-    serve(f, &f->done, 30000000);
+    emergency(f, true);
     assert_int_equal(f->ok, 2);
     f->sl[1].muted = true;
-    reset_run(f);
-    assert_int_equal(nix1_door_emergency(f->door, false, on_report, f), 0);
-    serve(f, &f->done, 30000000);
+    emergency(f, false);
     assert_int_equal(f->ok, 1);
     assert_int_equal(f->unreachable, 1);
     assert_true(f->out[1].unreachable);
-    assert_true(nix1_door_slave(f->door, &a2, false)->restore_pending);
+    assert_true(nix1_door_find(f->door, &a2)->restore_pending);
     assert_string_equal(f->sl[1].cron, "* * * * *");
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     /* the bus polls; the slave comes back after a while */
@@ -391,7 +427,7 @@ static void restore_when_back(struct fx *f, uint64_t muted_after_us)
     bool restored = false;
     for (int i = 0; i < 200 && !restored; i++) {
         serve(f, NULL, 100000);
-        restored = !nix1_door_slave(f->door, &a2, false)->restore_pending;
+        restored = !nix1_door_find(f->door, &a2)->restore_pending;
     }
     assert_true(restored);
     serve(f, NULL, 200000);
@@ -399,7 +435,7 @@ static void restore_when_back(struct fx *f, uint64_t muted_after_us)
     assert_int_equal(f->sl[1].mode, 0);
     assert_int_equal(f->sl[1].lock[0], 1);
     assert_int_equal(f->sl[1].lock[1], 0);
-    assert_false(nix1_door_slave(f->door, &a2, false)->in_emergency);
+    assert_false(nix1_door_find(f->door, &a2)->in_emergency);
 }
 
 static void test_restore_unreachable_slave_when_back(void **state)
@@ -431,7 +467,7 @@ static void test_state_save_load_roundtrip(void **state)
     assert_non_null(text);
     struct nix1_door *d2 = nix1_door_new(f->line.bus);
     assert_int_equal(nix1_door_load(d2, text, len), 0);
-    const struct nix1_door_slave *s = nix1_door_slave(d2, &a1, false);
+    const struct nix1_door_slave *s = nix1_door_find(d2, &a1);
     assert_non_null(s);
     assert_true(s->held && s->known && s->has_cron);
     assert_string_equal(s->cron, "0-30 6 * * *");
@@ -441,6 +477,289 @@ static void test_state_save_load_roundtrip(void **state)
     assert_int_equal(nix1_door_load(d2, "slave\tnot-an-address\n", 21), -1);
     nix1_door_free(d2);
     free(text);
+    fx_free(f);
+}
+
+/* The intent and the snapshot are stored before the first broadcast goes out. */
+static void test_emergency_write_ahead(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_door_set_store(f->door, store, f);
+    add_both(f);
+    emergency(f, true);
+    assert_int_equal(f->ok, 2);
+    int first_bc = find_log(f, BC "Nl1\t0", 0);
+    assert_true(first_bc > 0);
+    assert_true(f->stores >= 2); /* the intent, then the result */
+    assert_int_equal(f->stored_at[0], first_bc);
+    assert_non_null(strstr(f->stored[0], "emergency\t1\n"));
+    /* the snapshot read just before is in it, with the slaves marked in the emergency */
+    assert_non_null(strstr(f->stored[0], "slave\t" S1 "\t1\t1\t2\t0\t1\t0\t1\t0\t0-30 6 * * *\t"));
+    assert_non_null(strstr(f->stored[0], "slave\t" S2 "\t1\t0\t0\t1\t0\t0\t1\t0\t\t"));
+    assert_false(f->store_error);
+    /* off: the intent (restore due) is stored before the first restore request */
+    int before = f->stores;
+    emergency(f, false);
+    assert_int_equal(f->ok, 2);
+    assert_int_equal(f->stored_at[before], 0);
+    assert_non_null(strstr(f->stored[before], "emergency\t0\n"));
+    assert_non_null(strstr(f->stored[before], "slave\t" S1 "\t1\t1\t2\t0\t1\t0\t1\t1\t"));
+    fx_free(f);
+}
+
+/* Serve until the request `line` has been sent (and answered), at most max_us. */
+static void serve_until_sent(struct fx *f, const char *line, uint64_t max_us)
+{
+    for (uint64_t t = 0; t <= max_us && find_log(f, line, 0) < 0; t += 1000) {
+        fake_line_drain(&f->line, log_and_answer, f);
+        fake_line_advance(&f->line, 1000);
+    }
+    assert_true(find_log(f, line, 0) >= 0);
+}
+
+/* A process killed in the middle of the broadcasts (cron set, mode not yet): a new process that reads what was
+ * stored finds the emergency on, completes it, and then restores what each slave had before; the state it
+ * reads from the slaves meanwhile (the emergency's) is never taken as the state to go back to. */
+static void test_interrupted_emergency_restored(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_door_set_store(f->door, store, f);
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    nix1_door_add(f->door, &a1);
+    nix1_door_add(f->door, &a2);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, true, false, on_report, f), 0);
+    serve_until_sent(f, BC "Nh* * * * *", 30000000);
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    assert_int_equal(f->sl[0].mode, 2); /* No1 never went out */
+    /* kill -9: nothing more is stored; the line goes away */
+    f->store_dead = true;
+    char text[2048];
+    snprintf(text, sizeof text, "%s", f->stored[f->stores - 1]);
+    nix1_door_unlisten(f->door);
+    fake_line_close(&f->line);
+    nix1_door_free(f->door);
+    /* restart */
+    fake_line_open(&f->line);
+    fake_line_pump(&f->line);
+    f->door = nix1_door_new(f->line.bus);
+    f->store_dead = false;
+    nix1_door_set_store(f->door, store, f);
+    assert_int_equal(nix1_door_load(f->door, text, strlen(text)), 0);
+    assert_true(nix1_door_emergency_active(f->door));
+    assert_true(nix1_door_emergency_left(f->door));
+    /* a refresh does not read slaves that are in the emergency */
+    reset_run(f);
+    assert_int_equal(nix1_door_refresh(f->door, NULL, 0, on_report, f), 1);
+    assert_int_equal(f->nlog, 0);
+    /* completing it: no new snapshot, the broadcasts again, everything verified */
+    emergency(f, true);
+    assert_int_equal(f->ok, 2);
+    assert_int_equal(find_log(f, S1 "Qh", 0) > find_log(f, BC "No1", 0), 1); /* only the verification reads */
+    assert_int_equal(f->sl[0].mode, 1);
+    /* restore: what each slave had before the first emergency */
+    emergency(f, false);
+    assert_int_equal(f->ok, 2);
+    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
+    assert_int_equal(f->sl[0].mode, 2);
+    assert_int_equal(f->sl[0].lock[0], 0);
+    assert_int_equal(f->sl[0].lock[1], 1);
+    assert_false(f->sl[1].has_cron);
+    assert_int_equal(f->sl[1].mode, 0);
+    assert_int_equal(f->sl[1].lock[0], 1);
+    assert_int_equal(f->sl[1].lock[1], 0);
+    assert_false(nix1_door_emergency_left(f->door));
+    fx_free(f);
+}
+
+/* A hold whose state cannot be stored first is not done; an emergency goes on and says so. */
+static void test_store_failure(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_door_set_store(f->door, store, f);
+    f->store_fails = true;
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->failed, 1);
+    assert_non_null(strstr(f->out[0].msg, "could not be stored"));
+    assert_int_equal(find_log(f, S1 "Nh* * * * *", 0), -1);
+    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
+    assert_false(nix1_door_find(f->door, &a1)->held);
+    nix1_door_add(f->door, &a2);
+    emergency(f, true);
+    assert_int_equal(f->ok, 2);
+    assert_true(f->store_error);
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    fx_free(f);
+}
+
+/* The window is computed on the slave's clock and zone, never on this host's. */
+static void test_timed_open_on_slave_clock(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_door_set_store(f->door, store, f);
+    nix1_addr_t a1 = A(S1);
+    f->sl[0].clock = 1700000000LL; /* 2023-11-14 22:13:20 UTC */
+    f->sl[0].tz = "+0530";         /* 2023-11-15 03:43:20 on the slave */
+    reset_run(f);
+    int64_t t0 = event_now_us();
+    assert_int_equal(nix1_door_timed_open(f->door, &a1, 10, 0, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->ok, 1);
+    static const char *const seq[] = { S1 "Qh", S1 "Qo", S1 "Ql1", S1 "Ql2", S1 "Qt", S1 "Nh43-52 3 15 11 *", S1 "No1" };
+    expect_log(f, seq, 7);
+    assert_string_equal(f->out[0].cron, "43-52 3 15 11 *");
+    /* ends at 03:53:00 on the slave = 580 s after its "now", in this host's time */
+    int64_t d = f->out[0].until_us - t0;
+    assert_true(d >= 579000000 && d <= 582000000);
+    /* remembered (and stored before Nh) as held until then */
+    const struct nix1_door_slave *s = nix1_door_find(f->door, &a1);
+    assert_true(s->held);
+    assert_int_equal(s->held_until_us, f->out[0].until_us);
+    assert_int_equal(f->stored_at[0], 5);
+    assert_non_null(strstr(f->stored[0], "\t0-30 6 * * *\t"));
+    /* seconds: the whole minutes that cover them from now (20 s into the minute + 50 s: two minutes) */
+    reset_run(f);
+    assert_int_equal(nix1_door_timed_open(f->door, &a1, 0, 50, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_string_equal(f->out[0].cron, "43-44 3 15 11 *");
+    assert_int_equal(find_log(f, S1 "Qh", 0), -1); /* already held: the remembered state is kept */
+    /* a window that crosses the hour is cut there; the rest is remembered */
+    f->sl[0].clock = 1700000000LL + 10 * 60; /* 03:53:20 */
+    reset_run(f);
+    assert_int_equal(nix1_door_timed_open(f->door, &a1, 15, 0, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_string_equal(f->out[0].cron, "53-59 3 15 11 *");
+    s = nix1_door_find(f->door, &a1);
+    assert_true(s->want_until_us - s->held_until_us >= 7 * 60 * 1000000LL);
+    /* a slave whose clock was never set: refused, nothing changed */
+    f->sl[1].clock = 86400;
+    nix1_addr_t a2 = A(S2);
+    reset_run(f);
+    assert_int_equal(nix1_door_timed_open(f->door, &a2, 5, 0, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->failed, 1);
+    assert_non_null(strstr(f->out[0].msg, "clock"));
+    assert_int_equal(find_log(f, S2 "Nh", 0), -1);
+    assert_false(f->sl[1].has_cron);
+    assert_false(nix1_door_find(f->door, &a2)->held);
+    fx_free(f);
+}
+
+/* A restore reads the slave back: what differs is re-sent once, and a slave that does not take it fails. */
+static void test_restore_reads_back(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a2 = A(S2);
+    add_both(f);
+    emergency(f, true);
+    f->sl[0].ignore_no = 1;  /* takes the second No */
+    f->sl[1].ignore_no = -1; /* never takes No */
+    emergency(f, false);
+    assert_int_equal(f->ok, 1);
+    assert_int_equal(f->failed, 1);
+    assert_true(f->out[0].ok);
+    assert_int_equal(f->out[0].resent, 1);
+    assert_int_equal(f->sl[0].mode, 2);
+    assert_false(f->out[1].ok);
+    assert_non_null(strstr(f->out[1].msg, "after two restores"));
+    assert_true(nix1_door_find(f->door, &a2)->in_emergency); /* still unlocked: the site says so */
+    /* a slave already as remembered gets no set at all */
+    f->sl[1].ignore_no = 0;
+    f->sl[1].mode = 0;
+    reset_run(f);
+    assert_int_equal(nix1_door_restore_pending(f->door, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 1);
+    assert_false(f->sl[1].has_cron); /* Dh went out in the failed round already */
+    fx_free(f);
+}
+
+/* A slave that shows the open profile portier did not set is never remembered as its normal state. */
+static void test_open_profile_not_remembered(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1);
+    nix1_door_add(f->door, &a1);
+    snprintf(f->sl[0].cron, sizeof f->sl[0].cron, "* * * * *");
+    f->sl[0].mode = 1;
+    reset_run(f);
+    assert_int_equal(nix1_door_refresh(f->door, NULL, 0, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_true(f->out[0].open_profile);
+    assert_false(nix1_door_find(f->door, &a1)->known);
+    /* an emergency restore then cannot guess: it says so and leaves the door open */
+    nix1_addr_t a2 = A(S2);
+    nix1_door_add(f->door, &a2);
+    emergency(f, true);
+    assert_int_equal(f->ok, 2);
+    emergency(f, false);
+    assert_false(f->out[0].ok);
+    assert_non_null(strstr(f->out[0].msg, "previous state unknown"));
+    assert_true(f->out[1].ok);
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    fx_free(f);
+}
+
+/* A door held before the emergency is held after it; its lock-outs come back; a release then restores it. */
+static void test_hold_outlives_emergency(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1), a2 = A(S2);
+    nix1_door_add(f->door, &a1);
+    nix1_door_add(f->door, &a2);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    emergency(f, true);
+    assert_int_equal(f->sl[0].lock[1], 0);
+    emergency(f, false);
+    assert_int_equal(f->ok, 2);
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    assert_int_equal(f->sl[0].mode, 1);
+    assert_int_equal(f->sl[0].lock[1], 1);
+    assert_true(nix1_door_find(f->door, &a1)->held);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
+    assert_int_equal(f->sl[0].mode, 2);
+    fx_free(f);
+}
+
+/* Only the listed probes: their slaves are held open by unicast, the listed lock-outs lifted, and back. */
+static void test_emergency_probes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a[2] = { A(S2), A(S2) };
+    unsigned p[2] = { 1, 1 };
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency_probes(f->door, a, p, 2, true, false, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->n_out, 1);
+    assert_int_equal(f->ok, 1);
+    static const char *const on[] = { S2 "Qh", S2 "Qo", S2 "Ql1", S2 "Ql2", S2 "Nh* * * * *", S2 "No1", S2 "Nl1\t0" };
+    expect_log(f, on, 7);
+    assert_false(nix1_door_emergency_active(f->door)); /* not the bus-wide one */
+    assert_true(nix1_door_emergency_left(f->door));
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency_probes(f->door, a, p, 1, false, false, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_int_equal(f->ok, 1);
+    assert_false(f->sl[1].has_cron);
+    assert_int_equal(f->sl[1].mode, 0);
+    assert_int_equal(f->sl[1].lock[0], 1);
+    assert_false(nix1_door_emergency_left(f->door));
     fx_free(f);
 }
 
@@ -455,6 +774,14 @@ int main(void)
         cmocka_unit_test(test_restore_unreachable_slave_when_back),
         cmocka_unit_test(test_restore_slave_back_quickly),
         cmocka_unit_test(test_state_save_load_roundtrip),
+        cmocka_unit_test(test_emergency_write_ahead),
+        cmocka_unit_test(test_interrupted_emergency_restored),
+        cmocka_unit_test(test_store_failure),
+        cmocka_unit_test(test_timed_open_on_slave_clock),
+        cmocka_unit_test(test_restore_reads_back),
+        cmocka_unit_test(test_open_profile_not_remembered),
+        cmocka_unit_test(test_hold_outlives_emergency),
+        cmocka_unit_test(test_emergency_probes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
