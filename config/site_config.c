@@ -665,6 +665,15 @@ static int role_of(struct ctx *c, const config_setting_t *s, const char *key)
     return r;
 }
 
+/* The required 'role' member of a mapping: the role, or -1 (reported). */
+static int get_role(struct ctx *c, const config_setting_t *g, const char *where)
+{
+    config_setting_t *rs = member(c, g, "role", where, true);
+    if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
+        return -1;
+    return role_of(c, rs, "role");
+}
+
 static void load_roles(struct ctx *c, const config_setting_t *g, struct site *site)
 {
     check_keys(c, g, "roles", role_keys);
@@ -698,10 +707,7 @@ static void load_roles(struct ctx *c, const config_setting_t *g, struct site *si
         if (!get_str(c, e, hu ? "user" : "group", "role mapping", m->name, sizeof m->name, true, true))
             continue;
         m->is_group = hg;
-        config_setting_t *rs = member(c, e, "role", "role mapping", true);
-        if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
-            continue;
-        int r = role_of(c, rs, "role");
+        int r = get_role(c, e, "role mapping");
         if (r < 0)
             continue;
         m->role = (enum role)r;
@@ -901,10 +907,7 @@ static void load_mqtt_roles(struct ctx *c, const config_setting_t *l, struct sit
         if (!get_str(c, e, "user", "mqtt role", u->user, sizeof u->user, true, true) ||
             !mqtt_check_level(c, "user", u->user, line_of(config_setting_get_member(e, "user"))))
             continue;
-        config_setting_t *rs = member(c, e, "role", "mqtt role", true);
-        if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
-            continue;
-        int r = role_of(c, rs, "role");
+        int r = get_role(c, e, "mqtt role");
         if (r < 0)
             continue;
         u->role = (enum role)r;
