@@ -629,6 +629,10 @@ static const struct ctl_def o_rotate[] = {
     { .name = "max-age", .type = CTL_UINT, .min = 1, .max = 3650, .meta = "DAYS",
       .help = "delete keys older than this from the slaves (default 30)" },
     { 0 } };
+static const struct ctl_def o_emergency[] = {
+    { .name = "locked", .type = CTL_FLAG,
+      .help = "off: restore every slave to locked (no cron window, mode 0) instead of its remembered schedule" },
+    { 0 } };
 static const struct ctl_def nix1_opts[] = {
     { .name = "baud", .type = CTL_CUSTOM, .check = check_baud, .meta = "N", .help = "line rate (9600)" },
     { .name = "rs485", .type = CTL_CHOICE, .choices = "auto|kernel|rts", .help = "who drives the RS485 direction" },
@@ -743,8 +747,9 @@ static const struct ctl_verb nix1_verbs[] = {
       "Qh Qo Nh No (Dh)", n1_cmd_door, OWN(N1_UNICAST)),
     R("open MINUTES", a_minutes, NULL, "open the door for MINUTES; the slave closes it by itself (fail-safe)", true,
       OP, "Qt Qh Qo Nh No", n1_cmd_door, OWN(N1_UNICAST)),
-    R("emergency on|off", NULL, NULL,
-      "unlock every door of the bus (broadcast first, then verify) or restore each slave", true, OP,
+    R("emergency on|off", NULL, o_emergency,
+      "unlock every door of the bus (with --broadcast at once, before anything is read), verify each slave known; "
+      "off: restore each slave", true, OP,
       "Nl Nh No (broadcast), Ql Qh Qo", n1_cmd_door, OWN(N1_DOORS)),
     R("raw LINE", a_raw, NULL, "send one request as typed and print the answer", true, TECH, "anything", n1_cmd_raw,
       OWN(N1_ANY)),

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/ctl_nix1.h"
+#include "config/site_config.h"
 #include "core/durable.h"
 #include "core/statedir.h"
 #include "drivers/nix1/nix1_door.h"
@@ -46,17 +47,13 @@ static void door_load(const struct door_ctx *c, struct nix1_door *d)
     }
 }
 
-static int door_save(const struct door_ctx *c, struct nix1_door *d)
+/* nix1_door's store: the remembered state is on disk before a door is changed (write-ahead). */
+static int door_store(void *arg, const char *text, size_t len, char *err, size_t errlen)
 {
-    size_t len = 0;
-    char *text = nix1_door_save(d, &len);
-    if (!text)
-        return -1;
-    char err[400];
-    int rc = durable_write(c->state_path, text, len, 0600, 0, err, sizeof err);
+    const struct door_ctx *c = arg;
+    int rc = durable_write(c->state_path, text, len, 0600, 0, err, errlen);
     if (rc < 0)
         fprintf(stderr, "portierctl nix1: cannot save the door state: %s\n", err);
-    free(text);
     return rc;
 }
 
@@ -72,8 +69,39 @@ static bool state_knows_slaves(const char *path)
     return any;
 }
 
+/* The slaves the site configuration puts on this port (-c FILE, or the configuration found), added to c->slaves.
+ * Quietly nothing when there is no configuration or it does not load: the emergency does not wait for it. */
+static size_t config_slaves(struct n1ctx *c)
+{
+    char path[2 * SITE_PATH_MAX + 8];
+    if (!site_config_find(c->g->config_path, path, sizeof path))
+        return 0;
+    struct config_diags dg;
+    struct site *s = site_config_load(path, &dg);
+    config_diags_free(&dg);
+    size_t added = 0;
+    for (size_t b = 0; s && b < s->n_buses; b++) {
+        if (strcmp(s->buses[b].port, c->port) != 0)
+            continue;
+        for (size_t i = 0; i < s->buses[b].n_slaves && c->nslaves < N1_MAX_SLAVES; i++) {
+            nix1_addr_t a;
+            bool dup = nix1_addr_parse_str(s->buses[b].slaves[i].addr, &a) != 0;
+            for (size_t k = 0; !dup && k < c->nslaves; k++)
+                dup = nix1_addr_equal(&c->slaves[k], &a);
+            if (!dup) {
+                c->slaves[c->nslaves++] = a;
+                added++;
+            }
+        }
+    }
+    site_free(s);
+    return added;
+}
+
 struct door_wait {
     struct n1ctx *c;
+    const struct nix1_door *d;
+    bool broadcast;   /* the emergency went out as a broadcast: slaves not known here were not verified */
     bool done;
     int rc;
 };
@@ -96,13 +124,29 @@ static void on_door(void *arg, const struct nix1_door_report *r)
             json_object_set_new(j, "resent", json_integer(o->resent));
             if (!o->ok)
                 json_object_set_new(j, "error", json_string(o->msg));
+            if (o->ok && o->until_us) {
+                json_object_set_new(j, "until", json_integer((json_int_t)(o->until_us / 1000000)));
+                json_object_set_new(j, "cron", json_string(o->cron));
+            }
             ctl_print_json(j);
         } else {
             printf("%s %s: %s%s%s", as, r->op, o->ok ? "ok" : (o->unreachable ? "UNREACHABLE" : "FAILED"),
                    o->ok ? "" : ": ", o->ok ? "" : o->msg);
             if (o->resent)
                 printf(" (%u re-sent by unicast)", o->resent);
+            const struct nix1_door_slave *s = w->d ? nix1_door_find(w->d, &o->addr) : NULL;
+            if (w->broadcast && o->ok && s && !s->known)
+                printf(" (its schedule before was not known: 'emergency off --locked' closes it)");
             printf("\n");
+            if (o->ok && o->until_us) {
+                char buf[32];
+                time_t until = (time_t)(o->until_us / 1000000);
+                struct tm tm;
+                localtime_r(&until, &tm);
+                strftime(buf, sizeof buf, "%H:%M", &tm);
+                printf("door opens now and closes by itself at %s (slave cron \"%s\" on the slave's clock, "
+                       "fail-safe)\n", buf, o->cron);
+            }
         }
     }
     if (c->g->json) {
@@ -113,10 +157,17 @@ static void on_door(void *arg, const struct nix1_door_report *r)
         json_object_set_new(j, "failed", json_integer((json_int_t)r->failed));
         json_object_set_new(j, "unreachable", json_integer((json_int_t)r->unreachable));
         json_object_set_new(j, "seconds", json_real((double)r->elapsed_us / 1e6));
+        if (w->broadcast) {
+            json_object_set_new(j, "broadcast", json_true());
+            json_object_set_new(j, "verified", json_integer((json_int_t)r->n));
+        }
         ctl_print_json(j);
     } else {
         printf("%s: %zu ok, %zu failed, %zu unreachable in %.2f s\n", r->op, r->ok, r->failed, r->unreachable,
                (double)r->elapsed_us / 1e6);
+        if (w->broadcast)
+            printf("every slave on the line got the unlock broadcast; %zu known here %s verified, any other slave "
+                   "could not be (name them with --slave ADDR, or -c FILE)\n", r->n, r->n == 1 ? "was" : "were");
     }
     w->rc = r->failed ? CTL_EXIT_DEVICE_ERROR : r->unreachable ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
     w->done = true;
@@ -127,13 +178,6 @@ static void quiet_door(void *arg, const struct nix1_door_report *r)
     struct door_wait *w = arg;
     (void)r;
     w->done = true;
-}
-
-static int local_tz_minutes(time_t t)
-{
-    struct tm tm;
-    localtime_r(&t, &tm);
-    return (int)(tm.tm_gmtoff / 60);
 }
 
 /* hold on|off, open MINUTES, emergency on|off. */
@@ -154,9 +198,12 @@ int n1_cmd_door(struct ctl_call *call)
         dc.state_path = own_path = default_state_path(c->port);
     if (!dc.state_path)
         return CTL_EXIT_USAGE;
-    if (emergency && !c->nslaves && !state_knows_slaves(dc.state_path)) {
+    size_t from_config = emergency ? config_slaves(c) : 0;
+    bool unlock_first = emergency && on && c->tk == N1_TGT_BROADCAST;
+    if (emergency && !unlock_first && !c->nslaves && !state_knows_slaves(dc.state_path)) {
         free(own_path);
-        return n1_usage(c, "needs the bus's slaves: --slave ADDR (repeat) or a state file that knows them");
+        return n1_usage(c, "needs the bus's slaves: --slave ADDR (repeat), a state file or a configuration that "
+                           "knows them (or --broadcast to unlock every slave of the line)");
     }
     if ((rc = n1_open(c)) != CTL_EXIT_OK) {
         free(own_path);
@@ -169,62 +216,39 @@ int n1_cmd_door(struct ctl_call *call)
         return CTL_EXIT_UNREACHABLE;
     }
     door_load(&dc, d);
+    nix1_door_set_store(d, door_store, &dc);
     for (size_t i = 0; i < c->nslaves; i++)
-        nix1_door_slave(d, &c->slaves[i], true);
-    struct door_wait w = { .c = c };
-    if (emergency) {
+        nix1_door_add(d, &c->slaves[i]);
+    struct door_wait w = { .c = c, .d = d, .broadcast = unlock_first };
+    if (unlock_first) {
+        /* Unlock first: the broadcast goes out before anything is read; then every slave known here (--slave,
+         * the state file, the configuration) is verified and re-sent to where it differs. */
+        if (!c->g->json)
+            printf("emergency: unlocking every door of %s by broadcast, then verifying %zu known slave%s%s\n", c->port,
+                   nix1_door_count(d), nix1_door_count(d) == 1 ? "" : "s", from_config ? " (some from the configuration)" : "");
+        fflush(stdout);
+        rc = nix1_door_emergency_now(d, on_door, &w);
+    } else if (emergency) {
         if (on && !nix1_door_emergency_active(d)) {
             /* Refresh what will be restored; slaves that do not answer keep what was remembered. */
-            size_t n = nix1_door_count(d);
-            nix1_addr_t *v = calloc(n, sizeof *v);
-            size_t k = 0;
-            for (size_t i = 0; v && i < n; i++) {
-                const struct nix1_door_slave *s = nix1_door_at(d, i);
-                if (!s->held && !s->in_emergency)
-                    v[k++] = s->addr;
-            }
             struct door_wait sw = { .c = c };
-            if (k && nix1_door_snapshot(d, v, k, quiet_door, &sw) == 0)
+            if (nix1_door_refresh(d, NULL, 0, quiet_door, &sw) == 0)
                 n1_run_until(c, &sw.done);
-            free(v);
         }
         if (!on && wait_s) {
             /* Keep polling so that slaves coming back are restored (the door watches the bus). */
             for (size_t i = 0; i < nix1_door_count(d); i++)
                 nix1_bus_add_slave(c->bus, &nix1_door_at(d, i)->addr);
         }
-        rc = nix1_door_emergency(d, on, on_door, &w);
+        rc = nix1_door_emergency(d, on, ctl_has(call, "locked"), on_door, &w);
     } else if (!open) {
         rc = nix1_door_hold(d, &c->target, on, on_door, &w);
     } else {
-        /* The slave matches its cron against its own clock and TIMEZONE: the window must be "now" for the
-         * slave, whatever the host's clock and zone say. */
-        time_t now = time(NULL), slave_now = now, until = 0;
-        int tz = local_tz_minutes(now);
-        if (n1_xact_raw(c, &c->target, 'Q', 't', NULL, NULL, true) == CTL_EXIT_OK) {
-            struct nix1_span f[3];
-            uint64_t ts = 0;
-            int stz = 0;
-            if (nix1_fields_split(c->payload, strlen(c->payload), f, 2) == 2 &&
-                nix1_parse_uint(f[0].p, f[0].len, 9999999999ull, &ts) && nix1_parse_tz(f[1].p, f[1].len, &stz)) {
-                slave_now = (time_t)ts;
-                tz = stz;
-            }
-        } else if (!c->g->json) {
-            fprintf(stderr, "note: the slave's clock could not be read; the window uses this host's clock\n");
-        }
-        rc = nix1_door_timed_open(d, &c->target, minutes, slave_now, tz, &until, on_door, &w);
-        if (rc == 0 && !c->g->json) {
-            char buf[32];
-            time_t host_until = now + (until - slave_now); /* the real end, in this host's time */
-            struct tm tm;
-            localtime_r(&host_until, &tm);
-            strftime(buf, sizeof buf, "%H:%M", &tm);
-            printf("door opens now and closes by itself at %s (slave cron, fail-safe)\n", buf);
-        }
+        /* The window is computed by the door module on the slave's own clock and zone (Qt). */
+        rc = nix1_door_timed_open(d, &c->target, minutes, 0, on_door, &w);
     }
     int result;
-    if (rc < 0) {
+    if (rc != 0) {
         fprintf(stderr, "portierctl nix1: %s: cannot start the operation\n", call->verb->syntax);
         result = CTL_EXIT_USAGE;
     } else {
@@ -232,7 +256,7 @@ int n1_cmd_door(struct ctl_call *call)
         n1_run_until(c, &w.done);
         result = w.done ? w.rc : CTL_EXIT_UNREACHABLE;
     }
-    if (rc >= 0 && emergency && !on && wait_s && result == CTL_EXIT_UNREACHABLE) {
+    if (rc == 0 && emergency && !on && wait_s && result == CTL_EXIT_UNREACHABLE) {
         /* Wait for unreachable slaves to come back and be restored. */
         uint64_t end = loop_mono_us() + (uint64_t)wait_s * 1000000u;
         nix1_bus_set_polling(c->bus, true);
@@ -251,7 +275,6 @@ int n1_cmd_door(struct ctl_call *call)
             loop_run_once(c->loop, 200);
         }
     }
-    door_save(&dc, d);
     /* an operation still on the wire (interrupted) ends as the bus goes, then the door may go */
     nix1_door_unlisten(d);
     n1_close(c);
