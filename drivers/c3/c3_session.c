@@ -67,6 +67,7 @@ struct c3_session {
     uint32_t consecutive_timeouts;
     bool ever_connected_attempt;
     bool poll_pending;        /* an internal poll is queued or in flight */
+    bool polls_held;          /* the owner holds polling (c3_session_hold_polls) */
     enum c3_rtmode rtmode;
     bool stale;
 
@@ -493,7 +494,7 @@ static void go_online(struct c3_session *s)
     set_state(s, C3_ST_ONLINE, 0);
     if (s->state != C3_ST_ONLINE) /* a callback stopped us */
         return;
-    if (s->cfg.poll_interval_ms)
+    if (s->cfg.poll_interval_ms && !s->polls_held)
         loop_timer_arm_ms(s->loop, &s->poll_timer, 0);
     kick(s);
 }
@@ -724,7 +725,8 @@ static void on_req_timeout(loop_t *loop, void *arg)
 
 static void kick(struct c3_session *s)
 {
-    if (s->state != C3_ST_ONLINE || s->inflight || s->tx_len > 0)
+    /* No socket: a request submitted from a failure callback waits for the next connection. */
+    if (s->state != C3_ST_ONLINE || s->inflight || s->tx_len > 0 || s->x.fd < 0)
         return;
     struct c3_req *r = q_pop(s);
     if (!r)
@@ -790,7 +792,7 @@ long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *paylo
 
 static void submit_poll(struct c3_session *s)
 {
-    if (s->poll_pending || s->state != C3_ST_ONLINE)
+    if (s->poll_pending || s->state != C3_ST_ONLINE || s->polls_held)
         return;
     struct c3_req *r = calloc(1, sizeof *r);
     if (!r) {
@@ -838,7 +840,8 @@ static void handle_poll_result(struct c3_session *s, const struct c3_result *res
     }
     s->stats.polls++;
     set_stale(s, false);
-    loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
+    if (!s->polls_held)
+        loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
 
     struct c3_rt_record recs[64];
     size_t bad = 0;
@@ -1070,6 +1073,23 @@ void c3_session_free(struct c3_session *s)
     free(s);
 }
 
+void c3_session_hold_polls(struct c3_session *s, bool hold)
+{
+    if (s->polls_held == hold)
+        return;
+    s->polls_held = hold;
+    if (!s->cfg.poll_interval_ms || !s->started || s->stopping)
+        return;
+    if (hold) {
+        loop_timer_disarm(s->loop, &s->poll_timer);
+        loop_timer_disarm(s->loop, &s->stale_timer);
+        return;
+    }
+    loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
+    if (s->state == C3_ST_ONLINE && !s->poll_pending)
+        loop_timer_arm_ms(s->loop, &s->poll_timer, 0);
+}
+
 void c3_session_start(struct c3_session *s)
 {
     if (s->started)
@@ -1077,7 +1097,7 @@ void c3_session_start(struct c3_session *s)
     s->started = true;
     s->stopping = false;
     s->attempt = 0;
-    if (s->cfg.poll_interval_ms)
+    if (s->cfg.poll_interval_ms && !s->polls_held)
         loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
     start_connect(s);
 }

@@ -139,6 +139,11 @@ void c3_session_stop(struct c3_session *s);
 long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *payload, size_t len,
                             const struct c3_request_opts *opts, c3_req_cb cb, void *arg);
 
+/* Hold RT-log polling (and the stale timer) until released: an owner that must read something first after a
+ * connect (catch-up) holds polls before c3_session_start and releases them when done; it holds them again
+ * from its state callback when the link goes down. Releasing while online polls at once. */
+void c3_session_hold_polls(struct c3_session *s, bool hold);
+
 enum c3_state c3_session_state(const struct c3_session *s);
 bool c3_session_stale(const struct c3_session *s);
 bool c3_session_sessionful(const struct c3_session *s); /* the current/last connection uses 0x76 */
