@@ -13,6 +13,7 @@
 
 #include "cli/ctl.h"
 #include "cli/ctl_c3.h"
+#include "core/devlock.h"
 #include "core/event.h"
 #include "core/loop.h"
 #include "core/tcp.h"
@@ -644,6 +645,20 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
         free(c.values);
         return CTL_EXIT_UNREACHABLE; /* the text was checked: what failed is the name's resolution */
     }
+    /* One owner per panel: a panel that portierd (or a console) owns is not connected to behind its back. */
+    char id[300], lockerr[512];
+    struct devlock *lock = NULL;
+    snprintf(id, sizeof id, "c3 %s:%u", host, (unsigned)port);
+    if (devlock_owner(id, &lock, lockerr, sizeof lockerr) < 0) {
+        char who[64] = "";
+        pid_t pid = devlock_owner_of(id, who, sizeof who);
+        fprintf(stderr, "portierctl c3: %s (a panel serves one client)%s\n", lockerr,
+                pid && strcmp(who, "portierd") == 0 ? "; ask portierd: portierctl raw PANEL --command N [--payload HEX], "
+                                                      "or the site commands" : "");
+        free(c.names);
+        free(c.values);
+        return CTL_EXIT_UNREACHABLE;
+    }
     uint32_t per = c.timeout_ms / 3;
     cfg.request_timeout_ms = per < 500 ? 500 : per > 2000 ? 2000 : per;
     cfg.connect_timeout_ms = c.timeout_ms < 3000 ? c.timeout_ms : 3000;
@@ -656,6 +671,7 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
         fprintf(stderr, "portierctl c3: out of memory\n");
         free(c.names);
         free(c.values);
+        devlock_release(lock);
         return CTL_EXIT_UNREACHABLE;
     }
     struct c3_session_callbacks cbs = { .state = on_state, .record = on_record, .stale = on_stale,
@@ -665,6 +681,7 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
         loop_free(c.loop);
         free(c.names);
         free(c.values);
+        devlock_release(lock);
         return CTL_EXIT_UNREACHABLE;
     }
     loop_add_signal(c.loop, SIGINT, on_signal, &c);
@@ -688,6 +705,7 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
     loop_free(c.loop);
     free(c.names);
     free(c.values);
+    devlock_release(lock);
     return c.exit_code;
 }
 
