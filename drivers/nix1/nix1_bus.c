@@ -369,6 +369,13 @@ static void transport_failed(nix1_bus_t *bus, int err, const char *what)
     loop_timer_disarm(bus->loop, &bus->t_reply);
     loop_timer_disarm(bus->loop, &bus->t_ichar);
     bus->rx_len = 0;
+    /* Nothing is known of the slaves until they answer on the reopened port: the first reply then reports
+     * each one online again (listeners learn of the loss through the transport callback). */
+    for (size_t i = 0; i < bus->nslaves; i++) {
+        bus->slaves[i].state = NIX1_SLAVE_UNKNOWN;
+        bus->slaves[i].fails = 0;
+        bus->slaves[i].next_poll_us = 0;
+    }
     notify_transport(bus, err < 0 ? err : -err, msg);
     fail_all(bus, NIX1_ST_IO, msg);
     if (bus->url) {
