@@ -7,7 +7,7 @@
  *               in-process delivery (the direct subscriber: what the owner's own client stream starts from)
  *               and to reception by an MQTT consumer; the added latency is the difference (median, p99).
  * The consumer is a separate libmosquitto client on its own thread (the bridge itself has none).
- * usage: mqtt_bridge PORT [N] [RATE]      (bench/mqtt_bridge.sh starts the broker) */
+ * usage: mqtt_bridge PORT [N] [RATE] [WINDOW]    (bench/mqtt_bridge.sh starts the broker) */
 #include <jansson.h>
 #include <mosquitto.h>
 #include <stdatomic.h>
@@ -85,6 +85,7 @@ int main(int argc, char **argv)
     }
     int port = atoi(argv[1]);
     long n = argc > 2 ? atol(argv[2]) : 20000, rate = argc > 3 ? atol(argv[3]) : 1000;
+    long window = argc > 4 ? atol(argv[4]) : 64;
     if (n > MAX_EVENTS / 2)
         n = MAX_EVENTS / 2;
     char dir[] = "/tmp/portier-bench-mqtt.XXXXXX";
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
     char text[1024];
     snprintf(text, sizeof text,
              "site = { name = \"Bench\"; };\nmqtt = { host = \"127.0.0.1\"; port = %d; base_topic = \"bench\";"
-             " discovery = false; max_inflight = 64; };\n", port);
+             " discovery = false; max_inflight = %ld; };\n", port, window);
     struct config_diags d;
     struct site *site = site_config_load_string(text, "bench.conf", &d);
     config_diags_free(&d);
@@ -200,7 +201,7 @@ int main(int argc, char **argv)
     qsort(direct, k, sizeof *direct, cmp_u64);
     qsort(added, k, sizeof *added, cmp_u64);
     qsort(total, k, sizeof *total, cmp_u64);
-    printf("throughput: %ld events offered at once, QoS 1, window 64\n", n);
+    printf("throughput: %ld events offered at once, QoS 1, window %ld\n", n, window);
     printf("  journal alone (commit + in-process delivery): %.0f events/s\n", journal_rate);
     printf("  through the bridge, acknowledged by the broker: %.0f events/s (%.2f x the journal alone); consumer "
            "received %ld/%ld\n", mqtt_rate, mqtt_rate / journal_rate, got, n);

@@ -25,7 +25,8 @@ struct ctl_opts {
     bool readonly;           /* --readonly: refuse every command that changes state */
     const char *config_path; /* -c FILE */
     uint32_t timeout_ms;     /* --timeout MS; 0 = the command's own default */
-    const char *socket_path; /* --socket PATH: portierd's socket (reserved: site commands will use it) */
+    const char *socket_path; /* --socket PATH: portierd's socket */
+    bool direct;             /* --direct: own the devices here even when portierd runs */
 };
 
 /* ---- the verb table ---- */
@@ -106,7 +107,8 @@ extern const struct ctl_family *const ctl_families[];
 struct ctl_val {
     bool set;
     const char *s;      /* the text (CTL_REST: the words joined); for a choice the word as typed */
-    long long n;        /* CTL_UINT: the number; CTL_TIME: µs; CTL_CHOICE: index in choices; flags: count */
+    long long n;        /* CTL_UINT (and a CTL_CUSTOM that is all digits): the number; CTL_TIME: µs;
+                         * CTL_CHOICE: index in choices; flags: how often given */
     const char *list[CTL_MAX_REPEAT]; /* CTL_REPEAT: every occurrence in order */
     size_t nlist;
 };
@@ -169,9 +171,6 @@ const struct ctl_val *ctl_get(const struct ctl_call *call, const char *name);
 bool ctl_has(const struct ctl_call *call, const char *name);
 const char *ctl_str(const struct ctl_call *call, const char *name, const char *def);
 long long ctl_num(const struct ctl_call *call, const char *name, long long def);
-
-/* Transitional entry points of the device families that still parse their own arguments. */
-int ctl_nix1_legacy_main(const struct ctl_opts *opts, int argc, char **argv);
 
 /* Output shared by the families: one JSON object per line (consumes o), flushed. */
 struct json_t;

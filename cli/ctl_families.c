@@ -3,10 +3,11 @@
 
 #include "cli/ctl.h"
 
-extern const struct ctl_family ctl_site_family, ctl_c3_family;
+extern const struct ctl_family ctl_site_family, ctl_c3_family, ctl_nix1_family;
 
 const struct ctl_family *const ctl_families[] = {
     &ctl_site_family,
     &ctl_c3_family,
+    &ctl_nix1_family,
     NULL,
 };

@@ -1,81 +1,24 @@
-/* ctl_nix1: `portierctl nix1`: every NiX1 D/N/Q command in a technician's words, file transfer,
- * commissioning, provisioning, door control and the emergency profile, over a serial line, pty or tcp://. */
+/* ctl_nix1: `portierctl nix1 PORT ...`: every NiX1 D/N/Q command in a technician's words as rows of the verb
+ * table, over a serial line, pty or tcp://. Options are checked with the slave's own rules (nix1_cmd_check)
+ * before the port is opened; the bus is opened only for a command that can be sent. */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cli/ctl.h"
-#include "core/durable.h"
-#include "core/loop.h"
-#include "core/statedir.h"
+#include "cli/ctl_nix1.h"
 #include "core/strbuf.h"
 #include "core/xport_serial.h"
-#include "drivers/nix1/nix1_access.h"
-#include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_cmd.h"
-#include "drivers/nix1/nix1_door.h"
-#include "drivers/nix1/nix1_hash.h"
 #include "drivers/nix1/nix1_line.h"
-#include "drivers/nix1/nix1_prov.h"
 #include "drivers/nix1/nix1_rc.h"
-#include "drivers/nix1/nix1_xfer.h"
 
-#define MAX_SLAVES 256
+/* ---- context and bus ---- */
 
-enum target { TGT_NONE, TGT_SLAVE, TGT_BROADCAST, TGT_SCRATCH };
-
-struct ctx {
-    const struct ctl_opts *g;
-    loop_t *loop;
-    nix1_bus_t *bus;
-    enum target tk;
-    nix1_addr_t target;
-    nix1_addr_t slaves[MAX_SLAVES];
-    size_t nslaves;
-    const char *port;
-    const char *state_path;
-    unsigned wait_s;
-    bool stop;
-    /* last transaction */
-    bool done;
-    struct nix1_result res;
-    char *payload;
-    char **lines;
-    size_t nlines;
-    struct nix1_bus_listener lis;
-    /* async module results */
-    struct nix1_xfer_result xres;
-    int door_rc;
-    char errbuf[256];
-};
-
-static struct ctx *g_ctx; /* for signal-driven stop */
-
-static void out_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (s) {
-        puts(s);
-        free(s);
-    }
-    json_decref(o);
-    fflush(stdout);
-}
-
-static const char *addr_str(const nix1_addr_t *a, char buf[NIX1_ADDR_LEN + 1])
-{
-    return nix1_addr_format(a, buf);
-}
-
-static void free_last(struct ctx *c)
+static void free_last(struct n1ctx *c)
 {
     free(c->payload);
     c->payload = NULL;
@@ -88,7 +31,7 @@ static void free_last(struct ctx *c)
 
 static void on_done(nix1_bus_t *bus, const struct nix1_result *r, void *arg)
 {
-    struct ctx *c = arg;
+    struct n1ctx *c = arg;
     (void)bus;
     free_last(c);
     c->res = *r;
@@ -115,54 +58,170 @@ static void on_trace(void *arg, bool tx, const char *line, size_t len)
 
 static void on_transport(void *arg, int err, const char *msg)
 {
-    struct ctx *c = arg;
+    struct n1ctx *c = arg;
     if (err < 0 && c->g->verbose)
         fprintf(stderr, "portierctl nix1: %s\n", msg);
 }
 
-/* Run the loop until *flag or a stop request. */
-static void run_until(struct ctx *c, const bool *flag)
+int n1_usage(struct n1ctx *c, const char *fmt, ...)
+{
+    char what[64] = "";
+    struct strbuf sb;
+    STRBUF_ON(&sb, what);
+    const char *p = c->call->verb->syntax;
+    for (size_t n = strcspn(p, " "); *p && !(p[0] >= 'A' && p[0] <= 'Z'); p += n + (p[n] == ' '), n = strcspn(p, " ")) {
+        if (memchr(p, '|', n) || p[0] == '[')
+            break;
+        strbuf_sep(&sb, " ");
+        strbuf_putn(&sb, p, n);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "portierctl: nix1 %s: ", what);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    ctl_print_usage_line(stderr, c->call->fam, c->call->verb);
+    return CTL_EXIT_USAGE;
+}
+
+int n1_targets(struct n1ctx *c, const struct ctl_call *call, enum n1_rule rule, char cmd, char arg)
+{
+    memset(c, 0, sizeof *c);
+    c->call = call;
+    c->g = &call->g;
+    c->port = call->target;
+    const struct ctl_val *sv = ctl_get(call, "slave");
+    for (size_t i = 0; sv && i < sv->nlist; i++) {
+        const char *s = sv->list[i];
+        while (*s) {
+            size_t n = strcspn(s, ",");
+            char one[NIX1_ADDR_LEN + 1];
+            nix1_addr_t a;
+            snprintf(one, sizeof one, "%.*s", (int)(n < NIX1_ADDR_LEN ? n : NIX1_ADDR_LEN), s);
+            if (nix1_addr_parse_str(one, &a) == 0) {
+                char warn[160];
+                if (!nix1_addr_check(&a, warn, sizeof warn) && c->g->verbose)
+                    fprintf(stderr, "warning: %s\n", warn);
+                bool dup = false;
+                for (size_t k = 0; k < c->nslaves; k++)
+                    dup |= nix1_addr_equal(&c->slaves[k], &a);
+                if (!dup && c->nslaves == N1_MAX_SLAVES)
+                    return n1_usage(c, "more than %d slaves", N1_MAX_SLAVES);
+                if (!dup)
+                    c->slaves[c->nslaves++] = a;
+            }
+            s += n + (s[n] == ',');
+        }
+    }
+    bool bc = ctl_has(call, "broadcast"), sc = ctl_has(call, "scratch");
+    if (bc && sc)
+        return n1_usage(c, "--broadcast and --scratch exclude each other");
+    c->tk = bc ? N1_TGT_BROADCAST : sc ? N1_TGT_SCRATCH : c->nslaves ? N1_TGT_SLAVE : N1_TGT_NONE;
+    c->target = bc ? nix1_addr_broadcast : sc ? nix1_addr_scratch : c->slaves[0];
+    const struct nix1_cmd *cm = cmd ? nix1_cmd_lookup(cmd, arg) : NULL;
+    switch (rule) {
+    case N1_UNICAST:
+        if (c->tk == N1_TGT_BROADCAST && cm)
+            break; /* the master's own 64 below */
+        if (c->tk != N1_TGT_SLAVE && c->tk != N1_TGT_SCRATCH)
+            return n1_usage(c, "needs --slave ADDR (or --scratch)");
+        break;
+    case N1_ANY:
+        if (c->tk == N1_TGT_NONE)
+            return n1_usage(c, "needs --slave ADDR, --broadcast or --scratch");
+        break;
+    case N1_SLAVES:
+        if (!c->nslaves)
+            return n1_usage(c, "needs --slave ADDR (repeat it, or give a list, for several slaves)");
+        if (c->tk == N1_TGT_BROADCAST || c->tk == N1_TGT_SCRATCH)
+            return n1_usage(c, "works on each --slave, not on the %s address", bc ? "broadcast" : "scratch");
+        break;
+    case N1_SCRATCH:
+        c->tk = N1_TGT_SCRATCH;
+        c->target = nix1_addr_scratch;
+        break;
+    case N1_OPTIONAL:
+    case N1_DOORS:
+        break;
+    }
+    if (c->tk == N1_TGT_BROADCAST && cm && !cm->broadcast) {
+        /* spec §5.5: the master answers 64 itself for a command that cannot be broadcast */
+        char what[3] = { cmd, arg, 0 };
+        n1_report_error(c, &nix1_addr_broadcast, what, NIX1_RC_ERROR_NOBROADCAST);
+        if (!c->g->json)
+            fprintf(stderr, "  (refused locally: this command cannot be broadcast; nothing was sent)\n");
+        return CTL_EXIT_DEVICE_ERROR;
+    }
+    return CTL_EXIT_OK;
+}
+
+int n1_open(struct n1ctx *c)
+{
+    const struct ctl_call *call = c->call;
+    static const enum xport_rs485 modes[] = { XPORT_RS485_AUTO, XPORT_RS485_KERNEL, XPORT_RS485_RTS };
+    struct xport_serial_opts so = { .baud = (unsigned)ctl_num(call, "baud", 9600),
+                                    .rs485 = modes[ctl_num(call, "rs485", 0)] };
+    c->loop = loop_new();
+    if (!c->loop) {
+        fprintf(stderr, "portierctl nix1: out of memory\n");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    char err[256];
+    c->bus = nix1_bus_open(c->loop, c->port, &so, NULL, err, sizeof err);
+    if (!c->bus) {
+        if (c->g->json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "type", json_string("error"));
+            json_object_set_new(o, "error", json_string(err));
+            ctl_print_json(o);
+        }
+        fprintf(stderr, "portierctl nix1: %s\n", err);
+        loop_free(c->loop);
+        c->loop = NULL;
+        return CTL_EXIT_UNREACHABLE;
+    }
+    c->lis.arg = c;
+    c->lis.transport = on_transport;
+    if (c->g->verbose)
+        c->lis.trace = on_trace;
+    nix1_bus_add_listener(c->bus, &c->lis);
+    return CTL_EXIT_OK;
+}
+
+void n1_close(struct n1ctx *c)
+{
+    if (c->bus)
+        nix1_bus_free(c->bus);
+    c->bus = NULL;
+    free_last(c);
+    if (c->loop)
+        loop_free(c->loop);
+    c->loop = NULL;
+}
+
+void n1_run_until(struct n1ctx *c, const bool *flag)
 {
     while (!*flag && !c->stop)
         if (loop_run_once(c->loop, -1) < 0)
             break;
 }
 
-static void report_error(struct ctx *c, const nix1_addr_t *a, const char *what, uint8_t rc)
+static void on_signal(loop_t *loop, int signo, void *arg)
 {
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(a, as);
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("error"));
-        json_object_set_new(o, "slave", json_string(as));
-        json_object_set_new(o, "command", json_string(what));
-        char code[3];
-        snprintf(code, sizeof code, "%02X", rc);
-        json_object_set_new(o, "code", json_string(code));
-        json_object_set_new(o, "code_name", json_string(nix1_rc_name(rc)));
-        json_object_set_new(o, "meaning", json_string(nix1_rc_meaning(rc)));
-        out_json(o);
-    } else {
-        fprintf(stderr, "%s %s: %02X %s: %s\n", as, what, rc, nix1_rc_name(rc), nix1_rc_meaning(rc));
-    }
+    struct n1ctx *c = arg;
+    (void)signo;
+    c->stop = true;
+    loop_stop(loop);
 }
 
-static void report_noanswer(struct ctx *c, const nix1_addr_t *a, const char *what, const char *why)
+void n1_watch_signals(struct n1ctx *c)
 {
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(a, as);
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("error"));
-        json_object_set_new(o, "slave", json_string(as));
-        json_object_set_new(o, "command", json_string(what));
-        json_object_set_new(o, "error", json_string(why));
-        out_json(o);
-    } else {
-        fprintf(stderr, "%s %s: no answer (%s)\n", as, what, why);
-    }
+    loop_add_signal(c->loop, SIGINT, on_signal, c);
+    loop_add_signal(c->loop, SIGTERM, on_signal, c);
 }
+
+/* ---- transactions ---- */
 
 static void on_gap(loop_t *loop, void *arg)
 {
@@ -173,21 +232,19 @@ static void on_gap(loop_t *loop, void *arg)
 /* Broadcasts are never answered: the bus gap after one (100 ms, 500 ms after Nz Ds Nt; spec §5.1) must
  * pass before this process lets go of the line, or the next invocation would send too early (and a
  * slave switching its rate after Nz would miss it). */
-static void wait_broadcast_gap(struct ctx *c, char cmd, char arg)
+static void wait_broadcast_gap(struct n1ctx *c, char cmd, char arg)
 {
     bool gap_over = false;
     loop_timer_t t;
     loop_timer_init(&t, on_gap, &gap_over);
     bool long_gap = (cmd == 'N' && (arg == 'z' || arg == 't')) || (cmd == 'D' && arg == 's');
     loop_timer_arm_ms(c->loop, &t, long_gap ? 500 : 100);
-    run_until(c, &gap_over);
+    n1_run_until(c, &gap_over);
     loop_timer_disarm(c->loop, &t);
 }
 
-/* One transaction. Returns CTL_EXIT_OK for a success code (00, 04, 06) or a sent broadcast,
- * CTL_EXIT_DEVICE_ERROR for an error code (printed), CTL_EXIT_UNREACHABLE for no answer (printed). */
-static int xact_raw(struct ctx *c, const nix1_addr_t *a, char cmd, char arg, const char *opt, const char *raw,
-                    bool quiet_errors)
+int n1_xact_raw(struct n1ctx *c, const nix1_addr_t *a, char cmd, char arg, const char *opt, const char *raw,
+                bool quiet)
 {
     struct nix1_request_spec rq = { .addr = *a, .cmd = cmd, .arg = arg, .opt = opt, .raw = raw,
                                     .prio = NIX1_PRIO_OPERATOR };
@@ -195,8 +252,8 @@ static int xact_raw(struct ctx *c, const nix1_addr_t *a, char cmd, char arg, con
     c->done = false;
     long id = nix1_bus_submit(c->bus, &rq, on_done, c);
     if (id < 0) {
-        if (!quiet_errors) {
-            report_error(c, a, what, (uint8_t)-id);
+        if (!quiet) {
+            n1_report_error(c, a, what, (uint8_t)-id);
             if (-id == NIX1_RC_ERROR_NOBROADCAST && !c->g->json)
                 fprintf(stderr, "  (refused locally: this command cannot be broadcast)\n");
         }
@@ -204,7 +261,7 @@ static int xact_raw(struct ctx *c, const nix1_addr_t *a, char cmd, char arg, con
         c->res.rc = (uint8_t)-id;
         return CTL_EXIT_DEVICE_ERROR;
     }
-    run_until(c, &c->done);
+    n1_run_until(c, &c->done);
     if (!c->done) {
         nix1_bus_cancel(c->bus, id);
         return CTL_EXIT_UNREACHABLE;
@@ -216,289 +273,125 @@ static int xact_raw(struct ctx *c, const nix1_addr_t *a, char cmd, char arg, con
     case NIX1_ST_REPLY:
         if (c->res.rc == NIX1_RC_OK || c->res.rc == NIX1_RC_EOT || c->res.rc == NIX1_RC_ACK)
             return CTL_EXIT_OK;
-        if (!quiet_errors)
-            report_error(c, a, what, c->res.rc);
+        if (!quiet)
+            n1_report_error(c, a, what, c->res.rc);
         return CTL_EXIT_DEVICE_ERROR;
     case NIX1_ST_BUSY:
-        if (!quiet_errors)
-            report_error(c, a, what, NIX1_RC_SYN);
+        if (!quiet)
+            n1_report_error(c, a, what, NIX1_RC_SYN);
         return CTL_EXIT_DEVICE_ERROR;
     default:
-        if (!quiet_errors)
-            report_noanswer(c, a, what, c->res.error ? c->res.error : nix1_status_str(c->res.status));
+        if (!quiet)
+            n1_report_noanswer(c, a, what, c->res.error ? c->res.error : nix1_status_str(c->res.status));
         return CTL_EXIT_UNREACHABLE;
     }
 }
 
-static int xact(struct ctx *c, char cmd, char arg, const char *opt)
+int n1_xact(struct n1ctx *c, char cmd, char arg, const char *opt)
 {
-    return xact_raw(c, &c->target, cmd, arg, opt, NULL, false);
+    return n1_xact_raw(c, &c->target, cmd, arg, opt, NULL, false);
 }
 
-/* Print a successful reply: named payload fields. */
-static void print_fields(struct ctx *c, const char *type, const char *const *names, size_t nnames)
+/* ---- printing ---- */
+
+const char *n1_addr(const nix1_addr_t *a, char buf[NIX1_ADDR_LEN + 1])
+{
+    return nix1_addr_format(a, buf);
+}
+
+void n1_report_error(struct n1ctx *c, const nix1_addr_t *a, const char *what, uint8_t rc)
 {
     char as[NIX1_ADDR_LEN + 1];
-    addr_str(&c->res.from, as);
-    struct nix1_span f[NIX1_FIELDS_MAX];
-    size_t nf = nix1_fields_split(c->payload ? c->payload : "", c->payload ? strlen(c->payload) : 0, f,
-                                  NIX1_FIELDS_MAX);
-    if (nf > NIX1_FIELDS_MAX)
-        nf = NIX1_FIELDS_MAX;
+    n1_addr(a, as);
     if (c->g->json) {
         json_t *o = json_object();
-        json_object_set_new(o, "type", json_string(type));
+        json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "slave", json_string(as));
-        for (size_t i = 0; i < nf; i++) {
-            char key[16];
-            const char *k = i < nnames ? names[i] : (snprintf(key, sizeof key, "field%zu", i + 1), key);
-            json_object_set_new(o, k, json_stringn(f[i].p, f[i].len));
-        }
-        out_json(o);
+        json_object_set_new(o, "command", json_string(what));
+        char code[3];
+        snprintf(code, sizeof code, "%02X", rc);
+        json_object_set_new(o, "code", json_string(code));
+        json_object_set_new(o, "code_name", json_string(nix1_rc_name(rc)));
+        json_object_set_new(o, "meaning", json_string(nix1_rc_meaning(rc)));
+        ctl_print_json(o);
     } else {
-        printf("%s", as);
-        for (size_t i = 0; i < nf; i++)
-            printf(" %s=%.*s", i < nnames ? names[i] : "field", (int)f[i].len, f[i].p);
-        printf("\n");
+        fprintf(stderr, "%s %s: %02X %s: %s\n", as, what, rc, nix1_rc_name(rc), nix1_rc_meaning(rc));
     }
 }
 
-static void print_ok(struct ctx *c, const char *what)
+void n1_report_noanswer(struct n1ctx *c, const nix1_addr_t *a, const char *what, const char *why)
 {
     char as[NIX1_ADDR_LEN + 1];
-    if (c->tk == TGT_BROADCAST)
+    n1_addr(a, as);
+    if (c->g->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("error"));
+        json_object_set_new(o, "slave", json_string(as));
+        json_object_set_new(o, "command", json_string(what));
+        json_object_set_new(o, "error", json_string(why));
+        ctl_print_json(o);
+    } else {
+        fprintf(stderr, "%s %s: no answer (%s)\n", as, what, why);
+    }
+}
+
+/* A successful reply: its payload fields under the names in fields ("uid,key_time,increment"). */
+void n1_print_fields(struct n1ctx *c, const char *type, const char *fields)
+{
+    char as[NIX1_ADDR_LEN + 1];
+    n1_addr(&c->res.from, as);
+    struct nix1_span f[NIX1_FIELDS_MAX];
+    const char *pl = c->payload ? c->payload : "";
+    size_t nf = nix1_fields_split(pl, strlen(pl), f, NIX1_FIELDS_MAX);
+    if (nf > NIX1_FIELDS_MAX)
+        nf = NIX1_FIELDS_MAX;
+    json_t *o = c->g->json ? json_object() : NULL;
+    if (o) {
+        json_object_set_new(o, "type", json_string(type));
+        json_object_set_new(o, "slave", json_string(as));
+    } else {
+        printf("%s", as);
+    }
+    const char *name = fields ? fields : "";
+    for (size_t i = 0; i < nf; i++) {
+        char key[32];
+        size_t n = strcspn(name, ",");
+        if (n)
+            snprintf(key, sizeof key, "%.*s", (int)(n < 31 ? n : 31), name);
+        else
+            snprintf(key, sizeof key, "field%zu", i + 1);
+        name += n + (name[n] == ',');
+        if (o)
+            json_object_set_new(o, key, json_stringn(f[i].p, f[i].len));
+        else
+            printf(" %s=%.*s", key, (int)f[i].len, f[i].p);
+    }
+    if (o)
+        ctl_print_json(o);
+    else
+        printf("\n");
+}
+
+void n1_print_ok(struct n1ctx *c, const char *what)
+{
+    char as[NIX1_ADDR_LEN + 1];
+    if (c->tk == N1_TGT_BROADCAST)
         snprintf(as, sizeof as, "%s", NIX1_ADDR_BROADCAST_STR);
     else
-        addr_str(&c->res.from, as);
+        n1_addr(&c->res.from, as);
     if (c->g->json) {
         json_t *o = json_object();
         json_object_set_new(o, "type", json_string("ok"));
         json_object_set_new(o, "slave", json_string(as));
         json_object_set_new(o, "command", json_string(what));
-        json_object_set_new(o, "broadcast", json_boolean(c->tk == TGT_BROADCAST));
-        out_json(o);
+        json_object_set_new(o, "broadcast", json_boolean(c->tk == N1_TGT_BROADCAST));
+        ctl_print_json(o);
     } else {
-        printf("%s %s: %s\n", as, what, c->tk == TGT_BROADCAST ? "sent (broadcasts get no reply)" : "ok");
+        printf("%s %s: %s\n", as, what, c->tk == N1_TGT_BROADCAST ? "sent (broadcasts get no reply)" : "ok");
     }
 }
 
-/* Run a set-style command and print ok. */
-static int do_set(struct ctx *c, const char *what, char cmd, char arg, const char *opt)
-{
-    int rc = xact(c, cmd, arg, opt);
-    if (rc == CTL_EXIT_OK)
-        print_ok(c, what);
-    return rc;
-}
-
-static int do_get(struct ctx *c, const char *type, char cmd, char arg, const char *opt, const char *const *names,
-                  size_t n)
-{
-    int rc = xact(c, cmd, arg, opt);
-    if (rc == CTL_EXIT_OK)
-        print_fields(c, type, names, n);
-    return rc;
-}
-
-static int usage_err(const char *msg)
-{
-    fprintf(stderr, "portierctl nix1: %s\n", msg);
-    return CTL_EXIT_USAGE;
-}
-
-static bool need_unicast(struct ctx *c, const char *what)
-{
-    if (c->tk == TGT_SLAVE || c->tk == TGT_SCRATCH)
-        return true;
-    fprintf(stderr, "portierctl nix1: %s needs --slave ADDR (or --scratch)\n", what);
-    return false;
-}
-
-static bool parse_probe(const char *s, unsigned *p)
-{
-    if (s && (strcmp(s, "1") == 0 || strcmp(s, "2") == 0)) {
-        *p = (unsigned)(s[0] - '0');
-        return true;
-    }
-    return false;
-}
-
-static bool parse_onoff(const char *s, bool *on)
-{
-    if (!s)
-        return false;
-    if (strcmp(s, "on") == 0 || strcmp(s, "1") == 0) {
-        *on = true;
-        return true;
-    }
-    if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0) {
-        *on = false;
-        return true;
-    }
-    return false;
-}
-
-static int local_tz_minutes(time_t t)
-{
-    struct tm tm;
-    localtime_r(&t, &tm);
-    return (int)(tm.tm_gmtoff / 60);
-}
-
-/* ---- access entries ---- */
-
-static void print_access(struct ctx *c, const nix1_addr_t *slave, const char *line, size_t len)
-{
-    struct nix1_access a;
-    char err[128];
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(slave, as);
-    if (nix1_access_parse(line, len, &a, err, sizeof err) < 0) {
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("access_unparsed"));
-            json_object_set_new(o, "slave", json_string(as));
-            json_object_set_new(o, "line", json_stringn(line, len));
-            json_object_set_new(o, "error", json_string(err));
-            out_json(o);
-        } else {
-            printf("%s unparsable entry (%s): %.*s\n", as, err, (int)len, line);
-        }
-        return;
-    }
-    char tz[6];
-    nix1_format_tz(a.tz, tz);
-    char code[3];
-    snprintf(code, sizeof code, "%02X", a.code);
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("access"));
-        json_object_set_new(o, "slave", json_string(as));
-        json_object_set_new(o, "uid", json_string(a.uid));
-        json_object_set_new(o, "unit", a.has_unit ? json_integer(a.unit) : json_null());
-        json_object_set_new(o, "key_time", a.has_key_ts ? json_integer((json_int_t)a.key_ts) : json_null());
-        json_object_set_new(o, "time", json_integer((json_int_t)a.ts));
-        json_object_set_new(o, "tz", json_string(tz));
-        json_object_set_new(o, "probe", json_integer(a.probe));
-        json_object_set_new(o, "overdrive", json_integer(a.od));
-        json_object_set_new(o, "code", json_string(code));
-        json_object_set_new(o, "code_name", json_string(nix1_access_code_name(&a)));
-        json_object_set_new(o, "granted", json_boolean(nix1_access_granted(&a)));
-        out_json(o);
-    } else {
-        time_t t = (time_t)a.ts + a.tz * 60;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char when[32];
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        printf("%s %s %s probe %u unit %s%u uid '%s' %s %s (%s)\n", when, tz, as, a.probe, a.has_unit ? "" : "-",
-               a.has_unit ? a.unit : 0, a.uid, nix1_access_granted(&a) ? "GRANTED" : "REFUSED", code,
-               nix1_access_code_name(&a));
-    }
-    fflush(stdout);
-}
-
-static void on_access(void *arg, const nix1_addr_t *slave, const char *line, size_t len)
-{
-    print_access(arg, slave, line, len);
-}
-
-static void on_state(void *arg, const nix1_addr_t *slave, enum nix1_slave_state st)
-{
-    struct ctx *c = arg;
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(slave, as);
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("slave"));
-        json_object_set_new(o, "slave", json_string(as));
-        json_object_set_new(o, "state", json_string(nix1_slave_state_str(st)));
-        out_json(o);
-    } else {
-        fprintf(stderr, "%s is %s\n", as, nix1_slave_state_str(st));
-    }
-}
-
-static void on_poll_error(void *arg, const nix1_addr_t *slave, uint8_t rc)
-{
-    report_error(arg, slave, "Qe", rc);
-}
-
-static void on_signal(loop_t *loop, int signo, void *arg)
-{
-    struct ctx *c = arg;
-    (void)signo;
-    c->stop = true;
-    loop_stop(loop);
-}
-
-static int cmd_entries(struct ctx *c, int argc, char **argv)
-{
-    bool follow = false;
-    long rewind = -1;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
-            follow = true;
-        else if (strcmp(argv[i], "--rewind") == 0 && i + 1 < argc) {
-            char *e;
-            rewind = strtol(argv[++i], &e, 10);
-            if (*e || rewind < 0 || rewind > 65534)
-                return usage_err("--rewind takes 0-65534");
-        } else
-            return usage_err("entries [--follow] [--rewind K]");
-    }
-    if (c->nslaves == 0)
-        return usage_err("entries needs --slave ADDR (repeat it to poll several slaves)");
-    if (rewind >= 0) {
-        char opt[16];
-        snprintf(opt, sizeof opt, "%ld", rewind);
-        for (size_t i = 0; i < c->nslaves; i++) {
-            int rc = xact_raw(c, &c->slaves[i], 'N', 'e', opt, NULL, false);
-            if (rc != CTL_EXIT_OK && !follow)
-                return rc;
-        }
-    }
-    if (!follow) {
-        /* Read each slave until 04. Qe is not idempotent: on a lost reply, rewind by 10 through the
-         * poller instead of resending. */
-        int worst = CTL_EXIT_OK;
-        for (size_t i = 0; i < c->nslaves; i++) {
-            for (unsigned n = 0; n < 100000; n++) {
-                int rc = xact_raw(c, &c->slaves[i], 'Q', 'e', NULL, NULL, false);
-                if (rc != CTL_EXIT_OK) {
-                    worst = rc > worst ? rc : worst;
-                    break;
-                }
-                if (c->res.rc == NIX1_RC_EOT)
-                    break;
-                print_access(c, &c->slaves[i], c->payload, strlen(c->payload));
-            }
-        }
-        return worst;
-    }
-    c->lis.access = on_access;
-    c->lis.slave_state = on_state;
-    c->lis.poll_error = on_poll_error;
-    for (size_t i = 0; i < c->nslaves; i++)
-        nix1_bus_add_slave(c->bus, &c->slaves[i]);
-    loop_add_signal(c->loop, SIGINT, on_signal, c);
-    loop_add_signal(c->loop, SIGTERM, on_signal, c);
-    nix1_bus_set_polling(c->bus, true);
-    bool never = false;
-    run_until(c, &never);
-    return CTL_EXIT_OK;
-}
-
-/* ---- file commands ---- */
-
-static void on_xfer(void *arg, const struct nix1_xfer_result *r)
-{
-    struct ctx *c = arg;
-    c->xres = *r;
-    c->done = true;
-}
-
-static int read_file(const char *path, char **data, size_t *len)
+int n1_read_file(const char *path, char **data, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -531,1018 +424,343 @@ static int read_file(const char *path, char **data, size_t *len)
     return 0;
 }
 
-static int upload(struct ctx *c, const char *local, const char *name)
+/* ---- rows that are one request ---- */
+
+/* The option text from the row's template; -1 when it does not fit a NiX1 line. */
+static int build_opt(const struct ctl_call *call, const char *tmpl, char *buf, size_t cap)
 {
-    char *data = NULL;
-    size_t len = 0;
-    int e = read_file(local, &data, &len);
-    if (e < 0) {
-        fprintf(stderr, "portierctl nix1: %s: %s\n", local, strerror(-e));
-        return CTL_EXIT_USAGE;
-    }
-    char err[200];
-    struct nix1_xfer_opts o = { .verify = true, .prio = NIX1_PRIO_OPERATOR };
-    c->done = false;
-    struct nix1_xfer *x = nix1_xfer_upload(c->bus, &c->target, name, data, len, &o, on_xfer, c, err, sizeof err);
-    free(data);
-    if (!x) {
-        fprintf(stderr, "portierctl nix1: %s\n", err);
-        return CTL_EXIT_USAGE;
-    }
-    run_until(c, &c->done);
-    if (!c->done) {
-        nix1_xfer_cancel(x);
-        return CTL_EXIT_UNREACHABLE;
-    }
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(&c->target, as);
-    if (c->g->json) {
-        json_t *o2 = json_object();
-        json_object_set_new(o2, "type", json_string("upload"));
-        json_object_set_new(o2, "slave", json_string(as));
-        json_object_set_new(o2, "file", json_string(name));
-        json_object_set_new(o2, "ok", json_boolean(c->xres.ok));
-        json_object_set_new(o2, "bytes", json_integer((json_int_t)c->xres.bytes));
-        char crc[5];
-        snprintf(crc, sizeof crc, "%04X", c->xres.crc);
-        json_object_set_new(o2, "crc", json_string(crc));
-        json_object_set_new(o2, "packets", json_integer(c->xres.packets));
-        json_object_set_new(o2, "resends", json_integer(c->xres.resends));
-        json_object_set_new(o2, "restarts", json_integer(c->xres.restarts));
-        json_object_set_new(o2, "seconds", json_real((double)c->xres.elapsed_us / 1e6));
-        if (!c->xres.ok) {
-            json_object_set_new(o2, "step", json_string(c->xres.step));
-            if (c->xres.rc) {
-                char code[3];
-                snprintf(code, sizeof code, "%02X", c->xres.rc);
-                json_object_set_new(o2, "code", json_string(code));
-                json_object_set_new(o2, "code_name", json_string(nix1_rc_name(c->xres.rc)));
-            }
-            json_object_set_new(o2, "error", json_string(c->xres.msg));
-        }
-        out_json(o2);
-    } else if (c->xres.ok) {
-        printf("%s %s (%u resends, %u restarts, %.1f s)\n", as, c->xres.msg, c->xres.resends, c->xres.restarts,
-               (double)c->xres.elapsed_us / 1e6);
-    } else {
-        fprintf(stderr, "%s upload %s failed: %s\n", as, name, c->xres.msg);
-        if (c->xres.rc)
-            fprintf(stderr, "  %02X %s: %s\n", c->xres.rc, nix1_rc_name(c->xres.rc), nix1_rc_meaning(c->xres.rc));
-    }
-    if (c->xres.ok)
-        return CTL_EXIT_OK;
-    return c->xres.status == NIX1_ST_REPLY && c->xres.rc ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_UNREACHABLE;
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static int cmd_file(struct ctx *c, int argc, char **argv)
-{
-    if (argc < 1)
-        return usage_err("file ls EXT|get NAME [LOCAL]|put LOCAL [NAME]|rm NAME|cp A B|sum NAME");
-    const char *sub = argv[0];
-    if (!need_unicast(c, "file"))
-        return CTL_EXIT_USAGE;
-    char as[NIX1_ADDR_LEN + 1];
-    if (strcmp(sub, "ls") == 0 && argc == 2) {
-        int rc = xact(c, 'Q', 'i', argv[1]);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        addr_str(&c->res.from, as);
-        for (size_t i = 0; i < c->nlines; i++) {
-            char name[13];
-            uint64_t size = 0;
-            bool ok = nix1_xfer_parse_list_line(c->lines[i], name, &size);
-            if (c->g->json) {
-                json_t *o = json_object();
-                json_object_set_new(o, "type", json_string("file"));
-                json_object_set_new(o, "slave", json_string(as));
-                json_object_set_new(o, "name", json_string(ok ? name : c->lines[i]));
-                json_object_set_new(o, "size", ok ? json_integer((json_int_t)size) : json_null());
-                out_json(o);
-            } else {
-                printf("%-12s %8llu\n", ok ? name : c->lines[i], (unsigned long long)size);
-            }
-        }
-        return CTL_EXIT_OK;
-    }
-    if (strcmp(sub, "get") == 0 && (argc == 2 || argc == 3)) {
-        char opt[40];
-        snprintf(opt, sizeof opt, "%s\t0", argv[1]);
-        int rc = xact(c, 'Q', 'g', opt);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        size_t len = 0;
-        char *text = nix1_xfer_join_lines((const char *const *)c->lines, c->nlines, &len);
-        if (!text)
-            return CTL_EXIT_UNREACHABLE;
-        if (argc == 3) {
-            FILE *f = fopen(argv[2], "wb");
-            if (!f || fwrite(text, 1, len, f) != len) {
-                fprintf(stderr, "portierctl nix1: %s: %s\n", argv[2], strerror(errno));
-                if (f)
-                    fclose(f);
-                free(text);
-                return CTL_EXIT_USAGE;
-            }
-            fclose(f);
-        }
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("file_content"));
-            json_object_set_new(o, "slave", json_string(addr_str(&c->res.from, as)));
-            json_object_set_new(o, "name", json_string(argv[1]));
-            json_object_set_new(o, "lines", json_integer((json_int_t)c->nlines));
-            json_object_set_new(o, "content", json_stringn(text, len));
-            out_json(o);
-        } else if (argc == 2) {
-            fwrite(text, 1, len, stdout);
-        } else {
-            printf("%s: %zu lines, %zu bytes\n", argv[2], c->nlines, len);
-        }
-        free(text);
-        return CTL_EXIT_OK;
-    }
-    if (strcmp(sub, "put") == 0 && (argc == 2 || argc == 3))
-        return upload(c, argv[1], argc == 3 ? argv[2] : base_name(argv[1]));
-    if (strcmp(sub, "rm") == 0 && argc == 2)
-        return do_set(c, "file rm", 'D', 'g', argv[1]);
-    if (strcmp(sub, "cp") == 0 && argc == 3) {
-        char opt[40];
-        snprintf(opt, sizeof opt, "%s\t%s", argv[1], argv[2]);
-        return do_set(c, "file cp", 'N', 'i', opt);
-    }
-    if (strcmp(sub, "sum") == 0 && argc == 2) {
-        static const char *const names[] = { "crc", "size" };
-        return do_get(c, "file_sum", 'Q', 'p', argv[1], names, 2);
-    }
-    return usage_err("file ls EXT|get NAME [LOCAL]|put LOCAL [NAME]|rm NAME|cp A B|sum NAME");
-}
-
-/* ---- door state file ---- */
-
-/* Direct mode (no site): "nix1@<port>.state" in the state directory (core/statedir.h). */
-static char *default_state_path(const char *port)
-{
-    char name[300], safe[256], err[200];
-    snprintf(name, sizeof name, "nix1@%s.state", statedir_name(port, safe, sizeof safe));
-    char *out = malloc(PATH_MAX);
-    if (out && statedir_path(name, out, PATH_MAX, err, sizeof err) < 0) {
-        fprintf(stderr, "portierctl nix1: %s\n", err);
-        free(out);
-        out = NULL;
-    }
-    return out;
-}
-
-static void door_load(struct ctx *c, struct nix1_door *d)
-{
-    char *data = NULL;
-    size_t len = 0;
-    if (read_file(c->state_path, &data, &len) == 0) {
-        if (nix1_door_load(d, data, len) < 0)
-            fprintf(stderr, "portierctl nix1: %s: some lines are invalid and were ignored\n", c->state_path);
-        free(data);
-    }
-}
-
-/* nix1_door's store: the remembered state is on disk before a door is changed (write-ahead). */
-static int door_store(void *arg, const char *text, size_t len, char *err, size_t errlen)
-{
-    struct ctx *c = arg;
-    int rc = durable_write(c->state_path, text, len, 0600, 0, err, errlen);
-    if (rc < 0)
-        fprintf(stderr, "portierctl nix1: cannot save the door state: %s\n", err);
-    return rc;
-}
-
-struct door_wait {
-    struct ctx *c;
-    bool done;
-    int rc;
-};
-
-static void on_door(void *arg, const struct nix1_door_report *r)
-{
-    struct door_wait *w = arg;
-    struct ctx *c = w->c;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct nix1_door_outcome *o = &r->v[i];
-        char as[NIX1_ADDR_LEN + 1];
-        addr_str(&o->addr, as);
-        if (c->g->json) {
-            json_t *j = json_object();
-            json_object_set_new(j, "type", json_string("door"));
-            json_object_set_new(j, "op", json_string(r->op));
-            json_object_set_new(j, "slave", json_string(as));
-            json_object_set_new(j, "ok", json_boolean(o->ok));
-            json_object_set_new(j, "unreachable", json_boolean(o->unreachable));
-            json_object_set_new(j, "resent", json_integer(o->resent));
-            if (!o->ok)
-                json_object_set_new(j, "error", json_string(o->msg));
-            if (o->ok && o->until_us) {
-                json_object_set_new(j, "until", json_integer((json_int_t)(o->until_us / 1000000)));
-                json_object_set_new(j, "cron", json_string(o->cron));
-            }
-            out_json(j);
-        } else {
-            printf("%s %s: %s%s%s", as, r->op, o->ok ? "ok" : (o->unreachable ? "UNREACHABLE" : "FAILED"),
-                   o->ok ? "" : ": ", o->ok ? "" : o->msg);
-            if (o->resent)
-                printf(" (%u re-sent by unicast)", o->resent);
-            printf("\n");
-            if (o->ok && o->until_us) {
-                char buf[32];
-                time_t until = (time_t)(o->until_us / 1000000);
-                struct tm tm;
-                localtime_r(&until, &tm);
-                strftime(buf, sizeof buf, "%H:%M", &tm);
-                printf("door opens now and closes by itself at %s (slave cron \"%s\" on the slave's clock, "
-                       "fail-safe)\n", buf, o->cron);
-            }
-        }
-    }
-    if (c->g->json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "type", json_string("door_summary"));
-        json_object_set_new(j, "op", json_string(r->op));
-        json_object_set_new(j, "ok", json_integer((json_int_t)r->ok));
-        json_object_set_new(j, "failed", json_integer((json_int_t)r->failed));
-        json_object_set_new(j, "unreachable", json_integer((json_int_t)r->unreachable));
-        json_object_set_new(j, "seconds", json_real((double)r->elapsed_us / 1e6));
-        out_json(j);
-    } else {
-        printf("%s: %zu ok, %zu failed, %zu unreachable in %.2f s\n", r->op, r->ok, r->failed, r->unreachable,
-               (double)r->elapsed_us / 1e6);
-    }
-    w->rc = r->failed ? CTL_EXIT_DEVICE_ERROR : r->unreachable ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
-    w->done = true;
-}
-
-static void quiet_door(void *arg, const struct nix1_door_report *r)
-{
-    struct door_wait *w = arg;
-    (void)r;
-    w->done = true;
-}
-
-static int cmd_door(struct ctx *c, const char *what, int argc, char **argv)
-{
-    bool on = false;
-    unsigned minutes = 0;
-    if (strcmp(what, "open") == 0) {
-        char *e;
-        long m = argc == 1 ? strtol(argv[0], &e, 10) : 0;
-        if (argc != 1 || *e || m < 1 || m > 24 * 60)
-            return usage_err("open MINUTES (1-1440)");
-        minutes = (unsigned)m;
-    } else if (argc != 1 || !parse_onoff(argv[0], &on)) {
-        fprintf(stderr, "portierctl nix1: %s on|off\n", what);
-        return CTL_EXIT_USAGE;
-    }
-    bool emergency = strcmp(what, "emergency") == 0;
-    if (!emergency && !need_unicast(c, what))
-        return CTL_EXIT_USAGE;
-    if (!c->state_path)
-        c->state_path = default_state_path(c->port);
-    if (!c->state_path)
-        return CTL_EXIT_USAGE;
-    struct nix1_door *d = nix1_door_new(c->bus);
-    if (!d)
-        return CTL_EXIT_UNREACHABLE;
-    door_load(c, d);
-    nix1_door_set_store(d, door_store, c);
-    for (size_t i = 0; i < c->nslaves; i++)
-        nix1_door_add(d, &c->slaves[i]);
-    struct door_wait w = { .c = c };
-    int rc;
-    if (emergency) {
-        if (nix1_door_count(d) == 0) {
-            nix1_door_free(d);
-            return usage_err("emergency needs the bus's slaves: --slave ADDR (repeat) or a state file that knows them");
-        }
-        if (on && !nix1_door_emergency_active(d)) {
-            /* Refresh what will be restored; slaves that do not answer keep what was remembered. */
-            struct door_wait sw = { .c = c };
-            if (nix1_door_refresh(d, NULL, 0, quiet_door, &sw) == 0)
-                run_until(c, &sw.done);
-        }
-        if (!on && c->wait_s) {
-            /* Keep polling so that slaves coming back are restored (the door watches the bus). */
-            for (size_t i = 0; i < nix1_door_count(d); i++)
-                nix1_bus_add_slave(c->bus, &nix1_door_at(d, i)->addr);
-        }
-        rc = nix1_door_emergency(d, on, false, on_door, &w);
-    } else if (strcmp(what, "hold") == 0) {
-        rc = nix1_door_hold(d, &c->target, on, on_door, &w);
-    } else {
-        /* The window is computed by the door module on the slave's own clock and zone (Qt). */
-        rc = nix1_door_timed_open(d, &c->target, minutes, 0, on_door, &w);
-    }
-    if (rc != 0) {
-        nix1_door_free(d);
-        return usage_err("cannot start the operation");
-    }
-    run_until(c, &w.done);
-    int result = w.done ? w.rc : CTL_EXIT_UNREACHABLE;
-    if (emergency && !on && c->wait_s && result == CTL_EXIT_UNREACHABLE) {
-        /* Wait for unreachable slaves to come back and be restored. */
-        uint64_t end = loop_mono_us() + (uint64_t)c->wait_s * 1000000u;
-        nix1_bus_set_polling(c->bus, true);
-        for (;;) {
-            bool pending = false;
-            for (size_t i = 0; i < nix1_door_count(d); i++)
-                pending |= nix1_door_at(d, i)->restore_pending;
-            if (!pending && !nix1_door_busy(d)) {
-                result = CTL_EXIT_OK;
-                if (!c->g->json)
-                    printf("every slave restored\n");
-                break;
-            }
-            if (loop_mono_us() > end || c->stop)
-                break;
-            loop_run_once(c->loop, 200);
-        }
-    }
-    if (!nix1_door_busy(d)) /* a job still on the bus (interrupted) keeps the door alive */
-        nix1_door_free(d);
-    return result;
-}
-
-/* ---- provisioning / key rotation ---- */
-
-static void on_prov_line(void *arg, const char *line)
-{
-    struct ctx *c = arg;
-    if (!c->g->json)
-        printf("%s\n", line);
-}
-
-struct prov_wait {
-    bool done;
-    struct nix1_prov_report rep;
-};
-
-static void on_prov(void *arg, const struct nix1_prov_report *r)
-{
-    struct prov_wait *w = arg;
-    w->rep = *r;
-    w->done = true;
-}
-
-static int cmd_provision(struct ctx *c, int argc, char **argv)
-{
-    if (argc != 1)
-        return usage_err("provision DIR (keys.txt units.txt users.txt cron.txt)");
-    if (c->nslaves == 0)
-        return usage_err("provision needs --slave ADDR (repeat it for several slaves)");
-    char err[300];
-    struct nix1_prov_opts o = { .log = on_prov_line, .log_arg = c };
-    struct prov_wait w = { 0 };
-    struct nix1_prov *p = nix1_prov_start(c->bus, argv[0], c->slaves, c->nslaves, &o, on_prov, &w, err, sizeof err);
-    if (!p) {
-        fprintf(stderr, "portierctl nix1: %s\n", err);
-        return CTL_EXIT_USAGE;
-    }
-    run_until(c, &w.done);
-    int rc = CTL_EXIT_UNREACHABLE;
-    if (w.done) {
-        if (c->g->json) {
-            json_t *o2 = json_object();
-            json_object_set_new(o2, "type", json_string("provision"));
-            json_object_set_new(o2, "slaves", json_integer((json_int_t)w.rep.slaves));
-            json_object_set_new(o2, "changed_slaves", json_integer((json_int_t)w.rep.changed_slaves));
-            json_object_set_new(o2, "commands", json_integer((json_int_t)w.rep.commands));
-            json_object_set_new(o2, "files_pushed", json_integer((json_int_t)w.rep.files_pushed));
-            json_object_set_new(o2, "records", json_integer((json_int_t)w.rep.records));
-            json_object_set_new(o2, "deleted", json_integer((json_int_t)w.rep.deleted));
-            json_object_set_new(o2, "verified", json_integer((json_int_t)w.rep.verified));
-            json_object_set_new(o2, "failed", json_integer((json_int_t)w.rep.failed));
-            json_object_set_new(o2, "unreachable", json_integer((json_int_t)w.rep.unreachable));
-            out_json(o2);
-        } else {
-            printf("provisioned %zu slaves: %zu changed (%zu records, %zu files pushed, %zu deleted), %zu verified, "
-                   "%zu failed, %zu unreachable\n",
-                   w.rep.slaves, w.rep.changed_slaves, w.rep.records, w.rep.files_pushed, w.rep.deleted,
-                   w.rep.verified, w.rep.failed, w.rep.unreachable);
-        }
-        rc = w.rep.failed ? CTL_EXIT_DEVICE_ERROR : w.rep.unreachable ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
-        nix1_prov_free(p); /* if interrupted, requests still reference it until the bus is freed */
-    }
-    return rc;
-}
-
-static int cmd_key_rotate(struct ctx *c, int argc, char **argv)
-{
-    if (argc < 1)
-        return usage_err("key rotate DIR [--max-age DAYS]");
-    unsigned days = 30;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--max-age") == 0 && i + 1 < argc) {
-            char *e;
-            long v = strtol(argv[++i], &e, 10);
-            if (*e || v < 1 || v > 3650)
-                return usage_err("--max-age takes 1-3650 days");
-            days = (unsigned)v;
-        } else {
-            return usage_err("key rotate DIR [--max-age DAYS]");
-        }
-    }
-    char err[300];
-    struct prov_wait w = { 0 };
-    struct nix1_prov_opts o = { .log = on_prov_line, .log_arg = c };
-    struct nix1_prov *p = nix1_prov_rotate_key(c->bus, argv[0], (uint64_t)time(NULL), (uint64_t)days * 86400u,
-                                               c->slaves, c->nslaves, &o, on_prov, &w, err, sizeof err);
-    if (!p) {
-        fprintf(stderr, "portierctl nix1: %s\n", err);
-        return CTL_EXIT_USAGE;
-    }
-    run_until(c, &w.done);
-    int rc = w.done ? (w.rep.failed ? CTL_EXIT_DEVICE_ERROR : w.rep.unreachable ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK)
-                    : CTL_EXIT_UNREACHABLE;
-    if (w.done && c->g->json) {
-        json_t *o2 = json_object();
-        json_object_set_new(o2, "type", json_string("key_rotation"));
-        json_object_set_new(o2, "key_time", json_integer((json_int_t)w.rep.key_ts));
-        json_object_set_new(o2, "pruned", json_integer((json_int_t)w.rep.deleted));
-        json_object_set_new(o2, "verified", json_integer((json_int_t)w.rep.verified));
-        json_object_set_new(o2, "unreachable", json_integer((json_int_t)w.rep.unreachable));
-        out_json(o2);
-    }
-    if (w.done)
-        nix1_prov_free(p);
-    return rc;
-}
-
-/* ---- commissioning ---- */
-
-static int cmd_scan(struct ctx *c, int argc, char **argv)
-{
-    const char *assign = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--assign") == 0 && i + 1 < argc)
-            assign = argv[++i];
-        else
-            return usage_err("scan [--assign UNIT1[,UNIT2]]");
-    }
-    int rc = xact_raw(c, &nix1_addr_scratch, 'Q', 'n', NULL, NULL, true);
-    if (rc == CTL_EXIT_UNREACHABLE) {
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("scan"));
-            json_object_set_new(o, "found", json_false());
-            out_json(o);
-        } else {
-            printf("no unconfigured slave answered the scratch address (or two answered at once: commission one at a time)\n");
-        }
-        return CTL_EXIT_UNREACHABLE;
-    }
-    if (rc != CTL_EXIT_OK) {
-        report_error(c, &nix1_addr_scratch, "Qn", c->res.rc);
-        return rc;
-    }
-    nix1_addr_t found = c->res.from;
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(&found, as);
-    char warn[160];
-    bool crc_ok = nix1_addr_check(&found, warn, sizeof warn);
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("scan"));
-        json_object_set_new(o, "found", json_true());
-        json_object_set_new(o, "slave", json_string(as));
-        json_object_set_new(o, "version", json_string(c->payload));
-        json_object_set_new(o, "crc_ok", json_boolean(crc_ok));
-        out_json(o);
-    } else {
-        printf("new slave %s (firmware %s)\n", as, c->payload);
-        if (!crc_ok)
-            fprintf(stderr, "warning: %s\n", warn);
-    }
-    if (!assign)
-        return CTL_EXIT_OK;
-    char units[2][16] = { "", "" };
-    const char *comma = strchr(assign, ',');
-    snprintf(units[0], sizeof units[0], "%.*s", (int)(comma ? (size_t)(comma - assign) : strlen(assign)), assign);
-    if (comma)
-        snprintf(units[1], sizeof units[1], "%s", comma + 1);
-    for (int p = 0; p < 2; p++) {
-        if (!units[p][0])
+    struct strbuf sb;
+    strbuf_init(&sb, buf, cap);
+    for (const char *p = tmpl; *p; p++) {
+        if (*p != '{') {
+            strbuf_putc(&sb, *p);
             continue;
-        char opt[48];
-        snprintf(opt, sizeof opt, "%d\t%s", p + 1, units[p]);
-        rc = xact_raw(c, &found, 'N', 'u', opt, NULL, false);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("unit"));
-            json_object_set_new(o, "slave", json_string(as));
-            json_object_set_new(o, "probe", json_integer(p + 1));
-            json_object_set_new(o, "unit", json_string(units[p]));
-            out_json(o);
-        } else {
-            printf("%s probe %d serves unit %s\n", as, p + 1, units[p]);
         }
+        unsigned slot = (unsigned)(p[1] - '1');
+        bool flag = p[2] == '?';
+        p += flag ? 3 : 2;
+        const struct ctl_val *v = slot < CTL_MAX_ARGS ? &call->arg[slot] : NULL;
+        if (v && v->set)
+            strbuf_puts(&sb, flag ? (v->n == 0 ? "1" : "0") : v->s);
     }
+    return strbuf_truncated(&sb) ? -1 : 0;
+}
+
+/* The words of the row with its choices resolved: "lock on", "unit set". */
+static void row_what(const struct ctl_call *call, char *buf, size_t cap)
+{
+    struct strbuf sb;
+    strbuf_init(&sb, buf, cap);
+    const char *p = call->verb->syntax;
+    size_t slot = 0;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        bool arg = (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '[';
+        if (memchr(p, '|', n)) {
+            strbuf_sep(&sb, " ");
+            strbuf_puts(&sb, slot < CTL_MAX_ARGS && call->arg[slot].set ? call->arg[slot].s : "?");
+            slot++;
+        } else if (arg) {
+            slot++;
+        } else {
+            strbuf_sep(&sb, " ");
+            strbuf_putn(&sb, p, n);
+        }
+        p += n + (p[n] == ' ');
+    }
+}
+
+/* The slave's own rules for the option (§5.5 steps 7-8), before anything is sent: 0 or the exit status. */
+static int check_request(struct n1ctx *c, char cmd, char arg, const char *opt)
+{
+    const struct nix1_cmd *cm = nix1_cmd_lookup(cmd, arg);
+    if (!cm)
+        return n1_usage(c, "%c%c is not a NiX1 command", cmd, arg);
+    char why[200];
+    size_t len = opt ? strlen(opt) : 0;
+    if (NIX1_ADDR_LEN + 2 + len > NIX1_LINE_MAX)
+        return n1_usage(c, "the request would be longer than a NiX1 line (%d characters)", NIX1_LINE_MAX);
+    uint8_t rc = nix1_cmd_check(cm, opt ? opt : "", len, why, sizeof why);
+    if (rc)
+        return n1_usage(c, "%s (the slave would answer %02X %s)", why, rc, nix1_rc_name(rc));
     return CTL_EXIT_OK;
 }
 
-/* ---- status ---- */
-
-static int cmd_status(struct ctx *c)
+static int n1_simple(struct ctl_call *call)
 {
-    if (!need_unicast(c, "status"))
-        return CTL_EXIT_USAGE;
-    struct { char cmd, arg; const char *opt; const char *name; } q[] = {
-        { 'Q', 'n', NULL, "version" }, { 'Q', 's', NULL, "status" }, { 'Q', 'm', NULL, "mode" },
-        { 'Q', 't', NULL, "time" }, { 'Q', 'u', "1", "unit1" }, { 'Q', 'u', "2", "unit2" },
-        { 'Q', 'l', "1", "lock1" }, { 'Q', 'l', "2", "lock2" }, { 'Q', 'v', NULL, "overdrive" },
-        { 'Q', 'b', NULL, "bad_timeout" }, { 'Q', 'c', NULL, "valid_timeout" }, { 'Q', 'h', NULL, "cron" },
-        { 'Q', 'o', NULL, "cron_mode" },
-    };
-    json_t *o = c->g->json ? json_object() : NULL;
-    char as[NIX1_ADDR_LEN + 1];
-    int worst = CTL_EXIT_OK;
-    bool any = false;
-    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-        int rc = xact_raw(c, &c->target, q[i].cmd, q[i].arg, q[i].opt, NULL, true);
-        if (rc == CTL_EXIT_UNREACHABLE) {
-            if (o)
-                json_decref(o);
-            report_noanswer(c, &c->target, "status", c->res.error ? c->res.error : "timeout");
-            return CTL_EXIT_UNREACHABLE;
-        }
-        if (!any) {
-            addr_str(&c->res.from, as);
-            if (o) {
-                json_object_set_new(o, "type", json_string("status"));
-                json_object_set_new(o, "slave", json_string(as));
-            } else {
-                printf("slave %s\n", as);
-            }
-            any = true;
-        }
-        char val[200];
-        if (rc == CTL_EXIT_OK) {
-            snprintf(val, sizeof val, "%s", c->payload);
-            for (char *s = val; *s; s++)
-                if (*s == '\t')
-                    *s = ' ';
-        } else {
-            snprintf(val, sizeof val, "(%02X %s)", c->res.rc, nix1_rc_name(c->res.rc));
-            /* unset unit (76) and missing cron (60) are normal states, not failures */
-            if (!(c->res.rc == NIX1_RC_ERROR_UNIT || c->res.rc == NIX1_RC_ERROR_SYNTAX))
-                worst = CTL_EXIT_DEVICE_ERROR;
-        }
-        if (o)
-            json_object_set_new(o, q[i].name, rc == CTL_EXIT_OK ? json_string(val) : json_null());
-        else
-            printf("  %-14s %s\n", q[i].name, val);
-    }
-    if (o)
-        out_json(o);
-    return worst;
-}
-
-/* ---- raw ---- */
-
-static int cmd_raw(struct ctx *c, int argc, char **argv)
-{
-    if (argc != 1)
-        return usage_err("raw LINE (what follows the address, e.g. 'Qb' or 'Nr user1\\t14\\t* * * * *'; \\t = TAB)");
-    if (c->tk == TGT_NONE)
-        return usage_err("raw needs --slave ADDR, --broadcast or --scratch");
-    char line[NIX1_LINE_MAX + 1];
-    size_t k = 0;
-    for (const char *s = argv[0]; *s && k < sizeof line - 1; s++) {
-        if (s[0] == '\\' && s[1] == 't') {
-            line[k++] = '\t';
-            s++;
-        } else {
-            line[k++] = *s;
-        }
-    }
-    line[k] = 0;
-    if (c->tk == TGT_BROADCAST) {
-        const struct nix1_cmd *cm = k >= 2 ? nix1_cmd_lookup(line[0], line[1]) : NULL;
-        if (!cm || !cm->broadcast) {
-            report_error(c, &nix1_addr_broadcast, k >= 2 ? (char[]){ line[0], line[1], 0 } : "??",
-                         NIX1_RC_ERROR_NOBROADCAST);
-            return CTL_EXIT_DEVICE_ERROR;
-        }
-    }
-    int rc = xact_raw(c, &c->target, 0, 0, NULL, line, false);
+    const struct n1_row *r = call->verb->data;
+    struct n1ctx c;
+    int rc = n1_targets(&c, call, r->rule, r->cmd, r->arg);
     if (rc != CTL_EXIT_OK)
         return rc;
-    char as[NIX1_ADDR_LEN + 1];
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("raw"));
-        json_object_set_new(o, "slave", json_string(c->tk == TGT_BROADCAST ? NIX1_ADDR_BROADCAST_STR : addr_str(&c->res.from, as)));
-        if (c->res.status == NIX1_ST_REPLY) {
-            char code[3];
-            snprintf(code, sizeof code, "%02X", c->res.rc);
-            json_object_set_new(o, "code", json_string(code));
-            json_object_set_new(o, "code_name", json_string(nix1_rc_name(c->res.rc)));
-            json_object_set_new(o, "payload", json_string(c->payload));
-            json_t *ls = json_array();
-            for (size_t i = 0; i < c->nlines; i++)
-                json_array_append_new(ls, json_string(c->lines[i]));
-            json_object_set_new(o, "lines", ls);
-        } else {
-            json_object_set_new(o, "sent", json_true());
-        }
-        out_json(o);
-    } else if (c->res.status == NIX1_ST_REPLY) {
-        for (size_t i = 0; i < c->nlines; i++)
-            printf("%s\n", c->lines[i]);
-        printf("%s %02X %s%s%s\n", addr_str(&c->res.from, as), c->res.rc, nix1_rc_name(c->res.rc),
-               c->payload[0] ? "\t" : "", c->payload);
-    } else {
-        printf("sent (broadcasts get no reply)\n");
-    }
-    return CTL_EXIT_OK;
-}
-
-/* ---- dispatcher ---- */
-
-/* After Nn the slave is busy (16) while it flashes, then restarts (silent, then 16 while it initialises) or,
- * on failure, sets general status b4 (§5.5 46 ERROR_FLASH, §5.7). Poll Qs until it answers for real. */
-static int firmware_outcome(struct ctx *c, unsigned retries)
-{
-    char as[NIX1_ADDR_LEN + 1];
-    addr_str(&c->target, as);
-    if (!c->g->json)
-        printf("%s flashing (the slave is busy, then restarts)...\n", as);
-    fflush(stdout);
-    /* each attempt may take a while on real hardware; the bus itself waits out 16 for up to 60 s */
-    uint64_t end = loop_mono_us() + (uint64_t)(retries + 1) * 60000000u + 10000000u;
-    int rc;
-    for (;;) {
-        rc = xact_raw(c, &c->target, 'Q', 's', NULL, NULL, true);
-        if (rc == CTL_EXIT_OK || c->stop || loop_mono_us() > end)
-            break;
-        if (c->res.status == NIX1_ST_REPLY && c->res.rc != NIX1_RC_SYN) {
-            report_error(c, &c->target, "Qs", c->res.rc);
-            return CTL_EXIT_DEVICE_ERROR;
-        }
-    }
-    if (rc != CTL_EXIT_OK) {
-        report_noanswer(c, &c->target, "firmware", "no answer after flashing");
-        return CTL_EXIT_UNREACHABLE;
-    }
-    uint64_t st = 0;
-    if (!nix1_parse_hex(c->payload, strlen(c->payload), 2, &st)) {
-        report_noanswer(c, &c->target, "firmware", "unreadable general status");
-        return CTL_EXIT_UNREACHABLE;
-    }
-    bool failed = st & 0x10, restarted = st & 0x01;
-    char version[80] = "";
-    if (!failed && xact_raw(c, &c->target, 'Q', 'n', NULL, NULL, true) == CTL_EXIT_OK)
-        snprintf(version, sizeof version, "%s", c->payload);
-    if (c->g->json) {
-        json_t *o = json_object();
-        char hs[3];
-        snprintf(hs, sizeof hs, "%02X", (unsigned)st);
-        json_object_set_new(o, "type", json_string("firmware"));
-        json_object_set_new(o, "slave", json_string(as));
-        json_object_set_new(o, "ok", json_boolean(!failed));
-        json_object_set_new(o, "status", json_string(hs));
-        json_object_set_new(o, "restarted", json_boolean(restarted));
-        if (!failed)
-            json_object_set_new(o, "version", json_string(version));
+    char opt[NIX1_LINE_MAX + 1] = "";
+    if (r->opt && build_opt(call, r->opt, opt, sizeof opt) < 0)
+        return n1_usage(&c, "the request would be longer than a NiX1 line (%d characters)", NIX1_LINE_MAX);
+    rc = check_request(&c, r->cmd, r->arg, r->opt ? opt : NULL);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    rc = n1_open(&c);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    rc = n1_xact(&c, r->cmd, r->arg, r->opt ? opt : NULL);
+    if (rc == CTL_EXIT_OK) {
+        char what[64];
+        row_what(call, what, sizeof what);
+        if (r->type)
+            n1_print_fields(&c, r->type, r->fields);
         else
-            json_object_set_new(o, "code_name", json_string(nix1_rc_name(NIX1_RC_ERROR_FLASH)));
-        out_json(o);
-    } else if (failed) {
-        fprintf(stderr, "%s firmware: flashing failed (general status %02X, b4): %02X %s: %s\n", as, (unsigned)st,
-                NIX1_RC_ERROR_FLASH, nix1_rc_name(NIX1_RC_ERROR_FLASH), nix1_rc_meaning(NIX1_RC_ERROR_FLASH));
-    } else {
-        printf("%s firmware: flashed%s, version %s\n", as, restarted ? " and restarted" : "", version);
+            n1_print_ok(&c, what);
     }
-    return failed ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
-}
-
-static int dispatch(struct ctx *c, int argc, char **argv)
-{
-    const char *w = argv[0];
-    const char *a1 = argc > 1 ? argv[1] : NULL;
-    const char *a2 = argc > 2 ? argv[2] : NULL;
-    const char *a3 = argc > 3 ? argv[3] : NULL;
-    char opt[NIX1_LINE_MAX];
-    unsigned p = 0;
-    bool on = false;
-
-    if (strcmp(w, "status") == 0 && argc == 1)
-        return cmd_status(c);
-    if (strcmp(w, "scan") == 0)
-        return cmd_scan(c, argc - 1, argv + 1);
-    if (strcmp(w, "raw") == 0)
-        return cmd_raw(c, argc - 1, argv + 1);
-    if (strcmp(w, "entries") == 0)
-        return cmd_entries(c, argc - 1, argv + 1);
-    if (strcmp(w, "file") == 0)
-        return cmd_file(c, argc - 1, argv + 1);
-    if (strcmp(w, "provision") == 0)
-        return cmd_provision(c, argc - 1, argv + 1);
-    if (strcmp(w, "hold") == 0 || strcmp(w, "emergency") == 0 || strcmp(w, "open") == 0)
-        return cmd_door(c, w, argc - 1, argv + 1);
-    if (strcmp(w, "time") == 0 && argc == 2 && strcmp(a1, "get") == 0) {
-        static const char *const n[] = { "time", "tz" };
-        return do_get(c, "time", 'Q', 't', NULL, n, 2);
-    }
-    if (strcmp(w, "time") == 0 && argc == 2 && strcmp(a1, "sync") == 0) {
-        time_t now = time(NULL);
-        char tz[6];
-        nix1_format_tz(local_tz_minutes(now), tz);
-        snprintf(opt, sizeof opt, "%lld\t%s", (long long)now, tz);
-        return do_set(c, "time sync", 'N', 't', opt);
-    }
-    if (strcmp(w, "timeouts") == 0 && argc == 2 && strcmp(a1, "get") == 0) {
-        int rc = xact(c, 'Q', 'c', NULL);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        char valid[32];
-        snprintf(valid, sizeof valid, "%s", c->payload);
-        rc = xact(c, 'Q', 'b', NULL);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        char as[NIX1_ADDR_LEN + 1];
-        addr_str(&c->res.from, as);
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("timeouts"));
-            json_object_set_new(o, "slave", json_string(as));
-            json_object_set_new(o, "valid", json_integer(atoi(valid)));
-            json_object_set_new(o, "bad", json_integer(atoi(c->payload)));
-            out_json(o);
-        } else {
-            printf("%s valid=%s bad=%s (seconds)\n", as, valid, c->payload);
-        }
-        return CTL_EXIT_OK;
-    }
-    if (strcmp(w, "timeouts") == 0 && argc >= 3 && strcmp(a1, "set") == 0) {
-        int rc = CTL_EXIT_OK;
-        for (int i = 2; i < argc && rc == CTL_EXIT_OK; i++) {
-            if (strncmp(argv[i], "valid=", 6) == 0)
-                rc = do_set(c, "timeouts set valid", 'N', 'c', argv[i] + 6);
-            else if (strncmp(argv[i], "bad=", 4) == 0)
-                rc = do_set(c, "timeouts set bad", 'N', 'b', argv[i] + 4);
-            else
-                return usage_err("timeouts set valid=S bad=S");
-        }
-        return rc;
-    }
-    if (strcmp(w, "lock") == 0 && argc == 3 && parse_probe(a1, &p)) {
-        if (strcmp(a2, "get") == 0) {
-            static const char *const n[] = { "locked" };
-            snprintf(opt, sizeof opt, "%u", p);
-            return do_get(c, "lock", 'Q', 'l', opt, n, 1);
-        }
-        if (parse_onoff(a2, &on)) {
-            snprintf(opt, sizeof opt, "%u\t%d", p, on ? 1 : 0);
-            return do_set(c, on ? "lock on" : "lock off", 'N', 'l', opt);
-        }
-    }
-    if (strcmp(w, "unit") == 0 && argc >= 3 && parse_probe(a1, &p)) {
-        snprintf(opt, sizeof opt, "%u", p);
-        if (strcmp(a2, "get") == 0 && argc == 3) {
-            static const char *const n[] = { "unit" };
-            return do_get(c, "unit", 'Q', 'u', opt, n, 1);
-        }
-        if (strcmp(a2, "clear") == 0 && argc == 3)
-            return do_set(c, "unit clear", 'D', 'u', opt);
-        if (strcmp(a2, "set") == 0 && argc == 4) {
-            snprintf(opt, sizeof opt, "%u\t%s", p, a3);
-            return do_set(c, "unit set", 'N', 'u', opt);
-        }
-    }
-    if (strcmp(w, "cron") == 0 && argc >= 2) {
-        if (strcmp(a1, "get") == 0 && argc == 2) {
-            static const char *const n[] = { "cron" };
-            return do_get(c, "cron", 'Q', 'h', NULL, n, 1);
-        }
-        if (strcmp(a1, "clear") == 0 && argc == 2)
-            return do_set(c, "cron clear", 'D', 'h', NULL);
-        if (strcmp(a1, "set") == 0 && argc >= 3) {
-            struct strbuf sb;
-            STRBUF_ON(&sb, opt);
-            if (!strbuf_join(&sb, " ", (const char *const *)argv + 2, (size_t)argc - 2))
-                return usage_err("cron set: the expression is too long for a NiX1 line");
-            return do_set(c, "cron set", 'N', 'h', opt);
-        }
-    }
-    if ((strcmp(w, "cron-mode") == 0 || strcmp(w, "mode") == 0) && argc >= 2) {
-        bool cm = w[1] == 'r';
-        if (strcmp(a1, "get") == 0 && argc == 2) {
-            static const char *const n1[] = { "cron_mode" }, *const n2[] = { "mode" };
-            return do_get(c, cm ? "cron_mode" : "mode", 'Q', cm ? 'o' : 'm', NULL, cm ? n1 : n2, 1);
-        }
-        if (strcmp(a1, "set") == 0 && argc == 3)
-            return do_set(c, cm ? "cron-mode set" : "mode set", 'N', cm ? 'o' : 'm', a2);
-    }
-    if (strcmp(w, "overdrive") == 0 && argc >= 2) {
-        if (strcmp(a1, "get") == 0 && argc == 2) {
-            static const char *const n[] = { "overdrive1", "overdrive2" };
-            return do_get(c, "overdrive", 'Q', 'v', NULL, n, 2);
-        }
-        if (argc == 3 && parse_probe(a1, &p)) {
-            if (strcmp(a2, "get") == 0) {
-                static const char *const n[] = { "overdrive" };
-                snprintf(opt, sizeof opt, "%u", p);
-                return do_get(c, "overdrive", 'Q', 'v', opt, n, 1);
-            }
-            if (parse_onoff(a2, &on)) {
-                snprintf(opt, sizeof opt, "%u\t%d", p, on ? 1 : 0);
-                return do_set(c, on ? "overdrive on" : "overdrive off", 'N', 'v', opt);
-            }
-        }
-    }
-    if (strcmp(w, "baud") == 0 && argc == 3 && strcmp(a1, "set") == 0) {
-        int rc = do_set(c, "baud set", 'N', 'z', a2);
-        if (rc == CTL_EXIT_OK) {
-            int e = nix1_bus_set_baud(c->bus, (unsigned)atoi(a2));
-            if (e < 0 && !c->g->json)
-                fprintf(stderr, "note: the local line speed was not changed (%s); set the device server to %s baud\n",
-                        strerror(-e), a2);
-        }
-        return rc;
-    }
-    if (strcmp(w, "user") == 0 && argc >= 2) {
-        if (strcmp(a1, "get") == 0 && argc == 3) {
-            static const char *const n[] = { "uid", "key_time", "increment" };
-            return do_get(c, "user", 'Q', 'x', a2, n, 3);
-        }
-        if (strcmp(a1, "set") == 0 && argc == 5) {
-            snprintf(opt, sizeof opt, "%s\t%s\t%s", a2, a3, argv[4]);
-            return do_set(c, "user set", 'N', 'x', opt);
-        }
-        if (strcmp(a1, "del") == 0 && argc == 3)
-            return do_set(c, "user del", 'D', 'x', a2);
-    }
-    if (strcmp(w, "right") == 0 && argc >= 2) {
-        if (strcmp(a1, "get") == 0 && argc == 4) {
-            static const char *const n[] = { "cron" };
-            snprintf(opt, sizeof opt, "%s\t%s", a2, a3);
-            return do_get(c, "right", 'Q', 'r', opt, n, 1);
-        }
-        if (strcmp(a1, "set") == 0 && argc >= 5) {
-            struct strbuf sb;
-            STRBUF_ON(&sb, opt);
-            strbuf_printf(&sb, "%s\t%s\t", a2, a3);
-            if (!strbuf_join(&sb, " ", (const char *const *)argv + 4, (size_t)argc - 4))
-                return usage_err("right set: the arguments are too long for a NiX1 line");
-            return do_set(c, "right set", 'N', 'r', opt);
-        }
-        if (strcmp(a1, "del") == 0 && (argc == 4 || (argc == 3 && strcmp(a2, "0") == 0))) {
-            if (argc == 4)
-                snprintf(opt, sizeof opt, "%s\t%s", a2, a3);
-            else
-                snprintf(opt, sizeof opt, "0");
-            return do_set(c, "right del", 'D', 'r', opt);
-        }
-    }
-    if (strcmp(w, "key") == 0 && argc >= 2) {
-        if (strcmp(a1, "get") == 0 && argc == 2) {
-            static const char *const n[] = { "key_time", "key" };
-            return do_get(c, "key", 'Q', 'k', NULL, n, 2);
-        }
-        if (strcmp(a1, "add") == 0 && argc == 4) {
-            snprintf(opt, sizeof opt, "%s\t%s", a2, a3);
-            return do_set(c, "key add", 'N', 'k', opt);
-        }
-        if (strcmp(a1, "del") == 0 && argc == 3)
-            return do_set(c, "key del", 'D', 'k', a2);
-        if (strcmp(a1, "rotate") == 0)
-            return cmd_key_rotate(c, argc - 2, argv + 2);
-    }
-    if (strcmp(w, "format") == 0 && argc == 1)
-        return do_set(c, "format", 'D', 'a', NULL);
-    if (strcmp(w, "restart") == 0 && argc == 1)
-        return do_set(c, "restart", 'D', 's', NULL);
-    if (strcmp(w, "tmp") == 0 && argc == 2 && strcmp(a1, "clear") == 0)
-        return do_set(c, "tmp clear", 'D', 'y', NULL);
-    if (strcmp(w, "general-status") == 0 && argc >= 2) {
-        if (strcmp(a1, "get") == 0) {
-            static const char *const n[] = { "status" };
-            return do_get(c, "general_status", 'Q', 's', NULL, n, 1);
-        }
-        if (strcmp(a1, "set") == 0 && argc == 3)
-            return do_set(c, "general-status set", 'N', 's', a2);
-    }
-    if (strcmp(w, "version") == 0 && argc == 1) {
-        static const char *const n[] = { "version" };
-        return do_get(c, "version", 'Q', 'n', NULL, n, 1);
-    }
-    if (strcmp(w, "firmware") == 0 && (argc == 2 || argc == 3)) {
-        if (!need_unicast(c, "firmware"))
-            return CTL_EXIT_USAGE;
-        const char *name = base_name(a1);
-        int rc = upload(c, a1, name);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        snprintf(opt, sizeof opt, "%s\t%s", name, argc == 3 ? a2 : "3");
-        rc = do_set(c, "firmware flash", 'N', 'n', opt);
-        return rc == CTL_EXIT_OK ? firmware_outcome(c, argc == 3 ? (unsigned)atoi(a2) : 3) : rc;
-    }
-    fprintf(stderr, "portierctl nix1: unknown or incomplete command '%s'\n", w);
-    return CTL_EXIT_USAGE;
-}
-
-int ctl_nix1_legacy_main(const struct ctl_opts *g, int argc, char **argv)
-{
-    static struct ctx cx;
-    struct ctx *c = &cx;
-    memset(c, 0, sizeof *c);
-    c->g = g;
-    g_ctx = c;
-    if (argc < 2)
-        return usage_err("usage: portierctl nix1 PORT [options] COMMAND ...");
-    c->port = argv[0];
-    struct xport_serial_opts so = { .baud = 9600, .rs485 = XPORT_RS485_AUTO };
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(o, "--baud") == 0 && v) {
-            char *e;
-            long b = strtol(v, &e, 10);
-            if (*e || !nix1_baud_valid((uint64_t)(b < 0 ? 0 : b)))
-                return usage_err("--baud must be 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200");
-            so.baud = (unsigned)b;
-            i++;
-        } else if (strcmp(o, "--rs485") == 0 && v) {
-            if (xport_rs485_parse(v, &so.rs485) < 0)
-                return usage_err("--rs485 auto|kernel|rts");
-            i++;
-        } else if (strcmp(o, "--slave") == 0 && v) {
-            /* ADDR or ADDR,ADDR,... ; repeatable */
-            char buf[4096];
-            snprintf(buf, sizeof buf, "%s", v);
-            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-                nix1_addr_t a;
-                if (nix1_addr_parse_str(tok, &a) < 0)
-                    return usage_err("--slave takes 16 hex digits");
-                char warn[160];
-                if (!nix1_addr_check(&a, warn, sizeof warn) && g->verbose)
-                    fprintf(stderr, "warning: %s\n", warn);
-                if (c->nslaves < MAX_SLAVES)
-                    c->slaves[c->nslaves++] = a;
-                if (c->tk == TGT_NONE) {
-                    c->tk = TGT_SLAVE;
-                    c->target = a;
-                }
-            }
-            i++;
-        } else if (strcmp(o, "--broadcast") == 0) {
-            c->tk = TGT_BROADCAST;
-            c->target = nix1_addr_broadcast;
-        } else if (strcmp(o, "--scratch") == 0) {
-            c->tk = TGT_SCRATCH;
-            c->target = nix1_addr_scratch;
-        } else if (strcmp(o, "--state") == 0 && v) {
-            c->state_path = v;
-            i++;
-        } else if (strcmp(o, "--wait") == 0 && v) {
-            c->wait_s = (unsigned)atoi(v);
-            i++;
-        } else {
-            fprintf(stderr, "portierctl nix1: unknown option '%s'\n", o);
-            return CTL_EXIT_USAGE;
-        }
-    }
-    if (i >= argc)
-        return usage_err("missing COMMAND");
-    c->loop = loop_new();
-    if (!c->loop)
-        return CTL_EXIT_UNREACHABLE;
-    char err[256];
-    c->bus = nix1_bus_open(c->loop, c->port, &so, NULL, err, sizeof err);
-    if (!c->bus) {
-        if (g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("error"));
-            json_object_set_new(o, "error", json_string(err));
-            out_json(o);
-        }
-        fprintf(stderr, "portierctl nix1: %s\n", err);
-        loop_free(c->loop);
-        return CTL_EXIT_UNREACHABLE;
-    }
-    c->lis.arg = c;
-    c->lis.transport = on_transport;
-    if (g->verbose)
-        c->lis.trace = on_trace;
-    nix1_bus_add_listener(c->bus, &c->lis);
-    int rc = dispatch(c, argc - i, argv + i);
-    nix1_bus_free(c->bus);
-    free_last(c);
-    loop_free(c->loop);
+    n1_close(&c);
     return rc;
 }
 
+/* ---- checks of argument texts ---- */
+
+static int check_addrs(const char *v, char *err, size_t errlen)
+{
+    for (const char *s = v; *s;) {
+        size_t n = strcspn(s, ",");
+        char one[NIX1_ADDR_LEN + 2];
+        nix1_addr_t a;
+        snprintf(one, sizeof one, "%.*s", (int)(n < NIX1_ADDR_LEN + 1 ? n : NIX1_ADDR_LEN + 1), s);
+        if (n != NIX1_ADDR_LEN || nix1_addr_parse_str(one, &a) != 0)
+            return snprintf(err, errlen, "'%.20s' is not a slave address (16 hex digits)", one), -1;
+        if (nix1_addr_is_broadcast(&a) || nix1_addr_is_scratch(&a))
+            return snprintf(err, errlen, "%s is the %s address: use --%s", one,
+                            nix1_addr_is_broadcast(&a) ? "broadcast" : "scratch",
+                            nix1_addr_is_broadcast(&a) ? "broadcast" : "scratch"), -1;
+        s += n;
+        if (*s == ',' && !*++s)
+            return snprintf(err, errlen, "a list of addresses does not end with ','"), -1;
+    }
+    return v[0] ? 0 : (snprintf(err, errlen, "empty"), -1);
+}
+
+static int check_baud(const char *v, char *err, size_t errlen)
+{
+    long long b;
+    if (ctl_parse_uint(v, 1, 115200, &b, err, errlen) < 0 || !nix1_baud_valid((uint64_t)b))
+        return snprintf(err, errlen, "%.20s is not a NiX1 rate (1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200)",
+                        v), -1;
+    return 0;
+}
+
+static int check_hex2(const char *v, char *err, size_t errlen)
+{
+    if (strlen(v) != 2 || strspn(v, "0123456789abcdefABCDEF") != 2)
+        return snprintf(err, errlen, "'%.20s' is not two hex digits", v), -1;
+    return 0;
+}
+
+/* ---- the table ---- */
+
+#define GET(c, a, o, t, f, rule) (&(const struct n1_row){ c, a, o, t, f, rule })
+#define SET(c, a, o, rule) (&(const struct n1_row){ c, a, o, NULL, NULL, rule })
+#define OWN(rule) (&(const struct n1_row){ 0, 0, NULL, NULL, NULL, rule })
+
+#define A_PROBE { .name = "PROBE", .type = CTL_UINT, .min = 1, .max = 2, .help = "probe (reader) of the slave" }
+#define A_UID { .name = "UID", .type = CTL_TEXT, .max = 64, .help = "user id" }
+#define A_UNIT { .name = "UNIT", .type = CTL_UINT, .min = 0, .max = 65534, .help = "unit (door group) number" }
+#define A_TS { .name = "TS", .type = CTL_UINT, .min = 0, .max = 9999999999LL, .help = "timestamp (seconds since 1970)" }
+#define A_NAME { .name = "NAME", .type = CTL_TEXT, .max = 12, .help = "8.3 file name on the slave's card" }
+
+static const struct ctl_def a_probe[] = { A_PROBE, { 0 } };
+static const struct ctl_def a_probe_unit[] = { A_PROBE, A_UNIT, { 0 } };
+static const struct ctl_def a_cron[] = {
+    { .name = "EXPR", .type = CTL_CRON, .flags = CTL_REST, .help = "when the door is open (with cron mode 1)" },
+    { 0 } };
+static const struct ctl_def a_cron_mode[] = {
+    { .name = "MODE", .type = CTL_UINT, .min = 0, .max = 3, .help = "cron mode (1: open within the cron)" }, { 0 } };
+static const struct ctl_def a_mode[] = {
+    { .name = "MODE", .type = CTL_UINT, .min = 0, .max = 3, .help = "0 disabled, 1 normal, 2 mobile, 3 standalone" },
+    { 0 } };
+static const struct ctl_def a_baud[] = {
+    { .name = "RATE", .type = CTL_CUSTOM, .check = check_baud, .help = "the new line rate" }, { 0 } };
+static const struct ctl_def a_hex2[] = {
+    { .name = "HH", .type = CTL_CUSTOM, .check = check_hex2, .help = "general status byte in hex" }, { 0 } };
+static const struct ctl_def a_uid[] = { A_UID, { 0 } };
+static const struct ctl_def a_user_set[] = {
+    A_UID, A_TS, { .name = "INC", .type = CTL_UINT, .min = 0, .max = 99, .help = "key increment" }, { 0 } };
+static const struct ctl_def a_uid_unit[] = { A_UID, A_UNIT, { 0 } };
+static const struct ctl_def a_right_set[] = {
+    A_UID, A_UNIT, { .name = "CRON", .type = CTL_CRON, .flags = CTL_REST, .help = "when the right holds" }, { 0 } };
+static const struct ctl_def a_ts[] = { A_TS, { 0 } };
+static const struct ctl_def a_key_add[] = {
+    A_TS, { .name = "KEY", .type = CTL_TEXT, .max = 64, .help = "the key (1-64 printable characters)" }, { 0 } };
+static const struct ctl_def a_name[] = { A_NAME, { 0 } };
+static const struct ctl_def a_ext[] = {
+    { .name = "EXT", .type = CTL_TEXT, .max = 3, .help = "file name extension (TXT, 1, ...)" }, { 0 } };
+static const struct ctl_def a_cp[] = { A_NAME, { .name = "COPY", .type = CTL_TEXT, .max = 12, .help = "new 8.3 name" },
+                                       { 0 } };
+static const struct ctl_def a_get[] = {
+    A_NAME, { .name = "LOCAL", .type = CTL_TEXT, .max = 4000, .help = "write it to this file" }, { 0 } };
+static const struct ctl_def a_put[] = {
+    { .name = "LOCAL", .type = CTL_TEXT, .max = 4000, .help = "the file to upload" },
+    { .name = "NAME", .type = CTL_TEXT, .max = 12, .help = "8.3 name on the slave (default: LOCAL's)" }, { 0 } };
+static const struct ctl_def a_firmware[] = {
+    { .name = "FILE", .type = CTL_TEXT, .max = 4000, .help = "the firmware image (its 8.3 name is kept)" },
+    { .name = "RETRIES", .type = CTL_UINT, .min = 0, .max = 9, .help = "flash attempts after the first (default 3)" },
+    { 0 } };
+static const struct ctl_def a_dir[] = {
+    { .name = "DIR", .type = CTL_TEXT, .max = 4000, .help = "server files: keys.txt units.txt users.txt cron.txt" },
+    { 0 } };
+static const struct ctl_def a_minutes[] = {
+    { .name = "MINUTES", .type = CTL_UINT, .min = 1, .max = 1440, .help = "whole minutes, on the slave's clock" },
+    { 0 } };
+static const struct ctl_def a_timeouts[] = {
+    { .name = "SETTING", .type = CTL_CUSTOM, .check = n1_check_timeout_setting, .flags = CTL_REST,
+      .help = "valid=S or bad=S, seconds 0-255" },
+    { 0 } };
+static const struct ctl_def a_raw[] = {
+    { .name = "LINE", .type = CTL_TEXT, .max = NIX1_LINE_MAX * 2,
+      .help = "what follows the address, e.g. 'Qb' or 'Nr user1\\t14\\t* * * * *' (\\t = TAB), sent unchecked" },
+    { 0 } };
+static const struct ctl_def o_scan[] = {
+    { .name = "assign", .type = CTL_CUSTOM, .check = n1_check_units, .meta = "UNIT1[,UNIT2]", .flags = CTL_CHANGES,
+      .help = "give the new slave's probes these units" },
+    { 0 } };
+static const struct ctl_def o_entries[] = {
+    { .name = "follow", .key = 'f', .type = CTL_FLAG, .help = "keep polling every --slave; say which go offline" },
+    { .name = "rewind", .type = CTL_UINT, .min = 0, .max = 65534, .meta = "K", .flags = CTL_CHANGES,
+      .help = "first move each slave's read position back K entries (Ne)" },
+    { 0 } };
+static const struct ctl_def o_rotate[] = {
+    { .name = "max-age", .type = CTL_UINT, .min = 1, .max = 3650, .meta = "DAYS",
+      .help = "delete keys older than this from the slaves (default 30)" },
+    { 0 } };
+static const struct ctl_def o_emergency[] = {
+    { .name = "locked", .type = CTL_FLAG,
+      .help = "off: restore every slave to locked (no cron window, mode 0) instead of its remembered schedule" },
+    { 0 } };
+static const struct ctl_def nix1_opts[] = {
+    { .name = "baud", .type = CTL_CUSTOM, .check = check_baud, .meta = "N", .help = "line rate (9600)" },
+    { .name = "rs485", .type = CTL_CHOICE, .choices = "auto|kernel|rts", .help = "who drives the RS485 direction" },
+    { .name = "slave", .type = CTL_CUSTOM, .check = check_addrs, .meta = "ADDR[,ADDR...]", .flags = CTL_REPEAT,
+      .help = "the slave(s) by address (16 hex digits); repeatable" },
+    { .name = "broadcast", .type = CTL_FLAG, .help = "every slave at once (no reply; broadcastable commands only)" },
+    { .name = "scratch", .type = CTL_FLAG, .help = "the unconfigured slave (scratch address)" },
+    { .name = "state", .type = CTL_TEXT, .max = 4000, .meta = "FILE",
+      .help = "door state file (default: nix1@PORT.state in the state directory)" },
+    { .name = "wait", .type = CTL_UINT, .min = 0, .max = 86400, .meta = "S",
+      .help = "emergency off: keep polling S seconds to restore slaves that come back" },
+    { 0 } };
+
+#define R(syn, args, opts, help, changes, role, maps, run, data) \
+    { syn, args, opts, help, CTL_NO_ACTION, changes, role, maps, run, data }
+#define RO ROLE_GUARD
+#define OP ROLE_OPERATOR
+#define TECH ROLE_TECHNICIAN
+
+static const struct ctl_verb nix1_verbs[] = {
+    R("status", NULL, NULL, "every setting of the slave", false, RO, "Qn Qs Qm Qt Qu Ql Qv Qb Qc Qh Qo", n1_cmd_status,
+      OWN(N1_UNICAST)),
+    R("scan", NULL, o_scan, "find the unconfigured slave on the scratch address (commission one at a time)", false,
+      RO, "Qn (scratch), Nu", n1_cmd_scan, OWN(N1_SCRATCH)),
+    R("version", NULL, NULL, "firmware version", false, RO, "Qn", n1_simple,
+      GET('Q', 'n', NULL, "version", "version", N1_UNICAST)),
+    R("time get", NULL, NULL, "the slave's clock and zone", false, RO, "Qt", n1_simple,
+      GET('Q', 't', NULL, "time", "time,tz", N1_UNICAST)),
+    R("time sync", NULL, NULL, "set the slave's clock and zone to this host's", true, TECH, "Nt", n1_cmd_time_sync,
+      OWN(N1_ANY)),
+    R("timeouts get", NULL, NULL, "valid and bad access timeouts (seconds)", false, RO, "Qc Qb", n1_cmd_timeouts_get,
+      OWN(N1_UNICAST)),
+    R("timeouts set SETTING...", a_timeouts, NULL, "set the access timeouts", true, TECH, "Nc Nb",
+      n1_cmd_timeouts_set, OWN(N1_ANY)),
+    R("lock PROBE get", a_probe, NULL, "whether a probe is locked out", false, RO, "Ql", n1_simple,
+      GET('Q', 'l', "{1}", "lock", "locked", N1_UNICAST)),
+    R("lock PROBE on|off", a_probe, NULL, "lock out a probe (every key refused) or end it", true, OP, "Nl", n1_simple,
+      SET('N', 'l', "{1}\t{2?}", N1_ANY)),
+    R("unit PROBE get", a_probe, NULL, "the unit a probe serves", false, RO, "Qu", n1_simple,
+      GET('Q', 'u', "{1}", "unit", "unit", N1_UNICAST)),
+    R("unit PROBE set UNIT", a_probe_unit, NULL, "give a probe a unit", true, TECH, "Nu", n1_simple,
+      SET('N', 'u', "{1}\t{2}", N1_ANY)),
+    R("unit PROBE clear", a_probe, NULL, "take a probe's unit away", true, TECH, "Du", n1_simple,
+      SET('D', 'u', "{1}", N1_ANY)),
+    R("cron get", NULL, NULL, "the slave's cron (its door schedule)", false, RO, "Qh", n1_simple,
+      GET('Q', 'h', NULL, "cron", "cron", N1_UNICAST)),
+    R("cron set EXPR...", a_cron, NULL, "set the slave's cron", true, TECH, "Nh", n1_simple,
+      SET('N', 'h', "{1}", N1_ANY)),
+    R("cron clear", NULL, NULL, "delete the slave's cron", true, TECH, "Dh", n1_simple, SET('D', 'h', NULL, N1_ANY)),
+    R("cron-mode get", NULL, NULL, "what the cron does (1: the door is open within it)", false, RO, "Qo", n1_simple,
+      GET('Q', 'o', NULL, "cron_mode", "cron_mode", N1_UNICAST)),
+    R("cron-mode set MODE", a_cron_mode, NULL, "set the cron mode", true, TECH, "No", n1_simple,
+      SET('N', 'o', "{1}", N1_ANY)),
+    R("mode get", NULL, NULL, "the slave's mode", false, RO, "Qm", n1_simple,
+      GET('Q', 'm', NULL, "mode", "mode", N1_UNICAST)),
+    R("mode set MODE", a_mode, NULL, "set the slave's mode", true, TECH, "Nm", n1_simple, SET('N', 'm', "{1}", N1_ANY)),
+    R("overdrive get", NULL, NULL, "1-Wire overdrive of both probes", false, RO, "Qv", n1_simple,
+      GET('Q', 'v', NULL, "overdrive", "overdrive1,overdrive2", N1_UNICAST)),
+    R("overdrive PROBE get", a_probe, NULL, "1-Wire overdrive of a probe", false, RO, "Qv", n1_simple,
+      GET('Q', 'v', "{1}", "overdrive", "overdrive", N1_UNICAST)),
+    R("overdrive PROBE on|off", a_probe, NULL, "switch 1-Wire overdrive of a probe", true, TECH, "Nv", n1_simple,
+      SET('N', 'v', "{1}\t{2?}", N1_ANY)),
+    R("baud set RATE", a_baud, NULL, "switch the line rate (the master follows)", true, TECH, "Nz", n1_cmd_baud_set,
+      OWN(N1_ANY)),
+    R("general-status get", NULL, NULL, "the general status byte (b0 restarted, b1 clock unset, b4 flash failed)",
+      false, RO, "Qs", n1_simple, GET('Q', 's', NULL, "general_status", "status", N1_UNICAST)),
+    R("general-status set HH", a_hex2, NULL, "overwrite the general status byte", true, TECH, "Ns", n1_simple,
+      SET('N', 's', "{1}", N1_ANY)),
+    R("entries", NULL, o_entries, "access entries of each --slave until none is left (or keep polling)", false, RO,
+      "Qe (Ne)", n1_cmd_entries, OWN(N1_SLAVES)),
+    R("user get UID", a_uid, NULL, "a user's key timestamp and increment", false, RO, "Qx", n1_simple,
+      GET('Q', 'x', "{1}", "user", "uid,key_time,increment", N1_UNICAST)),
+    R("user set UID TS INC", a_user_set, NULL, "add or change a user", true, TECH, "Nx", n1_simple,
+      SET('N', 'x', "{1}\t{2}\t{3}", N1_ANY)),
+    R("user del UID", a_uid, NULL, "delete a user (0: every user)", true, TECH, "Dx", n1_simple,
+      SET('D', 'x', "{1}", N1_ANY)),
+    R("right get UID UNIT", a_uid_unit, NULL, "a user's right on a unit (its cron)", false, RO, "Qr", n1_simple,
+      GET('Q', 'r', "{1}\t{2}", "right", "cron", N1_UNICAST)),
+    R("right set UID UNIT CRON...", a_right_set, NULL, "give a user a right on a unit", true, TECH, "Nr", n1_simple,
+      SET('N', 'r', "{1}\t{2}\t{3}", N1_ANY)),
+    R("right del UID UNIT", a_uid_unit, NULL, "delete a user's right on a unit", true, TECH, "Dr", n1_simple,
+      SET('D', 'r', "{1}\t{2}", N1_ANY)),
+    R("right del 0", NULL, NULL, "delete every right", true, TECH, "Dr0", n1_simple, SET('D', 'r', "0", N1_ANY)),
+    R("key get", NULL, NULL, "the newest key (sent in clear on the bus)", false, TECH, "Qk", n1_simple,
+      GET('Q', 'k', NULL, "key", "key_time,key", N1_UNICAST)),
+    R("key add TS KEY", a_key_add, NULL, "add a key", true, TECH, "Nk", n1_simple, SET('N', 'k', "{1}\t{2}", N1_ANY)),
+    R("key del TS", a_ts, NULL, "delete the keys of a timestamp (0: every key)", true, TECH, "Dk", n1_simple,
+      SET('D', 'k', "{1}", N1_ANY)),
+    R("key rotate DIR", a_dir, o_rotate, "new key into DIR/keys.txt and every slave, old keys pruned", true, TECH,
+      "Nk Dk Qk", n1_cmd_key_rotate, OWN(N1_OPTIONAL)),
+    R("file ls EXT", a_ext, NULL, "files with this extension on the slave's card", false, RO, "Qi", n1_cmd_file_ls,
+      OWN(N1_UNICAST)),
+    R("file get NAME [LOCAL]", a_get, NULL, "a file of the slave's card (to stdout or LOCAL)", false, RO, "Qg",
+      n1_cmd_file_get, OWN(N1_UNICAST)),
+    R("file put LOCAL [NAME]", a_put, NULL, "upload a file (verified, resumed across errors)", true, TECH, "Ny Ng",
+      n1_cmd_file_put, OWN(N1_UNICAST)),
+    R("file rm NAME", a_name, NULL, "delete a file", true, TECH, "Dg", n1_simple, SET('D', 'g', "{1}", N1_UNICAST)),
+    R("file cp NAME COPY", a_cp, NULL, "copy a file on the card", true, TECH, "Ni", n1_simple,
+      SET('N', 'i', "{1}\t{2}", N1_UNICAST)),
+    R("file sum NAME", a_name, NULL, "CRC and size of a file", false, RO, "Qp", n1_simple,
+      GET('Q', 'p', "{1}", "file_sum", "crc,size", N1_UNICAST)),
+    R("tmp clear", NULL, NULL, "delete the slave's temporary files", true, TECH, "Dy", n1_simple,
+      SET('D', 'y', NULL, N1_UNICAST)),
+    R("format", NULL, NULL, "erase the slave's card (settings are kept)", true, TECH, "Da", n1_simple,
+      SET('D', 'a', NULL, N1_UNICAST)),
+    R("restart", NULL, NULL, "restart the slave", true, TECH, "Ds", n1_simple, SET('D', 's', NULL, N1_ANY)),
+    R("firmware FILE [RETRIES]", a_firmware, NULL, "upload and flash firmware, then report the new version", true,
+      TECH, "Ny Ng Nn Qs Qn", n1_cmd_firmware, OWN(N1_UNICAST)),
+    R("provision DIR", a_dir, NULL, "bring every --slave in line with the server files (idempotent)", true, TECH,
+      "Qg Ny Ng Nx Nr Nu Dg ...", n1_cmd_provision, OWN(N1_SLAVES)),
+    R("hold on|off", NULL, NULL, "hold the door open (cron * * * * *, mode 1) or release it (restore)", true, OP,
+      "Qh Qo Nh No (Dh)", n1_cmd_door, OWN(N1_UNICAST)),
+    R("open MINUTES", a_minutes, NULL, "open the door for MINUTES; the slave closes it by itself (fail-safe)", true,
+      OP, "Qt Qh Qo Nh No", n1_cmd_door, OWN(N1_UNICAST)),
+    R("emergency on|off", NULL, o_emergency,
+      "unlock every door of the bus (with --broadcast at once, before anything is read), verify each slave known; "
+      "off: restore each slave", true, OP,
+      "Nl Nh No (broadcast), Ql Qh Qo", n1_cmd_door, OWN(N1_DOORS)),
+    R("raw LINE", a_raw, NULL, "send one request as typed and print the answer", true, TECH, "anything", n1_cmd_raw,
+      OWN(N1_ANY)),
+};
+
+const struct ctl_family ctl_nix1_family = {
+    .name = "nix1",
+    .target = "PORT",
+    .help = "one NiX1 RS485 bus: PORT is /dev/ttyUSB0, a pseudo-terminal or tcp://HOST:PORT (a device server); the "
+            "slave maintenance the console does not offer (files, provisioning) is here too",
+    .opts = nix1_opts,
+    .verbs = nix1_verbs,
+    .nverbs = sizeof nix1_verbs / sizeof nix1_verbs[0],
+};

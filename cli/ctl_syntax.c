@@ -23,8 +23,10 @@ const struct ctl_def ctl_global_opts[] = {
                    .help = "site configuration (as for portier)" },
     [G_TIMEOUT] = { .name = "timeout", .type = CTL_UINT, .min = 1, .max = 86400000, .meta = "MS",
                     .help = "give up on a device that does not answer within MS milliseconds" },
-    [G_SOCKET] = { .name = "socket", .type = CTL_TEXT, .meta = "PATH", .max = 4000, .flags = CTL_HIDDEN,
-                   .help = "portierd's socket" },
+    [G_SOCKET] = { .name = "socket", .type = CTL_TEXT, .meta = "PATH", .max = 4000,
+                   .help = "portierd's socket (default: daemon.socket of -c FILE, else /run/portier/portier.sock)" },
+    [G_DIRECT] = { .name = "direct", .type = CTL_FLAG,
+                   .help = "own the devices here instead of asking portierd (refused for devices it owns)" },
     [G_HELP] = { .name = "help", .key = 'h', .type = CTL_FLAG, .help = "this help (also after a family or a command)" },
     [G_VERSION] = { .name = "version", .type = CTL_FLAG, .help = "the version" },
     [G_CHECK_CONFIG] = { .name = "check-config", .type = CTL_FLAG, .flags = CTL_HIDDEN },
@@ -282,6 +284,8 @@ int check_value(const struct ctl_def *d, const struct ctl_verb *v, const char *t
     case CTL_CUSTOM:
         if (d->check && d->check(text, why, wl) < 0)
             return -1;
+        if (text[0] && strspn(text, "0123456789") == strlen(text) && strlen(text) < 19)
+            val->n = strtoll(text, NULL, 10); /* a number the check accepted (e.g. a baud rate) */
         break;
     }
     val->set = true;

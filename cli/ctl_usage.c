@@ -247,7 +247,7 @@ static void help_family(FILE *out, const struct ctl_family *f)
         }
         fprintf(out, " commands:\n");
     } else {
-        fprintf(out, "\n%s\n", f->help);
+        fprintf(out, "\nSite commands: %s.\n", f->help);
     }
     for (size_t i = 0; i < f->nverbs; i++) {
         const struct ctl_verb *v = &f->verbs[i];
@@ -303,10 +303,121 @@ static void man_line(FILE *out, const char *s)
     fprintf(out, "%s\n", s);
 }
 
+/* "Help text (range)." in roff, with a capital first letter. */
+static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, const struct ctl_verb *v)
+{
+    char buf[1024], r[512];
+    struct strbuf sb, rb;
+    STRBUF_ON(&sb, buf);
+    STRBUF_ON(&rb, r);
+    if (d)
+        put_range(&rb, d, v);
+    help = help ? help : "";
+    if (help[0] >= 'a' && help[0] <= 'z')
+        strbuf_putc(&sb, (char)(help[0] - 'a' + 'A'));
+    else if (help[0])
+        put_roff(&sb, help, 1);
+    if (help[0])
+        put_roff(&sb, help + 1, strlen(help + 1));
+    if (r[0]) {
+        strbuf_puts(&sb, " (");
+        put_roff(&sb, r, strlen(r));
+        strbuf_puts(&sb, ")");
+    }
+    strbuf_puts(&sb, ".");
+    fprintf(out, "%s\n", buf);
+}
+
+/* "-v, --verbose" / "--slave ADDR[,ADDR...]" for an option's own paragraph. */
+static void put_option_bare(struct strbuf *sb, const struct ctl_def *d)
+{
+    char name[80];
+    if (d->key)
+        strbuf_printf(sb, "\\fB\\-%c\\fR, ", d->key);
+    snprintf(name, sizeof name, "--%s", d->name);
+    put_lit(sb, ST_ROFF, name);
+    if (d->type != CTL_FLAG) {
+        strbuf_putc(sb, ' ');
+        if (d->meta || !d->choices)
+            put_meta(sb, ST_ROFF, d->meta ? d->meta : "VALUE");
+        else
+            put_choices(sb, ST_ROFF, d->choices);
+    }
+}
+
+static void man_options(FILE *out, const struct ctl_def *defs)
+{
+    char buf[512];
+    struct strbuf sb;
+    for (size_t k = 0; defs && defs[k].name; k++) {
+        if (defs[k].flags & CTL_HIDDEN)
+            continue;
+        STRBUF_ON(&sb, buf);
+        put_option_bare(&sb, &defs[k]);
+        fprintf(out, ".TP\n%s\n", buf);
+        man_sentence(out, defs[k].help, &defs[k], NULL);
+    }
+}
+
+static void man_verb(FILE *out, const struct ctl_verb *v)
+{
+    char buf[2048];
+    struct strbuf sb;
+    STRBUF_ON(&sb, buf);
+    put_syntax(&sb, ST_ROFF, v);
+    put_options(&sb, ST_ROFF, v->opts);
+    fprintf(out, ".TP\n%s\n", buf);
+    STRBUF_ON(&sb, buf);
+    const char *help = ctl_verb_help(v);
+    if (help[0] >= 'a' && help[0] <= 'z')
+        strbuf_putc(&sb, (char)(help[0] - 'a' + 'A'));
+    else if (help[0])
+        put_roff(&sb, help, 1);
+    if (help[0])
+        put_roff(&sb, help + 1, strlen(help + 1));
+    bool any = false;
+    for (size_t a = 0; v->args && v->args[a].name; a++) {
+        char r[512];
+        struct strbuf rb;
+        STRBUF_ON(&rb, r);
+        put_range(&rb, &v->args[a], v);
+        if (!r[0])
+            continue;
+        strbuf_puts(&sb, any ? "; " : " (");
+        put_meta(&sb, ST_ROFF, v->args[a].name);
+        strbuf_putc(&sb, ' ');
+        put_roff(&sb, r, strlen(r));
+        any = true;
+    }
+    if (any)
+        strbuf_puts(&sb, ")");
+    strbuf_printf(&sb, ". %s", ctl_verb_changes(v) ? "Changes state" : "Read\\-only");
+    if (v->action >= 0 && v->action < ACTION_COUNT) {
+        strbuf_printf(&sb, "; the %s role; core action \\fB", role_name(ctl_verb_role(v)));
+        put_roff(&sb, action_table[v->action].name, strlen(action_table[v->action].name));
+        strbuf_puts(&sb, "\\fR");
+    } else if (v->maps) {
+        strbuf_puts(&sb, "; sends ");
+        put_roff(&sb, v->maps, strlen(v->maps));
+    }
+    strbuf_puts(&sb, ".");
+    fprintf(out, "%s\n", buf);
+    for (size_t o = 0; v->opts && v->opts[o].name; o++) {
+        const struct ctl_def *d = &v->opts[o];
+        if (d->flags & CTL_HIDDEN)
+            continue;
+        STRBUF_ON(&sb, buf);
+        put_option_bare(&sb, d);
+        fprintf(out, ".br\n%s: ", buf);
+        man_sentence(out, d->help, d, v);
+    }
+}
+
 void ctl_print_man(FILE *out, const struct ctl_family *const *fams)
 {
     char buf[2048];
     struct strbuf sb;
+    man_line(out, ".\\\" BEGIN GENERATED SYNOPSIS (portierctl --man-synopsis; do not edit by hand)");
     man_line(out, ".SH SYNOPSIS");
     STRBUF_ON(&sb, buf);
     put_options(&sb, ST_ROFF, ctl_global_opts);
@@ -318,6 +429,11 @@ void ctl_print_man(FILE *out, const struct ctl_family *const *fams)
         put_family_head(&sb, ST_ROFF, fams[i], true);
         fprintf(out, ".br\n.B portierctl\n[\\fIOPTIONS\\fR] %s \\fICOMMAND\\fR [\\fIARGS\\fR...]\n", buf);
     }
+    man_line(out, ".\\\" END GENERATED SYNOPSIS");
+    man_line(out, ".\\\" BEGIN GENERATED COMMANDS (portierctl --man-synopsis; do not edit by hand)");
+    man_line(out, ".SH OPTIONS");
+    man_line(out, "Global options come before the command or anywhere after it; every command honours them.");
+    man_options(out, ctl_global_opts);
     man_line(out, ".SH COMMANDS");
     for (size_t i = 0; fams[i]; i++) {
         const struct ctl_family *f = fams[i];
@@ -328,90 +444,16 @@ void ctl_print_man(FILE *out, const struct ctl_family *const *fams)
         } else {
             fprintf(out, ".SS Site commands\n");
         }
-        STRBUF_ON(&sb, buf);
-        put_roff(&sb, f->help, strlen(f->help));
-        fprintf(out, "%s\n", buf);
-        for (size_t k = 0; f->opts && f->opts[k].name; k++) {
-            const struct ctl_def *d = &f->opts[k];
-            if (d->flags & CTL_HIDDEN)
-                continue;
+        man_sentence(out, f->help, NULL, NULL);
+        if (ndefs(f->opts)) {
             STRBUF_ON(&sb, buf);
-            put_option(&sb, ST_ROFF, d);
-            /* drop the brackets of the option itself */
-            buf[strbuf_len(&sb) - 1 - ((d->flags & CTL_REPEAT) ? 3 : 0)] = '\0';
-            fprintf(out, ".TP\n%s\n", buf + 1);
-            char r[512];
-            struct strbuf rb;
-            STRBUF_ON(&rb, r);
-            put_range(&rb, d, NULL);
-            STRBUF_ON(&sb, buf);
-            put_roff(&sb, d->help ? d->help : "", strlen(d->help ? d->help : ""));
-            if (r[0]) {
-                strbuf_puts(&sb, " (");
-                put_roff(&sb, r, strlen(r));
-                strbuf_puts(&sb, ")");
-            }
-            strbuf_puts(&sb, ".");
-            fprintf(out, "%s\n", buf);
+            put_meta(&sb, ST_ROFF, f->target ? f->target : "COMMAND");
+            fprintf(out, "Options of \\fB%s\\fR, before or after %s:\n", f->name ? f->name : "", buf);
+            man_options(out, f->opts);
+            fprintf(out, ".PP\nCommands:\n");
         }
-        for (size_t k = 0; k < f->nverbs; k++) {
-            const struct ctl_verb *v = &f->verbs[k];
-            STRBUF_ON(&sb, buf);
-            put_syntax(&sb, ST_ROFF, v);
-            put_options(&sb, ST_ROFF, v->opts);
-            fprintf(out, ".TP\n%s\n", buf);
-            STRBUF_ON(&sb, buf);
-            put_roff(&sb, ctl_verb_help(v), strlen(ctl_verb_help(v)));
-            bool any = false;
-            for (size_t a = 0; v->args && v->args[a].name; a++) {
-                char r[512];
-                struct strbuf rb;
-                STRBUF_ON(&rb, r);
-                put_range(&rb, &v->args[a], v);
-                if (!r[0])
-                    continue;
-                strbuf_puts(&sb, any ? "; " : " (");
-                strbuf_puts(&sb, "\\fI");
-                put_roff(&sb, v->args[a].name, strlen(v->args[a].name));
-                strbuf_puts(&sb, "\\fR ");
-                put_roff(&sb, r, strlen(r));
-                any = true;
-            }
-            if (any)
-                strbuf_puts(&sb, ")");
-            strbuf_printf(&sb, ". %s", ctl_verb_changes(v) ? "Changes state" : "Read-only");
-            if (v->action >= 0 && v->action < ACTION_COUNT)
-                strbuf_printf(&sb, "; needs the %s role; action \\fB", role_name(ctl_verb_role(v)));
-            if (v->action >= 0 && v->action < ACTION_COUNT) {
-                put_roff(&sb, action_table[v->action].name, strlen(action_table[v->action].name));
-                strbuf_puts(&sb, "\\fR");
-            } else if (v->maps) {
-                strbuf_puts(&sb, "; sends ");
-                put_roff(&sb, v->maps, strlen(v->maps));
-            }
-            strbuf_puts(&sb, ".");
-            fprintf(out, "%s\n", buf);
-            for (size_t o = 0; v->opts && v->opts[o].name; o++) {
-                const struct ctl_def *d = &v->opts[o];
-                if (d->flags & CTL_HIDDEN || !d->help)
-                    continue;
-                char r[512];
-                struct strbuf rb;
-                STRBUF_ON(&rb, r);
-                put_range(&rb, d, v);
-                STRBUF_ON(&sb, buf);
-                strbuf_puts(&sb, ".br\n\\fB\\-\\-");
-                put_roff(&sb, d->name, strlen(d->name));
-                strbuf_puts(&sb, "\\fR: ");
-                put_roff(&sb, d->help, strlen(d->help));
-                if (r[0]) {
-                    strbuf_puts(&sb, " (");
-                    put_roff(&sb, r, strlen(r));
-                    strbuf_puts(&sb, ")");
-                }
-                strbuf_puts(&sb, ".");
-                fprintf(out, "%s\n", buf);
-            }
-        }
+        for (size_t k = 0; k < f->nverbs; k++)
+            man_verb(out, &f->verbs[k]);
     }
+    man_line(out, ".\\\" END GENERATED COMMANDS");
 }

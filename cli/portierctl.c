@@ -6,35 +6,8 @@
 
 #include "cli/ctl.h"
 
-static int legacy(int argc, char **argv, int *rc)
-{
-    struct ctl_opts opts = { 0 };
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--json") == 0)
-            opts.json = true;
-        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
-            opts.verbose = true;
-        else if (strcmp(a, "--readonly") == 0)
-            opts.readonly = true;
-        else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
-            opts.config_path = argv[++i];
-        else
-            break;
-    }
-    if (i < argc && strcmp(argv[i], "nix1") == 0) {
-        *rc = ctl_nix1_legacy_main(&opts, argc - i - 1, argv + i + 1);
-        return 1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    int rc;
-    if (legacy(argc, argv, &rc))
-        return rc;
     static struct ctl_call call;
     static struct ctl_error err;
     switch (ctl_parse(argc, argv, ctl_families, &call, &err)) {
@@ -53,9 +26,8 @@ int main(int argc, char **argv)
     case CTL_PARSE_RUN:
         break;
     }
-    if (call.g.socket_path && !call.fam->name) {
-        fprintf(stderr, "portierctl: --socket: this portierctl owns the devices itself (direct mode); talking to "
-                        "portierd is not available yet\n");
+    if (call.g.socket_path && call.g.direct) {
+        fprintf(stderr, "portierctl: --socket and --direct: choose portierd or owning the devices here\n");
         return CTL_EXIT_USAGE;
     }
     if (call.g.readonly && call.changes && call.verb->action == CTL_NO_ACTION) {

@@ -99,6 +99,41 @@ typedef void (*device_settings_fn)(void *ctx, const struct device_setting *setti
  * hold what could). */
 typedef void (*device_text_fn)(void *ctx, const char *text, size_t len, const char *error);
 
+/* ---- a mirror of a site owned elsewhere ----
+ * A client of portierd keeps a mirror struct site (client/remote.c); its actions and slave reads go to the owner
+ * through these hooks (site->remote), so a front end calls action_run and the helpers below the same way in direct
+ * mode and as a client. Each has the contract of the call it stands for. */
+struct action_user;
+struct action_params;
+struct action_run;
+struct site_remote {
+    int (*action)(void *arg, const struct action_user *user, int id, const char *target,
+                  const struct action_params *params,
+                  void (*cb)(const struct action_run *run, bool finished, void *cbarg), void *cbarg, char *err,
+                  size_t errlen);
+    int (*slave_get)(void *arg, size_t device, size_t slave, device_settings_fn cb, void *ctx, char *err,
+                     size_t errlen);
+    int (*slave_files)(void *arg, size_t device, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
+    int (*slave_file_get)(void *arg, size_t device, size_t slave, const char *name, device_text_fn cb, void *ctx,
+                          char *err, size_t errlen);
+};
+
+/* ---- raw pass-through (technicians, through portierd) ----
+ * One request as the device family speaks it, beside the driver's own traffic: C3: a command byte and payload, the
+ * answer's reply code and data; NiX1: a slave address (16 hex digits, or "broadcast") and the line after it ("Qs",
+ * "Nl 1\t1"), the reply code and payload (data lines of a multi-line answer joined by '\n'). Requests that would
+ * take the driver's own work away (a C3 connect, disconnect or RT-log read; a NiX1 access-log read or rewind) are
+ * refused. cb runs once, later, from the loop: error NULL with the reply, or error saying why. */
+struct device_raw {
+    unsigned char command;       /* C3 */
+    const void *payload;         /* C3 (copied) */
+    size_t len;
+    const char *slave;           /* NiX1 */
+    const char *line;            /* NiX1 */
+    unsigned timeout_ms;         /* 0 = the device's own */
+};
+typedef void (*device_raw_fn)(void *ctx, int code, const void *reply, size_t len, const char *error);
+
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
     /* Create the driver state for site->devices[dev->index] (priv); 0 or -1 with err filled. */
@@ -121,6 +156,9 @@ struct device_ops {
     int (*slave_files)(struct device *dev, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
     int (*slave_file_get)(struct device *dev, size_t slave, const char *name, device_text_fn cb, void *ctx,
                           char *err, size_t errlen);
+    /* Optional: one raw request (see struct device_raw). 0 = started (cb follows), -1 = refused now (err). */
+    int (*raw)(struct device *dev, const struct device_raw *req, device_raw_fn cb, void *ctx, char *err,
+               size_t errlen);
 };
 
 struct device {
@@ -129,6 +167,7 @@ struct device {
     size_t index;             /* site->devices[index] */
     loop_t *loop;
     void *priv;
+    bool own_gaps;            /* the driver reports its own gap rows (catch-up); the site does not add one */
 };
 
 /* Find ops by kind in a NULL-terminated table (the front end's driver registry). */
@@ -146,6 +185,8 @@ void device_detach_all(struct site *site);
 static inline int device_slave_get(struct site *site, size_t device, size_t slave, device_settings_fn cb, void *ctx,
                                    char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_get)
+        return site->remote->slave_get(site->remote_arg, device, slave, cb, ctx, err, errlen);
     struct device *dev = device < site->n_devices ? site->devices[device].drv : NULL;
     if (!dev || !dev->ops->slave_get) {
         const char *m = dev ? "this device cannot read slave settings" : "no driver for this device";
@@ -173,6 +214,8 @@ static inline struct device *device_files_driver(struct site *site, size_t devic
 static inline int device_slave_files(struct site *site, size_t device, size_t slave, device_text_fn cb, void *ctx,
                                      char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_files)
+        return site->remote->slave_files(site->remote_arg, device, slave, cb, ctx, err, errlen);
     struct device *dev = device_files_driver(site, device, err, errlen);
     return dev ? dev->ops->slave_files(dev, slave, cb, ctx, err, errlen) : -1;
 }
@@ -180,6 +223,8 @@ static inline int device_slave_files(struct site *site, size_t device, size_t sl
 static inline int device_slave_file_get(struct site *site, size_t device, size_t slave, const char *name,
                                         device_text_fn cb, void *ctx, char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_file_get)
+        return site->remote->slave_file_get(site->remote_arg, device, slave, name, cb, ctx, err, errlen);
     struct device *dev = device_files_driver(site, device, err, errlen);
     return dev ? dev->ops->slave_file_get(dev, slave, name, cb, ctx, err, errlen) : -1;
 }
@@ -187,11 +232,32 @@ static inline int device_slave_file_get(struct site *site, size_t device, size_t
 const char *device_op_name(enum device_op op);
 const char *device_result_name(enum device_result result);
 
+/* ---- catch-up (drivers whose device keeps its own event store, like the C3 transaction table) ----
+ * The driver keeps a position text of its own per device in the journal. Live events it published after the
+ * position and that the store has not been compared with yet are handed back at start-up. */
+/* Whether the site journals events (catch-up has nothing to compare with or to store into otherwise). */
+bool device_sync_available(const struct device *dev);
+typedef void (*device_pending_fn)(const struct event *ev, void *arg);
+/* 1 when a position is stored (cursor filled), 0 for a device never caught up, -1 on error. *last_us: host time
+ * of the device's newest journaled event (0 when none). fn gets the pending live access events, oldest first. */
+int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last_us, device_pending_fn fn, void *arg);
+/* Whether the journal stores now (not checking, not in trouble, nothing waiting in memory): a catch-up that
+ * publishes thousands of rows waits for it (what it cannot store would wait in a bounded memory queue). */
+bool device_journal_storing(struct device *dev);
+/* Whether every event published up to sequence number seq (event.seq) has been handed to the journal (a batching
+ * bus stores a few hundred per loop iteration). */
+bool device_events_stored(struct device *dev, uint64_t seq);
+/* Make everything published so far durable (the bus is flushed), then store the position; `pending` = how many
+ * of the device's newest live access events the store did not contain yet. 0 or -1. */
+int device_sync_save(struct device *dev, const char *cursor, size_t pending);
+
 /* ---- callbacks from drivers into the site ---- */
 
 /* Publish an event of this device: fills device name (if empty), addr and host time, maps door_no to the
  * door name when empty, and publishes through the site's event bus (journal first). */
 void device_report_event(struct device *dev, struct event *ev);
+/* The same for n events at once (a catch-up's rows): one journal transaction for all of them. */
+void device_report_events(struct device *dev, struct event *evs, size_t n);
 /* Link state change; emits an EVENT_LINK, and an EVENT_GAP when an up link comes back after a loss. */
 void device_report_link(struct device *dev, enum link_state link, const char *detail);
 /* What the driver remembers of an emergency (from its state file at init, and whenever it changes). A device

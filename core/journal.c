@@ -55,6 +55,23 @@ static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
     "ALTER TABLE events ADD COLUMN acked_by TEXT;"
     "ALTER TABLE events ADD COLUMN acked_us INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX events_device ON events(device, host_us);",
+    /* 2 -> 3: recovered events (read from a device's own store) and per-device catch-up positions */
+    "ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE sync ("
+    " device TEXT PRIMARY KEY,"
+    " cursor TEXT NOT NULL,"
+    " event_id INTEGER NOT NULL DEFAULT 0,"
+    " updated_us INTEGER NOT NULL DEFAULT 0);",
+    /* 3 -> 4: the audit trail's hash chain (core/journal_chain.c); existing rows are adopted into it */
+    "CREATE TABLE audit_chain ("
+    " seq INTEGER PRIMARY KEY,"
+    " audit_id INTEGER NOT NULL,"
+    " stage INTEGER NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " prev BLOB NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " note TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_chain_row ON audit_chain(audit_id, seq);",
 };
 
 void journal_set_error(struct journal *j, const char *what)
@@ -125,6 +142,10 @@ int journal_migrate(struct journal *j)
         char sql[64];
         if (journal_exec(j, migrations[v]) != 0)
             goto fail;
+        if (v + 1 == 4 && journal_chain_adopt(j) != 0) {
+            journal_set_error(j, "adopting the audit rows into the chain");
+            goto fail;
+        }
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
         if (journal_exec(j, sql) != 0)
             goto fail;
@@ -153,21 +174,23 @@ int journal_prepare_writes(struct journal *j)
 {
     return prepare(j, &j->ins_event,
                    "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,"
-                   "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key) "
-                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
+                   "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key,recovered) "
+                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
                    prepare(j, &j->find_key, "SELECT id FROM events WHERE key = ?") != 0 ||
                    prepare(j, &j->ins_audit,
                            "INSERT INTO audit(time_us,user,role,action,target,params,result,detail,done_us) "
                            "VALUES(?,?,?,?,?,?,?,?,?)") != 0 ||
                    prepare(j, &j->fin_audit, "UPDATE audit SET result=?, detail=?, done_us=? WHERE id=?") != 0 ||
-                   prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0
+                   prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0 ||
+                   prepare(j, &j->sync_put, "INSERT OR REPLACE INTO sync(device,cursor,event_id,updated_us) "
+                                            "VALUES(?,?,?,?)") != 0
                ? -1
                : 0;
 }
 
 void journal_finalize_writes(struct journal *j)
 {
-    sqlite3_stmt **all[] = { &j->ins_event, &j->find_key, &j->ins_audit, &j->fin_audit, &j->ack };
+    sqlite3_stmt **all[] = { &j->ins_event, &j->find_key, &j->ins_audit, &j->fin_audit, &j->ack, &j->sync_put };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
@@ -309,6 +332,7 @@ static int insert_event(struct journal *j, struct event *ev)
         journal_bind_text(st, 19, ev->key);
     else
         sqlite3_bind_null(st, 19);
+    sqlite3_bind_int(st, 20, ev->recovered);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -329,7 +353,49 @@ static int insert_event(struct journal *j, struct event *ev)
     return 1;
 }
 
+/* The SQLite code of the write that just failed (an audit write's rollback resets SQLite's own). */
+static int last_code(struct journal *j)
+{
+    int code = j->failed_code ? j->failed_code : sqlite3_extended_errcode(j->db);
+    j->failed_code = 0;
+    return code;
+}
+
+/* An audit write and its link in the chain, together or not at all. */
+static int chain_begin(struct journal *j)
+{
+    j->failed_code = 0;
+    return journal_exec(j, "SAVEPOINT audit_chain");
+}
+
+static int chain_end(struct journal *j, int rc)
+{
+    if (rc == 0 && journal_exec(j, "RELEASE audit_chain") == 0)
+        return 0;
+    j->failed_code = sqlite3_extended_errcode(j->db); /* the rollback below would reset it */
+    char keep[200];
+    event_copy(keep, sizeof keep, j->err);
+    sqlite3_exec(j->db, "ROLLBACK TO audit_chain", NULL, NULL, NULL);
+    sqlite3_exec(j->db, "RELEASE audit_chain", NULL, NULL, NULL);
+    snprintf(j->err, sizeof j->err, "%s", keep);
+    return -1;
+}
+
+static int insert_audit_row(struct journal *j, struct audit_record *rec);
+
 static int insert_audit(struct journal *j, struct audit_record *rec)
+{
+    if (chain_begin(j) != 0)
+        return -1;
+    int rc = insert_audit_row(j, rec);
+    if (rc == 0 && journal_chain_written(j, rec->id, rec->result[0] && strcmp(rec->result, "pending") != 0) != 0) {
+        journal_set_error(j, "linking audit");
+        rc = -1;
+    }
+    return chain_end(j, rc);
+}
+
+static int insert_audit_row(struct journal *j, struct audit_record *rec)
 {
     sqlite3_stmt *st = j->ins_audit;
     sqlite3_reset(st);
@@ -352,8 +418,24 @@ static int insert_audit(struct journal *j, struct audit_record *rec)
     return 0;
 }
 
+static int update_audit_row(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us);
+
 /* 0 updated, 1 no such row, -1 error. */
 static int update_audit(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us)
+{
+    if (chain_begin(j) != 0)
+        return -1;
+    int rc = update_audit_row(j, id, result, detail, done_us);
+    if (rc == 0 && journal_chain_completed(j, id) != 0) {
+        journal_set_error(j, "linking audit");
+        rc = -1;
+    }
+    if (rc == 1) /* no such row: nothing written */
+        return chain_end(j, 0) == 0 ? 1 : -1;
+    return chain_end(j, rc);
+}
+
+static int update_audit_row(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us)
 {
     sqlite3_stmt *st = j->fin_audit;
     sqlite3_reset(st);
@@ -429,16 +511,16 @@ static int flush_queue(struct journal *j)
         return -1;
     int code = SQLITE_OK;
     if (journal_exec(j, "BEGIN IMMEDIATE") != 0) {
-        code = sqlite3_extended_errcode(j->db);
+        code = last_code(j);
         free(ids);
         journal_trouble(j, code);
         return -1;
     }
     for (size_t i = 0; i < n && code == SQLITE_OK; i++)
         if (write_item(j, jq_peek(j->q, i), &ids[i]) < 0)
-            code = sqlite3_extended_errcode(j->db);
+            code = last_code(j);
     if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
-        code = sqlite3_extended_errcode(j->db);
+        code = last_code(j);
     if (code != SQLITE_OK) {
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
         free(ids);
@@ -558,14 +640,14 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
     if (!must_keep(j)) {
         int code = SQLITE_OK;
         if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
-            code = sqlite3_extended_errcode(j->db);
+            code = last_code(j);
         for (; i < n && code == SQLITE_OK; i++) {
             rc[i] = insert_event(j, &evs[i]);
             if (rc[i] < 0)
-                code = sqlite3_extended_errcode(j->db);
+                code = last_code(j);
         }
         if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
-            code = sqlite3_extended_errcode(j->db);
+            code = last_code(j);
         if (code == SQLITE_OK) {
             j->since_prune += (unsigned)n;
             if (j->since_prune >= PRUNE_EVERY) {
@@ -609,7 +691,7 @@ int journal_ack(struct journal *j, int64_t event_id, const char *user)
     sqlite3_reset(j->ack);
     if (rc != SQLITE_DONE) {
         journal_set_error(j, "acknowledging");
-        journal_trouble(j, sqlite3_extended_errcode(j->db));
+        journal_trouble(j, last_code(j));
         return -1;
     }
     return sqlite3_changes(j->db) > 0 ? 0 : -1;
@@ -654,7 +736,25 @@ long journal_prune(struct journal *j, int64_t now_us)
     if (now_us == 0)
         now_us = event_now_us();
     long a = prune_table(j, "events", "host_us", now_us);
-    long b = prune_table(j, "audit", "time_us", now_us);
+    long b = -1;
+    if (chain_begin(j) == 0) {
+        b = prune_table(j, "audit", "time_us", now_us);
+        if (b > 0) {
+            /* the chain says what retention removed (rows up to the oldest one left) */
+            sqlite3_stmt *st;
+            int64_t upto = 0;
+            if (sqlite3_prepare_v2(j->db, "SELECT coalesce((SELECT min(id) FROM audit) - 1, (SELECT coalesce(max("
+                                          "audit_id), 0) FROM audit_chain WHERE stage < 3))", -1, &st, NULL) == SQLITE_OK) {
+                if (sqlite3_step(st) == SQLITE_ROW)
+                    upto = sqlite3_column_int64(st, 0);
+                sqlite3_finalize(st);
+            }
+            if (journal_chain_retention(j, upto) != 0)
+                b = -1;
+        }
+        if (chain_end(j, b < 0 ? -1 : 0) != 0)
+            b = -1;
+    }
     if (a < 0 || b < 0) {
         journal_set_error(j, "pruning");
         return -1;
@@ -673,7 +773,7 @@ int journal_audit_begin(struct journal *j, struct audit_record *rec)
     if (!must_keep(j)) {
         if (insert_audit(j, rec) == 0)
             return 0;
-        journal_trouble(j, sqlite3_extended_errcode(j->db));
+        journal_trouble(j, last_code(j));
     }
     int rc = jq_push_audit(j->q, rec);
     kept(j);
@@ -700,7 +800,7 @@ int journal_audit_finish(struct journal *j, int64_t id, const char *result, cons
         int rc = update_audit(j, id, result, detail, done_us);
         if (rc >= 0)
             return rc == 0 ? 0 : -1;
-        journal_trouble(j, sqlite3_extended_errcode(j->db));
+        journal_trouble(j, last_code(j));
     }
     int rc = jq_finish_audit(j->q, id, result, detail, done_us);
     kept(j);
@@ -757,4 +857,50 @@ void journal_attach(struct journal *j, struct event_bus *bus)
     event_bus_set_journal(bus, journal_store_hook, j);
     struct journal_listener l = { .stored = bus_stored, .notice = bus_notice, .arg = bus };
     journal_set_listener(j, &l);
+}
+
+/* ---- catch-up positions (writes) ---- */
+
+static int64_t sync_event_id(struct journal *j, const char *device, size_t pending)
+{
+    sqlite3_stmt *st;
+    const char *sql = pending ? "SELECT id - 1 FROM events WHERE device = ? AND kind = 0 AND recovered = 0 "
+                                "ORDER BY id DESC LIMIT 1 OFFSET ?"
+                              : "SELECT max(id) FROM events";
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (pending) {
+        journal_bind_text(st, 1, device);
+        sqlite3_bind_int64(st, 2, (int64_t)pending - 1);
+    }
+    int64_t v = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending)
+{
+    /* Only over a working database: a position must never run ahead of events still kept in memory. */
+    if (!j || j->readonly || !j->db || !j->sync_put || j->state != JOURNAL_OK)
+        return -1;
+    int64_t id = sync_event_id(j, device, pending);
+    if (id < 0) {
+        journal_set_error(j, "finding the catch-up event id");
+        return -1;
+    }
+    sqlite3_stmt *st = j->sync_put;
+    sqlite3_reset(st);
+    journal_bind_text(st, 1, device);
+    journal_bind_text(st, 2, cursor);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int64(st, 4, event_now_us());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        journal_set_error(j, "storing a catch-up position");
+        return -1;
+    }
+    return 0;
 }

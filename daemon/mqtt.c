@@ -459,7 +459,10 @@ static void on_disconnect(struct mosquitto *m, void *arg, int rc, const mosquitt
     if (!b->lost) {
         b->lost = true;
         snprintf(b->lost_why, sizeof b->lost_why, "disconnected: %s",
-                 rc == 0 ? "by request" : mosquitto_strerror(rc));
+                 rc == 0                      ? "by request"
+                 : rc == MOSQ_ERR_KEEPALIVE   ? "no answer from the broker within 1.5 keepalive periods"
+                 : rc == MOSQ_ERR_CONN_LOST   ? "connection lost"
+                                              : mosquitto_strerror(rc));
     }
 }
 
@@ -494,6 +497,8 @@ static void connect_now(struct mqtt_bridge *b)
     mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, b->protocol);
     /* our own window bounds what is in flight; libmosquitto must not hold messages back behind it */
     mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+    /* small messages acknowledged one by one: Nagle's delay would hold each window for tens of ms */
+    mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(b->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect);
     mosquitto_publish_v5_callback_set(b->mosq, on_publish);
@@ -663,8 +668,10 @@ static void on_event(const struct event *ev, void *arg)
                 b->tail_id = ev->id;
             }
         }
+    } else if (ev->queued) {
+        /* kept in memory by the journal: it goes out from the journal, in its place, once stored (on_stored) */
     } else if (b->st.conn == MQTT_CONN_UP) {
-        /* not journaled (the journal failed): it cannot be replayed, so it goes out now, marked */
+        /* lost by the journal: it cannot be replayed, so it goes out now, marked */
         char topic[300];
         snprintf(topic, sizeof topic, "%s/events", b->conf.base_topic);
         publish_owned(b, mqtt_json_event(ev), false, topic);
@@ -683,6 +690,18 @@ side:
     if (ev->kind == EVENT_EMERGENCY)
         b->emergency_dirty = true;
     mqtt_kick(b);
+}
+
+/* An event the journal had kept in memory is stored now: read the journal from where the broker is. */
+static void on_stored(uint64_t seq, int64_t id, void *arg)
+{
+    (void)seq;
+    struct mqtt_bridge *b = arg;
+    if (id > b->tail_id) {
+        b->journal_mode = true;
+        b->q_len = 0;
+        mqtt_kick(b);
+    }
 }
 
 static void on_site_change(struct site *site, int device, int output, void *arg)
@@ -718,7 +737,7 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
     b->conf.users = NULL;
     b->fd = -1;
     b->protocol = MQTT_PROTOCOL_V5;
-    b->sub_handle = -1;
+    b->sub_handle = b->stored_handle = -1;
     if (conf->n_users) {
         b->conf.users = malloc(conf->n_users * sizeof *conf->users);
         if (b->conf.users)
@@ -775,7 +794,8 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
     loop_timer_init(&b->save_timer, save_cb, b);
     loop_timer_init(&b->kick_timer, kick_cb, b);
     b->sub_handle = event_bus_subscribe(site_events(site), on_event, b);
-    if (b->sub_handle < 0 || site_listen(site, on_site_change, b) != 0) {
+    b->stored_handle = b->sub_handle > 0 ? event_bus_subscribe_stored(site_events(site), on_stored, b) : -1;
+    if (b->sub_handle < 0 || b->stored_handle < 0 || site_listen(site, on_site_change, b) != 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -784,6 +804,8 @@ struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct jour
 fail:
     if (b->sub_handle > 0)
         event_bus_unsubscribe(site_events(site), b->sub_handle);
+    if (b->stored_handle > 0)
+        event_bus_unsubscribe(site_events(site), b->stored_handle);
     mqtt_slugs_free(&b->slugs);
     free(b->conf.users);
     free(b->infl);
@@ -800,6 +822,7 @@ void mqtt_bridge_free(struct mqtt_bridge *b)
     if (!b)
         return;
     event_bus_unsubscribe(site_events(b->site), b->sub_handle);
+    event_bus_unsubscribe(site_events(b->site), b->stored_handle);
     site_unlisten(b->site, on_site_change, b);
     mqtt_cmds_detach(b);
     if (b->mosq && b->st.conn == MQTT_CONN_UP) {

@@ -43,7 +43,7 @@ struct mqtt_bridge {
     char lost_why[200];
     unsigned backoff_ms;
     loop_timer_t misc_timer, reconnect_timer, deadline_timer, save_timer, kick_timer;
-    int sub_handle;
+    int sub_handle, stored_handle;
 
     /* the journal cursor */
     int64_t acked_id, saved_id, sent_id, tail_id;

@@ -60,7 +60,17 @@ struct nix1_door_slave *n1door_slave(struct nix1_door *d, const nix1_addr_t *a, 
     return s;
 }
 
-int nix1_door_add(struct nix1_door *d, const nix1_addr_t *a) { return n1door_slave(d, a, true) ? 0 : -1; }
+int nix1_door_add(struct nix1_door *d, const nix1_addr_t *a)
+{
+    bool is_new = !nix1_door_find(d, a);
+    struct nix1_door_slave *s = n1door_slave(d, a, true);
+    if (!s)
+        return -1;
+    /* learned while the bus-wide emergency is on: the broadcast reached it too, its schedule before is unknown */
+    if (is_new && d->emergency)
+        s->in_emergency = true;
+    return 0;
+}
 
 const struct nix1_door_slave *nix1_door_find(const struct nix1_door *d, const nix1_addr_t *a)
 {
@@ -336,29 +346,25 @@ static void add_emergency_restores(struct nix1_door *d, struct n1door_job *j)
     }
 }
 
-int nix1_door_emergency(struct nix1_door *d, bool on, bool locked, nix1_door_cb cb, void *arg)
+/* Emergency on. read_first: slaves whose state is not remembered are read before the broadcast (so that they can
+ * be restored); otherwise the broadcast goes first and they are only verified (with no slave known, the broadcast
+ * alone). */
+static int emergency_on(struct nix1_door *d, bool read_first, nix1_door_cb cb, void *arg)
 {
-    if (d->n == 0 || d->job)
+    if ((read_first && d->n == 0) || d->job)
         return -1;
-    nix1_addr_t *v = malloc(d->n * sizeof *v);
+    nix1_addr_t *v = calloc(d->n ? d->n : 1, sizeof *v);
     if (!v)
         return -1;
     for (size_t i = 0; i < d->n; i++)
         v[i] = d->v[i].addr;
-    struct n1door_job *j = n1door_job_new(d, on ? OP_EMERG_ON : OP_EMERG_OFF, on ? "emergency on" : "emergency off", v, d->n,
-                                 cb, arg);
+    struct n1door_job *j = n1door_job_new(d, OP_EMERG_ON, "emergency on", v, d->n, cb, arg);
     free(v);
     if (!j)
         return -1;
-    j->locked_restore = locked;
-    if (!on) {
-        n1door_add_step(j, SIZE_MAX, 0, 0, NULL, T_INTENT);
-        add_emergency_restores(d, j);
-        return n1door_start(d, j);
-    }
     /* Slaves whose state is not remembered yet are read first (callers refresh the others beforehand when they
      * can afford the time); one that cannot be read still gets the broadcast and the verification. */
-    for (size_t i = 0; i < j->n; i++)
+    for (size_t i = 0; read_first && i < j->n; i++)
         if (!d->emergency && !d->v[i].known && !d->v[i].held && !d->v[i].in_emergency)
             n1door_add_snapshot(j, i);
     n1door_add_step(j, SIZE_MAX, 0, 0, NULL, T_INTENT);
@@ -369,6 +375,32 @@ int nix1_door_emergency(struct nix1_door *d, bool on, bool locked, nix1_door_cb 
     for (size_t i = 0; i < j->n; i++)
         add_emergency_verify(j, i);
     return n1door_start(d, j);
+}
+
+int nix1_door_emergency(struct nix1_door *d, bool on, bool locked, nix1_door_cb cb, void *arg)
+{
+    if (on)
+        return emergency_on(d, true, cb, arg);
+    if (d->n == 0 || d->job)
+        return -1;
+    nix1_addr_t *v = malloc(d->n * sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < d->n; i++)
+        v[i] = d->v[i].addr;
+    struct n1door_job *j = n1door_job_new(d, OP_EMERG_OFF, "emergency off", v, d->n, cb, arg);
+    free(v);
+    if (!j)
+        return -1;
+    j->locked_restore = locked;
+    n1door_add_step(j, SIZE_MAX, 0, 0, NULL, T_INTENT);
+    add_emergency_restores(d, j);
+    return n1door_start(d, j);
+}
+
+int nix1_door_emergency_now(struct nix1_door *d, nix1_door_cb cb, void *arg)
+{
+    return emergency_on(d, false, cb, arg);
 }
 
 int nix1_door_emergency_probes(struct nix1_door *d, const nix1_addr_t *a, const unsigned *probe, size_t n, bool on,
@@ -428,7 +460,7 @@ int nix1_door_restore_pending(struct nix1_door *d, nix1_door_cb cb, void *arg)
         return -1;
     }
     size_t n = 0;
-    nix1_addr_t *v = malloc((d->n ? d->n : 1) * sizeof *v);
+    nix1_addr_t *v = calloc(d->n ? d->n : 1, sizeof *v);
     if (!v)
         return -1;
     for (size_t i = 0; i < d->n; i++)

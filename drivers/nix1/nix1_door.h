@@ -74,6 +74,7 @@ void nix1_door_unlisten(struct nix1_door *d);
 void nix1_door_set_store(struct nix1_door *d, nix1_door_store_fn fn, void *arg);
 
 /* Known slaves and what is remembered of them. */
+/* A slave added while the bus-wide emergency is on is in the emergency, its previous schedule unknown. */
 int nix1_door_add(struct nix1_door *d, const nix1_addr_t *a);
 const struct nix1_door_slave *nix1_door_find(const struct nix1_door *d, const nix1_addr_t *a);
 size_t nix1_door_count(const struct nix1_door *d);
@@ -114,6 +115,10 @@ int nix1_door_timed_open(struct nix1_door *d, const nix1_addr_t *a, unsigned min
  * against what it reports; unreachable ones stay pending and are restored when they answer. A slave held
  * before the emergency stays held. */
 int nix1_door_emergency(struct nix1_door *d, bool on, bool locked, nix1_door_cb cb, void *arg);
+/* The bus-wide emergency on, unlock first: the intent, the broadcast at once, then the same verification of every
+ * known slave. A slave whose state was not remembered is not read before (its schedule is then unknown to the
+ * restore, which needs `locked`); with no known slave at all the broadcast goes out alone (report with n = 0). */
+int nix1_door_emergency_now(struct nix1_door *d, nix1_door_cb cb, void *arg);
 /* A partial emergency: the listed probes (v[i] on slave a[i], probe 1 or 2) only. On: each slave remembered,
  * intent recorded, Nh* * * * *, No1, and Nl<p>\t0 for the listed probes, by unicast. Off: restore those slaves. */
 int nix1_door_emergency_probes(struct nix1_door *d, const nix1_addr_t *a, const unsigned *probe, size_t n, bool on,

@@ -17,13 +17,13 @@ static void run(struct nix1_door *d);
 struct n1door_job *n1door_job_new(struct nix1_door *d, enum n1door_op op, const char *name, const nix1_addr_t *v,
                                   size_t n, nix1_door_cb cb, void *arg)
 {
-    if (d->job || n == 0 || !d->bus)
+    if (d->job || (n == 0 && op != OP_EMERG_ON) || !d->bus) /* an emergency may go to a bus of unknown slaves */
         return NULL;
     struct n1door_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->out = calloc(n, sizeof *j->out);
-    j->js = calloc(n, sizeof *j->js);
+    j->out = calloc(n ? n : 1, sizeof *j->out);
+    j->js = calloc(n ? n : 1, sizeof *j->js);
     if (!j->out || !j->js) {
         n1door_job_free(j);
         return NULL;

@@ -53,18 +53,53 @@ expect_rc 0 jnix1 --slave $S1 key get
 expect_rc 0 nix1 --slave $S1 key del 1349094539
 pass "get/set round trips"
 
-# --- error codes a bad input provokes: exit 1 with the code's name ---
-expect_rc 1 nix1 --slave $S1 timeouts set bad=300;         grep -q '50 ERROR_PARAM' "$TMP/err" || fail "50"
-expect_rc 1 nix1 --slave $S1 cron set '61 * * * *';        grep -q '60 ERROR_SYNTAX' "$TMP/err" || fail "60"
-expect_rc 1 nix1 --slave $S1 unit 1 set 70000;             grep -q '76 ERROR_UNIT' "$TMP/err" || fail "76"
-expect_rc 1 nix1 --slave $S1 key add 99999999999 k;        grep -q '74 ERROR_TIMESTAMP' "$TMP/err" || fail "74"
+# --- error codes the slave answers: exit 1 with the code's name (raw sends a request unchecked) ---
+expect_rc 1 nix1 --slave $S1 raw 'Nb300';                  grep -q '50 ERROR_PARAM' "$TMP/err" || fail "50"
+expect_rc 1 nix1 --slave $S1 raw 'Nh61 * * * *';           grep -q '60 ERROR_SYNTAX' "$TMP/err" || fail "60"
+expect_rc 1 nix1 --slave $S1 raw 'Nu1\t70000';             grep -q '76 ERROR_UNIT' "$TMP/err" || fail "76"
+expect_rc 1 nix1 --slave $S1 raw 'Nk99999999999\tk';       grep -q '74 ERROR_TIMESTAMP' "$TMP/err" || fail "74"
 expect_rc 1 nix1 --slave $S1 user get nobody;              grep -q '4E ERROR_NOT_FOUND' "$TMP/err" || fail "4E"
 expect_rc 1 nix1 --slave $S1 raw 'Xb';                     grep -q '43 ERROR_CMD' "$TMP/err" || fail "43"
 expect_rc 1 nix1 --slave $S1 raw 'Qw3';                    grep -q '41 ERROR_ARG' "$TMP/err" || fail "41"
 expect_rc 1 nix1 --broadcast unit 1 set 5;                 grep -q '64 ERROR_NOBROADCAST' "$TMP/err" || fail "64"
-expect_rc 2 nix1 --slave $S1 lock 3 on
-expect_rc 3 nix1 --slave 27BB000000000000 status
 pass "error codes and exit statuses"
+
+# --- the same mistakes typed as commands are refused with the reason before the port is even opened (exit 2):
+# against a port that does not exist, so that opening it would have been exit 3 ---
+bad() { # bad REGEX ARGS...: exit 2, the reason on stderr, a usage line, and nothing sent (-v traces no request)
+    local want=$1; shift
+    expect_rc 2 "$PORTIERCTL" -v nix1 "$TMP/no-such-port" "$@"
+    grep -q -- "$want" "$TMP/err" || fail "refusal of '$*' does not say '$want': $(cat "$TMP/err")"
+    grep -q '^usage: portierctl' "$TMP/err" || fail "refusal of '$*' has no usage line"
+    ! grep -q '^>>' "$TMP/err" || fail "'$*' sent something"
+}
+bad 'bad: 300 is too large (the maximum is 255)'   --slave $S1 timeouts set bad=300
+bad 'minute'                                        --slave $S1 cron set '61 * * * *'
+bad 'fewer than 5 fields'                           --slave $S1 cron set '* * * *'
+bad 'fewer than 5 fields'                           --slave $S1 right set alice 1 '* * *'
+bad 'UNIT: 70000 is too large (the maximum is 65534)' --slave $S1 unit 1 set 70000
+bad 'TS: 99999999999 is too large'                  --slave $S1 key add 99999999999 k
+bad 'PROBE: 3 is too large (the maximum is 2)'      --slave $S1 lock 3 on
+bad "expected get, on or off, not 'maybe'"          --slave $S1 lock 1 maybe
+bad 'needs --slave ADDR, --broadcast or --scratch'  lock 1 on
+bad 'needs --slave ADDR (or --scratch)'             --broadcast status
+bad 'not a slave address'                           --slave 27XX status
+bad 'is the broadcast address: use --broadcast'     --slave 27FFFFFFFFFFFF4E status
+bad 'not a NiX1 rate'                               --baud 9601 --slave $S1 version
+bad '--rewind: -1 is negative'                      --slave $S1 entries --rewind -1
+bad 'NAME: longer than 12 characters'               --slave $S1 file put "$TMP/ctl" FAR_TOO_LONG_NAME.TXT
+bad 'not a file name the slave accepts'             --slave $S1 file put "$TMP/ctl" NINECHARS.T
+bad 'no-such-file: No such file or directory'       --slave $S1 file put "$TMP/no-such-file" A.TXT
+bad 'open: MINUTES: 0 is below the minimum 1'       --slave $S1 open 0
+bad 'open: MINUTES: 1441 is too large'              --slave $S1 open 1441
+bad 'emergency: expected on or off'                 --slave $S1 emergency maybe
+# a long cron is refused whole (the join that used to overflow its buffer past ~320 characters)
+long=$(printf '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 %.0s' $(seq 1 12))   # 432 characters
+bad 'is not a cron expression'                      --slave $S1 cron set $long
+bad 'is not a cron expression'                      --slave $S1 right set alice 1 $long
+pass "bad arguments refused before the port is opened, with the reason"
+expect_rc 3 nix1 --slave 27BB000000000000 status
+pass "an absent slave is exit 3"
 
 # --- broadcasts get no reply, yet every slave acts ---
 expect_rc 0 nix1 --broadcast timeouts set valid=11

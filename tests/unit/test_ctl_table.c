@@ -297,6 +297,50 @@ static void c3_commands_parse(void **state)
     bad("c3 h time", "missing get or sync");
 }
 
+static void nix1_commands_parse(void **state)
+{
+    (void)state;
+    ok("nix1 /dev/ttyUSB0 --slave 270100000000006B lock 2 on", "lock PROBE on|off");
+    assert_string_equal(call.target, "/dev/ttyUSB0");
+    assert_int_equal(ctl_num(&call, "PROBE", 0), 2);
+    assert_int_equal(ctl_num(&call, "on|off", -1), 0);
+    assert_true(call.changes);
+    ok("nix1 P --slave 270100000000006B,2702000000000032 --slave 2703000000000005 entries -f", "entries");
+    assert_int_equal(ctl_get(&call, "slave")->nlist, 2);
+    assert_false(call.changes);
+    ok("nix1 P --slave 270100000000006B entries --rewind 5", "entries");
+    assert_true(call.changes); /* Ne moves the slave's read position */
+    ok("nix1 P --scratch scan", "scan");
+    assert_false(call.changes);
+    ok("nix1 P --scratch scan --assign 7,8", "scan");
+    assert_true(call.changes);
+    ok("nix1 tcp://127.0.0.1:9 --baud 115200 --broadcast emergency on", "emergency on|off");
+    assert_int_equal(ctl_num(&call, "baud", 0), 115200);
+    ok("nix1 P --slave 270100000000006B cron set * 7-18 * * 1-5", "cron set EXPR...");
+    assert_string_equal(ctl_str(&call, "EXPR", NULL), "* 7-18 * * 1-5");
+    ok("nix1 P --slave 270100000000006B right set alice 14 */5 * * * *", "right set UID UNIT CRON...");
+    assert_string_equal(ctl_str(&call, "CRON", NULL), "*/5 * * * *");
+    ok("nix1 P --slave 270100000000006B right del 0", "right del 0");
+    ok("nix1 P --slave 270100000000006B right del alice 3", "right del UID UNIT");
+    ok("nix1 P --slave 270100000000006B timeouts set valid=7 bad=9", "timeouts set SETTING...");
+    assert_int_equal(call.nrest, 2);
+    ok("nix1 P --slave 270100000000006B --wait 60 emergency off", "emergency on|off");
+    bad("nix1 P --slave 270100000000006B cron set * * * *", "fewer than 5 fields");
+    bad("nix1 P --slave 270100000000006B lock 3 on", "PROBE: 3 is too large (the maximum is 2)");
+    bad("nix1 P --slave 270100000000006B unit 1 set 65535", "UNIT: 65535 is too large");
+    bad("nix1 P --slave 270100000000006B timeouts set valid=300", "valid: 300 is too large");
+    bad("nix1 P --slave 270100000000006B timeouts set fast=3", "is not valid=S or bad=S");
+    bad("nix1 P --slave 2701 status", "not a slave address");
+    bad("nix1 P --slave 270100000000006B, status", "does not end with ','");
+    bad("nix1 P --baud 9601 status", "not a NiX1 rate");
+    bad("nix1 P --rs485 maybe status", "--rs485: 'maybe' is not auto, kernel or rts");
+    bad("nix1 P open 0", "MINUTES: 0 is below the minimum 1");
+    bad("nix1 P --scratch scan --assign 70000", "unit for probe 1: 70000 is too large");
+    bad("nix1 P --slave 270100000000006B general-status set 1", "is not two hex digits");
+    bad("nix1 P entries --count 3", "unknown option '--count'");
+    bad("nix1 P --follow entries", "unknown option '--follow'");
+}
+
 static void help_is_scoped(void **state)
 {
     (void)state;
@@ -350,6 +394,7 @@ int main(void)
         cmocka_unit_test(site_commands_parse),
         cmocka_unit_test(site_commands_refused),
         cmocka_unit_test(c3_commands_parse),
+        cmocka_unit_test(nix1_commands_parse),
         cmocka_unit_test(help_is_scoped),
         cmocka_unit_test(numbers),
     };

@@ -363,6 +363,64 @@ static void test_emergency_broadcast_order_gaps_and_verify(void **state)
     fx_free(f);
 }
 
+/* Unlock first (portierctl nix1 --broadcast emergency on): the four broadcasts are the first requests on the wire,
+ * then every slave known is verified; a slave whose schedule was not known is restored only with `locked`. With no
+ * slave known at all the broadcast still goes out. */
+static void test_emergency_now_unlocks_first(void **state)
+{
+    (void)state;
+    static const char *const bc[] = { BC "Nl1\t0", BC "Nl2\t0", BC "Nh* * * * *", BC "No1" };
+    struct fx *f = fx_new();
+    nix1_door_set_store(f->door, store, f);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency_now(f->door, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_true(f->done);
+    assert_int_equal(f->n_out, 0);
+    expect_log(f, bc, 4);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(f->sl[i].cron, "* * * * *");
+        assert_int_equal(f->sl[i].mode, 1);
+        assert_int_equal(f->sl[i].lock[0] + f->sl[i].lock[1], 0);
+    }
+    assert_true(nix1_door_emergency_active(f->door));
+    assert_true(f->stores >= 1 && f->stored_at[0] == 0); /* the intent is stored before the broadcast */
+    fx_free(f);
+
+    f = fx_new();
+    add_both(f);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency_now(f->door, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 2);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(f->log[i], bc[i]); /* nothing is read before the unlock */
+    assert_int_equal(f->nlog, 4 + 8);
+    assert_string_equal(f->log[4], S1 "Ql1");
+    /* the schedules were not read: "locked" closes the doors (no cron window, mode 0) */
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency(f->door, false, true, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    assert_int_equal(f->ok, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_false(f->sl[i].has_cron);
+        assert_int_equal(f->sl[i].mode, 0);
+    }
+    fx_free(f);
+
+    /* without "locked" they are left open and each says why */
+    f = fx_new();
+    add_both(f);
+    reset_run(f);
+    assert_int_equal(nix1_door_emergency_now(f->door, on_report, f), 0);
+    serve(f, &f->done, 30000000);
+    emergency(f, false);
+    assert_int_equal(f->failed, 2);
+    assert_non_null(strstr(f->out[0].msg, "previous state unknown"));
+    assert_string_equal(f->sl[0].cron, "* * * * *");
+    fx_free(f);
+}
+
 static void test_emergency_unicast_resend_and_restore(void **state)
 {
     (void)state;
@@ -771,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_release_refused_during_emergency),
         cmocka_unit_test(test_emergency_broadcast_order_gaps_and_verify),
         cmocka_unit_test(test_emergency_unicast_resend_and_restore),
+        cmocka_unit_test(test_emergency_now_unlocks_first),
         cmocka_unit_test(test_restore_unreachable_slave_when_back),
         cmocka_unit_test(test_restore_slave_back_quickly),
         cmocka_unit_test(test_state_save_load_roundtrip),
