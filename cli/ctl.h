@@ -25,7 +25,8 @@ struct ctl_opts {
     bool readonly;           /* --readonly: refuse every command that changes state */
     const char *config_path; /* -c FILE */
     uint32_t timeout_ms;     /* --timeout MS; 0 = the command's own default */
-    const char *socket_path; /* --socket PATH: portierd's socket (reserved: site commands will use it) */
+    const char *socket_path; /* --socket PATH: portierd's socket */
+    bool direct;             /* --direct: own the devices here even when portierd runs */
 };
 
 /* ---- the verb table ---- */

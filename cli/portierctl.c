@@ -26,9 +26,8 @@ int main(int argc, char **argv)
     case CTL_PARSE_RUN:
         break;
     }
-    if (call.g.socket_path && !call.fam->name) {
-        fprintf(stderr, "portierctl: --socket: this portierctl owns the devices itself (direct mode); talking to "
-                        "portierd is not available yet\n");
+    if (call.g.socket_path && call.g.direct) {
+        fprintf(stderr, "portierctl: --socket and --direct: choose portierd or owning the devices here\n");
         return CTL_EXIT_USAGE;
     }
     if (call.g.readonly && call.changes && call.verb->action == CTL_NO_ACTION) {

@@ -54,16 +54,16 @@ pass "read-only journal at start: banner, read-only history, emergency with its 
 if [ -n "${PORTIERCTL:-}" ]; then
     make_ro
     rc=0
-    "$PORTIERCTL" -c "$TMP/site.conf" door open Front >"$TMP/ctl.out" 2>"$TMP/ctl.err" || rc=$?
+    "$PORTIERCTL" --direct -c "$TMP/site.conf" door open Front >"$TMP/ctl.out" 2>"$TMP/ctl.err" || rc=$?
     [ "$rc" != 0 ] || fail "door open ran without its audit row"
     grep -q 'audit record could not be stored' "$TMP/ctl.err" || fail "door open: $(cat "$TMP/ctl.err")"
     rc=0
-    "$PORTIERCTL" -c "$TMP/site.conf" emergency on >"$TMP/ctl.out" 2>"$TMP/ctl.err" || rc=$?
+    "$PORTIERCTL" --direct -c "$TMP/site.conf" emergency on >"$TMP/ctl.out" 2>"$TMP/ctl.err" || rc=$?
     [ "$rc" = 0 ] || fail "emergency on without a journal: exit $rc: $(cat "$TMP/ctl.err")"
     c3_status 'door1=[a-z]+,(unlocked|normalopen)'
     grep -Eq 'could not store [0-9]+ events and [1-9][0-9]* audit rows .*: they are lost' "$TMP/ctl.err" ||
         fail "portierctl did not count the lost audit rows: $(cat "$TMP/ctl.err")"
     make_rw
-    "$PORTIERCTL" -c "$TMP/site.conf" emergency off >"$TMP/ctl.out" 2>"$TMP/ctl.err" || fail "emergency off: $(cat "$TMP/ctl.err")"
+    "$PORTIERCTL" --direct -c "$TMP/site.conf" emergency off >"$TMP/ctl.out" 2>"$TMP/ctl.err" || fail "emergency off: $(cat "$TMP/ctl.err")"
     pass "portierctl with a read-only journal: door refused, emergency runs and counts its lost rows"
 fi
