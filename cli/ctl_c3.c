@@ -687,10 +687,10 @@ static const struct ctl_def a_aux_on[] = {
     AUX_N, { .name = "SECONDS", .type = CTL_UINT, .min = 1, .max = 254, .help = "seconds on (default: until off)" },
     { 0 } };
 static const struct ctl_def a_pget[] = {
-    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .help = "parameter names" },
+    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .sample = "LockCount", .help = "parameter names" },
     { 0 } };
 static const struct ctl_def a_pset[] = {
-    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST,
+    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST, .sample = "Door1Drivertime=5",
       .help = "parameters and their new values" },
     { 0 } };
 static const struct ctl_def o_events[] = {
