@@ -113,6 +113,7 @@ static int print_event(const struct event *ev, bool acked, void *arg)
             return 1;
         if (ev->device_time)
             json_object_set_new(o, "device_time", json_integer(ev->device_time));
+        json_object_set_new(o, "recovered", json_boolean(ev->recovered));
         if (ev->kind == EVENT_ACCESS) {
             json_object_set_new(o, "card", json_integer(ev->card));
             json_object_set_new(o, "pin", json_integer(ev->pin));
@@ -145,7 +146,8 @@ static int print_event(const struct event *ev, bool acked, void *arg)
         csv_field(stdout, ev->code_name, false);
         csv_field(stdout, ev->kind == EVENT_ACCESS ? card : "", false);
         csv_field(stdout, ev->uid, false);
-        csv_field(stdout, ev->text, true);
+        csv_field(stdout, ev->text, false);
+        csv_field(stdout, ev->recovered ? "recovered" : "", true);
     } else {
         char line[512];
         event_format_line(ev, line, sizeof line);

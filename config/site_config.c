@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/conf_check.h"
 #include "core/crc.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
@@ -64,8 +65,9 @@ struct ctx {
     struct site *site;
     char dir[SITE_PATH_MAX];      /* directory of the file, for relative paths */
     bool check_perms;
-    mode_t mode;                  /* file mode when check_perms */
+    struct stat st;               /* the file, when check_perms */
     char path[SITE_PATH_MAX];
+    const char *text;             /* the text being loaded (integer literals are read from it) */
 };
 
 __attribute__((format(printf, 4, 5))) static void diag(struct ctx *c, int line, bool warning, const char *fmt, ...)
@@ -151,6 +153,23 @@ static bool want_type(struct ctx *c, const config_setting_t *s, int type, const 
     return ok;
 }
 
+/* The text of a string setting, or NULL (reported at line, or the setting's own) when it is not valid UTF-8 or
+ * holds a control character: everything a configuration names ends up in front of an operator. */
+static const char *text_of(struct ctx *c, const config_setting_t *s, const char *key, int line)
+{
+    const char *v = config_setting_get_string(s);
+    if (!v)
+        return "";
+    size_t bad;
+    char what[64];
+    if (!conf_text_ok(v, &bad, what, sizeof what)) {
+        ERR(c, line_of(s) ? line_of(s) : line, "'%s' has a %s (at byte %zu): names and texts must be UTF-8 "
+            "without control characters", key, what, bad + 1);
+        return NULL;
+    }
+    return v;
+}
+
 /* String member into dst. Returns true when present and valid. */
 static bool get_str(struct ctx *c, const config_setting_t *group, const char *key, const char *where, char *dst,
                     size_t len, bool required, bool nonempty)
@@ -158,24 +177,38 @@ static bool get_str(struct ctx *c, const config_setting_t *group, const char *ke
     config_setting_t *s = member(c, group, key, where, required);
     if (!s || !want_type(c, s, CONFIG_TYPE_STRING, key))
         return false;
-    const char *v = config_setting_get_string(s);
+    const char *v = text_of(c, s, key, 0);
     if (!v)
-        v = "";
+        return false;
     if (nonempty && !v[0]) {
         ERR(c, line_of(s), "'%s' must not be empty", key);
         return false;
     }
     if (strlen(v) >= len) {
-        ERR(c, line_of(s), "'%s' is too long (at most %zu characters)", key, len - 1);
+        ERR(c, line_of(s), "'%s' is too long (at most %zu bytes)", key, len - 1);
         return false;
     }
-    for (const char *p = v; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            ERR(c, line_of(s), "'%s' contains a control character", key);
-            return false;
-        }
-    }
     memcpy(dst, v, strlen(v) + 1);
+    return true;
+}
+
+/* The value of an integer setting as written: libconfig 1.5 cuts plain integers to 32 bits and saturates
+ * 64-bit ones, so the literal is read again from the text. false when it does not even fit 64 bits (the
+ * caller says what range it wanted). lit gets the literal as written (or the value). */
+static bool int_value(struct ctx *c, const config_setting_t *s, const char *key, long long *v, char *lit,
+                      size_t litlen)
+{
+    long long seen = config_setting_get_int64(s);
+    struct conf_int ci;
+    if (conf_find_int(c->text, line_of(s), key, seen, &ci)) {
+        snprintf(lit, litlen, "%s", ci.text);
+        if (ci.overflow)
+            return false;
+        *v = ci.value;
+        return true;
+    }
+    snprintf(lit, litlen, "%lld", seen);
+    *v = seen;
     return true;
 }
 
@@ -185,9 +218,10 @@ static bool get_int(struct ctx *c, const config_setting_t *group, const char *ke
     config_setting_t *s = member(c, group, key, where, required);
     if (!s || !want_type(c, s, CONFIG_TYPE_INT, key))
         return false;
-    long long v = config_setting_get_int64(s);
-    if (v < min || v > max) {
-        ERR(c, line_of(s), "'%s' = %lld is out of range (%lld..%lld)", key, v, min, max);
+    long long v;
+    char lit[64];
+    if (!int_value(c, s, key, &v, lit, sizeof lit) || v < min || v > max) {
+        ERR(c, line_of(s), "'%s' = %s is out of range (%lld..%lld)", key, lit, min, max);
         return false;
     }
     *out = v;
@@ -209,7 +243,9 @@ static int get_enum(struct ctx *c, const config_setting_t *group, const char *ke
     config_setting_t *s = config_setting_get_member(group, key);
     if (!s || !want_type(c, s, CONFIG_TYPE_STRING, key))
         return -1;
-    const char *v = config_setting_get_string(s);
+    const char *v = text_of(c, s, key, 0);
+    if (!v)
+        return -1;
     char list[160] = "";
     for (int i = 0; words[i]; i++) {
         if (v && strcmp(v, words[i]) == 0)
@@ -299,40 +335,60 @@ static void resolve_path(struct ctx *c, const char *p, char *out, size_t len)
         out[0] = '\0'; /* too long: an empty path fails clearly when used */
 }
 
-static void password_perms(struct ctx *c, int line)
+/* "run chmod 600 FILE" for a file of the user's own; never advice about a system file. */
+static void perms_advice(const char *path, const struct stat *st, char *buf, size_t len)
 {
-    if (c->check_perms && (c->mode & 077))
-        ERR(c, line, "a password is set but %s is readable by group or others (mode %04o): run chmod 600 %s",
-            c->path, (unsigned)(c->mode & 07777), c->path);
+    if (conf_advice_ok(path, st))
+        snprintf(buf, len, ": run chmod 600 %s", path);
+    else
+        snprintf(buf, len, ": keep the password in a file of your own with mode 600");
 }
 
+static void password_perms(struct ctx *c, int line)
+{
+    if (c->check_perms && (c->st.st_mode & 077)) {
+        char advice[SITE_PATH_MAX + 32];
+        perms_advice(c->path, &c->st, advice, sizeof advice);
+        ERR(c, line, "a password is set but %s is readable by group or others (mode %04o)%s", c->path,
+            (unsigned)(c->st.st_mode & 07777), advice);
+    }
+}
+
+/* The first line of a password file: a regular file (a FIFO, device or directory is refused, nothing waits),
+ * readable by its owner only. */
 static void read_password_file(struct ctx *c, const config_setting_t *s, char *dst, size_t len)
 {
     char p[SITE_PATH_MAX];
-    const char *v = config_setting_get_string(s);
-    resolve_path(c, v ? v : "", p, sizeof p);
+    const char *v = text_of(c, s, "password_file", 0);
+    if (!v)
+        return;
+    resolve_path(c, v, p, sizeof p);
     if (!c->check_perms)
         return; /* in-memory configuration (tests, fuzzing): no file access */
     struct stat st;
-    FILE *f = fopen(p, "r");
-    if (!f || fstat(fileno(f), &st) != 0) {
-        ERR(c, line_of(s), "password_file %s: %s", p, strerror(errno));
-        if (f)
-            fclose(f);
+    char *text, why[128];
+    size_t n;
+    if (conf_read_file(p, 4096, &text, &n, &st, why, sizeof why) != 0) {
+        ERR(c, line_of(s), "password_file %s: %s", p, why);
         return;
     }
-    if (st.st_mode & 077)
-        ERR(c, line_of(s), "password_file %s is readable by group or others (mode %04o): run chmod 600 %s", p,
-            (unsigned)(st.st_mode & 07777), p);
-    char buf[64] = "";
-    if (!fgets(buf, sizeof buf, f))
-        buf[0] = '\0';
-    fclose(f);
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (strlen(buf) >= len)
+    if (st.st_mode & 077) {
+        char advice[SITE_PATH_MAX + 32];
+        perms_advice(p, &st, advice, sizeof advice);
+        ERR(c, line_of(s), "password_file %s is readable by group or others (mode %04o)%s", p,
+            (unsigned)(st.st_mode & 07777), advice);
+    }
+    const char *nl = memchr(text, '\n', n);
+    size_t l = nl ? (size_t)(nl - text) : n;
+    if (l && text[l - 1] == '\r')
+        l--;
+    if (memchr(text, '\0', l))
+        ERR(c, line_of(s), "password in %s contains a NUL byte", p);
+    else if (l >= len)
         ERR(c, line_of(s), "password in %s is too long (at most %zu characters)", p, len - 1);
     else
-        snprintf(dst, len, "%s", buf);
+        snprintf(dst, len, "%.*s", (int)l, text);
+    free(text);
 }
 
 /* ---- sections ---- */
@@ -367,9 +423,11 @@ static void name_list(struct ctx *c, const config_setting_t *grp, const char *ke
             ERR(c, line_of(e) ? line_of(e) : line_of(l), "'%s' entries must be strings", key);
             continue;
         }
-        const char *v = config_setting_get_string(e);
         int line = line_of(e) ? line_of(e) : line_of(l);
-        if (!v || strlen(v) >= SITE_NAME_MAX) {
+        const char *v = text_of(c, e, key, line);
+        if (!v)
+            continue;
+        if (strlen(v) >= SITE_NAME_MAX) {
             ERR(c, line, "'%s' entry is too long (at most %d characters)", key, SITE_NAME_MAX - 1);
             continue;
         }
@@ -416,14 +474,16 @@ static void load_panel(struct ctx *c, const config_setting_t *g, struct site_pan
     unsigned max = SITE_C3_MAX_DOORS, maxaux = SITE_C3_MAX_DOORS;
     config_setting_t *ms = config_setting_get_member(g, "model");
     if (ms && want_type(c, ms, CONFIG_TYPE_STRING, "model")) {
-        const char *m = config_setting_get_string(ms);
+        const char *m = text_of(c, ms, "model", 0);
         size_t k;
         for (k = 0; k < sizeof models / sizeof models[0]; k++)
             if (m && strcasecmp(m, models[k].name) == 0)
                 break;
-        if (k == sizeof models / sizeof models[0]) {
+        if (!m) {
+            /* reported */
+        } else if (k == sizeof models / sizeof models[0]) {
             ERR(c, line_of(ms), "'model' = \"%s\" is not one of: C3-100, C3-200, C3-400, inBio160, inBio260, "
-                "inBio460", m ? m : "");
+                "inBio460", m);
         } else {
             snprintf(p->model, sizeof p->model, "%s", models[k].name);
             max = models[k].doors;
@@ -545,15 +605,17 @@ static void load_bus(struct ctx *c, const config_setting_t *g, struct site_bus *
         check_port(c, b->port, line_of(config_setting_get_member(g, "port")));
     long long v;
     config_setting_t *bs = config_setting_get_member(g, "baud");
+    char lit[64];
     if (bs && want_type(c, bs, CONFIG_TYPE_INT, "baud")) {
         static const long long rates[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 };
-        v = config_setting_get_int64(bs);
         bool ok = false;
+        if (!int_value(c, bs, "baud", &v, lit, sizeof lit))
+            v = 0;
         for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
             ok = ok || rates[i] == v;
         if (!ok)
-            ERR(c, line_of(bs), "'baud' = %lld is not a NiX1 rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, "
-                "115200)", v);
+            ERR(c, line_of(bs), "'baud' = %s is not a NiX1 rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, "
+                "115200)", lit);
         else
             b->baud = (unsigned)v;
     }
@@ -593,16 +655,32 @@ static void load_bus(struct ctx *c, const config_setting_t *g, struct site_bus *
 static const char *const role_keys[] = { "default", "map", NULL };
 static const char *const map_keys[] = { "user", "group", "role", NULL };
 
+/* A role name setting: the role, or -1 (reported). */
+static int role_of(struct ctx *c, const config_setting_t *s, const char *key)
+{
+    const char *v = text_of(c, s, key, 0);
+    int r = v ? role_from_name(v) : -1;
+    if (v && r < 0)
+        ERR(c, line_of(s), "'%s' = \"%s\" is not one of: guard, operator, technician", key, v);
+    return r;
+}
+
+/* The required 'role' member of a mapping: the role, or -1 (reported). */
+static int get_role(struct ctx *c, const config_setting_t *g, const char *where)
+{
+    config_setting_t *rs = member(c, g, "role", where, true);
+    if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
+        return -1;
+    return role_of(c, rs, "role");
+}
+
 static void load_roles(struct ctx *c, const config_setting_t *g, struct site *site)
 {
     check_keys(c, g, "roles", role_keys);
     config_setting_t *d = config_setting_get_member(g, "default");
     if (d && want_type(c, d, CONFIG_TYPE_STRING, "default")) {
-        int r = role_from_name(config_setting_get_string(d));
-        if (r < 0)
-            ERR(c, line_of(d), "'default' = \"%s\" is not one of: guard, operator, technician",
-                config_setting_get_string(d));
-        else
+        int r = role_of(c, d, "default");
+        if (r >= 0)
             site->default_role = (enum role)r;
     }
     config_setting_t *l = get_list(c, g, "map");
@@ -629,15 +707,9 @@ static void load_roles(struct ctx *c, const config_setting_t *g, struct site *si
         if (!get_str(c, e, hu ? "user" : "group", "role mapping", m->name, sizeof m->name, true, true))
             continue;
         m->is_group = hg;
-        config_setting_t *rs = member(c, e, "role", "role mapping", true);
-        if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
+        int r = get_role(c, e, "role mapping");
+        if (r < 0)
             continue;
-        int r = role_from_name(config_setting_get_string(rs));
-        if (r < 0) {
-            ERR(c, line_of(rs), "'role' = \"%s\" is not one of: guard, operator, technician",
-                config_setting_get_string(rs));
-            continue;
-        }
         m->role = (enum role)r;
         site->n_roles++;
     }
@@ -653,7 +725,8 @@ static void load_emergency(struct ctx *c, const config_setting_t *g, struct site
     if (d) {
         int t = config_setting_type(d);
         if (t == CONFIG_TYPE_STRING) {
-            if (strcmp(config_setting_get_string(d), "all") != 0)
+            const char *all = text_of(c, d, "doors", 0);
+            if (all && strcmp(all, "all") != 0)
                 ERR(c, line_of(d), "'doors' must be \"all\" or a list of door names");
         } else if (t == CONFIG_TYPE_LIST || t == CONFIG_TYPE_ARRAY) {
             int n = config_setting_length(d);
@@ -661,8 +734,11 @@ static void load_emergency(struct ctx *c, const config_setting_t *g, struct site
             e->doors = calloc(n ? (size_t)n : 1, sizeof *e->doors);
             for (int i = 0; e->doors && i < n; i++) {
                 config_setting_t *x = config_setting_get_elem(d, (unsigned)i);
-                const char *v = config_setting_type(x) == CONFIG_TYPE_STRING ? config_setting_get_string(x) : NULL;
-                if (!v || !v[0] || strlen(v) >= SITE_NAME_MAX) {
+                int xl = line_of(x) ? line_of(x) : line_of(d);
+                const char *v = config_setting_type(x) == CONFIG_TYPE_STRING ? text_of(c, x, "doors", xl) : "";
+                if (!v)
+                    continue;
+                if (!v[0] || strlen(v) >= SITE_NAME_MAX) {
                     ERR(c, line_of(x) ? line_of(x) : line_of(d), "'doors' entries must be door names");
                     continue;
                 }
@@ -752,6 +828,8 @@ static void load_ui(struct ctx *c, const config_setting_t *g, struct site *site)
     for (int i = 0; site->ui.keys && i < n; i++) {
         config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
         int line = line_of(e) ? line_of(e) : line_of(l);
+        if (config_setting_type(e) == CONFIG_TYPE_STRING && !text_of(c, e, "keys", line))
+            continue;
         const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
         const char *eq = v ? strchr(v, '=') : NULL;
         if (!eq || eq == v || !eq[1]) {
@@ -829,15 +907,9 @@ static void load_mqtt_roles(struct ctx *c, const config_setting_t *l, struct sit
         if (!get_str(c, e, "user", "mqtt role", u->user, sizeof u->user, true, true) ||
             !mqtt_check_level(c, "user", u->user, line_of(config_setting_get_member(e, "user"))))
             continue;
-        config_setting_t *rs = member(c, e, "role", "mqtt role", true);
-        if (!rs || !want_type(c, rs, CONFIG_TYPE_STRING, "role"))
+        int r = get_role(c, e, "mqtt role");
+        if (r < 0)
             continue;
-        int r = role_from_name(config_setting_get_string(rs));
-        if (r < 0) {
-            ERR(c, line_of(rs), "'role' = \"%s\" is not one of: guard, operator, technician",
-                config_setting_get_string(rs));
-            continue;
-        }
         u->role = (enum role)r;
         /* MQTT user names are case-sensitive (unlike portier's device and door names) */
         bool dup = false;
@@ -886,8 +958,10 @@ static void load_mqtt(struct ctx *c, const config_setting_t *g, struct site *sit
         mqtt_check_level(c, "username", m->username, line_of(config_setting_get_member(g, "username")));
     config_setting_t *pf = config_setting_get_member(g, "password_file");
     if (pf && want_type(c, pf, CONFIG_TYPE_STRING, "password_file")) {
-        const char *pv = config_setting_get_string(pf);
-        if (!pv || !pv[0]) {
+        const char *pv = text_of(c, pf, "password_file", 0);
+        if (!pv) {
+            /* reported */
+        } else if (!pv[0]) {
             ERR(c, line_of(pf), "'password_file' must not be empty");
         } else {
             resolve_path(c, pv, m->password_file, sizeof m->password_file);
@@ -987,8 +1061,8 @@ static void load_root(struct ctx *c, config_t *cfg)
             load_bus(c, e, &site->buses[site->n_buses++], &devs, &outs, &addrs);
         }
     }
-    if (site->n_panels == 0 && site->n_buses == 0)
-        WARN(c, 0, "no panels and no buses: the site has no doors");
+    if (site->n_panels == 0 && site->n_buses == 0) /* about the whole file: its first line */
+        WARN(c, 1, "no panels and no buses: the site has no doors");
     config_setting_t *g;
     if ((g = get_group(c, root, "roles")))
         load_roles(c, g, site);
@@ -1044,6 +1118,37 @@ static bool refuse_includes(struct ctx *c, const char *text)
     return bad;
 }
 
+/* libconfig's message (never "syntax error: syntax error"), with the line it stopped at, as far as it can be
+ * shown. */
+static void syntax_error(struct ctx *c, const char *msg, int line)
+{
+    if (!msg || !msg[0])
+        msg = "syntax error";
+    const char *p = c->text;
+    for (int l = 1; p && l < line; l++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    char shown[72] = "";
+    size_t o = 0;
+    for (; p && *p && *p != '\n' && o + 4 < sizeof shown; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (o == 0 && (ch == ' ' || ch == '\t'))
+            continue;
+        shown[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    if (p && *p && *p != '\n')
+        memcpy(shown + o, "...", 4);
+    else
+        shown[o] = '\0';
+    bool plain = strncmp(msg, "syntax error", 12) == 0;
+    if (shown[0])
+        ERR(c, line, "%s%s in: %s", plain ? "" : "syntax error: ", msg, shown);
+    else
+        ERR(c, line, "%s%s", plain ? "" : "syntax error: ", msg);
+}
+
 static struct site *load_text(struct ctx *c, const char *text)
 {
     if (refuse_includes(c, text))
@@ -1051,9 +1156,9 @@ static struct site *load_text(struct ctx *c, const char *text)
     config_t cfg;
     config_init(&cfg);
     /* libconfig 1.5 defaults also accept ':' and ','; keep them, refuse nothing the format allows. */
+    c->text = text;
     if (!config_read_string(&cfg, text)) {
-        const char *t = config_error_text(&cfg);
-        ERR(c, config_error_line(&cfg), "syntax error: %s", t ? t : "?");
+        syntax_error(c, config_error_text(&cfg), config_error_line(&cfg));
         config_destroy(&cfg);
         return NULL;
     }
@@ -1108,34 +1213,22 @@ struct site *site_config_load(const char *path, struct config_diags *diags)
     } else {
         snprintf(c.dir, sizeof c.dir, ".");
     }
-    FILE *f = fopen(path, "r");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        ERR(&c, 0, "cannot open: %s", strerror(errno));
-        if (f)
-            fclose(f);
+    char *text, why[128];
+    size_t n;
+    if (conf_read_file(path, MAX_CONFIG_BYTES, &text, &n, &c.st, why, sizeof why) != 0) {
+        ERR(&c, 0, "%s", why); /* about the file, not a line of it */
         return NULL;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > MAX_CONFIG_BYTES) {
-        ERR(&c, 0, "not a regular file of at most %d bytes", MAX_CONFIG_BYTES);
-        fclose(f);
-        return NULL;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
-    fclose(f);
-    if (!text) {
-        ERR(&c, 0, "out of memory");
-        return NULL;
-    }
-    text[n] = '\0';
-    if (strlen(text) != n) {
-        ERR(&c, 0, "contains a NUL byte");
+    const char *nul = memchr(text, '\0', n);
+    if (nul) {
+        int line = 1;
+        for (const char *p = text; p < nul; p++)
+            line += *p == '\n';
+        ERR(&c, line, "contains a NUL byte");
         free(text);
         return NULL;
     }
     c.check_perms = true;
-    c.mode = st.st_mode;
     struct site *site = load_text(&c, text);
     free(text);
     return site;
@@ -1143,9 +1236,11 @@ struct site *site_config_load(const char *path, struct config_diags *diags)
 
 const char *site_config_find(const char *explicit_path, char *buf, size_t len)
 {
+    struct stat st;
     if (explicit_path) {
+        /* lstat: a link that loops or leads nowhere is found here and explained by the loader. */
         snprintf(buf, len, "%s", explicit_path);
-        return access(explicit_path, F_OK) == 0 ? buf : NULL;
+        return lstat(explicit_path, &st) == 0 ? buf : NULL;
     }
     char cand[2][SITE_PATH_MAX];
     const char *xdg = getenv("XDG_CONFIG_HOME");
@@ -1156,7 +1251,7 @@ const char *site_config_find(const char *explicit_path, char *buf, size_t len)
         snprintf(cand[0], sizeof cand[0], "%s/.config/portier/portier.conf", home && home[0] ? home : "");
     snprintf(cand[1], sizeof cand[1], "/etc/portier/portier.conf");
     for (int i = 0; i < 2; i++) {
-        if (access(cand[i], F_OK) == 0) {
+        if (lstat(cand[i], &st) == 0) {
             snprintf(buf, len, "%s", cand[i]);
             return buf;
         }
@@ -1195,201 +1290,4 @@ int site_config_check(const char *explicit_path, FILE *out, FILE *err)
     site_free(site);
     config_diags_free(&d);
     return rc;
-}
-
-/* ---- writer (no libconfig needed: plain text the loader accepts) ---- */
-
-static void put_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\x%02x", *p); /* never loaded (control characters are refused), but stay valid */
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-static void put_kv(FILE *out, const char *indent, const char *key, const char *value)
-{
-    fprintf(out, "%s%s = ", indent, key);
-    put_str(out, value);
-    fputs(";\n", out);
-}
-
-static void put_names(FILE *out, const char *indent, const char *key, const char (*names)[SITE_NAME_MAX], unsigned n)
-{
-    fprintf(out, "%s%s = (", indent, key);
-    for (unsigned i = 0; i < n; i++) {
-        fputs(i ? ", " : " ", out);
-        put_str(out, names[i]);
-    }
-    fputs(" );\n", out);
-}
-
-static void write_panel(FILE *out, const struct site_panel *p)
-{
-    put_kv(out, "    ", "name", p->name);
-    put_kv(out, "    ", "host", p->host);
-    fprintf(out, "    port = %u;\n", (unsigned)p->port);
-    if (p->password[0])
-        put_kv(out, "    ", "password", p->password);
-    if (p->model[0])
-        put_kv(out, "    ", "model", p->model);
-    fprintf(out, "    poll_ms = %u;\n    timeout_ms = %u;\n", p->poll_ms, p->timeout_ms);
-    /* Without a model the door count is the number of names (3 → 4), so write one entry per door ("" =
-     * unnamed); with a model, the same list keeps every name in place. */
-    unsigned doors = p->doors > SITE_C3_MAX_DOORS ? SITE_C3_MAX_DOORS : p->doors;
-    put_names(out, "    ", "doors", p->door_names, doors);
-    if (p->aux_count)
-        put_names(out, "    ", "aux", p->aux_names, p->aux_count > SITE_C3_MAX_DOORS ? SITE_C3_MAX_DOORS : p->aux_count);
-}
-
-static void write_slave(FILE *out, const struct site_slave *s)
-{
-    put_kv(out, "          ", "address", s->addr);
-    if (strcmp(s->name, s->addr) != 0)
-        put_kv(out, "          ", "name", s->name);
-    if (s->valid_timeout >= 0)
-        fprintf(out, "          valid_access_timeout = %d;\n", s->valid_timeout);
-    if (s->bad_timeout >= 0)
-        fprintf(out, "          bad_access_timeout = %d;\n", s->bad_timeout);
-    for (int p = 0; p < SITE_NIX1_PROBES; p++) {
-        if (!s->probe_doors[p][0])
-            continue;
-        fprintf(out, "          probe%d = { door = ", p + 1);
-        put_str(out, s->probe_doors[p]);
-        if (s->probe_units[p] >= 0)
-            fprintf(out, "; unit = %d", s->probe_units[p]);
-        fputs("; };\n", out);
-    }
-}
-
-static void write_bus(FILE *out, const struct site_bus *b)
-{
-    static const char *const modes[] = { "auto", "rts", "none" };
-    put_kv(out, "    ", "name", b->name);
-    put_kv(out, "    ", "port", b->port);
-    fprintf(out, "    baud = %u;\n", b->baud);
-    put_kv(out, "    ", "rs485", modes[b->rs485 <= SITE_RS485_NONE ? b->rs485 : 0]);
-    fprintf(out, "    poll_ms = %u;\n", b->poll_ms);
-    if (b->server_dir[0])
-        put_kv(out, "    ", "server_dir", b->server_dir);
-    fputs("    slaves = (\n", out);
-    for (size_t i = 0; i < b->n_slaves; i++) {
-        fputs("        {\n", out);
-        write_slave(out, &b->slaves[i]);
-        fprintf(out, "        }%s\n", i + 1 < b->n_slaves ? "," : "");
-    }
-    fputs("    );\n", out);
-}
-
-/* The mqtt block (its own part, as in the loader). */
-static void write_mqtt(FILE *out, const struct site_mqtt *m)
-{
-    fputs("\nmqtt = {\n", out);
-    put_kv(out, "  ", "host", m->host);
-    fprintf(out, "  port = %u;\n", (unsigned)m->port);
-    if (m->tls) {
-        fputs("  tls = {\n", out);
-        if (m->tls_ca[0])
-            put_kv(out, "    ", "ca", m->tls_ca);
-        if (m->tls_cert[0])
-            put_kv(out, "    ", "cert", m->tls_cert);
-        if (m->tls_key[0])
-            put_kv(out, "    ", "key", m->tls_key);
-        fputs("  };\n", out);
-    }
-    if (m->username[0])
-        put_kv(out, "  ", "username", m->username);
-    if (m->password_file[0])
-        put_kv(out, "  ", "password_file", m->password_file);
-    put_kv(out, "  ", "client_id", m->client_id);
-    put_kv(out, "  ", "base_topic", m->base_topic);
-    fprintf(out, "  qos = %u;\n  keepalive = %u;\n  max_inflight = %u;\n  commands = %s;\n  discovery = %s;\n", m->qos,
-            m->keepalive, m->max_inflight, m->commands ? "true" : "false", m->discovery ? "true" : "false");
-    put_kv(out, "  ", "discovery_prefix", m->discovery_prefix);
-    if (m->ha_user[0])
-        put_kv(out, "  ", "ha_user", m->ha_user);
-    fputs("  roles = (", out);
-    for (size_t i = 0; i < m->n_users; i++) {
-        fputs(i ? ",\n    { user = " : "\n    { user = ", out);
-        put_str(out, m->users[i].user);
-        fprintf(out, "; role = \"%s\"; }", role_name(m->users[i].role));
-    }
-    fputs(" );\n};\n", out);
-}
-
-int site_config_write(const struct site *site, FILE *out)
-{
-    static const char *const confirms[] = { "none", "double", "word" };
-    static const char *const restores[] = { "previous", "locked" };
-    static const char *const bells[] = { "none", "alarm", "all" };
-    fputs("site = {\n", out);
-    put_kv(out, "  ", "name", site->name);
-    fputs("};\n\npanels = (\n", out);
-    for (size_t i = 0; i < site->n_panels; i++) {
-        fputs("  {\n", out);
-        write_panel(out, &site->panels[i]);
-        fprintf(out, "  }%s\n", i + 1 < site->n_panels ? "," : "");
-    }
-    fputs(");\n\nbuses = (\n", out);
-    for (size_t i = 0; i < site->n_buses; i++) {
-        fputs("  {\n", out);
-        write_bus(out, &site->buses[i]);
-        fprintf(out, "  }%s\n", i + 1 < site->n_buses ? "," : "");
-    }
-    fputs(");\n\nroles = {\n", out);
-    put_kv(out, "  ", "default", role_name(site->default_role));
-    fputs("  map = (\n", out);
-    for (size_t i = 0; i < site->n_roles; i++) {
-        const struct role_map *m = &site->roles[i];
-        fprintf(out, "    { %s = ", m->is_group ? "group" : "user");
-        put_str(out, m->name);
-        fprintf(out, "; role = \"%s\"; }%s\n", role_name(m->role), i + 1 < site->n_roles ? "," : "");
-    }
-    fputs("  );\n};\n\nemergency = {\n", out);
-    const struct site_emergency *e = &site->emergency;
-    if (e->all_doors) {
-        fputs("  doors = \"all\";\n", out);
-    } else {
-        fputs("  doors = (", out);
-        for (size_t i = 0; i < e->n_doors; i++) {
-            fputs(i ? ", " : " ", out);
-            put_str(out, e->doors[i]);
-        }
-        fputs(" );\n", out);
-    }
-    fprintf(out, "  confirm = \"%s\";\n  double_ms = %u;\n", confirms[e->confirm <= SITE_CONFIRM_WORD ? e->confirm : 1],
-            e->double_ms);
-    if (e->word[0])
-        put_kv(out, "  ", "word", e->word);
-    fprintf(out, "  restore = \"%s\";\n};\n\njournal = {\n", restores[e->restore == SITE_RESTORE_LOCKED]);
-    if (site->journal.path[0])
-        put_kv(out, "  ", "path", site->journal.path);
-    fprintf(out, "  retention_days = %u;\n  retention_rows = %lluL;\n  queue_events = %zu;\n};\n\nui = {\n",
-            site->journal.retention_days, (unsigned long long)site->journal.retention_rows, site->journal.queue_events);
-    fprintf(out, "  colours = %s;\n  bell = \"%s\";\n  keys = (", site->ui.colours ? "true" : "false",
-            bells[site->ui.bell <= SITE_BELL_ALL ? site->ui.bell : 1]);
-    for (size_t i = 0; i < site->ui.n_keys; i++) {
-        char kb[sizeof site->ui.keys[i].action + sizeof site->ui.keys[i].key + 2];
-        snprintf(kb, sizeof kb, "%s=%s", site->ui.keys[i].action, site->ui.keys[i].key);
-        fputs(i ? ", " : " ", out);
-        put_str(out, kb);
-    }
-    fputs(" );\n};\n", out);
-    if (site->daemon.socket[0] || site->daemon.group[0]) {
-        fputs("\ndaemon = {\n", out);
-        if (site->daemon.socket[0])
-            put_kv(out, "  ", "socket", site->daemon.socket);
-        if (site->daemon.group[0])
-            put_kv(out, "  ", "group", site->daemon.group);
-        fputs("};\n", out);
-    }
-    if (site->mqtt.enabled)
-        write_mqtt(out, &site->mqtt);
-    return ferror(out) ? -1 : 0;
 }

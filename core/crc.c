@@ -2,6 +2,7 @@
 
 static uint16_t arc_table[256];
 static uint8_t maxim_table[256];
+static uint32_t ieee_table[256];
 static int tables_ready;
 
 static void build_tables(void)
@@ -15,6 +16,10 @@ static void build_tables(void)
         for (int k = 0; k < 8; k++)
             m = (m & 1u) ? (uint8_t)((m >> 1) ^ 0x8Cu) : (uint8_t)(m >> 1);
         maxim_table[i] = m;
+        uint32_t w = i;
+        for (int k = 0; k < 8; k++)
+            w = (w & 1u) ? (w >> 1) ^ 0xEDB88320u : w >> 1;
+        ieee_table[i] = w;
     }
     tables_ready = 1;
 }
@@ -41,3 +46,16 @@ uint8_t crc8_maxim(const void *data, size_t len)
         crc = maxim_table[crc ^ *p++];
     return crc;
 }
+
+uint32_t crc32_ieee_update(uint32_t crc, const void *data, size_t len)
+{
+    if (!tables_ready)
+        build_tables();
+    const uint8_t *p = data;
+    crc = ~crc;
+    while (len--)
+        crc = (crc >> 8) ^ ieee_table[(crc ^ *p++) & 0xFFu];
+    return ~crc;
+}
+
+uint32_t crc32_ieee(const void *data, size_t len) { return crc32_ieee_update(0, data, len); }

@@ -1,6 +1,8 @@
 /* device: attaching drivers to the site, and the driver → site reporting callbacks. */
 #include "core/device.h"
 
+#include "core/journal.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +95,8 @@ const char *device_result_name(enum device_result result)
     return "?";
 }
 
-void device_report_event(struct device *dev, struct event *ev)
+/* Fill what every event of this device carries: device name, address, door name from the number. */
+static void fill_event(struct device *dev, struct event *ev)
 {
     struct site *site = dev->site;
     struct site_device *sd = &site->devices[dev->index];
@@ -109,7 +112,19 @@ void device_report_event(struct device *dev, struct event *ev)
             event_copy(ev->door, sizeof ev->door, site->outputs[o].name);
     }
     sd->events++;
-    event_publish(site_events(site), ev);
+}
+
+void device_report_event(struct device *dev, struct event *ev)
+{
+    fill_event(dev, ev);
+    event_publish(site_events(dev->site), ev);
+}
+
+void device_report_events(struct device *dev, struct event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fill_event(dev, &evs[i]);
+    event_publish_many(site_events(dev->site), evs, n);
 }
 
 void device_report_link(struct device *dev, enum link_state link, const char *detail)
@@ -142,7 +157,7 @@ void device_report_link(struct device *dev, enum link_state link, const char *de
         event_copy(ev.code_name, sizeof ev.code_name, site_link_name(link));
         event_publish(site_events(site), &ev);
     }
-    if (link == LINK_UP && sd->was_up && sd->lost_since_us) {
+    if (link == LINK_UP && sd->was_up && sd->lost_since_us && !dev->own_gaps) {
         char from[32], to[32];
         event_format_time(sd->lost_since_us, from, sizeof from);
         event_format_time(now, to, sizeof to);
@@ -211,4 +226,65 @@ size_t device_output_index(const struct device *dev, enum output_type type, int 
             return i;
     }
     return SIZE_MAX;
+}
+
+/* ---- catch-up ---- */
+
+bool device_sync_available(const struct device *dev) { return dev->site->journal_db != NULL; }
+
+struct pending_ctx {
+    device_pending_fn fn;
+    void *arg;
+};
+
+static int pending_one(const struct event *ev, bool acked, void *arg)
+{
+    (void)acked;
+    struct pending_ctx *c = arg;
+    c->fn(ev, c->arg);
+    return 0;
+}
+
+int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last_us, device_pending_fn fn, void *arg)
+{
+    struct journal *j = dev->site->journal_db;
+    const char *name = dev->site->devices[dev->index].name;
+    int64_t event_id = 0;
+    *last_us = 0;
+    if (len)
+        cursor[0] = '\0';
+    if (!j)
+        return -1;
+    int found = journal_sync_get(j, name, cursor, len, &event_id, last_us);
+    if (found < 0)
+        return -1;
+    struct pending_ctx c = { fn, arg };
+    if (found && fn && journal_sync_pending(j, name, event_id, pending_one, &c) < 0)
+        return -1;
+    return found;
+}
+
+bool device_journal_storing(struct device *dev)
+{
+    struct journal *j = dev->site->journal_db;
+    if (!j)
+        return false;
+    struct journal_health h;
+    journal_health(j, &h);
+    return h.state == JOURNAL_OK && h.kept_events == 0;
+}
+
+bool device_events_stored(struct device *dev, uint64_t seq)
+{
+    uint64_t from = event_bus_unstored_from(site_events(dev->site));
+    return from == 0 || from > seq;
+}
+
+int device_sync_save(struct device *dev, const char *cursor, size_t pending)
+{
+    struct journal *j = dev->site->journal_db;
+    if (!j)
+        return -1;
+    event_bus_flush(site_events(dev->site));
+    return journal_sync_put(j, dev->site->devices[dev->index].name, cursor, pending);
 }

@@ -129,6 +129,7 @@ struct device {
     size_t index;             /* site->devices[index] */
     loop_t *loop;
     void *priv;
+    bool own_gaps;            /* the driver reports its own gap rows (catch-up); the site does not add one */
 };
 
 /* Find ops by kind in a NULL-terminated table (the front end's driver registry). */
@@ -187,11 +188,32 @@ static inline int device_slave_file_get(struct site *site, size_t device, size_t
 const char *device_op_name(enum device_op op);
 const char *device_result_name(enum device_result result);
 
+/* ---- catch-up (drivers whose device keeps its own event store, like the C3 transaction table) ----
+ * The driver keeps a position text of its own per device in the journal. Live events it published after the
+ * position and that the store has not been compared with yet are handed back at start-up. */
+/* Whether the site journals events (catch-up has nothing to compare with or to store into otherwise). */
+bool device_sync_available(const struct device *dev);
+typedef void (*device_pending_fn)(const struct event *ev, void *arg);
+/* 1 when a position is stored (cursor filled), 0 for a device never caught up, -1 on error. *last_us: host time
+ * of the device's newest journaled event (0 when none). fn gets the pending live access events, oldest first. */
+int device_sync_load(struct device *dev, char *cursor, size_t len, int64_t *last_us, device_pending_fn fn, void *arg);
+/* Whether the journal stores now (not checking, not in trouble, nothing waiting in memory): a catch-up that
+ * publishes thousands of rows waits for it (what it cannot store would wait in a bounded memory queue). */
+bool device_journal_storing(struct device *dev);
+/* Whether every event published up to sequence number seq (event.seq) has been handed to the journal (a batching
+ * bus stores a few hundred per loop iteration). */
+bool device_events_stored(struct device *dev, uint64_t seq);
+/* Make everything published so far durable (the bus is flushed), then store the position; `pending` = how many
+ * of the device's newest live access events the store did not contain yet. 0 or -1. */
+int device_sync_save(struct device *dev, const char *cursor, size_t pending);
+
 /* ---- callbacks from drivers into the site ---- */
 
 /* Publish an event of this device: fills device name (if empty), addr and host time, maps door_no to the
  * door name when empty, and publishes through the site's event bus (journal first). */
 void device_report_event(struct device *dev, struct event *ev);
+/* The same for n events at once (a catch-up's rows): one journal transaction for all of them. */
+void device_report_events(struct device *dev, struct event *evs, size_t n);
 /* Link state change; emits an EVENT_LINK, and an EVENT_GAP when an up link comes back after a loss. */
 void device_report_link(struct device *dev, enum link_state link, const char *detail);
 /* What the driver remembers of an emergency (from its state file at init, and whenever it changes). A device

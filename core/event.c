@@ -106,8 +106,8 @@ void event_format_line(const struct event *ev, char *buf, size_t len)
 {
     char t[32];
     event_format_time(ev->host_time_us, t, sizeof t);
-    snprintf(buf, len, "%s %-7s %s%s%s: %s", t, event_severity_name(ev->severity), ev->device,
-             ev->door[0] ? " / " : "", ev->door, ev->text);
+    snprintf(buf, len, "%s %-7s %s%s%s: %s%s", t, event_severity_name(ev->severity), ev->device,
+             ev->door[0] ? " / " : "", ev->door, ev->text, ev->recovered ? " (recovered)" : "");
 }
 
 /* ---- bus ---- */
@@ -353,6 +353,36 @@ int event_publish(struct event_bus *bus, struct event *ev)
     }
     bus->delivering = false;
     return rc;
+}
+
+uint64_t event_bus_unstored_from(const struct event_bus *bus)
+{
+    return bus->n_pending ? bus->pending[0].seq : bus->q_len ? bus->queue[bus->q_head].seq : 0;
+}
+
+size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n)
+{
+    if (bus->loop || bus->delivering) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            k += event_publish(bus, &evs[i]) >= 0;
+        return k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i].host_time_us == 0)
+            evs[i].host_time_us = event_now_us();
+        evs[i].seq = ++bus->next_seq;
+    }
+    bus->delivering = true;
+    store_and_deliver(bus, evs, n);
+    while (bus->q_len > 0) {
+        struct event next = bus->queue[bus->q_head];
+        bus->q_head = (bus->q_head + 1) % bus->q_cap;
+        bus->q_len--;
+        store_and_deliver(bus, &next, 1);
+    }
+    bus->delivering = false;
+    return n;
 }
 
 uint64_t event_bus_published(const struct event_bus *bus) { return bus->published; }

@@ -55,6 +55,8 @@ struct event {
     /* Deduplication key for catch-up: events with the same non-empty key are stored once.
      * Drivers build it from device + device time + code + card/uid...; event_make_key() helps. */
     char key[EVENT_KEY_MAX];
+    bool recovered;                   /* read afterwards from the device's own store (C3 transaction table),
+                                         not seen live: shown and journaled as recovered */
     bool journaled;                   /* set by publish: true when the journal committed it */
     bool queued;                      /* set by publish: not stored yet, kept in memory by the journal and
                                          stored when it works again (event_bus_subscribe_stored tells) */
@@ -81,7 +83,7 @@ int event_severity_from_name(const char *name);
 int64_t event_now_us(void);
 /* Format "YYYY-MM-DD HH:MM:SS" in local time from µs since 1970. */
 void event_format_time(int64_t time_us, char *buf, size_t len);
-/* One human line: time, severity, device, door, text. */
+/* One human line: time, severity, device, door, text (and "(recovered)" for a recovered event). */
 void event_format_line(const struct event *ev, char *buf, size_t len);
 
 /* ---- event bus ---- */
@@ -113,12 +115,17 @@ void event_bus_stored(struct event_bus *bus, uint64_t seq, int64_t id);
  * after a successful store (or when no journal is installed). Reentrant publishes from a subscriber are
  * queued and delivered after the current one, in order. */
 int event_publish(struct event_bus *bus, struct event *ev);
+/* Publish n events at once (a catch-up's rows): stored in one journal transaction, then delivered in order
+ * (or queued like any publish when the bus batches). Returns the number delivered or queued. */
+size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n);
 /* Batching (for a front end under an event flood): events published from now on are queued and, at the
  * next loop iteration, stored in the journal in one transaction (one sync for the batch), then delivered in
  * order. Journal before display still holds: nothing is delivered before its batch is stored or kept. At
  * most max_batch events per iteration, so the loop keeps answering. event_publish then returns 1 when
  * queued. */
 void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batch);
+/* The sequence number of the oldest event queued and not handed to the journal yet; 0 when none. */
+uint64_t event_bus_unstored_from(const struct event_bus *bus);
 /* Store and deliver everything queued now (before exit, or in tests). */
 void event_bus_flush(struct event_bus *bus);
 /* Counters for the status line. */

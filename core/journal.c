@@ -55,6 +55,13 @@ static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
     "ALTER TABLE events ADD COLUMN acked_by TEXT;"
     "ALTER TABLE events ADD COLUMN acked_us INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX events_device ON events(device, host_us);",
+    /* 2 -> 3: recovered events (read from a device's own store) and per-device catch-up positions */
+    "ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE sync ("
+    " device TEXT PRIMARY KEY,"
+    " cursor TEXT NOT NULL,"
+    " event_id INTEGER NOT NULL DEFAULT 0,"
+    " updated_us INTEGER NOT NULL DEFAULT 0);",
 };
 
 void journal_set_error(struct journal *j, const char *what)
@@ -153,21 +160,23 @@ int journal_prepare_writes(struct journal *j)
 {
     return prepare(j, &j->ins_event,
                    "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,"
-                   "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key) "
-                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
+                   "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key,recovered) "
+                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
                    prepare(j, &j->find_key, "SELECT id FROM events WHERE key = ?") != 0 ||
                    prepare(j, &j->ins_audit,
                            "INSERT INTO audit(time_us,user,role,action,target,params,result,detail,done_us) "
                            "VALUES(?,?,?,?,?,?,?,?,?)") != 0 ||
                    prepare(j, &j->fin_audit, "UPDATE audit SET result=?, detail=?, done_us=? WHERE id=?") != 0 ||
-                   prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0
+                   prepare(j, &j->ack, "UPDATE events SET acked_by=?, acked_us=? WHERE id=?") != 0 ||
+                   prepare(j, &j->sync_put, "INSERT OR REPLACE INTO sync(device,cursor,event_id,updated_us) "
+                                            "VALUES(?,?,?,?)") != 0
                ? -1
                : 0;
 }
 
 void journal_finalize_writes(struct journal *j)
 {
-    sqlite3_stmt **all[] = { &j->ins_event, &j->find_key, &j->ins_audit, &j->fin_audit, &j->ack };
+    sqlite3_stmt **all[] = { &j->ins_event, &j->find_key, &j->ins_audit, &j->fin_audit, &j->ack, &j->sync_put };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
@@ -309,6 +318,7 @@ static int insert_event(struct journal *j, struct event *ev)
         journal_bind_text(st, 19, ev->key);
     else
         sqlite3_bind_null(st, 19);
+    sqlite3_bind_int(st, 20, ev->recovered);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -757,4 +767,50 @@ void journal_attach(struct journal *j, struct event_bus *bus)
     event_bus_set_journal(bus, journal_store_hook, j);
     struct journal_listener l = { .stored = bus_stored, .notice = bus_notice, .arg = bus };
     journal_set_listener(j, &l);
+}
+
+/* ---- catch-up positions (writes) ---- */
+
+static int64_t sync_event_id(struct journal *j, const char *device, size_t pending)
+{
+    sqlite3_stmt *st;
+    const char *sql = pending ? "SELECT id - 1 FROM events WHERE device = ? AND kind = 0 AND recovered = 0 "
+                                "ORDER BY id DESC LIMIT 1 OFFSET ?"
+                              : "SELECT max(id) FROM events";
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (pending) {
+        journal_bind_text(st, 1, device);
+        sqlite3_bind_int64(st, 2, (int64_t)pending - 1);
+    }
+    int64_t v = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending)
+{
+    /* Only over a working database: a position must never run ahead of events still kept in memory. */
+    if (!j || j->readonly || !j->db || !j->sync_put || j->state != JOURNAL_OK)
+        return -1;
+    int64_t id = sync_event_id(j, device, pending);
+    if (id < 0) {
+        journal_set_error(j, "finding the catch-up event id");
+        return -1;
+    }
+    sqlite3_stmt *st = j->sync_put;
+    sqlite3_reset(st);
+    journal_bind_text(st, 1, device);
+    journal_bind_text(st, 2, cursor);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int64(st, 4, event_now_us());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        journal_set_error(j, "storing a catch-up position");
+        return -1;
+    }
+    return 0;
 }

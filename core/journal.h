@@ -11,7 +11,7 @@
 #include "core/event.h"
 #include "core/loop.h"
 
-#define JOURNAL_SCHEMA_VERSION 2
+#define JOURNAL_SCHEMA_VERSION 3
 
 struct journal;
 
@@ -166,5 +166,19 @@ long journal_count_audit(struct journal *j);
 const char *journal_error(struct journal *j);
 /* Default path: $XDG_STATE_HOME/portier/journal.db or ~/.local/state/portier/journal.db. */
 void journal_default_path(char *buf, size_t len);
+
+/* ---- catch-up positions ----
+ * A driver whose device keeps its own event store (the C3 transaction table) remembers per device how far that
+ * store has been journaled: a cursor text of its own, and the journal id after which the device's live events
+ * are not yet matched against the store (they are handed back at start-up). */
+/* 1 when a position is stored (cursor filled), 0 when none, -1 on error. *event_id: see above; *last_us: host
+ * time of the device's newest journaled event (0 when none). */
+int journal_sync_get(struct journal *j, const char *device, char *cursor, size_t len, int64_t *event_id,
+                     int64_t *last_us);
+/* Store the cursor; the pending newest live (not recovered) access events of the device stay unmatched.
+ * 0 or -1. */
+int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending);
+/* The device's live access events journaled after event_id, oldest first. Returns the count or -1. */
+long journal_sync_pending(struct journal *j, const char *device, int64_t event_id, journal_event_fn fn, void *arg);
 
 #endif

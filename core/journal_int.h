@@ -34,6 +34,7 @@ struct journal {
     sqlite3 *db;                 /* the read-write connection; NULL while unavailable */
     sqlite3 *qdb;                /* a read-only connection for queries while db is NULL (or NULL) */
     sqlite3_stmt *ins_event, *find_key, *ins_audit, *fin_audit, *ack;
+    sqlite3_stmt *sync_put;      /* the catch-up position of a device */
     unsigned since_prune;
     char err[256];               /* the last error, for display */
 

@@ -109,7 +109,7 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
 }
 
 #define EVENT_COLUMNS "id,host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name," \
-                      "card,pin,verify,inout,uid,unit,addr,text,key,acked_us"
+                      "card,pin,verify,inout,uid,unit,addr,text,key,acked_us,recovered"
 
 /* One row of EVENT_COLUMNS into ev. */
 static void read_event_row(sqlite3_stmt *st, struct event *ev)
@@ -134,6 +134,7 @@ static void read_event_row(sqlite3_stmt *st, struct event *ev)
     col_text(st, 17, ev->addr, sizeof ev->addr);
     col_text(st, 18, ev->text, sizeof ev->text);
     col_text(st, 19, ev->key, sizeof ev->key);
+    ev->recovered = sqlite3_column_int(st, 21) != 0;
     ev->journaled = true;
 }
 
@@ -194,7 +195,7 @@ long journal_query_rows(struct journal *j, const struct journal_query *q, journa
         struct event ev;
         read_event_row(st, &ev);
         struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
-        col_text(st, 21, ack.by, sizeof ack.by);
+        col_text(st, 22, ack.by, sizeof ack.by);
         n++;
         if (fn(&ev, &ack, arg))
             break;
@@ -357,4 +358,60 @@ int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_
     }
     sqlite3_finalize(st);
     return out;
+}
+
+/* ---- catch-up positions (reads) ---- */
+
+int journal_sync_get(struct journal *j, const char *device, char *cursor, size_t len, int64_t *event_id,
+                     int64_t *last_us)
+{
+    sqlite3 *db = journal_query_db(j);
+    if (len)
+        cursor[0] = '\0';
+    *event_id = 0;
+    *last_us = 0;
+    sqlite3_stmt *st;
+    if (!db || sqlite3_prepare_v2(db, "SELECT cursor,event_id FROM sync WHERE device = ?", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    journal_bind_text(st, 1, device);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        col_text(st, 0, cursor, len);
+        *event_id = sqlite3_column_int64(st, 1);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        found = -1;
+    }
+    sqlite3_finalize(st);
+    if (found < 0)
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT max(host_us) FROM events WHERE device = ?", -1, &st, NULL) == SQLITE_OK) {
+        journal_bind_text(st, 1, device);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            *last_us = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return found;
+}
+
+long journal_sync_pending(struct journal *j, const char *device, int64_t event_id, journal_event_fn fn, void *arg)
+{
+    sqlite3 *db = journal_query_db(j);
+    sqlite3_stmt *st;
+    if (!db || sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM events WHERE device = ? AND kind = 0 AND "
+                                      "recovered = 0 AND id > ? ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    journal_bind_text(st, 1, device);
+    sqlite3_bind_int64(st, 2, event_id);
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct event ev;
+        read_event_row(st, &ev);
+        n++;
+        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
 }

@@ -260,6 +260,8 @@ json_t *proto_event_to_json(const struct event *ev, const struct journal_ack *ac
     if (ev->key[0])
         json_object_set_new(o, "key", json_string(ev->key));
     json_object_set_new(o, "journaled", json_boolean(ev->journaled));
+    if (ev->recovered)
+        json_object_set_new(o, "recovered", json_true());
     json_object_set_new(o, "acked", json_boolean(ack && ack->acked));
     if (ack && ack->acked) {
         json_object_set_new(o, "acked_by", json_string(ack->by));
@@ -309,7 +311,8 @@ int proto_event_from_json(const json_t *o, struct event *ev, struct journal_ack 
         proto_get_str(o, "addr", ev->addr, sizeof ev->addr, err, errlen) < 0 ||
         proto_get_str(o, "text", ev->text, sizeof ev->text, err, errlen) < 0 ||
         proto_get_str(o, "key", ev->key, sizeof ev->key, err, errlen) < 0 ||
-        proto_get_bool(o, "journaled", &ev->journaled, err, errlen) < 0)
+        proto_get_bool(o, "journaled", &ev->journaled, err, errlen) < 0 ||
+        proto_get_bool(o, "recovered", &ev->recovered, err, errlen) < 0)
         return -1;
     ev->id = id;
     ev->host_time_us = t;

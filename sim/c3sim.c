@@ -128,7 +128,8 @@ static struct c3sim_panel *arg_panel(struct app *app, const struct args *a, uint
 static const char help_text[] =
     "ok commands: swipe door=N card=C [pin=P] [granted=0|1] [inout=0|1] | button door=N | open door=N | "
     "close door=N | force door=N | hold door=N | auxin n=N state=open|closed | fault MODE[,MODE] | restart | "
-    "status | quit (each takes [panel=I], 0-based)";
+    "burst n=N | cut after=N | activity rate=EVENTS_PER_S | status | quit (each takes [panel=I], 0-based; "
+    "activity without panel= sets every panel)";
 
 /* Execute one command line; reply gets one line without newline. Returns true if the process should stop. */
 static bool exec_command(struct app *app, char *line, char *reply, size_t cap)
@@ -214,6 +215,51 @@ static bool exec_command(struct app *app, char *line, char *reply, size_t cap)
             return false;
         c3sim_server_restart(app->srv, pi);
         snprintf(reply, cap, "ok restart panel=%" PRIu32, pi);
+        return false;
+    }
+    if (strcmp(cmd, "activity") == 0) {
+        static const char *const keys[] = { "panel", "rate", NULL };
+        const char *r = arg_get(&a, "rate");
+        char *end = NULL;
+        double rate = r ? strtod(r, &end) : -1.0;
+        if (!args_only(&a, keys, 1, reply, cap))
+            return false;
+        if (!r || end == r || *end || !(rate >= 0.0) || rate > 10000.0) {
+            snprintf(reply, cap, "error rate=EVENTS_PER_S required (0..10000)");
+            return false;
+        }
+        bool one = arg_get(&a, "panel") != NULL;
+        if (one && !(p = arg_panel(app, &a, &pi, reply, cap)))
+            return false;
+        for (unsigned i = 0; i < c3sim_server_panels(app->srv); i++)
+            if (!one || i == pi)
+                c3sim_panel_set_activity(c3sim_server_panel(app->srv, i), rate);
+        snprintf(reply, cap, "ok activity rate=%g panels=%s", rate, one ? "one" : "all");
+        return false;
+    }
+    if (strcmp(cmd, "burst") == 0 || strcmp(cmd, "cut") == 0) {
+        bool burst = cmd[0] == 'b';
+        static const char *const bkeys[] = { "panel", "n", NULL };
+        static const char *const ckeys[] = { "panel", "after", NULL };
+        uint32_t n;
+        if (!args_only(&a, burst ? bkeys : ckeys, 1, reply, cap) || !(p = arg_panel(app, &a, &pi, reply, cap)) ||
+            !arg_u32(&a, burst ? "n" : "after", true, 0, &n, reply, cap))
+            return false;
+        if (!burst) {
+            c3sim_server_cut(app->srv, pi, (long)n);
+            snprintf(reply, cap, "ok cut panel=%" PRIu32 " after=%" PRIu32, pi, n);
+            return false;
+        }
+        if (n > 1000000u) {
+            snprintf(reply, cap, "error n=%" PRIu32 " too large (at most 1000000)", n);
+            return false;
+        }
+        if (c3sim_panel_burst(p, n, err, sizeof err) < 0) {
+            snprintf(reply, cap, "error %s", err);
+            return false;
+        }
+        snprintf(reply, cap, "ok burst panel=%" PRIu32 " n=%" PRIu32 " index=%" PRIu32, pi, n,
+                 c3sim_tables_next_index(&p->tables) - 1u);
         return false;
     }
     if (strcmp(cmd, "auxin") == 0) {
@@ -489,8 +535,9 @@ static const char usage_text[] =
     "  c3 --port PORT [--panels N] [--model c3-100|c3-200|c3-400] [--dialect session|sessionless|kv]\n"
     "     [--password PW] [--seed S] [--activity EVENTS_PER_S] [--control SOCKET] [--fault MODE[,MODE]]\n"
     "     [--firmware STR] [--clock-offset SECONDS] [--device-id N] [--restart-ms MS]\n"
+    "     [--transactions ROWS] [--discovery-port UDP_PORT]\n"
     "     C3 panels on 127.0.0.1:PORT..PORT+N-1; commands on stdin and SOCKET (try 'help').\n"
-    "     Faults: delay=MS split badcrc badseq garbage drop mute none";
+    "     Faults: delay=MS rate=KBPS split badcrc badseq garbage drop mute none";
 
 static bool opt_num(const char *name, const char *s, long long lo, long long hi, long long *out)
 {
@@ -527,6 +574,7 @@ static int c3sim_main(int argc, char **argv)
         { "fault", required_argument, NULL, 'f' },     { "firmware", required_argument, NULL, 'F' },
         { "clock-offset", required_argument, NULL, 'o' }, { "device-id", required_argument, NULL, 'i' },
         { "restart-ms", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+        { "transactions", required_argument, NULL, 'T' }, { "discovery-port", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 },
     };
     struct c3sim_server_cfg cfg = {
@@ -633,6 +681,16 @@ static int c3sim_main(int argc, char **argv)
             if (!opt_num("--restart-ms", optarg, 0, 600000, &v))
                 return 2;
             cfg.restart_ms = (unsigned)v;
+            break;
+        case 'T':
+            if (!opt_num("--transactions", optarg, 1, 1000000, &v))
+                return 2;
+            cfg.panel.transactions = (size_t)v;
+            break;
+        case 'D':
+            if (!opt_num("--discovery-port", optarg, 1, 65535, &v))
+                return 2;
+            cfg.discovery_port = (uint16_t)v;
             break;
         case 'h':
             printf("usage: portier-sim\n%s\n", usage_text);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_params.h"
 
 #define IN_CAP (C3_DATA_MAX_DEFAULT + C3_FRAME_OVERHEAD)
 #define OUT_QUEUE_MAX (256u * 1024u)  /* a client that never reads is dropped past this */
@@ -39,6 +41,7 @@ struct conn {
     uint16_t sid;
     struct out_msg *head, *tail;
     size_t queued;
+    uint64_t wire_free_us;   /* rate fault: when the simulated wire has sent what is queued */
     loop_timer_t out_timer, rx_timer;
 };
 
@@ -52,6 +55,7 @@ struct slot {
     struct c3sim_faults faults;
     loop_timer_t restart_timer, accept_timer;
     uint64_t requests, kicks;
+    long cut_after;     /* big-data chunk requests still answered before the connection is cut; -1 = off */
 };
 
 struct c3sim_server {
@@ -62,6 +66,7 @@ struct c3sim_server {
     unsigned restart_ms;
     uint64_t rng;
     char *text;   /* REPLY_TEXT_MAX scratch for text replies */
+    int udp_fd;   /* discovery (-1 = none) */
 };
 
 /* ---- faults ---- */
@@ -107,10 +112,20 @@ int c3sim_faults_parse(const char *spec, struct c3sim_faults *f, char *err, size
             nf.drop = true;
         } else if (strcmp(tok, "mute") == 0) {
             nf.mute = true;
+        } else if (strncmp(tok, "rate=", 5) == 0) {
+            char *end;
+            errno = 0;
+            unsigned long kbps = strtoul(tok + 5, &end, 10);
+            if (errno || end == tok + 5 || *end || kbps == 0 || kbps > 10000000ul) {
+                snprintf(err, errlen, "bad rate '%s' (kilobytes per second, 1..10000000)", tok + 5);
+                return -1;
+            }
+            nf.rate_kbps = (unsigned)kbps;
         } else if (strcmp(tok, "none") == 0) {
             nf = (struct c3sim_faults){ 0 };
         } else {
-            snprintf(err, errlen, "unknown fault '%s' (delay=MS split badcrc badseq garbage drop mute none)", tok);
+            snprintf(err, errlen, "unknown fault '%s' (delay=MS rate=KBPS split badcrc badseq garbage drop mute none)",
+                     tok);
             return -1;
         }
     }
@@ -146,6 +161,8 @@ void c3sim_faults_format(const struct c3sim_faults *f, char *out, size_t cap)
         ADD("%sdrop", o ? "," : "");
     if (f->mute)
         ADD("%smute", o ? "," : "");
+    if (f->rate_kbps)
+        ADD("%srate=%u", o ? "," : "", f->rate_kbps);
     if (o == 0)
         ADD("none");
 #undef ADD
@@ -289,6 +306,12 @@ static void conn_reply(struct conn *c, uint8_t code, bool session, uint16_t sid,
     m->split = f->split;
     m->close_after = close_after;
     m->due_us = loop_now_us(s->srv->loop) + (uint64_t)f->delay_ms * 1000u;
+    if (f->rate_kbps) {
+        /* The reply leaves when the wire would have carried it: after what is queued, at rate kB/s. */
+        uint64_t start = c->wire_free_us > m->due_us ? c->wire_free_us : m->due_us;
+        m->due_us = start + (uint64_t)(junk + (size_t)n) * 1000u / f->rate_kbps;
+        c->wire_free_us = m->due_us;
+    }
     if (f->drop) {
         m->len = junk + (size_t)n / 2u;
         m->close_after = true;
@@ -306,6 +329,21 @@ static void conn_reply(struct conn *c, uint8_t code, bool session, uint16_t sid,
         m->due_us = 0;
     }
     c->queued += m->len;
+    if (c->tail)
+        c->tail->next = m;
+    else
+        c->head = m;
+    c->tail = m;
+}
+
+/* Close the connection once what is queued has left, without answering the current request. */
+static void conn_cut(struct conn *c)
+{
+    struct out_msg *m = calloc(1, sizeof *m);
+    c->closing = true;
+    if (!m)
+        return;
+    m->close_after = true;
     if (c->tail)
         c->tail->next = m;
     else
@@ -449,9 +487,29 @@ static void handle_frame(struct conn *c, const struct c3_frame *f)
         else
             conn_reply(c, C3_REPLY_OK, sess, sid, nr, text, (size_t)rc, false);
         return;
-    default:
-        conn_error(c, sess, sid, nr, -13, false);
+    case C3_CMD_READ_DATA:
+    case C3_CMD_DATA:
+        if (s->cut_after == 0) { /* fault: the link breaks in the middle of a transfer */
+            s->cut_after = -1;
+            conn_cut(c);
+            return;
+        }
+        if (s->cut_after > 0)
+            s->cut_after--;
+        /* fall through */
+    default: {
+        struct c3sim_reply r;
+        if (!c3sim_tables_command(&p->tables, f->command, pl, plen, &r)) {
+            conn_error(c, sess, sid, nr, -13, false);
+            return;
+        }
+        if (r.code == C3_REPLY_ERROR)
+            conn_error(c, sess, sid, nr, r.err, false);
+        else
+            conn_reply(c, r.code, sess, sid, nr, r.data, r.len, false);
+        free(r.data);
         return;
+    }
     }
     /* SET_PARAM and CONTROL: empty OK, an error, or OK followed by a restart. */
     if (rc < 0) {
@@ -677,6 +735,137 @@ static void slot_restart(struct slot *s, struct conn *keep)
     loop_timer_arm_ms(s->srv->loop, &s->restart_timer, s->srv->restart_ms);
 }
 
+/* ---- UDP discovery (spec §3.9), loopback only ---- */
+
+static void udp_send(struct c3sim_server *s, const struct sockaddr_in *to, uint8_t address, uint8_t code,
+                     const void *payload, size_t len)
+{
+    uint8_t frame[1024];
+    struct c3_frame_hdr h = { .address = address, .command = code };
+    int n = c3_frame_encode(frame, sizeof frame, &h, payload, len);
+    if (n > 0)
+        (void)sendto(s->udp_fd, frame, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to);
+}
+
+/* The search answer of one panel: the published firmware sends MAC, IP, SN, Device, Ver; newer firmware
+ * also NetMask and GATEIPAddress (the order the vendor's Qt client parses). */
+static int discovery_text(const struct c3sim_panel *p, char *out, size_t cap)
+{
+    char mac[18];
+    c3sim_panel_mac(p, mac);
+    const char *ip = c3sim_panel_param(p, "IPAddress"), *mask = c3sim_panel_param(p, "NetMask");
+    const char *gw = c3sim_panel_param(p, "GATEIPAddress"), *sn = c3sim_panel_param(p, "~SerialNumber");
+    const char *dev = c3sim_panel_param(p, "~DeviceName"), *ver = c3sim_panel_param(p, "FirmVer");
+    if (p->dialect == C3SIM_DIALECT_SESSIONLESS)
+        return snprintf(out, cap, "MAC=%s,IP=%s,SN=%s,Device=%s,Ver=%s", mac, ip ? ip : "", sn ? sn : "",
+                        dev ? dev : "", ver ? ver : "");
+    return snprintf(out, cap, "MAC=%s,IP=%s,NetMask=%s,GATEIPAddress=%s,SN=%s,Device=%s,Ver=%s", mac, ip ? ip : "",
+                    mask ? mask : "", gw ? gw : "", sn ? sn : "", dev ? dev : "", ver ? ver : "");
+}
+
+/* IP change: only the panel whose MAC matches acts; one with a communication password longer than 7
+ * characters refuses (-14). Only the parameters change (the simulator keeps listening on loopback). */
+static void modify_ip(struct c3sim_server *s, const struct sockaddr_in *from, const uint8_t *p, size_t len)
+{
+    struct c3_param_span items[8];
+    int n = c3_params_parse((const char *)p, len, items, 8);
+    if (n <= 0)
+        return;
+    const struct c3_param_span *mac = c3_params_find(items, (size_t)n, "MAC");
+    char want[32];
+    if (!mac || c3_params_value_str(mac, want, sizeof want) < 0)
+        return;
+    for (unsigned i = 0; i < s->n; i++) {
+        struct c3sim_panel *pn = &s->slots[i].panel;
+        char m[18];
+        c3sim_panel_mac(pn, m);
+        if (!pn->up || strcasecmp(m, want) != 0)
+            continue;
+        uint8_t addr = c3sim_panel_device_id(pn);
+        const char *pw = c3sim_panel_param(pn, "ComPwd");
+        int8_t e;
+        if (pw && strlen(pw) > 7) {
+            e = -14;
+            udp_send(s, from, addr, C3_REPLY_ERROR, &e, 1);
+            continue;
+        }
+        char set[256];
+        size_t o = 0;
+        static const char *const keys[] = { "IPAddress", "NetMask", "GATEIPAddress" };
+        bool ok = true;
+        for (size_t k = 0; k < 3; k++) {
+            const struct c3_param_span *v = c3_params_find(items, (size_t)n, keys[k]);
+            char val[32];
+            struct in_addr a;
+            if (!v)
+                continue;
+            if (c3_params_value_str(v, val, sizeof val) < 0 || inet_pton(AF_INET, val, &a) != 1) {
+                ok = false;
+                break;
+            }
+            o += (size_t)snprintf(set + o, sizeof set - o, "%s%s=%s", o ? "," : "", keys[k], val);
+        }
+        if (!ok || o == 0 || c3sim_panel_set_params(pn, set, o) < 0) {
+            e = -11;
+            udp_send(s, from, addr, C3_REPLY_ERROR, &e, 1);
+            continue;
+        }
+        udp_send(s, from, addr, C3_REPLY_OK, NULL, 0);
+    }
+}
+
+static void udp_cb(loop_t *loop, int fd, unsigned events, void *arg)
+{
+    struct c3sim_server *s = arg;
+    for (int i = 0; i < 64; i++) {
+        uint8_t buf[2048];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            return;
+        struct c3_frame f;
+        if (c3_frame_parse(buf, (size_t)n, &f) < 0)
+            continue; /* noise: no answer */
+        if (f.command == C3_CMD_MODIFY_IP) {
+            modify_ip(s, &from, f.data, f.data_len);
+            continue;
+        }
+        size_t pl = f.data_len;
+        while (pl > 0 && f.data[pl - 1] == 0)
+            pl--;
+        if (f.command != C3_CMD_DISCOVER || pl != strlen(C3_DISCOVER_PAYLOAD) ||
+            memcmp(f.data, C3_DISCOVER_PAYLOAD, pl) != 0)
+            continue;
+        for (unsigned k = 0; k < s->n; k++) {
+            const struct c3sim_panel *p = &s->slots[k].panel;
+            char text[512];
+            int tl = discovery_text(p, text, sizeof text);
+            if (p->up && tl > 0 && (size_t)tl < sizeof text)
+                udp_send(s, &from, c3sim_panel_device_id(p), C3_REPLY_OK, text, (size_t)tl);
+        }
+    }
+}
+
+static int udp_listen(struct c3sim_server *s, uint16_t port, char *err, size_t errlen)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "udp socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || loop_add_fd(s->loop, fd, LOOP_READ, udp_cb, s) < 0) {
+        snprintf(err, errlen, "udp 127.0.0.1:%u: %s", port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    s->udp_fd = fd;
+    return 0;
+}
+
 /* ---- server ---- */
 
 struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cfg *cfg, char *err, size_t errlen)
@@ -691,6 +880,7 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
         return NULL;
     }
     s->loop = loop;
+    s->udp_fd = -1;
     s->port = cfg->port;
     s->restart_ms = cfg->restart_ms;
     s->rng = cfg->panel.seed ^ 0x5E55105Eull;
@@ -707,6 +897,7 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
         sl->lfd = -1;
         sl->port = (uint16_t)(cfg->port + i);
         sl->faults = cfg->faults;
+        sl->cut_after = -1;
         loop_timer_init(&sl->restart_timer, restart_timer_cb, sl);
         loop_timer_init(&sl->accept_timer, accept_timer_cb, sl);
         struct c3sim_panel_cfg pc = cfg->panel;
@@ -722,6 +913,10 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
             return NULL;
         }
     }
+    if (cfg->discovery_port && udp_listen(s, cfg->discovery_port, err, errlen) < 0) {
+        c3sim_server_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -736,6 +931,10 @@ void c3sim_server_free(struct c3sim_server *s)
         slot_unlisten(sl);
         loop_timer_disarm(s->loop, &sl->restart_timer);
         c3sim_panel_free(&sl->panel);
+    }
+    if (s->udp_fd >= 0) {
+        loop_del_fd(s->loop, s->udp_fd);
+        close(s->udp_fd);
     }
     free(s->slots);
     free(s->text);
@@ -754,6 +953,12 @@ void c3sim_server_set_faults(struct c3sim_server *s, int panel, const struct c3s
     for (unsigned i = 0; i < s->n; i++)
         if (panel < 0 || (unsigned)panel == i)
             s->slots[i].faults = *f;
+}
+
+void c3sim_server_cut(struct c3sim_server *s, unsigned panel, long after)
+{
+    if (panel < s->n)
+        s->slots[panel].cut_after = after < 0 ? -1 : after;
 }
 
 void c3sim_server_restart(struct c3sim_server *s, unsigned panel)
@@ -793,15 +998,16 @@ void c3sim_server_status(struct c3sim_server *s, int panel, char *out, size_t ca
     }
     struct slot *sl = &s->slots[panel];
     struct c3sim_panel *p = &sl->panel;
-    char faults[128], doors[512];
+    char faults[128], doors[512], tables[256];
     c3sim_faults_format(&sl->faults, faults, sizeof faults);
     c3sim_panel_describe(p, doors, sizeof doors);
+    c3sim_tables_describe(&p->tables, tables, sizeof tables);
     const char *serial = c3sim_panel_param(p, "~SerialNumber");
     snprintf(out, cap,
              "panel=%d port=%u model=%s dialect=%s serial=%s up=%d client=%s clients=%u ring=%u events=%llu "
-             "dropped=%llu requests=%llu faults=%s %s",
+             "dropped=%llu requests=%llu faults=%s %s %s",
              panel, sl->port, p->model->name, dialect_name(p->dialect), serial ? serial : "", p->up,
              sl->active && sl->active->authed ? (sl->active->session ? "session" : "sessionless") : "none",
              sl->nconns, p->ring_count, (unsigned long long)p->events_total, (unsigned long long)p->events_dropped,
-             (unsigned long long)sl->requests, faults, doors);
+             (unsigned long long)sl->requests, faults, doors, tables);
 }

@@ -19,6 +19,7 @@ struct c3sim_faults {
     bool garbage;        /* junk bytes before each reply */
     bool drop;           /* send half a reply, then close the connection */
     bool mute;           /* ignore every request */
+    unsigned rate_kbps;  /* replies leave at this many kilobytes per second (a slow panel or link), 0 = at once */
 };
 
 /* Parse "delay=MS,split,..." (also "none"); modes may be separated by ',' or spaces. Returns 0 or -1 with a
@@ -32,6 +33,7 @@ struct c3sim_server_cfg {
     struct c3sim_panel_cfg panel;    /* template; index is filled in per panel */
     unsigned restart_ms;             /* how long a restarting panel stays away */
     struct c3sim_faults faults;      /* initial faults for every panel */
+    uint16_t discovery_port;         /* UDP search and IP change on 127.0.0.1:port (0 = none) */
 };
 
 struct c3sim_server;
@@ -46,6 +48,9 @@ struct c3sim_panel *c3sim_server_panel(struct c3sim_server *s, unsigned i);
 void c3sim_server_set_faults(struct c3sim_server *s, int panel, const struct c3sim_faults *f);
 /* Power-cycle a panel: drop its connections and listener, boot again after restart_ms. */
 void c3sim_server_restart(struct c3sim_server *s, unsigned panel);
+/* Cut the panel's connection when the big-data chunk request after the next `after` ones arrives (one shot;
+ * after < 0 cancels). */
+void c3sim_server_cut(struct c3sim_server *s, unsigned panel, long after);
 /* One-line status: the whole process (panel < 0) or one panel. */
 void c3sim_server_status(struct c3sim_server *s, int panel, char *out, size_t cap);
 

@@ -253,8 +253,11 @@ static void push_event(struct c3sim_panel *p, uint32_t card, uint32_t pin, uint8
         p->events_dropped++;
     }
     struct c3sim_event *e = &p->ring[(p->ring_head + p->ring_count) % C3SIM_RING_SIZE];
+    uint32_t now = c3sim_panel_now(p);
+    /* The key/value log's running index is the transaction row's Index. */
     *e = (struct c3sim_event){ .card = card, .pin = pin, .verify = verify, .door = door, .type = type,
-                               .inout = inout, .time = c3sim_panel_now(p), .index = ++p->event_index };
+                               .inout = inout, .time = now, .index = c3sim_tables_next_index(&p->tables) };
+    c3sim_tables_record(&p->tables, card, pin, verify, door, type, inout, now);
     p->ring_count++;
     p->events_total++;
 }
@@ -277,6 +280,7 @@ static void ring_clear(struct c3sim_panel *p)
 
 void c3sim_panel_client_connected(struct c3sim_panel *p)
 {
+    c3sim_tables_connected(&p->tables);
     if (!p->fresh_boot)
         ring_clear(p);
     p->fresh_boot = false;
@@ -480,7 +484,9 @@ int c3sim_panel_init(struct c3sim_panel *p, loop_t *loop, const struct c3sim_pan
         p->cards[i] = rng_range(&p->rng, 1000000u, 16777215u);
         p->pins[i] = (uint32_t)i + 1u;
     }
-    if (params_defaults(p, cfg) < 0) {
+    if (params_defaults(p, cfg) < 0 ||
+        c3sim_tables_init(&p->tables, cfg->dialect == C3SIM_DIALECT_SESSIONLESS ? C3SIM_LAYOUT_OLD : C3SIM_LAYOUT_NEW,
+                          cfg->transactions, 0) < 0) {
         c3sim_panel_free(p);
         return -1;
     }
@@ -499,6 +505,7 @@ void c3sim_panel_free(struct c3sim_panel *p)
     free(p->params);
     p->params = NULL;
     p->nparams = p->cap_params = 0;
+    c3sim_tables_free(&p->tables);
 }
 
 void c3sim_panel_shutdown(struct c3sim_panel *p)
@@ -1025,6 +1032,35 @@ int c3sim_panel_hold(struct c3sim_panel *p, int door, char *err, size_t errlen)
     script_cancel(d);
     script_start(d, 0, (uint32_t)dt * 1000u + 2000u);
     return 0;
+}
+
+void c3sim_panel_set_activity(struct c3sim_panel *p, double rate)
+{
+    p->activity = rate > 0 ? rate : 0;
+    loop_timer_disarm(p->loop, &p->activity_timer);
+    if (p->up && p->activity > 0) {
+        double wait = -log(1.0 - rng_unit(&p->rng)) / p->activity;
+        panel_arm_us(p, &p->activity_timer, (uint64_t)(wait * 1e6) + 1u);
+    }
+}
+
+int c3sim_panel_burst(struct c3sim_panel *p, unsigned n, char *err, size_t errlen)
+{
+    if (!p->up) {
+        snprintf(err, errlen, "panel %u is restarting", p->index);
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int d = (int)rng_range(&p->rng, 1, (uint32_t)p->model->doors);
+        unsigned u = rng_range(&p->rng, 0, C3SIM_USERS - 1);
+        push_event(p, p->cards[u], p->pins[u], door_verify(p, d), (uint8_t)d, 0, reader_inout(p));
+    }
+    return 0;
+}
+
+void c3sim_panel_mac(const struct c3sim_panel *p, char out[18])
+{
+    snprintf(out, 18, "00:17:61:c3:%02x:%02x", (p->index >> 8) & 0xFFu, p->index & 0xFFu);
 }
 
 int c3sim_panel_auxin(struct c3sim_panel *p, int n, bool open, char *err, size_t errlen)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "sim/c3sim_tables.h"
 
 #define C3SIM_RING_SIZE 30u   /* firmware: 30 pending RT events, oldest dropped */
 #define C3SIM_MAX_DOORS 4
@@ -77,6 +78,7 @@ struct c3sim_panel_cfg {
     double activity;           /* mean events per second; 0 = none */
     int64_t clock_offset;      /* seconds added to host local time */
     uint8_t device_id;         /* DeviceID (address byte in replies) */
+    size_t transactions;       /* transaction rows kept before the oldest is overwritten; 0 = default */
 };
 
 struct c3sim_panel {
@@ -93,8 +95,8 @@ struct c3sim_panel {
 
     struct c3sim_event ring[C3SIM_RING_SIZE];
     unsigned ring_head, ring_count;
-    uint32_t event_index;
     uint64_t events_total, events_dropped;
+    struct c3sim_tables tables; /* data tables; every event is also a transaction row (survives restarts) */
 
     struct c3sim_door door[C3SIM_MAX_DOORS];
     struct c3sim_aux aux[C3SIM_MAX_DOORS];
@@ -143,6 +145,12 @@ void c3sim_panel_rtlog_binary(struct c3sim_panel *p, uint8_t out[16]);
 int c3sim_panel_rtlog_kv(struct c3sim_panel *p, char *out, size_t cap);
 
 /* Operator/scripted actions (control interface). They return 0 or -1 with a message in err. */
+/* Change the scripted activity (mean events per second; 0 stops it, doors already moving finish). */
+void c3sim_panel_set_activity(struct c3sim_panel *p, double rate);
+/* A burst of n card grants on random doors at once (RT ring and transaction table, no door movement). */
+int c3sim_panel_burst(struct c3sim_panel *p, unsigned n, char *err, size_t errlen);
+/* The panel's MAC address "00:17:61:c3:HH:LL" (derived from its index). */
+void c3sim_panel_mac(const struct c3sim_panel *p, char out[18]);
 int c3sim_panel_swipe(struct c3sim_panel *p, int door, uint32_t card, uint32_t pin, int granted, int inout,
                       char *err, size_t errlen);
 int c3sim_panel_button(struct c3sim_panel *p, int door, char *err, size_t errlen);

@@ -113,7 +113,7 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
         if ((ev->inout == 0 || ev->inout == 1) && c3_inout_label((unsigned)ev->inout, io, sizeof io) && io[0])
             ADD("%s ", io);
     }
-    ADD("%s", rest);
+    ADD("%s%s", ev->recovered ? "[recovered] " : "", rest);
 #undef ADD
     struct cols k = live_cols(w);
     snprintf(buf, len, "%-8s %-*.*s %-*.*s %-*.*s %s", tm, k.dev, k.dev, device_of(ev), k.door, k.door,
@@ -228,8 +228,9 @@ static void details(struct console *c, const struct event *ev)
         strbuf_printf(&tb, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld", ev->uid, ev->unit, ev->text,
                       console_stored_text(ev), (long long)ev->id);
     else
-        strbuf_printf(&tb, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\nJournal:  %s #%lld", ev->card, ev->pin,
-                      ev->verify, ev->inout, ev->text, console_stored_text(ev), (long long)ev->id);
+        strbuf_printf(&tb, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\nJournal:  %s #%lld%s", ev->card,
+                      ev->pin, ev->verify, ev->inout, ev->text, console_stored_text(ev), (long long)ev->id,
+                      ev->recovered ? ", recovered from the panel's event table" : "");
     console_info(c, "Event", text);
 }
 

@@ -121,8 +121,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             event_format_time(ev->host_time_us, t, sizeof t);
             const char *sev = ev->severity == EVENT_ALARM ? "ALRM" : ev->severity == EVENT_WARNING ? "warn" : "";
             const char *rest = console_event_rest(ev);
-            snprintf(line, sizeof line, "%-19s %-4s %-12.12s %-16.16s %s%s%s%s", t, sev, ev->device,
-                     ev->door[0] ? ev->door : "-", ev->code_name, ev->code_name[0] && rest[0] ? ": " : "", rest,
+            snprintf(line, sizeof line, "%-19s %-4s %-12.12s %-16.16s %s%s%s%s%s", t, sev, ev->device,
+                     ev->door[0] ? ev->door : "-", ev->recovered ? "[recovered] " : "", ev->code_name,
+                     ev->code_name[0] && rest[0] ? ": " : "", rest,
                      ev->severity == EVENT_ALARM && hs->acked[k] ? "  [acknowledged]" : "");
             a = theme_attr(&c->th, console_event_role(ev));
         }
@@ -228,9 +229,10 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
             } else {
                 const struct event *ev = &hs->ev[p->lv.sel];
                 event_format_time(ev->host_time_us, t, sizeof t);
-                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %d)\n%s%s", (long long)ev->id, t,
+                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %d)\n%s%s%s", (long long)ev->id, t,
                          event_kind_name(ev->kind), event_severity_name(ev->severity), ev->device, ev->door,
-                         ev->code_name, ev->code, ev->text, hs->acked[p->lv.sel] ? "\nacknowledged" : "");
+                         ev->code_name, ev->code, ev->text, hs->acked[p->lv.sel] ? "\nacknowledged" : "",
+                         ev->recovered ? "\nrecovered from the panel's event table (not seen live)" : "");
             }
             console_info(c, "Journal", text);
         }

@@ -12,6 +12,7 @@
 
 #include "core/durable.h"
 #include "core/statedir.h"
+#include "drivers/c3/c3_catchup.h"
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_control.h"
 #include "drivers/c3/c3_frame.h"
@@ -98,6 +99,9 @@ struct c3dev {
     struct c3d_group *groups;
     char state_path[SITE_PATH_MAX];
     loop_timer_t state_timer;
+    struct c3_catchup *cc;      /* reads what the RT log missed from the transaction table */
+    int64_t alive_us;           /* host time of the last RT-log answer (a gap starts there) */
+    unsigned round_events;      /* events since the last status record */
     bool em_intent;             /* the last emergency command was "on" (stored before anything was sent) */
     enum site_restore em_restore; /* how a pending restore puts the doors back */
 };
@@ -308,56 +312,24 @@ static void door_pulse(struct c3dev *c, unsigned i, unsigned secs)
 
 /* ---- events ---- */
 
-static int64_t packed_to_epoch(uint32_t packed)
-{
-    struct tm tm;
-    if (c3_time_to_tm(packed, &tm) < 0)
-        return 0;
-    tm.tm_isdst = 0;
-    return (int64_t)timegm(&tm);
-}
-
-static enum event_severity severity_of(enum c3_severity s)
-{
-    return s == C3_SEV_ALARM ? EVENT_ALARM : s == C3_SEV_WARNING ? EVENT_WARNING : EVENT_NORMAL;
-}
+static int64_t packed_to_epoch(uint32_t packed) { return c3_catchup_epoch(packed); }
 
 static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
 {
     const struct c3_rt_event *e = &rec->event;
+    const struct c3_txn row = { .card = e->card, .pin = e->pin, .verify = e->verify, .door = e->door, .type = e->type,
+                                .inout = e->inout, .time = rec->time, .index = e->index };
     struct event ev;
-    event_init(&ev, EVENT_ACCESS, severity_of(c3_event_severity(e->type)));
-    ev.device_time = packed_to_epoch(rec->time);
-    ev.door_no = e->door;
-    ev.code = e->type;
-    char lb[C3_LABEL_LEN], vb[C3_LABEL_LEN], ib[C3_LABEL_LEN];
-    const char *label = c3_event_label(e->type, lb, sizeof lb);
-    event_copy(ev.code_name, sizeof ev.code_name, label);
-    ev.card = e->card;
-    ev.pin = e->pin;
-    ev.verify = e->verify;
-    ev.inout = e->inout;
-    char who[64] = "";
-    if (e->card && e->pin)
-        snprintf(who, sizeof who, " card %u pin %u", e->card, e->pin);
-    else if (e->card)
-        snprintf(who, sizeof who, " card %u", e->card);
-    else if (e->pin)
-        snprintf(who, sizeof who, " pin %u", e->pin);
-    const char *verify = c3_verify_label(e->verify, vb, sizeof vb);
-    const char *inout = c3_inout_label(e->inout, ib, sizeof ib);
-    if (e->verify == 200 && e->inout == C3_INOUT_NONE)
-        event_set_text(&ev, "%s%s", label, who);
-    else
-        event_set_text(&ev, "%s%s (%s, %s)", label, who, verify, inout);
-    /* Only a key/value (0x79) record can be reported twice (it carries a running index). A binary record is
-     * taken off the panel's ring by the read that returns it, so it is never re-reported; two identical ones
-     * in the same second (an exit button pressed twice) are two real events and must both be stored. */
-    if (e->index >= 0) {
-        event_make_key(&ev);
-        size_t kl = strlen(ev.key);
-        snprintf(ev.key + kl, sizeof ev.key - kl, "|#%lld", (long long)e->index);
-    }
+    c3_catchup_event_fill(&ev, &row);
+    /* Only a key/value (0x79) record carries the row's running index; its key is the one the recovered row
+     * would get, so the journal stores it once. A binary record is taken off the panel's ring by the read that
+     * returns it, so it is never re-reported; two identical ones in one second (an exit button pressed twice)
+     * are two real events and must both be stored: the catch-up matches them against the table by content. */
+    if (e->index >= 0)
+        c3_catchup_key(&ev, &row, 0);
+    /* A row the catch-up journaled already (it was still in the ring) changes door states but is not shown
+     * twice. */
+    bool again = c3_catchup_live(c->cc, e, rec->time);
 
     /* Door state the event implies. */
     if (e->door >= 1 && e->door <= c->panel->doors) {
@@ -388,7 +360,8 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
             c->door[i].alarm = c->door[i].open_timeout = false;
             publish_door(c, i);
         }
-    device_report_event(c->dev, &ev);
+    if (!again)
+        device_report_event(c->dev, &ev);
 }
 
 static enum sensor_state sensor_of(uint8_t s)
@@ -455,10 +428,15 @@ static void sess_record(struct c3_session *s, const struct c3_rt_record *rec, vo
 {
     (void)s;
     struct c3dev *c = arg;
-    if (rec->kind == C3_RT_EVENT)
+    c->alive_us = event_now_us();
+    if (rec->kind == C3_RT_EVENT) {
+        c->round_events++;
         on_event_record(c, rec);
-    else
+    } else {
+        c3_catchup_round(c->cc, c->round_events);
+        c->round_events = 0;
         on_status_record(c, rec);
+    }
 }
 
 /* ---- link ---- */
@@ -474,8 +452,8 @@ static void report_link(struct c3dev *c)
             snprintf(detail, sizeof detail, "no answer to RT-log polls");
         } else {
             link = LINK_UP;
-            snprintf(detail, sizeof detail, "%s, %s RT log", c3_session_sessionful(c->s) ? "session" : "session-less",
-                     c3_session_rtmode(c->s) == C3_RTMODE_KV ? "key/value" : "binary");
+            snprintf(detail, sizeof detail, "%s, %s RT log, %s", c3_session_sessionful(c->s) ? "session" : "session-less",
+                     c3_session_rtmode(c->s) == C3_RTMODE_KV ? "key/value" : "binary", c3_catchup_mode(c->cc));
         }
         break;
     case C3_ST_CONNECTING:
@@ -520,7 +498,27 @@ static void sess_state(struct c3_session *s, enum c3_state st, int err, void *ar
     if (st == C3_ST_ONLINE && old != C3_ST_ONLINE) {
         read_drivertimes(c);
         apply_pending_emergency(c);
+        /* What the panel recorded while nobody polled is journaled before anything live (polls are held). */
+        c->round_events = 0;
+        c3_catchup_online(c->cc, c->s);
+    } else if (old == C3_ST_ONLINE && st != C3_ST_ONLINE) {
+        c3_session_hold_polls(c->s, true);
+        c3_catchup_offline(c->cc, c->alive_us);
     }
+}
+
+static void catchup_report(void *arg, struct event *ev)
+{
+    struct c3dev *c = arg;
+    device_report_event(c->dev, ev);
+}
+
+static void catchup_ready(void *arg)
+{
+    struct c3dev *c = arg;
+    if (c->s)
+        c3_session_hold_polls(c->s, false);
+    report_link(c);
 }
 
 static void sess_stale(struct c3_session *s, bool stale, void *arg)
@@ -1004,6 +1002,7 @@ static void try_resolve(struct c3dev *c)
         loop_timer_arm_ms(c->dev->loop, &c->resolve_timer, 30000);
         return;
     }
+    c3_session_hold_polls(c->s, true); /* until the catch-up of each connection is done */
     if (c->started)
         c3_session_start(c->s);
 }
@@ -1033,6 +1032,14 @@ static int c3_init(struct device *dev, char *err, size_t errlen)
         c->aux[i].c = c;
         c->aux[i].out = device_output_index(dev, OUTPUT_AUX, (int)i + 1, 0);
         loop_timer_init(&c->aux[i].off, aux_off_cb, &c->aux[i]);
+    }
+    struct c3_catchup_cfg ccfg = { .dev = dev, .host = c->panel->host, .timeout_ms = c->panel->timeout_ms,
+                                   .hooks = { .report = catchup_report, .ready = catchup_ready, .arg = c } };
+    c->cc = c3_catchup_new(&ccfg);
+    if (!c->cc) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        return -1;
     }
     c3_device_state_path(dev->site, c->panel, c->state_path, sizeof c->state_path);
     loop_timer_init(&c->state_timer, state_timer_cb, c);
@@ -1088,6 +1095,7 @@ static void c3_destroy(struct device *dev)
         loop_timer_disarm(dev->loop, &c->state_timer);
         state_write(c);
     }
+    c3_catchup_free(c->cc, true);
     if (c->s)
         c3_session_free(c->s);
     loop_timer_disarm(dev->loop, &c->resolve_timer);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_scan.h"
 
 struct c3_req {
     struct c3_req *next;
@@ -35,7 +36,8 @@ struct c3_session {
     struct xport x;
     unsigned gen;            /* bumped on every close: stale callbacks notice it */
     bool fd_added;
-    struct tcp_rxbuf rx;
+    struct tcp_rxbuf rx;     /* what one read brought; handed to the scanner at once */
+    struct c3_scanner scan;
     uint8_t *tx;
     size_t tx_cap, tx_len, tx_off;
 
@@ -53,6 +55,9 @@ struct c3_session {
     loop_timer_t conn_timer;  /* connect / handshake deadline */
     loop_timer_t req_timer;   /* in-flight request deadline */
     loop_timer_t backoff_timer;
+    loop_timer_t probe_timer;
+    bool probe_allowed;      /* the last failure was below the protocol: probe while backing off */
+    bool probing;            /* x is a probe's TCP connect in progress (the state stays BACKOFF) */
     loop_timer_t poll_timer;
     unsigned round_events;   /* event records drained since the last status record */
     loop_timer_t stale_timer;
@@ -62,6 +67,7 @@ struct c3_session {
     uint32_t consecutive_timeouts;
     bool ever_connected_attempt;
     bool poll_pending;        /* an internal poll is queued or in flight */
+    bool polls_held;          /* the owner holds polling (c3_session_hold_polls) */
     enum c3_rtmode rtmode;
     bool stale;
 
@@ -282,6 +288,7 @@ static void close_transport(struct c3_session *s)
     s->x.fd = -1;
     s->gen++;
     s->rx.len = 0;
+    c3_scanner_reset(&s->scan);
     s->tx_len = s->tx_off = 0;
     loop_timer_disarm(s->loop, &s->conn_timer);
     loop_timer_disarm(s->loop, &s->req_timer);
@@ -338,8 +345,12 @@ static void schedule_backoff(struct c3_session *s, int err)
     uint32_t d = c3_backoff_delay_ms(s->attempt, s->cfg.backoff_min_ms, s->cfg.backoff_max_ms, rng_next(s));
     if (s->attempt < 31)
         s->attempt++;
+    /* A panel that answered the TCP connect but failed the handshake is not probed (see probe_ms). */
+    s->probe_allowed = s->state != C3_ST_HANDSHAKE;
     set_state(s, C3_ST_BACKOFF, err);
     loop_timer_arm_ms(s->loop, &s->backoff_timer, d);
+    if (s->probe_allowed && d > s->cfg.probe_ms)
+        loop_timer_arm_ms(s->loop, &s->probe_timer, s->cfg.probe_ms);
 }
 
 /* Requeue what was in flight (if it may be resent) when the link goes away. */
@@ -382,6 +393,8 @@ static void finish_stop(struct c3_session *s)
     s->stopping = true; /* nothing below may re-arm a timer */
     close_transport(s);
     loop_timer_disarm(s->loop, &s->backoff_timer);
+    loop_timer_disarm(s->loop, &s->probe_timer);
+    s->probing = false;
     loop_timer_disarm(s->loop, &s->poll_timer);
     loop_timer_disarm(s->loop, &s->stale_timer);
     loop_timer_disarm(s->loop, &s->stop_timer);
@@ -442,6 +455,7 @@ static void start_connect(struct c3_session *s)
     }
     s->fd_added = true;
     s->rx.len = 0;
+    c3_scanner_reset(&s->scan);
     s->tx_len = s->tx_off = 0;
     set_state(s, C3_ST_CONNECTING, 0);
     loop_timer_arm_ms(s->loop, &s->conn_timer, s->cfg.connect_timeout_ms);
@@ -480,7 +494,7 @@ static void go_online(struct c3_session *s)
     set_state(s, C3_ST_ONLINE, 0);
     if (s->state != C3_ST_ONLINE) /* a callback stopped us */
         return;
-    if (s->cfg.poll_interval_ms)
+    if (s->cfg.poll_interval_ms && !s->polls_held)
         loop_timer_arm_ms(s->loop, &s->poll_timer, 0);
     kick(s);
 }
@@ -597,37 +611,37 @@ static void read_input(struct c3_session *s)
     ssize_t n = tcp_rx_drain(&s->x, &s->rx);
     bool dead = n < 0;
     int err = (int)n;
-    /* Frames first, even when the peer closed right after sending them. */
-    while (s->gen == gen && s->rx.len > 0) {
+    /* Frames first, even when the peer closed right after sending them. The scanner's work per byte is
+     * bounded whatever the bytes are (crafted streams cannot stall the loop). */
+    size_t off = 0;
+    uint64_t junk = s->scan.junk_bytes, bad = s->scan.bad_frames;
+    while (s->gen == gen) {
+        size_t took = c3_scanner_push(&s->scan, s->rx.data + off, s->rx.len - off);
+        off += took;
         struct c3_scan sc;
-        c3_frame_scan(s->rx.data, s->rx.len, 0, &sc);
-        if (sc.status == C3_SCAN_NEED) {
-            if (s->rx.len >= s->rx.limit) { /* cannot happen with sane limits; resync */
-                s->stats.junk_bytes += s->rx.len;
-                s->rx.len = 0;
-            }
+        bool frames = false;
+        while (s->gen == gen && c3_scanner_next(&s->scan, &sc) == C3_SCAN_FRAME) {
+            frames = true;
+            /* Copy out: handling may close the connection and reset the scanner. */
+            uint8_t stackbuf[512];
+            uint8_t *fb = sc.n <= sizeof stackbuf ? stackbuf : malloc(sc.n);
+            if (!fb)
+                continue;
+            memcpy(fb, sc.frame.data - C3_FRAME_HEAD_LEN, sc.n);
+            handle_frame(s, fb, sc.n);
+            if (fb != stackbuf)
+                free(fb);
+        }
+        if (off >= s->rx.len)
+            break;
+        if (!took && !frames) { /* out of memory for the window: drop the rest */
+            s->stats.junk_bytes += s->rx.len - off;
             break;
         }
-        if (sc.status == C3_SCAN_SKIP) {
-            s->stats.junk_bytes += sc.n;
-            if (sc.err == C3_E_CRC || sc.err == C3_E_END || sc.err == C3_E_TOOLONG)
-                s->stats.bad_frames++;
-            tcp_rx_consume(&s->rx, sc.n);
-            continue;
-        }
-        /* Copy out: handling may close the connection and reuse the buffer. */
-        uint8_t stackbuf[512];
-        uint8_t *fb = sc.n <= sizeof stackbuf ? stackbuf : malloc(sc.n);
-        if (!fb) {
-            tcp_rx_consume(&s->rx, sc.n);
-            continue;
-        }
-        memcpy(fb, s->rx.data, sc.n);
-        tcp_rx_consume(&s->rx, sc.n);
-        handle_frame(s, fb, sc.n);
-        if (fb != stackbuf)
-            free(fb);
     }
+    s->stats.junk_bytes += s->scan.junk_bytes - junk;
+    s->stats.bad_frames += s->scan.bad_frames - bad;
+    s->rx.len = 0;
     if (s->gen != gen)
         return;
     if (dead && s->state != C3_ST_DISCONNECTED && s->state != C3_ST_BACKOFF) {
@@ -639,12 +653,18 @@ static void read_input(struct c3_session *s)
     }
 }
 
+static void probe_io(struct c3_session *s);
+
 static void on_io(loop_t *loop, int fd, unsigned events, void *arg)
 {
     struct c3_session *s = arg;
     (void)loop;
     if (fd != s->x.fd)
         return;
+    if (s->probing) {
+        probe_io(s);
+        return;
+    }
     if (s->state == C3_ST_CONNECTING) {
         int rc = xport_finish_open(&s->x);
         if (rc == -EINPROGRESS)
@@ -705,7 +725,8 @@ static void on_req_timeout(loop_t *loop, void *arg)
 
 static void kick(struct c3_session *s)
 {
-    if (s->state != C3_ST_ONLINE || s->inflight || s->tx_len > 0)
+    /* No socket: a request submitted from a failure callback waits for the next connection. */
+    if (s->state != C3_ST_ONLINE || s->inflight || s->tx_len > 0 || s->x.fd < 0)
         return;
     struct c3_req *r = q_pop(s);
     if (!r)
@@ -771,7 +792,7 @@ long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *paylo
 
 static void submit_poll(struct c3_session *s)
 {
-    if (s->poll_pending || s->state != C3_ST_ONLINE)
+    if (s->poll_pending || s->state != C3_ST_ONLINE || s->polls_held)
         return;
     struct c3_req *r = calloc(1, sizeof *r);
     if (!r) {
@@ -819,7 +840,8 @@ static void handle_poll_result(struct c3_session *s, const struct c3_result *res
     }
     s->stats.polls++;
     set_stale(s, false);
-    loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
+    if (!s->polls_held)
+        loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
 
     struct c3_rt_record recs[64];
     size_t bad = 0;
@@ -864,11 +886,15 @@ static void handle_poll_result(struct c3_session *s, const struct c3_result *res
 
 /* ---- timers ---- */
 
+static void probe_failed(struct c3_session *s);
+
 static void on_conn_timer(loop_t *loop, void *arg)
 {
     struct c3_session *s = arg;
     (void)loop;
-    if (s->state == C3_ST_CONNECTING) {
+    if (s->probing) {
+        probe_failed(s);
+    } else if (s->state == C3_ST_CONNECTING) {
         set_error(s, C3_S_TIMEOUT, "cannot connect to %s: no answer within %u ms", s->x.desc,
                   s->cfg.connect_timeout_ms);
         fail_connection(s, C3_S_TIMEOUT);
@@ -884,8 +910,85 @@ static void on_backoff_timer(loop_t *loop, void *arg)
 {
     struct c3_session *s = arg;
     (void)loop;
+    loop_timer_disarm(s->loop, &s->probe_timer);
+    if (s->probing) { /* the real attempt replaces the probe */
+        close_transport(s);
+        s->probing = false;
+    }
     if (s->state == C3_ST_BACKOFF)
         start_connect(s);
+}
+
+/* ---- probing while backing off ---- */
+
+/* The next probe, unless the backoff's own attempt comes sooner. */
+static void probe_later(struct c3_session *s)
+{
+    uint64_t now = loop_now_us(s->loop), next = now + (uint64_t)s->cfg.probe_ms * 1000;
+    if (s->state == C3_ST_BACKOFF && s->probe_allowed && loop_timer_armed(&s->backoff_timer) &&
+        s->backoff_timer.due_us > next)
+        loop_timer_arm_ms(s->loop, &s->probe_timer, s->cfg.probe_ms);
+}
+
+static void probe_failed(struct c3_session *s)
+{
+    close_transport(s);
+    s->probing = false;
+    probe_later(s);
+}
+
+/* A bare TCP connect; the state stays BACKOFF (no link event per probe). */
+static void on_probe_timer(loop_t *loop, void *arg)
+{
+    struct c3_session *s = arg;
+    (void)loop;
+    if (s->state != C3_ST_BACKOFF || s->probing || !s->probe_allowed)
+        return;
+    char err[128] = "";
+    s->stats.probes++;
+    s->x.fd = -1;
+    int rc = s->cfg.open ? s->cfg.open(s->cfg.open_arg, &s->x, err, sizeof err) : tcp_connect_start(&s->x, &s->cfg.addr);
+    if (rc < 0 || !xport_is_open(&s->x)) {
+        if (rc >= 0 && xport_is_open(&s->x))
+            xport_close(&s->x);
+        s->x.fd = -1;
+        probe_later(s);
+        return;
+    }
+    if (loop_add_fd(s->loop, s->x.fd, LOOP_READ | LOOP_WRITE, on_io, s) < 0) {
+        xport_close(&s->x);
+        s->x.fd = -1;
+        probe_later(s);
+        return;
+    }
+    s->fd_added = true;
+    s->probing = true;
+    uint32_t t = s->cfg.connect_timeout_ms < s->cfg.probe_ms ? s->cfg.connect_timeout_ms : s->cfg.probe_ms;
+    loop_timer_arm_ms(s->loop, &s->conn_timer, t);
+}
+
+/* The probe's connect finished: refused (probe again later), or accepted: the panel is back, the handshake
+ * starts on this connection now. */
+static void probe_io(struct c3_session *s)
+{
+    int rc = xport_finish_open(&s->x);
+    if (rc == -EINPROGRESS)
+        return;
+    if (rc < 0) {
+        probe_failed(s);
+        return;
+    }
+    s->probing = false;
+    loop_timer_disarm(s->loop, &s->backoff_timer);
+    loop_timer_disarm(s->loop, &s->probe_timer);
+    loop_timer_disarm(s->loop, &s->conn_timer);
+    s->stats.reconnects++;
+    s->rx.len = 0;
+    c3_scanner_reset(&s->scan);
+    s->tx_len = s->tx_off = 0;
+    set_state(s, C3_ST_CONNECTING, 0);
+    loop_mod_fd(s->loop, s->x.fd, LOOP_READ);
+    begin_handshake(s);
 }
 
 static void on_stop_timer(loop_t *loop, void *arg)
@@ -930,6 +1033,8 @@ struct c3_session *c3_session_new(loop_t *loop, const struct c3_session_config *
         s->cfg.backoff_max_ms = 30000;
     if (s->cfg.backoff_max_ms < s->cfg.backoff_min_ms)
         s->cfg.backoff_max_ms = s->cfg.backoff_min_ms;
+    if (!s->cfg.probe_ms)
+        s->cfg.probe_ms = 1000;
     if (!s->cfg.max_timeouts)
         s->cfg.max_timeouts = 3;
     if (!s->cfg.stale_after_ms)
@@ -939,9 +1044,15 @@ struct c3_session *c3_session_new(loop_t *loop, const struct c3_session_config *
         s->rng = 0x9E3779B97F4A7C15ULL;
     s->x.fd = -1;
     tcp_rx_init(&s->rx, C3_DATA_MAX_ABS + C3_FRAME_OVERHEAD + 1024);
+    if (c3_scanner_init(&s->scan, 0) < 0) {
+        tcp_rx_free(&s->rx);
+        free(s);
+        return NULL;
+    }
     loop_timer_init(&s->conn_timer, on_conn_timer, s);
     loop_timer_init(&s->req_timer, on_req_timeout, s);
     loop_timer_init(&s->backoff_timer, on_backoff_timer, s);
+    loop_timer_init(&s->probe_timer, on_probe_timer, s);
     loop_timer_init(&s->poll_timer, on_poll_timer, s);
     loop_timer_init(&s->stale_timer, on_stale_timer, s);
     loop_timer_init(&s->stop_timer, on_stop_timer, s);
@@ -957,8 +1068,26 @@ void c3_session_free(struct c3_session *s)
     s->freeing = true; /* owners are going away: pending requests are dropped without callbacks */
     finish_stop(s);
     tcp_rx_free(&s->rx);
+    c3_scanner_free(&s->scan);
     free(s->tx);
     free(s);
+}
+
+void c3_session_hold_polls(struct c3_session *s, bool hold)
+{
+    if (s->polls_held == hold)
+        return;
+    s->polls_held = hold;
+    if (!s->cfg.poll_interval_ms || !s->started || s->stopping)
+        return;
+    if (hold) {
+        loop_timer_disarm(s->loop, &s->poll_timer);
+        loop_timer_disarm(s->loop, &s->stale_timer);
+        return;
+    }
+    loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
+    if (s->state == C3_ST_ONLINE && !s->poll_pending)
+        loop_timer_arm_ms(s->loop, &s->poll_timer, 0);
 }
 
 void c3_session_start(struct c3_session *s)
@@ -968,7 +1097,7 @@ void c3_session_start(struct c3_session *s)
     s->started = true;
     s->stopping = false;
     s->attempt = 0;
-    if (s->cfg.poll_interval_ms)
+    if (s->cfg.poll_interval_ms && !s->polls_held)
         loop_timer_arm_ms(s->loop, &s->stale_timer, s->cfg.stale_after_ms);
     start_connect(s);
 }

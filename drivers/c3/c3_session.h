@@ -82,6 +82,11 @@ struct c3_session_config {
     uint32_t request_timeout_ms;   /* 0 = 2000 */
     uint32_t backoff_min_ms;       /* 0 = 500 */
     uint32_t backoff_max_ms;       /* 0 = 30000 */
+    /* While backing off after a failure below the protocol (refused, unreachable, no answer to the TCP
+     * connect, link lost), a bare TCP connect every probe_ms: a panel that accepts again is taken at once
+     * (the handshake starts) instead of after the rest of the backoff. Not after a failed handshake (a
+     * panel that accepts but refuses gets no handshake every second). 0 = 1000. */
+    uint32_t probe_ms;
     uint32_t max_timeouts;         /* consecutive timeouts that count as a dead link; 0 = 3 */
     uint32_t poll_interval_ms;     /* RT-log poll period once a status record arrived; 0 = no polling */
     uint32_t stale_after_ms;       /* no RT-log answer for this long → stale; 0 = 3 × poll + request timeout */
@@ -110,6 +115,7 @@ struct c3_session_stats {
     uint64_t junk_bytes;   /* bytes skipped while looking for a frame */
     uint64_t connects;     /* successful handshakes */
     uint64_t reconnects;   /* connection attempts after the first */
+    uint64_t probes;       /* TCP connect probes while backing off */
     uint64_t fallbacks;    /* 0x76 → 0x01 fallbacks */
     uint64_t auth_failures;/* -14 answers to a connect */
     uint64_t polls;        /* RT-log polls answered */
@@ -132,6 +138,11 @@ void c3_session_stop(struct c3_session *s);
  * Returns a request id (> 0) or a negative C3_S_* code. cb may be NULL. */
 long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *payload, size_t len,
                             const struct c3_request_opts *opts, c3_req_cb cb, void *arg);
+
+/* Hold RT-log polling (and the stale timer) until released: an owner that must read something first after a
+ * connect (catch-up) holds polls before c3_session_start and releases them when done; it holds them again
+ * from its state callback when the link goes down. Releasing while online polls at once. */
+void c3_session_hold_polls(struct c3_session *s, bool hold);
 
 enum c3_state c3_session_state(const struct c3_session *s);
 bool c3_session_stale(const struct c3_session *s);

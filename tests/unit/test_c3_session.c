@@ -89,7 +89,9 @@ static void on_stale(struct c3_session *s, bool stale, void *arg)
     f->stale_changes++;
 }
 
-static struct fx *fx_new(enum c3_dialect d, const char *password, uint32_t poll_ms)
+/* backoff_max_ms and probe_ms as given (the other tests: 8 s and no probe, so the backoff schedule shows). */
+static struct fx *fx_new_backoff(enum c3_dialect d, const char *password, uint32_t poll_ms, uint32_t backoff_max_ms,
+                                 uint32_t probe_ms)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -100,12 +102,17 @@ static struct fx *fx_new(enum c3_dialect d, const char *password, uint32_t poll_
     struct c3_session_config cfg = {
         .open = fake_open, .open_arg = f, .password = password, .dialect = d,
         .request_timeout_ms = 1000, .connect_timeout_ms = 1000, .backoff_min_ms = 500,
-        .backoff_max_ms = 8000, .poll_interval_ms = poll_ms, .seed = 12345,
+        .backoff_max_ms = backoff_max_ms, .probe_ms = probe_ms, .poll_interval_ms = poll_ms, .seed = 12345,
     };
     struct c3_session_callbacks cbs = { .state = on_state, .record = on_record, .stale = on_stale, .arg = f };
     f->s = c3_session_new(f->loop, &cfg, &cbs);
     assert_non_null(f->s);
     return f;
+}
+
+static struct fx *fx_new(enum c3_dialect d, const char *password, uint32_t poll_ms)
+{
+    return fx_new_backoff(d, password, poll_ms, 8000, 60000);
 }
 
 static void fx_free(struct fx *f)
@@ -404,6 +411,68 @@ static void test_backoff_growth_and_jitter(void **state)
     }
     assert_int_equal(c3_session_state(f->s), C3_ST_BACKOFF);
     assert_int_equal(c3_session_last_error_code(f->s), -ECONNREFUSED);
+    fx_free(f);
+}
+
+/* A panel down for a minute (refusing connections), backing off up to 30 s: probed once a second at most, and
+ * online within 2 s of accepting again. */
+static void test_probe_brings_panel_back(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new_backoff(C3_DIALECT_SESSION, NULL, 0, 30000, 1000);
+    f->refuse = 1;
+    c3_session_start(f->s);
+    for (int i = 0; i < 600; i++) {
+        loop_advance(f->loop, 100000);
+        pump(f);
+    }
+    /* 60 s: about one probe a second and the backoff's own attempts (0.25..30 s apart), no more. */
+    uint64_t probes = c3_session_stats(f->s)->probes;
+    assert_true(probes >= 45 && probes <= 60);
+    assert_true(f->nopens <= 60 + 12);
+    for (int i = 1; i < f->nopens && i < MAX_OPENS; i++)
+        assert_true(f->open_at_us[i] - f->open_at_us[i - 1] >= 200000); /* never a burst */
+    assert_int_equal(c3_session_state(f->s), C3_ST_BACKOFF);
+    /* The panel accepts again: connected by the next probe, handshake at once. */
+    f->refuse = 0;
+    uint64_t back = loop_now_us(f->loop);
+    struct seen sn;
+    while (loop_now_us(f->loop) - back < 5000000 && c3_session_state(f->s) != C3_ST_HANDSHAKE) {
+        loop_advance(f->loop, 10000);
+        pump(f);
+    }
+    assert_int_equal(c3_session_state(f->s), C3_ST_HANDSHAKE);
+    assert_true(panel_recv(f, true, &sn));
+    panel_reply(f, true, 0x1234, sn.nr, C3_REPLY_OK, NULL, 0);
+    assert_int_equal(c3_session_state(f->s), C3_ST_ONLINE);
+    assert_true(loop_now_us(f->loop) - back <= 2000000);
+    /* The link events: down once, online once (no "connecting" per probe). */
+    int backoffs = 0, connecting = 0;
+    for (int i = 0; i < f->nstates; i++) {
+        backoffs += f->states[i] == C3_ST_BACKOFF;
+        connecting += f->states[i] == C3_ST_CONNECTING;
+    }
+    assert_true(connecting <= 2);
+    assert_true(backoffs >= 1);
+    fx_free(f);
+}
+
+/* A panel that accepts the TCP connect but refuses the handshake is not probed: no handshake every second. */
+static void test_no_probe_after_failed_handshake(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new_backoff(C3_DIALECT_SESSION, "wrong", 0, 30000, 1000);
+    c3_session_start(f->s);
+    for (int i = 0; i < 600; i++) {
+        struct seen sn;
+        if (panel_recv(f, true, &sn))
+            panel_error(f, true, 0xFEFE, sn.nr, -14);
+        loop_advance(f->loop, 100000);
+        pump(f);
+    }
+    /* 60 s of backoff attempts only: 0.25-0.5, 0.5-1, 1-2, 2-4, 4-8, 8-16, 15-30, 15-30 s apart. */
+    assert_int_equal(c3_session_stats(f->s)->probes, 0);
+    assert_true(f->nopens >= 6 && f->nopens <= 10);
     fx_free(f);
 }
 
@@ -851,6 +920,8 @@ int main(void)
         cmocka_unit_test(test_fallback_to_sessionless_on_fresh_socket),
         cmocka_unit_test(test_wrong_password_backs_off),
         cmocka_unit_test(test_backoff_growth_and_jitter),
+        cmocka_unit_test(test_probe_brings_panel_back),
+        cmocka_unit_test(test_no_probe_after_failed_handshake),
         cmocka_unit_test(test_timeout_retry_and_stale_reply_discarded),
         cmocka_unit_test(test_consecutive_timeouts_reconnect_and_numbers_reset),
         cmocka_unit_test(test_sessionless_timeout_uses_fresh_socket),

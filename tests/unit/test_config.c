@@ -29,13 +29,50 @@ static const struct vcase cases[] = {
     { SITE PANEL(""), "", true },
     { SITE PANEL(" model = \"C3-200\"; doors = ( \"A\", \"B\" );"), "", true },
     /* syntax */
-    { SITE "panels = ( { name = \"P\"; host = \"h\"; }, );\n", "t.conf:2: syntax error: syntax error\n", false },
-    { SITE "\npanels = ( { name = ; } );\n", "t.conf:3: syntax error: syntax error\n", false },
+    { SITE "panels = ( { name = \"P\"; host = \"h\"; }, );\n",
+      "t.conf:2: syntax error in: panels = ( { name = \"P\"; host = \"h\"; }, );\n", false },
+    { SITE "\npanels = ( { name = ; } );\n", "t.conf:3: syntax error in: panels = ( { name = ; } );\n", false },
+    { SITE "doors = [\"A\", 5];\n", "t.conf:2: syntax error: mismatched element type in array in: doors = [\"A\", 5];\n",
+      false },
     { SITE "\n\n@include \"/etc/passwd\"\n",
       "t.conf:4: @include is not supported: keep the whole configuration in one file\n", false },
     /* structure */
-    { "panels = ( );\n", "t.conf: warning: no panels and no buses: the site has no doors\n"
-                         "t.conf:1: missing required group 'site' (site = { name = \"...\"; };)\n", false },
+    { "panels = ( );\n", "t.conf:1: missing required group 'site' (site = { name = \"...\"; };)\n"
+                         "t.conf:1: warning: no panels and no buses: the site has no doors\n", false },
+    /* integers as written (libconfig 1.5 cuts plain ones to 32 bits: 4294967297 would be port 1) */
+    { SITE PANEL(" port = 99999999999999999999999;"),
+      "t.conf:2: 'port' = 99999999999999999999999 is out of range (1..65535)\n", false },
+    { SITE PANEL(" port = 4294967297;"), "t.conf:2: 'port' = 4294967297 is out of range (1..65535)\n", false },
+    { SITE PANEL(" port = -99999999999999999999;"),
+      "t.conf:2: 'port' = -99999999999999999999 is out of range (1..65535)\n", false },
+    { SITE PANEL(" port = 0x10000000000000001;"),
+      "t.conf:2: 'port' = 0x10000000000000001 is out of range (1..65535)\n", false },
+    { SITE PANEL(" port = 0x1F90; poll_ms = 1000L;"), "", true },
+    { SITE "panels = ( { name = \"A\"; host = \"h\"; port = 70000; }, { name = \"B\"; host = \"h\"; port = 4294967297; } );\n",
+      "t.conf:2: 'port' = 70000 is out of range (1..65535)\n"
+      "t.conf:2: 'port' = 4294967297 is out of range (1..65535)\n", false },
+    { SITE PANEL("") "journal = { retention_rows =\n  99999999999999999999L; };\n",
+      "t.conf:3: 'retention_rows' = 99999999999999999999L is out of range (0..1000000000000)\n", false },
+    { SITE "buses = ( { name = \"B\"; port = \"/dev/ttyUSB0\"; baud = 4294976896; } );\n",
+      "t.conf:2: 'baud' = 4294976896 is not a NiX1 rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)\n"
+      "t.conf:2: bus \"B\": missing required key 'slaves'\n", false },
+    /* text an operator sees is UTF-8 without control characters */
+    { "site = { name = \"\xff\"; };\n" PANEL(""),
+      "t.conf:1: 'name' has a byte 0xFF that is not UTF-8 (at byte 1): names and texts must be UTF-8 without "
+      "control characters\n", false },
+    { SITE PANEL(" doors = ( \"ok\", \"D\xc3\x28\" );"),
+      "t.conf:2: 'doors' has a byte 0xC3 that is not UTF-8 (at byte 2): names and texts must be UTF-8 without "
+      "control characters\n", false },
+    { SITE "panels = ( { name = \"P\"; host = \"x\xc2\x85y\"; } );\n",
+      "t.conf:2: 'host' has a control character U+0085 (at byte 2): names and texts must be UTF-8 without control "
+      "characters\n", false },
+    { SITE PANEL(" doors = ( \"T\xc3\xbcr\", \"\xe2\x82\xac\" );"), "", true },
+    { SITE PANEL(" doors = ( \"\xe0\x80\xaf\" );"),
+      "t.conf:2: 'doors' has a byte 0xE0 that is not UTF-8 (at byte 1): names and texts must be UTF-8 without "
+      "control characters\n", false },
+    { SITE PANEL("") "roles = { default = \"\xf4\x90\x80\x80\"; };\n",
+      "t.conf:3: 'default' has a byte 0xF4 that is not UTF-8 (at byte 1): names and texts must be UTF-8 without "
+      "control characters\n", false },
     { SITE "colour = true;\n" PANEL(""), "t.conf:2: unknown key 'colour' in the top level\n", false },
     { SITE PANEL(" hots = \"x\";"),
       "t.conf:2: unknown key 'hots' in panel \"P\"\n", false },
@@ -46,7 +83,7 @@ static const struct vcase cases[] = {
     { SITE PANEL(" port = 65536;"), "t.conf:2: 'port' = 65536 is out of range (1..65535)\n", false },
     { SITE PANEL(" poll_ms = 50;"), "t.conf:2: 'poll_ms' = 50 is out of range (100..60000)\n", false },
     { SITE PANEL(" password = \"0123456789abcdef\";"),
-      "t.conf:2: 'password' is too long (at most 15 characters)\n", false },
+      "t.conf:2: 'password' is too long (at most 15 bytes)\n", false },
     { SITE PANEL(" model = \"C3-300\";"),
       "t.conf:2: 'model' = \"C3-300\" is not one of: C3-100, C3-200, C3-400, inBio160, inBio260, inBio460\n",
       false },
@@ -277,10 +314,92 @@ static void test_permissions(void **state)
     s = site_config_load(pw, &d);
     assert_null(s);
     got = diag_text(&d);
-    snprintf(expect, sizeof expect, "%s: cannot open: No such file or directory\n", pw);
+    snprintf(expect, sizeof expect, "%s: no such file\n", pw);
     assert_string_equal(got, expect);
     free(got);
     config_diags_free(&d);
+}
+
+/* One diagnostic for path, as printed. */
+static char *load_diag(const char *path)
+{
+    struct config_diags d;
+    struct site *s = site_config_load(path, &d);
+    assert_null(s);
+    char *got = diag_text(&d);
+    config_diags_free(&d);
+    return got;
+}
+
+/* Files that are no regular files are refused at once with what they are: nothing waits on a FIFO; a link
+ * loop is not "no such file"; advice never names a system file. */
+static void test_special_files(void **state)
+{
+    char path[300], other[300], expect[1200];
+    /* the configuration itself */
+    snprintf(path, sizeof path, "%s/fifo.conf", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    char *got = load_diag(path);
+    snprintf(expect, sizeof expect, "%s: is a FIFO (named pipe), not a regular file\n", path);
+    assert_string_equal(got, expect);
+    free(got);
+    got = load_diag(tmpdir);
+    snprintf(expect, sizeof expect, "%s: is a directory, not a regular file\n", tmpdir);
+    assert_string_equal(got, expect);
+    free(got);
+    snprintf(path, sizeof path, "%s/loop1", tmpdir);
+    snprintf(other, sizeof other, "%s/loop2", tmpdir);
+    assert_int_equal(symlink(other, path), 0);
+    assert_int_equal(symlink(path, other), 0);
+    char buf[600];
+    assert_non_null(site_config_find(path, buf, sizeof buf)); /* found: the loader says what is wrong */
+    got = load_diag(path);
+    snprintf(expect, sizeof expect, "%s: symbolic link loop (too many levels of symbolic links)\n", path);
+    assert_string_equal(got, expect);
+    free(got);
+    snprintf(path, sizeof path, "%s/nul.conf", tmpdir);
+    write_file(path, SITE "\n\n", 0600);
+    FILE *f = fopen(path, "a");
+    fputs("x = 1;", f);
+    fputc(0, f);
+    fclose(f);
+    got = load_diag(path);
+    snprintf(expect, sizeof expect, "%s:4: contains a NUL byte\n", path);
+    assert_string_equal(got, expect);
+    free(got);
+
+    /* password files */
+    static const struct {
+        const char *file, *what;
+    } pw[] = {
+        { "fifo.conf", "is a FIFO (named pipe), not a regular file" },
+        { "/dev/null", "is a character device, not a regular file" },
+        { "/", "is a directory, not a regular file" },
+        { "loop1", "symbolic link loop (too many levels of symbolic links)" },
+        { "missing.pw", "no such file" },
+    };
+    snprintf(path, sizeof path, "%s/p.conf", tmpdir);
+    for (size_t i = 0; i < sizeof pw / sizeof pw[0]; i++) {
+        char text[400], shown[400];
+        snprintf(text, sizeof text, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"%s\"; } );\n",
+                 pw[i].file);
+        write_file(path, text, 0600);
+        if (pw[i].file[0] == '/')
+            snprintf(shown, sizeof shown, "%s", pw[i].file);
+        else
+            snprintf(shown, sizeof shown, "%s/%s", tmpdir, pw[i].file);
+        got = load_diag(path);
+        snprintf(expect, sizeof expect, "%s:2: password_file %s: %s\n", path, shown, pw[i].what);
+        assert_string_equal(got, expect);
+        free(got);
+    }
+    /* A readable system file: said so, but no "chmod 600 /etc/passwd". */
+    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"/etc/passwd\"; } );\n", 0600);
+    got = load_diag(path);
+    assert_non_null(strstr(got, "password_file /etc/passwd is readable by group or others"));
+    assert_non_null(strstr(got, "keep the password in a file of your own with mode 600"));
+    assert_null(strstr(got, "chmod"));
+    free(got);
 }
 
 static void test_search_order(void **state)
@@ -348,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_model),
         cmocka_unit_test_setup_teardown(test_permissions, mk_tmp, rm_tmp),
         cmocka_unit_test_setup_teardown(test_search_order, mk_tmp, rm_tmp),
+        cmocka_unit_test_setup_teardown(test_special_files, mk_tmp, rm_tmp),
         cmocka_unit_test(test_example_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,7 +189,7 @@ static void test_password_file(void **state)
     config_diags_free(&d);
     /* a missing password file */
     assert_int_equal(unlink(pw), 0);
-    snprintf(expect, sizeof expect, "%s:4: password_file %s: No such file or directory\n", path, pw);
+    snprintf(expect, sizeof expect, "%s:4: password_file %s: no such file\n", path, pw);
     expect_diags(path, expect);
     /* TLS files must be readable */
     write_file(path, SITE "mqtt = { host = \"h\";\n tls = { ca = \"none.pem\"; }; };\n", 0600);

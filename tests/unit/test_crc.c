@@ -35,6 +35,16 @@ static void arc_residue_zero_over_frame(void **state)
     assert_int_equal(crc16_arc(f, 6), 0);
 }
 
+static void crc32_check_values(void **state)
+{
+    (void)state;
+    assert_int_equal(crc32_ieee("123456789", 9), 0xCBF43926u);
+    assert_int_equal(crc32_ieee("", 0), 0u);
+    assert_int_equal(crc32_ieee("The quick brown fox jumps over the lazy dog", 43), 0x414FA339u);
+    uint32_t c = crc32_ieee_update(0, "12345", 5);
+    assert_int_equal(crc32_ieee_update(c, "6789", 4), 0xCBF43926u);
+}
+
 static void maxim_addresses(void **state)
 {
     (void)state;
@@ -57,6 +67,7 @@ int main(void)
         cmocka_unit_test(arc_incremental_equals_whole),
         cmocka_unit_test(arc_residue_zero_over_frame),
         cmocka_unit_test(maxim_addresses),
+        cmocka_unit_test(crc32_check_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

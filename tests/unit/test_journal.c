@@ -103,7 +103,7 @@ static void test_migration_from_v1(void **state)
     sqlite3_close(db);
 
     struct journal *j = open_j(0, 0);
-    assert_int_equal(journal_schema_version(j), 2);
+    assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
     assert_int_equal(journal_count_events(j), 1);
     /* The old row keeps its key (dedup still works) and can now be acknowledged. */
     struct event ev;
@@ -114,6 +114,63 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(ev.id, 1);
     assert_int_equal(journal_ack(j, 1, "alice"), 0);
     assert_int_equal(journal_ack(j, 99, "alice"), -1);
+    journal_close(j);
+}
+
+static int collect_pending(const struct event *ev, bool acked, void *arg)
+{
+    (void)acked;
+    struct event *out = arg;
+    size_t i = 0;
+    while (out[i].id)
+        i++;
+    out[i] = *ev;
+    return 0;
+}
+
+static void test_sync_positions(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    char cur[128];
+    int64_t eid, last;
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 0);
+    assert_string_equal(cur, "");
+    assert_int_equal(last, 0);
+    /* Live events of two panels, then one recovered event of Panel A. */
+    struct event e[6];
+    for (int i = 0; i < 5; i++) {
+        make_access(&e[i], i == 2 ? "Panel B" : "Panel A", 754732325 + (uint32_t)i, 100u + (uint32_t)i, 0);
+        e[i].host_time_us = 10 + i;
+        e[i].key[0] = '\0';
+        assert_int_equal(journal_commit_event(j, &e[i]), 1);
+    }
+    make_access(&e[5], "Panel A", 754732300, 99, 0);
+    e[5].recovered = true;
+    e[5].host_time_us = 20;
+    assert_int_equal(journal_commit_event(j, &e[5]), 1);
+    /* Two live events of Panel A are still unmatched: ids 4 and 5 (the recovered row does not count). */
+    assert_int_equal(journal_sync_put(j, "Panel A", "index=12 time=754732325 tie=1", 2), 0);
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 1);
+    assert_string_equal(cur, "index=12 time=754732325 tie=1");
+    assert_int_equal(eid, e[3].id - 1);
+    assert_int_equal(last, 20);
+    struct event got[8];
+    memset(got, 0, sizeof got);
+    assert_int_equal(journal_sync_pending(j, "Panel A", eid, collect_pending, got), 2);
+    assert_int_equal(got[0].card, 103);
+    assert_int_equal(got[1].card, 104);
+    assert_false(got[0].recovered);
+    /* Nothing pending: everything journaled so far is behind the position. */
+    assert_int_equal(journal_sync_put(j, "Panel A", "index=13", 0), 0);
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 1);
+    assert_int_equal(eid, e[5].id);
+    memset(got, 0, sizeof got);
+    assert_int_equal(journal_sync_pending(j, "Panel A", eid, collect_pending, got), 0);
+    /* The recovered flag comes back from queries. */
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
+    memset(got, 0, sizeof got);
+    assert_int_equal(journal_query_events(j, &q, collect_pending, got), 1);
+    assert_true(got[0].recovered);
     journal_close(j);
 }
 
@@ -518,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queries, setup, teardown),

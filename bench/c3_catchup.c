@@ -1,0 +1,293 @@
+/* c3_catchup: recovering N transactions from a simulated panel (portier-sim c3 in its own process) after a
+ * downtime, through the real adapter, catch-up and journal, against the wire time of the same bytes measured in
+ * the same run (the same new-records read through the same session and big-data transfer, bytes discarded).
+ * Prints both times and their ratio per round and the median; optionally over a paced link (--kbps). */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config/site_config.h"
+#include "core/device.h"
+#include "core/journal.h"
+#include "core/loop.h"
+#include "core/tcp.h"
+#include "drivers/c3/c3_data.h"
+#include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_session.h"
+#include "drivers/c3/c3_xfer.h"
+#include "drivers/drivers.h"
+
+extern char **environ;
+
+static loop_t *L;
+static FILE *sim_in, *sim_out;
+
+/* ---- the simulator process ---- */
+
+static pid_t sim_start(const char *sim, unsigned port, unsigned rows)
+{
+    int in[2], out[2];
+    if (pipe(in) < 0 || pipe(out) < 0)
+        return -1;
+    char p[16], t[16];
+    snprintf(p, sizeof p, "%u", port);
+    snprintf(t, sizeof t, "%u", rows * 2 + 100);
+    char *argv[] = { (char *)sim, "c3", "--port", p, "--panels", "1", "--transactions", t, NULL };
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, in[1]);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    pid_t pid;
+    int rc = posix_spawn(&pid, sim, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    if (rc != 0)
+        return -1;
+    sim_in = fdopen(in[1], "w");
+    sim_out = fdopen(out[0], "r");
+    char line[512];
+    if (!fgets(line, sizeof line, sim_out) || !strstr(line, "listening"))
+        return -1;
+    return pid;
+}
+
+/* One control command; returns its answer line. */
+static const char *sim_cmd(const char *cmd)
+{
+    static char line[2048];
+    fprintf(sim_in, "%s\n", cmd);
+    fflush(sim_in);
+    if (!fgets(line, sizeof line, sim_out))
+        return "error: simulator gone";
+    return line;
+}
+
+/* ---- the wire baseline: the same read, bytes discarded ---- */
+
+static struct c3_session *wire_s;
+static bool wire_done;
+static size_t wire_bytes;
+static uint64_t wire_end;
+
+static bool until(bool (*cond)(void), unsigned ms)
+{
+    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
+    while (!cond() && loop_mono_us() < end)
+        loop_run_once(L, 10);
+    return cond();
+}
+
+static bool wire_online(void) { return c3_session_state(wire_s) == C3_ST_ONLINE; }
+static bool wire_finished(void) { return wire_done; }
+static bool wire_stopped(void) { return c3_session_state(wire_s) == C3_ST_DISCONNECTED; }
+
+static void wire_cb(void *arg, int err, const uint8_t *data, size_t len)
+{
+    (void)arg;
+    (void)data;
+    wire_end = loop_mono_us();
+    wire_done = true;
+    wire_bytes = err ? 0 : len;
+}
+
+static double wire_read(void)
+{
+    if (!until(wire_online, 10000))
+        return -1;
+    struct c3_getdata q = { .table = C3_TABLE_TRANSACTION, .nfields = 8, .new_records = true,
+                            .fields = { 1, 2, 3, 4, 5, 6, 7, 8 } };
+    struct c3_buf b = { 0 };
+    c3_getdata_build(&b, &q);
+    struct c3_xfer_opts o = { .prio = C3_PRIO_POLL };
+    wire_done = false;
+    int err;
+    uint64_t t0 = loop_mono_us();
+    struct c3_xfer *x = c3_xfer_get(wire_s, C3_CMD_GET_DATA, b.p, b.len, &o, wire_cb, NULL, &err);
+    c3_buf_free(&b);
+    if (!x || !until(wire_finished, 120000) || !wire_bytes)
+        return -1;
+    return (double)(wire_end - t0) / 1e3;
+}
+
+/* ---- the catch-up: a console that was away ---- */
+
+struct console {
+    struct site *site;
+    struct journal *j;
+    uint64_t up_us, gap_us;
+    size_t recovered;
+    char gap[256];
+};
+static struct console C;
+
+static void on_event(const struct event *ev, void *arg)
+{
+    (void)arg;
+    if (ev->kind == EVENT_LINK && ev->code == LINK_UP && !C.up_us)
+        C.up_us = loop_mono_us();
+    if (ev->kind == EVENT_ACCESS && ev->recovered)
+        C.recovered++;
+    if (ev->kind == EVENT_GAP && !C.gap_us) {
+        C.gap_us = loop_mono_us();
+        snprintf(C.gap, sizeof C.gap, "%s", ev->text);
+    }
+}
+
+static bool caught_up(void) { return C.gap_us != 0; }
+static bool first_contact_done(void) { return C.up_us && C.site->outputs[0].state.sensor != SENSOR_UNKNOWN; }
+
+static int console_start(unsigned port, const char *dir)
+{
+    char conf[1024], err[256], path[512];
+    snprintf(conf, sizeof conf,
+             "site = { name = \"Bench\"; };\npanels = ( { name = \"P\"; host = \"127.0.0.1\"; port = %u; model = "
+             "\"C3-400\"; poll_ms = 1000; timeout_ms = 2000; doors = ( \"D1\", \"D2\", \"D3\", \"D4\" ); } );\n",
+             port);
+    struct config_diags d;
+    memset(&C, 0, sizeof C);
+    C.site = site_config_load_string(conf, "bench", &d);
+    config_diags_free(&d);
+    if (!C.site)
+        return -1;
+    C.site->loop = L;
+    snprintf(path, sizeof path, "%s/journal.db", dir);
+    struct journal_opts jo = { .path = path, .loop = L };
+    C.j = journal_open(&jo, err, sizeof err);
+    if (!C.j) {
+        fprintf(stderr, "c3_catchup: journal: %s\n", err);
+        return -1;
+    }
+    /* The journal checks itself after opening: the catch-up waits for that; the bench measures the catch-up. */
+    for (int i = 0; i < 3000; i++) {
+        struct journal_health h;
+        journal_health(C.j, &h);
+        if (h.state == JOURNAL_OK)
+            break;
+        loop_run_once(L, 10);
+    }
+    C.site->journal_db = C.j;
+    /* as the console: one transaction per loop iteration */
+    event_bus_set_batching(site_events(C.site), L, 512);
+    journal_attach(C.j, site_events(C.site));
+    event_bus_subscribe(site_events(C.site), on_event, NULL);
+    if (device_attach_all(C.site, drivers_registry, err, sizeof err) < 0)
+        return -1;
+    device_start_all(C.site);
+    return 0;
+}
+
+static void console_stop(void)
+{
+    event_bus_flush(site_events(C.site));
+    device_detach_all(C.site);
+    loop_run_once(L, 0);
+    journal_close(C.j);
+    site_free(C.site);
+    C.site = NULL;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned rows = 10000, rounds = 3, kbps = 0;
+    const char *sim = "sim/portier-sim";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc)
+            rows = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+            rounds = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--kbps") == 0 && i + 1 < argc)
+            kbps = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--sim") == 0 && i + 1 < argc)
+            sim = argv[++i];
+        else {
+            fprintf(stderr, "usage: c3_catchup [--rows N] [--rounds R] [--kbps K] [--sim PATH]\n"
+                            "  K: replies paced at K kilobytes/s (a slow panel link); 0 = loopback speed\n");
+            return 2;
+        }
+    }
+    if (rows == 0 || rounds == 0 || rounds > 50)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    char dir[] = "/tmp/portier-bench-catchup.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    setenv("XDG_STATE_HOME", dir, 1);
+    unsigned port = 22000 + (unsigned)(getpid() % 5000);
+    pid_t pid = sim_start(sim, port, rows);
+    if (pid < 0) {
+        fprintf(stderr, "c3_catchup: cannot start %s\n", sim);
+        return 1;
+    }
+    if (kbps) {
+        char f[64];
+        snprintf(f, sizeof f, "fault rate=%u", kbps);
+        sim_cmd(f);
+    }
+    L = loop_new();
+    /* First contact: the console sees the panel once, so the next start catches up. */
+    if (console_start(port, dir) < 0 || !until(first_contact_done, 10000)) {
+        fprintf(stderr, "c3_catchup: the panel did not come up\n");
+        return 1;
+    }
+    console_stop();
+
+    char err[256];
+    struct c3_session_config cfg = { .dialect = C3_DIALECT_AUTO, .request_timeout_ms = 5000, .backoff_min_ms = 50,
+                                     .backoff_max_ms = 200 };
+    tcp_resolve("127.0.0.1", (uint16_t)port, &cfg.addr, err, sizeof err);
+    wire_s = c3_session_new(L, &cfg, NULL);
+
+    double *ratio = calloc(rounds, sizeof *ratio);
+    printf("c3_catchup: %u transactions per round, %s\n", rows, kbps ? "paced link" : "loopback");
+    if (kbps)
+        printf("  link paced at %u kB/s\n", kbps);
+    for (unsigned r = 0; r < rounds; r++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "burst n=%u", rows);
+        sim_cmd(cmd);
+        c3_session_start(wire_s);
+        double wire = wire_read();
+        size_t bytes = wire_bytes;
+        if (wire < 0) {
+            fprintf(stderr, "c3_catchup: the wire read failed\n");
+            return 1;
+        }
+        /* The panel serves one client: the baseline's connection goes away while the console runs. */
+        c3_session_stop(wire_s);
+        until(wire_stopped, 5000);
+        if (console_start(port, dir) < 0 || !until(caught_up, 120000) || C.recovered != rows) {
+            fprintf(stderr, "c3_catchup: round %u: %zu recovered of %u (%s)\n", r + 1, C.recovered, rows, C.gap);
+            return 1;
+        }
+        double catchup = (double)(C.gap_us - C.up_us) / 1e3;
+        ratio[r] = catchup / wire;
+        printf("  round %u: wire %.1f ms (%zu bytes), catch-up %.1f ms (%zu recovered, journaled), ratio %.2f\n",
+               r + 1, wire, bytes, catchup, C.recovered, ratio[r]);
+        console_stop();
+    }
+    qsort(ratio, rounds, sizeof *ratio, cmp_d);
+    printf("median ratio catch-up / wire: %.2f (goal <= 1.5)\n", ratio[rounds / 2]);
+    free(ratio);
+    c3_session_free(wire_s);
+    loop_free(L);
+    sim_cmd("quit");
+    waitpid(pid, NULL, 0);
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    return system(rm) == 0 ? 0 : 1;
+}

@@ -1,0 +1,346 @@
+#include "drivers/c3/c3_rows.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "drivers/c3/c3_frame.h"
+
+#define N(a) (sizeof a / sizeof a[0])
+
+struct ctx {
+    char *err;
+    size_t errlen;
+    const struct csv *in;
+    size_t row;
+};
+
+static int bad(struct ctx *c, const char *col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(struct ctx *c, const char *col, const char *fmt, ...)
+{
+    size_t line = c->in && c->in->line && c->in->line[c->row] ? c->in->line[c->row] : c->row + 1;
+    int n = snprintf(c->err, c->errlen, "line %zu: %s: ", line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < c->errlen)
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- raw rows ---- */
+
+static const struct {
+    const char *table;
+    const char *keys[3];
+} table_keys[] = {
+    { "user", { "Pin" } },
+    { "userauthorize", { "Pin", "AuthorizeTimezoneId" } },
+    { "holiday", { "Holiday" } },
+    { "timezone", { "TimezoneId" } },
+    { "firstcard", { "Pin", "DoorID" } },
+    { "multimcard", { "Index" } },
+    { "inoutfun", { "Index" } },
+};
+
+size_t c3_table_keys(const struct c3_table_def *def, const char **keys, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N(table_keys); i++) {
+        if (strcmp(def->name, table_keys[i].table) != 0)
+            continue;
+        for (size_t k = 0; k < 3 && table_keys[i].keys[k] && n < max; k++)
+            if (c3_table_field(def, table_keys[i].keys[k]))
+                keys[n++] = table_keys[i].keys[k];
+        if (n)
+            return n;
+    }
+    for (size_t i = 0; i < def->nfields && n < max; i++)
+        keys[n++] = def->fields[i].name;
+    return n;
+}
+
+int c3_rows_query(const struct c3_table_def *def, struct c3_buf *b)
+{
+    struct c3_getdata q = { .table = def->id, .nfields = def->nfields };
+    if (def->id > 255 || def->nfields == 0)
+        return C3_E_RANGE;
+    for (size_t i = 0; i < def->nfields; i++)
+        q.fields[i] = def->fields[i].index;
+    return c3_getdata_build(b, &q);
+}
+
+int c3_rows_decode(const struct c3_table_def *def, const uint8_t *data, size_t len, struct csv *out, char *err,
+                   size_t errlen)
+{
+    const char *names[C3_TABLE_FIELDS_MAX];
+    for (size_t i = 0; i < def->nfields; i++)
+        names[i] = def->fields[i].name;
+    if (csv_init(out, names, def->nfields) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (len == 0)
+        return 0; /* an empty table may be answered with nothing at all */
+    struct c3_data_reader rd;
+    if (c3_data_reader_init(&rd, data, len) < 0) {
+        snprintf(err, errlen, "the panel's answer is too short");
+        csv_free(out);
+        return -1;
+    }
+    /* Map the answer's fields to ours (the panel echoes the ones asked for). */
+    int map[255];
+    for (size_t i = 0; i < rd.nfields; i++) {
+        map[i] = -1;
+        for (size_t f = 0; f < def->nfields; f++)
+            if (def->fields[f].index == rd.fields[i])
+                map[i] = (int)f;
+    }
+    struct c3_data_value v[255];
+    int rc;
+    char text[C3_TABLE_FIELDS_MAX][520];
+    const char *vals[C3_TABLE_FIELDS_MAX];
+    while ((rc = c3_data_reader_next(&rd, v, 255)) == 1) {
+        for (size_t f = 0; f < def->nfields; f++) {
+            text[f][0] = '\0';
+            vals[f] = text[f];
+        }
+        for (size_t i = 0; i < rd.nfields; i++) {
+            if (map[i] < 0)
+                continue;
+            const struct c3_table_field *fd = &def->fields[map[i]];
+            if (c3_value_to_text(fd->type, &v[i], text[map[i]], sizeof text[0]) < 0) {
+                snprintf(err, errlen, "field %s of row %zu: a value the panel should not send", fd->name,
+                         out->nrows + 1);
+                csv_free(out);
+                return -1;
+            }
+        }
+        if (csv_add(out, vals, 0) < 0) {
+            snprintf(err, errlen, "out of memory");
+            csv_free(out);
+            return -1;
+        }
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "the panel's answer ends in the middle of a row");
+        csv_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct c3_table_field *field_ci(const struct c3_table_def *def, const char *name)
+{
+    for (size_t i = 0; i < def->nfields; i++)
+        if (strcasecmp(def->fields[i].name, name) == 0)
+            return &def->fields[i];
+    return NULL;
+}
+
+static int encode_value(struct ctx *c, const struct c3_table_field *fd, const char *text, uint8_t *out, size_t cap)
+{
+    int n = c3_value_from_text(fd->type, text, out, cap);
+    if (n == C3_E_SYNTAX)
+        return bad(c, fd->name, "'%s' is not %s", text,
+                   fd->type == 'i' || fd->type == 'L' ? "a number" : fd->type == 's' ? "printable text" : "hex bytes");
+    if (n < 0)
+        return bad(c, fd->name, "'%s' is too large", text);
+    if ((size_t)n > C3_DATA_VALUE_MAX)
+        return bad(c, fd->name, "'%s' is longer than the %u bytes the panel takes", text, C3_DATA_VALUE_MAX);
+    return n;
+}
+
+int c3_rows_check(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen)
+{
+    struct ctx c = { err, errlen, raw, 0 };
+    for (size_t k = 0; k < raw->ncols; k++)
+        if (!field_ci(def, raw->header[k])) {
+            snprintf(err, errlen, "line 1: %s: table %s has no such field", raw->header[k], def->name);
+            return -1;
+        }
+    for (c.row = 0; c.row < raw->nrows; c.row++)
+        for (size_t k = 0; k < raw->ncols; k++) {
+            uint8_t b[255];
+            const char *v = csv_cell(raw, c.row, k);
+            const struct c3_table_field *fd = field_ci(def, raw->header[k]);
+            if ((v[0] || fd->type != 's') && encode_value(&c, fd, v[0] ? v : "0", b, sizeof b) < 0)
+                return -1;
+        }
+    return 0;
+}
+
+int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
+                    struct c3_buf *b, char *err, size_t errlen)
+{
+    uint8_t fields[C3_TABLE_FIELDS_MAX];
+    int col[C3_TABLE_FIELDS_MAX];
+    for (size_t f = 0; f < def->nfields; f++) {
+        fields[f] = def->fields[f].index;
+        col[f] = -1;
+        for (size_t k = 0; k < raw->ncols; k++)
+            if (strcasecmp(raw->header[k], def->fields[f].name) == 0)
+                col[f] = (int)k;
+    }
+    if (c3_rows_begin(b, def->id, fields, def->nfields) < 0) {
+        snprintf(err, errlen, "table %s cannot be written (id %u)", def->name, def->id);
+        return -1;
+    }
+    struct ctx c = { err, errlen, raw, 0 };
+    for (size_t i = 0; i < n; i++) {
+        c.row = rows[i];
+        for (size_t f = 0; f < def->nfields; f++) {
+            const char *v = col[f] >= 0 ? csv_cell(raw, rows[i], (size_t)col[f]) : "";
+            uint8_t val[255];
+            int len = 0;
+            if (v[0] || def->fields[f].type != 's')
+                len = encode_value(&c, &def->fields[f], v[0] ? v : "0", val, sizeof val);
+            if (len < 0)
+                return -1;
+            c3_rows_value(b, val, (size_t)len);
+        }
+    }
+    if (b->oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
+                    struct c3_buf *b, char *err, size_t errlen)
+{
+    const char *keys[8];
+    size_t nk = c3_table_keys(def, keys, 8);
+    uint8_t fields[8];
+    int col[8];
+    for (size_t k = 0; k < nk; k++) {
+        fields[k] = c3_table_field(def, keys[k])->index;
+        col[k] = csv_col(raw, keys[k]);
+        if (col[k] < 0) {
+            snprintf(err, errlen, "the key field %s is missing", keys[k]);
+            return -1;
+        }
+    }
+    if (def->id > 255) {
+        snprintf(err, errlen, "table %s cannot be written (id %u)", def->name, def->id);
+        return -1;
+    }
+    c3_buf_byte(b, (uint8_t)def->id);
+    c3_buf_byte(b, (uint8_t)nk);
+    c3_buf_put(b, fields, nk);
+    struct ctx c = { err, errlen, raw, 0 };
+    for (size_t i = 0; i < n; i++) {
+        c.row = rows[i];
+        for (size_t k = 0; k < nk; k++) {
+            uint8_t val[255];
+            const struct c3_table_field *fd = c3_table_field(def, keys[k]);
+            const char *v = csv_cell(raw, rows[i], (size_t)col[k]);
+            int len = encode_value(&c, fd, v[0] || fd->type == 's' ? v : "0", val, sizeof val);
+            if (len < 0)
+                return -1;
+            c3_rows_value(b, val, (size_t)len);
+        }
+    }
+    if (b->oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the difference ---- */
+
+static bool same_key(const struct csv *a, size_t ra, const int *ka, const struct csv *b, size_t rb, const int *kb,
+                     size_t nk)
+{
+    for (size_t k = 0; k < nk; k++)
+        if (strcmp(csv_cell(a, ra, (size_t)ka[k]), csv_cell(b, rb, (size_t)kb[k])) != 0)
+            return false;
+    return true;
+}
+
+static bool same_row(const struct csv *a, size_t ra, const struct csv *b, size_t rb)
+{
+    for (size_t k = 0; k < b->ncols; k++) {
+        int ca = csv_col(a, b->header[k]);
+        const char *va = ca >= 0 ? csv_cell(a, ra, (size_t)ca) : "";
+        if (strcmp(va, csv_cell(b, rb, k)) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int diff_add(struct c3_diff *d, enum c3_change_op op, size_t want, size_t cur)
+{
+    struct c3_change *v = realloc(d->v, (d->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    d->v = v;
+    d->v[d->n++] = (struct c3_change){ op, want, cur };
+    if (op == C3_CHANGE_ADD)
+        d->adds++;
+    else if (op == C3_CHANGE_UPDATE)
+        d->updates++;
+    else
+        d->deletes++;
+    return 0;
+}
+
+int c3_diff_rows(const struct csv *cur, const struct csv *want, const char *const *keys, size_t nkeys, bool deletes,
+                 struct c3_diff *d)
+{
+    memset(d, 0, sizeof *d);
+    int kc[8], kw[8];
+    if (nkeys > 8)
+        return -1;
+    for (size_t k = 0; k < nkeys; k++) {
+        kc[k] = csv_col(cur, keys[k]);
+        kw[k] = csv_col(want, keys[k]);
+        if (kc[k] < 0 || kw[k] < 0)
+            return -1;
+    }
+    bool *seen = calloc(cur->nrows + 1, sizeof *seen);
+    if (!seen)
+        return -1;
+    for (size_t w = 0; w < want->nrows; w++) {
+        size_t hit = cur->nrows;
+        for (size_t r = 0; r < cur->nrows; r++)
+            if (!seen[r] && same_key(cur, r, kc, want, w, kw, nkeys)) {
+                hit = r;
+                break;
+            }
+        int rc = 0;
+        if (hit == cur->nrows) {
+            rc = diff_add(d, C3_CHANGE_ADD, w, 0);
+        } else {
+            seen[hit] = true;
+            if (same_row(cur, hit, want, w))
+                d->same++;
+            else
+                rc = diff_add(d, C3_CHANGE_UPDATE, w, hit);
+        }
+        if (rc < 0) {
+            free(seen);
+            c3_diff_free(d);
+            return -1;
+        }
+    }
+    for (size_t r = 0; deletes && r < cur->nrows; r++)
+        if (!seen[r] && diff_add(d, C3_CHANGE_DELETE, 0, r) < 0) {
+            free(seen);
+            c3_diff_free(d);
+            return -1;
+        }
+    free(seen);
+    return 0;
+}
+
+void c3_diff_free(struct c3_diff *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
+}
+

@@ -1,0 +1,50 @@
+/* c3_rows: any data table of a panel as rows of text (core/csv, header = the table's field names): reading a
+ * GET_DATA answer, checking and writing SET_DATA / DELETE_DATA bodies, keys, and the difference of two tables. */
+#ifndef PORTIER_C3_ROWS_H
+#define PORTIER_C3_ROWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/csv.h"
+#include "drivers/c3/c3_data.h"
+#include "drivers/c3/c3_tables.h"
+
+/* The key fields of a table (by name; unknown tables: every field). */
+size_t c3_table_keys(const struct c3_table_def *def, const char **keys, size_t max);
+/* A GET_DATA reply that asked for every field of def (in def order) as raw rows. */
+int c3_rows_decode(const struct c3_table_def *def, const uint8_t *data, size_t len, struct csv *out, char *err,
+                   size_t errlen);
+/* The GET_DATA request for every field of def. */
+int c3_rows_query(const struct c3_table_def *def, struct c3_buf *b);
+/* Check raw rows (columns = field names of def, any subset) against the field types and the firmware's 10-byte
+ * value limit. "LINE: FIELD: what" on the first problem. */
+int c3_rows_check(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen);
+/* SET_DATA body with every field of def for the given rows of raw (missing columns are sent as 0 / empty: the
+ * firmware zeroes what is not sent anyway). */
+int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
+                    struct c3_buf *b, char *err, size_t errlen);
+/* DELETE_DATA body selecting rows by the table's key fields. */
+int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
+                    struct c3_buf *b, char *err, size_t errlen);
+
+/* ---- the difference ---- */
+enum c3_change_op { C3_CHANGE_ADD, C3_CHANGE_UPDATE, C3_CHANGE_DELETE };
+struct c3_change {
+    enum c3_change_op op;
+    size_t want;        /* row in want (add, update) */
+    size_t cur;         /* row in cur (update, delete) */
+};
+struct c3_diff {
+    struct c3_change *v;
+    size_t n;
+    size_t adds, updates, deletes, same;
+};
+/* Compare rows by the given key columns (both tables have them). deletes: rows of cur that want does not have
+ * are deleted (a whole-table import), else left alone. 0 or -1 (memory). */
+int c3_diff_rows(const struct csv *cur, const struct csv *want, const char *const *keys, size_t nkeys, bool deletes,
+                 struct c3_diff *d);
+void c3_diff_free(struct c3_diff *d);
+
+#endif

@@ -1,0 +1,722 @@
+#include "drivers/c3/c3_userdata.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "drivers/c3/c3_frame.h"
+
+/* ---- kinds ---- */
+
+static const char *const users_cols[] = { "pin", "card", "password", "group", "start", "end", "name", "super" };
+static const char *const cards_cols[] = { "card", "pin", "name" };
+static const char *const access_cols[] = { "pin", "door", "timezone" };
+static const char *const tz_cols[] = { "id", "sun", "mon", "tue", "wed", "thu", "fri", "sat", "hol1", "hol2", "hol3" };
+static const char *const hol_cols[] = { "date", "type", "loop" };
+
+static const char *const users_keys[] = { "pin" };
+static const char *const cards_keys[] = { "card" };
+static const char *const access_keys[] = { "pin", "door", "timezone" };
+static const char *const tz_keys[] = { "id" };
+static const char *const hol_keys[] = { "date" };
+
+#define N(a) (sizeof a / sizeof a[0])
+
+static const struct {
+    const char *name, *table;
+    const char *const *cols;
+    size_t ncols;
+    const char *const *keys;
+    size_t nkeys;
+} kinds[C3_KIND_COUNT] = {
+    [C3_KIND_USERS] = { "users", "user", users_cols, N(users_cols), users_keys, N(users_keys) },
+    [C3_KIND_CARDS] = { "cards", "user", cards_cols, N(cards_cols), cards_keys, N(cards_keys) },
+    [C3_KIND_ACCESS] = { "access", "userauthorize", access_cols, N(access_cols), access_keys, N(access_keys) },
+    [C3_KIND_TIMEZONES] = { "timezones", "timezone", tz_cols, N(tz_cols), tz_keys, N(tz_keys) },
+    [C3_KIND_HOLIDAYS] = { "holidays", "holiday", hol_cols, N(hol_cols), hol_keys, N(hol_keys) },
+};
+
+const char *c3_kind_name(enum c3_kind k) { return (unsigned)k < C3_KIND_COUNT ? kinds[k].name : "?"; }
+const char *c3_kind_table(enum c3_kind k) { return (unsigned)k < C3_KIND_COUNT ? kinds[k].table : "?"; }
+
+int c3_kind_from_name(const char *name)
+{
+    for (int k = 0; k < C3_KIND_COUNT; k++)
+        if (strcmp(name, kinds[k].name) == 0)
+            return k;
+    return -1;
+}
+
+size_t c3_kind_columns(enum c3_kind k, const char *const **cols)
+{
+    *cols = kinds[k].cols;
+    return kinds[k].ncols;
+}
+
+size_t c3_kind_keys(enum c3_kind k, const char *const **keys)
+{
+    *keys = kinds[k].keys;
+    return kinds[k].nkeys;
+}
+
+/* ---- messages ---- */
+
+struct ctx {
+    char *err;
+    size_t errlen;
+    const struct csv *in;
+    size_t row;
+};
+
+static int bad(struct ctx *c, const char *col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(struct ctx *c, const char *col, const char *fmt, ...)
+{
+    int n;
+    if (c->in && c->in->line && c->in->line[c->row] == 0) /* a row the panel holds, not one of the file */
+        n = snprintf(c->err, c->errlen, "the panel's row %zu: %s: ", c->row + 1, col);
+    else
+        n = snprintf(c->err, c->errlen, "line %zu: %s: ", c->in && c->in->line ? c->in->line[c->row] : c->row + 1,
+                     col);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < c->errlen)
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- field formats ---- */
+
+static bool parse_num(const char *s, uint64_t max, uint64_t *v)
+{
+    if (!*s || strlen(s) > 20)
+        return false;
+    uint64_t x = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        x = x * 10u + (uint64_t)(*p - '0');
+        if (x > max)
+            return false;
+    }
+    *v = x;
+    return true;
+}
+
+static int days_in(int y, int m)
+{
+    static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : d[m - 1];
+}
+
+int c3_date_parse(const char *s, uint32_t *v)
+{
+    int y, m, d, n = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || s[4] != '-' || s[7] != '-' ||
+        !isdigit((unsigned char)s[5]) || !isdigit((unsigned char)s[8]))
+        return -1;
+    if (y < 2000 || y > 2099 || m < 1 || m > 12 || d < 1 || d > days_in(y, m))
+        return -1;
+    *v = (uint32_t)(y * 10000 + m * 100 + d);
+    return 0;
+}
+
+void c3_date_format(uint32_t v, char *out, size_t cap)
+{
+    if (v == 0)
+        snprintf(out, cap, "%s", "");
+    else if (v >= 10000101u && v <= 99991231u)
+        snprintf(out, cap, "%04u-%02u-%02u", v / 10000u, v / 100u % 100u, v % 100u);
+    else
+        snprintf(out, cap, "%u", v); /* not a date: shown raw */
+}
+
+static int hhmm(const char *s, unsigned *out)
+{
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
+        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+        return -1;
+    unsigned h = (unsigned)(s[0] - '0') * 10u + (unsigned)(s[1] - '0');
+    unsigned m = (unsigned)(s[3] - '0') * 10u + (unsigned)(s[4] - '0');
+    if (h > 23 || m > 59)
+        return -1;
+    *out = h * 100u + m;
+    return 0;
+}
+
+int c3_tz_day_parse(const char *s, uint32_t out[3], char *err, size_t errlen)
+{
+    out[0] = out[1] = out[2] = 0;
+    unsigned n = 0, prev_end = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, " ");
+        unsigned a, b;
+        if (len != 11 || p[5] != '-' || hhmm(p, &a) < 0 || hhmm(p + 6, &b) < 0) {
+            snprintf(err, errlen, "'%.*s' is not an interval HH:MM-HH:MM", (int)(len > 20 ? 20 : len), p);
+            return -1;
+        }
+        if (n == 3) {
+            snprintf(err, errlen, "more than 3 intervals in one day");
+            return -1;
+        }
+        if (a >= b) {
+            snprintf(err, errlen, "interval %.11s ends before it starts", p);
+            return -1;
+        }
+        if (n > 0 && a <= prev_end) {
+            snprintf(err, errlen, "interval %.11s overlaps or precedes the one before", p);
+            return -1;
+        }
+        out[n++] = (uint32_t)a << 16 | b;
+        prev_end = b;
+        p += len;
+    }
+    return 0;
+}
+
+void c3_tz_day_format(const uint32_t in[3], char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (!in[i])
+            continue;
+        unsigned a = in[i] >> 16, b = in[i] & 0xFFFFu;
+        int w = snprintf(out + o, cap - o, "%s%02u:%02u-%02u:%02u", o ? " " : "", a / 100u, a % 100u, b / 100u, b % 100u);
+        if (w < 0 || (size_t)w >= cap - o)
+            return;
+        o += (size_t)w;
+    }
+}
+
+/* ---- kinds: panel rows -> operator rows ---- */
+
+static const char *raw_get(const struct csv *raw, size_t row, const char *field)
+{
+    for (size_t k = 0; k < raw->ncols; k++)
+        if (strcasecmp(raw->header[k], field) == 0)
+            return csv_cell(raw, row, k);
+    return "";
+}
+
+static uint32_t raw_u32(const struct csv *raw, size_t row, const char *field)
+{
+    uint64_t v;
+    return parse_num(raw_get(raw, row, field), UINT32_MAX, &v) ? (uint32_t)v : 0;
+}
+
+static const char *const days[10] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Hol1", "Hol2", "Hol3" };
+
+/* Numeric-aware comparison of the key columns, for a stable export order. */
+static const struct csv *sort_tab;
+static const int *sort_keys;
+static size_t sort_nkeys;
+
+static int cmp_text(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    bool na = la && strspn(a, "0123456789") == la, nb = lb && strspn(b, "0123456789") == lb;
+    if (na && nb && la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    for (size_t k = 0; k < sort_nkeys; k++) {
+        int c = cmp_text(csv_cell(sort_tab, a, (size_t)sort_keys[k]), csv_cell(sort_tab, b, (size_t)sort_keys[k]));
+        if (c)
+            return c;
+    }
+    return a < b ? -1 : a > b;
+}
+
+/* out = in with its rows sorted by the kind's keys. */
+static int sorted(enum c3_kind k, struct csv *in, struct csv *out)
+{
+    int keys[8];
+    const char *const *kn;
+    size_t nk = c3_kind_keys(k, &kn);
+    for (size_t i = 0; i < nk; i++)
+        keys[i] = csv_col(in, kn[i]);
+    size_t *order = malloc((in->nrows + 1) * sizeof *order);
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < in->nrows; i++)
+        order[i] = i;
+    sort_tab = in;
+    sort_keys = keys;
+    sort_nkeys = nk;
+    qsort(order, in->nrows, sizeof *order, cmp_rows);
+    if (csv_init(out, (const char *const *)in->header, in->ncols) < 0) {
+        free(order);
+        return -1;
+    }
+    for (size_t i = 0; i < in->nrows; i++)
+        if (csv_add(out, (const char *const *)(in->cells + order[i] * in->ncols), 0) < 0) {
+            free(order);
+            csv_free(out);
+            return -1;
+        }
+    free(order);
+    return 0;
+}
+
+int c3_kind_export(enum c3_kind k, const struct csv *raw, struct csv *out, char *err, size_t errlen)
+{
+    struct csv tmp;
+    const char *const *cols;
+    size_t nc = c3_kind_columns(k, &cols);
+    if (csv_init(&tmp, cols, nc) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t r = 0; r < raw->nrows && rc == 0; r++) {
+        char b[16][64];
+        const char *v[16];
+        for (size_t i = 0; i < 16; i++) {
+            b[i][0] = '\0';
+            v[i] = b[i];
+        }
+        switch (k) {
+        case C3_KIND_USERS: {
+            snprintf(b[0], sizeof b[0], "%u", raw_u32(raw, r, "Pin"));
+            uint32_t card = raw_u32(raw, r, "CardNo");
+            if (card)
+                snprintf(b[1], sizeof b[1], "%u", card);
+            snprintf(b[2], sizeof b[2], "%s", raw_get(raw, r, "Password"));
+            snprintf(b[3], sizeof b[3], "%u", raw_u32(raw, r, "Group"));
+            c3_date_format(raw_u32(raw, r, "StartTime"), b[4], sizeof b[4]);
+            c3_date_format(raw_u32(raw, r, "EndTime"), b[5], sizeof b[5]);
+            snprintf(b[6], sizeof b[6], "%s", raw_get(raw, r, "Name"));
+            snprintf(b[7], sizeof b[7], "%u", raw_u32(raw, r, "SuperAuthorize") ? 1u : 0u);
+            rc = csv_add(&tmp, v, 0);
+            break;
+        }
+        case C3_KIND_CARDS: {
+            uint32_t card = raw_u32(raw, r, "CardNo");
+            if (!card)
+                break;
+            snprintf(b[0], sizeof b[0], "%u", card);
+            snprintf(b[1], sizeof b[1], "%u", raw_u32(raw, r, "Pin"));
+            snprintf(b[2], sizeof b[2], "%s", raw_get(raw, r, "Name"));
+            rc = csv_add(&tmp, v, 0);
+            break;
+        }
+        case C3_KIND_ACCESS: {
+            uint32_t mask = raw_u32(raw, r, "AuthorizeDoorId");
+            snprintf(b[0], sizeof b[0], "%u", raw_u32(raw, r, "Pin"));
+            snprintf(b[2], sizeof b[2], "%u", raw_u32(raw, r, "AuthorizeTimezoneId"));
+            for (unsigned d = 0; d < 32 && rc == 0; d++)
+                if (mask & (1u << d)) {
+                    snprintf(b[1], sizeof b[1], "%u", d + 1);
+                    rc = csv_add(&tmp, v, 0);
+                }
+            break;
+        }
+        case C3_KIND_TIMEZONES: {
+            snprintf(b[0], sizeof b[0], "%u", raw_u32(raw, r, "TimezoneId"));
+            for (int d = 0; d < 10; d++) {
+                uint32_t w[3];
+                for (int t = 0; t < 3; t++) {
+                    char f[16];
+                    snprintf(f, sizeof f, "%sTime%d", days[d], t + 1);
+                    w[t] = raw_u32(raw, r, f);
+                }
+                c3_tz_day_format(w, b[1 + d], sizeof b[0]);
+            }
+            rc = csv_add(&tmp, v, 0);
+            break;
+        }
+        case C3_KIND_HOLIDAYS: {
+            c3_date_format(raw_u32(raw, r, "Holiday"), b[0], sizeof b[0]);
+            snprintf(b[1], sizeof b[1], "%u", raw_u32(raw, r, "HolidayType"));
+            uint32_t loop = raw_u32(raw, r, "Loop");
+            snprintf(b[2], sizeof b[2], "%s", loop == 1 ? "yearly" : loop == 2 ? "once" : "");
+            if (loop != 1 && loop != 2)
+                snprintf(b[2], sizeof b[2], "%u", loop);
+            rc = csv_add(&tmp, v, 0);
+            break;
+        }
+        default:
+            rc = -1;
+        }
+    }
+    if (rc < 0 || sorted(k, &tmp, out) < 0) {
+        snprintf(err, errlen, "out of memory");
+        csv_free(&tmp);
+        return -1;
+    }
+    csv_free(&tmp);
+    return 0;
+}
+
+/* ---- kinds: operator rows -> panel rows ---- */
+
+static const char *in_get(const struct csv *in, size_t row, const int *col, size_t i)
+{
+    return col[i] >= 0 ? csv_cell(in, row, (size_t)col[i]) : "";
+}
+
+static int want_u32(struct ctx *c, const char *col, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    uint64_t v;
+    if (!parse_num(s, max, &v) || v < min)
+        return bad(c, col, "'%s' is not a number %u-%u", s, min, max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int check_text(struct ctx *c, const char *col, const char *s, size_t max, bool digits)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return bad(c, col, "'%s' is longer than %zu characters (the panel keeps no more)", s, max);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (digits && !isdigit(ch))
+            return bad(c, col, "'%s': only digits (a keypad password)", s);
+        if (ch < 0x20 || ch > 0x7E)
+            return bad(c, col, "'%s': only printable ASCII characters", s);
+    }
+    return 0;
+}
+
+/* Columns of the input: every one must be known, the kind's keys must be there. */
+static int map_columns(struct ctx *c, enum c3_kind k, int *col)
+{
+    const char *const *cols;
+    size_t nc = c3_kind_columns(k, &cols);
+    for (size_t i = 0; i < nc; i++)
+        col[i] = csv_col(c->in, cols[i]);
+    for (size_t j = 0; j < c->in->ncols; j++) {
+        bool known = false;
+        for (size_t i = 0; i < nc; i++)
+            known |= strcmp(c->in->header[j], cols[i]) == 0;
+        if (!known) {
+            char list[200] = "";
+            for (size_t i = 0, o = 0; i < nc; i++)
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? "," : "", cols[i]);
+            snprintf(c->err, c->errlen, "line 1: %s: unknown column (%s has %s)", c->in->header[j], kinds[k].name, list);
+            return -1;
+        }
+    }
+    const char *const *keys;
+    size_t nk = c3_kind_keys(k, &keys);
+    for (size_t i = 0; i < nk; i++)
+        if (csv_col(c->in, keys[i]) < 0) {
+            snprintf(c->err, c->errlen, "line 1: %s: the column is missing", keys[i]);
+            return -1;
+        }
+    return 0;
+}
+
+static int raw_init(const struct c3_table_def *def, struct csv *raw)
+{
+    const char *names[C3_TABLE_FIELDS_MAX];
+    for (size_t i = 0; i < def->nfields; i++)
+        names[i] = def->fields[i].name;
+    return csv_init(raw, names, def->nfields);
+}
+
+/* Set a raw field by name (ignored when the table has no such field). */
+static void rset(const struct c3_table_def *def, const char **vals, char (*buf)[48], const char *field, const char *v)
+{
+    for (size_t i = 0; i < def->nfields; i++)
+        if (strcasecmp(def->fields[i].name, field) == 0) {
+            snprintf(buf[i], sizeof buf[0], "%s", v);
+            vals[i] = buf[i];
+        }
+}
+
+static void rsetu(const struct c3_table_def *def, const char **vals, char (*buf)[48], const char *field, uint32_t v)
+{
+    char t[16];
+    snprintf(t, sizeof t, "%u", v);
+    rset(def, vals, buf, field, t);
+}
+
+static int dup_key(struct ctx *c, const struct csv *in, const int *kcol, size_t nk, const char *what)
+{
+    for (size_t r = 0; r < c->row; r++) {
+        bool same = true;
+        for (size_t k = 0; k < nk && same; k++)
+            same = strcmp(csv_cell(in, r, (size_t)kcol[k]), csv_cell(in, c->row, (size_t)kcol[k])) == 0;
+        if (same) {
+            size_t l = in->line && in->line[r] ? in->line[r] : r + 1;
+            return bad(c, what, "'%s' appears again (first on line %zu)", csv_cell(in, c->row, (size_t)kcol[0]), l);
+        }
+    }
+    return 0;
+}
+
+static int import_users(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+{
+    const struct c3_table_def *def = x->def;
+    bool has_name = c3_table_field(def, "Name") != NULL;
+    int keycol[1] = { col[0] };
+    for (c->row = 0; c->row < c->in->nrows; c->row++) {
+        const struct csv *in = c->in;
+        size_t r = c->row;
+        uint32_t pin = 0, card = 0, group = 0, start = 0, end = 0, super = 0;
+        if (want_u32(c, "pin", in_get(in, r, col, 0), 1, UINT32_MAX, &pin) < 0 || dup_key(c, in, keycol, 1, "pin") < 0)
+            return -1;
+        const char *s = in_get(in, r, col, 1);
+        if (s[0] && want_u32(c, "card", s, 0, UINT32_MAX, &card) < 0)
+            return -1;
+        if (card)
+            for (size_t q = 0; q < r; q++) {
+                uint64_t other;
+                if (parse_num(in_get(in, q, col, 1), UINT32_MAX, &other) && other == card)
+                    return bad(c, "card", "%u is already the card of pin %s", card, in_get(in, q, col, 0));
+            }
+        if (check_text(c, "password", in_get(in, r, col, 2), 8, true) < 0)
+            return -1;
+        s = in_get(in, r, col, 3);
+        if (s[0] && want_u32(c, "group", s, 0, 255, &group) < 0)
+            return -1;
+        s = in_get(in, r, col, 4);
+        if (s[0] && c3_date_parse(s, &start) < 0)
+            return bad(c, "start", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
+        s = in_get(in, r, col, 5);
+        if (s[0] && c3_date_parse(s, &end) < 0)
+            return bad(c, "end", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
+        if (start && end && end < start)
+            return bad(c, "end", "%s is before the start %s", in_get(in, r, col, 5), in_get(in, r, col, 4));
+        const char *name = in_get(in, r, col, 6);
+        if (check_text(c, "name", name, C3_DATA_VALUE_MAX, false) < 0)
+            return -1;
+        if (name[0] && !has_name)
+            return bad(c, "name", "this panel's user table keeps no names (older firmware)");
+        s = in_get(in, r, col, 7);
+        if (s[0] && want_u32(c, "super", s, 0, 1, &super) < 0)
+            return -1;
+        char buf[C3_TABLE_FIELDS_MAX][48];
+        const char *vals[C3_TABLE_FIELDS_MAX];
+        for (size_t i = 0; i < def->nfields; i++) {
+            buf[i][0] = '\0';
+            vals[i] = buf[i];
+            if (def->fields[i].type != 's')
+                snprintf(buf[i], sizeof buf[i], "0");
+        }
+        /* The record id of newer firmware: kept for a user the panel has, else the PIN (unique by construction). */
+        uint32_t uid = pin;
+        for (size_t q = 0; x->users && q < x->users->nrows; q++)
+            if (raw_u32(x->users, q, "Pin") == pin && c3_table_field(def, "UID"))
+                uid = raw_u32(x->users, q, "UID");
+        rsetu(def, vals, buf, "UID", uid);
+        rsetu(def, vals, buf, "Pin", pin);
+        rsetu(def, vals, buf, "CardNo", card);
+        rset(def, vals, buf, "Password", in_get(in, r, col, 2));
+        rsetu(def, vals, buf, "Group", group);
+        rsetu(def, vals, buf, "StartTime", start);
+        rsetu(def, vals, buf, "EndTime", end);
+        rset(def, vals, buf, "Name", name);
+        rsetu(def, vals, buf, "SuperAuthorize", super);
+        if (csv_add(raw, vals, in->line ? in->line[r] : r + 1) < 0)
+            return bad(c, "pin", "out of memory");
+    }
+    return 0;
+}
+
+static int import_cards(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+{
+    const struct csv *users = x->users;
+    if (!users)
+        return bad(c, "card", "the panel's users are not known");
+    /* Start from the panel's users; the file changes their cards. */
+    for (size_t u = 0; u < users->nrows; u++)
+        if (csv_add(raw, (const char *const *)(users->cells + u * users->ncols), 0) < 0)
+            return bad(c, "card", "out of memory");
+    int cardcol = csv_col(raw, "CardNo"), pincol = csv_col(raw, "Pin");
+    if (cardcol < 0 || pincol < 0)
+        return bad(c, "card", "this panel's user table has no CardNo or Pin field");
+    bool *listed = calloc(users->nrows + 1, sizeof *listed);
+    if (!listed)
+        return bad(c, "card", "out of memory");
+    int keycol[1] = { col[0] };
+    int rc = 0;
+    for (c->row = 0; c->row < c->in->nrows && rc == 0; c->row++) {
+        uint32_t card = 0, pin = 0;
+        const char *ps = in_get(c->in, c->row, col, 1);
+        if (want_u32(c, "card", in_get(c->in, c->row, col, 0), 1, UINT32_MAX, &card) < 0 ||
+            dup_key(c, c->in, keycol, 1, "card") < 0 || want_u32(c, "pin", ps, 1, UINT32_MAX, &pin) < 0) {
+            rc = -1;
+            break;
+        }
+        size_t u = users->nrows;
+        for (size_t q = 0; q < users->nrows; q++)
+            if (raw_u32(users, q, "Pin") == pin)
+                u = q;
+        if (u == users->nrows) {
+            rc = bad(c, "pin", "%u is not a user of this panel (add the user first)", pin);
+            break;
+        }
+        if (listed[u]) {
+            rc = bad(c, "pin", "%u gets a second card (a C3 user has one card)", pin);
+            break;
+        }
+        listed[u] = true;
+        char t[16];
+        snprintf(t, sizeof t, "%u", card);
+        if (csv_set(raw, u, (size_t)cardcol, t) < 0)
+            rc = bad(c, "card", "out of memory");
+    }
+    for (size_t u = 0; rc == 0 && x->replace && u < users->nrows; u++)
+        if (!listed[u] && csv_set(raw, u, (size_t)cardcol, "0") < 0)
+            rc = -1;
+    free(listed);
+    return rc;
+}
+
+static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+{
+    unsigned doors = x->doors ? x->doors : 4;
+    int keycol[3] = { col[0], col[1], col[2] };
+    /* One panel row per (pin, time zone) with the doors as a bit mask. */
+    struct group {
+        uint32_t pin, tz, mask;
+        size_t line;
+    } *g = calloc(c->in->nrows + 1, sizeof *g);
+    size_t ng = 0;
+    if (!g)
+        return bad(c, "pin", "out of memory");
+    for (c->row = 0; c->row < c->in->nrows; c->row++) {
+        uint32_t pin = 0, door = 1, tz = 0;
+        if (want_u32(c, "pin", in_get(c->in, c->row, col, 0), 1, UINT32_MAX, &pin) < 0 ||
+            want_u32(c, "door", in_get(c->in, c->row, col, 1), 1, doors, &door) < 0 ||
+            want_u32(c, "timezone", in_get(c->in, c->row, col, 2), 1, 65535, &tz) < 0 ||
+            dup_key(c, c->in, keycol, 3, "pin") < 0) {
+            free(g);
+            return -1;
+        }
+        size_t i = 0;
+        while (i < ng && !(g[i].pin == pin && g[i].tz == tz))
+            i++;
+        if (i == ng)
+            g[ng++] = (struct group){ pin, tz, 0, c->in->line ? c->in->line[c->row] : c->row + 1 };
+        g[i].mask |= 1u << (door - 1);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < ng && rc == 0; i++) {
+        char buf[C3_TABLE_FIELDS_MAX][48];
+        const char *vals[C3_TABLE_FIELDS_MAX];
+        for (size_t f = 0; f < x->def->nfields; f++) {
+            snprintf(buf[f], sizeof buf[f], "0");
+            vals[f] = buf[f];
+        }
+        rsetu(x->def, vals, buf, "Pin", g[i].pin);
+        rsetu(x->def, vals, buf, "AuthorizeTimezoneId", g[i].tz);
+        rsetu(x->def, vals, buf, "AuthorizeDoorId", g[i].mask);
+        rc = csv_add(raw, vals, g[i].line);
+    }
+    free(g);
+    return rc < 0 ? bad(c, "pin", "out of memory") : 0;
+}
+
+static int import_timezones(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+{
+    int keycol[1] = { col[0] };
+    for (c->row = 0; c->row < c->in->nrows; c->row++) {
+        uint32_t id = 0;
+        if (want_u32(c, "id", in_get(c->in, c->row, col, 0), 1, 65535, &id) < 0 || dup_key(c, c->in, keycol, 1, "id") < 0)
+            return -1;
+        char buf[C3_TABLE_FIELDS_MAX][48];
+        const char *vals[C3_TABLE_FIELDS_MAX];
+        for (size_t f = 0; f < x->def->nfields; f++) {
+            snprintf(buf[f], sizeof buf[f], "0");
+            vals[f] = buf[f];
+        }
+        rsetu(x->def, vals, buf, "TimezoneId", id);
+        for (int d = 0; d < 10; d++) {
+            uint32_t w[3];
+            char why[96];
+            if (c3_tz_day_parse(in_get(c->in, c->row, col, (size_t)d + 1), w, why, sizeof why) < 0)
+                return bad(c, kinds[C3_KIND_TIMEZONES].cols[d + 1], "%s", why);
+            for (int t = 0; t < 3; t++) {
+                char f[16];
+                snprintf(f, sizeof f, "%sTime%d", days[d], t + 1);
+                if (w[t] && !c3_table_field(x->def, f))
+                    return bad(c, kinds[C3_KIND_TIMEZONES].cols[d + 1], "this panel has no field %s", f);
+                rsetu(x->def, vals, buf, f, w[t]);
+            }
+        }
+        if (csv_add(raw, vals, c->in->line ? c->in->line[c->row] : c->row + 1) < 0)
+            return bad(c, "id", "out of memory");
+    }
+    return 0;
+}
+
+static int import_holidays(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+{
+    int keycol[1] = { col[0] };
+    for (c->row = 0; c->row < c->in->nrows; c->row++) {
+        uint32_t date = 0, type = 1, loop = 2;
+        const char *s = in_get(c->in, c->row, col, 0);
+        if (c3_date_parse(s, &date) < 0)
+            return bad(c, "date", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
+        if (dup_key(c, c->in, keycol, 1, "date") < 0)
+            return -1;
+        s = in_get(c->in, c->row, col, 1);
+        if (s[0] && want_u32(c, "type", s, 1, 3, &type) < 0)
+            return -1;
+        s = in_get(c->in, c->row, col, 2);
+        if (strcmp(s, "yearly") == 0 || strcmp(s, "1") == 0)
+            loop = 1;
+        else if (!s[0] || strcmp(s, "once") == 0 || strcmp(s, "2") == 0)
+            loop = 2;
+        else
+            return bad(c, "loop", "'%s' is neither yearly nor once", s);
+        char buf[C3_TABLE_FIELDS_MAX][48];
+        const char *vals[C3_TABLE_FIELDS_MAX];
+        for (size_t f = 0; f < x->def->nfields; f++) {
+            snprintf(buf[f], sizeof buf[f], "0");
+            vals[f] = buf[f];
+        }
+        rsetu(x->def, vals, buf, "Holiday", date);
+        rsetu(x->def, vals, buf, "HolidayType", type);
+        rsetu(x->def, vals, buf, "Loop", loop);
+        if (csv_add(raw, vals, c->in->line ? c->in->line[c->row] : c->row + 1) < 0)
+            return bad(c, "date", "out of memory");
+    }
+    return 0;
+}
+
+int c3_kind_import(enum c3_kind k, const struct c3_kind_ctx *x, const struct csv *in, struct csv *raw, char *err,
+                   size_t errlen)
+{
+    struct ctx c = { err, errlen, in, 0 };
+    int col[16];
+    if ((unsigned)k >= C3_KIND_COUNT || !x->def) {
+        snprintf(err, errlen, "unknown kind of data");
+        return -1;
+    }
+    if (map_columns(&c, k, col) < 0)
+        return -1;
+    if (raw_init(x->def, raw) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc;
+    switch (k) {
+    case C3_KIND_USERS: rc = import_users(&c, x, col, raw); break;
+    case C3_KIND_CARDS: rc = import_cards(&c, x, col, raw); break;
+    case C3_KIND_ACCESS: rc = import_access(&c, x, col, raw); break;
+    case C3_KIND_TIMEZONES: rc = import_timezones(&c, x, col, raw); break;
+    case C3_KIND_HOLIDAYS: rc = import_holidays(&c, x, col, raw); break;
+    default: rc = -1; break;
+    }
+    if (rc < 0)
+        csv_free(raw);
+    return rc;
+}

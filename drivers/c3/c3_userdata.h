@@ -1,0 +1,56 @@
+/* c3_userdata: a panel's users, cards, access rights, time zones and holidays as an operator writes them (CSV
+ * columns, checks that name the line and the field), their data-table rows, and the difference between what a
+ * panel holds and what is wanted. Pure: text tables in (core/csv), text tables and request bodies out. */
+#ifndef PORTIER_C3_USERDATA_H
+#define PORTIER_C3_USERDATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/csv.h"
+#include "drivers/c3/c3_data.h"
+#include "drivers/c3/c3_rows.h"
+#include "drivers/c3/c3_tables.h"
+
+enum c3_kind {
+    C3_KIND_USERS,      /* table user: pin, card, password, group, start, end, name, super */
+    C3_KIND_CARDS,      /* the user table seen by card: card, pin, name */
+    C3_KIND_ACCESS,     /* table userauthorize, one row per user x door: pin, door, timezone */
+    C3_KIND_TIMEZONES,  /* table timezone: id and up to 3 intervals per day and holiday type */
+    C3_KIND_HOLIDAYS,   /* table holiday: date, type, loop */
+    C3_KIND_COUNT
+};
+const char *c3_kind_name(enum c3_kind k);        /* "users" ... */
+int c3_kind_from_name(const char *name);         /* -1 when unknown */
+const char *c3_kind_table(enum c3_kind k);       /* the panel table it lives in ("user" ...) */
+/* The CSV columns (export header, import columns) and the key columns of a kind. */
+size_t c3_kind_columns(enum c3_kind k, const char *const **cols);
+size_t c3_kind_keys(enum c3_kind k, const char *const **keys);
+
+/* What a conversion needs to know about the panel. */
+struct c3_kind_ctx {
+    const struct c3_table_def *def;  /* the kind's table as this panel describes it */
+    unsigned doors;                  /* LockCount (1, 2, 4); 0 = 4 */
+    const struct csv *users;         /* cards: the panel's user rows (raw), which the cards go into */
+    bool replace;                    /* cards: users not in the file lose their card */
+};
+
+/* The panel's rows (raw: header = the table's field names) as operator rows, sorted by key. */
+int c3_kind_export(enum c3_kind k, const struct csv *raw, struct csv *out, char *err, size_t errlen);
+/* Operator rows (a CSV file or one command line) checked and turned into raw rows of the table. Every problem is
+ * "LINE: COLUMN: what is wrong" (line = in->line, or the row number when 0); the first one fails the whole
+ * import. Unknown columns, duplicate keys and duplicate card numbers are refused. */
+int c3_kind_import(enum c3_kind k, const struct c3_kind_ctx *ctx, const struct csv *in, struct csv *raw, char *err,
+                   size_t errlen);
+
+/* ---- field formats (exposed for tests and the console) ---- */
+/* YYYYMMDD <-> "YYYY-MM-DD" (0 <-> ""). parse: 0, or -1 for anything but a real date 2000-01-01..2099-12-31. */
+int c3_date_parse(const char *s, uint32_t *v);
+void c3_date_format(uint32_t v, char *out, size_t cap);
+/* A day's time-zone cell: up to 3 intervals "HH:MM-HH:MM" separated by spaces <-> 3 range words
+ * ((start hhmm << 16) | end hhmm, 0 = unused). parse: 0 or -1 with the reason in err. */
+int c3_tz_day_parse(const char *s, uint32_t out[3], char *err, size_t errlen);
+void c3_tz_day_format(const uint32_t in[3], char *out, size_t cap);
+
+#endif

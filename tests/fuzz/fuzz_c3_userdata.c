@@ -1,0 +1,71 @@
+/* libFuzzer target: CSV files an operator imports (core/csv) turned into a panel's users, cards, access rights,
+ * time zones and holidays (drivers/c3/c3_userdata), checked as table rows and exported again. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/csv.h"
+#include "drivers/c3/c3_userdata.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char structure[] =
+    "user=1,UID=i1,CardNo=i2,Pin=i3,Password=s4,Group=i5,StartTime=i6,EndTime=i7,Name=s8,SuperAuthorize=i9\n"
+    "userauthorize=2,Pin=i1,AuthorizeTimezoneId=i2,AuthorizeDoorId=i3\n"
+    "holiday=3,Holiday=i1,HolidayType=i2,Loop=i3\n"
+    "timezone=4,TimezoneId=i1,SunTime1=i2,MonTime1=i3,TueTime1=i4,WedTime1=i5,ThuTime1=i6,FriTime1=i7,SatTime1=i8,"
+    "Hol1Time1=i9,Hol2Time1=i10,Hol3Time1=i11,SunTime2=i12,MonTime2=i13,TueTime2=i14,WedTime2=i15,ThuTime2=i16,"
+    "FriTime2=i17,SatTime2=i18,Hol1Time2=i19,Hol2Time2=i20,Hol3Time2=i21,SunTime3=i22,MonTime3=i23,TueTime3=i24,"
+    "WedTime3=i25,ThuTime3=i26,FriTime3=i27,SatTime3=i28,Hol1Time3=i29,Hol2Time3=i30,Hol3Time3=i31\n";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    static struct c3_table_def defs[4];
+    static size_t ndefs;
+    if (!ndefs)
+        ndefs = (size_t)c3_table_struct_parse(structure, sizeof structure - 1, defs, 4, NULL);
+    enum c3_kind k = (enum c3_kind)(data[0] % C3_KIND_COUNT);
+    struct csv in, raw, out, users;
+    char err[300];
+    if (csv_parse((const char *)data + 1, size - 1, &in, err, sizeof err) < 0) {
+        if (strncmp(err, "line ", 5) != 0)
+            abort(); /* every parse error names its line */
+        return 0;
+    }
+    for (size_t r = 0; r < in.nrows; r++)
+        if (in.line[r] < 2)
+            abort();
+    static const char *const ucols[] = { "UID", "CardNo", "Pin", "Password", "Group", "StartTime", "EndTime", "Name",
+                                         "SuperAuthorize" };
+    static const char *const u1[] = { "1", "11", "1", "", "0", "0", "0", "A", "0" };
+    csv_init(&users, ucols, 9);
+    csv_add(&users, u1, 0);
+    struct c3_kind_ctx ctx = { .def = c3_table_find(defs, ndefs, c3_kind_table(k)), .doors = 4, .users = &users,
+                               .replace = data[0] & 0x80 };
+    if (c3_kind_import(k, &ctx, &in, &raw, err, sizeof err) == 0) {
+        /* What was accepted is a valid table and exports again. */
+        if (c3_rows_check(ctx.def, &raw, err, sizeof err) < 0)
+            abort();
+        if (c3_kind_export(k, &raw, &out, err, sizeof err) < 0)
+            abort();
+        struct c3_buf b = { 0 };
+        size_t rows[64];
+        size_t n = raw.nrows < 64 ? raw.nrows : 64;
+        for (size_t i = 0; i < n; i++)
+            rows[i] = i;
+        if (c3_rows_setdata(ctx.def, &raw, rows, n, &b, err, sizeof err) < 0)
+            abort();
+        c3_buf_free(&b);
+        csv_free(&out);
+        csv_free(&raw);
+    } else if (strncmp(err, "line ", 5) != 0 && strncmp(err, "the panel's row", 15) != 0 &&
+               strcmp(err, "out of memory") != 0) {
+        abort(); /* every refusal names the line */
+    }
+    csv_free(&users);
+    csv_free(&in);
+    return 0;
+}

@@ -1,0 +1,315 @@
+/* Unit tests for c3_store against a simulated panel in the same loop: users, cards, access, time zones and
+ * holidays round-trip through CSV exactly (both firmware layouts, thousands of users through the big-data
+ * transfer); a bad row is refused with its line and field and nothing is written; a dry run shows the difference
+ * and writes nothing; add / set / delete by key; raw tables by field; the list of tables with row counts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_store.h"
+#include "sim/c3sim_net.h"
+
+struct fx {
+    loop_t *loop;
+    struct c3sim_server *sim;
+    struct c3sim_panel *panel;
+    struct c3_session *s;
+    bool done;
+    int err;
+    char msg[600], note[200];
+    char *text;              /* LIST: the rows as CSV */
+    size_t adds, updates, deletes, same, mismatches;
+    bool written;
+};
+
+static struct fx F;
+
+static uint16_t free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &l);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static void run_until(bool (*cond)(void), unsigned ms)
+{
+    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
+    while (!cond() && loop_mono_us() < end)
+        loop_run_once(F.loop, 20);
+}
+
+static bool online(void) { return c3_session_state(F.s) == C3_ST_ONLINE; }
+static bool finished(void) { return F.done; }
+
+static int setup_dialect(enum c3sim_dialect d)
+{
+    memset(&F, 0, sizeof F);
+    F.loop = loop_new();
+    uint16_t port = free_port();
+    struct c3sim_server_cfg sc = { .port = port, .panels = 1, .restart_ms = 200 };
+    sc.panel.model = c3sim_model_find("C3-200");
+    sc.panel.dialect = d;
+    sc.panel.password = "";
+    sc.panel.seed = 7;
+    char err[256];
+    F.sim = c3sim_server_new(F.loop, &sc, err, sizeof err);
+    assert_non_null(F.sim);
+    F.panel = c3sim_server_panel(F.sim, 0);
+    struct c3_session_config cfg = { .dialect = C3_DIALECT_AUTO, .request_timeout_ms = 2000 };
+    assert_int_equal(tcp_resolve("127.0.0.1", port, &cfg.addr, err, sizeof err), 0);
+    F.s = c3_session_new(F.loop, &cfg, NULL);
+    c3_session_start(F.s);
+    run_until(online, 3000);
+    assert_true(online());
+    return 0;
+}
+
+static int setup(void **state) { (void)state; return setup_dialect(C3SIM_DIALECT_SESSION); }
+static int setup_old(void **state) { (void)state; return setup_dialect(C3SIM_DIALECT_SESSIONLESS); }
+
+static int teardown(void **state)
+{
+    (void)state;
+    c3_session_free(F.s);
+    c3sim_server_free(F.sim);
+    loop_free(F.loop);
+    free(F.text);
+    return 0;
+}
+
+static char *csv_text(const struct csv *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    csv_write_row(f, (const char *const *)c->header, c->ncols);
+    for (size_t r = 0; r < c->nrows; r++)
+        csv_write_row(f, (const char *const *)(c->cells + r * c->ncols), c->ncols);
+    fclose(f);
+    return buf;
+}
+
+static void on_result(void *arg, const struct c3_store_result *r)
+{
+    (void)arg;
+    F.done = true;
+    F.err = r->err;
+    snprintf(F.msg, sizeof F.msg, "%s", r->msg);
+    snprintf(F.note, sizeof F.note, "%s", r->note);
+    free(F.text);
+    F.text = r->rows ? csv_text(r->rows) : NULL;
+    F.adds = r->diff ? r->diff->adds : 0;
+    F.updates = r->diff ? r->diff->updates : 0;
+    F.deletes = r->diff ? r->diff->deletes : 0;
+    F.same = r->diff ? r->diff->same : 0;
+    F.written = r->written;
+    F.mismatches = r->mismatches;
+}
+
+static int run(enum c3_store_op op, int kind, const char *table, const char *csvtext, bool dry, const char *wf,
+               const char *wv)
+{
+    struct csv rows;
+    char err[200];
+    if (csvtext && csv_parse(csvtext, strlen(csvtext), &rows, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    struct c3_store_req req = { .op = op, .kind = kind, .table = table, .rows = csvtext ? &rows : NULL,
+                                .dry_run = dry, .where_field = wf, .where_value = wv };
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int e;
+    F.done = false;
+    struct c3_store *st = c3_store_run(F.s, &req, &o, on_result, NULL, &e);
+    if (csvtext)
+        csv_free(&rows);
+    assert_non_null(st);
+    run_until(finished, 20000);
+    assert_true(F.done);
+    return F.err;
+}
+
+static const char *list(int kind, const char *table)
+{
+    assert_int_equal(run(C3_STORE_LIST, kind, table, NULL, false, NULL, NULL), 0);
+    return F.text;
+}
+
+static void roundtrip(int kind, const char *text)
+{
+    if (run(C3_STORE_REPLACE, kind, NULL, text, false, NULL, NULL) != 0)
+        fail_msg("%s", F.msg);
+    assert_true(F.written);
+    assert_int_equal(F.mismatches, 0);
+    const char *back = list(kind, NULL);
+    if (strcmp(back, text) != 0)
+        fail_msg("export differs:\n%s---\n%s", back, text);
+    /* Importing the export again changes nothing. */
+    assert_int_equal(run(C3_STORE_REPLACE, kind, NULL, text, false, NULL, NULL), 0);
+    assert_false(F.written);
+    assert_int_equal(F.adds + F.updates + F.deletes, 0);
+}
+
+static const char users_csv[] = "pin,card,password,group,start,end,name,super\n"
+                                "1,1234567,4321,1,,,Alice,0\n"
+                                "2,,,3,2024-01-01,2024-12-31,\"Bob, Jr\",1\n"
+                                "10,99,,0,,,,0\n";
+
+static void all_kinds_roundtrip(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    roundtrip(C3_KIND_CARDS, "card,pin,name\n77,2,\"Bob, Jr\"\n99,10,\n1234567,1,Alice\n");
+    roundtrip(C3_KIND_ACCESS, "pin,door,timezone\n1,1,1\n1,2,1\n2,2,2\n10,1,1\n");
+    roundtrip(C3_KIND_TIMEZONES, "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n"
+                                 "1,00:00-23:59,00:00-23:59,00:00-23:59,00:00-23:59,00:00-23:59,00:00-23:59,"
+                                 "00:00-23:59,,,\n"
+                                 "2,,08:00-12:00 13:00-17:00,08:00-17:00,08:00-17:00,08:00-17:00,08:00-17:00,,,,\n");
+    roundtrip(C3_KIND_HOLIDAYS, "date,type,loop\n2024-01-01,1,yearly\n2024-12-24,2,once\n");
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 3);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "userauthorize"), 3); /* (1,tz1) (2,tz2) (10,tz1) */
+}
+
+static void old_layout_roundtrip(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, "pin,card,password,group,start,end,name,super\n5,500,,0,,,,0\n6,600,123,2,,,,1\n");
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,name\n5,Eve\n", false, NULL, NULL), C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 2: name: this panel's user table keeps no names"));
+}
+
+static void bad_row_writes_nothing(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    uint64_t before = F.panel->tables.txn_serial;
+    (void)before;
+    static const char bad[] = "pin,card,name\n1,1,Ann\n2,2,Ben\n3,3x,Cid\n4,4,Dee\n";
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_USERS, NULL, bad, false, NULL, NULL), C3_S_INVALID);
+    assert_string_equal(F.msg, "line 4: card: '3x' is not a number 0-4294967295");
+    assert_false(F.written);
+    assert_string_equal(list(C3_KIND_USERS, NULL), users_csv);
+    /* Bad rows of every kind, each refused with its line and column. */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_TIMEZONES, NULL, "id,mon\n3,09:00-08:00\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 2: mon: interval 09:00-08:00 ends before it starts"));
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_HOLIDAYS, NULL, "date\n2024-04-31\n", false, NULL, NULL), C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 2: date:"));
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_ACCESS, NULL, "pin,door,timezone\n1,3,1\n", false, NULL, NULL),
+                     C3_S_INVALID); /* a C3-200 has 2 doors */
+    assert_non_null(strstr(F.msg, "line 2: door: '3' is not a number 1-2"));
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_CARDS, NULL, "card,pin\n5,42\n", false, NULL, NULL), C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 2: pin: 42 is not a user of this panel"));
+}
+
+static void dry_run_shows_difference(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    static const char change[] = "pin,card,password,group,start,end,name,super\n"
+                                 "1,1234567,4321,1,,,Alice,0\n"
+                                 "2,222,,3,2024-01-01,2024-12-31,\"Bob, Jr\",1\n"
+                                 "11,111,,0,,,Kim,0\n";
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_USERS, NULL, change, true, NULL, NULL), 0);
+    assert_int_equal(F.same, 1);
+    assert_int_equal(F.updates, 1);
+    assert_int_equal(F.adds, 1);
+    assert_int_equal(F.deletes, 1);
+    assert_false(F.written);
+    assert_string_equal(list(C3_KIND_USERS, NULL), users_csv);
+    roundtrip(C3_KIND_USERS, change);
+}
+
+static void add_set_delete(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    roundtrip(C3_KIND_ACCESS, "pin,door,timezone\n1,1,1\n2,1,1\n2,2,1\n");
+    assert_int_equal(run(C3_STORE_ADD, C3_KIND_USERS, NULL, "pin,card\n2,5\n", false, NULL, NULL), C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "'2' exists already"));
+    assert_int_equal(run(C3_STORE_ADD, C3_KIND_USERS, NULL, "pin,card,name\n20,2020,Zed\n", false, NULL, NULL), 0);
+    assert_int_equal(F.adds, 1);
+    /* set: columns not given keep their value */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,card\n1,7654321\n", false, NULL, NULL), 0);
+    assert_int_equal(F.updates, 1);
+    assert_int_equal(F.mismatches, 0);
+    assert_non_null(strstr(list(C3_KIND_USERS, NULL), "1,7654321,4321,1,,,Alice,0\n"));
+    /* cards: a card moves to another user, one is removed */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_CARDS, NULL, "card,pin\n3030,20\n", false, NULL, NULL), 0);
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_CARDS, NULL, "card\n99\n", false, NULL, NULL), 0);
+    assert_string_equal(list(C3_KIND_CARDS, NULL), "card,pin,name\n3030,20,Zed\n7654321,1,Alice\n");
+    /* access: one door of a user goes (the panel row keeps the other door) */
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n2,1,1\n", false, NULL, NULL), 0);
+    assert_string_equal(list(C3_KIND_ACCESS, NULL), "pin,door,timezone\n1,1,1\n2,2,1\n");
+    /* deleting a user removes their access rights too */
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_USERS, NULL, "pin\n2\n", false, NULL, NULL), 0);
+    assert_non_null(strstr(F.note, "access rights of the 1 deleted user were removed"));
+    assert_string_equal(list(C3_KIND_ACCESS, NULL), "pin,door,timezone\n1,1,1\n");
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_USERS, NULL, "pin\n2\n", false, NULL, NULL), C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "'2' is not on the panel"));
+}
+
+static void raw_tables(void **state)
+{
+    (void)state;
+    assert_int_equal(run(C3_STORE_TABLES, -1, NULL, NULL, false, NULL, NULL), 0);
+    assert_non_null(strstr(F.text, "transaction,5,1,"));
+    assert_non_null(strstr(F.text, "user,1,0,UID=i1 CardNo=i2 Pin=i3"));
+    assert_non_null(strstr(F.text, "logfmt,256,,"));
+    assert_int_equal(run(C3_STORE_SET, -1, "holiday", "Holiday,HolidayType,Loop\n20240101,1,1\n20240501,2,2\n", false,
+                         NULL, NULL), 0);
+    assert_int_equal(F.adds, 2);
+    assert_int_equal(run(C3_STORE_LIST, -1, "holiday", NULL, false, "Loop", "2"), 0);
+    assert_string_equal(F.text, "Holiday,HolidayType,Loop\n20240501,2,2\n");
+    assert_int_equal(run(C3_STORE_SET, -1, "holiday", "Holiday,Nope\n1,2\n", false, NULL, NULL), C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "Nope: unknown column"));
+    assert_int_equal(run(C3_STORE_SET, -1, "holiday", "Holiday,HolidayType\n20240101,x\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 2: HolidayType: 'x' is not a number"));
+    assert_int_equal(run(C3_STORE_DELETE, -1, "holiday", NULL, false, "HolidayType", "1"), 0);
+    assert_int_equal(F.deletes, 1);
+    assert_string_equal(list(-1, "holiday"), "Holiday,HolidayType,Loop\n20240501,2,2\n");
+    assert_int_equal(run(C3_STORE_LIST, -1, "nosuch", NULL, false, NULL, NULL), C3_E_RANGE);
+    assert_non_null(strstr(F.msg, "no table \"nosuch\""));
+}
+
+static void thousands_of_users(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fputs("pin,card,password,group,start,end,name,super\n", f);
+    for (unsigned i = 1; i <= 3000; i++)
+        fprintf(f, "%u,%u,%u,%u,,,user%u,0\n", i, 100000u + i, 1000u + i % 9000u, i % 10u, i);
+    fclose(f);
+    roundtrip(C3_KIND_USERS, text);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 3000);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(all_kinds_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_layout_roundtrip, setup_old, teardown),
+        cmocka_unit_test_setup_teardown(bad_row_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(dry_run_shows_difference, setup, teardown),
+        cmocka_unit_test_setup_teardown(add_set_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(raw_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(thousands_of_users, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
