@@ -25,7 +25,8 @@ struct ctl_opts {
     bool readonly;           /* --readonly: refuse every command that changes state */
     const char *config_path; /* -c FILE */
     uint32_t timeout_ms;     /* --timeout MS; 0 = the command's own default */
-    const char *socket_path; /* --socket PATH: portierd's socket (reserved: site commands will use it) */
+    const char *socket_path; /* --socket PATH: portierd's socket */
+    bool direct;             /* --direct: own the devices here even when portierd runs */
 };
 
 /* ---- the verb table ---- */
@@ -80,6 +81,7 @@ struct ctl_verb {
     const char *maps;           /* the device request(s) it sends, in the family's words ("Nl", "control") */
     int (*run)(struct ctl_call *call);
     const void *data;           /* the family's own description of the request (NiX1 command, C3 control...) */
+    bool daemon;                /* only through portierd: without a daemon it is refused (exit 2) and says so */
 };
 
 #define CTL_NO_ACTION (-1)

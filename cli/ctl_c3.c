@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/ctl.h"
+#include "core/devlock.h"
 #include "core/event.h"
 #include "core/loop.h"
 #include "core/tcp.h"
@@ -619,6 +620,20 @@ static int c3_run(struct ctl_call *call)
         free(c.values);
         return CTL_EXIT_UNREACHABLE; /* the text was checked: what failed is the name's resolution */
     }
+    /* One owner per panel: a panel that portierd (or a console) owns is not connected to behind its back. */
+    char id[300], lockerr[512];
+    struct devlock *lock = NULL;
+    snprintf(id, sizeof id, "c3 %s:%u", host, (unsigned)port);
+    if (devlock_owner(id, &lock, lockerr, sizeof lockerr) < 0) {
+        char who[64] = "";
+        pid_t pid = devlock_owner_of(id, who, sizeof who);
+        fprintf(stderr, "portierctl c3: %s (a panel serves one client)%s\n", lockerr,
+                pid && strcmp(who, "portierd") == 0 ? "; ask portierd: portierctl raw PANEL --command N [--payload HEX], "
+                                                      "or the site commands" : "");
+        free(c.names);
+        free(c.values);
+        return CTL_EXIT_UNREACHABLE;
+    }
     uint32_t per = c.timeout_ms / 3;
     cfg.request_timeout_ms = per < 500 ? 500 : per > 2000 ? 2000 : per;
     cfg.connect_timeout_ms = c.timeout_ms < 3000 ? c.timeout_ms : 3000;
@@ -631,6 +646,7 @@ static int c3_run(struct ctl_call *call)
         fprintf(stderr, "portierctl c3: out of memory\n");
         free(c.names);
         free(c.values);
+        devlock_release(lock);
         return CTL_EXIT_UNREACHABLE;
     }
     struct c3_session_callbacks cbs = { .state = on_state, .record = on_record, .stale = on_stale,
@@ -640,6 +656,7 @@ static int c3_run(struct ctl_call *call)
         loop_free(c.loop);
         free(c.names);
         free(c.values);
+        devlock_release(lock);
         return CTL_EXIT_UNREACHABLE;
     }
     loop_add_signal(c.loop, SIGINT, on_signal, &c);
@@ -663,6 +680,7 @@ static int c3_run(struct ctl_call *call)
     loop_free(c.loop);
     free(c.names);
     free(c.values);
+    devlock_release(lock);
     return c.exit_code;
 }
 
@@ -708,7 +726,7 @@ static const struct ctl_def c3_opts[] = {
     { 0 } };
 
 #define ROW(syntax, args, opts, help, changes, role, maps, data) \
-    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data }
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data, false }
 
 static const struct ctl_verb c3_verbs[] = {
     ROW("info", NULL, NULL, "serial, firmware, model, door and aux counts, clock and dialect of the panel", false,

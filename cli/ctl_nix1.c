@@ -647,7 +647,7 @@ static const struct ctl_def nix1_opts[] = {
     { 0 } };
 
 #define R(syn, args, opts, help, changes, role, maps, run, data) \
-    { syn, args, opts, help, CTL_NO_ACTION, changes, role, maps, run, data }
+    { syn, args, opts, help, CTL_NO_ACTION, changes, role, maps, run, data, false }
 #define RO ROLE_GUARD
 #define OP ROLE_OPERATOR
 #define TECH ROLE_TECHNICIAN

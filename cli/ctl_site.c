@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/ctl.h"
+#include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/action.h"
 #include "core/device.h"
@@ -81,10 +82,8 @@ static void csv_field(FILE *f, const char *s, bool last)
     fputc(last ? '\n' : ',', f);
 }
 
-enum out_mode { OUT_TEXT, OUT_CSV, OUT_JSON };
-
 /* The filters of journal and audit from the call (values already checked by the table). */
-static void query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit)
+void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit)
 {
     q->kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
     q->min_severity = ctl_has(call, "severity") ? event_severity_from_name(ctl_str(call, "severity", "")) : -1;
@@ -98,9 +97,9 @@ static void query_from_call(const struct ctl_call *call, struct journal_query *q
     q->search = ctl_str(call, "search", NULL);
 }
 
-static int print_event(const struct event *ev, bool acked, void *arg)
+int ctl_print_event(const struct event *ev, bool acked, void *arg)
 {
-    enum out_mode mode = *(enum out_mode *)arg;
+    enum ctl_out_mode mode = *(enum ctl_out_mode *)arg;
     char t[32];
     event_format_time(ev->host_time_us, t, sizeof t);
     if (mode == OUT_JSON) {
@@ -156,9 +155,9 @@ static int print_event(const struct event *ev, bool acked, void *arg)
     return 0;
 }
 
-static int print_audit(const struct audit_record *r, void *arg)
+int ctl_print_audit(const struct audit_record *r, void *arg)
 {
-    enum out_mode mode = *(enum out_mode *)arg;
+    enum ctl_out_mode mode = *(enum ctl_out_mode *)arg;
     char t[32], d[32] = "";
     event_format_time(r->time_us, t, sizeof t);
     if (r->done_us)
@@ -198,18 +197,23 @@ static int print_audit(const struct audit_record *r, void *arg)
 static int cmd_query(const struct ctl_call *call, bool audit)
 {
     const struct ctl_opts *opts = &call->g;
+    char sock[SITE_PATH_MAX];
+    int mode_d = ctl_has(call, "db") ? 0 : ctl_daemon_choose(opts, sock, sizeof sock);
+    if (mode_d < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode_d > 0)
+        return ctl_daemon_query(call, sock, audit);
     struct journal_query q = { 0 };
-    query_from_call(call, &q, audit);
-    enum out_mode mode = ctl_has(call, "csv") ? OUT_CSV : opts->json ? OUT_JSON : OUT_TEXT;
+    ctl_query_from_call(call, &q, audit);
+    enum ctl_out_mode mode = ctl_out_mode_of(call);
     struct site *site = load_site(opts, true);
     struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
     site_free(site);
     if (!j)
         return CTL_EXIT_UNREACHABLE;
-    if (mode == OUT_CSV)
-        puts(audit ? "id,time,user,role,action,target,params,result,detail,done"
-                   : "id,time,kind,severity,device,door,code,code_name,card,uid,text");
-    long n = audit ? journal_query_audit(j, &q, print_audit, &mode) : journal_query_events(j, &q, print_event, &mode);
+    ctl_print_csv_header(mode, audit);
+    long n = audit ? journal_query_audit(j, &q, ctl_print_audit, &mode)
+                   : journal_query_events(j, &q, ctl_print_event, &mode);
     if (n < 0)
         fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", journal_error(j));
     journal_close(j);
@@ -221,9 +225,59 @@ static int cmd_journal(struct ctl_call *call)
     return cmd_query(call, false);
 }
 
+/* audit --verify: walk the hash chain of the audit trail; exit 1 and the first broken link when it does not hold. */
+static int audit_verify(const struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_has(call, "db") ? 0 : ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode > 0)
+        return ctl_daemon_verify(call, sock);
+    struct site *site = load_site(&call->g, true);
+    struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
+    site_free(site);
+    if (!j)
+        return CTL_EXIT_UNREACHABLE;
+    struct journal_verify_result v;
+    int rc = journal_audit_verify(j, &v);
+    journal_close(j);
+    return ctl_print_verify(&call->g, rc < 0 ? NULL : &v, v.error);
+}
+
 static int cmd_audit(struct ctl_call *call)
 {
+    if (ctl_has(call, "verify"))
+        return audit_verify(call);
     return cmd_query(call, true);
+}
+
+static int cmd_watch(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode == 0) {
+        fprintf(stderr, "portierctl: watch follows portierd's live stream, and no portierd socket was found at %s "
+                        "(give --socket PATH; without a daemon, the console shows the live events)\n", sock);
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_daemon_watch(call, sock);
+}
+
+static int cmd_raw(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode == 0) {
+        fprintf(stderr, "portierctl: raw goes through portierd, and no portierd socket was found at %s; without a "
+                        "daemon, talk to the device directly: portierctl c3 HOST ... or portierctl nix1 PORT ...\n", sock);
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_daemon_raw(call, sock);
 }
 
 static int cmd_check_config(struct ctl_call *call)
@@ -382,41 +436,15 @@ static void live_targets(const struct live *l, enum action_id id, const char *ta
 static void live_progress(const struct action_run *run, bool finished, void *arg)
 {
     struct live *l = arg;
-    if (!finished) {
-        if (!l->opts->json && run->n_results > 1)
-            fprintf(stderr, "\r%u confirmed, %u pending, %u failed", run->confirmed, run->pending, run->failed);
-        return;
+    ctl_print_run(l->opts, l->site, run, finished);
+    if (finished) {
+        l->done = true;
+        l->status = run->status;
     }
-    if (!l->opts->json && run->n_results > 1)
-        fputc('\n', stderr);
-    l->done = true;
-    l->status = run->status;
-    for (size_t i = 0; i < run->n_results; i++) {
-        const struct action_target_result *t = &run->results[i];
-        const char *name = t->output < l->site->n_outputs ? l->site->outputs[t->output].name
-                                                          : l->site->devices[t->device].name;
-        if (l->opts->json) {
-            json_t *o = json_pack("{s:s,s:s,s:b,s:s}", "action", run->def->name, "target", name, "ok",
-                                  t->progress == PROGRESS_OK, "message", t->message);
-            char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-            json_decref(o);
-            if (s) {
-                puts(s);
-                free(s);
-            }
-        } else {
-            printf("%s: %s%s%s\n", name, t->progress == PROGRESS_OK ? "ok" : "FAILED",
-                   strcmp(t->message, "ok") ? " — " : "", strcmp(t->message, "ok") ? t->message : "");
-        }
-    }
-    if (run->status == ACTION_DENIED || run->status == ACTION_REFUSED || (!run->n_results && run->error[0]))
-        fprintf(stderr, "portierctl: %s\n", run->error);
-    else if (!l->opts->json)
-        printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status),
-               run->confirmed, run->failed);
 }
 
-static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value)
+static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value,
+                       const char *comment)
 {
     struct live l;
     int rc = live_open(&l, opts, (int)id);
@@ -436,6 +464,8 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     free(want);
     struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
     char err[256];
+    if (comment && comment[0] && action_allowed(l.user.role, id))
+        ctl_publish_comment(l.site, l.user.name, target, comment);
     if (id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF)
         action_recover(l.site, false, NULL, NULL, NULL); /* close what an ended process left pending */
     action_run(l.site, &l.user, id, target, &p, live_progress, &l, err, sizeof err);
@@ -448,24 +478,39 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
         fprintf(stderr, "portierctl: no result within 60 s\n");
     enum action_status st = l.done ? l.status : ACTION_FAILED;
     live_close(&l);
-    switch (st) {
-    case ACTION_OK: return CTL_EXIT_OK;
-    case ACTION_DENIED:
-    case ACTION_REFUSED: return CTL_EXIT_USAGE;
-    default: return CTL_EXIT_UNREACHABLE;
-    }
+    return ctl_action_exit(st);
 }
 
 /* door ... and emergency on|off: the row's core action on the named door (or the site). */
 static int cmd_action(struct ctl_call *call)
 {
-    return live_action(&call->g, (enum action_id)call->verb->action, ctl_str(call, "NAME", NULL),
-                       (long)ctl_num(call, "SECONDS", ctl_num(call, "MINUTES", 0)));
+    enum action_id id = (enum action_id)call->verb->action;
+    const char *target = ctl_str(call, "NAME", ctl_str(call, "ID", NULL));
+    long value = (long)ctl_num(call, "SECONDS", ctl_num(call, "MINUTES", 0));
+    const char *comment = ctl_str(call, "comment", NULL);
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode > 0)
+        return ctl_daemon_action(call, sock, id, target, value, comment);
+    if (id == ACTION_RELOAD_CONFIG) {
+        fprintf(stderr, "portierctl: reload asks portierd to re-read its configuration; no portierd runs here "
+                        "(a direct command reads the configuration anew each time)\n");
+        return CTL_EXIT_USAGE;
+    }
+    return live_action(&call->g, id, target, value, comment);
 }
 
 static int cmd_status(struct ctl_call *call)
 {
     const struct ctl_opts *opts = &call->g;
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(opts, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode > 0)
+        return ctl_daemon_status(call, sock);
     struct live l;
     int rc = live_open(&l, opts, CTL_NO_ACTION);
     if (rc != CTL_EXIT_OK)
@@ -482,46 +527,7 @@ static int cmd_status(struct ctl_call *call)
     loop_timer_arm_ms(l.loop, &l.deadline, settle + 500);
     while (!l.timed_out && loop_run_once(l.loop, 200) >= 0)
         ;
-    int down = 0;
-    struct site *s = l.site;
-    if (!opts->json)
-        printf("site \"%s\"%s\n", s->name, s->emergency_active ? " — EMERGENCY" : "");
-    for (size_t d = 0; d < s->n_devices; d++) {
-        struct site_device *sd = &s->devices[d];
-        down += sd->link != LINK_UP;
-        if (opts->json) {
-            json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "device", sd->name, "kind", sd->kind, "link",
-                                  site_link_name(sd->link), "detail", sd->link_detail);
-            char *str = o ? json_dumps(o, JSON_COMPACT) : NULL;
-            json_decref(o);
-            if (str) {
-                puts(str);
-                free(str);
-            }
-        } else {
-            printf("%-20s %-5s %-10s %s\n", sd->name, sd->kind, site_link_name(sd->link), sd->link_detail);
-        }
-        for (size_t i = 0; i < s->n_outputs; i++) {
-            struct site_output *o = &s->outputs[i];
-            if (o->device != d)
-                continue;
-            if (opts->json) {
-                json_t *jo = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b}", "output", o->name, "device", sd->name,
-                                       "type", site_output_type_name(o->type), "number", o->number, "state",
-                                       site_output_state_word(o), "sensor", site_sensor_name(o->state.sensor),
-                                       "alarm", o->state.alarm, "stale", o->state.stale);
-                char *str = jo ? json_dumps(jo, JSON_COMPACT) : NULL;
-                json_decref(jo);
-                if (str) {
-                    puts(str);
-                    free(str);
-                }
-            } else {
-                printf("  %-5s %d %-24s %s\n", site_output_type_name(o->type), o->number, o->name,
-                       site_output_state_word(o));
-            }
-        }
-    }
+    int down = ctl_print_status(opts, l.site);
     live_close(&l);
     return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }
@@ -558,6 +564,8 @@ static const struct ctl_def audit_opts[] = {
     { .name = "csv", .type = CTL_FLAG, .help = "CSV with a header line" },
     { .name = "db", .type = CTL_TEXT, .max = 4000, .meta = "FILE",
       .help = "this journal database instead of the configuration's" },
+    { .name = "verify", .type = CTL_FLAG,
+      .help = "check the audit trail's hash chain; exit 1 with the first broken link when it does not hold" },
     { 0 },
 };
 
@@ -575,16 +583,44 @@ static const struct ctl_def door_minutes[] = {
     { .name = "MINUTES", .type = CTL_UINT, .flags = CTL_ACTION_RANGE, .help = "minutes" },
     { 0 },
 };
+static const struct ctl_def watch_opts[] = {
+    { .name = "kind", .type = CTL_CHOICE,
+      .choices = "access|door|nix1-access|link|command|gap|emergency|operator|system", .meta = "KIND", .help = "events of this kind" },
+    { .name = "severity", .type = CTL_CHOICE, .choices = "normal|warning|alarm", .meta = "LEVEL", .help = "this severity or worse" },
+    { .name = "last", .type = CTL_UINT, .min = 0, .max = 1000, .meta = "N", .help = "begin with the last N events (0)" },
+    { .name = "count", .type = CTL_UINT, .min = 1, .max = 1000000000, .meta = "N", .help = "stop after N events" },
+    { 0 },
+};
+static const struct ctl_def raw_dev[] = {
+    { .name = "DEVICE", .type = CTL_TEXT, .max = 63, .help = "a panel or bus of the site, by its configured name" },
+    { 0 },
+};
+static const struct ctl_def raw_opts[] = {
+    { .name = "command", .type = CTL_UINT, .min = 0, .max = 255, .meta = "N", .help = "C3: the command byte (4 = get parameters...)" },
+    { .name = "payload", .type = CTL_TEXT, .max = 2000, .meta = "HEX", .help = "C3: the payload, in hex" },
+    { .name = "slave", .type = CTL_TEXT, .max = 16, .meta = "ADDR", .help = "NiX1: the slave's address (default: broadcast)" },
+    { .name = "line", .type = CTL_TEXT, .max = 300, .meta = "LINE", .help = "NiX1: what follows the address (Qs, Nl 1\\t1...)" },
+    { 0 },
+};
+static const struct ctl_def ack_id[] = {
+    { .name = "ID", .type = CTL_UINT, .min = 1, .max = INT64_MAX, .help = "the journal id of the event" },
+    { 0 },
+};
+static const struct ctl_def ack_opts[] = {
+    { .name = "comment", .type = CTL_TEXT, .max = 200, .meta = "TEXT",
+      .help = "words journaled with the acknowledgement" },
+    { 0 },
+};
 static const struct ctl_def config_file[] = {
     { .name = "FILE", .type = CTL_TEXT, .max = 4000, .help = "the configuration (default: -c, then the search order)" },
     { 0 },
 };
 
-#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL }
+#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL, false }
 
 static const struct ctl_verb site_verbs[] = {
     { "status", NULL, NULL, "links and door states of the whole site", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
-      cmd_status, NULL },
+      cmd_status, NULL, false },
     DOOR("door open NAME [SECONDS]", door_seconds, ACTION_DOOR_OPEN),
     DOOR("door close NAME", door_name, ACTION_DOOR_CLOSE),
     DOOR("door hold NAME", door_name, ACTION_DOOR_HOLD),
@@ -599,12 +635,20 @@ static const struct ctl_verb site_verbs[] = {
     DOOR("door cancel-alarm NAME", door_name, ACTION_CANCEL_ALARM),
     DOOR("emergency on", NULL, ACTION_EMERGENCY_ON),
     DOOR("emergency off", NULL, ACTION_EMERGENCY_OFF),
+    { "ack ID", ack_id, ack_opts, "acknowledge an alarm (a journal event), for every console at once", ACTION_ACK,
+      false, ROLE_GUARD, NULL, cmd_action, NULL, false },
+    { "reload", NULL, NULL, "make portierd re-read its configuration (validated first; a bad file is refused)",
+      ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL, true },
     { "journal", NULL, journal_opts, "events of the journal, newest first", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
-      cmd_journal, NULL },
+      cmd_journal, NULL, false },
+    { "raw DEVICE", raw_dev, raw_opts, "one raw request to a panel or bus that portierd owns (technicians; audited)",
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL, true },
+    { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL, true },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,
-      false, ROLE_GUARD, NULL, cmd_audit, NULL },
+      false, ROLE_GUARD, NULL, cmd_audit, NULL, false },
     { "check-config [FILE]", config_file, NULL, "validate the configuration and print every problem with its line",
-      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL },
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL, false },
 };
 
 const struct ctl_family ctl_site_family = {

@@ -305,6 +305,7 @@ static int apply_global(struct ctl_call *call, const struct occurrence *o, struc
     case G_CONFIG: call->g.config_path = o->value; break;
     case G_TIMEOUT: call->g.timeout_ms = (uint32_t)tmp.n; break;
     case G_SOCKET: call->g.socket_path = o->value; break;
+    case G_DIRECT: call->g.direct = true; break;
     case G_HELP: *help = true; break;
     case G_VERSION: *version = true; break;
     case G_CHECK_CONFIG: *check_config = true; break;

@@ -30,9 +30,8 @@ int main(int argc, char **argv)
         break;
     }
     int rc;
-    if (call.g.socket_path && !call.fam->name) {
-        fprintf(stderr, "portierctl: --socket: this portierctl owns the devices itself (direct mode); talking to "
-                        "portierd is not available yet\n");
+    if (call.g.socket_path && call.g.direct) {
+        fprintf(stderr, "portierctl: --socket and --direct: choose portierd or owning the devices here\n");
         rc = CTL_EXIT_USAGE;
     } else if (call.g.readonly && call.changes && call.verb->action == CTL_NO_ACTION) {
         /* Site commands with a core action are refused by the action API itself (guard role, audited as

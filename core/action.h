@@ -113,9 +113,10 @@ struct action_run {
 /* Progress: called after each per-target result and once at the end with finished = true. */
 typedef void (*action_progress_fn)(const struct action_run *run, bool finished, void *arg);
 
-/* Run an action. Order: resolve the target and parameters, check the role (a denied attempt is audited
- * as "denied"), write the audit row (if the journal cannot store it the action is refused — except the
- * emergency, which proceeds with its row kept in memory and says so: audit_kept), then dispatch to the devices (the emergency to all panels and buses in parallel), and
+/* Run an action. Order: check the role (a denied attempt is audited as "denied", whatever it named), resolve the
+ * target and parameters (refused when bad), write the audit row (if the journal cannot store it the action is
+ * refused — except the emergency, which proceeds with its row kept in memory and says so: audit_kept), then
+ * dispatch to the devices (the emergency to all panels and buses in parallel), and
  * complete the audit row with the per-device/door result. Returns 0 when dispatched (cb will be called,
  * possibly before action_run returns for actions needing no device), or -1 when denied or refused at
  * once: then cb is called once with finished = true before returning, and err (if given) says why. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/devlock.h"
+
 const struct device_ops *device_ops_find(const struct device_ops *const *table, const char *kind)
 {
     for (size_t i = 0; table && table[i]; i++)
@@ -16,12 +18,37 @@ const struct device_ops *device_ops_find(const struct device_ops *const *table, 
     return NULL;
 }
 
+/* What identifies a device to the world: its panel's address, its bus's port. */
+static void device_identity(const struct site_device *sd, char *buf, size_t len)
+{
+    if (sd->panel)
+        snprintf(buf, len, "%s %s:%u", sd->kind, sd->panel->host, (unsigned)sd->panel->port);
+    else if (sd->bus)
+        snprintf(buf, len, "%s %s", sd->kind, sd->bus->port);
+    else
+        snprintf(buf, len, "%s %s", sd->kind, sd->name);
+}
+
 int device_attach_all(struct site *site, const struct device_ops *const *table, char *err, size_t errlen)
 {
     for (size_t i = 0; i < site->n_devices; i++) {
         struct site_device *sd = &site->devices[i];
         if (sd->drv)
             continue;
+        /* One owner per device: a panel serves one client, a bus has one master. */
+        if (!sd->owner_lock) {
+            char id[320], why[512];
+            device_identity(sd, id, sizeof id);
+            if (devlock_owner(id, &sd->owner_lock, why, sizeof why) < 0) {
+                char who[64] = "";
+                pid_t pid = devlock_owner_of(id, who, sizeof who);
+                snprintf(err, errlen, "%s: %s%s", sd->name, why,
+                         pid && strcmp(who, "portierd") == 0
+                             ? "; it serves this site: use it (portier and portierctl connect to it by themselves)"
+                             : "");
+                return -1;
+            }
+        }
         const struct device_ops *ops = device_ops_find(table, sd->kind);
         if (!ops) {
             snprintf(sd->link_detail, sizeof sd->link_detail, "no driver for kind %s", sd->kind);
@@ -69,6 +96,10 @@ void device_detach_all(struct site *site)
             dev->ops->destroy(dev);
         free(dev);
         site->devices[i].drv = NULL;
+    }
+    for (size_t i = 0; i < site->n_devices; i++) {
+        devlock_release(site->devices[i].owner_lock);
+        site->devices[i].owner_lock = NULL;
     }
 }
 

@@ -99,6 +99,41 @@ typedef void (*device_settings_fn)(void *ctx, const struct device_setting *setti
  * hold what could). */
 typedef void (*device_text_fn)(void *ctx, const char *text, size_t len, const char *error);
 
+/* ---- a mirror of a site owned elsewhere ----
+ * A client of portierd keeps a mirror struct site (client/remote.c); its actions and slave reads go to the owner
+ * through these hooks (site->remote), so a front end calls action_run and the helpers below the same way in direct
+ * mode and as a client. Each has the contract of the call it stands for. */
+struct action_user;
+struct action_params;
+struct action_run;
+struct site_remote {
+    int (*action)(void *arg, const struct action_user *user, int id, const char *target,
+                  const struct action_params *params,
+                  void (*cb)(const struct action_run *run, bool finished, void *cbarg), void *cbarg, char *err,
+                  size_t errlen);
+    int (*slave_get)(void *arg, size_t device, size_t slave, device_settings_fn cb, void *ctx, char *err,
+                     size_t errlen);
+    int (*slave_files)(void *arg, size_t device, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
+    int (*slave_file_get)(void *arg, size_t device, size_t slave, const char *name, device_text_fn cb, void *ctx,
+                          char *err, size_t errlen);
+};
+
+/* ---- raw pass-through (technicians, through portierd) ----
+ * One request as the device family speaks it, beside the driver's own traffic: C3: a command byte and payload, the
+ * answer's reply code and data; NiX1: a slave address (16 hex digits, or "broadcast") and the line after it ("Qs",
+ * "Nl 1\t1"), the reply code and payload (data lines of a multi-line answer joined by '\n'). Requests that would
+ * take the driver's own work away (a C3 connect, disconnect or RT-log read; a NiX1 access-log read or rewind) are
+ * refused. cb runs once, later, from the loop: error NULL with the reply, or error saying why. */
+struct device_raw {
+    unsigned char command;       /* C3 */
+    const void *payload;         /* C3 (copied) */
+    size_t len;
+    const char *slave;           /* NiX1 */
+    const char *line;            /* NiX1 */
+    unsigned timeout_ms;         /* 0 = the device's own */
+};
+typedef void (*device_raw_fn)(void *ctx, int code, const void *reply, size_t len, const char *error);
+
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */
     /* Create the driver state for site->devices[dev->index] (priv); 0 or -1 with err filled. */
@@ -121,6 +156,9 @@ struct device_ops {
     int (*slave_files)(struct device *dev, size_t slave, device_text_fn cb, void *ctx, char *err, size_t errlen);
     int (*slave_file_get)(struct device *dev, size_t slave, const char *name, device_text_fn cb, void *ctx,
                           char *err, size_t errlen);
+    /* Optional: one raw request (see struct device_raw). 0 = started (cb follows), -1 = refused now (err). */
+    int (*raw)(struct device *dev, const struct device_raw *req, device_raw_fn cb, void *ctx, char *err,
+               size_t errlen);
 };
 
 struct device {
@@ -147,6 +185,8 @@ void device_detach_all(struct site *site);
 static inline int device_slave_get(struct site *site, size_t device, size_t slave, device_settings_fn cb, void *ctx,
                                    char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_get)
+        return site->remote->slave_get(site->remote_arg, device, slave, cb, ctx, err, errlen);
     struct device *dev = device < site->n_devices ? site->devices[device].drv : NULL;
     if (!dev || !dev->ops->slave_get) {
         const char *m = dev ? "this device cannot read slave settings" : "no driver for this device";
@@ -174,6 +214,8 @@ static inline struct device *device_files_driver(struct site *site, size_t devic
 static inline int device_slave_files(struct site *site, size_t device, size_t slave, device_text_fn cb, void *ctx,
                                      char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_files)
+        return site->remote->slave_files(site->remote_arg, device, slave, cb, ctx, err, errlen);
     struct device *dev = device_files_driver(site, device, err, errlen);
     return dev ? dev->ops->slave_files(dev, slave, cb, ctx, err, errlen) : -1;
 }
@@ -181,6 +223,8 @@ static inline int device_slave_files(struct site *site, size_t device, size_t sl
 static inline int device_slave_file_get(struct site *site, size_t device, size_t slave, const char *name,
                                         device_text_fn cb, void *ctx, char *err, size_t errlen)
 {
+    if (site->remote && site->remote->slave_file_get)
+        return site->remote->slave_file_get(site->remote_arg, device, slave, name, cb, ctx, err, errlen);
     struct device *dev = device_files_driver(site, device, err, errlen);
     return dev ? dev->ops->slave_file_get(dev, slave, name, cb, ctx, err, errlen) : -1;
 }

@@ -62,6 +62,16 @@ static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
     " cursor TEXT NOT NULL,"
     " event_id INTEGER NOT NULL DEFAULT 0,"
     " updated_us INTEGER NOT NULL DEFAULT 0);",
+    /* 3 -> 4: the audit trail's hash chain (core/journal_chain.c); existing rows are adopted into it */
+    "CREATE TABLE audit_chain ("
+    " seq INTEGER PRIMARY KEY,"
+    " audit_id INTEGER NOT NULL,"
+    " stage INTEGER NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " prev BLOB NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " note TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_chain_row ON audit_chain(audit_id, seq);",
 };
 
 void journal_set_error(struct journal *j, const char *what)
@@ -132,6 +142,10 @@ int journal_migrate(struct journal *j)
         char sql[64];
         if (journal_exec(j, migrations[v]) != 0)
             goto fail;
+        if (v + 1 == 4 && journal_chain_adopt(j) != 0) {
+            journal_set_error(j, "adopting the audit rows into the chain");
+            goto fail;
+        }
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
         if (journal_exec(j, sql) != 0)
             goto fail;
@@ -339,7 +353,49 @@ static int insert_event(struct journal *j, struct event *ev)
     return 1;
 }
 
+/* The SQLite code of the write that just failed (an audit write's rollback resets SQLite's own). */
+static int last_code(struct journal *j)
+{
+    int code = j->failed_code ? j->failed_code : sqlite3_extended_errcode(j->db);
+    j->failed_code = 0;
+    return code;
+}
+
+/* An audit write and its link in the chain, together or not at all. */
+static int chain_begin(struct journal *j)
+{
+    j->failed_code = 0;
+    return journal_exec(j, "SAVEPOINT audit_chain");
+}
+
+static int chain_end(struct journal *j, int rc)
+{
+    if (rc == 0 && journal_exec(j, "RELEASE audit_chain") == 0)
+        return 0;
+    j->failed_code = sqlite3_extended_errcode(j->db); /* the rollback below would reset it */
+    char keep[200];
+    event_copy(keep, sizeof keep, j->err);
+    sqlite3_exec(j->db, "ROLLBACK TO audit_chain", NULL, NULL, NULL);
+    sqlite3_exec(j->db, "RELEASE audit_chain", NULL, NULL, NULL);
+    snprintf(j->err, sizeof j->err, "%s", keep);
+    return -1;
+}
+
+static int insert_audit_row(struct journal *j, struct audit_record *rec);
+
 static int insert_audit(struct journal *j, struct audit_record *rec)
+{
+    if (chain_begin(j) != 0)
+        return -1;
+    int rc = insert_audit_row(j, rec);
+    if (rc == 0 && journal_chain_written(j, rec->id, rec->result[0] && strcmp(rec->result, "pending") != 0) != 0) {
+        journal_set_error(j, "linking audit");
+        rc = -1;
+    }
+    return chain_end(j, rc);
+}
+
+static int insert_audit_row(struct journal *j, struct audit_record *rec)
 {
     sqlite3_stmt *st = j->ins_audit;
     sqlite3_reset(st);
@@ -362,8 +418,24 @@ static int insert_audit(struct journal *j, struct audit_record *rec)
     return 0;
 }
 
+static int update_audit_row(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us);
+
 /* 0 updated, 1 no such row, -1 error. */
 static int update_audit(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us)
+{
+    if (chain_begin(j) != 0)
+        return -1;
+    int rc = update_audit_row(j, id, result, detail, done_us);
+    if (rc == 0 && journal_chain_completed(j, id) != 0) {
+        journal_set_error(j, "linking audit");
+        rc = -1;
+    }
+    if (rc == 1) /* no such row: nothing written */
+        return chain_end(j, 0) == 0 ? 1 : -1;
+    return chain_end(j, rc);
+}
+
+static int update_audit_row(struct journal *j, int64_t id, const char *result, const char *detail, int64_t done_us)
 {
     sqlite3_stmt *st = j->fin_audit;
     sqlite3_reset(st);
@@ -439,16 +511,16 @@ static int flush_queue(struct journal *j)
         return -1;
     int code = SQLITE_OK;
     if (journal_exec(j, "BEGIN IMMEDIATE") != 0) {
-        code = sqlite3_extended_errcode(j->db);
+        code = last_code(j);
         free(ids);
         journal_trouble(j, code);
         return -1;
     }
     for (size_t i = 0; i < n && code == SQLITE_OK; i++)
         if (write_item(j, jq_peek(j->q, i), &ids[i]) < 0)
-            code = sqlite3_extended_errcode(j->db);
+            code = last_code(j);
     if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
-        code = sqlite3_extended_errcode(j->db);
+        code = last_code(j);
     if (code != SQLITE_OK) {
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
         free(ids);
@@ -568,14 +640,14 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
     if (!must_keep(j)) {
         int code = SQLITE_OK;
         if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
-            code = sqlite3_extended_errcode(j->db);
+            code = last_code(j);
         for (; i < n && code == SQLITE_OK; i++) {
             rc[i] = insert_event(j, &evs[i]);
             if (rc[i] < 0)
-                code = sqlite3_extended_errcode(j->db);
+                code = last_code(j);
         }
         if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
-            code = sqlite3_extended_errcode(j->db);
+            code = last_code(j);
         if (code == SQLITE_OK) {
             j->since_prune += (unsigned)n;
             if (j->since_prune >= PRUNE_EVERY) {
@@ -619,7 +691,7 @@ int journal_ack(struct journal *j, int64_t event_id, const char *user)
     sqlite3_reset(j->ack);
     if (rc != SQLITE_DONE) {
         journal_set_error(j, "acknowledging");
-        journal_trouble(j, sqlite3_extended_errcode(j->db));
+        journal_trouble(j, last_code(j));
         return -1;
     }
     return sqlite3_changes(j->db) > 0 ? 0 : -1;
@@ -664,7 +736,25 @@ long journal_prune(struct journal *j, int64_t now_us)
     if (now_us == 0)
         now_us = event_now_us();
     long a = prune_table(j, "events", "host_us", now_us);
-    long b = prune_table(j, "audit", "time_us", now_us);
+    long b = -1;
+    if (chain_begin(j) == 0) {
+        b = prune_table(j, "audit", "time_us", now_us);
+        if (b > 0) {
+            /* the chain says what retention removed (rows up to the oldest one left) */
+            sqlite3_stmt *st;
+            int64_t upto = 0;
+            if (sqlite3_prepare_v2(j->db, "SELECT coalesce((SELECT min(id) FROM audit) - 1, (SELECT coalesce(max("
+                                          "audit_id), 0) FROM audit_chain WHERE stage < 3))", -1, &st, NULL) == SQLITE_OK) {
+                if (sqlite3_step(st) == SQLITE_ROW)
+                    upto = sqlite3_column_int64(st, 0);
+                sqlite3_finalize(st);
+            }
+            if (journal_chain_retention(j, upto) != 0)
+                b = -1;
+        }
+        if (chain_end(j, b < 0 ? -1 : 0) != 0)
+            b = -1;
+    }
     if (a < 0 || b < 0) {
         journal_set_error(j, "pruning");
         return -1;
@@ -683,7 +773,7 @@ int journal_audit_begin(struct journal *j, struct audit_record *rec)
     if (!must_keep(j)) {
         if (insert_audit(j, rec) == 0)
             return 0;
-        journal_trouble(j, sqlite3_extended_errcode(j->db));
+        journal_trouble(j, last_code(j));
     }
     int rc = jq_push_audit(j->q, rec);
     kept(j);
@@ -710,7 +800,7 @@ int journal_audit_finish(struct journal *j, int64_t id, const char *result, cons
         int rc = update_audit(j, id, result, detail, done_us);
         if (rc >= 0)
             return rc == 0 ? 0 : -1;
-        journal_trouble(j, sqlite3_extended_errcode(j->db));
+        journal_trouble(j, last_code(j));
     }
     int rc = jq_finish_audit(j->q, id, result, detail, done_us);
     kept(j);

@@ -11,7 +11,7 @@
 #include "core/event.h"
 #include "core/loop.h"
 
-#define JOURNAL_SCHEMA_VERSION 3
+#define JOURNAL_SCHEMA_VERSION 4
 
 struct journal;
 
@@ -158,6 +158,33 @@ long journal_events_after(struct journal *j, int64_t after_id, size_t limit, jou
 int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id);
 /* Acknowledgement of one event: 1 = acknowledged (by and at_us filled), 0 = not (yet), -1 = no such event. */
 int journal_event_ack_state(struct journal *j, int64_t event_id, char *by, size_t bylen, int64_t *at_us);
+/* ---- the audit trail's hash chain ----
+ * Every write of an audit row appends a link (core/journal_chain.c): the SHA-256 of the row's content, chained to the
+ * previous link, so an edited or deleted row or link shows. A truncated end of the chain needs an independent copy:
+ * journal_set_audit_copy hands every link to the owner (portierd sends it to the system journal). */
+struct journal_verify_result {
+    bool ok;
+    int64_t links, rows;         /* checked */
+    int64_t first_seq;           /* the oldest link kept (retention removes older ones, and says so) */
+    int64_t bad_seq;             /* the first broken link (0 with bad_audit_id: a row without any link) */
+    int64_t bad_audit_id;        /* the row concerned (0: none) */
+    uint64_t problems;
+    char error[256];             /* what is wrong at the first broken link, in words */
+};
+/* Verify the whole trail: 0 (out->ok says whether it holds), or -1 when it cannot be read (out->error). */
+int journal_audit_verify(struct journal *j, struct journal_verify_result *out);
+/* The same a part at a time (for a loop that must keep answering): step returns 0 (more), 1 (done), -1 (error). */
+struct journal_verify;
+struct journal_verify *journal_verify_new(void);
+void journal_verify_free(struct journal_verify *v);
+int journal_audit_verify_step(struct journal *j, struct journal_verify *v, size_t budget);
+const struct journal_verify_result *journal_verify_result(const struct journal_verify *v);
+/* Called after every link: the row as written ("written", "completed") or the retention note, the link's number
+ * and hash (hex). */
+typedef void (*journal_audit_copy_fn)(const struct audit_record *rec, const char *stage, int64_t seq,
+                                      const char *hash, void *arg);
+void journal_set_audit_copy(struct journal *j, journal_audit_copy_fn fn, void *arg);
+
 /* Row counts (for tests and status). */
 long journal_count_events(struct journal *j);
 long journal_count_audit(struct journal *j);

@@ -61,6 +61,11 @@ struct journal {
     pthread_mutex_t check_lock;  /* guards check_db */
     char check_result[256];      /* "" = passed */
     int check_code;              /* SQLite code of the check: OK, CORRUPT/NOTADB, or another (inconclusive) */
+
+    /* the audit chain's independent copy (journal_set_audit_copy) */
+    journal_audit_copy_fn audit_copy;
+    void *audit_copy_arg;
+    int failed_code;             /* the code of a failed audit write, kept across its rollback */
 };
 
 static inline void journal_bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -82,6 +87,14 @@ void journal_retry_init(struct journal *j);
 /* Tell the front end (listener notice) and keep it for the banner. */
 void journal_notice(struct journal *j, enum event_severity sev, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* journal_chain.c: links appended in the transaction (or savepoint) that wrote the row. 0 or -1. */
+int journal_chain_written(struct journal *j, int64_t audit_id, bool completed);
+int journal_chain_completed(struct journal *j, int64_t audit_id);
+/* Link every row without a link (rows that predate the chain), in id order. */
+int journal_chain_adopt(struct journal *j);
+/* Retention removed the rows up to upto_audit_id: say so in the chain and drop the links only they needed. */
+int journal_chain_retention(struct journal *j, int64_t upto_audit_id);
 
 /* journal_open.c */
 /* Open the read-write connection (creating the file and its directory, WAL, schema). SQLite result code;

@@ -142,6 +142,8 @@ enum sensor_state { SENSOR_UNKNOWN, SENSOR_CLOSED, SENSOR_OPEN };
 enum progress { PROGRESS_IDLE, PROGRESS_PENDING, PROGRESS_OK, PROGRESS_FAILED };
 
 struct device; /* core/device.h */
+struct site_remote; /* core/device.h */
+struct devlock; /* core/devlock.h */
 struct site;
 struct journal; /* core/journal.h */
 
@@ -165,6 +167,7 @@ struct site_device {
     bool was_up;
     uint64_t events, errors;
     struct device *drv;               /* driver instance, NULL until attached */
+    struct devlock *owner_lock;       /* this process owns the device (core/devlock.h), while attached */
     /* identity as read from the device by its driver ("" while unknown) */
     char serial[48];
     char firmware[64];
@@ -244,6 +247,9 @@ struct site {
      * finished (never from inside: the site may be replaced). 0, or -1 with why (the action fails). */
     int (*reload)(struct site *site, const char *by, char *why, size_t whylen, void *arg);
     void *reload_arg;
+    /* Set on a client's mirror of a site that portierd owns: actions and slave reads go there (core/device.h). */
+    const struct site_remote *remote;
+    void *remote_arg;
 };
 
 /* An empty site (calloc'd). */

@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/devlock.h"
 #include "core/tcp.h"
 #include "core/xport_tty.h"
 
@@ -27,6 +28,7 @@ struct serial_impl {
     bool draining;    /* RTS mode: UART empty, waiting out the guard time */
     loop_timer_t timer;
     int fd;
+    struct devlock *lock; /* the port's UUCP lock file, held while it is open */
 };
 
 static const struct xport_ops serial_ops;
@@ -162,6 +164,7 @@ static void serial_close(struct xport *x)
         } else if (x->fd >= 0) {
             close(x->fd);
         }
+        devlock_release(s->lock);
         free(s);
     } else if (x->fd >= 0) {
         close(x->fd);
@@ -231,6 +234,7 @@ static int open_libserialport(const char *path, unsigned baud, struct sp_port **
     }
     /* libserialport leaves VMIN/VTIME and the input modes raw already; make sure of the rest. */
     xport_tty_configure(fd, baud);
+    ioctl(fd, TIOCEXCL); /* no second opener (but root) while it is ours */
     *out = p;
     *fdout = fd;
     return 0;
@@ -291,6 +295,11 @@ int xport_serial_open(struct xport *x, loop_t *loop, const char *path, const str
     s->guard_us = o && o->guard_us ? o->guard_us : DEFAULT_GUARD_US;
     s->fd = -1;
     loop_timer_init(&s->timer, rts_timer_cb, s);
+    /* One master per bus: the port's lock file first (other serial programs honour it too), then TIOCEXCL. */
+    if (devlock_tty(path, &s->lock, err, errlen) < 0) {
+        free(s);
+        return -EBUSY;
+    }
 
     int fd = -1;
     const char *how = "serial";
@@ -302,6 +311,7 @@ int xport_serial_open(struct xport *x, loop_t *loop, const char *path, const str
         struct xport tmp = { 0 };
         rc = xport_tty_open(&tmp, path, baud, err, errlen);
         if (rc < 0) {
+            devlock_release(s->lock);
             free(s);
             return rc;
         }
@@ -316,6 +326,7 @@ int xport_serial_open(struct xport *x, loop_t *loop, const char *path, const str
         } else {
             close(fd);
         }
+        devlock_release(s->lock);
         free(s);
         return rc;
     }

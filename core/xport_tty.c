@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -96,6 +97,7 @@ int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, 
         return rc;
     }
     tcflush(fd, TCIOFLUSH);
+    ioctl(fd, TIOCEXCL); /* no second opener (but root) while it is ours */
     xport_init(x, &xport_fd_ops, fd, NULL, "tty %s %u 8N1", path, baud);
     return 0;
 }

@@ -20,6 +20,9 @@ struct cdata {
     unsigned journal_rows;    /* the hello's, for a resync of a client that had nothing yet */
     char client[64];
     int asked_role;           /* the role the hello asked for (-1: none) */
+    /* the replay in progress (begin_replay / replay_part) */
+    int64_t replay_after;     /* the next part begins after this id */
+    int64_t replayed, missed_from, missed_to;
 };
 
 /* ---- identity ---- */
@@ -158,73 +161,108 @@ static void send_snapshot(struct daemon *d, struct client *c, int64_t last_id)
     json_decref(m);
 }
 
-struct collect {
-    json_t **rows;
-    size_t n, cap;
-    int64_t oldest;
+/* ---- the replay: catching up from the journal, paced by the client's reading ----
+ * Events after the client's position are read from the journal a part at a time, each part queued when the client
+ * has read the previous one, so a client that is far behind neither fills its queue nor holds anything up. The live
+ * stream skips it meanwhile; once it has caught up it gets a fresh snapshot (if anything was skipped) and "synced". */
+
+#define REPLAY_PART 500
+
+struct part {
+    struct client *c;
+    size_t n, bytes, budget;
+    int64_t last;
 };
 
-static int collect_row(const struct event *ev, const struct journal_ack *ack, void *arg)
+static int replay_row(const struct event *ev, bool acked, void *arg)
 {
-    struct collect *k = arg;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 256;
-        json_t **r = realloc(k->rows, cap * sizeof *r);
-        if (!r)
-            return 1;
-        k->rows = r;
-        k->cap = cap;
-    }
-    json_t *o = proto_event_to_json(ev, ack);
+    struct part *p = arg;
+    struct journal_ack ack = { .acked = acked };
+    json_t *o = proto_event_to_json(ev, &ack);
     if (!o)
         return 1;
     json_object_set_new(o, "type", json_string("event"));
     json_object_set_new(o, "replay", json_true());
-    k->rows[k->n++] = o;
-    k->oldest = ev->id;
-    return 0;
+    server_send(p->c, o, 0, false, ev->id);
+    json_decref(o);
+    p->n++;
+    p->last = ev->id;
+    p->bytes += 400; /* about: what matters is that a part stays well below the client's queue */
+    return p->bytes >= p->budget;
 }
 
-static int exists_row(const struct event *ev, const struct journal_ack *ack, void *arg)
+static void replay_part(struct daemon *d, struct client *c)
 {
-    (void)ev;
+    struct cdata *cd = c->data;
+    if (!cd || !c->catching_up)
+        return;
+    struct part p = { .c = c, .budget = server_queue_limit(d->srv) / 2 };
+    long got = d->journal ? journal_events_after(d->journal, cd->replay_after, REPLAY_PART, replay_row, &p) : 0;
+    cd->replayed += p.n;
+    if (p.n)
+        cd->replay_after = p.last;
+    if (got > 0 && (p.n == REPLAY_PART || p.bytes >= p.budget))
+        return; /* more to come when this part has been read */
+    /* caught up */
+    c->catching_up = false;
+    if (c->skipped)
+        send_snapshot(d, c, cd->replay_after);
+    c->skipped = false;
+    json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "synced", "last_id", (json_int_t)cd->replay_after,
+                          "replayed", (json_int_t)cd->replayed, "missed_from", (json_int_t)cd->missed_from,
+                          "missed_to", (json_int_t)cd->missed_to);
+    if (m)
+        server_send(c, m, 0, false, cd->replay_after);
+    json_decref(m);
+}
+
+struct nth {
+    size_t want, seen;
+    int64_t id;
+};
+
+static int nth_row(const struct event *ev, const struct journal_ack *ack, void *arg)
+{
     (void)ack;
-    *(bool *)arg = true;
-    return 1;
+    struct nth *n = arg;
+    n->id = ev->id;
+    return ++n->seen >= n->want;
 }
 
-/* Events after `after` (at most PROTO_REPLAY_MAX, the newest if more), or the last `rows` when after is 0; oldest
- * first; then "synced". Live events are those above last_id. */
-static void send_replay(struct daemon *d, struct client *c, int64_t after, unsigned rows, int64_t last_id)
+/* Start catching up after `after` (at most PROTO_REPLAY_MAX events: the oldest beyond are reported as missed), or
+ * with the last `rows` events when after is 0. A client without the stream gets "synced" at once. */
+static void begin_replay(struct daemon *d, struct client *c, int64_t after, unsigned rows, int64_t last_id)
 {
-    struct collect k = { 0 };
-    int64_t missed_from = 0, missed_to = 0;
-    if (d->journal && last_id > 0 && (after > 0 || rows > 0)) {
+    struct cdata *cd = c->data;
+    cd->replayed = 0;
+    cd->missed_from = cd->missed_to = 0;
+    cd->replay_after = last_id;
+    if (d->journal && last_id > 0 && (after > 0 || rows > 0) && after < last_id) {
+        /* the id before the oldest event to send: the `limit`-th newest after `after` */
+        struct nth n = { .want = after > 0 ? PROTO_REPLAY_MAX + 1 : rows + 1 };
         struct journal_query q = { .kind = -1, .min_severity = -1, .after_id = after, .before_id = last_id + 1,
-                                   .limit = after > 0 ? PROTO_REPLAY_MAX : rows };
-        journal_query_rows(d->journal, &q, collect_row, &k);
-        if (after > 0 && k.n == PROTO_REPLAY_MAX) {
-            bool more = false;
-            struct journal_query m = { .kind = -1, .min_severity = -1, .after_id = after, .before_id = k.oldest,
-                                       .limit = 1 };
-            journal_query_rows(d->journal, &m, exists_row, &more);
-            if (more) {
-                missed_from = after + 1;
-                missed_to = k.oldest - 1;
+                                   .limit = n.want };
+        journal_query_rows(d->journal, &q, nth_row, &n);
+        if (n.seen < n.want) {
+            cd->replay_after = after; /* everything after `after` */
+        } else {
+            cd->replay_after = n.id;
+            if (after > 0) {
+                cd->missed_from = after + 1;
+                cd->missed_to = n.id;
             }
         }
     }
-    for (size_t i = k.n; i-- > 0;) {
-        json_t *id = json_object_get(k.rows[i], "id");
-        server_send(c, k.rows[i], 0, false, json_integer_value(id));
-        json_decref(k.rows[i]);
-    }
-    free(k.rows);
-    json_t *m = json_pack("{s:s,s:I,s:I,s:I,s:I}", "type", "synced", "last_id", (json_int_t)last_id, "replayed",
-                          (json_int_t)k.n, "missed_from", (json_int_t)missed_from, "missed_to", (json_int_t)missed_to);
-    if (m)
-        server_send(c, m, 0, false, last_id);
-    json_decref(m);
+    if (!c->stream)
+        cd->replay_after = last_id; /* no stream: nothing to replay */
+    c->skipped = false;
+    c->catching_up = true; /* replay_part ends it at once when there is nothing to send */
+    replay_part(d, c);
+}
+
+static void on_drained(struct client *c, void *arg)
+{
+    replay_part(arg, c);
 }
 
 void dispatch_hello(struct daemon *d, struct client *c, const json_t *req, int64_t id)
@@ -289,9 +327,9 @@ void dispatch_hello(struct daemon *d, struct client *c, const json_t *req, int64
         json_decref(n);
     }
     int64_t last = last_event_id(d);
-    send_snapshot(d, c, last);
-    send_replay(d, c, resume, (unsigned)rows, last);
     c->hello = true;
+    send_snapshot(d, c, last);
+    begin_replay(d, c, resume, (unsigned)rows, last);
     fprintf(stderr, "portierd: client %llu (%s): hello from %s as %s%s%s\n", (unsigned long long)c->no, c->user,
             client[0] ? client : "a client", role_name(c->role), c->readonly ? " (read-only)" : "",
             stream ? "" : ", no stream");
@@ -322,9 +360,9 @@ static void on_resync(struct client *c, const char *reason, const int64_t *dropp
     send_snapshot(d, c, last);
     struct cdata *cd = c->data;
     if (c->last_sent_id > 0)
-        send_replay(d, c, c->last_sent_id, 0, last);
+        begin_replay(d, c, c->last_sent_id, 0, last);
     else
-        send_replay(d, c, 0, cd ? cd->journal_rows : DEFAULT_JOURNAL_ROWS, last);
+        begin_replay(d, c, 0, cd ? cd->journal_rows : DEFAULT_JOURNAL_ROWS, last);
 }
 
 static void on_closed(struct client *c, void *arg)
@@ -345,6 +383,7 @@ const struct server_handlers dispatch_handlers = {
     .connected = on_connected,
     .request = on_request,
     .resync = on_resync,
+    .drained = on_drained,
     .closed = on_closed,
 };
 

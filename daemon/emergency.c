@@ -363,14 +363,16 @@ void emergency_resume(struct emergency *e)
         dispatch_notice(e->d, "error", "emergency state: %s", err);
         return;
     }
+    /* The devices report what they remember at start (the site is then active); this file adds who began it and
+     * keeps the emergency active even if no device got it before the crash. */
     FILE *f = fopen(e->path, "r");
-    if (!f)
+    if (!f && !e->d->site->emergency_active)
         return;
     struct site *s = e->d->site;
     char line[256], site[SITE_NAME_MAX + 8] = "";
-    bool active = false;
-    long long since = 0;
-    while (fgets(line, sizeof line, f)) {
+    bool active = e->d->site->emergency_active;
+    long long since = e->d->site->emergency_since_us;
+    while (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
         if (strncmp(line, "site ", 5) == 0)
             event_copy(site, sizeof site, line + 5);
@@ -381,10 +383,11 @@ void emergency_resume(struct emergency *e)
         else if (strncmp(line, "by ", 3) == 0)
             event_copy(e->by, sizeof e->by, line + 3);
     }
-    fclose(f);
+    if (f)
+        fclose(f);
     if (!active)
         return;
-    if (strcmp(site, s->name) != 0)
+    if (site[0] && strcmp(site, s->name) != 0)
         dispatch_notice(e->d, "warning", "emergency state of site \"%s\" found for site \"%s\"; resumed anyway", site,
                         s->name);
     s->emergency_active = true;
@@ -392,11 +395,23 @@ void emergency_resume(struct emergency *e)
     snprintf(e->action, sizeof e->action, "emergency-on");
     build_outs(e);
     for (size_t i = 0; i < e->n; i++) {
-        e->outs[i].retrying = true;
-        snprintf(e->outs[i].msg, sizeof e->outs[i].msg, "resuming after a restart");
+        struct em_out *o = &e->outs[i];
+        const struct site_output *so = &s->outputs[o->output];
+        if (so->state.emergency && !so->state.stale) {
+            o->progress = PROGRESS_OK; /* the device says so already */
+            snprintf(o->msg, sizeof o->msg, "unlocked (remembered by the device)");
+            continue;
+        }
+        o->retrying = true;
+        snprintf(o->msg, sizeof o->msg, "resuming after a restart");
     }
     publish(e, EVENT_ALARM, NULL, "emergency resumed after a restart of portierd (active since it was started by %s); "
             "sending the unlock to every emergency door again", e->by);
-    loop_timer_arm_ms(e->d->loop, &e->retry_timer, 0);
+    loop_timer_arm_ms(e->d->loop, &e->retry_timer, RETRY_FIRST_MS); /* the devices complete what they remember */
+    char werr[256];
+    if (!e->by[0])
+        snprintf(e->by, sizeof e->by, "an earlier run");
+    if (save(e, werr, sizeof werr) < 0)
+        dispatch_notice(e->d, "error", "emergency state not saved: %s", werr);
     changed(e);
 }

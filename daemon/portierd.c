@@ -15,7 +15,9 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "config/site_config.h"
@@ -42,6 +44,8 @@ static void usage(FILE *out)
             "      --foreground       plain log lines on stderr (without it they carry journald priorities)\n"
             "      --max-clients N    connections at once (default 256; 64 per Unix user)\n"
             "      --client-queue B   bytes queued per client before it is resynchronised (default 8 MiB)\n"
+            "      --stall-timeout S  a client that reads nothing for S seconds while its queue is full is closed\n"
+            "                         (default 60)\n"
             "  -h, --help             this text;  -V, --version  the version\n"
             "Signals: SIGHUP reloads the configuration (validated first), SIGTERM stops (doors stay as they are).\n");
 }
@@ -92,6 +96,51 @@ static int lock_state_dir(const char *dir, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* ---- the audit trail's independent copy ----
+ * Every link of the audit chain also goes to the system journal (syslog when journald is absent), where a database
+ * edit cannot reach: `journalctl -t portierd-audit` lists them with their link number and hash. */
+
+enum audit_sink { SINK_JOURNALD, SINK_SYSLOG, SINK_LOG };
+static enum audit_sink audit_sink;
+
+/* Where the copy goes: journald when its socket exists (sd_journal_send silently drops messages otherwise), else
+ * syslog when /dev/log exists, else portierd's own log. */
+static void audit_sink_choose(void)
+{
+    if (access("/run/systemd/journal/socket", F_OK) == 0) {
+        audit_sink = SINK_JOURNALD;
+    } else if (access("/dev/log", F_OK) == 0) {
+        audit_sink = SINK_SYSLOG;
+        openlog("portierd-audit", LOG_PID, LOG_AUTHPRIV);
+    } else {
+        audit_sink = SINK_LOG;
+        logmsg(4, "neither journald nor syslog: the audit trail's independent copy goes to this log");
+    }
+}
+
+static void audit_copy(const struct audit_record *rec, const char *stage, int64_t seq, const char *hash, void *arg)
+{
+    (void)arg;
+    const char *result = rec->result[0] ? rec->result : "pending";
+    if (audit_sink == SINK_JOURNALD &&
+        sd_journal_send("MESSAGE=audit #%lld %s: %s (%s) %s %s %s: %s%s%s", (long long)rec->id, stage, rec->user,
+                        rec->role, rec->action, rec->target, rec->params, result, rec->detail[0] ? " — " : "",
+                        rec->detail, "PRIORITY=5", "SYSLOG_IDENTIFIER=portierd-audit", "PORTIER_AUDIT_ID=%lld",
+                        (long long)rec->id, "PORTIER_AUDIT_STAGE=%s", stage, "PORTIER_AUDIT_SEQ=%lld", (long long)seq,
+                        "PORTIER_AUDIT_HASH=%s", hash, "PORTIER_AUDIT_USER=%s", rec->user, "PORTIER_AUDIT_ACTION=%s",
+                        rec->action, "PORTIER_AUDIT_RESULT=%s", result, NULL) >= 0)
+        return;
+    if (audit_sink == SINK_SYSLOG) {
+        syslog(LOG_NOTICE, "audit #%lld %s link %lld %s: %s (%s) %s %s %s: %s%s%s", (long long)rec->id, stage,
+               (long long)seq, hash, rec->user, rec->role, rec->action, rec->target, rec->params, result,
+               rec->detail[0] ? " — " : "", rec->detail);
+        return;
+    }
+    logmsg(5, "audit #%lld %s link %lld %s: %s (%s) %s %s %s: %s%s%s", (long long)rec->id, stage, (long long)seq, hash,
+           rec->user, rec->role, rec->action, rec->target, rec->params, result, rec->detail[0] ? " — " : "",
+           rec->detail);
 }
 
 /* ---- hosting the site ---- */
@@ -361,11 +410,12 @@ int main(int argc, char **argv)
     const char *config = NULL, *socket_opt = NULL, *state_dir = DEFAULT_STATE_DIR;
     struct server_opts so;
     server_opts_default(&so);
-    enum { OPT_SOCKET = 256, OPT_STATE, OPT_FG, OPT_MAXCL, OPT_QUEUE };
+    enum { OPT_SOCKET = 256, OPT_STATE, OPT_FG, OPT_MAXCL, OPT_QUEUE, OPT_STALL };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},      {"socket", required_argument, NULL, OPT_SOCKET},
         {"state-dir", required_argument, NULL, OPT_STATE}, {"foreground", no_argument, NULL, OPT_FG},
         {"max-clients", required_argument, NULL, OPT_MAXCL}, {"client-queue", required_argument, NULL, OPT_QUEUE},
+        {"stall-timeout", required_argument, NULL, OPT_STALL},
         {"help", no_argument, NULL, 'h'},               {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -392,6 +442,13 @@ int main(int argc, char **argv)
             }
             so.queue_limit = (size_t)v;
             break;
+        case OPT_STALL:
+            if (parse_size(optarg, 1, 86400, &v) < 0) {
+                fprintf(stderr, "portierd: --stall-timeout needs a number of seconds 1..86400\n");
+                return 2;
+            }
+            so.stall_timeout_ms = (unsigned)v * 1000;
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("portierd %s\n", PORTIER_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -405,6 +462,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
+    umask(0077); /* the journal, the audit and the state are the daemon's alone (the socket is opened up itself) */
 
     static struct daemon dd;
     struct daemon *d = &dd;
@@ -458,6 +516,8 @@ int main(int argc, char **argv)
         logmsg(3, "journal %s", err);
         goto out;
     }
+    audit_sink_choose();
+    journal_set_audit_copy(d->journal, audit_copy, d);
     d->em = emergency_new(d);
     if (!d->em || host_site(d, site, err, sizeof err) < 0) {
         logmsg(3, "%s", d->em ? err : "out of memory");
@@ -495,6 +555,10 @@ int main(int argc, char **argv)
     system_event(d, EVENT_NORMAL, "portierd started", "portierd %s started (pid %d): %zu devices, socket %s",
                  PORTIER_VERSION, (int)getpid(), site->n_devices, d->socket_path);
     device_start_all(site);
+    int closed = requests_recover(d);
+    if (closed > 0)
+        logmsg(4, "%d action%s of an earlier run ended without a result (audited as interrupted)", closed,
+               closed == 1 ? "" : "s");
     emergency_resume(d->em);
     logmsg(5, "serving site \"%s\" (%zu devices) on %s; state in %s, journal %s", site->name, site->n_devices,
            d->socket_path, d->state_dir, d->journal_path);

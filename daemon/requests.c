@@ -21,6 +21,9 @@ struct dreq {
     const struct action_run *run;   /* while an action runs (valid until its final callback) */
     bool action, finished, in_call;
     int64_t audit_id;               /* slave reads: their audit row */
+    struct journal_verify *verify;  /* audit-verify: the walk in progress */
+    bool c3;                        /* raw: the device family of the answer */
+    loop_timer_t timer;
     struct dreq *next;
 };
 
@@ -40,6 +43,10 @@ static struct dreq *dreq_new(struct daemon *d, struct client *c, int64_t id, con
 
 static void dreq_free(struct dreq *r)
 {
+    if (r->verify) {
+        loop_timer_disarm(r->d->loop, &r->timer);
+        journal_verify_free(r->verify);
+    }
     for (struct dreq **p = &r->d->reqs; *p; p = &(*p)->next)
         if (*p == r) {
             *p = r->next;
@@ -433,6 +440,146 @@ static void do_slave_read(struct daemon *d, struct client *c, const json_t *req,
     }
 }
 
+/* ---- raw pass-through: technicians only, audited like an action ---- */
+
+static void raw_done(void *ctx, int code, const void *reply, size_t len, const char *error)
+{
+    struct dreq *r = ctx;
+    json_t *m = json_object();
+    char detail[300];
+    if (error) {
+        snprintf(detail, sizeof detail, "%s", error);
+    } else if (r->c3) {
+        char *hex = proto_hex_encode(reply, len < 48 ? len : 48);
+        snprintf(detail, sizeof detail, "reply 0x%02X, %zu bytes%s%s%s", (unsigned)code & 0xff, len, len ? ": " : "",
+                 hex ? hex : "", len > 48 ? "..." : "");
+        free(hex);
+    } else {
+        snprintf(detail, sizeof detail, "reply %02X%s%.200s", (unsigned)code & 0xff, len ? ": " : "",
+                 reply ? (const char *)reply : "");
+    }
+    audit_finish(r->d, r->audit_id, !error, detail);
+    if (m) {
+        json_object_set_new(m, "type", json_string("result"));
+        json_object_set_new(m, "op", json_string("raw"));
+        json_object_set_new(m, "status", json_string(error ? "failed" : "ok"));
+        json_object_set_new(m, "error", json_string(error ? error : ""));
+        json_object_set_new(m, "code", json_integer(code));
+        if (!error && r->c3) {
+            char *hex = proto_hex_encode(reply, len);
+            json_object_set_new(m, "reply_command", json_integer(code & 0xff));
+            json_object_set_new(m, "reply_hex", json_string(hex ? hex : ""));
+            free(hex);
+        } else if (!error) {
+            json_object_set_new(m, "reply", json_stringn(reply ? reply : "", len));
+        }
+        json_object_set_new(m, "audit_id", json_integer(r->audit_id));
+    }
+    send_to(r, m, true);
+    dreq_free(r);
+}
+
+static void do_raw(struct daemon *d, struct client *c, const json_t *req, int64_t id)
+{
+    char name[SITE_NAME_MAX] = "", slave[32] = "", line[400] = "", hexs[2048] = "", err[256] = "";
+    int64_t command = -1, timeout = 0;
+    if (proto_get_str(req, "device", name, sizeof name, err, sizeof err) < 0 ||
+        proto_get_str(req, "slave", slave, sizeof slave, err, sizeof err) < 0 ||
+        proto_get_str(req, "line", line, sizeof line, err, sizeof err) < 0 ||
+        proto_get_str(req, "payload_hex", hexs, sizeof hexs, err, sizeof err) < 0 ||
+        proto_get_int(req, "command", &command, err, sizeof err) < 0 ||
+        proto_get_int(req, "timeout_ms", &timeout, err, sizeof err) < 0) {
+        dispatch_reply_error(c, id, "raw", "error", "%s", err);
+        return;
+    }
+    if (!technician(d, c, id, "raw", name))
+        return;
+    struct site_device *sd = site_find_device(d->site, name);
+    struct device *drv = sd ? sd->drv : NULL;
+    if (!drv || !drv->ops->raw) {
+        dispatch_reply_error(c, id, "raw", "refused", "%s", sd ? "this device takes no raw requests" :
+                             "no panel or bus of that name");
+        return;
+    }
+    bool c3 = sd->panel != NULL;
+    unsigned char *payload = NULL;
+    size_t plen = 0;
+    if (c3 && (command < 0 || command > 255 || (hexs[0] && proto_hex_decode(hexs, &payload, &plen) < 0))) {
+        dispatch_reply_error(c, id, "raw", "refused", "a C3 request needs \"command\" (0..255) and hex "
+                             "\"payload_hex\"");
+        return;
+    }
+    if (!c3 && !line[0]) {
+        free(payload);
+        dispatch_reply_error(c, id, "raw", "refused", "a NiX1 request needs \"line\" (and \"slave\")");
+        return;
+    }
+    if (timeout < 0 || timeout > 60000)
+        timeout = 0;
+    struct dreq *r = dreq_new(d, c, id, "raw");
+    if (!r) {
+        free(payload);
+        dispatch_reply_error(c, id, "raw", "failed", "out of memory");
+        return;
+    }
+    r->c3 = c3;
+    char params[128];
+    if (c3)
+        snprintf(params, sizeof params, "command=0x%02X bytes=%zu", (unsigned)command, plen);
+    else
+        snprintf(params, sizeof params, "slave=%.20s line=%.80s", slave[0] ? slave : "broadcast", line);
+    r->audit_id = audit_begin(d, c, "raw", sd->name, params, NULL, NULL);
+    if (r->audit_id < 0) {
+        free(payload);
+        dreq_free(r);
+        dispatch_reply_error(c, id, "raw", "refused", "the audit record could not be written: nothing sent");
+        return;
+    }
+    struct device_raw rq = { .command = (unsigned char)command, .payload = payload, .len = plen,
+                             .slave = slave[0] ? slave : NULL, .line = line, .timeout_ms = (unsigned)timeout };
+    if (drv->ops->raw(drv, &rq, raw_done, r, err, sizeof err) < 0) {
+        audit_finish(d, r->audit_id, false, err);
+        dreq_free(r);
+        dispatch_reply_error(c, id, "raw", "refused", "%s", err);
+    }
+    free(payload);
+}
+
+/* ---- audit-verify: a part at a time, so the loop keeps answering ---- */
+
+#define VERIFY_PART 2000
+
+static void verify_step(loop_t *loop, void *arg)
+{
+    struct dreq *r = arg;
+    int rc = r->c && r->d->journal ? journal_audit_verify_step(r->d->journal, r->verify, VERIFY_PART) : -1;
+    if (rc == 0) {
+        loop_timer_arm_us(loop, &r->timer, 1);
+        return;
+    }
+    const struct journal_verify_result *v = journal_verify_result(r->verify);
+    json_t *m = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "type", "result", "op", "audit-verify",
+                          "status", rc < 0 ? "failed" : "ok", "ok", v->ok, "links", (json_int_t)v->links, "rows",
+                          (json_int_t)v->rows, "first_seq", (json_int_t)v->first_seq, "first_bad",
+                          (json_int_t)v->bad_seq, "bad_audit_id", (json_int_t)v->bad_audit_id, "problems",
+                          (json_int_t)v->problems, "error", v->error);
+    send_to(r, m, true);
+    dreq_free(r);
+}
+
+static void do_verify(struct daemon *d, struct client *c, int64_t id)
+{
+    struct dreq *r = dreq_new(d, c, id, "audit-verify");
+    if (!r || !(r->verify = journal_verify_new())) {
+        if (r)
+            dreq_free(r);
+        dispatch_reply_error(c, id, "audit-verify", "failed", "out of memory");
+        return;
+    }
+    loop_timer_init(&r->timer, verify_step, r);
+    loop_timer_arm_us(d->loop, &r->timer, 0);
+}
+
 /* ---- the table ---- */
 
 static void ok_result(struct client *c, int64_t id, const char *op)
@@ -472,6 +619,10 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         dispatch_send_snapshot(d, c, id);
     else if (strcmp(op, "mqtt-status") == 0)
         daemon_mqtt_status(d, c, id);
+    else if (strcmp(op, "raw") == 0)
+        do_raw(d, c, req, id);
+    else if (strcmp(op, "audit-verify") == 0)
+        do_verify(d, c, id);
     else if (strcmp(op, "journal") == 0 || strcmp(op, "audit") == 0)
         do_query(d, c, req, id, op[0] == 'a');
     else if (strcmp(op, "slave-get") == 0 || strcmp(op, "slave-files") == 0 || strcmp(op, "slave-file-get") == 0)
@@ -480,4 +631,22 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         do_action(d, c, req, id, action_find(op));
     else
         dispatch_reply_error(c, id, op, "error", "unknown op \"%.40s\"", op);
+}
+
+/* ---- at start ---- */
+
+int requests_recover(struct daemon *d)
+{
+    struct dreq *r = dreq_new(d, NULL, 0, "emergency-on");
+    if (!r)
+        return -1;
+    r->action = true;
+    r->run_no = ++d->next_run;
+    bool resumed = false;
+    r->in_call = true;
+    int closed = action_recover(d->site, true, action_cb, r, &resumed);
+    r->in_call = false;
+    if (!resumed || r->finished)
+        dreq_free(r);
+    return closed;
 }

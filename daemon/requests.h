@@ -13,6 +13,10 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req);
 void requests_client_gone(struct daemon *d, struct client *c);
 /* The actions running now, as "action" objects (for a snapshot). */
 json_t *requests_running_json(struct daemon *d);
+/* At start, devices attached and started: close the audit rows an ended process left pending, and complete an
+ * emergency some device remembers on the devices that never got it (core action_recover), shown to every client.
+ * Returns the number of rows closed, or -1. */
+int requests_recover(struct daemon *d);
 /* Free what is left at exit (drivers detached: no callback can come any more). */
 void requests_free_all(struct daemon *d);
 

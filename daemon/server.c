@@ -18,6 +18,7 @@
 #define READ_PER_WAKE (256 * 1024)   /* bytes read from one client per wake-up (fairness) */
 #define ACCEPT_PER_WAKE 64
 #define IOV_MAX_BATCH 64
+#define LINES_PER_TURN 8             /* requests of one client handled before the others get their turn */
 #define CLOSING_GRACE_US 2000000     /* a client that does not take its bye within this is closed anyway */
 
 struct msg {
@@ -45,7 +46,8 @@ struct server {
     uint64_t next_no;
     struct client *flush_list;
     struct client *graveyard;       /* closed, freed at the next flush pass */
-    loop_timer_t flush_timer, tick_timer;
+    struct client *turn_list;       /* clients with complete lines waiting for their turn */
+    loop_timer_t flush_timer, tick_timer, turn_timer;
     struct server_stats st;
 };
 
@@ -62,6 +64,8 @@ void server_opts_default(struct server_opts *o)
     o->line_timeout_ms = 30000;
     o->stall_timeout_ms = 60000;
 }
+
+static void schedule_turn(struct client *c);
 
 /* ---- messages ---- */
 
@@ -131,6 +135,19 @@ static void client_close(struct client *c, const char *why)
     c->fd = -1;
     fprintf(stderr, "portierd: client %llu (%s, pid %d) closed: %s\n", (unsigned long long)c->no, c->user,
             (int)c->pid, why);
+    /* off the pending lists: the graveyard may be freed before they are walked */
+    for (struct client **p = &s->flush_list; c->in_flush_list && *p; p = &(*p)->flush_next)
+        if (*p == c) {
+            *p = c->flush_next;
+            c->in_flush_list = false;
+            break;
+        }
+    for (struct client **p = &s->turn_list; c->in_turn && *p; p = &(*p)->turn_next)
+        if (*p == c) {
+            *p = c->turn_next;
+            c->in_turn = false;
+            break;
+        }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -218,6 +235,11 @@ static void overflow(struct client *c, size_t incoming, int64_t req_id, bool fin
             (unsigned long long)c->no, c->user, c->resync_reason);
     if (c->stalled_since_us == 0)
         c->stalled_since_us = event_now_us();
+    /* Writable again (it has read) means: send the resync; even when nothing is left queued. */
+    if (!c->want_write) {
+        c->want_write = true;
+        update_mask(c);
+    }
 }
 
 static void enqueue(struct client *c, struct msg *m, int64_t req_id, bool final, int64_t event_id, bool force)
@@ -262,6 +284,10 @@ void server_broadcast(struct server *s, const json_t *msg, int64_t event_id)
     for (struct client *c = s->clients; c; c = c->next) {
         if (!c->hello || !c->stream || c->dead || c->closing)
             continue;
+        if (c->catching_up) {
+            c->skipped = true;
+            continue;
+        }
         if (!m && !(m = msg_new(msg)))
             return;
         enqueue(c, m, 0, false, event_id, false);
@@ -321,6 +347,7 @@ static void client_write(struct client *c)
         s->st.bytes_out += (uint64_t)w;
         if (!c->closing)
             c->stalled_since_us = 0;
+        /* (the replay of a client catching up is paced by its reading: see below) */
         size_t left = (size_t)w;
         while (left && c->q_len) {
             struct qent *e = &c->q[c->q_head];
@@ -355,7 +382,10 @@ static void client_write(struct client *c)
     if (c->paused) {
         c->paused = false;
         update_mask(c);
+        schedule_turn(c); /* the requests read before it was paused */
     }
+    if (c->catching_up && !c->resync && s->h.drained)
+        s->h.drained(c, s->h.arg);
     if (c->resync) {
         c->resync = false;
         int64_t *dropped = c->dropped;
@@ -384,9 +414,86 @@ static void flush_cb(loop_t *loop, void *arg)
 
 /* ---- input ---- */
 
-static void client_read(struct client *c)
+/* Handle complete lines already read, at most LINES_PER_TURN (a client sending many expensive requests at once must
+ * not hold up the others: the rest waits for the next turn). True when it stopped with lines possibly left. */
+static bool process_lines(struct client *c)
 {
     struct server *s = c->srv;
+    int n = 0;
+    while (!c->dead && !c->closing && !c->paused) {
+        if (n == LINES_PER_TURN)
+            return true;
+        char *line;
+        size_t len;
+        int k = proto_lines_next(&c->in, &line, &len);
+        if (k == 0)
+            return false;
+        if (k < 0) {
+            char why[96];
+            snprintf(why, sizeof why, "line longer than %zu bytes", s->o.max_line);
+            s->st.bad_lines++;
+            server_bye(c, why);
+            return false;
+        }
+        if (len == 0)
+            continue;
+        n++;
+        s->st.lines_in++;
+        char err[160];
+        json_t *req = proto_parse(line, len, err, sizeof err);
+        if (!req) {
+            s->st.bad_lines++;
+            server_bye(c, err);
+            return false;
+        }
+        if (s->h.request)
+            s->h.request(c, req, s->h.arg);
+        json_decref(req);
+    }
+    return c->paused && !c->dead && !c->closing;
+}
+
+static void schedule_turn(struct client *c)
+{
+    struct server *s = c->srv;
+    if (c->in_turn)
+        return;
+    c->in_turn = true;
+    c->turn_next = s->turn_list;
+    s->turn_list = c;
+    if (!loop_timer_armed(&s->turn_timer))
+        loop_timer_arm_us(s->loop, &s->turn_timer, 1); /* 1 µs: the next pass of the loop, after other fds */
+}
+
+static void note_partial(struct client *c)
+{
+    if (!c->dead)
+        c->in_since_us = proto_lines_pending(&c->in) ? (c->in_since_us ? c->in_since_us : event_now_us()) : 0;
+}
+
+static void turn_cb(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct server *s = arg;
+    struct client *list = s->turn_list;
+    s->turn_list = NULL;
+    while (list) {
+        struct client *c = list;
+        list = c->turn_next;
+        c->in_turn = false;
+        if (c->dead || c->paused)
+            continue; /* a paused client gets its turn when it has read its answers */
+        if (process_lines(c))
+            schedule_turn(c);
+        note_partial(c);
+    }
+    free_graveyard(s);
+}
+
+static void client_read(struct client *c)
+{
+    if (c->in_turn)
+        return; /* lines already read wait for their turn: read more after that */
     size_t total = 0;
     while (!c->dead && !c->closing && !c->paused && total < READ_PER_WAKE) {
         size_t room;
@@ -412,36 +519,12 @@ static void client_read(struct client *c)
         }
         total += (size_t)r;
         proto_lines_commit(&c->in, (size_t)r);
-        char *line;
-        size_t len;
-        int k;
-        while (!c->dead && !c->closing && (k = proto_lines_next(&c->in, &line, &len)) != 0) {
-            if (k < 0) {
-                char why[96];
-                snprintf(why, sizeof why, "line longer than %zu bytes", s->o.max_line);
-                s->st.bad_lines++;
-                server_bye(c, why);
-                return;
-            }
-            if (len == 0)
-                continue;
-            s->st.lines_in++;
-            char err[160];
-            json_t *req = proto_parse(line, len, err, sizeof err);
-            if (!req) {
-                s->st.bad_lines++;
-                server_bye(c, err);
-                return;
-            }
-            if (s->h.request)
-                s->h.request(c, req, s->h.arg);
-            json_decref(req);
+        if (process_lines(c)) {
+            schedule_turn(c);
+            break;
         }
-        if (c->dead)
-            return;
     }
-    if (!c->dead)
-        c->in_since_us = proto_lines_pending(&c->in) ? (c->in_since_us ? c->in_since_us : event_now_us()) : 0;
+    note_partial(c);
 }
 
 static void client_io(loop_t *loop, int fd, unsigned events, void *arg)
@@ -608,7 +691,8 @@ static void tick_cb(loop_t *loop, void *arg)
             char why[64];
             snprintf(why, sizeof why, "incomplete line for %u s", s->o.line_timeout_ms / 1000);
             server_bye(c, why);
-        } else if (c->q_len && c->stalled_since_us && now - c->stalled_since_us > (int64_t)s->o.stall_timeout_ms * 1000) {
+        } else if ((c->q_len || c->resync) && c->stalled_since_us &&
+                   now - c->stalled_since_us > (int64_t)s->o.stall_timeout_ms * 1000) {
             char why[64];
             snprintf(why, sizeof why, "not reading for %u s", s->o.stall_timeout_ms / 1000);
             server_bye(c, why); /* best effort: it does not read, so the grace period closes it */
@@ -708,6 +792,7 @@ struct server *server_new(loop_t *loop, const struct server_opts *opts, const st
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     loop_timer_init(&s->flush_timer, flush_cb, s);
     loop_timer_init(&s->tick_timer, tick_cb, s);
+    loop_timer_init(&s->turn_timer, turn_cb, s);
     loop_timer_arm_ms(loop, &s->tick_timer, 500);
     return s;
 fail:
@@ -733,6 +818,7 @@ void server_free(struct server *s, const char *reason)
     free_graveyard(s);
     loop_timer_disarm(s->loop, &s->flush_timer);
     loop_timer_disarm(s->loop, &s->tick_timer);
+    loop_timer_disarm(s->loop, &s->turn_timer);
     loop_del_fd(s->loop, s->lfd);
     close(s->lfd);
     if (s->spare_fd >= 0)
@@ -749,6 +835,16 @@ struct client *server_first(struct server *s)
 struct client *server_next(struct client *c)
 {
     return c->next;
+}
+
+size_t server_queued(const struct client *c)
+{
+    return c->q_bytes;
+}
+
+size_t server_queue_limit(const struct server *s)
+{
+    return s->o.queue_limit;
 }
 
 size_t server_clients(const struct server *s)

@@ -32,6 +32,9 @@ struct client {
     bool readonly;
     bool hello;                     /* hello done: snapshot sent, stream running if wanted */
     bool stream;                    /* wants the change stream */
+    bool catching_up;               /* being replayed from the journal, paced by its reading: the live stream
+                                     * skips it meanwhile (a fresh snapshot follows if anything was skipped) */
+    bool skipped;                   /* a stream message was skipped while catching up */
     int64_t last_sent_id;           /* newest journal event written to the socket completely */
     void *data;                     /* the handlers' per-client state */
     /* ---- server.c ---- */
@@ -49,6 +52,8 @@ struct client {
     bool paused;                    /* not reading requests (back-pressure) */
     bool want_write;
     bool in_flush_list;
+    bool in_turn;                   /* complete lines read, waiting for their turn */
+    struct client *turn_next;
     int64_t stalled_since_us;       /* queue not empty and nothing written since (0: not stalled) */
     int64_t accepted_us;
     struct client *next, *prev;
@@ -64,6 +69,8 @@ struct server_handlers {
     void (*request)(struct client *c, json_t *req, void *arg);
     /* The queue of a client that overflowed has drained: send the resync (server_send_resync_head first). */
     void (*resync)(struct client *c, const char *reason, const int64_t *dropped, size_t n_dropped, void *arg);
+    /* A client catching up has read most of what was queued: queue the next part of the replay. */
+    void (*drained)(struct client *c, void *arg);
     /* The client is gone (its struct stays valid until this returns; drop references to it). */
     void (*closed)(struct client *c, void *arg);
     void *arg;
@@ -92,10 +99,15 @@ void server_free(struct server *s, const char *reason);
 /* Queue one message to one client. req_id > 0 with final = true marks the final answer of that request (listed in a
  * resync as dropped if it never got out); event_id > 0 marks a journal event (for resuming after a resync). */
 void server_send(struct client *c, const json_t *msg, int64_t req_id, bool final, int64_t event_id);
-/* The same bytes to every client that has said hello and wants the stream (encoded once). */
+/* The same bytes to every client that has said hello and wants the stream (encoded once); clients catching up
+ * skip it (they read the journal, then get a fresh snapshot). */
 void server_broadcast(struct server *s, const json_t *msg, int64_t event_id);
 /* Send bye {reason} and close once it is written (or at once if the client does not read). */
 void server_bye(struct client *c, const char *reason);
+
+/* Bytes queued for a client and its queue's limit. */
+size_t server_queued(const struct client *c);
+size_t server_queue_limit(const struct server *s);
 
 /* Iterate over live clients. */
 struct client *server_first(struct server *s);

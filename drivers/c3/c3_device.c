@@ -1120,4 +1120,5 @@ const struct device_ops c3_device_ops = {
     .command = c3_command,
     .supports = c3_supports,
     .destroy = c3_destroy,
+    .raw = c3_device_raw,
 };

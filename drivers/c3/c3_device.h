@@ -14,6 +14,9 @@ extern const struct device_ops c3_device_ops;
 
 /* The session of an attached C3 device (statistics, benchmarks), or NULL when not connected yet. */
 struct c3_session *c3_device_session(const struct device *dev);
+/* device_ops.raw of the C3 adapter (c3_dev_raw.c). */
+int c3_device_raw(struct device *dev, const struct device_raw *req, device_raw_fn cb, void *ctx, char *err,
+                  size_t errlen);
 
 /* Where the adapter keeps what it must remember across runs (emergency and pre-emergency door states): the
  * state directory's "site-<site>/c3-<panel>@<host>_<port>.state" (core/statedir.h). Writes into buf ("" when

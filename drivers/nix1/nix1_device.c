@@ -697,4 +697,5 @@ const struct device_ops nix1_device_ops = {
     .slave_get = n1dev_slave_get,
     .slave_files = n1dev_slave_files,
     .slave_file_get = n1dev_slave_file_get,
+    .raw = nix1_device_raw,
 };

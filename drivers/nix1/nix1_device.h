@@ -13,6 +13,9 @@ extern const struct device_ops nix1_device_ops;
 
 /* The bus master of an attached NiX1 device (traces, statistics, benchmarks); NULL while the port is closed. */
 nix1_bus_t *nix1_device_bus(const struct device *dev);
+/* device_ops.raw of the NiX1 adapter (nix1_dev_raw.c). */
+int nix1_device_raw(struct device *dev, const struct device_raw *req, device_raw_fn cb, void *ctx, char *err,
+                    size_t errlen);
 /* Its door controller (remembered slave states); NULL while the port is closed. */
 struct nix1_door *nix1_device_door(const struct device *dev);
 

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import Client, Daemon, Site, cleanup, fail, links_up, ok, tmpdir, wait_until  # noqa: E402
+from portierd_lib import Client, Daemon, Site, cleanup, ctl, fail, links_up, ok, tmpdir, wait_until  # noqa: E402
 
 tmp = tmpdir("daemon-basic")
 site = daemon = None
@@ -37,6 +37,44 @@ try:
     links_up(a)
     links_up(b)
     ok("every device up in both clients")
+
+    # one owner per device: direct mode and a raw bus command refuse what portierd owns, naming it
+    rc, out, err = ctl("--direct", "-c", site.config, "status")
+    if rc != 3 or "is owned by pid %d (portierd)" % daemon.proc.pid not in err or "use it" not in err:
+        fail("direct mode against devices portierd owns: %d %s %s" % (rc, out, err))
+    with open(site.config) as f:
+        pty = [l.split('"')[1] for l in f if l.strip().startswith("port = \"/dev/")][0]
+    rc, out, err = ctl("nix1", pty, "--slave", "270100000000006B", "status")
+    if rc == 0 or "is in use by pid %d (portierd)" % daemon.proc.pid not in err:
+        fail("a second master on portierd's bus: %d %s %s" % (rc, out, err))
+    b.drain(0.5)
+    if any(m.get("type") == "device" and m.get("link") != "up" for m in b.msgs):
+        fail("a refused direct owner disturbed a link")
+    ok("--direct and a raw bus command refused (owned by portierd, serial port locked); no link disturbed")
+
+    # a technician's raw requests go through portierd instead (audited); what would steal its work is refused
+    rc, out, err = ctl("c3", "127.0.0.1:%s" % [l.split("=")[1].strip(" ;") for l in conf.splitlines()
+                                               if l.strip().startswith("port = ") and '"' not in l][0], "info")
+    if rc != 3 or "is owned by pid %d (portierd)" % daemon.proc.pid not in err or "portierctl raw" not in err:
+        fail("portierctl c3 against portierd's panel: %d %s %s" % (rc, out, err))
+    rc, out, err = ctl("raw", "Panel A", "--command", "4", "--payload", b"~SerialNumber".hex(), sock=daemon.sock)
+    if rc != 0 or not out.startswith("reply 0xC8: ") or bytes.fromhex(out.split(": ")[1].strip())[:13] != b"~SerialNumber":
+        fail("raw C3 get-parameter through portierd: %d %s %s" % (rc, out, err))
+    rc, out, err = ctl("raw", "Bus 1", "--slave", "270100000000006B", "--line", "Qs", sock=daemon.sock)
+    if rc != 0 or not out.startswith("reply 00"):
+        fail("raw NiX1 Qs through portierd: %d %s %s" % (rc, out, err))
+    for args, why in ((["raw", "Panel A", "--command", "11"], "real-time log"),
+                      (["raw", "Bus 1", "--slave", "270100000000006B", "--line", "Qe"], "access log")):
+        rc, out, err = ctl(*args, sock=daemon.sock)
+        if rc != 2 or why not in err:
+            fail("raw %s not refused: %d %s %s" % (args, rc, out, err))
+    r = a.request({"op": "audit", "search": "raw", "limit": 10})
+    rows = [x for m in a.progress if m["type"] == "rows" for x in m["rows"] if x["action"] == "raw"]
+    if sorted(x["result"] for x in rows) != ["failed", "failed", "ok", "ok"] or \
+            not any("reply 0xC8" in x["detail"] for x in rows):
+        fail("raw audit rows: %s" % rows)
+    ok("portierctl c3 refused on portierd's panel with the way through it; raw C3 and NiX1 requests through "
+       "portierd answered and audited; an RT-log or access-log read refused")
 
     # a door action by a, seen by b
     r = a.request({"op": "door-open", "target": "Main entrance", "value": 3})

@@ -1,0 +1,424 @@
+/* ctl_daemon: the site commands as a client of portierd: they need nothing but its socket (no configuration, no
+ * panel password); the daemon decides the caller's role from its Unix identity and audits every action. */
+#include <errno.h>
+#include <signal.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/ctl_site.h"
+#include "client/remote.h"
+#include "config/site_config.h"
+#include "core/proto.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+#define ACTION_TIMEOUT_MS 60000
+
+int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len)
+{
+    if (g->direct)
+        return 0;
+    snprintf(sock, len, "%s", g->socket_path ? g->socket_path : REMOTE_DEFAULT_SOCKET);
+    if (!g->socket_path) {
+        /* the configuration's daemon.socket, when this user can read the configuration at all */
+        char path[2 * SITE_PATH_MAX + 8];
+        if (site_config_find(g->config_path, path, sizeof path)) {
+            struct config_diags d;
+            struct site *s = site_config_load(path, &d);
+            if (s && s->daemon.socket[0])
+                snprintf(sock, len, "%s", s->daemon.socket);
+            site_free(s);
+            config_diags_free(&d);
+        }
+    }
+    struct stat st;
+    if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+        return 1;
+    if (g->socket_path) {
+        fprintf(stderr, "portierctl: --socket %s: %s\n", sock, errno == ENOENT ? "no portierd socket there" :
+                        S_ISSOCK(st.st_mode) ? strerror(errno) : "not a socket");
+        return -1;
+    }
+    return 0; /* no daemon socket: this process owns the devices (direct mode) */
+}
+
+/* ---- connecting ---- */
+
+struct session {
+    loop_t *loop;
+    struct remote *r;
+    const struct ctl_opts *g;
+    const char *sock;
+};
+
+static void on_state(struct remote *r, enum remote_state st, const char *why, void *arg)
+{
+    (void)r;
+    struct session *s = arg;
+    if (st == REMOTE_DOWN && why && s->g->verbose)
+        fprintf(stderr, "portierctl: %s\n", why);
+}
+
+static int session_open(struct session *s, const struct ctl_call *call, const char *sock)
+{
+    memset(s, 0, sizeof *s);
+    s->g = &call->g;
+    s->sock = sock;
+    s->loop = loop_new();
+    if (!s->loop) {
+        fprintf(stderr, "portierctl: out of memory\n");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    struct remote_opts o = { .socket = sock, .client = "portierctl " PORTIER_VERSION, .readonly = call->g.readonly,
+                             .role = -1, .journal_rows = 0, .stream = false, .reconnect = false };
+    struct remote_handlers h = { .state = on_state, .arg = s };
+    s->r = remote_new(s->loop, &o, &h);
+    char err[512];
+    if (!s->r || remote_connect(s->r, err, sizeof err) < 0 ||
+        remote_wait_up(s->r, call->g.timeout_ms ? call->g.timeout_ms : CONNECT_TIMEOUT_MS, err, sizeof err) < 0) {
+        fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory",
+                errno == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "");
+        remote_free(s->r);
+        loop_free(s->loop);
+        s->r = NULL;
+        return CTL_EXIT_UNREACHABLE;
+    }
+    if (call->g.verbose)
+        fprintf(stderr, "portierctl: %s at %s: connected as %s (%s)\n", remote_server(s->r), sock, remote_user(s->r),
+                role_name(remote_role(s->r)));
+    return CTL_EXIT_OK;
+}
+
+static void session_close(struct session *s)
+{
+    remote_free(s->r);
+    loop_free(s->loop);
+}
+
+/* ---- status ---- */
+
+int ctl_daemon_status(struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    if (call->g.json)
+        ctl_print_json(json_pack("{s:s,s:s,s:s,s:s}", "portierd", sock, "server", remote_server(s.r), "user",
+                                 remote_user(s.r), "role", role_name(remote_role(s.r))));
+    else
+        printf("connected to %s at %s as %s (%s)\n", remote_server(s.r), sock, remote_user(s.r),
+               role_name(remote_role(s.r)));
+    int down = ctl_print_status(&call->g, remote_site(s.r));
+    const struct proto_emergency *em = remote_emergency(s.r);
+    if (em->active && !call->g.json)
+        printf("EMERGENCY since it was started by %s: %u of %u doors confirmed%s%s\n", em->by, em->confirmed,
+               em->total, em->failures[0] ? "; not yet: " : "", em->failures);
+    session_close(&s);
+    return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
+}
+
+/* ---- actions ---- */
+
+struct act {
+    struct session *s;
+    enum action_id id;
+    bool done;
+    enum action_status status;
+};
+
+static void act_answer(struct remote *r, const json_t *msg, bool final, void *arg)
+{
+    struct act *a = arg;
+    const char *type = proto_str(msg, "type");
+    if (!final && (!type || strcmp(type, "progress") != 0 || json_object_get(msg, "step")))
+        return;
+    struct action_run run;
+    char err[160];
+    json_t *m = json_deep_copy(msg);
+    if (m && !proto_str(m, "op"))
+        json_object_set_new(m, "op", json_string(action_table[a->id].name));
+    if (!m || proto_run_from_json(m, remote_site(r), &run, err, sizeof err) < 0) {
+        memset(&run, 0, sizeof run);
+        run.def = &action_table[a->id];
+        snprintf(run.error, sizeof run.error, "%s", m ? err : "out of memory");
+        run.status = ACTION_FAILED;
+    }
+    json_decref(m);
+    const char *st = proto_str(msg, "status");
+    if (final && st && strcmp(st, "error") == 0) {
+        run.status = ACTION_FAILED;
+        event_copy(run.error, sizeof run.error, proto_str(msg, "error"));
+    }
+    ctl_print_run(a->s->g, remote_site(r), &run, final);
+    if (final) {
+        a->done = true;
+        a->status = run.status;
+    }
+    proto_run_free(&run);
+}
+
+int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
+                      const char *comment)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    json_t *req = json_pack("{s:s}", "op", action_table[id].name);
+    if (req && target)
+        json_object_set_new(req, "target", json_string(target));
+    if (req && value > 0)
+        json_object_set_new(req, "value", json_integer(value));
+    if (req && comment && comment[0])
+        json_object_set_new(req, "comment", json_string(comment));
+    struct act a = { .s = &s, .id = id };
+    json_t *fin = remote_call(s.r, req, act_answer, &a, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+    if (fin)
+        act_answer(s.r, fin, true, &a);
+    else
+        fprintf(stderr, "portierctl: no result from portierd in time (the action may still complete: see the "
+                        "audit)\n");
+    json_decref(fin);
+    session_close(&s);
+    return a.done ? ctl_action_exit(a.status) : CTL_EXIT_UNREACHABLE;
+}
+
+/* ---- journal and audit ---- */
+
+struct page {
+    enum ctl_out_mode mode;
+    bool audit;
+    long rows;
+    int64_t oldest;
+};
+
+static void page_rows(struct remote *r, const json_t *msg, bool final, void *arg)
+{
+    (void)r;
+    struct page *p = arg;
+    const char *type = proto_str(msg, "type");
+    if (final || !type || strcmp(type, "rows") != 0)
+        return;
+    const json_t *rows = json_object_get(msg, "rows");
+    char err[160];
+    for (size_t i = 0; json_is_array(rows) && i < json_array_size(rows); i++) {
+        const json_t *o = json_array_get(rows, i);
+        if (p->audit) {
+            struct audit_record rec;
+            if (proto_audit_from_json(o, &rec, err, sizeof err) < 0)
+                continue;
+            ctl_print_audit(&rec, &p->mode);
+            p->oldest = rec.id;
+        } else {
+            struct event ev;
+            struct journal_ack ack;
+            if (proto_event_from_json(o, &ev, &ack, err, sizeof err) < 0)
+                continue;
+            ctl_print_event(&ev, ack.acked, &p->mode);
+            p->oldest = ev.id;
+        }
+        p->rows++;
+    }
+}
+
+int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
+{
+    struct journal_query q = { 0 };
+    ctl_query_from_call(call, &q, audit);
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    struct page p = { .mode = ctl_out_mode_of(call), .audit = audit };
+    ctl_print_csv_header(p.mode, audit);
+    size_t want = q.limit ? q.limit : 50;
+    rc = CTL_EXIT_OK;
+    while (want > 0) {
+        /* pages of at most what the daemon gives per request, newest first, each older than the last */
+        q.limit = want > PROTO_MAX_JOURNAL_ROWS ? PROTO_MAX_JOURNAL_ROWS : want;
+        json_t *req = proto_query_to_json(&q);
+        if (req)
+            json_object_set_new(req, "op", json_string(audit ? "audit" : "journal"));
+        long before = p.rows;
+        json_t *fin = remote_call(s.r, req, page_rows, &p, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+        const char *st = fin ? proto_str(fin, "status") : NULL;
+        if (!st || strcmp(st, "ok") != 0) {
+            fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal",
+                    fin ? (proto_str(fin, "error") ? proto_str(fin, "error") : "failed") : "no answer from portierd");
+            json_decref(fin);
+            rc = fin ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_UNREACHABLE;
+            break;
+        }
+        json_decref(fin);
+        size_t got = (size_t)(p.rows - before);
+        if (got < q.limit || p.oldest <= 1)
+            break;
+        want -= got;
+        q.before_id = p.oldest;
+    }
+    session_close(&s);
+    return rc;
+}
+
+/* ---- raw ---- */
+
+int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    json_t *req = json_pack("{s:s,s:s}", "op", "raw", "device", ctl_str(call, "DEVICE", ""));
+    if (req && ctl_has(call, "command"))
+        json_object_set_new(req, "command", json_integer(ctl_num(call, "command", 0)));
+    if (req && ctl_has(call, "payload"))
+        json_object_set_new(req, "payload_hex", json_string(ctl_str(call, "payload", "")));
+    if (req && ctl_has(call, "slave"))
+        json_object_set_new(req, "slave", json_string(ctl_str(call, "slave", "")));
+    if (req && ctl_has(call, "line"))
+        json_object_set_new(req, "line", json_string(ctl_str(call, "line", "")));
+    json_t *fin = remote_call(s.r, req, NULL, NULL, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    if (!fin) {
+        fprintf(stderr, "portierctl: no answer from portierd in time\n");
+        rc = CTL_EXIT_UNREACHABLE;
+    } else if (call->g.json) {
+        ctl_print_json(json_incref(fin));
+        rc = st && strcmp(st, "ok") == 0 ? CTL_EXIT_OK : strcmp(st ? st : "", "denied") == 0 ? CTL_EXIT_USAGE : CTL_EXIT_DEVICE_ERROR;
+    } else if (st && strcmp(st, "ok") == 0) {
+        if (proto_str(fin, "reply_hex"))
+            printf("reply 0x%02llX: %s\n", (long long)json_integer_value(json_object_get(fin, "reply_command")),
+                   proto_str(fin, "reply_hex"));
+        else
+            printf("reply %02llX: %s\n", (long long)json_integer_value(json_object_get(fin, "code")),
+                   proto_str(fin, "reply") ? proto_str(fin, "reply") : "");
+        rc = CTL_EXIT_OK;
+    } else {
+        fprintf(stderr, "portierctl: raw: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        rc = strcmp(st ? st : "", "denied") == 0 || strcmp(st ? st : "", "refused") == 0 ? CTL_EXIT_USAGE
+                                                                                        : CTL_EXIT_DEVICE_ERROR;
+    }
+    json_decref(fin);
+    session_close(&s);
+    return rc;
+}
+
+/* ---- audit --verify ---- */
+
+int ctl_daemon_verify(const struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    json_t *fin = remote_call(s.r, json_pack("{s:s}", "op", "audit-verify"), NULL, NULL,
+                              call->g.timeout_ms ? call->g.timeout_ms : 600000);
+    struct journal_verify_result v;
+    memset(&v, 0, sizeof v);
+    char err[64];
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    if (st && strcmp(st, "ok") == 0) {
+        proto_get_bool(fin, "ok", &v.ok, err, sizeof err);
+        proto_get_int(fin, "links", &v.links, err, sizeof err);
+        proto_get_int(fin, "rows", &v.rows, err, sizeof err);
+        proto_get_int(fin, "first_seq", &v.first_seq, err, sizeof err);
+        proto_get_int(fin, "first_bad", &v.bad_seq, err, sizeof err);
+        proto_get_int(fin, "bad_audit_id", &v.bad_audit_id, err, sizeof err);
+        int64_t n = 0;
+        proto_get_int(fin, "problems", &n, err, sizeof err);
+        v.problems = (uint64_t)n;
+        proto_get_str(fin, "error", v.error, sizeof v.error, err, sizeof err);
+        rc = ctl_print_verify(&call->g, &v, NULL);
+    } else {
+        rc = ctl_print_verify(&call->g, NULL, fin ? (proto_str(fin, "error") ? proto_str(fin, "error") : "failed")
+                                                  : "no answer from portierd");
+    }
+    json_decref(fin);
+    session_close(&s);
+    return rc;
+}
+
+/* ---- watch: the live stream, reconnecting and resuming by itself ---- */
+
+struct watch {
+    struct session s;
+    enum ctl_out_mode mode;
+    int kind, min_severity;
+    long count, seen;
+    int sub;
+    bool quiet_down;
+};
+
+static void watch_event(const struct event *ev, void *arg)
+{
+    struct watch *w = arg;
+    if ((w->kind >= 0 && (int)ev->kind != w->kind) || (w->min_severity >= 0 && (int)ev->severity < w->min_severity))
+        return;
+    ctl_print_event(ev, false, &w->mode);
+    fflush(stdout);
+    if (w->count && ++w->seen >= w->count)
+        loop_stop(w->s.loop);
+}
+
+static void watch_snapshot(struct remote *r, struct site *m, bool replaced, void *arg)
+{
+    (void)r;
+    struct watch *w = arg;
+    if (!w->sub || replaced) /* a replaced mirror keeps its bus (and this subscription) */
+        w->sub = w->sub ? w->sub : event_bus_subscribe(site_events(m), watch_event, w);
+}
+
+static void watch_state(struct remote *r, enum remote_state st, const char *why, void *arg)
+{
+    struct watch *w = arg;
+    if (st == REMOTE_DOWN)
+        fprintf(stderr, "portierctl: %s; reconnecting\n", why ? why : "disconnected");
+    else if (st == REMOTE_UP)
+        fprintf(stderr, "portierctl: watching %s as %s (%s), from event #%lld\n", w->s.sock, remote_user(r),
+                role_name(remote_role(r)), (long long)remote_last_id(r));
+}
+
+static void watch_missed(struct remote *r, int64_t from, int64_t to, void *arg)
+{
+    (void)r;
+    (void)arg;
+    fprintf(stderr, "portierctl: events #%lld..#%lld were not replayed (too many): they are in the journal\n",
+            (long long)from, (long long)to);
+}
+
+static void watch_stop(loop_t *loop, int signo, void *arg)
+{
+    (void)signo;
+    (void)arg;
+    loop_stop(loop);
+}
+
+int ctl_daemon_watch(struct ctl_call *call, const char *sock)
+{
+    struct watch w = { .mode = call->g.json ? OUT_JSON : OUT_TEXT, .count = ctl_num(call, "count", 0) };
+    w.kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
+    w.min_severity = ctl_has(call, "severity") ? event_severity_from_name(ctl_str(call, "severity", "")) : -1;
+    w.s.g = &call->g;
+    w.s.sock = sock;
+    w.s.loop = loop_new();
+    if (!w.s.loop)
+        return CTL_EXIT_UNREACHABLE;
+    struct remote_opts o = { .socket = sock, .client = "portierctl watch", .readonly = call->g.readonly, .role = -1,
+                             .journal_rows = (unsigned)ctl_num(call, "last", 0), .stream = true, .reconnect = true };
+    struct remote_handlers h = { .state = watch_state, .snapshot = watch_snapshot, .missed = watch_missed, .arg = &w };
+    w.s.r = remote_new(w.s.loop, &o, &h);
+    char err[512];
+    if (!w.s.r || remote_connect(w.s.r, err, sizeof err) < 0) {
+        fprintf(stderr, "portierctl: %s\n", w.s.r ? err : "out of memory");
+        session_close(&w.s);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    loop_add_signal(w.s.loop, SIGINT, watch_stop, &w);
+    loop_add_signal(w.s.loop, SIGTERM, watch_stop, &w);
+    loop_run(w.s.loop);
+    session_close(&w.s);
+    return CTL_EXIT_OK;
+}

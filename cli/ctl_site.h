@@ -1,0 +1,49 @@
+/* ctl_site: what the site commands share between direct mode (ctl_site.c: this process owns the devices) and
+ * portierd mode (ctl_daemon.c: a client of the daemon): output of events, audit rows, action results and status. */
+#ifndef PORTIER_CTL_SITE_H
+#define PORTIER_CTL_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/ctl.h"
+#include "core/action.h"
+#include "core/journal.h"
+#include "core/site.h"
+
+enum ctl_out_mode { OUT_TEXT, OUT_CSV, OUT_JSON };
+enum ctl_out_mode ctl_out_mode_of(const struct ctl_call *call);
+void ctl_print_csv_header(enum ctl_out_mode mode, bool audit);
+/* journal_event_fn / journal_audit_fn printers (arg: an enum ctl_out_mode). */
+int ctl_print_event(const struct event *ev, bool acked, void *arg);
+int ctl_print_audit(const struct audit_record *r, void *arg);
+/* The filters of journal and audit from the call. */
+void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit);
+/* An action's live counts (stderr) and, when finished, one line per door and the summary. */
+void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished);
+/* Links and door states of the site; returns how many devices are not up. */
+int ctl_print_status(const struct ctl_opts *o, const struct site *site);
+/* The outcome of an audit-chain check (v NULL: it could not be read, why says why); returns the exit status. */
+int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why);
+/* The exit status for an action's outcome. */
+int ctl_action_exit(enum action_status st);
+/* An acknowledgement's comment, journaled as an operator event beside it. */
+void ctl_publish_comment(struct site *site, const char *user, const char *target, const char *comment);
+
+/* ---- portierd mode (ctl_daemon.c) ---- */
+/* Which mode: 1 = through portierd at sock (--socket, daemon.socket of the configuration, or the default, when
+ * something listens there), 0 = direct (--direct, or no daemon socket), -1 = an error was printed (an explicit
+ * --socket that does not answer, a socket this user may not open). */
+int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len);
+int ctl_daemon_status(struct ctl_call *call, const char *sock);
+int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
+                      const char *comment);
+int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit);
+/* raw DEVICE through portierd. */
+int ctl_daemon_raw(const struct ctl_call *call, const char *sock);
+/* audit --verify through portierd. */
+int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
+/* The live events until interrupted (or --count), reconnecting and resuming by itself. */
+int ctl_daemon_watch(struct ctl_call *call, const char *sock);
+
+#endif

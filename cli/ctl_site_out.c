@@ -1,0 +1,125 @@
+/* ctl_site_out: the output of the site commands, the same whether this process owns the devices or portierd does. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/ctl_site.h"
+#include "core/event.h"
+
+enum ctl_out_mode ctl_out_mode_of(const struct ctl_call *call)
+{
+    return ctl_has(call, "csv") ? OUT_CSV : call->g.json ? OUT_JSON : OUT_TEXT;
+}
+
+void ctl_print_csv_header(enum ctl_out_mode mode, bool audit)
+{
+    if (mode == OUT_CSV)
+        puts(audit ? "id,time,user,role,action,target,params,result,detail,done"
+                   : "id,time,kind,severity,device,door,code,code_name,card,uid,text");
+}
+
+void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished)
+{
+    if (!finished) {
+        if (!o->json && run->n_results > 1)
+            fprintf(stderr, "\r%u confirmed, %u pending, %u failed", run->confirmed, run->pending, run->failed);
+        return;
+    }
+    if (!o->json && run->n_results > 1)
+        fputc('\n', stderr);
+    for (size_t i = 0; i < run->n_results; i++) {
+        const struct action_target_result *t = &run->results[i];
+        const char *name = t->label[0] ? t->label
+                           : t->output < site->n_outputs ? site->outputs[t->output].name
+                           : t->device < site->n_devices ? site->devices[t->device].name
+                                                         : "?";
+        if (o->json) {
+            ctl_print_json(json_pack("{s:s,s:s,s:b,s:s}", "action", run->def->name, "target", name, "ok",
+                                     t->progress == PROGRESS_OK, "message", t->message));
+        } else {
+            printf("%s: %s%s%s\n", name, t->progress == PROGRESS_OK ? "ok" : "FAILED",
+                   strcmp(t->message, "ok") ? " — " : "", strcmp(t->message, "ok") ? t->message : "");
+        }
+    }
+    if (run->status == ACTION_DENIED || run->status == ACTION_REFUSED || (!run->n_results && run->error[0]))
+        fprintf(stderr, "portierctl: %s\n", run->error);
+    else if (!o->json)
+        printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status), run->confirmed,
+               run->failed);
+    fflush(stdout);
+}
+
+int ctl_print_status(const struct ctl_opts *opts, const struct site *s)
+{
+    int down = 0;
+    if (!opts->json)
+        printf("site \"%s\"%s\n", s->name, s->emergency_active ? " — EMERGENCY" : "");
+    for (size_t d = 0; d < s->n_devices; d++) {
+        const struct site_device *sd = &s->devices[d];
+        down += sd->link != LINK_UP;
+        if (opts->json)
+            ctl_print_json(json_pack("{s:s,s:s,s:s,s:s}", "device", sd->name, "kind", sd->kind, "link",
+                                     site_link_name(sd->link), "detail", sd->link_detail));
+        else
+            printf("%-20s %-5s %-10s %s\n", sd->name, sd->kind, site_link_name(sd->link), sd->link_detail);
+        for (size_t i = 0; i < s->n_outputs; i++) {
+            const struct site_output *o = &s->outputs[i];
+            if (o->device != d)
+                continue;
+            if (opts->json)
+                ctl_print_json(json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b}", "output", o->name, "device", sd->name,
+                                         "type", site_output_type_name(o->type), "number", o->number, "state",
+                                         site_output_state_word(o), "sensor", site_sensor_name(o->state.sensor),
+                                         "alarm", o->state.alarm, "stale", o->state.stale));
+            else
+                printf("  %-5s %d %-24s %s\n", site_output_type_name(o->type), o->number, o->name,
+                       site_output_state_word(o));
+        }
+    }
+    return down;
+}
+
+int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why)
+{
+    if (!v) {
+        fprintf(stderr, "portierctl: audit --verify: %s\n", why);
+        return CTL_EXIT_UNREACHABLE;
+    }
+    if (o->json) {
+        ctl_print_json(json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "ok", v->ok, "links", (json_int_t)v->links, "rows",
+                                 (json_int_t)v->rows, "first_seq", (json_int_t)v->first_seq, "first_bad",
+                                 (json_int_t)v->bad_seq, "bad_audit_id", (json_int_t)v->bad_audit_id, "problems",
+                                 (json_int_t)v->problems, "error", v->error));
+    } else if (v->ok) {
+        printf("audit trail ok: %lld links over %lld rows hold (oldest link kept: #%lld)\n", (long long)v->links,
+               (long long)v->rows, (long long)v->first_seq);
+    } else {
+        printf("audit trail BROKEN: %s%s\n", v->error,
+               v->problems > 1 ? " (and more after it)" : "");
+        if (v->bad_seq)
+            printf("first broken link: #%lld%s\n", (long long)v->bad_seq, v->bad_audit_id ? "" : " (a retention or "
+                                                                                              "missing link)");
+    }
+    return v->ok ? CTL_EXIT_OK : CTL_EXIT_DEVICE_ERROR;
+}
+
+int ctl_action_exit(enum action_status st)
+{
+    switch (st) {
+    case ACTION_OK: return CTL_EXIT_OK;
+    case ACTION_DENIED:
+    case ACTION_REFUSED: return CTL_EXIT_USAGE;
+    default: return CTL_EXIT_UNREACHABLE;
+    }
+}
+
+void ctl_publish_comment(struct site *site, const char *user, const char *target, const char *comment)
+{
+    struct event ev;
+    event_init(&ev, EVENT_OPERATOR, EVENT_NORMAL);
+    event_copy(ev.device, sizeof ev.device, "operator");
+    event_copy(ev.code_name, sizeof ev.code_name, "acknowledge comment");
+    event_set_text(&ev, "%s acknowledged event #%s: %s", user, target ? target : "?", comment);
+    event_publish(site_events(site), &ev);
+}
