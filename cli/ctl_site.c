@@ -280,6 +280,20 @@ static int cmd_raw(struct ctl_call *call)
     return ctl_daemon_raw(call, sock);
 }
 
+static int cmd_mqtt_status(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode == 0) {
+        fprintf(stderr, "portierctl: the MQTT output runs in portierd, and no portierd socket was found at %s "
+                        "(give --socket PATH)\n", sock);
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_daemon_mqtt_status(call, sock);
+}
+
 static int cmd_check_config(struct ctl_call *call)
 {
     int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
@@ -643,6 +657,8 @@ static const struct ctl_verb site_verbs[] = {
       cmd_journal, NULL, false },
     { "raw DEVICE", raw_dev, raw_opts, "one raw request to a panel or bus that portierd owns (technicians; audited)",
       CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL, true },
+    { "mqtt status", NULL, NULL, "portierd's MQTT output: connection, backlog, last journal id the broker acknowledged",
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_mqtt_status, NULL, true },
     { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
       CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL, true },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,
