@@ -52,16 +52,23 @@ static struct journal *open_journal(const struct site *site, const char *db, boo
         snprintf(path, sizeof path, "%s", site->journal.path);
     else
         journal_default_path(path, sizeof path);
+    /* For actions: a journal that cannot store does not stop the emergency (action_run refuses the rest and
+     * says why); what it keeps in memory is stored at the end or counted as lost. */
     struct journal_opts o = {
         .path = path,
         .readonly = readonly,
+        .keep_trying = !readonly,
         .retention_days = site ? site->journal.retention_days : 0,
         .retention_rows = site ? site->journal.retention_rows : 0,
     };
     char err[512];
     struct journal *j = journal_open(&o, err, sizeof err);
+    struct journal_health h;
     if (!j)
         fprintf(stderr, "portierctl: journal %s\n", err);
+    else if (!readonly && (journal_health(j, &h), h.state == JOURNAL_UNAVAILABLE))
+        fprintf(stderr, "portierctl: journal %s: %s (nothing can be stored: only the emergency runs)\n", path,
+                h.reason);
     return j;
 }
 
@@ -361,6 +368,13 @@ static void live_close(struct live *l)
     device_detach_all(l->site);
     /* let drivers flush what stop queued */
     loop_run_once(l->loop, 0);
+    event_bus_flush(site_events(l->site));
+    journal_flush(l->j);
+    struct journal_health h;
+    journal_health(l->j, &h);
+    if (h.kept_events || h.kept_audits)
+        fprintf(stderr, "portierctl: the journal could not store %zu events and %zu audit rows (%s): they are lost\n",
+                h.kept_events, h.kept_audits, h.reason);
     journal_close(l->j);
     l->site->journal_db = NULL;
     site_free(l->site);
