@@ -41,11 +41,11 @@ print("%s %d %d %d *" % (str(first) if first == last else "%d-%d" % (first, last
 PY
 }
 cron_on_card() { sed -n 's/^CRON\t//p' "$CONF_TXT"; }
-# start between 2 s and 40 s into a minute so that one path's run does not cross into the next one (the slave's
-# clock was set in whole seconds, so it may lag this host's by up to a second at the turn of a minute)
+# start between 3 and 40 s into a minute, so that one path's run does not cross into the next one (the slave's
+# clock was set from a whole second and may lag this host's by up to a second)
 wait_minute_start() {
     local s
-    while s=$(date +%S | sed 's/^0//'); [ "$s" -gt 40 ] || [ "$s" -lt 2 ]; do sleep 0.5; done
+    while s=$(date +%S | sed 's/^0//'); [ "$s" -gt 40 ] || [ "$s" -lt 3 ]; do sleep 0.5; done
 }
 
 cat >"$TMP/site.conf" <<CONF
