@@ -96,7 +96,12 @@ struct ctl_family {
     size_t nverbs;
     /* 0 when the target text is well formed, or -1 with a message (checked before anything is opened) */
     int (*check_target)(const char *target, char *err, size_t errlen);
+    /* the first words of the rows that take no target (c3 discover: the search finds the panels); NULL-ended */
+    const char *const *targetless;
 };
+
+/* The row takes no target (its first word is one of the family's targetless words). */
+bool ctl_verb_targetless(const struct ctl_family *fam, const struct ctl_verb *verb);
 
 /* Every family, site first; NULL-terminated (portierctl.c). */
 extern const struct ctl_family *const ctl_families[];

@@ -250,7 +250,12 @@ static int run_getopt(struct level *lv, struct optset *os, struct ctl_error *err
         }
         const struct ctl_def *d = NULL;
         int src = 0;
-        for (size_t k = 0; k < os->n; k++) {
+        /* a long option by its index (rows of one word may give different options the same value) */
+        if (li >= 0 && (size_t)li < os->n) {
+            d = os->defs[li];
+            src = os->lo[li].val / 1000 * 1000;
+        }
+        for (size_t k = 0; !d && k < os->n; k++) {
             if (os->lo[k].val == c) {
                 d = os->defs[k];
                 src = c / 1000 * 1000;
@@ -344,6 +349,23 @@ static const struct ctl_family *site_family(const struct ctl_family *const *fams
         if (!fams[i]->name)
             return fams[i];
     return NULL;
+}
+
+/* Rows of the family that start with word w take no target (c3 discover). */
+static bool targetless_word(const struct ctl_family *f, const char *w)
+{
+    for (const char *const *t = f->targetless; t && *t; t++)
+        if (strcmp(*t, w) == 0)
+            return true;
+    return false;
+}
+
+bool ctl_verb_targetless(const struct ctl_family *fam, const struct ctl_verb *verb)
+{
+    for (const char *const *t = fam->targetless; t && *t; t++)
+        if (first_word_is(verb, *t))
+            return true;
+    return false;
 }
 
 static bool family_has_word(const struct ctl_family *f, const char *w)
@@ -651,6 +673,8 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
                 ctl_seterr(err, "%smissing %s", where, fam->target);
                 return CTL_PARSE_ERROR;
             }
+            if (targetless_word(fam, l2.argv[1 + consumed]))
+                break; /* the command starts here: no target */
             call->target = l2.argv[1 + consumed];
             consumed++;
             if (help)
