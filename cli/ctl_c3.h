@@ -65,7 +65,8 @@ int ctl_c3_site_run(struct ctl_call *call);
 /* list / add / set / delete / import / export of one kind of data of a configured panel, through the site (the
  * panel-data actions: role-checked and audited; through portierd when it runs) */
 #define CTL_C3_SITE_ROW(syntax, args, opts, help, action, role, data) \
-    { syntax, args, opts, help, action, action == ACTION_PANEL_DATA, role, "panel-data", ctl_c3_site_run, &data }
+    { syntax, args, opts, help, action, action == ACTION_PANEL_DATA, role, "panel-data", ctl_c3_site_run, &data, \
+      false }
 #define CTL_C3_SITE_ROWS(word, K, key, a_one, dkey, a_del, o_one, what)                                                  \
     CTL_C3_SITE_ROW(word " list PANEL", ctl_c3_s_panel, ctl_c3_o_list, "a panel's " what, ACTION_PANEL_DATA_GET,    \
                     ROLE_GUARD, CD_##K##_LIST),                                                                      \
@@ -82,7 +83,7 @@ int ctl_c3_site_run(struct ctl_call *call);
                     ACTION_PANEL_DATA, ROLE_TECHNICIAN, CD_##K##_DEL)
 
 #define CTL_C3_DROW(syntax, args, opts, help, changes, role, maps, data) \
-    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, ctl_c3_data_verb_run, &data }
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, ctl_c3_data_verb_run, &data, false }
 /* list / add / set / delete / import / export of one kind of data */
 #define CTL_C3_KIND_ROWS(word, K, key, a_one, del, a_del, o_one, what)                                              \
     CTL_C3_DROW(word " list", NULL, ctl_c3_o_list, "the panel's " what, false, ROLE_GUARD, "get data (0x08)",      \

@@ -675,11 +675,11 @@ static const struct ctl_def config_file[] = {
     { 0 },
 };
 
-#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL }
+#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL, false }
 
 static const struct ctl_verb site_verbs[] = {
     { "status", NULL, NULL, "links and door states of the whole site", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
-      cmd_status, NULL },
+      cmd_status, NULL, false },
     DOOR("door open NAME [SECONDS]", door_seconds, ACTION_DOOR_OPEN),
     DOOR("door close NAME", door_name, ACTION_DOOR_CLOSE),
     DOOR("door hold NAME", door_name, ACTION_DOOR_HOLD),
@@ -695,21 +695,21 @@ static const struct ctl_verb site_verbs[] = {
     DOOR("emergency on", NULL, ACTION_EMERGENCY_ON),
     DOOR("emergency off", NULL, ACTION_EMERGENCY_OFF),
     { "ack ID", ack_id, ack_opts, "acknowledge an alarm (a journal event), for every console at once", ACTION_ACK,
-      false, ROLE_GUARD, NULL, cmd_action, NULL },
+      false, ROLE_GUARD, NULL, cmd_action, NULL, false },
     { "reload", NULL, NULL, "make portierd re-read its configuration (validated first; a bad file is refused)",
-      ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL },
+      ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL, true },
     { "journal", NULL, journal_opts, "events of the journal, newest first", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
-      cmd_journal, NULL },
+      cmd_journal, NULL, false },
     { "raw DEVICE", raw_dev, raw_opts, "one raw request to a panel or bus that portierd owns (technicians; audited)",
-      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL },
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL, true },
     { "mqtt status", NULL, NULL, "portierd's MQTT output: connection, backlog, last journal id the broker acknowledged",
-      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_mqtt_status, NULL },
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_mqtt_status, NULL, true },
     { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
-      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL },
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL, true },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,
-      false, ROLE_GUARD, NULL, cmd_audit, NULL },
+      false, ROLE_GUARD, NULL, cmd_audit, NULL, false },
     { "check-config [FILE]", config_file, NULL, "validate the configuration and print every problem with its line",
-      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL },
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL, false },
     CTL_C3_SITE_ROWS("users", USERS, "PIN", ctl_c3_s_pin, "PIN", ctl_c3_s_pin, ctl_c3_o_user, "users"),
     CTL_C3_SITE_ROWS("cards", CARDS, "CARD PIN", ctl_c3_s_card_pin, "CARD", ctl_c3_s_card, ctl_c3_o_dry,
                      "cards (card number -> user)"),
