@@ -586,7 +586,8 @@ const struct ctl_def ctl_c3_s_access[] = {
 const struct ctl_def ctl_c3_s_tz[] = {
     { .name = "ID", .type = CTL_UINT, .min = 1, .max = 65535, .help = "time zone id" }, PANEL, { 0 } };
 const struct ctl_def ctl_c3_s_date[] = {
-    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .help = "YYYY-MM-DD" }, PANEL, { 0 } };
+    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-12-24", .help = "YYYY-MM-DD" }, PANEL,
+    { 0 } };
 #undef PANEL
 #undef DRY
 #undef U32

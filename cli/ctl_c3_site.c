@@ -129,7 +129,9 @@ int ctl_c3_site_run(struct ctl_call *call)
     bool list = row->what == CTL_C3_LIST || row->what == CTL_C3_EXPORT;
     struct csv rows = { 0 };
     const char *file = NULL;
-    if (!list && ctl_c3_request_rows(call, row, &rows, &file) < 0) {
+    /* --readonly: the action refuses (and audits the attempt) before the rows are even read */
+    bool refused_anyway = !list && call->g.readonly;
+    if (!list && !refused_anyway && ctl_c3_request_rows(call, row, &rows, &file) < 0) {
         csv_free(&rows);
         return CTL_EXIT_USAGE;
     }
@@ -137,9 +139,9 @@ int ctl_c3_site_run(struct ctl_call *call)
     snprintf(req, sizeof req, "%s %s%s", c3_kind_name((enum c3_kind)row->kind), op_word(call, row),
              !list && ctl_has(call, "dry-run") ? " dry-run" : "");
     size_t len = 0;
-    char *text = list ? NULL : rows_text(&rows, &len);
+    char *text = list || refused_anyway ? NULL : rows_text(&rows, &len);
     csv_free(&rows);
-    if (!list && !text) {
+    if (!list && !refused_anyway && !text) {
         fprintf(stderr, "portierctl: out of memory\n");
         return CTL_EXIT_UNREACHABLE;
     }
