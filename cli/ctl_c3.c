@@ -85,6 +85,7 @@ static void fail_with(struct ctl *c, int err)
     bool panel = err < 0 && err >= -99;
     if (c->opts->json) {
         json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "error", json_string(c3_session_strerror(err)));
         json_object_set_new(o, "code", json_integer(err));
         if (panel)
@@ -450,6 +451,7 @@ static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
         fprintf(stderr, "portierctl: %s: %s\n", c3_session_describe(s), c3_session_last_error(s));
         if (c->opts->json) {
             json_t *o = json_object();
+            json_object_set_new(o, "type", json_string("error"));
             json_object_set_new(o, "error", json_string(c3_strerror(-14)));
             json_object_set_new(o, "code", json_integer(-14));
             json_object_set_new(o, "panel_error", json_true());
@@ -730,10 +732,10 @@ static const struct ctl_def a_aux_on[] = {
     AUX_N, { .name = "SECONDS", .type = CTL_UINT, .min = 1, .max = 254, .help = "seconds on (default: until off)" },
     { 0 } };
 static const struct ctl_def a_pget[] = {
-    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .help = "parameter names" },
+    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .sample = "LockCount", .help = "parameter names" },
     { 0 } };
 static const struct ctl_def a_pset[] = {
-    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST,
+    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST, .sample = "Door1Drivertime=5",
       .help = "parameters and their new values" },
     { 0 } };
 static const struct ctl_def o_events[] = {
@@ -755,7 +757,7 @@ static const struct ctl_def c3_opts[] = {
     { 0 } };
 
 #define ROW(syntax, args, opts, help, changes, role, maps, data) \
-    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data }
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data, false }
 
 static const struct ctl_verb c3_verbs[] = {
     ROW("info", NULL, NULL, "serial, firmware, model, door and aux counts, clock and dialect of the panel", false,
@@ -801,10 +803,10 @@ static const struct ctl_verb c3_verbs[] = {
                      "time zones (up to 3 intervals per day)"),
     CTL_C3_KIND_ROWS("holidays", HOL, "DATE", ctl_c3_a_date, "DATE...", ctl_c3_a_dates, ctl_c3_o_hol, "holidays"),
     { "discover", NULL, ctl_c3_o_discover, "find the panels on the local network (UDP broadcast; no HOST)",
-      CTL_NO_ACTION, false, ROLE_GUARD, "search (0x14, UDP)", ctl_c3_discover_run, &ctl_c3_discover_search },
+      CTL_NO_ACTION, false, ROLE_GUARD, "search (0x14, UDP)", ctl_c3_discover_run, &ctl_c3_discover_search, false },
     { "discover set-ip MAC ADDRESS GATEWAY", ctl_c3_a_setip, ctl_c3_o_discover,
       "give the panel with this MAC a new address (ADDRESS = IP/MASK; panels without a password only; no HOST)",
-      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "change IP (0x15, UDP)", ctl_c3_discover_run, &ctl_c3_discover_setip },
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "change IP (0x15, UDP)", ctl_c3_discover_run, &ctl_c3_discover_setip, false },
 };
 
 const struct ctl_family ctl_c3_family = {

@@ -295,7 +295,7 @@ static int store_opt(const struct occurrence *o, const struct ctl_verb *v, struc
 }
 
 static int apply_global(struct ctl_call *call, const struct occurrence *o, struct ctl_error *err, bool *help,
-                        bool *version, bool *check_config, bool *man)
+                        bool *version, bool *check_config, int *special)
 {
     struct ctl_val tmp = { 0 };
     char why[300];
@@ -314,7 +314,8 @@ static int apply_global(struct ctl_call *call, const struct occurrence *o, struc
     case G_HELP: *help = true; break;
     case G_VERSION: *version = true; break;
     case G_CHECK_CONFIG: *check_config = true; break;
-    case G_MAN: *man = true; break;
+    case G_MAN: *special = 1; break;
+    case G_LIST: *special = 2; break;
     default: break;
     }
     return 0;
@@ -445,7 +446,8 @@ static enum ctl_parse_result parse_command(char **argv, int argc, int from, cons
                 lv.argv[i] = orig[k];
     for (size_t k = 0; k < lv.nocc; k++) {
         const struct occurrence *o = &lv.occ[k];
-        bool v1 = false, v2 = false, v3 = false;
+        bool v1 = false, v2 = false;
+        int v3 = 0;
         if (o->src == SRC_GLOBAL) {
             if (apply_global(call, o, err, help, &v1, &v2, &v3) < 0)
                 return CTL_PARSE_ERROR;
@@ -578,7 +580,8 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
 {
     memset(call, 0, sizeof *call);
     memset(err, 0, sizeof *err);
-    bool help = false, version = false, check_config = false, man = false;
+    bool help = false, version = false, check_config = false;
+    int special = 0;
     char *store[300], sh[48];
     struct level lv;
     struct optset os;
@@ -590,10 +593,10 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
     if (run_getopt(&lv, &os, err, "") < 0)
         return CTL_PARSE_ERROR;
     for (size_t k = 0; k < lv.nocc; k++)
-        if (apply_global(call, &lv.occ[k], err, &help, &version, &check_config, &man) < 0)
+        if (apply_global(call, &lv.occ[k], err, &help, &version, &check_config, &special) < 0)
             return CTL_PARSE_ERROR;
-    if (man)
-        return CTL_PARSE_MAN;
+    if (special)
+        return special == 1 ? CTL_PARSE_MAN : CTL_PARSE_LIST;
     if (version)
         return CTL_PARSE_VERSION;
     int at = lv.stop; /* index into lv.argv (same as into argv: level 1 starts at argv[1]) */
@@ -648,7 +651,8 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
             return CTL_PARSE_ERROR;
         for (size_t k = 0; k < part.nocc; k++) {
             const struct occurrence *o = &part.occ[k];
-            bool v1 = false, v2 = false, v3 = false;
+            bool v1 = false, v2 = false;
+            int v3 = 0;
             if (o->src == SRC_GLOBAL) {
                 if (apply_global(call, o, err, &help, &v1, &v2, &v3) < 0)
                     return CTL_PARSE_ERROR;
