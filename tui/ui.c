@@ -71,7 +71,7 @@ static void draw_status(struct console *c)
     snprintf(right, sizeof right, " %zu alarm%s%s ", un, un == 1 ? "" : "s", un && c->bell_muted ? " (muted)" : "");
     const char *em = emergency_on(c) ? " EMERGENCY " : "";
     struct journal_health jh;
-    const char *jm = journal_trouble(c, &jh) ? " JOURNAL " : "";
+    const char *jm = c->remote_down ? " NOT CONNECTED " : journal_trouble(c, &jh) ? " JOURNAL " : "";
     int rw = cells(right) + cells(jm) + cells(em);
     char links[64];
     struct strbuf lb;
@@ -95,6 +95,24 @@ static void draw_status(struct console *c)
     x += cells(jm);
     if (em[0])
         console_put(c, 0, x, c->cols - x, theme_attr(&c->th, TH_BANNER), em);
+}
+
+/* As a client of portierd, while it is not connected: one loud line (the screen shows what was known then, and
+ * actions say why they cannot run). */
+static int draw_remote_banner(struct console *c, int y)
+{
+    if (!c->remote_down)
+        return 0;
+    char since[32] = "", line[512];
+    event_format_time(c->remote_down_us, since, sizeof since);
+    const char *b = c->th.bullet;
+    snprintf(line, sizeof line, " NOT CONNECTED TO portierd since %s %s reconnecting by itself %s what is shown is "
+             "as it was then; nothing can be sent %s %s", since + (strlen(since) > 11 ? 11 : 0), b, b, b,
+             c->remote_why);
+    attr_t a = theme_attr(&c->th, TH_CRIT) | A_REVERSE;
+    console_fill(c, y, 0, c->cols, a);
+    console_put(c, y, 0, c->cols, a, line);
+    return 1;
 }
 
 /* The journal's banner: one line while it cannot store, with why, since when, what waits in memory and what
@@ -349,6 +367,7 @@ void ui_draw(struct console *c)
     draw_tabs(c, 1);
     int y = 2;
     y += draw_banner(c, y);
+    y += draw_remote_banner(c, y);
     y += draw_journal_banner(c, y);
     int bottom = c->rows - 2; /* message line */
     struct pane *p = c->panes[c->focus];
