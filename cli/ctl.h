@@ -61,6 +61,7 @@ struct ctl_def {
     const char *meta;    /* option value placeholder for usage texts ("N", "FILE") */
     unsigned flags;
     const char *help;    /* one line */
+    const char *sample;  /* a value the checks accept (CTL_CUSTOM must have one; the others are derived) */
     /* CTL_CUSTOM: 0, or -1 with a message (what is wrong with the value) in err. */
     int (*check)(const char *value, char *err, size_t errlen);
 };
@@ -80,6 +81,7 @@ struct ctl_verb {
     const char *maps;           /* the device request(s) it sends, in the family's words ("Nl", "control") */
     int (*run)(struct ctl_call *call);
     const void *data;           /* the family's own description of the request (NiX1 command, C3 control...) */
+    bool daemon;                /* only through portierd: without a daemon it is refused (exit 2) and says so */
 };
 
 #define CTL_NO_ACTION (-1)
@@ -94,7 +96,12 @@ struct ctl_family {
     size_t nverbs;
     /* 0 when the target text is well formed, or -1 with a message (checked before anything is opened) */
     int (*check_target)(const char *target, char *err, size_t errlen);
+    /* the first words of the rows that take no target (c3 discover: the search finds the panels); NULL-ended */
+    const char *const *targetless;
 };
+
+/* The row takes no target (its first word is one of the family's targetless words). */
+bool ctl_verb_targetless(const struct ctl_family *fam, const struct ctl_verb *verb);
 
 /* Every family, site first; NULL-terminated (portierctl.c). */
 extern const struct ctl_family *const ctl_families[];
@@ -135,6 +142,7 @@ enum ctl_parse_result {
     CTL_PARSE_HELP,      /* --help: print the help of the scope in err (family / verb may be NULL) */
     CTL_PARSE_VERSION,   /* --version */
     CTL_PARSE_MAN,       /* --man-synopsis (hidden): print the generated part of the man page */
+    CTL_PARSE_LIST,      /* --list-commands (hidden): every row as JSON, with a sample command line */
     CTL_PARSE_ERROR,     /* usage error: err says what and for which family / verbs */
 };
 
@@ -154,6 +162,9 @@ void ctl_print_usage_line(FILE *out, const struct ctl_family *fam, const struct 
 void ctl_print_error(FILE *out, const struct ctl_error *err);
 void ctl_print_help(FILE *out, const struct ctl_family *const *fams, const struct ctl_family *fam,
                     const struct ctl_error *scope);
+/* Every family and row as JSON lines, each row with a sample command line that its checks accept (for tests and
+ * for clients that map commands, such as a daemon's). */
+void ctl_print_commands(FILE *out, const struct ctl_family *const *fams);
 /* The SYNOPSIS and COMMANDS sections of portierctl(1), in roff. */
 void ctl_print_man(FILE *out, const struct ctl_family *const *fams);
 

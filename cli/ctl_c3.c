@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/ctl.h"
+#include "cli/ctl_c3.h"
 #include "core/devlock.h"
 #include "core/event.h"
 #include "core/loop.h"
@@ -24,7 +25,7 @@
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_time.h"
 
-enum cmd { CMD_INFO, CMD_PGET, CMD_PSET, CMD_CONTROL, CMD_TIME_GET, CMD_TIME_SYNC, CMD_EVENTS };
+enum cmd { CMD_INFO, CMD_PGET, CMD_PSET, CMD_CONTROL, CMD_TIME_GET, CMD_TIME_SYNC, CMD_EVENTS, CMD_JOB };
 
 /* What a row asks of the panel (struct ctl_verb.data). */
 enum ctl_kind { K_NONE, K_DOOR_OPEN, K_DOOR_CLOSE, K_DOOR_HOLD, K_NORMAL_OPEN, K_AUX_ON, K_AUX_OFF, K_CANCEL_ALARM,
@@ -62,6 +63,8 @@ struct ctl {
     bool was_online;     /* the panel answered at least once */
     bool online;
     int64_t lost_us;     /* when the link was lost after being up (0 = not lost) */
+
+    struct ctl_c3_job *job; /* CMD_JOB: an operation of another file (data tables, history) */
 };
 
 static void finish(struct ctl *c, int code)
@@ -343,6 +346,12 @@ static void submit(struct ctl *c)
         /* Computed now, when the link is up, so the value sent is this machine's current local time. */
         rc = c3_client_time_sync(c->s, &o, on_done, c, &c->synced);
         break;
+    case CMD_JOB:
+        c->job->ctl = c;
+        /* A long transfer is bounded by its requests' deadlines, not by the time to the first answer. */
+        loop_timer_disarm(c->loop, &c->deadline);
+        rc = c->job->start(c->job, c->s);
+        break;
     case CMD_EVENTS: {
         static const char *const lc[] = { "LockCount" };
         if (!c->doors_asked) {
@@ -577,24 +586,40 @@ static int check_target(const char *target, char *err, size_t errlen)
     return tcp_parse_hostport(target, C3_TCP_PORT, host, sizeof host, &port, err, errlen);
 }
 
+void ctl_c3_job_done(struct ctl_c3_job *job, int exit_code) { finish(job->ctl, exit_code); }
+void ctl_c3_job_fail(struct ctl_c3_job *job, int err) { fail_with(job->ctl, err); }
+
+static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *job);
+
 static int c3_run(struct ctl_call *call)
 {
     const struct c3_row *row = call->verb->data;
+    if (row->cmd == CMD_EVENTS && ctl_has(call, "history"))
+        return ctl_c3_history_run(call);
+    return c3_run_with(call, row->cmd, NULL);
+}
+
+int ctl_c3_run_job(struct ctl_call *call, struct ctl_c3_job *job) { return c3_run_with(call, CMD_JOB, job); }
+
+static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *job)
+{
+    const struct c3_row *row = job ? NULL : call->verb->data;
     const struct ctl_opts *opts = &call->g;
-    struct ctl c = { .opts = opts, .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000, .cmd = row->cmd };
+    struct ctl c = { .opts = opts, .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000, .cmd = cmd,
+                     .job = job };
     const char *password = ctl_str(call, "password", NULL);
     static const enum c3_dialect dialects[] = { C3_DIALECT_AUTO, C3_DIALECT_SESSION, C3_DIALECT_SESSIONLESS };
     enum c3_dialect dialect = dialects[ctl_num(call, "dialect", 0)];
-    switch (row->cmd) {
+    switch (cmd) {
     case CMD_PGET:
     case CMD_PSET:
-        if (build_params(&c, call, row->cmd == CMD_PSET) < 0) {
+        if (build_params(&c, call, cmd == CMD_PSET) < 0) {
             fprintf(stderr, "portierctl c3: out of memory\n");
             return CTL_EXIT_UNREACHABLE;
         }
         break;
     case CMD_CONTROL:
-        if (build_control(&c, call, row->kind) < 0) {
+        if (build_control(&c, call, row ? row->kind : K_NONE) < 0) {
             fprintf(stderr, "portierctl c3: %s: cannot encode the request\n", call->verb->syntax);
             return CTL_EXIT_USAGE;
         }
@@ -705,10 +730,10 @@ static const struct ctl_def a_aux_on[] = {
     AUX_N, { .name = "SECONDS", .type = CTL_UINT, .min = 1, .max = 254, .help = "seconds on (default: until off)" },
     { 0 } };
 static const struct ctl_def a_pget[] = {
-    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .help = "parameter names" },
+    { .name = "NAME", .type = CTL_CUSTOM, .check = check_param_name, .flags = CTL_REST, .sample = "LockCount", .help = "parameter names" },
     { 0 } };
 static const struct ctl_def a_pset[] = {
-    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST,
+    { .name = "NAME=VALUE", .type = CTL_CUSTOM, .check = check_param_pair, .flags = CTL_REST, .sample = "Door1Drivertime=5",
       .help = "parameters and their new values" },
     { 0 } };
 static const struct ctl_def o_events[] = {
@@ -718,6 +743,10 @@ static const struct ctl_def o_events[] = {
     { .name = "include-status", .type = CTL_FLAG, .help = "door/alarm status records too" },
     { .name = "interval", .type = CTL_UINT, .min = 10, .max = 3600000, .meta = "MS",
       .help = "poll period with --follow (default 1000)" },
+    { .name = "history", .type = CTL_FLAG,
+      .help = "the events the panel stored (its transaction table), oldest first, with a progress bar on a terminal" },
+    { .name = "since", .type = CTL_TIME, .meta = "TIME",
+      .help = "with --history: from this time of the panel's clock" },
     { 0 } };
 static const struct ctl_def c3_opts[] = {
     { .name = "password", .type = CTL_TEXT, .max = 15, .meta = "PW", .help = "communication password" },
@@ -726,7 +755,7 @@ static const struct ctl_def c3_opts[] = {
     { 0 } };
 
 #define ROW(syntax, args, opts, help, changes, role, maps, data) \
-    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data }
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, c3_run, &data, false }
 
 static const struct ctl_verb c3_verbs[] = {
     ROW("info", NULL, NULL, "serial, firmware, model, door and aux counts, clock and dialect of the panel", false,
@@ -752,8 +781,30 @@ static const struct ctl_verb c3_verbs[] = {
     ROW("alarms cancel", NULL, NULL, "cancel the panel's alarms", true, ROLE_OPERATOR, "control (0x05) cancel alarm",
         R_CANCEL),
     ROW("restart", NULL, NULL, "restart the panel", true, ROLE_TECHNICIAN, "control (0x05) restart", R_RESTART),
-    ROW("events", NULL, o_events, "real-time events (and status records) from the panel", false, ROLE_GUARD,
-        "RT log (0x0B, 0x79)", R_EVENTS),
+    ROW("events", NULL, o_events, "real-time events (and status records) from the panel, or with --history the "
+        "events it stored", false, ROLE_GUARD, "RT log (0x0B, 0x79); get data (0x08) transaction", R_EVENTS),
+    CTL_C3_DROW("table list", NULL, NULL, "every data table of the panel: name, id, rows, fields", false, ROLE_GUARD,
+                "table structure (0x06), count (0x0A)", CD_TABLES),
+    CTL_C3_DROW("table get NAME", ctl_c3_a_table, ctl_c3_o_tget, "the rows of a data table (field names as columns)",
+                false, ROLE_GUARD, "get data (0x08)", CD_TGET),
+    CTL_C3_DROW("table set NAME FILE", ctl_c3_a_table_file, ctl_c3_o_dry,
+                "insert or update rows from a CSV file (header: field names; rows replace rows of the same key)",
+                true, ROLE_TECHNICIAN, "set data (0x07)", CD_TSET),
+    CTL_C3_DROW("table delete NAME", ctl_c3_a_table, ctl_c3_o_tdel, "delete the rows where a field has a value",
+                true, ROLE_TECHNICIAN, "delete data (0x09)", CD_TDEL),
+    CTL_C3_KIND_ROWS("users", USERS, "PIN", ctl_c3_a_pin, "PIN...", ctl_c3_a_pins, ctl_c3_o_user, "users"),
+    CTL_C3_KIND_ROWS("cards", CARDS, "CARD PIN", ctl_c3_a_card_pin, "CARD...", ctl_c3_a_cards, ctl_c3_o_dry,
+                     "cards (card number -> user)"),
+    CTL_C3_KIND_ROWS("access", ACCESS, "PIN DOOR TIMEZONE", ctl_c3_a_access, "PIN DOOR TIMEZONE", ctl_c3_a_access,
+                     ctl_c3_o_dry, "access rights (user x door x time zone)"),
+    CTL_C3_KIND_ROWS("timezones", TZ, "ID", ctl_c3_a_tz, "ID...", ctl_c3_a_tzs, ctl_c3_o_tz,
+                     "time zones (up to 3 intervals per day)"),
+    CTL_C3_KIND_ROWS("holidays", HOL, "DATE", ctl_c3_a_date, "DATE...", ctl_c3_a_dates, ctl_c3_o_hol, "holidays"),
+    { "discover", NULL, ctl_c3_o_discover, "find the panels on the local network (UDP broadcast; no HOST)",
+      CTL_NO_ACTION, false, ROLE_GUARD, "search (0x14, UDP)", ctl_c3_discover_run, &ctl_c3_discover_search },
+    { "discover set-ip MAC ADDRESS GATEWAY", ctl_c3_a_setip, ctl_c3_o_discover,
+      "give the panel with this MAC a new address (ADDRESS = IP/MASK; panels without a password only; no HOST)",
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "change IP (0x15, UDP)", ctl_c3_discover_run, &ctl_c3_discover_setip },
 };
 
 const struct ctl_family ctl_c3_family = {
@@ -765,4 +816,5 @@ const struct ctl_family ctl_c3_family = {
     .verbs = c3_verbs,
     .nverbs = sizeof c3_verbs / sizeof c3_verbs[0],
     .check_target = check_target,
+    .targetless = (const char *const[]){ "discover", NULL },
 };

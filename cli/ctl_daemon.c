@@ -422,3 +422,54 @@ int ctl_daemon_watch(struct ctl_call *call, const char *sock)
     session_close(&w.s);
     return CTL_EXIT_OK;
 }
+
+/* ---- mqtt status ---- */
+
+int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    int rc = session_open(&s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    json_t *fin = remote_call(s.r, json_pack("{s:s}", "op", "mqtt-status"), NULL, NULL,
+                              call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    json_t *m = fin ? json_object_get(fin, "mqtt") : NULL;
+    if (!fin) {
+        fprintf(stderr, "portierctl: no answer from portierd in time\n");
+        rc = CTL_EXIT_UNREACHABLE;
+    } else if (!st || strcmp(st, "ok") != 0 || !json_is_object(m)) {
+        fprintf(stderr, "portierctl: mqtt status: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        rc = CTL_EXIT_DEVICE_ERROR;
+    } else {
+        const char *conn = proto_str(m, "connection");
+        rc = conn && strcmp(conn, "connected") == 0 ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE;
+        if (call->g.json) {
+            ctl_print_json(json_incref(m));
+        } else {
+            long long proto = json_integer_value(json_object_get(m, "protocol"));
+            char since[32];
+            event_format_time(json_integer_value(json_object_get(m, "since_us")), since, sizeof since);
+            printf("MQTT %s: %s%s since %s\n", proto_str(m, "broker"), conn ? conn : "?",
+                   proto == 5 ? " (MQTT 5)" : proto == 4 ? " (MQTT 3.1.1)" : "", since);
+            printf("journal: last acknowledged #%lld, newest #%lld, backlog %lld (%lld in flight%s)\n",
+                   (long long)json_integer_value(json_object_get(m, "acked_id")),
+                   (long long)json_integer_value(json_object_get(m, "journal_id")),
+                   (long long)json_integer_value(json_object_get(m, "backlog")),
+                   (long long)json_integer_value(json_object_get(m, "inflight")),
+                   json_is_true(json_object_get(m, "catching_up")) ? ", reading the backlog from the journal" : "");
+            printf("%lld events acknowledged since start; %lld connections, %lld failures; %lld commands, %lld refused\n",
+                   (long long)json_integer_value(json_object_get(m, "published")),
+                   (long long)json_integer_value(json_object_get(m, "connects")),
+                   (long long)json_integer_value(json_object_get(m, "failures")),
+                   (long long)json_integer_value(json_object_get(m, "commands")),
+                   (long long)json_integer_value(json_object_get(m, "refused")));
+            const char *e = proto_str(m, "last_error");
+            if (e && e[0])
+                printf("last error: %s\n", e);
+        }
+    }
+    json_decref(fin);
+    session_close(&s);
+    return rc;
+}

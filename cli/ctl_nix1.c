@@ -81,8 +81,7 @@ int n1_usage(struct n1ctx *c, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);
-    ctl_print_usage_line(stderr, c->call->fam, c->call->verb);
-    return CTL_EXIT_USAGE;
+    return CTL_EXIT_USAGE; /* main() adds the command's usage line */
 }
 
 int n1_targets(struct n1ctx *c, const struct ctl_call *call, enum n1_rule rule, char cmd, char arg)
@@ -576,9 +575,9 @@ static const struct ctl_def a_mode[] = {
     { .name = "MODE", .type = CTL_UINT, .min = 0, .max = 3, .help = "0 disabled, 1 normal, 2 mobile, 3 standalone" },
     { 0 } };
 static const struct ctl_def a_baud[] = {
-    { .name = "RATE", .type = CTL_CUSTOM, .check = check_baud, .help = "the new line rate" }, { 0 } };
+    { .name = "RATE", .type = CTL_CUSTOM, .check = check_baud, .sample = "9600", .help = "the new line rate" }, { 0 } };
 static const struct ctl_def a_hex2[] = {
-    { .name = "HH", .type = CTL_CUSTOM, .check = check_hex2, .help = "general status byte in hex" }, { 0 } };
+    { .name = "HH", .type = CTL_CUSTOM, .check = check_hex2, .sample = "00", .help = "general status byte in hex" }, { 0 } };
 static const struct ctl_def a_uid[] = { A_UID, { 0 } };
 static const struct ctl_def a_user_set[] = {
     A_UID, A_TS, { .name = "INC", .type = CTL_UINT, .min = 0, .max = 99, .help = "key increment" }, { 0 } };
@@ -590,7 +589,7 @@ static const struct ctl_def a_key_add[] = {
     A_TS, { .name = "KEY", .type = CTL_TEXT, .max = 64, .help = "the key (1-64 printable characters)" }, { 0 } };
 static const struct ctl_def a_name[] = { A_NAME, { 0 } };
 static const struct ctl_def a_ext[] = {
-    { .name = "EXT", .type = CTL_TEXT, .max = 3, .help = "file name extension (TXT, 1, ...)" }, { 0 } };
+    { .name = "EXT", .type = CTL_TEXT, .sample = "TXT", .max = 3, .help = "file name extension (TXT, 1, ...)" }, { 0 } };
 static const struct ctl_def a_cp[] = { A_NAME, { .name = "COPY", .type = CTL_TEXT, .max = 12, .help = "new 8.3 name" },
                                        { 0 } };
 static const struct ctl_def a_get[] = {
@@ -603,21 +602,22 @@ static const struct ctl_def a_firmware[] = {
     { .name = "RETRIES", .type = CTL_UINT, .min = 0, .max = 9, .help = "flash attempts after the first (default 3)" },
     { 0 } };
 static const struct ctl_def a_dir[] = {
-    { .name = "DIR", .type = CTL_TEXT, .max = 4000, .help = "server files: keys.txt units.txt users.txt cron.txt" },
+    { .name = "DIR", .type = CTL_TEXT, .max = 4000, .sample = ".",
+      .help = "server files: keys.txt units.txt users.txt cron.txt" },
     { 0 } };
 static const struct ctl_def a_minutes[] = {
     { .name = "MINUTES", .type = CTL_UINT, .min = 1, .max = 1440, .help = "whole minutes, on the slave's clock" },
     { 0 } };
 static const struct ctl_def a_timeouts[] = {
-    { .name = "SETTING", .type = CTL_CUSTOM, .check = n1_check_timeout_setting, .flags = CTL_REST,
+    { .name = "SETTING", .type = CTL_CUSTOM, .check = n1_check_timeout_setting, .flags = CTL_REST, .sample = "valid=5",
       .help = "valid=S or bad=S, seconds 0-255" },
     { 0 } };
 static const struct ctl_def a_raw[] = {
-    { .name = "LINE", .type = CTL_TEXT, .max = NIX1_LINE_MAX * 2,
+    { .name = "LINE", .type = CTL_TEXT, .sample = "Qn", .max = NIX1_LINE_MAX * 2,
       .help = "what follows the address, e.g. 'Qb' or 'Nr user1\\t14\\t* * * * *' (\\t = TAB), sent unchecked" },
     { 0 } };
 static const struct ctl_def o_scan[] = {
-    { .name = "assign", .type = CTL_CUSTOM, .check = n1_check_units, .meta = "UNIT1[,UNIT2]", .flags = CTL_CHANGES,
+    { .name = "assign", .type = CTL_CUSTOM, .check = n1_check_units, .sample = "7,8", .meta = "UNIT1[,UNIT2]", .flags = CTL_CHANGES,
       .help = "give the new slave's probes these units" },
     { 0 } };
 static const struct ctl_def o_entries[] = {
@@ -634,9 +634,9 @@ static const struct ctl_def o_emergency[] = {
       .help = "off: restore every slave to locked (no cron window, mode 0) instead of its remembered schedule" },
     { 0 } };
 static const struct ctl_def nix1_opts[] = {
-    { .name = "baud", .type = CTL_CUSTOM, .check = check_baud, .meta = "N", .help = "line rate (9600)" },
+    { .name = "baud", .type = CTL_CUSTOM, .check = check_baud, .sample = "9600", .meta = "N", .help = "line rate (9600)" },
     { .name = "rs485", .type = CTL_CHOICE, .choices = "auto|kernel|rts", .help = "who drives the RS485 direction" },
-    { .name = "slave", .type = CTL_CUSTOM, .check = check_addrs, .meta = "ADDR[,ADDR...]", .flags = CTL_REPEAT,
+    { .name = "slave", .type = CTL_CUSTOM, .check = check_addrs, .sample = "270100000000006B", .meta = "ADDR[,ADDR...]", .flags = CTL_REPEAT,
       .help = "the slave(s) by address (16 hex digits); repeatable" },
     { .name = "broadcast", .type = CTL_FLAG, .help = "every slave at once (no reply; broadcastable commands only)" },
     { .name = "scratch", .type = CTL_FLAG, .help = "the unconfigured slave (scratch address)" },
@@ -647,7 +647,7 @@ static const struct ctl_def nix1_opts[] = {
     { 0 } };
 
 #define R(syn, args, opts, help, changes, role, maps, run, data) \
-    { syn, args, opts, help, CTL_NO_ACTION, changes, role, maps, run, data }
+    { syn, args, opts, help, CTL_NO_ACTION, changes, role, maps, run, data, false }
 #define RO ROLE_GUARD
 #define OP ROLE_OPERATOR
 #define TECH ROLE_TECHNICIAN

@@ -72,7 +72,7 @@ void n1_watch_signals(struct n1ctx *c);
 int n1_xact_raw(struct n1ctx *c, const nix1_addr_t *a, char cmd, char arg, const char *opt, const char *raw,
                 bool quiet);
 int n1_xact(struct n1ctx *c, char cmd, char arg, const char *opt);
-/* Usage error for this command (exit 2, nothing sent). */
+/* Usage error for this command: the reason on stderr, exit 2 (main() adds the usage line); nothing sent. */
 int n1_usage(struct n1ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Printing. */

@@ -52,16 +52,23 @@ static struct journal *open_journal(const struct site *site, const char *db, boo
         snprintf(path, sizeof path, "%s", site->journal.path);
     else
         journal_default_path(path, sizeof path);
+    /* For actions: a journal that cannot store does not stop the emergency (action_run refuses the rest and
+     * says why); what it keeps in memory is stored at the end or counted as lost. */
     struct journal_opts o = {
         .path = path,
         .readonly = readonly,
+        .keep_trying = !readonly,
         .retention_days = site ? site->journal.retention_days : 0,
         .retention_rows = site ? site->journal.retention_rows : 0,
     };
     char err[512];
     struct journal *j = journal_open(&o, err, sizeof err);
+    struct journal_health h;
     if (!j)
         fprintf(stderr, "portierctl: journal %s\n", err);
+    else if (!readonly && (journal_health(j, &h), h.state == JOURNAL_UNAVAILABLE))
+        fprintf(stderr, "portierctl: journal %s: %s (nothing can be stored: only the emergency runs)\n", path,
+                h.reason);
     return j;
 }
 
@@ -280,6 +287,20 @@ static int cmd_raw(struct ctl_call *call)
     return ctl_daemon_raw(call, sock);
 }
 
+static int cmd_mqtt_status(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    if (mode < 0)
+        return CTL_EXIT_UNREACHABLE;
+    if (mode == 0) {
+        fprintf(stderr, "portierctl: the MQTT output runs in portierd, and no portierd socket was found at %s "
+                        "(give --socket PATH)\n", sock);
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_daemon_mqtt_status(call, sock);
+}
+
 static int cmd_check_config(struct ctl_call *call)
 {
     int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
@@ -347,6 +368,13 @@ static void live_close(struct live *l)
     device_detach_all(l->site);
     /* let drivers flush what stop queued */
     loop_run_once(l->loop, 0);
+    event_bus_flush(site_events(l->site));
+    journal_flush(l->j);
+    struct journal_health h;
+    journal_health(l->j, &h);
+    if (h.kept_events || h.kept_audits)
+        fprintf(stderr, "portierctl: the journal could not store %zu events and %zu audit rows (%s): they are lost\n",
+                h.kept_events, h.kept_audits, h.reason);
     journal_close(l->j);
     l->site->journal_db = NULL;
     site_free(l->site);
@@ -616,11 +644,11 @@ static const struct ctl_def config_file[] = {
     { 0 },
 };
 
-#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL }
+#define DOOR(syntax, args, id) { syntax, args, NULL, NULL, id, false, ROLE_OPERATOR, NULL, cmd_action, NULL, false }
 
 static const struct ctl_verb site_verbs[] = {
     { "status", NULL, NULL, "links and door states of the whole site", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
-      cmd_status, NULL },
+      cmd_status, NULL, false },
     DOOR("door open NAME [SECONDS]", door_seconds, ACTION_DOOR_OPEN),
     DOOR("door close NAME", door_name, ACTION_DOOR_CLOSE),
     DOOR("door hold NAME", door_name, ACTION_DOOR_HOLD),
@@ -636,19 +664,21 @@ static const struct ctl_verb site_verbs[] = {
     DOOR("emergency on", NULL, ACTION_EMERGENCY_ON),
     DOOR("emergency off", NULL, ACTION_EMERGENCY_OFF),
     { "ack ID", ack_id, ack_opts, "acknowledge an alarm (a journal event), for every console at once", ACTION_ACK,
-      false, ROLE_GUARD, NULL, cmd_action, NULL },
+      false, ROLE_GUARD, NULL, cmd_action, NULL, false },
     { "reload", NULL, NULL, "make portierd re-read its configuration (validated first; a bad file is refused)",
-      ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL },
+      ACTION_RELOAD_CONFIG, true, ROLE_TECHNICIAN, NULL, cmd_action, NULL, true },
     { "journal", NULL, journal_opts, "events of the journal, newest first", CTL_NO_ACTION, false, ROLE_GUARD, NULL,
-      cmd_journal, NULL },
+      cmd_journal, NULL, false },
     { "raw DEVICE", raw_dev, raw_opts, "one raw request to a panel or bus that portierd owns (technicians; audited)",
-      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL },
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL, true },
+    { "mqtt status", NULL, NULL, "portierd's MQTT output: connection, backlog, last journal id the broker acknowledged",
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_mqtt_status, NULL, true },
     { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
-      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL },
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL, true },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,
-      false, ROLE_GUARD, NULL, cmd_audit, NULL },
+      false, ROLE_GUARD, NULL, cmd_audit, NULL, false },
     { "check-config [FILE]", config_file, NULL, "validate the configuration and print every problem with its line",
-      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL },
+      CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL, false },
 };
 
 const struct ctl_family ctl_site_family = {

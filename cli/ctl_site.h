@@ -40,6 +40,9 @@ int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id
                       const char *comment);
 int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit);
 /* raw DEVICE through portierd. */
+/* mqtt status: portierd's MQTT output (connection, backlog, last acknowledged journal id); exit 0 when connected,
+ * 3 when not, 1 without an MQTT output. */
+int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock);
 int ctl_daemon_raw(const struct ctl_call *call, const char *sock);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);

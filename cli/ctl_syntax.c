@@ -31,6 +31,7 @@ const struct ctl_def ctl_global_opts[] = {
     [G_VERSION] = { .name = "version", .type = CTL_FLAG, .help = "the version" },
     [G_CHECK_CONFIG] = { .name = "check-config", .type = CTL_FLAG, .flags = CTL_HIDDEN },
     [G_MAN] = { .name = "man-synopsis", .type = CTL_FLAG, .flags = CTL_HIDDEN },
+    [G_LIST] = { .name = "list-commands", .type = CTL_FLAG, .flags = CTL_HIDDEN },
     { 0 },
 };
 

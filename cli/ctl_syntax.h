@@ -6,7 +6,8 @@
 #include "cli/ctl.h"
 #include "core/strbuf.h"
 
-enum { G_JSON, G_VERBOSE, G_READONLY, G_CONFIG, G_TIMEOUT, G_SOCKET, G_DIRECT, G_HELP, G_VERSION, G_CHECK_CONFIG, G_MAN };
+enum { G_JSON, G_VERBOSE, G_READONLY, G_CONFIG, G_TIMEOUT, G_SOCKET, G_DIRECT, G_HELP, G_VERSION, G_CHECK_CONFIG, G_MAN,
+       G_LIST };
 extern const struct ctl_def ctl_global_opts[];
 
 enum tok_kind { TK_END, TK_WORD, TK_CHOICE, TK_ARG };

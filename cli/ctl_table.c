@@ -250,7 +250,12 @@ static int run_getopt(struct level *lv, struct optset *os, struct ctl_error *err
         }
         const struct ctl_def *d = NULL;
         int src = 0;
-        for (size_t k = 0; k < os->n; k++) {
+        /* a long option by its index (rows of one word may give different options the same value) */
+        if (li >= 0 && (size_t)li < os->n) {
+            d = os->defs[li];
+            src = os->lo[li].val / 1000 * 1000;
+        }
+        for (size_t k = 0; !d && k < os->n; k++) {
             if (os->lo[k].val == c) {
                 d = os->defs[k];
                 src = c / 1000 * 1000;
@@ -290,7 +295,7 @@ static int store_opt(const struct occurrence *o, const struct ctl_verb *v, struc
 }
 
 static int apply_global(struct ctl_call *call, const struct occurrence *o, struct ctl_error *err, bool *help,
-                        bool *version, bool *check_config, bool *man)
+                        bool *version, bool *check_config, int *special)
 {
     struct ctl_val tmp = { 0 };
     char why[300];
@@ -309,7 +314,8 @@ static int apply_global(struct ctl_call *call, const struct occurrence *o, struc
     case G_HELP: *help = true; break;
     case G_VERSION: *version = true; break;
     case G_CHECK_CONFIG: *check_config = true; break;
-    case G_MAN: *man = true; break;
+    case G_MAN: *special = 1; break;
+    case G_LIST: *special = 2; break;
     default: break;
     }
     return 0;
@@ -343,6 +349,23 @@ static const struct ctl_family *site_family(const struct ctl_family *const *fams
         if (!fams[i]->name)
             return fams[i];
     return NULL;
+}
+
+/* Rows of the family that start with word w take no target (c3 discover). */
+static bool targetless_word(const struct ctl_family *f, const char *w)
+{
+    for (const char *const *t = f->targetless; t && *t; t++)
+        if (strcmp(*t, w) == 0)
+            return true;
+    return false;
+}
+
+bool ctl_verb_targetless(const struct ctl_family *fam, const struct ctl_verb *verb)
+{
+    for (const char *const *t = fam->targetless; t && *t; t++)
+        if (first_word_is(verb, *t))
+            return true;
+    return false;
 }
 
 static bool family_has_word(const struct ctl_family *f, const char *w)
@@ -423,7 +446,8 @@ static enum ctl_parse_result parse_command(char **argv, int argc, int from, cons
                 lv.argv[i] = orig[k];
     for (size_t k = 0; k < lv.nocc; k++) {
         const struct occurrence *o = &lv.occ[k];
-        bool v1 = false, v2 = false, v3 = false;
+        bool v1 = false, v2 = false;
+        int v3 = 0;
         if (o->src == SRC_GLOBAL) {
             if (apply_global(call, o, err, help, &v1, &v2, &v3) < 0)
                 return CTL_PARSE_ERROR;
@@ -556,7 +580,8 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
 {
     memset(call, 0, sizeof *call);
     memset(err, 0, sizeof *err);
-    bool help = false, version = false, check_config = false, man = false;
+    bool help = false, version = false, check_config = false;
+    int special = 0;
     char *store[300], sh[48];
     struct level lv;
     struct optset os;
@@ -568,10 +593,10 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
     if (run_getopt(&lv, &os, err, "") < 0)
         return CTL_PARSE_ERROR;
     for (size_t k = 0; k < lv.nocc; k++)
-        if (apply_global(call, &lv.occ[k], err, &help, &version, &check_config, &man) < 0)
+        if (apply_global(call, &lv.occ[k], err, &help, &version, &check_config, &special) < 0)
             return CTL_PARSE_ERROR;
-    if (man)
-        return CTL_PARSE_MAN;
+    if (special)
+        return special == 1 ? CTL_PARSE_MAN : CTL_PARSE_LIST;
     if (version)
         return CTL_PARSE_VERSION;
     int at = lv.stop; /* index into lv.argv (same as into argv: level 1 starts at argv[1]) */
@@ -626,7 +651,8 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
             return CTL_PARSE_ERROR;
         for (size_t k = 0; k < part.nocc; k++) {
             const struct occurrence *o = &part.occ[k];
-            bool v1 = false, v2 = false, v3 = false;
+            bool v1 = false, v2 = false;
+            int v3 = 0;
             if (o->src == SRC_GLOBAL) {
                 if (apply_global(call, o, err, &help, &v1, &v2, &v3) < 0)
                     return CTL_PARSE_ERROR;
@@ -647,6 +673,8 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
                 ctl_seterr(err, "%smissing %s", where, fam->target);
                 return CTL_PARSE_ERROR;
             }
+            if (targetless_word(fam, l2.argv[1 + consumed]))
+                break; /* the command starts here: no target */
             call->target = l2.argv[1 + consumed];
             consumed++;
             if (help)

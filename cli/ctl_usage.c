@@ -140,7 +140,10 @@ void ctl_print_usage_line(FILE *out, const struct ctl_family *fam, const struct 
     struct strbuf sb;
     STRBUF_ON(&sb, buf);
     strbuf_puts(&sb, "usage: portierctl [OPTIONS] ");
-    if (fam && fam->name) {
+    if (fam && fam->name && verb && ctl_verb_targetless(fam, verb)) {
+        put_lit(&sb, ST_PLAIN, fam->name);
+        strbuf_putc(&sb, ' ');
+    } else if (fam && fam->name) {
         put_family_head(&sb, ST_PLAIN, fam, false);
         strbuf_printf(&sb, " [%s OPTIONS] ", fam->name);
     }

@@ -20,24 +20,32 @@ int main(int argc, char **argv)
     case CTL_PARSE_MAN:
         ctl_print_man(stdout, ctl_families);
         return CTL_EXIT_OK;
+    case CTL_PARSE_LIST:
+        ctl_print_commands(stdout, ctl_families);
+        return CTL_EXIT_OK;
     case CTL_PARSE_ERROR:
         ctl_print_error(stderr, &err);
         return CTL_EXIT_USAGE;
     case CTL_PARSE_RUN:
         break;
     }
+    int rc;
     if (call.g.socket_path && call.g.direct) {
         fprintf(stderr, "portierctl: --socket and --direct: choose portierd or owning the devices here\n");
-        return CTL_EXIT_USAGE;
-    }
-    if (call.g.readonly && call.changes && call.verb->action == CTL_NO_ACTION) {
+        rc = CTL_EXIT_USAGE;
+    } else if (call.g.readonly && call.changes && call.verb->action == CTL_NO_ACTION) {
         /* Site commands with a core action are refused by the action API itself (guard role, audited as
          * denied, no device opened); everything else is refused here, before anything is opened. */
         char name[96];
         snprintf(name, sizeof name, "%s%s%.80s", call.fam->name ? call.fam->name : "", call.fam->name ? " " : "",
                  call.verb->syntax);
         fprintf(stderr, "portierctl: --readonly: '%s' changes state: refused, nothing was opened or sent\n", name);
-        return CTL_EXIT_USAGE;
+        rc = CTL_EXIT_USAGE;
+    } else {
+        rc = call.verb->run(&call);
     }
-    return call.verb->run(&call);
+    /* every exit 2 comes with the command's usage line (the handlers say what was wrong) */
+    if (rc == CTL_EXIT_USAGE)
+        ctl_print_usage_line(stderr, call.fam, call.verb);
+    return rc;
 }

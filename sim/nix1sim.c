@@ -312,7 +312,7 @@ static void usage_err(const char *msg)
 static int nix1sim_main(int argc, char **argv)
 {
     enum { O_SLAVES = 256, O_ADDRESS, O_TCP, O_BAUD, O_DIR, O_CONFIGURED, O_FILES, O_CONTROL, O_SEED, O_ACTIVITY,
-           O_NO_STDIN, O_VERBOSE, O_HELP };
+           O_NO_STDIN, O_VERBOSE, O_HELP, O_LINK };
     static const struct option opts[] = {
         { "slaves", required_argument, NULL, O_SLAVES }, { "address", required_argument, NULL, O_ADDRESS },
         { "tcp", required_argument, NULL, O_TCP }, { "baud", required_argument, NULL, O_BAUD },
@@ -320,13 +320,14 @@ static int nix1sim_main(int argc, char **argv)
         { "files", required_argument, NULL, O_FILES }, { "control", required_argument, NULL, O_CONTROL },
         { "seed", required_argument, NULL, O_SEED }, { "activity", required_argument, NULL, O_ACTIVITY },
         { "no-stdin", no_argument, NULL, O_NO_STDIN }, { "verbose", no_argument, NULL, O_VERBOSE },
-        { "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, O_HELP }, { "link", required_argument, NULL, O_LINK },
+        { NULL, 0, NULL, 0 },
     };
     uint64_t nslaves = 3, baud = 9600, seed = 1;
     long tcp = -1;
     nix1_addr_t addrs[MAX_SLAVES];
     size_t naddrs = 0;
-    const char *dir = NULL, *files = NULL, *control = NULL;
+    const char *dir = NULL, *files = NULL, *control = NULL, *link = NULL;
     bool configured = false, use_stdin = true, verbose = false, nslaves_given = false;
     double activity = 0;
     optind = 1;
@@ -366,6 +367,7 @@ static int nix1sim_main(int argc, char **argv)
         case O_CONFIGURED: configured = true; break;
         case O_FILES: files = optarg; configured = true; break;
         case O_CONTROL: control = optarg; break;
+        case O_LINK: link = optarg; break;
         case O_SEED:
             if (!nix1_parse_uint(optarg, strlen(optarg), UINT64_MAX, &seed)) {
                 usage_err("--seed must be a number");
@@ -463,7 +465,12 @@ static int nix1sim_main(int argc, char **argv)
             rc = 1;
             goto out;
         }
-        snprintf(where, sizeof where, "%s", path);
+        if (link && nix1sim_bus_set_link(sim.bus, link) < 0) {
+            fprintf(stderr, "portier-sim nix1: cannot make the link %s: %s\n", link, strerror(errno));
+            rc = 1;
+            goto out;
+        }
+        snprintf(where, sizeof where, "%s", nix1sim_bus_where(sim.bus));
     }
     ctl = nix1sim_ctl_new(&sim, use_stdin, control);
     if (!ctl) {
@@ -503,8 +510,8 @@ const struct sim_kind nix1sim_kind = {
     .name = "nix1",
     .main = nix1sim_main,
     .usage = "  nix1 [--slaves N] [--address ADDR16]... [--tcp PORT] [--baud RATE] [--dir DIR] [--configured]\n"
-             "       [--files SERVERDIR] [--control SOCKPATH] [--no-stdin] [--seed S --activity RATE] [-v]\n"
-             "       a bus of NiX1 door slaves on a pseudo-terminal (default) or 127.0.0.1:PORT; control commands\n"
-             "       on stdin and SOCKPATH (help, present, card, mute, garble, reboot, add-unconfigured, clock,\n"
-             "       flash-fail, status, quit)",
+             "       [--files SERVERDIR] [--control SOCKPATH] [--no-stdin] [--seed S --activity RATE] [--link PATH] [-v]\n"
+             "       a bus of NiX1 door slaves on a pseudo-terminal (default; --link keeps a stable path to it) or\n"
+             "       127.0.0.1:PORT; control commands on stdin and SOCKPATH (help, present, card, mute, garble, reboot,\n"
+             "       unplug, add-unconfigured, clock, flash-fail, status, quit)",
 };

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -55,6 +56,12 @@ struct nix1sim_bus {
     loop_timer_t tx_timer;
 
     struct nix1sim_bus_stats st;
+
+    unsigned tcp_port;   /* the TCP port listened on (for a replug) */
+    bool unplugged;
+    char pty[128];       /* the pty's slave path */
+    char *link;          /* nix1sim_bus_set_link */
+    char where[160];
 };
 
 uint64_t nix1sim_bus_char_us(const struct nix1sim_bus *bus) { return 10000000u / bus->baud; }
@@ -363,6 +370,9 @@ void nix1sim_bus_free(struct nix1sim_bus *bus)
     }
     for (size_t i = 0; i < bus->qcount; i++)
         free(bus->q[(bus->qhead + i) % RX_QUEUE].s);
+    if (bus->link)
+        unlink(bus->link);
+    free(bus->link);
     free(bus->tx);
     free(bus);
 }
@@ -381,6 +391,7 @@ int nix1sim_bus_open_pty(struct nix1sim_bus *bus, char *path, size_t pathlen)
     set_raw(fd);
     bus->is_pty = true;
     bus->fd = fd;
+    snprintf(bus->pty, sizeof bus->pty, "%s", path);
     /* Not attached until a client opens the slave side (before that the master reports a hang-up). */
     probe_cb(bus->loop, bus);
     return 0;
@@ -426,7 +437,78 @@ int nix1sim_bus_listen_tcp(struct nix1sim_bus *bus, unsigned port, unsigned *bou
         return -1;
     }
     bus->lfd = fd;
+    bus->tcp_port = ntohs(sa.sin_port);
     if (bound)
-        *bound = ntohs(sa.sin_port);
+        *bound = bus->tcp_port;
     return 0;
+}
+
+static int point_link(struct nix1sim_bus *bus)
+{
+    if (!bus->link || !bus->pty[0])
+        return 0;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.new", bus->link);
+    unlink(tmp);
+    if (symlink(bus->pty, tmp) < 0)
+        return -1;
+    return rename(tmp, bus->link); /* atomic: the link always names some pty */
+}
+
+int nix1sim_bus_set_link(struct nix1sim_bus *bus, const char *link)
+{
+    free(bus->link);
+    bus->link = link ? strdup(link) : NULL;
+    if (link && !bus->link)
+        return -1;
+    return point_link(bus);
+}
+
+static void close_fd(struct nix1sim_bus *bus, int *fd)
+{
+    if (*fd < 0)
+        return;
+    if (*fd != bus->fd || !bus->is_pty || bus->attached)
+        loop_del_fd(bus->loop, *fd);
+    close(*fd);
+    *fd = -1;
+}
+
+int nix1sim_bus_unplug(struct nix1sim_bus *bus, bool out)
+{
+    if (out == bus->unplugged)
+        return 0;
+    if (out) {
+        loop_timer_disarm(bus->loop, &bus->probe_timer);
+        close_fd(bus, &bus->fd);
+        close_fd(bus, &bus->lfd);
+        bus->attached = false;
+        reset_line(bus);
+        bus->unplugged = true;
+        return 0;
+    }
+    int rc;
+    if (bus->is_pty) {
+        char path[128];
+        rc = nix1sim_bus_open_pty(bus, path, sizeof path);
+        if (rc == 0)
+            rc = point_link(bus);
+    } else {
+        rc = nix1sim_bus_listen_tcp(bus, bus->tcp_port, NULL);
+    }
+    if (rc == 0)
+        bus->unplugged = false;
+    return rc;
+}
+
+bool nix1sim_bus_unplugged(const struct nix1sim_bus *bus) { return bus->unplugged; }
+
+const char *nix1sim_bus_where(const struct nix1sim_bus *bus)
+{
+    struct nix1sim_bus *b = (struct nix1sim_bus *)bus;
+    if (!bus->is_pty)
+        snprintf(b->where, sizeof b->where, "tcp 127.0.0.1:%u", bus->tcp_port);
+    else
+        snprintf(b->where, sizeof b->where, "%s", bus->link ? bus->link : bus->pty);
+    return b->where;
 }

@@ -32,6 +32,17 @@ int nix1sim_bus_open_pty(struct nix1sim_bus *bus, char *path, size_t pathlen);
  * connection replaces the old one, as a serial device server does. Returns 0 or -1 with errno. */
 int nix1sim_bus_listen_tcp(struct nix1sim_bus *bus, unsigned port, unsigned *bound);
 
+/* Keep a symbolic link at `link` pointing at the pseudo-terminal (a stable port path, like /dev/ttyUSB0 for a
+ * USB adapter: a replug gives a new pty and the link follows it). 0 or -1 with errno. */
+int nix1sim_bus_set_link(struct nix1sim_bus *bus, const char *link);
+/* The port goes away (out: the pty is closed, or the TCP listener and its client: a device server restarting)
+ * or comes back (a new pty, the link moved to it; the TCP port listened on again). The slaves keep running.
+ * 0 or -1 with errno. */
+int nix1sim_bus_unplug(struct nix1sim_bus *bus, bool out);
+bool nix1sim_bus_unplugged(const struct nix1sim_bus *bus);
+/* The port clients open now: the pty path or the link, or "tcp 127.0.0.1:PORT". */
+const char *nix1sim_bus_where(const struct nix1sim_bus *bus);
+
 /* Queue bytes for transmission by owner (a slave). Bytes from the same owner follow each other; bytes from
  * another owner while the line is busy collide with what is still to be sent (differing bytes are garbled). */
 void nix1sim_bus_transmit(struct nix1sim_bus *bus, const void *owner, const char *data, size_t len);

@@ -217,7 +217,7 @@ void nix1sim_ctl_exec(struct nix1sim *sim, const char *line, char *out, size_t c
     const char *cmd = a[0].val;
     if (strcmp(cmd, "help") == 0) {
         snprintf(out, cap, "ok commands: present slave= probe= uid= [rom= key_ts= inc= hash= valid= readable= od=] | "
-                           "card slave= in|out | mute slave= on|off | garble slave= | reboot slave= | "
+                           "card slave= in|out | mute slave= on|off | garble slave= | reboot slave= | unplug on|off | "
                            "add-unconfigured ADDR | clock slave= ts= | flash-fail slave= on|off | status [slave=] | quit");
         return;
     }
@@ -242,6 +242,16 @@ void nix1sim_ctl_exec(struct nix1sim *sim, const char *line, char *out, size_t c
         if (!s)
             ERR("add-unconfigured: cannot create %s: %s", id, strerror(errno));
         snprintf(out, cap, "ok added %s unconfigured", s->id);
+        return;
+    }
+    if (strcmp(cmd, "unplug") == 0) {
+        const char *w = word_or(a, n, "state");
+        bool out_ = true;
+        if (w && !bool_arg(w, &out_))
+            ERR("unplug: on|off (on: the port goes away; off: it comes back)");
+        if (nix1sim_bus_unplug(sim->bus, out_) < 0)
+            ERR("unplug: %s", strerror(errno));
+        snprintf(out, cap, "ok port %s %s", out_ ? "gone" : "back on", nix1sim_bus_where(sim->bus));
         return;
     }
     if (strcmp(cmd, "status") == 0) {

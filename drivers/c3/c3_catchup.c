@@ -249,8 +249,8 @@ void c3_catchup_align(const struct c3_cursor *cur, struct c3_live_set *live, con
 
 /* ---- the driver part ---- */
 
-enum run_step { STEP_IDLE, STEP_WAIT, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_MARK_FIRST, STEP_READ_NEW,
-                STEP_READ_FULL, STEP_STORE, STEP_MARK };
+enum run_step { STEP_IDLE, STEP_WAIT, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_LAST_INDEX, STEP_MARK_FIRST,
+                STEP_READ_NEW, STEP_READ_FULL, STEP_STORE, STEP_MARK };
 enum run_kind { RUN_CONNECT, RUN_BACKGROUND };
 
 struct c3_catchup {
@@ -276,6 +276,7 @@ struct c3_catchup {
     int64_t run_from_us;      /* the running connect catch-up covers the time from here */
     bool run_startup;         /* ... and it is the first one of this process */
     uint32_t first_count, panel_now;
+    int64_t first_index; /* first contact: the table's last Index (C3_CURSOR_INDEX_UNKNOWN: not read) */
     loop_timer_t timer;
     loop_timer_t store_timer;  /* waiting for the recovered rows to be stored before the position moves */
     loop_timer_t wait_timer;   /* waiting for the journal to store before a catch-up starts */
@@ -322,6 +323,8 @@ static void fmt_time(int64_t us, char *buf, size_t len)
 }
 
 /* The gap row of a connect that follows a loss (or a start-up after downtime). */
+#define PL(n) ((n) == 1 ? "" : "s")
+
 static void report_connect(struct c3_catchup *cc, const struct c3_align_out *a, const char *failure)
 {
     int64_t from = cc->run_from_us;
@@ -340,16 +343,18 @@ static void report_connect(struct c3_catchup *cc, const struct c3_align_out *a, 
         event_set_text(&ev, "%s: events of that time may be missing (the panel's event table could not be read: %s)",
                        what, failure);
     } else if (a->lost) {
-        event_set_text(&ev, "%s: %" PRIu64 " events lost for good (the panel's event table wrapped), %zu recovered "
-                            "from the table", what, a->lost, a->recovered);
+        event_set_text(&ev, "%s: %" PRIu64 " event%s lost for good (the panel's event table wrapped), %zu recovered "
+                            "from the table", what, a->lost, PL(a->lost), a->recovered);
     } else if (a->lost_unknown) {
         char o[24];
         c3_time_format(a->oldest_time, ' ', o, sizeof o);
-        event_set_text(&ev, "%s: %zu events recovered from the panel's event table; events before %s may be lost "
-                            "(the table wrapped and this firmware numbers no rows)", what, a->recovered, o);
+        event_set_text(&ev, "%s: %zu event%s recovered from the panel's event table; events before %s may be lost "
+                            "(the table wrapped and this firmware numbers no rows)", what, a->recovered,
+                       PL(a->recovered), o);
     } else {
         ev.severity = EVENT_NORMAL;
-        event_set_text(&ev, "%s: nothing lost, %zu events recovered from the panel's event table", what, a->recovered);
+        event_set_text(&ev, "%s: nothing lost, %zu event%s recovered from the panel's event table", what, a->recovered,
+                       PL(a->recovered));
     }
     ev.code = (int)a->recovered;
     report(cc, &ev);
@@ -363,11 +368,13 @@ static void report_background(struct c3_catchup *cc, const struct c3_align_out *
     event_init(&ev, EVENT_GAP, a->lost || a->lost_unknown ? EVENT_WARNING : EVENT_NORMAL);
     event_copy(ev.code_name, sizeof ev.code_name, "gap");
     if (a->lost)
-        event_set_text(&ev, "%zu events the real-time log missed were recovered from the panel's event table, %" PRIu64
-                            " lost for good (the table wrapped)", a->recovered, a->lost);
+        event_set_text(&ev, "%zu event%s the real-time log missed %s recovered from the panel's event table, %" PRIu64
+                            " lost for good (the table wrapped)", a->recovered, PL(a->recovered),
+                       a->recovered == 1 ? "was" : "were", a->lost);
     else
-        event_set_text(&ev, "%zu events the real-time log missed were recovered from the panel's event table%s",
-                       a->recovered, a->lost_unknown ? "; older ones may be lost (the table wrapped)" : "");
+        event_set_text(&ev, "%zu event%s the real-time log missed %s recovered from the panel's event table%s",
+                       a->recovered, PL(a->recovered), a->recovered == 1 ? "was" : "were",
+                       a->lost_unknown ? "; older ones may be lost (the table wrapped)" : "");
     ev.code = (int)a->recovered;
     report(cc, &ev);
 }
@@ -504,6 +511,24 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
 static void first_contact_done(struct c3_catchup *cc);
 static void stored_check(struct c3_catchup *cc);
 
+/* The highest Index of an answer that selected that field only (0: an empty table; UNKNOWN: unreadable). */
+static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size_t len)
+{
+    struct c3_data_reader rd;
+    if (len == 0)
+        return cc->first_count ? C3_CURSOR_INDEX_UNKNOWN : 0;
+    if (c3_data_reader_init(&rd, data, len) < 0)
+        return C3_CURSOR_INDEX_UNKNOWN;
+    int64_t max = 0;
+    struct c3_data_value v[8];
+    struct c3_txn t;
+    int rc;
+    while ((rc = c3_data_reader_next(&rd, v, 8)) == 1)
+        if (c3_txn_decode(&rd, v, &cc->tf, &t) == 0 && t.index > max)
+            max = t.index;
+    return rc < 0 ? C3_CURSOR_INDEX_UNKNOWN : max;
+}
+
 static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, bool full)
 {
     struct c3_data_reader rd;
@@ -611,7 +636,7 @@ static void store_timer_cb(loop_t *loop, void *arg)
 static void first_contact_done(struct c3_catchup *cc)
 {
     if (cc->tf.index)
-        cc->cur = (struct c3_cursor){ .valid = true, .index = C3_CURSOR_INDEX_UNKNOWN, .time = cc->panel_now };
+        cc->cur = (struct c3_cursor){ .valid = true, .index = cc->first_index, .time = cc->panel_now };
     c3_live_clear(&cc->live);
     save(cc);
     struct event ev;
@@ -660,6 +685,24 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
             read_rows(cc, false);
             return;
         }
+        /* The last Index now (only that field of every row: 5 bytes a row) places the position exactly, so that
+         * rows the table overwrites before the next catch-up are counted as lost. */
+        struct c3_getdata q = { .table = cc->txn_id, .nfields = 1, .fields = { cc->tf.index } };
+        struct c3_buf b = { 0 };
+        if (c3_getdata_build(&b, &q) < 0) {
+            c3_buf_free(&b);
+            finish(cc, "out of memory");
+            return;
+        }
+        cc->step = STEP_LAST_INDEX;
+        start_xfer(cc, C3_CMD_GET_DATA, b.p, b.len);
+        c3_buf_free(&b);
+        return;
+    }
+    case STEP_LAST_INDEX: {
+        cc->first_index = err ? C3_CURSOR_INDEX_UNKNOWN : last_index(cc, data, len);
+        /* Then the panel's read pointer goes to the end of its table: rows recorded after the read above come
+         * through the next catch-up's new records. */
         cc->step = STEP_MARK_FIRST;
         uint8_t id = (uint8_t)cc->txn_id;
         start_xfer(cc, C3_CMD_GET_DATA_OK, &id, 1);

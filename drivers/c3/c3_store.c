@@ -6,10 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/strbuf.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 
-enum step { S_STRUCT, S_DOORS, S_READ, S_COUNT, S_DELETE, S_SET, S_VERIFY, S_CASCADE };
+enum step { S_STRUCT, S_DOORS, S_REF_USERS, S_REF_TZ, S_READ, S_COUNT, S_DELETE, S_SET, S_VERIFY, S_CASCADE };
 
 struct c3_store {
     struct c3_session *s;
@@ -27,6 +28,8 @@ struct c3_store {
     const struct c3_table_def *def;
     unsigned doors;
     struct csv cur_raw, cur_op, full_op, want_raw, out;
+    struct csv ref_users, ref_tz; /* access writes: the rows the rights refer to */
+    bool have_ref_users, have_ref_tz;
     struct c3_diff op_diff, raw_diff;
     bool written;
     size_t cascade_pins;
@@ -41,6 +44,8 @@ static void st_free(struct c3_store *st)
     csv_free(&st->full_op);
     csv_free(&st->want_raw);
     csv_free(&st->out);
+    csv_free(&st->ref_users);
+    csv_free(&st->ref_tz);
     c3_diff_free(&st->op_diff);
     c3_diff_free(&st->raw_diff);
     free(st->defs);
@@ -87,17 +92,37 @@ static void request(struct c3_store *st, enum step step, uint8_t cmd, const void
         finish(st, err, "%s", c3_session_strerror(err));
 }
 
-static void read_table(struct c3_store *st)
+static void read_def(struct c3_store *st, const struct c3_table_def *def, enum step step)
 {
     struct c3_buf b = { 0 };
-    if (c3_rows_query(st->def, &b) < 0) {
+    if (c3_rows_query(def, &b) < 0) {
         c3_buf_free(&b);
-        finish(st, C3_E_RANGE, "table %s cannot be read (id %u)", st->def->name, st->def->id);
+        finish(st, C3_E_RANGE, "table %s cannot be read (id %u)", def->name, def->id);
         return;
     }
-    request(st, st->step == S_SET || st->step == S_DELETE || st->step == S_CASCADE ? S_VERIFY : S_READ,
-         C3_CMD_GET_DATA, b.p, b.len, false);
+    request(st, step, C3_CMD_GET_DATA, b.p, b.len, false);
     c3_buf_free(&b);
+}
+
+static void read_table(struct c3_store *st)
+{
+    read_def(st, st->def,
+             st->step == S_SET || st->step == S_DELETE || st->step == S_CASCADE ? S_VERIFY : S_READ);
+}
+
+/* Access rights added or changed refer to users and time zones: read those tables first (the next step after
+ * the doors' count), or go on with the table itself. */
+static void read_refs(struct c3_store *st)
+{
+    bool refs = st->req.kind == C3_KIND_ACCESS && st->req.op != C3_STORE_LIST && st->req.op != C3_STORE_DELETE;
+    const struct c3_table_def *u = refs ? c3_table_find(st->defs, st->ndefs, "user") : NULL;
+    const struct c3_table_def *t = refs ? c3_table_find(st->defs, st->ndefs, "timezone") : NULL;
+    if (u && st->step < S_REF_USERS)
+        read_def(st, u, S_REF_USERS);
+    else if (t && st->step < S_REF_TZ)
+        read_def(st, t, S_REF_TZ);
+    else
+        read_table(st);
 }
 
 /* ---- tables and counts ---- */
@@ -153,6 +178,22 @@ static size_t find_key(const struct csv *t, const struct csv *src, size_t r, con
 
 static size_t line_of(const struct csv *c, size_t r) { return c->line && c->line[r] ? c->line[r] : r + 1; }
 
+/* A row's key as the message shows it: "'7'" or "pin=1 door=2 timezone=1". */
+static const char *key_text(const struct csv *t, size_t r, const char *const *keys, size_t nk, char *buf, size_t cap)
+{
+    struct strbuf sb;
+    strbuf_init(&sb, buf, cap);
+    for (size_t k = 0; k < nk; k++) {
+        int c = csv_col(t, keys[k]);
+        const char *v = c >= 0 ? csv_cell(t, r, (size_t)c) : "";
+        if (nk == 1)
+            strbuf_printf(&sb, "'%s'", v);
+        else
+            strbuf_printf(&sb, "%s%s=%s", k ? " " : "", keys[k], v);
+    }
+    return buf;
+}
+
 /* The whole wanted content in operator form: the panel's rows changed by the request. */
 static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
 {
@@ -179,16 +220,17 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
     if (op != C3_STORE_REPLACE) {
         for (size_t r = 0; r < rq->nrows; r++) {
             size_t hit = find_key(cur, rq, r, keys, nk);
-            int kc = csv_col(rq, keys[0]);
+            char kt[160];
             if (op == C3_STORE_ADD && hit < cur->nrows) {
-                snprintf(st->msg, sizeof st->msg, "line %zu: %s: '%s' exists already (use set to change it)",
-                         line_of(rq, r), keys[0], csv_cell(rq, r, (size_t)kc));
+                snprintf(st->msg, sizeof st->msg, "line %zu: %s%s%s exists already (use set to change it)",
+                         line_of(rq, r), nk == 1 ? keys[0] : "", nk == 1 ? ": " : "",
+                         key_text(rq, r, keys, nk, kt, sizeof kt));
                 free(gone);
                 return -2;
             }
             if (op == C3_STORE_DELETE && hit == cur->nrows) {
-                snprintf(st->msg, sizeof st->msg, "line %zu: %s: '%s' is not on the panel", line_of(rq, r), keys[0],
-                         csv_cell(rq, r, (size_t)kc));
+                snprintf(st->msg, sizeof st->msg, "line %zu: %s%s%s is not on the panel", line_of(rq, r),
+                         nk == 1 ? keys[0] : "", nk == 1 ? ": " : "", key_text(rq, r, keys, nk, kt, sizeof kt));
                 free(gone);
                 return -2;
             }
@@ -267,8 +309,11 @@ static void compute(struct c3_store *st)
                 return;
             }
     } else {
-        struct c3_kind_ctx ctx = { .def = st->def, .doors = st->doors, .users = &st->cur_raw, .replace = true };
-        if (c3_kind_import((enum c3_kind)st->req.kind, &ctx, &st->full_op, &st->want_raw, st->msg, sizeof st->msg) < 0) {
+        struct c3_kind_ctx ctx = { .def = st->def, .doors = st->doors, .users = &st->cur_raw, .replace = true,
+                                   .ref_users = st->have_ref_users ? &st->ref_users : NULL,
+                                   .ref_timezones = st->have_ref_tz ? &st->ref_tz : NULL };
+        if (c3_kind_import((enum c3_kind)st->req.kind, &ctx, &st->full_op, &st->want_raw, st->msg, sizeof st->msg) <
+            0) {
             finish(st, C3_S_INVALID, NULL);
             return;
         }
@@ -507,7 +552,19 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
         const struct c3_param_span *v = k > 0 ? c3_params_find(items, (size_t)k, "LockCount") : NULL;
         uint32_t d;
         st->doors = v && c3_params_value_u32(v, &d) == 0 && d >= 1 && d <= 4 ? d : 4;
-        read_table(st);
+        read_refs(st);
+        return;
+    }
+    case S_REF_USERS:
+    case S_REF_TZ: {
+        bool users = st->step == S_REF_USERS;
+        const struct c3_table_def *def = c3_table_find(st->defs, st->ndefs, users ? "user" : "timezone");
+        if (c3_rows_decode(def, data, len, users ? &st->ref_users : &st->ref_tz, st->msg, sizeof st->msg) < 0) {
+            finish(st, C3_E_SYNTAX, NULL);
+            return;
+        }
+        *(users ? &st->have_ref_users : &st->have_ref_tz) = true;
+        read_refs(st);
         return;
     }
     case S_READ:

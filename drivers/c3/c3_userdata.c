@@ -190,7 +190,8 @@ void c3_tz_day_format(const uint32_t in[3], char *out, size_t cap)
         if (!in[i])
             continue;
         unsigned a = in[i] >> 16, b = in[i] & 0xFFFFu;
-        int w = snprintf(out + o, cap - o, "%s%02u:%02u-%02u:%02u", o ? " " : "", a / 100u, a % 100u, b / 100u, b % 100u);
+        int w = snprintf(out + o, cap - o, "%s%02u:%02u-%02u:%02u", o ? " " : "", a / 100u, a % 100u, b / 100u,
+                         b % 100u);
         if (w < 0 || (size_t)w >= cap - o)
             return;
         o += (size_t)w;
@@ -407,7 +408,8 @@ static int map_columns(struct ctx *c, enum c3_kind k, int *col)
             char list[200] = "";
             for (size_t i = 0, o = 0; i < nc; i++)
                 o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? "," : "", cols[i]);
-            snprintf(c->err, c->errlen, "line 1: %s: unknown column (%s has %s)", c->in->header[j], kinds[k].name, list);
+            snprintf(c->err, c->errlen, "line 1: %s: unknown column (%s has %s)", c->in->header[j], kinds[k].name,
+                     list);
             return -1;
         }
     }
@@ -579,7 +581,35 @@ static int import_cards(struct ctx *c, const struct c3_kind_ctx *x, const int *c
     return rc;
 }
 
-static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+/* The values of a raw column, sorted (for the references of access rows); NULL when not checked. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t *ref_values(const struct csv *t, const char *field, size_t *n)
+{
+    *n = 0;
+    int k = t ? csv_col(t, field) : -1;
+    if (k < 0)
+        return NULL;
+    uint32_t *v = malloc((t->nrows + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t r = 0; r < t->nrows; r++)
+        v[(*n)++] = (uint32_t)strtoul(csv_cell(t, r, (size_t)k), NULL, 10);
+    qsort(v, *n, sizeof *v, cmp_u32);
+    return v;
+}
+
+static bool ref_has(const uint32_t *v, size_t n, uint32_t x)
+{
+    return !v || bsearch(&x, v, n, sizeof x, cmp_u32) != NULL;
+}
+
+static int access_rows(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw,
+                       const uint32_t *pins, size_t npins, const uint32_t *tzs, size_t ntzs)
 {
     unsigned doors = x->doors ? x->doors : 4;
     int keycol[3] = { col[0], col[1], col[2] };
@@ -599,6 +629,13 @@ static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *
             dup_key(c, c->in, keycol, 3, "pin") < 0) {
             free(g);
             return -1;
+        }
+        bool from_panel = c->in->line && c->in->line[c->row] == 0; /* checked when it was written */
+        if (!from_panel && (!ref_has(pins, npins, pin) || !ref_has(tzs, ntzs, tz))) {
+            free(g);
+            return !ref_has(pins, npins, pin)
+                       ? bad(c, "pin", "the panel has no user %u (add the user first)", pin)
+                       : bad(c, "timezone", "the panel has no time zone %u (add it with timezones add)", tz);
         }
         size_t i = 0;
         while (i < ng && !(g[i].pin == pin && g[i].tz == tz))
@@ -624,12 +661,23 @@ static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *
     return rc < 0 ? bad(c, "pin", "out of memory") : 0;
 }
 
+static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+{
+    size_t npins, ntzs;
+    uint32_t *pins = ref_values(x->ref_users, "Pin", &npins), *tzs = ref_values(x->ref_timezones, "TimezoneId", &ntzs);
+    int rc = access_rows(c, x, col, raw, pins, npins, tzs, ntzs);
+    free(pins);
+    free(tzs);
+    return rc;
+}
+
 static int import_timezones(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     int keycol[1] = { col[0] };
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
         uint32_t id = 0;
-        if (want_u32(c, "id", in_get(c->in, c->row, col, 0), 1, 65535, &id) < 0 || dup_key(c, c->in, keycol, 1, "id") < 0)
+        if (want_u32(c, "id", in_get(c->in, c->row, col, 0), 1, 65535, &id) < 0 ||
+            dup_key(c, c->in, keycol, 1, "id") < 0)
             return -1;
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];

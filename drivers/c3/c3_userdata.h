@@ -34,6 +34,9 @@ struct c3_kind_ctx {
     unsigned doors;                  /* LockCount (1, 2, 4); 0 = 4 */
     const struct csv *users;         /* cards: the panel's user rows (raw), which the cards go into */
     bool replace;                    /* cards: users not in the file lose their card */
+    /* access: the panel's user and timezone rows (raw); a right of a user or a time zone the panel does not hold
+     * is refused (NULL: not checked) */
+    const struct csv *ref_users, *ref_timezones;
 };
 
 /* The panel's rows (raw: header = the table's field names) as operator rows, sorted by key. */

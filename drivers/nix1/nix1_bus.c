@@ -8,9 +8,9 @@
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "drivers/nix1/nix1_reader.h"
 
 #define MAX_LISTENERS 8
-#define DEDUPE_RING 32
 
 enum phase {
     PH_DOWN,       /* no transport (reopen pending, or none) */
@@ -51,10 +51,7 @@ struct slave {
     unsigned fails;
     uint64_t last_seen_us, next_poll_us;
     unsigned long entries, duplicates, polls, timeouts;
-    unsigned rewind_pending; /* 0 = none; else k + 1 (Ne<k> due before the next Qe) */
-    unsigned dedupe_left;    /* lines after a rewind that may be replays */
-    uint64_t ring[DEDUPE_RING];
-    unsigned ring_n, ring_pos;
+    struct nix1_reader log;  /* its ACCESS log, read exactly once */
 };
 
 struct nix1_bus {
@@ -129,7 +126,6 @@ void nix1_bus_config_default(struct nix1_bus_config *c)
     c->backoff_min_ms = 1000;
     c->backoff_max_ms = 60000;
     c->poll_burst = 32;
-    c->qe_rewind = 10;
     c->reopen_max_ms = 30000;
 }
 
@@ -138,15 +134,6 @@ uint64_t nix1_bus_char_time_us(const nix1_bus_t *bus, size_t n)
     return xport_char_time_us(bus->baud, n);
 }
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h ^ n;
-}
 
 static struct slave *find_slave(nix1_bus_t *bus, const nix1_addr_t *a)
 {
@@ -246,7 +233,6 @@ static void poll_done(nix1_bus_t *bus, const struct nix1_result *res, void *arg)
 static struct req *make_req_raw(nix1_bus_t *bus, const nix1_addr_t *a, char cmd, char arg, const char *opt,
                                 const char *raw, enum nix1_prio prio, unsigned flags, unsigned timeout_ms,
                                 int *err);
-static char ne_marker; /* poll_done's arg for an Ne (rewind) request */
 
 /* Finish r (bus->cur or a queued request already unlinked). */
 static void complete(nix1_bus_t *bus, struct req *r, enum nix1_status st, uint8_t rc, const nix1_addr_t *from,
@@ -369,6 +355,13 @@ static void transport_failed(nix1_bus_t *bus, int err, const char *what)
     loop_timer_disarm(bus->loop, &bus->t_reply);
     loop_timer_disarm(bus->loop, &bus->t_ichar);
     bus->rx_len = 0;
+    /* Nothing is known of the slaves until they answer on the reopened port: the first reply then reports
+     * each one online again (listeners learn of the loss through the transport callback). */
+    for (size_t i = 0; i < bus->nslaves; i++) {
+        bus->slaves[i].state = NIX1_SLAVE_UNKNOWN;
+        bus->slaves[i].fails = 0;
+        bus->slaves[i].next_poll_us = 0;
+    }
     notify_transport(bus, err < 0 ? err : -err, msg);
     fail_all(bus, NIX1_ST_IO, msg);
     if (bus->url) {
@@ -524,97 +517,52 @@ static struct req *poll_next(nix1_bus_t *bus, uint64_t now, uint64_t *next_due)
     bus->poll_start = (idx + 1) % bus->nslaves;
     struct slave *s = &bus->slaves[idx];
     int err = 0;
-    struct req *r;
-    if (s->rewind_pending) {
-        char opt[16];
-        snprintf(opt, sizeof opt, "%u", s->rewind_pending - 1);
-        r = make_req(bus, &s->addr, 'N', 'e', opt, NIX1_PRIO_POLL, NIX1_REQF_NO_RETRY, 0, &err);
-    } else {
-        r = make_req(bus, &s->addr, 'Q', 'e', NULL, NIX1_PRIO_POLL, NIX1_REQF_NO_RETRY, 0, &err);
-    }
+    struct nix1_reader_req q;
+    nix1_reader_next(&s->log, &q);
+    struct req *r = make_req(bus, &s->addr, q.cmd, q.arg, q.opt[0] ? q.opt : NULL, NIX1_PRIO_POLL,
+                             NIX1_REQF_NO_RETRY, 0, &err);
     if (!r)
         return NULL;
     r->poll = true;
     r->cb = poll_done;
-    r->cbarg = s->rewind_pending ? &ne_marker : NULL;
     s->polls++;
     return r;
 }
 
-static bool ring_has(const struct slave *s, uint64_t h)
-{
-    for (unsigned i = 0; i < s->ring_n; i++)
-        if (s->ring[i] == h)
-            return true;
-    return false;
-}
-
-static void ring_add(struct slave *s, uint64_t h)
-{
-    s->ring[s->ring_pos] = h;
-    s->ring_pos = (s->ring_pos + 1) % DEDUPE_RING;
-    if (s->ring_n < DEDUPE_RING)
-        s->ring_n++;
-}
-
 static void poll_done(nix1_bus_t *bus, const struct nix1_result *res, void *arg)
 {
+    (void)arg;
     struct slave *s = find_slave(bus, &res->from);
     if (!s)
         return; /* removed meanwhile */
-    bool is_ne = arg == &ne_marker;
-    if (res->status != NIX1_ST_REPLY) {
-        /* Qe is not idempotent: its reply may have been lost after the slave advanced. Rewind. */
-        if (!s->rewind_pending)
-            s->rewind_pending = bus->cfg.qe_rewind + 1;
-        bus->poll_continue = false;
-        return;
-    }
-    if (is_ne) {
-        if (res->rc == NIX1_RC_OK) {
-            s->dedupe_left = s->rewind_pending - 1;
-            s->rewind_pending = 0;
-            bus->poll_continue = true;
-        } else {
-            /* Ne refused (61 clock, 4C, 7B): nothing can be rewound; poll on. */
-            s->rewind_pending = 0;
-            bus->poll_continue = false;
-            for (size_t i = 0; i < MAX_LISTENERS; i++)
-                if (bus->listeners[i] && bus->listeners[i]->poll_error)
-                    bus->listeners[i]->poll_error(bus->listeners[i]->arg, &s->addr, res->rc);
-        }
-        return;
-    }
-    if (res->rc == NIX1_RC_OK) {
-        uint64_t h = fnv1a(res->payload, res->payload_len);
-        bool dup = false;
-        if (s->dedupe_left) {
-            s->dedupe_left--;
-            if (ring_has(s, h))
-                dup = true;
-            else
-                s->dedupe_left = 0; /* the first new line ends the replayed window */
-        }
+    struct nix1_reader_out out;
+    nix1_reader_done(&s->log, res, &out);
+    bus->poll_continue = out.more;
+    nix1_addr_t a = s->addr;
+    switch (out.ev) {
+    case NIX1_RD_ENTRY:
         bus->burst++;
-        bus->poll_continue = true;
-        if (dup) {
-            s->duplicates++;
-            return;
-        }
-        ring_add(s, h);
         s->entries++;
-        nix1_addr_t a = s->addr;
         for (size_t i = 0; i < MAX_LISTENERS; i++)
             if (bus->listeners[i] && bus->listeners[i]->access)
-                bus->listeners[i]->access(bus->listeners[i]->arg, &a, res->payload, res->payload_len);
-        return;
-    }
-    bus->poll_continue = false;
-    s->dedupe_left = 0;
-    if (res->rc != NIX1_RC_EOT) {
+                bus->listeners[i]->access(bus->listeners[i]->arg, &a, out.line, out.len);
+        break;
+    case NIX1_RD_DUP:
+        bus->burst++;
+        s->duplicates++;
+        break;
+    case NIX1_RD_ERROR:
         for (size_t i = 0; i < MAX_LISTENERS; i++)
             if (bus->listeners[i] && bus->listeners[i]->poll_error)
-                bus->listeners[i]->poll_error(bus->listeners[i]->arg, &s->addr, res->rc);
+                bus->listeners[i]->poll_error(bus->listeners[i]->arg, &a, out.rc);
+        break;
+    case NIX1_RD_GAP:
+        for (size_t i = 0; i < MAX_LISTENERS; i++)
+            if (bus->listeners[i] && bus->listeners[i]->gap)
+                bus->listeners[i]->gap(bus->listeners[i]->arg, &a, out.text);
+        break;
+    case NIX1_RD_NONE:
+        break;
     }
 }
 
@@ -1020,6 +968,7 @@ int nix1_bus_add_slave(nix1_bus_t *bus, const nix1_addr_t *a)
     }
     struct slave *s = &bus->slaves[bus->nslaves++];
     memset(s, 0, sizeof *s);
+    nix1_reader_init(&s->log, bus->cfg.log_resync_first);
     s->addr = *a;
     kick(bus);
     return 0;
@@ -1080,7 +1029,7 @@ void nix1_bus_poll_rewind(nix1_bus_t *bus, const nix1_addr_t *a, unsigned k)
 {
     struct slave *s = find_slave(bus, a);
     if (s)
-        s->rewind_pending = k + 1;
+        nix1_reader_rewind(&s->log, k);
 }
 
 int nix1_bus_set_baud(nix1_bus_t *bus, unsigned baud)

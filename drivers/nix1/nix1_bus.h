@@ -1,5 +1,6 @@
 /* nix1_bus: the half-duplex NiX1 RS-485 bus master (spec §5.1, §5.6, §5.10): one transaction at a time,
- * the spec's timeouts, gaps and retries, a priority queue, round-robin Qe polling with per-slave backoff. */
+ * the spec's timeouts, gaps and retries, a priority queue, round-robin polling of each slave's log (nix1_reader)
+ * with per-slave backoff. */
 #ifndef PORTIER_NIX1_BUS_H
 #define PORTIER_NIX1_BUS_H
 
@@ -73,8 +74,9 @@ struct nix1_bus_config {
     unsigned backoff_min_ms;     /* first poll backoff of a failing slave (1 s) */
     unsigned backoff_max_ms;     /* longest poll backoff (60 s) */
     unsigned poll_burst;         /* entries read from one slave before moving on even without 04 (32) */
-    unsigned qe_rewind;          /* Ne window after a Qe timeout (10) */
     unsigned reopen_max_ms;      /* longest wait between transport reopen attempts (30 s) */
+    bool log_resync_first;       /* begin each slave's log by reading the line before its position again (a
+                                  * process that crashed may not have stored it; the journal drops it if it did) */
 };
 void nix1_bus_config_default(struct nix1_bus_config *c);
 
@@ -83,12 +85,15 @@ const char *nix1_slave_state_str(enum nix1_slave_state s);
 
 /* Observers (all optional). Several may be registered (up to 8). */
 struct nix1_bus_listener {
-    /* One ACCESS line read by polling (payload of a Qe reply: the ACCESS line fields), deduplicated. */
+    /* One ACCESS line read by polling (the ACCESS line fields), exactly once: lines read again after a lost reply
+     * are dropped (nix1_reader). */
     void (*access)(void *arg, const nix1_addr_t *slave, const char *line, size_t len);
     /* A slave went online or offline. */
     void (*slave_state)(void *arg, const nix1_addr_t *slave, enum nix1_slave_state st);
     /* A poll answered an error code (61 clock not set, 4C, 7B ...). */
     void (*poll_error)(void *arg, const nix1_addr_t *slave, uint8_t rc);
+    /* An ACCESS entry may be lost and says why (a reply lost while reading an earlier day's log). */
+    void (*gap)(void *arg, const nix1_addr_t *slave, const char *text);
     /* Every line sent (tx) or received (rx), without the terminator; for -v traces. */
     void (*trace)(void *arg, bool tx, const char *line, size_t len);
     /* The transport failed (err < 0) or (re)opened (err == 0). */

@@ -159,6 +159,7 @@ struct n1dev {
     struct n1_job *lng;            /* an upload or a provisioning: beside the queue (its requests interleave
                                     * with door operations on the bus, so an emergency never waits for it) */
     char state_path[SITE_PATH_MAX];
+    char run_path[SITE_PATH_MAX + 8]; /* "running" while a process reads the slaves' logs, "clean" after */
 };
 
 /* nix1_device.c: link, probe states, events */

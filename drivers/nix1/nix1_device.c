@@ -15,6 +15,7 @@
 #include "drivers/nix1/nix1_access.h"
 #include "drivers/nix1/nix1_dev.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "drivers/nix1/nix1_reader.h"
 
 #define N1_REOPEN_MIN_MS 1000u
 #define N1_REOPEN_MAX_MS 30000u
@@ -260,7 +261,10 @@ static void on_access(void *arg, const nix1_addr_t *slave, const char *line, siz
     else
         event_set_text(&ev, "refused %s: %02X %s (%s)", who, a.code, nix1_access_code_name(&a),
                        nix1_access_code_meaning(&a));
-    event_make_key(&ev);
+    /* The entry's identity is the whole ACCESS line (spec §5.10: a duplicate is the full identical line): a
+     * line read again after a rewind, a reboot, a replug or a restart is stored once. */
+    snprintf(ev.key, sizeof ev.key, "nix1|%s|%llu|%016llx|%zu", ev.addr, (unsigned long long)a.ts,
+             (unsigned long long)nix1_reader_id(line, len), len);
     device_report_event(c->dev, &ev);
     if (granted && si >= 0 && a.probe >= 1 && a.probe <= 2) {
         struct n1_slave *s = &c->slaves[si];
@@ -312,6 +316,13 @@ static void on_poll_error(void *arg, const nix1_addr_t *slave, uint8_t rc)
     event_copy(ev.code_name, sizeof ev.code_name, nix1_rc_name(rc));
     event_set_text(&ev, "access log cannot be read: %02X %s (%s)", rc, nix1_rc_name(rc), nix1_rc_meaning(rc));
     device_report_event(c->dev, &ev);
+}
+
+static void on_gap(void *arg, const nix1_addr_t *slave, const char *text)
+{
+    struct n1dev *c = arg;
+    ssize_t si = n1dev_slave_index(c, slave);
+    n1dev_event(c, si < 0 ? SIZE_MAX : (size_t)si, EVENT_GAP, EVENT_WARNING, "entry lost", text);
 }
 
 static void on_transport(void *arg, int err, const char *msg)
@@ -511,6 +522,13 @@ static void try_open(struct n1dev *c)
 {
     struct nix1_bus_config bc;
     nix1_bus_config_default(&bc);
+    /* A run that did not end cleanly (killed, crashed, power cut) may have read a slave's last entry without
+     * storing it: read the line before each slave's position again (the journal drops it if it was stored). */
+    char *mark = NULL;
+    size_t mlen = 0;
+    bc.log_resync_first = c->run_path[0] && durable_read(c->run_path, 64, &mark, &mlen) == 0 &&
+                          strncmp(mark, "clean", 5) != 0;
+    free(mark);
     struct xport_serial_opts so = {
         .baud = c->cfg->baud ? c->cfg->baud : 9600,
         .rs485 = c->cfg->rs485 == SITE_RS485_RTS ? XPORT_RS485_RTS : XPORT_RS485_AUTO,
@@ -529,6 +547,8 @@ static void try_open(struct n1dev *c)
     c->reopen_ms = 0;
     c->open_err[0] = '\0';
     c->transport_ok = true;
+    if (c->run_path[0])
+        (void)durable_write(c->run_path, "running\n", 8, 0600, 0, NULL, 0);
     c->door = nix1_door_new(c->bus);
     if (!c->door) {
         nix1_bus_free(c->bus);
@@ -543,7 +563,7 @@ static void try_open(struct n1dev *c)
     nix1_door_set_store(c->door, state_store, c);
     report_emergency(c, c->door);
     c->lis = (struct nix1_bus_listener){ .access = on_access, .slave_state = on_slave_state,
-                                         .poll_error = on_poll_error, .transport = on_transport,
+                                         .poll_error = on_poll_error, .gap = on_gap, .transport = on_transport,
                                          .trace = on_trace, .arg = c };
     nix1_bus_add_listener(c->bus, &c->lis);
     for (size_t i = 0; i < c->n; i++)
@@ -602,6 +622,8 @@ static int n1_init(struct device *dev, char *err, size_t errlen)
             s->out[p] = device_output_index(dev, OUTPUT_PROBE, (int)p + 1, i);
     }
     nix1_device_state_path(dev->site, sd->bus, c->state_path, sizeof c->state_path);
+    if (c->state_path[0])
+        snprintf(c->run_path, sizeof c->run_path, "%s.run", c->state_path);
     /* What the file remembers of an emergency is known before the port opens (the site shows it at once). */
     struct nix1_door *peek = nix1_door_new(NULL);
     if (peek) {
@@ -669,6 +691,8 @@ static void n1_destroy(struct device *dev)
         n1dev_job_finish(c, j);
     }
     n1dev_state_save(c);
+    if (c->run_path[0] && c->door) /* every entry read has been handed to the site */
+        (void)durable_write(c->run_path, "clean\n", 6, 0600, 0, NULL, 0);
     nix1_door_free(c->door);
     c->door = NULL;
     free(c->slaves);

@@ -28,7 +28,7 @@ wait_text 'disk full'
 keys Enter; wait_text 'Journal: +NOT STORED'; keys Escape
 # Space again: stored within the retry delay (1 s) and a flush.
 rm -f "$MNT/fill"
-banner_within 2500 'journal storing again'
+banner_within 5000 'journal storing again'
 wait_gone 'JOURNAL NOT STORING'
 keys q; wait_text 'EXITED 0'
 db="$MNT/journal.db"

@@ -40,7 +40,7 @@ sleep 2
 wait_text 'JOURNAL NOT STORING'
 echo release >&9
 wait_file released "$TMP/lock.out"
-banner_within 2500 'journal storing again'
+banner_within 5000 'journal storing again'
 wait_gone 'JOURNAL NOT STORING'
 keys q; wait_text 'EXITED 0'
 got="$(cards_in_order "$db")"

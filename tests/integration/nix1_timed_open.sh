@@ -41,8 +41,12 @@ print("%s %d %d %d *" % (str(first) if first == last else "%d-%d" % (first, last
 PY
 }
 cron_on_card() { sed -n 's/^CRON\t//p' "$CONF_TXT"; }
-# start within the first 40 s of a minute so that one path's run does not cross into the next one
-wait_minute_start() { while [ "$(date +%S | sed 's/^0//')" -gt 40 ]; do sleep 1; done; }
+# start between 3 and 40 s into a minute, so that one path's run does not cross into the next one (the slave's
+# clock was set from a whole second and may lag this host's by up to a second)
+wait_minute_start() {
+    local s
+    while s=$(date +%S | sed 's/^0//'); [ "$s" -gt 40 ] || [ "$s" -lt 3 ]; do sleep 0.5; done
+}
 
 cat >"$TMP/site.conf" <<CONF
 site = { name = "Timed"; };

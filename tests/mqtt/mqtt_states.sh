@@ -24,7 +24,14 @@ PIDS+=($!)
 host_start
 wait_for status_is connection connected || fail "bridge not connected: $(cat "$TMP/host.out")"
 [ "$(status protocol)" = 5 ] || fail "expected MQTT v5 with mosquitto 2"
-pass "bridge connected to mosquitto (v5) as portier"
+wait_for status_is backlog 0 || fail "backlog at start"
+expect_rc 0 "$PORTIERCTL" --socket "$TMP/portierd.sock" mqtt status
+grep -q "^MQTT 127.0.0.1:$BROKER_PORT: connected (MQTT 5) since " "$TMP/out" || fail "mqtt status: $(cat "$TMP/out")"
+grep -Eq '^journal: last acknowledged #[0-9]+, newest #[0-9]+, backlog 0 ' "$TMP/out" || fail "mqtt status: $(cat "$TMP/out")"
+expect_rc 0 "$PORTIERCTL" --socket "$TMP/portierd.sock" --json mqtt status
+[ "$(py json "$TMP/out" connection)" = connected ] && [ "$(py json "$TMP/out" acked_id)" = "$(py json "$TMP/out" journal_id)" ] \
+    || fail "mqtt status --json: $(cat "$TMP/out")"
+pass "bridge connected to mosquitto (v5) as portier; portierctl mqtt status shows it (connection, backlog 0)"
 
 # ---- retained states match the simulator ----
 c3ctl open door=1 >/dev/null
@@ -140,6 +147,13 @@ grep -q 'reload-config is not available over MQTT' "$TMP/results.txt" || fail "t
 pass "malformed payloads, actions not offered over MQTT and wrong payloads get an error reply and an audit row"
 
 # ---- a clean stop says offline ----
+broker_stop
+wait_for status_is connection disconnected || fail "broker gone unnoticed"
+expect_rc 3 "$PORTIERCTL" --socket "$TMP/portierd.sock" mqtt status
+grep -q ": disconnected since " "$TMP/out" && grep -q "^last error: " "$TMP/out" || fail "mqtt status when down: $(cat "$TMP/out")"
+pass "portierctl mqtt status says so when the broker is gone (exit 3, the last error)"
+broker_start
+wait_for status_is connection connected || fail "no reconnection"
 host_stop
 [ "$(sub reader -t portier/status -C 1 -W 3)" = offline ] || fail "status not offline after a clean stop"
 pass "a clean stop publishes offline"

@@ -400,6 +400,21 @@ static void wrapped_table_counts_lost(void **state)
     }
 }
 
+/* The first contact itself places the position on the table's last Index: a wrap right after it is counted. */
+static void wrapped_after_first_contact(void **state)
+{
+    (void)state;
+    first_start(100);
+    console_stop();
+    burst(500); /* the table keeps 200 of 501 rows */
+    console_start(100);
+    char gap[300];
+    last_gap(gap, sizeof gap);
+    if (!strstr(gap, "300 events lost for good") || !strstr(gap, "200 recovered"))
+        fail_msg("gap row: %s", gap);
+    assert_int_equal(check_exactly_once(300), 200);
+}
+
 static void wrapped_table_by_time_says_maybe(void **state)
 {
     (void)state;
@@ -534,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(downtime_recovered_by_time, setup_time, teardown),
         cmocka_unit_test_setup_teardown(key_value_log_recovered_once, setup_kv, teardown),
         cmocka_unit_test_setup_teardown(wrapped_table_counts_lost, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(wrapped_after_first_contact, setup_small, teardown),
         cmocka_unit_test_setup_teardown(wrapped_table_by_time_says_maybe, setup_small_time, teardown),
         cmocka_unit_test_setup_teardown(ring_overflow_recovered, setup_index, teardown),
         cmocka_unit_test_setup_teardown(cut_during_catchup, setup_index, teardown),

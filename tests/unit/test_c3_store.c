@@ -172,11 +172,18 @@ static void all_kinds_roundtrip(void **state)
     (void)state;
     roundtrip(C3_KIND_USERS, users_csv);
     roundtrip(C3_KIND_CARDS, "card,pin,name\n77,2,\"Bob, Jr\"\n99,10,\n1234567,1,Alice\n");
-    roundtrip(C3_KIND_ACCESS, "pin,door,timezone\n1,1,1\n1,2,1\n2,2,2\n10,1,1\n");
     roundtrip(C3_KIND_TIMEZONES, "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n"
                                  "1,00:00-23:59,00:00-23:59,00:00-23:59,00:00-23:59,00:00-23:59,00:00-23:59,"
                                  "00:00-23:59,,,\n"
                                  "2,,08:00-12:00 13:00-17:00,08:00-17:00,08:00-17:00,08:00-17:00,08:00-17:00,,,,\n");
+    roundtrip(C3_KIND_ACCESS, "pin,door,timezone\n1,1,1\n1,2,1\n2,2,2\n10,1,1\n");
+    /* rights refer to the panel's users and time zones */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_ACCESS, NULL, "pin,door,timezone\n1,1,1\n3,1,1\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_string_equal(F.msg, "line 3: pin: the panel has no user 3 (add the user first)");
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_ACCESS, NULL, "pin,door,timezone\n1,1,9\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_string_equal(F.msg, "line 2: timezone: the panel has no time zone 9 (add it with timezones add)");
     roundtrip(C3_KIND_HOLIDAYS, "date,type,loop\n2024-01-01,1,yearly\n2024-12-24,2,once\n");
     assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 3);
     assert_int_equal(c3sim_tables_count(&F.panel->tables, "userauthorize"), 3); /* (1,tz1) (2,tz2) (10,tz1) */
@@ -236,6 +243,7 @@ static void add_set_delete(void **state)
 {
     (void)state;
     roundtrip(C3_KIND_USERS, users_csv);
+    roundtrip(C3_KIND_TIMEZONES, "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n1,,08:00-17:00,,,,,,,,\n");
     roundtrip(C3_KIND_ACCESS, "pin,door,timezone\n1,1,1\n2,1,1\n2,2,1\n");
     assert_int_equal(run(C3_STORE_ADD, C3_KIND_USERS, NULL, "pin,card\n2,5\n", false, NULL, NULL), C3_S_INVALID);
     assert_non_null(strstr(F.msg, "'2' exists already"));

@@ -14,6 +14,8 @@
 #include "core/action.h"
 #include "core/event.h"
 
+#include <jansson.h>
+
 /* ---- the table itself ---- */
 
 static void check_row(const struct ctl_family *f, const struct ctl_verb *v)
@@ -52,6 +54,8 @@ static void check_row(const struct ctl_family *f, const struct ctl_verb *v)
         const struct ctl_def *d = &v->args[args];
         if (d->type == CTL_FLAG)
             fail_msg("%s: %s cannot be a flag", v->syntax, d->name);
+        if (d->type == CTL_CUSTOM && !d->sample)
+            fail_msg("%s: %s has no sample", v->syntax, d->name);
         if (d->type == CTL_UINT && def_min(d, v) > def_max(d, v))
             fail_msg("%s: %s has an empty range", v->syntax, d->name);
         if ((d->flags & CTL_ACTION_RANGE) && (v->action < 0 || !action_table[v->action].param))
@@ -72,6 +76,8 @@ static void check_row(const struct ctl_family *f, const struct ctl_verb *v)
         for (size_t g = 0; f->opts && f->opts[g].name; g++)
             if (strcmp(v->opts[i].name, f->opts[g].name) == 0)
                 fail_msg("%s: --%s is a family option", v->syntax, v->opts[i].name);
+        if (v->opts[i].type == CTL_CUSTOM && !v->opts[i].sample)
+            fail_msg("%s: --%s has no sample", v->syntax, v->opts[i].name);
         if (v->opts[i].type == CTL_CHOICE && !v->opts[i].choices)
             fail_msg("%s: --%s has no choices", v->syntax, v->opts[i].name);
     }
@@ -341,6 +347,53 @@ static void nix1_commands_parse(void **state)
     bad("nix1 P --follow entries", "unknown option '--follow'");
 }
 
+/* Every row's sample command line (--list-commands) parses back to that row: the samples tests build their
+ * command lines from are accepted, and no row hides another. */
+static void samples_parse_to_their_row(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    ctl_print_commands(mem, ctl_families);
+    fclose(mem);
+    size_t rows = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        assert_non_null(o);
+        if (strcmp(json_string_value(json_object_get(o, "type")), "command") != 0) {
+            json_decref(o);
+            continue;
+        }
+        char *argv[64];
+        int argc = 0;
+        argv[argc++] = (char *)"portierctl";
+        const char *fam = json_string_value(json_object_get(o, "family"));
+        if (fam) {
+            argv[argc++] = (char *)fam;
+            argv[argc++] = strcmp(fam, "c3") == 0 ? (char *)"127.0.0.1" : (char *)"/dev/ttyUSB0";
+        }
+        json_t *words = json_object_get(o, "argv");
+        for (size_t i = 0; i < json_array_size(words) && argc < 63; i++)
+            argv[argc++] = (char *)json_string_value(json_array_get(words, i));
+        argv[argc] = NULL;
+        enum ctl_parse_result r = ctl_parse(argc, argv, ctl_families, &call, &err);
+        if (r != CTL_PARSE_RUN)
+            fail_msg("sample of '%s' refused: %s", json_string_value(json_object_get(o, "syntax")), err.msg);
+        assert_string_equal(call.verb->syntax, json_string_value(json_object_get(o, "syntax")));
+        assert_int_equal(call.changes, json_is_true(json_object_get(o, "changes")));
+        rows++;
+        json_decref(o);
+    }
+    free(text);
+    size_t want = 0;
+    for (size_t i = 0; ctl_families[i]; i++)
+        want += ctl_families[i]->nverbs;
+    assert_true(rows >= want);
+}
+
 static void help_is_scoped(void **state)
 {
     (void)state;
@@ -395,6 +448,7 @@ int main(void)
         cmocka_unit_test(site_commands_refused),
         cmocka_unit_test(c3_commands_parse),
         cmocka_unit_test(nix1_commands_parse),
+        cmocka_unit_test(samples_parse_to_their_row),
         cmocka_unit_test(help_is_scoped),
         cmocka_unit_test(numbers),
     };

@@ -468,10 +468,21 @@ static void test_polling_round_robin_and_dead_slave(void **state)
     fx_free(f);
 }
 
-static void test_rewind_drops_duplicates(void **state)
+/* The next request after a failed transaction's backoff. */
+static const char *next_after_backoff(struct fx *f)
 {
-    (void)state;
-    struct fx *f = fx_new();
+    const char *l = NULL;
+    for (int i = 0; i < 300 && !l; i++) {
+        advance(f, 10000);
+        l = next_req(f);
+    }
+    assert_non_null(l);
+    return l;
+}
+
+/* One Qe answered with ACC1, the next one's reply lost: the master asks where the slave is (LOG_POSITION). */
+static void read_one_then_lose_one(struct fx *f)
+{
     nix1_addr_t a1 = A(S1);
     nix1_bus_add_slave(f->line.bus, &a1);
     nix1_bus_set_polling(f->line.bus, true);
@@ -479,32 +490,166 @@ static void test_rewind_drops_duplicates(void **state)
     slave_says(f, S1 "00Qe\t%s", ACC1);
     advance(f, 6000);
     assert_string_equal(next_req(f), S1 "Qe");
-    advance(f, 1100000); /* the reply with ACC2 is lost */
+    advance(f, 1100000); /* the reply is lost */
     assert_int_equal(f->naccess, 1);
-    advance(f, 1000000); /* backoff */
-    const char *l = NULL;
-    for (int i = 0; i < 20 && !l; i++) {
-        advance(f, 10000);
-        l = next_req(f);
-    }
-    assert_non_null(l);
-    assert_string_equal(l, S1 "Ne10");
+    assert_string_equal(next_after_backoff(f), S1 "QgCONFIG.TXT\t0");
+}
+
+static void say_position(struct fx *f, const char *pos)
+{
+    slave_says(f, S1 "00Qg\tENABLE\t1");
+    slave_says(f, S1 "00Qg\tLOG_POSITION\t%s", pos);
+    slave_says(f, S1 "04Qg\t2");
+    advance(f, 6000);
+}
+
+static void expect_counts(struct fx *f, unsigned long entries, unsigned long dups)
+{
+    struct nix1_slave_info si;
+    assert_true(nix1_bus_slave_info(f->line.bus, 0, &si));
+    assert_int_equal(si.entries, entries);
+    assert_int_equal(si.duplicates, dups);
+}
+
+/* The slave moved on (its position is after the line whose reply was lost): today's file, so Ne positions the
+ * reader on that line, which is delivered once; the line delivered before it is dropped as the one in doubt. */
+static void test_lost_reply_line_read_again_once(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    read_one_then_lose_one(f);
+    say_position(f, "190:2");
+    assert_string_equal(next_req(f), S1 "Qt");
+    slave_says(f, S1 "00Qt\t1436413500\t+0100"); /* day 190 on the slave: today */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne65534"); /* back to the start first: never past unread lines */
+    slave_says(f, S1 "00Ne\t2");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne1"); /* then on the line in doubt */
     slave_says(f, S1 "00Ne\t2");
     advance(f, 6000);
     assert_string_equal(next_req(f), S1 "Qe");
-    slave_says(f, S1 "00Qe\t%s", ACC1); /* replayed: dropped */
-    advance(f, 6000);
-    assert_string_equal(next_req(f), S1 "Qe");
-    slave_says(f, S1 "00Qe\t%s", ACC2); /* the lost one: delivered */
+    slave_says(f, S1 "00Qe\t%s", ACC2); /* the lost one, not the last one delivered: delivered */
     advance(f, 6000);
     assert_string_equal(next_req(f), S1 "Qe");
     slave_says(f, S1 "04Qe");
     assert_int_equal(f->naccess, 2);
     assert_string_equal(f->access[1], ACC2);
-    struct nix1_slave_info si;
-    assert_true(nix1_bus_slave_info(f->line.bus, 0, &si));
-    assert_int_equal(si.duplicates, 1);
-    assert_int_equal(si.entries, 2);
+    expect_counts(f, 2, 0);
+    /* now the reader knows where it is: a reply lost after the slave moved on is read again by position */
+    advance(f, 10000);
+    assert_string_equal(next_after_backoff(f), S1 "Qe");
+    advance(f, 1100000);
+    assert_string_equal(next_after_backoff(f), S1 "QgCONFIG.TXT\t0");
+    say_position(f, "190:3");
+    assert_string_equal(next_req(f), S1 "Qt");
+    slave_says(f, S1 "00Qt\t1436413500\t+0100");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne65534");
+    slave_says(f, S1 "00Ne\t4"); /* a line was logged meanwhile */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne2");
+    slave_says(f, S1 "00Ne\t5"); /* and another between the two Ne: it went one past: back and again */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne65534");
+    slave_says(f, S1 "00Ne\t5");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne3");
+    slave_says(f, S1 "00Ne\t5");
+    advance(f, 6000);
+    static const char *ACC3 = S1 "\tuser3\t15\t1436400000\t1436413450\t+0100\t1\t0\t00";
+    static const char *ACC4 = S1 "\tuser4\t15\t1436400000\t1436413460\t+0100\t1\t0\t00";
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC3);
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC4);
+    advance(f, 6000);
+    assert_int_equal(f->naccess, 4);
+    expect_counts(f, 4, 0);
+    fx_free(f);
+}
+
+/* The slave did not move on: nothing is read again. */
+static void test_lost_request_nothing_read_again(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    read_one_then_lose_one(f);
+    say_position(f, "190:1");
+    assert_string_equal(next_req(f), S1 "Qt"); /* the reader did not know its position yet */
+    slave_says(f, S1 "00Qt\t1436413500\t+0100");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne65534");
+    slave_says(f, S1 "00Ne\t1");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne1");
+    slave_says(f, S1 "00Ne\t1");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC1); /* in doubt, and the last one delivered: dropped */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "00Qe\t%s", ACC2);
+    advance(f, 6000);
+    assert_int_equal(f->naccess, 2);
+    expect_counts(f, 2, 1);
+    /* position known now: a lost reply when the slave did not move on costs only CONFIG.TXT */
+    assert_string_equal(next_req(f), S1 "Qe");
+    advance(f, 1100000);
+    assert_string_equal(next_after_backoff(f), S1 "QgCONFIG.TXT\t0");
+    say_position(f, "190:2");
+    assert_string_equal(next_req(f), S1 "Qe");
+    fx_free(f);
+}
+
+/* A slave that does not say where it is: the spec's Ne window, and every replayed line is checked against what
+ * was delivered (an unseen line in the window does not end it). */
+static void test_no_position_window(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    read_one_then_lose_one(f);
+    slave_says(f, S1 "4EQg");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Ne10");
+    slave_says(f, S1 "00Ne\t3");
+    advance(f, 6000);
+    static const char *ACC0 = S1 "\told\t15\t\t1436410000\t+0100\t1\t0\t55"; /* read by an earlier run */
+    const char *replay[] = { ACC0, ACC1, ACC2 };
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(next_req(f), S1 "Qe");
+        slave_says(f, S1 "00Qe\t%s", replay[i]);
+        advance(f, 6000);
+    }
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "04Qe");
+    assert_int_equal(f->naccess, 3); /* ACC1, then ACC0 and ACC2 (the journal drops ACC0 by its identity) */
+    assert_string_equal(f->access[1], ACC0);
+    assert_string_equal(f->access[2], ACC2);
+    expect_counts(f, 3, 1);
+    fx_free(f);
+}
+
+/* The reply lost while reading an earlier day's log: that line is re-read with Qg (Ne only positions today). */
+static void test_earlier_day_reread(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    read_one_then_lose_one(f);
+    say_position(f, "190:2");
+    assert_string_equal(next_req(f), S1 "Qt");
+    slave_says(f, S1 "00Qt\t1436513500\t+0100"); /* the slave is a day later */
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "QgACCESS.190\t2");
+    slave_says(f, S1 "00Qg\t%s", ACC1);
+    slave_says(f, S1 "00Qg\t%s", ACC2);
+    slave_says(f, S1 "04Qg\t2");
+    advance(f, 6000);
+    assert_string_equal(next_req(f), S1 "Qe");
+    slave_says(f, S1 "04Qe");
+    assert_int_equal(f->naccess, 2);
+    assert_string_equal(f->access[1], ACC2);
     fx_free(f);
 }
 
@@ -566,7 +711,10 @@ int main(void)
         cmocka_unit_test(test_scratch_reveals_address),
         cmocka_unit_test(test_local_encode_refusal),
         cmocka_unit_test(test_polling_round_robin_and_dead_slave),
-        cmocka_unit_test(test_rewind_drops_duplicates),
+        cmocka_unit_test(test_lost_reply_line_read_again_once),
+        cmocka_unit_test(test_lost_request_nothing_read_again),
+        cmocka_unit_test(test_no_position_window),
+        cmocka_unit_test(test_earlier_day_reread),
         cmocka_unit_test(test_online_offline),
         cmocka_unit_test(test_transport_closed),
     };

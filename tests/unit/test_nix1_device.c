@@ -108,6 +108,7 @@ static bool done_once(void) { return F.dones > 0; }
 /* Called before the adapter starts (e.g. to leave a state file from a "previous run"). */
 static void (*prepare)(const char *pty);
 static unsigned poll_ms_conf;
+static bool use_tcp; /* the bus on a TCP port (a serial device server) instead of a pty */
 
 static int setup(void **state)
 {
@@ -136,7 +137,13 @@ static int setup(void **state)
     F.sl[1]->cfg.cron_mode = 2;
     F.sl[2]->cfg.lock[1] = true;
     char pty[128];
-    assert_int_equal(nix1sim_bus_open_pty(F.bus, pty, sizeof pty), 0);
+    if (use_tcp) {
+        unsigned port = 0;
+        assert_int_equal(nix1sim_bus_listen_tcp(F.bus, 0, &port), 0);
+        snprintf(pty, sizeof pty, "tcp://127.0.0.1:%u", port);
+    } else {
+        assert_int_equal(nix1sim_bus_open_pty(F.bus, pty, sizeof pty), 0);
+    }
     char conf[2048], pm[32] = "";
     if (poll_ms_conf)
         snprintf(pm, sizeof pm, "poll_ms = %u; ", poll_ms_conf);
@@ -186,6 +193,7 @@ static int teardown(void **state)
     assert_int_equal(system(cmd), 0);
     prepare = NULL;
     poll_ms_conf = 0;
+    use_tcp = false;
     return 0;
 }
 
@@ -644,6 +652,51 @@ static void test_poll_rounds(void **state)
     assert_string_equal(F.last_access.device, "S3");
 }
 
+static int setup_tcp(void **state)
+{
+    use_tcp = true;
+    return setup(state);
+}
+
+static bool link_lost(void) { return F.site->devices[0].link != LINK_UP; }
+
+/* The port goes away (a device server restarting, an adapter unplugged) and comes back: the link, the slaves
+ * and the probes follow the bus again (up, online, not stale), and an entry made meanwhile arrives once. */
+static void test_port_reopen(void **state)
+{
+    (void)state;
+    assert_int_equal(nix1sim_bus_unplug(F.bus, true), 0);
+    run_until(link_lost, 10000);
+    assert_true(link_lost());
+    for (size_t i = 0; i < 5; i++)
+        assert_true(F.site->outputs[i].state.stale);
+    struct nix1sim_ibutton b;
+    nix1sim_ibutton_init(&b, "While Away");
+    struct nix1sim_decision dec;
+    assert_int_equal(nix1sim_access_present(F.sl[1], 1, &b, &dec), 0);
+    assert_int_equal(nix1sim_bus_unplug(F.bus, false), 0);
+    run_until(all_online, 40000);
+    assert_true(all_online());
+    assert_string_equal(F.site->devices[0].link_detail, "3/3 slaves online");
+    for (size_t i = 0; i < 5; i++)
+        assert_false(F.site->outputs[i].state.stale);
+    uint64_t end = loop_mono_us() + 5000000u;
+    while (F.ev_access == 0 && loop_mono_us() < end)
+        loop_run_once(F.loop, 20);
+    assert_int_equal(F.ev_access, 1);
+    assert_string_equal(F.last_access.uid, "While Away");
+    /* and a second time */
+    assert_int_equal(nix1sim_bus_unplug(F.bus, true), 0);
+    run_until(link_lost, 10000);
+    assert_int_equal(nix1sim_bus_unplug(F.bus, false), 0);
+    run_until(all_online, 40000);
+    assert_true(all_online());
+    end = loop_mono_us() + 1000000u;
+    while (loop_mono_us() < end)
+        loop_run_once(F.loop, 20);
+    assert_int_equal(F.ev_access, 1); /* nothing replayed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slave_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_timed_open, setup_leftover, teardown),
         cmocka_unit_test_setup_teardown(test_poll_rounds, setup_rounds, teardown),
+        cmocka_unit_test_setup_teardown(test_port_reopen, setup_tcp, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

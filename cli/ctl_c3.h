@@ -1,0 +1,65 @@
+/* ctl_c3: what the files of `portierctl c3` share: a panel operation run with the family's connection handling
+ * (password, dialect, --timeout, signals, exit codes) and the rows of the data-table, history and discovery
+ * commands (ctl_c3_data.c, ctl_c3_discover.c). */
+#ifndef PORTIER_CTL_C3_H
+#define PORTIER_CTL_C3_H
+
+#include "cli/ctl.h"
+#include "drivers/c3/c3_session.h"
+
+struct ctl;
+
+/* An operation on one panel: start runs once the link is first up (0, or a negative session code that fails
+ * the command); the operation ends with ctl_c3_job_done or ctl_c3_job_fail. --timeout bounds the time to the
+ * first answer; after that the requests' own deadlines do. */
+struct ctl_c3_job {
+    int (*start)(struct ctl_c3_job *job, struct c3_session *s);
+    void *arg;
+    struct ctl *ctl; /* set by the runner */
+};
+int ctl_c3_run_job(struct ctl_call *call, struct ctl_c3_job *job);
+void ctl_c3_job_done(struct ctl_c3_job *job, int exit_code);
+/* A failed request: panel errors exit 1, timeouts and a lost link exit 3 (with the message). */
+void ctl_c3_job_fail(struct ctl_c3_job *job, int err);
+
+/* events --history [--since T]: the panel's transaction table. */
+int ctl_c3_history_run(struct ctl_call *call);
+
+/* ---- the rows of ctl_c3_data.c and ctl_c3_discover.c, listed in the family's table (ctl_c3.c) ---- */
+struct ctl_c3_data_row;
+int ctl_c3_data_verb_run(struct ctl_call *call);
+int ctl_c3_discover_run(struct ctl_call *call);
+extern const struct ctl_c3_data_row CD_TABLES, CD_TGET, CD_TSET, CD_TDEL;
+#define CTL_C3_KIND_DECL(K) extern const struct ctl_c3_data_row CD_##K##_LIST, CD_##K##_ADD, CD_##K##_SET, \
+                            CD_##K##_DEL, CD_##K##_IMPORT, CD_##K##_EXPORT;
+CTL_C3_KIND_DECL(USERS)
+CTL_C3_KIND_DECL(CARDS)
+CTL_C3_KIND_DECL(ACCESS)
+CTL_C3_KIND_DECL(TZ)
+CTL_C3_KIND_DECL(HOL)
+#undef CTL_C3_KIND_DECL
+extern const struct ctl_def ctl_c3_o_list[], ctl_c3_o_tget[], ctl_c3_o_tdel[], ctl_c3_o_dry[], ctl_c3_o_import[],
+    ctl_c3_a_table[], ctl_c3_a_table_file[], ctl_c3_a_file[], ctl_c3_a_pin[], ctl_c3_a_pins[], ctl_c3_o_user[],
+    ctl_c3_a_card_pin[], ctl_c3_a_cards[], ctl_c3_a_access[], ctl_c3_a_tz[], ctl_c3_a_tzs[], ctl_c3_o_tz[],
+    ctl_c3_a_date[], ctl_c3_a_dates[], ctl_c3_o_hol[], ctl_c3_o_discover[], ctl_c3_a_setip[];
+extern const int ctl_c3_discover_search, ctl_c3_discover_setip;
+
+#define CTL_C3_DROW(syntax, args, opts, help, changes, role, maps, data) \
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, ctl_c3_data_verb_run, &data }
+/* list / add / set / delete / import / export of one kind of data */
+#define CTL_C3_KIND_ROWS(word, K, key, a_one, del, a_del, o_one, what)                                              \
+    CTL_C3_DROW(word " list", NULL, ctl_c3_o_list, "the panel's " what, false, ROLE_GUARD, "get data (0x08)",      \
+                CD_##K##_LIST),                                                                                      \
+    CTL_C3_DROW(word " add " key, a_one, o_one, "add to the panel's " what " (refused if it exists)", true,        \
+                ROLE_TECHNICIAN, "set data (0x07)", CD_##K##_ADD),                                                   \
+    CTL_C3_DROW(word " set " key, a_one, o_one, "change or add (options not given keep their value)", true,       \
+                ROLE_TECHNICIAN, "set data (0x07)", CD_##K##_SET),                                                   \
+    CTL_C3_DROW(word " delete " del, a_del, ctl_c3_o_dry, "delete from the panel's " what, true, ROLE_TECHNICIAN,   \
+                "delete data (0x09)", CD_##K##_DEL),                                                                 \
+    CTL_C3_DROW(word " import FILE", ctl_c3_a_file, ctl_c3_o_import,                                               \
+                "make the panel's " what " what a CSV file says (difference shown first)", true, ROLE_TECHNICIAN,  \
+                "delete data (0x09), set data (0x07)", CD_##K##_IMPORT),                                            \
+    CTL_C3_DROW(word " export", NULL, NULL, "the panel's " what " as CSV (what import reads)", false, ROLE_GUARD, \
+                "get data (0x08)", CD_##K##_EXPORT)
+
+#endif

@@ -1,0 +1,595 @@
+/* ctl_c3_data: `portierctl c3 HOST table ...`, `users`, `cards`, `access`, `timezones`, `holidays` (list, add,
+ * set, delete, import, export) and `events --history`: the panel's data tables through drivers/c3/c3_store. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/ctl.h"
+#include "cli/ctl_c3.h"
+#include "core/csv.h"
+#include "drivers/c3/c3_catchup.h"
+#include "drivers/c3/c3_data.h"
+#include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_store.h"
+#include "drivers/c3/c3_tables.h"
+#include "drivers/c3/c3_time.h"
+#include "drivers/c3/c3_xfer.h"
+
+enum what { D_TABLES, D_TGET, D_TSET, D_TDEL, D_LIST, D_ADD, D_SET, D_DEL, D_IMPORT, D_EXPORT };
+struct ctl_c3_data_row {
+    enum what what;
+    int kind;                   /* enum c3_kind, -1 for table commands */
+};
+
+struct job {
+    struct ctl_c3_job base;
+    struct ctl_call *call;
+    const struct ctl_c3_data_row *row;
+    struct c3_store_req req;
+    struct csv rows;
+    bool have_rows, csv_out;
+    const char *file;      /* the rows' CSV file ("-": stdin); NULL: the command's arguments */
+    char where_field[64];
+    const char *where_value;
+};
+
+/* ---- output ---- */
+
+static void print_text_table(const struct csv *t)
+{
+    size_t w[CSV_FIELDS_MAX] = { 0 };
+    for (size_t k = 0; k < t->ncols; k++) {
+        w[k] = strlen(t->header[k]);
+        for (size_t r = 0; r < t->nrows; r++)
+            if (strlen(csv_cell(t, r, k)) > w[k])
+                w[k] = strlen(csv_cell(t, r, k));
+    }
+    for (size_t k = 0; k < t->ncols; k++)
+        printf("%-*s%s", k + 1 < t->ncols ? (int)w[k] : 0, t->header[k], k + 1 < t->ncols ? "  " : "\n");
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t k = 0; k < t->ncols; k++)
+            printf("%-*s%s", k + 1 < t->ncols ? (int)w[k] : 0, csv_cell(t, r, k), k + 1 < t->ncols ? "  " : "\n");
+}
+
+static json_t *row_json(const struct csv *t, size_t r)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < t->ncols; k++)
+        json_object_set_new(o, t->header[k], json_string(csv_cell(t, r, k)));
+    return o;
+}
+
+static void print_rows(const struct job *j, const struct csv *t)
+{
+    if (j->call->g.json) {
+        for (size_t r = 0; r < t->nrows; r++)
+            ctl_print_json(row_json(t, r));
+    } else if (j->csv_out) {
+        csv_write_row(stdout, (const char *const *)t->header, t->ncols);
+        for (size_t r = 0; r < t->nrows; r++)
+            csv_write_row(stdout, (const char *const *)(t->cells + r * t->ncols), t->ncols);
+    } else {
+        print_text_table(t);
+    }
+    fflush(stdout);
+}
+
+/* "pin=7 card=1234 name=Ann" */
+static void row_text(const struct csv *t, size_t r, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < t->ncols && o < cap; k++) {
+        const char *v = csv_cell(t, r, k);
+        if (!v[0])
+            continue;
+        int n = snprintf(out + o, cap - o, "%s%s=%s", o ? " " : "", t->header[k], v);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+static void print_change(const struct job *j, const struct c3_store_result *r, const struct c3_change *c)
+{
+    const struct csv *cur = r->cur, *want = r->want;
+    if (j->call->g.json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "change", json_string(c->op == C3_CHANGE_ADD ? "add" : c->op == C3_CHANGE_UPDATE
+                                                                                    ? "update" : "delete"));
+        json_object_set_new(o, "row", row_json(c->op == C3_CHANGE_DELETE ? cur : want,
+                                               c->op == C3_CHANGE_DELETE ? c->cur : c->want));
+        if (c->op == C3_CHANGE_UPDATE)
+            json_object_set_new(o, "was", row_json(cur, c->cur));
+        ctl_print_json(o);
+        return;
+    }
+    char line[1024];
+    if (c->op == C3_CHANGE_UPDATE) {
+        /* only what changes: "~ pin=7: card 1234 -> 5678" */
+        size_t o = 0;
+        int kc = 0;
+        line[0] = '\0';
+        for (size_t k = 0; k < want->ncols; k++) {
+            int ck = csv_col(cur, want->header[k]);
+            const char *a = ck >= 0 ? csv_cell(cur, c->cur, (size_t)ck) : "", *b = csv_cell(want, c->want, k);
+            if (strcmp(a, b) == 0)
+                continue;
+            int n = snprintf(line + o, sizeof line - o, "%s%s %s -> %s", kc++ ? ", " : "", want->header[k],
+                             a[0] ? a : "(none)", b[0] ? b : "(none)");
+            if (n < 0 || (size_t)n >= sizeof line - o)
+                break;
+            o += (size_t)n;
+        }
+        printf("~ %s=%s: %s\n", want->header[0], csv_cell(want, c->want, 0), line);
+        return;
+    }
+    row_text(c->op == C3_CHANGE_ADD ? want : cur, c->op == C3_CHANGE_ADD ? c->want : c->cur, line, sizeof line);
+    printf("%c %s\n", c->op == C3_CHANGE_ADD ? '+' : '-', line);
+}
+
+static void on_result(void *arg, const struct c3_store_result *r)
+{
+    struct job *j = arg;
+    if (r->err) {
+        const char *msg = r->msg[0] ? r->msg : c3_session_strerror(r->err);
+        /* "line N: " means a line of the file; rows from the arguments are named by their values */
+        size_t skip = 0;
+        if (!j->file && strncmp(msg, "line ", 5) == 0 && strstr(msg, ": "))
+            skip = (size_t)(strstr(msg, ": ") - msg) + 2;
+        /* a file's text can hold control characters: shown as \xNN, never sent to the terminal */
+        char shown[700];
+        size_t at = 0;
+        const unsigned char *from = (const unsigned char *)msg + (j->file ? 0 : skip);
+        for (const unsigned char *p = from; *p && at + 5 < sizeof shown; p++)
+            at += (size_t)(*p < 0x20 || *p == 0x7F ? snprintf(shown + at, sizeof shown - at, "\\x%02X", *p)
+                                                  : snprintf(shown + at, sizeof shown - at, "%c", *p));
+        if (j->file)
+            fprintf(stderr, "portierctl c3: %s: %s\n", strcmp(j->file, "-") == 0 ? "stdin" : j->file, shown);
+        else
+            fprintf(stderr, "portierctl c3: %s\n", shown);
+        if (j->call->g.json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "error", json_string(msg + skip));
+            json_object_set_new(o, "code", json_integer(r->err));
+            ctl_print_json(o);
+        }
+        /* Refused input was checked before anything was sent: a usage error, like a bad argument. */
+        int code = r->err == C3_S_INVALID ? CTL_EXIT_USAGE
+                   : r->err < 0 && r->err >= -99 ? CTL_EXIT_DEVICE_ERROR
+                   : r->err == C3_E_RANGE || r->err == C3_E_SYNTAX ? CTL_EXIT_DEVICE_ERROR
+                                                                 : CTL_EXIT_UNREACHABLE;
+        ctl_c3_job_done(&j->base, code);
+        return;
+    }
+    if (r->rows) {
+        print_rows(j, r->rows);
+        ctl_c3_job_done(&j->base, CTL_EXIT_OK);
+        return;
+    }
+    for (size_t i = 0; i < r->diff->n; i++)
+        print_change(j, r, &r->diff->v[i]);
+    const struct c3_diff *d = r->diff;
+    const char *state = j->req.dry_run ? "dry run: nothing written"
+                        : !d->adds && !d->updates && !d->deletes ? "nothing to write"
+                        : r->mismatches ? "WRITTEN, BUT THE PANEL READS BACK DIFFERENT"
+                                        : "written and read back";
+    if (j->call->g.json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "added", json_integer((json_int_t)d->adds));
+        json_object_set_new(o, "updated", json_integer((json_int_t)d->updates));
+        json_object_set_new(o, "deleted", json_integer((json_int_t)d->deletes));
+        json_object_set_new(o, "unchanged", json_integer((json_int_t)d->same));
+        json_object_set_new(o, "dry_run", json_boolean(j->req.dry_run));
+        json_object_set_new(o, "written", json_boolean(r->written));
+        json_object_set_new(o, "mismatches", json_integer((json_int_t)r->mismatches));
+        if (r->note[0])
+            json_object_set_new(o, "note", json_string(r->note));
+        ctl_print_json(o);
+    } else {
+        printf("%zu added, %zu changed, %zu deleted, %zu unchanged: %s\n", d->adds, d->updates, d->deletes, d->same,
+               state);
+        if (r->mismatches)
+            printf("%zu row%s differ after the write (the firmware may have refused them silently)\n", r->mismatches,
+                   r->mismatches == 1 ? "" : "s");
+        if (r->note[0])
+            printf("%s\n", r->note);
+    }
+    ctl_c3_job_done(&j->base, r->mismatches ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK);
+}
+
+static int start(struct ctl_c3_job *base, struct c3_session *s)
+{
+    struct job *j = (struct job *)base;
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int err;
+    j->req.rows = j->have_rows ? &j->rows : NULL;
+    return c3_store_run(s, &j->req, &o, on_result, j, &err) ? 0 : err;
+}
+
+/* ---- the command line into a request ---- */
+
+static int read_file(const char *path, struct csv *out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "portierctl c3: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    char buf[65536];
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (len + n > cap) {
+            cap = (len + n) * 2;
+            char *t = realloc(text, cap);
+            if (!t) {
+                free(text);
+                if (f != stdin)
+                    fclose(f);
+                return -1;
+            }
+            text = t;
+        }
+        memcpy(text + len, buf, n);
+        len += n;
+    }
+    if (f != stdin)
+        fclose(f);
+    char err[256];
+    int rc = csv_parse(text ? text : "", len, out, err, sizeof err);
+    free(text);
+    if (rc < 0)
+        fprintf(stderr, "portierctl c3: %s: %s\n", path, err);
+    return rc;
+}
+
+/* One row from the command's arguments and options: the kind's columns that were given. */
+static int one_row(struct job *j)
+{
+    const char *const *cols;
+    size_t nc = c3_kind_columns((enum c3_kind)j->row->kind, &cols);
+    const char *names[16], *vals[16];
+    size_t n = 0;
+    for (size_t k = 0; k < nc && n < 16; k++) {
+        /* arguments are named in upper case in the syntax, options as the columns */
+        char up[32];
+        size_t i = 0;
+        for (; cols[k][i] && i + 1 < sizeof up; i++)
+            up[i] = (char)(cols[k][i] >= 'a' && cols[k][i] <= 'z' ? cols[k][i] - 32 : cols[k][i]);
+        up[i] = '\0';
+        const char *v = ctl_str(j->call, up, NULL);
+        if (!v) /* --password is the panel's communication password: the user's is --keypad */
+            v = ctl_str(j->call, strcmp(cols[k], "password") == 0 ? "keypad" : cols[k], NULL);
+        if (!v)
+            continue;
+        names[n] = cols[k];
+        vals[n++] = v;
+    }
+    if (csv_init(&j->rows, names, n) < 0 || csv_add(&j->rows, vals, 1) < 0)
+        return -1;
+    j->have_rows = true;
+    return 0;
+}
+
+/* delete KEY...: one row per word of the key argument (kinds with a one-column key). */
+static int key_rows(struct job *j, const char *col)
+{
+    const char *names[1] = { col };
+    if (csv_init(&j->rows, names, 1) < 0)
+        return -1;
+    for (size_t i = 0; i < j->call->nrest; i++) {
+        const char *v[1] = { j->call->restv[i] };
+        if (csv_add(&j->rows, v, i + 1) < 0)
+            return -1;
+    }
+    j->have_rows = true;
+    return 0;
+}
+
+static int c3_data_run(struct ctl_call *call)
+{
+    struct job j = { .base = { .start = start }, .call = call, .row = call->verb->data };
+    const struct ctl_c3_data_row *row = j.row;
+    j.req.kind = row->kind;
+    j.req.dry_run = ctl_has(call, "dry-run");
+    j.csv_out = ctl_has(call, "csv") || row->what == D_EXPORT;
+    const char *where = ctl_str(call, "where", NULL);
+    if (where) {
+        const char *eq = strchr(where, '=');
+        snprintf(j.where_field, sizeof j.where_field, "%.*s", (int)(eq - where), where);
+        j.req.where_field = j.where_field;
+        j.req.where_value = eq + 1;
+    }
+    int rc = 0;
+    switch (row->what) {
+    case D_TABLES: j.req.op = C3_STORE_TABLES; break;
+    case D_TGET: j.req.op = C3_STORE_LIST; j.req.table = ctl_str(call, "NAME", ""); break;
+    case D_TSET:
+        j.req.op = C3_STORE_SET;
+        j.req.table = ctl_str(call, "NAME", "");
+        j.file = ctl_str(call, "FILE", "-");
+        rc = read_file(j.file, &j.rows);
+        j.have_rows = rc == 0;
+        break;
+    case D_TDEL: j.req.op = C3_STORE_DELETE; j.req.table = ctl_str(call, "NAME", ""); break;
+    case D_LIST:
+    case D_EXPORT: j.req.op = C3_STORE_LIST; break;
+    case D_ADD:
+    case D_SET:
+        j.req.op = row->what == D_ADD ? C3_STORE_ADD : C3_STORE_SET;
+        rc = one_row(&j);
+        break;
+    case D_DEL: {
+        j.req.op = C3_STORE_DELETE;
+        const char *const *keys;
+        size_t nk = c3_kind_keys((enum c3_kind)row->kind, &keys);
+        rc = nk == 1 ? key_rows(&j, keys[0]) : one_row(&j);
+        break;
+    }
+    case D_IMPORT:
+        j.req.op = ctl_has(call, "merge") ? C3_STORE_SET : C3_STORE_REPLACE;
+        j.file = ctl_str(call, "FILE", "-");
+        rc = read_file(j.file, &j.rows);
+        j.have_rows = rc == 0;
+        break;
+    }
+    if (rc < 0) {
+        csv_free(&j.rows);
+        return CTL_EXIT_USAGE;
+    }
+    rc = ctl_c3_run_job(call, &j.base);
+    csv_free(&j.rows);
+    return rc;
+}
+
+/* ---- events --history ---- */
+
+struct hist {
+    struct ctl_c3_job base;
+    struct ctl_call *call;
+    struct c3_session *s;
+    struct c3_xfer *x;
+    struct c3_txn_fields tf;
+    uint32_t since;          /* packed panel time, 0 = everything */
+    bool bar;
+    size_t shown;
+};
+
+static void progress(void *arg, size_t done, size_t total)
+{
+    struct hist *h = arg;
+    if (!h->bar || total == 0)
+        return;
+    int width = 40, filled = (int)(done * (size_t)width / total);
+    fprintf(stderr, "\rreading the panel's events [%.*s%*s] %3zu%% %zu/%zu kB", filled,
+            "########################################", width - filled, "", done * 100 / total, done / 1024,
+            total / 1024);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+static void print_txn(struct hist *h, const struct c3_txn *t)
+{
+    struct event ev;
+    c3_catchup_event_fill(&ev, t);
+    char dt[C3_TIME_ISO_LEN];
+    c3_time_format(t->time, 'T', dt, sizeof dt);
+    if (h->call->g.json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("event"));
+        json_object_set_new(o, "time", json_string(dt));
+        json_object_set_new(o, "door", json_integer(t->door));
+        json_object_set_new(o, "event", json_integer(t->type));
+        json_object_set_new(o, "event_name", json_string(ev.code_name));
+        json_object_set_new(o, "severity", json_string(event_severity_name(ev.severity)));
+        json_object_set_new(o, "verify", json_integer(t->verify));
+        json_object_set_new(o, "inout", json_integer(t->inout));
+        json_object_set_new(o, "card", json_integer(t->card));
+        json_object_set_new(o, "pin", json_integer(t->pin));
+        if (t->index >= 0)
+            json_object_set_new(o, "index", json_integer(t->index));
+        json_object_set_new(o, "stored", json_true());
+        ctl_print_json(o);
+    } else {
+        char idx[24] = "";
+        if (t->index >= 0)
+            snprintf(idx, sizeof idx, "#%" PRId64 "  ", t->index);
+        printf("%s  %sdoor %u  %-7s  %s\n", dt, idx, t->door, event_severity_name(ev.severity), ev.text);
+    }
+}
+
+static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
+{
+    struct hist *h = arg;
+    h->x = NULL;
+    if (err) {
+        ctl_c3_job_fail(&h->base, err);
+        return;
+    }
+    struct c3_data_reader rd;
+    if (len && c3_data_reader_init(&rd, data, len) == 0) {
+        struct c3_data_value v[255];
+        while (c3_data_reader_next(&rd, v, 255) == 1) {
+            struct c3_txn t;
+            if (c3_txn_decode(&rd, v, &h->tf, &t) == 0 && t.time >= h->since) {
+                print_txn(h, &t);
+                h->shown++;
+            }
+        }
+    }
+    fflush(stdout);
+    if (!h->call->g.json)
+        fprintf(stderr, "%zu event%s\n", h->shown, h->shown == 1 ? "" : "s");
+    ctl_c3_job_done(&h->base, CTL_EXIT_OK);
+}
+
+static void hist_struct(void *arg, int err, const uint8_t *data, size_t len)
+{
+    struct hist *h = arg;
+    h->x = NULL;
+    if (err) {
+        ctl_c3_job_fail(&h->base, err);
+        return;
+    }
+    struct c3_table_def *defs = calloc(64, sizeof *defs);
+    int n = defs ? c3_table_struct_parse((const char *)data, len, defs, 64, NULL) : -1;
+    const struct c3_table_def *t = n > 0 ? c3_table_find(defs, (size_t)n, "transaction") : NULL;
+    if (!t || c3_txn_fields_find(t, &h->tf) < 0 || t->id > 255) {
+        free(defs);
+        fprintf(stderr, "portierctl c3: this panel has no transaction table\n");
+        ctl_c3_job_done(&h->base, CTL_EXIT_DEVICE_ERROR);
+        return;
+    }
+    struct c3_getdata q = { .table = t->id };
+    q.nfields = c3_txn_fields_list(&h->tf, q.fields);
+    free(defs);
+    struct c3_buf b = { 0 };
+    c3_getdata_build(&b, &q);
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = progress, .progress_arg = h };
+    h->x = c3_xfer_get(h->s, C3_CMD_GET_DATA, b.p, b.len, &o, hist_rows, h, &err);
+    c3_buf_free(&b);
+    if (!h->x)
+        ctl_c3_job_fail(&h->base, err);
+}
+
+static int hist_start(struct ctl_c3_job *base, struct c3_session *s)
+{
+    struct hist *h = (struct hist *)base;
+    h->s = s;
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int err;
+    h->x = c3_xfer_get(s, C3_CMD_TABLE_STRUCT, NULL, 0, &o, hist_struct, h, &err);
+    return h->x ? 0 : err;
+}
+
+int ctl_c3_history_run(struct ctl_call *call)
+{
+    struct hist h = { .base = { .start = hist_start }, .call = call, .bar = isatty(2) && !call->g.json };
+    if (ctl_has(call, "since")) {
+        /* The panel's clock is local time: the time given is this host's local time. */
+        time_t t = (time_t)(ctl_num(call, "since", 0) / 1000000);
+        if (c3_time_from_time_t(t, &h.since) < 0) {
+            fprintf(stderr, "portierctl c3: --since: outside the panel's calendar (2000-2133)\n");
+            return CTL_EXIT_USAGE;
+        }
+    }
+    if (ctl_has(call, "follow") || ctl_has(call, "count")) {
+        fprintf(stderr, "portierctl c3: events --history reads the stored events: without --follow or --count\n");
+        return CTL_EXIT_USAGE;
+    }
+    return ctl_c3_run_job(call, &h.base);
+}
+
+/* ---- the rows ---- */
+
+static int check_where(const char *v, char *err, size_t errlen)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || eq - v >= 64)
+        return snprintf(err, errlen, "'%.40s' is not FIELD=VALUE", v), -1;
+    return 0;
+}
+
+static int check_date(const char *v, char *err, size_t errlen)
+{
+    uint32_t d;
+    if (c3_date_parse(v, &d) < 0)
+        return snprintf(err, errlen, "'%.20s' is not a date YYYY-MM-DD (2000-2099)", v), -1;
+    return 0;
+}
+
+static int check_tz_day(const char *v, char *err, size_t errlen)
+{
+    uint32_t w[3];
+    return c3_tz_day_parse(v, w, err, errlen);
+}
+
+#define R(w, k) { w, k }
+const struct ctl_c3_data_row CD_TABLES = R(D_TABLES, -1), CD_TGET = R(D_TGET, -1), CD_TSET = R(D_TSET, -1),
+                             CD_TDEL = R(D_TDEL, -1);
+#define KIND_ROWS(k, K)                                                                                              \
+    const struct ctl_c3_data_row CD_##K##_LIST = R(D_LIST, k), CD_##K##_ADD = R(D_ADD, k), CD_##K##_SET = R(D_SET, k), \
+                                 CD_##K##_DEL = R(D_DEL, k), CD_##K##_IMPORT = R(D_IMPORT, k),                         \
+                                 CD_##K##_EXPORT = R(D_EXPORT, k);
+KIND_ROWS(C3_KIND_USERS, USERS)
+KIND_ROWS(C3_KIND_CARDS, CARDS)
+KIND_ROWS(C3_KIND_ACCESS, ACCESS)
+KIND_ROWS(C3_KIND_TIMEZONES, TZ)
+KIND_ROWS(C3_KIND_HOLIDAYS, HOL)
+#undef KIND_ROWS
+#undef R
+
+#define U32(n, h) { .name = n, .type = CTL_UINT, .min = 1, .max = 4294967295LL, .help = h }
+#define DRY { .name = "dry-run", .key = 'n', .type = CTL_FLAG, .help = "check and show the difference, write nothing" }
+
+const struct ctl_def ctl_c3_o_list[] = { { .name = "csv", .type = CTL_FLAG, .help = "CSV instead of a table" }, { 0 } };
+const struct ctl_def ctl_c3_o_tget[] = {
+    { .name = "where", .type = CTL_CUSTOM, .check = check_where, .meta = "FIELD=VALUE", .help = "only these rows" },
+    { .name = "csv", .type = CTL_FLAG, .help = "CSV instead of a table" }, { 0 } };
+const struct ctl_def ctl_c3_o_tdel[] = {
+    { .name = "where", .type = CTL_CUSTOM, .check = check_where, .meta = "FIELD=VALUE", .help = "the rows to delete" },
+    DRY, { 0 } };
+const struct ctl_def ctl_c3_o_dry[] = { DRY, { 0 } };
+const struct ctl_def ctl_c3_o_import[] = {
+    DRY, { .name = "merge", .type = CTL_FLAG, .help = "insert or update only; keep what the file does not list" },
+    { 0 } };
+const struct ctl_def ctl_c3_a_table[] = { { .name = "NAME", .type = CTL_TEXT, .max = 31, .help = "table name" },
+                                          { 0 } };
+const struct ctl_def ctl_c3_a_table_file[] = {
+    { .name = "NAME", .type = CTL_TEXT, .max = 31, .help = "table name" },
+    { .name = "FILE", .type = CTL_TEXT, .max = 4095, .help = "CSV file with a header of field names ('-': stdin)" },
+    { 0 } };
+const struct ctl_def ctl_c3_a_file[] = {
+    { .name = "FILE", .type = CTL_TEXT, .max = 4095, .help = "CSV file with the export's header ('-': stdin)" },
+    { 0 } };
+const struct ctl_def ctl_c3_a_pin[] = { U32("PIN", "user PIN"), { 0 } };
+const struct ctl_def ctl_c3_a_pins[] = {
+    { .name = "PIN", .type = CTL_UINT, .min = 1, .max = 4294967295LL, .flags = CTL_REST, .help = "user PINs" },
+    { 0 } };
+const struct ctl_def ctl_c3_o_user[] = {
+    { .name = "card", .type = CTL_UINT, .min = 0, .max = 4294967295LL, .meta = "N", .help = "card number (0: none)" },
+    { .name = "keypad", .type = CTL_TEXT, .max = 8, .meta = "DIGITS",
+      .help = "keypad password (the password column), up to 8 digits" },
+    { .name = "group", .type = CTL_UINT, .min = 0, .max = 255, .meta = "N", .help = "group" },
+    { .name = "start", .type = CTL_CUSTOM, .check = check_date, .meta = "DATE", .help = "valid from YYYY-MM-DD" },
+    { .name = "end", .type = CTL_CUSTOM, .check = check_date, .meta = "DATE", .help = "valid until YYYY-MM-DD" },
+    { .name = "name", .type = CTL_TEXT, .max = 10, .meta = "TEXT", .help = "name, up to 10 characters" },
+    { .name = "super", .type = CTL_UINT, .min = 0, .max = 1, .meta = "0|1", .help = "super user" },
+    DRY, { 0 } };
+const struct ctl_def ctl_c3_a_card_pin[] = { U32("CARD", "card number"), U32("PIN", "the user's PIN"), { 0 } };
+const struct ctl_def ctl_c3_a_cards[] = {
+    { .name = "CARD", .type = CTL_UINT, .min = 1, .max = 4294967295LL, .flags = CTL_REST, .help = "card numbers" },
+    { 0 } };
+const struct ctl_def ctl_c3_a_access[] = {
+    U32("PIN", "user PIN"), { .name = "DOOR", .type = CTL_UINT, .min = 1, .max = 4, .help = "door number" },
+    { .name = "TIMEZONE", .type = CTL_UINT, .min = 1, .max = 65535, .help = "time zone id" }, { 0 } };
+const struct ctl_def ctl_c3_a_tz[] = {
+    { .name = "ID", .type = CTL_UINT, .min = 1, .max = 65535, .help = "time zone id" }, { 0 } };
+const struct ctl_def ctl_c3_a_tzs[] = {
+    { .name = "ID", .type = CTL_UINT, .min = 1, .max = 65535, .flags = CTL_REST, .help = "time zone ids" }, { 0 } };
+#define DAY(n, h) { .name = n, .type = CTL_CUSTOM, .check = check_tz_day, .meta = "\"HH:MM-HH:MM ...\"", .help = h }
+const struct ctl_def ctl_c3_o_tz[] = {
+    DAY("sun", "Sunday: up to 3 intervals, separated by spaces"), DAY("mon", "Monday"), DAY("tue", "Tuesday"),
+    DAY("wed", "Wednesday"), DAY("thu", "Thursday"), DAY("fri", "Friday"), DAY("sat", "Saturday"), DAY("hol1", "holidays of type 1"),
+    DAY("hol2", "holidays of type 2"), DAY("hol3", "holidays of type 3"), DRY, { 0 } };
+#undef DAY
+const struct ctl_def ctl_c3_a_date[] = {
+    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .help = "YYYY-MM-DD" }, { 0 } };
+const struct ctl_def ctl_c3_a_dates[] = {
+    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .flags = CTL_REST, .help = "dates YYYY-MM-DD" },
+    { 0 } };
+const struct ctl_def ctl_c3_o_hol[] = {
+    { .name = "type", .type = CTL_UINT, .min = 1, .max = 3, .meta = "N", .help = "holiday type 1-3 (default 1)" },
+    { .name = "loop", .type = CTL_CHOICE, .choices = "yearly|once",
+      .help = "every year or this date only (default once)" },
+    DRY, { 0 } };
+#undef DRY
+#undef U32
+
+int ctl_c3_data_verb_run(struct ctl_call *call) { return c3_data_run(call); }

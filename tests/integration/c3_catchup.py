@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""No lost events across a downtime: portierd journals a simulated C3 panel's live events, is stopped for 60 s
+(PORTIER_DOWNTIME_S) while the panel keeps producing activity, and is started again. Then every event of the
+panel's transaction table since the first connection is in the journal exactly once, in the panel's order, the
+ones of the downtime marked recovered, and the gap row says how many were recovered. Second part: a panel whose
+table (200 rows) is smaller than the downtime's events: the gap row says how many are lost for good, and the
+journal holds exactly the rows the table still had, once each."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portierd_lib import PORTIER_SIM, PORTIERCTL, Client, Daemon, cleanup, fail, links_up, ok, tmpdir, wait_until  # noqa: E402
+
+DOWNTIME_S = float(os.environ.get("PORTIER_DOWNTIME_S", "60"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Panel:
+    """portier-sim c3 (one C3-200) on a free port with a control socket."""
+
+    def __init__(self, tmp, name, extra=()):
+        self.port = free_port()
+        self.ctl = os.path.join(tmp, name + ".ctl")
+        self.log = open(os.path.join(tmp, name + ".log"), "w+")
+        self.proc = subprocess.Popen([PORTIER_SIM, "c3", "--port", str(self.port), "--control", self.ctl, "--seed",
+                                      "11", "--model", "C3-200"] + list(extra),
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        wait_until(lambda: os.path.exists(self.ctl), 20, "the simulator's control socket")
+
+    def control(self, line):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.ctl)
+        s.sendall((line + "\n").encode())
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+        if not reply.startswith(b"ok"):
+            fail("simulator control '%s': %s" % (line, reply))
+        return reply.decode().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def write_config(tmp, panel, name):
+    path = os.path.join(tmp, name + ".conf")
+    with open(path, "w") as f:
+        f.write('site = { name = "Catch-up"; };\n'
+                'panels = ( { name = "Panel A"; host = "127.0.0.1"; port = %d; model = "C3-200"; poll_ms = 200;\n'
+                '  doors = ( "Front", "Back" ); } );\n'
+                'roles = { default = "technician"; };\n' % panel.port)
+    os.chmod(path, 0o600)
+    return path
+
+
+def run_json(args):
+    p = subprocess.run([PORTIERCTL, "--json"] + args, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        fail("portierctl %s: exit %d: %s" % (" ".join(args), p.returncode, p.stderr[-2000:]))
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def history(panel):
+    """The panel's transaction table, oldest first (portierd must be stopped: one client at a time)."""
+    return run_json(["c3", "127.0.0.1:%d" % panel.port, "events", "--history"])
+
+
+def journal(db):
+    rows = run_json(["journal", "--db", db, "--device", "Panel A", "--limit", "1000000"])
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def key_txn(t):
+    return (t["door"], t["event"], t["card"], t["pin"], t["verify"], t["inout"])
+
+
+def key_ev(e):
+    """The journal's JSON carries card, PIN, verify and in/out for access events only (None: any)."""
+    return (e["door_no"], e["code"], e.get("card"), e.get("pin"), e.get("verify"), e.get("inout"))
+
+
+def same(a, b):
+    return len(a) == len(b) and all(all(x is None or y is None or x == y for x, y in zip(p, q)) for p, q in zip(a, b))
+
+
+def panel_events(rows):
+    """The journal rows that are rows of the panel's table (door changes read from status records, code 255,
+    are not)."""
+    return [r for r in rows if r["kind"] in ("access", "door", "system") and 0 <= r.get("code", -1) < 255
+            and r.get("device_time", 0) > 0]
+
+
+def session(tmp, panel, conf, state, seconds, linked=None):
+    """portierd up until the panel is linked (then linked() if given), then `seconds` more."""
+    d = Daemon(tmp, conf, state=state, sock=os.path.join(tmp, "d.sock"))
+    c = Client(d.sock)
+    links_up(c, n=1)
+    if linked:
+        linked()
+    c.drain(seconds)
+    c.close()
+    if d.stop() != 0:
+        fail("portierd did not exit 0 on SIGTERM")
+    return d
+
+
+tmp = tmpdir("c3-catchup")
+panel = small = None
+try:
+    # ---- part 1: 60 s down, nothing lost ----
+    panel = Panel(tmp, "a")
+    conf = write_config(tmp, panel, "a")
+    state = os.path.join(tmp, "state-a")
+    db = os.path.join(state, "journal.db")
+    # the first contact marks the table's end; the activity starts after it, live events are journaled as they come
+    session(tmp, panel, conf, state, 4, linked=lambda: panel.control("activity rate=15"))
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < DOWNTIME_S:  # the console is gone; the panel goes on
+        time.sleep(1)
+    session(tmp, panel, conf, state, 4)  # catch-up, then live again
+    panel.control("activity rate=0")
+    time.sleep(0.5)
+    session(tmp, panel, conf, state, 2)  # the last live events (and a start-up catch-up of nothing)
+    txns = history(panel)
+    # The first connection marked the table's end: every row after the ones it says it did not read is journaled.
+    rows = journal(db)
+    firsts = [r["text"] for r in rows if "first contact" in r["text"]]
+    if len(firsts) != 1:
+        fail("first contact rows: %s" % firsts)
+    before = int(firsts[0].split("first contact with this panel: ")[1].split()[0])
+    want = [t for t in txns if t["index"] > before]
+    evs = panel_events(rows)
+    # rows from before that were still in the panel's real-time ring were shown live (the device start of a fresh
+    # panel): the journal may begin with the last of them
+    older = [key_txn(t) for t in txns if t["index"] <= before]
+    k = max(m for m in range(min(len(evs), len(older)) + 1) if same([key_ev(e) for e in evs[:m]], older[len(older) - m:]))
+    evs = evs[k:]
+    got = [key_ev(e) for e in evs]
+    if not same(got, [key_txn(t) for t in want]):
+        n = next((i for i, (a, b) in enumerate(zip(got, [key_txn(t) for t in want])) if not same([a], [b])),
+                 min(len(got), len(want)))
+        fail("journal and table differ at %d (journal %d events, table %d since the first): journal %s table %s"
+             % (n, len(got), len(want), got[n:n + 3], [key_txn(t) for t in want[n:n + 3]]))
+    recovered = [e for e in evs if e.get("recovered")]
+    gaps = [r for r in rows if r["kind"] == "gap"]
+    told = sum(int(m.group(1)) for g in gaps for m in [re.search(r"(\d+) events? recovered", g["text"])] if m)
+    down = int(DOWNTIME_S * 15)
+    if len(recovered) < down * 0.7:
+        fail("only %d recovered events for %d s of 15 events/s" % (len(recovered), DOWNTIME_S))
+    if told != len(recovered):
+        fail("the gap rows say %d recovered, the journal marks %d: %s" % (told, len(recovered),
+                                                                         [g["text"] for g in gaps]))
+    if any("lost" in g["text"] and "nothing lost" not in g["text"] for g in gaps):
+        fail("a gap row says events were lost: %s" % [g["text"] for g in gaps])
+    ok("%d s down: %d events in the journal exactly once and in the panel's order, %d recovered (%s)"
+       % (DOWNTIME_S, len(evs), len(recovered), "; ".join(g["text"] for g in gaps if "recovered" in g["text"])))
+    # the journal says which are recovered, in text too
+    p = subprocess.run([PORTIERCTL, "journal", "--db", db, "--device", "Panel A", "--limit", "5",
+                        "--before", str(recovered[-1]["id"] + 1)], capture_output=True, text=True)
+    if "(recovered)" not in p.stdout:
+        fail("portierctl journal does not mark recovered events: %s" % p.stdout)
+    ok("recovered events marked in portierctl journal (text and JSON)")
+
+    # ---- part 2: a table smaller than the downtime's events ----
+    small = Panel(tmp, "b", ["--transactions", "200"])
+    conf = write_config(tmp, small, "b")
+    state = os.path.join(tmp, "state-b")
+    db = os.path.join(state, "journal.db")
+    session(tmp, small, conf, state, 2)
+    small.control("burst n=500")  # 500 events while nobody listens; the table keeps the last 200
+    session(tmp, small, conf, state, 3)
+    txns = history(small)
+    if len(txns) != 200:
+        fail("the small table holds %d rows, not 200" % len(txns))
+    rows = journal(db)
+    evs = [e for e in panel_events(rows) if e.get("recovered")]
+    gaps = [r for r in rows if r["kind"] == "gap" and "lost" in r["text"]]
+    if not gaps or "300 events lost for good" not in gaps[-1]["text"] or "200 recovered" not in gaps[-1]["text"]:
+        fail("the gap row does not say 300 lost, 200 recovered: %s" % [r["text"] for r in rows if r["kind"] == "gap"])
+    if not same([key_ev(e) for e in evs], [key_txn(t) for t in txns]):
+        fail("the recovered events are not the 200 rows the table kept, in order")
+    ok("a 200-row table after 500 events: the gap says 300 lost for good, the 200 kept are journaled once, in order")
+finally:
+    cleanup(tmp, *(x for x in (panel, small) if x))
