@@ -801,10 +801,10 @@ static const struct ctl_verb c3_verbs[] = {
                      "time zones (up to 3 intervals per day)"),
     CTL_C3_KIND_ROWS("holidays", HOL, "DATE", ctl_c3_a_date, "DATE...", ctl_c3_a_dates, ctl_c3_o_hol, "holidays"),
     { "discover", NULL, ctl_c3_o_discover, "find the panels on the local network (UDP broadcast; no HOST)",
-      CTL_NO_ACTION, false, ROLE_GUARD, "search (0x14, UDP)", ctl_c3_discover_run, &ctl_c3_discover_search },
+      CTL_NO_ACTION, false, ROLE_GUARD, "search (0x14, UDP)", ctl_c3_discover_run, &ctl_c3_discover_search, false },
     { "discover set-ip MAC ADDRESS GATEWAY", ctl_c3_a_setip, ctl_c3_o_discover,
       "give the panel with this MAC a new address (ADDRESS = IP/MASK; panels without a password only; no HOST)",
-      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "change IP (0x15, UDP)", ctl_c3_discover_run, &ctl_c3_discover_setip },
+      CTL_NO_ACTION, true, ROLE_TECHNICIAN, "change IP (0x15, UDP)", ctl_c3_discover_run, &ctl_c3_discover_setip, false },
 };
 
 const struct ctl_family ctl_c3_family = {

@@ -45,7 +45,7 @@ extern const struct ctl_def ctl_c3_o_list[], ctl_c3_o_tget[], ctl_c3_o_tdel[], c
 extern const int ctl_c3_discover_search, ctl_c3_discover_setip;
 
 #define CTL_C3_DROW(syntax, args, opts, help, changes, role, maps, data) \
-    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, ctl_c3_data_verb_run, &data }
+    { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, ctl_c3_data_verb_run, &data, false }
 /* list / add / set / delete / import / export of one kind of data */
 #define CTL_C3_KIND_ROWS(word, K, key, a_one, del, a_del, o_one, what)                                              \
     CTL_C3_DROW(word " list", NULL, ctl_c3_o_list, "the panel's " what, false, ROLE_GUARD, "get data (0x08)",      \

@@ -530,10 +530,12 @@ KIND_ROWS(C3_KIND_HOLIDAYS, HOL)
 
 const struct ctl_def ctl_c3_o_list[] = { { .name = "csv", .type = CTL_FLAG, .help = "CSV instead of a table" }, { 0 } };
 const struct ctl_def ctl_c3_o_tget[] = {
-    { .name = "where", .type = CTL_CUSTOM, .check = check_where, .meta = "FIELD=VALUE", .help = "only these rows" },
+    { .name = "where", .type = CTL_CUSTOM, .check = check_where, .sample = "id=1", .meta = "FIELD=VALUE",
+      .help = "only these rows" },
     { .name = "csv", .type = CTL_FLAG, .help = "CSV instead of a table" }, { 0 } };
 const struct ctl_def ctl_c3_o_tdel[] = {
-    { .name = "where", .type = CTL_CUSTOM, .check = check_where, .meta = "FIELD=VALUE", .help = "the rows to delete" },
+    { .name = "where", .type = CTL_CUSTOM, .check = check_where, .sample = "id=1", .meta = "FIELD=VALUE",
+      .help = "the rows to delete" },
     DRY, { 0 } };
 const struct ctl_def ctl_c3_o_dry[] = { DRY, { 0 } };
 const struct ctl_def ctl_c3_o_import[] = {
@@ -557,8 +559,8 @@ const struct ctl_def ctl_c3_o_user[] = {
     { .name = "keypad", .type = CTL_TEXT, .max = 8, .meta = "DIGITS",
       .help = "keypad password (the password column), up to 8 digits" },
     { .name = "group", .type = CTL_UINT, .min = 0, .max = 255, .meta = "N", .help = "group" },
-    { .name = "start", .type = CTL_CUSTOM, .check = check_date, .meta = "DATE", .help = "valid from YYYY-MM-DD" },
-    { .name = "end", .type = CTL_CUSTOM, .check = check_date, .meta = "DATE", .help = "valid until YYYY-MM-DD" },
+    { .name = "start", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-01-01", .meta = "DATE", .help = "valid from YYYY-MM-DD" },
+    { .name = "end", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-12-31", .meta = "DATE", .help = "valid until YYYY-MM-DD" },
     { .name = "name", .type = CTL_TEXT, .max = 10, .meta = "TEXT", .help = "name, up to 10 characters" },
     { .name = "super", .type = CTL_UINT, .min = 0, .max = 1, .meta = "0|1", .help = "super user" },
     DRY, { 0 } };
@@ -573,16 +575,19 @@ const struct ctl_def ctl_c3_a_tz[] = {
     { .name = "ID", .type = CTL_UINT, .min = 1, .max = 65535, .help = "time zone id" }, { 0 } };
 const struct ctl_def ctl_c3_a_tzs[] = {
     { .name = "ID", .type = CTL_UINT, .min = 1, .max = 65535, .flags = CTL_REST, .help = "time zone ids" }, { 0 } };
-#define DAY(n, h) { .name = n, .type = CTL_CUSTOM, .check = check_tz_day, .meta = "\"HH:MM-HH:MM ...\"", .help = h }
+#define DAY(n, h)                                                                                              \
+    { .name = n, .type = CTL_CUSTOM, .check = check_tz_day, .sample = "08:00-17:00", .meta = "\"HH:MM-HH:MM ...\"", \
+      .help = h }
 const struct ctl_def ctl_c3_o_tz[] = {
     DAY("sun", "Sunday: up to 3 intervals, separated by spaces"), DAY("mon", "Monday"), DAY("tue", "Tuesday"),
     DAY("wed", "Wednesday"), DAY("thu", "Thursday"), DAY("fri", "Friday"), DAY("sat", "Saturday"), DAY("hol1", "holidays of type 1"),
     DAY("hol2", "holidays of type 2"), DAY("hol3", "holidays of type 3"), DRY, { 0 } };
 #undef DAY
 const struct ctl_def ctl_c3_a_date[] = {
-    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .help = "YYYY-MM-DD" }, { 0 } };
+    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-12-24", .help = "YYYY-MM-DD" }, { 0 } };
 const struct ctl_def ctl_c3_a_dates[] = {
-    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .flags = CTL_REST, .help = "dates YYYY-MM-DD" },
+    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .flags = CTL_REST, .sample = "2026-12-24",
+      .help = "dates YYYY-MM-DD" },
     { 0 } };
 const struct ctl_def ctl_c3_o_hol[] = {
     { .name = "type", .type = CTL_UINT, .min = 1, .max = 3, .meta = "N", .help = "holiday type 1-3 (default 1)" },

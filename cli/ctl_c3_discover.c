@@ -185,7 +185,7 @@ const struct ctl_def ctl_c3_o_discover[] = {
       .help = "send to this address instead of 255.255.255.255:65535" },
     { 0 } };
 const struct ctl_def ctl_c3_a_setip[] = {
-    { .name = "MAC", .type = CTL_CUSTOM, .check = check_mac, .help = "the panel's MAC (as discover lists it)" },
-    { .name = "ADDRESS", .type = CTL_CUSTOM, .check = check_address, .help = "new IP/MASK" },
-    { .name = "GATEWAY", .type = CTL_CUSTOM, .check = check_ipv4, .help = "new gateway" },
+    { .name = "MAC", .type = CTL_CUSTOM, .check = check_mac, .sample = "00:17:61:00:00:01", .help = "the panel's MAC (as discover lists it)" },
+    { .name = "ADDRESS", .type = CTL_CUSTOM, .check = check_address, .sample = "192.0.2.50/24", .help = "new IP/MASK" },
+    { .name = "GATEWAY", .type = CTL_CUSTOM, .check = check_ipv4, .sample = "192.0.2.1", .help = "new gateway" },
     { 0 } };

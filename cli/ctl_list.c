@@ -154,6 +154,7 @@ void ctl_print_commands(FILE *out, const struct ctl_family *const *fams)
                                                      ? json_string(action_table[v->action].name) : json_null());
                 json_object_set_new(o, "maps", v->maps ? json_string(v->maps) : json_null());
                 json_object_set_new(o, "daemon", json_boolean(v->daemon));
+                json_object_set_new(o, "targetless", json_boolean(f->name && ctl_verb_targetless(f, v)));
                 json_object_set_new(o, "args", args);
                 json_object_set_new(o, "opts", defs_json(v->opts, v));
                 json_object_set_new(o, "argv", argv);

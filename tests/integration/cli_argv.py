@@ -32,8 +32,10 @@ rows = [json.loads(l) for l in subprocess.run([CTL, "--list-commands"], capture_
                                               text=True).stdout.splitlines()]
 glob = [r for r in rows if r["type"] == "global"][0]["opts"]
 fams = {r["family"]: r for r in rows if r["type"] == "family"}
-cmds = [r for r in rows if r["type"] == "command"]
+# commands without a target (c3 discover) broadcast on the local network: never run here
+cmds = [r for r in rows if r["type"] == "command" and not r.get("targetless")]
 first_words = {c["argv"][0] for c in cmds}
+NEVER = {r["argv"][0] for r in rows if r["type"] == "command" and r.get("targetless")} | {"c3", "nix1"}
 
 C3 = ["c3", "127.0.0.1:%s" % PORT, "--timeout", "300"]
 NIX1 = ["nix1", os.path.join(WORK, "no-such-port"), "--slave", "270100000000006B"]
@@ -214,8 +216,9 @@ def noise_word():
 def noise_vector():
     n = rng.randint(0, 12)
     words = [noise_word() for _ in range(n)]
-    # never a family word where a target would follow: a host name there would be resolved
-    words = [w if w not in ("c3", "nix1") else "zz-" + w for w in words]
+    # never a family word where a target would follow (a host name there would be resolved), nor a command that
+    # broadcasts on the local network
+    words = [w if w not in NEVER else "zz-" + w for w in words]
     # a timeout option takes a small value here (a well-formed command must not wait for long)
     for i, w in enumerate(words):
         if w == "--timeout" and i + 1 < len(words):

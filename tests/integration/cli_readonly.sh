@@ -84,6 +84,8 @@ for r in changing:
         continue
     target = ["c3", "127.0.0.1:%s" % c3port] if r["family"] == "c3" else ["nix1", pts, "--baud", "115200", "--slave", s1]
     missing = ["c3", "127.0.0.1:1"] if r["family"] == "c3" else ["nix1", os.path.join(tmp, "no-such-port"), "--slave", s1]
+    if r.get("targetless"):  # c3 discover set-ip: no panel address, a UDP broadcast that must not go out
+        target = missing = [r["family"]]
     for argv in (["--readonly", "-v"] + target + words, ["-v"] + target + words + ["--readonly"],
                  ["--readonly", "-v"] + missing + words):
         p = run(argv, " ".join(argv))

@@ -373,7 +373,8 @@ static void samples_parse_to_their_row(void **state)
         const char *fam = json_string_value(json_object_get(o, "family"));
         if (fam) {
             argv[argc++] = (char *)fam;
-            argv[argc++] = strcmp(fam, "c3") == 0 ? (char *)"127.0.0.1" : (char *)"/dev/ttyUSB0";
+            if (!json_is_true(json_object_get(o, "targetless")))
+                argv[argc++] = strcmp(fam, "c3") == 0 ? (char *)"127.0.0.1" : (char *)"/dev/ttyUSB0";
         }
         json_t *words = json_object_get(o, "argv");
         for (size_t i = 0; i < json_array_size(words) && argc < 63; i++)
