@@ -85,6 +85,7 @@ static void fail_with(struct ctl *c, int err)
     bool panel = err < 0 && err >= -99;
     if (c->opts->json) {
         json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "error", json_string(c3_session_strerror(err)));
         json_object_set_new(o, "code", json_integer(err));
         if (panel)
@@ -450,6 +451,7 @@ static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
         fprintf(stderr, "portierctl: %s: %s\n", c3_session_describe(s), c3_session_last_error(s));
         if (c->opts->json) {
             json_t *o = json_object();
+            json_object_set_new(o, "type", json_string("error"));
             json_object_set_new(o, "error", json_string(c3_strerror(-14)));
             json_object_set_new(o, "code", json_integer(-14));
             json_object_set_new(o, "panel_error", json_true());

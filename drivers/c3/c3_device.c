@@ -1,4 +1,6 @@
-/* c3_device: the C3 panel adapter (session → site events, link and door states; commands → CONTROL_DEVICE). */
+/* c3_device: the C3 panel adapter (session → site events, link and door states; commands → CONTROL_DEVICE).
+ * Over 1000 lines on purpose: events, door states, commands, the emergency, the catch-up and the raw pass-through
+ * all work on one panel's state; the codecs, the state file's text (c3_doorstate) and the session are modules. */
 #include "drivers/c3/c3_device.h"
 
 #include <errno.h>
@@ -15,6 +17,8 @@
 #include "drivers/c3/c3_catchup.h"
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_control.h"
+#include "drivers/c3/c3_device_data.h"
+#include "drivers/c3/c3_doorstate.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_time.h"
@@ -100,6 +104,7 @@ struct c3dev {
     char state_path[SITE_PATH_MAX];
     loop_timer_t state_timer;
     struct c3_catchup *cc;      /* reads what the RT log missed from the transaction table */
+    struct c3d_data *data;      /* DEVICE_PANEL_DATA operations running */
     int64_t alive_us;           /* host time of the last RT-log answer (a gap starts there) */
     unsigned round_events;      /* events since the last status record */
     bool em_intent;             /* the last emergency command was "on" (stored before anything was sent) */
@@ -119,6 +124,20 @@ char *c3_device_state_path(const struct site *site, const struct site_panel *pan
     return buf;
 }
 
+/* The doors' remembered state, between the adapter's doors and the state file's codec (c3_doorstate). */
+static void state_of(const struct c3dev *c, struct c3_doorstate *st)
+{
+    memset(st, 0, sizeof *st);
+    st->em_intent = c->em_intent;
+    st->restore_locked = c->em_restore == SITE_RESTORE_LOCKED;
+    st->doors = c->panel->doors < C3_DOORSTATE_DOORS ? c->panel->doors : C3_DOORSTATE_DOORS;
+    for (unsigned i = 0; i < st->doors; i++) {
+        const struct c3d_door *d = &c->door[i];
+        st->door[i] = (struct c3_doorstate_door){ d->emergency, d->em_pending, d->restore_pending, d->prev_held,
+                                                  d->prev_no, d->held, d->normal_open };
+    }
+}
+
 /* What the panel remembers of an emergency, for the site. */
 static void report_emergency(struct c3dev *c)
 {
@@ -130,36 +149,23 @@ static void report_emergency(struct c3dev *c)
     device_report_emergency(c->dev, active ? SITE_EM_ACTIVE : pending ? SITE_EM_RESTORE_PENDING : SITE_EM_NONE);
 }
 
-/* The state file: "emergency on|off restore previous|locked", then per door "door N emergency pending prev_held
- * prev_normal_open held normal_open restore_pending". Written durably: at once before an emergency command goes
- * out (write-ahead), otherwise once per loop iteration at most (state_save). */
+/* Written durably: at once before an emergency command goes out (write-ahead), otherwise once per loop iteration
+ * at most (state_save). */
 static void state_write(struct c3dev *c)
 {
     loop_timer_disarm(c->dev->loop, &c->state_timer);
     report_emergency(c);
-    bool any = c->em_intent;
-    for (unsigned i = 0; i < c->panel->doors; i++)
-        any = any || c->door[i].emergency || c->door[i].em_pending || c->door[i].held || c->door[i].normal_open ||
-              c->door[i].restore_pending;
     if (!c->state_path[0])
         return;
-    if (!any) {
+    struct c3_doorstate st;
+    state_of(c, &st);
+    char text[768], err[256];
+    size_t k = c3_doorstate_format(&st, text, sizeof text);
+    if (k == 0) {
         unlink(c->state_path);
         return;
     }
-    char text[768];
-    size_t k = (size_t)snprintf(text, sizeof text,
-                                "# portier C3 door state: door N emergency pending prev_held prev_normal_open held "
-                                "normal_open restore_pending\nemergency %s restore %s\n",
-                                c->em_intent ? "on" : "off", c->em_restore == SITE_RESTORE_LOCKED ? "locked" : "previous");
-    for (unsigned i = 0; i < c->panel->doors && k < sizeof text; i++) {
-        const struct c3d_door *d = &c->door[i];
-        k += (size_t)snprintf(text + k, sizeof text - k, "door %u %d %d %d %d %d %d %d\n", i + 1, d->emergency,
-                              d->em_pending, d->prev_held, d->prev_no, d->held, d->normal_open, d->restore_pending);
-    }
-    char err[256];
-    if (durable_write(c->state_path, text, k < sizeof text ? k : sizeof text - 1, 0600, 0, err, sizeof err) < 0 &&
-        c->em_intent) {
+    if (durable_write(c->state_path, text, k, 0600, 0, err, sizeof err) < 0 && c->em_intent) {
         struct event ev;
         event_init(&ev, EVENT_EMERGENCY, EVENT_ALARM);
         event_set_text(&ev, "emergency state not stored (a restart could not restore the doors): %s", err);
@@ -184,38 +190,23 @@ static void state_load(struct c3dev *c)
     size_t len;
     if (!c->state_path[0] || durable_read(c->state_path, 1u << 16, &text, &len) < 0)
         return;
-    bool intent_line = false;
-    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        char on[8], restore[16];
-        if (sscanf(line, "emergency %7s restore %15s", on, restore) == 2) {
-            intent_line = true;
-            c->em_intent = strcmp(on, "on") == 0;
-            c->em_restore = strcmp(restore, "locked") == 0 ? SITE_RESTORE_LOCKED : SITE_RESTORE_PREVIOUS;
-            continue;
-        }
-        unsigned n;
-        int v[7] = { 0 };
-        int got = sscanf(line, "door %u %d %d %d %d %d %d %d", &n, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
-        if ((got != 7 && got != 8) || n < 1 || n > c->panel->doors)
-            continue;
-        struct c3d_door *d = &c->door[n - 1];
-        d->emergency = v[0] == 1;
-        d->em_pending = v[1] == 1;
-        d->prev_held = v[2] == 1;
-        d->prev_no = v[3] == 1;
-        d->held = v[4] == 1;
-        d->normal_open = v[5] == 1;
-        d->restore_pending = v[6] == 1;
-    }
+    struct c3_doorstate st;
+    state_of(c, &st);
+    (void)c3_doorstate_parse(text, len, &st); /* lines not understood are skipped */
     free(text);
+    c->em_intent = st.em_intent;
+    c->em_restore = st.restore_locked ? SITE_RESTORE_LOCKED : SITE_RESTORE_PREVIOUS;
     size_t again = 0;
-    for (unsigned i = 0; i < c->panel->doors; i++) {
+    for (unsigned i = 0; i < st.doors; i++) {
         struct c3d_door *d = &c->door[i];
-        if (!intent_line)
-            c->em_intent = c->em_intent || d->emergency || d->em_pending;
+        const struct c3_doorstate_door *m = &st.door[i];
+        d->emergency = m->emergency;
+        d->em_pending = m->em_pending;
+        d->restore_pending = m->restore_pending;
+        d->prev_held = m->prev_held;
+        d->prev_no = m->prev_no;
+        d->held = m->held;
+        d->normal_open = m->normal_open;
         /* An emergency an earlier run began is completed: every one of its doors is unlocked again at connect. */
         if (c->em_intent && (d->emergency || d->em_pending) && d->out != SIZE_MAX) {
             d->em_pending = true;
@@ -825,7 +816,7 @@ static bool plan_item(struct c3dev *c, struct c3d_group *g, struct c3d_item *it)
 static bool c3_supports(const struct device *dev, enum device_op op, size_t output)
 {
     const struct site *site = dev->site;
-    if (op == DEVICE_CANCEL_ALARM)
+    if (op == DEVICE_CANCEL_ALARM || op == DEVICE_PANEL_DATA)
         return true;
     if (output >= site->n_outputs)
         return false;
@@ -898,6 +889,13 @@ static void group_start(struct c3dev *c, struct c3d_group *g)
 static int c3_command(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen)
 {
     struct c3dev *c = priv(dev);
+    if (cmd->op == DEVICE_PANEL_DATA) {
+        if (!c->s || c->st != C3_ST_ONLINE) {
+            snprintf(err, errlen, "the panel is not connected");
+            return -1;
+        }
+        return c3d_data_start(&c->data, c->s, cmd, err, errlen);
+    }
     bool wide = cmd->op == DEVICE_CANCEL_ALARM;
     size_t n = wide ? 1 : cmd->n_outputs;
     if (!wide && n == 0) {
@@ -1091,6 +1089,7 @@ static void c3_destroy(struct device *dev)
     if (!c)
         return;
     fail_groups(c, "stopped");
+    c3d_data_destroy_all(&c->data, "stopped");
     if (loop_timer_armed(&c->state_timer)) {
         loop_timer_disarm(dev->loop, &c->state_timer);
         state_write(c);
