@@ -26,7 +26,22 @@ void ctl_c3_job_fail(struct ctl_c3_job *job, int err);
 int ctl_c3_history_run(struct ctl_call *call);
 
 /* ---- the rows of ctl_c3_data.c and ctl_c3_discover.c, listed in the family's table (ctl_c3.c) ---- */
-struct ctl_c3_data_row;
+enum ctl_c3_what { CTL_C3_TABLES, CTL_C3_TGET, CTL_C3_TSET, CTL_C3_TDEL, CTL_C3_LIST, CTL_C3_ADD, CTL_C3_SET,
+                   CTL_C3_DEL, CTL_C3_IMPORT, CTL_C3_EXPORT };
+struct ctl_c3_data_row {
+    enum ctl_c3_what what;
+    int kind;                   /* enum c3_kind, -1 for table commands */
+};
+struct csv;
+/* The rows a change command names: its arguments and options (add, set, delete) or its CSV file (import, table
+ * set; *file is then the file's name, else NULL). 0, or -1 after a message. */
+int ctl_c3_request_rows(const struct ctl_call *call, const struct ctl_c3_data_row *row, struct csv *rows,
+                        const char **file);
+/* Rows as a table, CSV (csv_out) or JSON objects (--json). */
+void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool csv_out);
+/* A refused request on stderr as "WHO: FILE: line N: column: what" (from a file) or "WHO: column: what" (from
+ * the arguments), control characters as \xNN; returns the message without a line prefix of the arguments. */
+const char *ctl_c3_print_error(const char *who, const char *file, const char *msg);
 int ctl_c3_data_verb_run(struct ctl_call *call);
 int ctl_c3_discover_run(struct ctl_call *call);
 extern const struct ctl_c3_data_row CD_TABLES, CD_TGET, CD_TSET, CD_TDEL;
@@ -43,6 +58,29 @@ extern const struct ctl_def ctl_c3_o_list[], ctl_c3_o_tget[], ctl_c3_o_tdel[], c
     ctl_c3_a_card_pin[], ctl_c3_a_cards[], ctl_c3_a_access[], ctl_c3_a_tz[], ctl_c3_a_tzs[], ctl_c3_o_tz[],
     ctl_c3_a_date[], ctl_c3_a_dates[], ctl_c3_o_hol[], ctl_c3_o_discover[], ctl_c3_a_setip[];
 extern const int ctl_c3_discover_search, ctl_c3_discover_setip;
+/* the site's rows (ctl_c3_site.c): the same arguments followed by PANEL */
+extern const struct ctl_def ctl_c3_s_panel[], ctl_c3_s_file[], ctl_c3_s_pin[], ctl_c3_s_card_pin[], ctl_c3_s_card[],
+    ctl_c3_s_access[], ctl_c3_s_tz[], ctl_c3_s_date[];
+int ctl_c3_site_run(struct ctl_call *call);
+/* list / add / set / delete / import / export of one kind of data of a configured panel, through the site (the
+ * panel-data actions: role-checked and audited; through portierd when it runs) */
+#define CTL_C3_SITE_ROW(syntax, args, opts, help, action, role, data) \
+    { syntax, args, opts, help, action, action == ACTION_PANEL_DATA, role, "panel-data", ctl_c3_site_run, &data, \
+      false }
+#define CTL_C3_SITE_ROWS(word, K, key, a_one, dkey, a_del, o_one, what)                                                  \
+    CTL_C3_SITE_ROW(word " list PANEL", ctl_c3_s_panel, ctl_c3_o_list, "a panel's " what, ACTION_PANEL_DATA_GET,    \
+                    ROLE_GUARD, CD_##K##_LIST),                                                                      \
+    CTL_C3_SITE_ROW(word " export PANEL", ctl_c3_s_panel, NULL, "a panel's " what " as CSV",                        \
+                    ACTION_PANEL_DATA_GET, ROLE_GUARD, CD_##K##_EXPORT),                                            \
+    CTL_C3_SITE_ROW(word " import FILE PANEL", ctl_c3_s_file, ctl_c3_o_import,                                     \
+                    "make a panel's " what " what a CSV file says", ACTION_PANEL_DATA, ROLE_TECHNICIAN,             \
+                    CD_##K##_IMPORT),                                                                                \
+    CTL_C3_SITE_ROW(word " add " key " PANEL", a_one, o_one, "add to a panel's " what, ACTION_PANEL_DATA,           \
+                    ROLE_TECHNICIAN, CD_##K##_ADD),                                                                  \
+    CTL_C3_SITE_ROW(word " set " key " PANEL", a_one, o_one, "change or add (options not given keep their value)", \
+                    ACTION_PANEL_DATA, ROLE_TECHNICIAN, CD_##K##_SET),                                              \
+    CTL_C3_SITE_ROW(word " delete " dkey " PANEL", a_del, ctl_c3_o_dry, "delete from a panel's " what,                \
+                    ACTION_PANEL_DATA, ROLE_TECHNICIAN, CD_##K##_DEL)
 
 #define CTL_C3_DROW(syntax, args, opts, help, changes, role, maps, data) \
     { syntax, args, opts, help, CTL_NO_ACTION, changes, role, maps, ctl_c3_data_verb_run, &data, false }

@@ -20,11 +20,6 @@
 #include "drivers/c3/c3_time.h"
 #include "drivers/c3/c3_xfer.h"
 
-enum what { D_TABLES, D_TGET, D_TSET, D_TDEL, D_LIST, D_ADD, D_SET, D_DEL, D_IMPORT, D_EXPORT };
-struct ctl_c3_data_row {
-    enum what what;
-    int kind;                   /* enum c3_kind, -1 for table commands */
-};
 
 struct job {
     struct ctl_c3_job base;
@@ -39,6 +34,24 @@ struct job {
 };
 
 /* ---- output ---- */
+
+const char *ctl_c3_print_error(const char *who, const char *file, const char *msg)
+{
+    /* "line N: " means a line of the file; rows from the arguments are named by their values */
+    if (!file && strncmp(msg, "line ", 5) == 0 && strstr(msg, ": "))
+        msg = strstr(msg, ": ") + 2;
+    /* a file's text can hold control characters: shown as \xNN, never sent to the terminal */
+    char shown[700];
+    size_t at = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && at + 5 < sizeof shown; p++)
+        at += (size_t)(*p < 0x20 || *p == 0x7F ? snprintf(shown + at, sizeof shown - at, "\\x%02X", *p)
+                                              : snprintf(shown + at, sizeof shown - at, "%c", *p));
+    if (file)
+        fprintf(stderr, "%s: %s: %s\n", who, strcmp(file, "-") == 0 ? "stdin" : file, shown);
+    else
+        fprintf(stderr, "%s: %s\n", who, shown);
+    return msg;
+}
 
 static void print_text_table(const struct csv *t)
 {
@@ -64,12 +77,12 @@ static json_t *row_json(const struct csv *t, size_t r)
     return o;
 }
 
-static void print_rows(const struct job *j, const struct csv *t)
+void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool csv_out)
 {
-    if (j->call->g.json) {
+    if (call->g.json) {
         for (size_t r = 0; r < t->nrows; r++)
             ctl_print_json(row_json(t, r));
-    } else if (j->csv_out) {
+    } else if (csv_out) {
         csv_write_row(stdout, (const char *const *)t->header, t->ncols);
         for (size_t r = 0; r < t->nrows; r++)
             csv_write_row(stdout, (const char *const *)(t->cells + r * t->ncols), t->ncols);
@@ -77,22 +90,6 @@ static void print_rows(const struct job *j, const struct csv *t)
         print_text_table(t);
     }
     fflush(stdout);
-}
-
-/* "pin=7 card=1234 name=Ann" */
-static void row_text(const struct csv *t, size_t r, char *out, size_t cap)
-{
-    size_t o = 0;
-    out[0] = '\0';
-    for (size_t k = 0; k < t->ncols && o < cap; k++) {
-        const char *v = csv_cell(t, r, k);
-        if (!v[0])
-            continue;
-        int n = snprintf(out + o, cap - o, "%s%s=%s", o ? " " : "", t->header[k], v);
-        if (n < 0)
-            break;
-        o += (size_t)n;
-    }
 }
 
 static void print_change(const struct job *j, const struct c3_store_result *r, const struct c3_change *c)
@@ -110,52 +107,18 @@ static void print_change(const struct job *j, const struct c3_store_result *r, c
         return;
     }
     char line[1024];
-    if (c->op == C3_CHANGE_UPDATE) {
-        /* only what changes: "~ pin=7: card 1234 -> 5678" */
-        size_t o = 0;
-        int kc = 0;
-        line[0] = '\0';
-        for (size_t k = 0; k < want->ncols; k++) {
-            int ck = csv_col(cur, want->header[k]);
-            const char *a = ck >= 0 ? csv_cell(cur, c->cur, (size_t)ck) : "", *b = csv_cell(want, c->want, k);
-            if (strcmp(a, b) == 0)
-                continue;
-            int n = snprintf(line + o, sizeof line - o, "%s%s %s -> %s", kc++ ? ", " : "", want->header[k],
-                             a[0] ? a : "(none)", b[0] ? b : "(none)");
-            if (n < 0 || (size_t)n >= sizeof line - o)
-                break;
-            o += (size_t)n;
-        }
-        printf("~ %s=%s: %s\n", want->header[0], csv_cell(want, c->want, 0), line);
-        return;
-    }
-    row_text(c->op == C3_CHANGE_ADD ? want : cur, c->op == C3_CHANGE_ADD ? c->want : c->cur, line, sizeof line);
-    printf("%c %s\n", c->op == C3_CHANGE_ADD ? '+' : '-', line);
+    c3_store_change_text(r, c, line, sizeof line);
+    printf("%s\n", line);
 }
 
 static void on_result(void *arg, const struct c3_store_result *r)
 {
     struct job *j = arg;
     if (r->err) {
-        const char *msg = r->msg[0] ? r->msg : c3_session_strerror(r->err);
-        /* "line N: " means a line of the file; rows from the arguments are named by their values */
-        size_t skip = 0;
-        if (!j->file && strncmp(msg, "line ", 5) == 0 && strstr(msg, ": "))
-            skip = (size_t)(strstr(msg, ": ") - msg) + 2;
-        /* a file's text can hold control characters: shown as \xNN, never sent to the terminal */
-        char shown[700];
-        size_t at = 0;
-        const unsigned char *from = (const unsigned char *)msg + (j->file ? 0 : skip);
-        for (const unsigned char *p = from; *p && at + 5 < sizeof shown; p++)
-            at += (size_t)(*p < 0x20 || *p == 0x7F ? snprintf(shown + at, sizeof shown - at, "\\x%02X", *p)
-                                                  : snprintf(shown + at, sizeof shown - at, "%c", *p));
-        if (j->file)
-            fprintf(stderr, "portierctl c3: %s: %s\n", strcmp(j->file, "-") == 0 ? "stdin" : j->file, shown);
-        else
-            fprintf(stderr, "portierctl c3: %s\n", shown);
+        const char *msg = ctl_c3_print_error("portierctl c3", j->file, r->msg[0] ? r->msg : c3_session_strerror(r->err));
         if (j->call->g.json) {
             json_t *o = json_object();
-            json_object_set_new(o, "error", json_string(msg + skip));
+            json_object_set_new(o, "error", json_string(msg));
             json_object_set_new(o, "code", json_integer(r->err));
             ctl_print_json(o);
         }
@@ -168,17 +131,13 @@ static void on_result(void *arg, const struct c3_store_result *r)
         return;
     }
     if (r->rows) {
-        print_rows(j, r->rows);
+        ctl_c3_print_rows(j->call, r->rows, j->csv_out);
         ctl_c3_job_done(&j->base, CTL_EXIT_OK);
         return;
     }
     for (size_t i = 0; i < r->diff->n; i++)
         print_change(j, r, &r->diff->v[i]);
     const struct c3_diff *d = r->diff;
-    const char *state = j->req.dry_run ? "dry run: nothing written"
-                        : !d->adds && !d->updates && !d->deletes ? "nothing to write"
-                        : r->mismatches ? "WRITTEN, BUT THE PANEL READS BACK DIFFERENT"
-                                        : "written and read back";
     if (j->call->g.json) {
         json_t *o = json_object();
         json_object_set_new(o, "added", json_integer((json_int_t)d->adds));
@@ -192,8 +151,9 @@ static void on_result(void *arg, const struct c3_store_result *r)
             json_object_set_new(o, "note", json_string(r->note));
         ctl_print_json(o);
     } else {
-        printf("%zu added, %zu changed, %zu deleted, %zu unchanged: %s\n", d->adds, d->updates, d->deletes, d->same,
-               state);
+        char summary[200];
+        c3_store_summary(r, j->req.dry_run, summary, sizeof summary);
+        printf("%s\n", summary);
         if (r->mismatches)
             printf("%zu row%s differ after the write (the firmware may have refused them silently)\n", r->mismatches,
                    r->mismatches == 1 ? "" : "s");
@@ -250,10 +210,10 @@ static int read_file(const char *path, struct csv *out)
 }
 
 /* One row from the command's arguments and options: the kind's columns that were given. */
-static int one_row(struct job *j)
+static int one_row(const struct ctl_call *call, int kind, struct csv *rows)
 {
     const char *const *cols;
-    size_t nc = c3_kind_columns((enum c3_kind)j->row->kind, &cols);
+    size_t nc = c3_kind_columns((enum c3_kind)kind, &cols);
     const char *names[16], *vals[16];
     size_t n = 0;
     for (size_t k = 0; k < nc && n < 16; k++) {
@@ -263,33 +223,60 @@ static int one_row(struct job *j)
         for (; cols[k][i] && i + 1 < sizeof up; i++)
             up[i] = (char)(cols[k][i] >= 'a' && cols[k][i] <= 'z' ? cols[k][i] - 32 : cols[k][i]);
         up[i] = '\0';
-        const char *v = ctl_str(j->call, up, NULL);
+        const char *v = ctl_str(call, up, NULL);
         if (!v) /* --password is the panel's communication password: the user's is --keypad */
-            v = ctl_str(j->call, strcmp(cols[k], "password") == 0 ? "keypad" : cols[k], NULL);
+            v = ctl_str(call, strcmp(cols[k], "password") == 0 ? "keypad" : cols[k], NULL);
         if (!v)
             continue;
         names[n] = cols[k];
         vals[n++] = v;
     }
-    if (csv_init(&j->rows, names, n) < 0 || csv_add(&j->rows, vals, 1) < 0)
+    return csv_init(rows, names, n) < 0 || csv_add(rows, vals, 1) < 0 ? -1 : 0;
+}
+
+/* delete KEY...: one row per word of the key argument (kinds with a one-column key; the site's rows take one). */
+static int key_rows(const struct ctl_call *call, const char *col, struct csv *rows)
+{
+    const char *names[1] = { col };
+    if (csv_init(rows, names, 1) < 0)
         return -1;
-    j->have_rows = true;
+    if (call->nrest == 0) {
+        char up[32];
+        size_t i = 0;
+        for (; col[i] && i + 1 < sizeof up; i++)
+            up[i] = (char)(col[i] >= 'a' && col[i] <= 'z' ? col[i] - 32 : col[i]);
+        up[i] = '\0';
+        const char *v[1] = { ctl_str(call, up, "") };
+        return csv_add(rows, v, 1);
+    }
+    for (size_t i = 0; i < call->nrest; i++) {
+        const char *v[1] = { call->restv[i] };
+        if (csv_add(rows, v, i + 1) < 0)
+            return -1;
+    }
     return 0;
 }
 
-/* delete KEY...: one row per word of the key argument (kinds with a one-column key). */
-static int key_rows(struct job *j, const char *col)
+int ctl_c3_request_rows(const struct ctl_call *call, const struct ctl_c3_data_row *row, struct csv *rows,
+                        const char **file)
 {
-    const char *names[1] = { col };
-    if (csv_init(&j->rows, names, 1) < 0)
-        return -1;
-    for (size_t i = 0; i < j->call->nrest; i++) {
-        const char *v[1] = { j->call->restv[i] };
-        if (csv_add(&j->rows, v, i + 1) < 0)
-            return -1;
+    *file = NULL;
+    switch (row->what) {
+    case CTL_C3_ADD:
+    case CTL_C3_SET:
+        return one_row(call, row->kind, rows);
+    case CTL_C3_DEL: {
+        const char *const *keys;
+        size_t nk = c3_kind_keys((enum c3_kind)row->kind, &keys);
+        return nk == 1 ? key_rows(call, keys[0], rows) : one_row(call, row->kind, rows);
     }
-    j->have_rows = true;
-    return 0;
+    case CTL_C3_IMPORT:
+    case CTL_C3_TSET:
+        *file = ctl_str(call, "FILE", "-");
+        return read_file(*file, rows);
+    default:
+        return 0;
+    }
 }
 
 static int c3_data_run(struct ctl_call *call)
@@ -298,7 +285,7 @@ static int c3_data_run(struct ctl_call *call)
     const struct ctl_c3_data_row *row = j.row;
     j.req.kind = row->kind;
     j.req.dry_run = ctl_has(call, "dry-run");
-    j.csv_out = ctl_has(call, "csv") || row->what == D_EXPORT;
+    j.csv_out = ctl_has(call, "csv") || row->what == CTL_C3_EXPORT;
     const char *where = ctl_str(call, "where", NULL);
     if (where) {
         const char *eq = strchr(where, '=');
@@ -308,36 +295,24 @@ static int c3_data_run(struct ctl_call *call)
     }
     int rc = 0;
     switch (row->what) {
-    case D_TABLES: j.req.op = C3_STORE_TABLES; break;
-    case D_TGET: j.req.op = C3_STORE_LIST; j.req.table = ctl_str(call, "NAME", ""); break;
-    case D_TSET:
+    case CTL_C3_TABLES: j.req.op = C3_STORE_TABLES; break;
+    case CTL_C3_TGET: j.req.op = C3_STORE_LIST; j.req.table = ctl_str(call, "NAME", ""); break;
+    case CTL_C3_TSET:
         j.req.op = C3_STORE_SET;
         j.req.table = ctl_str(call, "NAME", "");
-        j.file = ctl_str(call, "FILE", "-");
-        rc = read_file(j.file, &j.rows);
-        j.have_rows = rc == 0;
         break;
-    case D_TDEL: j.req.op = C3_STORE_DELETE; j.req.table = ctl_str(call, "NAME", ""); break;
-    case D_LIST:
-    case D_EXPORT: j.req.op = C3_STORE_LIST; break;
-    case D_ADD:
-    case D_SET:
-        j.req.op = row->what == D_ADD ? C3_STORE_ADD : C3_STORE_SET;
-        rc = one_row(&j);
-        break;
-    case D_DEL: {
-        j.req.op = C3_STORE_DELETE;
-        const char *const *keys;
-        size_t nk = c3_kind_keys((enum c3_kind)row->kind, &keys);
-        rc = nk == 1 ? key_rows(&j, keys[0]) : one_row(&j);
-        break;
+    case CTL_C3_TDEL: j.req.op = C3_STORE_DELETE; j.req.table = ctl_str(call, "NAME", ""); break;
+    case CTL_C3_LIST:
+    case CTL_C3_EXPORT: j.req.op = C3_STORE_LIST; break;
+    case CTL_C3_ADD: j.req.op = C3_STORE_ADD; break;
+    case CTL_C3_SET: j.req.op = C3_STORE_SET; break;
+    case CTL_C3_DEL: j.req.op = C3_STORE_DELETE; break;
+    case CTL_C3_IMPORT: j.req.op = ctl_has(call, "merge") ? C3_STORE_SET : C3_STORE_REPLACE; break;
     }
-    case D_IMPORT:
-        j.req.op = ctl_has(call, "merge") ? C3_STORE_SET : C3_STORE_REPLACE;
-        j.file = ctl_str(call, "FILE", "-");
-        rc = read_file(j.file, &j.rows);
+    if (row->what != CTL_C3_TABLES && row->what != CTL_C3_TGET && row->what != CTL_C3_TDEL &&
+        row->what != CTL_C3_LIST && row->what != CTL_C3_EXPORT) {
+        rc = ctl_c3_request_rows(call, row, &j.rows, &j.file);
         j.have_rows = rc == 0;
-        break;
     }
     if (rc < 0) {
         csv_free(&j.rows);
@@ -510,13 +485,13 @@ static int check_tz_day(const char *v, char *err, size_t errlen)
     return c3_tz_day_parse(v, w, err, errlen);
 }
 
-#define R(w, k) { w, k }
-const struct ctl_c3_data_row CD_TABLES = R(D_TABLES, -1), CD_TGET = R(D_TGET, -1), CD_TSET = R(D_TSET, -1),
-                             CD_TDEL = R(D_TDEL, -1);
+#define R(w, k) { CTL_C3_##w, k }
+const struct ctl_c3_data_row CD_TABLES = R(TABLES, -1), CD_TGET = R(TGET, -1), CD_TSET = R(TSET, -1),
+                             CD_TDEL = R(TDEL, -1);
 #define KIND_ROWS(k, K)                                                                                              \
-    const struct ctl_c3_data_row CD_##K##_LIST = R(D_LIST, k), CD_##K##_ADD = R(D_ADD, k), CD_##K##_SET = R(D_SET, k), \
-                                 CD_##K##_DEL = R(D_DEL, k), CD_##K##_IMPORT = R(D_IMPORT, k),                         \
-                                 CD_##K##_EXPORT = R(D_EXPORT, k);
+    const struct ctl_c3_data_row CD_##K##_LIST = R(LIST, k), CD_##K##_ADD = R(ADD, k), CD_##K##_SET = R(SET, k), \
+                                 CD_##K##_DEL = R(DEL, k), CD_##K##_IMPORT = R(IMPORT, k),                         \
+                                 CD_##K##_EXPORT = R(EXPORT, k);
 KIND_ROWS(C3_KIND_USERS, USERS)
 KIND_ROWS(C3_KIND_CARDS, CARDS)
 KIND_ROWS(C3_KIND_ACCESS, ACCESS)
@@ -580,8 +555,8 @@ const struct ctl_def ctl_c3_a_tzs[] = {
       .help = h }
 const struct ctl_def ctl_c3_o_tz[] = {
     DAY("sun", "Sunday: up to 3 intervals, separated by spaces"), DAY("mon", "Monday"), DAY("tue", "Tuesday"),
-    DAY("wed", "Wednesday"), DAY("thu", "Thursday"), DAY("fri", "Friday"), DAY("sat", "Saturday"), DAY("hol1", "holidays of type 1"),
-    DAY("hol2", "holidays of type 2"), DAY("hol3", "holidays of type 3"), DRY, { 0 } };
+    DAY("wed", "Wednesday"), DAY("thu", "Thursday"), DAY("fri", "Friday"), DAY("sat", "Saturday"),
+    DAY("hol1", "holidays of type 1"), DAY("hol2", "holidays of type 2"), DAY("hol3", "holidays of type 3"), DRY, { 0 } };
 #undef DAY
 const struct ctl_def ctl_c3_a_date[] = {
     { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-12-24", .help = "YYYY-MM-DD" }, { 0 } };
@@ -594,6 +569,26 @@ const struct ctl_def ctl_c3_o_hol[] = {
     { .name = "loop", .type = CTL_CHOICE, .choices = "yearly|once",
       .help = "every year or this date only (default once)" },
     DRY, { 0 } };
+
+/* The site's rows: the same arguments, then the panel by its configured name. */
+#define PANEL { .name = "PANEL", .type = CTL_TEXT, .max = 63, .help = "the C3 panel, by its configured name" }
+const struct ctl_def ctl_c3_s_panel[] = { PANEL, { 0 } };
+const struct ctl_def ctl_c3_s_file[] = {
+    { .name = "FILE", .type = CTL_TEXT, .max = 4095, .help = "CSV file with the export's header ('-': stdin)" },
+    PANEL, { 0 } };
+const struct ctl_def ctl_c3_s_pin[] = { U32("PIN", "user PIN"), PANEL, { 0 } };
+const struct ctl_def ctl_c3_s_card_pin[] = { U32("CARD", "card number"), U32("PIN", "the user's PIN"), PANEL,
+                                             { 0 } };
+const struct ctl_def ctl_c3_s_card[] = { U32("CARD", "card number"), PANEL, { 0 } };
+const struct ctl_def ctl_c3_s_access[] = {
+    U32("PIN", "user PIN"), { .name = "DOOR", .type = CTL_UINT, .min = 1, .max = 4, .help = "door number" },
+    { .name = "TIMEZONE", .type = CTL_UINT, .min = 1, .max = 65535, .help = "time zone id" }, PANEL, { 0 } };
+const struct ctl_def ctl_c3_s_tz[] = {
+    { .name = "ID", .type = CTL_UINT, .min = 1, .max = 65535, .help = "time zone id" }, PANEL, { 0 } };
+const struct ctl_def ctl_c3_s_date[] = {
+    { .name = "DATE", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-12-24", .help = "YYYY-MM-DD" }, PANEL,
+    { 0 } };
+#undef PANEL
 #undef DRY
 #undef U32
 

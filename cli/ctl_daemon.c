@@ -127,13 +127,22 @@ struct act {
     enum action_id id;
     bool done;
     enum action_status status;
+    struct ctl_site_run *run;  /* an action with parameters and lines (ctl_daemon_run), or NULL */
 };
 
 static void act_answer(struct remote *r, const json_t *msg, bool final, void *arg)
 {
     struct act *a = arg;
     const char *type = proto_str(msg, "type");
-    if (!final && (!type || strcmp(type, "progress") != 0 || json_object_get(msg, "step")))
+    const json_t *step = json_object_get(msg, "step");
+    if (!final && step && a->run && a->run->line) {
+        const char *line = proto_str(step, "line");
+        a->run->lines++;
+        if (line)
+            a->run->line(a->run->arg, line);
+        return;
+    }
+    if (!final && (!type || strcmp(type, "progress") != 0 || step))
         return;
     struct action_run run;
     char err[160];
@@ -152,16 +161,21 @@ static void act_answer(struct remote *r, const json_t *msg, bool final, void *ar
         run.status = ACTION_FAILED;
         event_copy(run.error, sizeof run.error, proto_str(msg, "error"));
     }
-    ctl_print_run(a->s->g, remote_site(r), &run, final);
+    if (!a->run || !a->run->quiet || (final && run.status != ACTION_OK && !a->run->lines))
+        ctl_print_run(a->s->g, remote_site(r), &run, final);
     if (final) {
         a->done = true;
         a->status = run.status;
+        if (a->run) {
+            a->run->status = run.status;
+            event_copy(a->run->message, sizeof a->run->message, run.n_results ? run.results[0].message : run.error);
+        }
     }
     proto_run_free(&run);
 }
 
-int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
-                      const char *comment)
+static int daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
+                         const char *comment, struct ctl_site_run *sr)
 {
     struct session s;
     int rc = session_open(&s, call, sock);
@@ -174,7 +188,14 @@ int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id
         json_object_set_new(req, "value", json_integer(value));
     if (req && comment && comment[0])
         json_object_set_new(req, "comment", json_string(comment));
-    struct act a = { .s = &s, .id = id };
+    if (req && sr && sr->settings)
+        json_object_set_new(req, "settings", json_string(sr->settings));
+    if (req && sr && sr->data) {
+        char *b64 = proto_b64_encode(sr->data, sr->len);
+        json_object_set_new(req, "data_b64", b64 ? json_string(b64) : json_null());
+        free(b64);
+    }
+    struct act a = { .s = &s, .id = id, .run = sr };
     json_t *fin = remote_call(s.r, req, act_answer, &a, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
     if (fin)
         act_answer(s.r, fin, true, &a);
@@ -184,6 +205,17 @@ int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id
     json_decref(fin);
     session_close(&s);
     return a.done ? ctl_action_exit(a.status) : CTL_EXIT_UNREACHABLE;
+}
+
+int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
+                      const char *comment)
+{
+    return daemon_action(call, sock, id, target, value, comment, NULL);
+}
+
+int ctl_daemon_run(struct ctl_call *call, const char *sock, struct ctl_site_run *r)
+{
+    return daemon_action(call, sock, r->id, r->target, 0, NULL, r);
 }
 
 /* ---- journal and audit ---- */

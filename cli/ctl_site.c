@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/ctl.h"
+#include "cli/ctl_c3.h"
 #include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/action.h"
@@ -304,6 +305,7 @@ struct live {
     const struct ctl_opts *opts;
     loop_timer_t deadline;
     bool timed_out;
+    struct ctl_site_run *run;  /* an action with parameters and lines (ctl_site_run_direct) */
 };
 
 static void live_close(struct live *l);
@@ -448,15 +450,31 @@ static void live_targets(const struct live *l, enum action_id id, const char *ta
 static void live_progress(const struct action_run *run, bool finished, void *arg)
 {
     struct live *l = arg;
-    ctl_print_run(l->opts, l->site, run, finished);
+    struct ctl_site_run *sr = l->run;
+    if (!sr || !sr->quiet || (finished && run->status != ACTION_OK && !sr->lines))
+        ctl_print_run(l->opts, l->site, run, finished);
     if (finished) {
         l->done = true;
         l->status = run->status;
+        if (sr) {
+            sr->status = run->status;
+            event_copy(sr->message, sizeof sr->message, run->n_results ? run->results[0].message : run->error);
+        }
     }
 }
 
+static void live_step(void *arg, unsigned done, unsigned total, const char *line)
+{
+    (void)done;
+    (void)total;
+    struct ctl_site_run *sr = arg;
+    sr->lines++;
+    if (line && sr->line)
+        sr->line(sr->arg, line);
+}
+
 static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value,
-                       const char *comment)
+                       const char *comment, struct ctl_site_run *sr)
 {
     struct live l;
     int rc = live_open(&l, opts, (int)id);
@@ -475,6 +493,14 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
     live_wait_links(&l, want, 10000);
     free(want);
     struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0 };
+    l.run = sr;
+    if (sr) {
+        p.settings = sr->settings;
+        p.file_data = sr->data;
+        p.file_len = sr->len;
+        p.step = live_step;
+        p.step_arg = sr;
+    }
     char err[256];
     if (comment && comment[0] && action_allowed(l.user.role, id))
         ctl_publish_comment(l.site, l.user.name, target, comment);
@@ -511,7 +537,12 @@ static int cmd_action(struct ctl_call *call)
                         "(a direct command reads the configuration anew each time)\n");
         return CTL_EXIT_USAGE;
     }
-    return live_action(&call->g, id, target, value, comment);
+    return live_action(&call->g, id, target, value, comment, NULL);
+}
+
+int ctl_site_run_direct(struct ctl_call *call, struct ctl_site_run *r)
+{
+    return live_action(&call->g, r->id, r->target, 0, NULL, r);
 }
 
 static int cmd_status(struct ctl_call *call)
@@ -663,6 +694,13 @@ static const struct ctl_verb site_verbs[] = {
       false, ROLE_GUARD, NULL, cmd_audit, NULL, false },
     { "check-config [FILE]", config_file, NULL, "validate the configuration and print every problem with its line",
       CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_check_config, NULL, false },
+    CTL_C3_SITE_ROWS("users", USERS, "PIN", ctl_c3_s_pin, "PIN", ctl_c3_s_pin, ctl_c3_o_user, "users"),
+    CTL_C3_SITE_ROWS("cards", CARDS, "CARD PIN", ctl_c3_s_card_pin, "CARD", ctl_c3_s_card, ctl_c3_o_dry,
+                     "cards (card number -> user)"),
+    CTL_C3_SITE_ROWS("access", ACCESS, "PIN DOOR TIMEZONE", ctl_c3_s_access, "PIN DOOR TIMEZONE", ctl_c3_s_access,
+                     ctl_c3_o_dry, "access rights (user x door x time zone)"),
+    CTL_C3_SITE_ROWS("timezones", TZ, "ID", ctl_c3_s_tz, "ID", ctl_c3_s_tz, ctl_c3_o_tz, "time zones"),
+    CTL_C3_SITE_ROWS("holidays", HOL, "DATE", ctl_c3_s_date, "DATE", ctl_c3_s_date, ctl_c3_o_hol, "holidays"),
 };
 
 const struct ctl_family ctl_site_family = {

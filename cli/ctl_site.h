@@ -30,6 +30,24 @@ int ctl_action_exit(enum action_status st);
 /* An acknowledgement's comment, journaled as an operator event beside it. */
 void ctl_publish_comment(struct site *site, const char *user, const char *target, const char *comment);
 
+/* An action with parameters whose driver reports lines (panel data): run directly or through portierd alike. */
+struct ctl_site_run {
+    enum action_id id;
+    const char *target;
+    const char *settings;                 /* action_params.settings */
+    const void *data;                     /* action_params.file_data */
+    size_t len;
+    void (*line)(void *arg, const char *line); /* each line the driver reports, in order */
+    void *arg;
+    bool quiet;                           /* print nothing of the run when it succeeds or when the driver said
+                                           * something (the lines are the output; the caller prints the failure) */
+    size_t lines;                         /* out: how many lines came */
+    enum action_status status;            /* out */
+    char message[256];                    /* out: the result's message, or why it was refused */
+};
+/* Direct mode (ctl_site.c). Returns the exit status. */
+int ctl_site_run_direct(struct ctl_call *call, struct ctl_site_run *r);
+
 /* ---- portierd mode (ctl_daemon.c) ---- */
 /* Which mode: 1 = through portierd at sock (--socket, daemon.socket of the configuration, or the default, when
  * something listens there), 0 = direct (--direct, or no daemon socket), -1 = an error was printed (an explicit
@@ -39,6 +57,7 @@ int ctl_daemon_status(struct ctl_call *call, const char *sock);
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
                       const char *comment);
 int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit);
+int ctl_daemon_run(struct ctl_call *call, const char *sock, struct ctl_site_run *r);
 /* raw DEVICE through portierd. */
 /* mqtt status: portierd's MQTT output (connection, backlog, last acknowledged journal id); exit 0 when connected,
  * 3 when not, 1 without an MQTT output. */

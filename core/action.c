@@ -53,6 +53,12 @@ const struct action_def action_table[ACTION_COUNT] = {
     [ACTION_SLAVE_PROVISION] = { ACTION_SLAVE_PROVISION, "slave-provision",
                                  "Provision a NiX1 slave from the bus's server files", ROLE_TECHNICIAN, true,
                                  ACTION_TARGET_SLAVE, NULL, 0, 0, 0 },
+    [ACTION_PANEL_DATA_GET] = { ACTION_PANEL_DATA_GET, "panel-data-get",
+                                "Read a panel's users, cards, access rights, time zones or holidays", ROLE_GUARD,
+                                false, ACTION_TARGET_DEVICE, NULL, 0, 0, 0 },
+    [ACTION_PANEL_DATA] = { ACTION_PANEL_DATA, "panel-data",
+                            "Change a panel's users, cards, access rights, time zones or holidays", ROLE_TECHNICIAN,
+                            true, ACTION_TARGET_DEVICE, NULL, 0, 0, 0 },
 };
 
 const struct action_def *action_find(const char *name)
@@ -103,6 +109,7 @@ struct run_ctx {
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
     bool resume;               /* ACTION_EMERGENCY_ON after a restart (action_recover) */
+    char data_request[48];     /* ACTION_PANEL_DATA(_GET): "KIND OP [dry-run]" (the rows are file_data) */
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -206,6 +213,10 @@ static void format_params(const struct action_run *run, char *buf, size_t len)
         snprintf(buf, len, "file=%s", rc->file_name);
     else if (run->def->id == ACTION_SLAVE_PROVISION)
         snprintf(buf, len, "from=%.100s", rc->prov_dir);
+    else if (run->def->id == ACTION_PANEL_DATA_GET)
+        snprintf(buf, len, "%s", rc->data_request);
+    else if (run->def->id == ACTION_PANEL_DATA)
+        snprintf(buf, len, "%s, %zu bytes of CSV", rc->data_request, rc->file_len);
     else if (rc->resume)
         snprintf(buf, len, "resume after a restart");
     else if (run->def->param)
@@ -432,6 +443,7 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
                 .file_len = rc->file_len,
                 .step = rc->step,
                 .step_ctx = rc->step_arg,
+                .request = rc->data_request,
                 .result = on_result,
                 .done = on_done,
                 .ctx = dc,
@@ -614,6 +626,38 @@ static int reject(struct run_ctx *rc, enum action_status status, const char *why
     return -1;
 }
 
+/* ACTION_PANEL_DATA(_GET): "KIND OP [dry-run]" (the get reads, the other writes) and, for a write, the rows. */
+static int check_data_request(struct run_ctx *rc, const struct action_params *params, char *why, size_t len)
+{
+    static const char *const kinds[] = { "users", "cards", "access", "timezones", "holidays" };
+    static const char *const writes[] = { "add", "set", "delete", "replace" };
+    bool get = rc->run.def->id == ACTION_PANEL_DATA_GET;
+    char kind[16] = "", op[16] = "", flag[16] = "", extra[8] = "";
+    int n = params && params->settings
+                ? sscanf(params->settings, "%15s %15s %15s %7s", kind, op, flag, extra) : 0;
+    bool kind_ok = false, op_ok = get && strcmp(op, "list") == 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        kind_ok = kind_ok || strcmp(kind, kinds[i]) == 0;
+    for (size_t i = 0; !get && i < sizeof writes / sizeof writes[0]; i++)
+        op_ok = op_ok || strcmp(op, writes[i]) == 0;
+    if (n < 2 || n > 3 || !kind_ok || !op_ok || (n == 3 && (get || strcmp(flag, "dry-run") != 0))) {
+        snprintf(why, len, "%s takes \"KIND %s\" (KIND users, cards, access, timezones or holidays), not \"%.60s\"",
+                 rc->run.def->name, get ? "list" : "add|set|delete|replace [dry-run]",
+                 params && params->settings ? params->settings : "");
+        return -1;
+    }
+    snprintf(rc->data_request, sizeof rc->data_request, "%s %s%s%s", kind, op, n == 3 ? " " : "", n == 3 ? flag : "");
+    if (!get) {
+        rc->file_data = params->file_data;
+        rc->file_len = params->file_data ? params->file_len : 0;
+        if (!rc->file_len) {
+            snprintf(why, len, "%s needs the rows (CSV with a header)", rc->run.def->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int action_run(struct site *site, const struct action_user *user, enum action_id id, const char *target,
                const struct action_params *params, action_progress_fn cb, void *arg, char *err, size_t errlen)
 {
@@ -685,6 +729,9 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
             }
         }
     }
+    if ((id == ACTION_PANEL_DATA_GET || id == ACTION_PANEL_DATA) &&
+        check_data_request(rc, params, why, sizeof why) < 0)
+        return reject(rc, ACTION_REFUSED, why, err, errlen);
     if (id == ACTION_SLAVE_PROVISION) {
         event_copy(rc->prov_dir, sizeof rc->prov_dir, site->devices[device].bus->server_dir);
         if (!rc->prov_dir[0]) {
@@ -805,6 +852,11 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     case ACTION_CANCEL_ALARM:
         add_result(rc, device, SIZE_MAX);
         dispatch_device(rc, device, NULL, 0, DEVICE_CANCEL_ALARM);
+        break;
+    case ACTION_PANEL_DATA_GET:
+    case ACTION_PANEL_DATA:
+        add_result(rc, device, SIZE_MAX);
+        dispatch_device(rc, device, NULL, 0, DEVICE_PANEL_DATA);
         break;
     default:
         add_result(rc, device, output);

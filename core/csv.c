@@ -251,11 +251,15 @@ int csv_col(const struct csv *c, const char *name)
     return -1;
 }
 
-void csv_write_field(FILE *f, const char *s, bool last)
+static bool needs_quotes(const char *s)
 {
     size_t n = strlen(s);
-    bool quote = strpbrk(s, ",\"\r\n") != NULL || (n && (s[0] == ' ' || s[n - 1] == ' '));
-    if (quote) {
+    return strpbrk(s, ",\"\r\n") != NULL || (n && (s[0] == ' ' || s[n - 1] == ' '));
+}
+
+void csv_write_field(FILE *f, const char *s, bool last)
+{
+    if (needs_quotes(s)) {
         fputc('"', f);
         for (; *s; s++) {
             if (*s == '"')
@@ -273,4 +277,30 @@ void csv_write_row(FILE *f, const char *const *fields, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         csv_write_field(f, fields[i], i + 1 == n);
+}
+
+char *csv_format_row(const char *const *fields, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += 2 * strlen(fields[i]) + 3;
+    char *out = malloc(len), *p = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool q = needs_quotes(fields[i]);
+        if (q)
+            *p++ = '"';
+        for (const char *s = fields[i]; *s; s++) {
+            if (q && *s == '"')
+                *p++ = '"';
+            *p++ = *s;
+        }
+        if (q)
+            *p++ = '"';
+        if (i + 1 < n)
+            *p++ = ',';
+    }
+    *p = '\0';
+    return out;
 }

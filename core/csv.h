@@ -42,5 +42,7 @@ static inline const char *csv_cell(const struct csv *c, size_t row, size_t col)
 void csv_write_field(FILE *f, const char *s, bool last);
 /* Write a whole record. */
 void csv_write_row(FILE *f, const char *const *fields, size_t n);
+/* A record as one line of text without the line end (malloc'd; NULL without memory). */
+char *csv_format_row(const char *const *fields, size_t n);
 
 #endif

@@ -109,7 +109,7 @@ const char *device_op_name(enum device_op op)
         "open", "close", "hold-open", "release", "normal-open-on", "normal-open-off", "aux-on", "aux-off",
         "cancel-alarm", "lockout-on", "lockout-off", "timed-open", "emergency-on", "emergency-off",
         "slave-set",
-        "slave-file-put", "slave-file-delete", "slave-provision",
+        "slave-file-put", "slave-file-delete", "slave-provision", "panel-data",
     };
     return (unsigned)op < DEVICE_OP_COUNT ? names[op] : "?";
 }

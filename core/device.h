@@ -32,6 +32,7 @@ enum device_op {
     DEVICE_SLAVE_FILE_PUT,    /* NiX1: upload cmd.file_data as cmd.file_name to slave cmd.slave, verified */
     DEVICE_SLAVE_FILE_DELETE, /* NiX1: delete cmd.file_name on slave cmd.slave */
     DEVICE_SLAVE_PROVISION,   /* NiX1: provision slave cmd.slave from the bus's server_dir (push the difference) */
+    DEVICE_PANEL_DATA,        /* C3: read or change users, cards, access, time zones, holidays (cmd.request) */
     DEVICE_OP_COUNT
 };
 
@@ -77,6 +78,12 @@ struct device_cmd {
      * reports one human line per action or finding (done = total = 0). Called from the loop. */
     device_step_fn step;
     void *step_ctx;
+    /* DEVICE_PANEL_DATA: "KIND OP [dry-run]", KIND users|cards|access|timezones|holidays, OP
+     * list|add|set|delete|replace; the rows (CSV with the kind's export header) in file_data/file_len. The driver
+     * reports lines through step (done = total = 0): for list the CSV lines, header first; for a change the
+     * difference ("+ ...", "~ ...", "- ...") and notes; an error's whole text. Then one device-wide result with
+     * the summary ("3 rows", "1 added, 0 changed, ...: written and read back") or what went wrong. */
+    const char *request;
     device_result_fn result;
     device_done_fn done;
     void *ctx;

@@ -17,6 +17,7 @@
 #include "drivers/c3/c3_catchup.h"
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_control.h"
+#include "drivers/c3/c3_device_data.h"
 #include "drivers/c3/c3_doorstate.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_tables.h"
@@ -103,6 +104,7 @@ struct c3dev {
     char state_path[SITE_PATH_MAX];
     loop_timer_t state_timer;
     struct c3_catchup *cc;      /* reads what the RT log missed from the transaction table */
+    struct c3d_data *data;      /* DEVICE_PANEL_DATA operations running */
     int64_t alive_us;           /* host time of the last RT-log answer (a gap starts there) */
     unsigned round_events;      /* events since the last status record */
     bool em_intent;             /* the last emergency command was "on" (stored before anything was sent) */
@@ -814,7 +816,7 @@ static bool plan_item(struct c3dev *c, struct c3d_group *g, struct c3d_item *it)
 static bool c3_supports(const struct device *dev, enum device_op op, size_t output)
 {
     const struct site *site = dev->site;
-    if (op == DEVICE_CANCEL_ALARM)
+    if (op == DEVICE_CANCEL_ALARM || op == DEVICE_PANEL_DATA)
         return true;
     if (output >= site->n_outputs)
         return false;
@@ -887,6 +889,13 @@ static void group_start(struct c3dev *c, struct c3d_group *g)
 static int c3_command(struct device *dev, const struct device_cmd *cmd, char *err, size_t errlen)
 {
     struct c3dev *c = priv(dev);
+    if (cmd->op == DEVICE_PANEL_DATA) {
+        if (!c->s || c->st != C3_ST_ONLINE) {
+            snprintf(err, errlen, "the panel is not connected");
+            return -1;
+        }
+        return c3d_data_start(&c->data, c->s, cmd, err, errlen);
+    }
     bool wide = cmd->op == DEVICE_CANCEL_ALARM;
     size_t n = wide ? 1 : cmd->n_outputs;
     if (!wide && n == 0) {
@@ -1080,6 +1089,7 @@ static void c3_destroy(struct device *dev)
     if (!c)
         return;
     fail_groups(c, "stopped");
+    c3d_data_destroy_all(&c->data, "stopped");
     if (loop_timer_armed(&c->state_timer)) {
         loop_timer_disarm(dev->loop, &c->state_timer);
         state_write(c);

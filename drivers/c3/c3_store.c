@@ -422,6 +422,52 @@ static bool cascade(struct c3_store *st)
     return true;
 }
 
+/* ---- text ---- */
+
+/* "pin=7 card=1234 name=Ann" (empty cells left out) */
+static void row_text(const struct csv *t, size_t r, struct strbuf *sb)
+{
+    int n = 0;
+    for (size_t k = 0; k < t->ncols; k++) {
+        const char *v = csv_cell(t, r, k);
+        if (v[0] && !strbuf_printf(sb, "%s%s=%s", n++ ? " " : "", t->header[k], v))
+            return;
+    }
+}
+
+void c3_store_change_text(const struct c3_store_result *r, const struct c3_change *c, char *out, size_t cap)
+{
+    const struct csv *cur = r->cur, *want = r->want;
+    struct strbuf sb;
+    strbuf_init(&sb, out, cap);
+    if (c->op != C3_CHANGE_UPDATE) {
+        strbuf_puts(&sb, c->op == C3_CHANGE_ADD ? "+ " : "- ");
+        row_text(c->op == C3_CHANGE_ADD ? want : cur, c->op == C3_CHANGE_ADD ? c->want : c->cur, &sb);
+        return;
+    }
+    /* only what changes */
+    strbuf_printf(&sb, "~ %s=%s: ", want->header[0], csv_cell(want, c->want, 0));
+    int n = 0;
+    for (size_t k = 0; k < want->ncols; k++) {
+        int ck = csv_col(cur, want->header[k]);
+        const char *a = ck >= 0 ? csv_cell(cur, c->cur, (size_t)ck) : "", *b = csv_cell(want, c->want, k);
+        if (strcmp(a, b) != 0)
+            strbuf_printf(&sb, "%s%s %s -> %s", n++ ? ", " : "", want->header[k], a[0] ? a : "(none)",
+                          b[0] ? b : "(none)");
+    }
+}
+
+void c3_store_summary(const struct c3_store_result *r, bool dry_run, char *out, size_t cap)
+{
+    const struct c3_diff *d = r->diff;
+    const char *state = dry_run                                 ? "dry run: nothing written"
+                        : !d->adds && !d->updates && !d->deletes ? "nothing to write"
+                        : r->mismatches                          ? "WRITTEN, BUT THE PANEL READS BACK DIFFERENT"
+                                                                 : "written and read back";
+    snprintf(out, cap, "%zu added, %zu changed, %zu deleted, %zu unchanged: %s", d->adds, d->updates, d->deletes,
+             d->same, state);
+}
+
 /* ---- steps ---- */
 
 static void got_struct(struct c3_store *st, const uint8_t *data, size_t len)

@@ -46,6 +46,12 @@ struct c3_store_result {
 };
 typedef void (*c3_store_cb)(void *arg, const struct c3_store_result *r);
 
+/* One change as the operator reads it: "+ pin=7 card=1234 name=Ann", "~ pin=7: card 1234 -> 5678",
+ * "- pin=9 ...". */
+void c3_store_change_text(const struct c3_store_result *r, const struct c3_change *c, char *out, size_t cap);
+/* The summary of a change: "1 added, 0 changed, 2 deleted, 5 unchanged: written and read back". */
+void c3_store_summary(const struct c3_store_result *r, bool dry_run, char *out, size_t cap);
+
 struct c3_store;
 /* Start one operation (the request is copied). NULL with *err set when it cannot start. cb is called once. */
 struct c3_store *c3_store_run(struct c3_session *s, const struct c3_store_req *req, const struct c3_xfer_opts *o,

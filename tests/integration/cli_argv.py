@@ -46,7 +46,7 @@ LOCAL_FILE = "A"  # exists in WORK, the cwd of every run
 SITE_NAME = {"door-open": "Main entrance", "door-close": "Main entrance", "door-hold": "Main entrance",
              "door-release": "Main entrance", "door-timed-open": "Main entrance", "normal-open-on": "Back door",
              "normal-open-off": "Back door", "aux-on": "Siren", "aux-off": "Siren", "lockout-on": "Lab",
-             "lockout-off": "Lab", "cancel-alarm": "Panel A"}
+             "lockout-off": "Lab", "cancel-alarm": "Panel A", "panel-data-get": "Panel A", "panel-data": "Panel A"}
 
 
 def head(c):
@@ -195,8 +195,10 @@ def good_vector():
     if not c["changes"] and rng.random() < 0.3:
         extra.append(["--readonly"])
     words = odd_places(words, extra)
-    # a command that only portierd serves is refused (2) or cannot reach it (3): no portierd runs here
-    want = {3} if c["family"] else {2, 3} if c.get("daemon") else {0, 1, 3}
+    # a command that only portierd serves is refused (2) or cannot reach it (3): no portierd runs here; a site
+    # command for technicians is denied to the configuration's operator (2)
+    want = ({3} if c["family"] else {2, 3} if c.get("daemon") else {2} if c.get("role") == "technician"
+            else {0, 1, 3})
     if c["family"] == "c3" and c["command"] == "events" and "--follow" not in words and rng.random() < 0.5:
         words.append("--follow")
     return ("good", head(c) + words, want)

@@ -187,7 +187,9 @@ static int run(enum role role, enum action_id id, const char *target, int value,
     struct action_user u = { .role = role };
     snprintf(u.name, sizeof u.name, "%s-user", role_name(role));
     struct action_params p = { .value = value > 0 ? (unsigned)value : 0, .has_value = value > 0,
-                               .file_name = "T.TXT", .file_data = "x", .file_len = 1 };
+                               .file_name = "T.TXT", .file_data = "x", .file_len = 1,
+                               .settings = id == ACTION_PANEL_DATA_GET ? "users list"
+                                           : id == ACTION_PANEL_DATA ? "users set" : NULL };
     memset(o, 0, sizeof *o);
     char err[256] = "";
     int rc = action_run(E.site, &u, id, target, &p, on_progress, o, err, sizeof err);
@@ -224,8 +226,8 @@ static void test_roles_matrix(void **state)
 {
     /* what each role may do, spelled out (not derived from the table under test) */
     static const bool may[ROLE_COUNT][ACTION_COUNT] = {
-        [ROLE_GUARD] = { [ACTION_ACK] = true },
-        [ROLE_OPERATOR] = { [ACTION_ACK] = true, [ACTION_DOOR_OPEN] = true, [ACTION_DOOR_CLOSE] = true,
+        [ROLE_GUARD] = { [ACTION_ACK] = true, [ACTION_PANEL_DATA_GET] = true },
+        [ROLE_OPERATOR] = { [ACTION_ACK] = true, [ACTION_PANEL_DATA_GET] = true, [ACTION_DOOR_OPEN] = true, [ACTION_DOOR_CLOSE] = true,
                             [ACTION_DOOR_HOLD] = true, [ACTION_DOOR_RELEASE] = true, [ACTION_TIMED_OPEN] = true,
                             [ACTION_NORMAL_OPEN_ON] = true, [ACTION_NORMAL_OPEN_OFF] = true,
                             [ACTION_AUX_ON] = true, [ACTION_AUX_OFF] = true, [ACTION_CANCEL_ALARM] = true,
@@ -239,7 +241,7 @@ static void test_roles_matrix(void **state)
         [ACTION_NORMAL_OPEN_OFF] = "Back", [ACTION_AUX_ON] = "Siren", [ACTION_AUX_OFF] = "Siren",
         [ACTION_CANCEL_ALARM] = "Panel B", [ACTION_LOCKOUT_ON] = "Lab", [ACTION_LOCKOUT_OFF] = "Lab",
         [ACTION_SLAVE_SET] = "Lab", [ACTION_SLAVE_FILE_PUT] = "Lab", [ACTION_SLAVE_FILE_DELETE] = "Lab",
-        [ACTION_SLAVE_PROVISION] = "Lab",
+        [ACTION_SLAVE_PROVISION] = "Lab", [ACTION_PANEL_DATA_GET] = "Panel B", [ACTION_PANEL_DATA] = "Panel B",
     };
     /* an event to acknowledge */
     struct event ev;
@@ -326,6 +328,32 @@ static void test_refusals(void **state)
     assert_int_equal(o.status, ACTION_FAILED);
     fetch_last_audit();
     assert_string_equal(last_audit.detail, "Back: FAILED queue full");
+    fake.refuse = false;
+    /* panel data: the request is checked before anything is sent; a bus has none */
+    struct action_user tech = { .role = ROLE_TECHNICIAN, .name = "tech" };
+    struct action_params bad = { .settings = "users frobnicate", .file_data = "pin\n1\n", .file_len = 6 };
+    char err[256];
+    int before = fake.commands;
+    assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &bad, on_progress, &o, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "takes \"KIND add|set|delete|replace [dry-run]\""));
+    bad.settings = "users replace";
+    bad.file_data = NULL;
+    assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &bad, on_progress, &o, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "needs the rows"));
+    assert_int_equal(fake.commands, before);
+    struct action_params get = { .settings = "cards list" };
+    memset(&o, 0, sizeof o);
+    assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA_GET, "Panel B", &get, on_progress, &o, err,
+                                sizeof err), 0);
+    for (int i = 0; i < 10 && !o.finished; i++)
+        loop_advance(E.loop, 10000);
+    assert_int_equal(o.finished, 1);
+    assert_int_equal(o.status, ACTION_OK);
+    assert_int_equal(fake.last_op, DEVICE_PANEL_DATA);
+    fetch_last_audit();
+    assert_string_equal(last_audit.params, "cards list");
 }
 
 static void test_no_audit_no_action(void **state)

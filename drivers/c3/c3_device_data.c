@@ -1,0 +1,175 @@
+#include "drivers/c3/c3_device_data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/c3/c3_store.h"
+
+struct c3d_data {
+    struct c3d_data *next, **list;
+    struct c3_store *st;
+    struct csv rows;
+    bool dry_run;
+    device_step_fn step;
+    void *step_ctx;
+    device_result_fn result;
+    device_done_fn done;
+    void *ctx;
+};
+
+static void unlink_free(struct c3d_data *d)
+{
+    for (struct c3d_data **p = d->list; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    csv_free(&d->rows);
+    free(d);
+}
+
+static void line(struct c3d_data *d, const char *text)
+{
+    if (d->step)
+        d->step(d->step_ctx, 0, 0, text);
+}
+
+static void row_line(struct c3d_data *d, const char *const *fields, size_t n)
+{
+    char *s = csv_format_row(fields, n);
+    if (s)
+        line(d, s);
+    free(s);
+}
+
+/* A message that quotes a file's cell: control characters as \xNN (it goes to screens and the audit). */
+static void shown(const char *msg, char *out, size_t cap)
+{
+    size_t at = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && at + 5 < cap; p++)
+        at += (size_t)(*p < 0x20 || *p == 0x7F ? snprintf(out + at, cap - at, "\\x%02X", *p)
+                                              : snprintf(out + at, cap - at, "%c", *p));
+    if (at < cap)
+        out[at] = '\0';
+}
+
+static void on_store(void *arg, const struct c3_store_result *r)
+{
+    struct c3d_data *d = arg;
+    d->st = NULL;
+    char summary[200];
+    enum device_result res = DEVICE_RESULT_OK;
+    if (r->err) {
+        /* The whole text as a line (a result message is short), the gist as the result. */
+        char msg[700];
+        shown(r->msg[0] ? r->msg : c3_session_strerror(r->err), msg, sizeof msg);
+        line(d, msg);
+        snprintf(summary, sizeof summary, "%.199s", msg);
+        res = r->err == C3_S_TIMEOUT || r->err == C3_S_EXPIRED                                  ? DEVICE_RESULT_TIMEOUT
+              : r->err == C3_S_DISCONNECTED || r->err == C3_S_CANCELED || r->err == C3_S_CONNECT ? DEVICE_RESULT_OFFLINE
+                                                                                                 : DEVICE_RESULT_FAILED;
+    } else if (r->rows) {
+        row_line(d, (const char *const *)r->rows->header, r->rows->ncols);
+        for (size_t i = 0; i < r->rows->nrows; i++)
+            row_line(d, (const char *const *)(r->rows->cells + i * r->rows->ncols), r->rows->ncols);
+        snprintf(summary, sizeof summary, "%zu row%s", r->rows->nrows, r->rows->nrows == 1 ? "" : "s");
+    } else {
+        char text[1024];
+        for (size_t i = 0; i < r->diff->n; i++) {
+            c3_store_change_text(r, &r->diff->v[i], text, sizeof text);
+            line(d, text);
+        }
+        if (r->note[0])
+            line(d, r->note);
+        if (r->mismatches) {
+            snprintf(text, sizeof text, "%zu row%s differ after the write (the firmware may have refused them "
+                     "silently)", r->mismatches, r->mismatches == 1 ? "" : "s");
+            line(d, text);
+            res = DEVICE_RESULT_FAILED;
+        }
+        c3_store_summary(r, d->dry_run, summary, sizeof summary);
+    }
+    d->result(d->ctx, SIZE_MAX, res, summary);
+    if (d->done)
+        d->done(d->ctx);
+    unlink_free(d);
+}
+
+/* "KIND OP [dry-run]" into the request. */
+static int parse_request(const char *text, struct c3_store_req *rq, char *err, size_t errlen)
+{
+    char kind[16] = "", op[16] = "", flag[16] = "";
+    int n = text ? sscanf(text, "%15s %15s %15s", kind, op, flag) : 0;
+    static const struct {
+        const char *name;
+        enum c3_store_op op;
+    } ops[] = { { "list", C3_STORE_LIST }, { "add", C3_STORE_ADD }, { "set", C3_STORE_SET },
+                { "delete", C3_STORE_DELETE }, { "replace", C3_STORE_REPLACE } };
+    rq->kind = c3_kind_from_name(kind);
+    size_t i = 0;
+    while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, op) != 0)
+        i++;
+    if (n < 2 || rq->kind < 0 || i == sizeof ops / sizeof ops[0] || (n == 3 && strcmp(flag, "dry-run") != 0)) {
+        snprintf(err, errlen, "not a panel data request: \"%.60s\"", text ? text : "");
+        return -1;
+    }
+    rq->op = ops[i].op;
+    rq->dry_run = n == 3;
+    return 0;
+}
+
+int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, char *err,
+                   size_t errlen)
+{
+    struct c3_store_req rq = { .kind = -1 };
+    if (parse_request(cmd->request, &rq, err, errlen) < 0)
+        return -1;
+    struct c3d_data *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (rq.op != C3_STORE_LIST) {
+        char why[256];
+        if (!cmd->file_data ||
+            csv_parse(cmd->file_data, cmd->file_len, &d->rows, why, sizeof why) < 0) {
+            snprintf(err, errlen, "the rows: %s", cmd->file_data ? why : "none given");
+            free(d);
+            return -1;
+        }
+        rq.rows = &d->rows;
+    }
+    d->dry_run = rq.dry_run;
+    d->step = cmd->step;
+    d->step_ctx = cmd->step_ctx;
+    d->result = cmd->result;
+    d->done = cmd->done;
+    d->ctx = cmd->ctx;
+    d->list = list;
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int e = 0;
+    d->st = c3_store_run(s, &rq, &o, on_store, d, &e);
+    if (!d->st) {
+        snprintf(err, errlen, "%s", c3_session_strerror(e));
+        csv_free(&d->rows);
+        free(d);
+        return -1;
+    }
+    d->next = *list;
+    *list = d;
+    return 0;
+}
+
+void c3d_data_destroy_all(struct c3d_data **list, const char *why)
+{
+    while (*list) {
+        struct c3d_data *d = *list;
+        c3_store_destroy(d->st);
+        d->st = NULL;
+        d->result(d->ctx, SIZE_MAX, DEVICE_RESULT_OFFLINE, why);
+        if (d->done)
+            d->done(d->ctx);
+        unlink_free(d);
+    }
+}

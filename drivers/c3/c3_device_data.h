@@ -1,0 +1,21 @@
+/* c3_device_data: DEVICE_PANEL_DATA of the C3 adapter: a panel's users, cards, access rights, time zones and
+ * holidays read or changed through c3_store on the adapter's session, for every front end that goes through the
+ * site (console, portierd, portierctl's site commands). The rows travel as CSV text (the export's header). */
+#ifndef PORTIER_C3_DEVICE_DATA_H
+#define PORTIER_C3_DEVICE_DATA_H
+
+#include <stddef.h>
+
+#include "core/device.h"
+#include "drivers/c3/c3_session.h"
+
+struct c3d_data;
+
+/* Start cmd (DEVICE_PANEL_DATA) on session s and link it into *list. 0: its step lines, one device-wide result
+ * and done follow from the loop; -1 with err: refused now, nothing follows. */
+int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, char *err,
+                   size_t errlen);
+/* The adapter goes away: every running one reports `why` (failed) and done, then is freed with its request. */
+void c3d_data_destroy_all(struct c3d_data **list, const char *why);
+
+#endif
