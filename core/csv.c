@@ -29,15 +29,23 @@ static void free_fields(char **f, size_t n)
         free(f[i]);
 }
 
+/* Consume one line ending at *p ("\r\n", "\n" or a lone "\r"): 1 when one was there, else 0. */
+static int eat_eol(const char **p, const char *end)
+{
+    if (*p >= end || (**p != '\n' && **p != '\r'))
+        return 0;
+    if (**p == '\r' && *p + 1 < end && (*p)[1] == '\n')
+        (*p)++;
+    (*p)++;
+    return 1;
+}
+
 /* Read one record into fields[] (malloc'd strings). Returns the field count, 0 at the end, -1 on error. */
 static int read_record(struct parser *ps, char **fields, size_t max)
 {
     /* Blank lines between records are skipped. */
-    while (ps->p < ps->end && (*ps->p == '\n' || *ps->p == '\r')) {
-        if (*ps->p == '\n')
-            ps->line++;
-        ps->p++;
-    }
+    while (eat_eol(&ps->p, ps->end))
+        ps->line++;
     if (ps->p >= ps->end)
         return 0;
     size_t n = 0;
@@ -59,7 +67,7 @@ static int read_record(struct parser *ps, char **fields, size_t max)
                     } else {
                         break;
                     }
-                } else if (ch == '\n') {
+                } else if (ch == '\n' || (ch == '\r' && (ps->p >= ps->end || *ps->p != '\n'))) {
                     ps->line++;
                 } else if (ch == '\0') {
                     return free_fields(fields, n), fail(ps, "a NUL byte");
@@ -93,12 +101,7 @@ static int read_record(struct parser *ps, char **fields, size_t max)
             ps->p++;
             continue;
         }
-        if (ps->p < ps->end && *ps->p == '\r')
-            ps->p++;
-        if (ps->p < ps->end && *ps->p == '\n') {
-            ps->p++;
-            ps->line++;
-        }
+        ps->line += (size_t)eat_eol(&ps->p, ps->end);
         return (int)n;
     }
 }
@@ -170,8 +173,8 @@ int csv_parse(const char *text, size_t len, struct csv *out, char *err, size_t e
         size_t line = ps.line;
         /* The line a record starts on is the first non-blank one. */
         const char *q = ps.p;
-        while (q < ps.end && (*q == '\n' || *q == '\r'))
-            line += *q++ == '\n';
+        while (eat_eol(&q, ps.end))
+            line++;
         n = read_record(&ps, f, CSV_FIELDS_MAX);
         if (n == 0)
             return 0;

@@ -33,6 +33,15 @@ static void csv_parse_quotes_lines_and_errors(void **state)
     assert_int_equal(csv_col(&c, "note"), 2);
     assert_int_equal(csv_col(&c, "nope"), -1);
     csv_free(&c);
+    /* A lone CR ends a line too (old Mac files): records are numbered by the lines they start on. */
+    static const char cr[] = "pin,name\r7,Ann\r\r8,Bob\r\n9,Cy";
+    assert_int_equal(csv_parse(cr, sizeof cr - 1, &c, err, sizeof err), 0);
+    assert_int_equal(c.nrows, 3);
+    assert_int_equal(c.line[0], 2);
+    assert_int_equal(c.line[1], 4);
+    assert_int_equal(c.line[2], 5);
+    assert_string_equal(csv_cell(&c, 1, 1), "Bob");
+    csv_free(&c);
     static const struct { const char *text, *want; } bad[] = {
         { "a,b\n1,2,3\n", "line 2: 3 fields" },
         { "a,b\n1,\"open\n", "line 2: a quoted field is not closed" },
