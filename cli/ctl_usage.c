@@ -68,11 +68,11 @@ static void put_choices(struct strbuf *sb, enum style st, const char *c)
     }
 }
 
-static void put_option(struct strbuf *sb, enum style st, const struct ctl_def *d)
+/* "--name VALUE" of an option. */
+static void put_option_body(struct strbuf *sb, enum style st, const struct ctl_def *d)
 {
     char name[80];
     snprintf(name, sizeof name, "--%s", d->name);
-    strbuf_putc(sb, '[');
     put_lit(sb, st, name);
     if (d->type != CTL_FLAG) {
         strbuf_putc(sb, ' ');
@@ -81,6 +81,13 @@ static void put_option(struct strbuf *sb, enum style st, const struct ctl_def *d
         else
             put_choices(sb, st, d->choices);
     }
+}
+
+/* "[--name VALUE]" (and "..." when it may be repeated) for usage lines. */
+static void put_option(struct strbuf *sb, enum style st, const struct ctl_def *d)
+{
+    strbuf_putc(sb, '[');
+    put_option_body(sb, st, d);
     strbuf_putc(sb, ']');
     if (d->flags & CTL_REPEAT)
         strbuf_puts(sb, "...");
@@ -334,18 +341,9 @@ static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, c
 /* "-v, --verbose" / "--slave ADDR[,ADDR...]" for an option's own paragraph. */
 static void put_option_bare(struct strbuf *sb, const struct ctl_def *d)
 {
-    char name[80];
     if (d->key)
         strbuf_printf(sb, "\\fB\\-%c\\fR, ", d->key);
-    snprintf(name, sizeof name, "--%s", d->name);
-    put_lit(sb, ST_ROFF, name);
-    if (d->type != CTL_FLAG) {
-        strbuf_putc(sb, ' ');
-        if (d->meta || !d->choices)
-            put_meta(sb, ST_ROFF, d->meta ? d->meta : "VALUE");
-        else
-            put_choices(sb, ST_ROFF, d->choices);
-    }
+    put_option_body(sb, ST_ROFF, d);
 }
 
 static void man_options(FILE *out, const struct ctl_def *defs)
