@@ -44,15 +44,20 @@ static void on_state(struct remote *r, enum remote_state st, const char *why, vo
     (void)r;
     struct console *c = arg;
     if (st == REMOTE_DOWN) {
+        /* The message once, when the link goes (every failed retry would overwrite what an action said); the
+         * banner keeps the newest reason. */
+        if (!c->remote_down && c->panes[PANE_EVENTS])
+            console_message(c, TH_CRIT, "NOT CONNECTED to portierd: %s; reconnecting", why ? why : "disconnected");
         if (!c->remote_down)
             c->remote_down_us = event_now_us();
         c->remote_down = true;
         snprintf(c->remote_why, sizeof c->remote_why, "%s", why ? why : "disconnected");
-        if (c->panes[PANE_EVENTS])
-            console_message(c, TH_CRIT, "NOT CONNECTED to portierd: %s; reconnecting", c->remote_why);
     } else if (st == REMOTE_UP) {
         if (c->remote_down && c->panes[PANE_EVENTS])
             console_message(c, TH_OK, "connected to portierd again: the screen is current");
+        if (c->remote_refusal_shown && c->dlg.kind == DLG_INFO)
+            c->dlg.kind = DLG_NONE; /* "cannot act: not connected" is no longer true */
+        c->remote_refusal_shown = false;
         c->remote_down = false;
         c->remote_why[0] = '\0';
     }

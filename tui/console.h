@@ -160,6 +160,7 @@ struct console {
     bool remote_down;        /* not connected: what is on screen is as it was when the link went */
     char remote_why[200];
     int64_t remote_down_us;
+    bool remote_refusal_shown; /* the popup saying why the emergency key could not act: closed on reconnect */
 };
 
 /* Show a message in the message line for a few seconds. */

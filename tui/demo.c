@@ -332,8 +332,8 @@ int demo_start_daemon(struct demo *d, char *sock, size_t socklen, char *err, siz
 {
     char bin[PATH_MAX], out[64];
     if (find_daemon(bin, sizeof bin) < 0) {
-        snprintf(err, errlen, "--demo --daemon needs portierd next to portier (build/daemon/portierd), or set "
-                 "PORTIER_DAEMON");
+        snprintf(err, errlen, "--demo needs portierd next to portier (build/daemon/portierd), or set PORTIER_DAEMON "
+                 "(portier --demo --direct runs the demo without it)");
         return -1;
     }
     if (d->n_pids >= sizeof d->pids / sizeof d->pids[0]) {

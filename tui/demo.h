@@ -18,7 +18,7 @@ struct demo {
 /* Start the simulators and write the configuration. 0, or -1 with a message (everything started is
  * stopped again). activity = events per second per C3 panel. */
 int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen);
-/* `portier --demo --daemon`: a private portierd on the demo's configuration, its socket and state in the demo's
+/* `portier --demo` (without --direct): a private portierd on the demo's configuration, its socket and state in the demo's
  * directory (stopped with the simulators). 0 with sock set, or -1 with a message. */
 int demo_start_daemon(struct demo *d, char *sock, size_t socklen, char *err, size_t errlen);
 /* Stop the simulators and remove the directory (idempotent). */

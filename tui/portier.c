@@ -27,7 +27,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: portier [-c FILE] [--socket PATH | --direct] [--readonly] [--state-dir DIR] [--exit-after N]\n"
-            "       portier --demo [--daemon] [--readonly] [--exit-after N]\n"
+            "       portier --demo [--direct] [--readonly] [--exit-after N]\n"
             "       portier --check-config [FILE]\n"
             "  -c, --config FILE     site configuration (default: $XDG_CONFIG_HOME/portier/portier.conf,\n"
             "                        then /etc/portier/portier.conf)\n"
@@ -38,8 +38,9 @@ static void usage(FILE *out)
             "      --direct          own the devices in this process, without portierd\n"
             "      --state-dir DIR   keep door and emergency states (and the default journal) in DIR\n"
             "                        (default: $XDG_STATE_HOME/portier, else ~/.local/state/portier)\n"
-            "      --demo            a simulated site (2 C3 panels, 1 NiX1 bus with 3 slaves) in a temp dir\n"
-            "      --daemon          with --demo: a private portierd owns it and the console is its client\n"
+            "      --demo            a simulated site (2 C3 panels, 1 NiX1 bus with 3 slaves) in a temp dir,\n"
+            "                        owned by a private portierd there whose client the console is\n"
+            "                        (with --direct: owned by the console itself)\n"
             "      --exit-after N    quit after N ticks of %d ms (for tests under sanitizers)\n"
             "  -h, --help            this text;  -V, --version  the version\n"
             "Keys: F1 or ? shows every key (generated from the action table). F12 or ! = EMERGENCY.\n",
@@ -183,8 +184,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "portier: --socket and --direct exclude each other\n");
         return 2;
     }
-    if (demo_daemon && (!demo || socket_opt || direct)) {
-        fprintf(stderr, "portier: --daemon goes with --demo only (a private portierd for the demo)\n");
+    /* --daemon: what --demo does anyway (a private portierd), still accepted */
+    if (demo_daemon && (!demo || direct)) {
+        fprintf(stderr, "portier: --daemon goes with --demo only (a private portierd for the demo, the default)\n");
+        return 2;
+    }
+    if (demo && socket_opt) {
+        fprintf(stderr, "portier: --demo runs its own portierd; --socket PATH joins a running one\n");
         return 2;
     }
     char err[512];
@@ -209,7 +215,7 @@ int main(int argc, char **argv)
         config = dm.config;
         if (!state_dir)
             (void)statedir_override(dm.dir, err, sizeof err); /* the demo's door states stay in its directory */
-        if (demo_daemon) {
+        if (!direct) {
             char sock[SITE_PATH_MAX];
             if (demo_start_daemon(&dm, sock, sizeof sock, err, sizeof err) < 0) {
                 fprintf(stderr, "portier: demo: %s\n", err);

@@ -76,10 +76,13 @@ static void draw_status(struct console *c)
     char links[64];
     struct strbuf lb;
     STRBUF_ON(&lb, links);
-    strbuf_printf(&lb, "links %u/%zu up", up, c->site->n_devices);
-    if (stale)
+    if (c->remote_down) /* what the mirror last heard is no longer known to be true */
+        strbuf_printf(&lb, "links ?/%zu up", c->site->n_devices);
+    else
+        strbuf_printf(&lb, "links %u/%zu up", up, c->site->n_devices);
+    if (stale && !c->remote_down)
         strbuf_printf(&lb, ", %u stale", stale);
-    if (down)
+    if (down && !c->remote_down)
         strbuf_printf(&lb, ", %u down", down);
     char left[256];
     snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
@@ -106,9 +109,8 @@ static int draw_remote_banner(struct console *c, int y)
     char since[32] = "", line[512];
     event_format_time(c->remote_down_us, since, sizeof since);
     const char *b = c->th.bullet;
-    snprintf(line, sizeof line, " NOT CONNECTED TO portierd since %s %s reconnecting by itself %s what is shown is "
-             "as it was then; nothing can be sent %s %s", since + (strlen(since) > 11 ? 11 : 0), b, b, b,
-             c->remote_why);
+    snprintf(line, sizeof line, " NOT CONNECTED TO portierd since %s %s no action can be sent %s screen as it was "
+             "then %s reconnecting by itself: %s", since + (strlen(since) > 11 ? 11 : 0), b, b, b, c->remote_why);
     attr_t a = theme_attr(&c->th, TH_CRIT) | A_REVERSE;
     console_fill(c, y, 0, c->cols, a);
     console_put(c, y, 0, c->cols, a, line);
@@ -424,9 +426,31 @@ static bool emergency_word_ok(const char *text, char *err, size_t errlen, void *
     return false;
 }
 
+/* As a client of portierd that is not connected: the emergency and restore keys cannot act, and say so where it
+ * cannot be missed (a box over the screen, closed when the connection is back). */
+static bool remote_cannot_act(struct console *c, const char *what)
+{
+    if (!c->remote || !c->remote_down)
+        return false;
+    char since[32] = "", text[600];
+    event_format_time(c->remote_down_us, since, sizeof since);
+    snprintf(text, sizeof text,
+             "portierd owns the doors and this console is not connected to it\n(since %s: %s).\n"
+             "Nothing was sent: no door was changed.\n"
+             "The console keeps reconnecting; press the key again once connected.", since + (strlen(since) > 11 ? 11 : 0),
+             c->remote_why);
+    console_message(c, TH_CRIT, "%s NOT POSSIBLE: not connected to portierd (%s); nothing was sent", what,
+                    c->remote_why);
+    char title[64];
+    snprintf(title, sizeof title, "%s NOT POSSIBLE", what);
+    console_info(c, title, text);
+    c->remote_refusal_shown = true;
+    return true;
+}
+
 static void emergency_key(struct console *c)
 {
-    if (!console_allowed(c, REQ_EMERGENCY))
+    if (!console_allowed(c, REQ_EMERGENCY) || remote_cannot_act(c, "EMERGENCY"))
         return;
     const struct site_emergency *e = &c->site->emergency;
     int64_t now = (int64_t)loop_now_ms(c->loop);
@@ -463,7 +487,7 @@ static void restore_done(struct console *c, bool ok, const char *text, void *arg
 
 static void restore_key(struct console *c)
 {
-    if (!console_allowed(c, REQ_RESTORE))
+    if (!console_allowed(c, REQ_RESTORE) || remote_cannot_act(c, "RESTORE"))
         return;
     console_confirm(c, "Restore", c->site->emergency.restore == SITE_RESTORE_LOCKED
                     ? "End the emergency and LOCK every emergency door?"

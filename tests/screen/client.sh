@@ -1,25 +1,15 @@
 # The console as a client of portierd: it needs only the socket; events, alarms and the emergency come from the
 # daemon; an acknowledgement or an emergency by another client (portierctl) shows at once; the history is the
-# daemon's journal; a killed daemon shows NOT CONNECTED and the console reconnects by itself; a door action from
-# the console is audited by the daemon under this user; a reload that changes the site makes the console start again;
-# `portier --demo --daemon` runs a private portierd.
+# daemon's journal; a killed daemon shows NOT CONNECTED (the screen kept, the emergency and restore keys saying why
+# they cannot act) and the console reconnects by itself; a door action from the console is audited by the daemon
+# under this user; a reload that changes the site makes the console start again; `portier --demo` runs a private
+# portierd that portierctl can join, `--demo --direct` none.
 source "$(dirname "$0")/lib.sh"
 : "${PORTIERD:?}" "${PORTIERCTL:?}"
 start_c3 --model C3-200 --seed 3
 start_nix1 --slaves 1 --configured
 write_live_config
-PD_SOCK="$TMP/portierd.sock"
-start_daemon() {
-    "$PORTIERD" -c "$TMP/site.conf" --socket "$PD_SOCK" --state-dir "$TMP/pd" --foreground 2>>"$TMP/portierd.log" &
-    PD_PID=$!
-    SIMPIDS+=($PD_PID)
-    local i
-    for i in $(seq 100); do [ -S "$PD_SOCK" ] && return 0; sleep 0.1; done
-    fail "portierd did not start: $(cat "$TMP/portierd.log")"
-}
-ctl() { "$PORTIERCTL" --socket "$PD_SOCK" "$@"; }
-mkdir -p "$TMP/pd"
-start_daemon
+start_portierd
 # no configuration for the console: only the socket
 start 120x30 env -u XDG_CONFIG_HOME "$PORTIER" --socket "$PD_SOCK"
 wait_text 'connected to portierd .* as [^ ]+ \(technician\)'
@@ -80,11 +70,27 @@ keys F2; keys 1
 pass "the history pane queries the daemon's journal and audit"
 
 # the daemon killed: NOT CONNECTED; back: connected again, and what happened meanwhile is shown
+keys 1; c3 swipe door=1 card=4343 granted=1; wait_text 'Panel A +Front .*card 4343'
 kill -9 "$PD_PID"; wait "$PD_PID" 2>/dev/null || true
-wait_text 'NOT CONNECTED' 15
-start_daemon
+wait_text 'NOT CONNECTED TO portierd since .* no action can be sent' 15
+wait_text 'links \?/2 up'
+screen_text | grep -Eq 'Panel A +Front .*card 4343' || fail "the screen lost what it showed when the daemon went"
+pass "the daemon killed: NOT CONNECTED, links unknown, the screen keeps what it had"
+# the emergency key cannot act: it says why, over the screen; so does restore
+keys F12
+wait_text 'EMERGENCY NOT POSSIBLE'
+wait_text 'not connected to it'
+wait_text 'Nothing was sent: no door was changed'
+c3_status 'door1=[a-z]+,locked.*door2=[a-z]+,locked'
+keys Escape; wait_gone 'Nothing was sent: no door was changed' 5
+keys F11
+wait_text 'RESTORE NOT POSSIBLE'
+pass "the emergency and restore keys say why they cannot act while the daemon is gone"
+# the box goes by itself once the daemon is back
+start_portierd
 wait_text 'connected to portierd again' 30
 wait_gone 'NOT CONNECTED' 10
+wait_gone 'RESTORE NOT POSSIBLE' 10
 wait_up
 c3 swipe door=1 card=5151 granted=1
 wait_text 'Panel A +Front .*card 5151' 20
@@ -105,9 +111,19 @@ keys q; wait_text 'EXITED 0'
 stop_tmux
 kill "$PD_PID" 2>/dev/null; wait "$PD_PID" 2>/dev/null || true
 
-# a private portierd for the demo
-start 120x30 env PORTIER_DAEMON="$PORTIERD" "$PORTIER" --demo --daemon
+# the demo: a private portierd on a temporary socket, the console its client; portierctl joins it
+start 120x30 env PORTIER_DAEMON="$PORTIERD" "$PORTIER" --demo
 wait_text 'connected to portierd .* at .*portierd.sock' 30
 wait_up 60
+demo_sock=$(screen_text | grep -Eo '/[^ ]*portier-demo\.[^ /]*/portierd\.sock' | head -1)
+[ -S "$demo_sock" ] || fail "no demo socket on screen"
+"$PORTIERCTL" --socket "$demo_sock" status >/dev/null || fail "portierctl cannot join the demo's portierd"
 keys q; wait_text 'EXITED 0' 20
-pass "portier --demo --daemon runs the console on a private portierd"
+[ ! -e "$demo_sock" ] || fail "the demo's portierd outlived the console"
+stop_tmux
+pass "portier --demo runs the console on a private portierd (portierctl joins it; gone on quit)"
+start 120x30 "$PORTIER" --demo --direct
+wait_up 60
+screen_text | grep -q 'NOT CONNECTED\|portierd' && fail "--demo --direct went through a daemon"
+keys q; wait_text 'EXITED 0' 20
+pass "portier --demo --direct: the console owns the simulated site"
