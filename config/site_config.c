@@ -16,6 +16,7 @@
 #include "config/conf_read.h"
 #include "config/site_config_mqtt.h"
 #include "core/crc.h"
+#include "core/hex.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 
@@ -170,14 +171,6 @@ static const char *const slave_keys[] = { "address", "name", "probe1", "probe2",
                                           "bad_access_timeout", NULL };
 static const char *const probe_keys[] = { "door", "unit", NULL };
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = (char)toupper((unsigned char)ch);
-    return ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
 static void load_slave(struct conf_ctx *c, const config_setting_t *g, struct site_slave *s, struct names *addrs,
                        struct names *devs, struct names *outs)
 {
@@ -190,12 +183,7 @@ static void load_slave(struct conf_ctx *c, const config_setting_t *g, struct sit
         int line = conf_line(config_setting_get_member(g, "address"));
         uint8_t b[8];
         bool hex = strlen(addr) == 16;
-        for (int i = 0; hex && i < 8; i++) {
-            int hi = hexval(addr[2 * i]), lo = hexval(addr[2 * i + 1]);
-            hex = hi >= 0 && lo >= 0;
-            if (hex)
-                b[i] = (uint8_t)(hi << 4 | lo);
-        }
+        hex = hex && hex_decode(addr, 8, b) == 0;
         if (!hex) {
             CONF_ERR(c, line, "'address' = \"%s\" must be 16 hex digits (family, serial, CRC)", addr);
         } else {

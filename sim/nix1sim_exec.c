@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/crc.h"
+#include "core/hex.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "sim/nix1sim_bus.h"
 #include "sim/nix1sim_rec.h"
@@ -199,14 +200,6 @@ static unsigned h_dy(struct nix1sim_exec *x)
     return (uint8_t)store_rc_to_nix1(rc, NIX1_RC_ERROR_WRITE);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 static unsigned h_ny(struct nix1sim_exec *x)
 {
     struct nix1sim_slave *s = x->s;
@@ -217,12 +210,8 @@ static unsigned h_ny(struct nix1sim_exec *x)
     if (hb->len != 2u * blen)
         return NIX1_RC_ERROR_RXDATA;
     unsigned char block[128];
-    for (unsigned i = 0; i < blen; i++) {
-        int hi = hexval(hb->p[2 * i]), lo = hexval(hb->p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return NIX1_RC_ERROR_RXDATA;
-        block[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (hex_decode(hb->p, blen, block) != 0)
+        return NIX1_RC_ERROR_RXDATA;
     if (crc16_arc(block, blen) != crc)
         return NIX1_RC_ERROR_CRC;
     if (s->up_active && (n != s->up_n || s->up_received >= s->up_n))
