@@ -78,7 +78,7 @@ struct dialog {
 
 /* ---- panes ---- */
 enum { PANE_HANDLED = 1u, PANE_REDRAW = 2u, PANE_QUIT = 4u };
-enum pane_id { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS, PANE_HISTORY, PANE_HELP,
+enum pane_id { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS, PANE_HISTORY, PANE_CARDS, PANE_HELP,
                PANE_COUNT };
 
 struct listview {
@@ -188,6 +188,10 @@ struct pane *pane_slaves_new(struct console *c);
 struct pane *pane_alarms_new(struct console *c);
 struct pane *pane_history_new(struct console *c);
 struct pane *pane_help_new(struct console *c);
+struct pane *pane_cards_new(struct console *c);
+/* Who card number `card` of C3 panel `device` belongs to, in words ("user 7 Ann Smith", "no user of Panel A has
+ * it"), from the Cards pane's copy of the panel's users; reads them when it has none yet (the text says so). */
+void cards_owner(struct console *c, const char *device, uint32_t card, char *buf, size_t len);
 /* Scroll the help to the section of a pane's requests (the pane the operator came from). */
 void pane_help_show(struct console *c, enum req_scope scope);
 

@@ -229,10 +229,17 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
             } else {
                 const struct event *ev = &hs->ev[p->lv.sel];
                 event_format_time(ev->host_time_us, t, sizeof t);
-                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %d)\n%s%s%s", (long long)ev->id, t,
+                char owner[220] = "";
+                if (ev->kind != EVENT_NIX1_ACCESS && ev->card) {
+                    char who[200];
+                    cards_owner(c, ev->device, ev->card, who, sizeof who);
+                    if (strcmp(who, "-") != 0)
+                        snprintf(owner, sizeof owner, "\ncard %u: %s", ev->card, who);
+                }
+                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %d)\n%s%s%s%s", (long long)ev->id, t,
                          event_kind_name(ev->kind), event_severity_name(ev->severity), ev->device, ev->door,
                          ev->code_name, ev->code, ev->text, hs->acked[p->lv.sel] ? "\nacknowledged" : "",
-                         ev->recovered ? "\nrecovered from the panel's event table (not seen live)" : "");
+                         ev->recovered ? "\nrecovered from the panel's event table (not seen live)" : "", owner);
             }
             console_info(c, "Journal", text);
         }

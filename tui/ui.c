@@ -19,7 +19,7 @@
 #define REDRAW_MIN_MS 40   /* coalesce event-driven redraws under load */
 
 static const enum pane_id tab_order[] = {PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS,
-                                         PANE_HISTORY};
+                                         PANE_HISTORY, PANE_CARDS};
 #define N_TABS (int)(sizeof tab_order / sizeof tab_order[0])
 
 static bool emergency_on(const struct console *c)
@@ -587,7 +587,7 @@ void ui_key(struct console *c, int key)
         break;
     }
     case REQ_VIEW_EVENTS: case REQ_VIEW_IBUTTON: case REQ_VIEW_DOORS: case REQ_VIEW_SLAVES:
-    case REQ_VIEW_ALARMS: case REQ_VIEW_HISTORY:
+    case REQ_VIEW_ALARMS: case REQ_VIEW_HISTORY: case REQ_VIEW_CARDS:
         set_focus(c, tab_order[r - REQ_VIEW_EVENTS]);
         break;
     case REQ_REDRAW: c->full_redraw = true; break;
@@ -771,6 +771,7 @@ int ui_init(struct console *c)
     c->panes[PANE_SLAVES] = pane_slaves_new(c);
     c->panes[PANE_ALARMS] = pane_alarms_new(c);
     c->panes[PANE_HISTORY] = pane_history_new(c);
+    c->panes[PANE_CARDS] = pane_cards_new(c);
     c->panes[PANE_HELP] = pane_help_new(c);
     for (int i = 0; i < PANE_COUNT; i++)
         if (!c->panes[i])
