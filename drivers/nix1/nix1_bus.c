@@ -1,3 +1,5 @@
+/* nix1_bus: the half-duplex master of one RS485 line. Kept in one file (about 1060 lines) on purpose: its queue,
+ * transport, sending, polling and receiving are one state machine sharing one private struct (the adapter is split). */
 #include "drivers/nix1/nix1_bus.h"
 
 #include <errno.h>
