@@ -313,6 +313,17 @@ static void man_line(FILE *out, const char *s)
     fprintf(out, "%s\n", s);
 }
 
+/* help in roff with a capital first letter. */
+static void put_capitalized(struct strbuf *sb, const char *help)
+{
+    if (help[0] >= 'a' && help[0] <= 'z')
+        strbuf_putc(sb, (char)(help[0] - 'a' + 'A'));
+    else if (help[0])
+        put_roff(sb, help, 1);
+    if (help[0])
+        put_roff(sb, help + 1, strlen(help + 1));
+}
+
 /* "Help text (range)." in roff, with a capital first letter. */
 static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, const struct ctl_verb *v)
 {
@@ -323,12 +334,7 @@ static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, c
     if (d)
         put_range(&rb, d, v);
     help = help ? help : "";
-    if (help[0] >= 'a' && help[0] <= 'z')
-        strbuf_putc(&sb, (char)(help[0] - 'a' + 'A'));
-    else if (help[0])
-        put_roff(&sb, help, 1);
-    if (help[0])
-        put_roff(&sb, help + 1, strlen(help + 1));
+    put_capitalized(&sb, help);
     if (r[0]) {
         strbuf_puts(&sb, " (");
         put_roff(&sb, r, strlen(r));
@@ -370,12 +376,7 @@ static void man_verb(FILE *out, const struct ctl_verb *v)
     fprintf(out, ".TP\n%s\n", buf);
     STRBUF_ON(&sb, buf);
     const char *help = ctl_verb_help(v);
-    if (help[0] >= 'a' && help[0] <= 'z')
-        strbuf_putc(&sb, (char)(help[0] - 'a' + 'A'));
-    else if (help[0])
-        put_roff(&sb, help, 1);
-    if (help[0])
-        put_roff(&sb, help + 1, strlen(help + 1));
+    put_capitalized(&sb, help);
     bool any = false;
     for (size_t a = 0; v->args && v->args[a].name; a++) {
         char r[512];
