@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/grow.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_files.h"
 #include "sim/nix1sim_access.h"
@@ -53,14 +54,10 @@ struct nix1sim_slave *nix1sim_add_slave(struct nix1sim *sim, const nix1_addr_t *
         errno = ENOSPC;
         return NULL;
     }
-    if (sim->nslaves == sim->cap) {
-        size_t cap = sim->cap ? sim->cap * 2 : 8;
-        void *nv = realloc(sim->slaves, cap * sizeof *sim->slaves);
-        if (!nv)
-            return NULL;
-        sim->slaves = nv;
-        sim->cap = cap;
-    }
+    void *nv = grow_array(sim->slaves, sim->nslaves, &sim->cap, sizeof *sim->slaves, 8);
+    if (!nv)
+        return NULL;
+    sim->slaves = nv;
     if (factory) {
         char id[NIX1_ADDR_LEN + 1], path[4096];
         snprintf(path, sizeof path, "%s/%s/CONFIG.TXT", sim->dir, nix1_addr_format(addr, id));

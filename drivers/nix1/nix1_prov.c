@@ -11,6 +11,7 @@
 
 #include "core/crc.h"
 #include "core/durable.h"
+#include "core/grow.h"
 #include "drivers/nix1/nix1_files.h"
 #include "drivers/nix1/nix1_hash.h"
 #include "drivers/nix1/nix1_line.h"
@@ -238,13 +239,10 @@ static long diff_recs(enum ftype t, uint32_t unit, const struct rec *have, size_
     *cost = 0;
 #define ADD(...)                                                                    \
     do {                                                                            \
-        if (*ncmds == cap) {                                                        \
-            cap = cap ? cap * 2 : 16;                                               \
-            char **nc_ = realloc(*cmds, cap * sizeof **cmds);                       \
-            if (!nc_)                                                               \
-                return -1;                                                          \
-            *cmds = nc_;                                                            \
-        }                                                                           \
+        char **nc_ = grow_array(*cmds, *ncmds, &cap, sizeof **cmds, 16);            \
+        if (!nc_)                                                                   \
+            return -1;                                                              \
+        *cmds = nc_;                                                                \
         char tmp_[NIX1_LINE_MAX];                                                   \
         snprintf(tmp_, sizeof tmp_, __VA_ARGS__);                                   \
         (*cmds)[(*ncmds)++] = strdup(tmp_);                                         \
