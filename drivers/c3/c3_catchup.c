@@ -919,6 +919,8 @@ void c3_catchup_round(struct c3_catchup *cc, unsigned n)
 
 const char *c3_catchup_mode(const struct c3_catchup *cc)
 {
+    if (!cc->loaded) /* the link is reported up before the catch-up starts: say what it will be */
+        return device_sync_available(cc->cfg.dev) ? "catch-up" : "no catch-up (no journal)";
     if (!cc->enabled)
         return "no catch-up (no journal)";
     if (cc->no_table)

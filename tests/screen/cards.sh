@@ -24,14 +24,14 @@ keys 7; wait_text 'Cards: Panel A'
 wait_text '1001 +1 +Ann +always +1 2 \(tz 1\)'
 wait_text '2002 +2 +Bob +2025-01-01..2025-12-31 +no door'
 keys Enter; wait_text 'Doors: +1 Front, 2 Back \(tz 1\)'
-keys Escape
+keys Escape; wait_gone 'Doors: +1 Front'
 pass "the panel's users, cards, validity and doors"
 
 # whose card: the live event's details
 c3 "swipe door=1 card=2002 pin=2"
 keys 1; wait_text '2002'
 keys g; keys Enter; wait_text 'Card of: +user 2 Bob'
-keys Escape
+keys Escape; wait_gone 'Card of: '
 pass "an access event's details name the card's user"
 
 # add a user with two doors: checked, the changes shown, applied
