@@ -188,6 +188,18 @@ int n1_open(struct n1ctx *c)
     return CTL_EXIT_OK;
 }
 
+int n1_with_bus(struct ctl_call *call, int (*body)(struct n1ctx *c, struct ctl_call *call))
+{
+    const struct n1_row *r = call->verb->data;
+    struct n1ctx cx, *c = &cx;
+    int rc = n1_targets(c, call, r->rule, r->cmd, r->arg);
+    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
+        return rc;
+    rc = body(c, call);
+    n1_close(c);
+    return rc;
+}
+
 void n1_close(struct n1ctx *c)
 {
     if (c->bus)
@@ -557,6 +569,8 @@ static int check_hex2(const char *v, char *err, size_t errlen)
 #define GET(c, a, o, t, f, rule) (&(const struct n1_row){ c, a, o, t, f, rule })
 #define SET(c, a, o, rule) (&(const struct n1_row){ c, a, o, NULL, NULL, rule })
 #define OWN(rule) (&(const struct n1_row){ 0, 0, NULL, NULL, NULL, rule })
+/* a handler of its own whose first request is cmd/arg (for the broadcast rule of n1_targets) */
+#define OWNC(rule, c, a) (&(const struct n1_row){ c, a, NULL, NULL, NULL, rule })
 
 #define A_PROBE { .name = "PROBE", .type = CTL_UINT, .min = 1, .max = 2, .help = "probe (reader) of the slave" }
 #define A_UID { .name = "UID", .type = CTL_TEXT, .max = 64, .help = "user id" }
@@ -662,11 +676,11 @@ static const struct ctl_verb nix1_verbs[] = {
     R("time get", NULL, NULL, "the slave's clock and zone", false, RO, "Qt", n1_simple,
       GET('Q', 't', NULL, "time", "time,tz", N1_UNICAST)),
     R("time sync", NULL, NULL, "set the slave's clock and zone to this host's", true, TECH, "Nt", n1_cmd_time_sync,
-      OWN(N1_ANY)),
+      OWNC(N1_ANY, 'N', 't')),
     R("timeouts get", NULL, NULL, "valid and bad access timeouts (seconds)", false, RO, "Qc Qb", n1_cmd_timeouts_get,
-      OWN(N1_UNICAST)),
+      OWNC(N1_UNICAST, 'Q', 'c')),
     R("timeouts set SETTING...", a_timeouts, NULL, "set the access timeouts", true, TECH, "Nc Nb",
-      n1_cmd_timeouts_set, OWN(N1_ANY)),
+      n1_cmd_timeouts_set, OWNC(N1_ANY, 'N', 'c')),
     R("lock PROBE get", a_probe, NULL, "whether a probe is locked out", false, RO, "Ql", n1_simple,
       GET('Q', 'l', "{1}", "lock", "locked", N1_UNICAST)),
     R("lock PROBE on|off", a_probe, NULL, "lock out a probe (every key refused) or end it", true, OP, "Nl", n1_simple,
@@ -696,7 +710,7 @@ static const struct ctl_verb nix1_verbs[] = {
     R("overdrive PROBE on|off", a_probe, NULL, "switch 1-Wire overdrive of a probe", true, TECH, "Nv", n1_simple,
       SET('N', 'v', "{1}\t{2?}", N1_ANY)),
     R("baud set RATE", a_baud, NULL, "switch the line rate (the master follows)", true, TECH, "Nz", n1_cmd_baud_set,
-      OWN(N1_ANY)),
+      OWNC(N1_ANY, 'N', 'z')),
     R("general-status get", NULL, NULL, "the general status byte (b0 restarted, b1 clock unset, b4 flash failed)",
       false, RO, "Qs", n1_simple, GET('Q', 's', NULL, "general_status", "status", N1_UNICAST)),
     R("general-status set HH", a_hex2, NULL, "overwrite the general status byte", true, TECH, "Ns", n1_simple,

@@ -59,6 +59,9 @@ struct n1ctx {
 
 /* Targets from the family options; 0, or -1 after printing a usage error (nothing opened). */
 int n1_targets(struct n1ctx *c, const struct ctl_call *call, enum n1_rule rule, char cmd, char arg);
+/* A handler that needs nothing but the targets of its row and the open bus: n1_targets by the row's rule, n1_open,
+ * body, n1_close. */
+int n1_with_bus(struct ctl_call *call, int (*body)(struct n1ctx *c, struct ctl_call *call));
 /* Open the bus (CTL_EXIT_OK, or the exit status after printing why) and close it again. */
 int n1_open(struct n1ctx *c);
 void n1_close(struct n1ctx *c);

@@ -50,12 +50,9 @@ int n1_check_units(const char *v, char *err, size_t errlen)
 
 /* ---- status ---- */
 
-int n1_cmd_status(struct ctl_call *call)
+static int status_body(struct n1ctx *c, struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_UNICAST, 0, 0);
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    int rc = CTL_EXIT_OK;
     static const struct { char cmd, arg; const char *opt; const char *name; } q[] = {
         { 'Q', 'n', NULL, "version" }, { 'Q', 's', NULL, "status" }, { 'Q', 'm', NULL, "mode" },
         { 'Q', 't', NULL, "time" }, { 'Q', 'u', "1", "unit1" }, { 'Q', 'u', "2", "unit2" },
@@ -72,7 +69,6 @@ int n1_cmd_status(struct ctl_call *call)
         if (rc == CTL_EXIT_UNREACHABLE) {
             json_decref(o);
             n1_report_noanswer(c, &c->target, "status", c->res.error ? c->res.error : "timeout");
-            n1_close(c);
             return CTL_EXIT_UNREACHABLE;
         }
         if (!any) {
@@ -104,18 +100,19 @@ int n1_cmd_status(struct ctl_call *call)
     }
     if (o)
         ctl_print_json(o);
-    n1_close(c);
     return worst;
+}
+
+int n1_cmd_status(struct ctl_call *call)
+{
+    return n1_with_bus(call, status_body);
 }
 
 /* ---- commissioning ---- */
 
-int n1_cmd_scan(struct ctl_call *call)
+static int scan_body(struct n1ctx *c, struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_SCRATCH, 0, 0);
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    int rc = CTL_EXIT_OK;
     const char *assign = ctl_str(call, "assign", NULL);
     rc = n1_xact_raw(c, &nix1_addr_scratch, 'Q', 'n', NULL, NULL, true);
     if (rc == CTL_EXIT_UNREACHABLE) {
@@ -128,12 +125,10 @@ int n1_cmd_scan(struct ctl_call *call)
             printf("no unconfigured slave answered the scratch address (or two answered at once: commission one at "
                    "a time)\n");
         }
-        n1_close(c);
         return CTL_EXIT_UNREACHABLE;
     }
     if (rc != CTL_EXIT_OK) {
         n1_report_error(c, &nix1_addr_scratch, "Qn", c->res.rc);
-        n1_close(c);
         return rc;
     }
     nix1_addr_t found = c->res.from;
@@ -180,8 +175,12 @@ int n1_cmd_scan(struct ctl_call *call)
             printf("%s probe %d serves unit %s\n", as, p + 1, units[p]);
         }
     }
-    n1_close(c);
     return rc;
+}
+
+int n1_cmd_scan(struct ctl_call *call)
+{
+    return n1_with_bus(call, scan_body);
 }
 
 /* ---- access entries ---- */
@@ -263,21 +262,16 @@ static void on_poll_error(void *arg, const nix1_addr_t *slave, uint8_t rc)
     n1_report_error(arg, slave, "Qe", rc);
 }
 
-int n1_cmd_entries(struct ctl_call *call)
+static int entries_body(struct n1ctx *c, struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_SLAVES, 0, 0);
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    int rc = CTL_EXIT_OK;
     bool follow = ctl_has(call, "follow");
     if (ctl_has(call, "rewind")) {
         const char *opt = ctl_str(call, "rewind", "0");
         for (size_t i = 0; i < c->nslaves; i++) {
             rc = n1_xact_raw(c, &c->slaves[i], 'N', 'e', opt, NULL, false);
-            if (rc != CTL_EXIT_OK && !follow) {
-                n1_close(c);
+            if (rc != CTL_EXIT_OK && !follow)
                 return rc;
-            }
         }
     }
     int worst = CTL_EXIT_OK;
@@ -296,7 +290,6 @@ int n1_cmd_entries(struct ctl_call *call)
                 print_access(c, &c->slaves[i], c->payload, strlen(c->payload));
             }
         }
-        n1_close(c);
         return worst;
     }
     c->lis.access = on_access;
@@ -308,8 +301,12 @@ int n1_cmd_entries(struct ctl_call *call)
     nix1_bus_set_polling(c->bus, true);
     bool never = false;
     n1_run_until(c, &never);
-    n1_close(c);
     return CTL_EXIT_OK;
+}
+
+int n1_cmd_entries(struct ctl_call *call)
+{
+    return n1_with_bus(call, entries_body);
 }
 
 /* ---- settings that take more than a template ---- */
@@ -321,12 +318,9 @@ static int local_tz_minutes(time_t t)
     return (int)(tm.tm_gmtoff / 60);
 }
 
-int n1_cmd_time_sync(struct ctl_call *call)
+static int time_sync_body(struct n1ctx *c, struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_ANY, 'N', 't');
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    int rc = CTL_EXIT_OK;
     /* the clock is read when the line is open, so what is sent is this machine's time now */
     time_t now = time(NULL);
     char tz[6], opt[48];
@@ -335,16 +329,17 @@ int n1_cmd_time_sync(struct ctl_call *call)
     rc = n1_xact(c, 'N', 't', opt);
     if (rc == CTL_EXIT_OK)
         n1_print_ok(c, "time sync");
-    n1_close(c);
     return rc;
 }
 
-int n1_cmd_timeouts_get(struct ctl_call *call)
+int n1_cmd_time_sync(struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_UNICAST, 'Q', 'c');
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    return n1_with_bus(call, time_sync_body);
+}
+
+static int timeouts_get_body(struct n1ctx *c, struct ctl_call *call)
+{
+    int rc = CTL_EXIT_OK;
     char valid[32] = "";
     rc = n1_xact(c, 'Q', 'c', NULL);
     if (rc == CTL_EXIT_OK) {
@@ -365,16 +360,17 @@ int n1_cmd_timeouts_get(struct ctl_call *call)
             printf("%s valid=%s bad=%s (seconds)\n", as, valid, c->payload);
         }
     }
-    n1_close(c);
     return rc;
 }
 
-int n1_cmd_timeouts_set(struct ctl_call *call)
+int n1_cmd_timeouts_get(struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_ANY, 'N', 'c');
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    return n1_with_bus(call, timeouts_get_body);
+}
+
+static int timeouts_set_body(struct n1ctx *c, struct ctl_call *call)
+{
+    int rc = CTL_EXIT_OK;
     for (size_t i = 0; i < call->nrest && rc == CTL_EXIT_OK; i++) {
         const char *w = call->restv[i];
         bool valid = w[0] == 'v';
@@ -382,16 +378,17 @@ int n1_cmd_timeouts_set(struct ctl_call *call)
         if (rc == CTL_EXIT_OK)
             n1_print_ok(c, valid ? "timeouts set valid" : "timeouts set bad");
     }
-    n1_close(c);
     return rc;
 }
 
-int n1_cmd_baud_set(struct ctl_call *call)
+int n1_cmd_timeouts_set(struct ctl_call *call)
 {
-    struct n1ctx cx, *c = &cx;
-    int rc = n1_targets(c, call, N1_ANY, 'N', 'z');
-    if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
-        return rc;
+    return n1_with_bus(call, timeouts_set_body);
+}
+
+static int baud_set_body(struct n1ctx *c, struct ctl_call *call)
+{
+    int rc = CTL_EXIT_OK;
     const char *rate = ctl_str(call, "RATE", "9600");
     rc = n1_xact(c, 'N', 'z', rate);
     if (rc == CTL_EXIT_OK) {
@@ -401,8 +398,12 @@ int n1_cmd_baud_set(struct ctl_call *call)
             fprintf(stderr, "note: the local line speed was not changed (%s); set the device server to %s baud\n",
                     strerror(-e), rate);
     }
-    n1_close(c);
     return rc;
+}
+
+int n1_cmd_baud_set(struct ctl_call *call)
+{
+    return n1_with_bus(call, baud_set_body);
 }
 
 /* ---- raw ---- */

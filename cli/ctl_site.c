@@ -13,6 +13,7 @@
 #include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/action.h"
+#include "core/csv.h"
 #include "core/device.h"
 #include "core/journal.h"
 #include "core/timespec.h"
@@ -73,23 +74,6 @@ static struct journal *open_journal(const struct site *site, const char *db, boo
     return j;
 }
 
-static void csv_field(FILE *f, const char *s, bool last)
-{
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputc(last ? '\n' : ',', f);
-}
-
 /* The filters of journal and audit from the call (values already checked by the table). */
 void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit)
 {
@@ -143,18 +127,18 @@ int ctl_print_event(const struct event *ev, bool acked, void *arg)
         snprintf(id, sizeof id, "%lld", (long long)ev->id);
         snprintf(code, sizeof code, "%d", ev->code);
         snprintf(card, sizeof card, "%u", ev->card);
-        csv_field(stdout, id, false);
-        csv_field(stdout, t, false);
-        csv_field(stdout, event_kind_name(ev->kind), false);
-        csv_field(stdout, event_severity_name(ev->severity), false);
-        csv_field(stdout, ev->device, false);
-        csv_field(stdout, ev->door, false);
-        csv_field(stdout, code, false);
-        csv_field(stdout, ev->code_name, false);
-        csv_field(stdout, ev->kind == EVENT_ACCESS ? card : "", false);
-        csv_field(stdout, ev->uid, false);
-        csv_field(stdout, ev->text, false);
-        csv_field(stdout, ev->recovered ? "recovered" : "", true);
+        csv_write_field(stdout, id, false);
+        csv_write_field(stdout, t, false);
+        csv_write_field(stdout, event_kind_name(ev->kind), false);
+        csv_write_field(stdout, event_severity_name(ev->severity), false);
+        csv_write_field(stdout, ev->device, false);
+        csv_write_field(stdout, ev->door, false);
+        csv_write_field(stdout, code, false);
+        csv_write_field(stdout, ev->code_name, false);
+        csv_write_field(stdout, ev->kind == EVENT_ACCESS ? card : "", false);
+        csv_write_field(stdout, ev->uid, false);
+        csv_write_field(stdout, ev->text, false);
+        csv_write_field(stdout, ev->recovered ? "recovered" : "", true);
     } else {
         char line[512];
         event_format_line(ev, line, sizeof line);
@@ -183,16 +167,16 @@ int ctl_print_audit(const struct audit_record *r, void *arg)
     } else if (mode == OUT_CSV) {
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)r->id);
-        csv_field(stdout, id, false);
-        csv_field(stdout, t, false);
-        csv_field(stdout, r->user, false);
-        csv_field(stdout, r->role, false);
-        csv_field(stdout, r->action, false);
-        csv_field(stdout, r->target, false);
-        csv_field(stdout, r->params, false);
-        csv_field(stdout, r->result, false);
-        csv_field(stdout, r->detail, false);
-        csv_field(stdout, d, true);
+        csv_write_field(stdout, id, false);
+        csv_write_field(stdout, t, false);
+        csv_write_field(stdout, r->user, false);
+        csv_write_field(stdout, r->role, false);
+        csv_write_field(stdout, r->action, false);
+        csv_write_field(stdout, r->target, false);
+        csv_write_field(stdout, r->params, false);
+        csv_write_field(stdout, r->result, false);
+        csv_write_field(stdout, r->detail, false);
+        csv_write_field(stdout, d, true);
     } else {
         printf("%6lld %s %s (%s) %s%s%s%s%s: %s%s%s\n", (long long)r->id, t, r->user, r->role, r->action,
                r->target[0] ? " " : "", r->target, r->params[0] ? " " : "", r->params, r->result,

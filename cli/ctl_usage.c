@@ -68,11 +68,11 @@ static void put_choices(struct strbuf *sb, enum style st, const char *c)
     }
 }
 
-static void put_option(struct strbuf *sb, enum style st, const struct ctl_def *d)
+/* "--name VALUE" of an option. */
+static void put_option_body(struct strbuf *sb, enum style st, const struct ctl_def *d)
 {
     char name[80];
     snprintf(name, sizeof name, "--%s", d->name);
-    strbuf_putc(sb, '[');
     put_lit(sb, st, name);
     if (d->type != CTL_FLAG) {
         strbuf_putc(sb, ' ');
@@ -81,6 +81,13 @@ static void put_option(struct strbuf *sb, enum style st, const struct ctl_def *d
         else
             put_choices(sb, st, d->choices);
     }
+}
+
+/* "[--name VALUE]" (and "..." when it may be repeated) for usage lines. */
+static void put_option(struct strbuf *sb, enum style st, const struct ctl_def *d)
+{
+    strbuf_putc(sb, '[');
+    put_option_body(sb, st, d);
     strbuf_putc(sb, ']');
     if (d->flags & CTL_REPEAT)
         strbuf_puts(sb, "...");
@@ -306,6 +313,17 @@ static void man_line(FILE *out, const char *s)
     fprintf(out, "%s\n", s);
 }
 
+/* help in roff with a capital first letter. */
+static void put_capitalized(struct strbuf *sb, const char *help)
+{
+    if (help[0] >= 'a' && help[0] <= 'z')
+        strbuf_putc(sb, (char)(help[0] - 'a' + 'A'));
+    else if (help[0])
+        put_roff(sb, help, 1);
+    if (help[0])
+        put_roff(sb, help + 1, strlen(help + 1));
+}
+
 /* "Help text (range)." in roff, with a capital first letter. */
 static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, const struct ctl_verb *v)
 {
@@ -316,12 +334,7 @@ static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, c
     if (d)
         put_range(&rb, d, v);
     help = help ? help : "";
-    if (help[0] >= 'a' && help[0] <= 'z')
-        strbuf_putc(&sb, (char)(help[0] - 'a' + 'A'));
-    else if (help[0])
-        put_roff(&sb, help, 1);
-    if (help[0])
-        put_roff(&sb, help + 1, strlen(help + 1));
+    put_capitalized(&sb, help);
     if (r[0]) {
         strbuf_puts(&sb, " (");
         put_roff(&sb, r, strlen(r));
@@ -334,18 +347,9 @@ static void man_sentence(FILE *out, const char *help, const struct ctl_def *d, c
 /* "-v, --verbose" / "--slave ADDR[,ADDR...]" for an option's own paragraph. */
 static void put_option_bare(struct strbuf *sb, const struct ctl_def *d)
 {
-    char name[80];
     if (d->key)
         strbuf_printf(sb, "\\fB\\-%c\\fR, ", d->key);
-    snprintf(name, sizeof name, "--%s", d->name);
-    put_lit(sb, ST_ROFF, name);
-    if (d->type != CTL_FLAG) {
-        strbuf_putc(sb, ' ');
-        if (d->meta || !d->choices)
-            put_meta(sb, ST_ROFF, d->meta ? d->meta : "VALUE");
-        else
-            put_choices(sb, ST_ROFF, d->choices);
-    }
+    put_option_body(sb, ST_ROFF, d);
 }
 
 static void man_options(FILE *out, const struct ctl_def *defs)
@@ -372,12 +376,7 @@ static void man_verb(FILE *out, const struct ctl_verb *v)
     fprintf(out, ".TP\n%s\n", buf);
     STRBUF_ON(&sb, buf);
     const char *help = ctl_verb_help(v);
-    if (help[0] >= 'a' && help[0] <= 'z')
-        strbuf_putc(&sb, (char)(help[0] - 'a' + 'A'));
-    else if (help[0])
-        put_roff(&sb, help, 1);
-    if (help[0])
-        put_roff(&sb, help + 1, strlen(help + 1));
+    put_capitalized(&sb, help);
     bool any = false;
     for (size_t a = 0; v->args && v->args[a].name; a++) {
         char r[512];

@@ -109,7 +109,7 @@ struct run_ctx {
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
     bool resume;               /* ACTION_EMERGENCY_ON after a restart (action_recover) */
-    char data_request[48];     /* ACTION_PANEL_DATA(_GET): "KIND OP [dry-run]" (the rows are file_data) */
+    char data_request[48];     /* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]" (the rows are file_data) */
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -626,27 +626,34 @@ static int reject(struct run_ctx *rc, enum action_status status, const char *why
     return -1;
 }
 
-/* ACTION_PANEL_DATA(_GET): "KIND OP [dry-run]" (the get reads, the other writes) and, for a write, the rows. */
+/* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]" (the get reads, the other writes; the scope goes with
+ * replace: only the rows with that value are replaced) and, for a write, the rows. */
 static int check_data_request(struct run_ctx *rc, const struct action_params *params, char *why, size_t len)
 {
     static const char *const kinds[] = { "users", "cards", "access", "timezones", "holidays" };
     static const char *const writes[] = { "add", "set", "delete", "replace" };
     bool get = rc->run.def->id == ACTION_PANEL_DATA_GET;
-    char kind[16] = "", op[16] = "", flag[16] = "", extra[8] = "";
+    char kind[16] = "", op[16] = "", w3[24] = "", w4[16] = "", extra[8] = "";
     int n = params && params->settings
-                ? sscanf(params->settings, "%15s %15s %15s %7s", kind, op, flag, extra) : 0;
+                ? sscanf(params->settings, "%15s %15s %23s %15s %7s", kind, op, w3, w4, extra) : 0;
     bool kind_ok = false, op_ok = get && strcmp(op, "list") == 0;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         kind_ok = kind_ok || strcmp(kind, kinds[i]) == 0;
     for (size_t i = 0; !get && i < sizeof writes / sizeof writes[0]; i++)
         op_ok = op_ok || strcmp(op, writes[i]) == 0;
-    if (n < 2 || n > 3 || !kind_ok || !op_ok || (n == 3 && (get || strcmp(flag, "dry-run") != 0))) {
+    const char *eq = strchr(w3, '=');
+    bool scoped = n >= 3 && !get && strcmp(op, "replace") == 0 && eq && eq > w3 && eq[1] &&
+                  strspn(w3, "abcdefghijklmnopqrstuvwxyz") == (size_t)(eq - w3) &&
+                  strspn(eq + 1, "0123456789") == strlen(eq + 1);
+    const char *flag = scoped ? (n >= 4 ? w4 : NULL) : (n >= 3 ? w3 : NULL);
+    if (n < 2 || n > (scoped ? 4 : 3) || !kind_ok || !op_ok || (flag && (get || strcmp(flag, "dry-run") != 0))) {
         snprintf(why, len, "%s takes \"KIND %s\" (KIND users, cards, access, timezones or holidays), not \"%.60s\"",
-                 rc->run.def->name, get ? "list" : "add|set|delete|replace [dry-run]",
+                 rc->run.def->name, get ? "list" : "add|set|delete|replace [FIELD=N] [dry-run]",
                  params && params->settings ? params->settings : "");
         return -1;
     }
-    snprintf(rc->data_request, sizeof rc->data_request, "%s %s%s%s", kind, op, n == 3 ? " " : "", n == 3 ? flag : "");
+    snprintf(rc->data_request, sizeof rc->data_request, "%s %s%s%s%s%s", kind, op, scoped ? " " : "",
+             scoped ? w3 : "", flag ? " " : "", flag ? flag : "");
     if (!get) {
         rc->file_data = params->file_data;
         rc->file_len = params->file_data ? params->file_len : 0;

@@ -33,8 +33,8 @@ enum action_id {
     ACTION_SLAVE_PROVISION, /* provision a NiX1 slave from its bus's server_dir (technician) */
     ACTION_PANEL_DATA_GET,  /* read a C3 panel's users, cards, access, time zones or holidays (params.settings =
                              * "KIND list"; the rows come as step lines, CSV) */
-    ACTION_PANEL_DATA,      /* change them (technician; params.settings = "KIND add|set|delete|replace [dry-run]",
-                             * params.file_data = the rows as CSV) */
+    ACTION_PANEL_DATA,      /* change them (technician; params.settings = "KIND add|set|delete|replace [F=N]
+                             * [dry-run]", F=N only with replace; params.file_data = the rows as CSV) */
     ACTION_COUNT
 };
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hex.h"
+
 /* ---- line framing ---- */
 
 void proto_lines_init(struct proto_lines *l, size_t max)
@@ -690,17 +692,6 @@ char *proto_hex_encode(const void *data, size_t len)
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int proto_hex_decode(const char *text, unsigned char **out, size_t *outlen)
 {
     size_t n = strlen(text);
@@ -709,13 +700,9 @@ int proto_hex_decode(const char *text, unsigned char **out, size_t *outlen)
     unsigned char *buf = malloc(n / 2 + 1);
     if (!buf)
         return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(buf);
-            return -1;
-        }
-        buf[i] = (unsigned char)(hi << 4 | lo);
+    if (hex_decode(text, n / 2, buf) != 0) {
+        free(buf);
+        return -1;
     }
     *out = buf;
     *outlen = n / 2;

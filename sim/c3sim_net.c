@@ -13,6 +13,7 @@
 
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
+#include "sim/c3sim_params.h"
 
 #define IN_CAP (C3_DATA_MAX_DEFAULT + C3_FRAME_OVERHEAD)
 #define OUT_QUEUE_MAX (256u * 1024u)  /* a client that never reads is dropped past this */
@@ -286,7 +287,7 @@ static void conn_reply(struct conn *c, uint8_t code, bool session, uint16_t sid,
         uint8_t b = (uint8_t)srv_rand(s->srv);
         m->data[i] = b == C3_FRAME_START ? 0x00 : b; /* never a false start byte; see doc/decisions.md */
     }
-    struct c3_frame_hdr h = { .address = c3sim_panel_device_id(&s->panel), .command = code, .session = session,
+    struct c3_frame_hdr h = { .address = c3sim_params_device_id(&s->panel), .command = code, .session = session,
                               .sid = sid, .nr = nr };
     int n = c3_frame_encode(m->data + junk, fsize, &h, payload, len);
     if (n < 0) { /* cannot happen with our sizes; answer with an error instead of nothing */
@@ -359,7 +360,7 @@ static void conn_error(struct conn *c, bool session, uint16_t sid, uint16_t nr, 
 
 static bool password_ok(const struct c3sim_panel *p, const uint8_t *pw, size_t len)
 {
-    const char *want = c3sim_panel_param(p, "ComPwd");
+    const char *want = c3sim_params_value(p, "ComPwd");
     if (!want)
         want = "";
     while (len > 0 && pw[len - 1] == '\0') /* tolerate a terminator */
@@ -453,14 +454,14 @@ static void handle_frame(struct conn *c, const struct c3_frame *f)
         conn_reply(c, C3_REPLY_OK, sess, sid, nr, NULL, 0, true);
         return;
     case C3_CMD_GET_PARAM:
-        rc = c3sim_panel_get_params(p, (const char *)pl, plen, text, REPLY_TEXT_MAX);
+        rc = c3sim_params_get(p, (const char *)pl, plen, text, REPLY_TEXT_MAX);
         if (rc < 0)
             conn_error(c, sess, sid, nr, rc, false);
         else
             conn_reply(c, C3_REPLY_OK, sess, sid, nr, text, (size_t)rc, false);
         return;
     case C3_CMD_SET_PARAM:
-        rc = c3sim_panel_set_params(p, (const char *)pl, plen);
+        rc = c3sim_params_set(p, (const char *)pl, plen);
         break;
     case C3_CMD_CONTROL:
         rc = c3sim_panel_control(p, pl, plen);
@@ -753,9 +754,9 @@ static int discovery_text(const struct c3sim_panel *p, char *out, size_t cap)
 {
     char mac[18];
     c3sim_panel_mac(p, mac);
-    const char *ip = c3sim_panel_param(p, "IPAddress"), *mask = c3sim_panel_param(p, "NetMask");
-    const char *gw = c3sim_panel_param(p, "GATEIPAddress"), *sn = c3sim_panel_param(p, "~SerialNumber");
-    const char *dev = c3sim_panel_param(p, "~DeviceName"), *ver = c3sim_panel_param(p, "FirmVer");
+    const char *ip = c3sim_params_value(p, "IPAddress"), *mask = c3sim_params_value(p, "NetMask");
+    const char *gw = c3sim_params_value(p, "GATEIPAddress"), *sn = c3sim_params_value(p, "~SerialNumber");
+    const char *dev = c3sim_params_value(p, "~DeviceName"), *ver = c3sim_params_value(p, "FirmVer");
     if (p->dialect == C3SIM_DIALECT_SESSIONLESS)
         return snprintf(out, cap, "MAC=%s,IP=%s,SN=%s,Device=%s,Ver=%s", mac, ip ? ip : "", sn ? sn : "",
                         dev ? dev : "", ver ? ver : "");
@@ -781,8 +782,8 @@ static void modify_ip(struct c3sim_server *s, const struct sockaddr_in *from, co
         c3sim_panel_mac(pn, m);
         if (!pn->up || strcasecmp(m, want) != 0)
             continue;
-        uint8_t addr = c3sim_panel_device_id(pn);
-        const char *pw = c3sim_panel_param(pn, "ComPwd");
+        uint8_t addr = c3sim_params_device_id(pn);
+        const char *pw = c3sim_params_value(pn, "ComPwd");
         int8_t e;
         if (pw && strlen(pw) > 7) {
             e = -14;
@@ -805,7 +806,7 @@ static void modify_ip(struct c3sim_server *s, const struct sockaddr_in *from, co
             }
             o += (size_t)snprintf(set + o, sizeof set - o, "%s%s=%s", o ? "," : "", keys[k], val);
         }
-        if (!ok || o == 0 || c3sim_panel_set_params(pn, set, o) < 0) {
+        if (!ok || o == 0 || c3sim_params_set(pn, set, o) < 0) {
             e = -11;
             udp_send(s, from, addr, C3_REPLY_ERROR, &e, 1);
             continue;
@@ -842,7 +843,7 @@ static void udp_cb(loop_t *loop, int fd, unsigned events, void *arg)
             char text[512];
             int tl = discovery_text(p, text, sizeof text);
             if (p->up && tl > 0 && (size_t)tl < sizeof text)
-                udp_send(s, &from, c3sim_panel_device_id(p), C3_REPLY_OK, text, (size_t)tl);
+                udp_send(s, &from, c3sim_params_device_id(p), C3_REPLY_OK, text, (size_t)tl);
         }
     }
 }
@@ -1002,7 +1003,7 @@ void c3sim_server_status(struct c3sim_server *s, int panel, char *out, size_t ca
     c3sim_faults_format(&sl->faults, faults, sizeof faults);
     c3sim_panel_describe(p, doors, sizeof doors);
     c3sim_tables_describe(&p->tables, tables, sizeof tables);
-    const char *serial = c3sim_panel_param(p, "~SerialNumber");
+    const char *serial = c3sim_params_value(p, "~SerialNumber");
     snprintf(out, cap,
              "panel=%d port=%u model=%s dialect=%s serial=%s up=%d client=%s clients=%u ring=%u events=%llu "
              "dropped=%llu requests=%llu faults=%s %s %s",

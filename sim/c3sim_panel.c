@@ -14,6 +14,7 @@
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_rtlog.h"
 #include "drivers/c3/c3_time.h"
+#include "sim/c3sim_params.h"
 
 /* ---- models, firmware ---- */
 
@@ -74,7 +75,7 @@ static uint32_t rng_range(uint64_t *s, uint32_t lo, uint32_t hi) /* inclusive */
 /* ---- panel clock (packed time, spec §4.3, through c3_time) ---- */
 
 /* Host local wall-clock seconds (local time expressed as if it were UTC). */
-static int64_t host_local_wall(void)
+int64_t c3sim_panel_host_wall(void)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -82,7 +83,7 @@ static int64_t host_local_wall(void)
     return (int64_t)t + tm.tm_gmtoff;
 }
 
-static int64_t panel_wall(const struct c3sim_panel *p) { return host_local_wall() + p->clock_offset; }
+static int64_t panel_wall(const struct c3sim_panel *p) { return c3sim_panel_host_wall() + p->clock_offset; }
 
 uint32_t c3sim_panel_now(const struct c3sim_panel *p)
 {
@@ -95,149 +96,6 @@ uint32_t c3sim_panel_now(const struct c3sim_panel *p)
     if (c3_time_pack(&t, &v) < 0)
         v = t.year < C3_TIME_YEAR_MIN ? 0 : UINT32_MAX; /* clock set outside 2000-2133: pin to the edge */
     return v;
-}
-
-/* ---- parameters ---- */
-
-static struct c3sim_param *param_find(const struct c3sim_panel *p, const char *name, size_t len)
-{
-    for (size_t i = 0; i < p->nparams; i++)
-        if (strlen(p->params[i].name) == len && memcmp(p->params[i].name, name, len) == 0)
-            return &p->params[i];
-    return NULL;
-}
-
-const char *c3sim_panel_param(const struct c3sim_panel *p, const char *name)
-{
-    const struct c3sim_param *q = param_find(p, name, strlen(name));
-    return q ? q->value : NULL;
-}
-
-static int param_set(struct c3sim_panel *p, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    char *v = strndup(value, vlen);
-    if (!v)
-        return -1;
-    struct c3sim_param *q = param_find(p, name, nlen);
-    if (q) {
-        free(q->value);
-        q->value = v;
-        return 0;
-    }
-    if (p->nparams == p->cap_params) {
-        size_t cap = p->cap_params ? p->cap_params * 2 : 128;
-        struct c3sim_param *np = realloc(p->params, cap * sizeof *np);
-        if (!np) {
-            free(v);
-            return -1;
-        }
-        p->params = np;
-        p->cap_params = cap;
-    }
-    char *n = strndup(name, nlen);
-    if (!n) {
-        free(v);
-        return -1;
-    }
-    p->params[p->nparams++] = (struct c3sim_param){ .name = n, .value = v };
-    return 0;
-}
-
-static int param_setf(struct c3sim_panel *p, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int param_setf(struct c3sim_panel *p, const char *name, const char *fmt, ...)
-{
-    char buf[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return param_set(p, name, strlen(name), buf, strlen(buf));
-}
-
-static long param_long(const struct c3sim_panel *p, const char *name, long dflt)
-{
-    const char *v = c3sim_panel_param(p, name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    return (errno || *end) ? dflt : x;
-}
-
-static long door_param(const struct c3sim_panel *p, int door, const char *what, long dflt)
-{
-    char name[48];
-    snprintf(name, sizeof name, "Door%d%s", door, what);
-    return param_long(p, name, dflt);
-}
-
-uint8_t c3sim_panel_device_id(const struct c3sim_panel *p)
-{
-    long id = param_long(p, "DeviceID", 1);
-    return (uint8_t)(id < 0 || id > 255 ? 1 : id);
-}
-
-static int params_defaults(struct c3sim_panel *p, const struct c3sim_panel_cfg *cfg)
-{
-    const struct c3sim_model *m = cfg->model;
-    int rc = 0;
-    rc |= param_setf(p, "~SerialNumber", "DDG81300160922%05u", 401u + cfg->index);
-    rc |= param_setf(p, "~DeviceName", "%s", m->name);
-    rc |= param_setf(p, "FirmVer", "%s", cfg->firmware ? cfg->firmware : c3sim_default_firmware(cfg->dialect));
-    rc |= param_setf(p, "LockCount", "%d", m->doors);
-    rc |= param_setf(p, "ReaderCount", "%d", m->readers);
-    rc |= param_setf(p, "AuxInCount", "%d", m->aux_in);
-    rc |= param_setf(p, "AuxOutCount", "%d", m->aux_out);
-    rc |= param_setf(p, "~ZKFPVersion", "%s", "");
-    rc |= param_setf(p, "~MaxUserCount", "%d", 300);
-    rc |= param_setf(p, "~MaxAttLogCount", "%d", 10);
-    rc |= param_setf(p, "~MaxUserFingerCount", "%d", 0);
-    rc |= param_setf(p, "~IsOnlyRFMachine", "%d", 1);
-    rc |= param_setf(p, "~CardFormatFunOn", "%d", 1);
-    rc |= param_setf(p, "~Ext485ReaderFunOn", "%d", 0);
-    rc |= param_setf(p, "~DSTF", "%d", 1);
-    rc |= param_setf(p, "MachineType", "%d", m->doors);
-    rc |= param_setf(p, "DeviceID", "%u", cfg->device_id ? cfg->device_id : 1u);
-    rc |= param_setf(p, "MThreshold", "%d", 55);
-    rc |= param_setf(p, "SimpleEventType", "%d", 1);
-    rc |= param_setf(p, "MasterInbio485", "%d", 0);
-    rc |= param_setf(p, "PC485AsInbio485", "%d", 0);
-    rc |= param_setf(p, "ComPwd", "%s", cfg->password ? cfg->password : "");
-    rc |= param_setf(p, "IPAddress", "192.168.%u.%u", 1u + cfg->index / 50u % 250u, 201u + cfg->index % 50u);
-    rc |= param_setf(p, "NetMask", "%s", "255.255.255.0");
-    rc |= param_setf(p, "GATEIPAddress", "192.168.%u.1", 1u + cfg->index / 50u % 250u);
-    rc |= param_setf(p, "RS232BaudRate", "%d", 38400);
-    rc |= param_setf(p, "AntiPassback", "%d", 0);
-    rc |= param_setf(p, "InterLock", "%d", 0);
-    rc |= param_setf(p, "WatchDog", "%d", 1);
-    rc |= param_setf(p, "Door4ToDoor2", "%d", 0);
-    rc |= param_setf(p, "InBIOTowWay", "%d", 0);
-    rc |= param_setf(p, "BackupTime", "%d", 1);
-    rc |= param_setf(p, "DaylightSavingTimeOn", "%d", 0);
-    rc |= param_setf(p, "DLSTMode", "%d", 0);
-    rc |= param_setf(p, "DaylightSavingTime", "%d", 0);
-    rc |= param_setf(p, "StandardTime", "%d", 0);
-    for (int i = 1; i <= 10; i++) {
-        char n[24];
-        snprintf(n, sizeof n, "WeekOfMonth%d", i);
-        rc |= param_setf(p, n, "%d", 0);
-    }
-    static const struct { const char *what; const char *value; } door_defaults[] = {
-        { "ForcePassWord", "" },   { "SupperPassWord", "" }, { "CloseAndLock", "1" },
-        { "SensorType", "1" },     { "Drivertime", "5" },    { "Detectortime", "15" },
-        { "VerifyType", "4" },     { "MultiCardOpenDoor", "0" }, { "FirstCardOpenDoor", "0" },
-        { "ValidTZ", "1" },        { "KeepOpenTimeZone", "0" }, { "Intertime", "0" },
-        { "CancelKeepOpenDay", "0" },
-    };
-    for (int d = 1; d <= m->doors; d++)
-        for (size_t i = 0; i < sizeof door_defaults / sizeof door_defaults[0]; i++) {
-            char n[48];
-            snprintf(n, sizeof n, "Door%d%s", d, door_defaults[i].what);
-            rc |= param_setf(p, n, "%s", door_defaults[i].value);
-        }
-    return rc ? -1 : 0;
 }
 
 /* ---- RT-log ring ---- */
@@ -320,7 +178,7 @@ static void panel_arm_ms(struct c3sim_panel *p, loop_timer_t *t, uint64_t delay_
 static bool door_released(const struct c3sim_door *d) { return d->relay || d->latched || d->normal_open; }
 static bool door_has_sensor(const struct c3sim_door *d)
 {
-    return door_param(d->panel, d->n, "SensorType", 1) != 0;
+    return c3sim_params_door(d->panel, d->n, "SensorType", 1) != 0;
 }
 
 static void door_lock(struct c3sim_door *d)
@@ -349,7 +207,7 @@ static void door_output(struct c3sim_door *d, unsigned secs)
 /* A granted access (card or exit button) releases the lock for DoorNDrivertime seconds. */
 static void door_grant(struct c3sim_door *d)
 {
-    long t = door_param(d->panel, d->n, "Drivertime", 5);
+    long t = c3sim_params_door(d->panel, d->n, "Drivertime", 5);
     if (t > 0)
         door_output(d, t > 255 ? 255u : (unsigned)t);
 }
@@ -387,14 +245,14 @@ static void door_sensor(struct c3sim_door *d, bool open)
             d->alarm |= 0x01;
             push_event(p, 0, 0, VERIFY_OTHER, (uint8_t)d->n, 102, INOUT_NONE);
         }
-        long dt = door_param(p, d->n, "Detectortime", 15);
+        long dt = c3sim_params_door(p, d->n, "Detectortime", 15);
         if (dt > 0)
             panel_arm_ms(p, &d->detect_timer, (uint64_t)dt * 1000u);
     } else {
         loop_timer_disarm(p->loop, &d->detect_timer);
         d->alarm &= (uint8_t)~0x02u;
         push_event(p, 0, 0, VERIFY_OTHER, (uint8_t)d->n, 201, INOUT_NONE);
-        if (door_param(p, d->n, "CloseAndLock", 1) && d->relay && !d->latched)
+        if (c3sim_params_door(p, d->n, "CloseAndLock", 1) && d->relay && !d->latched)
             door_lock(d);
     }
 }
@@ -484,7 +342,7 @@ int c3sim_panel_init(struct c3sim_panel *p, loop_t *loop, const struct c3sim_pan
         p->cards[i] = rng_range(&p->rng, 1000000u, 16777215u);
         p->pins[i] = (uint32_t)i + 1u;
     }
-    if (params_defaults(p, cfg) < 0 ||
+    if (c3sim_params_defaults(p, cfg) < 0 ||
         c3sim_tables_init(&p->tables, cfg->dialect == C3SIM_DIALECT_SESSIONLESS ? C3SIM_LAYOUT_OLD : C3SIM_LAYOUT_NEW,
                           cfg->transactions, 0) < 0) {
         c3sim_panel_free(p);
@@ -556,7 +414,7 @@ static uint8_t reader_inout(struct c3sim_panel *p)
 
 static uint8_t door_verify(const struct c3sim_panel *p, int door)
 {
-    long v = door_param(p, door, "VerifyType", 4);
+    long v = c3sim_params_door(p, door, "VerifyType", 4);
     return (uint8_t)(v < 0 || v > 255 ? 4 : v);
 }
 
@@ -568,7 +426,7 @@ static unsigned activity_once(struct c3sim_panel *p)
     unsigned u = rng_range(&p->rng, 0, C3SIM_USERS - 1);
     uint32_t roll = rng_range(&p->rng, 0, 99);
     bool sensor = door_has_sensor(d);
-    long detect = door_param(p, n, "Detectortime", 15);
+    long detect = c3sim_params_door(p, n, "Detectortime", 15);
     uint8_t inout = reader_inout(p);
 
     if (door_busy(d) || roll < 15) { /* denied swipe: unregistered card, or a registered card refused */
@@ -615,182 +473,6 @@ static void activity_cb(loop_t *loop, void *arg)
 }
 
 /* ---- protocol operations ---- */
-
-int c3sim_panel_get_params(struct c3sim_panel *p, const char *req, size_t len, char *out, size_t cap)
-{
-    while (len > 0 && req[len - 1] == '\0')
-        len--;
-    if (len == 0 || cap == 0)
-        return -11;
-    size_t o = 0;
-    bool first = true;
-    size_t i = 0;
-    while (i <= len) {
-        size_t j = i;
-        while (j < len && req[j] != ',')
-            j++;
-        const char *name = req + i;
-        size_t nlen = j - i;
-        i = j + 1;
-        if (nlen == 0)
-            continue;
-        char dt[16];
-        const char *value;
-        if (nlen == 8 && memcmp(name, "DateTime", 8) == 0) {
-            snprintf(dt, sizeof dt, "%" PRIu32, c3sim_panel_now(p));
-            value = dt;
-        } else {
-            const struct c3sim_param *q = param_find(p, name, nlen);
-            value = q ? q->value : ""; /* unknown names answer "Name=" (see doc/decisions.md) */
-        }
-        size_t vlen = strlen(value);
-        size_t need = (first ? 0 : 1) + nlen + 1 + vlen;
-        if (o + need + 1 > cap)
-            return -3;
-        if (!first)
-            out[o++] = ',';
-        memcpy(out + o, name, nlen);
-        o += nlen;
-        out[o++] = '=';
-        memcpy(out + o, value, vlen);
-        o += vlen;
-        first = false;
-    }
-    if (first)
-        return -11;
-    out[o] = '\0';
-    return (int)o;
-}
-
-static bool all_digits(const char *s, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
-/* Decimal value of n digits (the text is not NUL-terminated; callers checked all_digits and n <= 10). */
-static unsigned long long digits_value(const char *s, size_t n)
-{
-    unsigned long long x = 0;
-    for (size_t i = 0; i < n; i++)
-        x = x * 10u + (unsigned)(s[i] - '0');
-    return x;
-}
-
-static bool name_is(const char *name, size_t nlen, const char *lit)
-{
-    return strlen(lit) == nlen && memcmp(name, lit, nlen) == 0;
-}
-
-/* DoorN<what>: returns N (1-9) when name has that shape, else 0. */
-static int door_name(const char *name, size_t nlen, const char *what)
-{
-    size_t wl = strlen(what);
-    if (nlen != 5 + wl || memcmp(name, "Door", 4) != 0 || !isdigit((unsigned char)name[4]) || name[4] == '0')
-        return 0;
-    return memcmp(name + 5, what, wl) == 0 ? name[4] - '0' : 0;
-}
-
-static bool read_only(const char *name, size_t nlen)
-{
-    static const char *const ro[] = { "LockCount", "ReaderCount", "AuxInCount", "AuxOutCount", "FirmVer",
-                                      "MachineType" };
-    if (nlen > 0 && name[0] == '~')
-        return true;
-    for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
-        if (name_is(name, nlen, ro[i]))
-            return true;
-    return false;
-}
-
-/* Range check for the numeric parameters the simulator acts on; other values are stored as given. */
-static bool value_ok(const char *name, size_t nlen, const char *v, size_t vlen)
-{
-    for (size_t i = 0; i < vlen; i++)
-        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] == 0x7f)
-            return false;
-    unsigned long long x;
-    if (name_is(name, nlen, "DateTime")) {
-        if (!all_digits(v, vlen) || vlen > 10)
-            return false;
-        x = digits_value(v, vlen);
-        if (x > UINT32_MAX)
-            return false;
-        struct c3_time t;
-        c3_time_unpack((uint32_t)x, &t);
-        return c3_time_valid(&t); /* 31 February is refused, see doc/decisions.md */
-    }
-    if (name_is(name, nlen, "ComPwd"))
-        return vlen <= 15;
-    if (name_is(name, nlen, "DeviceID"))
-        return all_digits(v, vlen) && vlen <= 3 && (x = digits_value(v, vlen)) >= 1 && x <= 255;
-    static const struct { const char *what; unsigned long max; } doors[] = {
-        { "Drivertime", 255 }, { "Detectortime", 255 }, { "SensorType", 2 }, { "VerifyType", 255 },
-        { "CloseAndLock", 1 }, { "Intertime", 255 },
-    };
-    for (size_t i = 0; i < sizeof doors / sizeof doors[0]; i++)
-        if (door_name(name, nlen, doors[i].what))
-            return all_digits(v, vlen) && vlen <= 3 && digits_value(v, vlen) <= doors[i].max;
-    return true;
-}
-
-int c3sim_panel_set_params(struct c3sim_panel *p, const char *req, size_t len)
-{
-    while (len > 0 && req[len - 1] == '\0')
-        len--;
-    if (len == 0)
-        return -11;
-    /* Validate everything first: a bad pair changes nothing. */
-    int pairs = 0;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && req[j] != ',')
-            j++;
-        const char *eq = memchr(req + i, '=', j - i);
-        if (!eq || eq == req + i)
-            return -11;
-        size_t nlen = (size_t)(eq - (req + i)), vlen = j - i - nlen - 1;
-        if (!value_ok(req + i, nlen, eq + 1, vlen))
-            return -11;
-        pairs++;
-        i = j + 1;
-    }
-    if (pairs == 0)
-        return -11;
-    int rc = 0;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && req[j] != ',')
-            j++;
-        const char *name = req + i;
-        const char *eq = memchr(name, '=', j - i);
-        size_t nlen = (size_t)(eq - name), vlen = j - i - nlen - 1;
-        const char *v = eq + 1;
-        i = j + 1;
-        if (read_only(name, nlen))
-            continue; /* identity values cannot be written; the firmware ignores them */
-        if (name_is(name, nlen, "DateTime")) {
-            struct c3_time t;
-            c3_time_unpack((uint32_t)digits_value(v, vlen), &t);
-            struct tm tm = { .tm_year = t.year - 1900, .tm_mon = t.month - 1, .tm_mday = t.day,
-                             .tm_hour = t.hour, .tm_min = t.minute, .tm_sec = t.second };
-            p->clock_offset = (int64_t)timegm(&tm) - host_local_wall();
-            continue;
-        }
-        if (name_is(name, nlen, "Reboot")) {
-            if (vlen == 1 && v[0] == '1')
-                rc = C3SIM_RESTART;
-            continue;
-        }
-        if (param_set(p, name, nlen, v, vlen) < 0)
-            return -12;
-    }
-    return rc;
-}
 
 int c3sim_panel_control(struct c3sim_panel *p, const uint8_t *b, size_t len)
 {
@@ -1020,7 +702,7 @@ int c3sim_panel_hold(struct c3sim_panel *p, int door, char *err, size_t errlen)
     struct c3sim_door *d = door_arg(p, door, err, errlen);
     if (!d)
         return -1;
-    long dt = door_param(p, door, "Detectortime", 15);
+    long dt = c3sim_params_door(p, door, "Detectortime", 15);
     if (!door_has_sensor(d) || dt <= 0) {
         snprintf(err, errlen, "door %d has no open timeout (sensor type 0 or Door%dDetectortime=0)", door, door);
         return -1;

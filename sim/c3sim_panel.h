@@ -121,10 +121,9 @@ void c3sim_panel_free(struct c3sim_panel *p);
 void c3sim_panel_shutdown(struct c3sim_panel *p);
 void c3sim_panel_boot(struct c3sim_panel *p);
 
-/* Look up a stored parameter value; NULL if the panel has no such name (DateTime is computed). */
-const char *c3sim_panel_param(const struct c3sim_panel *p, const char *name);
-uint8_t c3sim_panel_device_id(const struct c3sim_panel *p);
 
+/* Host local wall-clock seconds (local time expressed as if it were UTC); the panel clock adds its offset. */
+int64_t c3sim_panel_host_wall(void);
 /* Current panel clock as packed time (host local time + offset). */
 uint32_t c3sim_panel_now(const struct c3sim_panel *p);
 
@@ -132,11 +131,7 @@ uint32_t c3sim_panel_now(const struct c3sim_panel *p);
  * boot, so the device-start event survives; see doc/decisions.md). */
 void c3sim_panel_client_connected(struct c3sim_panel *p);
 
-/* Protocol operations. Text in, text out; return the reply length, or a negative panel error. */
-int c3sim_panel_get_params(struct c3sim_panel *p, const char *req, size_t len, char *out, size_t cap);
-/* 0, C3SIM_RESTART (Reboot=1) or a negative panel error (nothing is changed then). */
-int c3sim_panel_set_params(struct c3sim_panel *p, const char *req, size_t len);
-/* 5-byte CONTROL_DEVICE payload: 0, C3SIM_RESTART or a negative panel error. */
+/* Protocol operations. 5-byte CONTROL_DEVICE payload: 0, C3SIM_RESTART or a negative panel error. */
 int c3sim_panel_control(struct c3sim_panel *p, const uint8_t *payload, size_t len);
 /* One 16-byte RT record: the oldest queued event, or a door/alarm status record when none is queued. */
 void c3sim_panel_rtlog_binary(struct c3sim_panel *p, uint8_t out[16]);

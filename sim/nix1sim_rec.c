@@ -32,7 +32,8 @@ static void copy_out(const char *ln, size_t ll, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int nix1sim_rec_get(struct nix1sim_store *st, const char *file, const char *key, char *out, size_t cap)
+/* The first record of file whose key is key (key NULL: the first non-empty line) into out. */
+static int find_line(struct nix1sim_store *st, const char *file, const char *key, char *out, size_t cap)
 {
     char *d;
     size_t n, pos = 0, ll;
@@ -42,7 +43,7 @@ int nix1sim_rec_get(struct nix1sim_store *st, const char *file, const char *key,
         return rc;
     rc = NIX1SIM_STORE_NOTFOUND;
     while (nix1sim_rec_next(d, n, &pos, &ln, &ll)) {
-        if (key_is(ln, ll, key)) {
+        if (key ? key_is(ln, ll, key) : ll > 0) {
             copy_out(ln, ll, out, cap);
             rc = NIX1SIM_STORE_OK;
             break;
@@ -52,24 +53,14 @@ int nix1sim_rec_get(struct nix1sim_store *st, const char *file, const char *key,
     return rc;
 }
 
+int nix1sim_rec_get(struct nix1sim_store *st, const char *file, const char *key, char *out, size_t cap)
+{
+    return find_line(st, file, key, out, cap);
+}
+
 int nix1sim_rec_first(struct nix1sim_store *st, const char *file, char *out, size_t cap)
 {
-    char *d;
-    size_t n, pos = 0, ll;
-    const char *ln;
-    int rc = nix1sim_store_read(st, file, &d, &n);
-    if (rc != NIX1SIM_STORE_OK)
-        return rc;
-    rc = NIX1SIM_STORE_NOTFOUND;
-    while (nix1sim_rec_next(d, n, &pos, &ln, &ll)) {
-        if (ll > 0) {
-            copy_out(ln, ll, out, cap);
-            rc = NIX1SIM_STORE_OK;
-            break;
-        }
-    }
-    free(d);
-    return rc;
+    return find_line(st, file, NULL, out, cap);
 }
 
 /* Rebuild a file line by line. mode: 0 = put (replace in place or append), 1 = delete. */

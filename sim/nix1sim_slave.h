@@ -123,4 +123,18 @@ int nix1sim_slave_log(struct nix1sim_slave *s, bool activity, const char *line);
 int nix1sim_slave_log_record(struct nix1sim_slave *s, bool activity, const char *uid, long unit, long long key_ts,
                              unsigned probe, unsigned od, unsigned rc);
 
+/* For the request handlers (nix1sim_exec): */
+/* true once the RTC holds a plausible time (spec §5.11). */
+bool nix1sim_slave_clock_valid(const struct nix1sim_slave *s);
+/* Write the RAM config to CONFIG.TXT (restoring old when that fails): the reply code. */
+uint8_t nix1sim_slave_commit_config(struct nix1sim_slave *s, const struct nix1_config *old);
+/* Read CONFIG.TXT into the RAM mirror (defaults when missing or unreadable). */
+void nix1sim_slave_load_config(struct nix1sim_slave *s);
+/* Lines in ACCESS.<doy>: >= 0, or -rc. */
+int nix1sim_slave_access_lines(struct nix1sim_slave *s, unsigned doy);
+/* The general status byte of spec §5.7. */
+uint8_t nix1sim_slave_general_status(struct nix1sim_slave *s);
+/* Queue one reply line (rc, the echoed command, an optional payload) to go out after the latency. */
+void nix1sim_slave_queue_reply(struct nix1sim_slave *s, unsigned rc, char cmd, char arg, const char *payload);
+
 #endif

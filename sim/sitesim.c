@@ -22,7 +22,7 @@
 #include "config/site_config.h"
 #include "core/durable.h"
 #include "core/loop.h"
-#include "drivers/nix1/nix1_files.h"
+#include "sim/sitesim_cards.h"
 
 #define GROUP_MAX 64u          /* panels per `portier-sim c3` process */
 #define C3_ATTEMPTS 3          /* a C3 group that fails to start (e.g. a port taken meanwhile) gets new ports */
@@ -130,218 +130,9 @@ static const char *c3_model_for(unsigned doors)
     return doors <= 1 ? "c3-100" : doors == 2 ? "c3-200" : "c3-400";
 }
 
-/* ---- NiX1 µSD cards: written before the bus simulator starts, so each slave boots with the configuration's
- * units, timeouts and rights (nix1sim keeps each card as files in DIR/<ADDRESS>/) ---- */
-
-static const char demo_keys[] = "1350028169\t[Z}4V;qr$(/Kc_aiF7#K8tATNC\n1349094539\tIdRPKslg\\?/\n";
-static const char *const demo_users[][2] = {
-    { "Arthur Dent", "3" }, { "Ford Prefect", "0" }, { "Trillian", "1" }, { "Zaphod Beeblebrox", "0" },
-    { "Marvin", "0" },
-};
-
-static int read_whole(const char *dir, const char *name, char **data, size_t *len)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= (64u << 20)) {
-                free(buf);
-                fclose(f);
-                errno = EFBIG;
-                return -1;
-            }
-            char *nb = realloc(buf, cap ? cap * 2 : 4096);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nb;
-            cap = cap ? cap * 2 : 4096;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = EIO;
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-struct server_files {
-    struct nix1_keys keys;
-    struct nix1_users users;
-    struct nix1_rights rights;
-};
-
-static void server_files_free(struct server_files *sf)
-{
-    nix1_keys_free(&sf->keys);
-    nix1_users_free(&sf->users);
-    nix1_rights_free(&sf->rights);
-}
-
-/* The bus's server files when its server_dir has them all, else a built-in set (the spec's demo keys, five
- * users with rights on every unit of the bus, one of them weekdays 8-17 only). */
-static int load_server_files(const struct site_bus *b, struct server_files *sf)
-{
-    struct nix1_diag diag = { 0 };
-    int rc = 0;
-    if (b->server_dir[0]) {
-        static const char *const names[] = { "keys.txt", "users.txt", "cron.txt" };
-        char *d[3] = { NULL, NULL, NULL };
-        size_t n[3] = { 0, 0, 0 };
-        int i;
-        for (i = 0; i < 3; i++)
-            if (read_whole(b->server_dir, names[i], &d[i], &n[i]) != 0)
-                break;
-        if (i == 3) {
-            if (nix1_files_read_keys(names[0], d[0], n[0], &sf->keys, &diag) < 0 ||
-                nix1_files_read_users(names[1], d[1], n[1], &sf->users, &diag) < 0 ||
-                nix1_files_read_cron(names[2], d[2], n[2], &sf->rights, &diag) < 0)
-                rc = -1;
-            if (diag.count > 0 && diag.text)
-                fprintf(stderr, "portier-sim site: bus \"%s\": problems in %s (lines skipped):\n%s", b->name,
-                        b->server_dir, diag.text);
-        } else {
-            fprintf(stderr, "portier-sim site: bus \"%s\": cannot read %s/%s (%s); its slaves get built-in demo "
-                    "users\n", b->name, b->server_dir, names[i], strerror(errno));
-        }
-        for (int k = 0; k < 3; k++)
-            free(d[k]);
-        if (i == 3) {
-            nix1_diag_free(&diag);
-            return rc;
-        }
-    }
-    char *ubuf = NULL, *rbuf = NULL;
-    size_t ulen = 0, rlen = 0;
-    FILE *u = open_memstream(&ubuf, &ulen), *r = open_memstream(&rbuf, &rlen);
-    if (!u || !r) {
-        if (u)
-            fclose(u);
-        if (r)
-            fclose(r);
-        free(ubuf);
-        free(rbuf);
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
-        fprintf(u, "%s\t1349094539\t%s\n", demo_users[i][0], demo_users[i][1]);
-        for (size_t k = 0; k < b->n_slaves; k++)
-            for (int p = 0; p < SITE_NIX1_PROBES; p++)
-                if (b->slaves[k].probe_units[p] >= 0)
-                    fprintf(r, "%d\t%s\t%s\n", b->slaves[k].probe_units[p], demo_users[i][0],
-                            i == 3 ? "* 8-17 * * 1-5" : "* * * * *");
-    }
-    fclose(u);
-    fclose(r);
-    if (nix1_files_read_keys("demo keys", demo_keys, strlen(demo_keys), &sf->keys, &diag) < 0 ||
-        nix1_files_read_users("demo users", ubuf, ulen, &sf->users, &diag) < 0 ||
-        nix1_files_read_cron("demo rights", rbuf, rlen, &sf->rights, &diag) < 0)
-        rc = -1;
-    free(ubuf);
-    free(rbuf);
-    nix1_diag_free(&diag);
-    return rc;
-}
-
-static int write_file(const char *dir, const char *name, const void *data, size_t len)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return durable_write(path, data, len, 0600, DURABLE_NO_SYNC, NULL, 0);
-}
-
 static int make_dir(const char *path)
 {
     return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-/* Write every slave's CONFIG.TXT and rights files into busdir/<ADDRESS>/; generated files left from an earlier
- * run with other units are removed. */
-static int prepare_cards(const struct site_bus *b, const char *busdir)
-{
-    if (make_dir(busdir) != 0) {
-        fprintf(stderr, "portier-sim site: cannot create %s: %s\n", busdir, strerror(errno));
-        return -1;
-    }
-    struct server_files sf = { 0 };
-    if (load_server_files(b, &sf) != 0) {
-        fprintf(stderr, "portier-sim site: bus \"%s\": out of memory reading the server files\n", b->name);
-        server_files_free(&sf);
-        return -1;
-    }
-    int rc = 0;
-    for (size_t k = 0; k < b->n_slaves && rc == 0; k++) {
-        const struct site_slave *s = &b->slaves[k];
-        char card[PATH_MAX];
-        int cn = snprintf(card, sizeof card, "%s/%s", busdir, s->addr);
-        if (cn < 0 || (size_t)cn >= sizeof card || make_dir(card) != 0) {
-            fprintf(stderr, "portier-sim site: cannot create %s: %s\n", card, strerror(errno));
-            rc = -1;
-            break;
-        }
-        struct nix1_config c;
-        nix1_config_defaults(&c);
-        c.baudrate = b->baud;
-        c.enable = true;
-        uint32_t units[SITE_NIX1_PROBES];
-        size_t nu = 0;
-        for (int p = 0; p < SITE_NIX1_PROBES; p++) {
-            c.has_unit[p] = s->probe_units[p] >= 0;
-            c.unit[p] = s->probe_units[p] >= 0 ? (uint32_t)s->probe_units[p] : 0;
-            if (c.has_unit[p])
-                units[nu++] = c.unit[p];
-        }
-        if (s->valid_timeout >= 0)
-            c.valid_access_timeout = (unsigned)s->valid_timeout;
-        if (s->bad_timeout >= 0)
-            c.bad_access_timeout = (unsigned)s->bad_timeout;
-        char cfg[2048];
-        int n = nix1_config_format(&c, cfg, sizeof cfg);
-        struct nix1_genset g = { 0 };
-        if (n < 0 || write_file(card, "CONFIG.TXT", cfg, (size_t)n) != 0 ||
-            nix1_files_generate(&sf.keys, &sf.users, &sf.rights, units, nu, false, &g) != 0) {
-            fprintf(stderr, "portier-sim site: cannot prepare the card of slave %s in %s: %s\n", s->addr, card,
-                    strerror(errno));
-            rc = -1;
-        }
-        for (size_t i = 0; rc == 0 && i < g.n; i++) {
-            if (write_file(card, g.v[i].name, g.v[i].data, g.v[i].len) != 0) {
-                fprintf(stderr, "portier-sim site: cannot write %s/%s: %s\n", card, g.v[i].name, strerror(errno));
-                rc = -1;
-            }
-        }
-        DIR *dp = rc == 0 ? opendir(card) : NULL;
-        struct dirent *de;
-        while (dp && (de = readdir(dp))) {
-            if (nix1_files_is_managed(de->d_name) && !nix1_genset_find(&g, de->d_name)) {
-                char old[PATH_MAX + 300];
-                snprintf(old, sizeof old, "%s/%s", card, de->d_name);
-                unlink(old);
-            }
-        }
-        if (dp)
-            closedir(dp);
-        nix1_genset_free(&g);
-    }
-    server_files_free(&sf);
-    return rc;
 }
 
 /* ---- children ---- */
@@ -1049,7 +840,7 @@ static int sitesim_main(int argc, char **argv)
     for (size_t b = 0; b < ss.site->n_buses; b++) {
         char busdir[PATH_MAX];
         int n = snprintf(busdir, sizeof busdir, "%s/nix1-%zu", ss.dir, b + 1);
-        if (n < 0 || (size_t)n >= sizeof busdir || prepare_cards(&ss.site->buses[b], busdir) != 0)
+        if (n < 0 || (size_t)n >= sizeof busdir || sitesim_cards_prepare(&ss.site->buses[b], busdir) != 0)
             goto out;
     }
     for (size_t i = 0; i < ss.n_children; i++) {

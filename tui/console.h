@@ -15,6 +15,8 @@
 #include "tui/request.h"
 #include "tui/theme.h"
 
+struct remote; /* client/remote.h */
+
 /* ---- bounded event window (the journal holds the rest) ---- */
 struct ring {
     struct event *ev;
@@ -78,7 +80,7 @@ struct dialog {
 
 /* ---- panes ---- */
 enum { PANE_HANDLED = 1u, PANE_REDRAW = 2u, PANE_QUIT = 4u };
-enum pane_id { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS, PANE_HISTORY, PANE_HELP,
+enum pane_id { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS, PANE_HISTORY, PANE_CARDS, PANE_HELP,
                PANE_COUNT };
 
 struct listview {
@@ -128,6 +130,7 @@ struct console {
     int64_t msg_until_ms;
     bool dirty, full_redraw;
     bool quit;
+    bool restart;            /* as a client: quit and start again (the daemon's site changed shape) */
     uint64_t ticks, exit_after; /* exit_after 0 = never */
 
     struct ring live, ibutton;
@@ -151,6 +154,13 @@ struct console {
         int64_t first_press_ms; /* double-press confirmation */
     } em;
     int event_sub, stored_sub;
+
+    /* as a client of portierd (tui/client.c); NULL when this console owns the devices */
+    struct remote *remote;
+    bool remote_down;        /* not connected: what is on screen is as it was when the link went */
+    char remote_why[200];
+    int64_t remote_down_us;
+    bool remote_refusal_shown; /* the popup saying why the emergency key could not act: closed on reconnect */
 };
 
 /* Show a message in the message line for a few seconds. */
@@ -188,11 +198,17 @@ struct pane *pane_slaves_new(struct console *c);
 struct pane *pane_alarms_new(struct console *c);
 struct pane *pane_history_new(struct console *c);
 struct pane *pane_help_new(struct console *c);
+struct pane *pane_cards_new(struct console *c);
+/* Who card number `card` of C3 panel `device` belongs to, in words ("user 7 Ann Smith", "no user of Panel A has
+ * it"), from the Cards pane's copy of the panel's users; reads them when it has none yet (the text says so). */
+void cards_owner(struct console *c, const char *device, uint32_t card, char *buf, size_t len);
 /* Scroll the help to the section of a pane's requests (the pane the operator came from). */
 void pane_help_show(struct console *c, enum req_scope scope);
 
 /* Alarms (tui/pane_alarms.c): add an alarm event, acknowledge, count. */
 void alarms_add(struct console *c, const struct event *ev);
+/* Someone acknowledged this journal event (as a client of portierd: any console, portierctl): off the list. */
+void alarms_acked(struct console *c, int64_t event_id);
 size_t alarms_unacked(const struct console *c);
 
 #endif

@@ -231,6 +231,12 @@ static void details(struct console *c, const struct event *ev)
         strbuf_printf(&tb, "Card/PIN: %u / %u  verify %d  in/out %d\nText:     %s\nJournal:  %s #%lld%s", ev->card,
                       ev->pin, ev->verify, ev->inout, ev->text, console_stored_text(ev), (long long)ev->id,
                       ev->recovered ? ", recovered from the panel's event table" : "");
+    if (ev->kind != EVENT_NIX1_ACCESS && ev->card) {
+        char owner[200];
+        cards_owner(c, ev->device, ev->card, owner, sizeof owner);
+        if (strcmp(owner, "-") != 0)
+            strbuf_printf(&tb, "\nCard of:  %s", owner);
+    }
     console_info(c, "Event", text);
 }
 

@@ -21,6 +21,8 @@ static const struct request_info table[REQ_COUNT] = {
     [REQ_VIEW_SLAVES] = {REQ_VIEW_SLAVES, "view-slaves", SCOPE_GLOBAL, "4", NULL, REQ_NO_ACTION, "NiX1 slaves"},
     [REQ_VIEW_ALARMS] = {REQ_VIEW_ALARMS, "view-alarms", SCOPE_GLOBAL, "5", NULL, REQ_NO_ACTION, "Alarms waiting for acknowledgement"},
     [REQ_VIEW_HISTORY] = {REQ_VIEW_HISTORY, "view-history", SCOPE_GLOBAL, "6", NULL, REQ_NO_ACTION, "Journal and audit trail"},
+    [REQ_VIEW_CARDS] = {REQ_VIEW_CARDS, "view-cards", SCOPE_GLOBAL, "7", NULL, REQ_NO_ACTION,
+                        "Cards and users of the C3 panels (who a card belongs to, which doors)"},
     [REQ_REDRAW] = {REQ_REDRAW, "redraw", SCOPE_GLOBAL, "C-l", NULL, REQ_NO_ACTION, "Redraw the screen"},
     [REQ_QUIT] = {REQ_QUIT, "quit", SCOPE_GLOBAL, "F10 q", "Quit", REQ_NO_ACTION, "Quit (asks only when something is pending)"},
     [REQ_CANCEL] = {REQ_CANCEL, "cancel", SCOPE_GLOBAL, "Esc", NULL, REQ_NO_ACTION, "Cancel the dialog, search or filter"},
@@ -77,10 +79,21 @@ static const struct request_info table[REQ_COUNT] = {
                            "Switch between the journal and the operator audit trail"},
     [REQ_HISTORY_CLEAR] = {REQ_HISTORY_CLEAR, "history-clear", SCOPE_HISTORY, "F3 x", "Clear", REQ_NO_ACTION,
                            "Clear the search and the filter"},
+
+    [REQ_CARDS_PANEL] = {REQ_CARDS_PANEL, "cards-panel", SCOPE_CARDS, "p Right", "Panel", REQ_NO_ACTION,
+                         "Show the next C3 panel's users"},
+    [REQ_CARDS_RELOAD] = {REQ_CARDS_RELOAD, "cards-reload", SCOPE_CARDS, "F5 r", "Reload", ACTION_PANEL_DATA_GET,
+                          "Read the panel's users and access rights again"},
+    [REQ_USER_ADD] = {REQ_USER_ADD, "user-add", SCOPE_CARDS, "F2 a", "Add", ACTION_PANEL_DATA,
+                      "Add a user: card, name, doors (changes shown, then applied)"},
+    [REQ_USER_EDIT] = {REQ_USER_EDIT, "user-edit", SCOPE_CARDS, "F3 e", "Edit", ACTION_PANEL_DATA,
+                       "Edit the user: card, name, validity, doors (changes shown, then applied)"},
+    [REQ_USER_DELETE] = {REQ_USER_DELETE, "user-delete", SCOPE_CARDS, "F4 d", "Delete", ACTION_PANEL_DATA,
+                         "Delete the user and the user's access rights (asks first)"},
 };
 
 static const char *const scope_names[SCOPE_COUNT] = {
-    "Global", "Lists", "Live events", "iButton events", "Doors", "NiX1 slaves", "Alarms", "History",
+    "Global", "Lists", "Live events", "iButton events", "Doors", "NiX1 slaves", "Alarms", "History", "Cards",
 };
 
 const struct request_info *request_info(enum req id)

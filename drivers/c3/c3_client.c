@@ -180,40 +180,37 @@ static struct pjob *pjob_new(struct c3_session *s, bool set, const char *const *
     return j;
 }
 
-int c3_client_params_get(struct c3_session *s, const char *const *names, size_t n,
-                         const struct c3_op_opts *o, c3_params_cb cb, void *arg)
+/* Submit a get (get_cb) or set (set_cb) job: what pjob_submit returns; when negative, no callback follows. */
+static int pjob_start(struct c3_session *s, bool set, const char *const *names, const char *const *values, size_t n,
+                      const struct c3_op_opts *o, c3_params_cb get_cb, c3_done_cb set_cb, void *arg)
 {
     if (n == 0)
         return C3_E_SYNTAX; /* the panel answers an empty request with -11 */
-    struct pjob *j = pjob_new(s, false, names, NULL, n, o);
+    struct pjob *j = pjob_new(s, set, names, values, n, o);
     if (!j)
         return C3_S_NOMEM;
-    j->get_cb = cb;
+    j->get_cb = get_cb;
+    j->set_cb = set_cb;
     j->arg = arg;
     int rc = pjob_submit(j);
     if (rc < 0) {
         j->get_cb = NULL;
+        j->set_cb = NULL;
         pjob_free(j);
     }
     return rc;
 }
 
+int c3_client_params_get(struct c3_session *s, const char *const *names, size_t n,
+                         const struct c3_op_opts *o, c3_params_cb cb, void *arg)
+{
+    return pjob_start(s, false, names, NULL, n, o, cb, NULL, arg);
+}
+
 int c3_client_params_set(struct c3_session *s, const char *const *names, const char *const *values, size_t n,
                          const struct c3_op_opts *o, c3_done_cb cb, void *arg)
 {
-    if (n == 0)
-        return C3_E_SYNTAX;
-    struct pjob *j = pjob_new(s, true, names, values, n, o);
-    if (!j)
-        return C3_S_NOMEM;
-    j->set_cb = cb;
-    j->arg = arg;
-    int rc = pjob_submit(j);
-    if (rc < 0) {
-        j->set_cb = NULL;
-        pjob_free(j);
-    }
-    return rc;
+    return pjob_start(s, true, names, values, n, o, NULL, cb, arg);
 }
 
 /* ---- control ---- */

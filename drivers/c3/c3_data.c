@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hex.h"
 #include "drivers/c3/c3_frame.h"
 
 /* ---- buffer ---- */
@@ -184,17 +185,6 @@ int c3_value_to_text(char type, const struct c3_data_value *v, char *out, size_t
     return (int)(2 * v->len);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int c3_value_from_text(char type, const char *text, uint8_t *out, size_t cap)
 {
     size_t n = strlen(text);
@@ -236,12 +226,8 @@ int c3_value_from_text(char type, const char *text, uint8_t *out, size_t cap)
         return C3_E_RANGE;
     if (n / 2 > cap)
         return C3_E_NOSPACE;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return C3_E_SYNTAX;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (hex_decode(text, n / 2, out) != 0)
+        return C3_E_SYNTAX;
     return (int)(n / 2);
 }
 

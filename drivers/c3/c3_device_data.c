@@ -96,11 +96,12 @@ static void on_store(void *arg, const struct c3_store_result *r)
     unlink_free(d);
 }
 
-/* "KIND OP [dry-run]" into the request. */
-static int parse_request(const char *text, struct c3_store_req *rq, char *err, size_t errlen)
+/* "KIND OP [FIELD=VALUE] [dry-run]" into the request (the scope only with replace); where holds the scope. */
+static int parse_request(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err,
+                         size_t errlen)
 {
-    char kind[16] = "", op[16] = "", flag[16] = "";
-    int n = text ? sscanf(text, "%15s %15s %15s", kind, op, flag) : 0;
+    char kind[16] = "", op[16] = "", w3[48] = "", w4[16] = "", w5[2] = "";
+    int n = text ? sscanf(text, "%15s %15s %47s %15s %1s", kind, op, w3, w4, w5) : 0;
     static const struct {
         const char *name;
         enum c3_store_op op;
@@ -110,12 +111,22 @@ static int parse_request(const char *text, struct c3_store_req *rq, char *err, s
     size_t i = 0;
     while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, op) != 0)
         i++;
-    if (n < 2 || rq->kind < 0 || i == sizeof ops / sizeof ops[0] || (n == 3 && strcmp(flag, "dry-run") != 0)) {
+    bool scoped = n >= 3 && strchr(w3, '=') && w3[0] != '=' && strchr(w3, '=')[1];
+    const char *flag = scoped ? (n >= 4 ? w4 : NULL) : (n >= 3 ? w3 : NULL);
+    if (n < 2 || n > (scoped ? 4 : 3) || rq->kind < 0 || i == sizeof ops / sizeof ops[0] ||
+        (flag && strcmp(flag, "dry-run") != 0) || (scoped && ops[i].op != C3_STORE_REPLACE)) {
         snprintf(err, errlen, "not a panel data request: \"%.60s\"", text ? text : "");
         return -1;
     }
     rq->op = ops[i].op;
-    rq->dry_run = n == 3;
+    rq->dry_run = flag != NULL;
+    if (scoped) {
+        snprintf(where, wcap, "%s", w3);
+        char *eq = strchr(where, '=');
+        *eq = '\0';
+        rq->where_field = where;
+        rq->where_value = eq + 1;
+    }
     return 0;
 }
 
@@ -123,7 +134,8 @@ int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct de
                    size_t errlen)
 {
     struct c3_store_req rq = { .kind = -1 };
-    if (parse_request(cmd->request, &rq, err, errlen) < 0)
+    char where[48];
+    if (parse_request(cmd->request, &rq, where, sizeof where, err, errlen) < 0)
         return -1;
     struct c3d_data *d = calloc(1, sizeof *d);
     if (!d) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_time.h"
@@ -107,24 +108,13 @@ static bool parse_dec(struct span s, uint32_t maxv, uint32_t *v)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_hex(struct span s, uint32_t *v)
 {
     if (s.n == 0 || s.n > 8)
         return false;
     uint32_t acc = 0;
     for (size_t i = 0; i < s.n; i++) {
-        int h = hexval(s.p[i]);
+        int h = hex_digit(s.p[i]);
         if (h < 0)
             return false;
         acc = acc << 4 | (uint32_t)h;
@@ -231,12 +221,8 @@ static bool parse_kv_record(const char *line, size_t len, struct c3_rt_record *r
         struct span a = val[K_ALARM];
         if (a.n != 2 * C3_RT_DOORS)
             return false;
-        for (unsigned d = 0; d < C3_RT_DOORS; d++) {
-            int hi = hexval(a.p[2 * d]), lo = hexval(a.p[2 * d + 1]);
-            if (hi < 0 || lo < 0)
-                return false;
-            r->status.alarm[d] = (uint8_t)(hi << 4 | lo);
-        }
+        if (hex_decode(a.p, C3_RT_DOORS, r->status.alarm) != 0)
+            return false;
     }
     return true;
 }

@@ -1,3 +1,5 @@
+/* c3_session: the connection state machine of one C3 panel. Kept in one file (about 1100 lines) on purpose: its
+ * states, queue, timers and probing call each other and share one private struct; split, they would need it public. */
 #include "drivers/c3/c3_session.h"
 
 #include <errno.h>

@@ -214,6 +214,26 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
             return -2;
         }
     enum c3_store_op op = st->req.op;
+    if (op == C3_STORE_REPLACE && st->where_field[0]) {
+        /* The rows replace only those whose FIELD is VALUE (one user's access rights): the others stay as the
+         * panel holds them now, whatever the sender's copy said. */
+        int sc = csv_col(cur, st->where_field), qc = csv_col(rq, st->where_field);
+        if (sc < 0) {
+            snprintf(st->msg, sizeof st->msg, "%s: not a column of %s", st->where_field,
+                     is_raw(st) ? st->def->name : c3_kind_name((enum c3_kind)st->req.kind));
+            return -2;
+        }
+        for (size_t r = 0; r < rq->nrows; r++)
+            if (qc < 0 || strcmp(csv_cell(rq, r, (size_t)qc), st->where_value) != 0) {
+                snprintf(st->msg, sizeof st->msg, "line %zu: %s: not %.40s (the rows replace those with %s=%.40s only)",
+                         line_of(rq, r), st->where_field, st->where_value, st->where_field, st->where_value);
+                return -2;
+            }
+        for (size_t r = 0; r < cur->nrows; r++)
+            if (strcmp(csv_cell(cur, r, (size_t)sc), st->where_value) != 0 &&
+                csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0)
+                return -1;
+    }
     bool *gone = calloc(cur->nrows + 1, sizeof *gone);
     if (!gone)
         return -1;

@@ -28,7 +28,8 @@ struct c3_store_req {
     const char *table;         /* the raw table's name (kind -1) */
     const struct csv *rows;    /* ADD/SET/REPLACE: rows (operator columns, or field names for a raw table);
                                   DELETE of a kind: rows with the kind's key columns */
-    const char *where_field;   /* raw LIST/DELETE: only rows whose field equals where_value */
+    const char *where_field;   /* raw LIST/DELETE: only rows whose field equals where_value; REPLACE: the rows
+                                  replace only those (a column of the kind, "pin"), every row must have it */
     const char *where_value;
     bool dry_run;              /* check and compute the difference, write nothing */
 };

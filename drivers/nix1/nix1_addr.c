@@ -4,32 +4,18 @@
 #include <string.h>
 
 #include "core/crc.h"
+#include "core/hex.h"
 
 const nix1_addr_t nix1_addr_scratch = { { 0x27, 0, 0, 0, 0, 0, 0, 0x5C } };
 const nix1_addr_t nix1_addr_broadcast = { { 0x27, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x4E } };
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 int nix1_addr_parse(const char *s, size_t len, nix1_addr_t *out)
 {
     if (!s || len != NIX1_ADDR_LEN)
         return -1;
     nix1_addr_t a;
-    for (size_t i = 0; i < 8; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        a.b[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (hex_decode(s, 8, a.b) != 0)
+        return -1;
     if (out)
         *out = a;
     return 0;

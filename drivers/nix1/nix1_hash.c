@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 
 #include "core/crc.h"
+#include "core/hex.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
 
@@ -93,27 +94,12 @@ int nix1_hex_encode(const void *data, size_t len, char *out, size_t cap)
     return (int)(2 * len);
 }
 
-static int hv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int nix1_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t cap)
 {
     if ((hex_len && !hex) || hex_len % 2 || hex_len / 2 > cap || hex_len / 2 > INT32_MAX)
         return -1;
-    for (size_t i = 0; i < hex_len / 2; i++) {
-        int a = hv(hex[2 * i]), b = hv(hex[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return -1;
-        out[i] = (uint8_t)(a << 4 | b);
-    }
+    if (hex_decode(hex, hex_len / 2, out) != 0)
+        return -1;
     return (int)(hex_len / 2);
 }
 

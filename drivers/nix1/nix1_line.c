@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/hex.h"
+
 size_t nix1_line_trim(const char *line, size_t len)
 {
     if (len > 0 && line[len - 1] == '\n') {
@@ -201,17 +203,6 @@ int nix1_request_encode_opt(char *buf, size_t cap, const nix1_addr_t *addr, char
 
 /* ---- replies ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 enum nix1_rep_status nix1_reply_parse(const char *line, size_t len, struct nix1_reply *out)
 {
     struct nix1_reply r;
@@ -242,7 +233,7 @@ enum nix1_rep_status nix1_reply_parse(const char *line, size_t len, struct nix1_
         st = NIX1_REP_BAD_RC;
         goto done;
     }
-    r.rc = (uint8_t)(hexval(line[16]) << 4 | hexval(line[17]));
+    r.rc = (uint8_t)(hex_digit(line[16]) << 4 | hex_digit(line[17]));
     r.cmd = line[18];
     r.arg = line[19];
     if (len > hdr) {
@@ -348,7 +339,7 @@ bool nix1_parse_hex(const char *p, size_t len, size_t ndigits, uint64_t *out)
         return false;
     uint64_t v = 0;
     for (size_t i = 0; i < len; i++) {
-        int h = hexval(p[i]);
+        int h = hex_digit(p[i]);
         if (h < 0)
             return false;
         v = v << 4 | (uint64_t)h;

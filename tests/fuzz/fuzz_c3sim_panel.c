@@ -6,6 +6,7 @@
 
 #include "core/loop.h"
 #include "sim/c3sim_panel.h"
+#include "sim/c3sim_params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,12 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t rec[16];
         switch (op % 9) {
         case 0:
-            rc = c3sim_panel_get_params(&p, (const char *)arg, len, out, sizeof out);
+            rc = c3sim_params_get(&p, (const char *)arg, len, out, sizeof out);
             if (rc >= 0 && ((size_t)rc >= sizeof out || out[rc] != '\0'))
                 abort();
             break;
         case 1:
-            rc = c3sim_panel_set_params(&p, (const char *)arg, len);
+            rc = c3sim_params_set(&p, (const char *)arg, len);
             if (rc == C3SIM_RESTART) {
                 c3sim_panel_shutdown(&p);
                 c3sim_panel_boot(&p);

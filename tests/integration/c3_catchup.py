@@ -5,16 +5,15 @@ panel's transaction table since the first connection is in the journal exactly o
 ones of the downtime marked recovered, and the gap row says how many were recovered. Second part: a panel whose
 table (200 rows) is smaller than the downtime's events: the gap row says how many are lost for good, and the
 journal holds exactly the rows the table still had, once each."""
-import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c3sim_lib import Panel  # noqa: E402
+from c3sim_lib import (Panel, check_same, history, journal, key_ev, key_txn, panel_events, same,  # noqa: E402
+                       since_first_contact)
 from portierd_lib import PORTIERCTL, Client, Daemon, cleanup, fail, links_up, ok, tmpdir  # noqa: E402
 
 DOWNTIME_S = float(os.environ.get("PORTIER_DOWNTIME_S", "60"))
@@ -29,43 +28,6 @@ def write_config(tmp, panel, name):
                 'roles = { default = "technician"; };\n' % panel.port)
     os.chmod(path, 0o600)
     return path
-
-
-def run_json(args):
-    p = subprocess.run([PORTIERCTL, "--json"] + args, capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        fail("portierctl %s: exit %d: %s" % (" ".join(args), p.returncode, p.stderr[-2000:]))
-    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
-
-
-def history(panel):
-    """The panel's transaction table, oldest first (portierd must be stopped: one client at a time)."""
-    return run_json(["c3", "127.0.0.1:%d" % panel.port, "events", "--history"])
-
-
-def journal(db):
-    rows = run_json(["journal", "--db", db, "--device", "Panel A", "--limit", "1000000"])
-    return sorted(rows, key=lambda r: r["id"])
-
-
-def key_txn(t):
-    return (t["door"], t["event"], t["card"], t["pin"], t["verify"], t["inout"])
-
-
-def key_ev(e):
-    """The journal's JSON carries card, PIN, verify and in/out for access events only (None: any)."""
-    return (e["door_no"], e["code"], e.get("card"), e.get("pin"), e.get("verify"), e.get("inout"))
-
-
-def same(a, b):
-    return len(a) == len(b) and all(all(x is None or y is None or x == y for x, y in zip(p, q)) for p, q in zip(a, b))
-
-
-def panel_events(rows):
-    """The journal rows that are rows of the panel's table (door changes read from status records, code 255,
-    are not)."""
-    return [r for r in rows if r["kind"] in ("access", "door", "system") and 0 <= r.get("code", -1) < 255
-            and r.get("device_time", 0) > 0]
 
 
 def session(tmp, panel, conf, state, seconds, linked=None):
@@ -99,26 +61,10 @@ try:
     panel.control("activity rate=0")
     time.sleep(0.5)
     session(tmp, panel, conf, state, 2)  # the last live events (and a start-up catch-up of nothing)
-    txns = history(panel)
-    # The first connection marked the table's end: every row after the ones it says it did not read is journaled.
+    txns = history(panel.port)
     rows = journal(db)
-    firsts = [r["text"] for r in rows if "first contact" in r["text"]]
-    if len(firsts) != 1:
-        fail("first contact rows: %s" % firsts)
-    before = int(firsts[0].split("first contact with this panel: ")[1].split()[0])
-    want = [t for t in txns if t["index"] > before]
-    evs = panel_events(rows)
-    # rows from before that were still in the panel's real-time ring were shown live (the device start of a fresh
-    # panel): the journal may begin with the last of them
-    older = [key_txn(t) for t in txns if t["index"] <= before]
-    k = max(m for m in range(min(len(evs), len(older)) + 1) if same([key_ev(e) for e in evs[:m]], older[len(older) - m:]))
-    evs = evs[k:]
-    got = [key_ev(e) for e in evs]
-    if not same(got, [key_txn(t) for t in want]):
-        n = next((i for i, (a, b) in enumerate(zip(got, [key_txn(t) for t in want])) if not same([a], [b])),
-                 min(len(got), len(want)))
-        fail("journal and table differ at %d (journal %d events, table %d since the first): journal %s table %s"
-             % (n, len(got), len(want), got[n:n + 3], [key_txn(t) for t in want[n:n + 3]]))
+    evs, want = since_first_contact(rows, txns)
+    check_same("Panel A", evs, want)
     recovered = [e for e in evs if e.get("recovered")]
     gaps = [r for r in rows if r["kind"] == "gap"]
     told = sum(int(m.group(1)) for g in gaps for m in [re.search(r"(\d+) events? recovered", g["text"])] if m)
@@ -147,7 +93,7 @@ try:
     session(tmp, small, conf, state, 2)
     small.control("burst n=500")  # 500 events while nobody listens; the table keeps the last 200
     session(tmp, small, conf, state, 3)
-    txns = history(small)
+    txns = history(small.port)
     if len(txns) != 200:
         fail("the small table holds %d rows, not 200" % len(txns))
     rows = journal(db)

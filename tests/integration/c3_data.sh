@@ -161,6 +161,13 @@ pass "table list/get/set/delete"
 c3_ctl "$S_CTL" "burst n=300" >/dev/null
 expect_rc 0 "${C3[@]}" events --history
 [ "$(wc -l <"$TMP/out")" -ge 301 ] || fail "history rows: $(wc -l <"$TMP/out")"
+grep -q "reading the panel's events" "$TMP/err" && fail "a progress bar on stderr that is not a terminal"
+# on a terminal: a progress bar on stderr up to 100 %, the events on stdout all the same
+script -qec "$(printf '%q ' "${C3[@]}" events --history) >$(printf '%q' "$TMP/hist.out")" "$TMP/tty" >/dev/null \
+    || fail "events --history on a terminal: $(cat "$TMP/tty")"
+grep -aEq "reading the panel's events \[#* *\] +[0-9]+% " "$TMP/tty" || fail "no progress bar: $(cat -v "$TMP/tty")"
+grep -aEq "reading the panel's events \[#{40}\] 100% " "$TMP/tty" || fail "the bar does not end at 100%: $(cat -v "$TMP/tty")"
+head -n "$(wc -l <"$TMP/out")" "$TMP/hist.out" | cmp -s - "$TMP/out" || fail "events --history on a terminal printed other rows"
 expect_rc 0 "${CTL[@]}" --json c3 "$T" events --history
 python3 - "$TMP/out" <<'PY' || fail "history JSON not in table order"
 import json, sys

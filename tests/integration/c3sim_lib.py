@@ -1,9 +1,12 @@
-"""Helpers for the C3 python tests: a `portier-sim c3` panel on a free loopback port with a control socket."""
+"""Helpers for the C3 python tests: `portier-sim c3` panels on free loopback ports with a control socket, and the
+comparison of a journal with the panels' own transaction tables."""
+import json
 import os
 import socket
 import subprocess
+from collections import Counter
 
-from portierd_lib import PORTIER_SIM, fail, wait_until
+from portierd_lib import PORTIER_SIM, PORTIERCTL, fail, wait_until
 
 
 def free_port():
@@ -14,15 +17,38 @@ def free_port():
     return p
 
 
-class Panel:
-    """portier-sim c3 (one C3-200) on a free port with a control socket."""
+def free_port_block(n):
+    """A first port such that port .. port+n-1 are free on 127.0.0.1 now."""
+    for _ in range(200):
+        base = free_port()
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    fail("no block of %d free ports" % n)
 
-    def __init__(self, tmp, name, extra=()):
-        self.port = free_port()
+
+class Panel:
+    """portier-sim c3 (C3-200 unless extra says otherwise) on a free port with a control socket; with panels=N,
+    N panels on the ports port .. port+N-1."""
+
+    def __init__(self, tmp, name, extra=(), panels=1):
+        self.port = free_port() if panels == 1 else free_port_block(panels)
         self.ctl = os.path.join(tmp, name + ".ctl")
         self.log = open(os.path.join(tmp, name + ".log"), "w+")
+        model = [] if "--model" in extra else ["--model", "C3-200"]
         self.proc = subprocess.Popen([PORTIER_SIM, "c3", "--port", str(self.port), "--control", self.ctl, "--seed",
-                                      "11", "--model", "C3-200"] + list(extra),
+                                      "11", "--panels", str(panels)] + model + list(extra),
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         wait_until(lambda: os.path.exists(self.ctl), 20, "the simulator's control socket")
 
@@ -45,3 +71,94 @@ class Panel:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+# ---- a journal against the panels' transaction tables ----
+
+def run_json(args):
+    p = subprocess.run([PORTIERCTL, "--json"] + args, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        fail("portierctl %s: exit %d: %s" % (" ".join(args), p.returncode, p.stderr[-2000:]))
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def history(port):
+    """The transaction table of the panel on port, oldest first (nothing else may own it: one client at a time)."""
+    return run_json(["c3", "127.0.0.1:%d" % port, "events", "--history"])
+
+
+def journal(db, device="Panel A"):
+    rows = run_json(["journal", "--db", db, "--device", device, "--limit", "1000000"])
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def key_txn(t):
+    return (t["door"], t["event"], t["card"], t["pin"], t["verify"], t["inout"])
+
+
+def key_ev(e):
+    """The journal's JSON carries card, PIN, verify and in/out for access events only (None: any)."""
+    return (e["door_no"], e["code"], e.get("card"), e.get("pin"), e.get("verify"), e.get("inout"))
+
+
+def same(a, b):
+    return len(a) == len(b) and all(all(x is None or y is None or x == y for x, y in zip(p, q)) for p, q in zip(a, b))
+
+
+def panel_events(rows):
+    """The journal rows that are rows of the panel's table (door changes read from status records, code 255,
+    are not)."""
+    return [r for r in rows if r["kind"] in ("access", "door", "system") and 0 <= r.get("code", -1) < 255
+            and r.get("device_time", 0) > 0]
+
+
+def since_first_contact(rows, txns):
+    """The journal's panel events and the table's rows after the first contact (whose row says how many table rows
+    were there before, not read): (events, rows), which must be the same, once each and in order. Rows from before
+    that were still in the panel's real-time ring are shown live at the first contact: the journal may begin
+    with the last of them; they are left out."""
+    firsts = [r["text"] for r in rows if "first contact" in r["text"]]
+    if len(firsts) != 1:
+        fail("first contact rows: %s" % firsts)
+    before = int(firsts[0].split("first contact with this panel: ")[1].split()[0])
+    want = [t for t in txns if t["index"] > before]
+    evs = panel_events(rows)
+    older = [key_txn(t) for t in txns if t["index"] <= before]
+    k = max(m for m in range(min(len(evs), len(older)) + 1)
+            if same([key_ev(e) for e in evs[:m]], older[len(older) - m:]))
+    return evs[k:], want
+
+
+def check_same(what, evs, want):
+    """fail() at the first difference of the journal's events and the table's rows."""
+    got = [key_ev(e) for e in evs]
+    exp = [key_txn(t) for t in want]
+    if not same(got, exp):
+        n = next((i for i, (a, b) in enumerate(zip(got, exp)) if not same([a], [b])), min(len(got), len(exp)))
+        fail("%s: journal and table differ at %d (journal %d events, table %d): journal %s table %s"
+             % (what, n, len(got), len(exp), got[n:n + 3], exp[n:n + 3]))
+
+
+def check_interleaved(what, evs, want):
+    """After ring overflows: the journal's live events in the table's order, its recovered ones in the table's
+    order (they are journaled when recovered, after later live ones), and the two together every row once.
+    Identical rows (one card at one door within a second, of which one was lost from the ring and one came live)
+    cannot be told apart by content, so which of them is marked recovered is not checked: each list must be in
+    the table's order, and together they must be the table's rows, each as many times as the table has it."""
+    exp = [key_txn(t) for t in want]
+    for kind, lst in (("live", [e for e in evs if not e.get("recovered")]),
+                      ("recovered", [e for e in evs if e.get("recovered")])):
+        n = 0
+        for e in lst:
+            while n < len(exp) and not same([key_ev(e)], [exp[n]]):
+                n += 1
+            if n == len(exp):
+                fail("%s: the %s event #%d %s is not in the table's order" % (what, kind, e["id"], key_ev(e)))
+            n += 1
+    # the journal leaves out card, PIN, verify and in/out of events that are not access events: so does the count
+    short = {e["code"] for e in evs if e.get("card") is None}
+    got = Counter(key_ev(e) for e in evs)
+    rows = Counter(k if k[1] not in short else k[:2] + (None,) * 4 for k in exp)
+    if got != rows:
+        fail("%s: the journal's %d events are not the table's %d rows once each: only in the journal %s, only in "
+             "the table %s" % (what, len(evs), len(exp), list((got - rows).items())[:3], list((rows - got).items())[:3]))

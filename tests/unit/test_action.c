@@ -336,7 +336,16 @@ static void test_refusals(void **state)
     int before = fake.commands;
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &bad, on_progress, &o, err, sizeof err),
                      -1);
-    assert_non_null(strstr(err, "takes \"KIND add|set|delete|replace [dry-run]\""));
+    assert_non_null(strstr(err, "takes \"KIND add|set|delete|replace [FIELD=N] [dry-run]\""));
+    /* a scope goes with replace only, a field name and a number */
+    static const char *const scoped_bad[] = { "access add pin=2", "access replace pin=x", "access replace Pin=2",
+                                              "access replace pin=2 now", "access replace pin=2 dry-run x" };
+    for (size_t i = 0; i < sizeof scoped_bad / sizeof scoped_bad[0]; i++) {
+        bad.settings = scoped_bad[i];
+        assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &bad, on_progress, &o, err,
+                                    sizeof err), -1);
+        assert_non_null(strstr(err, "takes \"KIND"));
+    }
     bad.settings = "users replace";
     bad.file_data = NULL;
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &bad, on_progress, &o, err, sizeof err),
@@ -354,6 +363,16 @@ static void test_refusals(void **state)
     assert_int_equal(fake.last_op, DEVICE_PANEL_DATA);
     fetch_last_audit();
     assert_string_equal(last_audit.params, "cards list");
+    struct action_params one = { .settings = "access replace pin=2 dry-run", .file_data = "pin,door,timezone\n",
+                                 .file_len = 18 };
+    memset(&o, 0, sizeof o);
+    assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &one, on_progress, &o, err,
+                                sizeof err), 0);
+    for (int i = 0; i < 10 && !o.finished; i++)
+        loop_advance(E.loop, 10000);
+    assert_int_equal(o.status, ACTION_OK);
+    fetch_last_audit();
+    assert_string_equal(last_audit.params, "access replace pin=2 dry-run, 18 bytes of CSV");
 }
 
 static void test_no_audit_no_action(void **state)

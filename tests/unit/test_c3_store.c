@@ -269,6 +269,37 @@ static void add_set_delete(void **state)
     assert_non_null(strstr(F.msg, "'2' is not on the panel"));
 }
 
+/* replace with a scope: one user's rights are the rows; the other users' rights stay as the panel holds them */
+static void replace_one_user(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    roundtrip(C3_KIND_TIMEZONES, "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n1,,08:00-17:00,,,,,,,,\n"
+                                 "2,,09:00-10:00,,,,,,,,\n");
+    roundtrip(C3_KIND_ACCESS, "pin,door,timezone\n1,1,1\n2,1,1\n2,2,1\n");
+    /* another client gave user 10 a door meanwhile: a replace of user 2 keeps it */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_ACCESS, NULL, "pin,door,timezone\n10,2,2\n", false, NULL, NULL), 0);
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n2,2,2\n", true, "pin", "2"), 0);
+    assert_int_equal(F.adds, 1);
+    assert_int_equal(F.deletes, 2);
+    assert_int_equal(F.same, 2); /* the other users' rows, as the panel holds them */
+    assert_false(F.written);
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n2,2,2\n", false, "pin", "2"), 0);
+    assert_int_equal(F.mismatches, 0);
+    assert_string_equal(list(C3_KIND_ACCESS, NULL), "pin,door,timezone\n1,1,1\n2,2,2\n10,2,2\n");
+    /* a row outside the scope is refused with its line; nothing is written */
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n2,1,1\n1,2,1\n", false, "pin",
+                         "2"), C3_S_INVALID);
+    assert_string_equal(F.msg, "line 3: pin: not 2 (the rows replace those with pin=2 only)");
+    assert_false(F.written);
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n", false, "nope", "2"),
+                     C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "nope: not a column of access"));
+    /* no rows: the user loses every door */
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n", false, "pin", "2"), 0);
+    assert_string_equal(list(C3_KIND_ACCESS, NULL), "pin,door,timezone\n1,1,1\n10,2,2\n");
+}
+
 static void raw_tables(void **state)
 {
     (void)state;
@@ -316,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_row_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_shows_difference, setup, teardown),
         cmocka_unit_test_setup_teardown(add_set_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(replace_one_user, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(thousands_of_users, setup, teardown),
     };
