@@ -15,6 +15,8 @@
 #include "tui/request.h"
 #include "tui/theme.h"
 
+struct remote; /* client/remote.h */
+
 /* ---- bounded event window (the journal holds the rest) ---- */
 struct ring {
     struct event *ev;
@@ -128,6 +130,7 @@ struct console {
     int64_t msg_until_ms;
     bool dirty, full_redraw;
     bool quit;
+    bool restart;            /* as a client: quit and start again (the daemon's site changed shape) */
     uint64_t ticks, exit_after; /* exit_after 0 = never */
 
     struct ring live, ibutton;
@@ -151,6 +154,13 @@ struct console {
         int64_t first_press_ms; /* double-press confirmation */
     } em;
     int event_sub, stored_sub;
+
+    /* as a client of portierd (tui/client.c); NULL when this console owns the devices */
+    struct remote *remote;
+    bool remote_down;        /* not connected: what is on screen is as it was when the link went */
+    char remote_why[200];
+    int64_t remote_down_us;
+    bool remote_refusal_shown; /* the popup saying why the emergency key could not act: closed on reconnect */
 };
 
 /* Show a message in the message line for a few seconds. */
@@ -198,6 +208,8 @@ void pane_help_show(struct console *c, enum req_scope scope);
 
 /* Alarms (tui/pane_alarms.c): add an alarm event, acknowledge, count. */
 void alarms_add(struct console *c, const struct event *ev);
+/* Someone acknowledged this journal event (as a client of portierd: any console, portierctl): off the list. */
+void alarms_acked(struct console *c, int64_t event_id);
 size_t alarms_unacked(const struct console *c);
 
 #endif

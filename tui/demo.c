@@ -47,6 +47,33 @@ static int find_sim(char *buf, size_t len)
     return -1;
 }
 
+/* portierd next to portier: <build>/tui/portier -> <build>/daemon/portierd, <prefix>/bin -> <prefix>/sbin;
+ * PORTIER_DAEMON overrides. */
+static int find_daemon(char *buf, size_t len)
+{
+    const char *env = getenv("PORTIER_DAEMON");
+    if (env && *env) {
+        snprintf(buf, len, "%s", env);
+        return access(buf, X_OK);
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    const char *cands[] = {"/../daemon/portierd", "/portierd", "/../sbin/portierd"};
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+        snprintf(buf, len, "%s%s", self, cands[i]);
+        if (access(buf, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 static int free_port(void)
 {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -297,6 +324,44 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write %s", d->config);
         demo_stop(d);
         return -1;
+    }
+    return 0;
+}
+
+int demo_start_daemon(struct demo *d, char *sock, size_t socklen, char *err, size_t errlen)
+{
+    char bin[PATH_MAX], out[64];
+    if (find_daemon(bin, sizeof bin) < 0) {
+        snprintf(err, errlen, "--demo needs portierd next to portier (build/daemon/portierd), or set PORTIER_DAEMON "
+                 "(portier --demo --direct runs the demo without it)");
+        return -1;
+    }
+    if (d->n_pids >= sizeof d->pids / sizeof d->pids[0]) {
+        snprintf(err, errlen, "too many demo processes");
+        return -1;
+    }
+    snprintf(sock, socklen, "%s/portierd.sock", d->dir);
+    char *argv[] = {bin, "-c", d->config, "--socket", sock, "--state-dir", d->dir, "--foreground", NULL};
+    pid_t pid = spawn(d, argv, "", out, sizeof out, 0);
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot start %s: %s", bin, strerror(errno));
+        return -1;
+    }
+    /* Ready once its socket is there (its log is in the demo directory's sim.log). */
+    uint64_t deadline = loop_mono_us() + 10 * 1000000ULL;
+    struct stat st;
+    while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            d->pids[d->n_pids - 1] = 0;
+            snprintf(err, errlen, "portierd stopped at once (see %s/sim.log)", d->dir);
+            return -1;
+        }
+        if (loop_mono_us() >= deadline) {
+            snprintf(err, errlen, "portierd did not open %s within 10 s (see %s/sim.log)", sock, d->dir);
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
     }
     return 0;
 }

@@ -23,6 +23,14 @@ static void remove_at(struct console *c, size_t i)
     c->n_alarms--;
 }
 
+void alarms_acked(struct console *c, int64_t event_id)
+{
+    for (size_t i = c->n_alarms; event_id > 0 && i-- > 0;)
+        if (c->alarms[i].ev.id == event_id)
+            remove_at(c, i);
+    c->dirty = true;
+}
+
 void alarms_add(struct console *c, const struct event *ev)
 {
     for (size_t i = 0; i < c->n_alarms; i++) {

@@ -6,6 +6,8 @@
 
 #include <curses.h>
 
+#include "client/remote.h"
+#include "core/proto.h"
 #include "tui/console.h"
 
 #define PAGE 200
@@ -20,6 +22,8 @@ struct hist {
     bool *acked;
     struct audit_record *au;
     char error[160];
+    unsigned gen;            /* as a client of portierd: which load the answers in flight belong to */
+    bool waiting;            /* ... and one is in flight */
 };
 
 static int ev_cb(const struct event *ev, bool acked, void *arg)
@@ -42,16 +46,87 @@ static int au_cb(const struct audit_record *rec, void *arg)
     return 0;
 }
 
+/* ---- as a client of portierd: the same query, asked of the daemon (answers come later, in pages of rows) ---- */
+
+struct remote_load {
+    struct console *c;
+    struct hist *h;
+    unsigned gen;
+    size_t before, limit;
+};
+
+static void remote_rows(struct remote *r, const json_t *msg, bool final, void *arg)
+{
+    (void)r;
+    struct remote_load *rl = arg;
+    struct hist *h = rl->h;
+    bool current = rl->gen == h->gen;
+    if (!final) {
+        const char *type = proto_str(msg, "type");
+        const json_t *rows = json_object_get(msg, "rows");
+        char err[160];
+        for (size_t i = 0; current && type && strcmp(type, "rows") == 0 && json_is_array(rows) &&
+                           i < json_array_size(rows) && h->n < MAX_ROWS; i++) {
+            const json_t *o = json_array_get(rows, i);
+            struct journal_ack ack;
+            if (h->audit ? proto_audit_from_json(o, &h->au[h->n], err, sizeof err) == 0
+                         : proto_event_from_json(o, &h->ev[h->n], &ack, err, sizeof err) == 0) {
+                if (!h->audit)
+                    h->acked[h->n] = ack.acked;
+                h->n++;
+            }
+        }
+        rl->c->dirty = rl->c->dirty || current;
+        return;
+    }
+    if (current) {
+        const char *st = proto_str(msg, "status");
+        if (!st || strcmp(st, "ok") != 0) {
+            const char *e = proto_str(msg, "error");
+            snprintf(h->error, sizeof h->error, "The history is unavailable: %s", e ? e : "no answer from portierd");
+            h->more = false;
+        } else {
+            h->more = h->n - rl->before == rl->limit && h->n < MAX_ROWS;
+        }
+        h->waiting = false;
+        rl->c->dirty = true;
+    }
+    free(rl);
+}
+
+static void load_remote(struct console *c, struct hist *h, const struct journal_query *q)
+{
+    struct remote_load *rl = calloc(1, sizeof *rl);
+    json_t *req = proto_query_to_json(q);
+    if (!rl || !req) {
+        free(rl);
+        json_decref(req);
+        snprintf(h->error, sizeof h->error, "out of memory");
+        return;
+    }
+    json_object_set_new(req, "op", json_string(h->audit ? "audit" : "journal"));
+    *rl = (struct remote_load){ .c = c, .h = h, .gen = ++h->gen, .before = h->n, .limit = q->limit };
+    h->waiting = true;
+    if (remote_request(c->remote, req, remote_rows, rl) < 0) {
+        free(rl);
+        h->waiting = false;
+        snprintf(h->error, sizeof h->error, "The history is unavailable: not connected to portierd");
+        h->more = false;
+    }
+}
+
 static void load(struct console *c, struct hist *h, bool append)
 {
     if (!append)
         h->n = 0;
     h->loaded = true;
     h->error[0] = '\0';
-    struct journal_health jh;
+    if (c->remote && append && h->waiting)
+        return; /* the next page once this one is in */
+    struct journal_health jh = { .history = true };
     if (c->journal)
         journal_health(c->journal, &jh);
-    if (!c->journal || !jh.history) {
+    if (!c->remote && (!c->journal || !jh.history)) {
         snprintf(h->error, sizeof h->error, "The history is unavailable: %s",
                  !c->journal ? "no journal is open" : jh.reason[0] ? jh.reason : "the journal cannot be read");
         h->more = false;
@@ -65,6 +140,10 @@ static void load(struct console *c, struct hist *h, bool append)
     };
     if (append && h->n)
         q.before_id = h->audit ? h->au[h->n - 1].id : h->ev[h->n - 1].id;
+    if (c->remote) {
+        load_remote(c, h, &q);
+        return;
+    }
     size_t before = h->n;
     long got = h->audit ? journal_query_audit(c->journal, &q, au_cb, h)
                         : journal_query_events(c->journal, &q, ev_cb, h);
@@ -98,6 +177,10 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     listview_fix(&p->lv, hs->n, p->height);
     if (hs->error[0]) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_ALARM), hs->error);
+        return;
+    }
+    if (!hs->n && hs->waiting) {
+        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "Asking portierd...");
         return;
     }
     if (!hs->n) {

@@ -13,6 +13,8 @@
 #include "core/journal.h"
 #include "core/statedir.h"
 #include "drivers/drivers.h"
+#include "client/remote.h"
+#include "tui/client.h"
 #include "tui/demo.h"
 #include "tui/terminal.h"
 #include "tui/ui.h"
@@ -24,20 +26,99 @@ static const struct device_ops *const *const drivers = drivers_registry;
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: portier [-c FILE] [--readonly] [--state-dir DIR] [--exit-after N]\n"
-            "       portier --demo [--readonly] [--exit-after N]\n"
+            "usage: portier [-c FILE] [--socket PATH | --direct] [--readonly] [--state-dir DIR] [--exit-after N]\n"
+            "       portier --demo [--direct] [--readonly] [--exit-after N]\n"
             "       portier --check-config [FILE]\n"
             "  -c, --config FILE     site configuration (default: $XDG_CONFIG_HOME/portier/portier.conf,\n"
             "                        then /etc/portier/portier.conf)\n"
             "      --check-config    validate the configuration, print every problem, exit 0/1/2\n"
             "      --readonly        watch only: the role is forced to guard, nothing changes state\n"
+            "      --socket PATH     portierd's socket (default: daemon.socket of a readable configuration, then\n"
+            "                        /run/portier/portier.sock): the console is its client when it runs\n"
+            "      --direct          own the devices in this process, without portierd\n"
             "      --state-dir DIR   keep door and emergency states (and the default journal) in DIR\n"
             "                        (default: $XDG_STATE_HOME/portier, else ~/.local/state/portier)\n"
-            "      --demo            a simulated site (2 C3 panels, 1 NiX1 bus with 3 slaves) in a temp dir\n"
+            "      --demo            a simulated site (2 C3 panels, 1 NiX1 bus with 3 slaves) in a temp dir,\n"
+            "                        owned by a private portierd there whose client the console is\n"
+            "                        (with --direct: owned by the console itself)\n"
             "      --exit-after N    quit after N ticks of %d ms (for tests under sanitizers)\n"
             "  -h, --help            this text;  -V, --version  the version\n"
             "Keys: F1 or ? shows every key (generated from the action table). F12 or ! = EMERGENCY.\n",
             UI_TICK_MS);
+}
+
+/* The console as a client of portierd at sock: the mirror site instead of devices and a journal. local: a readable
+ * configuration for the ui block (freed here), or NULL. may_restart: when the daemon's site changes shape, execute
+ * this program again with argv (not for a demo, whose daemon goes with this process). */
+static int run_client(const char *sock, struct site *local, bool readonly, unsigned long exit_after, char **argv,
+                      bool may_restart)
+{
+    struct console c;
+    memset(&c, 0, sizeof c);
+    c.readonly = readonly;
+    c.exit_after = exit_after;
+    char err[512];
+    int status = 1;
+    c.loop = loop_new();
+    if (!c.loop) {
+        fprintf(stderr, "portier: cannot create the event loop\n");
+        site_free(local);
+        return 1;
+    }
+    if (client_start(&c, sock, err, sizeof err) < 0) {
+        fprintf(stderr, "portier: portierd at %s: %s\n(portier --direct owns the devices without it)\n", sock, err);
+        site_free(local);
+        loop_free(c.loop);
+        return 1;
+    }
+    keymap_defaults(&c.km);
+    char bind_warn[256] = "";
+    if (local) {
+        /* this console's own settings; the site itself is the daemon's */
+        c.site->ui.colours = local->ui.colours;
+        c.site->ui.bell = local->ui.bell;
+        for (size_t i = 0; i < local->ui.n_keys; i++) {
+            char e[128];
+            if (keymap_bind(&c.km, local->ui.keys[i].action, local->ui.keys[i].key, e, sizeof e) < 0 && !bind_warn[0])
+                snprintf(bind_warn, sizeof bind_warn, "key binding %s = %s ignored: %s", local->ui.keys[i].action,
+                         local->ui.keys[i].key, e);
+        }
+        site_free(local);
+    }
+    if (terminal_start(err, sizeof err) < 0) {
+        fprintf(stderr, "portier: %s\n", err);
+        goto out;
+    }
+    const char *ascii = getenv("PORTIER_ASCII");
+    theme_init(&c.th, c.site->ui.colours && terminal_want_colour(),
+               terminal_utf8() && !(ascii && *ascii && *ascii != '0'));
+    if (ui_init(&c) < 0) {
+        terminal_stop();
+        fprintf(stderr, "portier: out of memory\n");
+        goto out;
+    }
+    if (bind_warn[0])
+        console_message(&c, TH_WARN, "%s", bind_warn);
+    console_message(&c, TH_INFO, "connected to %s at %s as %s (%s%s)", remote_server(c.remote), sock, c.user.name,
+                    role_name(c.user.role), readonly ? ", read-only" : "");
+    client_ready(&c);
+    status = ui_run(&c);
+    client_stop(&c);
+    ui_free(&c);
+    terminal_stop();
+out:
+    client_stop(&c);
+    loop_free(c.loop);
+    if (c.restart && status == 0 && may_restart) {
+        /* the daemon's site changed shape: start again on the new one */
+        fprintf(stderr, "portier: portierd's configuration changed (devices or doors); starting again\n");
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "portier: cannot start again: %s\n", strerror(errno));
+        return 1;
+    }
+    if (c.restart)
+        fprintf(stderr, "portier: portierd's configuration changed (devices or doors): start the console again\n");
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -46,13 +127,16 @@ int main(int argc, char **argv)
     const char *config = NULL;
     bool check = false, readonly = false, demo = false;
     unsigned long exit_after = 0;
-    const char *state_dir = NULL;
-    enum { OPT_CHECK = 256, OPT_RO, OPT_DEMO, OPT_EXIT, OPT_STATE };
+    const char *state_dir = NULL, *socket_opt = NULL;
+    bool direct = false, demo_daemon = false;
+    enum { OPT_CHECK = 256, OPT_RO, OPT_DEMO, OPT_EXIT, OPT_STATE, OPT_SOCKET, OPT_DIRECT, OPT_DAEMON };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, OPT_CHECK},
         {"readonly", no_argument, NULL, OPT_RO},  {"read-only", no_argument, NULL, OPT_RO},
         {"demo", no_argument, NULL, OPT_DEMO},    {"exit-after", required_argument, NULL, OPT_EXIT},
         {"state-dir", required_argument, NULL, OPT_STATE},
+        {"socket", required_argument, NULL, OPT_SOCKET}, {"direct", no_argument, NULL, OPT_DIRECT},
+        {"daemon", no_argument, NULL, OPT_DAEMON},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -64,6 +148,9 @@ int main(int argc, char **argv)
         case OPT_RO: readonly = true; break;
         case OPT_DEMO: demo = true; break;
         case OPT_STATE: state_dir = optarg; break;
+        case OPT_SOCKET: socket_opt = optarg; break;
+        case OPT_DIRECT: direct = true; break;
+        case OPT_DAEMON: demo_daemon = true; break;
         case OPT_EXIT: {
             char *end;
             errno = 0;
@@ -93,6 +180,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (socket_opt && direct) {
+        fprintf(stderr, "portier: --socket and --direct exclude each other\n");
+        return 2;
+    }
+    /* --daemon: what --demo does anyway (a private portierd), still accepted */
+    if (demo_daemon && (!demo || direct)) {
+        fprintf(stderr, "portier: --daemon goes with --demo only (a private portierd for the demo, the default)\n");
+        return 2;
+    }
+    if (demo && socket_opt) {
+        fprintf(stderr, "portier: --demo runs its own portierd; --socket PATH joins a running one\n");
+        return 2;
+    }
     char err[512];
     if (state_dir && statedir_override(state_dir, err, sizeof err) < 0) {
         fprintf(stderr, "portier: %s\n", err);
@@ -115,6 +215,23 @@ int main(int argc, char **argv)
         config = dm.config;
         if (!state_dir)
             (void)statedir_override(dm.dir, err, sizeof err); /* the demo's door states stay in its directory */
+        if (!direct) {
+            char sock[SITE_PATH_MAX];
+            if (demo_start_daemon(&dm, sock, sizeof sock, err, sizeof err) < 0) {
+                fprintf(stderr, "portier: demo: %s\n", err);
+                demo_stop(&dm);
+                return 1;
+            }
+            int st = run_client(sock, NULL, readonly, exit_after, argv, false);
+            demo_stop(&dm);
+            return st;
+        }
+    }
+    if (!demo && !check) {
+        char sock[SITE_PATH_MAX];
+        struct site *local = NULL;
+        if (client_choose(socket_opt, config, direct, sock, sizeof sock, &local) == 1)
+            return run_client(sock, local, readonly, exit_after, argv, true);
     }
 
     int status = 1;

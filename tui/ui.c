@@ -71,15 +71,18 @@ static void draw_status(struct console *c)
     snprintf(right, sizeof right, " %zu alarm%s%s ", un, un == 1 ? "" : "s", un && c->bell_muted ? " (muted)" : "");
     const char *em = emergency_on(c) ? " EMERGENCY " : "";
     struct journal_health jh;
-    const char *jm = journal_trouble(c, &jh) ? " JOURNAL " : "";
+    const char *jm = c->remote_down ? " NOT CONNECTED " : journal_trouble(c, &jh) ? " JOURNAL " : "";
     int rw = cells(right) + cells(jm) + cells(em);
     char links[64];
     struct strbuf lb;
     STRBUF_ON(&lb, links);
-    strbuf_printf(&lb, "links %u/%zu up", up, c->site->n_devices);
-    if (stale)
+    if (c->remote_down) /* what the mirror last heard is no longer known to be true */
+        strbuf_printf(&lb, "links ?/%zu up", c->site->n_devices);
+    else
+        strbuf_printf(&lb, "links %u/%zu up", up, c->site->n_devices);
+    if (stale && !c->remote_down)
         strbuf_printf(&lb, ", %u stale", stale);
-    if (down)
+    if (down && !c->remote_down)
         strbuf_printf(&lb, ", %u down", down);
     char left[256];
     snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
@@ -95,6 +98,23 @@ static void draw_status(struct console *c)
     x += cells(jm);
     if (em[0])
         console_put(c, 0, x, c->cols - x, theme_attr(&c->th, TH_BANNER), em);
+}
+
+/* As a client of portierd, while it is not connected: one loud line (the screen shows what was known then, and
+ * actions say why they cannot run). */
+static int draw_remote_banner(struct console *c, int y)
+{
+    if (!c->remote_down)
+        return 0;
+    char since[32] = "", line[512];
+    event_format_time(c->remote_down_us, since, sizeof since);
+    const char *b = c->th.bullet;
+    snprintf(line, sizeof line, " NOT CONNECTED TO portierd since %s %s no action can be sent %s screen as it was "
+             "then %s reconnecting by itself: %s", since + (strlen(since) > 11 ? 11 : 0), b, b, b, c->remote_why);
+    attr_t a = theme_attr(&c->th, TH_CRIT) | A_REVERSE;
+    console_fill(c, y, 0, c->cols, a);
+    console_put(c, y, 0, c->cols, a, line);
+    return 1;
 }
 
 /* The journal's banner: one line while it cannot store, with why, since when, what waits in memory and what
@@ -349,6 +369,7 @@ void ui_draw(struct console *c)
     draw_tabs(c, 1);
     int y = 2;
     y += draw_banner(c, y);
+    y += draw_remote_banner(c, y);
     y += draw_journal_banner(c, y);
     int bottom = c->rows - 2; /* message line */
     struct pane *p = c->panes[c->focus];
@@ -405,9 +426,31 @@ static bool emergency_word_ok(const char *text, char *err, size_t errlen, void *
     return false;
 }
 
+/* As a client of portierd that is not connected: the emergency and restore keys cannot act, and say so where it
+ * cannot be missed (a box over the screen, closed when the connection is back). */
+static bool remote_cannot_act(struct console *c, const char *what)
+{
+    if (!c->remote || !c->remote_down)
+        return false;
+    char since[32] = "", text[600];
+    event_format_time(c->remote_down_us, since, sizeof since);
+    snprintf(text, sizeof text,
+             "portierd owns the doors and this console is not connected to it\n(since %s: %s).\n"
+             "Nothing was sent: no door was changed.\n"
+             "The console keeps reconnecting; press the key again once connected.", since + (strlen(since) > 11 ? 11 : 0),
+             c->remote_why);
+    console_message(c, TH_CRIT, "%s NOT POSSIBLE: not connected to portierd (%s); nothing was sent", what,
+                    c->remote_why);
+    char title[64];
+    snprintf(title, sizeof title, "%s NOT POSSIBLE", what);
+    console_info(c, title, text);
+    c->remote_refusal_shown = true;
+    return true;
+}
+
 static void emergency_key(struct console *c)
 {
-    if (!console_allowed(c, REQ_EMERGENCY))
+    if (!console_allowed(c, REQ_EMERGENCY) || remote_cannot_act(c, "EMERGENCY"))
         return;
     const struct site_emergency *e = &c->site->emergency;
     int64_t now = (int64_t)loop_now_ms(c->loop);
@@ -444,7 +487,7 @@ static void restore_done(struct console *c, bool ok, const char *text, void *arg
 
 static void restore_key(struct console *c)
 {
-    if (!console_allowed(c, REQ_RESTORE))
+    if (!console_allowed(c, REQ_RESTORE) || remote_cannot_act(c, "RESTORE"))
         return;
     console_confirm(c, "Restore", c->site->emergency.restore == SITE_RESTORE_LOCKED
                     ? "End the emergency and LOCK every emergency door?"

@@ -85,7 +85,7 @@ try:
     denied += 1
     msgs = raw_session(sock, [{"op": "hello", "id": 1, "proto": 1}, {"op": "slave-get", "id": 2, "target": "Yard"}],
                        as_user=AS_OPERATOR)
-    if [m for m in msgs if m.get("id") == 2][-1]["status"] != "denied":
+    if [m for m in msgs if m.get("type") == "result" and m.get("id") == 2][-1]["status"] != "denied":
         fail("operator slave-get not denied")
     denied += 1
     rc, out, err = ctl("--readonly", "door", "open", "Back door", sock=sock)

@@ -147,6 +147,9 @@ class Daemon:
         self.proc.wait()
 
 
+ANSWER_TYPES = ("progress", "rows", "result")  # the messages of a request (doc/protocol.md)
+
+
 class Client:
     """One protocol connection. Messages are kept in order; helpers wait for the ones a test wants."""
 
@@ -227,8 +230,10 @@ class Client:
         rid = req["id"]
         res = self.wait(lambda m: m.get("type") == "result" and m.get("id") == rid, timeout,
                         "result of %s" % req.get("op"))
-        self.progress = [m for m in self.msgs if m.get("id") == rid]
-        self.msgs = [m for m in self.msgs if m.get("id") != rid]
+        # the answers only: a stream event carries its journal id in the same field
+        mine = lambda m: m.get("id") == rid and m.get("type") in ANSWER_TYPES
+        self.progress = [m for m in self.msgs if mine(m)]
+        self.msgs = [m for m in self.msgs if not mine(m)]
         return res
 
     def drain(self, seconds):

@@ -16,17 +16,19 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- screen:" >&2; screen_text >&2 || true; exit 1; }
 pass() { echo "ok: $*"; }
 
-# start COLSxROWS CMD...: run CMD in a fresh session (TERM, locale and env passed explicitly).
+# start COLSxROWS CMD...: run CMD in a fresh session (TERM, locale and env passed explicitly). The session is
+# named $SESSION (default t): with SESSION=a / SESSION=b, two consoles run side by side and every helper below
+# drives $SESSION.
 start() {
     local size=$1; shift
     local try
     for try in 1 2 3 4 5; do
-        tmux -L "$SOCK" -f /dev/null new-session -d -s t -x "${size%x*}" -y "${size#*x}" \
+        tmux -L "$SOCK" -f /dev/null new-session -d -s "${SESSION:-t}" -x "${size%x*}" -y "${size#*x}" \
             "env TERM=${TERM_OVERRIDE:-screen-256color} LANG=C.UTF-8 $*; echo EXITED \$?; sleep 60" \; \
             set-option -g status off && break
         sleep 0.5 # a previous server still shutting down
     done
-    tmux -L "$SOCK" resize-window -t t -x "${size%x*}" -y "${size#*x}" 2>/dev/null || true
+    tmux -L "$SOCK" resize-window -t "${SESSION:-t}" -x "${size%x*}" -y "${size#*x}" 2>/dev/null || true
 }
 # stop_tmux: end the session's server and wait until it is gone (a new one may then start).
 stop_tmux() {
@@ -37,9 +39,9 @@ stop_tmux() {
         sleep 0.1
     done
 }
-screen_text() { tmux -L "$SOCK" capture-pane -p -t t; }
-keys() { tmux -L "$SOCK" send-keys -t t "$@"; }
-resize() { tmux -L "$SOCK" resize-window -t t -x "$1" -y "$2"; }
+screen_text() { tmux -L "$SOCK" capture-pane -p -t "${SESSION:-t}"; }
+keys() { tmux -L "$SOCK" send-keys -t "${SESSION:-t}" "$@"; }
+resize() { tmux -L "$SOCK" resize-window -t "${SESSION:-t}" -x "$1" -y "$2"; }
 # wait_text REGEX [SECONDS]: until the screen matches.
 wait_text() {
     local deadline=$((SECONDS + ${2:-15}))
@@ -146,3 +148,17 @@ c3_status() {
     done
     fail "C3 simulator status never matched /$1/: $(grep -a 'ok panel=0 ' "$TMP/c3.out" | tail -1)"
 }
+
+# ---- portierd (tests of the console as its client; PORTIERD and PORTIERCTL set) ----
+# start_portierd: portierd on $TMP/site.conf, socket $PD_SOCK, state in $TMP/pd; sets PD_PID.
+PD_SOCK="$TMP/portierd.sock"
+start_portierd() {
+    mkdir -p "$TMP/pd"
+    "$PORTIERD" -c "$TMP/site.conf" --socket "$PD_SOCK" --state-dir "$TMP/pd" --foreground 2>>"$TMP/portierd.log" &
+    PD_PID=$!
+    SIMPIDS+=($PD_PID)
+    local i
+    for i in $(seq 100); do [ -S "$PD_SOCK" ] && return 0; sleep 0.1; done
+    fail "portierd did not start: $(cat "$TMP/portierd.log")"
+}
+ctl() { "$PORTIERCTL" --socket "$PD_SOCK" "$@"; }
