@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config/conf_check.h"
+#include "core/grow.h"
 #include "core/role.h"
 
 /* ---- diagnostics ---- */
@@ -56,14 +57,10 @@ void config_diags_print(const struct config_diags *d, FILE *out)
 void conf_diag(struct conf_ctx *c, int line, bool warning, const char *fmt, ...)
 {
     struct config_diags *d = c->d;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        struct config_diag *it = realloc(d->items, cap * sizeof *it);
-        if (!it)
-            return;
-        d->items = it;
-        d->cap = cap;
-    }
+    struct config_diag *it = grow_array(d->items, d->n, &d->cap, sizeof *it, 16);
+    if (!it)
+        return;
+    d->items = it;
     struct config_diag *g = &d->items[d->n++];
     g->line = line;
     g->warning = warning;

@@ -16,6 +16,7 @@
 #include "config/conf_read.h"
 #include "config/site_config_mqtt.h"
 #include "core/crc.h"
+#include "core/grow.h"
 #include "core/hex.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
@@ -40,14 +41,10 @@ static void name_add(struct conf_ctx *c, struct names *ns, const char *name, int
             return;
         }
     }
-    if (ns->n == ns->cap) {
-        size_t cap = ns->cap ? ns->cap * 2 : 16;
-        struct name_seen *it = realloc(ns->items, cap * sizeof *it);
-        if (!it)
-            return;
-        ns->items = it;
-        ns->cap = cap;
-    }
+    struct name_seen *it = grow_array(ns->items, ns->n, &ns->cap, sizeof *it, 16);
+    if (!it)
+        return;
+    ns->items = it;
     snprintf(ns->items[ns->n].name, sizeof ns->items[0].name, "%s", name);
     ns->items[ns->n++].line = line;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 #include "core/journal_int.h"
 
 #define HASH_LEN 32
@@ -187,13 +189,10 @@ int journal_chain_adopt(struct journal *j)
     int64_t *ids = NULL;
     size_t n = 0, cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            int64_t *p = realloc(ids, cap * sizeof *p);
-            if (!p)
-                break;
-            ids = p;
-        }
+        int64_t *p = grow_array(ids, n, &cap, sizeof *p, 64);
+        if (!p)
+            break;
+        ids = p;
         ids[n++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);

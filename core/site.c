@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/grow.h"
+
 struct site *site_new(void)
 {
     struct site *s = calloc(1, sizeof *s);
@@ -46,14 +48,10 @@ void site_free(struct site *site)
 
 static struct site_output *add_output(struct site *site, size_t *cap)
 {
-    if (site->n_outputs == *cap) {
-        size_t n = *cap ? *cap * 2 : 16;
-        struct site_output *o = realloc(site->outputs, n * sizeof *o);
-        if (!o)
-            return NULL;
-        site->outputs = o;
-        *cap = n;
-    }
+    struct site_output *grown = grow_array(site->outputs, site->n_outputs, cap, sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    site->outputs = grown;
     struct site_output *o = &site->outputs[site->n_outputs];
     memset(o, 0, sizeof *o);
     o->index = site->n_outputs++;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/crc.h"
+#include "core/grow.h"
 #include "drivers/c3/c3_data.h"
 #include "drivers/c3/c3_frame.h"
 
@@ -487,15 +488,12 @@ static int set_data(struct c3sim_tables *t, const uint8_t *p, size_t len)
                 free(rows);
                 return 0;
             }
-        if (nrows == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct c3sim_cell *n = realloc(rows, cap * nf * sizeof *n);
-            if (!n) {
-                free(rows);
-                return -12;
-            }
-            rows = n;
+        struct c3sim_cell *n = grow_array(rows, nrows, &cap, nf * sizeof *n, 16); /* a row is nf cells */
+        if (!n) {
+            free(rows);
+            return -12;
         }
+        rows = n;
         struct c3sim_cell *row = rows + nrows * nf;
         row_clear(tb, row);
         for (size_t i = 0; i < rd.nfields; i++) {

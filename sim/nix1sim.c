@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/grow.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_files.h"
+#include "drivers/nix1/nix1_prov.h"
 #include "sim/nix1sim_access.h"
 #include "sim/nix1sim_ctl.h"
 
@@ -53,14 +55,10 @@ struct nix1sim_slave *nix1sim_add_slave(struct nix1sim *sim, const nix1_addr_t *
         errno = ENOSPC;
         return NULL;
     }
-    if (sim->nslaves == sim->cap) {
-        size_t cap = sim->cap ? sim->cap * 2 : 8;
-        void *nv = realloc(sim->slaves, cap * sizeof *sim->slaves);
-        if (!nv)
-            return NULL;
-        sim->slaves = nv;
-        sim->cap = cap;
-    }
+    void *nv = grow_array(sim->slaves, sim->nslaves, &sim->cap, sizeof *sim->slaves, 8);
+    if (!nv)
+        return NULL;
+    sim->slaves = nv;
     if (factory) {
         char id[NIX1_ADDR_LEN + 1], path[4096];
         snprintf(path, sizeof path, "%s/%s/CONFIG.TXT", sim->dir, nix1_addr_format(addr, id));
@@ -183,40 +181,44 @@ static void activity_cb(loop_t *loop, void *arg)
 /* ---- demo data ---- */
 
 static const char demo_keys[] = "1350028169\t[Z}4V;qr$(/Kc_aiF7#K8tATNC\n1349094539\tIdRPKslg\\?/\n";
-static const char demo_users[][2][32] = {
+static const char *const demo_users[][2] = {
     { "Arthur Dent", "3" }, { "Ford Prefect", "0" }, { "Trillian", "1" }, { "Zaphod Beeblebrox", "0" },
     { "Marvin", "0" },
 };
 
-static int load_file(const char *dir, const char *name, char **data, size_t *len)
+int nix1sim_demo_files(const int *units, size_t n, struct nix1_keys *keys, struct nix1_users *users,
+                       struct nix1_rights *rights)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct nix1_diag diag = { 0 };
+    char *ubuf = NULL, *rbuf = NULL;
+    size_t ulen = 0, rlen = 0;
+    FILE *u = open_memstream(&ubuf, &ulen), *r = open_memstream(&rbuf, &rlen);
+    if (!u || !r) {
+        if (u)
+            fclose(u);
+        if (r)
+            fclose(r);
+        free(ubuf);
+        free(rbuf);
         return -1;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (n < cap)
-            break;
-        char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
     }
-    fclose(f);
-    if (!buf)
-        return -1;
-    *data = buf;
-    *len = n;
-    return 0;
+    for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
+        fprintf(u, "%s\t1349094539\t%s\n", demo_users[i][0], demo_users[i][1]);
+        for (size_t k = 0; k < n; k++)
+            if (units[k] >= 0)
+                fprintf(r, "%d\t%s\t%s\n", units[k], demo_users[i][0], i == 3 ? "* 8-17 * * 1-5" : "* * * * *");
+    }
+    fclose(u);
+    fclose(r);
+    int rc = 0;
+    if (nix1_files_read_keys("demo keys", demo_keys, strlen(demo_keys), keys, &diag) < 0 ||
+        nix1_files_read_users("demo users", ubuf, ulen, users, &diag) < 0 ||
+        nix1_files_read_cron("demo rights", rbuf, rlen, rights, &diag) < 0)
+        rc = -1;
+    free(ubuf);
+    free(rbuf);
+    nix1_diag_free(&diag);
+    return rc;
 }
 
 /* Write KEYS.TXT, USERS.<C> and <unit>U.<C> for every slave, from server files or the built-in demo set. */
@@ -226,43 +228,22 @@ static int provision(struct nix1sim *sim, const char *serverdir)
     struct nix1_users users = { 0 };
     struct nix1_rights rights = { 0 };
     struct nix1_diag diag = { 0 };
-    char *d = NULL;
-    size_t n = 0;
     int rc = 0;
     if (serverdir) {
-        static const char *const names[] = { "keys.txt", "users.txt", "cron.txt" };
-        for (int i = 0; i < 3 && rc == 0; i++) {
-            if (load_file(serverdir, names[i], &d, &n) != 0) {
-                fprintf(stderr, "portier-sim nix1: cannot read %s/%s: %s\n", serverdir, names[i], strerror(errno));
-                rc = -1;
-                break;
-            }
-            int r = i == 0 ? nix1_files_read_keys(names[i], d, n, &keys, &diag)
-                  : i == 1 ? nix1_files_read_users(names[i], d, n, &users, &diag)
-                           : nix1_files_read_cron(names[i], d, n, &rights, &diag);
-            free(d);
-            if (r < 0)
-                rc = -1;
-        }
+        char err[4200];
+        rc = nix1_prov_read_server(serverdir, false, &keys, &users, &rights, &diag, err, sizeof err) < 0 ? -1 : 0;
+        if (rc < 0)
+            fprintf(stderr, "portier-sim nix1: server files: %s\n", err);
         if (diag.count > 0 && diag.text)
             fprintf(stderr, "portier-sim nix1: problems in the server files (lines skipped):\n%s", diag.text);
     } else {
-        nix1_files_read_keys("demo keys", demo_keys, strlen(demo_keys), &keys, &diag);
-        char ubuf[512], rbuf[2048];
-        size_t uo = 0, ro = 0;
-        for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
-            uo += (size_t)snprintf(ubuf + uo, sizeof ubuf - uo, "%s\t1349094539\t%s\n", demo_users[i][0],
-                                   demo_users[i][1]);
-            for (size_t k = 0; k < sim->nslaves; k++)
-                for (unsigned p = 1; p <= 2; p++) {
-                    int unit = nix1sim_slave_unit(sim->slaves[k], p);
-                    if (unit >= 0 && ro < sizeof rbuf - 64)
-                        ro += (size_t)snprintf(rbuf + ro, sizeof rbuf - ro, "%d\t%s\t%s\n", unit, demo_users[i][0],
-                                               i == 3 ? "* 8-17 * * 1-5" : "* * * * *");
-                }
-        }
-        nix1_files_read_users("demo users", ubuf, uo, &users, &diag);
-        nix1_files_read_cron("demo rights", rbuf, ro, &rights, &diag);
+        int *units = calloc(2 * sim->nslaves + 1, sizeof *units);
+        for (size_t k = 0; units && k < sim->nslaves; k++)
+            for (unsigned p = 1; p <= 2; p++)
+                units[2 * k + p - 1] = nix1sim_slave_unit(sim->slaves[k], p);
+        if (!units || nix1sim_demo_files(units, 2 * sim->nslaves, &keys, &users, &rights) != 0)
+            rc = -1;
+        free(units);
     }
     for (size_t k = 0; k < sim->nslaves && rc == 0; k++) {
         struct nix1sim_slave *s = sim->slaves[k];

@@ -33,4 +33,9 @@ struct nix1sim_slave *nix1sim_find(struct nix1sim *sim, const char *key);
 /* A pseudo-random number in [0, n). */
 uint64_t nix1sim_rand(struct nix1sim *sim, uint64_t n);
 
+/* The built-in demo server files (the spec's demo keys; five users with a right on each unit of units[] that is
+ * not negative, one of them weekdays 8-17 only), parsed into keys, users and rights: 0, or -1 out of memory. */
+int nix1sim_demo_files(const int *units, size_t n, struct nix1_keys *keys, struct nix1_users *users,
+                       struct nix1_rights *rights);
+
 #endif

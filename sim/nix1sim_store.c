@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/durable.h"
+#include "core/grow.h"
 
 /* A µSD file larger than this is treated as a read error (the simulator never writes one). */
 #define STORE_MAX_FILE (64u * 1024u * 1024u)
@@ -303,16 +304,13 @@ int nix1sim_store_list(struct nix1sim_store *st, const char *ext, char (**names)
         const char *dot = strchr(norm, '.');
         if (ext && strcasecmp(dot ? dot + 1 : "", ext) != 0)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            void *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                return -NIX1SIM_STORE_IO;
-            }
-            v = nv;
+        void *nv = grow_array(v, n, &cap, sizeof *v, 16);
+        if (!nv) {
+            free(v);
+            closedir(d);
+            return -NIX1SIM_STORE_IO;
         }
+        v = nv;
         memcpy(v[n++], norm, NIX1SIM_NAME_MAX);
     }
     closedir(d);

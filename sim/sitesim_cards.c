@@ -14,55 +14,8 @@
 
 #include "core/durable.h"
 #include "drivers/nix1/nix1_files.h"
-
-static const char demo_keys[] = "1350028169\t[Z}4V;qr$(/Kc_aiF7#K8tATNC\n1349094539\tIdRPKslg\\?/\n";
-static const char *const demo_users[][2] = {
-    { "Arthur Dent", "3" }, { "Ford Prefect", "0" }, { "Trillian", "1" }, { "Zaphod Beeblebrox", "0" },
-    { "Marvin", "0" },
-};
-
-static int read_whole(const char *dir, const char *name, char **data, size_t *len)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= (64u << 20)) {
-                free(buf);
-                fclose(f);
-                errno = EFBIG;
-                return -1;
-            }
-            char *nb = realloc(buf, cap ? cap * 2 : 4096);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nb;
-            cap = cap ? cap * 2 : 4096;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = EIO;
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
+#include "drivers/nix1/nix1_prov.h"
+#include "sim/nix1sim.h"
 
 struct server_files {
     struct nix1_keys keys;
@@ -84,61 +37,29 @@ static int load_server_files(const struct site_bus *b, struct server_files *sf)
     struct nix1_diag diag = { 0 };
     int rc = 0;
     if (b->server_dir[0]) {
-        static const char *const names[] = { "keys.txt", "users.txt", "cron.txt" };
-        char *d[3] = { NULL, NULL, NULL };
-        size_t n[3] = { 0, 0, 0 };
-        int i;
-        for (i = 0; i < 3; i++)
-            if (read_whole(b->server_dir, names[i], &d[i], &n[i]) != 0)
-                break;
-        if (i == 3) {
-            if (nix1_files_read_keys(names[0], d[0], n[0], &sf->keys, &diag) < 0 ||
-                nix1_files_read_users(names[1], d[1], n[1], &sf->users, &diag) < 0 ||
-                nix1_files_read_cron(names[2], d[2], n[2], &sf->rights, &diag) < 0)
-                rc = -1;
+        char err[SITE_PATH_MAX + 96];
+        rc = nix1_prov_read_server(b->server_dir, false, &sf->keys, &sf->users, &sf->rights, &diag, err, sizeof err);
+        if (rc != -1) {
             if (diag.count > 0 && diag.text)
                 fprintf(stderr, "portier-sim site: bus \"%s\": problems in %s (lines skipped):\n%s", b->name,
                         b->server_dir, diag.text);
-        } else {
-            fprintf(stderr, "portier-sim site: bus \"%s\": cannot read %s/%s (%s); its slaves get built-in demo "
-                    "users\n", b->name, b->server_dir, names[i], strerror(errno));
-        }
-        for (int k = 0; k < 3; k++)
-            free(d[k]);
-        if (i == 3) {
             nix1_diag_free(&diag);
-            return rc;
+            return rc < 0 ? -1 : 0;
         }
+        fprintf(stderr, "portier-sim site: bus \"%s\": cannot read %s; its slaves get built-in demo users\n", b->name,
+                err);
+        nix1_diag_free(&diag);
+        server_files_free(sf);
+        memset(sf, 0, sizeof *sf);
+        rc = 0;
     }
-    char *ubuf = NULL, *rbuf = NULL;
-    size_t ulen = 0, rlen = 0;
-    FILE *u = open_memstream(&ubuf, &ulen), *r = open_memstream(&rbuf, &rlen);
-    if (!u || !r) {
-        if (u)
-            fclose(u);
-        if (r)
-            fclose(r);
-        free(ubuf);
-        free(rbuf);
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
-        fprintf(u, "%s\t1349094539\t%s\n", demo_users[i][0], demo_users[i][1]);
-        for (size_t k = 0; k < b->n_slaves; k++)
-            for (int p = 0; p < SITE_NIX1_PROBES; p++)
-                if (b->slaves[k].probe_units[p] >= 0)
-                    fprintf(r, "%d\t%s\t%s\n", b->slaves[k].probe_units[p], demo_users[i][0],
-                            i == 3 ? "* 8-17 * * 1-5" : "* * * * *");
-    }
-    fclose(u);
-    fclose(r);
-    if (nix1_files_read_keys("demo keys", demo_keys, strlen(demo_keys), &sf->keys, &diag) < 0 ||
-        nix1_files_read_users("demo users", ubuf, ulen, &sf->users, &diag) < 0 ||
-        nix1_files_read_cron("demo rights", rbuf, rlen, &sf->rights, &diag) < 0)
+    int *units = calloc(SITE_NIX1_PROBES * b->n_slaves + 1, sizeof *units);
+    for (size_t k = 0; units && k < b->n_slaves; k++)
+        for (int p = 0; p < SITE_NIX1_PROBES; p++)
+            units[SITE_NIX1_PROBES * k + (size_t)p] = b->slaves[k].probe_units[p];
+    if (!units || nix1sim_demo_files(units, SITE_NIX1_PROBES * b->n_slaves, &sf->keys, &sf->users, &sf->rights) != 0)
         rc = -1;
-    free(ubuf);
-    free(rbuf);
-    nix1_diag_free(&diag);
+    free(units);
     return rc;
 }
 

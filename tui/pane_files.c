@@ -14,6 +14,7 @@
 
 #include "core/action.h"
 #include "core/device.h"
+#include "core/grow.h"
 #include "tui/keys.h"
 
 #define FV_PUT_MAX (256u * 1024u) /* a slave file: about 13 minutes at 9600 baud */
@@ -144,13 +145,10 @@ static void list_done(void *ctx, const char *text, size_t len, const char *error
             size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
             const char *tab = memchr(p, '\t', l);
             if (tab && tab > p && (size_t)(tab - p) < sizeof v->files[0].name) {
-                if (v->nfiles == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    struct fv_file *nf = realloc(v->files, cap * sizeof *nf);
-                    if (!nf)
-                        break;
-                    v->files = nf;
-                }
+                struct fv_file *nf = grow_array(v->files, v->nfiles, &cap, sizeof *nf, 16);
+                if (!nf)
+                    break;
+                v->files = nf;
                 struct fv_file *f = &v->files[v->nfiles++];
                 snprintf(f->name, sizeof f->name, "%.*s", (int)(tab - p), p);
                 f->size = strtoull(tab + 1, NULL, 10);

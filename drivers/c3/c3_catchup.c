@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/grow.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 #include "drivers/c3/c3_tables.h"
@@ -99,14 +100,10 @@ void c3_cursor_format(const struct c3_cursor *c, char *out, size_t cap)
 
 void c3_live_add(struct c3_live_set *l, const struct c3_txn *e)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct c3_live_entry *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return; /* without memory a live event may be recovered once more; the key stops a kv duplicate */
-        l->v = v;
-        l->cap = cap;
-    }
+    struct c3_live_entry *v = grow_array(l->v, l->n, &l->cap, sizeof *v, 64);
+    if (!v)
+        return; /* without memory a live event may be recovered once more; the key stops a kv duplicate */
+    l->v = v;
     l->v[l->n++] = (struct c3_live_entry){ .t = *e };
 }
 
@@ -537,16 +534,13 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
     if (len > 0 && c3_data_reader_init(&rd, data, len) == 0) {
         struct c3_data_value v[255];
         while (c3_data_reader_next(&rd, v, 255) == 1) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 256;
-                struct c3_txn *nr = realloc(rows, cap * sizeof *nr);
-                if (!nr) {
-                    free(rows);
-                    finish(cc, "out of memory");
-                    return;
-                }
-                rows = nr;
+            struct c3_txn *nr = grow_array(rows, n, &cap, sizeof *nr, 256);
+            if (!nr) {
+                free(rows);
+                finish(cc, "out of memory");
+                return;
             }
+            rows = nr;
             if (c3_txn_decode(&rd, v, &cc->tf, &rows[n]) == 0)
                 n++;
         }

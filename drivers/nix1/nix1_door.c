@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "drivers/nix1/nix1_door_job.h"
 #include "drivers/nix1/nix1_line.h"
 #include "drivers/nix1/nix1_rc.h"
@@ -46,14 +47,10 @@ struct nix1_door_slave *n1door_slave(struct nix1_door *d, const nix1_addr_t *a, 
             return &d->v[i];
     if (!create || nix1_addr_is_broadcast(a) || nix1_addr_is_scratch(a))
         return NULL;
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 16;
-        struct nix1_door_slave *nv = realloc(d->v, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        d->v = nv;
-        d->cap = nc;
-    }
+    struct nix1_door_slave *nv = grow_array(d->v, d->n, &d->cap, sizeof *nv, 16);
+    if (!nv)
+        return NULL;
+    d->v = nv;
     struct nix1_door_slave *s = &d->v[d->n++];
     memset(s, 0, sizeof *s);
     s->addr = *a;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/grow.h"
 #include "drivers/nix1/nix1_line.h"
 #include "drivers/nix1/nix1_rc.h"
 
@@ -55,14 +56,10 @@ void n1door_job_free(struct n1door_job *j)
 static void add_step_at(struct n1door_job *j, size_t at, size_t si, char cmd, char arg, const char *opt,
                         enum n1door_tag tag)
 {
-    if (j->nsteps == j->cap) {
-        size_t nc = j->cap ? j->cap * 2 : 32;
-        struct n1door_step *ns = realloc(j->steps, nc * sizeof *ns);
-        if (!ns)
-            return;
-        j->steps = ns;
-        j->cap = nc;
-    }
+    struct n1door_step *ns = grow_array(j->steps, j->nsteps, &j->cap, sizeof *ns, 32);
+    if (!ns)
+        return;
+    j->steps = ns;
     memmove(&j->steps[at + 1], &j->steps[at], (j->nsteps - at) * sizeof *j->steps);
     struct n1door_step *s = &j->steps[at];
     s->si = si;

@@ -11,6 +11,7 @@
 
 #include "core/crc.h"
 #include "core/durable.h"
+#include "core/grow.h"
 #include "drivers/nix1/nix1_files.h"
 #include "drivers/nix1/nix1_hash.h"
 #include "drivers/nix1/nix1_line.h"
@@ -238,13 +239,10 @@ static long diff_recs(enum ftype t, uint32_t unit, const struct rec *have, size_
     *cost = 0;
 #define ADD(...)                                                                    \
     do {                                                                            \
-        if (*ncmds == cap) {                                                        \
-            cap = cap ? cap * 2 : 16;                                               \
-            char **nc_ = realloc(*cmds, cap * sizeof **cmds);                       \
-            if (!nc_)                                                               \
-                return -1;                                                          \
-            *cmds = nc_;                                                            \
-        }                                                                           \
+        char **nc_ = grow_array(*cmds, *ncmds, &cap, sizeof **cmds, 16);            \
+        if (!nc_)                                                                   \
+            return -1;                                                              \
+        *cmds = nc_;                                                                \
         char tmp_[NIX1_LINE_MAX];                                                   \
         snprintf(tmp_, sizeof tmp_, __VA_ARGS__);                                   \
         (*cmds)[(*ncmds)++] = strdup(tmp_);                                         \
@@ -678,64 +676,47 @@ static void step(struct nix1_prov *p)
 
 /* ---- loading ---- */
 
+/* One server file of dir: 0, or -errno (ENOENT when missing). */
 static int load_file(const char *dir, const char *name, char **data, size_t *len)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -errno;
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        if (cap >= (16u << 20)) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb)
-            free(buf);
-        buf = nb;
-    }
-    fclose(f);
-    if (!buf)
-        return -ENOMEM;
-    *data = buf;
-    *len = n;
-    return 0;
+    return durable_read(path, NIX1_PROV_FILE_MAX, data, len) == 0 ? 0 : -errno;
 }
 
-static int load_server(struct nix1_prov *p, bool need_all, char *err, size_t errlen)
+int nix1_prov_read_server(const char *dir, bool optional, struct nix1_keys *keys, struct nix1_users *users,
+                          struct nix1_rights *rights, struct nix1_diag *d, char *err, size_t errlen)
 {
-    struct nix1_diag d = { 0 };
     static const char *const names[] = { "keys.txt", "users.txt", "cron.txt" };
     for (int i = 0; i < 3; i++) {
         char *data = NULL;
         size_t len = 0;
-        int e = load_file(p->dir, names[i], &data, &len);
+        int e = load_file(dir, names[i], &data, &len);
         if (e < 0) {
-            if (e == -ENOENT && !need_all && i > 0)
-                continue;
-            if (e == -ENOENT && i > 0) {
+            if (e == -ENOENT && optional && i > 0)
                 continue; /* no users / no rights: valid, slaves get none */
-            }
-            snprintf(err, errlen, "%s/%s: %s", p->dir, names[i], strerror(-e));
-            nix1_diag_free(&d);
+            snprintf(err, errlen, "%s/%s: %s", dir, names[i], strerror(-e));
+            errno = -e;
             return -1;
         }
-        int rc = i == 0   ? nix1_files_read_keys(names[i], data, len, &p->keys, &d)
-                 : i == 1 ? nix1_files_read_users(names[i], data, len, &p->users, &d)
-                          : nix1_files_read_cron(names[i], data, len, &p->rights, &d);
+        int rc = i == 0   ? nix1_files_read_keys(names[i], data, len, keys, d)
+                 : i == 1 ? nix1_files_read_users(names[i], data, len, users, d)
+                          : nix1_files_read_cron(names[i], data, len, rights, d);
         free(data);
         if (rc < 0) {
             snprintf(err, errlen, "out of memory reading %s", names[i]);
-            nix1_diag_free(&d);
-            return -1;
+            return -2;
         }
+    }
+    return 0;
+}
+
+static int load_server(struct nix1_prov *p, char *err, size_t errlen)
+{
+    struct nix1_diag d = { 0 };
+    if (nix1_prov_read_server(p->dir, true, &p->keys, &p->users, &p->rights, &d, err, errlen) < 0) {
+        nix1_diag_free(&d);
+        return -1;
     }
     if (d.count && p->o.log) {
         /* bad lines are reported and skipped, never pushed */
@@ -791,7 +772,7 @@ struct nix1_prov *nix1_prov_start(nix1_bus_t *bus, const char *dir, const nix1_a
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (load_server(p, true, err, errlen) < 0) {
+    if (load_server(p, err, errlen) < 0) {
         nix1_prov_free(p);
         return NULL;
     }

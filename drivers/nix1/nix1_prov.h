@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "drivers/nix1/nix1_bus.h"
+#include "drivers/nix1/nix1_files.h"
 
 struct nix1_prov_report {
     size_t slaves, changed_slaves, verified, failed, unreachable;
@@ -45,6 +46,15 @@ struct nix1_prov *nix1_prov_rotate_key(nix1_bus_t *bus, const char *dir, uint64_
                                        nix1_prov_cb cb, void *arg, char *err, size_t errlen);
 
 void nix1_prov_free(struct nix1_prov *p);
+
+/* The largest server file read (16 MiB). */
+#define NIX1_PROV_FILE_MAX (16u << 20)
+
+/* Read the server files of dir: keys.txt into keys, users.txt into users, cron.txt into rights; lines
+ * that do not parse are reported in d and skipped. A missing users.txt or cron.txt means none when optional, an
+ * error otherwise. 0; -1 when a file cannot be read (err "DIR/NAME: why", errno kept); -2 out of memory. */
+int nix1_prov_read_server(const char *dir, bool optional, struct nix1_keys *keys, struct nix1_users *users,
+                          struct nix1_rights *rights, struct nix1_diag *d, char *err, size_t errlen);
 
 /* Cost on the wire, in characters (requests + expected replies), of pushing `len` bytes as one file
  * named name, and of sending one record command with option text opt. Used to choose records vs file. */

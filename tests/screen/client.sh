@@ -10,6 +10,12 @@ start_c3 --model C3-200 --seed 3
 start_nix1 --slaves 1 --configured
 write_live_config
 start_portierd
+# direct mode refuses devices the daemon owns, and says to use it
+start 120x30 "$PORTIER" -c "$TMP/site.conf" --direct
+wait_text 'is owned by pid [0-9]+ \(portierd\).*use it'
+wait_text 'EXITED 1'
+stop_tmux
+pass "portier --direct refuses the devices portierd owns"
 # no configuration for the console: only the socket
 start 120x30 env -u XDG_CONFIG_HOME "$PORTIER" --socket "$PD_SOCK"
 wait_text 'connected to portierd .* as [^ ]+ \(technician\)'

@@ -1,7 +1,8 @@
 # Two consoles on one portierd, as two Unix users when run as root (root: technician; nobody with group dialout:
 # operator, roles decided by the daemon), and portierctl beside them: a swipe shows once on both screens; an alarm
 # acknowledged in one is acknowledged in the other; an emergency from portierctl shows in both with its counts and
-# is restored from the second; an emergency from the second console shows in the first and is restored there.
+# is restored from the second; an emergency from the second console shows in the first and is restored there; with
+# a silent panel both follow the live counts while the daemon retries its doors until they confirm.
 source "$(dirname "$0")/lib.sh"
 : "${PORTIERD:?}" "${PORTIERCTL:?}"
 start_c3 --model C3-200 --seed 3
@@ -29,14 +30,17 @@ SESSION=b wait_text "connected to portierd .* as $WHO_B"
 SESSION=a wait_up; SESSION=b wait_up
 pass "two consoles connected, each with the role the daemon gave its user"
 
-# a swipe: on both screens, once
-c3 swipe door=1 card=4242 granted=1
+# swipes: each on both screens, once
+cards="4242 4243 4244 4245 4246 4247 4248 4249 4250 4251 4252 4253"
+for k in $cards; do c3 swipe door=1 card=$k granted=1; done
 for t in a b; do
-    SESSION=$t wait_text 'Panel A +Front .*card 4242'
-    n=$(SESSION=$t screen_text | grep -c 'card 4242' || true)
-    [ "$n" = 1 ] || SESSION=$t fail "console $t shows card 4242 $n times"
+    SESSION=$t wait_text 'Panel A +Front .*card 4253' 20
+    for k in $cards; do
+        n=$(SESSION=$t screen_text | grep -c "card $k " || true)
+        [ "$n" = 1 ] || SESSION=$t fail "console $t shows card $k $n times"
+    done
 done
-pass "a swipe shows once on both consoles"
+pass "12 swipes show once each on both consoles"
 
 # an alarm acknowledged in console a: acknowledged in console b
 c3 force door=2
@@ -71,6 +75,19 @@ for t in a b; do SESSION=$t wait_gone 'EMERGENCY UNLOCK' 30; done
 c3_status 'door1=[a-z]+,locked.*door2=[a-z]+,locked'
 ctl audit --limit 10 --csv | grep -q 'emergency-on' || fail "no emergency in the daemon's audit"
 pass "an emergency from one console shows in the other, which restores it"
+
+# live counts: with the panel silent only the bus's doors confirm; both consoles follow the daemon's counts while it
+# retries the panel's doors, up to all four once the panel answers again
+c3 fault mute
+SESSION=a keys F12
+for t in a b; do SESSION=$t wait_text 'EMERGENCY UNLOCK . 4 doors: 2 confirmed, [0-9] pending, [0-9] failed' 40; done
+c3 fault none
+for t in a b; do SESSION=$t wait_text 'EMERGENCY UNLOCK . 4 doors: 4 confirmed, 0 pending, 0 failed' 60; done
+c3_status 'door1=[a-z]+,normalopen.*door2=[a-z]+,normalopen'
+SESSION=b keys F11; SESSION=b wait_text 'End the emergency'; SESSION=b keys y
+for t in a b; do SESSION=$t wait_gone 'EMERGENCY UNLOCK' 30; done
+c3_status 'door1=[a-z]+,locked.*door2=[a-z]+,locked'
+pass "live counts in both consoles while the daemon retries a silent panel's doors until they confirm"
 
 for t in a b; do SESSION=$t keys q; SESSION=$t wait_text 'EXITED 0'; done
 pass "both consoles quit"
