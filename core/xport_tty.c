@@ -1,5 +1,6 @@
 #include "core/xport_tty.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -73,6 +74,51 @@ bool xport_tty_is_pty(const char *path)
     return maj >= 136 && maj <= 143;
 }
 
+/* The pid of a process whose controlling terminal is the pseudo-terminal fd (its name in comm), or 0. A pty
+ * number is reused as soon as its pty is gone: a line path whose simulator or device server went away may then
+ * name someone's terminal window or SSH login, and a bus must never write requests into it nor read its keys. */
+static pid_t pty_session_owner(int fd, char *comm, size_t commlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+        return 0;
+    unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+    if (maj < 136 || maj > 143)
+        return 0;
+    unsigned long want = (min & 0xffu) | (maj << 8) | ((unsigned long)(min & ~0xffu) << 12); /* /proc tty_nr */
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char p[300], buf[512];
+        snprintf(p, sizeof p, "/proc/%.255s/stat", e->d_name);
+        int f = open(p, O_RDONLY | O_CLOEXEC);
+        if (f < 0)
+            continue;
+        ssize_t n = read(f, buf, sizeof buf - 1);
+        close(f);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        char *rp = strrchr(buf, ')'); /* after the command name: state ppid pgrp session tty_nr */
+        char state;
+        int ppid, pgrp, session;
+        unsigned long tty;
+        if (rp && sscanf(rp + 1, " %c %d %d %d %lu", &state, &ppid, &pgrp, &session, &tty) == 5 && tty == want &&
+            state != 'Z') {
+            found = (pid_t)strtol(e->d_name, NULL, 10);
+            char *lp = strchr(buf, '(');
+            snprintf(comm, commlen, "%.*s", lp ? (int)(rp - lp - 1) : 1, lp ? lp + 1 : "?");
+        }
+    }
+    closedir(d);
+    return found;
+}
+
 int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, size_t errlen)
 {
     if (xport_tty_speed(baud) == 0) {
@@ -89,6 +135,14 @@ int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, 
         close(fd);
         snprintf(err, errlen, "%s: not a terminal device", path);
         return -ENOTTY;
+    }
+    char comm[64];
+    pid_t owner = pty_session_owner(fd, comm, sizeof comm);
+    if (owner) {
+        close(fd); /* before anything touches its modes or its input */
+        snprintf(err, errlen, "%s is the terminal of pid %d (%s), not a bus line (its pty was reused?)", path,
+                 (int)owner, comm);
+        return -EBUSY;
     }
     int rc = xport_tty_configure(fd, baud);
     if (rc < 0) {

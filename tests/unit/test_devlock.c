@@ -1,7 +1,8 @@
 /* Unit tests for device ownership (core/devlock.h): the UUCP lock file of a serial port (name, the pid in ten
  * columns, a second opener refused with the holder's pid and name, a stale lock of a dead process cleared, released
  * on close), the owner lock of a site device (a second process refused, free again when the owner dies even by
- * kill -9), and the serial transport taking the port's lock and refusing a second open of the same pseudo-terminal. */
+ * kill -9), the serial transport taking the port's lock and refusing a second open of the same pseudo-terminal, and
+ * refusing a pseudo-terminal that is some session's controlling terminal (a reused pty number). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <termios.h>
+#include <sys/ioctl.h>
+#include <errno.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
@@ -152,12 +156,63 @@ static void test_serial_open_exclusive(void **state)
     close(master);
 }
 
+/* A pty number reused by someone's terminal (a terminal window, an SSH login: the controlling terminal of a
+ * session): a bus reopening its old path must refuse it before touching its modes, its input or its screen. */
+static void test_serial_open_refuses_a_session_terminal(void **state)
+{
+    (void)state;
+    int master, slave;
+    char name[128];
+    assert_int_equal(openpty(&master, &slave, name, NULL, NULL), 0);
+    struct termios before;
+    assert_int_equal(tcgetattr(slave, &before), 0);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* a login: its own session with the pty as controlling terminal */
+        close(go[0]);
+        setsid();
+        if (ioctl(slave, TIOCSCTTY, 0) < 0)
+            _exit(1);
+        if (write(go[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(go[1]);
+    char c;
+    assert_int_equal(read(go[0], &c, 1), 1);
+    close(go[0]);
+    struct xport x = { .fd = -1 };
+    char err[512];
+    struct xport_serial_opts o = { .baud = 9600 };
+    assert_int_equal(xport_serial_open(&x, NULL, name, &o, err, sizeof err), -EBUSY);
+    assert_non_null(strstr(err, "is the terminal of pid"));
+    struct termios after;
+    assert_int_equal(tcgetattr(slave, &after), 0);
+    assert_int_equal(after.c_lflag, before.c_lflag); /* not made raw */
+    assert_int_equal(after.c_oflag, before.c_oflag);
+    int fl = fcntl(master, F_GETFL);
+    fcntl(master, F_SETFL, fl | O_NONBLOCK);
+    char buf[64];
+    assert_int_equal(read(master, buf, sizeof buf), -1); /* nothing written to the screen */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(slave);
+    /* nobody's terminal any more: a line again */
+    assert_int_equal(xport_serial_open(&x, NULL, name, &o, err, sizeof err), 0);
+    xport_close(&x);
+    close(master);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tty_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_open_exclusive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_open_refuses_a_session_terminal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
