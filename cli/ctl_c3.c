@@ -13,6 +13,7 @@
 
 #include "cli/ctl.h"
 #include "cli/ctl_c3.h"
+#include "cli/ctl_site.h"
 #include "core/devlock.h"
 #include "core/event.h"
 #include "core/loop.h"
@@ -20,6 +21,7 @@
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_control.h"
 #include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_params.h"
 #include "drivers/c3/c3_rtlog.h"
 #include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_tables.h"
@@ -73,6 +75,8 @@ static void finish(struct ctl *c, int code)
         return;
     c->done = true;
     c->exit_code = code;
+    if (!c->s)
+        return; /* through portierd: no session of our own */
     loop_timer_disarm(c->loop, &c->deadline);
     c3_session_stop(c->s); /* polite disconnect; the state callback stops the loop */
     if (c3_session_state(c->s) == C3_ST_DISCONNECTED)
@@ -119,7 +123,7 @@ static void on_info(void *arg, int err, const struct c3_info *info)
     char dt[C3_TIME_ISO_LEN] = "";
     if (info->has_datetime)
         c3_time_format(info->datetime, 'T', dt, sizeof dt);
-    const char *dialect = c3_session_sessionful(c->s) ? "session" : "sessionless";
+    const char *dialect = !c->s ? "portierd's" : c3_session_sessionful(c->s) ? "session" : "sessionless";
     if (c->opts->json) {
         json_t *o = json_object();
         json_object_set_new(o, "serial", json_string(info->serial));
@@ -588,6 +592,148 @@ static int check_target(const char *target, char *err, size_t errlen)
     return tcp_parse_hostport(target, C3_TCP_PORT, host, sizeof host, &port, err, errlen);
 }
 
+/* ---- through portierd: a panel it owns is asked through it, never connected to behind its back ---- */
+
+static int via_fail(struct ctl *c, int rc, const char *err)
+{
+    if (c->opts->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("error"));
+        json_object_set_new(o, "error", json_string(err));
+        ctl_print_json(o);
+    }
+    fprintf(stderr, "portierctl c3: %s\n", err);
+    return rc;
+}
+
+/* One parameter read through portierd in batches; values[i] answers names[i] (malloc'd, NULL when absent). */
+static int via_params_get(struct ctl *c, struct ctl_daemon_panel *p, const char *const *names, size_t n, char **values)
+{
+    for (size_t b = 0; b < c3_params_batches(n, C3_PARAMS_GET_MAX); b++) {
+        size_t first, count;
+        c3_params_batch(n, C3_PARAMS_GET_MAX, b, &first, &count);
+        char req[4096], err[320];
+        int len = c3_params_get_request(req, sizeof req, names + first, count);
+        if (len < 0)
+            return via_fail(c, CTL_EXIT_USAGE, c3_session_strerror(len));
+        unsigned char *reply;
+        size_t rlen;
+        int rc = ctl_daemon_panel_raw(p, C3_CMD_GET_PARAM, req, (size_t)len, &reply, &rlen, err, sizeof err);
+        if (rc != CTL_EXIT_OK)
+            return via_fail(c, rc, err);
+        struct c3_param_span items[C3_PARAMS_GET_MAX * 2];
+        int k = c3_params_parse((const char *)reply, rlen, items, sizeof items / sizeof items[0]);
+        for (size_t i = 0; k > 0 && i < count; i++) {
+            const struct c3_param_span *sp = c3_params_find(items, (size_t)k, names[first + i]);
+            if (sp && (values[first + i] = malloc(sp->value_len + 1)))
+                c3_params_value_str(sp, values[first + i], sp->value_len + 1);
+        }
+        free(reply);
+        if (k < 0)
+            return via_fail(c, CTL_EXIT_DEVICE_ERROR, "the panel's answer is not NAME=VALUE text");
+    }
+    return CTL_EXIT_OK;
+}
+
+static int via_params_set(struct ctl *c, struct ctl_daemon_panel *p, const char *const *names,
+                          const char *const *values, size_t n)
+{
+    for (size_t b = 0; b < c3_params_batches(n, C3_PARAMS_SET_MAX); b++) {
+        size_t first, count;
+        c3_params_batch(n, C3_PARAMS_SET_MAX, b, &first, &count);
+        struct c3_param pairs[C3_PARAMS_SET_MAX];
+        for (size_t i = 0; i < count; i++)
+            pairs[i] = (struct c3_param){ names[first + i], values[first + i] };
+        char req[4096], err[320];
+        int len = c3_params_set_request(req, sizeof req, pairs, count);
+        if (len < 0)
+            return via_fail(c, CTL_EXIT_USAGE, c3_session_strerror(len));
+        unsigned char *reply;
+        size_t rlen;
+        int rc = ctl_daemon_panel_raw(p, C3_CMD_SET_PARAM, req, (size_t)len, &reply, &rlen, err, sizeof err);
+        free(reply);
+        if (rc != CTL_EXIT_OK)
+            return via_fail(c, rc, err);
+    }
+    return CTL_EXIT_OK;
+}
+
+/* The command through portierd's raw pass-through (it checks the role and audits every request); the answers are
+ * printed by the same code as in direct mode. */
+static int via_daemon(struct ctl *c, struct ctl_daemon_panel *p)
+{
+    int rc;
+    c->exit_code = CTL_EXIT_OK;
+    switch (c->cmd) {
+    case CMD_INFO:
+    case CMD_PGET:
+    case CMD_TIME_GET: {
+        static const char *const info_names[] = { C3_INFO_PARAMS }, *const dt[] = { "DateTime" };
+        const char *const *names = c->cmd == CMD_INFO ? info_names : c->cmd == CMD_TIME_GET ? dt
+                                                                                            : (const char *const *)c->names;
+        size_t n = c->cmd == CMD_INFO ? sizeof info_names / sizeof info_names[0] : c->cmd == CMD_TIME_GET ? 1 : c->n;
+        char **values = calloc(n ? n : 1, sizeof *values);
+        rc = values ? via_params_get(c, p, names, n, values) : via_fail(c, CTL_EXIT_UNREACHABLE, "out of memory");
+        struct c3_params_result r = { .n = n, .names = names, .values = (const char *const *)values };
+        if (rc == CTL_EXIT_OK && c->cmd == CMD_INFO) {
+            struct c3_info info;
+            c3_info_from_params(&r, &info);
+            on_info(c, 0, &info);
+        } else if (rc == CTL_EXIT_OK && c->cmd == CMD_PGET) {
+            on_params(c, &r);
+        } else if (rc == CTL_EXIT_OK) {
+            uint32_t v;
+            char *end;
+            v = values[0] ? (uint32_t)strtoul(values[0], &end, 10) : 0;
+            if (!values[0] || *end || end == values[0])
+                rc = via_fail(c, CTL_EXIT_DEVICE_ERROR, "the panel did not say its DateTime");
+            else
+                on_time(c, 0, v);
+        }
+        for (size_t i = 0; values && i < n; i++)
+            free(values[i]);
+        free(values);
+        break;
+    }
+    case CMD_PSET:
+        rc = via_params_set(c, p, (const char *const *)c->names, (const char *const *)c->values, c->n);
+        if (rc == CTL_EXIT_OK)
+            on_done(c, 0);
+        break;
+    case CMD_TIME_SYNC: {
+        char req[64], err[320];
+        int len = c3_time_from_time_t(time(NULL), &c->synced) < 0 ? -1
+                  : c3_params_set_datetime(req, sizeof req, c->synced);
+        unsigned char *reply = NULL;
+        size_t rlen;
+        rc = len < 0 ? via_fail(c, CTL_EXIT_USAGE, "this machine's clock cannot be sent to a panel")
+                     : ctl_daemon_panel_raw(p, C3_CMD_SET_PARAM, req, (size_t)len, &reply, &rlen, err, sizeof err);
+        free(reply);
+        if (rc == CTL_EXIT_OK)
+            on_done(c, 0);
+        else if (len >= 0)
+            via_fail(c, rc, err);
+        break;
+    }
+    case CMD_CONTROL: {
+        char err[320];
+        unsigned char *reply = NULL;
+        size_t rlen;
+        rc = ctl_daemon_panel_raw(p, C3_CMD_CONTROL, c->ctl, sizeof c->ctl, &reply, &rlen, err, sizeof err);
+        free(reply);
+        if (rc == CTL_EXIT_OK)
+            on_done(c, 0);
+        else
+            via_fail(c, rc, err);
+        break;
+    }
+    default:
+        rc = via_fail(c, CTL_EXIT_USAGE, "not through portierd");
+        break;
+    }
+    return rc == CTL_EXIT_OK ? c->exit_code : rc;
+}
+
 void ctl_c3_job_done(struct ctl_c3_job *job, int exit_code) { finish(job->ctl, exit_code); }
 void ctl_c3_job_fail(struct ctl_c3_job *job, int err) { fail_with(job->ctl, err); }
 
@@ -647,6 +793,21 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
         free(c.values);
         return CTL_EXIT_UNREACHABLE; /* the text was checked: what failed is the name's resolution */
     }
+    /* A panel of the running portierd's site is asked through it (it decides the role and audits), whoever holds
+     * the panel: a user who may not even read its owner lock still gets the daemon's answer. */
+    if (!opts->direct && cmd != CMD_EVENTS && cmd != CMD_JOB) {
+        struct ctl_daemon_panel *dp;
+        int rc = ctl_daemon_panel_open(call, cfg.addr.text, &dp);
+        if (rc == CTL_EXIT_OK) {
+            rc = via_daemon(&c, dp);
+            ctl_daemon_panel_close(dp);
+        }
+        if (rc >= 0) {
+            free(c.names);
+            free(c.values);
+            return rc;
+        }
+    }
     /* One owner per panel: a panel that portierd (or a console) owns is not connected to behind its back. */
     char id[300], lockerr[512];
     struct devlock *lock = NULL;
@@ -654,9 +815,11 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
     if (devlock_owner(id, &lock, lockerr, sizeof lockerr) < 0) {
         char who[64] = "";
         pid_t pid = devlock_owner_of(id, who, sizeof who);
+        bool daemon = pid && strcmp(who, "portierd") == 0;
         fprintf(stderr, "portierctl c3: %s (a panel serves one client)%s\n", lockerr,
-                pid && strcmp(who, "portierd") == 0 ? "; ask portierd: portierctl raw PANEL --command N [--payload HEX], "
-                                                      "or the site commands" : "");
+                !daemon ? "" : cmd == CMD_EVENTS ? "; its events are in portierd's journal: portierctl watch, "
+                                                   "portierctl journal"
+                             : "; ask portierd (--socket PATH): this command, the site commands, or portierctl raw");
         free(c.names);
         free(c.values);
         return CTL_EXIT_UNREACHABLE;

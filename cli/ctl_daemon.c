@@ -12,6 +12,7 @@
 #include "client/remote.h"
 #include "config/site_config.h"
 #include "core/proto.h"
+#include "core/tcp.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define ACTION_TIMEOUT_MS 60000
@@ -61,7 +62,8 @@ static void on_state(struct remote *r, enum remote_state st, const char *why, vo
         fprintf(stderr, "portierctl: %s\n", why);
 }
 
-static int session_open(struct session *s, const struct ctl_call *call, const char *sock)
+/* quiet: a failure to connect is not printed (the caller has another way) */
+static int session_open_as(struct session *s, const struct ctl_call *call, const char *sock, bool quiet)
 {
     memset(s, 0, sizeof *s);
     s->g = &call->g;
@@ -78,8 +80,9 @@ static int session_open(struct session *s, const struct ctl_call *call, const ch
     char err[512];
     if (!s->r || remote_connect(s->r, err, sizeof err) < 0 ||
         remote_wait_up(s->r, call->g.timeout_ms ? call->g.timeout_ms : CONNECT_TIMEOUT_MS, err, sizeof err) < 0) {
-        fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory",
-                errno == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "");
+        if (!quiet || call->g.verbose)
+            fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory",
+                    errno == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "");
         remote_free(s->r);
         loop_free(s->loop);
         s->r = NULL;
@@ -89,6 +92,11 @@ static int session_open(struct session *s, const struct ctl_call *call, const ch
         fprintf(stderr, "portierctl: %s at %s: connected as %s (%s)\n", remote_server(s->r), sock, remote_user(s->r),
                 role_name(remote_role(s->r)));
     return CTL_EXIT_OK;
+}
+
+static int session_open(struct session *s, const struct ctl_call *call, const char *sock)
+{
+    return session_open_as(s, call, sock, false);
 }
 
 static void session_close(struct session *s)
@@ -336,6 +344,104 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
     json_decref(fin);
     session_close(&s);
     return rc;
+}
+
+/* ---- a panel portierd owns, for portierctl c3 HOST ---- */
+
+struct ctl_daemon_panel {
+    struct session s;
+    char sock[SITE_PATH_MAX];
+    char device[SITE_NAME_MAX];
+    unsigned timeout_ms;
+};
+
+int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct ctl_daemon_panel **out)
+{
+    *out = NULL;
+    struct ctl_daemon_panel *p = calloc(1, sizeof *p);
+    if (!p) {
+        fprintf(stderr, "portierctl: out of memory\n");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    int mode = ctl_daemon_choose(&call->g, p->sock, sizeof p->sock);
+    if (mode <= 0 || session_open_as(&p->s, call, p->sock, true) != CTL_EXIT_OK) {
+        free(p);
+        return mode < 0 ? CTL_EXIT_USAGE : -1; /* an explicit --socket that does not answer was printed */
+    }
+    const struct site *m = remote_site(p->s.r);
+    for (size_t i = 0; m && i < m->n_devices && !p->device[0]; i++) {
+        const struct site_panel *sp = m->devices[i].panel;
+        struct tcp_addr a;
+        char err[160];
+        if (sp && tcp_resolve(sp->host, sp->port, &a, err, sizeof err) == 0 && strcmp(a.text, addr) == 0)
+            snprintf(p->device, sizeof p->device, "%s", m->devices[i].name);
+    }
+    if (!p->device[0]) {
+        if (call->g.verbose)
+            fprintf(stderr, "portierctl: the portierd at %s has no panel at %s\n", p->sock, addr);
+        ctl_daemon_panel_close(p);
+        return -1;
+    }
+    p->timeout_ms = call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS;
+    if (call->g.verbose)
+        fprintf(stderr, "portierctl: %s is %s of portierd: asking through it\n", addr, p->device);
+    *out = p;
+    return CTL_EXIT_OK;
+}
+
+int ctl_daemon_panel_raw(struct ctl_daemon_panel *p, unsigned command, const void *payload, size_t len,
+                         unsigned char **reply, size_t *rlen, char *err, size_t errlen)
+{
+    *reply = NULL;
+    *rlen = 0;
+    char *hex = proto_hex_encode(payload, len);
+    json_t *req = hex ? json_pack("{s:s,s:s,s:i,s:s}", "op", "raw", "device", p->device, "command", (int)command,
+                                  "payload_hex", hex) : NULL;
+    free(hex);
+    if (!req) {
+        snprintf(err, errlen, "out of memory");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    json_t *fin = remote_call(p->s.r, req, NULL, NULL, p->timeout_ms);
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    int rc = CTL_EXIT_OK;
+    if (!fin) {
+        snprintf(err, errlen, "no answer from portierd in time");
+        rc = CTL_EXIT_UNREACHABLE;
+    } else if (!st || strcmp(st, "ok") != 0) {
+        snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : CTL_EXIT_DEVICE_ERROR;
+    } else {
+        unsigned char *b = NULL;
+        size_t n = 0;
+        if (proto_hex_decode(proto_str(fin, "reply_hex") ? proto_str(fin, "reply_hex") : "", &b, &n) < 0) {
+            snprintf(err, errlen, "portierd sent a reply that is not hex");
+            rc = CTL_EXIT_UNREACHABLE;
+        } else {
+            unsigned char *t = realloc(b, n + 1); /* NUL-terminated for text replies */
+            if (!t) {
+                free(b);
+                snprintf(err, errlen, "out of memory");
+                rc = CTL_EXIT_UNREACHABLE;
+            } else {
+                t[n] = 0;
+                *reply = t;
+                *rlen = n;
+            }
+        }
+    }
+    json_decref(fin);
+    return rc;
+}
+
+const char *ctl_daemon_panel_name(const struct ctl_daemon_panel *p) { return p->device; }
+
+void ctl_daemon_panel_close(struct ctl_daemon_panel *p)
+{
+    if (!p)
+        return;
+    session_close(&p->s);
+    free(p);
 }
 
 /* ---- audit --verify ---- */

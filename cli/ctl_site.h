@@ -63,6 +63,17 @@ int ctl_daemon_run(struct ctl_call *call, const char *sock, struct ctl_site_run 
  * 3 when not, 1 without an MQTT output. */
 int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock);
 int ctl_daemon_raw(const struct ctl_call *call, const char *sock);
+/* A C3 panel that portierd owns, asked by `portierctl c3 HOST ...`: raw requests through the daemon (it checks the
+ * caller is a technician and audits each). open: the daemon's site panel at addr (tcp_addr text, "IP:PORT");
+ * CTL_EXIT_OK with *out; -1 when the panel is not reachable through a portierd (no socket, no answer, not its
+ * panel; nothing printed but with -v); or an exit status with the reason printed. raw: CTL_EXIT_OK with the reply payload
+ * (malloc'd, NUL-terminated; *rlen bytes), or an exit status with the reason in err. */
+struct ctl_daemon_panel;
+int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct ctl_daemon_panel **out);
+int ctl_daemon_panel_raw(struct ctl_daemon_panel *p, unsigned command, const void *payload, size_t len,
+                         unsigned char **reply, size_t *rlen, char *err, size_t errlen);
+const char *ctl_daemon_panel_name(const struct ctl_daemon_panel *p);
+void ctl_daemon_panel_close(struct ctl_daemon_panel *p);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
 /* The live events until interrupted (or --count), reconnecting and resuming by itself. */
