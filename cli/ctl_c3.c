@@ -607,7 +607,7 @@ static int via_fail(struct ctl *c, int rc, const char *err)
 }
 
 /* One parameter read through portierd in batches; values[i] answers names[i] (malloc'd, NULL when absent). */
-static int via_params_get(struct ctl *c, struct ctl_daemon_panel *p, const char *const *names, size_t n, char **values)
+static int via_params_get(struct ctl *c, struct ctl_daemon_device *p, const char *const *names, size_t n, char **values)
 {
     for (size_t b = 0; b < c3_params_batches(n, C3_PARAMS_GET_MAX); b++) {
         size_t first, count;
@@ -635,7 +635,7 @@ static int via_params_get(struct ctl *c, struct ctl_daemon_panel *p, const char 
     return CTL_EXIT_OK;
 }
 
-static int via_params_set(struct ctl *c, struct ctl_daemon_panel *p, const char *const *names,
+static int via_params_set(struct ctl *c, struct ctl_daemon_device *p, const char *const *names,
                           const char *const *values, size_t n)
 {
     for (size_t b = 0; b < c3_params_batches(n, C3_PARAMS_SET_MAX); b++) {
@@ -660,7 +660,7 @@ static int via_params_set(struct ctl *c, struct ctl_daemon_panel *p, const char 
 
 /* The command through portierd's raw pass-through (it checks the role and audits every request); the answers are
  * printed by the same code as in direct mode. */
-static int via_daemon(struct ctl *c, struct ctl_daemon_panel *p)
+static int via_daemon(struct ctl *c, struct ctl_daemon_device *p)
 {
     int rc;
     c->exit_code = CTL_EXIT_OK;
@@ -796,7 +796,7 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
     /* A panel of the running portierd's site is asked through it (it decides the role and audits), whoever holds
      * the panel: a user who may not even read its owner lock still gets the daemon's answer. */
     if (!opts->direct && cmd != CMD_EVENTS && cmd != CMD_JOB) {
-        struct ctl_daemon_panel *dp;
+        struct ctl_daemon_device *dp;
         int rc = ctl_daemon_panel_open(call, cfg.addr.text, &dp);
         if (rc == CTL_EXIT_OK) {
             rc = via_daemon(&c, dp);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,17 +349,20 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
 
 /* ---- a panel portierd owns, for portierctl c3 HOST ---- */
 
-struct ctl_daemon_panel {
+struct ctl_daemon_device {
     struct session s;
     char sock[SITE_PATH_MAX];
     char device[SITE_NAME_MAX];
     unsigned timeout_ms;
 };
 
-int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct ctl_daemon_panel **out)
+/* The device of portierd's site that match() accepts: CTL_EXIT_OK with *out, -1 (not through portierd), or an
+ * exit status (printed). */
+static int device_open(const struct ctl_call *call, const char *what,
+                       bool (*match)(const struct site_device *d, const char *what), struct ctl_daemon_device **out)
 {
     *out = NULL;
-    struct ctl_daemon_panel *p = calloc(1, sizeof *p);
+    struct ctl_daemon_device *p = calloc(1, sizeof *p);
     if (!p) {
         fprintf(stderr, "portierctl: out of memory\n");
         return CTL_EXIT_UNREACHABLE;
@@ -369,27 +373,81 @@ int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct 
         return mode < 0 ? CTL_EXIT_USAGE : -1; /* an explicit --socket that does not answer was printed */
     }
     const struct site *m = remote_site(p->s.r);
-    for (size_t i = 0; m && i < m->n_devices && !p->device[0]; i++) {
-        const struct site_panel *sp = m->devices[i].panel;
-        struct tcp_addr a;
-        char err[160];
-        if (sp && tcp_resolve(sp->host, sp->port, &a, err, sizeof err) == 0 && strcmp(a.text, addr) == 0)
+    for (size_t i = 0; m && i < m->n_devices && !p->device[0]; i++)
+        if (match(&m->devices[i], what))
             snprintf(p->device, sizeof p->device, "%s", m->devices[i].name);
-    }
     if (!p->device[0]) {
         if (call->g.verbose)
-            fprintf(stderr, "portierctl: the portierd at %s has no panel at %s\n", p->sock, addr);
+            fprintf(stderr, "portierctl: the portierd at %s has no device at %s\n", p->sock, what);
         ctl_daemon_panel_close(p);
         return -1;
     }
     p->timeout_ms = call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS;
     if (call->g.verbose)
-        fprintf(stderr, "portierctl: %s is %s of portierd: asking through it\n", addr, p->device);
+        fprintf(stderr, "portierctl: %s is %s of portierd: asking through it\n", what, p->device);
     *out = p;
     return CTL_EXIT_OK;
 }
 
-int ctl_daemon_panel_raw(struct ctl_daemon_panel *p, unsigned command, const void *payload, size_t len,
+static bool panel_at(const struct site_device *d, const char *addr)
+{
+    struct tcp_addr a;
+    char err[160];
+    return d->panel && tcp_resolve(d->panel->host, d->panel->port, &a, err, sizeof err) == 0 && strcmp(a.text, addr) == 0;
+}
+
+static bool bus_on(const struct site_device *d, const char *port)
+{
+    if (!d->bus)
+        return false;
+    if (strcmp(d->bus->port, port) == 0)
+        return true;
+    char a[PATH_MAX], b[PATH_MAX]; /* /dev/serial/by-id/... and the tty it names */
+    return realpath(d->bus->port, a) && realpath(port, b) && strcmp(a, b) == 0;
+}
+
+int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct ctl_daemon_device **out)
+{
+    return device_open(call, addr, panel_at, out);
+}
+
+int ctl_daemon_bus_open(const struct ctl_call *call, const char *port, struct ctl_daemon_device **out)
+{
+    return device_open(call, port, bus_on, out);
+}
+
+int ctl_daemon_bus_line(struct ctl_daemon_device *p, const char *slave, const char *line, int *code, char **reply,
+                        char *err, size_t errlen)
+{
+    *reply = NULL;
+    *code = -1;
+    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "raw", "device", p->device, "slave", slave, "line", line);
+    if (!req) {
+        snprintf(err, errlen, "out of memory");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    json_t *fin = remote_call(p->s.r, req, NULL, NULL, p->timeout_ms);
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    int rc = CTL_EXIT_OK;
+    if (!fin) {
+        snprintf(err, errlen, "no answer from portierd in time");
+        rc = CTL_EXIT_UNREACHABLE;
+    } else if (!st || strcmp(st, "ok") != 0) {
+        snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : CTL_EXIT_UNREACHABLE;
+    } else {
+        *code = (int)json_integer_value(json_object_get(fin, "code"));
+        *reply = strdup(proto_str(fin, "reply") ? proto_str(fin, "reply") : "");
+        if (!*reply) {
+            snprintf(err, errlen, "out of memory");
+            rc = CTL_EXIT_UNREACHABLE;
+        }
+    }
+    json_decref(fin);
+    return rc;
+}
+
+int ctl_daemon_panel_raw(struct ctl_daemon_device *p, unsigned command, const void *payload, size_t len,
                          unsigned char **reply, size_t *rlen, char *err, size_t errlen)
 {
     *reply = NULL;
@@ -434,9 +492,9 @@ int ctl_daemon_panel_raw(struct ctl_daemon_panel *p, unsigned command, const voi
     return rc;
 }
 
-const char *ctl_daemon_panel_name(const struct ctl_daemon_panel *p) { return p->device; }
+const char *ctl_daemon_panel_name(const struct ctl_daemon_device *p) { return p->device; }
 
-void ctl_daemon_panel_close(struct ctl_daemon_panel *p)
+void ctl_daemon_panel_close(struct ctl_daemon_device *p)
 {
     if (!p)
         return;

@@ -68,12 +68,18 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock);
  * CTL_EXIT_OK with *out; -1 when the panel is not reachable through a portierd (no socket, no answer, not its
  * panel; nothing printed but with -v); or an exit status with the reason printed. raw: CTL_EXIT_OK with the reply payload
  * (malloc'd, NUL-terminated; *rlen bytes), or an exit status with the reason in err. */
-struct ctl_daemon_panel;
-int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct ctl_daemon_panel **out);
-int ctl_daemon_panel_raw(struct ctl_daemon_panel *p, unsigned command, const void *payload, size_t len,
+struct ctl_daemon_device;
+int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct ctl_daemon_device **out);
+int ctl_daemon_panel_raw(struct ctl_daemon_device *p, unsigned command, const void *payload, size_t len,
                          unsigned char **reply, size_t *rlen, char *err, size_t errlen);
-const char *ctl_daemon_panel_name(const struct ctl_daemon_panel *p);
-void ctl_daemon_panel_close(struct ctl_daemon_panel *p);
+const char *ctl_daemon_panel_name(const struct ctl_daemon_device *p);
+/* The same for a NiX1 bus of portierd's site on port (`portierctl nix1 PORT ...`): one line ("Qs", "Nl1\t1", as
+ * the bus would send it after the address) to slave (16 hex digits); CTL_EXIT_OK with the reply's code and text
+ * (the payload, then any data lines, LF-separated; malloc'd), or an exit status with the reason in err. */
+int ctl_daemon_bus_open(const struct ctl_call *call, const char *port, struct ctl_daemon_device **out);
+int ctl_daemon_bus_line(struct ctl_daemon_device *p, const char *slave, const char *line, int *code, char **reply,
+                        char *err, size_t errlen);
+void ctl_daemon_panel_close(struct ctl_daemon_device *p);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
 /* The live events until interrupted (or --count), reconnecting and resuming by itself. */

@@ -200,7 +200,8 @@ struct pane *pane_history_new(struct console *c);
 struct pane *pane_help_new(struct console *c);
 struct pane *pane_cards_new(struct console *c);
 /* Who card number `card` of C3 panel `device` belongs to, in words ("user 7 Ann Smith", "no user of Panel A has
- * it"), from the Cards pane's copy of the panel's users; reads them when it has none yet (the text says so). */
+ * it"), from the Cards pane's copy of the panel's users; reads them when it has none yet (the text says so, and the
+ * details dialog showing that text gets the answer when they are read). */
 void cards_owner(struct console *c, const char *device, uint32_t card, char *buf, size_t len);
 /* Scroll the help to the section of a pane's requests (the pane the operator came from). */
 void pane_help_show(struct console *c, enum req_scope scope);

@@ -48,7 +48,14 @@ struct cpriv {
     char note[300];
     unsigned step;               /* 0: users, 1: access */
     bool dry;
+    /* an event's details asked who a card belongs to while the panel's users were being read: answered in the
+     * details when they are */
+    bool asking;
+    size_t ask_pi;
+    uint32_t ask_card;
 };
+
+#define READING_USERS "reading the panel's users..."
 
 struct load_ctx {
     struct console *c;
@@ -56,8 +63,9 @@ struct load_ctx {
     unsigned gen;
     int what;                    /* 0 users, 1 access, 2 time zones */
     struct strbuf text;
-    char *buf;
-    size_t cap;
+    char *buf;                   /* the rows' lines so far (len bytes) */
+    size_t len, cap;
+    bool oom;
 };
 
 static struct cpriv *cpriv_of(struct console *c)
@@ -71,24 +79,41 @@ static void lc_line(void *arg, unsigned done, unsigned total, const char *line)
     (void)done;
     (void)total;
     struct load_ctx *lc = arg;
-    if (!line)
+    if (!line || lc->oom)
         return;
-    size_t need = strlen(lc->buf ? lc->buf : "") + strlen(line) + 2;
-    if (need > lc->cap) {
-        size_t cap = need * 2;
+    size_t n = strlen(line);
+    if (lc->len + n + 2 > lc->cap) {
+        size_t cap = (lc->len + n + 2) * 2;
         char *b = realloc(lc->buf, cap);
-        if (!b)
+        if (!b) {
+            lc->oom = true; /* the rows would be incomplete: the read fails instead */
             return;
-        if (!lc->buf)
-            b[0] = '\0';
+        }
         lc->buf = b;
         lc->cap = cap;
     }
-    strcat(lc->buf, line);
-    strcat(lc->buf, "\n");
+    memcpy(lc->buf + lc->len, line, n);
+    lc->len += n;
+    lc->buf[lc->len++] = '\n';
+    lc->buf[lc->len] = '\0';
 }
 
 static void start_load(struct console *c, size_t pi, int what);
+
+/* The details dialog that said READING_USERS for a card of panel pi now says whose card it is (or why not). */
+static void answer_asked(struct console *c, struct cpriv *cp, size_t pi)
+{
+    if (!cp->asking || cp->ask_pi != pi)
+        return;
+    cp->asking = false;
+    char *at = c->dlg.kind == DLG_INFO ? strstr(c->dlg.prompt, READING_USERS) : NULL;
+    if (!at)
+        return;
+    char who[200], rest[sizeof c->dlg.prompt];
+    cards_owner(c, c->site->devices[cp->pan[pi].device].name, cp->ask_card, who, sizeof who);
+    snprintf(rest, sizeof rest, "%s", at + strlen(READING_USERS));
+    snprintf(at, sizeof c->dlg.prompt - (size_t)(at - c->dlg.prompt), "%s%s", who, rest);
+}
 
 static void load_done(const struct action_run *run, bool finished, void *arg)
 {
@@ -99,23 +124,27 @@ static void load_done(const struct action_run *run, bool finished, void *arg)
     struct cpriv *cp = cpriv_of(c);
     struct cpanel *pn = cp && lc->pi < cp->n ? &cp->pan[lc->pi] : NULL;
     if (pn && pn->gen == lc->gen) {
-        if (run->status != ACTION_OK) {
+        if (run->status != ACTION_OK || lc->oom) {
             pn->loading = false;
-            snprintf(pn->err, sizeof pn->err, "%s", run->error[0] ? run->error
+            snprintf(pn->err, sizeof pn->err, "%s", lc->oom ? "out of memory reading the panel's rows"
+                                                    : run->error[0] ? run->error
                                                     : run->n_results ? run->results[0].message : "not read");
+            answer_asked(c, cp, lc->pi);
         } else {
             struct csv *dst = lc->what == 0 ? &pn->users : lc->what == 1 ? &pn->access : &pn->tzs;
             csv_free(dst);
             char err[200];
-            if (csv_parse(lc->buf ? lc->buf : "", lc->buf ? strlen(lc->buf) : 0, dst, err, sizeof err) < 0) {
+            if (csv_parse(lc->buf ? lc->buf : "", lc->len, dst, err, sizeof err) < 0) {
                 pn->loading = false;
                 snprintf(pn->err, sizeof pn->err, "the panel's rows: %s", err);
+                answer_asked(c, cp, lc->pi);
             } else if (lc->what < 2) {
                 start_load(c, lc->pi, lc->what + 1);
             } else {
                 pn->loading = false;
                 pn->loaded = true;
                 pn->err[0] = '\0';
+                answer_asked(c, cp, lc->pi);
             }
         }
         c->dirty = true;
@@ -172,8 +201,12 @@ void cards_owner(struct console *c, const char *device, uint32_t card, char *buf
     if (!pn->loaded) {
         if (!pn->loading && request_allowed(REQ_CARDS_RELOAD, c->user.role, c->readonly))
             start_load(c, pi, 0);
-        snprintf(buf, len, "%s", pn->loading ? "reading the panel's users (Enter again, or the Cards view, 7)"
-                                 : pn->err[0] ? pn->err : "not read (Cards view, 7)");
+        if (pn->loading) {
+            cp->asking = true;
+            cp->ask_pi = pi;
+            cp->ask_card = card;
+        }
+        snprintf(buf, len, "%s", pn->loading ? READING_USERS : pn->err[0] ? pn->err : "not read (Cards view, 7)");
         return;
     }
     char num[16];

@@ -69,6 +69,16 @@ try:
     rc, out, err = ctl("c3", pa, "door", "open", "2", "2", sock=daemon.sock)
     if rc != 0 or not out.startswith("ok: "):
         fail("portierctl c3 door open through portierd: %d %s %s" % (rc, out, err))
+    # portierctl nix1 PORT against portierd's bus: the single-request commands through the daemon too
+    rc, out, err = ctl("nix1", pty, "--slave", "270100000000006B", "version", sock=daemon.sock)
+    if rc != 0 or not out.startswith("270100000000006B "):
+        fail("portierctl nix1 version through portierd: %d %s %s" % (rc, out, err))
+    rc, out, err = ctl("nix1", pty, "--slave", "270100000000006B", "lock", "1", "get", sock=daemon.sock)
+    if rc != 0 or not out.startswith("270100000000006B "):
+        fail("portierctl nix1 lock get through portierd: %d %s %s" % (rc, out, err))
+    rc, out, err = ctl("--json", "nix1", pty, "--slave", "270100000000006B", "lock", "1", "get", sock=daemon.sock)
+    if rc != 0 or '"slave": "270100000000006B"' not in out.replace('":"', '": "'):
+        fail("portierctl --json nix1 lock get through portierd: %d %s %s" % (rc, out, err))
     rc, out, err = ctl("c3", pa, "events", sock=daemon.sock)
     if rc != 3 or "is owned by pid %d (portierd)" % daemon.proc.pid not in err or "portierctl watch" not in err:
         fail("portierctl c3 events against portierd's panel: %d %s %s" % (rc, out, err))
@@ -86,12 +96,12 @@ try:
         rc, out, err = ctl(*args, sock=daemon.sock)
         if rc != 2 or why not in err:
             fail("raw %s not refused: %d %s %s" % (args, rc, out, err))
-    r = a.request({"op": "audit", "search": "raw", "limit": 10})
+    r = a.request({"op": "audit", "search": "raw", "limit": 20})
     rows = [x for m in a.progress if m["type"] == "rows" for x in m["rows"] if x["action"] == "raw"]
-    if sorted(x["result"] for x in rows) != ["failed", "failed", "ok", "ok", "ok", "ok", "ok", "ok"] or \
+    if sorted(x["result"] for x in rows) != ["failed", "failed"] + ["ok"] * 9 or \
             not any("reply 0xC8" in x["detail"] for x in rows):
         fail("raw audit rows: %s" % rows)
-    ok("portierctl c3 info / params get / time get / door open through portierd on its panel (events refused with the way to "
+    ok("portierctl c3 info / params get / time get / door open and portierctl nix1 version / lock get through portierd on its panel (events refused with the way to "
        "them); raw C3 and NiX1 requests through portierd answered; every one audited; an RT-log or access-log read "
        "refused")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Roles are decided by portierd from the caller's Unix identity, whatever the client sends. Clients run as other
 users with setpriv (as root): nobody without groups is a guard, nobody with group dialout an operator, root a
-technician. A guard's portierctl cannot open a door, start the emergency, reload or reach a panel with `portierctl c3`; a guard's hand-written JSON
+technician. A guard's portierctl cannot open a door, start the emergency, reload or reach a panel or bus with `portierctl c3` / `nix1`; a guard's hand-written JSON
 cannot either (nor slave settings, files, provisioning, slave reads, cancel-alarm), even naming another user or
 role in the request or asking for a higher role in the hello; every refusal is in the audit trail as denied. An
 operator opens doors but cannot reload or read slaves; root with --readonly is a guard; a user outside the
@@ -42,13 +42,16 @@ try:
     with open(site.config) as f:
         pa = "127.0.0.1:%s" % [l.split("=")[1].strip(" ;") for l in f.read().splitlines()
                                if l.strip().startswith("port = ") and '"' not in l][0]
-    for args in (["c3", pa, "door", "open", "1", "3"], ["c3", pa, "info"]):
+    with open(site.config) as f:
+        pty = [l.split('"')[1] for l in f if l.strip().startswith("port = \"/dev/")][0]
+    for args in (["c3", pa, "door", "open", "1", "3"], ["c3", pa, "info"],
+                 ["nix1", pty, "--slave", "270100000000006B", "lock", "1", "on"]):
         rc, out, err = ctl(*args, sock=sock, as_user=AS_GUARD)
         if rc != 2 or "portierd:" not in err or "technician" not in err:
             fail("guard %s: rc %d: %s %s" % (args, rc, out, err))
         denied += 1
-    ok("portierctl as a guard: status works, door open / emergency / hold / reload and portierctl c3 on portierd's "
-       "panel denied (exit 2)")
+    ok("portierctl as a guard: status works, door open / emergency / hold / reload, portierctl c3 on portierd's "
+       "panel and portierctl nix1 on its bus denied (exit 2)")
 
     # ---- hand-written JSON as a guard ----
     reqs = [
