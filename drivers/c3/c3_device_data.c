@@ -96,9 +96,7 @@ static void on_store(void *arg, const struct c3_store_result *r)
     unlink_free(d);
 }
 
-/* "KIND OP [FIELD=VALUE] [dry-run]" into the request (the scope only with replace); where holds the scope. */
-static int parse_request(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err,
-                         size_t errlen)
+int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err, size_t errlen)
 {
     char kind[16] = "", op[16] = "", w3[48] = "", w4[16] = "", w5[2] = "";
     int n = text ? sscanf(text, "%15s %15s %47s %15s %1s", kind, op, w3, w4, w5) : 0;
@@ -114,7 +112,7 @@ static int parse_request(const char *text, struct c3_store_req *rq, char *where,
     bool scoped = n >= 3 && strchr(w3, '=') && w3[0] != '=' && strchr(w3, '=')[1];
     const char *flag = scoped ? (n >= 4 ? w4 : NULL) : (n >= 3 ? w3 : NULL);
     if (n < 2 || n > (scoped ? 4 : 3) || rq->kind < 0 || i == sizeof ops / sizeof ops[0] ||
-        (flag && strcmp(flag, "dry-run") != 0) || (scoped && ops[i].op != C3_STORE_REPLACE)) {
+        (flag && strcmp(flag, "dry-run") != 0) || (scoped && (ops[i].op != C3_STORE_REPLACE || strlen(w3) >= wcap))) {
         snprintf(err, errlen, "not a panel data request: \"%.60s\"", text ? text : "");
         return -1;
     }
@@ -135,7 +133,7 @@ int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct de
 {
     struct c3_store_req rq = { .kind = -1 };
     char where[48];
-    if (parse_request(cmd->request, &rq, where, sizeof where, err, errlen) < 0)
+    if (c3d_data_parse(cmd->request, &rq, where, sizeof where, err, errlen) < 0)
         return -1;
     struct c3d_data *d = calloc(1, sizeof *d);
     if (!d) {

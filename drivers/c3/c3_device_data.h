@@ -10,6 +10,12 @@
 #include "drivers/c3/c3_session.h"
 
 struct c3d_data;
+struct c3_store_req;
+
+/* The request text "KIND OP [FIELD=VALUE] [dry-run]" (KIND users|cards|access|timezones|holidays, OP
+ * list|add|set|delete|replace; the scope only with replace) into rq; the scope's text is copied to where, and
+ * rq->where_field / where_value point into it. 0, or -1 with err. */
+int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err, size_t errlen);
 
 /* Start cmd (DEVICE_PANEL_DATA) on session s and link it into *list. 0: its step lines, one device-wide result
  * and done follow from the loop; -1 with err: refused now, nothing follows. */
