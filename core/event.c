@@ -135,8 +135,8 @@ struct event_bus {
     loop_t *loop;
     loop_timer_t flush_timer;
     size_t max_batch;
-    struct event *pending;            /* published, not yet stored */
-    size_t n_pending, cap_pending;
+    struct event *pending;            /* published, not yet stored: pending[p_head .. n_pending) */
+    size_t p_head, n_pending, cap_pending;
 };
 
 struct event_bus *event_bus_new(void)
@@ -285,20 +285,22 @@ static int queue_push(struct event_bus *bus, const struct event *ev)
 
 void event_bus_flush(struct event_bus *bus)
 {
-    while (bus->n_pending > 0) {
-        size_t n = bus->n_pending;
+    while (bus->n_pending > bus->p_head) {
+        size_t n = bus->n_pending - bus->p_head;
         if (bus->max_batch && n > bus->max_batch)
             n = bus->max_batch;
-        /* Take the batch out first: subscribers may publish (they land behind it). */
+        /* Take the batch out first: subscribers may publish (they land behind it). The rest stays where it is
+         * (moving it at every batch would cost a long burst quadratic time). */
         struct event *batch = malloc(n * sizeof *batch);
         if (!batch)
             return;
-        memcpy(batch, bus->pending, n * sizeof *batch);
-        memmove(bus->pending, bus->pending + n, (bus->n_pending - n) * sizeof *batch);
-        bus->n_pending -= n;
+        memcpy(batch, bus->pending + bus->p_head, n * sizeof *batch);
+        bus->p_head += n;
+        if (bus->p_head == bus->n_pending)
+            bus->p_head = bus->n_pending = 0;
         store_and_deliver(bus, batch, n);
         free(batch);
-        if (bus->max_batch && bus->n_pending > 0 && bus->loop) {
+        if (bus->max_batch && bus->n_pending > bus->p_head && bus->loop) {
             /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
              * 1 µs, not 0: a timer due "now" would run again in the same pass of the loop. */
             loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
@@ -326,6 +328,12 @@ int event_publish(struct event_bus *bus, struct event *ev)
         ev->host_time_us = event_now_us();
     ev->seq = ++bus->next_seq;
     if (bus->loop) {
+        if (bus->n_pending == bus->cap_pending && bus->p_head > 0 && bus->p_head >= bus->n_pending - bus->p_head) {
+            /* At least half of it is room left by stored batches: move the waiting events there. */
+            bus->n_pending -= bus->p_head;
+            memmove(bus->pending, bus->pending + bus->p_head, bus->n_pending * sizeof *bus->pending);
+            bus->p_head = 0;
+        }
         if (bus->n_pending == bus->cap_pending) {
             size_t cap = bus->cap_pending ? bus->cap_pending * 2 : 64;
             struct event *p = realloc(bus->pending, cap * sizeof *p);
@@ -357,7 +365,9 @@ int event_publish(struct event_bus *bus, struct event *ev)
 
 uint64_t event_bus_unstored_from(const struct event_bus *bus)
 {
-    return bus->n_pending ? bus->pending[0].seq : bus->q_len ? bus->queue[bus->q_head].seq : 0;
+    if (bus->n_pending > bus->p_head)
+        return bus->pending[bus->p_head].seq;
+    return bus->q_len ? bus->queue[bus->q_head].seq : 0;
 }
 
 size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n)
