@@ -1,4 +1,5 @@
 /* Batched journal commits on the event bus: nothing is shown before its batch is durable. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,12 +185,43 @@ static void long_burst_stays_in_order(void **state)
     loop_free(loop);
 }
 
+/* An event's key is the one its format says, for any values (live and recovered copies must agree). */
+static void key_has_its_format(void **state)
+{
+    (void)state;
+    static const int64_t times[] = { 0, 1, -1, 1700000000, INT64_MAX, INT64_MIN };
+    static const int ints[] = { 0, -1, 7, 200, INT32_MAX, INT32_MIN };
+    static const uint32_t u32[] = { 0, 1, 12345678, UINT32_MAX };
+    static const char *const names[] = { "", "P", "a panel name that is longer than forty characters, cut" };
+    for (size_t a = 0; a < 6; a++)
+        for (size_t b = 0; b < 6; b++)
+            for (size_t c = 0; c < 4; c++)
+                for (size_t d = 0; d < 3; d++) {
+                    struct event ev;
+                    event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+                    event_copy(ev.device, sizeof ev.device, names[d]);
+                    ev.device_time = times[a];
+                    ev.code = ints[b];
+                    ev.door_no = ints[(b + 1) % 6];
+                    ev.card = u32[c];
+                    ev.pin = u32[(c + 1) % 4];
+                    ev.verify = ints[(b + 2) % 6];
+                    ev.inout = ints[(a + b) % 6];
+                    event_make_key(&ev);
+                    char want[EVENT_KEY_MAX];
+                    snprintf(want, sizeof want, "%.40s|%lld|%d|%d|%u|%u|%d|%d", ev.device, (long long)ev.device_time,
+                             ev.code, ev.door_no, ev.card, ev.pin, ev.verify, ev.inout);
+                    assert_string_equal(ev.key, want);
+                }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_commits_before_delivery),
         cmocka_unit_test(failed_batch_is_still_shown_unjournaled),
         cmocka_unit_test(long_burst_stays_in_order),
+        cmocka_unit_test(key_has_its_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
