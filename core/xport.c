@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static ssize_t fd_read(struct xport *x, void *buf, size_t len)
@@ -54,16 +55,30 @@ void xport_init(struct xport *x, const struct xport_ops *ops, int fd, void *impl
     x->ops = ops;
     x->fd = fd;
     x->impl = impl;
+    struct stat st;
+    bool known = fd >= 0 && fstat(fd, &st) == 0;
+    x->ident_dev = known ? (unsigned long long)st.st_dev : 0;
+    x->ident_ino = known ? (unsigned long long)st.st_ino : 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(x->desc, sizeof x->desc, fmt, ap);
     va_end(ap);
 }
 
+/* Whether x->fd is still the file the transport opened (a standard stream never is one). */
+static bool fd_is_ours(const struct xport *x)
+{
+    struct stat st;
+    return x->fd > STDERR_FILENO && fstat(x->fd, &st) == 0 && (unsigned long long)st.st_dev == x->ident_dev &&
+           (unsigned long long)st.st_ino == x->ident_ino;
+}
+
 ssize_t xport_read(struct xport *x, void *buf, size_t len)
 {
     if (!xport_is_open(x))
         return -EBADF;
+    if (x->fd <= STDERR_FILENO)
+        return -EBADFD; /* the terminal's keys are not the transport's */
     return x->ops->read(x, buf, len);
 }
 
@@ -71,6 +86,8 @@ ssize_t xport_write(struct xport *x, const void *buf, size_t len)
 {
     if (!xport_is_open(x))
         return -EBADF;
+    if (!fd_is_ours(x))
+        return -EBADFD;
     return x->ops->write(x, buf, len);
 }
 
@@ -83,6 +100,9 @@ int xport_finish_open(struct xport *x)
 
 void xport_close(struct xport *x)
 {
+    /* A number that is no longer the transport's file belongs to whoever opened it since: not ours to close. */
+    if (x->fd >= 0 && !fd_is_ours(x))
+        x->fd = -1;
     if (x->ops && x->ops->close)
         x->ops->close(x);
     else if (x->fd >= 0)

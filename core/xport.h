@@ -26,22 +26,27 @@ struct xport {
     int fd;            /* for the loop; -1 when closed */
     void *impl;        /* transport private data (may be NULL) */
     char desc[96];     /* e.g. "tcp 192.168.1.201:4370", "serial /dev/ttyUSB0 9600 8N1" */
+    unsigned long long ident_dev, ident_ino; /* what fd was when it was opened (xport_init) */
 };
 
 /* Plain file-descriptor ops (read(2)/write(2)/close(2)); usable by any stream fd already in O_NONBLOCK. */
 extern const struct xport_ops xport_fd_ops;
 
-/* Fill x with fd, ops and a printf-style description. */
+/* Fill x with fd, ops and a printf-style description; remembers what fd refers to (device and inode). */
 void xport_init(struct xport *x, const struct xport_ops *ops, int fd, void *impl, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static inline bool xport_is_open(const struct xport *x) { return x->ops != NULL && x->fd >= 0; }
 
+/* Guard: a transport never reads from a standard stream (fd 0-2: the operator's keys), never writes to one or to
+ * an fd number that no longer refers to what it opened (closed behind its back and reused: the bytes would reach
+ * the terminal or someone's file); both are refused with -EBADFD, which the owner reports as a dead transport. */
 ssize_t xport_read(struct xport *x, void *buf, size_t len);
 ssize_t xport_write(struct xport *x, const void *buf, size_t len);
 /* 0 ready; -EINPROGRESS still opening; other negative errno: the open failed. */
 int xport_finish_open(struct xport *x);
-/* Idempotent. The caller must have removed x->fd from its loop first. */
+/* Idempotent. The caller must have removed x->fd from its loop first. A standard stream, or a number that no
+ * longer refers to the transport's file, is forgotten, never closed. */
 void xport_close(struct xport *x);
 
 /* Write as much of buf as the transport takes now into *done (advanced); 1 when all of it is written,

@@ -159,7 +159,8 @@ static void serial_close(struct xport *x)
         if (s->tx_on && x->fd >= 0)
             rts_set(x->fd, false);
         if (s->sp) {
-            sp_close(s->sp);
+            if (x->fd >= 0) /* -1: the number is no longer the port's (xport_close) */
+                sp_close(s->sp);
             sp_free_port(s->sp);
         } else if (x->fd >= 0) {
             close(x->fd);

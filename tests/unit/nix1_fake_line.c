@@ -25,6 +25,7 @@ void fake_line_open(struct fake_line *fl)
     struct xport x;
     xport_init(&x, &xport_fd_ops, sv[0], NULL, "fake line");
     fl->peer = sv[1];
+    fl->master = sv[0];
     fl->bus = nix1_bus_new(fl->loop, &x, NULL);
     assert_non_null(fl->bus);
 }

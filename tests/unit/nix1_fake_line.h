@@ -15,6 +15,7 @@ struct fake_line {
     loop_t *loop;    /* fake clock, starting at 1 s */
     nix1_bus_t *bus; /* the master, on one end of the line */
     int peer;        /* the slaves' end; -1 once hung up */
+    int master;      /* the master's end (the bus owns it) */
     size_t rx_len;
     char rx[16384];  /* what the master wrote and the test has not taken yet */
     char req[400];   /* the last request line taken */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -693,6 +695,34 @@ static void test_transport_closed(void **state)
     fx_free(f);
 }
 
+/* The line's fd closed behind the master's back and its number taken by another file (the journal, a state
+ * file, the terminal): the request fails as an I/O error, not a byte reaches that file, and neither the failure
+ * nor freeing the master closes the number that is no longer the line's. */
+static void test_line_number_reused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char path[] = "/tmp/portier-nix1-reused.XXXXXX";
+    int other = mkstemp(path);
+    assert_true(other >= 0);
+    assert_int_equal(dup2(other, f->line.master), f->line.master); /* closes the line's end, reuses its number */
+    close(other);
+    other = f->line.master;
+    submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
+    advance(f, 100000);
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_IO);
+    struct stat st;
+    assert_int_equal(fstat(other, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    fx_free(f);
+    assert_true(fcntl(other, F_GETFD) >= 0);
+    assert_int_equal(fstat(other, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    close(other);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_earlier_day_reread),
         cmocka_unit_test(test_online_offline),
         cmocka_unit_test(test_transport_closed),
+        cmocka_unit_test(test_line_number_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,104 @@
+/* Unit tests for the transport layer's guard (core/xport.h): a transport never writes to or reads from a
+ * standard stream (its bytes would reach the operator's terminal), never writes to an fd number that was closed
+ * behind its back and now names another file, and never closes such a number or a standard stream. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/xport.h"
+
+static off_t size_of(int fd)
+{
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    return st.st_size;
+}
+
+static void standard_streams_refused(void **state)
+{
+    (void)state;
+    /* a pipe stands in for the terminal on fd 1 for the length of the test */
+    int saved = dup(STDOUT_FILENO), p[2];
+    assert_true(saved >= 0);
+    assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+    assert_int_equal(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+    for (int fd = 0; fd <= 2; fd++) {
+        struct xport x;
+        xport_init(&x, &xport_fd_ops, fd, NULL, "fd %d", fd);
+        assert_int_equal(xport_write(&x, "270100000000006BQm\n", 19), -EBADFD);
+        char b[8];
+        assert_int_equal(xport_read(&x, b, sizeof b), -EBADFD);
+        xport_close(&x);
+        assert_int_equal(x.fd, -1);
+        assert_true(fcntl(fd, F_GETFD) >= 0); /* still open */
+    }
+    char b[64];
+    assert_int_equal(read(p[0], b, sizeof b), -1); /* nothing reached the stand-in terminal */
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+    close(saved);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void reused_number_refused_and_kept(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct xport x;
+    xport_init(&x, &xport_fd_ops, sv[0], NULL, "line");
+    assert_int_equal(xport_write(&x, "a\n", 2), 2);
+    char path[] = "/tmp/portier-xport.XXXXXX";
+    int other = mkstemp(path);
+    assert_true(other >= 0);
+    assert_int_equal(dup2(other, sv[0]), sv[0]); /* the line closed behind the transport, its number reused */
+    close(other);
+    assert_int_equal(xport_write(&x, "b\n", 2), -EBADFD);
+    assert_int_equal(size_of(sv[0]), 0);
+    size_t done = 0;
+    assert_int_equal(xport_write_some(&x, "c\n", 2, &done), -EBADFD);
+    assert_int_equal(done, 0);
+    xport_close(&x);
+    assert_int_equal(x.fd, -1);
+    assert_true(fcntl(sv[0], F_GETFD) >= 0); /* the file that took the number stays open */
+    assert_int_equal(size_of(sv[0]), 0);
+    close(sv[0]);
+    close(sv[1]);
+    unlink(path);
+}
+
+static void own_fd_closed(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct xport x;
+    xport_init(&x, &xport_fd_ops, sv[0], NULL, "line");
+    int n = sv[0];
+    xport_close(&x);
+    assert_int_equal(x.fd, -1);
+    assert_int_equal(fcntl(n, F_GETFD), -1); /* its own fd is closed as before */
+    assert_int_equal(xport_write(&x, "x", 1), -EBADF);
+    close(sv[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(standard_streams_refused),
+        cmocka_unit_test(reused_number_refused_and_kept),
+        cmocka_unit_test(own_fd_closed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
