@@ -190,9 +190,9 @@ int tcp_connect_start(struct xport *x, const struct tcp_addr *addr)
 {
     x->fd = -1;
     x->ops = NULL;
-    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = xport_fd_off_std(socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd < 0)
-        return -errno;
+        return fd == -1 ? -errno : fd;
     set_nodelay(fd);
     if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 && errno != EINPROGRESS &&
         errno != EINTR) {
@@ -238,6 +238,8 @@ int tcp_accept(int listen_fd, struct xport *x)
     socklen_t len = sizeof ss;
     for (;;) {
         int fd = accept4(listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0 && (fd = xport_fd_off_std(fd)) < 0)
+            return fd;
         if (fd >= 0) {
             set_nodelay(fd);
             char text[64];

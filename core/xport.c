@@ -1,6 +1,7 @@
 #include "core/xport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -49,6 +50,16 @@ const struct xport_ops xport_fd_ops = {
     .finish_open = NULL,
     .close = fd_close,
 };
+
+int xport_fd_off_std(int fd)
+{
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    int e = errno;
+    close(fd);
+    return moved >= 0 ? moved : -e;
+}
 
 void xport_init(struct xport *x, const struct xport_ops *ops, int fd, void *impl, const char *fmt, ...)
 {

@@ -32,6 +32,11 @@ struct xport {
 /* Plain file-descriptor ops (read(2)/write(2)/close(2)); usable by any stream fd already in O_NONBLOCK. */
 extern const struct xport_ops xport_fd_ops;
 
+/* An fd a transport just opened, moved off the standard stream numbers (0-2 are free only when the process was
+ * started with them closed; the guard below refuses them): the same fd, or a close-on-exec duplicate >= 3 (the
+ * low one closed), or a negative errno (fd closed). */
+int xport_fd_off_std(int fd);
+
 /* Fill x with fd, ops and a printf-style description; remembers what fd refers to (device and inode). */
 void xport_init(struct xport *x, const struct xport_ops *ops, int fd, void *impl, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

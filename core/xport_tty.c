@@ -79,7 +79,7 @@ int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, 
         snprintf(err, errlen, "%s: unsupported baud rate %u", path, baud);
         return -EINVAL;
     }
-    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    int fd = xport_fd_off_std(open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", path, strerror(e));

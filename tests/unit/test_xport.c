@@ -1,6 +1,7 @@
 /* Unit tests for the transport layer's guard (core/xport.h): a transport never writes to or reads from a
  * standard stream (its bytes would reach the operator's terminal), never writes to an fd number that was closed
- * behind its back and now names another file, and never closes such a number or a standard stream. */
+ * behind its back and now names another file, and never closes such a number or a standard stream; what it opens
+ * never lands on a standard stream's number. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,12 +94,37 @@ static void own_fd_closed(void **state)
     close(sv[1]);
 }
 
+/* A process started with a standard stream closed: what a transport opens moves to a number >= 3, so the
+ * guard never refuses a transport of its own. */
+static void opened_on_std_number_moved(void **state)
+{
+    (void)state;
+    int saved = dup(STDIN_FILENO);
+    assert_true(saved >= 0);
+    close(STDIN_FILENO);
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    assert_int_equal(fd, STDIN_FILENO);
+    int moved = xport_fd_off_std(fd);
+    assert_true(moved > STDERR_FILENO);
+    assert_int_equal(fcntl(STDIN_FILENO, F_GETFD), -1); /* the low number is free again */
+    assert_true(fcntl(moved, F_GETFD) & FD_CLOEXEC);
+    struct xport x;
+    xport_init(&x, &xport_fd_ops, moved, NULL, "moved");
+    assert_int_equal(xport_write(&x, "a", 1), 1);
+    xport_close(&x);
+    assert_int_equal(fcntl(moved, F_GETFD), -1);
+    assert_int_equal(xport_fd_off_std(saved), saved); /* above the standard streams: unchanged */
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(standard_streams_refused),
         cmocka_unit_test(reused_number_refused_and_kept),
         cmocka_unit_test(own_fd_closed),
+        cmocka_unit_test(opened_on_std_number_moved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
