@@ -45,6 +45,31 @@ void event_set_text(struct event *ev, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The pieces of a key, written by hand: keys are made for every event of a flood or a catch-up, and the
+ * generic formatter costs more than the rest of the row's preparation. */
+static char *key_str(char *p, const char *s)
+{
+    size_t n = strnlen(s, 40);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *key_int(char *p, long long v)
+{
+    char digits[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    *p++ = '|';
+    if (v < 0)
+        *p++ = '-';
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
 void event_make_key(struct event *ev)
 {
     switch (ev->kind) {
@@ -52,10 +77,19 @@ void event_make_key(struct event *ev)
         snprintf(ev->key, sizeof ev->key, "%.40s|%lld|%d|%.40s|%d|%d", ev->addr[0] ? ev->addr : ev->device,
                  (long long)ev->device_time, ev->code, ev->uid, ev->unit, ev->door_no);
         break;
-    default:
-        snprintf(ev->key, sizeof ev->key, "%.40s|%lld|%d|%d|%u|%u|%d|%d", ev->device, (long long)ev->device_time,
-                 ev->code, ev->door_no, ev->card, ev->pin, ev->verify, ev->inout);
+    default: {
+        /* "%.40s|%lld|%d|%d|%u|%u|%d|%d": at most 40 + 7 separators + 20 + 10 * 2 + 11 * 4 bytes, well within */
+        char *p = key_str(ev->key, ev->device);
+        p = key_int(p, (long long)ev->device_time);
+        p = key_int(p, ev->code);
+        p = key_int(p, ev->door_no);
+        p = key_int(p, ev->card);
+        p = key_int(p, ev->pin);
+        p = key_int(p, ev->verify);
+        p = key_int(p, ev->inout);
+        *p = '\0';
         break;
+    }
     }
 }
 
@@ -135,8 +169,8 @@ struct event_bus {
     loop_t *loop;
     loop_timer_t flush_timer;
     size_t max_batch;
-    struct event *pending;            /* published, not yet stored */
-    size_t n_pending, cap_pending;
+    struct event *pending;            /* published, not yet stored: pending[p_head .. n_pending) */
+    size_t p_head, n_pending, cap_pending;
 };
 
 struct event_bus *event_bus_new(void)
@@ -285,20 +319,22 @@ static int queue_push(struct event_bus *bus, const struct event *ev)
 
 void event_bus_flush(struct event_bus *bus)
 {
-    while (bus->n_pending > 0) {
-        size_t n = bus->n_pending;
+    while (bus->n_pending > bus->p_head) {
+        size_t n = bus->n_pending - bus->p_head;
         if (bus->max_batch && n > bus->max_batch)
             n = bus->max_batch;
-        /* Take the batch out first: subscribers may publish (they land behind it). */
+        /* Take the batch out first: subscribers may publish (they land behind it). The rest stays where it is
+         * (moving it at every batch would cost a long burst quadratic time). */
         struct event *batch = malloc(n * sizeof *batch);
         if (!batch)
             return;
-        memcpy(batch, bus->pending, n * sizeof *batch);
-        memmove(bus->pending, bus->pending + n, (bus->n_pending - n) * sizeof *batch);
-        bus->n_pending -= n;
+        memcpy(batch, bus->pending + bus->p_head, n * sizeof *batch);
+        bus->p_head += n;
+        if (bus->p_head == bus->n_pending)
+            bus->p_head = bus->n_pending = 0;
         store_and_deliver(bus, batch, n);
         free(batch);
-        if (bus->max_batch && bus->n_pending > 0 && bus->loop) {
+        if (bus->max_batch && bus->n_pending > bus->p_head && bus->loop) {
             /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
              * 1 µs, not 0: a timer due "now" would run again in the same pass of the loop. */
             loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
@@ -326,6 +362,12 @@ int event_publish(struct event_bus *bus, struct event *ev)
         ev->host_time_us = event_now_us();
     ev->seq = ++bus->next_seq;
     if (bus->loop) {
+        if (bus->n_pending == bus->cap_pending && bus->p_head > 0 && bus->p_head >= bus->n_pending - bus->p_head) {
+            /* At least half of it is room left by stored batches: move the waiting events there. */
+            bus->n_pending -= bus->p_head;
+            memmove(bus->pending, bus->pending + bus->p_head, bus->n_pending * sizeof *bus->pending);
+            bus->p_head = 0;
+        }
         if (bus->n_pending == bus->cap_pending) {
             size_t cap = bus->cap_pending ? bus->cap_pending * 2 : 64;
             struct event *p = realloc(bus->pending, cap * sizeof *p);
@@ -357,7 +399,9 @@ int event_publish(struct event_bus *bus, struct event *ev)
 
 uint64_t event_bus_unstored_from(const struct event_bus *bus)
 {
-    return bus->n_pending ? bus->pending[0].seq : bus->q_len ? bus->queue[bus->q_head].seq : 0;
+    if (bus->n_pending > bus->p_head)
+        return bus->pending[bus->p_head].seq;
+    return bus->q_len ? bus->queue[bus->q_head].seq : 0;
 }
 
 size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n)

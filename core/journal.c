@@ -302,11 +302,15 @@ static void recovered(struct journal *j)
 
 /* ---- rows ---- */
 
+/* The event's texts outlive the step: bound without a copy (every parameter is bound again for each row). */
+static void bind_static(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
 static int insert_event(struct journal *j, struct event *ev)
 {
     sqlite3_stmt *st = j->ins_event;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     sqlite3_bind_int64(st, 1, ev->host_time_us);
     sqlite3_bind_int(st, 2, (int)ev->kind);
     sqlite3_bind_int(st, 3, (int)ev->severity);
@@ -315,21 +319,21 @@ static int insert_event(struct journal *j, struct event *ev)
         sqlite3_bind_int(st, 5, ev->device_tz_min);
     else
         sqlite3_bind_null(st, 5);
-    journal_bind_text(st, 6, ev->device);
-    journal_bind_text(st, 7, ev->door);
+    bind_static(st, 6, ev->device);
+    bind_static(st, 7, ev->door);
     sqlite3_bind_int(st, 8, ev->door_no);
     sqlite3_bind_int(st, 9, ev->code);
-    journal_bind_text(st, 10, ev->code_name);
+    bind_static(st, 10, ev->code_name);
     sqlite3_bind_int64(st, 11, ev->card);
     sqlite3_bind_int64(st, 12, ev->pin);
     sqlite3_bind_int(st, 13, ev->verify);
     sqlite3_bind_int(st, 14, ev->inout);
-    journal_bind_text(st, 15, ev->uid);
+    bind_static(st, 15, ev->uid);
     sqlite3_bind_int(st, 16, ev->unit);
-    journal_bind_text(st, 17, ev->addr);
-    journal_bind_text(st, 18, ev->text);
+    bind_static(st, 17, ev->addr);
+    bind_static(st, 18, ev->text);
     if (ev->key[0])
-        journal_bind_text(st, 19, ev->key);
+        bind_static(st, 19, ev->key);
     else
         sqlite3_bind_null(st, 19);
     sqlite3_bind_int(st, 20, ev->recovered);

@@ -14,6 +14,7 @@
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 #include "sim/c3sim_params.h"
+#include "sim/c3sim_udp.h"
 
 #define IN_CAP (C3_DATA_MAX_DEFAULT + C3_FRAME_OVERHEAD)
 #define OUT_QUEUE_MAX (256u * 1024u)  /* a client that never reads is dropped past this */
@@ -67,7 +68,7 @@ struct c3sim_server {
     unsigned restart_ms;
     uint64_t rng;
     char *text;   /* REPLY_TEXT_MAX scratch for text replies */
-    int udp_fd;   /* discovery (-1 = none) */
+    struct c3sim_udp *udp; /* discovery (NULL = none) */
 };
 
 /* ---- faults ---- */
@@ -736,137 +737,6 @@ static void slot_restart(struct slot *s, struct conn *keep)
     loop_timer_arm_ms(s->srv->loop, &s->restart_timer, s->srv->restart_ms);
 }
 
-/* ---- UDP discovery (spec §3.9), loopback only ---- */
-
-static void udp_send(struct c3sim_server *s, const struct sockaddr_in *to, uint8_t address, uint8_t code,
-                     const void *payload, size_t len)
-{
-    uint8_t frame[1024];
-    struct c3_frame_hdr h = { .address = address, .command = code };
-    int n = c3_frame_encode(frame, sizeof frame, &h, payload, len);
-    if (n > 0)
-        (void)sendto(s->udp_fd, frame, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to);
-}
-
-/* The search answer of one panel: the published firmware sends MAC, IP, SN, Device, Ver; newer firmware
- * also NetMask and GATEIPAddress (the order the vendor's Qt client parses). */
-static int discovery_text(const struct c3sim_panel *p, char *out, size_t cap)
-{
-    char mac[18];
-    c3sim_panel_mac(p, mac);
-    const char *ip = c3sim_params_value(p, "IPAddress"), *mask = c3sim_params_value(p, "NetMask");
-    const char *gw = c3sim_params_value(p, "GATEIPAddress"), *sn = c3sim_params_value(p, "~SerialNumber");
-    const char *dev = c3sim_params_value(p, "~DeviceName"), *ver = c3sim_params_value(p, "FirmVer");
-    if (p->dialect == C3SIM_DIALECT_SESSIONLESS)
-        return snprintf(out, cap, "MAC=%s,IP=%s,SN=%s,Device=%s,Ver=%s", mac, ip ? ip : "", sn ? sn : "",
-                        dev ? dev : "", ver ? ver : "");
-    return snprintf(out, cap, "MAC=%s,IP=%s,NetMask=%s,GATEIPAddress=%s,SN=%s,Device=%s,Ver=%s", mac, ip ? ip : "",
-                    mask ? mask : "", gw ? gw : "", sn ? sn : "", dev ? dev : "", ver ? ver : "");
-}
-
-/* IP change: only the panel whose MAC matches acts; one with a communication password longer than 7
- * characters refuses (-14). Only the parameters change (the simulator keeps listening on loopback). */
-static void modify_ip(struct c3sim_server *s, const struct sockaddr_in *from, const uint8_t *p, size_t len)
-{
-    struct c3_param_span items[8];
-    int n = c3_params_parse((const char *)p, len, items, 8);
-    if (n <= 0)
-        return;
-    const struct c3_param_span *mac = c3_params_find(items, (size_t)n, "MAC");
-    char want[32];
-    if (!mac || c3_params_value_str(mac, want, sizeof want) < 0)
-        return;
-    for (unsigned i = 0; i < s->n; i++) {
-        struct c3sim_panel *pn = &s->slots[i].panel;
-        char m[18];
-        c3sim_panel_mac(pn, m);
-        if (!pn->up || strcasecmp(m, want) != 0)
-            continue;
-        uint8_t addr = c3sim_params_device_id(pn);
-        const char *pw = c3sim_params_value(pn, "ComPwd");
-        int8_t e;
-        if (pw && strlen(pw) > 7) {
-            e = -14;
-            udp_send(s, from, addr, C3_REPLY_ERROR, &e, 1);
-            continue;
-        }
-        char set[256];
-        size_t o = 0;
-        static const char *const keys[] = { "IPAddress", "NetMask", "GATEIPAddress" };
-        bool ok = true;
-        for (size_t k = 0; k < 3; k++) {
-            const struct c3_param_span *v = c3_params_find(items, (size_t)n, keys[k]);
-            char val[32];
-            struct in_addr a;
-            if (!v)
-                continue;
-            if (c3_params_value_str(v, val, sizeof val) < 0 || inet_pton(AF_INET, val, &a) != 1) {
-                ok = false;
-                break;
-            }
-            o += (size_t)snprintf(set + o, sizeof set - o, "%s%s=%s", o ? "," : "", keys[k], val);
-        }
-        if (!ok || o == 0 || c3sim_params_set(pn, set, o) < 0) {
-            e = -11;
-            udp_send(s, from, addr, C3_REPLY_ERROR, &e, 1);
-            continue;
-        }
-        udp_send(s, from, addr, C3_REPLY_OK, NULL, 0);
-    }
-}
-
-static void udp_cb(loop_t *loop, int fd, unsigned events, void *arg)
-{
-    struct c3sim_server *s = arg;
-    for (int i = 0; i < 64; i++) {
-        uint8_t buf[2048];
-        struct sockaddr_in from;
-        socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-        if (n < 0)
-            return;
-        struct c3_frame f;
-        if (c3_frame_parse(buf, (size_t)n, &f) < 0)
-            continue; /* noise: no answer */
-        if (f.command == C3_CMD_MODIFY_IP) {
-            modify_ip(s, &from, f.data, f.data_len);
-            continue;
-        }
-        size_t pl = f.data_len;
-        while (pl > 0 && f.data[pl - 1] == 0)
-            pl--;
-        if (f.command != C3_CMD_DISCOVER || pl != strlen(C3_DISCOVER_PAYLOAD) ||
-            memcmp(f.data, C3_DISCOVER_PAYLOAD, pl) != 0)
-            continue;
-        for (unsigned k = 0; k < s->n; k++) {
-            const struct c3sim_panel *p = &s->slots[k].panel;
-            char text[512];
-            int tl = discovery_text(p, text, sizeof text);
-            if (p->up && tl > 0 && (size_t)tl < sizeof text)
-                udp_send(s, &from, c3sim_params_device_id(p), C3_REPLY_OK, text, (size_t)tl);
-        }
-    }
-}
-
-static int udp_listen(struct c3sim_server *s, uint16_t port, char *err, size_t errlen)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "udp socket: %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || loop_add_fd(s->loop, fd, LOOP_READ, udp_cb, s) < 0) {
-        snprintf(err, errlen, "udp 127.0.0.1:%u: %s", port, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    s->udp_fd = fd;
-    return 0;
-}
-
 /* ---- server ---- */
 
 struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cfg *cfg, char *err, size_t errlen)
@@ -881,7 +751,6 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
         return NULL;
     }
     s->loop = loop;
-    s->udp_fd = -1;
     s->port = cfg->port;
     s->restart_ms = cfg->restart_ms;
     s->rng = cfg->panel.seed ^ 0x5E55105Eull;
@@ -914,7 +783,7 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
             return NULL;
         }
     }
-    if (cfg->discovery_port && udp_listen(s, cfg->discovery_port, err, errlen) < 0) {
+    if (cfg->discovery_port && !(s->udp = c3sim_udp_new(s->loop, s, cfg->discovery_port, err, errlen))) {
         c3sim_server_free(s);
         return NULL;
     }
@@ -933,10 +802,7 @@ void c3sim_server_free(struct c3sim_server *s)
         loop_timer_disarm(s->loop, &sl->restart_timer);
         c3sim_panel_free(&sl->panel);
     }
-    if (s->udp_fd >= 0) {
-        loop_del_fd(s->loop, s->udp_fd);
-        close(s->udp_fd);
-    }
+    c3sim_udp_free(s->udp);
     free(s->slots);
     free(s->text);
     free(s);

@@ -5,12 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "drivers/c3/c3_catchup.h"
+#include "drivers/c3/c3_tables.h"
 
 static struct c3_txn row(int64_t index, uint32_t time, uint32_t card, uint8_t type)
 {
@@ -209,6 +211,42 @@ static void keys_and_text(void **state)
     assert_int_equal(c3_catchup_epoch(754732325u), 1687679525); /* 2023-06-25 07:52:05 as UTC */
 }
 
+/* The row's line is the one its format says, for every kind of row (names, numbers, verify and in/out). */
+static void text_has_its_format(void **state)
+{
+    (void)state;
+    static const uint32_t ids[] = { 0, 7, 4294967295u };
+    static const uint8_t types[] = { 0, 27, 202, 255 };
+    static const uint8_t verify[] = { 200, 1, 4, 250 };
+    static const uint8_t inout[] = { C3_INOUT_NONE, 0, 1, 9 };
+    for (size_t t = 0; t < 4; t++)
+        for (size_t c = 0; c < 3; c++)
+            for (size_t p = 0; p < 3; p++)
+                for (size_t v = 0; v < 4; v++)
+                    for (size_t io = 0; io < 4; io++) {
+                        struct c3_txn r = row(1, 754732325u, ids[c], types[t]);
+                        r.pin = ids[p];
+                        r.verify = verify[v];
+                        r.inout = inout[io];
+                        struct event ev;
+                        c3_catchup_event_fill(&ev, &r);
+                        char lb[C3_LABEL_LEN], vb[C3_LABEL_LEN], ib[C3_LABEL_LEN], who[64] = "", want[EVENT_TEXT_MAX];
+                        const char *label = c3_event_label(r.type, lb, sizeof lb);
+                        if (r.card && r.pin)
+                            snprintf(who, sizeof who, " card %u pin %u", r.card, r.pin);
+                        else if (r.card)
+                            snprintf(who, sizeof who, " card %u", r.card);
+                        else if (r.pin)
+                            snprintf(who, sizeof who, " pin %u", r.pin);
+                        if (r.verify == 200 && r.inout == C3_INOUT_NONE)
+                            snprintf(want, sizeof want, "%s%s", label, who);
+                        else
+                            snprintf(want, sizeof want, "%s%s (%s, %s)", label, who,
+                                     c3_verify_label(r.verify, vb, sizeof vb), c3_inout_label(r.inout, ib, sizeof ib));
+                        assert_string_equal(ev.text, want);
+                    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +259,7 @@ int main(void)
         cmocka_unit_test(identical_live_events_oldest_matched_first),
         cmocka_unit_test(empty_read_keeps_position),
         cmocka_unit_test(keys_and_text),
+        cmocka_unit_test(text_has_its_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* Batched journal commits on the event bus: nothing is shown before its batch is durable. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,11 +130,98 @@ static void failed_batch_is_still_shown_unjournaled(void **state)
     loop_free(loop);
 }
 
+struct order {
+    int next, bad;
+};
+
+static void in_order(const struct event *ev, void *arg)
+{
+    struct order *o = arg;
+    if (atoi(ev->text) != o->next)
+        o->bad++;
+    o->next++;
+}
+
+static void publish_n(struct event_bus *bus, int from, int n)
+{
+    for (int i = from; i < from + n; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "%d", i);
+        publish(bus, t, NULL);
+    }
+}
+
+/* A burst longer than a batch, with more published while its batches are stored: every event once, in order,
+ * and the oldest unstored one is known at every step (the waiting events are moved to the front or the buffer
+ * grows as it fills). */
+static void long_burst_stays_in_order(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new_fake(0);
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_batching(bus, loop, 16);
+    struct order o = { 0 };
+    event_bus_subscribe(bus, in_order, &o);
+    publish_n(bus, 0, 64);
+    uint64_t first = event_bus_unstored_from(bus);
+    assert_true(first > 0);
+    loop_advance(loop, 1);                    /* a few batches, not all of them */
+    assert_true(o.next >= 32 && o.next < 64);
+    assert_int_equal(event_bus_unstored_from(bus), first + (uint64_t)o.next);
+    publish_n(bus, 64, 20);                   /* half of the buffer or more is free room at its front */
+    assert_int_equal(event_bus_unstored_from(bus), first + (uint64_t)o.next);
+    publish_n(bus, 84, 120);                  /* more than the room: the buffer grows */
+    assert_int_equal(event_bus_unstored_from(bus), first + (uint64_t)o.next);
+    for (int i = 0; i < 20 && o.next < 204; i++)
+        loop_advance(loop, 1);
+    assert_int_equal(o.next, 204);
+    assert_int_equal(o.bad, 0);
+    assert_int_equal(event_bus_unstored_from(bus), 0);
+    publish_n(bus, 204, 1);                   /* an empty bus starts at the front again */
+    event_bus_flush(bus);
+    assert_int_equal(o.next, 205);
+    assert_int_equal(o.bad, 0);
+    event_bus_free(bus);
+    loop_free(loop);
+}
+
+/* An event's key is the one its format says, for any values (live and recovered copies must agree). */
+static void key_has_its_format(void **state)
+{
+    (void)state;
+    static const int64_t times[] = { 0, 1, -1, 1700000000, INT64_MAX, INT64_MIN };
+    static const int ints[] = { 0, -1, 7, 200, INT32_MAX, INT32_MIN };
+    static const uint32_t u32[] = { 0, 1, 12345678, UINT32_MAX };
+    static const char *const names[] = { "", "P", "a panel name that is longer than forty characters, cut" };
+    for (size_t a = 0; a < 6; a++)
+        for (size_t b = 0; b < 6; b++)
+            for (size_t c = 0; c < 4; c++)
+                for (size_t d = 0; d < 3; d++) {
+                    struct event ev;
+                    event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+                    event_copy(ev.device, sizeof ev.device, names[d]);
+                    ev.device_time = times[a];
+                    ev.code = ints[b];
+                    ev.door_no = ints[(b + 1) % 6];
+                    ev.card = u32[c];
+                    ev.pin = u32[(c + 1) % 4];
+                    ev.verify = ints[(b + 2) % 6];
+                    ev.inout = ints[(a + b) % 6];
+                    event_make_key(&ev);
+                    char want[EVENT_KEY_MAX];
+                    snprintf(want, sizeof want, "%.40s|%lld|%d|%d|%u|%u|%d|%d", ev.device, (long long)ev.device_time,
+                             ev.code, ev.door_no, ev.card, ev.pin, ev.verify, ev.inout);
+                    assert_string_equal(ev.key, want);
+                }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_commits_before_delivery),
         cmocka_unit_test(failed_batch_is_still_shown_unjournaled),
+        cmocka_unit_test(long_burst_stays_in_order),
+        cmocka_unit_test(key_has_its_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
