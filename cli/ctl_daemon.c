@@ -416,26 +416,39 @@ int ctl_daemon_bus_open(const struct ctl_call *call, const char *port, struct ct
     return device_open(call, port, bus_on, out);
 }
 
+/* One raw request to portierd: its final answer when the status is "ok" (the caller frees it), else NULL with
+ * the reason in ERR and the exit code in *RC (usage for a refusal, OTHER_RC for anything else the daemon said). */
+static json_t *raw_call(struct ctl_daemon_device *p, json_t *req, int other_rc, int *rc, char *err, size_t errlen)
+{
+    if (!req) {
+        snprintf(err, errlen, "out of memory");
+        *rc = CTL_EXIT_UNREACHABLE;
+        return NULL;
+    }
+    json_t *fin = remote_call(p->s.r, req, NULL, NULL, p->timeout_ms);
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    *rc = CTL_EXIT_OK;
+    if (!fin) {
+        snprintf(err, errlen, "no answer from portierd in time");
+        *rc = CTL_EXIT_UNREACHABLE;
+    } else if (!st || strcmp(st, "ok") != 0) {
+        snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        *rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : other_rc;
+        json_decref(fin);
+        fin = NULL;
+    }
+    return fin;
+}
+
 int ctl_daemon_bus_line(struct ctl_daemon_device *p, const char *slave, const char *line, int *code, char **reply,
                         char *err, size_t errlen)
 {
     *reply = NULL;
     *code = -1;
     json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "raw", "device", p->device, "slave", slave, "line", line);
-    if (!req) {
-        snprintf(err, errlen, "out of memory");
-        return CTL_EXIT_UNREACHABLE;
-    }
-    json_t *fin = remote_call(p->s.r, req, NULL, NULL, p->timeout_ms);
-    const char *st = fin ? proto_str(fin, "status") : NULL;
-    int rc = CTL_EXIT_OK;
-    if (!fin) {
-        snprintf(err, errlen, "no answer from portierd in time");
-        rc = CTL_EXIT_UNREACHABLE;
-    } else if (!st || strcmp(st, "ok") != 0) {
-        snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : CTL_EXIT_UNREACHABLE;
-    } else {
+    int rc;
+    json_t *fin = raw_call(p, req, CTL_EXIT_UNREACHABLE, &rc, err, errlen);
+    if (fin) {
         *code = (int)json_integer_value(json_object_get(fin, "code"));
         *reply = strdup(proto_str(fin, "reply") ? proto_str(fin, "reply") : "");
         if (!*reply) {
@@ -456,20 +469,9 @@ int ctl_daemon_panel_raw(struct ctl_daemon_device *p, unsigned command, const vo
     json_t *req = hex ? json_pack("{s:s,s:s,s:i,s:s}", "op", "raw", "device", p->device, "command", (int)command,
                                   "payload_hex", hex) : NULL;
     free(hex);
-    if (!req) {
-        snprintf(err, errlen, "out of memory");
-        return CTL_EXIT_UNREACHABLE;
-    }
-    json_t *fin = remote_call(p->s.r, req, NULL, NULL, p->timeout_ms);
-    const char *st = fin ? proto_str(fin, "status") : NULL;
-    int rc = CTL_EXIT_OK;
-    if (!fin) {
-        snprintf(err, errlen, "no answer from portierd in time");
-        rc = CTL_EXIT_UNREACHABLE;
-    } else if (!st || strcmp(st, "ok") != 0) {
-        snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : CTL_EXIT_DEVICE_ERROR;
-    } else {
+    int rc;
+    json_t *fin = raw_call(p, req, CTL_EXIT_DEVICE_ERROR, &rc, err, errlen);
+    if (fin) {
         unsigned char *b = NULL;
         size_t n = 0;
         if (proto_hex_decode(proto_str(fin, "reply_hex") ? proto_str(fin, "reply_hex") : "", &b, &n) < 0) {

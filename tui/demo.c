@@ -21,10 +21,11 @@
 
 #include "core/loop.h"
 
-/* portier-sim next to portier: <build>/tui/portier -> <build>/sim/portier-sim; PORTIER_SIM overrides. */
-static int find_sim(char *buf, size_t len)
+/* A program next to portier: the environment variable ENV if set, else the first of CANDS (paths relative to
+ * the directory of the running binary) that is executable. */
+static int find_beside(const char *env_name, const char *const *cands, size_t ncands, char *buf, size_t len)
 {
-    const char *env = getenv("PORTIER_SIM");
+    const char *env = getenv(env_name);
     if (env && *env) {
         snprintf(buf, len, "%s", env);
         return access(buf, X_OK);
@@ -38,8 +39,7 @@ static int find_sim(char *buf, size_t len)
     if (!slash)
         return -1;
     *slash = '\0';
-    const char *cands[] = {"/../sim/portier-sim", "/portier-sim", "/../lib/portier/portier-sim"};
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+    for (size_t i = 0; i < ncands; i++) {
         snprintf(buf, len, "%s%s", self, cands[i]);
         if (access(buf, X_OK) == 0)
             return 0;
@@ -47,31 +47,19 @@ static int find_sim(char *buf, size_t len)
     return -1;
 }
 
+/* portier-sim next to portier: <build>/tui/portier -> <build>/sim/portier-sim; PORTIER_SIM overrides. */
+static int find_sim(char *buf, size_t len)
+{
+    static const char *const cands[] = {"/../sim/portier-sim", "/portier-sim", "/../lib/portier/portier-sim"};
+    return find_beside("PORTIER_SIM", cands, sizeof cands / sizeof cands[0], buf, len);
+}
+
 /* portierd next to portier: <build>/tui/portier -> <build>/daemon/portierd, <prefix>/bin -> <prefix>/sbin;
  * PORTIER_DAEMON overrides. */
 static int find_daemon(char *buf, size_t len)
 {
-    const char *env = getenv("PORTIER_DAEMON");
-    if (env && *env) {
-        snprintf(buf, len, "%s", env);
-        return access(buf, X_OK);
-    }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    const char *cands[] = {"/../daemon/portierd", "/portierd", "/../sbin/portierd"};
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-        snprintf(buf, len, "%s%s", self, cands[i]);
-        if (access(buf, X_OK) == 0)
-            return 0;
-    }
-    return -1;
+    static const char *const cands[] = {"/../daemon/portierd", "/portierd", "/../sbin/portierd"};
+    return find_beside("PORTIER_DAEMON", cands, sizeof cands / sizeof cands[0], buf, len);
 }
 
 static int free_port(void)
