@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -268,14 +267,7 @@ static int child_spawn(struct child *c)
         return -1;
     }
     if (pid == 0) {
-        /* The loop blocks signals for its signalfd; the simulator must get them. Its own process group keeps
-         * a terminal's ^C for us (we stop the children in order); PDEATHSIG stops it if we are killed. */
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_UNBLOCK, &all, NULL);
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
+        if (loop_child_detach(parent) < 0)
             _exit(127);
         if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
             _exit(127);

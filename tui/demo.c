@@ -85,6 +85,7 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
         return -1;
     char logp[400];
     snprintf(logp, sizeof logp, "%s/sim.log", d->dir);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
@@ -92,10 +93,8 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
         return -1;
     }
     if (pid == 0) {
-        /* The console blocks these for its signalfd; a simulator must get them. */
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        if (loop_child_detach(parent) < 0)
+            _exit(127);
         int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
         int nul = open("/dev/null", O_RDONLY);
         if (nul >= 0)
@@ -103,7 +102,6 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
         dup2(p[1], STDOUT_FILENO);
         if (lf >= 0)
             dup2(lf, STDERR_FILENO);
-        setpgid(0, 0);
         execv(argv[0], argv);
         _exit(127);
     }
