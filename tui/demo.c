@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/durable.h"
 #include "core/loop.h"
 
 /* A program next to portier: the environment variable ENV if set, else the first of CANDS (paths relative to
@@ -130,27 +131,6 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
     return pid;
 }
 
-static void rm_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(dp);
-    rmdir(dir);
-}
-
 void demo_stop(struct demo *d)
 {
     for (size_t i = 0; i < d->n_pids; i++)
@@ -173,7 +153,7 @@ void demo_stop(struct demo *d)
     }
     d->n_pids = 0;
     if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP"))
-        rm_tree(d->dir);
+        durable_remove_tree(d->dir);
     d->dir[0] = '\0';
 }
 
