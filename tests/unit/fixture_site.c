@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -21,6 +22,34 @@ struct site *fx_site_load(const char *conf, loop_t *loop)
     assert_non_null(site);
     site->loop = loop;
     return site;
+}
+
+char *fx_diag_text(const struct config_diags *d)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    config_diags_print(d, f);
+    fclose(f);
+    return buf;
+}
+
+void fx_conf_cases(const struct fx_conf_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct config_diags d;
+        struct site *s = site_config_load_string(cases[i].text, "t.conf", &d);
+        char *got = fx_diag_text(&d);
+        if (strcmp(got, cases[i].expect) != 0 || (s != NULL) != cases[i].valid) {
+            fprintf(stderr, "case %zu:\n%s--- expected:\n%s--- got (%s):\n%s", i, cases[i].text, cases[i].expect,
+                    s ? "valid" : "invalid", got);
+            fail();
+        }
+        free(got);
+        site_free(s);
+        config_diags_free(&d);
+    }
 }
 
 void fx_env_open(struct fx_env *e, const char *conf, const char *name, const struct device_ops *const *registry)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/site_config.h"
 #include "core/device.h"
 #include "core/journal.h"
 #include "core/loop.h"
@@ -13,6 +14,17 @@
 
 /* The site of configuration text on loop (the diagnostics printed and the test failed when it does not load). */
 struct site *fx_site_load(const char *conf, loop_t *loop);
+
+/* What config_diags_print writes for d (malloc'd text). */
+char *fx_diag_text(const struct config_diags *d);
+/* A configuration text, the exact diagnostics it must give ("" when none) and whether it loads. */
+struct fx_conf_case {
+    const char *text;
+    const char *expect;
+    bool valid;
+};
+/* Load every case as "t.conf": other diagnostics or another verdict fail the test, naming the case. */
+void fx_conf_cases(const struct fx_conf_case *cases, size_t n);
 
 /* A site on a fake clock (starting at 1 s) whose events go to a journal in /tmp/portier-NAME.XXXXXX, its devices
  * attached through registry. */

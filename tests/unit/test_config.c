@@ -14,17 +14,13 @@
 
 #include "config/site_config.h"
 
+#include "fixture_site.h"
+
 /* A minimal valid configuration; cases append or replace parts of it. */
 #define SITE "site = { name = \"T\"; };\n"
 #define PANEL(extra) "panels = ( { name = \"P\"; host = \"127.0.0.1\";" extra " } );\n"
 
-struct vcase {
-    const char *text;
-    const char *expect; /* the exact diagnostics, "" when none */
-    bool valid;
-};
-
-static const struct vcase cases[] = {
+static const struct fx_conf_case cases[] = {
     /* valid */
     { SITE PANEL(""), "", true },
     { SITE PANEL(" model = \"C3-200\"; doors = ( \"A\", \"B\" );"), "", true },
@@ -160,32 +156,11 @@ static const struct vcase cases[] = {
       "t.conf:3: daemon socket path is longer than 107 bytes (a Unix socket limit)\n", false },
 };
 
-static char *diag_text(const struct config_diags *d)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    config_diags_print(d, f);
-    fclose(f);
-    return buf;
-}
 
 static void test_table(void **state)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct config_diags d;
-        struct site *s = site_config_load_string(cases[i].text, "t.conf", &d);
-        char *got = diag_text(&d);
-        if (strcmp(got, cases[i].expect) != 0 || (s != NULL) != cases[i].valid) {
-            fprintf(stderr, "case %zu:\n%s--- expected:\n%s--- got (%s):\n%s", i, cases[i].text, cases[i].expect,
-                    s ? "valid" : "invalid", got);
-            fail();
-        }
-        free(got);
-        site_free(s);
-        config_diags_free(&d);
-    }
+    (void)state;
+    fx_conf_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_model(void **state)
@@ -271,7 +246,7 @@ static void test_permissions(void **state)
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
     assert_null(s);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     snprintf(expect, sizeof expect,
              "%s:3: a password is set but %s is readable by group or others (mode 0644): run chmod 600 %s\n", path,
              path, path);
@@ -297,7 +272,7 @@ static void test_permissions(void **state)
     write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"a.pw\"; } );\n", 0600);
     s = site_config_load(path, &d);
     assert_null(s);
-    got = diag_text(&d);
+    got = fx_diag_text(&d);
     snprintf(expect, sizeof expect,
              "%s:2: password_file %s is readable by group or others (mode 0640): run chmod 600 %s\n", path, pw, pw);
     assert_string_equal(got, expect);
@@ -313,7 +288,7 @@ static void test_permissions(void **state)
     snprintf(pw, sizeof pw, "%s/none.conf", tmpdir);
     s = site_config_load(pw, &d);
     assert_null(s);
-    got = diag_text(&d);
+    got = fx_diag_text(&d);
     snprintf(expect, sizeof expect, "%s: no such file\n", pw);
     assert_string_equal(got, expect);
     free(got);
@@ -326,7 +301,7 @@ static char *load_diag(const char *path)
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
     assert_null(s);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     config_diags_free(&d);
     return got;
 }
@@ -450,7 +425,7 @@ static void test_example_file(void **state)
     }
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     assert_string_equal(got, "");
     free(got);
     assert_non_null(s);

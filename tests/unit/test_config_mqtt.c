@@ -14,15 +14,11 @@
 
 #include "config/site_config.h"
 
+#include "fixture_site.h"
+
 #define SITE "site = { name = \"Head office\"; };\npanels = ( { name = \"P\"; host = \"127.0.0.1\"; } );\n"
 
-struct vcase {
-    const char *text;
-    const char *expect;
-    bool valid;
-};
-
-static const struct vcase cases[] = {
+static const struct fx_conf_case cases[] = {
     { SITE "mqtt = { host = \"127.0.0.1\"; };\n", "", true },
     { SITE "mqtt = { port = 1883; };\n", "t.conf:3: mqtt: missing required key 'host'\n", false },
     { SITE "mqtt = { host = \"h\"; hots = 1; };\n", "t.conf:3: unknown key 'hots' in mqtt\n", false },
@@ -73,32 +69,11 @@ static const struct vcase cases[] = {
     { SITE "mqtt = ( );\n", "t.conf:3: 'mqtt' must be a group, not a list\n", false },
 };
 
-static char *diag_text(const struct config_diags *d)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    config_diags_print(d, f);
-    fclose(f);
-    return buf;
-}
 
 static void test_table(void **state)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct config_diags d;
-        struct site *s = site_config_load_string(cases[i].text, "t.conf", &d);
-        char *got = diag_text(&d);
-        if (strcmp(got, cases[i].expect) != 0 || (s != NULL) != cases[i].valid) {
-            fprintf(stderr, "case %zu:\n%s--- expected:\n%s--- got (%s):\n%s", i, cases[i].text, cases[i].expect,
-                    s ? "valid" : "invalid", got);
-            fail();
-        }
-        free(got);
-        site_free(s);
-        config_diags_free(&d);
-    }
+    (void)state;
+    fx_conf_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_defaults(void **state)
@@ -153,7 +128,7 @@ static void expect_diags(const char *path, const char *expect)
 {
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     assert_string_equal(got, expect);
     assert_null(s);
     free(got);
