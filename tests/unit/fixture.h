@@ -19,5 +19,7 @@ void fx_run_for(loop_t *loop, unsigned ms);
 void fx_tmpdir(char *dir, size_t len, const char *name);
 /* Remove dir and everything in it (the test fails when it cannot). */
 void fx_rmtree(const char *dir);
+/* Write text to a new file at path with mode (the test fails when it cannot). */
+void fx_write_file(const char *path, const char *text, unsigned mode);
 
 #endif

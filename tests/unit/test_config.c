@@ -14,6 +14,7 @@
 
 #include "config/site_config.h"
 
+#include "fixture.h"
 #include "fixture_site.h"
 
 /* A minimal valid configuration; cases append or replace parts of it. */
@@ -217,24 +218,16 @@ static char tmpdir[256];
 
 static int mk_tmp(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/portier-cfg.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    (void)state;
+    fx_tmpdir(tmpdir, sizeof tmpdir, "cfg");
+    return 0;
 }
 
 static int rm_tmp(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(chmod(path, mode), 0);
+    (void)state;
+    fx_rmtree(tmpdir);
+    return 0;
 }
 
 static void test_permissions(void **state)
@@ -242,7 +235,7 @@ static void test_permissions(void **state)
     char path[300], pw[300], expect[1200];
     snprintf(path, sizeof path, "%s/p.conf", tmpdir);
     /* A password in a world-readable file is refused with the fix. */
-    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\";\n password = \"1234\"; } );\n", 0644);
+    fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\";\n password = \"1234\"; } );\n", 0644);
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
     assert_null(s);
@@ -261,15 +254,15 @@ static void test_permissions(void **state)
     site_free(s);
     config_diags_free(&d);
     /* No password: any mode is fine. */
-    write_file(path, SITE PANEL(""), 0644);
+    fx_write_file(path, SITE PANEL(""), 0644);
     s = site_config_load(path, &d);
     assert_non_null(s);
     site_free(s);
     config_diags_free(&d);
     /* A password file (relative to the config) is read; both files must be private. */
     snprintf(pw, sizeof pw, "%s/a.pw", tmpdir);
-    write_file(pw, "s3cret\n", 0640);
-    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"a.pw\"; } );\n", 0600);
+    fx_write_file(pw, "s3cret\n", 0640);
+    fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"a.pw\"; } );\n", 0600);
     s = site_config_load(path, &d);
     assert_null(s);
     got = fx_diag_text(&d);
@@ -333,7 +326,7 @@ static void test_special_files(void **state)
     assert_string_equal(got, expect);
     free(got);
     snprintf(path, sizeof path, "%s/nul.conf", tmpdir);
-    write_file(path, SITE "\n\n", 0600);
+    fx_write_file(path, SITE "\n\n", 0600);
     FILE *f = fopen(path, "a");
     fputs("x = 1;", f);
     fputc(0, f);
@@ -358,7 +351,7 @@ static void test_special_files(void **state)
         char text[400], shown[400];
         snprintf(text, sizeof text, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"%s\"; } );\n",
                  pw[i].file);
-        write_file(path, text, 0600);
+        fx_write_file(path, text, 0600);
         if (pw[i].file[0] == '/')
             snprintf(shown, sizeof shown, "%s", pw[i].file);
         else
@@ -369,7 +362,7 @@ static void test_special_files(void **state)
         free(got);
     }
     /* A readable system file: said so, but no "chmod 600 /etc/passwd". */
-    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"/etc/passwd\"; } );\n", 0600);
+    fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"/etc/passwd\"; } );\n", 0600);
     got = load_diag(path);
     assert_non_null(strstr(got, "password_file /etc/passwd is readable by group or others"));
     assert_non_null(strstr(got, "keep the password in a file of your own with mode 600"));
@@ -389,7 +382,7 @@ static void test_search_order(void **state)
     assert_int_equal(mkdir(xdg, 0700), 0);
     assert_int_equal(mkdir(p, 0700), 0);
     snprintf(p, sizeof p, "%s/portier/portier.conf", xdg);
-    write_file(p, SITE PANEL(""), 0600);
+    fx_write_file(p, SITE PANEL(""), 0600);
     assert_non_null(site_config_find(NULL, buf, sizeof buf));
     assert_string_equal(buf, p);
     /* check: summary on out, nothing on err */

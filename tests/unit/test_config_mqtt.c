@@ -14,6 +14,7 @@
 
 #include "config/site_config.h"
 
+#include "fixture.h"
 #include "fixture_site.h"
 
 #define SITE "site = { name = \"Head office\"; };\npanels = ( { name = \"P\"; host = \"127.0.0.1\"; } );\n"
@@ -104,24 +105,16 @@ static char tmpdir[256];
 
 static int mk_tmp(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/portier-cfgm.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    (void)state;
+    fx_tmpdir(tmpdir, sizeof tmpdir, "cfgm");
+    return 0;
 }
 
 static int rm_tmp(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(chmod(path, mode), 0);
+    (void)state;
+    fx_rmtree(tmpdir);
+    return 0;
 }
 
 static void expect_diags(const char *path, const char *expect)
@@ -140,10 +133,10 @@ static void test_password_file(void **state)
     char path[300], pw[300], expect[1500];
     snprintf(path, sizeof path, "%s/m.conf", tmpdir);
     snprintf(pw, sizeof pw, "%s/mqtt.pw", tmpdir);
-    write_file(pw, "br0ker pass\n", 0600);
+    fx_write_file(pw, "br0ker pass\n", 0600);
     const char *text = SITE "mqtt = { host = \"h\"; username = \"portier\";\n password_file = \"mqtt.pw\"; };\n";
     /* the configuration names a password file: it must be private itself */
-    write_file(path, text, 0644);
+    fx_write_file(path, text, 0644);
     snprintf(expect, sizeof expect,
              "%s:4: a password is set but %s is readable by group or others (mode 0644): run chmod 600 %s\n", path,
              path, path);
@@ -167,7 +160,7 @@ static void test_password_file(void **state)
     snprintf(expect, sizeof expect, "%s:4: password_file %s: no such file\n", path, pw);
     expect_diags(path, expect);
     /* TLS files must be readable */
-    write_file(path, SITE "mqtt = { host = \"h\";\n tls = { ca = \"none.pem\"; }; };\n", 0600);
+    fx_write_file(path, SITE "mqtt = { host = \"h\";\n tls = { ca = \"none.pem\"; }; };\n", 0600);
     snprintf(expect, sizeof expect, "%s:4: tls ca %s/none.pem: No such file or directory\n", path, tmpdir);
     expect_diags(path, expect);
 }
