@@ -1,4 +1,4 @@
-/* journal: SQLite event journal and operator audit trail (WAL, synchronous=FULL, user_version schema). What
+/* journal: SQLite event journal and operator audit trail (WAL, synchronous=FULL but for batches of recovered rows, user_version schema). What
  * cannot be stored now (disk full, locked, damaged, no database) waits in a bounded memory queue and is
  * written, in order, by a retry timer when the journal works again. */
 #include <stdarg.h>
@@ -643,6 +643,15 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
     size_t i = 0;
     if (!must_keep(j)) {
         int code = SQLITE_OK;
+        /* A batch of recovered rows only (a catch-up's) is committed without waiting for the disk: the device
+         * still holds them and its position moves only in a later synchronous commit, whose sync covers these
+         * frames too; a crash before it loses a suffix of them, read again at the next catch-up
+         * (doc/decisions.md). Anything else waits for the disk. */
+        bool relaxed = n > 0;
+        for (size_t k = 0; k < n && relaxed; k++)
+            relaxed = evs[k].recovered;
+        if (relaxed && journal_exec(j, "PRAGMA synchronous=NORMAL") != 0)
+            relaxed = false;
         if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
             code = last_code(j);
         for (; i < n && code == SQLITE_OK; i++) {
@@ -652,7 +661,18 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
         }
         if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
             code = last_code(j);
+        if (code != SQLITE_OK)
+            sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        /* Every later commit waits for the disk again; if that cannot be set, the connection goes (reopening
+         * sets it). */
+        bool restore_failed = relaxed && journal_exec(j, "PRAGMA synchronous=FULL") != 0;
+        if (restore_failed)
+            journal_disconnect(j);
         if (code == SQLITE_OK) {
+            if (restore_failed) {
+                journal_trouble(j, SQLITE_ERROR);
+                return;
+            }
             j->since_prune += (unsigned)n;
             if (j->since_prune >= PRUNE_EVERY) {
                 j->since_prune = 0;
@@ -661,7 +681,6 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
             return;
         }
         /* Nothing of the batch is stored: keep all of it, in order. */
-        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
         journal_trouble(j, code);
         i = 0;
     }

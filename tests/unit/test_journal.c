@@ -13,6 +13,7 @@
 
 #include "core/event.h"
 #include "core/journal.h"
+#include "core/journal_int.h"
 
 static char dir[256];
 static char path[300];
@@ -236,6 +237,72 @@ static void test_dedup(void **state)
     n2 = n1;
     assert_int_equal(journal_commit_event(j, &n1), 1);
     assert_int_equal(journal_commit_event(j, &n2), 0);
+    journal_close(j);
+}
+
+/* The statements a connection ran (SQLITE_TRACE_STMT), as one text: "|BEGIN IMMEDIATE|...|COMMIT|". */
+static char trace_log[8192];
+
+static int trace_cb(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type;
+    (void)ctx;
+    (void)p;
+    const char *sql = x;
+    if (strncmp(sql, "PRAGMA synchronous", 18) == 0 || strcmp(sql, "BEGIN IMMEDIATE") == 0 ||
+        strcmp(sql, "COMMIT") == 0) {
+        size_t l = strlen(trace_log);
+        snprintf(trace_log + l, sizeof trace_log - l, "%s|", sql);
+    }
+    return 0;
+}
+
+static int synchronous_of(struct journal *j)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(j->db, "PRAGMA synchronous", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A batch of recovered rows only is committed without waiting for the disk, then the connection waits for it
+ * again; a batch with anything live in it waits for the disk (doc/decisions.md, catch-up durability). */
+static void test_recovered_batches_relaxed(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    assert_int_equal(synchronous_of(j), 2); /* FULL */
+    sqlite3_trace_v2(j->db, SQLITE_TRACE_STMT, trace_cb, NULL);
+    struct event evs[3];
+    int rc[3];
+    for (int i = 0; i < 3; i++) {
+        make_access(&evs[i], "Panel A", 754732325 + i, 100 + (uint32_t)i, 0);
+        evs[i].recovered = true;
+    }
+    trace_log[0] = '\0';
+    journal_store_events(j, evs, 3, rc);
+    assert_int_equal(rc[0] + rc[1] + rc[2], 3);
+    assert_string_equal(trace_log, "PRAGMA synchronous=NORMAL|BEGIN IMMEDIATE|COMMIT|PRAGMA synchronous=FULL|");
+    assert_int_equal(synchronous_of(j), 2);
+    /* One live event in the batch: the whole batch waits for the disk. */
+    for (int i = 0; i < 3; i++) {
+        make_access(&evs[i], "Panel A", 754732400 + i, 100 + (uint32_t)i, 0);
+        evs[i].recovered = i != 1;
+    }
+    trace_log[0] = '\0';
+    journal_store_events(j, evs, 3, rc);
+    assert_int_equal(rc[0] + rc[1] + rc[2], 3);
+    assert_string_equal(trace_log, "BEGIN IMMEDIATE|COMMIT|");
+    /* Recovered rows that are there already: duplicates, nothing new, FULL afterwards all the same. */
+    trace_log[0] = '\0';
+    for (int i = 0; i < 3; i++)
+        evs[i].recovered = true;
+    journal_store_events(j, evs, 3, rc);
+    assert_int_equal(rc[0] + rc[1] + rc[2], 0);
+    assert_int_equal(synchronous_of(j), 2);
+    assert_int_equal(journal_count_events(j), 6);
+    sqlite3_trace_v2(j->db, 0, NULL, NULL);
     journal_close(j);
 }
 
@@ -578,6 +645,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovered_batches_relaxed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_and_acks, setup, teardown),
