@@ -354,6 +354,7 @@ struct ctl_daemon_device {
     char sock[SITE_PATH_MAX];
     char device[SITE_NAME_MAX];
     unsigned timeout_ms;
+    int64_t command_id;      /* a bus command open in the daemon (raw-begin), 0 = none */
 };
 
 /* The device of portierd's site that match() accepts: CTL_EXIT_OK with *out, -1 (not through portierd), or an
@@ -440,24 +441,67 @@ static json_t *raw_call(struct ctl_daemon_device *p, json_t *req, int other_rc, 
     return fin;
 }
 
-int ctl_daemon_bus_line(struct ctl_daemon_device *p, const char *slave, const char *line, int *code, char **reply,
-                        char *err, size_t errlen)
+/* ---- a command of several NiX1 requests, relayed line by line on a bus portierd owns ---- */
+
+int ctl_daemon_bus_begin(struct ctl_daemon_device *p, const char *command, char *err, size_t errlen)
 {
-    *reply = NULL;
-    *code = -1;
-    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "op", "raw", "device", p->device, "slave", slave, "line", line);
+    json_t *req = json_pack("{s:s,s:s,s:s}", "op", "raw-begin", "device", p->device, "command", command);
     int rc;
     json_t *fin = raw_call(p, req, CTL_EXIT_UNREACHABLE, &rc, err, errlen);
-    if (fin) {
-        *code = (int)json_integer_value(json_object_get(fin, "code"));
-        *reply = strdup(proto_str(fin, "reply") ? proto_str(fin, "reply") : "");
-        if (!*reply) {
-            snprintf(err, errlen, "out of memory");
-            rc = CTL_EXIT_UNREACHABLE;
-        }
-    }
+    if (fin)
+        p->command_id = json_integer_value(json_object_get(fin, "command_id"));
     json_decref(fin);
     return rc;
+}
+
+void ctl_daemon_bus_end(struct ctl_daemon_device *p, int exit_code, const char *detail)
+{
+    if (!p->command_id)
+        return;
+    char err[320];
+    int rc;
+    json_t *req = json_pack("{s:s,s:I,s:s,s:s}", "op", "raw-end", "command_id", (json_int_t)p->command_id, "status",
+                            exit_code == CTL_EXIT_OK ? "ok" : "failed", "detail", detail ? detail : "");
+    json_decref(raw_call(p, req, CTL_EXIT_UNREACHABLE, &rc, err, sizeof err));
+    p->command_id = 0;
+}
+
+loop_t *ctl_daemon_device_loop(struct ctl_daemon_device *p) { return p->s.loop; }
+
+struct line_call {
+    ctl_daemon_line_fn done;
+    void *arg;
+};
+
+static void line_answer(struct remote *r, const json_t *msg, bool final, void *arg)
+{
+    (void)r;
+    struct line_call *lc = arg;
+    if (!final)
+        return;
+    lc->done(lc->arg, msg);
+    free(lc);
+}
+
+int ctl_daemon_bus_send(struct ctl_daemon_device *p, const char *slave, const char *line, unsigned timeout_ms,
+                        ctl_daemon_line_fn done, void *arg)
+{
+    struct line_call *lc = malloc(sizeof *lc);
+    json_t *req = lc ? json_pack("{s:s,s:s,s:s,s:s,s:I}", "op", "raw", "device", p->device, "slave", slave, "line", line,
+                                 "command_id", (json_int_t)p->command_id) : NULL;
+    if (!req) {
+        free(lc);
+        return -1;
+    }
+    if (timeout_ms)
+        json_object_set_new(req, "timeout_ms", json_integer(timeout_ms > 60000 ? 60000 : timeout_ms));
+    lc->done = done;
+    lc->arg = arg;
+    if (remote_request(p->s.r, req, line_answer, lc) < 0) {
+        free(lc);
+        return -1;
+    }
+    return 0;
 }
 
 int ctl_daemon_panel_raw(struct ctl_daemon_device *p, unsigned command, const void *payload, size_t len,

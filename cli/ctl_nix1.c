@@ -156,7 +156,20 @@ int n1_targets(struct n1ctx *c, const struct ctl_call *call, enum n1_rule rule, 
     return CTL_EXIT_OK;
 }
 
-int n1_open(struct n1ctx *c)
+int n1_fail(struct n1ctx *c, int rc, const char *msg)
+{
+    if (c->g->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("error"));
+        json_object_set_new(o, "error", json_string(msg));
+        ctl_print_json(o);
+    }
+    fprintf(stderr, "portierctl nix1: %s\n", msg);
+    return rc;
+}
+
+/* The port itself, in this process (direct mode). */
+static int open_port(struct n1ctx *c)
 {
     const struct ctl_call *call = c->call;
     static const enum xport_rs485 modes[] = { XPORT_RS485_AUTO, XPORT_RS485_KERNEL, XPORT_RS485_RTS };
@@ -170,17 +183,20 @@ int n1_open(struct n1ctx *c)
     char err[256];
     c->bus = nix1_bus_open(c->loop, c->port, &so, NULL, err, sizeof err);
     if (!c->bus) {
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("error"));
-            json_object_set_new(o, "error", json_string(err));
-            ctl_print_json(o);
-        }
-        fprintf(stderr, "portierctl nix1: %s\n", err);
         loop_free(c->loop);
         c->loop = NULL;
-        return CTL_EXIT_UNREACHABLE;
+        return n1_fail(c, CTL_EXIT_UNREACHABLE, err);
     }
+    return CTL_EXIT_OK;
+}
+
+int n1_open(struct n1ctx *c)
+{
+    int rc = n1_relay_open(c);
+    if (rc < 0)
+        rc = open_port(c);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     c->lis.arg = c;
     c->lis.transport = on_transport;
     if (c->g->verbose)
@@ -196,13 +212,16 @@ int n1_with_bus(struct ctl_call *call, int (*body)(struct n1ctx *c, struct ctl_c
     int rc = n1_targets(c, call, r->rule, r->cmd, r->arg);
     if (rc != CTL_EXIT_OK || (rc = n1_open(c)) != CTL_EXIT_OK)
         return rc;
-    rc = body(c, call);
-    n1_close(c);
-    return rc;
+    return n1_close(c, body(c, call));
 }
 
-void n1_close(struct n1ctx *c)
+int n1_close(struct n1ctx *c, int rc)
 {
+    if (c->daemon) {
+        rc = n1_relay_close(c, rc);
+        free_last(c);
+        return rc;
+    }
     if (c->bus)
         nix1_bus_free(c->bus);
     c->bus = NULL;
@@ -210,6 +229,7 @@ void n1_close(struct n1ctx *c)
     if (c->loop)
         loop_free(c->loop);
     c->loop = NULL;
+    return rc;
 }
 
 void n1_run_until(struct n1ctx *c, const bool *flag)
@@ -498,66 +518,6 @@ static int check_request(struct n1ctx *c, char cmd, char arg, const char *opt)
     return CTL_EXIT_OK;
 }
 
-/* A bus of the running portierd's site: the request through the daemon's raw pass-through (it decides the role and
- * audits; the bus keeps one master), printed as in direct mode. -1 when the bus is not portierd's (nothing
- * printed), else the exit status. */
-static int n1_via_daemon(struct n1ctx *c, char cmd, char arg, const char *opt)
-{
-    if (c->g->direct || (c->tk != N1_TGT_SLAVE && c->tk != N1_TGT_BROADCAST && c->tk != N1_TGT_SCRATCH))
-        return -1;
-    struct ctl_daemon_device *d;
-    int rc = ctl_daemon_bus_open(c->call, c->port, &d);
-    if (rc != CTL_EXIT_OK)
-        return rc;
-    bool broadcast = c->tk == N1_TGT_BROADCAST;
-    char line[NIX1_LINE_MAX + 8], slave[NIX1_ADDR_LEN + 1], err[320];
-    snprintf(line, sizeof line, "%c%c%s", cmd, arg, opt ? opt : ""); /* as the bus encodes it after the address */
-    if (broadcast)
-        snprintf(slave, sizeof slave, "broadcast");
-    else
-        n1_addr(&c->target, slave);
-    int code;
-    char *reply;
-    rc = ctl_daemon_bus_line(d, slave, line, &code, &reply, err, sizeof err);
-    ctl_daemon_panel_close(d);
-    if (rc != CTL_EXIT_OK) {
-        if (c->g->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("error"));
-            json_object_set_new(o, "error", json_string(err));
-            ctl_print_json(o);
-        }
-        fprintf(stderr, "portierctl nix1: %s\n", err);
-        return rc;
-    }
-    /* the answer as the bus would have given it: the payload, then the data lines */
-    free_last(c);
-    memset(&c->res, 0, sizeof c->res);
-    c->res.status = broadcast ? NIX1_ST_SENT : NIX1_ST_REPLY;
-    c->res.rc = (uint8_t)code;
-    c->res.from = c->target;
-    char *save = NULL, *first = strtok_r(reply, "\n", &save);
-    c->payload = strdup(first ? first : "");
-    for (char *l; (l = strtok_r(NULL, "\n", &save)) != NULL;) {
-        char **nl = realloc(c->lines, (c->nlines + 1) * sizeof *nl);
-        if (!nl)
-            break;
-        c->lines = nl;
-        if ((c->lines[c->nlines] = strdup(l)) != NULL)
-            c->nlines++;
-    }
-    free(reply);
-    c->res.payload = c->payload ? c->payload : "";
-    c->res.payload_len = strlen(c->res.payload);
-    c->res.lines = (const char *const *)c->lines;
-    c->res.nlines = c->nlines;
-    if (broadcast || code == NIX1_RC_OK || code == NIX1_RC_EOT || code == NIX1_RC_ACK)
-        return CTL_EXIT_OK;
-    char what[3] = { cmd, arg, 0 };
-    n1_report_error(c, &c->target, what, (uint8_t)code);
-    return CTL_EXIT_DEVICE_ERROR;
-}
-
 static int n1_simple(struct ctl_call *call)
 {
     const struct n1_row *r = call->verb->data;
@@ -571,13 +531,10 @@ static int n1_simple(struct ctl_call *call)
     rc = check_request(&c, r->cmd, r->arg, r->opt ? opt : NULL);
     if (rc != CTL_EXIT_OK)
         return rc;
-    rc = n1_via_daemon(&c, r->cmd, r->arg, r->opt ? opt : NULL);
-    if (rc < 0) {
-        rc = n1_open(&c);
-        if (rc != CTL_EXIT_OK)
-            return rc;
-        rc = n1_xact(&c, r->cmd, r->arg, r->opt ? opt : NULL);
-    }
+    rc = n1_open(&c);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    rc = n1_xact(&c, r->cmd, r->arg, r->opt ? opt : NULL);
     if (rc == CTL_EXIT_OK) {
         char what[64];
         row_what(call, what, sizeof what);
@@ -586,8 +543,7 @@ static int n1_simple(struct ctl_call *call)
         else
             n1_print_ok(&c, what);
     }
-    n1_close(&c);
-    return rc;
+    return n1_close(&c, rc);
 }
 
 /* ---- checks of argument texts ---- */

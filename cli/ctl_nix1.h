@@ -11,6 +11,8 @@
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_xfer.h"
 
+struct ctl_daemon_device;
+
 #define N1_MAX_SLAVES 256
 
 enum n1_target { N1_TGT_NONE, N1_TGT_SLAVE, N1_TGT_BROADCAST, N1_TGT_SCRATCH };
@@ -55,6 +57,8 @@ struct n1ctx {
     struct nix1_bus_listener lis;
     struct nix1_xfer_result xres;
     char errbuf[256];
+    /* a bus portierd owns: the bus relays each request through the daemon (c->loop is the connection's) */
+    struct ctl_daemon_device *daemon;
 };
 
 /* Targets from the family options; 0, or -1 after printing a usage error (nothing opened). */
@@ -62,9 +66,11 @@ int n1_targets(struct n1ctx *c, const struct ctl_call *call, enum n1_rule rule, 
 /* A handler that needs nothing but the targets of its row and the open bus: n1_targets by the row's rule, n1_open,
  * body, n1_close. */
 int n1_with_bus(struct ctl_call *call, int (*body)(struct n1ctx *c, struct ctl_call *call));
-/* Open the bus (CTL_EXIT_OK, or the exit status after printing why) and close it again. */
+/* Open the bus (CTL_EXIT_OK, or the exit status after printing why) and close it again (returns rc, the command's
+ * exit status, which a command through portierd reports for its audit row). A bus of the running portierd's site is
+ * not opened here: the command's requests go to the daemon one by one (ctl_nix1_relay.c). */
 int n1_open(struct n1ctx *c);
-void n1_close(struct n1ctx *c);
+int n1_close(struct n1ctx *c, int rc);
 /* Run the loop until *flag or a signal. */
 void n1_run_until(struct n1ctx *c, const bool *flag);
 /* SIGINT/SIGTERM end the command (flag stop). */
@@ -75,6 +81,8 @@ void n1_watch_signals(struct n1ctx *c);
 int n1_xact_raw(struct n1ctx *c, const nix1_addr_t *a, char cmd, char arg, const char *opt, const char *raw,
                 bool quiet);
 int n1_xact(struct n1ctx *c, char cmd, char arg, const char *opt);
+/* The bus could not be had (msg): on stderr, and as a JSON error with --json; returns rc. */
+int n1_fail(struct n1ctx *c, int rc, const char *msg);
 /* Usage error for this command: the reason on stderr, exit 2 (main() adds the usage line); nothing sent. */
 int n1_usage(struct n1ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -103,6 +111,11 @@ int n1_cmd_firmware(struct ctl_call *call);
 int n1_cmd_provision(struct ctl_call *call);
 int n1_cmd_key_rotate(struct ctl_call *call);
 int n1_cmd_door(struct ctl_call *call);
+
+/* ctl_nix1_relay.c: the command against a bus portierd owns: -1 when the bus is not portierd's (nothing printed),
+ * else CTL_EXIT_OK with c->bus relaying through the daemon, or the exit status after printing why. */
+int n1_relay_open(struct n1ctx *c);
+int n1_relay_close(struct n1ctx *c, int rc);
 
 /* Checks of argument texts used by the table. */
 int n1_check_timeout_setting(const char *v, char *err, size_t errlen);

@@ -439,10 +439,8 @@ int n1_cmd_raw(struct ctl_call *call)
     if ((rc = n1_open(c)) != CTL_EXIT_OK)
         return rc;
     rc = n1_xact_raw(c, &c->target, 0, 0, NULL, line, false);
-    if (rc != CTL_EXIT_OK) {
-        n1_close(c);
-        return rc;
-    }
+    if (rc != CTL_EXIT_OK)
+        return n1_close(c, rc);
     char as[NIX1_ADDR_LEN + 1];
     if (c->g->json) {
         json_t *o = json_object();
@@ -471,6 +469,5 @@ int n1_cmd_raw(struct ctl_call *call)
     } else {
         printf("sent (broadcasts get no reply)\n");
     }
-    n1_close(c);
-    return CTL_EXIT_OK;
+    return n1_close(c, CTL_EXIT_OK);
 }

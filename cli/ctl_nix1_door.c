@@ -211,7 +211,7 @@ int n1_cmd_door(struct ctl_call *call)
     }
     struct nix1_door *d = nix1_door_new(c->bus);
     if (!d) {
-        n1_close(c);
+        n1_close(c, CTL_EXIT_UNREACHABLE);
         free(own_path);
         return CTL_EXIT_UNREACHABLE;
     }
@@ -277,7 +277,7 @@ int n1_cmd_door(struct ctl_call *call)
     }
     /* an operation still on the wire (interrupted) ends as the bus goes, then the door may go */
     nix1_door_unlisten(d);
-    n1_close(c);
+    n1_close(c, result);
     nix1_door_free(d);
     free(own_path);
     return result;

@@ -71,8 +71,7 @@ int n1_cmd_file_ls(struct ctl_call *call)
             printf("%-12s %8llu\n", ok ? name : c->lines[i], (unsigned long long)size);
         }
     }
-    n1_close(c);
-    return rc;
+    return n1_close(c, rc);
 }
 
 int n1_cmd_file_get(struct ctl_call *call)
@@ -119,8 +118,7 @@ int n1_cmd_file_get(struct ctl_call *call)
         }
     }
     free(text);
-    n1_close(c);
-    return rc;
+    return n1_close(c, rc);
 }
 
 static void on_xfer(void *arg, const struct nix1_xfer_result *r)
@@ -213,7 +211,7 @@ int n1_cmd_file_put(struct ctl_call *call)
         return rc;
     if ((rc = n1_open(c)) == CTL_EXIT_OK) {
         rc = upload(c, data, len, name);
-        n1_close(c);
+        n1_close(c, rc);
     }
     free(data);
     return rc;
@@ -303,8 +301,7 @@ int n1_cmd_firmware(struct ctl_call *call)
             rc = firmware_outcome(c, retries);
         }
     }
-    n1_close(c);
-    return rc;
+    return n1_close(c, rc);
 }
 
 /* ---- provisioning and key rotation ---- */
@@ -344,11 +341,11 @@ static int prov_wait_for(struct n1ctx *c, const struct nix1_prov *p, struct prov
 
 /* A finished run goes first; an interrupted one still has requests on the bus: they complete (canceled) as the
  * bus goes, and the run is left to the process's end. */
-static void prov_end(struct n1ctx *c, struct nix1_prov *p, const struct prov_wait *w)
+static int prov_end(struct n1ctx *c, struct nix1_prov *p, const struct prov_wait *w, int rc)
 {
     if (w->done)
         nix1_prov_free(p);
-    n1_close(c);
+    return n1_close(c, rc);
 }
 
 int n1_cmd_provision(struct ctl_call *call)
@@ -382,8 +379,7 @@ int n1_cmd_provision(struct ctl_call *call)
                w.rep.slaves, w.rep.changed_slaves, w.rep.records, w.rep.files_pushed, w.rep.deleted,
                w.rep.verified, w.rep.failed, w.rep.unreachable);
     }
-    prov_end(c, p, &w);
-    return rc;
+    return prov_end(c, p, &w, rc);
 }
 
 int n1_cmd_key_rotate(struct ctl_call *call)
@@ -409,6 +405,5 @@ int n1_cmd_key_rotate(struct ctl_call *call)
         json_object_set_new(o2, "unreachable", json_integer((json_int_t)w.rep.unreachable));
         ctl_print_json(o2);
     }
-    prov_end(c, p, &w);
-    return rc;
+    return prov_end(c, p, &w, rc);
 }

@@ -3,12 +3,14 @@
 #ifndef PORTIER_CTL_SITE_H
 #define PORTIER_CTL_SITE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "cli/ctl.h"
 #include "core/action.h"
 #include "core/journal.h"
+#include "core/loop.h"
 #include "core/site.h"
 
 enum ctl_out_mode { OUT_TEXT, OUT_CSV, OUT_JSON };
@@ -73,12 +75,18 @@ int ctl_daemon_panel_open(const struct ctl_call *call, const char *addr, struct 
 int ctl_daemon_panel_raw(struct ctl_daemon_device *p, unsigned command, const void *payload, size_t len,
                          unsigned char **reply, size_t *rlen, char *err, size_t errlen);
 const char *ctl_daemon_panel_name(const struct ctl_daemon_device *p);
-/* The same for a NiX1 bus of portierd's site on port (`portierctl nix1 PORT ...`): one line ("Qs", "Nl1\t1", as
- * the bus would send it after the address) to slave (16 hex digits); CTL_EXIT_OK with the reply's code and text
- * (the payload, then any data lines, LF-separated; malloc'd), or an exit status with the reason in err. */
+/* The same for a NiX1 bus of portierd's site on port (`portierctl nix1 PORT ...`). A command opens one audited
+ * command in the daemon (begin: technicians only; CTL_EXIT_OK or an exit status with the reason in err), relays its
+ * lines one by one (send: slave is 16 hex digits, line what follows the address; done gets the daemon's final
+ * answer, borrowed; -1 when it cannot be sent), and ends it with its outcome (end). The requests run on the
+ * daemon's bus between its own work, on loop. */
 int ctl_daemon_bus_open(const struct ctl_call *call, const char *port, struct ctl_daemon_device **out);
-int ctl_daemon_bus_line(struct ctl_daemon_device *p, const char *slave, const char *line, int *code, char **reply,
-                        char *err, size_t errlen);
+int ctl_daemon_bus_begin(struct ctl_daemon_device *p, const char *command, char *err, size_t errlen);
+typedef void (*ctl_daemon_line_fn)(void *arg, const json_t *fin);
+int ctl_daemon_bus_send(struct ctl_daemon_device *p, const char *slave, const char *line, unsigned timeout_ms,
+                        ctl_daemon_line_fn done, void *arg);
+void ctl_daemon_bus_end(struct ctl_daemon_device *p, int exit_code, const char *detail);
+loop_t *ctl_daemon_device_loop(struct ctl_daemon_device *p);
 void ctl_daemon_panel_close(struct ctl_daemon_device *p);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);

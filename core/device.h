@@ -129,7 +129,8 @@ struct site_remote {
 /* ---- raw pass-through (technicians, through portierd) ----
  * One request as the device family speaks it, beside the driver's own traffic: C3: a command byte and payload, the
  * answer's reply code and data; NiX1: a slave address (16 hex digits, or "broadcast") and the line after it ("Qs",
- * "Nl 1\t1"), the reply code and payload (data lines of a multi-line answer joined by '\n'). Requests that would
+ * "Nl 1\t1"), the reply code, the replier (from: its address, which differs from the request's for the scratch
+ * address) and the payload followed by each data line of a multi-line answer after a '\n'. Requests that would
  * take the driver's own work away (a C3 connect, disconnect or RT-log read; a NiX1 access-log read or rewind) are
  * refused. cb runs once, later, from the loop: error NULL with the reply, or error saying why. */
 struct device_raw {
@@ -140,7 +141,8 @@ struct device_raw {
     const char *line;            /* NiX1 */
     unsigned timeout_ms;         /* 0 = the device's own */
 };
-typedef void (*device_raw_fn)(void *ctx, int code, const void *reply, size_t len, const char *error);
+typedef void (*device_raw_fn)(void *ctx, int code, const void *reply, size_t len, const char *from,
+                              const char *error);
 
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */

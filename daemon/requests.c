@@ -23,6 +23,10 @@ struct dreq {
     int64_t audit_id;               /* slave reads: their audit row */
     struct journal_verify *verify;  /* audit-verify: the walk in progress */
     bool c3;                        /* raw: the device family of the answer */
+    int64_t within;                 /* raw: the audit row of the command it belongs to (0: its own row) */
+    bool command;                   /* raw-begin: a command of several raw requests, open until raw-end */
+    unsigned lines, failed;         /* command: its raw requests, and those that got no answer */
+    char device[SITE_NAME_MAX];     /* command: its device */
     loop_timer_t timer;
     struct dreq *next;
 };
@@ -55,11 +59,18 @@ static void dreq_free(struct dreq *r)
     free(r);
 }
 
+static void command_close(struct dreq *r, bool ok, const char *said);
+
 void requests_client_gone(struct daemon *d, struct client *c)
 {
-    for (struct dreq *r = d->reqs; r; r = r->next)
-        if (r->c == c)
-            r->c = NULL;
+    for (struct dreq *r = d->reqs, *next; r; r = next) {
+        next = r->next;
+        if (r->c != c)
+            continue;
+        r->c = NULL;
+        if (r->command) /* a command the client never ended: its row says so */
+            command_close(r, false, "the client went away before the command ended");
+    }
 }
 
 void requests_free_all(struct daemon *d)
@@ -442,9 +453,20 @@ static void do_slave_read(struct daemon *d, struct client *c, const json_t *req,
 
 /* ---- raw pass-through: technicians only, audited like an action ---- */
 
-static void raw_done(void *ctx, int code, const void *reply, size_t len, const char *error)
+static struct dreq *find_command(struct daemon *d, const struct client *c, int64_t audit_id)
+{
+    for (struct dreq *r = d->reqs; r; r = r->next)
+        if (r->command && r->audit_id == audit_id && (!c || r->c == c))
+            return r;
+    return NULL;
+}
+
+static void raw_done(void *ctx, int code, const void *reply, size_t len, const char *from, const char *error)
 {
     struct dreq *r = ctx;
+    struct dreq *cmd = r->within ? find_command(r->d, NULL, r->within) : NULL;
+    if (cmd && error)
+        cmd->failed++;
     json_t *m = json_object();
     char detail[300];
     if (error) {
@@ -458,10 +480,13 @@ static void raw_done(void *ctx, int code, const void *reply, size_t len, const c
         snprintf(detail, sizeof detail, "reply %02X%s%.200s", (unsigned)code & 0xff, len ? ": " : "",
                  reply ? (const char *)reply : "");
     }
-    audit_finish(r->d, r->audit_id, !error, detail);
+    if (!r->within)
+        audit_finish(r->d, r->audit_id, !error, detail);
     if (m) {
         json_object_set_new(m, "type", json_string("result"));
         json_object_set_new(m, "op", json_string("raw"));
+        if (from)
+            json_object_set_new(m, "from", json_string(from));
         json_object_set_new(m, "status", json_string(error ? "failed" : "ok"));
         json_object_set_new(m, "error", json_string(error ? error : ""));
         json_object_set_new(m, "code", json_integer(code));
@@ -473,7 +498,7 @@ static void raw_done(void *ctx, int code, const void *reply, size_t len, const c
         } else if (!error) {
             json_object_set_new(m, "reply", json_stringn(reply ? reply : "", len));
         }
-        json_object_set_new(m, "audit_id", json_integer(r->audit_id));
+        json_object_set_new(m, "audit_id", json_integer(r->within ? r->within : r->audit_id));
     }
     send_to(r, m, true);
     dreq_free(r);
@@ -482,14 +507,21 @@ static void raw_done(void *ctx, int code, const void *reply, size_t len, const c
 static void do_raw(struct daemon *d, struct client *c, const json_t *req, int64_t id)
 {
     char name[SITE_NAME_MAX] = "", slave[32] = "", line[400] = "", hexs[2048] = "", err[256] = "";
-    int64_t command = -1, timeout = 0;
-    if (proto_get_str(req, "device", name, sizeof name, err, sizeof err) < 0 ||
+    int64_t command = -1, timeout = 0, within = 0;
+    if (proto_get_int(req, "command_id", &within, err, sizeof err) < 0 ||
+        proto_get_str(req, "device", name, sizeof name, err, sizeof err) < 0 ||
         proto_get_str(req, "slave", slave, sizeof slave, err, sizeof err) < 0 ||
         proto_get_str(req, "line", line, sizeof line, err, sizeof err) < 0 ||
         proto_get_str(req, "payload_hex", hexs, sizeof hexs, err, sizeof err) < 0 ||
         proto_get_int(req, "command", &command, err, sizeof err) < 0 ||
         proto_get_int(req, "timeout_ms", &timeout, err, sizeof err) < 0) {
         dispatch_reply_error(c, id, "raw", "error", "%s", err);
+        return;
+    }
+    struct dreq *cmd = within ? find_command(d, c, within) : NULL;
+    if (within && (!cmd || strcmp(cmd->device, name) != 0)) {
+        dispatch_reply_error(c, id, "raw", "refused", "no open command %lld of this connection on \"%.40s\" "
+                             "(raw-begin first)", (long long)within, name);
         return;
     }
     if (!technician(d, c, id, "raw", name))
@@ -523,12 +555,16 @@ static void do_raw(struct daemon *d, struct client *c, const json_t *req, int64_
         return;
     }
     r->c3 = c3;
+    r->within = within;
     char params[128];
     if (c3)
         snprintf(params, sizeof params, "command=0x%02X bytes=%zu", (unsigned)command, plen);
     else
         snprintf(params, sizeof params, "slave=%.20s line=%.80s", slave[0] ? slave : "broadcast", line);
-    r->audit_id = audit_begin(d, c, "raw", sd->name, params, NULL, NULL);
+    if (cmd)
+        cmd->lines++; /* counted on the command's own audit row */
+    else
+        r->audit_id = audit_begin(d, c, "raw", sd->name, params, NULL, NULL);
     if (r->audit_id < 0) {
         free(payload);
         dreq_free(r);
@@ -538,11 +574,104 @@ static void do_raw(struct daemon *d, struct client *c, const json_t *req, int64_
     struct device_raw rq = { .command = (unsigned char)command, .payload = payload, .len = plen,
                              .slave = slave[0] ? slave : NULL, .line = line, .timeout_ms = (unsigned)timeout };
     if (drv->ops->raw(drv, &rq, raw_done, r, err, sizeof err) < 0) {
+        if (cmd)
+            cmd->failed++;
         audit_finish(d, r->audit_id, false, err);
         dreq_free(r);
         dispatch_reply_error(c, id, "raw", "refused", "%s", err);
     }
     free(payload);
+}
+
+/* ---- a command of several raw requests (portierctl nix1 PORT status, file put, provision ...): one audit row ---- */
+
+#define COMMANDS_PER_CLIENT 4
+
+static void command_close(struct dreq *r, bool ok, const char *said)
+{
+    char detail[400];
+    snprintf(detail, sizeof detail, "%.200s; %u bus request%s, %u without an answer", said, r->lines,
+             r->lines == 1 ? "" : "s", r->failed);
+    audit_finish(r->d, r->audit_id, ok, detail);
+    dreq_free(r);
+}
+
+static void do_raw_begin(struct daemon *d, struct client *c, const json_t *req, int64_t id)
+{
+    char name[SITE_NAME_MAX] = "", text[200] = "", err[256] = "";
+    if (proto_get_str(req, "device", name, sizeof name, err, sizeof err) < 0 ||
+        proto_get_str(req, "command", text, sizeof text, err, sizeof err) < 0) {
+        dispatch_reply_error(c, id, "raw-begin", "error", "%s", err);
+        return;
+    }
+    char params[240];
+    snprintf(params, sizeof params, "command=%s", text);
+    if (c->role < ROLE_TECHNICIAN) {
+        char why[160];
+        snprintf(why, sizeof why, "raw needs the technician role; %s is %s", c->user, role_name(c->role));
+        audit_begin(d, c, "raw", name, params, "denied", why);
+        dispatch_reply_error(c, id, "raw-begin", "denied", "%s", why);
+        return;
+    }
+    struct site_device *sd = site_find_device(d->site, name);
+    if (!sd || !sd->drv || !sd->drv->ops->raw || !sd->bus) {
+        dispatch_reply_error(c, id, "raw-begin", "refused", "%s", sd ? "a command of several requests is for a NiX1 "
+                             "bus" : "no panel or bus of that name");
+        return;
+    }
+    unsigned open = 0;
+    for (struct dreq *r = d->reqs; r; r = r->next)
+        open += r->command && r->c == c;
+    if (open >= COMMANDS_PER_CLIENT) {
+        dispatch_reply_error(c, id, "raw-begin", "refused", "%u commands are open on this connection already", open);
+        return;
+    }
+    struct dreq *r = dreq_new(d, c, id, "raw-begin");
+    if (!r) {
+        dispatch_reply_error(c, id, "raw-begin", "failed", "out of memory");
+        return;
+    }
+    r->command = true;
+    event_copy(r->device, sizeof r->device, sd->name);
+    r->audit_id = audit_begin(d, c, "raw", sd->name, params, NULL, NULL);
+    if (r->audit_id <= 0) {
+        dreq_free(r);
+        dispatch_reply_error(c, id, "raw-begin", "refused", "the audit record could not be written: nothing sent");
+        return;
+    }
+    json_t *m = json_pack("{s:s,s:I,s:s,s:s,s:I}", "type", "result", "id", (json_int_t)id, "op", "raw-begin",
+                          "status", "ok", "command_id", (json_int_t)r->audit_id);
+    if (m)
+        server_send(c, m, id, true, 0);
+    json_decref(m);
+}
+
+static void do_raw_end(struct daemon *d, struct client *c, const json_t *req, int64_t id)
+{
+    char status[16] = "", detail[200] = "", err[256] = "";
+    int64_t within = 0;
+    if (proto_get_int(req, "command_id", &within, err, sizeof err) < 0 ||
+        proto_get_str(req, "status", status, sizeof status, err, sizeof err) < 0 ||
+        proto_get_str(req, "detail", detail, sizeof detail, err, sizeof err) < 0) {
+        dispatch_reply_error(c, id, "raw-end", "error", "%s", err);
+        return;
+    }
+    struct dreq *r = find_command(d, c, within);
+    if (!r) {
+        dispatch_reply_error(c, id, "raw-end", "refused", "no open command %lld of this connection", (long long)within);
+        return;
+    }
+    bool ok = strcmp(status, "ok") == 0;
+    char said[220];
+    snprintf(said, sizeof said, "%s%s%s", ok ? "ok" : "failed", detail[0] ? ": " : "", detail);
+    unsigned lines = r->lines, failed = r->failed;
+    command_close(r, ok, said);
+    json_t *m = json_pack("{s:s,s:I,s:s,s:s,s:I,s:i,s:i}", "type", "result", "id", (json_int_t)id, "op", "raw-end",
+                          "status", "ok", "audit_id", (json_int_t)within, "requests", (int)lines, "unanswered",
+                          (int)failed);
+    if (m)
+        server_send(c, m, id, true, 0);
+    json_decref(m);
 }
 
 /* ---- audit-verify: a part at a time, so the loop keeps answering ---- */
@@ -621,6 +750,10 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         daemon_mqtt_status(d, c, id);
     else if (strcmp(op, "raw") == 0)
         do_raw(d, c, req, id);
+    else if (strcmp(op, "raw-begin") == 0)
+        do_raw_begin(d, c, req, id);
+    else if (strcmp(op, "raw-end") == 0)
+        do_raw_end(d, c, req, id);
     else if (strcmp(op, "audit-verify") == 0)
         do_verify(d, c, id);
     else if (strcmp(op, "journal") == 0 || strcmp(op, "audit") == 0)

@@ -19,9 +19,9 @@ static void raw_done(struct c3_session *s, const struct c3_result *res, void *ar
     (void)s;
     struct raw_ctx *r = arg;
     if (res->err)
-        r->cb(r->ctx, res->code, res->data, res->len, c3_session_strerror(res->err));
+        r->cb(r->ctx, res->code, res->data, res->len, NULL, c3_session_strerror(res->err));
     else
-        r->cb(r->ctx, res->code, res->data, res->len, NULL);
+        r->cb(r->ctx, res->code, res->data, res->len, NULL, NULL);
     free(r);
 }
 

@@ -275,8 +275,14 @@ static void send_more(nix1_bus_t *bus)
     after_sent(bus);
 }
 
+static void relay_start(nix1_bus_t *bus, struct req *r);
+
 static void start(nix1_bus_t *bus, struct req *r)
 {
+    if (bus->relay.send) {
+        relay_start(bus, r);
+        return;
+    }
     bus->cur = r;
     r->attempts++;
     bus->tx_done = 0;
@@ -395,6 +401,15 @@ static void kick_cb(loop_t *loop, void *arg)
         }
         if (parked_before(bus, r, now))
             continue;
+        if ((r->flags & NIX1_REQF_YIELD) && !bus->yielded) {
+            struct req *p = nix1_bus_poll_next(bus, now, &next_due);
+            if (p) {
+                bus->yielded = true;
+                start(bus, p);
+                return;
+            }
+        }
+        bus->yielded = false;
         *pp = r->next;
         r->next = NULL;
         start(bus, r);
@@ -624,6 +639,37 @@ static void io_cb(loop_t *loop, int fd, unsigned events, void *arg)
         send_more(bus);
 }
 
+/* ---- relay (another master carries the requests) ---- */
+
+static void relay_start(nix1_bus_t *bus, struct req *r)
+{
+    bus->cur = r;
+    r->attempts++;
+    bus->phase = PH_WAIT;
+    bus->stats.tx_lines++;
+    trace(bus, true, r->line, r->line_len - 1);
+    char line[NIX1_LINE_MAX + 4], why[200] = "";
+    snprintf(line, sizeof line, "%.*s", (int)(r->line_len - 1 - NIX1_ADDR_LEN), r->line + NIX1_ADDR_LEN);
+    if (bus->relay.send(bus->relay.arg, r->id, &r->addr, line, r->timeout_ms, why, sizeof why) < 0) {
+        bus->phase = PH_READY;
+        complete(bus, r, NIX1_ST_IO, 0, NULL, NULL, 0, why[0] ? why : "the relay refused the request");
+    }
+}
+
+void nix1_bus_relay_done(nix1_bus_t *bus, long id, const struct nix1_result *res)
+{
+    struct req *r = bus->cur;
+    if (!bus->relay.send || !r || r->id != id)
+        return;
+    for (size_t i = 0; i < res->nlines; i++)
+        add_line(r, res->lines[i], strlen(res->lines[i]));
+    bus->phase = PH_READY;
+    if (res->status == NIX1_ST_REPLY)
+        bus->stats.rx_lines += 1 + res->nlines;
+    complete(bus, r, res->status, res->rc, res->status == NIX1_ST_REPLY ? &res->from : NULL, res->payload,
+             res->payload ? res->payload_len : 0, res->error);
+}
+
 /* ---- public ---- */
 
 static nix1_bus_t *bus_alloc(loop_t *loop, const struct nix1_bus_config *cfg)
@@ -656,6 +702,16 @@ nix1_bus_t *nix1_bus_new(loop_t *loop, struct xport *x, const struct nix1_bus_co
     x->impl = NULL;
     x->ops = NULL;
     attach(bus);
+    return bus;
+}
+
+nix1_bus_t *nix1_bus_new_relay(loop_t *loop, const struct nix1_bus_relay *relay)
+{
+    nix1_bus_t *bus = bus_alloc(loop, NULL);
+    if (!bus)
+        return NULL;
+    bus->relay = *relay;
+    bus->phase = PH_READY;
     return bus;
 }
 

@@ -47,6 +47,7 @@ typedef void (*nix1_done_cb)(nix1_bus_t *bus, const struct nix1_result *res, voi
 
 enum {
     NIX1_REQF_NO_RETRY = 1u, /* never resend (the caller owns recovery, e.g. Ny packets) */
+    NIX1_REQF_YIELD = 2u,    /* let one due poll go first (a long run of such requests never stops polling) */
 };
 
 struct nix1_request_spec {
@@ -122,6 +123,18 @@ nix1_bus_t *nix1_bus_new(loop_t *loop, struct xport *x, const struct nix1_bus_co
  * with a message in err. */
 nix1_bus_t *nix1_bus_open(loop_t *loop, const char *port, const struct xport_serial_opts *so,
                           const struct nix1_bus_config *cfg, char *err, size_t errlen);
+/* A bus that another master carries (portierctl through portierd, which owns the line): no transport, no polling
+ * and no retries here. Each request, one at a time in queue order, goes to send (the line after the address, as
+ * the wire would carry it); its answer comes back through nix1_bus_relay_done. send returns 0, or -1 (the request
+ * completes with NIX1_ST_IO and why). */
+struct nix1_bus_relay {
+    int (*send)(void *arg, long id, const nix1_addr_t *addr, const char *line, unsigned timeout_ms, char *why,
+                size_t whylen);
+    void *arg;
+};
+nix1_bus_t *nix1_bus_new_relay(loop_t *loop, const struct nix1_bus_relay *relay);
+/* The answer to request id of a relay bus (res->id is ignored; lines and payload are copied). */
+void nix1_bus_relay_done(nix1_bus_t *bus, long id, const struct nix1_result *res);
 /* Completes everything pending with NIX1_ST_CANCELLED, closes the transport. */
 void nix1_bus_free(nix1_bus_t *bus);
 

@@ -82,10 +82,12 @@ struct nix1_bus {
     bool poll_continue; /* stay on slaves[poll_idx] (it had an entry) */
     unsigned burst;
     bool polling;
+    bool yielded;       /* a poll went ahead of the NIX1_REQF_YIELD request at the head of the queue */
 
     const struct nix1_bus_listener *listeners[MAX_LISTENERS];
     long next_id;
     struct nix1_bus_stats stats;
+    struct nix1_bus_relay relay;   /* send set: a relay bus (nix1_bus_new_relay) */
 };
 
 /* nix1_bus.c */

@@ -763,6 +763,151 @@ static void test_line_number_reused(void **state)
     unlink(path);
 }
 
+/* A run of NIX1_REQF_YIELD requests (a technician's relayed transfer) lets a due poll go ahead of each; a request
+ * without the flag (a door's) does not wait for polls. */
+static void test_yield_lets_polls_through(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    nix1_addr_t a1 = A(S1);
+    nix1_bus_add_slave(f->line.bus, &a1);
+    nix1_bus_set_polling(f->line.bus, true);
+    assert_string_equal(next_req(f), S1 "Qe");
+    struct nix1_request_spec rq = { .addr = A(S2), .cmd = 'Q', .arg = 'b', .prio = NIX1_PRIO_CONFIG,
+                                    .flags = NIX1_REQF_YIELD };
+    assert_true(nix1_bus_submit(f->line.bus, &rq, on_done, f) > 0);
+    slave_says(f, S1 "04Qe");
+    int polls = 0, relayed = 0;
+    for (int i = 0; i < 4000 && relayed < 6; i++) {
+        advance(f, 1000);
+        const char *l = next_req(f);
+        if (!l)
+            continue;
+        char rep[64];
+        if (strcmp(l, S1 "Qe") == 0) {
+            polls++;
+            snprintf(rep, sizeof rep, S1 "04Qe");
+        } else {
+            assert_string_equal(l, S2 "Qb");
+            relayed++;
+            snprintf(rep, sizeof rep, S2 "00Qb\t5");
+            assert_true(nix1_bus_submit(f->line.bus, &rq, on_done, f) > 0); /* the next line at once */
+        }
+        slave_says(f, "%s", rep);
+    }
+    assert_int_equal(relayed, 6);
+    assert_true(polls >= 5); /* one due poll ahead of each line (a slave is due again after its backoff) */
+    /* without the flag the queue goes first, as always */
+    struct nix1_request_spec door = { .addr = A(S2), .cmd = 'Q', .arg = 'l', .opt = "1", .prio = NIX1_PRIO_OPERATOR };
+    assert_true(nix1_bus_submit(f->line.bus, &door, on_done, f) > 0);
+    for (int i = 0; i < 100; i++) {
+        advance(f, 1000);
+        const char *l = next_req(f);
+        if (!l)
+            continue;
+        if (strcmp(l, S1 "Qe") == 0) {
+            slave_says(f, S1 "04Qe");
+            continue;
+        }
+        assert_string_equal(l, S2 "Ql1");
+        break;
+    }
+    fx_free(f);
+}
+
+struct relayed {
+    int sent;
+    long id;
+    char line[400], addr[NIX1_ADDR_LEN + 1];
+    unsigned timeout_ms;
+    bool refuse;
+};
+
+static int relay_send(void *arg, long id, const nix1_addr_t *addr, const char *line, unsigned timeout_ms, char *why,
+                      size_t whylen)
+{
+    struct relayed *r = arg;
+    if (r->refuse) {
+        snprintf(why, whylen, "the owner is gone");
+        return -1;
+    }
+    r->sent++;
+    r->id = id;
+    r->timeout_ms = timeout_ms;
+    snprintf(r->line, sizeof r->line, "%s", line);
+    nix1_addr_format(addr, r->addr);
+    return 0;
+}
+
+/* A relay bus hands its requests, one at a time in queue order, to another master and completes them with what
+ * comes back: the replier's address, the payload and the data lines; a refused send fails the request. */
+static void test_relay(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    struct relayed r = { 0 };
+    struct nix1_bus_relay relay = { .send = relay_send, .arg = &r };
+    nix1_bus_t *bus = nix1_bus_new_relay(f->line.loop, &relay);
+    assert_non_null(bus);
+    struct nix1_request_spec q1 = { .addr = nix1_addr_scratch, .cmd = 'Q', .arg = 'n', .prio = NIX1_PRIO_CONFIG };
+    struct nix1_request_spec q2 = { .addr = A(S1), .cmd = 'Q', .arg = 'i', .opt = "TXT", .prio = NIX1_PRIO_CONFIG };
+    struct nix1_request_spec q3 = { .addr = A(S2), .cmd = 'N', .arg = 'l', .opt = "1\t1", .prio = NIX1_PRIO_OPERATOR };
+    long id1 = nix1_bus_submit(bus, &q1, on_done, f), id2 = nix1_bus_submit(bus, &q2, on_done, f);
+    assert_true(id1 > 0 && id2 > 0);
+    assert_int_equal(r.sent, 0); /* never from inside submit */
+    pump(f);
+    assert_int_equal(r.sent, 1);
+    assert_int_equal(r.id, id1);
+    assert_string_equal(r.line, "Qn");
+    char scratch[NIX1_ADDR_LEN + 1];
+    assert_string_equal(r.addr, nix1_addr_format(&nix1_addr_scratch, scratch));
+    long id3 = nix1_bus_submit(bus, &q3, on_done, f); /* an operator request waits for the one in flight only */
+    pump(f);
+    assert_int_equal(r.sent, 1);
+    struct nix1_result res = { .status = NIX1_ST_REPLY, .rc = 0, .from = A(S3), .payload = "SIM-1.0", .payload_len = 7 };
+    nix1_bus_relay_done(bus, id2, &res); /* not the one in flight: ignored */
+    assert_int_equal(f->done, 0);
+    nix1_bus_relay_done(bus, id1, &res);
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_REPLY);
+    assert_string_equal(f->last_payload, "SIM-1.0");
+    char from[NIX1_ADDR_LEN + 1];
+    assert_string_equal(nix1_addr_format(&f->last.from, from), S3); /* the scratch slave's real address */
+    pump(f);
+    assert_int_equal(r.id, id3);
+    assert_string_equal(r.line, "Nl1\t1");
+    struct nix1_result to = { .status = NIX1_ST_TIMEOUT, .error = "no answer" };
+    nix1_bus_relay_done(bus, id3, &to);
+    assert_int_equal(f->last.status, NIX1_ST_TIMEOUT);
+    assert_string_equal(f->last.error, "no answer");
+    pump(f);
+    assert_int_equal(r.id, id2);
+    assert_string_equal(r.line, "QiTXT");
+    const char *lines[] = { "CONFIG.TXT\t199", "KEYS.TXT\t61" };
+    struct nix1_result ml = { .status = NIX1_ST_REPLY, .rc = NIX1_RC_EOT, .from = A(S1), .payload = "",
+                              .lines = lines, .nlines = 2 };
+    nix1_bus_relay_done(bus, id2, &ml);
+    assert_int_equal(f->done, 3);
+    assert_int_equal(f->last.rc, NIX1_RC_EOT);
+    assert_int_equal(f->last.nlines, 2);
+    assert_string_equal(f->last_lines[1], "KEYS.TXT\t61");
+    /* a send the other master refuses fails the request; a request in flight when the bus goes is cancelled */
+    r.refuse = true;
+    assert_true(nix1_bus_submit(bus, &q2, on_done, f) > 0);
+    pump(f);
+    assert_int_equal(f->done, 4);
+    assert_int_equal(f->last.status, NIX1_ST_IO);
+    assert_string_equal(f->last.error, "the owner is gone");
+    r.refuse = false;
+    assert_true(nix1_bus_submit(bus, &q2, on_done, f) > 0);
+    pump(f);
+    assert_int_equal(r.sent, 4);
+    nix1_bus_free(bus);
+    assert_int_equal(f->done, 5);
+    assert_int_equal(f->last.status, NIX1_ST_CANCELLED);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -789,6 +934,8 @@ int main(void)
         cmocka_unit_test(test_transport_closed),
         cmocka_unit_test(test_line_number_reused),
         cmocka_unit_test(test_line_number_reused_and_watched),
+        cmocka_unit_test(test_yield_lets_polls_through),
+        cmocka_unit_test(test_relay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
