@@ -13,6 +13,7 @@
 #include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/csv.h"
+#include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_userdata.h"
 
 struct lines {
@@ -123,7 +124,50 @@ static int print_list(const struct ctl_call *call, const struct ctl_c3_data_row 
     return CTL_EXIT_OK;
 }
 
-int ctl_c3_site_run(struct ctl_call *call)
+/* A change's answer as `portierctl c3 HOST` prints it in direct mode: the changes, the summary, then what the panel
+ * read back differently and the note. With --json the changes are {"change", "text"} (the daemon says them in
+ * words; direct mode gives each row's cells), the summary object is direct mode's. */
+static void print_as_c3(const struct ctl_call *call, const struct lines *l, const char *summary)
+{
+    size_t i = 0, mismatches = 0;
+    const char *note = NULL;
+    for (; i < l->n && (l->v[i][0] == '+' || l->v[i][0] == '-' || l->v[i][0] == '~') && l->v[i][1] == ' '; i++) {
+        if (call->g.json)
+            ctl_print_json(json_pack("{s:s,s:s}", "change", l->v[i][0] == '+' ? "add" : l->v[i][0] == '-' ? "delete"
+                                                                                                           : "update",
+                                     "text", l->v[i] + 2));
+        else
+            printf("%s\n", l->v[i]);
+    }
+    for (size_t k = i; k < l->n; k++) {
+        if (strstr(l->v[k], " differ after the write "))
+            mismatches = strtoul(l->v[k], NULL, 10);
+        else
+            note = l->v[k];
+    }
+    if (call->g.json) {
+        unsigned long n[4] = { 0 };
+        sscanf(summary, "%lu added, %lu changed, %lu deleted, %lu unchanged", &n[0], &n[1], &n[2], &n[3]);
+        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:b,s:b,s:I}", "added", (json_int_t)n[0], "updated", (json_int_t)n[1],
+                              "deleted", (json_int_t)n[2], "unchanged", (json_int_t)n[3], "dry_run",
+                              ctl_has(call, "dry-run"), "written", strstr(summary, "written and read back") ||
+                              strstr(summary, "WRITTEN"), "mismatches", (json_int_t)mismatches);
+        if (o && note)
+            json_object_set_new(o, "note", json_string(note));
+        ctl_print_json(o);
+        return;
+    }
+    printf("%s\n", summary);
+    for (size_t k = i; k < l->n; k++)
+        if (strstr(l->v[k], " differ after the write "))
+            printf("%s\n", l->v[k]);
+    if (note)
+        printf("%s\n", note);
+}
+
+/* The panel's data through the panel-data actions of the site (through portierd when mode > 0, at sock); as_c3:
+ * printed as `portierctl c3 HOST` prints it. */
+static int site_data(struct ctl_call *call, const char *panel, int mode, const char *sock, bool as_c3)
 {
     const struct ctl_c3_data_row *row = call->verb->data;
     bool list = row->what == CTL_C3_LIST || row->what == CTL_C3_EXPORT;
@@ -146,11 +190,9 @@ int ctl_c3_site_run(struct ctl_call *call)
         return CTL_EXIT_UNREACHABLE;
     }
     struct lines l = { 0 };
-    struct ctl_site_run r = { .id = list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA,
-                              .target = ctl_str(call, "PANEL", ""), .settings = req, .data = text, .len = len,
-                              .line = keep_line, .arg = &l, .quiet = true, .status = ACTION_FAILED };
-    char sock[SITE_PATH_MAX];
-    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    struct ctl_site_run r = { .id = list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, .target = panel,
+                              .settings = req, .data = text, .len = len, .line = keep_line, .arg = &l, .quiet = true,
+                              .status = ACTION_FAILED };
     int rc = mode < 0 ? CTL_EXIT_UNREACHABLE
              : mode > 0 ? ctl_daemon_run(call, sock, &r)
                         : ctl_site_run_direct(call, &r);
@@ -168,13 +210,24 @@ int ctl_c3_site_run(struct ctl_call *call)
         const char *why = l.v[l.n - 1];
         for (size_t i = 0; i + 1 < l.n; i++)
             printf("%s\n", l.v[i]);
-        ctl_c3_print_error("portierctl", file, why);
+        const char *msg = ctl_c3_print_error(as_c3 ? "portierctl c3" : "portierctl", file, why);
         bool refused = strncmp(why, "line ", 5) == 0 || strncmp(r.message, "line ", 5) == 0;
+        if (as_c3 && call->g.json) {
+            /* as direct mode says it; the panel's own error code stays in the daemon (its audit row) */
+            json_t *o = json_pack("{s:s}", "error", msg);
+            if (o && refused)
+                json_object_set_new(o, "code", json_integer(C3_S_INVALID));
+            ctl_print_json(o);
+        }
         lines_free(&l);
         return refused ? CTL_EXIT_USAGE : rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
     }
     if (list) {
         rc = print_list(call, row, &l);
+    } else if (as_c3) {
+        print_as_c3(call, &l, r.message);
+        if (strstr(r.message, "READS BACK DIFFERENT"))
+            rc = CTL_EXIT_DEVICE_ERROR;
     } else {
         for (size_t i = 0; i < l.n; i++) {
             if (call->g.json)
@@ -189,4 +242,26 @@ int ctl_c3_site_run(struct ctl_call *call)
     }
     lines_free(&l);
     return l.failed ? CTL_EXIT_UNREACHABLE : rc;
+}
+
+int ctl_c3_site_run(struct ctl_call *call)
+{
+    char sock[SITE_PATH_MAX];
+    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    return site_data(call, ctl_str(call, "PANEL", ""), mode, sock, false);
+}
+
+int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
+{
+    const struct ctl_c3_data_row *row = call->verb->data;
+    if (row->kind < 0 || row->what == CTL_C3_TABLES || row->what == CTL_C3_TGET || row->what == CTL_C3_TSET ||
+        row->what == CTL_C3_TDEL) {
+        fprintf(stderr, "portierctl c3: the panel's tables by name are not read or written through portierd: its "
+                        "users, cards, access, timezones and holidays are (portierctl c3 HOST users list ...)\n");
+        return CTL_EXIT_USAGE;
+    }
+    char sock[SITE_PATH_MAX], panel[SITE_NAME_MAX];
+    snprintf(sock, sizeof sock, "%s", ctl_daemon_device_socket(dp));
+    snprintf(panel, sizeof panel, "%s", ctl_daemon_panel_name(dp));
+    return site_data(call, panel, 1, sock, true);
 }
