@@ -57,6 +57,11 @@ void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool cs
  * the arguments), control characters as \xNN; returns the message without a line prefix of the arguments. */
 const char *ctl_c3_print_error(const char *who, const char *file, const char *msg);
 int ctl_c3_data_verb_run(struct ctl_call *call);
+/* users add|set with --doors (the user and the doors they may open, checked as the console's user editor does):
+ * 1 when the call gives doors, 0 when not, -1 after a message (--timezone without --doors). */
+int ctl_c3_doors_check(const struct ctl_call *call, const struct ctl_c3_data_row *row);
+/* The --doors list ("none": no door, as an empty list). */
+const char *ctl_c3_doors_list(const struct ctl_call *call);
 int ctl_c3_discover_run(struct ctl_call *call);
 extern const struct ctl_c3_data_row CD_TABLES, CD_TGET, CD_TSET, CD_TDEL;
 #define CTL_C3_KIND_DECL(K) extern const struct ctl_c3_data_row CD_##K##_LIST, CD_##K##_ADD, CD_##K##_SET, \

@@ -16,6 +16,7 @@
 #include "drivers/c3/c3_catchup.h"
 #include "drivers/c3/c3_data.h"
 #include "drivers/c3/c3_frame.h"
+#include "drivers/c3/c3_params.h"
 #include "drivers/c3/c3_store.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_time.h"
@@ -93,10 +94,10 @@ void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool cs
     fflush(stdout);
 }
 
-static void print_change(const struct job *j, const struct c3_store_result *r, const struct c3_change *c)
+static void print_change(const struct ctl_call *call, const struct c3_store_result *r, const struct c3_change *c)
 {
     const struct csv *cur = r->cur, *want = r->want;
-    if (j->call->g.json) {
+    if (call->g.json) {
         json_t *o = json_object();
         json_object_set_new(o, "change", json_string(c->op == C3_CHANGE_ADD ? "add" : c->op == C3_CHANGE_UPDATE
                                                                                     ? "update" : "delete"));
@@ -112,40 +113,39 @@ static void print_change(const struct job *j, const struct c3_store_result *r, c
     printf("%s\n", line);
 }
 
-static void on_result(void *arg, const struct c3_store_result *r)
+/* A failed request: the message (and its JSON), and the exit status. */
+static int store_failed(const struct ctl_call *call, const char *file, const struct c3_store_result *r)
 {
-    struct job *j = arg;
-    if (r->err) {
-        const char *msg = ctl_c3_print_error("portierctl c3", j->file, r->msg[0] ? r->msg : c3_session_strerror(r->err));
-        if (j->call->g.json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "error", json_string(msg));
-            json_object_set_new(o, "code", json_integer(r->err));
-            ctl_print_json(o);
-        }
-        /* Refused input was checked before anything was sent: a usage error, like a bad argument. */
-        int code = r->err == C3_S_INVALID ? CTL_EXIT_USAGE
-                   : r->err < 0 && r->err >= -99 ? CTL_EXIT_DEVICE_ERROR
-                   : r->err == C3_E_RANGE || r->err == C3_E_SYNTAX ? CTL_EXIT_DEVICE_ERROR
-                                                                 : CTL_EXIT_UNREACHABLE;
-        ctl_c3_job_done(&j->base, code);
-        return;
-    }
-    if (r->rows) {
-        ctl_c3_print_rows(j->call, r->rows, j->csv_out);
-        ctl_c3_job_done(&j->base, CTL_EXIT_OK);
-        return;
-    }
-    for (size_t i = 0; i < r->diff->n; i++)
-        print_change(j, r, &r->diff->v[i]);
-    const struct c3_diff *d = r->diff;
-    if (j->call->g.json) {
+    const char *msg = ctl_c3_print_error("portierctl c3", file, r->msg[0] ? r->msg : c3_session_strerror(r->err));
+    if (call->g.json) {
         json_t *o = json_object();
+        json_object_set_new(o, "error", json_string(msg));
+        json_object_set_new(o, "code", json_integer(r->err));
+        ctl_print_json(o);
+    }
+    /* Refused input was checked before anything was sent: a usage error, like a bad argument. */
+    return r->err == C3_S_INVALID ? CTL_EXIT_USAGE
+           : r->err < 0 && r->err >= -99 ? CTL_EXIT_DEVICE_ERROR
+           : r->err == C3_E_RANGE || r->err == C3_E_SYNTAX ? CTL_EXIT_DEVICE_ERROR
+                                                         : CTL_EXIT_UNREACHABLE;
+}
+
+/* A change's rows and summary (what, when not NULL, names the part of a change of several: "user", "doors").
+ * The exit status. */
+static int print_changes(const struct ctl_call *call, const struct c3_store_result *r, bool dry_run, const char *what)
+{
+    for (size_t i = 0; i < r->diff->n; i++)
+        print_change(call, r, &r->diff->v[i]);
+    const struct c3_diff *d = r->diff;
+    if (call->g.json) {
+        json_t *o = json_object();
+        if (what)
+            json_object_set_new(o, "part", json_string(what));
         json_object_set_new(o, "added", json_integer((json_int_t)d->adds));
         json_object_set_new(o, "updated", json_integer((json_int_t)d->updates));
         json_object_set_new(o, "deleted", json_integer((json_int_t)d->deletes));
         json_object_set_new(o, "unchanged", json_integer((json_int_t)d->same));
-        json_object_set_new(o, "dry_run", json_boolean(j->req.dry_run));
+        json_object_set_new(o, "dry_run", json_boolean(dry_run));
         json_object_set_new(o, "written", json_boolean(r->written));
         json_object_set_new(o, "mismatches", json_integer((json_int_t)r->mismatches));
         if (r->note[0])
@@ -153,15 +153,30 @@ static void on_result(void *arg, const struct c3_store_result *r)
         ctl_print_json(o);
     } else {
         char summary[200];
-        c3_store_summary(r, j->req.dry_run, summary, sizeof summary);
-        printf("%s\n", summary);
+        c3_store_summary(r, dry_run, summary, sizeof summary);
+        printf("%s%s%s\n", what ? what : "", what ? ": " : "", summary);
         if (r->mismatches)
             printf("%zu row%s differ after the write (the firmware may have refused them silently)\n", r->mismatches,
                    r->mismatches == 1 ? "" : "s");
         if (r->note[0])
             printf("%s\n", r->note);
     }
-    ctl_c3_job_done(&j->base, r->mismatches ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK);
+    return r->mismatches ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
+}
+
+static void on_result(void *arg, const struct c3_store_result *r)
+{
+    struct job *j = arg;
+    if (r->err) {
+        ctl_c3_job_done(&j->base, store_failed(j->call, j->file, r));
+        return;
+    }
+    if (r->rows) {
+        ctl_c3_print_rows(j->call, r->rows, j->csv_out);
+        ctl_c3_job_done(&j->base, CTL_EXIT_OK);
+        return;
+    }
+    ctl_c3_job_done(&j->base, print_changes(j->call, r, j->req.dry_run, NULL));
 }
 
 static int start(struct ctl_c3_job *base, struct c3_session *s)
@@ -280,6 +295,171 @@ int ctl_c3_request_rows(const struct ctl_call *call, const struct ctl_c3_data_ro
     }
 }
 
+/* ---- users add|set PIN ... --doors LIST [--timezone ID]: the user, then the user's doors ----
+ * The doors are checked with the console's user editor's rule (c3_userdata: door numbers against the panel's
+ * LockCount, the time zone against the panel's time zones) before anything is written; then the user's row is
+ * written (or, with --dry-run, its difference shown), then the user's access rights are replaced by one row per
+ * door. A new user's rights cannot be checked by the panel in a dry run (the user is not there yet): they are
+ * listed as they would be added. */
+
+struct djob {
+    struct ctl_c3_job base;
+    struct ctl_call *call;
+    struct c3_session *s;
+    struct csv user, access;
+    bool adding, dry;
+    char pin[16], tz[16];
+    int exit;
+};
+
+static void dj_store(struct djob *j, const struct c3_store_req *rq, c3_store_cb cb)
+{
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int err;
+    if (!c3_store_run(j->s, rq, &o, cb, j, &err))
+        ctl_c3_job_fail(&j->base, err);
+}
+
+static void dj_access(void *arg, const struct c3_store_result *r)
+{
+    struct djob *j = arg;
+    if (r->err) {
+        /* the user's row was written (or shown) above: say the doors were not */
+        fprintf(stderr, "portierctl c3: the user's doors were not %s\n", j->dry ? "checked" : "written");
+        ctl_c3_job_done(&j->base, store_failed(j->call, NULL, r));
+        return;
+    }
+    int rc = print_changes(j->call, r, j->dry, "doors");
+    ctl_c3_job_done(&j->base, j->exit != CTL_EXIT_OK ? j->exit : rc);
+}
+
+static void dj_user(void *arg, const struct c3_store_result *r)
+{
+    struct djob *j = arg;
+    if (r->err) {
+        ctl_c3_job_done(&j->base, store_failed(j->call, NULL, r));
+        return;
+    }
+    j->exit = print_changes(j->call, r, j->dry, "user");
+    if (j->dry && r->diff->adds) {
+        /* a new user: the panel holds no such user to check rights against; they were checked here */
+        struct c3_diff d = { .adds = j->access.nrows };
+        struct c3_store_result shown = { .diff = &d, .msg = "", .note = "" };
+        char line[120];
+        for (size_t i = 0; i < j->access.nrows; i++) {
+            c3_doors_added_text(&j->access, i, line, sizeof line);
+            if (j->call->g.json)
+                ctl_print_json(json_pack("{s:s,s:o}", "change", "add", "row", row_json(&j->access, i)));
+            else
+                printf("%s\n", line);
+        }
+        ctl_c3_job_done(&j->base, j->exit != CTL_EXIT_OK ? j->exit : print_changes(j->call, &shown, true, "doors"));
+        return;
+    }
+    struct c3_store_req rq = { .op = C3_STORE_REPLACE, .kind = C3_KIND_ACCESS, .rows = &j->access,
+                               .where_field = "pin", .where_value = j->pin, .dry_run = j->dry };
+    dj_store(j, &rq, dj_access);
+}
+
+static void dj_write_user(struct djob *j)
+{
+    struct c3_store_req rq = { .op = j->adding ? C3_STORE_ADD : C3_STORE_SET, .kind = C3_KIND_USERS, .rows = &j->user,
+                               .dry_run = j->dry };
+    dj_store(j, &rq, dj_user);
+}
+
+static void dj_timezones(void *arg, const struct c3_store_result *r)
+{
+    struct djob *j = arg;
+    if (r->err) {
+        ctl_c3_job_done(&j->base, store_failed(j->call, NULL, r));
+        return;
+    }
+    char err[200];
+    if (c3_doors_tz_check(j->tz, r->rows, err, sizeof err) < 0) {
+        fprintf(stderr, "portierctl c3: --timezone: %s; nothing was written\n", err);
+        ctl_c3_job_done(&j->base, CTL_EXIT_USAGE);
+        return;
+    }
+    dj_write_user(j);
+}
+
+static void dj_locks(void *arg, int err, const uint8_t *data, size_t len)
+{
+    struct djob *j = arg;
+    if (err) {
+        ctl_c3_job_fail(&j->base, err);
+        return;
+    }
+    struct c3_param_span items[2];
+    int k = c3_params_parse((const char *)data, len, items, 2);
+    const struct c3_param_span *v = k > 0 ? c3_params_find(items, (size_t)k, "LockCount") : NULL;
+    uint32_t doors;
+    if (!v || c3_params_value_u32(v, &doors) < 0 || doors < 1 || doors > C3_DOORS_MAX)
+        doors = C3_DOORS_MAX; /* as the panel-data checks: a firmware that does not say has 4 */
+    unsigned dv[C3_DOORS_MAX];
+    char why[160];
+    int nd = c3_doors_parse(ctl_c3_doors_list(j->call), doors, j->call->target, dv, why, sizeof why);
+    if (nd < 0) {
+        fprintf(stderr, "portierctl c3: --doors: %s; nothing was written\n", why);
+        ctl_c3_job_done(&j->base, CTL_EXIT_USAGE);
+        return;
+    }
+    if (c3_doors_access(j->pin, dv, (size_t)nd, j->tz, &j->access) < 0) {
+        ctl_c3_job_fail(&j->base, C3_S_NOMEM);
+        return;
+    }
+    if (nd == 0) {
+        dj_write_user(j); /* no doors: the user's rights are removed, no time zone is named */
+        return;
+    }
+    struct c3_store_req rq = { .op = C3_STORE_LIST, .kind = C3_KIND_TIMEZONES };
+    dj_store(j, &rq, dj_timezones);
+}
+
+static int dj_start(struct ctl_c3_job *base, struct c3_session *s)
+{
+    struct djob *j = (struct djob *)base;
+    j->s = s;
+    static const char lc[] = "LockCount";
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int err;
+    return c3_xfer_get(s, C3_CMD_GET_PARAM, lc, sizeof lc - 1, &o, dj_locks, j, &err) ? 0 : err;
+}
+
+static int doors_run(struct ctl_call *call, const struct ctl_c3_data_row *row)
+{
+    struct djob j = { .base = { .start = dj_start }, .call = call, .adding = row->what == CTL_C3_ADD,
+                      .dry = ctl_has(call, "dry-run") };
+    snprintf(j.pin, sizeof j.pin, "%lld", ctl_num(call, "PIN", 0));
+    snprintf(j.tz, sizeof j.tz, "%lld", ctl_num(call, "timezone", 1));
+    const char *file;
+    if (ctl_c3_request_rows(call, row, &j.user, &file) < 0) {
+        csv_free(&j.user);
+        return CTL_EXIT_USAGE;
+    }
+    int rc = ctl_c3_run_job(call, &j.base);
+    csv_free(&j.user);
+    csv_free(&j.access);
+    return rc;
+}
+
+const char *ctl_c3_doors_list(const struct ctl_call *call)
+{
+    const char *v = ctl_str(call, "doors", "");
+    return strcmp(v, "none") == 0 ? "" : v;
+}
+
+int ctl_c3_doors_check(const struct ctl_call *call, const struct ctl_c3_data_row *row)
+{
+    bool doors = ctl_str(call, "doors", NULL) != NULL;
+    if (!doors && ctl_str(call, "timezone", NULL)) {
+        fprintf(stderr, "portierctl: --timezone is the time zone of the doors given with --doors\n");
+        return -1;
+    }
+    return doors && row->kind == C3_KIND_USERS && (row->what == CTL_C3_ADD || row->what == CTL_C3_SET);
+}
+
 static int c3_data_run(struct ctl_call *call)
 {
     struct ctl_daemon_device *dp;
@@ -292,6 +472,11 @@ static int c3_data_run(struct ctl_call *call)
         return via;
     struct job j = { .base = { .start = start }, .call = call, .row = call->verb->data };
     const struct ctl_c3_data_row *row = j.row;
+    int doors = ctl_c3_doors_check(call, row);
+    if (doors < 0)
+        return CTL_EXIT_USAGE;
+    if (doors)
+        return doors_run(call, row);
     j.req.kind = row->kind;
     j.req.dry_run = ctl_has(call, "dry-run");
     j.csv_out = ctl_has(call, "csv") || row->what == CTL_C3_EXPORT;
@@ -557,6 +742,10 @@ const struct ctl_def ctl_c3_o_user[] = {
     { .name = "end", .type = CTL_CUSTOM, .check = check_date, .sample = "2026-12-31", .meta = "DATE", .help = "valid until YYYY-MM-DD" },
     { .name = "name", .type = CTL_TEXT, .max = 10, .meta = "TEXT", .help = "name, up to 10 characters" },
     { .name = "super", .type = CTL_UINT, .min = 0, .max = 1, .meta = "0|1", .help = "super user" },
+    { .name = "doors", .type = CTL_TEXT, .max = 16, .meta = "\"1 2\"",
+      .help = "the doors the user may open (numbers; they replace the user's rights; none: no door)" },
+    { .name = "timezone", .type = CTL_UINT, .min = 1, .max = 65535, .meta = "ID",
+      .help = "the time zone of those doors (default 1, the panel's first)" },
     DRY, { 0 } };
 const struct ctl_def ctl_c3_a_card_pin[] = { U32("CARD", "card number"), U32("PIN", "the user's PIN"), { 0 } };
 const struct ctl_def ctl_c3_a_cards[] = {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -124,10 +125,76 @@ static int print_list(const struct ctl_call *call, const struct ctl_c3_data_row 
     return CTL_EXIT_OK;
 }
 
+/* Where the actions go: the panel (its site name), through portierd (mode 1, at sock) or this process (mode 0);
+ * as_c3: `portierctl c3 HOST` against portierd's panel, printed as that command prints in direct mode; doors: the
+ * panel's door count when known (0: the configuration's). */
+struct dest {
+    char panel[SITE_NAME_MAX];
+    char sock[SITE_PATH_MAX];
+    int mode;
+    bool as_c3;
+    unsigned doors;
+};
+
+/* Run one panel-data action (directly or through portierd) and keep the driver's lines in l. CTL_EXIT_OK when it
+ * succeeded; otherwise the failure was printed (as the c3 commands do) and the exit status is returned. */
+static int site_action(struct ctl_call *call, const struct dest *to, enum action_id id, const char *req,
+                       const char *data, size_t len, const char *file, struct lines *l, struct ctl_site_run *r)
+{
+    *r = (struct ctl_site_run){ .id = id, .target = to->panel, .settings = req, .data = data, .len = len,
+                                .line = keep_line, .arg = l, .quiet = true, .status = ACTION_FAILED };
+    int mode = to->mode;
+    int rc = mode < 0 ? CTL_EXIT_UNREACHABLE
+             : mode > 0 ? ctl_daemon_run(call, to->sock, r)
+                        : ctl_site_run_direct(call, r);
+    if (mode < 0 || r->status == ACTION_DENIED || r->status == ACTION_REFUSED)
+        return rc != CTL_EXIT_OK ? rc : CTL_EXIT_USAGE; /* said already (as every refusal) */
+    if (r->status != ACTION_OK && l->n == 0) /* said already (the panel is not connected, ...) */
+        return rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
+    if (r->status != ACTION_OK) {
+        /* the driver's last line is the whole reason; refused rows ("line N: column: ...") are exit 2 */
+        const char *why = l->v[l->n - 1];
+        for (size_t i = 0; i + 1 < l->n; i++)
+            printf("%s\n", l->v[i]);
+        const char *msg = ctl_c3_print_error(to->as_c3 ? "portierctl c3" : "portierctl", file, why);
+        bool refused = strncmp(why, "line ", 5) == 0 || strncmp(r->message, "line ", 5) == 0;
+        if (to->as_c3 && call->g.json) {
+            /* as direct mode says it; the panel's own error code stays in the daemon (its audit row) */
+            json_t *o = json_pack("{s:s}", "error", msg);
+            if (o && refused)
+                json_object_set_new(o, "code", json_integer(C3_S_INVALID));
+            ctl_print_json(o);
+        }
+        return refused ? CTL_EXIT_USAGE : rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
+    }
+    return l->failed ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
+}
+
+/* A change's lines and the result (what, when not NULL, names the part: "user", "doors"). */
+static void print_change_lines(const struct ctl_call *call, const struct lines *l, const struct ctl_site_run *r,
+                               const char *what)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (call->g.json)
+            ctl_print_json(json_pack("{s:s}", "change", l->v[i]));
+        else
+            printf("%s\n", l->v[i]);
+    }
+    if (call->g.json) {
+        json_t *o = json_pack("{s:s,s:s}", "panel", r->target, "result", r->message);
+        if (what)
+            json_object_set_new(o, "part", json_string(what));
+        ctl_print_json(o);
+    } else {
+        printf("%s%s%s\n", what ? what : "", what ? ": " : "", r->message);
+    }
+}
+
 /* A change's answer as `portierctl c3 HOST` prints it in direct mode: the changes, the summary, then what the panel
  * read back differently and the note. With --json the changes are {"change", "text"} (the daemon says them in
- * words; direct mode gives each row's cells), the summary object is direct mode's. */
-static void print_as_c3(const struct ctl_call *call, const struct lines *l, const char *summary)
+ * words; direct mode gives each row's cells), the summary object is direct mode's. Exit 1 for a read-back
+ * mismatch, as there. */
+static int print_as_c3(const struct ctl_call *call, const struct lines *l, const char *summary)
 {
     size_t i = 0, mismatches = 0;
     const char *note = NULL;
@@ -155,21 +222,148 @@ static void print_as_c3(const struct ctl_call *call, const struct lines *l, cons
         if (o && note)
             json_object_set_new(o, "note", json_string(note));
         ctl_print_json(o);
-        return;
+    } else {
+        printf("%s\n", summary);
+        for (size_t k = i; k < l->n; k++)
+            if (strstr(l->v[k], " differ after the write "))
+                printf("%s\n", l->v[k]);
+        if (note)
+            printf("%s\n", note);
     }
-    printf("%s\n", summary);
-    for (size_t k = i; k < l->n; k++)
-        if (strstr(l->v[k], " differ after the write "))
-            printf("%s\n", l->v[k]);
-    if (note)
-        printf("%s\n", note);
+    return mismatches ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
 }
 
-/* The panel's data through the panel-data actions of the site (through portierd when mode > 0, at sock); as_c3:
- * printed as `portierctl c3 HOST` prints it. */
-static int site_data(struct ctl_call *call, const char *panel, int mode, const char *sock, bool as_c3)
+/* The configured door count of the panel named (4 when the configuration does not say). */
+static unsigned configured_doors(const struct ctl_call *call, const char *panel)
+{
+    char path[2 * SITE_PATH_MAX + 8];
+    unsigned doors = C3_DOORS_MAX;
+    if (!site_config_find(call->g.config_path, path, sizeof path))
+        return doors;
+    struct config_diags d;
+    struct site *s = site_config_load(path, &d);
+    config_diags_free(&d);
+    for (size_t i = 0; s && i < s->n_panels; i++)
+        if (strcasecmp(s->panels[i].name, panel) == 0 && s->panels[i].doors)
+            doors = s->panels[i].doors;
+    site_free(s);
+    return doors;
+}
+
+/* users add|set PIN ... --doors LIST [--timezone ID] PANEL: the rule of the console's user editor
+ * (c3_userdata), through the same audited panel-data actions: the doors against the panel's configured door
+ * count and the time zone against the panel's time zones before anything is written, then the user's row, then
+ * the user's access rights alone ("access replace pin=N"). */
+static int site_doors_run(struct ctl_call *call, const struct dest *to, const struct ctl_c3_data_row *row)
+{
+    const char *panel = to->panel;
+    bool dry = ctl_has(call, "dry-run");
+    char pin[16], tz[16], why[200];
+    snprintf(pin, sizeof pin, "%lld", ctl_num(call, "PIN", 0));
+    snprintf(tz, sizeof tz, "%lld", ctl_num(call, "timezone", 1));
+    unsigned dv[C3_DOORS_MAX];
+    int nd = c3_doors_parse(ctl_c3_doors_list(call), to->doors ? to->doors : configured_doors(call, panel), panel, dv, why, sizeof why);
+    if (nd < 0) {
+        fprintf(stderr, "portierctl: --doors: %s; nothing was written\n", why);
+        return CTL_EXIT_USAGE;
+    }
+    struct csv user = { 0 }, access = { 0 }, tzs = { 0 };
+    struct lines l = { 0 };
+    struct ctl_site_run r;
+    const char *file;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = CTL_EXIT_UNREACHABLE;
+    if (ctl_c3_request_rows(call, row, &user, &file) < 0) {
+        rc = CTL_EXIT_USAGE;
+        goto out;
+    }
+    if (c3_doors_access(pin, dv, (size_t)nd, tz, &access) < 0)
+        goto out;
+    if (nd > 0) {
+        /* the time zone must be one the panel holds */
+        rc = site_action(call, to, ACTION_PANEL_DATA_GET, "timezones list", NULL, 0, NULL, &l, &r);
+        if (rc != CTL_EXIT_OK)
+            goto out;
+        char *list = NULL;
+        size_t ll = 0, cap = 0;
+        for (size_t i = 0; i < l.n; i++) {
+            size_t k = strlen(l.v[i]);
+            char *n = ll + k + 2 > cap ? realloc(list, cap = 2 * (ll + k + 2)) : list;
+            if (!n) {
+                free(list);
+                rc = CTL_EXIT_UNREACHABLE;
+                goto out;
+            }
+            list = n;
+            memcpy(list + ll, l.v[i], k);
+            ll += k;
+            list[ll++] = '\n';
+        }
+        int prc = csv_parse(list ? list : "", ll, &tzs, why, sizeof why);
+        free(list);
+        if (prc < 0 || c3_doors_tz_check(tz, &tzs, why, sizeof why) < 0) {
+            fprintf(stderr, "portierctl: --timezone: %s; nothing was written\n",
+                    prc < 0 ? "the panel's time zones could not be read" : why);
+            rc = prc < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_USAGE;
+            goto out;
+        }
+        lines_free(&l);
+        l = (struct lines){ 0 };
+    }
+    /* the user's row */
+    char req[64];
+    snprintf(req, sizeof req, "users %s%s", row->what == CTL_C3_ADD ? "add" : "set", dry ? " dry-run" : "");
+    text = rows_text(&user, &len);
+    rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
+    free(text);
+    text = NULL;
+    if (rc != CTL_EXIT_OK)
+        goto out;
+    bool added = false;
+    for (size_t i = 0; i < l.n; i++)
+        added = added || strncmp(l.v[i], "+ ", 2) == 0;
+    print_change_lines(call, &l, &r, "user");
+    lines_free(&l);
+    l = (struct lines){ 0 };
+    if (dry && added) {
+        /* a new user: the panel holds no such user to check rights against; they were checked here */
+        char line[120];
+        for (size_t i = 0; i < access.nrows; i++) {
+            c3_doors_added_text(&access, i, line, sizeof line);
+            keep_line(&l, line);
+        }
+        snprintf(r.message, sizeof r.message, "%zu added, 0 changed, 0 deleted, 0 unchanged: dry run: nothing "
+                 "written", access.nrows);
+        print_change_lines(call, &l, &r, "doors");
+        goto out;
+    }
+    /* the user's access rights alone */
+    snprintf(req, sizeof req, "access replace pin=%s%s", pin, dry ? " dry-run" : "");
+    text = rows_text(&access, &len);
+    rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
+    if (rc != CTL_EXIT_OK) {
+        fprintf(stderr, "portierctl: the user's doors were not %s\n", dry ? "checked" : "written");
+        goto out;
+    }
+    print_change_lines(call, &l, &r, "doors");
+out:
+    free(text);
+    lines_free(&l);
+    csv_free(&user);
+    csv_free(&access);
+    csv_free(&tzs);
+    return rc;
+}
+
+static int site_data(struct ctl_call *call, const struct dest *to)
 {
     const struct ctl_c3_data_row *row = call->verb->data;
+    int doors = ctl_c3_doors_check(call, row);
+    if (doors < 0)
+        return CTL_EXIT_USAGE;
+    if (doors && !call->g.readonly)
+        return site_doors_run(call, to, row);
     bool list = row->what == CTL_C3_LIST || row->what == CTL_C3_EXPORT;
     struct csv rows = { 0 };
     const char *file = NULL;
@@ -190,65 +384,27 @@ static int site_data(struct ctl_call *call, const char *panel, int mode, const c
         return CTL_EXIT_UNREACHABLE;
     }
     struct lines l = { 0 };
-    struct ctl_site_run r = { .id = list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, .target = panel,
-                              .settings = req, .data = text, .len = len, .line = keep_line, .arg = &l, .quiet = true,
-                              .status = ACTION_FAILED };
-    int rc = mode < 0 ? CTL_EXIT_UNREACHABLE
-             : mode > 0 ? ctl_daemon_run(call, sock, &r)
-                        : ctl_site_run_direct(call, &r);
+    struct ctl_site_run r;
+    int rc = site_action(call, to, list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
     free(text);
-    if (mode < 0 || r.status == ACTION_DENIED || r.status == ACTION_REFUSED) {
-        lines_free(&l);
-        return rc;
-    }
-    if (r.status != ACTION_OK && l.n == 0) {
-        lines_free(&l); /* said already (the panel is not connected, ...) */
-        return rc;
-    }
-    if (r.status != ACTION_OK) {
-        /* the driver's last line is the whole reason; refused rows ("line N: column: ...") are exit 2 */
-        const char *why = l.v[l.n - 1];
-        for (size_t i = 0; i + 1 < l.n; i++)
-            printf("%s\n", l.v[i]);
-        const char *msg = ctl_c3_print_error(as_c3 ? "portierctl c3" : "portierctl", file, why);
-        bool refused = strncmp(why, "line ", 5) == 0 || strncmp(r.message, "line ", 5) == 0;
-        if (as_c3 && call->g.json) {
-            /* as direct mode says it; the panel's own error code stays in the daemon (its audit row) */
-            json_t *o = json_pack("{s:s}", "error", msg);
-            if (o && refused)
-                json_object_set_new(o, "code", json_integer(C3_S_INVALID));
-            ctl_print_json(o);
-        }
-        lines_free(&l);
-        return refused ? CTL_EXIT_USAGE : rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
-    }
-    if (list) {
-        rc = print_list(call, row, &l);
-    } else if (as_c3) {
-        print_as_c3(call, &l, r.message);
-        if (strstr(r.message, "READS BACK DIFFERENT"))
-            rc = CTL_EXIT_DEVICE_ERROR;
-    } else {
-        for (size_t i = 0; i < l.n; i++) {
-            if (call->g.json)
-                ctl_print_json(json_pack("{s:s}", "change", l.v[i]));
-            else
-                printf("%s\n", l.v[i]);
-        }
-        if (call->g.json)
-            ctl_print_json(json_pack("{s:s,s:s}", "panel", r.target, "result", r.message));
+    if (rc == CTL_EXIT_OK) {
+        if (list)
+            rc = print_list(call, row, &l);
+        else if (to->as_c3)
+            rc = print_as_c3(call, &l, r.message);
         else
-            printf("%s\n", r.message);
+            print_change_lines(call, &l, &r, NULL);
     }
     lines_free(&l);
-    return l.failed ? CTL_EXIT_UNREACHABLE : rc;
+    return rc;
 }
 
 int ctl_c3_site_run(struct ctl_call *call)
 {
-    char sock[SITE_PATH_MAX];
-    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
-    return site_data(call, ctl_str(call, "PANEL", ""), mode, sock, false);
+    struct dest to = { .as_c3 = false };
+    snprintf(to.panel, sizeof to.panel, "%s", ctl_str(call, "PANEL", ""));
+    to.mode = ctl_daemon_choose(&call->g, to.sock, sizeof to.sock);
+    return site_data(call, &to);
 }
 
 int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
@@ -260,8 +416,12 @@ int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
                         "users, cards, access, timezones and holidays are (portierctl c3 HOST users list ...)\n");
         return CTL_EXIT_USAGE;
     }
-    char sock[SITE_PATH_MAX], panel[SITE_NAME_MAX];
-    snprintf(sock, sizeof sock, "%s", ctl_daemon_device_socket(dp));
-    snprintf(panel, sizeof panel, "%s", ctl_daemon_panel_name(dp));
-    return site_data(call, panel, 1, sock, true);
+    struct dest to = { .mode = 1, .as_c3 = true };
+    snprintf(to.sock, sizeof to.sock, "%s", ctl_daemon_device_socket(dp));
+    snprintf(to.panel, sizeof to.panel, "%s", ctl_daemon_panel_name(dp));
+    const struct site *m = ctl_daemon_device_site(dp);
+    for (size_t i = 0; m && i < m->n_devices; i++)
+        if (m->devices[i].panel && strcmp(m->devices[i].name, to.panel) == 0)
+            to.doors = m->devices[i].panel->doors;
+    return site_data(call, &to);
 }

@@ -13,6 +13,7 @@
 
 #include "core/csv.h"
 #include "core/strbuf.h"
+#include "drivers/c3/c3_userdata.h"
 #include "tui/console.h"
 #include "tui/keys.h"
 
@@ -430,53 +431,40 @@ static char *user_csv(const struct cpriv *cp)
     return out;
 }
 
-/* The form's door numbers ("1 2", "1,2"), each once, in the order typed. Returns how many, or -1 with the word
- * that is not a door number 1..doors in *bad / *badlen. */
-static int form_doors(const char *s, unsigned doors, unsigned out[SITE_C3_MAX_DOORS], const char **bad,
-                      size_t *badlen)
-{
-    int n = 0;
-    for (const char *d = s + strspn(s, " ,"); *d; d += strspn(d, " ,")) {
-        size_t len = strcspn(d, " ,");
-        unsigned k = len == 1 && *d >= '1' && *d <= '9' ? (unsigned)(*d - '0') : 0;
-        if (!k || k > doors) {
-            *bad = d;
-            *badlen = len;
-            return -1;
-        }
-        bool have = false;
-        for (int i = 0; i < n; i++)
-            have = have || out[i] == k;
-        if (!have && n < SITE_C3_MAX_DOORS)
-            out[n++] = k;
-        d += len;
-    }
-    return n;
-}
-
 static unsigned panel_doors(struct console *c, const struct cpanel *pn)
 {
     const struct site_panel *sp = c->site->devices[pn->device].panel;
     return sp && sp->doors ? sp->doors : SITE_C3_MAX_DOORS;
 }
 
-/* The user's access rights as the form says: one row per door, all with the form's time zone (the form was
- * checked by field_ok). */
+/* The form's doors (checked by field_ok) as the user's access rows, or NULL (an empty list when n is). */
+static int form_access(struct console *c, const struct cpriv *cp, struct csv *out)
+{
+    const struct cpanel *pn = &cp->pan[cp->cur];
+    unsigned dv[C3_DOORS_MAX];
+    char err[160];
+    int nd = c3_doors_parse(cp->val[E_DOORS], panel_doors(c, pn), c->site->devices[pn->device].name, dv, err,
+                            sizeof err);
+    return c3_doors_access(cp->val[E_PIN], dv, nd > 0 ? (size_t)nd : 0, cp->val[E_TZ], out);
+}
+
+/* The user's access rights as the form says: one row per door, all with the form's time zone. */
 static char *access_csv(struct console *c, const struct cpriv *cp)
 {
-    unsigned dv[SITE_C3_MAX_DOORS];
-    const char *bad;
-    size_t badlen;
-    int nd = form_doors(cp->val[E_DOORS], panel_doors(c, &cp->pan[cp->cur]), dv, &bad, &badlen);
-    struct strbuf sb;
-    size_t cap = 64 + strlen(cp->val[E_DOORS]) * 40;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    strbuf_init(&sb, buf, cap);
-    strbuf_puts(&sb, "pin,door,timezone\n");
-    for (int i = 0; i < nd; i++)
-        strbuf_printf(&sb, "%s,%u,%s\n", cp->val[E_PIN], dv[i], cp->val[E_TZ]);
+    struct csv acc = { 0 };
+    char *buf = NULL;
+    if (form_access(c, cp, &acc) == 0) {
+        struct strbuf sb;
+        size_t cap = 64 + acc.nrows * 40;
+        buf = malloc(cap);
+        if (buf) {
+            strbuf_init(&sb, buf, cap);
+            strbuf_puts(&sb, "pin,door,timezone\n");
+            for (size_t r = 0; r < acc.nrows; r++)
+                strbuf_printf(&sb, "%s,%s,%s\n", csv_cell(&acc, r, 0), csv_cell(&acc, r, 1), csv_cell(&acc, r, 2));
+        }
+    }
+    csv_free(&acc);
     return buf;
 }
 
@@ -557,14 +545,13 @@ static void run_step(struct console *c, struct cpriv *cp)
         /* the panel checks a right against its users, and the new user is not there before it is written: the
          * rights were checked here against the panel's doors and time zones (field_ok), and are listed */
         char line[80];
-        unsigned dv[SITE_C3_MAX_DOORS];
-        const char *bad;
-        size_t badlen;
-        int nd = form_doors(cp->val[E_DOORS], panel_doors(c, pn), dv, &bad, &badlen);
-        for (int i = 0; i < nd; i++) {
-            snprintf(line, sizeof line, "+ pin=%s door=%u timezone=%s", cp->val[E_PIN], dv[i], cp->val[E_TZ]);
-            step_line(c, 0, 0, line);
-        }
+        struct csv acc = { 0 };
+        if (form_access(c, cp, &acc) == 0)
+            for (size_t r = 0; r < acc.nrows; r++) {
+                c3_doors_added_text(&acc, r, line, sizeof line);
+                step_line(c, 0, 0, line);
+            }
+        csv_free(&acc);
         cp->ed = ED_DIFF;
         return;
     }
@@ -610,33 +597,16 @@ static bool field_ok(struct console *c, struct cpriv *cp)
         return false;
     }
     const struct cpanel *pn = &cp->pan[cp->cur];
-    unsigned dv[SITE_C3_MAX_DOORS], doors = panel_doors(c, pn);
-    const char *bad;
-    size_t badlen;
-    int nd = form_doors(cp->val[E_DOORS], doors, dv, &bad, &badlen);
+    unsigned dv[C3_DOORS_MAX];
+    char err[200];
+    int nd = c3_doors_parse(cp->val[E_DOORS], panel_doors(c, pn), c->site->devices[pn->device].name, dv, err,
+                            sizeof err);
     if (nd < 0) {
-        snprintf(cp->note, sizeof cp->note, "Doors: %.*s is not a door of %s (1-%u, separated by spaces)",
-                 (int)badlen, bad, c->site->devices[pn->device].name, doors);
+        snprintf(cp->note, sizeof cp->note, "Doors: %s", err);
         return false;
     }
-    if (!nd)
-        return true;
-    if (!cp->val[E_TZ][0] || strspn(cp->val[E_TZ], "0123456789") != strlen(cp->val[E_TZ])) {
-        snprintf(cp->note, sizeof cp->note, "Time zone: the id of one of the panel's time zones (1 = its first)");
-        return false;
-    }
-    int k = csv_col(&pn->tzs, "id");
-    bool found = k < 0; /* not read: the panel checks it */
-    struct strbuf sb;
-    char ids[80] = "";
-    strbuf_init(&sb, ids, sizeof ids);
-    for (size_t r = 0; k >= 0 && r < pn->tzs.nrows; r++) {
-        found = found || strcmp(csv_cell(&pn->tzs, r, (size_t)k), cp->val[E_TZ]) == 0;
-        strbuf_printf(&sb, "%s%s", r ? " " : "", csv_cell(&pn->tzs, r, (size_t)k));
-    }
-    if (!found) {
-        snprintf(cp->note, sizeof cp->note, "Time zone: the panel has no time zone %s (%s%s)", cp->val[E_TZ],
-                 ids[0] ? "it has " : "it has none: add one with portierctl timezones add", ids);
+    if (nd && c3_doors_tz_check(cp->val[E_TZ], &pn->tzs, err, sizeof err) < 0) {
+        snprintf(cp->note, sizeof cp->note, "Time zone: %s", err);
         return false;
     }
     return true; /* the rest is checked by the panel's driver in the dry run */

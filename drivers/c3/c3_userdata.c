@@ -768,3 +768,72 @@ int c3_kind_import(enum c3_kind k, const struct c3_kind_ctx *x, const struct csv
         csv_free(raw);
     return rc;
 }
+
+/* ---- a user's doors ---- */
+
+int c3_doors_parse(const char *s, unsigned doors, const char *panel, unsigned out[C3_DOORS_MAX], char *err,
+                   size_t errlen)
+{
+    int n = 0;
+    for (const char *d = s + strspn(s, " ,"); *d; d += strspn(d, " ,")) {
+        size_t len = strcspn(d, " ,");
+        unsigned k = len == 1 && *d >= '1' && *d <= '9' ? (unsigned)(*d - '0') : 0;
+        if (!k || k > doors || k > C3_DOORS_MAX) {
+            snprintf(err, errlen, "%.*s is not a door of %s (1-%u, separated by spaces)", (int)(len > 20 ? 20 : len),
+                     d, panel, doors);
+            return -1;
+        }
+        bool have = false;
+        for (int i = 0; i < n; i++)
+            have = have || out[i] == k;
+        if (!have)
+            out[n++] = k;
+        d += len;
+    }
+    return n;
+}
+
+int c3_doors_tz_check(const char *tz, const struct csv *tzs, char *err, size_t errlen)
+{
+    if (!tz[0] || strspn(tz, "0123456789") != strlen(tz) || strlen(tz) > 5) {
+        snprintf(err, errlen, "the id of one of the panel's time zones (1 = its first)");
+        return -1;
+    }
+    int k = tzs ? csv_col(tzs, "id") : -1;
+    if (k < 0)
+        return 0; /* not read: the panel checks it */
+    char ids[80] = "";
+    size_t at = 0;
+    for (size_t r = 0; r < tzs->nrows; r++) {
+        const char *id = csv_cell(tzs, r, (size_t)k);
+        if (strcmp(id, tz) == 0)
+            return 0;
+        int w = snprintf(ids + at, sizeof ids - at, "%s%s", r ? " " : "", id);
+        at = w < 0 || (size_t)w >= sizeof ids - at ? sizeof ids - 1 : at + (size_t)w;
+    }
+    snprintf(err, errlen, "the panel has no time zone %s (%s%s)", tz,
+             ids[0] ? "it has " : "it has none: add one with portierctl timezones add", ids);
+    return -1;
+}
+
+int c3_doors_access(const char *pin, const unsigned *doors, size_t n, const char *tz, struct csv *out)
+{
+    static const char *const cols[] = { "pin", "door", "timezone" };
+    if (csv_init(out, cols, 3) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char door[12];
+        snprintf(door, sizeof door, "%u", doors[i]);
+        const char *row[3] = { pin, door, tz };
+        if (csv_add(out, row, i + 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void c3_doors_added_text(const struct csv *access, size_t r, char *out, size_t cap)
+{
+    int kp = csv_col(access, "pin"), kd = csv_col(access, "door"), kt = csv_col(access, "timezone");
+    snprintf(out, cap, "+ pin=%s door=%s timezone=%s", kp < 0 ? "" : csv_cell(access, r, (size_t)kp),
+             kd < 0 ? "" : csv_cell(access, r, (size_t)kd), kt < 0 ? "" : csv_cell(access, r, (size_t)kt));
+}

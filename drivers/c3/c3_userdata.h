@@ -47,6 +47,23 @@ int c3_kind_export(enum c3_kind k, const struct csv *raw, struct csv *out, char 
 int c3_kind_import(enum c3_kind k, const struct c3_kind_ctx *ctx, const struct csv *in, struct csv *raw, char *err,
                    size_t errlen);
 
+/* ---- a user's doors: the rule of the console's user editor and of `users add|set ... --doors` ----
+ * A user is given doors as a list of door numbers and one time zone for all of them; that becomes the user's
+ * access rows (one per door), which replace the rights the user had. */
+#define C3_DOORS_MAX 4
+/* "1 2", "1,2": door numbers 1..doors, each once, in the order given. The count (0 for an empty list), or -1 with
+ * err = "X is not a door of PANEL (1-N, separated by spaces)". */
+int c3_doors_parse(const char *s, unsigned doors, const char *panel, unsigned out[C3_DOORS_MAX], char *err,
+                   size_t errlen);
+/* The doors' time zone against the panel's time zones (export form, column id; NULL or without that column: not
+ * known, the panel checks). 0, or -1 with err = what is wrong. */
+int c3_doors_tz_check(const char *tz, const struct csv *tzs, char *err, size_t errlen);
+/* The user's access rows (pin,door,timezone), one per door. 0, or -1 without memory. */
+int c3_doors_access(const char *pin, const unsigned *doors, size_t n, const char *tz, struct csv *out);
+/* "+ pin=7 door=1 timezone=1": access row r of a user not on the panel yet (its rights cannot be checked by a
+ * dry run before the user is written: the doors and time zone were checked above), as a dry run lists it. */
+void c3_doors_added_text(const struct csv *access, size_t r, char *out, size_t cap);
+
 /* ---- field formats (exposed for tests and the console) ---- */
 /* YYYYMMDD <-> "YYYY-MM-DD" (0 <-> ""). parse: 0, or -1 for anything but a real date 2000-01-01..2099-12-31. */
 int c3_date_parse(const char *s, uint32_t *v);

@@ -250,6 +250,57 @@ static void differences(void **state)
     csv_free(&want);
 }
 
+
+/* A user's doors: the rule of the console's editor and of `users add|set --doors`. */
+static void user_doors(void **state)
+{
+    (void)state;
+    unsigned d[C3_DOORS_MAX];
+    char err[200];
+    assert_int_equal(c3_doors_parse("", 2, "P", d, err, sizeof err), 0);
+    assert_int_equal(c3_doors_parse(" , ", 2, "P", d, err, sizeof err), 0);
+    assert_int_equal(c3_doors_parse("2, 1 2", 2, "P", d, err, sizeof err), 2);
+    assert_int_equal(d[0], 2);
+    assert_int_equal(d[1], 1);
+    assert_int_equal(c3_doors_parse("1 2 3 4 4 1", 4, "P", d, err, sizeof err), 4);
+    assert_int_equal(c3_doors_parse("1 3", 2, "Panel A", d, err, sizeof err), -1);
+    assert_string_equal(err, "3 is not a door of Panel A (1-2, separated by spaces)");
+    assert_int_equal(c3_doors_parse("1 x", 4, "P", d, err, sizeof err), -1);
+    assert_string_equal(err, "x is not a door of P (1-4, separated by spaces)");
+    assert_int_equal(c3_doors_parse("12", 4, "P", d, err, sizeof err), -1);
+    assert_int_equal(c3_doors_parse("0", 4, "P", d, err, sizeof err), -1);
+    assert_int_equal(c3_doors_parse("5", 9, "P", d, err, sizeof err), -1); /* never more than a C3 has */
+
+    struct csv tzs = { 0 };
+    char perr[100];
+    assert_int_equal(csv_parse("id,mon\n1,\n2,08:00-09:00\n", 24, &tzs, perr, sizeof perr), 0);
+    assert_int_equal(c3_doors_tz_check("2", &tzs, err, sizeof err), 0);
+    assert_int_equal(c3_doors_tz_check("9", &tzs, err, sizeof err), -1);
+    assert_string_equal(err, "the panel has no time zone 9 (it has 1 2)");
+    assert_int_equal(c3_doors_tz_check("", &tzs, err, sizeof err), -1);
+    assert_int_equal(c3_doors_tz_check("1a", &tzs, err, sizeof err), -1);
+    assert_string_equal(err, "the id of one of the panel's time zones (1 = its first)");
+    assert_int_equal(c3_doors_tz_check("7", NULL, err, sizeof err), 0); /* not read: the panel checks */
+    struct csv none = { 0 };
+    assert_int_equal(csv_parse("id,mon\n", 7, &none, perr, sizeof perr), 0);
+    assert_int_equal(c3_doors_tz_check("1", &none, err, sizeof err), -1);
+    assert_string_equal(err, "the panel has no time zone 1 (it has none: add one with portierctl timezones add)");
+    csv_free(&none);
+    csv_free(&tzs);
+
+    struct csv acc = { 0 };
+    unsigned two[2] = { 2, 1 };
+    assert_int_equal(c3_doors_access("7", two, 2, "3", &acc), 0);
+    assert_int_equal(acc.nrows, 2);
+    assert_string_equal(acc.header[0], "pin");
+    assert_string_equal(csv_cell(&acc, 0, 1), "2");
+    assert_string_equal(csv_cell(&acc, 1, 2), "3");
+    char line[80];
+    c3_doors_added_text(&acc, 1, line, sizeof line);
+    assert_string_equal(line, "+ pin=7 door=1 timezone=3");
+    csv_free(&acc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup(bad_rows_name_line_and_field, setup),
         cmocka_unit_test_setup(cards_go_into_users, setup),
         cmocka_unit_test(differences),
+        cmocka_unit_test(user_doors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
