@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 
@@ -126,6 +127,9 @@ def check_same(what, evs, want):
     exp = [key_txn(t) for t in want]
     if not same(got, exp):
         n = next((i for i, (a, b) in enumerate(zip(got, exp)) if not same([a], [b])), min(len(got), len(exp)))
+        for e in evs[max(0, n - 3):n + 12]:  # what the journal holds there, for the reader of the failure
+            print("  journal #%s %s%s device_time=%s" % (e["id"], key_ev(e), " recovered" if e.get("recovered") else "",
+                                                      e.get("device_time")), file=sys.stderr)
         fail("%s: journal and table differ at %d (journal %d events, table %d): journal %s table %s"
              % (what, n, len(got), len(exp), got[n:n + 3], exp[n:n + 3]))
 
