@@ -366,6 +366,8 @@ static void on_result(void *ctx, size_t output, enum device_result result, const
     char msg[96];
     if (result == DEVICE_RESULT_OK)
         snprintf(msg, sizeof msg, "%s", message && message[0] ? message : "ok");
+    else if (result == DEVICE_RESULT_FAILED) /* the result already says FAILED: the reason alone */
+        snprintf(msg, sizeof msg, "%s", message && message[0] ? message : "no reason given");
     else
         snprintf(msg, sizeof msg, "%s%s%s", device_result_name(result), message && message[0] ? ": " : "",
                  message ? message : "");

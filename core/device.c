@@ -192,9 +192,15 @@ void device_report_link(struct device *dev, enum link_state link, const char *de
         char from[32], to[32];
         event_format_time(sd->lost_since_us, from, sizeof from);
         event_format_time(now, to, sizeof to);
-        event_init(&ev, EVENT_GAP, EVENT_WARNING);
+        /* Only what is known: a driver that reads the time back says so (and reports what it cannot read); of
+         * any other device nothing is known, which is not the same as events having been missed. */
+        event_init(&ev, EVENT_GAP, dev->gap_read_back ? EVENT_NORMAL : EVENT_WARNING);
         event_copy(ev.device, sizeof ev.device, sd->name);
-        event_set_text(&ev, "events between %s and %s may be missing (link was lost)", from, to);
+        if (dev->gap_read_back)
+            event_set_text(&ev, "link was lost %s – %s: %s", from, to, dev->gap_read_back);
+        else
+            event_set_text(&ev, "link was lost %s – %s: nothing is known of events of that time (this device "
+                                "keeps no record portier can read back)", from, to);
         event_publish(site_events(site), &ev);
         sd->lost_since_us = 0;
     }

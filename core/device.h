@@ -178,6 +178,8 @@ struct device {
     loop_t *loop;
     void *priv;
     bool own_gaps;            /* the driver reports its own gap rows (catch-up); the site does not add one */
+    const char *gap_read_back; /* otherwise: how the driver reads back events of a lost link (it reports each it
+                                * cannot in a gap row of its own); NULL: nothing is known of them */
 };
 
 /* Find ops by kind in a NULL-terminated table (the front end's driver registry). */

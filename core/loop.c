@@ -247,6 +247,14 @@ void loop_del_fd(loop_t *loop, int fd)
     watch_drop(loop, fd);
 }
 
+void loop_del_fd_of(loop_t *loop, int fd, loop_io_cb cb, const void *arg)
+{
+    if (fd < 0 || (size_t)fd >= loop->nwatches || !loop->watches[fd].used || loop->watches[fd].cb != cb ||
+        loop->watches[fd].arg != arg)
+        return;
+    loop_del_fd(loop, fd);
+}
+
 /* ---- timers (binary heap) ---- */
 
 static void heap_set(loop_t *loop, size_t i, loop_timer_t *t)

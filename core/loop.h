@@ -34,6 +34,9 @@ void loop_free(loop_t *loop);
 int loop_add_fd(loop_t *loop, int fd, unsigned events, loop_io_cb cb, void *arg);
 int loop_mod_fd(loop_t *loop, int fd, unsigned events);
 void loop_del_fd(loop_t *loop, int fd);
+/* loop_del_fd only while fd's watch is still the one added with cb and arg: an owner whose fd was closed behind
+ * its back, and whose number now belongs to someone else's watch, leaves that watch alone. */
+void loop_del_fd_of(loop_t *loop, int fd, loop_io_cb cb, const void *arg);
 
 void loop_timer_init(loop_timer_t *t, loop_timer_cb cb, void *arg);
 void loop_timer_arm_us(loop_t *loop, loop_timer_t *t, uint64_t delay_us);

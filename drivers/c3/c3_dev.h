@@ -30,6 +30,7 @@ struct c3d_item {
     int nsteps, pos;
     int confirm_at;             /* the result is reported once this many steps succeeded */
     bool complete;              /* no more steps will run */
+    bool superseded;            /* a later command for the same door: send no further step of this one */
     bool has_result, reported;
     enum device_result result;
     char msg[96];

@@ -102,6 +102,7 @@ static void apply_step(struct c3dev *c, struct c3d_item *it, const uint8_t *p)
         struct c3d_door *d = &c->door[i];
         if (ctl.duration == C3_OUTPUT_CLOSE) {
             d->held = false;
+            d->normal_open = false; /* output 0 locks and ends normal-open */
             d->open_until_us = 0;
             loop_timer_disarm(c->dev->loop, &d->relock);
             if (op == DEVICE_EMERGENCY_OFF)
@@ -167,7 +168,8 @@ static void step_done(void *arg, int err)
             event_set_text(&ev, "emergency: door unlocked, but normal-open enable failed: %s", msg);
             device_report_event(c->dev, &ev);
         }
-        if (g->op == DEVICE_EMERGENCY_ON && it->type == OUTPUT_DOOR && !c->door[it->number - 1].emergency) {
+        if (g->op == DEVICE_EMERGENCY_ON && it->type == OUTPUT_DOOR && !it->superseded &&
+            !c->door[it->number - 1].emergency) {
             c->door[it->number - 1].em_pending = true; /* applied when the panel answers again */
             c3_dev_state_save(c);
         }
@@ -179,6 +181,16 @@ static void step_done(void *arg, int err)
     it->pos++;
     if (it->pos >= it->confirm_at)
         c3_dev_item_result(it, DEVICE_RESULT_OK, "ok");
+    if (it->pos < it->nsteps && it->superseded) {
+        /* A later command for this door is queued behind the step that just ended: a further step of this
+         * one would reach the panel after it and undo it (an emergency's normal-open after the restore, a
+         * restore's close after a new emergency's unlock). */
+        c3_dev_item_result(it, DEVICE_RESULT_FAILED, "superseded by a later command for this door");
+        it->complete = true;
+        c3_dev_state_save(c);
+        c3_dev_group_flush(g);
+        return;
+    }
     if (it->pos < it->nsteps) {
         if (!c3_dev_group_flush(g))
             submit_step(it);
@@ -288,6 +300,28 @@ bool c3_dev_supports(const struct device *dev, enum device_op op, size_t output)
     }
 }
 
+/* The item's command for door number n has steps still to come. */
+static bool item_under_way(const struct c3d_item *it, int n)
+{
+    return !it->complete && it->type == OUTPUT_DOOR && it->number == n && it->output != SIZE_MAX;
+}
+
+/* Steps of one door go to the panel in the order they are queued, one request at a time, and an item queues its
+ * next step only when the previous one is answered: a command's steps for a door therefore supersede the steps
+ * an earlier command has not queued yet (its queued or unanswered step still goes first). */
+static void supersede_earlier(struct c3dev *c, const struct c3d_group *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const struct c3d_item *it = &g->items[i];
+        if (it->has_result || it->type != OUTPUT_DOOR || it->output == SIZE_MAX)
+            continue; /* not planned: nothing of it will be sent */
+        for (struct c3d_group *o = c->groups; o; o = o->next)
+            for (size_t k = 0; o != g && k < o->n; k++)
+                if (item_under_way(&o->items[k], it->number))
+                    o->items[k].superseded = true;
+    }
+}
+
 static struct c3d_group *group_new(struct c3dev *c, const struct device_cmd *cmd, size_t n)
 {
     struct c3d_group *g = calloc(1, sizeof *g);
@@ -390,6 +424,7 @@ int c3_dev_command(struct device *dev, const struct device_cmd *cmd, char *err, 
         if (!it->confirm_at)
             it->confirm_at = it->nsteps;
     }
+    supersede_earlier(c, g);
     if (cmd->op == DEVICE_EMERGENCY_ON || cmd->op == DEVICE_EMERGENCY_OFF) {
         /* Write-ahead: the intent and the state to go back to are on disk before the first request leaves. */
         c->em_intent = cmd->op == DEVICE_EMERGENCY_ON;
@@ -403,12 +438,24 @@ int c3_dev_command(struct device *dev, const struct device_cmd *cmd, char *err, 
     return 0;
 }
 
-/* An emergency that could not be confirmed is applied as soon as the panel answers again; so is a restore. */
+/* A command for door number n is still under way (its steps wait in the session's queue across a reconnect). */
+static bool door_busy(const struct c3dev *c, int n)
+{
+    for (const struct c3d_group *g = c->groups; g; g = g->next)
+        for (size_t k = 0; k < g->n; k++)
+            if (item_under_way(&g->items[k], n))
+                return true;
+    return false;
+}
+
+/* An emergency that could not be confirmed is applied as soon as the panel answers again; so is a restore. A
+ * door with a command still under way is left to it: that command was given after the pending state began. */
 void c3_dev_apply_pending_emergency(struct c3dev *c)
 {
     size_t outs[SITE_C3_MAX_DOORS], n = 0;
     for (unsigned i = 0; i < c->panel->doors; i++)
-        if ((c->em_intent ? c->door[i].em_pending : c->door[i].restore_pending) && c->door[i].out != SIZE_MAX)
+        if ((c->em_intent ? c->door[i].em_pending : c->door[i].restore_pending) && c->door[i].out != SIZE_MAX &&
+            !door_busy(c, (int)i + 1))
             outs[n++] = c->door[i].out;
     if (!n)
         return;

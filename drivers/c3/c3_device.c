@@ -241,7 +241,7 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
         switch (e->type) {
         case 5: case 11: case 205: d->normal_open = true; break;
         case 10: case 204: d->normal_open = false; break;
-        case 9: d->held = false; d->open_until_us = 0; loop_timer_disarm(c->dev->loop, &d->relock); break;
+        case 9: d->held = d->normal_open = false; d->open_until_us = 0; loop_timer_disarm(c->dev->loop, &d->relock); break;
         case 7: d->alarm = false; d->open_timeout = false; break;
         case 28: d->open_timeout = true; break;
         case 100: case 101: case 102: case 103: d->alarm = true; break;

@@ -283,7 +283,7 @@ static void on_io(loop_t *loop, int fd, unsigned events, void *arg);
 static void close_transport(struct c3_session *s)
 {
     if (s->fd_added && s->x.fd >= 0)
-        loop_del_fd(s->loop, s->x.fd);
+        loop_del_fd_of(s->loop, s->x.fd, on_io, s);
     s->fd_added = false;
     if (xport_is_open(&s->x))
         xport_close(&s->x);

@@ -218,7 +218,7 @@ static void transport_failed(nix1_bus_t *bus, int err, const char *what)
     snprintf(msg, sizeof msg, "%s: %s failed: %s", bus->x.desc[0] ? bus->x.desc : (bus->url ? bus->url : "bus"),
              what, strerror(err < 0 ? -err : err));
     if (bus->fd_added && bus->x.fd >= 0)
-        loop_del_fd(bus->loop, bus->x.fd);
+        loop_del_fd_of(bus->loop, bus->x.fd, io_cb, bus);
     bus->fd_added = false;
     xport_close(&bus->x);
     bus->phase = PH_DOWN;
@@ -745,7 +745,7 @@ void nix1_bus_free(nix1_bus_t *bus)
     loop_timer_disarm(bus->loop, &bus->t_ichar);
     loop_timer_disarm(bus->loop, &bus->t_reopen);
     if (bus->fd_added && bus->x.fd >= 0)
-        loop_del_fd(bus->loop, bus->x.fd);
+        loop_del_fd_of(bus->loop, bus->x.fd, io_cb, bus);
     xport_close(&bus->x);
     free(bus->slaves);
     free(bus->url);

@@ -637,6 +637,8 @@ static int n1_init(struct device *dev, char *err, size_t errlen)
     loop_timer_init(&c->tick, n1dev_tick_cb, c);
     loop_timer_init(&c->round, round_cb, c);
     dev->priv = c;
+    dev->gap_read_back = "the slaves' access entries of that time are read back from their logs (an entry that "
+                         "cannot be gets a gap row of its own)";
     n1dev_publish_all(c);
     return 0;
 }

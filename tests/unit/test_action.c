@@ -31,6 +31,7 @@ struct fake {
     int commands;
     int audit_pending_seen;      /* commands that found their audit row already written as pending */
     const char *fail_name;       /* output that fails */
+    const char *device_fail;     /* a device-wide command (panel data) fails with this message */
     bool refuse;                 /* command() refuses at once */
     enum device_op last_op;
     unsigned last_value;
@@ -43,7 +44,8 @@ static void fake_fire(loop_t *loop, void *arg)
     struct fake_cmd *fc = arg;
     struct site *site = fc->dev->site;
     if (fc->cmd.n_outputs == 0)
-        fc->cmd.result(fc->cmd.ctx, SIZE_MAX, DEVICE_RESULT_OK, "ok");
+        fc->cmd.result(fc->cmd.ctx, SIZE_MAX, fake.device_fail ? DEVICE_RESULT_FAILED : DEVICE_RESULT_OK,
+                       fake.device_fail ? fake.device_fail : "ok");
     for (size_t i = 0; i < fc->cmd.n_outputs; i++) {
         const char *name = site->outputs[fc->outs[i]].name;
         if (fake.fail_name && strcmp(name, fake.fail_name) == 0)
@@ -302,6 +304,60 @@ static void test_door_open_result(void **state)
     assert_string_equal(last_audit.detail, "Main: FAILED timeout: no reply");
     assert_string_equal(last_audit.params, "seconds=5"); /* the default */
     assert_int_equal(out->progress, PROGRESS_FAILED);
+}
+
+/* A device's "failed" result: the audit row and the result say FAILED once, then the driver's reason. */
+static void test_failed_result_words(void **state)
+{
+    (void)state;
+    struct outcome o;
+    fake.device_fail = "line 2: card: '12x' is not a number";
+    assert_int_equal(run(ROLE_TECHNICIAN, ACTION_PANEL_DATA, "Panel B", 0, &o), 0);
+    assert_int_equal(o.status, ACTION_FAILED);
+    fetch_last_audit();
+    assert_string_equal(last_audit.result, "failed");
+    assert_string_equal(last_audit.detail, "Panel B: FAILED line 2: card: '12x' is not a number");
+    fake.device_fail = "";
+    assert_int_equal(run(ROLE_TECHNICIAN, ACTION_PANEL_DATA, "Panel B", 0, &o), 0);
+    fetch_last_audit();
+    assert_string_equal(last_audit.detail, "Panel B: FAILED no reason given");
+}
+
+static void keep_gap(const struct event *ev, void *arg)
+{
+    if (ev->kind == EVENT_GAP)
+        *(struct event *)arg = *ev;
+}
+
+/* The site's own gap row after a lost link says only what is known: of a device that reads nothing back,
+ * that nothing is known (not that events were missed); of one that reads its records back, that it does. */
+static void test_gap_row_says_what_is_known(void **state)
+{
+    (void)state;
+    struct event gap = { 0 };
+    int h = event_bus_subscribe(site_events(E.site), keep_gap, &gap);
+    struct device *dev = E.site->devices[0].drv;
+    device_report_link(dev, LINK_UP, "up");
+    device_report_link(dev, LINK_DOWN, "gone");
+    device_report_link(dev, LINK_UP, "up");
+    assert_int_equal(gap.kind, EVENT_GAP);
+    assert_string_equal(gap.device, "Panel A");
+    assert_non_null(strstr(gap.text, "link was lost "));
+    assert_non_null(strstr(gap.text, ": nothing is known of events of that time"));
+    assert_int_equal(gap.severity, EVENT_WARNING);
+    dev->gap_read_back = "its records of that time are read back";
+    memset(&gap, 0, sizeof gap);
+    device_report_link(dev, LINK_STALE, "no answer");
+    device_report_link(dev, LINK_UP, "up");
+    assert_non_null(strstr(gap.text, ": its records of that time are read back"));
+    assert_int_equal(gap.severity, EVENT_NORMAL);
+    dev->own_gaps = true; /* the driver writes its own (recovered and lost counts): none from the site */
+    memset(&gap, 0, sizeof gap);
+    device_report_link(dev, LINK_DOWN, "gone");
+    device_report_link(dev, LINK_UP, "up");
+    assert_int_equal(gap.kind, EVENT_ACCESS); /* untouched since the memset: no gap row */
+    assert_int_equal(gap.text[0], '\0');
+    event_bus_unsubscribe(site_events(E.site), h);
 }
 
 static void test_refusals(void **state)
@@ -563,6 +619,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roles_matrix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_door_open_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_result_words, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_row_says_what_is_known, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_audit_no_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emergency, setup, teardown),

@@ -26,6 +26,7 @@ struct fx {
     struct site *site;
     struct device *dev;
     struct c3sim_panel *panel;
+    uint16_t port;
     char state_dir[64];
     /* command results */
     int results, dones, in_command;
@@ -88,6 +89,8 @@ static bool have_status(void)
 }
 static bool done_once(void) { return F.dones > 0; }
 
+static void open_site(bool fresh);
+
 static int setup(void **state)
 {
     (void)state;
@@ -106,12 +109,21 @@ static int setup(void **state)
     F.sim = c3sim_server_new(F.loop, &sc, err, sizeof err);
     assert_non_null(F.sim);
     F.panel = c3sim_server_panel(F.sim, 0);
+    F.port = port;
+    open_site(true);
+    return 0;
+}
+
+/* The site and its adapter (again: a later process that finds the state file of an earlier one). */
+static void open_site(bool fresh)
+{
+    char err[256];
     char conf[1024];
     snprintf(conf, sizeof conf,
              "site = { name = \"T\"; };\npanels = ( { name = \"P\"; host = \"127.0.0.1\"; port = %u; model = \"C3-400\"; poll_ms = 100;\n"
              "  timeout_ms = 500; doors = ( \"D1\", \"D2\", \"D3\", \"D4\" ); aux = ( \"Siren\" ); } );\n"
              "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n",
-             (unsigned)port);
+             (unsigned)F.port);
     struct config_diags d;
     F.site = site_config_load_string(conf, "test", &d);
     if (!F.site)
@@ -124,13 +136,17 @@ static int setup(void **state)
     F.dev = F.site->devices[0].drv;
     assert_non_null(F.dev);
     assert_ptr_equal(F.dev->ops, &c3_device_ops);
-    /* before start: every door locked and stale */
-    assert_true(F.site->outputs[0].state.locked);
+    /* before start: every door locked (unless an earlier adapter's state file says otherwise) and stale */
+    assert_true(F.site->outputs[0].state.locked || !fresh);
     assert_true(F.site->outputs[0].state.stale);
     device_start_all(F.site);
+    if (!fresh) { /* as portierctl: on as soon as the link is up */
+        run_until(is_up, 5000);
+        assert_true(is_up());
+        return;
+    }
     run_until(have_status, 5000);
     assert_true(have_status());
-    return 0;
 }
 
 static int teardown(void **state)
@@ -323,6 +339,145 @@ static void test_offline_and_pending_emergency(void **state)
     assert_true(F.site->outputs[2].state.emergency);
 }
 
+/* Two commands given one right after the other (nothing answered in between), each with its own results. */
+struct two {
+    int results, dones;
+    enum device_result res[4];
+    char msg[4][96];
+};
+
+static void two_result(void *ctx, size_t output, enum device_result result, const char *message)
+{
+    struct two *t = ctx;
+    if (output < 4) {
+        t->res[output] = result;
+        snprintf(t->msg[output], sizeof t->msg[0], "%s", message);
+    }
+    t->results++;
+}
+
+static void two_done(void *ctx) { ((struct two *)ctx)->dones++; }
+
+static struct two T[2];
+static bool both_done(void) { return T[0].dones && T[1].dones; }
+
+static void back_to_back(enum device_op first, enum device_op second)
+{
+    static const size_t outs[4] = { 0, 1, 2, 3 };
+    memset(T, 0, sizeof T);
+    enum device_op ops[2] = { first, second };
+    for (int k = 0; k < 2; k++) {
+        struct device_cmd cmd = { .op = ops[k], .outputs = outs, .n_outputs = 4, .restore = SITE_RESTORE_PREVIOUS,
+                                  .result = two_result, .done = two_done, .ctx = &T[k] };
+        char err[128];
+        assert_int_equal(F.dev->ops->command(F.dev, &cmd, err, sizeof err), 0);
+    }
+    run_until(both_done, 8000);
+    assert_true(both_done());
+    run_for(500); /* the RT log's events of every step, and a status record */
+}
+
+/* What the adapter shows of each door is what the panel does. */
+static void assert_doors_as_panel(void)
+{
+    for (int i = 0; i < 4; i++) {
+        const struct c3sim_door *p = &F.panel->door[i];
+        const struct output_state *o = &F.site->outputs[i].state;
+        assert_int_equal(o->normal_open, p->normal_open);
+        assert_int_equal(o->held_open, p->latched);
+        assert_int_equal(o->locked, !(p->relay || p->latched || p->normal_open));
+    }
+}
+
+/* Emergency off right after emergency on: the on's normal-open follow-up must not reach the panel after the
+ * restore's normal-open disable (a door held before the emergency would stay normal-open). */
+static void test_emergency_off_right_after_on(void **state)
+{
+    (void)state;
+    size_t d1 = 0;
+    assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &d1, 1), 0);
+    back_to_back(DEVICE_EMERGENCY_ON, DEVICE_EMERGENCY_OFF);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(T[0].res[i], DEVICE_RESULT_OK); /* unlocked, then the restore took over */
+        assert_int_equal(T[1].res[i], DEVICE_RESULT_OK);
+        assert_false(F.panel->door[i].normal_open);
+        assert_int_equal(F.panel->door[i].latched, i == 0); /* restore = previous: door 1 held again */
+        assert_false(F.site->outputs[i].state.emergency);
+    }
+    assert_doors_as_panel();
+}
+
+/* Emergency on right after emergency off: the restore's close must not reach the panel after the new
+ * emergency's unlock (a door reported unlocked by the emergency would be locked). */
+static void test_emergency_on_right_after_off(void **state)
+{
+    (void)state;
+    size_t outs[4] = { 0, 1, 2, 3 };
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 4), 0);
+    run_for(300);
+    back_to_back(DEVICE_EMERGENCY_OFF, DEVICE_EMERGENCY_ON);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(T[0].res[i], DEVICE_RESULT_FAILED);
+        assert_string_equal(T[0].msg[i], "superseded by a later command for this door");
+        assert_int_equal(T[1].res[i], DEVICE_RESULT_OK);
+        assert_true(F.panel->door[i].latched);
+        assert_true(F.panel->door[i].normal_open);
+        assert_true(F.site->outputs[i].state.emergency);
+        assert_string_equal(site_output_state_word(&F.site->outputs[i]), "emergency open");
+    }
+    assert_doors_as_panel();
+}
+
+/* A later run (portierctl emergency off) finds the emergency in the state file: the adapter unlocks the
+ * doors again as soon as the panel answers, and the restore given at once must win over that, on the panel and
+ * in what the adapter believes (the status of the next run reads it from the state file). */
+static void test_restore_in_a_later_run(void **state)
+{
+    (void)state;
+    size_t outs[4] = { 0, 1, 2, 3 };
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 4), 0);
+    run_for(300);
+    device_detach_all(F.site);
+    loop_run_once(F.loop, 0);
+    site_free(F.site);
+    open_site(false); /* returns as soon as the panel answers: the unlock again is queued */
+    assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, outs, 4), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(F.res[i], DEVICE_RESULT_OK);
+    run_for(500);
+    for (int i = 0; i < 4; i++) {
+        assert_false(F.panel->door[i].normal_open);
+        assert_false(F.panel->door[i].latched);
+        assert_string_equal(site_output_state_word(&F.site->outputs[i]), "closed");
+    }
+    assert_doors_as_panel();
+    /* and the run after it reads the same from the state file */
+    device_detach_all(F.site);
+    loop_run_once(F.loop, 0);
+    site_free(F.site);
+    open_site(true);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(site_output_state_word(&F.site->outputs[i]), "closed");
+}
+
+/* Output 0 (close) ends normal-open on the panel: the adapter must not go on showing the door normal-open. */
+static void test_close_ends_normal_open(void **state)
+{
+    (void)state;
+    size_t d2 = 1;
+    assert_int_equal(command(DEVICE_NORMAL_OPEN_ON, 0, &d2, 1), 0);
+    assert_true(F.panel->door[1].normal_open);
+    assert_string_equal(site_output_state_word(&F.site->outputs[1]), "normal open");
+    assert_int_equal(command(DEVICE_CLOSE, 0, &d2, 1), 0);
+    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_false(F.panel->door[1].normal_open);
+    assert_false(F.site->outputs[1].state.normal_open);
+    run_for(400); /* the events 205 and 9 from the RT log agree */
+    assert_false(F.site->outputs[1].state.normal_open);
+    assert_string_equal(site_output_state_word(&F.site->outputs[1]), "closed");
+    assert_doors_as_panel();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +488,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emergency_and_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_and_pending_emergency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emergency_off_right_after_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emergency_on_right_after_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_in_a_later_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_ends_normal_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

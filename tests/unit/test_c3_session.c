@@ -28,6 +28,7 @@ struct fx {
     loop_t *loop;
     struct c3_session *s;
     int peer;                   /* panel end of the current connection */
+    int mine;                   /* the session's end of it */
     int old_peers[MAX_OPENS];
     int nopens;
     uint64_t open_at_us[MAX_OPENS];
@@ -59,6 +60,7 @@ static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
     if (f->peer >= 0 && f->nopens - 2 < MAX_OPENS && f->nopens >= 2)
         f->old_peers[f->nopens - 2] = f->peer;
     f->peer = sv[1];
+    f->mine = sv[0];
     f->rxlen = 0;
     xport_init(x, &xport_fd_ops, sv[0], NULL, "fake panel #%d", f->nopens);
     return 0;
@@ -546,6 +548,48 @@ static void test_consecutive_timeouts_reconnect_and_numbers_reset(void **state)
     fx_free(f);
 }
 
+static void other_owner_cb(loop_t *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    char b[16];
+    if (events & LOOP_READ)
+        (void)!read(fd, b, sizeof b);
+    ++*(int *)arg;
+}
+
+/* The connection's fd closed behind the session's back and its number now another owner's, watched on the same
+ * loop (a client's socket, another panel's connection): dropping the connection and freeing the session leave
+ * that watch alone. */
+static void test_reused_number_watch_left_alone(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
+    online_session(f);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int num = f->mine;
+    assert_int_equal(dup2(p[0], num), num);
+    close(p[0]);
+    int hits = 0;
+    assert_int_equal(loop_add_fd(f->loop, num, LOOP_READ, other_owner_cb, &hits), 0);
+    struct got g = { 0 };
+    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, NULL, req_cb, &g);
+    pump(f);
+    assert_int_equal(c3_session_state(f->s), C3_ST_BACKOFF); /* the write was refused: the link is dead */
+    assert_int_equal(write(p[1], "x", 1), 1);
+    pump(f);
+    assert_int_equal(hits, 1);
+    c3_session_free(f->s);
+    f->s = NULL;
+    assert_int_equal(write(p[1], "y", 1), 1);
+    pump(f);
+    assert_int_equal(hits, 2);
+    loop_del_fd(f->loop, num);
+    close(num);
+    close(p[1]);
+    fx_free(f);
+}
+
 static void test_sessionless_timeout_uses_fresh_socket(void **state)
 {
     (void)state;
@@ -935,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_client_params_batching),
         cmocka_unit_test(test_stop_sends_disconnect),
         cmocka_unit_test(test_request_expiry_while_unreachable),
+        cmocka_unit_test(test_reused_number_watch_left_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,34 @@ static void sub_millisecond_timer(void **state)
     loop_free(loop);
 }
 
+/* An owner whose fd was closed behind its back removes only its own watch, never the one another owner now has
+ * on the reused number. */
+static void del_of_leaves_another_owners_watch(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new();
+    int p[2], q[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(q), 0);
+    struct hits first = { 0 }, second = { 0 };
+    assert_int_equal(loop_add_fd(loop, p[0], LOOP_READ, count_cb, &first), 0);
+    assert_true(dup2(q[0], p[0]) == p[0]); /* closed behind the first owner's back, the number reused */
+    assert_int_equal(loop_add_fd(loop, p[0], LOOP_READ, count_cb, &second), 0);
+    loop_del_fd_of(loop, p[0], count_cb, &first); /* the first owner gives up its (gone) fd */
+    assert_int_equal(write(q[1], "x", 1), 1);
+    assert_int_equal(loop_run_once(loop, 1000), 1);
+    assert_int_equal(second.n, 1);
+    assert_int_equal(first.n, 0);
+    loop_del_fd_of(loop, p[0], count_cb, &second); /* its own: removed */
+    assert_int_equal(loop_run_once(loop, 0), 0);
+    assert_int_equal(second.n, 1);
+    close(p[0]);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+    loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +249,7 @@ int main(void)
         cmocka_unit_test(reused_number_without_del),
         cmocka_unit_test(readd_replaces_callback_and_mask),
         cmocka_unit_test(sub_millisecond_timer),
+        cmocka_unit_test(del_of_leaves_another_owners_watch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -695,6 +695,46 @@ static void test_transport_closed(void **state)
     fx_free(f);
 }
 
+static void other_owner_cb(loop_t *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    char b[16];
+    if (events & LOOP_READ)
+        (void)!read(fd, b, sizeof b);
+    ++*(int *)arg;
+}
+
+/* The line's fd closed behind the master's back and its number now another owner's, watched on the same loop (a
+ * client's socket, another device's line): the failure and freeing the master leave that watch alone. */
+static void test_line_number_reused_and_watched(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int num = f->line.master;
+    assert_int_equal(dup2(p[0], num), num);
+    close(p[0]);
+    int hits = 0;
+    assert_int_equal(loop_add_fd(f->line.loop, num, LOOP_READ, other_owner_cb, &hits), 0);
+    submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
+    advance(f, 100000);
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_IO);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    pump(f);
+    assert_int_equal(hits, 1); /* still watched after the transport failed */
+    nix1_bus_free(f->line.bus);
+    f->line.bus = NULL;
+    assert_int_equal(write(p[1], "y", 1), 1);
+    pump(f);
+    assert_int_equal(hits, 2); /* and after the master was freed */
+    loop_del_fd(f->line.loop, num);
+    close(num);
+    close(p[1]);
+    fx_free(f);
+}
+
 /* The line's fd closed behind the master's back and its number taken by another file (the journal, a state
  * file, the terminal): the request fails as an I/O error, not a byte reaches that file, and neither the failure
  * nor freeing the master closes the number that is no longer the line's. */
@@ -893,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_online_offline),
         cmocka_unit_test(test_transport_closed),
         cmocka_unit_test(test_line_number_reused),
+        cmocka_unit_test(test_line_number_reused_and_watched),
         cmocka_unit_test(test_yield_lets_polls_through),
         cmocka_unit_test(test_relay),
     };

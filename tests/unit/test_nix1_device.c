@@ -47,6 +47,8 @@ struct fx {
     char got_err[200];
     int ev_access;
     struct event last_access;
+    int ev_gap;
+    struct event last_gap;
 };
 
 static struct fx F;
@@ -77,6 +79,9 @@ static void on_event(const struct event *ev, void *arg)
     if (ev->kind == EVENT_NIX1_ACCESS) {
         F.ev_access++;
         F.last_access = *ev;
+    } else if (ev->kind == EVENT_GAP) {
+        F.ev_gap++;
+        F.last_gap = *ev;
     }
 }
 
@@ -685,6 +690,13 @@ static void test_port_reopen(void **state)
         loop_run_once(F.loop, 20);
     assert_int_equal(F.ev_access, 1);
     assert_string_equal(F.last_access.uid, "While Away");
+    /* the gap row says what is known: the time, and that the slaves' entries are read back (they were) */
+    assert_int_equal(F.ev_gap, 1);
+    assert_string_equal(F.last_gap.device, F.site->devices[0].name);
+    assert_non_null(strstr(F.last_gap.text, "link was lost "));
+    assert_non_null(strstr(F.last_gap.text, "access entries of that time are read back from their logs"));
+    assert_null(strstr(F.last_gap.text, "missing"));
+    assert_int_equal(F.last_gap.severity, EVENT_NORMAL);
     /* and a second time */
     assert_int_equal(nix1sim_bus_unplug(F.bus, true), 0);
     run_until(link_lost, 10000);
