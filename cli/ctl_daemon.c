@@ -154,22 +154,7 @@ static void act_answer(struct remote *r, const json_t *msg, bool final, void *ar
     if (!final && (!type || strcmp(type, "progress") != 0 || step))
         return;
     struct action_run run;
-    char err[160];
-    json_t *m = json_deep_copy(msg);
-    if (m && !proto_str(m, "op"))
-        json_object_set_new(m, "op", json_string(action_table[a->id].name));
-    if (!m || proto_run_from_json(m, remote_site(r), &run, err, sizeof err) < 0) {
-        memset(&run, 0, sizeof run);
-        run.def = &action_table[a->id];
-        snprintf(run.error, sizeof run.error, "%s", m ? err : "out of memory");
-        run.status = ACTION_FAILED;
-    }
-    json_decref(m);
-    const char *st = proto_str(msg, "status");
-    if (final && st && strcmp(st, "error") == 0) {
-        run.status = ACTION_FAILED;
-        event_copy(run.error, sizeof run.error, proto_str(msg, "error"));
-    }
+    remote_action_run(r, msg, final, a->id, &run);
     if (!a->run || !a->run->quiet || (final && run.status != ACTION_OK && !a->run->lines))
         ctl_print_run(a->s->g, remote_site(r), &run, final);
     if (final) {

@@ -723,6 +723,28 @@ struct ract {
     void *step_arg;
 };
 
+void remote_action_run(struct remote *r, const json_t *msg, bool final, enum action_id id, struct action_run *run)
+{
+    char err[160] = "";
+    json_t *m = json_deep_copy(msg);
+    if (m && !proto_str(m, "op"))
+        json_object_set_new(m, "op", json_string(action_table[id].name));
+    if (!m || proto_run_from_json(m, r->mirror, run, err, sizeof err) < 0) {
+        memset(run, 0, sizeof *run);
+        run->def = &action_table[id];
+        run->status = ACTION_FAILED;
+        snprintf(run->error, sizeof run->error, "bad answer from portierd: %s", m ? err : "out of memory");
+    }
+    json_decref(m);
+    const char *st = proto_str(msg, "status");
+    if (final && st && strcmp(st, "error") == 0) {
+        run->status = ACTION_FAILED;
+        event_copy(run->error, sizeof run->error, proto_str(msg, "error"));
+    } else if (final && run->status == ACTION_PENDING) {
+        run->status = ACTION_FAILED;
+    }
+}
+
 static void action_answer(struct remote *r, const json_t *msg, bool final, void *arg)
 {
     struct ract *a = arg;
@@ -736,24 +758,7 @@ static void action_answer(struct remote *r, const json_t *msg, bool final, void 
         return;
     }
     struct action_run run;
-    char err[160];
-    json_t *m = json_deep_copy(msg);
-    if (m && !proto_str(m, "op"))
-        json_object_set_new(m, "op", json_string(action_table[a->id].name));
-    if (!m || proto_run_from_json(m, r->mirror, &run, err, sizeof err) < 0) {
-        memset(&run, 0, sizeof run);
-        run.def = &action_table[a->id];
-        run.status = ACTION_FAILED;
-        snprintf(run.error, sizeof run.error, "bad answer from portierd: %s", err);
-    }
-    const char *st = proto_str(msg, "status");
-    if (final && st && strcmp(st, "error") == 0) {
-        run.status = ACTION_FAILED;
-        event_copy(run.error, sizeof run.error, proto_str(msg, "error"));
-    } else if (final && run.status == ACTION_PENDING) {
-        run.status = ACTION_FAILED;
-    }
-    json_decref(m);
+    remote_action_run(r, msg, final, a->id, &run);
     if (final && r->mirror && r->mirror->actions_running)
         r->mirror->actions_running--;
     if (a->cb)

@@ -77,6 +77,10 @@ const struct event *remote_alarms(const struct remote *r, size_t *n);
 typedef void (*remote_answer_fn)(struct remote *r, const json_t *msg, bool final, void *arg);
 /* Send req (an object with "op"; consumed). Returns the request id (> 0), or -1 when not connected (cb is not called). */
 int64_t remote_request(struct remote *r, json_t *req, remote_answer_fn cb, void *arg);
+/* One answer of portierd to an action request of id (its progress or its final message) as a run on the site r
+ * mirrors: an answer that cannot be read is a failed run saying why; a final "error" answer, or a final one still
+ * pending, is a failed run. Free it with proto_run_free. */
+void remote_action_run(struct remote *r, const json_t *msg, bool final, enum action_id id, struct action_run *run);
 /* Run a loop until the request answered (or timeout_ms): for one-shot clients. The final message (new reference)
  * or NULL on timeout; progress/rows go to cb if not NULL. */
 json_t *remote_call(struct remote *r, json_t *req, remote_answer_fn cb, void *arg, unsigned timeout_ms);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,24 @@ fail:
     unlink(tmp);
     errno = e;
     return -1;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *at)
+{
+    (void)st;
+    (void)at;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0; /* on with the rest: what stays is reported at the end */
+}
+
+int durable_remove_tree(const char *dir)
+{
+    struct stat st;
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    return lstat(dir, &st) == 0 ? -1 : 0;
 }
 
 int durable_mkdirs(const char *dir, mode_t mode)

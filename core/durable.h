@@ -23,6 +23,9 @@ int durable_write(const char *path, const void *data, size_t len, mode_t mode, u
 int durable_mkdirs(const char *dir, mode_t mode);
 /* durable_mkdirs of the directory part of `path`. */
 int durable_mkdirs_for(const char *path, mode_t mode);
+/* rm -rf: remove `dir` and everything below it, never following a symbolic link (the link is removed, not what it
+ * names). Goes on past what it cannot remove; 0 when dir is gone, -1 otherwise. */
+int durable_remove_tree(const char *dir);
 
 /* Read a whole regular file of at most `max` bytes into a new NUL-terminated buffer (*data, free it).
  * 0; -1 with errno (ENOENT when missing, EFBIG when larger than max). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +113,16 @@ void loop_free(loop_t *loop)
 
 uint64_t loop_now_us(loop_t *loop) { return loop->now_us; }
 uint64_t loop_now_ms(loop_t *loop) { return loop->now_us / 1000u; }
+
+int loop_child_detach(pid_t parent)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    return getppid() == parent ? 0 : -1; /* died before PDEATHSIG was set: nobody would stop the child */
+}
 
 /* ---- fds ---- */
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct loop loop_t;
 
@@ -47,6 +48,10 @@ static inline bool loop_timer_armed(const loop_timer_t *t) { return t->heap_inde
 
 /* Deliver signo through a signalfd (the signal is blocked for the process). */
 int loop_add_signal(loop_t *loop, int signo, loop_signal_cb cb, void *arg);
+/* In a child just forked (before exec) from parent, whose loop blocks its signals for the signalfd: every signal
+ * unblocked (the program it runs must get them), its own process group (a terminal's ^C reaches only the parent,
+ * which stops its children in order) and SIGTERM when the parent dies. -1 when the parent is already gone. */
+int loop_child_detach(pid_t parent);
 
 /* Monotonic time of the current iteration (cached; refreshed before timers and after poll). */
 uint64_t loop_now_us(loop_t *loop);

@@ -15,38 +15,6 @@
 
 /* ---- the transport ---- */
 
-static ssize_t tcp_read(struct xport *x, void *buf, size_t len)
-{
-    for (;;) {
-        ssize_t n = recv(x->fd, buf, len, 0);
-        if (n > 0)
-            return n;
-        if (n == 0)
-            return len == 0 ? 0 : -ECONNRESET;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return -errno;
-    }
-}
-
-static ssize_t tcp_write(struct xport *x, const void *buf, size_t len)
-{
-    for (;;) {
-        ssize_t n = send(x->fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        if (errno == ENOTCONN)
-            return 0; /* still connecting: nothing can move yet */
-        return -errno;
-    }
-}
-
 static int tcp_finish_open(struct xport *x)
 {
     int err = 0;
@@ -62,18 +30,11 @@ static int tcp_finish_open(struct xport *x)
     return 0;
 }
 
-static void tcp_close(struct xport *x)
-{
-    if (x->fd >= 0)
-        close(x->fd);
-    x->fd = -1;
-}
-
 static const struct xport_ops tcp_ops = {
-    .read = tcp_read,
-    .write = tcp_write,
+    .read = xport_fd_read, /* read(2) on a socket is recv(2) without flags */
+    .write = xport_sock_write,
     .finish_open = tcp_finish_open,
-    .close = tcp_close,
+    .close = xport_fd_close,
 };
 
 static void set_nodelay(int fd)

@@ -4,10 +4,11 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static ssize_t fd_read(struct xport *x, void *buf, size_t len)
+ssize_t xport_fd_read(struct xport *x, void *buf, size_t len)
 {
     for (;;) {
         ssize_t n = read(x->fd, buf, len);
@@ -23,21 +24,35 @@ static ssize_t fd_read(struct xport *x, void *buf, size_t len)
     }
 }
 
-static ssize_t fd_write(struct xport *x, const void *buf, size_t len)
+/* One write in the ops' convention; a socket is written with send(MSG_NOSIGNAL) and takes nothing while it is
+ * still connecting. */
+static ssize_t fd_put(int fd, const void *buf, size_t len, bool sock)
 {
     for (;;) {
-        ssize_t n = write(x->fd, buf, len);
+        ssize_t n = sock ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
         if (n >= 0)
             return n;
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return 0;
+        if (sock && errno == ENOTCONN)
+            return 0; /* still connecting: nothing can move yet */
         return -errno;
     }
 }
 
-static void fd_close(struct xport *x)
+ssize_t xport_fd_write(struct xport *x, const void *buf, size_t len)
+{
+    return fd_put(x->fd, buf, len, false);
+}
+
+ssize_t xport_sock_write(struct xport *x, const void *buf, size_t len)
+{
+    return fd_put(x->fd, buf, len, true);
+}
+
+void xport_fd_close(struct xport *x)
 {
     if (x->fd >= 0)
         close(x->fd);
@@ -45,10 +60,10 @@ static void fd_close(struct xport *x)
 }
 
 const struct xport_ops xport_fd_ops = {
-    .read = fd_read,
-    .write = fd_write,
+    .read = xport_fd_read,
+    .write = xport_fd_write,
     .finish_open = NULL,
-    .close = fd_close,
+    .close = xport_fd_close,
 };
 
 int xport_fd_off_std(int fd)

@@ -31,6 +31,14 @@ struct xport {
 
 /* Plain file-descriptor ops (read(2)/write(2)/close(2)); usable by any stream fd already in O_NONBLOCK. */
 extern const struct xport_ops xport_fd_ops;
+/* The ops of xport_fd_ops, for transports built on them: one non-blocking read(2) or write(2) in the ops'
+ * convention above (EINTR retried, would-block is 0, end of stream -ECONNRESET); close(2) of x->fd. */
+ssize_t xport_fd_read(struct xport *x, void *buf, size_t len);
+ssize_t xport_fd_write(struct xport *x, const void *buf, size_t len);
+void xport_fd_close(struct xport *x);
+/* The write op of a connected or connecting socket: send(2) with MSG_NOSIGNAL (a peer gone is -EPIPE, never a
+ * SIGPIPE); a socket still connecting takes nothing (0). */
+ssize_t xport_sock_write(struct xport *x, const void *buf, size_t len);
 
 /* An fd a transport just opened, moved off the standard stream numbers (0-2 are free only when the process was
  * started with them closed; the guard below refuses them): the same fd, or a close-on-exec duplicate >= 3 (the

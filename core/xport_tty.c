@@ -28,7 +28,8 @@ unsigned xport_tty_speed(unsigned baud)
     }
 }
 
-int xport_tty_configure(int fd, unsigned baud)
+/* Set the line's speed, first making it raw 8N1 without flow control when raw (what the transport opens with). */
+static int tty_set(int fd, unsigned baud, bool raw)
 {
     speed_t sp = (speed_t)xport_tty_speed(baud);
     if (sp == 0)
@@ -36,12 +37,14 @@ int xport_tty_configure(int fd, unsigned baud)
     struct termios t;
     if (tcgetattr(fd, &t) < 0)
         return -errno;
-    cfmakeraw(&t);
-    t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB | CRTSCTS);
-    t.c_cflag |= CS8 | CLOCAL | CREAD;
-    t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
-    t.c_cc[VMIN] = 0;
-    t.c_cc[VTIME] = 0;
+    if (raw) {
+        cfmakeraw(&t);
+        t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB | CRTSCTS);
+        t.c_cflag |= CS8 | CLOCAL | CREAD;
+        t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
+        t.c_cc[VMIN] = 0;
+        t.c_cc[VTIME] = 0;
+    }
     if (cfsetispeed(&t, sp) < 0 || cfsetospeed(&t, sp) < 0)
         return -errno;
     if (tcsetattr(fd, TCSANOW, &t) < 0)
@@ -49,20 +52,9 @@ int xport_tty_configure(int fd, unsigned baud)
     return 0;
 }
 
-int xport_tty_set_baud(int fd, unsigned baud)
-{
-    speed_t sp = (speed_t)xport_tty_speed(baud);
-    if (sp == 0)
-        return -EINVAL;
-    struct termios t;
-    if (tcgetattr(fd, &t) < 0)
-        return -errno;
-    if (cfsetispeed(&t, sp) < 0 || cfsetospeed(&t, sp) < 0)
-        return -errno;
-    if (tcsetattr(fd, TCSANOW, &t) < 0)
-        return -errno;
-    return 0;
-}
+int xport_tty_configure(int fd, unsigned baud) { return tty_set(fd, baud, true); }
+
+int xport_tty_set_baud(int fd, unsigned baud) { return tty_set(fd, baud, false); }
 
 bool xport_tty_is_pty(const char *path)
 {

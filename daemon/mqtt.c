@@ -721,6 +721,20 @@ static void on_site_change(struct site *site, int device, int output, void *arg)
 
 /* ---- life ---- */
 
+/* The memory mqtt_bridge_new took and its hold on libmosquitto, given back (b too). */
+static void bridge_release(struct mqtt_bridge *b)
+{
+    mqtt_slugs_free(&b->slugs);
+    free(b->conf.users);
+    free(b->queue);
+    free(b->infl);
+    free(b->out_dirty);
+    free(b->dev_dirty);
+    free(b->ident);
+    free(b);
+    mosquitto_lib_cleanup();
+}
+
 struct mqtt_bridge *mqtt_bridge_new(loop_t *loop, struct site *site, struct journal *j, const struct site_mqtt *conf,
                                     const char *state_dir, char *err, size_t errlen)
 {
@@ -806,14 +820,7 @@ fail:
         event_bus_unsubscribe(site_events(site), b->sub_handle);
     if (b->stored_handle > 0)
         event_bus_unsubscribe(site_events(site), b->stored_handle);
-    mqtt_slugs_free(&b->slugs);
-    free(b->conf.users);
-    free(b->infl);
-    free(b->out_dirty);
-    free(b->dev_dirty);
-    free(b->ident);
-    free(b);
-    mosquitto_lib_cleanup();
+    bridge_release(b);
     return NULL;
 }
 
@@ -844,15 +851,7 @@ void mqtt_bridge_free(struct mqtt_bridge *b)
     loop_timer_disarm(b->loop, &b->save_timer);
     loop_timer_disarm(b->loop, &b->kick_timer);
     save_cursor(b);
-    mqtt_slugs_free(&b->slugs);
-    free(b->conf.users);
-    free(b->queue);
-    free(b->infl);
-    free(b->out_dirty);
-    free(b->dev_dirty);
-    free(b->ident);
-    free(b);
-    mosquitto_lib_cleanup();
+    bridge_release(b);
 }
 
 void mqtt_bridge_status(const struct mqtt_bridge *b, struct mqtt_status *st)

@@ -1,7 +1,6 @@
 /* sitesim: a whole site from its configuration: C3 panel groups and NiX1 buses as child simulators. */
 #include "sim/sitesim.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -268,14 +266,7 @@ static int child_spawn(struct child *c)
         return -1;
     }
     if (pid == 0) {
-        /* The loop blocks signals for its signalfd; the simulator must get them. Its own process group keeps
-         * a terminal's ^C for us (we stop the children in order); PDEATHSIG stops it if we are killed. */
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_UNBLOCK, &all, NULL);
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
+        if (loop_child_detach(parent) < 0)
             _exit(127);
         if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
             _exit(127);
@@ -716,27 +707,6 @@ static int plan_children(struct sitesim *ss)
     return 0;
 }
 
-static int rm_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[PATH_MAX + 300];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(dp);
-    return rmdir(dir);
-}
-
 static const char usage_text[] =
     "  site CONFIG [--dir DIR] [--seed S] [--activity RATE] [--quit-on-eof]\n"
     "     a simulator for every C3 panel (grouped by model and password) and every NiX1 bus of a site\n"
@@ -902,7 +872,7 @@ out:
     free(ss.children);
     loop_free(ss.loop);
     if (ss.own_dir)
-        rm_tree(ss.dir);
+        durable_remove_tree(ss.dir);
     site_free(ss.site);
     return rc;
 }

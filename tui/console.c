@@ -285,6 +285,61 @@ void console_input(struct console *c, const char *title, const char *prompt, con
     c->dirty = true;
 }
 
+/* ---- the filter's dialogs ---- */
+static void filter_search_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)arg;
+    if (!ok)
+        return;
+    snprintf(c->filter_edit.f->text, sizeof c->filter_edit.f->text, "%s", text);
+    c->filter_edit.changed(c, c->filter_edit.arg);
+}
+
+static bool filter_fields_valid(const char *text, char *err, size_t errlen, void *arg)
+{
+    (void)arg;
+    struct filter f;
+    filter_clear(&f);
+    return filter_parse(&f, text, err, errlen) == 0;
+}
+
+static void filter_fields_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)arg;
+    if (!ok)
+        return;
+    char err[128];
+    if (filter_parse(c->filter_edit.f, text, err, sizeof err) < 0) {
+        console_message(c, TH_WARN, "%s", err);
+        return;
+    }
+    c->filter_edit.changed(c, c->filter_edit.arg);
+}
+
+static void filter_edit_on(struct console *c, struct filter *f, filter_changed_fn changed, void *arg)
+{
+    c->filter_edit.f = f;
+    c->filter_edit.changed = changed;
+    c->filter_edit.arg = arg;
+}
+
+void console_filter_search(struct console *c, const char *title, const char *prompt, struct filter *f,
+                           filter_changed_fn changed, void *arg)
+{
+    filter_edit_on(c, f, changed, arg);
+    console_input(c, title, prompt, f->text, NULL, filter_search_done, NULL);
+}
+
+void console_filter_fields(struct console *c, const char *title, struct filter *f, filter_changed_fn changed,
+                           void *arg)
+{
+    filter_edit_on(c, f, changed, arg);
+    console_input(c, title,
+                  "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
+                  "since:/until: HH:MM YYYY-MM-DD -2h yesterday  (empty = none)",
+                  "", filter_fields_valid, filter_fields_done, NULL);
+}
+
 void console_info(struct console *c, const char *title, const char *text)
 {
     memset(&c->dlg, 0, sizeof c->dlg);

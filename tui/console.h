@@ -78,6 +78,14 @@ struct dialog {
     void *arg;
 };
 
+/* The filter's two dialogs for a list pane: search (the free text) and filter (the fields, checked as they are
+ * typed; empty = no fields, the search text kept). When f takes a new value, changed(c, arg) runs. */
+typedef void (*filter_changed_fn)(struct console *c, void *arg);
+void console_filter_search(struct console *c, const char *title, const char *prompt, struct filter *f,
+                           filter_changed_fn changed, void *arg);
+void console_filter_fields(struct console *c, const char *title, struct filter *f, filter_changed_fn changed,
+                           void *arg);
+
 /* ---- panes ---- */
 enum { PANE_HANDLED = 1u, PANE_REDRAW = 2u, PANE_QUIT = 4u };
 enum pane_id { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS, PANE_SLAVES, PANE_ALARMS, PANE_HISTORY, PANE_CARDS, PANE_HELP,
@@ -125,6 +133,11 @@ struct console {
     struct pane *panes[PANE_COUNT];
     int focus, before_help;
     struct dialog dlg;
+    struct {                 /* what the open filter dialog edits (one dialog is open at a time) */
+        struct filter *f;
+        filter_changed_fn changed;
+        void *arg;
+    } filter_edit;
     char msg[256];
     enum theme_role msg_role;
     int64_t msg_until_ms;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/durable.h"
 #include "core/loop.h"
 
 /* A program next to portier: the environment variable ENV if set, else the first of CANDS (paths relative to
@@ -85,6 +86,7 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
         return -1;
     char logp[400];
     snprintf(logp, sizeof logp, "%s/sim.log", d->dir);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
@@ -92,10 +94,8 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
         return -1;
     }
     if (pid == 0) {
-        /* The console blocks these for its signalfd; a simulator must get them. */
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        if (loop_child_detach(parent) < 0)
+            _exit(127);
         int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
         int nul = open("/dev/null", O_RDONLY);
         if (nul >= 0)
@@ -103,7 +103,6 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
         dup2(p[1], STDOUT_FILENO);
         if (lf >= 0)
             dup2(lf, STDERR_FILENO);
-        setpgid(0, 0);
         execv(argv[0], argv);
         _exit(127);
     }
@@ -132,27 +131,6 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
     return pid;
 }
 
-static void rm_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char p[600];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(dp);
-    rmdir(dir);
-}
-
 void demo_stop(struct demo *d)
 {
     for (size_t i = 0; i < d->n_pids; i++)
@@ -175,7 +153,7 @@ void demo_stop(struct demo *d)
     }
     d->n_pids = 0;
     if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP"))
-        rm_tree(d->dir);
+        durable_remove_tree(d->dir);
     d->dir[0] = '\0';
 }
 

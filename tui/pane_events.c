@@ -240,37 +240,11 @@ static void details(struct console *c, const struct event *ev)
     console_info(c, "Event", text);
 }
 
-static void search_done(struct console *c, bool ok, const char *text, void *arg)
+/* The search or the filter changed: the list starts again at the newest match. */
+static void filter_changed(struct console *c, void *arg)
 {
+    (void)c;
     struct pane *p = arg;
-    if (!ok)
-        return;
-    struct filter *f = pane_filter(c, p);
-    snprintf(f->text, sizeof f->text, "%s", text);
-    p->lv.sel = p->lv.top = 0;
-}
-
-static bool filter_validate(const char *text, char *err, size_t errlen, void *arg)
-{
-    (void)arg;
-    struct filter f;
-    filter_clear(&f);
-    return filter_parse(&f, text, err, errlen) == 0;
-}
-
-static void filter_done(struct console *c, bool ok, const char *text, void *arg)
-{
-    struct pane *p = arg;
-    if (!ok)
-        return;
-    char err[128];
-    struct filter *f = pane_filter(c, p);
-    if (!text[0]) {
-        filter_clear(f);
-    } else if (filter_parse(f, text, err, sizeof err) < 0) {
-        console_message(c, TH_WARN, "%s", err);
-        return;
-    }
     p->lv.sel = p->lv.top = 0;
 }
 
@@ -288,14 +262,11 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         return PANE_HANDLED | PANE_REDRAW;
     }
     case REQ_SEARCH:
-        console_input(c, "Search", "Show events containing (empty = all):", pane_filter(c, p)->text, NULL,
-                      search_done, p);
+        console_filter_search(c, "Search", "Show events containing (empty = all):", pane_filter(c, p),
+                              filter_changed, p);
         return PANE_HANDLED;
     case REQ_FILTER:
-        console_input(c, "Filter",
-                      "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
-                      "since:/until: HH:MM YYYY-MM-DD -2h yesterday  (empty = none)",
-                      "", filter_validate, filter_done, p);
+        console_filter_fields(c, "Filter", pane_filter(c, p), filter_changed, p);
         return PANE_HANDLED;
     case REQ_CANCEL:
         if (filter_active(pane_filter(c, p))) {

@@ -217,42 +217,12 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     }
 }
 
-static void search_done(struct console *c, bool ok, const char *text, void *arg)
+/* The search or the filter changed: read the journal again from the newest match. */
+static void filter_changed(struct console *c, void *arg)
 {
     (void)c;
     struct pane *p = arg;
     struct hist *hs = p->priv;
-    if (!ok)
-        return;
-    snprintf(hs->f.text, sizeof hs->f.text, "%s", text);
-    hs->loaded = false;
-    p->lv.sel = p->lv.top = 0;
-}
-
-static bool filter_validate(const char *text, char *err, size_t errlen, void *arg)
-{
-    (void)arg;
-    struct filter f;
-    filter_clear(&f);
-    return filter_parse(&f, text, err, errlen) == 0;
-}
-
-static void filter_done(struct console *c, bool ok, const char *text, void *arg)
-{
-    struct pane *p = arg;
-    struct hist *hs = p->priv;
-    if (!ok)
-        return;
-    char err[128];
-    if (!text[0]) {
-        char keep[128];
-        snprintf(keep, sizeof keep, "%s", hs->f.text);
-        filter_clear(&hs->f);
-        snprintf(hs->f.text, sizeof hs->f.text, "%s", keep);
-    } else if (filter_parse(&hs->f, text, err, sizeof err) < 0) {
-        console_message(c, TH_WARN, "%s", err);
-        return;
-    }
     hs->loaded = false;
     p->lv.sel = p->lv.top = 0;
 }
@@ -289,13 +259,10 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         p->lv.sel = p->lv.top = 0;
         return PANE_HANDLED | PANE_REDRAW;
     case REQ_SEARCH:
-        console_input(c, "Search the journal", "Text (empty = all):", hs->f.text, NULL, search_done, p);
+        console_filter_search(c, "Search the journal", "Text (empty = all):", &hs->f, filter_changed, p);
         return PANE_HANDLED;
     case REQ_FILTER:
-        console_input(c, "Filter the journal",
-                      "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
-                      "since:/until: HH:MM YYYY-MM-DD -2h yesterday  (empty = none)",
-                      "", filter_validate, filter_done, p);
+        console_filter_fields(c, "Filter the journal", &hs->f, filter_changed, p);
         return PANE_HANDLED;
     case REQ_ENTER:
         if (p->lv.sel < hs->n) {

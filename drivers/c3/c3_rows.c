@@ -10,18 +10,14 @@
 
 #define N(a) (sizeof a / sizeof a[0])
 
-struct ctx {
-    char *err;
-    size_t errlen;
-    const struct csv *in;
-    size_t row;
-};
-
-static int bad(struct ctx *c, const char *col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(struct ctx *c, const char *col, const char *fmt, ...)
+int c3_row_bad(const struct c3_row_ctx *c, const char *col, const char *fmt, ...)
 {
-    size_t line = c->in && c->in->line && c->in->line[c->row] ? c->in->line[c->row] : c->row + 1;
-    int n = snprintf(c->err, c->errlen, "line %zu: %s: ", line, col);
+    int n;
+    if (c->in && c->in->line && c->in->line[c->row] == 0) /* a row the panel holds, not one of the file */
+        n = snprintf(c->err, c->errlen, "the panel's row %zu: %s: ", c->row + 1, col);
+    else
+        n = snprintf(c->err, c->errlen, "line %zu: %s: ", c->in && c->in->line ? c->in->line[c->row] : c->row + 1,
+                     col);
     va_list ap;
     va_start(ap, fmt);
     if (n >= 0 && (size_t)n < c->errlen)
@@ -140,63 +136,35 @@ static const struct c3_table_field *field_ci(const struct c3_table_def *def, con
     return NULL;
 }
 
-static int encode_value(struct ctx *c, const struct c3_table_field *fd, const char *text, uint8_t *out, size_t cap)
+/* One cell as the panel's value of field fd; an empty cell is 0 for a number and no bytes for text. */
+static int encode_cell(const struct c3_row_ctx *c, const struct c3_table_field *fd, const char *cell, uint8_t *out,
+                       size_t cap)
 {
+    const char *text = cell[0] || fd->type == 's' ? cell : "0";
     int n = c3_value_from_text(fd->type, text, out, cap);
     if (n == C3_E_SYNTAX)
-        return bad(c, fd->name, "'%s' is not %s", text,
-                   fd->type == 'i' || fd->type == 'L' ? "a number" : fd->type == 's' ? "printable text" : "hex bytes");
+        return c3_row_bad(c, fd->name, "'%s' is not %s", text,
+                          fd->type == 'i' || fd->type == 'L' ? "a number"
+                          : fd->type == 's'                  ? "printable text"
+                                                             : "hex bytes");
     if (n < 0)
-        return bad(c, fd->name, "'%s' is too large", text);
+        return c3_row_bad(c, fd->name, "'%s' is too large", text);
     if ((size_t)n > C3_DATA_VALUE_MAX)
-        return bad(c, fd->name, "'%s' is longer than the %u bytes the panel takes", text, C3_DATA_VALUE_MAX);
+        return c3_row_bad(c, fd->name, "'%s' is longer than the %u bytes the panel takes", text, C3_DATA_VALUE_MAX);
     return n;
 }
 
-int c3_rows_check(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen)
+/* The values of fields fds[0..nf) (column col[k] of raw, -1 = not there: empty) of the given rows, into b. */
+static int put_rows(const struct csv *raw, const size_t *rows, size_t n, const struct c3_table_field *const *fds,
+                    const int *col, size_t nf, struct c3_buf *b, char *err, size_t errlen)
 {
-    struct ctx c = { err, errlen, raw, 0 };
-    for (size_t k = 0; k < raw->ncols; k++)
-        if (!field_ci(def, raw->header[k])) {
-            snprintf(err, errlen, "line 1: %s: table %s has no such field", raw->header[k], def->name);
-            return -1;
-        }
-    for (c.row = 0; c.row < raw->nrows; c.row++)
-        for (size_t k = 0; k < raw->ncols; k++) {
-            uint8_t b[255];
-            const char *v = csv_cell(raw, c.row, k);
-            const struct c3_table_field *fd = field_ci(def, raw->header[k]);
-            if ((v[0] || fd->type != 's') && encode_value(&c, fd, v[0] ? v : "0", b, sizeof b) < 0)
-                return -1;
-        }
-    return 0;
-}
-
-int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
-                    struct c3_buf *b, char *err, size_t errlen)
-{
-    uint8_t fields[C3_TABLE_FIELDS_MAX];
-    int col[C3_TABLE_FIELDS_MAX];
-    for (size_t f = 0; f < def->nfields; f++) {
-        fields[f] = def->fields[f].index;
-        col[f] = -1;
-        for (size_t k = 0; k < raw->ncols; k++)
-            if (strcasecmp(raw->header[k], def->fields[f].name) == 0)
-                col[f] = (int)k;
-    }
-    if (c3_rows_begin(b, def->id, fields, def->nfields) < 0) {
-        snprintf(err, errlen, "table %s cannot be written (id %u)", def->name, def->id);
-        return -1;
-    }
-    struct ctx c = { err, errlen, raw, 0 };
+    struct c3_row_ctx c = { err, errlen, raw, 0 };
     for (size_t i = 0; i < n; i++) {
         c.row = rows[i];
-        for (size_t f = 0; f < def->nfields; f++) {
-            const char *v = col[f] >= 0 ? csv_cell(raw, rows[i], (size_t)col[f]) : "";
+        for (size_t k = 0; k < nf; k++) {
             uint8_t val[255];
-            int len = 0;
-            if (v[0] || def->fields[f].type != 's')
-                len = encode_value(&c, &def->fields[f], v[0] ? v : "0", val, sizeof val);
+            int len = encode_cell(&c, fds[k], col[k] >= 0 ? csv_cell(raw, rows[i], (size_t)col[k]) : "", val,
+                                  sizeof val);
             if (len < 0)
                 return -1;
             c3_rows_value(b, val, (size_t)len);
@@ -209,15 +177,55 @@ int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const
     return 0;
 }
 
+int c3_rows_check(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen)
+{
+    struct c3_row_ctx c = { err, errlen, raw, 0 };
+    for (size_t k = 0; k < raw->ncols; k++)
+        if (!field_ci(def, raw->header[k])) {
+            snprintf(err, errlen, "line 1: %s: table %s has no such field", raw->header[k], def->name);
+            return -1;
+        }
+    for (c.row = 0; c.row < raw->nrows; c.row++)
+        for (size_t k = 0; k < raw->ncols; k++) {
+            uint8_t b[255];
+            if (encode_cell(&c, field_ci(def, raw->header[k]), csv_cell(raw, c.row, k), b, sizeof b) < 0)
+                return -1;
+        }
+    return 0;
+}
+
+int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
+                    struct c3_buf *b, char *err, size_t errlen)
+{
+    uint8_t fields[C3_TABLE_FIELDS_MAX];
+    const struct c3_table_field *fds[C3_TABLE_FIELDS_MAX];
+    int col[C3_TABLE_FIELDS_MAX];
+    for (size_t f = 0; f < def->nfields; f++) {
+        fields[f] = def->fields[f].index;
+        fds[f] = &def->fields[f];
+        col[f] = -1;
+        for (size_t k = 0; k < raw->ncols; k++)
+            if (strcasecmp(raw->header[k], def->fields[f].name) == 0)
+                col[f] = (int)k;
+    }
+    if (c3_rows_begin(b, def->id, fields, def->nfields) < 0) {
+        snprintf(err, errlen, "table %s cannot be written (id %u)", def->name, def->id);
+        return -1;
+    }
+    return put_rows(raw, rows, n, fds, col, def->nfields, b, err, errlen);
+}
+
 int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
                     struct c3_buf *b, char *err, size_t errlen)
 {
     const char *keys[8];
     size_t nk = c3_table_keys(def, keys, 8);
     uint8_t fields[8];
+    const struct c3_table_field *fds[8];
     int col[8];
     for (size_t k = 0; k < nk; k++) {
-        fields[k] = c3_table_field(def, keys[k])->index;
+        fds[k] = c3_table_field(def, keys[k]);
+        fields[k] = fds[k]->index;
         col[k] = csv_col(raw, keys[k]);
         if (col[k] < 0) {
             snprintf(err, errlen, "the key field %s is missing", keys[k]);
@@ -231,24 +239,7 @@ int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const
     c3_buf_byte(b, (uint8_t)def->id);
     c3_buf_byte(b, (uint8_t)nk);
     c3_buf_put(b, fields, nk);
-    struct ctx c = { err, errlen, raw, 0 };
-    for (size_t i = 0; i < n; i++) {
-        c.row = rows[i];
-        for (size_t k = 0; k < nk; k++) {
-            uint8_t val[255];
-            const struct c3_table_field *fd = c3_table_field(def, keys[k]);
-            const char *v = csv_cell(raw, rows[i], (size_t)col[k]);
-            int len = encode_value(&c, fd, v[0] || fd->type == 's' ? v : "0", val, sizeof val);
-            if (len < 0)
-                return -1;
-            c3_rows_value(b, val, (size_t)len);
-        }
-    }
-    if (b->oom) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    return 0;
+    return put_rows(raw, rows, n, fds, col, nk, b, err, errlen);
 }
 
 /* ---- the difference ---- */

@@ -11,6 +11,17 @@
 #include "drivers/c3/c3_data.h"
 #include "drivers/c3/c3_tables.h"
 
+/* A message about one row of a table being checked or written: c3_row_bad puts "line N: COLUMN: what" in err (N the
+ * line of the file the row came from) or "the panel's row N: COLUMN: what" for a row the panel holds (csv line 0),
+ * and returns -1. */
+struct c3_row_ctx {
+    char *err;
+    size_t errlen;
+    const struct csv *in;
+    size_t row;
+};
+int c3_row_bad(const struct c3_row_ctx *c, const char *col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The key fields of a table (by name; unknown tables: every field). */
 size_t c3_table_keys(const struct c3_table_def *def, const char **keys, size_t max);
 /* A GET_DATA reply that asked for every field of def (in def order) as raw rows. */

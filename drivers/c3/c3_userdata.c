@@ -62,32 +62,6 @@ size_t c3_kind_keys(enum c3_kind k, const char *const **keys)
     return kinds[k].nkeys;
 }
 
-/* ---- messages ---- */
-
-struct ctx {
-    char *err;
-    size_t errlen;
-    const struct csv *in;
-    size_t row;
-};
-
-static int bad(struct ctx *c, const char *col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(struct ctx *c, const char *col, const char *fmt, ...)
-{
-    int n;
-    if (c->in && c->in->line && c->in->line[c->row] == 0) /* a row the panel holds, not one of the file */
-        n = snprintf(c->err, c->errlen, "the panel's row %zu: %s: ", c->row + 1, col);
-    else
-        n = snprintf(c->err, c->errlen, "line %zu: %s: ", c->in && c->in->line ? c->in->line[c->row] : c->row + 1,
-                     col);
-    va_list ap;
-    va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < c->errlen)
-        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ---- field formats ---- */
 
 static bool parse_num(const char *s, uint64_t max, uint64_t *v)
@@ -369,32 +343,32 @@ static const char *in_get(const struct csv *in, size_t row, const int *col, size
     return col[i] >= 0 ? csv_cell(in, row, (size_t)col[i]) : "";
 }
 
-static int want_u32(struct ctx *c, const char *col, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+static int want_u32(struct c3_row_ctx *c, const char *col, const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
     uint64_t v;
     if (!parse_num(s, max, &v) || v < min)
-        return bad(c, col, "'%s' is not a number %u-%u", s, min, max);
+        return c3_row_bad(c, col, "'%s' is not a number %u-%u", s, min, max);
     *out = (uint32_t)v;
     return 0;
 }
 
-static int check_text(struct ctx *c, const char *col, const char *s, size_t max, bool digits)
+static int check_text(struct c3_row_ctx *c, const char *col, const char *s, size_t max, bool digits)
 {
     size_t n = strlen(s);
     if (n > max)
-        return bad(c, col, "'%s' is longer than %zu characters (the panel keeps no more)", s, max);
+        return c3_row_bad(c, col, "'%s' is longer than %zu characters (the panel keeps no more)", s, max);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (digits && !isdigit(ch))
-            return bad(c, col, "'%s': only digits (a keypad password)", s);
+            return c3_row_bad(c, col, "'%s': only digits (a keypad password)", s);
         if (ch < 0x20 || ch > 0x7E)
-            return bad(c, col, "'%s': only printable ASCII characters", s);
+            return c3_row_bad(c, col, "'%s': only printable ASCII characters", s);
     }
     return 0;
 }
 
 /* Columns of the input: every one must be known, the kind's keys must be there. */
-static int map_columns(struct ctx *c, enum c3_kind k, int *col)
+static int map_columns(struct c3_row_ctx *c, enum c3_kind k, int *col)
 {
     const char *const *cols;
     size_t nc = c3_kind_columns(k, &cols);
@@ -448,7 +422,7 @@ static void rsetu(const struct c3_table_def *def, const char **vals, char (*buf)
     rset(def, vals, buf, field, t);
 }
 
-static int dup_key(struct ctx *c, const struct csv *in, const int *kcol, size_t nk, const char *what)
+static int dup_key(struct c3_row_ctx *c, const struct csv *in, const int *kcol, size_t nk, const char *what)
 {
     for (size_t r = 0; r < c->row; r++) {
         bool same = true;
@@ -456,13 +430,14 @@ static int dup_key(struct ctx *c, const struct csv *in, const int *kcol, size_t 
             same = strcmp(csv_cell(in, r, (size_t)kcol[k]), csv_cell(in, c->row, (size_t)kcol[k])) == 0;
         if (same) {
             size_t l = in->line && in->line[r] ? in->line[r] : r + 1;
-            return bad(c, what, "'%s' appears again (first on line %zu)", csv_cell(in, c->row, (size_t)kcol[0]), l);
+            return c3_row_bad(c, what, "'%s' appears again (first on line %zu)", csv_cell(in, c->row, (size_t)kcol[0]),
+                              l);
         }
     }
     return 0;
 }
 
-static int import_users(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     const struct c3_table_def *def = x->def;
     bool has_name = c3_table_field(def, "Name") != NULL;
@@ -480,7 +455,7 @@ static int import_users(struct ctx *c, const struct c3_kind_ctx *x, const int *c
             for (size_t q = 0; q < r; q++) {
                 uint64_t other;
                 if (parse_num(in_get(in, q, col, 1), UINT32_MAX, &other) && other == card)
-                    return bad(c, "card", "%u is already the card of pin %s", card, in_get(in, q, col, 0));
+                    return c3_row_bad(c, "card", "%u is already the card of pin %s", card, in_get(in, q, col, 0));
             }
         if (check_text(c, "password", in_get(in, r, col, 2), 8, true) < 0)
             return -1;
@@ -489,17 +464,17 @@ static int import_users(struct ctx *c, const struct c3_kind_ctx *x, const int *c
             return -1;
         s = in_get(in, r, col, 4);
         if (s[0] && c3_date_parse(s, &start) < 0)
-            return bad(c, "start", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
+            return c3_row_bad(c, "start", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
         s = in_get(in, r, col, 5);
         if (s[0] && c3_date_parse(s, &end) < 0)
-            return bad(c, "end", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
+            return c3_row_bad(c, "end", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
         if (start && end && end < start)
-            return bad(c, "end", "%s is before the start %s", in_get(in, r, col, 5), in_get(in, r, col, 4));
+            return c3_row_bad(c, "end", "%s is before the start %s", in_get(in, r, col, 5), in_get(in, r, col, 4));
         const char *name = in_get(in, r, col, 6);
         if (check_text(c, "name", name, C3_DATA_VALUE_MAX, false) < 0)
             return -1;
         if (name[0] && !has_name)
-            return bad(c, "name", "this panel's user table keeps no names (older firmware)");
+            return c3_row_bad(c, "name", "this panel's user table keeps no names (older firmware)");
         s = in_get(in, r, col, 7);
         if (s[0] && want_u32(c, "super", s, 0, 1, &super) < 0)
             return -1;
@@ -526,26 +501,26 @@ static int import_users(struct ctx *c, const struct c3_kind_ctx *x, const int *c
         rset(def, vals, buf, "Name", name);
         rsetu(def, vals, buf, "SuperAuthorize", super);
         if (csv_add(raw, vals, in->line ? in->line[r] : r + 1) < 0)
-            return bad(c, "pin", "out of memory");
+            return c3_row_bad(c, "pin", "out of memory");
     }
     return 0;
 }
 
-static int import_cards(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_cards(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     const struct csv *users = x->users;
     if (!users)
-        return bad(c, "card", "the panel's users are not known");
+        return c3_row_bad(c, "card", "the panel's users are not known");
     /* Start from the panel's users; the file changes their cards. */
     for (size_t u = 0; u < users->nrows; u++)
         if (csv_add(raw, (const char *const *)(users->cells + u * users->ncols), 0) < 0)
-            return bad(c, "card", "out of memory");
+            return c3_row_bad(c, "card", "out of memory");
     int cardcol = csv_col(raw, "CardNo"), pincol = csv_col(raw, "Pin");
     if (cardcol < 0 || pincol < 0)
-        return bad(c, "card", "this panel's user table has no CardNo or Pin field");
+        return c3_row_bad(c, "card", "this panel's user table has no CardNo or Pin field");
     bool *listed = calloc(users->nrows + 1, sizeof *listed);
     if (!listed)
-        return bad(c, "card", "out of memory");
+        return c3_row_bad(c, "card", "out of memory");
     int keycol[1] = { col[0] };
     int rc = 0;
     for (c->row = 0; c->row < c->in->nrows && rc == 0; c->row++) {
@@ -561,18 +536,18 @@ static int import_cards(struct ctx *c, const struct c3_kind_ctx *x, const int *c
             if (raw_u32(users, q, "Pin") == pin)
                 u = q;
         if (u == users->nrows) {
-            rc = bad(c, "pin", "%u is not a user of this panel (add the user first)", pin);
+            rc = c3_row_bad(c, "pin", "%u is not a user of this panel (add the user first)", pin);
             break;
         }
         if (listed[u]) {
-            rc = bad(c, "pin", "%u gets a second card (a C3 user has one card)", pin);
+            rc = c3_row_bad(c, "pin", "%u gets a second card (a C3 user has one card)", pin);
             break;
         }
         listed[u] = true;
         char t[16];
         snprintf(t, sizeof t, "%u", card);
         if (csv_set(raw, u, (size_t)cardcol, t) < 0)
-            rc = bad(c, "card", "out of memory");
+            rc = c3_row_bad(c, "card", "out of memory");
     }
     for (size_t u = 0; rc == 0 && x->replace && u < users->nrows; u++)
         if (!listed[u] && csv_set(raw, u, (size_t)cardcol, "0") < 0)
@@ -608,7 +583,7 @@ static bool ref_has(const uint32_t *v, size_t n, uint32_t x)
     return !v || bsearch(&x, v, n, sizeof x, cmp_u32) != NULL;
 }
 
-static int access_rows(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw,
+static int access_rows(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw,
                        const uint32_t *pins, size_t npins, const uint32_t *tzs, size_t ntzs)
 {
     unsigned doors = x->doors ? x->doors : 4;
@@ -620,7 +595,7 @@ static int access_rows(struct ctx *c, const struct c3_kind_ctx *x, const int *co
     } *g = calloc(c->in->nrows + 1, sizeof *g);
     size_t ng = 0;
     if (!g)
-        return bad(c, "pin", "out of memory");
+        return c3_row_bad(c, "pin", "out of memory");
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
         uint32_t pin = 0, door = 1, tz = 0;
         if (want_u32(c, "pin", in_get(c->in, c->row, col, 0), 1, UINT32_MAX, &pin) < 0 ||
@@ -634,8 +609,8 @@ static int access_rows(struct ctx *c, const struct c3_kind_ctx *x, const int *co
         if (!from_panel && (!ref_has(pins, npins, pin) || !ref_has(tzs, ntzs, tz))) {
             free(g);
             return !ref_has(pins, npins, pin)
-                       ? bad(c, "pin", "the panel has no user %u (add the user first)", pin)
-                       : bad(c, "timezone", "the panel has no time zone %u (add it with timezones add)", tz);
+                       ? c3_row_bad(c, "pin", "the panel has no user %u (add the user first)", pin)
+                       : c3_row_bad(c, "timezone", "the panel has no time zone %u (add it with timezones add)", tz);
         }
         size_t i = 0;
         while (i < ng && !(g[i].pin == pin && g[i].tz == tz))
@@ -658,10 +633,10 @@ static int access_rows(struct ctx *c, const struct c3_kind_ctx *x, const int *co
         rc = csv_add(raw, vals, g[i].line);
     }
     free(g);
-    return rc < 0 ? bad(c, "pin", "out of memory") : 0;
+    return rc < 0 ? c3_row_bad(c, "pin", "out of memory") : 0;
 }
 
-static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_access(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     size_t npins, ntzs;
     uint32_t *pins = ref_values(x->ref_users, "Pin", &npins), *tzs = ref_values(x->ref_timezones, "TimezoneId", &ntzs);
@@ -671,7 +646,7 @@ static int import_access(struct ctx *c, const struct c3_kind_ctx *x, const int *
     return rc;
 }
 
-static int import_timezones(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_timezones(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     int keycol[1] = { col[0] };
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
@@ -690,29 +665,29 @@ static int import_timezones(struct ctx *c, const struct c3_kind_ctx *x, const in
             uint32_t w[3];
             char why[96];
             if (c3_tz_day_parse(in_get(c->in, c->row, col, (size_t)d + 1), w, why, sizeof why) < 0)
-                return bad(c, kinds[C3_KIND_TIMEZONES].cols[d + 1], "%s", why);
+                return c3_row_bad(c, kinds[C3_KIND_TIMEZONES].cols[d + 1], "%s", why);
             for (int t = 0; t < 3; t++) {
                 char f[16];
                 snprintf(f, sizeof f, "%sTime%d", days[d], t + 1);
                 if (w[t] && !c3_table_field(x->def, f))
-                    return bad(c, kinds[C3_KIND_TIMEZONES].cols[d + 1], "this panel has no field %s", f);
+                    return c3_row_bad(c, kinds[C3_KIND_TIMEZONES].cols[d + 1], "this panel has no field %s", f);
                 rsetu(x->def, vals, buf, f, w[t]);
             }
         }
         if (csv_add(raw, vals, c->in->line ? c->in->line[c->row] : c->row + 1) < 0)
-            return bad(c, "id", "out of memory");
+            return c3_row_bad(c, "id", "out of memory");
     }
     return 0;
 }
 
-static int import_holidays(struct ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_holidays(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     int keycol[1] = { col[0] };
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
         uint32_t date = 0, type = 1, loop = 2;
         const char *s = in_get(c->in, c->row, col, 0);
         if (c3_date_parse(s, &date) < 0)
-            return bad(c, "date", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
+            return c3_row_bad(c, "date", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
         if (dup_key(c, c->in, keycol, 1, "date") < 0)
             return -1;
         s = in_get(c->in, c->row, col, 1);
@@ -724,7 +699,7 @@ static int import_holidays(struct ctx *c, const struct c3_kind_ctx *x, const int
         else if (!s[0] || strcmp(s, "once") == 0 || strcmp(s, "2") == 0)
             loop = 2;
         else
-            return bad(c, "loop", "'%s' is neither yearly nor once", s);
+            return c3_row_bad(c, "loop", "'%s' is neither yearly nor once", s);
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];
         for (size_t f = 0; f < x->def->nfields; f++) {
@@ -735,7 +710,7 @@ static int import_holidays(struct ctx *c, const struct c3_kind_ctx *x, const int
         rsetu(x->def, vals, buf, "HolidayType", type);
         rsetu(x->def, vals, buf, "Loop", loop);
         if (csv_add(raw, vals, c->in->line ? c->in->line[c->row] : c->row + 1) < 0)
-            return bad(c, "date", "out of memory");
+            return c3_row_bad(c, "date", "out of memory");
     }
     return 0;
 }
@@ -743,7 +718,7 @@ static int import_holidays(struct ctx *c, const struct c3_kind_ctx *x, const int
 int c3_kind_import(enum c3_kind k, const struct c3_kind_ctx *x, const struct csv *in, struct csv *raw, char *err,
                    size_t errlen)
 {
-    struct ctx c = { err, errlen, in, 0 };
+    struct c3_row_ctx c = { err, errlen, in, 0 };
     int col[16];
     if ((unsigned)k >= C3_KIND_COUNT || !x->def) {
         snprintf(err, errlen, "unknown kind of data");

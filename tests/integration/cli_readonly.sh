@@ -11,12 +11,8 @@ export XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/xdg"
 S1=270100000000006B
 S2=2702000000000032
 c3_sim P --model C3-400 --dialect session
-"$PORTIER_SIM" nix1 --slaves 2 --configured --baud 115200 --control "$TMP/n.ctl" --dir "$TMP/sd" --no-stdin \
-    >"$TMP/n.out" 2>&1 &
-PIDS+=($!)
-WAIT_TIMEOUT=20 wait_file_line "$TMP/n.out" 'bus on ' >/dev/null || { cat "$TMP/n.out"; fail "nix1 simulator did not start"; }
-PTS=$(grep -o 'bus on [^ ]*' "$TMP/n.out" | head -1 | cut -d' ' -f3)
-wait_for test -S "$TMP/n.ctl" || fail "no nix1 control socket"
+nix1_sim n --slaves 2 --configured --baud 115200 --dir "$TMP/sd"
+PTS=$n_BUS
 
 cat >"$TMP/site.conf" <<CONF
 site = { name = "Readonly"; };

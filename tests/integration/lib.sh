@@ -111,6 +111,20 @@ wait_file_line() {
     return 1
 }
 
+# nix1_sim NAME ARGS...: start `portier-sim nix1` with ARGS, its control socket $TMP/NAME.ctl and its output in
+# $TMP/NAME.out; waits for its bus and its control socket; sets ${NAME}_BUS (the pty's path, or tcp://HOST:PORT).
+nix1_sim() {
+    local name=$1; shift
+    local out="$TMP/$name.out" ctl="$TMP/$name.ctl" where
+    "$PORTIER_SIM" nix1 --control "$ctl" --no-stdin "$@" >"$out" 2>&1 &
+    PIDS+=($!)
+    WAIT_TIMEOUT=20 wait_file_line "$out" 'bus on ' >/dev/null || { cat "$out" >&2; fail "simulator $name did not start"; }
+    wait_for test -S "$ctl" || fail "simulator $name: no control socket"
+    where=$(grep -o 'bus on [^(]*' "$out" | head -1 | sed 's/^bus on //; s/ *$//')
+    case "$where" in tcp\ *) where="tcp://${where#tcp }" ;; esac
+    printf -v "${name}_BUS" '%s' "$where"
+}
+
 # expect_rc WANT CMD... : run CMD, fail unless its exit status is WANT. Output goes to $TMP/out.
 expect_rc() {
     local want=$1; shift

@@ -13,13 +13,10 @@ NEW=27AA000000000000
 BAUD=9600
 export XDG_STATE_HOME="$TMP/state"
 
-"$PORTIER_SIM" nix1 --slaves 3 --configured --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
-PIDS+=($!)
-WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TMP/sim.out"; fail "simulator did not start"; }
-PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
-wait_for test -S "$TMP/ctl" || fail "no control socket"
+nix1_sim sim --slaves 3 --configured
+PTS=$sim_BUS
 
-ctl() { py ctl "$TMP/ctl" "$*"; }   # send one control line to the simulator, print its answer
+ctl() { py ctl "$TMP/sim.ctl" "$*"; }   # send one control line to the simulator, print its answer
 nix1() { "$PORTIERCTL" nix1 "$PTS" --baud $BAUD "$@"; }
 jnix1() { "$PORTIERCTL" --json nix1 "$PTS" --baud $BAUD "$@"; }
 
@@ -87,8 +84,8 @@ bad 'not a slave address'                           --slave 27XX status
 bad 'is the broadcast address: use --broadcast'     --slave 27FFFFFFFFFFFF4E status
 bad 'not a NiX1 rate'                               --baud 9601 --slave $S1 version
 bad '--rewind: -1 is negative'                      --slave $S1 entries --rewind -1
-bad 'NAME: longer than 12 characters'               --slave $S1 file put "$TMP/ctl" FAR_TOO_LONG_NAME.TXT
-bad 'not a file name the slave accepts'             --slave $S1 file put "$TMP/ctl" NINECHARS.T
+bad 'NAME: longer than 12 characters'               --slave $S1 file put "$TMP/sim.ctl" FAR_TOO_LONG_NAME.TXT
+bad 'not a file name the slave accepts'             --slave $S1 file put "$TMP/sim.ctl" NINECHARS.T
 bad 'no-such-file: No such file or directory'       --slave $S1 file put "$TMP/no-such-file" A.TXT
 bad 'open: MINUTES: 0 is below the minimum 1'       --slave $S1 open 0
 bad 'open: MINUTES: 1441 is too large'              --slave $S1 open 1441

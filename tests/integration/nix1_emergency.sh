@@ -10,13 +10,10 @@ S2=2702000000000032
 S3=2703000000000005
 export XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/xdg"
 
-"$PORTIER_SIM" nix1 --slaves 3 --configured --baud 115200 --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
-PIDS+=($!)
-WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TMP/sim.out"; fail "simulator did not start"; }
-PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
-wait_for test -S "$TMP/ctl" || fail "no control socket"
+nix1_sim sim --slaves 3 --configured --baud 115200
+PTS=$sim_BUS
 
-ctl() { py ctl "$TMP/ctl" "$*"; }
+ctl() { py ctl "$TMP/sim.ctl" "$*"; }
 field() { ctl "status slave=$1" | tr ' ;' '\n\n' | sed -n "s/^$2=//p" | head -1; }
 nix1() { "$PORTIERCTL" nix1 "$PTS" --baud 115200 "$@"; }
 # every door of every slave unlocked / locked, as the simulator sees it

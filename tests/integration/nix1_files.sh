@@ -9,13 +9,10 @@ S2=2702000000000032
 BAUD=115200
 export XDG_STATE_HOME="$TMP/state"
 
-"$PORTIER_SIM" nix1 --slaves 3 --configured --baud $BAUD --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
-PIDS+=($!)
-WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TMP/sim.out"; fail "simulator did not start"; }
-PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
-wait_for test -S "$TMP/ctl" || fail "no control socket"
+nix1_sim sim --slaves 3 --configured --baud $BAUD
+PTS=$sim_BUS
 
-ctl() { py ctl "$TMP/ctl" "$*"; }   # send one control line to the simulator, print its answer
+ctl() { py ctl "$TMP/sim.ctl" "$*"; }   # send one control line to the simulator, print its answer
 nix1() { "$PORTIERCTL" nix1 "$PTS" --baud $BAUD "$@"; }
 jnix1() { "$PORTIERCTL" --json nix1 "$PTS" --baud $BAUD "$@"; }
 # at_least FILE REGEX N: FILE has at least N lines matching REGEX (bytes, not characters)

@@ -11,19 +11,12 @@ S2=2702000000000032
 S3=2703000000000005
 export XDG_STATE_HOME="$TMP/state"
 
-# start_sim NAME ARGS...: a simulator with a control socket $TMP/NAME.ctl; sets PORT (pty path or tcp://)
+# start_sim NAME ARGS...: a simulator with a control socket $TMP/NAME.ctl, its files in $TMP/NAME.sd; sets PORT
 start_sim() {
     local name=$1; shift
-    "$PORTIER_SIM" nix1 --control "$TMP/$name.ctl" --no-stdin --dir "$TMP/$name.sd" "$@" >"$TMP/$name.out" 2>&1 &
-    PIDS+=($!)
-    WAIT_TIMEOUT=20 wait_file_line "$TMP/$name.out" 'bus on ' >/dev/null || { cat "$TMP/$name.out"; fail "$name did not start"; }
-    local where
-    where=$(grep -o 'bus on [^(]*' "$TMP/$name.out" | head -1 | sed 's/^bus on //; s/ *$//')
-    case "$where" in
-        tcp\ *) PORT="tcp://${where#tcp }" ;;
-        *) PORT=$where ;;
-    esac
-    wait_for test -S "$TMP/$name.ctl" || fail "$name: no control socket"
+    nix1_sim "$name" --dir "$TMP/$name.sd" "$@"
+    local bus="${name}_BUS"
+    PORT=${!bus}
 }
 
 ctl() { py ctl "$TMP/$1.ctl" "$2"; }   # ctl NAME LINE: one control line to simulator NAME, prints its answer

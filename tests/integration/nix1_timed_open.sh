@@ -9,10 +9,8 @@ source "$(dirname "$0")/lib.sh"
 S1=270100000000006B
 export XDG_STATE_HOME="$TMP/state"
 mkdir -p "$TMP/usd"
-"$PORTIER_SIM" nix1 --slaves 1 --configured --dir "$TMP/usd" --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>&1 &
-PIDS+=($!)
-WAIT_TIMEOUT=20 wait_file_line "$TMP/sim.out" 'bus on ' >/dev/null || { cat "$TMP/sim.out"; fail "simulator did not start"; }
-PTS=$(grep -o 'bus on [^ ]*' "$TMP/sim.out" | head -1 | cut -d' ' -f3)
+nix1_sim sim --slaves 1 --configured --dir "$TMP/usd"
+PTS=$sim_BUS
 CONF_TXT="$TMP/usd/$S1/CONFIG.TXT"
 nix1() { "$PORTIERCTL" nix1 "$PTS" --slave $S1 --state "$TMP/cli.state" "$@"; }
 

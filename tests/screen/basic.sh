@@ -29,6 +29,10 @@ keys Escape; wait_gone 'Journal: +stored'
 keys /; wait_text 'Show events containing'
 keys -l nothing-like-this; keys Enter
 wait_text 'No event matches the filter'
+# an empty filter clears the fields only: the search stays (the same in every list pane)
+keys '\'; wait_text 'door:NAME device:NAME'
+keys Enter; wait_gone 'door:NAME device:NAME'
+wait_text 'No event matches the filter'
 keys Escape; wait_text 'console started'
 keys '\'; wait_text 'door:NAME device:NAME'
 keys -l 'sev:loud'; wait_text "unknown severity 'loud'"

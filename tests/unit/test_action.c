@@ -15,6 +15,7 @@
 #include "core/action.h"
 #include "core/device.h"
 #include "core/journal.h"
+#include "fixture_site.h"
 
 #include <sqlite3.h>
 
@@ -111,46 +112,21 @@ static const char *conf =
     "buses = ( { name = \"Bus 1\"; port = \"/dev/null\"; server_dir = \"/tmp\"; slaves = (\n"
     "  { address = \"270100000000006B\"; name = \"Lab\"; probe1 = { door = \"Lab\"; unit = 1; }; } ); } );\n";
 
-struct env {
-    struct site *site;
-    loop_t *loop;
-    struct journal *j;
-    char dir[64];
-};
-
-static struct env E;
+static struct fx_env E;
 
 static int setup(void **state)
 {
+    (void)state;
     memset(&fake, 0, sizeof fake);
-    struct config_diags d;
-    E.site = site_config_load_string(conf, "t.conf", &d);
-    config_diags_free(&d);
-    assert_non_null(E.site);
-    E.loop = loop_new_fake(1000000);
-    E.site->loop = E.loop;
-    snprintf(E.dir, sizeof E.dir, "/tmp/portier-act.XXXXXX");
-    assert_non_null(mkdtemp(E.dir));
-    char path[128], err[256];
-    snprintf(path, sizeof path, "%s/j.db", E.dir);
-    struct journal_opts o = { .path = path };
-    E.j = journal_open(&o, err, sizeof err);
-    assert_non_null(E.j);
-    E.site->journal_db = E.j;
-    event_bus_set_journal(site_events(E.site), journal_store_hook, E.j);
-    assert_int_equal(device_attach_all(E.site, registry, err, sizeof err), 0);
+    fx_env_open(&E, conf, "act", registry);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    device_detach_all(E.site);
-    journal_close(E.j);
-    site_free(E.site);
-    loop_free(E.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", E.dir);
-    return system(cmd) == 0 ? 0 : -1;
+    (void)state;
+    fx_env_close(&E);
+    return 0;
 }
 
 struct outcome {

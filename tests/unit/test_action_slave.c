@@ -14,6 +14,7 @@
 #include "core/action.h"
 #include "core/device.h"
 #include "core/journal.h"
+#include "fixture_site.h"
 
 /* ---- scripted NiX1 driver: answers after 10 ms; a setting whose value is "bad" fails ---- */
 struct fake_cmd {
@@ -86,46 +87,21 @@ static const char *conf =
     "  { address = \"270100000000006B\"; name = \"Lab\"; probe1 = { door = \"Lab door\"; unit = 1; }; },\n"
     "  { address = \"2702000000000032\"; name = \"Yard\"; probe1 = { door = \"Yard gate\"; unit = 2; }; } ); } );\n";
 
-static struct {
-    struct site *site;
-    loop_t *loop;
-    struct journal *j;
-    char dir[64];
-} E;
+static struct fx_env E;
 
 static int setup(void **state)
 {
     (void)state;
     memset(&fake, 0, sizeof fake);
-    struct config_diags d;
-    E.site = site_config_load_string(conf, "t.conf", &d);
-    config_diags_free(&d);
-    assert_non_null(E.site);
-    E.loop = loop_new_fake(1000000);
-    E.site->loop = E.loop;
-    snprintf(E.dir, sizeof E.dir, "/tmp/portier-slaveset.XXXXXX");
-    assert_non_null(mkdtemp(E.dir));
-    char path[128], err[256];
-    snprintf(path, sizeof path, "%s/j.db", E.dir);
-    struct journal_opts o = { .path = path };
-    E.j = journal_open(&o, err, sizeof err);
-    assert_non_null(E.j);
-    E.site->journal_db = E.j;
-    event_bus_set_journal(site_events(E.site), journal_store_hook, E.j);
-    assert_int_equal(device_attach_all(E.site, registry, err, sizeof err), 0);
+    fx_env_open(&E, conf, "slaveset", registry);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    device_detach_all(E.site);
-    journal_close(E.j);
-    site_free(E.site);
-    loop_free(E.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", E.dir);
-    return system(cmd) == 0 ? 0 : -1;
+    fx_env_close(&E);
+    return 0;
 }
 
 struct outcome {

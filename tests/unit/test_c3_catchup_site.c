@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +21,10 @@
 #include "drivers/c3/c3_time.h"
 #include "drivers/drivers.h"
 #include "sim/c3sim_net.h"
+
+#include "fixture.h"
+#include "fixture_c3.h"
+#include "fixture_site.h"
 
 struct fx {
     loop_t *loop;
@@ -39,31 +41,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void run_until(bool (*cond)(void), unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (!cond() && loop_mono_us() < end)
-        loop_run_once(F.loop, 10);
-}
-
-static void run_for(unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (loop_mono_us() < end)
-        loop_run_once(F.loop, 10);
-}
 
 /* Up, caught up and polling: the first status record has set the door sensors. */
 static bool live(void)
@@ -84,13 +61,7 @@ static void console_start(unsigned poll_ms)
                               " timeout_ms = 1000; doors = ( \"D1-%u\", \"D2-%u\", \"D3-%u\", \"D4-%u\" ); }",
                               i ? "," : "", i, (unsigned)F.port + i, poll_ms, i, i, i, i);
     snprintf(conf + o, sizeof conf - o, " );\n");
-    struct config_diags d;
-    F.site = site_config_load_string(conf, "test", &d);
-    if (!F.site)
-        config_diags_print(&d, stderr);
-    config_diags_free(&d);
-    assert_non_null(F.site);
-    F.site->loop = F.loop;
+    F.site = fx_site_load(conf, F.loop);
     char path[128];
     snprintf(path, sizeof path, "%s/journal.db", F.dir);
     struct journal_opts jo = { .path = path };
@@ -102,7 +73,7 @@ static void console_start(unsigned poll_ms)
     journal_attach(F.j, site_events(F.site));
     assert_int_equal(device_attach_all(F.site, drivers_registry, err, sizeof err), 0);
     device_start_all(F.site);
-    run_until(live, 30000);
+    fx_run_until(F.loop, live, 30000);
     assert_true(live());
 }
 
@@ -120,11 +91,10 @@ static void console_stop(void)
 static int setup_panels(enum c3sim_dialect d, size_t txn_cap, unsigned panels, double activity)
 {
     memset(&F, 0, sizeof F);
-    snprintf(F.dir, sizeof F.dir, "/tmp/portier-catchup.XXXXXX");
-    assert_non_null(mkdtemp(F.dir));
+    fx_tmpdir(F.dir, sizeof F.dir, "catchup");
     setenv("XDG_STATE_HOME", F.dir, 1);
     F.loop = loop_new();
-    F.port = free_port();
+    F.port = fx_free_port();
     if (panels > 1)
         F.port = (uint16_t)(20000 + (getpid() % 4000) * 10); /* ten in a row, below the ephemeral range */
     F.dialect = d;
@@ -136,10 +106,7 @@ static int setup_panels(enum c3sim_dialect d, size_t txn_cap, unsigned panels, d
     sc.panel.password = "";
     sc.panel.seed = 3;
     sc.panel.transactions = txn_cap;
-    char err[256];
-    F.sim = c3sim_server_new(F.loop, &sc, err, sizeof err);
-    assert_non_null(F.sim);
-    F.panel = c3sim_server_panel(F.sim, 0);
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
     return 0;
 }
 
@@ -158,9 +125,7 @@ static int teardown(void **state)
         console_stop();
     c3sim_server_free(F.sim);
     loop_free(F.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
-    assert_int_equal(system(cmd), 0);
+    fx_rmtree(F.dir);
     return 0;
 }
 
@@ -322,7 +287,7 @@ static void downtime_recovered_exactly_once(void **state)
     (void)state;
     first_start(100);
     burst(10); /* live */
-    run_for(800);
+    fx_run_for(F.loop, 800);
     assert_int_equal(check_exactly_once(0), 0);
     console_stop();
     burst(57); /* while nobody polls */
@@ -334,7 +299,7 @@ static void downtime_recovered_exactly_once(void **state)
     assert_non_null(strstr(gap, "portier was not polling"));
     assert_non_null(strstr(gap, "nothing lost, 58 events recovered"));
     burst(5); /* live again */
-    run_for(800);
+    fx_run_for(F.loop, 800);
     assert_int_equal(check_exactly_once(0), 58);
     /* A quick restart without activity: nothing recovered, nothing doubled. */
     console_stop();
@@ -349,7 +314,7 @@ static void downtime_recovered_by_time(void **state)
     (void)state;
     first_start(100);
     burst(10);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     console_stop();
     burst(40);
     console_start(100);
@@ -357,7 +322,7 @@ static void downtime_recovered_by_time(void **state)
     last_gap(gap, sizeof gap);
     assert_non_null(strstr(gap, "nothing lost, 40 events recovered"));
     burst(3);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     console_stop();
     console_start(100);
     assert_int_equal(check_exactly_once(0), 40);
@@ -368,12 +333,12 @@ static void key_value_log_recovered_once(void **state)
     (void)state;
     first_start(100);
     burst(12);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     console_stop();
     burst(25);
     console_start(100);
     burst(4);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     assert_int_equal(check_exactly_once(0), 25);
 }
 
@@ -382,7 +347,7 @@ static void wrapped_table_counts_lost(void **state)
     (void)state;
     first_start(100);
     burst(5);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     /* A restart places the position on a row Index. */
     console_stop();
     console_start(100);
@@ -420,9 +385,9 @@ static void wrapped_table_by_time_says_maybe(void **state)
     (void)state;
     first_start(100);
     burst(5);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     console_stop();
-    run_for(1100); /* a later second, so every row of the burst is newer than the position */
+    fx_run_for(F.loop, 1100); /* a later second, so every row of the burst is newer than the position */
     burst(450);
     console_start(100);
     char gap[300];
@@ -437,9 +402,9 @@ static void ring_overflow_recovered(void **state)
     first_start(2000); /* slow polling: the 30-event ring overflows */
     burst(100);
     uint64_t dropped0 = F.panel->events_dropped;
-    run_for(200);
+    fx_run_for(F.loop, 200);
     burst(100);
-    run_for(4500);
+    fx_run_for(F.loop, 4500);
     assert_true(F.panel->events_dropped > dropped0);
     size_t rec = check_exactly_once(0);
     assert_true(rec >= 70);
@@ -453,7 +418,7 @@ static void cut_during_catchup(void **state)
     (void)state;
     first_start(100);
     burst(3);
-    run_for(600);
+    fx_run_for(F.loop, 600);
     console_stop();
     console_start(100);
     console_stop();
@@ -476,12 +441,12 @@ static void panel_restart_while_watched(void **state)
     (void)state;
     first_start(100);
     burst(6);
-    run_for(600);
+    fx_run_for(F.loop, 600);
     c3sim_server_restart(F.sim, 0); /* 300 ms away, then the device-start event */
-    run_until(down, 3000);
-    run_until(live, 10000);
+    fx_run_until(F.loop, down, 3000);
+    fx_run_until(F.loop, live, 10000);
     burst(2);
-    run_for(1000);
+    fx_run_for(F.loop, 1000);
     /* The device-start row is in the table read and then in the ring (first connect after a boot): once. */
     assert_true(check_exactly_once(0) >= 1);
     char gap[300];
@@ -509,9 +474,9 @@ static void flood_ten_panels(void **state)
         dropped0 += c3sim_server_panel(F.sim, i)->events_dropped;
         c3sim_panel_set_activity(c3sim_server_panel(F.sim, i), 100.0);
     }
-    run_for(2500);
+    fx_run_for(F.loop, 2500);
     burst(120); /* and one panel gets a burst the ring cannot hold */
-    run_for(2500);
+    fx_run_for(F.loop, 2500);
     uint64_t dropped = 0, total = 0;
     for (unsigned i = 0; i < 10; i++) {
         struct c3sim_panel *p = c3sim_server_panel(F.sim, i);
@@ -523,7 +488,7 @@ static void flood_ten_panels(void **state)
      * then for a poll round. */
     uint64_t seen = 0, end = loop_mono_us() + 40000000u, quiet_since = loop_mono_us();
     while (loop_mono_us() < end && loop_mono_us() - quiet_since < 2500000u) {
-        run_for(100);
+        fx_run_for(F.loop, 100);
         uint64_t now = 0;
         for (unsigned i = 0; i < 10; i++)
             now += c3sim_server_panel(F.sim, i)->events_total;

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +18,10 @@
 #include "drivers/drivers.h"
 #include "sim/c3sim_net.h"
 
+#include "fixture.h"
+#include "fixture_c3.h"
+#include "fixture_site.h"
+
 struct fx {
     loop_t *loop;
     struct c3sim_server *sim;
@@ -29,10 +31,7 @@ struct fx {
     uint16_t port;
     char state_dir[64];
     /* command results */
-    int results, dones, in_command;
-    enum device_result res[8];
-    size_t res_out[8];
-    char msg[8][96];
+    struct fx_cmd cmd;       /* the last command's results */
     /* events */
     int ev_access, ev_door, ev_link;
     struct event last_access, last_door;
@@ -40,17 +39,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
 
 static void on_event(const struct event *ev, void *arg)
 {
@@ -68,26 +56,11 @@ static void on_event(const struct event *ev, void *arg)
     }
 }
 
-static void run_until(bool (*cond)(void), unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (!cond() && loop_mono_us() < end)
-        loop_run_once(F.loop, 20);
-}
-
-static void run_for(unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (loop_mono_us() < end)
-        loop_run_once(F.loop, 20);
-}
-
 static bool is_up(void) { return F.site->devices[0].link == LINK_UP; }
 static bool have_status(void)
 {
     return is_up() && F.site->outputs[0].state.sensor == SENSOR_CLOSED;
 }
-static bool done_once(void) { return F.dones > 0; }
 
 static void open_site(bool fresh);
 
@@ -95,21 +68,16 @@ static int setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof F);
-    snprintf(F.state_dir, sizeof F.state_dir, "/tmp/portier-c3dev.XXXXXX");
-    assert_non_null(mkdtemp(F.state_dir));
+    fx_tmpdir(F.state_dir, sizeof F.state_dir, "c3dev");
     setenv("XDG_STATE_HOME", F.state_dir, 1);
     F.loop = loop_new();
-    uint16_t port = free_port();
-    struct c3sim_server_cfg sc = { .port = port, .panels = 1, .restart_ms = 300 };
+    struct c3sim_server_cfg sc = { .restart_ms = 300 };
     sc.panel.model = c3sim_model_find("C3-400");
     sc.panel.dialect = C3SIM_DIALECT_SESSION;
     sc.panel.password = "";
     sc.panel.seed = 1;
-    char err[256];
-    F.sim = c3sim_server_new(F.loop, &sc, err, sizeof err);
-    assert_non_null(F.sim);
-    F.panel = c3sim_server_panel(F.sim, 0);
-    F.port = port;
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
+    F.port = sc.port;
     open_site(true);
     return 0;
 }
@@ -124,13 +92,7 @@ static void open_site(bool fresh)
              "  timeout_ms = 500; doors = ( \"D1\", \"D2\", \"D3\", \"D4\" ); aux = ( \"Siren\" ); } );\n"
              "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n",
              (unsigned)F.port);
-    struct config_diags d;
-    F.site = site_config_load_string(conf, "test", &d);
-    if (!F.site)
-        config_diags_print(&d, stderr);
-    config_diags_free(&d);
-    assert_non_null(F.site);
-    F.site->loop = F.loop;
+    F.site = fx_site_load(conf, F.loop);
     event_bus_subscribe(site_events(F.site), on_event, NULL);
     assert_int_equal(device_attach_all(F.site, drivers_registry, err, sizeof err), 0);
     F.dev = F.site->devices[0].drv;
@@ -141,11 +103,11 @@ static void open_site(bool fresh)
     assert_true(F.site->outputs[0].state.stale);
     device_start_all(F.site);
     if (!fresh) { /* as portierctl: on as soon as the link is up */
-        run_until(is_up, 5000);
+        fx_run_until(F.loop, is_up, 5000);
         assert_true(is_up());
         return;
     }
-    run_until(have_status, 5000);
+    fx_run_until(F.loop, have_status, 5000);
     assert_true(have_status());
 }
 
@@ -157,43 +119,13 @@ static int teardown(void **state)
     site_free(F.site);
     c3sim_server_free(F.sim);
     loop_free(F.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", F.state_dir);
-    assert_int_equal(system(cmd), 0);
+    fx_rmtree(F.state_dir);
     return 0;
-}
-
-static void on_result(void *ctx, size_t output, enum device_result result, const char *message)
-{
-    (void)ctx;
-    assert_int_equal(F.in_command, 0); /* never from inside command() */
-    if (F.results < 8) {
-        F.res[F.results] = result;
-        F.res_out[F.results] = output;
-        snprintf(F.msg[F.results], sizeof F.msg[0], "%s", message);
-    }
-    F.results++;
-}
-
-static void on_done(void *ctx)
-{
-    (void)ctx;
-    assert_int_equal(F.in_command, 0);
-    F.dones++;
 }
 
 static int command(enum device_op op, unsigned value, const size_t *outs, size_t n)
 {
-    F.results = F.dones = 0;
-    struct device_cmd cmd = { .op = op, .value = value, .outputs = outs, .n_outputs = n,
-                              .restore = SITE_RESTORE_PREVIOUS, .result = on_result, .done = on_done };
-    char err[128];
-    F.in_command = 1;
-    int rc = F.dev->ops->command(F.dev, &cmd, err, sizeof err);
-    F.in_command = 0;
-    if (rc == 0)
-        run_until(done_once, 5000);
-    return rc;
+    return fx_output_command(F.loop, F.dev, &F.cmd, op, value, outs, n, 5000);
 }
 
 static void test_link_and_states(void **state)
@@ -219,17 +151,17 @@ static void test_open_result_and_event(void **state)
     (void)state;
     size_t out = 1; /* D2 */
     assert_int_equal(command(DEVICE_OPEN, 3, &out, 1), 0);
-    assert_int_equal(F.dones, 1);
-    assert_int_equal(F.results, 1);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
-    assert_int_equal(F.res_out[0], 1);
+    assert_int_equal(F.cmd.dones, 1);
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res_out[0], 1);
     /* the panel released door 2; the adapter emulates the unlock until the pulse ends */
     assert_true(F.panel->door[1].relay);
     assert_false(F.site->outputs[1].state.locked);
     assert_true(F.site->outputs[1].state.open_until_us > event_now_us());
     /* the "remote opening" event arrives through the RT log with the door's name */
     F.ev_access = 0;
-    run_for(600);
+    fx_run_for(F.loop, 600);
     assert_true(F.ev_access >= 1);
     assert_int_equal(F.last_access.code, 8);
     assert_string_equal(F.last_access.door, "D2");
@@ -239,17 +171,17 @@ static void test_open_result_and_event(void **state)
 static void test_status_change_only_when_changed(void **state)
 {
     (void)state;
-    run_for(400);
+    fx_run_for(F.loop, 400);
     F.door2_events = 0;
-    run_for(600); /* several status records, nothing changed */
+    fx_run_for(F.loop, 600); /* several status records, nothing changed */
     assert_int_equal(F.door2_events, 0);
     char err[128];
     assert_int_equal(c3sim_panel_sensor(F.panel, 2, true, err, sizeof err), 0);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     assert_true(F.door2_events >= 1);
     assert_int_equal(F.site->outputs[1].state.sensor, SENSOR_OPEN);
     int after = F.door2_events;
-    run_for(600);
+    fx_run_for(F.loop, 600);
     assert_int_equal(F.door2_events, after); /* no repeats while it stays open */
 }
 
@@ -259,7 +191,7 @@ static void test_swipe_event(void **state)
     char err[128];
     F.ev_access = 0;
     assert_int_equal(c3sim_panel_swipe(F.panel, 3, 123456, 7, 0, 0, err, sizeof err), 0);
-    run_for(800);
+    fx_run_for(F.loop, 800);
     assert_true(F.ev_access >= 1);
     assert_int_equal(F.last_access.card, 123456);
     assert_string_equal(F.last_access.door, "D3");
@@ -275,10 +207,10 @@ static void test_unsupported(void **state)
     assert_true(F.dev->ops->supports(F.dev, DEVICE_CANCEL_ALARM, SIZE_MAX));
     size_t aux = 4;
     assert_int_equal(command(DEVICE_OPEN, 3, &aux, 1), 0);
-    assert_int_equal(F.results, 1);
-    assert_int_equal(F.res[0], DEVICE_RESULT_UNSUPPORTED);
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_UNSUPPORTED);
     assert_int_equal(command(DEVICE_AUX_ON, 255, &aux, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_true(F.panel->aux[0].on);
     assert_false(F.site->outputs[4].state.locked);
 }
@@ -288,22 +220,22 @@ static void test_emergency_and_restore(void **state)
     (void)state;
     size_t d1 = 0;
     assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &d1, 1), 0); /* door 1 held before the emergency */
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     size_t outs[4] = { 0, 1, 2, 3 };
     assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 4), 0);
-    assert_int_equal(F.results, 4);
+    assert_int_equal(F.cmd.results, 4);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(F.res[i], DEVICE_RESULT_OK);
+        assert_int_equal(F.cmd.res[i], DEVICE_RESULT_OK);
         assert_true(F.panel->door[i].latched);
         assert_true(F.site->outputs[i].state.emergency);
     }
-    run_for(300); /* the normal-open follow-ups */
+    fx_run_for(F.loop, 300); /* the normal-open follow-ups */
     for (int i = 0; i < 4; i++)
         assert_true(F.panel->door[i].normal_open);
     assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, outs, 4), 0);
-    assert_int_equal(F.results, 4);
+    assert_int_equal(F.cmd.results, 4);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(F.res[i], DEVICE_RESULT_OK);
+        assert_int_equal(F.cmd.res[i], DEVICE_RESULT_OK);
         assert_false(F.panel->door[i].normal_open);
         assert_false(F.site->outputs[i].state.emergency);
     }
@@ -322,18 +254,18 @@ static void test_offline_and_pending_emergency(void **state)
 {
     (void)state;
     c3sim_server_restart(F.sim, 0); /* the panel goes away for 300 ms */
-    run_until(is_down, 3000);
+    fx_run_until(F.loop, is_down, 3000);
     assert_true(is_down());
     assert_true(F.site->outputs[0].state.stale);
     size_t outs[2] = { 2, 3 };
     assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 2), 0);
-    assert_int_equal(F.results, 2);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OFFLINE);
-    assert_non_null(strstr(F.msg[0], "unlocks when the panel is back"));
+    assert_int_equal(F.cmd.results, 2);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OFFLINE);
+    assert_non_null(strstr(F.cmd.msg[0], "unlocks when the panel is back"));
     /* when it is back, the pending emergency is applied by itself */
-    run_until(is_up, 10000);
+    fx_run_until(F.loop, is_up, 10000);
     assert_true(is_up());
-    run_for(500);
+    fx_run_for(F.loop, 500);
     assert_true(F.panel->door[2].latched);
     assert_true(F.panel->door[3].latched);
     assert_true(F.site->outputs[2].state.emergency);
@@ -372,9 +304,9 @@ static void back_to_back(enum device_op first, enum device_op second)
         char err[128];
         assert_int_equal(F.dev->ops->command(F.dev, &cmd, err, sizeof err), 0);
     }
-    run_until(both_done, 8000);
+    fx_run_until(F.loop, both_done, 8000);
     assert_true(both_done());
-    run_for(500); /* the RT log's events of every step, and a status record */
+    fx_run_for(F.loop, 500); /* the RT log's events of every step, and a status record */
 }
 
 /* What the adapter shows of each door is what the panel does. */
@@ -414,7 +346,7 @@ static void test_emergency_on_right_after_off(void **state)
     (void)state;
     size_t outs[4] = { 0, 1, 2, 3 };
     assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 4), 0);
-    run_for(300);
+    fx_run_for(F.loop, 300);
     back_to_back(DEVICE_EMERGENCY_OFF, DEVICE_EMERGENCY_ON);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(T[0].res[i], DEVICE_RESULT_FAILED);
@@ -436,15 +368,15 @@ static void test_restore_in_a_later_run(void **state)
     (void)state;
     size_t outs[4] = { 0, 1, 2, 3 };
     assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 4), 0);
-    run_for(300);
+    fx_run_for(F.loop, 300);
     device_detach_all(F.site);
     loop_run_once(F.loop, 0);
     site_free(F.site);
     open_site(false); /* returns as soon as the panel answers: the unlock again is queued */
     assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, outs, 4), 0);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(F.res[i], DEVICE_RESULT_OK);
-    run_for(500);
+        assert_int_equal(F.cmd.res[i], DEVICE_RESULT_OK);
+    fx_run_for(F.loop, 500);
     for (int i = 0; i < 4; i++) {
         assert_false(F.panel->door[i].normal_open);
         assert_false(F.panel->door[i].latched);
@@ -469,10 +401,10 @@ static void test_close_ends_normal_open(void **state)
     assert_true(F.panel->door[1].normal_open);
     assert_string_equal(site_output_state_word(&F.site->outputs[1]), "normal open");
     assert_int_equal(command(DEVICE_CLOSE, 0, &d2, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_false(F.panel->door[1].normal_open);
     assert_false(F.site->outputs[1].state.normal_open);
-    run_for(400); /* the events 205 and 9 from the RT log agree */
+    fx_run_for(F.loop, 400); /* the events 205 and 9 from the RT log agree */
     assert_false(F.site->outputs[1].state.normal_open);
     assert_string_equal(site_output_state_word(&F.site->outputs[1]), "closed");
     assert_doors_as_panel();

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +16,9 @@
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_store.h"
 #include "sim/c3sim_net.h"
+
+#include "fixture.h"
+#include "fixture_c3.h"
 
 struct fx {
     loop_t *loop;
@@ -34,47 +35,20 @@ struct fx {
 
 static struct fx F;
 
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void run_until(bool (*cond)(void), unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (!cond() && loop_mono_us() < end)
-        loop_run_once(F.loop, 20);
-}
-
-static bool online(void) { return c3_session_state(F.s) == C3_ST_ONLINE; }
 static bool finished(void) { return F.done; }
 
 static int setup_dialect(enum c3sim_dialect d)
 {
     memset(&F, 0, sizeof F);
     F.loop = loop_new();
-    uint16_t port = free_port();
-    struct c3sim_server_cfg sc = { .port = port, .panels = 1, .restart_ms = 200 };
+    struct c3sim_server_cfg sc = { .restart_ms = 200 };
     sc.panel.model = c3sim_model_find("C3-200");
     sc.panel.dialect = d;
     sc.panel.password = "";
     sc.panel.seed = 7;
-    char err[256];
-    F.sim = c3sim_server_new(F.loop, &sc, err, sizeof err);
-    assert_non_null(F.sim);
-    F.panel = c3sim_server_panel(F.sim, 0);
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
     struct c3_session_config cfg = { .dialect = C3_DIALECT_AUTO, .request_timeout_ms = 2000 };
-    assert_int_equal(tcp_resolve("127.0.0.1", port, &cfg.addr, err, sizeof err), 0);
-    F.s = c3_session_new(F.loop, &cfg, NULL);
-    c3_session_start(F.s);
-    run_until(online, 3000);
-    assert_true(online());
+    F.s = fx_c3_online(F.loop, sc.port, &cfg);
     return 0;
 }
 
@@ -136,7 +110,7 @@ static int run(enum c3_store_op op, int kind, const char *table, const char *csv
     if (csvtext)
         csv_free(&rows);
     assert_non_null(st);
-    run_until(finished, 20000);
+    fx_run_until(F.loop, finished, 20000);
     assert_true(F.done);
     return F.err;
 }

@@ -202,6 +202,62 @@ static void bad_rows_name_line_and_field(void **state)
     import_error(C3_KIND_HOLIDAYS, "holiday", "date,loop\n2024-02-03,weekly\n", "line 2: loop: 'weekly'");
 }
 
+/* Raw rows name where they came from (a file's line, or the panel's row for rows read from it) in every check; an
+ * empty or missing cell is written as 0 for a number and as no bytes for text. */
+static void raw_rows_name_origin_and_empty_cells(void **state)
+{
+    (void)state;
+    const struct c3_table_def *def = c3_table_find(defs, ndefs, "user");
+    assert_non_null(def);
+    static const char *const cols[] = { "Pin", "Password" };
+    struct csv raw;
+    char err[200];
+    assert_int_equal(csv_init(&raw, cols, 2), 0);
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "x", "" }, 0), 0);
+    assert_int_equal(c3_rows_check(def, &raw, err, sizeof err), -1);
+    assert_string_equal(err, "the panel's row 1: Pin: 'x' is not a number");
+    assert_int_equal(csv_set(&raw, 0, 0, "5"), 0);
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "y", "" }, 7), 0);
+    assert_int_equal(c3_rows_check(def, &raw, err, sizeof err), -1);
+    assert_string_equal(err, "line 7: Pin: 'y' is not a number");
+    struct c3_buf b = { 0 };
+    size_t row1 = 1;
+    assert_int_equal(c3_rows_deldata(def, &raw, &row1, 1, &b, err, sizeof err), -1);
+    assert_string_equal(err, "line 7: Pin: 'y' is not a number");
+    c3_buf_free(&b);
+    assert_int_equal(csv_set(&raw, 1, 0, "6"), 0);
+
+    /* the same rows with every field given: 0 for numbers, empty text */
+    struct csv full;
+    const char *fcols[C3_TABLE_FIELDS_MAX], *vals[C3_TABLE_FIELDS_MAX];
+    for (size_t f = 0; f < def->nfields; f++)
+        fcols[f] = def->fields[f].name;
+    assert_int_equal(csv_init(&full, fcols, def->nfields), 0);
+    for (size_t r = 0; r < 2; r++) {
+        for (size_t f = 0; f < def->nfields; f++)
+            vals[f] = strcmp(def->fields[f].name, "Pin") == 0 ? csv_cell(&raw, r, 0)
+                      : def->fields[f].type == 's'             ? ""
+                                                               : "0";
+        assert_int_equal(csv_add(&full, vals, 0), 0);
+    }
+    const size_t rows[] = { 0, 1 };
+    struct c3_buf a = { 0 }, c = { 0 };
+    assert_int_equal(c3_rows_setdata(def, &raw, rows, 2, &a, err, sizeof err), 0);
+    assert_int_equal(c3_rows_setdata(def, &full, rows, 2, &c, err, sizeof err), 0);
+    assert_int_equal(a.len, c.len);
+    assert_memory_equal(a.p, c.p, a.len);
+    c3_buf_free(&a);
+    c3_buf_free(&c);
+    assert_int_equal(c3_rows_deldata(def, &raw, rows, 2, &a, err, sizeof err), 0);
+    assert_int_equal(c3_rows_deldata(def, &full, rows, 2, &c, err, sizeof err), 0);
+    assert_int_equal(a.len, c.len);
+    assert_memory_equal(a.p, c.p, a.len);
+    c3_buf_free(&a);
+    c3_buf_free(&c);
+    csv_free(&raw);
+    csv_free(&full);
+}
+
 static void cards_go_into_users(void **state)
 {
     (void)state;
@@ -308,6 +364,7 @@ int main(void)
         cmocka_unit_test(formats),
         cmocka_unit_test_setup(roundtrips, setup),
         cmocka_unit_test_setup(bad_rows_name_line_and_field, setup),
+        cmocka_unit_test_setup(raw_rows_name_origin_and_empty_cells, setup),
         cmocka_unit_test_setup(cards_go_into_users, setup),
         cmocka_unit_test(differences),
         cmocka_unit_test(user_doors),

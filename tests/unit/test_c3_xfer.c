@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +17,9 @@
 #include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_xfer.h"
 #include "sim/c3sim_net.h"
+
+#include "fixture.h"
+#include "fixture_c3.h"
 
 struct fx {
     loop_t *loop;
@@ -36,49 +37,22 @@ struct fx {
 
 static struct fx F;
 
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void run_until(bool (*cond)(void), unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (!cond() && loop_mono_us() < end)
-        loop_run_once(F.loop, 20);
-}
-
-static bool online(void) { return c3_session_state(F.s) == C3_ST_ONLINE; }
 static bool finished(void) { return F.done; }
 
 static int setup_dialect(enum c3sim_dialect d, size_t txn_cap)
 {
     memset(&F, 0, sizeof F);
     F.loop = loop_new();
-    uint16_t port = free_port();
-    struct c3sim_server_cfg sc = { .port = port, .panels = 1, .restart_ms = 200 };
+    struct c3sim_server_cfg sc = { .restart_ms = 200 };
     sc.panel.model = c3sim_model_find("C3-400");
     sc.panel.dialect = d;
     sc.panel.password = "";
     sc.panel.seed = 7;
     sc.panel.transactions = txn_cap;
-    char err[256];
-    F.sim = c3sim_server_new(F.loop, &sc, err, sizeof err);
-    assert_non_null(F.sim);
-    F.panel = c3sim_server_panel(F.sim, 0);
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
     struct c3_session_config cfg = { .dialect = C3_DIALECT_AUTO, .request_timeout_ms = 1000, .backoff_min_ms = 50,
                                      .backoff_max_ms = 200 };
-    assert_int_equal(tcp_resolve("127.0.0.1", port, &cfg.addr, err, sizeof err), 0);
-    F.s = c3_session_new(F.loop, &cfg, NULL);
-    c3_session_start(F.s);
-    run_until(online, 3000);
-    assert_true(online());
+    F.s = fx_c3_online(F.loop, sc.port, &cfg);
     return 0;
 }
 
@@ -138,7 +112,7 @@ static int xfer_get(uint8_t cmd, const void *p, size_t len)
     int err;
     F.x = c3_xfer_get(F.s, cmd, p, len, &o, on_done, NULL, &err);
     assert_non_null(F.x);
-    run_until(finished, 10000);
+    fx_run_until(F.loop, finished, 10000);
     assert_true(F.done);
     F.x = NULL;
     return F.err;
@@ -151,7 +125,7 @@ static int xfer_write(uint8_t cmd, const struct c3_buf *b)
     int err;
     F.x = c3_xfer_write(F.s, cmd, b->p, b->len, &o, on_done, NULL, &err);
     assert_non_null(F.x);
-    run_until(finished, 10000);
+    fx_run_until(F.loop, finished, 10000);
     assert_true(F.done);
     F.x = NULL;
     return F.err;

@@ -14,17 +14,14 @@
 
 #include "config/site_config.h"
 
+#include "fixture.h"
+#include "fixture_site.h"
+
 /* A minimal valid configuration; cases append or replace parts of it. */
 #define SITE "site = { name = \"T\"; };\n"
 #define PANEL(extra) "panels = ( { name = \"P\"; host = \"127.0.0.1\";" extra " } );\n"
 
-struct vcase {
-    const char *text;
-    const char *expect; /* the exact diagnostics, "" when none */
-    bool valid;
-};
-
-static const struct vcase cases[] = {
+static const struct fx_conf_case cases[] = {
     /* valid */
     { SITE PANEL(""), "", true },
     { SITE PANEL(" model = \"C3-200\"; doors = ( \"A\", \"B\" );"), "", true },
@@ -160,32 +157,11 @@ static const struct vcase cases[] = {
       "t.conf:3: daemon socket path is longer than 107 bytes (a Unix socket limit)\n", false },
 };
 
-static char *diag_text(const struct config_diags *d)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    config_diags_print(d, f);
-    fclose(f);
-    return buf;
-}
 
 static void test_table(void **state)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct config_diags d;
-        struct site *s = site_config_load_string(cases[i].text, "t.conf", &d);
-        char *got = diag_text(&d);
-        if (strcmp(got, cases[i].expect) != 0 || (s != NULL) != cases[i].valid) {
-            fprintf(stderr, "case %zu:\n%s--- expected:\n%s--- got (%s):\n%s", i, cases[i].text, cases[i].expect,
-                    s ? "valid" : "invalid", got);
-            fail();
-        }
-        free(got);
-        site_free(s);
-        config_diags_free(&d);
-    }
+    (void)state;
+    fx_conf_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_model(void **state)
@@ -242,24 +218,16 @@ static char tmpdir[256];
 
 static int mk_tmp(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/portier-cfg.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    (void)state;
+    fx_tmpdir(tmpdir, sizeof tmpdir, "cfg");
+    return 0;
 }
 
 static int rm_tmp(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(chmod(path, mode), 0);
+    (void)state;
+    fx_rmtree(tmpdir);
+    return 0;
 }
 
 static void test_permissions(void **state)
@@ -267,11 +235,11 @@ static void test_permissions(void **state)
     char path[300], pw[300], expect[1200];
     snprintf(path, sizeof path, "%s/p.conf", tmpdir);
     /* A password in a world-readable file is refused with the fix. */
-    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\";\n password = \"1234\"; } );\n", 0644);
+    fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\";\n password = \"1234\"; } );\n", 0644);
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
     assert_null(s);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     snprintf(expect, sizeof expect,
              "%s:3: a password is set but %s is readable by group or others (mode 0644): run chmod 600 %s\n", path,
              path, path);
@@ -286,18 +254,18 @@ static void test_permissions(void **state)
     site_free(s);
     config_diags_free(&d);
     /* No password: any mode is fine. */
-    write_file(path, SITE PANEL(""), 0644);
+    fx_write_file(path, SITE PANEL(""), 0644);
     s = site_config_load(path, &d);
     assert_non_null(s);
     site_free(s);
     config_diags_free(&d);
     /* A password file (relative to the config) is read; both files must be private. */
     snprintf(pw, sizeof pw, "%s/a.pw", tmpdir);
-    write_file(pw, "s3cret\n", 0640);
-    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"a.pw\"; } );\n", 0600);
+    fx_write_file(pw, "s3cret\n", 0640);
+    fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"a.pw\"; } );\n", 0600);
     s = site_config_load(path, &d);
     assert_null(s);
-    got = diag_text(&d);
+    got = fx_diag_text(&d);
     snprintf(expect, sizeof expect,
              "%s:2: password_file %s is readable by group or others (mode 0640): run chmod 600 %s\n", path, pw, pw);
     assert_string_equal(got, expect);
@@ -313,7 +281,7 @@ static void test_permissions(void **state)
     snprintf(pw, sizeof pw, "%s/none.conf", tmpdir);
     s = site_config_load(pw, &d);
     assert_null(s);
-    got = diag_text(&d);
+    got = fx_diag_text(&d);
     snprintf(expect, sizeof expect, "%s: no such file\n", pw);
     assert_string_equal(got, expect);
     free(got);
@@ -326,7 +294,7 @@ static char *load_diag(const char *path)
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
     assert_null(s);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     config_diags_free(&d);
     return got;
 }
@@ -358,7 +326,7 @@ static void test_special_files(void **state)
     assert_string_equal(got, expect);
     free(got);
     snprintf(path, sizeof path, "%s/nul.conf", tmpdir);
-    write_file(path, SITE "\n\n", 0600);
+    fx_write_file(path, SITE "\n\n", 0600);
     FILE *f = fopen(path, "a");
     fputs("x = 1;", f);
     fputc(0, f);
@@ -383,7 +351,7 @@ static void test_special_files(void **state)
         char text[400], shown[400];
         snprintf(text, sizeof text, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"%s\"; } );\n",
                  pw[i].file);
-        write_file(path, text, 0600);
+        fx_write_file(path, text, 0600);
         if (pw[i].file[0] == '/')
             snprintf(shown, sizeof shown, "%s", pw[i].file);
         else
@@ -394,7 +362,7 @@ static void test_special_files(void **state)
         free(got);
     }
     /* A readable system file: said so, but no "chmod 600 /etc/passwd". */
-    write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"/etc/passwd\"; } );\n", 0600);
+    fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"/etc/passwd\"; } );\n", 0600);
     got = load_diag(path);
     assert_non_null(strstr(got, "password_file /etc/passwd is readable by group or others"));
     assert_non_null(strstr(got, "keep the password in a file of your own with mode 600"));
@@ -414,7 +382,7 @@ static void test_search_order(void **state)
     assert_int_equal(mkdir(xdg, 0700), 0);
     assert_int_equal(mkdir(p, 0700), 0);
     snprintf(p, sizeof p, "%s/portier/portier.conf", xdg);
-    write_file(p, SITE PANEL(""), 0600);
+    fx_write_file(p, SITE PANEL(""), 0600);
     assert_non_null(site_config_find(NULL, buf, sizeof buf));
     assert_string_equal(buf, p);
     /* check: summary on out, nothing on err */
@@ -450,7 +418,7 @@ static void test_example_file(void **state)
     }
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     assert_string_equal(got, "");
     free(got);
     assert_non_null(s);

@@ -14,15 +14,12 @@
 
 #include "config/site_config.h"
 
+#include "fixture.h"
+#include "fixture_site.h"
+
 #define SITE "site = { name = \"Head office\"; };\npanels = ( { name = \"P\"; host = \"127.0.0.1\"; } );\n"
 
-struct vcase {
-    const char *text;
-    const char *expect;
-    bool valid;
-};
-
-static const struct vcase cases[] = {
+static const struct fx_conf_case cases[] = {
     { SITE "mqtt = { host = \"127.0.0.1\"; };\n", "", true },
     { SITE "mqtt = { port = 1883; };\n", "t.conf:3: mqtt: missing required key 'host'\n", false },
     { SITE "mqtt = { host = \"h\"; hots = 1; };\n", "t.conf:3: unknown key 'hots' in mqtt\n", false },
@@ -73,32 +70,11 @@ static const struct vcase cases[] = {
     { SITE "mqtt = ( );\n", "t.conf:3: 'mqtt' must be a group, not a list\n", false },
 };
 
-static char *diag_text(const struct config_diags *d)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    config_diags_print(d, f);
-    fclose(f);
-    return buf;
-}
 
 static void test_table(void **state)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct config_diags d;
-        struct site *s = site_config_load_string(cases[i].text, "t.conf", &d);
-        char *got = diag_text(&d);
-        if (strcmp(got, cases[i].expect) != 0 || (s != NULL) != cases[i].valid) {
-            fprintf(stderr, "case %zu:\n%s--- expected:\n%s--- got (%s):\n%s", i, cases[i].text, cases[i].expect,
-                    s ? "valid" : "invalid", got);
-            fail();
-        }
-        free(got);
-        site_free(s);
-        config_diags_free(&d);
-    }
+    (void)state;
+    fx_conf_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_defaults(void **state)
@@ -129,31 +105,23 @@ static char tmpdir[256];
 
 static int mk_tmp(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/portier-cfgm.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    (void)state;
+    fx_tmpdir(tmpdir, sizeof tmpdir, "cfgm");
+    return 0;
 }
 
 static int rm_tmp(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(chmod(path, mode), 0);
+    (void)state;
+    fx_rmtree(tmpdir);
+    return 0;
 }
 
 static void expect_diags(const char *path, const char *expect)
 {
     struct config_diags d;
     struct site *s = site_config_load(path, &d);
-    char *got = diag_text(&d);
+    char *got = fx_diag_text(&d);
     assert_string_equal(got, expect);
     assert_null(s);
     free(got);
@@ -165,10 +133,10 @@ static void test_password_file(void **state)
     char path[300], pw[300], expect[1500];
     snprintf(path, sizeof path, "%s/m.conf", tmpdir);
     snprintf(pw, sizeof pw, "%s/mqtt.pw", tmpdir);
-    write_file(pw, "br0ker pass\n", 0600);
+    fx_write_file(pw, "br0ker pass\n", 0600);
     const char *text = SITE "mqtt = { host = \"h\"; username = \"portier\";\n password_file = \"mqtt.pw\"; };\n";
     /* the configuration names a password file: it must be private itself */
-    write_file(path, text, 0644);
+    fx_write_file(path, text, 0644);
     snprintf(expect, sizeof expect,
              "%s:4: a password is set but %s is readable by group or others (mode 0644): run chmod 600 %s\n", path,
              path, path);
@@ -192,7 +160,7 @@ static void test_password_file(void **state)
     snprintf(expect, sizeof expect, "%s:4: password_file %s: no such file\n", path, pw);
     expect_diags(path, expect);
     /* TLS files must be readable */
-    write_file(path, SITE "mqtt = { host = \"h\";\n tls = { ca = \"none.pem\"; }; };\n", 0600);
+    fx_write_file(path, SITE "mqtt = { host = \"h\";\n tls = { ca = \"none.pem\"; }; };\n", 0600);
     snprintf(expect, sizeof expect, "%s:4: tls ca %s/none.pem: No such file or directory\n", path, tmpdir);
     expect_diags(path, expect);
 }

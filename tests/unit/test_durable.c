@@ -159,6 +159,33 @@ static void test_mkdirs(void **state)
     assert_int_equal(durable_mkdirs("", 0700), -1);
 }
 
+/* rm -rf of a tree with files, a subdirectory and a symbolic link out of it: all of it goes, what the link names
+ * stays; a missing directory is already gone. */
+static void test_remove_tree(void **state)
+{
+    (void)state;
+    char t[128], p[200], err[256], outside[160];
+    snprintf(t, sizeof t, "%s/tree", dir);
+    snprintf(p, sizeof p, "%s/a/b", t);
+    assert_int_equal(durable_mkdirs(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/a/b/file", t);
+    assert_int_equal(durable_write(p, "x", 1, 0600, 0, err, sizeof err), 0);
+    snprintf(p, sizeof p, "%s/top", t);
+    assert_int_equal(durable_write(p, "y", 1, 0600, 0, err, sizeof err), 0);
+    snprintf(outside, sizeof outside, "%s/kept", dir);
+    assert_int_equal(durable_mkdirs(outside, 0700), 0);
+    snprintf(p, sizeof p, "%s/kept/file", dir);
+    assert_int_equal(durable_write(p, "z", 1, 0600, 0, err, sizeof err), 0);
+    snprintf(p, sizeof p, "%s/a/link", t);
+    assert_int_equal(symlink(outside, p), 0);
+    assert_int_equal(durable_remove_tree(t), 0);
+    struct stat st;
+    assert_int_equal(lstat(t, &st), -1);
+    snprintf(p, sizeof p, "%s/kept/file", dir);
+    assert_int_equal(stat(p, &st), 0); /* the link was removed, not followed */
+    assert_int_equal(durable_remove_tree(t), 0);
+}
+
 /* A child rewrites the file in a loop with alternating contents of different sizes and is killed at a random
  * moment: the file must always hold one complete version (never a mix, never empty, never truncated). */
 static void test_kill9_leaves_a_complete_file(void **state)
@@ -294,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_failures_keep_the_old_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_leaves_a_complete_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statedir_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statedir_name, setup, teardown),

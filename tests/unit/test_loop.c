@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -156,6 +158,41 @@ static void signal_through_fd(void **state)
     loop_free(loop);
 }
 
+/* A child forked from a loop's process gets its signals back, its own process group and SIGTERM at the parent's
+ * death; a child whose parent is already gone is told so. */
+static void child_detached_from_loop(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new();
+    assert_non_null(loop);
+    assert_int_equal(loop_add_signal(loop, SIGUSR1, NULL, NULL), 0); /* SIGUSR1 now blocked here */
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        if (loop_child_detach(parent) != 0)
+            bad |= 1;
+        sigset_t now;
+        sigprocmask(SIG_SETMASK, NULL, &now);
+        if (sigismember(&now, SIGUSR1) || sigismember(&now, SIGTERM))
+            bad |= 2;
+        if (getpgid(0) != getpid())
+            bad |= 4;
+        int sig = 0;
+        if (prctl(PR_GET_PDEATHSIG, &sig) != 0 || sig != SIGTERM)
+            bad |= 8;
+        if (loop_child_detach(parent + 1) != -1) /* not our parent: as if it had died */
+            bad |= 16;
+        _exit(bad);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +201,7 @@ int main(void)
         cmocka_unit_test(fd_readiness),
         cmocka_unit_test(real_timer_wakes_poll),
         cmocka_unit_test(signal_through_fd),
+        cmocka_unit_test(child_detached_from_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,9 @@
 #include "sim/nix1sim_bus.h"
 #include "sim/nix1sim_slave.h"
 
+#include "fixture.h"
+#include "fixture_site.h"
+
 #define NS 3
 static const char *const ADDR[NS] = { "270100000000006B", "2702000000000032", "2703000000000005" };
 
@@ -37,10 +40,7 @@ struct fx {
     char dir[64];
     struct site *site;
     struct device *dev;
-    int results, dones, in_command;
-    enum device_result res[16];
-    size_t res_out[16];
-    char msg[16][128];
+    struct fx_cmd cmd;       /* the last command's results */
     int gets;
     struct device_setting got[DEVICE_SETTINGS_MAX];
     size_t ngot;
@@ -85,13 +85,6 @@ static void on_event(const struct event *ev, void *arg)
     }
 }
 
-static void run_until(bool (*cond)(void), unsigned ms)
-{
-    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
-    while (!cond() && loop_mono_us() < end)
-        loop_run_once(F.loop, 20);
-}
-
 static bool all_online(void)
 {
     return F.site->devices[0].link == LINK_UP && strstr(F.site->devices[0].link_detail, "3/3") != NULL;
@@ -108,8 +101,6 @@ static bool snapshot_done(void)
     return all_online();
 }
 
-static bool done_once(void) { return F.dones > 0; }
-
 /* Called before the adapter starts (e.g. to leave a state file from a "previous run"). */
 static void (*prepare)(const char *pty);
 static unsigned poll_ms_conf;
@@ -119,8 +110,7 @@ static int setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof F);
-    snprintf(F.dir, sizeof F.dir, "/tmp/portier-n1dev.XXXXXX");
-    assert_non_null(mkdtemp(F.dir));
+    fx_tmpdir(F.dir, sizeof F.dir, "n1dev");
     char st[128];
     snprintf(st, sizeof st, "%s/state", F.dir);
     setenv("XDG_STATE_HOME", st, 1);
@@ -161,14 +151,8 @@ static int setup(void **state)
              " ); } );\n"
              "emergency = { doors = \"all\"; confirm = \"none\"; restore = \"previous\"; };\n",
              pty, pm, ADDR[0], ADDR[1], ADDR[2]);
-    struct config_diags d;
-    F.site = site_config_load_string(conf, "test", &d);
-    if (!F.site)
-        config_diags_print(&d, stderr);
-    config_diags_free(&d);
-    assert_non_null(F.site);
+    F.site = fx_site_load(conf, F.loop);
     assert_int_equal(F.site->n_outputs, 5);
-    F.site->loop = F.loop;
     event_bus_subscribe(site_events(F.site), on_event, NULL);
     char err[256];
     assert_int_equal(device_attach_all(F.site, drivers_registry, err, sizeof err), 0);
@@ -178,7 +162,7 @@ static int setup(void **state)
     if (prepare)
         prepare(pty);
     device_start_all(F.site);
-    run_until(snapshot_done, 10000);
+    fx_run_until(F.loop, snapshot_done, 10000);
     assert_true(snapshot_done());
     return 0;
 }
@@ -193,46 +177,16 @@ static int teardown(void **state)
         nix1sim_slave_free(F.sl[i]);
     nix1sim_bus_free(F.bus);
     loop_free(F.loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
-    assert_int_equal(system(cmd), 0);
+    fx_rmtree(F.dir);
     prepare = NULL;
     poll_ms_conf = 0;
     use_tcp = false;
     return 0;
 }
 
-static void on_result(void *ctx, size_t output, enum device_result result, const char *message)
-{
-    (void)ctx;
-    assert_int_equal(F.in_command, 0);
-    if (F.results < 16) {
-        F.res[F.results] = result;
-        F.res_out[F.results] = output;
-        snprintf(F.msg[F.results], sizeof F.msg[0], "%s", message);
-    }
-    F.results++;
-}
-
-static void on_done(void *ctx)
-{
-    (void)ctx;
-    assert_int_equal(F.in_command, 0);
-    F.dones++;
-}
-
 static int command(enum device_op op, unsigned value, const size_t *outs, size_t n)
 {
-    F.results = F.dones = 0;
-    struct device_cmd cmd = { .op = op, .value = value, .outputs = outs, .n_outputs = n,
-                              .restore = SITE_RESTORE_PREVIOUS, .result = on_result, .done = on_done };
-    char err[128];
-    F.in_command = 1;
-    int rc = F.dev->ops->command(F.dev, &cmd, err, sizeof err);
-    F.in_command = 0;
-    if (rc == 0)
-        run_until(done_once, 20000);
-    return rc;
+    return fx_output_command(F.loop, F.dev, &F.cmd, op, value, outs, n, 20000);
 }
 
 static void test_link_and_states(void **state)
@@ -276,21 +230,21 @@ static void test_hold_release_lockout(void **state)
     (void)state;
     size_t o = 0; /* S1 in */
     assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &o, 1), 0);
-    assert_int_equal(F.results, 1);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_string_equal(F.sl[0]->cfg.cron, "* * * * *");
     assert_int_equal(F.sl[0]->cfg.cron_mode, 1);
     assert_true(F.site->outputs[0].state.held_open);
     assert_true(F.site->outputs[1].state.held_open); /* slave-wide */
     assert_int_equal(command(DEVICE_RELEASE, 0, &o, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_false(F.sl[0]->cfg.has_cron);
     assert_int_equal(F.sl[0]->cfg.cron_mode, 0);
     assert_false(F.site->outputs[0].state.held_open);
     assert_true(F.site->outputs[0].state.locked);
     size_t p = 1; /* S1 out */
     assert_int_equal(command(DEVICE_LOCKOUT_ON, 0, &p, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_true(F.sl[0]->cfg.lock[1]);
     assert_false(F.sl[0]->cfg.lock[0]);
     assert_true(F.site->outputs[1].state.locked_out);
@@ -298,7 +252,7 @@ static void test_hold_release_lockout(void **state)
     assert_false(F.sl[0]->cfg.lock[1]);
     assert_false(F.dev->ops->supports(F.dev, DEVICE_NORMAL_OPEN_ON, 0));
     assert_int_equal(command(DEVICE_NORMAL_OPEN_ON, 0, &p, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_UNSUPPORTED);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_UNSUPPORTED);
 }
 
 static void test_emergency_whole_bus(void **state)
@@ -306,9 +260,9 @@ static void test_emergency_whole_bus(void **state)
     (void)state;
     size_t outs[5] = { 0, 1, 2, 3, 4 };
     assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 5), 0);
-    assert_int_equal(F.results, 5);
+    assert_int_equal(F.cmd.results, 5);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(F.res[i], DEVICE_RESULT_OK);
+        assert_int_equal(F.cmd.res[i], DEVICE_RESULT_OK);
         assert_true(F.site->outputs[i].state.emergency);
         assert_false(F.site->outputs[i].state.locked_out);
     }
@@ -320,9 +274,9 @@ static void test_emergency_whole_bus(void **state)
     }
     assert_true(nix1_door_emergency_active(nix1_device_door(F.dev)));
     assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, outs, 5), 0);
-    assert_int_equal(F.results, 5);
+    assert_int_equal(F.cmd.results, 5);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(F.res[i], DEVICE_RESULT_OK);
+        assert_int_equal(F.cmd.res[i], DEVICE_RESULT_OK);
         assert_false(F.site->outputs[i].state.emergency);
     }
     assert_false(F.sl[0]->cfg.has_cron);
@@ -343,8 +297,8 @@ static void test_emergency_partial(void **state)
     (void)state;
     size_t o = 4; /* S3 out: locked out before */
     assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, &o, 1), 0);
-    assert_int_equal(F.results, 1);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_string_equal(F.sl[2]->cfg.cron, "* * * * *");
     assert_int_equal(F.sl[2]->cfg.cron_mode, 1);
     assert_false(F.sl[2]->cfg.lock[1]);
@@ -354,7 +308,7 @@ static void test_emergency_partial(void **state)
     assert_true(F.site->outputs[4].state.emergency);
     assert_false(F.site->outputs[0].state.emergency);
     assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, &o, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
     assert_false(F.sl[2]->cfg.has_cron);
     assert_int_equal(F.sl[2]->cfg.cron_mode, 0);
     assert_true(F.sl[2]->cfg.lock[1]);
@@ -369,10 +323,10 @@ static void test_unreachable_slave(void **state)
     F.sl[1]->muted = true;
     size_t o = 2; /* S2 in */
     assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &o, 1), 0);
-    assert_int_equal(F.results, 1);
-    assert_int_equal(F.res[0], DEVICE_RESULT_TIMEOUT);
-    assert_non_null(strstr(F.msg[0], "no answer"));
-    run_until(s2_offline, 30000); /* real time: generous for loaded sanitizer runs */
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_TIMEOUT);
+    assert_non_null(strstr(F.cmd.msg[0], "no answer"));
+    fx_run_until(F.loop, s2_offline, 30000); /* real time: generous for loaded sanitizer runs */
     assert_true(s2_offline());
     assert_int_equal(F.site->devices[0].link, LINK_UP); /* the others still answer */
     assert_true(F.site->outputs[2].state.stale);
@@ -381,16 +335,8 @@ static void test_unreachable_slave(void **state)
 
 static int slave_set(size_t slave, const struct device_setting *v, size_t n)
 {
-    F.results = F.dones = 0;
-    struct device_cmd cmd = { .op = DEVICE_SLAVE_SET, .slave = slave, .settings = v, .n_settings = n,
-                              .result = on_result, .done = on_done };
-    char err[128];
-    F.in_command = 1;
-    int rc = F.dev->ops->command(F.dev, &cmd, err, sizeof err);
-    F.in_command = 0;
-    if (rc == 0)
-        run_until(done_once, 20000);
-    return rc;
+    struct device_cmd cmd = { .op = DEVICE_SLAVE_SET, .slave = slave, .settings = v, .n_settings = n };
+    return fx_command(F.loop, F.dev, &F.cmd, &cmd, 20000);
 }
 
 static const struct nix1_door_slave *remembered(size_t i)
@@ -419,17 +365,17 @@ static void test_slave_set(void **state)
         { "COLOUR", "red" },               /* 11 */
     };
     assert_int_equal(slave_set(1, v, 12), 0);
-    assert_int_equal(F.results, 12);
-    assert_int_equal(F.dones, 1);
+    assert_int_equal(F.cmd.results, 12);
+    assert_int_equal(F.cmd.dones, 1);
     for (size_t i = 0; i < 12; i++) {
-        assert_int_equal(F.res_out[i], DEVICE_SETTING_RESULT(i));
+        assert_int_equal(F.cmd.res_out[i], DEVICE_SETTING_RESULT(i));
         bool bad = i == 0 || i == 7 || i == 11;
-        assert_int_equal(F.res[i], bad ? DEVICE_RESULT_FAILED : DEVICE_RESULT_OK);
+        assert_int_equal(F.cmd.res[i], bad ? DEVICE_RESULT_FAILED : DEVICE_RESULT_OK);
     }
-    assert_non_null(strstr(F.msg[0], "one rate (9600)"));
-    assert_non_null(strstr(F.msg[7], "50 ERROR_PARAM"));
-    assert_non_null(strstr(F.msg[10], "clock"));
-    assert_non_null(strstr(F.msg[11], "not a NiX1 slave setting"));
+    assert_non_null(strstr(F.cmd.msg[0], "one rate (9600)"));
+    assert_non_null(strstr(F.cmd.msg[7], "50 ERROR_PARAM"));
+    assert_non_null(strstr(F.cmd.msg[10], "clock"));
+    assert_non_null(strstr(F.cmd.msg[11], "not a NiX1 slave setting"));
     const struct nix1_config *sc = &F.sl[1]->cfg;
     assert_int_equal(sc->cron_mode, 2);
     assert_string_equal(sc->cron, "* 7-18 * * 1-5");
@@ -454,8 +400,8 @@ static void test_slave_set(void **state)
     nix1sim_slave_card(F.sl[1], false);
     const struct device_setting v2[] = { { "VALID_ACCESS_TIMEOUT", "9" } };
     assert_int_equal(slave_set(1, v2, 1), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_FAILED);
-    assert_non_null(strstr(F.msg[0], "Nc: 7B ERROR_SDCARDNOTFOUND ("));
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_FAILED);
+    assert_non_null(strstr(F.cmd.msg[0], "Nc: 7B ERROR_SDCARDNOTFOUND ("));
     nix1sim_slave_card(F.sl[1], true);
 
     /* while portier holds a door open, its cron is the hold's: refused; a lock-out still works */
@@ -463,9 +409,9 @@ static void test_slave_set(void **state)
     assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &o, 1), 0);
     const struct device_setting v3[] = { { "CRON", "0 8 * * *" }, { "LOCK_0", "1" } };
     assert_int_equal(slave_set(0, v3, 2), 0);
-    assert_int_equal(F.res[0], DEVICE_RESULT_FAILED);
-    assert_non_null(strstr(F.msg[0], "holds this door open"));
-    assert_int_equal(F.res[1], DEVICE_RESULT_OK);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_FAILED);
+    assert_non_null(strstr(F.cmd.msg[0], "holds this door open"));
+    assert_int_equal(F.cmd.res[1], DEVICE_RESULT_OK);
     assert_string_equal(F.sl[0]->cfg.cron, "* * * * *");
     assert_true(F.sl[0]->cfg.lock[0]);
     assert_true(F.site->outputs[0].state.locked_out);
@@ -474,16 +420,16 @@ static void test_slave_set(void **state)
     F.sl[0]->cfg.unit[0] = 9;
     F.sl[0]->cfg.has_unit[1] = false;
     assert_int_equal(slave_set(0, NULL, 0), 0);
-    assert_int_equal(F.results, 1);
-    assert_int_equal(F.res_out[0], SIZE_MAX);
-    assert_int_equal(F.res[0], DEVICE_RESULT_OK);
-    assert_string_equal(F.msg[0], "UNIT_0=1 UNIT_1=2");
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res_out[0], SIZE_MAX);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
+    assert_string_equal(F.cmd.msg[0], "UNIT_0=1 UNIT_1=2");
     assert_int_equal(F.sl[0]->cfg.unit[0], 1);
     assert_true(F.sl[0]->cfg.has_unit[1]);
     assert_int_equal(F.sl[0]->cfg.unit[1], 2);
 
     char err[128];
-    struct device_cmd bad = { .op = DEVICE_SLAVE_SET, .slave = 3, .result = on_result, .done = on_done };
+    struct device_cmd bad = { .op = DEVICE_SLAVE_SET, .slave = 3 };
     assert_int_equal(F.dev->ops->command(F.dev, &bad, err, sizeof err), -1);
     assert_non_null(strstr(err, "no slave 3"));
 }
@@ -491,7 +437,7 @@ static void test_slave_set(void **state)
 static void on_got(void *ctx, const struct device_setting *v, size_t n, const char *error)
 {
     (void)ctx;
-    assert_int_equal(F.in_command, 0);
+    assert_int_equal(F.cmd.in_command, 0);
     F.gets++;
     F.ngot = n < DEVICE_SETTINGS_MAX ? n : DEVICE_SETTINGS_MAX;
     memcpy(F.got, v, F.ngot * sizeof *v);
@@ -520,10 +466,10 @@ static void test_slave_get(void **state)
     sc->od_speed[1] = true;
     sc->timezone = -150;
     char err[128];
-    F.in_command = 1;
+    F.cmd.in_command = 1;
     assert_int_equal(device_slave_get(F.site, 0, 1, on_got, NULL, err, sizeof err), 0);
-    F.in_command = 0;
-    run_until(got_once, 10000);
+    F.cmd.in_command = 0;
+    fx_run_until(F.loop, got_once, 10000);
     assert_int_equal(F.gets, 1);
     assert_string_equal(F.got_err, "");
     assert_int_equal(F.ngot, 13);
@@ -543,14 +489,14 @@ static void test_slave_get(void **state)
     /* a slave without a cron */
     F.gets = 0;
     assert_int_equal(device_slave_get(F.site, 0, 0, on_got, NULL, err, sizeof err), 0);
-    run_until(got_once, 10000);
+    fx_run_until(F.loop, got_once, 10000);
     assert_string_equal(got("CRON"), "");
     /* a mute slave: the first query times out, the others are not tried; the bus rate is still known */
     F.sl[2]->muted = true;
     F.gets = 0;
     uint64_t t0 = loop_mono_us();
     assert_int_equal(device_slave_get(F.site, 0, 2, on_got, NULL, err, sizeof err), 0);
-    run_until(got_once, 15000);
+    fx_run_until(F.loop, got_once, 15000);
     assert_int_equal(F.gets, 1);
     assert_true(loop_mono_us() - t0 < 8000000u);
     assert_non_null(strstr(F.got_err, "LOCK_0 not read"));
@@ -605,14 +551,14 @@ static bool s2_released(void) { return F.sl[1]->cfg.cron_mode == 2 && !remembere
 static void test_leftover_timed_open(void **state)
 {
     (void)state;
-    run_until(s1_released, 10000);
+    fx_run_until(F.loop, s1_released, 10000);
     assert_true(s1_released());
     assert_int_equal(F.sl[0]->cfg.cron_mode, 0);
     /* S2's window is still running: taken over, shown open until its end, then released */
     assert_true(remembered(1)->held);
     assert_true(F.site->outputs[2].state.open_until_us > 0);
     assert_false(F.site->outputs[2].state.locked);
-    run_until(s2_released, 8000);
+    fx_run_until(F.loop, s2_released, 8000);
     assert_true(s2_released());
     assert_string_equal(F.sl[1]->cfg.cron, "0-30 8 * * 1-5");
     assert_true(F.site->outputs[2].state.locked);
@@ -671,7 +617,7 @@ static void test_port_reopen(void **state)
 {
     (void)state;
     assert_int_equal(nix1sim_bus_unplug(F.bus, true), 0);
-    run_until(link_lost, 10000);
+    fx_run_until(F.loop, link_lost, 10000);
     assert_true(link_lost());
     for (size_t i = 0; i < 5; i++)
         assert_true(F.site->outputs[i].state.stale);
@@ -680,7 +626,7 @@ static void test_port_reopen(void **state)
     struct nix1sim_decision dec;
     assert_int_equal(nix1sim_access_present(F.sl[1], 1, &b, &dec), 0);
     assert_int_equal(nix1sim_bus_unplug(F.bus, false), 0);
-    run_until(all_online, 40000);
+    fx_run_until(F.loop, all_online, 40000);
     assert_true(all_online());
     assert_string_equal(F.site->devices[0].link_detail, "3/3 slaves online");
     for (size_t i = 0; i < 5; i++)
@@ -699,9 +645,9 @@ static void test_port_reopen(void **state)
     assert_int_equal(F.last_gap.severity, EVENT_NORMAL);
     /* and a second time */
     assert_int_equal(nix1sim_bus_unplug(F.bus, true), 0);
-    run_until(link_lost, 10000);
+    fx_run_until(F.loop, link_lost, 10000);
     assert_int_equal(nix1sim_bus_unplug(F.bus, false), 0);
-    run_until(all_online, 40000);
+    fx_run_until(F.loop, all_online, 40000);
     assert_true(all_online());
     end = loop_mono_us() + 1000000u;
     while (loop_mono_us() < end)

@@ -1,7 +1,8 @@
 /* Unit tests for the client library (client/remote.h) against a scripted daemon on a temporary socket: the hello it
  * sends, the mirror built from a snapshot, replayed and live events through the mirror's event bus (journaled, ids,
  * duplicates dropped), device and output changes, an action run on the mirror forwarded with its progress and
- * result mapped onto the mirror, a resync that drops an answer, a lost connection failing what was in flight, the
+ * result mapped onto the mirror (one rule reads every answer: unreadable, an error or still pending at the end is a
+ * failed run), a resync that drops an answer, a lost connection failing what was in flight, the
  * reconnect resuming from the last event, a reloaded site of another shape replacing the mirror, a bye. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +314,32 @@ static void test_session(void **state)
     assert_int_equal(F.last_run.audit_id, 9);
     assert_int_equal(F.last_output, 1);
     assert_int_equal(action_running(m), 0);
+
+    /* every answer reads as a run by one rule, the console's and portierctl's: unreadable, an error, still pending */
+    struct action_run ar;
+    json_t *bad = json_pack("{s:s,s:s,s:i}", "type", "result", "status", "ok", "results", 3);
+    remote_action_run(F.r, bad, true, ACTION_DOOR_OPEN, &ar);
+    assert_int_equal(ar.status, ACTION_FAILED);
+    assert_ptr_equal(ar.def, &action_table[ACTION_DOOR_OPEN]);
+    assert_int_equal(strncmp(ar.error, "bad answer from portierd: ", 26), 0);
+    proto_run_free(&ar);
+    json_decref(bad);
+    json_t *er = json_pack("{s:s,s:s,s:s}", "type", "result", "status", "error", "error", "no such door");
+    remote_action_run(F.r, er, true, ACTION_DOOR_OPEN, &ar);
+    assert_int_equal(ar.status, ACTION_FAILED);
+    assert_string_equal(ar.error, "no such door");
+    proto_run_free(&ar);
+    json_decref(er);
+    run.status = ACTION_PENDING;
+    json_t *pend = proto_run_to_json(F.owner, &run, true);
+    remote_action_run(F.r, pend, false, ACTION_DOOR_OPEN, &ar);
+    assert_int_equal(ar.status, ACTION_PENDING); /* a progress: still running */
+    assert_int_equal(ar.audit_id, 9);
+    proto_run_free(&ar);
+    remote_action_run(F.r, pend, true, ACTION_DOOR_OPEN, &ar);
+    assert_int_equal(ar.status, ACTION_FAILED); /* the last answer, yet still pending: failed */
+    proto_run_free(&ar);
+    json_decref(pend);
 
     /* a resync drops the answer of a request in flight: it fails at once, saying so */
     assert_int_equal(action_run(m, &u, ACTION_DOOR_CLOSE, "Back door", NULL, action_cb, NULL, err, sizeof err), 0);

@@ -1,7 +1,8 @@
 /* Unit tests for the transport layer's guard (core/xport.h): a transport never writes to or reads from a
  * standard stream (its bytes would reach the operator's terminal), never writes to an fd number that was closed
  * behind its back and now names another file, and never closes such a number or a standard stream; what it opens
- * never lands on a standard stream's number. */
+ * never lands on a standard stream's number; the read and write ops of plain fds and sockets follow one return
+ * convention; a terminal line is set raw 8N1 at its speed and keeps its settings when only the speed changes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "core/xport.h"
+#include "core/xport_tty.h"
 
 static off_t size_of(int fd)
 {
@@ -118,6 +121,70 @@ static void opened_on_std_number_moved(void **state)
     close(saved);
 }
 
+/* The ops' convention on a stream socket: would-block is 0, end of stream -ECONNRESET, a peer gone or a socket
+ * never connected is -EPIPE (never a SIGPIPE: the test process would die of it). */
+static void fd_and_socket_ops_convention(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    struct xport x, y;
+    xport_init(&x, &xport_fd_ops, sv[0], NULL, "plain");
+    xport_init(&y, &xport_fd_ops, sv[1], NULL, "peer");
+    char b[8];
+    assert_int_equal(xport_fd_read(&x, b, sizeof b), 0); /* nothing there yet */
+    assert_int_equal(xport_fd_read(&x, b, 0), 0);
+    assert_int_equal(xport_fd_write(&y, "ab", 2), 2);
+    assert_int_equal(xport_sock_write(&y, "c", 1), 1);
+    assert_int_equal(xport_fd_read(&x, b, sizeof b), 3);
+    assert_memory_equal(b, "abc", 3);
+    xport_fd_close(&y);
+    assert_int_equal(y.fd, -1);
+    assert_int_equal(xport_fd_read(&x, b, sizeof b), -ECONNRESET); /* end of stream */
+    assert_int_equal(xport_sock_write(&x, "d", 1), -EPIPE);
+    xport_fd_close(&x);
+    assert_int_equal(x.fd, -1);
+
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    xport_init(&x, &xport_fd_ops, s, NULL, "not connected");
+    assert_int_equal(xport_sock_write(&x, "e", 1), -EPIPE);
+    xport_fd_close(&x);
+}
+
+/* A terminal line opens raw 8N1 at its speed; a later speed change keeps the rest of the settings. */
+static void tty_configure_then_set_baud(void **state)
+{
+    (void)state;
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(m >= 0);
+    assert_int_equal(grantpt(m), 0);
+    assert_int_equal(unlockpt(m), 0);
+    int fd = open(ptsname(m), O_RDWR | O_NOCTTY);
+    assert_true(fd >= 0);
+    assert_int_equal(xport_tty_configure(fd, 12345), -EINVAL);
+    assert_int_equal(xport_tty_configure(fd, 9600), 0);
+    struct termios t;
+    assert_int_equal(tcgetattr(fd, &t), 0);
+    assert_int_equal(cfgetospeed(&t), B9600);
+    assert_int_equal(cfgetispeed(&t), B9600);
+    assert_int_equal(t.c_cflag & CSIZE, CS8);
+    assert_int_equal(t.c_cflag & (PARENB | CSTOPB | CRTSCTS), 0);
+    assert_int_equal(t.c_lflag & (ICANON | ECHO | ISIG), 0);
+    assert_int_equal(t.c_iflag & (IXON | IXOFF), 0);
+    assert_int_equal(t.c_cc[VMIN], 0);
+    assert_int_equal(xport_tty_set_baud(fd, 7), -EINVAL);
+    assert_int_equal(xport_tty_set_baud(fd, 115200), 0);
+    struct termios u;
+    assert_int_equal(tcgetattr(fd, &u), 0);
+    assert_int_equal(cfgetospeed(&u), B115200);
+    assert_int_equal(u.c_cflag & ~(tcflag_t)CBAUD, t.c_cflag & ~(tcflag_t)CBAUD);
+    assert_int_equal(u.c_lflag, t.c_lflag);
+    assert_int_equal(u.c_iflag, t.c_iflag);
+    close(fd);
+    close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +192,8 @@ int main(void)
         cmocka_unit_test(reused_number_refused_and_kept),
         cmocka_unit_test(own_fd_closed),
         cmocka_unit_test(opened_on_std_number_moved),
+        cmocka_unit_test(fd_and_socket_ops_convention),
+        cmocka_unit_test(tty_configure_then_set_baud),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

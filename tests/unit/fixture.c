@@ -1,0 +1,60 @@
+#include "fixture.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+uint16_t fx_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &l), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+void fx_run_until(loop_t *loop, bool (*cond)(void), unsigned ms)
+{
+    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
+    while (!cond() && loop_mono_us() < end)
+        loop_run_once(loop, 10);
+}
+
+void fx_run_for(loop_t *loop, unsigned ms)
+{
+    uint64_t end = loop_mono_us() + (uint64_t)ms * 1000u;
+    while (loop_mono_us() < end)
+        loop_run_once(loop, 10);
+}
+
+void fx_tmpdir(char *dir, size_t len, const char *name)
+{
+    assert_true((size_t)snprintf(dir, len, "/tmp/portier-%s.XXXXXX", name) < len);
+    assert_non_null(mkdtemp(dir));
+}
+
+void fx_rmtree(const char *dir)
+{
+    char cmd[600];
+    assert_true((size_t)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) < sizeof cmd);
+    assert_int_equal(system(cmd), 0);
+}
+
+void fx_write_file(const char *path, const char *text, unsigned mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, (mode_t)mode), 0);
+}

@@ -1,0 +1,25 @@
+/* fixture: what the unit tests that run a real loop share: a free loopback port, running the loop until a
+ * condition holds or for a while, and a temporary directory made and removed. */
+#ifndef PORTIER_TESTS_FIXTURE_H
+#define PORTIER_TESTS_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+uint16_t fx_free_port(void);
+/* Run loop until cond() holds or ms milliseconds have passed (the caller checks cond afterwards). */
+void fx_run_until(loop_t *loop, bool (*cond)(void), unsigned ms);
+/* Run loop for ms milliseconds. */
+void fx_run_for(loop_t *loop, unsigned ms);
+/* A new directory /tmp/portier-NAME.XXXXXX into dir (the test fails when it cannot be made). */
+void fx_tmpdir(char *dir, size_t len, const char *name);
+/* Remove dir and everything in it (the test fails when it cannot). */
+void fx_rmtree(const char *dir);
+/* Write text to a new file at path with mode (the test fails when it cannot). */
+void fx_write_file(const char *path, const char *text, unsigned mode);
+
+#endif
