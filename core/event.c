@@ -93,31 +93,28 @@ void event_make_key(struct event *ev)
     }
 }
 
+/* The index of name (any case) in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 const char *event_kind_name(enum event_kind kind)
 {
     return (unsigned)kind < EVENT_KIND_COUNT ? kind_names[kind] : "?";
 }
 
-int event_kind_from_name(const char *name)
-{
-    for (int i = 0; name && i < EVENT_KIND_COUNT; i++)
-        if (strcasecmp(name, kind_names[i]) == 0)
-            return i;
-    return -1;
-}
+int event_kind_from_name(const char *name) { return name_index(kind_names, EVENT_KIND_COUNT, name); }
 
 const char *event_severity_name(enum event_severity sev)
 {
     return (unsigned)sev < EVENT_SEVERITY_COUNT ? severity_names[sev] : "?";
 }
 
-int event_severity_from_name(const char *name)
-{
-    for (int i = 0; name && i < EVENT_SEVERITY_COUNT; i++)
-        if (strcasecmp(name, severity_names[i]) == 0)
-            return i;
-    return -1;
-}
+int event_severity_from_name(const char *name) { return name_index(severity_names, EVENT_SEVERITY_COUNT, name); }
 
 int64_t event_now_us(void)
 {
