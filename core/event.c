@@ -353,6 +353,18 @@ void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batc
     loop_timer_init(&bus->flush_timer, flush_cb, bus);
 }
 
+/* Deliver what was published while delivering, in publish order, then let the next publish deliver at once. */
+static void deliver_queued(struct event_bus *bus)
+{
+    while (bus->q_len > 0) {
+        struct event next = bus->queue[bus->q_head];
+        bus->q_head = (bus->q_head + 1) % bus->q_cap;
+        bus->q_len--;
+        store_and_deliver(bus, &next, 1);
+    }
+    bus->delivering = false;
+}
+
 int event_publish(struct event_bus *bus, struct event *ev)
 {
     if (ev->host_time_us == 0)
@@ -384,13 +396,7 @@ int event_publish(struct event_bus *bus, struct event *ev)
     }
     bus->delivering = true;
     int rc = store_and_deliver(bus, ev, 1);
-    while (bus->q_len > 0) {
-        struct event next = bus->queue[bus->q_head];
-        bus->q_head = (bus->q_head + 1) % bus->q_cap;
-        bus->q_len--;
-        store_and_deliver(bus, &next, 1);
-    }
-    bus->delivering = false;
+    deliver_queued(bus);
     return rc;
 }
 
@@ -416,13 +422,7 @@ size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n)
     }
     bus->delivering = true;
     store_and_deliver(bus, evs, n);
-    while (bus->q_len > 0) {
-        struct event next = bus->queue[bus->q_head];
-        bus->q_head = (bus->q_head + 1) % bus->q_cap;
-        bus->q_len--;
-        store_and_deliver(bus, &next, 1);
-    }
-    bus->delivering = false;
+    deliver_queued(bus);
     return n;
 }
 
