@@ -125,7 +125,7 @@ ms=$(( (t1 - t0) / 1000 ))
 pass "SIGINT stops events --follow in $ms ms"
 
 # A panel that never answers: --follow gives up after --timeout with exit 3 (closed port and mute panel).
-port=$(free_port)
+port=$(closed_port)
 run_timed "$PORTIERCTL" --json c3 "127.0.0.1:$port" --timeout 800 events --follow
 [ "$RC" -eq 3 ] || fail "events --follow on a closed port: exit $RC"
 [ "$ELAPSED_MS" -lt 3000 ] || fail "events --follow on a closed port took $ELAPSED_MS ms"

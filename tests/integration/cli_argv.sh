@@ -9,7 +9,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}abort_on_error=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:abort_on_error=1"
 mkdir -p "$TMP/work" "$TMP/home"
 echo "a local file" >"$TMP/work/A"
-closed=$(free_port)
+closed=$(closed_port)
 cat >"$TMP/site.conf" <<CONF
 site = { name = "Unreachable"; };
 panels = ( { name = "Panel A"; host = "127.0.0.1"; port = $closed; model = "C3-400";

@@ -57,7 +57,17 @@ def port():
     s.close()
     return str(p)
 
-OPS = {"ctl": ctl, "json": json_get, "port": port}
+HELD = []
+
+def closed_port():
+    """A TCP port on 127.0.0.1 that refuses connections for the whole test: bound here and never listened on,
+    so no other test's simulator can take it between our requests (a port merely free now can be)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    HELD.append(s)
+    return str(s.getsockname()[1])
+
+OPS = {"ctl": ctl, "json": json_get, "port": port, "closed_port": closed_port}
 with os.fdopen(os.open(sys.argv[1], os.O_RDWR), "rb") as req:
     for raw in req:
         reply, op, *args = raw.rstrip(b"\n").decode().split("\x1f")
@@ -72,8 +82,8 @@ PY
 PY_PID=$!
 disown "$PY_PID"   # a bare `wait` in a test must not wait for the helper; cleanup ends it
 
-# py OP ARGS...: one request to the helper (ops: ctl SOCKET LINE [TIMEOUT_S], json FILE KEY, port); prints
-# the answer; exit status 1 when the request failed (the answer says why). Arguments are single lines.
+# py OP ARGS...: one request to the helper (ops: ctl SOCKET LINE [TIMEOUT_S], json FILE KEY, port,
+# closed_port); prints the answer; exit status 1 when the request failed (the answer says why). Arguments are single lines.
 py() {
     local reply="$TMP/py.$BASHPID" fd answer IFS=$'\x1f'
     [ -p "$reply" ] || mkfifo "$reply"
@@ -86,8 +96,10 @@ py() {
     [ "${answer%%$'\x1f'*}" = 0 ]
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now (for a simulator about to start).
 free_port() { py port; }
+# closed_port: a TCP port on 127.0.0.1 that refuses connections until the test ends (an unreachable device).
+closed_port() { py closed_port; }
 
 # wait_for CMD... : retry CMD until it succeeds, for up to $WAIT_TIMEOUT seconds (default 10).
 wait_for() {
