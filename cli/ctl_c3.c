@@ -234,36 +234,42 @@ static const char *sensor_name(uint8_t v)
     }
 }
 
+void ctl_c3_print_rt_event(bool json, uint32_t time, const struct c3_rt_event *e)
+{
+    char dt[C3_TIME_ISO_LEN];
+    c3_time_format(time, 'T', dt, sizeof dt);
+    char eb[C3_LABEL_LEN], vb[C3_LABEL_LEN], ib[C3_LABEL_LEN];
+    const char *sev = c3_severity_name(c3_event_severity(e->type));
+    if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("event"));
+        json_object_set_new(o, "time", json_string(dt));
+        json_object_set_new(o, "door", json_integer(e->door));
+        json_object_set_new(o, "event", json_integer(e->type));
+        json_object_set_new(o, "event_name", json_string(c3_event_label(e->type, eb, sizeof eb)));
+        json_object_set_new(o, "severity", json_string(sev));
+        json_object_set_new(o, "verify", json_integer(e->verify));
+        json_object_set_new(o, "verify_name", json_string(c3_verify_label(e->verify, vb, sizeof vb)));
+        json_object_set_new(o, "inout", json_integer(e->inout));
+        json_object_set_new(o, "card", json_integer(e->card));
+        json_object_set_new(o, "pin", json_integer(e->pin));
+        if (e->index >= 0)
+            json_object_set_new(o, "index", json_integer(e->index));
+        ctl_print_json(o);
+    } else {
+        printf("%s  door %u  %-7s  %s (%u)  card %" PRIu32 "  pin %" PRIu32 "  verify %s  %s\n", dt, e->door, sev,
+               c3_event_label(e->type, eb, sizeof eb), e->type, e->card, e->pin,
+               c3_verify_label(e->verify, vb, sizeof vb), c3_inout_label(e->inout, ib, sizeof ib));
+        fflush(stdout);
+    }
+}
+
 static void print_record(struct ctl *c, const struct c3_rt_record *r)
 {
     char dt[C3_TIME_ISO_LEN];
     c3_time_format(r->time, 'T', dt, sizeof dt);
     if (r->kind == C3_RT_EVENT) {
-        const struct c3_rt_event *e = &r->event;
-        char eb[C3_LABEL_LEN], vb[C3_LABEL_LEN], ib[C3_LABEL_LEN];
-        const char *sev = c3_severity_name(c3_event_severity(e->type));
-        if (c->opts->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("event"));
-            json_object_set_new(o, "time", json_string(dt));
-            json_object_set_new(o, "door", json_integer(e->door));
-            json_object_set_new(o, "event", json_integer(e->type));
-            json_object_set_new(o, "event_name", json_string(c3_event_label(e->type, eb, sizeof eb)));
-            json_object_set_new(o, "severity", json_string(sev));
-            json_object_set_new(o, "verify", json_integer(e->verify));
-            json_object_set_new(o, "verify_name", json_string(c3_verify_label(e->verify, vb, sizeof vb)));
-            json_object_set_new(o, "inout", json_integer(e->inout));
-            json_object_set_new(o, "card", json_integer(e->card));
-            json_object_set_new(o, "pin", json_integer(e->pin));
-            if (e->index >= 0)
-                json_object_set_new(o, "index", json_integer(e->index));
-            ctl_print_json(o);
-        } else {
-            printf("%s  door %u  %-7s  %s (%u)  card %" PRIu32 "  pin %" PRIu32 "  verify %s  %s\n", dt, e->door,
-                   sev, c3_event_label(e->type, eb, sizeof eb), e->type, e->card, e->pin,
-                   c3_verify_label(e->verify, vb, sizeof vb), c3_inout_label(e->inout, ib, sizeof ib));
-            fflush(stdout);
-        }
+        ctl_c3_print_rt_event(c->opts->json, r->time, &r->event);
         return;
     }
     const struct c3_rt_status *st = &r->status;
@@ -724,6 +730,17 @@ static int via_daemon(struct ctl *c, struct ctl_daemon_device *p)
     return rc == CTL_EXIT_OK ? c->exit_code : rc;
 }
 
+int ctl_c3_daemon_panel(const struct ctl_call *call, struct ctl_daemon_device **dp)
+{
+    char host[256], err[256];
+    uint16_t port;
+    struct tcp_addr a;
+    if (call->g.direct || tcp_parse_hostport(call->target, C3_TCP_PORT, host, sizeof host, &port, err, sizeof err) < 0 ||
+        tcp_resolve(host, port, &a, err, sizeof err) < 0)
+        return -1; /* the direct path says what is wrong with the address */
+    return ctl_daemon_panel_open(call, a.text, dp);
+}
+
 void ctl_c3_job_done(struct ctl_c3_job *job, int exit_code) { finish(job->ctl, exit_code); }
 void ctl_c3_job_fail(struct ctl_c3_job *job, int err) { fail_with(job->ctl, err); }
 
@@ -785,11 +802,11 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
     }
     /* A panel of the running portierd's site is asked through it (it decides the role and audits), whoever holds
      * the panel: a user who may not even read its owner lock still gets the daemon's answer. */
-    if (!opts->direct && cmd != CMD_EVENTS && cmd != CMD_JOB) {
+    if (!opts->direct && cmd != CMD_JOB) {
         struct ctl_daemon_device *dp;
         int rc = ctl_daemon_panel_open(call, cfg.addr.text, &dp);
         if (rc == CTL_EXIT_OK) {
-            rc = via_daemon(&c, dp);
+            rc = cmd == CMD_EVENTS ? ctl_c3_events_via_daemon(call, dp) : via_daemon(&c, dp);
             ctl_daemon_panel_close(dp);
         }
         if (rc >= 0) {

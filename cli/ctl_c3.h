@@ -22,6 +22,20 @@ void ctl_c3_job_done(struct ctl_c3_job *job, int exit_code);
 /* A failed request: panel errors exit 1, timeouts and a lost link exit 3 (with the message). */
 void ctl_c3_job_fail(struct ctl_c3_job *job, int err);
 
+/* One real-time event record as `events` prints it (text, or a JSON object with --json). */
+struct c3_rt_event;
+void ctl_c3_print_rt_event(bool json, uint32_t time, const struct c3_rt_event *e);
+/* ctl_c3_daemon.c: `events` against a panel portierd owns: the daemon's stream of that panel's events (the daemon
+ * is the one reading the panel's ring), printed as `events` prints the panel's records. */
+struct ctl_daemon_device;
+int ctl_c3_events_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp);
+/* The panel HOST names as one of the running portierd's site (ctl_daemon_panel_open): CTL_EXIT_OK with *dp, -1 when
+ * it is not asked through portierd (--direct, no daemon, not its panel), or an exit status (printed). */
+int ctl_c3_daemon_panel(const struct ctl_call *call, struct ctl_daemon_device **dp);
+/* ctl_c3_site.c: the users, cards, access, timezones and holidays commands of `portierctl c3 HOST` against a panel
+ * portierd owns: through the daemon's panel-data actions (its role rules and audit), printed as in direct mode. */
+int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp);
+
 /* events --history [--since T]: the panel's transaction table. */
 int ctl_c3_history_run(struct ctl_call *call);
 

@@ -11,6 +11,7 @@
 
 #include "cli/ctl.h"
 #include "cli/ctl_c3.h"
+#include "cli/ctl_site.h"
 #include "core/csv.h"
 #include "drivers/c3/c3_catchup.h"
 #include "drivers/c3/c3_data.h"
@@ -461,6 +462,14 @@ int ctl_c3_doors_check(const struct ctl_call *call, const struct ctl_c3_data_row
 
 static int c3_data_run(struct ctl_call *call)
 {
+    struct ctl_daemon_device *dp;
+    int via = ctl_c3_daemon_panel(call, &dp);
+    if (via == CTL_EXIT_OK) {
+        via = ctl_c3_data_via_daemon(call, dp);
+        ctl_daemon_panel_close(dp);
+    }
+    if (via >= 0)
+        return via;
     struct job j = { .base = { .start = start }, .call = call, .row = call->verb->data };
     const struct ctl_c3_data_row *row = j.row;
     int doors = ctl_c3_doors_check(call, row);
@@ -643,6 +652,16 @@ int ctl_c3_history_run(struct ctl_call *call)
         fprintf(stderr, "portierctl c3: events --history reads the stored events: without --follow or --count\n");
         return CTL_EXIT_USAGE;
     }
+    struct ctl_daemon_device *dp;
+    int via = ctl_c3_daemon_panel(call, &dp);
+    if (via == CTL_EXIT_OK) {
+        ctl_daemon_panel_close(dp);
+        fprintf(stderr, "portierctl c3: the events this panel stored are in portierd's journal (it reads the panel's "
+                        "event table itself after any gap): portierctl journal --device NAME\n");
+        return CTL_EXIT_USAGE;
+    }
+    if (via > 0)
+        return via;
     return ctl_c3_run_job(call, &h.base);
 }
 

@@ -14,6 +14,7 @@
 #include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/csv.h"
+#include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_userdata.h"
 
 struct lines {
@@ -124,17 +125,27 @@ static int print_list(const struct ctl_call *call, const struct ctl_c3_data_row 
     return CTL_EXIT_OK;
 }
 
+/* Where the actions go: the panel (its site name), through portierd (mode 1, at sock) or this process (mode 0);
+ * as_c3: `portierctl c3 HOST` against portierd's panel, printed as that command prints in direct mode; doors: the
+ * panel's door count when known (0: the configuration's). */
+struct dest {
+    char panel[SITE_NAME_MAX];
+    char sock[SITE_PATH_MAX];
+    int mode;
+    bool as_c3;
+    unsigned doors;
+};
+
 /* Run one panel-data action (directly or through portierd) and keep the driver's lines in l. CTL_EXIT_OK when it
  * succeeded; otherwise the failure was printed (as the c3 commands do) and the exit status is returned. */
-static int site_action(struct ctl_call *call, enum action_id id, const char *req, const char *data, size_t len,
-                       const char *file, struct lines *l, struct ctl_site_run *r)
+static int site_action(struct ctl_call *call, const struct dest *to, enum action_id id, const char *req,
+                       const char *data, size_t len, const char *file, struct lines *l, struct ctl_site_run *r)
 {
-    *r = (struct ctl_site_run){ .id = id, .target = ctl_str(call, "PANEL", ""), .settings = req, .data = data,
-                                .len = len, .line = keep_line, .arg = l, .quiet = true, .status = ACTION_FAILED };
-    char sock[SITE_PATH_MAX];
-    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
+    *r = (struct ctl_site_run){ .id = id, .target = to->panel, .settings = req, .data = data, .len = len,
+                                .line = keep_line, .arg = l, .quiet = true, .status = ACTION_FAILED };
+    int mode = to->mode;
     int rc = mode < 0 ? CTL_EXIT_UNREACHABLE
-             : mode > 0 ? ctl_daemon_run(call, sock, r)
+             : mode > 0 ? ctl_daemon_run(call, to->sock, r)
                         : ctl_site_run_direct(call, r);
     if (mode < 0 || r->status == ACTION_DENIED || r->status == ACTION_REFUSED)
         return rc != CTL_EXIT_OK ? rc : CTL_EXIT_USAGE; /* said already (as every refusal) */
@@ -145,8 +156,15 @@ static int site_action(struct ctl_call *call, enum action_id id, const char *req
         const char *why = l->v[l->n - 1];
         for (size_t i = 0; i + 1 < l->n; i++)
             printf("%s\n", l->v[i]);
-        ctl_c3_print_error("portierctl", file, why);
+        const char *msg = ctl_c3_print_error(to->as_c3 ? "portierctl c3" : "portierctl", file, why);
         bool refused = strncmp(why, "line ", 5) == 0 || strncmp(r->message, "line ", 5) == 0;
+        if (to->as_c3 && call->g.json) {
+            /* as direct mode says it; the panel's own error code stays in the daemon (its audit row) */
+            json_t *o = json_pack("{s:s}", "error", msg);
+            if (o && refused)
+                json_object_set_new(o, "code", json_integer(C3_S_INVALID));
+            ctl_print_json(o);
+        }
         return refused ? CTL_EXIT_USAGE : rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
     }
     return l->failed ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
@@ -172,6 +190,49 @@ static void print_change_lines(const struct ctl_call *call, const struct lines *
     }
 }
 
+/* A change's answer as `portierctl c3 HOST` prints it in direct mode: the changes, the summary, then what the panel
+ * read back differently and the note. With --json the changes are {"change", "text"} (the daemon says them in
+ * words; direct mode gives each row's cells), the summary object is direct mode's. Exit 1 for a read-back
+ * mismatch, as there. */
+static int print_as_c3(const struct ctl_call *call, const struct lines *l, const char *summary)
+{
+    size_t i = 0, mismatches = 0;
+    const char *note = NULL;
+    for (; i < l->n && (l->v[i][0] == '+' || l->v[i][0] == '-' || l->v[i][0] == '~') && l->v[i][1] == ' '; i++) {
+        if (call->g.json)
+            ctl_print_json(json_pack("{s:s,s:s}", "change", l->v[i][0] == '+' ? "add" : l->v[i][0] == '-' ? "delete"
+                                                                                                           : "update",
+                                     "text", l->v[i] + 2));
+        else
+            printf("%s\n", l->v[i]);
+    }
+    for (size_t k = i; k < l->n; k++) {
+        if (strstr(l->v[k], " differ after the write "))
+            mismatches = strtoul(l->v[k], NULL, 10);
+        else
+            note = l->v[k];
+    }
+    if (call->g.json) {
+        unsigned long n[4] = { 0 };
+        sscanf(summary, "%lu added, %lu changed, %lu deleted, %lu unchanged", &n[0], &n[1], &n[2], &n[3]);
+        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:b,s:b,s:I}", "added", (json_int_t)n[0], "updated", (json_int_t)n[1],
+                              "deleted", (json_int_t)n[2], "unchanged", (json_int_t)n[3], "dry_run",
+                              ctl_has(call, "dry-run"), "written", strstr(summary, "written and read back") ||
+                              strstr(summary, "WRITTEN"), "mismatches", (json_int_t)mismatches);
+        if (o && note)
+            json_object_set_new(o, "note", json_string(note));
+        ctl_print_json(o);
+    } else {
+        printf("%s\n", summary);
+        for (size_t k = i; k < l->n; k++)
+            if (strstr(l->v[k], " differ after the write "))
+                printf("%s\n", l->v[k]);
+        if (note)
+            printf("%s\n", note);
+    }
+    return mismatches ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
+}
+
 /* The configured door count of the panel named (4 when the configuration does not say). */
 static unsigned configured_doors(const struct ctl_call *call, const char *panel)
 {
@@ -193,15 +254,15 @@ static unsigned configured_doors(const struct ctl_call *call, const char *panel)
  * (c3_userdata), through the same audited panel-data actions: the doors against the panel's configured door
  * count and the time zone against the panel's time zones before anything is written, then the user's row, then
  * the user's access rights alone ("access replace pin=N"). */
-static int site_doors_run(struct ctl_call *call, const struct ctl_c3_data_row *row)
+static int site_doors_run(struct ctl_call *call, const struct dest *to, const struct ctl_c3_data_row *row)
 {
-    const char *panel = ctl_str(call, "PANEL", "");
+    const char *panel = to->panel;
     bool dry = ctl_has(call, "dry-run");
     char pin[16], tz[16], why[200];
     snprintf(pin, sizeof pin, "%lld", ctl_num(call, "PIN", 0));
     snprintf(tz, sizeof tz, "%lld", ctl_num(call, "timezone", 1));
     unsigned dv[C3_DOORS_MAX];
-    int nd = c3_doors_parse(ctl_c3_doors_list(call), configured_doors(call, panel), panel, dv, why, sizeof why);
+    int nd = c3_doors_parse(ctl_c3_doors_list(call), to->doors ? to->doors : configured_doors(call, panel), panel, dv, why, sizeof why);
     if (nd < 0) {
         fprintf(stderr, "portierctl: --doors: %s; nothing was written\n", why);
         return CTL_EXIT_USAGE;
@@ -221,7 +282,7 @@ static int site_doors_run(struct ctl_call *call, const struct ctl_c3_data_row *r
         goto out;
     if (nd > 0) {
         /* the time zone must be one the panel holds */
-        rc = site_action(call, ACTION_PANEL_DATA_GET, "timezones list", NULL, 0, NULL, &l, &r);
+        rc = site_action(call, to, ACTION_PANEL_DATA_GET, "timezones list", NULL, 0, NULL, &l, &r);
         if (rc != CTL_EXIT_OK)
             goto out;
         char *list = NULL;
@@ -254,7 +315,7 @@ static int site_doors_run(struct ctl_call *call, const struct ctl_c3_data_row *r
     char req[64];
     snprintf(req, sizeof req, "users %s%s", row->what == CTL_C3_ADD ? "add" : "set", dry ? " dry-run" : "");
     text = rows_text(&user, &len);
-    rc = text ? site_action(call, ACTION_PANEL_DATA, req, text, len, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
+    rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
     free(text);
     text = NULL;
     if (rc != CTL_EXIT_OK)
@@ -280,7 +341,7 @@ static int site_doors_run(struct ctl_call *call, const struct ctl_c3_data_row *r
     /* the user's access rights alone */
     snprintf(req, sizeof req, "access replace pin=%s%s", pin, dry ? " dry-run" : "");
     text = rows_text(&access, &len);
-    rc = text ? site_action(call, ACTION_PANEL_DATA, req, text, len, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
+    rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
     if (rc != CTL_EXIT_OK) {
         fprintf(stderr, "portierctl: the user's doors were not %s\n", dry ? "checked" : "written");
         goto out;
@@ -295,14 +356,14 @@ out:
     return rc;
 }
 
-int ctl_c3_site_run(struct ctl_call *call)
+static int site_data(struct ctl_call *call, const struct dest *to)
 {
     const struct ctl_c3_data_row *row = call->verb->data;
     int doors = ctl_c3_doors_check(call, row);
     if (doors < 0)
         return CTL_EXIT_USAGE;
     if (doors && !call->g.readonly)
-        return site_doors_run(call, row);
+        return site_doors_run(call, to, row);
     bool list = row->what == CTL_C3_LIST || row->what == CTL_C3_EXPORT;
     struct csv rows = { 0 };
     const char *file = NULL;
@@ -324,14 +385,43 @@ int ctl_c3_site_run(struct ctl_call *call)
     }
     struct lines l = { 0 };
     struct ctl_site_run r;
-    int rc = site_action(call, list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
+    int rc = site_action(call, to, list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
     free(text);
     if (rc == CTL_EXIT_OK) {
         if (list)
             rc = print_list(call, row, &l);
+        else if (to->as_c3)
+            rc = print_as_c3(call, &l, r.message);
         else
             print_change_lines(call, &l, &r, NULL);
     }
     lines_free(&l);
     return rc;
+}
+
+int ctl_c3_site_run(struct ctl_call *call)
+{
+    struct dest to = { .as_c3 = false };
+    snprintf(to.panel, sizeof to.panel, "%s", ctl_str(call, "PANEL", ""));
+    to.mode = ctl_daemon_choose(&call->g, to.sock, sizeof to.sock);
+    return site_data(call, &to);
+}
+
+int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
+{
+    const struct ctl_c3_data_row *row = call->verb->data;
+    if (row->kind < 0 || row->what == CTL_C3_TABLES || row->what == CTL_C3_TGET || row->what == CTL_C3_TSET ||
+        row->what == CTL_C3_TDEL) {
+        fprintf(stderr, "portierctl c3: the panel's tables by name are not read or written through portierd: its "
+                        "users, cards, access, timezones and holidays are (portierctl c3 HOST users list ...)\n");
+        return CTL_EXIT_USAGE;
+    }
+    struct dest to = { .mode = 1, .as_c3 = true };
+    snprintf(to.sock, sizeof to.sock, "%s", ctl_daemon_device_socket(dp));
+    snprintf(to.panel, sizeof to.panel, "%s", ctl_daemon_panel_name(dp));
+    const struct site *m = ctl_daemon_device_site(dp);
+    for (size_t i = 0; m && i < m->n_devices; i++)
+        if (m->devices[i].panel && strcmp(m->devices[i].name, to.panel) == 0)
+            to.doors = m->devices[i].panel->doors;
+    return site_data(call, &to);
 }

@@ -452,6 +452,8 @@ void ctl_daemon_bus_end(struct ctl_daemon_device *p, int exit_code, const char *
 }
 
 loop_t *ctl_daemon_device_loop(struct ctl_daemon_device *p) { return p->s.loop; }
+const char *ctl_daemon_device_socket(const struct ctl_daemon_device *p) { return p->sock; }
+const struct site *ctl_daemon_device_site(struct ctl_daemon_device *p) { return remote_site(p->s.r); }
 
 struct line_call {
     ctl_daemon_line_fn done;
@@ -572,11 +574,12 @@ int ctl_daemon_verify(const struct ctl_call *call, const char *sock)
 
 struct watch {
     struct session s;
+    const struct ctl_follow *f;
     enum ctl_out_mode mode;
     int kind, min_severity;
-    long count, seen;
+    long seen;
     int sub;
-    bool quiet_down;
+    loop_timer_t stop_timer;
 };
 
 static void watch_event(const struct event *ev, void *arg)
@@ -584,9 +587,14 @@ static void watch_event(const struct event *ev, void *arg)
     struct watch *w = arg;
     if ((w->kind >= 0 && (int)ev->kind != w->kind) || (w->min_severity >= 0 && (int)ev->severity < w->min_severity))
         return;
-    ctl_print_event(ev, false, &w->mode);
+    if (w->f->device && strcmp(ev->device, w->f->device) != 0)
+        return;
+    if (w->f->print)
+        w->f->print(ev, w->f->arg);
+    else
+        ctl_print_event(ev, false, &w->mode);
     fflush(stdout);
-    if (w->count && ++w->seen >= w->count)
+    if (w->f->count && ++w->seen >= w->f->count)
         loop_stop(w->s.loop);
 }
 
@@ -603,9 +611,11 @@ static void watch_state(struct remote *r, enum remote_state st, const char *why,
     struct watch *w = arg;
     if (st == REMOTE_DOWN)
         fprintf(stderr, "portierctl: %s; reconnecting\n", why ? why : "disconnected");
-    else if (st == REMOTE_UP)
+    else if (st == REMOTE_UP && (!w->f->quiet || w->s.g->verbose))
         fprintf(stderr, "portierctl: watching %s as %s (%s), from event #%lld\n", w->s.sock, remote_user(r),
                 role_name(remote_role(r)), (long long)remote_last_id(r));
+    if (st == REMOTE_UP && w->f->for_ms && !loop_timer_armed(&w->stop_timer))
+        loop_timer_arm_ms(w->s.loop, &w->stop_timer, w->f->for_ms);
 }
 
 static void watch_missed(struct remote *r, int64_t from, int64_t to, void *arg)
@@ -623,9 +633,15 @@ static void watch_stop(loop_t *loop, int signo, void *arg)
     loop_stop(loop);
 }
 
-int ctl_daemon_watch(struct ctl_call *call, const char *sock)
+static void watch_time_up(loop_t *loop, void *arg)
 {
-    struct watch w = { .mode = call->g.json ? OUT_JSON : OUT_TEXT, .count = ctl_num(call, "count", 0) };
+    (void)arg;
+    loop_stop(loop);
+}
+
+int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_follow *f)
+{
+    struct watch w = { .f = f, .mode = call->g.json ? OUT_JSON : OUT_TEXT };
     w.kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
     w.min_severity = ctl_has(call, "severity") ? event_severity_from_name(ctl_str(call, "severity", "")) : -1;
     w.s.g = &call->g;
@@ -633,8 +649,9 @@ int ctl_daemon_watch(struct ctl_call *call, const char *sock)
     w.s.loop = loop_new();
     if (!w.s.loop)
         return CTL_EXIT_UNREACHABLE;
+    loop_timer_init(&w.stop_timer, watch_time_up, &w);
     struct remote_opts o = { .socket = sock, .client = "portierctl watch", .readonly = call->g.readonly, .role = -1,
-                             .journal_rows = (unsigned)ctl_num(call, "last", 0), .stream = true, .reconnect = true };
+                             .journal_rows = f->journal_rows, .stream = true, .reconnect = true };
     struct remote_handlers h = { .state = watch_state, .snapshot = watch_snapshot, .missed = watch_missed, .arg = &w };
     w.s.r = remote_new(w.s.loop, &o, &h);
     char err[512];
@@ -646,8 +663,15 @@ int ctl_daemon_watch(struct ctl_call *call, const char *sock)
     loop_add_signal(w.s.loop, SIGINT, watch_stop, &w);
     loop_add_signal(w.s.loop, SIGTERM, watch_stop, &w);
     loop_run(w.s.loop);
+    loop_timer_disarm(w.s.loop, &w.stop_timer);
     session_close(&w.s);
     return CTL_EXIT_OK;
+}
+
+int ctl_daemon_watch(struct ctl_call *call, const char *sock)
+{
+    struct ctl_follow f = { .count = ctl_num(call, "count", 0), .journal_rows = (unsigned)ctl_num(call, "last", 0) };
+    return ctl_daemon_follow(call, sock, &f);
 }
 
 /* ---- mqtt status ---- */

@@ -87,10 +87,26 @@ int ctl_daemon_bus_send(struct ctl_daemon_device *p, const char *slave, const ch
                         ctl_daemon_line_fn done, void *arg);
 void ctl_daemon_bus_end(struct ctl_daemon_device *p, int exit_code, const char *detail);
 loop_t *ctl_daemon_device_loop(struct ctl_daemon_device *p);
+/* The daemon's socket, and its site as the connection sees it (its mirror). */
+const char *ctl_daemon_device_socket(const struct ctl_daemon_device *p);
+const struct site *ctl_daemon_device_site(struct ctl_daemon_device *p);
 void ctl_daemon_panel_close(struct ctl_daemon_device *p);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
 /* The live events until interrupted (or --count), reconnecting and resuming by itself. */
 int ctl_daemon_watch(struct ctl_call *call, const char *sock);
+/* The same, as asked: one device's events only (device), printed by print (NULL: as watch prints them), until count
+ * of them (0: no limit) or for_ms after the stream is up (0: until interrupted); quiet: the connection is named
+ * only when lost (and with -v). --kind and --severity of the call filter as for watch. */
+struct ctl_follow {
+    const char *device;
+    void (*print)(const struct event *ev, void *arg);
+    void *arg;
+    long count;
+    unsigned for_ms;
+    bool quiet;
+    unsigned journal_rows;
+};
+int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_follow *f);
 
 #endif

@@ -350,12 +350,11 @@ void loop_timer_arm_ms(loop_t *loop, loop_timer_t *t, uint64_t delay_ms)
     loop_timer_arm_us(loop, t, delay_ms * 1000u);
 }
 
-static int run_due_timers(loop_t *loop)
+static int run_due_timers(loop_t *loop, uint64_t now)
 {
     int n = 0;
-    /* Fire only timers due now; a timer re-armed with zero delay runs on the next iteration,
+    /* Fire only timers due by now; a timer re-armed with zero delay runs on the next iteration,
      * so a busy timer cannot starve the fds. */
-    uint64_t now = loop->now_us;
     size_t budget = loop->nheap;
     while (budget-- > 0 && loop->nheap > 0 && loop->heap[1]->due_us <= now && !loop->stop) {
         loop_timer_t *t = loop->heap[1];
@@ -430,15 +429,10 @@ static void dispatch_one(loop_t *loop, int fd, unsigned ev, int *n)
     (*n)++;
 }
 
-int loop_run_once(loop_t *loop, int max_wait_ms)
+/* Room for every watched fd and the signalfd in one wait (level-triggered: more are simply reported by the next
+ * wait, so the array is capped). */
+static int ensure_evs(loop_t *loop)
 {
-    refresh_now(loop);
-    int n = run_due_timers(loop);
-    if (loop->stop)
-        return n;
-
-    /* Room for every watched fd and the signalfd in one wait (level-triggered: more are simply reported by
-     * the next wait, so the array is capped). */
     size_t want = loop->nused + 1u;
     if (want > 4096u)
         want = 4096u;
@@ -452,6 +446,66 @@ int loop_run_once(loop_t *loop, int max_wait_ms)
         loop->evs = e;
         loop->cap_evs = cap;
     }
+    return 0;
+}
+
+/* Dispatch the rc events one wait collected. */
+static int dispatch_events(loop_t *loop, int rc)
+{
+    int n = 0;
+    for (int i = 0; i < rc && !loop->stop; i++) {
+        uint64_t tag = loop->evs[i].data.u64;
+        uint32_t gen = (uint32_t)(tag >> 32);
+        int fd = (int)(uint32_t)tag;
+        if (gen == 0) {
+            if (fd == loop->sigfd)
+                n += dispatch_signals(loop);
+            continue;
+        }
+        /* The watch may have been removed, replaced or its number reused by an earlier callback of this pass. */
+        if ((size_t)fd >= loop->nwatches || !loop->watches[fd].used || loop->watches[fd].gen != gen)
+            continue;
+        uint32_t re = loop->evs[i].events;
+        unsigned ev = 0;
+        if (re & EPOLLIN)
+            ev |= LOOP_READ;
+        if (re & EPOLLOUT)
+            ev |= LOOP_WRITE;
+        if (re & (EPOLLERR | EPOLLHUP))
+            ev |= LOOP_ERROR;
+        dispatch_one(loop, fd, ev, &n);
+    }
+    return n;
+}
+
+/* Fire the timers that are due, but only after taking in what the fds already have (a wait that does not block):
+ * a process that was busy or not scheduled past a deadline must not judge it before reading the answer that
+ * arrived in time (the rest of a reply line, a request's reply). Timers that come due during that dispatch fire
+ * on the next call, after the next look at the fds. */
+static int fire_due_timers(loop_t *loop)
+{
+    refresh_now(loop);
+    if (loop->nheap == 0 || loop->heap[1]->due_us > loop->now_us || loop->stop)
+        return 0;
+    uint64_t due_by = loop->now_us;
+    int n = 0;
+    if (ensure_evs(loop) == 0) {
+        int rc = wait_events(loop, 0, (int)loop->cap_evs);
+        if (rc > 0)
+            n += dispatch_events(loop, rc);
+    }
+    if (loop->stop)
+        return n;
+    return n + run_due_timers(loop, due_by);
+}
+
+int loop_run_once(loop_t *loop, int max_wait_ms)
+{
+    int n = fire_due_timers(loop);
+    if (loop->stop)
+        return n;
+    if (ensure_evs(loop) < 0)
+        return -1;
 
     bool always_ready = false;
     for (size_t i = 0; i < loop->nalways && !always_ready; i++) {
@@ -477,29 +531,7 @@ int loop_run_once(loop_t *loop, int max_wait_ms)
         return -1;
     }
     refresh_now(loop);
-
-    for (int i = 0; i < rc && !loop->stop; i++) {
-        uint64_t tag = loop->evs[i].data.u64;
-        uint32_t gen = (uint32_t)(tag >> 32);
-        int fd = (int)(uint32_t)tag;
-        if (gen == 0) {
-            if (fd == loop->sigfd)
-                n += dispatch_signals(loop);
-            continue;
-        }
-        /* The watch may have been removed, replaced or its number reused by an earlier callback of this pass. */
-        if ((size_t)fd >= loop->nwatches || !loop->watches[fd].used || loop->watches[fd].gen != gen)
-            continue;
-        uint32_t re = loop->evs[i].events;
-        unsigned ev = 0;
-        if (re & EPOLLIN)
-            ev |= LOOP_READ;
-        if (re & EPOLLOUT)
-            ev |= LOOP_WRITE;
-        if (re & (EPOLLERR | EPOLLHUP))
-            ev |= LOOP_ERROR;
-        dispatch_one(loop, fd, ev, &n);
-    }
+    n += dispatch_events(loop, rc);
 
     /* Fds epoll refused are ready for whatever they ask (poll(2) semantics for regular files). */
     size_t i = 0, left = loop->nalways;
@@ -520,7 +552,7 @@ int loop_run_once(loop_t *loop, int max_wait_ms)
         if (ev)
             dispatch_one(loop, fd, ev, &n);
     }
-    return n + run_due_timers(loop);
+    return n + fire_due_timers(loop);
 }
 
 int loop_run(loop_t *loop)

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c3sim_lib import Panel, check_interleaved, history, journal, since_first_contact  # noqa: E402
+from c3sim_lib import Panel, check_interleaved, history, journal, panel_events, since_first_contact  # noqa: E402
 from portierd_lib import Client, Daemon, cleanup, fail, links_up, ok, tmpdir  # noqa: E402
 
 PANELS = 10
@@ -55,12 +55,40 @@ try:
     # a door left open may still time out later, after portierd is gone: what must be in the journal is every row
     # up to the last one each panel had recorded here (2 s of polls before the stop read it)
     upto = [int(re.search(r" last=(\d+) ", sim.control("status panel=%d" % i)).group(1)) for i in range(PANELS)]
-    c.drain(2)
+    # ... which the polls, and the catch-ups that hold a panel's polls while they run, store within moments, or
+    # within many seconds on a loaded machine: wait until every ring is read and the journal holds as many events
+    # since each first contact as the table had up to there, and has stopped growing (WAL: reading it while
+    # portierd writes is fine)
+    db = os.path.join(state, "journal.db")
+
+    def stored():
+        counts = []
+        for i in range(PANELS):
+            if int(re.search(r" ring=(\d+) ", sim.control("status panel=%d" % i)).group(1)) != 0:
+                return None
+            rows = journal(db, "P%d" % (i + 1))
+            firsts = [r["text"] for r in rows if "first contact" in r["text"]]
+            if len(firsts) != 1:
+                return None
+            before = int(firsts[0].split("first contact with this panel: ")[1].split()[0])
+            n = len(panel_events(rows))
+            if n < upto[i] - before:
+                return None
+            counts.append(n)
+        return counts
+    deadline, seen = time.monotonic() + 120, None
+    while True:
+        c.drain(1)
+        now_counts = stored()
+        if now_counts is not None and now_counts == seen:
+            break
+        seen = now_counts
+        if time.monotonic() > deadline:
+            break  # the checks below say what is missing
     c.close()
     dropped = int(re.search(r" dropped=(\d+) ", st).group(1))
     if d.stop() != 0:
         fail("portierd did not exit 0 on SIGTERM")
-    db = os.path.join(state, "journal.db")
     total = recovered = told = 0
     for i in range(PANELS):
         name = "P%d" % (i + 1)

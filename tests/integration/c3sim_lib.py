@@ -1,10 +1,12 @@
 """Helpers for the C3 python tests: `portier-sim c3` panels on free loopback ports with a control socket, and the
 comparison of a journal with the panels' own transaction tables."""
+import calendar
 import json
 import os
 import random
 import socket
 import subprocess
+import time
 from collections import Counter
 
 from portierd_lib import PORTIER_SIM, PORTIERCTL, fail, wait_until
@@ -98,6 +100,11 @@ def key_txn(t):
     return (t["door"], t["event"], t["card"], t["pin"], t["verify"], t["inout"])
 
 
+def txn_epoch(t):
+    """A table row's time as the journal's device_time (the panel's clock read as UTC)."""
+    return calendar.timegm(time.strptime(t["time"], "%Y-%m-%dT%H:%M:%S"))
+
+
 def key_ev(e):
     """The journal's JSON carries card, PIN, verify and in/out for access events only (None: any)."""
     return (e["door_no"], e["code"], e.get("card"), e.get("pin"), e.get("verify"), e.get("inout"))
@@ -125,9 +132,11 @@ def since_first_contact(rows, txns):
     before = int(firsts[0].split("first contact with this panel: ")[1].split()[0])
     want = [t for t in txns if t["index"] > before]
     evs = panel_events(rows)
-    older = [key_txn(t) for t in txns if t["index"] <= before]
+    # with the time of the row: fields the journal leaves out of non-access events match anything, so without it
+    # the first events after the contact could pass for the last rows before it (and be left out of the count)
+    older = [key_txn(t) + (txn_epoch(t),) for t in txns if t["index"] <= before]
     k = max(m for m in range(min(len(evs), len(older)) + 1)
-            if same([key_ev(e) for e in evs[:m]], older[len(older) - m:]))
+            if same([key_ev(e) + (e.get("device_time"),) for e in evs[:m]], older[len(older) - m:]))
     return evs[k:], want
 
 

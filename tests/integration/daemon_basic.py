@@ -79,8 +79,9 @@ try:
     rc, out, err = ctl("--json", "nix1", pty, "--slave", "270100000000006B", "lock", "1", "get", sock=daemon.sock)
     if rc != 0 or '"slave": "270100000000006B"' not in out.replace('":"', '": "'):
         fail("portierctl --json nix1 lock get through portierd: %d %s %s" % (rc, out, err))
+    # events: the daemon's stream of the panel (a second reader of its ring would take events from the journal)
     rc, out, err = ctl("c3", pa, "events", sock=daemon.sock)
-    if rc != 3 or "is owned by pid %d (portierd)" % daemon.proc.pid not in err or "portierctl watch" not in err:
+    if rc != 0 or err:
         fail("portierctl c3 events against portierd's panel: %d %s %s" % (rc, out, err))
     b.drain(0.5)
     if any(m.get("type") == "device" and m.get("link") != "up" for m in b.msgs):
@@ -101,8 +102,8 @@ try:
     if sorted(x["result"] for x in rows) != ["failed", "failed"] + ["ok"] * 9 or \
             not any("reply 0xC8" in x["detail"] for x in rows):
         fail("raw audit rows: %s" % rows)
-    ok("portierctl c3 info / params get / time get / door open and portierctl nix1 version / lock get through portierd on its panel (events refused with the way to "
-       "them); raw C3 and NiX1 requests through portierd answered; every one audited; an RT-log or access-log read "
+    ok("portierctl c3 info / params get / time get / door open and portierctl nix1 version / lock get through portierd on its panel (events: the daemon's stream of it"
+       "); raw C3 and NiX1 requests through portierd answered; every one audited; an RT-log or access-log read "
        "refused")
 
     # a door action by a, seen by b

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
-                          need_root, ok, tmpdir, wait_until)
+                          need_root, ok, tmpdir, twin_site, wait_until)
 
 S1, S2 = "270100000000006B", "2702000000000032"
 EMERGENCY_BOUND_S = 3.0  # the emergency on every door of the site, a transfer on the bus or not
@@ -45,8 +45,7 @@ tmp = tmpdir("daemon-nix1-relay")
 site = twin = daemon = None
 try:
     site = Site(tmp)
-    os.makedirs(os.path.join(tmp, "twin"))
-    twin = Site(os.path.join(tmp, "twin"))  # the same site, same seed: for direct mode
+    twin = twin_site(tmp)
     daemon = Daemon(tmp, site.config)
     sock = daemon.sock
     root = Client(sock)

@@ -95,6 +95,14 @@ class Site:
                 self.proc.kill()
 
 
+def twin_site(tmp):
+    """The same simulated site again (same configuration and seed) in tmp/twin: for a comparison with direct mode
+    beside the one portierd owns."""
+    d = os.path.join(tmp, "twin")
+    os.makedirs(d)
+    return Site(d)
+
+
 class Daemon:
     def __init__(self, tmp, config, extra=(), state=None, sock=None):
         self.tmp = tmp

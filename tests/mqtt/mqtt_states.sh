@@ -38,6 +38,9 @@ c3ctl open door=1 >/dev/null
 state_of() { sub reader -t "portier/output/$1/state" -C 1 -W 5 2>/dev/null; }
 wait_for bash -c "$(declare -f sub); BROKER_PORT=$BROKER_PORT; sub reader -t portier/output/main_entrance/state -C 1 -W 2 | grep -q '\"sensor\":\"open\"'" \
     || fail "door 1 open never retained"
+# the bus is up once a slave has answered its first poll (the panel may be up well before): wait for it
+wait_for bash -c "$(declare -f sub); BROKER_PORT=$BROKER_PORT; sub reader -t portier/device/bus_1/availability -C 1 -W 2 | grep -qx online" \
+    || fail "bus 1 never retained as online: $(cat "$TMP/host.out")"
 sleep 0.5
 SIM=$(c3ctl status panel=0)
 sub reader -t 'portier/output/+/state' -t 'portier/device/+/availability' -t portier/status -t portier/emergency \

@@ -58,3 +58,12 @@ void fx_write_file(const char *path, const char *text, unsigned mode)
     assert_int_equal(fclose(f), 0);
     assert_int_equal(chmod(path, (mode_t)mode), 0);
 }
+
+void fx_count_reads(loop_t *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    char b[16];
+    if (events & LOOP_READ)
+        (void)!read(fd, b, sizeof b);
+    ++*(int *)arg;
+}

@@ -21,5 +21,7 @@ void fx_tmpdir(char *dir, size_t len, const char *name);
 void fx_rmtree(const char *dir);
 /* Write text to a new file at path with mode (the test fails when it cannot). */
 void fx_write_file(const char *path, const char *text, unsigned mode);
+/* A loop callback for another owner's watch: reads what is there and counts the calls in *(int *)arg. */
+void fx_count_reads(loop_t *loop, int fd, unsigned events, void *arg);
 
 #endif

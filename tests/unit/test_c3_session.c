@@ -15,6 +15,7 @@
 
 #include "core/loop.h"
 #include "core/xport.h"
+#include "fixture.h"
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_rtlog.h"
@@ -548,15 +549,6 @@ static void test_consecutive_timeouts_reconnect_and_numbers_reset(void **state)
     fx_free(f);
 }
 
-static void other_owner_cb(loop_t *loop, int fd, unsigned events, void *arg)
-{
-    (void)loop;
-    char b[16];
-    if (events & LOOP_READ)
-        (void)!read(fd, b, sizeof b);
-    ++*(int *)arg;
-}
-
 /* The connection's fd closed behind the session's back and its number now another owner's, watched on the same
  * loop (a client's socket, another panel's connection): dropping the connection and freeing the session leave
  * that watch alone. */
@@ -571,7 +563,7 @@ static void test_reused_number_watch_left_alone(void **state)
     assert_int_equal(dup2(p[0], num), num);
     close(p[0]);
     int hits = 0;
-    assert_int_equal(loop_add_fd(f->loop, num, LOOP_READ, other_owner_cb, &hits), 0);
+    assert_int_equal(loop_add_fd(f->loop, num, LOOP_READ, fx_count_reads, &hits), 0);
     struct got g = { 0 };
     c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, NULL, req_cb, &g);
     pump(f);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -241,6 +242,86 @@ static void del_of_leaves_another_owners_watch(void **state)
     loop_free(loop);
 }
 
+/* Which came first: the input or the deadline. */
+struct order {
+    int seq, read_at, timer_at;
+};
+
+static void order_read(loop_t *loop, int fd, unsigned ev, void *arg)
+{
+    (void)loop;
+    (void)ev;
+    struct order *o = arg;
+    char b[8];
+    (void)!read(fd, b, sizeof b);
+    o->read_at = ++o->seq;
+}
+
+static void order_timer(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct order *o = arg;
+    o->timer_at = ++o->seq;
+}
+
+struct slow {
+    int answer;
+    bool called;
+};
+
+/* Other input whose handling takes long; the answer the timer waits for arrives meanwhile. */
+static void slow_read(loop_t *loop, int fd, unsigned ev, void *arg)
+{
+    (void)loop;
+    (void)ev;
+    struct slow *sl = arg;
+    char b[8];
+    (void)!read(fd, b, sizeof b);
+    if (sl->called)
+        return;
+    sl->called = true;
+    assert_int_equal(write(sl->answer, "y", 1), 1);
+    usleep(20000);
+}
+
+/* The answer arrived before the deadline, but the process was busy (or not scheduled) past it: the input is
+ * taken in before the deadline is judged, both at the start of an iteration and after a slow callback. */
+static void input_taken_before_a_due_timer(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new();
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    struct order o = { 0 };
+    assert_int_equal(loop_add_fd(loop, p[0], LOOP_READ, order_read, &o), 0);
+    loop_timer_t t;
+    loop_timer_init(&t, order_timer, &o);
+    loop_timer_arm_ms(loop, &t, 5);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    usleep(20000); /* busy between two iterations, past the deadline */
+    assert_true(loop_run_once(loop, 0) >= 2);
+    assert_int_equal(o.read_at, 1);
+    assert_int_equal(o.timer_at, 2);
+    /* a deadline passed during a slow callback for other input, the answer in by then */
+    memset(&o, 0, sizeof o);
+    int q[2];
+    assert_int_equal(pipe(q), 0);
+    struct slow sl = { .answer = p[1] };
+    assert_int_equal(loop_add_fd(loop, q[0], LOOP_READ, slow_read, &sl), 0);
+    loop_timer_arm_ms(loop, &t, 5);
+    assert_int_equal(write(q[1], "z", 1), 1);
+    for (int i = 0; i < 5 && !o.timer_at; i++)
+        assert_true(loop_run_once(loop, 100) >= 0);
+    assert_true(sl.called);
+    assert_int_equal(o.read_at, 1);
+    assert_int_equal(o.timer_at, 2);
+    close(p[0]);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+    loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +331,7 @@ int main(void)
         cmocka_unit_test(readd_replaces_callback_and_mask),
         cmocka_unit_test(sub_millisecond_timer),
         cmocka_unit_test(del_of_leaves_another_owners_watch),
+        cmocka_unit_test(input_taken_before_a_due_timer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

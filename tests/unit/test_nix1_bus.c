@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/loop.h"
+#include "fixture.h"
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "tests/unit/nix1_fake_line.h"
@@ -695,15 +696,6 @@ static void test_transport_closed(void **state)
     fx_free(f);
 }
 
-static void other_owner_cb(loop_t *loop, int fd, unsigned events, void *arg)
-{
-    (void)loop;
-    char b[16];
-    if (events & LOOP_READ)
-        (void)!read(fd, b, sizeof b);
-    ++*(int *)arg;
-}
-
 /* The line's fd closed behind the master's back and its number now another owner's, watched on the same loop (a
  * client's socket, another device's line): the failure and freeing the master leave that watch alone. */
 static void test_line_number_reused_and_watched(void **state)
@@ -716,7 +708,7 @@ static void test_line_number_reused_and_watched(void **state)
     assert_int_equal(dup2(p[0], num), num);
     close(p[0]);
     int hits = 0;
-    assert_int_equal(loop_add_fd(f->line.loop, num, LOOP_READ, other_owner_cb, &hits), 0);
+    assert_int_equal(loop_add_fd(f->line.loop, num, LOOP_READ, fx_count_reads, &hits), 0);
     submit(f, S1, 'Q', 'm', NULL, NIX1_PRIO_OPERATOR);
     advance(f, 100000);
     assert_int_equal(f->done, 1);

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""`portierctl c3 HOST events` and the users / cards / access / timezones / holidays commands against a panel
+portierd owns: through the daemon, with the output of direct mode against an identical simulator. events follows
+the daemon's stream of that panel (the daemon alone reads its ring); the tables go through the daemon's panel-data
+actions: a guard may read them, writing needs a technician, each request is audited (a refusal as denied). What is
+not passed through (events --history, tables by name) is refused with where to turn."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
+                          need_root, ok, tmpdir, twin_site)
+
+
+def panel_a(config):
+    with open(config) as f:
+        return "127.0.0.1:%s" % [l.split("=")[1].strip(" ;") for l in f.read().splitlines()
+                                 if l.strip().startswith("port = ") and '"' not in l][0]
+
+
+def masked(text):
+    """The panels' clocks differ between the two simulators by a second or two."""
+    return re.sub(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}", "TIME", text)
+
+
+need_root()
+tmp = tmpdir("daemon-c3-passthrough")
+site = twin = daemon = None
+try:
+    site = Site(tmp)
+    twin = twin_site(tmp)
+    daemon = Daemon(tmp, site.config)
+    sock = daemon.sock
+    root = Client(sock)
+    links_up(root)
+    pa, pa2 = panel_a(site.config), panel_a(twin.config)
+
+    def changes_as_kinds(text):
+        """--json of a change: direct mode gives each changed row's cells, the daemon the change in words; the
+        kinds of change, their order and every other line (the summary object) are the same."""
+        out = []
+        for l in text.splitlines():
+            o = json.loads(l)
+            out.append(o["change"] if "change" in o else l)
+        return out
+
+    def both(*args, rc_want=0):
+        r1 = ctl("c3", pa, *args, sock=sock)
+        r2 = ctl("--direct", "c3", pa2, *args)
+        o1, o2 = masked(r1[1]), masked(r2[1])
+        if args[0] == "--json" and args[2] not in ("list", "export"):
+            o1, o2 = changes_as_kinds(o1), changes_as_kinds(o2)
+        if r1[0] != rc_want or r2[0] != rc_want or o1 != o2 or r1[2] != r2[2]:
+            fail("%s: through portierd %d\n%s%s\ndirect %d\n%s%s" % (args, r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]))
+        return r1
+
+    # ---- the tables: the same output as direct mode ----
+    imp = os.path.join(tmp, "users.csv")
+    with open(imp, "w") as f:
+        f.write("pin,card,name\n7,1234,Bob Smith\n8,2345,\"Doe, Jane\"\n9,3456,Zed\n")
+    steps = [
+        (["users", "list"], 0), (["--json", "users", "list"], 0),
+        (["users", "add", "7", "--card", "1234", "--name", "Bob Smith"], 0),
+        (["users", "add", "8", "--card", "2345", "--name", "Doe, Jane"], 0),
+        (["cards", "add", "555", "7"], 2), (["--json", "cards", "add", "555", "7"], 2),
+        (["users", "import", imp, "--dry-run"], 0), (["--json", "users", "import", imp], 0),
+        (["users", "list"], 0), (["--json", "cards", "list"], 0), (["users", "export"], 0),
+        (["access", "list"], 0), (["timezones", "list", "--csv"], 0), (["holidays", "list"], 0),
+        (["users", "delete", "9"], 0), (["--json", "users", "delete", "8"], 0), (["users", "list", "--csv"], 0),
+    ]
+    for args, rc in steps:
+        both(*args, rc_want=rc)
+    ok("%d table commands through portierd: the same exit status and output as direct mode" % len(steps))
+
+    # ---- roles: a guard reads, a technician writes; every request audited ----
+    rc, out, err = ctl("c3", pa, "users", "list", "--csv", sock=sock, as_user=AS_GUARD)
+    if rc != 0 or "7,1234" not in out:
+        fail("a guard's users list: %d %s %s" % (rc, out, err))
+    rc, out, err = ctl("c3", pa, "users", "add", "20", "--card", "99", sock=sock, as_user=AS_GUARD)
+    if rc != 2 or "technician" not in err:
+        fail("a guard's users add: %d %s %s" % (rc, out, err))
+    root.request({"op": "audit", "limit": 100})
+    rows = [x for m in root.progress if m["type"] == "rows" for x in m["rows"]]
+    data = [x for x in rows if x["action"] in ("panel-data", "panel-data-get")]
+    denied = [x for x in data if x["result"] == "denied"]
+    if len(denied) != 1 or denied[0]["user"] != "nobody" or denied[0]["action"] != "panel-data":
+        fail("the guard's refusal in the audit: %s" % denied)
+    writes = [x for x in data if x["action"] == "panel-data" and x["user"] == "root"]
+    if len(writes) < 6 or not any(x["result"] == "ok" for x in writes) or \
+            len([x for x in data if x["action"] == "panel-data-get"]) < 8:
+        fail("the table requests in the audit: %s" % [(x["action"], x["params"], x["result"]) for x in data])
+    ok("a guard reads the tables and is refused writing them (audited as denied); every request in the audit")
+
+    # ---- events: the daemon's stream of that panel, printed as direct mode prints the panel's records ----
+    def follow(args, sock_=None):
+        cmd = [PORTIERCTL] + (["--socket", sock_] if sock_ else ["--direct"]) + ["c3", pa if sock_ else pa2] + args
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def round_of(procs, sim):
+        time.sleep(2.0)  # the followers are up
+        for door, card in ((1, 5), (2, 6), (3, 7)):
+            sim.control("Panel A: swipe door=%d card=%d" % (door, card))
+        res = []
+        for p in procs:
+            o, e = p.communicate(timeout=30)
+            if p.returncode:
+                fail("events --follow --count 3: %d %s %s" % (p.returncode, o, e))
+            # direct mode names its own link to the panel (the daemon's is its own)
+            res.append([masked(l) for l in o.splitlines() if " LINK " not in l and '"type":"link"' not in l])
+        return res
+    args = ["events", "--follow", "--count", "3"]
+    d_text, d_json = round_of([follow(args, sock), follow(["--json"] + args, sock)], site)
+    x_text, = round_of([follow(args)], twin)
+    x_json, = round_of([follow(["--json"] + args)], twin)
+    if len(d_text) != 3 or d_text != x_text or d_json != x_json:
+        fail("events through portierd\n%s\n%s\ndirect\n%s\n%s" % (d_text, d_json, x_text, x_json))
+    ok("events --follow --count 3 through portierd: the daemon's stream of that panel, printed as direct mode "
+       "prints the panel's records (text and --json)")
+    t0 = time.monotonic()
+    rc, out, err = ctl("c3", pa, "events", sock=sock, as_user=AS_GUARD)
+    took = time.monotonic() - t0
+    if rc != 0 or took > 10:
+        fail("events without --follow through portierd (a guard): %d after %.1f s: %s %s" % (rc, took, out, err))
+    ok("events without --follow: what the daemon's polling brings in two rounds (%.1f s), for a guard too" % took)
+
+    # ---- not passed through: refused with where to turn, the panel untouched ----
+    for args, says in ((["events", "--history"], "portierctl journal"), (["table", "list"], "users list"),
+                       (["table", "get", "user"], "users list")):
+        rc, out, err = ctl("c3", pa, *args, sock=sock)
+        if rc != 2 or says not in err:
+            fail("%s through portierd: %d %s %s" % (args, rc, out, err))
+    ok("events --history and tables by name: refused through portierd with where to turn")
+    root.close()
+finally:
+    cleanup(tmp, *(x for x in (daemon, site, twin) if x))
