@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/grow.h"
+
 static const char *const kind_names[EVENT_KIND_COUNT] = {
     [EVENT_ACCESS] = "access",       [EVENT_DOOR] = "door",   [EVENT_NIX1_ACCESS] = "nix1-access",
     [EVENT_LINK] = "link",           [EVENT_COMMAND] = "command", [EVENT_GAP] = "gap",
@@ -198,14 +200,10 @@ void event_bus_set_journal(struct event_bus *bus, event_store_fn store, void *ar
 
 static int add_subscriber(struct event_bus *bus, event_sub_fn fn, event_stored_fn stored, void *arg)
 {
-    if (bus->n_subs == bus->cap_subs) {
-        size_t cap = bus->cap_subs ? bus->cap_subs * 2 : 4;
-        struct subscriber *s = realloc(bus->subs, cap * sizeof *s);
-        if (!s)
-            return -1;
-        bus->subs = s;
-        bus->cap_subs = cap;
-    }
+    struct subscriber *s = grow_array(bus->subs, bus->n_subs, &bus->cap_subs, sizeof *s, 4);
+    if (!s)
+        return -1;
+    bus->subs = s;
     int h = bus->next_handle++;
     bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, stored, arg };
     return h;
@@ -377,14 +375,10 @@ int event_publish(struct event_bus *bus, struct event *ev)
             memmove(bus->pending, bus->pending + bus->p_head, bus->n_pending * sizeof *bus->pending);
             bus->p_head = 0;
         }
-        if (bus->n_pending == bus->cap_pending) {
-            size_t cap = bus->cap_pending ? bus->cap_pending * 2 : 64;
-            struct event *p = realloc(bus->pending, cap * sizeof *p);
-            if (!p)
-                return -1;
-            bus->pending = p;
-            bus->cap_pending = cap;
-        }
+        struct event *p = grow_array(bus->pending, bus->n_pending, &bus->cap_pending, sizeof *p, 64);
+        if (!p)
+            return -1;
+        bus->pending = p;
         bus->pending[bus->n_pending++] = *ev;
         if (!loop_timer_armed(&bus->flush_timer))
             loop_timer_arm_us(bus->loop, &bus->flush_timer, 0);
