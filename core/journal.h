@@ -11,7 +11,7 @@
 #include "core/event.h"
 #include "core/loop.h"
 
-#define JOURNAL_SCHEMA_VERSION 4
+#define JOURNAL_SCHEMA_VERSION 5
 
 struct journal;
 
@@ -199,7 +199,8 @@ void journal_default_path(char *buf, size_t len);
  * store has been journaled: a cursor text of its own, and the journal id after which the device's live events
  * are not yet matched against the store (they are handed back at start-up). */
 /* 1 when a position is stored (cursor filled), 0 when none, -1 on error. *event_id: see above; *last_us: host
- * time of the device's newest journaled event (0 when none). */
+ * time of the device's newest journaled event that is not a recovered one (0 when none; a catch-up that
+ * recovered rows ends with a gap row, which is not). */
 int journal_sync_get(struct journal *j, const char *device, char *cursor, size_t len, int64_t *event_id,
                      int64_t *last_us);
 /* Store the cursor; the pending newest live (not recovered) access events of the device stay unmatched.

@@ -385,7 +385,9 @@ int journal_sync_get(struct journal *j, const char *device, char *cursor, size_t
     sqlite3_finalize(st);
     if (found < 0)
         return -1;
-    if (sqlite3_prepare_v2(db, "SELECT max(host_us) FROM events WHERE device = ?", -1, &st, NULL) == SQLITE_OK) {
+    /* recovered rows are left out: the per-device index does not hold them (a catch-up ends with a gap row) */
+    if (sqlite3_prepare_v2(db, "SELECT max(host_us) FROM events WHERE device = ? AND recovered = 0", -1, &st,
+                           NULL) == SQLITE_OK) {
         journal_bind_text(st, 1, device);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
             *last_us = sqlite3_column_int64(st, 0);

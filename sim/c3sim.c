@@ -536,7 +536,8 @@ static const char usage_text[] =
     "     [--password PW] [--seed S] [--activity EVENTS_PER_S] [--control SOCKET] [--fault MODE[,MODE]]\n"
     "     [--firmware STR] [--clock-offset SECONDS] [--device-id N] [--restart-ms MS]\n"
     "     [--transactions ROWS] [--discovery-port UDP_PORT]\n"
-    "     C3 panels on 127.0.0.1:PORT..PORT+N-1; commands on stdin and SOCKET (try 'help').\n"
+    "     C3 panels on 127.0.0.1:PORT..PORT+N-1 (PORT 0 with one panel: a free port, named in the\n"
+    "     'listening on' line); commands on stdin and SOCKET (try 'help').\n"
     "     Faults: delay=MS rate=KBPS split badcrc badseq garbage drop mute none";
 
 static bool opt_num(const char *name, const char *s, long long lo, long long hi, long long *out)
@@ -591,7 +592,7 @@ static int c3sim_main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'p':
-            if (!opt_num("--port", optarg, 1, 65535, &v))
+            if (!opt_num("--port", optarg, 0, 65535, &v))
                 return 2;
             cfg.port = (uint16_t)v;
             have_port = true;
@@ -708,6 +709,10 @@ static int c3sim_main(int argc, char **argv)
         fprintf(stderr, "portier-sim c3: --port is required\n");
         return 2;
     }
+    if (cfg.port == 0 && cfg.panels > 1) {
+        fprintf(stderr, "portier-sim c3: --port 0 (a free port) takes one panel; N panels need N ports from PORT\n");
+        return 2;
+    }
     if ((unsigned)cfg.port + cfg.panels - 1u > 65535u) {
         fprintf(stderr, "portier-sim c3: ports %u..%u exceed 65535\n", cfg.port, cfg.port + cfg.panels - 1u);
         return 2;
@@ -736,7 +741,7 @@ static int c3sim_main(int argc, char **argv)
         goto out;
     }
     loop_add_fd(app.loop, STDIN_FILENO, LOOP_READ, stdin_cb, &app);
-    printf("portier-sim c3: listening on 127.0.0.1:%u (%u panels)\n", cfg.port, cfg.panels);
+    printf("portier-sim c3: listening on 127.0.0.1:%u (%u panels)\n", c3sim_server_port(app.srv), cfg.panels);
     fflush(stdout);
     rc = loop_run(app.loop) < 0 ? 1 : 0;
 out:

@@ -684,11 +684,14 @@ static int slot_listen(struct slot *s, char *err, size_t errlen)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(s->port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0) {
+    socklen_t alen = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
         snprintf(err, errlen, "127.0.0.1:%u: %s", s->port, strerror(errno));
         close(fd);
         return -1;
     }
+    s->port = ntohs(a.sin_port); /* port 0: the kernel's choice, kept for the panel's restarts */
     if (loop_add_fd(s->srv->loop, fd, LOOP_READ, accept_cb, s) < 0) {
         snprintf(err, errlen, "127.0.0.1:%u: cannot watch the listener", s->port);
         close(fd);
@@ -741,7 +744,7 @@ static void slot_restart(struct slot *s, struct conn *keep)
 
 struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cfg *cfg, char *err, size_t errlen)
 {
-    if (cfg->panels == 0 || (unsigned)cfg->port + cfg->panels - 1u > 65535u || cfg->port == 0) {
+    if (cfg->panels == 0 || (unsigned)cfg->port + cfg->panels - 1u > 65535u || (cfg->port == 0 && cfg->panels > 1)) {
         snprintf(err, errlen, "ports %u..%u out of range", cfg->port, cfg->port + cfg->panels - 1u);
         return NULL;
     }
@@ -783,6 +786,7 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
             return NULL;
         }
     }
+    s->port = s->slots[0].port;
     if (cfg->discovery_port && !(s->udp = c3sim_udp_new(s->loop, s, cfg->discovery_port, err, errlen))) {
         c3sim_server_free(s);
         return NULL;
@@ -809,6 +813,7 @@ void c3sim_server_free(struct c3sim_server *s)
 }
 
 unsigned c3sim_server_panels(const struct c3sim_server *s) { return s->n; }
+unsigned c3sim_server_port(const struct c3sim_server *s) { return s->port; }
 
 struct c3sim_panel *c3sim_server_panel(struct c3sim_server *s, unsigned i)
 {

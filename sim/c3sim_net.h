@@ -43,6 +43,8 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
 void c3sim_server_free(struct c3sim_server *s);
 
 unsigned c3sim_server_panels(const struct c3sim_server *s);
+/* The first panel's port (the kernel's choice when the configuration asked for port 0). */
+unsigned c3sim_server_port(const struct c3sim_server *s);
 struct c3sim_panel *c3sim_server_panel(struct c3sim_server *s, unsigned i);
 /* panel < 0: every panel. */
 void c3sim_server_set_faults(struct c3sim_server *s, int panel, const struct c3sim_faults *f);

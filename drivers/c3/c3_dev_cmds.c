@@ -105,8 +105,7 @@ static void apply_step(struct c3dev *c, struct c3d_item *it, const uint8_t *p)
             d->normal_open = false; /* output 0 locks and ends normal-open */
             d->open_until_us = 0;
             loop_timer_disarm(c->dev->loop, &d->relock);
-            if (op == DEVICE_EMERGENCY_OFF)
-                d->emergency = false;
+            d->emergency = false; /* locked, whatever unlocked it (a close or release during the emergency too) */
         } else if (ctl.duration == C3_OUTPUT_LATCH) {
             if (op == DEVICE_EMERGENCY_ON) {
                 d->emergency = true;

@@ -1,16 +1,22 @@
 # Helpers for the c3_*.sh integration tests (sourced after lib.sh): a portier-sim c3 per test on a free
 # port with a control socket, and portierctl c3 against it.
 
-# c3_sim NAME ARGS...: start `portier-sim c3` on a free port; sets ${NAME}_PORT and ${NAME}_CTL.
+# c3_sim NAME ARGS...: start `portier-sim c3` on a free port (it binds port 0 itself, so no other test can take
+# the port in between); sets ${NAME}_PORT and ${NAME}_CTL.
 c3_sim() {
     local name=$1; shift
-    local port ctl log
-    port=$(free_port)
+    local port=0 ctl log line a prev=""
+    for a in "$@"; do   # N panels take N ports in a row
+        if [ "$prev" = --panels ] && [ "$a" -gt 1 ]; then port=$(py port_block "$a"); fi
+        prev=$a
+    done
     ctl="$TMP/$name.ctl"
     log="$TMP/$name.log"
     "$PORTIER_SIM" c3 --port "$port" --control "$ctl" --seed 7 "$@" </dev/null >"$log" 2>&1 &
     PIDS+=($!)
-    wait_file_line "$log" "listening on 127.0.0.1:$port" >/dev/null || { cat "$log" >&2; fail "simulator $name did not start"; }
+    line=$(wait_file_line "$log" "listening on 127.0.0.1:[0-9]+") || { cat "$log" >&2; fail "simulator $name did not start"; }
+    port=${line#*127.0.0.1:}
+    port=${port%% *}
     wait_for test -S "$ctl" || fail "simulator $name: no control socket"
     printf -v "${name}_PORT" '%s' "$port"
     printf -v "${name}_CTL" '%s' "$ctl"

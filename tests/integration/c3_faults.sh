@@ -138,7 +138,7 @@ run_timed "$PORTIERCTL" c3 "127.0.0.1:$M_PORT" --timeout 800 events --follow
 pass "events --follow: a panel that never answers is exit 3 after --timeout"
 
 # Nothing listening: exit 3, within the timeout.
-port=$(free_port)
+port=$(closed_port)
 run_timed "$PORTIERCTL" c3 "127.0.0.1:$port" --timeout 1500 info
 [ "$RC" -eq 3 ] || fail "unreachable: exit $RC"
 [ "$ELAPSED_MS" -lt 5000 ] || fail "unreachable took $ELAPSED_MS ms"

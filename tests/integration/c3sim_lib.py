@@ -3,43 +3,15 @@ comparison of a journal with the panels' own transaction tables."""
 import calendar
 import json
 import os
-import random
+import re
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 
+from ports import free_port_block
 from portierd_lib import PORTIER_SIM, PORTIERCTL, fail, wait_until
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def free_port_block(n):
-    """A first port such that port .. port+n-1 are free on 127.0.0.1 now. Below the kernel's range of ephemeral
-    ports, so that the other tests' port-0 binds (free_port) never take one of them before the simulator does."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    for _ in range(200):
-        base = random.randint(10000, max(10001, low - n - 1))
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    fail("no block of %d free ports" % n)
 
 
 class Panel:
@@ -47,14 +19,23 @@ class Panel:
     N panels on the ports port .. port+N-1."""
 
     def __init__(self, tmp, name, extra=(), panels=1):
-        self.port = free_port() if panels == 1 else free_port_block(panels)
+        # one panel binds port 0 itself (no window in which another test takes the port); N panels need N ports
+        # in a row
+        self.port = 0 if panels == 1 else free_port_block(panels)
         self.ctl = os.path.join(tmp, name + ".ctl")
         self.log = open(os.path.join(tmp, name + ".log"), "w+")
         model = [] if "--model" in extra else ["--model", "C3-200"]
         self.proc = subprocess.Popen([PORTIER_SIM, "c3", "--port", str(self.port), "--control", self.ctl, "--seed",
                                       "11", "--panels", str(panels)] + model + list(extra),
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
-        wait_until(lambda: os.path.exists(self.ctl), 20, "the simulator's control socket")
+        wait_until(lambda: os.path.exists(self.ctl) and self._listening(), 20, "the simulator's control socket and port")
+        self.port = self._listening()
+
+    def _listening(self):
+        """The first panel's port from the simulator's 'listening on' line (0 until it is written)."""
+        with open(self.log.name) as f:
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", f.read())
+        return int(m.group(1)) if m else 0
 
     def control(self, line):
         s = socket.socket(socket.AF_UNIX)
@@ -146,6 +127,9 @@ def check_same(what, evs, want):
     exp = [key_txn(t) for t in want]
     if not same(got, exp):
         n = next((i for i, (a, b) in enumerate(zip(got, exp)) if not same([a], [b])), min(len(got), len(exp)))
+        for e in evs[max(0, n - 3):n + 12]:  # what the journal holds there, for the reader of the failure
+            print("  journal #%s %s%s device_time=%s" % (e["id"], key_ev(e), " recovered" if e.get("recovered") else "",
+                                                      e.get("device_time")), file=sys.stderr)
         fail("%s: journal and table differ at %d (journal %d events, table %d): journal %s table %s"
              % (what, n, len(got), len(exp), got[n:n + 3], exp[n:n + 3]))
 

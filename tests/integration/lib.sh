@@ -57,6 +57,12 @@ def port():
     s.close()
     return str(p)
 
+def port_block(n):
+    """A first port of N free ones in a row (tests/integration/ports.py), for a simulator of N panels."""
+    sys.path.insert(0, os.path.join(os.environ["SRCDIR"], "tests", "integration"))
+    from ports import free_port_block
+    return str(free_port_block(int(n)))
+
 HELD = []
 
 def closed_port():
@@ -67,7 +73,7 @@ def closed_port():
     HELD.append(s)
     return str(s.getsockname()[1])
 
-OPS = {"ctl": ctl, "json": json_get, "port": port, "closed_port": closed_port}
+OPS = {"ctl": ctl, "json": json_get, "port": port, "port_block": port_block, "closed_port": closed_port}
 with os.fdopen(os.open(sys.argv[1], os.O_RDWR), "rb") as req:
     for raw in req:
         reply, op, *args = raw.rstrip(b"\n").decode().split("\x1f")
@@ -83,7 +89,7 @@ PY_PID=$!
 disown "$PY_PID"   # a bare `wait` in a test must not wait for the helper; cleanup ends it
 
 # py OP ARGS...: one request to the helper (ops: ctl SOCKET LINE [TIMEOUT_S], json FILE KEY, port,
-# closed_port); prints the answer; exit status 1 when the request failed (the answer says why). Arguments are single lines.
+# port_block N, closed_port); prints the answer; exit status 1 when the request failed (the answer says why). Arguments are single lines.
 py() {
     local reply="$TMP/py.$BASHPID" fd answer IFS=$'\x1f'
     [ -p "$reply" ] || mkfifo "$reply"

@@ -42,7 +42,7 @@ pass "every problem reported with its line"
 # door control: audited first, result per door. Tests never reach beyond loopback: point the example's
 # panel at a closed 127.0.0.1 port and its bus at a missing device, so the door fails with the reason
 # and the audit row says so.
-closed_port=$(free_port)
+closed_port=$(closed_port)
 sed -i -e "s|host = \"[^\"]*\"|host = \"127.0.0.1\"|" -e "s|port = 4370;|port = $closed_port;|" \
     -e "s|port = \"/dev/ttyUSB0\"|port = \"$TMP/no-such-tty\"|" "$TMP/p.conf"
 grep -q '127.0.0.1' "$TMP/p.conf" && ! grep -q '192\.168\.' "$TMP/p.conf" || fail "example config not rewritten to loopback"

@@ -70,13 +70,15 @@ pub() { local u=$1; shift; mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -u "$u" 
 
 # site_start: the simulators and the site configuration (with extra mqtt settings in $MQTT_EXTRA)
 site_start() {
-    PA=$(free_port)
-    "$PORTIER_SIM" c3 --port "$PA" --model c3-200 --control "$TMP/c3ctl" </dev/null >"$TMP/c3.out" 2>"$TMP/c3.err" &
+    "$PORTIER_SIM" c3 --port 0 --model c3-200 --control "$TMP/c3ctl" </dev/null >"$TMP/c3.out" 2>"$TMP/c3.err" &
     PIDS+=($!)
     "$PORTIER_SIM" nix1 --slaves 2 --configured --dir "$TMP/sd" --control "$TMP/nctl" --no-stdin \
         >"$TMP/nix1.out" 2>"$TMP/nix1.err" &
     PIDS+=($!)
-    wait_port "$PA" || fail "C3 simulator did not start: $(cat "$TMP/c3.err")"
+    # the simulator binds a free port itself (no window in which another test takes it) and names it
+    PA=$(wait_file_line "$TMP/c3.out" 'listening on 127.0.0.1:[0-9]+') || fail "C3 simulator did not start: $(cat "$TMP/c3.err")"
+    PA=${PA#*127.0.0.1:}
+    PA=${PA%% *}
     wait_file_line "$TMP/nix1.out" 'bus on /dev/' >/dev/null || fail "NiX1 simulator did not start"
     PTY=$(grep -m1 -o '/dev/[^ ]*' "$TMP/nix1.out")
     printf 'pw-portier\n' >"$TMP/mqtt.pw"

@@ -91,12 +91,13 @@ wait_file() {
 }
 # start_c3 ARGS...: a C3 simulator on a free port; sets C3_PORT; `c3 CMD` sends it a control command.
 start_c3() {
-    C3_PORT=$(free_port)
     mkfifo "$TMP/c3.in"
-    "$PORTIER_SIM" c3 --port "$C3_PORT" "$@" <"$TMP/c3.in" >"$TMP/c3.out" 2>"$TMP/c3.err" &
+    "$PORTIER_SIM" c3 --port 0 "$@" <"$TMP/c3.in" >"$TMP/c3.out" 2>"$TMP/c3.err" &
     SIMPIDS+=($!)
     exec 7>"$TMP/c3.in"
-    wait_file 'listening' "$TMP/c3.out"
+    wait_file 'listening on 127.0.0.1:[0-9]+' "$TMP/c3.out"
+    C3_PORT=$(grep -m1 -oE '127\.0\.0\.1:[0-9]+' "$TMP/c3.out")
+    C3_PORT=${C3_PORT#*:}   # bound by the simulator itself: no window in which another test takes the port
 }
 c3() { echo "$*" >&7; }
 # start_nix1 ARGS...: a NiX1 bus simulator on a pseudo-terminal; sets NIX1_PTY and NIX1_ADDRS (sorted);

@@ -12,12 +12,13 @@ struct c3sim_server *fx_c3sim_start(loop_t *loop, struct c3sim_server_cfg *sc, s
 {
     if (!sc->panels)
         sc->panels = 1;
-    if (!sc->port)
+    if (!sc->port && sc->panels > 1)
         sc->port = fx_free_port();
     char err[256];
     struct c3sim_server *sim = c3sim_server_new(loop, sc, err, sizeof err);
     if (!sim)
         fail_msg("%s", err);
+    sc->port = (uint16_t)c3sim_server_port(sim); /* one panel: bound to port 0, no window for another test */
     if (panel)
         *panel = c3sim_server_panel(sim, 0);
     return sim;

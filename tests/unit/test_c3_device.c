@@ -392,6 +392,26 @@ static void test_restore_in_a_later_run(void **state)
         assert_string_equal(site_output_state_word(&F.site->outputs[i]), "closed");
 }
 
+/* A door closed by an operator during the emergency is locked on the panel (output 0 ends the latch and the
+ * normal-open): it must not go on being shown as unlocked by the emergency. */
+static void test_close_during_the_emergency(void **state)
+{
+    (void)state;
+    size_t outs[4] = { 0, 1, 2, 3 };
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, outs, 4), 0);
+    fx_run_for(F.loop, 300);
+    size_t d2 = 1;
+    assert_int_equal(command(DEVICE_CLOSE, 0, &d2, 1), 0);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_OK);
+    fx_run_for(F.loop, 400);
+    assert_false(F.panel->door[1].latched);
+    assert_false(F.panel->door[1].normal_open);
+    assert_false(F.site->outputs[1].state.emergency);
+    assert_string_equal(site_output_state_word(&F.site->outputs[1]), "closed");
+    assert_string_equal(site_output_state_word(&F.site->outputs[0]), "emergency open");
+    assert_doors_as_panel();
+}
+
 /* Output 0 (close) ends normal-open on the panel: the adapter must not go on showing the door normal-open. */
 static void test_close_ends_normal_open(void **state)
 {
@@ -424,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emergency_on_right_after_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_in_a_later_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_ends_normal_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_during_the_emergency, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,59 @@ static void test_migration_from_v1(void **state)
     journal_close(j);
 }
 
+/* A version-4 journal: the per-device index held every row; from version 5 it leaves recovered rows out (the
+ * catch-up's queries ask for live rows only) and the rows, the positions and the answers stay as they were. */
+static void test_migration_from_v4(void **state)
+{
+    (void)state;
+    struct journal *j = open_j(0, 0);
+    journal_close(j);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX events_device;"
+                                  "CREATE INDEX events_device ON events(device, host_us);"
+                                  "INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
+                                  " (1000,0,0,'Panel A','live','k1',0), (3000,0,0,'Panel A','recovered','k2',1),"
+                                  " (2000,5,0,'Panel A','gap','',0), (4000,0,0,'Panel B','live','k3',0);"
+                                  "INSERT INTO sync(device,cursor,event_id) VALUES('Panel A','index=7 time=1 tie=1',1);"
+                                  "PRAGMA user_version=4;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    j = open_j(0, 0);
+    assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
+    assert_int_equal(journal_count_events(j), 4);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(j->db, "SELECT sql FROM sqlite_master WHERE name = 'events_device'", -1, &st,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 0), "WHERE recovered = 0"));
+    sqlite3_finalize(st);
+    /* the catch-up's reads use it */
+    assert_int_equal(sqlite3_prepare_v2(j->db, "EXPLAIN QUERY PLAN SELECT max(host_us) FROM events WHERE device = "
+                                        "'Panel A' AND recovered = 0", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 3), "events_device"));
+    sqlite3_finalize(st);
+    char cursor[64];
+    int64_t id, last;
+    assert_int_equal(journal_sync_get(j, "Panel A", cursor, sizeof cursor, &id, &last), 1);
+    assert_string_equal(cursor, "index=7 time=1 tie=1");
+    assert_int_equal(id, 1);
+    assert_int_equal(last, 2000); /* the newest row that is not recovered */
+    /* a recovered row stored now is deduplicated as before */
+    struct event ev;
+    event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+    snprintf(ev.device, sizeof ev.device, "Panel A");
+    snprintf(ev.key, sizeof ev.key, "k2");
+    ev.recovered = true;
+    ev.host_time_us = 5000;
+    assert_int_equal(journal_commit_event(j, &ev), 0);
+    journal_close(j);
+}
+
 static int collect_pending(const struct event *ev, bool acked, void *arg)
 {
     (void)acked;
@@ -154,7 +207,8 @@ static void test_sync_positions(void **state)
     assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 1);
     assert_string_equal(cur, "index=12 time=754732325 tie=1");
     assert_int_equal(eid, e[3].id - 1);
-    assert_int_equal(last, 20);
+    /* The newest event of the panel that is not recovered (a catch-up's rows are followed by its gap row). */
+    assert_int_equal(last, 14);
     struct event got[8];
     memset(got, 0, sizeof got);
     assert_int_equal(journal_sync_pending(j, "Panel A", eid, collect_pending, got), 2);
@@ -172,6 +226,13 @@ static void test_sync_positions(void **state)
     memset(got, 0, sizeof got);
     assert_int_equal(journal_query_events(j, &q, collect_pending, got), 1);
     assert_true(got[0].recovered);
+    struct event gap;
+    event_init(&gap, EVENT_GAP, EVENT_NORMAL);
+    snprintf(gap.device, sizeof gap.device, "Panel A");
+    gap.host_time_us = 21;
+    assert_int_equal(journal_commit_event(j, &gap), 1);
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 1);
+    assert_int_equal(last, 21);
     journal_close(j);
 }
 
@@ -641,6 +702,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),

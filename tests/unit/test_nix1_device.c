@@ -162,7 +162,7 @@ static int setup(void **state)
     if (prepare)
         prepare(pty);
     device_start_all(F.site);
-    fx_run_until(F.loop, snapshot_done, 10000);
+    fx_run_until(F.loop, snapshot_done, 30000); /* 0.7 s unloaded; real time at 9600 baud */
     assert_true(snapshot_done());
     return 0;
 }
