@@ -186,5 +186,8 @@ long long ctl_num(const struct ctl_call *call, const char *name, long long def);
 /* Output shared by the families: one JSON object per line (consumes o), flushed. */
 struct json_t;
 void ctl_print_json(struct json_t *o);
+/* A command that could not run: {"type":"error","error":msg} on stdout with --json, "portierctl FAMILY: msg" on
+ * stderr always; returns rc (the exit status). */
+int ctl_fail(bool json, const char *family, int rc, const char *msg);
 
 #endif

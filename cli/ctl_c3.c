@@ -600,17 +600,7 @@ static int check_target(const char *target, char *err, size_t errlen)
 
 /* ---- through portierd: a panel it owns is asked through it, never connected to behind its back ---- */
 
-static int via_fail(struct ctl *c, int rc, const char *err)
-{
-    if (c->opts->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("error"));
-        json_object_set_new(o, "error", json_string(err));
-        ctl_print_json(o);
-    }
-    fprintf(stderr, "portierctl c3: %s\n", err);
-    return rc;
-}
+static int via_fail(struct ctl *c, int rc, const char *err) { return ctl_fail(c->opts->json, "c3", rc, err); }
 
 /* One parameter read through portierd in batches; values[i] answers names[i] (malloc'd, NULL when absent). */
 static int via_params_get(struct ctl *c, struct ctl_daemon_device *p, const char *const *names, size_t n, char **values)

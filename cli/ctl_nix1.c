@@ -156,17 +156,7 @@ int n1_targets(struct n1ctx *c, const struct ctl_call *call, enum n1_rule rule, 
     return CTL_EXIT_OK;
 }
 
-int n1_fail(struct n1ctx *c, int rc, const char *msg)
-{
-    if (c->g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "type", json_string("error"));
-        json_object_set_new(o, "error", json_string(msg));
-        ctl_print_json(o);
-    }
-    fprintf(stderr, "portierctl nix1: %s\n", msg);
-    return rc;
-}
+int n1_fail(struct n1ctx *c, int rc, const char *msg) { return ctl_fail(c->g->json, "nix1", rc, msg); }
 
 /* The port itself, in this process (direct mode). */
 static int open_port(struct n1ctx *c)

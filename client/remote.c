@@ -11,6 +11,7 @@
 
 #include "core/device.h"
 #include "core/event.h"
+#include "core/xport.h"
 
 #define MAX_IN_LINE (64u << 20)      /* a daemon line (a snapshot of a big site) */
 #define RECONNECT_MIN_MS 100
@@ -197,13 +198,11 @@ static void disconnect(struct remote *r, const char *why)
 static void flush_out(struct remote *r)
 {
     while (r->fd >= 0 && r->out_off < r->out_len) {
-        ssize_t w = send(r->fd, r->out + r->out_off, r->out_len - r->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = xport_io_write(r->fd, r->out + r->out_off, r->out_len - r->out_off, true);
+        if (w == 0)
+            break;
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            disconnect(r, strerror(errno));
+            disconnect(r, strerror((int)-w));
             return;
         }
         r->out_off += (size_t)w;
@@ -530,17 +529,11 @@ static void io_cb(loop_t *loop, int fd, unsigned events, void *arg)
             disconnect(r, "a line from portierd is too long");
             return;
         }
-        ssize_t n = recv(r->fd, dst, room, MSG_DONTWAIT);
+        ssize_t n = xport_io_read(r->fd, dst, room);
+        if (n == 0)
+            break;
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            disconnect(r, strerror(errno));
-            return;
-        }
-        if (n == 0) {
-            disconnect(r, "portierd went away");
+            disconnect(r, n == -ECONNRESET ? "portierd went away" : strerror((int)-n));
             return;
         }
         proto_lines_commit(&r->in, (size_t)n);

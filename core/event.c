@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/grow.h"
+
 static const char *const kind_names[EVENT_KIND_COUNT] = {
     [EVENT_ACCESS] = "access",       [EVENT_DOOR] = "door",   [EVENT_NIX1_ACCESS] = "nix1-access",
     [EVENT_LINK] = "link",           [EVENT_COMMAND] = "command", [EVENT_GAP] = "gap",
@@ -93,31 +95,28 @@ void event_make_key(struct event *ev)
     }
 }
 
+/* The index of name (any case) in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 const char *event_kind_name(enum event_kind kind)
 {
     return (unsigned)kind < EVENT_KIND_COUNT ? kind_names[kind] : "?";
 }
 
-int event_kind_from_name(const char *name)
-{
-    for (int i = 0; name && i < EVENT_KIND_COUNT; i++)
-        if (strcasecmp(name, kind_names[i]) == 0)
-            return i;
-    return -1;
-}
+int event_kind_from_name(const char *name) { return name_index(kind_names, EVENT_KIND_COUNT, name); }
 
 const char *event_severity_name(enum event_severity sev)
 {
     return (unsigned)sev < EVENT_SEVERITY_COUNT ? severity_names[sev] : "?";
 }
 
-int event_severity_from_name(const char *name)
-{
-    for (int i = 0; name && i < EVENT_SEVERITY_COUNT; i++)
-        if (strcasecmp(name, severity_names[i]) == 0)
-            return i;
-    return -1;
-}
+int event_severity_from_name(const char *name) { return name_index(severity_names, EVENT_SEVERITY_COUNT, name); }
 
 int64_t event_now_us(void)
 {
@@ -201,14 +200,10 @@ void event_bus_set_journal(struct event_bus *bus, event_store_fn store, void *ar
 
 static int add_subscriber(struct event_bus *bus, event_sub_fn fn, event_stored_fn stored, void *arg)
 {
-    if (bus->n_subs == bus->cap_subs) {
-        size_t cap = bus->cap_subs ? bus->cap_subs * 2 : 4;
-        struct subscriber *s = realloc(bus->subs, cap * sizeof *s);
-        if (!s)
-            return -1;
-        bus->subs = s;
-        bus->cap_subs = cap;
-    }
+    struct subscriber *s = grow_array(bus->subs, bus->n_subs, &bus->cap_subs, sizeof *s, 4);
+    if (!s)
+        return -1;
+    bus->subs = s;
     int h = bus->next_handle++;
     bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, stored, arg };
     return h;
@@ -356,6 +351,18 @@ void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batc
     loop_timer_init(&bus->flush_timer, flush_cb, bus);
 }
 
+/* Deliver what was published while delivering, in publish order, then let the next publish deliver at once. */
+static void deliver_queued(struct event_bus *bus)
+{
+    while (bus->q_len > 0) {
+        struct event next = bus->queue[bus->q_head];
+        bus->q_head = (bus->q_head + 1) % bus->q_cap;
+        bus->q_len--;
+        store_and_deliver(bus, &next, 1);
+    }
+    bus->delivering = false;
+}
+
 int event_publish(struct event_bus *bus, struct event *ev)
 {
     if (ev->host_time_us == 0)
@@ -368,14 +375,10 @@ int event_publish(struct event_bus *bus, struct event *ev)
             memmove(bus->pending, bus->pending + bus->p_head, bus->n_pending * sizeof *bus->pending);
             bus->p_head = 0;
         }
-        if (bus->n_pending == bus->cap_pending) {
-            size_t cap = bus->cap_pending ? bus->cap_pending * 2 : 64;
-            struct event *p = realloc(bus->pending, cap * sizeof *p);
-            if (!p)
-                return -1;
-            bus->pending = p;
-            bus->cap_pending = cap;
-        }
+        struct event *p = grow_array(bus->pending, bus->n_pending, &bus->cap_pending, sizeof *p, 64);
+        if (!p)
+            return -1;
+        bus->pending = p;
         bus->pending[bus->n_pending++] = *ev;
         if (!loop_timer_armed(&bus->flush_timer))
             loop_timer_arm_us(bus->loop, &bus->flush_timer, 0);
@@ -387,13 +390,7 @@ int event_publish(struct event_bus *bus, struct event *ev)
     }
     bus->delivering = true;
     int rc = store_and_deliver(bus, ev, 1);
-    while (bus->q_len > 0) {
-        struct event next = bus->queue[bus->q_head];
-        bus->q_head = (bus->q_head + 1) % bus->q_cap;
-        bus->q_len--;
-        store_and_deliver(bus, &next, 1);
-    }
-    bus->delivering = false;
+    deliver_queued(bus);
     return rc;
 }
 
@@ -419,13 +416,7 @@ size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n)
     }
     bus->delivering = true;
     store_and_deliver(bus, evs, n);
-    while (bus->q_len > 0) {
-        struct event next = bus->queue[bus->q_head];
-        bus->q_head = (bus->q_head + 1) % bus->q_cap;
-        bus->q_len--;
-        store_and_deliver(bus, &next, 1);
-    }
-    bus->delivering = false;
+    deliver_queued(bus);
     return n;
 }
 

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-ssize_t xport_fd_read(struct xport *x, void *buf, size_t len)
+ssize_t xport_io_read(int fd, void *buf, size_t len)
 {
     for (;;) {
-        ssize_t n = read(x->fd, buf, len);
+        ssize_t n = read(fd, buf, len);
         if (n > 0)
             return n;
         if (n == 0)
@@ -24,9 +24,7 @@ ssize_t xport_fd_read(struct xport *x, void *buf, size_t len)
     }
 }
 
-/* One write in the ops' convention; a socket is written with send(MSG_NOSIGNAL) and takes nothing while it is
- * still connecting. */
-static ssize_t fd_put(int fd, const void *buf, size_t len, bool sock)
+ssize_t xport_io_write(int fd, const void *buf, size_t len, bool sock)
 {
     for (;;) {
         ssize_t n = sock ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
@@ -42,14 +40,16 @@ static ssize_t fd_put(int fd, const void *buf, size_t len, bool sock)
     }
 }
 
+ssize_t xport_fd_read(struct xport *x, void *buf, size_t len) { return xport_io_read(x->fd, buf, len); }
+
 ssize_t xport_fd_write(struct xport *x, const void *buf, size_t len)
 {
-    return fd_put(x->fd, buf, len, false);
+    return xport_io_write(x->fd, buf, len, false);
 }
 
 ssize_t xport_sock_write(struct xport *x, const void *buf, size_t len)
 {
-    return fd_put(x->fd, buf, len, true);
+    return xport_io_write(x->fd, buf, len, true);
 }
 
 void xport_fd_close(struct xport *x)

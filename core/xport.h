@@ -31,6 +31,12 @@ struct xport {
 
 /* Plain file-descriptor ops (read(2)/write(2)/close(2)); usable by any stream fd already in O_NONBLOCK. */
 extern const struct xport_ops xport_fd_ops;
+/* One non-blocking read(2) or write(2) of a stream fd in the ops' convention above (EINTR retried, would-block is
+ * 0, end of stream -ECONNRESET), for every stream fd of the project, transport or not. sock: fd is a socket,
+ * written with send(MSG_NOSIGNAL) (a peer gone is -EPIPE, never a SIGPIPE) and taking nothing while it is still
+ * connecting. */
+ssize_t xport_io_read(int fd, void *buf, size_t len);
+ssize_t xport_io_write(int fd, const void *buf, size_t len, bool sock);
 /* The ops of xport_fd_ops, for transports built on them: one non-blocking read(2) or write(2) in the ops'
  * convention above (EINTR retried, would-block is 0, end of stream -ECONNRESET); close(2) of x->fd. */
 ssize_t xport_fd_read(struct xport *x, void *buf, size_t len);

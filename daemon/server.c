@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/event.h"
+#include "core/xport.h"
 
 #define READ_CHUNK 65536
 #define READ_PER_WAKE (256 * 1024)   /* bytes read from one client per wake-up (fairness) */
@@ -504,17 +505,15 @@ static void client_read(struct client *c)
         }
         if (room > READ_CHUNK)
             room = READ_CHUNK;
-        ssize_t r = read(c->fd, dst, room);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            client_close(c, strerror(errno));
+        ssize_t r = xport_io_read(c->fd, dst, room);
+        if (r == 0)
+            break;
+        if (r == -ECONNRESET) {
+            client_close(c, proto_lines_pending(&c->in) ? "client closed in the middle of a line" : "client closed");
             return;
         }
-        if (r == 0) {
-            client_close(c, proto_lines_pending(&c->in) ? "client closed in the middle of a line" : "client closed");
+        if (r < 0) {
+            client_close(c, strerror((int)-r));
             return;
         }
         total += (size_t)r;

@@ -152,6 +152,22 @@ static void fd_and_socket_ops_convention(void **state)
     xport_fd_close(&x);
 }
 
+/* The same convention on a plain fd that is no transport (a pipe): what portierd's connections read and write by. */
+static void io_on_a_pipe(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    char b[8];
+    assert_int_equal(xport_io_read(p[0], b, sizeof b), 0);
+    assert_int_equal(xport_io_write(p[1], "hi", 2, false), 2);
+    assert_int_equal(xport_io_read(p[0], b, sizeof b), 2);
+    assert_memory_equal(b, "hi", 2);
+    close(p[1]);
+    assert_int_equal(xport_io_read(p[0], b, sizeof b), -ECONNRESET);
+    close(p[0]);
+}
+
 /* A terminal line opens raw 8N1 at its speed; a later speed change keeps the rest of the settings. */
 static void tty_configure_then_set_baud(void **state)
 {
@@ -193,6 +209,7 @@ int main(void)
         cmocka_unit_test(own_fd_closed),
         cmocka_unit_test(opened_on_std_number_moved),
         cmocka_unit_test(fd_and_socket_ops_convention),
+        cmocka_unit_test(io_on_a_pipe),
         cmocka_unit_test(tty_configure_then_set_baud),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
