@@ -35,6 +35,10 @@ int ctl_c3_daemon_panel(const struct ctl_call *call, struct ctl_daemon_device **
 /* ctl_c3_site.c: the users, cards, access, timezones and holidays commands of `portierctl c3 HOST` against a panel
  * portierd owns: through the daemon's panel-data actions (its role rules and audit), printed as in direct mode. */
 int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp);
+/* `events --history` against portierd's panel: the request "history [since=PACKED]" (a panel-data read); each
+ * line of the answer ("txn ...") goes to each. CTL_EXIT_OK, or the failure printed as the c3 commands print it. */
+int ctl_c3_history_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp, const char *req,
+                              void (*each)(void *arg, const char *line), void *arg);
 
 /* events --history [--since T]: the panel's transaction table. */
 int ctl_c3_history_run(struct ctl_call *call);

@@ -578,6 +578,34 @@ static void print_txn(struct hist *h, const struct c3_txn *t)
     }
 }
 
+static void hist_count(struct hist *h)
+{
+    fflush(stdout);
+    if (!h->call->g.json)
+        fprintf(stderr, "%zu event%s\n", h->shown, h->shown == 1 ? "" : "s");
+}
+
+/* One record as portierd's driver says it: "txn TIME DOOR TYPE VERIFY INOUT CARD PIN INDEX". */
+static void hist_line(void *arg, const char *line)
+{
+    struct hist *h = arg;
+    unsigned door, type, verify, inout;
+    struct c3_txn t;
+    if (sscanf(line, "txn %" SCNu32 " %u %u %u %u %" SCNu32 " %" SCNu32 " %" SCNd64, &t.time, &door, &type, &verify,
+               &inout, &t.card, &t.pin, &t.index) != 8 || door > 255 || type > 255 || verify > 255 || inout > 255) {
+        fprintf(stderr, "portierctl c3: portierd's answer: not an event: \"%.80s\"\n", line);
+        return;
+    }
+    t.door = (uint8_t)door;
+    t.type = (uint8_t)type;
+    t.verify = (uint8_t)verify;
+    t.inout = (uint8_t)inout;
+    if (t.time >= h->since) {
+        print_txn(h, &t);
+        h->shown++;
+    }
+}
+
 static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
 {
     struct hist *h = arg;
@@ -597,9 +625,7 @@ static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
             }
         }
     }
-    fflush(stdout);
-    if (!h->call->g.json)
-        fprintf(stderr, "%zu event%s\n", h->shown, h->shown == 1 ? "" : "s");
+    hist_count(h);
     ctl_c3_job_done(&h->base, CTL_EXIT_OK);
 }
 
@@ -611,20 +637,12 @@ static void hist_struct(void *arg, int err, const uint8_t *data, size_t len)
         ctl_c3_job_fail(&h->base, err);
         return;
     }
-    struct c3_table_def *defs = calloc(64, sizeof *defs);
-    int n = defs ? c3_table_struct_parse((const char *)data, len, defs, 64, NULL) : -1;
-    const struct c3_table_def *t = n > 0 ? c3_table_find(defs, (size_t)n, "transaction") : NULL;
-    if (!t || c3_txn_fields_find(t, &h->tf) < 0 || t->id > 255) {
-        free(defs);
+    struct c3_buf b = { 0 };
+    if (c3_txn_history_query((const char *)data, len, &h->tf, &b) < 0) {
         fprintf(stderr, "portierctl c3: this panel has no transaction table\n");
         ctl_c3_job_done(&h->base, CTL_EXIT_DEVICE_ERROR);
         return;
     }
-    struct c3_getdata q = { .table = t->id };
-    q.nfields = c3_txn_fields_list(&h->tf, q.fields);
-    free(defs);
-    struct c3_buf b = { 0 };
-    c3_getdata_build(&b, &q);
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = progress, .progress_arg = h };
     h->x = c3_xfer_get(h->s, C3_CMD_GET_DATA, b.p, b.len, &o, hist_rows, h, &err);
     c3_buf_free(&b);
@@ -660,10 +678,14 @@ int ctl_c3_history_run(struct ctl_call *call)
     struct ctl_daemon_device *dp;
     int via = ctl_c3_daemon_panel(call, &dp);
     if (via == CTL_EXIT_OK) {
+        /* the same plain read through portierd (its catch-up keeps its own position) */
+        char req[40];
+        snprintf(req, sizeof req, h.since ? "history since=%" PRIu32 : "history", h.since);
+        int rc = ctl_c3_history_via_daemon(call, dp, req, hist_line, &h);
         ctl_daemon_panel_close(dp);
-        fprintf(stderr, "portierctl c3: the events this panel stored are in portierd's journal (it reads the panel's "
-                        "event table itself after any gap): portierctl journal --device NAME\n");
-        return CTL_EXIT_USAGE;
+        if (rc == CTL_EXIT_OK)
+            hist_count(&h);
+        return rc;
     }
     if (via > 0)
         return via;

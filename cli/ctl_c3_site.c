@@ -458,12 +458,32 @@ int ctl_c3_site_run(struct ctl_call *call)
     return site_data(call, &to);
 }
 
+static void daemon_dest(struct ctl_daemon_device *dp, struct dest *to)
+{
+    *to = (struct dest){ .mode = 1, .as_c3 = true };
+    snprintf(to->sock, sizeof to->sock, "%s", ctl_daemon_device_socket(dp));
+    snprintf(to->panel, sizeof to->panel, "%s", ctl_daemon_panel_name(dp));
+}
+
+int ctl_c3_history_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp, const char *req,
+                              void (*each)(void *arg, const char *line), void *arg)
+{
+    struct dest to;
+    daemon_dest(dp, &to);
+    struct lines l = { 0 };
+    struct ctl_site_run r;
+    int rc = site_action(call, &to, ACTION_PANEL_DATA_GET, req, NULL, 0, NULL, &l, &r);
+    for (size_t i = 0; rc == CTL_EXIT_OK && i < l.n; i++)
+        each(arg, l.v[i]);
+    lines_free(&l);
+    return rc;
+}
+
 int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
 {
     const struct ctl_c3_data_row *row = call->verb->data;
-    struct dest to = { .mode = 1, .as_c3 = true };
-    snprintf(to.sock, sizeof to.sock, "%s", ctl_daemon_device_socket(dp));
-    snprintf(to.panel, sizeof to.panel, "%s", ctl_daemon_panel_name(dp));
+    struct dest to;
+    daemon_dest(dp, &to);
     const struct site *m = ctl_daemon_device_site(dp);
     for (size_t i = 0; m && i < m->n_devices; i++)
         if (m->devices[i].panel && strcmp(m->devices[i].name, to.panel) == 0)

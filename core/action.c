@@ -661,6 +661,20 @@ static int check_data_request(struct run_ctx *rc, const struct action_params *pa
     char kind[40] = "", op[16] = "", w3[72] = "", w4[16] = "", extra[8] = "";
     int n = params && params->settings
                 ? sscanf(params->settings, "%39s %15s %71s %15s %7s", kind, op, w3, w4, extra) : 0;
+    if (get && strcmp(kind, "history") == 0) {
+        /* "history [since=PACKED]": the panel's stored events as they stand (a read) */
+        char w[2][24] = { "", "" };
+        int k = sscanf(params->settings, "%*s %23s %1s", w[0], w[1]);
+        const char *v = w[0] + 6;
+        if (k <= 0 || (k == 1 && strncmp(w[0], "since=", 6) == 0 && *v && strlen(v) <= 10 &&
+                       strspn(v, "0123456789") == strlen(v) && strtoull(v, NULL, 10) <= UINT32_MAX)) {
+            snprintf(rc->data_request, sizeof rc->data_request, "history%s%s", k == 1 ? " " : "", k == 1 ? w[0] : "");
+            return 0;
+        }
+        snprintf(why, len, "%s takes \"history [since=PACKED]\", not \"%.60s\"", rc->run.def->name,
+                 params->settings);
+        return -1;
+    }
     bool tables = strcmp(kind, "tables") == 0;
     const char *table = strncmp(kind, "table:", 6) == 0 ? kind + 6 : NULL;
     bool table_ok = table && table[0] && strlen(table) <= 31 && strspn(table, DATA_NAME) == strlen(table);

@@ -78,7 +78,8 @@ struct device_cmd {
      * reports one human line per action or finding (done = total = 0). Called from the loop. */
     device_step_fn step;
     void *step_ctx;
-    /* DEVICE_PANEL_DATA: "KIND OP [FIELD=N] [dry-run]", KIND users|cards|access|timezones|holidays, OP
+    /* DEVICE_PANEL_DATA (also "history [since=PACKED]": the stored events, lines "txn ...", doc/protocol.md):
+     * "KIND OP [FIELD=N] [dry-run]", KIND users|cards|access|timezones|holidays, OP
      * list|add|set|delete|replace (FIELD=N with replace: only the rows with that value, e.g. one user's access
      * rights "access replace pin=7"); the rows (CSV with the kind's export header) in file_data/file_len. The driver
      * reports lines through step (done = total = 0): for list the CSV lines, header first; for a change the

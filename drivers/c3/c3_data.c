@@ -291,6 +291,22 @@ int c3_txn_fields_find(const struct c3_table_def *t, struct c3_txn_fields *f)
     return f->type && f->time ? 0 : C3_E_SYNTAX;
 }
 
+int c3_txn_history_query(const char *structure, size_t len, struct c3_txn_fields *f, struct c3_buf *b)
+{
+    struct c3_table_def *defs = calloc(64, sizeof *defs);
+    int n = defs ? c3_table_struct_parse(structure, len, defs, 64, NULL) : -1;
+    const struct c3_table_def *t = n > 0 ? c3_table_find(defs, (size_t)n, "transaction") : NULL;
+    if (!t || c3_txn_fields_find(t, f) < 0 || t->id > 255) {
+        free(defs);
+        return -1;
+    }
+    struct c3_getdata q = { .table = t->id };
+    q.nfields = c3_txn_fields_list(f, q.fields);
+    free(defs);
+    c3_getdata_build(b, &q);
+    return 0;
+}
+
 size_t c3_txn_fields_list(const struct c3_txn_fields *f, uint8_t out[8])
 {
     const uint8_t all[8] = { f->card, f->pin, f->verify, f->door, f->type, f->inout, f->time, f->index };

@@ -91,6 +91,10 @@ struct c3_txn_fields {
 int c3_txn_fields_find(const struct c3_table_def *t, struct c3_txn_fields *f);
 /* The field list to ask for (every present field, in a fixed order); returns the count. */
 size_t c3_txn_fields_list(const struct c3_txn_fields *f, uint8_t out[8]);
+/* The plain read of the whole transaction table (no "new records only": it moves no record pointer) from a
+ * TABLE_STRUCT answer: the fields into *f, the GET_DATA payload into b (c3_buf_free it). 0, or -1 when the panel
+ * has no usable transaction table (b untouched). */
+int c3_txn_history_query(const char *structure, size_t len, struct c3_txn_fields *f, struct c3_buf *b);
 /* Decode one record read with a reader whose header lists the fields. Missing fields are 0 (index -1).
  * Returns 0 or C3_E_RANGE (a value too wide for its field). */
 int c3_txn_decode(const struct c3_data_reader *r, const struct c3_data_value *vals, const struct c3_txn_fields *f,

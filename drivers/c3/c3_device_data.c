@@ -1,15 +1,23 @@
 #include "drivers/c3/c3_device_data.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/c3/c3_data.h"
+#include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_store.h"
+#include "drivers/c3/c3_xfer.h"
 
 struct c3d_data {
     struct c3d_data *next, **list;
     struct c3_store *st;
+    struct c3_session *session;
+    struct c3_xfer *x;           /* a history read: the table structure, then the event table */
+    struct c3_txn_fields tf;
+    uint32_t since;
     struct csv rows;
     bool dry_run;
     device_step_fn step;
@@ -55,6 +63,22 @@ static void shown(const char *msg, char *out, size_t cap)
         out[at] = '\0';
 }
 
+static enum device_result result_of(int err)
+{
+    return err == C3_S_TIMEOUT || err == C3_S_EXPIRED                                   ? DEVICE_RESULT_TIMEOUT
+           : err == C3_S_DISCONNECTED || err == C3_S_CANCELED || err == C3_S_CONNECT ? DEVICE_RESULT_OFFLINE
+                                                                                     : DEVICE_RESULT_FAILED;
+}
+
+/* The one result, done, and the request freed. */
+static void finish(struct c3d_data *d, enum device_result res, const char *summary)
+{
+    d->result(d->ctx, SIZE_MAX, res, summary);
+    if (d->done)
+        d->done(d->ctx);
+    unlink_free(d);
+}
+
 static void on_store(void *arg, const struct c3_store_result *r)
 {
     struct c3d_data *d = arg;
@@ -68,9 +92,7 @@ static void on_store(void *arg, const struct c3_store_result *r)
         line(d, msg);
         /* the code first (a result message may be cut): a client prints and exits as direct mode does */
         snprintf(summary, sizeof summary, "(code %d) %.180s", r->err, msg);
-        res = r->err == C3_S_TIMEOUT || r->err == C3_S_EXPIRED                                  ? DEVICE_RESULT_TIMEOUT
-              : r->err == C3_S_DISCONNECTED || r->err == C3_S_CANCELED || r->err == C3_S_CONNECT ? DEVICE_RESULT_OFFLINE
-                                                                                                 : DEVICE_RESULT_FAILED;
+        res = result_of(r->err);
     } else if (r->rows) {
         row_line(d, (const char *const *)r->rows->header, r->rows->ncols);
         for (size_t i = 0; i < r->rows->nrows; i++)
@@ -92,10 +114,7 @@ static void on_store(void *arg, const struct c3_store_result *r)
         }
         c3_store_summary(r, d->dry_run, summary, sizeof summary);
     }
-    d->result(d->ctx, SIZE_MAX, res, summary);
-    if (d->done)
-        d->done(d->ctx);
-    unlink_free(d);
+    finish(d, res, summary);
 }
 
 /* A scope "FIELD=VALUE": a field name of letters, digits and '_', a value of printable characters without spaces. */
@@ -164,18 +183,147 @@ int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_
     return 0;
 }
 
+int c3d_history_parse(const char *text, uint32_t *since)
+{
+    char w1[8] = "", w2[24] = "", w3[2] = "";
+    int end = 0;
+    int n = text ? sscanf(text, "%7s%n %23s %1s", w1, &end, w2, w3) : 0;
+    *since = 0;
+    /* "history" a word of its own ("historysince=1" is not one) */
+    if (n < 1 || n > 2 || strcmp(w1, "history") != 0 || (text[end] && !strchr(" \t\n\v\f\r", text[end])))
+        return -1;
+    if (n == 1)
+        return 0;
+    /* since=PACKED: the panel's packed time, decimal digits only, at most 32 bits */
+    const char *v = w2 + 6;
+    if (strncmp(w2, "since=", 6) != 0 || !*v || strlen(v) > 10 || strspn(v, "0123456789") != strlen(v))
+        return -1;
+    unsigned long long t = strtoull(v, NULL, 10);
+    if (t > UINT32_MAX)
+        return -1;
+    *since = (uint32_t)t;
+    return 0;
+}
+
+/* A failed step of a history read: its message as the last line, the code first in the result. */
+static void hist_fail(struct c3d_data *d, int err)
+{
+    char why[200];
+    snprintf(why, sizeof why, "(code %d) %.150s", err, c3_session_strerror(err));
+    line(d, why + strcspn(why, ")") + 2);
+    finish(d, result_of(err), why);
+}
+
+/* The event table's records, oldest first as the panel keeps them, from d->since on: one line each,
+ * "txn TIME DOOR TYPE VERIFY INOUT CARD PIN INDEX" (numbers; TIME packed, INDEX -1 without an Index field). */
+static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
+{
+    struct c3d_data *d = arg;
+    d->x = NULL;
+    if (err) {
+        hist_fail(d, err);
+        return;
+    }
+    size_t shown = 0;
+    struct c3_data_reader rd;
+    struct c3_data_value *v = malloc(255 * sizeof *v);
+    if (!v) {
+        line(d, "out of memory");
+        finish(d, DEVICE_RESULT_FAILED, "out of memory");
+        return;
+    }
+    if (len && c3_data_reader_init(&rd, data, len) == 0) {
+        while (c3_data_reader_next(&rd, v, 255) == 1) {
+            struct c3_txn t;
+            if (c3_txn_decode(&rd, v, &d->tf, &t) == 0 && t.time >= d->since) {
+                char text[160];
+                snprintf(text, sizeof text, "txn %" PRIu32 " %u %u %u %u %" PRIu32 " %" PRIu32 " %" PRId64, t.time,
+                         t.door, t.type, t.verify, t.inout, t.card, t.pin, t.index);
+                line(d, text);
+                shown++;
+            }
+        }
+    }
+    free(v);
+    char summary[64];
+    snprintf(summary, sizeof summary, "%zu event%s", shown, shown == 1 ? "" : "s");
+    finish(d, DEVICE_RESULT_OK, summary);
+}
+
+static void hist_struct(void *arg, int err, const uint8_t *data, size_t len)
+{
+    struct c3d_data *d = arg;
+    d->x = NULL;
+    if (err) {
+        hist_fail(d, err);
+        return;
+    }
+    struct c3_buf b = { 0 };
+    if (c3_txn_history_query((const char *)data, len, &d->tf, &b) < 0) {
+        line(d, "this panel has no transaction table");
+        finish(d, DEVICE_RESULT_FAILED, "this panel has no transaction table");
+        return;
+    }
+    /* a plain read: never the "new records only" option nor GET_DATA_OK, so the panel's record pointer (the
+     * catch-up's) does not move */
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    d->x = c3_xfer_get(d->session, C3_CMD_GET_DATA, b.p, b.len, &o, hist_rows, d, &err);
+    c3_buf_free(&b);
+    if (!d->x)
+        hist_fail(d, err);
+}
+
+/* A request of cmd on list (not linked yet), or NULL with err. */
+static struct c3d_data *data_new(struct c3d_data **list, const struct device_cmd *cmd, char *err, size_t errlen)
+{
+    struct c3d_data *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->step = cmd->step;
+    d->step_ctx = cmd->step_ctx;
+    d->result = cmd->result;
+    d->done = cmd->done;
+    d->ctx = cmd->ctx;
+    d->list = list;
+    return d;
+}
+
+static int hist_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, uint32_t since,
+                      char *err, size_t errlen)
+{
+    struct c3d_data *d = data_new(list, cmd, err, errlen);
+    if (!d)
+        return -1;
+    d->since = since;
+    d->session = s;
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    int e = 0;
+    d->x = c3_xfer_get(s, C3_CMD_TABLE_STRUCT, NULL, 0, &o, hist_struct, d, &e);
+    if (!d->x) {
+        snprintf(err, errlen, "%s", c3_session_strerror(e));
+        free(d);
+        return -1;
+    }
+    d->next = *list;
+    *list = d;
+    return 0;
+}
+
 int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, char *err,
                    size_t errlen)
 {
     struct c3_store_req rq = { .kind = -1 };
     char where[C3D_TABLE_MAX + 80];
+    uint32_t since;
+    if (c3d_history_parse(cmd->request, &since) == 0)
+        return hist_start(list, s, cmd, since, err, errlen);
     if (c3d_data_parse(cmd->request, &rq, where, sizeof where, err, errlen) < 0)
         return -1;
-    struct c3d_data *d = calloc(1, sizeof *d);
-    if (!d) {
-        snprintf(err, errlen, "out of memory");
+    struct c3d_data *d = data_new(list, cmd, err, errlen);
+    if (!d)
         return -1;
-    }
     /* the rows: every change but the deletion of a raw table's rows (by its scope) */
     if (rq.op != C3_STORE_LIST && rq.op != C3_STORE_TABLES && !(rq.kind < 0 && rq.op == C3_STORE_DELETE)) {
         char why[256];
@@ -188,12 +336,6 @@ int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct de
         rq.rows = &d->rows;
     }
     d->dry_run = rq.dry_run;
-    d->step = cmd->step;
-    d->step_ctx = cmd->step_ctx;
-    d->result = cmd->result;
-    d->done = cmd->done;
-    d->ctx = cmd->ctx;
-    d->list = list;
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
     int e = 0;
     d->st = c3_store_run(s, &rq, &o, on_store, d, &e);
@@ -214,6 +356,9 @@ void c3d_data_destroy_all(struct c3d_data **list, const char *why)
         struct c3d_data *d = *list;
         c3_store_destroy(d->st);
         d->st = NULL;
+        if (d->x)
+            c3_xfer_destroy(d->x);
+        d->x = NULL;
         d->result(d->ctx, SIZE_MAX, DEVICE_RESULT_OFFLINE, why);
         if (d->done)
             d->done(d->ctx);

@@ -5,6 +5,7 @@
 #define PORTIER_C3_DEVICE_DATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/device.h"
 #include "drivers/c3/c3_session.h"
@@ -21,8 +22,13 @@ struct c3_store_req;
  * "table:NAME list [FIELD=VALUE]", "table:NAME set [dry-run]", "table:NAME delete FIELD=VALUE [dry-run]" (NAME and
  * FIELD of letters, digits and '_', VALUE printable without spaces, at most 63 characters for the scope). The
  * table's name and the scope are copied to where (wcap bytes; a request that does not fit is refused, never cut)
- * and rq->table / where_field / where_value point into it. 0, or -1 with err. */
+ * and rq->table / where_field / where_value point into it. 0, or -1 with err. A history request (below) is not
+ * one of these. */
 int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err, size_t errlen);
+
+/* "history" or "history since=PACKED" (the panel's packed time, decimal): the event table read as it stands, by a
+ * plain GET_DATA that moves no record pointer, from that time on. 0 with *since (0 = everything), or -1. */
+int c3d_history_parse(const char *text, uint32_t *since);
 
 /* Start cmd (DEVICE_PANEL_DATA) on session s and link it into *list. 0: its step lines, one device-wide result
  * and done follow from the loop; -1 with err: refused now, nothing follows. */

@@ -1,5 +1,5 @@
 /* libFuzzer target: the panel-data request text a client sends ("KIND OP [FIELD=VALUE] [dry-run]", "tables list",
- * "table:NAME OP [FIELD=VALUE] [dry-run]"), as the C3 adapter reads it before anything goes to the panel; checks
+ * "table:NAME OP [FIELD=VALUE] [dry-run]", "history [since=PACKED]"), as the C3 adapter reads it before anything goes to the panel; checks
  * what an accepted request may hold. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +18,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
+    /* a history request: "history", or "since=" and decimal digits that fit 32 bits */
+    uint32_t since = 1;
+    if (c3d_history_parse(text, &since) == 0) {
+        const char *w = text + strspn(text, " \t\n\v\f\r");
+        if (strncmp(w, "history", 7) != 0 || (w[7] && !strchr(" \t\n\v\f\r", w[7])) || (since && !strstr(text, "since=")) || (strstr(text, "since=") &&
+            strtoull(strstr(text, "since=") + 6, NULL, 10) != since))
+            abort();
+        struct c3_store_req rq;
+        char where[C3D_TABLE_MAX + 80], err[128];
+        if (c3d_data_parse(text, &rq, where, sizeof where, err, sizeof err) == 0)
+            abort(); /* never both */
+    } else if (since != 0) {
+        abort(); /* refused: *since is 0 */
+    }
     /* a small scope buffer too: a scope that does not fit is refused, never cut */
     size_t caps[2] = { C3D_TABLE_MAX + 80, (size % 40) + 1 };
     for (int k = 0; k < 2; k++) {
