@@ -56,6 +56,9 @@ void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool cs
 /* A refused request on stderr as "WHO: FILE: line N: column: what" (from a file) or "WHO: column: what" (from
  * the arguments), control characters as \xNN; returns the message without a line prefix of the arguments. */
 const char *ctl_c3_print_error(const char *who, const char *file, const char *msg);
+/* The exit status of a table request that failed with err (C3_S_INVALID: refused input, 2; the panel's error: 1;
+ * the session's: 3). */
+int ctl_c3_store_exit(int err);
 int ctl_c3_data_verb_run(struct ctl_call *call);
 /* users add|set with --doors (the user and the doors they may open, checked as the console's user editor does):
  * 1 when the call gives doors, 0 when not, -1 after a message (--timezone without --doors). */

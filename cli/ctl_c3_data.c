@@ -123,11 +123,16 @@ static int store_failed(const struct ctl_call *call, const char *file, const str
         json_object_set_new(o, "code", json_integer(r->err));
         ctl_print_json(o);
     }
+    return ctl_c3_store_exit(r->err);
+}
+
+int ctl_c3_store_exit(int err)
+{
     /* Refused input was checked before anything was sent: a usage error, like a bad argument. */
-    return r->err == C3_S_INVALID ? CTL_EXIT_USAGE
-           : r->err < 0 && r->err >= -99 ? CTL_EXIT_DEVICE_ERROR
-           : r->err == C3_E_RANGE || r->err == C3_E_SYNTAX ? CTL_EXIT_DEVICE_ERROR
-                                                         : CTL_EXIT_UNREACHABLE;
+    return err == C3_S_INVALID ? CTL_EXIT_USAGE
+           : err < 0 && err >= -99 ? CTL_EXIT_DEVICE_ERROR
+           : err == C3_E_RANGE || err == C3_E_SYNTAX ? CTL_EXIT_DEVICE_ERROR
+                                                     : CTL_EXIT_UNREACHABLE;
 }
 
 /* A change's rows and summary (what, when not NULL, names the part of a change of several: "user", "doors").

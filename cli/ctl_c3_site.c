@@ -149,6 +149,8 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
                         : ctl_site_run_direct(call, r);
     if (mode < 0 || r->status == ACTION_DENIED || r->status == ACTION_REFUSED)
         return rc != CTL_EXIT_OK ? rc : CTL_EXIT_USAGE; /* said already (as every refusal) */
+    if (to->as_c3 && r->status == ACTION_FAILED && l->n && strstr(l->v[l->n - 1], " differ after the write ("))
+        return CTL_EXIT_OK; /* written, but read back different: printed as direct mode prints it (exit 1) */
     if (r->status != ACTION_OK && l->n == 0) /* said already (the panel is not connected, ...) */
         return rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
     if (r->status != ACTION_OK) {
@@ -157,15 +159,19 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
         for (size_t i = 0; i + 1 < l->n; i++)
             printf("%s\n", l->v[i]);
         const char *msg = ctl_c3_print_error(to->as_c3 ? "portierctl c3" : "portierctl", file, why);
-        bool refused = strncmp(why, "line ", 5) == 0 || strncmp(r->message, "line ", 5) == 0;
+        /* the result starts with the driver's code: "(code -2006) ..." */
+        int code = 0;
+        bool coded = sscanf(r->message, "(code %d)", &code) == 1;
+        bool refused = coded ? code == C3_S_INVALID : strncmp(why, "line ", 5) == 0;
         if (to->as_c3 && call->g.json) {
-            /* as direct mode says it; the panel's own error code stays in the daemon (its audit row) */
+            /* as direct mode says it */
             json_t *o = json_pack("{s:s}", "error", msg);
-            if (o && refused)
-                json_object_set_new(o, "code", json_integer(C3_S_INVALID));
+            if (o && (coded || refused))
+                json_object_set_new(o, "code", json_integer(coded ? code : C3_S_INVALID));
             ctl_print_json(o);
         }
-        return refused ? CTL_EXIT_USAGE : rc != CTL_EXIT_OK ? rc : CTL_EXIT_DEVICE_ERROR;
+        return coded ? ctl_c3_store_exit(code) : refused ? CTL_EXIT_USAGE : rc != CTL_EXIT_OK ? rc
+                                                                                              : CTL_EXIT_DEVICE_ERROR;
     }
     return l->failed ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }
@@ -399,6 +405,51 @@ static int site_data(struct ctl_call *call, const struct dest *to)
     return rc;
 }
 
+/* `portierctl c3 HOST table list|get|set|delete` against portierd's panel: the request names the table
+ * ("tables list", "table:NAME list [FIELD=VALUE]", "table:NAME set [dry-run]", "table:NAME delete FIELD=VALUE
+ * [dry-run]"); printed as direct mode prints it. */
+static int site_table(struct ctl_call *call, const struct dest *to, const struct ctl_c3_data_row *row)
+{
+    bool get = row->what == CTL_C3_TABLES || row->what == CTL_C3_TGET;
+    const char *where = ctl_str(call, "where", NULL), *name = ctl_str(call, "NAME", "");
+    if (where && (strlen(where) > 63 || strpbrk(where, " \t\r\n"))) {
+        fprintf(stderr, "portierctl c3: --where: through portierd a FIELD=VALUE of at most 63 characters without "
+                        "spaces\n");
+        return CTL_EXIT_USAGE;
+    }
+    char req[128];
+    if (row->what == CTL_C3_TABLES)
+        snprintf(req, sizeof req, "tables list");
+    else
+        snprintf(req, sizeof req, "table:%s %s%s%s%s", name,
+                 get ? "list" : row->what == CTL_C3_TSET ? "set" : "delete", where ? " " : "", where ? where : "",
+                 !get && ctl_has(call, "dry-run") ? " dry-run" : "");
+    struct csv rows = { 0 };
+    const char *file = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    if (row->what == CTL_C3_TSET && !call->g.readonly) {
+        if (ctl_c3_request_rows(call, row, &rows, &file) < 0) {
+            csv_free(&rows);
+            return CTL_EXIT_USAGE;
+        }
+        text = rows_text(&rows, &len);
+        csv_free(&rows);
+        if (!text) {
+            fprintf(stderr, "portierctl: out of memory\n");
+            return CTL_EXIT_UNREACHABLE;
+        }
+    }
+    struct lines l = { 0 };
+    struct ctl_site_run r;
+    int rc = site_action(call, to, get ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
+    free(text);
+    if (rc == CTL_EXIT_OK)
+        rc = get ? print_list(call, row, &l) : print_as_c3(call, &l, r.message);
+    lines_free(&l);
+    return rc;
+}
+
 int ctl_c3_site_run(struct ctl_call *call)
 {
     struct dest to = { .as_c3 = false };
@@ -410,12 +461,6 @@ int ctl_c3_site_run(struct ctl_call *call)
 int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
 {
     const struct ctl_c3_data_row *row = call->verb->data;
-    if (row->kind < 0 || row->what == CTL_C3_TABLES || row->what == CTL_C3_TGET || row->what == CTL_C3_TSET ||
-        row->what == CTL_C3_TDEL) {
-        fprintf(stderr, "portierctl c3: the panel's tables by name are not read or written through portierd: its "
-                        "users, cards, access, timezones and holidays are (portierctl c3 HOST users list ...)\n");
-        return CTL_EXIT_USAGE;
-    }
     struct dest to = { .mode = 1, .as_c3 = true };
     snprintf(to.sock, sizeof to.sock, "%s", ctl_daemon_device_socket(dp));
     snprintf(to.panel, sizeof to.panel, "%s", ctl_daemon_panel_name(dp));
@@ -423,5 +468,5 @@ int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp)
     for (size_t i = 0; m && i < m->n_devices; i++)
         if (m->devices[i].panel && strcmp(m->devices[i].name, to.panel) == 0)
             to.doors = m->devices[i].panel->doors;
-    return site_data(call, &to);
+    return row->kind < 0 ? site_table(call, &to, row) : site_data(call, &to);
 }

@@ -109,7 +109,8 @@ struct run_ctx {
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
     bool resume;               /* ACTION_EMERGENCY_ON after a restart (action_recover) */
-    char data_request[48];     /* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]" (the rows are file_data) */
+    char data_request[128];    /* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]", "table:NAME OP ..." (the
+                                * rows are file_data) */
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -215,8 +216,13 @@ static void format_params(const struct action_run *run, char *buf, size_t len)
         snprintf(buf, len, "from=%.100s", rc->prov_dir);
     else if (run->def->id == ACTION_PANEL_DATA_GET)
         snprintf(buf, len, "%s", rc->data_request);
-    else if (run->def->id == ACTION_PANEL_DATA)
-        snprintf(buf, len, "%s, %zu bytes of CSV", rc->data_request, rc->file_len);
+    else if (run->def->id == ACTION_PANEL_DATA && !rc->file_len) /* a table's rows deleted by their scope */
+        snprintf(buf, len, "%s", rc->data_request);
+    else if (run->def->id == ACTION_PANEL_DATA) {
+        /* a request with rows has no table scope: at most 60 characters */
+        if (snprintf(buf, len, "%s, %zu bytes of CSV", rc->data_request, rc->file_len) >= (int)len)
+            buf[len - 1] = '\0';
+    }
     else if (rc->resume)
         snprintf(buf, len, "resume after a restart");
     else if (run->def->param)
@@ -233,7 +239,7 @@ static void publish_operator(struct run_ctx *rc, bool done)
     event_init(&ev, emergency ? EVENT_EMERGENCY : EVENT_OPERATOR,
                emergency ? EVENT_ALARM : (done && r->status != ACTION_OK ? EVENT_WARNING : EVENT_NORMAL));
     event_copy(ev.device, sizeof ev.device, "operator");
-    char params[64];
+    char params[128];
     format_params(r, params, sizeof params);
     if (!done) {
         event_set_text(&ev, "%s (%s): %s%s%s%s%s", r->user.name, role_name(r->user.role), r->def->name,
@@ -629,34 +635,61 @@ static int reject(struct run_ctx *rc, enum action_status status, const char *why
 }
 
 /* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]" (the get reads, the other writes; the scope goes with
- * replace: only the rows with that value are replaced) and, for a write, the rows. */
+ * replace: only the rows with that value are replaced) or a table by name ("tables list", "table:NAME list
+ * [FIELD=VALUE]" to read; "table:NAME set [dry-run]", "table:NAME delete FIELD=VALUE [dry-run]" to write) and,
+ * for a write of rows, the rows. The request is put back together from its words (one space between). */
+#define DATA_NAME "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+static bool data_scope(const char *w, bool kind)
+{
+    const char *eq = strchr(w, '=');
+    if (!eq || eq == w || !eq[1] || strlen(w) > 63 ||
+        strspn(w, kind ? "abcdefghijklmnopqrstuvwxyz" : DATA_NAME) != (size_t)(eq - w))
+        return false;
+    if (kind)
+        return strspn(eq + 1, "0123456789") == strlen(eq + 1);
+    for (const unsigned char *p = (const unsigned char *)eq + 1; *p; p++)
+        if (*p <= 0x20 || *p == 0x7F)
+            return false;
+    return true;
+}
+
 static int check_data_request(struct run_ctx *rc, const struct action_params *params, char *why, size_t len)
 {
     static const char *const kinds[] = { "users", "cards", "access", "timezones", "holidays" };
     static const char *const writes[] = { "add", "set", "delete", "replace" };
     bool get = rc->run.def->id == ACTION_PANEL_DATA_GET;
-    char kind[16] = "", op[16] = "", w3[24] = "", w4[16] = "", extra[8] = "";
+    char kind[40] = "", op[16] = "", w3[72] = "", w4[16] = "", extra[8] = "";
     int n = params && params->settings
-                ? sscanf(params->settings, "%15s %15s %23s %15s %7s", kind, op, w3, w4, extra) : 0;
+                ? sscanf(params->settings, "%39s %15s %71s %15s %7s", kind, op, w3, w4, extra) : 0;
+    bool tables = strcmp(kind, "tables") == 0;
+    const char *table = strncmp(kind, "table:", 6) == 0 ? kind + 6 : NULL;
+    bool table_ok = table && table[0] && strlen(table) <= 31 && strspn(table, DATA_NAME) == strlen(table);
     bool kind_ok = false, op_ok = get && strcmp(op, "list") == 0;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         kind_ok = kind_ok || strcmp(kind, kinds[i]) == 0;
     for (size_t i = 0; !get && i < sizeof writes / sizeof writes[0]; i++)
         op_ok = op_ok || strcmp(op, writes[i]) == 0;
-    const char *eq = strchr(w3, '=');
-    bool scoped = n >= 3 && !get && strcmp(op, "replace") == 0 && eq && eq > w3 && eq[1] &&
-                  strspn(w3, "abcdefghijklmnopqrstuvwxyz") == (size_t)(eq - w3) &&
-                  strspn(eq + 1, "0123456789") == strlen(eq + 1);
+    bool scoped = n >= 3 && data_scope(w3, kind_ok);
     const char *flag = scoped ? (n >= 4 ? w4 : NULL) : (n >= 3 ? w3 : NULL);
-    if (n < 2 || n > (scoped ? 4 : 3) || !kind_ok || !op_ok || (flag && (get || strcmp(flag, "dry-run") != 0))) {
-        snprintf(why, len, "%s takes \"KIND %s\" (KIND users, cards, access, timezones or holidays), not \"%.60s\"",
-                 rc->run.def->name, get ? "list" : "add|set|delete|replace [FIELD=N] [dry-run]",
+    bool ok = n >= 2 && n <= (scoped ? 4 : 3) && op_ok && strlen(kind) < sizeof kind - 1 &&
+              strlen(w4) < sizeof w4 - 1 && (!flag || (!get && strcmp(flag, "dry-run") == 0));
+    if (tables)
+        ok = ok && get && n == 2;
+    else if (table)
+        ok = ok && table_ok && (get || (strcmp(op, "set") == 0 ? !scoped : strcmp(op, "delete") == 0 && scoped));
+    else
+        ok = ok && kind_ok && (!scoped || strcmp(op, "replace") == 0);
+    if (!ok) {
+        snprintf(why, len, "%s takes \"KIND %s\" (KIND users, cards, access, timezones or holidays) or %s, not "
+                 "\"%.60s\"", rc->run.def->name, get ? "list" : "add|set|delete|replace [FIELD=N] [dry-run]",
+                 get ? "\"tables list\", \"table:NAME list [FIELD=VALUE]\""
+                     : "\"table:NAME set [dry-run]\", \"table:NAME delete FIELD=VALUE [dry-run]\"",
                  params && params->settings ? params->settings : "");
         return -1;
     }
     snprintf(rc->data_request, sizeof rc->data_request, "%s %s%s%s%s%s", kind, op, scoped ? " " : "",
              scoped ? w3 : "", flag ? " " : "", flag ? flag : "");
-    if (!get) {
+    if (!get && !(table && strcmp(op, "delete") == 0)) {
         rc->file_data = params->file_data;
         rc->file_len = params->file_data ? params->file_len : 0;
         if (!rc->file_len) {
@@ -666,6 +699,7 @@ static int check_data_request(struct run_ctx *rc, const struct action_params *pa
     }
     return 0;
 }
+#undef DATA_NAME
 
 int action_run(struct site *site, const struct action_user *user, enum action_id id, const char *target,
                const struct action_params *params, action_progress_fn cb, void *arg, char *err, size_t errlen)

@@ -32,9 +32,11 @@ enum action_id {
     ACTION_SLAVE_FILE_DELETE, /* delete a file of a NiX1 slave (technician; params file_name) */
     ACTION_SLAVE_PROVISION, /* provision a NiX1 slave from its bus's server_dir (technician) */
     ACTION_PANEL_DATA_GET,  /* read a C3 panel's users, cards, access, time zones or holidays (params.settings =
-                             * "KIND list"; the rows come as step lines, CSV) */
+                             * "KIND list"), its tables ("tables list") or a table by name ("table:NAME list
+                             * [FIELD=VALUE]"); the rows come as step lines, CSV */
     ACTION_PANEL_DATA,      /* change them (technician; params.settings = "KIND add|set|delete|replace [F=N]
-                             * [dry-run]", F=N only with replace; params.file_data = the rows as CSV) */
+                             * [dry-run]", F=N only with replace, "table:NAME set [dry-run]" or "table:NAME delete
+                             * FIELD=VALUE [dry-run]"; params.file_data = the rows as CSV, none for table delete) */
     ACTION_COUNT
 };
 

@@ -1,5 +1,6 @@
 #include "drivers/c3/c3_device_data.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,8 @@ static void on_store(void *arg, const struct c3_store_result *r)
         char msg[700];
         shown(r->msg[0] ? r->msg : c3_session_strerror(r->err), msg, sizeof msg);
         line(d, msg);
-        snprintf(summary, sizeof summary, "%.199s", msg);
+        /* the code first (a result message may be cut): a client prints and exits as direct mode does */
+        snprintf(summary, sizeof summary, "(code %d) %.180s", r->err, msg);
         res = r->err == C3_S_TIMEOUT || r->err == C3_S_EXPIRED                                  ? DEVICE_RESULT_TIMEOUT
               : r->err == C3_S_DISCONNECTED || r->err == C3_S_CANCELED || r->err == C3_S_CONNECT ? DEVICE_RESULT_OFFLINE
                                                                                                  : DEVICE_RESULT_FAILED;
@@ -96,33 +98,67 @@ static void on_store(void *arg, const struct c3_store_result *r)
     unlink_free(d);
 }
 
+/* A scope "FIELD=VALUE": a field name of letters, digits and '_', a value of printable characters without spaces. */
+static bool scope_ok(const char *w)
+{
+    const char *eq = strchr(w, '=');
+    if (!eq || eq == w || !eq[1] || strspn(w, C3D_NAME_CHARS) != (size_t)(eq - w))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)eq + 1; *p; p++)
+        if (*p <= 0x20 || *p == 0x7F)
+            return false;
+    return true;
+}
+
 int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err, size_t errlen)
 {
-    char kind[16] = "", op[16] = "", w3[48] = "", w4[16] = "", w5[2] = "";
-    int n = text ? sscanf(text, "%15s %15s %47s %15s %1s", kind, op, w3, w4, w5) : 0;
+    char kind[40] = "", op[16] = "", w3[72] = "", w4[16] = "", w5[2] = "";
+    int n = text ? sscanf(text, "%39s %15s %71s %15s %1s", kind, op, w3, w4, w5) : 0;
     static const struct {
         const char *name;
         enum c3_store_op op;
     } ops[] = { { "list", C3_STORE_LIST }, { "add", C3_STORE_ADD }, { "set", C3_STORE_SET },
                 { "delete", C3_STORE_DELETE }, { "replace", C3_STORE_REPLACE } };
-    rq->kind = c3_kind_from_name(kind);
+    bool tables = strcmp(kind, "tables") == 0;
+    const char *table = strncmp(kind, "table:", 6) == 0 ? kind + 6 : NULL;
+    rq->kind = tables || table ? -1 : c3_kind_from_name(kind);
+    rq->table = NULL;
+    rq->where_field = rq->where_value = NULL;
     size_t i = 0;
     while (i < sizeof ops / sizeof ops[0] && strcmp(ops[i].name, op) != 0)
         i++;
-    bool scoped = n >= 3 && strchr(w3, '=') && w3[0] != '=' && strchr(w3, '=')[1];
+    bool scoped = n >= 3 && scope_ok(w3);
     const char *flag = scoped ? (n >= 4 ? w4 : NULL) : (n >= 3 ? w3 : NULL);
-    if (n < 2 || n > (scoped ? 4 : 3) || rq->kind < 0 || i == sizeof ops / sizeof ops[0] ||
-        (flag && strcmp(flag, "dry-run") != 0) || (scoped && (ops[i].op != C3_STORE_REPLACE || strlen(w3) >= wcap))) {
+    /* a word as long as its field may go on in the text: refused, never read as two words */
+    bool ok = n >= 2 && n <= (scoped ? 4 : 3) && i < sizeof ops / sizeof ops[0] && strlen(kind) < sizeof kind - 1 &&
+              strlen(op) < sizeof op - 1 && strlen(w3) <= C3D_SCOPE_MAX && strlen(w4) < sizeof w4 - 1 &&
+              (!flag || strcmp(flag, "dry-run") == 0);
+    enum c3_store_op o = ok ? ops[i].op : C3_STORE_LIST;
+    if (tables) /* "tables list": every table */
+        ok = ok && o == C3_STORE_LIST && n == 2;
+    else if (table) /* "table:NAME list [F=V]", "table:NAME set [dry-run]", "table:NAME delete F=V [dry-run]" */
+        ok = ok && table[0] && strlen(table) <= C3D_TABLE_MAX && strspn(table, C3D_NAME_CHARS) == strlen(table) &&
+             (o == C3_STORE_LIST ? !flag : o == C3_STORE_SET ? !scoped : o == C3_STORE_DELETE && scoped);
+    else
+        ok = ok && rq->kind >= 0 && (!scoped || o == C3_STORE_REPLACE);
+    size_t need = (table ? strlen(table) + 1 : 0) + (scoped ? strlen(w3) + 1 : 0);
+    if (!ok || need > wcap) {
         snprintf(err, errlen, "not a panel data request: \"%.60s\"", text ? text : "");
         return -1;
     }
-    rq->op = ops[i].op;
+    rq->op = tables ? C3_STORE_TABLES : o;
     rq->dry_run = flag != NULL;
+    char *at = where;
+    if (table) {
+        memcpy(at, table, strlen(table) + 1);
+        rq->table = at;
+        at += strlen(table) + 1;
+    }
     if (scoped) {
-        snprintf(where, wcap, "%s", w3);
-        char *eq = strchr(where, '=');
+        memcpy(at, w3, strlen(w3) + 1);
+        char *eq = strchr(at, '=');
         *eq = '\0';
-        rq->where_field = where;
+        rq->where_field = at;
         rq->where_value = eq + 1;
     }
     return 0;
@@ -132,7 +168,7 @@ int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct de
                    size_t errlen)
 {
     struct c3_store_req rq = { .kind = -1 };
-    char where[48];
+    char where[C3D_TABLE_MAX + 80];
     if (c3d_data_parse(cmd->request, &rq, where, sizeof where, err, errlen) < 0)
         return -1;
     struct c3d_data *d = calloc(1, sizeof *d);
@@ -140,7 +176,8 @@ int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct de
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (rq.op != C3_STORE_LIST) {
+    /* the rows: every change but the deletion of a raw table's rows (by its scope) */
+    if (rq.op != C3_STORE_LIST && rq.op != C3_STORE_TABLES && !(rq.kind < 0 && rq.op == C3_STORE_DELETE)) {
         char why[256];
         if (!cmd->file_data ||
             csv_parse(cmd->file_data, cmd->file_len, &d->rows, why, sizeof why) < 0) {

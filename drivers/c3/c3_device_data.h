@@ -12,9 +12,16 @@
 struct c3d_data;
 struct c3_store_req;
 
-/* The request text "KIND OP [FIELD=VALUE] [dry-run]" (KIND users|cards|access|timezones|holidays, OP
- * list|add|set|delete|replace; the scope only with replace) into rq; the scope's text is copied to where, and
- * rq->where_field / where_value point into it. 0, or -1 with err. */
+#define C3D_TABLE_MAX 31     /* the longest table name of a request */
+#define C3D_SCOPE_MAX 63     /* the longest FIELD=VALUE of a request */
+#define C3D_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
+/* The request text into rq: "KIND OP [FIELD=VALUE] [dry-run]" (KIND users|cards|access|timezones|holidays, OP
+ * list|add|set|delete|replace; the scope only with replace), or a table by name: "tables list" (every table),
+ * "table:NAME list [FIELD=VALUE]", "table:NAME set [dry-run]", "table:NAME delete FIELD=VALUE [dry-run]" (NAME and
+ * FIELD of letters, digits and '_', VALUE printable without spaces, at most 63 characters for the scope). The
+ * table's name and the scope are copied to where (wcap bytes; a request that does not fit is refused, never cut)
+ * and rq->table / where_field / where_value point into it. 0, or -1 with err. */
 int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_t wcap, char *err, size_t errlen);
 
 /* Start cmd (DEVICE_PANEL_DATA) on session s and link it into *list. 0: its step lines, one device-wide result

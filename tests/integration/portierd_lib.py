@@ -95,6 +95,19 @@ class Site:
                 self.proc.kill()
 
 
+def panel_a(config):
+    """Panel A's simulated address in a site configuration (127.0.0.1:PORT)."""
+    with open(config) as f:
+        return "127.0.0.1:%s" % [l.split("=")[1].strip(" ;") for l in f.read().splitlines()
+                                 if l.strip().startswith("port = ") and '"' not in l][0]
+
+
+def changes_as_kinds(text):
+    """--json of a table change: direct mode gives each changed row's cells, portierd the change in words; the
+    kinds of change, their order and every other line (the summary object) are the same."""
+    return [json.loads(l)["change"] if '"change"' in l else l for l in text.splitlines()]
+
+
 def twin_site(tmp):
     """The same simulated site again (same configuration and seed) in tmp/twin: for a comparison with direct mode
     beside the one portierd owns."""
