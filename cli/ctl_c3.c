@@ -982,8 +982,8 @@ static const struct ctl_verb c3_verbs[] = {
 const struct ctl_family ctl_c3_family = {
     .name = "c3",
     .target = "HOST[:PORT]",
-    .help = "one ZKTeco C3 panel over TCP (a panel serves one client at a time: stop the console first, or use "
-            "the site commands)",
+    .help = "one ZKTeco C3 panel over TCP (a panel serves one client at a time: against a panel portierd owns, "
+            "the commands go through portierd)",
     .opts = c3_opts,
     .verbs = c3_verbs,
     .nverbs = sizeof c3_verbs / sizeof c3_verbs[0],

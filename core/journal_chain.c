@@ -279,15 +279,24 @@ static sqlite3 *vdb(struct journal *j)
     return journal_query_db(j);
 }
 
+/* One page of a verification phase: sql takes the position to read from and the most rows to read. */
+static sqlite3_stmt *page(struct journal *j, const char *sql, int64_t from, size_t budget)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(vdb(j), sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)budget);
+    return st;
+}
+
 /* phase 0: the links themselves, in order */
 static int verify_links(struct journal *j, struct journal_verify *v, size_t budget)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(vdb(j), "SELECT seq,audit_id,stage,digest,prev,hash,note FROM audit_chain WHERE seq >= ? "
-                                   "ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = page(j, "SELECT seq,audit_id,stage,digest,prev,hash,note FROM audit_chain WHERE seq >= ? "
+                               "ORDER BY seq LIMIT ?", v->next, budget);
+    if (!st)
         return -1;
-    sqlite3_bind_int64(st, 1, v->next);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)budget);
     size_t n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         n++;
@@ -348,16 +357,14 @@ static int verify_links(struct journal *j, struct journal_verify *v, size_t budg
 /* phase 1: every row against its latest link */
 static int verify_rows(struct journal *j, struct journal_verify *v, size_t budget)
 {
-    sqlite3_stmt *st, *ln;
-    if (sqlite3_prepare_v2(vdb(j), ROW_SQL " WHERE id > ? ORDER BY id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = page(j, ROW_SQL " WHERE id > ? ORDER BY id LIMIT ?", v->next, budget), *ln;
+    if (!st)
         return -1;
     if (sqlite3_prepare_v2(vdb(j), "SELECT seq, digest FROM audit_chain WHERE audit_id = ? AND stage < 3 "
                                    "ORDER BY seq DESC LIMIT 1", -1, &ln, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
         return -1;
     }
-    sqlite3_bind_int64(st, 1, v->next);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)budget);
     size_t n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         n++;

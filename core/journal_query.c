@@ -138,6 +138,70 @@ static void read_event_row(sqlite3_stmt *st, struct event *ev)
     ev->journaled = true;
 }
 
+/* Where the rows of one query go: one of the caller's callbacks and its argument. */
+struct row_ctx {
+    journal_row_fn row;
+    journal_event_fn event;
+    journal_audit_fn audit;
+    void *arg;
+};
+
+/* Steps st to its end or until a row's callback returns non-zero (that row counts), then finalizes st.
+ * Returns the number of rows delivered, or -1 with the reason in the error text. */
+static long deliver_rows(struct journal *j, sqlite3_stmt *st, int (*one)(sqlite3_stmt *, struct row_ctx *),
+                         struct row_ctx *c)
+{
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        if (one(st, c))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        query_error(j, sqlite3_db_handle(st));
+        n = -1;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* An EVENT_COLUMNS row to a journal_event_fn. */
+static int event_row(sqlite3_stmt *st, struct row_ctx *c)
+{
+    struct event ev;
+    read_event_row(st, &ev);
+    return c->event(&ev, sqlite3_column_int64(st, 20) != 0, c->arg);
+}
+
+/* An EVENT_COLUMNS,acked_by row to a journal_row_fn. */
+static int ack_row(sqlite3_stmt *st, struct row_ctx *c)
+{
+    struct event ev;
+    read_event_row(st, &ev);
+    struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
+    col_text(st, 22, ack.by, sizeof ack.by);
+    return c->row(&ev, &ack, c->arg);
+}
+
+/* An audit row to a journal_audit_fn. */
+static int audit_row(sqlite3_stmt *st, struct row_ctx *c)
+{
+    struct audit_record r;
+    memset(&r, 0, sizeof r);
+    r.id = sqlite3_column_int64(st, 0);
+    r.time_us = sqlite3_column_int64(st, 1);
+    col_text(st, 2, r.user, sizeof r.user);
+    col_text(st, 3, r.role, sizeof r.role);
+    col_text(st, 4, r.action, sizeof r.action);
+    col_text(st, 5, r.target, sizeof r.target);
+    col_text(st, 6, r.params, sizeof r.params);
+    col_text(st, 7, r.result, sizeof r.result);
+    col_text(st, 8, r.detail, sizeof r.detail);
+    r.done_us = sqlite3_column_int64(st, 9);
+    return c->audit(&r, c->arg);
+}
+
 struct events_adapter {
     journal_event_fn fn;
     void *arg;
@@ -189,23 +253,8 @@ long journal_query_rows(struct journal *j, const struct journal_query *q, journa
     sqlite3_stmt *st = finish_query(j, &b, q);
     if (!st)
         return -1;
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct event ev;
-        read_event_row(st, &ev);
-        struct journal_ack ack = { .acked = sqlite3_column_int64(st, 20) != 0, .time_us = sqlite3_column_int64(st, 20) };
-        col_text(st, 22, ack.by, sizeof ack.by);
-        n++;
-        if (fn(&ev, &ack, arg))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        query_error(j, sqlite3_db_handle(st));
-        n = -1;
-    }
-    sqlite3_finalize(st);
-    return n;
+    struct row_ctx c = { .row = fn, .arg = arg };
+    return deliver_rows(j, st, ack_row, &c);
 }
 
 long journal_query_audit(struct journal *j, const struct journal_query *q, journal_audit_fn fn, void *arg)
@@ -234,31 +283,8 @@ long journal_query_audit(struct journal *j, const struct journal_query *q, journ
     sqlite3_stmt *st = finish_query(j, &b, q);
     if (!st)
         return -1;
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct audit_record r;
-        memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(st, 0);
-        r.time_us = sqlite3_column_int64(st, 1);
-        col_text(st, 2, r.user, sizeof r.user);
-        col_text(st, 3, r.role, sizeof r.role);
-        col_text(st, 4, r.action, sizeof r.action);
-        col_text(st, 5, r.target, sizeof r.target);
-        col_text(st, 6, r.params, sizeof r.params);
-        col_text(st, 7, r.result, sizeof r.result);
-        col_text(st, 8, r.detail, sizeof r.detail);
-        r.done_us = sqlite3_column_int64(st, 9);
-        n++;
-        if (fn(&r, arg))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        query_error(j, sqlite3_db_handle(st));
-        n = -1;
-    }
-    sqlite3_finalize(st);
-    return n;
+    struct row_ctx c = { .audit = fn, .arg = arg };
+    return deliver_rows(j, st, audit_row, &c);
 }
 
 static long count(struct journal *j, const char *sql)
@@ -292,21 +318,8 @@ long journal_events_after(struct journal *j, int64_t after_id, size_t limit, jou
     }
     sqlite3_bind_int64(st, 1, after_id);
     sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : 100);
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct event ev;
-        read_event_row(st, &ev);
-        n++;
-        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        query_error(j, sqlite3_db_handle(st));
-        n = -1;
-    }
-    sqlite3_finalize(st);
-    return n;
+    struct row_ctx c = { .event = fn, .arg = arg };
+    return deliver_rows(j, st, event_row, &c);
 }
 
 int journal_event_id_range(struct journal *j, int64_t *min_id, int64_t *max_id)
@@ -405,15 +418,6 @@ long journal_sync_pending(struct journal *j, const char *device, int64_t event_i
         return -1;
     journal_bind_text(st, 1, device);
     sqlite3_bind_int64(st, 2, event_id);
-    long n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct event ev;
-        read_event_row(st, &ev);
-        n++;
-        if (fn(&ev, sqlite3_column_int64(st, 20) != 0, arg))
-            break;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
+    struct row_ctx c = { .event = fn, .arg = arg };
+    return deliver_rows(j, st, event_row, &c);
 }

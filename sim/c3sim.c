@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/xport.h"
 #include "sim/c3sim_net.h"
 #include "sim/c3sim_panel.h"
 
@@ -390,10 +391,10 @@ static void stdin_cb(loop_t *loop, int fd, unsigned events, void *arg)
 {
     struct app *app = arg;
     char buf[1024];
-    ssize_t r = read(fd, buf, sizeof buf); /* poll said readable: one read does not block */
-    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+    ssize_t r = xport_io_read(fd, buf, sizeof buf); /* poll said readable: one read does not block */
+    if (r == 0)
         return;
-    if (r <= 0) {
+    if (r < 0) {
         loop_del_fd(loop, fd); /* EOF (e.g. /dev/null): keep running, just stop reading */
         return;
     }
@@ -422,12 +423,10 @@ static void ctl_client_close(struct ctl_client *c)
 static void ctl_client_flush(struct ctl_client *c)
 {
     while (c->out_len > 0) {
-        ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = xport_io_write(c->fd, c->out, c->out_len, true);
+        if (w == 0)
+            break;
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
             c->out_len = 0;
             return;
         }
@@ -458,10 +457,10 @@ static void ctl_client_cb(loop_t *loop, int fd, unsigned events, void *arg)
     if (!(events & (LOOP_READ | LOOP_ERROR)))
         return;
     char buf[1024];
-    ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+    ssize_t r = xport_io_read(fd, buf, sizeof buf);
+    if (r == 0)
         return;
-    if (r <= 0) {
+    if (r < 0) {
         ctl_client_close(c);
         free(c->out);
         free(c);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/xport.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 #include "sim/c3sim_params.h"
@@ -229,12 +230,12 @@ static int conn_pump(struct conn *c)
         size_t want = m->len - m->off;
         if (m->split && want > 1)
             want = 1;
-        ssize_t w = send(c->fd, m->data + m->off, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = xport_io_write(c->fd, m->data + m->off, want, true);
+        if (w == 0) {
+            conn_set_write(c, true);
+            return 0;
+        }
         if (w < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                conn_set_write(c, true);
-                return 0;
-            }
             conn_close(c);
             return -1;
         }
@@ -584,16 +585,10 @@ static void conn_io(loop_t *loop, int fd, unsigned events, void *arg)
         size_t room = c->closing ? sizeof scratch : IN_CAP - c->in_len;
         if (room == 0)
             break; /* cannot happen: the scanner never waits for more than one maximal frame */
-        ssize_t r = recv(fd, dst, room, MSG_DONTWAIT);
-        if (r == 0) {
-            conn_close(c);
-            return;
-        }
+        ssize_t r = xport_io_read(fd, dst, room);
+        if (r == 0)
+            break;
         if (r < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            if (errno == EINTR)
-                continue;
             conn_close(c);
             return;
         }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drivers/c3/c3_discover.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 #include "sim/c3sim_params.h"
@@ -102,15 +103,14 @@ static void udp_cb(loop_t *loop, int fd, unsigned events, void *arg)
 {
     struct c3sim_udp *u = arg;
     for (int i = 0; i < 64; i++) {
-        uint8_t buf[2048];
-        struct sockaddr_in from;
-        socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-        if (n < 0)
+        struct c3_datagram dg;
+        int got = c3_discover_recv(fd, &dg);
+        if (got < 0)
             return;
-        struct c3_frame f;
-        if (c3_frame_parse(buf, (size_t)n, &f) < 0)
+        if (got == 0)
             continue; /* noise: no answer */
+        const struct c3_frame f = dg.frame;
+        const struct sockaddr_in from = dg.from;
         if (f.command == C3_CMD_MODIFY_IP) {
             modify_ip(u, &from, f.data, f.data_len);
             continue;

@@ -14,6 +14,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/xport.h"
+
 #define RX_QUEUE 16
 #define TX_MIN_TICK_US 2000u   /* pacing granularity: at most one wake-up per 2 ms while sending */
 #define PTY_PROBE_MS 100u      /* how often a pty without a client is checked for one */
@@ -210,16 +212,14 @@ static void io_cb(loop_t *loop, int fd, unsigned events, void *arg)
     struct nix1sim_bus *bus = arg;
     unsigned char buf[512];
     for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
+        ssize_t r = xport_io_read(fd, buf, sizeof buf);
         if (r > 0) {
             rx_bytes(bus, buf, (size_t)r);
             if ((size_t)r < sizeof buf)
                 break;
             continue;
         }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (r == 0) {
             if (events & LOOP_ERROR)
                 detach(bus);
             return;
@@ -244,9 +244,7 @@ static void out_write(struct nix1sim_bus *bus, const char *p, size_t n)
 {
     bool live = bus->fd >= 0 && (!bus->is_pty || bus->attached);
     while (live && n > 0) {
-        ssize_t w = write(bus->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
+        ssize_t w = xport_io_write(bus->fd, p, n, false);
         if (w <= 0)
             break; /* the wire does not wait: a full buffer loses characters */
         p += w;

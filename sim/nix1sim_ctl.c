@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/xport.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "sim/nix1sim_access.h"
 
@@ -340,9 +341,7 @@ static void client_reply(struct ctl_client *c, const char *msg)
     /* Answers are short; a client that does not read them loses them rather than stalling the loop. */
     const char *p = line;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
+        ssize_t w = xport_io_write(fd, p, len, false);
         if (w <= 0)
             break;
         p += w;
@@ -356,10 +355,10 @@ static void client_cb(loop_t *loop, int fd, unsigned events, void *arg)
     struct ctl_client *c = arg;
     struct nix1sim_ctl *ctl = c->ctl;
     char tmp[512];
-    ssize_t r = read(fd, tmp, sizeof tmp);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+    ssize_t r = xport_io_read(fd, tmp, sizeof tmp);
+    if (r == 0)
         return;
-    if (r <= 0) {
+    if (r < 0) {
         client_free(ctl, c);
         return;
     }

@@ -5,17 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/textline.h"
+
 int nix1sim_rec_next(const char *d, size_t n, size_t *pos, const char **ln, size_t *ll)
 {
-    if (*pos >= n)
+    if (!textline_next(d, n, pos, ln, ll))
         return 0;
-    const char *p = d + *pos, *nl = memchr(p, '\n', n - *pos);
-    size_t l = nl ? (size_t)(nl - p) : n - *pos;
-    *pos += l + (nl ? 1 : 0);
-    if (l > 0 && p[l - 1] == '\r')
-        l--;
-    *ln = p;
-    *ll = l;
+    if (*ll > 0 && (*ln)[*ll - 1] == '\r')
+        (*ll)--;
     return 1;
 }
 

@@ -229,8 +229,10 @@ static void done_reply(struct c3_session *s, const struct c3_result *res, void *
         d.cb(d.arg, res->err);
 }
 
-int c3_client_control(struct c3_session *s, const uint8_t payload[5], const struct c3_op_opts *o,
-                      c3_done_cb cb, void *arg)
+/* One request whose only answer is success or failure, told to cb. Returns 0 or a negative code (then cb is
+ * not called). */
+static int submit_done(struct c3_session *s, uint8_t cmd, const void *payload, size_t len, const struct c3_op_opts *o,
+                       c3_done_cb cb, void *arg)
 {
     struct done_ctx *d = malloc(sizeof *d);
     if (!d)
@@ -238,12 +240,18 @@ int c3_client_control(struct c3_session *s, const uint8_t payload[5], const stru
     d->cb = cb;
     d->arg = arg;
     struct c3_request_opts ro = req_opts(o, 0);
-    long long id = c3_session_submit(s, C3_CMD_CONTROL, payload, 5, &ro, done_reply, d);
+    long long id = c3_session_submit(s, cmd, payload, len, &ro, done_reply, d);
     if (id < 0) {
         free(d);
         return (int)id;
     }
     return 0;
+}
+
+int c3_client_control(struct c3_session *s, const uint8_t payload[5], const struct c3_op_opts *o,
+                      c3_done_cb cb, void *arg)
+{
+    return submit_done(s, C3_CMD_CONTROL, payload, 5, o, cb, arg);
 }
 
 /* ---- info ---- */
@@ -292,45 +300,52 @@ void c3_info_from_params(const struct c3_params_result *r, struct c3_info *info)
     }
 }
 
-struct info_ctx {
-    c3_info_cb cb;
+/* The caller of a parameter read, for the reply that decodes the values into its answer. */
+struct read_ctx {
+    union {
+        c3_info_cb info;
+        c3_time_cb time;
+    } cb;
     void *arg;
 };
 
+/* Reads names; reply gets a malloc'd copy of c as its argument and frees it. Returns 0 or a negative code
+ * (then nothing is called). */
+static int read_params(struct c3_session *s, const char *const *names, size_t n, const struct c3_op_opts *o,
+                       c3_params_cb reply, struct read_ctx c)
+{
+    struct read_ctx *h = malloc(sizeof *h);
+    if (!h)
+        return C3_S_NOMEM;
+    *h = c;
+    int rc = c3_client_params_get(s, names, n, o, reply, h);
+    if (rc < 0)
+        free(h);
+    return rc;
+}
+
 static void info_reply(void *arg, const struct c3_params_result *r)
 {
-    struct info_ctx c = *(struct info_ctx *)arg;
+    struct read_ctx c = *(struct read_ctx *)arg;
     free(arg);
     struct c3_info info;
     c3_info_from_params(r, &info);
-    if (c.cb)
-        c.cb(c.arg, r->err, r->err ? NULL : &info);
+    if (c.cb.info)
+        c.cb.info(c.arg, r->err, r->err ? NULL : &info);
 }
 
 int c3_client_info(struct c3_session *s, const struct c3_op_opts *o, c3_info_cb cb, void *arg)
 {
     static const char *const names[] = { C3_INFO_PARAMS };
-    struct info_ctx *c = malloc(sizeof *c);
-    if (!c)
-        return C3_S_NOMEM;
-    c->cb = cb;
-    c->arg = arg;
-    int rc = c3_client_params_get(s, names, sizeof names / sizeof names[0], o, info_reply, c);
-    if (rc < 0)
-        free(c);
-    return rc;
+    return read_params(s, names, sizeof names / sizeof names[0], o, info_reply,
+                       (struct read_ctx){ .cb.info = cb, .arg = arg });
 }
 
 /* ---- time ---- */
 
-struct time_ctx {
-    c3_time_cb cb;
-    void *arg;
-};
-
 static void time_reply(void *arg, const struct c3_params_result *r)
 {
-    struct time_ctx c = *(struct time_ctx *)arg;
+    struct read_ctx c = *(struct read_ctx *)arg;
     free(arg);
     int err = r->err;
     uint32_t v = 0;
@@ -343,22 +358,14 @@ static void time_reply(void *arg, const struct c3_params_result *r)
             err = c3_params_value_u32(&sp, &v);
         }
     }
-    if (c.cb)
-        c.cb(c.arg, err, v);
+    if (c.cb.time)
+        c.cb.time(c.arg, err, v);
 }
 
 int c3_client_time_get(struct c3_session *s, const struct c3_op_opts *o, c3_time_cb cb, void *arg)
 {
     static const char *const names[] = { "DateTime" };
-    struct time_ctx *c = malloc(sizeof *c);
-    if (!c)
-        return C3_S_NOMEM;
-    c->cb = cb;
-    c->arg = arg;
-    int rc = c3_client_params_get(s, names, 1, o, time_reply, c);
-    if (rc < 0)
-        free(c);
-    return rc;
+    return read_params(s, names, 1, o, time_reply, (struct read_ctx){ .cb.time = cb, .arg = arg });
 }
 
 int c3_client_time_set(struct c3_session *s, uint32_t packed, const struct c3_op_opts *o, c3_done_cb cb,
@@ -368,18 +375,7 @@ int c3_client_time_set(struct c3_session *s, uint32_t packed, const struct c3_op
     int len = c3_params_set_datetime(buf, sizeof buf, packed);
     if (len < 0)
         return len;
-    struct done_ctx *d = malloc(sizeof *d);
-    if (!d)
-        return C3_S_NOMEM;
-    d->cb = cb;
-    d->arg = arg;
-    struct c3_request_opts ro = req_opts(o, 0);
-    long long id = c3_session_submit(s, C3_CMD_SET_PARAM, buf, (size_t)len, &ro, done_reply, d);
-    if (id < 0) {
-        free(d);
-        return (int)id;
-    }
-    return 0;
+    return submit_done(s, C3_CMD_SET_PARAM, buf, (size_t)len, o, cb, arg);
 }
 
 int c3_client_time_sync(struct c3_session *s, const struct c3_op_opts *o, c3_done_cb cb, void *arg,

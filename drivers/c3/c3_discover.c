@@ -85,24 +85,30 @@ static void on_deadline(loop_t *loop, void *arg)
     finish(d, d->setip ? -ETIMEDOUT : 0);
 }
 
+int c3_discover_recv(int fd, struct c3_datagram *dg)
+{
+    socklen_t fl = sizeof dg->from;
+    ssize_t n = recvfrom(fd, dg->buf, sizeof dg->buf, MSG_DONTWAIT, (struct sockaddr *)&dg->from, &fl);
+    if (n < 0)
+        return -1;
+    return c3_frame_parse(dg->buf, (size_t)n, &dg->frame) < 0 ? 0 : 1;
+}
+
 static void on_datagram(loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
     (void)events;
     struct c3_discover *d = arg;
     for (int i = 0; i < 64 && !d->done; i++) {
-        uint8_t buf[2048];
-        struct sockaddr_in from;
-        socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-        if (n < 0)
+        struct c3_datagram dg;
+        int got = c3_discover_recv(fd, &dg);
+        if (got < 0)
             return;
-        struct c3_frame f;
         struct c3_reply r;
-        if (c3_frame_parse(buf, (size_t)n, &f) < 0 || c3_reply_parse(&f, false, &r) < 0)
+        if (got == 0 || c3_reply_parse(&dg.frame, false, &r) < 0)
             continue; /* noise, or our own broadcast coming back */
         char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+        inet_ntop(AF_INET, &dg.from.sin_addr, ip, sizeof ip);
         if (d->setip) {
             /* Only the panel with that MAC answers; any answer is its verdict. */
             finish(d, r.code == C3_REPLY_OK ? 0 : r.error ? r.error : -99);

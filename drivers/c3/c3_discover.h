@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 
 struct c3_discover_opts {
@@ -19,6 +20,17 @@ struct c3_discover_opts {
 /* The default destination (255.255.255.255:65535), or the broadcast address and local address of interface
  * ifname. 0, or -1 with a message in err. */
 int c3_discover_target(struct c3_discover_opts *o, const char *ifname, char *err, size_t errlen);
+
+/* One datagram of the discovery port (either side): the bytes, their sender and, when they are a frame, the
+ * frame (whose data points into buf). */
+struct c3_datagram {
+    uint8_t buf[2048];
+    struct sockaddr_in from;
+    struct c3_frame frame;
+};
+/* Reads the next datagram waiting on the non-blocking UDP socket fd into dg.
+ * 1 = a frame, 0 = a datagram that is not a frame (noise: skip it), -1 = nothing more to read. */
+int c3_discover_recv(int fd, struct c3_datagram *dg);
 
 struct c3_discover;
 /* One panel that answered (each MAC once). */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/textline.h"
+
 size_t c3_doorstate_format(const struct c3_doorstate *st, char *buf, size_t len)
 {
     unsigned n = st->doors <= C3_DOORSTATE_DOORS ? st->doors : C3_DOORSTATE_DOORS;
@@ -65,11 +67,9 @@ int c3_doorstate_parse(const char *text, size_t len, struct c3_doorstate *st)
     int bad = 0;
     bool intent_line = false;
     size_t pos = 0;
-    while (pos < len) {
-        const char *ln = text + pos;
-        const char *nl = memchr(ln, '\n', len - pos);
-        size_t l = nl ? (size_t)(nl - ln) : len - pos;
-        pos += l + 1;
+    const char *ln;
+    size_t l;
+    while (textline_next(text, len, &pos, &ln, &l)) {
         char line[128];
         if (l == 0 || ln[0] == '#')
             continue;

@@ -122,6 +122,19 @@ static void restart(struct c3_xfer *x, int why)
 
 static bool link_lost(int err) { return err == C3_S_DISCONNECTED || err == C3_S_TIMEOUT; }
 
+/* A failed step: after a cut, or when the panel lost its buffer (another client, a restart: -11), the transfer
+ * starts again; any other failure ends it. True when err was a failure (then x may be gone). */
+static bool step_failed(struct c3_xfer *x, int err)
+{
+    if (!err)
+        return false;
+    if (link_lost(err) || err == -11)
+        restart(x, err);
+    else
+        x_finish(x, err, NULL, 0);
+    return true;
+}
+
 static void got_header(struct c3_xfer *x, const struct c3_result *res)
 {
     struct c3_bigdata h;
@@ -223,14 +236,8 @@ static void on_reply(struct c3_session *s, const struct c3_result *res, void *ar
             send_read(x); /* READ_DATA is idempotent */
             return;
         }
-        if (err) {
-            /* A cut, or the panel lost its buffer (another client, a restart: -11): ask again. */
-            if (link_lost(err) || err == -11)
-                restart(x, err);
-            else
-                x_finish(x, err, NULL, 0);
+        if (step_failed(x, err))
             return;
-        }
         got_chunk(x, res);
         return;
     case X_FREE: {
@@ -246,13 +253,8 @@ static void on_reply(struct c3_session *s, const struct c3_result *res, void *ar
     }
     case X_PREPARE:
     case X_DATA:
-        if (err) {
-            if (link_lost(err) || err == -11)
-                restart(x, err);
-            else
-                x_finish(x, err, NULL, 0);
+        if (step_failed(x, err))
             return;
-        }
         if (x->st == X_DATA) {
             size_t n = x->req_len - x->off < C3_XFER_PUT_CHUNK ? x->req_len - x->off : C3_XFER_PUT_CHUNK;
             x->off += n;

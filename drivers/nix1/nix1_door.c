@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/grow.h"
+#include "core/textline.h"
 #include "drivers/nix1/nix1_door_job.h"
 #include "drivers/nix1/nix1_line.h"
 #include "drivers/nix1/nix1_rc.h"
@@ -141,11 +142,9 @@ int nix1_door_load(struct nix1_door *d, const char *text, size_t len)
 {
     int rc = 0;
     size_t pos = 0;
-    while (pos < len) {
-        const char *ln = text + pos;
-        const char *nl = memchr(ln, '\n', len - pos);
-        size_t l = nl ? (size_t)(nl - ln) : len - pos;
-        pos += l + 1;
+    const char *ln;
+    size_t l;
+    while (textline_next(text, len, &pos, &ln, &l)) {
         struct nix1_span f[15];
         size_t nf = nix1_fields_split(ln, l, f, 14);
         if (nf == 2 && f[0].len == 9 && memcmp(f[0].p, "emergency", 9) == 0) {

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/textline.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
 
@@ -80,11 +81,9 @@ struct lines {
 /* Next non-blank, non-comment line, without CR/LF. */
 static bool next_line(struct lines *it, const char **l, size_t *ll)
 {
-    while (it->pos < it->len) {
-        const char *s = it->data + it->pos;
-        const char *nl = memchr(s, '\n', it->len - it->pos);
-        size_t n = nl ? (size_t)(nl - s) : it->len - it->pos;
-        it->pos += n + (nl ? 1 : 0);
+    const char *s;
+    size_t n;
+    while (textline_next(it->data, it->len, &it->pos, &s, &n)) {
         it->lineno++;
         if (n > 0 && s[n - 1] == '\r')
             n--;

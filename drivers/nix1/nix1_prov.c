@@ -12,6 +12,7 @@
 #include "core/crc.h"
 #include "core/durable.h"
 #include "core/grow.h"
+#include "core/textline.h"
 #include "drivers/nix1/nix1_files.h"
 #include "drivers/nix1/nix1_hash.h"
 #include "drivers/nix1/nix1_line.h"
@@ -179,11 +180,9 @@ static size_t parse_recs(enum ftype t, const char *data, size_t len, struct rec 
     size_t cap = 16, n = 0;
     struct rec *v = malloc(cap * sizeof *v);
     size_t pos = 0;
-    while (v && pos < len) {
-        const char *ln = data + pos;
-        const char *nl = memchr(ln, '\n', len - pos);
-        size_t l = nl ? (size_t)(nl - ln) : len - pos;
-        pos += l + 1;
+    const char *ln;
+    size_t l;
+    while (v && textline_next(data, len, &pos, &ln, &l)) {
         if (l && ln[l - 1] == '\r')
             l--;
         if (l == 0)

@@ -6,9 +6,17 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/portier-it.XXXXXX")
 PIDS=()
 PY_PID=""
 cleanup() {
-    local p
-    for p in "${PIDS[@]:-}" "$PY_PID"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}" "$PY_PID"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    local p i
+    # the newest first, each waited for: clients (portier, portierd, portierctl) started after their simulators
+    # are gone before the simulators' ports and pseudo-terminals are freed, so none reopens a number that another
+    # test's simulator gets next
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        p=${PIDS[i]}
+        [ -n "$p" ] || continue
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    [ -n "$PY_PID" ] && kill "$PY_PID" 2>/dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -3,11 +3,13 @@
 # the demo set-up (--configured) with scripted activity, cron mode 1 holding the door open, and status.
 source "$(dirname "$0")/lib.sh"
 
-PORT=$(free_port)
-"$PORTIER_SIM" nix1 --tcp "$PORT" --slaves 2 --dir "$TMP/sd" --configured --seed 7 --activity 20 \
+# --tcp 0: the simulator binds a free port itself and names it (no window in which another test takes it)
+"$PORTIER_SIM" nix1 --tcp 0 --slaves 2 --dir "$TMP/sd" --configured --seed 7 --activity 20 \
     --control "$TMP/ctl" --no-stdin >"$TMP/sim.out" 2>"$TMP/sim.err" &
 PIDS+=($!)
-wait_file_line "$TMP/sim.out" "bus on tcp 127.0.0.1:$PORT \\(2 slaves\\)" >/dev/null || fail "start: $(cat "$TMP/sim.err")"
+PORT=$(wait_file_line "$TMP/sim.out" "bus on tcp 127.0.0.1:[0-9]+ \\(2 slaves\\)") || fail "start: $(cat "$TMP/sim.err")"
+PORT=${PORT#*127.0.0.1:}
+PORT=${PORT%% *}
 wait_port "$PORT" || fail "port $PORT"
 pass "bus on tcp $PORT"
 

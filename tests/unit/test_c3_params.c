@@ -2,10 +2,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "drivers/c3/c3_discover.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
 
@@ -189,11 +193,40 @@ static void discovery(void **state)
     assert_int_equal(strlen(d.mac), sizeof d.mac - 1);
 }
 
+/* Datagrams from a loopback UDP socket: a frame, noise, then nothing more. */
+static void discover_recv(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t ml = sizeof me;
+    assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &ml), 0);
+    uint8_t frame[64];
+    struct c3_frame_hdr h = { .address = 1, .command = C3_CMD_DISCOVER };
+    int fl = c3_frame_encode(frame, sizeof frame, &h, "ab", 2);
+    assert_true(fl > 0);
+    assert_int_equal(sendto(fd, frame, (size_t)fl, 0, (struct sockaddr *)&me, sizeof me), fl);
+    assert_int_equal(sendto(fd, "noise", 5, 0, (struct sockaddr *)&me, sizeof me), 5);
+    struct c3_datagram dg;
+    assert_int_equal(c3_discover_recv(fd, &dg), 1);
+    assert_int_equal(dg.frame.command, C3_CMD_DISCOVER);
+    assert_int_equal(dg.frame.data_len, 2);
+    assert_memory_equal(dg.frame.data, "ab", 2);
+    assert_ptr_equal(dg.frame.data, dg.buf + 5);
+    assert_int_equal(dg.from.sin_port, me.sin_port);
+    assert_int_equal(dg.from.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+    assert_int_equal(c3_discover_recv(fd, &dg), 0);
+    assert_int_equal(c3_discover_recv(fd, &dg), -1);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(get_request_spec), cmocka_unit_test(batching), cmocka_unit_test(set_request),
-        cmocka_unit_test(parse_reply),      cmocka_unit_test(discovery),
+        cmocka_unit_test(parse_reply),      cmocka_unit_test(discovery), cmocka_unit_test(discover_recv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
