@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, changes_as_kinds, cleanup, ctl, fail,  # noqa: E402
-                          links_up, need_root, ok, panel_a, tmpdir, twin_site)
+                          links_up, need_root, ok, panel_a, tmpdir, twin_up)
 
 
 def masked(text):
@@ -22,14 +22,10 @@ def masked(text):
 
 need_root()
 tmp = tmpdir("daemon-c3-passthrough")
-site = twin = daemon = None
+parts = []
 try:
-    site = Site(tmp)
-    twin = twin_site(tmp)
-    daemon = Daemon(tmp, site.config)
+    site, twin, daemon, root = twin_up(tmp, parts)
     sock = daemon.sock
-    root = Client(sock)
-    links_up(root)
     pa, pa2 = panel_a(site.config), panel_a(twin.config)
 
 
@@ -122,4 +118,4 @@ try:
     ok("events --history through portierd: a guard reads the panel's %d stored events" % stored)
     root.close()
 finally:
-    cleanup(tmp, *(x for x in (daemon, site, twin) if x))
+    cleanup(tmp, *reversed(parts))

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
-                          need_root, ok, tmpdir, twin_site, wait_until)
+                          need_root, ok, tmpdir, twin_up, wait_until)
 
 S1, S2 = "270100000000006B", "2702000000000032"
 EMERGENCY_BOUND_S = 3.0  # the emergency on every door of the site, a transfer on the bus or not
@@ -42,14 +42,10 @@ def audit_rows(client, n=200):
 
 need_root()
 tmp = tmpdir("daemon-nix1-relay")
-site = twin = daemon = None
+parts = []
 try:
-    site = Site(tmp)
-    twin = twin_site(tmp)
-    daemon = Daemon(tmp, site.config)
+    site, twin, daemon, root = twin_up(tmp, parts)
     sock = daemon.sock
-    root = Client(sock)
-    links_up(root)
     pty, pty2 = bus_port(site.config), bus_port(twin.config)
 
     def both(*args, compare=True, rc_want=0):
@@ -177,4 +173,4 @@ try:
     stream.close()
     root.close()
 finally:
-    cleanup(tmp, *(x for x in (daemon, site, twin) if x))
+    cleanup(tmp, *reversed(parts))

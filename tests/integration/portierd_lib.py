@@ -116,6 +116,21 @@ def twin_site(tmp):
     return Site(d)
 
 
+def twin_up(tmp, parts):
+    """A simulated site that portierd owns and its twin for direct mode (twin_site), portierd on the first and a
+    root client once its links are up: (site, twin, daemon, root). Each part is appended to parts as it starts,
+    so that `cleanup(tmp, *reversed(parts))` stops what did start, portierd first."""
+    site = Site(tmp)
+    parts.append(site)
+    twin = twin_site(tmp)
+    parts.append(twin)
+    daemon = Daemon(tmp, site.config)
+    parts.append(daemon)
+    root = Client(daemon.sock)
+    links_up(root)
+    return site, twin, daemon, root
+
+
 class Daemon:
     def __init__(self, tmp, config, extra=(), state=None, sock=None):
         self.tmp = tmp
