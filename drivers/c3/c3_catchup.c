@@ -358,31 +358,34 @@ static void held_release(struct c3_catchup *cc, bool all)
         if (h->t.index >= 0)
             c3_catchup_key(&ev, &h->t, 0);
         report(cc, &ev);
+        cc->last_seq = ev.seq; /* the position waits for it too */
     }
     memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
     cc->held_n -= i;
 }
 
-/* After a read: its new rows that no live event stands for and that match a held echo make that echo a new
- * event (not a recovered row); then what is decided is shown, before the read's recovered rows. */
-static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, uint8_t *recover,
+/* After a read asked for once the ring was drained: a doubtful echo whose row is new is in it, recorded before
+ * an event polled later, among the rows [0, tail) that end with one seen live; no live event stands for it.
+ * Such a row makes the echo a new event, shown as live in its place (if it was rather a row the ring dropped,
+ * it is the same event of the same second: journaled once all the same). A doubtful echo without one is
+ * dropped: it was the echo, or its row is after the last one seen live and is recovered from this read (it
+ * cannot be told from a row still in the ring there, which is then caught as an echo). */
+static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t tail, uint8_t *recover,
                         struct c3_align_out *a)
 {
-    for (size_t i = 0; i < n && cc->held_n; i++) {
-        if (!recover[i])
+    for (size_t k = 0; k < cc->held_n; k++) {
+        struct held *h = &cc->held[k];
+        if (!h->echo || !h->before_read || h->confirmed)
             continue;
-        for (size_t k = 0; k < cc->held_n; k++) {
-            struct held *h = &cc->held[k];
-            if (h->echo && h->before_read && !h->confirmed && same_content(&h->t, &rows[i])) {
+        for (size_t i = 0; i < tail; i++)
+            if (recover[i] && same_content(&h->t, &rows[i])) {
                 h->confirmed = true;
                 recover[i] = 0;
                 a->recovered--;
                 a->matched++;
                 break;
             }
-        }
     }
-    held_release(cc, false);
 }
 
 static void schedule(struct c3_catchup *cc, uint32_t ms)
@@ -572,12 +575,13 @@ static void got_struct(struct c3_catchup *cc, const uint8_t *data, size_t len)
 }
 
 /* The recovered rows, in table order, journaled together (one transaction). */
-static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, const uint8_t *recover)
+static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_t from, size_t to,
+                         const uint8_t *recover)
 {
     enum { CHUNK = 512 };
     struct event *evs = malloc(CHUNK * sizeof *evs);
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < to; i++) {
         if (!recover[i])
             continue;
         /* Identical rows share their second: count the earlier ones of that second. */
@@ -610,10 +614,12 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
 static void first_contact_done(struct c3_catchup *cc);
 static void stored_check(struct c3_catchup *cc);
 
-/* The highest Index of an answer that selected that field only (0: an empty table; UNKNOWN: unreadable). */
-static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size_t len)
+/* The highest Index of an answer that selected that field only (0: an empty table; UNKNOWN: unreadable), and
+ * how many rows it has. */
+static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size_t len, uint32_t *rows)
 {
     struct c3_data_reader rd;
+    *rows = 0;
     if (len == 0)
         return cc->first_count ? C3_CURSOR_INDEX_UNKNOWN : 0;
     if (c3_data_reader_init(&rd, data, len) < 0)
@@ -623,8 +629,11 @@ static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size
     struct c3_txn t;
     int rc;
     while ((rc = c3_data_reader_next(&rd, v, 8)) == 1)
-        if (c3_txn_decode(&rd, v, &cc->tf, &t) == 0 && t.index > max)
-            max = t.index;
+        if (c3_txn_decode(&rd, v, &cc->tf, &t) == 0) {
+            (*rows)++;
+            if (t.index > max)
+                max = t.index;
+        }
     return rc < 0 ? C3_CURSOR_INDEX_UNKNOWN : max;
 }
 
@@ -662,8 +671,10 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
         return;
     }
     if (cc->first_read) {
-        /* First contact by time: every row is history; the position is the last one. */
+        /* First contact by time: every row is history; the position is the last one (so the rows not read
+         * are these). */
         memset(recover, 0, n ? n : 1);
+        cc->first_count = (uint32_t)n;
         cc->first_read = false;
         struct c3_cursor last = a.next;
         memset(&a, 0, sizeof a);
@@ -676,12 +687,19 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
         first_contact_done(cc);
         return;
     }
-    held_decide(cc, rows, n, recover, &a);
+    /* The rows after the last one seen live were not polled when the read was answered: those still in the ring
+     * come through it after the read, after every live event held back (the ring is first in, first out); the
+     * rows up to it were dropped from the ring. */
+    size_t tail = n;
+    while (tail > 0 && recover[tail - 1])
+        tail--;
+    held_decide(cc, rows, tail, recover, &a);
     cc->last_seq = 0;
-    publish_rows(cc, rows, n, recover);
-    /* Rows recorded before the read but not polled yet come through the ring as well: remember them until the
-     * ring has been drained once. */
-    for (size_t i = 0; i < n; i++)
+    publish_rows(cc, rows, 0, tail, recover);
+    held_release(cc, false);
+    publish_rows(cc, rows, tail, n, recover);
+    /* Until the ring has been drained once, those may come through it: remember them. */
+    for (size_t i = tail; i < n; i++)
         if (recover[i])
             c3_live_add(&cc->recent, &rows[i]);
     cc->recent_last = a.next.time;
@@ -798,7 +816,13 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
         return;
     }
     case STEP_LAST_INDEX: {
-        cc->first_index = err ? C3_CURSOR_INDEX_UNKNOWN : last_index(cc, data, len);
+        uint32_t rows = 0;
+        cc->first_index = err ? C3_CURSOR_INDEX_UNKNOWN : last_index(cc, data, len, &rows);
+        /* The rows not read are the ones up to the position: those of this answer (the count asked for before
+         * left out what the panel recorded since, and those rows, behind the position, would only have come
+         * through the ring, which may have dropped them before polling starts). */
+        if (cc->first_index != C3_CURSOR_INDEX_UNKNOWN)
+            cc->first_count = rows;
         /* Then the panel's read pointer goes to the end of its table: rows recorded after the read above come
          * through the next catch-up's new records. */
         cc->step = STEP_MARK_FIRST;
