@@ -321,7 +321,7 @@ static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.repo
  * same card at the same door again, an exit button pressed twice) looks exactly the same: the ring may have
  * lost the recovered row (a connect empties it, an overflow drops the oldest) and hold the new one instead.
  * Such a live event, and every one after it (to keep their order), is held back until a table read asked for
- * after it says which it was: a new row in that read is a new event, shown as live; none, an echo. */
+ * once the ring is drained says which it was (held_decide); each row is journaled once either way. */
 struct held {
     struct c3_txn t;
     bool echo;          /* matched a recovered row of the read's last second */
