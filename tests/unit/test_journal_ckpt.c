@@ -1,6 +1,7 @@
 /* Unit tests for the journal's background WAL work (journal_ckpt.c): with a loop, commits never checkpoint in the
  * writer's thread; a thread of its own checkpoints once the WAL is past its threshold and syncs the WAL after
- * relaxed (recovered-only) commits; closing with work pending or under way loses nothing. */
+ * relaxed (recovered-only) commits; closing with work pending or under way loses nothing; kill -9 at any moment
+ * leaves an intact file with every committed batch once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/event.h"
@@ -61,8 +65,8 @@ static struct journal *open_loop(void)
     return j;
 }
 
-/* n batches of 500 recovered rows (a catch-up's), keys from *next on. */
-static void store_recovered(struct journal *j, unsigned batches, unsigned *next)
+/* n batches of 500 recovered rows (a catch-up's), keys from *next on; each stored now, or (again) a double. */
+static void store_batches(struct journal *j, unsigned batches, unsigned *next, bool again)
 {
     enum { B = 500 };
     struct event *evs = calloc(B, sizeof *evs);
@@ -81,9 +85,15 @@ static void store_recovered(struct journal *j, unsigned batches, unsigned *next)
         }
         journal_store_events(j, evs, B, rc);
         for (unsigned i = 0; i < B; i++)
-            assert_int_equal(rc[i], 1);
+            if (rc[i] != 1 && !(again && rc[i] == 0))
+                fail_msg("row %u: store result %d", *next - B + i, rc[i]);
     }
     free(evs);
+}
+
+static void store_recovered(struct journal *j, unsigned batches, unsigned *next)
+{
+    store_batches(j, batches, next, false);
 }
 
 static long long file_size(const char *suffix)
@@ -189,6 +199,79 @@ static void no_loop_no_thread(void **state)
     journal_close(j);
 }
 
+/* kill -9 while the thread checkpoints or syncs: the file stays intact and every batch the writer saw committed
+ * is there, once. The writer prints a batch's last key after its commit; each new writer starts where the last
+ * printed one ended, so a batch committed but not printed is written again and its keys are dropped as doubles. */
+static void child(int fd, unsigned next)
+{
+    struct journal *j = open_loop();
+    for (bool first = true;; first = false) {
+        store_batches(j, 1, &next, first); /* the first batch may have been committed before the last kill */
+        loop_run_once(L, 0);
+        dprintf(fd, "%u\n", next - 1);
+    }
+}
+
+static void kill9_during_background_work(void **state)
+{
+    (void)state;
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    unsigned next = 1, printed = 0;
+    int kills = 0;
+    for (int cycle = 0; cycle < 25; cycle++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            child(p[1], next);
+        }
+        close(p[1]);
+        struct timespec ts = { 0, (long)(20 + rand() % 200) * 1000000L };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        kills += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+        FILE *f = fdopen(p[0], "r");
+        char line[64];
+        while (fgets(line, sizeof line, f)) {
+            unsigned last = (unsigned)strtoul(line, NULL, 10);
+            assert_true(last >= next - 1);
+            printed = last;
+            next = last + 1;
+        }
+        fclose(f);
+        if (access(path, F_OK) != 0)
+            continue;
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+        sqlite3_finalize(st);
+        /* every printed key once, and nothing but whole batches beyond (a commit is all or nothing) */
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT key), coalesce(min(card), 1), "
+                                                "coalesce(max(card), 0) FROM events WHERE kind = 0", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        long rows = sqlite3_column_int(st, 0), distinct = sqlite3_column_int(st, 1);
+        long lo = sqlite3_column_int(st, 2), hi = sqlite3_column_int(st, 3);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        assert_int_equal(rows, distinct);
+        assert_int_equal(lo, 1);
+        assert_int_equal(rows, hi); /* no hole */
+        assert_true(hi >= (long)printed);
+        assert_int_equal(hi % 500, 0);
+    }
+    assert_true(kills >= 20);
+    assert_true(printed > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +279,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wal_stays_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(close_with_work_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(no_loop_no_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(kill9_during_background_work, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
