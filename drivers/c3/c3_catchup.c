@@ -36,6 +36,9 @@ struct c3_catchup {
     int64_t last_us;          /* host time of the newest journaled event at start-up */
     struct c3_live_set live;
     struct c3_live_set recent;  /* recovered rows that may still come through the ring (until its next drain) */
+    uint32_t recent_last;       /* the last second of the read that filled it */
+    struct held *held;          /* live events held back behind a doubtful echo, in arrival order */
+    size_t held_n, held_cap;
     bool first_read;          /* the first read of a panel without Index only places the position */
     int64_t live_last_index;  /* last key/value index seen live (-1 none) */
     bool have_struct, no_table;
@@ -74,6 +77,103 @@ struct c3_catchup {
 static void run_step(struct c3_catchup *cc);
 
 static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.report(cc->cfg.hooks.arg, ev); }
+
+/* ---- doubtful echoes ----
+ * A recovered row that was still in the ring comes through it once more and is not shown again. Without an
+ * Index its echo is told by content, and in the last second of the read that recovered it, a new event (the
+ * same card at the same door again, an exit button pressed twice) looks exactly the same: the ring may have
+ * lost the recovered row (a connect empties it, an overflow drops the oldest) and hold the new one instead.
+ * Such a live event, and every one after it (to keep their order), is held back until a table read asked for
+ * after it says which it was: a new row in that read is a new event, shown as live; none, an echo. */
+struct held {
+    struct c3_txn t;
+    bool echo;          /* matched a recovered row of the read's last second */
+    bool confirmed;     /* an echo whose own row a later read found: a new event */
+    bool before_read;   /* held when the current read was asked for: that read decides */
+    bool this_read;     /* confirmed by the read under way (undone if it fails) */
+};
+
+/* false without memory: a doubtful echo is then dropped (its row, if new, is recovered by the next read), a new
+ * event shown at once. */
+static bool held_add(struct c3_catchup *cc, const struct c3_txn *t, bool echo)
+{
+    struct held *v = grow_array(cc->held, cc->held_n, &cc->held_cap, sizeof *v, 16);
+    if (!v)
+        return false;
+    cc->held = v;
+    cc->held[cc->held_n++] = (struct held){ .t = *t, .echo = echo };
+    return true;
+}
+
+/* Show the held events that are decided, in order, up to the first doubtful echo no read has decided yet
+ * (all = the link went or the catch-up failed: undecided echoes are dropped, and a new one among them is
+ * recovered by the next read, its row being after the position). */
+static void held_release(struct c3_catchup *cc, bool all);
+
+/* A read ended well: its confirmations stand; show what is decided. */
+static void held_settle(struct c3_catchup *cc)
+{
+    for (size_t k = 0; k < cc->held_n; k++)
+        cc->held[k].this_read = false;
+    held_release(cc, false);
+}
+
+static void held_release(struct c3_catchup *cc, bool all)
+{
+    size_t i = 0;
+    for (; i < cc->held_n; i++) {
+        struct held *h = &cc->held[i];
+        if (h->echo && !h->before_read && !all)
+            break;
+        if (h->echo && !h->confirmed)
+            continue; /* the recovered row's echo */
+        struct event ev;
+        c3_catchup_event_fill(&ev, &h->t);
+        if (h->t.index >= 0)
+            c3_catchup_key(&ev, &h->t, 0);
+        report(cc, &ev);
+    }
+    memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
+    cc->held_n -= i;
+}
+
+/* A new row of a read that no live event stands for and that matches a held echo makes that echo a new event
+ * (not a recovered row): true, and the row is not journaled as recovered. */
+static bool held_confirm(struct c3_catchup *cc, const struct c3_txn *row)
+{
+    for (size_t k = 0; k < cc->held_n; k++) {
+        struct held *h = &cc->held[k];
+        if (h->echo && h->before_read && !h->confirmed && c3_txn_same(&h->t, row)) {
+            h->confirmed = true;
+            h->this_read = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The read under way failed: what it confirmed is undecided again (its rows are read again). */
+static void held_unconfirm(struct c3_catchup *cc)
+{
+    for (size_t k = 0; k < cc->held_n; k++)
+        if (cc->held[k].this_read)
+            cc->held[k].confirmed = cc->held[k].this_read = false;
+}
+
+/* After a read: the held echoes its new rows confirm, then what is decided is shown, before the read's recovered
+ * rows. */
+static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, uint8_t *recover,
+                        struct c3_align_out *a)
+{
+    for (size_t i = 0; i < n && cc->held_n; i++) {
+        if (recover[i] && held_confirm(cc, &rows[i])) {
+            recover[i] = 0;
+            a->recovered--;
+            a->matched++;
+        }
+    }
+    held_settle(cc);
+}
 
 static void schedule(struct c3_catchup *cc, uint32_t ms)
 {
@@ -171,6 +271,8 @@ static void finish(struct c3_catchup *cc, const char *failure)
     enum run_kind kind = cc->kind;
     cc->step = STEP_IDLE;
     cc->x = NULL;
+    if (failure)
+        held_release(cc, true);
     if (failure && kind == RUN_CONNECT) {
         struct c3_align_out none = { 0 };
         report_connect(cc, &none, failure);
@@ -233,6 +335,8 @@ static void read_rows(struct c3_catchup *cc, bool new_records)
     if (!new_records)
         cc->stats.full_reads++;
     c3_live_mark(&cc->live);
+    for (size_t i = 0; i < cc->held_n; i++)
+        cc->held[i].before_read = true;
     /* The rows after the panel's read pointer, placed by Index, are journaled chunk by chunk while the rest is in
      * flight; any other read is aligned once it is complete. */
     bool stream = new_records && cc->cur.index >= 0;
@@ -381,6 +485,11 @@ static int take_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
             cc->rd.need_full = true;
             return 0;
         }
+        if (r > 0 && cc->held_n && held_confirm(cc, &t)) {
+            r = 0; /* a held live event stands for it */
+            cc->rd.al.out.recovered--;
+            cc->rd.al.out.matched++;
+        }
         cc->rd.rows[cc->rd.n] = t;
         cc->rd.recover[cc->rd.n++] = (uint8_t)r;
     }
@@ -396,6 +505,8 @@ static void publish_taken(struct c3_catchup *cc)
     for (size_t i = cc->rd.published; i < cc->rd.n; i++)
         if (cc->rd.recover[i])
             c3_live_add(&cc->recent, &cc->rd.rows[i]);
+    if (cc->rd.n > cc->rd.published)
+        cc->recent_last = cc->rd.rows[cc->rd.n - 1].time; /* the read's last second so far */
     cc->rd.published = cc->rd.n;
 }
 
@@ -419,6 +530,7 @@ static void on_chunk(void *arg, const uint8_t *data, size_t len, unsigned restar
 /* Every row of a read is aligned and handed to the bus: the position moves once they are stored. */
 static void read_done(struct c3_catchup *cc, const struct c3_align_out *a)
 {
+    cc->recent_last = a->next.time;
     cc->cur = a->next;
     cc->stats.runs++;
     cc->stats.recovered += a->recovered;
@@ -431,14 +543,11 @@ static void read_done(struct c3_catchup *cc, const struct c3_align_out *a)
 
 static void read_new_done(struct c3_catchup *cc, int err, const uint8_t *data, size_t len)
 {
-    if (err) {
-        c3_live_untake(&cc->live); /* the position stays: the rows it matched are read again */
-        finish(cc, c3_session_strerror(err));
-        return;
-    }
-    if (take_rows(cc, data, len, true) < 0) {
+    if (err || take_rows(cc, data, len, true) < 0) {
+        /* The position stays: the rows this read matched or confirmed are read again. */
         c3_live_untake(&cc->live);
-        finish(cc, "out of memory");
+        held_unconfirm(cc);
+        finish(cc, err ? c3_session_strerror(err) : "out of memory");
         return;
     }
     if (cc->rd.need_full) {
@@ -447,6 +556,7 @@ static void read_new_done(struct c3_catchup *cc, int err, const uint8_t *data, s
         return;
     }
     publish_taken(cc);
+    held_settle(cc); /* the live events it decided follow its recovered rows */
     struct c3_align_out a;
     c3_aligner_end(&cc->rd.al, &cc->live, cc->rd.rows, cc->rd.n, &a);
     read_done(cc, &a);
@@ -470,6 +580,7 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
         first_contact_done(cc);
         return;
     }
+    held_decide(cc, cc->rd.rows, cc->rd.n, cc->rd.recover, &a);
     publish_taken(cc);
     read_done(cc, &a);
 }
@@ -733,6 +844,7 @@ void c3_catchup_free(struct c3_catchup *cc, bool session_going_away)
     c3_live_clear(&cc->recent);
     free(cc->rd.rows);
     free(cc->rd.recover);
+    free(cc->held);
     free(cc);
 }
 
@@ -771,6 +883,7 @@ void c3_catchup_offline(struct c3_catchup *cc, int64_t last_alive_us)
     if (!cc->lost_from_us)
         cc->lost_from_us = last_alive_us ? last_alive_us : event_now_us();
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
+    held_release(cc, true);
 }
 
 bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_t time)
@@ -779,8 +892,22 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
         return false;
     struct c3_txn t = { .card = e->card, .pin = e->pin, .verify = e->verify, .door = e->door, .type = e->type,
                         .inout = e->inout, .time = time, .index = e->index };
-    if (c3_live_take(&cc->recent, &t))
-        return true; /* journaled already as recovered */
+    for (size_t i = 0; i < cc->recent.n; i++) {
+        const struct c3_txn *r = &cc->recent.v[i].t;
+        bool by_index = r->index >= 0 && t.index >= 0;
+        if (by_index ? r->index != t.index : !c3_txn_same(r, &t))
+            continue;
+        /* Journaled already as recovered: an echo, surely so by Index or from an earlier second than the
+         * read's last (while a read is journaled as it arrives: than its last row so far); else perhaps a new
+         * event (see held). */
+        bool sure = by_index || r->time != cc->recent_last;
+        c3_live_remove(&cc->recent, i);
+        if (!sure)
+            (void)held_add(cc, &t, true);
+        return true;
+    }
+    /* Behind a doubtful echo a new event waits (shown in order once that is decided). */
+    bool hold = cc->held_n && held_add(cc, &t, false);
     c3_live_add(&cc->live, &t);
     if (e->index >= 0) {
         /* Key/value records carry the row's Index: a jump means the ring dropped some. */
@@ -790,7 +917,7 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
     }
     if (cc->live.n == 1)
         schedule(cc, SYNC_PENDING_MS);
-    return false;
+    return hold;
 }
 
 void c3_catchup_round(struct c3_catchup *cc, unsigned n)
@@ -798,6 +925,12 @@ void c3_catchup_round(struct c3_catchup *cc, unsigned n)
     /* A status record: the ring is empty, every row of the last read that was in it has come through. */
     if (cc->step == STEP_IDLE || cc->step == STEP_MARK || cc->step == STEP_STORE)
         cc->recent.n = 0;
+    /* The ring is drained: a read now decides the doubtful echoes held back. */
+    for (size_t i = 0; i < cc->held_n; i++)
+        if (cc->held[i].echo && !cc->held[i].before_read) {
+            schedule(cc, 0);
+            break;
+        }
     if (n >= BUSY_ROUND && cc->have_struct)
         schedule(cc, cc->tf.index ? SYNC_BUSY_INDEX_MS : SYNC_BUSY_TIME_MS);
 }

@@ -57,8 +57,7 @@ void c3_live_add(struct c3_live_set *l, const struct c3_txn *e);
  * than the position, or was overwritten), so after that read it is either matched or can be dropped. */
 void c3_live_mark(struct c3_live_set *l);
 void c3_live_clear(struct c3_live_set *l);
-/* Remove the oldest entry standing for this row (same Index, or same content without one); true when found. */
-bool c3_live_take(struct c3_live_set *l, const struct c3_txn *row);
+void c3_live_remove(struct c3_live_set *l, size_t i);
 /* The read under way failed: the entries it matched stand again. */
 void c3_live_untake(struct c3_live_set *l);
 /* Same card, pin, verify mode, door, event, in/out and second. */

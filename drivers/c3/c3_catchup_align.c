@@ -142,23 +142,10 @@ bool c3_txn_same(const struct c3_txn *a, const struct c3_txn *b)
            a->door == b->door && a->type == b->type && a->inout == b->inout;
 }
 
-static void live_remove(struct c3_live_set *l, size_t i)
+void c3_live_remove(struct c3_live_set *l, size_t i)
 {
     memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof l->v[0]);
     l->n--;
-}
-
-bool c3_live_take(struct c3_live_set *l, const struct c3_txn *row)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        const struct c3_txn *e = &l->v[i].t;
-        bool hit = (e->index >= 0 && row->index >= 0) ? e->index == row->index : c3_txn_same(e, row);
-        if (hit) {
-            live_remove(l, i);
-            return true;
-        }
-    }
-    return false;
 }
 
 /* The oldest live entry standing for this row is marked taken (it leaves the set when the read ends well). */

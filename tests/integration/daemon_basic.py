@@ -43,8 +43,7 @@ try:
     rc, out, err = ctl("--direct", "-c", site.config, "status")
     if rc != 3 or "is owned by pid %d (portierd)" % daemon.proc.pid not in err or "use it" not in err:
         fail("direct mode against devices portierd owns: %d %s %s" % (rc, out, err))
-    with open(site.config) as f:
-        pty = [l.split('"')[1] for l in f if l.strip().startswith("port = \"/dev/")][0]
+    pty = site.bus_port()
     rc, out, err = ctl("nix1", pty, "--slave", "270100000000006B", "status")
     if rc == 0 or "is in use by pid %d (portierd)" % daemon.proc.pid not in err:
         fail("a second master on portierd's bus: %d %s %s" % (rc, out, err))
