@@ -656,7 +656,7 @@ static void watch_time_up(loop_t *loop, void *arg)
     loop_stop(loop);
 }
 
-int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_follow *f)
+int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struct ctl_follow *f)
 {
     struct watch w = { .f = f, .mode = call->g.json ? OUT_JSON : OUT_TEXT };
     w.kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
@@ -685,7 +685,7 @@ int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_
     return CTL_EXIT_OK;
 }
 
-int ctl_daemon_watch(struct ctl_call *call, const char *sock)
+int ctl_daemon_watch(const struct ctl_call *call, const char *sock)
 {
     struct ctl_follow f = { .count = ctl_num(call, "count", 0), .journal_rows = (unsigned)ctl_num(call, "last", 0) };
     return ctl_daemon_follow(call, sock, &f);
