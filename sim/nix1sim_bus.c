@@ -254,6 +254,10 @@ static void out_write(struct nix1sim_bus *bus, const char *p, size_t n)
     bus->st.tx_dropped += n;
 }
 
+/* A line leaves whole, when its last character is on the wire (a transmission's tail without a line end, when
+ * it ends). A slave's UART never pauses inside a line, but this process can be descheduled for longer than the
+ * master's 50 ms inter-character timeout: written character by character, a line could then reach the master
+ * in two parts, the first dropped as garbled and the master's retry colliding with the rest. */
 static void tx_cb(loop_t *loop, void *arg)
 {
     struct nix1sim_bus *bus = arg;
@@ -261,12 +265,19 @@ static void tx_cb(loop_t *loop, void *arg)
     size_t due = now > bus->tx_t0 ? (size_t)((now - bus->tx_t0) / cu) : 0;
     if (due > bus->txlen)
         due = bus->txlen;
-    if (due > bus->txsent) {
-        out_write(bus, bus->tx + bus->txsent, due - bus->txsent);
-        bus->txsent = due;
+    size_t upto = due;
+    if (due < bus->txlen)
+        while (upto > bus->txsent && bus->tx[upto - 1] != '\n')
+            upto--;
+    if (upto > bus->txsent) {
+        out_write(bus, bus->tx + bus->txsent, upto - bus->txsent);
+        bus->txsent = upto;
     }
     if (bus->txsent < bus->txlen) {
-        uint64_t next = bus->tx_t0 + (bus->txsent + 1) * cu;
+        size_t end = due; /* the next line's end on the wire, or the transmission's */
+        while (end < bus->txlen && bus->tx[end] != '\n')
+            end++;
+        uint64_t next = bus->tx_t0 + (end < bus->txlen ? end + 1 : end) * cu;
         if (next < now + TX_MIN_TICK_US)
             next = now + TX_MIN_TICK_US;
         loop_timer_arm_at(loop, &bus->tx_timer, next);

@@ -1,6 +1,7 @@
 /* nix1sim_bus: the simulated RS-485 line of a NiX1 bus: a pseudo-terminal or a loopback TCP port (like a serial
- * device server), line assembly with the 50 ms inter-character timeout, both directions paced at the baud rate,
- * half-duplex collisions, and byte-wise garbling when two slaves transmit at once. */
+ * device server), line assembly with the 50 ms inter-character timeout, both directions paced at the baud rate
+ * (a slave's line is written whole when its last character is on the wire), half-duplex collisions, and
+ * byte-wise garbling when two slaves transmit at once. */
 #ifndef PORTIER_NIX1SIM_BUS_H
 #define PORTIER_NIX1SIM_BUS_H
 
