@@ -36,9 +36,11 @@ int ctl_c3_daemon_panel(const struct ctl_call *call, struct ctl_daemon_device **
  * portierd owns: through the daemon's panel-data actions (its role rules and audit), printed as in direct mode. */
 int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp);
 /* `events --history` against portierd's panel: the request "history [since=PACKED]" (a panel-data read); each
- * line of the answer ("txn ...") goes to each. CTL_EXIT_OK, or the failure printed as the c3 commands print it. */
+ * line of the answer ("txn ...") goes to each, the read's progress in bytes to progress (optional).
+ * CTL_EXIT_OK, or the failure printed as the c3 commands print it. */
 int ctl_c3_history_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp, const char *req,
-                              void (*each)(void *arg, const char *line), void *arg);
+                              void (*each)(void *arg, const char *line),
+                              void (*progress)(void *arg, size_t done, size_t total), void *arg);
 
 /* events --history [--since T]: the panel's transaction table. */
 int ctl_c3_history_run(struct ctl_call *call);

@@ -681,7 +681,7 @@ int ctl_c3_history_run(struct ctl_call *call)
         /* the same plain read through portierd (its catch-up keeps its own position) */
         char req[40];
         snprintf(req, sizeof req, h.since ? "history since=%" PRIu32 : "history", h.since);
-        int rc = ctl_c3_history_via_daemon(call, dp, req, hist_line, &h);
+        int rc = ctl_c3_history_via_daemon(call, dp, req, hist_line, progress, &h);
         ctl_daemon_panel_close(dp);
         if (rc == CTL_EXIT_OK)
             hist_count(&h);

@@ -21,7 +21,15 @@ struct lines {
     char **v;
     size_t n, cap;
     bool failed;
+    void (*progress)(void *arg, size_t done, size_t total); /* a read's bytes, when the caller shows them */
+    void *progress_arg;
 };
+
+static void lines_progress(void *arg, size_t done, size_t total)
+{
+    struct lines *l = arg;
+    l->progress(l->progress_arg, done, total);
+}
 
 static void keep_line(void *arg, const char *line)
 {
@@ -142,7 +150,8 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
                        const char *data, size_t len, const char *file, struct lines *l, struct ctl_site_run *r)
 {
     *r = (struct ctl_site_run){ .id = id, .target = to->panel, .settings = req, .data = data, .len = len,
-                                .line = keep_line, .arg = l, .quiet = true, .status = ACTION_FAILED };
+                                .line = keep_line, .progress = l->progress ? lines_progress : NULL, .arg = l,
+                                .quiet = true, .status = ACTION_FAILED };
     int mode = to->mode;
     int rc = mode < 0 ? CTL_EXIT_UNREACHABLE
              : mode > 0 ? ctl_daemon_run(call, to->sock, r)
@@ -466,11 +475,12 @@ static void daemon_dest(struct ctl_daemon_device *dp, struct dest *to)
 }
 
 int ctl_c3_history_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp, const char *req,
-                              void (*each)(void *arg, const char *line), void *arg)
+                              void (*each)(void *arg, const char *line),
+                              void (*progress)(void *arg, size_t done, size_t total), void *arg)
 {
     struct dest to;
     daemon_dest(dp, &to);
-    struct lines l = { 0 };
+    struct lines l = { .progress = progress, .progress_arg = arg };
     struct ctl_site_run r;
     int rc = site_action(call, &to, ACTION_PANEL_DATA_GET, req, NULL, 0, NULL, &l, &r);
     for (size_t i = 0; rc == CTL_EXIT_OK && i < l.n; i++)

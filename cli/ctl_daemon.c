@@ -144,11 +144,18 @@ static void act_answer(struct remote *r, const json_t *msg, bool final, void *ar
     struct act *a = arg;
     const char *type = proto_str(msg, "type");
     const json_t *step = json_object_get(msg, "step");
-    if (!final && step && a->run && a->run->line) {
+    if (!final && step && a->run) {
         const char *line = proto_str(step, "line");
-        a->run->lines++;
-        if (line)
-            a->run->line(a->run->arg, line);
+        if (line) {
+            a->run->lines++;
+            if (a->run->line)
+                a->run->line(a->run->arg, line);
+        } else if (a->run->progress) {
+            json_int_t done = json_integer_value(json_object_get(step, "done"));
+            json_int_t total = json_integer_value(json_object_get(step, "total"));
+            if (total > 0 && done >= 0 && done <= total)
+                a->run->progress(a->run->arg, (size_t)done, (size_t)total);
+        }
         return;
     }
     if (!final && (!type || strcmp(type, "progress") != 0 || step))

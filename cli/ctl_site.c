@@ -465,11 +465,14 @@ static void live_progress(const struct action_run *run, bool finished, void *arg
 
 static void live_step(void *arg, unsigned done, unsigned total, const char *line)
 {
-    (void)done;
-    (void)total;
     struct ctl_site_run *sr = arg;
+    if (!line) {
+        if (sr->progress && total > 0 && done <= total)
+            sr->progress(sr->arg, done, total);
+        return;
+    }
     sr->lines++;
-    if (line && sr->line)
+    if (sr->line)
         sr->line(sr->arg, line);
 }
 

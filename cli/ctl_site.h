@@ -40,6 +40,7 @@ struct ctl_site_run {
     const void *data;                     /* action_params.file_data */
     size_t len;
     void (*line)(void *arg, const char *line); /* each line the driver reports, in order */
+    void (*progress)(void *arg, size_t done, size_t total); /* a read's bytes (optional; same arg) */
     void *arg;
     bool quiet;                           /* print nothing of the run when it succeeds or when the driver said
                                            * something (the lines are the output; the caller prints the failure) */

@@ -78,8 +78,9 @@ struct action_params {
     const char *file_name;
     const void *file_data;
     size_t file_len;
-    /* Optional progress of PUT (packets done of total) and PROVISION (one line per action, done = total = 0),
-     * called from the loop while the action runs. */
+    /* Optional progress of PUT (packets done of total), PROVISION and the panel-data actions (one line per
+     * line of output, done = total = 0; line NULL: a panel-data read's bytes done of total), called from the loop
+     * while the action runs. */
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
     /* ACTION_EMERGENCY_ON: complete an emergency an earlier process began (action_recover): sent only to the

@@ -171,8 +171,12 @@ static void action_cb(const struct action_run *run, bool finished, void *arg)
 static void step_cb(void *arg, unsigned done, unsigned total, const char *line)
 {
     struct dreq *r = arg;
-    json_t *m = json_pack("{s:s,s:s,s:{s:i,s:i,s:s}}", "type", "progress", "op", r->op, "step", "done", (int)done,
-                          "total", (int)total, "line", line ? line : "");
+    /* a step without a line (a transfer's progress) has none: "line" absent, not empty */
+    json_t *m = json_pack("{s:s,s:s,s:{s:i,s:i}}", "type", "progress", "op", r->op, "step", "done", (int)done,
+                          "total", (int)total);
+    json_t *st = m ? json_object_get(m, "step") : NULL;
+    if (st && line)
+        json_object_set_new(st, "line", json_string(line));
     send_to(r, m, false);
 }
 

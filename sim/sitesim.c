@@ -194,7 +194,7 @@ static int child_spawn(struct child *c)
     struct sitesim *ss = c->ss;
     const struct site *site = ss->site;
     char *argv[32 + 2 * 256];
-    char port[16], seed[32], activity[32], panels[16], baud[16], busdir[PATH_MAX + 16];
+    char port[16], seed[32], activity[32], panels[16], baud[16], busdir[PATH_MAX + 16], link[PATH_MAX + 16];
     size_t n = 0;
     uint64_t s = ss->seed + (uint64_t)(c - ss->children);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)s);
@@ -233,6 +233,12 @@ static int child_spawn(struct child *c)
         if (strncmp(b->port, "tcp://", 6) == 0) {
             argv[n++] = "--tcp";
             argv[n++] = "0";
+        } else {
+            /* The pseudo-terminal by a path in the site's directory that goes with the bus: a client left running
+             * after the simulator finds nothing there, never another simulator's pty under a reused number. */
+            snprintf(link, sizeof link, "%s/nix1-%zu.tty", ss->dir, c->bus + 1);
+            argv[n++] = "--link";
+            argv[n++] = link;
         }
         for (size_t k = 0; k < b->n_slaves && k < 256; k++) {
             argv[n++] = "--address";

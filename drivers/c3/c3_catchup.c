@@ -285,6 +285,9 @@ struct c3_catchup {
     int64_t last_us;          /* host time of the newest journaled event at start-up */
     struct c3_live_set live;
     struct c3_live_set recent;  /* recovered rows that may still come through the ring (until its next drain) */
+    uint32_t recent_last;       /* the last second of the read that filled it */
+    struct held *held;          /* live events held back behind a doubtful echo, in arrival order */
+    size_t held_n, held_cap;
     bool first_read;          /* the first read of a panel without Index only places the position */
     int64_t live_last_index;  /* last key/value index seen live (-1 none) */
     bool have_struct, no_table;
@@ -311,6 +314,76 @@ struct c3_catchup {
 static void run_step(struct c3_catchup *cc);
 
 static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.report(cc->cfg.hooks.arg, ev); }
+
+/* ---- doubtful echoes ----
+ * A recovered row that was still in the ring comes through it once more and is not shown again. Without an
+ * Index its echo is told by content, and in the last second of the read that recovered it, a new event (the
+ * same card at the same door again, an exit button pressed twice) looks exactly the same: the ring may have
+ * lost the recovered row (a connect empties it, an overflow drops the oldest) and hold the new one instead.
+ * Such a live event, and every one after it (to keep their order), is held back until a table read asked for
+ * after it says which it was: a new row in that read is a new event, shown as live; none, an echo. */
+struct held {
+    struct c3_txn t;
+    bool echo;          /* matched a recovered row of the read's last second */
+    bool confirmed;     /* an echo whose own row a later read found: a new event */
+    bool before_read;   /* held when the current read was asked for: that read decides */
+};
+
+/* false without memory: a doubtful echo is then dropped (its row, if new, is recovered by the next read), a new
+ * event shown at once. */
+static bool held_add(struct c3_catchup *cc, const struct c3_txn *t, bool echo)
+{
+    struct held *v = grow_array(cc->held, cc->held_n, &cc->held_cap, sizeof *v, 16);
+    if (!v)
+        return false;
+    cc->held = v;
+    cc->held[cc->held_n++] = (struct held){ .t = *t, .echo = echo };
+    return true;
+}
+
+/* Show the held events that are decided, in order, up to the first doubtful echo no read has decided yet
+ * (all = the link went or the catch-up failed: undecided echoes are dropped, and a new one among them is
+ * recovered by the next read, its row being after the position). */
+static void held_release(struct c3_catchup *cc, bool all)
+{
+    size_t i = 0;
+    for (; i < cc->held_n; i++) {
+        struct held *h = &cc->held[i];
+        if (h->echo && !h->before_read && !all)
+            break;
+        if (h->echo && !h->confirmed)
+            continue; /* the recovered row's echo */
+        struct event ev;
+        c3_catchup_event_fill(&ev, &h->t);
+        if (h->t.index >= 0)
+            c3_catchup_key(&ev, &h->t, 0);
+        report(cc, &ev);
+    }
+    memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
+    cc->held_n -= i;
+}
+
+/* After a read: its new rows that no live event stands for and that match a held echo make that echo a new
+ * event (not a recovered row); then what is decided is shown, before the read's recovered rows. */
+static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, uint8_t *recover,
+                        struct c3_align_out *a)
+{
+    for (size_t i = 0; i < n && cc->held_n; i++) {
+        if (!recover[i])
+            continue;
+        for (size_t k = 0; k < cc->held_n; k++) {
+            struct held *h = &cc->held[k];
+            if (h->echo && h->before_read && !h->confirmed && same_content(&h->t, &rows[i])) {
+                h->confirmed = true;
+                recover[i] = 0;
+                a->recovered--;
+                a->matched++;
+                break;
+            }
+        }
+    }
+    held_release(cc, false);
+}
 
 static void schedule(struct c3_catchup *cc, uint32_t ms)
 {
@@ -408,6 +481,8 @@ static void finish(struct c3_catchup *cc, const char *failure)
     enum run_kind kind = cc->kind;
     cc->step = STEP_IDLE;
     cc->x = NULL;
+    if (failure)
+        held_release(cc, true);
     if (failure && kind == RUN_CONNECT) {
         struct c3_align_out none = { 0 };
         report_connect(cc, &none, failure);
@@ -462,6 +537,8 @@ static void read_rows(struct c3_catchup *cc, bool new_records)
     if (!new_records)
         cc->stats.full_reads++;
     c3_live_mark(&cc->live);
+    for (size_t i = 0; i < cc->held_n; i++)
+        cc->held[i].before_read = true;
     start_xfer(cc, C3_CMD_GET_DATA, b.p, b.len);
     c3_buf_free(&b);
 }
@@ -599,6 +676,7 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
         first_contact_done(cc);
         return;
     }
+    held_decide(cc, rows, n, recover, &a);
     cc->last_seq = 0;
     publish_rows(cc, rows, n, recover);
     /* Rows recorded before the read but not polled yet come through the ring as well: remember them until the
@@ -606,6 +684,7 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
     for (size_t i = 0; i < n; i++)
         if (recover[i])
             c3_live_add(&cc->recent, &rows[i]);
+    cc->recent_last = a.next.time;
     free(rows);
     free(recover);
     cc->cur = a.next;
@@ -873,6 +952,7 @@ void c3_catchup_free(struct c3_catchup *cc, bool session_going_away)
     loop_timer_disarm(cc->cfg.dev->loop, &cc->wait_timer);
     c3_live_clear(&cc->live);
     c3_live_clear(&cc->recent);
+    free(cc->held);
     free(cc);
 }
 
@@ -911,6 +991,7 @@ void c3_catchup_offline(struct c3_catchup *cc, int64_t last_alive_us)
     if (!cc->lost_from_us)
         cc->lost_from_us = last_alive_us ? last_alive_us : event_now_us();
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
+    held_release(cc, true);
 }
 
 bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_t time)
@@ -919,8 +1000,21 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
         return false;
     struct c3_txn t = { .card = e->card, .pin = e->pin, .verify = e->verify, .door = e->door, .type = e->type,
                         .inout = e->inout, .time = time, .index = e->index };
-    if (live_take(&cc->recent, &t))
-        return true; /* journaled already as recovered */
+    for (size_t i = 0; i < cc->recent.n; i++) {
+        const struct c3_txn *r = &cc->recent.v[i].t;
+        bool by_index = r->index >= 0 && t.index >= 0;
+        if (by_index ? r->index != t.index : !same_content(r, &t))
+            continue;
+        /* Journaled already as recovered: an echo, surely so by Index or from an earlier second than the
+         * read's last; else perhaps a new event (see held). */
+        bool sure = by_index || r->time != cc->recent_last;
+        live_remove(&cc->recent, i);
+        if (!sure)
+            (void)held_add(cc, &t, true);
+        return true;
+    }
+    /* Behind a doubtful echo a new event waits (shown in order once that is decided). */
+    bool hold = cc->held_n && held_add(cc, &t, false);
     c3_live_add(&cc->live, &t);
     if (e->index >= 0) {
         /* Key/value records carry the row's Index: a jump means the ring dropped some. */
@@ -930,7 +1024,7 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
     }
     if (cc->live.n == 1)
         schedule(cc, SYNC_PENDING_MS);
-    return false;
+    return hold;
 }
 
 void c3_catchup_round(struct c3_catchup *cc, unsigned n)
@@ -938,6 +1032,12 @@ void c3_catchup_round(struct c3_catchup *cc, unsigned n)
     /* A status record: the ring is empty, every row of the last read that was in it has come through. */
     if (cc->step == STEP_IDLE || cc->step == STEP_MARK || cc->step == STEP_STORE)
         cc->recent.n = 0;
+    /* The ring is drained: a read now decides the doubtful echoes held back. */
+    for (size_t i = 0; i < cc->held_n; i++)
+        if (cc->held[i].echo && !cc->held[i].before_read) {
+            schedule(cc, 0);
+            break;
+        }
     if (n >= BUSY_ROUND && cc->have_struct)
         schedule(cc, cc->tf.index ? SYNC_BUSY_INDEX_MS : SYNC_BUSY_TIME_MS);
 }

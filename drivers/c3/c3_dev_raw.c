@@ -1,6 +1,7 @@
 /* c3_dev_raw: the C3 adapter's raw pass-through (device_ops.raw): one command beside the session's own traffic, for
  * a technician through portierd. What would take the session's work away is refused: a connect or disconnect (the
- * session is the panel's one client) and an RT-log read (its events belong in the journal). */
+ * session is the panel's one client), an RT-log read (its events belong in the journal), the mark that moves the
+ * panel's new-record pointer (the catch-up's) and the big-data transfer (the panel's one buffer is the session's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,17 @@ int c3_device_raw(struct device *dev, const struct device_raw *req, device_raw_f
     case C3_CMD_RTLOG_KV:
         snprintf(err, errlen, "command 0x%02x reads the real-time log, whose events belong in the journal: refused "
                  "(they are in portierctl journal)", req->command);
+        return -1;
+    case C3_CMD_GET_DATA_OK:
+        snprintf(err, errlen, "command 0x%02x moves the panel's new-record pointer, which the catch-up of stored events "
+                 "follows: refused (portierctl c3 HOST events --history reads them)", req->command);
+        return -1;
+    case C3_CMD_PREPARE_DATA:
+    case C3_CMD_READ_DATA:
+    case C3_CMD_FREE_DATA:
+    case C3_CMD_DATA:
+        snprintf(err, errlen, "command 0x%02x is a step of a big-data transfer, whose one buffer in the panel the "
+                 "session's own transfers use: refused (portierctl c3 HOST table ... runs them)", req->command);
         return -1;
     default:
         break;

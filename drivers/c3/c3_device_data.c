@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,14 @@ static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
     finish(d, DEVICE_RESULT_OK, summary);
 }
 
+/* The read's progress in bytes, as a step without a line (a progress bar for the one who asked). */
+static void hist_progress(void *arg, size_t done, size_t total)
+{
+    struct c3d_data *d = arg;
+    if (d->step && total > 0 && total <= UINT_MAX)
+        d->step(d->step_ctx, (unsigned)done, (unsigned)total, NULL);
+}
+
 static void hist_struct(void *arg, int err, const uint8_t *data, size_t len)
 {
     struct c3d_data *d = arg;
@@ -266,7 +275,7 @@ static void hist_struct(void *arg, int err, const uint8_t *data, size_t len)
     }
     /* a plain read: never the "new records only" option nor GET_DATA_OK, so the panel's record pointer (the
      * catch-up's) does not move */
-    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = hist_progress, .progress_arg = d };
     d->x = c3_xfer_get(d->session, C3_CMD_GET_DATA, b.p, b.len, &o, hist_rows, d, &err);
     c3_buf_free(&b);
     if (!d->x)

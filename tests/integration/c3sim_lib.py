@@ -121,6 +121,52 @@ def since_first_contact(rows, txns):
     return evs[k:], want
 
 
+def txn_text(t):
+    return "row #%d %s door %d event %d card %d pin %d verify %d inout %d" % (
+        t["index"], t["time"], t["door"], t["event"], t["card"], t["pin"], t["verify"], t["inout"])
+
+
+def ev_text(e):
+    return "journal #%s device_time=%s (%s) door %s event %s card %s%s: %s" % (
+        e["id"], e.get("device_time"), time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(e.get("device_time") or 0)),
+        e["door_no"], e["code"], e.get("card"), " recovered" if e.get("recovered") else "", e["text"])
+
+
+def unpaired(evs, want):
+    """(table rows with no journal event, journal events with no table row): paired by time and content, identical
+    rows of one second with identical events in order."""
+    pool = {}
+    for e in evs:
+        pool.setdefault((e.get("device_time"), e["door_no"], e["code"]), []).append(e)
+    missing = []
+    for t in want:
+        cands = pool.get((txn_epoch(t), t["door"], t["event"]), [])
+        hit = next((e for e in cands if same([key_ev(e)], [key_txn(t)])), None)
+        if hit is None:
+            missing.append(t)
+        else:
+            cands.remove(hit)
+    return missing, sorted((e for c in pool.values() for e in c), key=lambda e: e["id"])
+
+
+def explain(what, evs, want, left_out=()):
+    """Print, for the reader of a failure, every table row the journal lacks and every journal event the table
+    lacks, each with the journal's events of the seconds around it (in journal order)."""
+    missing, extra = unpaired(evs, want)
+    out = ["%s: %d journal events, %d table rows; %d rows not in the journal, %d events not in the table"
+           % (what, len(evs), len(want), len(missing), len(extra))]
+    if left_out:
+        out.append("  left out as rows from before the first contact: " + "; ".join(ev_text(e) for e in left_out))
+    for kind, items in (("MISSING", missing[:5]), ("EXTRA", extra[:5])):
+        for x in items:
+            at = txn_epoch(x) if kind == "MISSING" else x.get("device_time") or 0
+            out.append("  %s %s; the journal around it:" % (kind, txn_text(x) if kind == "MISSING" else ev_text(x)))
+            out += ["    " + ev_text(e) for e in evs if abs((e.get("device_time") or 0) - at) <= 1][:40]
+            out += ["    table " + txn_text(t) for t in want if abs(txn_epoch(t) - at) <= 1][:40]
+    print("\n".join(out), file=sys.stderr, flush=True)
+    return missing, extra
+
+
 def check_same(what, evs, want):
     """fail() at the first difference of the journal's events and the table's rows."""
     got = [key_ev(e) for e in evs]
@@ -128,8 +174,10 @@ def check_same(what, evs, want):
     if not same(got, exp):
         n = next((i for i, (a, b) in enumerate(zip(got, exp)) if not same([a], [b])), min(len(got), len(exp)))
         for e in evs[max(0, n - 3):n + 12]:  # what the journal holds there, for the reader of the failure
-            print("  journal #%s %s%s device_time=%s" % (e["id"], key_ev(e), " recovered" if e.get("recovered") else "",
-                                                      e.get("device_time")), file=sys.stderr)
+            print("  " + ev_text(e), file=sys.stderr)
+        for t in want[max(0, n - 3):n + 12]:
+            print("  table " + txn_text(t), file=sys.stderr)
+        explain(what, evs, want)
         fail("%s: journal and table differ at %d (journal %d events, table %d): journal %s table %s"
              % (what, n, len(got), len(exp), got[n:n + 3], exp[n:n + 3]))
 
@@ -155,5 +203,6 @@ def check_interleaved(what, evs, want):
     got = Counter(key_ev(e) for e in evs)
     rows = Counter(k if k[1] not in short else k[:2] + (None,) * 4 for k in exp)
     if got != rows:
+        explain(what, evs, want)
         fail("%s: the journal's %d events are not the table's %d rows once each: only in the journal %s, only in "
              "the table %s" % (what, len(evs), len(exp), list((got - rows).items())[:3], list((rows - got).items())[:3]))

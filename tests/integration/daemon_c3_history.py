@@ -5,12 +5,15 @@ after), open to guards and audited; and the daemon's catch-up still journals eve
 exactly once when histories were read through it while it caught up and while it ran."""
 import json
 import os
+import re
+import shlex
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from c3sim_lib import Panel, check_same, history, journal, since_first_contact  # noqa: E402
-from portierd_lib import Client, Daemon, cleanup, ctl, fail, links_up, need_root, ok, tmpdir  # noqa: E402
+from portierd_lib import PORTIERCTL, Client, Daemon, cleanup, ctl, fail, links_up, need_root, ok, tmpdir  # noqa: E402
 
 
 def write_config(tmp, panel):
@@ -98,6 +101,20 @@ try:
         # panel-data is a technician's: a guard is denied before the request is read
         if r.get("status") != ("denied" if action == "panel-data" else "refused"):
             fail("%r (%s) was not refused: %s" % (settings, action, r))
+    # on a terminal: the read's progress bar on stderr up to 100 %, the same rows on stdout
+    tty_out, tty_err = os.path.join(tmp, "hist.out"), os.path.join(tmp, "hist.tty")
+    cmd = " ".join(shlex.quote(x) for x in (PORTIERCTL, "--socket", sock, "c3", host, "events", "--history"))
+    p = subprocess.run(["script", "-qec", "%s >%s" % (cmd, shlex.quote(tty_out)), tty_err], capture_output=True,
+                       timeout=60)
+    with open(tty_err, "rb") as f:
+        bar = f.read().decode(errors="replace")
+    with open(tty_out) as f:
+        shown = f.read()
+    if p.returncode != 0 or not re.search(r"reading the panel's events \[#{40}\] 100% ", bar) \
+            or "%d events" % len(rows) not in bar:
+        fail("events --history through portierd on a terminal: no progress bar ending at 100%%: %r" % bar[-600:])
+    if shown != via[()][0]:
+        fail("events --history through portierd on a terminal printed other rows")
     down(daemon, c)
     for args in ((), ("--json",)):
         for since in ((), ("--since", mid)):

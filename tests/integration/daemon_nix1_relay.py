@@ -14,16 +14,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
+from portierd_lib import (AS_GUARD, bus_port, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
                           need_root, ok, tmpdir, twin_up, wait_until)
 
 S1, S2 = "270100000000006B", "2702000000000032"
 EMERGENCY_BOUND_S = 3.0  # the emergency on every door of the site, a transfer on the bus or not
-
-
-def bus_port(config):
-    with open(config) as f:
-        return [l.split('"')[1] for l in f if l.strip().startswith("port = \"/dev/")][0]
 
 
 def masked(text):

@@ -42,8 +42,7 @@ try:
     with open(site.config) as f:
         pa = "127.0.0.1:%s" % [l.split("=")[1].strip(" ;") for l in f.read().splitlines()
                                if l.strip().startswith("port = ") and '"' not in l][0]
-    with open(site.config) as f:
-        pty = [l.split('"')[1] for l in f if l.strip().startswith("port = \"/dev/")][0]
+    pty = site.bus_port()
     for args in (["c3", pa, "door", "open", "1", "3"], ["c3", pa, "info"],
                  ["nix1", pty, "--slave", "270100000000006B", "lock", "1", "on"]):
         rc, out, err = ctl(*args, sock=sock, as_user=AS_GUARD)

@@ -138,11 +138,13 @@ wait_file_line() {
 }
 
 # nix1_sim NAME ARGS...: start `portier-sim nix1` with ARGS, its control socket $TMP/NAME.ctl and its output in
-# $TMP/NAME.out; waits for its bus and its control socket; sets ${NAME}_BUS (the pty's path, or tcp://HOST:PORT).
+# $TMP/NAME.out; waits for its bus and its control socket; sets ${NAME}_BUS (tcp://HOST:PORT, or $TMP/NAME.tty: the
+# simulator's link to its pty, gone when it exits, so that nothing left running opens a reused /dev/pts number).
 nix1_sim() {
     local name=$1; shift
-    local out="$TMP/$name.out" ctl="$TMP/$name.ctl" where
-    "$PORTIER_SIM" nix1 --control "$ctl" --no-stdin "$@" >"$out" 2>&1 &
+    local out="$TMP/$name.out" ctl="$TMP/$name.ctl" where link=()
+    [[ " $* " == *" --tcp "* ]] || link=(--link "$TMP/$name.tty")
+    "$PORTIER_SIM" nix1 --control "$ctl" --no-stdin "${link[@]}" "$@" >"$out" 2>&1 &
     PIDS+=($!)
     WAIT_TIMEOUT=20 wait_file_line "$out" 'bus on ' >/dev/null || { cat "$out" >&2; fail "simulator $name did not start"; }
     wait_for test -S "$ctl" || fail "simulator $name: no control socket"

@@ -55,6 +55,12 @@ daemon = { group = "nogroup"; };
 """
 
 
+def bus_port(config):
+    """The first NiX1 bus's port of a configuration (the one quoted port: panels have numbers)."""
+    with open(config) as f:
+        return [l.split('"')[1] for l in f if l.strip().startswith('port = "')][0]
+
+
 class Site:
     """portier-sim site: two C3 panels and one NiX1 bus, and the rewritten configuration that points at them."""
 
@@ -76,6 +82,11 @@ class Site:
             self.out.seek(0)
             return any(l.startswith("portier-sim site:") and "; config " in l for l in self.out)
         wait_until(ready, 30, "the simulated site")
+
+    def bus_port(self):
+        """The NiX1 bus's port in the rewritten configuration: the simulator's link to its pseudo-terminal in the
+        site's directory (gone when the simulator is, so nothing left running opens a reused /dev/pts number)."""
+        return bus_port(self.config)
 
     def control(self, line):
         """A control line for the site ('Panel A: swipe door=1 card=5', 'Bus 1: present ...')."""

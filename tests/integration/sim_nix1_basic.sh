@@ -6,10 +6,11 @@
 source "$(dirname "$0")/lib.sh"
 
 "$PORTIER_SIM" nix1 --dir "$TMP/sd" --address 271A2100000000F3 --slaves 3 --baud 115200 --control "$TMP/ctl" --no-stdin \
-    >"$TMP/sim.out" 2>"$TMP/sim.err" &
+    --link "$TMP/bus.tty" >"$TMP/sim.out" 2>"$TMP/sim.err" &
 PIDS+=($!)
-wait_file_line "$TMP/sim.out" 'bus on /dev/' >/dev/null || fail "simulator did not start: $(cat "$TMP/sim.err")"
-PTY=$(grep -m1 -o '/dev/[^ ]*' "$TMP/sim.out")
+wait_file_line "$TMP/sim.out" "bus on $TMP/bus.tty " >/dev/null || fail "simulator did not start: $(cat "$TMP/sim.err")"
+PTY=$TMP/bus.tty
+[ -c "$PTY" ] && [[ "$(readlink "$PTY")" == /dev/pts/* ]] || fail "the link $PTY does not name a pseudo-terminal"
 grep -q '(3 slaves)' "$TMP/sim.out" || fail "banner: $(cat "$TMP/sim.out")"
 pass "bus on $PTY"
 

@@ -12,13 +12,13 @@ PB=$(free_port)
 PIDS+=($!)
 "$PORTIER_SIM" c3 --port "$PB" --model c3-200 </dev/null >"$TMP/c3b.out" 2>"$TMP/c3b.err" &
 PIDS+=($!)
-"$PORTIER_SIM" nix1 --slaves 3 --configured --dir "$TMP/sd" --control "$TMP/nctl" --no-stdin \
+"$PORTIER_SIM" nix1 --slaves 3 --configured --dir "$TMP/sd" --control "$TMP/nctl" --no-stdin --link "$TMP/bus.tty" \
     >"$TMP/nix1.out" 2>"$TMP/nix1.err" &
 PIDS+=($!)
 wait_port "$PA" || fail "C3-400 simulator did not start: $(cat "$TMP/c3a.err")"
 wait_port "$PB" || fail "C3-200 simulator did not start: $(cat "$TMP/c3b.err")"
-wait_file_line "$TMP/nix1.out" 'bus on /dev/' >/dev/null || fail "NiX1 simulator did not start: $(cat "$TMP/nix1.err")"
-PTY=$(grep -m1 -o '/dev/[^ ]*' "$TMP/nix1.out")
+wait_file_line "$TMP/nix1.out" "bus on $TMP/bus.tty " >/dev/null || fail "NiX1 simulator did not start: $(cat "$TMP/nix1.err")"
+PTY=$TMP/bus.tty
 S1=270100000000006B S2=2702000000000032 S3=2703000000000005
 pass "simulators: C3-400 on $PA, C3-200 on $PB, NiX1 bus on $PTY"
 
