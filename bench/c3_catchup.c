@@ -1,7 +1,11 @@
 /* c3_catchup: recovering N transactions from a simulated panel (portier-sim c3 in its own process) after a
  * downtime, through the real adapter, catch-up and journal, against the wire time of the same bytes measured in
  * the same run (the same new-records read through the same session and big-data transfer, bytes discarded).
- * Prints both times and their ratio per round and the median; optionally over a paced link (--kbps). */
+ * What the ratio compares: the catch-up runs from the link-up event (before its read is asked for) to the gap row
+ * reaching a subscriber, which comes after every recovered row is stored and the position is committed with a
+ * disk sync, so the last recovered row is durable then (the sync covers every earlier commit); the wire runs from
+ * asking for the read to its last byte. Prints both times and their ratio per round and the median; optionally
+ * over a paced link (--kbps). */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>

@@ -19,15 +19,7 @@ export PORTIER_LOCK_DIR="$TMP/locks"
 start_c3 --model C3-200 --seed 3
 start_nix1 --slaves 1 --configured
 write_live_config
-if [ "$(id -u)" -eq 0 ]; then
-    sed -i 's/^roles = .*/roles = { default = "guard"; map = ( { user = "root"; role = "technician"; }, { group = "dialout"; role = "operator"; } ); };/' \
-        "$TMP/site.conf"
-    echo 'daemon = { group = "nogroup"; };' >>"$TMP/site.conf"
-    chmod 711 "$TMP"
-    AS_B="setpriv --reuid 65534 --regid 65534 --groups 20"
-else
-    AS_B=""
-fi
+two_users_site
 start_portierd
 SESSION=a
 SESSION=a start 160x50 "$PORTIER" --socket "$PD_SOCK"

@@ -17,8 +17,9 @@ export XDG_STATE_HOME="$TMP/state"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 "$SIM" c3 --port "$PORT" --panels 50 --model c3-400 </dev/null >"$TMP/c3.out" 2>"$TMP/c3.err" &
 PIDS+=($!)
-# bus 2 gets the addresses 27 11..20 00.. (CRC-valid, computed like the simulator's defaults)
-ADDR2=$(python3 -c '
+# the 32 slave addresses 27 01..20 00.. (CRC-valid, computed like the simulator's defaults): bus 1 has the
+# simulator's first 16, bus 2 gets 17..32
+python3 -c '
 def crc8(d):
     c = 0
     for b in d:
@@ -27,8 +28,9 @@ def crc8(d):
             if m: c ^= 0x8C
             b >>= 1
     return c
-for i in range(17, 33):
-    d = [0x27, i, 0, 0, 0, 0, 0]; print("--address", "".join("%02X" % x for x in d) + "%02X" % crc8(d))')
+for i in range(1, 33):
+    d = [0x27, i & 0xFF, (i >> 8) & 0xFF, 0, 0, 0, 0]; print("".join("%02X" % x for x in d) + "%02X" % crc8(d))' >"$TMP/addrs"
+ADDR2=$(sed -n '17,32s/^/--address /p' "$TMP/addrs")
 "$SIM" nix1 --slaves 16 --configured --dir "$TMP/sd1" --no-stdin >"$TMP/n1.out" 2>"$TMP/n1.err" &
 PIDS+=($!)
 # shellcheck disable=SC2086
@@ -41,17 +43,9 @@ for _ in $(seq 200); do grep -q 'listening' "$TMP/c3.out" 2>/dev/null && break; 
 python3 - "$TMP" "$PORT" "$(grep -m1 -o '/dev/[^ ]*' "$TMP/n1.out")" "$(grep -m1 -o '/dev/[^ ]*' "$TMP/n2.out")" <<'PY'
 import sys
 tmp, port, pty1, pty2 = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-def crc8(data):
-    crc = 0
-    for b in data:
-        for _ in range(8):
-            mix = (crc ^ b) & 1; crc >>= 1
-            if mix: crc ^= 0x8C
-            b >>= 1
-    return crc
+addrs = open(tmp + "/addrs").read().split()
 def addr(i):
-    d = [0x27, i & 0xFF, (i >> 8) & 0xFF, 0, 0, 0, 0]
-    return "".join("%02X" % x for x in d) + "%02X" % crc8(d)
+    return addrs[i - 1]
 out = ['site = { name = "Bench"; };', "panels = ("]
 out.append(",\n".join('  { name = "P%02d"; host = "127.0.0.1"; port = %d; model = "C3-400"; poll_ms = 1000; }' % (i + 1, port + i)
                       for i in range(50)))

@@ -182,6 +182,8 @@ const struct ctl_val *ctl_get(const struct ctl_call *call, const char *name);
 bool ctl_has(const struct ctl_call *call, const char *name);
 const char *ctl_str(const struct ctl_call *call, const char *name, const char *def);
 long long ctl_num(const struct ctl_call *call, const char *name, long long def);
+/* How long a command waits: --timeout when given, else the command's own default def_ms. */
+unsigned ctl_timeout(const struct ctl_opts *g, unsigned def_ms);
 
 /* Output shared by the families: one JSON object per line (consumes o), flushed. */
 struct json_t;

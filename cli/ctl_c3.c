@@ -760,7 +760,7 @@ static int c3_run_with(struct ctl_call *call, enum cmd cmd, struct ctl_c3_job *j
 {
     const struct c3_row *row = job ? NULL : call->verb->data;
     const struct ctl_opts *opts = &call->g;
-    struct ctl c = { .opts = opts, .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000, .cmd = cmd,
+    struct ctl c = { .opts = opts, .timeout_ms = ctl_timeout(opts, 10000), .cmd = cmd,
                      .job = job };
     const char *password = ctl_str(call, "password", NULL);
     static const enum c3_dialect dialects[] = { C3_DIALECT_AUTO, C3_DIALECT_SESSION, C3_DIALECT_SESSIONLESS };

@@ -86,7 +86,7 @@ static int split_address(const char *s, char *ip, size_t iplen, char *mask, size
 int ctl_c3_discover_run(struct ctl_call *call)
 {
     bool setip = *(const int *)call->verb->data == ctl_c3_discover_setip;
-    struct c3_discover_opts o = { .timeout_ms = call->g.timeout_ms ? call->g.timeout_ms : 2000 };
+    struct c3_discover_opts o = { .timeout_ms = ctl_timeout(&call->g, 2000) };
     char err[256];
     if (c3_discover_target(&o, ctl_str(call, "interface", NULL), err, sizeof err) < 0) {
         fprintf(stderr, "portierctl c3 discover: %s\n", err);

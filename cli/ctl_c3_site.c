@@ -371,6 +371,46 @@ out:
     return rc;
 }
 
+/* The rows a change sends (from its file or its arguments) as the text of the request: CTL_EXIT_OK with *text,
+ * or the exit status of what went wrong (said on stderr). */
+static int request_text(struct ctl_call *call, const struct ctl_c3_data_row *row, char **text, size_t *len,
+                        const char **file)
+{
+    struct csv rows = { 0 };
+    if (ctl_c3_request_rows(call, row, &rows, file) < 0) {
+        csv_free(&rows);
+        return CTL_EXIT_USAGE;
+    }
+    *text = rows_text(&rows, len);
+    csv_free(&rows);
+    if (!*text) {
+        fprintf(stderr, "portierctl: out of memory\n");
+        return CTL_EXIT_UNREACHABLE;
+    }
+    return CTL_EXIT_OK;
+}
+
+/* Sends a panel-data request (a read when get, else a change with text, which it frees, as its rows) and prints the
+ * answer: a read's rows as the verb's list, a change as the C3 family prints it (as_c3) or as the site does. */
+static int send_and_print(struct ctl_call *call, const struct dest *to, const struct ctl_c3_data_row *row, bool get,
+                          const char *req, char *text, size_t len, const char *file)
+{
+    struct lines l = { 0 };
+    struct ctl_site_run r;
+    int rc = site_action(call, to, get ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
+    free(text);
+    if (rc == CTL_EXIT_OK) {
+        if (get)
+            rc = print_list(call, row, &l);
+        else if (to->as_c3)
+            rc = print_as_c3(call, &l, r.message);
+        else
+            print_change_lines(call, &l, &r, NULL);
+    }
+    lines_free(&l);
+    return rc;
+}
+
 static int site_data(struct ctl_call *call, const struct dest *to)
 {
     const struct ctl_c3_data_row *row = call->verb->data;
@@ -380,38 +420,19 @@ static int site_data(struct ctl_call *call, const struct dest *to)
     if (doors && !call->g.readonly)
         return site_doors_run(call, to, row);
     bool list = row->what == CTL_C3_LIST || row->what == CTL_C3_EXPORT;
-    struct csv rows = { 0 };
     const char *file = NULL;
+    char *text = NULL;
+    size_t len = 0;
     /* --readonly: the action refuses (and audits the attempt) before the rows are even read */
-    bool refused_anyway = !list && call->g.readonly;
-    if (!list && !refused_anyway && ctl_c3_request_rows(call, row, &rows, &file) < 0) {
-        csv_free(&rows);
-        return CTL_EXIT_USAGE;
+    if (!list && !call->g.readonly) {
+        int rc = request_text(call, row, &text, &len, &file);
+        if (rc != CTL_EXIT_OK)
+            return rc;
     }
     char req[64];
     snprintf(req, sizeof req, "%s %s%s", c3_kind_name((enum c3_kind)row->kind), op_word(call, row),
              !list && ctl_has(call, "dry-run") ? " dry-run" : "");
-    size_t len = 0;
-    char *text = list || refused_anyway ? NULL : rows_text(&rows, &len);
-    csv_free(&rows);
-    if (!list && !refused_anyway && !text) {
-        fprintf(stderr, "portierctl: out of memory\n");
-        return CTL_EXIT_UNREACHABLE;
-    }
-    struct lines l = { 0 };
-    struct ctl_site_run r;
-    int rc = site_action(call, to, list ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
-    free(text);
-    if (rc == CTL_EXIT_OK) {
-        if (list)
-            rc = print_list(call, row, &l);
-        else if (to->as_c3)
-            rc = print_as_c3(call, &l, r.message);
-        else
-            print_change_lines(call, &l, &r, NULL);
-    }
-    lines_free(&l);
-    return rc;
+    return send_and_print(call, to, row, list, req, text, len, file);
 }
 
 /* `portierctl c3 HOST table list|get|set|delete` against portierd's panel: the request names the table
@@ -433,30 +454,16 @@ static int site_table(struct ctl_call *call, const struct dest *to, const struct
         snprintf(req, sizeof req, "table:%s %s%s%s%s", name,
                  get ? "list" : row->what == CTL_C3_TSET ? "set" : "delete", where ? " " : "", where ? where : "",
                  !get && ctl_has(call, "dry-run") ? " dry-run" : "");
-    struct csv rows = { 0 };
     const char *file = NULL;
     char *text = NULL;
     size_t len = 0;
     if (row->what == CTL_C3_TSET && !call->g.readonly) {
-        if (ctl_c3_request_rows(call, row, &rows, &file) < 0) {
-            csv_free(&rows);
-            return CTL_EXIT_USAGE;
-        }
-        text = rows_text(&rows, &len);
-        csv_free(&rows);
-        if (!text) {
-            fprintf(stderr, "portierctl: out of memory\n");
-            return CTL_EXIT_UNREACHABLE;
-        }
+        int rc = request_text(call, row, &text, &len, &file);
+        if (rc != CTL_EXIT_OK)
+            return rc;
     }
-    struct lines l = { 0 };
-    struct ctl_site_run r;
-    int rc = site_action(call, to, get ? ACTION_PANEL_DATA_GET : ACTION_PANEL_DATA, req, text, len, file, &l, &r);
-    free(text);
-    if (rc == CTL_EXIT_OK)
-        rc = get ? print_list(call, row, &l) : print_as_c3(call, &l, r.message);
-    lines_free(&l);
-    return rc;
+    /* through portierd only (as_c3): a change prints as direct mode prints it */
+    return send_and_print(call, to, row, get, req, text, len, file);
 }
 
 int ctl_c3_site_run(struct ctl_call *call)

@@ -80,7 +80,7 @@ static int session_open_as(struct session *s, const struct ctl_call *call, const
     s->r = remote_new(s->loop, &o, &h);
     char err[512];
     if (!s->r || remote_connect(s->r, err, sizeof err) < 0 ||
-        remote_wait_up(s->r, call->g.timeout_ms ? call->g.timeout_ms : CONNECT_TIMEOUT_MS, err, sizeof err) < 0) {
+        remote_wait_up(s->r, ctl_timeout(&call->g, CONNECT_TIMEOUT_MS), err, sizeof err) < 0) {
         if (!quiet || call->g.verbose)
             fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory",
                     errno == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "");
@@ -104,6 +104,17 @@ static void session_close(struct session *s)
 {
     remote_free(s->r);
     loop_free(s->loop);
+}
+
+/* Opens a session and asks portierd {"op": op}; *fin is its final answer (NULL: none within the timeout). */
+static int session_ask(struct session *s, const struct ctl_call *call, const char *sock, const char *op,
+                       unsigned def_ms, json_t **fin)
+{
+    int rc = session_open(s, call, sock);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    *fin = remote_call(s->r, json_pack("{s:s}", "op", op), NULL, NULL, ctl_timeout(&call->g, def_ms));
+    return CTL_EXIT_OK;
 }
 
 /* ---- status ---- */
@@ -197,7 +208,7 @@ static int daemon_action(struct ctl_call *call, const char *sock, enum action_id
         free(b64);
     }
     struct act a = { .s = &s, .id = id, .run = sr };
-    json_t *fin = remote_call(s.r, req, act_answer, &a, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+    json_t *fin = remote_call(s.r, req, act_answer, &a, ctl_timeout(&call->g, ACTION_TIMEOUT_MS));
     if (fin)
         act_answer(s.r, fin, true, &a);
     else
@@ -276,7 +287,7 @@ int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
         if (req)
             json_object_set_new(req, "op", json_string(audit ? "audit" : "journal"));
         long before = p.rows;
-        json_t *fin = remote_call(s.r, req, page_rows, &p, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+        json_t *fin = remote_call(s.r, req, page_rows, &p, ctl_timeout(&call->g, ACTION_TIMEOUT_MS));
         const char *st = fin ? proto_str(fin, "status") : NULL;
         if (!st || strcmp(st, "ok") != 0) {
             fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal",
@@ -313,7 +324,7 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
         json_object_set_new(req, "slave", json_string(ctl_str(call, "slave", "")));
     if (req && ctl_has(call, "line"))
         json_object_set_new(req, "line", json_string(ctl_str(call, "line", "")));
-    json_t *fin = remote_call(s.r, req, NULL, NULL, call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
+    json_t *fin = remote_call(s.r, req, NULL, NULL, ctl_timeout(&call->g, ACTION_TIMEOUT_MS));
     const char *st = fin ? proto_str(fin, "status") : NULL;
     if (!fin) {
         fprintf(stderr, "portierctl: no answer from portierd in time\n");
@@ -375,7 +386,7 @@ static int device_open(const struct ctl_call *call, const char *what,
         ctl_daemon_panel_close(p);
         return -1;
     }
-    p->timeout_ms = call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS;
+    p->timeout_ms = ctl_timeout(&call->g, ACTION_TIMEOUT_MS);
     if (call->g.verbose)
         fprintf(stderr, "portierctl: %s is %s of portierd: asking through it\n", what, p->device);
     *out = p;
@@ -547,11 +558,10 @@ void ctl_daemon_panel_close(struct ctl_daemon_device *p)
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock)
 {
     struct session s;
-    int rc = session_open(&s, call, sock);
+    json_t *fin;
+    int rc = session_ask(&s, call, sock, "audit-verify", 600000, &fin);
     if (rc != CTL_EXIT_OK)
         return rc;
-    json_t *fin = remote_call(s.r, json_pack("{s:s}", "op", "audit-verify"), NULL, NULL,
-                              call->g.timeout_ms ? call->g.timeout_ms : 600000);
     struct journal_verify_result v;
     memset(&v, 0, sizeof v);
     char err[64];
@@ -646,7 +656,7 @@ static void watch_time_up(loop_t *loop, void *arg)
     loop_stop(loop);
 }
 
-int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_follow *f)
+int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struct ctl_follow *f)
 {
     struct watch w = { .f = f, .mode = call->g.json ? OUT_JSON : OUT_TEXT };
     w.kind = ctl_has(call, "kind") ? event_kind_from_name(ctl_str(call, "kind", "")) : -1;
@@ -675,7 +685,7 @@ int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_
     return CTL_EXIT_OK;
 }
 
-int ctl_daemon_watch(struct ctl_call *call, const char *sock)
+int ctl_daemon_watch(const struct ctl_call *call, const char *sock)
 {
     struct ctl_follow f = { .count = ctl_num(call, "count", 0), .journal_rows = (unsigned)ctl_num(call, "last", 0) };
     return ctl_daemon_follow(call, sock, &f);
@@ -686,11 +696,10 @@ int ctl_daemon_watch(struct ctl_call *call, const char *sock)
 int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock)
 {
     struct session s;
-    int rc = session_open(&s, call, sock);
+    json_t *fin;
+    int rc = session_ask(&s, call, sock, "mqtt-status", ACTION_TIMEOUT_MS, &fin);
     if (rc != CTL_EXIT_OK)
         return rc;
-    json_t *fin = remote_call(s.r, json_pack("{s:s}", "op", "mqtt-status"), NULL, NULL,
-                              call->g.timeout_ms ? call->g.timeout_ms : ACTION_TIMEOUT_MS);
     const char *st = fin ? proto_str(fin, "status") : NULL;
     json_t *m = fin ? json_object_get(fin, "mqtt") : NULL;
     if (!fin) {

@@ -244,46 +244,38 @@ static int cmd_audit(struct ctl_call *call)
     return cmd_query(call, true);
 }
 
-static int cmd_watch(struct ctl_call *call)
+/* A command that runs only through portierd: run(call, its socket), or, with no portierd, "portierctl: NEED, and no
+ * portierd socket was found at SOCK" and what to do instead (without), and exit 2. */
+static int through_daemon(struct ctl_call *call, int (*run)(const struct ctl_call *, const char *), const char *need,
+                          const char *without)
 {
     char sock[SITE_PATH_MAX];
     int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
     if (mode < 0)
         return CTL_EXIT_UNREACHABLE;
     if (mode == 0) {
-        fprintf(stderr, "portierctl: watch follows portierd's live stream, and no portierd socket was found at %s "
-                        "(give --socket PATH; without a daemon, the console shows the live events)\n", sock);
+        fprintf(stderr, "portierctl: %s, and no portierd socket was found at %s%s\n", need, sock, without);
         return CTL_EXIT_USAGE;
     }
-    return ctl_daemon_watch(call, sock);
+    return run(call, sock);
+}
+
+static int cmd_watch(struct ctl_call *call)
+{
+    return through_daemon(call, ctl_daemon_watch, "watch follows portierd's live stream",
+                          " (give --socket PATH; without a daemon, the console shows the live events)");
 }
 
 static int cmd_raw(struct ctl_call *call)
 {
-    char sock[SITE_PATH_MAX];
-    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
-    if (mode < 0)
-        return CTL_EXIT_UNREACHABLE;
-    if (mode == 0) {
-        fprintf(stderr, "portierctl: raw goes through portierd, and no portierd socket was found at %s; without a "
-                        "daemon, talk to the device directly: portierctl c3 HOST ... or portierctl nix1 PORT ...\n", sock);
-        return CTL_EXIT_USAGE;
-    }
-    return ctl_daemon_raw(call, sock);
+    return through_daemon(call, ctl_daemon_raw, "raw goes through portierd",
+                          "; without a daemon, talk to the device directly: portierctl c3 HOST ... or portierctl nix1 "
+                          "PORT ...");
 }
 
 static int cmd_mqtt_status(struct ctl_call *call)
 {
-    char sock[SITE_PATH_MAX];
-    int mode = ctl_daemon_choose(&call->g, sock, sizeof sock);
-    if (mode < 0)
-        return CTL_EXIT_UNREACHABLE;
-    if (mode == 0) {
-        fprintf(stderr, "portierctl: the MQTT output runs in portierd, and no portierd socket was found at %s "
-                        "(give --socket PATH)\n", sock);
-        return CTL_EXIT_USAGE;
-    }
-    return ctl_daemon_mqtt_status(call, sock);
+    return through_daemon(call, ctl_daemon_mqtt_status, "the MQTT output runs in portierd", " (give --socket PATH)");
 }
 
 static int cmd_check_config(struct ctl_call *call)

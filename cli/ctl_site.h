@@ -95,7 +95,7 @@ void ctl_daemon_panel_close(struct ctl_daemon_device *p);
 /* audit --verify through portierd. */
 int ctl_daemon_verify(const struct ctl_call *call, const char *sock);
 /* The live events until interrupted (or --count), reconnecting and resuming by itself. */
-int ctl_daemon_watch(struct ctl_call *call, const char *sock);
+int ctl_daemon_watch(const struct ctl_call *call, const char *sock);
 /* The same, as asked: one device's events only (device), printed by print (NULL: as watch prints them), until count
  * of them (0: no limit) or for_ms after the stream is up (0: until interrupted); quiet: the connection is named
  * only when lost (and with -v). --kind and --severity of the call filter as for watch. */
@@ -108,6 +108,6 @@ struct ctl_follow {
     bool quiet;
     unsigned journal_rows;
 };
-int ctl_daemon_follow(struct ctl_call *call, const char *sock, const struct ctl_follow *f);
+int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struct ctl_follow *f);
 
 #endif

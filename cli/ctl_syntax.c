@@ -344,3 +344,8 @@ long long ctl_num(const struct ctl_call *call, const char *name, long long def)
     return v && v->set ? v->n : def;
 }
 
+unsigned ctl_timeout(const struct ctl_opts *g, unsigned def_ms)
+{
+    return g->timeout_ms ? g->timeout_ms : def_ms;
+}
+

@@ -26,18 +26,30 @@ static void put_kv(FILE *out, const char *indent, const char *key, const char *v
     fputs(";\n", out);
 }
 
-static void put_names(FILE *out, const char *indent, const char *key, const char (*names)[SITE_NAME_MAX], unsigned n)
+static void put_names(FILE *out, const char *indent, const char *key, const char (*names)[SITE_NAME_MAX], size_t n)
 {
     fprintf(out, "%s%s = (", indent, key);
-    for (unsigned i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         fputs(i ? ", " : " ", out);
         put_str(out, names[i]);
     }
     fputs(" );\n", out);
 }
 
-static void write_panel(FILE *out, const struct site_panel *p)
+/* A list of n groups (items, each size bytes) at indent, each "{", what write() writes of it, "}", commas between. */
+static void put_groups(FILE *out, const char *indent, const void *items, size_t n, size_t size,
+                       void (*write)(FILE *, const void *))
 {
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s{\n", indent);
+        write(out, (const char *)items + i * size);
+        fprintf(out, "%s}%s\n", indent, i + 1 < n ? "," : "");
+    }
+}
+
+static void write_panel(FILE *out, const void *item)
+{
+    const struct site_panel *p = item;
     put_kv(out, "    ", "name", p->name);
     put_kv(out, "    ", "host", p->host);
     fprintf(out, "    port = %u;\n", (unsigned)p->port);
@@ -54,8 +66,9 @@ static void write_panel(FILE *out, const struct site_panel *p)
         put_names(out, "    ", "aux", p->aux_names, p->aux_count > SITE_C3_MAX_DOORS ? SITE_C3_MAX_DOORS : p->aux_count);
 }
 
-static void write_slave(FILE *out, const struct site_slave *s)
+static void write_slave(FILE *out, const void *item)
 {
+    const struct site_slave *s = item;
     put_kv(out, "          ", "address", s->addr);
     if (strcmp(s->name, s->addr) != 0)
         put_kv(out, "          ", "name", s->name);
@@ -74,8 +87,9 @@ static void write_slave(FILE *out, const struct site_slave *s)
     }
 }
 
-static void write_bus(FILE *out, const struct site_bus *b)
+static void write_bus(FILE *out, const void *item)
 {
+    const struct site_bus *b = item;
     static const char *const modes[] = { "auto", "rts", "none" };
     put_kv(out, "    ", "name", b->name);
     put_kv(out, "    ", "port", b->port);
@@ -85,11 +99,7 @@ static void write_bus(FILE *out, const struct site_bus *b)
     if (b->server_dir[0])
         put_kv(out, "    ", "server_dir", b->server_dir);
     fputs("    slaves = (\n", out);
-    for (size_t i = 0; i < b->n_slaves; i++) {
-        fputs("        {\n", out);
-        write_slave(out, &b->slaves[i]);
-        fprintf(out, "        }%s\n", i + 1 < b->n_slaves ? "," : "");
-    }
+    put_groups(out, "        ", b->slaves, b->n_slaves, sizeof b->slaves[0], write_slave);
     fputs("    );\n", out);
 }
 
@@ -137,17 +147,9 @@ int site_config_write(const struct site *site, FILE *out)
     fputs("site = {\n", out);
     put_kv(out, "  ", "name", site->name);
     fputs("};\n\npanels = (\n", out);
-    for (size_t i = 0; i < site->n_panels; i++) {
-        fputs("  {\n", out);
-        write_panel(out, &site->panels[i]);
-        fprintf(out, "  }%s\n", i + 1 < site->n_panels ? "," : "");
-    }
+    put_groups(out, "  ", site->panels, site->n_panels, sizeof site->panels[0], write_panel);
     fputs(");\n\nbuses = (\n", out);
-    for (size_t i = 0; i < site->n_buses; i++) {
-        fputs("  {\n", out);
-        write_bus(out, &site->buses[i]);
-        fprintf(out, "  }%s\n", i + 1 < site->n_buses ? "," : "");
-    }
+    put_groups(out, "  ", site->buses, site->n_buses, sizeof site->buses[0], write_bus);
     fputs(");\n\nroles = {\n", out);
     put_kv(out, "  ", "default", role_name(site->default_role));
     fputs("  map = (\n", out);
@@ -159,16 +161,10 @@ int site_config_write(const struct site *site, FILE *out)
     }
     fputs("  );\n};\n\nemergency = {\n", out);
     const struct site_emergency *e = &site->emergency;
-    if (e->all_doors) {
+    if (e->all_doors)
         fputs("  doors = \"all\";\n", out);
-    } else {
-        fputs("  doors = (", out);
-        for (size_t i = 0; i < e->n_doors; i++) {
-            fputs(i ? ", " : " ", out);
-            put_str(out, e->doors[i]);
-        }
-        fputs(" );\n", out);
-    }
+    else
+        put_names(out, "  ", "doors", (const char (*)[SITE_NAME_MAX])e->doors, e->n_doors);
     fprintf(out, "  confirm = \"%s\";\n  double_ms = %u;\n", confirms[e->confirm <= SITE_CONFIRM_WORD ? e->confirm : 1],
             e->double_ms);
     if (e->word[0])

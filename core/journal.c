@@ -677,6 +677,8 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
                 journal_trouble(j, SQLITE_ERROR);
                 return;
             }
+            if (relaxed)
+                journal_ckpt_sync_ahead(j);
             j->since_prune += (unsigned)n;
             if (j->since_prune >= PRUNE_EVERY) {
                 j->since_prune = 0;

@@ -185,6 +185,14 @@ typedef void (*journal_audit_copy_fn)(const struct audit_record *rec, const char
                                       const char *hash, void *arg);
 void journal_set_audit_copy(struct journal *j, journal_audit_copy_fn fn, void *arg);
 
+/* WAL checkpoints: with a loop they run in a thread of their own, never in the loop's commits (the WAL is
+ * copied into the database file once it holds 1000 frames); the same thread syncs the WAL after each commit that
+ * did not wait for the disk (recovered rows). Completed and failed checkpoints and syncs so far (tests, status). */
+struct journal_ckpt_stats {
+    unsigned long runs, failures, syncs;
+};
+void journal_checkpoint_stats(struct journal *j, struct journal_ckpt_stats *st);
+
 /* Row counts (for tests and status). */
 long journal_count_events(struct journal *j);
 long journal_count_audit(struct journal *j);

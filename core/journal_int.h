@@ -1,5 +1,6 @@
-/* journal_int: the journal's private state, shared by its three files (journal.c: schema and writes with the
- * write-behind queue; journal_open.c: opening, integrity check, moving a damaged file aside; journal_query.c). */
+/* journal_int: the journal's private state, shared by its files (journal.c: schema and writes with the write-behind
+ * queue; journal_open.c: opening, integrity check, moving a damaged file aside; journal_query.c; journal_chain.c:
+ * the audit chain; journal_ckpt.c: WAL checkpoints in the background). */
 #ifndef PORTIER_JOURNAL_INT_H
 #define PORTIER_JOURNAL_INT_H
 
@@ -13,6 +14,7 @@
 #include "core/loop.h"
 
 #define JOURNAL_EARLY_NOTICES 4
+#define JOURNAL_CKPT_FRAMES 1000     /* SQLite's automatic checkpoint threshold, kept */
 
 struct journal_early {
     enum event_severity sev;
@@ -62,6 +64,13 @@ struct journal {
     char check_result[256];      /* "" = passed */
     int check_code;              /* SQLite code of the check: OK, CORRUPT/NOTADB, or another (inconclusive) */
 
+    /* WAL checkpoints in a thread of their own (journal_ckpt.c; loop case) */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_lock;   /* guards the fields below */
+    pthread_cond_t ckpt_cond;
+    bool ckpt_started, ckpt_pending, sync_pending, ckpt_stop;
+    unsigned long ckpt_runs, ckpt_failures, syncs;
+
     /* the audit chain's independent copy (journal_set_audit_copy) */
     journal_audit_copy_fn audit_copy;
     void *audit_copy_arg;
@@ -95,6 +104,16 @@ int journal_chain_completed(struct journal *j, int64_t audit_id);
 int journal_chain_adopt(struct journal *j);
 /* Retention removed the rows up to upto_audit_id: say so in the chain and drop the links only they needed. */
 int journal_chain_retention(struct journal *j, int64_t upto_audit_id);
+
+/* journal_ckpt.c: init/destroy with the journal; attach to a new write connection (loop case: its commits no
+ * longer checkpoint, the thread does); request one now; stop the thread (before the connection closes). */
+void journal_ckpt_init(struct journal *j);
+void journal_ckpt_destroy(struct journal *j);
+void journal_ckpt_attach(struct journal *j);
+void journal_ckpt_request(struct journal *j);
+/* A relaxed commit was written: sync the WAL file in the background. */
+void journal_ckpt_sync_ahead(struct journal *j);
+void journal_ckpt_stop(struct journal *j);
 
 /* journal_open.c */
 /* Open the read-write connection (creating the file and its directory, WAL, schema). SQLite result code;

@@ -79,6 +79,7 @@ static int set_aside(struct journal *j, const char *why)
 
 void journal_disconnect(struct journal *j)
 {
+    journal_ckpt_stop(j); /* its connection goes first: the last one to close checkpoints the rest */
     journal_finalize_writes(j);
     if (j->db)
         sqlite3_close_v2(j->db);
@@ -142,6 +143,7 @@ static int connect_once(struct journal *j, bool *existed)
             return SQLITE_ERROR; /* e.g. a newer schema */
         return is_damage(rc) ? rc : explain_failure(j, rc);
     }
+    journal_ckpt_attach(j);
     return SQLITE_OK;
 }
 
@@ -343,6 +345,7 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
     j->busy_ms = j->loop ? BUSY_MS_LOOP : BUSY_MS_TOOL;
     j->check_fd = -1;
     pthread_mutex_init(&j->check_lock, NULL);
+    journal_ckpt_init(j);
     journal_retry_init(j);
     if (opts->readonly) {
         int rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
@@ -404,5 +407,6 @@ void journal_close(struct journal *j)
         sqlite3_close_v2(j->qdb);
     jq_free(j->q);
     pthread_mutex_destroy(&j->check_lock);
+    journal_ckpt_destroy(j);
     free(j);
 }

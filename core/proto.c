@@ -140,43 +140,63 @@ char *proto_dump(const json_t *msg, size_t *len)
     return r;
 }
 
-int proto_get_str(const json_t *o, const char *key, char *out, size_t outlen, char *err, size_t errlen)
+static bool is_string(const json_t *v)
+{
+    return json_is_string(v);
+}
+
+static bool is_integer(const json_t *v)
+{
+    return json_is_integer(v);
+}
+
+static bool is_boolean(const json_t *v)
+{
+    return json_is_boolean(v);
+}
+
+/* The member key of o for a typed read: NULL when it is absent or null (*rc 0: nothing to read), or when it has
+ * another type than is() accepts (*rc -1, err says what it must be). */
+static const json_t *member(const json_t *o, const char *key, bool (*is)(const json_t *), const char *must, int *rc,
+                            char *err, size_t errlen)
 {
     json_t *v = json_object_get(o, key);
+    *rc = 0;
     if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v)) {
-        snprintf(err, errlen, "\"%s\" must be a string", key);
-        return -1;
+        return NULL;
+    if (!is(v)) {
+        snprintf(err, errlen, "\"%s\" must be %s", key, must);
+        *rc = -1;
+        return NULL;
     }
-    event_copy(out, outlen, json_string_value(v));
-    return 0;
+    return v;
+}
+
+int proto_get_str(const json_t *o, const char *key, char *out, size_t outlen, char *err, size_t errlen)
+{
+    int rc;
+    const json_t *v = member(o, key, is_string, "a string", &rc, err, errlen);
+    if (v)
+        event_copy(out, outlen, json_string_value(v));
+    return rc;
 }
 
 int proto_get_int(const json_t *o, const char *key, int64_t *out, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v)) {
-        snprintf(err, errlen, "\"%s\" must be an integer", key);
-        return -1;
-    }
-    *out = (int64_t)json_integer_value(v);
-    return 0;
+    int rc;
+    const json_t *v = member(o, key, is_integer, "an integer", &rc, err, errlen);
+    if (v)
+        *out = (int64_t)json_integer_value(v);
+    return rc;
 }
 
 int proto_get_bool(const json_t *o, const char *key, bool *out, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_boolean(v)) {
-        snprintf(err, errlen, "\"%s\" must be true or false", key);
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 0;
+    int rc;
+    const json_t *v = member(o, key, is_boolean, "true or false", &rc, err, errlen);
+    if (v)
+        *out = json_is_true(v);
+    return rc;
 }
 
 const char *proto_str(const json_t *o, const char *key)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/textline.h"
 #include "drivers/c3/c3_time.h"
 
 static struct c3sim_param *param_find(const struct c3sim_panel *p, const char *name, size_t len)
@@ -161,14 +162,9 @@ int c3sim_params_get(struct c3sim_panel *p, const char *req, size_t len, char *o
         return -11;
     size_t o = 0;
     bool first = true;
-    size_t i = 0;
-    while (i <= len) {
-        size_t j = i;
-        while (j < len && req[j] != ',')
-            j++;
-        const char *name = req + i;
-        size_t nlen = j - i;
-        i = j + 1;
+    size_t pos = 0, nlen;
+    const char *name;
+    while (textline_next_sep(req, len, &pos, ",", 1, &name, &nlen)) {
         if (nlen == 0)
             continue;
         char dt[16];
@@ -275,6 +271,22 @@ static bool value_ok(const char *name, size_t nlen, const char *v, size_t vlen)
     return true;
 }
 
+/* The NAME=VALUE pair of a write request that starts at *pos; *name NULL when the piece has no '=' or no name. */
+static bool next_pair(const char *req, size_t len, size_t *pos, const char **name, size_t *nlen, const char **v,
+                      size_t *vlen)
+{
+    const char *p;
+    size_t l;
+    if (!textline_next_sep(req, len, pos, ",", 1, &p, &l))
+        return false;
+    const char *eq = memchr(p, '=', l);
+    *name = eq && eq != p ? p : NULL;
+    *nlen = eq ? (size_t)(eq - p) : 0;
+    *v = eq ? eq + 1 : NULL;
+    *vlen = eq ? l - *nlen - 1 : 0;
+    return true;
+}
+
 int c3sim_params_set(struct c3sim_panel *p, const char *req, size_t len)
 {
     while (len > 0 && req[len - 1] == '\0')
@@ -283,31 +295,18 @@ int c3sim_params_set(struct c3sim_panel *p, const char *req, size_t len)
         return -11;
     /* Validate everything first: a bad pair changes nothing. */
     int pairs = 0;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && req[j] != ',')
-            j++;
-        const char *eq = memchr(req + i, '=', j - i);
-        if (!eq || eq == req + i)
-            return -11;
-        size_t nlen = (size_t)(eq - (req + i)), vlen = j - i - nlen - 1;
-        if (!value_ok(req + i, nlen, eq + 1, vlen))
+    size_t pos = 0, nlen, vlen;
+    const char *name, *v;
+    while (next_pair(req, len, &pos, &name, &nlen, &v, &vlen)) {
+        if (!name || !value_ok(name, nlen, v, vlen))
             return -11;
         pairs++;
-        i = j + 1;
     }
     if (pairs == 0)
         return -11;
     int rc = 0;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && req[j] != ',')
-            j++;
-        const char *name = req + i;
-        const char *eq = memchr(name, '=', j - i);
-        size_t nlen = (size_t)(eq - name), vlen = j - i - nlen - 1;
-        const char *v = eq + 1;
-        i = j + 1;
+    pos = 0;
+    while (next_pair(req, len, &pos, &name, &nlen, &v, &vlen)) {
         if (read_only(name, nlen))
             continue; /* identity values cannot be written; the firmware ignores them */
         if (name_is(name, nlen, "DateTime")) {

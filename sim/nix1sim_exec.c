@@ -332,13 +332,9 @@ static unsigned h_qg(struct nix1sim_exec *x)
         return (uint8_t)store_rc_to_nix1(rc, NIX1_RC_ERROR_INT);
     x->touched += n;
     /* First pass: every line to be sent must fit in a reply line (text files only). */
-    size_t pos = 0, count = 0;
-    while (pos < n && (limit == 0 || count < limit)) {
-        const char *ln = d + pos, *nl = memchr(ln, '\n', n - pos);
-        size_t ll = nl ? (size_t)(nl - ln) : n - pos;
-        pos += ll + (nl ? 1 : 0);
-        if (ll > 0 && ln[ll - 1] == '\r')
-            ll--;
+    size_t pos = 0, count = 0, ll;
+    const char *ln;
+    while ((limit == 0 || count < limit) && nix1sim_rec_next(d, n, &pos, &ln, &ll)) {
         if (!nix1_line_printable(ln, ll, true) || ll + NIX1_ADDR_LEN + 6 > NIX1_REPLY_MAX) {
             free(d);
             return NIX1_RC_ERROR_PARAM;
@@ -352,12 +348,7 @@ static unsigned h_qg(struct nix1sim_exec *x)
         free(d);
         return NIX1_RC_ERROR_INT;
     }
-    while (pos < n && (limit == 0 || count < limit)) {
-        const char *ln = d + pos, *nl = memchr(ln, '\n', n - pos);
-        size_t ll = nl ? (size_t)(nl - ln) : n - pos;
-        pos += ll + (nl ? 1 : 0);
-        if (ll > 0 && ln[ll - 1] == '\r')
-            ll--;
+    while ((limit == 0 || count < limit) && nix1sim_rec_next(d, n, &pos, &ln, &ll)) {
         memcpy(line, ln, ll);
         line[ll] = '\0';
         nix1sim_slave_queue_reply(s, NIX1_RC_OK, x->cmd, x->arg, line);
@@ -533,6 +524,16 @@ static unsigned h_qr(struct nix1sim_exec *x)
 
 /* ---- access log retrieval (§5.10) ---- */
 
+/* Moves the access log's read position to line of day doy, kept in the slave's configuration: its commit's code. */
+static uint8_t log_position(struct nix1sim_slave *s, unsigned doy, unsigned line)
+{
+    struct nix1_config old = s->cfg;
+    s->cfg.has_log_position = true;
+    s->cfg.log_doy = doy;
+    s->cfg.log_line = line;
+    return nix1sim_slave_commit_config(s, &old);
+}
+
 static unsigned h_ne(struct nix1sim_exec *x)
 {
     struct nix1sim_slave *s = x->s;
@@ -543,11 +544,7 @@ static unsigned h_ne(struct nix1sim_exec *x)
     if (l < 0)
         return -l == NIX1SIM_STORE_NOCARD ? NIX1_RC_ERROR_SDCARDNOTFOUND : NIX1_RC_ERROR_LOG;
     unsigned k = (unsigned)fu(&x->f[0]);
-    struct nix1_config old = s->cfg;
-    s->cfg.has_log_position = true;
-    s->cfg.log_doy = today;
-    s->cfg.log_line = (unsigned)l > k ? (unsigned)l - k : 0;
-    uint8_t rc = nix1sim_slave_commit_config(s, &old);
+    uint8_t rc = log_position(s, today, (unsigned)l > k ? (unsigned)l - k : 0);
     if (rc == NIX1_RC_OK)
         set_payload(x, "%d", l);
     return rc;
@@ -571,21 +568,13 @@ static unsigned h_qe(struct nix1sim_exec *x)
             return NIX1_RC_ERROR_LOG;
         if (rc == NIX1SIM_STORE_OK) {
             x->touched += n;
-            size_t pos = 0;
+            size_t pos = 0, ll;
+            const char *ln;
             unsigned idx = 0;
-            while (pos < n) {
-                const char *ln = data + pos, *nl = memchr(ln, '\n', n - pos);
-                size_t ll = nl ? (size_t)(nl - ln) : n - pos;
-                pos += ll + (nl ? 1 : 0);
+            while (nix1sim_rec_next(data, n, &pos, &ln, &ll)) {
                 if (idx++ < line)
                     continue;
-                if (ll > 0 && ln[ll - 1] == '\r')
-                    ll--;
-                struct nix1_config old = s->cfg;
-                s->cfg.has_log_position = true;
-                s->cfg.log_doy = d;
-                s->cfg.log_line = idx;
-                uint8_t wrc = nix1sim_slave_commit_config(s, &old);
+                uint8_t wrc = log_position(s, d, idx);
                 bool sendable = nix1_line_printable(ln, ll, true) && ll + NIX1_ADDR_LEN + 6 < NIX1_REPLY_MAX;
                 if (wrc == NIX1_RC_OK && sendable) {
                     memcpy(x->payload, ln, ll);
@@ -602,13 +591,8 @@ static unsigned h_qe(struct nix1sim_exec *x)
         d = d % 366 + 1;
         line = 0;
     }
-    if (!s->cfg.has_log_position || s->cfg.log_doy != today) {
-        struct nix1_config old = s->cfg;
-        s->cfg.has_log_position = true;
-        s->cfg.log_doy = today;
-        s->cfg.log_line = 0;
-        nix1sim_slave_commit_config(s, &old);
-    }
+    if (!s->cfg.has_log_position || s->cfg.log_doy != today)
+        log_position(s, today, 0);
     return NIX1_RC_EOT;
 }
 

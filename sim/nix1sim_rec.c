@@ -60,15 +60,28 @@ int nix1sim_rec_first(struct nix1sim_store *st, const char *file, char *out, siz
     return find_line(st, file, NULL, out, cap);
 }
 
-/* Rebuild a file line by line. mode: 0 = put (replace in place or append), 1 = delete. */
-static int rewrite(struct nix1sim_store *st, const char *file, const char *key, const char *line, int mode)
+/* Appends one line and its LF to out at *o (out has room: it is sized from the file read plus the new line). */
+static void emit(char *out, size_t *o, const char *ln, size_t ll)
+{
+    memcpy(out + *o, ln, ll);
+    *o += ll;
+    out[(*o)++] = '\n';
+}
+
+typedef bool rec_match(const char *ln, size_t ll, const void *arg);
+
+/* Rebuild a file without its empty lines and without the lines match() picks. With line, line takes the place of
+ * the first line picked (appended when none is). Without line: NOTFOUND when none is, and the file is removed when
+ * nothing is left and drop_empty. */
+static int rewrite(struct nix1sim_store *st, const char *file, rec_match *match, const void *arg, const char *line,
+                   bool drop_empty)
 {
     char *d = NULL;
     size_t n = 0, pos = 0, ll;
     const char *ln;
     int rc = nix1sim_store_read(st, file, &d, &n);
     if (rc == NIX1SIM_STORE_NOTFOUND) {
-        if (mode == 1)
+        if (!line)
             return rc;
     } else if (rc != NIX1SIM_STORE_OK) {
         return rc;
@@ -83,30 +96,20 @@ static int rewrite(struct nix1sim_store *st, const char *file, const char *key, 
     while (d && nix1sim_rec_next(d, n, &pos, &ln, &ll)) {
         if (ll == 0)
             continue;
-        if (key_is(ln, ll, key)) {
-            if (mode == 0 && !hit) {
-                size_t l = strlen(line);
-                memcpy(out + o, line, l);
-                o += l;
-                out[o++] = '\n';
-            }
+        if (match(ln, ll, arg)) {
+            if (line && !hit)
+                emit(out, &o, line, strlen(line));
             hit = true;
             continue;
         }
-        memcpy(out + o, ln, ll);
-        o += ll;
-        out[o++] = '\n';
+        emit(out, &o, ln, ll);
     }
     free(d);
-    if (mode == 0 && !hit) {
-        size_t l = strlen(line);
-        memcpy(out + o, line, l);
-        o += l;
-        out[o++] = '\n';
-    }
-    if (mode == 1 && !hit)
+    if (line && !hit)
+        emit(out, &o, line, strlen(line));
+    if (!line && !hit)
         rc = NIX1SIM_STORE_NOTFOUND;
-    else if (mode == 1 && o == 0)
+    else if (!line && o == 0 && drop_empty)
         rc = nix1sim_store_remove(st, file);
     else
         rc = nix1sim_store_write(st, file, out, o);
@@ -114,14 +117,19 @@ static int rewrite(struct nix1sim_store *st, const char *file, const char *key, 
     return rc;
 }
 
+static bool key_match(const char *ln, size_t ll, const void *key)
+{
+    return key_is(ln, ll, key);
+}
+
 int nix1sim_rec_put(struct nix1sim_store *st, const char *file, const char *key, const char *line)
 {
-    return rewrite(st, file, key, line, 0);
+    return rewrite(st, file, key_match, key, line, true);
 }
 
 int nix1sim_rec_del(struct nix1sim_store *st, const char *file, const char *key)
 {
-    return rewrite(st, file, key, NULL, 1);
+    return rewrite(st, file, key_match, key, NULL, true);
 }
 
 static bool line_ts(const char *ln, size_t ll, unsigned long long *ts)
@@ -166,54 +174,27 @@ int nix1sim_rec_key_insert(struct nix1sim_store *st, unsigned long long ts, cons
         /* Descending order; a new entry goes before existing entries with an equal ts. Lines that are not
          * "ts<TAB>key" keep their place. */
         if (!placed && line_ts(ln, ll, &t) && t <= ts) {
-            memcpy(out + o, line, l);
-            o += l;
-            out[o++] = '\n';
+            emit(out, &o, line, l);
             placed = true;
         }
-        memcpy(out + o, ln, ll);
-        o += ll;
-        out[o++] = '\n';
+        emit(out, &o, ln, ll);
     }
-    if (!placed) {
-        memcpy(out + o, line, l);
-        o += l;
-        out[o++] = '\n';
-    }
+    if (!placed)
+        emit(out, &o, line, l);
     free(d);
     rc = nix1sim_store_write(st, "KEYS.TXT", out, o);
     free(out);
     return rc;
 }
 
+static bool ts_match(const char *ln, size_t ll, const void *ts)
+{
+    unsigned long long t;
+    return line_ts(ln, ll, &t) && t == *(const unsigned long long *)ts;
+}
+
+/* KEYS.TXT stays, empty, when its last entry goes (a record file is removed). */
 int nix1sim_rec_key_delete(struct nix1sim_store *st, unsigned long long ts)
 {
-    char *d;
-    size_t n, pos = 0, ll, o = 0;
-    const char *ln;
-    int rc = nix1sim_store_read(st, "KEYS.TXT", &d, &n);
-    if (rc != NIX1SIM_STORE_OK)
-        return rc;
-    char *out = malloc(n + 1);
-    if (!out) {
-        free(d);
-        return NIX1SIM_STORE_IO;
-    }
-    bool hit = false;
-    while (nix1sim_rec_next(d, n, &pos, &ln, &ll)) {
-        unsigned long long t;
-        if (ll == 0)
-            continue;
-        if (line_ts(ln, ll, &t) && t == ts) {
-            hit = true;
-            continue;
-        }
-        memcpy(out + o, ln, ll);
-        o += ll;
-        out[o++] = '\n';
-    }
-    free(d);
-    rc = hit ? nix1sim_store_write(st, "KEYS.TXT", out, o) : NIX1SIM_STORE_NOTFOUND;
-    free(out);
-    return rc;
+    return rewrite(st, "KEYS.TXT", ts_match, &ts, NULL, false);
 }

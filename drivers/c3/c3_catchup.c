@@ -20,255 +20,6 @@
 #define RETRY_MS 30000u              /* after a failed catch-up */
 #define JOURNAL_WAIT_MS 5000u        /* a connect catch-up waits this long for a journal that is not storing */
 
-/* ---- events ---- */
-
-int64_t c3_catchup_epoch(uint32_t packed)
-{
-    struct tm tm;
-    if (c3_time_to_tm(packed, &tm) < 0)
-        return 0;
-    tm.tm_isdst = 0;
-    return (int64_t)timegm(&tm);
-}
-
-static enum event_severity severity_of(enum c3_severity s)
-{
-    return s == C3_SEV_ALARM ? EVENT_ALARM : s == C3_SEV_WARNING ? EVENT_WARNING : EVENT_NORMAL;
-}
-
-/* The row's line, written by hand ("%s card %u pin %u (%s, %s)"): a catch-up writes one for each of thousands of
- * rows, and the generic formatter would cost more than the rest of the row's preparation. Cut at the end. */
-struct line {
-    char *p, *end;
-};
-
-static void line_str(struct line *l, const char *s)
-{
-    while (*s && l->p < l->end)
-        *l->p++ = *s++;
-}
-
-static void line_uint(struct line *l, const char *before, uint32_t v)
-{
-    char digits[12];
-    int n = 0;
-    do
-        digits[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    line_str(l, before);
-    while (n > 0 && l->p < l->end)
-        *l->p++ = digits[--n];
-}
-
-void c3_catchup_event_fill(struct event *ev, const struct c3_txn *e)
-{
-    event_init(ev, EVENT_ACCESS, severity_of(c3_event_severity(e->type)));
-    ev->device_time = c3_catchup_epoch(e->time);
-    ev->door_no = e->door;
-    ev->code = e->type;
-    char lb[C3_LABEL_LEN], vb[C3_LABEL_LEN], ib[C3_LABEL_LEN];
-    const char *label = c3_event_label(e->type, lb, sizeof lb);
-    event_copy(ev->code_name, sizeof ev->code_name, label);
-    ev->card = e->card;
-    ev->pin = e->pin;
-    ev->verify = e->verify;
-    ev->inout = e->inout;
-    struct line l = { ev->text, ev->text + sizeof ev->text - 1 };
-    line_str(&l, label);
-    if (e->card)
-        line_uint(&l, " card ", e->card);
-    if (e->pin)
-        line_uint(&l, " pin ", e->pin);
-    if (e->verify != 200 || e->inout != C3_INOUT_NONE) {
-        line_str(&l, " (");
-        line_str(&l, c3_verify_label(e->verify, vb, sizeof vb));
-        line_str(&l, ", ");
-        line_str(&l, c3_inout_label(e->inout, ib, sizeof ib));
-        line_str(&l, ")");
-    }
-    *l.p = '\0';
-}
-
-void c3_catchup_key(struct event *ev, const struct c3_txn *row, unsigned ordinal)
-{
-    event_make_key(ev);
-    size_t kl = strlen(ev->key);
-    if (row->index >= 0)
-        snprintf(ev->key + kl, sizeof ev->key - kl, "|#%lld", (long long)row->index);
-    else
-        snprintf(ev->key + kl, sizeof ev->key - kl, "|T%u", ordinal);
-}
-
-/* ---- cursor ---- */
-
-int c3_cursor_parse(const char *text, struct c3_cursor *c)
-{
-    memset(c, 0, sizeof *c);
-    long long index;
-    unsigned long t, tie;
-    if (sscanf(text, "index=%lld time=%lu tie=%lu", &index, &t, &tie) != 3 || index < C3_CURSOR_INDEX_UNKNOWN ||
-        t > UINT32_MAX || tie > UINT32_MAX)
-        return -1;
-    c->valid = true;
-    c->index = index;
-    c->time = (uint32_t)t;
-    c->tie = (uint32_t)tie;
-    return 0;
-}
-
-void c3_cursor_format(const struct c3_cursor *c, char *out, size_t cap)
-{
-    snprintf(out, cap, "index=%lld time=%" PRIu32 " tie=%" PRIu32, (long long)c->index, c->time, c->tie);
-}
-
-/* ---- live set ---- */
-
-void c3_live_add(struct c3_live_set *l, const struct c3_txn *e)
-{
-    struct c3_live_entry *v = grow_array(l->v, l->n, &l->cap, sizeof *v, 64);
-    if (!v)
-        return; /* without memory a live event may be recovered once more; the key stops a kv duplicate */
-    l->v = v;
-    l->v[l->n++] = (struct c3_live_entry){ .t = *e };
-}
-
-void c3_live_mark(struct c3_live_set *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        l->v[i].before_read = true;
-}
-
-void c3_live_clear(struct c3_live_set *l)
-{
-    free(l->v);
-    *l = (struct c3_live_set){ 0 };
-}
-
-static bool same_content(const struct c3_txn *a, const struct c3_txn *b)
-{
-    return a->time == b->time && a->card == b->card && a->pin == b->pin && a->verify == b->verify &&
-           a->door == b->door && a->type == b->type && a->inout == b->inout;
-}
-
-static void live_remove(struct c3_live_set *l, size_t i)
-{
-    memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof l->v[0]);
-    l->n--;
-}
-
-/* Remove the oldest live entry standing for this row; true when there was one. */
-static bool live_take(struct c3_live_set *l, const struct c3_txn *row)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        const struct c3_txn *e = &l->v[i].t;
-        bool hit = (e->index >= 0 && row->index >= 0) ? e->index == row->index : same_content(e, row);
-        if (hit) {
-            live_remove(l, i);
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Drop entries that can never match a later row: published before the read and not in it, or (by Index)
- * at or before the position. */
-static void live_prune(struct c3_live_set *l, const struct c3_cursor *c)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct c3_txn *e = &l->v[i].t;
-        bool behind = l->v[i].before_read || (e->index >= 0 && c->index >= 0 && e->index <= c->index);
-        if (!behind)
-            l->v[k++] = l->v[i];
-    }
-    l->n = k;
-}
-
-/* ---- alignment ---- */
-
-void c3_catchup_align(const struct c3_cursor *cur, struct c3_live_set *live, const struct c3_txn *rows, size_t n,
-                      bool full, uint8_t *recover, struct c3_align_out *out)
-{
-    memset(out, 0, sizeof *out);
-    out->next = *cur;
-    if (n == 0) {
-        live_prune(live, cur);
-        return;
-    }
-    out->oldest_time = rows[0].time;
-    bool by_index = cur->index >= 0 && rows[0].index >= 0;
-    if (by_index && full) {
-        /* A table whose numbering restarted (cleared, replaced) is placed by time this once. */
-        int64_t max = -1;
-        for (size_t i = 0; i < n; i++)
-            if (rows[i].index > max)
-                max = rows[i].index;
-        if (max < cur->index)
-            by_index = false;
-    }
-    /* Which rows are new. */
-    uint32_t at_time = 0;
-    int64_t first_new = -1, prev_new = -1;
-    for (size_t i = 0; i < n; i++) {
-        const struct c3_txn *r = &rows[i];
-        bool is_new;
-        if (by_index) {
-            is_new = r->index > cur->index;
-        } else if (r->time != cur->time) {
-            is_new = r->time > cur->time;
-        } else {
-            is_new = at_time >= cur->tie;
-            at_time++;
-        }
-        recover[i] = is_new;
-        if (!is_new) {
-            out->old++;
-            continue;
-        }
-        if (by_index) {
-            if (first_new < 0)
-                first_new = r->index;
-            else if (r->index > prev_new + 1)
-                out->lost += (uint64_t)(r->index - prev_new - 1); /* rows deleted in between */
-            prev_new = r->index;
-        }
-    }
-    if (by_index && first_new > cur->index + 1) {
-        if (!full) {
-            /* The panel's read pointer is past our position (another client, a wrap): see what the table has. */
-            memset(out, 0, sizeof *out);
-            out->next = *cur;
-            out->need_full = true;
-            return;
-        }
-        out->lost += (uint64_t)(first_new - cur->index - 1);
-    }
-    if (!by_index && full && recover[0] && cur->index != C3_CURSOR_INDEX_UNKNOWN)
-        out->lost_unknown = true; /* even the oldest row is new: older ones may have been overwritten */
-    /* Rows journaled live already are not recovered. */
-    for (size_t i = 0; i < n; i++) {
-        if (!recover[i])
-            continue;
-        if (live_take(live, &rows[i])) {
-            recover[i] = 0;
-            out->matched++;
-        } else {
-            out->recovered++;
-        }
-    }
-    const struct c3_txn *last = &rows[n - 1];
-    out->next.valid = true;
-    out->next.index = last->index >= 0 ? last->index : C3_CURSOR_INDEX_NONE;
-    out->next.time = last->time;
-    out->next.tie = 0;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].time == last->time)
-            out->next.tie++;
-    if (!full && !by_index && cur->time == last->time)
-        out->next.tie += cur->tie; /* rows of that second before the read were taken already */
-    live_prune(live, &out->next);
-}
-
 /* ---- the driver part ---- */
 
 enum run_step { STEP_IDLE, STEP_WAIT, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_LAST_INDEX, STEP_MARK_FIRST,
@@ -308,6 +59,18 @@ struct c3_catchup {
     uint64_t wait_since_us;
     uint64_t last_seq;         /* the bus sequence number of the last recovered row */
     struct c3_align_out pending_out;
+    /* A new-records read, aligned and journaled as its chunks arrive (the rest is in flight meanwhile). */
+    struct {
+        struct c3_aligner al;
+        struct c3_txn *rows;   /* every row of the answer so far, in table order */
+        uint8_t *recover;
+        size_t n, cap, published;
+        size_t consumed;       /* bytes of the answer whose rows are taken */
+        unsigned restarts;     /* the transfer's count: a new value is an answer started over */
+        int64_t taken_upto;    /* after a restart: rows up to this Index were taken from the abandoned answer */
+        bool align;            /* rows are aligned as they are taken (else once the read is complete) */
+        bool need_full;
+    } rd;
     struct c3_catchup_stats stats;
 };
 
@@ -327,6 +90,7 @@ struct held {
     bool echo;          /* matched a recovered row of the read's last second */
     bool confirmed;     /* an echo whose own row a later read found: a new event */
     bool before_read;   /* held when the current read was asked for: that read decides */
+    bool this_read;     /* confirmed by the read under way (undone if it fails) */
 };
 
 /* false without memory: a doubtful echo is then dropped (its row, if new, is recovered by the next read), a new
@@ -344,6 +108,16 @@ static bool held_add(struct c3_catchup *cc, const struct c3_txn *t, bool echo)
 /* Show the held events that are decided, in order, up to the first doubtful echo no read has decided yet
  * (all = the link went or the catch-up failed: undecided echoes are dropped, and a new one among them is
  * recovered by the next read, its row being after the position). */
+static void held_release(struct c3_catchup *cc, bool all);
+
+/* A read ended well: its confirmations stand; show what is decided. */
+static void held_settle(struct c3_catchup *cc)
+{
+    for (size_t k = 0; k < cc->held_n; k++)
+        cc->held[k].this_read = false;
+    held_release(cc, false);
+}
+
 static void held_release(struct c3_catchup *cc, bool all)
 {
     size_t i = 0;
@@ -363,26 +137,42 @@ static void held_release(struct c3_catchup *cc, bool all)
     cc->held_n -= i;
 }
 
-/* After a read: its new rows that no live event stands for and that match a held echo make that echo a new
- * event (not a recovered row); then what is decided is shown, before the read's recovered rows. */
+/* A new row of a read that no live event stands for and that matches a held echo makes that echo a new event
+ * (not a recovered row): true, and the row is not journaled as recovered. */
+static bool held_confirm(struct c3_catchup *cc, const struct c3_txn *row)
+{
+    for (size_t k = 0; k < cc->held_n; k++) {
+        struct held *h = &cc->held[k];
+        if (h->echo && h->before_read && !h->confirmed && c3_txn_same(&h->t, row)) {
+            h->confirmed = true;
+            h->this_read = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The read under way failed: what it confirmed is undecided again (its rows are read again). */
+static void held_unconfirm(struct c3_catchup *cc)
+{
+    for (size_t k = 0; k < cc->held_n; k++)
+        if (cc->held[k].this_read)
+            cc->held[k].confirmed = cc->held[k].this_read = false;
+}
+
+/* After a read: the held echoes its new rows confirm, then what is decided is shown, before the read's recovered
+ * rows. */
 static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, uint8_t *recover,
                         struct c3_align_out *a)
 {
     for (size_t i = 0; i < n && cc->held_n; i++) {
-        if (!recover[i])
-            continue;
-        for (size_t k = 0; k < cc->held_n; k++) {
-            struct held *h = &cc->held[k];
-            if (h->echo && h->before_read && !h->confirmed && same_content(&h->t, &rows[i])) {
-                h->confirmed = true;
-                recover[i] = 0;
-                a->recovered--;
-                a->matched++;
-                break;
-            }
+        if (recover[i] && held_confirm(cc, &rows[i])) {
+            recover[i] = 0;
+            a->recovered--;
+            a->matched++;
         }
     }
-    held_release(cc, false);
+    held_settle(cc);
 }
 
 static void schedule(struct c3_catchup *cc, uint32_t ms)
@@ -512,15 +302,23 @@ static void save(struct c3_catchup *cc)
 }
 
 static void on_xfer(void *arg, int err, const uint8_t *data, size_t len);
+static void on_chunk(void *arg, const uint8_t *data, size_t len, unsigned restarts);
+static void rd_reset(struct c3_catchup *cc, bool align);
 
-static void start_xfer(struct c3_catchup *cc, uint8_t cmd, const void *p, size_t len)
+static void start_xfer_with(struct c3_catchup *cc, uint8_t cmd, const void *p, size_t len, c3_xfer_chunk_fn chunk)
 {
     uint32_t t = cc->cfg.timeout_ms ? cc->cfg.timeout_ms : 2000;
-    struct c3_xfer_opts o = { .prio = C3_PRIO_POLL, .timeout_ms = t, .expire_ms = 4 * t + 1000 };
+    struct c3_xfer_opts o = { .prio = C3_PRIO_POLL, .timeout_ms = t, .expire_ms = 4 * t + 1000, .chunk = chunk,
+                              .chunk_arg = cc };
     int err;
     cc->x = c3_xfer_get(cc->s, cmd, p, len, &o, on_xfer, cc, &err);
     if (!cc->x)
         finish(cc, c3_session_strerror(err));
+}
+
+static void start_xfer(struct c3_catchup *cc, uint8_t cmd, const void *p, size_t len)
+{
+    start_xfer_with(cc, cmd, p, len, NULL);
 }
 
 static void read_rows(struct c3_catchup *cc, bool new_records)
@@ -539,7 +337,12 @@ static void read_rows(struct c3_catchup *cc, bool new_records)
     c3_live_mark(&cc->live);
     for (size_t i = 0; i < cc->held_n; i++)
         cc->held[i].before_read = true;
-    start_xfer(cc, C3_CMD_GET_DATA, b.p, b.len);
+    /* The rows after the panel's read pointer, placed by Index, are journaled chunk by chunk while the rest is in
+     * flight; any other read is aligned once it is complete. */
+    bool stream = new_records && cc->cur.index >= 0;
+    if (new_records)
+        rd_reset(cc, true);
+    start_xfer_with(cc, C3_CMD_GET_DATA, b.p, b.len, stream ? on_chunk : NULL);
     c3_buf_free(&b);
 }
 
@@ -572,19 +375,20 @@ static void got_struct(struct c3_catchup *cc, const uint8_t *data, size_t len)
 }
 
 /* The recovered rows, in table order, journaled together (one transaction). */
-static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, const uint8_t *recover)
+static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_t from, size_t n,
+                         const uint8_t *recover)
 {
     enum { CHUNK = 512 };
     struct event *evs = malloc(CHUNK * sizeof *evs);
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < n; i++) {
         if (!recover[i])
             continue;
         /* Identical rows share their second: count the earlier ones of that second. */
         unsigned ordinal = 0;
         if (rows[i].index < 0)
             for (size_t j = i; j > 0 && rows[j - 1].time == rows[i].time; j--)
-                ordinal += same_content(&rows[j - 1], &rows[i]);
+                ordinal += c3_txn_same(&rows[j - 1], &rows[i]);
         struct event one, *ev = evs ? &evs[k] : &one;
         c3_catchup_event_fill(ev, &rows[i]);
         ev->recovered = true;
@@ -628,73 +432,157 @@ static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size
     return rc < 0 ? C3_CURSOR_INDEX_UNKNOWN : max;
 }
 
-static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, bool full)
+/* ---- a new-records read, journaled as it arrives ---- */
+
+static void rd_reset(struct c3_catchup *cc, bool align)
+{
+    cc->rd.n = cc->rd.published = cc->rd.consumed = 0;
+    cc->rd.restarts = 0;
+    cc->rd.taken_upto = -1;
+    cc->rd.need_full = false;
+    cc->rd.align = align;
+    if (align)
+        c3_aligner_begin(&cc->rd.al, &cc->cur, false, true);
+    cc->last_seq = 0;
+}
+
+/* Take the complete rows of the answer's first len bytes that were not taken yet (final: the answer is whole, a
+ * truncated last row ends it) and align them. */
+static int take_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, bool final)
 {
     struct c3_data_reader rd;
-    struct c3_txn *rows = NULL;
-    size_t n = 0, cap = 0;
-    if (len > 0 && c3_data_reader_init(&rd, data, len) == 0) {
-        struct c3_data_value v[255];
-        while (c3_data_reader_next(&rd, v, 255) == 1) {
-            struct c3_txn *nr = grow_array(rows, n, &cap, sizeof *nr, 256);
-            if (!nr) {
-                free(rows);
-                finish(cc, "out of memory");
-                return;
-            }
-            rows = nr;
-            if (c3_txn_decode(&rd, v, &cc->tf, &rows[n]) == 0)
-                n++;
+    if (cc->rd.need_full || len == 0 || c3_data_reader_init(&rd, data, len) < 0)
+        return 0;
+    if (cc->rd.consumed > rd.pos)
+        rd.pos = cc->rd.consumed;
+    struct c3_data_value v[255];
+    for (;;) {
+        size_t at = rd.pos;
+        int rc = c3_data_reader_next(&rd, v, 255);
+        if (rc != 1) {
+            if (rc == C3_E_SHORT && !final)
+                rd.pos = at; /* the rest of this row is in the next chunk */
+            break;
         }
+        struct c3_txn t;
+        if (c3_txn_decode(&rd, v, &cc->tf, &t) != 0)
+            continue; /* a value too wide for its field: not a row of this table */
+        if (cc->rd.taken_upto >= 0 && t.index >= 0 && t.index <= cc->rd.taken_upto)
+            continue; /* taken from the answer a restart abandoned */
+        if (cc->rd.n == cc->rd.cap) {
+            size_t cap = cc->rd.cap;
+            struct c3_txn *nr = grow_array(cc->rd.rows, cc->rd.n, &cap, sizeof *nr, 256);
+            uint8_t *nf = nr ? realloc(cc->rd.recover, cap) : NULL;
+            if (nr)
+                cc->rd.rows = nr;
+            if (!nf)
+                return -1;
+            cc->rd.recover = nf;
+            cc->rd.cap = cap;
+        }
+        int r = cc->rd.align ? c3_aligner_row(&cc->rd.al, &cc->live, &t) : 0;
+        if (r < 0) {
+            cc->rd.need_full = true;
+            return 0;
+        }
+        if (r > 0 && cc->held_n && held_confirm(cc, &t)) {
+            r = 0; /* a held live event stands for it */
+            cc->rd.al.out.recovered--;
+            cc->rd.al.out.matched++;
+        }
+        cc->rd.rows[cc->rd.n] = t;
+        cc->rd.recover[cc->rd.n++] = (uint8_t)r;
     }
-    uint8_t *recover = malloc(n ? n : 1);
-    if (!recover) {
-        free(rows);
+    cc->rd.consumed = rd.pos;
+    return 0;
+}
+
+/* Journal the rows taken since the last call. Rows recorded before the read but not polled yet come through the
+ * ring as well: they are remembered until the ring has been drained once. */
+static void publish_taken(struct c3_catchup *cc)
+{
+    publish_rows(cc, cc->rd.rows, cc->rd.published, cc->rd.n, cc->rd.recover);
+    for (size_t i = cc->rd.published; i < cc->rd.n; i++)
+        if (cc->rd.recover[i])
+            c3_live_add(&cc->recent, &cc->rd.rows[i]);
+    if (cc->rd.n > cc->rd.published)
+        cc->recent_last = cc->rd.rows[cc->rd.n - 1].time; /* the read's last second so far */
+    cc->rd.published = cc->rd.n;
+}
+
+static void on_chunk(void *arg, const uint8_t *data, size_t len, unsigned restarts)
+{
+    struct c3_catchup *cc = arg;
+    if (cc->step != STEP_READ_NEW)
+        return;
+    if (restarts != cc->rd.restarts) {
+        /* The transfer started over with another answer: its rows up to the last one taken are not new again. */
+        cc->rd.restarts = restarts;
+        cc->rd.consumed = 0;
+        if (cc->rd.n)
+            cc->rd.taken_upto = cc->rd.rows[cc->rd.n - 1].index;
+    }
+    if (take_rows(cc, data, len, false) < 0)
+        cc->rd.need_full = true; /* out of memory: the read ends as a whole-table read */
+    publish_taken(cc);
+}
+
+/* Every row of a read is aligned and handed to the bus: the position moves once they are stored. */
+static void read_done(struct c3_catchup *cc, const struct c3_align_out *a)
+{
+    cc->recent_last = a->next.time;
+    cc->cur = a->next;
+    cc->stats.runs++;
+    cc->stats.recovered += a->recovered;
+    cc->stats.matched += a->matched;
+    cc->stats.lost += a->lost;
+    cc->pending_out = *a;
+    cc->step = STEP_STORE;
+    stored_check(cc);
+}
+
+static void read_new_done(struct c3_catchup *cc, int err, const uint8_t *data, size_t len)
+{
+    if (err || take_rows(cc, data, len, true) < 0) {
+        /* The position stays: the rows this read matched or confirmed are read again. */
+        c3_live_untake(&cc->live);
+        held_unconfirm(cc);
+        finish(cc, err ? c3_session_strerror(err) : "out of memory");
+        return;
+    }
+    if (cc->rd.need_full) {
+        /* Decided at the first new row, before anything was journaled or matched. */
+        read_rows(cc, false);
+        return;
+    }
+    publish_taken(cc);
+    held_settle(cc); /* the live events it decided follow its recovered rows */
+    struct c3_align_out a;
+    c3_aligner_end(&cc->rd.al, &cc->live, cc->rd.rows, cc->rd.n, &a);
+    read_done(cc, &a);
+}
+
+/* A whole-table read (by time, or the read pointer was past the position), aligned once complete. */
+static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
+{
+    rd_reset(cc, false);
+    if (take_rows(cc, data, len, true) < 0) {
         finish(cc, "out of memory");
         return;
     }
     struct c3_align_out a;
-    c3_catchup_align(&cc->cur, &cc->live, rows, n, full, recover, &a);
-    if (a.need_full) {
-        free(rows);
-        free(recover);
-        read_rows(cc, false);
-        return;
-    }
+    c3_catchup_align(&cc->cur, &cc->live, cc->rd.rows, cc->rd.n, true, cc->rd.recover, &a);
     if (cc->first_read) {
         /* First contact by time: every row is history; the position is the last one. */
-        memset(recover, 0, n ? n : 1);
         cc->first_read = false;
-        struct c3_cursor last = a.next;
-        memset(&a, 0, sizeof a);
-        a.next = last;
-        if (!n)
-            a.next = (struct c3_cursor){ .valid = true, .index = C3_CURSOR_INDEX_NONE, .time = cc->panel_now };
-        cc->cur = a.next;
-        free(rows);
-        free(recover);
+        cc->cur = cc->rd.n ? a.next
+                           : (struct c3_cursor){ .valid = true, .index = C3_CURSOR_INDEX_NONE, .time = cc->panel_now };
         first_contact_done(cc);
         return;
     }
-    held_decide(cc, rows, n, recover, &a);
-    cc->last_seq = 0;
-    publish_rows(cc, rows, n, recover);
-    /* Rows recorded before the read but not polled yet come through the ring as well: remember them until the
-     * ring has been drained once. */
-    for (size_t i = 0; i < n; i++)
-        if (recover[i])
-            c3_live_add(&cc->recent, &rows[i]);
-    cc->recent_last = a.next.time;
-    free(rows);
-    free(recover);
-    cc->cur = a.next;
-    cc->stats.runs++;
-    cc->stats.recovered += a.recovered;
-    cc->stats.matched += a.matched;
-    cc->stats.lost += a.lost;
-    cc->pending_out = a;
-    cc->step = STEP_STORE;
-    stored_check(cc);
+    held_decide(cc, cc->rd.rows, cc->rd.n, cc->rd.recover, &a);
+    publish_taken(cc);
+    read_done(cc, &a);
 }
 
 /* The position moves (and the panel's read pointer with it) only once every recovered row is stored: a batching
@@ -811,12 +699,14 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
         first_contact_done(cc);
         return;
     case STEP_READ_NEW:
+        read_new_done(cc, err, data, len);
+        return;
     case STEP_READ_FULL:
         if (err) {
             finish(cc, c3_session_strerror(err));
             return;
         }
-        got_rows(cc, data, len, cc->step == STEP_READ_FULL);
+        got_rows(cc, data, len);
         return;
     case STEP_MARK:
         finish(cc, NULL);
@@ -952,6 +842,8 @@ void c3_catchup_free(struct c3_catchup *cc, bool session_going_away)
     loop_timer_disarm(cc->cfg.dev->loop, &cc->wait_timer);
     c3_live_clear(&cc->live);
     c3_live_clear(&cc->recent);
+    free(cc->rd.rows);
+    free(cc->rd.recover);
     free(cc->held);
     free(cc);
 }
@@ -1003,12 +895,13 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
     for (size_t i = 0; i < cc->recent.n; i++) {
         const struct c3_txn *r = &cc->recent.v[i].t;
         bool by_index = r->index >= 0 && t.index >= 0;
-        if (by_index ? r->index != t.index : !same_content(r, &t))
+        if (by_index ? r->index != t.index : !c3_txn_same(r, &t))
             continue;
         /* Journaled already as recovered: an echo, surely so by Index or from an earlier second than the
-         * read's last; else perhaps a new event (see held). */
+         * read's last (while a read is journaled as it arrives: than its last row so far); else perhaps a new
+         * event (see held). */
         bool sure = by_index || r->time != cc->recent_last;
-        live_remove(&cc->recent, i);
+        c3_live_remove(&cc->recent, i);
         if (!sure)
             (void)held_add(cc, &t, true);
         return true;

@@ -1,7 +1,8 @@
 /* c3_catchup: no lost events across downtime. After every connect (before polling shows anything live), after
  * busy poll rounds and now and then, the panel's transaction table is read from where the journal stopped and
  * what the real-time log missed is journaled as recovered, once, in table order; gaps say what was recovered
- * or is gone for good. A pure alignment core (unit-tested) and the loop-driven reads on a c3_session. */
+ * or is gone for good. A pure alignment core (c3_catchup_align.c, unit-tested) and the loop-driven reads on a
+ * c3_session (c3_catchup.c), which journal a new-records read chunk by chunk while the rest is in flight. */
 #ifndef PORTIER_C3_CATCHUP_H
 #define PORTIER_C3_CATCHUP_H
 
@@ -45,6 +46,7 @@ void c3_cursor_format(const struct c3_cursor *c, char *out, size_t cap);
 struct c3_live_entry {
     struct c3_txn t;
     bool before_read;     /* published before the current read was asked for */
+    bool taken;           /* matched by the read under way: leaves the set when that read ends well */
 };
 struct c3_live_set {
     struct c3_live_entry *v;
@@ -55,6 +57,11 @@ void c3_live_add(struct c3_live_set *l, const struct c3_txn *e);
  * than the position, or was overwritten), so after that read it is either matched or can be dropped. */
 void c3_live_mark(struct c3_live_set *l);
 void c3_live_clear(struct c3_live_set *l);
+void c3_live_remove(struct c3_live_set *l, size_t i);
+/* The read under way failed: the entries it matched stand again. */
+void c3_live_untake(struct c3_live_set *l);
+/* Same card, pin, verify mode, door, event, in/out and second. */
+bool c3_txn_same(const struct c3_txn *a, const struct c3_txn *b);
 
 struct c3_align_out {
     size_t recovered;     /* rows to journal as recovered (flagged in recover[]) */
@@ -72,6 +79,25 @@ struct c3_align_out {
  * behind the position or gone). On need_full nothing is changed. */
 void c3_catchup_align(const struct c3_cursor *cur, struct c3_live_set *live, const struct c3_txn *rows, size_t n,
                       bool full, uint8_t *recover, struct c3_align_out *out);
+
+/* The same a row at a time, as a read arrives: begin, each row in table order, end with every row given (the
+ * position is the last one). allow_index false places the rows by time even where they carry an Index (a full
+ * read of a table whose numbering restarted). Matched live entries are only marked taken until end (a read that
+ * fails puts them back with c3_live_untake). */
+struct c3_aligner {
+    struct c3_cursor cur;
+    bool full, allow_index, by_index;
+    size_t rows;
+    uint32_t at_time;
+    int64_t first_new, prev_new;
+    struct c3_align_out out;
+};
+void c3_aligner_begin(struct c3_aligner *a, const struct c3_cursor *cur, bool full, bool allow_index);
+/* 1: journal the row as recovered; 0: not (old or journaled live); -1: need_full (then nothing has changed:
+ * stop and read the whole table). */
+int c3_aligner_row(struct c3_aligner *a, struct c3_live_set *live, const struct c3_txn *row);
+void c3_aligner_end(struct c3_aligner *a, struct c3_live_set *live, const struct c3_txn *rows, size_t n,
+                    struct c3_align_out *out);
 
 /* ---- the driver part ---- */
 

@@ -23,6 +23,9 @@
 /* First message number zkaccess-c3-py uses (for the 0x76 connect): -258 as 16 bits. */
 #define C3_MSGNR_CONNECT   0xFEFEu
 #define C3_SID_CONNECT     0xFEFEu
+/* What ends a line of a panel's text answers (table structures, real-time key=value records): CR, LF or NUL. */
+#define C3_TEXT_LINE_ENDS     "\r\n\0"
+#define C3_TEXT_LINE_ENDS_LEN 3u
 
 /* Request commands (byte 2). */
 enum c3_cmd {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/textline.h"
 #include "drivers/c3/c3_frame.h"
 
 size_t c3_params_batches(size_t n, size_t per_batch)
@@ -51,9 +52,11 @@ static bool append(char *out, size_t cap, size_t *pos, const char *s)
     return true;
 }
 
-int c3_params_get_request(char *out, size_t cap, const char *const *names, size_t n)
+/* The request text: names[i] (a read) or pairs[i] as NAME=VALUE (a write), joined by commas. */
+static int join_request(char *out, size_t cap, const char *const *names, const struct c3_param *pairs, size_t n,
+                        size_t max)
 {
-    if (n > C3_PARAMS_GET_MAX)
+    if (n > max)
         return C3_E_TOOMANY;
     if (n == 0)
         return C3_E_SYNTAX;
@@ -61,31 +64,24 @@ int c3_params_get_request(char *out, size_t cap, const char *const *names, size_
     if (cap)
         out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (!name_ok(names[i]))
+        const char *name = names ? names[i] : pairs[i].name, *value = names ? NULL : pairs[i].value;
+        if (!name_ok(name) || (!names && !value_ok(value)))
             return C3_E_SYNTAX;
-        if ((i && !append(out, cap, &pos, ",")) || !append(out, cap, &pos, names[i]))
+        if ((i && !append(out, cap, &pos, ",")) || !append(out, cap, &pos, name) ||
+            (value && (!append(out, cap, &pos, "=") || !append(out, cap, &pos, value))))
             return C3_E_NOSPACE;
     }
     return (int)pos;
 }
 
+int c3_params_get_request(char *out, size_t cap, const char *const *names, size_t n)
+{
+    return join_request(out, cap, names, NULL, n, C3_PARAMS_GET_MAX);
+}
+
 int c3_params_set_request(char *out, size_t cap, const struct c3_param *pairs, size_t n)
 {
-    if (n > C3_PARAMS_SET_MAX)
-        return C3_E_TOOMANY;
-    if (n == 0)
-        return C3_E_SYNTAX;
-    size_t pos = 0;
-    if (cap)
-        out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (!name_ok(pairs[i].name) || !value_ok(pairs[i].value))
-            return C3_E_SYNTAX;
-        if ((i && !append(out, cap, &pos, ",")) || !append(out, cap, &pos, pairs[i].name) ||
-            !append(out, cap, &pos, "=") || !append(out, cap, &pos, pairs[i].value))
-            return C3_E_NOSPACE;
-    }
-    return (int)pos;
+    return join_request(out, cap, NULL, pairs, n, C3_PARAMS_SET_MAX);
 }
 
 int c3_params_set_datetime(char *out, size_t cap, uint32_t packed)
@@ -103,12 +99,9 @@ int c3_params_parse(const char *text, size_t len, struct c3_param_span *out, siz
     size_t count = 0;
     bool have_prev = false, overflow = false;
     struct c3_param_span prev = { 0 };
-    size_t i = 0;
-    while (i < len) {
-        const char *item = text + i;
-        const char *comma = memchr(item, ',', len - i);
-        size_t ilen = comma ? (size_t)(comma - item) : len - i;
-        i += ilen + (comma ? 1 : 0);
+    size_t pos = 0, ilen;
+    const char *item;
+    while (textline_next_sep(text, len, &pos, ",", 1, &item, &ilen)) {
         if (ilen == 0)
             continue;
         const char *eq = memchr(item, '=', ilen);

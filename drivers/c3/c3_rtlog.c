@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/hex.h"
+#include "core/textline.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_time.h"
@@ -229,15 +230,10 @@ static bool parse_kv_record(const char *line, size_t len, struct c3_rt_record *r
 
 int c3_rtlog_parse_kv(const char *text, size_t len, struct c3_rt_record *out, size_t max, size_t *bad)
 {
-    size_t good = 0, nbad = 0, i = 0;
+    size_t good = 0, nbad = 0, pos = 0, line_len;
+    const char *line;
     bool overflow = false;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && text[j] != '\r' && text[j] != '\n' && text[j] != '\0')
-            j++;
-        size_t line_len = j - i;
-        const char *line = text + i;
-        i = j + 1;
+    while (textline_next_sep(text, len, &pos, C3_TEXT_LINE_ENDS, C3_TEXT_LINE_ENDS_LEN, &line, &line_len)) {
         struct span t = trim(line, line_len);
         if (t.n == 0)
             continue;

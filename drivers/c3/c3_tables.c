@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/textline.h"
 #include "drivers/c3/c3_frame.h"
 
 #define N C3_SEV_NORMAL
@@ -253,15 +254,10 @@ static bool parse_struct_line(const char *line, size_t len, struct c3_table_def 
 
 int c3_table_struct_parse(const char *text, size_t len, struct c3_table_def *out, size_t max, size_t *bad)
 {
-    size_t good = 0, nbad = 0, i = 0;
+    size_t good = 0, nbad = 0, pos = 0, n;
+    const char *line;
     bool overflow = false;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && text[j] != '\n' && text[j] != '\r' && text[j] != '\0')
-            j++;
-        const char *line = text + i;
-        size_t n = j - i;
-        i = j + 1;
+    while (textline_next_sep(text, len, &pos, C3_TEXT_LINE_ENDS, C3_TEXT_LINE_ENDS_LEN, &line, &n)) {
         if (n == 0)
             continue;
         if (good >= max) {

@@ -84,12 +84,21 @@ static int send_request(struct c3_xfer *x)
     return submit(x, x->cmd, x->req, x->req_len, TIMEOUT_RETRIES);
 }
 
-static void send_read(struct c3_xfer *x)
+/* 0, or the session refused the request and the transfer is over (x is freed). */
+static int send_read(struct c3_xfer *x)
 {
     uint8_t p[4];
     c3_readdata_request(p, (uint32_t)x->off);
     x->st = X_READ;
-    submit(x, C3_CMD_READ_DATA, p, sizeof p, 0);
+    return submit(x, C3_CMD_READ_DATA, p, sizeof p, 0);
+}
+
+/* The answer so far goes to the chunk hook once the next request is on its way; x must not be touched after
+ * (the hook may cancel it, which a pending request keeps alive). */
+static void chunk_arrived(struct c3_xfer *x)
+{
+    if (x->o.chunk && !x->cancelled)
+        x->o.chunk(x->o.chunk_arg, x->buf, x->off, x->stats.restarts);
 }
 
 static void send_chunk(struct c3_xfer *x)
@@ -173,7 +182,7 @@ static void got_header(struct c3_xfer *x, const struct c3_result *res)
         submit(x, C3_CMD_FREE_DATA, NULL, 0, 0);
         return;
     }
-    send_read(x);
+    (void)send_read(x);
 }
 
 static void got_chunk(struct c3_xfer *x, const struct c3_result *res)
@@ -193,7 +202,8 @@ static void got_chunk(struct c3_xfer *x, const struct c3_result *res)
     x->timeouts = 0;
     progress(x, x->off, x->hdr.transfer_len);
     if (x->off < x->hdr.transfer_len) {
-        send_read(x);
+        if (send_read(x) == 0)
+            chunk_arrived(x);
         return;
     }
     if (crc32_ieee(x->buf, x->off) != x->hdr.crc32) {
@@ -201,7 +211,8 @@ static void got_chunk(struct c3_xfer *x, const struct c3_result *res)
         return;
     }
     x->st = X_FREE;
-    submit(x, C3_CMD_FREE_DATA, NULL, 0, 0);
+    if (submit(x, C3_CMD_FREE_DATA, NULL, 0, 0) == 0)
+        chunk_arrived(x);
 }
 
 static void on_reply(struct c3_session *s, const struct c3_result *res, void *arg)
@@ -233,7 +244,7 @@ static void on_reply(struct c3_session *s, const struct c3_result *res, void *ar
         return;
     case X_READ:
         if (err == C3_S_TIMEOUT && ++x->timeouts <= TIMEOUT_RETRIES) {
-            send_read(x); /* READ_DATA is idempotent */
+            (void)send_read(x); /* READ_DATA is idempotent */
             return;
         }
         if (step_failed(x, err))

@@ -19,6 +19,10 @@ struct c3_xfer;
 
 /* Progress in bytes (total 0 while the size is not known yet). */
 typedef void (*c3_xfer_progress_fn)(void *arg, size_t done, size_t total);
+/* A get's answer so far, after each chunk that arrived (the next chunk is asked for already): data[0..len) is the
+ * answer's first len bytes, valid during the call only; restarts counts the transfers started over from byte 0
+ * (a new value: the bytes seen before belong to an answer that was abandoned). Not called for an inline answer. */
+typedef void (*c3_xfer_chunk_fn)(void *arg, const uint8_t *data, size_t len, unsigned restarts);
 /* The end: err 0 with the answer (inline or reassembled; valid during the call only), or an error. */
 typedef void (*c3_xfer_done_fn)(void *arg, int err, const uint8_t *data, size_t len);
 
@@ -29,6 +33,8 @@ struct c3_xfer_opts {
     unsigned max_restarts;      /* cuts, CRC mismatches and lost panel buffers tolerated; 0 = 5 */
     c3_xfer_progress_fn progress;
     void *progress_arg;
+    c3_xfer_chunk_fn chunk;     /* optional: use the answer while the rest is in flight */
+    void *chunk_arg;
 };
 
 struct c3_xfer_stats {

@@ -63,16 +63,12 @@ uint64_t nix1_bus_char_time_us(const nix1_bus_t *bus, size_t n)
 
 static void trace(nix1_bus_t *bus, bool tx, const char *line, size_t len)
 {
-    for (size_t i = 0; i < MAX_LISTENERS; i++)
-        if (bus->listeners[i] && bus->listeners[i]->trace)
-            bus->listeners[i]->trace(bus->listeners[i]->arg, tx, line, len);
+    NIX1_BUS_NOTIFY(bus, trace, tx, line, len);
 }
 
 static void notify_transport(nix1_bus_t *bus, int err, const char *msg)
 {
-    for (size_t i = 0; i < MAX_LISTENERS; i++)
-        if (bus->listeners[i] && bus->listeners[i]->transport)
-            bus->listeners[i]->transport(bus->listeners[i]->arg, err, msg);
+    NIX1_BUS_NOTIFY(bus, transport, err, msg);
 }
 
 /* ---- queue ---- */

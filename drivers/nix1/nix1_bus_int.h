@@ -13,6 +13,14 @@
 
 #define MAX_LISTENERS 8
 
+/* Tells every listener of bus that has a member fn: fn(its arg, the arguments given). */
+#define NIX1_BUS_NOTIFY(bus, fn, ...)                                                  \
+    do {                                                                               \
+        for (size_t li_ = 0; li_ < MAX_LISTENERS; li_++)                               \
+            if ((bus)->listeners[li_] && (bus)->listeners[li_]->fn)                    \
+                (bus)->listeners[li_]->fn((bus)->listeners[li_]->arg, __VA_ARGS__);    \
+    } while (0)
+
 enum phase {
     PH_DOWN,       /* no transport (reopen pending, or none) */
     PH_CONNECTING, /* transport still opening */

@@ -24,9 +24,7 @@ static void notify_state(nix1_bus_t *bus, struct slave *s)
 {
     nix1_addr_t a = s->addr;
     enum nix1_slave_state st = s->state;
-    for (size_t i = 0; i < MAX_LISTENERS; i++)
-        if (bus->listeners[i] && bus->listeners[i]->slave_state)
-            bus->listeners[i]->slave_state(bus->listeners[i]->arg, &a, st);
+    NIX1_BUS_NOTIFY(bus, slave_state, &a, st);
 }
 
 void nix1_bus_poll_slave_seen(nix1_bus_t *bus, const nix1_addr_t *a)
@@ -121,23 +119,17 @@ static void poll_done(nix1_bus_t *bus, const struct nix1_result *res, void *arg)
     case NIX1_RD_ENTRY:
         bus->burst++;
         s->entries++;
-        for (size_t i = 0; i < MAX_LISTENERS; i++)
-            if (bus->listeners[i] && bus->listeners[i]->access)
-                bus->listeners[i]->access(bus->listeners[i]->arg, &a, out.line, out.len);
+        NIX1_BUS_NOTIFY(bus, access, &a, out.line, out.len);
         break;
     case NIX1_RD_DUP:
         bus->burst++;
         s->duplicates++;
         break;
     case NIX1_RD_ERROR:
-        for (size_t i = 0; i < MAX_LISTENERS; i++)
-            if (bus->listeners[i] && bus->listeners[i]->poll_error)
-                bus->listeners[i]->poll_error(bus->listeners[i]->arg, &a, out.rc);
+        NIX1_BUS_NOTIFY(bus, poll_error, &a, out.rc);
         break;
     case NIX1_RD_GAP:
-        for (size_t i = 0; i < MAX_LISTENERS; i++)
-            if (bus->listeners[i] && bus->listeners[i]->gap)
-                bus->listeners[i]->gap(bus->listeners[i]->arg, &a, out.text);
+        NIX1_BUS_NOTIFY(bus, gap, &a, out.text);
         break;
     case NIX1_RD_NONE:
         break;

@@ -342,6 +342,20 @@ static void add_emergency_restores(struct nix1_door *d, struct n1door_job *j)
     }
 }
 
+/* A job over every slave d knows (none: a job of broadcasts alone). */
+static struct n1door_job *job_for_all(struct nix1_door *d, enum n1door_op op, const char *name, nix1_door_cb cb,
+                                      void *arg)
+{
+    nix1_addr_t *v = calloc(d->n ? d->n : 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < d->n; i++)
+        v[i] = d->v[i].addr;
+    struct n1door_job *j = n1door_job_new(d, op, name, v, d->n, cb, arg);
+    free(v);
+    return j;
+}
+
 /* Emergency on. read_first: slaves whose state is not remembered are read before the broadcast (so that they can
  * be restored); otherwise the broadcast goes first and they are only verified (with no slave known, the broadcast
  * alone). */
@@ -349,13 +363,7 @@ static int emergency_on(struct nix1_door *d, bool read_first, nix1_door_cb cb, v
 {
     if ((read_first && d->n == 0) || d->job)
         return -1;
-    nix1_addr_t *v = calloc(d->n ? d->n : 1, sizeof *v);
-    if (!v)
-        return -1;
-    for (size_t i = 0; i < d->n; i++)
-        v[i] = d->v[i].addr;
-    struct n1door_job *j = n1door_job_new(d, OP_EMERG_ON, "emergency on", v, d->n, cb, arg);
-    free(v);
+    struct n1door_job *j = job_for_all(d, OP_EMERG_ON, "emergency on", cb, arg);
     if (!j)
         return -1;
     /* Slaves whose state is not remembered yet are read first (callers refresh the others beforehand when they
@@ -379,13 +387,7 @@ int nix1_door_emergency(struct nix1_door *d, bool on, bool locked, nix1_door_cb 
         return emergency_on(d, true, cb, arg);
     if (d->n == 0 || d->job)
         return -1;
-    nix1_addr_t *v = malloc(d->n * sizeof *v);
-    if (!v)
-        return -1;
-    for (size_t i = 0; i < d->n; i++)
-        v[i] = d->v[i].addr;
-    struct n1door_job *j = n1door_job_new(d, OP_EMERG_OFF, "emergency off", v, d->n, cb, arg);
-    free(v);
+    struct n1door_job *j = job_for_all(d, OP_EMERG_OFF, "emergency off", cb, arg);
     if (!j)
         return -1;
     j->locked_restore = locked;

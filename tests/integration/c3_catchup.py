@@ -12,22 +12,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c3sim_lib import (Panel, check_same, history, journal, key_ev, key_txn, panel_events, same,  # noqa: E402
-                       since_first_contact)
+from c3sim_lib import (Panel, check_same, history, journal, key_ev, key_txn, panel_config, panel_events,  # noqa: E402
+                       same, since_first_contact)
 from portierd_lib import PORTIERCTL, Client, Daemon, cleanup, fail, links_up, ok, tmpdir  # noqa: E402
 
 DOWNTIME_S = float(os.environ.get("PORTIER_DOWNTIME_S", "60"))
 
 
 def write_config(tmp, panel, name):
-    path = os.path.join(tmp, name + ".conf")
-    with open(path, "w") as f:
-        f.write('site = { name = "Catch-up"; };\n'
-                'panels = ( { name = "Panel A"; host = "127.0.0.1"; port = %d; model = "C3-200"; poll_ms = 200;\n'
-                '  doors = ( "Front", "Back" ); } );\n'
-                'roles = { default = "technician"; };\n' % panel.port)
-    os.chmod(path, 0o600)
-    return path
+    return panel_config(os.path.join(tmp, name + ".conf"), panel, "Catch-up", "technician")
 
 
 def session(tmp, panel, conf, state, seconds, linked=None):

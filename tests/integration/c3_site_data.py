@@ -4,12 +4,12 @@
 kind round-trips through CSV; a bad row is refused with its line and column and nothing is written; each request
 is an audited panel-data action; a guard may read but not write (denied, audited)."""
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c3sim_lib import Panel  # noqa: E402
-from portierd_lib import PORTIERCTL, Daemon, cleanup, fail, ok, tmpdir  # noqa: E402
+from c3sim_lib import Panel, panel_config  # noqa: E402
+from portierd_lib import Daemon, cleanup, fail, ok, private_locks, tmpdir, write  # noqa: E402
+from portierd_lib import ctl_exit as ctl  # noqa: E402
 
 FILES = {
     "timezones": "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n1,,08:00-12:00 13:00-17:00,,,,,,,,\n",
@@ -21,26 +21,8 @@ FILES = {
 }
 
 
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def config(tmp, panel, name, role):
-    return write(os.path.join(tmp, name + ".conf"),
-                 'site = { name = "Data"; };\n'
-                 'panels = ( { name = "Panel A"; host = "127.0.0.1"; port = %d; model = "C3-200"; poll_ms = 200;\n'
-                 '  doors = ( "Front", "Back" ); } );\n'
-                 'roles = { default = "%s"; };\n'
-                 'journal = { path = "%s"; };\n' % (panel.port, role, os.path.join(tmp, name + ".db")))
-
-
-def ctl(args, want=0):
-    p = subprocess.run([PORTIERCTL] + args, capture_output=True, text=True, timeout=120)
-    if p.returncode != want:
-        fail("portierctl %s: exit %d, not %d: %s %s" % (" ".join(args), p.returncode, want, p.stdout, p.stderr))
-    return p
+    return panel_config(os.path.join(tmp, name + ".conf"), panel, "Data", role, os.path.join(tmp, name + ".db"))
 
 
 def roundtrip(tmp, how, label):
@@ -59,8 +41,7 @@ def roundtrip(tmp, how, label):
 tmp = tmpdir("c3-site-data")
 panel = daemon = None
 try:
-    os.environ["PORTIER_LOCK_DIR"] = os.path.join(tmp, "locks")
-    os.makedirs(os.environ["PORTIER_LOCK_DIR"])
+    private_locks(tmp)
     panel = Panel(tmp, "p")
     conf = config(tmp, panel, "tech", "technician")
     direct = ["-c", conf, "--direct"]

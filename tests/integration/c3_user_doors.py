@@ -6,27 +6,14 @@ the user's row and of the user's rights; the rights given replace the user's rig
 address (`portierctl c3 HOST`), for a configured panel (`portierctl -c FILE users ... PANEL`, audited), and through
 portierd. Bad input: refused with what is wrong, exit 2, nothing written."""
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c3sim_lib import Panel  # noqa: E402
-from portierd_lib import PORTIERCTL, Daemon, cleanup, fail, ok, tmpdir  # noqa: E402
+from c3sim_lib import Panel, panel_config  # noqa: E402
+from portierd_lib import Daemon, cleanup, fail, ok, private_locks, tmpdir, write  # noqa: E402
+from portierd_lib import ctl_exit as ctl  # noqa: E402
 
 TZS = "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n1,,08:00-12:00,,,,,,,,\n2,,13:00-17:00,,,,,,,,\n"
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def ctl(args, want=0):
-    p = subprocess.run([PORTIERCTL] + args, capture_output=True, text=True, timeout=120)
-    if p.returncode != want:
-        fail("portierctl %s: exit %d, not %d: %s %s" % (" ".join(args), p.returncode, want, p.stdout, p.stderr))
-    return p
 
 
 def check(form, label, panel_name):
@@ -88,18 +75,12 @@ def check(form, label, panel_name):
 tmp = tmpdir("c3-user-doors")
 panel = daemon = None
 try:
-    os.environ["PORTIER_LOCK_DIR"] = os.path.join(tmp, "locks")
-    os.makedirs(os.environ["PORTIER_LOCK_DIR"])
+    private_locks(tmp)
     panel = Panel(tmp, "p")
     host = "127.0.0.1:%d" % panel.port
     check(lambda kind, op, *rest: ["c3", host, kind, op] + list(rest), "portierctl c3 HOST", host)
 
-    conf = write(os.path.join(tmp, "tech.conf"),
-                 'site = { name = "Doors"; };\n'
-                 'panels = ( { name = "Panel A"; host = "127.0.0.1"; port = %d; model = "C3-200"; poll_ms = 200;\n'
-                 '  doors = ( "Front", "Back" ); } );\n'
-                 'roles = { default = "technician"; };\n'
-                 'journal = { path = "%s"; };\n' % (panel.port, os.path.join(tmp, "j.db")))
+    conf = panel_config(os.path.join(tmp, "tech.conf"), panel, "Doors", "technician", os.path.join(tmp, "j.db"))
 
     def site(how):
         """The site form: the panel's name follows the command's argument (PIN, FILE), options may follow it."""

@@ -58,6 +58,20 @@ class Panel:
             self.proc.wait(10)
 
 
+def panel_config(path, panel, site, role, journal=None):
+    """A site of one C3-200 panel "Panel A" (doors Front and Back, polled every 200 ms) on the simulator panel's
+    port, written to path (mode 600): the site's name, its default role and its journal (None: the default)."""
+    with open(path, "w") as f:
+        f.write('site = { name = "%s"; };\n'
+                'panels = ( { name = "Panel A"; host = "127.0.0.1"; port = %d; model = "C3-200"; poll_ms = 200;\n'
+                '  doors = ( "Front", "Back" ); } );\n'
+                'roles = { default = "%s"; };\n' % (site, panel.port, role))
+        if journal:
+            f.write('journal = { path = "%s"; };\n' % journal)
+    os.chmod(path, 0o600)
+    return path
+
+
 # ---- a journal against the panels' transaction tables ----
 
 def run_json(args):

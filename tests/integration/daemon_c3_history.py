@@ -12,19 +12,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c3sim_lib import Panel, check_same, history, journal, since_first_contact  # noqa: E402
+from c3sim_lib import Panel, check_same, history, journal, panel_config, since_first_contact  # noqa: E402
 from portierd_lib import PORTIERCTL, Client, Daemon, cleanup, ctl, fail, links_up, need_root, ok, tmpdir  # noqa: E402
 
 
 def write_config(tmp, panel):
-    path = os.path.join(tmp, "site.conf")
-    with open(path, "w") as f:
-        f.write('site = { name = "History"; };\n'
-                'panels = ( { name = "Panel A"; host = "127.0.0.1"; port = %d; model = "C3-200"; poll_ms = 200;\n'
-                '  doors = ( "Front", "Back" ); } );\n'
-                'roles = { default = "guard"; };\n' % panel.port)
-    os.chmod(path, 0o600)
-    return path
+    return panel_config(os.path.join(tmp, "site.conf"), panel, "History", "guard")
 
 
 need_root()

@@ -313,6 +313,26 @@ def ctl(*args, sock=None, as_user=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+def ctl_exit(args, want=0, timeout=120):
+    """portierctl ARGS, which must exit with want (else the test fails); the finished process."""
+    p = subprocess.run([PORTIERCTL] + list(args), capture_output=True, text=True, timeout=timeout)
+    if p.returncode != want:
+        fail("portierctl %s: exit %d, not %d: %s %s" % (" ".join(args), p.returncode, want, p.stdout, p.stderr))
+    return p
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def private_locks(tmp):
+    """This test's portierctl and portierd take their device locks in tmp/locks, apart from other tests'."""
+    os.environ["PORTIER_LOCK_DIR"] = os.path.join(tmp, "locks")
+    os.makedirs(os.environ["PORTIER_LOCK_DIR"])
+
+
 def raw_session(sock, requests, as_user=None, timeout=60):
     """Hand-written JSON lines over the socket as another user (a python3 of the system run through setpriv):
     the daemon's greeting, then each request and every message until its result. Returns the messages."""

@@ -163,3 +163,20 @@ start_portierd() {
     fail "portierd did not start: $(cat "$TMP/portierd.log")"
 }
 ctl() { "$PORTIERCTL" --socket "$PD_SOCK" "$@"; }
+# two_users_site: the live site (write_live_config first) for two Unix users when run as root: root the technician,
+# nobody with group dialout ("B") the operator, portierd's socket for the group nogroup. Sets AS_B, the prefix
+# that runs a command as B (empty when not root: then both are this user), and WHO_B, how portierd names B.
+two_users_site() {
+    if [ "$(id -u)" -eq 0 ]; then
+        sed -i 's/^roles = .*/roles = { default = "guard"; map = ( { user = "root"; role = "technician"; }, { group = "dialout"; role = "operator"; } ); };/' \
+            "$TMP/site.conf"
+        echo 'daemon = { group = "nogroup"; };' >>"$TMP/site.conf"
+        chmod 711 "$TMP" # the second user reaches the socket, nothing else
+        AS_B="setpriv --reuid 65534 --regid 65534 --groups 20"
+        WHO_B='nobody \(operator\)'
+    else
+        echo "not root: both consoles run as $(id -un)"
+        AS_B=""
+        WHO_B="$(id -un) \\(technician\\)"
+    fi
+}

@@ -8,18 +8,7 @@ source "$(dirname "$0")/lib.sh"
 start_c3 --model C3-200 --seed 3
 start_nix1 --slaves 1 --configured
 write_live_config
-if [ "$(id -u)" -eq 0 ]; then
-    sed -i 's/^roles = .*/roles = { default = "guard"; map = ( { user = "root"; role = "technician"; }, { group = "dialout"; role = "operator"; } ); };/' \
-        "$TMP/site.conf"
-    echo 'daemon = { group = "nogroup"; };' >>"$TMP/site.conf"
-    chmod 711 "$TMP" # the second user reaches the socket, nothing else
-    AS_B="setpriv --reuid 65534 --regid 65534 --groups 20"
-    WHO_B='nobody \(operator\)'
-else
-    echo "not root: both consoles run as $(id -un)"
-    AS_B=""
-    WHO_B="$(id -un) \\(technician\\)"
-fi
+two_users_site
 "$PORTIER" --check-config "$TMP/site.conf" >/dev/null || fail "config: $("$PORTIER" --check-config "$TMP/site.conf" 2>&1)"
 start_portierd
 SESSION=a # the console a failure shows, unless a step names another

@@ -247,6 +247,93 @@ static void text_has_its_format(void **state)
                     }
 }
 
+/* Row by row (as a streamed read arrives) the aligner decides exactly what the whole read decides. */
+static void aligner_row_by_row_equals_whole_read(void **state)
+{
+    (void)state;
+    struct c3_txn rows[64];
+    uint32_t seed = 7;
+    int64_t index = 100;
+    for (size_t i = 0; i < 64; i++) {
+        seed = seed * 1103515245u + 12345u;
+        index += (seed >> 16) % 7 == 0 ? 2 : 1; /* now and then a row deleted in between */
+        rows[i] = row(index, 1000 + (uint32_t)i / 3, (seed >> 8) % 3, (uint8_t)((seed >> 4) % 2));
+    }
+    const struct c3_cursor curs[] = { { .valid = true, .index = 99, .time = 990 },
+                                      { .valid = true, .index = 120, .time = 1005, .tie = 1 },
+                                      { .valid = true, .index = 90, .time = 900 },
+                                      { .valid = true, .index = C3_CURSOR_INDEX_UNKNOWN, .time = 1004, .tie = 2 } };
+    for (size_t c = 0; c < sizeof curs / sizeof curs[0]; c++) {
+        for (int full = 0; full < 2; full++) {
+            struct c3_live_set l1 = { 0 }, l2 = { 0 };
+            for (size_t i = 10; i < 64; i += 9) {
+                struct c3_txn seen = rows[i];
+                seen.index = -1; /* binary records: matched by content */
+                c3_live_add(&l1, &seen);
+                c3_live_add(&l2, &seen);
+            }
+            uint8_t whole[64], one[64];
+            struct c3_align_out a, b;
+            c3_catchup_align(&curs[c], &l1, rows, 64, full, whole, &a);
+            struct c3_aligner al;
+            c3_aligner_begin(&al, &curs[c], full, true);
+            bool need_full = false;
+            for (size_t i = 0; i < 64 && !need_full; i++) {
+                int r = c3_aligner_row(&al, &l2, &rows[i]);
+                need_full = r < 0;
+                one[i] = (uint8_t)(r > 0);
+            }
+            c3_aligner_end(&al, &l2, rows, 64, &b);
+            assert_int_equal(a.need_full, b.need_full);
+            assert_int_equal(a.need_full, need_full);
+            if (!a.need_full)
+                assert_memory_equal(whole, one, sizeof whole);
+            assert_int_equal(a.recovered, b.recovered);
+            assert_int_equal(a.matched, b.matched);
+            assert_int_equal(a.old, b.old);
+            assert_int_equal(a.lost, b.lost);
+            assert_int_equal(a.lost_unknown, b.lost_unknown);
+            assert_int_equal(a.next.index, b.next.index);
+            assert_int_equal(a.next.time, b.next.time);
+            assert_int_equal(a.next.tie, b.next.tie);
+            assert_int_equal(l1.n, l2.n);
+            c3_live_clear(&l1);
+            c3_live_clear(&l2);
+        }
+    }
+}
+
+/* A streamed read that fails after matching live entries puts them back: the next read matches them again and
+ * journals nothing twice. */
+static void failed_read_puts_matched_live_entries_back(void **state)
+{
+    (void)state;
+    struct c3_cursor cur = { .valid = true, .index = 10, .time = 100 };
+    struct c3_txn rows[] = { row(11, 101, 3, 0), row(12, 102, 4, 0), row(13, 103, 5, 0) };
+    struct c3_txn seen = row(-1, 102, 4, 0);
+    struct c3_live_set live = { 0 };
+    c3_live_add(&live, &seen);
+    c3_live_mark(&live);
+    struct c3_aligner al;
+    c3_aligner_begin(&al, &cur, false, true);
+    assert_int_equal(c3_aligner_row(&al, &live, &rows[0]), 1);
+    assert_int_equal(c3_aligner_row(&al, &live, &rows[1]), 0); /* journaled live */
+    assert_true(live.v[0].taken);
+    /* the transfer fails here */
+    c3_live_untake(&live);
+    assert_int_equal(live.n, 1);
+    assert_false(live.v[0].taken);
+    uint8_t rec[3];
+    struct c3_align_out a;
+    c3_live_mark(&live);
+    c3_catchup_align(&cur, &live, rows, 3, false, rec, &a);
+    assert_int_equal(a.matched, 1);
+    assert_int_equal(a.recovered, 2);
+    assert_int_equal(rec[1], 0);
+    assert_int_equal(live.n, 0);
+    c3_live_clear(&live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +347,8 @@ int main(void)
         cmocka_unit_test(empty_read_keeps_position),
         cmocka_unit_test(keys_and_text),
         cmocka_unit_test(text_has_its_format),
+        cmocka_unit_test(aligner_row_by_row_equals_whole_read),
+        cmocka_unit_test(failed_read_puts_matched_live_entries_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,11 @@ struct fx {
     size_t progress_calls, last_done, last_total;
     struct c3_xfer_stats stats;
     struct c3_xfer *x;
+    /* the chunk hook: the answer's prefix as it grew (copied), calls, and the restarts it was told */
+    uint8_t *prefix;
+    size_t prefix_len, chunk_calls;
+    unsigned chunk_restarts;
+    bool prefix_shrank;
 };
 
 static struct fx F;
@@ -75,6 +80,7 @@ static int teardown(void **state)
     c3sim_server_free(F.sim);
     loop_free(F.loop);
     free(F.data);
+    free(F.prefix);
     return 0;
 }
 
@@ -103,12 +109,33 @@ static void on_done(void *arg, int err, const uint8_t *data, size_t len)
         F.stats = *c3_xfer_stats(F.x);
 }
 
+static void on_chunk(void *arg, const uint8_t *data, size_t len, unsigned restarts)
+{
+    (void)arg;
+    assert_true(len > 0);
+    if (restarts == F.chunk_restarts && len <= F.prefix_len)
+        F.prefix_shrank = true; /* within one answer every call brings more */
+    if (restarts == F.chunk_restarts && F.prefix_len)
+        assert_memory_equal(data, F.prefix, F.prefix_len); /* ... and the bytes seen stay the same */
+    F.chunk_restarts = restarts;
+    free(F.prefix);
+    F.prefix = malloc(len);
+    memcpy(F.prefix, data, len);
+    F.prefix_len = len;
+    F.chunk_calls++;
+}
+
 /* Run one transfer to its end. */
 static int xfer_get(uint8_t cmd, const void *p, size_t len)
 {
     F.done = false;
     F.progress_calls = F.last_done = F.last_total = 0;
-    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = on_progress };
+    free(F.prefix);
+    F.prefix = NULL;
+    F.prefix_len = F.chunk_calls = 0;
+    F.chunk_restarts = 0;
+    F.prefix_shrank = false;
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = on_progress, .chunk = on_chunk };
     int err;
     F.x = c3_xfer_get(F.s, cmd, p, len, &o, on_done, NULL, &err);
     assert_non_null(F.x);
@@ -176,6 +203,11 @@ static void big_read_and_resume_after_cut(void **state)
     assert_true(F.stats.chunks > 5);          /* it really went through READ_DATA */
     assert_int_equal(F.stats.restarts, 0);
     assert_int_equal(F.last_done, F.last_total);
+    /* The chunk hook saw the answer grow chunk by chunk, the last call the whole of it. */
+    assert_int_equal(F.chunk_calls, F.stats.chunks);
+    assert_false(F.prefix_shrank);
+    assert_int_equal(F.prefix_len, F.len);
+    assert_memory_equal(F.prefix, F.data, F.len);
     uint8_t *whole = F.data;
     size_t whole_len = F.len;
     F.data = NULL;
@@ -188,6 +220,10 @@ static void big_read_and_resume_after_cut(void **state)
     assert_memory_equal(F.data, whole, whole_len);
     assert_int_equal(F.stats.resumes, 1);
     assert_int_equal(F.stats.restarts, 0);
+    /* A resume continues the same answer: the hook goes on from the bytes it had, nothing restarts. */
+    assert_int_equal(F.chunk_restarts, 0);
+    assert_false(F.prefix_shrank);
+    assert_int_equal(F.prefix_len, whole_len);
     /* Bytes moved: the whole table once, plus nothing twice. */
     assert_int_equal(F.stats.bytes, whole_len);
     free(whole);
@@ -205,7 +241,7 @@ static void table_grows_during_cut_starts_over(void **state)
     assert_int_equal(c3_getdata_build(&b, &q), 0);
     F.done = false;
     int e;
-    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
+    struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .chunk = on_chunk };
     F.x = c3_xfer_get(F.s, C3_CMD_GET_DATA, b.p, b.len, &o, on_done, NULL, &e);
     c3_buf_free(&b);
     bool burst = false;
@@ -222,6 +258,11 @@ static void table_grows_during_cut_starts_over(void **state)
     assert_true(burst);
     assert_int_equal(F.stats.resumes, 0);
     assert_int_equal(F.stats.restarts, 1);
+    /* The hook was told that the bytes it had belong to an abandoned answer, then saw the new one whole. */
+    assert_int_equal(F.chunk_restarts, 1);
+    assert_false(F.prefix_shrank);
+    assert_int_equal(F.prefix_len, F.len);
+    assert_memory_equal(F.prefix, F.data, F.len);
     struct c3_data_reader rd;
     assert_int_equal(c3_data_reader_init(&rd, F.data, F.len), 0);
     struct c3_data_value v[4];

@@ -440,6 +440,17 @@ static void numbers(void **state)
     assert_int_equal(ctl_parse_uint("9223372036854775808", 0, INT64_MAX, &v, e, sizeof e), -1);
 }
 
+static void timeout_given_or_the_commands_own(void **state)
+{
+    (void)state;
+    ok("status", "status");
+    assert_int_equal(ctl_timeout(&call.g, 600000), 600000);
+    ok("--timeout 1500 status", "status");
+    assert_int_equal(ctl_timeout(&call.g, 600000), 1500);
+    ok("status --timeout 7", "status");
+    assert_int_equal(ctl_timeout(&call.g, 2000), 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +463,7 @@ int main(void)
         cmocka_unit_test(samples_parse_to_their_row),
         cmocka_unit_test(help_is_scoped),
         cmocka_unit_test(numbers),
+        cmocka_unit_test(timeout_given_or_the_commands_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,11 +64,56 @@ static void bytes_stay_and_len_bounds(void **state)
     assert_int_equal(pos, 9);
 }
 
+/* Collects the pieces of text ended by seps into out as "[piece]" each. */
+static void walk_sep(const char *text, size_t len, const char *seps, size_t nseps, char *out, size_t cap)
+{
+    size_t pos = 0, o = 0, l;
+    const char *p;
+    out[0] = '\0';
+    while (textline_next_sep(text, len, &pos, seps, nseps, &p, &l)) {
+        assert_true(o + l + 3 <= cap);
+        assert_true(p >= text && p + l <= text + len);
+        out[o++] = '[';
+        memcpy(out + o, p, l);
+        o += l;
+        out[o++] = ']';
+        out[o] = '\0';
+    }
+    assert_int_equal(pos, len);
+}
+
+static void splits_at_any_separator(void **state)
+{
+    (void)state;
+    char out[128];
+    walk_sep("a,b,,c", 6, ",", 1, out, sizeof out);
+    assert_string_equal(out, "[a][b][][c]");
+    walk_sep("a,b,", 4, ",", 1, out, sizeof out);
+    assert_string_equal(out, "[a][b]"); /* a separator at the end: no empty last piece */
+    walk_sep(",", 1, ",", 1, out, sizeof out);
+    assert_string_equal(out, "[]");
+    walk_sep("", 0, ",", 1, out, sizeof out);
+    assert_string_equal(out, "");
+    /* a panel's text: records end at CR, LF or NUL, each one separator */
+    const char panel[] = { 'a', '\r', '\n', 'b', '\0', 'c', 'd', '\n', 'e' };
+    walk_sep(panel, sizeof panel, "\r\n\0", 3, out, sizeof out);
+    assert_string_equal(out, "[a][][b][cd][e]");
+    /* a NUL inside a piece stays when it is not a separator */
+    size_t pos = 0, l;
+    const char *p;
+    assert_true(textline_next_sep(panel, sizeof panel, &pos, "\n", 1, &p, &l));
+    assert_int_equal(l, 2);
+    assert_true(textline_next_sep(panel, sizeof panel, &pos, "\n", 1, &p, &l));
+    assert_int_equal(l, 4);
+    assert_memory_equal(p, "b\0cd", 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(splits_at_newlines),
         cmocka_unit_test(bytes_stay_and_len_bounds),
+        cmocka_unit_test(splits_at_any_separator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
