@@ -251,13 +251,6 @@ static bool same_shape(const struct site *a, const struct site *b)
     return true;
 }
 
-#define SWAP(x, y)                                                                                                     \
-    do {                                                                                                               \
-        __typeof__(x) t_ = (x);                                                                                        \
-        (x) = (y);                                                                                                     \
-        (y) = t_;                                                                                                      \
-    } while (0)
-
 /* Same shape: copy the new state into the mirror the front end holds, telling it what changed. */
 static void update_in_place(struct site *m, struct site *n)
 {
@@ -270,8 +263,8 @@ static void update_in_place(struct site *m, struct site *n)
         m->buses[i] = n->buses[i];
         m->buses[i].slaves = keep;
     }
-    SWAP(m->emergency, n->emergency);
-    SWAP(m->ui, n->ui);
+    SITE_SWAP(m->emergency, n->emergency);
+    SITE_SWAP(m->ui, n->ui);
     m->journal = n->journal;
     for (size_t i = 0; i < m->n_devices; i++) {
         struct site_device *a = &m->devices[i], *b = &n->devices[i];
@@ -303,11 +296,11 @@ static void update_in_place(struct site *m, struct site *n)
 static void take_over(struct site *old, struct site *n)
 {
     n->loop = old->loop;
-    SWAP(n->events, old->events);
+    SITE_SWAP(n->events, old->events);
     n->on_change = old->on_change;
     n->on_change_arg = old->on_change_arg;
-    SWAP(n->n_listeners, old->n_listeners);
-    SWAP(n->listeners, old->listeners);
+    SITE_SWAP(n->n_listeners, old->n_listeners);
+    SITE_SWAP(n->listeners, old->listeners);
 }
 
 static void apply_snapshot(struct remote *r, const json_t *m)

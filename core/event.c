@@ -295,18 +295,10 @@ static int store_and_deliver(struct event_bus *bus, struct event *evs, size_t n)
 
 static int queue_push(struct event_bus *bus, const struct event *ev)
 {
-    if (bus->q_len == bus->q_cap) {
-        size_t cap = bus->q_cap ? bus->q_cap * 2 : 8;
-        struct event *q = malloc(cap * sizeof *q);
-        if (!q)
-            return -1;
-        for (size_t i = 0; i < bus->q_len; i++)
-            q[i] = bus->queue[(bus->q_head + i) % bus->q_cap];
-        free(bus->queue);
-        bus->queue = q;
-        bus->q_cap = cap;
-        bus->q_head = 0;
-    }
+    struct event *q = grow_ring(bus->queue, bus->q_len, &bus->q_head, &bus->q_cap, sizeof *q, 8);
+    if (!q)
+        return -1;
+    bus->queue = q;
     bus->queue[(bus->q_head + bus->q_len) % bus->q_cap] = *ev;
     bus->q_len++;
     return 0;

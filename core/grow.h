@@ -1,5 +1,5 @@
-/* grow: the one growth rule of the project's arrays: room for one more item, doubling when full (the first
- * allocation holds `first` items), with the size checked against overflow. */
+/* grow: the one growth rule of the project's arrays and ring queues: room for one more item, doubling when full
+ * (the first allocation holds `first` items), with the size checked against overflow. */
 #ifndef PORTIER_GROW_H
 #define PORTIER_GROW_H
 
@@ -9,5 +9,10 @@
  * to twice *cap (or first when *cap is 0) with *cap updated. NULL when out of memory or the size would
  * overflow: items is then unchanged and still the caller's, and so is *cap. */
 void *grow_array(void *items, size_t n, size_t *cap, size_t size, size_t first);
+
+/* The same rule for a ring (a queue read at *head, wrapping at *cap) holding n items: ring when n < *cap;
+ * otherwise a new array of twice *cap (or first) holding the n items in order from index 0, *head 0 and *cap
+ * updated, and ring freed. NULL when out of memory or the size would overflow: ring, *head and *cap unchanged. */
+void *grow_ring(void *ring, size_t n, size_t *head, size_t *cap, size_t size, size_t first);
 
 #endif

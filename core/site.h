@@ -281,4 +281,13 @@ void site_changed(struct site *site, int device, int output);
 int site_listen(struct site *site, site_change_fn fn, void *arg);
 void site_unlisten(struct site *site, site_change_fn fn, void *arg);
 
+/* Exchanges two fields of one type between two sites, where one takes over parts of the other (a reload, a
+ * client's mirror brought up to date); what it gives up is freed with the other site. */
+#define SITE_SWAP(x, y)                                                                                                \
+    do {                                                                                                               \
+        __typeof__(x) site_swap_ = (x);                                                                                \
+        (x) = (y);                                                                                                     \
+        (y) = site_swap_;                                                                                              \
+    } while (0)
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "core/action.h"
 #include "core/durable.h"
+#include "core/grow.h"
 #include "daemon/mqtt_ha.h"
 #include "daemon/mqtt_json.h"
 #include "daemon/mqtt_priv.h"
@@ -648,21 +649,13 @@ static void on_event(const struct event *ev, void *arg)
                 b->journal_mode = true;
                 b->q_len = 0;
             } else {
-                if (b->q_len == b->q_cap) {
-                    size_t cap = b->q_cap ? b->q_cap * 2 : 64;
-                    struct event *q = malloc(cap * sizeof *q);
-                    if (!q) {
-                        b->journal_mode = true;
-                        b->q_len = 0;
-                        goto side;
-                    }
-                    for (size_t i = 0; i < b->q_len; i++)
-                        q[i] = b->queue[(b->q_head + i) % b->q_cap];
-                    free(b->queue);
-                    b->queue = q;
-                    b->q_cap = cap;
-                    b->q_head = 0;
+                struct event *q = grow_ring(b->queue, b->q_len, &b->q_head, &b->q_cap, sizeof *q, 64);
+                if (!q) {
+                    b->journal_mode = true;
+                    b->q_len = 0;
+                    goto side;
                 }
+                b->queue = q;
                 b->queue[(b->q_head + b->q_len) % b->q_cap] = *ev;
                 b->q_len++;
                 b->tail_id = ev->id;

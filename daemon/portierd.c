@@ -250,13 +250,6 @@ static bool same_devices(const struct site *a, const struct site *b)
     return true;
 }
 
-#define SWAP(a, b)                                                                                                     \
-    do {                                                                                                               \
-        __typeof__(a) tmp_ = (a);                                                                                      \
-        (a) = (b);                                                                                                     \
-        (b) = tmp_;                                                                                                    \
-    } while (0)
-
 static struct site *pending_site;
 static loop_timer_t reload_timer;
 
@@ -303,12 +296,12 @@ static void apply_reload(loop_t *loop, void *arg)
         dispatch_notice(d, "warning", "the journal path changed to %s: that takes a restart of portierd", n->journal.path);
     if (same_devices(old, n)) {
         /* Same panels and buses: keep every connection (a reconnect would cost a C3 panel its event ring). */
-        SWAP(old->n_roles, n->n_roles);
-        SWAP(old->roles, n->roles);
-        SWAP(old->default_role, n->default_role);
-        SWAP(old->emergency, n->emergency);
-        SWAP(old->ui, n->ui);
-        SWAP(old->mqtt, n->mqtt);
+        SITE_SWAP(old->n_roles, n->n_roles);
+        SITE_SWAP(old->roles, n->roles);
+        SITE_SWAP(old->default_role, n->default_role);
+        SITE_SWAP(old->emergency, n->emergency);
+        SITE_SWAP(old->ui, n->ui);
+        SITE_SWAP(old->mqtt, n->mqtt);
         memcpy(old->name, n->name, sizeof old->name);
         old->journal.retention_days = n->journal.retention_days;
         old->journal.retention_rows = n->journal.retention_rows;

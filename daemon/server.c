@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/event.h"
+#include "core/grow.h"
 #include "core/xport.h"
 
 #define READ_CHUNK 65536
@@ -182,18 +183,10 @@ static void free_graveyard(struct server *s)
 
 static int queue_push(struct client *c, struct msg *m, int64_t req_id, bool final, int64_t event_id)
 {
-    if (c->q_len == c->q_cap) {
-        size_t cap = c->q_cap ? c->q_cap * 2 : 64;
-        struct qent *q = malloc(cap * sizeof *q);
-        if (!q)
-            return -1;
-        for (size_t i = 0; i < c->q_len; i++)
-            q[i] = c->q[(c->q_head + i) % c->q_cap];
-        free(c->q);
-        c->q = q;
-        c->q_cap = cap;
-        c->q_head = 0;
-    }
+    struct qent *q = grow_ring(c->q, c->q_len, &c->q_head, &c->q_cap, sizeof *q, 64);
+    if (!q)
+        return -1;
+    c->q = q;
     m->refs++;
     c->q[(c->q_head + c->q_len) % c->q_cap] = (struct qent){ m, req_id, event_id, final };
     c->q_len++;

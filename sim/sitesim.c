@@ -32,14 +32,19 @@ enum child_kind { CHILD_C3, CHILD_NIX1 };
 
 struct sitesim;
 
+/* A line read a chunk at a time: the bytes up to LF (the rest of a longer line dropped). */
+struct linebuf {
+    char s[LINE_MAX_LEN];
+    size_t len;
+};
+
 struct child {
     struct sitesim *ss;
     enum child_kind kind;
     char label[160];           /* "panels \"A\", \"B\"" / "bus \"Bus 1\"" for messages */
     pid_t pid;                 /* 0 = not running (never started or reaped) */
     int in_fd, out_fd;         /* its stdin (we write) and stdout (we read) */
-    char line[LINE_MAX_LEN];
-    size_t len;
+    struct linebuf out;        /* its stdout, line by line */
     bool ready;
     int status;                /* wait status once reaped */
     bool reaped;
@@ -69,8 +74,7 @@ struct sitesim {
     size_t n_children;
     bool failed;               /* a child died or could not start */
     bool all_ready;
-    char in[LINE_MAX_LEN];
-    size_t in_len;
+    struct linebuf in;         /* the control lines on stdin */
     bool stdin_closed;         /* EOF seen: no longer watched */
 };
 
@@ -137,6 +141,19 @@ static int make_dir(const char *path)
 
 static void child_line(struct child *c, const char *line);
 
+/* Takes one byte read into b: the line (NUL-terminated, b emptied for the next one) when it is the LF, else NULL. */
+static char *linebuf_take(struct linebuf *b, char ch)
+{
+    if (ch != '\n') {
+        if (b->len < sizeof b->s - 1)
+            b->s[b->len++] = ch;
+        return NULL;
+    }
+    b->s[b->len] = '\0';
+    b->len = 0;
+    return b->s;
+}
+
 static void child_out_cb(loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
@@ -154,14 +171,9 @@ static void child_out_cb(loop_t *loop, int fd, unsigned events, void *arg)
         return;
     }
     for (ssize_t i = 0; i < r; i++) {
-        if (buf[i] != '\n') {
-            if (c->len < sizeof c->line - 1)
-                c->line[c->len++] = buf[i];
-            continue;
-        }
-        c->line[c->len] = '\0';
-        c->len = 0;
-        child_line(c, c->line);
+        const char *line = linebuf_take(&c->out, buf[i]);
+        if (line)
+            child_line(c, line);
     }
 }
 
@@ -186,7 +198,7 @@ static void child_close_fds(struct child *c)
         close(c->in_fd);
         c->in_fd = -1;
     }
-    c->len = 0;
+    c->out.len = 0;
 }
 
 static int child_spawn(struct child *c)
@@ -287,7 +299,7 @@ static int child_spawn(struct child *c)
     c->ready = false;
     c->in_fd = in[1];
     c->out_fd = out[0];
-    c->len = 0;
+    c->out.len = 0;
     c->attempts++;
     set_nonblock(c->in_fd);
     set_nonblock(c->out_fd);
@@ -644,14 +656,9 @@ static void stdin_cb(loop_t *loop, int fd, unsigned events, void *arg)
         return;
     }
     for (ssize_t i = 0; i < r; i++) {
-        if (buf[i] != '\n') {
-            if (ss->in_len < sizeof ss->in - 1)
-                ss->in[ss->in_len++] = buf[i];
-            continue;
-        }
-        ss->in[ss->in_len] = '\0';
-        ss->in_len = 0;
-        control_line(ss, ss->in);
+        char *line = linebuf_take(&ss->in, buf[i]);
+        if (line)
+            control_line(ss, line);
     }
 }
 

@@ -559,6 +559,15 @@ void console_fill(struct console *c, int y, int x, int w, attr_t attr)
     attrset(A_NORMAL);
 }
 
+void console_list_heading(struct console *c, struct pane *p, int y, int x, int w, int h, const char *title,
+                          const char *columns)
+{
+    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
+    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
+    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE), columns);
+    p->height = h - 2;
+}
+
 /* Print at most w display cells (UTF-8 aware; control bytes shown as '?'). */
 void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s)
 {

@@ -203,6 +203,10 @@ const char *console_event_rest(const struct event *ev);
 /* Clip-print helpers: print at most w cells of s at (y, x) with attr. */
 void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s);
 void console_fill(struct console *c, int y, int x, int w, attr_t attr);
+/* The heading of a list pane drawn in h rows from (y, x): its title on the first row, the column names on the
+ * second (a title bar across w); p->height, the rows left to the list, is set. */
+void console_list_heading(struct console *c, struct pane *p, int y, int x, int w, int h, const char *title,
+                          const char *columns);
 
 /* Panes (tui/pane_*.c). */
 struct pane *pane_events_new(struct console *c, bool ibutton);

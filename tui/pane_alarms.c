@@ -58,11 +58,7 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     char title[160];
     snprintf(title, sizeof title, "Alarms waiting for acknowledgement  %zu%s", c->n_alarms,
              c->bell_muted ? "  (bell muted)" : "");
-    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
-    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
-                "First    Last     Count Device       Door             Alarm");
-    p->height = h - 2;
+    console_list_heading(c, p, y, x, w, h, title, "First    Last     Count Device       Door             Alarm");
     listview_fix(&p->lv, c->n_alarms, p->height);
     if (!c->n_alarms) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_OK), "No alarm waiting.");

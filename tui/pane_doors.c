@@ -38,15 +38,12 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     struct site *s = c->site;
     char title[128];
     snprintf(title, sizeof title, "Doors, aux outputs and probes  %zu", s->n_outputs);
-    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
-    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
     bool wide = w >= 110;
     int nw = wide ? 20 : 18, dw = wide ? 14 : 10;
     char head[200];
     snprintf(head, sizeof head, "%-*s %-5s %-*s %-1s %-7s %-8s %s", nw, "Name", "Type", dw, "Device", "#", "Sensor",
              "Lock", wide ? "Flags                    Last action" : "Flags, last action");
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE), head);
-    p->height = h - 2;
+    console_list_heading(c, p, y, x, w, h, title, head);
     listview_fix(&p->lv, s->n_outputs, p->height);
     if (s->n_outputs == 0) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "The configuration has no doors.");

@@ -170,15 +170,12 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     size_t count = count_matches(c, p);
     snprintf(title, sizeof title, "%s  %zu shown%s%s%s", pv->ibutton ? "iButton events (NiX1)" : "Live events",
              count, fd[0] ? "  filter: " : "", fd, p->lv.sel ? "  (paused: g = newest)" : "");
-    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
-    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
     char head[256];
     if (pv->ibutton)
         ibutton_header(w, head, sizeof head);
     else
         live_header(w, head, sizeof head);
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE), head);
-    p->height = h - 2;
+    console_list_heading(c, p, y, x, w, h, title, head);
     listview_fix(&p->lv, count, p->height);
     if (count == 0) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM),

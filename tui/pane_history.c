@@ -168,12 +168,10 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     snprintf(title, sizeof title, "History: %s  %zu%s row(s)%s%s%s", hs->audit ? "operator audit trail" : "journal",
              hs->n, hs->more ? "+" : "", fd[0] ? "  filter: " : "", fd,
              jh.history_readonly ? "  (read-only: the journal cannot be written)" : "");
-    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
-    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
-                hs->audit ? "Time                User         Role       Action          Target           Result   Detail"
-                          : "Time                Sev  Device       Door             Event / text");
-    p->height = h - 2;
+    console_list_heading(
+        c, p, y, x, w, h, title,
+        hs->audit ? "Time                User         Role       Action          Target           Result   Detail"
+                  : "Time                Sev  Device       Door             Event / text");
     listview_fix(&p->lv, hs->n, p->height);
     if (hs->error[0]) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_ALARM), hs->error);

@@ -242,11 +242,8 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     }
     char title[96];
     snprintf(title, sizeof title, "NiX1 slaves  %zu on %zu bus(es)", sp->n, c->site->n_buses);
-    console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
-    console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
-    console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
-                "Slave        Address          Bus      Link       Probes: door (unit)");
-    p->height = h - 2;
+    console_list_heading(c, p, y, x, w, h, title,
+                         "Slave        Address          Bus      Link       Probes: door (unit)");
     listview_fix(&p->lv, sp->n, p->height);
     if (!sp->n) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "The configuration has no NiX1 bus.");

@@ -120,6 +120,8 @@ static void held_settle(struct c3_catchup *cc)
 
 static void held_release(struct c3_catchup *cc, bool all)
 {
+    if (!cc->held_n)
+        return;
     size_t i = 0;
     for (; i < cc->held_n; i++) {
         struct held *h = &cc->held[i];

@@ -42,8 +42,57 @@ static void overflow_leaves_the_array(void **state)
     assert_int_equal(cap2, SIZE_MAX / 16);
     size_t cap3 = 0;
     assert_null(grow_array(v, 0, &cap3, 0, 4)); /* no item size */
-    v[7] = 'x';                                 /* still the caller's */
+    size_t rcap = SIZE_MAX / 16, head = 5;
+    assert_null(grow_ring(v, rcap, &head, &rcap, 16, 4)); /* a ring alike: nothing moved */
+    assert_int_equal(rcap, SIZE_MAX / 16);
+    assert_int_equal(head, 5);
+    v[7] = 'x'; /* still the caller's */
     free(v);
+}
+
+/* Pushes v at the ring's tail (growing it by grow_ring), returning the ring. */
+static int *push(int *ring, size_t *head, size_t *n, size_t *cap, int v)
+{
+    int *g = grow_ring(ring, *n, head, cap, sizeof *g, 4);
+    assert_non_null(g);
+    g[(*head + *n) % *cap] = v;
+    (*n)++;
+    return g;
+}
+
+static int pop(const int *ring, size_t *head, size_t *n, size_t cap)
+{
+    assert_true(*n > 0);
+    int v = ring[*head];
+    *head = (*head + 1) % cap;
+    (*n)--;
+    return v;
+}
+
+static void ring_keeps_its_order_across_growth(void **state)
+{
+    (void)state;
+    int *r = NULL;
+    size_t head = 0, n = 0, cap = 0;
+    int next_in = 0, next_out = 0;
+    /* wrap the ring at every capacity before it grows: three in, two out */
+    while (cap < 256) {
+        for (int k = 0; k < 3; k++)
+            r = push(r, &head, &n, &cap, next_in++);
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(pop(r, &head, &n, cap), next_out++);
+    }
+    assert_int_equal(cap, 256); /* 4, 8, ..., 256 */
+    while (n)
+        assert_int_equal(pop(r, &head, &n, cap), next_out++);
+    assert_int_equal(next_out, next_in);
+    /* room left: the same ring, head kept */
+    int *same = r;
+    size_t h = head;
+    r = push(r, &head, &n, &cap, 7);
+    assert_ptr_equal(r, same);
+    assert_int_equal(head, h);
+    free(r);
 }
 
 int main(void)
@@ -51,6 +100,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(doubles_from_first),
         cmocka_unit_test(overflow_leaves_the_array),
+        cmocka_unit_test(ring_keeps_its_order_across_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
