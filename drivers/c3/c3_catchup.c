@@ -135,8 +135,7 @@ static void held_release(struct c3_catchup *cc, bool all)
             c3_catchup_key(&ev, &h->t, 0);
         report(cc, &ev);
     }
-    if (i) /* nothing held yet: held is NULL, and memmove must not get it */
-        memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
+    memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
     cc->held_n -= i;
 }
 
