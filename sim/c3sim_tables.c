@@ -624,6 +624,7 @@ bool c3sim_tables_command(struct c3sim_tables *t, uint8_t cmd, const uint8_t *p,
             reply_ok(r); /* firmware: an unknown table answers nothing */
         else
             reply_u32(r, (uint32_t)n);
+        t->counts_served += len >= 1 && p[0] == C3_TABLE_TRANSACTION;
         return true;
     }
     case C3_CMD_GET_DATA_OK:

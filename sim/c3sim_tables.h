@@ -48,6 +48,7 @@ struct c3sim_tables {
     uint8_t big_cmd;                  /* HASH_DATA: what a client upload is for (7 set, 9 delete) */
     uint32_t package;                 /* MaxLen: largest reply; chunks are package - 12 */
     uint64_t reads_served;            /* READ_DATA answers (for the cut fault) */
+    uint64_t counts_served;           /* GET_DATA_COUNT answers for the transaction table (for tests) */
 };
 
 int c3sim_tables_init(struct c3sim_tables *t, enum c3sim_layout layout, size_t txn_cap, size_t user_max);

@@ -65,6 +65,7 @@ struct c3_catchup {
         struct c3_txn *rows;   /* every row of the answer so far, in table order */
         uint8_t *recover;
         size_t n, cap, published;
+        size_t noted;          /* rows remembered for the ring's echoes */
         size_t consumed;       /* bytes of the answer whose rows are taken */
         unsigned restarts;     /* the transfer's count: a new value is an answer started over */
         int64_t taken_upto;    /* after a restart: rows up to this Index were taken from the abandoned answer */
@@ -84,7 +85,7 @@ static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.repo
  * same card at the same door again, an exit button pressed twice) looks exactly the same: the ring may have
  * lost the recovered row (a connect empties it, an overflow drops the oldest) and hold the new one instead.
  * Such a live event, and every one after it (to keep their order), is held back until a table read asked for
- * after it says which it was: a new row in that read is a new event, shown as live; none, an echo. */
+ * once the ring is drained says which it was (held_confirm); each row is journaled once either way. */
 struct held {
     struct c3_txn t;
     bool echo;          /* matched a recovered row of the read's last second */
@@ -134,6 +135,7 @@ static void held_release(struct c3_catchup *cc, bool all)
         if (h->t.index >= 0)
             c3_catchup_key(&ev, &h->t, 0);
         report(cc, &ev);
+        cc->last_seq = ev.seq; /* the position waits for it too */
     }
     memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
     cc->held_n -= i;
@@ -154,6 +156,14 @@ static bool held_confirm(struct c3_catchup *cc, const struct c3_txn *row)
     return false;
 }
 
+/* A row that confirmed a held echo may not be that event's own but a later one of the same second and content,
+ * recorded after the ring was drained and still in it: its echo must not be shown again (the held event stands
+ * for it), so it is remembered like a recovered row. */
+static void held_echo_row(struct c3_catchup *cc, const struct c3_txn *row)
+{
+    c3_live_add(&cc->recent, row);
+}
+
 /* The read under way failed: what it confirmed is undecided again (its rows are read again). */
 static void held_unconfirm(struct c3_catchup *cc)
 {
@@ -162,19 +172,18 @@ static void held_unconfirm(struct c3_catchup *cc)
             cc->held[k].confirmed = cc->held[k].this_read = false;
 }
 
-/* After a read: the held echoes its new rows confirm, then what is decided is shown, before the read's recovered
- * rows. */
+/* After a whole-table read: the held echoes its new rows confirm. */
 static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, uint8_t *recover,
                         struct c3_align_out *a)
 {
     for (size_t i = 0; i < n && cc->held_n; i++) {
         if (recover[i] && held_confirm(cc, &rows[i])) {
+            held_echo_row(cc, &rows[i]);
             recover[i] = 0;
             a->recovered--;
             a->matched++;
         }
     }
-    held_settle(cc);
 }
 
 static void schedule(struct c3_catchup *cc, uint32_t ms)
@@ -416,10 +425,12 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
 static void first_contact_done(struct c3_catchup *cc);
 static void stored_check(struct c3_catchup *cc);
 
-/* The highest Index of an answer that selected that field only (0: an empty table; UNKNOWN: unreadable). */
-static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size_t len)
+/* The highest Index of an answer that selected that field only (0: an empty table; UNKNOWN: unreadable), and
+ * how many rows it has. */
+static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size_t len, uint32_t *rows)
 {
     struct c3_data_reader rd;
+    *rows = 0;
     if (len == 0)
         return cc->first_count ? C3_CURSOR_INDEX_UNKNOWN : 0;
     if (c3_data_reader_init(&rd, data, len) < 0)
@@ -429,8 +440,11 @@ static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size
     struct c3_txn t;
     int rc;
     while ((rc = c3_data_reader_next(&rd, v, 8)) == 1)
-        if (c3_txn_decode(&rd, v, &cc->tf, &t) == 0 && t.index > max)
-            max = t.index;
+        if (c3_txn_decode(&rd, v, &cc->tf, &t) == 0) {
+            (*rows)++;
+            if (t.index > max)
+                max = t.index;
+        }
     return rc < 0 ? C3_CURSOR_INDEX_UNKNOWN : max;
 }
 
@@ -438,7 +452,7 @@ static int64_t last_index(const struct c3_catchup *cc, const uint8_t *data, size
 
 static void rd_reset(struct c3_catchup *cc, bool align)
 {
-    cc->rd.n = cc->rd.published = cc->rd.consumed = 0;
+    cc->rd.n = cc->rd.published = cc->rd.consumed = cc->rd.noted = 0;
     cc->rd.restarts = 0;
     cc->rd.taken_upto = -1;
     cc->rd.need_full = false;
@@ -491,6 +505,7 @@ static int take_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
             r = 0; /* a held live event stands for it */
             cc->rd.al.out.recovered--;
             cc->rd.al.out.matched++;
+            held_echo_row(cc, &t);
         }
         cc->rd.rows[cc->rd.n] = t;
         cc->rd.recover[cc->rd.n++] = (uint8_t)r;
@@ -500,16 +515,23 @@ static int take_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
 }
 
 /* Journal the rows taken since the last call. Rows recorded before the read but not polled yet come through the
- * ring as well: they are remembered until the ring has been drained once. */
-static void publish_taken(struct c3_catchup *cc)
+ * ring as well: they are remembered (as soon as they are taken) until the ring has been drained once. While live
+ * events are held back, recovered rows after the last one a live event stands for wait for the end of the read
+ * (all): the ring is first in, first out, so such a row was recorded after every live event polled before it,
+ * and is journaled after the held ones (held_settle between the two calls at the end). */
+static void publish_taken(struct c3_catchup *cc, bool all)
 {
-    publish_rows(cc, cc->rd.rows, cc->rd.published, cc->rd.n, cc->rd.recover);
-    for (size_t i = cc->rd.published; i < cc->rd.n; i++)
-        if (cc->rd.recover[i])
-            c3_live_add(&cc->recent, &cc->rd.rows[i]);
-    if (cc->rd.n > cc->rd.published)
+    for (; cc->rd.noted < cc->rd.n; cc->rd.noted++)
+        if (cc->rd.recover[cc->rd.noted])
+            c3_live_add(&cc->recent, &cc->rd.rows[cc->rd.noted]);
+    if (cc->rd.n)
         cc->recent_last = cc->rd.rows[cc->rd.n - 1].time; /* the read's last second so far */
-    cc->rd.published = cc->rd.n;
+    size_t upto = cc->rd.n;
+    if (!all && cc->held_n)
+        while (upto > cc->rd.published && cc->rd.recover[upto - 1])
+            upto--;
+    publish_rows(cc, cc->rd.rows, cc->rd.published, upto, cc->rd.recover);
+    cc->rd.published = upto;
 }
 
 static void on_chunk(void *arg, const uint8_t *data, size_t len, unsigned restarts)
@@ -526,7 +548,7 @@ static void on_chunk(void *arg, const uint8_t *data, size_t len, unsigned restar
     }
     if (take_rows(cc, data, len, false) < 0)
         cc->rd.need_full = true; /* out of memory: the read ends as a whole-table read */
-    publish_taken(cc);
+    publish_taken(cc, false);
 }
 
 /* Every row of a read is aligned and handed to the bus: the position moves once they are stored. */
@@ -557,8 +579,9 @@ static void read_new_done(struct c3_catchup *cc, int err, const uint8_t *data, s
         read_rows(cc, false);
         return;
     }
-    publish_taken(cc);
-    held_settle(cc); /* the live events it decided follow its recovered rows */
+    publish_taken(cc, false);
+    held_settle(cc); /* the live events it decided, between the read's recovered rows (publish_taken) */
+    publish_taken(cc, true);
     struct c3_align_out a;
     c3_aligner_end(&cc->rd.al, &cc->live, cc->rd.rows, cc->rd.n, &a);
     read_done(cc, &a);
@@ -575,7 +598,9 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
     struct c3_align_out a;
     c3_catchup_align(&cc->cur, &cc->live, cc->rd.rows, cc->rd.n, true, cc->rd.recover, &a);
     if (cc->first_read) {
-        /* First contact by time: every row is history; the position is the last one. */
+        /* First contact by time: every row is history; the position is the last one (so the rows not read
+         * are these). */
+        cc->first_count = (uint32_t)cc->rd.n;
         cc->first_read = false;
         cc->cur = cc->rd.n ? a.next
                            : (struct c3_cursor){ .valid = true, .index = C3_CURSOR_INDEX_NONE, .time = cc->panel_now };
@@ -583,7 +608,9 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
         return;
     }
     held_decide(cc, cc->rd.rows, cc->rd.n, cc->rd.recover, &a);
-    publish_taken(cc);
+    publish_taken(cc, false);
+    held_settle(cc);
+    publish_taken(cc, true);
     read_done(cc, &a);
 }
 
@@ -688,7 +715,13 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
         return;
     }
     case STEP_LAST_INDEX: {
-        cc->first_index = err ? C3_CURSOR_INDEX_UNKNOWN : last_index(cc, data, len);
+        uint32_t rows = 0;
+        cc->first_index = err ? C3_CURSOR_INDEX_UNKNOWN : last_index(cc, data, len, &rows);
+        /* The rows not read are the ones up to the position: those of this answer (the count asked for before
+         * left out what the panel recorded since, and those rows, behind the position, would only have come
+         * through the ring, which may have dropped them before polling starts). */
+        if (cc->first_index != C3_CURSOR_INDEX_UNKNOWN)
+            cc->first_count = rows;
         /* Then the panel's read pointer goes to the end of its table: rows recorded after the read above come
          * through the next catch-up's new records. */
         cc->step = STEP_MARK_FIRST;

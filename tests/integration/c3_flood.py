@@ -13,7 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from c3sim_lib import (Panel, check_interleaved, explain, history, journal, panel_events,  # noqa: E402
                        since_first_contact, txn_text)
-from portierd_lib import Client, Daemon, cleanup, fail, links_up, ok, tmpdir  # noqa: E402
+from portierd_lib import Client, Daemon, cleanup, fail, links_up, ok, tmpdir, wait_until  # noqa: E402
 
 PANELS = 10
 RATE = 100
@@ -35,6 +35,12 @@ try:
     d = Daemon(tmp, conf, state=state)
     c = Client(d.sock)
     links_up(c, n=PANELS)
+    db = os.path.join(state, "journal.db")
+    # the flood starts once every first contact has placed its position (a link is up before that): rows from
+    # before it are then only the panels' boot rows, so the count below knows which journal events are not rows
+    # since the first contact (activity during a first contact is busy_first_contact in test_c3_catchup_site)
+    wait_until(lambda: all(any("first contact" in r["text"] for r in journal(db, "P%d" % (i + 1)))
+                           for i in range(PANELS)), 60, "every panel's first contact")
     sim.control("activity rate=%d" % RATE)
     t0 = time.monotonic()
     c.drain(SECONDS / 2)
@@ -60,7 +66,6 @@ try:
     # within many seconds on a loaded machine: wait until every ring is read and the journal holds as many events
     # since each first contact as the table had up to there, and has stopped growing (WAL: reading it while
     # portierd writes is fine)
-    db = os.path.join(state, "journal.db")
 
     def stored():
         counts = []

@@ -173,10 +173,20 @@ def explain(what, evs, want, left_out=()):
         out.append("  left out as rows from before the first contact: " + "; ".join(ev_text(e) for e in left_out))
     for kind, items in (("MISSING", missing[:5]), ("EXTRA", extra[:5])):
         for x in items:
-            at = txn_epoch(x) if kind == "MISSING" else x.get("device_time") or 0
-            out.append("  %s %s; the journal around it:" % (kind, txn_text(x) if kind == "MISSING" else ev_text(x)))
-            out += ["    " + ev_text(e) for e in evs if abs((e.get("device_time") or 0) - at) <= 1][:40]
-            out += ["    table " + txn_text(t) for t in want if abs(txn_epoch(t) - at) <= 1][:40]
+            if kind == "MISSING":
+                at, key = txn_epoch(x), (txn_epoch(x),) + key_txn(x)
+                out.append("  MISSING %s" % txn_text(x))
+            else:
+                at, key = x.get("device_time") or 0, (x.get("device_time"),) + key_ev(x)
+                out.append("  EXTRA %s" % ev_text(x))
+            # the same row: every journal event and table row with its time and content
+            out += ["    same: " + ev_text(e) for e in evs if same([(e.get("device_time"),) + key_ev(e)], [key])]
+            out += ["    same: table " + txn_text(t) for t in want if same([(txn_epoch(t),) + key_txn(t)], [key])]
+            # where it is (or would be) in the journal: the events journaled around the nearest one of that second
+            near = [i for i, e in enumerate(evs) if (e.get("device_time") or 0) == at] or \
+                   [min(range(len(evs)), key=lambda i: abs((evs[i].get("device_time") or 0) - at))] if evs else []
+            for i in sorted({j for i in near[:1] + near[-1:] for j in range(max(0, i - 4), min(len(evs), i + 5))}):
+                out.append("    journal: " + ev_text(evs[i]))
     print("\n".join(out), file=sys.stderr, flush=True)
     return missing, extra
 
