@@ -258,6 +258,16 @@ config_setting_t *conf_get_list(struct conf_ctx *c, const config_setting_t *pare
     return s;
 }
 
+config_setting_t *conf_list_group(struct conf_ctx *c, const config_setting_t *l, int i, const char *what,
+                                  const char *shape)
+{
+    config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+    if (config_setting_type(e) == CONFIG_TYPE_GROUP)
+        return e;
+    CONF_ERR(c, conf_line(e) ? conf_line(e) : conf_line(l), "each %s must be a group %s", what, shape);
+    return NULL;
+}
+
 /* ---- password files ---- */
 
 void conf_resolve_path(struct conf_ctx *c, const char *p, char *out, size_t len)

@@ -55,6 +55,10 @@ int conf_get_enum(struct conf_ctx *c, const config_setting_t *group, const char 
 /* A group member, or a list/array member (NULL when missing or of another type, reported). */
 config_setting_t *conf_get_group(struct conf_ctx *c, const config_setting_t *parent, const char *key);
 config_setting_t *conf_get_list(struct conf_ctx *c, const config_setting_t *parent, const char *key);
+/* Element i of list l when it is a group; otherwise NULL, reported as "each WHAT must be a group SHAPE" at its
+ * line (or the list's). */
+config_setting_t *conf_list_group(struct conf_ctx *c, const config_setting_t *l, int i, const char *what,
+                                  const char *shape);
 /* A path relative to the configuration file's directory. */
 void conf_resolve_path(struct conf_ctx *c, const char *p, char *out, size_t len);
 /* A password is set inline: the configuration file itself must be private. */

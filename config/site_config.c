@@ -298,12 +298,9 @@ static void load_bus(struct conf_ctx *c, const config_setting_t *g, struct site_
     if (!b->slaves)
         return;
     for (int i = 0; i < n; i++) {
-        config_setting_t *e = config_setting_get_elem(sl, (unsigned)i);
-        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-            CONF_ERR(c, conf_line(e) ? conf_line(e) : conf_line(sl), "each slave must be a group { ... }");
-            continue;
-        }
-        load_slave(c, e, &b->slaves[b->n_slaves++], addrs, devs, outs);
+        config_setting_t *e = conf_list_group(c, sl, i, "slave", "{ ... }");
+        if (e)
+            load_slave(c, e, &b->slaves[b->n_slaves++], addrs, devs, outs);
     }
 }
 
@@ -327,12 +324,9 @@ static void load_roles(struct conf_ctx *c, const config_setting_t *g, struct sit
     if (!site->roles)
         return;
     for (int i = 0; i < n; i++) {
-        config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
-        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-            CONF_ERR(c, conf_line(e) ? conf_line(e) : conf_line(l),
-                     "each role mapping must be a group { user|group = ...; role = ...; }");
+        config_setting_t *e = conf_list_group(c, l, i, "role mapping", "{ user|group = ...; role = ...; }");
+        if (!e)
             continue;
-        }
         conf_check_keys(c, e, "role mapping", map_keys);
         struct role_map *m = &site->roles[site->n_roles];
         bool hu = config_setting_get_member(e, "user") != NULL, hg = config_setting_get_member(e, "group") != NULL;
@@ -509,12 +503,9 @@ static void load_root(struct conf_ctx *c, config_t *cfg)
         int n = config_setting_length(pl);
         site->panels = calloc(n ? (size_t)n : 1, sizeof *site->panels);
         for (int i = 0; site->panels && i < n; i++) {
-            config_setting_t *e = config_setting_get_elem(pl, (unsigned)i);
-            if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-                CONF_ERR(c, conf_line(e) ? conf_line(e) : conf_line(pl), "each panel must be a group { ... }");
-                continue;
-            }
-            load_panel(c, e, &site->panels[site->n_panels++], &devs, &outs);
+            config_setting_t *e = conf_list_group(c, pl, i, "panel", "{ ... }");
+            if (e)
+                load_panel(c, e, &site->panels[site->n_panels++], &devs, &outs);
         }
     }
     config_setting_t *bl = conf_get_list(c, root, "buses");
@@ -522,12 +513,9 @@ static void load_root(struct conf_ctx *c, config_t *cfg)
         int n = config_setting_length(bl);
         site->buses = calloc(n ? (size_t)n : 1, sizeof *site->buses);
         for (int i = 0; site->buses && i < n; i++) {
-            config_setting_t *e = config_setting_get_elem(bl, (unsigned)i);
-            if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-                CONF_ERR(c, conf_line(e) ? conf_line(e) : conf_line(bl), "each bus must be a group { ... }");
-                continue;
-            }
-            load_bus(c, e, &site->buses[site->n_buses++], &devs, &outs, &addrs);
+            config_setting_t *e = conf_list_group(c, bl, i, "bus", "{ ... }");
+            if (e)
+                load_bus(c, e, &site->buses[site->n_buses++], &devs, &outs, &addrs);
         }
     }
     if (site->n_panels == 0 && site->n_buses == 0) /* about the whole file: its first line */

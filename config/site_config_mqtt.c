@@ -51,12 +51,10 @@ static void load_mqtt_roles(struct conf_ctx *c, const config_setting_t *l, struc
     if (!m->users)
         return;
     for (int i = 0; i < n; i++) {
-        config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
-        int line = conf_line(e) ? conf_line(e) : conf_line(l);
-        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-            CONF_ERR(c, line, "each mqtt role must be a group { user = \"...\"; role = \"...\"; }");
+        config_setting_t *e = conf_list_group(c, l, i, "mqtt role", "{ user = \"...\"; role = \"...\"; }");
+        if (!e)
             continue;
-        }
+        int line = conf_line(e) ? conf_line(e) : conf_line(l);
         conf_check_keys(c, e, "mqtt role", mqtt_role_keys);
         struct site_mqtt_user *u = &m->users[m->n_users];
         memset(u, 0, sizeof *u);

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "core/device.h"
 #include "core/journal.h"
+#include "core/procmark.h"
 #include "core/strbuf.h"
 
 const struct action_def action_table[ACTION_COUNT] = {
@@ -137,70 +137,6 @@ static enum device_op device_op_for(enum action_id id)
 static bool resumed_by_device(const struct run_ctx *rc, size_t device)
 {
     return rc->resume && rc->site->devices[device].emergency == SITE_EM_ACTIVE;
-}
-
-/* ---- which process an audit row belongs to ---- */
-
-#define MARK_PREFIX "running in pid "
-
-/* This process, as "running in pid N (start T, boot B)": T is its start time in clock ticks since boot, B the
- * start of the kernel's boot id, so a reused pid or a reboot is never taken for this process. */
-static void process_mark(char *buf, size_t len)
-{
-    char stat[1024] = "", boot[40] = "";
-    unsigned long long start = 0;
-    FILE *f = fopen("/proc/self/stat", "r");
-    if (f) {
-        size_t n = fread(stat, 1, sizeof stat - 1, f);
-        stat[n] = '\0';
-        fclose(f);
-        const char *p = strrchr(stat, ')'); /* after the command name, fields 3.. */
-        for (int field = 2; p && *p && field < 22; p++)
-            if (*p == ' ')
-                field++;
-        if (p)
-            start = strtoull(p, NULL, 10);
-    }
-    f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    if (f) {
-        if (!fgets(boot, sizeof boot, f))
-            boot[0] = '\0';
-        fclose(f);
-    }
-    boot[strcspn(boot, "\n")] = '\0';
-    snprintf(buf, len, MARK_PREFIX "%d (start %llu, boot %.8s)", (int)getpid(), start, boot);
-}
-
-/* Whether the process an audit row's mark names is still running (false for rows without a mark). */
-static bool process_alive(const char *detail)
-{
-    int pid;
-    unsigned long long start;
-    char boot[16];
-    if (sscanf(detail, MARK_PREFIX "%d (start %llu, boot %8[0-9a-f])", &pid, &start, boot) != 3 || pid <= 0)
-        return false;
-    char me[160], mine_boot[16] = "";
-    process_mark(me, sizeof me);
-    int mypid;
-    unsigned long long mystart;
-    if (sscanf(me, MARK_PREFIX "%d (start %llu, boot %8[0-9a-f])", &mypid, &mystart, mine_boot) != 3 ||
-        strcmp(boot, mine_boot) != 0)
-        return false;
-    if (pid == mypid)
-        return start == mystart;
-    char path[64], stat[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(stat, 1, sizeof stat - 1, f);
-    stat[n] = '\0';
-    fclose(f);
-    const char *p = strrchr(stat, ')');
-    for (int field = 2; p && *p && field < 22; p++)
-        if (*p == ' ')
-            field++;
-    return p && strtoull(p, NULL, 10) == start;
 }
 
 static void format_params(const struct action_run *run, char *buf, size_t len)
@@ -812,7 +748,7 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     if (params)
         rc->resume = id == ACTION_EMERGENCY_ON && params->resume;
     format_params(r, rec.params, sizeof rec.params);
-    process_mark(rec.detail, sizeof rec.detail); /* a restart knows whether this row's process still runs */
+    procmark_self(rec.detail, sizeof rec.detail); /* a restart knows whether this row's process still runs */
     int arc = site->journal_db ? journal_audit_begin(site->journal_db, &rec) : -1;
     struct journal_health jh = { .state = JOURNAL_UNAVAILABLE };
     if (site->journal_db)
@@ -937,7 +873,7 @@ struct dangling {
 static int collect_dangling(const struct audit_record *r, void *arg)
 {
     struct dangling *d = arg;
-    if (d->n < 64 && !process_alive(r->detail)) {
+    if (d->n < 64 && !procmark_alive(r->detail)) {
         d->id[d->n] = r->id;
         event_copy(d->action[d->n], sizeof d->action[0], r->action);
         d->n++;

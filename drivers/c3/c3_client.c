@@ -48,6 +48,9 @@ static void pjob_free(struct pjob *j)
     free(j);
 }
 
+/* The session is freed with the job's request pending: nobody is told (the owner is going away). */
+static void pjob_drop(void *arg) { pjob_free(arg); }
+
 static void pjob_finish(struct pjob *j, int err)
 {
     if (j->set) {
@@ -144,6 +147,7 @@ static int pjob_submit(struct pjob *j)
         return len;
     }
     struct c3_request_opts ro = req_opts(&j->o, j->set ? 0 : READ_RETRIES);
+    ro.drop = pjob_drop;
     long long id = c3_session_submit(j->s, j->set ? C3_CMD_SET_PARAM : C3_CMD_GET_PARAM, buf, (size_t)len, &ro,
                                      pjob_reply, j);
     free(buf);
@@ -240,6 +244,7 @@ static int submit_done(struct c3_session *s, uint8_t cmd, const void *payload, s
     d->cb = cb;
     d->arg = arg;
     struct c3_request_opts ro = req_opts(o, 0);
+    ro.drop = free;
     long long id = c3_session_submit(s, cmd, payload, len, &ro, done_reply, d);
     if (id < 0) {
         free(d);

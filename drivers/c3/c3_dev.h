@@ -16,6 +16,8 @@
 
 #define C3D_STEPS 2
 #define C3D_DRIVERTIME_DEFAULT 5u
+#define C3D_ECHOES 8                     /* a door's answered steps whose RT-log events are still to come */
+#define C3D_ECHO_MAX_US (60 * 1000000LL) /* an echo not seen by then was lost (a full ring drops the oldest) */
 
 struct c3dev;
 struct c3d_group;
@@ -66,6 +68,12 @@ struct c3d_door {
     bool alarm, open_timeout;
     bool relay_known, relay;
     unsigned drivertime;
+    /* The events the panel owes for this adapter's own answered steps (9 for output 0, 205 and 10 for normal-open
+     * on and off), oldest first, with the host time of each answer: the RT log brings them after the answer, often
+     * after later steps, so they say nothing new (c3_dev_echo_expect). */
+    uint8_t echo[C3D_ECHOES];
+    int64_t echo_us[C3D_ECHOES];
+    unsigned n_echo;
     struct c3dev *c;
 };
 
@@ -109,6 +117,9 @@ static inline struct c3dev *priv(const struct device *dev) { return dev->priv; }
 /* Publish door i's (aux i's) output state to the site. */
 void c3_dev_publish_door(struct c3dev *c, unsigned i);
 void c3_dev_publish_aux(struct c3dev *c, unsigned i);
+/* Door i's step that the panel has just answered will come back from the RT log as event type: that event is the
+ * echo of a state already applied and changes nothing (an older state would win over a newer one). */
+void c3_dev_echo_expect(struct c3dev *c, unsigned i, uint8_t type);
 /* Door i is unlocked for secs seconds from now (no event marks the end: spec §6). */
 void c3_dev_door_pulse(struct c3dev *c, unsigned i, unsigned secs);
 /* Write the state file durably now (before an emergency command goes out), or once per loop iteration at most. */

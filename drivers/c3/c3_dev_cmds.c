@@ -101,6 +101,7 @@ static void apply_step(struct c3dev *c, struct c3d_item *it, const uint8_t *p)
         unsigned i = ctl.number - 1u;
         struct c3d_door *d = &c->door[i];
         if (ctl.duration == C3_OUTPUT_CLOSE) {
+            c3_dev_echo_expect(c, i, 9);
             d->held = false;
             d->normal_open = false; /* output 0 locks and ends normal-open */
             d->open_until_us = 0;
@@ -123,6 +124,7 @@ static void apply_step(struct c3dev *c, struct c3d_item *it, const uint8_t *p)
         c3_dev_publish_door(c, i);
     } else if (ctl.op == C3_CTL_NORMAL_OPEN && ctl.number >= 1 && ctl.number <= SITE_C3_MAX_DOORS) {
         unsigned i = ctl.number - 1u;
+        c3_dev_echo_expect(c, i, ctl.enable ? 205 : 10);
         c->door[i].normal_open = ctl.enable;
         if (op == DEVICE_EMERGENCY_OFF && it->pos + 1 >= it->nsteps)
             c->door[i].emergency = c->door[i].em_pending = c->door[i].restore_pending = false;

@@ -214,6 +214,38 @@ void c3_dev_door_pulse(struct c3dev *c, unsigned i, unsigned secs)
 
 /* ---- events ---- */
 
+void c3_dev_echo_expect(struct c3dev *c, unsigned i, uint8_t type)
+{
+    struct c3d_door *d = &c->door[i];
+    if (d->n_echo == C3D_ECHOES) { /* the oldest is long lost */
+        memmove(d->echo, d->echo + 1, (C3D_ECHOES - 1) * sizeof *d->echo);
+        memmove(d->echo_us, d->echo_us + 1, (C3D_ECHOES - 1) * sizeof *d->echo_us);
+        d->n_echo--;
+    }
+    d->echo[d->n_echo] = type;
+    d->echo_us[d->n_echo++] = event_now_us();
+}
+
+/* The event is the echo of one of the door's own answered steps: take it (and the older echoes before it, lost
+ * from a full ring). An event no step of this adapter explains is someone else's (another client, the panel's own
+ * time zones) and is applied. */
+static bool echo_take(struct c3d_door *d, uint8_t type)
+{
+    int64_t now = event_now_us();
+    unsigned k = 0;
+    while (k < d->n_echo && now - d->echo_us[k] > C3D_ECHO_MAX_US)
+        k++;
+    unsigned j = k;
+    while (j < d->n_echo && d->echo[j] != type)
+        j++;
+    bool mine = j < d->n_echo;
+    unsigned drop = mine ? j + 1 : k;
+    memmove(d->echo, d->echo + drop, (d->n_echo - drop) * sizeof *d->echo);
+    memmove(d->echo_us, d->echo_us + drop, (d->n_echo - drop) * sizeof *d->echo_us);
+    d->n_echo -= drop;
+    return mine;
+}
+
 static int64_t packed_to_epoch(uint32_t packed) { return c3_catchup_epoch(packed); }
 
 static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
@@ -237,8 +269,13 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
     if (e->door >= 1 && e->door <= c->panel->doors) {
         unsigned i = e->door - 1u;
         struct c3d_door *d = &c->door[i];
-        bool changed = true;
-        switch (e->type) {
+        bool changed = true, was_held = d->held, was_no = d->normal_open;
+        /* An echo of the adapter's own step is older than what it applied since (the restore's close reports 9
+         * after its normal-open enable was answered): taken for a new state, it would end a normal-open the panel
+         * keeps, and the next emergency would remember the door as locked. */
+        if ((e->type == 9 || e->type == 10 || e->type == 205) && echo_take(d, e->type))
+            changed = false;
+        else switch (e->type) {
         case 5: case 11: case 205: d->normal_open = true; break;
         case 10: case 204: d->normal_open = false; break;
         case 9: d->held = d->normal_open = false; d->open_until_us = 0; loop_timer_disarm(c->dev->loop, &d->relock); break;
@@ -256,6 +293,8 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
         }
         if (changed)
             c3_dev_publish_door(c, i);
+        if (d->held != was_held || d->normal_open != was_no)
+            c3_dev_state_save(c); /* what a restore after a crash goes back to */
     }
     if (e->type == 7)
         for (unsigned i = 0; i < c->panel->doors; i++) {
@@ -391,6 +430,9 @@ static void sess_state(struct c3_session *s, enum c3_state st, int err, void *ar
     if (st == C3_ST_BACKOFF)
         c->failed = true;
     if (st == C3_ST_ONLINE) {
+        /* A connect resets the panel's RT-log ring (spec: disconnect, keep-alive, timeouts): no echo will come. */
+        for (unsigned i = 0; i < SITE_C3_MAX_DOORS; i++)
+            c->door[i].n_echo = 0;
         c->ever_up = true;
         c->failed = false;
         c->have_status = false;

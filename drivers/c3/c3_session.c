@@ -25,6 +25,7 @@ struct c3_req {
     long long id;
     c3_req_cb cb;
     void *arg;
+    void (*drop)(void *arg);
     loop_timer_t expire;
 };
 
@@ -241,9 +242,12 @@ static void req_finish(struct c3_session *s, struct c3_req *r, const struct c3_r
     }
     c3_req_cb cb = r->cb;
     void *arg = r->arg;
+    void (*drop)(void *) = r->drop;
     req_free(s, r);
     if (cb && !s->freeing)
         cb(s, res, arg);
+    else if (s->freeing && drop)
+        drop(arg);
 }
 
 static void req_fail(struct c3_session *s, struct c3_req *r, int err)
@@ -777,6 +781,7 @@ long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *paylo
     r->retries = o.retries;
     r->cb = cb;
     r->arg = arg;
+    r->drop = o.drop;
     r->id = ++s->next_id;
     loop_timer_init(&r->expire, on_expire, r);
     if (o.expire_ms)

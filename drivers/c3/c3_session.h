@@ -64,6 +64,8 @@ struct c3_request_opts {
     uint32_t timeout_ms; /* reply deadline after sending; 0 = the session's request_timeout_ms */
     uint8_t retries;     /* resend after a timeout or a dropped connection (only for idempotent requests) */
     uint32_t expire_ms;  /* fail with C3_S_EXPIRED if not answered this long after submission; 0 = never */
+    void (*drop)(void *arg); /* called instead of the callback when the session is freed with the request still
+                              * pending (its owner is going away): frees what arg holds; NULL = nothing to free */
 };
 
 /* Opens a fresh transport (connect in progress is fine: xport_finish_open reports completion).

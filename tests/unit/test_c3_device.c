@@ -14,9 +14,11 @@
 
 #include "config/site_config.h"
 #include "core/device.h"
+#include "drivers/c3/c3_control.h"
 #include "drivers/c3/c3_device.h"
 #include "drivers/drivers.h"
 #include "sim/c3sim_net.h"
+#include "sim/c3sim_panel.h"
 
 #include "fixture.h"
 #include "fixture_c3.h"
@@ -36,6 +38,7 @@ struct fx {
     int ev_access, ev_door, ev_link;
     struct event last_access, last_door;
     int door2_events;
+    int door1_closings;      /* event 9 ("remote closing") of door 1 from the RT log */
 };
 
 static struct fx F;
@@ -46,6 +49,8 @@ static void on_event(const struct event *ev, void *arg)
     if (ev->kind == EVENT_ACCESS) {
         F.ev_access++;
         F.last_access = *ev;
+        if (ev->door_no == 1 && ev->code == 9)
+            F.door1_closings++;
     } else if (ev->kind == EVENT_DOOR) {
         F.ev_door++;
         F.last_door = *ev;
@@ -430,6 +435,221 @@ static void test_close_ends_normal_open(void **state)
     assert_doors_as_panel();
 }
 
+/* ---- kill -9 at any moment of an emergency, for a door that was normal-open ---- */
+
+/* The state file as a kill left it (what survives a kill -9: the last durable write), -1 = no file. */
+static char kill_text[2048];
+static ssize_t kill_len;
+
+static void state_path(char *buf, size_t len)
+{
+    c3_device_state_path(F.site, F.site->devices[0].panel, buf, len);
+}
+
+/* The moment of the kill: whatever the adapter wrote durably so far is what the next process finds. */
+static void kill_now(void)
+{
+    char path[SITE_PATH_MAX];
+    state_path(path, sizeof path);
+    FILE *f = fopen(path, "r");
+    kill_len = -1;
+    if (f) {
+        kill_len = (ssize_t)fread(kill_text, 1, sizeof kill_text, f);
+        fclose(f);
+    }
+}
+
+/* The killed process is gone (its teardown's write is undone: a kill writes nothing), the panel goes on, and a
+ * new process starts from the file as the kill left it. */
+static void restart_after_kill(void)
+{
+    char path[SITE_PATH_MAX];
+    state_path(path, sizeof path);
+    device_detach_all(F.site);
+    loop_run_once(F.loop, 0);
+    site_free(F.site);
+    if (kill_len < 0) {
+        (void)unlink(path);
+    } else {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(kill_text, 1, (size_t)kill_len, f), (size_t)kill_len);
+        fclose(f);
+    }
+    open_site(false);
+}
+
+static const size_t ALL[4] = { 0, 1, 2, 3 };
+
+static const char *const BEFORE_WORD[4] = { "normal open", "held open", "closed", "closed" };
+
+static bool before_state_holds(void)
+{
+    for (int i = 0; i < 4; i++) {
+        const struct c3sim_door *p = &F.panel->door[i];
+        if (p->normal_open != (i == 0) || p->latched != (i == 1) || F.site->outputs[i].state.emergency ||
+            strcmp(site_output_state_word(&F.site->outputs[i]), BEFORE_WORD[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Door 1 normal-open, door 2 held, doors 3 and 4 locked: on the panel and in what the adapter shows (given up to
+ * 3 s to get there: a loaded machine delays the answers and the status records, never the outcome). */
+static void assert_before_state(const char *when)
+{
+    const char *const *word = BEFORE_WORD;
+    fx_run_until(F.loop, before_state_holds, 3000);
+    for (int i = 0; i < 4; i++) {
+        const struct c3sim_door *p = &F.panel->door[i];
+        if (p->normal_open != (i == 0) || p->latched != (i == 1) ||
+            strcmp(site_output_state_word(&F.site->outputs[i]), word[i]) != 0 || F.site->outputs[i].state.emergency)
+            fail_msg("%s: door %d is %s%s (adapter: %s), expected %s", when, i + 1, p->normal_open ? "normal-open " : "",
+                     p->latched ? "latched" : "not latched", site_output_state_word(&F.site->outputs[i]), word[i]);
+    }
+}
+
+/* End the emergency (restore = previous) as a restarted console does when the operator presses the key, let the
+ * RT log's events of the restore arrive, and check every door is back as it was. */
+static void restore_and_check(const char *when)
+{
+    assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, ALL, 4), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(F.cmd.res[i], DEVICE_RESULT_OK);
+    fx_run_for(F.loop, 600);
+    assert_before_state(when);
+}
+
+static void start_from_before_state(void)
+{
+    size_t d1 = 0, d2 = 1;
+    assert_int_equal(command(DEVICE_NORMAL_OPEN_ON, 0, &d1, 1), 0);
+    assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &d2, 1), 0);
+    fx_run_for(F.loop, 400);
+    assert_before_state("before the emergency");
+}
+
+static void ignore_result(void *ctx, size_t output, enum device_result result, const char *message)
+{
+    (void)ctx, (void)output, (void)result, (void)message;
+}
+
+/* Give a command without waiting for it, and let the loop turn `turns` times (each turn one answer or event at
+ * most). */
+static void command_turns(enum device_op op, int turns)
+{
+    struct device_cmd cmd = { .op = op, .outputs = ALL, .n_outputs = 4, .restore = SITE_RESTORE_PREVIOUS,
+                              .result = ignore_result };
+    char err[128];
+    assert_int_equal(F.dev->ops->command(F.dev, &cmd, err, sizeof err), 0);
+    for (int t = 0; t < turns; t++)
+        loop_run_once(F.loop, 50);
+}
+
+/* The emergency key, killed at the k-th turn of the loop after it (k = 0: before the intent is written; k = 1:
+ * right after it, before any answer; then between the unlocks, the normal-open follow-ups and their events);
+ * the next process finds what the kill left and completes the emergency if it began (the restore comes at once
+ * or after that), and the restore puts every door back: the normal-open door normal-open. Every third time the
+ * restore is killed too, at a turn of its own, and the process after that completes it. */
+static void test_emergency_killed_at_every_step(void **state)
+{
+    (void)state;
+    start_from_before_state();
+    char when[96];
+    for (int k = 0; k <= 14; k++) {
+        if (k > 0)
+            command_turns(DEVICE_EMERGENCY_ON, k - 1);
+        kill_now(); /* k = 0: the key was pressed; nothing was written or sent yet */
+        restart_after_kill();
+        snprintf(when, sizeof when, "killed at turn %d of the emergency", k);
+        if (k == 0) {
+            fx_run_for(F.loop, 300); /* the first status record */
+            assert_before_state(when);
+            continue;
+        }
+        fx_run_for(F.loop, k % 2 ? 300 : 0); /* the restarted run unlocks again what the killed one began */
+        if (k % 3 != 2) {
+            restore_and_check(when);
+            continue;
+        }
+        command_turns(DEVICE_EMERGENCY_OFF, k / 3);
+        kill_now();
+        restart_after_kill();
+        fx_run_for(F.loop, 500); /* the restore the killed run began is completed */
+        snprintf(when, sizeof when, "killed at turn %d of the emergency and turn %d of the restore", k, k / 3);
+        assert_before_state(when);
+    }
+}
+
+/* The restore of a normal-open door closes it (output 0) and then enables normal-open: the panel reports event 9
+ * and then 205, which the RT log brings after both steps were answered. The adapter must not take its own
+ * close's event 9 for an operator's close: an emergency begun, or a state written and then a kill, before the
+ * 205 arrives would remember the door as locked and a later restore would lock it. */
+static bool door1_closing_seen(void) { return F.door1_closings > 0; }
+
+/* An emergency, then its restore until the RT log has brought door 1's event 9 (and not yet its 205). */
+static void emergency_and_restore_until_event_9(void)
+{
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, ALL, 4), 0);
+    fx_run_for(F.loop, 400);
+    assert_int_equal(command(DEVICE_EMERGENCY_OFF, 0, ALL, 4), 0);
+    F.door1_closings = 0;
+    fx_run_until(F.loop, door1_closing_seen, 3000);
+    assert_true(door1_closing_seen());
+}
+
+static void test_restore_event_9_is_not_a_close(void **state)
+{
+    (void)state;
+    start_from_before_state();
+    /* 1: the emergency key again while the restore's events are still coming */
+    emergency_and_restore_until_event_9();
+    assert_true(F.site->outputs[0].state.normal_open);
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, ALL, 4), 0);
+    fx_run_for(F.loop, 400);
+    restore_and_check("an emergency begun between the restore's events 9 and 205");
+    /* 2: a state written between the two (a door held; in a console, the state write the restore's end asked
+     * for, when the loop hands it the RT log's answer first), then a kill and a new emergency after the restart */
+    emergency_and_restore_until_event_9();
+    size_t d3 = 2;
+    assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &d3, 1), 0);
+    fx_run_for(F.loop, 50);
+    kill_now();
+    restart_after_kill();
+    assert_int_equal(command(DEVICE_RELEASE, 0, &d3, 1), 0);
+    fx_run_for(F.loop, 400);
+    assert_before_state("after the restart");
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, ALL, 4), 0);
+    fx_run_for(F.loop, 400);
+    restore_and_check("a kill between the restore's events 9 and 205, then a new emergency");
+}
+
+/* A state change the adapter's own steps do not explain (another client's command, read from the RT log) is
+ * applied and remembered: a kill after it, a restart and an emergency go back to it. */
+static void test_other_clients_changes_are_kept(void **state)
+{
+    (void)state;
+    size_t d2 = 1;
+    assert_int_equal(command(DEVICE_HOLD_OPEN, 0, &d2, 1), 0);
+    uint8_t b[C3_CONTROL_LEN];
+    assert_true(c3_control_normal_open(b, 1, true) > 0); /* door 1 normal-open by another client */
+    assert_int_equal(c3sim_panel_control(F.panel, b, sizeof b), 0);
+    assert_true(c3_control_normal_open(b, 3, true) > 0); /* door 3 normal-open, then closed by another client */
+    assert_int_equal(c3sim_panel_control(F.panel, b, sizeof b), 0);
+    assert_true(c3_control_output(b, C3_OUTPUT_DOOR, 3, C3_OUTPUT_CLOSE) > 0);
+    assert_int_equal(c3sim_panel_control(F.panel, b, sizeof b), 0);
+    fx_run_for(F.loop, 600);
+    assert_string_equal(site_output_state_word(&F.site->outputs[0]), "normal open");
+    assert_string_equal(site_output_state_word(&F.site->outputs[2]), "closed");
+    kill_now();
+    restart_after_kill();
+    fx_run_for(F.loop, 300);
+    assert_before_state("after the restart");
+    assert_int_equal(command(DEVICE_EMERGENCY_ON, 0, ALL, 4), 0);
+    fx_run_for(F.loop, 400);
+    restore_and_check("an emergency after another client's normal-open enable");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +665,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_in_a_later_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_ends_normal_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_during_the_emergency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emergency_killed_at_every_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_event_9_is_not_a_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_clients_changes_are_kept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
