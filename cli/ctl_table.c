@@ -679,6 +679,10 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
             consumed++;
             if (help)
                 return CTL_PARSE_HELP;
+            if (!call->target[0]) {
+                ctl_seterr(err, "%s%s is empty", where, fam->target);
+                return CTL_PARSE_ERROR;
+            }
             char why[300];
             if (fam->check_target && fam->check_target(call->target, why, sizeof why) < 0) {
                 ctl_seterr(err, "%s%s: %s", where, fam->target, why);

@@ -37,6 +37,19 @@ try:
         links_up(c, n=1)
         return d, c
 
+    def table_still(when):
+        """Read the history through portierd until the panel's table stands still (the activity stopped, the doors
+        it opened closed: nothing more will be recorded)."""
+        last, t_end = None, time.monotonic() + 60
+        while True:
+            rc, out, err = ctl("c3", host, "events", "--history", sock=sock)
+            if rc != 0:
+                fail("events --history through portierd %s: %d %s" % (when, rc, err))
+            if out == last or time.monotonic() > t_end:
+                return
+            last = out
+            time.sleep(3.0)
+
     def down(d, c):
         c.close()
         if d.stop() != 0:
@@ -53,15 +66,7 @@ try:
     # ---- through portierd, then directly: the same output ----
     daemon, c = up()
     # read while portierd catches up, then until the table stands still (doors opened by the activity close later)
-    last, t_end = None, time.monotonic() + 60
-    while True:
-        rc, out, err = ctl("c3", host, "events", "--history", sock=sock)
-        if rc != 0:
-            fail("events --history through portierd while it catches up: %d %s" % (rc, err))
-        if out == last or time.monotonic() > t_end:
-            break
-        last = out
-        time.sleep(3.0)
+    table_still("while it catches up")
     via = {}
     for args in ((), ("--json",)):
         rc, out, err = ctl(*args, "c3", host, "events", "--history", sock=sock)
@@ -134,9 +139,10 @@ try:
     if rc != 0:
         fail("events --history during the catch-up: %d %s" % (rc, err))
     panel.control("activity rate=0")
+    table_still("after the activity")  # the doors the activity opened close later: recorded before the last start
     c.drain(1.0)
     down(daemon, c)
-    daemon, c = up()  # a start-up catch-up of nothing
+    daemon, c = up()  # a start-up catch-up of what the last session did not see (nothing, or a last door closing)
     c.drain(1.0)
     down(daemon, c)
     daemon = None

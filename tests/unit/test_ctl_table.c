@@ -345,6 +345,10 @@ static void nix1_commands_parse(void **state)
     bad("nix1 P --slave 270100000000006B general-status set 1", "is not two hex digits");
     bad("nix1 P entries --count 3", "unknown option '--count'");
     bad("nix1 P --follow entries", "unknown option '--follow'");
+    /* an empty port is no port (the shell's "" or an unset variable), never a device to open */
+    bad("nix1 \x1f --broadcast emergency on", "nix1: PORT is empty");
+    bad("nix1 \x1f status", "PORT is empty");
+    bad("c3 \x1f info", "is empty");
 }
 
 /* Every row's sample command line (--list-commands) parses back to that row: the samples tests build their
