@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, changes_as_kinds, cleanup, ctl, fail,  # noqa: E402
+from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, both_modes, cleanup, ctl, fail,  # noqa: E402
                           links_up, need_root, ok, panel_a, tmpdir, twin_up)
 
 
@@ -30,14 +30,8 @@ try:
 
 
     def both(*args, rc_want=0):
-        r1 = ctl("c3", pa, *args, sock=sock)
-        r2 = ctl("--direct", "c3", pa2, *args)
-        o1, o2 = masked(r1[1]), masked(r2[1])
-        if args[0] == "--json" and args[2] not in ("list", "export"):
-            o1, o2 = changes_as_kinds(o1), changes_as_kinds(o2)
-        if r1[0] != rc_want or r2[0] != rc_want or o1 != o2 or r1[2] != r2[2]:
-            fail("%s: through portierd %d\n%s%s\ndirect %d\n%s%s" % (args, r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]))
-        return r1
+        return both_modes(sock, pa, pa2, args, rc_want, masked,
+                          lambda a, rc: a[0] == "--json" and a[2] not in ("list", "export"))
 
     # ---- the tables: the same output as direct mode ----
     imp = os.path.join(tmp, "users.csv")

@@ -119,6 +119,19 @@ def changes_as_kinds(text):
     return [json.loads(l)["change"] if '"change"' in l else l for l in text.splitlines()]
 
 
+def both_modes(sock, pa, pa2, args, rc_want, mask, as_kinds):
+    """portierctl c3 ARGS through portierd on pa and directly on its twin pa2: the same exit status (rc_want), stdout
+    (after mask; a table change's --json as the kinds of change when as_kinds says so) and stderr. The first result."""
+    r1 = ctl("c3", pa, *args, sock=sock)
+    r2 = ctl("--direct", "c3", pa2, *args)
+    o1, o2 = mask(r1[1]), mask(r2[1])
+    if as_kinds(args, r1[0]):
+        o1, o2 = changes_as_kinds(o1), changes_as_kinds(o2)
+    if r1[0] != rc_want or r2[0] != rc_want or o1 != o2 or r1[2] != r2[2]:
+        fail("%s: through portierd %d\n%s%s\ndirect %d\n%s%s" % (args, r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]))
+    return r1
+
+
 def twin_site(tmp):
     """The same simulated site again (same configuration and seed) in tmp/twin: for a comparison with direct mode
     beside the one portierd owns."""
