@@ -537,7 +537,7 @@ static const char usage_text[] =
     "     [--transactions ROWS] [--discovery-port UDP_PORT]\n"
     "     C3 panels on 127.0.0.1:PORT..PORT+N-1 (PORT 0 with one panel: a free port, named in the\n"
     "     'listening on' line); commands on stdin and SOCKET (try 'help').\n"
-    "     Faults: delay=MS rate=KBPS split badcrc badseq garbage drop mute none";
+    "     Faults: delay=MS rate=KBPS refuse=CODE split badcrc badseq garbage drop mute none";
 
 static bool opt_num(const char *name, const char *s, long long lo, long long hi, long long *out)
 {
