@@ -753,9 +753,9 @@ static bool field_ok(struct console *c, struct cpriv *cp)
     } else if (!num_ok(cp->val[E_PIN], 1, 4294967295ull)) {
         bad = E_PIN;
         snprintf(err, sizeof err, "'%s' is not a number 1-4294967295", cp->val[E_PIN]);
-    } else if (cp->val[E_CARD][0] && !num_ok(cp->val[E_CARD], 0, 4294967295ull)) {
+    } else if (cp->val[E_CARD][0] && !num_ok(cp->val[E_CARD], 1, 4294967295ull)) {
         bad = E_CARD;
-        snprintf(err, sizeof err, "'%s' is not a number 0-4294967295 (empty: no card)", cp->val[E_CARD]);
+        snprintf(err, sizeof err, "'%s' is not a number 1-4294967295 (empty: no card)", cp->val[E_CARD]);
     } else if (strspn(cp->val[E_KEYPAD], "0123456789") != strlen(cp->val[E_KEYPAD])) {
         bad = E_KEYPAD;
         snprintf(err, sizeof err, "'%s': only digits, at most 8 (empty: none)", cp->val[E_KEYPAD]);

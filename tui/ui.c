@@ -593,19 +593,20 @@ void ui_key(struct console *c, int key)
         dialog_key(c, key);
         return;
     }
+    if (key == KEY_RESIZE)
+        return;
+    /* Below the minimum size nothing is drawn but the message: a key would change a form nobody sees */
+    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
+        if (r == REQ_QUIT && !(p->typing && printable))
+            quit_key(c);
+        return;
+    }
     if (p->key) {
         unsigned res = p->key(c, p, key);
         if (res & PANE_QUIT)
             c->quit = true;
         if (res)
             return;
-    }
-    if (key == KEY_RESIZE)
-        return;
-    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
-        if (r == REQ_QUIT)
-            quit_key(c);
-        return;
     }
     /* The pane sees its own and the list requests, and Esc (a filter or a form may want it) first. */
     if (r != REQ_NONE && (request_info(r)->scope != SCOPE_GLOBAL || r == REQ_CANCEL) && p->request) {

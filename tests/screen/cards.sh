@@ -56,7 +56,7 @@ pass "user added with doors after the check; a door and a time zone the panel la
 # a bad card: refused by the form, with the field; nothing sent (not even the check)
 keys G; keys F3; wait_text 'User editor: Panel A, 5'
 keys Down; keys C-u; keys -l 12x; keys Enter
-wait_text "Card: '12x' is not a number 0-4294967295 \(empty: no card\)\. Nothing was sent\."
+wait_text "Card: '12x' is not a number 1-4294967295 \(empty: no card\)\. Nothing was sent\."
 keys Escape; wait_text '5005 +5 +Eve'
 pass "a bad card refused by the form, with the field"
 

@@ -55,8 +55,9 @@ refused() { # FIELD-DOWNS VALUE REGEX: type VALUE into the field DOWNS rows belo
     keys C-u
     for ((i = 0; i < $1; i++)); do keys Up; done
 }
-refused 1 12x "Card: '12x' is not a number 0-4294967295 \\(empty: no card\\)\\. Nothing was sent\\."
-refused 1 99999999999 "Card: '9999999999' is not a number 0-4294967295"
+refused 1 12x "Card: '12x' is not a number 1-4294967295 \\(empty: no card\\)\\. Nothing was sent\\."
+refused 1 99999999999 "Card: '9999999999' is not a number 1-4294967295"
+refused 1 0 "Card: '0' is not a number 1-4294967295"
 keys Down; keys -l 1001; keys Up
 refused 2 12a4 "Keypad password: '12a4': only digits, at most 8"
 refused 3 2025-13-01 "Valid from: '2025-13-01' is not a date YYYY-MM-DD"
