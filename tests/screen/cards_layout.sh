@@ -48,7 +48,7 @@ pass "a user with a name the editor may not write gets another card; the name is
 keys F3; wait_text 'User editor: Panel A, 3'
 keys C-u; keys -l 'Zoë'
 wait_text 'Name: only printable ASCII characters \(the panel keeps no others\)'
-wait_text 'Name +Zo '
+wait_text 'Name +Zo *$'
 keys Enter; wait_text '~ pin=3: name Jürgen -> Zo'
 keys Escape; keys Escape; wait_text 'no change made'
 pass "a character the panel does not keep is refused as it is typed"
@@ -56,7 +56,7 @@ pass "a character the panel does not keep is refused as it is typed"
 # resizing with the editor open
 resize 120 30
 keys G; keys F3; wait_text 'User editor: Panel A, 5'
-keys Down Down Down Down Down Down; keys C-u; keys -l '1 2'
+keys Down Down Down Down Down; keys C-u; keys -l '1 2'
 resize 80 24; wait_text 'Doors \(e\.g\. 1 2\) +1 2 *$'
 wait_text 'Time zone of the doors +1'
 resize 60 16; wait_text 'at least 80x24'
