@@ -168,9 +168,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     snprintf(title, sizeof title, "History: %s  %zu%s row(s)%s%s%s", hs->audit ? "operator audit trail" : "journal",
              hs->n, hs->more ? "+" : "", fd[0] ? "  filter: " : "", fd,
              jh.history_readonly ? "  (read-only: the journal cannot be written)" : "");
-    /* the audit below 110 columns: no role (Enter shows it) and what was asked instead of the outcome's detail,
+    /* the audit below 100 columns: no role (Enter shows it) and what was asked instead of the outcome's detail,
      * so the result and what the action was about fit 80 columns */
-    bool narrow = w < 110;
+    bool narrow = w < 100;
     console_list_heading(
         c, p, y, x, w, h, title,
         !hs->audit ? "Time                Sev  Device       Door             Event / text"

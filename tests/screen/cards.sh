@@ -136,8 +136,8 @@ ROLE=guard write_live_config
 start 120x30 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 keys 7; wait_text '1001 +1 +Ann'
-keys F2; wait_text 'Not allowed for role guard'
-keys F3; wait_text 'Not allowed for role guard'
-keys F4; wait_text 'Not allowed for role guard'
+keys F2; wait_text 'Not allowed for role guard \(needs technician\): Add a user'
+keys F3; wait_text 'Not allowed for role guard \(needs technician\): Edit the user'
+keys F4; wait_text 'Not allowed for role guard \(needs technician\): Delete the user'
 keys q; wait_text 'EXITED 0'
 pass "a guard sees the users, may not change them"
