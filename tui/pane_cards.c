@@ -923,9 +923,15 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
             size_t s = p->lv.sel;
             doors_of(pn, cell(&pn->users, s, "pin"), nums, sizeof nums);
             named_doors(c, pn, nums, doors, sizeof doors);
-            snprintf(text, sizeof text, "PIN:      %s\nName:     %s\nCard:     %s\nValid:    %s .. %s\nGroup:    %s"
+            const char *from = cell(&pn->users, s, "start"), *until = cell(&pn->users, s, "end");
+            char valid[40];
+            if (from[0] || until[0])
+                snprintf(valid, sizeof valid, "%s .. %s", from[0] ? from : "", until[0] ? until : "");
+            else
+                snprintf(valid, sizeof valid, "always");
+            snprintf(text, sizeof text, "PIN:      %s\nName:     %s\nCard:     %s\nValid:    %s\nGroup:    %s"
                      "\nSuper:    %s\nDoors:    %s", cell(&pn->users, s, "pin"), cell(&pn->users, s, "name"),
-                     cell(&pn->users, s, "card"), cell(&pn->users, s, "start"), cell(&pn->users, s, "end"),
+                     cell(&pn->users, s, "card")[0] ? cell(&pn->users, s, "card") : "none", valid,
                      cell(&pn->users, s, "group"), cell(&pn->users, s, "super"), doors[0] ? doors : "none");
             console_info(c, "User", text);
         }
