@@ -320,8 +320,11 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     }
     struct cpanel *pn = &cp->pan[cp->cur];
     const char *name = c->site->devices[pn->device].name;
+    const struct site_device *dev = &c->site->devices[pn->device];
+    bool down = dev->link != LINK_UP;
     snprintf(title, sizeof title, "Cards: %s (%zu of %zu, p: next)  %zu user(s)%s", name, cp->cur + 1, cp->n,
-             pn->users.nrows, pn->loading ? "  reading..." : "");
+             pn->users.nrows, !pn->loading ? "" : down ? "  reading (panel offline: waits)"
+                                                        : "  reading...");
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
     console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
     console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
@@ -331,7 +334,8 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         if (!pn->loading && !pn->err[0] && request_allowed(REQ_CARDS_RELOAD, c->user.role, c->readonly))
             start_load(c, cp->cur, 0);
         put_wrapped(c, y + 3, x + 2, w - 2, h - 3, theme_attr(&c->th, pn->err[0] ? TH_ALARM : TH_DIM),
-                    pn->loading ? "Reading the panel's users and access rights..."
+                    pn->loading ? (down ? "Reading the panel's users and access rights: the panel is offline, the "
+                                          "read waits for it..." : "Reading the panel's users and access rights...")
                     : pn->err[0] ? pn->err : "Not read yet (F5 reads them).");
         return;
     }
@@ -388,8 +392,12 @@ static void draw_editor(struct console *c, struct cpriv *cp, int y, int x, int h
                                            "cancels"
                        : cp->ed == ED_DIFF ? "  y or Enter applies these changes, Esc goes back to the form"
                        : cp->ed == ED_DONE ? "  Enter edits again, Esc closes"
-                       : cp->ed == ED_CHECKING ? "  waiting for the panel... (Esc: back to the form)"
-                                               : "  waiting for the panel... (Esc closes; the change goes on)";
+                       : cp->ed == ED_CHECKING ? (c->site->devices[pn->device].link != LINK_UP
+                                                      ? "  the panel is offline: waiting for it (Esc: back to the form)"
+                                                      : "  waiting for the panel... (Esc: back to the form)")
+                       : c->site->devices[pn->device].link != LINK_UP
+                           ? "  the panel is offline: the change waits for it (Esc closes; it goes on)"
+                           : "  waiting for the panel... (Esc closes; the change goes on)";
     console_put(c, y + 1, x, w, theme_attr(&c->th, TH_DIM), hint);
     int row = y + 2;
     if (cp->ed == ED_FORM || cp->ed == ED_CHECKING) {

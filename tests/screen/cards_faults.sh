@@ -111,6 +111,7 @@ keys F3; wait_text 'User editor: Panel A, 1'
 keys C-u; keys -l Anna; c3 "fault mute"; wait_file 'ok fault mute' "$TMP/c3.out"
 keys Enter; wait_text 'links 0/1 up' 30
 wait_text 'checking\.\.\.'
+wait_text 'the panel is offline: waiting for it \(Esc: back to the form\)'
 keys Escape; wait_text 'Check abandoned; nothing was written\.'
 wait_text 'Name +Anna'
 keys Escape; wait_text 'no change made'
@@ -122,6 +123,7 @@ keys C-u; keys -l Anna; keys Enter; wait_text '~ pin=1: name Ann -> Anna'
 c3 "fault mute"; wait_file 'ok fault mute' "$TMP/c3.out"
 keys y; wait_text 'links 0/1 up' 30
 wait_text 'applying\.\.\.'
+wait_text 'the panel is offline: the change waits for it \(Esc closes; it goes on\)'
 keys Escape; wait_text 'User editor closed; the change goes on'
 wait_text '1001 +1 +Ann +always'
 c3 "fault none"
