@@ -49,6 +49,7 @@ struct cpriv {
     size_t nlines;
     char note[300];
     unsigned gen;                /* the job whose answers the editor shows (leaving the editor moves it on) */
+    char find[40];               /* the last search (/) */
     /* an event's details asked who a card belongs to while the panel's users were being read: answered in the
      * details when they are */
     bool asking;
@@ -904,6 +905,32 @@ static void delete_done(struct console *c, bool ok, const char *text, void *arg)
     start_job(c, cp, false, true);
 }
 
+/* Find a user: the next row after the selected one (round the list) whose card or PIN is the text, or whose
+ * name holds it (any case). The text stays for the next search (Enter again finds the next). */
+static void find_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)arg;
+    struct cpriv *cp = cpriv_of(c);
+    struct pane *p = c->panes[PANE_CARDS];
+    if (!ok || !cp || !cp->n || !text[0])
+        return;
+    snprintf(cp->find, sizeof cp->find, "%s", text);
+    const struct cpanel *pn = &cp->pan[cp->cur];
+    size_t n = pn->loaded ? pn->users.nrows : 0;
+    for (size_t k = 1; k <= n; k++) {
+        size_t r = (p->lv.sel + k) % n;
+        if (strcmp(cell(&pn->users, r, "card"), text) == 0 || strcmp(cell(&pn->users, r, "pin"), text) == 0 ||
+            strcasestr(cell(&pn->users, r, "name"), text)) {
+            p->lv.sel = r;
+            listview_fix(&p->lv, n, p->height);
+            c->dirty = true;
+            return;
+        }
+    }
+    console_message(c, TH_INFO, "No user of %s has card or PIN '%s' or a name with it",
+                    c->site->devices[pn->device].name, text);
+}
+
 static unsigned request(struct console *c, struct pane *p, enum req r)
 {
     struct cpriv *cp = p->priv;
@@ -914,6 +941,11 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         return res;
     struct cpanel *pn = cp->n ? &cp->pan[cp->cur] : NULL;
     switch (r) {
+    case REQ_SEARCH:
+        if (pn && pn->loaded)
+            console_input(c, "Find a user", "Card number, PIN or part of a name (Enter again: the next one):",
+                          cp->find, NULL, find_done, NULL);
+        return PANE_HANDLED | PANE_REDRAW;
     case REQ_CARDS_PANEL:
         if (cp->n)
             cp->cur = (cp->cur + 1) % cp->n;
