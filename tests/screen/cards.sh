@@ -32,7 +32,11 @@ c3 "swipe door=1 card=2002 pin=2"
 keys 1; wait_text '2002'
 keys g; keys Enter; wait_text 'Card of: +user 2 Bob'
 keys Escape; wait_gone 'Card of: '
-pass "an access event's details name the card's user"
+keys 3; wait_text 'Front'
+keys g; keys Enter; wait_text 'Last card: .* card 2002, '
+wait_text 'Card of: +user 2 Bob'
+keys Escape; wait_gone 'Card of: '
+pass "an access event's details and the door's details name the card's user"
 
 # add a user with two doors: checked, the changes shown, applied
 keys 7; wait_text 'Cards: Panel A'
