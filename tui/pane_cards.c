@@ -835,6 +835,8 @@ static unsigned editor_key(struct console *c, struct pane *p, int key)
     case ED_DONE:
         if (key == 27 || key == 'q')
             cp->ed = ED_NONE;
+        else if (enter && cp->pan[cp->cur].loading) /* the form starts from what the panel holds now */
+            snprintf(cp->note, sizeof cp->note, "Reading the panel back; Enter again in a moment.");
         else if (enter && find_user(&cp->pan[cp->cur], cp->val[E_PIN], &row))
             open_editor(c, cp, false, row);
         else
