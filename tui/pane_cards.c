@@ -625,7 +625,8 @@ static void step_done(const struct action_run *run, bool finished, void *arg)
             const char *what = j->deleting ? "NOT deleted" : j->step ? "the user's row was written, the doors were "
                                                                        "NOT" : "NOT saved";
             if (current) {
-                snprintf(cp->note, sizeof cp->note, "FAILED (%s): %s", what, msg[0] ? msg : action_status_name(run->status));
+                snprintf(cp->note, sizeof cp->note, "FAILED (%s): %s", what,
+                         msg[0] ? msg : action_status_name(run->status));
                 cp->ed = ED_DONE;
             } else {
                 console_message(c, TH_ALARM, "%s: user %s: %s: %s", target, j->val[E_PIN], what, msg);
