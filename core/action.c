@@ -593,8 +593,9 @@ static bool data_scope(const char *w, bool kind)
     return true;
 }
 
-/* Which rows a change names, for its audit row: "1 row: pin=7", "3 rows: pin=1 2 5", cut with "..." where it does
- * not fit; "" when the rows do not parse (the driver refuses them with the reason) or are too many to read here. */
+/* Which rows a change names and which columns it sets, for its audit row: "1 row: pin=7 [name,card]", "3 rows:
+ * pin=1 2 5 [card]", keys cut with "..." where they do not fit; "no row"; "" when the rows do not parse (the
+ * driver refuses them with the reason) or are too many to read here. Never a value but the key's. */
 static void data_rows_text(const void *data, size_t n, char *out, size_t cap)
 {
     struct csv t;
@@ -605,17 +606,28 @@ static void data_rows_text(const void *data, size_t n, char *out, size_t cap)
     if (!t.nrows) {
         snprintf(out, cap, "no row");
     } else if (t.ncols) {
+        char cols[40] = "";
+        struct strbuf cb;
+        strbuf_init(&cb, cols, sizeof cols);
+        for (size_t k = 1; k < t.ncols; k++)
+            strbuf_printf(&cb, "%s%s", k > 1 ? "," : " [", t.header[k]);
+        if (cb.truncated)
+            snprintf(cols + sizeof cols - 6, 6, "...]");
+        else if (t.ncols > 1)
+            strbuf_puts(&cb, "]");
+        size_t room = cap - strlen(cols); /* for the keys part and its NUL */
         struct strbuf sb;
-        strbuf_init(&sb, out, cap);
+        strbuf_init(&sb, out, room);
         strbuf_printf(&sb, "%zu row%s: %s=", t.nrows, t.nrows == 1 ? "" : "s", t.header[0]);
         for (size_t r = 0; r < t.nrows; r++) {
             const char *k = csv_cell(&t, r, 0);
-            if (sb.len + strlen(k) + 1 + (r + 1 < t.nrows ? 4 : 0) >= cap) {
+            if (sb.len + strlen(k) + 1 + (r + 1 < t.nrows ? 4 : 0) >= room) {
                 strbuf_puts(&sb, "...");
                 break;
             }
             strbuf_printf(&sb, "%s%s", r ? " " : "", k);
         }
+        snprintf(out + strlen(out), cap - strlen(out), "%s", cols);
     }
     csv_free(&t);
 }

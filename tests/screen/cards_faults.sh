@@ -48,7 +48,7 @@ c3 "fault none"; wait_file 'ok fault none' "$TMP/c3.out"
 # the audit at 80 columns: who, what (which user) and the result of each request
 keys 6; keys F2; wait_text 'operator audit trail'
 wait_text "^[-0-9: ]+ +$(id -un | cut -c1-8) +panel-data +failed +Panel A: users delete pin=2"
-wait_text "^[-0-9: ]+ +$(id -un | cut -c1-8) +panel-data +failed +Panel A: users set pin=1"
+wait_text "^[-0-9: ]+ +$(id -un | cut -c1-8) +panel-data +failed +Panel A: users set pin=1 \\[name\\]"
 keys F2; wait_text 'History: journal'
 keys 7; wait_text '1001 +1 +Ann'
 pass "the audit view at 80 columns says who, which user and the result"

@@ -405,9 +405,10 @@ static void test_refusals(void **state)
     assert_int_equal(o.status, ACTION_OK);
     fetch_last_audit();
     assert_string_equal(last_audit.params, "access replace pin=2 dry-run, 18 bytes of CSV, no row");
-    /* the audit names the rows a change is about by their first column (the key), never their other values */
-    static const char *const want[] = { "users set, 22 bytes of CSV, 1 row: pin=7",
-                                        "users add, 48 bytes of CSV, 3 rows: pin=1 22 333" };
+    /* the audit names the rows a change is about by their first column (the key) and the columns it sets, never
+     * their other values */
+    static const char *const want[] = { "users set, 22 bytes of CSV, 1 row: pin=7 [password]",
+                                        "users add, 48 bytes of CSV, 3 rows: pin=1 22 333 [name,password]" };
     static const char *const rows[] = { "pin,password\n7,123456\n", "pin,name,password\n1,A,1111\n22,B,2222\n"
                                         "333,C,3333\n" };
     static const char *const req[] = { "users set", "users add" };
@@ -435,7 +436,7 @@ static void test_refusals(void **state)
     fetch_last_audit();
     assert_non_null(strstr(last_audit.params, "users replace, "));
     assert_non_null(strstr(last_audit.params, " bytes of CSV, 500 rows: pin=1001 1002 1003 "));
-    assert_non_null(strstr(last_audit.params, "..."));
+    assert_non_null(strstr(last_audit.params, "... [card]"));
     assert_true(strlen(last_audit.params) < 128);
 }
 
