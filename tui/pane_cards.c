@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <curses.h>
 
@@ -274,6 +275,28 @@ static size_t nrows(const struct cpriv *cp)
     return cp->n && cp->pan[cp->cur].loaded ? cp->pan[cp->cur].users.nrows : 0;
 }
 
+/* The columns a text takes on screen (a byte that is no character takes one, as console_put shows it). */
+static int text_cols(const char *s)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int cols = 0;
+    while (*s) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            cols++;
+            s++;
+            memset(&st, 0, sizeof st);
+            continue;
+        }
+        int w = wcwidth(wc);
+        cols += w > 0 ? w : 1;
+        s += n;
+    }
+    return cols;
+}
+
 /* Text in rows of w columns from (y, x), broken at spaces, in at most maxrows rows (the last one cut); the rows
  * used. Columns are counted as characters (a UTF-8 sequence is one). */
 static int put_wrapped(struct console *c, int y, int x, int w, int maxrows, attr_t attr, const char *text)
@@ -412,7 +435,7 @@ static void draw_editor(struct console *c, struct cpriv *cp, int y, int x, int h
             console_fill(c, row, x + 27, 18, fa);
             console_put(c, row, x + 27, 18, fa, cp->val[i]);
             if (i == cp->field && !fixed)
-                console_put(c, row, x + 27 + (int)strlen(cp->val[i]) % 18, 1, fa | A_REVERSE, " ");
+                console_put(c, row, x + 27 + text_cols(cp->val[i]) % 18, 1, fa | A_REVERSE, " ");
         }
         row++;
     }
