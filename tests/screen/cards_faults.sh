@@ -13,6 +13,16 @@ for k in timezones users access; do
     "$PORTIERCTL" c3 "$T" "$k" import "$TMP/$k.csv" >/dev/null || fail "preparing the panel's $k"
 done
 users_now() { "$PORTIERCTL" c3 "$T" users export 2>&1; }
+# fault MODE: set the simulated panel's fault and wait until the simulator has taken it (its answer is new)
+fault() {
+    local before deadline=$((SECONDS + 20))
+    before=$(grep -c "^ok fault $1 " "$TMP/c3.out" || true)
+    c3 "fault $1"
+    while [ "$(grep -c "^ok fault $1 " "$TMP/c3.out" || true)" -le "$before" ]; do
+        [ $SECONDS -lt $deadline ] || fail "the simulator did not take fault $1"
+        sleep 0.1
+    done
+}
 write_live_config
 # audit rows of the editor's requests (panel-data), as "request|result", oldest first
 audit_rows() {
@@ -29,7 +39,7 @@ PY
 start 80x24 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 keys 7; wait_text '1001 +1 +Ann +always +1 \(tz 1\)'
-c3 "fault refuse=-13"; wait_file 'ok fault refuse=-13' "$TMP/c3.out"
+fault refuse=-13
 keys F3; wait_text 'User editor: Panel A, 1'
 keys C-u; keys -l Anna; keys Enter
 wait_text '~ pin=1: name Ann -> Anna'
@@ -44,7 +54,7 @@ screen_text | grep -q 'row was written' && fail "a failed delete claims a writte
 keys Escape; wait_text '2002 +2 +Bob'
 c3_status ' users=2 access=1 '
 pass "a refused delete shows the panel's code; the panel's users are as they were"
-c3 "fault none"; wait_file 'ok fault none' "$TMP/c3.out"
+fault none
 # the audit at 80 columns: who, what (which user) and the result of each request
 keys 6; keys F2; wait_text 'operator audit trail'
 wait_text "^[-0-9: ]+ +$(id -un | cut -c1-8) +panel-data +failed +Panel A: users delete pin=2"
@@ -99,34 +109,34 @@ start 80x24 env -u XDG_CONFIG_HOME "$PORTIER" --socket "$PD_SOCK"
 wait_text 'connected to portierd'
 wait_up
 keys 7; wait_text '1001 +1 +Ann +always +1 \(tz 1\)'
-c3 "fault refuse=-13"
+fault refuse=-13
 keys F3; wait_text 'User editor: Panel A, 1'
 keys C-u; keys -l Anna; keys Enter; wait_text '~ pin=1: name Ann -> Anna'
 keys y; wait_text 'FAILED \(NOT saved\): \(code -13\) writing: unknown or'
 pass "through portierd, a refused edit shows the panel's code"
-c3 "fault none"
+fault none
 keys Escape; wait_text '1001 +1 +Ann +always'
 # the panel stops answering during the check: Esc goes back to the form, nothing written
 keys F3; wait_text 'User editor: Panel A, 1'
-keys C-u; keys -l Anna; c3 "fault mute"; wait_file 'ok fault mute' "$TMP/c3.out"
+keys C-u; keys -l Anna; fault mute
 keys Enter; wait_text 'links 0/1 up' 30
 wait_text 'checking\.\.\.'
 wait_text 'the panel is offline: waiting for it \(Esc: back to the form\)'
 keys Escape; wait_text 'Check abandoned; nothing was written\.'
 wait_text 'Name +Anna'
 keys Escape; wait_text 'no change made'
-c3 "fault none"; wait_up
+fault none; wait_up
 pass "Esc leaves a check the panel does not answer"
 # ... and during the change: Esc closes the editor, the change goes on and its outcome comes as a message
 keys F3; wait_text 'User editor: Panel A, 1'
 keys C-u; keys -l Anna; keys Enter; wait_text '~ pin=1: name Ann -> Anna'
-c3 "fault mute"; wait_file 'ok fault mute' "$TMP/c3.out"
+fault mute
 keys y; wait_text 'links 0/1 up' 30
 wait_text 'applying\.\.\.'
 wait_text 'the panel is offline: the change waits for it \(Esc closes; it goes on\)'
 keys Escape; wait_text 'User editor closed; the change goes on'
 wait_text '1001 +1 +Ann +always'
-c3 "fault none"
+fault none
 wait_text 'Panel A: user 1 saved' 60
 wait_text '1001 +1 +Anna +always'
 keys q; wait_text 'EXITED 0'   # nothing left running: no question
