@@ -60,7 +60,7 @@ keys Down Down Down Down Down; keys C-u; keys -l '1 2'
 resize 80 24; wait_text 'Doors \(e\.g\. 1 2\) +1 2 *$'
 wait_text 'Time zone of the doors +1'
 resize 60 16; wait_text 'at least 80x24'
-keys -l 'xyz'; keys Escape; keys BSpace
+keys -l 'xyz'; keys Escape; keys BSpace; wait_text '5 key\(s\) ignored: only the emergency keys and quit work here'
 resize 100 30; wait_text 'User editor: Panel A, 5'
 wait_text 'Doors \(e\.g\. 1 2\) +1 2 *$'
 keys Enter; wait_text '\+ pin=5 door=1 timezone=1'
