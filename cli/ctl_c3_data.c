@@ -580,24 +580,11 @@ static void hist_count(struct hist *h)
 static void hist_line(void *arg, const json_t *txn)
 {
     struct hist *h = arg;
-    static const char *const keys[] = { "time", "door", "event", "verify", "inout", "card", "pin", "index" };
-    json_int_t n[8];
-    bool ok = json_is_object(txn);
-    for (size_t k = 0; ok && k < 8; k++) {
-        const json_t *v = json_object_get(txn, keys[k]);
-        n[k] = json_integer_value(v);
-        ok = json_is_integer(v) && (k == 7 ? n[k] >= -1 : n[k] >= 0 && n[k] <= (k == 0 || k >= 5 ? UINT32_MAX : 255));
-    }
-    if (!ok) {
+    struct c3_txn t;
+    if (c3_txn_from_json(txn, &t) < 0) {
         fprintf(stderr, "portierctl c3: portierd's answer: not an event\n");
         return;
     }
-    unsigned door = (unsigned)n[1], type = (unsigned)n[2], verify = (unsigned)n[3], inout = (unsigned)n[4];
-    struct c3_txn t = { .time = (uint32_t)n[0], .card = (uint32_t)n[5], .pin = (uint32_t)n[6], .index = n[7] };
-    t.door = (uint8_t)door;
-    t.type = (uint8_t)type;
-    t.verify = (uint8_t)verify;
-    t.inout = (uint8_t)inout;
     if (t.time >= h->since) {
         print_txn(h, &t);
         h->shown++;

@@ -279,11 +279,7 @@ static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
                 char text[160];
                 snprintf(text, sizeof text, "txn %" PRIu32 " %u %u %u %u %" PRIu32 " %" PRIu32 " %" PRId64, t.time,
                          t.door, t.type, t.verify, t.inout, t.card, t.pin, t.index);
-                rec(d, text, d->record ? json_pack("{s:{s:I,s:i,s:i,s:i,s:i,s:I,s:I,s:I}}", "txn", "time",
-                                                   (json_int_t)t.time, "door", t.door, "event", t.type, "verify",
-                                                   t.verify, "inout", t.inout, "card", (json_int_t)t.card, "pin",
-                                                   (json_int_t)t.pin, "index", (json_int_t)t.index)
-                                       : NULL);
+                rec(d, text, d->record ? json_pack("{s:o*}", "txn", c3_txn_json(&t)) : NULL);
                 shown++;
             }
         }
