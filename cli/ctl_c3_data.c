@@ -111,9 +111,9 @@ json_t *ctl_c3_summary_json(const char *what, json_t *summary)
     return o;
 }
 
-int ctl_c3_store_failed(const struct ctl_call *call, const char *file, int err, const char *msg)
+int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg)
 {
-    msg = ctl_c3_print_error("portierctl c3", file, msg);
+    msg = ctl_c3_print_error(who, file, msg);
     if (call->g.json) {
         json_t *o = json_object();
         json_object_set_new(o, "error", json_string(msg));
@@ -126,7 +126,7 @@ int ctl_c3_store_failed(const struct ctl_call *call, const char *file, int err, 
 /* A failed request: the message (and its JSON), and the exit status. */
 static int store_failed(const struct ctl_call *call, const char *file, const struct c3_store_result *r)
 {
-    return ctl_c3_store_failed(call, file, r->err, r->msg[0] ? r->msg : c3_session_strerror(r->err));
+    return ctl_c3_store_failed(call, "portierctl c3", file, r->err, r->msg[0] ? r->msg : c3_session_strerror(r->err));
 }
 
 int ctl_c3_store_exit(int err)

@@ -2,8 +2,8 @@
  * PANEL`: the same data as `portierctl c3 HOST ...`, of a configured panel, through the site's panel-data actions
  * (the caller's role is checked and the request audited; through portierd when it runs, else this process owns
  * the panel). The rows travel as CSV text, the driver's answer as lines, each with its structured form (a row, a
- * change, the summary, a refusal: doc/protocol.md), from which `portierctl c3 HOST` against portierd's panel
- * prints exactly what direct mode prints. */
+ * change, the summary, a refusal: doc/protocol.md), from which both (and `portierctl c3 HOST` against portierd's
+ * panel) print exactly what `portierctl c3 HOST` prints in direct mode, messages under their own name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,16 +175,15 @@ static int print_list(const struct ctl_call *call, const struct ctl_c3_data_row 
 }
 
 /* Where the actions go: the panel (its site name), through portierd (mode 1, at sock) or this process (mode 0);
- * as_c3: `portierctl c3 HOST` against portierd's panel, printed as that command prints in direct mode; doors: the
- * panel's door count when known (0: the configuration's). */
+ * doors: the panel's door count when known (0: the configuration's). Either family prints what `portierctl c3
+ * HOST` prints in direct mode, under its own name. */
 struct dest {
     char panel[SITE_NAME_MAX];
     char sock[SITE_PATH_MAX];
     int mode;
-    bool as_c3;
     unsigned doors;
-    const char *who;  /* the messages' prefix: "portierctl c3" (as_c3) or "portierctl" */
-    const char *name; /* the panel as the command named it: HOST (as_c3) or its site name */
+    const char *who;  /* the messages' prefix: "portierctl c3" (`c3 HOST` against portierd's panel), "portierctl" */
+    const char *name; /* the panel as the command named it: HOST, or its site name */
 };
 
 /* Run one panel-data action (directly or through portierd) and keep the driver's lines and records in l.
@@ -204,14 +203,14 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
                         : ctl_site_run_direct(call, r);
     if (mode < 0 || r->status == ACTION_DENIED || r->status == ACTION_REFUSED)
         return rc != CTL_EXIT_OK ? rc : CTL_EXIT_USAGE; /* said already (as every refusal) */
-    if (to->as_c3 && r->status == ACTION_FAILED && l->summary)
+    if (r->status == ACTION_FAILED && l->summary)
         return CTL_EXIT_OK; /* written, but read back different: printed as direct mode prints it (exit 1) */
     if (r->status != ACTION_OK && note)
         fprintf(stderr, "%s: %s\n", to->who, note);
-    if (to->as_c3 && r->status != ACTION_OK && l->error) {
+    if (r->status != ACTION_OK && l->error) {
         /* the driver's refusal or failure, said as direct mode says it */
         const char *msg = json_string_value(json_object_get(l->error, "error"));
-        return ctl_c3_store_failed(call, file, (int)json_integer_value(json_object_get(l->error, "code")),
+        return ctl_c3_store_failed(call, to->who, file, (int)json_integer_value(json_object_get(l->error, "code")),
                                    msg ? msg : l->n ? l->v[l->n - 1] : r->message);
     }
     if (r->status != ACTION_OK && l->n == 0) /* said already (the panel is not connected, ...) */
@@ -226,7 +225,7 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
         int code = 0;
         bool coded = sscanf(r->message, "(code %d)", &code) == 1;
         bool refused = coded ? code == C3_S_INVALID : strncmp(why, "line ", 5) == 0;
-        if (to->as_c3 && call->g.json) {
+        if (call->g.json) {
             /* as direct mode says it */
             json_t *o = json_pack("{s:s}", "error", msg);
             if (o && (coded || refused))
@@ -237,26 +236,6 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
                                                                                               : CTL_EXIT_DEVICE_ERROR;
     }
     return l->failed ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
-}
-
-/* A change's lines and the result (what, when not NULL, names the part: "user", "doors"). */
-static void print_change_lines(const struct ctl_call *call, const struct lines *l, const struct ctl_site_run *r,
-                               const char *what)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        if (call->g.json)
-            ctl_print_json(json_pack("{s:s}", "change", l->v[i]));
-        else
-            printf("%s\n", l->v[i]);
-    }
-    if (call->g.json) {
-        json_t *o = json_pack("{s:s,s:s}", "panel", r->target, "result", r->message);
-        if (what)
-            json_object_set_new(o, "part", json_string(what));
-        ctl_print_json(o);
-    } else {
-        printf("%s%s%s\n", what ? what : "", what ? ": " : "", r->message);
-    }
 }
 
 /* A change's answer as `portierctl c3 HOST` prints it in direct mode (what, when not NULL, names the part): each
@@ -289,14 +268,16 @@ static int print_as_c3(const struct ctl_call *call, const struct lines *l, const
     return mismatches ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
 }
 
-/* A change's answer: as the C3 family prints it (as_c3, when the driver gave its summary) or as the site does.
- * The exit status. */
-static int print_change(const struct ctl_call *call, const struct dest *to, const struct lines *l,
-                        const struct ctl_site_run *r, const char *what)
+/* A change's answer as `portierctl c3 HOST` prints it in direct mode (print_as_c3); without the driver's summary
+ * record (a daemon that sends none) its lines and the result's message as they came. The exit status. */
+static int print_change(const struct ctl_call *call, const struct lines *l, const struct ctl_site_run *r,
+                        const char *what)
 {
-    if (to->as_c3 && l->summary)
+    if (l->summary)
         return print_as_c3(call, l, r->message, what);
-    print_change_lines(call, l, r, what);
+    for (size_t i = 0; i < l->n; i++)
+        printf("%s\n", l->v[i]);
+    printf("%s%s%s\n", what ? what : "", what ? ": " : "", r->message);
     return CTL_EXIT_OK;
 }
 
@@ -391,7 +372,7 @@ static int site_doors_run(struct ctl_call *call, const struct dest *to, const st
     bool added = json_integer_value(json_object_get(l.summary, "added")) > 0;
     for (size_t i = 0; i < l.n; i++)
         added = added || strncmp(l.v[i], "+ ", 2) == 0;
-    user_rc = print_change(call, to, &l, &r, "user");
+    user_rc = print_change(call, &l, &r, "user");
     lines_free(&l);
     l = (struct lines){ 0 };
     if (dry && added) {
@@ -401,14 +382,13 @@ static int site_doors_run(struct ctl_call *call, const struct dest *to, const st
         char line[120];
         for (size_t i = 0; i < access.nrows; i++) {
             c3_doors_added_text(&access, i, line, sizeof line);
-            json_t *o = to->as_c3 ? json_pack("{s:s,s:o*}", "change", "add", "row", c3_store_row_json(&access, i))
-                                  : NULL;
+            json_t *o = json_pack("{s:s,s:o*}", "change", "add", "row", c3_store_row_json(&access, i));
             keep(&l, line, o);
             json_decref(o);
         }
-        l.summary = to->as_c3 ? c3_store_summary_json(&shown, true) : NULL;
+        l.summary = c3_store_summary_json(&shown, true);
         c3_store_summary(&shown, true, r.message, sizeof r.message);
-        rc = print_change(call, to, &l, &r, "doors");
+        rc = print_change(call, &l, &r, "doors");
         rc = user_rc != CTL_EXIT_OK ? user_rc : rc;
         goto out;
     }
@@ -419,7 +399,7 @@ static int site_doors_run(struct ctl_call *call, const struct dest *to, const st
     rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, why, &l, &r) : CTL_EXIT_UNREACHABLE;
     if (rc != CTL_EXIT_OK)
         goto out;
-    rc = print_change(call, to, &l, &r, "doors");
+    rc = print_change(call, &l, &r, "doors");
     rc = user_rc != CTL_EXIT_OK ? user_rc : rc;
 out:
     free(text);
@@ -450,7 +430,7 @@ static int request_text(struct ctl_call *call, const struct ctl_c3_data_row *row
 }
 
 /* Sends a panel-data request (a read when get, else a change with text, which it frees, as its rows) and prints the
- * answer: a read's rows as the verb's list, a change as the C3 family prints it (as_c3) or as the site does. */
+ * answer: a read's rows as the verb's list, a change as the C3 family prints it. */
 static int send_and_print(struct ctl_call *call, const struct dest *to, const struct ctl_c3_data_row *row, bool get,
                           const char *req, char *text, size_t len, const char *file)
 {
@@ -460,7 +440,7 @@ static int send_and_print(struct ctl_call *call, const struct dest *to, const st
                          &r);
     free(text);
     if (rc == CTL_EXIT_OK)
-        rc = get ? print_list(call, row, &l) : print_change(call, to, &l, &r, NULL);
+        rc = get ? print_list(call, row, &l) : print_change(call, &l, &r, NULL);
     lines_free(&l);
     return rc;
 }
@@ -516,13 +496,13 @@ static int site_table(struct ctl_call *call, const struct dest *to, const struct
         if (rc != CTL_EXIT_OK)
             return rc;
     }
-    /* through portierd only (as_c3): a change prints as direct mode prints it */
+    /* through portierd only: a change prints as direct mode prints it */
     return send_and_print(call, to, row, get, req, text, len, file);
 }
 
 int ctl_c3_site_run(struct ctl_call *call)
 {
-    struct dest to = { .as_c3 = false, .who = "portierctl" };
+    struct dest to = { .who = "portierctl" };
     snprintf(to.panel, sizeof to.panel, "%s", ctl_str(call, "PANEL", ""));
     to.name = to.panel;
     to.mode = ctl_daemon_choose(&call->g, to.sock, sizeof to.sock);
@@ -531,7 +511,7 @@ int ctl_c3_site_run(struct ctl_call *call)
 
 static void daemon_dest(const struct ctl_call *call, struct ctl_daemon_device *dp, struct dest *to)
 {
-    *to = (struct dest){ .mode = 1, .as_c3 = true, .who = "portierctl c3", .name = call->target };
+    *to = (struct dest){ .mode = 1, .who = "portierctl c3", .name = call->target };
     snprintf(to->sock, sizeof to->sock, "%s", ctl_daemon_device_socket(dp));
     snprintf(to->panel, sizeof to->panel, "%s", ctl_daemon_panel_name(dp));
 }

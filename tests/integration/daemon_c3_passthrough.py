@@ -90,6 +90,37 @@ try:
         both(*args, rc_want=rc)
     ok("%d table commands through portierd: the same exit status and output as direct mode" % len(steps))
 
+    # ---- the same through the site: `portierctl users ... PANEL` through portierd prints what `portierctl c3 HOST
+    # users ...` prints in direct mode (its messages under its own name, its own usage) ----
+    def site_form(*args, rc_want=0):
+        g = [a for a in args if a == "--json"]
+        words = [a for a in args if a != "--json"]
+        r1 = ctl(*g, *words, "Panel A", sock=sock)
+        r2 = ctl(*g, "--direct", "c3", pa2, *words)
+
+        def norm(r):
+            err = "\n".join(l for l in r[2].splitlines() if not l.startswith(("usage:", "Try ")))
+            return [masked(t.replace(pa2, "PANEL").replace("Panel A", "PANEL").replace("portierctl c3: ", "portierctl: "))
+                    for t in (r[1], err)]
+        if r1[0] != rc_want or r2[0] != rc_want or norm(r1) != norm(r2):
+            fail("%s: the site form through portierd %d\n%s%s\nc3 HOST directly %d\n%s%s" % (
+                args, r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]))
+    site_steps = [
+        (["users", "add", "30", "--card", "3030", "--name", "Sam"], 0), (["--json", "users", "add", "31", "--card", "3131"], 0),
+        (["--json", "users", "set", "30", "--name", "Samuel", "--dry-run"], 0), (["users", "set", "30", "--name", "Samuel"], 0),
+        (["users", "import", merge, "--merge", "--dry-run"], 0), (["--json", "users", "import", bad], 2),
+        (["users", "import", bad], 2), (["--json", "users", "add", "31", "--card", "1"], 2),
+        (["--json", "users", "add", "32", "--doors", "1 2", "--dry-run"], 0), (["users", "add", "32", "--doors", "1"], 0),
+        (["users", "set", "32", "--doors", "1", "--timezone", "9"], 2), (["--json", "users", "set", "32", "--doors", "7"], 2),
+        (["--json", "holidays", "add", "2027-01-01"], 0), (["timezones", "set", "1", "--wed", "08:00-09:00", "--dry-run"], 0),
+        (["--json", "access", "add", "30", "2", "1"], 0), (["--json", "users", "delete", "31"], 0), (["users", "delete", "30"], 0),
+        (["--json", "users", "list"], 0), (["users", "list", "--csv"], 0), (["users", "export"], 0), (["access", "list"], 0),
+    ]
+    for args, rc in site_steps:
+        site_form(*args, rc_want=rc)
+    ok("%d site commands by panel name through portierd: the output and exit status of `c3 HOST` in direct mode"
+       % len(site_steps))
+
     # ---- roles: a guard reads, a technician writes; every request audited ----
     rc, out, err = ctl("c3", pa, "users", "list", "--csv", sock=sock, as_user=AS_GUARD)
     if rc != 0 or "7,1234" not in out:
