@@ -89,9 +89,10 @@ struct device_cmd {
      * reports lines through step (done = total = 0): for list the CSV lines, header first; for a change the
      * difference ("+ ...", "~ ...", "- ...") and notes; an error's whole text. Then one device-wide result with
      * the summary ("3 rows", "1 added, 0 changed, ...: written and read back") or what went wrong.
-     * record (optional, same ctx as step): when given, the driver reports each line that has a structured form
-     * through record instead of step, with that form (doc/protocol.md, "Panel-data records": a row, a change,
-     * an event, a refusal), and, for a change, the summary as a record without a line before the result. */
+     * record (optional, same ctx as step): when given, the driver reports every one of those lines through record
+     * instead of step, with its structured form where it has one (doc/protocol.md, "Panel-data records": a list's
+     * fields, a row, a change, a stored event, a refusal; NULL for a note), and, for a change, the summary as a
+     * record without a line before the result. A transfer's progress (line NULL) stays with step. */
     const char *request;
     device_record_fn record;
     device_result_fn result;
