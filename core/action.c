@@ -109,6 +109,7 @@ struct run_ctx {
     char prov_dir[SITE_PATH_MAX];
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
+    void (*record)(void *arg, const char *line, const struct json_t *record);
     bool resume;               /* ACTION_EMERGENCY_ON after a restart (action_recover) */
     char data_request[128];    /* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]", "table:NAME OP ..." (the
                                 * rows are file_data) */
@@ -391,6 +392,7 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
                 .file_len = rc->file_len,
                 .step = rc->step,
                 .step_ctx = rc->step_arg,
+                .record = rc->record,
                 .request = rc->data_request,
                 .result = on_result,
                 .done = on_done,
@@ -779,6 +781,7 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     if (params) {
         rc->step = params->step;
         rc->step_arg = params->step_arg;
+        rc->record = params->record;
     }
 
     bool emergency = id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_store.h"
@@ -29,6 +30,8 @@ struct fx {
     int err;
     char msg[600], note[200];
     char *text;              /* LIST: the rows as CSV */
+    char json[2048];         /* a change: each change's JSON, then the summary's, a line each */
+    bool dry;
     size_t adds, updates, deletes, same, mismatches;
     bool written;
 };
@@ -110,6 +113,15 @@ static void on_result(void *arg, const struct c3_store_result *r)
     F.same = r->diff ? r->diff->same : 0;
     F.written = r->written;
     F.mismatches = r->mismatches;
+    F.json[0] = '\0';
+    for (size_t i = 0; r->diff && i <= r->diff->n; i++) {
+        json_t *o = i < r->diff->n ? c3_store_change_json(r, &r->diff->v[i]) : c3_store_summary_json(r, F.dry);
+        char *s = json_dumps(o, JSON_COMPACT);
+        size_t at = strlen(F.json);
+        snprintf(F.json + at, sizeof F.json - at, "%s\n", s ? s : "NULL");
+        free(s);
+        json_decref(o);
+    }
 }
 
 static int run(enum c3_store_op op, int kind, const char *table, const char *csvtext, bool dry, const char *wf,
@@ -124,6 +136,7 @@ static int run(enum c3_store_op op, int kind, const char *table, const char *csv
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
     int e;
     F.done = false;
+    F.dry = dry;
     struct c3_store *st = c3_store_run(F.s, &req, &o, on_result, NULL, &e);
     if (csvtext)
         csv_free(&rows);
@@ -270,6 +283,19 @@ static void dry_run_shows_difference(void **state)
     assert_int_equal(F.adds, 1);
     assert_int_equal(F.deletes, 1);
     assert_false(F.written);
+    /* the same as JSON (portierctl's --json, portierd's records): a change's row (a deletion's as it was), an
+     * update's row before, the summary */
+    assert_string_equal(F.json,
+        "{\"change\":\"update\",\"row\":{\"pin\":\"2\",\"card\":\"222\",\"password\":\"\",\"group\":\"3\","
+        "\"start\":\"2024-01-01\",\"end\":\"2024-12-31\",\"name\":\"Bob, Jr\",\"super\":\"1\"},\"was\":{\"pin\":\"2\","
+        "\"card\":\"\",\"password\":\"\",\"group\":\"3\",\"start\":\"2024-01-01\",\"end\":\"2024-12-31\","
+        "\"name\":\"Bob, Jr\",\"super\":\"1\"}}\n"
+        "{\"change\":\"add\",\"row\":{\"pin\":\"11\",\"card\":\"111\",\"password\":\"\",\"group\":\"0\",\"start\":\"\","
+        "\"end\":\"\",\"name\":\"Kim\",\"super\":\"0\"}}\n"
+        "{\"change\":\"delete\",\"row\":{\"pin\":\"10\",\"card\":\"99\",\"password\":\"\",\"group\":\"0\","
+        "\"start\":\"\",\"end\":\"\",\"name\":\"\",\"super\":\"0\"}}\n"
+        "{\"added\":1,\"updated\":1,\"deleted\":1,\"unchanged\":1,\"dry_run\":true,\"written\":false,"
+        "\"mismatches\":0}\n");
     assert_string_equal(list(C3_KIND_USERS, NULL), users_csv);
     roundtrip(C3_KIND_USERS, change);
 }
