@@ -166,7 +166,7 @@ static unsigned text_width(const struct c3_table_def *def, const struct c3_table
 static int encode_cell(const struct c3_row_ctx *c, const struct c3_table_def *def, const struct c3_table_field *fd,
                        const char *cell, uint8_t *out, size_t cap)
 {
-    const char *text = cell[0] || fd->type == 's' ? cell : "0";
+    const char *text = cell[0] || (fd->type != 'i' && fd->type != 'L') ? cell : "0"; /* empty bytes: none */
     int n = c3_value_from_text(fd->type, text, out, cap);
     if (n == C3_E_SYNTAX)
         return c3_row_bad(c, fd->name, "'%s' is not %s", text,
