@@ -229,6 +229,14 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
             c3_rows_check_keys(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0)
             return -2;
     }
+    if (!is_raw(st)) {
+        /* pin 007 is the user 7: the request finds the panel's row of its key (and the scope's value too) */
+        if (c3_kind_keys_canon((enum c3_kind)st->req.kind, &st->req_rows) < 0)
+            return -1;
+        char v[sizeof st->where_value];
+        c3_kind_key_canon((enum c3_kind)st->req.kind, st->where_field, st->where_value, v, sizeof v);
+        memcpy(st->where_value, v, sizeof v);
+    }
     if (op == C3_STORE_REPLACE && st->where_field[0]) {
         /* The rows replace only those whose FIELD is VALUE (one user's access rights): the others stay as the
          * panel holds them now, whatever the sender's copy said. */
@@ -356,6 +364,15 @@ static void compute(struct c3_store *st)
             finish(st, C3_S_INVALID, NULL);
             return;
         }
+        /* The changes show what the panel will hold (the export of the rows to be written: "card 0099" is 99,
+         * "loop 1" is yearly, a card of the cards kind carries its user's name), in key order. */
+        struct csv held;
+        if (c3_kind_export((enum c3_kind)st->req.kind, &st->want_raw, &held, st->msg, sizeof st->msg) < 0) {
+            finish(st, C3_S_NOMEM, NULL);
+            return;
+        }
+        csv_free(&st->full_op);
+        st->full_op = held;
     }
     const char *tk[8];
     size_t ntk = c3_table_keys(st->def, tk, 8);

@@ -385,6 +385,40 @@ static void raw_empty_fields(void **state)
     assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 3);
 }
 
+/* A number written with leading zeros is the panel's number: pin 002 is the user 2 (updated, not added as a new
+ * row that would wipe its card), and the changes show what the panel will hold (card 0222 is 222). */
+static void kind_numbers_as_the_panel_holds_them(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,group\n002,4\n", true, NULL, NULL), 0);
+    assert_int_equal(F.adds, 0);
+    assert_int_equal(F.updates, 1);
+    assert_string_equal(F.lines, "~ pin=2: group 3 -> 4\n");
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,card\n10,0099\n", false, NULL, NULL), 0);
+    assert_int_equal(F.updates + F.adds, 0); /* 99 already */
+    assert_false(F.written);
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,card,super\n0002,0222,\n", false, NULL, NULL), 0);
+    assert_string_equal(F.lines, "~ pin=2: card (none) -> 222, super 1 -> 0\n");
+    assert_int_equal(F.mismatches, 0);
+    assert_non_null(strstr(list(C3_KIND_USERS, NULL), "\n2,222,,3,2024-01-01,2024-12-31,\"Bob, Jr\",0\n"));
+    /* the same key twice in one file, once with zeros, is refused */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,group\n7,1\n07,2\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 3: pin: '7' appears again (first on line 2)"));
+    /* deleting by key and a scoped replace of one user's rights find the user too */
+    roundtrip(C3_KIND_TIMEZONES, "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n1,,08:00-17:00,,,,,,,,\n");
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n02,1,01\n", false, "pin", "002"),
+                     0);
+    assert_int_equal(F.adds, 1);
+    assert_string_equal(list(C3_KIND_ACCESS, NULL), "pin,door,timezone\n2,1,1\n");
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_USERS, NULL, "pin\n0010\n", false, NULL, NULL), 0);
+    assert_int_equal(F.deletes, 1);
+    /* a card's row shows its user's name, whatever the file says */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_CARDS, NULL, "card,pin,name\n0555,01,Zed\n", true, NULL, NULL), 0);
+    assert_string_equal(F.lines, "+ card=555 pin=1 name=Alice\n- card=1234567 pin=1 name=Alice\n");
+}
+
 static void thousands_of_users(void **state)
 {
     (void)state;
@@ -411,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(replace_one_user, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_empty_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(kind_numbers_as_the_panel_holds_them, setup, teardown),
         cmocka_unit_test_setup_teardown(thousands_of_users, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
