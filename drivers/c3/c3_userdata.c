@@ -246,7 +246,8 @@ static int sorted(enum c3_kind k, struct csv *in, struct csv *out)
     return 0;
 }
 
-/* The key columns that hold numbers (the rest of the keys are dates, already strict). */
+/* The columns that name a user, card, door or time zone by number: the keys (a holiday's date is strict already)
+ * and the user a card belongs to. */
 static bool numeric_key(enum c3_kind k, const char *col)
 {
     return (unsigned)k < C3_KIND_COUNT && k != C3_KIND_HOLIDAYS &&

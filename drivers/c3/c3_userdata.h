@@ -39,9 +39,9 @@ struct c3_kind_ctx {
     const struct csv *ref_users, *ref_timezones;
 };
 
-/* The numbers of a kind's key columns without leading zeros (pin 007 is the user 7), in place, so that a request
- * finds the panel's row of its key; cells that are not numbers are left for the import to refuse. 0 or -1
- * (memory). c3_kind_key_canon: the same for one value of column col. */
+/* The numbers that name a user, card, door or time zone (pin, card, door, timezone, id) without leading zeros (pin
+ * 007 is the user 7), in place, so that a request finds the panel's row of its key; cells that are not numbers
+ * are left for the import to refuse. 0 or -1 (memory). c3_kind_key_canon: the same for one value of column col. */
 int c3_kind_keys_canon(enum c3_kind k, struct csv *in);
 void c3_kind_key_canon(enum c3_kind k, const char *col, const char *in, char *out, size_t cap);
 /* The panel's rows (raw: header = the table's field names) as operator rows, sorted by key. */
