@@ -745,3 +745,48 @@ int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock)
     session_close(&s);
     return rc;
 }
+
+/* ---- daemon status ---- */
+
+static long long num_of(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+int ctl_daemon_self(const struct ctl_call *call, const char *sock)
+{
+    struct session s;
+    json_t *fin;
+    int rc = session_ask(&s, call, sock, "daemon-status", ACTION_TIMEOUT_MS, &fin);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    const char *st = fin ? proto_str(fin, "status") : NULL;
+    json_t *m = fin ? json_object_get(fin, "daemon") : NULL;
+    if (!fin) {
+        fprintf(stderr, "portierctl: no answer from portierd in time\n");
+        rc = CTL_EXIT_UNREACHABLE;
+    } else if (!st || strcmp(st, "ok") != 0 || !json_is_object(m)) {
+        fprintf(stderr, "portierctl: daemon status: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
+        rc = CTL_EXIT_DEVICE_ERROR;
+    } else if (call->g.json) {
+        ctl_print_json(json_incref(m));
+    } else {
+        long long up = num_of(m, "uptime_s");
+        printf("portierd pid %lld, up %lldd %02lld:%02lld:%02lld\n", num_of(m, "pid"), up / 86400, up / 3600 % 24,
+               up / 60 % 60, up % 60);
+        printf("clients: %lld connected; %lld accepted, %lld refused, %lld closed since start; %lld resynchronised\n",
+               num_of(m, "clients"), num_of(m, "accepted"), num_of(m, "refused"), num_of(m, "closed"),
+               num_of(m, "resyncs"));
+        printf("requests: %lld lines in, %lld malformed; %lld bytes out\n", num_of(m, "lines_in"),
+               num_of(m, "bad_lines"), num_of(m, "bytes_out"));
+        long long longest = num_of(m, "loop_longest_us");
+        printf("event loop: %lld callbacks, %lld held it %u ms or more; longest %lld.%03lld ms", num_of(m, "loop_callbacks"),
+               num_of(m, "loop_slow"), LOOP_SLOW_US / 1000u, longest / 1000, longest % 1000);
+        if (json_object_get(m, "loop_longest_ago_s"))
+            printf(", %lld s ago", num_of(m, "loop_longest_ago_s"));
+        printf("\n");
+    }
+    json_decref(fin);
+    session_close(&s);
+    return rc;
+}

@@ -278,6 +278,11 @@ static int cmd_mqtt_status(struct ctl_call *call)
     return through_daemon(call, ctl_daemon_mqtt_status, "the MQTT output runs in portierd", " (give --socket PATH)");
 }
 
+static int cmd_daemon_status(struct ctl_call *call)
+{
+    return through_daemon(call, ctl_daemon_self, "this is portierd's own state", " (give --socket PATH)");
+}
+
 static int cmd_check_config(struct ctl_call *call)
 {
     int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
@@ -694,6 +699,9 @@ static const struct ctl_verb site_verbs[] = {
       CTL_NO_ACTION, true, ROLE_TECHNICIAN, "C3 command / NiX1 line", cmd_raw, NULL, true },
     { "mqtt status", NULL, NULL, "portierd's MQTT output: connection, backlog, last journal id the broker acknowledged",
       CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_mqtt_status, NULL, true },
+    { "daemon status", NULL, NULL, "portierd itself: uptime, clients (connected, refused, resynchronised) and the "
+      "longest time anything held its event loop", CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_daemon_status, NULL,
+      true },
     { "watch", NULL, watch_opts, "live events from portierd until interrupted; reconnects and resumes by itself",
       CTL_NO_ACTION, false, ROLE_GUARD, NULL, cmd_watch, NULL, true },
     { "audit", NULL, audit_opts, "the operator audit trail (console and portierctl actions alike)", CTL_NO_ACTION,

@@ -68,6 +68,8 @@ int ctl_daemon_run(struct ctl_call *call, const char *sock, struct ctl_site_run 
 /* mqtt status: portierd's MQTT output (connection, backlog, last acknowledged journal id); exit 0 when connected,
  * 3 when not, 1 without an MQTT output. */
 int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock);
+/* portierd's own state: uptime, clients, the longest hold of its event loop. */
+int ctl_daemon_self(const struct ctl_call *call, const char *sock);
 int ctl_daemon_raw(const struct ctl_call *call, const char *sock);
 /* A C3 panel that portierd owns, asked by `portierctl c3 HOST ...`: raw requests through the daemon (it checks the
  * caller is a technician and audits each). open: the daemon's site panel at addr (tcp_addr text, "IP:PORT");

@@ -56,7 +56,27 @@ struct loop {
     sigset_t sigmask;
     struct sigwatch sigs[16];
     size_t nsigs;
+
+    struct loop_stats st;
 };
+
+/* A callback's run, for the stats: how long the loop was held. */
+static void note_run(loop_t *loop, uint64_t t0)
+{
+    uint64_t dt = loop_mono_us() - t0;
+    loop->st.callbacks++;
+    if (dt >= LOOP_SLOW_US)
+        loop->st.slow++;
+    if (dt > loop->st.longest_us) {
+        loop->st.longest_us = dt;
+        loop->st.longest_at_us = loop_mono_us();
+    }
+}
+
+void loop_get_stats(const loop_t *loop, struct loop_stats *st)
+{
+    *st = loop->st;
+}
 
 static bool no_pwait2; /* kernel without epoll_pwait2 (< 5.11): millisecond waits */
 
@@ -359,7 +379,9 @@ static int run_due_timers(loop_t *loop, uint64_t now)
     while (budget-- > 0 && loop->nheap > 0 && loop->heap[1]->due_us <= now && !loop->stop) {
         loop_timer_t *t = loop->heap[1];
         loop_timer_disarm(loop, t);
+        uint64_t t0 = loop_mono_us();
         t->cb(loop, t->arg);
+        note_run(loop, t0);
         n++;
     }
     return n;
@@ -425,7 +447,9 @@ static void dispatch_one(loop_t *loop, int fd, unsigned ev, int *n)
     struct watch *w = &loop->watches[fd];
     if (!(ev & (w->events | LOOP_ERROR)))
         return;
+    uint64_t t0 = loop_mono_us();
     w->cb(loop, fd, ev, w->arg);
+    note_run(loop, t0);
     (*n)++;
 }
 
@@ -578,7 +602,9 @@ void loop_advance(loop_t *loop, uint64_t delta_us)
         if (t->due_us > loop->now_us)
             loop->now_us = t->due_us;
         loop_timer_disarm(loop, t);
+        uint64_t t0 = loop_mono_us();
         t->cb(loop, t->arg);
+        note_run(loop, t0);
     }
     loop->now_us = target;
 }

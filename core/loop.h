@@ -53,6 +53,14 @@ int loop_add_signal(loop_t *loop, int signo, loop_signal_cb cb, void *arg);
  * which stops its children in order) and SIGTERM when the parent dies. -1 when the parent is already gone. */
 int loop_child_detach(pid_t parent);
 
+/* How long callbacks held the loop (real time, whatever the loop's clock): every fd and timer callback counted,
+ * those of LOOP_SLOW_US or more, the longest and when it ended (loop_mono_us). */
+#define LOOP_SLOW_US 100000u
+struct loop_stats {
+    uint64_t callbacks, slow, longest_us, longest_at_us;
+};
+void loop_get_stats(const loop_t *loop, struct loop_stats *st);
+
 /* Monotonic time of the current iteration (cached; refreshed before timers and after poll). */
 uint64_t loop_now_us(loop_t *loop);
 uint64_t loop_now_ms(loop_t *loop);

@@ -45,6 +45,7 @@ struct daemon {
     bool reload_pending;              /* a reload waits for the actions in flight */
     char reload_by[64];
     bool stopping;
+    uint64_t started_mono_us;         /* loop_mono_us() at start, for the uptime */
 };
 
 /* ---- dispatch.c ---- */

@@ -494,6 +494,7 @@ int main(int argc, char **argv)
 
     int status = 1;
     d->loop = loop_new();
+    d->started_mono_us = loop_mono_us();
     d->site = site;
     if (!d->loop) {
         logmsg(3, "cannot create the event loop");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/device.h"
 #include "core/event.h"
@@ -738,6 +739,33 @@ static void ok_result(struct client *c, int64_t id, const char *op)
     json_decref(m);
 }
 
+/* What portierd itself is doing: its clients and how long anything held its loop (guards may ask). */
+static void do_daemon_status(struct daemon *d, struct client *c, int64_t id)
+{
+    struct server_stats ss;
+    struct loop_stats ls;
+    server_stats(d->srv, &ss);
+    loop_get_stats(d->loop, &ls);
+    uint64_t now = loop_mono_us();
+    json_t *st = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "pid", (json_int_t)getpid(),
+                           "uptime_s", (json_int_t)((now - d->started_mono_us) / 1000000u), "clients",
+                           (json_int_t)ss.clients, "accepted", (json_int_t)ss.accepted, "refused",
+                           (json_int_t)ss.refused, "closed", (json_int_t)ss.closed, "resyncs", (json_int_t)ss.resyncs,
+                           "lines_in", (json_int_t)ss.lines_in, "bad_lines", (json_int_t)ss.bad_lines, "bytes_out",
+                           (json_int_t)ss.bytes_out, "loop_callbacks", (json_int_t)ls.callbacks, "loop_slow",
+                           (json_int_t)ls.slow, "loop_longest_us", (json_int_t)ls.longest_us);
+    if (st && ls.longest_us)
+        json_object_set_new(st, "loop_longest_ago_s", json_integer((json_int_t)((now - ls.longest_at_us) / 1000000u)));
+    json_t *m = st ? json_pack("{s:s,s:I,s:s,s:s,s:o}", "type", "result", "id", (json_int_t)id, "op", "daemon-status",
+                               "status", "ok", "daemon", st)
+                   : NULL;
+    if (m)
+        server_send(c, m, id, true, 0);
+    else
+        dispatch_reply_error(c, id, "daemon-status", "failed", "out of memory");
+    json_decref(m);
+}
+
 void requests_handle(struct daemon *d, struct client *c, const json_t *req)
 {
     const char *op = proto_str(req, "op");
@@ -767,6 +795,8 @@ void requests_handle(struct daemon *d, struct client *c, const json_t *req)
         dispatch_send_snapshot(d, c, id);
     else if (strcmp(op, "mqtt-status") == 0)
         daemon_mqtt_status(d, c, id);
+    else if (strcmp(op, "daemon-status") == 0)
+        do_daemon_status(d, c, id);
     else if (strcmp(op, "raw") == 0)
         do_raw(d, c, req, id);
     else if (strcmp(op, "raw-begin") == 0)

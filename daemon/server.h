@@ -115,6 +115,7 @@ struct client *server_next(struct client *c);
 size_t server_clients(const struct server *s);
 
 struct server_stats {
+    uint64_t clients;               /* connected now */
     uint64_t accepted, refused, closed, resyncs, bytes_out, lines_in, bad_lines;
 };
 void server_stats(const struct server *s, struct server_stats *st);

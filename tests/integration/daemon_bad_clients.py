@@ -13,8 +13,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, SYS_PYTHON, Client, Daemon, Site, cleanup, fail, links_up, ok,  # noqa: E402
-                          tmpdir)
+from portierd_lib import (AS_GUARD, SYS_PYTHON, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
+                          ok, tmpdir)
 
 tmp = tmpdir("daemon-bad")
 site = daemon = None
@@ -227,6 +227,19 @@ time.sleep(3)
         fail("after 120 connections that had gone: a new one refused: %s" % first.get("reason"))
     ok("120 connections gone before the daemon reached them: not counted, the next one served (%s)"
        % first.get("type"))
+    # portierd's own account of it: the refusals counted, the resync, the longest hold of its loop (as a guard too)
+    rc, out, err = ctl("--json", "daemon", "status", sock=daemon.sock, as_user=AS_GUARD if os.geteuid() == 0 else None)
+    st = json.loads(out) if rc == 0 else {}
+    if rc != 0 or st.get("refused", 0) < (225 if held else 0) or st.get("resyncs", 0) < 1 \
+            or st.get("bad_lines", 0) < 3 or st.get("accepted", 0) < 2000 or not st.get("loop_longest_us") \
+            or st.get("loop_callbacks", 0) < 1000 or st.get("clients", 0) < 2:
+        fail("daemon status: rc %d %s %s" % (rc, st or out, err))
+    rc, out, err = ctl("daemon", "status", sock=daemon.sock)
+    if rc != 0 or "%d refused" % st["refused"] not in out or "event loop:" not in out:
+        fail("daemon status (text): rc %d %s %s" % (rc, out, err))
+    ok("daemon status: %d accepted, %d refused, %d resynchronised, %d malformed lines; loop held at most %.0f ms, "
+       "%d times 100 ms or more" % (st["accepted"], st["refused"], st["resyncs"], st["bad_lines"],
+                                     st["loop_longest_us"] / 1000, st["loop_slow"]))
     r = Client(daemon.sock).request({"op": "ping"})
     if r["status"] != "ok" or daemon.proc.poll() is not None:
         fail("daemon not serving at the end")
