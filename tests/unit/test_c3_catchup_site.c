@@ -33,7 +33,6 @@ struct fx {
     struct site *site;
     struct journal *j;
     char dir[64];
-    uint16_t port;
     enum c3sim_dialect dialect;
     unsigned npanels;
     bool batching;             /* commit like the console: one transaction per loop iteration */
@@ -59,7 +58,7 @@ static void console_open(unsigned poll_ms)
         o += (size_t)snprintf(conf + o, sizeof conf - o,
                               "%s { name = \"P%.0u\"; host = \"127.0.0.1\"; port = %u; model = \"C3-400\"; poll_ms = %u;"
                               " timeout_ms = 1000; doors = ( \"D1-%u\", \"D2-%u\", \"D3-%u\", \"D4-%u\" ); }",
-                              i ? "," : "", i, (unsigned)F.port + i, poll_ms, i, i, i, i);
+                              i ? "," : "", i, c3sim_server_panel_port(F.sim, i), poll_ms, i, i, i, i);
     snprintf(conf + o, sizeof conf - o, " );\n");
     F.site = fx_site_load(conf, F.loop);
     char path[128];
@@ -99,20 +98,16 @@ static int setup_panels(enum c3sim_dialect d, size_t txn_cap, unsigned panels, d
     fx_tmpdir(F.dir, sizeof F.dir, "catchup");
     setenv("XDG_STATE_HOME", F.dir, 1);
     F.loop = loop_new();
-    F.port = 0; /* one panel: the simulator binds a free port itself */
-    if (panels > 1)
-        F.port = (uint16_t)(20000 + (getpid() % 4000) * 10); /* ten in a row, below the ephemeral range */
     F.dialect = d;
     F.npanels = panels;
-    struct c3sim_server_cfg sc = { .port = F.port, .panels = panels, .restart_ms = 300 };
+    struct c3sim_server_cfg sc = { .port = 0, .panels = panels, .restart_ms = 300 };
     sc.panel.activity = activity;
     sc.panel.model = c3sim_model_find("C3-400");
     sc.panel.dialect = d;
     sc.panel.password = "";
     sc.panel.seed = 3;
     sc.panel.transactions = txn_cap;
-    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
-    F.port = sc.port;
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel); /* every panel on a free port of its own */
     return 0;
 }
 
