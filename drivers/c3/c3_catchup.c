@@ -79,6 +79,13 @@ static void run_step(struct c3_catchup *cc);
 
 static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.report(cc->cfg.hooks.arg, ev); }
 
+/* The panel's name, which its events' keys start with. */
+static const char *device_name(const struct c3_catchup *cc)
+{
+    const struct device *dev = cc->cfg.dev;
+    return dev->site->devices[dev->index].name;
+}
+
 /* ---- doubtful echoes ----
  * A recovered row that was still in the ring comes through it once more and is not shown again. Without an
  * Index its echo is told by content, and in the last second of the read that recovered it, a new event (the
@@ -133,7 +140,7 @@ static void held_release(struct c3_catchup *cc, bool all)
         struct event ev;
         c3_catchup_event_fill(&ev, &h->t);
         if (h->t.index >= 0)
-            c3_catchup_key(&ev, &h->t, 0);
+            c3_catchup_key(&ev, device_name(cc), &h->t, 0);
         report(cc, &ev);
         cc->last_seq = ev.seq; /* the position waits for it too */
     }
@@ -403,7 +410,7 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
         struct event one, *ev = evs ? &evs[k] : &one;
         c3_catchup_event_fill(ev, &rows[i]);
         ev->recovered = true;
-        c3_catchup_key(ev, &rows[i], ordinal);
+        c3_catchup_key(ev, device_name(cc), &rows[i], ordinal);
         if (!evs) {
             report(cc, ev); /* without memory for a batch: one by one */
             cc->last_seq = ev->seq;

@@ -81,8 +81,9 @@ void c3_catchup_event_fill(struct event *ev, const struct c3_txn *e)
     *l.p = '\0';
 }
 
-void c3_catchup_key(struct event *ev, const struct c3_txn *row, unsigned ordinal)
+void c3_catchup_key(struct event *ev, const char *device, const struct c3_txn *row, unsigned ordinal)
 {
+    event_copy(ev->device, sizeof ev->device, device);
     event_make_key(ev);
     size_t kl = strlen(ev->key);
     if (row->index >= 0)

@@ -260,7 +260,7 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
      * returns it, so it is never re-reported; two identical ones in one second (an exit button pressed twice)
      * are two real events and must both be stored: the catch-up matches them against the table by content. */
     if (e->index >= 0)
-        c3_catchup_key(&ev, &row, 0);
+        c3_catchup_key(&ev, c->dev->site->devices[c->dev->index].name, &row, 0);
     /* A row the catch-up journaled already (it was still in the ring) changes door states but is not shown
      * twice. */
     bool again = c3_catchup_live(c->cc, e, rec->time);

@@ -581,6 +581,48 @@ static void panel_restart_while_watched(void **state)
     assert_non_null(strstr(gap, "nothing lost"));
 }
 
+static int setup_two(void **state)
+{
+    (void)state;
+    return setup_panels(C3SIM_DIALECT_SESSION, 5000, 2, 0);
+}
+
+/* The last row of a panel's table. */
+static const struct c3sim_txn *last_row(unsigned panel)
+{
+    const struct c3sim_tables *t = &c3sim_server_panel(F.sim, panel)->tables;
+    return &t->txn[(t->txn_head + t->txn_count - 1) % t->txn_cap];
+}
+
+/* Two panels record the same row (the same Index, second, card and door) while nobody polls: each is its own
+ * event and both are recovered into the journal (a key without the panel's name made the second one a
+ * duplicate of the first, and the journal dropped it). */
+static void same_row_on_two_panels_recovered_twice(void **state)
+{
+    (void)state;
+    console_start(100); /* first contact: the device-start rows, shown live */
+    console_stop();
+    char err[128];
+    struct c3sim_panel *p[2] = { c3sim_server_panel(F.sim, 0), c3sim_server_panel(F.sim, 1) };
+    assert_int_equal(p[0]->tables.txn_serial, p[1]->tables.txn_serial);
+    for (int tries = 0;; tries++) {
+        /* Both clocks show the same second (set again if a second began between the two swipes). */
+        int64_t at = c3sim_panel_host_wall() + 3600;
+        for (int i = 0; i < 2; i++) {
+            p[i]->clock_offset = at - c3sim_panel_host_wall();
+            assert_int_equal(c3sim_panel_swipe(p[i], 2, 4242, 0, 0, 1, err, sizeof err), 0);
+        }
+        if (last_row(0)->time == last_row(1)->time)
+            break;
+        assert_true(tries < 3);
+    }
+    assert_int_equal(last_row(0)->index, last_row(1)->index);
+    console_start(100);
+    event_bus_flush(site_events(F.site));
+    assert_true(check_panel(0, 0) >= 1);
+    assert_true(check_panel(1, 0) >= 1);
+}
+
 static int setup_flood(void **state)
 {
     (void)state;
@@ -648,6 +690,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cut_during_catchup, setup_index, teardown),
         cmocka_unit_test_setup_teardown(streamed_rows_journaled_before_the_read_ends, setup_index, teardown),
         cmocka_unit_test_setup_teardown(panel_restart_while_watched, setup_index, teardown),
+        cmocka_unit_test_setup_teardown(same_row_on_two_panels_recovered_twice, setup_two, teardown),
         cmocka_unit_test_setup_teardown(flood_ten_panels, setup_flood, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
