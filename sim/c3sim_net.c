@@ -372,7 +372,17 @@ static bool password_ok(const struct c3sim_panel *p, const uint8_t *pw, size_t l
 
 static void slot_restart(struct slot *s, struct conn *keep);
 
+static void serve_frame(struct conn *c, const struct c3_frame *f);
+
 static void handle_frame(struct conn *c, const struct c3_frame *f)
+{
+    serve_frame(c, f);
+    struct c3sim_panel *p = &c->slot->panel;
+    if (p->served)
+        p->served(p, f->command, p->served_arg);
+}
+
+static void serve_frame(struct conn *c, const struct c3_frame *f)
 {
     struct slot *s = c->slot;
     struct c3sim_panel *p = &s->panel;
@@ -456,7 +466,7 @@ static void handle_frame(struct conn *c, const struct c3_frame *f)
         conn_reply(c, C3_REPLY_OK, sess, sid, nr, NULL, 0, true);
         return;
     case C3_CMD_GET_PARAM:
-        rc = c3sim_params_get(p, (const char *)pl, plen, text, REPLY_TEXT_MAX);
+        rc = p->get_param_error ? p->get_param_error : c3sim_params_get(p, (const char *)pl, plen, text, REPLY_TEXT_MAX);
         if (rc < 0)
             conn_error(c, sess, sid, nr, rc, false);
         else

@@ -659,7 +659,10 @@ static void first_contact_done(struct c3_catchup *cc)
 {
     if (cc->tf.index)
         cc->cur = (struct c3_cursor){ .valid = true, .index = cc->first_index, .time = cc->panel_now };
-    c3_live_clear(&cc->live);
+    /* Live events polled before the read that placed the position are of rows behind it. One polled since (a
+     * first contact after a failed one runs while polling goes on) may be of a row after it: it stays, so the
+     * next read matches that row instead of journaling it a second time. */
+    c3_live_drop_marked(&cc->live);
     save(cc);
     struct event ev;
     event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL); /* nothing of what happens from now on is missed */
@@ -708,7 +711,9 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
             return;
         }
         /* The last Index now (only that field of every row: 5 bytes a row) places the position exactly, so that
-         * rows the table overwrites before the next catch-up are counted as lost. */
+         * rows the table overwrites before the next catch-up are counted as lost. The live events polled so far
+         * (a first contact after a failed one runs while polling goes on) are of rows this read covers. */
+        c3_live_mark(&cc->live);
         struct c3_getdata q = { .table = cc->txn_id, .nfields = 1, .fields = { cc->tf.index } };
         struct c3_buf b = { 0 };
         if (c3_getdata_build(&b, &q) < 0) {

@@ -59,6 +59,9 @@ void c3_live_add(struct c3_live_set *l, const struct c3_txn *e);
  * than the position, or was overwritten), so after that read it is either matched or can be dropped. */
 void c3_live_mark(struct c3_live_set *l);
 void c3_live_clear(struct c3_live_set *l);
+/* Drop the entries published before the read that was asked for last (c3_live_mark) and those it matched: a
+ * first contact put its position after their rows. Later ones stay for the next read (their rows may be new). */
+void c3_live_drop_marked(struct c3_live_set *l);
 void c3_live_remove(struct c3_live_set *l, size_t i);
 /* The read under way failed: the entries it matched stand again. */
 void c3_live_untake(struct c3_live_set *l);

@@ -137,6 +137,15 @@ void c3_live_clear(struct c3_live_set *l)
     *l = (struct c3_live_set){ 0 };
 }
 
+void c3_live_drop_marked(struct c3_live_set *l)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (!l->v[i].before_read && !l->v[i].taken)
+            l->v[k++] = l->v[i];
+    l->n = k;
+}
+
 bool c3_txn_same(const struct c3_txn *a, const struct c3_txn *b)
 {
     return a->time == b->time && a->card == b->card && a->pin == b->pin && a->verify == b->verify &&

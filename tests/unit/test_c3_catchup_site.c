@@ -18,6 +18,7 @@
 #include "core/device.h"
 #include "core/journal.h"
 #include "drivers/c3/c3_catchup.h"
+#include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_time.h"
 #include "drivers/drivers.h"
 #include "sim/c3sim_net.h"
@@ -443,6 +444,70 @@ static void same_second_twin_after_connect_catchup(void **state)
     check_exactly_once(0);
 }
 
+/* The steps of a first contact that runs while polling goes on, as the panel serves them: after the clock is read,
+ * the panel's answers are slow (so a poll waits behind the Index read); once the Index read is answered a card is
+ * swiped (a row after the position) and the next request, that poll, takes it off the ring. */
+static struct {
+    int step;
+    bool polled_before_mark;
+} FC;
+
+static void first_contact_steps(struct c3sim_panel *p, uint8_t cmd, void *arg)
+{
+    (void)arg;
+    char err[128];
+    struct c3sim_faults slow = { .delay_ms = 300 }, none = { 0 };
+    if (FC.step == 1 && cmd == C3_CMD_GET_PARAM) {
+        c3sim_server_set_faults(F.sim, 0, &slow);
+        FC.step = 2;
+    } else if (FC.step == 2 && cmd == C3_CMD_GET_DATA) {
+        assert_int_equal(c3sim_panel_swipe(p, 2, 4242, 0, 0, 1, err, sizeof err), 0);
+        FC.step = 3;
+    } else if (FC.step == 3) {
+        FC.polled_before_mark = cmd == C3_CMD_RTLOG_BINARY && p->ring_count == 0;
+        c3sim_server_set_faults(F.sim, 0, &none);
+        FC.step = 4;
+    }
+}
+
+static bool first_contact_stepped(void) { return FC.step == 4; }
+static bool position_saved(void) { return F.panel->tables.newrec_end == F.panel->tables.txn_serial; }
+
+/* The connect catch-up's first contact fails (the panel's clock cannot be read): polling starts all the same and
+ * the first contact is made again by a later catch-up while events are polled. An event polled after that
+ * first contact read the table's last Index (its row is after the position) is journaled live and, when the next
+ * read returns its row, matched: once in the journal (it was forgotten with the events before it, and its row
+ * journaled a second time as recovered). */
+static void first_contact_while_polling(void **state)
+{
+    (void)state;
+    memset(&FC, 0, sizeof FC);
+    F.panel->get_param_error = -5;
+    console_open(100);
+    fx_run_until(F.loop, live, 10000);
+    assert_true(live());
+    F.panel->get_param_error = 0;
+    F.panel->served = first_contact_steps;
+    FC.step = 1;
+    burst(10); /* a busy round: a catch-up a second later, a first contact again */
+    fx_run_until(F.loop, first_contact_stepped, 15000);
+    assert_int_equal(FC.step, 4);
+    assert_true(FC.polled_before_mark);
+    F.panel->served = NULL;
+    burst(10); /* the next catch-up reads the rows after the position */
+    fx_run_for(F.loop, 300);
+    fx_run_until(F.loop, position_saved, 10000);
+    fx_run_for(F.loop, 300);
+    event_bus_flush(site_events(F.site));
+    struct jrows r = journal_rows(EVENT_ACCESS);
+    size_t n = 0;
+    for (size_t i = 0; i < r.n; i++)
+        n += r.ev[i].card == 4242;
+    free(r.ev);
+    assert_int_equal(n, 1);
+    check_exactly_once(0);
+}
+
 static bool count_served(void) { return F.panel->tables.counts_served > 0; }
 
 /* More events than the ring holds while the first contact runs (after the panel counted its rows, before polling
@@ -686,6 +751,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrapped_table_by_time_says_maybe, setup_small_time, teardown),
         cmocka_unit_test_setup_teardown(same_second_twin_after_connect_catchup, setup_index, teardown),
         cmocka_unit_test_setup_teardown(busy_first_contact, setup_index, teardown),
+        cmocka_unit_test_setup_teardown(first_contact_while_polling, setup_index, teardown),
         cmocka_unit_test_setup_teardown(ring_overflow_recovered, setup_index, teardown),
         cmocka_unit_test_setup_teardown(cut_during_catchup, setup_index, teardown),
         cmocka_unit_test_setup_teardown(streamed_rows_journaled_before_the_read_ends, setup_index, teardown),
