@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #define READ_CHUNK 65536
 #define READ_PER_WAKE (256 * 1024)   /* bytes read from one client per wake-up (fairness) */
 #define ACCEPT_PER_WAKE 64
+#define REFUSALS_LOGGED_PER_S 5
 #define IOV_MAX_BATCH 64
 #define LINES_PER_TURN 8             /* requests of one client handled before the others get their turn */
 #define CLOSING_GRACE_US 2000000     /* a client that does not take its bye within this is closed anyway */
@@ -48,6 +50,8 @@ struct server {
     uint64_t next_no;
     struct client *flush_list;
     struct client *graveyard;       /* closed, freed at the next flush pass */
+    int64_t refuse_log_us;          /* refusals logged: the second they are counted in */
+    unsigned refuse_logged, refuse_quiet;
     struct client *turn_list;       /* clients with complete lines waiting for their turn */
     loop_timer_t flush_timer, tick_timer, turn_timer;
     struct server_stats st;
@@ -554,6 +558,51 @@ static void refuse_now(struct server *s, int fd, const char *why)
     }
     close(fd);
     s->st.refused++;
+    /* In the log, but a flood of connections must not flood it: the first few each second, then a count. */
+    int64_t now = event_now_us();
+    if (now - s->refuse_log_us >= 1000000) {
+        if (s->refuse_quiet)
+            fprintf(stderr, "portierd: %u more connections refused\n", s->refuse_quiet);
+        s->refuse_log_us = now;
+        s->refuse_logged = s->refuse_quiet = 0;
+    }
+    if (s->refuse_logged < REFUSALS_LOGGED_PER_S) {
+        s->refuse_logged++;
+        fprintf(stderr, "portierd: connection refused: %s\n", why);
+    } else {
+        s->refuse_quiet++;
+    }
+}
+
+/* The peer has closed its end completely (not a half-close: a client that shut down writing still reads). */
+static bool peer_gone(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* At a limit, connections whose peer has already gone (a burst of short connections the loop has not yet
+ * reached) must not count: each is handled now as the loop would (what it sent is processed, its end closes
+ * it). uid NULL: every user's. */
+static void reap_gone(struct server *s, const uid_t *uid)
+{
+    for (struct client *c = s->clients, *next; c; c = next) {
+        next = c->next; /* a client closed meanwhile stays in the graveyard (dead) until the next flush pass */
+        if (c->dead || c->in_turn || (uid && c->uid != *uid) || !peer_gone(c->fd))
+            continue; /* in_turn: requests read and waiting for their turn, still to be handled */
+        if (c->paused || c->closing)
+            client_close(c, "client went away");
+        else
+            client_read(c);
+    }
+}
+
+static size_t count_uid(const struct server *s, uid_t uid)
+{
+    size_t same = 0;
+    for (const struct client *o = s->clients; o; o = o->next)
+        same += !o->dead && o->uid == uid;
+    return same;
 }
 
 static void read_groups(struct client *c, int fd)
@@ -582,16 +631,17 @@ static void accept_one(struct server *s, int fd)
         refuse_now(s, fd, "no peer credentials");
         return;
     }
+    if (s->n >= s->o.max_clients)
+        reap_gone(s, NULL);
     if (s->n >= s->o.max_clients) {
         char why[96];
         snprintf(why, sizeof why, "too many clients (%zu)", s->o.max_clients);
         refuse_now(s, fd, why);
         return;
     }
-    size_t same = 0;
-    for (struct client *o = s->clients; o; o = o->next)
-        same += o->uid == cr.uid;
-    if (same >= s->o.max_per_uid) {
+    if (count_uid(s, cr.uid) >= s->o.max_per_uid)
+        reap_gone(s, &cr.uid);
+    if (count_uid(s, cr.uid) >= s->o.max_per_uid) {
         char why[96];
         snprintf(why, sizeof why, "too many connections for uid %u (%zu)", (unsigned)cr.uid, s->o.max_per_uid);
         refuse_now(s, fd, why);
@@ -668,6 +718,11 @@ static void tick_cb(loop_t *loop, void *arg)
 {
     struct server *s = arg;
     int64_t now = event_now_us();
+    if (s->refuse_quiet && now - s->refuse_log_us >= 1000000) {
+        fprintf(stderr, "portierd: %u more connections refused\n", s->refuse_quiet);
+        s->refuse_quiet = s->refuse_logged = 0;
+        s->refuse_log_us = now;
+    }
     for (struct client *c = s->clients, *next; c; c = next) {
         next = c->next;
         if (c->closing) {

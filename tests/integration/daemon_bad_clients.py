@@ -180,6 +180,10 @@ time.sleep(3)
         ok("300 connections from one user: 75 served, 225 refused with a reason; others unaffected")
     stop.set()
     ping_thread.join(30)
+    # the quick connects had closed before the daemon reached them: they never count against the per-user limit
+    if "too many connections for uid %d" % os.geteuid() in daemon.read_log():
+        errors.append("quick connects refused by the per-user limit (closed connections counted): %s"
+                      % [ln for ln in daemon.read_log().splitlines() if "refused" in ln][:5])
     if errors:
         fail("; ".join(errors))
     ok("garbage, an array, a 10 MB line, a half line, a silent client, 2000 connects: each closed with its reason")
@@ -203,6 +207,26 @@ time.sleep(3)
     if worst[0] > 1.0 or pings[0] < 50:
         fail("the good client waited %.2f s for an answer (%d pings)" % (worst[0], pings[0]))
     ok("the good client was answered throughout: %d pings, slowest %.0f ms" % (pings[0], worst[0] * 1000))
+    # 120 connections that came and went while the daemon was not running (stopped): when it runs again they are
+    # all waiting to be accepted, and already gone; a new connection of the same user is served, not refused
+    import signal
+    os.kill(daemon.proc.pid, signal.SIGSTOP)
+    try:
+        for i in range(120):
+            s = connect()
+            s.sendall(hello_line())
+            s.close()
+        late = connect()
+        late.sendall(hello_line())
+    finally:
+        os.kill(daemon.proc.pid, signal.SIGCONT)
+    late.settimeout(20)
+    first = json.loads(late.makefile("rb").readline())
+    late.close()
+    if first.get("type") == "bye":
+        fail("after 120 connections that had gone: a new one refused: %s" % first.get("reason"))
+    ok("120 connections gone before the daemon reached them: not counted, the next one served (%s)"
+       % first.get("type"))
     r = Client(daemon.sock).request({"op": "ping"})
     if r["status"] != "ok" or daemon.proc.poll() is not None:
         fail("daemon not serving at the end")
