@@ -486,7 +486,8 @@ static void reply_timer_cb(loop_t *loop, void *arg)
      * and whatever wrote the answer (a simulated slave's timer in the same loop) run in one turn of the loop,
      * before it looks at the port again. */
     struct req *r = bus->cur;
-    on_readable(bus);
+    if (!bus->relay.send && bus->x.fd >= 0)
+        on_readable(bus);
     if (bus->phase != PH_WAIT || bus->cur != r || loop_timer_armed(&bus->t_reply))
         return; /* answered (or a multi-line answer goes on, its next deadline armed) */
     if (bus->rx_len > 0) {
