@@ -36,10 +36,11 @@ int ctl_c3_daemon_panel(const struct ctl_call *call, struct ctl_daemon_device **
  * portierd owns: through the daemon's panel-data actions (its role rules and audit), printed as in direct mode. */
 int ctl_c3_data_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp);
 /* `events --history` against portierd's panel: the request "history [since=PACKED]" (a panel-data read); each
- * line of the answer ("txn ...") goes to each, the read's progress in bytes to progress (optional).
+ * record of the answer goes to each (its "txn" object: time, door, event, verify, inout, card, pin, index; NULL
+ * for a line without one), the read's progress in bytes to progress (optional).
  * CTL_EXIT_OK, or the failure printed as the c3 commands print it. */
 int ctl_c3_history_via_daemon(struct ctl_call *call, struct ctl_daemon_device *dp, const char *req,
-                              void (*each)(void *arg, const char *line),
+                              void (*each)(void *arg, const struct json_t *txn),
                               void (*progress)(void *arg, size_t done, size_t total), void *arg);
 
 /* events --history [--since T]: the panel's transaction table. */
@@ -62,6 +63,12 @@ void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool cs
 /* A refused request on stderr as "WHO: FILE: line N: column: what" (from a file) or "WHO: column: what" (from
  * the arguments), control characters as \xNN; returns the message without a line prefix of the arguments. */
 const char *ctl_c3_print_error(const char *who, const char *file, const char *msg);
+/* A table request that failed with err and msg (the driver's text): said as direct mode says it (stderr through
+ * ctl_c3_print_error with who, with --json also {"error", "code"} on stdout); the exit status (ctl_c3_store_exit). */
+int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg);
+/* A change's summary object (c3_store_summary_json, whose reference it takes) behind "part": what (when not NULL),
+ * as --json prints it. */
+struct json_t *ctl_c3_summary_json(const char *what, struct json_t *summary);
 /* The exit status of a table request that failed with err (C3_S_INVALID: refused input, 2; the panel's error: 1;
  * the session's: 3). */
 int ctl_c3_store_exit(int err);

@@ -71,19 +71,11 @@ static void print_text_table(const struct csv *t)
             printf("%-*s%s", k + 1 < t->ncols ? (int)w[k] : 0, csv_cell(t, r, k), k + 1 < t->ncols ? "  " : "\n");
 }
 
-static json_t *row_json(const struct csv *t, size_t r)
-{
-    json_t *o = json_object();
-    for (size_t k = 0; k < t->ncols; k++)
-        json_object_set_new(o, t->header[k], json_string(csv_cell(t, r, k)));
-    return o;
-}
-
 void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool csv_out)
 {
     if (call->g.json) {
         for (size_t r = 0; r < t->nrows; r++)
-            ctl_print_json(row_json(t, r));
+            ctl_print_json(c3_store_row_json(t, r));
     } else if (csv_out) {
         csv_write_row(stdout, (const char *const *)t->header, t->ncols);
         for (size_t r = 0; r < t->nrows; r++)
@@ -96,16 +88,8 @@ void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool cs
 
 static void print_change(const struct ctl_call *call, const struct c3_store_result *r, const struct c3_change *c)
 {
-    const struct csv *cur = r->cur, *want = r->want;
     if (call->g.json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "change", json_string(c->op == C3_CHANGE_ADD ? "add" : c->op == C3_CHANGE_UPDATE
-                                                                                    ? "update" : "delete"));
-        json_object_set_new(o, "row", row_json(c->op == C3_CHANGE_DELETE ? cur : want,
-                                               c->op == C3_CHANGE_DELETE ? c->cur : c->want));
-        if (c->op == C3_CHANGE_UPDATE)
-            json_object_set_new(o, "was", row_json(cur, c->cur));
-        ctl_print_json(o);
+        ctl_print_json(c3_store_change_json(r, c));
         return;
     }
     char line[1024];
@@ -113,17 +97,36 @@ static void print_change(const struct ctl_call *call, const struct c3_store_resu
     printf("%s\n", line);
 }
 
-/* A failed request: the message (and its JSON), and the exit status. */
-static int store_failed(const struct ctl_call *call, const char *file, const struct c3_store_result *r)
+json_t *ctl_c3_summary_json(const char *what, json_t *summary)
 {
-    const char *msg = ctl_c3_print_error("portierctl c3", file, r->msg[0] ? r->msg : c3_session_strerror(r->err));
+    json_t *o = json_object();
+    if (o && what)
+        json_object_set_new(o, "part", json_string(what));
+    const char *k;
+    json_t *v;
+    if (o && json_is_object(summary))
+        json_object_foreach(summary, k, v)
+            json_object_set(o, k, v);
+    json_decref(summary);
+    return o;
+}
+
+int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg)
+{
+    msg = ctl_c3_print_error(who, file, msg);
     if (call->g.json) {
         json_t *o = json_object();
         json_object_set_new(o, "error", json_string(msg));
-        json_object_set_new(o, "code", json_integer(r->err));
+        json_object_set_new(o, "code", json_integer(err));
         ctl_print_json(o);
     }
-    return ctl_c3_store_exit(r->err);
+    return ctl_c3_store_exit(err);
+}
+
+/* A failed request: the message (and its JSON), and the exit status. */
+static int store_failed(const struct ctl_call *call, const char *file, const struct c3_store_result *r)
+{
+    return ctl_c3_store_failed(call, "portierctl c3", file, r->err, r->msg[0] ? r->msg : c3_session_strerror(r->err));
 }
 
 int ctl_c3_store_exit(int err)
@@ -141,21 +144,8 @@ static int print_changes(const struct ctl_call *call, const struct c3_store_resu
 {
     for (size_t i = 0; i < r->diff->n; i++)
         print_change(call, r, &r->diff->v[i]);
-    const struct c3_diff *d = r->diff;
     if (call->g.json) {
-        json_t *o = json_object();
-        if (what)
-            json_object_set_new(o, "part", json_string(what));
-        json_object_set_new(o, "added", json_integer((json_int_t)d->adds));
-        json_object_set_new(o, "updated", json_integer((json_int_t)d->updates));
-        json_object_set_new(o, "deleted", json_integer((json_int_t)d->deletes));
-        json_object_set_new(o, "unchanged", json_integer((json_int_t)d->same));
-        json_object_set_new(o, "dry_run", json_boolean(dry_run));
-        json_object_set_new(o, "written", json_boolean(r->written));
-        json_object_set_new(o, "mismatches", json_integer((json_int_t)r->mismatches));
-        if (r->note[0])
-            json_object_set_new(o, "note", json_string(r->note));
-        ctl_print_json(o);
+        ctl_print_json(ctl_c3_summary_json(what, c3_store_summary_json(r, dry_run)));
     } else {
         char summary[200];
         c3_store_summary(r, dry_run, summary, sizeof summary);
@@ -354,7 +344,7 @@ static void dj_user(void *arg, const struct c3_store_result *r)
         for (size_t i = 0; i < j->access.nrows; i++) {
             c3_doors_added_text(&j->access, i, line, sizeof line);
             if (j->call->g.json)
-                ctl_print_json(json_pack("{s:s,s:o}", "change", "add", "row", row_json(&j->access, i)));
+                ctl_print_json(json_pack("{s:s,s:o}", "change", "add", "row", c3_store_row_json(&j->access, i)));
             else
                 printf("%s\n", line);
         }
@@ -585,21 +575,16 @@ static void hist_count(struct hist *h)
         fprintf(stderr, "%zu event%s\n", h->shown, h->shown == 1 ? "" : "s");
 }
 
-/* One record as portierd's driver says it: "txn TIME DOOR TYPE VERIFY INOUT CARD PIN INDEX". */
-static void hist_line(void *arg, const char *line)
+/* One record as portierd's driver gives it: {"time": PACKED, "door", "event", "verify", "inout", "card", "pin",
+ * "index"} (numbers). */
+static void hist_line(void *arg, const json_t *txn)
 {
     struct hist *h = arg;
-    unsigned door, type, verify, inout;
     struct c3_txn t;
-    if (sscanf(line, "txn %" SCNu32 " %u %u %u %u %" SCNu32 " %" SCNu32 " %" SCNd64, &t.time, &door, &type, &verify,
-               &inout, &t.card, &t.pin, &t.index) != 8 || door > 255 || type > 255 || verify > 255 || inout > 255) {
-        fprintf(stderr, "portierctl c3: portierd's answer: not an event: \"%.80s\"\n", line);
+    if (c3_txn_from_json(txn, &t) < 0) {
+        fprintf(stderr, "portierctl c3: portierd's answer: not an event\n");
         return;
     }
-    t.door = (uint8_t)door;
-    t.type = (uint8_t)type;
-    t.verify = (uint8_t)verify;
-    t.inout = (uint8_t)inout;
     if (t.time >= h->since) {
         print_txn(h, &t);
         h->shown++;

@@ -157,9 +157,14 @@ static void act_answer(struct remote *r, const json_t *msg, bool final, void *ar
     const json_t *step = json_object_get(msg, "step");
     if (!final && step && a->run) {
         const char *line = proto_str(step, "line");
-        if (line) {
+        const json_t *rec = json_object_get(step, "record");
+        if (!json_is_object(rec))
+            rec = NULL;
+        if (line || rec) {
             a->run->lines++;
-            if (a->run->line)
+            if (a->run->record)
+                a->run->record(a->run->arg, line, rec);
+            else if (a->run->line && line)
                 a->run->line(a->run->arg, line);
         } else if (a->run->progress) {
             json_int_t done = json_integer_value(json_object_get(step, "done"));

@@ -468,6 +468,16 @@ static void live_step(void *arg, unsigned done, unsigned total, const char *line
         sr->line(sr->arg, line);
 }
 
+static void live_record(void *arg, const char *line, const json_t *record)
+{
+    struct ctl_site_run *sr = arg;
+    sr->lines++;
+    if (sr->record)
+        sr->record(sr->arg, line, record);
+    else if (sr->line && line)
+        sr->line(sr->arg, line);
+}
+
 static int live_action(const struct ctl_opts *opts, enum action_id id, const char *target, long value,
                        const char *comment, struct ctl_site_run *sr)
 {
@@ -494,6 +504,7 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
         p.file_data = sr->data;
         p.file_len = sr->len;
         p.step = live_step;
+        p.record = live_record;
         p.step_arg = sr;
     }
     char err[256];

@@ -40,6 +40,9 @@ struct ctl_site_run {
     const void *data;                     /* action_params.file_data */
     size_t len;
     void (*line)(void *arg, const char *line); /* each line the driver reports, in order */
+    /* optional: each line with its structured form instead (either may be NULL; doc/protocol.md, "Panel-data
+     * records"), as the driver reports them through the action's record */
+    void (*record)(void *arg, const char *line, const json_t *record);
     void (*progress)(void *arg, size_t done, size_t total); /* a read's bytes (optional; same arg) */
     void *arg;
     bool quiet;                           /* print nothing of the run when it succeeds or when the driver said

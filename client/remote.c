@@ -706,6 +706,7 @@ struct ract {
     void *cbarg;
     enum action_id id;
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
+    void (*record)(void *arg, const char *line, const json_t *record);
     void *step_arg;
 };
 
@@ -738,7 +739,12 @@ static void action_answer(struct remote *r, const json_t *msg, bool final, void 
         return;
     const json_t *step = json_object_get(msg, "step");
     if (!final && step) {
-        if (a->step)
+        /* a panel-data record: to whom takes records; to a step, only the line it goes with */
+        const json_t *rec = json_object_get(step, "record");
+        const char *line = proto_str(step, "line");
+        if (a->record && (line || json_is_object(rec)))
+            a->record(a->step_arg, line, json_is_object(rec) ? rec : NULL);
+        else if (a->step && (line || !rec))
             a->step(a->step_arg, (unsigned)json_integer_value(json_object_get(step, "done")),
                     (unsigned)json_integer_value(json_object_get(step, "total")), proto_str(step, "line"));
         return;
@@ -816,6 +822,7 @@ static int hook_action(void *arg, const struct action_user *user, int id, const 
     a->id = (enum action_id)id;
     if (params) {
         a->step = params->step;
+        a->record = params->record;
         a->step_arg = params->step_arg;
     }
     if (remote_request(r, req, action_answer, a) < 0) {

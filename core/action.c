@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/csv.h"
 #include "core/device.h"
 #include "core/journal.h"
 #include "core/procmark.h"
@@ -108,9 +109,12 @@ struct run_ctx {
     char prov_dir[SITE_PATH_MAX];
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
+    void (*record)(void *arg, const char *line, const struct json_t *record);
     bool resume;               /* ACTION_EMERGENCY_ON after a restart (action_recover) */
     char data_request[128];    /* ACTION_PANEL_DATA(_GET): "KIND OP [FIELD=N] [dry-run]", "table:NAME OP ..." (the
                                 * rows are file_data) */
+    char data_rows[64];        /* ACTION_PANEL_DATA with rows: "1 row: pin=7", "40 rows: pin=1 2 3 ..." for the
+                                * audit (the rows' first column, the key: never a password) */
 };
 
 static enum device_op device_op_for(enum action_id id)
@@ -156,7 +160,8 @@ static void format_params(const struct action_run *run, char *buf, size_t len)
         snprintf(buf, len, "%s", rc->data_request);
     else if (run->def->id == ACTION_PANEL_DATA) {
         /* a request with rows has no table scope: at most 60 characters */
-        if (snprintf(buf, len, "%s, %zu bytes of CSV", rc->data_request, rc->file_len) >= (int)len)
+        if (snprintf(buf, len, "%s, %zu bytes of CSV%s%s", rc->data_request, rc->file_len,
+                     rc->data_rows[0] ? ", " : "", rc->data_rows) >= (int)len)
             buf[len - 1] = '\0';
     }
     else if (rc->resume)
@@ -387,6 +392,7 @@ static void dispatch_device(struct run_ctx *rc, size_t device, const size_t *out
                 .file_len = rc->file_len,
                 .step = rc->step,
                 .step_ctx = rc->step_arg,
+                .record = rc->record,
                 .request = rc->data_request,
                 .result = on_result,
                 .done = on_done,
@@ -589,6 +595,45 @@ static bool data_scope(const char *w, bool kind)
     return true;
 }
 
+/* Which rows a change names and which columns it sets, for its audit row: "1 row: pin=7 [name,card]", "3 rows:
+ * pin=1 2 5 [card]", keys cut with "..." where they do not fit; "no row"; "" when the rows do not parse (the
+ * driver refuses them with the reason) or are too many to read here. Never a value but the key's. */
+static void data_rows_text(const void *data, size_t n, char *out, size_t cap)
+{
+    struct csv t;
+    char err[64];
+    out[0] = '\0';
+    if (n > 256u * 1024u || csv_parse(data, n, &t, err, sizeof err) < 0)
+        return;
+    if (!t.nrows) {
+        snprintf(out, cap, "no row");
+    } else if (t.ncols) {
+        char cols[40] = "";
+        struct strbuf cb;
+        strbuf_init(&cb, cols, sizeof cols);
+        for (size_t k = 1; k < t.ncols; k++)
+            strbuf_printf(&cb, "%s%s", k > 1 ? "," : " [", t.header[k]);
+        if (cb.truncated)
+            snprintf(cols + sizeof cols - 6, 6, "...]");
+        else if (t.ncols > 1)
+            strbuf_puts(&cb, "]");
+        size_t room = cap - strlen(cols); /* for the keys part and its NUL */
+        struct strbuf sb;
+        strbuf_init(&sb, out, room);
+        strbuf_printf(&sb, "%zu row%s: %s=", t.nrows, t.nrows == 1 ? "" : "s", t.header[0]);
+        for (size_t r = 0; r < t.nrows; r++) {
+            const char *k = csv_cell(&t, r, 0);
+            if (sb.len + strlen(k) + 1 + (r + 1 < t.nrows ? 4 : 0) >= room) {
+                strbuf_puts(&sb, "...");
+                break;
+            }
+            strbuf_printf(&sb, "%s%s", r ? " " : "", k);
+        }
+        snprintf(out + strlen(out), cap - strlen(out), "%s", cols);
+    }
+    csv_free(&t);
+}
+
 static int check_data_request(struct run_ctx *rc, const struct action_params *params, char *why, size_t len)
 {
     static const char *const kinds[] = { "users", "cards", "access", "timezones", "holidays" };
@@ -646,6 +691,7 @@ static int check_data_request(struct run_ctx *rc, const struct action_params *pa
             snprintf(why, len, "%s needs the rows (CSV with a header)", rc->run.def->name);
             return -1;
         }
+        data_rows_text(rc->file_data, rc->file_len, rc->data_rows, sizeof rc->data_rows);
     }
     return 0;
 }
@@ -735,6 +781,7 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     if (params) {
         rc->step = params->step;
         rc->step_arg = params->step_arg;
+        rc->record = params->record;
     }
 
     bool emergency = id == ACTION_EMERGENCY_ON || id == ACTION_EMERGENCY_OFF;

@@ -10,6 +10,8 @@
 #include "core/role.h"
 #include "core/site.h"
 
+struct json_t; /* jansson's, a panel-data record (action_params.record) */
+
 enum action_id {
     ACTION_ACK,             /* acknowledge a journal event (target: event id) */
     ACTION_DOOR_OPEN,       /* open a door for N seconds */
@@ -83,6 +85,9 @@ struct action_params {
      * while the action runs. */
     void (*step)(void *arg, unsigned done, unsigned total, const char *line);
     void *step_arg;
+    /* Optional, the panel-data actions (same arg as step): each line with its structured form, in place of step
+     * (device_cmd.record). */
+    void (*record)(void *arg, const char *line, const struct json_t *record);
     /* ACTION_EMERGENCY_ON: complete an emergency an earlier process began (action_recover): sent only to the
      * devices that do not remember it (those that do complete it by themselves). */
     bool resume;

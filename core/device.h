@@ -47,6 +47,10 @@ typedef void (*device_result_fn)(void *ctx, size_t output, enum device_result re
 typedef void (*device_done_fn)(void *ctx);
 /* Progress of a long command (see device_cmd.step). */
 typedef void (*device_step_fn)(void *ctx, unsigned done, unsigned total, const char *line);
+/* A panel-data line with its structured form (see device_cmd.record): a JSON object (jansson's json_t), valid
+ * during the call; line NULL when the record has no line of its own (a change's summary). */
+struct json_t;
+typedef void (*device_record_fn)(void *ctx, const char *line, const struct json_t *record);
 
 /* ---- DEVICE_SLAVE_SET ----
  * Settings are CONFIG.TXT-style names and values of the slave (NiX1 spec §5.7: "LOCK_0" = "1", "UNIT_1" = "",
@@ -84,8 +88,13 @@ struct device_cmd {
      * rights "access replace pin=7"); the rows (CSV with the kind's export header) in file_data/file_len. The driver
      * reports lines through step (done = total = 0): for list the CSV lines, header first; for a change the
      * difference ("+ ...", "~ ...", "- ...") and notes; an error's whole text. Then one device-wide result with
-     * the summary ("3 rows", "1 added, 0 changed, ...: written and read back") or what went wrong. */
+     * the summary ("3 rows", "1 added, 0 changed, ...: written and read back") or what went wrong.
+     * record (optional, same ctx as step): when given, the driver reports every one of those lines through record
+     * instead of step, with its structured form where it has one (doc/protocol.md, "Panel-data records": a list's
+     * fields, a row, a change, a stored event, a refusal; NULL for a note), and, for a change, the summary as a
+     * record without a line before the result. A transfer's progress (line NULL) stays with step. */
     const char *request;
+    device_record_fn record;
     device_result_fn result;
     device_done_fn done;
     void *ctx;

@@ -180,6 +180,20 @@ static void step_cb(void *arg, unsigned done, unsigned total, const char *line)
     send_to(r, m, false);
 }
 
+/* A panel-data line with its structured form: one step, "line" (absent for a record of its own) and "record"
+ * (absent for a line without one). */
+static void record_cb(void *arg, const char *line, const json_t *record)
+{
+    struct dreq *r = arg;
+    json_t *m = json_pack("{s:s,s:s,s:{s:i,s:i}}", "type", "progress", "op", r->op, "step", "done", 0, "total", 0);
+    json_t *st = m ? json_object_get(m, "step") : NULL;
+    if (st && line)
+        json_object_set_new(st, "line", json_string(line));
+    if (st && record)
+        json_object_set_new(st, "record", json_deep_copy(record));
+    send_to(r, m, false);
+}
+
 static void do_action(struct daemon *d, struct client *c, const json_t *req, int64_t id, const struct action_def *def)
 {
     char err[256] = "", target[128] = "", settings[2048] = "", name[64] = "", comment[256] = "";
@@ -219,6 +233,7 @@ static void do_action(struct daemon *d, struct client *c, const json_t *req, int
     r->action = true;
     r->run_no = ++d->next_run;
     p.step = step_cb;
+    p.record = record_cb;
     p.step_arg = r;
     struct action_user user = { .role = c->role };
     event_copy(user.name, sizeof user.name, c->user);

@@ -534,10 +534,11 @@ static const char usage_text[] =
     "  c3 --port PORT [--panels N] [--model c3-100|c3-200|c3-400] [--dialect session|sessionless|kv]\n"
     "     [--password PW] [--seed S] [--activity EVENTS_PER_S] [--control SOCKET] [--fault MODE[,MODE]]\n"
     "     [--firmware STR] [--clock-offset SECONDS] [--device-id N] [--restart-ms MS]\n"
-    "     [--transactions ROWS] [--discovery-port UDP_PORT]\n"
+    "     [--transactions ROWS] [--discovery-port UDP_PORT] [--named-users]\n"
     "     C3 panels on 127.0.0.1:PORT..PORT+N-1 (PORT 0 with one panel: a free port, named in the\n"
     "     'listening on' line); commands on stdin and SOCKET (try 'help').\n"
-    "     Faults: delay=MS rate=KBPS split badcrc badseq garbage drop mute none";
+    "     --named-users: the user table holds the activity's cards, named, with doors (for demos).\n"
+    "     Faults: delay=MS rate=KBPS refuse=CODE split badcrc badseq garbage drop mute none";
 
 static bool opt_num(const char *name, const char *s, long long lo, long long hi, long long *out)
 {
@@ -575,6 +576,7 @@ static int c3sim_main(int argc, char **argv)
         { "clock-offset", required_argument, NULL, 'o' }, { "device-id", required_argument, NULL, 'i' },
         { "restart-ms", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
         { "transactions", required_argument, NULL, 'T' }, { "discovery-port", required_argument, NULL, 'D' },
+        { "named-users", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
     struct c3sim_server_cfg cfg = {
@@ -686,6 +688,9 @@ static int c3sim_main(int argc, char **argv)
             if (!opt_num("--transactions", optarg, 1, 1000000, &v))
                 return 2;
             cfg.panel.transactions = (size_t)v;
+            break;
+        case 'U':
+            cfg.panel.named_users = true;
             break;
         case 'D':
             if (!opt_num("--discovery-port", optarg, 1, 65535, &v))

@@ -124,11 +124,20 @@ int c3sim_faults_parse(const char *spec, struct c3sim_faults *f, char *err, size
                 return -1;
             }
             nf.rate_kbps = (unsigned)kbps;
+        } else if (strncmp(tok, "refuse=", 7) == 0) {
+            char *end;
+            errno = 0;
+            long code = strtol(tok + 7, &end, 10);
+            if (errno || end == tok + 7 || *end || code > -1 || code < -999) {
+                snprintf(err, errlen, "bad refuse '%s' (a panel error code, -1..-999)", tok + 7);
+                return -1;
+            }
+            nf.refuse = (int)code;
         } else if (strcmp(tok, "none") == 0) {
             nf = (struct c3sim_faults){ 0 };
         } else {
-            snprintf(err, errlen, "unknown fault '%s' (delay=MS rate=KBPS split badcrc badseq garbage drop mute none)",
-                     tok);
+            snprintf(err, errlen, "unknown fault '%s' (delay=MS rate=KBPS refuse=CODE split badcrc badseq garbage drop "
+                     "mute none)", tok);
             return -1;
         }
     }
@@ -166,6 +175,8 @@ void c3sim_faults_format(const struct c3sim_faults *f, char *out, size_t cap)
         ADD("%smute", o ? "," : "");
     if (f->rate_kbps)
         ADD("%srate=%u", o ? "," : "", f->rate_kbps);
+    if (f->refuse)
+        ADD("%srefuse=%d", o ? "," : "", f->refuse);
     if (o == 0)
         ADD("none");
 #undef ADD
@@ -511,6 +522,12 @@ static void serve_frame(struct conn *c, const struct c3_frame *f)
             s->cut_after--;
         /* fall through */
     default: {
+        /* fault: the firmware refuses a change (a write, a delete, an upload's first step) and keeps its rows */
+        if (s->faults.refuse && (f->command == C3_CMD_SET_DATA || f->command == C3_CMD_DELETE_DATA ||
+                                 f->command == C3_CMD_PREPARE_DATA)) {
+            conn_error(c, sess, sid, nr, s->faults.refuse, false);
+            return;
+        }
         struct c3sim_reply r;
         if (!c3sim_tables_command(&p->tables, f->command, pl, plen, &r)) {
             conn_error(c, sess, sid, nr, -13, false);

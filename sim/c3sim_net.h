@@ -20,9 +20,11 @@ struct c3sim_faults {
     bool drop;           /* send half a reply, then close the connection */
     bool mute;           /* ignore every request */
     unsigned rate_kbps;  /* replies leave at this many kilobytes per second (a slow panel or link), 0 = at once */
+    int refuse;          /* table writes (SET_DATA, DELETE_DATA, an upload) answered with this panel error, nothing
+                          * written (0 = off): a firmware refusing a change */
 };
 
-/* Parse "delay=MS,split,..." (also "none"); modes may be separated by ',' or spaces. Returns 0 or -1 with a
+/* Parse "delay=MS,split,refuse=CODE,..." (also "none"); modes may be separated by ',' or spaces. Returns 0 or -1 with a
  * message in err. */
 int c3sim_faults_parse(const char *spec, struct c3sim_faults *f, char *err, size_t errlen);
 void c3sim_faults_format(const struct c3sim_faults *f, char *out, size_t cap);

@@ -316,6 +316,37 @@ static void aux_timer_cb(loop_t *loop, void *arg)
 
 /* ---- lifecycle ---- */
 
+/* The activity's users in the user table: a name each (some not ASCII, as other software writes them), the
+ * first six with every door in time zone 1 (all day, every day), the last two with no door. */
+static int named_users(struct c3sim_panel *p)
+{
+    static const char *const names[C3SIM_USERS] = { "Ann Lee", "Bob Stone", "Chiara", "Dmitri", "Eve Adams",
+                                                    "Fran\xC3\xA7ois", "Gao Yan", "Hiro Sato" };
+    char all[16], mask[16];
+    snprintf(all, sizeof all, "%u", 2359u); /* 00:00-23:59 */
+    snprintf(mask, sizeof mask, "%u", (1u << p->model->doors) - 1u);
+    const char *const tzf[] = { "TimezoneId", "SunTime1", "MonTime1", "TueTime1", "WedTime1", "ThuTime1",
+                                "FriTime1", "SatTime1" };
+    const char *const tzv[] = { "1", all, all, all, all, all, all, all };
+    if (c3sim_tables_put(&p->tables, "timezone", tzf, tzv, 8) < 0)
+        return -1;
+    bool uid = p->dialect != C3SIM_DIALECT_SESSIONLESS; /* the newer layout: UID and Name */
+    for (int i = 0; i < C3SIM_USERS; i++) {
+        char pin[16], card[16];
+        snprintf(pin, sizeof pin, "%u", p->pins[i]);
+        snprintf(card, sizeof card, "%u", p->cards[i]);
+        const char *const uf[] = { "Pin", "CardNo", "UID", "Name" };
+        const char *const uv[] = { pin, card, pin, names[i] };
+        if (c3sim_tables_put(&p->tables, "user", uf, uv, uid ? 4 : 2) < 0)
+            return -1;
+        const char *const af[] = { "Pin", "AuthorizeTimezoneId", "AuthorizeDoorId" };
+        const char *const av[] = { pin, "1", mask };
+        if (i < 6 && c3sim_tables_put(&p->tables, "userauthorize", af, av, 3) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int c3sim_panel_init(struct c3sim_panel *p, loop_t *loop, const struct c3sim_panel_cfg *cfg)
 {
     memset(p, 0, sizeof *p);
@@ -345,6 +376,10 @@ int c3sim_panel_init(struct c3sim_panel *p, loop_t *loop, const struct c3sim_pan
     if (c3sim_params_defaults(p, cfg) < 0 ||
         c3sim_tables_init(&p->tables, cfg->dialect == C3SIM_DIALECT_SESSIONLESS ? C3SIM_LAYOUT_OLD : C3SIM_LAYOUT_NEW,
                           cfg->transactions, 0) < 0) {
+        c3sim_panel_free(p);
+        return -1;
+    }
+    if (cfg->named_users && named_users(p) < 0) {
         c3sim_panel_free(p);
         return -1;
     }

@@ -79,6 +79,7 @@ struct c3sim_panel_cfg {
     int64_t clock_offset;      /* seconds added to host local time */
     uint8_t device_id;         /* DeviceID (address byte in replies) */
     size_t transactions;       /* transaction rows kept before the oldest is overwritten; 0 = default */
+    bool named_users;          /* the user table holds the activity's users, named, with doors (a demo) */
 };
 
 struct c3sim_panel {

@@ -526,6 +526,37 @@ static int set_data(struct c3sim_tables *t, const uint8_t *p, size_t len)
     return result;
 }
 
+int c3sim_tables_put(struct c3sim_tables *t, const char *table, const char *const *fields, const char *const *values,
+                     size_t n)
+{
+    struct c3sim_table *tb = NULL;
+    for (size_t i = 0; i < t->ntabs; i++)
+        if (strcmp(t->tabs[i]->def->name, table) == 0)
+            tb = t->tabs[i];
+    if (!tb || tb->def->nf > 64)
+        return -1;
+    struct c3sim_cell row[64];
+    row_clear(tb, row);
+    for (size_t k = 0; k < n; k++) {
+        size_t f = 0;
+        while (f < tb->def->nf && strcmp(tb->def->f[f].name, fields[k]) != 0)
+            f++;
+        if (f == tb->def->nf)
+            return -1;
+        if (tb->def->f[f].type == 'i') {
+            uint8_t b[4];
+            c3_put_le32(b, (uint32_t)strtoul(values[k], NULL, 10));
+            cell_set(&row[f], &tb->def->f[f], b, 4);
+        } else {
+            cell_set(&row[f], &tb->def->f[f], (const uint8_t *)values[k], strlen(values[k]));
+        }
+    }
+    for (size_t i = 0; i < tb->nrows; i++)
+        if (tb->used[i] && keys_equal(tb, row_cells(tb, i), row))
+            row_delete(tb, i);
+    return row_insert(tb, row);
+}
+
 static void delete_data(struct c3sim_tables *t, const uint8_t *p, size_t len)
 {
     if (len < 2)

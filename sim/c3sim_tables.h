@@ -54,6 +54,11 @@ struct c3sim_tables {
 int c3sim_tables_init(struct c3sim_tables *t, enum c3sim_layout layout, size_t txn_cap, size_t user_max);
 void c3sim_tables_free(struct c3sim_tables *t);
 
+/* Insert or replace (by key) a row of a data table: fields by name, values as text (decimal for numbers, the bytes
+ * for text). 0, or -1 for an unknown table or field, or without memory. */
+int c3sim_tables_put(struct c3sim_tables *t, const char *table, const char *const *fields, const char *const *values,
+                     size_t n);
+
 /* Append a row to the transaction table (every event the panel records). */
 void c3sim_tables_record(struct c3sim_tables *t, uint32_t card, uint32_t pin, uint8_t verify, uint8_t door,
                          uint8_t type, uint8_t inout, uint32_t time);

@@ -358,7 +358,9 @@ bool console_allowed(struct console *c, enum req r)
     if (c->readonly)
         console_message(c, TH_WARN, "Read-only console: '%s' is not available", ri->help);
     else
-        console_message(c, TH_WARN, "Not allowed for role %s: %s", role_name(c->user.role), ri->help);
+        console_message(c, TH_WARN, "Not allowed for role %s (needs %s): %s", role_name(c->user.role),
+                        role_name(ri->action >= 0 && ri->action < ACTION_COUNT ? action_table[ri->action].min_role
+                                                                               : ROLE_TECHNICIAN), ri->help);
     return false;
 }
 

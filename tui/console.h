@@ -156,6 +156,7 @@ struct console {
 
     struct output_progress *out_progress; /* per site output */
     size_t running_actions;
+    unsigned small_ignored;    /* keys ignored while the window is below the minimum (said on that screen) */
 
     /* emergency */
     struct {

@@ -214,7 +214,7 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
         char port[16];
         snprintf(port, sizeof port, "%d", ports[i]);
         char *argv[] = {sim, "c3", "--port", port, "--model", (char *)models[i], "--seed", (char *)seeds[i],
-                        "--activity", act, NULL};
+                        "--activity", act, "--named-users", NULL};
         if (ports[i] < 0 || spawn(d, argv, "listening", out, sizeof out, 5000) < 0 || !strstr(out, "listening")) {
             snprintf(err, errlen, "the C3 simulator did not start (see %s/sim.log): %.200s", d->dir, out);
             demo_stop(d);

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <curses.h>
 
 #include "core/csv.h"
 #include "core/strbuf.h"
+#include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_userdata.h"
 #include "tui/console.h"
 #include "tui/keys.h"
@@ -47,8 +49,8 @@ struct cpriv {
     char **lines;                /* what the dry run or the apply said */
     size_t nlines;
     char note[300];
-    unsigned step;               /* 0: users, 1: access */
-    bool dry;
+    unsigned gen;                /* the job whose answers the editor shows (leaving the editor moves it on) */
+    char find[40];               /* the last search (/) */
     /* an event's details asked who a card belongs to while the panel's users were being read: answered in the
      * details when they are */
     bool asking;
@@ -273,6 +275,58 @@ static size_t nrows(const struct cpriv *cp)
     return cp->n && cp->pan[cp->cur].loaded ? cp->pan[cp->cur].users.nrows : 0;
 }
 
+/* The columns a text takes on screen (a byte that is no character takes one, as console_put shows it). */
+static int text_cols(const char *s)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int cols = 0;
+    while (*s) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            cols++;
+            s++;
+            memset(&st, 0, sizeof st);
+            continue;
+        }
+        int w = wcwidth(wc);
+        cols += w > 0 ? w : 1;
+        s += n;
+    }
+    return cols;
+}
+
+/* Text in rows of w columns from (y, x), broken at spaces, in at most maxrows rows (the last one cut); the rows
+ * used. Columns are counted as characters (a UTF-8 sequence is one). */
+static int put_wrapped(struct console *c, int y, int x, int w, int maxrows, attr_t attr, const char *text)
+{
+    int rows = 0;
+    const char *s = text;
+    while (*s && rows < maxrows && w > 0) {
+        size_t len = 0, brk = 0;
+        int cols = 0;
+        while (s[len] && cols < w) {
+            if (s[len] == ' ')
+                brk = len;
+            len++;
+            while (((unsigned char)s[len] & 0xC0) == 0x80)
+                len++;
+            cols++;
+        }
+        if (s[len] && brk && rows + 1 < maxrows)
+            len = brk;
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)len, s);
+        console_put(c, y + rows, x, w, attr, line);
+        rows++;
+        s += len;
+        while (*s == ' ')
+            s++;
+    }
+    return rows;
+}
+
 static void draw_editor(struct console *c, struct cpriv *cp, int y, int x, int h, int w);
 
 static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
@@ -290,8 +344,11 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     }
     struct cpanel *pn = &cp->pan[cp->cur];
     const char *name = c->site->devices[pn->device].name;
+    const struct site_device *dev = &c->site->devices[pn->device];
+    bool down = dev->link != LINK_UP;
     snprintf(title, sizeof title, "Cards: %s (%zu of %zu, p: next)  %zu user(s)%s", name, cp->cur + 1, cp->n,
-             pn->users.nrows, pn->loading ? "  reading..." : "");
+             pn->users.nrows, !pn->loading ? "" : down ? "  reading (panel offline: waits)"
+                                                        : "  reading...");
     console_put(c, y, x, w, theme_attr(&c->th, TH_TITLE) | A_BOLD, title);
     console_fill(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE));
     console_put(c, y + 1, x, w, theme_attr(&c->th, TH_TITLE),
@@ -300,26 +357,37 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     if (!pn->loaded) {
         if (!pn->loading && !pn->err[0] && request_allowed(REQ_CARDS_RELOAD, c->user.role, c->readonly))
             start_load(c, cp->cur, 0);
-        console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, pn->err[0] ? TH_ALARM : TH_DIM),
-                    pn->loading ? "Reading the panel's users and access rights..."
+        put_wrapped(c, y + 3, x + 2, w - 2, h - 3, theme_attr(&c->th, pn->err[0] ? TH_ALARM : TH_DIM),
+                    pn->loading ? (down ? "Reading the panel's users and access rights: the panel is offline, the "
+                                          "read waits for it..." : "Reading the panel's users and access rights...")
                     : pn->err[0] ? pn->err : "Not read yet (F5 reads them).");
         return;
     }
+    if (pn->err[0]) /* a read after the one shown failed: the rows are the last ones read */
+        p->height -= put_wrapped(c, y + h - 1, x + 2, w - 2, 1, theme_attr(&c->th, TH_ALARM), pn->err);
     listview_fix(&p->lv, pn->users.nrows, p->height);
     for (int i = 0; i < p->height && p->lv.top + (size_t)i < pn->users.nrows; i++) {
         size_t r = p->lv.top + (size_t)i;
         const char *card = cell(&pn->users, r, "card"), *start = cell(&pn->users, r, "start"),
                    *end = cell(&pn->users, r, "end");
-        char valid[40], doors[120], line[400];
+        char valid[40], doors[120];
         if (start[0] || end[0])
             snprintf(valid, sizeof valid, "%s..%s", start[0] ? start : "", end[0] ? end : "");
         else
             snprintf(valid, sizeof valid, "always");
         doors_of(pn, cell(&pn->users, r, "pin"), doors, sizeof doors);
-        snprintf(line, sizeof line, "%-11s %-11s %-11s %-24s %s", card[0] ? card : "-", cell(&pn->users, r, "pin"),
-                 cell(&pn->users, r, "name"), valid, doors[0] ? doors : "no door");
         bool sel = r == p->lv.sel;
-        console_put(c, y + 2 + i, x, w, theme_attr(&c->th, sel ? TH_SELECTED : TH_NORMAL), line);
+        attr_t a = theme_attr(&c->th, sel ? TH_SELECTED : TH_NORMAL);
+        /* column by column: a name's width on screen is not its length in bytes (UTF-8, or bytes that are no
+         * character at all, shown as '?') */
+        console_fill(c, y + 2 + i, x, w, a);
+        static const int at[] = { 0, 12, 24, 36, 61 };
+        const char *v[] = { card[0] ? card : "-", cell(&pn->users, r, "pin"), cell(&pn->users, r, "name"), valid,
+                            doors[0] ? doors : "no door" };
+        for (size_t k = 0; k < 5 && at[k] < w; k++) {
+            int cw = k < 4 ? at[k + 1] - at[k] - 1 : w - at[k];
+            console_put(c, y + 2 + i, x + at[k], cw < w - at[k] ? cw : w - at[k], a, v[k]);
+        }
     }
     if (!pn->users.nrows)
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "The panel holds no user.");
@@ -348,7 +416,12 @@ static void draw_editor(struct console *c, struct cpriv *cp, int y, int x, int h
                                            "cancels"
                        : cp->ed == ED_DIFF ? "  y or Enter applies these changes, Esc goes back to the form"
                        : cp->ed == ED_DONE ? "  Enter edits again, Esc closes"
-                                           : "  the panel answers...";
+                       : cp->ed == ED_CHECKING ? (c->site->devices[pn->device].link != LINK_UP
+                                                      ? "  the panel is offline: waiting for it (Esc: back to the form)"
+                                                      : "  waiting for the panel... (Esc: back to the form)")
+                       : c->site->devices[pn->device].link != LINK_UP
+                           ? "  the panel is offline: the change waits for it (Esc closes; it goes on)"
+                           : "  waiting for the panel... (Esc closes; the change goes on)";
     console_put(c, y + 1, x, w, theme_attr(&c->th, TH_DIM), hint);
     int row = y + 2;
     if (cp->ed == ED_FORM || cp->ed == ED_CHECKING) {
@@ -362,17 +435,27 @@ static void draw_editor(struct console *c, struct cpriv *cp, int y, int x, int h
             console_fill(c, row, x + 27, 18, fa);
             console_put(c, row, x + 27, 18, fa, cp->val[i]);
             if (i == cp->field && !fixed)
-                console_put(c, row, x + 27 + (int)strlen(cp->val[i]) % 18, 1, fa | A_REVERSE, " ");
+                console_put(c, row, x + 27 + text_cols(cp->val[i]) % 18, 1, fa | A_REVERSE, " ");
         }
         row++;
     }
-    for (size_t i = 0; i < cp->nlines && row < y + h; i++, row++) {
+    /* the note (what went wrong, or the outcome) is kept on screen: the lines before it get the rows left */
+    int note_rows = 0;
+    if (cp->note[0]) {
+        note_rows = (int)(strlen(cp->note) / (size_t)(w > 2 ? w - 2 : 1)) + 1;
+        if (note_rows > 4)
+            note_rows = 4;
+    }
+    for (size_t i = 0; i < cp->nlines && row < y + h - note_rows; i++) {
         const char *l = cp->lines[i];
         enum theme_role r = l[0] == '+' ? TH_OK : l[0] == '-' ? TH_ALARM : l[0] == '~' ? TH_WARN : TH_INFO;
-        console_put(c, row, x + 2, w - 2, theme_attr(&c->th, r), l);
+        row += put_wrapped(c, row, x + 2, w - 2, y + h - note_rows - row, theme_attr(&c->th, r), l);
     }
-    if (cp->note[0] && row < y + h)
-        console_put(c, row, x + 2, w - 2, theme_attr(&c->th, TH_INFO), cp->note);
+    if (cp->note[0] && row < y + h) {
+        bool bad = strncmp(cp->note, "FAILED", 6) == 0 || strncmp(cp->note, "Not checked", 11) == 0 ||
+                   strncmp(cp->note, "Refused", 7) == 0 || strstr(cp->note, "Nothing was sent") != NULL;
+        put_wrapped(c, row, x + 2, w - 2, y + h - row, theme_attr(&c->th, bad ? TH_ALARM : TH_INFO), cp->note);
+    }
 }
 
 static bool find_user(const struct cpanel *pn, const char *pin, size_t *row)
@@ -414,15 +497,42 @@ static void open_editor(struct console *c, struct cpriv *cp, bool adding, size_t
     lines_clear(cp);
 }
 
-/* The two requests of a change: the user row, then the panel's whole access table with the user's rows
- * replaced (so only the rights that differ are written). */
-static char *user_csv(const struct cpriv *cp)
+/* ---- a change: its requests run as a job of their own ----
+ * A job carries a copy of what the form said, so it runs to its end when the operator leaves the editor while
+ * the panel has not answered (a panel that is offline holds the request until it is back): its outcome then comes
+ * as a message. Only the job the editor is waiting for (gen) writes into the editor. */
+
+struct job {
+    struct console *c;
+    unsigned gen;
+    size_t pi;                   /* the panel */
+    bool dry, adding, deleting;
+    bool doors_changed;          /* the access rights are written too */
+    unsigned step;               /* 0: the user's row, 1: the user's access rights */
+    bool counted;                /* in c->running_actions */
+    char val[NE][24];
+    char name_orig[24];          /* the name as read: not sent when unchanged (the panel may hold any bytes) */
+    char orig[NE][24];
+};
+
+static bool job_current(const struct job *j, const struct cpriv *cp)
 {
-    const char *const cols[] = { "pin", "name", "card", "password", "start", "end" };
-    const char *vals[6];
+    return cp && j->gen == cp->gen && (cp->ed == ED_CHECKING || cp->ed == ED_APPLYING);
+}
+
+/* The user's row: PIN and, for a new user, every field; for a user the panel has, the fields the form changed (a
+ * field left out keeps the panel's value, also one another client changed meanwhile). */
+static char *user_csv(const struct job *j)
+{
+    static const char *const cols[] = { "pin", "name", "card", "password", "start", "end" };
+    const char *hc[6], *vc[6];
+    size_t n = 0;
     for (size_t i = 0; i < 6; i++)
-        vals[i] = cp->val[i];
-    char *h = csv_format_row(cols, 6), *v = csv_format_row(vals, 6);
+        if (i == E_PIN || j->adding || strcmp(j->val[i], j->orig[i]) != 0) {
+            hc[n] = cols[i];
+            vc[n++] = j->val[i];
+        }
+    char *h = csv_format_row(hc, n), *v = csv_format_row(vc, n);
     char *out = h && v ? malloc(strlen(h) + strlen(v) + 3) : NULL;
     if (out)
         sprintf(out, "%s\n%s\n", h, v);
@@ -437,23 +547,22 @@ static unsigned panel_doors(struct console *c, const struct cpanel *pn)
     return sp && sp->doors ? sp->doors : SITE_C3_MAX_DOORS;
 }
 
-/* The form's doors (checked by field_ok) as the user's access rows, or NULL (an empty list when n is). */
-static int form_access(struct console *c, const struct cpriv *cp, struct csv *out)
+/* The form's doors (checked by field_ok) as the user's access rows (an empty table when none). */
+static int form_access(struct console *c, const struct cpanel *pn, const char (*val)[24], struct csv *out)
 {
-    const struct cpanel *pn = &cp->pan[cp->cur];
     unsigned dv[C3_DOORS_MAX];
     char err[160];
-    int nd = c3_doors_parse(cp->val[E_DOORS], panel_doors(c, pn), c->site->devices[pn->device].name, dv, err,
+    int nd = c3_doors_parse(val[E_DOORS], panel_doors(c, pn), c->site->devices[pn->device].name, dv, err,
                             sizeof err);
-    return c3_doors_access(cp->val[E_PIN], dv, nd > 0 ? (size_t)nd : 0, cp->val[E_TZ], out);
+    return c3_doors_access(val[E_PIN], dv, nd > 0 ? (size_t)nd : 0, val[E_TZ], out);
 }
 
 /* The user's access rights as the form says: one row per door, all with the form's time zone. */
-static char *access_csv(struct console *c, const struct cpriv *cp)
+static char *access_csv(struct console *c, const struct cpanel *pn, const char (*val)[24])
 {
     struct csv acc = { 0 };
     char *buf = NULL;
-    if (form_access(c, cp, &acc) == 0) {
+    if (form_access(c, pn, val, &acc) == 0) {
         struct strbuf sb;
         size_t cap = 64 + acc.nrows * 40;
         buf = malloc(cap);
@@ -468,148 +577,250 @@ static char *access_csv(struct console *c, const struct cpriv *cp)
     return buf;
 }
 
-static void run_step(struct console *c, struct cpriv *cp);
-
-static void step_line(void *arg, unsigned done, unsigned total, const char *line)
+static void editor_line(struct console *c, struct cpriv *cp, const char *line)
 {
-    (void)done;
-    (void)total;
-    struct console *c = arg;
-    struct cpriv *cp = cpriv_of(c);
-    if (!cp || !line || cp->ed == ED_NONE)
-        return;
     char **v = realloc(cp->lines, (cp->nlines + 1) * sizeof *v);
     if (!v)
         return;
     cp->lines = v;
-    /* "line 2: card: ..." names a line of the rows the editor made: the field is what the operator needs */
-    if (strncmp(line, "line ", 5) == 0 && strspn(line + 5, "0123456789") && strncmp(line + 5 + strspn(line + 5,
-        "0123456789"), ": ", 2) == 0)
-        line += 5 + strspn(line + 5, "0123456789") + 2;
     cp->lines[cp->nlines] = strdup(line);
     if (cp->lines[cp->nlines])
         cp->nlines++;
     c->dirty = true;
 }
 
-static void step_done(const struct action_run *run, bool finished, void *arg)
+static void step_line(void *arg, unsigned done, unsigned total, const char *line)
 {
-    struct console *c = arg;
-    struct cpriv *cp = cpriv_of(c);
-    if (!finished || !cp || cp->ed == ED_NONE)
+    (void)done;
+    (void)total;
+    struct job *j = arg;
+    struct cpriv *cp = cpriv_of(j->c);
+    if (!line || !job_current(j, cp))
         return;
-    c->dirty = true;
-    if (c->running_actions && !cp->dry)
-        c->running_actions--;
-    const char *msg = run->error[0] ? run->error : run->n_results ? run->results[0].message : "";
-    if (run->status != ACTION_OK) {
-        /* the driver's lines above say what and which field; otherwise the action's own reason */
-        if (cp->dry)
-            snprintf(cp->note, sizeof cp->note, "Refused, nothing was written%s%s", cp->nlines ? "" : ": ",
-                     cp->nlines ? " (see above)" : msg);
-        else
-            snprintf(cp->note, sizeof cp->note, "FAILED%s: %s", cp->step ? " (the user's row was written; the "
-                     "doors were not)" : "", msg);
-        cp->ed = cp->dry ? ED_FORM : ED_DONE;
-        if (!cp->dry)
-            start_load(c, cp->cur, 0); /* what the panel holds now */
-        return;
-    }
-    if (cp->step == 0 && strcmp(cp->val[E_DOORS], cp->orig[E_DOORS]) == 0 &&
-        (strcmp(cp->val[E_TZ], cp->orig[E_TZ]) == 0 || !cp->val[E_DOORS][0])) {
-        cp->step = 2; /* the doors are as they were (a new user without doors has none to write) */
-    } else {
-        cp->step++;
-    }
-    if (cp->step < 2) {
-        run_step(c, cp);
-        return;
-    }
-    if (cp->dry) {
-        cp->ed = ED_DIFF;
-        snprintf(cp->note, sizeof cp->note, "%s", cp->nlines ? "" : "Nothing to change.");
-        if (!cp->nlines)
-            cp->ed = ED_FORM;
-    } else {
-        cp->ed = ED_DONE;
-        snprintf(cp->note, sizeof cp->note, "Applied and read back.");
-        console_message(c, TH_OK, "%s: user %s saved", run->target, cp->val[E_PIN]);
-        start_load(c, cp->cur, 0);
-    }
+    /* "line 2: card: ..." names a line of the rows the editor made: the field is what the operator needs */
+    if (strncmp(line, "line ", 5) == 0 && strspn(line + 5, "0123456789") && strncmp(line + 5 + strspn(line + 5,
+        "0123456789"), ": ", 2) == 0)
+        line += 5 + strspn(line + 5, "0123456789") + 2;
+    editor_line(j->c, cp, line);
 }
 
-static void run_step(struct console *c, struct cpriv *cp)
+static void run_step(struct job *j);
+
+/* "(code -13) writing: ..." -> -13 (the driver's result starts with the panel's or the session's code); 0 when the
+ * message has none. */
+static int msg_code(const char *msg)
 {
-    struct cpanel *pn = &cp->pan[cp->cur];
-    if (cp->dry && cp->adding && cp->step == 1) {
+    int code = 0;
+    return sscanf(msg, "(code %d)", &code) == 1 ? code : 0;
+}
+
+static void step_done(const struct action_run *run, bool finished, void *arg)
+{
+    struct job *j = arg;
+    if (!finished)
+        return;
+    struct console *c = j->c;
+    struct cpriv *cp = cpriv_of(c);
+    if (!cp) { /* the console is closing */
+        free(j);
+        return;
+    }
+    if (j->counted && c->running_actions)
+        c->running_actions--;
+    j->counted = false;
+    c->dirty = true;
+    bool current = job_current(j, cp);
+    const char *target = c->site->devices[cp->pan[j->pi].device].name;
+    const char *msg = run->error[0] ? run->error : run->n_results ? run->results[0].message : "";
+    if (run->status != ACTION_OK) {
+        int code = msg_code(msg);
+        if (j->dry) {
+            if (current) {
+                /* the driver's lines above say which field when it refused the rows; else the request failed */
+                if (code == C3_S_INVALID && cp->nlines)
+                    snprintf(cp->note, sizeof cp->note, "Refused (code %d), nothing was written (see above)", code);
+                else
+                    snprintf(cp->note, sizeof cp->note, "Not checked, nothing was written: %s",
+                             msg[0] ? msg : action_status_name(run->status));
+                cp->ed = ED_FORM;
+            }
+        } else {
+            const char *what = j->deleting ? "NOT deleted" : j->step ? "the user's row was written, the doors were "
+                                                                       "NOT" : "NOT saved";
+            if (current) {
+                snprintf(cp->note, sizeof cp->note, "FAILED (%s): %s", what,
+                         msg[0] ? msg : action_status_name(run->status));
+                cp->ed = ED_DONE;
+            } else {
+                console_message(c, TH_ALARM, "%s: user %s: %s: %s", target, j->val[E_PIN], what, msg);
+            }
+            start_load(c, j->pi, 0); /* what the panel holds now */
+        }
+        free(j);
+        return;
+    }
+    if (j->step == 0 && !j->deleting && j->doors_changed) {
+        j->step = 1;
+        run_step(j);
+        return;
+    }
+    if (j->dry) {
+        if (current) {
+            cp->ed = cp->nlines ? ED_DIFF : ED_FORM;
+            snprintf(cp->note, sizeof cp->note, "%s", cp->nlines ? "" : "Nothing to change.");
+        }
+    } else {
+        if (current) {
+            cp->ed = ED_DONE;
+            snprintf(cp->note, sizeof cp->note, "%s", j->deleting ? "Deleted." : "Applied and read back.");
+        }
+        console_message(c, TH_OK, "%s: user %s %s", target, j->val[E_PIN], j->deleting ? "deleted" : "saved");
+        start_load(c, j->pi, 0);
+    }
+    free(j);
+}
+
+static void run_step(struct job *j)
+{
+    struct console *c = j->c;
+    struct cpriv *cp = cpriv_of(c);
+    const struct cpanel *pn = &cp->pan[j->pi];
+    if (j->dry && j->adding && j->step == 1) {
         /* the panel checks a right against its users, and the new user is not there before it is written: the
          * rights were checked here against the panel's doors and time zones (field_ok), and are listed */
-        char line[80];
-        struct csv acc = { 0 };
-        if (form_access(c, cp, &acc) == 0)
-            for (size_t r = 0; r < acc.nrows; r++) {
-                c3_doors_added_text(&acc, r, line, sizeof line);
-                step_line(c, 0, 0, line);
-            }
-        csv_free(&acc);
-        cp->ed = ED_DIFF;
+        if (job_current(j, cp)) {
+            char line[80];
+            struct csv acc = { 0 };
+            if (form_access(c, pn, (const char (*)[24])j->val, &acc) == 0)
+                for (size_t r = 0; r < acc.nrows; r++) {
+                    c3_doors_added_text(&acc, r, line, sizeof line);
+                    editor_line(c, cp, line);
+                }
+            csv_free(&acc);
+            cp->ed = ED_DIFF;
+        }
+        free(j);
         return;
     }
     char settings[48];
-    char *data = cp->step == 0 ? user_csv(cp) : access_csv(c, cp);
-    if (cp->step == 0)
-        snprintf(settings, sizeof settings, "users %s%s", cp->adding ? "add" : "set", cp->dry ? " dry-run" : "");
-    else
-        snprintf(settings, sizeof settings, "access replace pin=%s%s", cp->val[E_PIN], cp->dry ? " dry-run" : "");
+    char *data;
+    if (j->deleting) {
+        data = malloc(40);
+        if (data)
+            snprintf(data, 40, "pin\n%s\n", j->val[E_PIN]);
+        snprintf(settings, sizeof settings, "users delete"); /* the driver removes the user's access rights too */
+    } else if (j->step == 0) {
+        data = user_csv(j);
+        snprintf(settings, sizeof settings, "users %s%s", j->adding ? "add" : "set", j->dry ? " dry-run" : "");
+    } else {
+        data = access_csv(c, pn, (const char (*)[24])j->val);
+        snprintf(settings, sizeof settings, "access replace pin=%s%s", j->val[E_PIN], j->dry ? " dry-run" : "");
+    }
     struct action_params p = { .settings = settings, .file_data = data, .file_len = data ? strlen(data) : 0,
-                               .step = step_line, .step_arg = c };
+                               .step = step_line, .step_arg = j };
     char err[256];
-    if (!cp->dry)
+    if (!j->dry && !j->counted) {
         c->running_actions++;
-    (void)action_run(c->site, &c->user, ACTION_PANEL_DATA, c->site->devices[pn->device].name, &p, step_done, c, err,
+        j->counted = true;
+    }
+    /* a refusal calls step_done (finished) before returning */
+    (void)action_run(c->site, &c->user, ACTION_PANEL_DATA, c->site->devices[pn->device].name, &p, step_done, j, err,
                      sizeof err);
     free(data); /* the driver or the request has copied it */
 }
 
-static void check_or_apply(struct console *c, struct cpriv *cp, bool dry)
+/* Start the check (dry) or the change the form says, or the deletion of the user it shows. */
+static void start_job(struct console *c, struct cpriv *cp, bool dry, bool deleting)
 {
-    cp->dry = dry;
-    cp->step = 0;
+    struct job *j = calloc(1, sizeof *j);
     cp->note[0] = '\0';
     lines_clear(cp);
+    if (!j) {
+        snprintf(cp->note, sizeof cp->note, "out of memory");
+        return;
+    }
+    j->c = c;
+    j->gen = ++cp->gen;
+    j->pi = cp->cur;
+    j->dry = dry;
+    j->adding = cp->adding;
+    j->deleting = deleting;
+    memcpy(j->val, cp->val, sizeof j->val);
+    memcpy(j->orig, cp->orig, sizeof j->orig);
+    /* the doors are written when they or their time zone changed (a new user without doors has none) */
+    j->doors_changed = strcmp(cp->val[E_DOORS], cp->orig[E_DOORS]) != 0 ||
+                       (strcmp(cp->val[E_TZ], cp->orig[E_TZ]) != 0 && cp->val[E_DOORS][0]);
     cp->ed = dry ? ED_CHECKING : ED_APPLYING;
-    run_step(c, cp);
+    run_step(j);
 }
 
-/* What the form can check before the panel does: characters, numbers, the door numbers against the panel's doors,
- * the time zone against the panel's time zones (the panel refuses a right naming neither, but a new user's rights
- * cannot be checked by a dry run before the user exists). */
+/* Whether a field's text is a whole number lo..hi (digits only). */
+static bool num_ok(const char *s, unsigned long long lo, unsigned long long hi)
+{
+    if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
+        return false;
+    unsigned long long v = strtoull(s, NULL, 10);
+    return v >= lo && v <= hi;
+}
+
+/* Everything the form can check before anything is sent: each field's form, the door numbers against the panel's
+ * doors, the time zone against the panel's time zones (the panel refuses a right naming neither, but a new user's
+ * rights cannot be checked by a dry run before the user exists). The first problem goes to the note and the
+ * cursor to its field. */
 static bool field_ok(struct console *c, struct cpriv *cp)
 {
-    for (size_t i = 0; i < NE; i++)
+    char err[200] = "";
+    size_t bad = NE;
+    for (size_t i = 0; i < NE && bad == NE; i++) {
+        if (i == E_NAME && strcmp(cp->val[i], cp->orig[i]) == 0 && !cp->adding)
+            continue; /* not sent: whatever the panel holds stays */
         for (const char *v = cp->val[i]; *v; v++)
             if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7E) {
-                snprintf(cp->note, sizeof cp->note, "%s: only printable characters", labels[i]);
-                return false;
+                snprintf(err, sizeof err, "only printable ASCII characters (the panel keeps no others)");
+                bad = i;
+                break;
             }
-    if (!cp->val[E_PIN][0] || strspn(cp->val[E_PIN], "0123456789") != strlen(cp->val[E_PIN])) {
-        snprintf(cp->note, sizeof cp->note, "PIN: a number");
-        return false;
     }
-    const struct cpanel *pn = &cp->pan[cp->cur];
-    unsigned dv[C3_DOORS_MAX];
-    char err[200];
-    int nd = c3_doors_parse(cp->val[E_DOORS], panel_doors(c, pn), c->site->devices[pn->device].name, dv, err,
-                            sizeof err);
-    if (nd < 0) {
-        snprintf(cp->note, sizeof cp->note, "Doors: %s", err);
-        return false;
+    uint32_t d1 = 0, d2 = 0;
+    if (bad < NE) {
+    } else if (!num_ok(cp->val[E_PIN], 1, 4294967295ull)) {
+        bad = E_PIN;
+        snprintf(err, sizeof err, "'%s' is not a number 1-4294967295", cp->val[E_PIN]);
+    } else if (cp->val[E_CARD][0] && !num_ok(cp->val[E_CARD], 1, 4294967295ull)) {
+        bad = E_CARD;
+        snprintf(err, sizeof err, "'%s' is not a number 1-4294967295 (empty: no card)", cp->val[E_CARD]);
+    } else if (strspn(cp->val[E_KEYPAD], "0123456789") != strlen(cp->val[E_KEYPAD])) {
+        bad = E_KEYPAD;
+        snprintf(err, sizeof err, "'%s': only digits, at most 8 (empty: none)", cp->val[E_KEYPAD]);
+    } else if (cp->val[E_START][0] && c3_date_parse(cp->val[E_START], &d1) < 0) {
+        bad = E_START;
+        snprintf(err, sizeof err, "'%s' is not a date YYYY-MM-DD (2000-2099; empty: no limit)", cp->val[E_START]);
+    } else if (cp->val[E_END][0] && c3_date_parse(cp->val[E_END], &d2) < 0) {
+        bad = E_END;
+        snprintf(err, sizeof err, "'%s' is not a date YYYY-MM-DD (2000-2099; empty: no limit)", cp->val[E_END]);
+    } else if (d1 && d2 && d2 < d1) {
+        bad = E_END;
+        snprintf(err, sizeof err, "%s is before %s", cp->val[E_END], cp->val[E_START]);
     }
-    if (nd && c3_doors_tz_check(cp->val[E_TZ], &pn->tzs, err, sizeof err) < 0) {
-        snprintf(cp->note, sizeof cp->note, "Time zone: %s", err);
-        return false;
+    if (bad == NE) {
+        const struct cpanel *pn = &cp->pan[cp->cur];
+        unsigned dv[C3_DOORS_MAX];
+        int nd = c3_doors_parse(cp->val[E_DOORS], panel_doors(c, pn), c->site->devices[pn->device].name, dv, err,
+                                sizeof err);
+        if (nd < 0)
+            bad = E_DOORS;
+        else if (nd && c3_doors_tz_check(cp->val[E_TZ], &pn->tzs, err, sizeof err) < 0)
+            bad = E_TZ;
     }
-    return true; /* the rest is checked by the panel's driver in the dry run */
+    if (bad == NE)
+        return true; /* the rest (a card another user has, ...) is checked by the panel's driver in the dry run */
+    static const char *const short_label[NE] = { "PIN", "Name", "Card", "Keypad password", "Valid from",
+                                                 "Valid until", "Doors", "Time zone" };
+    snprintf(cp->note, sizeof cp->note, "%s: %s. Nothing was sent.", short_label[bad], err);
+    lines_clear(cp);
+    if (bad != E_PIN || cp->adding)
+        cp->field = bad;
+    return false;
 }
 
 static unsigned editor_key(struct console *c, struct pane *p, int key)
@@ -622,11 +833,24 @@ static unsigned editor_key(struct console *c, struct pane *p, int key)
     size_t row;
     switch (cp->ed) {
     case ED_CHECKING:
+        if (key == 27) { /* the panel does not answer: back to the form; the check's answer is not waited for */
+            cp->gen++;
+            cp->ed = ED_FORM;
+            snprintf(cp->note, sizeof cp->note, "Check abandoned; nothing was written.");
+            return PANE_HANDLED;
+        }
+        return keys_fkey(key) || key == KEY_RESIZE ? 0 : PANE_HANDLED;
     case ED_APPLYING:
-        return key == 27 || keys_fkey(key) || key == KEY_RESIZE ? 0 : PANE_HANDLED;
+        if (key == 27) { /* the change goes on; its outcome comes as a message */
+            cp->gen++;
+            cp->ed = ED_NONE;
+            console_message(c, TH_INFO, "User editor closed; the change goes on, its result will show here");
+            return PANE_HANDLED;
+        }
+        return keys_fkey(key) || key == KEY_RESIZE ? 0 : PANE_HANDLED;
     case ED_DIFF:
         if (key == 'y' || key == 'Y' || enter)
-            check_or_apply(c, cp, false);
+            start_job(c, cp, false, false);
         else if (key == 27 || key == 'n')
             cp->ed = ED_FORM;
         else
@@ -635,6 +859,8 @@ static unsigned editor_key(struct console *c, struct pane *p, int key)
     case ED_DONE:
         if (key == 27 || key == 'q')
             cp->ed = ED_NONE;
+        else if (enter && cp->pan[cp->cur].loading) /* the form starts from what the panel holds now */
+            snprintf(cp->note, sizeof cp->note, "Reading the panel back; Enter again in a moment.");
         else if (enter && find_user(&cp->pan[cp->cur], cp->val[E_PIN], &row))
             open_editor(c, cp, false, row);
         else
@@ -652,11 +878,15 @@ static unsigned editor_key(struct console *c, struct pane *p, int key)
     case KEY_DOWN: case '\t': cp->field = (cp->field + 1) % NE; break;
     case '\n': case '\r': case KEY_ENTER:
         if (field_ok(c, cp))
-            check_or_apply(c, cp, true);
+            start_job(c, cp, true, false);
         break;
     case KEY_BACKSPACE: case 127: case 8:
-        if (len && !fixed)
+        if (len && !fixed) {
+            /* a whole character (a name the panel holds may have UTF-8 ones) */
+            while (len > 1 && ((unsigned char)v[len - 1] & 0xC0) == 0x80)
+                len--;
             v[len - 1] = '\0';
+        }
         break;
     case 21: /* C-u */
         if (!fixed)
@@ -664,8 +894,17 @@ static unsigned editor_key(struct console *c, struct pane *p, int key)
         break;
     default:
         if (key >= 0x20 && key < 0x7f) {
-            if (!fixed && len < maxlen[cp->field])
+            if (fixed)
+                snprintf(cp->note, sizeof cp->note, "The PIN of a user the panel has is its key: add a new user "
+                         "(F2) for another PIN.");
+            else if (len < maxlen[cp->field])
                 v[len] = (char)key, v[len + 1] = '\0';
+            else
+                snprintf(cp->note, sizeof cp->note, "%s: at most %zu characters (the panel keeps no more).",
+                         labels[cp->field], maxlen[cp->field]);
+        } else if (key >= 0x80 && key <= 0xFF) {
+            snprintf(cp->note, sizeof cp->note, "%s: only printable ASCII characters (the panel keeps no others).",
+                     labels[cp->field]);
         } else {
             return 0;
         }
@@ -689,18 +928,33 @@ static void delete_done(struct console *c, bool ok, const char *text, void *arg)
     if (!ok || !cp)
         return;
     open_editor(c, cp, false, c->panes[PANE_CARDS]->lv.sel);
-    struct cpanel *pn = &cp->pan[cp->cur];
-    char data[64];
-    snprintf(data, sizeof data, "pin\n%s\n", cp->val[E_PIN]);
-    cp->ed = ED_APPLYING;
-    cp->dry = false;
-    cp->step = 1; /* one request: the driver removes the user's access rights too */
-    struct action_params p = { .settings = "users delete", .file_data = data, .file_len = strlen(data),
-                               .step = step_line, .step_arg = c };
-    char err[256];
-    c->running_actions++;
-    (void)action_run(c->site, &c->user, ACTION_PANEL_DATA, c->site->devices[pn->device].name, &p, step_done, c, err,
-                     sizeof err);
+    start_job(c, cp, false, true);
+}
+
+/* Find a user: the next row after the selected one (round the list) whose card or PIN is the text, or whose
+ * name holds it (any case). The text stays for the next search (Enter again finds the next). */
+static void find_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)arg;
+    struct cpriv *cp = cpriv_of(c);
+    struct pane *p = c->panes[PANE_CARDS];
+    if (!ok || !cp || !cp->n || !text[0])
+        return;
+    snprintf(cp->find, sizeof cp->find, "%s", text);
+    const struct cpanel *pn = &cp->pan[cp->cur];
+    size_t n = pn->loaded ? pn->users.nrows : 0;
+    for (size_t k = 1; k <= n; k++) {
+        size_t r = (p->lv.sel + k) % n;
+        if (strcmp(cell(&pn->users, r, "card"), text) == 0 || strcmp(cell(&pn->users, r, "pin"), text) == 0 ||
+            strcasestr(cell(&pn->users, r, "name"), text)) {
+            p->lv.sel = r;
+            listview_fix(&p->lv, n, p->height);
+            c->dirty = true;
+            return;
+        }
+    }
+    console_message(c, TH_INFO, "No user of %s has card or PIN '%s' or a name with it",
+                    c->site->devices[pn->device].name, text);
 }
 
 static unsigned request(struct console *c, struct pane *p, enum req r)
@@ -713,6 +967,11 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         return res;
     struct cpanel *pn = cp->n ? &cp->pan[cp->cur] : NULL;
     switch (r) {
+    case REQ_SEARCH:
+        if (pn && pn->loaded)
+            console_input(c, "Find a user", "Card number, PIN or part of a name (Enter again: the next one):",
+                          cp->find, NULL, find_done, NULL);
+        return PANE_HANDLED | PANE_REDRAW;
     case REQ_CARDS_PANEL:
         if (cp->n)
             cp->cur = (cp->cur + 1) % cp->n;
@@ -730,9 +989,15 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
             size_t s = p->lv.sel;
             doors_of(pn, cell(&pn->users, s, "pin"), nums, sizeof nums);
             named_doors(c, pn, nums, doors, sizeof doors);
-            snprintf(text, sizeof text, "PIN:      %s\nName:     %s\nCard:     %s\nValid:    %s .. %s\nGroup:    %s"
+            const char *from = cell(&pn->users, s, "start"), *until = cell(&pn->users, s, "end");
+            char valid[40];
+            if (from[0] || until[0])
+                snprintf(valid, sizeof valid, "%s .. %s", from[0] ? from : "", until[0] ? until : "");
+            else
+                snprintf(valid, sizeof valid, "always");
+            snprintf(text, sizeof text, "PIN:      %s\nName:     %s\nCard:     %s\nValid:    %s\nGroup:    %s"
                      "\nSuper:    %s\nDoors:    %s", cell(&pn->users, s, "pin"), cell(&pn->users, s, "name"),
-                     cell(&pn->users, s, "card"), cell(&pn->users, s, "start"), cell(&pn->users, s, "end"),
+                     cell(&pn->users, s, "card")[0] ? cell(&pn->users, s, "card") : "none", valid,
                      cell(&pn->users, s, "group"), cell(&pn->users, s, "super"), doors[0] ? doors : "none");
             console_info(c, "User", text);
         }

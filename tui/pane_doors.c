@@ -205,11 +205,24 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     if (r == REQ_ENTER) {
         const struct site_device *d = &c->site->devices[o->device];
         const struct output_progress *pr = &c->out_progress[o->index];
-        char text[512];
-        snprintf(text, sizeof text, "%s: %s %d of %s (%s, link %s%s%s)\nState: %s\nLast action: %s",
+        char text[900], last[400] = "";
+        /* the newest card at this door in the live window, and whose card it is (C3 panels) */
+        for (size_t i = 0; o->type == OUTPUT_DOOR && i < c->live.count; i++) {
+            const struct event *ev = ring_get(&c->live, i);
+            if (ev && ev->kind == EVENT_ACCESS && ev->card && strcmp(ev->device, d->name) == 0 &&
+                ev->door_no == o->number) {
+                char t[32], who[200];
+                event_format_time(ev->host_time_us, t, sizeof t);
+                cards_owner(c, ev->device, ev->card, who, sizeof who);
+                snprintf(last, sizeof last, "\nLast card: %s card %u, %s\nCard of:   %s", t, ev->card, ev->code_name,
+                         who);
+                break;
+            }
+        }
+        snprintf(text, sizeof text, "%s: %s %d of %s (%s, link %s%s%s)\nState: %s\nLast action: %s%s",
                  o->name, site_output_type_name(o->type), o->number, d->name, d->kind,
                  site_link_name(d->link), d->link_detail[0] ? ", " : "", d->link_detail,
-                 site_output_state_word(o), pr->text[0] ? pr->text : "none");
+                 site_output_state_word(o), pr->text[0] ? pr->text : "none", last);
         console_info(c, "Door", text);
         return PANE_HANDLED;
     }

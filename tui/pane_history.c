@@ -168,10 +168,14 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     snprintf(title, sizeof title, "History: %s  %zu%s row(s)%s%s%s", hs->audit ? "operator audit trail" : "journal",
              hs->n, hs->more ? "+" : "", fd[0] ? "  filter: " : "", fd,
              jh.history_readonly ? "  (read-only: the journal cannot be written)" : "");
+    /* the audit below 100 columns: no role (Enter shows it) and what was asked instead of the outcome's detail,
+     * so the result and what the action was about fit 80 columns */
+    bool narrow = w < 100;
     console_list_heading(
         c, p, y, x, w, h, title,
-        hs->audit ? "Time                User         Role       Action          Target           Result   Detail"
-                  : "Time                Sev  Device       Door             Event / text");
+        !hs->audit ? "Time                Sev  Device       Door             Event / text"
+        : narrow   ? "Time           User     Action         Result  Target: request"
+                   : "Time                User         Role       Action          Target           Result   Detail");
     listview_fix(&p->lv, hs->n, p->height);
     if (hs->error[0]) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_ALARM), hs->error);
@@ -192,8 +196,27 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         if (hs->audit) {
             const struct audit_record *r = &hs->au[k];
             event_format_time(r->time_us, t, sizeof t);
-            snprintf(line, sizeof line, "%-19s %-12.12s %-10.10s %-15.15s %-16.16s %-8.8s %s", t, r->user, r->role,
-                     r->action, r->target, r->result, r->detail);
+            if (narrow) {
+                /* "MM-DD HH:MM:SS"; the request without its size ("users set pin=7", "users add, 3 rows: pin=1 2
+                 * 5") */
+                char req[sizeof r->params];
+                snprintf(req, sizeof req, "%s", r->params);
+                char *sz = strstr(req, " bytes of CSV");
+                char *cut = sz ? sz : NULL;
+                while (cut && cut > req && cut[-1] >= '0' && cut[-1] <= '9')
+                    cut--;
+                if (sz && cut >= req + 2 && cut[-2] == ',' && cut[-1] == ' ')
+                    memmove(cut - 2, sz + 13, strlen(sz + 13) + 1);
+                char *one = strstr(req, ", 1 row: "); /* "users set pin=7" */
+                if (one) {
+                    one[0] = ' ';
+                    memmove(one + 1, one + 9, strlen(one + 9) + 1);
+                }
+                snprintf(line, sizeof line, "%-14.14s %-8.8s %-14.14s %-7.7s %s%s%s", strlen(t) > 5 ? t + 5 : t,
+                         r->user, r->action, r->result, r->target, r->target[0] && req[0] ? ": " : "", req);
+            } else
+                snprintf(line, sizeof line, "%-19s %-12.12s %-10.10s %-15.15s %-16.16s %-8.8s %s", t, r->user,
+                         r->role, r->action, r->target, r->result, r->detail);
             a = theme_attr(&c->th, strcmp(r->result, "ok") == 0        ? TH_NORMAL
                                    : strcmp(r->result, "pending") == 0 ? TH_WARN
                                                                        : TH_ALARM);

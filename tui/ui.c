@@ -342,6 +342,11 @@ static void draw_small(struct console *c)
         y = 0;
     console_put(c, y, 0, c->cols, theme_attr(&c->th, TH_WARN), a);
     console_put(c, y + 1, 0, c->cols, A_NORMAL, b);
+    if (c->small_ignored && y + 3 < c->rows) {
+        char k[96];
+        snprintf(k, sizeof k, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
+        console_put(c, y + 3, 0, c->cols, theme_attr(&c->th, TH_DIM), k);
+    }
     if (emergency_on(c) && y + 2 < c->rows)
         console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), "EMERGENCY ACTIVE");
     else if (alarms_unacked(c) && y + 2 < c->rows) {
@@ -593,19 +598,22 @@ void ui_key(struct console *c, int key)
         dialog_key(c, key);
         return;
     }
+    if (key == KEY_RESIZE)
+        return;
+    /* Below the minimum size nothing is drawn but the message: a key would change a form nobody sees */
+    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
+        if (r == REQ_QUIT && !(p->typing && printable))
+            quit_key(c);
+        else
+            c->small_ignored++;
+        return;
+    }
     if (p->key) {
         unsigned res = p->key(c, p, key);
         if (res & PANE_QUIT)
             c->quit = true;
         if (res)
             return;
-    }
-    if (key == KEY_RESIZE)
-        return;
-    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
-        if (r == REQ_QUIT)
-            quit_key(c);
-        return;
     }
     /* The pane sees its own and the list requests, and Esc (a filter or a form may want it) first. */
     if (r != REQ_NONE && (request_info(r)->scope != SCOPE_GLOBAL || r == REQ_CANCEL) && p->request) {
@@ -663,6 +671,8 @@ void ui_key(struct console *c, int key)
 static void take_size(struct console *c)
 {
     getmaxyx(stdscr, c->rows, c->cols);
+    if (c->cols >= UI_MIN_COLS && c->rows >= UI_MIN_ROWS)
+        c->small_ignored = 0;
     c->full_redraw = true;
     c->dirty = true;
 }

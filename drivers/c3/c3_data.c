@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "core/hex.h"
 #include "drivers/c3/c3_frame.h"
 
@@ -348,5 +350,35 @@ int c3_txn_decode(const struct c3_data_reader *r, const struct c3_data_value *va
         else if (idx == f->inout)
             out->inout = (uint8_t)v;
     }
+    return 0;
+}
+
+static const char *const txn_keys[] = { "time", "door", "event", "verify", "inout", "card", "pin", "index" };
+
+json_t *c3_txn_json(const struct c3_txn *t)
+{
+    return json_pack("{s:I,s:i,s:i,s:i,s:i,s:I,s:I,s:I}", txn_keys[0], (json_int_t)t->time, txn_keys[1], t->door,
+                     txn_keys[2], t->type, txn_keys[3], t->verify, txn_keys[4], t->inout, txn_keys[5],
+                     (json_int_t)t->card, txn_keys[6], (json_int_t)t->pin, txn_keys[7], (json_int_t)t->index);
+}
+
+int c3_txn_from_json(const json_t *o, struct c3_txn *t)
+{
+    json_int_t n[8];
+    if (!json_is_object(o))
+        return -1;
+    for (size_t k = 0; k < 8; k++) {
+        const json_t *v = json_object_get(o, txn_keys[k]);
+        if (!json_is_integer(v))
+            return -1;
+        n[k] = json_integer_value(v);
+        /* time, card, pin: 32 bits; door, event, verify, inout: 8 bits; index: -1 or a record number */
+        json_int_t max = k == 0 || k == 5 || k == 6 ? (json_int_t)UINT32_MAX : k == 7 ? INT64_MAX : 255;
+        if (n[k] < (k == 7 ? -1 : 0) || n[k] > max)
+            return -1;
+    }
+    *t = (struct c3_txn){ .time = (uint32_t)n[0], .door = (uint8_t)n[1], .type = (uint8_t)n[2],
+                          .verify = (uint8_t)n[3], .inout = (uint8_t)n[4], .card = (uint32_t)n[5],
+                          .pin = (uint32_t)n[6], .index = n[7] };
     return 0;
 }

@@ -99,5 +99,12 @@ int c3_txn_history_query(const char *structure, size_t len, struct c3_txn_fields
  * Returns 0 or C3_E_RANGE (a value too wide for its field). */
 int c3_txn_decode(const struct c3_data_reader *r, const struct c3_data_value *vals, const struct c3_txn_fields *f,
                   struct c3_txn *out);
+/* A record as portierd's panel-data record carries it (doc/protocol.md, "txn"): {"time": PACKED, "door", "event",
+ * "verify", "inout", "card", "pin", "index"} (numbers; index -1 without an Index field). A new reference (jansson's
+ * json_t), NULL without memory. */
+struct json_t;
+struct json_t *c3_txn_json(const struct c3_txn *t);
+/* ... and back: 0, or -1 when o is not such an object (a field missing, not an integer, or out of its range). */
+int c3_txn_from_json(const struct json_t *o, struct c3_txn *t);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "drivers/c3/c3_data.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_store.h"
@@ -22,6 +24,7 @@ struct c3d_data {
     struct csv rows;
     bool dry_run;
     device_step_fn step;
+    device_record_fn record;
     void *step_ctx;
     device_result_fn result;
     device_done_fn done;
@@ -39,18 +42,47 @@ static void unlink_free(struct c3d_data *d)
     free(d);
 }
 
-static void line(struct c3d_data *d, const char *text)
+/* A line (text, or NULL for a record of its own) with its structured form o (taken; NULL: none): through record
+ * when the front end takes records, else the line alone through step. */
+static void rec(struct c3d_data *d, const char *text, json_t *o)
 {
-    if (d->step)
+    if (d->record && (text || o))
+        d->record(d->step_ctx, text, o);
+    else if (d->step && text)
         d->step(d->step_ctx, 0, 0, text);
+    json_decref(o);
 }
 
-static void row_line(struct c3d_data *d, const char *const *fields, size_t n)
+static void line(struct c3d_data *d, const char *text) { rec(d, text, NULL); }
+
+/* A list's row (or its header: the field names) as its CSV line, with {"row": {...}} (or {"fields": [...]}). */
+static void row_line(struct c3d_data *d, const struct csv *t, size_t r, bool header)
 {
-    char *s = csv_format_row(fields, n);
+    const char *const *fields = (const char *const *)(header ? t->header : t->cells + r * t->ncols);
+    char *s = csv_format_row(fields, t->ncols);
+    json_t *o = NULL;
+    if (d->record && header) {
+        json_t *a = json_array();
+        for (size_t k = 0; a && k < t->ncols; k++)
+            json_array_append_new(a, json_string(t->header[k]));
+        o = json_pack("{s:o*}", "fields", a);
+    } else if (d->record) {
+        o = json_pack("{s:o*}", "row", c3_store_row_json(t, r));
+    }
     if (s)
-        line(d, s);
+        rec(d, s, o);
+    else
+        json_decref(o);
     free(s);
+}
+
+/* A refusal or failure: its text (msg, shown) as the line, {"error": the driver's text, "code": err}. */
+static void error_line(struct c3d_data *d, int err, const char *raw, const char *msg)
+{
+    json_t *e = json_string(raw);
+    rec(d, msg, d->record ? json_pack("{s:o*,s:i}", "error", e ? e : json_string(msg), "code", err) : NULL);
+    if (!d->record)
+        json_decref(e);
 }
 
 /* A message that quotes a file's cell: control characters as \xNN (it goes to screens and the audit). */
@@ -89,21 +121,22 @@ static void on_store(void *arg, const struct c3_store_result *r)
     if (r->err) {
         /* The whole text as a line (a result message is short), the gist as the result. */
         char msg[700];
-        shown(r->msg[0] ? r->msg : c3_session_strerror(r->err), msg, sizeof msg);
-        line(d, msg);
+        const char *raw = r->msg[0] ? r->msg : c3_session_strerror(r->err);
+        shown(raw, msg, sizeof msg);
+        error_line(d, r->err, raw, msg);
         /* the code first (a result message may be cut): a client prints and exits as direct mode does */
         snprintf(summary, sizeof summary, "(code %d) %.180s", r->err, msg);
         res = result_of(r->err);
     } else if (r->rows) {
-        row_line(d, (const char *const *)r->rows->header, r->rows->ncols);
+        row_line(d, r->rows, 0, true);
         for (size_t i = 0; i < r->rows->nrows; i++)
-            row_line(d, (const char *const *)(r->rows->cells + i * r->rows->ncols), r->rows->ncols);
+            row_line(d, r->rows, i, false);
         snprintf(summary, sizeof summary, "%zu row%s", r->rows->nrows, r->rows->nrows == 1 ? "" : "s");
     } else {
         char text[1024];
         for (size_t i = 0; i < r->diff->n; i++) {
             c3_store_change_text(r, &r->diff->v[i], text, sizeof text);
-            line(d, text);
+            rec(d, text, d->record ? c3_store_change_json(r, &r->diff->v[i]) : NULL);
         }
         if (r->note[0])
             line(d, r->note);
@@ -112,6 +145,12 @@ static void on_store(void *arg, const struct c3_store_result *r)
                      "silently)", r->mismatches, r->mismatches == 1 ? "" : "s");
             line(d, text);
             res = DEVICE_RESULT_FAILED;
+        }
+        if (d->record) {
+            json_t *o = json_pack("{s:o*}", "summary", c3_store_summary_json(r, d->dry_run));
+            if (o)
+                d->record(d->step_ctx, NULL, o);
+            json_decref(o);
         }
         c3_store_summary(r, d->dry_run, summary, sizeof summary);
     }
@@ -211,7 +250,7 @@ static void hist_fail(struct c3d_data *d, int err)
 {
     char why[200];
     snprintf(why, sizeof why, "(code %d) %.150s", err, c3_session_strerror(err));
-    line(d, why + strcspn(why, ")") + 2);
+    error_line(d, err, c3_session_strerror(err), why + strcspn(why, ")") + 2);
     finish(d, result_of(err), why);
 }
 
@@ -240,7 +279,7 @@ static void hist_rows(void *arg, int err, const uint8_t *data, size_t len)
                 char text[160];
                 snprintf(text, sizeof text, "txn %" PRIu32 " %u %u %u %u %" PRIu32 " %" PRIu32 " %" PRId64, t.time,
                          t.door, t.type, t.verify, t.inout, t.card, t.pin, t.index);
-                line(d, text);
+                rec(d, text, d->record ? json_pack("{s:o*}", "txn", c3_txn_json(&t)) : NULL);
                 shown++;
             }
         }
@@ -291,6 +330,7 @@ static struct c3d_data *data_new(struct c3d_data **list, const struct device_cmd
         return NULL;
     }
     d->step = cmd->step;
+    d->record = cmd->record;
     d->step_ctx = cmd->step_ctx;
     d->result = cmd->result;
     d->done = cmd->done;

@@ -1,6 +1,7 @@
 /* c3_device_data: DEVICE_PANEL_DATA of the C3 adapter: a panel's users, cards, access rights, time zones and
  * holidays read or changed through c3_store on the adapter's session, for every front end that goes through the
- * site (console, portierd, portierctl's site commands). The rows travel as CSV text (the export's header). */
+ * site (console, portierd, portierctl's site commands). The rows travel as CSV text (the export's header); the
+ * answer as lines and, to a front end that takes them (device_cmd.record), each line's JSON record beside it. */
 #ifndef PORTIER_C3_DEVICE_DATA_H
 #define PORTIER_C3_DEVICE_DATA_H
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "core/strbuf.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_params.h"
@@ -730,4 +732,36 @@ void c3_store_destroy(struct c3_store *st)
         c3_xfer_destroy(st->x);
     st->x = NULL;
     st_free(st);
+}
+
+json_t *c3_store_row_json(const struct csv *t, size_t row)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; o && k < t->ncols; k++)
+        json_object_set_new(o, t->header[k], json_string(csv_cell(t, row, k)));
+    return o;
+}
+
+json_t *c3_store_change_json(const struct c3_store_result *r, const struct c3_change *c)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    bool del = c->op == C3_CHANGE_DELETE;
+    json_object_set_new(o, "change", json_string(c->op == C3_CHANGE_ADD ? "add" : del ? "delete" : "update"));
+    json_object_set_new(o, "row", c3_store_row_json(del ? r->cur : r->want, del ? c->cur : c->want));
+    if (c->op == C3_CHANGE_UPDATE)
+        json_object_set_new(o, "was", c3_store_row_json(r->cur, c->cur));
+    return o;
+}
+
+json_t *c3_store_summary_json(const struct c3_store_result *r, bool dry_run)
+{
+    const struct c3_diff *d = r->diff;
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:b,s:b,s:I}", "added", (json_int_t)d->adds, "updated",
+                          (json_int_t)d->updates, "deleted", (json_int_t)d->deletes, "unchanged", (json_int_t)d->same,
+                          "dry_run", dry_run, "written", r->written, "mismatches", (json_int_t)r->mismatches);
+    if (o && r->note && r->note[0])
+        json_object_set_new(o, "note", json_string(r->note));
+    return o;
 }

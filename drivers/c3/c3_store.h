@@ -53,6 +53,16 @@ void c3_store_change_text(const struct c3_store_result *r, const struct c3_chang
 /* The summary of a change: "1 added, 0 changed, 2 deleted, 5 unchanged: written and read back". */
 void c3_store_summary(const struct c3_store_result *r, bool dry_run, char *out, size_t cap);
 
+/* The same as JSON objects (jansson's json_t, new references; NULL without memory), the one shape of portierctl's
+ * --json and of portierd's panel-data records (doc/protocol.md): a row {"FIELD": "VALUE", ...} in the header's
+ * order; a change {"change": "add"|"update"|"delete", "row": {...}, "was": {...} (update: the row before)}; the
+ * summary {"added", "updated", "deleted", "unchanged", "dry_run", "written", "mismatches", "note" (when there is
+ * one)}. A cell that is not UTF-8 is left out of its row (JSON holds no such text). */
+struct json_t;
+struct json_t *c3_store_row_json(const struct csv *t, size_t row);
+struct json_t *c3_store_change_json(const struct c3_store_result *r, const struct c3_change *c);
+struct json_t *c3_store_summary_json(const struct c3_store_result *r, bool dry_run);
+
 struct c3_store;
 /* Start one operation (the request is copied). NULL with *err set when it cannot start. cb is called once. */
 struct c3_store *c3_store_run(struct c3_session *s, const struct c3_store_req *req, const struct c3_xfer_opts *o,

@@ -437,6 +437,21 @@ static int dup_key(struct c3_row_ctx *c, const struct csv *in, const int *kcol, 
     return 0;
 }
 
+/* Whether the panel holds this name for this PIN already: a row the panel holds (not one of the request), or a
+ * request's row whose name is the one of the panel's row of the same PIN (x->users, raw). */
+static bool name_held(const struct c3_row_ctx *c, const struct c3_kind_ctx *x, uint32_t pin, const char *name)
+{
+    if (c->in->line && c->in->line[c->row] == 0)
+        return true;
+    int kp = x->users ? csv_col(x->users, "Pin") : -1, kn = x->users ? csv_col(x->users, "Name") : -1;
+    char num[16];
+    snprintf(num, sizeof num, "%u", pin);
+    for (size_t r = 0; kp >= 0 && kn >= 0 && r < x->users->nrows; r++)
+        if (strcmp(csv_cell(x->users, r, (size_t)kp), num) == 0)
+            return strcmp(csv_cell(x->users, r, (size_t)kn), name) == 0;
+    return false;
+}
+
 static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
 {
     const struct c3_table_def *def = x->def;
@@ -471,7 +486,8 @@ static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const
         if (start && end && end < start)
             return c3_row_bad(c, "end", "%s is before the start %s", in_get(in, r, col, 5), in_get(in, r, col, 4));
         const char *name = in_get(in, r, col, 6);
-        if (check_text(c, "name", name, C3_DATA_VALUE_MAX, false) < 0)
+        /* a name the panel holds for this user already (written by other software: any bytes) is kept as it is */
+        if (!name_held(c, x, pin, name) && check_text(c, "name", name, C3_DATA_VALUE_MAX, false) < 0)
             return -1;
         if (name[0] && !has_name)
             return c3_row_bad(c, "name", "this panel's user table keeps no names (older firmware)");

@@ -30,26 +30,96 @@ try:
 
 
     def both(*args, rc_want=0):
-        return both_modes(sock, pa, pa2, args, rc_want, masked,
-                          lambda a, rc: a[0] == "--json" and a[2] not in ("list", "export"))
+        return both_modes(sock, pa, pa2, args, rc_want, masked)
 
-    # ---- the tables: the same output as direct mode ----
+    # ---- the tables: every verb, text and --json, the same bytes as direct mode ----
     imp = os.path.join(tmp, "users.csv")
     with open(imp, "w") as f:
         f.write("pin,card,name\n7,1234,Bob Smith\n8,2345,\"Doe, Jane\"\n9,3456,Zed\n")
-    steps = [
-        (["users", "list"], 0), (["--json", "users", "list"], 0),
+    merge = os.path.join(tmp, "merge.csv")
+    with open(merge, "w") as f:
+        f.write("pin,card,name\n9,3457,Zed\n10,4567,Ann\n")
+    bad = os.path.join(tmp, "bad.csv")
+    with open(bad, "w") as f:
+        f.write("pin,card,name\n11,5678,Ok\n12,12ab,Bad\n")
+    dup = os.path.join(tmp, "dup.csv")
+    with open(dup, "w") as f:
+        f.write("date,type,loop\n2026-12-24,1,0\n2026-12-24,2,0\n")
+    steps = []
+    for j in ([], ["--json"]):
+        steps += [(j + ["users", "list"], 0), (j + ["cards", "list"], 0), (j + ["access", "list"], 0),
+                  (j + ["timezones", "list"], 0), (j + ["holidays", "list"], 0), (j + ["users", "export"], 0)]
+    steps += [
+        (["users", "add", "21", "--doors", "1"], 2), (["--json", "users", "add", "21", "--doors", "1"], 2),
+        (["access", "add", "7", "1", "1"], 2), (["--json", "timezones", "add", "1", "--sun", "00:00-23:59"], 0),
+        (["timezones", "set", "1", "--mon", "00:00-23:59", "--tue", "00:00-23:59"], 0),
         (["users", "add", "7", "--card", "1234", "--name", "Bob Smith"], 0),
-        (["users", "add", "8", "--card", "2345", "--name", "Doe, Jane"], 0),
+        (["--json", "users", "add", "8", "--card", "2345", "--name", "Doe, Jane"], 0),
+        (["users", "add", "8", "--card", "2345"], 2), (["--json", "users", "add", "8", "--card", "2345"], 2),
         (["cards", "add", "555", "7"], 2), (["--json", "cards", "add", "555", "7"], 2),
-        (["users", "import", imp, "--dry-run"], 0), (["--json", "users", "import", imp], 0),
+        (["users", "import", imp, "--dry-run"], 0), (["--json", "users", "import", imp, "--dry-run"], 0),
+        (["--json", "users", "import", imp], 0), (["users", "import", imp], 0),
+        (["users", "import", merge, "--merge", "--dry-run"], 0), (["--json", "users", "import", merge, "--merge"], 0),
+        (["users", "import", bad], 2), (["--json", "users", "import", bad], 2),
         (["users", "list"], 0), (["--json", "cards", "list"], 0), (["users", "export"], 0),
-        (["access", "list"], 0), (["timezones", "list", "--csv"], 0), (["holidays", "list"], 0),
-        (["users", "delete", "9"], 0), (["--json", "users", "delete", "8"], 0), (["users", "list", "--csv"], 0),
+        (["users", "set", "7", "--name", "Bob", "--dry-run"], 0), (["--json", "users", "set", "7", "--group", "2"], 0),
+        (["users", "set", "7", "--name", "Bob"], 0), (["--json", "users", "set", "7", "--name", "Bob"], 0),
+        (["users", "add", "20", "--card", "2020", "--doors", "1 2", "--dry-run"], 0),
+        (["--json", "users", "add", "20", "--card", "2020", "--doors", "1 2", "--dry-run"], 0),
+        (["--json", "users", "add", "20", "--card", "2020", "--doors", "1 2"], 0),
+        (["users", "set", "20", "--doors", "2", "--dry-run"], 0), (["users", "set", "20", "--doors", "2"], 0),
+        (["--json", "users", "set", "20", "--doors", "1", "--timezone", "99"], 2),
+        (["users", "set", "20", "--doors", "9"], 2),
+        (["access", "add", "7", "1", "1"], 0), (["--json", "access", "add", "7", "2", "1"], 0),
+        (["--json", "access", "delete", "7", "2", "1", "--dry-run"], 0), (["access", "delete", "7", "2", "1"], 0),
+        (["access", "list"], 0), (["--json", "access", "list"], 0), (["access", "export"], 0),
+        (["timezones", "add", "2", "--mon", "08:00-12:00 13:00-17:00"], 0),
+        (["--json", "timezones", "set", "2", "--tue", "07:00-19:00", "--dry-run"], 0),
+        (["--json", "timezones", "set", "2", "--tue", "07:00-19:00"], 0),
+        (["timezones", "list", "--csv"], 0), (["--json", "timezones", "list"], 0),
+        (["timezones", "delete", "2", "--dry-run"], 0), (["--json", "timezones", "delete", "2"], 0),
+        (["holidays", "add", "2026-12-24", "--type", "2", "--loop", "yearly"], 0),
+        (["--json", "holidays", "add", "2026-12-31"], 0), (["holidays", "list"], 0),
+        (["holidays", "import", dup], 2), (["--json", "holidays", "import", dup, "--dry-run"], 2),
+        (["--json", "holidays", "delete", "2026-12-24", "--dry-run"], 0), (["holidays", "delete", "2026-12-24"], 0),
+        (["holidays", "delete", "2026-12-24"], 2), (["--json", "holidays", "list"], 0),
+        (["cards", "delete", "2020"], 0), (["--json", "cards", "list"], 0),
+        (["users", "delete", "9"], 0), (["--json", "users", "delete", "8", "10"], 0), (["users", "list", "--csv"], 0),
     ]
     for args, rc in steps:
         both(*args, rc_want=rc)
     ok("%d table commands through portierd: the same exit status and output as direct mode" % len(steps))
+
+    # ---- the same through the site: `portierctl users ... PANEL` through portierd prints what `portierctl c3 HOST
+    # users ...` prints in direct mode (its messages under its own name, its own usage) ----
+    def site_form(*args, rc_want=0):
+        g = [a for a in args if a == "--json"]
+        words = [a for a in args if a != "--json"]
+        r1 = ctl(*g, *words, "Panel A", sock=sock)
+        r2 = ctl(*g, "--direct", "c3", pa2, *words)
+
+        def norm(r):
+            err = "\n".join(l for l in r[2].splitlines() if not l.startswith(("usage:", "Try ")))
+            return [masked(t.replace(pa2, "PANEL").replace("Panel A", "PANEL").replace("portierctl c3: ", "portierctl: "))
+                    for t in (r[1], err)]
+        if r1[0] != rc_want or r2[0] != rc_want or norm(r1) != norm(r2):
+            fail("%s: the site form through portierd %d\n%s%s\nc3 HOST directly %d\n%s%s" % (
+                args, r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]))
+    site_steps = [
+        (["users", "add", "30", "--card", "3030", "--name", "Sam"], 0), (["--json", "users", "add", "31", "--card", "3131"], 0),
+        (["--json", "users", "set", "30", "--name", "Samuel", "--dry-run"], 0), (["users", "set", "30", "--name", "Samuel"], 0),
+        (["users", "import", merge, "--merge", "--dry-run"], 0), (["--json", "users", "import", bad], 2),
+        (["users", "import", bad], 2), (["--json", "users", "add", "31", "--card", "1"], 2),
+        (["--json", "users", "add", "32", "--doors", "1 2", "--dry-run"], 0), (["users", "add", "32", "--doors", "1"], 0),
+        (["users", "set", "32", "--doors", "1", "--timezone", "9"], 2), (["--json", "users", "set", "32", "--doors", "7"], 2),
+        (["--json", "holidays", "add", "2027-01-01"], 0), (["timezones", "set", "1", "--wed", "08:00-09:00", "--dry-run"], 0),
+        (["--json", "access", "add", "30", "2", "1"], 0), (["--json", "users", "delete", "31"], 0), (["users", "delete", "30"], 0),
+        (["--json", "users", "list"], 0), (["users", "list", "--csv"], 0), (["users", "export"], 0), (["access", "list"], 0),
+    ]
+    for args, rc in site_steps:
+        site_form(*args, rc_want=rc)
+    ok("%d site commands by panel name through portierd: the output and exit status of `c3 HOST` in direct mode"
+       % len(site_steps))
 
     # ---- roles: a guard reads, a technician writes; every request audited ----
     rc, out, err = ctl("c3", pa, "users", "list", "--csv", sock=sock, as_user=AS_GUARD)

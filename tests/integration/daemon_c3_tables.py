@@ -27,8 +27,7 @@ try:
 
 
     def both(*args, rc_want=0):
-        return both_modes(sock, pa, pa2, args, rc_want, masked,
-                          lambda a, rc: a[0] == "--json" and a[2] in ("set", "delete") and rc == 0)
+        return both_modes(sock, pa, pa2, args, rc_want, masked)
 
     hol = os.path.join(tmp, "hol.csv")
     with open(hol, "w") as f:
@@ -39,6 +38,12 @@ try:
     bad = os.path.join(tmp, "bad.csv")
     with open(bad, "w") as f:
         f.write("Holiday,NoSuchField\n20260704,2\n")
+    badrow = os.path.join(tmp, "badrow.csv")
+    with open(badrow, "w") as f:
+        f.write("Pin,CardNo,Name\n3,333,Cy\n4,4x4,Di\n")
+    upd = os.path.join(tmp, "upd.csv")
+    with open(upd, "w") as f:
+        f.write("Pin,CardNo,Name\n1,1234567,Ann\n2,7654322,Bob\n5,555,Eve\n")
     steps = [
         (["table", "list"], 0), (["--json", "table", "list"], 0), (["table", "set", "user", usr], 1),
         (["table", "get", "user"], 0), (["table", "get", "user", "--csv"], 0),
@@ -53,6 +58,17 @@ try:
         (["table", "delete", "holiday", "--where", "Holiday=20260704"], 2),
         (["--json", "table", "delete", "holiday", "--where", "Holiday=20261225"], 0),
         (["table", "get", "holiday"], 0), (["holidays", "list"], 0),
+        (["--json", "table", "set", "user", upd, "--dry-run"], 0), (["table", "set", "user", upd, "--dry-run"], 0),
+        (["--json", "table", "set", "user", upd], 1), (["--json", "table", "set", "user", upd], 0),
+        (["table", "set", "user", badrow], 2), (["--json", "table", "set", "user", badrow], 2),
+        (["--json", "table", "set", "holiday", bad], 2), (["--json", "table", "set", "nosuch", hol], 1),
+        (["table", "set", "nosuch", hol], 1), (["table", "delete", "nosuch", "--where", "a=1"], 1),
+        (["--json", "table", "delete", "user", "--where", "Pin=5", "--dry-run"], 0),
+        (["table", "delete", "user", "--where", "Pin=5"], 0),
+        (["--json", "table", "delete", "user", "--where", "Pin=5"], 2),
+        (["--json", "table", "get", "user"], 0), (["--json", "table", "get", "holiday"], 0),
+        (["--json", "table", "get", "user", "--where", "Pin=99"], 0), (["table", "get", "user", "--where", "Pin=99"], 0),
+        (["table", "get", "user", "--where", "NoField=1"], 2), (["--json", "table", "get", "user", "--where", "NoField=1"], 2),
     ]
     for args, rc in steps:
         both(*args, rc_want=rc)

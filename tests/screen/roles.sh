@@ -9,8 +9,8 @@ for k in o c h r n N x; do
     keys "$k"; wait_text 'Not allowed for role guard'
     keys Escape
 done
-keys F12; wait_text 'Not allowed for role guard: EMERGENCY'
-keys F11; wait_text 'Not allowed for role guard: End the emergency'
+keys F12; wait_text 'Not allowed for role guard \(needs operator\): EMERGENCY'
+keys F11; wait_text 'Not allowed for role guard \(needs operator\): End the emergency'
 keys 4; keys e; wait_text 'Not allowed for role guard'
 keys 5; keys F2; wait_text 'No alarm to acknowledge'
 keys 3; keys '?'; wait_text 'door-open +\[operator\] Open the door'

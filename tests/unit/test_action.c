@@ -404,7 +404,40 @@ static void test_refusals(void **state)
         loop_advance(E.loop, 10000);
     assert_int_equal(o.status, ACTION_OK);
     fetch_last_audit();
-    assert_string_equal(last_audit.params, "access replace pin=2 dry-run, 18 bytes of CSV");
+    assert_string_equal(last_audit.params, "access replace pin=2 dry-run, 18 bytes of CSV, no row");
+    /* the audit names the rows a change is about by their first column (the key) and the columns it sets, never
+     * their other values */
+    static const char *const want[] = { "users set, 22 bytes of CSV, 1 row: pin=7 [password]",
+                                        "users add, 48 bytes of CSV, 3 rows: pin=1 22 333 [name,password]" };
+    static const char *const rows[] = { "pin,password\n7,123456\n", "pin,name,password\n1,A,1111\n22,B,2222\n"
+                                        "333,C,3333\n" };
+    static const char *const req[] = { "users set", "users add" };
+    for (size_t k = 0; k < 2; k++) {
+        struct action_params q = { .settings = req[k], .file_data = rows[k], .file_len = strlen(rows[k]) };
+        memset(&o, 0, sizeof o);
+        assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &q, on_progress, &o, err,
+                                    sizeof err), 0);
+        for (int i = 0; i < 10 && !o.finished; i++)
+            loop_advance(E.loop, 10000);
+        fetch_last_audit();
+        assert_string_equal(last_audit.params, want[k]);
+        assert_null(strstr(last_audit.params, "1111"));
+    }
+    /* many rows: as many keys as fit, then "..." */
+    char many[8000] = "pin,card\n";
+    for (unsigned i = 1; i <= 500; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%u,%u\n", 1000 + i, i);
+    struct action_params m = { .settings = "users replace", .file_data = many, .file_len = strlen(many) };
+    memset(&o, 0, sizeof o);
+    assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &m, on_progress, &o, err, sizeof err),
+                     0);
+    for (int i = 0; i < 10 && !o.finished; i++)
+        loop_advance(E.loop, 10000);
+    fetch_last_audit();
+    assert_non_null(strstr(last_audit.params, "users replace, "));
+    assert_non_null(strstr(last_audit.params, " bytes of CSV, 500 rows: pin=1001 1002 1003 "));
+    assert_non_null(strstr(last_audit.params, "... [card]"));
+    assert_true(strlen(last_audit.params) < 128);
 }
 
 static void test_no_audit_no_action(void **state)

@@ -1,5 +1,5 @@
 /* Unit tests for c3_data: GET_DATA bodies (options, conditions) both ways, row bodies, integer widths, values as
- * text by field type, counts, big-data messages, transaction rows by field name. */
+ * text by field type, counts, big-data messages, transaction rows by field name and as portierd's JSON record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "drivers/c3/c3_data.h"
 #include "drivers/c3/c3_frame.h"
@@ -202,6 +203,39 @@ static void transaction_rows_by_name(void **state)
     c3_buf_free(&b);
 }
 
+/* A stored event as portierd's panel-data record: encoded and decoded alike, anything else refused. */
+static void transaction_record_json(void **state)
+{
+    (void)state;
+    struct c3_txn t = { .card = 4294967295u, .pin = 7, .verify = 200, .door = 4, .type = 255, .inout = 2,
+                        .time = 865644906, .index = -1 }, back;
+    json_t *o = c3_txn_json(&t);
+    char *s = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(s, "{\"time\":865644906,\"door\":4,\"event\":255,\"verify\":200,\"inout\":2,"
+                           "\"card\":4294967295,\"pin\":7,\"index\":-1}");
+    free(s);
+    assert_int_equal(c3_txn_from_json(o, &back), 0);
+    assert_true(back.time == t.time && back.door == t.door && back.type == t.type && back.verify == t.verify &&
+                back.inout == t.inout && back.card == t.card && back.pin == t.pin && back.index == t.index);
+    static const char *const bad[] = {
+        "{\"time\":1,\"door\":256,\"event\":0,\"verify\":0,\"inout\":0,\"card\":0,\"pin\":0,\"index\":1}",
+        "{\"time\":4294967296,\"door\":1,\"event\":0,\"verify\":0,\"inout\":0,\"card\":0,\"pin\":0,\"index\":1}",
+        "{\"time\":1,\"door\":1,\"event\":0,\"verify\":0,\"inout\":0,\"card\":0,\"pin\":-1,\"index\":1}",
+        "{\"time\":1,\"door\":1,\"event\":0,\"verify\":0,\"inout\":0,\"card\":0,\"pin\":0,\"index\":-2}",
+        "{\"time\":1,\"door\":1,\"event\":0,\"verify\":0,\"inout\":0,\"card\":0,\"pin\":0}",
+        "{\"time\":1,\"door\":\"1\",\"event\":0,\"verify\":0,\"inout\":0,\"card\":0,\"pin\":0,\"index\":1}",
+        "[1,2,3]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *b = json_loads(bad[i], 0, NULL);
+        assert_non_null(b);
+        assert_int_equal(c3_txn_from_json(b, &back), -1);
+        json_decref(b);
+    }
+    assert_int_equal(c3_txn_from_json(NULL, &back), -1);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +245,7 @@ int main(void)
         cmocka_unit_test(values_as_text),
         cmocka_unit_test(counts_and_bigdata_messages),
         cmocka_unit_test(transaction_rows_by_name),
+        cmocka_unit_test(transaction_record_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

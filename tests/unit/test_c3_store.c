@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_store.h"
@@ -29,6 +30,8 @@ struct fx {
     int err;
     char msg[600], note[200];
     char *text;              /* LIST: the rows as CSV */
+    char json[2048];         /* a change: each change's JSON, then the summary's, a line each */
+    bool dry;
     size_t adds, updates, deletes, same, mismatches;
     bool written;
 };
@@ -53,6 +56,24 @@ static int setup_dialect(enum c3sim_dialect d)
 }
 
 static int setup(void **state) { (void)state; return setup_dialect(C3SIM_DIALECT_SESSION); }
+
+/* A panel whose user table holds its activity's users (portier-sim c3 --named-users, the demo's panels). */
+static int setup_named(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    F.loop = loop_new();
+    struct c3sim_server_cfg sc = { .restart_ms = 200 };
+    sc.panel.model = c3sim_model_find("C3-200");
+    sc.panel.dialect = C3SIM_DIALECT_SESSION;
+    sc.panel.password = "";
+    sc.panel.seed = 7;
+    sc.panel.named_users = true;
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
+    struct c3_session_config cfg = { .dialect = C3_DIALECT_AUTO, .request_timeout_ms = 2000 };
+    F.s = fx_c3_online(F.loop, sc.port, &cfg);
+    return 0;
+}
 static int setup_old(void **state) { (void)state; return setup_dialect(C3SIM_DIALECT_SESSIONLESS); }
 
 static int teardown(void **state)
@@ -92,6 +113,15 @@ static void on_result(void *arg, const struct c3_store_result *r)
     F.same = r->diff ? r->diff->same : 0;
     F.written = r->written;
     F.mismatches = r->mismatches;
+    F.json[0] = '\0';
+    for (size_t i = 0; r->diff && i <= r->diff->n; i++) {
+        json_t *o = i < r->diff->n ? c3_store_change_json(r, &r->diff->v[i]) : c3_store_summary_json(r, F.dry);
+        char *s = json_dumps(o, JSON_COMPACT);
+        size_t at = strlen(F.json);
+        snprintf(F.json + at, sizeof F.json - at, "%s\n", s ? s : "NULL");
+        free(s);
+        json_decref(o);
+    }
 }
 
 static int run(enum c3_store_op op, int kind, const char *table, const char *csvtext, bool dry, const char *wf,
@@ -106,6 +136,7 @@ static int run(enum c3_store_op op, int kind, const char *table, const char *csv
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR };
     int e;
     F.done = false;
+    F.dry = dry;
     struct c3_store *st = c3_store_run(F.s, &req, &o, on_result, NULL, &e);
     if (csvtext)
         csv_free(&rows);
@@ -163,6 +194,49 @@ static void all_kinds_roundtrip(void **state)
     assert_int_equal(c3sim_tables_count(&F.panel->tables, "userauthorize"), 3); /* (1,tz1) (2,tz2) (10,tz1) */
 }
 
+/* A panel that refuses changes (fault refuse=CODE): the request fails with the panel's code, its rows stay. */
+static void refused_write_keeps_rows(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    struct c3sim_faults f;
+    char err[120];
+    assert_int_equal(c3sim_faults_parse("refuse=-13", &f, err, sizeof err), 0);
+    char text[64];
+    c3sim_faults_format(&f, text, sizeof text);
+    assert_string_equal(text, "refuse=-13");
+    assert_int_equal(c3sim_faults_parse("refuse=13", &f, err, sizeof err), -1);
+    assert_int_equal(c3sim_faults_parse("refuse=-13", &f, err, sizeof err), 0);
+    c3sim_server_set_faults(F.sim, -1, &f);
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,name\n1,Alicia\n", false, NULL, NULL), -13);
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_USERS, NULL, "pin\n2\n", false, NULL, NULL), -13);
+    /* a dry run writes nothing: it still works */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,name\n1,Alicia\n", true, NULL, NULL), 0);
+    assert_int_equal(F.updates, 1);
+    f = (struct c3sim_faults){ 0 };
+    c3sim_server_set_faults(F.sim, -1, &f);
+    assert_string_equal(list(C3_KIND_USERS, NULL), users_csv);
+}
+
+/* The activity's users are in the user table; a name the panel holds that the operator's checks refuse (not
+ * ASCII) does not stop a change of the user's card, and stays. */
+static void named_users_kept(void **state)
+{
+    (void)state;
+    const char *users = list(C3_KIND_USERS, NULL);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 8);
+    assert_non_null(strstr(users, ",Fran\xC3\xA7ois,"));
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "userauthorize"), 6);
+    if (run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,card\n6,4242\n", false, NULL, NULL) != 0)
+        fail_msg("%s", F.msg);
+    assert_int_equal(F.updates, 1);
+    assert_non_null(strstr(list(C3_KIND_USERS, NULL), "\n6,4242,,0,,,Fran\xC3\xA7ois,0\n"));
+    /* a new name must be one the panel keeps */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,name\n6,Fran\xC3\xA7oise\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "only printable ASCII"));
+}
+
 static void old_layout_roundtrip(void **state)
 {
     (void)state;
@@ -209,6 +283,19 @@ static void dry_run_shows_difference(void **state)
     assert_int_equal(F.adds, 1);
     assert_int_equal(F.deletes, 1);
     assert_false(F.written);
+    /* the same as JSON (portierctl's --json, portierd's records): a change's row (a deletion's as it was), an
+     * update's row before, the summary */
+    assert_string_equal(F.json,
+        "{\"change\":\"update\",\"row\":{\"pin\":\"2\",\"card\":\"222\",\"password\":\"\",\"group\":\"3\","
+        "\"start\":\"2024-01-01\",\"end\":\"2024-12-31\",\"name\":\"Bob, Jr\",\"super\":\"1\"},\"was\":{\"pin\":\"2\","
+        "\"card\":\"\",\"password\":\"\",\"group\":\"3\",\"start\":\"2024-01-01\",\"end\":\"2024-12-31\","
+        "\"name\":\"Bob, Jr\",\"super\":\"1\"}}\n"
+        "{\"change\":\"add\",\"row\":{\"pin\":\"11\",\"card\":\"111\",\"password\":\"\",\"group\":\"0\",\"start\":\"\","
+        "\"end\":\"\",\"name\":\"Kim\",\"super\":\"0\"}}\n"
+        "{\"change\":\"delete\",\"row\":{\"pin\":\"10\",\"card\":\"99\",\"password\":\"\",\"group\":\"0\","
+        "\"start\":\"\",\"end\":\"\",\"name\":\"\",\"super\":\"0\"}}\n"
+        "{\"added\":1,\"updated\":1,\"deleted\":1,\"unchanged\":1,\"dry_run\":true,\"written\":false,"
+        "\"mismatches\":0}\n");
     assert_string_equal(list(C3_KIND_USERS, NULL), users_csv);
     roundtrip(C3_KIND_USERS, change);
 }
@@ -324,6 +411,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(replace_one_user, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(thousands_of_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_write_keeps_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(named_users_kept, setup_named, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
