@@ -113,6 +113,8 @@ json_t *ctl_c3_summary_json(const char *what, json_t *summary)
 
 int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg)
 {
+    if (file && err == C3_S_INVALID)
+        ctl_refuse_data(); /* the file's rows, not the command line */
     msg = ctl_c3_print_error(who, file, msg);
     if (call->g.json) {
         json_t *o = json_object();
@@ -215,8 +217,10 @@ static int read_file(const char *path, struct csv *out)
     char err[256];
     int rc = csv_parse(text ? text : "", len, out, err, sizeof err);
     free(text);
-    if (rc < 0)
+    if (rc < 0) {
         fprintf(stderr, "portierctl c3: %s: %s\n", path, err);
+        ctl_refuse_data(); /* a malformed file, not a bad command line */
+    }
     return rc;
 }
 

@@ -61,10 +61,13 @@ grep -qx '2,77,,3,2024-01-01,2024-12-31,"Bob, Jr",1' "$TMP/out" || fail "user 2'
 cp "$TMP/out" "$TMP/users_now.csv"
 
 # ---- bad rows: refused with line and column, nothing written ----
-bad() { # KIND LINE_MATCH: import $TMP/bad.csv must be refused, and the kind's export unchanged
+bad() { # KIND LINE_MATCH: import $TMP/bad.csv must be refused (one message: bad data is no usage error), and the
+        # kind's export unchanged
     "${C3[@]}" "$1" export >"$TMP/before" 2>/dev/null || fail "$1 export"
     expect_rc 2 "${C3[@]}" "$1" import "$TMP/bad.csv"
     grep -qF "$2" "$TMP/err" || fail "$1 bad row: expected '$2', got: $(cat "$TMP/err")"
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$1 bad row: more than its message: $(cat "$TMP/err")"
+    ! grep -q "usage:" "$TMP/err" || fail "$1 bad row: a usage line for bad data: $(cat "$TMP/err")"
     "${C3[@]}" "$1" export >"$TMP/after" 2>/dev/null || fail "$1 export"
     cmp -s "$TMP/before" "$TMP/after" || fail "$1: a refused import changed the panel"
 }

@@ -90,6 +90,23 @@ try:
         both(*args, rc_want=rc)
     ok("%d table commands through portierd: the same exit status and output as direct mode" % len(steps))
 
+    # bad data in a file is refused with its line and field only (exit 2, no usage line: the command was right), in
+    # both modes and in the site form; a mistake on the command line keeps its usage line
+    malformed = os.path.join(tmp, "malformed.csv")
+    with open(malformed, "w") as f:
+        f.write("pin,name\n5,\"open quote\n")
+    for args, says in ((["users", "import", bad], "bad.csv: line 3: card: '12ab' is not a number"),
+                       (["holidays", "import", dup], "dup.csv: line 2: loop: '0' is neither yearly nor once"),
+                       (["users", "import", malformed], "malformed.csv: line 2:")):
+        for r in (ctl("c3", pa, *args, sock=sock), ctl("--direct", "c3", pa2, *args),
+                  ctl(*args, "Panel A", sock=sock)):
+            if r[0] != 2 or says not in r[2] or "usage:" in r[2] or len(r[2].splitlines()) != 1:
+                fail("%s: bad data must be exit 2 with its message alone: %d\n%s" % (args, r[0], r[2]))
+    r = ctl("c3", pa, "users", "import", bad, "--no-such-option", sock=sock)
+    if r[0] != 2 or "\nusage: portierctl" not in "\n" + r[2]:
+        fail("a usage error lost its usage line: %d\n%s" % (r[0], r[2]))
+    ok("bad data in a file: exit 2 with the line and field alone, through portierd, directly and by panel name")
+
     # ---- the same through the site: `portierctl users ... PANEL` through portierd prints what `portierctl c3 HOST
     # users ...` prints in direct mode (its messages under its own name, its own usage) ----
     def site_form(*args, rc_want=0):
