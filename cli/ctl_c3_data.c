@@ -113,7 +113,17 @@ json_t *ctl_c3_summary_json(const char *what, json_t *summary)
 
 int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg)
 {
-    msg = ctl_c3_print_error(who, file, msg);
+    /* the code first, as every refusal or failure portierctl prints, the console and portierd's results; not
+     * for refused input (C3_S_INVALID), which the line and the column name */
+    if (!file && strncmp(msg, "line ", 5) == 0 && strstr(msg, ": "))
+        msg = strstr(msg, ": ") + 2;
+    char coded[700];
+    if (err && err != C3_S_INVALID && strncmp(msg, "(code ", 6) != 0) {
+        snprintf(coded, sizeof coded, "(code %d) %s", err, msg);
+        ctl_c3_print_error(who, file, coded);
+    } else {
+        ctl_c3_print_error(who, file, msg);
+    }
     if (call->g.json) {
         json_t *o = json_object();
         json_object_set_new(o, "error", json_string(msg));

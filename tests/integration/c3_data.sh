@@ -180,6 +180,28 @@ expect_rc 0 "${C3[@]}" events --history --since "$(date -d '+1 hour' '+%Y-%m-%d 
 expect_rc 2 "${C3[@]}" events --history --follow
 pass "events --history in table order, --since"
 
+# ---- a panel's refusal: printed with its code, as every refusal or failure of portierctl ----
+expect_rc 0 "${C3[@]}" users add 31 --card 3131 --name Ria
+c3_ctl "$S_CTL" "fault refuse=-13" >/dev/null
+expect_rc 1 "${C3[@]}" users set 31 --name Rhea
+grep -qx 'portierctl c3: (code -13) writing: unknown or unsupported command' "$TMP/err" \
+    || fail "a refused set without its code: $(cat "$TMP/err")"
+expect_rc 1 "${C3[@]}" users delete 31
+grep -qx 'portierctl c3: (code -13) writing: unknown or unsupported command' "$TMP/err" \
+    || fail "a refused delete without its code: $(cat "$TMP/err")"
+expect_rc 1 "${CTL[@]}" --json c3 "$T" users set 31 --name Rhea
+grep -qx '{"error":"writing: unknown or unsupported command","code":-13}' "$TMP/out" || fail "--json: $(cat "$TMP/out")"
+c3_ctl "$S_CTL" "fault refuse=-5" >/dev/null
+expect_rc 1 "${C3[@]}" users set 31 --name Rhea
+grep -q '^portierctl c3: (code -5) ' "$TMP/err" || fail "code -5: $(cat "$TMP/err")"
+c3_ctl "$S_CTL" "fault none" >/dev/null
+# refused input is named by its field, not by a code (nothing reached the panel)
+expect_rc 2 "${C3[@]}" users add 31
+grep -q "'31' exists already" "$TMP/err" && ! grep -q '(code' "$TMP/err" || fail "refused input: $(cat "$TMP/err")"
+expect_rc 0 "${C3[@]}" users list --csv
+grep -q '^31,3131,.*,Ria,' "$TMP/out" || fail "a refused write changed the user: $(cat "$TMP/out")"
+pass "a panel's refusal is printed with its code (text and --json)"
+
 # ---- discovery ----
 expect_rc 0 "${CTL[@]}" --json c3 discover --to "127.0.0.1:$DPORT" --timeout 1500
 [ "$(grep -c '"mac"' "$TMP/out")" = 3 ] || fail "discover: $(cat "$TMP/out")"
