@@ -468,7 +468,8 @@ static bool keys_equal(const struct c3sim_table *tb, const struct c3sim_cell *a,
 }
 
 /* SET_DATA body: every row is built in full (fields not sent are zero, as the firmware does), rows whose key
- * fields all match a new row are removed, then the new rows are appended. Returns 0 or a panel error. */
+ * fields all match a new row are removed, then the new rows are appended (of two new rows with one key, the
+ * last). Returns 0 or a panel error. */
 static int set_data(struct c3sim_tables *t, const uint8_t *p, size_t len)
 {
     struct c3_data_reader rd;
@@ -513,6 +514,11 @@ static int set_data(struct c3sim_tables *t, const uint8_t *p, size_t len)
                 row_delete(tb, i);
     int result = 0;
     for (size_t k = 0; k < nrows; k++) {
+        bool later = false; /* the records are stored one after the other: of two with one key the last stays */
+        for (size_t k2 = k + 1; k2 < nrows && !later; k2++)
+            later = keys_equal(tb, rows + k * nf, rows + k2 * nf);
+        if (later)
+            continue;
         if (tb->live >= (tb->def->id == 1 ? t->user_max : C3SIM_TABLE_ROWS_MAX)) {
             result = -18; /* table full: what fits is written */
             break;

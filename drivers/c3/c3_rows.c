@@ -41,6 +41,15 @@ static const struct {
     { "inoutfun", { "Index" } },
 };
 
+bool c3_table_keyed(const struct c3_table_def *def)
+{
+    for (size_t i = 0; i < N(table_keys); i++)
+        for (size_t k = 0; k < 3 && table_keys[i].keys[k] && strcmp(def->name, table_keys[i].table) == 0; k++)
+            if (c3_table_field(def, table_keys[i].keys[k]))
+                return true;
+    return false;
+}
+
 size_t c3_table_keys(const struct c3_table_def *def, const char **keys, size_t max)
 {
     size_t n = 0;
@@ -136,11 +145,28 @@ static const struct c3_table_field *field_ci(const struct c3_table_def *def, con
     return NULL;
 }
 
-/* One cell as the panel's value of field fd; an empty cell is 0 for a number and no bytes for text. */
-static int encode_cell(const struct c3_row_ctx *c, const struct c3_table_field *fd, const char *cell, uint8_t *out,
-                       size_t cap)
+/* Text fields the firmware keeps fewer bytes of than the 10 a value may have (its record structs): a longer value
+ * would be cut silently, so it is refused. */
+static const struct {
+    const char *table, *field;
+    unsigned width;
+} text_widths[] = {
+    { "user", "Password", 8 },
+};
+
+static unsigned text_width(const struct c3_table_def *def, const struct c3_table_field *fd)
 {
-    const char *text = cell[0] || fd->type == 's' ? cell : "0";
+    for (size_t i = 0; i < N(text_widths); i++)
+        if (strcmp(def->name, text_widths[i].table) == 0 && strcmp(fd->name, text_widths[i].field) == 0)
+            return text_widths[i].width;
+    return C3_DATA_VALUE_MAX;
+}
+
+/* One cell as the panel's value of field fd; an empty cell is 0 for a number and no bytes for text. */
+static int encode_cell(const struct c3_row_ctx *c, const struct c3_table_def *def, const struct c3_table_field *fd,
+                       const char *cell, uint8_t *out, size_t cap)
+{
+    const char *text = cell[0] || (fd->type != 'i' && fd->type != 'L') ? cell : "0"; /* empty bytes: none */
     int n = c3_value_from_text(fd->type, text, out, cap);
     if (n == C3_E_SYNTAX)
         return c3_row_bad(c, fd->name, "'%s' is not %s", text,
@@ -151,19 +177,23 @@ static int encode_cell(const struct c3_row_ctx *c, const struct c3_table_field *
         return c3_row_bad(c, fd->name, "'%s' is too large", text);
     if ((size_t)n > C3_DATA_VALUE_MAX)
         return c3_row_bad(c, fd->name, "'%s' is longer than the %u bytes the panel takes", text, C3_DATA_VALUE_MAX);
+    if (fd->type == 's' && (size_t)n > text_width(def, fd))
+        return c3_row_bad(c, fd->name, "'%s' is longer than the %u characters the panel keeps", text,
+                          text_width(def, fd));
     return n;
 }
 
 /* The values of fields fds[0..nf) (column col[k] of raw, -1 = not there: empty) of the given rows, into b. */
-static int put_rows(const struct csv *raw, const size_t *rows, size_t n, const struct c3_table_field *const *fds,
-                    const int *col, size_t nf, struct c3_buf *b, char *err, size_t errlen)
+static int put_rows(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
+                    const struct c3_table_field *const *fds, const int *col, size_t nf, struct c3_buf *b, char *err,
+                    size_t errlen)
 {
     struct c3_row_ctx c = { err, errlen, raw, 0 };
     for (size_t i = 0; i < n; i++) {
         c.row = rows[i];
         for (size_t k = 0; k < nf; k++) {
             uint8_t val[255];
-            int len = encode_cell(&c, fds[k], col[k] >= 0 ? csv_cell(raw, rows[i], (size_t)col[k]) : "", val,
+            int len = encode_cell(&c, def, fds[k], col[k] >= 0 ? csv_cell(raw, rows[i], (size_t)col[k]) : "", val,
                                   sizeof val);
             if (len < 0)
                 return -1;
@@ -188,9 +218,88 @@ int c3_rows_check(const struct c3_table_def *def, const struct csv *raw, char *e
     for (c.row = 0; c.row < raw->nrows; c.row++)
         for (size_t k = 0; k < raw->ncols; k++) {
             uint8_t b[255];
-            if (encode_cell(&c, field_ci(def, raw->header[k]), csv_cell(raw, c.row, k), b, sizeof b) < 0)
+            if (encode_cell(&c, def, field_ci(def, raw->header[k]), csv_cell(raw, c.row, k), b, sizeof b) < 0)
                 return -1;
         }
+    return 0;
+}
+
+/* The text the panel gives back for what encode_cell sends. */
+static int canon_cell(const struct c3_row_ctx *c, const struct c3_table_def *def, const struct c3_table_field *fd,
+                      const char *cell, char *out, size_t cap)
+{
+    uint8_t b[255];
+    int n = encode_cell(c, def, fd, cell, b, sizeof b);
+    if (n < 0)
+        return -1;
+    struct c3_data_value v = { b, (size_t)n };
+    if (c3_value_to_text(fd->type, &v, out, cap) < 0)
+        return c3_row_bad(c, fd->name, "'%s' cannot be shown as the panel keeps it", cell);
+    return 0;
+}
+
+int c3_rows_canon(const struct c3_table_def *def, struct csv *raw, char *err, size_t errlen)
+{
+    struct c3_row_ctx c = { err, errlen, raw, 0 };
+    for (size_t k = 0; k < raw->ncols; k++) {
+        const struct c3_table_field *fd = field_ci(def, raw->header[k]);
+        for (c.row = 0; fd && c.row < raw->nrows; c.row++) {
+            char text[2 * 255 + 1];
+            if (canon_cell(&c, def, fd, csv_cell(raw, c.row, k), text, sizeof text) < 0)
+                return -1;
+            if (strcmp(text, csv_cell(raw, c.row, k)) != 0 && csv_set(raw, c.row, k, text) < 0) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int c3_rows_canon_value(const struct c3_table_def *def, const char *field, const char *in, char *out, size_t cap)
+{
+    const struct c3_table_field *fd = field_ci(def, field);
+    char err[8];
+    struct c3_row_ctx c = { err, sizeof err, NULL, 0 };
+    if (!fd || canon_cell(&c, def, fd, in, out, cap) < 0) {
+        snprintf(out, cap, "%s", in);
+        return -1;
+    }
+    return 0;
+}
+
+int c3_rows_check_keys(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen)
+{
+    if (!c3_table_keyed(def))
+        return 0;
+    const char *keys[8];
+    size_t nk = c3_table_keys(def, keys, 8);
+    int col[8];
+    for (size_t k = 0; k < nk; k++)
+        col[k] = csv_col(raw, keys[k]);
+    struct c3_row_ctx c = { err, errlen, raw, 0 };
+    for (c.row = 0; c.row < raw->nrows; c.row++) {
+        for (size_t k = 0; k < nk; k++)
+            if (col[k] >= 0 && !csv_cell(raw, c.row, (size_t)col[k])[0])
+                return c3_row_bad(&c, keys[k], "empty, but it is %s (write 0 if 0 is meant)",
+                                  nk == 1 ? "the row's key" : "part of the row's key");
+        for (size_t r = 0; r < c.row; r++) {
+            bool same = true;
+            for (size_t k = 0; k < nk && same; k++)
+                same = col[k] < 0 ||
+                       strcmp(csv_cell(raw, r, (size_t)col[k]), csv_cell(raw, c.row, (size_t)col[k])) == 0;
+            if (same) {
+                char kt[160] = "";
+                size_t o = 0;
+                for (size_t k = 0; k < nk && o < sizeof kt; k++)
+                    if (col[k] >= 0)
+                        o += (size_t)snprintf(kt + o, sizeof kt - o, "%s%s=%s", o ? " " : "", keys[k],
+                                              csv_cell(raw, c.row, (size_t)col[k]));
+                return c3_row_bad(&c, keys[0], "the key %s appears again (first on line %zu)", kt,
+                                  raw->line && raw->line[r] ? raw->line[r] : r + 1);
+            }
+        }
+    }
     return 0;
 }
 
@@ -212,7 +321,7 @@ int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const
         snprintf(err, errlen, "table %s cannot be written (id %u)", def->name, def->id);
         return -1;
     }
-    return put_rows(raw, rows, n, fds, col, def->nfields, b, err, errlen);
+    return put_rows(def, raw, rows, n, fds, col, def->nfields, b, err, errlen);
 }
 
 int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
@@ -239,7 +348,7 @@ int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const
     c3_buf_byte(b, (uint8_t)def->id);
     c3_buf_byte(b, (uint8_t)nk);
     c3_buf_put(b, fields, nk);
-    return put_rows(raw, rows, n, fds, col, nk, b, err, errlen);
+    return put_rows(def, raw, rows, n, fds, col, nk, b, err, errlen);
 }
 
 /* ---- the difference ---- */

@@ -24,6 +24,8 @@ int c3_row_bad(const struct c3_row_ctx *c, const char *col, const char *fmt, ...
 
 /* The key fields of a table (by name; unknown tables: every field). */
 size_t c3_table_keys(const struct c3_table_def *def, const char **keys, size_t max);
+/* Whether the table's key is known (c3_table_keys is not just every field). */
+bool c3_table_keyed(const struct c3_table_def *def);
 /* A GET_DATA reply that asked for every field of def (in def order) as raw rows. */
 int c3_rows_decode(const struct c3_table_def *def, const uint8_t *data, size_t len, struct csv *out, char *err,
                    size_t errlen);
@@ -32,6 +34,16 @@ int c3_rows_query(const struct c3_table_def *def, struct c3_buf *b);
 /* Check raw rows (columns = field names of def, any subset) against the field types and the firmware's 10-byte
  * value limit. "LINE: FIELD: what" on the first problem. */
 int c3_rows_check(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen);
+/* The cells of raw (columns that are fields of def; other columns are left alone) rewritten in the form the panel
+ * gives them back after a write: an empty number is 0, numbers without leading zeros, byte streams in lower-case
+ * hex, text as it is. Fails like c3_rows_check on a value the panel cannot take (also a text longer than the
+ * firmware keeps of that field: user.Password 8). */
+int c3_rows_canon(const struct c3_table_def *def, struct csv *raw, char *err, size_t errlen);
+/* The same for one value of a field (by name, any case): 0, or -1 with in copied to out unchanged. */
+int c3_rows_canon_value(const struct c3_table_def *def, const char *field, const char *in, char *out, size_t cap);
+/* Rows to be written to a table whose key is known: no key cell is empty (the panel would store 0) and no key
+ * appears twice (the firmware would keep the last row of the two). "line N: FIELD: what" on the first problem. */
+int c3_rows_check_keys(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen);
 /* SET_DATA body with every field of def for the given rows of raw (missing columns are sent as 0 / empty: the
  * firmware zeroes what is not sent anyway). */
 int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,

@@ -33,6 +33,8 @@ struct c3_store {
     struct csv ref_users, ref_tz; /* access writes: the rows the rights refer to */
     bool have_ref_users, have_ref_tz;
     struct c3_diff op_diff, raw_diff;
+    const char *keys[8];    /* the key columns of cur_op / full_op */
+    size_t nkeys;
     bool written;
     size_t cascade_pins;
     char msg[600], note[200];
@@ -73,6 +75,8 @@ static void finish(struct c3_store *st, int err, const char *fmt, ...)
             r.cur = is_raw(st) ? &st->cur_raw : &st->cur_op;
             r.want = &st->full_op;
             r.diff = &st->op_diff;
+            r.keys = st->nkeys ? st->keys : NULL;
+            r.nkeys = st->nkeys;
         }
     }
     if (st->step == S_VERIFY && !err)
@@ -216,6 +220,23 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
             return -2;
         }
     enum c3_store_op op = st->req.op;
+    if (is_raw(st) && op != C3_STORE_DELETE) {
+        /* The rows in the form the panel will give back (an empty number is 0, no leading zeros), so that the
+         * keys match the panel's rows, the difference shows what the panel will hold and the read-back agrees.
+         * Keys are checked before (an empty key would become 0) and after (7 and 07 are the same key). */
+        if (c3_rows_check_keys(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0 ||
+            c3_rows_canon(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0 ||
+            c3_rows_check_keys(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0)
+            return -2;
+    }
+    if (!is_raw(st)) {
+        /* pin 007 is the user 7: the request finds the panel's row of its key (and the scope's value too) */
+        if (c3_kind_keys_canon((enum c3_kind)st->req.kind, &st->req_rows) < 0)
+            return -1;
+        char v[sizeof st->where_value];
+        c3_kind_key_canon((enum c3_kind)st->req.kind, st->where_field, st->where_value, v, sizeof v);
+        memcpy(st->where_value, v, sizeof v);
+    }
     if (op == C3_STORE_REPLACE && st->where_field[0]) {
         /* The rows replace only those whose FIELD is VALUE (one user's access rights): the others stay as the
          * panel holds them now, whatever the sender's copy said. */
@@ -310,6 +331,8 @@ static void compute(struct c3_store *st)
     } else {
         nk = c3_kind_keys((enum c3_kind)st->req.kind, &keys);
     }
+    st->nkeys = nk < 8 ? nk : 8;
+    memcpy(st->keys, keys, st->nkeys * sizeof *keys);
     int rc = build_full(st, keys, nk);
     if (rc < 0) {
         finish(st, rc == -2 ? C3_S_INVALID : C3_S_NOMEM, rc == -2 ? NULL : "out of memory");
@@ -317,7 +340,9 @@ static void compute(struct c3_store *st)
     }
     /* Everything is checked before anything is sent. */
     if (is_raw(st)) {
-        if (c3_rows_check(st->def, &st->full_op, st->msg, sizeof st->msg) < 0) {
+        /* a new row's fields the file leaves out are 0 / empty on the panel: shown and compared as such */
+        if (c3_rows_check(st->def, &st->full_op, st->msg, sizeof st->msg) < 0 ||
+            c3_rows_canon(st->def, &st->full_op, st->msg, sizeof st->msg) < 0) {
             finish(st, C3_S_INVALID, NULL);
             return;
         }
@@ -339,6 +364,15 @@ static void compute(struct c3_store *st)
             finish(st, C3_S_INVALID, NULL);
             return;
         }
+        /* The changes show what the panel will hold (the export of the rows to be written: "card 0099" is 99,
+         * "loop 1" is yearly, a card of the cards kind carries its user's name), in key order. */
+        struct csv held;
+        if (c3_kind_export((enum c3_kind)st->req.kind, &st->want_raw, &held, st->msg, sizeof st->msg) < 0) {
+            finish(st, C3_S_NOMEM, NULL);
+            return;
+        }
+        csv_free(&st->full_op);
+        st->full_op = held;
     }
     const char *tk[8];
     size_t ntk = c3_table_keys(st->def, tk, 8);
@@ -467,8 +501,15 @@ void c3_store_change_text(const struct c3_store_result *r, const struct c3_chang
         row_text(c->op == C3_CHANGE_ADD ? want : cur, c->op == C3_CHANGE_ADD ? c->want : c->cur, &sb);
         return;
     }
-    /* only what changes */
-    strbuf_printf(&sb, "~ %s=%s: ", want->header[0], csv_cell(want, c->want, 0));
+    /* the row's key, then only what changes */
+    strbuf_puts(&sb, "~ ");
+    if (!r->nkeys)
+        strbuf_printf(&sb, "%s=%s", want->header[0], csv_cell(want, c->want, 0));
+    for (size_t k = 0; k < r->nkeys; k++) {
+        int kc = csv_col(want, r->keys[k]);
+        strbuf_printf(&sb, "%s%s=%s", k ? " " : "", r->keys[k], kc >= 0 ? csv_cell(want, c->want, (size_t)kc) : "");
+    }
+    strbuf_puts(&sb, ": ");
     int n = 0;
     for (size_t k = 0; k < want->ncols; k++) {
         int ck = csv_col(cur, want->header[k]);
@@ -514,6 +555,12 @@ static void got_struct(struct c3_store *st, const uint8_t *data, size_t len)
     if (!st->def) {
         finish(st, C3_E_RANGE, "this panel has no table \"%s\" (portierctl c3 HOST table list)", name);
         return;
+    }
+    if (is_raw(st) && st->where_field[0] && st->where_value[0]) {
+        /* --where Pin=007 finds the row the panel gives back as 7 */
+        char v[sizeof st->where_value];
+        if (c3_rows_canon_value(st->def, st->where_field, st->where_value, v, sizeof v) == 0)
+            memcpy(st->where_value, v, sizeof v);
     }
     if (st->req.kind == C3_KIND_ACCESS && st->req.op != C3_STORE_LIST) {
         static const char lc[] = "LockCount";

@@ -41,14 +41,16 @@ struct c3_store_result {
     const struct csv *cur;     /* changes: the panel's rows before (operator form for kinds) */
     const struct csv *want;    /* ... and what they become */
     const struct c3_diff *diff;/* cur -> want by key */
+    const char *const *keys;   /* ... the key columns it compared by (NULL: the first column) */
+    size_t nkeys;
     bool written;              /* something was sent */
     size_t mismatches;         /* rows that read back different after the write (0 = verified) */
     const char *note;          /* an extra line for the operator ("also removed 3 access rows"), or "" */
 };
 typedef void (*c3_store_cb)(void *arg, const struct c3_store_result *r);
 
-/* One change as the operator reads it: "+ pin=7 card=1234 name=Ann", "~ pin=7: card 1234 -> 5678",
- * "- pin=9 ...". */
+/* One change as the operator reads it: "+ pin=7 card=1234 name=Ann", "~ pin=7: card 1234 -> 5678" (an update
+ * named by its key), "- pin=9 ...". */
 void c3_store_change_text(const struct c3_store_result *r, const struct c3_change *c, char *out, size_t cap);
 /* The summary of a change: "1 added, 0 changed, 2 deleted, 5 unchanged: written and read back". */
 void c3_store_summary(const struct c3_store_result *r, bool dry_run, char *out, size_t cap);

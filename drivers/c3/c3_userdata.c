@@ -246,6 +246,39 @@ static int sorted(enum c3_kind k, struct csv *in, struct csv *out)
     return 0;
 }
 
+/* The columns that name a user, card, door or time zone by number: the keys (a holiday's date is strict already)
+ * and the user a card belongs to. */
+static bool numeric_key(enum c3_kind k, const char *col)
+{
+    return (unsigned)k < C3_KIND_COUNT && k != C3_KIND_HOLIDAYS &&
+           (strcmp(col, "pin") == 0 || strcmp(col, "card") == 0 || strcmp(col, "door") == 0 ||
+            strcmp(col, "timezone") == 0 || strcmp(col, "id") == 0);
+}
+
+void c3_kind_key_canon(enum c3_kind k, const char *col, const char *in, char *out, size_t cap)
+{
+    uint64_t v;
+    if (numeric_key(k, col) && parse_num(in, UINT32_MAX, &v))
+        snprintf(out, cap, "%llu", (unsigned long long)v);
+    else
+        snprintf(out, cap, "%s", in);
+}
+
+int c3_kind_keys_canon(enum c3_kind k, struct csv *in)
+{
+    for (size_t c = 0; c < in->ncols; c++)
+        for (size_t r = 0; numeric_key(k, in->header[c]) && r < in->nrows; r++) {
+            char t[32];
+            const char *v = csv_cell(in, r, c);
+            if (strlen(v) >= sizeof t)
+                continue;
+            c3_kind_key_canon(k, in->header[c], v, t, sizeof t);
+            if (strcmp(t, v) != 0 && csv_set(in, r, c, t) < 0)
+                return -1;
+        }
+    return 0;
+}
+
 int c3_kind_export(enum c3_kind k, const struct csv *raw, struct csv *out, char *err, size_t errlen)
 {
     struct csv tmp;
