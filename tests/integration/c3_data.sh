@@ -183,6 +183,51 @@ expect_rc 0 "${C3[@]}" events --history --since "$(date -d '+1 hour' '+%Y-%m-%d 
 expect_rc 2 "${C3[@]}" events --history --follow
 pass "events --history in table order, --since"
 
+# ---- a panel's refusal: printed with its code, as every refusal or failure of portierctl ----
+expect_rc 0 "${C3[@]}" users add 31 --card 3131 --name Ria
+c3_ctl "$S_CTL" "fault refuse=-13" >/dev/null
+expect_rc 1 "${C3[@]}" users set 31 --name Rhea
+grep -qx 'portierctl c3: (code -13) writing: unknown or unsupported command' "$TMP/err" \
+    || fail "a refused set without its code: $(cat "$TMP/err")"
+expect_rc 1 "${C3[@]}" users delete 31
+grep -qx 'portierctl c3: (code -13) writing: unknown or unsupported command' "$TMP/err" \
+    || fail "a refused delete without its code: $(cat "$TMP/err")"
+expect_rc 1 "${CTL[@]}" --json c3 "$T" users set 31 --name Rhea
+grep -qx '{"error":"writing: unknown or unsupported command","code":-13}' "$TMP/out" || fail "--json: $(cat "$TMP/out")"
+c3_ctl "$S_CTL" "fault refuse=-5" >/dev/null
+expect_rc 1 "${C3[@]}" users set 31 --name Rhea
+grep -q '^portierctl c3: (code -5) ' "$TMP/err" || fail "code -5: $(cat "$TMP/err")"
+c3_ctl "$S_CTL" "fault none" >/dev/null
+# refused input is named by its field, not by a code (nothing reached the panel)
+expect_rc 2 "${C3[@]}" users add 31
+grep -q "'31' exists already" "$TMP/err" && ! grep -q '(code' "$TMP/err" || fail "refused input: $(cat "$TMP/err")"
+expect_rc 0 "${C3[@]}" users list --csv
+grep -q '^31,3131,.*,Ria,' "$TMP/out" || fail "a refused write changed the user: $(cat "$TMP/out")"
+pass "a panel's refusal is printed with its code (text and --json)"
+
+# ---- the text table aligned by display width: UTF-8, a double-width script, a byte that is no UTF-8 ----
+printf 'UID,CardNo,Pin,Password,Group,StartTime,EndTime,Name,SuperAuthorize\n41,4101,41,,0,0,0,J\303\274rgen,0\n42,4202,42,,0,0,0,\374ber,0\n43,4303,43,,0,0,0,\347\216\213\345\260\217\346\230\216,1\n44,4404,44,,0,0,0,Ann,0\n' \
+    >"$TMP/wide.csv"
+expect_rc 0 "${C3[@]}" table set user "$TMP/wide.csv"
+for what in "users list" "table get user"; do
+    expect_rc 0 "${C3[@]}" $what
+    python3 - "$TMP/out" <<'PY' || fail "$what: columns not aligned by display width: $(cat "$TMP/out")"
+import sys, unicodedata
+def width(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()  # the output is UTF-8 text, nothing else
+head = lines[0]
+col = width(head[:head.index("uper") - 1 if "super" in head else head.index("SuperAuthorize")])
+rows = {l.split()[0]: l for l in lines[1:]}
+for pin, name in (("41", "Jürgen"), ("42", "\\xFCber"), ("43", "王小明"), ("44", "Ann")):
+    line = next(l for l in lines[1:] if name in l)
+    at = line.index(name) + len(name)
+    rest = line[at:]
+    assert width(line[:at]) + len(rest) - len(rest.lstrip(" ")) == col, (pin, line, col)
+PY
+done
+pass "users list and table get align columns by display width; a byte that is no UTF-8 shows as \\xNN"
+
 # ---- discovery ----
 expect_rc 0 "${CTL[@]}" --json c3 discover --to "127.0.0.1:$DPORT" --timeout 1500
 [ "$(grep -c '"mac"' "$TMP/out")" = 3 ] || fail "discover: $(cat "$TMP/out")"

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, both_modes, cleanup, ctl, fail,  # noqa: E402
-                          links_up, need_root, ok, panel_a, tmpdir, twin_up)
+                          links_up, need_root, ok, panel_a, tmpdir, twin_up, wait_until)
 
 
 def masked(text):
@@ -137,6 +137,25 @@ try:
         site_form(*args, rc_want=rc)
     ok("%d site commands by panel name through portierd: the output and exit status of `c3 HOST` in direct mode"
        % len(site_steps))
+
+    # ---- a panel's refusal: its code in both modes, text and --json, the same bytes ----
+    def fault(sim, spec):
+        """Panel A's fault mode, once the simulated panel has answered that very command."""
+        before = len(sim.output())
+        sim.control("Panel A: fault %s" % spec)
+        answer = re.compile(r'^panel "Panel A": ok fault %s\b' % re.escape(spec), re.M)
+        wait_until(lambda: answer.search(sim.output(), before), 30, "the simulated panel's answer to the fault")
+    for sim in (site, twin):
+        fault(sim, "refuse=-13")
+    for j in ([], ["--json"]):
+        r = both(*(j + ["users", "set", "7", "--name", "Rhea"]), rc_want=1)
+        want = '"code":-13' if j else "portierctl c3: (code -13) writing: unknown or unsupported command"
+        if want not in (r[1] if j else r[2]):
+            fail("a refused write through portierd without its code: %s %s" % (r[1], r[2]))
+    site_form("users", "delete", "7", rc_want=1)
+    for sim in (site, twin):
+        fault(sim, "none")
+    ok("a panel's refusal through portierd carries its code as direct mode prints it")
 
     # ---- roles: a guard reads, a technician writes; every request audited ----
     rc, out, err = ctl("c3", pa, "users", "list", "--csv", sock=sock, as_user=AS_GUARD)
