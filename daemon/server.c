@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/event.h"
@@ -20,6 +21,7 @@
 #define READ_CHUNK 65536
 #define READ_PER_WAKE (256 * 1024)   /* bytes read from one client per wake-up (fairness) */
 #define ACCEPT_PER_WAKE 64
+#define WAKE_BUDGET_US 20000         /* accepting, or handling turns, yields to the rest of the loop after this */
 #define REFUSALS_LOGGED_PER_S 5
 #define IOV_MAX_BATCH 64
 #define LINES_PER_TURN 8             /* requests of one client handled before the others get their turn */
@@ -121,6 +123,14 @@ static void update_mask(struct client *c)
     if (c->want_write)
         ev |= LOOP_WRITE;
     loop_mod_fd(c->srv->loop, c->fd, ev);
+}
+
+/* CPU-side time for the wake budgets (not the loop's clock, which a test may hold still). */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void queue_clear(struct client *c)
@@ -412,14 +422,16 @@ static void flush_cb(loop_t *loop, void *arg)
 
 /* ---- input ---- */
 
-/* Handle complete lines already read, at most LINES_PER_TURN (a client sending many expensive requests at once must
- * not hold up the others: the rest waits for the next turn). True when it stopped with lines possibly left. */
+/* Handle complete lines already read, at most LINES_PER_TURN and at most WAKE_BUDGET_US of them (a client sending
+ * many expensive requests at once must not hold up the others: the rest waits for the next turn). True when it
+ * stopped with lines possibly left. */
 static bool process_lines(struct client *c)
 {
     struct server *s = c->srv;
     int n = 0;
+    int64_t t0 = mono_us();
     while (!c->dead && !c->closing && !c->paused) {
-        if (n == LINES_PER_TURN)
+        if (n == LINES_PER_TURN || (n > 0 && mono_us() - t0 > WAKE_BUDGET_US))
             return true;
         char *line;
         size_t len;
@@ -475,7 +487,22 @@ static void turn_cb(loop_t *loop, void *arg)
     struct server *s = arg;
     struct client *list = s->turn_list;
     s->turn_list = NULL;
+    int64_t t0 = mono_us();
     while (list) {
+        if (mono_us() - t0 > WAKE_BUDGET_US) {
+            /* the rest go first at the next pass, after the other fds (a ping must not wait for 40 big queries) */
+            struct client *keep = NULL, **tail = &keep;
+            for (struct client *c = list; c; c = c->turn_next)
+                if (!c->dead) { /* a client closed meanwhile is freed with the graveyard below */
+                    *tail = c;
+                    tail = &c->turn_next;
+                }
+            *tail = s->turn_list;
+            s->turn_list = keep;
+            if (keep)
+                loop_timer_arm_us(s->loop, &s->turn_timer, 1);
+            break;
+        }
         struct client *c = list;
         list = c->turn_next;
         c->in_turn = false;
@@ -581,28 +608,20 @@ static bool peer_gone(int fd)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
-/* At a limit, connections whose peer has already gone (a burst of short connections the loop has not yet
- * reached) must not count: each is handled now as the loop would (what it sent is processed, its end closes
- * it). uid NULL: every user's. */
-static void reap_gone(struct server *s, const uid_t *uid)
+/* Connections that count against a limit: uid NULL for every user's. At the limit, those whose peer has already
+ * gone (a burst of short connections the loop has not reached yet) are left out: the loop handles what they sent
+ * and closes them at its next pass; they must not make anyone be refused meanwhile. */
+static size_t count_live(const struct server *s, const uid_t *uid, size_t limit)
 {
-    for (struct client *c = s->clients, *next; c; c = next) {
-        next = c->next; /* a client closed meanwhile stays in the graveyard (dead) until the next flush pass */
-        if (c->dead || c->in_turn || (uid && c->uid != *uid) || !peer_gone(c->fd))
-            continue; /* in_turn: requests read and waiting for their turn, still to be handled */
-        if (c->paused || c->closing)
-            client_close(c, "client went away");
-        else
-            client_read(c);
-    }
-}
-
-static size_t count_uid(const struct server *s, uid_t uid)
-{
-    size_t same = 0;
+    size_t n = 0;
     for (const struct client *o = s->clients; o; o = o->next)
-        same += !o->dead && o->uid == uid;
-    return same;
+        n += !o->dead && (!uid || o->uid == *uid);
+    if (n < limit)
+        return n;
+    n = 0;
+    for (const struct client *o = s->clients; o; o = o->next)
+        n += !o->dead && (!uid || o->uid == *uid) && !peer_gone(o->fd);
+    return n;
 }
 
 static void read_groups(struct client *c, int fd)
@@ -631,17 +650,13 @@ static void accept_one(struct server *s, int fd)
         refuse_now(s, fd, "no peer credentials");
         return;
     }
-    if (s->n >= s->o.max_clients)
-        reap_gone(s, NULL);
-    if (s->n >= s->o.max_clients) {
+    if (count_live(s, NULL, s->o.max_clients) >= s->o.max_clients) {
         char why[96];
         snprintf(why, sizeof why, "too many clients (%zu)", s->o.max_clients);
         refuse_now(s, fd, why);
         return;
     }
-    if (count_uid(s, cr.uid) >= s->o.max_per_uid)
-        reap_gone(s, &cr.uid);
-    if (count_uid(s, cr.uid) >= s->o.max_per_uid) {
+    if (count_live(s, &cr.uid, s->o.max_per_uid) >= s->o.max_per_uid) {
         char why[96];
         snprintf(why, sizeof why, "too many connections for uid %u (%zu)", (unsigned)cr.uid, s->o.max_per_uid);
         refuse_now(s, fd, why);
@@ -690,7 +705,8 @@ static void listen_cb(loop_t *loop, int fd, unsigned events, void *arg)
     (void)loop;
     (void)events;
     struct server *s = arg;
-    for (int i = 0; i < ACCEPT_PER_WAKE; i++) {
+    int64_t t0 = mono_us();
+    for (int i = 0; i < ACCEPT_PER_WAKE && mono_us() - t0 < WAKE_BUDGET_US; i++) {
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd >= 0) {
             accept_one(s, cfd);

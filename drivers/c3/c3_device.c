@@ -440,11 +440,13 @@ static void sess_state(struct c3_session *s, enum c3_state st, int err, void *ar
     report_link(c);
     if (st == C3_ST_ONLINE && old != C3_ST_ONLINE) {
         read_drivertimes(c);
+        c3d_data_link(&c->data, true);
         c3_dev_apply_pending_emergency(c);
         /* What the panel recorded while nobody polled is journaled before anything live (polls are held). */
         c->round_events = 0;
         c3_catchup_online(c->cc, c->s);
     } else if (old == C3_ST_ONLINE && st != C3_ST_ONLINE) {
+        c3d_data_link(&c->data, false);
         c3_session_hold_polls(c->s, true);
         c3_catchup_offline(c->cc, c->alive_us);
     }

@@ -1096,6 +1096,20 @@ void c3_session_free(struct c3_session *s)
     free(s);
 }
 
+bool c3_session_withdraw(struct c3_session *s, long long id)
+{
+    if (id <= 0)
+        return false;
+    for (int p = 0; p < C3_PRIO_COUNT; p++)
+        for (struct c3_req *r = s->q_head[p]; r; r = r->next)
+            if (r->id == id && !r->internal_poll) {
+                q_remove(s, r);
+                req_free(s, r);
+                return true;
+            }
+    return false;
+}
+
 void c3_session_hold_polls(struct c3_session *s, bool hold)
 {
     if (s->polls_held == hold)

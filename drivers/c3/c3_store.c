@@ -33,6 +33,8 @@ struct c3_store {
     struct csv ref_users, ref_tz; /* access writes: the rows the rights refer to */
     bool have_ref_users, have_ref_tz;
     struct c3_diff op_diff, raw_diff;
+    const char *keys[8];    /* the key columns of cur_op / full_op */
+    size_t nkeys;
     bool written;
     size_t cascade_pins;
     char msg[600], note[200];
@@ -73,6 +75,8 @@ static void finish(struct c3_store *st, int err, const char *fmt, ...)
             r.cur = is_raw(st) ? &st->cur_raw : &st->cur_op;
             r.want = &st->full_op;
             r.diff = &st->op_diff;
+            r.keys = st->nkeys ? st->keys : NULL;
+            r.nkeys = st->nkeys;
         }
     }
     if (st->step == S_VERIFY && !err)
@@ -163,20 +167,40 @@ static int tables_rows(struct c3_store *st)
 
 /* ---- changes ---- */
 
-/* Rows of t whose key columns equal row r of src. */
-static size_t find_key(const struct csv *t, const struct csv *src, size_t r, const char *const *keys, size_t nk)
+/* The rows of t by the key columns, to find the row of t with the key of a row of src (both have the columns;
+ * else nothing is found). */
+struct finder {
+    const struct csv *t, *src;
+    struct c3_keyidx x;
+    int scol[8];
+    bool ok;
+};
+
+static int finder_init(struct finder *f, const struct csv *t, const struct csv *src, const char *const *keys, size_t nk)
 {
-    for (size_t i = 0; i < t->nrows; i++) {
-        bool same = true;
-        for (size_t k = 0; k < nk && same; k++) {
-            int a = csv_col(t, keys[k]), b = csv_col(src, keys[k]);
-            same = a >= 0 && b >= 0 && strcmp(csv_cell(t, i, (size_t)a), csv_cell(src, r, (size_t)b)) == 0;
-        }
-        if (same)
-            return i;
+    memset(f, 0, sizeof *f);
+    f->t = t;
+    f->src = src;
+    int tcol[8];
+    if (nk > 8)
+        return -1;
+    for (size_t k = 0; k < nk; k++) {
+        tcol[k] = csv_col(t, keys[k]);
+        f->scol[k] = csv_col(src, keys[k]);
+        if (tcol[k] < 0 || f->scol[k] < 0)
+            return 0;
     }
-    return t->nrows;
+    f->ok = true;
+    return c3_keyidx_build(&f->x, t, tcol, nk);
 }
+
+/* The first row of t whose key is the key of row r of src, or t->nrows. */
+static size_t find_key(const struct finder *f, size_t r)
+{
+    return f->ok ? c3_keyidx_find_row(&f->x, f->src, r, f->scol) : f->t->nrows;
+}
+
+static void finder_free(struct finder *f) { c3_keyidx_free(&f->x); }
 
 static size_t line_of(const struct csv *c, size_t r) { return c->line && c->line[r] ? c->line[r] : r + 1; }
 
@@ -197,6 +221,9 @@ static const char *key_text(const struct csv *t, size_t r, const char *const *ke
 }
 
 /* The whole wanted content in operator form: the panel's rows changed by the request. */
+static int build_rows(struct c3_store *st, const struct csv *cur, const struct csv *rq, const char *const *keys,
+                      size_t nk, const struct finder *by_key, const struct finder *by_pin, bool *gone);
+
 static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
 {
     const struct csv *cur = is_raw(st) ? &st->cur_raw : &st->cur_op;
@@ -216,6 +243,23 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
             return -2;
         }
     enum c3_store_op op = st->req.op;
+    if (is_raw(st) && op != C3_STORE_DELETE) {
+        /* The rows in the form the panel will give back (an empty number is 0, no leading zeros), so that the
+         * keys match the panel's rows, the difference shows what the panel will hold and the read-back agrees.
+         * Keys are checked before (an empty key would become 0) and after (7 and 07 are the same key). */
+        if (c3_rows_check_keys(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0 ||
+            c3_rows_canon(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0 ||
+            c3_rows_check_keys(st->def, &st->req_rows, st->msg, sizeof st->msg) < 0)
+            return -2;
+    }
+    if (!is_raw(st)) {
+        /* pin 007 is the user 7: the request finds the panel's row of its key (and the scope's value too) */
+        if (c3_kind_keys_canon((enum c3_kind)st->req.kind, &st->req_rows) < 0)
+            return -1;
+        char v[sizeof st->where_value];
+        c3_kind_key_canon((enum c3_kind)st->req.kind, st->where_field, st->where_value, v, sizeof v);
+        memcpy(st->where_value, v, sizeof v);
+    }
     if (op == C3_STORE_REPLACE && st->where_field[0]) {
         /* The rows replace only those whose FIELD is VALUE (one user's access rights): the others stay as the
          * panel holds them now, whatever the sender's copy said. */
@@ -236,36 +280,53 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
                 csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0)
                 return -1;
     }
-    bool *gone = calloc(cur->nrows + 1, sizeof *gone);
+    static const char *const pin[] = { "pin" };
+    struct finder by_key, by_pin;
+    bool cards = st->req.kind == C3_KIND_CARDS && op != C3_STORE_DELETE;
+    int frc = finder_init(&by_key, cur, rq, keys, nk);
+    if (frc == 0)
+        frc = finder_init(&by_pin, cur, rq, pin, cards ? 1 : 0);
+    else
+        memset(&by_pin, 0, sizeof by_pin);
+    bool *gone = frc == 0 ? calloc(cur->nrows + 1, sizeof *gone) : NULL;
+    int rc = build_rows(st, cur, rq, keys, nk, &by_key, &by_pin, gone);
+    free(gone);
+    finder_free(&by_key);
+    finder_free(&by_pin);
+    return rc;
+}
+
+/* build_full's rows: the panel's rows the request leaves, then the request's rows (gone: cur->nrows flags). */
+static int build_rows(struct c3_store *st, const struct csv *cur, const struct csv *rq, const char *const *keys,
+                      size_t nk, const struct finder *by_key, const struct finder *by_pin, bool *gone)
+{
+    struct csv *full = &st->full_op;
+    enum c3_store_op op = st->req.op;
     if (!gone)
         return -1;
     if (op != C3_STORE_REPLACE) {
         for (size_t r = 0; r < rq->nrows; r++) {
-            size_t hit = find_key(cur, rq, r, keys, nk);
+            size_t hit = find_key(by_key, r);
             char kt[160];
             if (op == C3_STORE_ADD && hit < cur->nrows) {
                 snprintf(st->msg, sizeof st->msg, "line %zu: %s%s%s exists already (use set to change it)",
                          line_of(rq, r), nk == 1 ? keys[0] : "", nk == 1 ? ": " : "",
                          key_text(rq, r, keys, nk, kt, sizeof kt));
-                free(gone);
                 return -2;
             }
             if (op == C3_STORE_DELETE && hit == cur->nrows) {
                 snprintf(st->msg, sizeof st->msg, "line %zu: %s%s%s is not on the panel", line_of(rq, r),
                          nk == 1 ? keys[0] : "", nk == 1 ? ": " : "", key_text(rq, r, keys, nk, kt, sizeof kt));
-                free(gone);
                 return -2;
             }
             if (hit < cur->nrows)
                 gone[hit] = true;
             if (st->req.kind == C3_KIND_CARDS && op != C3_STORE_DELETE) {
                 /* A user has one card: a new card of a user replaces the one it had. */
-                static const char *const pin[] = { "pin" };
-                size_t other = find_key(cur, rq, r, pin, 1);
+                size_t other = find_key(by_pin, r);
                 if (other < cur->nrows && op == C3_STORE_ADD) {
                     snprintf(st->msg, sizeof st->msg, "line %zu: pin: user %s has card %s already (use set to change "
                              "it)", line_of(rq, r), csv_cell(cur, other, 1), csv_cell(cur, other, 0));
-                    free(gone);
                     return -2;
                 }
                 if (other < cur->nrows)
@@ -273,27 +334,23 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
             }
         }
         for (size_t r = 0; r < cur->nrows; r++)
-            if (!gone[r] && csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0) {
-                free(gone);
+            if (!gone[r] && csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0)
                 return -1;
-            }
     }
     if (op != C3_STORE_DELETE) {
         /* A row of the request replaces the panel's row of its key; columns it leaves out keep their value. */
+        int qc[CSV_FIELDS_MAX];
+        for (size_t k = 0; k < cur->ncols && k < CSV_FIELDS_MAX; k++)
+            qc[k] = csv_col(rq, cur->header[k]);
         for (size_t r = 0; r < rq->nrows; r++) {
-            size_t hit = op == C3_STORE_SET ? find_key(cur, rq, r, keys, nk) : cur->nrows;
+            size_t hit = op == C3_STORE_SET ? find_key(by_key, r) : cur->nrows;
             const char *vals[CSV_FIELDS_MAX];
-            for (size_t k = 0; k < cur->ncols; k++) {
-                int c = csv_col(rq, cur->header[k]);
-                vals[k] = c >= 0 ? csv_cell(rq, r, (size_t)c) : hit < cur->nrows ? csv_cell(cur, hit, k) : "";
-            }
-            if (csv_add(full, vals, line_of(rq, r)) < 0) {
-                free(gone);
+            for (size_t k = 0; k < cur->ncols && k < CSV_FIELDS_MAX; k++)
+                vals[k] = qc[k] >= 0 ? csv_cell(rq, r, (size_t)qc[k]) : hit < cur->nrows ? csv_cell(cur, hit, k) : "";
+            if (csv_add(full, vals, line_of(rq, r)) < 0)
                 return -1;
-            }
         }
     }
-    free(gone);
     return 0;
 }
 
@@ -310,6 +367,8 @@ static void compute(struct c3_store *st)
     } else {
         nk = c3_kind_keys((enum c3_kind)st->req.kind, &keys);
     }
+    st->nkeys = nk < 8 ? nk : 8;
+    memcpy(st->keys, keys, st->nkeys * sizeof *keys);
     int rc = build_full(st, keys, nk);
     if (rc < 0) {
         finish(st, rc == -2 ? C3_S_INVALID : C3_S_NOMEM, rc == -2 ? NULL : "out of memory");
@@ -317,7 +376,9 @@ static void compute(struct c3_store *st)
     }
     /* Everything is checked before anything is sent. */
     if (is_raw(st)) {
-        if (c3_rows_check(st->def, &st->full_op, st->msg, sizeof st->msg) < 0) {
+        /* a new row's fields the file leaves out are 0 / empty on the panel: shown and compared as such */
+        if (c3_rows_check(st->def, &st->full_op, st->msg, sizeof st->msg) < 0 ||
+            c3_rows_canon(st->def, &st->full_op, st->msg, sizeof st->msg) < 0) {
             finish(st, C3_S_INVALID, NULL);
             return;
         }
@@ -339,6 +400,15 @@ static void compute(struct c3_store *st)
             finish(st, C3_S_INVALID, NULL);
             return;
         }
+        /* The changes show what the panel will hold (the export of the rows to be written: "card 0099" is 99,
+         * "loop 1" is yearly, a card of the cards kind carries its user's name), in key order. */
+        struct csv held;
+        if (c3_kind_export((enum c3_kind)st->req.kind, &st->want_raw, &held, st->msg, sizeof st->msg) < 0) {
+            finish(st, C3_S_NOMEM, NULL);
+            return;
+        }
+        csv_free(&st->full_op);
+        st->full_op = held;
     }
     const char *tk[8];
     size_t ntk = c3_table_keys(st->def, tk, 8);
@@ -467,8 +537,15 @@ void c3_store_change_text(const struct c3_store_result *r, const struct c3_chang
         row_text(c->op == C3_CHANGE_ADD ? want : cur, c->op == C3_CHANGE_ADD ? c->want : c->cur, &sb);
         return;
     }
-    /* only what changes */
-    strbuf_printf(&sb, "~ %s=%s: ", want->header[0], csv_cell(want, c->want, 0));
+    /* the row's key, then only what changes */
+    strbuf_puts(&sb, "~ ");
+    if (!r->nkeys)
+        strbuf_printf(&sb, "%s=%s", want->header[0], csv_cell(want, c->want, 0));
+    for (size_t k = 0; k < r->nkeys; k++) {
+        int kc = csv_col(want, r->keys[k]);
+        strbuf_printf(&sb, "%s%s=%s", k ? " " : "", r->keys[k], kc >= 0 ? csv_cell(want, c->want, (size_t)kc) : "");
+    }
+    strbuf_puts(&sb, ": ");
     int n = 0;
     for (size_t k = 0; k < want->ncols; k++) {
         int ck = csv_col(cur, want->header[k]);
@@ -514,6 +591,12 @@ static void got_struct(struct c3_store *st, const uint8_t *data, size_t len)
     if (!st->def) {
         finish(st, C3_E_RANGE, "this panel has no table \"%s\" (portierctl c3 HOST table list)", name);
         return;
+    }
+    if (is_raw(st) && st->where_field[0] && st->where_value[0]) {
+        /* --where Pin=007 finds the row the panel gives back as 7 */
+        char v[sizeof st->where_value];
+        if (c3_rows_canon_value(st->def, st->where_field, st->where_value, v, sizeof v) == 0)
+            memcpy(st->where_value, v, sizeof v);
     }
     if (st->req.kind == C3_KIND_ACCESS && st->req.op != C3_STORE_LIST) {
         static const char lc[] = "LockCount";

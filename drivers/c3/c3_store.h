@@ -41,14 +41,16 @@ struct c3_store_result {
     const struct csv *cur;     /* changes: the panel's rows before (operator form for kinds) */
     const struct csv *want;    /* ... and what they become */
     const struct c3_diff *diff;/* cur -> want by key */
+    const char *const *keys;   /* ... the key columns it compared by (NULL: the first column) */
+    size_t nkeys;
     bool written;              /* something was sent */
     size_t mismatches;         /* rows that read back different after the write (0 = verified) */
     const char *note;          /* an extra line for the operator ("also removed 3 access rows"), or "" */
 };
 typedef void (*c3_store_cb)(void *arg, const struct c3_store_result *r);
 
-/* One change as the operator reads it: "+ pin=7 card=1234 name=Ann", "~ pin=7: card 1234 -> 5678",
- * "- pin=9 ...". */
+/* One change as the operator reads it: "+ pin=7 card=1234 name=Ann", "~ pin=7: card 1234 -> 5678" (an update
+ * named by its key), "- pin=9 ...". */
 void c3_store_change_text(const struct c3_store_result *r, const struct c3_change *c, char *out, size_t cap);
 /* The summary of a change: "1 added, 0 changed, 2 deleted, 5 unchanged: written and read back". */
 void c3_store_summary(const struct c3_store_result *r, bool dry_run, char *out, size_t cap);
@@ -67,7 +69,7 @@ struct c3_store;
 /* Start one operation (the request is copied). NULL with *err set when it cannot start. cb is called once. */
 struct c3_store *c3_store_run(struct c3_session *s, const struct c3_store_req *req, const struct c3_xfer_opts *o,
                               c3_store_cb cb, void *arg, int *err);
-/* Stop caring (cb is not called); frees itself when its request comes back. */
+/* Stop caring (cb is not called): a request still queued is never sent; one on the wire is awaited. */
 void c3_store_cancel(struct c3_store *st);
 /* Free now, only right before c3_session_free. */
 void c3_store_destroy(struct c3_store *st);

@@ -39,6 +39,11 @@ struct c3_kind_ctx {
     const struct csv *ref_users, *ref_timezones;
 };
 
+/* The numbers that name a user, card, door or time zone (pin, card, door, timezone, id) without leading zeros (pin
+ * 007 is the user 7), in place, so that a request finds the panel's row of its key; cells that are not numbers
+ * are left for the import to refuse. 0 or -1 (memory). c3_kind_key_canon: the same for one value of column col. */
+int c3_kind_keys_canon(enum c3_kind k, struct csv *in);
+void c3_kind_key_canon(enum c3_kind k, const char *col, const char *in, char *out, size_t cap);
 /* The panel's rows (raw: header = the table's field names) as operator rows, sorted by key. */
 int c3_kind_export(enum c3_kind k, const struct csv *raw, struct csv *out, char *err, size_t errlen);
 /* Operator rows (a CSV file or one command line) checked and turned into raw rows of the table. Every problem is

@@ -48,7 +48,7 @@ keys BSpace; keys -l 2; keys Down; keys C-u; keys -l 9; keys Enter
 wait_text 'Time zone: the panel has no time zone 9 \(it has 1 2\)'
 keys C-u; keys -l 1; keys Enter
 wait_text 'changes to apply'
-wait_text '\+ pin=5 card=5005 name=Eve'
+wait_text '\+ pin=5 card=5005 group=0 name=Eve super=0'  # as the panel will hold it
 wait_text '\+ pin=5 door=1 timezone=1'
 wait_text '\+ pin=5 door=2 timezone=1'
 c3_status ' users=2 access=1 '

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,6 +32,7 @@ struct fx {
     char msg[600], note[200];
     char *text;              /* LIST: the rows as CSV */
     char json[2048];         /* a change: each change's JSON, then the summary's, a line each */
+    char lines[1024];        /* ... each change as the operator reads it, a line each */
     bool dry;
     size_t adds, updates, deletes, same, mismatches;
     bool written;
@@ -114,6 +116,13 @@ static void on_result(void *arg, const struct c3_store_result *r)
     F.written = r->written;
     F.mismatches = r->mismatches;
     F.json[0] = '\0';
+    F.lines[0] = '\0';
+    for (size_t i = 0; r->diff && i < r->diff->n; i++) {
+        char line[256];
+        c3_store_change_text(r, &r->diff->v[i], line, sizeof line);
+        size_t at = strlen(F.lines);
+        snprintf(F.lines + at, sizeof F.lines - at, "%s\n", line);
+    }
     for (size_t i = 0; r->diff && i <= r->diff->n; i++) {
         json_t *o = i < r->diff->n ? c3_store_change_json(r, &r->diff->v[i]) : c3_store_summary_json(r, F.dry);
         char *s = json_dumps(o, JSON_COMPACT);
@@ -385,6 +394,93 @@ static void raw_tables(void **state)
     assert_non_null(strstr(F.msg, "no table \"nosuch\""));
 }
 
+/* A raw row that leaves fields empty (or out) is held by the panel with 0 / nothing there: the dry run shows that,
+ * the write reads back as written, and writing the same file again changes nothing. */
+static void raw_empty_fields(void **state)
+{
+    (void)state;
+    assert_int_equal(run(C3_STORE_SET, -1, "user", "Pin,CardNo,Name\n1,1234567,Ann\n2,7654321,Bob\n", false, NULL,
+                         NULL), 0);
+    assert_int_equal(F.adds, 2);
+    assert_int_equal(F.mismatches, 0);
+    static const char upd[] = "Pin,UID,CardNo,Name\n1,,1234567,Ann\n2,0,7654322,Bob\n5,,,Eve\n";
+    assert_int_equal(run(C3_STORE_SET, -1, "user", upd, true, NULL, NULL), 0);
+    assert_int_equal(F.adds, 1);
+    assert_int_equal(F.updates, 1);
+    assert_int_equal(F.same, 1);
+    assert_string_equal(F.json,
+        "{\"change\":\"update\",\"row\":{\"UID\":\"0\",\"CardNo\":\"7654322\",\"Pin\":\"2\",\"Password\":\"\","
+        "\"Group\":\"0\",\"StartTime\":\"0\",\"EndTime\":\"0\",\"Name\":\"Bob\",\"SuperAuthorize\":\"0\"},"
+        "\"was\":{\"UID\":\"0\",\"CardNo\":\"7654321\",\"Pin\":\"2\",\"Password\":\"\",\"Group\":\"0\","
+        "\"StartTime\":\"0\",\"EndTime\":\"0\",\"Name\":\"Bob\",\"SuperAuthorize\":\"0\"}}\n"
+        "{\"change\":\"add\",\"row\":{\"UID\":\"0\",\"CardNo\":\"0\",\"Pin\":\"5\",\"Password\":\"\","
+        "\"Group\":\"0\",\"StartTime\":\"0\",\"EndTime\":\"0\",\"Name\":\"Eve\",\"SuperAuthorize\":\"0\"}}\n"
+        "{\"added\":1,\"updated\":1,\"deleted\":0,\"unchanged\":1,\"dry_run\":true,\"written\":false,"
+        "\"mismatches\":0}\n");
+    /* an update is named by the table's key (not by its first field, the UID every row has as 0) */
+    assert_string_equal(F.lines, "~ Pin=2: CardNo 7654321 -> 7654322\n"
+                                 "+ UID=0 CardNo=0 Pin=5 Group=0 StartTime=0 EndTime=0 Name=Eve SuperAuthorize=0\n");
+    assert_int_equal(run(C3_STORE_SET, -1, "user", upd, false, NULL, NULL), 0);
+    assert_true(F.written);
+    assert_int_equal(F.mismatches, 0);
+    assert_string_equal(list(-1, "user"), "UID,CardNo,Pin,Password,Group,StartTime,EndTime,Name,SuperAuthorize\n"
+                                          "0,1234567,1,,0,0,0,Ann,0\n0,7654322,2,,0,0,0,Bob,0\n0,0,5,,0,0,0,Eve,0\n");
+    assert_int_equal(run(C3_STORE_SET, -1, "user", upd, false, NULL, NULL), 0);
+    assert_false(F.written);
+    assert_int_equal(F.same, 3);
+    /* a number with leading zeros is the panel's number: the same key, found by --where too */
+    assert_int_equal(run(C3_STORE_SET, -1, "user", "Pin,Group\n005,03\n", false, NULL, NULL), 0);
+    assert_int_equal(F.updates, 1);
+    assert_int_equal(F.adds, 0);
+    assert_int_equal(F.mismatches, 0);
+    assert_int_equal(run(C3_STORE_LIST, -1, "user", NULL, false, "Pin", "0005"), 0);
+    assert_string_equal(F.text, "UID,CardNo,Pin,Password,Group,StartTime,EndTime,Name,SuperAuthorize\n"
+                                "0,0,5,,3,0,0,Eve,0\n");
+    /* refused before anything is written: an empty key, a key twice, a password the firmware would cut */
+    assert_int_equal(run(C3_STORE_SET, -1, "user", "Pin,CardNo\n6,1\n,2\n", false, NULL, NULL), C3_S_INVALID);
+    assert_string_equal(F.msg, "line 3: Pin: empty, but it is the row's key (write 0 if 0 is meant)");
+    assert_int_equal(run(C3_STORE_SET, -1, "user", "Pin,CardNo\n7,1\n07,2\n", false, NULL, NULL), C3_S_INVALID);
+    assert_string_equal(F.msg, "line 3: Pin: the key Pin=7 appears again (first on line 2)");
+    assert_int_equal(run(C3_STORE_SET, -1, "user", "Pin,Password\n8,123456789\n", false, NULL, NULL), C3_S_INVALID);
+    assert_string_equal(F.msg, "line 2: Password: '123456789' is longer than the 8 characters the panel keeps");
+    assert_false(F.written);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 3);
+}
+
+/* A number written with leading zeros is the panel's number: pin 002 is the user 2 (updated, not added as a new
+ * row that would wipe its card), and the changes show what the panel will hold (card 0222 is 222). */
+static void kind_numbers_as_the_panel_holds_them(void **state)
+{
+    (void)state;
+    roundtrip(C3_KIND_USERS, users_csv);
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,group\n002,4\n", true, NULL, NULL), 0);
+    assert_int_equal(F.adds, 0);
+    assert_int_equal(F.updates, 1);
+    assert_string_equal(F.lines, "~ pin=2: group 3 -> 4\n");
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,card\n10,0099\n", false, NULL, NULL), 0);
+    assert_int_equal(F.updates + F.adds, 0); /* 99 already */
+    assert_false(F.written);
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,card,super\n0002,0222,\n", false, NULL, NULL), 0);
+    assert_string_equal(F.lines, "~ pin=2: card (none) -> 222, super 1 -> 0\n");
+    assert_int_equal(F.mismatches, 0);
+    assert_non_null(strstr(list(C3_KIND_USERS, NULL), "\n2,222,,3,2024-01-01,2024-12-31,\"Bob, Jr\",0\n"));
+    /* the same key twice in one file, once with zeros, is refused */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, "pin,group\n7,1\n07,2\n", false, NULL, NULL),
+                     C3_S_INVALID);
+    assert_non_null(strstr(F.msg, "line 3: pin: '7' appears again (first on line 2)"));
+    /* deleting by key and a scoped replace of one user's rights find the user too */
+    roundtrip(C3_KIND_TIMEZONES, "id,sun,mon,tue,wed,thu,fri,sat,hol1,hol2,hol3\n1,,08:00-17:00,,,,,,,,\n");
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_ACCESS, NULL, "pin,door,timezone\n02,1,01\n", false, "pin", "002"),
+                     0);
+    assert_int_equal(F.adds, 1);
+    assert_string_equal(list(C3_KIND_ACCESS, NULL), "pin,door,timezone\n2,1,1\n");
+    assert_int_equal(run(C3_STORE_DELETE, C3_KIND_USERS, NULL, "pin\n0010\n", false, NULL, NULL), 0);
+    assert_int_equal(F.deletes, 1);
+    /* a card's row shows its user's name, whatever the file says */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_CARDS, NULL, "card,pin,name\n0555,01,Zed\n", true, NULL, NULL), 0);
+    assert_string_equal(F.lines, "+ card=555 pin=1 name=Alice\n- card=1234567 pin=1 name=Alice\n");
+}
+
 static void thousands_of_users(void **state)
 {
     (void)state;
@@ -400,6 +496,58 @@ static void thousands_of_users(void **state)
     free(text);
 }
 
+/* A full user table (30 000 users, the most a C3 takes): written, then a file of them changed shown as a dry run
+ * by key (merge and replace), with the exact counts and the first lines, and written and read back. Quick: every
+ * step finds rows by key (a return to quadratic work takes minutes, far over the bound). */
+static char *base_file(unsigned total, bool changed)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fputs("pin,card,password,group,start,end,name,super\n", f);
+    for (unsigned pin = 1; pin <= total; pin++)
+        if (!changed || pin % 20 != 3)
+            fprintf(f, "%u,%u,,%u,,,%s%u,0\n", pin, 100000u + pin, pin % 10, changed && pin % 10 == 0 ? "ren" : "u",
+                    pin);
+    fclose(f);
+    return text;
+}
+
+static void whole_user_base(void **state)
+{
+    (void)state;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *base = base_file(30000, false), *changed = base_file(31500, true);
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_USERS, NULL, base, false, NULL, NULL), 0);
+    assert_int_equal(F.adds, 30000);
+    assert_int_equal(F.mismatches, 0);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 30000);
+    /* merge: the new users and the renamed ones; nobody deleted */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, changed, true, NULL, NULL), 0);
+    assert_int_equal(F.adds, 1500 - 75);
+    assert_int_equal(F.updates, 3000);
+    assert_int_equal(F.deletes, 0);
+    assert_int_equal(F.same, 30000 - 3000);
+    static const char first[] = "~ pin=10: name u10 -> ren10\n~ pin=20: name u20 -> ren20\n";
+    assert_memory_equal(F.lines, first, sizeof first - 1);
+    /* replace: those not in the file go too */
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_USERS, NULL, changed, false, NULL, NULL), 0);
+    assert_int_equal(F.adds, 1425);
+    assert_int_equal(F.updates, 3000);
+    assert_int_equal(F.deletes, 1500);
+    assert_int_equal(F.same, 25500);
+    assert_true(F.written);
+    assert_int_equal(F.mismatches, 0);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 31500 - 1575);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double spent = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (spent > 10)
+        fail_msg("a 30 000-user base took %.1f s", spent);
+    free(base);
+    free(changed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,7 +558,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(add_set_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(replace_one_user, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(raw_empty_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(kind_numbers_as_the_panel_holds_them, setup, teardown),
         cmocka_unit_test_setup_teardown(thousands_of_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(whole_user_base, setup, teardown),
         cmocka_unit_test_setup_teardown(refused_write_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(named_users_kept, setup_named, teardown),
     };

@@ -99,7 +99,8 @@ static const char structure[] =
     "Hol1Time1=i9,Hol2Time1=i10,Hol3Time1=i11,SunTime2=i12,MonTime2=i13,TueTime2=i14,WedTime2=i15,ThuTime2=i16,"
     "FriTime2=i17,SatTime2=i18,Hol1Time2=i19,Hol2Time2=i20,Hol3Time2=i21,SunTime3=i22,MonTime3=i23,TueTime3=i24,"
     "WedTime3=i25,ThuTime3=i26,FriTime3=i27,SatTime3=i28,Hol1Time3=i29,Hol2Time3=i30,Hol3Time3=i31\n"
-    "userold=11,CardNo=i1,Pin=i2,Password=s3,Group=i4,StartTime=i5,EndTime=i6,SuperAuthorize=i7\n";
+    "userold=11,CardNo=i1,Pin=i2,Password=s3,Group=i4,StartTime=i5,EndTime=i6,SuperAuthorize=i7\n"
+    "templatev10=10,Size=i1,UID=i2,Pin=i3,FingerID=i4,Valid=i5,Template=B6,Resverd=s7,EndTag=i8\n";
 
 static struct c3_table_def defs[8];
 static size_t ndefs;
@@ -108,7 +109,7 @@ static int setup(void **state)
 {
     (void)state;
     int n = c3_table_struct_parse(structure, sizeof structure - 1, defs, 8, NULL);
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     ndefs = (size_t)n;
     return 0;
 }
@@ -258,6 +259,59 @@ static void raw_rows_name_origin_and_empty_cells(void **state)
     csv_free(&full);
 }
 
+/* Raw rows in the form the panel gives them back after a write (what a dry run shows and a read-back compares):
+ * an empty number is 0, no leading zeros, empty text and bytes stay empty, hex in lower case; keys checked. */
+static void raw_rows_as_the_panel_holds_them(void **state)
+{
+    (void)state;
+    const struct c3_table_def *user = c3_table_find(defs, ndefs, "user");
+    const struct c3_table_def *tpl = c3_table_find(defs, ndefs, "templatev10");
+    assert_true(c3_table_keyed(user));
+    assert_false(c3_table_keyed(tpl)); /* key not known: every field is the key, none is refused for being empty */
+    static const char *const cols[] = { "Pin", "UID", "CardNo", "Password", "Name", "Other" };
+    struct csv raw;
+    char err[200], v[64];
+    assert_int_equal(csv_init(&raw, cols, 6), 0);
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "007", "", "", "", "Ann", "x" }, 2), 0);
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "8", "0", "00123", "1234", "", "" }, 3), 0);
+    assert_int_equal(c3_rows_check_keys(user, &raw, err, sizeof err), 0);
+    assert_int_equal(c3_rows_canon(user, &raw, err, sizeof err), 0);
+    static const char *const want[2][6] = { { "7", "0", "0", "", "Ann", "x" }, { "8", "0", "123", "1234", "", "" } };
+    for (size_t r = 0; r < 2; r++)
+        for (size_t k = 0; k < 6; k++)
+            assert_string_equal(csv_cell(&raw, r, k), want[r][k]);
+    /* a key twice (after the rewriting), an empty key, a password the firmware would cut */
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "7", "", "", "", "", "" }, 5), 0);
+    assert_int_equal(c3_rows_check_keys(user, &raw, err, sizeof err), -1);
+    assert_string_equal(err, "line 5: Pin: the key Pin=7 appears again (first on line 2)");
+    assert_int_equal(csv_set(&raw, 2, 0, ""), 0);
+    assert_int_equal(c3_rows_check_keys(user, &raw, err, sizeof err), -1);
+    assert_string_equal(err, "line 5: Pin: empty, but it is the row's key (write 0 if 0 is meant)");
+    assert_int_equal(csv_set(&raw, 2, 0, "9"), 0);
+    assert_int_equal(csv_set(&raw, 2, 3, "123456789"), 0);
+    assert_int_equal(c3_rows_canon(user, &raw, err, sizeof err), -1);
+    assert_string_equal(err, "line 5: Password: '123456789' is longer than the 8 characters the panel keeps");
+    csv_free(&raw);
+    /* bytes: empty stays empty (not a 0), hex in lower case; a table without a known key checks no key */
+    static const char *const tcols[] = { "Pin", "Template", "Resverd" };
+    assert_int_equal(csv_init(&raw, tcols, 3), 0);
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "1", "", "" }, 2), 0);
+    assert_int_equal(csv_add(&raw, (const char *const[]){ "", "0A0b", "r" }, 3), 0);
+    assert_int_equal(c3_rows_check(tpl, &raw, err, sizeof err), 0);
+    assert_int_equal(c3_rows_check_keys(tpl, &raw, err, sizeof err), 0);
+    assert_int_equal(c3_rows_canon(tpl, &raw, err, sizeof err), 0);
+    assert_string_equal(csv_cell(&raw, 0, 1), "");
+    assert_string_equal(csv_cell(&raw, 1, 0), "0");
+    assert_string_equal(csv_cell(&raw, 1, 1), "0a0b");
+    csv_free(&raw);
+    /* one value (--where) */
+    assert_int_equal(c3_rows_canon_value(user, "pin", "0042", v, sizeof v), 0);
+    assert_string_equal(v, "42");
+    assert_int_equal(c3_rows_canon_value(user, "Pin", "4x", v, sizeof v), -1);
+    assert_string_equal(v, "4x");
+    assert_int_equal(c3_rows_canon_value(user, "Nope", "1", v, sizeof v), -1);
+}
+
 static void cards_go_into_users(void **state)
 {
     (void)state;
@@ -393,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup(roundtrips, setup),
         cmocka_unit_test_setup(bad_rows_name_line_and_field, setup),
         cmocka_unit_test_setup(raw_rows_name_origin_and_empty_cells, setup),
+        cmocka_unit_test_setup(raw_rows_as_the_panel_holds_them, setup),
         cmocka_unit_test_setup(cards_go_into_users, setup),
         cmocka_unit_test_setup(held_names_kept, setup),
         cmocka_unit_test(differences),
