@@ -97,7 +97,7 @@ static void fail_with(struct ctl *c, int err)
         ctl_print_json(o);
     }
     if (panel)
-        fprintf(stderr, "portierctl: panel error %d: %s\n", err, c3_strerror(err));
+        fprintf(stderr, "portierctl: (code %d) %s\n", err, c3_strerror(err));
     else if (err == C3_S_EXPIRED || err == C3_S_TIMEOUT || err == C3_S_DISCONNECTED)
         fprintf(stderr, "portierctl: %s: %s%s%s\n", c3_session_describe(c->s), c3_session_strerror(err),
                 c3_session_last_error(c->s)[0] ? "; " : "", c3_session_last_error(c->s));

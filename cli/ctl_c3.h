@@ -64,7 +64,8 @@ void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool cs
  * the arguments), control characters as \xNN; returns the message without a line prefix of the arguments. */
 const char *ctl_c3_print_error(const char *who, const char *file, const char *msg);
 /* A table request that failed with err and msg (the driver's text): said as direct mode says it (stderr through
- * ctl_c3_print_error with who, with --json also {"error", "code"} on stdout); the exit status (ctl_c3_store_exit). */
+ * ctl_c3_print_error with who, "(code N) " first but for refused input, which its line and column name; with
+ * --json also {"error", "code"} on stdout); the exit status (ctl_c3_store_exit). */
 int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg);
 /* A change's summary object (c3_store_summary_json, whose reference it takes) behind "part": what (when not NULL),
  * as --json prints it. */

@@ -2,10 +2,12 @@
  * set, delete, import, export) and `events --history`: the panel's data tables through drivers/c3/c3_store. */
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <jansson.h>
 
@@ -55,20 +57,91 @@ const char *ctl_c3_print_error(const char *who, const char *file, const char *ms
     return msg;
 }
 
+/* UTF-8 character classes whatever the caller's locale (portierctl keeps "C"): the panel's names are UTF-8 when
+ * they are text at all. (locale_t)0 when the system has no C.UTF-8: every character is then one cell wide. */
+static locale_t utf8_locale(void)
+{
+    static locale_t loc;
+    static bool tried;
+    if (!tried) {
+        tried = true;
+        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    }
+    return loc;
+}
+
+/* A cell as the text table shows it: printable characters as they are, control characters and bytes that are no
+ * UTF-8 as \xNN (never sent to the terminal); *width its display width in terminal cells. NULL without memory. */
+static char *cell_shown(const char *s, size_t *width)
+{
+    size_t len = strlen(s), at = 0, cells = 0;
+    char *out = malloc(4 * len + 1);
+    if (!out)
+        return NULL;
+    locale_t loc = utf8_locale(), old = loc ? uselocale(loc) : (locale_t)0;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    for (size_t i = 0; i < len;) {
+        wchar_t wc;
+        size_t n = loc ? mbrtowc(&wc, s + i, len - i, &st) : 1;
+        int cw = 0;
+        if (!loc)
+            wc = (unsigned char)s[i], cw = wc >= 0x20 && wc < 0x7F ? 1 : -1;
+        else if (n != (size_t)-1 && n != (size_t)-2 && n != 0)
+            cw = wcwidth(wc);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0 || cw < 0 || wc < 0x20 || wc == 0x7F ||
+            (!loc && wc >= 0x80)) {
+            at += (size_t)sprintf(out + at, "\\x%02X", (unsigned char)s[i]);
+            cells += 4;
+            i++;
+            memset(&st, 0, sizeof st);
+            continue;
+        }
+        memcpy(out + at, s + i, n);
+        at += n;
+        cells += (size_t)cw;
+        i += n;
+    }
+    out[at] = '\0';
+    if (loc)
+        uselocale(old);
+    *width = cells;
+    return out;
+}
+
+/* Columns aligned by display width (a double-width name takes two cells a character), two spaces apart. */
 static void print_text_table(const struct csv *t)
 {
     size_t w[CSV_FIELDS_MAX] = { 0 };
-    for (size_t k = 0; k < t->ncols; k++) {
-        w[k] = strlen(t->header[k]);
-        for (size_t r = 0; r < t->nrows; r++)
-            if (strlen(csv_cell(t, r, k)) > w[k])
-                w[k] = strlen(csv_cell(t, r, k));
+    size_t n = (t->nrows + 1) * t->ncols;
+    char **shown = calloc(n ? n : 1, sizeof *shown);
+    size_t *cw = calloc(n ? n : 1, sizeof *cw);
+    for (size_t i = 0; shown && cw && i < n; i++) {
+        size_t r = i / t->ncols, k = i % t->ncols;
+        shown[i] = cell_shown(r == 0 ? t->header[k] : csv_cell(t, r - 1, k), &cw[i]);
+        if (!shown[i]) {
+            n = i; /* out of memory: what was made is freed below */
+            break;
+        }
+        if (cw[i] > w[k])
+            w[k] = cw[i];
     }
-    for (size_t k = 0; k < t->ncols; k++)
-        printf("%-*s%s", k + 1 < t->ncols ? (int)w[k] : 0, t->header[k], k + 1 < t->ncols ? "  " : "\n");
-    for (size_t r = 0; r < t->nrows; r++)
-        for (size_t k = 0; k < t->ncols; k++)
-            printf("%-*s%s", k + 1 < t->ncols ? (int)w[k] : 0, csv_cell(t, r, k), k + 1 < t->ncols ? "  " : "\n");
+    if (!shown || !cw || n < (t->nrows + 1) * t->ncols) {
+        fprintf(stderr, "portierctl c3: out of memory\n");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            size_t k = i % t->ncols;
+            fputs(shown[i], stdout);
+            if (k + 1 < t->ncols)
+                printf("%*s", (int)(w[k] - cw[i] + 2), "");
+            else
+                putchar('\n');
+        }
+    }
+    for (size_t i = 0; shown && i < n; i++)
+        free(shown[i]);
+    free(shown);
+    free(cw);
 }
 
 void ctl_c3_print_rows(const struct ctl_call *call, const struct csv *t, bool csv_out)
@@ -113,7 +186,19 @@ json_t *ctl_c3_summary_json(const char *what, json_t *summary)
 
 int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg)
 {
-    msg = ctl_c3_print_error(who, file, msg);
+    if (file && err == C3_S_INVALID)
+        ctl_refuse_data(); /* the file's rows, not the command line */
+    /* the code first, as every refusal or failure portierctl prints, the console and portierd's results; not
+     * for refused input (C3_S_INVALID), which the line and the column name */
+    if (!file && strncmp(msg, "line ", 5) == 0 && strstr(msg, ": "))
+        msg = strstr(msg, ": ") + 2;
+    char coded[700];
+    if (err && err != C3_S_INVALID && strncmp(msg, "(code ", 6) != 0) {
+        snprintf(coded, sizeof coded, "(code %d) %s", err, msg);
+        ctl_c3_print_error(who, file, coded);
+    } else {
+        ctl_c3_print_error(who, file, msg);
+    }
     if (call->g.json) {
         json_t *o = json_object();
         json_object_set_new(o, "error", json_string(msg));
@@ -215,8 +300,10 @@ static int read_file(const char *path, struct csv *out)
     char err[256];
     int rc = csv_parse(text ? text : "", len, out, err, sizeof err);
     free(text);
-    if (rc < 0)
+    if (rc < 0) {
         fprintf(stderr, "portierctl c3: %s: %s\n", path, err);
+        ctl_refuse_data(); /* a malformed file, not a bad command line */
+    }
     return rc;
 }
 

@@ -143,7 +143,7 @@ int ctl_c3_discover_run(struct ctl_call *call)
             fprintf(stderr, "portierctl c3 discover set-ip: no panel %s answered\n", ctl_str(call, "MAC", ""));
             return CTL_EXIT_UNREACHABLE;
         }
-        fprintf(stderr, "portierctl c3 discover set-ip: panel error %d: %s%s\n", c.err, c3_strerror(c.err),
+        fprintf(stderr, "portierctl c3 discover set-ip: (code %d) %s%s\n", c.err, c3_strerror(c.err),
                 c.err == -14 ? " (the panel has a communication password: change its address over TCP)" : "");
         return CTL_EXIT_DEVICE_ERROR;
     }

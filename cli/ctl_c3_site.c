@@ -220,11 +220,20 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
         const char *why = l->v[l->n - 1];
         for (size_t i = 0; i + 1 < l->n; i++)
             printf("%s\n", l->v[i]);
-        const char *msg = ctl_c3_print_error(to->who, file, why);
         /* the result starts with the driver's code: "(code -2006) ..." */
         int code = 0;
         bool coded = sscanf(r->message, "(code %d)", &code) == 1;
+        const char *msg = why;
+        if (coded && code != C3_S_INVALID && strncmp(why, "(code ", 6) != 0) {
+            char said[700];
+            snprintf(said, sizeof said, "(code %d) %s", code, why);
+            ctl_c3_print_error(to->who, file, said);
+        } else {
+            msg = ctl_c3_print_error(to->who, file, why);
+        }
         bool refused = coded ? code == C3_S_INVALID : strncmp(why, "line ", 5) == 0;
+        if (refused && file)
+            ctl_refuse_data(); /* the file's rows, not the command line */
         if (call->g.json) {
             /* as direct mode says it */
             json_t *o = json_pack("{s:s}", "error", msg);

@@ -44,8 +44,9 @@ int main(int argc, char **argv)
     } else {
         rc = call.verb->run(&call);
     }
-    /* every exit 2 comes with the command's usage line (the handlers say what was wrong) */
-    if (rc == CTL_EXIT_USAGE)
+    /* every exit 2 comes with the command's usage line (the handlers say what was wrong), but a refusal of a
+     * file's data: the command line was right */
+    if (rc == CTL_EXIT_USAGE && !ctl_data_refused())
         ctl_print_usage_line(stderr, call.fam, call.verb);
     return rc;
 }

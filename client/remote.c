@@ -798,6 +798,8 @@ static int hook_action(void *arg, const struct action_user *user, int id, const 
     if (req && params) {
         if (params->has_value)
             json_object_set_new(req, "value", json_integer(params->value));
+        if (params->attempt_only)
+            json_object_set_new(req, "attempt", json_true());
         if (params->settings && params->settings[0])
             json_object_set_new(req, "settings", json_string(params->settings));
         if (params->file_name)

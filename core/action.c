@@ -730,6 +730,8 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
                  user->name, role_name(user->role));
         return reject(rc, ACTION_DENIED, why, err, errlen);
     }
+    if (params && params->attempt_only)
+        return reject(rc, ACTION_REFUSED, "not run: only an attempt was reported", err, errlen);
     size_t output, device;
     if (resolve_target(rc, target, &output, &device, why, sizeof why) != 0)
         return reject(rc, ACTION_REFUSED, why, err, errlen);

@@ -91,6 +91,10 @@ struct action_params {
     /* ACTION_EMERGENCY_ON: complete an emergency an earlier process began (action_recover): sent only to the
      * devices that do not remember it (those that do complete it by themselves). */
     bool resume;
+    /* An attempt the caller's client already refused (the console's key for an action its role does not allow):
+     * the role is checked and a denial audited as for any action; when the role does allow it, nothing runs
+     * and nothing is audited (refused "not run: only an attempt was reported"). */
+    bool attempt_only;
 };
 
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_PARTIAL, ACTION_FAILED, ACTION_DENIED, ACTION_REFUSED };

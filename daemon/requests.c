@@ -199,7 +199,7 @@ static void do_action(struct daemon *d, struct client *c, const json_t *req, int
 {
     char err[256] = "", target[128] = "", settings[2048] = "", name[64] = "", comment[256] = "";
     int64_t value = 0;
-    bool has_value = json_object_get(req, "value") != NULL;
+    bool has_value = json_object_get(req, "value") != NULL, attempt = false;
     const json_t *t = json_object_get(req, "target");
     if (json_is_integer(t))
         snprintf(target, sizeof target, "%lld", (long long)json_integer_value(t));
@@ -208,14 +208,15 @@ static void do_action(struct daemon *d, struct client *c, const json_t *req, int
     if (proto_get_int(req, "value", &value, err, sizeof err) < 0 ||
         proto_get_str(req, "settings", settings, sizeof settings, err, sizeof err) < 0 ||
         proto_get_str(req, "name", name, sizeof name, err, sizeof err) < 0 ||
-        proto_get_str(req, "comment", comment, sizeof comment, err, sizeof err) < 0)
+        proto_get_str(req, "comment", comment, sizeof comment, err, sizeof err) < 0 ||
+        proto_get_bool(req, "attempt", &attempt, err, sizeof err) < 0)
         goto bad;
     if (has_value && (value < 0 || value > 100000)) {
         snprintf(err, sizeof err, "\"value\" out of range");
         goto bad;
     }
     struct action_params p = { .value = (unsigned)value, .has_value = has_value && value > 0, .settings = settings,
-                               .file_name = name[0] ? name : NULL };
+                               .file_name = name[0] ? name : NULL, .attempt_only = attempt };
     unsigned char *data = NULL;
     size_t len = 0;
     const char *b64 = proto_str(req, "data_b64");
@@ -239,12 +240,12 @@ static void do_action(struct daemon *d, struct client *c, const json_t *req, int
     struct action_user user = { .role = c->role };
     event_copy(user.name, sizeof user.name, c->user);
     bool emergency = def->id == ACTION_EMERGENCY_ON || def->id == ACTION_EMERGENCY_OFF;
-    if (emergency && action_allowed(c->role, def->id)) {
+    if (emergency && !attempt && action_allowed(c->role, def->id)) {
         char why[256];
         if (emergency_intent(d->em, def->id == ACTION_EMERGENCY_ON, c->user, why, sizeof why) < 0)
             dispatch_notice(d, "error", "emergency state could not be written (%s); the emergency proceeds", why);
     }
-    if (def->id == ACTION_ACK && comment[0] && action_allowed(c->role, def->id)) {
+    if (def->id == ACTION_ACK && comment[0] && !attempt && action_allowed(c->role, def->id)) {
         /* the operator's words, journaled beside the acknowledgement */
         struct event ev;
         event_init(&ev, EVENT_OPERATOR, EVENT_NORMAL);

@@ -383,7 +383,17 @@ static bool password_ok(const struct c3sim_panel *p, const uint8_t *pw, size_t l
 
 static void slot_restart(struct slot *s, struct conn *keep);
 
+static void serve_frame(struct conn *c, const struct c3_frame *f);
+
 static void handle_frame(struct conn *c, const struct c3_frame *f)
+{
+    serve_frame(c, f);
+    struct c3sim_panel *p = &c->slot->panel;
+    if (p->served)
+        p->served(p, f->command, p->served_arg);
+}
+
+static void serve_frame(struct conn *c, const struct c3_frame *f)
 {
     struct slot *s = c->slot;
     struct c3sim_panel *p = &s->panel;
@@ -467,7 +477,7 @@ static void handle_frame(struct conn *c, const struct c3_frame *f)
         conn_reply(c, C3_REPLY_OK, sess, sid, nr, NULL, 0, true);
         return;
     case C3_CMD_GET_PARAM:
-        rc = c3sim_params_get(p, (const char *)pl, plen, text, REPLY_TEXT_MAX);
+        rc = p->get_param_error ? p->get_param_error : c3sim_params_get(p, (const char *)pl, plen, text, REPLY_TEXT_MAX);
         if (rc < 0)
             conn_error(c, sess, sid, nr, rc, false);
         else
@@ -756,7 +766,7 @@ static void slot_restart(struct slot *s, struct conn *keep)
 
 struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cfg *cfg, char *err, size_t errlen)
 {
-    if (cfg->panels == 0 || (unsigned)cfg->port + cfg->panels - 1u > 65535u || (cfg->port == 0 && cfg->panels > 1)) {
+    if (cfg->panels == 0 || (unsigned)cfg->port + cfg->panels - 1u > 65535u) {
         snprintf(err, errlen, "ports %u..%u out of range", cfg->port, cfg->port + cfg->panels - 1u);
         return NULL;
     }
@@ -780,7 +790,7 @@ struct c3sim_server *c3sim_server_new(loop_t *loop, const struct c3sim_server_cf
         struct slot *sl = &s->slots[i];
         sl->srv = s;
         sl->lfd = -1;
-        sl->port = (uint16_t)(cfg->port + i);
+        sl->port = cfg->port ? (uint16_t)(cfg->port + i) : 0; /* port 0: each panel a free port of its own */
         sl->faults = cfg->faults;
         sl->cut_after = -1;
         loop_timer_init(&sl->restart_timer, restart_timer_cb, sl);
@@ -827,6 +837,8 @@ void c3sim_server_free(struct c3sim_server *s)
 unsigned c3sim_server_panels(const struct c3sim_server *s) { return s->n; }
 unsigned c3sim_server_port(const struct c3sim_server *s) { return s->port; }
 
+unsigned c3sim_server_panel_port(const struct c3sim_server *s, unsigned i) { return i < s->n ? s->slots[i].port : 0; }
+
 struct c3sim_panel *c3sim_server_panel(struct c3sim_server *s, unsigned i)
 {
     return i < s->n ? &s->slots[i].panel : NULL;
@@ -870,12 +882,16 @@ void c3sim_server_status(struct c3sim_server *s, int panel, char *out, size_t ca
             requests += sl->requests;
             kicks += sl->kicks;
         }
-        char faults[128];
+        char faults[128], ports[24];
         c3sim_faults_format(&s->slots[0].faults, faults, sizeof faults);
+        if (s->slots[s->n - 1].port == s->port + s->n - 1u)
+            snprintf(ports, sizeof ports, "%u-%u", s->port, s->port + s->n - 1u);
+        else
+            snprintf(ports, sizeof ports, "free"); /* port 0: the kernel's choice for each panel */
         snprintf(out, cap,
-                 "panels=%u ports=%u-%u model=%s dialect=%s up=%u connected=%u requests=%llu events=%llu "
+                 "panels=%u ports=%s model=%s dialect=%s up=%u connected=%u requests=%llu events=%llu "
                  "dropped=%llu kicks=%llu faults=%s",
-                 s->n, s->port, s->port + s->n - 1u, s->slots[0].panel.model->name,
+                 s->n, ports, s->slots[0].panel.model->name,
                  dialect_name(s->slots[0].panel.dialect), up, connected, (unsigned long long)requests,
                  (unsigned long long)events, (unsigned long long)dropped, (unsigned long long)kicks, faults);
         return;

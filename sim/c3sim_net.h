@@ -30,7 +30,7 @@ int c3sim_faults_parse(const char *spec, struct c3sim_faults *f, char *err, size
 void c3sim_faults_format(const struct c3sim_faults *f, char *out, size_t cap);
 
 struct c3sim_server_cfg {
-    uint16_t port;                   /* panel i listens on port + i */
+    uint16_t port;                   /* panel i listens on port + i (0: every panel on a free port of its own) */
     unsigned panels;
     struct c3sim_panel_cfg panel;    /* template; index is filled in per panel */
     unsigned restart_ms;             /* how long a restarting panel stays away */
@@ -47,6 +47,8 @@ void c3sim_server_free(struct c3sim_server *s);
 unsigned c3sim_server_panels(const struct c3sim_server *s);
 /* The first panel's port (the kernel's choice when the configuration asked for port 0). */
 unsigned c3sim_server_port(const struct c3sim_server *s);
+/* Panel i's port (with port 0 the panels' ports are the kernel's choices, not in a row). */
+unsigned c3sim_server_panel_port(const struct c3sim_server *s, unsigned i);
 struct c3sim_panel *c3sim_server_panel(struct c3sim_server *s, unsigned i);
 /* panel < 0: every panel. */
 void c3sim_server_set_faults(struct c3sim_server *s, int panel, const struct c3sim_faults *f);

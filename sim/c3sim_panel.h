@@ -108,6 +108,12 @@ struct c3sim_panel {
     double activity;
     loop_timer_t activity_timer;
     uint32_t cards[C3SIM_USERS], pins[C3SIM_USERS];
+
+    /* For tests: GET_PARAM answers this panel error when set (a clock that cannot be read), and served is called
+     * after each request was answered (its reply queued) with the request's command. */
+    int get_param_error;
+    void (*served)(struct c3sim_panel *p, uint8_t cmd, void *arg);
+    void *served_arg;
 };
 
 /* Models by name ("c3-100", "C3-200", "400" ...); NULL if unknown. */

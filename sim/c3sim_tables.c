@@ -434,15 +434,18 @@ static void row_delete(struct c3sim_table *tb, size_t i)
     }
 }
 
-/* Insert a row into the first free slot (firmware: slots of deleted rows are reused) or at the end. */
-static int row_insert(struct c3sim_table *tb, const struct c3sim_cell *row)
+/* Insert a row into the first free slot (firmware: slots of deleted rows are reused) or at the end. *from: no
+ * free slot before it (rows inserted one after the other without a delete between them search on from the last
+ * one's slot instead of from the start). */
+static int row_insert(struct c3sim_table *tb, const struct c3sim_cell *row, size_t *from)
 {
     size_t slot = tb->nrows;
-    for (size_t i = 0; tb->live < tb->nrows && i < tb->nrows; i++)
+    for (size_t i = *from; tb->live < tb->nrows && i < tb->nrows; i++)
         if (!tb->used[i]) {
             slot = i;
             break;
         }
+    *from = slot + 1;
     if (slot == tb->nrows) {
         if (tb->nrows == tb->cap && table_grow(tb) < 0)
             return -1;
@@ -452,6 +455,42 @@ static int row_insert(struct c3sim_table *tb, const struct c3sim_cell *row)
     tb->used[slot] = true;
     tb->live++;
     return 0;
+}
+
+/* The key fields of two rows in some total order (equal exactly when every key cell is equal). */
+static int keys_cmp(const struct c3sim_table *tb, const struct c3sim_cell *a, const struct c3sim_cell *b)
+{
+    for (size_t f = 0; f < tb->def->nf; f++) {
+        if (!tb->def->f[f].key)
+            continue;
+        if (a[f].len != b[f].len)
+            return a[f].len < b[f].len ? -1 : 1;
+        int c = memcmp(a[f].b, b[f].b, a[f].len);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+static bool table_keyed(const struct c3sim_table *tb)
+{
+    for (size_t f = 0; f < tb->def->nf; f++)
+        if (tb->def->f[f].key)
+            return true;
+    return false;
+}
+
+struct new_rows {
+    const struct c3sim_table *tb;
+    const struct c3sim_cell *rows;
+};
+
+static int new_rows_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct new_rows *n = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb, nf = n->tb->def->nf;
+    int c = keys_cmp(n->tb, n->rows + a * nf, n->rows + b * nf);
+    return c ? c : a < b ? -1 : a > b;
 }
 
 static bool keys_equal(const struct c3sim_table *tb, const struct c3sim_cell *a, const struct c3sim_cell *b)
@@ -508,26 +547,54 @@ static int set_data(struct c3sim_tables *t, const uint8_t *p, size_t len)
         free(rows);
         return 0; /* truncated record: the firmware's parse runs off; we write nothing */
     }
-    for (size_t i = 0; i < tb->nrows; i++)
-        for (size_t k = 0; tb->used[i] && k < nrows; k++)
-            if (keys_equal(tb, row_cells(tb, i), rows + k * nf))
+    /* The new rows by key (then by their order): the table's rows of those keys go, and of two new rows with one
+     * key the later one stays (the records are stored one after the other). */
+    size_t *order = malloc((nrows + 1) * sizeof *order);
+    bool *later = calloc(nrows + 1, sizeof *later);
+    if (!order || !later) {
+        free(order);
+        free(later);
+        free(rows);
+        return -12;
+    }
+    struct new_rows nr = { tb, rows };
+    for (size_t k = 0; k < nrows; k++)
+        order[k] = k;
+    if (table_keyed(tb)) {
+        qsort_r(order, nrows, sizeof *order, new_rows_cmp, &nr);
+        for (size_t i = 0; i + 1 < nrows; i++)
+            later[order[i]] = keys_cmp(tb, rows + order[i] * nf, rows + order[i + 1] * nf) == 0;
+        for (size_t i = 0; i < tb->nrows; i++) {
+            if (!tb->used[i])
+                continue;
+            size_t lo = 0, hi = nrows;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (keys_cmp(tb, rows + order[mid] * nf, row_cells(tb, i)) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < nrows && keys_cmp(tb, rows + order[lo] * nf, row_cells(tb, i)) == 0)
                 row_delete(tb, i);
+        }
+    }
     int result = 0;
+    size_t from = 0;
     for (size_t k = 0; k < nrows; k++) {
-        bool later = false; /* the records are stored one after the other: of two with one key the last stays */
-        for (size_t k2 = k + 1; k2 < nrows && !later; k2++)
-            later = keys_equal(tb, rows + k * nf, rows + k2 * nf);
-        if (later)
+        if (later[k])
             continue;
         if (tb->live >= (tb->def->id == 1 ? t->user_max : C3SIM_TABLE_ROWS_MAX)) {
             result = -18; /* table full: what fits is written */
             break;
         }
-        if (row_insert(tb, rows + k * nf) < 0) {
+        if (row_insert(tb, rows + k * nf, &from) < 0) {
             result = -12;
             break;
         }
     }
+    free(order);
+    free(later);
     free(rows);
     return result;
 }
@@ -560,7 +627,8 @@ int c3sim_tables_put(struct c3sim_tables *t, const char *table, const char *cons
     for (size_t i = 0; i < tb->nrows; i++)
         if (tb->used[i] && keys_equal(tb, row_cells(tb, i), row))
             row_delete(tb, i);
-    return row_insert(tb, row);
+    size_t from = 0;
+    return row_insert(tb, row, &from);
 }
 
 static void delete_data(struct c3sim_tables *t, const uint8_t *p, size_t len)

@@ -194,8 +194,11 @@ void console_info(struct console *c, const char *title, const char *text);
 void console_recover(struct console *c);
 int console_action(struct console *c, enum req r, enum action_id id, const char *target, unsigned value,
                    bool has_value);
-/* True when the role may use the request; otherwise shows the refusal and returns false. */
+/* True when the role may use the request; otherwise shows the refusal, has a role's refused attempt audited (the
+ * action denied, target unnamed) and returns false. */
 bool console_allowed(struct console *c, enum req r);
+/* The same, naming the target (door, panel, slave) for the audit row of a refused attempt. */
+bool console_allowed_on(struct console *c, enum req r, const char *target);
 
 /* Map an event to its theme role (by severity and kind). */
 enum theme_role console_event_role(const struct event *ev);

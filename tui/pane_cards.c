@@ -978,7 +978,7 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         p->lv.sel = p->lv.top = 0;
         return PANE_HANDLED | PANE_REDRAW;
     case REQ_CARDS_RELOAD:
-        if (pn && console_allowed(c, r) && !pn->loading) {
+        if (pn && console_allowed_on(c, r, c->site->devices[pn->device].name) && !pn->loading) {
             pn->err[0] = '\0';
             start_load(c, cp->cur, 0);
         }
@@ -1005,7 +1005,7 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     case REQ_USER_ADD:
     case REQ_USER_EDIT:
     case REQ_USER_DELETE:
-        if (!pn || !console_allowed(c, r))
+        if (!pn || !console_allowed_on(c, r, c->site->devices[pn->device].name))
             return PANE_HANDLED | PANE_REDRAW;
         if (!pn->loaded) {
             console_message(c, TH_INFO, "The panel's users are not read yet");

@@ -194,7 +194,7 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (map[i].r != r)
             continue;
-        if (!console_allowed(c, r) || !type_ok(c, o, r))
+        if (!console_allowed_on(c, r, o->name) || !type_ok(c, o, r))
             return PANE_HANDLED | PANE_REDRAW;
         if (map[i].ask && action_table[map[i].id].param)
             ask_number(c, r, map[i].id, o);

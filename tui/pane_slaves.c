@@ -536,15 +536,18 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     unsigned res = listview_request(&p->lv, r, sp->n, p->height);
     if (res)
         return res;
+    const char *slave = sp->n && p->lv.sel < sp->n
+                            ? c->site->buses[sp->refs[p->lv.sel].bus].slaves[sp->refs[p->lv.sel].slave].name
+                            : NULL;
     switch (r) {
     case REQ_SLAVE_EDIT:
     case REQ_ENTER:
         if (!sp->n)
             return PANE_HANDLED;
-        if (r == REQ_SLAVE_EDIT && !console_allowed(c, r))
+        if (r == REQ_SLAVE_EDIT && !console_allowed_on(c, r, slave))
             return PANE_HANDLED | PANE_REDRAW;
         if (r == REQ_ENTER && !request_allowed(REQ_SLAVE_EDIT, c->user.role, c->readonly)) {
-            console_allowed(c, REQ_SLAVE_EDIT);
+            console_allowed_on(c, REQ_SLAVE_EDIT, slave);
             return PANE_HANDLED;
         }
         open_editor(c, sp, p->lv.sel);
@@ -552,7 +555,7 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         return PANE_HANDLED | PANE_REDRAW;
     case REQ_SLAVE_FILES:
     case REQ_SLAVE_PROVISION:
-        if (!sp->n || !console_allowed(c, r))
+        if (!sp->n || !console_allowed_on(c, r, slave))
             return PANE_HANDLED | PANE_REDRAW;
         if (!sp->fv) {
             console_message(c, TH_ALARM, "out of memory");

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <curses.h>
 
@@ -275,23 +276,83 @@ static void draw_fbar(struct console *c, int y)
     }
 }
 
+/* The display cells of the character at s (at most len bytes) in *cw and its length in bytes: a byte that is no
+ * character, or a control character, is one cell (console_put shows it as '?'). */
+static int char_at(const char *s, int len, int *cw)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    wchar_t wc;
+    size_t n = mbrtowc(&wc, s, (size_t)len, &st);
+    if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+        *cw = 1;
+        return 1;
+    }
+    int w = wcwidth(wc);
+    *cw = w < 0 ? 1 : w;
+    return (int)n;
+}
+
+static int text_cells(const char *s, int len)
+{
+    int cells = 0;
+    for (int i = 0, cw; i < len; cells += cw)
+        i += char_at(s + i, len - i, &cw);
+    return cells;
+}
+
+/* Line s[0..len) cut into pieces of at most width cells, at the last space that fits (a word longer than the
+ * width is cut where it ends the line). Up to max pieces in at/lens; the number made, or max + 1 when more
+ * would follow. */
+static int wrap_line(const char *s, int len, int width, const char **at, int *lens, int max)
+{
+    int n = 0;
+    if (len == 0) {
+        if (max < 1)
+            return 1;
+        at[0] = s;
+        lens[0] = 0;
+        return 1;
+    }
+    while (len > 0) {
+        if (n == max)
+            return max + 1;
+        int i = 0, cells = 0, space = -1;
+        while (i < len) {
+            int cw, b = char_at(s + i, len - i, &cw);
+            if (cells + cw > width && i > 0)
+                break;
+            if (s[i] == ' ')
+                space = i;
+            cells += cw;
+            i += b;
+        }
+        int cut = i < len && space > 0 ? space : i;
+        at[n] = s;
+        lens[n++] = cut;
+        s += cut;
+        len -= cut;
+        while (len > 0 && *s == ' ') { /* the space at the break is not shown */
+            s++;
+            len--;
+        }
+    }
+    return n;
+}
+
 static void draw_dialog(struct console *c)
 {
     struct dialog *d = &c->dlg;
     if (d->kind == DLG_NONE)
         return;
-    /* Split the prompt into lines. */
-    const char *lines[16];
-    int lens[16];
-    int n = 0, maxw = (int)strlen(d->title) + 4;
-    const char *s = d->prompt;
-    while (*s && n < 16) {
+    /* The prompt's lines, then each wrapped to the dialog's width (at most the window's less a cell each side). */
+    int maxw = text_cells(d->title, (int)strlen(d->title)) + 4;
+    for (const char *s = d->prompt; *s;) {
         const char *e = strchr(s, '\n');
         int l = e ? (int)(e - s) : (int)strlen(s);
-        lines[n] = s;
-        lens[n++] = l;
-        if (l > maxw)
-            maxw = l;
+        int cw = text_cells(s, l);
+        if (cw > maxw)
+            maxw = cw;
         s = e ? e + 1 : s + l;
     }
     int w = maxw + 4;
@@ -299,7 +360,29 @@ static void draw_dialog(struct console *c)
         w = 44;
     if (w > c->cols - 2)
         w = c->cols - 2;
-    int h = n + 4 + (d->kind == DLG_INPUT ? 2 : 0);
+    int extra = d->kind == DLG_INPUT ? 2 : 0;
+    int room = c->rows - 4 - extra - 2; /* the dialog leaves the top and bottom lines of the screen */
+    if (room > 64)
+        room = 64;
+    if (room < 1)
+        room = 1;
+    const char *lines[64];
+    int lens[64];
+    int n = 0;
+    bool cut = false;
+    for (const char *s = d->prompt; *s && !cut;) {
+        const char *e = strchr(s, '\n');
+        int l = e ? (int)(e - s) : (int)strlen(s);
+        int k = wrap_line(s, l, w - 4, lines + n, lens + n, room - n);
+        if (k > room - n) {
+            n = room;
+            cut = true;
+        } else {
+            n += k;
+        }
+        s = e ? e + 1 : s + l;
+    }
+    int h = n + 4 + extra;
     int y0 = (c->rows - h) / 2, x0 = (c->cols - w) / 2;
     attr_t a = theme_attr(&c->th, TH_STATUS);
     for (int i = 0; i < h; i++)
@@ -312,6 +395,8 @@ static void draw_dialog(struct console *c)
         snprintf(buf, sizeof buf, "%.*s", lens[i], lines[i]);
         console_put(c, y0 + 2 + i, x0 + 2, w - 4, a, buf);
     }
+    if (cut) /* more than the window holds: the last line says so */
+        console_put(c, y0 + 1 + n, x0 + w - 5, 3, a | A_BOLD, "...");
     int y = y0 + 2 + n;
     if (d->kind == DLG_INPUT) {
         y++;

@@ -79,6 +79,13 @@ static void run_step(struct c3_catchup *cc);
 
 static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.report(cc->cfg.hooks.arg, ev); }
 
+/* The panel's name, which its events' keys start with. */
+static const char *device_name(const struct c3_catchup *cc)
+{
+    const struct device *dev = cc->cfg.dev;
+    return dev->site->devices[dev->index].name;
+}
+
 /* ---- doubtful echoes ----
  * A recovered row that was still in the ring comes through it once more and is not shown again. Without an
  * Index its echo is told by content, and in the last second of the read that recovered it, a new event (the
@@ -133,7 +140,7 @@ static void held_release(struct c3_catchup *cc, bool all)
         struct event ev;
         c3_catchup_event_fill(&ev, &h->t);
         if (h->t.index >= 0)
-            c3_catchup_key(&ev, &h->t, 0);
+            c3_catchup_key(&ev, device_name(cc), &h->t, 0);
         report(cc, &ev);
         cc->last_seq = ev.seq; /* the position waits for it too */
     }
@@ -403,7 +410,7 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
         struct event one, *ev = evs ? &evs[k] : &one;
         c3_catchup_event_fill(ev, &rows[i]);
         ev->recovered = true;
-        c3_catchup_key(ev, &rows[i], ordinal);
+        c3_catchup_key(ev, device_name(cc), &rows[i], ordinal);
         if (!evs) {
             report(cc, ev); /* without memory for a batch: one by one */
             cc->last_seq = ev->seq;
@@ -652,7 +659,10 @@ static void first_contact_done(struct c3_catchup *cc)
 {
     if (cc->tf.index)
         cc->cur = (struct c3_cursor){ .valid = true, .index = cc->first_index, .time = cc->panel_now };
-    c3_live_clear(&cc->live);
+    /* Live events polled before the read that placed the position are of rows behind it. One polled since (a
+     * first contact after a failed one runs while polling goes on) may be of a row after it: it stays, so the
+     * next read matches that row instead of journaling it a second time. */
+    c3_live_drop_marked(&cc->live);
     save(cc);
     struct event ev;
     event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL); /* nothing of what happens from now on is missed */
@@ -701,7 +711,9 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
             return;
         }
         /* The last Index now (only that field of every row: 5 bytes a row) places the position exactly, so that
-         * rows the table overwrites before the next catch-up are counted as lost. */
+         * rows the table overwrites before the next catch-up are counted as lost. The live events polled so far
+         * (a first contact after a failed one runs while polling goes on) are of rows this read covers. */
+        c3_live_mark(&cc->live);
         struct c3_getdata q = { .table = cc->txn_id, .nfields = 1, .fields = { cc->tf.index } };
         struct c3_buf b = { 0 };
         if (c3_getdata_build(&b, &q) < 0) {

@@ -21,8 +21,10 @@
 /* Fill an EVENT_ACCESS event (severity, names, text; no key) from a record's fields. */
 void c3_catchup_event_fill(struct event *ev, const struct c3_txn *row);
 /* The journal key of a row whose Index is known ("<event key>|#<index>": the same for a live key/value record
- * and for the recovered row), or, for a recovered row without one, of its n-th identical row in that second. */
-void c3_catchup_key(struct event *ev, const struct c3_txn *row, unsigned ordinal);
+ * and for the recovered row), or, for a recovered row without one, of its n-th identical row in that second.
+ * Keys are unique in the whole journal, so the event key starts with the panel's device name (set here): the
+ * same row of two panels (same Index, second and content) is two events. */
+void c3_catchup_key(struct event *ev, const char *device, const struct c3_txn *row, unsigned ordinal);
 /* Packed panel time <-> the journal's device time (panel local time read as UTC). */
 int64_t c3_catchup_epoch(uint32_t packed);
 
@@ -57,6 +59,9 @@ void c3_live_add(struct c3_live_set *l, const struct c3_txn *e);
  * than the position, or was overwritten), so after that read it is either matched or can be dropped. */
 void c3_live_mark(struct c3_live_set *l);
 void c3_live_clear(struct c3_live_set *l);
+/* Drop the entries published before the read that was asked for last (c3_live_mark) and those it matched: a
+ * first contact put its position after their rows. Later ones stay for the next read (their rows may be new). */
+void c3_live_drop_marked(struct c3_live_set *l);
 void c3_live_remove(struct c3_live_set *l, size_t i);
 /* The read under way failed: the entries it matched stand again. */
 void c3_live_untake(struct c3_live_set *l);

@@ -81,8 +81,9 @@ void c3_catchup_event_fill(struct event *ev, const struct c3_txn *e)
     *l.p = '\0';
 }
 
-void c3_catchup_key(struct event *ev, const struct c3_txn *row, unsigned ordinal)
+void c3_catchup_key(struct event *ev, const char *device, const struct c3_txn *row, unsigned ordinal)
 {
+    event_copy(ev->device, sizeof ev->device, device);
     event_make_key(ev);
     size_t kl = strlen(ev->key);
     if (row->index >= 0)
@@ -134,6 +135,15 @@ void c3_live_clear(struct c3_live_set *l)
 {
     free(l->v);
     *l = (struct c3_live_set){ 0 };
+}
+
+void c3_live_drop_marked(struct c3_live_set *l)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (!l->v[i].before_read && !l->v[i].taken)
+            l->v[k++] = l->v[i];
+    l->n = k;
 }
 
 bool c3_txn_same(const struct c3_txn *a, const struct c3_txn *b)

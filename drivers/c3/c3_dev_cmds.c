@@ -385,7 +385,8 @@ int c3_dev_command(struct device *dev, const struct device_cmd *cmd, char *err, 
             snprintf(err, errlen, "the panel is not connected");
             return -1;
         }
-        return c3d_data_start(&c->data, c->s, cmd, err, errlen);
+        struct c3d_link lk = { .loop = c->dev->loop };
+        return c3d_data_start(&c->data, &lk, c->s, cmd, err, errlen);
     }
     bool wide = cmd->op == DEVICE_CANCEL_ALARM;
     size_t n = wide ? 1 : cmd->n_outputs;

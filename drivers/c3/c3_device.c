@@ -260,7 +260,7 @@ static void on_event_record(struct c3dev *c, const struct c3_rt_record *rec)
      * returns it, so it is never re-reported; two identical ones in one second (an exit button pressed twice)
      * are two real events and must both be stored: the catch-up matches them against the table by content. */
     if (e->index >= 0)
-        c3_catchup_key(&ev, &row, 0);
+        c3_catchup_key(&ev, c->dev->site->devices[c->dev->index].name, &row, 0);
     /* A row the catch-up journaled already (it was still in the ring) changes door states but is not shown
      * twice. */
     bool again = c3_catchup_live(c->cc, e, rec->time);
@@ -440,11 +440,13 @@ static void sess_state(struct c3_session *s, enum c3_state st, int err, void *ar
     report_link(c);
     if (st == C3_ST_ONLINE && old != C3_ST_ONLINE) {
         read_drivertimes(c);
+        c3d_data_link(&c->data, true);
         c3_dev_apply_pending_emergency(c);
         /* What the panel recorded while nobody polled is journaled before anything live (polls are held). */
         c->round_events = 0;
         c3_catchup_online(c->cc, c->s);
     } else if (old == C3_ST_ONLINE && st != C3_ST_ONLINE) {
+        c3d_data_link(&c->data, false);
         c3_session_hold_polls(c->s, true);
         c3_catchup_offline(c->cc, c->alive_us);
     }

@@ -16,6 +16,9 @@
 
 struct c3d_data {
     struct c3d_data *next, **list;
+    loop_t *loop;
+    loop_timer_t link_wait;      /* armed while the link is down: the request gives up when it fires */
+    uint32_t link_wait_ms;
     struct c3_store *st;
     struct c3_session *session;
     struct c3_xfer *x;           /* a history read: the table structure, then the event table */
@@ -38,6 +41,8 @@ static void unlink_free(struct c3d_data *d)
             *p = d->next;
             break;
         }
+    if (d->loop)
+        loop_timer_disarm(d->loop, &d->link_wait);
     csv_free(&d->rows);
     free(d);
 }
@@ -322,7 +327,10 @@ static void hist_struct(void *arg, int err, const uint8_t *data, size_t len)
 }
 
 /* A request of cmd on list (not linked yet), or NULL with err. */
-static struct c3d_data *data_new(struct c3d_data **list, const struct device_cmd *cmd, char *err, size_t errlen)
+static void on_link_wait(loop_t *loop, void *arg);
+
+static struct c3d_data *data_new(struct c3d_data **list, const struct c3d_link *lk, const struct device_cmd *cmd,
+                                 char *err, size_t errlen)
 {
     struct c3d_data *d = calloc(1, sizeof *d);
     if (!d) {
@@ -336,13 +344,55 @@ static struct c3d_data *data_new(struct c3d_data **list, const struct device_cmd
     d->done = cmd->done;
     d->ctx = cmd->ctx;
     d->list = list;
+    d->loop = lk->loop;
+    d->link_wait_ms = lk->wait_ms ? lk->wait_ms : C3D_LINK_WAIT_MS;
+    loop_timer_init(&d->link_wait, on_link_wait, d);
     return d;
 }
 
-static int hist_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, uint32_t since,
-                      char *err, size_t errlen)
+/* Linked in: the link-wait bound starts at once when the link is down already. */
+static void data_link_in(struct c3d_data *d, struct c3_session *s)
 {
-    struct c3d_data *d = data_new(list, cmd, err, errlen);
+    d->next = *d->list;
+    *d->list = d;
+    if (c3_session_state(s) != C3_ST_ONLINE)
+        loop_timer_arm_ms(d->loop, &d->link_wait, d->link_wait_ms);
+}
+
+/* The link stayed down for the whole bound: what is still queued is taken back (never sent later; nothing is on
+ * the wire while the link is down) and the request fails. */
+static void on_link_wait(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct c3d_data *d = arg;
+    c3_store_cancel(d->st);
+    d->st = NULL;
+    c3_xfer_cancel(d->x);
+    d->x = NULL;
+    char msg[120], summary[160];
+    unsigned ms = d->link_wait_ms;
+    if (ms % 1000)
+        snprintf(msg, sizeof msg, "panel not connected for %u ms: request given up", ms);
+    else
+        snprintf(msg, sizeof msg, "panel not connected for %u s: request given up", ms / 1000);
+    error_line(d, C3_S_EXPIRED, msg, msg);
+    snprintf(summary, sizeof summary, "(code %d) %s", C3_S_EXPIRED, msg);
+    finish(d, DEVICE_RESULT_OFFLINE, summary);
+}
+
+void c3d_data_link(struct c3d_data **list, bool online)
+{
+    for (struct c3d_data *d = *list; d; d = d->next)
+        if (online)
+            loop_timer_disarm(d->loop, &d->link_wait);
+        else if (!loop_timer_armed(&d->link_wait))
+            loop_timer_arm_ms(d->loop, &d->link_wait, d->link_wait_ms);
+}
+
+static int hist_start(struct c3d_data **list, const struct c3d_link *lk, struct c3_session *s,
+                      const struct device_cmd *cmd, uint32_t since, char *err, size_t errlen)
+{
+    struct c3d_data *d = data_new(list, lk, cmd, err, errlen);
     if (!d)
         return -1;
     d->since = since;
@@ -355,22 +405,21 @@ static int hist_start(struct c3d_data **list, struct c3_session *s, const struct
         free(d);
         return -1;
     }
-    d->next = *list;
-    *list = d;
+    data_link_in(d, s);
     return 0;
 }
 
-int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, char *err,
-                   size_t errlen)
+int c3d_data_start(struct c3d_data **list, const struct c3d_link *lk, struct c3_session *s,
+                   const struct device_cmd *cmd, char *err, size_t errlen)
 {
     struct c3_store_req rq = { .kind = -1 };
     char where[C3D_TABLE_MAX + 80];
     uint32_t since;
     if (c3d_history_parse(cmd->request, &since) == 0)
-        return hist_start(list, s, cmd, since, err, errlen);
+        return hist_start(list, lk, s, cmd, since, err, errlen);
     if (c3d_data_parse(cmd->request, &rq, where, sizeof where, err, errlen) < 0)
         return -1;
-    struct c3d_data *d = data_new(list, cmd, err, errlen);
+    struct c3d_data *d = data_new(list, lk, cmd, err, errlen);
     if (!d)
         return -1;
     /* the rows: every change but the deletion of a raw table's rows (by its scope) */
@@ -394,8 +443,7 @@ int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct de
         free(d);
         return -1;
     }
-    d->next = *list;
-    *list = d;
+    data_link_in(d, s);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/device.h"
+#include "core/loop.h"
 #include "drivers/c3/c3_session.h"
 
 struct c3d_data;
@@ -31,10 +32,23 @@ int c3d_data_parse(const char *text, struct c3_store_req *rq, char *where, size_
  * plain GET_DATA that moves no record pointer, from that time on. 0 with *since (0 = everything), or -1. */
 int c3d_history_parse(const char *text, uint32_t *since);
 
+/* How long a request waits for a link that is down (doc/decisions.md): it fails with "panel not connected for
+ * N s" (code C3_S_EXPIRED, result offline) when the link stays down that long while it runs. */
+#define C3D_LINK_WAIT_MS 15000u
+
+struct c3d_link {
+    loop_t *loop;
+    uint32_t wait_ms;   /* 0 = C3D_LINK_WAIT_MS */
+};
+
 /* Start cmd (DEVICE_PANEL_DATA) on session s and link it into *list. 0: its step lines, one device-wide result
  * and done follow from the loop; -1 with err: refused now, nothing follows. */
-int c3d_data_start(struct c3d_data **list, struct c3_session *s, const struct device_cmd *cmd, char *err,
-                   size_t errlen);
+int c3d_data_start(struct c3d_data **list, const struct c3d_link *lk, struct c3_session *s,
+                   const struct device_cmd *cmd, char *err, size_t errlen);
+/* The session went online (every request's link-wait bound stops) or left it (the bound starts for those that
+ * have none running). While online nothing expires: a request on the wire is left to the session's own deadline
+ * and retries, never failed here nor sent twice. */
+void c3d_data_link(struct c3d_data **list, bool online);
 /* The adapter goes away: every running one reports `why` (failed) and done, then is freed with its request. */
 void c3d_data_destroy_all(struct c3d_data **list, const char *why);
 

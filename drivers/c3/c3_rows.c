@@ -268,39 +268,127 @@ int c3_rows_canon_value(const struct c3_table_def *def, const char *field, const
     return 0;
 }
 
+/* ---- rows by key ---- */
+
+static int key_cmp_rows(const void *pa, const void *pb, void *arg)
+{
+    const struct c3_keyidx *x = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    for (size_t k = 0; k < x->nk; k++) {
+        int c = strcmp(csv_cell(x->t, a, (size_t)x->col[k]), csv_cell(x->t, b, (size_t)x->col[k]));
+        if (c)
+            return c;
+    }
+    return a < b ? -1 : a > b;
+}
+
+int c3_keyidx_build(struct c3_keyidx *x, const struct csv *t, const int *cols, size_t nk)
+{
+    memset(x, 0, sizeof *x);
+    if (nk > 8)
+        return -1;
+    x->t = t;
+    x->nk = nk;
+    for (size_t k = 0; k < nk; k++)
+        x->col[k] = cols[k];
+    x->order = malloc((t->nrows + 1) * sizeof *x->order);
+    if (!x->order)
+        return -1;
+    for (size_t r = 0; r < t->nrows; r++)
+        x->order[r] = r;
+    qsort_r(x->order, t->nrows, sizeof *x->order, key_cmp_rows, x);
+    return 0;
+}
+
+void c3_keyidx_free(struct c3_keyidx *x)
+{
+    free(x->order);
+    memset(x, 0, sizeof *x);
+}
+
+/* The row at position pos against a key. */
+static int key_cmp(const struct c3_keyidx *x, size_t pos, const char *const *key)
+{
+    for (size_t k = 0; k < x->nk; k++) {
+        int c = strcmp(csv_cell(x->t, x->order[pos], (size_t)x->col[k]), key[k]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+size_t c3_keyidx_lower(const struct c3_keyidx *x, const char *const *key)
+{
+    size_t lo = 0, hi = x->t->nrows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_cmp(x, mid, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool c3_keyidx_at(const struct c3_keyidx *x, size_t pos, const char *const *key)
+{
+    return pos < x->t->nrows && key_cmp(x, pos, key) == 0;
+}
+
+size_t c3_keyidx_find(const struct c3_keyidx *x, const char *const *key)
+{
+    size_t pos = c3_keyidx_lower(x, key);
+    return c3_keyidx_at(x, pos, key) ? x->order[pos] : x->t->nrows;
+}
+
+size_t c3_keyidx_find_row(const struct c3_keyidx *x, const struct csv *src, size_t r, const int *scols)
+{
+    const char *key[8];
+    for (size_t k = 0; k < x->nk; k++)
+        key[k] = csv_cell(src, r, (size_t)scols[k]);
+    return c3_keyidx_find(x, key);
+}
+
 int c3_rows_check_keys(const struct c3_table_def *def, const struct csv *raw, char *err, size_t errlen)
 {
     if (!c3_table_keyed(def))
         return 0;
     const char *keys[8];
     size_t nk = c3_table_keys(def, keys, 8);
-    int col[8];
-    for (size_t k = 0; k < nk; k++)
+    int col[8], present[8];
+    size_t np = 0;
+    for (size_t k = 0; k < nk; k++) {
         col[k] = csv_col(raw, keys[k]);
+        if (col[k] >= 0)
+            present[np++] = col[k];
+    }
+    /* a key column the rows leave out is the same (empty) in every row */
+    struct c3_keyidx x;
+    if (c3_keyidx_build(&x, raw, present, np) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     struct c3_row_ctx c = { err, errlen, raw, 0 };
-    for (c.row = 0; c.row < raw->nrows; c.row++) {
-        for (size_t k = 0; k < nk; k++)
+    int rc = 0;
+    for (c.row = 0; c.row < raw->nrows && rc == 0; c.row++) {
+        for (size_t k = 0; k < nk && rc == 0; k++)
             if (col[k] >= 0 && !csv_cell(raw, c.row, (size_t)col[k])[0])
-                return c3_row_bad(&c, keys[k], "empty, but it is %s (write 0 if 0 is meant)",
-                                  nk == 1 ? "the row's key" : "part of the row's key");
-        for (size_t r = 0; r < c.row; r++) {
-            bool same = true;
-            for (size_t k = 0; k < nk && same; k++)
-                same = col[k] < 0 ||
-                       strcmp(csv_cell(raw, r, (size_t)col[k]), csv_cell(raw, c.row, (size_t)col[k])) == 0;
-            if (same) {
-                char kt[160] = "";
-                size_t o = 0;
-                for (size_t k = 0; k < nk && o < sizeof kt; k++)
-                    if (col[k] >= 0)
-                        o += (size_t)snprintf(kt + o, sizeof kt - o, "%s%s=%s", o ? " " : "", keys[k],
-                                              csv_cell(raw, c.row, (size_t)col[k]));
-                return c3_row_bad(&c, keys[0], "the key %s appears again (first on line %zu)", kt,
-                                  raw->line && raw->line[r] ? raw->line[r] : r + 1);
-            }
+                rc = c3_row_bad(&c, keys[k], "empty, but it is %s (write 0 if 0 is meant)",
+                                nk == 1 ? "the row's key" : "part of the row's key");
+        size_t r = rc == 0 ? c3_keyidx_find_row(&x, raw, c.row, present) : c.row;
+        if (r < c.row) {
+            char kt[160] = "";
+            size_t o = 0;
+            for (size_t k = 0; k < nk && o < sizeof kt; k++)
+                if (col[k] >= 0)
+                    o += (size_t)snprintf(kt + o, sizeof kt - o, "%s%s=%s", o ? " " : "", keys[k],
+                                          csv_cell(raw, c.row, (size_t)col[k]));
+            rc = c3_row_bad(&c, keys[0], "the key %s appears again (first on line %zu)", kt,
+                            raw->line && raw->line[r] ? raw->line[r] : r + 1);
         }
     }
-    return 0;
+    c3_keyidx_free(&x);
+    return rc;
 }
 
 int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
@@ -353,32 +441,16 @@ int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const
 
 /* ---- the difference ---- */
 
-static bool same_key(const struct csv *a, size_t ra, const int *ka, const struct csv *b, size_t rb, const int *kb,
-                     size_t nk)
-{
-    for (size_t k = 0; k < nk; k++)
-        if (strcmp(csv_cell(a, ra, (size_t)ka[k]), csv_cell(b, rb, (size_t)kb[k])) != 0)
-            return false;
-    return true;
-}
-
-static bool same_row(const struct csv *a, size_t ra, const struct csv *b, size_t rb)
-{
-    for (size_t k = 0; k < b->ncols; k++) {
-        int ca = csv_col(a, b->header[k]);
-        const char *va = ca >= 0 ? csv_cell(a, ra, (size_t)ca) : "";
-        if (strcmp(va, csv_cell(b, rb, k)) != 0)
-            return false;
-    }
-    return true;
-}
-
 static int diff_add(struct c3_diff *d, enum c3_change_op op, size_t want, size_t cur)
 {
-    struct c3_change *v = realloc(d->v, (d->n + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    d->v = v;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        struct c3_change *v = realloc(d->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        d->v = v;
+        d->cap = cap;
+    }
     d->v[d->n++] = (struct c3_change){ op, want, cur };
     if (op == C3_CHANGE_ADD)
         d->adds++;
@@ -402,40 +474,54 @@ int c3_diff_rows(const struct csv *cur, const struct csv *want, const char *cons
         if (kc[k] < 0 || kw[k] < 0)
             return -1;
     }
+    /* want's columns in cur (a column cur lacks compares as empty) */
+    int *wc = malloc((want->ncols + 1) * sizeof *wc);
     bool *seen = calloc(cur->nrows + 1, sizeof *seen);
-    if (!seen)
+    /* the next row of each key of cur not matched yet: at the key's first position in the index, the position of
+     * the next one (rows of one key are matched in row order, so the matched ones are always the first) */
+    size_t *next = malloc((cur->nrows + 1) * sizeof *next);
+    struct c3_keyidx x;
+    if (!wc || !seen || !next || c3_keyidx_build(&x, cur, kc, nkeys) < 0) {
+        free(wc);
+        free(seen);
+        free(next);
         return -1;
-    for (size_t w = 0; w < want->nrows; w++) {
-        size_t hit = cur->nrows;
-        for (size_t r = 0; r < cur->nrows; r++)
-            if (!seen[r] && same_key(cur, r, kc, want, w, kw, nkeys)) {
-                hit = r;
-                break;
-            }
-        int rc = 0;
+    }
+    for (size_t k = 0; k < want->ncols; k++)
+        wc[k] = csv_col(cur, want->header[k]);
+    for (size_t p = 0; p < cur->nrows; p++)
+        next[p] = p;
+    int rc = 0;
+    for (size_t w = 0; w < want->nrows && rc == 0; w++) {
+        const char *key[8];
+        for (size_t k = 0; k < nkeys; k++)
+            key[k] = csv_cell(want, w, (size_t)kw[k]);
+        size_t first = c3_keyidx_lower(&x, key), hit = cur->nrows;
+        if (c3_keyidx_at(&x, first, key) && c3_keyidx_at(&x, next[first], key))
+            hit = x.order[next[first]++];
         if (hit == cur->nrows) {
             rc = diff_add(d, C3_CHANGE_ADD, w, 0);
-        } else {
-            seen[hit] = true;
-            if (same_row(cur, hit, want, w))
-                d->same++;
-            else
-                rc = diff_add(d, C3_CHANGE_UPDATE, w, hit);
+            continue;
         }
-        if (rc < 0) {
-            free(seen);
-            c3_diff_free(d);
-            return -1;
-        }
+        seen[hit] = true;
+        bool same = true;
+        for (size_t k = 0; k < want->ncols && same; k++)
+            same = strcmp(wc[k] >= 0 ? csv_cell(cur, hit, (size_t)wc[k]) : "", csv_cell(want, w, k)) == 0;
+        if (same)
+            d->same++;
+        else
+            rc = diff_add(d, C3_CHANGE_UPDATE, w, hit);
     }
-    for (size_t r = 0; deletes && r < cur->nrows; r++)
-        if (!seen[r] && diff_add(d, C3_CHANGE_DELETE, 0, r) < 0) {
-            free(seen);
-            c3_diff_free(d);
-            return -1;
-        }
+    for (size_t r = 0; rc == 0 && deletes && r < cur->nrows; r++)
+        if (!seen[r])
+            rc = diff_add(d, C3_CHANGE_DELETE, 0, r);
+    c3_keyidx_free(&x);
+    free(wc);
     free(seen);
-    return 0;
+    free(next);
+    if (rc < 0)
+        c3_diff_free(d);
+    return rc;
 }
 
 void c3_diff_free(struct c3_diff *d)
@@ -443,4 +529,3 @@ void c3_diff_free(struct c3_diff *d)
     free(d->v);
     memset(d, 0, sizeof *d);
 }
-

@@ -52,6 +52,28 @@ int c3_rows_setdata(const struct c3_table_def *def, const struct csv *raw, const
 int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const size_t *rows, size_t n,
                     struct c3_buf *b, char *err, size_t errlen);
 
+/* ---- rows by key ----
+ * A table's rows ordered by some of its columns (their text compared exactly, then by row number), so that the
+ * rows of a key are found in O(log n): what the duplicate checks, the difference and the requests' lookups of a
+ * table of tens of thousands of users stand on. */
+struct c3_keyidx {
+    const struct csv *t;
+    int col[8];
+    size_t nk;
+    size_t *order;      /* t's rows sorted by key, then by row */
+};
+/* Index t by columns cols[0..nk) (nk <= 8; 0 columns: every row has the same key). 0 or -1 (memory, nk > 8). */
+int c3_keyidx_build(struct c3_keyidx *x, const struct csv *t, const int *cols, size_t nk);
+void c3_keyidx_free(struct c3_keyidx *x);
+/* The position in x->order of the first row whose key is key[0..nk) (or where it would be). */
+size_t c3_keyidx_lower(const struct c3_keyidx *x, const char *const *key);
+/* Whether the row at position pos of x->order has the key key[0..nk). */
+bool c3_keyidx_at(const struct c3_keyidx *x, size_t pos, const char *const *key);
+/* The first row (in row order) whose key is key[0..nk), or x->t->nrows. */
+size_t c3_keyidx_find(const struct c3_keyidx *x, const char *const *key);
+/* The same for the key of row r of src (its columns scols[0..nk)). */
+size_t c3_keyidx_find_row(const struct c3_keyidx *x, const struct csv *src, size_t r, const int *scols);
+
 /* ---- the difference ---- */
 enum c3_change_op { C3_CHANGE_ADD, C3_CHANGE_UPDATE, C3_CHANGE_DELETE };
 struct c3_change {
@@ -63,9 +85,12 @@ struct c3_diff {
     struct c3_change *v;
     size_t n;
     size_t adds, updates, deletes, same;
+    size_t cap;         /* changes allocated */
 };
-/* Compare rows by the given key columns (both tables have them). deletes: rows of cur that want does not have
- * are deleted (a whole-table import), else left alone. 0 or -1 (memory). */
+/* Compare rows by the given key columns (both tables have them): each row of want, in want's order, is the add or
+ * update of the first row of cur with its key not matched yet; then, when deletes, the rows of cur that no row of
+ * want matched are deleted (a whole-table import), in cur's order, else left alone. O(n log n). 0 or -1 (memory).
+ */
 int c3_diff_rows(const struct csv *cur, const struct csv *want, const char *const *keys, size_t nkeys, bool deletes,
                  struct c3_diff *d);
 void c3_diff_free(struct c3_diff *d);

@@ -695,10 +695,26 @@ static void on_io(loop_t *loop, int fd, unsigned events, void *arg)
 
 /* ---- sending requests ---- */
 
+/* Read what reached the socket before a deadline is judged: after the process was not scheduled, the deadline and
+ * whatever wrote the answer (a simulated panel's timer in the same loop) run in one turn of the loop, before it
+ * looks at the socket again. true when the request in flight was answered meanwhile (or the connection went and
+ * took it). */
+static bool answered_meanwhile(struct c3_session *s)
+{
+    if (!s->inflight || s->x.fd < 0 || s->probing)
+        return false;
+    long long id = s->inflight->id;
+    unsigned gen = s->gen;
+    read_input(s);
+    return s->gen != gen || !s->inflight || s->inflight->id != id;
+}
+
 static void on_req_timeout(loop_t *loop, void *arg)
 {
     struct c3_session *s = arg;
     (void)loop;
+    if (answered_meanwhile(s))
+        return;
     struct c3_req *r = s->inflight;
     if (!r)
         return;
@@ -1078,6 +1094,20 @@ void c3_session_free(struct c3_session *s)
     c3_scanner_free(&s->scan);
     free(s->tx);
     free(s);
+}
+
+bool c3_session_withdraw(struct c3_session *s, long long id)
+{
+    if (id <= 0)
+        return false;
+    for (int p = 0; p < C3_PRIO_COUNT; p++)
+        for (struct c3_req *r = s->q_head[p]; r; r = r->next)
+            if (r->id == id && !r->internal_poll) {
+                q_remove(s, r);
+                req_free(s, r);
+                return true;
+            }
+    return false;
 }
 
 void c3_session_hold_polls(struct c3_session *s, bool hold)

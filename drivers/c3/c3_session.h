@@ -141,6 +141,10 @@ void c3_session_stop(struct c3_session *s);
 long long c3_session_submit(struct c3_session *s, uint8_t cmd, const void *payload, size_t len,
                             const struct c3_request_opts *opts, c3_req_cb cb, void *arg);
 
+/* Take back a request that is still queued (not written yet): it is never sent and its callback is not called.
+ * False when it is on the wire (its answer is awaited as usual) or already finished. */
+bool c3_session_withdraw(struct c3_session *s, long long id);
+
 /* Hold RT-log polling (and the stale timer) until released: an owner that must read something first after a
  * connect (catch-up) holds polls before c3_session_start and releases them when done; it holds them again
  * from its state callback when the link goes down. Releasing while online polls at once. */

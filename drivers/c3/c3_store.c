@@ -167,20 +167,40 @@ static int tables_rows(struct c3_store *st)
 
 /* ---- changes ---- */
 
-/* Rows of t whose key columns equal row r of src. */
-static size_t find_key(const struct csv *t, const struct csv *src, size_t r, const char *const *keys, size_t nk)
+/* The rows of t by the key columns, to find the row of t with the key of a row of src (both have the columns;
+ * else nothing is found). */
+struct finder {
+    const struct csv *t, *src;
+    struct c3_keyidx x;
+    int scol[8];
+    bool ok;
+};
+
+static int finder_init(struct finder *f, const struct csv *t, const struct csv *src, const char *const *keys, size_t nk)
 {
-    for (size_t i = 0; i < t->nrows; i++) {
-        bool same = true;
-        for (size_t k = 0; k < nk && same; k++) {
-            int a = csv_col(t, keys[k]), b = csv_col(src, keys[k]);
-            same = a >= 0 && b >= 0 && strcmp(csv_cell(t, i, (size_t)a), csv_cell(src, r, (size_t)b)) == 0;
-        }
-        if (same)
-            return i;
+    memset(f, 0, sizeof *f);
+    f->t = t;
+    f->src = src;
+    int tcol[8];
+    if (nk > 8)
+        return -1;
+    for (size_t k = 0; k < nk; k++) {
+        tcol[k] = csv_col(t, keys[k]);
+        f->scol[k] = csv_col(src, keys[k]);
+        if (tcol[k] < 0 || f->scol[k] < 0)
+            return 0;
     }
-    return t->nrows;
+    f->ok = true;
+    return c3_keyidx_build(&f->x, t, tcol, nk);
 }
+
+/* The first row of t whose key is the key of row r of src, or t->nrows. */
+static size_t find_key(const struct finder *f, size_t r)
+{
+    return f->ok ? c3_keyidx_find_row(&f->x, f->src, r, f->scol) : f->t->nrows;
+}
+
+static void finder_free(struct finder *f) { c3_keyidx_free(&f->x); }
 
 static size_t line_of(const struct csv *c, size_t r) { return c->line && c->line[r] ? c->line[r] : r + 1; }
 
@@ -201,6 +221,9 @@ static const char *key_text(const struct csv *t, size_t r, const char *const *ke
 }
 
 /* The whole wanted content in operator form: the panel's rows changed by the request. */
+static int build_rows(struct c3_store *st, const struct csv *cur, const struct csv *rq, const char *const *keys,
+                      size_t nk, const struct finder *by_key, const struct finder *by_pin, bool *gone);
+
 static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
 {
     const struct csv *cur = is_raw(st) ? &st->cur_raw : &st->cur_op;
@@ -257,36 +280,53 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
                 csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0)
                 return -1;
     }
-    bool *gone = calloc(cur->nrows + 1, sizeof *gone);
+    static const char *const pin[] = { "pin" };
+    struct finder by_key, by_pin;
+    bool cards = st->req.kind == C3_KIND_CARDS && op != C3_STORE_DELETE;
+    int frc = finder_init(&by_key, cur, rq, keys, nk);
+    if (frc == 0)
+        frc = finder_init(&by_pin, cur, rq, pin, cards ? 1 : 0);
+    else
+        memset(&by_pin, 0, sizeof by_pin);
+    bool *gone = frc == 0 ? calloc(cur->nrows + 1, sizeof *gone) : NULL;
+    int rc = build_rows(st, cur, rq, keys, nk, &by_key, &by_pin, gone);
+    free(gone);
+    finder_free(&by_key);
+    finder_free(&by_pin);
+    return rc;
+}
+
+/* build_full's rows: the panel's rows the request leaves, then the request's rows (gone: cur->nrows flags). */
+static int build_rows(struct c3_store *st, const struct csv *cur, const struct csv *rq, const char *const *keys,
+                      size_t nk, const struct finder *by_key, const struct finder *by_pin, bool *gone)
+{
+    struct csv *full = &st->full_op;
+    enum c3_store_op op = st->req.op;
     if (!gone)
         return -1;
     if (op != C3_STORE_REPLACE) {
         for (size_t r = 0; r < rq->nrows; r++) {
-            size_t hit = find_key(cur, rq, r, keys, nk);
+            size_t hit = find_key(by_key, r);
             char kt[160];
             if (op == C3_STORE_ADD && hit < cur->nrows) {
                 snprintf(st->msg, sizeof st->msg, "line %zu: %s%s%s exists already (use set to change it)",
                          line_of(rq, r), nk == 1 ? keys[0] : "", nk == 1 ? ": " : "",
                          key_text(rq, r, keys, nk, kt, sizeof kt));
-                free(gone);
                 return -2;
             }
             if (op == C3_STORE_DELETE && hit == cur->nrows) {
                 snprintf(st->msg, sizeof st->msg, "line %zu: %s%s%s is not on the panel", line_of(rq, r),
                          nk == 1 ? keys[0] : "", nk == 1 ? ": " : "", key_text(rq, r, keys, nk, kt, sizeof kt));
-                free(gone);
                 return -2;
             }
             if (hit < cur->nrows)
                 gone[hit] = true;
             if (st->req.kind == C3_KIND_CARDS && op != C3_STORE_DELETE) {
                 /* A user has one card: a new card of a user replaces the one it had. */
-                static const char *const pin[] = { "pin" };
-                size_t other = find_key(cur, rq, r, pin, 1);
+                size_t other = find_key(by_pin, r);
                 if (other < cur->nrows && op == C3_STORE_ADD) {
                     snprintf(st->msg, sizeof st->msg, "line %zu: pin: user %s has card %s already (use set to change "
                              "it)", line_of(rq, r), csv_cell(cur, other, 1), csv_cell(cur, other, 0));
-                    free(gone);
                     return -2;
                 }
                 if (other < cur->nrows)
@@ -294,27 +334,23 @@ static int build_full(struct c3_store *st, const char *const *keys, size_t nk)
             }
         }
         for (size_t r = 0; r < cur->nrows; r++)
-            if (!gone[r] && csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0) {
-                free(gone);
+            if (!gone[r] && csv_add(full, (const char *const *)(cur->cells + r * cur->ncols), 0) < 0)
                 return -1;
-            }
     }
     if (op != C3_STORE_DELETE) {
         /* A row of the request replaces the panel's row of its key; columns it leaves out keep their value. */
+        int qc[CSV_FIELDS_MAX];
+        for (size_t k = 0; k < cur->ncols && k < CSV_FIELDS_MAX; k++)
+            qc[k] = csv_col(rq, cur->header[k]);
         for (size_t r = 0; r < rq->nrows; r++) {
-            size_t hit = op == C3_STORE_SET ? find_key(cur, rq, r, keys, nk) : cur->nrows;
+            size_t hit = op == C3_STORE_SET ? find_key(by_key, r) : cur->nrows;
             const char *vals[CSV_FIELDS_MAX];
-            for (size_t k = 0; k < cur->ncols; k++) {
-                int c = csv_col(rq, cur->header[k]);
-                vals[k] = c >= 0 ? csv_cell(rq, r, (size_t)c) : hit < cur->nrows ? csv_cell(cur, hit, k) : "";
-            }
-            if (csv_add(full, vals, line_of(rq, r)) < 0) {
-                free(gone);
+            for (size_t k = 0; k < cur->ncols && k < CSV_FIELDS_MAX; k++)
+                vals[k] = qc[k] >= 0 ? csv_cell(rq, r, (size_t)qc[k]) : hit < cur->nrows ? csv_cell(cur, hit, k) : "";
+            if (csv_add(full, vals, line_of(rq, r)) < 0)
                 return -1;
-            }
         }
     }
-    free(gone);
     return 0;
 }
 

@@ -69,7 +69,7 @@ struct c3_store;
 /* Start one operation (the request is copied). NULL with *err set when it cannot start. cb is called once. */
 struct c3_store *c3_store_run(struct c3_session *s, const struct c3_store_req *req, const struct c3_xfer_opts *o,
                               c3_store_cb cb, void *arg, int *err);
-/* Stop caring (cb is not called); frees itself when its request comes back. */
+/* Stop caring (cb is not called): a request still queued is never sent; one on the wire is awaited. */
 void c3_store_cancel(struct c3_store *st);
 /* Free now, only right before c3_session_free. */
 void c3_store_destroy(struct c3_store *st);

@@ -455,56 +455,183 @@ static void rsetu(const struct c3_table_def *def, const char **vals, char (*buf)
     rset(def, vals, buf, field, t);
 }
 
-static int dup_key(struct c3_row_ctx *c, const struct csv *in, const int *kcol, size_t nk, const char *what)
+/* ---- lookups of an import: every row's key, card and user found in O(log n) ---- */
+
+/* Rows of a table by a number of theirs (rows without one are left out), sorted by number, then row. */
+struct u32idx {
+    struct u32ent {
+        uint32_t v;
+        size_t row;
+    } *e;
+    size_t n;
+};
+
+static int cmp_u32ent(const void *pa, const void *pb)
 {
-    for (size_t r = 0; r < c->row; r++) {
-        bool same = true;
-        for (size_t k = 0; k < nk && same; k++)
-            same = strcmp(csv_cell(in, r, (size_t)kcol[k]), csv_cell(in, c->row, (size_t)kcol[k])) == 0;
-        if (same) {
-            size_t l = in->line && in->line[r] ? in->line[r] : r + 1;
-            return c3_row_bad(c, what, "'%s' appears again (first on line %zu)", csv_cell(in, c->row, (size_t)kcol[0]),
-                              l);
-        }
+    const struct u32ent *a = pa, *b = pb;
+    return a->v != b->v ? (a->v < b->v ? -1 : 1) : a->row < b->row ? -1 : a->row > b->row;
+}
+
+/* The group of v: [*lo, *hi) in x->e. */
+static void u32idx_range(const struct u32idx *x, uint32_t v, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = x->n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (x->e[m].v < v)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    for (b = x->n; a < b;) {
+        size_t m = a + (b - a) / 2;
+        if (x->e[m].v <= v)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *hi = a;
+}
+
+/* The first or the last row with number v, or SIZE_MAX. */
+static size_t u32idx_first(const struct u32idx *x, uint32_t v)
+{
+    size_t lo, hi;
+    u32idx_range(x, v, &lo, &hi);
+    return lo < hi ? x->e[lo].row : SIZE_MAX;
+}
+
+static size_t u32idx_last(const struct u32idx *x, uint32_t v)
+{
+    size_t lo, hi;
+    u32idx_range(x, v, &lo, &hi);
+    return lo < hi ? x->e[hi - 1].row : SIZE_MAX;
+}
+
+static void u32idx_free(struct u32idx *x)
+{
+    free(x->e);
+    *x = (struct u32idx){ 0 };
+}
+
+static int u32idx_sort(struct u32idx *x)
+{
+    qsort(x->e, x->n, sizeof *x->e, cmp_u32ent);
+    return 0;
+}
+
+struct lookups {
+    struct c3_keyidx keys;  /* the request's rows by the kind's key columns */
+    struct u32idx cards;    /* users: the request's rows by card */
+    struct u32idx pins;     /* the panel's users (ctx users) by Pin */
+    struct c3_keyidx names; /* ... by the text of their Pin */
+    bool have_names;
+};
+
+static int u32idx_raw(struct u32idx *x, const struct csv *t, const char *field)
+{
+    *x = (struct u32idx){ 0 };
+    if (!t)
+        return 0;
+    x->e = malloc((t->nrows + 1) * sizeof *x->e);
+    if (!x->e)
+        return -1;
+    for (size_t r = 0; r < t->nrows; r++)
+        x->e[x->n++] = (struct u32ent){ raw_u32(t, r, field), r };
+    return u32idx_sort(x);
+}
+
+static int u32idx_col(struct u32idx *x, const struct csv *t, int col)
+{
+    *x = (struct u32idx){ 0 };
+    if (col < 0)
+        return 0;
+    x->e = malloc((t->nrows + 1) * sizeof *x->e);
+    if (!x->e)
+        return -1;
+    for (size_t r = 0; r < t->nrows; r++) {
+        uint64_t v;
+        if (parse_num(csv_cell(t, r, (size_t)col), UINT32_MAX, &v))
+            x->e[x->n++] = (struct u32ent){ (uint32_t)v, r };
+    }
+    return u32idx_sort(x);
+}
+
+static void lookups_free(struct lookups *lk)
+{
+    c3_keyidx_free(&lk->keys);
+    c3_keyidx_free(&lk->names);
+    u32idx_free(&lk->cards);
+    u32idx_free(&lk->pins);
+}
+
+/* The lookups kind k's import of in (its columns col, map_columns) makes. 0 or -1 (memory). */
+static int lookups_build(struct lookups *lk, enum c3_kind k, const struct c3_kind_ctx *x, const struct csv *in,
+                         const int *col)
+{
+    memset(lk, 0, sizeof *lk);
+    const char *const *keys;
+    size_t nk = c3_kind_keys(k, &keys); /* the first columns of every kind */
+    if (c3_keyidx_build(&lk->keys, in, col, nk) < 0)
+        return -1;
+    if (k == C3_KIND_USERS && u32idx_col(&lk->cards, in, col[1]) < 0)
+        return -1;
+    if ((k == C3_KIND_USERS || k == C3_KIND_CARDS) && u32idx_raw(&lk->pins, x->users, "Pin") < 0)
+        return -1;
+    int kp = x->users ? csv_col(x->users, "Pin") : -1, kn = x->users ? csv_col(x->users, "Name") : -1;
+    if (k == C3_KIND_USERS && kp >= 0 && kn >= 0) {
+        if (c3_keyidx_build(&lk->names, x->users, &kp, 1) < 0)
+            return -1;
+        lk->have_names = true;
     }
     return 0;
 }
 
+/* The key of the request's row c->row appeared on an earlier row: what the kind's import says of it. */
+static int dup_key(struct c3_row_ctx *c, const struct lookups *lk, const char *what)
+{
+    size_t r = c3_keyidx_find_row(&lk->keys, c->in, c->row, lk->keys.col);
+    if (r >= c->row)
+        return 0;
+    size_t l = c->in->line && c->in->line[r] ? c->in->line[r] : r + 1;
+    return c3_row_bad(c, what, "'%s' appears again (first on line %zu)", csv_cell(c->in, c->row, (size_t)lk->keys.col[0]),
+                      l);
+}
+
 /* Whether the panel holds this name for this PIN already: a row the panel holds (not one of the request), or a
  * request's row whose name is the one of the panel's row of the same PIN (x->users, raw). */
-static bool name_held(const struct c3_row_ctx *c, const struct c3_kind_ctx *x, uint32_t pin, const char *name)
+static bool name_held(const struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk, uint32_t pin,
+                      const char *name)
 {
     if (c->in->line && c->in->line[c->row] == 0)
         return true;
-    int kp = x->users ? csv_col(x->users, "Pin") : -1, kn = x->users ? csv_col(x->users, "Name") : -1;
+    if (!lk->have_names)
+        return false;
     char num[16];
+    const char *key[1] = { num };
     snprintf(num, sizeof num, "%u", pin);
-    for (size_t r = 0; kp >= 0 && kn >= 0 && r < x->users->nrows; r++)
-        if (strcmp(csv_cell(x->users, r, (size_t)kp), num) == 0)
-            return strcmp(csv_cell(x->users, r, (size_t)kn), name) == 0;
-    return false;
+    size_t r = c3_keyidx_find(&lk->names, key);
+    return r < x->users->nrows && strcmp(csv_cell(x->users, r, (size_t)csv_col(x->users, "Name")), name) == 0;
 }
 
-static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk, const int *col,
+                        struct csv *raw)
 {
     const struct c3_table_def *def = x->def;
     bool has_name = c3_table_field(def, "Name") != NULL;
-    int keycol[1] = { col[0] };
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
         const struct csv *in = c->in;
         size_t r = c->row;
         uint32_t pin = 0, card = 0, group = 0, start = 0, end = 0, super = 0;
-        if (want_u32(c, "pin", in_get(in, r, col, 0), 1, UINT32_MAX, &pin) < 0 || dup_key(c, in, keycol, 1, "pin") < 0)
+        if (want_u32(c, "pin", in_get(in, r, col, 0), 1, UINT32_MAX, &pin) < 0 || dup_key(c, lk, "pin") < 0)
             return -1;
         const char *s = in_get(in, r, col, 1);
         if (s[0] && want_u32(c, "card", s, 0, UINT32_MAX, &card) < 0)
             return -1;
-        if (card)
-            for (size_t q = 0; q < r; q++) {
-                uint64_t other;
-                if (parse_num(in_get(in, q, col, 1), UINT32_MAX, &other) && other == card)
-                    return c3_row_bad(c, "card", "%u is already the card of pin %s", card, in_get(in, q, col, 0));
-            }
+        size_t q = card ? u32idx_first(&lk->cards, card) : SIZE_MAX;
+        if (q < r)
+            return c3_row_bad(c, "card", "%u is already the card of pin %s", card, in_get(in, q, col, 0));
         if (check_text(c, "password", in_get(in, r, col, 2), 8, true) < 0)
             return -1;
         s = in_get(in, r, col, 3);
@@ -520,7 +647,7 @@ static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const
             return c3_row_bad(c, "end", "%s is before the start %s", in_get(in, r, col, 5), in_get(in, r, col, 4));
         const char *name = in_get(in, r, col, 6);
         /* a name the panel holds for this user already (written by other software: any bytes) is kept as it is */
-        if (!name_held(c, x, pin, name) && check_text(c, "name", name, C3_DATA_VALUE_MAX, false) < 0)
+        if (!name_held(c, x, lk, pin, name) && check_text(c, "name", name, C3_DATA_VALUE_MAX, false) < 0)
             return -1;
         if (name[0] && !has_name)
             return c3_row_bad(c, "name", "this panel's user table keeps no names (older firmware)");
@@ -537,9 +664,9 @@ static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const
         }
         /* The record id of newer firmware: kept for a user the panel has, else the PIN (unique by construction). */
         uint32_t uid = pin;
-        for (size_t q = 0; x->users && q < x->users->nrows; q++)
-            if (raw_u32(x->users, q, "Pin") == pin && c3_table_field(def, "UID"))
-                uid = raw_u32(x->users, q, "UID");
+        size_t held = u32idx_last(&lk->pins, pin);
+        if (held != SIZE_MAX && c3_table_field(def, "UID"))
+            uid = raw_u32(x->users, held, "UID");
         rsetu(def, vals, buf, "UID", uid);
         rsetu(def, vals, buf, "Pin", pin);
         rsetu(def, vals, buf, "CardNo", card);
@@ -555,7 +682,8 @@ static int import_users(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const
     return 0;
 }
 
-static int import_cards(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_cards(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk, const int *col,
+                        struct csv *raw)
 {
     const struct csv *users = x->users;
     if (!users)
@@ -570,21 +698,17 @@ static int import_cards(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const
     bool *listed = calloc(users->nrows + 1, sizeof *listed);
     if (!listed)
         return c3_row_bad(c, "card", "out of memory");
-    int keycol[1] = { col[0] };
     int rc = 0;
     for (c->row = 0; c->row < c->in->nrows && rc == 0; c->row++) {
         uint32_t card = 0, pin = 0;
         const char *ps = in_get(c->in, c->row, col, 1);
         if (want_u32(c, "card", in_get(c->in, c->row, col, 0), 1, UINT32_MAX, &card) < 0 ||
-            dup_key(c, c->in, keycol, 1, "card") < 0 || want_u32(c, "pin", ps, 1, UINT32_MAX, &pin) < 0) {
+            dup_key(c, lk, "card") < 0 || want_u32(c, "pin", ps, 1, UINT32_MAX, &pin) < 0) {
             rc = -1;
             break;
         }
-        size_t u = users->nrows;
-        for (size_t q = 0; q < users->nrows; q++)
-            if (raw_u32(users, q, "Pin") == pin)
-                u = q;
-        if (u == users->nrows) {
+        size_t u = u32idx_last(&lk->pins, pin);
+        if (u == SIZE_MAX) {
             rc = c3_row_bad(c, "pin", "%u is not a user of this panel (add the user first)", pin);
             break;
         }
@@ -632,76 +756,103 @@ static bool ref_has(const uint32_t *v, size_t n, uint32_t x)
     return !v || bsearch(&x, v, n, sizeof x, cmp_u32) != NULL;
 }
 
-static int access_rows(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw,
-                       const uint32_t *pins, size_t npins, const uint32_t *tzs, size_t ntzs)
+/* A request's access row: its user and time zone, its door, where it is. */
+struct acc {
+    uint32_t pin, tz, mask;
+    size_t row;
+};
+
+static int cmp_acc(const void *pa, const void *pb)
+{
+    const struct acc *a = pa, *b = pb;
+    if (a->pin != b->pin)
+        return a->pin < b->pin ? -1 : 1;
+    if (a->tz != b->tz)
+        return a->tz < b->tz ? -1 : 1;
+    return a->row < b->row ? -1 : a->row > b->row;
+}
+
+static int access_rows(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk, const int *col,
+                       struct csv *raw, const uint32_t *pins, size_t npins, const uint32_t *tzs, size_t ntzs)
 {
     unsigned doors = x->doors ? x->doors : 4;
-    int keycol[3] = { col[0], col[1], col[2] };
-    /* One panel row per (pin, time zone) with the doors as a bit mask. */
-    struct group {
-        uint32_t pin, tz, mask;
-        size_t line;
-    } *g = calloc(c->in->nrows + 1, sizeof *g);
-    size_t ng = 0;
-    if (!g)
+    /* One panel row per (pin, time zone) with the doors as a bit mask, in the order of their first rows. */
+    size_t n = c->in->nrows;
+    struct acc *a = calloc(n + 1, sizeof *a), *byrow = calloc(n + 1, sizeof *byrow);
+    size_t *group = calloc(n + 1, sizeof *group); /* at a group's first row: its door mask + 1, else 0 */
+    if (!a || !byrow || !group) {
+        free(a);
+        free(byrow);
+        free(group);
         return c3_row_bad(c, "pin", "out of memory");
-    for (c->row = 0; c->row < c->in->nrows; c->row++) {
+    }
+    for (c->row = 0; c->row < n; c->row++) {
         uint32_t pin = 0, door = 1, tz = 0;
         if (want_u32(c, "pin", in_get(c->in, c->row, col, 0), 1, UINT32_MAX, &pin) < 0 ||
             want_u32(c, "door", in_get(c->in, c->row, col, 1), 1, doors, &door) < 0 ||
-            want_u32(c, "timezone", in_get(c->in, c->row, col, 2), 1, 65535, &tz) < 0 ||
-            dup_key(c, c->in, keycol, 3, "pin") < 0) {
-            free(g);
+            want_u32(c, "timezone", in_get(c->in, c->row, col, 2), 1, 65535, &tz) < 0 || dup_key(c, lk, "pin") < 0) {
+            free(a);
+            free(byrow);
+            free(group);
             return -1;
         }
         bool from_panel = c->in->line && c->in->line[c->row] == 0; /* checked when it was written */
         if (!from_panel && (!ref_has(pins, npins, pin) || !ref_has(tzs, ntzs, tz))) {
-            free(g);
+            free(a);
+            free(byrow);
+            free(group);
             return !ref_has(pins, npins, pin)
                        ? c3_row_bad(c, "pin", "the panel has no user %u (add the user first)", pin)
                        : c3_row_bad(c, "timezone", "the panel has no time zone %u (add it with timezones add)", tz);
         }
-        size_t i = 0;
-        while (i < ng && !(g[i].pin == pin && g[i].tz == tz))
-            i++;
-        if (i == ng)
-            g[ng++] = (struct group){ pin, tz, 0, c->in->line ? c->in->line[c->row] : c->row + 1 };
-        g[i].mask |= 1u << (door - 1);
+        a[c->row] = byrow[c->row] = (struct acc){ pin, tz, 1u << (door - 1), c->row };
+    }
+    qsort(a, n, sizeof *a, cmp_acc);
+    for (size_t i = 0, j; i < n; i = j) {
+        uint32_t mask = 0;
+        for (j = i; j < n && a[j].pin == a[i].pin && a[j].tz == a[i].tz; j++)
+            mask |= a[j].mask;
+        group[a[i].row] = (size_t)mask + 1;
     }
     int rc = 0;
-    for (size_t i = 0; i < ng && rc == 0; i++) {
+    for (size_t r = 0; r < n && rc == 0; r++) {
+        if (!group[r])
+            continue;
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];
         for (size_t f = 0; f < x->def->nfields; f++) {
             snprintf(buf[f], sizeof buf[f], "0");
             vals[f] = buf[f];
         }
-        rsetu(x->def, vals, buf, "Pin", g[i].pin);
-        rsetu(x->def, vals, buf, "AuthorizeTimezoneId", g[i].tz);
-        rsetu(x->def, vals, buf, "AuthorizeDoorId", g[i].mask);
-        rc = csv_add(raw, vals, g[i].line);
+        rsetu(x->def, vals, buf, "Pin", byrow[r].pin);
+        rsetu(x->def, vals, buf, "AuthorizeTimezoneId", byrow[r].tz);
+        rsetu(x->def, vals, buf, "AuthorizeDoorId", (uint32_t)(group[r] - 1));
+        rc = csv_add(raw, vals, c->in->line ? c->in->line[r] : r + 1);
     }
-    free(g);
+    free(a);
+    free(byrow);
+    free(group);
     return rc < 0 ? c3_row_bad(c, "pin", "out of memory") : 0;
 }
 
-static int import_access(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_access(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk, const int *col,
+                         struct csv *raw)
 {
     size_t npins, ntzs;
     uint32_t *pins = ref_values(x->ref_users, "Pin", &npins), *tzs = ref_values(x->ref_timezones, "TimezoneId", &ntzs);
-    int rc = access_rows(c, x, col, raw, pins, npins, tzs, ntzs);
+    int rc = access_rows(c, x, lk, col, raw, pins, npins, tzs, ntzs);
     free(pins);
     free(tzs);
     return rc;
 }
 
-static int import_timezones(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_timezones(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk,
+                            const int *col, struct csv *raw)
 {
-    int keycol[1] = { col[0] };
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
         uint32_t id = 0;
         if (want_u32(c, "id", in_get(c->in, c->row, col, 0), 1, 65535, &id) < 0 ||
-            dup_key(c, c->in, keycol, 1, "id") < 0)
+            dup_key(c, lk, "id") < 0)
             return -1;
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];
@@ -729,15 +880,15 @@ static int import_timezones(struct c3_row_ctx *c, const struct c3_kind_ctx *x, c
     return 0;
 }
 
-static int import_holidays(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const int *col, struct csv *raw)
+static int import_holidays(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const struct lookups *lk,
+                           const int *col, struct csv *raw)
 {
-    int keycol[1] = { col[0] };
     for (c->row = 0; c->row < c->in->nrows; c->row++) {
         uint32_t date = 0, type = 1, loop = 2;
         const char *s = in_get(c->in, c->row, col, 0);
         if (c3_date_parse(s, &date) < 0)
             return c3_row_bad(c, "date", "'%s' is not a date YYYY-MM-DD (2000-2099)", s);
-        if (dup_key(c, c->in, keycol, 1, "date") < 0)
+        if (dup_key(c, lk, "date") < 0)
             return -1;
         s = in_get(c->in, c->row, col, 1);
         if (s[0] && want_u32(c, "type", s, 1, 3, &type) < 0)
@@ -779,15 +930,23 @@ int c3_kind_import(enum c3_kind k, const struct c3_kind_ctx *x, const struct csv
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    struct lookups lk;
+    if (lookups_build(&lk, k, x, in, col) < 0) {
+        lookups_free(&lk);
+        csv_free(raw);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     int rc;
     switch (k) {
-    case C3_KIND_USERS: rc = import_users(&c, x, col, raw); break;
-    case C3_KIND_CARDS: rc = import_cards(&c, x, col, raw); break;
-    case C3_KIND_ACCESS: rc = import_access(&c, x, col, raw); break;
-    case C3_KIND_TIMEZONES: rc = import_timezones(&c, x, col, raw); break;
-    case C3_KIND_HOLIDAYS: rc = import_holidays(&c, x, col, raw); break;
+    case C3_KIND_USERS: rc = import_users(&c, x, &lk, col, raw); break;
+    case C3_KIND_CARDS: rc = import_cards(&c, x, &lk, col, raw); break;
+    case C3_KIND_ACCESS: rc = import_access(&c, x, &lk, col, raw); break;
+    case C3_KIND_TIMEZONES: rc = import_timezones(&c, x, &lk, col, raw); break;
+    case C3_KIND_HOLIDAYS: rc = import_holidays(&c, x, &lk, col, raw); break;
     default: rc = -1; break;
     }
+    lookups_free(&lk);
     if (rc < 0)
         csv_free(raw);
     return rc;

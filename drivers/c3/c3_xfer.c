@@ -22,6 +22,7 @@ struct c3_xfer {
     void *arg;
     enum xstate st;
     bool pending, cancelled, first;
+    long long req_id;         /* the pending request's id */
     struct c3_bigdata hdr;    /* get: the header being read (valid when have_hdr) */
     bool have_hdr;
     uint8_t *buf;
@@ -67,6 +68,7 @@ static int submit(struct c3_xfer *x, uint8_t cmd, const void *payload, size_t le
         return (int)id;
     }
     x->pending = true;
+    x->req_id = id;
     return 0;
 }
 
@@ -366,7 +368,9 @@ void c3_xfer_cancel(struct c3_xfer *x)
     if (!x)
         return;
     x->cancelled = true;
-    if (!x->pending)
+    /* a request still queued is taken back (a cancelled write never goes out later); one on the wire is
+     * awaited and its answer dropped */
+    if (!x->pending || c3_session_withdraw(x->s, x->req_id))
         x_free(x);
 }
 

@@ -54,7 +54,8 @@ struct c3_xfer *c3_xfer_put(struct c3_session *s, uint8_t cmd, const void *data,
 /* A SET_DATA or DELETE_DATA body: in one request when it fits C3_XFER_INLINE_MAX, else through c3_xfer_put. */
 struct c3_xfer *c3_xfer_write(struct c3_session *s, uint8_t cmd, const void *body, size_t len,
                               const struct c3_xfer_opts *o, c3_xfer_done_fn done, void *arg, int *err);
-/* Stop caring: done will not be called; the transfer frees itself when its request comes back. */
+/* Stop caring: done will not be called. A request still queued is taken back (never sent); one on the wire is
+ * awaited, the transfer freeing itself when it comes back. */
 void c3_xfer_cancel(struct c3_xfer *x);
 /* Free it now, only right before c3_session_free (which drops pending requests without callbacks). */
 void c3_xfer_destroy(struct c3_xfer *x);

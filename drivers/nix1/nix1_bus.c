@@ -466,6 +466,8 @@ static void attempt_failed(nix1_bus_t *bus, enum fail_kind kind)
              kind == FAIL_GARBLED ? "garbled reply" : "no answer");
 }
 
+static void on_readable(nix1_bus_t *bus);
+
 static void reply_timer_cb(loop_t *loop, void *arg)
 {
     nix1_bus_t *bus = arg;
@@ -480,6 +482,14 @@ static void reply_timer_cb(loop_t *loop, void *arg)
     }
     if (bus->phase != PH_WAIT)
         return;
+    /* What reached the port is read before silence is judged: after the process was not scheduled, the deadline
+     * and whatever wrote the answer (a simulated slave's timer in the same loop) run in one turn of the loop,
+     * before it looks at the port again. */
+    struct req *r = bus->cur;
+    if (!bus->relay.send && bus->x.fd >= 0)
+        on_readable(bus);
+    if (bus->phase != PH_WAIT || bus->cur != r || loop_timer_armed(&bus->t_reply))
+        return; /* answered (or a multi-line answer goes on, its next deadline armed) */
     if (bus->rx_len > 0) {
         /* A line is arriving: the inter-character timer governs it now. */
         loop_timer_arm_ms(bus->loop, &bus->t_reply, bus->cfg.interchar_ms);

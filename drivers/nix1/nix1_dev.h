@@ -25,6 +25,7 @@ struct n1_slave {
     int64_t grant_until_us[2];     /* a grant unlocks for VALID_ACCESS_TIMEOUT (emulated) */
     uint8_t last_poll_rc;
     bool check_held, check_queued; /* held when this run started: check what it holds (nix1_door_check_held) */
+    bool snap_queued;              /* a snapshot of its state (what a release or restore puts back) is queued */
     bool round_done;               /* Qe round: this slave answered "no more entries" (or an error) */
     int64_t window_done_us;        /* the window end the tick has already acted on */
 };

@@ -43,6 +43,10 @@ void n1dev_job_free(struct n1_job *j)
     for (size_t i = 0; i < j->nsteps; i++)
         if (j->steps[i].kind == N1_CHECK_HELD && j->c && j->steps[i].slave < j->c->n)
             j->c->slaves[j->steps[i].slave].check_queued = false;
+        else if (j->steps[i].kind == N1_SNAPSHOT && j->c)
+            for (size_t k = 0; k < j->c->n; k++)
+                if (j->steps[i].slave == SIZE_MAX || j->steps[i].slave == k)
+                    j->c->slaves[k].snap_queued = false;
     switch (j->kind) {
     case N1J_GET: free(j->u.get.v); break;
     case N1J_TEXT: free(j->u.text.text); break;
@@ -220,7 +224,10 @@ static int door_op(struct n1dev *c, struct n1_job *j, const struct n1_step *st)
     bool locked = j->restore == SITE_RESTORE_LOCKED;
     switch (st->kind) {
     case N1_SNAPSHOT:
-        return nix1_door_refresh(c->door, NULL, 0, on_report, c);
+        for (size_t k = 0; k < c->n; k++)
+            if (!s || &c->slaves[k] == s)
+                c->slaves[k].snap_queued = false;
+        return nix1_door_refresh(c->door, s ? &s->addr : NULL, s ? 1 : 0, on_report, c);
     case N1_HOLD:
         if (!st->on) {
             const struct nix1_door_slave *ds = nix1_door_find(c->door, &s->addr);

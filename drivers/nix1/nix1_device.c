@@ -288,6 +288,19 @@ static void on_slave_state(void *arg, const nix1_addr_t *slave, enum nix1_slave_
     s->state = st;
     if (st == NIX1_SLAVE_ONLINE && s->check_held && c->door)
         n1dev_queue_check_held(c, (size_t)si);
+    if (st == NIX1_SLAVE_ONLINE && c->door && !s->snap_queued && !c->dying) {
+        /* Its state was not read at the start (it did not answer then): read it now that it answers, so what a
+         * release or a restore puts back, and a lock-out, are known before an operation needs them. */
+        const struct nix1_door_slave *ds = nix1_door_find(c->door, &s->addr);
+        struct n1_job *j = ds && !ds->known && !ds->held && !ds->in_emergency && !ds->restore_pending
+                               ? n1dev_job_new(c, N1J_INTERNAL, NULL, 0)
+                               : NULL;
+        if (j) {
+            n1dev_add_step(j, N1_SNAPSHOT, (size_t)si, 0, false, 0, 0);
+            s->snap_queued = true;
+            n1dev_enqueue(c, j);
+        }
+    }
     if (old != st && (st == NIX1_SLAVE_OFFLINE || old == NIX1_SLAVE_OFFLINE)) {
         struct event ev;
         event_init(&ev, EVENT_LINK, st == NIX1_SLAVE_ONLINE ? EVENT_NORMAL : EVENT_WARNING);
@@ -581,6 +594,8 @@ static void try_open(struct n1dev *c)
     struct n1_job *j = n1dev_job_new(c, N1J_INTERNAL, NULL, 0);
     if (j) {
         n1dev_add_step(j, N1_SNAPSHOT, SIZE_MAX, 0, false, 0, 0);
+        for (size_t i = 0; i < c->n; i++)
+            c->slaves[i].snap_queued = true;
         n1dev_enqueue(c, j);
     }
     nix1_bus_set_polling(c->bus, true);

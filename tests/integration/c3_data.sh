@@ -61,10 +61,13 @@ grep -qx '2,77,,3,2024-01-01,2024-12-31,"Bob, Jr",1' "$TMP/out" || fail "user 2'
 cp "$TMP/out" "$TMP/users_now.csv"
 
 # ---- bad rows: refused with line and column, nothing written ----
-bad() { # KIND LINE_MATCH: import $TMP/bad.csv must be refused, and the kind's export unchanged
+bad() { # KIND LINE_MATCH: import $TMP/bad.csv must be refused (one message: bad data is no usage error), and the
+        # kind's export unchanged
     "${C3[@]}" "$1" export >"$TMP/before" 2>/dev/null || fail "$1 export"
     expect_rc 2 "${C3[@]}" "$1" import "$TMP/bad.csv"
     grep -qF "$2" "$TMP/err" || fail "$1 bad row: expected '$2', got: $(cat "$TMP/err")"
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$1 bad row: more than its message: $(cat "$TMP/err")"
+    ! grep -q "usage:" "$TMP/err" || fail "$1 bad row: a usage line for bad data: $(cat "$TMP/err")"
     "${C3[@]}" "$1" export >"$TMP/after" 2>/dev/null || fail "$1 export"
     cmp -s "$TMP/before" "$TMP/after" || fail "$1: a refused import changed the panel"
 }
@@ -179,6 +182,51 @@ expect_rc 0 "${C3[@]}" events --history --since "$(date -d '+1 hour' '+%Y-%m-%d 
 [ ! -s "$TMP/out" ] || fail "--since in the future: $(head -3 "$TMP/out")"
 expect_rc 2 "${C3[@]}" events --history --follow
 pass "events --history in table order, --since"
+
+# ---- a panel's refusal: printed with its code, as every refusal or failure of portierctl ----
+expect_rc 0 "${C3[@]}" users add 31 --card 3131 --name Ria
+c3_ctl "$S_CTL" "fault refuse=-13" >/dev/null
+expect_rc 1 "${C3[@]}" users set 31 --name Rhea
+grep -qx 'portierctl c3: (code -13) writing: unknown or unsupported command' "$TMP/err" \
+    || fail "a refused set without its code: $(cat "$TMP/err")"
+expect_rc 1 "${C3[@]}" users delete 31
+grep -qx 'portierctl c3: (code -13) writing: unknown or unsupported command' "$TMP/err" \
+    || fail "a refused delete without its code: $(cat "$TMP/err")"
+expect_rc 1 "${CTL[@]}" --json c3 "$T" users set 31 --name Rhea
+grep -qx '{"error":"writing: unknown or unsupported command","code":-13}' "$TMP/out" || fail "--json: $(cat "$TMP/out")"
+c3_ctl "$S_CTL" "fault refuse=-5" >/dev/null
+expect_rc 1 "${C3[@]}" users set 31 --name Rhea
+grep -q '^portierctl c3: (code -5) ' "$TMP/err" || fail "code -5: $(cat "$TMP/err")"
+c3_ctl "$S_CTL" "fault none" >/dev/null
+# refused input is named by its field, not by a code (nothing reached the panel)
+expect_rc 2 "${C3[@]}" users add 31
+grep -q "'31' exists already" "$TMP/err" && ! grep -q '(code' "$TMP/err" || fail "refused input: $(cat "$TMP/err")"
+expect_rc 0 "${C3[@]}" users list --csv
+grep -q '^31,3131,.*,Ria,' "$TMP/out" || fail "a refused write changed the user: $(cat "$TMP/out")"
+pass "a panel's refusal is printed with its code (text and --json)"
+
+# ---- the text table aligned by display width: UTF-8, a double-width script, a byte that is no UTF-8 ----
+printf 'UID,CardNo,Pin,Password,Group,StartTime,EndTime,Name,SuperAuthorize\n41,4101,41,,0,0,0,J\303\274rgen,0\n42,4202,42,,0,0,0,\374ber,0\n43,4303,43,,0,0,0,\347\216\213\345\260\217\346\230\216,1\n44,4404,44,,0,0,0,Ann,0\n' \
+    >"$TMP/wide.csv"
+expect_rc 0 "${C3[@]}" table set user "$TMP/wide.csv"
+for what in "users list" "table get user"; do
+    expect_rc 0 "${C3[@]}" $what
+    python3 - "$TMP/out" <<'PY' || fail "$what: columns not aligned by display width: $(cat "$TMP/out")"
+import sys, unicodedata
+def width(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()  # the output is UTF-8 text, nothing else
+head = lines[0]
+col = width(head[:head.index("uper") - 1 if "super" in head else head.index("SuperAuthorize")])
+rows = {l.split()[0]: l for l in lines[1:]}
+for pin, name in (("41", "Jürgen"), ("42", "\\xFCber"), ("43", "王小明"), ("44", "Ann")):
+    line = next(l for l in lines[1:] if name in l)
+    at = line.index(name) + len(name)
+    rest = line[at:]
+    assert width(line[:at]) + len(rest) - len(rest.lstrip(" ")) == col, (pin, line, col)
+PY
+done
+pass "users list and table get align columns by display width; a byte that is no UTF-8 shows as \\xNN"
 
 # ---- discovery ----
 expect_rc 0 "${CTL[@]}" --json c3 discover --to "127.0.0.1:$DPORT" --timeout 1500

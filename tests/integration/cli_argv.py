@@ -19,6 +19,7 @@ usage: cli_argv.py PORTIERCTL WORKDIR CLOSED_PORT SITE_CONF [COUNT]
 """
 import json
 import os
+import re
 import random
 import subprocess
 import sys
@@ -262,8 +263,13 @@ def run(v):
         return "killed by signal %d\n%s" % (-rc, err[-2000:])
     if rc not in (0, 1, 2, 3):
         return "exit %d (not a documented status)\n%s" % (rc, err[-2000:])
-    if rc == 2 and "\nusage: portierctl" not in "\n" + err:
+    # bad data in a file named on a right command line (a CSV that does not parse, a refused row) is exit 2 with
+    # its file, line and what is wrong, and no usage line
+    data = re.fullmatch(r"portierctl( c3)?: [^\n]+: line [0-9]+: [^\n]+\n", err) is not None
+    if rc == 2 and "\nusage: portierctl" not in "\n" + err and not data:
         return "exit 2 without a usage line\n%s" % err[-2000:]
+    if data and kind == "bad":
+        return "a command with a mistake (%s) was taken for bad data in a file\n%s" % (want, err[-2000:])
     if rc != 0 and not err.strip() and not p.stdout.strip():
         return "exit %d without a word of why" % rc  # site actions report per door on stdout
     if kind == "bad" and rc != 2:

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, both_modes, cleanup, ctl, fail,  # noqa: E402
-                          links_up, need_root, ok, panel_a, tmpdir, twin_up)
+                          links_up, need_root, ok, panel_a, tmpdir, twin_up, wait_until)
 
 
 def masked(text):
@@ -90,6 +90,23 @@ try:
         both(*args, rc_want=rc)
     ok("%d table commands through portierd: the same exit status and output as direct mode" % len(steps))
 
+    # bad data in a file is refused with its line and field only (exit 2, no usage line: the command was right), in
+    # both modes and in the site form; a mistake on the command line keeps its usage line
+    malformed = os.path.join(tmp, "malformed.csv")
+    with open(malformed, "w") as f:
+        f.write("pin,name\n5,\"open quote\n")
+    for args, says in ((["users", "import", bad], "bad.csv: line 3: card: '12ab' is not a number"),
+                       (["holidays", "import", dup], "dup.csv: line 2: loop: '0' is neither yearly nor once"),
+                       (["users", "import", malformed], "malformed.csv: line 2:")):
+        for r in (ctl("c3", pa, *args, sock=sock), ctl("--direct", "c3", pa2, *args),
+                  ctl(*args, "Panel A", sock=sock)):
+            if r[0] != 2 or says not in r[2] or "usage:" in r[2] or len(r[2].splitlines()) != 1:
+                fail("%s: bad data must be exit 2 with its message alone: %d\n%s" % (args, r[0], r[2]))
+    r = ctl("c3", pa, "users", "import", bad, "--no-such-option", sock=sock)
+    if r[0] != 2 or "\nusage: portierctl" not in "\n" + r[2]:
+        fail("a usage error lost its usage line: %d\n%s" % (r[0], r[2]))
+    ok("bad data in a file: exit 2 with the line and field alone, through portierd, directly and by panel name")
+
     # ---- the same through the site: `portierctl users ... PANEL` through portierd prints what `portierctl c3 HOST
     # users ...` prints in direct mode (its messages under its own name, its own usage) ----
     def site_form(*args, rc_want=0):
@@ -120,6 +137,25 @@ try:
         site_form(*args, rc_want=rc)
     ok("%d site commands by panel name through portierd: the output and exit status of `c3 HOST` in direct mode"
        % len(site_steps))
+
+    # ---- a panel's refusal: its code in both modes, text and --json, the same bytes ----
+    def fault(sim, spec):
+        """Panel A's fault mode, once the simulated panel has answered that very command."""
+        before = len(sim.output())
+        sim.control("Panel A: fault %s" % spec)
+        answer = re.compile(r'^panel "Panel A": ok fault %s\b' % re.escape(spec), re.M)
+        wait_until(lambda: answer.search(sim.output(), before), 30, "the simulated panel's answer to the fault")
+    for sim in (site, twin):
+        fault(sim, "refuse=-13")
+    for j in ([], ["--json"]):
+        r = both(*(j + ["users", "set", "7", "--name", "Rhea"]), rc_want=1)
+        want = '"code":-13' if j else "portierctl c3: (code -13) writing: unknown or unsupported command"
+        if want not in (r[1] if j else r[2]):
+            fail("a refused write through portierd without its code: %s %s" % (r[1], r[2]))
+    site_form("users", "delete", "7", rc_want=1)
+    for sim in (site, twin):
+        fault(sim, "none")
+    ok("a panel's refusal through portierd carries its code as direct mode prints it")
 
     # ---- roles: a guard reads, a technician writes; every request audited ----
     rc, out, err = ctl("c3", pa, "users", "list", "--csv", sock=sock, as_user=AS_GUARD)

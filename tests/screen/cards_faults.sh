@@ -1,7 +1,8 @@
 # The user editor when things go wrong, at 80x24: a panel that refuses the change shows its code (as portierctl
 # does) and keeps its rows, for an edit and a delete, in direct mode and through portierd; bad input in every
 # field is refused by the form with the field named and nothing is sent (no request in the audit); a panel that
-# stops answering leaves the operator a way out (Esc) of the check and of the change, whose outcome still comes.
+# stops answering leaves the operator a way out (Esc) of the check and of the change, whose outcome still comes;
+# one that stays away fails the change after the 15 s link-wait bound, and the change is never written later.
 source "$(dirname "$0")/lib.sh"
 : "${PORTIERD:?}" "${PORTIERCTL:?}"
 start_c3 --model C3-200 --seed 4
@@ -151,3 +152,22 @@ users set dry-run|ok
 users set dry-run|ok
 users set|ok' ] || fail "portierd's audit: $(cat "$TMP/rows.txt")"
 pass "the panel holds the change; portierd's audit has the refused and the completed change"
+
+# ---- a panel that stays away: the change gives up after the link-wait bound, and is never sent later ----
+start 80x24 env -u XDG_CONFIG_HOME "$PORTIER" --socket "$PD_SOCK"
+wait_text 'connected to portierd'
+wait_up
+keys 7; wait_text '1001 +1 +Anna +always'
+keys F3; wait_text 'User editor: Panel A, 1'
+keys C-u; keys -l Anja; keys Enter; wait_text '~ pin=1: name Anna -> Anja'
+fault mute
+keys y; wait_text 'links 0/1 up' 30
+wait_text 'FAILED \(NOT saved\): offline: \(code -2004\) panel not connected for 15 s' 60
+fault none; wait_up
+keys Escape; keys q; wait_text 'EXITED 0'
+stop_tmux
+# a read after the reconnect comes after anything still queued: the change given up was not sent
+[ "$(ctl users list "Panel A" --csv | sed -n 2p)" = '1,1001,,0,,,Anna,0' ] || fail "user 1 on the panel: $(ctl users list "Panel A" --csv)"
+audit_rows --socket "$PD_SOCK" | tail -1 >"$TMP/rows.txt"
+[ "$(cat "$TMP/rows.txt")" = 'users set|failed' ] || fail "portierd's audit: $(cat "$TMP/rows.txt")"
+pass "a change whose panel stays away fails after 15 s with the code, and is not written when the panel is back"

@@ -12,13 +12,13 @@ struct c3sim_server *fx_c3sim_start(loop_t *loop, struct c3sim_server_cfg *sc, s
 {
     if (!sc->panels)
         sc->panels = 1;
-    if (!sc->port && sc->panels > 1)
-        sc->port = fx_free_port();
     char err[256];
     struct c3sim_server *sim = c3sim_server_new(loop, sc, err, sizeof err);
     if (!sim)
         fail_msg("%s", err);
-    sc->port = (uint16_t)c3sim_server_port(sim); /* one panel: bound to port 0, no window for another test */
+    /* Port 0: every panel bound to a free port by the kernel (c3sim_server_panel_port), no window for another
+     * test to take one between a look-up and the bind. */
+    sc->port = (uint16_t)c3sim_server_port(sim);
     if (panel)
         *panel = c3sim_server_panel(sim, 0);
     return sim;

@@ -199,6 +199,38 @@ static void fetch_last_audit(void)
     assert_int_equal(journal_query_audit(E.j, &q, get_audit, NULL), 1);
 }
 
+/* A refused attempt reported by a client (attempt_only): a role that may not is audited as denied with who, what,
+ * the target and the role needed; a role that may runs nothing and writes no row. */
+static void test_attempt_only(void **state)
+{
+    (void)state;
+    struct action_user g = { .role = ROLE_GUARD }, op = { .role = ROLE_OPERATOR };
+    snprintf(g.name, sizeof g.name, "gina");
+    snprintf(op.name, sizeof op.name, "otto");
+    struct action_params p = { .attempt_only = true };
+    struct outcome o = { 0 };
+    char err[256] = "";
+    int before = fake.commands;
+    assert_int_equal(action_run(E.site, &g, ACTION_DOOR_OPEN, "Main", &p, on_progress, &o, err, sizeof err), -1);
+    assert_int_equal(o.status, ACTION_DENIED);
+    fetch_last_audit();
+    assert_string_equal(last_audit.user, "gina");
+    assert_string_equal(last_audit.role, "guard");
+    assert_string_equal(last_audit.action, "door-open");
+    assert_string_equal(last_audit.target, "Main");
+    assert_string_equal(last_audit.result, "denied");
+    assert_non_null(strstr(last_audit.detail, "needs the operator role"));
+    int64_t id = last_audit.id;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(action_run(E.site, &op, ACTION_DOOR_OPEN, "Main", &p, on_progress, &o, err, sizeof err), -1);
+    assert_int_equal(o.status, ACTION_REFUSED);
+    assert_non_null(strstr(err, "only an attempt"));
+    fetch_last_audit();
+    assert_int_equal(last_audit.id, id); /* no row */
+    assert_int_equal(fake.commands, before); /* nothing sent */
+    assert_int_equal(action_running(E.site), 0);
+}
+
 /* For every role and every action: allowed exactly when the table says so, and enforced by action_run. */
 static void test_roles_matrix(void **state)
 {
@@ -627,6 +659,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roles_matrix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempt_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_door_open_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_result_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_row_says_what_is_known, setup, teardown),

@@ -195,18 +195,18 @@ static void keys_and_text(void **state)
     struct c3_txn r = row(77, 754732325u, 1234567, 0);
     struct event ev;
     c3_catchup_event_fill(&ev, &r);
-    snprintf(ev.device, sizeof ev.device, "Panel A");
     assert_int_equal(ev.kind, EVENT_ACCESS);
     assert_int_equal(ev.card, 1234567);
     assert_non_null(strstr(ev.text, "card 1234567 pin 7"));
-    c3_catchup_key(&ev, &r, 0);
+    c3_catchup_key(&ev, "Panel A", &r, 0);
     assert_non_null(strstr(ev.key, "|#77"));
+    assert_string_equal(ev.device, "Panel A");
+    assert_true(strncmp(ev.key, "Panel A|", 8) == 0); /* keys are unique in the whole journal */
     /* The same row without an Index: the ordinal tells identical rows of one second apart. */
     r.index = -1;
     struct event e2;
     c3_catchup_event_fill(&e2, &r);
-    snprintf(e2.device, sizeof e2.device, "Panel A");
-    c3_catchup_key(&e2, &r, 1);
+    c3_catchup_key(&e2, "Panel A", &r, 1);
     assert_non_null(strstr(e2.key, "|T1"));
     assert_int_equal(c3_catchup_epoch(754732325u), 1687679525); /* 2023-06-25 07:52:05 as UTC */
 }

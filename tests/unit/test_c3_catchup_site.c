@@ -18,6 +18,7 @@
 #include "core/device.h"
 #include "core/journal.h"
 #include "drivers/c3/c3_catchup.h"
+#include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_time.h"
 #include "drivers/drivers.h"
 #include "sim/c3sim_net.h"
@@ -33,7 +34,6 @@ struct fx {
     struct site *site;
     struct journal *j;
     char dir[64];
-    uint16_t port;
     enum c3sim_dialect dialect;
     unsigned npanels;
     bool batching;             /* commit like the console: one transaction per loop iteration */
@@ -59,7 +59,7 @@ static void console_open(unsigned poll_ms)
         o += (size_t)snprintf(conf + o, sizeof conf - o,
                               "%s { name = \"P%.0u\"; host = \"127.0.0.1\"; port = %u; model = \"C3-400\"; poll_ms = %u;"
                               " timeout_ms = 1000; doors = ( \"D1-%u\", \"D2-%u\", \"D3-%u\", \"D4-%u\" ); }",
-                              i ? "," : "", i, (unsigned)F.port + i, poll_ms, i, i, i, i);
+                              i ? "," : "", i, c3sim_server_panel_port(F.sim, i), poll_ms, i, i, i, i);
     snprintf(conf + o, sizeof conf - o, " );\n");
     F.site = fx_site_load(conf, F.loop);
     char path[128];
@@ -99,20 +99,16 @@ static int setup_panels(enum c3sim_dialect d, size_t txn_cap, unsigned panels, d
     fx_tmpdir(F.dir, sizeof F.dir, "catchup");
     setenv("XDG_STATE_HOME", F.dir, 1);
     F.loop = loop_new();
-    F.port = 0; /* one panel: the simulator binds a free port itself */
-    if (panels > 1)
-        F.port = (uint16_t)(20000 + (getpid() % 4000) * 10); /* ten in a row, below the ephemeral range */
     F.dialect = d;
     F.npanels = panels;
-    struct c3sim_server_cfg sc = { .port = F.port, .panels = panels, .restart_ms = 300 };
+    struct c3sim_server_cfg sc = { .port = 0, .panels = panels, .restart_ms = 300 };
     sc.panel.activity = activity;
     sc.panel.model = c3sim_model_find("C3-400");
     sc.panel.dialect = d;
     sc.panel.password = "";
     sc.panel.seed = 3;
     sc.panel.transactions = txn_cap;
-    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
-    F.port = sc.port;
+    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel); /* every panel on a free port of its own */
     return 0;
 }
 
@@ -448,6 +444,70 @@ static void same_second_twin_after_connect_catchup(void **state)
     check_exactly_once(0);
 }
 
+/* The steps of a first contact that runs while polling goes on, as the panel serves them: after the clock is read,
+ * the panel's answers are slow (so a poll waits behind the Index read); once the Index read is answered a card is
+ * swiped (a row after the position) and the next request, that poll, takes it off the ring. */
+static struct {
+    int step;
+    bool polled_before_mark;
+} FC;
+
+static void first_contact_steps(struct c3sim_panel *p, uint8_t cmd, void *arg)
+{
+    (void)arg;
+    char err[128];
+    struct c3sim_faults slow = { .delay_ms = 300 }, none = { 0 };
+    if (FC.step == 1 && cmd == C3_CMD_GET_PARAM) {
+        c3sim_server_set_faults(F.sim, 0, &slow);
+        FC.step = 2;
+    } else if (FC.step == 2 && cmd == C3_CMD_GET_DATA) {
+        assert_int_equal(c3sim_panel_swipe(p, 2, 4242, 0, 0, 1, err, sizeof err), 0);
+        FC.step = 3;
+    } else if (FC.step == 3) {
+        FC.polled_before_mark = cmd == C3_CMD_RTLOG_BINARY && p->ring_count == 0;
+        c3sim_server_set_faults(F.sim, 0, &none);
+        FC.step = 4;
+    }
+}
+
+static bool first_contact_stepped(void) { return FC.step == 4; }
+static bool position_saved(void) { return F.panel->tables.newrec_end == F.panel->tables.txn_serial; }
+
+/* The connect catch-up's first contact fails (the panel's clock cannot be read): polling starts all the same and
+ * the first contact is made again by a later catch-up while events are polled. An event polled after that
+ * first contact read the table's last Index (its row is after the position) is journaled live and, when the next
+ * read returns its row, matched: once in the journal (it was forgotten with the events before it, and its row
+ * journaled a second time as recovered). */
+static void first_contact_while_polling(void **state)
+{
+    (void)state;
+    memset(&FC, 0, sizeof FC);
+    F.panel->get_param_error = -5;
+    console_open(100);
+    fx_run_until(F.loop, live, 10000);
+    assert_true(live());
+    F.panel->get_param_error = 0;
+    F.panel->served = first_contact_steps;
+    FC.step = 1;
+    burst(10); /* a busy round: a catch-up a second later, a first contact again */
+    fx_run_until(F.loop, first_contact_stepped, 15000);
+    assert_int_equal(FC.step, 4);
+    assert_true(FC.polled_before_mark);
+    F.panel->served = NULL;
+    burst(10); /* the next catch-up reads the rows after the position */
+    fx_run_for(F.loop, 300);
+    fx_run_until(F.loop, position_saved, 10000);
+    fx_run_for(F.loop, 300);
+    event_bus_flush(site_events(F.site));
+    struct jrows r = journal_rows(EVENT_ACCESS);
+    size_t n = 0;
+    for (size_t i = 0; i < r.n; i++)
+        n += r.ev[i].card == 4242;
+    free(r.ev);
+    assert_int_equal(n, 1);
+    check_exactly_once(0);
+}
+
 static bool count_served(void) { return F.panel->tables.counts_served > 0; }
 
 /* More events than the ring holds while the first contact runs (after the panel counted its rows, before polling
@@ -586,6 +646,48 @@ static void panel_restart_while_watched(void **state)
     assert_non_null(strstr(gap, "nothing lost"));
 }
 
+static int setup_two(void **state)
+{
+    (void)state;
+    return setup_panels(C3SIM_DIALECT_SESSION, 5000, 2, 0);
+}
+
+/* The last row of a panel's table. */
+static const struct c3sim_txn *last_row(unsigned panel)
+{
+    const struct c3sim_tables *t = &c3sim_server_panel(F.sim, panel)->tables;
+    return &t->txn[(t->txn_head + t->txn_count - 1) % t->txn_cap];
+}
+
+/* Two panels record the same row (the same Index, second, card and door) while nobody polls: each is its own
+ * event and both are recovered into the journal (a key without the panel's name made the second one a
+ * duplicate of the first, and the journal dropped it). */
+static void same_row_on_two_panels_recovered_twice(void **state)
+{
+    (void)state;
+    console_start(100); /* first contact: the device-start rows, shown live */
+    console_stop();
+    char err[128];
+    struct c3sim_panel *p[2] = { c3sim_server_panel(F.sim, 0), c3sim_server_panel(F.sim, 1) };
+    assert_int_equal(p[0]->tables.txn_serial, p[1]->tables.txn_serial);
+    for (int tries = 0;; tries++) {
+        /* Both clocks show the same second (set again if a second began between the two swipes). */
+        int64_t at = c3sim_panel_host_wall() + 3600;
+        for (int i = 0; i < 2; i++) {
+            p[i]->clock_offset = at - c3sim_panel_host_wall();
+            assert_int_equal(c3sim_panel_swipe(p[i], 2, 4242, 0, 0, 1, err, sizeof err), 0);
+        }
+        if (last_row(0)->time == last_row(1)->time)
+            break;
+        assert_true(tries < 3);
+    }
+    assert_int_equal(last_row(0)->index, last_row(1)->index);
+    console_start(100);
+    event_bus_flush(site_events(F.site));
+    assert_true(check_panel(0, 0) >= 1);
+    assert_true(check_panel(1, 0) >= 1);
+}
+
 static int setup_flood(void **state)
 {
     (void)state;
@@ -649,10 +751,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrapped_table_by_time_says_maybe, setup_small_time, teardown),
         cmocka_unit_test_setup_teardown(same_second_twin_after_connect_catchup, setup_index, teardown),
         cmocka_unit_test_setup_teardown(busy_first_contact, setup_index, teardown),
+        cmocka_unit_test_setup_teardown(first_contact_while_polling, setup_index, teardown),
         cmocka_unit_test_setup_teardown(ring_overflow_recovered, setup_index, teardown),
         cmocka_unit_test_setup_teardown(cut_during_catchup, setup_index, teardown),
         cmocka_unit_test_setup_teardown(streamed_rows_journaled_before_the_read_ends, setup_index, teardown),
         cmocka_unit_test_setup_teardown(panel_restart_while_watched, setup_index, teardown),
+        cmocka_unit_test_setup_teardown(same_row_on_two_panels_recovered_twice, setup_two, teardown),
         cmocka_unit_test_setup_teardown(flood_ten_panels, setup_flood, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

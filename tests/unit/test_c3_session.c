@@ -519,6 +519,52 @@ static void test_timeout_retry_and_stale_reply_discarded(void **state)
     fx_free(f);
 }
 
+/* A panel in the same process (the simulator of the tests and of the demo site) answers from a timer of the same
+ * loop. When the process was not scheduled for a while, that timer and the request's deadline come due in the
+ * same turn and run one after the other: the answer that reached the socket first is read, not counted as a
+ * timeout (a poll's answer would be lost with it, a command sent twice). */
+static struct {
+    struct fx *f;
+    uint16_t nr;
+} late;
+
+static void answer_late(loop_t *loop, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    uint8_t buf[64];
+    struct c3_frame_hdr h = { .address = 1, .command = C3_REPLY_OK, .session = true, .sid = 0x8AD1, .nr = late.nr };
+    int n = c3_frame_encode(buf, sizeof buf, &h, "LockCount=4", 11);
+    assert_true(n > 0);
+    assert_int_equal(send(late.f->peer, buf, (size_t)n, MSG_NOSIGNAL), n);
+}
+
+static void test_answer_at_the_deadline_after_a_stall(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
+    online_session(f);
+    struct got g = { 0 };
+    struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .retries = 1 };
+    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
+    struct seen a;
+    assert_true(panel_recv(f, true, &a));
+    late.f = f;
+    late.nr = a.nr;
+    loop_timer_t answer;
+    loop_timer_init(&answer, answer_late, NULL);
+    loop_timer_arm_ms(f->loop, &answer, 300);
+    loop_advance(f->loop, 3000000); /* 3 s in one step: both due at once */
+    pump(f);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.err, 0);
+    assert_memory_equal(g.data, "LockCount=4", 11);
+    assert_int_equal(c3_session_stats(f->s)->timeouts, 0);
+    struct seen b;
+    assert_false(panel_recv(f, true, &b)); /* not sent again */
+    fx_free(f);
+}
+
 static void test_consecutive_timeouts_reconnect_and_numbers_reset(void **state)
 {
     (void)state;
@@ -959,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_probe_brings_panel_back),
         cmocka_unit_test(test_no_probe_after_failed_handshake),
         cmocka_unit_test(test_timeout_retry_and_stale_reply_discarded),
+        cmocka_unit_test(test_answer_at_the_deadline_after_a_stall),
         cmocka_unit_test(test_consecutive_timeouts_reconnect_and_numbers_reset),
         cmocka_unit_test(test_sessionless_timeout_uses_fresh_socket),
         cmocka_unit_test(test_message_numbers_wrap_without_malformed_frames),

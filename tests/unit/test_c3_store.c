@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -495,6 +496,58 @@ static void thousands_of_users(void **state)
     free(text);
 }
 
+/* A full user table (30 000 users, the most a C3 takes): written, then a file of them changed shown as a dry run
+ * by key (merge and replace), with the exact counts and the first lines, and written and read back. Quick: every
+ * step finds rows by key (a return to quadratic work takes minutes, far over the bound). */
+static char *base_file(unsigned total, bool changed)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fputs("pin,card,password,group,start,end,name,super\n", f);
+    for (unsigned pin = 1; pin <= total; pin++)
+        if (!changed || pin % 20 != 3)
+            fprintf(f, "%u,%u,,%u,,,%s%u,0\n", pin, 100000u + pin, pin % 10, changed && pin % 10 == 0 ? "ren" : "u",
+                    pin);
+    fclose(f);
+    return text;
+}
+
+static void whole_user_base(void **state)
+{
+    (void)state;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *base = base_file(30000, false), *changed = base_file(31500, true);
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_USERS, NULL, base, false, NULL, NULL), 0);
+    assert_int_equal(F.adds, 30000);
+    assert_int_equal(F.mismatches, 0);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 30000);
+    /* merge: the new users and the renamed ones; nobody deleted */
+    assert_int_equal(run(C3_STORE_SET, C3_KIND_USERS, NULL, changed, true, NULL, NULL), 0);
+    assert_int_equal(F.adds, 1500 - 75);
+    assert_int_equal(F.updates, 3000);
+    assert_int_equal(F.deletes, 0);
+    assert_int_equal(F.same, 30000 - 3000);
+    static const char first[] = "~ pin=10: name u10 -> ren10\n~ pin=20: name u20 -> ren20\n";
+    assert_memory_equal(F.lines, first, sizeof first - 1);
+    /* replace: those not in the file go too */
+    assert_int_equal(run(C3_STORE_REPLACE, C3_KIND_USERS, NULL, changed, false, NULL, NULL), 0);
+    assert_int_equal(F.adds, 1425);
+    assert_int_equal(F.updates, 3000);
+    assert_int_equal(F.deletes, 1500);
+    assert_int_equal(F.same, 25500);
+    assert_true(F.written);
+    assert_int_equal(F.mismatches, 0);
+    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 31500 - 1575);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double spent = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (spent > 10)
+        fail_msg("a 30 000-user base took %.1f s", spent);
+    free(base);
+    free(changed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(raw_empty_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(kind_numbers_as_the_panel_holds_them, setup, teardown),
         cmocka_unit_test_setup_teardown(thousands_of_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(whole_user_base, setup, teardown),
         cmocka_unit_test_setup_teardown(refused_write_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(named_users_kept, setup_named, teardown),
     };

@@ -232,6 +232,37 @@ static void test_timeout_retries_idempotent(void **state)
     fx_free(f);
 }
 
+/* A slave in the same process (the simulator of the tests and of the demo site) answers from a timer of the same
+ * loop. When the process was not scheduled for a while, that timer and the master's deadline come due in the same
+ * turn and run one after the other, the answer reaching the line just before the deadline is judged: it is read
+ * then, not taken for silence (Qe is not resent: its answer would have been lost). */
+static void say_late(loop_t *loop, void *arg)
+{
+    (void)loop;
+    struct fx *f = arg;
+    fake_line_say(&f->line, S1 "00Qe\t%s\tuser1\t15\t\t1436413339\t+0100\t2\t0\t55", S1);
+}
+
+static void test_answer_at_the_deadline_after_a_stall(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    submit(f, S1, 'Q', 'e', NULL, NIX1_PRIO_OPERATOR);
+    assert_string_equal(next_req(f), S1 "Qe");
+    loop_timer_t answer;
+    loop_timer_init(&answer, say_late, f);
+    loop_timer_arm_ms(f->line.loop, &answer, 200);
+    loop_advance(f->line.loop, 3000000); /* 3 s in one step: both due at once */
+    pump(f);
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last.status, NIX1_ST_REPLY);
+    assert_int_equal(f->last.rc, 0);
+    assert_int_equal(f->last.attempts, 1);
+    assert_non_null(strstr(f->last_payload, "user1"));
+    loop_timer_disarm(f->line.loop, &answer);
+    fx_free(f);
+}
+
 static void test_long_timeout_class(void **state)
 {
     (void)state;
@@ -907,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_error_code_and_idle_gap),
         cmocka_unit_test(test_broadcast_refused_and_gaps),
         cmocka_unit_test(test_timeout_retries_idempotent),
+        cmocka_unit_test(test_answer_at_the_deadline_after_a_stall),
         cmocka_unit_test(test_long_timeout_class),
         cmocka_unit_test(test_non_idempotent_no_retry),
         cmocka_unit_test(test_nak_resent),
