@@ -256,11 +256,33 @@ static void req_fail(struct c3_session *s, struct c3_req *r, int err)
     req_finish(s, r, &res);
 }
 
+static bool answered_meanwhile(struct c3_session *s);
+
+/* The request with this id, in flight or queued; NULL once it is finished (and freed). */
+static struct c3_req *find_req(struct c3_session *s, long long id)
+{
+    if (s->inflight && s->inflight->id == id)
+        return s->inflight;
+    for (int p = 0; p < C3_PRIO_COUNT; p++)
+        for (struct c3_req *r = s->q_head[p]; r; r = r->next)
+            if (r->id == id)
+                return r;
+    return NULL;
+}
+
 static void on_expire(loop_t *loop, void *arg)
 {
     struct c3_req *r = arg;
     struct c3_session *s = r->s;
     (void)loop;
+    if (s->inflight == r) {
+        /* As at a reply deadline, what reached the socket is read first: an answer that came during a stall is
+         * taken. The read can finish and free the request, or put it back in the queue (the connection went):
+         * it is looked up again by its id. */
+        long long id = r->id;
+        if (answered_meanwhile(s) && !(r = find_req(s, id)))
+            return;
+    }
     if (s->inflight == r) {
         /* Its reply can still arrive; forget the request but keep the number so the reply is discarded. */
         s->inflight = NULL;

@@ -565,6 +565,78 @@ static void test_answer_at_the_deadline_after_a_stall(void **state)
     fx_free(f);
 }
 
+/* The overall expiry follows the same rule: an answer that reached the socket during a stall, before the request's
+ * expiry ran in the same turn, is read and taken, not reported as expired. */
+static void test_answer_at_the_expiry_after_a_stall(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
+    online_session(f);
+    struct got g = { 0 };
+    struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .timeout_ms = 5000, .expire_ms = 2000 };
+    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
+    struct seen a;
+    assert_true(panel_recv(f, true, &a));
+    late.f = f;
+    late.nr = a.nr;
+    loop_timer_t answer;
+    loop_timer_init(&answer, answer_late, NULL);
+    loop_timer_arm_ms(f->loop, &answer, 300);
+    loop_advance(f->loop, 3000000); /* 3 s in one step: the answer, then the expiry */
+    pump(f);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.err, 0);
+    assert_memory_equal(g.data, "LockCount=4", 11);
+    assert_int_equal(c3_session_stats(f->s)->timeouts, 0);
+    loop_advance(f->loop, 6000000); /* past the reply deadline: nothing more */
+    pump(f);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(c3_session_state(f->s), C3_ST_ONLINE);
+    struct seen b;
+    assert_false(panel_recv(f, true, &b)); /* not sent again */
+    fx_free(f);
+}
+
+static void close_peer(loop_t *loop, void *arg)
+{
+    struct fx *f = arg;
+    (void)loop;
+    close(f->peer);
+    f->peer = -1;
+}
+
+/* The read at the expiry finds the connection closed during the stall: the request the read put back in the queue
+ * (it may be resent) is the one that expires, once; one the read failed is reported once, as disconnected. */
+static void expiry_finds_connection_closed(uint8_t retries, int want)
+{
+    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
+    online_session(f);
+    struct got g = { 0 };
+    struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .timeout_ms = 5000, .expire_ms = 2000,
+                                 .retries = retries };
+    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
+    struct seen a;
+    assert_true(panel_recv(f, true, &a));
+    loop_timer_t gone;
+    loop_timer_init(&gone, close_peer, f);
+    loop_timer_arm_ms(f->loop, &gone, 300);
+    loop_advance(f->loop, 3000000);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.err, want);
+    assert_int_not_equal(c3_session_state(f->s), C3_ST_ONLINE);
+    loop_advance(f->loop, 20000000); /* reconnects: the request is not sent again */
+    pump(f);
+    assert_int_equal(g.calls, 1);
+    fx_free(f);
+}
+
+static void test_expiry_finds_connection_closed(void **state)
+{
+    (void)state;
+    expiry_finds_connection_closed(1, C3_S_EXPIRED);
+    expiry_finds_connection_closed(0, C3_S_DISCONNECTED);
+}
+
 static void test_consecutive_timeouts_reconnect_and_numbers_reset(void **state)
 {
     (void)state;
@@ -1006,6 +1078,8 @@ int main(void)
         cmocka_unit_test(test_no_probe_after_failed_handshake),
         cmocka_unit_test(test_timeout_retry_and_stale_reply_discarded),
         cmocka_unit_test(test_answer_at_the_deadline_after_a_stall),
+        cmocka_unit_test(test_answer_at_the_expiry_after_a_stall),
+        cmocka_unit_test(test_expiry_finds_connection_closed),
         cmocka_unit_test(test_consecutive_timeouts_reconnect_and_numbers_reset),
         cmocka_unit_test(test_sessionless_timeout_uses_fresh_socket),
         cmocka_unit_test(test_message_numbers_wrap_without_malformed_frames),
