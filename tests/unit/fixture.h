@@ -1,5 +1,5 @@
-/* fixture: what the unit tests that run a real loop share: a free loopback port, running the loop until a
- * condition holds or for a while, and a temporary directory made and removed. */
+/* fixture: what the unit tests that run a real loop share: running the loop until a condition holds or for a
+ * while, and a temporary directory made and removed. */
 #ifndef PORTIER_TESTS_FIXTURE_H
 #define PORTIER_TESTS_FIXTURE_H
 
@@ -9,8 +9,6 @@
 
 #include "core/loop.h"
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
-uint16_t fx_free_port(void);
 /* Run loop until cond() holds or ms milliseconds have passed (the caller checks cond afterwards). */
 void fx_run_until(loop_t *loop, bool (*cond)(void), unsigned ms);
 /* Run loop for ms milliseconds. */
