@@ -2,10 +2,16 @@
 # port with a control socket, and portierctl c3 against it.
 
 # c3_sim NAME ARGS...: start `portier-sim c3` on a free port (it binds port 0 itself, so no other test can take
-# the port in between); sets ${NAME}_PORT and ${NAME}_CTL.
+# the port in between); sets ${NAME}_PORT, ${NAME}_CTL and ${NAME}_PID. A simulator started before under the same
+# name is stopped first: it would otherwise go on writing into the log the new one is read from (at its old
+# offset, past the new end: a file with a hole of NULs, which grep takes for binary and prints no line of).
 c3_sim() {
     local name=$1; shift
-    local port=0 ctl log line a prev=""
+    local port=0 ctl log line a prev="" old="${name}_PID"
+    if [ -n "${!old:-}" ]; then
+        kill "${!old}" 2>/dev/null || true
+        wait "${!old}" 2>/dev/null || true
+    fi
     for a in "$@"; do   # N panels take N ports in a row
         if [ "$prev" = --panels ] && [ "$a" -gt 1 ]; then port=$(py port_block "$a"); fi
         prev=$a
@@ -18,6 +24,7 @@ c3_sim() {
     port=${line#*127.0.0.1:}
     port=${port%% *}
     wait_for test -S "$ctl" || fail "simulator $name: no control socket"
+    printf -v "${name}_PID" '%s' "${PIDS[-1]}"
     printf -v "${name}_PORT" '%s' "$port"
     printf -v "${name}_CTL" '%s' "$ctl"
 }

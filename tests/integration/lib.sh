@@ -131,7 +131,7 @@ wait_port() { wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$1"; }
 wait_file_line() {
     local deadline=$((SECONDS + ${WAIT_TIMEOUT:-10}))
     while [ $SECONDS -lt $deadline ]; do
-        if grep -Eq "$2" "$1" 2>/dev/null; then grep -Em1 "$2" "$1"; return 0; fi
+        if grep -aEq "$2" "$1" 2>/dev/null; then grep -aEm1 "$2" "$1"; return 0; fi
         sleep 0.05
     done
     return 1
