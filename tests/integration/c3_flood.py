@@ -108,7 +108,7 @@ try:
             missing, _ = explain(name, evs, need, panel_events(rows)[:len(panel_events(rows)) - len(evs)])
             fail("%s: %d events in the journal, the table had %d when the polls stopped; not in the journal: %s"
                  % (name, len(evs), len(need), "; ".join(txn_text(t) for t in missing[:5])))
-        check_interleaved(name, evs, want[:len(evs)])
+        check_interleaved(name, evs, want[:len(evs)], want)
         total += len(evs)
         recovered += sum(1 for e in evs if e.get("recovered"))
         told += sum(int(m.group(1)) for g in rows if g["kind"] == "gap" for m in [RECOVERED.search(g["text"])] if m)

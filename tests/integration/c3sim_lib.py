@@ -206,12 +206,13 @@ def check_same(what, evs, want):
              % (what, n, len(got), len(exp), got[n:n + 3], exp[n:n + 3]))
 
 
-def check_interleaved(what, evs, want):
+def check_interleaved(what, evs, want, full=None):
     """After ring overflows: the journal's live events in the table's order, its recovered ones in the table's
     order (they are journaled when recovered, after later live ones), and the two together every row once.
     Identical rows (one card at one door within a second, of which one was lost from the ring and one came live)
     cannot be told apart by content, so which of them is marked recovered is not checked: each list must be in
-    the table's order, and together they must be the table's rows, each as many times as the table has it."""
+    the table's order, and together they must be the table's rows, each as many times as the table has it.
+    full: every row of the table since the first contact, for the explanation of a failure."""
     exp = [key_txn(t) for t in want]
     for kind, lst in (("live", [e for e in evs if not e.get("recovered")]),
                       ("recovered", [e for e in evs if e.get("recovered")])):
@@ -220,6 +221,7 @@ def check_interleaved(what, evs, want):
             while n < len(exp) and not same([key_ev(e)], [exp[n]]):
                 n += 1
             if n == len(exp):
+                explain(what, evs, full or want)  # which rows are missing or extra, by time and content
                 fail("%s: the %s event #%d %s is not in the table's order" % (what, kind, e["id"], key_ev(e)))
             n += 1
     # the journal leaves out card, PIN, verify and in/out of events that are not access events: so does the count
