@@ -564,6 +564,17 @@ static void client_io(loop_t *loop, int fd, unsigned events, void *arg)
 
 /* ---- accepting ---- */
 
+/* A second after the refusal log's window began: the count of those not logged, and a new window. */
+static void refusals_window(struct server *s, int64_t now)
+{
+    if (now - s->refuse_log_us < 1000000)
+        return;
+    if (s->refuse_quiet)
+        fprintf(stderr, "portierd: %u more connections refused\n", s->refuse_quiet);
+    s->refuse_log_us = now;
+    s->refuse_logged = s->refuse_quiet = 0;
+}
+
 static void refuse_now(struct server *s, int fd, const char *why)
 {
     json_t *j = json_pack("{s:s,s:s}", "type", "bye", "reason", why);
@@ -577,13 +588,7 @@ static void refuse_now(struct server *s, int fd, const char *why)
     close(fd);
     s->st.refused++;
     /* In the log, but a flood of connections must not flood it: the first few each second, then a count. */
-    int64_t now = event_now_us();
-    if (now - s->refuse_log_us >= 1000000) {
-        if (s->refuse_quiet)
-            fprintf(stderr, "portierd: %u more connections refused\n", s->refuse_quiet);
-        s->refuse_log_us = now;
-        s->refuse_logged = s->refuse_quiet = 0;
-    }
+    refusals_window(s, event_now_us());
     if (s->refuse_logged < REFUSALS_LOGGED_PER_S) {
         s->refuse_logged++;
         fprintf(stderr, "portierd: connection refused: %s\n", why);
@@ -725,11 +730,8 @@ static void tick_cb(loop_t *loop, void *arg)
 {
     struct server *s = arg;
     int64_t now = event_now_us();
-    if (s->refuse_quiet && now - s->refuse_log_us >= 1000000) {
-        fprintf(stderr, "portierd: %u more connections refused\n", s->refuse_quiet);
-        s->refuse_quiet = s->refuse_logged = 0;
-        s->refuse_log_us = now;
-    }
+    if (s->refuse_quiet)
+        refusals_window(s, now);
     for (struct client *c = s->clients, *next; c; c = next) {
         next = c->next;
         if (c->closing) {
