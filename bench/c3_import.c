@@ -16,11 +16,7 @@
 #include "drivers/c3/c3_rows.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/c3/c3_userdata.h"
-
-static const char structure[] =
-    "user=1,UID=i1,CardNo=i2,Pin=i3,Password=s4,Group=i5,StartTime=i6,EndTime=i7,Name=s8,SuperAuthorize=i9\n"
-    "userauthorize=2,Pin=i1,AuthorizeTimezoneId=i2,AuthorizeDoorId=i3\n"
-    "timezone=4,TimezoneId=i1,SunTime1=i2\n";
+#include "sim/c3sim_userbase.h"
 
 static struct c3_table_def defs[4];
 static size_t ndefs;
@@ -36,53 +32,6 @@ static void die(const char *what, const char *err)
 {
     fprintf(stderr, "c3_import: %s: %s\n", what, err);
     exit(1);
-}
-
-/* The panel holds users 1..n (every 20th without a card); the file keeps 95 % of them, changes the name of every
- * 10th, and brings 5 % new ones. Rows in a shuffled order, as a spreadsheet may sort them. */
-static char *users_file(size_t n)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    fputs("pin,card,password,group,start,end,name,super\n", f);
-    size_t total = n + n / 20;
-    for (size_t i = 0; i < total; i++) {
-        size_t pin = (i * 7919u) % total + 1; /* 7919 is prime: a permutation unless total is a multiple */
-        if (pin % 20 == 3)
-            continue; /* deleted */
-        fprintf(f, "%zu,%zu,%zu,%zu,,,%s%zu,0\n", pin, pin % 20 ? 100000 + pin : 0, 1000 + pin % 9000, pin % 10,
-                pin % 10 == 0 ? "ren" : "user", pin);
-    }
-    fclose(f);
-    return text;
-}
-
-static void panel_users(size_t n, struct csv *raw)
-{
-    const struct c3_table_def *u = c3_table_find(defs, ndefs, "user");
-    const char *names[C3_TABLE_FIELDS_MAX];
-    for (size_t i = 0; i < u->nfields; i++)
-        names[i] = u->fields[i].name;
-    if (csv_init(raw, names, u->nfields) < 0)
-        die("users", "out of memory");
-    for (size_t pin = 1; pin <= n; pin++) {
-        char v[9][24];
-        snprintf(v[0], sizeof v[0], "%zu", pin);
-        snprintf(v[1], sizeof v[1], "%zu", pin % 20 ? 100000 + pin : 0);
-        snprintf(v[2], sizeof v[2], "%zu", pin);
-        snprintf(v[3], sizeof v[3], "%zu", 1000 + pin % 9000);
-        snprintf(v[4], sizeof v[4], "%zu", pin % 10);
-        snprintf(v[5], sizeof v[5], "0");
-        snprintf(v[6], sizeof v[6], "0");
-        snprintf(v[7], sizeof v[7], "user%zu", pin);
-        snprintf(v[8], sizeof v[8], "0");
-        const char *vals[9];
-        for (int k = 0; k < 9; k++)
-            vals[k] = v[k];
-        if (csv_add(raw, vals, 0) < 0)
-            die("users", "out of memory");
-    }
 }
 
 static char *access_file(size_t n)
@@ -176,7 +125,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: c3_import [MAXROWS 1000..30000]\n");
         return 2;
     }
-    int n = c3_table_struct_parse(structure, sizeof structure - 1, defs, 4, NULL);
+    int n = c3sim_userbase_defs(defs, 4);
     if (n < 3)
         die("structure", "not parsed");
     ndefs = (size_t)n;
@@ -186,9 +135,10 @@ int main(int argc, char **argv)
            "access", "ratio", "adds/changes/deletes/same");
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0] && sizes[s] <= max; s++) {
         size_t rows = sizes[s];
-        char *file = users_file(rows), *afile = access_file(rows);
+        char *file = c3sim_userbase_file(rows, ""), *afile = access_file(rows);
         struct csv cur_raw;
-        panel_users(rows, &cur_raw);
+        if (!file || c3sim_userbase_panel(c3_table_find(defs, ndefs, "user"), rows, &cur_raw) < 0)
+            die("users", "out of memory");
         struct times best = { 1e9, 1e9, 1e9, 1e9, 0, 0, 0, 0 };
         int rounds = rows <= 1000 ? 20 : rows <= 10000 ? 5 : 3;
         double spent = 0;

@@ -16,11 +16,7 @@
 #include "core/csv.h"
 #include "drivers/c3/c3_rows.h"
 #include "drivers/c3/c3_userdata.h"
-
-static const char structure[] =
-    "user=1,UID=i1,CardNo=i2,Pin=i3,Password=s4,Group=i5,StartTime=i6,EndTime=i7,Name=s8,SuperAuthorize=i9\n"
-    "userauthorize=2,Pin=i1,AuthorizeTimezoneId=i2,AuthorizeDoorId=i3\n"
-    "timezone=4,TimezoneId=i1,SunTime1=i2\n";
+#include "sim/c3sim_userbase.h"
 
 static struct c3_table_def defs[4];
 static size_t ndefs;
@@ -28,7 +24,7 @@ static size_t ndefs;
 static int setup(void **state)
 {
     (void)state;
-    int n = c3_table_struct_parse(structure, sizeof structure - 1, defs, 4, NULL);
+    int n = c3sim_userbase_defs(defs, 4);
     assert_int_equal(n, 3);
     ndefs = (size_t)n;
     return 0;
@@ -132,47 +128,15 @@ static void check_keys_names_first_line(void **state)
 /* The panel's users 1..BASE (every 20th without a card). */
 static void panel_users(struct csv *raw)
 {
-    const struct c3_table_def *u = c3_table_find(defs, ndefs, "user");
-    const char *names[C3_TABLE_FIELDS_MAX];
-    for (size_t i = 0; i < u->nfields; i++)
-        names[i] = u->fields[i].name;
-    assert_int_equal(csv_init(raw, names, u->nfields), 0);
-    for (unsigned pin = 1; pin <= BASE; pin++) {
-        char v[9][24];
-        snprintf(v[0], sizeof v[0], "%u", pin);
-        snprintf(v[1], sizeof v[1], "%u", pin % 20 ? 100000 + pin : 0);
-        snprintf(v[2], sizeof v[2], "%u", pin);
-        snprintf(v[3], sizeof v[3], "%u", 1000 + pin % 9000);
-        snprintf(v[4], sizeof v[4], "%u", pin % 10);
-        snprintf(v[5], sizeof v[5], "0");
-        snprintf(v[6], sizeof v[6], "0");
-        snprintf(v[7], sizeof v[7], "user%u", pin);
-        snprintf(v[8], sizeof v[8], "0");
-        const char *vals[9];
-        for (int k = 0; k < 9; k++)
-            vals[k] = v[k];
-        assert_int_equal(csv_add(raw, vals, 0), 0);
-    }
+    assert_int_equal(c3sim_userbase_panel(c3_table_find(defs, ndefs, "user"), BASE, raw), 0);
 }
 
-/* The file: users 1..BASE+BASE/20 in a shuffled order (7919 is prime), without those whose pin ends in 3 when
- * divided by 20 (deleted), every 10th renamed, the new ones added; extra: a line appended as it is. */
+/* The file: users 1..BASE+BASE/20 in a shuffled order, without those whose pin ends in 3 when divided by 20
+ * (deleted), every 10th renamed, the new ones added; extra: a line appended as it is. */
 static char *users_file(const char *extra)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    fputs("pin,card,password,group,start,end,name,super\n", f);
-    unsigned total = BASE + BASE / 20;
-    for (unsigned i = 0; i < total; i++) {
-        unsigned pin = (i * 7919u) % total + 1;
-        if (pin % 20 == 3)
-            continue;
-        fprintf(f, "%u,%u,%u,%u,,,%s%u,0\n", pin, pin % 20 ? 100000 + pin : 0, 1000 + pin % 9000, pin % 10,
-                pin % 10 == 0 ? "ren" : "user", pin);
-    }
-    fputs(extra, f);
-    fclose(f);
+    char *text = c3sim_userbase_file(BASE, extra);
+    assert_non_null(text);
     return text;
 }
 
