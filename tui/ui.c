@@ -432,12 +432,26 @@ static void draw_small(struct console *c)
         snprintf(k, sizeof k, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
         console_put(c, y + 3, 0, c->cols, theme_attr(&c->th, TH_DIM), k);
     }
-    if (emergency_on(c) && y + 2 < c->rows)
-        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), "EMERGENCY ACTIVE");
-    else if (alarms_unacked(c) && y + 2 < c->rows) {
+    if (emergency_on(c) && y + 2 < c->rows) {
+        char em[128] = "EMERGENCY ACTIVE";
+        if (c->em.total && !c->em.resumed) /* this console's run: which doors confirmed, as the banner says */
+            snprintf(em, sizeof em, "EMERGENCY ACTIVE: %u doors, %u confirmed, %u pending, %u failed", c->em.total,
+                     c->em.confirmed, c->em.pending, c->em.failed);
+        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), em);
+    } else if (alarms_unacked(c) && y + 2 < c->rows) {
         char al[64];
         snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
         console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_CRIT), al);
+    }
+    /* A question the emergency keys or quit asked is answered here too: it must be seen. */
+    if (c->dlg.kind == DLG_CONFIRM && y + 6 < c->rows) {
+        char q[sizeof c->dlg.title + sizeof c->dlg.prompt + 4];
+        snprintf(q, sizeof q, "%s: %s", c->dlg.title, c->dlg.prompt);
+        for (char *s = q; *s; s++)
+            if (*s == '\n')
+                *s = ' ';
+        console_put(c, y + 5, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, q);
+        console_put(c, y + 6, 0, c->cols, A_NORMAL, "y/Enter = yes   n/Esc = no");
     }
 }
 
@@ -679,14 +693,19 @@ void ui_key(struct console *c, int key)
             restore_key(c);
         return;
     }
+    bool small = c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS;
     if (c->dlg.kind != DLG_NONE) {
-        dialog_key(c, key);
+        /* below the minimum size only a question is shown (draw_small): nothing is typed into a hidden field */
+        if (small && c->dlg.kind != DLG_CONFIRM)
+            c->small_ignored++;
+        else
+            dialog_key(c, key);
         return;
     }
     if (key == KEY_RESIZE)
         return;
     /* Below the minimum size nothing is drawn but the message: a key would change a form nobody sees */
-    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
+    if (small) {
         if (r == REQ_QUIT && !(p->typing && printable))
             quit_key(c);
         else

@@ -1,4 +1,5 @@
-# Below 80x24 the console says what it needs and still answers the emergency key; a resize redraws at once;
+# Below 80x24 the console says what it needs and still answers the emergency key (its progress and the restore
+# question shown there); a resize redraws at once;
 # monochrome (NO_COLOR) draws without colours, ASCII mode without line-drawing glyphs; 80x24 fits.
 source "$(dirname "$0")/lib.sh"
 write_config
@@ -13,6 +14,13 @@ wait_text 'at least 80x24'
 wait_text 'this one is 70x30'
 # the emergency key works on the small screen (the devices here are unreachable: the doors fail)
 keys F12
+wait_text 'EMERGENCY ACTIVE: 2 doors, 0 confirmed, 0 pending, 2 failed'
+# the restore key's question is shown here too, and answered here; a hidden text field takes no keys
+keys F11
+wait_text 'Restore: End the emergency'
+wait_text 'y/Enter = yes   n/Esc = no'
+keys n
+wait_gone 'Restore: End the emergency' 5
 wait_text 'EMERGENCY ACTIVE'
 resize 100 30
 wait_text 'EMERGENCY UNLOCK \* 2 doors: 0 confirmed, 0 pending, 2 failed'
