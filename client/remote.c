@@ -800,6 +800,8 @@ static int hook_action(void *arg, const struct action_user *user, int id, const 
             json_object_set_new(req, "value", json_integer(params->value));
         if (params->attempt_only)
             json_object_set_new(req, "attempt", json_true());
+        if (params->comment && params->comment[0])
+            json_object_set_new(req, "comment", json_string(params->comment));
         if (params->settings && params->settings[0])
             json_object_set_new(req, "settings", json_string(params->settings));
         if (params->file_name)

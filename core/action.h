@@ -95,6 +95,9 @@ struct action_params {
      * the role is checked and a denial audited as for any action; when the role does allow it, nothing runs
      * and nothing is audited (refused "not run: only an attempt was reported"). */
     bool attempt_only;
+    /* ACTION_ACK through a client's mirror: the operator's comment, which the owner journals with the
+     * acknowledgement (an owner's caller journals it itself). */
+    const char *comment;
 };
 
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_PARTIAL, ACTION_FAILED, ACTION_DENIED, ACTION_REFUSED };

@@ -157,9 +157,12 @@ static void ack_one(struct console *c, struct alarm *a, const char *comment)
     a->acking = true;
     char target[32];
     snprintf(target, sizeof target, "%lld", (long long)a->ev.id);
-    /* A comment travels in the audit trail as the operator's words; the action has no text parameter,
-     * so it is recorded as a separate operator event right after the acknowledgement request. */
-    if (comment && comment[0]) {
+    /* A comment travels in the journal as the operator's words, a separate operator event next to the
+     * acknowledgement: a client's goes with the request, for portierd to journal; direct, it is published here. */
+    struct action_params params = {0};
+    if (c->remote)
+        params.comment = comment;
+    else if (comment && comment[0]) {
         struct event ev;
         event_init(&ev, EVENT_OPERATOR, EVENT_NORMAL);
         event_copy(ev.device, sizeof ev.device, a->ev.device);
@@ -169,7 +172,6 @@ static void ack_one(struct console *c, struct alarm *a, const char *comment)
         event_publish(site_events(c->site), &ev);
     }
     c->running_actions++;
-    struct action_params params = {0};
     action_run(c->site, &c->user, ACTION_ACK, target, &params, ack_progress, k, NULL, 0);
 }
 

@@ -1,5 +1,6 @@
 # The console as a client of portierd: it needs only the socket; events, alarms and the emergency come from the
-# daemon; an acknowledgement or an emergency by another client (portierctl) shows at once; the history is the
+# daemon; an acknowledgement or an emergency by another client (portierctl) shows at once; a comment given with
+# an acknowledgement from the console is journaled by the daemon; the history is the
 # daemon's journal; a killed daemon shows NOT CONNECTED (the screen kept, the emergency and restore keys saying why
 # they cannot act) and the console reconnects by itself; a door action from the console is audited by the daemon
 # under this user; a reload that changes the site makes the console start again; `portier --demo` runs a private
@@ -38,6 +39,24 @@ for a in $(ctl journal --severity alarm --limit 20 --csv | awk -F, 'NR>1 {print 
 done
 wait_text 'No alarm waiting' 15
 pass "an acknowledgement by portierctl clears the console's alarm"
+
+# acknowledged from the console with a comment: the daemon journals the comment beside the acknowledgement
+c3 close door=2
+c3 force door=2
+wait_text 'Panel A +Back +door forced open' 30
+keys g; keys C; wait_text 'Comment \(recorded'
+keys -l 'checked from the console'; keys Enter
+wait_text 'Alarm acknowledged \(Panel A Back\)'
+deadline=$((SECONDS + 15))
+until ctl journal --search 'checked from the console' --csv | grep -q 'acknowledge comment.*acknowledged event #'; do
+    [ $SECONDS -lt $deadline ] || fail "the comment is not in the daemon's journal: $(ctl journal --limit 5 --csv)"
+    sleep 0.2
+done
+for a in $(ctl journal --severity alarm --limit 20 --csv | awk -F, 'NR>1 {print $1}'); do
+    ctl ack "$a" >/dev/null 2>&1 || true
+done
+wait_text 'No alarm waiting' 15
+pass "a comment acknowledged from the console is journaled by the daemon"
 
 # the emergency started elsewhere: the console's banner; ended elsewhere: gone
 ctl emergency on >/dev/null 2>&1 || fail "portierctl emergency on"
