@@ -96,7 +96,7 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
     /* Drivers write a whole human line that starts with the event's name: show the rest of it. */
     const char *rest = ev->text;
     size_t nl = strlen(name);
-    bool named = nl && strncmp(rest, name, nl) == 0;
+    bool named = nl && strncmp(rest, name, nl) == 0 && strchr(" :,", rest[nl]); /* a whole word, or all of it */
     if (named) {
         rest += nl;
         while (*rest == ' ' || *rest == ':' || *rest == ',')
