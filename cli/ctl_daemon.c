@@ -36,11 +36,13 @@ int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len)
         }
     }
     struct stat st;
-    if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+    bool found = stat(sock, &st) == 0;
+    int e = errno;
+    if (found && S_ISSOCK(st.st_mode))
         return 1;
     if (g->socket_path) {
-        fprintf(stderr, "portierctl: --socket %s: %s\n", sock, errno == ENOENT ? "no portierd socket there" :
-                        S_ISSOCK(st.st_mode) ? strerror(errno) : "not a socket");
+        fprintf(stderr, "portierctl: --socket %s: %s\n", sock, found ? "not a socket" :
+                        e == ENOENT ? "no portierd socket there" : strerror(e));
         return -1;
     }
     return 0; /* no daemon socket: this process owns the devices (direct mode) */

@@ -7,6 +7,7 @@ role in the request or asking for a higher role in the hello; every refusal is i
 operator opens doors but cannot reload or read slaves; root with --readonly is a guard; a user outside the
 socket's group cannot connect at all."""
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -107,7 +108,17 @@ try:
     rc, out, err = ctl("status", sock=sock, as_user=["setpriv", "--reuid", "65534", "--regid", "1", "--clear-groups"])
     if rc != 3 or "Permission denied" not in err:
         fail("a user outside the socket's group: %d %s %s" % (rc, out, err))
-    ok("operator: door open ok, reload and slave reads denied; root --readonly is a guard; other groups cannot connect")
+    # a socket in a directory the caller cannot enter: said so, not "not a socket"
+    private = os.path.join(tmp, "private")
+    os.mkdir(private, 0o700)
+    hidden = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hidden.bind(os.path.join(private, "portierd.sock"))
+    rc, out, err = ctl("status", sock=os.path.join(private, "portierd.sock"), as_user=AS_GUARD)
+    hidden.close()
+    if rc != 3 or "Permission denied" not in err or "not a socket" in err:
+        fail("a socket the caller cannot reach: %d %s %s" % (rc, out, err))
+    ok("operator: door open ok, reload and slave reads denied; root --readonly is a guard; other groups cannot connect"
+       " (nor reach a socket in a directory closed to them: said so)")
 
     # ---- every refusal audited ----
     rows = []
