@@ -728,6 +728,8 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     if (!action_allowed(user->role, id)) {
         snprintf(why, sizeof why, "%s needs the %s role; %s is %s", r->def->name, role_name(r->def->min_role),
                  user->name, role_name(user->role));
+        if (r->def->param) /* the denied row says what was asked */
+            r->value = params && params->has_value ? params->value : r->def->param_default;
         return reject(rc, ACTION_DENIED, why, err, errlen);
     }
     if (params && params->attempt_only)

@@ -139,6 +139,10 @@ try:
     if any(x["user"] not in ("nobody", "root") or x["role"] != "guard" and x["user"] == "nobody" and
            x["action"] in ("door-open", "emergency-on") for x in refused):
         fail("a denied row with the wrong user or role: %s" % refused)
+    if not any(x["action"] == "door-open" and x["user"] == "nobody" and x["target"] == "Main entrance" and
+               x["params"] == "seconds=3" for x in refused):
+        fail("the guard's denied door-open does not say what was asked (seconds=3): %s" %
+             [(x["action"], x["target"], x["params"]) for x in refused if x["action"] == "door-open"])
     ops = {x["action"] for x in refused}
     for want in ("door-open", "emergency-on", "slave-set", "slave-file-put", "slave-provision", "slave-get",
                  "slave-files", "slave-file-get", "reload-config", "cancel-alarm", "emergency-off", "door-hold",
