@@ -90,7 +90,8 @@ void pane_help_show(struct console *c, enum req_scope scope)
         return;
     for (size_t i = 0; i < n; i++)
         if (rows[i] == -1 - (int)scope) {
-            p->lv.top = i;
+            if (i + 1 < n && rows[i + 1] >= 0) /* a section without keys of its own: the global keys first */
+                p->lv.top = i;
             return;
         }
 }

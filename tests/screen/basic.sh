@@ -56,5 +56,10 @@ keys g; wait_text 'F12 ! +emergency +EMERGENCY'
 keys Escape; wait_text 'Doors, aux'
 keys F1; wait_text 'door-close'
 keys F1; wait_text 'Doors, aux'
+# a pane without keys of its own (live events): help opens at the global keys, not at the end of the list
+keys 1; wait_text 'Live events'
+keys '?'; wait_text 'F12 ! +emergency +EMERGENCY'
+wait_text 'F10 q +quit'
+keys Escape; wait_text 'Live events'
 keys q; wait_text 'EXITED 0'
 pass "panes, help, dialogs, quit"
