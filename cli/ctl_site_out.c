@@ -42,7 +42,12 @@ void ctl_print_run(const struct ctl_opts *o, const struct site *site, const stru
                    strcmp(t->message, "ok") ? " — " : "", strcmp(t->message, "ok") ? t->message : "");
         }
     }
-    if (run->status == ACTION_DENIED || run->status == ACTION_REFUSED || (!run->n_results && run->error[0]))
+    bool refused = run->status == ACTION_DENIED || run->status == ACTION_REFUSED;
+    if (o->json && !run->n_results && !refused) /* an action on no output (ack, reload): its outcome, one object */
+        ctl_print_json(json_pack("{s:s,s:s,s:b,s:s}", "action", run->def->name, "target", run->target, "ok",
+                                 run->status == ACTION_OK, "message",
+                                 run->error[0] ? run->error : action_status_name(run->status)));
+    if (refused || (!run->n_results && run->error[0]))
         fprintf(stderr, "portierctl: %s\n", run->error);
     else if (!o->json)
         printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status), run->confirmed,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # portierctl site commands: check-config (every problem with its line), audit-first door control with
-# per-door results, journal and audit queries in text, CSV and JSON.
+# per-door results, journal and audit queries in text, CSV and JSON; --json ack prints its outcome.
 . "$(dirname "$0")/lib.sh"
 export XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/xdg"
 
@@ -81,6 +81,18 @@ expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --until -5m --kind operator -
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since 2026-02-30
 grep -q "2026-02 has 28 days" "$TMP/err" || fail "bad date not explained: $(cat "$TMP/err")"
 pass "journal and audit queries"
+
+# --json for an action on no output (ack): one object on standard output, for success and failure alike
+id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --kind operator --limit 1 --csv | awk -F, 'NR==2 {print $1}')
+[ -n "$id" ] || fail "no journal event to acknowledge"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json ack "$id"
+python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert r==[{"action":"ack","target":sys.argv[2],"ok":True,"message":"ok"}], r' \
+    "$TMP/out" "$id" || fail "ack --json: $(cat "$TMP/out")"
+expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" --json ack 99999999
+python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] is False and "no event" in r[0]["message"], r' \
+    "$TMP/out" || fail "failed ack --json: $(cat "$TMP/out")"
+grep -q 'no event 99999999' "$TMP/err" || fail "failed ack: no message on stderr"
+pass "--json ack prints its outcome"
 
 # the emergency with every device dead: each door fails at once with its device's reason
 t0=$SECONDS
