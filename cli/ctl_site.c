@@ -283,8 +283,47 @@ static int cmd_daemon_status(struct ctl_call *call)
     return through_daemon(call, ctl_daemon_self, "this is portierd's own state", " (give --socket PATH)");
 }
 
+/* --json: one object per problem ({"file","line","severity","message"}), then the verdict. */
+static int check_config_json(const char *explicit_path)
+{
+    char path[2 * SITE_PATH_MAX + 8];
+    if (!site_config_find(explicit_path, path, sizeof path)) {
+        char msg[2 * SITE_PATH_MAX + 64];
+        snprintf(msg, sizeof msg, explicit_path ? "%s: no such file" : "no configuration found (tried %s); use -c FILE",
+                 explicit_path ? explicit_path : path);
+        ctl_print_json(json_pack("{s:b,s:s}", "ok", 0, "error", msg));
+        fprintf(stderr, "portierctl: %s\n", msg);
+        return CTL_EXIT_USAGE;
+    }
+    struct config_diags d;
+    struct site *site = site_config_load(path, &d);
+    for (size_t i = 0; i < d.n; i++) {
+        const struct config_diag *g = &d.items[i];
+        ctl_print_json(json_pack("{s:s,s:i,s:s,s:s}", "file", d.file, "line", g->line, "severity",
+                                 g->warning ? "warning" : "error", "message", g->message));
+    }
+    json_t *v = json_pack("{s:s,s:b,s:I,s:I}", "file", path, "ok", site != NULL, "errors", (json_int_t)d.errors,
+                          "warnings", (json_int_t)d.warnings);
+    if (site && v) {
+        size_t doors = 0;
+        for (size_t i = 0; i < site->n_outputs; i++)
+            doors += site->outputs[i].type != OUTPUT_AUX;
+        json_object_set_new(v, "site", json_string(site->name));
+        json_object_set_new(v, "panels", json_integer((json_int_t)site->n_panels));
+        json_object_set_new(v, "buses", json_integer((json_int_t)site->n_buses));
+        json_object_set_new(v, "doors", json_integer((json_int_t)doors));
+    }
+    ctl_print_json(v);
+    int rc = site ? CTL_EXIT_OK : CTL_EXIT_DEVICE_ERROR;
+    site_free(site);
+    config_diags_free(&d);
+    return rc;
+}
+
 static int cmd_check_config(struct ctl_call *call)
 {
+    if (call->g.json)
+        return check_config_json(ctl_str(call, "FILE", call->g.config_path));
     int rc = site_config_check(ctl_str(call, "FILE", call->g.config_path), stdout, stderr);
     return rc == 0 ? CTL_EXIT_OK : rc == 1 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_USAGE;
 }

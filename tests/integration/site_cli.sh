@@ -38,6 +38,21 @@ $B:7: duplicate door name "A" (first at line 4)
 WANT
 diff -u "$TMP/want" "$TMP/err" || fail "check-config diagnostics differ"
 pass "every problem reported with its line"
+# --json: one object per problem, then the verdict
+expect_rc 1 "$PORTIERCTL" --json --check-config "$TMP/bad.conf"
+python3 - "$TMP/out" "$B" <<'PY' || fail "check-config --json: $(cat "$TMP/out")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+probs, verdict = rows[:-1], rows[-1]
+assert len(probs) == 6, probs
+assert {"file": sys.argv[2], "line": 3, "severity": "error", "message": "'port' = 70000 is out of range (1..65535)"} in probs, probs
+assert any(p["severity"] == "warning" and p["line"] == 7 for p in probs), probs
+assert verdict == {"file": sys.argv[2], "ok": False, "errors": 5, "warnings": 1}, verdict
+PY
+expect_rc 0 "$PORTIERCTL" --json check-config "$TMP/p.conf"
+python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] and r[0]["site"]=="Head office" and r[0]["doors"]==6, r' \
+    "$TMP/out" || fail "check-config --json of a valid file: $(cat "$TMP/out")"
+pass "check-config --json"
 
 # door control: audited first, result per door. Tests never reach beyond loopback: point the example's
 # panel at a closed 127.0.0.1 port and its bus at a missing device, so the door fails with the reason
