@@ -86,12 +86,31 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     }
 }
 
+/* Acknowledge all: one message for the whole list once every answer is in. */
+struct ack_batch {
+    unsigned sent, done, failed;
+    bool sending; /* still in the loop that sends them (an answer may come before the loop ends) */
+};
+
 struct ack_ctx {
     struct console *c;
     int64_t event_id;
     char device[SITE_NAME_MAX], door[SITE_NAME_MAX];
     int code;
+    struct ack_batch *batch;
 };
+
+static void batch_end(struct console *c, struct ack_batch *b)
+{
+    if (b->sending || b->done < b->sent)
+        return;
+    if (b->failed)
+        console_message(c, TH_ALARM, "%u of %u alarms acknowledged; %u failed (still listed)", b->sent - b->failed,
+                        b->sent, b->failed);
+    else if (b->sent)
+        console_message(c, TH_OK, "%u alarm%s acknowledged", b->sent, b->sent == 1 ? "" : "s");
+    free(b);
+}
 
 static struct alarm *find(struct console *c, const struct ack_ctx *k, size_t *idx)
 {
@@ -118,8 +137,11 @@ static void ack_progress(const struct action_run *run, bool finished, void *arg)
     if (run->status == ACTION_OK) {
         if (a)
             remove_at(c, i);
-        console_message(c, TH_OK, "Alarm acknowledged (%s %s)", k->device, k->door);
+        if (!k->batch)
+            console_message(c, TH_OK, "Alarm acknowledged (%s %s)", k->device, k->door);
     } else {
+        if (k->batch)
+            k->batch->failed++;
         if (a)
             a->acking = false;
         console_message(c, TH_ALARM, "Acknowledge failed: %s %s", action_status_name(run->status), run->error);
@@ -127,10 +149,14 @@ static void ack_progress(const struct action_run *run, bool finished, void *arg)
     if (c->running_actions)
         c->running_actions--;
     c->dirty = true;
+    if (k->batch) {
+        k->batch->done++;
+        batch_end(c, k->batch);
+    }
     free(k);
 }
 
-static void ack_one(struct console *c, struct alarm *a, const char *comment)
+static void ack_one(struct console *c, struct alarm *a, const char *comment, struct ack_batch *batch)
 {
     if (a->acking)
         return;
@@ -150,6 +176,9 @@ static void ack_one(struct console *c, struct alarm *a, const char *comment)
     if (!k)
         return;
     k->c = c;
+    k->batch = batch;
+    if (batch)
+        batch->sent++;
     k->event_id = a->ev.id;
     k->code = a->ev.code;
     snprintf(k->device, sizeof k->device, "%s", a->ev.device);
@@ -180,7 +209,7 @@ static void comment_done(struct console *c, bool ok, const char *text, void *arg
     struct pane *p = arg;
     if (!ok || p->lv.sel >= c->n_alarms)
         return;
-    ack_one(c, &c->alarms[p->lv.sel], text);
+    ack_one(c, &c->alarms[p->lv.sel], text, NULL);
 }
 
 static unsigned request(struct console *c, struct pane *p, enum req r)
@@ -200,13 +229,20 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
         }
         if (r == REQ_ALARM_ACK_ALL) {
             /* ack_one may remove entries (never-stored alarms): walk from the end. */
+            struct ack_batch *b = calloc(1, sizeof *b);
+            if (b)
+                b->sending = true;
             for (size_t i = c->n_alarms; i-- > 0;)
-                ack_one(c, &c->alarms[i], NULL);
+                ack_one(c, &c->alarms[i], NULL, b);
+            if (b) {
+                b->sending = false;
+                batch_end(c, b);
+            }
         } else if (r == REQ_ALARM_ACK_COMMENT) {
             console_input(c, "Acknowledge", "Comment (recorded with the acknowledgement):", "", NULL,
                           comment_done, p);
         } else if (p->lv.sel < c->n_alarms) {
-            ack_one(c, &c->alarms[p->lv.sel], NULL);
+            ack_one(c, &c->alarms[p->lv.sel], NULL, NULL);
         }
         return PANE_HANDLED | PANE_REDRAW;
     case REQ_ENTER:

@@ -45,6 +45,7 @@ c3 force door=2
 wait_text 'Panel A +Back +door forced open' 30
 # all at once
 keys F4; wait_text 'No alarm waiting' 30
+wait_text '^[1-9][0-9]* alarms? acknowledged$'
 wait_text '0 alarms'
 # the journal: acknowledged alarms and the comment; the audit trail: the acknowledgements
 keys 6; keys /; keys -l 'forced'; keys Enter
