@@ -450,8 +450,6 @@ static unsigned form_key(struct console *c, struct pane *p, int key)
         p->typing = false;
         return files_view_key(sp->fv, key);
     }
-    if (!sp->editing && key == 'P' && sp->n) /* provisioning, like F4 */
-        return p->request(c, p, REQ_SLAVE_PROVISION);
     unsigned res = form_key_inner(c, p, key);
     p->typing = sp->editing && !sp->diffing && !sp->applying;
     return res;

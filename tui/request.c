@@ -66,7 +66,7 @@ static const struct request_info table[REQ_COUNT] = {
                         "Edit the slave's settings (diff, then apply)"},
     [REQ_SLAVE_FILES] = {REQ_SLAVE_FILES, "slave-files", SCOPE_SLAVES, "F3 f", "Files", REQ_ACTION_SLAVE,
                          "Files on the slave: list, get, put"},
-    [REQ_SLAVE_PROVISION] = {REQ_SLAVE_PROVISION, "slave-provision", SCOPE_SLAVES, "F4 p", "Provisn", REQ_ACTION_SLAVE,
+    [REQ_SLAVE_PROVISION] = {REQ_SLAVE_PROVISION, "slave-provision", SCOPE_SLAVES, "F4 p P", "Provisn", REQ_ACTION_SLAVE,
                              "Provision the slave from the server files"},
 
     [REQ_ALARM_ACK] = {REQ_ALARM_ACK, "alarm-ack", SCOPE_ALARMS, "F2 a", "Ack", ACTION_ACK, "Acknowledge the alarm"},

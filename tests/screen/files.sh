@@ -66,6 +66,12 @@ grep -q 'key-one-ABCDEFGHIJKLMNO' "$TMP/usd/$ADDR/KEYS.TXT" || fail "KEYS.TXT no
 keys F4; wait_text "Provision Vault"
 keys y; wait_text 'Provisioning: ✓ already up to date, verified' 90
 keys Escape; wait_text 'NiX1 slaves'
+# P from the slave list too, as the help lists it
+keys '?'; wait_text 'F4 p P +slave-provision'
+keys Escape; wait_text 'NiX1 slaves'
+keys P; wait_text "Provision Vault \\($ADDR\\) from"
+keys n; wait_gone "Provision Vault \\($ADDR\\) from"
+keys Escape; wait_text 'NiX1 slaves'
 keys 6; wait_text 'slave-provision Vault: ok: already up to date'
 wait_text 'slave-file-put Vault: ok: 6400 bytes'
 keys F2; wait_text 'slave-provision +Vault +ok'
