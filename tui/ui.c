@@ -853,8 +853,13 @@ static void on_tick(loop_t *loop, void *arg)
         last = now;
         c->dirty = true; /* the clock */
     }
-    if (c->em.first_press_ms && (int64_t)loop_now_ms(loop) - c->em.first_press_ms > 5000)
+    unsigned window = c->site->emergency.double_ms ? c->site->emergency.double_ms : 2000;
+    if (c->em.first_press_ms && (int64_t)loop_now_ms(loop) - c->em.first_press_ms > (int64_t)window) {
+        /* the prompt asked for a second press within the window: it is over, say so */
         c->em.first_press_ms = 0;
+        console_message(c, TH_WARN, "Emergency NOT started: no second press within %.1f s (press twice)",
+                        window / 1000.0);
+    }
     loop_timer_arm_ms(loop, &c->tick_timer, UI_TICK_MS);
 }
 

@@ -1,5 +1,6 @@
 # Emergency against live simulators: F12 from inside a dialog, banner with live per-door counts, every door
-# marked, restore asks first and puts every door back; a mute panel shows up as failed doors; read-only refuses.
+# marked, restore asks first and puts every door back; a mute panel shows up as failed doors; read-only refuses;
+# a double-press site says when the window for the second press is over.
 source "$(dirname "$0")/lib.sh"
 start_c3 --model C3-200 --seed 5
 start_nix1 --slaves 1 --configured
@@ -45,5 +46,20 @@ wait_text 'guard, read-only'
 keys F12; wait_text "Read-only console: 'EMERGENCY"
 keys 3; wait_text 'Doors, aux'
 keys o; wait_text 'Read-only console'
+keys q; wait_text 'EXITED 0'
+stop_tmux
+# a site that asks for a double press: one press asks for the second, and says so when the window is over;
+# two presses in time start it
+sed -i 's/confirm = "none";/confirm = "double"; double_ms = 1000;/' "$TMP/site.conf"
+grep -q 'double_ms = 1000' "$TMP/site.conf" || fail "could not edit the configuration"
+start 100x30 "$PORTIER" -c "$TMP/site.conf"
+wait_up
+keys F12; wait_text 'press again within 1.0 s'
+wait_text 'Emergency NOT started: no second press within 1.0 s' 5
+screen_text | grep -q 'EMERGENCY UNLOCK' && fail "one press started the emergency"
+keys F12; keys F12
+wait_text 'EMERGENCY UNLOCK . 4 doors: 4 confirmed' 30
+keys R; wait_text 'End the emergency'; keys y
+wait_gone 'EMERGENCY UNLOCK' 40
 keys q; wait_text 'EXITED 0'
 pass "emergency on/restore with per-door counts, failures, read-only"
