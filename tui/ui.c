@@ -443,6 +443,9 @@ static void draw_small(struct console *c)
         snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
         console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_CRIT), al);
     }
+    /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
+    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms && y + 4 < c->rows)
+        console_put(c, y + 4, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
     /* A question the emergency keys or quit asked is answered here too: it must be seen. */
     if (c->dlg.kind == DLG_CONFIRM && y + 6 < c->rows) {
         char q[sizeof c->dlg.title + sizeof c->dlg.prompt + 4];

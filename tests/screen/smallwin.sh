@@ -45,4 +45,12 @@ wait_text 'Live events'
 wait_text 'Test site │ '
 tmux -L "$SOCK" capture-pane -e -p -t t | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5|48;5)[;m]' || fail "no colours"
 keys q; wait_text 'EXITED 0'
+stop_tmux
+# a double-press site: what the emergency key says is shown on the small screen too
+CONFIRM=double write_config
+start 60x15 "$PORTIER" -c "$TMP/site.conf"
+wait_text 'at least 80x24'
+keys F12; wait_text 'press again within 2.0 s'
+wait_text 'Emergency NOT started' 10
+keys q; wait_text 'EXITED 0'
 pass "small window message, emergency there, resize, monochrome, ASCII, 80x24"
