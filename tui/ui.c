@@ -446,15 +446,25 @@ static void draw_small(struct console *c)
     /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
     if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms && y + 4 < c->rows)
         console_put(c, y + 4, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
-    /* A question the emergency keys or quit asked is answered here too: it must be seen. */
-    if (c->dlg.kind == DLG_CONFIRM && y + 6 < c->rows) {
-        char q[sizeof c->dlg.title + sizeof c->dlg.prompt + 4];
-        snprintf(q, sizeof q, "%s: %s", c->dlg.title, c->dlg.prompt);
+    /* A dialog open here (the emergency's word, restore's or quit's question, or one opened before the window
+     * shrank) is answered here too: it must be seen. */
+    if (c->dlg.kind != DLG_NONE && y + 6 < c->rows) {
+        const struct dialog *d = &c->dlg;
+        char q[sizeof d->title + sizeof d->prompt + 4];
+        snprintf(q, sizeof q, "%s: %s", d->title, d->prompt);
         for (char *s = q; *s; s++)
             if (*s == '\n')
                 *s = ' ';
         console_put(c, y + 5, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, q);
-        console_put(c, y + 6, 0, c->cols, A_NORMAL, "y/Enter = yes   n/Esc = no");
+        int hy = y + 6;
+        if (d->kind == DLG_INPUT && y + 7 < c->rows) {
+            char in[sizeof d->input + 4];
+            snprintf(in, sizeof in, "> %s_", d->input);
+            console_put(c, hy++, 0, c->cols, A_BOLD, in);
+        }
+        console_put(c, hy, 0, c->cols, A_NORMAL, d->err[0] ? d->err
+                    : d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
+                    : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel" : "any key closes");
     }
 }
 
@@ -696,19 +706,14 @@ void ui_key(struct console *c, int key)
             restore_key(c);
         return;
     }
-    bool small = c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS;
-    if (c->dlg.kind != DLG_NONE) {
-        /* below the minimum size only a question is shown (draw_small): nothing is typed into a hidden field */
-        if (small && c->dlg.kind != DLG_CONFIRM)
-            c->small_ignored++;
-        else
-            dialog_key(c, key);
+    if (c->dlg.kind != DLG_NONE) { /* shown below the minimum size too (draw_small) */
+        dialog_key(c, key);
         return;
     }
     if (key == KEY_RESIZE)
         return;
     /* Below the minimum size nothing is drawn but the message: a key would change a form nobody sees */
-    if (small) {
+    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
         if (r == REQ_QUIT && !(p->typing && printable))
             quit_key(c);
         else

@@ -53,4 +53,14 @@ wait_text 'at least 80x24'
 keys F12; wait_text 'press again within 2.0 s'
 wait_text 'Emergency NOT started' 10
 keys q; wait_text 'EXITED 0'
+stop_tmux
+# a typed-word site: the word's field is shown and typed into on the small screen
+CONFIRM=word write_config
+start 60x15 "$PORTIER" -c "$TMP/site.conf"
+wait_text 'at least 80x24'
+keys F12; wait_text 'EMERGENCY: Unlock EVERY door of the site. Type EMERGENCY'
+keys -l EMERG; wait_text '^> EMERG_'
+keys -l ENCY; keys Enter
+wait_text 'EMERGENCY ACTIVE: 2 doors'
+stop_tmux
 pass "small window message, emergency there, resize, monochrome, ASCII, 80x24"
