@@ -291,7 +291,9 @@ static void filter_search_done(struct console *c, bool ok, const char *text, voi
     (void)arg;
     if (!ok)
         return;
-    snprintf(c->filter_edit.f->text, sizeof c->filter_edit.f->text, "%s", text);
+    struct strbuf sb; /* longer than the filter keeps: cut at a whole character */
+    strbuf_init(&sb, c->filter_edit.f->text, sizeof c->filter_edit.f->text);
+    strbuf_puts(&sb, text);
     c->filter_edit.changed(c, c->filter_edit.arg);
 }
 

@@ -34,6 +34,12 @@ keys '\'; wait_text 'door:NAME device:NAME'
 keys Enter; wait_gone 'door:NAME device:NAME'
 wait_text 'No event matches the filter'
 keys Escape; wait_text 'console started'
+# a search longer than the filter keeps is cut at a whole character (no broken one shown)
+keys /; wait_text 'Show events containing'
+keys -l "$(printf 'é%.0s' $(seq 150))"; keys Enter
+wait_text 'filter: /éééé'
+screen_text | grep 'filter: /' | grep -q '?' && fail "a broken character in the search"
+keys Escape; wait_text 'console started'
 keys '\'; wait_text 'door:NAME device:NAME'
 keys -l 'sev:loud'; wait_text "unknown severity 'loud'"
 keys Enter; wait_text "unknown severity 'loud'"
