@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/grow.h"
+#include "core/strbuf.h"
 
 static const char *const kind_names[EVENT_KIND_COUNT] = {
     [EVENT_ACCESS] = "access",       [EVENT_DOOR] = "door",   [EVENT_NIX1_ACCESS] = "nix1-access",
@@ -43,7 +44,9 @@ void event_set_text(struct event *ev, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ev->text, sizeof ev->text, fmt, ap);
+    struct strbuf sb; /* a text too long for the event is cut at a whole UTF-8 character */
+    strbuf_init(&sb, ev->text, sizeof ev->text);
+    strbuf_vprintf(&sb, fmt, ap);
     va_end(ap);
 }
 

@@ -215,6 +215,24 @@ static void key_has_its_format(void **state)
                 }
 }
 
+/* A text longer than the event holds is cut at a whole UTF-8 character (a broken one is not valid JSON). */
+static void long_text_cut_at_a_character(void **state)
+{
+    (void)state;
+    char word[600] = "";
+    for (int i = 0; i < 250; i++)
+        strcat(word, "\xc3\xa9"); /* é */
+    for (int pre = 0; pre < 4; pre++) {
+        struct event ev;
+        event_init(&ev, EVENT_OPERATOR, EVENT_NORMAL);
+        event_set_text(&ev, "%.*s%s", pre, "abc", word);
+        size_t n = strlen(ev.text);
+        assert_true(n >= sizeof ev.text - 2 && n <= sizeof ev.text - 1);
+        assert_int_equal((n - (size_t)pre) % 2, 0); /* no half character at the end */
+        assert_int_equal((unsigned char)ev.text[n - 1], 0xa9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +240,7 @@ int main(void)
         cmocka_unit_test(failed_batch_is_still_shown_unjournaled),
         cmocka_unit_test(long_burst_stays_in_order),
         cmocka_unit_test(key_has_its_format),
+        cmocka_unit_test(long_text_cut_at_a_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
