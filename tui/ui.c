@@ -641,6 +641,23 @@ static void dialog_finish(struct console *c, bool ok)
         d.done(c, ok, d.input, d.arg);
 }
 
+/* Whether byte b may go after the len bytes of a text field of cap bytes: a UTF-8 sequence is taken whole
+ * or not at all (its first byte only when the whole sequence fits; a continuation only inside one). */
+static bool field_room(const char *s, size_t len, size_t cap, unsigned char b)
+{
+    if (b < 0x80)
+        return len + 1 < cap;
+    if (b >= 0xC0)
+        return len + (b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2) < cap;
+    size_t i = len;
+    while (i && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (!i || (unsigned char)s[i - 1] < 0xC0)
+        return false;
+    unsigned char lead = (unsigned char)s[i - 1];
+    return len - (i - 1) < (size_t)(lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2) && len + 1 < cap;
+}
+
 /* A dialog owns the keyboard except the global emergency keys. */
 static void dialog_key(struct console *c, int key)
 {
@@ -676,7 +693,8 @@ static void dialog_key(struct console *c, int key)
     } else if (key == 21) { /* C-u */
         d->len = 0;
         d->input[0] = '\0';
-    } else if (key >= 0x20 && key <= 0xff && key != 0x7f && d->len + 1 < sizeof d->input) {
+    } else if (key >= 0x20 && key <= 0xff && key != 0x7f && field_room(d->input, d->len, sizeof d->input,
+                                                                    (unsigned char)key)) {
         d->input[d->len++] = (char)key;
         d->input[d->len] = '\0';
         d->err[0] = '\0';
