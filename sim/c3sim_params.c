@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/grow.h"
 #include "core/textline.h"
 #include "drivers/c3/c3_time.h"
 
@@ -38,16 +39,12 @@ static int param_set(struct c3sim_panel *p, const char *name, size_t nlen, const
         q->value = v;
         return 0;
     }
-    if (p->nparams == p->cap_params) {
-        size_t cap = p->cap_params ? p->cap_params * 2 : 128;
-        struct c3sim_param *np = realloc(p->params, cap * sizeof *np);
-        if (!np) {
-            free(v);
-            return -1;
-        }
-        p->params = np;
-        p->cap_params = cap;
+    struct c3sim_param *np = grow_array(p->params, p->nparams, &p->cap_params, sizeof *np, 128);
+    if (!np) {
+        free(v);
+        return -1;
     }
+    p->params = np;
     char *n = strndup(name, nlen);
     if (!n) {
         free(v);

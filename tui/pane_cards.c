@@ -8,6 +8,7 @@
 #include <curses.h>
 
 #include "core/csv.h"
+#include "core/grow.h"
 #include "core/strbuf.h"
 #include "tui/cards_edit.h"
 #include "tui/keys.h"
@@ -39,16 +40,12 @@ static void lc_line(void *arg, unsigned done, unsigned total, const char *line)
     if (!line || lc->oom)
         return;
     size_t n = strlen(line);
-    if (lc->len + n + 2 > lc->cap) {
-        size_t cap = (lc->len + n + 2) * 2;
-        char *b = realloc(lc->buf, cap);
-        if (!b) {
-            lc->oom = true; /* the rows would be incomplete: the read fails instead */
-            return;
-        }
-        lc->buf = b;
-        lc->cap = cap;
+    char *b = grow_to(lc->buf, lc->len + n + 2, &lc->cap, 1, 4096);
+    if (!b) {
+        lc->oom = true; /* the rows would be incomplete: the read fails instead */
+        return;
     }
+    lc->buf = b;
     memcpy(lc->buf + lc->len, line, n);
     lc->len += n;
     lc->buf[lc->len++] = '\n';
