@@ -9,7 +9,6 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "core/strbuf.h"
 #include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_userdata.h"
 #include "tui/keys.h"
@@ -206,18 +205,8 @@ static int form_access(struct console *c, const struct cpanel *pn, const char (*
 static char *access_csv(struct console *c, const struct cpanel *pn, const char (*val)[24])
 {
     struct csv acc = { 0 };
-    char *buf = NULL;
-    if (form_access(c, pn, val, &acc) == 0) {
-        struct strbuf sb;
-        size_t cap = 64 + acc.nrows * 40;
-        buf = malloc(cap);
-        if (buf) {
-            strbuf_init(&sb, buf, cap);
-            strbuf_puts(&sb, "pin,door,timezone\n");
-            for (size_t r = 0; r < acc.nrows; r++)
-                strbuf_printf(&sb, "%s,%s,%s\n", csv_cell(&acc, r, 0), csv_cell(&acc, r, 1), csv_cell(&acc, r, 2));
-        }
-    }
+    size_t len;
+    char *buf = form_access(c, pn, val, &acc) == 0 ? csv_format(&acc, &len) : NULL;
     csv_free(&acc);
     return buf;
 }
