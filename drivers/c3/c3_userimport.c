@@ -79,6 +79,15 @@ static int raw_init(const struct c3_table_def *def, struct csv *raw)
     return csv_init(raw, names, def->nfields);
 }
 
+/* A raw row of the table with every field 0. */
+static void rzero(const struct c3_table_def *def, const char **vals, char (*buf)[48])
+{
+    for (size_t f = 0; f < def->nfields; f++) {
+        snprintf(buf[f], sizeof buf[0], "0");
+        vals[f] = buf[f];
+    }
+}
+
 /* Set a raw field by name (ignored when the table has no such field). */
 static void rset(const struct c3_table_def *def, const char **vals, char (*buf)[48], const char *field, const char *v)
 {
@@ -461,10 +470,7 @@ static int access_rows(struct c3_row_ctx *c, const struct c3_kind_ctx *x, const 
             continue;
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];
-        for (size_t f = 0; f < x->def->nfields; f++) {
-            snprintf(buf[f], sizeof buf[f], "0");
-            vals[f] = buf[f];
-        }
+        rzero(x->def, vals, buf);
         rsetu(x->def, vals, buf, "Pin", byrow[r].pin);
         rsetu(x->def, vals, buf, "AuthorizeTimezoneId", byrow[r].tz);
         rsetu(x->def, vals, buf, "AuthorizeDoorId", (uint32_t)(group[r] - 1));
@@ -499,10 +505,7 @@ static int import_timezones(struct c3_row_ctx *c, const struct c3_kind_ctx *x, c
             return -1;
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];
-        for (size_t f = 0; f < x->def->nfields; f++) {
-            snprintf(buf[f], sizeof buf[f], "0");
-            vals[f] = buf[f];
-        }
+        rzero(x->def, vals, buf);
         rsetu(x->def, vals, buf, "TimezoneId", id);
         for (int d = 0; d < 10; d++) {
             uint32_t w[3];
@@ -545,10 +548,7 @@ static int import_holidays(struct c3_row_ctx *c, const struct c3_kind_ctx *x, co
             return c3_row_bad(c, "loop", "'%s' is neither yearly nor once", s);
         char buf[C3_TABLE_FIELDS_MAX][48];
         const char *vals[C3_TABLE_FIELDS_MAX];
-        for (size_t f = 0; f < x->def->nfields; f++) {
-            snprintf(buf[f], sizeof buf[f], "0");
-            vals[f] = buf[f];
-        }
+        rzero(x->def, vals, buf);
         rsetu(x->def, vals, buf, "Holiday", date);
         rsetu(x->def, vals, buf, "HolidayType", type);
         rsetu(x->def, vals, buf, "Loop", loop);
