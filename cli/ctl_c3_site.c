@@ -16,6 +16,7 @@
 #include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/csv.h"
+#include "core/grow.h"
 #include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_store.h"
 #include "drivers/c3/c3_userdata.h"
@@ -39,19 +40,17 @@ static void lines_progress(void *arg, size_t done, size_t total)
 
 static void keep(struct lines *l, const char *line, const json_t *record)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (v)
-            l->v = v;
-        json_t **rec = v ? realloc(l->rec, cap * sizeof *rec) : NULL;
-        if (!rec) {
-            l->failed = true;
-            return;
-        }
-        l->rec = rec;
-        l->cap = cap;
+    size_t cap = l->cap, rcap = l->cap; /* two arrays of one capacity */
+    char **v = grow_array(l->v, l->n, &cap, sizeof *v, 64);
+    if (v)
+        l->v = v;
+    json_t **rec = v ? grow_array(l->rec, l->n, &rcap, sizeof *rec, 64) : NULL;
+    if (!rec) {
+        l->failed = true;
+        return;
     }
+    l->rec = rec;
+    l->cap = cap;
     char *s = strdup(line);
     if (!s) {
         l->failed = true;

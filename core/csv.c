@@ -122,14 +122,13 @@ void csv_free(struct csv *c)
 
 static int grow(struct csv *c)
 {
-    if (c->nrows < c->cap)
-        return 0;
-    size_t cap = c->cap ? c->cap * 2 : 64;
-    char **cells = realloc(c->cells, cap * (c->ncols ? c->ncols : 1) * sizeof *cells);
+    /* two arrays of one capacity: each grows by the same rule, the capacity is kept when both have */
+    size_t cap = c->cap, lcap = c->cap;
+    char **cells = grow_array(c->cells, c->nrows, &cap, (c->ncols ? c->ncols : 1) * sizeof *cells, 64);
     if (!cells)
         return -1;
     c->cells = cells;
-    size_t *lines = realloc(c->line, cap * sizeof *lines);
+    size_t *lines = grow_array(c->line, c->nrows, &lcap, sizeof *lines, 64);
     if (!lines)
         return -1;
     c->line = lines;
