@@ -75,6 +75,15 @@ const char *console_stored_text(const struct event *ev)
     return ev->journaled ? "stored" : ev->queued ? "NOT YET STORED (kept in memory)" : "NOT STORED";
 }
 
+const char *console_code_text(const struct event *ev, char *buf, size_t len)
+{
+    if (ev->kind == EVENT_NIX1_ACCESS)
+        snprintf(buf, len, "0x%02X", (unsigned)ev->code & 0xFFu);
+    else
+        snprintf(buf, len, "%d", ev->code);
+    return buf;
+}
+
 /* ---- filter ---- */
 void filter_clear(struct filter *f)
 {

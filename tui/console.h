@@ -32,6 +32,9 @@ const struct event *ring_get(const struct ring *r, size_t i);
 void ring_mark_stored(struct ring *r, uint64_t seq, int64_t id);
 /* "stored", "NOT YET STORED (kept in memory)" or "NOT STORED". */
 const char *console_stored_text(const struct event *ev);
+/* The event's code as its protocol writes it: a NiX1 return code in hex ("0x55", as "55 ERROR_USER" in its text),
+ * others in decimal. */
+const char *console_code_text(const struct event *ev, char *buf, size_t len);
 
 /* ---- filter shared by the event panes and the history (typed after `\` or `/`) ---- */
 struct filter {

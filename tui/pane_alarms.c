@@ -248,10 +248,11 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
     case REQ_ENTER:
         if (p->lv.sel < c->n_alarms) {
             const struct alarm *a = &c->alarms[p->lv.sel];
-            char text[512], t[32];
+            char text[512], t[32], code[16];
             event_format_time(a->ev.host_time_us, t, sizeof t);
-            snprintf(text, sizeof text, "%s\n%s %s: %s (code %d)\n%s\nRepeated %u time(s); journal #%lld",
-                     t, a->ev.device, a->ev.door, a->ev.code_name, a->ev.code, a->ev.text, a->count,
+            snprintf(text, sizeof text, "%s\n%s %s: %s (code %s)\n%s\nRepeated %u time(s); journal #%lld",
+                     t, a->ev.device, a->ev.door, a->ev.code_name, console_code_text(&a->ev, code, sizeof code),
+                     a->ev.text, a->count,
                      (long long)a->ev.id);
             console_info(c, "Alarm", text);
         }

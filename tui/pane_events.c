@@ -214,13 +214,13 @@ static void on_event(struct console *c, struct pane *p, const struct event *ev)
 
 static void details(struct console *c, const struct event *ev)
 {
-    char text[512], t[32];
+    char text[512], t[32], code[16];
     struct strbuf tb;
     STRBUF_ON(&tb, text);
     event_format_time(ev->host_time_us, t, sizeof t);
-    strbuf_printf(&tb, "Time:     %s\nDevice:   %s %s\nDoor:     %s (%d)\nKind:     %s, %s\nEvent:    %s (code %d)\n", t,
+    strbuf_printf(&tb, "Time:     %s\nDevice:   %s %s\nDoor:     %s (%d)\nKind:     %s, %s\nEvent:    %s (code %s)\n", t,
                   ev->device, ev->addr, ev->door[0] ? ev->door : "-", ev->door_no, event_kind_name(ev->kind),
-                  event_severity_name(ev->severity), ev->code_name, ev->code);
+                  event_severity_name(ev->severity), ev->code_name, console_code_text(ev, code, sizeof code));
     if (ev->kind == EVENT_NIX1_ACCESS)
         strbuf_printf(&tb, "Uid:      %s  unit %d\nText:     %s\nJournal:  %s #%lld", ev->uid, ev->unit, ev->text,
                       console_stored_text(ev), (long long)ev->id);

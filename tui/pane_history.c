@@ -307,9 +307,10 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
                     if (strcmp(who, "-") != 0)
                         snprintf(owner, sizeof owner, "\ncard %u: %s", ev->card, who);
                 }
-                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %d)\n%s%s%s%s", (long long)ev->id, t,
+                char code[16];
+                snprintf(text, sizeof text, "#%lld %s  %s %s\n%s %s: %s (code %s)\n%s%s%s%s", (long long)ev->id, t,
                          event_kind_name(ev->kind), event_severity_name(ev->severity), ev->device, ev->door,
-                         ev->code_name, ev->code, ev->text, hs->acked[p->lv.sel] ? "\nacknowledged" : "",
+                         ev->code_name, console_code_text(ev, code, sizeof code), ev->text, hs->acked[p->lv.sel] ? "\nacknowledged" : "",
                          ev->recovered ? "\nrecovered from the panel's event table (not seen live)" : "", owner);
             }
             console_info(c, "Journal", text);

@@ -1,6 +1,7 @@
 # Live events and alarms against the simulators: a card swipe in Live events, a key on a NiX1 probe in the
 # iButton pane, filters by door; a forced door becomes an alarm (counted when repeated, bell muted with M),
-# acknowledged alone, with a comment and all at once; the journal and the audit trail keep it.
+# acknowledged alone, with a comment and all at once; the journal and the audit trail keep it. A NiX1 event's
+# details give its return code in hex, as the protocol and its text write it.
 source "$(dirname "$0")/lib.sh"
 start_c3 --model C3-200 --seed 3
 start_nix1 --slaves 1 --configured
@@ -18,6 +19,12 @@ wait_text 'card 777'
 keys Escape; wait_text 'card 4242'
 nix1 present slave=$(echo $NIX1_ADDRS | cut -d" " -f1) probe=1 uid=Stranger
 keys 2; wait_text 'Vault +1 +Vault in +Stranger +(refused|GRANTED)' 30
+# its details give the NiX1 return code as the protocol writes it (hex), as its text does
+wait_text 'Vault +1 +Vault in +Stranger +refused'
+keys g; keys Enter; wait_text 'Event: +ERROR_[A-Z_]+ \(code 0x[0-9A-F]{2}\)'
+code=$(screen_text | grep -Eo '\(code 0x[0-9A-F]{2}\)' | head -1 | cut -c9-10)
+screen_text | grep -Eq "Text: .*: $code ERROR_" || fail "the code differs from the text's ($code)"
+keys Escape
 # a forced door: alarm, counted, listed, bell muted
 c3 force door=2
 wait_text '[1-9] alarms?' 30
