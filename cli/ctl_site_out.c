@@ -77,9 +77,13 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s)
                                          "type", site_output_type_name(o->type), "number", o->number, "state",
                                          site_output_state_word(o), "sensor", site_sensor_name(o->state.sensor),
                                          "alarm", o->state.alarm, "stale", o->state.stale));
-            else
-                printf("  %-5s %d %-24s %s\n", site_output_type_name(o->type), o->number, o->name,
-                       site_output_state_word(o));
+            else {
+                /* a panel's alarm stays until it is cancelled: say it, and what the door is doing besides */
+                struct site_output rest = *o;
+                rest.state.alarm = false;
+                printf("  %-5s %d %-24s %s%s\n", site_output_type_name(o->type), o->number, o->name,
+                       o->state.alarm ? "ALARM, " : "", site_output_state_word(&rest));
+            }
         }
     }
     return down;

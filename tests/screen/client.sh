@@ -1,5 +1,6 @@
 # The console as a client of portierd: it needs only the socket; events, alarms and the emergency come from the
-# daemon; an acknowledgement or an emergency by another client (portierctl) shows at once; a comment given with
+# daemon; an acknowledgement or an emergency by another client (portierctl) shows at once (status naming a door's
+# alarm and its emergency together); a comment given with
 # an acknowledgement from the console is journaled by the daemon; the history is the
 # daemon's journal; a killed daemon shows NOT CONNECTED (the screen kept, the emergency and restore keys saying why
 # they cannot act) and the console reconnects by itself; a door action from the console is audited by the daemon
@@ -62,6 +63,8 @@ pass "a comment acknowledged from the console is journaled by the daemon"
 # the emergency started elsewhere: the console's banner; ended elsewhere: gone
 ctl emergency on >/dev/null 2>&1 || fail "portierctl emergency on"
 wait_text 'EMERGENCY' 15
+# a door whose panel alarm is still on says so, and that the emergency holds it open
+ctl status | grep -Eq '^  door  2 Back +ALARM, emergency open$' || fail "status of the forced door: $(ctl status 2>&1)"
 ctl emergency off >/dev/null 2>&1 || fail "portierctl emergency off"
 wait_gone 'EMERGENCY (UNLOCK|ACTIVE)' 30
 pass "the emergency from another client shows on the console and goes"
