@@ -21,6 +21,7 @@
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_scan.h"
 #include "drivers/c3/c3_session.h"
+#include "fixture_c3frame.h"
 
 struct fx {
     loop_t *loop;
@@ -28,8 +29,7 @@ struct fx {
     struct c3d_data *data;
     int peer, old_peer;
     int refuse;
-    uint8_t rx[8192];
-    size_t rxlen;
+    struct fx_c3_rx rx; /* the panel's end: what it has read */
     /* the request's answer */
     int results, dones;
     enum device_result result;
@@ -51,7 +51,7 @@ static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
     if (f->peer >= 0)
         close(f->peer);
     f->peer = sv[1];
-    f->rxlen = 0;
+    f->rx.len = 0;
     xport_init(x, &xport_fd_ops, sv[0], NULL, "fake panel");
     return 0;
 }
@@ -95,25 +95,15 @@ static void pump(struct fx *f)
 static bool panel_recv(struct fx *f, uint8_t *cmd, uint16_t *nr)
 {
     pump(f);
-    for (;;) {
-        ssize_t n = recv(f->peer, f->rx + f->rxlen, sizeof f->rx - f->rxlen, 0);
-        if (n <= 0)
-            break;
-        f->rxlen += (size_t)n;
-    }
-    struct c3_scan sc;
-    c3_frame_scan(f->rx, f->rxlen, 0, &sc);
-    if (sc.status != C3_SCAN_FRAME)
-        return false;
+    uint8_t raw[8192];
     struct c3_frame fr;
-    assert_int_equal(c3_frame_parse(f->rx, sc.n, &fr), 0);
+    if (!fx_c3_next_frame(f->peer, &f->rx, raw, sizeof raw, &fr))
+        return false;
     uint16_t sid;
     const uint8_t *p;
     size_t pl;
     *cmd = fr.command;
     assert_int_equal(c3_frame_session(&fr, &sid, nr, &p, &pl), 0);
-    memmove(f->rx, f->rx + sc.n, f->rxlen - sc.n);
-    f->rxlen -= sc.n;
     return true;
 }
 
