@@ -231,6 +231,40 @@ static void add_both(struct fx *f)
     nix1_door_add(f->door, &a2);
 }
 
+/* Hold (on) or release the door of slave addr, run to its end. */
+static void hold_door(struct fx *f, const char *addr, bool on)
+{
+    nix1_addr_t a = A(addr);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a, on, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_true(f->done);
+}
+
+/* Open the door of slave addr for minutes and seconds, run to its end. */
+static void timed_open(struct fx *f, const char *addr, unsigned minutes, unsigned seconds)
+{
+    nix1_addr_t a = A(addr);
+    reset_run(f);
+    assert_int_equal(nix1_door_timed_open(f->door, &a, minutes, seconds, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_true(f->done);
+}
+
+/* Fake slave i's schedule (NULL: none), mode and lock-outs of its two doors. */
+static void assert_slave(const struct fx *f, int i, const char *cron, int mode, int lock1, int lock2)
+{
+    if (cron) {
+        assert_true(f->sl[i].has_cron);
+        assert_string_equal(f->sl[i].cron, cron);
+    } else {
+        assert_false(f->sl[i].has_cron);
+    }
+    assert_int_equal(f->sl[i].mode, mode);
+    assert_int_equal(f->sl[i].lock[0], lock1);
+    assert_int_equal(f->sl[i].lock[1], lock2);
+}
+
 /* ---- tests ---- */
 
 static void test_hold_release_remember_and_restore(void **state)
@@ -238,10 +272,7 @@ static void test_hold_release_remember_and_restore(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
-    assert_true(f->done);
+    hold_door(f, S1, true);
     assert_int_equal(f->ok, 1);
     static const char *const hold[] = { S1 "Qh", S1 "Qo", S1 "Ql1", S1 "Ql2", S1 "Nh* * * * *", S1 "No1" };
     expect_log(f, hold, 6);
@@ -254,17 +285,13 @@ static void test_hold_release_remember_and_restore(void **state)
     assert_int_equal(ds->cron_mode, 2);
 
     /* holding again must not remember the open state as "previous" */
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, true);
     static const char *const again[] = { S1 "Nh* * * * *", S1 "No1" };
     expect_log(f, again, 2);
     ds = nix1_door_find(f->door, &a1);
     assert_string_equal(ds->cron, "0-30 6 * * *");
 
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, false);
     assert_int_equal(f->ok, 1);
     /* read back, put back what differs, read back again */
     static const char *const rel[] = { S1 "Qh", S1 "Qo", S1 "Nh0-30 6 * * *", S1 "No2", S1 "Qh", S1 "Qo" };
@@ -280,15 +307,10 @@ static void test_release_without_cron_deletes_it(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a2 = A(S2);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a2, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S2, true);
     assert_int_equal(f->ok, 1);
     assert_true(f->sl[1].has_cron);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a2, false, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S2, false);
     static const char *const rel[] = { S2 "Qh", S2 "Qo", S2 "Dh", S2 "No0", S2 "Qh", S2 "Qo" };
     expect_log(f, rel, 6);
     assert_false(f->sl[1].has_cron);
@@ -300,14 +322,10 @@ static void test_release_refused_during_emergency(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1);
     add_both(f);
     emergency(f, true);
     assert_true(nix1_door_emergency_active(f->door));
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
-    serve(f, &f->done, 1000000);
-    assert_true(f->done);
+    hold_door(f, S1, false);
     assert_int_equal(f->failed, 1);
     assert_int_equal(f->nlog, 0); /* nothing sent */
     assert_non_null(strstr(f->out[0].msg, "emergency"));
@@ -378,11 +396,8 @@ static void test_emergency_now_unlocks_first(void **state)
     assert_true(f->done);
     assert_int_equal(f->n_out, 0);
     expect_log(f, bc, 4);
-    for (int i = 0; i < 2; i++) {
-        assert_string_equal(f->sl[i].cron, "* * * * *");
-        assert_int_equal(f->sl[i].mode, 1);
-        assert_int_equal(f->sl[i].lock[0] + f->sl[i].lock[1], 0);
-    }
+    for (int i = 0; i < 2; i++)
+        assert_slave(f, i, "* * * * *", 1, 0, 0);
     assert_true(nix1_door_emergency_active(f->door));
     assert_true(f->stores >= 1 && f->stored_at[0] == 0); /* the intent is stored before the broadcast */
     fx_free(f);
@@ -425,11 +440,9 @@ static void test_emergency_unicast_resend_and_restore(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1), a2 = A(S2);
     f->sl[1].deaf_bcast = true;
     f->sl[1].lock[1] = 1;
-    nix1_door_add(f->door, &a1);
-    nix1_door_add(f->door, &a2);
+    add_both(f);
     emergency(f, true);
     assert_int_equal(f->ok, 2);
     assert_int_equal(f->out[0].resent, 0);
@@ -439,22 +452,14 @@ static void test_emergency_unicast_resend_and_restore(void **state)
     assert_true(find_log(f, S2 "Nh* * * * *", 0) > 0);
     assert_true(find_log(f, S2 "No1", 0) > 0);
     assert_int_equal(find_log(f, S1 "No1", 0), -1);
-    assert_string_equal(f->sl[1].cron, "* * * * *");
-    assert_int_equal(f->sl[1].mode, 1);
-    assert_int_equal(f->sl[1].lock[0] + f->sl[1].lock[1], 0);
+    assert_slave(f, 1, "* * * * *", 1, 0, 0);
 
     /* off restores what each slave had before, by unicast */
     emergency(f, false);
     assert_int_equal(f->ok, 2);
     assert_false(nix1_door_emergency_active(f->door));
-    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
-    assert_int_equal(f->sl[0].mode, 2);
-    assert_int_equal(f->sl[0].lock[0], 0);
-    assert_int_equal(f->sl[0].lock[1], 1);
-    assert_false(f->sl[1].has_cron);
-    assert_int_equal(f->sl[1].mode, 0);
-    assert_int_equal(f->sl[1].lock[0], 1);
-    assert_int_equal(f->sl[1].lock[1], 1);
+    assert_slave(f, 0, "0-30 6 * * *", 2, 0, 1);
+    assert_slave(f, 1, NULL, 0, 1, 1);
     for (int i = 0; i < f->nlog; i++)
         assert_true(strncmp(f->log[i], BC, 16) != 0); /* restore is never a broadcast */
     fx_free(f);
@@ -517,9 +522,7 @@ static void test_state_save_load_roundtrip(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, true);
     size_t len = 0;
     char *text = nix1_door_save(f->door, &len);
     assert_non_null(text);
@@ -620,14 +623,8 @@ static void test_interrupted_emergency_restored(void **state)
     /* restore: what each slave had before the first emergency */
     emergency(f, false);
     assert_int_equal(f->ok, 2);
-    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
-    assert_int_equal(f->sl[0].mode, 2);
-    assert_int_equal(f->sl[0].lock[0], 0);
-    assert_int_equal(f->sl[0].lock[1], 1);
-    assert_false(f->sl[1].has_cron);
-    assert_int_equal(f->sl[1].mode, 0);
-    assert_int_equal(f->sl[1].lock[0], 1);
-    assert_int_equal(f->sl[1].lock[1], 0);
+    assert_slave(f, 0, "0-30 6 * * *", 2, 0, 1);
+    assert_slave(f, 1, NULL, 0, 1, 0);
     assert_false(nix1_door_emergency_left(f->door));
     fx_free(f);
 }
@@ -640,9 +637,7 @@ static void test_store_failure(void **state)
     nix1_door_set_store(f->door, store, f);
     f->store_fails = true;
     nix1_addr_t a1 = A(S1), a2 = A(S2);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, true);
     assert_int_equal(f->failed, 1);
     assert_non_null(strstr(f->out[0].msg, "could not be stored"));
     assert_int_equal(find_log(f, S1 "Nh* * * * *", 0), -1);
@@ -683,25 +678,19 @@ static void test_timed_open_on_slave_clock(void **state)
     assert_int_equal(f->stored_at[0], 5);
     assert_non_null(strstr(f->stored[0], "\t0-30 6 * * *\t"));
     /* seconds: the whole minutes that cover them from now (20 s into the minute + 50 s: two minutes) */
-    reset_run(f);
-    assert_int_equal(nix1_door_timed_open(f->door, &a1, 0, 50, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    timed_open(f, S1, 0, 50);
     assert_string_equal(f->out[0].cron, "43-44 3 15 11 *");
     assert_int_equal(find_log(f, S1 "Qh", 0), -1); /* already held: the remembered state is kept */
     /* a window that crosses the hour is cut there; the rest is remembered */
     f->sl[0].clock = 1700000000LL + 10 * 60; /* 03:53:20 */
-    reset_run(f);
-    assert_int_equal(nix1_door_timed_open(f->door, &a1, 15, 0, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    timed_open(f, S1, 15, 0);
     assert_string_equal(f->out[0].cron, "53-59 3 15 11 *");
     s = nix1_door_find(f->door, &a1);
     assert_true(s->want_until_us - s->held_until_us >= 7 * 60 * 1000000LL);
     /* a slave whose clock was never set: refused, nothing changed */
     f->sl[1].clock = 86400;
     nix1_addr_t a2 = A(S2);
-    reset_run(f);
-    assert_int_equal(nix1_door_timed_open(f->door, &a2, 5, 0, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    timed_open(f, S2, 5, 0);
     assert_int_equal(f->failed, 1);
     assert_non_null(strstr(f->out[0].msg, "clock"));
     assert_int_equal(find_log(f, S2 "Nh", 0), -1);
@@ -772,12 +761,9 @@ static void test_hold_outlives_emergency(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1), a2 = A(S2);
-    nix1_door_add(f->door, &a1);
-    nix1_door_add(f->door, &a2);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    nix1_addr_t a1 = A(S1);
+    add_both(f);
+    hold_door(f, S1, true);
     emergency(f, true);
     assert_int_equal(f->sl[0].lock[1], 0);
     emergency(f, false);
@@ -786,9 +772,7 @@ static void test_hold_outlives_emergency(void **state)
     assert_int_equal(f->sl[0].mode, 1);
     assert_int_equal(f->sl[0].lock[1], 1);
     assert_true(nix1_door_find(f->door, &a1)->held);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, false);
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     assert_int_equal(f->sl[0].mode, 2);
     fx_free(f);
