@@ -190,6 +190,15 @@ static void advance(struct fx *f, unsigned ms)
     }
 }
 
+/* The panel accepts connections again: the session's next attempt (within 10 s) is taken (panel_accept). */
+static void panel_back(struct fx *f)
+{
+    f->refuse = 0;
+    for (int i = 0; i < 100 && f->peer < 0; i++)
+        advance(f, 100);
+    panel_accept(f);
+}
+
 static void test_gives_up_after_the_bound_and_sends_nothing_later(void **state)
 {
     (void)state;
@@ -208,10 +217,7 @@ static void test_gives_up_after_the_bound_and_sends_nothing_later(void **state)
     assert_non_null(strstr(f->lines[0], "panel not connected for 15 s"));
     assert_null(f->data);
     /* the panel is back: the request given up is not sent (only the handshake goes out) */
-    f->refuse = 0;
-    for (int i = 0; i < 100 && f->peer < 0; i++)
-        advance(f, 100);
-    panel_accept(f);
+    panel_back(f);
     advance(f, 3000);
     uint8_t c;
     uint16_t nr;
@@ -227,10 +233,7 @@ static void test_link_back_in_time_goes_on_without_duplicates(void **state)
     start_list(f);
     panel_gone(f);
     advance(f, 12000);
-    f->refuse = 0;
-    for (int i = 0; i < 100 && f->peer < 0; i++)
-        advance(f, 100);
-    panel_accept(f);
+    panel_back(f);
     /* the table structure once more (the first one went with the connection), and only once */
     uint8_t c;
     uint16_t nr;
@@ -257,10 +260,7 @@ static void test_every_drop_starts_a_new_bound(void **state)
     start_list(f);
     panel_gone(f);
     advance(f, 10000);
-    f->refuse = 0;
-    for (int i = 0; i < 100 && f->peer < 0; i++)
-        advance(f, 100);
-    panel_accept(f);
+    panel_back(f);
     uint8_t c;
     uint16_t nr;
     assert_true(panel_recv(f, &c, &nr));
