@@ -171,10 +171,7 @@ static int run(enum role role, enum action_id id, const char *target, int value,
     memset(o, 0, sizeof *o);
     char err[256] = "";
     int rc = action_run(E.site, &u, id, target, &p, on_progress, o, err, sizeof err);
-    for (int i = 0; i < 10 && !o->finished; i++)
-        loop_advance(E.loop, 10000);
-    assert_int_equal(o->finished, 1);
-    assert_int_equal(action_running(E.site), 0);
+    fx_action_wait(&E, &o->finished);
     return rc;
 }
 
@@ -186,18 +183,7 @@ static int get_one(const struct audit_record *r, void *arg)
     return 1;
 }
 
-static int get_audit(const struct audit_record *r, void *arg)
-{
-    last_audit = *r;
-    return 1;
-}
-
-static void fetch_last_audit(void)
-{
-    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
-    memset(&last_audit, 0, sizeof last_audit);
-    assert_int_equal(journal_query_audit(E.j, &q, get_audit, NULL), 1);
-}
+static void fetch_last_audit(void) { fx_last_audit(&E, &last_audit); }
 
 /* A refused attempt reported by a client (attempt_only): a role that may not is audited as denied with who, what,
  * the target and the role needed; a role that may runs nothing and writes no row. */
@@ -420,9 +406,7 @@ static void test_refusals(void **state)
     memset(&o, 0, sizeof o);
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA_GET, "Panel B", &get, on_progress, &o, err,
                                 sizeof err), 0);
-    for (int i = 0; i < 10 && !o.finished; i++)
-        loop_advance(E.loop, 10000);
-    assert_int_equal(o.finished, 1);
+    fx_action_wait(&E, &o.finished);
     assert_int_equal(o.status, ACTION_OK);
     assert_int_equal(fake.last_op, DEVICE_PANEL_DATA);
     fetch_last_audit();
@@ -432,8 +416,7 @@ static void test_refusals(void **state)
     memset(&o, 0, sizeof o);
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &one, on_progress, &o, err,
                                 sizeof err), 0);
-    for (int i = 0; i < 10 && !o.finished; i++)
-        loop_advance(E.loop, 10000);
+    fx_action_wait(&E, &o.finished);
     assert_int_equal(o.status, ACTION_OK);
     fetch_last_audit();
     assert_string_equal(last_audit.params, "access replace pin=2 dry-run, 18 bytes of CSV, no row");
@@ -449,8 +432,7 @@ static void test_refusals(void **state)
         memset(&o, 0, sizeof o);
         assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &q, on_progress, &o, err,
                                     sizeof err), 0);
-        for (int i = 0; i < 10 && !o.finished; i++)
-            loop_advance(E.loop, 10000);
+        fx_action_wait(&E, &o.finished);
         fetch_last_audit();
         assert_string_equal(last_audit.params, want[k]);
         assert_null(strstr(last_audit.params, "1111"));
@@ -463,8 +445,7 @@ static void test_refusals(void **state)
     memset(&o, 0, sizeof o);
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &m, on_progress, &o, err, sizeof err),
                      0);
-    for (int i = 0; i < 10 && !o.finished; i++)
-        loop_advance(E.loop, 10000);
+    fx_action_wait(&E, &o.finished);
     fetch_last_audit();
     assert_non_null(strstr(last_audit.params, "users replace, "));
     assert_non_null(strstr(last_audit.params, " bytes of CSV, 500 rows: pin=1001 1002 1003 "));

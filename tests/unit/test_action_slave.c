@@ -139,28 +139,13 @@ static int run(enum role role, const char *target, const char *settings, struct 
     struct action_params p = { .settings = settings };
     memset(o, 0, sizeof *o);
     int rc = action_run(E.site, &u, ACTION_SLAVE_SET, target, &p, on_progress, o, NULL, 0);
-    for (int i = 0; i < 10 && !o->finished; i++)
-        loop_advance(E.loop, 10000);
-    assert_int_equal(o->finished, 1);
-    assert_int_equal(action_running(E.site), 0);
+    fx_action_wait(&E, &o->finished);
     return rc;
 }
 
 static struct audit_record last;
 
-static int get_audit(const struct audit_record *r, void *arg)
-{
-    (void)arg;
-    last = *r;
-    return 1;
-}
-
-static void fetch_last(void)
-{
-    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
-    memset(&last, 0, sizeof last);
-    assert_int_equal(journal_query_audit(E.j, &q, get_audit, NULL), 1);
-}
+static void fetch_last(void) { fx_last_audit(&E, &last); }
 
 static void test_per_setting_results(void **state)
 {
