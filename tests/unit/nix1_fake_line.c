@@ -85,6 +85,10 @@ void fake_line_drain(struct fake_line *fl, fake_line_answer_fn *answer, void *ar
     while ((l = fake_line_next_req(fl))) {
         char copy[sizeof fl->req];
         snprintf(copy, sizeof copy, "%s", l);
+        if (fl->nlog < FAKE_LINE_LOG) {
+            snprintf(fl->log[fl->nlog], sizeof fl->log[0], "%s", copy);
+            fl->log_us[fl->nlog++] = loop_now_us(fl->loop);
+        }
         answer(arg, copy);
         fake_line_pump(fl);
     }

@@ -11,6 +11,8 @@
 #include "core/loop.h"
 #include "drivers/nix1/nix1_bus.h"
 
+#define FAKE_LINE_LOG 512
+
 struct fake_line {
     loop_t *loop;    /* fake clock, starting at 1 s */
     nix1_bus_t *bus; /* the master, on one end of the line */
@@ -19,6 +21,11 @@ struct fake_line {
     size_t rx_len;
     char rx[16384];  /* what the master wrote and the test has not taken yet */
     char req[400];   /* the last request line taken */
+    /* the request lines fake_line_drain handed to the slaves (the first FAKE_LINE_LOG), with their times on the
+     * fake clock; the test may set nlog to 0 to start over */
+    char log[FAKE_LINE_LOG][400];
+    uint64_t log_us[FAKE_LINE_LOG];
+    int nlog;
 };
 
 /* Called for each request line the master writes (without the LF); the line is the callee's to read only. */
@@ -38,7 +45,7 @@ void fake_line_advance(struct fake_line *fl, uint64_t us);
 
 /* The next complete request line the master wrote (without LF), or NULL; valid until the next call. */
 const char *fake_line_next_req(struct fake_line *fl);
-/* Hand every complete request line to answer, pumping the loop after each. */
+/* Hand every complete request line to answer (logged first), pumping the loop after each. */
 void fake_line_drain(struct fake_line *fl, fake_line_answer_fn *answer, void *arg);
 /* Drain, then move the clock 1 ms, until *done (checked before and after each drain) or max_us have passed. */
 void fake_line_serve(struct fake_line *fl, fake_line_answer_fn *answer, void *arg, const bool *done, uint64_t max_us);

@@ -21,7 +21,6 @@
 #define S1 "271A2100000000F3"
 #define S2 "270100000000006B"
 #define BC NIX1_ADDR_BROADCAST_STR
-#define MAXLOG 256
 
 /* One simulated slave: only what §5.14 touches. */
 struct fslave {
@@ -42,9 +41,6 @@ struct fx {
     struct nix1_door *door;
     struct fslave sl[2];
     int nsl;
-    char log[MAXLOG][400];
-    uint64_t log_us[MAXLOG];
-    int nlog;
     /* door report */
     bool done;
     struct nix1_door_outcome out[4];
@@ -87,8 +83,10 @@ static bool apply(struct fslave *s, char cmd, char arg, const char *opt)
     return true;
 }
 
-static void slave_answer(struct fx *f, const char *req)
+/* The scripted slaves answer a request (fake_line_answer_fn). */
+static void slave_answer(void *ctx, const char *req)
 {
+    struct fx *f = ctx;
     size_t len = strlen(req);
     assert_true(len >= 18);
     char cmd = req[16], arg = req[17];
@@ -122,23 +120,11 @@ static void slave_answer(struct fx *f, const char *req)
     }
 }
 
-/* Log a request with its time on the fake clock, then answer it. */
-static void log_and_answer(void *arg, const char *req)
-{
-    struct fx *f = arg;
-    if (f->nlog < MAXLOG) {
-        snprintf(f->log[f->nlog], sizeof f->log[0], "%s", req);
-        f->log_us[f->nlog] = loop_now_us(f->line.loop);
-        f->nlog++;
-    }
-    slave_answer(f, req);
-}
-
 /* Run the loop with the fake slaves answering, until *flag or max_us of fake time. */
 static void serve(struct fx *f, const bool *flag, uint64_t max_us)
 {
     for (uint64_t t = 0; t <= max_us; t += 1000) {
-        fake_line_drain(&f->line, log_and_answer, f);
+        fake_line_drain(&f->line, slave_answer, f);
         if (flag && *flag)
             return;
         fake_line_advance(&f->line, 1000);
@@ -168,7 +154,7 @@ static int store(void *arg, const char *text, size_t len, char *err, size_t errl
     }
     if (f->stores < 16) {
         snprintf(f->stored[f->stores], sizeof f->stored[0], "%.*s", (int)len, text);
-        f->stored_at[f->stores] = f->nlog;
+        f->stored_at[f->stores] = f->line.nlog;
     }
     f->stores++;
     return 0;
@@ -204,14 +190,14 @@ static nix1_addr_t A(const char *s)
 static void reset_run(struct fx *f)
 {
     f->done = false;
-    f->nlog = 0;
+    f->line.nlog = 0;
 }
 
 static void expect_log(struct fx *f, const char *const *want, int n)
 {
-    for (int i = 0; i < n && i < f->nlog; i++)
-        assert_string_equal(f->log[i], want[i]);
-    assert_int_equal(f->nlog, n);
+    for (int i = 0; i < n && i < f->line.nlog; i++)
+        assert_string_equal(f->line.log[i], want[i]);
+    assert_int_equal(f->line.nlog, n);
 }
 
 /* The bus-wide emergency on or off, run to its end. */
@@ -327,7 +313,7 @@ static void test_release_refused_during_emergency(void **state)
     assert_true(nix1_door_emergency_active(f->door));
     hold_door(f, S1, false);
     assert_int_equal(f->failed, 1);
-    assert_int_equal(f->nlog, 0); /* nothing sent */
+    assert_int_equal(f->line.nlog, 0); /* nothing sent */
     assert_non_null(strstr(f->out[0].msg, "emergency"));
     assert_string_equal(f->sl[0].cron, "* * * * *");
     fx_free(f);
@@ -335,8 +321,8 @@ static void test_release_refused_during_emergency(void **state)
 
 static int find_log(const struct fx *f, const char *line, int from)
 {
-    for (int i = from; i < f->nlog; i++)
-        if (strcmp(f->log[i], line) == 0)
+    for (int i = from; i < f->line.nlog; i++)
+        if (strcmp(f->line.log[i], line) == 0)
             return i;
     return -1;
 }
@@ -362,15 +348,15 @@ static void test_emergency_broadcast_order_gaps_and_verify(void **state)
     assert_int_equal(at[3], 11);
     /* >= 100 ms after each broadcast before anything else goes on the wire (§5.1) */
     for (int i = at[0]; i <= at[3]; i++) {
-        uint64_t gap = f->log_us[i + 1] - f->log_us[i];
+        uint64_t gap = f->line.log_us[i + 1] - f->line.log_us[i];
         assert_true(gap >= 100000);
         assert_true(gap < 200000);
     }
     /* then every slave is verified */
     static const char *const ver[] = { S1 "Ql1", S1 "Ql2", S1 "Qh", S1 "Qo", S2 "Ql1", S2 "Ql2", S2 "Qh", S2 "Qo" };
     for (int i = 0; i < 8; i++)
-        assert_string_equal(f->log[at[3] + 1 + i], ver[i]);
-    assert_int_equal(f->nlog, at[3] + 9);
+        assert_string_equal(f->line.log[at[3] + 1 + i], ver[i]);
+    assert_int_equal(f->line.nlog, at[3] + 9);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(f->out[i].resent, 0);
         assert_string_equal(f->sl[i].cron, "* * * * *");
@@ -409,9 +395,9 @@ static void test_emergency_now_unlocks_first(void **state)
     serve(f, &f->done, 30000000);
     assert_int_equal(f->ok, 2);
     for (int i = 0; i < 4; i++)
-        assert_string_equal(f->log[i], bc[i]); /* nothing is read before the unlock */
-    assert_int_equal(f->nlog, 4 + 8);
-    assert_string_equal(f->log[4], S1 "Ql1");
+        assert_string_equal(f->line.log[i], bc[i]); /* nothing is read before the unlock */
+    assert_int_equal(f->line.nlog, 4 + 8);
+    assert_string_equal(f->line.log[4], S1 "Ql1");
     /* the schedules were not read: "locked" closes the doors (no cron window, mode 0) */
     reset_run(f);
     assert_int_equal(nix1_door_emergency(f->door, false, true, on_report, f), 0);
@@ -460,8 +446,8 @@ static void test_emergency_unicast_resend_and_restore(void **state)
     assert_false(nix1_door_emergency_active(f->door));
     assert_slave(f, 0, "0-30 6 * * *", 2, 0, 1);
     assert_slave(f, 1, NULL, 0, 1, 1);
-    for (int i = 0; i < f->nlog; i++)
-        assert_true(strncmp(f->log[i], BC, 16) != 0); /* restore is never a broadcast */
+    for (int i = 0; i < f->line.nlog; i++)
+        assert_true(strncmp(f->line.log[i], BC, 16) != 0); /* restore is never a broadcast */
     fx_free(f);
 }
 
@@ -573,7 +559,7 @@ static void test_emergency_write_ahead(void **state)
 static void serve_until_sent(struct fx *f, const char *line, uint64_t max_us)
 {
     for (uint64_t t = 0; t <= max_us && find_log(f, line, 0) < 0; t += 1000) {
-        fake_line_drain(&f->line, log_and_answer, f);
+        fake_line_drain(&f->line, slave_answer, f);
         fake_line_advance(&f->line, 1000);
     }
     assert_true(find_log(f, line, 0) >= 0);
@@ -614,7 +600,7 @@ static void test_interrupted_emergency_restored(void **state)
     /* a refresh does not read slaves that are in the emergency */
     reset_run(f);
     assert_int_equal(nix1_door_refresh(f->door, NULL, 0, on_report, f), 1);
-    assert_int_equal(f->nlog, 0);
+    assert_int_equal(f->line.nlog, 0);
     /* completing it: no new snapshot, the broadcasts again, everything verified */
     emergency(f, true);
     assert_int_equal(f->ok, 2);
