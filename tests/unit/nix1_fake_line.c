@@ -94,6 +94,14 @@ void fake_line_drain(struct fake_line *fl, fake_line_answer_fn *answer, void *ar
     }
 }
 
+int fake_line_logged(const struct fake_line *fl, const char *line, int from)
+{
+    for (int i = from < 0 ? 0 : from; i < fl->nlog; i++)
+        if (strcmp(fl->log[i], line) == 0)
+            return i;
+    return -1;
+}
+
 void fake_line_serve(struct fake_line *fl, fake_line_answer_fn *answer, void *arg, const bool *done, uint64_t max_us)
 {
     for (uint64_t t = 0; t <= max_us && !*done; t += 1000) {

@@ -50,6 +50,9 @@ void fake_line_drain(struct fake_line *fl, fake_line_answer_fn *answer, void *ar
 /* Drain, then move the clock 1 ms, until *done (checked before and after each drain) or max_us have passed. */
 void fake_line_serve(struct fake_line *fl, fake_line_answer_fn *answer, void *arg, const bool *done, uint64_t max_us);
 
+/* The index of the first logged request line equal to line at from or after, or -1. */
+int fake_line_logged(const struct fake_line *fl, const char *line, int from);
+
 /* Write one line (LF appended) on the slaves' end; does not pump. */
 void fake_line_say(struct fake_line *fl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fake_line_vsay(struct fake_line *fl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

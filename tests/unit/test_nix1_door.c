@@ -319,14 +319,6 @@ static void test_release_refused_during_emergency(void **state)
     fx_free(f);
 }
 
-static int find_log(const struct fx *f, const char *line, int from)
-{
-    for (int i = from; i < f->line.nlog; i++)
-        if (strcmp(f->line.log[i], line) == 0)
-            return i;
-    return -1;
-}
-
 static void test_emergency_broadcast_order_gaps_and_verify(void **state)
 {
     (void)state;
@@ -340,7 +332,7 @@ static void test_emergency_broadcast_order_gaps_and_verify(void **state)
     int at[4];
     int prev = -1;
     for (int i = 0; i < 4; i++) {
-        at[i] = find_log(f, bc[i], prev + 1);
+        at[i] = fake_line_logged(&f->line, bc[i], prev + 1);
         assert_true(at[i] > prev);
         prev = at[i];
     }
@@ -433,11 +425,11 @@ static void test_emergency_unicast_resend_and_restore(void **state)
     assert_int_equal(f->ok, 2);
     assert_int_equal(f->out[0].resent, 0);
     assert_int_equal(f->out[1].resent, 4); /* Nl1, Nl2, Nh, No: it missed all four broadcasts */
-    assert_true(find_log(f, S2 "Nl1\t0", 0) > 0);
-    assert_true(find_log(f, S2 "Nl2\t0", 0) > 0);
-    assert_true(find_log(f, S2 "Nh* * * * *", 0) > 0);
-    assert_true(find_log(f, S2 "No1", 0) > 0);
-    assert_int_equal(find_log(f, S1 "No1", 0), -1);
+    assert_true(fake_line_logged(&f->line, S2 "Nl1\t0", 0) > 0);
+    assert_true(fake_line_logged(&f->line, S2 "Nl2\t0", 0) > 0);
+    assert_true(fake_line_logged(&f->line, S2 "Nh* * * * *", 0) > 0);
+    assert_true(fake_line_logged(&f->line, S2 "No1", 0) > 0);
+    assert_int_equal(fake_line_logged(&f->line, S1 "No1", 0), -1);
     assert_slave(f, 1, "* * * * *", 1, 0, 0);
 
     /* off restores what each slave had before, by unicast */
@@ -536,7 +528,7 @@ static void test_emergency_write_ahead(void **state)
     add_both(f);
     emergency(f, true);
     assert_int_equal(f->ok, 2);
-    int first_bc = find_log(f, BC "Nl1\t0", 0);
+    int first_bc = fake_line_logged(&f->line, BC "Nl1\t0", 0);
     assert_true(first_bc > 0);
     assert_true(f->stores >= 2); /* the intent, then the result */
     assert_int_equal(f->stored_at[0], first_bc);
@@ -558,11 +550,11 @@ static void test_emergency_write_ahead(void **state)
 /* Serve until the request `line` has been sent (and answered), at most max_us. */
 static void serve_until_sent(struct fx *f, const char *line, uint64_t max_us)
 {
-    for (uint64_t t = 0; t <= max_us && find_log(f, line, 0) < 0; t += 1000) {
+    for (uint64_t t = 0; t <= max_us && fake_line_logged(&f->line, line, 0) < 0; t += 1000) {
         fake_line_drain(&f->line, slave_answer, f);
         fake_line_advance(&f->line, 1000);
     }
-    assert_true(find_log(f, line, 0) >= 0);
+    assert_true(fake_line_logged(&f->line, line, 0) >= 0);
 }
 
 /* A process killed in the middle of the broadcasts (cron set, mode not yet): a new process that reads what was
@@ -604,7 +596,7 @@ static void test_interrupted_emergency_restored(void **state)
     /* completing it: no new snapshot, the broadcasts again, everything verified */
     emergency(f, true);
     assert_int_equal(f->ok, 2);
-    assert_int_equal(find_log(f, S1 "Qh", 0) > find_log(f, BC "No1", 0), 1); /* only the verification reads */
+    assert_int_equal(fake_line_logged(&f->line, S1 "Qh", 0) > fake_line_logged(&f->line, BC "No1", 0), 1); /* only the verification reads */
     assert_int_equal(f->sl[0].mode, 1);
     /* restore: what each slave had before the first emergency */
     emergency(f, false);
@@ -626,7 +618,7 @@ static void test_store_failure(void **state)
     hold_door(f, S1, true);
     assert_int_equal(f->failed, 1);
     assert_non_null(strstr(f->out[0].msg, "could not be stored"));
-    assert_int_equal(find_log(f, S1 "Nh* * * * *", 0), -1);
+    assert_int_equal(fake_line_logged(&f->line, S1 "Nh* * * * *", 0), -1);
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     assert_false(nix1_door_find(f->door, &a1)->held);
     nix1_door_add(f->door, &a2);
@@ -666,7 +658,7 @@ static void test_timed_open_on_slave_clock(void **state)
     /* seconds: the whole minutes that cover them from now (20 s into the minute + 50 s: two minutes) */
     timed_open(f, S1, 0, 50);
     assert_string_equal(f->out[0].cron, "43-44 3 15 11 *");
-    assert_int_equal(find_log(f, S1 "Qh", 0), -1); /* already held: the remembered state is kept */
+    assert_int_equal(fake_line_logged(&f->line, S1 "Qh", 0), -1); /* already held: the remembered state is kept */
     /* a window that crosses the hour is cut there; the rest is remembered */
     f->sl[0].clock = 1700000000LL + 10 * 60; /* 03:53:20 */
     timed_open(f, S1, 15, 0);
@@ -679,7 +671,7 @@ static void test_timed_open_on_slave_clock(void **state)
     timed_open(f, S2, 5, 0);
     assert_int_equal(f->failed, 1);
     assert_non_null(strstr(f->out[0].msg, "clock"));
-    assert_int_equal(find_log(f, S2 "Nh", 0), -1);
+    assert_int_equal(fake_line_logged(&f->line, S2 "Nh", 0), -1);
     assert_false(f->sl[1].has_cron);
     assert_false(nix1_door_find(f->door, &a2)->held);
     fx_free(f);
