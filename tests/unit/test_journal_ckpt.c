@@ -21,6 +21,7 @@
 #include "core/event.h"
 #include "core/journal.h"
 #include "core/loop.h"
+#include "fixture_sql.h"
 
 static char dir[256];
 static char path[300];
@@ -248,24 +249,17 @@ static void kill9_during_background_work(void **state)
             continue;
         sqlite3 *db;
         assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        sqlite3_stmt *st;
-        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-        sqlite3_finalize(st);
+        fx_sql_integrity_ok(db);
         /* Killed before its first commit (the schema is created in one transaction; how far a child gets in
          * 20 ms depends on the machine's load): the file has no table yet and nothing was printed. */
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'", -1, &st,
-                                            NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        bool schema = sqlite3_column_int(st, 0) == 1;
-        sqlite3_finalize(st);
+        bool schema = fx_sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'") == 1;
         if (!schema) {
             sqlite3_close(db);
             assert_int_equal(printed, 0);
             continue;
         }
         /* every printed key once, and nothing but whole batches beyond (a commit is all or nothing) */
+        sqlite3_stmt *st;
         assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT key), coalesce(min(card), 1), "
                                                 "coalesce(max(card), 0) FROM events WHERE kind = 0", -1, &st, NULL),
                          SQLITE_OK);

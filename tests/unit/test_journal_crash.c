@@ -19,6 +19,7 @@
 
 #include "core/event.h"
 #include "core/journal.h"
+#include "fixture_sql.h"
 
 #define KILLS 120
 #define REPLAY 5
@@ -92,11 +93,7 @@ static void integrity_ok(size_t printed_so_far)
     }
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    fx_sql_integrity_ok(db);
     sqlite3_close(db);
 }
 
