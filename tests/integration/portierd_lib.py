@@ -404,6 +404,16 @@ def tmpdir(name):
     return d
 
 
+def interrupt(proc, timeout=10):
+    """A client process (portierctl watch ...) ended as by Ctrl-C: SIGINT, then SIGKILL if it has not exited
+    within timeout seconds."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def cleanup(tmp, *things):
     for t in things:
         try:
