@@ -2,9 +2,7 @@
 # iButton pane, filters by door; a forced door becomes an alarm (counted when repeated, bell muted with M),
 # acknowledged alone, with a comment and all at once; the journal and the audit trail keep it.
 source "$(dirname "$0")/lib.sh"
-start_c3 --model C3-200 --seed 3
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 3
 start 120x30 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 c3 swipe door=1 card=4242 granted=1

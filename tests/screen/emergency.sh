@@ -1,9 +1,7 @@
 # Emergency against live simulators: F12 from inside a dialog, banner with live per-door counts, every door
 # marked, restore asks first and puts every door back; a mute panel shows up as failed doors; read-only refuses.
 source "$(dirname "$0")/lib.sh"
-start_c3 --model C3-200 --seed 5
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 5
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 keys 3; wait_text 'Vault out'
