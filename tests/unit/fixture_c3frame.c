@@ -7,6 +7,16 @@
 #include <sys/types.h>
 
 #include <cmocka.h>
+#include <errno.h>
+
+int fx_c3_pair(struct xport *x, const char *desc)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    xport_init(x, &xport_fd_ops, sv[0], NULL, "%s", desc);
+    return sv[1];
+}
 
 size_t fx_c3_next_frame(int fd, struct fx_c3_rx *rx, uint8_t *raw, size_t cap, struct c3_frame *fr)
 {

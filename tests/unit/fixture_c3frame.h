@@ -1,12 +1,17 @@
-/* fixture_c3frame: what the C3 unit tests that play the panel on a socketpair share: the frames the session sent,
- * read whole from the panel's end of the connection. */
+/* fixture_c3frame: what the C3 unit tests that play the panel on a socketpair share: the connection a session's
+ * open gets, and the frames the session sent, read whole from the panel's end of it. */
 #ifndef PORTIER_TESTS_FIXTURE_C3FRAME_H
 #define PORTIER_TESTS_FIXTURE_C3FRAME_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/xport.h"
 #include "drivers/c3/c3_frame.h"
+
+/* A connection for a session's open (c3_session_config.open): a non-blocking socketpair, the session's end in x
+ * (described as desc), the panel's end returned; -errno when it cannot be made, x untouched. */
+int fx_c3_pair(struct xport *x, const char *desc);
 
 /* What the panel's end has read and not yet taken as frames. */
 struct fx_c3_rx {

@@ -94,6 +94,13 @@ void fake_line_drain(struct fake_line *fl, fake_line_answer_fn *answer, void *ar
     }
 }
 
+nix1_addr_t fake_line_addr(const char *hex)
+{
+    nix1_addr_t a;
+    assert_int_equal(nix1_addr_parse_str(hex, &a), 0);
+    return a;
+}
+
 int fake_line_logged(const struct fake_line *fl, const char *line, int from)
 {
     for (int i = from < 0 ? 0 : from; i < fl->nlog; i++)

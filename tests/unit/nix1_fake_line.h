@@ -1,5 +1,5 @@
 /* nix1_fake_line: the NiX1 unit tests' fake RS-485 line: a socketpair between a bus master on a fake clock
- * and the test, which reads the master's request lines and answers them as scripted slaves. */
+ * and the test, which reads the master's request lines and answers them as scripted slaves (and logs them). */
 #ifndef PORTIER_TESTS_NIX1_FAKE_LINE_H
 #define PORTIER_TESTS_NIX1_FAKE_LINE_H
 
@@ -52,6 +52,9 @@ void fake_line_serve(struct fake_line *fl, fake_line_answer_fn *answer, void *ar
 
 /* The index of the first logged request line equal to line at from or after, or -1. */
 int fake_line_logged(const struct fake_line *fl, const char *line, int from);
+
+/* The address of a slave from its 16 hex digits (the test fails on anything else). */
+nix1_addr_t fake_line_addr(const char *hex);
 
 /* Write one line (LF appended) on the slaves' end; does not pump. */
 void fake_line_say(struct fake_line *fl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

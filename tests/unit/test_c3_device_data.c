@@ -45,14 +45,13 @@ static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
         snprintf(err, errlen, "connection refused");
         return -ECONNREFUSED;
     }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+    int peer = fx_c3_pair(x, "fake panel");
+    if (peer < 0)
+        return peer;
     if (f->peer >= 0)
         close(f->peer);
-    f->peer = sv[1];
+    f->peer = peer;
     f->rx.len = 0;
-    xport_init(x, &xport_fd_ops, sv[0], NULL, "fake panel");
     return 0;
 }
 

@@ -54,15 +54,16 @@ static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
         snprintf(err, errlen, "connection refused");
         return -ECONNREFUSED;
     }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+    char desc[32];
+    snprintf(desc, sizeof desc, "fake panel #%d", f->nopens);
+    int peer = fx_c3_pair(x, desc);
+    if (peer < 0)
+        return peer;
     if (f->peer >= 0 && f->nopens - 2 < MAX_OPENS && f->nopens >= 2)
         f->old_peers[f->nopens - 2] = f->peer;
-    f->peer = sv[1];
-    f->mine = sv[0];
+    f->peer = peer;
+    f->mine = x->fd;
     f->rx.len = 0;
-    xport_init(x, &xport_fd_ops, sv[0], NULL, "fake panel #%d", f->nopens);
     return 0;
 }
 
