@@ -36,6 +36,22 @@ void fx_rmtree(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+char fx_dir[256];
+
+int fx_dir_setup(void **state)
+{
+    (void)state;
+    fx_tmpdir(fx_dir, sizeof fx_dir, "unit");
+    return 0;
+}
+
+int fx_dir_teardown(void **state)
+{
+    (void)state;
+    fx_rmtree(fx_dir);
+    return 0;
+}
+
 void fx_write_file(const char *path, const char *text, unsigned mode)
 {
     FILE *f = fopen(path, "w");

@@ -17,6 +17,11 @@ void fx_run_for(loop_t *loop, unsigned ms);
 void fx_tmpdir(char *dir, size_t len, const char *name);
 /* Remove dir and everything in it (the test fails when it cannot). */
 void fx_rmtree(const char *dir);
+/* A test's own temporary directory as cmocka setup and teardown functions: fx_dir_setup makes a new one in fx_dir
+ * (fx_tmpdir), fx_dir_teardown removes it with everything in it. */
+extern char fx_dir[256];
+int fx_dir_setup(void **state);
+int fx_dir_teardown(void **state);
 /* Write text to a new file at path with mode (the test fails when it cannot). */
 void fx_write_file(const char *path, const char *text, unsigned mode);
 /* A loop callback for another owner's watch: reads what is there and counts the calls in *(int *)arg. */
