@@ -21,6 +21,7 @@
 #include "core/event.h"
 #include "core/journal.h"
 #include "core/loop.h"
+#include "fixture.h"
 #include "fixture_sql.h"
 
 static char dir[256];
@@ -203,8 +204,9 @@ static void no_loop_no_thread(void **state)
 /* kill -9 while the thread checkpoints or syncs: the file stays intact and every batch the writer saw committed
  * is there, once. The writer prints a batch's last key after its commit; each new writer starts where the last
  * printed one ended, so a batch committed but not printed is written again and its keys are dropped as doubles. */
-static void child(int fd, unsigned next)
+static void child(int fd, void *arg)
 {
+    unsigned next = *(unsigned *)arg;
     struct journal *j = open_loop();
     for (bool first = true;; first = false) {
         store_batches(j, 1, &next, first); /* the first batch may have been committed before the last kill */
@@ -220,23 +222,9 @@ static void kill9_during_background_work(void **state)
     unsigned next = 1, printed = 0;
     int kills = 0;
     for (int cycle = 0; cycle < 25; cycle++) {
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(p[0]);
-            child(p[1], next);
-        }
-        close(p[1]);
-        struct timespec ts = { 0, (long)(20 + rand() % 200) * 1000000L };
-        nanosleep(&ts, NULL);
-        kill(pid, SIGKILL);
         int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        FILE *f = fx_kill9_after(child, &next, 20000, 200000, &status); /* 20..220 ms */
         kills += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-        FILE *f = fdopen(p[0], "r");
         char line[64];
         while (fgets(line, sizeof line, f)) {
             unsigned last = (unsigned)strtoul(line, NULL, 10);
