@@ -28,11 +28,11 @@ try:
     sock = daemon.sock
 
     # ---- the tables: every verb, text and --json, the same bytes as direct mode ----
-    imp, merge, bad, dup = write_files(tmp,
-                                       ("users.csv", "pin,card,name\n7,1234,Bob Smith\n8,2345,\"Doe, Jane\"\n9,3456,Zed\n"),
-                                       ("merge.csv", "pin,card,name\n9,3457,Zed\n10,4567,Ann\n"),
-                                       ("bad.csv", "pin,card,name\n11,5678,Ok\n12,12ab,Bad\n"),
-                                       ("dup.csv", "date,type,loop\n2026-12-24,1,0\n2026-12-24,2,0\n"))
+    imp, merge, bad, dup = write_files(
+        tmp, ("users.csv", "pin,card,name\n7,1234,Bob Smith\n8,2345,\"Doe, Jane\"\n9,3456,Zed\n"),
+        ("merge.csv", "pin,card,name\n9,3457,Zed\n10,4567,Ann\n"),
+        ("bad.csv", "pin,card,name\n11,5678,Ok\n12,12ab,Bad\n"),
+        ("dup.csv", "date,type,loop\n2026-12-24,1,0\n2026-12-24,2,0\n"))
     steps = []
     for j in ([], ["--json"]):
         steps += [(j + ["users", "list"], 0), (j + ["cards", "list"], 0), (j + ["access", "list"], 0),

@@ -14,8 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, audit_rows, bus_port, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
-                          need_root, ok, tmpdir, twin_up, wait_until)
+from portierd_lib import (AS_GUARD, audit_rows, bus_port, PORTIERCTL, Client, Daemon, Site, cleanup, ctl,  # noqa: E402
+                          fail, links_up, need_root, ok, tmpdir, twin_up, wait_until)
 
 S1, S2 = "270100000000006B", "2702000000000032"
 EMERGENCY_BOUND_S = 3.0  # the emergency on every door of the site, a transfer on the bus or not

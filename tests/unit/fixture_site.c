@@ -149,3 +149,19 @@ void fx_last_audit(struct fx_env *e, struct audit_record *out)
     memset(out, 0, sizeof *out);
     assert_int_equal(journal_query_audit(e->j, &q, take_audit, out), 1);
 }
+
+int fx_env_setup(void **state)
+{
+    const struct fx_env_spec *sp = *state;
+    if (sp->reset)
+        sp->reset();
+    fx_env_open(sp->env, sp->conf, sp->name, sp->registry);
+    return 0;
+}
+
+int fx_env_teardown(void **state)
+{
+    const struct fx_env_spec *sp = *state;
+    fx_env_close(sp->env);
+    return 0;
+}

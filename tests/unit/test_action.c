@@ -114,20 +114,7 @@ static const char *conf =
 
 static struct fx_env E;
 
-static int setup(void **state)
-{
-    (void)state;
-    memset(&fake, 0, sizeof fake);
-    fx_env_open(&E, conf, "act", registry);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_env_close(&E);
-    return 0;
-}
+static void reset_fake(void) { memset(&fake, 0, sizeof fake); }
 
 struct outcome {
     int progress_calls;
@@ -638,17 +625,18 @@ static void test_recover_after_restart(void **state)
 
 int main(void)
 {
+    struct fx_env_spec env = { .env = &E, .conf = conf, .name = "act", .registry = registry, .reset = reset_fake };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_roles_matrix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attempt_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_door_open_result, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_result_words, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gap_row_says_what_is_known, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_audit_no_action, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_emergency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recover_after_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_journal_trouble, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_roles_matrix, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_attempt_only, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_door_open_result, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_failed_result_words, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_gap_row_says_what_is_known, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_refusals, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_no_audit_no_action, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_emergency, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_recover_after_restart, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_journal_trouble, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,20 +89,7 @@ static const char *conf =
 
 static struct fx_env E;
 
-static int setup(void **state)
-{
-    (void)state;
-    memset(&fake, 0, sizeof fake);
-    fx_env_open(&E, conf, "slaveset", registry);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_env_close(&E);
-    return 0;
-}
+static void reset_fake(void) { memset(&fake, 0, sizeof fake); }
 
 struct outcome {
     int finished;
@@ -236,11 +223,12 @@ static void test_refusals(void **state)
 
 int main(void)
 {
+    struct fx_env_spec env = { .env = &E, .conf = conf, .name = "slaveset", .registry = registry, .reset = reset_fake };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_per_setting_results, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_by_address_and_empty_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_from_configuration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_per_setting_results, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_by_address_and_empty_value, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_from_configuration, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_refusals, fx_env_setup, fx_env_teardown, &env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -591,7 +591,8 @@ static void test_interrupted_emergency_restored(void **state)
     /* completing it: no new snapshot, the broadcasts again, everything verified */
     emergency(f, true);
     assert_int_equal(f->ok, 2);
-    assert_int_equal(fake_line_logged(&f->line, S1 "Qh", 0) > fake_line_logged(&f->line, BC "No1", 0), 1); /* only the verification reads */
+    /* only the verification reads */
+    assert_int_equal(fake_line_logged(&f->line, S1 "Qh", 0) > fake_line_logged(&f->line, BC "No1", 0), 1);
     assert_int_equal(f->sl[0].mode, 1);
     /* restore: what each slave had before the first emergency */
     emergency(f, false);
