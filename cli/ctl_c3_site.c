@@ -16,6 +16,7 @@
 #include "cli/ctl_site.h"
 #include "config/site_config.h"
 #include "core/csv.h"
+#include "core/grow.h"
 #include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_store.h"
 #include "drivers/c3/c3_userdata.h"
@@ -39,19 +40,17 @@ static void lines_progress(void *arg, size_t done, size_t total)
 
 static void keep(struct lines *l, const char *line, const json_t *record)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (v)
-            l->v = v;
-        json_t **rec = v ? realloc(l->rec, cap * sizeof *rec) : NULL;
-        if (!rec) {
-            l->failed = true;
-            return;
-        }
-        l->rec = rec;
-        l->cap = cap;
+    size_t cap = l->cap, rcap = l->cap; /* two arrays of one capacity */
+    char **v = grow_array(l->v, l->n, &cap, sizeof *v, 64);
+    if (v)
+        l->v = v;
+    json_t **rec = v ? grow_array(l->rec, l->n, &rcap, sizeof *rec, 64) : NULL;
+    if (!rec) {
+        l->failed = true;
+        return;
     }
+    l->rec = rec;
+    l->cap = cap;
     char *s = strdup(line);
     if (!s) {
         l->failed = true;
@@ -90,40 +89,6 @@ static void lines_free(struct lines *l)
     free(l->rec);
     json_decref(l->summary);
     json_decref(l->error);
-}
-
-/* The rows as CSV text (header first). NULL without memory. */
-static char *rows_text(const struct csv *t, size_t *len)
-{
-    size_t cap = 256, n = 0;
-    char *out = malloc(cap);
-    for (size_t r = 0; out && r <= t->nrows; r++) {
-        char *line = csv_format_row((const char *const *)(r ? t->cells + (r - 1) * t->ncols : t->header), t->ncols);
-        size_t k = line ? strlen(line) : 0;
-        if (line && n + k + 2 > cap) {
-            cap = 2 * (n + k + 2);
-            char *o = realloc(out, cap);
-            if (!o) {
-                free(out);
-                out = NULL;
-            } else {
-                out = o;
-            }
-        }
-        if (!line || !out) {
-            free(line);
-            free(out);
-            return NULL;
-        }
-        memcpy(out + n, line, k);
-        n += k;
-        out[n++] = '\n';
-        free(line);
-    }
-    if (out)
-        out[n] = '\0';
-    *len = n;
-    return out;
 }
 
 static const char *op_word(const struct ctl_call *call, const struct ctl_c3_data_row *row)
@@ -372,7 +337,7 @@ static int site_doors_run(struct ctl_call *call, const struct dest *to, const st
     /* the user's row */
     char req[64];
     snprintf(req, sizeof req, "users %s%s", row->what == CTL_C3_ADD ? "add" : "set", dry ? " dry-run" : "");
-    text = rows_text(&user, &len);
+    text = csv_format(&user, &len);
     rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, NULL, &l, &r) : CTL_EXIT_UNREACHABLE;
     free(text);
     text = NULL;
@@ -403,7 +368,7 @@ static int site_doors_run(struct ctl_call *call, const struct dest *to, const st
     }
     /* the user's access rights alone */
     snprintf(req, sizeof req, "access replace pin=%s%s", pin, dry ? " dry-run" : "");
-    text = rows_text(&access, &len);
+    text = csv_format(&access, &len);
     snprintf(why, sizeof why, "the user's doors were not %s", dry ? "checked" : "written");
     rc = text ? site_action(call, to, ACTION_PANEL_DATA, req, text, len, NULL, why, &l, &r) : CTL_EXIT_UNREACHABLE;
     if (rc != CTL_EXIT_OK)
@@ -429,7 +394,7 @@ static int request_text(struct ctl_call *call, const struct ctl_c3_data_row *row
         csv_free(&rows);
         return CTL_EXIT_USAGE;
     }
-    *text = rows_text(&rows, len);
+    *text = csv_format(&rows, len);
     csv_free(&rows);
     if (!*text) {
         fprintf(stderr, "portierctl: out of memory\n");

@@ -11,6 +11,7 @@
 
 #include "core/device.h"
 #include "core/event.h"
+#include "core/grow.h"
 #include "core/xport.h"
 
 #define MAX_IN_LINE (64u << 20)      /* a daemon line (a snapshot of a big site) */
@@ -73,18 +74,12 @@ static int send_json(struct remote *r, const json_t *msg)
         return -1;
     if (r->out_off && r->out_off == r->out_len)
         r->out_off = r->out_len = 0;
-    if (r->out_len + len > r->out_cap) {
-        size_t cap = r->out_cap ? r->out_cap : 4096;
-        while (cap < r->out_len + len)
-            cap *= 2;
-        char *b = realloc(r->out, cap);
-        if (!b) {
-            free(line);
-            return -1;
-        }
-        r->out = b;
-        r->out_cap = cap;
+    char *b = grow_to(r->out, r->out_len + len, &r->out_cap, 1, 4096);
+    if (!b) {
+        free(line);
+        return -1;
     }
+    r->out = b;
     memcpy(r->out + r->out_len, line, len);
     r->out_len += len;
     free(line);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 struct parser {
     const char *p, *end;
     size_t line;
@@ -120,14 +122,13 @@ void csv_free(struct csv *c)
 
 static int grow(struct csv *c)
 {
-    if (c->nrows < c->cap)
-        return 0;
-    size_t cap = c->cap ? c->cap * 2 : 64;
-    char **cells = realloc(c->cells, cap * (c->ncols ? c->ncols : 1) * sizeof *cells);
+    /* two arrays of one capacity: each grows by the same rule, the capacity is kept when both have */
+    size_t cap = c->cap, lcap = c->cap;
+    char **cells = grow_array(c->cells, c->nrows, &cap, (c->ncols ? c->ncols : 1) * sizeof *cells, 64);
     if (!cells)
         return -1;
     c->cells = cells;
-    size_t *lines = realloc(c->line, cap * sizeof *lines);
+    size_t *lines = grow_array(c->line, c->nrows, &lcap, sizeof *lines, 64);
     if (!lines)
         return -1;
     c->line = lines;
@@ -305,5 +306,29 @@ char *csv_format_row(const char *const *fields, size_t n)
             *p++ = ',';
     }
     *p = '\0';
+    return out;
+}
+
+char *csv_format(const struct csv *t, size_t *len)
+{
+    size_t cap = 0, n = 0;
+    char *out = NULL;
+    for (size_t r = 0; r <= t->nrows; r++) {
+        char *line = csv_format_row((const char *const *)(r ? t->cells + (r - 1) * t->ncols : t->header), t->ncols);
+        size_t k = line ? strlen(line) : 0;
+        char *o = line ? grow_to(out, n + k + 2, &cap, 1, 256) : NULL;
+        if (!o) {
+            free(line);
+            free(out);
+            return NULL;
+        }
+        out = o;
+        memcpy(out + n, line, k);
+        n += k;
+        out[n++] = '\n';
+        out[n] = '\0';
+        free(line);
+    }
+    *len = n;
     return out;
 }

@@ -44,5 +44,8 @@ void csv_write_field(FILE *f, const char *s, bool last);
 void csv_write_row(FILE *f, const char *const *fields, size_t n);
 /* A record as one line of text without the line end (malloc'd; NULL without memory). */
 char *csv_format_row(const char *const *fields, size_t n);
+/* The whole table, header first, one line ("\n") per record, NUL-terminated, its length in *len (malloc'd; NULL
+ * without memory): what csv_parse reads back as the same table. */
+char *csv_format(const struct csv *t, size_t *len);
 
 #endif

@@ -325,3 +325,15 @@ int device_sync_save(struct device *dev, const char *cursor, size_t pending)
     event_bus_flush(site_events(dev->site));
     return journal_sync_put(j, dev->site->devices[dev->index].name, cursor, pending);
 }
+
+struct device_raw_call *device_raw_call_new(device_raw_fn cb, void *ctx, char *err, size_t errlen)
+{
+    struct device_raw_call *r = malloc(sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->cb = cb;
+    r->ctx = ctx;
+    return r;
+}

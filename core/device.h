@@ -153,6 +153,13 @@ struct device_raw {
 };
 typedef void (*device_raw_fn)(void *ctx, int code, const void *reply, size_t len, const char *from,
                               const char *error);
+/* What a driver keeps of a raw request until its answer: the callback and its argument (malloc'd; the driver frees
+ * it after calling cb). device_raw_call_new: NULL with err "out of memory". */
+struct device_raw_call {
+    device_raw_fn cb;
+    void *ctx;
+};
+struct device_raw_call *device_raw_call_new(device_raw_fn cb, void *ctx, char *err, size_t errlen);
 
 struct device_ops {
     const char *kind;                                   /* "c3", "nix1": matches site_device.kind */

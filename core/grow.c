@@ -12,11 +12,14 @@ static size_t doubled(size_t cap, size_t size, size_t first)
     return nc < cap || size == 0 || nc > SIZE_MAX / size ? 0 : nc;
 }
 
-void *grow_array(void *items, size_t n, size_t *cap, size_t size, size_t first)
+void *grow_to(void *items, size_t need, size_t *cap, size_t size, size_t first)
 {
-    if (n < *cap)
+    if (need <= *cap)
         return items;
-    size_t nc = doubled(*cap, size, first);
+    size_t nc = *cap;
+    do
+        nc = doubled(nc, size, first);
+    while (nc && nc < need);
     if (!nc)
         return NULL;
     void *p = realloc(items, nc * size);
@@ -24,6 +27,11 @@ void *grow_array(void *items, size_t n, size_t *cap, size_t size, size_t first)
         return NULL;
     *cap = nc;
     return p;
+}
+
+void *grow_array(void *items, size_t n, size_t *cap, size_t size, size_t first)
+{
+    return n < *cap ? items : n == SIZE_MAX ? NULL : grow_to(items, n + 1, cap, size, first);
 }
 
 void *grow_ring(void *ring, size_t n, size_t *head, size_t *cap, size_t size, size_t first)

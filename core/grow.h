@@ -10,6 +10,11 @@
  * overflow: items is then unchanged and still the caller's, and so is *cap. */
 void *grow_array(void *items, size_t n, size_t *cap, size_t size, size_t first);
 
+/* The same rule for room for need items at once (a buffer that takes a run of bytes): items when need <= *cap;
+ * otherwise reallocated to the first capacity of first, 2 * first, ... (or *cap doubled, and again) that holds
+ * need, with *cap updated. NULL when out of memory or the size would overflow: items and *cap unchanged. */
+void *grow_to(void *items, size_t need, size_t *cap, size_t size, size_t first);
+
 /* The same rule for a ring (a queue read at *head, wrapping at *cap) holding n items: ring when n < *cap;
  * otherwise a new array of twice *cap (or first) holding the n items in order from index 0, *head 0 and *cap
  * updated, and ring freed. NULL when out of memory or the size would overflow: ring, *head and *cap unchanged. */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 #define MAX_LOSS_ITEMS 16 /* loss rows kept apart; beyond that the newest one grows */
 #define HANDLE_MAP 256    /* provisional audit handles remembered after their row was stored */
 
@@ -60,18 +62,10 @@ const struct jq_item *jq_peek(const struct jqueue *q, size_t i)
 
 static int append(struct jqueue *q, struct jq_item *it)
 {
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 64;
-        struct jq_item **n = malloc(cap * sizeof *n);
-        if (!n)
-            return -1;
-        for (size_t i = 0; i < q->len; i++)
-            n[i] = *slot(q, i);
-        free(q->items);
-        q->items = n;
-        q->cap = cap;
-        q->head = 0;
-    }
+    struct jq_item **n = grow_ring(q->items, q->len, &q->head, &q->cap, sizeof *n, 64);
+    if (!n)
+        return -1;
+    q->items = n;
     *slot(q, q->len) = it;
     q->len++;
     return 0;

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/grow.h"
+
 /* The reactor is level-triggered epoll: a wake-up costs what is ready, not what is watched (poll(2) scanned
  * every fd each time, which dominated a 1000-panel process). Each registration carries a generation tag in its
  * epoll data, so an event collected for an fd that a callback closed and a later callback reopened under the
@@ -188,14 +190,10 @@ static void always_remove(loop_t *loop, int fd)
 
 static int always_add(loop_t *loop, int fd)
 {
-    if (loop->nalways == loop->cap_always) {
-        size_t cap = loop->cap_always ? loop->cap_always * 2 : 8;
-        int *a = realloc(loop->always, cap * sizeof *a);
-        if (!a)
-            return -1;
-        loop->always = a;
-        loop->cap_always = cap;
-    }
+    int *a = grow_array(loop->always, loop->nalways, &loop->cap_always, sizeof *a, 8);
+    if (!a)
+        return -1;
+    loop->always = a;
     loop->always[loop->nalways++] = fd;
     return 0;
 }
@@ -346,14 +344,10 @@ void loop_timer_disarm(loop_t *loop, loop_timer_t *t)
 void loop_timer_arm_at(loop_t *loop, loop_timer_t *t, uint64_t due_us)
 {
     loop_timer_disarm(loop, t);
-    if (loop->nheap + 1 >= loop->cap_heap) {
-        size_t cap = loop->cap_heap ? loop->cap_heap * 2 : 64;
-        loop_timer_t **h = realloc(loop->heap, cap * sizeof *h);
-        if (!h)
-            abort(); /* out of memory on a timer: nothing sane to do */
-        loop->heap = h;
-        loop->cap_heap = cap;
-    }
+    loop_timer_t **h = grow_array(loop->heap, loop->nheap + 1, &loop->cap_heap, sizeof *h, 64); /* 1-based */
+    if (!h)
+        abort(); /* out of memory on a timer: nothing sane to do */
+    loop->heap = h;
     t->due_us = due_us;
     loop->nheap++;
     heap_set(loop, loop->nheap, t);
@@ -460,16 +454,10 @@ static int ensure_evs(loop_t *loop)
     size_t want = loop->nused + 1u;
     if (want > 4096u)
         want = 4096u;
-    if (want > loop->cap_evs) {
-        size_t cap = loop->cap_evs ? loop->cap_evs : 16;
-        while (cap < want)
-            cap *= 2;
-        struct epoll_event *e = realloc(loop->evs, cap * sizeof *e);
-        if (!e)
-            return -1;
-        loop->evs = e;
-        loop->cap_evs = cap;
-    }
+    struct epoll_event *e = grow_to(loop->evs, want, &loop->cap_evs, sizeof *e, 16);
+    if (!e)
+        return -1;
+    loop->evs = e;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/grow.h"
 #include "core/hex.h"
 
 /* ---- line framing ---- */
@@ -35,16 +36,10 @@ static int lines_reserve(struct proto_lines *l, size_t want)
         memmove(l->buf, l->buf + l->start, l->len);
         l->start = 0;
     }
-    if (l->len + want <= l->cap)
-        return 0;
-    size_t cap = l->cap ? l->cap : 4096;
-    while (cap < l->len + want)
-        cap *= 2;
-    char *b = realloc(l->buf, cap);
+    char *b = grow_to(l->buf, l->len + want, &l->cap, 1, 4096);
     if (!b)
         return -1;
     l->buf = b;
-    l->cap = cap;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/grow.h"
 #include "core/textline.h"
 #include "drivers/c3/c3_time.h"
 
@@ -38,16 +39,12 @@ static int param_set(struct c3sim_panel *p, const char *name, size_t nlen, const
         q->value = v;
         return 0;
     }
-    if (p->nparams == p->cap_params) {
-        size_t cap = p->cap_params ? p->cap_params * 2 : 128;
-        struct c3sim_param *np = realloc(p->params, cap * sizeof *np);
-        if (!np) {
-            free(v);
-            return -1;
-        }
-        p->params = np;
-        p->cap_params = cap;
+    struct c3sim_param *np = grow_array(p->params, p->nparams, &p->cap_params, sizeof *np, 128);
+    if (!np) {
+        free(v);
+        return -1;
     }
+    p->params = np;
     char *n = strndup(name, nlen);
     if (!n) {
         free(v);
@@ -93,6 +90,28 @@ uint8_t c3sim_params_device_id(const struct c3sim_panel *p)
     return (uint8_t)(id < 0 || id > 255 ? 1 : id);
 }
 
+/* The panel's fixed parameters; those that follow from the model or the configuration are set in
+ * c3sim_params_defaults itself. */
+static const struct c3sim_default { const char *name; const char *value; } panel_defaults[] = {
+    { "~ZKFPVersion", "" },       { "~MaxUserCount", "300" },     { "~MaxAttLogCount", "10" },
+    { "~MaxUserFingerCount", "0" }, { "~IsOnlyRFMachine", "1" },  { "~CardFormatFunOn", "1" },
+    { "~Ext485ReaderFunOn", "0" }, { "~DSTF", "1" },              { "MThreshold", "55" },
+    { "SimpleEventType", "1" },   { "MasterInbio485", "0" },      { "PC485AsInbio485", "0" },
+    { "NetMask", "255.255.255.0" }, { "RS232BaudRate", "38400" }, { "AntiPassback", "0" },
+    { "InterLock", "0" },         { "WatchDog", "1" },            { "Door4ToDoor2", "0" },
+    { "InBIOTowWay", "0" },       { "BackupTime", "1" },          { "DaylightSavingTimeOn", "0" },
+    { "DLSTMode", "0" },          { "DaylightSavingTime", "0" },  { "StandardTime", "0" },
+};
+
+/* Each door's parameters, named "Door<n><what>". */
+static const struct c3sim_default door_defaults[] = {
+    { "ForcePassWord", "" },   { "SupperPassWord", "" }, { "CloseAndLock", "1" },
+    { "SensorType", "1" },     { "Drivertime", "5" },    { "Detectortime", "15" },
+    { "VerifyType", "4" },     { "MultiCardOpenDoor", "0" }, { "FirstCardOpenDoor", "0" },
+    { "ValidTZ", "1" },        { "KeepOpenTimeZone", "0" }, { "Intertime", "0" },
+    { "CancelKeepOpenDay", "0" },
+};
+
 int c3sim_params_defaults(struct c3sim_panel *p, const struct c3sim_panel_cfg *cfg)
 {
     const struct c3sim_model *m = cfg->model;
@@ -104,51 +123,22 @@ int c3sim_params_defaults(struct c3sim_panel *p, const struct c3sim_panel_cfg *c
     rc |= param_setf(p, "ReaderCount", "%d", m->readers);
     rc |= param_setf(p, "AuxInCount", "%d", m->aux_in);
     rc |= param_setf(p, "AuxOutCount", "%d", m->aux_out);
-    rc |= param_setf(p, "~ZKFPVersion", "%s", "");
-    rc |= param_setf(p, "~MaxUserCount", "%d", 300);
-    rc |= param_setf(p, "~MaxAttLogCount", "%d", 10);
-    rc |= param_setf(p, "~MaxUserFingerCount", "%d", 0);
-    rc |= param_setf(p, "~IsOnlyRFMachine", "%d", 1);
-    rc |= param_setf(p, "~CardFormatFunOn", "%d", 1);
-    rc |= param_setf(p, "~Ext485ReaderFunOn", "%d", 0);
-    rc |= param_setf(p, "~DSTF", "%d", 1);
     rc |= param_setf(p, "MachineType", "%d", m->doors);
     rc |= param_setf(p, "DeviceID", "%u", cfg->device_id ? cfg->device_id : 1u);
-    rc |= param_setf(p, "MThreshold", "%d", 55);
-    rc |= param_setf(p, "SimpleEventType", "%d", 1);
-    rc |= param_setf(p, "MasterInbio485", "%d", 0);
-    rc |= param_setf(p, "PC485AsInbio485", "%d", 0);
     rc |= param_setf(p, "ComPwd", "%s", cfg->password ? cfg->password : "");
     rc |= param_setf(p, "IPAddress", "192.168.%u.%u", 1u + cfg->index / 50u % 250u, 201u + cfg->index % 50u);
-    rc |= param_setf(p, "NetMask", "%s", "255.255.255.0");
     rc |= param_setf(p, "GATEIPAddress", "192.168.%u.1", 1u + cfg->index / 50u % 250u);
-    rc |= param_setf(p, "RS232BaudRate", "%d", 38400);
-    rc |= param_setf(p, "AntiPassback", "%d", 0);
-    rc |= param_setf(p, "InterLock", "%d", 0);
-    rc |= param_setf(p, "WatchDog", "%d", 1);
-    rc |= param_setf(p, "Door4ToDoor2", "%d", 0);
-    rc |= param_setf(p, "InBIOTowWay", "%d", 0);
-    rc |= param_setf(p, "BackupTime", "%d", 1);
-    rc |= param_setf(p, "DaylightSavingTimeOn", "%d", 0);
-    rc |= param_setf(p, "DLSTMode", "%d", 0);
-    rc |= param_setf(p, "DaylightSavingTime", "%d", 0);
-    rc |= param_setf(p, "StandardTime", "%d", 0);
+    for (size_t i = 0; i < sizeof panel_defaults / sizeof panel_defaults[0]; i++)
+        rc |= param_setf(p, panel_defaults[i].name, "%s", panel_defaults[i].value);
     for (int i = 1; i <= 10; i++) {
         char n[24];
         snprintf(n, sizeof n, "WeekOfMonth%d", i);
         rc |= param_setf(p, n, "%d", 0);
     }
-    static const struct { const char *what; const char *value; } door_defaults[] = {
-        { "ForcePassWord", "" },   { "SupperPassWord", "" }, { "CloseAndLock", "1" },
-        { "SensorType", "1" },     { "Drivertime", "5" },    { "Detectortime", "15" },
-        { "VerifyType", "4" },     { "MultiCardOpenDoor", "0" }, { "FirstCardOpenDoor", "0" },
-        { "ValidTZ", "1" },        { "KeepOpenTimeZone", "0" }, { "Intertime", "0" },
-        { "CancelKeepOpenDay", "0" },
-    };
     for (int d = 1; d <= m->doors; d++)
         for (size_t i = 0; i < sizeof door_defaults / sizeof door_defaults[0]; i++) {
             char n[48];
-            snprintf(n, sizeof n, "Door%d%s", d, door_defaults[i].what);
+            snprintf(n, sizeof n, "Door%d%s", d, door_defaults[i].name);
             rc |= param_setf(p, n, "%s", door_defaults[i].value);
         }
     return rc ? -1 : 0;

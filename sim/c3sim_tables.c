@@ -413,12 +413,13 @@ static void get_data(struct c3sim_tables *t, const uint8_t *p, size_t len, struc
 
 static int table_grow(struct c3sim_table *tb)
 {
-    size_t cap = tb->cap ? tb->cap * 2 : 64;
-    struct c3sim_cell *c = realloc(tb->cells, cap * tb->def->nf * sizeof *c);
+    /* two arrays of one capacity: each grows by the same rule, the capacity is kept when both have */
+    size_t cap = tb->cap, ucap = tb->cap;
+    struct c3sim_cell *c = grow_array(tb->cells, tb->cap, &cap, tb->def->nf * sizeof *c, 64);
     if (!c)
         return -1;
     tb->cells = c;
-    bool *u = realloc(tb->used, cap * sizeof *u);
+    bool *u = grow_array(tb->used, tb->cap, &ucap, sizeof *u, 64);
     if (!u)
         return -1;
     tb->used = u;

@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/grow.h"
 #include "core/xport.h"
 
 #define RX_QUEUE 16
@@ -309,16 +310,10 @@ void nix1sim_bus_transmit(struct nix1sim_bus *bus, const void *owner, const char
         bus->st.tx_collisions++;
     }
     size_t need = at + len;
-    if (need > bus->txcap) {
-        size_t cap = bus->txcap ? bus->txcap : 256;
-        while (cap < need)
-            cap *= 2;
-        char *nb = realloc(bus->tx, cap);
-        if (!nb)
-            return;
-        bus->tx = nb;
-        bus->txcap = cap;
-    }
+    char *nb = grow_to(bus->tx, need, &bus->txcap, 1, 256);
+    if (!nb)
+        return;
+    bus->tx = nb;
     for (size_t i = 0; i < len; i++) {
         size_t k = at + i;
         if (k < bus->txlen) {

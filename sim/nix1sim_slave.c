@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/crc.h"
+#include "core/grow.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_rc.h"
 #include "sim/nix1sim_bus.h"
@@ -247,16 +248,10 @@ static void log_header(struct nix1sim_slave *s)
 
 static void queue_bytes(struct nix1sim_slave *s, const char *p, size_t n)
 {
-    if (s->pending_len + n > s->pending_cap) {
-        size_t cap = s->pending_cap ? s->pending_cap : 512;
-        while (cap < s->pending_len + n)
-            cap *= 2;
-        char *nb = realloc(s->pending, cap);
-        if (!nb)
-            return;
-        s->pending = nb;
-        s->pending_cap = cap;
-    }
+    char *nb = grow_to(s->pending, s->pending_len + n, &s->pending_cap, 1, 512);
+    if (!nb)
+        return;
+    s->pending = nb;
     memcpy(s->pending + s->pending_len, p, n);
     s->pending_len += n;
 }

@@ -111,52 +111,8 @@ int nix1sim_store_read(struct nix1sim_store *st, const char *name, char **data, 
         return NIX1SIM_STORE_NOCARD;
     char p[PATH_MAX];
     path_of(st, name, p, sizeof p);
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (durable_read(p, STORE_MAX_FILE, data, len) < 0)
         return errno == ENOENT ? NIX1SIM_STORE_NOTFOUND : NIX1SIM_STORE_IO;
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > STORE_MAX_FILE) {
-        close(fd);
-        return NIX1SIM_STORE_IO;
-    }
-    size_t cap = (size_t)sb.st_size + 1, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return NIX1SIM_STORE_IO;
-    }
-    for (;;) {
-        if (n + 1 >= cap) {
-            if (cap > STORE_MAX_FILE) {
-                free(buf);
-                close(fd);
-                return NIX1SIM_STORE_IO;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                close(fd);
-                return NIX1SIM_STORE_IO;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            free(buf);
-            close(fd);
-            return NIX1SIM_STORE_IO;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
     return NIX1SIM_STORE_OK;
 }
 

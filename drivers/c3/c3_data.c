@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "core/grow.h"
 #include "core/hex.h"
 #include "drivers/c3/c3_frame.h"
 
@@ -22,18 +23,12 @@ void c3_buf_put(struct c3_buf *b, const void *data, size_t n)
 {
     if (b->oom || n == 0)
         return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    uint8_t *p = grow_to(b->p, b->len + n, &b->cap, 1, 256);
+    if (!p) {
+        b->oom = true;
+        return;
     }
+    b->p = p;
     memcpy(b->p + b->len, data, n);
     b->len += n;
 }

@@ -10,15 +10,10 @@
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_session.h"
 
-struct raw_ctx {
-    device_raw_fn cb;
-    void *ctx;
-};
-
 static void raw_done(struct c3_session *s, const struct c3_result *res, void *arg)
 {
     (void)s;
-    struct raw_ctx *r = arg;
+    struct device_raw_call *r = arg;
     if (res->err)
         r->cb(r->ctx, res->code, res->data, res->len, NULL, c3_session_strerror(res->err));
     else
@@ -59,13 +54,9 @@ int c3_device_raw(struct device *dev, const struct device_raw *req, device_raw_f
     default:
         break;
     }
-    struct raw_ctx *r = malloc(sizeof *r);
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
+    struct device_raw_call *r = device_raw_call_new(cb, ctx, err, errlen);
+    if (!r)
         return -1;
-    }
-    r->cb = cb;
-    r->ctx = ctx;
     struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .timeout_ms = req->timeout_ms, .expire_ms = 10000 };
     long long id = c3_session_submit(s, req->command, req->payload, req->len, &o, raw_done, r);
     if (id < 0) {

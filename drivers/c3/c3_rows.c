@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/grow.h"
 #include "drivers/c3/c3_frame.h"
 
 #define N(a) (sizeof a / sizeof a[0])
@@ -443,14 +444,10 @@ int c3_rows_deldata(const struct c3_table_def *def, const struct csv *raw, const
 
 static int diff_add(struct c3_diff *d, enum c3_change_op op, size_t want, size_t cur)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        struct c3_change *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        d->v = v;
-        d->cap = cap;
-    }
+    struct c3_change *v = grow_array(d->v, d->n, &d->cap, sizeof *v, 64);
+    if (!v)
+        return -1;
+    d->v = v;
     d->v[d->n++] = (struct c3_change){ op, want, cur };
     if (op == C3_CHANGE_ADD)
         d->adds++;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crc.h"
+
 #define WINDOW_MIN 2048
 
 /* CRC-16/ARC table and the inverse of its high byte (a bijection: T can be undone byte by byte). */
@@ -14,10 +16,9 @@ static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void build_tables(void)
 {
+    static const uint8_t zero = 0;
     for (unsigned i = 0; i < 256; i++) {
-        uint16_t c = (uint16_t)i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1u) ? (uint16_t)((c >> 1) ^ 0xA001u) : (uint16_t)(c >> 1);
+        uint16_t c = crc16_arc_update((uint16_t)i, &zero, 1); /* a zero byte from register i: entry i of core/crc's */
         arc[i] = c;
         arc_inv_hi[c >> 8] = (uint8_t)i;
     }

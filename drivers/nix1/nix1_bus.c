@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "drivers/nix1/nix1_bus_int.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
@@ -513,14 +514,10 @@ static void ichar_cb(loop_t *loop, void *arg)
 
 static void add_line(struct req *r, const char *p, size_t n)
 {
-    if (r->nlines == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 16;
-        char **nl = realloc(r->lines, nc * sizeof *nl);
-        if (!nl)
-            return;
-        r->lines = nl;
-        r->cap = nc;
-    }
+    char **nl = grow_array(r->lines, r->nlines, &r->cap, sizeof *nl, 16);
+    if (!nl)
+        return;
+    r->lines = nl;
     char *s = malloc(n + 1);
     if (!s)
         return;

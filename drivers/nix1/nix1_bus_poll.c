@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_rc.h"
 
@@ -142,14 +143,10 @@ int nix1_bus_add_slave(nix1_bus_t *bus, const nix1_addr_t *a)
         return 0;
     if (nix1_addr_is_broadcast(a) || nix1_addr_is_scratch(a))
         return -1;
-    if (bus->nslaves == bus->cap_slaves) {
-        size_t nc = bus->cap_slaves ? bus->cap_slaves * 2 : 16;
-        struct slave *ns = realloc(bus->slaves, nc * sizeof *ns);
-        if (!ns)
-            return -1;
-        bus->slaves = ns;
-        bus->cap_slaves = nc;
-    }
+    struct slave *ns = grow_array(bus->slaves, bus->nslaves, &bus->cap_slaves, sizeof *ns, 16);
+    if (!ns)
+        return -1;
+    bus->slaves = ns;
     struct slave *s = &bus->slaves[bus->nslaves++];
     memset(s, 0, sizeof *s);
     nix1_reader_init(&s->log, bus->cfg.log_resync_first);

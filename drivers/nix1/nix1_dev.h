@@ -177,6 +177,8 @@ struct n1_job *n1dev_job_new(struct n1dev *c, enum n1_job_kind kind, const struc
 void n1dev_job_free(struct n1_job *j);
 void n1dev_add_step(struct n1_job *j, enum n1_step_kind kind, size_t slave, unsigned probe, bool on,
                     unsigned minutes, unsigned seconds);
+/* Append a step as it is (without memory it is left out: the job ends without it). */
+void n1dev_push_step(struct n1_job *j, struct n1_step st);
 void n1dev_job_fail_output(struct n1_job *j, size_t k, enum device_result r, const char *msg);
 void n1dev_job_fail_all(struct n1_job *j, enum device_result r, const char *why);
 void n1dev_job_finish(struct n1dev *c, struct n1_job *j);

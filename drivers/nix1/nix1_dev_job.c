@@ -74,12 +74,17 @@ void n1dev_add_step(struct n1_job *j, enum n1_step_kind kind, size_t slave, unsi
     for (size_t i = 0; i < j->nsteps; i++) /* one step per slave and kind (a hold covers both probes) */
         if (j->steps[i].kind == kind && j->steps[i].slave == slave && j->steps[i].probe == probe)
             return;
+    n1dev_push_step(j, (struct n1_step){ .kind = kind, .slave = slave, .probe = probe, .on = on,
+                                         .minutes = minutes, .seconds = seconds });
+}
+
+void n1dev_push_step(struct n1_job *j, struct n1_step st)
+{
     struct n1_step *ns = realloc(j->steps, (j->nsteps + 1) * sizeof *ns);
     if (!ns)
         return;
     j->steps = ns;
-    j->steps[j->nsteps++] = (struct n1_step){ .kind = kind, .slave = slave, .probe = probe, .on = on,
-                                              .minutes = minutes, .seconds = seconds };
+    j->steps[j->nsteps++] = st;
 }
 
 void n1dev_job_fail_output(struct n1_job *j, size_t k, enum device_result r, const char *msg)

@@ -11,15 +11,10 @@
 #include "drivers/nix1/nix1_bus.h"
 #include "drivers/nix1/nix1_device.h"
 
-struct raw_ctx {
-    device_raw_fn cb;
-    void *ctx;
-};
-
 static void raw_done(nix1_bus_t *bus, const struct nix1_result *res, void *arg)
 {
     (void)bus;
-    struct raw_ctx *r = arg;
+    struct device_raw_call *r = arg;
     char from[NIX1_ADDR_LEN + 1];
     nix1_addr_format(&res->from, from);
     if (res->status == NIX1_ST_REPLY) {
@@ -77,13 +72,9 @@ int nix1_device_raw(struct device *dev, const struct device_raw *req, device_raw
         snprintf(err, errlen, "slave \"%.40s\" is not 16 hex digits or \"broadcast\"", req->slave);
         return -1;
     }
-    struct raw_ctx *r = malloc(sizeof *r);
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
+    struct device_raw_call *r = device_raw_call_new(cb, ctx, err, errlen);
+    if (!r)
         return -1;
-    }
-    r->cb = cb;
-    r->ctx = ctx;
     long id = nix1_bus_submit(bus, &spec, raw_done, r);
     if (id < 0) {
         snprintf(err, errlen, "the line was refused before it went out (NiX1 code %02lX)", -id);

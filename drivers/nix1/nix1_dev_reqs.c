@@ -36,11 +36,7 @@ int n1dev_add_req(struct n1_job *j, size_t si, char cmd, char arg, const char *o
 /* An N1_REQS step covering the requests added since the previous one. */
 void n1dev_add_reqs_step(struct n1_job *j, size_t si)
 {
-    struct n1_step *ns = realloc(j->steps, (j->nsteps + 1) * sizeof *ns);
-    if (!ns)
-        return;
-    j->steps = ns;
-    j->steps[j->nsteps++] = (struct n1_step){ .kind = N1_REQS, .slave = si, .r_end = j->nreqs };
+    n1dev_push_step(j, (struct n1_step){ .kind = N1_REQS, .slave = si, .r_end = j->nreqs });
 }
 
 void n1dev_get_add(struct n1_job *j, enum n1_key k, const char *val, size_t len)

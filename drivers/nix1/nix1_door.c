@@ -18,14 +18,10 @@ void n1door_await_add(struct nix1_door *d, const nix1_addr_t *a)
     for (size_t i = 0; i < d->nawait; i++)
         if (nix1_addr_equal(&d->await[i], a))
             return;
-    if (d->nawait == d->capawait) {
-        size_t nc = d->capawait ? d->capawait * 2 : 8;
-        nix1_addr_t *nv = realloc(d->await, nc * sizeof *nv);
-        if (!nv)
-            return; /* the online transition still restores it */
-        d->await = nv;
-        d->capawait = nc;
-    }
+    nix1_addr_t *nv = grow_array(d->await, d->nawait, &d->capawait, sizeof *nv, 8);
+    if (!nv)
+        return; /* the online transition still restores it */
+    d->await = nv;
     d->await[d->nawait++] = *a;
 }
 

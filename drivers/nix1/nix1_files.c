@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/grow.h"
 #include "core/textline.h"
 #include "drivers/nix1/nix1_cmd.h"
 #include "drivers/nix1/nix1_line.h"
@@ -42,16 +43,10 @@ static void diag(struct nix1_diag *d, const char *name, unsigned line, const cha
     if (n < 0)
         return;
     size_t fl = (size_t)n < sizeof full ? (size_t)n : sizeof full - 1;
-    if (d->len + fl + 1 > d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 512;
-        while (nc < d->len + fl + 1)
-            nc *= 2;
-        char *t = realloc(d->text, nc);
-        if (!t)
-            return;
-        d->text = t;
-        d->cap = nc;
-    }
+    char *t = grow_to(d->text, d->len + fl + 1, &d->cap, 1, 512);
+    if (!t)
+        return;
+    d->text = t;
     memcpy(d->text + d->len, full, fl);
     d->len += fl;
     d->text[d->len] = '\0';
@@ -573,18 +568,12 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *t = realloc(b->p, nc);
-        if (!t) {
-            b->oom = true;
-            return;
-        }
-        b->p = t;
-        b->cap = nc;
+    char *t = grow_to(b->p, b->len + n + 1, &b->cap, 1, 256);
+    if (!t) {
+        b->oom = true;
+        return;
     }
+    b->p = t;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';

@@ -101,14 +101,10 @@ static const char *cur_addr(struct nix1_prov *p, char buf[NIX1_ADDR_LEN + 1])
 
 static void qpush_at(struct nix1_prov *p, size_t at, enum akind k, char cmd, char arg, const char *opt, const char *file)
 {
-    if (p->nq == p->capq) {
-        size_t nc = p->capq ? p->capq * 2 : 64;
-        struct action *nq = realloc(p->q, nc * sizeof *nq);
-        if (!nq)
-            return;
-        p->q = nq;
-        p->capq = nc;
-    }
+    struct action *nq = grow_array(p->q, p->nq, &p->capq, sizeof *nq, 64);
+    if (!nq)
+        return;
+    p->q = nq;
     memmove(&p->q[at + 1], &p->q[at], (p->nq - at) * sizeof *p->q);
     struct action *a = &p->q[at];
     memset(a, 0, sizeof *a);
@@ -189,12 +185,10 @@ static size_t parse_recs(enum ftype t, const char *data, size_t len, struct rec 
             continue;
         struct nix1_span f[4];
         size_t nf = nix1_fields_split(ln, l, f, 3);
-        if (n == cap) {
-            struct rec *nv = realloc(v, (cap *= 2) * sizeof *v);
-            if (!nv)
-                break;
-            v = nv;
-        }
+        struct rec *nv = grow_array(v, n, &cap, sizeof *v, 16);
+        if (!nv)
+            break;
+        v = nv;
         struct rec *r = &v[n];
         memset(r, 0, sizeof *r);
         if (t == F_KEYS) {
@@ -466,14 +460,10 @@ static void on_reply(nix1_bus_t *bus, const struct nix1_result *r, void *arg)
             struct remote_file f;
             if (!nix1_xfer_parse_list_line(r->lines[i], f.name, &f.size))
                 continue;
-            if (p->nrf == p->caprf) {
-                size_t nc = p->caprf ? p->caprf * 2 : 32;
-                struct remote_file *nv = realloc(p->rf, nc * sizeof *nv);
-                if (!nv)
-                    break;
-                p->rf = nv;
-                p->caprf = nc;
-            }
+            struct remote_file *nv = grow_array(p->rf, p->nrf, &p->caprf, sizeof *nv, 32);
+            if (!nv)
+                break;
+            p->rf = nv;
             p->rf[p->nrf++] = f;
         }
         break;

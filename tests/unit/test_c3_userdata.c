@@ -33,6 +33,19 @@ static void csv_parse_quotes_lines_and_errors(void **state)
     assert_int_equal(c.line[2], 5);
     assert_int_equal(csv_col(&c, "note"), 2);
     assert_int_equal(csv_col(&c, "nope"), -1);
+    /* written back whole, it reads back as the same table */
+    size_t len;
+    char *text = csv_format(&c, &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    struct csv back;
+    assert_int_equal(csv_parse(text, len, &back, err, sizeof err), 0);
+    assert_int_equal(back.nrows, c.nrows);
+    for (size_t r = 0; r < c.nrows; r++)
+        for (size_t k = 0; k < c.ncols; k++)
+            assert_string_equal(csv_cell(&back, r, k), csv_cell(&c, r, k));
+    csv_free(&back);
+    free(text);
     csv_free(&c);
     /* A lone CR ends a line too (old Mac files): records are numbered by the lines they start on. */
     static const char cr[] = "pin,name\r7,Ann\r\r8,Bob\r\n9,Cy";

@@ -50,6 +50,28 @@ static void overflow_leaves_the_array(void **state)
     free(v);
 }
 
+static void grows_to_what_is_needed(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    char *b = grow_to(NULL, 0, &cap, 1, 256); /* nothing needed: nothing allocated */
+    assert_null(b);
+    assert_int_equal(cap, 0);
+    b = grow_to(NULL, 1000, &cap, 1, 256);
+    assert_non_null(b);
+    assert_int_equal(cap, 1024); /* 256, 512, 1024 */
+    b[999] = 'x';
+    assert_ptr_equal(grow_to(b, 1024, &cap, 1, 256), b); /* it fits: the same buffer */
+    char *g = grow_to(b, 5000, &cap, 1, 256);
+    assert_non_null(g);
+    assert_int_equal(cap, 8192); /* doubled until it holds 5000 */
+    assert_int_equal(g[999], 'x');
+    size_t big = SIZE_MAX / 4 + 1;
+    assert_null(grow_to(g, SIZE_MAX, &big, 1, 256)); /* doubling would wrap: nothing changed */
+    assert_int_equal(big, SIZE_MAX / 4 + 1);
+    free(g);
+}
+
 /* Pushes v at the ring's tail (growing it by grow_ring), returning the ring. */
 static int *push(int *ring, size_t *head, size_t *n, size_t *cap, int v)
 {
@@ -100,6 +122,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(doubles_from_first),
         cmocka_unit_test(overflow_leaves_the_array),
+        cmocka_unit_test(grows_to_what_is_needed),
         cmocka_unit_test(ring_keeps_its_order_across_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
