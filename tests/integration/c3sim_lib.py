@@ -4,13 +4,13 @@ import calendar
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 
 from ports import free_port_block
+from simctl import control_line
 from portierd_lib import PORTIER_SIM, PORTIERCTL, fail, wait_until
 
 
@@ -38,19 +38,10 @@ class Panel:
         return int(m.group(1)) if m else 0
 
     def control(self, line):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.ctl)
-        s.sendall((line + "\n").encode())
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-        s.close()
-        if not reply.startswith(b"ok"):
+        reply = control_line(self.ctl, line)
+        if not reply.startswith("ok"):
             fail("simulator control '%s': %s" % (line, reply))
-        return reply.decode().strip()
+        return reply
 
     def stop(self):
         if self.proc.poll() is None:

@@ -11,8 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, both_modes, cleanup, ctl, fail,  # noqa: E402
-                          links_up, need_root, ok, panel_a, tmpdir, twin_up, wait_until)
+from portierd_lib import (AS_GUARD, PORTIERCTL, cleanup, ctl, fail, need_root, ok, panel_data_audit,  # noqa: E402
+                          tmpdir, twin_c3, wait_until, write, write_files)
 
 
 def masked(text):
@@ -24,27 +24,15 @@ need_root()
 tmp = tmpdir("daemon-c3-passthrough")
 parts = []
 try:
-    site, twin, daemon, root = twin_up(tmp, parts)
+    site, twin, daemon, root, pa, pa2, both = twin_c3(tmp, parts, masked)
     sock = daemon.sock
-    pa, pa2 = panel_a(site.config), panel_a(twin.config)
-
-
-    def both(*args, rc_want=0):
-        return both_modes(sock, pa, pa2, args, rc_want, masked)
 
     # ---- the tables: every verb, text and --json, the same bytes as direct mode ----
-    imp = os.path.join(tmp, "users.csv")
-    with open(imp, "w") as f:
-        f.write("pin,card,name\n7,1234,Bob Smith\n8,2345,\"Doe, Jane\"\n9,3456,Zed\n")
-    merge = os.path.join(tmp, "merge.csv")
-    with open(merge, "w") as f:
-        f.write("pin,card,name\n9,3457,Zed\n10,4567,Ann\n")
-    bad = os.path.join(tmp, "bad.csv")
-    with open(bad, "w") as f:
-        f.write("pin,card,name\n11,5678,Ok\n12,12ab,Bad\n")
-    dup = os.path.join(tmp, "dup.csv")
-    with open(dup, "w") as f:
-        f.write("date,type,loop\n2026-12-24,1,0\n2026-12-24,2,0\n")
+    imp, merge, bad, dup = write_files(
+        tmp, ("users.csv", "pin,card,name\n7,1234,Bob Smith\n8,2345,\"Doe, Jane\"\n9,3456,Zed\n"),
+        ("merge.csv", "pin,card,name\n9,3457,Zed\n10,4567,Ann\n"),
+        ("bad.csv", "pin,card,name\n11,5678,Ok\n12,12ab,Bad\n"),
+        ("dup.csv", "date,type,loop\n2026-12-24,1,0\n2026-12-24,2,0\n"))
     steps = []
     for j in ([], ["--json"]):
         steps += [(j + ["users", "list"], 0), (j + ["cards", "list"], 0), (j + ["access", "list"], 0),
@@ -92,9 +80,7 @@ try:
 
     # bad data in a file is refused with its line and field only (exit 2, no usage line: the command was right), in
     # both modes and in the site form; a mistake on the command line keeps its usage line
-    malformed = os.path.join(tmp, "malformed.csv")
-    with open(malformed, "w") as f:
-        f.write("pin,name\n5,\"open quote\n")
+    malformed = write(os.path.join(tmp, "malformed.csv"), "pin,name\n5,\"open quote\n")
     for args, says in ((["users", "import", bad], "bad.csv: line 3: card: '12ab' is not a number"),
                        (["holidays", "import", dup], "dup.csv: line 2: loop: '0' is neither yearly nor once"),
                        (["users", "import", malformed], "malformed.csv: line 2:")):
@@ -164,12 +150,7 @@ try:
     rc, out, err = ctl("c3", pa, "users", "add", "20", "--card", "99", sock=sock, as_user=AS_GUARD)
     if rc != 2 or "technician" not in err:
         fail("a guard's users add: %d %s %s" % (rc, out, err))
-    root.request({"op": "audit", "limit": 100})
-    rows = [x for m in root.progress if m["type"] == "rows" for x in m["rows"]]
-    data = [x for x in rows if x["action"] in ("panel-data", "panel-data-get")]
-    denied = [x for x in data if x["result"] == "denied"]
-    if len(denied) != 1 or denied[0]["user"] != "nobody" or denied[0]["action"] != "panel-data":
-        fail("the guard's refusal in the audit: %s" % denied)
+    data = panel_data_audit(root, 100)
     writes = [x for x in data if x["action"] == "panel-data" and x["user"] == "root"]
     if len(writes) < 6 or not any(x["result"] == "ok" for x in writes) or \
             len([x for x in data if x["action"] == "panel-data-get"]) < 8:

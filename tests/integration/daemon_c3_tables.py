@@ -7,8 +7,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, Client, Daemon, Site, both_modes, cleanup, ctl, fail,  # noqa: E402
-                          links_up, need_root, ok, panel_a, tmpdir, twin_up)
+from portierd_lib import (AS_GUARD, cleanup, ctl, fail, need_root, ok, panel_data_audit, tmpdir,  # noqa: E402
+                          twin_c3, write_files)
 
 
 def masked(text):
@@ -21,30 +21,16 @@ need_root()
 tmp = tmpdir("daemon-c3-tables")
 parts = []
 try:
-    site, twin, daemon, root = twin_up(tmp, parts)
+    site, twin, daemon, root, pa, pa2, both = twin_c3(tmp, parts, masked)
     sock = daemon.sock
-    pa, pa2 = panel_a(site.config), panel_a(twin.config)
 
-
-    def both(*args, rc_want=0):
-        return both_modes(sock, pa, pa2, args, rc_want, masked)
-
-    hol = os.path.join(tmp, "hol.csv")
-    with open(hol, "w") as f:
-        f.write("Holiday,HolidayType,Loop\n20260704,2,1\n20261225,1,1\n")
-    usr = os.path.join(tmp, "user.csv")
-    with open(usr, "w") as f:
-        f.write("Pin,CardNo,Name\n1,1234567,Ann\n2,7654321,Bob\n")
-    bad = os.path.join(tmp, "bad.csv")
-    with open(bad, "w") as f:
-        f.write("Holiday,NoSuchField\n20260704,2\n")
-    badrow = os.path.join(tmp, "badrow.csv")
-    with open(badrow, "w") as f:
-        f.write("Pin,CardNo,Name\n3,333,Cy\n4,4x4,Di\n")
-    upd = os.path.join(tmp, "upd.csv")
-    with open(upd, "w") as f:
+    hol, usr, bad, badrow, upd = write_files(
+        tmp, ("hol.csv", "Holiday,HolidayType,Loop\n20260704,2,1\n20261225,1,1\n"),
+        ("user.csv", "Pin,CardNo,Name\n1,1234567,Ann\n2,7654321,Bob\n"),
+        ("bad.csv", "Holiday,NoSuchField\n20260704,2\n"),
+        ("badrow.csv", "Pin,CardNo,Name\n3,333,Cy\n4,4x4,Di\n"),
         # empty cells and left-out fields: the panel holds 0 / nothing there, the write reads back as written
-        f.write("Pin,CardNo,Name,UID\n1,1234567,Ann,\n2,7654322,Bob,\n5,555,Eve,\n6,,Fay,\n")
+        ("upd.csv", "Pin,CardNo,Name,UID\n1,1234567,Ann,\n2,7654322,Bob,\n5,555,Eve,\n6,,Fay,\n"))
     steps = [
         (["table", "list"], 0), (["--json", "table", "list"], 0), (["table", "set", "user", usr], 0),
         (["table", "get", "user"], 0), (["table", "get", "user", "--csv"], 0),
@@ -93,13 +79,7 @@ try:
     rc, out, err = ctl("c3", pa, "table", "get", "user", "--csv", sock=sock)
     if rc != 0 or ",1234567,1," not in out:
         fail("the user table after the guard's refused delete: %d %s %s" % (rc, out, err))
-    root.request({"op": "audit", "limit": 200})
-    rows = [x for m in root.progress if m["type"] == "rows" for x in m["rows"]]
-    data = [x for x in rows if x["action"] in ("panel-data", "panel-data-get")]
-    denied = [x for x in data if x["result"] == "denied"]
-    if len(denied) != 1 or denied[0]["user"] != "nobody" or denied[0]["action"] != "panel-data":
-        fail("the guard's refusal in the audit: %s" % denied)
-    params = [x["params"] for x in data]
+    params = [x["params"] for x in panel_data_audit(root, 200)]
     for want in ("tables list", "table:user list Pin=1", "table:holiday set dry-run, ", "table:holiday set, ",
                  "table:holiday delete Holiday=20260704 dry-run", "table:holiday delete Holiday=20260704"):
         if not any(p.startswith(want) for p in params):

@@ -8,14 +8,13 @@ reconnected by itself both times, has every journal event of its time exactly on
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (PORTIERCTL, Client, Daemon, Site, cleanup, fail, links_up, ok, tmpdir,  # noqa: E402
-                          wait_until)
+from portierd_lib import (PORTIERCTL, Client, Daemon, Site, cleanup, fail, interrupt, links_up, ok,  # noqa: E402
+                          tmpdir, wait_until)
 
 tmp = tmpdir("daemon-crash")
 site = daemon = watch = None
@@ -136,9 +135,5 @@ try:
        % len(want))
 finally:
     if watch:
-        watch.send_signal(signal.SIGINT)
-        try:
-            watch.wait(10)
-        except subprocess.TimeoutExpired:
-            watch.kill()
+        interrupt(watch)
     cleanup(tmp, *(x for x in (daemon, site) if x))

@@ -9,14 +9,13 @@ reached every client exactly once, and every client saw the same emergency and a
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up, ok, tmpdir,  # noqa: E402
-                          wait_until)
+from portierd_lib import (PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, interrupt, links_up, ok,  # noqa: E402
+                          tmpdir, wait_until)
 
 SECONDS = float(os.environ.get("PORTIER_MULTI_SECONDS", "60"))
 SLAVE = "270100000000006B"
@@ -172,9 +171,5 @@ try:
     ok("the emergency from a third client (9 of 9, live counts), its restore and the acknowledgement: seen alike by all")
 finally:
     for w in watches:
-        w.send_signal(signal.SIGINT)
-        try:
-            w.wait(10)
-        except subprocess.TimeoutExpired:
-            w.kill()
+        interrupt(w)
     cleanup(tmp, *(x for x in (daemon, site) if x))

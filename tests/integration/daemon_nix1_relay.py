@@ -14,8 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, bus_port, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, links_up,  # noqa: E402
-                          need_root, ok, tmpdir, twin_up, wait_until)
+from portierd_lib import (AS_GUARD, audit_rows, bus_port, PORTIERCTL, Client, Daemon, Site, cleanup, ctl,  # noqa: E402
+                          fail, links_up, need_root, ok, tmpdir, twin_up, wait_until)
 
 S1, S2 = "270100000000006B", "2702000000000032"
 EMERGENCY_BOUND_S = 3.0  # the emergency on every door of the site, a transfer on the bus or not
@@ -28,11 +28,6 @@ def masked(text):
     text = re.sub(r"LOG_POSITION\t[0-9:]+\n", "", text)
     text = re.sub(r'(CONFIG\.TXT +)[0-9]+|("name":"CONFIG\.TXT","size":)[0-9]+', r"\1\2SIZE", text)
     return re.sub(r"[0-9]+\.[0-9] s\)", "N s)", text)
-
-
-def audit_rows(client, n=200):
-    client.request({"op": "audit", "limit": n})
-    return [x for m in client.progress if m["type"] == "rows" for x in m["rows"]]
 
 
 need_root()

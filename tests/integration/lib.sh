@@ -31,23 +31,13 @@ pass() { echo "ok: $*"; }
 PY_REQ="$TMP/py.req"
 mkfifo "$PY_REQ"
 exec {PY_REQ_FD}<>"$PY_REQ"   # held open, so a request written before the helper has started is kept
-python3 -u - "$PY_REQ" <<'PY' &
+PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" python3 -u - "$PY_REQ" <<'PY' &
 import json, os, socket, sys
+from simctl import control_line
 
 def ctl(path, line, timeout="10"):
     """One control line to a simulator's unix socket; its one-line answer."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(float(timeout))
-    s.connect(path)
-    s.sendall((line + "\n").encode())
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return data.decode(errors="replace").strip()
+    return control_line(path, line, float(timeout))
 
 def json_get(path, key):
     """KEY (dotted, list indices as numbers) of the first JSON line of PATH; strings bare, the rest as JSON."""

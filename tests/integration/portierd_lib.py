@@ -150,6 +150,18 @@ def twin_up(tmp, parts):
     return site, twin, daemon, root
 
 
+def twin_c3(tmp, parts, mask):
+    """twin_up for the C3 passthrough tests: (site, twin, daemon, root, pa, pa2, both), pa and pa2 panel A's address
+    in the site portierd owns and in its twin, both(*ARGS, rc_want=0) the both_modes comparison of
+    `portierctl c3 HOST ARGS` through portierd and directly, after mask."""
+    site, twin, daemon, root = twin_up(tmp, parts)
+    pa, pa2 = panel_a(site.config), panel_a(twin.config)
+
+    def both(*args, rc_want=0):
+        return both_modes(daemon.sock, pa, pa2, args, rc_want, mask)
+    return site, twin, daemon, root, pa, pa2, both
+
+
 class Daemon:
     def __init__(self, tmp, config, extra=(), state=None, sock=None):
         self.tmp = tmp
@@ -335,6 +347,27 @@ def write(path, text):
     return path
 
 
+def write_files(tmp, *files):
+    """Each (NAME, TEXT) written to tmp/NAME; their paths, in order."""
+    return [write(os.path.join(tmp, name), text) for name, text in files]
+
+
+def audit_rows(client, n=200):
+    """The last n rows of the daemon's audit, newest first, as the client may read them."""
+    client.request({"op": "audit", "limit": n})
+    return [x for m in client.progress if m["type"] == "rows" for x in m["rows"]]
+
+
+def panel_data_audit(client, n):
+    """The panel-data requests among the last n rows of the audit, after checking that exactly one of them was
+    refused: the guard's write (user nobody, action panel-data)."""
+    data = [x for x in audit_rows(client, n) if x["action"] in ("panel-data", "panel-data-get")]
+    denied = [x for x in data if x["result"] == "denied"]
+    if len(denied) != 1 or denied[0]["user"] != "nobody" or denied[0]["action"] != "panel-data":
+        fail("the guard's refusal in the audit: %s" % denied)
+    return data
+
+
 def private_locks(tmp):
     """This test's portierctl and portierd take their device locks in tmp/locks, apart from other tests'."""
     os.environ["PORTIER_LOCK_DIR"] = os.path.join(tmp, "locks")
@@ -369,6 +402,16 @@ def tmpdir(name):
     d = tempfile.mkdtemp(prefix="portier-%s." % name, dir=os.environ.get("TMPDIR", "/tmp"))
     os.chmod(d, 0o755)  # clients under other uids must reach the socket
     return d
+
+
+def interrupt(proc, timeout=10):
+    """A client process (portierctl watch ...) ended as by Ctrl-C: SIGINT, then SIGKILL if it has not exited
+    within timeout seconds."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def cleanup(tmp, *things):

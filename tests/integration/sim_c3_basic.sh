@@ -45,43 +45,28 @@ pass "option errors"
 P6=$(free_port); start_sim actA --port "$P6" --activity 4 --seed 7
 P7=$(free_port); start_sim actB --port "$P7" --activity 4 --seed 7
 P8=$(free_port); start_sim actC --port "$P8" --activity 4 --seed 8
-python3 - "$P6" "$P7" "$P8" <<'PY' >"$TMP/activity.out" 2>&1 &
+PYTHONPATH="$(dirname "$0")" python3 - "$P6" "$P7" "$P8" <<'PY' >"$TMP/activity.out" 2>&1 &
 import socket, struct, sys, time
+from c3wire import frame, recv_frame
 P6, P7, P8 = (int(x) for x in sys.argv[1:4])
-
-def crc16(d):
-    c = 0
-    for b in d:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-    return c
-
-def frame(cmd, data=b""):
-    body = bytes([1, cmd]) + struct.pack("<H", len(data)) + data
-    return b"\xaa" + body + struct.pack("<H", crc16(body)) + b"\x55"
 
 def ok(cond, what):
     if not cond:
         print("FAIL:", what, file=sys.stderr)
         sys.exit(1)
 
-def recv_frame(s):
-    buf = b""
-    while len(buf) < 5 or len(buf) < struct.unpack("<H", buf[3:5])[0] + 8:
-        chunk = s.recv(4096)
-        ok(chunk, "connection closed")
-        buf += chunk
-    return buf[5:-3]
+def payload(s):
+    """The data of the next frame on s."""
+    return recv_frame(s)[0][5:-3]
 
 def activity(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(frame(0x01))
-    recv_frame(s)
+    payload(s)
     out = []
     for _ in range(40):
         s.sendall(frame(0x0B))
-        card, pin, verify, door, etype, inout, t = struct.unpack("<IIBBBBI", recv_frame(s))
+        card, pin, verify, door, etype, inout, t = struct.unpack("<IIBBBBI", payload(s))
         if etype == 255:
             break
         out.append((etype, door, card, pin, inout))
@@ -101,8 +86,9 @@ print("ok: activity A=%d B=%d C=%d events" % (len(A), len(B), len(C)))
 PY
 ACT=$!
 
-python3 - "$P1" "$P2" "$P3" "$P4" "$P5" "$TMP" <<'PY'
+PYTHONPATH="$(dirname "$0")" python3 - "$P1" "$P2" "$P3" "$P4" "$P5" "$TMP" <<'PY'
 import socket, struct, sys, time
+from c3wire import crc16, frame, recv_frame
 
 P1, P2, P3, P4, P5 = (int(x) for x in sys.argv[1:6])
 TMP = sys.argv[6]
@@ -114,18 +100,6 @@ def ok(cond, what):
         print("FAIL:", what, file=sys.stderr)
         sys.exit(1)
     checks += 1
-
-def crc16(d):
-    c = 0
-    for b in d:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-    return c
-
-def frame(cmd, data=b"", addr=1):
-    body = bytes([addr, cmd]) + struct.pack("<H", len(data)) + data
-    return b"\xaa" + body + struct.pack("<H", crc16(body)) + b"\x55"
 
 # The hand-made encoder reproduces the spec's vectors (c3-protocol.md §1).
 ok(crc16(b"123456789") == 0xBB3D, "crc check value")
@@ -140,35 +114,6 @@ def connect(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
-
-def recv_frame(s, timeout=5.0):
-    """Read one frame; skips bytes before 0xAA. Returns (raw bytes, junk before it)."""
-    s.settimeout(timeout)
-    buf = b""
-    junk = b""
-    while True:
-        while b"\xaa" not in buf:
-            junk += buf
-            buf = b""
-            chunk = s.recv(4096)
-            if not chunk:
-                raise EOFError("closed")
-            buf += chunk
-        i = buf.index(b"\xaa")
-        junk += buf[:i]
-        buf = buf[i:]
-        while len(buf) < 5:
-            chunk = s.recv(4096)
-            if not chunk:
-                raise EOFError("closed mid-frame")
-            buf += chunk
-        n = struct.unpack("<H", buf[3:5])[0]
-        while len(buf) < n + 8:
-            chunk = s.recv(4096)
-            if not chunk:
-                raise EOFError("closed mid-frame")
-            buf += chunk
-        return buf[: n + 8], junk
 
 def parse(raw, check=True):
     n = struct.unpack("<H", raw[3:5])[0]

@@ -14,26 +14,15 @@ PTY=$TMP/bus.tty
 grep -q '(3 slaves)' "$TMP/sim.out" || fail "banner: $(cat "$TMP/sim.out")"
 pass "bus on $PTY"
 
-python3 - "$PTY" "$TMP/ctl" "$TMP/sd" <<'PY'
+PYTHONPATH="$(dirname "$0")" python3 - "$PTY" "$TMP/ctl" "$TMP/sd" <<'PY'
 import hashlib, hmac, os, select, socket, sys, time, tty
+from nix1sim_check import controller, fail, finish
 
 pty, ctlpath, sd = sys.argv[1:4]
 S = "271A2100000000F3"
 fd = os.open(pty, os.O_RDWR | os.O_NOCTTY)
 tty.setraw(fd)
-ctl = socket.socket(socket.AF_UNIX)
-ctl.connect(ctlpath)
-cf = ctl.makefile("rw")
-failures = 0
-
-def fail(msg):
-    global failures
-    failures += 1
-    print("FAIL:", msg)
-
-def control(cmd):
-    cf.write(cmd + "\n"); cf.flush()
-    return cf.readline().rstrip("\n")
+control = controller(ctlpath)
 
 def read_lines(n, timeout=3.0):
     """Read until n LF-terminated lines arrived or timeout."""
@@ -185,6 +174,12 @@ r = control('present slave=%s probe=1 uid="Arthur Dent" rom=01A1B2C3D4E5F68F has
 if "refused rc=54" not in r or "ACTIVITY" not in r:
     fail("DS1990A (family 01) has no memory: " + r)
 rom = "0CA1B2C3D4E5F6" + "00"
+def present(args, want, what):
+    """A key presented at slave A (args: probe, uid and the rest); the simulator's answer must contain want."""
+    r = control("present slave=%s %s" % (A, args))
+    if want not in r:
+        fail(what + ": " + r)
+
 def crc8(data):
     c = 0
     for b in data:
@@ -210,39 +205,26 @@ cases = [
 ]
 for opts, rc, what in cases:
     r = control('present slave=%s probe=1 uid="Arthur Dent" rom=%s %s' % (A, rom, opts))
-    print("ok:" if "rc=" + rc in r else "FAIL:", what, r)
-    if "rc=" + rc not in r:
-        failures += 1
-r = control('present slave=%s probe=1 uid="Ford Prefect"' % A)
-if "rc=55" not in r:
-    fail("unknown user: " + r)
-r = control('present slave=%s probe=2 uid="Arthur Dent"' % A)
-if "rc=76" not in r:
-    fail("probe without unit: " + r)
+    if "rc=" + rc in r:
+        print("ok:", what, r)
+    else:
+        fail("%s %s" % (what, r))
+present('probe=1 uid="Ford Prefect"', "rc=55", "unknown user")
+present('probe=2 uid="Arthur Dent"', "rc=76", "probe without unit")
 expect(A + "Nl1\t1", A + "00Nl\n")
-r = control('present slave=%s probe=1 uid="Arthur Dent"' % A)
-if "rc=6C" not in r:
-    fail("locked probe: " + r)
+present('probe=1 uid="Arthur Dent"', "rc=6C", "locked probe")
 expect(A + "Nl1\t0", A + "00Nl\n")
 expect(A + "NrArthur Dent\t7\t0 3 * * *", A + "00Nr\n")
-r = control('present slave=%s probe=1 uid="Arthur Dent"' % A)
-if "rc=73" not in r:
-    fail("out of schedule: " + r)
+present('probe=1 uid="Arthur Dent"', "rc=73", "out of schedule")
 expect(A + "NrArthur Dent\t7\t* * * * *", A + "00Nr\n")
-r = control('present slave=%s probe=1 uid="Arthur Dent"' % A)
-if "granted" not in r:
-    fail("default credential is granted: " + r)
+present('probe=1 uid="Arthur Dent"', "granted", "default credential is granted")
 # bad access timeout: a refusal makes the probe ignore keys
 expect(A + "Nb5", A + "00Nb\n")
 control('present slave=%s probe=1 uid="Nobody"' % A)
-r = control('present slave=%s probe=1 uid="Arthur Dent"' % A)
-if "ignored reason=bad-access-timeout" not in r:
-    fail("BAD_ACCESS_TIMEOUT: " + r)
+present('probe=1 uid="Arthur Dent"', "ignored reason=bad-access-timeout", "BAD_ACCESS_TIMEOUT")
 # disabled slave ignores keys
 expect(A + "Nm0", A + "00Nm\n")
-r = control('present slave=%s probe=2 uid="Arthur Dent"' % A)
-if "ignored reason=disabled" not in r:
-    fail("ENABLE 0: " + r)
+present('probe=2 uid="Arthur Dent"', "ignored reason=disabled", "ENABLE 0")
 # ACCESS file has the exact format and od = OD_SPEED AND supports_od (OD_SPEED_0 is 0 here)
 doy = time.gmtime(1436413339 + 3600).tm_yday  # 1-based already
 with open(os.path.join(sd, A, "ACCESS.%d" % doy)) as f:
@@ -277,8 +259,7 @@ if got == (A + "00Qn\tSIM-1.0\n").encode() or not any(b > 0x7E for b in got):
     fail("garbled reply: %r" % got)
 expect(A + "Qn", A + "00Qn\tSIM-1.0\n", what="next reply clean again")
 
-print("%d failures" % failures)
-sys.exit(1 if failures else 0)
+finish()
 PY
 pass "nix1 simulator protocol checks"
 

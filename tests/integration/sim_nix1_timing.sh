@@ -13,20 +13,14 @@ PORT=${PORT%% *}
 wait_port "$PORT" || fail "port $PORT"
 pass "bus on tcp $PORT"
 
-python3 - "$PORT" "$TMP/ctl" "$TMP/sd" <<'PY'
+PYTHONPATH="$(dirname "$0")" python3 - "$PORT" "$TMP/ctl" "$TMP/sd" <<'PY'
 import os, socket, sys, time
+from nix1sim_check import controller, fail, finish
 
 port, ctlpath, sd = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 S = "270100000000006B"
 bus = socket.create_connection(("127.0.0.1", port))
-ctl = socket.socket(socket.AF_UNIX); ctl.connect(ctlpath); cf = ctl.makefile("rw")
-failures = 0
-def fail(m):
-    global failures
-    failures += 1
-    print("FAIL:", m)
-def control(c):
-    cf.write(c + "\n"); cf.flush(); return cf.readline().rstrip("\n")
+control = controller(ctlpath)
 def xfer(req, n=1, timeout=3.0, until=None):
     bus.sendall(req.encode() + b"\n")
     t0 = time.monotonic(); buf = b""; first = None
@@ -111,7 +105,7 @@ if "door1=unlocked" not in st or "door2=locked" not in st:
     fail("LOCK overrides cron mode: " + st)
 print("ok: cron mode 1 and LOCK")
 print(control("quit"))
-sys.exit(1 if failures else 0)
+finish()
 PY
 pass "timing, Nz, demo and door checks"
 wait "${PIDS[0]}" || fail "exit status after quit"

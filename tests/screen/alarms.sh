@@ -3,9 +3,7 @@
 # acknowledged alone, with a comment and all at once; the journal and the audit trail keep it. A NiX1 event's
 # details give its return code in hex, as the protocol and its text write it.
 source "$(dirname "$0")/lib.sh"
-start_c3 --model C3-200 --seed 3
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 3
 start 120x30 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 c3 swipe door=1 card=4242 granted=1

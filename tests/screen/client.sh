@@ -8,9 +8,7 @@
 # portierd that portierctl can join, `--demo --direct` none.
 source "$(dirname "$0")/lib.sh"
 : "${PORTIERD:?}" "${PORTIERCTL:?}"
-start_c3 --model C3-200 --seed 3
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 3
 start_portierd
 # direct mode refuses devices the daemon owns, and says to use it
 start 120x30 "$PORTIER" -c "$TMP/site.conf" --direct

@@ -2,9 +2,7 @@
 # open N s (asked, validated), close, hold, release, normal-open on/off, aux on/off, cancel alarm, probe
 # lock-out on/off and timed open; actions that do not fit the selected output are refused with a reason.
 source "$(dirname "$0")/lib.sh"
-start_c3 --model C3-200 --seed 9
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 9
 start 120x30 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 keys 3; wait_text 'Front +door +Panel A +1 closed +locked'

@@ -2,9 +2,7 @@
 # marked, restore asks first and puts every door back; a mute panel shows up as failed doors; read-only refuses;
 # a double-press site says when the window for the second press is over.
 source "$(dirname "$0")/lib.sh"
-start_c3 --model C3-200 --seed 5
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 5
 start 100x30 "$PORTIER" -c "$TMP/site.conf"
 wait_up
 keys 3; wait_text 'Vault out'

@@ -137,6 +137,13 @@ write_live_config() {
     chmod 600 "$TMP/site.conf"
     "$PORTIER" --check-config "$TMP/site.conf" >/dev/null || fail "generated config rejected: $("$PORTIER" --check-config "$TMP/site.conf" 2>&1)"
 }
+# live_site SEED: a live C3-200 (its simulator seeded with SEED) and a bus with one configured slave, the site
+# written for them (write_live_config).
+live_site() {
+    start_c3 --model C3-200 --seed "$1"
+    start_nix1 --slaves 1 --configured
+    write_live_config
+}
 # wait_up: every device of the site is online (status line "links N/N up").
 wait_up() { wait_text 'links ([0-9]+)/\1 up' "${1:-30}"; }
 # c3_status REGEX [SECONDS]: ask the C3 simulator for panel 0's status until its newest answer matches.

@@ -5,9 +5,7 @@
 # a silent panel both follow the live counts while the daemon retries its doors until they confirm.
 source "$(dirname "$0")/lib.sh"
 : "${PORTIERD:?}" "${PORTIERCTL:?}"
-start_c3 --model C3-200 --seed 3
-start_nix1 --slaves 1 --configured
-write_live_config
+live_site 3
 two_users_site
 "$PORTIER" --check-config "$TMP/site.conf" >/dev/null || fail "config: $("$PORTIER" --check-config "$TMP/site.conf" 2>&1)"
 start_portierd

@@ -42,3 +42,25 @@ struct c3_session *fx_c3_online(loop_t *loop, uint16_t port, struct c3_session_c
     waiting = NULL;
     return s;
 }
+
+void fx_c3_open(struct fx_c3 *c, struct c3sim_server_cfg *sc, const char *model, enum c3sim_dialect d,
+                struct c3_session_config *cfg)
+{
+    c->loop = loop_new();
+    assert_non_null(c->loop);
+    sc->restart_ms = 200;
+    sc->panel.model = c3sim_model_find(model);
+    assert_non_null(sc->panel.model);
+    sc->panel.dialect = d;
+    sc->panel.password = "";
+    sc->panel.seed = 7;
+    c->sim = fx_c3sim_start(c->loop, sc, &c->panel);
+    c->s = fx_c3_online(c->loop, sc->port, cfg);
+}
+
+void fx_c3_close(struct fx_c3 *c)
+{
+    c3_session_free(c->s);
+    c3sim_server_free(c->sim);
+    loop_free(c->loop);
+}

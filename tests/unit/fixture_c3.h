@@ -15,4 +15,18 @@ struct c3sim_server *fx_c3sim_start(loop_t *loop, struct c3sim_server_cfg *sc, s
 /* A session with cfg's settings to 127.0.0.1:port, started and online within 3 s (the test fails otherwise). */
 struct c3_session *fx_c3_online(loop_t *loop, uint16_t port, struct c3_session_config *cfg);
 
+/* What a C3 test that talks to one simulated panel through a session works with. */
+struct fx_c3 {
+    loop_t *loop;
+    struct c3sim_server *sim;
+    struct c3sim_panel *panel;
+    struct c3_session *s;
+};
+/* A new loop, the simulator of sc with one panel of model and dialect (no password, seed 7, restarted 200 ms after
+ * a kill; what else sc sets as given) and a session with cfg online to it (fx_c3_online). */
+void fx_c3_open(struct fx_c3 *c, struct c3sim_server_cfg *sc, const char *model, enum c3sim_dialect d,
+                struct c3_session_config *cfg);
+/* The session, the simulator and the loop freed. */
+void fx_c3_close(struct fx_c3 *c);
+
 #endif

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config/site_config.h"
+#include "core/action.h"
 #include "fixture.h"
 
 struct site *fx_site_load(const char *conf, loop_t *loop)
@@ -126,4 +127,41 @@ int fx_output_command(loop_t *loop, struct device *dev, struct fx_cmd *rec, enum
     struct device_cmd cmd = { .op = op, .value = value, .outputs = outs, .n_outputs = n,
                               .restore = SITE_RESTORE_PREVIOUS };
     return fx_command(loop, dev, rec, &cmd, ms);
+}
+
+void fx_action_wait(struct fx_env *e, const int *finished)
+{
+    for (int i = 0; i < 10 && !*finished; i++)
+        loop_advance(e->loop, 10000);
+    assert_int_equal(*finished, 1);
+    assert_int_equal(action_running(e->site), 0);
+}
+
+static int take_audit(const struct audit_record *r, void *arg)
+{
+    *(struct audit_record *)arg = *r;
+    return 1;
+}
+
+void fx_last_audit(struct fx_env *e, struct audit_record *out)
+{
+    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
+    memset(out, 0, sizeof *out);
+    assert_int_equal(journal_query_audit(e->j, &q, take_audit, out), 1);
+}
+
+int fx_env_setup(void **state)
+{
+    const struct fx_env_spec *sp = *state;
+    if (sp->reset)
+        sp->reset();
+    fx_env_open(sp->env, sp->conf, sp->name, sp->registry);
+    return 0;
+}
+
+int fx_env_teardown(void **state)
+{
+    const struct fx_env_spec *sp = *state;
+    fx_env_close(sp->env);
+    return 0;
 }

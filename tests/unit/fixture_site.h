@@ -38,6 +38,24 @@ void fx_env_open(struct fx_env *e, const char *conf, const char *name, const str
 /* Devices detached, journal closed, site and loop freed, the directory removed. */
 void fx_env_close(struct fx_env *e);
 
+/* For a program whose tests each run in a fresh fx_env: what fx_env_setup opens. */
+struct fx_env_spec {
+    struct fx_env *env;
+    const char *conf, *name;
+    const struct device_ops *const *registry;
+    void (*reset)(void); /* when set, called first: the program's fakes as at the start */
+};
+/* cmocka setup and teardown for cmocka_unit_test_prestate_setup_teardown(test, fx_env_setup, fx_env_teardown,
+ * &spec): reset, then fx_env_open of the spec's conf, name and registry into its env; fx_env_close of it. */
+int fx_env_setup(void **state);
+int fx_env_teardown(void **state);
+
+/* Run e's loop in 10 ms steps (at most 100 ms) until the action whose progress sets *finished has finished: once,
+ * with no action of the site left running (the test fails otherwise). */
+void fx_action_wait(struct fx_env *e, const int *finished);
+/* The newest row of e's audit into *out (the test fails when there is none). */
+void fx_last_audit(struct fx_env *e, struct audit_record *out);
+
 /* What a device command reported: every result (the first FX_CMD_MAX kept) and how often it said done. */
 #define FX_CMD_MAX 16
 struct fx_cmd {

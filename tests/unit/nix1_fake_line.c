@@ -85,9 +85,28 @@ void fake_line_drain(struct fake_line *fl, fake_line_answer_fn *answer, void *ar
     while ((l = fake_line_next_req(fl))) {
         char copy[sizeof fl->req];
         snprintf(copy, sizeof copy, "%s", l);
+        if (fl->nlog < FAKE_LINE_LOG) {
+            snprintf(fl->log[fl->nlog], sizeof fl->log[0], "%s", copy);
+            fl->log_us[fl->nlog++] = loop_now_us(fl->loop);
+        }
         answer(arg, copy);
         fake_line_pump(fl);
     }
+}
+
+nix1_addr_t fake_line_addr(const char *hex)
+{
+    nix1_addr_t a;
+    assert_int_equal(nix1_addr_parse_str(hex, &a), 0);
+    return a;
+}
+
+int fake_line_logged(const struct fake_line *fl, const char *line, int from)
+{
+    for (int i = from < 0 ? 0 : from; i < fl->nlog; i++)
+        if (strcmp(fl->log[i], line) == 0)
+            return i;
+    return -1;
 }
 
 void fake_line_serve(struct fake_line *fl, fake_line_answer_fn *answer, void *arg, const bool *done, uint64_t max_us)

@@ -114,20 +114,7 @@ static const char *conf =
 
 static struct fx_env E;
 
-static int setup(void **state)
-{
-    (void)state;
-    memset(&fake, 0, sizeof fake);
-    fx_env_open(&E, conf, "act", registry);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_env_close(&E);
-    return 0;
-}
+static void reset_fake(void) { memset(&fake, 0, sizeof fake); }
 
 struct outcome {
     int progress_calls;
@@ -171,10 +158,7 @@ static int run(enum role role, enum action_id id, const char *target, int value,
     memset(o, 0, sizeof *o);
     char err[256] = "";
     int rc = action_run(E.site, &u, id, target, &p, on_progress, o, err, sizeof err);
-    for (int i = 0; i < 10 && !o->finished; i++)
-        loop_advance(E.loop, 10000);
-    assert_int_equal(o->finished, 1);
-    assert_int_equal(action_running(E.site), 0);
+    fx_action_wait(&E, &o->finished);
     return rc;
 }
 
@@ -186,18 +170,7 @@ static int get_one(const struct audit_record *r, void *arg)
     return 1;
 }
 
-static int get_audit(const struct audit_record *r, void *arg)
-{
-    last_audit = *r;
-    return 1;
-}
-
-static void fetch_last_audit(void)
-{
-    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
-    memset(&last_audit, 0, sizeof last_audit);
-    assert_int_equal(journal_query_audit(E.j, &q, get_audit, NULL), 1);
-}
+static void fetch_last_audit(void) { fx_last_audit(&E, &last_audit); }
 
 /* A refused attempt reported by a client (attempt_only): a role that may not is audited as denied with who, what,
  * the target and the role needed; a role that may runs nothing and writes no row. */
@@ -420,9 +393,7 @@ static void test_refusals(void **state)
     memset(&o, 0, sizeof o);
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA_GET, "Panel B", &get, on_progress, &o, err,
                                 sizeof err), 0);
-    for (int i = 0; i < 10 && !o.finished; i++)
-        loop_advance(E.loop, 10000);
-    assert_int_equal(o.finished, 1);
+    fx_action_wait(&E, &o.finished);
     assert_int_equal(o.status, ACTION_OK);
     assert_int_equal(fake.last_op, DEVICE_PANEL_DATA);
     fetch_last_audit();
@@ -432,8 +403,7 @@ static void test_refusals(void **state)
     memset(&o, 0, sizeof o);
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &one, on_progress, &o, err,
                                 sizeof err), 0);
-    for (int i = 0; i < 10 && !o.finished; i++)
-        loop_advance(E.loop, 10000);
+    fx_action_wait(&E, &o.finished);
     assert_int_equal(o.status, ACTION_OK);
     fetch_last_audit();
     assert_string_equal(last_audit.params, "access replace pin=2 dry-run, 18 bytes of CSV, no row");
@@ -449,8 +419,7 @@ static void test_refusals(void **state)
         memset(&o, 0, sizeof o);
         assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &q, on_progress, &o, err,
                                     sizeof err), 0);
-        for (int i = 0; i < 10 && !o.finished; i++)
-            loop_advance(E.loop, 10000);
+        fx_action_wait(&E, &o.finished);
         fetch_last_audit();
         assert_string_equal(last_audit.params, want[k]);
         assert_null(strstr(last_audit.params, "1111"));
@@ -463,8 +432,7 @@ static void test_refusals(void **state)
     memset(&o, 0, sizeof o);
     assert_int_equal(action_run(E.site, &tech, ACTION_PANEL_DATA, "Panel B", &m, on_progress, &o, err, sizeof err),
                      0);
-    for (int i = 0; i < 10 && !o.finished; i++)
-        loop_advance(E.loop, 10000);
+    fx_action_wait(&E, &o.finished);
     fetch_last_audit();
     assert_non_null(strstr(last_audit.params, "users replace, "));
     assert_non_null(strstr(last_audit.params, " bytes of CSV, 500 rows: pin=1001 1002 1003 "));
@@ -657,17 +625,18 @@ static void test_recover_after_restart(void **state)
 
 int main(void)
 {
+    struct fx_env_spec env = { .env = &E, .conf = conf, .name = "act", .registry = registry, .reset = reset_fake };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_roles_matrix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attempt_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_door_open_result, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_result_words, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gap_row_says_what_is_known, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_audit_no_action, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_emergency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recover_after_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_journal_trouble, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_roles_matrix, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_attempt_only, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_door_open_result, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_failed_result_words, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_gap_row_says_what_is_known, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_refusals, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_no_audit_no_action, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_emergency, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_recover_after_restart, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_journal_trouble, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

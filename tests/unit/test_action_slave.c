@@ -89,20 +89,7 @@ static const char *conf =
 
 static struct fx_env E;
 
-static int setup(void **state)
-{
-    (void)state;
-    memset(&fake, 0, sizeof fake);
-    fx_env_open(&E, conf, "slaveset", registry);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_env_close(&E);
-    return 0;
-}
+static void reset_fake(void) { memset(&fake, 0, sizeof fake); }
 
 struct outcome {
     int finished;
@@ -139,28 +126,13 @@ static int run(enum role role, const char *target, const char *settings, struct 
     struct action_params p = { .settings = settings };
     memset(o, 0, sizeof *o);
     int rc = action_run(E.site, &u, ACTION_SLAVE_SET, target, &p, on_progress, o, NULL, 0);
-    for (int i = 0; i < 10 && !o->finished; i++)
-        loop_advance(E.loop, 10000);
-    assert_int_equal(o->finished, 1);
-    assert_int_equal(action_running(E.site), 0);
+    fx_action_wait(&E, &o->finished);
     return rc;
 }
 
 static struct audit_record last;
 
-static int get_audit(const struct audit_record *r, void *arg)
-{
-    (void)arg;
-    last = *r;
-    return 1;
-}
-
-static void fetch_last(void)
-{
-    struct journal_query q = { .kind = -1, .min_severity = -1, .limit = 1 };
-    memset(&last, 0, sizeof last);
-    assert_int_equal(journal_query_audit(E.j, &q, get_audit, NULL), 1);
-}
+static void fetch_last(void) { fx_last_audit(&E, &last); }
 
 static void test_per_setting_results(void **state)
 {
@@ -251,11 +223,12 @@ static void test_refusals(void **state)
 
 int main(void)
 {
+    struct fx_env_spec env = { .env = &E, .conf = conf, .name = "slaveset", .registry = registry, .reset = reset_fake };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_per_setting_results, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_by_address_and_empty_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_from_configuration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_per_setting_results, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_by_address_and_empty_value, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_from_configuration, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_refusals, fx_env_setup, fx_env_teardown, &env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_scan.h"
 #include "drivers/c3/c3_session.h"
+#include "fixture_c3frame.h"
 
 struct fx {
     loop_t *loop;
@@ -28,8 +29,7 @@ struct fx {
     struct c3d_data *data;
     int peer, old_peer;
     int refuse;
-    uint8_t rx[8192];
-    size_t rxlen;
+    struct fx_c3_rx rx; /* the panel's end: what it has read */
     /* the request's answer */
     int results, dones;
     enum device_result result;
@@ -45,14 +45,13 @@ static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
         snprintf(err, errlen, "connection refused");
         return -ECONNREFUSED;
     }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+    int peer = fx_c3_pair(x, "fake panel");
+    if (peer < 0)
+        return peer;
     if (f->peer >= 0)
         close(f->peer);
-    f->peer = sv[1];
-    f->rxlen = 0;
-    xport_init(x, &xport_fd_ops, sv[0], NULL, "fake panel");
+    f->peer = peer;
+    f->rx.len = 0;
     return 0;
 }
 
@@ -95,25 +94,15 @@ static void pump(struct fx *f)
 static bool panel_recv(struct fx *f, uint8_t *cmd, uint16_t *nr)
 {
     pump(f);
-    for (;;) {
-        ssize_t n = recv(f->peer, f->rx + f->rxlen, sizeof f->rx - f->rxlen, 0);
-        if (n <= 0)
-            break;
-        f->rxlen += (size_t)n;
-    }
-    struct c3_scan sc;
-    c3_frame_scan(f->rx, f->rxlen, 0, &sc);
-    if (sc.status != C3_SCAN_FRAME)
-        return false;
+    uint8_t raw[8192];
     struct c3_frame fr;
-    assert_int_equal(c3_frame_parse(f->rx, sc.n, &fr), 0);
+    if (!fx_c3_next_frame(f->peer, &f->rx, raw, sizeof raw, &fr))
+        return false;
     uint16_t sid;
     const uint8_t *p;
     size_t pl;
     *cmd = fr.command;
     assert_int_equal(c3_frame_session(&fr, &sid, nr, &p, &pl), 0);
-    memmove(f->rx, f->rx + sc.n, f->rxlen - sc.n);
-    f->rxlen -= sc.n;
     return true;
 }
 
@@ -200,6 +189,15 @@ static void advance(struct fx *f, unsigned ms)
     }
 }
 
+/* The panel accepts connections again: the session's next attempt (within 10 s) is taken (panel_accept). */
+static void panel_back(struct fx *f)
+{
+    f->refuse = 0;
+    for (int i = 0; i < 100 && f->peer < 0; i++)
+        advance(f, 100);
+    panel_accept(f);
+}
+
 static void test_gives_up_after_the_bound_and_sends_nothing_later(void **state)
 {
     (void)state;
@@ -218,10 +216,7 @@ static void test_gives_up_after_the_bound_and_sends_nothing_later(void **state)
     assert_non_null(strstr(f->lines[0], "panel not connected for 15 s"));
     assert_null(f->data);
     /* the panel is back: the request given up is not sent (only the handshake goes out) */
-    f->refuse = 0;
-    for (int i = 0; i < 100 && f->peer < 0; i++)
-        advance(f, 100);
-    panel_accept(f);
+    panel_back(f);
     advance(f, 3000);
     uint8_t c;
     uint16_t nr;
@@ -237,10 +232,7 @@ static void test_link_back_in_time_goes_on_without_duplicates(void **state)
     start_list(f);
     panel_gone(f);
     advance(f, 12000);
-    f->refuse = 0;
-    for (int i = 0; i < 100 && f->peer < 0; i++)
-        advance(f, 100);
-    panel_accept(f);
+    panel_back(f);
     /* the table structure once more (the first one went with the connection), and only once */
     uint8_t c;
     uint16_t nr;
@@ -267,10 +259,7 @@ static void test_every_drop_starts_a_new_bound(void **state)
     start_list(f);
     panel_gone(f);
     advance(f, 10000);
-    f->refuse = 0;
-    for (int i = 0; i < 100 && f->peer < 0; i++)
-        advance(f, 100);
-    panel_accept(f);
+    panel_back(f);
     uint8_t c;
     uint16_t nr;
     assert_true(panel_recv(f, &c, &nr));

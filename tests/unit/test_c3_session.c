@@ -16,6 +16,7 @@
 #include "core/loop.h"
 #include "core/xport.h"
 #include "fixture.h"
+#include "fixture_c3frame.h"
 #include "drivers/c3/c3_client.h"
 #include "drivers/c3/c3_frame.h"
 #include "drivers/c3/c3_rtlog.h"
@@ -40,9 +41,7 @@ struct fx {
     int nrecs;
     int stale_changes;
     bool stale;
-    /* panel side receive buffer */
-    uint8_t rx[70000];
-    size_t rxlen;
+    struct fx_c3_rx rx;         /* panel side receive buffer */
 };
 
 static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
@@ -55,15 +54,16 @@ static int fake_open(void *arg, struct xport *x, char *err, size_t errlen)
         snprintf(err, errlen, "connection refused");
         return -ECONNREFUSED;
     }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+    char desc[32];
+    snprintf(desc, sizeof desc, "fake panel #%d", f->nopens);
+    int peer = fx_c3_pair(x, desc);
+    if (peer < 0)
+        return peer;
     if (f->peer >= 0 && f->nopens - 2 < MAX_OPENS && f->nopens >= 2)
         f->old_peers[f->nopens - 2] = f->peer;
-    f->peer = sv[1];
-    f->mine = sv[0];
-    f->rxlen = 0;
-    xport_init(x, &xport_fd_ops, sv[0], NULL, "fake panel #%d", f->nopens);
+    f->peer = peer;
+    f->mine = x->fd;
+    f->rx.len = 0;
     return 0;
 }
 
@@ -152,21 +152,11 @@ struct seen {
 static bool panel_recv(struct fx *f, bool session, struct seen *out)
 {
     pump(f);
-    for (;;) {
-        ssize_t n = recv(f->peer, f->rx + f->rxlen, sizeof f->rx - f->rxlen, 0);
-        if (n <= 0)
-            break;
-        f->rxlen += (size_t)n;
-    }
-    struct c3_scan sc;
-    c3_frame_scan(f->rx, f->rxlen, 0, &sc);
-    if (sc.status != C3_SCAN_FRAME)
-        return false;
-    struct c3_frame fr;
-    assert_int_equal(c3_frame_parse(f->rx, sc.n, &fr), 0);
     memset(out, 0, sizeof *out);
-    memcpy(out->raw, f->rx, sc.n);
-    out->rawlen = sc.n;
+    struct c3_frame fr;
+    out->rawlen = fx_c3_next_frame(f->peer, &f->rx, out->raw, sizeof out->raw, &fr);
+    if (!out->rawlen)
+        return false;
     out->cmd = fr.command;
     out->declared = fr.data_len;
     const uint8_t *p = fr.data;
@@ -177,8 +167,6 @@ static bool panel_recv(struct fx *f, bool session, struct seen *out)
     }
     memcpy(out->payload, p, pl);
     out->plen = pl;
-    memmove(f->rx, f->rx + sc.n, f->rxlen - sc.n);
-    f->rxlen -= sc.n;
     return true;
 }
 
@@ -254,6 +242,22 @@ static void req_cb(struct c3_session *s, const struct c3_result *res, void *arg)
     if (g->len)
         memcpy(g->data, res->data, g->len);
     g->order = ++g_order;
+}
+
+/* A session of the AUTO dialect (poll_ms as given) brought online by online_session. */
+static struct fx *fx_online(uint32_t poll_ms)
+{
+    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, poll_ms);
+    online_session(f);
+    return f;
+}
+
+/* A get-params request for q with opts o (NULL: the defaults) submitted, answered into g; the frame the panel
+ * received for it in *sn. */
+static void ask(struct fx *f, const char *q, const struct c3_request_opts *o, struct got *g, struct seen *sn)
+{
+    assert_true(c3_session_submit(f->s, C3_CMD_GET_PARAM, q, strlen(q), o, req_cb, g) > 0);
+    assert_true(panel_recv(f, true, sn));
 }
 
 /* ---- tests ---- */
@@ -482,13 +486,11 @@ static void test_no_probe_after_failed_handshake(void **state)
 static void test_timeout_retry_and_stale_reply_discarded(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     struct got g = { 0 };
     struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .retries = 1 };
-    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
     struct seen a, b;
-    assert_true(panel_recv(f, true, &a));
+    ask(f, "LockCount", &o, &g, &a);
     loop_advance(f->loop, 1001000); /* deadline passes: resent with a new number */
     pump(f);
     assert_int_equal(c3_session_stats(f->s)->timeouts, 1);
@@ -539,16 +541,14 @@ static void answer_late(loop_t *loop, void *arg)
     assert_int_equal(send(late.f->peer, buf, (size_t)n, MSG_NOSIGNAL), n);
 }
 
-static void test_answer_at_the_deadline_after_a_stall(void **state)
+/* A request with opts o in flight and the panel's answer due 300 ms later; then the process stalls for 3 s, so
+ * the answer and the request's deadline or expiry run in the same turn: the answer is taken, no timeout counted.
+ * The session, online still. */
+static struct fx *answered_in_a_stall(const struct c3_request_opts *o, struct got *g)
 {
-    (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
-    struct got g = { 0 };
-    struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .retries = 1 };
-    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
+    struct fx *f = fx_online(0);
     struct seen a;
-    assert_true(panel_recv(f, true, &a));
+    ask(f, "LockCount", o, g, &a);
     late.f = f;
     late.nr = a.nr;
     loop_timer_t answer;
@@ -556,10 +556,19 @@ static void test_answer_at_the_deadline_after_a_stall(void **state)
     loop_timer_arm_ms(f->loop, &answer, 300);
     loop_advance(f->loop, 3000000); /* 3 s in one step: both due at once */
     pump(f);
-    assert_int_equal(g.calls, 1);
-    assert_int_equal(g.err, 0);
-    assert_memory_equal(g.data, "LockCount=4", 11);
+    assert_int_equal(g->calls, 1);
+    assert_int_equal(g->err, 0);
+    assert_memory_equal(g->data, "LockCount=4", 11);
     assert_int_equal(c3_session_stats(f->s)->timeouts, 0);
+    return f;
+}
+
+static void test_answer_at_the_deadline_after_a_stall(void **state)
+{
+    (void)state;
+    struct got g = { 0 };
+    struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .retries = 1 };
+    struct fx *f = answered_in_a_stall(&o, &g);
     struct seen b;
     assert_false(panel_recv(f, true, &b)); /* not sent again */
     fx_free(f);
@@ -570,24 +579,9 @@ static void test_answer_at_the_deadline_after_a_stall(void **state)
 static void test_answer_at_the_expiry_after_a_stall(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
     struct got g = { 0 };
     struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .timeout_ms = 5000, .expire_ms = 2000 };
-    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
-    struct seen a;
-    assert_true(panel_recv(f, true, &a));
-    late.f = f;
-    late.nr = a.nr;
-    loop_timer_t answer;
-    loop_timer_init(&answer, answer_late, NULL);
-    loop_timer_arm_ms(f->loop, &answer, 300);
-    loop_advance(f->loop, 3000000); /* 3 s in one step: the answer, then the expiry */
-    pump(f);
-    assert_int_equal(g.calls, 1);
-    assert_int_equal(g.err, 0);
-    assert_memory_equal(g.data, "LockCount=4", 11);
-    assert_int_equal(c3_session_stats(f->s)->timeouts, 0);
+    struct fx *f = answered_in_a_stall(&o, &g);
     loop_advance(f->loop, 6000000); /* past the reply deadline: nothing more */
     pump(f);
     assert_int_equal(g.calls, 1);
@@ -609,14 +603,12 @@ static void close_peer(loop_t *loop, void *arg)
  * (it may be resent) is the one that expires, once; one the read failed is reported once, as disconnected. */
 static void expiry_finds_connection_closed(uint8_t retries, int want)
 {
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     struct got g = { 0 };
     struct c3_request_opts o = { .prio = C3_PRIO_OPERATOR, .timeout_ms = 5000, .expire_ms = 2000,
                                  .retries = retries };
-    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, &o, req_cb, &g);
     struct seen a;
-    assert_true(panel_recv(f, true, &a));
+    ask(f, "LockCount", &o, &g, &a);
     loop_timer_t gone;
     loop_timer_init(&gone, close_peer, f);
     loop_timer_arm_ms(f->loop, &gone, 300);
@@ -640,8 +632,7 @@ static void test_expiry_finds_connection_closed(void **state)
 static void test_consecutive_timeouts_reconnect_and_numbers_reset(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     struct got g = { 0 };
     for (int i = 0; i < 3; i++) {
         c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, NULL, req_cb, &g);
@@ -673,8 +664,7 @@ static void test_consecutive_timeouts_reconnect_and_numbers_reset(void **state)
 static void test_reused_number_watch_left_alone(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     int p[2];
     assert_int_equal(pipe(p), 0);
     int num = f->mine;
@@ -756,12 +746,10 @@ static void test_message_numbers_wrap_without_malformed_frames(void **state)
 static void test_junk_and_bad_crc_are_skipped(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     struct got g = { 0 };
-    c3_session_submit(f->s, C3_CMD_GET_PARAM, "LockCount", 9, NULL, req_cb, &g);
     struct seen sn;
-    assert_true(panel_recv(f, true, &sn));
+    ask(f, "LockCount", NULL, &g, &sn);
     panel_send_raw(f, "\x00\x13garbage", 9);
     uint8_t buf[64];
     struct c3_frame_hdr h = { .address = 1, .command = C3_REPLY_OK, .session = true, .sid = 0x8AD1, .nr = sn.nr };
@@ -806,8 +794,7 @@ static void make_status(uint8_t out[16])
 static void test_rtlog_polls_until_status(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 5000);
-    online_session(f);
+    struct fx *f = fx_online(5000);
     struct seen sn;
     assert_true(panel_recv(f, true, &sn));
     assert_int_equal(sn.cmd, C3_CMD_RTLOG_BINARY);
@@ -858,8 +845,7 @@ static void test_rtlog_polls_until_status(void **state)
 static void test_switch_to_kv_rtlog(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 5000);
-    online_session(f);
+    struct fx *f = fx_online(5000);
     struct seen sn;
     assert_true(panel_recv(f, true, &sn));
     assert_int_equal(sn.cmd, C3_CMD_RTLOG_BINARY);
@@ -900,8 +886,7 @@ static void test_switch_to_kv_rtlog(void **state)
 static void test_operator_commands_before_polls(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 5000);
-    online_session(f);
+    struct fx *f = fx_online(5000);
     struct seen sn;
     assert_true(panel_recv(f, true, &sn)); /* the internal poll is in flight */
     assert_int_equal(sn.cmd, C3_CMD_RTLOG_BINARY);
@@ -930,12 +915,10 @@ static void test_operator_commands_before_polls(void **state)
 static void test_panel_error_reported(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     struct got g = { 0 };
-    c3_session_submit(f->s, C3_CMD_GET_PARAM, "Nope", 4, NULL, req_cb, &g);
     struct seen sn;
-    assert_true(panel_recv(f, true, &sn));
+    ask(f, "Nope", NULL, &g, &sn);
     panel_error(f, true, 0x8AD1, sn.nr, -11);
     assert_int_equal(g.calls, 1);
     assert_int_equal(g.err, -11);
@@ -947,8 +930,7 @@ static void test_panel_error_reported(void **state)
 static void test_stale_flag(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 1000); /* stale after 3 × 1 s + 1 s */
-    online_session(f);
+    struct fx *f = fx_online(1000); /* stale after 3 × 1 s + 1 s */
     struct seen sn;
     assert_true(panel_recv(f, true, &sn));
     uint8_t rec[16];
@@ -986,8 +968,7 @@ static void params_cb(void *arg, const struct c3_params_result *r)
 static void test_client_params_batching(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     /* 65 names → 3 requests of 30, 30, 5 names. */
     char namebuf[65][16];
     const char *names[65];
@@ -1033,8 +1014,7 @@ static void test_client_params_batching(void **state)
 static void test_stop_sends_disconnect(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(C3_DIALECT_AUTO, NULL, 0);
-    online_session(f);
+    struct fx *f = fx_online(0);
     c3_session_stop(f->s);
     struct seen sn;
     assert_true(panel_recv(f, true, &sn));

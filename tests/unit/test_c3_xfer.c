@@ -22,10 +22,7 @@
 #include "fixture_c3.h"
 
 struct fx {
-    loop_t *loop;
-    struct c3sim_server *sim;
-    struct c3sim_panel *panel;
-    struct c3_session *s;
+    struct fx_c3 c; /* the loop, the simulated panel, the session */
     bool done;
     int err;
     uint8_t *data;
@@ -47,17 +44,10 @@ static bool finished(void) { return F.done; }
 static int setup_dialect(enum c3sim_dialect d, size_t txn_cap)
 {
     memset(&F, 0, sizeof F);
-    F.loop = loop_new();
-    struct c3sim_server_cfg sc = { .restart_ms = 200 };
-    sc.panel.model = c3sim_model_find("C3-400");
-    sc.panel.dialect = d;
-    sc.panel.password = "";
-    sc.panel.seed = 7;
-    sc.panel.transactions = txn_cap;
-    F.sim = fx_c3sim_start(F.loop, &sc, &F.panel);
+    struct c3sim_server_cfg sc = { .panel.transactions = txn_cap };
     struct c3_session_config cfg = { .dialect = C3_DIALECT_AUTO, .request_timeout_ms = 1000, .backoff_min_ms = 50,
                                      .backoff_max_ms = 200 };
-    F.s = fx_c3_online(F.loop, sc.port, &cfg);
+    fx_c3_open(&F.c, &sc, "C3-400", d, &cfg);
     return 0;
 }
 
@@ -76,9 +66,7 @@ static int setup_old(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    c3_session_free(F.s);
-    c3sim_server_free(F.sim);
-    loop_free(F.loop);
+    fx_c3_close(&F.c);
     free(F.data);
     free(F.prefix);
     return 0;
@@ -137,9 +125,9 @@ static int xfer_get(uint8_t cmd, const void *p, size_t len)
     F.prefix_shrank = false;
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = on_progress, .chunk = on_chunk };
     int err;
-    F.x = c3_xfer_get(F.s, cmd, p, len, &o, on_done, NULL, &err);
+    F.x = c3_xfer_get(F.c.s, cmd, p, len, &o, on_done, NULL, &err);
     assert_non_null(F.x);
-    fx_run_until(F.loop, finished, 10000);
+    fx_run_until(F.c.loop, finished, 10000);
     assert_true(F.done);
     F.x = NULL;
     return F.err;
@@ -150,9 +138,9 @@ static int xfer_write(uint8_t cmd, const struct c3_buf *b)
     F.done = false;
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .progress = on_progress };
     int err;
-    F.x = c3_xfer_write(F.s, cmd, b->p, b->len, &o, on_done, NULL, &err);
+    F.x = c3_xfer_write(F.c.s, cmd, b->p, b->len, &o, on_done, NULL, &err);
     assert_non_null(F.x);
-    fx_run_until(F.loop, finished, 10000);
+    fx_run_until(F.c.loop, finished, 10000);
     assert_true(F.done);
     F.x = NULL;
     return F.err;
@@ -193,7 +181,7 @@ static void big_read_and_resume_after_cut(void **state)
 {
     (void)state;
     char err[128];
-    assert_int_equal(c3sim_panel_burst(F.panel, 2999, err, sizeof err), 0); /* + the start event = 3000 */
+    assert_int_equal(c3sim_panel_burst(F.c.panel, 2999, err, sizeof err), 0); /* + the start event = 3000 */
     size_t rows;
     int64_t first, last;
     assert_int_equal(read_txn(false, &rows, &first, &last), 0);
@@ -213,7 +201,7 @@ static void big_read_and_resume_after_cut(void **state)
     F.data = NULL;
 
     /* The connection breaks after 3 chunks: the transfer resumes on a new connection, same bytes. */
-    c3sim_server_cut(F.sim, 0, 3);
+    c3sim_server_cut(F.c.sim, 0, 3);
     assert_int_equal(read_txn(false, &rows, &first, &last), 0);
     assert_int_equal(rows, 3000);
     assert_int_equal(F.len, whole_len);
@@ -233,8 +221,8 @@ static void table_grows_during_cut_starts_over(void **state)
 {
     (void)state;
     char err[128];
-    assert_int_equal(c3sim_panel_burst(F.panel, 1999, err, sizeof err), 0);
-    c3sim_server_cut(F.sim, 0, 1);
+    assert_int_equal(c3sim_panel_burst(F.c.panel, 1999, err, sizeof err), 0);
+    c3sim_server_cut(F.c.sim, 0, 1);
     /* Rows are added while the client reconnects: the repeated request gets another header. */
     struct c3_getdata q = { .table = C3_TABLE_TRANSACTION, .nfields = 1, .fields = { 8 } };
     struct c3_buf b = { 0 };
@@ -242,14 +230,14 @@ static void table_grows_during_cut_starts_over(void **state)
     F.done = false;
     int e;
     struct c3_xfer_opts o = { .prio = C3_PRIO_OPERATOR, .chunk = on_chunk };
-    F.x = c3_xfer_get(F.s, C3_CMD_GET_DATA, b.p, b.len, &o, on_done, NULL, &e);
+    F.x = c3_xfer_get(F.c.s, C3_CMD_GET_DATA, b.p, b.len, &o, on_done, NULL, &e);
     c3_buf_free(&b);
     bool burst = false;
     uint64_t end = loop_mono_us() + 10000000u;
     while (!F.done && loop_mono_us() < end) {
-        loop_run_once(F.loop, 5);
-        if (!burst && c3_session_state(F.s) != C3_ST_ONLINE) {
-            assert_int_equal(c3sim_panel_burst(F.panel, 10, err, sizeof err), 0);
+        loop_run_once(F.c.loop, 5);
+        if (!burst && c3_session_state(F.c.s) != C3_ST_ONLINE) {
+            assert_int_equal(c3sim_panel_burst(F.c.panel, 10, err, sizeof err), 0);
             burst = true;
         }
     }
@@ -276,14 +264,14 @@ static void wrapped_table_keeps_newest(void **state)
 {
     (void)state;
     char err[128];
-    assert_int_equal(c3sim_panel_burst(F.panel, 7000, err, sizeof err), 0); /* table holds 5000 */
+    assert_int_equal(c3sim_panel_burst(F.c.panel, 7000, err, sizeof err), 0); /* table holds 5000 */
     size_t rows;
     int64_t first, last;
     assert_int_equal(read_txn(false, &rows, &first, &last), 0);
     assert_int_equal(rows, 5000);
     assert_int_equal(first, 2002);
     assert_int_equal(last, 7001);
-    assert_int_equal(c3sim_tables_txn_lost(&F.panel->tables), 2001);
+    assert_int_equal(c3sim_tables_txn_lost(&F.c.panel->tables), 2001);
 }
 
 static void new_records_and_read_pointer(void **state)
@@ -299,12 +287,12 @@ static void new_records_and_read_pointer(void **state)
     assert_int_equal(xfer_get(C3_CMD_GET_DATA_OK, &id, 1), -99);
     assert_int_equal(read_txn(true, &rows, &first, &last), 0);
     assert_int_equal(rows, 0);
-    assert_int_equal(c3sim_panel_burst(F.panel, 10, err, sizeof err), 0);
+    assert_int_equal(c3sim_panel_burst(F.c.panel, 10, err, sizeof err), 0);
     assert_int_equal(read_txn(true, &rows, &first, &last), 0);
     assert_int_equal(rows, 10);
     assert_int_equal(first, 2);
     /* Rows recorded between the read and GET_DATA_OK stay unread. */
-    assert_int_equal(c3sim_panel_burst(F.panel, 3, err, sizeof err), 0);
+    assert_int_equal(c3sim_panel_burst(F.c.panel, 3, err, sizeof err), 0);
     assert_int_equal(xfer_get(C3_CMD_GET_DATA_OK, &id, 1), -99);
     assert_int_equal(read_txn(true, &rows, &first, &last), 0);
     assert_int_equal(rows, 3);
@@ -333,11 +321,11 @@ static void upload_users_and_read_back(void **state)
         c3_rows_value(&b, (const uint8_t *)name, strlen(name));
     }
     assert_true(b.len > C3_XFER_INLINE_MAX);
-    c3sim_server_cut(F.sim, 0, 2); /* and a cut in the middle of the upload */
+    c3sim_server_cut(F.c.sim, 0, 2); /* and a cut in the middle of the upload */
     assert_int_equal(xfer_write(C3_CMD_SET_DATA, &b), 0);
     assert_true(F.stats.restarts >= 1);
     c3_buf_free(&b);
-    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 600);
+    assert_int_equal(c3sim_tables_count(&F.c.panel->tables, "user"), 600);
 
     /* Upsert by Pin: a small inline write replaces user 7 (fields not sent become 0). */
     assert_int_equal(c3_rows_begin(&b, 1, fields, 2), 0);
@@ -345,7 +333,7 @@ static void upload_users_and_read_back(void **state)
     c3_rows_int(&b, 7);
     assert_int_equal(xfer_write(C3_CMD_SET_DATA, &b), 0);
     c3_buf_free(&b);
-    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 600);
+    assert_int_equal(c3sim_tables_count(&F.c.panel->tables, "user"), 600);
 
     /* Read user 7 back with a condition. */
     struct c3_getdata q = { .table = 1, .nfields = 3, .fields = { 2, 3, 8 }, .nconds = 1, .cond_fields = { 3 } };
@@ -372,7 +360,7 @@ static void upload_users_and_read_back(void **state)
     c3_rows_value(&b, (const uint8_t *)"a name too long", 15);
     assert_int_equal(xfer_write(C3_CMD_SET_DATA, &b), 0);
     c3_buf_free(&b);
-    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 600);
+    assert_int_equal(c3sim_tables_count(&F.c.panel->tables, "user"), 600);
 
     /* Delete two users, then clear the table. */
     const uint8_t pinf[] = { 3 };
@@ -381,10 +369,10 @@ static void upload_users_and_read_back(void **state)
     c3_rows_int(&b, 8);
     assert_int_equal(xfer_write(C3_CMD_DELETE_DATA, &b), 0);
     c3_buf_free(&b);
-    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 598);
+    assert_int_equal(c3sim_tables_count(&F.c.panel->tables, "user"), 598);
     uint8_t clear[2] = { 1, 0 };
     assert_int_equal(xfer_get(C3_CMD_DELETE_DATA, clear, 2), 0);
-    assert_int_equal(c3sim_tables_count(&F.panel->tables, "user"), 0);
+    assert_int_equal(c3sim_tables_count(&F.c.panel->tables, "user"), 0);
 }
 
 static void structure_of_both_layouts(void **state)
@@ -394,7 +382,7 @@ static void structure_of_both_layouts(void **state)
     struct c3_table_def defs[12];
     size_t bad = 0;
     int n = c3_table_struct_parse((const char *)F.data, F.len, defs, 12, &bad);
-    bool sessionless = F.panel->dialect == C3SIM_DIALECT_SESSIONLESS;
+    bool sessionless = F.c.panel->dialect == C3SIM_DIALECT_SESSIONLESS;
     assert_int_equal(n, sessionless ? 8 : 9);
     assert_int_equal(bad, 0);
     const struct c3_table_def *txn = c3_table_find(defs, (size_t)n, "transaction");

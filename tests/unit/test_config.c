@@ -214,26 +214,10 @@ static void test_model(void **state)
     config_diags_free(&d);
 }
 
-static char tmpdir[256];
-
-static int mk_tmp(void **state)
-{
-    (void)state;
-    fx_tmpdir(tmpdir, sizeof tmpdir, "cfg");
-    return 0;
-}
-
-static int rm_tmp(void **state)
-{
-    (void)state;
-    fx_rmtree(tmpdir);
-    return 0;
-}
-
 static void test_permissions(void **state)
 {
     char path[300], pw[300], expect[1200];
-    snprintf(path, sizeof path, "%s/p.conf", tmpdir);
+    snprintf(path, sizeof path, "%s/p.conf", fx_dir);
     /* A password in a world-readable file is refused with the fix. */
     fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\";\n password = \"1234\"; } );\n", 0644);
     struct config_diags d;
@@ -260,7 +244,7 @@ static void test_permissions(void **state)
     site_free(s);
     config_diags_free(&d);
     /* A password file (relative to the config) is read; both files must be private. */
-    snprintf(pw, sizeof pw, "%s/a.pw", tmpdir);
+    snprintf(pw, sizeof pw, "%s/a.pw", fx_dir);
     fx_write_file(pw, "s3cret\n", 0640);
     fx_write_file(path, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"a.pw\"; } );\n", 0600);
     s = site_config_load(path, &d);
@@ -278,7 +262,7 @@ static void test_permissions(void **state)
     site_free(s);
     config_diags_free(&d);
     /* Missing file */
-    snprintf(pw, sizeof pw, "%s/none.conf", tmpdir);
+    snprintf(pw, sizeof pw, "%s/none.conf", fx_dir);
     s = site_config_load(pw, &d);
     assert_null(s);
     got = fx_diag_text(&d);
@@ -305,18 +289,18 @@ static void test_special_files(void **state)
 {
     char path[300], other[300], expect[1200];
     /* the configuration itself */
-    snprintf(path, sizeof path, "%s/fifo.conf", tmpdir);
+    snprintf(path, sizeof path, "%s/fifo.conf", fx_dir);
     assert_int_equal(mkfifo(path, 0600), 0);
     char *got = load_diag(path);
     snprintf(expect, sizeof expect, "%s: is a FIFO (named pipe), not a regular file\n", path);
     assert_string_equal(got, expect);
     free(got);
-    got = load_diag(tmpdir);
-    snprintf(expect, sizeof expect, "%s: is a directory, not a regular file\n", tmpdir);
+    got = load_diag(fx_dir);
+    snprintf(expect, sizeof expect, "%s: is a directory, not a regular file\n", fx_dir);
     assert_string_equal(got, expect);
     free(got);
-    snprintf(path, sizeof path, "%s/loop1", tmpdir);
-    snprintf(other, sizeof other, "%s/loop2", tmpdir);
+    snprintf(path, sizeof path, "%s/loop1", fx_dir);
+    snprintf(other, sizeof other, "%s/loop2", fx_dir);
     assert_int_equal(symlink(other, path), 0);
     assert_int_equal(symlink(path, other), 0);
     char buf[600];
@@ -325,7 +309,7 @@ static void test_special_files(void **state)
     snprintf(expect, sizeof expect, "%s: symbolic link loop (too many levels of symbolic links)\n", path);
     assert_string_equal(got, expect);
     free(got);
-    snprintf(path, sizeof path, "%s/nul.conf", tmpdir);
+    snprintf(path, sizeof path, "%s/nul.conf", fx_dir);
     fx_write_file(path, SITE "\n\n", 0600);
     FILE *f = fopen(path, "a");
     fputs("x = 1;", f);
@@ -346,7 +330,7 @@ static void test_special_files(void **state)
         { "loop1", "symbolic link loop (too many levels of symbolic links)" },
         { "missing.pw", "no such file" },
     };
-    snprintf(path, sizeof path, "%s/p.conf", tmpdir);
+    snprintf(path, sizeof path, "%s/p.conf", fx_dir);
     for (size_t i = 0; i < sizeof pw / sizeof pw[0]; i++) {
         char text[400], shown[400];
         snprintf(text, sizeof text, SITE "panels = ( { name = \"P\"; host = \"h\"; password_file = \"%s\"; } );\n",
@@ -355,7 +339,7 @@ static void test_special_files(void **state)
         if (pw[i].file[0] == '/')
             snprintf(shown, sizeof shown, "%s", pw[i].file);
         else
-            snprintf(shown, sizeof shown, "%s/%s", tmpdir, pw[i].file);
+            snprintf(shown, sizeof shown, "%s/%s", fx_dir, pw[i].file);
         got = load_diag(path);
         snprintf(expect, sizeof expect, "%s:2: password_file %s: %s\n", path, shown, pw[i].what);
         assert_string_equal(got, expect);
@@ -373,7 +357,7 @@ static void test_special_files(void **state)
 static void test_search_order(void **state)
 {
     char buf[2200], xdg[300], p[400];
-    snprintf(xdg, sizeof xdg, "%s/xdg", tmpdir);
+    snprintf(xdg, sizeof xdg, "%s/xdg", fx_dir);
     setenv("XDG_CONFIG_HOME", xdg, 1);
     /* explicit wins, even when missing */
     assert_null(site_config_find("/nonexistent/x.conf", buf, sizeof buf));
@@ -433,9 +417,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_model),
-        cmocka_unit_test_setup_teardown(test_permissions, mk_tmp, rm_tmp),
-        cmocka_unit_test_setup_teardown(test_search_order, mk_tmp, rm_tmp),
-        cmocka_unit_test_setup_teardown(test_special_files, mk_tmp, rm_tmp),
+        cmocka_unit_test_setup_teardown(test_permissions, fx_dir_setup, fx_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_search_order, fx_dir_setup, fx_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_special_files, fx_dir_setup, fx_dir_teardown),
         cmocka_unit_test(test_example_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,22 +101,6 @@ static void test_defaults(void **state)
     config_diags_free(&d);
 }
 
-static char tmpdir[256];
-
-static int mk_tmp(void **state)
-{
-    (void)state;
-    fx_tmpdir(tmpdir, sizeof tmpdir, "cfgm");
-    return 0;
-}
-
-static int rm_tmp(void **state)
-{
-    (void)state;
-    fx_rmtree(tmpdir);
-    return 0;
-}
-
 static void expect_diags(const char *path, const char *expect)
 {
     struct config_diags d;
@@ -131,8 +115,8 @@ static void expect_diags(const char *path, const char *expect)
 static void test_password_file(void **state)
 {
     char path[300], pw[300], expect[1500];
-    snprintf(path, sizeof path, "%s/m.conf", tmpdir);
-    snprintf(pw, sizeof pw, "%s/mqtt.pw", tmpdir);
+    snprintf(path, sizeof path, "%s/m.conf", fx_dir);
+    snprintf(pw, sizeof pw, "%s/mqtt.pw", fx_dir);
     fx_write_file(pw, "br0ker pass\n", 0600);
     const char *text = SITE "mqtt = { host = \"h\"; username = \"portier\";\n password_file = \"mqtt.pw\"; };\n";
     /* the configuration names a password file: it must be private itself */
@@ -161,7 +145,7 @@ static void test_password_file(void **state)
     expect_diags(path, expect);
     /* TLS files must be readable */
     fx_write_file(path, SITE "mqtt = { host = \"h\";\n tls = { ca = \"none.pem\"; }; };\n", 0600);
-    snprintf(expect, sizeof expect, "%s:4: tls ca %s/none.pem: No such file or directory\n", path, tmpdir);
+    snprintf(expect, sizeof expect, "%s:4: tls ca %s/none.pem: No such file or directory\n", path, fx_dir);
     expect_diags(path, expect);
 }
 
@@ -219,7 +203,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_defaults),
-        cmocka_unit_test_setup_teardown(test_password_file, mk_tmp, rm_tmp),
+        cmocka_unit_test_setup_teardown(test_password_file, fx_dir_setup, fx_dir_teardown),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -165,36 +165,38 @@ static void window_crons(void **state)
     assert_int_equal(cron_window(buf, sizeof buf, at(2026, 11, 21, 14, 30) + 20, 5, 0, &end), 16);
     assert_string_equal(buf, "30-34 14 21 11 *");
     assert_int_equal(end, at(2026, 11, 21, 14, 35));
-    /* local time +0100: 13:30 UTC is 14:30 local */
-    cron_window(buf, sizeof buf, at(2026, 11, 21, 13, 30), 5, 60, &end);
-    assert_string_equal(buf, "30-34 14 21 11 *");
-    assert_int_equal(end, at(2026, 11, 21, 13, 35));
-    /* one minute */
-    cron_window(buf, sizeof buf, at(2026, 11, 21, 14, 30), 1, 0, &end);
-    assert_string_equal(buf, "30 14 21 11 *");
-    /* crossing the hour: only the part up to :59 (fail-safe); the rest is re-armed */
-    cron_window(buf, sizeof buf, at(2026, 11, 21, 14, 50), 20, 0, &end);
-    assert_string_equal(buf, "50-59 14 21 11 *");
-    assert_int_equal(end, at(2026, 11, 21, 15, 0));
-    cron_window(buf, sizeof buf, end, 10, 0, &end);
-    assert_string_equal(buf, "0-9 15 21 11 *");
-    assert_int_equal(end, at(2026, 11, 21, 15, 10));
-    /* whole hours from an hour start */
-    cron_window(buf, sizeof buf, at(2026, 11, 21, 14, 0), 150, 0, &end);
-    assert_string_equal(buf, "* 14-15 21 11 *");
-    assert_int_equal(end, at(2026, 11, 21, 16, 0));
-    cron_window(buf, sizeof buf, at(2026, 11, 21, 14, 0), 60, 0, &end);
-    assert_string_equal(buf, "* 14 21 11 *");
-    /* crossing midnight (and the year): 23:55 for 10 minutes on 31 Dec */
-    cron_window(buf, sizeof buf, at(2026, 12, 31, 23, 55), 10, 0, &end);
-    assert_string_equal(buf, "55-59 23 31 12 *");
-    assert_int_equal(end, at(2027, 1, 1, 0, 0));
-    cron_window(buf, sizeof buf, end, 5, 0, &end);
-    assert_string_equal(buf, "0-4 0 1 1 *");
-    /* whole hours stop at midnight */
-    cron_window(buf, sizeof buf, at(2026, 11, 21, 22, 0), 240, 0, &end);
-    assert_string_equal(buf, "* 22-23 21 11 *");
-    assert_int_equal(end, at(2026, 11, 22, 0, 0));
+    /* a start of year 0 is where the case before ended; an end of year 0 is not checked */
+    static const struct {
+        int from[5];
+        unsigned minutes;
+        int tz_minutes;
+        const char *cron;
+        int end[5];
+    } cases[] = {
+        /* local time +0100: 13:30 UTC is 14:30 local */
+        { { 2026, 11, 21, 13, 30 }, 5, 60, "30-34 14 21 11 *", { 2026, 11, 21, 13, 35 } },
+        /* one minute */
+        { { 2026, 11, 21, 14, 30 }, 1, 0, "30 14 21 11 *", { 0 } },
+        /* crossing the hour: only the part up to :59 (fail-safe); the rest is re-armed */
+        { { 2026, 11, 21, 14, 50 }, 20, 0, "50-59 14 21 11 *", { 2026, 11, 21, 15, 0 } },
+        { { 0 }, 10, 0, "0-9 15 21 11 *", { 2026, 11, 21, 15, 10 } },
+        /* whole hours from an hour start */
+        { { 2026, 11, 21, 14, 0 }, 150, 0, "* 14-15 21 11 *", { 2026, 11, 21, 16, 0 } },
+        { { 2026, 11, 21, 14, 0 }, 60, 0, "* 14 21 11 *", { 0 } },
+        /* crossing midnight (and the year): 23:55 for 10 minutes on 31 Dec */
+        { { 2026, 12, 31, 23, 55 }, 10, 0, "55-59 23 31 12 *", { 2027, 1, 1, 0, 0 } },
+        { { 0 }, 5, 0, "0-4 0 1 1 *", { 0 } },
+        /* whole hours stop at midnight */
+        { { 2026, 11, 21, 22, 0 }, 240, 0, "* 22-23 21 11 *", { 2026, 11, 22, 0, 0 } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *t = cases[i].from, *e = cases[i].end;
+        time_t from = t[0] ? at(t[0], t[1], t[2], t[3], t[4]) : end;
+        cron_window(buf, sizeof buf, from, cases[i].minutes, cases[i].tz_minutes, &end);
+        assert_string_equal(buf, cases[i].cron);
+        if (e[0])
+            assert_int_equal(end, at(e[0], e[1], e[2], e[3], e[4]));
+    }
     /* every produced window matches exactly its segment and nothing else around it */
     for (unsigned startmin = 0; startmin < 24 * 60; startmin += 7) {
         time_t s = at(2026, 3, 8, 0, 0) + (time_t)startmin * 60;

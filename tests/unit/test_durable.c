@@ -21,6 +21,7 @@
 
 #include "core/durable.h"
 #include "core/statedir.h"
+#include "fixture.h"
 
 static char dir[64];
 
@@ -188,32 +189,32 @@ static void test_remove_tree(void **state)
 
 /* A child rewrites the file in a loop with alternating contents of different sizes and is killed at a random
  * moment: the file must always hold one complete version (never a mix, never empty, never truncated). */
+static char va[20000], vb[7000];
+
+/* Writes va and vb to the file at path in turn, for ever (the child of test_kill9_leaves_a_complete_file). */
+static void write_both(int fd, void *path)
+{
+    (void)fd;
+    for (unsigned i = 0;; i++) {
+        const char *v = i % 2 ? va : vb;
+        size_t l = i % 2 ? sizeof va : sizeof vb;
+        if (durable_write(path, v, l, 0600, 0, NULL, 0) < 0)
+            _exit(3);
+    }
+}
+
 static void test_kill9_leaves_a_complete_file(void **state)
 {
     (void)state;
     char p[128], err[256];
     snprintf(p, sizeof p, "%s/k.state", dir);
-    static char va[20000], vb[7000];
     memset(va, 'A', sizeof va);
     memset(vb, 'B', sizeof vb);
     assert_int_equal(durable_write(p, va, sizeof va, 0600, 0, err, sizeof err), 0);
     srand((unsigned)time(NULL));
     for (int round = 0; round < 25; round++) {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            for (unsigned i = 0;; i++) {
-                const char *v = i % 2 ? va : vb;
-                size_t l = i % 2 ? sizeof va : sizeof vb;
-                if (durable_write(p, v, l, 0600, 0, NULL, 0) < 0)
-                    _exit(3);
-            }
-        }
-        struct timespec ts = { 0, (long)(rand() % 20000) * 1000L };
-        nanosleep(&ts, NULL);
-        kill(pid, SIGKILL);
         int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        fclose(fx_kill9_after(write_both, p, 0, 20000, &status)); /* after 0..20 ms */
         assert_true(WIFSIGNALED(status));
         char *data;
         size_t len;

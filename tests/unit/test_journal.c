@@ -14,6 +14,7 @@
 #include "core/event.h"
 #include "core/journal.h"
 #include "core/journal_int.h"
+#include "fixture_sql.h"
 
 static char dir[256];
 static char path[300];
@@ -68,11 +69,8 @@ static void test_schema_created(void **state)
     /* WAL mode is persistent in the file. */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
-    sqlite3_finalize(st);
+    char mode[16];
+    assert_string_equal(fx_sql_text(db, "PRAGMA journal_mode", mode, sizeof mode), "wal");
     sqlite3_close(db);
 }
 
@@ -85,18 +83,9 @@ static void test_migration_from_v1(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     const char *v1 =
-        "CREATE TABLE events (id INTEGER PRIMARY KEY, host_us INTEGER NOT NULL, kind INTEGER NOT NULL,"
-        " severity INTEGER NOT NULL, device_time INTEGER NOT NULL DEFAULT 0, device_tz INTEGER,"
-        " device TEXT NOT NULL DEFAULT '', door TEXT NOT NULL DEFAULT '', door_no INTEGER NOT NULL DEFAULT 0,"
-        " code INTEGER NOT NULL DEFAULT -1, code_name TEXT NOT NULL DEFAULT '', card INTEGER NOT NULL DEFAULT 0,"
-        " pin INTEGER NOT NULL DEFAULT 0, verify INTEGER NOT NULL DEFAULT -1, inout INTEGER NOT NULL DEFAULT -1,"
-        " uid TEXT NOT NULL DEFAULT '', unit INTEGER NOT NULL DEFAULT -1, addr TEXT NOT NULL DEFAULT '',"
-        " text TEXT NOT NULL DEFAULT '', key TEXT UNIQUE);"
+        "CREATE TABLE events (" FX_SQL_EVENTS_V1_COLUMNS ");"
         "CREATE INDEX events_time ON events(host_us);"
-        "CREATE TABLE audit (id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, user TEXT NOT NULL,"
-        " role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', params TEXT NOT NULL"
-        " DEFAULT '', result TEXT NOT NULL DEFAULT 'pending', detail TEXT NOT NULL DEFAULT '',"
-        " done_us INTEGER NOT NULL DEFAULT 0);"
+        FX_SQL_AUDIT_V1
         "CREATE INDEX audit_time ON audit(time_us);"
         "INSERT INTO events(host_us,kind,severity,device,text,key) VALUES(1000,0,2,'Panel A','old alarm','k1');"
         "PRAGMA user_version=1;";
@@ -320,12 +309,7 @@ static int trace_cb(unsigned type, void *ctx, void *p, void *x)
 
 static int synchronous_of(struct journal *j)
 {
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(j->db, "PRAGMA synchronous", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return (int)fx_sql_int(j->db, "PRAGMA synchronous");
 }
 
 /* A batch of recovered rows only is committed without waiting for the disk, then the connection waits for it

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/journal.h"
+#include "fixture_sql.h"
 
 static char dir[256], path[320];
 static int copies;
@@ -213,17 +214,8 @@ static void test_adopted_rows(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     const char *v2 =
-        "CREATE TABLE events (id INTEGER PRIMARY KEY, host_us INTEGER NOT NULL, kind INTEGER NOT NULL,"
-        " severity INTEGER NOT NULL, device_time INTEGER NOT NULL DEFAULT 0, device_tz INTEGER,"
-        " device TEXT NOT NULL DEFAULT '', door TEXT NOT NULL DEFAULT '', door_no INTEGER NOT NULL DEFAULT 0,"
-        " code INTEGER NOT NULL DEFAULT -1, code_name TEXT NOT NULL DEFAULT '', card INTEGER NOT NULL DEFAULT 0,"
-        " pin INTEGER NOT NULL DEFAULT 0, verify INTEGER NOT NULL DEFAULT -1, inout INTEGER NOT NULL DEFAULT -1,"
-        " uid TEXT NOT NULL DEFAULT '', unit INTEGER NOT NULL DEFAULT -1, addr TEXT NOT NULL DEFAULT '',"
-        " text TEXT NOT NULL DEFAULT '', key TEXT UNIQUE, acked_by TEXT, acked_us INTEGER NOT NULL DEFAULT 0);"
-        "CREATE TABLE audit (id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, user TEXT NOT NULL,"
-        " role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', params TEXT NOT NULL"
-        " DEFAULT '', result TEXT NOT NULL DEFAULT 'pending', detail TEXT NOT NULL DEFAULT '',"
-        " done_us INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE events (" FX_SQL_EVENTS_V1_COLUMNS ", acked_by TEXT, acked_us INTEGER NOT NULL DEFAULT 0);"
+        FX_SQL_AUDIT_V1
         "INSERT INTO audit(time_us,user,role,action,result) VALUES(1,'root','technician','reload-config','ok');"
         "INSERT INTO audit(time_us,user,role,action,result) VALUES(2,'bob','guard','door-open','denied');"
         "PRAGMA user_version=2;";

@@ -21,6 +21,8 @@
 #include "core/event.h"
 #include "core/journal.h"
 #include "core/loop.h"
+#include "fixture.h"
+#include "fixture_sql.h"
 
 static char dir[256];
 static char path[300];
@@ -202,8 +204,9 @@ static void no_loop_no_thread(void **state)
 /* kill -9 while the thread checkpoints or syncs: the file stays intact and every batch the writer saw committed
  * is there, once. The writer prints a batch's last key after its commit; each new writer starts where the last
  * printed one ended, so a batch committed but not printed is written again and its keys are dropped as doubles. */
-static void child(int fd, unsigned next)
+static void child(int fd, void *arg)
 {
+    unsigned next = *(unsigned *)arg;
     struct journal *j = open_loop();
     for (bool first = true;; first = false) {
         store_batches(j, 1, &next, first); /* the first batch may have been committed before the last kill */
@@ -219,23 +222,9 @@ static void kill9_during_background_work(void **state)
     unsigned next = 1, printed = 0;
     int kills = 0;
     for (int cycle = 0; cycle < 25; cycle++) {
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(p[0]);
-            child(p[1], next);
-        }
-        close(p[1]);
-        struct timespec ts = { 0, (long)(20 + rand() % 200) * 1000000L };
-        nanosleep(&ts, NULL);
-        kill(pid, SIGKILL);
         int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        FILE *f = fx_kill9_after(child, &next, 20000, 200000, &status); /* 20..220 ms */
         kills += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-        FILE *f = fdopen(p[0], "r");
         char line[64];
         while (fgets(line, sizeof line, f)) {
             unsigned last = (unsigned)strtoul(line, NULL, 10);
@@ -248,24 +237,17 @@ static void kill9_during_background_work(void **state)
             continue;
         sqlite3 *db;
         assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        sqlite3_stmt *st;
-        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-        sqlite3_finalize(st);
+        fx_sql_integrity_ok(db);
         /* Killed before its first commit (the schema is created in one transaction; how far a child gets in
          * 20 ms depends on the machine's load): the file has no table yet and nothing was printed. */
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'", -1, &st,
-                                            NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        bool schema = sqlite3_column_int(st, 0) == 1;
-        sqlite3_finalize(st);
+        bool schema = fx_sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events'") == 1;
         if (!schema) {
             sqlite3_close(db);
             assert_int_equal(printed, 0);
             continue;
         }
         /* every printed key once, and nothing but whole batches beyond (a commit is all or nothing) */
+        sqlite3_stmt *st;
         assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT key), coalesce(min(card), 1), "
                                                 "coalesce(max(card), 0) FROM events WHERE kind = 0", -1, &st, NULL),
                          SQLITE_OK);

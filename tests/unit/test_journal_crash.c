@@ -19,6 +19,8 @@
 
 #include "core/event.h"
 #include "core/journal.h"
+#include "fixture.h"
+#include "fixture_sql.h"
 
 #define KILLS 120
 #define REPLAY 5
@@ -82,6 +84,18 @@ static void child(int fd, int cycle, const struct keys *prev)
     }
 }
 
+/* child's arguments, for fx_kill9_after */
+struct writer {
+    int cycle;
+    const struct keys *prev;
+};
+
+static void writer(int fd, void *arg)
+{
+    const struct writer *w = arg;
+    child(fd, w->cycle, w->prev);
+}
+
 static void integrity_ok(size_t printed_so_far)
 {
     if (access(path, F_OK) != 0) {
@@ -92,11 +106,7 @@ static void integrity_ok(size_t printed_so_far)
     }
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    fx_sql_integrity_ok(db);
     sqlite3_close(db);
 }
 
@@ -111,28 +121,15 @@ static void test_kill9(void **state)
     int64_t t0 = event_now_us();
     int kills = 0;
     for (int cycle = 0; cycle < KILLS; cycle++) {
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(p[0]);
-            child(p[1], cycle, &prev);
-        }
-        close(p[1]);
-        /* let it run 1..40 ms, then kill -9 wherever it is (also while opening or replaying) */
-        struct timespec ts = { 0, (long)(1 + rand() % 40) * 1000000L };
-        nanosleep(&ts, NULL);
-        kill(pid, SIGKILL);
+        /* let it run 1..41 ms, then kill -9 wherever it is (also while opening or replaying) */
+        struct writer w = { cycle, &prev };
         int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        FILE *f = fx_kill9_after(writer, &w, 1000, 40000, &status);
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
             kills++;
         else
             fail_msg("writer exited by itself (status %d)", status);
         /* collect the committed keys (lines are written with one write(2), below PIPE_BUF: never torn) */
-        FILE *f = fdopen(p[0], "r");
-        assert_non_null(f);
         char line[128];
         struct keys mine = { 0 };
         while (fgets(line, sizeof line, f)) {

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/journal_int.h" /* white box: the journal's own connection, for the page limit */
+#include "fixture_sql.h"
 
 static char dir[64], path[128];
 
@@ -134,11 +135,7 @@ static long rows(const char *where)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE %s", where);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    long n = (long)fx_sql_int(db, sql);
     sqlite3_close(db);
     return n;
 }
@@ -185,12 +182,8 @@ static void disk_full_then_stored(void **state)
     assert_true(r.seen.journaled[4]);
 
     /* The disk is full: no page can be added. */
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(r.j->db, "PRAGMA page_count", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %d", sqlite3_column_int(st, 0));
-    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", fx_sql_int(r.j->db, "PRAGMA page_count"));
     assert_int_equal(sqlite3_exec(r.j->db, sql, NULL, NULL, NULL), SQLITE_OK);
     while (n < 200 && !r.seen.queued[r.seen.n - 1]) {
         publish(&r, ++n, 0);

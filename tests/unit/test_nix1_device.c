@@ -525,19 +525,13 @@ static void test_slave_get(void **state)
     assert_int_equal(F.gets, 1);
     assert_string_equal(F.got_err, "");
     assert_int_equal(F.ngot, 13);
-    assert_string_equal(got("LOCK_0"), "1");
-    assert_string_equal(got("LOCK_1"), "0");
-    assert_string_equal(got("UNIT_0"), "3");
-    assert_string_equal(got("UNIT_1"), "");
-    assert_string_equal(got("CRON_MODE"), "2");
-    assert_string_equal(got("CRON"), "0-30 8 * * 1-5");
-    assert_string_equal(got("VALID_ACCESS_TIMEOUT"), "11");
-    assert_string_equal(got("BAD_ACCESS_TIMEOUT"), "12");
-    assert_string_equal(got("MODE"), "3");
-    assert_string_equal(got("OD_SPEED_0"), "0");
-    assert_string_equal(got("OD_SPEED_1"), "1");
-    assert_string_equal(got("TIMEZONE"), "-0230");
-    assert_string_equal(got("BAUDRATE"), "9600");
+    static const char *const want[][2] = { { "LOCK_0", "1" }, { "LOCK_1", "0" }, { "UNIT_0", "3" }, { "UNIT_1", "" },
+                                           { "CRON_MODE", "2" }, { "CRON", "0-30 8 * * 1-5" },
+                                           { "VALID_ACCESS_TIMEOUT", "11" }, { "BAD_ACCESS_TIMEOUT", "12" },
+                                           { "MODE", "3" }, { "OD_SPEED_0", "0" }, { "OD_SPEED_1", "1" },
+                                           { "TIMEZONE", "-0230" }, { "BAUDRATE", "9600" } };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_string_equal(got(want[i][0]), want[i][1]);
     /* a slave without a cron */
     F.gets = 0;
     assert_int_equal(device_slave_get(F.site, 0, 0, on_got, NULL, err, sizeof err), 0);

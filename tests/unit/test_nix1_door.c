@@ -21,7 +21,6 @@
 #define S1 "271A2100000000F3"
 #define S2 "270100000000006B"
 #define BC NIX1_ADDR_BROADCAST_STR
-#define MAXLOG 256
 
 /* One simulated slave: only what §5.14 touches. */
 struct fslave {
@@ -42,9 +41,6 @@ struct fx {
     struct nix1_door *door;
     struct fslave sl[2];
     int nsl;
-    char log[MAXLOG][400];
-    uint64_t log_us[MAXLOG];
-    int nlog;
     /* door report */
     bool done;
     struct nix1_door_outcome out[4];
@@ -87,8 +83,10 @@ static bool apply(struct fslave *s, char cmd, char arg, const char *opt)
     return true;
 }
 
-static void slave_answer(struct fx *f, const char *req)
+/* The scripted slaves answer a request (fake_line_answer_fn). */
+static void slave_answer(void *ctx, const char *req)
 {
+    struct fx *f = ctx;
     size_t len = strlen(req);
     assert_true(len >= 18);
     char cmd = req[16], arg = req[17];
@@ -122,23 +120,11 @@ static void slave_answer(struct fx *f, const char *req)
     }
 }
 
-/* Log a request with its time on the fake clock, then answer it. */
-static void log_and_answer(void *arg, const char *req)
-{
-    struct fx *f = arg;
-    if (f->nlog < MAXLOG) {
-        snprintf(f->log[f->nlog], sizeof f->log[0], "%s", req);
-        f->log_us[f->nlog] = loop_now_us(f->line.loop);
-        f->nlog++;
-    }
-    slave_answer(f, req);
-}
-
 /* Run the loop with the fake slaves answering, until *flag or max_us of fake time. */
 static void serve(struct fx *f, const bool *flag, uint64_t max_us)
 {
     for (uint64_t t = 0; t <= max_us; t += 1000) {
-        fake_line_drain(&f->line, log_and_answer, f);
+        fake_line_drain(&f->line, slave_answer, f);
         if (flag && *flag)
             return;
         fake_line_advance(&f->line, 1000);
@@ -168,7 +154,7 @@ static int store(void *arg, const char *text, size_t len, char *err, size_t errl
     }
     if (f->stores < 16) {
         snprintf(f->stored[f->stores], sizeof f->stored[0], "%.*s", (int)len, text);
-        f->stored_at[f->stores] = f->nlog;
+        f->stored_at[f->stores] = f->line.nlog;
     }
     f->stores++;
     return 0;
@@ -194,24 +180,19 @@ static void fx_free(struct fx *f)
     free(f);
 }
 
-static nix1_addr_t A(const char *s)
-{
-    nix1_addr_t a;
-    assert_int_equal(nix1_addr_parse_str(s, &a), 0);
-    return a;
-}
+static nix1_addr_t A(const char *s) { return fake_line_addr(s); }
 
 static void reset_run(struct fx *f)
 {
     f->done = false;
-    f->nlog = 0;
+    f->line.nlog = 0;
 }
 
 static void expect_log(struct fx *f, const char *const *want, int n)
 {
-    for (int i = 0; i < n && i < f->nlog; i++)
-        assert_string_equal(f->log[i], want[i]);
-    assert_int_equal(f->nlog, n);
+    for (int i = 0; i < n && i < f->line.nlog; i++)
+        assert_string_equal(f->line.log[i], want[i]);
+    assert_int_equal(f->line.nlog, n);
 }
 
 /* The bus-wide emergency on or off, run to its end. */
@@ -231,6 +212,40 @@ static void add_both(struct fx *f)
     nix1_door_add(f->door, &a2);
 }
 
+/* Hold (on) or release the door of slave addr, run to its end. */
+static void hold_door(struct fx *f, const char *addr, bool on)
+{
+    nix1_addr_t a = A(addr);
+    reset_run(f);
+    assert_int_equal(nix1_door_hold(f->door, &a, on, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_true(f->done);
+}
+
+/* Open the door of slave addr for minutes and seconds, run to its end. */
+static void timed_open(struct fx *f, const char *addr, unsigned minutes, unsigned seconds)
+{
+    nix1_addr_t a = A(addr);
+    reset_run(f);
+    assert_int_equal(nix1_door_timed_open(f->door, &a, minutes, seconds, on_report, f), 0);
+    serve(f, &f->done, 10000000);
+    assert_true(f->done);
+}
+
+/* Fake slave i's schedule (NULL: none), mode and lock-outs of its two doors. */
+static void assert_slave(const struct fx *f, int i, const char *cron, int mode, int lock1, int lock2)
+{
+    if (cron) {
+        assert_true(f->sl[i].has_cron);
+        assert_string_equal(f->sl[i].cron, cron);
+    } else {
+        assert_false(f->sl[i].has_cron);
+    }
+    assert_int_equal(f->sl[i].mode, mode);
+    assert_int_equal(f->sl[i].lock[0], lock1);
+    assert_int_equal(f->sl[i].lock[1], lock2);
+}
+
 /* ---- tests ---- */
 
 static void test_hold_release_remember_and_restore(void **state)
@@ -238,10 +253,7 @@ static void test_hold_release_remember_and_restore(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
-    assert_true(f->done);
+    hold_door(f, S1, true);
     assert_int_equal(f->ok, 1);
     static const char *const hold[] = { S1 "Qh", S1 "Qo", S1 "Ql1", S1 "Ql2", S1 "Nh* * * * *", S1 "No1" };
     expect_log(f, hold, 6);
@@ -254,17 +266,13 @@ static void test_hold_release_remember_and_restore(void **state)
     assert_int_equal(ds->cron_mode, 2);
 
     /* holding again must not remember the open state as "previous" */
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, true);
     static const char *const again[] = { S1 "Nh* * * * *", S1 "No1" };
     expect_log(f, again, 2);
     ds = nix1_door_find(f->door, &a1);
     assert_string_equal(ds->cron, "0-30 6 * * *");
 
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, false);
     assert_int_equal(f->ok, 1);
     /* read back, put back what differs, read back again */
     static const char *const rel[] = { S1 "Qh", S1 "Qo", S1 "Nh0-30 6 * * *", S1 "No2", S1 "Qh", S1 "Qo" };
@@ -280,15 +288,10 @@ static void test_release_without_cron_deletes_it(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a2 = A(S2);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a2, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S2, true);
     assert_int_equal(f->ok, 1);
     assert_true(f->sl[1].has_cron);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a2, false, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S2, false);
     static const char *const rel[] = { S2 "Qh", S2 "Qo", S2 "Dh", S2 "No0", S2 "Qh", S2 "Qo" };
     expect_log(f, rel, 6);
     assert_false(f->sl[1].has_cron);
@@ -300,27 +303,15 @@ static void test_release_refused_during_emergency(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1);
     add_both(f);
     emergency(f, true);
     assert_true(nix1_door_emergency_active(f->door));
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
-    serve(f, &f->done, 1000000);
-    assert_true(f->done);
+    hold_door(f, S1, false);
     assert_int_equal(f->failed, 1);
-    assert_int_equal(f->nlog, 0); /* nothing sent */
+    assert_int_equal(f->line.nlog, 0); /* nothing sent */
     assert_non_null(strstr(f->out[0].msg, "emergency"));
     assert_string_equal(f->sl[0].cron, "* * * * *");
     fx_free(f);
-}
-
-static int find_log(const struct fx *f, const char *line, int from)
-{
-    for (int i = from; i < f->nlog; i++)
-        if (strcmp(f->log[i], line) == 0)
-            return i;
-    return -1;
 }
 
 static void test_emergency_broadcast_order_gaps_and_verify(void **state)
@@ -336,7 +327,7 @@ static void test_emergency_broadcast_order_gaps_and_verify(void **state)
     int at[4];
     int prev = -1;
     for (int i = 0; i < 4; i++) {
-        at[i] = find_log(f, bc[i], prev + 1);
+        at[i] = fake_line_logged(&f->line, bc[i], prev + 1);
         assert_true(at[i] > prev);
         prev = at[i];
     }
@@ -344,15 +335,15 @@ static void test_emergency_broadcast_order_gaps_and_verify(void **state)
     assert_int_equal(at[3], 11);
     /* >= 100 ms after each broadcast before anything else goes on the wire (§5.1) */
     for (int i = at[0]; i <= at[3]; i++) {
-        uint64_t gap = f->log_us[i + 1] - f->log_us[i];
+        uint64_t gap = f->line.log_us[i + 1] - f->line.log_us[i];
         assert_true(gap >= 100000);
         assert_true(gap < 200000);
     }
     /* then every slave is verified */
     static const char *const ver[] = { S1 "Ql1", S1 "Ql2", S1 "Qh", S1 "Qo", S2 "Ql1", S2 "Ql2", S2 "Qh", S2 "Qo" };
     for (int i = 0; i < 8; i++)
-        assert_string_equal(f->log[at[3] + 1 + i], ver[i]);
-    assert_int_equal(f->nlog, at[3] + 9);
+        assert_string_equal(f->line.log[at[3] + 1 + i], ver[i]);
+    assert_int_equal(f->line.nlog, at[3] + 9);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(f->out[i].resent, 0);
         assert_string_equal(f->sl[i].cron, "* * * * *");
@@ -378,11 +369,8 @@ static void test_emergency_now_unlocks_first(void **state)
     assert_true(f->done);
     assert_int_equal(f->n_out, 0);
     expect_log(f, bc, 4);
-    for (int i = 0; i < 2; i++) {
-        assert_string_equal(f->sl[i].cron, "* * * * *");
-        assert_int_equal(f->sl[i].mode, 1);
-        assert_int_equal(f->sl[i].lock[0] + f->sl[i].lock[1], 0);
-    }
+    for (int i = 0; i < 2; i++)
+        assert_slave(f, i, "* * * * *", 1, 0, 0);
     assert_true(nix1_door_emergency_active(f->door));
     assert_true(f->stores >= 1 && f->stored_at[0] == 0); /* the intent is stored before the broadcast */
     fx_free(f);
@@ -394,9 +382,9 @@ static void test_emergency_now_unlocks_first(void **state)
     serve(f, &f->done, 30000000);
     assert_int_equal(f->ok, 2);
     for (int i = 0; i < 4; i++)
-        assert_string_equal(f->log[i], bc[i]); /* nothing is read before the unlock */
-    assert_int_equal(f->nlog, 4 + 8);
-    assert_string_equal(f->log[4], S1 "Ql1");
+        assert_string_equal(f->line.log[i], bc[i]); /* nothing is read before the unlock */
+    assert_int_equal(f->line.nlog, 4 + 8);
+    assert_string_equal(f->line.log[4], S1 "Ql1");
     /* the schedules were not read: "locked" closes the doors (no cron window, mode 0) */
     reset_run(f);
     assert_int_equal(nix1_door_emergency(f->door, false, true, on_report, f), 0);
@@ -425,38 +413,28 @@ static void test_emergency_unicast_resend_and_restore(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1), a2 = A(S2);
     f->sl[1].deaf_bcast = true;
     f->sl[1].lock[1] = 1;
-    nix1_door_add(f->door, &a1);
-    nix1_door_add(f->door, &a2);
+    add_both(f);
     emergency(f, true);
     assert_int_equal(f->ok, 2);
     assert_int_equal(f->out[0].resent, 0);
     assert_int_equal(f->out[1].resent, 4); /* Nl1, Nl2, Nh, No: it missed all four broadcasts */
-    assert_true(find_log(f, S2 "Nl1\t0", 0) > 0);
-    assert_true(find_log(f, S2 "Nl2\t0", 0) > 0);
-    assert_true(find_log(f, S2 "Nh* * * * *", 0) > 0);
-    assert_true(find_log(f, S2 "No1", 0) > 0);
-    assert_int_equal(find_log(f, S1 "No1", 0), -1);
-    assert_string_equal(f->sl[1].cron, "* * * * *");
-    assert_int_equal(f->sl[1].mode, 1);
-    assert_int_equal(f->sl[1].lock[0] + f->sl[1].lock[1], 0);
+    assert_true(fake_line_logged(&f->line, S2 "Nl1\t0", 0) > 0);
+    assert_true(fake_line_logged(&f->line, S2 "Nl2\t0", 0) > 0);
+    assert_true(fake_line_logged(&f->line, S2 "Nh* * * * *", 0) > 0);
+    assert_true(fake_line_logged(&f->line, S2 "No1", 0) > 0);
+    assert_int_equal(fake_line_logged(&f->line, S1 "No1", 0), -1);
+    assert_slave(f, 1, "* * * * *", 1, 0, 0);
 
     /* off restores what each slave had before, by unicast */
     emergency(f, false);
     assert_int_equal(f->ok, 2);
     assert_false(nix1_door_emergency_active(f->door));
-    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
-    assert_int_equal(f->sl[0].mode, 2);
-    assert_int_equal(f->sl[0].lock[0], 0);
-    assert_int_equal(f->sl[0].lock[1], 1);
-    assert_false(f->sl[1].has_cron);
-    assert_int_equal(f->sl[1].mode, 0);
-    assert_int_equal(f->sl[1].lock[0], 1);
-    assert_int_equal(f->sl[1].lock[1], 1);
-    for (int i = 0; i < f->nlog; i++)
-        assert_true(strncmp(f->log[i], BC, 16) != 0); /* restore is never a broadcast */
+    assert_slave(f, 0, "0-30 6 * * *", 2, 0, 1);
+    assert_slave(f, 1, NULL, 0, 1, 1);
+    for (int i = 0; i < f->line.nlog; i++)
+        assert_true(strncmp(f->line.log[i], BC, 16) != 0); /* restore is never a broadcast */
     fx_free(f);
 }
 
@@ -517,9 +495,7 @@ static void test_state_save_load_roundtrip(void **state)
     (void)state;
     struct fx *f = fx_new();
     nix1_addr_t a1 = A(S1);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, true);
     size_t len = 0;
     char *text = nix1_door_save(f->door, &len);
     assert_non_null(text);
@@ -547,7 +523,7 @@ static void test_emergency_write_ahead(void **state)
     add_both(f);
     emergency(f, true);
     assert_int_equal(f->ok, 2);
-    int first_bc = find_log(f, BC "Nl1\t0", 0);
+    int first_bc = fake_line_logged(&f->line, BC "Nl1\t0", 0);
     assert_true(first_bc > 0);
     assert_true(f->stores >= 2); /* the intent, then the result */
     assert_int_equal(f->stored_at[0], first_bc);
@@ -569,11 +545,11 @@ static void test_emergency_write_ahead(void **state)
 /* Serve until the request `line` has been sent (and answered), at most max_us. */
 static void serve_until_sent(struct fx *f, const char *line, uint64_t max_us)
 {
-    for (uint64_t t = 0; t <= max_us && find_log(f, line, 0) < 0; t += 1000) {
-        fake_line_drain(&f->line, log_and_answer, f);
+    for (uint64_t t = 0; t <= max_us && fake_line_logged(&f->line, line, 0) < 0; t += 1000) {
+        fake_line_drain(&f->line, slave_answer, f);
         fake_line_advance(&f->line, 1000);
     }
-    assert_true(find_log(f, line, 0) >= 0);
+    assert_true(fake_line_logged(&f->line, line, 0) >= 0);
 }
 
 /* A process killed in the middle of the broadcasts (cron set, mode not yet): a new process that reads what was
@@ -611,23 +587,18 @@ static void test_interrupted_emergency_restored(void **state)
     /* a refresh does not read slaves that are in the emergency */
     reset_run(f);
     assert_int_equal(nix1_door_refresh(f->door, NULL, 0, on_report, f), 1);
-    assert_int_equal(f->nlog, 0);
+    assert_int_equal(f->line.nlog, 0);
     /* completing it: no new snapshot, the broadcasts again, everything verified */
     emergency(f, true);
     assert_int_equal(f->ok, 2);
-    assert_int_equal(find_log(f, S1 "Qh", 0) > find_log(f, BC "No1", 0), 1); /* only the verification reads */
+    /* only the verification reads */
+    assert_int_equal(fake_line_logged(&f->line, S1 "Qh", 0) > fake_line_logged(&f->line, BC "No1", 0), 1);
     assert_int_equal(f->sl[0].mode, 1);
     /* restore: what each slave had before the first emergency */
     emergency(f, false);
     assert_int_equal(f->ok, 2);
-    assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
-    assert_int_equal(f->sl[0].mode, 2);
-    assert_int_equal(f->sl[0].lock[0], 0);
-    assert_int_equal(f->sl[0].lock[1], 1);
-    assert_false(f->sl[1].has_cron);
-    assert_int_equal(f->sl[1].mode, 0);
-    assert_int_equal(f->sl[1].lock[0], 1);
-    assert_int_equal(f->sl[1].lock[1], 0);
+    assert_slave(f, 0, "0-30 6 * * *", 2, 0, 1);
+    assert_slave(f, 1, NULL, 0, 1, 0);
     assert_false(nix1_door_emergency_left(f->door));
     fx_free(f);
 }
@@ -640,12 +611,10 @@ static void test_store_failure(void **state)
     nix1_door_set_store(f->door, store, f);
     f->store_fails = true;
     nix1_addr_t a1 = A(S1), a2 = A(S2);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, true);
     assert_int_equal(f->failed, 1);
     assert_non_null(strstr(f->out[0].msg, "could not be stored"));
-    assert_int_equal(find_log(f, S1 "Nh* * * * *", 0), -1);
+    assert_int_equal(fake_line_logged(&f->line, S1 "Nh* * * * *", 0), -1);
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     assert_false(nix1_door_find(f->door, &a1)->held);
     nix1_door_add(f->door, &a2);
@@ -683,28 +652,22 @@ static void test_timed_open_on_slave_clock(void **state)
     assert_int_equal(f->stored_at[0], 5);
     assert_non_null(strstr(f->stored[0], "\t0-30 6 * * *\t"));
     /* seconds: the whole minutes that cover them from now (20 s into the minute + 50 s: two minutes) */
-    reset_run(f);
-    assert_int_equal(nix1_door_timed_open(f->door, &a1, 0, 50, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    timed_open(f, S1, 0, 50);
     assert_string_equal(f->out[0].cron, "43-44 3 15 11 *");
-    assert_int_equal(find_log(f, S1 "Qh", 0), -1); /* already held: the remembered state is kept */
+    assert_int_equal(fake_line_logged(&f->line, S1 "Qh", 0), -1); /* already held: the remembered state is kept */
     /* a window that crosses the hour is cut there; the rest is remembered */
     f->sl[0].clock = 1700000000LL + 10 * 60; /* 03:53:20 */
-    reset_run(f);
-    assert_int_equal(nix1_door_timed_open(f->door, &a1, 15, 0, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    timed_open(f, S1, 15, 0);
     assert_string_equal(f->out[0].cron, "53-59 3 15 11 *");
     s = nix1_door_find(f->door, &a1);
     assert_true(s->want_until_us - s->held_until_us >= 7 * 60 * 1000000LL);
     /* a slave whose clock was never set: refused, nothing changed */
     f->sl[1].clock = 86400;
     nix1_addr_t a2 = A(S2);
-    reset_run(f);
-    assert_int_equal(nix1_door_timed_open(f->door, &a2, 5, 0, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    timed_open(f, S2, 5, 0);
     assert_int_equal(f->failed, 1);
     assert_non_null(strstr(f->out[0].msg, "clock"));
-    assert_int_equal(find_log(f, S2 "Nh", 0), -1);
+    assert_int_equal(fake_line_logged(&f->line, S2 "Nh", 0), -1);
     assert_false(f->sl[1].has_cron);
     assert_false(nix1_door_find(f->door, &a2)->held);
     fx_free(f);
@@ -772,12 +735,9 @@ static void test_hold_outlives_emergency(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
-    nix1_addr_t a1 = A(S1), a2 = A(S2);
-    nix1_door_add(f->door, &a1);
-    nix1_door_add(f->door, &a2);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, true, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    nix1_addr_t a1 = A(S1);
+    add_both(f);
+    hold_door(f, S1, true);
     emergency(f, true);
     assert_int_equal(f->sl[0].lock[1], 0);
     emergency(f, false);
@@ -786,9 +746,7 @@ static void test_hold_outlives_emergency(void **state)
     assert_int_equal(f->sl[0].mode, 1);
     assert_int_equal(f->sl[0].lock[1], 1);
     assert_true(nix1_door_find(f->door, &a1)->held);
-    reset_run(f);
-    assert_int_equal(nix1_door_hold(f->door, &a1, false, on_report, f), 0);
-    serve(f, &f->done, 10000000);
+    hold_door(f, S1, false);
     assert_string_equal(f->sl[0].cron, "0-30 6 * * *");
     assert_int_equal(f->sl[0].mode, 2);
     fx_free(f);

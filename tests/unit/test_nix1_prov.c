@@ -25,7 +25,6 @@
 #define S2 "270100000000006B"
 #define S3 "2702000000000032"
 #define BC NIX1_ADDR_BROADCAST_STR
-#define MAXLOG 512
 #define MAXFILES 16
 #define NOW 1700000000ull
 #define DAY 86400ull
@@ -51,8 +50,6 @@ struct fx {
     struct fake_line line;
     struct fslave sl[3];
     int nsl;
-    char log[MAXLOG][400];
-    int nlog;
     char dir[64];
     bool done;
     struct nix1_prov_report rep;
@@ -219,8 +216,10 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-static void slave_answer(struct fx *f, const char *req)
+/* The scripted slaves answer a request (fake_line_answer_fn). */
+static void slave_answer(void *ctx, const char *req)
 {
+    struct fx *f = ctx;
     char cmd = req[16], arg = req[17];
     const char *opt = req + 18;
     if (strncmp(req, BC, 16) == 0) {
@@ -312,17 +311,9 @@ static void slave_answer(struct fx *f, const char *req)
     }
 }
 
-static void log_and_answer(void *arg, const char *req)
-{
-    struct fx *f = arg;
-    if (f->nlog < MAXLOG)
-        snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", req);
-    slave_answer(f, req);
-}
-
 static void serve(struct fx *f, uint64_t max_us)
 {
-    fake_line_serve(&f->line, log_and_answer, f, &f->done, max_us);
+    fake_line_serve(&f->line, slave_answer, f, &f->done, max_us);
 }
 
 static void on_prov(void *arg, const struct nix1_prov_report *r)
@@ -432,17 +423,12 @@ static bool has(const struct ffile *ff, const char *text)
 static int count_changes(const struct fx *f)
 {
     int n = 0;
-    for (int i = 0; i < f->nlog; i++)
-        n += f->log[i][16] == 'N' || f->log[i][16] == 'D';
+    for (int i = 0; i < f->line.nlog; i++)
+        n += f->line.log[i][16] == 'N' || f->line.log[i][16] == 'D';
     return n;
 }
 
-static nix1_addr_t A(const char *s)
-{
-    nix1_addr_t a;
-    assert_int_equal(nix1_addr_parse_str(s, &a), 0);
-    return a;
-}
+static nix1_addr_t A(const char *s) { return fake_line_addr(s); }
 
 static void provision(struct fx *f, const char *const *slaves, size_t n)
 {
@@ -451,12 +437,40 @@ static void provision(struct fx *f, const char *const *slaves, size_t n)
         v[i] = A(slaves[i]);
     char err[200];
     f->done = false;
-    f->nlog = 0;
+    f->line.nlog = 0;
     struct nix1_prov *p = nix1_prov_start(f->line.bus, f->dir, v, n, NULL, on_prov, f, err, sizeof err);
     assert_non_null(p);
     serve(f, 600000000);
     assert_true(f->done);
     nix1_prov_free(p);
+}
+
+/* Provisioning of S1 alone, run to its end. */
+static void provision_s1(struct fx *f)
+{
+    static const char *const v[] = { S1 };
+    provision(f, v, 1);
+}
+
+/* A new fixture whose first slave's card holds what the generator says it should (provision_card). */
+static struct fx *fx_with_card(void)
+{
+    struct fx *f = fx_new();
+    provision_card(f, &f->sl[0]);
+    return f;
+}
+
+/* A key rotation on the three slaves (keys older than max_age_s pruned) run to its end; the caller frees it. */
+static struct nix1_prov *rotate(struct fx *f, uint64_t max_age_s)
+{
+    nix1_addr_t v[3] = { A(S1), A(S2), A(S3) };
+    char err[200];
+    struct nix1_prov *p =
+        nix1_prov_rotate_key(f->line.bus, f->dir, NOW, max_age_s, v, 3, NULL, on_prov, f, err, sizeof err);
+    assert_non_null(p);
+    serve(f, 60000000);
+    assert_true(f->done);
+    return p;
 }
 
 /* Swap the first two lines of a file (same records, same size, another CRC). */
@@ -479,8 +493,7 @@ static void swap_first_lines(struct ffile *ff)
 static void test_equal_pushes_nothing(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    provision_card(f, &f->sl[0]);
+    struct fx *f = fx_with_card();
     provision_card(f, &f->sl[1]);
     static const char *const v[] = { S1, S2 };
     provision(f, v, 2);
@@ -490,35 +503,29 @@ static void test_equal_pushes_nothing(void **state)
     assert_int_equal(f->rep.commands + f->rep.files_pushed + f->rep.deleted + f->rep.records, 0);
     assert_int_equal(f->rep.failed + f->rep.unreachable, 0);
     assert_int_equal(count_changes(f), 0); /* only queries went on the wire */
-    assert_true(f->nlog > 0);
+    assert_true(f->line.nlog > 0);
     fx_free(f);
 }
 
 static void test_equal_as_sets_in_another_order_pushes_nothing(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    provision_card(f, &f->sl[0]);
+    struct fx *f = fx_with_card();
     struct ffile *users = ffind(&f->sl[0], "USERS.A");
     assert_non_null(users);
     swap_first_lines(users);
-    static const char *const v[] = { S1 };
-    provision(f, v, 1);
+    provision_s1(f);
     assert_int_equal(f->rep.changed_slaves, 0);
     assert_int_equal(count_changes(f), 0);
     /* the CRC differed, so the file was read and compared record by record */
-    bool fetched = false;
-    for (int i = 0; i < f->nlog; i++)
-        fetched |= strcmp(f->log[i], S1 "QgUSERS.A\t0") == 0;
-    assert_true(fetched);
+    assert_true(fake_line_logged(&f->line, S1 "QgUSERS.A\t0", 0) >= 0);
     fx_free(f);
 }
 
 static void test_newer_slave_timestamp_is_kept(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    provision_card(f, &f->sl[0]);
+    struct fx *f = fx_with_card();
     /* Arthur read a newer key on this slave (same increment): the server's older timestamp must not
      * move it back */
     struct ffile *users = ffind(&f->sl[0], "USERS.A");
@@ -526,8 +533,7 @@ static void test_newer_slave_timestamp_is_kept(void **state)
     static const char newer[] = "Arthur Dent\t1350099999\t3\n";
     memcpy(users->data + users->len, newer, strlen(newer));
     users->len += strlen(newer);
-    static const char *const v[] = { S1 };
-    provision(f, v, 1);
+    provision_s1(f);
     assert_int_equal(count_changes(f), 0);
     assert_true(has(ffind(&f->sl[0], "USERS.A"), "Arthur Dent\t1350099999\t3\n"));
     fx_free(f);
@@ -536,24 +542,19 @@ static void test_newer_slave_timestamp_is_kept(void **state)
 static void test_missing_record_sent_as_record_and_verified(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    provision_card(f, &f->sl[0]);
+    struct fx *f = fx_with_card();
     struct ffile *users = ffind(&f->sl[0], "USERS.A");
     assert_int_equal(drop_key(users, "alice"), 1);
-    static const char *const v[] = { S1 };
-    provision(f, v, 1);
+    provision_s1(f);
     assert_int_equal(f->rep.changed_slaves, 1);
     assert_int_equal(f->rep.commands, 1);
     assert_int_equal(f->rep.files_pushed, 0);
     assert_int_equal(count_changes(f), 1);
-    int at = -1;
-    for (int i = 0; i < f->nlog; i++)
-        if (strcmp(f->log[i], S1 "Nxalice\t0\t0") == 0)
-            at = i;
+    int at = fake_line_logged(&f->line, S1 "Nxalice\t0\t0", 0);
     assert_true(at >= 0);
-    assert_string_equal(f->log[at + 1], S1 "QgUSERS.A\t0"); /* verified afterwards */
+    assert_string_equal(f->line.log[at + 1], S1 "QgUSERS.A\t0"); /* verified afterwards */
     /* a second run finds it in sync */
-    provision(f, v, 1);
+    provision_s1(f);
     assert_int_equal(count_changes(f), 0);
     assert_int_equal(f->rep.changed_slaves, 0);
     fx_free(f);
@@ -562,12 +563,10 @@ static void test_missing_record_sent_as_record_and_verified(void **state)
 static void test_unwanted_managed_file_deleted(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    provision_card(f, &f->sl[0]);
+    struct fx *f = fx_with_card();
     fput(&f->sl[0], "9U.B", "bob\t* * * * *\n", 14);     /* unit 9 is not served here */
     fput(&f->sl[0], "NOTES.TXT", "keep me\n", 8);         /* not managed: left alone */
-    static const char *const v[] = { S1 };
-    provision(f, v, 1);
+    provision_s1(f);
     assert_int_equal(f->rep.deleted, 1);
     assert_int_equal(count_changes(f), 1);
     assert_null(ffind(&f->sl[0], "9U.B"));
@@ -585,13 +584,7 @@ static void test_rotate_key_several_slaves(void **state)
     for (int i = 0; i < 3; i++)
         fput(&f->sl[i], "KEYS.TXT", keys, strlen(keys));
     f->sl[2].deaf_bcast = true; /* S3 misses the broadcasts */
-    nix1_addr_t v[3] = { A(S1), A(S2), A(S3) };
-    char err[200];
-    struct nix1_prov *p =
-        nix1_prov_rotate_key(f->line.bus, f->dir, NOW, 30 * DAY, v, 3, NULL, on_prov, f, err, sizeof err);
-    assert_non_null(p);
-    serve(f, 60000000);
-    assert_true(f->done);
+    struct nix1_prov *p = rotate(f, 30 * DAY);
     assert_int_equal(f->rep.key_ts, NOW);
     assert_int_equal(f->rep.verified, 3);
     assert_int_equal(f->rep.failed + f->rep.unreachable, 0);
@@ -610,14 +603,14 @@ static void test_rotate_key_several_slaves(void **state)
     char nk[128], dk[64];
     snprintf(nk, sizeof nk, BC "Nk%llu\t%s", NOW, newkey);
     snprintf(dk, sizeof dk, BC "Dk%llu", NOW - 40 * DAY);
-    assert_string_equal(f->log[0], nk);
-    assert_string_equal(f->log[1], dk);
-    assert_string_equal(f->log[2], S1 "Qk");
-    assert_string_equal(f->log[3], S2 "Qk");
-    assert_string_equal(f->log[4], S3 "Qk");
+    assert_string_equal(f->line.log[0], nk);
+    assert_string_equal(f->line.log[1], dk);
+    assert_string_equal(f->line.log[2], S1 "Qk");
+    assert_string_equal(f->line.log[3], S2 "Qk");
+    assert_string_equal(f->line.log[4], S3 "Qk");
     snprintf(nk, sizeof nk, S3 "Nk%llu\t%s", NOW, newkey);
-    assert_string_equal(f->log[5], nk);
-    assert_string_equal(f->log[f->nlog - 1], S3 "Qk");
+    assert_string_equal(f->line.log[5], nk);
+    assert_string_equal(f->line.log[f->line.nlog - 1], S3 "Qk");
     for (int i = 0; i < 3; i++) {
         struct ffile *ff = ffind(&f->sl[i], "KEYS.TXT");
         assert_int_equal(strncmp(ff->data, first, strlen(first)), 0);
@@ -638,21 +631,11 @@ static void test_rotate_failed_unicast_does_not_skip_other_slaves(void **state)
         fput(&f->sl[i], "KEYS.TXT", KEYS, strlen(KEYS));
     f->sl[0].deaf_bcast = true;
     f->sl[0].nk_rc = 0x57; /* its card cannot be written */
-    nix1_addr_t v[3] = { A(S1), A(S2), A(S3) };
-    char err[200];
-    struct nix1_prov *p =
-        nix1_prov_rotate_key(f->line.bus, f->dir, NOW, 3650 * DAY, v, 3, NULL, on_prov, f, err, sizeof err);
-    assert_non_null(p);
-    serve(f, 60000000);
-    assert_true(f->done);
+    struct nix1_prov *p = rotate(f, 3650 * DAY);
     assert_int_equal(f->rep.failed, 1);
     assert_int_equal(f->rep.verified, 2);
-    bool s2 = false, s3 = false;
-    for (int i = 0; i < f->nlog; i++) {
-        s2 |= strcmp(f->log[i], S2 "Qk") == 0;
-        s3 |= strcmp(f->log[i], S3 "Qk") == 0;
-    }
-    assert_true(s2 && s3);
+    assert_true(fake_line_logged(&f->line, S2 "Qk", 0) >= 0);
+    assert_true(fake_line_logged(&f->line, S3 "Qk", 0) >= 0);
     nix1_prov_free(p);
     fx_free(f);
 }

@@ -19,7 +19,6 @@
 #include "tests/unit/nix1_fake_line.h"
 
 #define S1 "271A2100000000F3"
-#define MAXLOG 128
 
 /* What the fake slave does with the k-th Ny line it receives (1-based), or with Ng. */
 enum fault { F_NONE = 0, F_47, F_52, F_15, F_LOST /* acts, reply lost */, F_DEAF /* neither acts nor answers */ };
@@ -39,8 +38,6 @@ struct fx {
     unsigned ny_count;
     enum fault ng_fault[4];
     unsigned ng_count;
-    char log[MAXLOG][400];
-    int nlog;
     /* result */
     bool done;
     struct nix1_xfer_result res;
@@ -87,8 +84,10 @@ static int fake_ny(struct fx *f, const char *opt)
     return 0x06;
 }
 
-static void slave_answer(struct fx *f, const char *req)
+/* The scripted slaves answer a request (fake_line_answer_fn). */
+static void slave_answer(void *ctx, const char *req)
 {
+    struct fx *f = ctx;
     char cmd = req[16], arg = req[17];
     const char *opt = req + 18;
     assert_int_equal(strncmp(req, S1, 16), 0);
@@ -150,17 +149,9 @@ static void slave_answer(struct fx *f, const char *req)
     }
 }
 
-static void log_and_answer(void *arg, const char *req)
-{
-    struct fx *f = arg;
-    if (f->nlog < MAXLOG)
-        snprintf(f->log[f->nlog++], sizeof f->log[0], "%s", req);
-    slave_answer(f, req);
-}
-
 static void serve(struct fx *f, uint64_t max_us)
 {
-    fake_line_serve(&f->line, log_and_answer, f, &f->done, max_us);
+    fake_line_serve(&f->line, slave_answer, f, &f->done, max_us);
 }
 
 static void on_xfer(void *arg, const struct nix1_xfer_result *r)
@@ -207,8 +198,8 @@ static void fill(unsigned char *buf, size_t len)
 static int count_log(const struct fx *f, const char *prefix)
 {
     int n = 0;
-    for (int i = 0; i < f->nlog; i++)
-        n += strncmp(f->log[i], prefix, strlen(prefix)) == 0;
+    for (int i = 0; i < f->line.nlog; i++)
+        n += strncmp(f->line.log[i], prefix, strlen(prefix)) == 0;
     return n;
 }
 
@@ -222,11 +213,11 @@ static void test_spec_worked_example(void **state)
     upload(f, "14U.U", file, strlen(file), 0);
     assert_int_equal(f->res.ok, 1);
     assert_int_equal(f->res.crc, 0x09AF);
-    assert_int_equal(f->nlog, 4);
-    assert_string_equal(f->log[0], S1 "Dy");
-    assert_string_equal(f->log[1], S1 "Ny1\t25\t09AF\t7573657232092A20372D3139202A20312D3820312C342D350A");
-    assert_string_equal(f->log[2], S1 "Ng14U.U\t09AF");
-    assert_string_equal(f->log[3], S1 "Qp14U.U");
+    assert_int_equal(f->line.nlog, 4);
+    assert_string_equal(f->line.log[0], S1 "Dy");
+    assert_string_equal(f->line.log[1], S1 "Ny1\t25\t09AF\t7573657232092A20372D3139202A20312D3820312C342D350A");
+    assert_string_equal(f->line.log[2], S1 "Ng14U.U\t09AF");
+    assert_string_equal(f->line.log[3], S1 "Qp14U.U");
     assert_int_equal(f->file_len, 25);
     assert_memory_equal(f->file, file, 25);
     fx_free(f);
@@ -249,10 +240,10 @@ static void test_packet_resent_on_47_52_15(void **state)
     assert_int_equal(count_log(f, S1 "Dy"), 1);
     assert_int_equal(count_log(f, S1 "Ny"), 6);
     /* the same packet each time */
-    assert_string_equal(f->log[2], f->log[3]);
-    assert_string_equal(f->log[3], f->log[4]);
-    assert_string_equal(f->log[4], f->log[5]);
-    assert_true(strncmp(f->log[2], S1 "Ny3\t128\t", 24) == 0);
+    assert_string_equal(f->line.log[2], f->line.log[3]);
+    assert_string_equal(f->line.log[3], f->line.log[4]);
+    assert_string_equal(f->line.log[4], f->line.log[5]);
+    assert_true(strncmp(f->line.log[2], S1 "Ny3\t128\t", 24) == 0);
     assert_int_equal(f->file_len, sizeof data);
     assert_memory_equal(f->file, data, sizeof data);
     fx_free(f);
@@ -289,7 +280,7 @@ static void test_restart_on_packet_timeout(void **state)
     assert_int_equal(f->res.restarts, 1);
     assert_int_equal(count_log(f, S1 "Dy"), 2);
     assert_int_equal(count_log(f, S1 "Ny"), 2 + 3); /* never resent by the bus itself */
-    assert_string_equal(f->log[3], S1 "Dy");
+    assert_string_equal(f->line.log[3], S1 "Dy");
     assert_int_equal(f->file_len, sizeof data); /* not appended twice */
     assert_memory_equal(f->file, data, sizeof data);
     fx_free(f);
@@ -324,7 +315,7 @@ static void test_ng_reply_lost_checked_with_qp(void **state)
     assert_int_equal(f->res.restarts, 0);
     assert_int_equal(count_log(f, S1 "Ng"), 1); /* Ng is never resent (a second one would answer 4E) */
     assert_int_equal(count_log(f, S1 "Qp"), 1);
-    assert_string_equal(f->log[f->nlog - 1], S1 "QpKEYS.TXT");
+    assert_string_equal(f->line.log[f->line.nlog - 1], S1 "QpKEYS.TXT");
     assert_non_null(strstr(f->res.msg, "lost commit"));
     fx_free(f);
 }
@@ -395,7 +386,7 @@ static void test_local_refusals(void **state)
         nix1_xfer_upload(f->line.bus, &nix1_addr_broadcast, "A.TXT", "x", 1, NULL, on_xfer, f, err, sizeof err));
     assert_non_null(strstr(err, "64"));
     serve(f, 100000);
-    assert_int_equal(f->nlog, 0);
+    assert_int_equal(f->line.nlog, 0);
     assert_false(f->done);
     fx_free(f);
 }
