@@ -218,7 +218,8 @@ void nix1sim_ctl_exec(struct nix1sim *sim, const char *line, char *out, size_t c
     const char *cmd = a[0].val;
     if (strcmp(cmd, "help") == 0) {
         snprintf(out, cap, "ok commands: present slave= probe= uid= [rom= key_ts= inc= hash= valid= readable= od=] | "
-                           "card slave= in|out | mute slave= on|off | garble slave= | reboot slave= | unplug on|off | "
+                           "card slave= in|out | mute slave= on|off [after=N] | garble slave= [after=N] | reboot slave= | "
+                           "unplug on|off | "
                            "add-unconfigured ADDR | clock slave= ts= | flash-fail slave= on|off | status [slave=] | quit");
         return;
     }
@@ -285,10 +286,18 @@ void nix1sim_ctl_exec(struct nix1sim *sim, const char *line, char *out, size_t c
         snprintf(out, cap, "ok %s card %s", s->id, on ? "in" : "out");
     } else if (strcmp(cmd, "mute") == 0) {
         const char *w = word_or(a, n, "state");
-        if (!w || !bool_arg(w, &on))
-            ERR("mute: on|off");
-        s->muted = on;
-        snprintf(out, cap, "ok %s %s", s->id, on ? "muted" : "unmuted");
+        uint64_t after = 0;
+        bool counted = get(a, n, "after") != NULL;
+        if (!w || !bool_arg(w, &on) || (counted && (!on || !u64_arg(get(a, n, "after"), 1000000, &after))))
+            ERR("mute: on|off, or on after=N (N replies still sent)");
+        if (counted) {
+            s->mute_at = s->replies_out + after + 1;
+            snprintf(out, cap, "ok %s mutes after %llu more replies", s->id, (unsigned long long)after);
+        } else {
+            s->muted = on;
+            s->mute_at = 0;
+            snprintf(out, cap, "ok %s %s", s->id, on ? "muted" : "unmuted");
+        }
     } else if (strcmp(cmd, "flash-fail") == 0) {
         const char *w = word_or(a, n, "state");
         if (!w || !bool_arg(w, &on))
@@ -296,8 +305,21 @@ void nix1sim_ctl_exec(struct nix1sim *sim, const char *line, char *out, size_t c
         s->flash_fail = on;
         snprintf(out, cap, "ok %s flash-fail %s", s->id, on ? "on" : "off");
     } else if (strcmp(cmd, "garble") == 0) {
-        s->garble_next = true;
-        snprintf(out, cap, "ok %s garbles its next reply", s->id);
+        uint64_t after = 0;
+        if (get(a, n, "after") && !u64_arg(get(a, n, "after"), 1000000, &after))
+            ERR("garble: after=N (N replies sent unharmed first)");
+        if (!get(a, n, "after")) {
+            s->garble_next = true;
+            snprintf(out, cap, "ok %s garbles its next reply", s->id);
+        } else {
+            size_t i = 0;
+            while (i < NIX1SIM_GARBLE_MAX && s->garble_at[i])
+                i++;
+            if (i == NIX1SIM_GARBLE_MAX)
+                ERR("garble: %d garbled replies are already placed", NIX1SIM_GARBLE_MAX);
+            s->garble_at[i] = s->replies_out + after + 1;
+            snprintf(out, cap, "ok %s garbles the reply after %llu more", s->id, (unsigned long long)after);
+        }
     } else if (strcmp(cmd, "reboot") == 0) {
         nix1sim_slave_reboot(s);
         snprintf(out, cap, "ok %s rebooting (silent %u ms)", s->id, NIX1SIM_RESTART_SILENT_MS);

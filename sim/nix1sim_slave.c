@@ -272,7 +272,17 @@ static void reply_cb(loop_t *loop, void *arg)
 {
     (void)loop;
     struct nix1sim_slave *s = arg;
+    if (s->pending_len > 0 && !s->muted && s->mute_at && s->replies_out + 1 >= s->mute_at) {
+        s->muted = true; /* this reply is the first one lost */
+        s->mute_at = 0;
+    }
     if (s->pending_len > 0 && !s->muted) {
+        uint64_t nth = ++s->replies_out;
+        for (size_t i = 0; i < NIX1SIM_GARBLE_MAX; i++)
+            if (s->garble_at[i] && s->garble_at[i] <= nth) {
+                s->garble_at[i] = 0;
+                s->garble_next = true;
+            }
         if (s->garble_next) {
             /* Corrupt one character in the middle of the first line: detectable, like line noise. */
             const char *nl = memchr(s->pending, '\n', s->pending_len);

@@ -22,6 +22,7 @@
 #define NIX1SIM_LATENCY_US 5000u        /* RAM/CONFIG commands */
 #define NIX1SIM_SD_LATENCY_US 20000u    /* µSD-heavy commands, plus 1 ms per KB touched */
 #define NIX1SIM_CLOCK_VALID 946684800   /* 2000-01-01: before it the clock counts as not set */
+#define NIX1SIM_GARBLE_MAX 8            /* garbled replies placed by count at once */
 
 enum {
     NIX1SIM_ST_RESTARTED = 0x01,
@@ -65,6 +66,10 @@ struct nix1sim_slave {
     /* availability */
     uint64_t silent_until_us, busy_until_us;
     bool muted, garble_next, flash_fail;
+    /* faults placed by count (control `mute … after=N`, `garble … after=N`): the number of replies sent so far,
+     * the reply that is not sent and mutes the slave (0 = none), and the replies to garble (0 = free slot) */
+    uint64_t replies_out, mute_at;
+    uint64_t garble_at[NIX1SIM_GARBLE_MAX];
     loop_timer_t boot_timer, flash_timer, door_timer, reply_timer;
     char flash_file[NIX1SIM_NAME_MAX];
     unsigned flash_tries_left;
