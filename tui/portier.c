@@ -50,6 +50,22 @@ static void usage(FILE *out)
 /* The console as a client of portierd at sock: the mirror site instead of devices and a journal. local: a readable
  * configuration for the ui block (freed here), or NULL. may_restart: when the daemon's site changes shape, execute
  * this program again with argv (not for a demo, whose daemon goes with this process). */
+/* Quitting: signals the loop took but did not read are dropped before loop_free unblocks them, and SIGHUP is
+ * ignored from here on (a closed terminal sends it again when its session leader goes): delivered, either would
+ * end the process before its cleanup (the demo's simulators, daemon and directory). */
+static void quiet_signals(void)
+{
+    signal(SIGHUP, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGWINCH);
+    const struct timespec now = {0, 0};
+    while (sigtimedwait(&set, NULL, &now) > 0)
+        ;
+}
+
 static int run_client(const char *sock, struct site *local, bool readonly, unsigned long exit_after, char **argv,
                       bool may_restart)
 {
@@ -108,10 +124,12 @@ static int run_client(const char *sock, struct site *local, bool readonly, unsig
     terminal_stop();
 out:
     client_stop(&c);
+    quiet_signals();
     loop_free(c.loop);
     if (c.restart && status == 0 && may_restart) {
         /* the daemon's site changed shape: start again on the new one */
         fprintf(stderr, "portier: portierd's configuration changed (devices or doors); starting again\n");
+        signal(SIGHUP, SIG_DFL); /* the new console takes it again */
         execv("/proc/self/exe", argv);
         fprintf(stderr, "portier: cannot start again: %s\n", strerror(errno));
         return 1;
@@ -354,6 +372,7 @@ out:
     if (site)
         site->journal_db = NULL;
     site_free(site);
+    quiet_signals();
     if (c.loop)
         loop_free(c.loop);
     demo_stop(&dm);

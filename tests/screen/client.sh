@@ -5,7 +5,7 @@
 # daemon's journal; a killed daemon shows NOT CONNECTED (the screen kept, the emergency and restore keys saying why
 # they cannot act) and the console reconnects by itself; a door action from the console is audited by the daemon
 # under this user; a reload that changes the site makes the console start again; `portier --demo` runs a private
-# portierd that portierctl can join, `--demo --direct` none.
+# portierd that portierctl can join (its directory removed even when its terminal closes), `--demo --direct` none.
 source "$(dirname "$0")/lib.sh"
 : "${PORTIERD:?}" "${PORTIERCTL:?}"
 live_site 3
@@ -149,6 +149,19 @@ keys q; wait_text 'EXITED 0' 20
 [ ! -e "$demo_sock" ] || fail "the demo's portierd outlived the console"
 stop_tmux
 pass "portier --demo runs the console on a private portierd (portierctl joins it; gone on quit)"
+# its terminal closed (a dropped SSH connection): the demo still stops, and its directory goes
+start 120x30 env PORTIER_DAEMON="$PORTIERD" "$PORTIER" --demo
+wait_text 'connected to portierd .* at .*portierd.sock' 30
+demo_dir=$(screen_text | grep -Eo '/[^ ]*portier-demo\.[^ /]*/portierd\.sock' | head -1)
+demo_dir=${demo_dir%/portierd.sock}
+[ -d "$demo_dir" ] || fail "no demo directory on screen"
+stop_tmux
+deadline=$((SECONDS + 15))
+while [ -e "$demo_dir" ]; do
+    [ $SECONDS -lt $deadline ] || fail "the demo's directory outlived its closed terminal: $(ls "$demo_dir")"
+    sleep 0.2
+done
+pass "portier --demo whose terminal closes removes its directory"
 start 120x30 "$PORTIER" --demo --direct
 wait_up 60
 screen_text | grep -q 'NOT CONNECTED\|portierd' && fail "--demo --direct went through a daemon"
