@@ -4,7 +4,9 @@ source "$SRCDIR/tests/integration/lib.sh"
 source "$SRCDIR/tests/integration/c3_common.sh"
 
 # Every case has its own simulator; their portierctl runs go at once (each only waits on its own panel), then
-# the results are checked one by one.
+# the results are checked one by one. A case the session must recover from has a longer timeout (what it shows is
+# the recovery, and 18 runs at once on a loaded machine take their time); one that must fail keeps a short one
+# (what it shows is that nothing hangs past the timeout).
 CASES=()
 for d in session sessionless; do
     CASES+=("$d delay=400 0" "$d split 0" "$d garbage 0" "$d garbage,split 0" "$d badcrc 3" "$d drop 3" "$d mute 3"
@@ -18,10 +20,13 @@ for i in "${!CASES[@]}"; do
     read -r dialect fault want <<<"${CASES[$i]}"
     c3_sim "F$i" --dialect "$dialect" --fault "$fault"
     port_var="F${i}_PORT"
+    timeout=3000
+    [ "$want" -eq 0 ] && timeout=10000
     (
         t0=${EPOCHREALTIME/[.,]/}
         rc=0
-        "$PORTIERCTL" --json c3 "127.0.0.1:${!port_var}" --timeout 3000 info >"$TMP/f$i.out" 2>"$TMP/f$i.err" || rc=$?
+        "$PORTIERCTL" --json c3 "127.0.0.1:${!port_var}" --timeout $timeout info >"$TMP/f$i.out" 2>"$TMP/f$i.err" ||
+            rc=$?
         t1=${EPOCHREALTIME/[.,]/}
         echo "$rc $(( (t1 - t0) / 1000 ))" >"$TMP/f$i.res"
     ) &
@@ -32,7 +37,7 @@ for i in "${!CASES[@]}"; do
     read -r dialect fault want <<<"${CASES[$i]}"
     read -r RC ELAPSED_MS <"$TMP/f$i.res"
     [ "$RC" -eq "$want" ] || { cat "$TMP/f$i.out" "$TMP/f$i.err" >&2; fail "$dialect fault $fault: exit $RC, want $want"; }
-    [ "$ELAPSED_MS" -lt 8000 ] || fail "$dialect fault $fault: took ${ELAPSED_MS} ms with --timeout 3000"
+    [ "$want" -eq 0 ] || [ "$ELAPSED_MS" -lt 8000 ] || fail "$dialect fault $fault: took ${ELAPSED_MS} ms with --timeout 3000"
     if [ "$want" -eq 0 ]; then
         [ "$(json_get "$TMP/f$i.out" doors)" = 4 ] || fail "$dialect fault $fault: wrong answer $(cat "$TMP/f$i.out")"
     else
