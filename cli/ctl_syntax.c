@@ -242,7 +242,15 @@ int check_value(const struct ctl_def *d, const struct ctl_verb *v, const char *t
             return -1;
         }
         if (d->max > 0 && strlen(text) > (size_t)d->max) {
-            snprintf(why, wl, "longer than %lld characters", d->max);
+            bool ascii = true;
+            for (const unsigned char *c = (const unsigned char *)text; *c && ascii; c++)
+                ascii = *c < 0x80;
+            /* the bound is the device's or the journal's, in bytes: a non-ASCII character takes more than one */
+            if (ascii)
+                snprintf(why, wl, "longer than %lld characters", d->max);
+            else
+                snprintf(why, wl, "longer than %lld bytes (%zu given; a non-ASCII character takes 2 to 4)", d->max,
+                         strlen(text));
             return -1;
         }
         break;

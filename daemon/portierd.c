@@ -35,7 +35,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: portierd -c FILE [--socket PATH] [--state-dir DIR] [--foreground]\n"
+            "usage: portierd -c FILE [--socket PATH] [--state-dir DIR] [--foreground] [--max-clients N]\n"
+            "                [--client-queue B] [--stall-timeout S]\n"
             "  -c, --config FILE      the site configuration (the only file with panel passwords)\n"
             "      --socket PATH      where clients connect (default: daemon.socket of the configuration,\n"
             "                         else " DEFAULT_SOCKET ")\n"

@@ -248,6 +248,14 @@ static void site_commands_refused(void **state)
     bad("-c", "-c needs a value");
     bad("status --version", "--version is not an option of a command");
     bad("--check-config a b", "unexpected 'b'");
+    /* a text's bound is in bytes: said in characters for ASCII, in bytes (with the count) otherwise */
+    char line[600] = "ack 5 --comment ";
+    memset(line + strlen(line), 'a', 201);
+    bad(line, "--comment: longer than 200 characters");
+    line[16] = '\0';
+    for (int i = 0; i < 101; i++)
+        strcat(line, "\xc3\xa9");
+    bad(line, "--comment: longer than 200 bytes (202 given; a non-ASCII character takes 2 to 4)");
     /* the usage lines offered are those of the rows that agree with the words typed */
     bad("door open", "missing NAME");
     assert_int_equal(err.nverbs, 1);
