@@ -16,6 +16,5 @@ int ui_run(struct console *c);
 void ui_free(struct console *c);
 /* Handle one key as if typed (used by the input callback). */
 void ui_key(struct console *c, int key);
-void ui_draw(struct console *c);
 
 #endif

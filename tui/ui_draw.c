@@ -1,0 +1,503 @@
+/* ui_draw: the console's screen: status line, banners, tabs, the focused pane, the message line, the function-key
+ * bar, dialogs (wrapped to the width), and the small-window form below the minimum size. */
+#include "tui/ui_draw.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include <curses.h>
+
+#include "core/strbuf.h"
+#include "tui/keys.h"
+
+#include "tui/ui.h"
+
+const enum pane_id ui_tab_order[UI_N_TABS] = { PANE_EVENTS, PANE_IBUTTON, PANE_DOORS,  PANE_SLAVES,
+                                               PANE_ALARMS, PANE_HISTORY, PANE_CARDS };
+
+static bool emergency_on(const struct console *c)
+{
+    return c->site->emergency_active || (c->em.running && c->em.on);
+}
+
+/* True while the journal cannot store (h filled). */
+static bool journal_trouble(const struct console *c, struct journal_health *h)
+{
+    if (!c->journal)
+        return false;
+    journal_health(c->journal, h);
+    return h->state == JOURNAL_QUEUING || h->state == JOURNAL_UNAVAILABLE;
+}
+
+/* ---- drawing ---- */
+/* Display width of a UTF-8 string (every glyph the console uses is one cell wide). */
+static int cells(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* The status line: site, clock, operator and role, links; on the right (never cut) the alarm count and the
+ * EMERGENCY marker. */
+static void draw_status(struct console *c)
+{
+    attr_t st = theme_attr(&c->th, TH_STATUS);
+    console_fill(c, 0, 0, c->cols, st);
+    char clock[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+    unsigned up = 0, stale = 0, down = 0;
+    for (size_t i = 0; i < c->site->n_devices; i++) {
+        switch (c->site->devices[i].link) {
+        case LINK_UP: up++; break;
+        case LINK_STALE: stale++; break;
+        default: down++; break;
+        }
+    }
+    size_t un = alarms_unacked(c);
+    char right[96];
+    snprintf(right, sizeof right, " %zu alarm%s%s ", un, un == 1 ? "" : "s", un && c->bell_muted ? " (muted)" : "");
+    const char *em = emergency_on(c) ? " EMERGENCY " : "";
+    struct journal_health jh;
+    const char *jm = c->remote_down ? " NOT CONNECTED " : journal_trouble(c, &jh) ? " JOURNAL " : "";
+    int rw = cells(right) + cells(jm) + cells(em);
+    char links[64];
+    struct strbuf lb;
+    STRBUF_ON(&lb, links);
+    if (c->remote_down) /* what the mirror last heard is no longer known to be true */
+        strbuf_printf(&lb, "links ?/%zu up", c->site->n_devices);
+    else
+        strbuf_printf(&lb, "links %u/%zu up", up, c->site->n_devices);
+    if (stale && !c->remote_down)
+        strbuf_printf(&lb, ", %u stale", stale);
+    if (down && !c->remote_down)
+        strbuf_printf(&lb, ", %u down", down);
+    char left[256];
+    snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
+             role_name(c->user.role), c->readonly ? ", read-only" : "", links);
+    console_put(c, 0, 0, c->cols - rw, st, left);
+    int x = c->cols - rw;
+    if (x < 0)
+        x = 0;
+    console_put(c, 0, x, c->cols - x, un ? theme_attr(&c->th, TH_CRIT) : st, right);
+    x += cells(right);
+    if (jm[0])
+        console_put(c, 0, x, c->cols - x, theme_attr(&c->th, TH_ALARM), jm);
+    x += cells(jm);
+    if (em[0])
+        console_put(c, 0, x, c->cols - x, theme_attr(&c->th, TH_BANNER), em);
+}
+
+/* As a client of portierd, while it is not connected: one loud line (the screen shows what was known then, and
+ * actions say why they cannot run). */
+static int draw_remote_banner(struct console *c, int y)
+{
+    if (!c->remote_down)
+        return 0;
+    char since[32] = "", line[512];
+    event_format_time(c->remote_down_us, since, sizeof since);
+    const char *b = c->th.bullet;
+    snprintf(line, sizeof line, " NOT CONNECTED TO portierd since %s %s no action can be sent %s screen as it was "
+             "then %s reconnecting by itself: %s", since + (strlen(since) > 11 ? 11 : 0), b, b, b, c->remote_why);
+    attr_t a = theme_attr(&c->th, TH_CRIT) | A_REVERSE;
+    console_fill(c, y, 0, c->cols, a);
+    console_put(c, y, 0, c->cols, a, line);
+    return 1;
+}
+
+/* The journal's banner: one line while it cannot store, with why, since when, what waits in memory and what
+ * was lost; the history's state when there is no database. */
+static int draw_journal_banner(struct console *c, int y)
+{
+    struct journal_health h;
+    if (!journal_trouble(c, &h))
+        return 0;
+    char since[32] = "", line[640], lost[64] = "";
+    if (h.since_us) {
+        event_format_time(h.since_us, since, sizeof since);
+        memmove(since, since + 11, strlen(since + 11) + 1); /* HH:MM:SS */
+    }
+    if (h.lost_events || h.lost_audits)
+        snprintf(lost, sizeof lost, ", %llu LOST", (unsigned long long)(h.lost_events + h.lost_audits));
+    const char *b = c->th.bullet;
+    snprintf(line, sizeof line, " JOURNAL %s%s%s %s %zu event%s kept in memory (max %zu)%s%s%s %s %s",
+             h.state == JOURNAL_UNAVAILABLE ? "UNAVAILABLE" : "NOT STORING", since[0] ? " since " : "", since, b,
+             h.kept_events, h.kept_events == 1 ? "" : "s", h.max_events, lost,
+             h.kept_audits ? ", audit rows waiting" : "",
+             h.state != JOURNAL_UNAVAILABLE ? "" : h.history ? ", history read-only" : ", no history", b, h.reason);
+    attr_t a = theme_attr(&c->th, TH_ALARM) | A_REVERSE;
+    console_fill(c, y, 0, c->cols, a);
+    console_put(c, y, 0, c->cols, a, line);
+    return 1;
+}
+
+static void draw_tabs(struct console *c, int y)
+{
+    console_fill(c, y, 0, c->cols, theme_attr(&c->th, TH_TAB));
+    int x = 0;
+    for (int i = 0; i < UI_N_TABS; i++) {
+        struct pane *p = c->panes[ui_tab_order[i]];
+        char label[64];
+        int keyc = -1;
+        keymap_fkey(&c->km, (enum req)(REQ_VIEW_EVENTS + i), &keyc);
+        char kn[16] = "";
+        if (keyc >= 0)
+            keys_name(keyc, kn, sizeof kn);
+        if (ui_tab_order[i] == PANE_ALARMS && alarms_unacked(c))
+            snprintf(label, sizeof label, " %s %s (%zu) ", kn, p->title, alarms_unacked(c));
+        else
+            snprintf(label, sizeof label, " %s %s ", kn, p->title);
+        bool active = c->focus == (int)ui_tab_order[i];
+        attr_t a = theme_attr(&c->th, active ? TH_TAB_ACTIVE : TH_TAB);
+        if (ui_tab_order[i] == PANE_ALARMS && alarms_unacked(c) && !active)
+            a = theme_attr(&c->th, TH_CRIT);
+        int w = (int)strlen(label);
+        if (x + w > c->cols)
+            break;
+        console_put(c, y, x, w, a, label);
+        x += w + 1;
+    }
+    if (c->focus == PANE_HELP && x + 8 <= c->cols)
+        console_put(c, y, x, 8, theme_attr(&c->th, TH_TAB_ACTIVE), " Help ");
+}
+
+static int draw_banner(struct console *c, int y)
+{
+    if (!emergency_on(c) && !(c->em.running && !c->em.on))
+        return 0;
+    attr_t a = theme_attr(&c->th, TH_BANNER);
+    console_fill(c, y, 0, c->cols, a);
+    console_fill(c, y + 1, 0, c->cols, a);
+    char line[512];
+    char rk[16] = "R";
+    int any = -1;
+    int f = keymap_fkey(&c->km, REQ_RESTORE, &any);
+    if (f)
+        snprintf(rk, sizeof rk, "F%d", f);
+    else if (any >= 0)
+        keys_name(any, rk, sizeof rk);
+    if (c->em.resumed && c->site->emergency_active) {
+        /* begun before this console started: what the doors report */
+        unsigned total = 0, unlocked = 0;
+        for (size_t i = 0; i < c->site->n_outputs; i++)
+            if (action_emergency_output(c->site, &c->site->outputs[i])) {
+                total++;
+                unlocked += c->site->outputs[i].state.emergency && !c->site->outputs[i].state.stale;
+            }
+        snprintf(line, sizeof line, " EMERGENCY ACTIVE (begun before this console started) %s %u doors: %u unlocked, "
+                 "%u not confirmed  %s = restore", c->th.bullet, total, unlocked, total - unlocked, rk);
+    } else if (!c->em.on && !c->em.running && c->site->emergency_active)
+        snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed  %s = retry",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.failed, rk);
+    else if (c->em.on || c->site->emergency_active)
+        snprintf(line, sizeof line, " EMERGENCY UNLOCK %s %u doors: %u confirmed, %u pending, %u failed  %s = restore",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.pending, c->em.failed, rk);
+    else
+        snprintf(line, sizeof line, " RESTORING DOORS %s %u doors: %u confirmed, %u pending, %u failed", c->th.bullet,
+                 c->em.total, c->em.confirmed, c->em.pending, c->em.failed);
+    console_put(c, y, 0, c->cols, a, line);
+    if (c->em.failures[0]) {
+        snprintf(line, sizeof line, " FAILED: %s", c->em.failures);
+        console_put(c, y + 1, 0, c->cols, a, line);
+    } else {
+        console_put(c, y + 1, 0, c->cols, a, c->em.pending ? " waiting for the devices..." : " ");
+    }
+    return 2;
+}
+
+/* The function-key bar: F1..F12 in order, the focused pane's requests winning over global ones. When the
+ * bar does not fit, Help and Quit go first (their keys are in the help), then labels get shorter; the
+ * emergency key is always shown. */
+static void draw_fbar(struct console *c, int y)
+{
+    console_fill(c, y, 0, c->cols, A_NORMAL);
+    struct pane *p = c->panes[c->focus];
+    enum req at[13] = {REQ_NONE};
+    for (int fk = 1; fk <= 12; fk++)
+        for (int pass = 0; pass < 2 && at[fk] == REQ_NONE; pass++)
+            for (int r = 1; r < REQ_COUNT; r++) {
+                const struct request_info *ri = request_info((enum req)r);
+                if (!ri->label)
+                    continue;
+                if (pass == 0 && (ri->scope != p->scope || c->dlg.kind != DLG_NONE))
+                    continue;
+                if (pass == 1 && ri->scope != SCOPE_GLOBAL)
+                    continue;
+                if (keymap_fkey(&c->km, (enum req)r, NULL) == fk) {
+                    at[fk] = (enum req)r;
+                    break;
+                }
+            }
+    int labw = 7;
+    for (int attempt = 0; attempt < 6; attempt++) {
+        int total = 0;
+        for (int fk = 1; fk <= 12; fk++)
+            if (at[fk] != REQ_NONE) {
+                int l = (int)strlen(request_info(at[fk])->label);
+                total += (fk >= 10 ? 3 : 2) + (l < labw ? l : labw) + 1;
+            }
+        if (total <= c->cols)
+            break;
+        if (attempt == 0 && at[1] == REQ_HELP)
+            at[1] = REQ_NONE;
+        else if (attempt <= 1 && at[10] == REQ_QUIT)
+            at[10] = REQ_NONE;
+        else if (labw > 4)
+            labw--;
+    }
+    int x = 0;
+    for (int fk = 1; fk <= 12 && x < c->cols; fk++) {
+        enum req found = at[fk];
+        if (found == REQ_NONE)
+            continue;
+        bool ok = request_allowed(found, c->user.role, c->readonly);
+        char k[8];
+        snprintf(k, sizeof k, "F%d", fk);
+        attr_t ka = theme_attr(&c->th, found == REQ_EMERGENCY ? TH_BANNER : TH_FKEY_KEY);
+        console_put(c, y, x, c->cols - x, ka, k);
+        x += (int)strlen(k);
+        char lab[16];
+        snprintf(lab, sizeof lab, "%.*s", labw, request_info(found)->label);
+        console_put(c, y, x, c->cols - x, theme_attr(&c->th, ok ? TH_FKEY_LABEL : TH_FKEY_OFF), lab);
+        x += (int)strlen(lab) + 1;
+    }
+}
+
+/* The display cells of the character at s (at most len bytes) in *cw and its length in bytes: a byte that is no
+ * character, or a control character, is one cell (console_put shows it as '?'). */
+static int char_at(const char *s, int len, int *cw)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    wchar_t wc;
+    size_t n = mbrtowc(&wc, s, (size_t)len, &st);
+    if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+        *cw = 1;
+        return 1;
+    }
+    int w = wcwidth(wc);
+    *cw = w < 0 ? 1 : w;
+    return (int)n;
+}
+
+static int text_cells(const char *s, int len)
+{
+    int cells = 0;
+    for (int i = 0, cw; i < len; cells += cw)
+        i += char_at(s + i, len - i, &cw);
+    return cells;
+}
+
+/* Line s[0..len) cut into pieces of at most width cells, at the last space that fits (a word longer than the
+ * width is cut where it ends the line). Up to max pieces in at/lens; the number made, or max + 1 when more
+ * would follow. */
+static int wrap_line(const char *s, int len, int width, const char **at, int *lens, int max)
+{
+    int n = 0;
+    if (len == 0) {
+        if (max < 1)
+            return 1;
+        at[0] = s;
+        lens[0] = 0;
+        return 1;
+    }
+    while (len > 0) {
+        if (n == max)
+            return max + 1;
+        int i = 0, cells = 0, space = -1;
+        while (i < len) {
+            int cw, b = char_at(s + i, len - i, &cw);
+            if (cells + cw > width && i > 0)
+                break;
+            if (s[i] == ' ')
+                space = i;
+            cells += cw;
+            i += b;
+        }
+        int cut = i < len && space > 0 ? space : i;
+        at[n] = s;
+        lens[n++] = cut;
+        s += cut;
+        len -= cut;
+        while (len > 0 && *s == ' ') { /* the space at the break is not shown */
+            s++;
+            len--;
+        }
+    }
+    return n;
+}
+
+static void draw_dialog(struct console *c)
+{
+    struct dialog *d = &c->dlg;
+    if (d->kind == DLG_NONE)
+        return;
+    /* The prompt's lines, then each wrapped to the dialog's width (at most the window's less a cell each side). */
+    int maxw = text_cells(d->title, (int)strlen(d->title)) + 4;
+    for (const char *s = d->prompt; *s;) {
+        const char *e = strchr(s, '\n');
+        int l = e ? (int)(e - s) : (int)strlen(s);
+        int cw = text_cells(s, l);
+        if (cw > maxw)
+            maxw = cw;
+        s = e ? e + 1 : s + l;
+    }
+    int w = maxw + 4;
+    if (w < 44)
+        w = 44;
+    if (w > c->cols - 2)
+        w = c->cols - 2;
+    int extra = d->kind == DLG_INPUT ? 2 : 0;
+    int room = c->rows - 4 - extra - 2; /* the dialog leaves the top and bottom lines of the screen */
+    if (room > 64)
+        room = 64;
+    if (room < 1)
+        room = 1;
+    const char *lines[64];
+    int lens[64];
+    int n = 0;
+    bool cut = false;
+    for (const char *s = d->prompt; *s && !cut;) {
+        const char *e = strchr(s, '\n');
+        int l = e ? (int)(e - s) : (int)strlen(s);
+        int k = wrap_line(s, l, w - 4, lines + n, lens + n, room - n);
+        if (k > room - n) {
+            n = room;
+            cut = true;
+        } else {
+            n += k;
+        }
+        s = e ? e + 1 : s + l;
+    }
+    int h = n + 4 + extra;
+    int y0 = (c->rows - h) / 2, x0 = (c->cols - w) / 2;
+    attr_t a = theme_attr(&c->th, TH_STATUS);
+    for (int i = 0; i < h; i++)
+        console_fill(c, y0 + i, x0, w, a);
+    char t[96];
+    snprintf(t, sizeof t, " %s ", d->title);
+    console_put(c, y0, x0 + 1, w - 2, a | A_BOLD, t);
+    for (int i = 0; i < n; i++) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%.*s", lens[i], lines[i]);
+        console_put(c, y0 + 2 + i, x0 + 2, w - 4, a, buf);
+    }
+    if (cut) /* more than the window holds: the last line says so */
+        console_put(c, y0 + 1 + n, x0 + w - 5, 3, a | A_BOLD, "...");
+    int y = y0 + 2 + n;
+    if (d->kind == DLG_INPUT) {
+        y++;
+        attr_t fa = theme_attr(&c->th, d->err[0] ? TH_FIELD_BAD : TH_FIELD);
+        console_fill(c, y, x0 + 2, w - 4, fa);
+        const char *shown = d->input;
+        int fw = w - 5;
+        if ((int)d->len > fw)
+            shown += d->len - (size_t)fw;
+        console_put(c, y, x0 + 2, w - 4, fa, shown);
+        console_put(c, y, x0 + 2 + (int)strlen(shown), 1, fa | A_REVERSE, " ");
+        y++;
+    }
+    const char *hint = d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
+                       : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel"
+                                              : "any key closes";
+    console_put(c, y0 + h - 1, x0 + 2, w - 4, a, d->err[0] ? d->err : hint);
+}
+
+static void draw_small(struct console *c)
+{
+    erase();
+    char a[128], b[128];
+    snprintf(a, sizeof a, "portier needs a terminal of at least %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
+    snprintf(b, sizeof b, "this one is %dx%d: please enlarge the window", c->cols, c->rows);
+    int y = c->rows / 2 - 1;
+    if (y < 0)
+        y = 0;
+    console_put(c, y, 0, c->cols, theme_attr(&c->th, TH_WARN), a);
+    console_put(c, y + 1, 0, c->cols, A_NORMAL, b);
+    if (c->small_ignored && y + 3 < c->rows) {
+        char k[96];
+        snprintf(k, sizeof k, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
+        console_put(c, y + 3, 0, c->cols, theme_attr(&c->th, TH_DIM), k);
+    }
+    if (emergency_on(c) && y + 2 < c->rows) {
+        char em[128] = "EMERGENCY ACTIVE";
+        if (c->em.total && !c->em.resumed) /* this console's run: which doors confirmed, as the banner says */
+            snprintf(em, sizeof em, "EMERGENCY ACTIVE: %u doors, %u confirmed, %u pending, %u failed", c->em.total,
+                     c->em.confirmed, c->em.pending, c->em.failed);
+        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), em);
+    } else if (alarms_unacked(c) && y + 2 < c->rows) {
+        char al[64];
+        snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
+        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_CRIT), al);
+    }
+    /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
+    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms && y + 4 < c->rows)
+        console_put(c, y + 4, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
+    /* A dialog open here (the emergency's word, restore's or quit's question, or one opened before the window
+     * shrank) is answered here too: it must be seen. */
+    if (c->dlg.kind != DLG_NONE && y + 6 < c->rows) {
+        const struct dialog *d = &c->dlg;
+        char q[sizeof d->title + sizeof d->prompt + 4];
+        snprintf(q, sizeof q, "%s: %s", d->title, d->prompt);
+        for (char *s = q; *s; s++)
+            if (*s == '\n')
+                *s = ' ';
+        console_put(c, y + 5, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, q);
+        int hy = y + 6;
+        if (d->kind == DLG_INPUT && y + 7 < c->rows) {
+            char in[sizeof d->input + 4];
+            snprintf(in, sizeof in, "> %s_", d->input);
+            console_put(c, hy++, 0, c->cols, A_BOLD, in);
+        }
+        console_put(c, hy, 0, c->cols, A_NORMAL, d->err[0] ? d->err
+                    : d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
+                    : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel" : "any key closes");
+    }
+}
+
+void ui_draw(struct console *c)
+{
+    c->dirty = false;
+    c->last_draw_ms = (int64_t)loop_now_ms(c->loop);
+    if (c->full_redraw) {
+        clearok(curscr, TRUE);
+        c->full_redraw = false;
+    }
+    if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
+        draw_small(c);
+        refresh();
+        return;
+    }
+    erase();
+    draw_status(c);
+    draw_tabs(c, 1);
+    int y = 2;
+    y += draw_banner(c, y);
+    y += draw_remote_banner(c, y);
+    y += draw_journal_banner(c, y);
+    int bottom = c->rows - 2; /* message line */
+    struct pane *p = c->panes[c->focus];
+    if (p->draw)
+        p->draw(c, p, y, 0, bottom - y, c->cols);
+    /* message line */
+    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms)
+        console_put(c, bottom, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
+    else
+        c->msg[0] = '\0';
+    draw_fbar(c, c->rows - 1);
+    draw_dialog(c);
+    refresh();
+}
+
+/* ---- keys ---- */
