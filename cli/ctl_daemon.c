@@ -223,7 +223,7 @@ static int daemon_action(struct ctl_call *call, const char *sock, enum action_id
                         "audit)\n");
     json_decref(fin);
     session_close(&s);
-    return a.done ? ctl_action_exit(a.status) : CTL_EXIT_UNREACHABLE;
+    return a.done ? ctl_action_exit(id, a.status) : CTL_EXIT_UNREACHABLE;
 }
 
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,

@@ -566,7 +566,7 @@ static int live_action(const struct ctl_opts *opts, enum action_id id, const cha
         fprintf(stderr, "portierctl: no result within 60 s\n");
     enum action_status st = l.done ? l.status : ACTION_FAILED;
     live_close(&l);
-    return ctl_action_exit(st);
+    return ctl_action_exit(id, st);
 }
 
 /* door ... and emergency on|off: the row's core action on the named door (or the site). */

@@ -28,7 +28,7 @@ int ctl_print_status(const struct ctl_opts *o, const struct site *site);
 /* The outcome of an audit-chain check (v NULL: it could not be read, why says why); returns the exit status. */
 int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why);
 /* The exit status for an action's outcome. */
-int ctl_action_exit(enum action_status st);
+int ctl_action_exit(enum action_id id, enum action_status st);
 /* An acknowledgement's comment, journaled as an operator event beside it. */
 void ctl_publish_comment(struct site *site, const char *user, const char *target, const char *comment);
 

@@ -113,13 +113,16 @@ int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_resul
     return v->ok ? CTL_EXIT_OK : CTL_EXIT_DEVICE_ERROR;
 }
 
-int ctl_action_exit(enum action_status st)
+int ctl_action_exit(enum action_id id, enum action_status st)
 {
     switch (st) {
     case ACTION_OK: return CTL_EXIT_OK;
     case ACTION_DENIED:
     case ACTION_REFUSED: return CTL_EXIT_USAGE;
-    default: return CTL_EXIT_UNREACHABLE;
+    default:
+        /* an action on no device (an acknowledgement, a reload) failed for a reason of its own; a door action
+         * fails where a device did not answer or confirm */
+        return id == ACTION_ACK || id == ACTION_RELOAD_CONFIG ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_UNREACHABLE;
     }
 }
 

@@ -32,6 +32,10 @@ try:
         fail("guard door open: %d %s" % (rc, err))
     ctl("emergency", "on", sock=daemon.sock)
     ctl("emergency", "off", sock=daemon.sock)
+    # an acknowledgement that fails (no such event) is exit 1, as in direct mode: no device was unreachable
+    rc, out, err = ctl("ack", "99999999", sock=daemon.sock)
+    if rc != 1 or "no event 99999999" not in err:
+        fail("ack of an unknown event through portierd: %d %s %s" % (rc, out, err))
     rc, out, err = ctl("audit", "--verify", sock=daemon.sock)
     if rc != 0 or "audit trail ok" not in out:
         fail("verify of an untouched trail: %d %s %s" % (rc, out, err))

@@ -103,7 +103,7 @@ id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --kind operator --limit 1 --csv | aw
 expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json ack "$id"
 python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert r==[{"action":"ack","target":sys.argv[2],"ok":True,"message":"ok"}], r' \
     "$TMP/out" "$id" || fail "ack --json: $(cat "$TMP/out")"
-expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" --json ack 99999999
+expect_rc 1 "$PORTIERCTL" -c "$TMP/p.conf" --json ack 99999999
 python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] is False and "no event" in r[0]["message"], r' \
     "$TMP/out" || fail "failed ack --json: $(cat "$TMP/out")"
 grep -q 'no event 99999999' "$TMP/err" || fail "failed ack: no message on stderr"
