@@ -126,7 +126,10 @@ rc=0; wait "$TX" || rc=$?
 t1=${EPOCHREALTIME/[.,]/}
 ms=$(( (t1 - t0) / 1000 ))
 [ "$rc" -eq 0 ] || fail "events --follow after SIGINT: exit $rc"
-[ "$ms" -lt 200 ] || fail "events --follow took $ms ms to stop after SIGINT"
+# (the sanitizers' exit, with its leak check, takes its own time on a loaded machine)
+limit=200
+[ "${PORTIER_SANITIZED:-0}" = 1 ] && limit=600
+[ "$ms" -lt $limit ] || fail "events --follow took $ms ms to stop after SIGINT (limit $limit ms)"
 pass "SIGINT stops events --follow in $ms ms"
 
 # A panel that never answers: --follow gives up after --timeout with exit 3 (closed port and mute panel).
