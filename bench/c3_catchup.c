@@ -126,6 +126,18 @@ static double wire_read(void)
 
 /* ---- the catch-up: a console that was away ---- */
 
+/* Until the journal's check after opening is done (at most 30 s). */
+static void journal_wait_ok(struct journal *j)
+{
+    for (int i = 0; i < 3000; i++) {
+        struct journal_health h;
+        journal_health(j, &h);
+        if (h.state == JOURNAL_OK)
+            return;
+        loop_run_once(L, 10);
+    }
+}
+
 struct console {
     struct site *site;
     struct journal *j;
@@ -186,13 +198,7 @@ static int console_start(unsigned port, const char *dir)
         return -1;
     }
     /* The journal checks itself after opening: the catch-up waits for that; the bench measures the catch-up. */
-    for (int i = 0; i < 3000; i++) {
-        struct journal_health h;
-        journal_health(C.j, &h);
-        if (h.state == JOURNAL_OK)
-            break;
-        loop_run_once(L, 10);
-    }
+    journal_wait_ok(C.j);
     C.site->journal_db = C.j;
     /* as the console: one transaction per loop iteration */
     event_bus_set_batching(site_events(C.site), L, 512);
@@ -224,13 +230,7 @@ static double store_floor(const char *dir, unsigned round)
     struct journal *j = journal_open(&jo, err, sizeof err);
     if (!j)
         return -1;
-    for (int i = 0; i < 3000; i++) {
-        struct journal_health h;
-        journal_health(j, &h);
-        if (h.state == JOURNAL_OK)
-            break;
-        loop_run_once(L, 10);
-    }
+    journal_wait_ok(j);
     enum { BATCH = 512 };
     int rc[BATCH];
     bool ok = true;
