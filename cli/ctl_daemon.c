@@ -698,79 +698,78 @@ int ctl_daemon_watch(const struct ctl_call *call, const char *sock)
     return ctl_daemon_follow(call, sock, &f);
 }
 
-/* ---- mqtt status ---- */
-
-int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock)
-{
-    struct session s;
-    json_t *fin;
-    int rc = session_ask(&s, call, sock, "mqtt-status", ACTION_TIMEOUT_MS, &fin);
-    if (rc != CTL_EXIT_OK)
-        return rc;
-    const char *st = fin ? proto_str(fin, "status") : NULL;
-    json_t *m = fin ? json_object_get(fin, "mqtt") : NULL;
-    if (!fin) {
-        fprintf(stderr, "portierctl: no answer from portierd in time\n");
-        rc = CTL_EXIT_UNREACHABLE;
-    } else if (!st || strcmp(st, "ok") != 0 || !json_is_object(m)) {
-        fprintf(stderr, "portierctl: mqtt status: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        rc = CTL_EXIT_DEVICE_ERROR;
-    } else {
-        const char *conn = proto_str(m, "connection");
-        rc = conn && strcmp(conn, "connected") == 0 ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE;
-        if (call->g.json) {
-            ctl_print_json(json_incref(m));
-        } else {
-            long long proto = json_integer_value(json_object_get(m, "protocol"));
-            char since[32];
-            event_format_time(json_integer_value(json_object_get(m, "since_us")), since, sizeof since);
-            printf("MQTT %s: %s%s since %s\n", proto_str(m, "broker"), conn ? conn : "?",
-                   proto == 5 ? " (MQTT 5)" : proto == 4 ? " (MQTT 3.1.1)" : "", since);
-            printf("journal: last acknowledged #%lld, newest #%lld, backlog %lld (%lld in flight%s)\n",
-                   (long long)json_integer_value(json_object_get(m, "acked_id")),
-                   (long long)json_integer_value(json_object_get(m, "journal_id")),
-                   (long long)json_integer_value(json_object_get(m, "backlog")),
-                   (long long)json_integer_value(json_object_get(m, "inflight")),
-                   json_is_true(json_object_get(m, "catching_up")) ? ", reading the backlog from the journal" : "");
-            printf("%lld events acknowledged since start; %lld connections, %lld failures; %lld commands, %lld refused\n",
-                   (long long)json_integer_value(json_object_get(m, "published")),
-                   (long long)json_integer_value(json_object_get(m, "connects")),
-                   (long long)json_integer_value(json_object_get(m, "failures")),
-                   (long long)json_integer_value(json_object_get(m, "commands")),
-                   (long long)json_integer_value(json_object_get(m, "refused")));
-            const char *e = proto_str(m, "last_error");
-            if (e && e[0])
-                printf("last error: %s\n", e);
-        }
-    }
-    json_decref(fin);
-    session_close(&s);
-    return rc;
-}
-
-/* ---- daemon status ---- */
+/* ---- status reports of portierd's own parts ---- */
 
 static long long num_of(const json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-int ctl_daemon_self(const struct ctl_call *call, const char *sock)
+/* Ask portierd for op; its answer in *fin (the caller's to free) and the object named key in it in *obj. CTL_EXIT_OK,
+ * or the failure printed ("portierctl: WHAT: ...") with *fin NULL. */
+static int ask_report(const struct ctl_call *call, const char *sock, const char *op, const char *key, const char *what,
+                      json_t **fin, json_t **obj)
 {
     struct session s;
-    json_t *fin;
-    int rc = session_ask(&s, call, sock, "daemon-status", ACTION_TIMEOUT_MS, &fin);
+    *fin = NULL;
+    int rc = session_ask(&s, call, sock, op, ACTION_TIMEOUT_MS, fin);
     if (rc != CTL_EXIT_OK)
         return rc;
-    const char *st = fin ? proto_str(fin, "status") : NULL;
-    json_t *m = fin ? json_object_get(fin, "daemon") : NULL;
-    if (!fin) {
+    session_close(&s);
+    const char *st = *fin ? proto_str(*fin, "status") : NULL;
+    *obj = *fin ? json_object_get(*fin, key) : NULL;
+    if (!*fin) {
         fprintf(stderr, "portierctl: no answer from portierd in time\n");
-        rc = CTL_EXIT_UNREACHABLE;
-    } else if (!st || strcmp(st, "ok") != 0 || !json_is_object(m)) {
-        fprintf(stderr, "portierctl: daemon status: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        rc = CTL_EXIT_DEVICE_ERROR;
-    } else if (call->g.json) {
+        return CTL_EXIT_UNREACHABLE;
+    }
+    if (!st || strcmp(st, "ok") != 0 || !json_is_object(*obj)) {
+        fprintf(stderr, "portierctl: %s: %s\n", what, proto_str(*fin, "error") ? proto_str(*fin, "error") : "failed");
+        json_decref(*fin);
+        *fin = NULL;
+        return CTL_EXIT_DEVICE_ERROR;
+    }
+    return CTL_EXIT_OK;
+}
+
+int ctl_daemon_mqtt_status(const struct ctl_call *call, const char *sock)
+{
+    json_t *fin, *m;
+    int rc = ask_report(call, sock, "mqtt-status", "mqtt", "mqtt status", &fin, &m);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    const char *conn = proto_str(m, "connection");
+    rc = conn && strcmp(conn, "connected") == 0 ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE;
+    if (call->g.json) {
+        ctl_print_json(json_incref(m));
+    } else {
+        long long proto = num_of(m, "protocol");
+        char since[32];
+        event_format_time(num_of(m, "since_us"), since, sizeof since);
+        printf("MQTT %s: %s%s since %s\n", proto_str(m, "broker"), conn ? conn : "?",
+               proto == 5 ? " (MQTT 5)" : proto == 4 ? " (MQTT 3.1.1)" : "", since);
+        printf("journal: last acknowledged #%lld, newest #%lld, backlog %lld (%lld in flight%s)\n", num_of(m, "acked_id"),
+               num_of(m, "journal_id"), num_of(m, "backlog"), num_of(m, "inflight"),
+               json_is_true(json_object_get(m, "catching_up")) ? ", reading the backlog from the journal" : "");
+        printf("%lld events acknowledged since start; %lld connections, %lld failures; %lld commands, %lld refused\n",
+               num_of(m, "published"), num_of(m, "connects"), num_of(m, "failures"), num_of(m, "commands"),
+               num_of(m, "refused"));
+        const char *e = proto_str(m, "last_error");
+        if (e && e[0])
+            printf("last error: %s\n", e);
+    }
+    json_decref(fin);
+    return rc;
+}
+
+/* ---- daemon status ---- */
+
+int ctl_daemon_self(const struct ctl_call *call, const char *sock)
+{
+    json_t *fin, *m;
+    int rc = ask_report(call, sock, "daemon-status", "daemon", "daemon status", &fin, &m);
+    if (rc != CTL_EXIT_OK)
+        return rc;
+    if (call->g.json) {
         ctl_print_json(json_incref(m));
     } else {
         long long up = num_of(m, "uptime_s");
@@ -789,6 +788,5 @@ int ctl_daemon_self(const struct ctl_call *call, const char *sock)
         printf("\n");
     }
     json_decref(fin);
-    session_close(&s);
     return rc;
 }
