@@ -65,13 +65,13 @@ struct loop {
 /* A callback's run, for the stats: how long the loop was held. */
 static void note_run(loop_t *loop, uint64_t t0)
 {
-    uint64_t dt = loop_mono_us() - t0;
+    uint64_t now = loop_mono_us(), dt = now - t0;
     loop->st.callbacks++;
     if (dt >= LOOP_SLOW_US)
         loop->st.slow++;
     if (dt > loop->st.longest_us) {
         loop->st.longest_us = dt;
-        loop->st.longest_at_us = loop_mono_us();
+        loop->st.longest_at_us = now;
     }
 }
 
