@@ -69,13 +69,26 @@ WANT_C3='door1=closed,normalopen door2=closed,released door3=closed,locked door4
 [ "$(c3_doors)" = "$WANT_C3" ] || fail "C3 state before: $(c3_doors)"
 
 console() {
+    touch "$TMP/started"
     start 120x32 sh -c "'echo \$\$ >$TMP/console.pid; exec $PORTIER -c $CONF'"
     wait_up 60
+}
+# slaves_read: the console started last has read every slave (§5.14 "read at start-up"): the bus's state file,
+# written at the end of each of its jobs (the read is the first after a start without an emergency), rewritten
+# since then with the three slaves known.
+slaves_read() {
+    local f deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
+        f=$(find "$XDG_STATE_HOME" -name 'nix1-*.state' -newer "$TMP/started" 2>/dev/null | head -1)
+        [ -n "$f" ] && [ "$(grep -c $'^slave\t[0-9A-F]*\t1\t' "$f")" = 3 ] && return 0
+        sleep 0.05
+    done
+    fail "the console did not read the slaves: $(cat "$XDG_STATE_HOME"/portier/*/nix1-*.state 2>&1)"
 }
 
 for t in 0 0.1 0.2 0.3 0.6 0.8 1.1 1.4 1.7 2.0 2.5 3.0; do
     console
-    sleep 2 # the console has read every slave (§5.14 "read at start-up")
+    slaves_read
     keys F12
     sleep "$t"
     pid=$(cat "$TMP/console.pid")

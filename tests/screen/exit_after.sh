@@ -5,12 +5,16 @@ source "$(dirname "$0")/lib.sh"
 start_c3 --model C3-200 --seed 11 --activity 50
 start_nix1 --slaves 2 --configured --seed 4 --activity 5
 write_live_config
-start 100x30 "$PORTIER" -c "$TMP/site.conf" --exit-after 150 2>"$TMP/stderr"
+# 300 ticks (30 s of the console's own time): the keys below are all taken well before it, however busy the
+# machine (the time they took is printed).
+start 100x30 "$PORTIER" -c "$TMP/site.conf" --exit-after 300 2>"$TMP/stderr"
+t0=$SECONDS
 wait_up 60
 for k in 2 3 4 5 6 1 '?' Escape 3 o Escape j h r; do keys "$k"; sleep 0.2; done
 keys 5; wait_text 'Alarms waiting'
 keys F12; wait_text 'EMERGENCY UNLOCK' 30
 keys R; keys y
+echo "keys taken within $((SECONDS - t0)) s of the start"
 wait_text 'EXITED 0' 60
 [ ! -s "$TMP/stderr" ] || fail "stderr not empty: $(head -c 2000 "$TMP/stderr")"
 rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events").fetchone()[0])' "$TMP/journal.db")
