@@ -3,7 +3,8 @@
 # accepts again the status line says it is up within 2 s (a bare TCP connect probe every second while backing
 # off), not after the rest of the backoff. Without the probe this takes up to the backoff delay.
 source "$(dirname "$0")/journal_lib.sh"
-start_c3 --model C3-200 --restart-ms 20000
+# Its port is one no other test's simulator can take while the panel is off (free_port: not an ephemeral one).
+start_c3 --model C3-200 --restart-ms 20000 --port "$(free_port)"
 write_journal_config "$TMP/journal.db"
 start 140x40 "$PORTIER" -c "$TMP/site.conf"
 wait_up

@@ -77,8 +77,11 @@ CONF
 }
 
 # ---- live devices: simulators with their control commands on a FIFO (fd kept open by this shell) ----
+# free_port: a port free on 127.0.0.1 now, below the kernel's range of ephemeral ports (tests/integration/ports.py),
+# so that no other test's port-0 bind and no outgoing connection takes it while it is not listened on.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")/../integration" \
+        python3 -c 'from ports import free_port_block; print(free_port_block(1))'
 }
 # wait_file REGEX FILE [SECONDS]
 wait_file() {
