@@ -46,7 +46,8 @@ LC_ALL=C awk -v g="$GARBLED" -v a="$ACKED" '$0 ~ g { n = 0; next } $0 ~ a { n++ 
 ctl mute slave=$S2 on after=10 | grep -q '^ok' || fail "mute"
 upload DATA3.TXT
 # the lost packet restarts the transfer from Dy; the slave is back for the restart
-wait_for at_least "$UPERR" $'^>> [0-9A-F]*Dy$' 2 || fail "no restart after a lost packet"
+WAIT_TIMEOUT=60 wait_for at_least "$UPERR" $'^>> [0-9A-F]*Dy$' 2 ||
+    fail "no restart after a lost packet: $(tail -20 "$UPERR")"
 ctl mute slave=$S2 off | grep -q '^ok' || fail "unmute"
 rc=0; wait $UP || rc=$?
 [ $rc -eq 0 ] || { cat "$TMP/out" "$UPERR" >&2; fail "upload with a lost packet: exit $rc"; }
