@@ -173,7 +173,7 @@ static int record_reserve(size_t n)
     C.seen = malloc(n * sizeof *C.seen);
     if (!C.seen)
         return -1;
-    memset(C.seen, 0, n * sizeof *C.seen);
+    memset(C.seen, 0xff, n * sizeof *C.seen); /* not 0: malloc and a zeroing memset become a calloc, untouched */
     C.capseen = n;
     return 0;
 }
