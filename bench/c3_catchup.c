@@ -6,8 +6,10 @@
  * disk sync, so the last recovered row is durable then (the sync covers every earlier commit); the wire runs from
  * asking for the read to its last byte. A third figure, the storage floor: the same recovered events stored into
  * a fresh journal as the console stores them (batches of the bus's size, relaxed commits, then the position's
- * synchronous commit), no network and no driver; what the catch-up cannot go below with this journal. Prints the
- * three times and the ratios per round and the medians; optionally over a paced link (--kbps). */
+ * synchronous commit), no network and no driver; what the catch-up cannot go below with this journal. The bench's
+ * subscriber copies each recovered event for that floor into a record reserved (and touched) before the round, so
+ * the timed figure holds one copy per event, as a console's list would, and none of the bench's own growing.
+ * Prints the three times and the ratios per round and the medians; optionally over a paced link (--kbps). */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
