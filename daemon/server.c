@@ -778,6 +778,15 @@ static int make_dirs(const char *path)
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* A name beside `path` private to this process: ".NAME.PID" in the same directory. */
+static int private_name(const char *path, char *out, size_t outlen)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    int n = snprintf(out, outlen, "%.*s.%s.%ld", (int)dirlen, path, slash ? slash + 1 : path, (long)getpid());
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
 struct server *server_new(loop_t *loop, const struct server_opts *opts, const struct server_handlers *h, char *err,
                           size_t errlen)
 {
@@ -823,21 +832,40 @@ struct server *server_new(loop_t *loop, const struct server_opts *opts, const st
         snprintf(err, errlen, "socket: %s", strerror(errno));
         goto fail;
     }
+    /* The socket is made ready under a private name and then linked to its path: a client that sees the path
+     * can connect at once (bound but not yet listening, it would be refused), and link() refuses to replace a
+     * socket another portierd put there meanwhile. */
+    struct sockaddr_un ta = { .sun_family = AF_UNIX };
+    if (private_name(s->path, ta.sun_path, sizeof ta.sun_path) < 0) {
+        snprintf(err, errlen, "%s: the socket's directory leaves no room for a temporary name", s->path);
+        goto fail;
+    }
+    unlink(ta.sun_path); /* left by a portierd with this pid that was killed */
     mode_t old = umask(0177); /* born 0600; opened up to the configured mode after chown */
-    int rc = bind(s->lfd, (struct sockaddr *)&sa, sizeof sa);
+    int rc = bind(s->lfd, (struct sockaddr *)&ta, sizeof ta);
     umask(old);
     if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", ta.sun_path, strerror(errno));
         goto fail;
     }
-    if (opts->group != (gid_t)-1 && chown(s->path, (uid_t)-1, opts->group) != 0) {
+    if (opts->group != (gid_t)-1 && chown(ta.sun_path, (uid_t)-1, opts->group) != 0) {
         snprintf(err, errlen, "%s: cannot give it group %u: %s", s->path, (unsigned)opts->group, strerror(errno));
-        unlink(s->path);
+        unlink(ta.sun_path);
         goto fail;
     }
-    if (chmod(s->path, opts->mode) != 0 || listen(s->lfd, 128) != 0) {
+    if (chmod(ta.sun_path, opts->mode) != 0 || listen(s->lfd, 128) != 0) {
         snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
-        unlink(s->path);
+        unlink(ta.sun_path);
+        goto fail;
+    }
+    rc = link(ta.sun_path, s->path);
+    int link_errno = errno;
+    unlink(ta.sun_path);
+    if (rc != 0) {
+        if (link_errno == EEXIST)
+            snprintf(err, errlen, "%s: another portierd is listening there", s->path);
+        else
+            snprintf(err, errlen, "%s: %s", s->path, strerror(link_errno));
         goto fail;
     }
     if (loop_add_fd(loop, s->lfd, LOOP_READ, listen_cb, s) < 0) {

@@ -33,6 +33,36 @@ static enum theme_role output_role(const struct site_output *o, const struct sit
     return TH_NORMAL;
 }
 
+/* An output's flags as words ("EMERGENCY held-open open 42s"). */
+static void output_flags(const struct site_output *o, const struct site_device *d, int64_t now, char *flags,
+                         size_t len)
+{
+    const struct output_state *st = &o->state;
+    struct strbuf fl;
+    strbuf_init(&fl, flags, len);
+#define FLAG(cond, txt) do { if (cond) { strbuf_sep(&fl, " "); strbuf_puts(&fl, txt); } } while (0)
+    FLAG(st->alarm, "ALARM");
+    FLAG(st->emergency, "EMERGENCY");
+    FLAG(st->held_open, "held-open");
+    FLAG(st->open_timeout, "open-too-long");
+    FLAG(st->normal_open, "normal-open");
+    FLAG(st->locked_out, "locked-out");
+    FLAG(st->stale || d->link == LINK_STALE, "stale");
+    FLAG(d->link == LINK_DOWN || d->link == LINK_CONNECTING, "offline");
+    if (st->open_until_us > now) {
+        char t[24];
+        long long left = (long long)((st->open_until_us - now) / 1000000);
+        if (left < 100)
+            snprintf(t, sizeof t, "open %llds", left);
+        else if (left < 6000)
+            snprintf(t, sizeof t, "open %lldm%02llds", left / 60, left % 60);
+        else
+            snprintf(t, sizeof t, "open %lldh%02lldm", left / 3600, left / 60 % 60);
+        FLAG(true, t);
+    }
+#undef FLAG
+}
+
 static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
 {
     struct site *s = c->site;
@@ -40,44 +70,38 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
     snprintf(title, sizeof title, "Doors, aux outputs and probes  %zu", s->n_outputs);
     bool wide = w >= 110;
     int nw = wide ? 20 : 18, dw = wide ? 14 : 10;
-    char head[200];
-    snprintf(head, sizeof head, "%-*s %-5s %-*s %-1s %-7s %-8s %s", nw, "Name", "Type", dw, "Device", "#", "Sensor",
-             "Lock", wide ? "Flags                    Last action" : "Flags, last action");
-    console_list_heading(c, p, y, x, w, h, title, head);
     listview_fix(&p->lv, s->n_outputs, p->height);
+    int64_t now = event_now_us();
+    /* Wide: the flags get a column as wide as the longest shown (at least 24; the last action keeps 30). */
+    int fw = 24;
+    int fixed = nw + 1 + 5 + 1 + dw + 1 + 1 + 1 + 7 + 1 + 8 + 1;
+    for (int i = 0; wide && i < p->height && p->lv.top + (size_t)i < s->n_outputs; i++) {
+        const struct site_output *o = &s->outputs[p->lv.top + (size_t)i];
+        char flags[96];
+        output_flags(o, &s->devices[o->device], now, flags, sizeof flags);
+        if ((int)strlen(flags) > fw)
+            fw = (int)strlen(flags);
+    }
+    if (fw > w - fixed - 31)
+        fw = w - fixed - 31 > 24 ? w - fixed - 31 : 24;
+    char head[200];
+    if (wide)
+        snprintf(head, sizeof head, "%-*s %-5s %-*s %-1s %-7s %-8s %-*s Last action", nw, "Name", "Type", dw, "Device",
+                 "#", "Sensor", "Lock", fw, "Flags");
+    else
+        snprintf(head, sizeof head, "%-*s %-5s %-*s %-1s %-7s %-8s Flags, last action", nw, "Name", "Type", dw,
+                 "Device", "#", "Sensor", "Lock");
+    console_list_heading(c, p, y, x, w, h, title, head);
     if (s->n_outputs == 0) {
         console_put(c, y + 3, x + 2, w - 2, theme_attr(&c->th, TH_DIM), "The configuration has no doors.");
         return;
     }
-    int64_t now = event_now_us();
     for (int i = 0; i < p->height && p->lv.top + (size_t)i < s->n_outputs; i++) {
         const struct site_output *o = &s->outputs[p->lv.top + (size_t)i];
         const struct site_device *d = &s->devices[o->device];
         const struct output_state *st = &o->state;
         char flags[96];
-        struct strbuf fl;
-        STRBUF_ON(&fl, flags);
-#define FLAG(cond, txt) do { if (cond) { strbuf_sep(&fl, " "); strbuf_puts(&fl, txt); } } while (0)
-        FLAG(st->alarm, "ALARM");
-        FLAG(st->emergency, "EMERGENCY");
-        FLAG(st->held_open, "held-open");
-        FLAG(st->open_timeout, "open-too-long");
-        FLAG(st->normal_open, "normal-open");
-        FLAG(st->locked_out, "locked-out");
-        FLAG(st->stale || d->link == LINK_STALE, "stale");
-        FLAG(d->link == LINK_DOWN || d->link == LINK_CONNECTING, "offline");
-        if (st->open_until_us > now) {
-            char t[24];
-            long long left = (long long)((st->open_until_us - now) / 1000000);
-            if (left < 100)
-                snprintf(t, sizeof t, "open %llds", left);
-            else if (left < 6000)
-                snprintf(t, sizeof t, "open %lldm%02llds", left / 60, left % 60);
-            else
-                snprintf(t, sizeof t, "open %lldh%02lldm", left / 3600, left / 60 % 60);
-            FLAG(true, t);
-        }
-#undef FLAG
+        output_flags(o, d, now, flags, sizeof flags);
         const struct output_progress *pr = &c->out_progress[o->index];
         char line[320];
         const char *lock = o->type == OUTPUT_PROBE ? (st->locked_out ? "locked" : "normal")
@@ -88,9 +112,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         if (o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves)
             dev = d->bus->slaves[o->slave].name;
         if (wide)
-            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %-24.24s ", nw, nw, o->name,
+            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %-*.*s ", nw, nw, o->name,
                      site_output_type_name(o->type), dw, dw, dev, o->number,
-                     o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, flags);
+                     o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, fw, fw, flags);
         else
             snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %s%s", nw, nw, o->name,
                      site_output_type_name(o->type), dw, dw, dev, o->number,

@@ -13,6 +13,10 @@ wait_text 'EMERGENCY *$'
 keys Escape
 wait_text 'Front +door .*EMERGENCY'
 wait_text 'Vault out +probe .*EMERGENCY'
+# wide: every flag is shown whole in its column, the last action after it
+resize 130 30
+wait_text 'Front +door .*EMERGENCY held-open normal-open +. emergency-on: ok'
+resize 100 30
 # the panel agrees: its doors are unlocked
 c3_status 'door1=[a-z]+,(unlocked|normalopen).*door2=[a-z]+,(unlocked|normalopen)'
 keys F11; wait_text 'End the emergency'
