@@ -133,11 +133,7 @@ int ctl_daemon_status(struct ctl_call *call, const char *sock)
     else
         printf("connected to %s at %s as %s (%s)\n", remote_server(s.r), sock, remote_user(s.r),
                role_name(remote_role(s.r)));
-    int down = ctl_print_status(&call->g, remote_site(s.r));
-    const struct proto_emergency *em = remote_emergency(s.r);
-    if (em->active && !call->g.json)
-        printf("EMERGENCY since it was started by %s: %u of %u doors confirmed%s%s\n", em->by, em->confirmed,
-               em->total, em->failures[0] ? "; not yet: " : "", em->failures);
+    int down = ctl_print_status(&call->g, remote_site(s.r), remote_emergency(s.r));
     session_close(&s);
     return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }

@@ -620,7 +620,7 @@ static int cmd_status(struct ctl_call *call)
     loop_timer_arm_ms(l.loop, &l.deadline, settle + 500);
     while (!l.timed_out && loop_run_once(l.loop, 200) >= 0)
         ;
-    int down = ctl_print_status(opts, l.site);
+    int down = ctl_print_status(opts, l.site, NULL);
     live_close(&l);
     return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }

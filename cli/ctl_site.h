@@ -23,8 +23,11 @@ int ctl_print_audit(const struct audit_record *r, void *arg);
 void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit);
 /* An action's live counts (stderr) and, when finished, one line per door and the summary. */
 void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished);
-/* Links and door states of the site; returns how many devices are not up. */
-int ctl_print_status(const struct ctl_opts *o, const struct site *site);
+/* Links, door states and the emergency of the site (em NULL: as the site itself shows it); with --json one object
+ * for the site and its emergency, one per device and one per output with every flag. Returns how many devices are
+ * not up. */
+struct proto_emergency;
+int ctl_print_status(const struct ctl_opts *o, const struct site *site, const struct proto_emergency *em);
 /* The outcome of an audit-chain check (v NULL: it could not be read, why says why); returns the exit status. */
 int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why);
 /* The exit status for an action's outcome. */

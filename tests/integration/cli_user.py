@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""portierctl as its users meet it, through a private portierd on a simulated site: status --json carries what the
+text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
+needs no text."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from portierd_lib import Daemon, Site, cleanup, ctl, fail, links_up, Client, ok, tmpdir  # noqa: E402
+
+FLAGS = ("locked", "alarm", "emergency", "held_open", "normal_open", "open_timeout", "locked_out", "stale")
+
+
+def json_lines(out, what):
+    """Every line of out as JSON (a line that is not fails the test)."""
+    rows = []
+    for line in out.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            fail("%s: not JSON on stdout: %r" % (what, line))
+    return rows
+
+
+def status_json(sock):
+    rc, out, err = ctl("--json", "status", sock=sock)
+    if rc != 0:
+        fail("status --json: exit %d: %s" % (rc, err))
+    rows = json_lines(out, "status --json")
+    sites = [r for r in rows if "site" in r]
+    outputs = {r["output"]: r for r in rows if "output" in r}
+    if len(sites) != 1:
+        fail("status --json: %d site objects: %s" % (len(sites), out))
+    return sites[0], outputs
+
+
+tmp = tmpdir("cli-user")
+site = daemon = None
+try:
+    site = Site(tmp)
+    daemon = Daemon(tmp, site.config)
+    root = Client(daemon.sock)
+    links_up(root)
+    root.close()  # portierctl from here on
+
+    # ---- status --json: the site, its emergency and every flag of every door ----
+    s, outs = status_json(daemon.sock)
+    if s["site"] != "Daemon test" or s["emergency"]["active"] is not False:
+        fail("status --json site object: %s" % s)
+    for name, o in outs.items():
+        missing = [k for k in FLAGS + ("sensor", "state", "device", "type", "number") if k not in o]
+        if missing:
+            fail("status --json: %s lacks %s: %s" % (name, missing, o))
+    if outs["Yard in"].get("slave") != "Yard" or outs["Shed"].get("slave") != "Shed":
+        fail("status --json: a probe's slave: %s %s" % (outs["Yard in"], outs["Shed"]))
+    rc, out, err = ctl("door", "hold", "Garage", sock=daemon.sock)
+    if rc != 0:
+        fail("door hold: %d %s %s" % (rc, out, err))
+    s, outs = status_json(daemon.sock)
+    if outs["Garage"]["held_open"] is not True or outs["Garage"]["locked"] is not False:
+        fail("status --json after door hold: %s" % outs["Garage"])
+    ctl("door", "release", "Garage", sock=daemon.sock)
+    rc, out, err = ctl("emergency", "on", sock=daemon.sock)
+    if rc != 0:
+        fail("emergency on: %d %s %s" % (rc, out, err))
+    s, outs = status_json(daemon.sock)
+    em = s["emergency"]
+    if not em["active"] or em["by"] != "root" or em["confirmed"] != 9 or em["total"] != 9 or em["failures"]:
+        fail("status --json during the emergency: %s" % s)
+    if not all(o["emergency"] for o in outs.values() if o["type"] != "aux"):
+        fail("status --json: a door not flagged emergency: %s" % outs)
+    rc, out, err = ctl("status", sock=daemon.sock)
+    if "EMERGENCY since it was started by root: 9 of 9 doors confirmed" not in out:
+        fail("status text during the emergency: %s" % out)
+    rc, out, err = ctl("emergency", "off", sock=daemon.sock)
+    if rc != 0:
+        fail("emergency off: %d %s %s" % (rc, out, err))
+    s, outs = status_json(daemon.sock)
+    if s["emergency"]["active"] or any(o["emergency"] for o in outs.values()):
+        fail("status --json after the emergency: %s" % s)
+    ok("status --json: the site and its emergency (by, confirmed of total), every door's lock, sensor and flags")
+finally:
+    cleanup(tmp, daemon, site)
