@@ -119,6 +119,17 @@ static int session_ask(struct session *s, const struct ctl_call *call, const cha
     return CTL_EXIT_OK;
 }
 
+/* The exit status of portierd's final answer st that is not "ok": 2 for the caller's role ("denied": no usage line,
+ * the command was right) and, when refused_too, for a request portierd refused; other for anything else. */
+static int refusal_exit(const char *st, bool refused_too, int other)
+{
+    if (st && strcmp(st, "denied") == 0) {
+        ctl_refuse();
+        return CTL_EXIT_USAGE;
+    }
+    return refused_too && st && strcmp(st, "refused") == 0 ? CTL_EXIT_USAGE : other;
+}
+
 /* ---- status ---- */
 
 int ctl_daemon_status(struct ctl_call *call, const char *sock)
@@ -334,7 +345,7 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
         rc = CTL_EXIT_UNREACHABLE;
     } else if (call->g.json) {
         ctl_print_json(json_incref(fin));
-        rc = st && strcmp(st, "ok") == 0 ? CTL_EXIT_OK : strcmp(st ? st : "", "denied") == 0 ? CTL_EXIT_USAGE : CTL_EXIT_DEVICE_ERROR;
+        rc = st && strcmp(st, "ok") == 0 ? CTL_EXIT_OK : refusal_exit(st, false, CTL_EXIT_DEVICE_ERROR);
     } else if (st && strcmp(st, "ok") == 0) {
         if (proto_str(fin, "reply_hex"))
             printf("reply 0x%02llX: %s\n", (long long)json_integer_value(json_object_get(fin, "reply_command")),
@@ -345,8 +356,7 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
         rc = CTL_EXIT_OK;
     } else {
         fprintf(stderr, "portierctl: raw: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        rc = strcmp(st ? st : "", "denied") == 0 || strcmp(st ? st : "", "refused") == 0 ? CTL_EXIT_USAGE
-                                                                                        : CTL_EXIT_DEVICE_ERROR;
+        rc = refusal_exit(st, true, CTL_EXIT_DEVICE_ERROR);
     }
     json_decref(fin);
     session_close(&s);
@@ -440,7 +450,7 @@ static json_t *raw_call(struct ctl_daemon_device *p, json_t *req, int other_rc, 
         *rc = CTL_EXIT_UNREACHABLE;
     } else if (!st || strcmp(st, "ok") != 0) {
         snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        *rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : other_rc;
+        *rc = refusal_exit(st, true, other_rc);
         json_decref(fin);
         fin = NULL;
     }

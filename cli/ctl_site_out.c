@@ -156,7 +156,9 @@ int ctl_action_exit(enum action_id id, enum action_status st)
 {
     switch (st) {
     case ACTION_OK: return CTL_EXIT_OK;
-    case ACTION_DENIED:
+    case ACTION_DENIED: /* the caller's role: the command was right */
+        ctl_refuse();
+        return CTL_EXIT_USAGE;
     case ACTION_REFUSED: return CTL_EXIT_USAGE;
     default:
         /* an action on no device (an acknowledgement, a reload) failed for a reason of its own; a door action

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """portierctl as its users meet it, through a private portierd on a simulated site: status --json carries what the
 text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
-needs no text."""
+needs no text; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
+was right)."""
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import Daemon, Site, cleanup, ctl, fail, links_up, Client, ok, tmpdir  # noqa: E402
+from portierd_lib import AS_GUARD, Daemon, Site, cleanup, ctl, fail, links_up, Client, ok, tmpdir  # noqa: E402
 
 FLAGS = ("locked", "alarm", "emergency", "held_open", "normal_open", "open_timeout", "locked_out", "stale")
 
@@ -80,5 +81,22 @@ try:
     if s["emergency"]["active"] or any(o["emergency"] for o in outs.values()):
         fail("status --json after the emergency: %s" % s)
     ok("status --json: the site and its emergency (by, confirmed of total), every door's lock, sensor and flags")
+
+    # ---- a refusal of a right command line: the reason, exit 2, no usage line ----
+    if os.geteuid() == 0:
+        for args in (["door", "open", "Garage"], ["emergency", "on"], ["reload"]):
+            rc, out, err = ctl(*args, sock=daemon.sock, as_user=AS_GUARD)
+            if rc != 2 or "role; nobody is guard" not in err or "usage:" in err or len(err.splitlines()) != 1:
+                fail("guard's %s: exit %d, stderr %r" % (args, rc, err))
+    rc, out, err = ctl("--readonly", "door", "open", "Garage", sock=daemon.sock)
+    if rc != 2 or "needs the operator role; root is guard" not in err or "usage:" in err:
+        fail("--readonly door open: exit %d, stderr %r" % (rc, err))
+    rc, out, err = ctl("--readonly", "nix1", site.bus_port(), "--slave", "270100000000006B", "lock", "1", "on")
+    if rc != 2 or "changes state: refused" not in err or "usage:" in err:
+        fail("--readonly nix1 lock on: exit %d, stderr %r" % (rc, err))
+    rc, out, err = ctl("door", "open", "No such door", sock=daemon.sock)
+    if rc != 2 or "\nusage: portierctl" not in "\n" + err:
+        fail("a door that does not exist: the usage line goes with the mistake: %d %r" % (rc, err))
+    ok("refusals for the role and --readonly say why, exit 2, no usage line; a mistake keeps its usage line")
 finally:
     cleanup(tmp, daemon, site)
