@@ -610,6 +610,9 @@ struct watch {
     long seen;
     int sub;
     loop_timer_t stop_timer;
+    bool started;        /* the first connection was made: a loss from here on is retried */
+    bool stopped_down;   /* interrupted while portierd was away */
+    char down_why[320];  /* the loss said last ("": connected), said once however often a retry fails alike */
 };
 
 static void watch_event(const struct event *ev, void *arg)
@@ -639,9 +642,18 @@ static void watch_snapshot(struct remote *r, struct site *m, bool replaced, void
 static void watch_state(struct remote *r, enum remote_state st, const char *why, void *arg)
 {
     struct watch *w = arg;
-    if (st == REMOTE_DOWN)
-        fprintf(stderr, "portierctl: %s; reconnecting\n", why ? why : "disconnected");
-    else if (st == REMOTE_UP && (!w->f->quiet || w->s.g->verbose))
+    if (st == REMOTE_DOWN) {
+        /* the first connection's failure is the caller's to say (it gives up); a loss is said once, and again
+         * only when its reason changes, not at every retry */
+        why = why ? why : "disconnected";
+        if (w->started && strcmp(why, w->down_why) != 0)
+            fprintf(stderr, "portierctl: %s; reconnecting\n", why);
+        snprintf(w->down_why, sizeof w->down_why, "%s", why);
+        return;
+    }
+    if (st == REMOTE_UP)
+        w->down_why[0] = '\0';
+    if (st == REMOTE_UP && (!w->f->quiet || w->s.g->verbose))
         fprintf(stderr, "portierctl: watching %s as %s (%s), from event #%lld\n", w->s.sock, remote_user(r),
                 role_name(remote_role(r)), (long long)remote_last_id(r));
     if (st == REMOTE_UP && w->f->for_ms && !loop_timer_armed(&w->stop_timer))
@@ -659,7 +671,8 @@ static void watch_missed(struct remote *r, int64_t from, int64_t to, void *arg)
 static void watch_stop(loop_t *loop, int signo, void *arg)
 {
     (void)signo;
-    (void)arg;
+    struct watch *w = arg;
+    w->stopped_down = remote_state(w->s.r) == REMOTE_DOWN;
     loop_stop(loop);
 }
 
@@ -690,12 +703,15 @@ int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struc
         session_close(&w.s);
         return CTL_EXIT_UNREACHABLE;
     }
+    w.started = true;
     loop_add_signal(w.s.loop, SIGINT, watch_stop, &w);
     loop_add_signal(w.s.loop, SIGTERM, watch_stop, &w);
     loop_run(w.s.loop);
     loop_timer_disarm(w.s.loop, &w.stop_timer);
     session_close(&w.s);
-    return CTL_EXIT_OK;
+    if (w.stopped_down)
+        fprintf(stderr, "portierctl: interrupted while portierd was away (%s)\n", w.down_why);
+    return w.stopped_down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }
 
 int ctl_daemon_watch(const struct ctl_call *call, const char *sock)

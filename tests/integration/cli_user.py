@@ -2,13 +2,18 @@
 """portierctl as its users meet it, through a private portierd on a simulated site: status --json carries what the
 text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
 needs no text; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
-was right)."""
+was right); watch says once that portierd went away, however often it retries, and an interrupt while portierd
+is away exits 3; watch on the socket of a dead daemon says why and exits 3 at once."""
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import AS_GUARD, Daemon, Site, cleanup, ctl, fail, links_up, Client, ok, tmpdir  # noqa: E402
+from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, interrupt, links_up, ok,  # noqa: E402
+                          tmpdir, wait_until)
 
 FLAGS = ("locked", "alarm", "emergency", "held_open", "normal_open", "open_timeout", "locked_out", "stale")
 
@@ -98,5 +103,39 @@ try:
     if rc != 2 or "\nusage: portierctl" not in "\n" + err:
         fail("a door that does not exist: the usage line goes with the mistake: %d %r" % (rc, err))
     ok("refusals for the role and --readonly say why, exit 2, no usage line; a mistake keeps its usage line")
+
+    # ---- watch across portierd's absence: said once, back by itself, interrupted while away is exit 3 ----
+    err_path = os.path.join(tmp, "watch.err")
+    with open(err_path, "w") as ef, open(os.path.join(tmp, "watch.out"), "w") as of:
+        watch = subprocess.Popen([PORTIERCTL, "--socket", daemon.sock, "watch"], stdout=of, stderr=ef)
+
+    def said(text, n=1):
+        with open(err_path) as f:
+            return f.read().count(text) >= n
+    wait_until(lambda: said("portierctl: watching "), 20, "watch to start")
+    daemon.stop()
+    wait_until(lambda: said("reconnecting"), 10, "watch to say portierd went away")
+    time.sleep(4)  # retries at 0.1, 0.2, 0.4 ... s: each would have been a line
+    with open(err_path) as f:
+        lines = f.read().splitlines()
+    if len([l for l in lines if "reconnecting" in l]) > 2:
+        fail("watch repeats the loss at every retry:\n%s" % "\n".join(lines))
+    daemon.start()
+    wait_until(lambda: said("portierctl: watching ", 2), 20, "watch to come back by itself")
+    daemon.stop()
+    wait_until(lambda: said("reconnecting", 3), 10, "watch to say portierd went away again")
+    interrupt(watch)
+    with open(err_path) as f:
+        err = f.read()
+    if watch.returncode != 3 or "interrupted while portierd was away" not in err:
+        fail("watch interrupted while portierd was away: exit %s\n%s" % (watch.returncode, err))
+    dead = os.path.join(tmp, "dead.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(dead)  # a socket file nobody listens on
+    rc, out, err = ctl("watch", sock=dead, timeout=20)
+    s.close()
+    if rc != 3 or "Connection refused" not in err or "reconnecting" in err or len(err.splitlines()) != 1:
+        fail("watch on a dead daemon's socket: exit %d, %r" % (rc, err))
+    ok("watch: portierd's absence said once, back by itself, interrupted while away exit 3; a dead socket exit 3")
 finally:
     cleanup(tmp, daemon, site)
