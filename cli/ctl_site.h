@@ -21,7 +21,7 @@ int ctl_print_event(const struct event *ev, bool acked, void *arg);
 int ctl_print_audit(const struct audit_record *r, void *arg);
 /* The filters of journal and audit from the call. */
 void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit);
-/* An action's live counts (stderr) and, when finished, one line per door and the summary. */
+/* An action's live counts (stderr, when a terminal) and, when finished, one line per door and the summary. */
 void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished);
 /* Links, door states and the emergency of the site (em NULL: as the site itself shows it); with --json one object
  * for the site and its emergency, one per device and one per output with every flag. Returns how many devices are

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/ctl_site.h"
 #include "core/event.h"
@@ -22,12 +23,14 @@ void ctl_print_csv_header(enum ctl_out_mode mode, bool audit)
 
 void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished)
 {
+    /* the live counts rewrite one line of a terminal; in a log or a pipe they would be one long line of \r */
+    bool live = !o->json && run->n_results > 1 && isatty(STDERR_FILENO);
     if (!finished) {
-        if (!o->json && run->n_results > 1)
+        if (live)
             fprintf(stderr, "\r%u confirmed, %u pending, %u failed", run->confirmed, run->pending, run->failed);
         return;
     }
-    if (!o->json && run->n_results > 1)
+    if (live)
         fputc('\n', stderr);
     for (size_t i = 0; i < run->n_results; i++) {
         const struct action_target_result *t = &run->results[i];

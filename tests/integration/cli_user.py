@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """portierctl as its users meet it, through a private portierd on a simulated site: status --json carries what the
 text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
-needs no text; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
+needs no text; an action's live counts go to a terminal only, not into a log; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
 was right); watch says once that portierd went away, however often it retries, and an interrupt while portierd
 is away exits 3; watch on the socket of a dead daemon says why and exits 3 at once."""
 import json
@@ -70,6 +70,8 @@ try:
     rc, out, err = ctl("emergency", "on", sock=daemon.sock)
     if rc != 0:
         fail("emergency on: %d %s %s" % (rc, out, err))
+    if "\r" in err or "pending" in err:  # the live counts are for a terminal, not a log or a pipe
+        fail("emergency on, stderr not a terminal: live counts in it: %r" % err)
     s, outs = status_json(daemon.sock)
     em = s["emergency"]
     if not em["active"] or em["by"] != "root" or em["confirmed"] != 9 or em["total"] != 9 or em["failures"]:
