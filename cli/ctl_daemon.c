@@ -18,6 +18,14 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define ACTION_TIMEOUT_MS 60000
 
+/* The socket ctl_daemon_choose looked for and did not find ("": none missed) */
+static char absent_sock[SITE_PATH_MAX];
+
+const char *ctl_daemon_absent(void)
+{
+    return absent_sock[0] ? absent_sock : NULL;
+}
+
 int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len)
 {
     if (g->direct)
@@ -45,6 +53,7 @@ int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len)
                         e == ENOENT ? "no portierd socket there" : strerror(e));
         return -1;
     }
+    snprintf(absent_sock, sizeof absent_sock, "%s", sock);
     return 0; /* no daemon socket: this process owns the devices (direct mode) */
 }
 

@@ -62,6 +62,9 @@ int ctl_site_run_direct(struct ctl_call *call, struct ctl_site_run *r);
  * something listens there), 0 = direct (--direct, or no daemon socket), -1 = an error was printed (an explicit
  * --socket that does not answer, a socket this user may not open). */
 int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len);
+/* The socket ctl_daemon_choose found nothing at when it chose direct mode for want of a portierd (not --direct), or
+ * NULL: what a direct mode that cannot start says, since the caller may only have meant to reach portierd. */
+const char *ctl_daemon_absent(void);
 int ctl_daemon_status(struct ctl_call *call, const char *sock);
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
                       const char *comment);

@@ -3,7 +3,8 @@
 text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
 needs no text; an action's live counts go to a terminal only, not into a log; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
 was right); watch says once that portierd went away, however often it retries, and an interrupt while portierd
-is away exits 3; watch on the socket of a dead daemon says why and exits 3 at once."""
+is away exits 3; watch on the socket of a dead daemon says why and exits 3 at once; with no portierd and no
+configuration, the site commands say that portierd is not running (exit 3), not only that a file is missing."""
 import json
 import os
 import socket
@@ -139,5 +140,21 @@ try:
     if rc != 3 or "Connection refused" not in err or "reconnecting" in err or len(err.splitlines()) != 1:
         fail("watch on a dead daemon's socket: exit %d, %r" % (rc, err))
     ok("watch: portierd's absence said once, back by itself, interrupted while away exit 3; a dead socket exit 3")
+
+    # ---- neither portierd nor a configuration: say that portierd is not running ----
+    if os.path.exists("/run/portier/portier.sock"):
+        print("skipped: a portierd listens at the default socket here")
+    else:
+        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(tmp, "none"), XDG_STATE_HOME=os.path.join(tmp, "nostate"))
+        for args, want in ((["status"], "no configuration was found"), (["door", "open", "Garage"], "no configuration"),
+                           (["journal"], "no journal of this user's own"), (["audit", "--verify"], "no journal")):
+            p = subprocess.run([PORTIERCTL] + args, capture_output=True, text=True, env=env, timeout=30)
+            if (p.returncode != 3 or "portierd is not running here (no socket at /run/portier/portier.sock)"
+                    not in p.stderr or want not in p.stderr or "usage:" in p.stderr):
+                fail("%s with no portierd and no configuration: exit %d %r" % (args, p.returncode, p.stderr))
+        p = subprocess.run([PORTIERCTL, "--direct", "status"], capture_output=True, text=True, env=env, timeout=30)
+        if p.returncode != 2 or "no configuration found" not in p.stderr or "portierd" in p.stderr:
+            fail("--direct status with no configuration: exit %d %r" % (p.returncode, p.stderr))
+        ok("no portierd and no configuration: 'portierd is not running here', exit 3 (--direct: the configuration)")
 finally:
     cleanup(tmp, daemon, site)
