@@ -74,6 +74,12 @@ static void on_state(struct remote *r, enum remote_state st, const char *why, vo
         fprintf(stderr, "portierctl: %s\n", why);
 }
 
+/* What to add to a failure to connect to portierd's socket whose error was e. */
+static const char *connect_hint(int e)
+{
+    return e == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "";
+}
+
 /* quiet: a failure to connect is not printed (the caller has another way) */
 static int session_open_as(struct session *s, const struct ctl_call *call, const char *sock, bool quiet)
 {
@@ -93,8 +99,7 @@ static int session_open_as(struct session *s, const struct ctl_call *call, const
     if (!s->r || remote_connect(s->r, err, sizeof err) < 0 ||
         remote_wait_up(s->r, ctl_timeout(&call->g, CONNECT_TIMEOUT_MS), err, sizeof err) < 0) {
         if (!quiet || call->g.verbose)
-            fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory",
-                    errno == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "");
+            fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory", connect_hint(errno));
         remote_free(s->r);
         loop_free(s->loop);
         s->r = NULL;
@@ -708,7 +713,7 @@ int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struc
     w.s.r = remote_new(w.s.loop, &o, &h);
     char err[512];
     if (!w.s.r || remote_connect(w.s.r, err, sizeof err) < 0) {
-        fprintf(stderr, "portierctl: %s\n", w.s.r ? err : "out of memory");
+        fprintf(stderr, "portierctl: %s%s\n", w.s.r ? err : "out of memory", connect_hint(errno));
         session_close(&w.s);
         return CTL_EXIT_UNREACHABLE;
     }

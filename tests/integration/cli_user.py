@@ -3,7 +3,8 @@
 text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
 needs no text; an action's live counts go to a terminal only, not into a log; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
 was right); watch says once that portierd went away, however often it retries, and an interrupt while portierd
-is away exits 3; watch on the socket of a dead daemon says why and exits 3 at once; with no portierd and no
+is away exits 3; watch on the socket of a dead daemon, or of a group the caller is not in, says why (and where to
+turn) and exits 3 at once; with no portierd and no
 configuration, the site commands say that portierd is not running (exit 3), not only that a file is missing."""
 import json
 import os
@@ -139,6 +140,18 @@ try:
     s.close()
     if rc != 3 or "Connection refused" not in err or "reconnecting" in err or len(err.splitlines()) != 1:
         fail("watch on a dead daemon's socket: exit %d, %r" % (rc, err))
+    if os.geteuid() == 0:  # a socket of another group: watch says what status says, where to turn
+        os.chmod(tmp, 0o755)
+        closed = os.path.join(tmp, "closed.sock")
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(closed)
+        s.listen(1)
+        os.chmod(closed, 0o660)
+        for args in (["watch"], ["status"]):
+            rc, out, err = ctl(*args, sock=closed, as_user=AS_GUARD, timeout=20)
+            if rc != 3 or "Permission denied (the socket is for portierd's group: ask to be added to it)" not in err:
+                fail("%s on a socket of another group: exit %d, %r" % (args, rc, err))
+        s.close()
     ok("watch: portierd's absence said once, back by itself, interrupted while away exit 3; a dead socket exit 3")
 
     # ---- neither portierd nor a configuration: say that portierd is not running ----
