@@ -53,6 +53,8 @@ void ctl_print_run(const struct ctl_opts *o, const struct site *site, const stru
                                  run->error[0] ? run->error : action_status_name(run->status)));
     if (refused || (!run->n_results && run->error[0]))
         fprintf(stderr, "portierctl: %s\n", run->error);
+    else if (!o->json && !run->n_results) /* an action on no door (ack, reload): no door to count */
+        printf("%s: %s\n", run->def->name, action_status_name(run->status));
     else if (!o->json)
         printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status), run->confirmed,
                run->failed);

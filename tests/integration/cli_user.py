@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """portierctl as its users meet it, through a private portierd on a simulated site: status --json carries what the
 text shows (the site and its emergency with its counts, every door's lock, sensor and flags), so that a script
-needs no text; a door action's journal line says its outcome once; an action's live counts go to a terminal only, not into a log; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
+needs no text; a door action's journal line says its outcome once, an ack counts no doors; an action's live counts go to a terminal only, not into a log; a guard refused for the role, or anyone for --readonly, is told why without a usage line (the command
 was right); watch says once that portierd went away, however often it retries, and an interrupt while portierd
 is away exits 3; watch on the socket of a dead daemon, or of a group the caller is not in, says why (and where to
 turn) and exits 3 at once; with no portierd and no
@@ -69,7 +69,10 @@ try:
     if outs["Garage"]["held_open"] is not True or outs["Garage"]["locked"] is not False:
         fail("status --json after door hold: %s" % outs["Garage"])
     ctl("door", "release", "Garage", sock=daemon.sock)
-    rc, out, err = ctl("journal", "--kind", "operator", "--limit", "4", sock=daemon.sock)
+    rc, out, err = ctl("ack", "1", sock=daemon.sock)
+    if rc != 0 or out != "ack: ok\n":
+        fail("ack: an action on no door counts no doors: %d %r %r" % (rc, out, err))
+    rc, out, err = ctl("journal", "--kind", "operator", "--limit", "6", sock=daemon.sock)
     if rc != 0 or "door-hold Garage: ok\n" not in out or "door-release Garage: ok\n" not in out or "ok: ok" in out:
         fail("the journal's line of a door action says its outcome once: %d %s %s" % (rc, out, err))
     rc, out, err = ctl("emergency", "on", sock=daemon.sock)
