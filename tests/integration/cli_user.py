@@ -14,8 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, PORTIERCTL, Client, Daemon, Site, cleanup, ctl, fail, interrupt, links_up, ok,  # noqa: E402
-                          tmpdir, wait_until)
+from portierd_lib import (AS_GUARD, PORTIERCTL, cleanup, ctl, fail, interrupt, ok, site_up, tmpdir,  # noqa: E402
+                          wait_until)
 
 FLAGS = ("locked", "alarm", "emergency", "held_open", "normal_open", "open_timeout", "locked_out", "stale")
 
@@ -44,12 +44,9 @@ def status_json(sock):
 
 
 tmp = tmpdir("cli-user")
-site = daemon = None
+parts = []
 try:
-    site = Site(tmp)
-    daemon = Daemon(tmp, site.config)
-    root = Client(daemon.sock)
-    links_up(root)
+    site, daemon, root = site_up(tmp, parts)
     root.close()  # portierctl from here on
 
     # ---- status --json: the site, its emergency and every flag of every door ----
@@ -177,4 +174,4 @@ try:
             fail("--direct status with no configuration: exit %d %r" % (p.returncode, p.stderr))
         ok("no portierd and no configuration: 'portierd is not running here', exit 3 (--direct: the configuration)")
 finally:
-    cleanup(tmp, daemon, site)
+    cleanup(tmp, *reversed(parts))
