@@ -159,10 +159,11 @@ enum ctl_parse_result ctl_parse(int argc, char **argv, const struct ctl_family *
 
 /* Usage texts, all generated from the table. */
 void ctl_print_usage_line(FILE *out, const struct ctl_family *fam, const struct ctl_verb *verb);
-/* Exit 2 for bad data, not a bad command line: a file's rows refused (its line and field said, or its CSV
- * malformed). The command was typed right, so main() adds no usage line to this exit 2. */
-void ctl_refuse_data(void);
-bool ctl_data_refused(void);
+/* Exit 2 for a refusal, not a bad command line: a file's rows refused (its line and field said, or its CSV
+ * malformed), the caller's role too low, --readonly. The command was typed right, so main() adds no usage line to
+ * this exit 2. */
+void ctl_refuse(void);
+bool ctl_refused(void);
 void ctl_print_error(FILE *out, const struct ctl_error *err);
 void ctl_print_help(FILE *out, const struct ctl_family *const *fams, const struct ctl_family *fam,
                     const struct ctl_error *scope);

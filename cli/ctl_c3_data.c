@@ -187,7 +187,7 @@ json_t *ctl_c3_summary_json(const char *what, json_t *summary)
 int ctl_c3_store_failed(const struct ctl_call *call, const char *who, const char *file, int err, const char *msg)
 {
     if (file && err == C3_S_INVALID)
-        ctl_refuse_data(); /* the file's rows, not the command line */
+        ctl_refuse(); /* the file's rows, not the command line */
     /* the code first, as every refusal or failure portierctl prints, the console and portierd's results; not
      * for refused input (C3_S_INVALID), which the line and the column name */
     if (!file && strncmp(msg, "line ", 5) == 0 && strstr(msg, ": "))
@@ -302,7 +302,7 @@ static int read_file(const char *path, struct csv *out)
     free(text);
     if (rc < 0) {
         fprintf(stderr, "portierctl c3: %s: %s\n", path, err);
-        ctl_refuse_data(); /* a malformed file, not a bad command line */
+        ctl_refuse(); /* a malformed file, not a bad command line */
     }
     return rc;
 }

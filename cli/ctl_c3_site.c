@@ -198,7 +198,7 @@ static int site_action(struct ctl_call *call, const struct dest *to, enum action
         }
         bool refused = coded ? code == C3_S_INVALID : strncmp(why, "line ", 5) == 0;
         if (refused && file)
-            ctl_refuse_data(); /* the file's rows, not the command line */
+            ctl_refuse(); /* the file's rows, not the command line */
         if (call->g.json) {
             /* as direct mode says it */
             json_t *o = json_pack("{s:s}", "error", msg);

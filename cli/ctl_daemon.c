@@ -18,6 +18,14 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define ACTION_TIMEOUT_MS 60000
 
+/* The socket ctl_daemon_choose looked for and did not find ("": none missed) */
+static char absent_sock[SITE_PATH_MAX];
+
+const char *ctl_daemon_absent(void)
+{
+    return absent_sock[0] ? absent_sock : NULL;
+}
+
 int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len)
 {
     if (g->direct)
@@ -45,6 +53,7 @@ int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len)
                         e == ENOENT ? "no portierd socket there" : strerror(e));
         return -1;
     }
+    snprintf(absent_sock, sizeof absent_sock, "%s", sock);
     return 0; /* no daemon socket: this process owns the devices (direct mode) */
 }
 
@@ -63,6 +72,12 @@ static void on_state(struct remote *r, enum remote_state st, const char *why, vo
     struct session *s = arg;
     if (st == REMOTE_DOWN && why && s->g->verbose)
         fprintf(stderr, "portierctl: %s\n", why);
+}
+
+/* What to add to a failure to connect to portierd's socket whose error was e. */
+static const char *connect_hint(int e)
+{
+    return e == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "";
 }
 
 /* quiet: a failure to connect is not printed (the caller has another way) */
@@ -84,8 +99,7 @@ static int session_open_as(struct session *s, const struct ctl_call *call, const
     if (!s->r || remote_connect(s->r, err, sizeof err) < 0 ||
         remote_wait_up(s->r, ctl_timeout(&call->g, CONNECT_TIMEOUT_MS), err, sizeof err) < 0) {
         if (!quiet || call->g.verbose)
-            fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory",
-                    errno == EACCES ? " (the socket is for portierd's group: ask to be added to it)" : "");
+            fprintf(stderr, "portierctl: %s%s\n", s->r ? err : "out of memory", connect_hint(errno));
         remote_free(s->r);
         loop_free(s->loop);
         s->r = NULL;
@@ -119,6 +133,17 @@ static int session_ask(struct session *s, const struct ctl_call *call, const cha
     return CTL_EXIT_OK;
 }
 
+/* The exit status of portierd's final answer st that is not "ok": 2 for the caller's role ("denied": no usage line,
+ * the command was right) and, when refused_too, for a request portierd refused; other for anything else. */
+static int refusal_exit(const char *st, bool refused_too, int other)
+{
+    if (st && strcmp(st, "denied") == 0) {
+        ctl_refuse();
+        return CTL_EXIT_USAGE;
+    }
+    return refused_too && st && strcmp(st, "refused") == 0 ? CTL_EXIT_USAGE : other;
+}
+
 /* ---- status ---- */
 
 int ctl_daemon_status(struct ctl_call *call, const char *sock)
@@ -133,11 +158,7 @@ int ctl_daemon_status(struct ctl_call *call, const char *sock)
     else
         printf("connected to %s at %s as %s (%s)\n", remote_server(s.r), sock, remote_user(s.r),
                role_name(remote_role(s.r)));
-    int down = ctl_print_status(&call->g, remote_site(s.r));
-    const struct proto_emergency *em = remote_emergency(s.r);
-    if (em->active && !call->g.json)
-        printf("EMERGENCY since it was started by %s: %u of %u doors confirmed%s%s\n", em->by, em->confirmed,
-               em->total, em->failures[0] ? "; not yet: " : "", em->failures);
+    int down = ctl_print_status(&call->g, remote_site(s.r), remote_emergency(s.r));
     session_close(&s);
     return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }
@@ -338,7 +359,7 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
         rc = CTL_EXIT_UNREACHABLE;
     } else if (call->g.json) {
         ctl_print_json(json_incref(fin));
-        rc = st && strcmp(st, "ok") == 0 ? CTL_EXIT_OK : strcmp(st ? st : "", "denied") == 0 ? CTL_EXIT_USAGE : CTL_EXIT_DEVICE_ERROR;
+        rc = st && strcmp(st, "ok") == 0 ? CTL_EXIT_OK : refusal_exit(st, false, CTL_EXIT_DEVICE_ERROR);
     } else if (st && strcmp(st, "ok") == 0) {
         if (proto_str(fin, "reply_hex"))
             printf("reply 0x%02llX: %s\n", (long long)json_integer_value(json_object_get(fin, "reply_command")),
@@ -349,8 +370,7 @@ int ctl_daemon_raw(const struct ctl_call *call, const char *sock)
         rc = CTL_EXIT_OK;
     } else {
         fprintf(stderr, "portierctl: raw: %s\n", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        rc = strcmp(st ? st : "", "denied") == 0 || strcmp(st ? st : "", "refused") == 0 ? CTL_EXIT_USAGE
-                                                                                        : CTL_EXIT_DEVICE_ERROR;
+        rc = refusal_exit(st, true, CTL_EXIT_DEVICE_ERROR);
     }
     json_decref(fin);
     session_close(&s);
@@ -444,7 +464,7 @@ static json_t *raw_call(struct ctl_daemon_device *p, json_t *req, int other_rc, 
         *rc = CTL_EXIT_UNREACHABLE;
     } else if (!st || strcmp(st, "ok") != 0) {
         snprintf(err, errlen, "portierd: %s", proto_str(fin, "error") ? proto_str(fin, "error") : "failed");
-        *rc = st && (strcmp(st, "denied") == 0 || strcmp(st, "refused") == 0) ? CTL_EXIT_USAGE : other_rc;
+        *rc = refusal_exit(st, true, other_rc);
         json_decref(fin);
         fin = NULL;
     }
@@ -604,6 +624,9 @@ struct watch {
     long seen;
     int sub;
     loop_timer_t stop_timer;
+    bool started;        /* the first connection was made: a loss from here on is retried */
+    bool stopped_down;   /* interrupted while portierd was away */
+    char down_why[320];  /* the loss said last ("": connected), said once however often a retry fails alike */
 };
 
 static void watch_event(const struct event *ev, void *arg)
@@ -633,9 +656,18 @@ static void watch_snapshot(struct remote *r, struct site *m, bool replaced, void
 static void watch_state(struct remote *r, enum remote_state st, const char *why, void *arg)
 {
     struct watch *w = arg;
-    if (st == REMOTE_DOWN)
-        fprintf(stderr, "portierctl: %s; reconnecting\n", why ? why : "disconnected");
-    else if (st == REMOTE_UP && (!w->f->quiet || w->s.g->verbose))
+    if (st == REMOTE_DOWN) {
+        /* the first connection's failure is the caller's to say (it gives up); a loss is said once, and again
+         * only when its reason changes, not at every retry */
+        why = why ? why : "disconnected";
+        if (w->started && strcmp(why, w->down_why) != 0)
+            fprintf(stderr, "portierctl: %s; reconnecting\n", why);
+        snprintf(w->down_why, sizeof w->down_why, "%s", why);
+        return;
+    }
+    if (st == REMOTE_UP)
+        w->down_why[0] = '\0';
+    if (st == REMOTE_UP && (!w->f->quiet || w->s.g->verbose))
         fprintf(stderr, "portierctl: watching %s as %s (%s), from event #%lld\n", w->s.sock, remote_user(r),
                 role_name(remote_role(r)), (long long)remote_last_id(r));
     if (st == REMOTE_UP && w->f->for_ms && !loop_timer_armed(&w->stop_timer))
@@ -653,7 +685,8 @@ static void watch_missed(struct remote *r, int64_t from, int64_t to, void *arg)
 static void watch_stop(loop_t *loop, int signo, void *arg)
 {
     (void)signo;
-    (void)arg;
+    struct watch *w = arg;
+    w->stopped_down = remote_state(w->s.r) == REMOTE_DOWN;
     loop_stop(loop);
 }
 
@@ -680,16 +713,19 @@ int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struc
     w.s.r = remote_new(w.s.loop, &o, &h);
     char err[512];
     if (!w.s.r || remote_connect(w.s.r, err, sizeof err) < 0) {
-        fprintf(stderr, "portierctl: %s\n", w.s.r ? err : "out of memory");
+        fprintf(stderr, "portierctl: %s%s\n", w.s.r ? err : "out of memory", connect_hint(errno));
         session_close(&w.s);
         return CTL_EXIT_UNREACHABLE;
     }
+    w.started = true;
     loop_add_signal(w.s.loop, SIGINT, watch_stop, &w);
     loop_add_signal(w.s.loop, SIGTERM, watch_stop, &w);
     loop_run(w.s.loop);
     loop_timer_disarm(w.s.loop, &w.stop_timer);
     session_close(&w.s);
-    return CTL_EXIT_OK;
+    if (w.stopped_down)
+        fprintf(stderr, "portierctl: interrupted while portierd was away (%s)\n", w.down_why);
+    return w.stopped_down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }
 
 int ctl_daemon_watch(const struct ctl_call *call, const char *sock)

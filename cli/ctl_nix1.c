@@ -343,17 +343,26 @@ void n1_report_error(struct n1ctx *c, const nix1_addr_t *a, const char *what, ui
 
 void n1_report_noanswer(struct n1ctx *c, const nix1_addr_t *a, const char *what, const char *why)
 {
-    char as[NIX1_ADDR_LEN + 1];
+    char as[NIX1_ADDR_LEN + 1], hint[128] = "";
     n1_addr(a, as);
+    /* a slave answers only to its own ROM address, whose last byte is the CRC-8 of the others: a mistyped
+     * address is silence, so say which byte is wrong */
+    if (!nix1_addr_crc_ok(a))
+        snprintf(hint, sizeof hint, "check the address: its last byte should be the CRC-8 of the others, %02X "
+                 "(%.14s%02X), not %02X", nix1_addr_crc_expected(a), as, nix1_addr_crc_expected(a), a->b[7]);
     if (c->g->json) {
         json_t *o = json_object();
         json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "slave", json_string(as));
         json_object_set_new(o, "command", json_string(what));
         json_object_set_new(o, "error", json_string(why));
+        if (hint[0])
+            json_object_set_new(o, "hint", json_string(hint));
         ctl_print_json(o);
     } else {
-        fprintf(stderr, "%s %s: no answer (%s)\n", as, what, why);
+        bool plain = strcmp(why, "no answer") == 0; /* "no answer (no answer)" says it twice */
+        fprintf(stderr, "%s %s: no answer%s%s%s%s%s\n", as, what, plain ? "" : " (", plain ? "" : why, plain ? "" : ")",
+                hint[0] ? "; " : "", hint);
     }
 }
 

@@ -32,6 +32,10 @@ static struct site *load_site(const struct ctl_opts *opts, bool quiet_missing)
         if (!quiet_missing) {
             if (opts->config_path)
                 fprintf(stderr, "portierctl: %s: no such file\n", opts->config_path);
+            else if (ctl_daemon_absent())
+                fprintf(stderr, "portierctl: portierd is not running here (no socket at %s), and no configuration "
+                        "was found to own the devices directly (tried %s): start portierd, or use --socket PATH or "
+                        "-c FILE\n", ctl_daemon_absent(), path);
             else
                 fprintf(stderr, "portierctl: no configuration found (tried %s); use -c FILE\n", path);
         }
@@ -66,7 +70,11 @@ static struct journal *open_journal(const struct site *site, const char *db, boo
     char err[512];
     struct journal *j = journal_open(&o, err, sizeof err);
     struct journal_health h;
-    if (!j)
+    if (!j && !db && !site && ctl_daemon_absent()) /* what the caller meant to read is portierd's */
+        fprintf(stderr, "portierctl: portierd is not running here (no socket at %s), and there is no journal of "
+                "this user's own (journal %s): start portierd, or use --socket PATH, -c FILE or --db FILE\n",
+                ctl_daemon_absent(), err);
+    else if (!j)
         fprintf(stderr, "portierctl: journal %s\n", err);
     else if (!readonly && (journal_health(j, &h), h.state == JOURNAL_UNAVAILABLE))
         fprintf(stderr, "portierctl: journal %s: %s (nothing can be stored: only the emergency runs)\n", path,
@@ -360,8 +368,8 @@ static int live_open(struct live *l, const struct ctl_opts *opts, int action)
     memset(l, 0, sizeof *l);
     l->opts = opts;
     l->site = load_site(opts, false);
-    if (!l->site)
-        return CTL_EXIT_USAGE;
+    if (!l->site) /* neither portierd nor a configuration: the site is out of reach; else -c FILE is wrong */
+        return !opts->config_path && ctl_daemon_absent() ? CTL_EXIT_UNREACHABLE : CTL_EXIT_USAGE;
     l->j = open_journal(l->site, NULL, false);
     if (!l->j) {
         site_free(l->site);
@@ -620,7 +628,7 @@ static int cmd_status(struct ctl_call *call)
     loop_timer_arm_ms(l.loop, &l.deadline, settle + 500);
     while (!l.timed_out && loop_run_once(l.loop, 200) >= 0)
         ;
-    int down = ctl_print_status(opts, l.site);
+    int down = ctl_print_status(opts, l.site, NULL);
     live_close(&l);
     return down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }

@@ -21,10 +21,13 @@ int ctl_print_event(const struct event *ev, bool acked, void *arg);
 int ctl_print_audit(const struct audit_record *r, void *arg);
 /* The filters of journal and audit from the call. */
 void ctl_query_from_call(const struct ctl_call *call, struct journal_query *q, bool audit);
-/* An action's live counts (stderr) and, when finished, one line per door and the summary. */
+/* An action's live counts (stderr, when a terminal) and, when finished, one line per door and the summary. */
 void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished);
-/* Links and door states of the site; returns how many devices are not up. */
-int ctl_print_status(const struct ctl_opts *o, const struct site *site);
+/* Links, door states and the emergency of the site (em NULL: as the site itself shows it); with --json one object
+ * for the site and its emergency, one per device and one per output with every flag. Returns how many devices are
+ * not up. */
+struct proto_emergency;
+int ctl_print_status(const struct ctl_opts *o, const struct site *site, const struct proto_emergency *em);
 /* The outcome of an audit-chain check (v NULL: it could not be read, why says why); returns the exit status. */
 int ctl_print_verify(const struct ctl_opts *o, const struct journal_verify_result *v, const char *why);
 /* The exit status for an action's outcome. */
@@ -59,6 +62,9 @@ int ctl_site_run_direct(struct ctl_call *call, struct ctl_site_run *r);
  * something listens there), 0 = direct (--direct, or no daemon socket), -1 = an error was printed (an explicit
  * --socket that does not answer, a socket this user may not open). */
 int ctl_daemon_choose(const struct ctl_opts *g, char *sock, size_t len);
+/* The socket ctl_daemon_choose found nothing at when it chose direct mode for want of a portierd (not --direct), or
+ * NULL: what a direct mode that cannot start says, since the caller may only have meant to reach portierd. */
+const char *ctl_daemon_absent(void);
 int ctl_daemon_status(struct ctl_call *call, const char *sock);
 int ctl_daemon_action(struct ctl_call *call, const char *sock, enum action_id id, const char *target, long value,
                       const char *comment);

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/ctl_site.h"
 #include "core/event.h"
+#include "core/proto.h"
 
 enum ctl_out_mode ctl_out_mode_of(const struct ctl_call *call)
 {
@@ -21,12 +23,14 @@ void ctl_print_csv_header(enum ctl_out_mode mode, bool audit)
 
 void ctl_print_run(const struct ctl_opts *o, const struct site *site, const struct action_run *run, bool finished)
 {
+    /* the live counts rewrite one line of a terminal; in a log or a pipe they would be one long line of \r */
+    bool live = !o->json && run->n_results > 1 && isatty(STDERR_FILENO);
     if (!finished) {
-        if (!o->json && run->n_results > 1)
+        if (live)
             fprintf(stderr, "\r%u confirmed, %u pending, %u failed", run->confirmed, run->pending, run->failed);
         return;
     }
-    if (!o->json && run->n_results > 1)
+    if (live)
         fputc('\n', stderr);
     for (size_t i = 0; i < run->n_results; i++) {
         const struct action_target_result *t = &run->results[i];
@@ -49,17 +53,57 @@ void ctl_print_run(const struct ctl_opts *o, const struct site *site, const stru
                                  run->error[0] ? run->error : action_status_name(run->status)));
     if (refused || (!run->n_results && run->error[0]))
         fprintf(stderr, "portierctl: %s\n", run->error);
+    else if (!o->json && !run->n_results) /* an action on no door (ack, reload): no door to count */
+        printf("%s: %s\n", run->def->name, action_status_name(run->status));
     else if (!o->json)
         printf("%s: %s (%u confirmed, %u failed)\n", run->def->name, action_status_name(run->status), run->confirmed,
                run->failed);
     fflush(stdout);
 }
 
-int ctl_print_status(const struct ctl_opts *opts, const struct site *s)
+/* The emergency as the site shows it (direct mode: no supervisor to ask): active, since, and its doors confirmed. */
+static void emergency_of_site(const struct site *s, struct proto_emergency *em)
 {
+    memset(em, 0, sizeof *em);
+    em->active = s->emergency_active;
+    em->since_us = s->emergency_active ? s->emergency_since_us : 0;
+    for (size_t i = 0; em->active && i < s->n_outputs; i++) {
+        const struct site_output *o = &s->outputs[i];
+        if (!action_emergency_output(s, o))
+            continue;
+        em->total++;
+        em->confirmed += o->state.emergency;
+    }
+}
+
+/* One output as JSON: its state word and every flag the word summarises. */
+static json_t *output_json(const struct site *s, const struct site_output *o)
+{
+    const struct output_state *st = &o->state;
+    const struct site_device *sd = &s->devices[o->device];
+    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I}", "output", o->name,
+                          "device", sd->name, "type", site_output_type_name(o->type), "number", o->number, "state",
+                          site_output_state_word(o), "sensor", site_sensor_name(st->sensor), "locked", st->locked,
+                          "alarm", st->alarm, "emergency", st->emergency, "held_open", st->held_open, "normal_open",
+                          st->normal_open, "open_timeout", st->open_timeout, "locked_out", st->locked_out, "stale",
+                          st->stale, "open_until_us", (json_int_t)st->open_until_us);
+    if (j && o->type == OUTPUT_PROBE && sd->bus && o->slave < sd->bus->n_slaves)
+        json_object_set_new(j, "slave", json_string(sd->bus->slaves[o->slave].name));
+    return j;
+}
+
+int ctl_print_status(const struct ctl_opts *opts, const struct site *s, const struct proto_emergency *em)
+{
+    struct proto_emergency own;
+    if (!em) {
+        emergency_of_site(s, &own);
+        em = &own;
+    }
     int down = 0;
-    if (!opts->json)
-        printf("site \"%s\"%s\n", s->name, s->emergency_active ? " — EMERGENCY" : "");
+    if (opts->json)
+        ctl_print_json(json_pack("{s:s,s:o}", "site", s->name, "emergency", proto_emergency_to_json(em)));
+    else
+        printf("site \"%s\"%s\n", s->name, em->active ? " — EMERGENCY" : "");
     for (size_t d = 0; d < s->n_devices; d++) {
         const struct site_device *sd = &s->devices[d];
         down += sd->link != LINK_UP;
@@ -73,10 +117,7 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s)
             if (o->device != d)
                 continue;
             if (opts->json)
-                ctl_print_json(json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b}", "output", o->name, "device", sd->name,
-                                         "type", site_output_type_name(o->type), "number", o->number, "state",
-                                         site_output_state_word(o), "sensor", site_sensor_name(o->state.sensor),
-                                         "alarm", o->state.alarm, "stale", o->state.stale));
+                ctl_print_json(output_json(s, o));
             else {
                 /* a panel's alarm stays until it is cancelled: say it, and what the door is doing besides */
                 struct site_output rest = *o;
@@ -86,6 +127,9 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s)
             }
         }
     }
+    if (em->active && !opts->json)
+        printf("EMERGENCY%s%s: %u of %u doors confirmed%s%s\n", em->by[0] ? " since it was started by " : "", em->by,
+               em->confirmed, em->total, em->failures[0] ? "; not yet: " : "", em->failures);
     return down;
 }
 
@@ -117,7 +161,9 @@ int ctl_action_exit(enum action_id id, enum action_status st)
 {
     switch (st) {
     case ACTION_OK: return CTL_EXIT_OK;
-    case ACTION_DENIED:
+    case ACTION_DENIED: /* the caller's role: the command was right */
+        ctl_refuse();
+        return CTL_EXIT_USAGE;
     case ACTION_REFUSED: return CTL_EXIT_USAGE;
     default:
         /* an action on no device (an acknowledgement, a reload) failed for a reason of its own; a door action

@@ -141,10 +141,10 @@ static void put_family_head(struct strbuf *sb, enum style st, const struct ctl_f
         put_options(sb, st, f->opts);
 }
 
-static bool data_refused;
+static bool refused;
 
-void ctl_refuse_data(void) { data_refused = true; }
-bool ctl_data_refused(void) { return data_refused; }
+void ctl_refuse(void) { refused = true; }
+bool ctl_refused(void) { return refused; }
 
 void ctl_print_usage_line(FILE *out, const struct ctl_family *fam, const struct ctl_verb *verb)
 {

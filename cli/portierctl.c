@@ -40,13 +40,14 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "%s%s%.80s", call.fam->name ? call.fam->name : "", call.fam->name ? " " : "",
                  call.verb->syntax);
         fprintf(stderr, "portierctl: --readonly: '%s' changes state: refused, nothing was opened or sent\n", name);
+        ctl_refuse();
         rc = CTL_EXIT_USAGE;
     } else {
         rc = call.verb->run(&call);
     }
     /* every exit 2 comes with the command's usage line (the handlers say what was wrong), but a refusal of a
-     * file's data: the command line was right */
-    if (rc == CTL_EXIT_USAGE && !ctl_data_refused())
+     * file's data, of the caller's role or of --readonly: the command line was right */
+    if (rc == CTL_EXIT_USAGE && !ctl_refused())
         ctl_print_usage_line(stderr, call.fam, call.verb);
     return rc;
 }

@@ -189,9 +189,10 @@ static void publish_operator(struct run_ctx *rc, bool done)
         event_set_text(&ev, "%s %s: %u confirmed, %u failed%s%s", r->def->name, action_status_name(r->status),
                        r->confirmed, r->failed, r->error[0] ? ": " : "", r->error);
     } else {
-        event_set_text(&ev, "%s %s: %s%s%s", r->def->name, r->target, action_status_name(r->status),
-                       r->n_results && r->results[0].message[0] ? ": " : "",
-                       r->n_results ? r->results[0].message : "");
+        /* the door's own message, unless it only repeats the status ("door-hold Garage: ok", not "ok: ok") */
+        const char *st = action_status_name(r->status);
+        const char *msg = r->n_results && strcmp(r->results[0].message, st) != 0 ? r->results[0].message : "";
+        event_set_text(&ev, "%s %s: %s%s%s", r->def->name, r->target, st, msg[0] ? ": " : "", msg);
     }
     if (rc->site->events)
         event_publish(rc->site->events, &ev);

@@ -10,7 +10,8 @@ The commands come from portierctl's own table (--list-commands). Three kinds of 
          for the device families, 0, 1 or 3 for the site, never 2;
   noise  words drawn from everything above and worse (non-ASCII, invalid UTF-8, empty, 5000 bytes, options
          without their values, unknown verbs) in random order: any documented status, never a signal, and every
-         exit 2 with a usage line.
+         exit 2 with a usage line (but a refusal of a right command line, for the role or --readonly, and bad
+         data in a file, which have none).
 Nothing outside loopback is contacted: after `c3` always comes 127.0.0.1:<closed port>, after `nix1` a path that
 does not exist, and no word is a host name in a place where one would be resolved. Every run must end by itself
 (a run still going after 30 s is killed and counted as a failure).
@@ -266,7 +267,12 @@ def run(v):
     # bad data in a file named on a right command line (a CSV that does not parse, a refused row) is exit 2 with
     # its file, line and what is wrong, and no usage line
     data = re.fullmatch(r"portierctl( c3)?: [^\n]+: line [0-9]+: [^\n]+\n", err) is not None
-    if rc == 2 and "\nusage: portierctl" not in "\n" + err and not data:
+    # so is a refusal of a right command line: the caller's role, --readonly
+    refusal = re.search(r"^portierctl[^\n]*: ([^\n]+ needs the [a-z]+ role; [^\n]+ is [a-z]+|--readonly: [^\n]+"
+                        r" changes state: refused, nothing was opened or sent)$", err, re.M) is not None
+    if refusal and "\nusage: portierctl" in "\n" + err:
+        return "a refusal (the command line was right) with a usage line\n%s" % err[-2000:]
+    if rc == 2 and "\nusage: portierctl" not in "\n" + err and not data and not refusal:
         return "exit 2 without a usage line\n%s" % err[-2000:]
     if data and kind == "bad":
         return "a command with a mistake (%s) was taken for bad data in a file\n%s" % (want, err[-2000:])

@@ -61,6 +61,17 @@ expect_rc 1 nix1 --slave $S1 raw 'Qw3';                    grep -q '41 ERROR_ARG
 expect_rc 1 nix1 --broadcast unit 1 set 5;                 grep -q '64 ERROR_NOBROADCAST' "$TMP/err" || fail "64"
 pass "error codes and exit statuses"
 
+# --- a mistyped address is silence on the bus: the no-answer says which byte is wrong and what it should be ---
+expect_rc 3 nix1 --timeout 300 --slave 2701000000000001 version
+grep -q '^2701000000000001 Qn: no answer; check the address: its last byte should be the CRC-8 of the others, 6B (270100000000006B), not 01$' \
+    "$TMP/err" || fail "no answer from a mistyped address: $(cat "$TMP/err")"
+expect_rc 3 jnix1 --timeout 300 --slave 2701000000000001 version
+python3 -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); assert o["error"]=="no answer" and "(270100000000006B)" in o["hint"], o' \
+    "$TMP/out" || fail "--json no answer from a mistyped address: $(cat "$TMP/out")"
+expect_rc 3 nix1 --timeout 300 --slave 27AA0000000000CF version
+grep -q '^27AA0000000000CF Qn: no answer$' "$TMP/err" || fail "no answer from a valid address that is absent: $(cat "$TMP/err")"
+pass "no answer from a mistyped address names its CRC byte and the valid address; an absent slave is just no answer"
+
 # --- the same mistakes typed as commands are refused with the reason before the port is even opened (exit 2):
 # against a port that does not exist, so that opening it would have been exit 3 ---
 bad() { # bad REGEX ARGS...: exit 2, the reason on stderr, a usage line, and nothing sent (-v traces no request)

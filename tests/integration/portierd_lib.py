@@ -135,19 +135,26 @@ def twin_site(tmp):
     return Site(d)
 
 
-def twin_up(tmp, parts):
-    """A simulated site that portierd owns and its twin for direct mode (twin_site), portierd on the first and a
-    root client once its links are up: (site, twin, daemon, root). Each part is appended to parts as it starts,
-    so that `cleanup(tmp, *reversed(parts))` stops what did start, portierd first."""
+def site_up(tmp, parts, twin=False):
+    """A simulated site, portierd on it and a root client once its links are up: (site, daemon, root); with twin,
+    also the site's twin for direct mode (twin_site), started before portierd: (site, twin, daemon, root). Each part
+    is appended to parts as it starts, so that `cleanup(tmp, *reversed(parts))` stops what did start, portierd
+    first."""
     site = Site(tmp)
     parts.append(site)
-    twin = twin_site(tmp)
-    parts.append(twin)
+    if twin:
+        twin = twin_site(tmp)
+        parts.append(twin)
     daemon = Daemon(tmp, site.config)
     parts.append(daemon)
     root = Client(daemon.sock)
     links_up(root)
-    return site, twin, daemon, root
+    return (site, twin, daemon, root) if twin else (site, daemon, root)
+
+
+def twin_up(tmp, parts):
+    """site_up with the site's twin for direct mode: (site, twin, daemon, root)."""
+    return site_up(tmp, parts, twin=True)
 
 
 def twin_c3(tmp, parts, mask):
