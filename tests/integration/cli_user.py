@@ -66,9 +66,6 @@ try:
     if outs["Garage"]["held_open"] is not True or outs["Garage"]["locked"] is not False:
         fail("status --json after door hold: %s" % outs["Garage"])
     ctl("door", "release", "Garage", sock=daemon.sock)
-    rc, out, err = ctl("ack", "1", sock=daemon.sock)
-    if rc != 0 or out != "ack: ok\n":
-        fail("ack: an action on no door counts no doors: %d %r %r" % (rc, out, err))
     rc, out, err = ctl("journal", "--kind", "operator", "--limit", "6", sock=daemon.sock)
     if rc != 0 or "door-hold Garage: ok\n" not in out or "door-release Garage: ok\n" not in out or "ok: ok" in out:
         fail("the journal's line of a door action says its outcome once: %d %s %s" % (rc, out, err))
@@ -94,6 +91,29 @@ try:
         fail("status --json after the emergency: %s" % s)
     ok("status --json: the site and its emergency (by, confirmed of total), every door's lock, sensor and flags;"
        " a door action's journal line says 'ok' once")
+
+    # ---- ack: only an alarm; a normal event or an unknown id is refused with the reason, and audited so ----
+    rc, out, err = ctl("journal", "--severity", "alarm", "--kind", "emergency", "--limit", "1", "--csv",
+                       sock=daemon.sock)
+    alarm = out.splitlines()[1].split(",")[0] if rc == 0 and len(out.splitlines()) == 2 else None
+    rc, out, err = ctl("journal", "--kind", "operator", "--severity", "normal", "--limit", "20", "--csv",
+                       sock=daemon.sock)
+    normal = [line.split(",")[0] for line in out.splitlines()[1:] if ",normal," in line]
+    if not alarm or not normal:
+        fail("ack: no alarm and normal event to acknowledge: %r %r" % (alarm, out))
+    rc, out, err = ctl("ack", alarm, sock=daemon.sock)
+    if rc != 0 or out != "ack: ok\n":
+        fail("ack of an alarm: an action on no door counts no doors: %d %r %r" % (rc, out, err))
+    for target, why in ((normal[0], "event %s is not an alarm" % normal[0]), ("99999999", "no event 99999999")):
+        rc, out, err = ctl("ack", target, sock=daemon.sock)
+        if rc != 1 or why not in err:
+            fail("ack %s: exit %d, want 1 and %r: %r %r" % (target, rc, why, out, err))
+    rc, out, err = ctl("--json", "audit", "--search", "ack", "--limit", "3", sock=daemon.sock)
+    acks = [r for r in json_lines(out, "audit --json") if r["action"] == "ack"]
+    if [(r["target"], r["result"]) for r in acks] != [("99999999", "failed"), (normal[0], "failed"), (alarm, "ok")] \
+            or "is not an alarm" not in acks[1]["detail"]:
+        fail("audit of the acks: %s" % acks)
+    ok("ack: an alarm is acknowledged; a normal event or an unknown id is refused (exit 1, the reason), and audited")
 
     # ---- a refusal of a right command line: the reason, exit 2, no usage line ----
     if os.geteuid() == 0:

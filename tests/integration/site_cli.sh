@@ -97,12 +97,15 @@ expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since 2026-02-30
 grep -q "2026-02 has 28 days" "$TMP/err" || fail "bad date not explained: $(cat "$TMP/err")"
 pass "journal and audit queries"
 
-# --json for an action on no output (ack): one object on standard output, for success and failure alike
+# --json for an action on no output (ack): one object on standard output, for success and failure alike; only an
+# alarm is acknowledged
 id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --kind operator --limit 1 --csv | awk -F, 'NR==2 {print $1}')
 [ -n "$id" ] || fail "no journal event to acknowledge"
-expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json ack "$id"
-python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert r==[{"action":"ack","target":sys.argv[2],"ok":True,"message":"ok"}], r' \
-    "$TMP/out" "$id" || fail "ack --json: $(cat "$TMP/out")"
+expect_rc 1 "$PORTIERCTL" -c "$TMP/p.conf" ack "$id"
+grep -q "event $id is not an alarm" "$TMP/err" || fail "ack of a normal event: $(cat "$TMP/err")"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json audit --limit 1
+python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read()); assert r["action"]=="ack" and r["result"]=="failed" and "not an alarm" in r["detail"], r' \
+    "$TMP/out" || fail "audit of a refused ack: $(cat "$TMP/out")"
 expect_rc 1 "$PORTIERCTL" -c "$TMP/p.conf" --json ack 99999999
 python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] is False and "no event" in r[0]["message"], r' \
     "$TMP/out" || fail "failed ack --json: $(cat "$TMP/out")"
@@ -117,3 +120,11 @@ expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" emergency on
 [ "$(grep -c "^.*: FAILED — .*no-such-tty" "$TMP/out")" -eq 2 ] || fail "bus doors: $(cat "$TMP/out")"
 grep -q '^emergency-on: failed (0 confirmed, 6 failed)' "$TMP/out" || fail "emergency summary: $(cat "$TMP/out")"
 pass "dead devices fail their doors at once, with the reason"
+
+# the emergency is an alarm: acknowledged, with one JSON object
+id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --severity alarm --kind emergency --limit 1 --csv | awk -F, 'NR==2 {print $1}')
+[ -n "$id" ] || fail "no alarm to acknowledge"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json ack "$id"
+python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert r==[{"action":"ack","target":sys.argv[2],"ok":True,"message":"ok"}], r' \
+    "$TMP/out" "$id" || fail "ack --json: $(cat "$TMP/out")"
+pass "an alarm is acknowledged"
