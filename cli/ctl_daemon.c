@@ -320,8 +320,8 @@ int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
         if (!st || strcmp(st, "ok") != 0) {
             fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal",
                     fin ? (proto_str(fin, "error") ? proto_str(fin, "error") : "failed") : "no answer from portierd");
+            rc = fin ? refusal_exit(st, true, CTL_EXIT_DEVICE_ERROR) : CTL_EXIT_UNREACHABLE;
             json_decref(fin);
-            rc = fin ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_UNREACHABLE;
             break;
         }
         json_decref(fin);

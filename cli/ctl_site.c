@@ -207,6 +207,12 @@ static int cmd_query(const struct ctl_call *call, bool audit)
     ctl_query_from_call(call, &q, audit);
     enum ctl_out_mode mode = ctl_out_mode_of(call);
     struct site *site = load_site(opts, true);
+    char why[400];
+    if (site_check_filters(audit ? NULL : site, q.door, q.device, q.since_us, q.until_us, why, sizeof why) < 0) {
+        fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", why);
+        site_free(site);
+        return CTL_EXIT_USAGE;
+    }
     struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
     site_free(site);
     if (!j)

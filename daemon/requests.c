@@ -346,6 +346,12 @@ static void do_query(struct daemon *d, struct client *c, const json_t *req, int6
         dispatch_reply_error(c, id, op, "error", "%s", err);
         return;
     }
+    /* a filter nothing can match is the caller's mistake, said as such (the audit's target is free text) */
+    char why[400];
+    if (site_check_filters(audit ? NULL : d->site, q.door, q.device, q.since_us, q.until_us, why, sizeof why) < 0) {
+        dispatch_reply_error(c, id, op, "refused", "%s", why);
+        return;
+    }
     if (!d->journal) {
         dispatch_reply_error(c, id, op, "failed", "the journal is not open");
         return;

@@ -115,6 +115,18 @@ try:
         fail("audit of the acks: %s" % acks)
     ok("ack: an alarm is acknowledged; a normal event or an unknown id is refused (exit 1, the reason), and audited")
 
+    # ---- journal filters nothing can match: refused by portierd, exit 2, with what the site has ----
+    for args, why in ((["--since", "today", "--until", "yesterday"], "is not before --until"),
+                      (["--door", "Nowhere"], 'no door "Nowhere" in the configuration (doors: '),
+                      (["--device", "Panel Z"], 'no device "Panel Z" in the configuration (devices: ')):
+        rc, out, err = ctl("journal", *args, sock=daemon.sock)
+        if rc != 2 or why not in err or out:
+            fail("journal %s through portierd: exit %d, want 2 and %r: %r %r" % (args, rc, why, out, err))
+    rc, out, err = ctl("journal", "--door", "garage", "--device", "operator", sock=daemon.sock)
+    if rc != 0:
+        fail("journal of a door and device the site has: %d %r" % (rc, err))
+    ok("journal: an empty time range or a door / device the site lacks is refused (exit 2), naming what exists")
+
     # ---- a refusal of a right command line: the reason, exit 2, no usage line ----
     if os.geteuid() == 0:
         for args in (["door", "open", "Garage"], ["emergency", "on"], ["reload"]):

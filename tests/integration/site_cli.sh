@@ -97,6 +97,20 @@ expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since 2026-02-30
 grep -q "2026-02 has 28 days" "$TMP/err" || fail "bad date not explained: $(cat "$TMP/err")"
 pass "journal and audit queries"
 
+# a filter nothing can match is refused, with what the site has: an empty time range, a door or device it lacks
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since today --until yesterday
+grep -q 'journal: --since .* is not before --until .*: nothing can match' "$TMP/err" || fail "empty range: $(cat "$TMP/err")"
+[ ! -s "$TMP/out" ] || fail "empty range: output $(cat "$TMP/out")"
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --door Nowhere
+grep -q 'journal: no door "Nowhere" in the configuration (doors: Main entrance, Back door, ' "$TMP/err" \
+    || fail "unknown door: $(cat "$TMP/err")"
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --device "Panel Z"
+grep -q 'journal: no device "Panel Z" in the configuration (devices: Panel A, Bus 1)' "$TMP/err" \
+    || fail "unknown device: $(cat "$TMP/err")"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --door "main ENTRANCE" --device operator
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" audit --since today --until -1d
+pass "journal filters that nothing can match are refused, naming what exists"
+
 # --json for an action on no output (ack): one object on standard output, for success and failure alike; only an
 # alarm is acknowledged
 id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --kind operator --limit 1 --csv | awk -F, 'NR==2 {print $1}')
