@@ -504,6 +504,7 @@ static void on_deadline(loop_t *loop, void *arg)
         json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "error", json_string(why[0] ? why : "timed out"));
         json_object_set_new(o, "state", json_string(c3_state_name(c3_session_state(c->s))));
+        json_object_set_new(o, "code", json_integer(CTL_EXIT_UNREACHABLE));
         ctl_print_json(o);
     }
     fprintf(stderr, "portierctl: %s: %s after %u ms (%s)%s%s\n", c3_session_describe(c->s),

@@ -305,7 +305,7 @@ static int check_config_json(const char *explicit_path)
         char msg[2 * SITE_PATH_MAX + 64];
         snprintf(msg, sizeof msg, explicit_path ? "%s: no such file" : "no configuration found (tried %s); use -c FILE",
                  explicit_path ? explicit_path : path);
-        ctl_print_json(json_pack("{s:b,s:s}", "ok", 0, "error", msg));
+        ctl_print_json(json_pack("{s:b,s:s,s:i}", "ok", 0, "error", msg, "code", CTL_EXIT_USAGE));
         fprintf(stderr, "portierctl: %s\n", msg);
         return CTL_EXIT_USAGE;
     }
@@ -326,6 +326,11 @@ static int check_config_json(const char *explicit_path)
         json_object_set_new(v, "panels", json_integer((json_int_t)site->n_panels));
         json_object_set_new(v, "buses", json_integer((json_int_t)site->n_buses));
         json_object_set_new(v, "doors", json_integer((json_int_t)doors));
+    } else if (v) { /* the failure's own error object (doc/decisions.md: --json failures) */
+        char msg[2 * SITE_PATH_MAX + 40];
+        snprintf(msg, sizeof msg, "%s: %zu error%s", path, (size_t)d.errors, d.errors == 1 ? "" : "s");
+        json_object_set_new(v, "error", json_string(msg));
+        json_object_set_new(v, "code", json_integer(CTL_EXIT_DEVICE_ERROR));
     }
     ctl_print_json(v);
     int rc = site ? CTL_EXIT_OK : CTL_EXIT_DEVICE_ERROR;

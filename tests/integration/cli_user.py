@@ -127,6 +127,19 @@ try:
         fail("journal of a door and device the site has: %d %r" % (rc, err))
     ok("journal: an empty time range or a door / device the site lacks is refused (exit 2), naming what exists")
 
+    # ---- --json failures: one object with "error" and "code" (the exit status) on stdout; stderr keeps its text ----
+    cases = [(["mqtt", "status"], None, "MQTT"), (["journal", "--door", "Nowhere"], None, 'no door "Nowhere"'),
+             (["journal", "--bogus"], None, "unknown option")]
+    if os.geteuid() == 0:
+        cases.append((["door", "open", "Garage"], AS_GUARD, "nobody is guard"))
+    for args, user, why in cases:
+        rc, out, err = ctl("--json", *args, sock=daemon.sock, as_user=user)
+        rows = json_lines(out, "--json %s" % args)
+        errs = [r for r in rows if "error" in r]
+        if rc == 0 or len(errs) != 1 or errs[0].get("code") != rc or why not in errs[0]["error"] or why not in err:
+            fail("--json %s: exit %d, want one error object with code %d and %r: %r %r" % (args, rc, rc, why, out, err))
+    ok("--json failures: one error object with the exit status as its code on stdout, the text on stderr")
+
     # ---- a refusal of a right command line: the reason, exit 2, no usage line ----
     if os.geteuid() == 0:
         for args in (["door", "open", "Garage"], ["emergency", "on"], ["reload"]):

@@ -47,7 +47,8 @@ probs, verdict = rows[:-1], rows[-1]
 assert len(probs) == 6, probs
 assert {"file": sys.argv[2], "line": 3, "severity": "error", "message": "'port' = 70000 is out of range (1..65535)"} in probs, probs
 assert any(p["severity"] == "warning" and p["line"] == 7 for p in probs), probs
-assert verdict == {"file": sys.argv[2], "ok": False, "errors": 5, "warnings": 1}, verdict
+assert verdict == {"file": sys.argv[2], "ok": False, "errors": 5, "warnings": 1,
+                   "error": sys.argv[2] + ": 5 errors", "code": 1}, verdict
 PY
 expect_rc 0 "$PORTIERCTL" --json check-config "$TMP/p.conf"
 python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] and r[0]["site"]=="Head office" and r[0]["doors"]==6, r' \
@@ -110,6 +111,19 @@ grep -q 'journal: no device "Panel Z" in the configuration (devices: Panel A, Bu
 expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --door "main ENTRANCE" --device operator
 expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" audit --since today --until -1d
 pass "journal filters that nothing can match are refused, naming what exists"
+
+# --json failures in direct mode: one object with "error" and the exit status as "code"; stderr keeps its text
+for args in "journal --door Nowhere" "journal --since today --until yesterday" "watch" "door open Nowhere 5"; do
+    rc=0; "$PORTIERCTL" -c "$TMP/p.conf" --json $args >"$TMP/out" 2>"$TMP/err" || rc=$?
+    python3 - "$TMP/out" "$rc" <<'PY' || fail "--json $args: exit $rc: $(cat "$TMP/out" "$TMP/err")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+errs = [r for r in rows if "error" in r]
+assert int(sys.argv[2]) != 0 and len(errs) == 1 and errs[0]["code"] == int(sys.argv[2]) and errs[0]["error"], rows
+PY
+    [ -s "$TMP/err" ] || fail "--json $args: nothing on stderr"
+done
+pass "--json failures: one error object on stdout"
 
 # --json for an action on no output (ack): one object on standard output, for success and failure alike; only an
 # alarm is acknowledged
