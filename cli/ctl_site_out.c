@@ -131,11 +131,17 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s, const st
             if (opts->json)
                 ctl_print_json(output_json(s, o));
             else {
-                /* a panel's alarm stays until it is cancelled: say it, and what the door is doing besides */
+                /* a panel's alarm stays until it is cancelled: say it, and what the door is doing besides; then
+                 * the door sensor, when it is known, in a column of its own (an unlocked door may stand open) */
                 struct site_output rest = *o;
                 rest.state.alarm = false;
-                printf("  %-5s %d %-24s %s%s\n", site_output_type_name(o->type), o->number, o->name,
-                       o->state.alarm ? "ALARM, " : "", site_output_state_word(&rest));
+                char word[64];
+                snprintf(word, sizeof word, "%s%s", o->state.alarm ? "ALARM, " : "", site_output_state_word(&rest));
+                if (o->type != OUTPUT_AUX && o->state.sensor != SENSOR_UNKNOWN)
+                    printf("  %-5s %d %-24s %-22s sensor %s\n", site_output_type_name(o->type), o->number, o->name,
+                           word, site_sensor_name(o->state.sensor));
+                else
+                    printf("  %-5s %d %-24s %s\n", site_output_type_name(o->type), o->number, o->name, word);
             }
         }
     }

@@ -8,6 +8,7 @@ turn) and exits 3 at once; with no portierd and no
 configuration, the site commands say that portierd is not running (exit 3), not only that a file is missing."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -65,6 +66,18 @@ try:
     s, outs = status_json(daemon.sock)
     if outs["Garage"]["held_open"] is not True or outs["Garage"]["locked"] is not False:
         fail("status --json after door hold: %s" % outs["Garage"])
+    # the text shows the sensor too: a door held open may stand open, and the columns stay aligned
+    site.control("Panel A: open door=%d" % outs["Garage"]["number"])
+    wait_until(lambda: status_json(daemon.sock)[1]["Garage"]["sensor"] == "open", 20, "Garage's sensor open")
+    rc, out, err = ctl("status", sock=daemon.sock)
+    lines = [line for line in out.splitlines() if line.startswith("  door ")]
+    garage = [line for line in lines if " Garage " in line]
+    if rc != 0 or len(garage) != 1 or not re.match(r"^  door  \d Garage +held open +sensor open$", garage[0]):
+        fail("status text of a door held and standing open: %r" % out)
+    cols = {line.index(" sensor ") for line in lines if " sensor " in line}
+    if len(cols) != 1:
+        fail("status text: the sensor column is not aligned: %r" % out)
+    site.control("Panel A: close door=%d" % outs["Garage"]["number"])
     ctl("door", "release", "Garage", sock=daemon.sock)
     rc, out, err = ctl("journal", "--kind", "operator", "--limit", "6", sock=daemon.sock)
     if rc != 0 or "door-hold Garage: ok\n" not in out or "door-release Garage: ok\n" not in out or "ok: ok" in out:
