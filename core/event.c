@@ -173,6 +173,8 @@ struct event_bus {
     size_t max_batch;
     struct event *pending;            /* published, not yet stored: pending[p_head .. n_pending) */
     size_t p_head, n_pending, cap_pending;
+    struct event *spare;              /* a queue's array back from a batch taken whole, for the next one */
+    size_t cap_spare;
 };
 
 struct event_bus *event_bus_new(void)
@@ -190,6 +192,7 @@ void event_bus_free(struct event_bus *bus)
     if (bus->loop)
         loop_timer_disarm(bus->loop, &bus->flush_timer);
     free(bus->pending);
+    free(bus->spare);
     free(bus->subs);
     free(bus->queue);
     free(bus);
@@ -314,16 +317,37 @@ void event_bus_flush(struct event_bus *bus)
         if (bus->max_batch && n > bus->max_batch)
             n = bus->max_batch;
         /* Take the batch out first: subscribers may publish (they land behind it). The rest stays where it is
-         * (moving it at every batch would cost a long burst quadratic time). */
-        struct event *batch = malloc(n * sizeof *batch);
-        if (!batch)
-            return;
-        memcpy(batch, bus->pending + bus->p_head, n * sizeof *batch);
+         * (moving it at every batch would cost a long burst quadratic time). A batch that is the whole queue takes
+         * its array as it is (no copy: a catch-up hands over a few hundred rows of a kilobyte each per chunk), and
+         * publishes meanwhile start the spare one. */
+        struct event *batch, *whole = NULL;
+        size_t cap_whole = 0;
+        if (n == bus->n_pending - bus->p_head) {
+            whole = bus->pending;
+            cap_whole = bus->cap_pending;
+            batch = whole + bus->p_head;
+            bus->pending = bus->spare;
+            bus->cap_pending = bus->cap_spare;
+            bus->spare = NULL;
+            bus->cap_spare = 0;
+        } else {
+            batch = malloc(n * sizeof *batch);
+            if (!batch)
+                return;
+            memcpy(batch, bus->pending + bus->p_head, n * sizeof *batch);
+        }
         bus->p_head += n;
-        if (bus->p_head == bus->n_pending)
+        if (whole || bus->p_head == bus->n_pending)
             bus->p_head = bus->n_pending = 0;
         store_and_deliver(bus, batch, n);
-        free(batch);
+        if (!whole) {
+            free(batch);
+        } else if (!bus->spare) {
+            bus->spare = whole;
+            bus->cap_spare = cap_whole;
+        } else {
+            free(whole);
+        }
         if (bus->max_batch && bus->n_pending > bus->p_head && bus->loop) {
             /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
              * 1 µs, not 0: a timer due "now" would run again in the same pass of the loop. */

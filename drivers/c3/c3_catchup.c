@@ -58,6 +58,7 @@ struct c3_catchup {
     loop_timer_t wait_timer;   /* waiting for the journal to store before a catch-up starts */
     uint64_t wait_since_us;
     uint64_t last_seq;         /* the bus sequence number of the last recovered row */
+    uint64_t store_from;       /* the oldest event the bus had not stored at the last look (0: none yet) */
     struct c3_align_out pending_out;
     /* A new-records read, aligned and journaled as its chunks arrive (the rest is in flight meanwhile). */
     struct {
@@ -622,13 +623,18 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
 }
 
 /* The position moves (and the panel's read pointer with it) only once every recovered row is stored: a batching
- * bus stores a few hundred per loop iteration. */
+ * bus stores a few hundred per loop iteration. While it moves on, the next look is at the next iteration (a
+ * millisecond's timer lost up to that much at the end of every read); while it does not, every millisecond. */
 static void stored_check(struct c3_catchup *cc)
 {
     if (cc->last_seq && !device_events_stored(cc->cfg.dev, cc->last_seq)) {
-        loop_timer_arm_ms(cc->cfg.dev->loop, &cc->store_timer, 1);
+        uint64_t from = event_bus_unstored_from(site_events(cc->cfg.dev->site));
+        bool moving = from != cc->store_from;
+        cc->store_from = from;
+        loop_timer_arm_us(cc->cfg.dev->loop, &cc->store_timer, moving ? 1 : 1000);
         return;
     }
+    cc->store_from = 0;
     save(cc);
     if (cc->kind == RUN_CONNECT)
         report_connect(cc, &cc->pending_out, NULL);

@@ -185,6 +185,55 @@ static void long_burst_stays_in_order(void **state)
     loop_free(loop);
 }
 
+/* A subscriber that publishes while a batch taken whole (the queue's own array) is delivered: its events wait in
+ * the spare array, behind the batch, and come next, in order, with the oldest unstored one known meanwhile. */
+struct echo {
+    struct event_bus *bus;
+    int seen[64];
+    int n;
+    uint64_t unstored[3];
+};
+
+static void echo_some(const struct event *ev, void *arg)
+{
+    struct echo *e = arg;
+    int v = atoi(ev->text);
+    if (e->n < 64)
+        e->seen[e->n] = v;
+    e->n++;
+    if (v < 3) {
+        publish_n(e->bus, 100 + v, 1);
+        e->unstored[v] = event_bus_unstored_from(e->bus);
+    }
+}
+
+static void whole_batch_keeps_order_with_publishes_meanwhile(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new_fake(0);
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_batching(bus, loop, 16);
+    struct echo e = { .bus = bus };
+    event_bus_subscribe(bus, echo_some, &e);
+    for (int round = 0; round < 3; round++) { /* the arrays change roles each time */
+        e.n = 0;
+        publish_n(bus, 0, 10);                /* fewer than a batch: taken whole */
+        uint64_t first = event_bus_unstored_from(bus);
+        for (int i = 0; i < 5 && e.n < 13; i++)
+            loop_advance(loop, 1);
+        assert_int_equal(e.n, 13);
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(e.seen[i], i);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(e.unstored[i], first + 10); /* the first one published meanwhile */
+            assert_int_equal(e.seen[10 + i], 100 + i);
+        }
+        assert_int_equal(event_bus_unstored_from(bus), 0);
+    }
+    event_bus_free(bus);
+    loop_free(loop);
+}
+
 /* An event's key is the one its format says, for any values (live and recovered copies must agree). */
 static void key_has_its_format(void **state)
 {
@@ -239,6 +288,7 @@ int main(void)
         cmocka_unit_test(batch_commits_before_delivery),
         cmocka_unit_test(failed_batch_is_still_shown_unjournaled),
         cmocka_unit_test(long_burst_stays_in_order),
+        cmocka_unit_test(whole_batch_keeps_order_with_publishes_meanwhile),
         cmocka_unit_test(key_has_its_format),
         cmocka_unit_test(long_text_cut_at_a_character),
     };
