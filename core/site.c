@@ -200,7 +200,7 @@ int site_check_filters(const struct site *site, const char *door, const char *de
             strftime(a, sizeof a, "%Y-%m-%d %H:%M:%S", &tm);
         if (localtime_r(&u, &tm))
             strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
-        snprintf(why, whylen, "--since %s is not before --until %s: nothing can match", a, b);
+        snprintf(why, whylen, "since %s is not before until %s: nothing can match", a, b);
         return -1;
     }
     if (site && door && check_door(site, door, why, whylen) < 0)

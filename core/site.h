@@ -265,8 +265,8 @@ int site_build(struct site *site);
 struct site_output *site_find_output(struct site *site, const char *name);
 struct site_device *site_find_device(struct site *site, const char *name);
 
-/* The filters of a journal query against the site (NULL: the time range only): 0, or -1 with why ("--since ... is
- * not before --until ...", or a door / device name the site does not have, with the names it has, briefly). */
+/* The filters of a journal query against the site (NULL: the time range only): 0, or -1 with why ("since ... is
+ * not before until ...", or a door / device name the site does not have, with the names it has, briefly). */
 int site_check_filters(const struct site *site, const char *door, const char *device, int64_t since_us,
                        int64_t until_us, char *why, size_t whylen);
 

@@ -129,7 +129,7 @@ try:
     ok("ack: an alarm is acknowledged; a normal event or an unknown id is refused (exit 1, the reason), and audited")
 
     # ---- journal filters nothing can match: refused by portierd, exit 2, with what the site has ----
-    for args, why in ((["--since", "today", "--until", "yesterday"], "is not before --until"),
+    for args, why in ((["--since", "today", "--until", "yesterday"], "is not before until"),
                       (["--door", "Nowhere"], 'no door "Nowhere" in the configuration (doors: '),
                       (["--device", "Panel Z"], 'no device "Panel Z" in the configuration (devices: ')):
         rc, out, err = ctl("journal", *args, sock=daemon.sock)

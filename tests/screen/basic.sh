@@ -49,6 +49,10 @@ keys Escape; wait_gone 'filter: kind:system'
 # times in filters use portierctl's grammar: a bad one says what is wrong, yesterday works
 keys '\'; wait_text 'since:/until: HH:MM'
 keys -l 'since:25:00'; wait_text "hour 25 out of range 0-23"
+# a door or device the site lacks, or an empty time range, is refused as portierctl refuses it
+keys C-u; keys -l 'door:Nowhere'; wait_text 'no door "Nowhere" in the configuration'
+keys Enter; wait_text 'no door "Nowhere" in the configuration'
+keys C-u; keys -l 'since:today until:yesterday'; wait_text 'is not before until'
 keys C-u; keys -l 'since:yesterday kind:system'; keys Enter
 wait_text 'filter: kind:system since:'
 keys Escape; wait_gone 'filter: kind:system'
