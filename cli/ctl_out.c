@@ -88,5 +88,7 @@ void ctl_json_errors_end(int rc, const char *said)
     const char *msg = said ? said : jerr.last, *colon = strstr(msg, ": ");
     if (strncmp(msg, "portierctl", 10) == 0 && colon && colon - msg <= 16)
         msg = colon + 2;
-    ctl_print_json(json_pack("{s:s,s:s,s:i}", "type", "error", "error", msg[0] ? msg : "failed", "code", rc));
+    json_t *text = json_string(msg[0] ? msg : "failed"); /* NULL for a line cut inside a character */
+    ctl_print_json(json_pack("{s:s,s:o,s:i}", "type", "error", "error", text ? text : json_string("failed"), "code",
+                             rc));
 }
