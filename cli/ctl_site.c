@@ -208,21 +208,29 @@ static int cmd_query(const struct ctl_call *call, bool audit)
     enum ctl_out_mode mode = ctl_out_mode_of(call);
     struct site *site = load_site(opts, true);
     char why[400];
-    if (site_check_filters(audit ? NULL : site, q.door, q.device, q.since_us, q.until_us, why, sizeof why) < 0) {
+    if (site_check_range(q.since_us, q.until_us, why, sizeof why) < 0) {
         fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", why);
         site_free(site);
         return CTL_EXIT_USAGE;
     }
     struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
-    site_free(site);
-    if (!j)
+    if (!j) {
+        site_free(site);
         return CTL_EXIT_UNREACHABLE;
+    }
     ctl_print_csv_header(mode, audit);
     long n = audit ? journal_query_audit(j, &q, ctl_print_audit, &mode)
                    : journal_query_events(j, &q, ctl_print_event, &mode);
     if (n < 0)
         fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", journal_error(j));
     journal_close(j);
+    /* nothing matched a door or device the site does not have (a removed one's rows would have): a mistake */
+    bool unknown = n == 0 && !audit && site_check_names(site, q.door, q.device, why, sizeof why) < 0;
+    site_free(site);
+    if (unknown) {
+        fprintf(stderr, "portierctl: journal: %s nor in the journal\n", why);
+        return CTL_EXIT_USAGE;
+    }
     return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
 }
 

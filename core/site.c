@@ -189,8 +189,7 @@ static int check_device(const struct site *site, const char *device, char *why, 
     return -1;
 }
 
-int site_check_filters(const struct site *site, const char *door, const char *device, int64_t since_us,
-                       int64_t until_us, char *why, size_t whylen)
+int site_check_range(int64_t since_us, int64_t until_us, char *why, size_t whylen)
 {
     if (since_us && until_us && since_us >= until_us) {
         time_t s = (time_t)(since_us / 1000000), u = (time_t)(until_us / 1000000);
@@ -203,6 +202,11 @@ int site_check_filters(const struct site *site, const char *door, const char *de
         snprintf(why, whylen, "since %s is not before until %s: nothing can match", a, b);
         return -1;
     }
+    return 0;
+}
+
+int site_check_names(const struct site *site, const char *door, const char *device, char *why, size_t whylen)
+{
     if (site && door && check_door(site, door, why, whylen) < 0)
         return -1;
     if (site && device && check_device(site, device, why, whylen) < 0)

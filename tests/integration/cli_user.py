@@ -10,6 +10,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -131,6 +132,7 @@ try:
     # ---- journal filters nothing can match: refused by portierd, exit 2, with what the site has ----
     for args, why in ((["--since", "today", "--until", "yesterday"], "is not before until"),
                       (["--door", "Nowhere"], 'no door "Nowhere" in the configuration (doors: '),
+                      (["--door", "Nowhere"], ') nor in the journal'),
                       (["--device", "Panel Z"], 'no device "Panel Z" in the configuration (devices: ')):
         rc, out, err = ctl("journal", *args, sock=daemon.sock)
         if rc != 2 or why not in err or out:
@@ -138,6 +140,15 @@ try:
     rc, out, err = ctl("journal", "--door", "garage", "--device", "operator", sock=daemon.sock)
     if rc != 0:
         fail("journal of a door and device the site has: %d %r" % (rc, err))
+    # a door since removed from the configuration: the journal keeps its rows, and --door finds them
+    db = sqlite3.connect(os.path.join(os.path.dirname(daemon.config), "journal.db"), timeout=10)  # the site's
+    with db:
+        db.execute("INSERT INTO events (host_us, kind, severity, device, door, text) VALUES (?, 0, 0, 'Panel A', "
+                   "'Old gate', 'door opened')", (int(time.time() * 1e6),))
+    db.close()
+    rc, out, err = ctl("journal", "--door", "old GATE", sock=daemon.sock)
+    if rc != 0 or "Old gate" not in out:
+        fail("journal of a door since removed, through portierd: %d %r %r" % (rc, out, err))
     ok("journal: an empty time range or a door / device the site lacks is refused (exit 2), naming what exists")
 
     # ---- --json failures: one object with "error" and "code" (the exit status) on stdout; stderr keeps its text ----
