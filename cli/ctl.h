@@ -193,8 +193,13 @@ unsigned ctl_timeout(const struct ctl_opts *g, unsigned def_ms);
 /* Output shared by the families: one JSON object per line (consumes o), flushed. */
 struct json_t;
 void ctl_print_json(struct json_t *o);
-/* A command that could not run: {"type":"error","error":msg} on stdout with --json, "portierctl FAMILY: msg" on
- * stderr always; returns rc (the exit status). */
+/* A command that could not run: {"type":"error","error":msg,"code":rc} on stdout with --json, "portierctl FAMILY:
+ * msg" on stderr always; returns rc (the exit status). */
 int ctl_fail(bool json, const char *family, int rc, const char *msg);
+/* The one rule of --json failures: every failure ends with an object carrying "error" on stdout. begin (with
+ * --json) keeps what standard error says last; end(rc, said), for a non-zero rc when no object with "error" was
+ * printed, prints {"type":"error","error":said or that line,"code":rc}. Standard error keeps its text. */
+void ctl_json_errors_begin(bool json);
+void ctl_json_errors_end(int rc, const char *said);
 
 #endif

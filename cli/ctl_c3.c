@@ -65,6 +65,7 @@ struct ctl {
     bool was_online;     /* the panel answered at least once */
     bool online;
     int64_t lost_us;     /* when the link was lost after being up (0 = not lost) */
+    char lost_why[160];  /* why it was lost (said once, in the link record) */
 
     struct ctl_c3_job *job; /* CMD_JOB: an operation of another file (data tables, history) */
 };
@@ -448,8 +449,9 @@ static void on_state(struct c3_session *s, enum c3_state st, int err, void *arg)
     } else if (c->online) {
         c->online = false;
         c->lost_us = event_now_us();
+        snprintf(c->lost_why, sizeof c->lost_why, "%s", c3_session_last_error(s));
         if (following)
-            print_link_record(c, "link", "down", c3_session_last_error(s), 0, 0);
+            print_link_record(c, "link", "down", c->lost_why, 0, 0);
     }
     if (st == C3_ST_ONLINE && (!c->submitted || c->cmd == CMD_EVENTS)) {
         c->submitted = true;
@@ -502,6 +504,7 @@ static void on_deadline(loop_t *loop, void *arg)
         json_object_set_new(o, "type", json_string("error"));
         json_object_set_new(o, "error", json_string(why[0] ? why : "timed out"));
         json_object_set_new(o, "state", json_string(c3_state_name(c3_session_state(c->s))));
+        json_object_set_new(o, "code", json_integer(CTL_EXIT_UNREACHABLE));
         ctl_print_json(o);
     }
     fprintf(stderr, "portierctl: %s: %s after %u ms (%s)%s%s\n", c3_session_describe(c->s),
@@ -517,13 +520,20 @@ static void on_hard_stop(loop_t *loop, void *arg)
 }
 
 /* SIGINT/SIGTERM (through the loop's signalfd): a polite disconnect if the panel answers at once, but the
- * process is gone within about 50 ms either way. */
+ * process is gone within about 50 ms either way. events ends well only while the panel is online: interrupted
+ * while it is away is exit 3, as for watch, said once. */
 static void on_signal(loop_t *loop, int signo, void *arg)
 {
     struct ctl *c = arg;
     (void)signo;
     loop_timer_arm_ms(loop, &c->hard_stop, 50);
-    finish(c, c->cmd == CMD_EVENTS && c->was_online ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE);
+    if (c->cmd == CMD_EVENTS && c->was_online && !c->online && !c->done) {
+        char since[32];
+        host_time(c->lost_us, since, sizeof since);
+        fprintf(stderr, "portierctl: interrupted while the panel was away (since %s: %s)\n", since,
+                c->lost_why[0] ? c->lost_why : c3_session_describe(c->s));
+    }
+    finish(c, c->cmd == CMD_EVENTS && c->online ? CTL_EXIT_OK : CTL_EXIT_UNREACHABLE);
 }
 
 /* ---- the command's arguments (checked by the table) into the request ---- */

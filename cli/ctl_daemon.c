@@ -320,8 +320,8 @@ int ctl_daemon_query(const struct ctl_call *call, const char *sock, bool audit)
         if (!st || strcmp(st, "ok") != 0) {
             fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal",
                     fin ? (proto_str(fin, "error") ? proto_str(fin, "error") : "failed") : "no answer from portierd");
+            rc = fin ? refusal_exit(st, true, CTL_EXIT_DEVICE_ERROR) : CTL_EXIT_UNREACHABLE;
             json_decref(fin);
-            rc = fin ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_UNREACHABLE;
             break;
         }
         json_decref(fin);
@@ -625,7 +625,8 @@ struct watch {
     int sub;
     loop_timer_t stop_timer;
     bool started;        /* the first connection was made: a loss from here on is retried */
-    bool stopped_down;   /* interrupted while portierd was away */
+    bool stopped_down;   /* interrupted while portierd (or the followed device, away_device) was away */
+    bool away_device;
     char down_why[320];  /* the loss said last ("": connected), said once however often a retry fails alike */
 };
 
@@ -687,6 +688,14 @@ static void watch_stop(loop_t *loop, int signo, void *arg)
     (void)signo;
     struct watch *w = arg;
     w->stopped_down = remote_state(w->s.r) == REMOTE_DOWN;
+    /* one device's events: interrupted while portierd cannot reach that device is interrupted while away too */
+    const struct site *m = w->stopped_down || !w->f->device ? NULL : remote_site(w->s.r);
+    for (size_t i = 0; m && i < m->n_devices; i++)
+        if (strcmp(m->devices[i].name, w->f->device) == 0 && m->devices[i].link != LINK_UP) {
+            w->stopped_down = w->away_device = true;
+            snprintf(w->down_why, sizeof w->down_why, "%s", m->devices[i].link_detail[0] ? m->devices[i].link_detail
+                                                                                          : "link down");
+        }
     loop_stop(loop);
 }
 
@@ -723,7 +732,9 @@ int ctl_daemon_follow(const struct ctl_call *call, const char *sock, const struc
     loop_run(w.s.loop);
     loop_timer_disarm(w.s.loop, &w.stop_timer);
     session_close(&w.s);
-    if (w.stopped_down)
+    if (w.stopped_down && w.away_device)
+        fprintf(stderr, "portierctl: interrupted while portierd could not reach %s (%s)\n", f->device, w.down_why);
+    else if (w.stopped_down)
         fprintf(stderr, "portierctl: interrupted while portierd was away (%s)\n", w.down_why);
     return w.stopped_down ? CTL_EXIT_UNREACHABLE : CTL_EXIT_OK;
 }

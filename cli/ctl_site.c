@@ -207,16 +207,30 @@ static int cmd_query(const struct ctl_call *call, bool audit)
     ctl_query_from_call(call, &q, audit);
     enum ctl_out_mode mode = ctl_out_mode_of(call);
     struct site *site = load_site(opts, true);
+    char why[400];
+    if (site_check_range(q.since_us, q.until_us, why, sizeof why) < 0) {
+        fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", why);
+        site_free(site);
+        return CTL_EXIT_USAGE;
+    }
     struct journal *j = open_journal(site, ctl_str(call, "db", NULL), true);
-    site_free(site);
-    if (!j)
+    if (!j) {
+        site_free(site);
         return CTL_EXIT_UNREACHABLE;
+    }
     ctl_print_csv_header(mode, audit);
     long n = audit ? journal_query_audit(j, &q, ctl_print_audit, &mode)
                    : journal_query_events(j, &q, ctl_print_event, &mode);
     if (n < 0)
         fprintf(stderr, "portierctl: %s: %s\n", audit ? "audit" : "journal", journal_error(j));
     journal_close(j);
+    /* nothing matched a door or device the site does not have (a removed one's rows would have): a mistake */
+    bool unknown = n == 0 && !audit && site_check_names(site, q.door, q.device, why, sizeof why) < 0;
+    site_free(site);
+    if (unknown) {
+        fprintf(stderr, "portierctl: journal: %s nor in the journal\n", why);
+        return CTL_EXIT_USAGE;
+    }
     return n < 0 ? CTL_EXIT_DEVICE_ERROR : CTL_EXIT_OK;
 }
 
@@ -299,7 +313,7 @@ static int check_config_json(const char *explicit_path)
         char msg[2 * SITE_PATH_MAX + 64];
         snprintf(msg, sizeof msg, explicit_path ? "%s: no such file" : "no configuration found (tried %s); use -c FILE",
                  explicit_path ? explicit_path : path);
-        ctl_print_json(json_pack("{s:b,s:s}", "ok", 0, "error", msg));
+        ctl_print_json(json_pack("{s:b,s:s,s:i}", "ok", 0, "error", msg, "code", CTL_EXIT_USAGE));
         fprintf(stderr, "portierctl: %s\n", msg);
         return CTL_EXIT_USAGE;
     }
@@ -320,6 +334,11 @@ static int check_config_json(const char *explicit_path)
         json_object_set_new(v, "panels", json_integer((json_int_t)site->n_panels));
         json_object_set_new(v, "buses", json_integer((json_int_t)site->n_buses));
         json_object_set_new(v, "doors", json_integer((json_int_t)doors));
+    } else if (v) { /* the failure's own error object (doc/decisions.md: --json failures) */
+        char msg[2 * SITE_PATH_MAX + 40];
+        snprintf(msg, sizeof msg, "%s: %zu error%s", path, (size_t)d.errors, d.errors == 1 ? "" : "s");
+        json_object_set_new(v, "error", json_string(msg));
+        json_object_set_new(v, "code", json_integer(CTL_EXIT_DEVICE_ERROR));
     }
     ctl_print_json(v);
     int rc = site ? CTL_EXIT_OK : CTL_EXIT_DEVICE_ERROR;

@@ -47,10 +47,22 @@ void ctl_print_run(const struct ctl_opts *o, const struct site *site, const stru
         }
     }
     bool refused = run->status == ACTION_DENIED || run->status == ACTION_REFUSED;
-    if (o->json && !run->n_results && !refused) /* an action on no output (ack, reload): its outcome, one object */
-        ctl_print_json(json_pack("{s:s,s:s,s:b,s:s}", "action", run->def->name, "target", run->target, "ok",
-                                 run->status == ACTION_OK, "message",
-                                 run->error[0] ? run->error : action_status_name(run->status)));
+    if (o->json && !run->n_results && !refused) { /* an action on no output (ack, reload): its outcome, one object */
+        const char *msg = run->error[0] ? run->error : action_status_name(run->status);
+        json_t *j = json_pack("{s:s,s:s,s:b,s:s}", "action", run->def->name, "target", run->target, "ok",
+                              run->status == ACTION_OK, "message", msg);
+        if (j && run->status != ACTION_OK) { /* a failure carries its error (doc/decisions.md: --json failures) */
+            json_object_set_new(j, "error", json_string(msg));
+            json_object_set_new(j, "code", json_integer(ctl_action_exit(run->def->id, run->status)));
+        }
+        ctl_print_json(j);
+    } else if (o->json && run->n_results && run->status != ACTION_OK && !refused) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s %s: %u confirmed, %u failed", run->def->name, action_status_name(run->status),
+                 run->confirmed, run->failed);
+        ctl_print_json(json_pack("{s:s,s:s,s:i}", "type", "error", "error", msg, "code",
+                                 ctl_action_exit(run->def->id, run->status)));
+    }
     if (refused || (!run->n_results && run->error[0]))
         fprintf(stderr, "portierctl: %s\n", run->error);
     else if (!o->json && !run->n_results) /* an action on no door (ack, reload): no door to count */
@@ -119,11 +131,17 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s, const st
             if (opts->json)
                 ctl_print_json(output_json(s, o));
             else {
-                /* a panel's alarm stays until it is cancelled: say it, and what the door is doing besides */
+                /* a panel's alarm stays until it is cancelled: say it, and what the door is doing besides; then
+                 * the door sensor, when it is known, in a column of its own (an unlocked door may stand open) */
                 struct site_output rest = *o;
                 rest.state.alarm = false;
-                printf("  %-5s %d %-24s %s%s\n", site_output_type_name(o->type), o->number, o->name,
-                       o->state.alarm ? "ALARM, " : "", site_output_state_word(&rest));
+                char word[64];
+                snprintf(word, sizeof word, "%s%s", o->state.alarm ? "ALARM, " : "", site_output_state_word(&rest));
+                if (o->type != OUTPUT_AUX && o->state.sensor != SENSOR_UNKNOWN)
+                    printf("  %-5s %d %-24s %-22s sensor %s\n", site_output_type_name(o->type), o->number, o->name,
+                           word, site_sensor_name(o->state.sensor));
+                else
+                    printf("  %-5s %d %-24s %s\n", site_output_type_name(o->type), o->number, o->name, word);
             }
         }
     }

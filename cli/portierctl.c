@@ -24,11 +24,14 @@ int main(int argc, char **argv)
         ctl_print_commands(stdout, ctl_families);
         return CTL_EXIT_OK;
     case CTL_PARSE_ERROR:
+        ctl_json_errors_begin(call.g.json);
+        ctl_json_errors_end(CTL_EXIT_USAGE, err.msg);
         ctl_print_error(stderr, &err);
         return CTL_EXIT_USAGE;
     case CTL_PARSE_RUN:
         break;
     }
+    ctl_json_errors_begin(call.g.json);
     int rc;
     if (call.g.socket_path && call.g.direct) {
         fprintf(stderr, "portierctl: --socket and --direct: choose portierd or owning the devices here\n");
@@ -45,6 +48,7 @@ int main(int argc, char **argv)
     } else {
         rc = call.verb->run(&call);
     }
+    ctl_json_errors_end(rc, NULL);
     /* every exit 2 comes with the command's usage line (the handlers say what was wrong), but a refusal of a
      * file's data, of the caller's role or of --readonly: the command line was right */
     if (rc == CTL_EXIT_USAGE && !ctl_refused())

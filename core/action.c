@@ -551,6 +551,31 @@ static int parse_settings(struct run_ctx *rc, const char *text, char *err, size_
     return 0;
 }
 
+static int ack_found(const struct event *ev, bool acked, void *arg)
+{
+    (void)acked;
+    *(int *)arg = ev->severity;
+    return 1;
+}
+
+/* Only an alarm is acknowledged: 0, or -1 with why ("no event 12", "event 12 is not an alarm"). */
+static int ack_check(struct site *site, int64_t id, char *why, size_t whylen)
+{
+    int severity = -1;
+    struct journal_query q = { .kind = -1, .min_severity = -1, .after_id = id - 1, .before_id = id + 1, .limit = 1 };
+    if (!site->journal_db)
+        snprintf(why, whylen, "no journal: nothing to acknowledge");
+    else if (journal_query_events(site->journal_db, &q, ack_found, &severity) < 0)
+        snprintf(why, whylen, "event %lld: %.200s", (long long)id, journal_error(site->journal_db));
+    else if (severity < 0)
+        snprintf(why, whylen, "no event %lld", (long long)id);
+    else if (severity != EVENT_ALARM)
+        snprintf(why, whylen, "event %lld is not an alarm", (long long)id);
+    else
+        return 0;
+    return -1;
+}
+
 /* End an action before dispatch (denied or refused): audit when possible, callback, free. */
 static int reject(struct run_ctx *rc, enum action_status status, const char *why, char *err, size_t errlen)
 {
@@ -830,8 +855,10 @@ int action_run(struct site *site, const struct action_user *user, enum action_id
     rc->dispatching = true;
     switch (id) {
     case ACTION_ACK:
-        if (!site->journal_db || journal_ack(site->journal_db, rc->event_id, user->name) != 0) {
-            snprintf(r->error, sizeof r->error, "no event %lld", (long long)rc->event_id);
+        if (ack_check(site, rc->event_id, r->error, sizeof r->error) < 0 ||
+            journal_ack(site->journal_db, rc->event_id, user->name) != 0) {
+            if (!r->error[0])
+                snprintf(r->error, sizeof r->error, "no event %lld", (long long)rc->event_id);
             r->status = ACTION_FAILED;
         } else {
             r->status = ACTION_OK;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/grow.h"
 
@@ -137,6 +138,80 @@ struct site_device *site_find_device(struct site *site, const char *name)
         if (strcasecmp(site->devices[i].name, name) == 0)
             return &site->devices[i];
     return NULL;
+}
+
+/* The rows of the journal that come from no configured device, by the names they carry. */
+static const char *const journal_devices[] = { "operator", "portierd", "journal", "mqtt", NULL };
+
+/* "door \"X\": no such door (doors: A, B, C, ...)": up to 6 names, then how many more. */
+static void names_of(const char *what, const char *name, const char *const *names, size_t n, char *why,
+                     size_t whylen)
+{
+    size_t at = (size_t)snprintf(why, whylen, "no %s \"%s\" in the configuration (%ss:", what, name, what);
+    for (size_t i = 0; i < n && i < 6 && at < whylen; i++)
+        at += (size_t)snprintf(why + at, whylen - at, "%s %s", i ? "," : "", names[i]);
+    if (n > 6 && at < whylen)
+        at += (size_t)snprintf(why + at, whylen - at, " and %zu more", n - 6);
+    if (at < whylen)
+        snprintf(why + at, whylen - at, ")");
+}
+
+static int check_door(const struct site *site, const char *door, char *why, size_t whylen)
+{
+    const char *names[6];
+    for (size_t i = 0; i < site->n_outputs; i++) {
+        if (strcasecmp(site->outputs[i].name, door) == 0)
+            return 0;
+        if (i < 6)
+            names[i] = site->outputs[i].name;
+    }
+    names_of("door", door, names, site->n_outputs, why, whylen);
+    return -1;
+}
+
+static int check_device(const struct site *site, const char *device, char *why, size_t whylen)
+{
+    for (size_t i = 0; journal_devices[i]; i++)
+        if (strcasecmp(journal_devices[i], device) == 0)
+            return 0;
+    const char *names[6];
+    for (size_t d = 0; d < site->n_devices; d++) {
+        const struct site_device *sd = &site->devices[d];
+        if (strcasecmp(sd->name, device) == 0)
+            return 0;
+        if (d < 6)
+            names[d] = sd->name;
+        for (size_t i = 0; sd->bus && i < sd->bus->n_slaves; i++) /* a NiX1 slave's rows carry its name */
+            if (strcasecmp(sd->bus->slaves[i].name, device) == 0 || strcasecmp(sd->bus->slaves[i].addr, device) == 0)
+                return 0;
+    }
+    names_of("device", device, names, site->n_devices, why, whylen);
+    return -1;
+}
+
+int site_check_range(int64_t since_us, int64_t until_us, char *why, size_t whylen)
+{
+    if (since_us && until_us && since_us >= until_us) {
+        time_t s = (time_t)(since_us / 1000000), u = (time_t)(until_us / 1000000);
+        char a[32] = "?", b[32] = "?";
+        struct tm tm;
+        if (localtime_r(&s, &tm))
+            strftime(a, sizeof a, "%Y-%m-%d %H:%M:%S", &tm);
+        if (localtime_r(&u, &tm))
+            strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(why, whylen, "since %s is not before until %s: nothing can match", a, b);
+        return -1;
+    }
+    return 0;
+}
+
+int site_check_names(const struct site *site, const char *door, const char *device, char *why, size_t whylen)
+{
+    if (site && door && check_door(site, door, why, whylen) < 0)
+        return -1;
+    if (site && device && check_device(site, device, why, whylen) < 0)
+        return -1;
+    return 0;
 }
 
 struct site_output *site_find_output(struct site *site, const char *name)

@@ -265,6 +265,13 @@ int site_build(struct site *site);
 struct site_output *site_find_output(struct site *site, const char *name);
 struct site_device *site_find_device(struct site *site, const char *name);
 
+/* A journal query's time range: 0, or -1 with why ("since ... is not before until ...": nothing can match). */
+int site_check_range(int64_t since_us, int64_t until_us, char *why, size_t whylen);
+/* A journal query's door and device names (NULL: not filtered) against the site: 0, or -1 with why (a name the
+ * site does not have, with the names it has, briefly). The journal keeps the rows of doors and devices since
+ * removed, so a query asks this only when nothing matched. */
+int site_check_names(const struct site *site, const char *door, const char *device, char *why, size_t whylen);
+
 const char *site_link_name(enum link_state link);
 const char *site_output_type_name(enum output_type type);
 const char *site_sensor_name(enum sensor_state sensor);

@@ -346,6 +346,12 @@ static void do_query(struct daemon *d, struct client *c, const json_t *req, int6
         dispatch_reply_error(c, id, op, "error", "%s", err);
         return;
     }
+    /* a filter nothing can match is the caller's mistake, said as such (the audit's target is free text) */
+    char why[400];
+    if (site_check_range(q.since_us, q.until_us, why, sizeof why) < 0) {
+        dispatch_reply_error(c, id, op, "refused", "%s", why);
+        return;
+    }
     if (!d->journal) {
         dispatch_reply_error(c, id, op, "failed", "the journal is not open");
         return;
@@ -356,6 +362,11 @@ static void do_query(struct daemon *d, struct client *c, const json_t *req, int6
     json_decref(k.batch);
     if (n < 0) {
         dispatch_reply_error(c, id, op, "failed", "%s", journal_error(d->journal));
+        return;
+    }
+    /* nothing matched a door or device the site does not have (a removed one's rows would have): a mistake */
+    if (n == 0 && !audit && site_check_names(d->site, q.door, q.device, why, sizeof why) < 0) {
+        dispatch_reply_error(c, id, op, "refused", "%s nor in the journal", why);
         return;
     }
     json_t *m = json_pack("{s:s,s:I,s:s,s:s,s:I}", "type", "result", "id", (json_int_t)id, "op", op, "status", "ok",

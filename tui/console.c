@@ -306,12 +306,13 @@ static void filter_search_done(struct console *c, bool ok, const char *text, voi
     c->filter_edit.changed(c, c->filter_edit.arg);
 }
 
+/* arg: the console. An empty time range is refused as portierctl refuses it. */
 static bool filter_fields_valid(const char *text, char *err, size_t errlen, void *arg)
 {
     (void)arg;
     struct filter f;
     filter_clear(&f);
-    return filter_parse(&f, text, err, errlen) == 0;
+    return filter_parse(&f, text, err, errlen) == 0 && site_check_range(f.since_us, f.until_us, err, errlen) == 0;
 }
 
 static void filter_fields_done(struct console *c, bool ok, const char *text, void *arg)
@@ -319,12 +320,16 @@ static void filter_fields_done(struct console *c, bool ok, const char *text, voi
     (void)arg;
     if (!ok)
         return;
-    char err[128];
-    if (filter_parse(c->filter_edit.f, text, err, sizeof err) < 0) {
+    char err[400];
+    if (!filter_fields_valid(text, err, sizeof err, c) || filter_parse(c->filter_edit.f, text, err, sizeof err) < 0) {
         console_message(c, TH_WARN, "%s", err);
         return;
     }
     c->filter_edit.changed(c, c->filter_edit.arg);
+    /* a door or device the site does not have: taken (the journal keeps a removed one's rows), and said */
+    const struct filter *f = c->filter_edit.f;
+    if (site_check_names(c->site, f->door[0] ? f->door : NULL, f->device[0] ? f->device : NULL, err, sizeof err) < 0)
+        console_message(c, TH_WARN, "%s: only past rows can match", err);
 }
 
 static void filter_edit_on(struct console *c, struct filter *f, filter_changed_fn changed, void *arg)
@@ -348,7 +353,7 @@ void console_filter_fields(struct console *c, const char *title, struct filter *
     console_input(c, title,
                   "door:NAME device:NAME kind:KIND sev:normal|warning|alarm\n"
                   "since:/until: HH:MM YYYY-MM-DD -2h yesterday  (empty = none)",
-                  "", filter_fields_valid, filter_fields_done, NULL);
+                  "", filter_fields_valid, filter_fields_done, c);
 }
 
 void console_info(struct console *c, const char *title, const char *text)

@@ -8,7 +8,9 @@ turn) and exits 3 at once; with no portierd and no
 configuration, the site commands say that portierd is not running (exit 3), not only that a file is missing."""
 import json
 import os
+import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -65,10 +67,19 @@ try:
     s, outs = status_json(daemon.sock)
     if outs["Garage"]["held_open"] is not True or outs["Garage"]["locked"] is not False:
         fail("status --json after door hold: %s" % outs["Garage"])
+    # the text shows the sensor too: a door held open may stand open, and the columns stay aligned
+    site.control("Panel A: open door=%d" % outs["Garage"]["number"])
+    wait_until(lambda: status_json(daemon.sock)[1]["Garage"]["sensor"] == "open", 20, "Garage's sensor open")
+    rc, out, err = ctl("status", sock=daemon.sock)
+    lines = [line for line in out.splitlines() if line.startswith("  door ")]
+    garage = [line for line in lines if " Garage " in line]
+    if rc != 0 or len(garage) != 1 or not re.match(r"^  door  \d Garage +held open +sensor open$", garage[0]):
+        fail("status text of a door held and standing open: %r" % out)
+    cols = {line.index(" sensor ") for line in lines if " sensor " in line}
+    if len(cols) != 1:
+        fail("status text: the sensor column is not aligned: %r" % out)
+    site.control("Panel A: close door=%d" % outs["Garage"]["number"])
     ctl("door", "release", "Garage", sock=daemon.sock)
-    rc, out, err = ctl("ack", "1", sock=daemon.sock)
-    if rc != 0 or out != "ack: ok\n":
-        fail("ack: an action on no door counts no doors: %d %r %r" % (rc, out, err))
     rc, out, err = ctl("journal", "--kind", "operator", "--limit", "6", sock=daemon.sock)
     if rc != 0 or "door-hold Garage: ok\n" not in out or "door-release Garage: ok\n" not in out or "ok: ok" in out:
         fail("the journal's line of a door action says its outcome once: %d %s %s" % (rc, out, err))
@@ -94,6 +105,64 @@ try:
         fail("status --json after the emergency: %s" % s)
     ok("status --json: the site and its emergency (by, confirmed of total), every door's lock, sensor and flags;"
        " a door action's journal line says 'ok' once")
+
+    # ---- ack: only an alarm; a normal event or an unknown id is refused with the reason, and audited so ----
+    rc, out, err = ctl("journal", "--severity", "alarm", "--kind", "emergency", "--limit", "1", "--csv",
+                       sock=daemon.sock)
+    alarm = out.splitlines()[1].split(",")[0] if rc == 0 and len(out.splitlines()) == 2 else None
+    rc, out, err = ctl("journal", "--kind", "operator", "--severity", "normal", "--limit", "20", "--csv",
+                       sock=daemon.sock)
+    normal = [line.split(",")[0] for line in out.splitlines()[1:] if ",normal," in line]
+    if not alarm or not normal:
+        fail("ack: no alarm and normal event to acknowledge: %r %r" % (alarm, out))
+    rc, out, err = ctl("ack", alarm, sock=daemon.sock)
+    if rc != 0 or out != "ack: ok\n":
+        fail("ack of an alarm: an action on no door counts no doors: %d %r %r" % (rc, out, err))
+    for target, why in ((normal[0], "event %s is not an alarm" % normal[0]), ("99999999", "no event 99999999")):
+        rc, out, err = ctl("ack", target, sock=daemon.sock)
+        if rc != 1 or why not in err:
+            fail("ack %s: exit %d, want 1 and %r: %r %r" % (target, rc, why, out, err))
+    rc, out, err = ctl("--json", "audit", "--search", "ack", "--limit", "3", sock=daemon.sock)
+    acks = [r for r in json_lines(out, "audit --json") if r["action"] == "ack"]
+    if [(r["target"], r["result"]) for r in acks] != [("99999999", "failed"), (normal[0], "failed"), (alarm, "ok")] \
+            or "is not an alarm" not in acks[1]["detail"]:
+        fail("audit of the acks: %s" % acks)
+    ok("ack: an alarm is acknowledged; a normal event or an unknown id is refused (exit 1, the reason), and audited")
+
+    # ---- journal filters nothing can match: refused by portierd, exit 2, with what the site has ----
+    for args, why in ((["--since", "today", "--until", "yesterday"], "is not before until"),
+                      (["--door", "Nowhere"], 'no door "Nowhere" in the configuration (doors: '),
+                      (["--door", "Nowhere"], ') nor in the journal'),
+                      (["--device", "Panel Z"], 'no device "Panel Z" in the configuration (devices: ')):
+        rc, out, err = ctl("journal", *args, sock=daemon.sock)
+        if rc != 2 or why not in err or out:
+            fail("journal %s through portierd: exit %d, want 2 and %r: %r %r" % (args, rc, why, out, err))
+    rc, out, err = ctl("journal", "--door", "garage", "--device", "operator", sock=daemon.sock)
+    if rc != 0:
+        fail("journal of a door and device the site has: %d %r" % (rc, err))
+    # a door since removed from the configuration: the journal keeps its rows, and --door finds them
+    db = sqlite3.connect(os.path.join(os.path.dirname(daemon.config), "journal.db"), timeout=10)  # the site's
+    with db:
+        db.execute("INSERT INTO events (host_us, kind, severity, device, door, text) VALUES (?, 0, 0, 'Panel A', "
+                   "'Old gate', 'door opened')", (int(time.time() * 1e6),))
+    db.close()
+    rc, out, err = ctl("journal", "--door", "old GATE", sock=daemon.sock)
+    if rc != 0 or "Old gate" not in out:
+        fail("journal of a door since removed, through portierd: %d %r %r" % (rc, out, err))
+    ok("journal: an empty time range or a door / device the site lacks is refused (exit 2), naming what exists")
+
+    # ---- --json failures: one object with "error" and "code" (the exit status) on stdout; stderr keeps its text ----
+    cases = [(["mqtt", "status"], None, "MQTT"), (["journal", "--door", "Nowhere"], None, 'no door "Nowhere"'),
+             (["journal", "--bogus"], None, "unknown option")]
+    if os.geteuid() == 0:
+        cases.append((["door", "open", "Garage"], AS_GUARD, "nobody is guard"))
+    for args, user, why in cases:
+        rc, out, err = ctl("--json", *args, sock=daemon.sock, as_user=user)
+        rows = json_lines(out, "--json %s" % args)
+        errs = [r for r in rows if "error" in r]
+        if rc == 0 or len(errs) != 1 or errs[0].get("code") != rc or why not in errs[0]["error"] or why not in err:
+            fail("--json %s: exit %d, want one error object with code %d and %r: %r %r" % (args, rc, rc, why, out, err))
+    ok("--json failures: one error object with the exit status as its code on stdout, the text on stderr")
 
     # ---- a refusal of a right command line: the reason, exit 2, no usage line ----
     if os.geteuid() == 0:

@@ -4,6 +4,7 @@ portierd owns: through the daemon, with the output of direct mode against an ide
 the daemon's stream of that panel (the daemon alone reads its ring); the tables go through the daemon's panel-data
 actions: a guard may read them, writing needs a technician, each request is audited (a refusal as denied); so does
 events --history (compared with direct mode in daemon_c3_history). Tables by name: daemon_c3_tables."""
+import json
 import os
 import re
 import subprocess
@@ -11,8 +12,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from portierd_lib import (AS_GUARD, PORTIERCTL, cleanup, ctl, fail, need_root, ok, panel_data_audit,  # noqa: E402
-                          tmpdir, twin_c3, wait_until, write, write_files)
+from portierd_lib import (AS_GUARD, PORTIERCTL, cleanup, ctl, fail, interrupt, need_root, ok,  # noqa: E402
+                          panel_data_audit, tmpdir, twin_c3, wait_until, write, write_files)
 
 
 def masked(text):
@@ -197,6 +198,23 @@ try:
     if rc != 2 or "--follow" not in err:
         fail("events --history --follow through portierd: %d %s %s" % (rc, out, err))
     ok("events --history through portierd: a guard reads the panel's %d stored events" % stored)
+
+    # ---- events --follow interrupted while portierd cannot reach the panel: exit 3, said once ----
+    def panel_link():
+        rc, out, err = ctl("--json", "status", sock=sock)
+        rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return [r.get("link") for r in rows if r.get("device") == "Panel A" and "kind" in r]
+    follower = follow(["events", "--follow"], sock)
+    time.sleep(1.0)  # the follower is up
+    fault(site, "drop")
+    wait_until(lambda: panel_link() not in ([], ["up"]), 30, "portierd to lose Panel A")
+    time.sleep(0.5)  # the follower's view has the loss too
+    interrupt(follower)
+    o, e = follower.communicate()
+    if follower.returncode != 3 or e.count("interrupted while portierd could not reach Panel A") != 1:
+        fail("events --follow interrupted while the panel is away: %d %r %r" % (follower.returncode, o, e))
+    fault(site, "none")
+    ok("events --follow through portierd, interrupted while the panel is away: exit 3, said once")
     root.close()
 finally:
     cleanup(tmp, *reversed(parts))

@@ -47,7 +47,8 @@ probs, verdict = rows[:-1], rows[-1]
 assert len(probs) == 6, probs
 assert {"file": sys.argv[2], "line": 3, "severity": "error", "message": "'port' = 70000 is out of range (1..65535)"} in probs, probs
 assert any(p["severity"] == "warning" and p["line"] == 7 for p in probs), probs
-assert verdict == {"file": sys.argv[2], "ok": False, "errors": 5, "warnings": 1}, verdict
+assert verdict == {"file": sys.argv[2], "ok": False, "errors": 5, "warnings": 1,
+                   "error": sys.argv[2] + ": 5 errors", "code": 1}, verdict
 PY
 expect_rc 0 "$PORTIERCTL" --json check-config "$TMP/p.conf"
 python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] and r[0]["site"]=="Head office" and r[0]["doors"]==6, r' \
@@ -97,12 +98,48 @@ expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since 2026-02-30
 grep -q "2026-02 has 28 days" "$TMP/err" || fail "bad date not explained: $(cat "$TMP/err")"
 pass "journal and audit queries"
 
-# --json for an action on no output (ack): one object on standard output, for success and failure alike
+# a filter nothing can match is refused, with what the site has: an empty time range, a door or device it lacks
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --since today --until yesterday
+grep -q 'journal: since .* is not before until .*: nothing can match' "$TMP/err" || fail "empty range: $(cat "$TMP/err")"
+[ ! -s "$TMP/out" ] || fail "empty range: output $(cat "$TMP/out")"
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --door Nowhere
+grep -q 'journal: no door "Nowhere" in the configuration (doors: Main entrance, Back door, .*) nor in the journal' "$TMP/err" \
+    || fail "unknown door: $(cat "$TMP/err")"
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" journal --device "Panel Z"
+grep -q 'journal: no device "Panel Z" in the configuration (devices: Panel A, Bus 1)' "$TMP/err" \
+    || fail "unknown device: $(cat "$TMP/err")"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --door "main ENTRANCE" --device operator
+# a door since removed from the configuration: the journal keeps its rows, and --door finds them
+sqlite3 "$TMP/state/portier/journal.db" "INSERT INTO events (host_us, kind, severity, device, door, text)
+    VALUES (CAST(strftime('%s','now') AS INTEGER) * 1000000, 0, 0, 'Panel A', 'Old gate', 'door opened')" \
+    || fail "could not add the removed door's row"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" journal --door "old GATE"
+grep -q 'Old gate' "$TMP/out" || fail "a removed door's rows: $(cat "$TMP/out" "$TMP/err")"
+expect_rc 2 "$PORTIERCTL" -c "$TMP/p.conf" audit --since today --until -1d
+pass "journal filters that nothing can match are refused, naming what exists"
+
+# --json failures in direct mode: one object with "error" and the exit status as "code"; stderr keeps its text
+for args in "journal --door Nowhere" "journal --since today --until yesterday" "watch" "door open Nowhere 5"; do
+    rc=0; "$PORTIERCTL" -c "$TMP/p.conf" --json $args >"$TMP/out" 2>"$TMP/err" || rc=$?
+    python3 - "$TMP/out" "$rc" <<'PY' || fail "--json $args: exit $rc: $(cat "$TMP/out" "$TMP/err")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+errs = [r for r in rows if "error" in r]
+assert int(sys.argv[2]) != 0 and len(errs) == 1 and errs[0]["code"] == int(sys.argv[2]) and errs[0]["error"], rows
+PY
+    [ -s "$TMP/err" ] || fail "--json $args: nothing on stderr"
+done
+pass "--json failures: one error object on stdout"
+
+# --json for an action on no output (ack): one object on standard output, for success and failure alike; only an
+# alarm is acknowledged
 id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --kind operator --limit 1 --csv | awk -F, 'NR==2 {print $1}')
 [ -n "$id" ] || fail "no journal event to acknowledge"
-expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json ack "$id"
-python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert r==[{"action":"ack","target":sys.argv[2],"ok":True,"message":"ok"}], r' \
-    "$TMP/out" "$id" || fail "ack --json: $(cat "$TMP/out")"
+expect_rc 1 "$PORTIERCTL" -c "$TMP/p.conf" ack "$id"
+grep -q "event $id is not an alarm" "$TMP/err" || fail "ack of a normal event: $(cat "$TMP/err")"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json audit --limit 1
+python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read()); assert r["action"]=="ack" and r["result"]=="failed" and "not an alarm" in r["detail"], r' \
+    "$TMP/out" || fail "audit of a refused ack: $(cat "$TMP/out")"
 expect_rc 1 "$PORTIERCTL" -c "$TMP/p.conf" --json ack 99999999
 python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r)==1 and r[0]["ok"] is False and "no event" in r[0]["message"], r' \
     "$TMP/out" || fail "failed ack --json: $(cat "$TMP/out")"
@@ -117,3 +154,11 @@ expect_rc 3 "$PORTIERCTL" -c "$TMP/p.conf" emergency on
 [ "$(grep -c "^.*: FAILED — .*no-such-tty" "$TMP/out")" -eq 2 ] || fail "bus doors: $(cat "$TMP/out")"
 grep -q '^emergency-on: failed (0 confirmed, 6 failed)' "$TMP/out" || fail "emergency summary: $(cat "$TMP/out")"
 pass "dead devices fail their doors at once, with the reason"
+
+# the emergency is an alarm: acknowledged, with one JSON object
+id=$("$PORTIERCTL" -c "$TMP/p.conf" journal --severity alarm --kind emergency --limit 1 --csv | awk -F, 'NR==2 {print $1}')
+[ -n "$id" ] || fail "no alarm to acknowledge"
+expect_rc 0 "$PORTIERCTL" -c "$TMP/p.conf" --json ack "$id"
+python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert r==[{"action":"ack","target":sys.argv[2],"ok":True,"message":"ok"}], r' \
+    "$TMP/out" "$id" || fail "ack --json: $(cat "$TMP/out")"
+pass "an alarm is acknowledged"

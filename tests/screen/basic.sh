@@ -49,6 +49,14 @@ keys Escape; wait_gone 'filter: kind:system'
 # times in filters use portierctl's grammar: a bad one says what is wrong, yesterday works
 keys '\'; wait_text 'since:/until: HH:MM'
 keys -l 'since:25:00'; wait_text "hour 25 out of range 0-23"
+# an empty time range is refused as portierctl refuses it; a door the site lacks is taken (the journal keeps a
+# removed door's rows) and said
+keys C-u; keys -l 'since:today until:yesterday'; wait_text 'is not before until'
+keys C-u; keys -l 'door:Nowhere'; keys Enter
+wait_text 'no door "Nowhere" in the configuration \(doors: Front, Back\): only past rows can match'
+wait_text 'filter: door:Nowhere'
+keys Escape; wait_gone 'filter: door:Nowhere'
+keys '\'; wait_text 'since:/until: HH:MM'
 keys C-u; keys -l 'since:yesterday kind:system'; keys Enter
 wait_text 'filter: kind:system since:'
 keys Escape; wait_gone 'filter: kind:system'
