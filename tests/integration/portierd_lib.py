@@ -70,7 +70,10 @@ class Site:
         with open(conf, "w") as f:
             f.write(SITE_CONF % {"name": name, "poll": poll})
         os.chmod(conf, 0o600)
-        self.out = open(os.path.join(tmp, "sim.out"), "w+")
+        # the simulator's output: it appends (O_APPEND) and the test reads through a file of its own; a read that
+        # moved a shared offset (seek(0) on the simulator's own stdout) let its next line overwrite earlier ones
+        self.out_path = os.path.join(tmp, "sim.out")
+        self.out = open(self.out_path, "a")
         self.err = open(os.path.join(tmp, "sim.err"), "w")
         args = [PORTIER_SIM, "site", conf, "--dir", os.path.join(tmp, "sim"), "--seed", str(seed)]
         if activity:
@@ -79,8 +82,7 @@ class Site:
         self.config = os.path.join(tmp, "sim", "portier.conf")
 
         def ready():
-            self.out.seek(0)
-            return any(l.startswith("portier-sim site:") and "; config " in l for l in self.out)
+            return any(l.startswith("portier-sim site:") and "; config " in l for l in self.output().splitlines())
         wait_until(ready, 30, "the simulated site")
 
     def bus_port(self):
@@ -94,8 +96,8 @@ class Site:
         self.proc.stdin.flush()
 
     def output(self):
-        self.out.seek(0)
-        return self.out.read()
+        with open(self.out_path) as f:
+            return f.read()
 
     def stop(self):
         if self.proc.poll() is None:
