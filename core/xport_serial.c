@@ -126,7 +126,7 @@ static void rts_timer_cb(loop_t *loop, void *arg)
 
 static ssize_t serial_read(struct xport *x, void *buf, size_t len)
 {
-    return xport_fd_ops.read(x, buf, len);
+    return xport_tty_read(x, buf, len);
 }
 
 static ssize_t serial_write(struct xport *x, const void *buf, size_t len)

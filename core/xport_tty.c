@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,23 @@ static int tty_set(int fd, unsigned baud, bool raw)
 int xport_tty_configure(int fd, unsigned baud) { return tty_set(fd, baud, true); }
 
 int xport_tty_set_baud(int fd, unsigned baud) { return tty_set(fd, baud, false); }
+
+ssize_t xport_tty_read(struct xport *x, void *buf, size_t len)
+{
+    ssize_t n = xport_io_read(x->fd, buf, len);
+    if (n != -ECONNRESET)
+        return n;
+    struct pollfd p = { .fd = x->fd, .events = POLLIN };
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        return -ECONNRESET;
+    return 0;
+}
+
+static const struct xport_ops tty_ops = {
+    .read = xport_tty_read,
+    .write = xport_fd_write,
+    .close = xport_fd_close,
+};
 
 bool xport_tty_is_pty(const char *path)
 {
@@ -144,6 +162,6 @@ int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, 
     }
     tcflush(fd, TCIOFLUSH);
     ioctl(fd, TIOCEXCL); /* no second opener (but root) while it is ours */
-    xport_init(x, &xport_fd_ops, fd, NULL, "tty %s %u 8N1", path, baud);
+    xport_init(x, &tty_ops, fd, NULL, "tty %s %u 8N1", path, baud);
     return 0;
 }

@@ -18,9 +18,14 @@ int xport_tty_configure(int fd, unsigned baud);
 /* Change only the speed (both directions) of a configured tty. Returns 0 or a negative errno. */
 int xport_tty_set_baud(int fd, unsigned baud);
 
-/* Open path (O_NONBLOCK, O_NOCTTY, close-on-exec), configure it and fill x with the plain-fd ops.
- * Returns 0, or a negative errno with a message in err. */
+/* Open path (O_NONBLOCK, O_NOCTTY, close-on-exec), configure it and fill x with the line's ops (xport_tty_read,
+ * plain-fd write and close). Returns 0, or a negative errno with a message in err. */
 int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, size_t errlen);
+
+/* The read op of a raw line, in the ops' convention (would-block is 0, end -ECONNRESET). A raw line (VMIN 0,
+ * VTIME 0) reads 0 bytes when nothing is there, even after poll said readable (input flushed meanwhile): that is
+ * 0, not an end; only a line that hung up (the device gone, a pty's other side closed) has ended. */
+ssize_t xport_tty_read(struct xport *x, void *buf, size_t len);
 
 /* True when path names a pseudo-terminal slave (/dev/pts/N or a symlink to one). */
 bool xport_tty_is_pty(const char *path);

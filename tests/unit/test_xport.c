@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -168,6 +169,34 @@ static void io_on_a_pipe(void **state)
     close(p[0]);
 }
 
+/* A raw line reads 0 bytes when nothing is there, also after poll said readable and the input was flushed
+ * meanwhile (a retry flushes it): that is nothing to read, not the line's end; the other side's close is. */
+static void tty_nothing_is_not_an_end(void **state)
+{
+    (void)state;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
+    assert_true(m >= 0);
+    assert_int_equal(grantpt(m), 0);
+    assert_int_equal(unlockpt(m), 0);
+    struct xport x;
+    char err[256], b[16];
+    assert_int_equal(xport_tty_open(&x, ptsname(m), 115200, err, sizeof err), 0);
+    assert_int_equal(x.ops->read(&x, b, sizeof b), 0); /* nothing yet */
+    assert_int_equal(write(m, "abc", 3), 3);
+    struct pollfd p = { .fd = x.fd, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 1000), 1); /* readable ... */
+    assert_int_equal(tcflush(x.fd, TCIFLUSH), 0); /* ... and flushed before the read */
+    assert_int_equal(x.ops->read(&x, b, sizeof b), 0);
+    assert_int_equal(write(m, "de", 2), 2);
+    assert_int_equal(poll(&p, 1, 1000), 1);
+    assert_int_equal(x.ops->read(&x, b, sizeof b), 2);
+    assert_memory_equal(b, "de", 2);
+    close(m); /* the other side gone: the line has ended */
+    ssize_t r = x.ops->read(&x, b, sizeof b);
+    assert_true(r == -ECONNRESET || r == -EIO);
+    x.ops->close(&x);
+}
+
 /* A terminal line opens raw 8N1 at its speed; a later speed change keeps the rest of the settings. */
 static void tty_configure_then_set_baud(void **state)
 {
@@ -211,6 +240,7 @@ int main(void)
         cmocka_unit_test(fd_and_socket_ops_convention),
         cmocka_unit_test(io_on_a_pipe),
         cmocka_unit_test(tty_configure_then_set_baud),
+        cmocka_unit_test(tty_nothing_is_not_an_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
