@@ -23,8 +23,9 @@ int xport_tty_set_baud(int fd, unsigned baud);
 int xport_tty_open(struct xport *x, const char *path, unsigned baud, char *err, size_t errlen);
 
 /* The read op of a raw line, in the ops' convention (would-block is 0, end -ECONNRESET). A raw line (VMIN 0,
- * VTIME 0) reads 0 bytes when nothing is there, even after poll said readable (input flushed meanwhile): that is
- * 0, not an end; only a line that hung up (the device gone, a pty's other side closed) has ended. */
+ * VTIME 0) reads 0 bytes, not EAGAIN, when nothing is there: after a read that filled the buffer with exactly what
+ * had come, or after poll said readable and the input was flushed. That is 0, not an end; only a line that hung
+ * up (the device gone, a pty's other side closed) has ended. */
 ssize_t xport_tty_read(struct xport *x, void *buf, size_t len);
 
 /* True when path names a pseudo-terminal slave (/dev/pts/N or a symlink to one). */
