@@ -654,7 +654,8 @@ static const struct ctl_def o_scan[] = {
       .help = "give the new slave's probes these units" },
     { 0 } };
 static const struct ctl_def o_entries[] = {
-    { .name = "follow", .key = 'f', .type = CTL_FLAG, .help = "keep polling every --slave; say which go offline" },
+    { .name = "follow", .key = 'f', .type = CTL_FLAG,
+      .help = "keep polling every --slave; say which go offline, and when the line is lost and back" },
     { .name = "rewind", .type = CTL_UINT, .min = 0, .max = 65534, .meta = "K", .flags = CTL_CHANGES,
       .help = "first move each slave's read position back K entries (Ne)" },
     { 0 } };

@@ -55,6 +55,7 @@ struct n1ctx {
     char **lines;
     size_t nlines;
     struct nix1_bus_listener lis;
+    bool line_down; /* entries --follow: the line was lost and is not back yet */
     struct nix1_xfer_result xres;
     char errbuf[256];
     /* a bus portierd owns: the bus relays each request through the daemon (c->loop is the connection's) */

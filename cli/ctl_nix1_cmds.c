@@ -257,6 +257,25 @@ static void on_state(void *arg, const nix1_addr_t *slave, enum nix1_slave_state 
     }
 }
 
+/* --follow: the line's loss and its return, once each (the bus reopens it by itself meanwhile). */
+static void on_line(void *arg, int err, const char *msg)
+{
+    struct n1ctx *c = arg;
+    bool down = err < 0;
+    if (down == c->line_down)
+        return;
+    c->line_down = down;
+    if (c->g->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string("line"));
+        json_object_set_new(o, "state", json_string(down ? "down" : "up"));
+        json_object_set_new(o, "detail", json_string(msg ? msg : ""));
+        ctl_print_json(o);
+    } else {
+        fprintf(stderr, down ? "line lost: %s (reopening)\n" : "line back: %s\n", msg ? msg : "");
+    }
+}
+
 static void on_poll_error(void *arg, const nix1_addr_t *slave, uint8_t rc)
 {
     n1_report_error(arg, slave, "Qe", rc);
@@ -295,6 +314,7 @@ static int entries_body(struct n1ctx *c, struct ctl_call *call)
     c->lis.access = on_access;
     c->lis.slave_state = on_state;
     c->lis.poll_error = on_poll_error;
+    c->lis.transport = on_line;
     for (size_t i = 0; i < c->nslaves; i++)
         nix1_bus_add_slave(c->bus, &c->slaves[i]);
     n1_watch_signals(c);

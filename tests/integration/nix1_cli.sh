@@ -158,6 +158,22 @@ grep -q "\"slave\":\"$S3\",\"state\":\"offline\"" "$TMP/follow" || fail "dead sl
 ctl mute slave=$S3 off >/dev/null
 pass "dead slave does not stall polling"
 
+# the line lost under --follow (an adapter unplugged): said once while the bus retries, and its return
+timeout 60 "$PORTIERCTL" nix1 "$PTS" --baud $BAUD --slave $S1 entries --follow >"$TMP/follow2" 2>&1 &
+FPID=$!
+WAIT_TIMEOUT=10 wait_file_line "$TMP/follow2" "^$S1 is online" >/dev/null || { cat "$TMP/follow2"; fail "S1 never polled"; }
+ctl unplug on >/dev/null
+WAIT_TIMEOUT=10 wait_file_line "$TMP/follow2" '^line lost: .* \(reopening\)$' >/dev/null \
+    || { cat "$TMP/follow2"; fail "the line's loss not said under --follow"; }
+sleep 3 # unplugged for a while: the bus's reopening fails several times meanwhile
+ctl unplug off >/dev/null
+WAIT_TIMEOUT=20 wait_file_line "$TMP/follow2" '^line back: ' >/dev/null \
+    || { cat "$TMP/follow2"; fail "the line's return not said under --follow"; }
+kill $FPID 2>/dev/null || true
+wait $FPID || true
+[ "$(grep -c '^line lost' "$TMP/follow2")" -eq 1 ] || { cat "$TMP/follow2"; fail "the loss said more than once"; }
+pass "--follow says when the line is lost and when it is back"
+
 # --- emergency on/off restores every slave's cron, cron mode and locks ---
 expect_rc 0 nix1 --slave $S2 cron set '0-30 6 * * *'
 expect_rc 0 nix1 --slave $S2 lock 1 on
