@@ -486,6 +486,10 @@ int nix1sim_bus_unplug(struct nix1sim_bus *bus, bool out)
         loop_timer_disarm(bus->loop, &bus->probe_timer);
         close_fd(bus, &bus->fd);
         close_fd(bus, &bus->lfd);
+        /* the device's path goes with it, as an unplugged adapter's does: left in place it would name the freed
+         * pty number, which the next pty opened anywhere (another simulator, a terminal) gets */
+        if (bus->link)
+            unlink(bus->link);
         bus->attached = false;
         reset_line(bus);
         bus->unplugged = true;

@@ -165,6 +165,8 @@ WAIT_TIMEOUT=10 wait_file_line "$TMP/follow2" "^$S1 is online" >/dev/null || { c
 ctl unplug on >/dev/null
 WAIT_TIMEOUT=10 wait_file_line "$TMP/follow2" '^line lost: .* \(reopening\)$' >/dev/null \
     || { cat "$TMP/follow2"; fail "the line's loss not said under --follow"; }
+# the unplugged port's path is gone, as an adapter's is (left, it would name a pty number the next pty gets)
+[ ! -L "$PTS" ] && [ ! -e "$PTS" ] || fail "the unplugged port's path $PTS is still there"
 sleep 3 # unplugged for a while: the bus's reopening fails several times meanwhile
 ctl unplug off >/dev/null
 WAIT_TIMEOUT=20 wait_file_line "$TMP/follow2" '^line back: ' >/dev/null \
