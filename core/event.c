@@ -175,6 +175,12 @@ struct event_bus {
     size_t p_head, n_pending, cap_pending;
     struct event *spare;              /* a queue's array back from a batch taken whole, for the next one */
     size_t cap_spare;
+    /* the batch stored in the background (event_bus_set_background): bg_n events at bg_batch, inside bg_whole
+     * when it took the queue's array */
+    struct event_bus_background bg;
+    struct event *bg_batch, *bg_whole;
+    size_t bg_n, cap_bg_whole;
+    int *bg_rc;
 };
 
 struct event_bus *event_bus_new(void)
@@ -189,6 +195,8 @@ void event_bus_free(struct event_bus *bus)
 {
     if (!bus)
         return;
+    if (bus->bg_n && bus->bg.wait)
+        bus->bg.wait(bus->bg.arg); /* its thread writes into the batch: it ends first */
     if (bus->loop)
         loop_timer_disarm(bus->loop, &bus->flush_timer);
     free(bus->pending);
@@ -310,44 +318,110 @@ static int queue_push(struct event_bus *bus, const struct event *ev)
     return 0;
 }
 
-void event_bus_flush(struct event_bus *bus)
+/* Take the next n queued events out as one batch: subscribers may publish while it is stored (they land behind
+ * it). The rest stays where it is (moving it at every batch would cost a long burst quadratic time). A batch that
+ * is the whole queue takes its array as it is (no copy: a catch-up hands over a few hundred rows of a kilobyte
+ * each per chunk; *whole is set), and publishes meanwhile start the spare one. NULL without memory. */
+static struct event *take_batch(struct event_bus *bus, size_t n, struct event **whole, size_t *cap_whole)
 {
+    struct event *batch;
+    *whole = NULL;
+    *cap_whole = 0;
+    if (n == bus->n_pending - bus->p_head) {
+        *whole = bus->pending;
+        *cap_whole = bus->cap_pending;
+        batch = *whole + bus->p_head;
+        bus->pending = bus->spare;
+        bus->cap_pending = bus->cap_spare;
+        bus->spare = NULL;
+        bus->cap_spare = 0;
+    } else {
+        batch = malloc(n * sizeof *batch);
+        if (!batch)
+            return NULL;
+        memcpy(batch, bus->pending + bus->p_head, n * sizeof *batch);
+    }
+    bus->p_head += n;
+    if (*whole || bus->p_head == bus->n_pending)
+        bus->p_head = bus->n_pending = 0;
+    return batch;
+}
+
+static void put_batch(struct event_bus *bus, struct event *batch, struct event *whole, size_t cap_whole)
+{
+    if (!whole) {
+        free(batch);
+    } else if (!bus->spare) {
+        bus->spare = whole;
+        bus->cap_spare = cap_whole;
+    } else {
+        free(whole);
+    }
+}
+
+/* How many recovered events lead the queue (at most EVENT_BUS_BACKGROUND_MAX) when the journal can take them in
+ * the background now; 0 otherwise. */
+static size_t background_run(struct event_bus *bus)
+{
+    if (!bus->bg.start || !bus->store || !bus->loop)
+        return 0;
+    size_t n = 0, avail = bus->n_pending - bus->p_head;
+    while (n < avail && n < EVENT_BUS_BACKGROUND_MAX && bus->pending[bus->p_head + n].recovered)
+        n++;
+    return n && bus->bg.ready(bus->bg.arg) ? n : 0;
+}
+
+/* Hand a run of recovered events to the journal's background store; false when it could not be (stored here). */
+static bool store_background(struct event_bus *bus, size_t n)
+{
+    int *rc = malloc(n * sizeof *rc);
+    if (!rc)
+        return false;
+    struct event *whole;
+    size_t cap_whole;
+    struct event *batch = take_batch(bus, n, &whole, &cap_whole);
+    if (!batch) {
+        free(rc);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        batch[i].journaled = batch[i].queued = false;
+        rc[i] = 1;
+    }
+    bus->bg_batch = batch;
+    bus->bg_whole = whole;
+    bus->cap_bg_whole = cap_whole;
+    bus->bg_n = n;
+    bus->bg_rc = rc;
+    bus->bg.start(batch, n, rc, bus, bus->bg.arg);
+    return true;
+}
+
+/* Store and deliver what is queued, a batch at a time (from_loop: the flush timer; a batch stored in the
+ * background is not waited for, its end flushes on). */
+static void flush_queue(struct event_bus *bus, bool from_loop)
+{
+    if (bus->bg_n) {
+        if (from_loop || !bus->bg.wait)
+            return;
+        bus->bg.wait(bus->bg.arg);
+        if (bus->bg_n)
+            return;
+    }
     while (bus->n_pending > bus->p_head) {
+        size_t bn = from_loop ? background_run(bus) : 0;
+        if (bn && store_background(bus, bn))
+            return;
         size_t n = bus->n_pending - bus->p_head;
         if (bus->max_batch && n > bus->max_batch)
             n = bus->max_batch;
-        /* Take the batch out first: subscribers may publish (they land behind it). The rest stays where it is
-         * (moving it at every batch would cost a long burst quadratic time). A batch that is the whole queue takes
-         * its array as it is (no copy: a catch-up hands over a few hundred rows of a kilobyte each per chunk), and
-         * publishes meanwhile start the spare one. */
-        struct event *batch, *whole = NULL;
-        size_t cap_whole = 0;
-        if (n == bus->n_pending - bus->p_head) {
-            whole = bus->pending;
-            cap_whole = bus->cap_pending;
-            batch = whole + bus->p_head;
-            bus->pending = bus->spare;
-            bus->cap_pending = bus->cap_spare;
-            bus->spare = NULL;
-            bus->cap_spare = 0;
-        } else {
-            batch = malloc(n * sizeof *batch);
-            if (!batch)
-                return;
-            memcpy(batch, bus->pending + bus->p_head, n * sizeof *batch);
-        }
-        bus->p_head += n;
-        if (whole || bus->p_head == bus->n_pending)
-            bus->p_head = bus->n_pending = 0;
+        struct event *whole;
+        size_t cap_whole;
+        struct event *batch = take_batch(bus, n, &whole, &cap_whole);
+        if (!batch)
+            return;
         store_and_deliver(bus, batch, n);
-        if (!whole) {
-            free(batch);
-        } else if (!bus->spare) {
-            bus->spare = whole;
-            bus->cap_spare = cap_whole;
-        } else {
-            free(whole);
-        }
+        put_batch(bus, batch, whole, cap_whole);
         if (bus->max_batch && bus->n_pending > bus->p_head && bus->loop) {
             /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
              * 1 µs, not 0: a timer due "now" would run again in the same pass of the loop. */
@@ -357,10 +431,41 @@ void event_bus_flush(struct event_bus *bus)
     }
 }
 
+void event_bus_flush(struct event_bus *bus) { flush_queue(bus, false); }
+
+void event_bus_stored_batch(struct event_bus *bus)
+{
+    size_t n = bus->bg_n;
+    if (!n)
+        return;
+    struct event *batch = bus->bg_batch, *whole = bus->bg_whole;
+    size_t cap_whole = bus->cap_bg_whole;
+    int *rc = bus->bg_rc;
+    bus->bg_n = 0;
+    bus->bg_batch = bus->bg_whole = NULL;
+    bus->bg_rc = NULL;
+    for (size_t i = 0; i < n; i++)
+        deliver(bus, &batch[i], rc[i]);
+    free(rc);
+    put_batch(bus, batch, whole, cap_whole);
+    if (bus->n_pending > bus->p_head && bus->loop)
+        loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
+}
+
+void event_bus_set_background(struct event_bus *bus, const struct event_bus_background *bg)
+{
+    if (bus->bg_n && bus->bg.wait)
+        bus->bg.wait(bus->bg.arg);
+    if (bg)
+        bus->bg = *bg;
+    else
+        memset(&bus->bg, 0, sizeof bus->bg);
+}
+
 static void flush_cb(loop_t *loop, void *arg)
 {
     (void)loop;
-    event_bus_flush(arg);
+    flush_queue(arg, true);
 }
 
 void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batch)
@@ -415,6 +520,8 @@ int event_publish(struct event_bus *bus, struct event *ev)
 
 uint64_t event_bus_unstored_from(const struct event_bus *bus)
 {
+    if (bus->bg_n)
+        return bus->bg_batch[0].seq;
     if (bus->n_pending > bus->p_head)
         return bus->pending[bus->p_head].seq;
     return bus->q_len ? bus->queue[bus->q_head].seq : 0;

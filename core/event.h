@@ -124,9 +124,27 @@ size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n);
  * most max_batch events per iteration, so the loop keeps answering. event_publish then returns 1 when
  * queued. */
 void event_bus_set_batching(struct event_bus *bus, loop_t *loop, size_t max_batch);
-/* The sequence number of the oldest event queued and not handed to the journal yet; 0 when none. */
+/* A journal that stores recovered events in the background (a catch-up's thousands of rows: the loop goes on
+ * reading the next chunks meanwhile). With batching, a run of recovered events at the head of the queue is handed
+ * to start when ready says yes (up to EVENT_BUS_BACKGROUND_MAX, more than max_batch: the loop does not wait for
+ * it); start fills rc[] as the store hook would and the journal calls event_bus_stored_batch from the loop when it
+ * is done. Nothing else is stored meanwhile (order holds); the batch is delivered then. wait completes the batch
+ * under way now (its event_bus_stored_batch is called before it returns). */
+#define EVENT_BUS_BACKGROUND_MAX 2048u
+struct event_bus_background {
+    bool (*ready)(void *arg);
+    void (*start)(struct event *evs, size_t n, int *rc, struct event_bus *bus, void *arg);
+    void (*wait)(void *arg);
+    void *arg;
+};
+void event_bus_set_background(struct event_bus *bus, const struct event_bus_background *bg);
+/* The batch handed to start is stored (or kept, per rc[]): deliver it and go on with the queue. */
+void event_bus_stored_batch(struct event_bus *bus);
+/* The sequence number of the oldest event queued or being stored in the background, not stored yet; 0 when
+ * none. */
 uint64_t event_bus_unstored_from(const struct event_bus *bus);
-/* Store and deliver everything queued now (before exit, or in tests). */
+/* Store and deliver everything queued now (before exit, or in tests); a batch stored in the background is waited
+ * for first. */
 void event_bus_flush(struct event_bus *bus);
 /* Counters for the status line. */
 uint64_t event_bus_published(const struct event_bus *bus);

@@ -174,13 +174,15 @@ static int prepare(struct journal *j, sqlite3_stmt **st, const char *sql)
     return 0;
 }
 
+const char journal_sql_insert_event[] =
+    "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,door_no,code,code_name,"
+    "card,pin,verify,inout,uid,unit,addr,text,key,recovered) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+const char journal_sql_find_key[] = "SELECT id FROM events WHERE key = ?";
+
 int journal_prepare_writes(struct journal *j)
 {
-    return prepare(j, &j->ins_event,
-                   "INSERT OR IGNORE INTO events(host_us,kind,severity,device_time,device_tz,device,door,"
-                   "door_no,code,code_name,card,pin,verify,inout,uid,unit,addr,text,key,recovered) "
-                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0 ||
-                   prepare(j, &j->find_key, "SELECT id FROM events WHERE key = ?") != 0 ||
+    return prepare(j, &j->ins_event, journal_sql_insert_event) != 0 ||
+                   prepare(j, &j->find_key, journal_sql_find_key) != 0 ||
                    prepare(j, &j->ins_audit,
                            "INSERT INTO audit(time_us,user,role,action,target,params,result,detail,done_us) "
                            "VALUES(?,?,?,?,?,?,?,?,?)") != 0 ||
@@ -312,9 +314,8 @@ static void bind_static(sqlite3_stmt *st, int i, const char *s)
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-static int insert_event(struct journal *j, struct event *ev)
+int journal_insert_event(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *f, struct event *ev)
 {
-    sqlite3_stmt *st = j->ins_event;
     sqlite3_bind_int64(st, 1, ev->host_time_us);
     sqlite3_bind_int(st, 2, (int)ev->kind);
     sqlite3_bind_int(st, 3, (int)ev->severity);
@@ -343,13 +344,10 @@ static int insert_event(struct journal *j, struct event *ev)
     sqlite3_bind_int(st, 20, ev->recovered);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        journal_set_error(j, "storing event");
+    if (rc != SQLITE_DONE)
         return -1;
-    }
-    if (sqlite3_changes(j->db) == 0) {
+    if (sqlite3_changes(db) == 0) {
         /* A duplicate key: point at the stored row. */
-        sqlite3_stmt *f = j->find_key;
         sqlite3_reset(f);
         journal_bind_text(f, 1, ev->key);
         if (sqlite3_step(f) == SQLITE_ROW)
@@ -357,8 +355,16 @@ static int insert_event(struct journal *j, struct event *ev)
         sqlite3_reset(f);
         return 0;
     }
-    ev->id = sqlite3_last_insert_rowid(j->db);
+    ev->id = sqlite3_last_insert_rowid(db);
     return 1;
+}
+
+static int insert_event(struct journal *j, struct event *ev)
+{
+    int rc = journal_insert_event(j->db, j->ins_event, j->find_key, ev);
+    if (rc < 0)
+        journal_set_error(j, "storing event");
+    return rc;
 }
 
 /* The SQLite code of the write that just failed (an audit write's rollback resets SQLite's own). */
@@ -609,6 +615,8 @@ static bool must_keep(struct journal *j)
     return !(j->state == JOURNAL_OK && jq_len(j->q) == 0);
 }
 
+bool journal_storing_now(struct journal *j) { return !must_keep(j); }
+
 /* Something waits in memory: make sure a retry will come. */
 static void kept(struct journal *j)
 {
@@ -677,13 +685,7 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
                 journal_trouble(j, SQLITE_ERROR);
                 return;
             }
-            if (relaxed)
-                journal_ckpt_sync_ahead(j);
-            j->since_prune += (unsigned)n;
-            if (j->since_prune >= PRUNE_EVERY) {
-                j->since_prune = 0;
-                journal_prune(j, evs[n - 1].host_time_us);
-            }
+            journal_events_committed(j, evs, n, relaxed);
             return;
         }
         /* Nothing of the batch is stored: keep all of it, in order. */
@@ -692,6 +694,17 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
     }
     for (; i < n; i++)
         rc[i] = keep_event(j, &evs[i]);
+}
+
+void journal_events_committed(struct journal *j, const struct event *evs, size_t n, bool relaxed)
+{
+    if (relaxed)
+        journal_ckpt_sync_ahead(j);
+    j->since_prune += (unsigned)n;
+    if (j->since_prune >= PRUNE_EVERY) {
+        j->since_prune = 0;
+        journal_prune(j, evs[n - 1].host_time_us);
+    }
 }
 
 int journal_commit_event(struct journal *j, struct event *ev)
@@ -884,6 +897,7 @@ static void bus_notice(enum event_severity sev, const char *what, const char *te
 void journal_attach(struct journal *j, struct event_bus *bus)
 {
     event_bus_set_journal(bus, journal_store_hook, j);
+    journal_writer_attach(j, bus);
     struct journal_listener l = { .stored = bus_stored, .notice = bus_notice, .arg = bus };
     journal_set_listener(j, &l);
 }

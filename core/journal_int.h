@@ -1,6 +1,7 @@
 /* journal_int: the journal's private state, shared by its files (journal.c: schema and writes with the write-behind
  * queue; journal_open.c: opening, integrity check, moving a damaged file aside; journal_query.c; journal_chain.c:
- * the audit chain; journal_ckpt.c: WAL checkpoints in the background). */
+ * the audit chain; journal_ckpt.c: WAL checkpoints in the background; journal_writer.c: a catch-up's recovered
+ * rows stored by a thread of their own). */
 #ifndef PORTIER_JOURNAL_INT_H
 #define PORTIER_JOURNAL_INT_H
 
@@ -71,6 +72,24 @@ struct journal {
     bool ckpt_started, ckpt_pending, sync_pending, ckpt_stop;
     unsigned long ckpt_runs, ckpt_failures, syncs;
 
+    /* recovered events stored by a thread of their own (journal_writer.c; loop case) */
+    pthread_t w_thread;
+    pthread_mutex_t w_lock;      /* guards the fields up to w_ckpt */
+    pthread_cond_t w_cond;
+    bool w_started, w_stop;
+    bool w_busy;                 /* a batch is handed to the thread */
+    bool w_done;                 /* ... and written (w_code): the loop completes it */
+    int w_code;
+    bool w_ckpt;                 /* its commit left the WAL over the checkpoint threshold */
+    bool w_inflight;             /* (loop's thread) a batch is out and not completed */
+    int w_fd;                    /* eventfd the thread signals, -1 when none */
+    struct event *w_evs;
+    size_t w_n;
+    int *w_rc;
+    struct event_bus *w_bus;
+    sqlite3 *w_db;               /* the thread's connection and statements */
+    sqlite3_stmt *w_ins, *w_find;
+
     /* the audit chain's independent copy (journal_set_audit_copy) */
     journal_audit_copy_fn audit_copy;
     void *audit_copy_arg;
@@ -114,6 +133,26 @@ void journal_ckpt_request(struct journal *j);
 /* A relaxed commit was written: sync the WAL file in the background. */
 void journal_ckpt_sync_ahead(struct journal *j);
 void journal_ckpt_stop(struct journal *j);
+
+/* journal.c: the events table's writes, shared with the writer thread's connection */
+extern const char journal_sql_insert_event[], journal_sql_find_key[];
+/* Insert one event with these statements (of db): 1 stored (ev->id set), 0 duplicate (ev->id of the stored
+ * row), -1 failed (db's error). */
+int journal_insert_event(sqlite3 *db, sqlite3_stmt *ins, sqlite3_stmt *find, struct event *ev);
+/* Nothing waits in memory and the database works: a write now is stored, not kept. */
+bool journal_storing_now(struct journal *j);
+/* After n events were committed (relaxed: without waiting for the disk): retention and the WAL's sync ahead. */
+void journal_events_committed(struct journal *j, const struct event *evs, size_t n, bool relaxed);
+
+/* journal_writer.c: init/destroy with the journal; attach to the bus (journal_attach; loop case); stop the thread
+ * and close its connection (before the main connection closes: a batch under way is written first, and completed
+ * later); complete a batch under way now (waiting for the thread); close (finish, stop, leave the loop). */
+void journal_writer_init(struct journal *j);
+void journal_writer_destroy(struct journal *j);
+void journal_writer_attach(struct journal *j, struct event_bus *bus);
+void journal_writer_stop(struct journal *j);
+void journal_writer_finish(struct journal *j);
+void journal_writer_close(struct journal *j);
 
 /* journal_open.c */
 /* Open the read-write connection (creating the file and its directory, WAL, schema). SQLite result code;

@@ -79,6 +79,7 @@ static int set_aside(struct journal *j, const char *why)
 
 void journal_disconnect(struct journal *j)
 {
+    journal_writer_stop(j);
     journal_ckpt_stop(j); /* its connection goes first: the last one to close checkpoints the rest */
     journal_finalize_writes(j);
     if (j->db)
@@ -346,6 +347,7 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
     j->check_fd = -1;
     pthread_mutex_init(&j->check_lock, NULL);
     journal_ckpt_init(j);
+    journal_writer_init(j);
     journal_retry_init(j);
     if (opts->readonly) {
         int rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
@@ -388,6 +390,7 @@ void journal_close(struct journal *j)
 {
     if (!j)
         return;
+    journal_writer_close(j); /* a batch under way is stored and handed back first */
     if (j->check_running) {
         pthread_mutex_lock(&j->check_lock);
         if (j->check_db)
@@ -408,5 +411,6 @@ void journal_close(struct journal *j)
     jq_free(j->q);
     pthread_mutex_destroy(&j->check_lock);
     journal_ckpt_destroy(j);
+    journal_writer_destroy(j);
     free(j);
 }
