@@ -187,9 +187,11 @@ void journal_set_audit_copy(struct journal *j, journal_audit_copy_fn fn, void *a
 
 /* WAL checkpoints: with a loop they run in a thread of their own, never in the loop's commits (the WAL is
  * copied into the database file once it holds 1000 frames); the same thread syncs the WAL after each commit that
- * did not wait for the disk (recovered rows). Completed and failed checkpoints and syncs so far (tests, status). */
+ * did not wait for the disk (recovered rows). Completed and failed checkpoints and syncs so far, and the batches of
+ * recovered rows the writer thread stored (journal_attach with a loop; tests, status). */
 struct journal_ckpt_stats {
     unsigned long runs, failures, syncs;
+    unsigned long background;
 };
 void journal_checkpoint_stats(struct journal *j, struct journal_ckpt_stats *st);
 

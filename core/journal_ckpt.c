@@ -153,5 +153,6 @@ void journal_checkpoint_stats(struct journal *j, struct journal_ckpt_stats *st)
     st->runs = j->ckpt_runs;
     st->failures = j->ckpt_failures;
     st->syncs = j->syncs;
+    st->background = j->w_batches;
     pthread_mutex_unlock(&j->ckpt_lock);
 }

@@ -82,6 +82,7 @@ struct journal {
     int w_code;
     bool w_ckpt;                 /* its commit left the WAL over the checkpoint threshold */
     bool w_inflight;             /* (loop's thread) a batch is out and not completed */
+    unsigned long w_batches;     /* (loop's thread) batches the thread stored */
     int w_fd;                    /* eventfd the thread signals, -1 when none */
     struct event *w_evs;
     size_t w_n;

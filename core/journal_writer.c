@@ -130,6 +130,7 @@ static void complete(struct journal *j)
     if (code != SQLITE_OK) {
         journal_store_events(j, evs, n, rc); /* rolled back whole: as any batch (kept when it cannot be) */
     } else {
+        j->w_batches++;
         if (ckpt)
             journal_ckpt_request(j);
         journal_events_committed(j, evs, n, true);

@@ -282,6 +282,110 @@ static void long_text_cut_at_a_character(void **state)
     }
 }
 
+struct bg_seen {
+    int n, bad_order, not_journaled;
+    int64_t last_id;
+    int next;
+};
+
+static void bg_on_event(const struct event *ev, void *arg)
+{
+    struct bg_seen *s = arg;
+    if (atoi(ev->text) != s->next)
+        s->bad_order++;
+    s->next = atoi(ev->text) + 1;
+    if (!ev->journaled || ev->id <= s->last_id)
+        s->not_journaled++;
+    s->last_id = ev->id;
+    s->n++;
+}
+
+static void bg_publish(struct event_bus *bus, int i, bool recovered, const char *key)
+{
+    struct event ev;
+    event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+    event_set_text(&ev, "%d", i);
+    ev.recovered = recovered;
+    event_copy(ev.key, sizeof ev.key, key);
+    assert_int_equal(event_publish(bus, &ev), 1);
+}
+
+/* A catch-up's recovered rows go to the journal's writer thread in big batches while the loop goes on; live
+ * events behind them wait (order), everything is stored once, in publish order, before it is shown; an explicit
+ * flush waits for the batch under way. */
+static void recovered_rows_stored_in_the_background(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/portier-batch-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], err[256], key[64];
+    snprintf(path, sizeof path, "%s/j.db", dir);
+    loop_t *loop = loop_new();
+    struct journal_opts o = { .path = path, .loop = loop };
+    struct journal *j = journal_open(&o, err, sizeof err);
+    assert_non_null(j);
+    for (int i = 0; i < 3000; i++) {
+        struct journal_health h;
+        journal_health(j, &h);
+        if (h.state == JOURNAL_OK)
+            break;
+        loop_run_once(loop, 10);
+    }
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_batching(bus, loop, 512);
+    journal_attach(j, bus);
+    struct bg_seen s = { 0 };
+    assert_true(event_bus_subscribe(bus, bg_on_event, &s) > 0);
+
+    /* a first round through the loop, as a console's */
+    int n = 0;
+    snprintf(key, sizeof key, "R#%d", n);
+    bg_publish(bus, n++, true, key);
+    for (int i = 0; i < 200 && s.n < 1; i++)
+        loop_run_once(loop, 10);
+    assert_int_equal(s.n, 1);
+    struct journal_ckpt_stats st;
+    journal_checkpoint_stats(j, &st);
+    assert_int_equal(st.background, 1);
+
+    /* a live event, 6000 recovered rows (one of them already stored), a live event */
+    bg_publish(bus, n++, false, "L#1");
+    for (int i = 0; i < 6000; i++) {
+        snprintf(key, sizeof key, "R#%d", i == 3000 ? 0 : n);
+        bg_publish(bus, i == 3000 ? -1 : n++, true, key);
+    }
+    bg_publish(bus, n++, false, "L#2");
+    uint64_t first = event_bus_unstored_from(bus);
+    assert_true(first > 0);
+    for (int i = 0; i < 2000 && s.n < n; i++) {
+        loop_run_once(loop, 10);
+        /* nothing later than what is shown is stored before it: the oldest unstored never goes back */
+        uint64_t from = event_bus_unstored_from(bus);
+        assert_true(from == 0 || from >= first);
+        if (from)
+            first = from;
+        if (s.n > 1000 && s.n < 5000)
+            break; /* part of it shown: an explicit flush takes the rest */
+    }
+    event_bus_flush(bus);
+    for (int i = 0; i < 50 && s.n < n; i++)
+        event_bus_flush(bus); /* a flush stores a bus's batch at a time */
+    assert_int_equal(s.n, n);
+    assert_int_equal(s.bad_order, 0);
+    assert_int_equal(s.not_journaled, 0);
+    assert_int_equal(event_bus_duplicates(bus), 1);
+    assert_int_equal(journal_count_events(j), n);
+    journal_checkpoint_stats(j, &st);
+    assert_true(st.background >= 2);
+
+    event_bus_free(bus);
+    journal_close(j);
+    loop_free(loop);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +395,7 @@ int main(void)
         cmocka_unit_test(whole_batch_keeps_order_with_publishes_meanwhile),
         cmocka_unit_test(key_has_its_format),
         cmocka_unit_test(long_text_cut_at_a_character),
+        cmocka_unit_test(recovered_rows_stored_in_the_background),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
