@@ -326,6 +326,14 @@ int device_sync_save(struct device *dev, const char *cursor, size_t pending)
     return journal_sync_put(j, dev->site->devices[dev->index].name, cursor, pending);
 }
 
+int device_sync_save_next(struct device *dev, const char *cursor, size_t pending)
+{
+    struct journal *j = dev->site->journal_db;
+    if (!j)
+        return -1;
+    return journal_sync_put_next(j, dev->site->devices[dev->index].name, cursor, pending);
+}
+
 struct device_raw_call *device_raw_call_new(device_raw_fn cb, void *ctx, char *err, size_t errlen)
 {
     struct device_raw_call *r = malloc(sizeof *r);

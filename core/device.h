@@ -279,6 +279,9 @@ bool device_events_stored(struct device *dev, uint64_t seq);
 /* Make everything published so far durable (the bus is flushed), then store the position; `pending` = how many
  * of the device's newest live access events the store did not contain yet. 0 or -1. */
 int device_sync_save(struct device *dev, const char *cursor, size_t pending);
+/* The same, stored with the next event published (journal_sync_put_next: one disk sync for both): published
+ * right after, it is stored once everything published before it is. 0 or -1 (then nothing waits). */
+int device_sync_save_next(struct device *dev, const char *cursor, size_t pending);
 
 /* ---- callbacks from drivers into the site ---- */
 

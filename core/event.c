@@ -452,6 +452,8 @@ void event_bus_stored_batch(struct event_bus *bus)
         loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
 }
 
+bool event_bus_background_busy(const struct event_bus *bus) { return bus->bg_n > 0; }
+
 void event_bus_set_background(struct event_bus *bus, const struct event_bus_background *bg)
 {
     if (bus->bg_n && bus->bg.wait)

@@ -140,6 +140,8 @@ struct event_bus_background {
 void event_bus_set_background(struct event_bus *bus, const struct event_bus_background *bg);
 /* The batch handed to start is stored (or kept, per rc[]): deliver it and go on with the queue. */
 void event_bus_stored_batch(struct event_bus *bus);
+/* Whether a batch is being stored in the background now. */
+bool event_bus_background_busy(const struct event_bus *bus);
 /* The sequence number of the oldest event queued or being stored in the background, not stored yet; 0 when
  * none. */
 uint64_t event_bus_unstored_from(const struct event_bus *bus);

@@ -617,6 +617,8 @@ static bool must_keep(struct journal *j)
 
 bool journal_storing_now(struct journal *j) { return !must_keep(j); }
 
+static int put_position(struct journal *j, const char *device, const char *cursor, int64_t id);
+
 /* Something waits in memory: make sure a retry will come. */
 static void kept(struct journal *j)
 {
@@ -664,6 +666,8 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
             relaxed = evs[k].recovered;
         if (relaxed && journal_exec(j, "PRAGMA synchronous=NORMAL") != 0)
             relaxed = false;
+        /* A position waiting for this commit is written in it (it is synchronous), after the events. */
+        bool with_pos = j->pos_set && !relaxed;
         if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
             code = last_code(j);
         for (; i < n && code == SQLITE_OK; i++) {
@@ -671,6 +675,10 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
             if (rc[i] < 0)
                 code = last_code(j);
         }
+        if (with_pos && code == SQLITE_OK && put_position(j, j->pos_device, j->pos_cursor, j->pos_id) < 0)
+            code = last_code(j);
+        if (with_pos)
+            j->pos_set = false; /* written with the events, or not at all */
         if (code == SQLITE_OK && journal_exec(j, "COMMIT") != 0)
             code = last_code(j);
         if (code != SQLITE_OK)
@@ -692,6 +700,7 @@ void journal_store_events(struct journal *j, struct event *evs, size_t n, int *r
         journal_trouble(j, code);
         i = 0;
     }
+    j->pos_set = false; /* kept in memory: no position runs ahead of them */
     for (; i < n; i++)
         rc[i] = keep_event(j, &evs[i]);
 }
@@ -923,16 +932,8 @@ static int64_t sync_event_id(struct journal *j, const char *device, size_t pendi
     return v;
 }
 
-int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending)
+static int put_position(struct journal *j, const char *device, const char *cursor, int64_t id)
 {
-    /* Only over a working database: a position must never run ahead of events still kept in memory. */
-    if (!j || j->readonly || !j->db || !j->sync_put || j->state != JOURNAL_OK)
-        return -1;
-    int64_t id = sync_event_id(j, device, pending);
-    if (id < 0) {
-        journal_set_error(j, "finding the catch-up event id");
-        return -1;
-    }
     sqlite3_stmt *st = j->sync_put;
     sqlite3_reset(st);
     journal_bind_text(st, 1, device);
@@ -945,5 +946,41 @@ int journal_sync_put(struct journal *j, const char *device, const char *cursor, 
         journal_set_error(j, "storing a catch-up position");
         return -1;
     }
+    return 0;
+}
+
+/* The position's event id now; -1 when the journal cannot take a position. */
+static int64_t position_id(struct journal *j, const char *device, size_t pending)
+{
+    /* Only over a working database: a position must never run ahead of events still kept in memory. */
+    if (!j || j->readonly || !j->db || !j->sync_put || j->state != JOURNAL_OK)
+        return -1;
+    int64_t id = sync_event_id(j, device, pending);
+    if (id < 0)
+        journal_set_error(j, "finding the catch-up event id");
+    return id;
+}
+
+int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending)
+{
+    int64_t id = position_id(j, device, pending);
+    if (id < 0)
+        return -1;
+    if (j->pos_set && strcmp(j->pos_device, device) == 0)
+        j->pos_set = false; /* this one is newer */
+    return put_position(j, device, cursor, id);
+}
+
+int journal_sync_put_next(struct journal *j, const char *device, const char *cursor, size_t pending)
+{
+    int64_t id = position_id(j, device, pending);
+    if (id < 0)
+        return -1;
+    if (j->pos_set && strcmp(j->pos_device, device) != 0 && put_position(j, j->pos_device, j->pos_cursor, j->pos_id) < 0)
+        return -1; /* another device's waits no longer */
+    event_copy(j->pos_device, sizeof j->pos_device, device);
+    event_copy(j->pos_cursor, sizeof j->pos_cursor, cursor);
+    j->pos_id = id;
+    j->pos_set = true;
     return 0;
 }

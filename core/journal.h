@@ -216,6 +216,11 @@ int journal_sync_get(struct journal *j, const char *device, char *cursor, size_t
 /* Store the cursor; the pending newest live (not recovered) access events of the device stay unmatched.
  * 0 or -1. */
 int journal_sync_put(struct journal *j, const char *device, const char *cursor, size_t pending);
+/* The same, written in the same transaction as the next events stored synchronously (the row that says what the
+ * catch-up recovered): one disk sync for both; 0 or -1. Nothing is written when that transaction fails or its
+ * events are kept in memory (the next catch-up starts from the position before, as after a failed put); a put of
+ * the same device replaces it. The caller moves the device's own read pointer only once those events are stored. */
+int journal_sync_put_next(struct journal *j, const char *device, const char *cursor, size_t pending);
 /* The device's live access events journaled after event_id, oldest first. Returns the count or -1. */
 long journal_sync_pending(struct journal *j, const char *device, int64_t event_id, journal_event_fn fn, void *arg);
 

@@ -72,6 +72,12 @@ struct journal {
     bool ckpt_started, ckpt_pending, sync_pending, ckpt_stop;
     unsigned long ckpt_runs, ckpt_failures, syncs;
 
+    /* a catch-up position to be written in the next synchronous commit of events (journal_sync_put_next) */
+    bool pos_set;
+    char pos_device[EVENT_NAME_MAX];
+    char pos_cursor[256];
+    int64_t pos_id;
+
     /* recovered events stored by a thread of their own (journal_writer.c; loop case) */
     pthread_t w_thread;
     pthread_mutex_t w_lock;      /* guards the fields up to w_ckpt */

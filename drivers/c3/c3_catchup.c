@@ -23,7 +23,7 @@
 /* ---- the driver part ---- */
 
 enum run_step { STEP_IDLE, STEP_WAIT, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_LAST_INDEX, STEP_MARK_FIRST,
-                STEP_READ_NEW, STEP_READ_FULL, STEP_STORE, STEP_MARK };
+                STEP_READ_NEW, STEP_READ_FULL, STEP_STORE, STEP_SAVED, STEP_MARK };
 enum run_kind { RUN_CONNECT, RUN_BACKGROUND };
 
 struct c3_catchup {
@@ -229,12 +229,13 @@ static void fmt_time(int64_t us, char *buf, size_t len)
 /* The gap row of a connect that follows a loss (or a start-up after downtime). */
 #define PL(n) ((n) == 1 ? "" : "s")
 
-static void report_connect(struct c3_catchup *cc, const struct c3_align_out *a, const char *failure)
+/* The row's sequence number on the bus, 0 when there is none. */
+static uint64_t report_connect(struct c3_catchup *cc, const struct c3_align_out *a, const char *failure)
 {
     int64_t from = cc->run_from_us;
     bool startup = cc->run_startup;
     if (!from)
-        return; /* nothing was lost (a first connect without history) */
+        return 0; /* nothing was lost (a first connect without history) */
     char f[32], t[32], what[96];
     fmt_time(from, f, sizeof f);
     fmt_time(event_now_us(), t, sizeof t);
@@ -262,12 +263,13 @@ static void report_connect(struct c3_catchup *cc, const struct c3_align_out *a, 
     }
     ev.code = (int)a->recovered;
     report(cc, &ev);
+    return ev.seq;
 }
 
-static void report_background(struct c3_catchup *cc, const struct c3_align_out *a)
+static uint64_t report_background(struct c3_catchup *cc, const struct c3_align_out *a)
 {
     if (!a->recovered && !a->lost && !a->lost_unknown)
-        return;
+        return 0;
     struct event ev;
     event_init(&ev, EVENT_GAP, a->lost || a->lost_unknown ? EVENT_WARNING : EVENT_NORMAL);
     event_copy(ev.code_name, sizeof ev.code_name, "gap");
@@ -281,6 +283,7 @@ static void report_background(struct c3_catchup *cc, const struct c3_align_out *
                        a->lost_unknown ? "; older ones may be lost (the table wrapped)" : "");
     ev.code = (int)a->recovered;
     report(cc, &ev);
+    return ev.seq;
 }
 
 static void start_run(struct c3_catchup *cc, enum run_kind kind);
@@ -318,6 +321,23 @@ static void save(struct c3_catchup *cc)
     char text[96];
     c3_cursor_format(&cc->cur, text, sizeof text);
     (void)device_sync_save(cc->cfg.dev, text, cc->live.n);
+}
+
+/* A read's rows are stored: the position and the row that says what the read recovered go into one synchronous
+ * commit (one disk sync for both, after the rows'); the sequence number of that row, 0 when the position is
+ * stored already (no row to report, or the journal could not take the position with it). */
+static uint64_t save_and_report(struct c3_catchup *cc)
+{
+    char text[96];
+    c3_cursor_format(&cc->cur, text, sizeof text);
+    bool with_row = device_sync_save_next(cc->cfg.dev, text, cc->live.n) == 0;
+    uint64_t seq = cc->kind == RUN_CONNECT ? report_connect(cc, &cc->pending_out, NULL)
+                                           : report_background(cc, &cc->pending_out);
+    if (!seq || !with_row) {
+        (void)device_sync_save(cc->cfg.dev, text, cc->live.n); /* no row to carry it: now */
+        return 0;
+    }
+    return seq;
 }
 
 static void on_xfer(void *arg, int err, const uint8_t *data, size_t len);
@@ -623,23 +643,31 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
 }
 
 /* The position moves (and the panel's read pointer with it) only once every recovered row is stored: a batching
- * bus stores a few hundred per loop iteration. While it moves on, the next look is at the next iteration (a
- * millisecond's timer lost up to that much at the end of every read); while it does not, every millisecond. */
+ * bus stores a few hundred per loop iteration, or hands them to the journal's writer thread. While it moves on,
+ * the next look is at the next iteration (a millisecond's timer lost up to that much at the end of every read);
+ * while it does not, every millisecond (the writer thread's batch under way: every 100 µs). Then the position is
+ * committed with the gap row, and the panel's read pointer moves once that commit is done (STEP_SAVED). */
 static void stored_check(struct c3_catchup *cc)
 {
     if (cc->last_seq && !device_events_stored(cc->cfg.dev, cc->last_seq)) {
-        uint64_t from = event_bus_unstored_from(site_events(cc->cfg.dev->site));
+        struct event_bus *bus = site_events(cc->cfg.dev->site);
+        uint64_t from = event_bus_unstored_from(bus);
         bool moving = from != cc->store_from;
         cc->store_from = from;
-        loop_timer_arm_us(cc->cfg.dev->loop, &cc->store_timer, moving ? 1 : 1000);
+        loop_timer_arm_us(cc->cfg.dev->loop, &cc->store_timer,
+                          moving ? 1 : event_bus_background_busy(bus) ? 100 : 1000);
         return;
     }
     cc->store_from = 0;
-    save(cc);
-    if (cc->kind == RUN_CONNECT)
-        report_connect(cc, &cc->pending_out, NULL);
-    else
-        report_background(cc, &cc->pending_out);
+    if (cc->step == STEP_STORE) {
+        uint64_t seq = save_and_report(cc);
+        if (seq) {
+            cc->step = STEP_SAVED;
+            cc->last_seq = seq;
+            stored_check(cc);
+            return;
+        }
+    }
     if (cc->tf.index) {
         /* Move the panel's read pointer past what is journaled now (the answer is C9 on some firmware). */
         cc->step = STEP_MARK;
@@ -654,7 +682,7 @@ static void store_timer_cb(loop_t *loop, void *arg)
 {
     (void)loop;
     struct c3_catchup *cc = arg;
-    if (cc->step == STEP_STORE)
+    if (cc->step == STEP_STORE || cc->step == STEP_SAVED)
         stored_check(cc);
 }
 
@@ -767,6 +795,7 @@ static void on_xfer(void *arg, int err, const uint8_t *data, size_t len)
     case STEP_IDLE:
     case STEP_WAIT:
     case STEP_STORE:
+    case STEP_SAVED:
         return;
     }
 }
@@ -976,7 +1005,7 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
 void c3_catchup_round(struct c3_catchup *cc, unsigned n)
 {
     /* A status record: the ring is empty, every row of the last read that was in it has come through. */
-    if (cc->step == STEP_IDLE || cc->step == STEP_MARK || cc->step == STEP_STORE)
+    if (cc->step == STEP_IDLE || cc->step == STEP_MARK || cc->step == STEP_STORE || cc->step == STEP_SAVED)
         cc->recent.n = 0;
     /* The ring is drained: a read now decides the doubtful echoes held back. */
     for (size_t i = 0; i < cc->held_n; i++)
