@@ -351,6 +351,51 @@ static void test_recovered_batches_relaxed(void **state)
     journal_close(j);
 }
 
+/* A catch-up's position waits for the next synchronous commit of events (the gap row that ends the catch-up) and
+ * is written in it: one disk sync for both; a relaxed batch of recovered rows does not carry it. */
+static void test_sync_position_with_the_next_commit(void **state)
+{
+    struct journal *j = open_j(0, 0);
+    char cur[128];
+    int64_t eid, last;
+    struct event rec[3];
+    for (int i = 0; i < 3; i++) {
+        make_access(&rec[i], "Panel A", 754732325 + i, 100 + (uint32_t)i, 0);
+        rec[i].recovered = true;
+    }
+    assert_int_equal(journal_commit_event(j, &rec[0]), 1);
+    assert_int_equal(journal_commit_event(j, &rec[1]), 1);
+    assert_int_equal(journal_sync_put_next(j, "Panel A", "index=2", 0), 0);
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 0);
+    assert_int_equal(journal_commit_event(j, &rec[2]), 1); /* relaxed: not with it */
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 0);
+    struct event gap;
+    event_init(&gap, EVENT_GAP, EVENT_NORMAL);
+    snprintf(gap.device, sizeof gap.device, "Panel A");
+    sqlite3_trace_v2(j->db, SQLITE_TRACE_STMT, trace_cb, NULL);
+    trace_log[0] = '\0';
+    assert_int_equal(journal_commit_event(j, &gap), 1);
+    assert_string_equal(trace_log, "BEGIN IMMEDIATE|COMMIT|"); /* one transaction, one sync */
+    sqlite3_trace_v2(j->db, 0, NULL, NULL);
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 1);
+    assert_string_equal(cur, "index=2");
+    assert_int_equal(eid, rec[1].id); /* as when it was put */
+    /* A put of the same device replaces one that waits; another device's waits no longer. */
+    assert_int_equal(journal_sync_put_next(j, "Panel A", "index=3", 0), 0);
+    assert_int_equal(journal_sync_put(j, "Panel A", "index=4", 0), 0);
+    assert_int_equal(journal_sync_put_next(j, "Panel B", "index=7", 0), 0);
+    assert_int_equal(journal_sync_put_next(j, "Panel C", "index=9", 0), 0);
+    assert_int_equal(journal_sync_get(j, "Panel B", cur, sizeof cur, &eid, &last), 1);
+    assert_string_equal(cur, "index=7");
+    gap.id = 0;
+    assert_int_equal(journal_commit_event(j, &gap), 1);
+    assert_int_equal(journal_sync_get(j, "Panel A", cur, sizeof cur, &eid, &last), 1);
+    assert_string_equal(cur, "index=4");
+    assert_int_equal(journal_sync_get(j, "Panel C", cur, sizeof cur, &eid, &last), 1);
+    assert_string_equal(cur, "index=9");
+    journal_close(j);
+}
+
 struct collect {
     int n;
     int64_t ids[64];
@@ -700,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_bus_journal_failure),
         cmocka_unit_test(test_bus_reentrant),
         cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_sync_position_with_the_next_commit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
