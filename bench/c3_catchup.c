@@ -358,7 +358,8 @@ static void print_medians(const struct link_result *l)
         snprintf(name, sizeof name, "%u kB/s", l->kbps);
     else
         snprintf(name, sizeof name, "loopback");
-    printf("median ratio catch-up / wire: %.2f (%s: wire %.1f ms, catch-up %.1f ms; goal <= %.1f up to %u kB/s): %s\n",
+    printf("median ratio catch-up / wire: %.2f (%s; medians: wire %.1f ms, catch-up %.1f ms; goal <= %.1f up to %u "
+           "kB/s): %s\n",
            l->ratio, name, l->wire, l->catchup, GOAL_RATIO, PANEL_LINK_MAX_KBPS, verdict(l));
     printf("median ratio storing alone / wire: %.2f (the loop's thread's storage floor for the catch-up)\n", l->fratio);
 }

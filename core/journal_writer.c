@@ -14,10 +14,6 @@
 
 #include "core/journal_int.h"
 
-/* The thread may wait this long for a write transaction of the loop's connection or another process (the loop's
- * own are short); the bus holds later events meanwhile. */
-#define WRITER_BUSY_MS 1000
-
 /* A checkpoint copies the WAL into the database file and syncs it: run while a catch-up streams, it takes the
  * cores the transfer and the inserts need (at 12.5 MB/s the catch-up took 1.9-2.0x the wire with it, 1.4-1.5x
  * without). So the thread's commits leave it to the next commit of the loop's connection (the gap row and the
@@ -50,7 +46,9 @@ static int w_open(struct journal *j)
         return SQLITE_OK;
     int rc = sqlite3_open_v2(j->path, &j->w_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(j->w_db, WRITER_BUSY_MS);
+        /* As long as the loop's connection waits for another writer: the bus holds later events (a live alarm)
+         * meanwhile; a batch that cannot get the lock goes back to the loop's thread, which keeps it in memory. */
+        sqlite3_busy_timeout(j->w_db, j->busy_ms);
         sqlite3_extended_result_codes(j->w_db, 1);
         sqlite3_wal_hook(j->w_db, w_hook, j); /* no automatic checkpoint here: the checkpoint thread does it */
         rc = sqlite3_exec(j->w_db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
