@@ -64,9 +64,17 @@ static void console_open(unsigned poll_ms)
     F.site = fx_site_load(conf, F.loop);
     char path[128];
     snprintf(path, sizeof path, "%s/journal.db", F.dir);
-    struct journal_opts jo = { .path = path };
+    /* As the console: with batching the journal has the loop too (recovered rows go to its writer thread). */
+    struct journal_opts jo = { .path = path, .loop = F.batching ? F.loop : NULL };
     F.j = journal_open(&jo, err, sizeof err);
     assert_non_null(F.j);
+    for (int i = 0; i < 3000 && F.batching; i++) {
+        struct journal_health h;
+        journal_health(F.j, &h);
+        if (h.state == JOURNAL_OK)
+            break;
+        loop_run_once(F.loop, 10); /* its check after opening runs in the background */
+    }
     F.site->journal_db = F.j;
     if (F.batching)
         event_bus_set_batching(site_events(F.site), F.loop, 512);
@@ -115,6 +123,13 @@ static int setup_panels(enum c3sim_dialect d, size_t txn_cap, unsigned panels, d
 static int setup_with(enum c3sim_dialect d, size_t txn_cap) { return setup_panels(d, txn_cap, 1, 0); }
 
 static int setup_index(void **state) { (void)state; return setup_with(C3SIM_DIALECT_SESSION, 5000); }
+/* Like a console: batching, and a journal with the loop (its writer thread stores the recovered rows). */
+static int setup_index_console(void **state)
+{
+    int rc = setup_index(state);
+    F.batching = true;
+    return rc;
+}
 static int setup_time(void **state) { (void)state; return setup_with(C3SIM_DIALECT_SESSIONLESS, 5000); }
 static int setup_kv(void **state) { (void)state; return setup_with(C3SIM_DIALECT_KV, 5000); }
 static int setup_small(void **state) { (void)state; return setup_with(C3SIM_DIALECT_SESSION, 200); }
@@ -565,6 +580,16 @@ static void ring_overflow_recovered(void **state)
     assert_non_null(strstr(gap, "the real-time log missed were recovered"));
 }
 
+/* With a console's journal, the recovered rows went through its writer thread. */
+static void check_background(void)
+{
+    if (!F.batching)
+        return;
+    struct journal_ckpt_stats st;
+    journal_checkpoint_stats(F.j, &st);
+    assert_true(st.background > 0);
+}
+
 static void cut_during_catchup(void **state)
 {
     (void)state;
@@ -584,6 +609,7 @@ static void cut_during_catchup(void **state)
     assert_true(has_gap("portier was not polling"));
     assert_true(has_gap("nothing lost, 4000 events recovered"));
     assert_true(has_gap("link was down"));
+    check_background();
 }
 
 /* Recovered rows in the journal now. */
@@ -623,6 +649,7 @@ static void streamed_rows_journaled_before_the_read_ends(void **state)
     assert_true(live());
     assert_int_equal(check_exactly_once(0), 4000);
     assert_true(has_gap("nothing lost, 4000 events recovered"));
+    check_background();
 }
 
 static bool down(void) { return F.site->devices[0].link != LINK_UP; }
@@ -762,6 +789,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(first_contact_while_polling, setup_index, teardown),
         cmocka_unit_test_setup_teardown(cut_during_catchup, setup_index, teardown),
         cmocka_unit_test_setup_teardown(streamed_rows_journaled_before_the_read_ends, setup_index, teardown),
+        cmocka_unit_test_setup_teardown(downtime_recovered_exactly_once, setup_index_console, teardown),
+        cmocka_unit_test_setup_teardown(cut_during_catchup, setup_index_console, teardown),
+        cmocka_unit_test_setup_teardown(streamed_rows_journaled_before_the_read_ends, setup_index_console, teardown),
         cmocka_unit_test_setup_teardown(same_row_on_two_panels_recovered_twice, setup_two, teardown),
     };
     const struct CMUnitTest part2[] = {
