@@ -181,6 +181,7 @@ struct event_bus {
     struct event *bg_batch, *bg_whole;
     size_t bg_n, cap_bg_whole;
     int *bg_rc;
+    bool freeing;                     /* a batch that ends now is not delivered: the subscribers are going */
 };
 
 struct event_bus *event_bus_new(void)
@@ -195,8 +196,9 @@ void event_bus_free(struct event_bus *bus)
 {
     if (!bus)
         return;
+    bus->freeing = true;
     if (bus->bg_n && bus->bg.wait)
-        bus->bg.wait(bus->bg.arg); /* its thread writes into the batch: it ends first */
+        bus->bg.wait(bus->bg.arg); /* its thread writes into the batch: it ends first (stored, not delivered) */
     if (bus->loop)
         loop_timer_disarm(bus->loop, &bus->flush_timer);
     free(bus->pending);
@@ -444,7 +446,7 @@ void event_bus_stored_batch(struct event_bus *bus)
     bus->bg_n = 0;
     bus->bg_batch = bus->bg_whole = NULL;
     bus->bg_rc = NULL;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !bus->freeing; i++)
         deliver(bus, &batch[i], rc[i]);
     free(rc);
     put_batch(bus, batch, whole, cap_whole);

@@ -386,6 +386,48 @@ static void recovered_rows_stored_in_the_background(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A bus freed while the writer thread stores a batch waits for it (the thread writes into the batch) and shows
+ * nothing more: its subscribers are going away with it. */
+static void bus_freed_while_a_batch_is_stored(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/portier-batch-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], err[256], key[64];
+    snprintf(path, sizeof path, "%s/j.db", dir);
+    loop_t *loop = loop_new();
+    struct journal_opts o = { .path = path, .loop = loop };
+    struct journal *j = journal_open(&o, err, sizeof err);
+    assert_non_null(j);
+    for (int i = 0; i < 3000; i++) {
+        struct journal_health h;
+        journal_health(j, &h);
+        if (h.state == JOURNAL_OK)
+            break;
+        loop_run_once(loop, 10);
+    }
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_batching(bus, loop, 512);
+    journal_attach(j, bus);
+    struct bg_seen s = { 0 };
+    assert_true(event_bus_subscribe(bus, bg_on_event, &s) > 0);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "R#%d", i);
+        bg_publish(bus, i, true, key);
+    }
+    for (int i = 0; i < 200 && !event_bus_background_busy(bus) && s.n == 0; i++)
+        loop_run_once(loop, 10);
+    int shown = s.n;
+    event_bus_free(bus);
+    assert_int_equal(s.n, shown);
+    assert_int_equal(journal_count_events(j), 1000); /* the whole run went as one batch */
+    journal_close(j);
+    loop_free(loop);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +438,7 @@ int main(void)
         cmocka_unit_test(key_has_its_format),
         cmocka_unit_test(long_text_cut_at_a_character),
         cmocka_unit_test(recovered_rows_stored_in_the_background),
+        cmocka_unit_test(bus_freed_while_a_batch_is_stored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
