@@ -351,6 +351,48 @@ static void on_sigterm(loop_t *loop, int signo, void *arg)
     c->quit = true;
 }
 
+/* An Esc that came with more bytes (curses returns 27 and then the rest): Alt+key (Esc then the key, as terminals
+ * send it) or an escape sequence curses does not know (a function key of another terminal type). Either is taken
+ * whole and said, never as Esc (cancel) followed by keys that would act: 0 when the Esc stood alone. */
+static int esc_compound(struct console *c)
+{
+    int k = getch();
+    if (k == ERR)
+        return 0;
+    if (k == 27 || k == KEY_RESIZE || k >= KEY_MIN) {
+        ungetch(k); /* Esc Esc, or Esc then a key curses decoded: the Esc stands alone */
+        return 0;
+    }
+    char kn[24];
+    if (k == '[' || k == 'O') {
+        int next = getch();
+        if (next == ERR) { /* Alt+[ or Alt+O */
+            console_message(c, TH_DIM, "Alt+%c: no action (Alt is not used here)", k);
+            return 1;
+        }
+        /* CSI: parameters and intermediates, then a final byte 0x40..0x7E; SS3: one final byte */
+        char seq[32];
+        size_t n = 0;
+        seq[n++] = (char)k;
+        for (int b = next, count = 0; b != ERR && count < 24; b = getch(), count++) {
+            if (b < 0x20 || b > 0x7e) {
+                ungetch(b); /* not part of a sequence: a key of its own */
+                break;
+            }
+            if (n + 1 < sizeof seq)
+                seq[n++] = (char)b;
+            if (k == 'O' || (b >= 0x40 && b <= 0x7e))
+                break;
+        }
+        seq[n] = '\0';
+        console_message(c, TH_WARN, "Unknown key (Esc %s): check TERM (now %s) matches the terminal", seq,
+                        getenv("TERM") ? getenv("TERM") : "unset");
+        return 1;
+    }
+    console_message(c, TH_DIM, "Alt+%s: no action (Alt is not used here)", keys_name(k, kn, sizeof kn));
+    return 1;
+}
+
 static void on_input(loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
@@ -364,6 +406,10 @@ static void on_input(loop_t *loop, int fd, unsigned events, void *arg)
         n++;
         if (k == KEY_RESIZE) {
             take_size(c);
+            continue;
+        }
+        if (k == 27 && esc_compound(c)) {
+            c->dirty = true;
             continue;
         }
         ui_key(c, k);
