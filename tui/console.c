@@ -14,6 +14,7 @@
 
 #include "core/strbuf.h"
 #include "core/timespec.h"
+#include "tui/textw.h"
 
 /* ---- ring ---- */
 int ring_init(struct ring *r, size_t cap)
@@ -165,14 +166,14 @@ int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen)
 
 static bool contains(const char *hay, const char *needle)
 {
-    return hay && strcasestr(hay, needle) != NULL;
+    return textw_icontains(hay, needle);
 }
 
 bool filter_match(const struct filter *f, const struct event *ev)
 {
-    if (f->door[0] && strcasecmp(f->door, ev->door) != 0)
+    if (f->door[0] && !textw_iequal(f->door, ev->door))
         return false;
-    if (f->device[0] && strcasecmp(f->device, ev->device) != 0)
+    if (f->device[0] && !textw_iequal(f->device, ev->device))
         return false;
     if (f->kind >= 0 && (int)ev->kind != f->kind)
         return false;
@@ -597,7 +598,7 @@ void console_list_heading(struct console *c, struct pane *p, int y, int x, int w
     p->height = h - 2;
 }
 
-/* Print at most w display cells (UTF-8 aware; control bytes shown as '?'). */
+/* Print at most w display cells (whole characters; what textw_char cannot show as itself is one '?'). */
 void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s)
 {
     if (y < 0 || y >= c->rows || x >= c->cols || w <= 0 || !s)
@@ -607,30 +608,19 @@ void console_put(struct console *c, int y, int x, int w, attr_t attr, const char
     attrset(attr);
     move(y, x);
     int used = 0;
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    const char *p = s;
-    while (*p && used < w) {
-        wchar_t wc;
-        size_t n = mbrtowc(&wc, p, MB_CUR_MAX, &st);
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+    size_t len = strlen(s);
+    while (len && used < w) {
+        int cw, show;
+        size_t n = textw_char(s, len, &cw, &show);
+        if (used + cw > w)
+            break;
+        if (show)
+            addnstr(s, (int)n);
+        else
             addch('?');
-            used++;
-            p++;
-            memset(&st, 0, sizeof st);
-            continue;
-        }
-        int cw = wcwidth(wc);
-        if (wc < 0x20 || wc == 0x7f || cw < 0) {
-            addch('?');
-            used++;
-        } else {
-            if (used + cw > w)
-                break;
-            addnstr(p, (int)n);
-            used += cw;
-        }
-        p += n;
+        used += cw;
+        s += n;
+        len -= n;
     }
     attrset(A_NORMAL);
 }

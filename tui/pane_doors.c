@@ -8,6 +8,7 @@
 #include <curses.h>
 
 #include "core/strbuf.h"
+#include "tui/textw.h"
 #include "tui/console.h"
 
 static const struct site_output *selected(struct console *c, struct pane *p)
@@ -111,19 +112,22 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         const char *dev = d->name;
         if (o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves)
             dev = d->bus->slaves[o->slave].name;
+        char name_f[128], dev_f[128];
+        textw_fit(name_f, sizeof name_f, o->name, nw);
+        textw_fit(dev_f, sizeof dev_f, dev, dw);
         if (wide)
-            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %-*.*s ", nw, nw, o->name,
-                     site_output_type_name(o->type), dw, dw, dev, o->number,
+            snprintf(line, sizeof line, "%s %-5.5s %s %-1d %-7.7s %-8.8s %-*.*s ", name_f,
+                     site_output_type_name(o->type), dev_f, o->number,
                      o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, fw, fw, flags);
         else
-            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %s%s", nw, nw, o->name,
-                     site_output_type_name(o->type), dw, dw, dev, o->number,
+            snprintf(line, sizeof line, "%s %-5.5s %s %-1d %-7.7s %-8.8s %s%s", name_f,
+                     site_output_type_name(o->type), dev_f, o->number,
                      o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, flags, flags[0] ? " " : "");
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t a = sel ? theme_attr(&c->th, TH_SELECTED) : theme_attr(&c->th, output_role(o, d));
         console_fill(c, y + 2 + i, x, w, sel ? a : A_NORMAL);
         console_put(c, y + 2 + i, x, w, a, line);
-        int px = x + (int)strlen(line);
+        int px = x + textw_cells(line);
         if (pr->progress != PROGRESS_IDLE && px < x + w) {
             enum theme_role pr_role = pr->progress == PROGRESS_PENDING ? TH_WARN
                                       : pr->progress == PROGRESS_OK   ? TH_OK

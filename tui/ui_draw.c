@@ -15,6 +15,7 @@
 
 #include "core/strbuf.h"
 #include "tui/keys.h"
+#include "tui/textw.h"
 
 #include "tui/ui.h"
 
@@ -278,17 +279,8 @@ static void draw_fbar(struct console *c, int y)
  * character, or a control character, is one cell (console_put shows it as '?'). */
 static int char_at(const char *s, int len, int *cw)
 {
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    wchar_t wc;
-    size_t n = mbrtowc(&wc, s, (size_t)len, &st);
-    if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-        *cw = 1;
-        return 1;
-    }
-    int w = wcwidth(wc);
-    *cw = w < 0 ? 1 : w;
-    return (int)n;
+    int show;
+    return (int)textw_char(s, (size_t)len, cw, &show);
 }
 
 static int text_cells(const char *s, int len)
