@@ -406,55 +406,101 @@ static void draw_dialog(struct console *c)
     console_put(c, y0 + h - 1, x0 + 2, w - 4, a, d->err[0] ? d->err : hint);
 }
 
+/* "F12/! EMERGENCY" for the keys bound to r, or nothing when none is. */
+static void small_key(struct console *c, struct strbuf *sb, enum req r, const char *what)
+{
+    char k[48];
+    keymap_describe(&c->km, r, k, sizeof k);
+    if (!k[0])
+        return;
+    for (char *s = k; *s; s++)
+        if (*s == ' ')
+            *s = '/';
+    strbuf_printf(sb, "%s%s %s", sb->len ? ", " : "Keys here: ", k, what);
+}
+
+/* Below the minimum size: what matters most first (the emergency, a question waiting for an answer, the keys
+ * that still work, the last message, why nothing else is shown), each wrapped to the width, centred when all fits; when not, the
+ * last row says how many lines are hidden. */
 static void draw_small(struct console *c)
 {
     erase();
-    char a[128], b[128];
-    snprintf(a, sizeof a, "portier needs a terminal of at least %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
-    snprintf(b, sizeof b, "this one is %dx%d: please enlarge the window", c->cols, c->rows);
-    int y = c->rows / 2 - 1;
-    if (y < 0)
-        y = 0;
-    console_put(c, y, 0, c->cols, theme_attr(&c->th, TH_WARN), a);
-    console_put(c, y + 1, 0, c->cols, A_NORMAL, b);
-    if (c->small_ignored && y + 3 < c->rows) {
-        char k[96];
-        snprintf(k, sizeof k, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
-        console_put(c, y + 3, 0, c->cols, theme_attr(&c->th, TH_DIM), k);
-    }
-    if (emergency_on(c) && y + 2 < c->rows) {
-        char em[128] = "EMERGENCY ACTIVE";
+    enum { MAXL = 10, MAXP = 64 };
+    const char *text[MAXL];
+    attr_t attr[MAXL];
+    int nl = 0;
+    char em[160], q[sizeof c->dlg.title + sizeof c->dlg.prompt + 4], in[sizeof c->dlg.input + 4], keys[200];
+    char size[96], size2[96], al[64], ign[96];
+    if (emergency_on(c)) {
+        snprintf(em, sizeof em, "EMERGENCY ACTIVE");
         if (c->em.total && !c->em.resumed) /* this console's run: which doors confirmed, as the banner says */
             snprintf(em, sizeof em, "EMERGENCY ACTIVE: %u doors, %u confirmed, %u pending, %u failed", c->em.total,
                      c->em.confirmed, c->em.pending, c->em.failed);
-        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), em);
-    } else if (alarms_unacked(c) && y + 2 < c->rows) {
-        char al[64];
-        snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
-        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_CRIT), al);
+        text[nl] = em, attr[nl++] = theme_attr(&c->th, TH_BANNER);
     }
-    /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
-    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms && y + 4 < c->rows)
-        console_put(c, y + 4, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
     /* A dialog open here (the emergency's word, restore's or quit's question, or one opened before the window
      * shrank) is answered here too: it must be seen. */
-    if (c->dlg.kind != DLG_NONE && y + 6 < c->rows) {
+    if (c->dlg.kind != DLG_NONE) {
         const struct dialog *d = &c->dlg;
-        char q[sizeof d->title + sizeof d->prompt + 4];
         snprintf(q, sizeof q, "%s: %s", d->title, d->prompt);
         for (char *s = q; *s; s++)
             if (*s == '\n')
                 *s = ' ';
-        console_put(c, y + 5, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, q);
-        int hy = y + 6;
-        if (d->kind == DLG_INPUT && y + 7 < c->rows) {
-            char in[sizeof d->input + 4];
+        text[nl] = q, attr[nl++] = theme_attr(&c->th, TH_WARN) | A_BOLD;
+        if (d->kind == DLG_INPUT) {
             snprintf(in, sizeof in, "> %s_", d->input);
-            console_put(c, hy++, 0, c->cols, A_BOLD, in);
+            text[nl] = in, attr[nl++] = A_BOLD;
         }
-        console_put(c, hy, 0, c->cols, A_NORMAL, d->err[0] ? d->err
-                    : d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
-                    : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel" : "any key closes");
+        text[nl] = d->err[0] ? d->err
+                   : d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
+                   : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel" : "any key closes";
+        attr[nl++] = A_NORMAL;
+    }
+    struct strbuf sb;
+    strbuf_init(&sb, keys, sizeof keys);
+    small_key(c, &sb, REQ_EMERGENCY, "EMERGENCY");
+    if (emergency_on(c))
+        small_key(c, &sb, REQ_RESTORE, "restore");
+    small_key(c, &sb, REQ_QUIT, "quit");
+    if (keys[0])
+        text[nl] = keys, attr[nl++] = theme_attr(&c->th, TH_INFO);
+    /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
+    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms)
+        text[nl] = c->msg, attr[nl++] = theme_attr(&c->th, c->msg_role);
+    snprintf(size, sizeof size, "portier needs a terminal of at least %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
+    snprintf(size2, sizeof size2, "this one is %dx%d: please enlarge the window", c->cols, c->rows);
+    text[nl] = size, attr[nl++] = theme_attr(&c->th, TH_WARN);
+    text[nl] = size2, attr[nl++] = A_NORMAL;
+    if (!emergency_on(c) && alarms_unacked(c)) {
+        snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
+        text[nl] = al, attr[nl++] = theme_attr(&c->th, TH_CRIT);
+    }
+    if (c->small_ignored) {
+        snprintf(ign, sizeof ign, "%u key(s) ignored: only the keys above work here", c->small_ignored);
+        text[nl] = ign, attr[nl++] = theme_attr(&c->th, TH_DIM);
+    }
+    const char *at[MAXP];
+    int lens[MAXP], of[MAXP], np = 0;
+    for (int i = 0; i < nl && np < MAXP; i++) {
+        int k = wrap_line(text[i], (int)strlen(text[i]), c->cols, at + np, lens + np, MAXP - np);
+        if (k > MAXP - np)
+            k = MAXP - np;
+        for (int j = 0; j < k; j++)
+            of[np + j] = i;
+        np += k;
+    }
+    int shown = np <= c->rows ? np : c->rows - 1;
+    int y = np <= c->rows ? (c->rows - np) / 2 : 0;
+    for (int i = 0; i < shown; i++) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%.*s", lens[i], at[i]);
+        console_put(c, y + i, 0, c->cols, attr[of[i]], buf);
+    }
+    if (shown < np) {
+        char more[64];
+        snprintf(more, sizeof more, c->cols >= 36 ? "+%d lines hidden: enlarge the window" : "+%d lines hidden",
+                 np - shown);
+        console_put(c, c->rows - 1, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, more);
     }
 }
 
