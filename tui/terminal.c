@@ -110,6 +110,13 @@ static void alternate_keys(void)
             define_key(alt[i].seq, alt[i].code);
 }
 
+static void paste_mode(bool on)
+{
+    fflush(stdout);
+    ssize_t w = write(STDOUT_FILENO, on ? "\033[?2004h" : "\033[?2004l", 8);
+    (void)w;
+}
+
 int terminal_start(char *err, size_t errlen)
 {
     if (active)
@@ -130,6 +137,11 @@ int terminal_start(char *err, size_t errlen)
     add_cap("cnorm");
     add_cap("rmkx");
     add_cap("rmcup");
+    static const char paste_off[] = "\033[?2004l";
+    if (restore_len + sizeof paste_off - 1 < sizeof restore_seq) {
+        memcpy(restore_seq + restore_len, paste_off, sizeof paste_off - 1);
+        restore_len += sizeof paste_off - 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = crash_handler;
@@ -143,6 +155,9 @@ int terminal_start(char *err, size_t errlen)
     nonl();
     keypad(stdscr, TRUE);
     alternate_keys();
+    /* Bracketed paste: a pasted text arrives between Esc [200~ and Esc [201~, so its line breaks and letters are
+     * text for a field, never keys (terminals that do not know the mode ignore it). */
+    paste_mode(true);
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
@@ -155,6 +170,7 @@ void terminal_stop(void)
     if (!active)
         return;
     active = false;
+    paste_mode(false);
     curs_set(1);
     endwin();
     if (have_termios)

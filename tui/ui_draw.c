@@ -392,12 +392,16 @@ static void draw_dialog(struct console *c)
         y++;
         attr_t fa = theme_attr(&c->th, d->err[0] ? TH_FIELD_BAD : TH_FIELD);
         console_fill(c, y, x0 + 2, w - 4, fa);
+        /* the end of a long input, from a whole character, in the field's cells (the cursor after it) */
         const char *shown = d->input;
-        int fw = w - 5;
-        if ((int)d->len > fw)
-            shown += d->len - (size_t)fw;
+        int fw = w - 5, cells = textw_cells(shown);
+        while (cells > fw && *shown) {
+            int cw, show;
+            shown += textw_char(shown, strlen(shown), &cw, &show);
+            cells -= cw;
+        }
         console_put(c, y, x0 + 2, w - 4, fa, shown);
-        console_put(c, y, x0 + 2 + (int)strlen(shown), 1, fa | A_REVERSE, " ");
+        console_put(c, y, x0 + 2 + cells, 1, fa | A_REVERSE, " ");
         y++;
     }
     const char *hint = d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
