@@ -180,7 +180,7 @@ static int draw_banner(struct console *c, int y)
     attr_t a = theme_attr(&c->th, TH_BANNER);
     console_fill(c, y, 0, c->cols, a);
     console_fill(c, y + 1, 0, c->cols, a);
-    char line[512];
+    char line[512], hint[48] = "";
     char rk[16] = "R";
     int any = -1;
     int f = keymap_fkey(&c->km, REQ_RESTORE, &any);
@@ -197,17 +197,24 @@ static int draw_banner(struct console *c, int y)
                 unlocked += c->site->outputs[i].state.emergency && !c->site->outputs[i].state.stale;
             }
         snprintf(line, sizeof line, " EMERGENCY ACTIVE (begun before this console started) %s %u doors: %u unlocked, "
-                 "%u not confirmed  %s = restore", c->th.bullet, total, unlocked, total - unlocked, rk);
-    } else if (!c->em.on && !c->em.running && c->site->emergency_active)
-        snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed  %s = retry",
-                 c->th.bullet, c->em.total, c->em.confirmed, c->em.failed, rk);
-    else if (c->em.on || c->site->emergency_active)
-        snprintf(line, sizeof line, " EMERGENCY UNLOCK %s %u doors: %u confirmed, %u pending, %u failed  %s = restore",
-                 c->th.bullet, c->em.total, c->em.confirmed, c->em.pending, c->em.failed, rk);
-    else
+                 "%u not confirmed", c->th.bullet, total, unlocked, total - unlocked);
+        snprintf(hint, sizeof hint, "%s = restore ", rk);
+    } else if (!c->em.on && !c->em.running && c->site->emergency_active) {
+        snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.failed);
+        snprintf(hint, sizeof hint, "%s = retry ", rk);
+    } else if (c->em.on || c->site->emergency_active) {
+        snprintf(line, sizeof line, " EMERGENCY UNLOCK %s %u doors: %u confirmed, %u pending, %u failed",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.pending, c->em.failed);
+        snprintf(hint, sizeof hint, "%s = restore ", rk);
+    } else
         snprintf(line, sizeof line, " RESTORING DOORS %s %u doors: %u confirmed, %u pending, %u failed", c->th.bullet,
                  c->em.total, c->em.confirmed, c->em.pending, c->em.failed);
-    console_put(c, y, 0, c->cols, a, line);
+    /* the restore key stays in sight at the right; the counts give way first */
+    int hw = textw_cells(hint);
+    console_put(c, y, 0, c->cols - hw - (hw ? 1 : 0), a, line);
+    if (hw && hw < c->cols)
+        console_put(c, y, c->cols - hw, hw, a | A_BOLD, hint);
     if (c->em.failures[0]) {
         snprintf(line, sizeof line, " FAILED: %s", c->em.failures);
         console_put(c, y + 1, 0, c->cols, a, line);

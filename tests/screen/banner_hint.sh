@@ -1,0 +1,14 @@
+# The emergency banner keeps the restore key in sight at 80 columns, also for an emergency begun before this
+# console started (its text is longer than the line): the counts give way, the key does not.
+source "$(dirname "$0")/lib.sh"
+write_config
+start 80x24 "$PORTIER" -c "$TMP/site.conf"
+wait_text 'Live events'
+keys F12
+wait_text 'EMERGENCY UNLOCK .* 2 doors: 0 confirmed, 0 pending, 2 failed +F11 = restore$'
+keys C-c; wait_text 'EXITED 0'
+stop_tmux
+start 80x24 "$PORTIER" -c "$TMP/site.conf"
+wait_text '^ EMERGENCY ACTIVE \(begun before this console started\) .* F11 = restore$'
+keys F11; wait_text 'End the emergency'
+pass "the restore key stays on the emergency banner"
