@@ -203,8 +203,42 @@ static bool type_ok(struct console *c, const struct site_output *o, enum req r)
     return ok;
 }
 
+/* The text of the last find (Enter again finds the next). */
+static char find_text[64];
+
+/* Find a door: the next row after the selected one (round the list) whose name or device (slave) name holds the
+ * text, in any case. */
+static void find_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)arg;
+    struct pane *p = c->panes[PANE_DOORS];
+    size_t n = c->site->n_outputs;
+    if (!ok || !text[0] || !n)
+        return;
+    snprintf(find_text, sizeof find_text, "%s", text);
+    for (size_t k = 1; k <= n; k++) {
+        size_t i = (p->lv.sel + k) % n;
+        const struct site_output *o = &c->site->outputs[i];
+        const struct site_device *d = &c->site->devices[o->device];
+        const char *slave = o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves
+                                ? d->bus->slaves[o->slave].name : "";
+        if (textw_icontains(o->name, text) || textw_icontains(d->name, text) || textw_icontains(slave, text)) {
+            p->lv.sel = i;
+            listview_fix(&p->lv, n, p->height);
+            c->dirty = true;
+            return;
+        }
+    }
+    console_message(c, TH_INFO, "No door, output or probe named with '%s', nor on a device named so", text);
+}
+
 static unsigned request(struct console *c, struct pane *p, enum req r)
 {
+    if (r == REQ_SEARCH) {
+        console_input(c, "Find a door", "Part of a door's or a device's name (Enter again: the next one):",
+                      find_text, NULL, find_done, NULL);
+        return PANE_HANDLED | PANE_REDRAW;
+    }
     unsigned res = listview_request(&p->lv, r, c->site->n_outputs, p->height);
     if (res)
         return res;
