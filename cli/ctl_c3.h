@@ -1,6 +1,7 @@
 /* ctl_c3: what the files of `portierctl c3` share: a panel operation run with the family's connection handling
  * (password, dialect, --timeout, signals, exit codes) and the rows of the data-table, history and discovery
- * commands (ctl_c3_data.c, ctl_c3_discover.c). */
+ * commands (ctl_c3_data.c, ctl_c3_discover.c). ctl_c3.c (about 1000 lines) is the family's verb table and the
+ * connection handling those rows share; the data tables, history and discovery are in their own files. */
 #ifndef PORTIER_CTL_C3_H
 #define PORTIER_CTL_C3_H
 

@@ -1,5 +1,7 @@
 /* action: every operator intent, in one table, and the one entry point the console and the CLI call.
- * action_run checks the role, writes the audit row first, dispatches to the devices, completes the audit. */
+ * action_run checks the role, writes the audit row first, dispatches to the devices, completes the audit.
+ * One file (about 1000 lines) on purpose: the table and the one path every action takes (role, audit, dispatch,
+ * completion) are read together; the per-family work lives in the drivers. */
 #ifndef PORTIER_ACTION_H
 #define PORTIER_ACTION_H
 

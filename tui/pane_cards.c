@@ -206,7 +206,7 @@ static void named_doors(struct console *c, const struct cpanel *pn, const char *
     strbuf_init(&sb, out, cap);
     const char *d = nums;
     for (size_t n; (n = strspn(d, "0123456789")) > 0; d += n + strspn(d + n, " ")) {
-        unsigned k = (unsigned)atoi(d);
+        unsigned long k = n <= 2 ? strtoul(d, NULL, 10) : 0; /* a door number has one or two digits */
         const char *name = sp && k >= 1 && k <= SITE_C3_MAX_DOORS ? sp->door_names[k - 1] : "";
         strbuf_printf(&sb, "%s%.*s%s%s", sb.len ? ", " : "", (int)n, d, name[0] ? " " : "", name);
     }

@@ -1,5 +1,7 @@
 /* c3_session: one connection to one C3 panel as a state machine on the loop (spec c3-protocol.md §2, §4).
- * disconnected → connecting → handshake → online → backoff; one request in flight; priority queue; RT-log polling. */
+ * disconnected → connecting → handshake → online → backoff; one request in flight; priority queue; RT-log polling.
+ * One file (about 1200 lines) on purpose: every transition reads and writes the same private state (queue, in-flight
+ * request, timers, probe), and the state machine is easier to check whole than spread over files sharing a struct. */
 #ifndef PORTIER_C3_SESSION_H
 #define PORTIER_C3_SESSION_H
 
