@@ -487,7 +487,7 @@ static void draw_small(struct console *c)
         text[nl] = al, attr[nl++] = theme_attr(&c->th, TH_CRIT);
     }
     if (c->small_ignored) {
-        snprintf(ign, sizeof ign, "%u key(s) ignored: only the keys above work here", c->small_ignored);
+        snprintf(ign, sizeof ign, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
         text[nl] = ign, attr[nl++] = theme_attr(&c->th, TH_DIM);
     }
     const char *at[MAXP];
