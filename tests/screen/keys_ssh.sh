@@ -1,5 +1,5 @@
 # Keys as they arrive over SSH: function keys of another terminal than TERM names (tmux sends xterm's F1, TERM=linux
-# expects its own; PuTTY's F1 is Esc [11~) work; Alt+key (Esc and the key at once) is one key with no action, not
+# expects its own; PuTTY's F1 is Esc [11~; TERM=vt100 has no F12) work; Alt+key (Esc and the key at once) is one key with no action, not
 # Esc (cancel) followed by a key that acts; an unknown escape sequence is said, not taken as keys.
 source "$(dirname "$0")/lib.sh"
 write_config
@@ -35,4 +35,14 @@ keys /; wait_text 'Show events containing'
 keys Escape; wait_gone 'Show events containing' 5
 keys 3; wait_text 'Doors, aux outputs'
 keys q; wait_text 'EXITED 0'
+stop_tmux
+# TERM=vt100 knows no F11/F12: the emergency key of an xterm-like terminal (Esc [24~) still is the emergency key
+TERM_OVERRIDE=vt100 start 100x30 "$PORTIER" -c "$TMP/site.conf"
+wait_text 'Live events'
+keys F12
+wait_text 'EMERGENCY UNLOCK .* 2 doors'
+screen_text | grep -q 'Unknown key' && fail "F12 taken as an unknown key on TERM=vt100"
+keys F11; wait_text 'End the emergency'
+keys y; wait_gone 'EMERGENCY UNLOCK' 15
+keys C-c; wait_text 'EXITED 0'
 pass "function keys of other terminals, Alt+key, unknown sequences, Esc"
