@@ -37,14 +37,10 @@ static bool journal_trouble(const struct console *c, struct journal_health *h)
 }
 
 /* ---- drawing ---- */
-/* Display width of a UTF-8 string (every glyph the console uses is one cell wide). */
+/* Display width of a string (a site or user name may hold double-width characters). */
 static int cells(const char *s)
 {
-    int n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
+    return textw_cells(s);
 }
 
 /* The status line: site, clock, operator and role, links; on the right (never cut) the alarm count and the
@@ -84,9 +80,17 @@ static void draw_status(struct console *c)
         strbuf_printf(&lb, ", %u stale", stale);
     if (down && !c->remote_down)
         strbuf_printf(&lb, ", %u down", down);
+    /* what does not fit gives way whole, least needed first: the spacing, the user's name, the clock; the links
+     * (how many devices are down) and the role stay longest */
     char left[256];
-    snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
-             role_name(c->user.role), c->readonly ? ", read-only" : "", links);
+    for (int v = 0; v < 4; v++) {
+        const char *gap = v ? " " : "  ";
+        snprintf(left, sizeof left, " %s %s%s%s%s%s%s(%s%s)%s%s", c->site->name, c->th.vline, v < 3 ? " " : "",
+                 v < 3 ? clock : "", gap, v < 2 ? c->user.name : "", v < 2 ? " " : "", role_name(c->user.role),
+                 c->readonly ? ", read-only" : "", gap, links);
+        if (cells(left) <= c->cols - rw)
+            break;
+    }
     console_put(c, 0, 0, c->cols - rw, st, left);
     int x = c->cols - rw;
     if (x < 0)
@@ -196,8 +200,8 @@ static int draw_banner(struct console *c, int y)
                 total++;
                 unlocked += c->site->outputs[i].state.emergency && !c->site->outputs[i].state.stale;
             }
-        snprintf(line, sizeof line, " EMERGENCY ACTIVE (begun before this console started) %s %u doors: %u unlocked, "
-                 "%u not confirmed", c->th.bullet, total, unlocked, total - unlocked);
+        snprintf(line, sizeof line, " EMERGENCY ACTIVE %s %u doors: %u unlocked, %u not confirmed %s begun before this "
+                 "console started", c->th.bullet, total, unlocked, total - unlocked, c->th.bullet);
         snprintf(hint, sizeof hint, "%s = restore ", rk);
     } else if (!c->em.on && !c->em.running && c->site->emergency_active) {
         snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed",
