@@ -1,4 +1,4 @@
-# The emergency banner keeps the restore key in sight at 80 columns, also for an emergency begun before this
+# The emergency banner keeps the restore key in sight at 80 columns and the status line its links count, also for an emergency begun before this
 # console started (its text is longer than the line): its counts come first, the key stays at the right end.
 source "$(dirname "$0")/lib.sh"
 write_config
@@ -6,6 +6,8 @@ start 80x24 "$PORTIER" -c "$TMP/site.conf"
 wait_text 'Live events'
 keys F12
 wait_text 'EMERGENCY UNLOCK .* 2 doors: 0 confirmed, 0 pending, 2 failed +F11 = restore$'
+# the status line keeps how many devices are down whole (the user's name and the clock give way first)
+wait_text '^ Test site .* \(technician\) links 0/1 up, 1 down +0 alarms +EMERGENCY'
 keys C-c; wait_text 'EXITED 0'
 stop_tmux
 start 80x24 "$PORTIER" -c "$TMP/site.conf"
