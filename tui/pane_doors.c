@@ -113,7 +113,7 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         if (o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves)
             dev = d->bus->slaves[o->slave].name;
         char name_f[128], dev_f[128];
-        textw_fit(name_f, sizeof name_f, o->name, nw);
+        textw_fit_mid(name_f, sizeof name_f, o->name, nw, c->th.ellipsis);
         textw_fit(dev_f, sizeof dev_f, dev, dw);
         if (wide)
             snprintf(line, sizeof line, "%s %-5.5s %s %-1d %-7.7s %-8.8s %-*.*s ", name_f,

@@ -86,7 +86,7 @@ static const char *device_of(const struct event *ev)
     return ev->kind == EVENT_SYSTEM ? "console" : "-";
 }
 
-static void live_line(const struct event *ev, int w, char *buf, size_t len)
+static void live_line(const struct event *ev, int w, const char *mark, char *buf, size_t len)
 {
     char tm[16], detail[400];
     struct strbuf db;
@@ -119,7 +119,7 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
     struct cols k = live_cols(w);
     char dev_f[128], door_f[128], name_f[128];
     textw_fit(dev_f, sizeof dev_f, device_of(ev), k.dev);
-    textw_fit(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", k.door);
+    textw_fit_mid(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", k.door, mark);
     textw_fit(name_f, sizeof name_f, name, k.event);
     snprintf(buf, len, "%-8s %s %s %s %s", tm, dev_f, door_f, name_f, detail);
 }
@@ -138,7 +138,7 @@ static struct cols ib_cols(int w)
     return (struct cols){10, 14, 0};
 }
 
-static void ibutton_line(const struct event *ev, int w, char *buf, size_t len)
+static void ibutton_line(const struct event *ev, int w, const char *mark, char *buf, size_t len)
 {
     char tm[16], res[128];
     fmt_time(ev, tm, sizeof tm);
@@ -157,7 +157,7 @@ static void ibutton_line(const struct event *ev, int w, char *buf, size_t len)
     struct cols k = ib_cols(w);
     char dev_f[128], door_f[128];
     textw_fit(dev_f, sizeof dev_f, device_of(ev), k.dev);
-    textw_fit(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", k.door);
+    textw_fit_mid(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", k.door, mark);
     snprintf(buf, len, "%-8s %s %-2s %s %-16.16s %s", tm, dev_f, probe, door_f, ev->uid[0] ? ev->uid : "-", res);
 }
 
@@ -195,9 +195,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             break;
         char line[512];
         if (pv->ibutton)
-            ibutton_line(ev, w, line, sizeof line);
+            ibutton_line(ev, w, c->th.ellipsis, line, sizeof line);
         else
-            live_line(ev, w, line, sizeof line);
+            live_line(ev, w, c->th.ellipsis, line, sizeof line);
         bool sel = p->lv.top + (size_t)i == p->lv.sel && c->focus != PANE_HELP;
         attr_t a = theme_attr(&c->th, console_event_role(ev));
         if (sel && p->lv.sel != 0)

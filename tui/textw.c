@@ -1,6 +1,7 @@
 /* textw: text measured in terminal cells. */
 #include "tui/textw.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -78,6 +79,39 @@ size_t textw_fit(char *dst, size_t dstlen, const char *s, int cells)
     }
     dst[out] = '\0';
     return out;
+}
+
+size_t textw_fit_mid(char *dst, size_t dstlen, const char *s, int cells, const char *mark)
+{
+    int total = textw_cells(s);
+    if (total <= cells || cells < 5)
+        return textw_fit(dst, dstlen, s, cells);
+    /* the tail: the last characters that fill at most (cells - 1) / 2 cells */
+    int tail_cells = (cells - 1) / 2, used = 0;
+    size_t len = strlen(s), tail_at = len;
+    for (size_t i = 0; i < len;) {
+        int cw, show;
+        size_t n = textw_char(s + i, len - i, &cw, &show);
+        if (total - used <= tail_cells) {
+            tail_at = i;
+            break;
+        }
+        used += cw;
+        i += n;
+    }
+    const char *sp = strchr(s + tail_at, ' '); /* the tail from a word's start when it has one */
+    if (sp && sp[1])
+        tail_at = (size_t)(sp + 1 - s);
+    int tail_w = textw_cells(s + tail_at);
+    char head[256];
+    textw_fit(head, sizeof head, s, cells - 1 - tail_w);
+    size_t hl = strlen(head);
+    while (hl && head[hl - 1] == ' ') /* the head's padding: the head may end before a wide character */
+        hl--;
+    head[hl] = '\0';
+    char joined[512];
+    snprintf(joined, sizeof joined, "%s%s%s", head, mark, s + tail_at);
+    return textw_fit(dst, dstlen, joined, cells);
 }
 
 /* s in lower-case wide characters (a new buffer), or NULL when the locale cannot decode it. */

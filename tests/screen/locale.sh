@@ -1,5 +1,5 @@
 # Names not in ASCII ("Tür Süd", "Kantine – Ost", CJK): columns aligned by display width (wcwidth) and cut at a
-# whole character in a UTF-8 locale; in LANG=C one '?' per character, never raw bytes, same alignment; search and
+# whole character in a UTF-8 locale, a long door name keeping its start and end; in LANG=C one '?' per character, never raw bytes, same alignment; search and
 # filter of such text ignore case beyond ASCII.
 source "$(dirname "$0")/lib.sh"
 start_c3 --model C3-400 --seed 7 --activity 20
@@ -9,7 +9,8 @@ roles = { default = "technician"; };
 panels = (
   { name = "Zentrale Ä"; host = "127.0.0.1"; port = $C3_PORT; model = "C3-400"; poll_ms = 200;
     doors = ["Tür Süd", "Kantine – Ost", "北门入口", "Garage"]; },
-  { name = "東京パネル"; host = "127.0.0.1"; port = 9; model = "C3-200"; doors = ["Vorrat", "Büro"]; }
+  { name = "東京パネル"; host = "127.0.0.1"; port = 9; model = "C3-400";
+    doors = ["Vorrat", "Büro", "Bau 57 Eingang Nord A", "Bau 57 Eingang Nord B"]; }
 );
 emergency = { doors = "all"; confirm = "none"; restore = "previous"; };
 journal = { path = "$TMP/journal.db"; };
@@ -24,14 +25,17 @@ wait_text '^Tür Süd            door  Zentrale Ä 1 '
 wait_text '^Kantine – Ost      door  Zentrale Ä 2 '
 wait_text '^北门入口           door  Zentrale Ä 3 '
 wait_text '^Büro               door  東京パネル 2 '
+# a name longer than its column keeps its start and its end, so two that differ at the end stay apart
+wait_text '^Bau 57 Eing…Nord A door  東京パネル 3 '
+wait_text '^Bau 57 Eing…Nord B door  東京パネル 4 '
 # Live events: device 12 cells, door 16
 keys 1
 wait_text '^[0-9:]{8} Zentrale Ä   (Tür Süd         |Kantine – Ost   |北门入口        |Garage          ) [a-z]'
 wait_text '^[0-9:]{8} 東京パネル   -                down'
 # search for non-ASCII text in another case; Backspace takes a whole character
 keys /; wait_text 'Show events containing'
-keys -l 'tür sü'; wait_text '^ +tür sü *$'
-keys BSpace; wait_text '^ +tür s *$'
+keys -l 'tür sü'; wait_text '  tür sü *$'
+keys BSpace; wait_text '  tür s *$'
 keys -l 'üd'; keys Enter
 wait_text 'filter: /tür süd'
 wait_text '^[0-9:]{8} Zentrale Ä   Tür Süd          [a-z]'
