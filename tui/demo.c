@@ -182,6 +182,46 @@ static size_t signal_demo_procs(const char *dir, int sig)
     return n;
 }
 
+/* Whether a process of this user has dir on its command line (an argument that is dir or a path below it). */
+static bool named_by_proc(const char *dir)
+{
+    DIR *dp = opendir("/proc");
+    if (!dp)
+        return true; /* cannot tell: keep */
+    size_t dl = strlen(dir);
+    bool found = false;
+    struct dirent *de;
+    static char buf[1 << 16];
+    while (!found && (de = readdir(dp))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 1)
+            continue;
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%ld", pid);
+        if (stat(path, &st) < 0 || st.st_uid != getuid())
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+            if (strncmp(buf + i, dir, dl) == 0 && (buf[i + dl] == '\0' || buf[i + dl] == '/')) {
+                found = true;
+                break;
+            }
+        }
+    }
+    closedir(dp);
+    return found;
+}
+
 size_t demo_reap(const char *tmpdir)
 {
     DIR *dp = opendir(tmpdir);
@@ -197,11 +237,17 @@ size_t demo_reap(const char *tmpdir)
         struct stat st;
         if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
             continue;
-        /* Without its lock file the directory is a demo starting this instant (or of an older portier): left. */
+        /* Without its lock file the directory is a demo starting this instant, or one of a portier that took no
+         * lock: that one is gone when it is older than a minute and no process names it on its command line
+         * (its simulators and daemon do, and die with its console). */
         snprintf(lockp, sizeof lockp, "%s/" DEMO_LOCK, dir);
         int fd = open(lockp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == ENOENT && st.st_mtime < time(NULL) - 60 && !named_by_proc(dir) &&
+                durable_remove_tree(dir) == 0)
+                removed++;
             continue;
+        }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its console lives */
             close(fd);
             continue;

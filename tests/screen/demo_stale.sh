@@ -41,6 +41,14 @@ for p in $CHILDREN; do
     wait_gone_pid "$p" 10 || fail "demo process $p ($(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)) outlived its console"
 done
 [ -d "$BDIR" ] || fail "the killed demo's directory vanished by itself"
+# directories without the lock file (a portier that took none): one a minute old that no process names goes,
+# one whose simulator still runs (its path on the command line) stays, as does one just made
+mkdir -m 700 "$DT/portier-demo.OLD001" "$DT/portier-demo.OLD002" "$DT/portier-demo.NEW001"
+touch -d '-5 minutes' "$DT/portier-demo.OLD001" "$DT/portier-demo.OLD002"
+setsid python3 -c 'import time; time.sleep(300)' nix1 --dir "$DT/portier-demo.OLD002/usd" </dev/null >/dev/null 2>&1 &
+OLDSIM=$!
+SIMPIDS+=($OLDSIM)
+for i in $(seq 50); do tr '\0' ' ' <"/proc/$OLDSIM/cmdline" 2>/dev/null | grep -q OLD002 && break; sleep 0.1; done
 # the next demo (c) cleans up b's leftovers, and only those
 SESSION=c start 100x30 "$TMP/run.sh" c
 SESSION=c wait_up
@@ -50,6 +58,10 @@ wait_gone_pid "$STRAY" 5 || fail "a process of the killed demo is still running"
 [ -e "$LIVE/owner.lock" ] || fail "the live demo's lock file was removed"
 A=$(cat "$TMP/a.pid")
 for p in $A $(pgrep -P "$A"); do gone "$p" && fail "a process of the live demo ($p) was stopped"; done
+[ -d "$DT/portier-demo.OLD001" ] && fail "an abandoned directory without a lock file is still there"
+[ -d "$DT/portier-demo.OLD002" ] || fail "a directory whose simulator runs was removed"
+[ -d "$DT/portier-demo.NEW001" ] || fail "a directory just made was removed"
+kill "$OLDSIM"; rm -rf "$DT/portier-demo.OLD002" "$DT/portier-demo.NEW001"
 [ "$(demo_dirs | wc -l)" = 2 ] || fail "two demo directories expected: $(demo_dirs)"
 SESSION=a wait_up
 # quitting removes a demo's own directory; what is left is the other live one's
