@@ -243,7 +243,9 @@ size_t demo_reap(const char *tmpdir)
         snprintf(lockp, sizeof lockp, "%s/" DEMO_LOCK, dir);
         int fd = open(lockp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
-            if (errno == ENOENT && st.st_mtime < time(NULL) - 60 && !named_by_proc(dir) &&
+            char keptp[300];
+            snprintf(keptp, sizeof keptp, "%s/" DEMO_KEPT, dir);
+            if (errno == ENOENT && access(keptp, F_OK) != 0 && st.st_mtime < time(NULL) - 60 && !named_by_proc(dir) &&
                 durable_remove_tree(dir) == 0)
                 removed++;
             continue;
@@ -287,8 +289,14 @@ void demo_stop(struct demo *d)
         d->pids[i] = 0;
     }
     d->n_pids = 0;
-    if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP"))
+    if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP")) {
         durable_remove_tree(d->dir);
+    } else if (d->dir[0] && d->lock_fd > 0) { /* kept on purpose: the lock file becomes the mark demo_reap spares */
+        char lockp[300], keptp[300];
+        snprintf(lockp, sizeof lockp, "%s/" DEMO_LOCK, d->dir);
+        snprintf(keptp, sizeof keptp, "%s/" DEMO_KEPT, d->dir);
+        rename(lockp, keptp);
+    }
     d->dir[0] = '\0';
     if (d->lock_fd > 0)
         close(d->lock_fd); /* after the removal: a demo starting meanwhile never takes a directory being emptied */

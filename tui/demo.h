@@ -19,6 +19,8 @@ struct demo {
 /* The file in a demo's directory its console holds an flock(2) on while it lives: a directory whose lock can be
  * taken belongs to a demo whose console is gone. */
 #define DEMO_LOCK "owner.lock"
+/* What DEMO_LOCK is renamed to in a directory kept on exit (PORTIER_DEMO_KEEP set): demo_reap leaves it. */
+#define DEMO_KEPT "kept"
 /* The environment variable every process of a demo starts with: the demo's directory. */
 #define DEMO_ENV "PORTIER_DEMO_DIR"
 

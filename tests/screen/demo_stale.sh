@@ -68,4 +68,15 @@ SESSION=a wait_up
 SESSION=c keys q; SESSION=c wait_text 'EXITED 0'
 SESSION=a keys q; SESSION=a wait_text 'EXITED 0'
 [ -z "$(demo_dirs)" ] || fail "directories left after both demos quit: $(demo_dirs)"
+# a directory kept on purpose (PORTIER_DEMO_KEEP) is not taken for a killed demo's
+SESSION=k start 100x30 env PORTIER_DEMO_KEEP=1 "$TMP/run.sh" k
+SESSION=k wait_up
+SESSION=k keys q; SESSION=k wait_text 'EXITED 0'
+KEPT=$(demo_dirs)
+[ -n "$KEPT" ] && [ -e "$KEPT/kept" ] || fail "the kept directory is not marked: $KEPT"
+SESSION=m start 100x30 "$TMP/run.sh" m
+SESSION=m wait_up
+[ -d "$KEPT" ] || fail "a directory kept on purpose was removed"
+SESSION=m keys q; SESSION=m wait_text 'EXITED 0'
+[ "$(demo_dirs)" = "$KEPT" ] || fail "left after the demos: $(demo_dirs)"
 pass "a killed demo's processes die with it; the next demo removes its directory, never a live one's"
