@@ -409,22 +409,37 @@ static void set_progress(struct console *c, size_t out, enum progress pr, const 
     p->when_us = event_now_us();
 }
 
+static const char *result_name(const struct console *c, const struct action_target_result *tr)
+{
+    return tr->output < c->site->n_outputs ? c->site->outputs[tr->output].name
+           : tr->device < c->site->n_devices ? c->site->devices[tr->device].name : "?";
+}
+
 static void update_emergency(struct console *c, const struct action_run *run, bool finished)
 {
     c->em.confirmed = run->confirmed;
     c->em.pending = run->pending;
     c->em.failed = run->failed;
     c->em.total = (unsigned)run->n_results;
+    /* the failed doors, those that failed for the same reason together and their names first ("Front, Back
+     * (offline), Garage (refused)"), so that the banner's line cut at the screen's width still names the doors */
     struct strbuf fb;
     STRBUF_ON(&fb, c->em.failures);
     for (size_t i = 0; i < run->n_results; i++) {
         const struct action_target_result *tr = &run->results[i];
         if (tr->progress != PROGRESS_FAILED)
             continue;
-        const char *name = tr->output < c->site->n_outputs ? c->site->outputs[tr->output].name
-                           : tr->device < c->site->n_devices ? c->site->devices[tr->device].name : "?";
-        if (!strbuf_sep(&fb, ", ") || !strbuf_printf(&fb, "%s (%s)", name, tr->message))
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = run->results[k].progress == PROGRESS_FAILED && strcmp(run->results[k].message, tr->message) == 0;
+        if (seen)
+            continue;
+        if (!strbuf_sep(&fb, ", ") || !strbuf_puts(&fb, result_name(c, tr)))
             break;
+        for (size_t j = i + 1; j < run->n_results; j++)
+            if (run->results[j].progress == PROGRESS_FAILED && strcmp(run->results[j].message, tr->message) == 0)
+                strbuf_printf(&fb, ", %s", result_name(c, &run->results[j]));
+        strbuf_printf(&fb, " (%s)", tr->message);
     }
     if (finished)
         c->em.running = false;
