@@ -12,32 +12,11 @@
 #include "drivers/c3/c3_session.h"
 #include "drivers/c3/c3_userdata.h"
 #include "tui/keys.h"
+#include "tui/textw.h"
 
 static const char *const labels[NE] = { "PIN", "Name", "Card", "Keypad password", "Valid from", "Valid until",
                                         "Doors (e.g. 1 2)", "Time zone of the doors" };
 static const size_t maxlen[NE] = { 10, 10, 10, 8, 10, 10, 16, 5 };
-
-/* The columns a text takes on screen (a byte that is no character takes one, as console_put shows it). */
-static int text_cols(const char *s)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int cols = 0;
-    while (*s) {
-        wchar_t wc;
-        size_t n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-            cols++;
-            s++;
-            memset(&st, 0, sizeof st);
-            continue;
-        }
-        int w = wcwidth(wc);
-        cols += w > 0 ? w : 1;
-        s += n;
-    }
-    return cols;
-}
 
 void cards_edit_clear(struct cpriv *cp)
 {
@@ -79,7 +58,7 @@ void cards_edit_draw(struct console *c, struct cpriv *cp, int y, int x, int h, i
             console_fill(c, row, x + 27, 18, fa);
             console_put(c, row, x + 27, 18, fa, cp->val[i]);
             if (i == cp->field && !fixed)
-                console_put(c, row, x + 27 + text_cols(cp->val[i]) % 18, 1, fa | A_REVERSE, " ");
+                console_put(c, row, x + 27 + textw_cells(cp->val[i]) % 18, 1, fa | A_REVERSE, " ");
         }
         row++;
     }

@@ -14,6 +14,7 @@
 
 #include "core/strbuf.h"
 #include "core/timespec.h"
+#include "tui/textw.h"
 
 /* ---- ring ---- */
 int ring_init(struct ring *r, size_t cap)
@@ -165,14 +166,14 @@ int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen)
 
 static bool contains(const char *hay, const char *needle)
 {
-    return hay && strcasestr(hay, needle) != NULL;
+    return textw_icontains(hay, needle);
 }
 
 bool filter_match(const struct filter *f, const struct event *ev)
 {
-    if (f->door[0] && strcasecmp(f->door, ev->door) != 0)
+    if (f->door[0] && !textw_iequal(f->door, ev->door))
         return false;
-    if (f->device[0] && strcasecmp(f->device, ev->device) != 0)
+    if (f->device[0] && !textw_iequal(f->device, ev->device))
         return false;
     if (f->kind >= 0 && (int)ev->kind != f->kind)
         return false;
@@ -408,22 +409,37 @@ static void set_progress(struct console *c, size_t out, enum progress pr, const 
     p->when_us = event_now_us();
 }
 
+static const char *result_name(const struct console *c, const struct action_target_result *tr)
+{
+    return tr->output < c->site->n_outputs ? c->site->outputs[tr->output].name
+           : tr->device < c->site->n_devices ? c->site->devices[tr->device].name : "?";
+}
+
 static void update_emergency(struct console *c, const struct action_run *run, bool finished)
 {
     c->em.confirmed = run->confirmed;
     c->em.pending = run->pending;
     c->em.failed = run->failed;
     c->em.total = (unsigned)run->n_results;
+    /* the failed doors, those that failed for the same reason together and their names first ("Front, Back
+     * (offline), Garage (refused)"), so that the banner's line cut at the screen's width still names the doors */
     struct strbuf fb;
     STRBUF_ON(&fb, c->em.failures);
     for (size_t i = 0; i < run->n_results; i++) {
         const struct action_target_result *tr = &run->results[i];
         if (tr->progress != PROGRESS_FAILED)
             continue;
-        const char *name = tr->output < c->site->n_outputs ? c->site->outputs[tr->output].name
-                           : tr->device < c->site->n_devices ? c->site->devices[tr->device].name : "?";
-        if (!strbuf_sep(&fb, ", ") || !strbuf_printf(&fb, "%s (%s)", name, tr->message))
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = run->results[k].progress == PROGRESS_FAILED && strcmp(run->results[k].message, tr->message) == 0;
+        if (seen)
+            continue;
+        if (!strbuf_sep(&fb, ", ") || !strbuf_puts(&fb, result_name(c, tr)))
             break;
+        for (size_t j = i + 1; j < run->n_results; j++)
+            if (run->results[j].progress == PROGRESS_FAILED && strcmp(run->results[j].message, tr->message) == 0)
+                strbuf_printf(&fb, ", %s", result_name(c, &run->results[j]));
+        strbuf_printf(&fb, " (%s)", tr->message);
     }
     if (finished)
         c->em.running = false;
@@ -597,7 +613,7 @@ void console_list_heading(struct console *c, struct pane *p, int y, int x, int w
     p->height = h - 2;
 }
 
-/* Print at most w display cells (UTF-8 aware; control bytes shown as '?'). */
+/* Print at most w display cells (whole characters; what textw_char cannot show as itself is one '?'). */
 void console_put(struct console *c, int y, int x, int w, attr_t attr, const char *s)
 {
     if (y < 0 || y >= c->rows || x >= c->cols || w <= 0 || !s)
@@ -607,30 +623,19 @@ void console_put(struct console *c, int y, int x, int w, attr_t attr, const char
     attrset(attr);
     move(y, x);
     int used = 0;
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    const char *p = s;
-    while (*p && used < w) {
-        wchar_t wc;
-        size_t n = mbrtowc(&wc, p, MB_CUR_MAX, &st);
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+    size_t len = strlen(s);
+    while (len && used < w) {
+        int cw, show;
+        size_t n = textw_char(s, len, &cw, &show);
+        if (used + cw > w)
+            break;
+        if (show)
+            addnstr(s, (int)n);
+        else
             addch('?');
-            used++;
-            p++;
-            memset(&st, 0, sizeof st);
-            continue;
-        }
-        int cw = wcwidth(wc);
-        if (wc < 0x20 || wc == 0x7f || cw < 0) {
-            addch('?');
-            used++;
-        } else {
-            if (used + cw > w)
-                break;
-            addnstr(p, (int)n);
-            used += cw;
-        }
-        p += n;
+        used += cw;
+        s += n;
+        len -= n;
     }
     attrset(A_NORMAL);
 }

@@ -160,6 +160,8 @@ struct console {
     struct output_progress *out_progress; /* per site output */
     size_t running_actions;
     unsigned small_ignored;    /* keys ignored while the window is below the minimum (said on that screen) */
+    bool pasting;              /* inside a bracketed paste: its bytes are text, never keys */
+    unsigned paste_dropped;    /* bytes of this paste not taken (no text field, or the field full) */
 
     /* emergency */
     struct {

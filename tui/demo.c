@@ -8,11 +8,13 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -131,6 +133,141 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
     return pid;
 }
 
+/* Whether process pid's environment holds the exact entry want ("NAME=value"). */
+static bool proc_has_env(const char *pid, const char *want)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%s/environ", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    static char buf[1 << 16];
+    size_t used = 0;
+    ssize_t n;
+    while (used < sizeof buf - 1 && (n = read(fd, buf + used, sizeof buf - 1 - used)) > 0)
+        used += (size_t)n;
+    close(fd);
+    buf[used] = '\0';
+    size_t wl = strlen(want);
+    for (size_t i = 0; i < used; i += strlen(buf + i) + 1)
+        if (strncmp(buf + i, want, wl + 1) == 0)
+            return true;
+    return false;
+}
+
+/* Signal every process of this user whose environment names demo directory dir; how many were signalled. */
+static size_t signal_demo_procs(const char *dir, int sig)
+{
+    char want[320];
+    snprintf(want, sizeof want, "%s=%s", DEMO_ENV, dir);
+    DIR *dp = opendir("/proc");
+    if (!dp)
+        return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == getpid())
+            continue;
+        struct stat st;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld", pid);
+        if (stat(path, &st) < 0 || st.st_uid != getuid() || !proc_has_env(de->d_name, want))
+            continue;
+        if (kill((pid_t)pid, sig) == 0)
+            n++;
+    }
+    closedir(dp);
+    return n;
+}
+
+/* Whether a process of this user has dir on its command line (an argument that is dir or a path below it). */
+static bool named_by_proc(const char *dir)
+{
+    DIR *dp = opendir("/proc");
+    if (!dp)
+        return true; /* cannot tell: keep */
+    size_t dl = strlen(dir);
+    bool found = false;
+    struct dirent *de;
+    static char buf[1 << 16];
+    while (!found && (de = readdir(dp))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 1)
+            continue;
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%ld", pid);
+        if (stat(path, &st) < 0 || st.st_uid != getuid())
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+            if (strncmp(buf + i, dir, dl) == 0 && (buf[i + dl] == '\0' || buf[i + dl] == '/')) {
+                found = true;
+                break;
+            }
+        }
+    }
+    closedir(dp);
+    return found;
+}
+
+size_t demo_reap(const char *tmpdir)
+{
+    DIR *dp = opendir(tmpdir);
+    if (!dp)
+        return 0;
+    size_t removed = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (strncmp(de->d_name, "portier-demo.", 13) != 0 || strlen(de->d_name) != 19)
+            continue;
+        char dir[256], lockp[300];
+        snprintf(dir, sizeof dir, "%s/%s", tmpdir, de->d_name);
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+            continue;
+        /* Without its lock file the directory is a demo starting this instant, or one of a portier that took no
+         * lock: that one is gone when it is older than a minute and no process names it on its command line
+         * (its simulators and daemon do, and die with its console). */
+        snprintf(lockp, sizeof lockp, "%s/" DEMO_LOCK, dir);
+        int fd = open(lockp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            char keptp[300];
+            snprintf(keptp, sizeof keptp, "%s/" DEMO_KEPT, dir);
+            if (errno == ENOENT && access(keptp, F_OK) != 0 && st.st_mtime < time(NULL) - 60 && !named_by_proc(dir) &&
+                durable_remove_tree(dir) == 0)
+                removed++;
+            continue;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its console lives */
+            close(fd);
+            continue;
+        }
+        /* Its console is gone: its processes (normally gone with it) get SIGTERM, then SIGKILL after 2 s. */
+        for (int t = 0; t < 200 && signal_demo_procs(dir, t ? 0 : SIGTERM); t++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        signal_demo_procs(dir, SIGKILL);
+        if (durable_remove_tree(dir) == 0)
+            removed++;
+        close(fd);
+    }
+    closedir(dp);
+    return removed;
+}
+
 void demo_stop(struct demo *d)
 {
     for (size_t i = 0; i < d->n_pids; i++)
@@ -152,9 +289,19 @@ void demo_stop(struct demo *d)
         d->pids[i] = 0;
     }
     d->n_pids = 0;
-    if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP"))
+    if (d->dir[0] && !getenv("PORTIER_DEMO_KEEP")) {
         durable_remove_tree(d->dir);
+    } else if (d->dir[0] && d->lock_fd > 0) { /* kept on purpose: the lock file becomes the mark demo_reap spares */
+        char lockp[300], keptp[300];
+        snprintf(lockp, sizeof lockp, "%s/" DEMO_LOCK, d->dir);
+        snprintf(keptp, sizeof keptp, "%s/" DEMO_KEPT, d->dir);
+        rename(lockp, keptp);
+    }
     d->dir[0] = '\0';
+    if (d->lock_fd > 0)
+        close(d->lock_fd); /* after the removal: a demo starting meanwhile never takes a directory being emptied */
+    d->lock_fd = 0;
+    unsetenv(DEMO_ENV);
 }
 
 /* The slave addresses: the simulator keeps one µSD directory per slave, named by its 16-hex-digit address. */
@@ -196,10 +343,26 @@ int demo_start(struct demo *d, unsigned activity, char *err, size_t errlen)
         return -1;
     }
     const char *tmp = getenv("TMPDIR");
-    snprintf(d->dir, sizeof d->dir, "%s/portier-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    demo_reap(tmp);
+    snprintf(d->dir, sizeof d->dir, "%s/portier-demo.XXXXXX", tmp);
     if (!mkdtemp(d->dir)) {
         snprintf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
         d->dir[0] = '\0';
+        return -1;
+    }
+    /* Held until demo_stop (closed on exec: the demo's processes do not hold it); a console killed with -9 lets
+     * it go, and the next demo_reap removes what it left. Every process of the demo carries DEMO_ENV. */
+    /* Locked under another name, then renamed: a demo_reap never finds the lock file unlocked in between. */
+    char lockp[300], tmpp[300];
+    snprintf(lockp, sizeof lockp, "%s/" DEMO_LOCK, d->dir);
+    snprintf(tmpp, sizeof tmpp, "%s/.lock", d->dir);
+    d->lock_fd = open(tmpp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0 || rename(tmpp, lockp) < 0 ||
+        setenv(DEMO_ENV, d->dir, 1) < 0) {
+        snprintf(err, errlen, "cannot lock %s: %s", lockp, strerror(errno));
+        demo_stop(d);
         return -1;
     }
     snprintf(d->journal, sizeof d->journal, "%s/journal.db", d->dir);

@@ -8,6 +8,7 @@
 
 #include <curses.h>
 
+#include "tui/textw.h"
 #include "tui/console.h"
 
 size_t alarms_unacked(const struct console *c)
@@ -76,8 +77,10 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         const char *rest = console_event_rest(&a->ev);
         char what[200];
         snprintf(what, sizeof what, "%s%s%s", a->ev.code_name, a->ev.code_name[0] && rest[0] ? ": " : "", rest);
-        snprintf(line, sizeof line, "%-8s %-8s %5u %-12.12s %-16.16s %s%s%s", t1, t2, a->count, a->ev.device,
-                 a->ev.door[0] ? a->ev.door : "-", what,
+        char dev_f[64], door_f[80];
+        textw_fit(dev_f, sizeof dev_f, a->ev.device, 12);
+        textw_fit(door_f, sizeof door_f, a->ev.door[0] ? a->ev.door : "-", 16);
+        snprintf(line, sizeof line, "%-8s %-8s %5u %s %s %s%s%s", t1, t2, a->count, dev_f, door_f, what,
                  a->acking ? "  (acknowledging...)" : "", a->ev.journaled ? "" : a->ev.queued ? "  [NOT YET STORED]" : "  [NOT STORED]");
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t at = theme_attr(&c->th, sel ? TH_SELECTED : TH_ALARM);

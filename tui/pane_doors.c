@@ -8,6 +8,7 @@
 #include <curses.h>
 
 #include "core/strbuf.h"
+#include "tui/textw.h"
 #include "tui/console.h"
 
 static const struct site_output *selected(struct console *c, struct pane *p)
@@ -111,19 +112,22 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
         const char *dev = d->name;
         if (o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves)
             dev = d->bus->slaves[o->slave].name;
+        char name_f[128], dev_f[128];
+        textw_fit_mid(name_f, sizeof name_f, o->name, nw, c->th.ellipsis);
+        textw_fit(dev_f, sizeof dev_f, dev, dw);
         if (wide)
-            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %-*.*s ", nw, nw, o->name,
-                     site_output_type_name(o->type), dw, dw, dev, o->number,
+            snprintf(line, sizeof line, "%s %-5.5s %s %-1d %-7.7s %-8.8s %-*.*s ", name_f,
+                     site_output_type_name(o->type), dev_f, o->number,
                      o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, fw, fw, flags);
         else
-            snprintf(line, sizeof line, "%-*.*s %-5.5s %-*.*s %-1d %-7.7s %-8.8s %s%s", nw, nw, o->name,
-                     site_output_type_name(o->type), dw, dw, dev, o->number,
+            snprintf(line, sizeof line, "%s %-5.5s %s %-1d %-7.7s %-8.8s %s%s", name_f,
+                     site_output_type_name(o->type), dev_f, o->number,
                      o->type == OUTPUT_AUX ? "-" : site_sensor_name(st->sensor), lock, flags, flags[0] ? " " : "");
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t a = sel ? theme_attr(&c->th, TH_SELECTED) : theme_attr(&c->th, output_role(o, d));
         console_fill(c, y + 2 + i, x, w, sel ? a : A_NORMAL);
         console_put(c, y + 2 + i, x, w, a, line);
-        int px = x + (int)strlen(line);
+        int px = x + textw_cells(line);
         if (pr->progress != PROGRESS_IDLE && px < x + w) {
             enum theme_role pr_role = pr->progress == PROGRESS_PENDING ? TH_WARN
                                       : pr->progress == PROGRESS_OK   ? TH_OK
@@ -199,8 +203,42 @@ static bool type_ok(struct console *c, const struct site_output *o, enum req r)
     return ok;
 }
 
+/* The text of the last find (Enter again finds the next). */
+static char find_text[64];
+
+/* Find a door: the next row after the selected one (round the list) whose name or device (slave) name holds the
+ * text, in any case. */
+static void find_done(struct console *c, bool ok, const char *text, void *arg)
+{
+    (void)arg;
+    struct pane *p = c->panes[PANE_DOORS];
+    size_t n = c->site->n_outputs;
+    if (!ok || !text[0] || !n)
+        return;
+    snprintf(find_text, sizeof find_text, "%s", text);
+    for (size_t k = 1; k <= n; k++) {
+        size_t i = (p->lv.sel + k) % n;
+        const struct site_output *o = &c->site->outputs[i];
+        const struct site_device *d = &c->site->devices[o->device];
+        const char *slave = o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves
+                                ? d->bus->slaves[o->slave].name : "";
+        if (textw_icontains(o->name, text) || textw_icontains(d->name, text) || textw_icontains(slave, text)) {
+            p->lv.sel = i;
+            listview_fix(&p->lv, n, p->height);
+            c->dirty = true;
+            return;
+        }
+    }
+    console_message(c, TH_INFO, "No door, output or probe named with '%s', nor on a device named so", text);
+}
+
 static unsigned request(struct console *c, struct pane *p, enum req r)
 {
+    if (r == REQ_SEARCH) {
+        console_input(c, "Find a door", "Part of a door's or a device's name (Enter again: the next one):",
+                      find_text, NULL, find_done, NULL);
+        return PANE_HANDLED | PANE_REDRAW;
+    }
     unsigned res = listview_request(&p->lv, r, c->site->n_outputs, p->height);
     if (res)
         return res;

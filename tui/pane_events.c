@@ -10,6 +10,7 @@
 #include "core/strbuf.h"
 #include "drivers/c3/c3_tables.h"
 #include "drivers/nix1/nix1_rc.h"
+#include "tui/textw.h"
 #include "tui/console.h"
 
 struct events_priv {
@@ -85,7 +86,7 @@ static const char *device_of(const struct event *ev)
     return ev->kind == EVENT_SYSTEM ? "console" : "-";
 }
 
-static void live_line(const struct event *ev, int w, char *buf, size_t len)
+static void live_line(const struct event *ev, int w, const char *mark, char *buf, size_t len)
 {
     char tm[16], detail[400];
     struct strbuf db;
@@ -116,8 +117,11 @@ static void live_line(const struct event *ev, int w, char *buf, size_t len)
     ADD("%s%s", ev->recovered ? "[recovered] " : "", rest);
 #undef ADD
     struct cols k = live_cols(w);
-    snprintf(buf, len, "%-8s %-*.*s %-*.*s %-*.*s %s", tm, k.dev, k.dev, device_of(ev), k.door, k.door,
-             ev->door[0] ? ev->door : "-", k.event, k.event, name, detail);
+    char dev_f[128], door_f[128], name_f[128];
+    textw_fit(dev_f, sizeof dev_f, device_of(ev), k.dev);
+    textw_fit_mid(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", k.door, mark);
+    textw_fit(name_f, sizeof name_f, name, k.event);
+    snprintf(buf, len, "%-8s %s %s %s %s", tm, dev_f, door_f, name_f, detail);
 }
 
 static void live_header(int w, char *buf, size_t len)
@@ -134,7 +138,7 @@ static struct cols ib_cols(int w)
     return (struct cols){10, 14, 0};
 }
 
-static void ibutton_line(const struct event *ev, int w, char *buf, size_t len)
+static void ibutton_line(const struct event *ev, int w, const char *mark, char *buf, size_t len)
 {
     char tm[16], res[128];
     fmt_time(ev, tm, sizeof tm);
@@ -151,8 +155,10 @@ static void ibutton_line(const struct event *ev, int w, char *buf, size_t len)
     if (ev->door_no > 0)
         snprintf(probe, sizeof probe, "%d", ev->door_no);
     struct cols k = ib_cols(w);
-    snprintf(buf, len, "%-8s %-*.*s %-2s %-*.*s %-16.16s %s", tm, k.dev, k.dev, device_of(ev), probe, k.door, k.door,
-             ev->door[0] ? ev->door : "-", ev->uid[0] ? ev->uid : "-", res);
+    char dev_f[128], door_f[128];
+    textw_fit(dev_f, sizeof dev_f, device_of(ev), k.dev);
+    textw_fit_mid(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", k.door, mark);
+    snprintf(buf, len, "%-8s %s %-2s %s %-16.16s %s", tm, dev_f, probe, door_f, ev->uid[0] ? ev->uid : "-", res);
 }
 
 static void ibutton_header(int w, char *buf, size_t len)
@@ -189,9 +195,9 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             break;
         char line[512];
         if (pv->ibutton)
-            ibutton_line(ev, w, line, sizeof line);
+            ibutton_line(ev, w, c->th.ellipsis, line, sizeof line);
         else
-            live_line(ev, w, line, sizeof line);
+            live_line(ev, w, c->th.ellipsis, line, sizeof line);
         bool sel = p->lv.top + (size_t)i == p->lv.sel && c->focus != PANE_HELP;
         attr_t a = theme_attr(&c->th, console_event_role(ev));
         if (sel && p->lv.sel != 0)

@@ -8,6 +8,7 @@
 
 #include "client/remote.h"
 #include "core/proto.h"
+#include "tui/textw.h"
 #include "tui/console.h"
 
 #define PAGE 200
@@ -212,11 +213,17 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
                     one[0] = ' ';
                     memmove(one + 1, one + 9, strlen(one + 9) + 1);
                 }
-                snprintf(line, sizeof line, "%-14.14s %-8.8s %-14.14s %-7.7s %s%s%s", strlen(t) > 5 ? t + 5 : t,
-                         r->user, r->action, r->result, r->target, r->target[0] && req[0] ? ": " : "", req);
-            } else
-                snprintf(line, sizeof line, "%-19s %-12.12s %-10.10s %-15.15s %-16.16s %-8.8s %s", t, r->user,
-                         r->role, r->action, r->target, r->result, r->detail);
+                char user_f[48];
+                textw_fit(user_f, sizeof user_f, r->user, 8);
+                snprintf(line, sizeof line, "%-14.14s %s %-14.14s %-7.7s %s%s%s", strlen(t) > 5 ? t + 5 : t,
+                         user_f, r->action, r->result, r->target, r->target[0] && req[0] ? ": " : "", req);
+            } else {
+                char user_f[64], target_f[80];
+                textw_fit(user_f, sizeof user_f, r->user, 12);
+                textw_fit(target_f, sizeof target_f, r->target, 16);
+                snprintf(line, sizeof line, "%-19s %s %-10.10s %-15.15s %s %-8.8s %s", t, user_f,
+                         r->role, r->action, target_f, r->result, r->detail);
+            }
             a = theme_attr(&c->th, strcmp(r->result, "ok") == 0        ? TH_NORMAL
                                    : strcmp(r->result, "pending") == 0 ? TH_WARN
                                                                        : TH_ALARM);
@@ -225,8 +232,10 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             event_format_time(ev->host_time_us, t, sizeof t);
             const char *sev = ev->severity == EVENT_ALARM ? "ALRM" : ev->severity == EVENT_WARNING ? "warn" : "";
             const char *rest = console_event_rest(ev);
-            snprintf(line, sizeof line, "%-19s %-4s %-12.12s %-16.16s %s%s%s%s%s", t, sev, ev->device,
-                     ev->door[0] ? ev->door : "-", ev->recovered ? "[recovered] " : "", ev->code_name,
+            char dev_f[64], door_f[80];
+            textw_fit(dev_f, sizeof dev_f, ev->device, 12);
+            textw_fit(door_f, sizeof door_f, ev->door[0] ? ev->door : "-", 16);
+            snprintf(line, sizeof line, "%-19s %-4s %s %s %s%s%s%s%s", t, sev, dev_f, door_f, ev->recovered ? "[recovered] " : "", ev->code_name,
                      ev->code_name[0] && rest[0] ? ": " : "", rest,
                      ev->severity == EVENT_ALARM && hs->acked[k] ? "  [acknowledged]" : "");
             a = theme_attr(&c->th, console_event_role(ev));

@@ -14,6 +14,7 @@
 #include "core/device.h"
 #include "core/strbuf.h"
 #include "drivers/nix1/nix1_cmd.h"
+#include "tui/textw.h"
 #include "tui/console.h"
 #include "tui/keys.h"
 #include "tui/pane_files.h"
@@ -263,8 +264,11 @@ static void draw(struct console *c, struct pane *p, int y, int x, int h, int w)
             else
                 snprintf(pr[k], sizeof pr[k], "%d: %s", k + 1, sl->probe_doors[k]);
         }
-        snprintf(line, sizeof line, "%-12.12s %-16s %-8.8s %-10.10s %s, %s", sl->name, sl->addr, b->name,
-                 slave_link(c, sp, r, d), pr[0], pr[1]);
+        char name_f[64], bus_f[48];
+        textw_fit(name_f, sizeof name_f, sl->name, 12);
+        textw_fit(bus_f, sizeof bus_f, b->name, 8);
+        snprintf(line, sizeof line, "%s %-16s %s %-10.10s %s, %s", name_f, sl->addr, bus_f, slave_link(c, sp, r, d),
+                 pr[0], pr[1]);
         bool sel = p->lv.top + (size_t)i == p->lv.sel;
         attr_t a = theme_attr(&c->th, sel ? TH_SELECTED : (d && d->link == LINK_UP) ? TH_NORMAL : TH_DIM);
         console_put(c, y + 2 + i, x, w, a, line);

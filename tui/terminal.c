@@ -83,6 +83,40 @@ static void atexit_hook(void)
     terminal_stop();
 }
 
+/* What other terminals send for the keys portier uses, taken as well as the terminfo entry's own: over SSH the
+ * TERM of the far end often names another terminal than the one typing (PuTTY or rxvt as "xterm", a terminal
+ * emulator as "linux"), whose function and cursor keys would otherwise arrive as Esc followed by keys that act. A
+ * sequence the entry already uses, or one that is a prefix of one it uses, is left to the entry. */
+static void alternate_keys(void)
+{
+    static const struct {
+        const char *seq;
+        int code;
+    } alt[] = {
+        {"\033OP", KEY_F(1)},    {"\033OQ", KEY_F(2)},    {"\033OR", KEY_F(3)},    {"\033OS", KEY_F(4)},
+        {"\033[11~", KEY_F(1)},  {"\033[12~", KEY_F(2)},  {"\033[13~", KEY_F(3)},  {"\033[14~", KEY_F(4)},
+        {"\033[[A", KEY_F(1)},   {"\033[[B", KEY_F(2)},   {"\033[[C", KEY_F(3)},   {"\033[[D", KEY_F(4)},
+        {"\033[[E", KEY_F(5)},   {"\033[15~", KEY_F(5)},  {"\033[17~", KEY_F(6)},  {"\033[18~", KEY_F(7)},
+        {"\033[19~", KEY_F(8)},  {"\033[20~", KEY_F(9)},  {"\033[21~", KEY_F(10)}, {"\033[23~", KEY_F(11)},
+        {"\033[24~", KEY_F(12)}, {"\033[A", KEY_UP},      {"\033[B", KEY_DOWN},    {"\033[C", KEY_RIGHT},
+        {"\033[D", KEY_LEFT},    {"\033OA", KEY_UP},      {"\033OB", KEY_DOWN},    {"\033OC", KEY_RIGHT},
+        {"\033OD", KEY_LEFT},    {"\033[H", KEY_HOME},    {"\033OH", KEY_HOME},    {"\033[1~", KEY_HOME},
+        {"\033[7~", KEY_HOME},   {"\033[F", KEY_END},     {"\033OF", KEY_END},     {"\033[4~", KEY_END},
+        {"\033[8~", KEY_END},    {"\033[2~", KEY_IC},     {"\033[3~", KEY_DC},     {"\033[5~", KEY_PPAGE},
+        {"\033[6~", KEY_NPAGE},  {"\033[Z", KEY_BTAB},
+    };
+    for (size_t i = 0; i < sizeof alt / sizeof alt[0]; i++)
+        if (key_defined(alt[i].seq) == 0)
+            define_key(alt[i].seq, alt[i].code);
+}
+
+static void paste_mode(bool on)
+{
+    fflush(stdout);
+    ssize_t w = write(STDOUT_FILENO, on ? "\033[?2004h" : "\033[?2004l", 8);
+    (void)w;
+}
+
 int terminal_start(char *err, size_t errlen)
 {
     if (active)
@@ -103,6 +137,11 @@ int terminal_start(char *err, size_t errlen)
     add_cap("cnorm");
     add_cap("rmkx");
     add_cap("rmcup");
+    static const char paste_off[] = "\033[?2004l";
+    if (restore_len + sizeof paste_off - 1 < sizeof restore_seq) {
+        memcpy(restore_seq + restore_len, paste_off, sizeof paste_off - 1);
+        restore_len += sizeof paste_off - 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = crash_handler;
@@ -115,6 +154,10 @@ int terminal_start(char *err, size_t errlen)
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    alternate_keys();
+    /* Bracketed paste: a pasted text arrives between Esc [200~ and Esc [201~, so its line breaks and letters are
+     * text for a field, never keys (terminals that do not know the mode ignore it). */
+    paste_mode(true);
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
@@ -127,6 +170,7 @@ void terminal_stop(void)
     if (!active)
         return;
     active = false;
+    paste_mode(false);
     curs_set(1);
     endwin();
     if (have_termios)

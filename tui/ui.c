@@ -351,6 +351,91 @@ static void on_sigterm(loop_t *loop, int signo, void *arg)
     c->quit = true;
 }
 
+enum esc_kind { ESC_ALONE, ESC_TAKEN, ESC_PASTE_START, ESC_PASTE_END };
+
+/* An Esc that came with more bytes (curses returns 27 and then the rest): Alt+key (Esc then the key, as terminals
+ * send it), an escape sequence curses does not know (a function key of another terminal type), or the start or end
+ * of a bracketed paste. Alt+key and unknown sequences are taken whole and said, never as Esc (cancel) followed by
+ * keys that would act. */
+static enum esc_kind esc_compound(struct console *c)
+{
+    int k = getch();
+    if (k == ERR)
+        return ESC_ALONE;
+    if (k == 27 || k == KEY_RESIZE || k >= KEY_MIN) {
+        ungetch(k); /* Esc Esc, or Esc then a key curses decoded: the Esc stands alone */
+        return ESC_ALONE;
+    }
+    char kn[24];
+    if (k == '[' || k == 'O') {
+        int next = getch();
+        if (next == ERR) { /* Alt+[ or Alt+O */
+            console_message(c, TH_DIM, "Alt+%c: no action (Alt is not used here)", k);
+            return ESC_TAKEN;
+        }
+        /* CSI: parameters and intermediates, then a final byte 0x40..0x7E; SS3: one final byte */
+        char seq[32];
+        size_t n = 0;
+        seq[n++] = (char)k;
+        for (int b = next, count = 0; b != ERR && count < 24; b = getch(), count++) {
+            if (b < 0x20 || b > 0x7e) {
+                ungetch(b); /* not part of a sequence: a key of its own */
+                break;
+            }
+            if (n + 1 < sizeof seq)
+                seq[n++] = (char)b;
+            if (k == 'O' || (b >= 0x40 && b <= 0x7e))
+                break;
+        }
+        seq[n] = '\0';
+        if (strcmp(seq, "[200~") == 0)
+            return ESC_PASTE_START;
+        if (strcmp(seq, "[201~") == 0)
+            return ESC_PASTE_END;
+        if (!c->pasting)
+            console_message(c, TH_WARN, "Unknown key (Esc %s): check TERM (now %s) matches the terminal", seq,
+                            getenv("TERM") ? getenv("TERM") : "unset");
+        return ESC_TAKEN;
+    }
+    if (!c->pasting)
+        console_message(c, TH_DIM, "Alt+%s: no action (Alt is not used here)", keys_name(k, kn, sizeof kn));
+    return ESC_TAKEN;
+}
+
+static void paste_end(struct console *c)
+{
+    c->pasting = false;
+    if (c->paste_dropped)
+        console_message(c, TH_WARN, "Pasted text: %u byte(s) not taken (%s)", c->paste_dropped,
+                        c->dlg.kind == DLG_INPUT ? "the field is full" : "no text field here; nothing was done");
+    c->paste_dropped = 0;
+}
+
+/* One byte of a bracketed paste: text for the open text field (a line break or other control character becomes a
+ * space, so a pasted line never presses Enter), else not taken; what is not taken is counted and said at its end. */
+static void paste_byte(struct console *c, int k)
+{
+    struct pane *p = c->panes[c->focus];
+    bool dialog = c->dlg.kind == DLG_INPUT;
+    bool field = dialog || (p->typing && c->dlg.kind == DLG_NONE && c->cols >= UI_MIN_COLS && c->rows >= UI_MIN_ROWS);
+    if (k > 0xff) { /* a key curses decoded (F12): no paste holds one; its end was lost, the key acts */
+        paste_end(c);
+        ui_key(c, k);
+        return;
+    }
+    if (!field || k < 0) {
+        c->paste_dropped++;
+        return;
+    }
+    if (k < 0x20 || k == 0x7f)
+        k = ' ';
+    size_t before = c->dlg.len;
+    ui_key(c, k);
+    if (dialog && c->dlg.kind == DLG_INPUT && c->dlg.len == before)
+        c->paste_dropped++; /* the field is full */
+}
+
+
 static void on_input(loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
@@ -364,6 +449,25 @@ static void on_input(loop_t *loop, int fd, unsigned events, void *arg)
         n++;
         if (k == KEY_RESIZE) {
             take_size(c);
+            continue;
+        }
+        if (k == 27) {
+            enum esc_kind e = esc_compound(c);
+            c->dirty = true;
+            if (e == ESC_PASTE_START) {
+                c->pasting = true;
+                c->paste_dropped = 0;
+                continue;
+            }
+            if (e == ESC_PASTE_END) {
+                paste_end(c);
+                continue;
+            }
+            if (e == ESC_TAKEN)
+                continue;
+        }
+        if (c->pasting) {
+            paste_byte(c, k);
             continue;
         }
         ui_key(c, k);

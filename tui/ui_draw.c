@@ -15,6 +15,7 @@
 
 #include "core/strbuf.h"
 #include "tui/keys.h"
+#include "tui/textw.h"
 
 #include "tui/ui.h"
 
@@ -36,14 +37,10 @@ static bool journal_trouble(const struct console *c, struct journal_health *h)
 }
 
 /* ---- drawing ---- */
-/* Display width of a UTF-8 string (every glyph the console uses is one cell wide). */
+/* Display width of a string (a site or user name may hold double-width characters). */
 static int cells(const char *s)
 {
-    int n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
+    return textw_cells(s);
 }
 
 /* The status line: site, clock, operator and role, links; on the right (never cut) the alarm count and the
@@ -83,9 +80,17 @@ static void draw_status(struct console *c)
         strbuf_printf(&lb, ", %u stale", stale);
     if (down && !c->remote_down)
         strbuf_printf(&lb, ", %u down", down);
+    /* what does not fit gives way whole, least needed first: the spacing, the user's name, the clock; the links
+     * (how many devices are down) and the role stay longest */
     char left[256];
-    snprintf(left, sizeof left, " %s %s %s  %s (%s%s)  %s", c->site->name, c->th.vline, clock, c->user.name,
-             role_name(c->user.role), c->readonly ? ", read-only" : "", links);
+    for (int v = 0; v < 4; v++) {
+        const char *gap = v ? " " : "  ";
+        snprintf(left, sizeof left, " %s %s%s%s%s%s%s(%s%s)%s%s", c->site->name, c->th.vline, v < 3 ? " " : "",
+                 v < 3 ? clock : "", gap, v < 2 ? c->user.name : "", v < 2 ? " " : "", role_name(c->user.role),
+                 c->readonly ? ", read-only" : "", gap, links);
+        if (cells(left) <= c->cols - rw)
+            break;
+    }
     console_put(c, 0, 0, c->cols - rw, st, left);
     int x = c->cols - rw;
     if (x < 0)
@@ -179,7 +184,7 @@ static int draw_banner(struct console *c, int y)
     attr_t a = theme_attr(&c->th, TH_BANNER);
     console_fill(c, y, 0, c->cols, a);
     console_fill(c, y + 1, 0, c->cols, a);
-    char line[512];
+    char line[512], hint[48] = "";
     char rk[16] = "R";
     int any = -1;
     int f = keymap_fkey(&c->km, REQ_RESTORE, &any);
@@ -195,18 +200,25 @@ static int draw_banner(struct console *c, int y)
                 total++;
                 unlocked += c->site->outputs[i].state.emergency && !c->site->outputs[i].state.stale;
             }
-        snprintf(line, sizeof line, " EMERGENCY ACTIVE (begun before this console started) %s %u doors: %u unlocked, "
-                 "%u not confirmed  %s = restore", c->th.bullet, total, unlocked, total - unlocked, rk);
-    } else if (!c->em.on && !c->em.running && c->site->emergency_active)
-        snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed  %s = retry",
-                 c->th.bullet, c->em.total, c->em.confirmed, c->em.failed, rk);
-    else if (c->em.on || c->site->emergency_active)
-        snprintf(line, sizeof line, " EMERGENCY UNLOCK %s %u doors: %u confirmed, %u pending, %u failed  %s = restore",
-                 c->th.bullet, c->em.total, c->em.confirmed, c->em.pending, c->em.failed, rk);
-    else
+        snprintf(line, sizeof line, " EMERGENCY ACTIVE %s %u doors: %u unlocked, %u not confirmed %s begun before this "
+                 "console started", c->th.bullet, total, unlocked, total - unlocked, c->th.bullet);
+        snprintf(hint, sizeof hint, "%s = restore ", rk);
+    } else if (!c->em.on && !c->em.running && c->site->emergency_active) {
+        snprintf(line, sizeof line, " EMERGENCY STILL ACTIVE %s restore of %u doors: %u confirmed, %u failed",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.failed);
+        snprintf(hint, sizeof hint, "%s = retry ", rk);
+    } else if (c->em.on || c->site->emergency_active) {
+        snprintf(line, sizeof line, " EMERGENCY UNLOCK %s %u doors: %u confirmed, %u pending, %u failed",
+                 c->th.bullet, c->em.total, c->em.confirmed, c->em.pending, c->em.failed);
+        snprintf(hint, sizeof hint, "%s = restore ", rk);
+    } else
         snprintf(line, sizeof line, " RESTORING DOORS %s %u doors: %u confirmed, %u pending, %u failed", c->th.bullet,
                  c->em.total, c->em.confirmed, c->em.pending, c->em.failed);
-    console_put(c, y, 0, c->cols, a, line);
+    /* the restore key stays in sight at the right; the counts give way first */
+    int hw = textw_cells(hint);
+    console_put(c, y, 0, c->cols - hw - (hw ? 1 : 0), a, line);
+    if (hw && hw < c->cols)
+        console_put(c, y, c->cols - hw, hw, a | A_BOLD, hint);
     if (c->em.failures[0]) {
         snprintf(line, sizeof line, " FAILED: %s", c->em.failures);
         console_put(c, y + 1, 0, c->cols, a, line);
@@ -278,17 +290,8 @@ static void draw_fbar(struct console *c, int y)
  * character, or a control character, is one cell (console_put shows it as '?'). */
 static int char_at(const char *s, int len, int *cw)
 {
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    wchar_t wc;
-    size_t n = mbrtowc(&wc, s, (size_t)len, &st);
-    if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-        *cw = 1;
-        return 1;
-    }
-    int w = wcwidth(wc);
-    *cw = w < 0 ? 1 : w;
-    return (int)n;
+    int show;
+    return (int)textw_char(s, (size_t)len, cw, &show);
 }
 
 static int text_cells(const char *s, int len)
@@ -400,12 +403,16 @@ static void draw_dialog(struct console *c)
         y++;
         attr_t fa = theme_attr(&c->th, d->err[0] ? TH_FIELD_BAD : TH_FIELD);
         console_fill(c, y, x0 + 2, w - 4, fa);
+        /* the end of a long input, from a whole character, in the field's cells (the cursor after it) */
         const char *shown = d->input;
-        int fw = w - 5;
-        if ((int)d->len > fw)
-            shown += d->len - (size_t)fw;
+        int fw = w - 5, cells = textw_cells(shown);
+        while (cells > fw && *shown) {
+            int cw, show;
+            shown += textw_char(shown, strlen(shown), &cw, &show);
+            cells -= cw;
+        }
         console_put(c, y, x0 + 2, w - 4, fa, shown);
-        console_put(c, y, x0 + 2 + (int)strlen(shown), 1, fa | A_REVERSE, " ");
+        console_put(c, y, x0 + 2 + cells, 1, fa | A_REVERSE, " ");
         y++;
     }
     const char *hint = d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
@@ -414,55 +421,101 @@ static void draw_dialog(struct console *c)
     console_put(c, y0 + h - 1, x0 + 2, w - 4, a, d->err[0] ? d->err : hint);
 }
 
+/* "F12/! EMERGENCY" for the keys bound to r, or nothing when none is. */
+static void small_key(struct console *c, struct strbuf *sb, enum req r, const char *what)
+{
+    char k[48];
+    keymap_describe(&c->km, r, k, sizeof k);
+    if (!k[0])
+        return;
+    for (char *s = k; *s; s++)
+        if (*s == ' ')
+            *s = '/';
+    strbuf_printf(sb, "%s%s %s", sb->len ? ", " : "Keys here: ", k, what);
+}
+
+/* Below the minimum size: what matters most first (the emergency, a question waiting for an answer, the keys
+ * that still work, the last message, why nothing else is shown), each wrapped to the width, centred when all fits; when not, the
+ * last row says how many lines are hidden. */
 static void draw_small(struct console *c)
 {
     erase();
-    char a[128], b[128];
-    snprintf(a, sizeof a, "portier needs a terminal of at least %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
-    snprintf(b, sizeof b, "this one is %dx%d: please enlarge the window", c->cols, c->rows);
-    int y = c->rows / 2 - 1;
-    if (y < 0)
-        y = 0;
-    console_put(c, y, 0, c->cols, theme_attr(&c->th, TH_WARN), a);
-    console_put(c, y + 1, 0, c->cols, A_NORMAL, b);
-    if (c->small_ignored && y + 3 < c->rows) {
-        char k[96];
-        snprintf(k, sizeof k, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
-        console_put(c, y + 3, 0, c->cols, theme_attr(&c->th, TH_DIM), k);
-    }
-    if (emergency_on(c) && y + 2 < c->rows) {
-        char em[128] = "EMERGENCY ACTIVE";
+    enum { MAXL = 10, MAXP = 64 };
+    const char *text[MAXL];
+    attr_t attr[MAXL];
+    int nl = 0;
+    char em[160], q[sizeof c->dlg.title + sizeof c->dlg.prompt + 4], in[sizeof c->dlg.input + 4], keys[200];
+    char size[96], size2[96], al[64], ign[96];
+    if (emergency_on(c)) {
+        snprintf(em, sizeof em, "EMERGENCY ACTIVE");
         if (c->em.total && !c->em.resumed) /* this console's run: which doors confirmed, as the banner says */
             snprintf(em, sizeof em, "EMERGENCY ACTIVE: %u doors, %u confirmed, %u pending, %u failed", c->em.total,
                      c->em.confirmed, c->em.pending, c->em.failed);
-        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_BANNER), em);
-    } else if (alarms_unacked(c) && y + 2 < c->rows) {
-        char al[64];
-        snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
-        console_put(c, y + 2, 0, c->cols, theme_attr(&c->th, TH_CRIT), al);
+        text[nl] = em, attr[nl++] = theme_attr(&c->th, TH_BANNER);
     }
-    /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
-    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms && y + 4 < c->rows)
-        console_put(c, y + 4, 0, c->cols, theme_attr(&c->th, c->msg_role), c->msg);
     /* A dialog open here (the emergency's word, restore's or quit's question, or one opened before the window
      * shrank) is answered here too: it must be seen. */
-    if (c->dlg.kind != DLG_NONE && y + 6 < c->rows) {
+    if (c->dlg.kind != DLG_NONE) {
         const struct dialog *d = &c->dlg;
-        char q[sizeof d->title + sizeof d->prompt + 4];
         snprintf(q, sizeof q, "%s: %s", d->title, d->prompt);
         for (char *s = q; *s; s++)
             if (*s == '\n')
                 *s = ' ';
-        console_put(c, y + 5, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, q);
-        int hy = y + 6;
-        if (d->kind == DLG_INPUT && y + 7 < c->rows) {
-            char in[sizeof d->input + 4];
+        text[nl] = q, attr[nl++] = theme_attr(&c->th, TH_WARN) | A_BOLD;
+        if (d->kind == DLG_INPUT) {
             snprintf(in, sizeof in, "> %s_", d->input);
-            console_put(c, hy++, 0, c->cols, A_BOLD, in);
+            text[nl] = in, attr[nl++] = A_BOLD;
         }
-        console_put(c, hy, 0, c->cols, A_NORMAL, d->err[0] ? d->err
-                    : d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
-                    : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel" : "any key closes");
+        text[nl] = d->err[0] ? d->err
+                   : d->kind == DLG_CONFIRM ? "y/Enter = yes   n/Esc = no"
+                   : d->kind == DLG_INPUT ? "Enter = ok   Esc = cancel" : "any key closes";
+        attr[nl++] = A_NORMAL;
+    }
+    struct strbuf sb;
+    strbuf_init(&sb, keys, sizeof keys);
+    small_key(c, &sb, REQ_EMERGENCY, "EMERGENCY");
+    if (emergency_on(c))
+        small_key(c, &sb, REQ_RESTORE, "restore");
+    small_key(c, &sb, REQ_QUIT, "quit");
+    if (keys[0])
+        text[nl] = keys, attr[nl++] = theme_attr(&c->th, TH_INFO);
+    /* What the emergency keys say (press again, not allowed, ...) is seen here too. */
+    if (c->msg[0] && (int64_t)loop_now_ms(c->loop) < c->msg_until_ms)
+        text[nl] = c->msg, attr[nl++] = theme_attr(&c->th, c->msg_role);
+    snprintf(size, sizeof size, "portier needs a terminal of at least %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
+    snprintf(size2, sizeof size2, "this one is %dx%d: please enlarge the window", c->cols, c->rows);
+    text[nl] = size, attr[nl++] = theme_attr(&c->th, TH_WARN);
+    text[nl] = size2, attr[nl++] = A_NORMAL;
+    if (!emergency_on(c) && alarms_unacked(c)) {
+        snprintf(al, sizeof al, "%zu unacknowledged alarm(s)", alarms_unacked(c));
+        text[nl] = al, attr[nl++] = theme_attr(&c->th, TH_CRIT);
+    }
+    if (c->small_ignored) {
+        snprintf(ign, sizeof ign, "%u key(s) ignored: only the emergency keys and quit work here", c->small_ignored);
+        text[nl] = ign, attr[nl++] = theme_attr(&c->th, TH_DIM);
+    }
+    const char *at[MAXP];
+    int lens[MAXP], of[MAXP], np = 0;
+    for (int i = 0; i < nl && np < MAXP; i++) {
+        int k = wrap_line(text[i], (int)strlen(text[i]), c->cols, at + np, lens + np, MAXP - np);
+        if (k > MAXP - np)
+            k = MAXP - np;
+        for (int j = 0; j < k; j++)
+            of[np + j] = i;
+        np += k;
+    }
+    int shown = np <= c->rows ? np : c->rows - 1;
+    int y = np <= c->rows ? (c->rows - np) / 2 : 0;
+    for (int i = 0; i < shown; i++) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%.*s", lens[i], at[i]);
+        console_put(c, y + i, 0, c->cols, attr[of[i]], buf);
+    }
+    if (shown < np) {
+        char more[64];
+        snprintf(more, sizeof more, c->cols >= 36 ? "+%d lines hidden: enlarge the window" : "+%d lines hidden",
+                 np - shown);
+        console_put(c, c->rows - 1, 0, c->cols, theme_attr(&c->th, TH_WARN) | A_BOLD, more);
     }
 }
 

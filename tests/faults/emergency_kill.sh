@@ -101,7 +101,7 @@ for t in 0 0.1 0.2 0.3 0.6 0.8 1.1 1.4 1.7 2.0 2.5 3.0; do
     # restart: whatever the kill interrupted is known and shown; F11 restores it
     console
     if screen_text | grep -q 'EMERGENCY' || { sleep 3; screen_text | grep -q 'EMERGENCY ACTIVE'; }; then
-        wait_text 'EMERGENCY ACTIVE \(begun before this console started\)' 15
+        wait_text 'EMERGENCY ACTIVE .* begun before this console started' 15
         keys F11; wait_text 'End the emergency'; keys y
         wait_text 'emergency-off site: done' 60
         wait_gone 'EMERGENCY' 10

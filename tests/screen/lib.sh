@@ -40,7 +40,18 @@ stop_tmux() {
     done
 }
 screen_text() { tmux -L "$SOCK" capture-pane -p -t "${SESSION:-t}"; }
-keys() { tmux -L "$SOCK" send-keys -t "${SESSION:-t}" "$@"; }
+# keys KEY...: as typed. A key right after an Esc waits until 60 ms after it, as a person types: within the
+# console's escape delay (25 ms) Esc and the key are one Alt+key, as terminals send Alt.
+LAST_ESC_US=0
+keys() {
+    local now
+    now=${EPOCHREALTIME/./}
+    if [ $((now - LAST_ESC_US)) -lt 60000 ]; then
+        sleep "0.0$(printf '%05d' $((60000 - (now - LAST_ESC_US))))"
+    fi
+    tmux -L "$SOCK" send-keys -t "${SESSION:-t}" "$@"
+    case "${*: -1}" in Escape|Esc|escape) LAST_ESC_US=${EPOCHREALTIME/./} ;; *) LAST_ESC_US=0 ;; esac
+}
 resize() { tmux -L "$SOCK" resize-window -t "${SESSION:-t}" -x "$1" -y "$2"; }
 # wait_text REGEX [SECONDS]: until the screen matches.
 wait_text() {
