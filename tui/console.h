@@ -145,6 +145,8 @@ struct console {
     enum theme_role msg_role;
     int64_t msg_until_ms;
     bool dirty, full_redraw;
+    bool out_held;           /* a screen update was held back while the terminal had not taken the last one */
+    bool out_watch;          /* the loop waits for the terminal to take the rest of the output */
     bool quit;
     bool restart;            /* as a client: quit and start again (the daemon's site changed shape) */
     uint64_t ticks, exit_after; /* exit_after 0 = never */

@@ -1,7 +1,9 @@
-/* terminal: terminal setup and teardown, crash-safe. */
+/* terminal: terminal setup and teardown, crash-safe; curses' output through a pipe the loop empties. */
 #include "tui/terminal.h"
 
 #include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -9,12 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <term.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
+/* The pipe curses writes into: large enough for the largest frame of any real screen, since curses blocks when
+ * it is full (and nothing is drawn while it holds anything, so it holds at most one frame). */
+#define OUT_PIPE_BYTES (1024 * 1024)
+/* How long a console that stops waits for a held terminal to take the last of its output. */
+#define STOP_DRAIN_MS 1000
+
 static bool active;
+static SCREEN *screen;
+static FILE *curses_out;      /* curses' output stream: the pipe's write end (a terminal while curses starts) */
+static int pipe_rd = -1;      /* the pipe's read end (non-blocking) */
+static int out_fd = -1;       /* the terminal, non-blocking */
+static bool out_shared;       /* out_fd shares stdout's open file description: its blocking mode put back */
+static int out_saved_flags;
+/* Bytes read from the pipe that the terminal has not taken yet. */
+static char pend[65536];
+static size_t pend_off, pend_len;
 static bool have_termios;
-static struct termios saved_termios;
+static struct termios saved_termios, prog_termios;
 /* Escape sequences written by the crash handler (write(2) only: async-signal-safe). */
 static char restore_seq[256];
 static size_t restore_len;
@@ -66,10 +85,16 @@ static void crash_handler(int sig)
     if (active) {
         if (have_termios)
             tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+        /* Never blocks on a held terminal: the restoring bytes go out if it takes them. CAN first ends an
+         * escape sequence the held output may have cut. */
+        int fd = out_fd >= 0 ? out_fd : STDOUT_FILENO;
         if (restore_len) {
-            ssize_t w = write(STDOUT_FILENO, restore_seq, restore_len);
+            ssize_t w = write(fd, "\030", 1);
+            w = write(fd, restore_seq, restore_len);
             (void)w;
         }
+        if (out_shared)
+            fcntl(out_fd, F_SETFL, out_saved_flags);
         static const char msg[] = "\nportier: crashed; terminal restored\n";
         ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)w;
@@ -112,9 +137,145 @@ static void alternate_keys(void)
 
 static void paste_mode(bool on)
 {
-    fflush(stdout);
-    ssize_t w = write(STDOUT_FILENO, on ? "\033[?2004h" : "\033[?2004l", 8);
+    /* into curses' stream (the mode is the terminal's own: its order with curses' bytes does not matter) */
+    ssize_t w = write(fileno(curses_out), on ? "\033[?2004h" : "\033[?2004l", 8);
     (void)w;
+}
+
+/* The terminal for non-blocking writes: an open file description of its own when the terminal can be opened again
+ * (the shell that started the console never sees it non-blocking), else stdout's, made non-blocking until stop. */
+static int open_out(void)
+{
+    const char *name = ttyname(STDOUT_FILENO);
+    int fd = name ? open(name, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
+    if (fd >= 0 && isatty(fd)) {
+        out_shared = false;
+        return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return -1;
+    out_saved_flags = fcntl(fd, F_GETFL);
+    if (out_saved_flags < 0 || fcntl(fd, F_SETFL, out_saved_flags | O_NONBLOCK) < 0) {
+        close(fd);
+        return -1;
+    }
+    out_shared = true;
+    return fd;
+}
+
+/* Curses on a terminal (its modes are set on it), then its output stream moved onto a pipe. */
+static int start_curses(char *err, size_t errlen)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot create the output pipe: %s", strerror(errno));
+        return -1;
+    }
+    for (int sz = OUT_PIPE_BYTES; sz >= 65536 && fcntl(p[1], F_SETPIPE_SZ, sz) < 0; sz /= 2)
+        ;
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    out_fd = open_out();
+    int cfd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    curses_out = cfd >= 0 ? fdopen(cfd, "w") : NULL;
+    if (out_fd < 0 || !curses_out) {
+        snprintf(err, errlen, "cannot open the terminal for output: %s", strerror(errno));
+        goto fail;
+    }
+    screen = newterm(NULL, curses_out, stdin);
+    if (!screen) {
+        snprintf(err, errlen, "cannot initialise the terminal");
+        goto fail;
+    }
+    cbreak();
+    noecho();
+    nonl();
+    tcgetattr(STDIN_FILENO, &prog_termios);
+    /* from here on every byte curses writes goes into the pipe; the terminal's modes were set above */
+    fflush(curses_out);
+    if (dup3(p[1], cfd, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot redirect the terminal output: %s", strerror(errno));
+        endwin();
+        delscreen(screen);
+        screen = NULL;
+        goto fail;
+    }
+    close(p[1]);
+    pipe_rd = p[0];
+    return 0;
+fail:
+    close(p[0]);
+    close(p[1]);
+    if (curses_out)
+        fclose(curses_out);
+    else if (cfd >= 0)
+        close(cfd);
+    curses_out = NULL;
+    if (out_fd >= 0) {
+        if (out_shared)
+            fcntl(out_fd, F_SETFL, out_saved_flags);
+        close(out_fd);
+    }
+    out_fd = -1;
+    return -1;
+}
+
+int terminal_out_fd(void)
+{
+    return out_fd;
+}
+
+size_t terminal_backlog(void)
+{
+    if (!active)
+        return 0;
+    int inpipe = 0;
+    if (pipe_rd >= 0 && ioctl(pipe_rd, FIONREAD, &inpipe) < 0)
+        inpipe = 0;
+    return pend_len - pend_off + (size_t)(inpipe > 0 ? inpipe : 0);
+}
+
+int terminal_flush(void)
+{
+    if (pipe_rd < 0 || out_fd < 0)
+        return 0;
+    for (;;) {
+        if (pend_off == pend_len) {
+            pend_off = pend_len = 0;
+            ssize_t n = read(pipe_rd, pend, sizeof pend);
+            if (n <= 0)
+                return 0; /* empty (EAGAIN) */
+            pend_len = (size_t)n;
+        }
+        ssize_t w = write(out_fd, pend + pend_off, pend_len - pend_off);
+        if (w > 0) {
+            pend_off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 1;
+        /* the terminal is gone (hung up): what it would have shown goes nowhere */
+        pend_off = pend_len = 0;
+        char sink[4096];
+        while (read(pipe_rd, sink, sizeof sink) > 0)
+            ;
+        return -1;
+    }
+}
+
+/* At stop: give a held terminal a moment to take what is left, then leave it. */
+static void drain(int ms)
+{
+    uint64_t waited = 0;
+    while (terminal_flush() == 1 && waited < (uint64_t)ms) {
+        struct pollfd pfd = {.fd = out_fd, .events = POLLOUT};
+        if (poll(&pfd, 1, 50) == 0)
+            waited += 50;
+    }
 }
 
 int terminal_start(char *err, size_t errlen)
@@ -122,10 +283,9 @@ int terminal_start(char *err, size_t errlen)
     if (active)
         return 0;
     have_termios = tcgetattr(STDIN_FILENO, &saved_termios) == 0;
-    if (!initscr()) {
-        snprintf(err, errlen, "cannot initialise the terminal");
+    pend_off = pend_len = 0;
+    if (start_curses(err, errlen) < 0)
         return -1;
-    }
     active = true;
     static bool hooked;
     if (!hooked) {
@@ -150,9 +310,6 @@ int terminal_start(char *err, size_t errlen)
     int crash[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
     for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++)
         sigaction(crash[i], &sa, NULL);
-    cbreak();
-    noecho();
-    nonl();
     keypad(stdscr, TRUE);
     alternate_keys();
     /* Bracketed paste: a pasted text arrives between Esc [200~ and Esc [201~, so its line breaks and letters are
@@ -169,13 +326,56 @@ void terminal_stop(void)
 {
     if (!active)
         return;
-    active = false;
+    /* what the terminal still holds first (a frame cut short would leave a sequence half written), then the
+     * restoring sequences; a terminal that takes nothing for a while gets no more */
+    drain(STOP_DRAIN_MS);
+    if (terminal_backlog() > OUT_PIPE_BYTES / 2) { /* held: the restoring bytes must fit without blocking */
+        char sink[4096];
+        while (read(pipe_rd, sink, sizeof sink) > 0)
+            ;
+    }
     paste_mode(false);
     curs_set(1);
     endwin();
+    drain(STOP_DRAIN_MS);
+    active = false;
     if (have_termios)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-    fflush(stdout);
+    delscreen(screen);
+    screen = NULL;
+    fclose(curses_out);
+    curses_out = NULL;
+    if (out_shared)
+        fcntl(out_fd, F_SETFL, out_saved_flags);
+    /* curses keeps its screen (and its stream) until the process ends: a later terminal_start makes a new one */
+    close(out_fd);
+    out_fd = -1;
+    close(pipe_rd);
+    pipe_rd = -1;
+    pend_off = pend_len = 0;
+}
+
+void terminal_suspend(void)
+{
+    if (!active)
+        return;
+    drain(STOP_DRAIN_MS);
+    paste_mode(false);
+    curs_set(1);
+    endwin();
+    drain(STOP_DRAIN_MS);
+    if (have_termios)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+}
+
+void terminal_resume(void)
+{
+    if (!active)
+        return;
+    if (have_termios)
+        tcsetattr(STDIN_FILENO, TCSANOW, &prog_termios);
+    paste_mode(true);
+    curs_set(0);
 }
 
 bool terminal_active(void)

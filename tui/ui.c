@@ -14,6 +14,7 @@
 
 #include "core/strbuf.h"
 #include "tui/keys.h"
+#include "tui/terminal.h"
 #include "tui/ui_draw.h"
 
 #define LIVE_WINDOW 2000   /* events kept on screen per pane; the journal holds the rest */
@@ -313,6 +314,39 @@ void ui_key(struct console *c, int key)
 }
 
 /* ---- loop glue ---- */
+/* The terminal took (some of) the held output. */
+static void on_output(loop_t *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct console *c = arg;
+    if (ui_flush(c) == 0 && c->dirty && !c->quit)
+        ui_draw(c); /* what was held back, at once */
+}
+
+int ui_flush(struct console *c)
+{
+    int rc = terminal_flush();
+    int fd = terminal_out_fd();
+    if (rc == 1 && !c->out_watch && fd >= 0) {
+        c->out_watch = loop_add_fd(c->loop, fd, LOOP_WRITE, on_output, c) == 0;
+    } else if (rc != 1 && c->out_watch) {
+        loop_del_fd(c->loop, fd);
+        c->out_watch = false;
+    }
+    return rc;
+}
+
+/* The bell, unless the terminal holds output back (it rings again while alarms wait). */
+static void ring_bell(struct console *c)
+{
+    if (terminal_backlog())
+        return;
+    beep();
+    ui_flush(c);
+}
+
 /* The terminal's size changed (SIGWINCH through the loop's signalfd): tell curses. resizeterm() queues a
  * KEY_RESIZE, which on_input answers with take_size() only (calling resizeterm again would queue another). */
 static void take_size(struct console *c)
@@ -330,6 +364,8 @@ static void apply_size(struct console *c)
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
         (ws.ws_row != LINES || ws.ws_col != COLS))
         resizeterm(ws.ws_row, ws.ws_col);
+    /* drawn by ui_draw, whole, when the terminal can take it: never by curses on its own at the next read */
+    untouchwin(stdscr);
     take_size(c);
 }
 
@@ -341,6 +377,20 @@ static void on_sigwinch(loop_t *loop, int signo, void *arg)
     apply_size(c);
     if (!c->quit)
         ui_draw(c); /* a resize redraws at once */
+}
+
+/* Ctrl-Z: the shell gets its terminal back, the console stops; when it continues, the screen is drawn whole. */
+static void on_sigtstp(loop_t *loop, int signo, void *arg)
+{
+    (void)loop;
+    (void)signo;
+    struct console *c = arg;
+    terminal_suspend();
+    raise(SIGSTOP);
+    terminal_resume();
+    apply_size(c);
+    if (!c->quit)
+        ui_draw(c);
 }
 
 static void on_sigterm(loop_t *loop, int signo, void *arg)
@@ -484,7 +534,7 @@ static void on_bell(loop_t *loop, void *arg)
 {
     struct console *c = arg;
     if (alarms_unacked(c) && !c->bell_muted && c->site->ui.bell != SITE_BELL_NONE)
-        beep();
+        ring_bell(c);
     loop_timer_arm_ms(loop, &c->bell_timer, BELL_MS);
 }
 
@@ -530,9 +580,9 @@ static void on_event(const struct event *ev, void *arg)
         bool had = alarms_unacked(c) > 0;
         alarms_add(c, ev);
         if (!had && !c->bell_muted && c->site->ui.bell != SITE_BELL_NONE)
-            beep();
+            ring_bell(c);
     } else if (ev->severity == EVENT_WARNING && c->site->ui.bell == SITE_BELL_ALL && !c->bell_muted) {
-        beep();
+        ring_bell(c);
     }
     for (int i = 0; i < PANE_COUNT; i++)
         if (c->panes[i] && c->panes[i]->on_event)
@@ -595,6 +645,7 @@ int ui_init(struct console *c)
     loop_add_signal(c->loop, SIGTERM, on_sigterm, c);
     loop_add_signal(c->loop, SIGINT, on_sigterm, c);
     loop_add_signal(c->loop, SIGHUP, on_sigterm, c);
+    loop_add_signal(c->loop, SIGTSTP, on_sigtstp, c);
     loop_timer_init(&c->bell_timer, on_bell, c);
     loop_timer_init(&c->tick_timer, on_tick, c);
     loop_timer_init(&c->redraw_timer, on_redraw, c);
@@ -633,6 +684,9 @@ void ui_free(struct console *c)
         c->site->on_change = NULL;
     if (c->loop) {
         loop_del_fd(c->loop, STDIN_FILENO);
+        if (c->out_watch)
+            loop_del_fd(c->loop, terminal_out_fd());
+        c->out_watch = false;
         loop_timer_disarm(c->loop, &c->bell_timer);
         loop_timer_disarm(c->loop, &c->tick_timer);
         loop_timer_disarm(c->loop, &c->redraw_timer);

@@ -14,6 +14,10 @@ int ui_init(struct console *c);
 /* Run until quit; returns the exit status. */
 int ui_run(struct console *c);
 void ui_free(struct console *c);
+/* Move the screen's output on to the terminal without blocking; while the terminal holds some back, the loop
+ * waits for it to be writable and moves the rest then (and draws what was held back). 0 all out, 1 held, -1 the
+ * terminal is gone. */
+int ui_flush(struct console *c);
 /* Handle one key as if typed (used by the input callback). */
 void ui_key(struct console *c, int key);
 

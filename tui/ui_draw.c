@@ -15,6 +15,7 @@
 
 #include "core/strbuf.h"
 #include "tui/keys.h"
+#include "tui/terminal.h"
 #include "tui/textw.h"
 
 #include "tui/ui.h"
@@ -521,6 +522,17 @@ static void draw_small(struct console *c)
 
 void ui_draw(struct console *c)
 {
+    /* Nothing is drawn while the terminal has not taken the last frame: the screen is drawn whole, from the state,
+     * once it has (then the terminal may have lost what it showed meanwhile: it is drawn from scratch). */
+    if (terminal_backlog() && ui_flush(c) != 0) {
+        c->dirty = true;
+        c->out_held = true;
+        return;
+    }
+    if (c->out_held) {
+        c->out_held = false;
+        c->full_redraw = true;
+    }
     c->dirty = false;
     c->last_draw_ms = (int64_t)loop_now_ms(c->loop);
     if (c->full_redraw) {
@@ -530,6 +542,7 @@ void ui_draw(struct console *c)
     if (c->cols < UI_MIN_COLS || c->rows < UI_MIN_ROWS) {
         draw_small(c);
         refresh();
+        ui_flush(c);
         return;
     }
     erase();
@@ -551,6 +564,7 @@ void ui_draw(struct console *c)
     draw_fbar(c, c->rows - 1);
     draw_dialog(c);
     refresh();
+    ui_flush(c);
 }
 
 /* ---- keys ---- */
