@@ -13,7 +13,9 @@
 #include <term.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The pipe curses writes into: large enough for the largest frame of any real screen, since curses blocks when
@@ -26,6 +28,7 @@ static bool active;
 static SCREEN *screen;
 static FILE *curses_out;      /* curses' output stream: the pipe's write end (a terminal while curses starts) */
 static int pipe_rd = -1;      /* the pipe's read end (non-blocking) */
+static size_t pipe_cap;       /* its size */
 static int out_fd = -1;       /* the terminal, non-blocking */
 static bool out_shared;       /* out_fd shares stdout's open file description: its blocking mode put back */
 static int out_saved_flags;
@@ -176,6 +179,8 @@ static int start_curses(char *err, size_t errlen)
     }
     for (int sz = OUT_PIPE_BYTES; sz >= 65536 && fcntl(p[1], F_SETPIPE_SZ, sz) < 0; sz /= 2)
         ;
+    int cap = fcntl(p[1], F_GETPIPE_SZ);
+    pipe_cap = cap > 0 ? (size_t)cap : 65536;
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     out_fd = open_out();
     int cfd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -267,15 +272,77 @@ int terminal_flush(void)
     }
 }
 
-/* At stop: give a held terminal a moment to take what is left, then leave it. */
-static void drain(int ms)
+/* At stop, with a terminal that still holds back: the rest (the held frame's end, then the restoring sequences) is
+ * taken out of the pipe (collect) and written by a process left behind for it (hand_off), which ends when the
+ * terminal has taken it or hangs up; the console itself ends at once. */
+static char *rest;
+static size_t rest_len, rest_cap;
+
+static void collect(void)
 {
-    uint64_t waited = 0;
-    while (terminal_flush() == 1 && waited < (uint64_t)ms) {
-        struct pollfd pfd = {.fd = out_fd, .events = POLLOUT};
-        if (poll(&pfd, 1, 50) == 0)
-            waited += 50;
+    for (;;) {
+        size_t held = pend_len - pend_off;
+        if (rest_len + held + 4096 > rest_cap) {
+            size_t cap = (rest_cap ? rest_cap * 2 : 65536) + held;
+            char *more = realloc(rest, cap);
+            if (!more)
+                return;
+            rest = more;
+            rest_cap = cap;
+        }
+        memcpy(rest + rest_len, pend + pend_off, held);
+        rest_len += held;
+        pend_off = pend_len = 0;
+        ssize_t n = read(pipe_rd, rest + rest_len, rest_cap - rest_len);
+        if (n <= 0)
+            return;
+        rest_len += (size_t)n;
     }
+}
+
+static void hand_off(void)
+{
+    collect();
+    pid_t pid = rest_len ? fork() : -1;
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL); /* the loop's signals: SIGHUP and SIGTERM end it */
+        if (fork() != 0)
+            _exit(0); /* the grandchild writes: nobody has to wait for it */
+        setsid(); /* no longer in the console's job */
+        fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) & ~O_NONBLOCK);
+        for (size_t off = 0; off < rest_len;) {
+            ssize_t w = write(out_fd, rest + off, rest_len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    free(rest);
+    rest = NULL;
+    rest_len = rest_cap = 0;
+}
+
+/* At stop: give a held terminal a moment to take what is left; true if it still holds some back. */
+static bool drain(int ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (terminal_flush() == 1) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        int64_t left = ms - ((int64_t)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0)
+            return true;
+        struct pollfd pfd = {.fd = out_fd, .events = POLLOUT};
+        poll(&pfd, 1, (int)left);
+    }
+    return false;
 }
 
 int terminal_start(char *err, size_t errlen)
@@ -327,17 +394,15 @@ void terminal_stop(void)
     if (!active)
         return;
     /* what the terminal still holds first (a frame cut short would leave a sequence half written), then the
-     * restoring sequences; a terminal that takes nothing for a while gets no more */
-    drain(STOP_DRAIN_MS);
-    if (terminal_backlog() > OUT_PIPE_BYTES / 2) { /* held: the restoring bytes must fit without blocking */
-        char sink[4096];
-        while (read(pipe_rd, sink, sizeof sink) > 0)
-            ;
-    }
+     * restoring sequences; what a held terminal has not taken in STOP_DRAIN_MS is left to hand_off */
+    bool held = drain(STOP_DRAIN_MS);
+    if (held)
+        collect(); /* room in the pipe for what endwin writes */
     paste_mode(false);
     curs_set(1);
     endwin();
-    drain(STOP_DRAIN_MS);
+    if (held || drain(STOP_DRAIN_MS))
+        hand_off();
     active = false;
     if (have_termios)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
@@ -347,7 +412,6 @@ void terminal_stop(void)
     curses_out = NULL;
     if (out_shared)
         fcntl(out_fd, F_SETFL, out_saved_flags);
-    /* curses keeps its screen (and its stream) until the process ends: a later terminal_start makes a new one */
     close(out_fd);
     out_fd = -1;
     close(pipe_rd);

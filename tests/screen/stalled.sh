@@ -76,4 +76,26 @@ pass "after the stall the screen is whole"
 keys R; wait_text 'End the emergency'; keys y
 wait_gone 'EMERGENCY UNLOCK' 40
 keys q; wait_text 'EXITED 0'
+pass "after the stall the console quits normally"
+
+# ---- SIGTERM while the terminal is held: the console ends at once and the terminal is restored ----
+stop_tmux
+start 100x30 "$PORTIER" -c "$TMP/site.conf"
+wait_up
+pane=$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{pane_pid}')
+pid=$(pgrep -P "$pane" -f "$PORTIER" | head -1)
+[ -n "$pid" ] || fail "no console process under the pane ($pane)"
+keys C-s
+c3 activity panel=0 rate=20
+wait_journal "id > 0" $(( $(journal_count "id > 0") + 20 )) 20 "events stopped reaching the journal"
+kill -TERM "$pid"
+deadline=$((SECONDS + 10))
+while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "SIGTERM did not end the console while its terminal was held"
+c3 activity panel=0 rate=0
+keys C-q
+wait_text 'EXITED 0'
+[ "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{alternate_on}')" = 0 ] || fail "the terminal was left on the alternate screen"
+[ "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{cursor_flag}')" = 1 ] || fail "the cursor was left hidden"
+pass "SIGTERM while held: ended, terminal restored"
 pass "stalled terminal output"
