@@ -98,4 +98,53 @@ wait_text 'EXITED 0'
 [ "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{alternate_on}')" = 0 ] || fail "the terminal was left on the alternate screen"
 [ "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{cursor_flag}')" = 1 ] || fail "the cursor was left hidden"
 pass "SIGTERM while held: ended, terminal restored"
+
+# ---- Ctrl-Z hands the terminal back to the shell; on continuing, the screen is drawn whole ----
+stop_tmux
+start 100x30 "$PORTIER" -c "$TMP/site.conf"
+wait_text 'Live events'
+pane=$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{pane_pid}')
+pid=$(pgrep -P "$pane" -f "$PORTIER" | head -1)
+keys C-z
+deadline=$((SECONDS + 10))
+until [ "$(ps -o stat= -p "$pid" | cut -c1)" = T ] && \
+      [ "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{alternate_on}')" = 0 ]; do
+    [ $SECONDS -lt $deadline ] || fail "Ctrl-Z: not stopped with the terminal handed back"
+    sleep 0.1
+done
+kill -CONT "$pid"
+wait_text 'Live events'
+[ "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{alternate_on}')" = 1 ] || fail "Ctrl-Z: the screen was not taken again"
+keys q; wait_text 'EXITED 0'
+pass "Ctrl-Z: suspended and continued"
+# ---- a link that stops reading (the console on a pty relayed like an SSH session): its writes fill the pty ----
+stop_tmux
+c3 activity panel=0 rate=20
+start 100x30 python3 "$(dirname "$0")/stall_pty.py" "$PORTIER" -c "$TMP/site.conf"
+wait_up
+keys 1; wait_text 'Live events'
+relay=$(pgrep -P "$(tmux -L "$SOCK" display -p -t "${SESSION:-t}" '#{pane_pid}')" -f stall_pty.py | head -1)
+[ -n "$relay" ] || fail "no relay process"
+kill -USR1 "$relay"
+r0=$(requests)
+j0=$(journal_count "id > 0")
+# the console redraws for every few events: well over what the pty buffers
+wait_journal "id > 0" $((j0 + 200)) 30 "events stopped reaching the journal"
+r1=$(requests)
+[ $((r1 - r0)) -ge 25 ] || fail "while the relay did not read, the panel was polled $((r1 - r0)) times (expected >= 25)"
+keys 3
+c3 activity panel=0 rate=0
+kill -USR2 "$relay"
+wait_text 'Doors, aux' 20
+same=0
+for try in 1 2 3 4 5; do
+    before=$(screen_text | sed '1d;$d' | sed '$d')
+    keys C-l
+    sleep 0.3
+    after=$(screen_text | sed '1d;$d' | sed '$d')
+    [ "$before" = "$after" ] && { same=1; break; }
+done
+[ $same = 1 ] || { diff <(echo "$before") <(echo "$after") >&2; fail "the screen after the stalled link differs from a redraw"; }
+keys q; wait_text 'EXITED 0'
+pass "a link that stops reading: events journaled ($(( $(journal_count "id > 0") - j0 ))), panel polled ($((r1 - r0))), screen whole after"
 pass "stalled terminal output"
