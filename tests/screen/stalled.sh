@@ -31,6 +31,21 @@ wait_journal() {
     fail "while the output was stalled: $4 (journal rows: $(journal_count "$1") of $2)"
 }
 
+# screen_whole WHEN: what is on screen is what a full redraw (Ctrl-L) draws: no half-written sequence, nothing
+# stale. The status line's clock and the message line, which may change between the two captures, are left out.
+screen_whole() {
+    local try before after
+    for try in 1 2 3 4 5; do
+        before=$(screen_text | sed '1d;$d' | sed '$d')
+        keys C-l
+        sleep 0.3 # the redraw has no text of its own to wait for
+        after=$(screen_text | sed '1d;$d' | sed '$d')
+        [ "$before" = "$after" ] && return 0
+    done
+    diff <(echo "$before") <(echo "$after") >&2
+    fail "the screen after $1 differs from a redraw"
+}
+
 # ---- stall the terminal: XOFF (the pane's line discipline holds every byte the console writes) ----
 keys C-s
 # events arrive and keep arriving while the console is held: the screen has plenty to write
@@ -59,17 +74,10 @@ c3 activity panel=0 rate=0
 # ---- the terminal reads again: the screen catches up, whole ----
 keys C-q
 wait_text 'EMERGENCY UNLOCK . 4 doors: 4 confirmed' 30
-# what is on screen is what a full redraw draws (no half-written sequence, nothing stale); the status line's clock
-# and a message that may time out between the two captures are left out
-same=0
-for try in 1 2 3 4 5; do
-    before=$(screen_text | sed '1d;$d' | sed '$d')
-    keys C-l
-    sleep 0.3
-    after=$(screen_text | sed '1d;$d' | sed '$d')
-    [ "$before" = "$after" ] && { same=1; break; }
-done
-[ $same = 1 ] || { diff <(echo "$before") <(echo "$after") >&2; fail "the screen after the stall differs from a redraw"; }
+screen_whole "the stall"
+keys F1; wait_text 'Esc or F1 returns'
+screen_whole "the stall, in a view no late event changes"
+keys Escape
 screen_text | grep -qE $'\e|\\[[0-9;]+[mHJK]' && fail "escape sequence text on the screen"
 keys 2; wait_text 'Vault +1 +Vault in +Stalled'
 pass "after the stall the screen is whole"
@@ -136,15 +144,8 @@ keys 3
 c3 activity panel=0 rate=0
 kill -USR2 "$relay"
 wait_text 'Doors, aux' 20
-same=0
-for try in 1 2 3 4 5; do
-    before=$(screen_text | sed '1d;$d' | sed '$d')
-    keys C-l
-    sleep 0.3
-    after=$(screen_text | sed '1d;$d' | sed '$d')
-    [ "$before" = "$after" ] && { same=1; break; }
-done
-[ $same = 1 ] || { diff <(echo "$before") <(echo "$after") >&2; fail "the screen after the stalled link differs from a redraw"; }
+keys F1; wait_text 'Esc or F1 returns' # a view that no late door change redraws meanwhile
+screen_whole "the stalled link"
 keys q; wait_text 'EXITED 0'
 pass "a link that stops reading: events journaled ($(( $(journal_count "id > 0") - j0 ))), panel polled ($((r1 - r0))), screen whole after"
 pass "stalled terminal output"
