@@ -71,9 +71,13 @@ wait_journal "text LIKE '%emergency-on%'" 1 20 "the emergency was not journaled"
 pass "stalled output: the emergency key unlocked the panel's doors"
 c3 activity panel=0 rate=0
 
-# ---- the terminal reads again: the screen catches up, whole ----
+# the window changes size meanwhile
+resize 110 32
+
+# ---- the terminal reads again: the screen catches up, whole, at its new size ----
 keys C-q
 wait_text 'EMERGENCY UNLOCK . 4 doors: 4 confirmed' 30
+[ "$(screen_text | head -1 | wc -L)" -gt 100 ] || fail "the screen was not drawn at the new width"
 screen_whole "the stall"
 keys F1; wait_text 'Esc or F1 returns'
 screen_whole "the stall, in a view no late event changes"
