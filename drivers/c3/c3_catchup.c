@@ -54,11 +54,12 @@ struct c3_catchup {
     uint32_t first_count, panel_now;
     int64_t first_index; /* first contact: the table's last Index (C3_CURSOR_INDEX_UNKNOWN: not read) */
     loop_timer_t timer;
-    loop_timer_t store_timer;  /* waiting for the recovered rows to be stored before the position moves */
+    bool store_wait;           /* waiting for the recovered rows to be stored before the position moves */
+    struct event_bus *bus;     /* told by it when a batch is stored (progress_handle > 0) */
+    int progress_handle;
     loop_timer_t wait_timer;   /* waiting for the journal to store before a catch-up starts */
     uint64_t wait_since_us;
     uint64_t last_seq;         /* the bus sequence number of the last recovered row */
-    uint64_t store_from;       /* the oldest event the bus had not stored at the last look (0: none yet) */
     struct c3_align_out pending_out;
     /* A new-records read, aligned and journaled as its chunks arrive (the rest is in flight meanwhile). */
     struct {
@@ -292,6 +293,7 @@ static void finish(struct c3_catchup *cc, const char *failure)
 {
     enum run_kind kind = cc->kind;
     cc->step = STEP_IDLE;
+    cc->store_wait = false;
     cc->x = NULL;
     if (failure)
         held_release(cc, true);
@@ -643,22 +645,31 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
 }
 
 /* The position moves (and the panel's read pointer with it) only once every recovered row is stored: a batching
- * bus stores a few hundred per loop iteration, or hands them to the journal's writer thread. While it moves on,
- * the next look is at the next iteration (a millisecond's timer lost up to that much at the end of every read);
- * while it does not, every millisecond (the writer thread's batch under way: every 100 µs). Then the position is
- * committed with the gap row, and the panel's read pointer moves once that commit is done (STEP_SAVED). */
+ * bus stores a few hundred per loop iteration, or hands them to the journal's writer thread; it says when a batch
+ * is stored (event_bus_subscribe_progress), and the look is then. Then the position is committed with the gap row,
+ * and the panel's read pointer moves once that commit is done (STEP_SAVED). */
+static void progress_cb(void *arg);
+
 static void stored_check(struct c3_catchup *cc)
 {
     if (cc->last_seq && !device_events_stored(cc->cfg.dev, cc->last_seq)) {
         struct event_bus *bus = site_events(cc->cfg.dev->site);
-        uint64_t from = event_bus_unstored_from(bus);
-        bool moving = from != cc->store_from;
-        cc->store_from = from;
-        loop_timer_arm_us(cc->cfg.dev->loop, &cc->store_timer,
-                          moving ? 1 : event_bus_background_busy(bus) ? 100 : 1000);
+        if (cc->progress_handle > 0 && cc->bus != bus) {
+            event_bus_unsubscribe(cc->bus, cc->progress_handle);
+            cc->progress_handle = 0;
+        }
+        if (cc->progress_handle <= 0) {
+            cc->bus = bus;
+            cc->progress_handle = event_bus_subscribe_progress(bus, progress_cb, cc);
+            if (cc->progress_handle <= 0) {
+                finish(cc, "out of memory");
+                return;
+            }
+        }
+        cc->store_wait = true;
         return;
     }
-    cc->store_from = 0;
+    cc->store_wait = false;
     if (cc->step == STEP_STORE) {
         uint64_t seq = save_and_report(cc);
         if (seq) {
@@ -678,11 +689,11 @@ static void stored_check(struct c3_catchup *cc)
     finish(cc, NULL);
 }
 
-static void store_timer_cb(loop_t *loop, void *arg)
+/* A batch is stored (never called from inside stored_check's own flushes: store_wait is off there). */
+static void progress_cb(void *arg)
 {
-    (void)loop;
     struct c3_catchup *cc = arg;
-    if (cc->step == STEP_STORE || cc->step == STEP_SAVED)
+    if (cc->store_wait && (cc->step == STEP_STORE || cc->step == STEP_SAVED))
         stored_check(cc);
 }
 
@@ -904,7 +915,6 @@ struct c3_catchup *c3_catchup_new(const struct c3_catchup_cfg *cfg)
     cc->startup = true;
     cc->live_last_index = -1;
     loop_timer_init(&cc->timer, timer_cb, cc);
-    loop_timer_init(&cc->store_timer, store_timer_cb, cc);
     loop_timer_init(&cc->wait_timer, wait_timer_cb, cc);
     return cc;
 }
@@ -920,7 +930,8 @@ void c3_catchup_free(struct c3_catchup *cc, bool session_going_away)
             c3_xfer_cancel(cc->x);
     }
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
-    loop_timer_disarm(cc->cfg.dev->loop, &cc->store_timer);
+    if (cc->progress_handle > 0)
+        event_bus_unsubscribe(cc->bus, cc->progress_handle);
     loop_timer_disarm(cc->cfg.dev->loop, &cc->wait_timer);
     c3_live_clear(&cc->live);
     c3_live_clear(&cc->recent);
