@@ -266,6 +266,15 @@ static void schedule_retry(struct journal *j, uint64_t delay_us)
 
 void journal_trouble(struct journal *j, int code)
 {
+    if ((code & 0xff) == SQLITE_BUSY && j->w_inflight && j->db) {
+        /* The lock is held by the journal's own writer thread for a catch-up's batch (a few ms, now and then
+         * longer than the busy timeout): no trouble to report. What met it waits in memory, in order, and is
+         * stored as soon as the batch is handed back (journal_writer.c), not after a retry delay. */
+        j->state = JOURNAL_QUEUING;
+        snprintf(j->reason, sizeof j->reason, "waiting for a catch-up's batch to be stored");
+        j->w_retry = true;
+        return;
+    }
     char msg[200];
     event_copy(msg, sizeof msg, j->err);
     snprintf(j->reason, sizeof j->reason, "%s (%s)", trouble_class(code), msg);
@@ -622,6 +631,8 @@ static int put_position(struct journal *j, const char *device, const char *curso
 /* Something waits in memory: make sure a retry will come. */
 static void kept(struct journal *j)
 {
+    if (j->w_retry)
+        return; /* the writer thread's batch ends first: its hand-back retries */
     if (j->loop && !loop_timer_armed(&j->retry_timer) && !j->check_running)
         schedule_retry(j, j->state == JOURNAL_OK ? 0 : jq_retry_delay_us(j->failures));
 }

@@ -87,7 +87,9 @@ struct journal {
     bool w_done;                 /* ... and written (w_code): the loop completes it */
     int w_code;
     bool w_ckpt;                 /* its commit left the WAL over the checkpoint threshold */
+    bool w_hold, w_holding;      /* tests: batches wait before their commit (journal_writer_hold) */
     bool w_inflight;             /* (loop's thread) a batch is out and not completed */
+    bool w_retry;                /* (loop's thread) a write met its lock and waits in memory: retry at hand-back */
     unsigned long w_batches;     /* (loop's thread) batches the thread stored */
     int w_fd;                    /* eventfd the thread signals, -1 when none */
     struct event *w_evs;
