@@ -116,7 +116,7 @@ struct proto_emergency {
     size_t n_failed_doors;         /* the failed doors, in site order (at most PROTO_FAILED_DOORS_MAX) */
     struct proto_failed_door {
         char door[64];
-        char reason[160];          /* may hold anything, "; " and ": " too */
+        char reason[256];          /* may hold anything, "; " and ": " too */
     } failed_doors[PROTO_FAILED_DOORS_MAX];
 };
 /* Add a failed door (cut to the fields; ignored past PROTO_FAILED_DOORS_MAX). */

@@ -21,7 +21,7 @@
 struct em_out {
     size_t output;
     enum progress progress;
-    char msg[96];
+    char msg[256];                /* a device's reason whole ("...; unlocks when the panel is back") */
     bool retrying;
     unsigned attempts;
 };
