@@ -3,11 +3,8 @@
  * what the real-time log missed is journaled as recovered, once, in table order; gaps say what was recovered
  * or is gone for good. A pure alignment core (c3_catchup_align.c, unit-tested) and the loop-driven reads on a
  * c3_session (c3_catchup.c), which journal a new-records read chunk by chunk while the rest is in flight.
- * c3_catchup.c is over 1000 lines on purpose: it is one state machine over one private struct (the run's step,
- * the read being streamed, the live and recent sets, the held echoes, the position), and each of its parts (the
- * echoes held back, the streamed read, the position's commit) reads and moves that same run state; cut apart they
- * would share the struct through a private header and call back and forth. The part that stands alone, the
- * alignment, is c3_catchup_align.c already; the history read (events --history) is not here. */
+ * c3_catchup_held.c holds live events back behind a doubtful echo; c3_catchup_int.h is the run state they share.
+ * The history read (events --history) is c3_device_data.c. */
 #ifndef PORTIER_C3_CATCHUP_H
 #define PORTIER_C3_CATCHUP_H
 
