@@ -571,6 +571,76 @@ static void audit_and_alarm_meet_the_writers_lock(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+struct pg {
+    struct event_bus *bus;
+    bool held;
+    int told, nested, depth;
+    uint64_t from_when_told;
+};
+
+static bool pg_ready(void *arg) { return !((struct pg *)arg)->held; }
+
+static void pg_start(struct event *evs, size_t n, int *rc, struct event_bus *bus, void *arg)
+{
+    (void)evs;
+    (void)n;
+    (void)rc; /* rc[] stays 1: stored */
+    struct pg *p = arg;
+    p->bus = bus;
+    p->held = true;
+}
+
+static void pg_progress(void *arg)
+{
+    struct pg *p = arg;
+    p->nested += p->depth > 0;
+    p->depth++;
+    p->told++;
+    p->from_when_told = event_bus_unstored_from(p->bus);
+    event_bus_flush(p->bus); /* a flush from inside the notice: told again after, not from inside */
+    p->depth--;
+}
+
+/* The bus says when a batch handed to the background store comes back (and after a batch stored in the loop), once
+ * per batch, never from inside its own notice; nothing is told while the batch is out. */
+static void progress_told_at_hand_back(void **state)
+{
+    (void)state;
+    loop_t *loop = loop_new_fake(0);
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_journal(bus, fake_store, NULL);
+    event_bus_set_batching(bus, loop, 512);
+    struct pg p = { .bus = bus };
+    struct event_bus_background bg = { .ready = pg_ready, .start = pg_start, .arg = &p };
+    event_bus_set_background(bus, &bg);
+    assert_true(event_bus_subscribe_progress(bus, pg_progress, &p) > 0);
+    for (int i = 0; i < 10; i++) {
+        struct event ev;
+        event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+        ev.recovered = true;
+        event_set_text(&ev, "%d", i);
+        assert_int_equal(event_publish(bus, &ev), 1);
+    }
+    loop_run_once(loop, 0);
+    assert_true(p.held);
+    assert_int_equal(p.told, 0);
+    for (int i = 0; i < 50; i++) { /* the loop turns, the clock moves: nothing is told while the batch is out */
+        loop_advance(loop, 1000);
+        loop_run_once(loop, 0);
+    }
+    assert_int_equal(p.told, 0);
+    struct event ev;
+    event_init(&ev, EVENT_DOOR, EVENT_ALARM); /* a live event behind the batch */
+    assert_int_equal(event_publish(bus, &ev), 1);
+    p.held = false;
+    event_bus_stored_batch(bus);
+    assert_int_equal(p.told, 2); /* the hand-back, then the live event its flush stored, in a round of its own */
+    assert_int_equal(p.nested, 0);
+    assert_int_equal(p.from_when_told, 0);
+    event_bus_free(bus);
+    loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +653,7 @@ int main(void)
         cmocka_unit_test(recovered_rows_stored_in_the_background),
         cmocka_unit_test(bus_freed_while_a_batch_is_stored),
         cmocka_unit_test(audit_and_alarm_meet_the_writers_lock),
+        cmocka_unit_test(progress_told_at_hand_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
