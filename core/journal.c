@@ -11,6 +11,8 @@
 
 /* Commits between automatic retention passes. */
 #define PRUNE_EVERY 1000
+/* How long an acknowledgement waits for the writer thread's batch under way before its own write. */
+#define ACK_WAIT_MS 250
 /* Items written per retry: a long queue is stored over several loop iterations so the loop keeps answering. */
 #define FLUSH_MAX 512
 
@@ -745,6 +747,10 @@ int journal_ack(struct journal *j, int64_t event_id, const char *user)
         snprintf(j->err, sizeof j->err, "the journal cannot store now (%.200s)", j->reason);
         return -1;
     }
+    /* An acknowledgement is not kept in memory like a row: one that met the writer thread's lock for a catch-up's
+     * batch failed for the guard. A batch takes a few ms, tens on a loaded machine: wait for the one under way
+     * (bounded: a guard's key, once), then write. */
+    journal_writer_wait_written(j, ACK_WAIT_MS);
     sqlite3_reset(j->ack);
     journal_bind_text(j->ack, 1, user);
     sqlite3_bind_int64(j->ack, 2, event_now_us());

@@ -156,6 +156,10 @@ void journal_events_committed(struct journal *j, const struct event *evs, size_t
 /* journal_writer.c: init/destroy with the journal; attach to the bus (journal_attach; loop case); stop the thread
  * and close its connection (before the main connection closes: a batch under way is written first, and completed
  * later); complete a batch under way now (waiting for the thread); close (finish, stop, leave the loop). */
+/* Wait (up to max_ms) until the writer thread's batch under way is written or given up, its lock released; the
+ * batch is handed back later by the loop as always. True when no batch holds the lock now. The next batch only
+ * starts from the loop, so a write that follows at once does not meet the thread. */
+bool journal_writer_wait_written(struct journal *j, int max_ms);
 void journal_writer_init(struct journal *j);
 void journal_writer_destroy(struct journal *j);
 void journal_writer_attach(struct journal *j, struct event_bus *bus);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/journal_int.h"
@@ -231,6 +232,27 @@ void journal_writer_attach(struct journal *j, struct event_bus *bus)
 {
     struct event_bus_background bg = { .ready = bg_ready, .start = bg_start, .wait = bg_wait, .arg = j };
     event_bus_set_background(bus, j->loop && !j->readonly ? &bg : NULL);
+}
+
+bool journal_writer_wait_written(struct journal *j, int max_ms)
+{
+    if (!j->w_inflight)
+        return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += max_ms / 1000;
+    until.tv_nsec += (long)(max_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&j->w_lock);
+    while (j->w_busy && !j->w_done && j->w_started)
+        if (pthread_cond_timedwait(&j->w_cond, &j->w_lock, &until) != 0)
+            break;
+    bool written = !(j->w_busy && !j->w_done && j->w_started);
+    pthread_mutex_unlock(&j->w_lock);
+    return written;
 }
 
 void journal_writer_hold(struct journal *j, bool hold)

@@ -1,5 +1,6 @@
 /* Batched journal commits on the event bus: nothing is shown before its batch is durable. */
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -477,6 +479,87 @@ static int lk_audit(const struct audit_record *rec, void *arg)
  * the audit write waits at most the busy timeout (the loop is never held longer), the alarm waits behind the batch
  * on the bus; afterwards both are stored exactly once, the alarm after every recovered row, the audit row with its
  * completion, and the journal says nothing alarming about a lock of its own. */
+static void *release_after_40ms(void *arg)
+{
+    struct timespec ts = { 0, 40 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    journal_writer_hold(arg, false);
+    return NULL;
+}
+
+/* A guard's acknowledgement while a catch-up's batch holds the writer thread's lock longer than the busy timeout
+ * (20 ms; here 40 ms): it waits for the batch, then is stored. It used to fail (an acknowledgement is not kept in
+ * memory as rows are). */
+static void ack_waits_for_the_writers_batch(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/portier-batch-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], err[256], key[64];
+    snprintf(path, sizeof path, "%s/j.db", dir);
+    loop_t *loop = loop_new();
+    struct journal_opts o = { .path = path, .loop = loop };
+    struct journal *j = journal_open(&o, err, sizeof err);
+    assert_non_null(j);
+    for (int i = 0; i < 3000; i++) {
+        struct journal_health h;
+        journal_health(j, &h);
+        if (h.state == JOURNAL_OK)
+            break;
+        loop_run_once(loop, 10);
+    }
+    struct event_bus *bus = event_bus_new();
+    event_bus_set_batching(bus, loop, 512);
+    journal_attach(j, bus);
+    struct lk_seen s = { 0 };
+    assert_true(event_bus_subscribe(bus, lk_on_event, &s) > 0);
+    assert_true(event_bus_subscribe_stored(bus, lk_on_stored, &s) > 0);
+
+    struct event ev;
+    event_init(&ev, EVENT_DOOR, EVENT_ALARM);
+    event_set_text(&ev, "door forced open");
+    event_copy(ev.key, sizeof ev.key, "L#forced");
+    assert_int_equal(event_publish(bus, &ev), 1);
+    for (int i = 0; i < 5000 && s.alarm_id <= 0; i++)
+        loop_run_once(loop, 1);
+    assert_true(s.alarm_id > 0);
+
+    journal_writer_hold(j, true);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "R#%d", i);
+        bg_publish(bus, i, true, key);
+    }
+    for (int i = 0; i < 5000 && !journal_writer_holding(j); i++)
+        loop_run_once(loop, 1);
+    assert_true(journal_writer_holding(j));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_after_40ms, j), 0);
+    uint64_t t0 = loop_mono_us();
+    int rc = journal_ack(j, s.alarm_id, "alice");
+    uint64_t waited_us = loop_mono_us() - t0;
+    pthread_join(t, NULL);
+    assert_int_equal(rc, 0);
+    assert_true(waited_us >= 30000);
+    assert_true(waited_us < 250000 + 30000); /* bounded */
+    char by[64];
+    int64_t at = 0;
+    assert_true(journal_event_ack_state(j, s.alarm_id, by, sizeof by, &at) >= 0);
+    assert_string_equal(by, "alice");
+    assert_true(at > 0);
+    for (int i = 0; i < 5000 && s.recovered < 300; i++)
+        loop_run_once(loop, 1);
+    assert_int_equal(s.recovered, 300);
+    assert_int_equal(s.notices, 0);
+    assert_int_equal(journal_count_events(j), 301);
+
+    event_bus_free(bus);
+    journal_close(j);
+    loop_free(loop);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void audit_and_alarm_meet_the_writers_lock(void **state)
 {
     (void)state;
@@ -653,6 +736,7 @@ int main(void)
         cmocka_unit_test(recovered_rows_stored_in_the_background),
         cmocka_unit_test(bus_freed_while_a_batch_is_stored),
         cmocka_unit_test(audit_and_alarm_meet_the_writers_lock),
+        cmocka_unit_test(ack_waits_for_the_writers_batch),
         cmocka_unit_test(progress_told_at_hand_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
