@@ -145,9 +145,12 @@ int ctl_print_status(const struct ctl_opts *opts, const struct site *s, const st
             }
         }
     }
-    if (em->active && !opts->json)
+    if (em->active && !opts->json) {
+        char failed[1024];
+        proto_emergency_failures_text(em, failed, sizeof failed);
         printf("EMERGENCY%s%s: %u of %u doors confirmed%s%s\n", em->by[0] ? " since it was started by " : "", em->by,
-               em->confirmed, em->total, em->failures[0] ? "; not yet: " : "", em->failures);
+               em->confirmed, em->total, failed[0] ? "; not yet: " : "", failed);
+    }
     return down;
 }
 

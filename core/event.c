@@ -152,6 +152,7 @@ struct subscriber {
     int handle;
     event_sub_fn fn;
     event_stored_fn stored;
+    event_progress_fn progress;
     void *arg;
 };
 
@@ -182,6 +183,7 @@ struct event_bus {
     size_t bg_n, cap_bg_whole;
     int *bg_rc;
     bool freeing;                     /* a batch that ends now is not delivered: the subscribers are going */
+    bool progressing, progress_again; /* progress subscribers are being told (and a batch ended meanwhile) */
 };
 
 struct event_bus *event_bus_new(void)
@@ -214,25 +216,31 @@ void event_bus_set_journal(struct event_bus *bus, event_store_fn store, void *ar
     bus->store_arg = arg;
 }
 
-static int add_subscriber(struct event_bus *bus, event_sub_fn fn, event_stored_fn stored, void *arg)
+static int add_subscriber(struct event_bus *bus, event_sub_fn fn, event_stored_fn stored, event_progress_fn progress,
+                          void *arg)
 {
     struct subscriber *s = grow_array(bus->subs, bus->n_subs, &bus->cap_subs, sizeof *s, 4);
     if (!s)
         return -1;
     bus->subs = s;
     int h = bus->next_handle++;
-    bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, stored, arg };
+    bus->subs[bus->n_subs++] = (struct subscriber){ h, fn, stored, progress, arg };
     return h;
 }
 
 int event_bus_subscribe(struct event_bus *bus, event_sub_fn fn, void *arg)
 {
-    return add_subscriber(bus, fn, NULL, arg);
+    return add_subscriber(bus, fn, NULL, NULL, arg);
 }
 
 int event_bus_subscribe_stored(struct event_bus *bus, event_stored_fn fn, void *arg)
 {
-    return add_subscriber(bus, NULL, fn, arg);
+    return add_subscriber(bus, NULL, fn, NULL, arg);
+}
+
+int event_bus_subscribe_progress(struct event_bus *bus, event_progress_fn fn, void *arg)
+{
+    return add_subscriber(bus, NULL, NULL, fn, arg);
 }
 
 void event_bus_unsubscribe(struct event_bus *bus, int handle)
@@ -259,6 +267,30 @@ static void notify(struct event_bus *bus, const struct event *ev, uint64_t seq, 
         if (i < bus->n_subs && bus->subs[i].handle != h)
             i--;
     }
+}
+
+/* A batch is stored and delivered: tell the progress subscribers, one round at a time (one of them may store more,
+ * an explicit flush: that batch is told in the next round, not from inside the current call). */
+static void progress(struct event_bus *bus)
+{
+    if (bus->freeing)
+        return;
+    if (bus->progressing) {
+        bus->progress_again = true;
+        return;
+    }
+    bus->progressing = true;
+    do {
+        bus->progress_again = false;
+        for (size_t i = 0; i < bus->n_subs; i++) {
+            int h = bus->subs[i].handle;
+            if (bus->subs[i].progress)
+                bus->subs[i].progress(bus->subs[i].arg);
+            if (i < bus->n_subs && bus->subs[i].handle != h)
+                i--;
+        }
+    } while (bus->progress_again);
+    bus->progressing = false;
 }
 
 void event_bus_stored(struct event_bus *bus, uint64_t seq, int64_t id)
@@ -428,8 +460,10 @@ static void flush_queue(struct event_bus *bus, bool from_loop)
             /* More than one batch waiting: let the loop breathe (keys, emergency) before the next.
              * 1 µs, not 0: a timer due "now" would run again in the same pass of the loop. */
             loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
+            progress(bus);
             return;
         }
+        progress(bus);
     }
 }
 
@@ -452,6 +486,7 @@ void event_bus_stored_batch(struct event_bus *bus)
     put_batch(bus, batch, whole, cap_whole);
     if (bus->n_pending > bus->p_head && bus->loop)
         loop_timer_arm_us(bus->loop, &bus->flush_timer, 1);
+    progress(bus);
 }
 
 bool event_bus_background_busy(const struct event_bus *bus) { return bus->bg_n > 0; }

@@ -140,6 +140,12 @@ struct event_bus_background {
 void event_bus_set_background(struct event_bus *bus, const struct event_bus_background *bg);
 /* The batch handed to start is stored (or kept, per rc[]): deliver it and go on with the queue. */
 void event_bus_stored_batch(struct event_bus *bus);
+/* A batch was stored (or kept) and delivered, here or handed back by the background store: the oldest unstored event
+ * (event_bus_unstored_from) may have moved on. fn is told after every batch (never from inside its own call: a
+ * batch stored meanwhile tells it again once it returns), so whoever waits for events to be stored is told instead
+ * of looking now and then. Same handles, same unsubscribe. */
+typedef void (*event_progress_fn)(void *arg);
+int event_bus_subscribe_progress(struct event_bus *bus, event_progress_fn fn, void *arg);
 /* Whether a batch is being stored in the background now. */
 bool event_bus_background_busy(const struct event_bus *bus);
 /* The sequence number of the oldest event queued or being stored in the background, not stored yet; 0 when

@@ -11,6 +11,8 @@
 
 /* Commits between automatic retention passes. */
 #define PRUNE_EVERY 1000
+/* How long an acknowledgement waits for the writer thread's batch under way before its own write. */
+#define ACK_WAIT_MS 250
 /* Items written per retry: a long queue is stored over several loop iterations so the loop keeps answering. */
 #define FLUSH_MAX 512
 
@@ -266,6 +268,15 @@ static void schedule_retry(struct journal *j, uint64_t delay_us)
 
 void journal_trouble(struct journal *j, int code)
 {
+    if ((code & 0xff) == SQLITE_BUSY && j->w_inflight && j->db) {
+        /* The lock is held by the journal's own writer thread for a catch-up's batch (a few ms, now and then
+         * longer than the busy timeout): no trouble to report. What met it waits in memory, in order, and is
+         * stored as soon as the batch is handed back (journal_writer.c), not after a retry delay. */
+        j->state = JOURNAL_QUEUING;
+        snprintf(j->reason, sizeof j->reason, "waiting for a catch-up's batch to be stored");
+        j->w_retry = true;
+        return;
+    }
     char msg[200];
     event_copy(msg, sizeof msg, j->err);
     snprintf(j->reason, sizeof j->reason, "%s (%s)", trouble_class(code), msg);
@@ -622,6 +633,8 @@ static int put_position(struct journal *j, const char *device, const char *curso
 /* Something waits in memory: make sure a retry will come. */
 static void kept(struct journal *j)
 {
+    if (j->w_retry)
+        return; /* the writer thread's batch ends first: its hand-back retries */
     if (j->loop && !loop_timer_armed(&j->retry_timer) && !j->check_running)
         schedule_retry(j, j->state == JOURNAL_OK ? 0 : jq_retry_delay_us(j->failures));
 }
@@ -734,6 +747,10 @@ int journal_ack(struct journal *j, int64_t event_id, const char *user)
         snprintf(j->err, sizeof j->err, "the journal cannot store now (%.200s)", j->reason);
         return -1;
     }
+    /* An acknowledgement is not kept in memory like a row: one that met the writer thread's lock for a catch-up's
+     * batch failed for the guard. A batch takes a few ms, tens on a loaded machine: wait for the one under way
+     * (bounded: a guard's key, once), then write. */
+    journal_writer_wait_written(j, ACK_WAIT_MS);
     sqlite3_reset(j->ack);
     journal_bind_text(j->ack, 1, user);
     sqlite3_bind_int64(j->ack, 2, event_now_us());

@@ -195,6 +195,11 @@ struct journal_ckpt_stats {
 };
 void journal_checkpoint_stats(struct journal *j, struct journal_ckpt_stats *st);
 
+/* Tests: hold the writer thread's next batches before their commit (the thread holds the write lock meanwhile) until
+ * released; journal_writer_holding says whether it waits there now. */
+void journal_writer_hold(struct journal *j, bool hold);
+bool journal_writer_holding(struct journal *j);
+
 /* Row counts (for tests and status). */
 long journal_count_events(struct journal *j);
 long journal_count_audit(struct journal *j);

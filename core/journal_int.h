@@ -87,7 +87,9 @@ struct journal {
     bool w_done;                 /* ... and written (w_code): the loop completes it */
     int w_code;
     bool w_ckpt;                 /* its commit left the WAL over the checkpoint threshold */
+    bool w_hold, w_holding;      /* tests: batches wait before their commit (journal_writer_hold) */
     bool w_inflight;             /* (loop's thread) a batch is out and not completed */
+    bool w_retry;                /* (loop's thread) a write met its lock and waits in memory: retry at hand-back */
     unsigned long w_batches;     /* (loop's thread) batches the thread stored */
     int w_fd;                    /* eventfd the thread signals, -1 when none */
     struct event *w_evs;
@@ -154,6 +156,10 @@ void journal_events_committed(struct journal *j, const struct event *evs, size_t
 /* journal_writer.c: init/destroy with the journal; attach to the bus (journal_attach; loop case); stop the thread
  * and close its connection (before the main connection closes: a batch under way is written first, and completed
  * later); complete a batch under way now (waiting for the thread); close (finish, stop, leave the loop). */
+/* Wait (up to max_ms) until the writer thread's batch under way is written or given up, its lock released; the
+ * batch is handed back later by the loop as always. True when no batch holds the lock now. The next batch only
+ * starts from the loop, so a write that follows at once does not meet the thread. */
+bool journal_writer_wait_written(struct journal *j, int max_ms);
 void journal_writer_init(struct journal *j);
 void journal_writer_destroy(struct journal *j);
 void journal_writer_attach(struct journal *j, struct event_bus *bus);

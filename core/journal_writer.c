@@ -6,10 +6,13 @@
  * (synchronous=NORMAL on this connection) since the panel still holds them and the catch-up's position moves only
  * in a later synchronous commit of the main connection, whose sync of the WAL file covers these frames too
  * (doc/decisions.md). A batch the thread could not write (busy, disk full, damaged) is rolled back whole and
- * stored again by the loop's thread as any batch (kept in memory when the journal is in trouble): stored once. */
+ * stored again by the loop's thread as any batch (kept in memory when the journal is in trouble): stored once.
+ * An audit row or event of the loop's connection that meets the batch's lock waits the busy timeout at most, is kept
+ * in memory without a trouble notice (the lock is the journal's own) and is stored when the batch is handed back. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/journal_int.h"
@@ -74,8 +77,16 @@ static int w_write(struct journal *j, struct event *evs, size_t n, int *rc)
         if (rc[i] < 0)
             code = sqlite3_extended_errcode(j->w_db);
     }
-    if (code == SQLITE_OK)
+    if (code == SQLITE_OK) {
+        pthread_mutex_lock(&j->w_lock);
+        while (j->w_hold && !j->w_stop) {
+            j->w_holding = true;
+            pthread_cond_wait(&j->w_cond, &j->w_lock);
+        }
+        j->w_holding = false;
+        pthread_mutex_unlock(&j->w_lock);
         code = sqlite3_exec(j->w_db, "COMMIT", NULL, NULL, NULL);
+    }
     if (code != SQLITE_OK) {
         sqlite3_exec(j->w_db, "ROLLBACK", NULL, NULL, NULL);
         w_close(j); /* the next batch opens afresh (the file may have been moved aside meanwhile) */
@@ -132,6 +143,11 @@ static void complete(struct journal *j)
     j->w_evs = NULL;
     j->w_rc = NULL;
     j->w_bus = NULL;
+    if (j->w_retry) {
+        /* an audit row or event met the batch's lock meanwhile: stored now, before the batch is delivered */
+        j->w_retry = false;
+        journal_retry_now(j);
+    }
     if (code != SQLITE_OK) {
         journal_store_events(j, evs, n, rc); /* rolled back whole: as any batch (kept when it cannot be) */
     } else {
@@ -216,6 +232,43 @@ void journal_writer_attach(struct journal *j, struct event_bus *bus)
 {
     struct event_bus_background bg = { .ready = bg_ready, .start = bg_start, .wait = bg_wait, .arg = j };
     event_bus_set_background(bus, j->loop && !j->readonly ? &bg : NULL);
+}
+
+bool journal_writer_wait_written(struct journal *j, int max_ms)
+{
+    if (!j->w_inflight)
+        return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += max_ms / 1000;
+    until.tv_nsec += (long)(max_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&j->w_lock);
+    while (j->w_busy && !j->w_done && j->w_started)
+        if (pthread_cond_timedwait(&j->w_cond, &j->w_lock, &until) != 0)
+            break;
+    bool written = !(j->w_busy && !j->w_done && j->w_started);
+    pthread_mutex_unlock(&j->w_lock);
+    return written;
+}
+
+void journal_writer_hold(struct journal *j, bool hold)
+{
+    pthread_mutex_lock(&j->w_lock);
+    j->w_hold = hold;
+    pthread_cond_broadcast(&j->w_cond);
+    pthread_mutex_unlock(&j->w_lock);
+}
+
+bool journal_writer_holding(struct journal *j)
+{
+    pthread_mutex_lock(&j->w_lock);
+    bool holding = j->w_holding;
+    pthread_mutex_unlock(&j->w_lock);
+    return holding;
 }
 
 void journal_writer_stop(struct journal *j)

@@ -9,6 +9,7 @@
 
 #include "core/grow.h"
 #include "core/hex.h"
+#include "core/strbuf.h"
 
 /* ---- line framing ---- */
 
@@ -602,18 +603,26 @@ json_t *proto_emergency_to_json(const struct proto_emergency *e)
                           "total", (int)e->total, "retrying", (int)e->retrying);
     if (!o)
         return NULL;
-    json_t *f = json_array();
-    /* failures travel as a list of "door: reason" strings */
-    const char *p = e->failures;
-    while (f && *p) {
-        const char *sep = strstr(p, "; ");
-        size_t n = sep ? (size_t)(sep - p) : strlen(p);
-        json_array_append_new(f, json_stringn(p, n));
-        p += n + (sep ? 2 : 0);
+    json_t *f = json_array(), *fd = json_array();
+    for (size_t i = 0; f && fd && i < e->n_failed_doors; i++) {
+        const struct proto_failed_door *d = &e->failed_doors[i];
+        json_array_append_new(fd, json_pack("{s:s,s:s}", "door", d->door, "reason", d->reason));
+        json_array_append_new(f, json_sprintf("%s: %s", d->door, d->reason));
     }
     if (f)
         json_object_set_new(o, "failures", f);
+    if (fd)
+        json_object_set_new(o, "failed_doors", fd);
     return o;
+}
+
+void proto_emergency_add_failed(struct proto_emergency *e, const char *door, const char *reason)
+{
+    if (e->n_failed_doors >= PROTO_FAILED_DOORS_MAX)
+        return;
+    struct proto_failed_door *d = &e->failed_doors[e->n_failed_doors++];
+    snprintf(d->door, sizeof d->door, "%s", door ? door : "");
+    snprintf(d->reason, sizeof d->reason, "%s", reason ? reason : "");
 }
 
 int proto_emergency_from_json(const json_t *o, struct proto_emergency *e, char *err, size_t errlen)
@@ -636,18 +645,49 @@ int proto_emergency_from_json(const json_t *o, struct proto_emergency *e, char *
     e->failed = (unsigned)f;
     e->total = (unsigned)t;
     e->retrying = (unsigned)r;
-    json_t *a = json_object_get(o, "failures");
-    size_t off = 0;
+    const json_t *a = json_object_get(o, "failed_doors");
+    if (json_is_array(a)) {
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            const json_t *d = json_array_get(a, i);
+            const char *door = json_string_value(json_object_get(d, "door"));
+            if (json_is_object(d) && door)
+                proto_emergency_add_failed(e, door, json_string_value(json_object_get(d, "reason")));
+        }
+        return 0;
+    }
+    /* a daemon of before "failed_doors": one "door: reason" an entry */
+    a = json_object_get(o, "failures");
     for (size_t i = 0; json_is_array(a) && i < json_array_size(a); i++) {
         const char *s = json_string_value(json_array_get(a, i));
         if (!s)
             continue;
-        int w = snprintf(e->failures + off, sizeof e->failures - off, "%s%s", off ? "; " : "", s);
-        if (w < 0 || (size_t)w >= sizeof e->failures - off)
-            break;
-        off += (size_t)w;
+        const char *sep = strstr(s, ": ");
+        char door[sizeof e->failed_doors[0].door];
+        snprintf(door, sizeof door, "%.*s", sep ? (int)(sep - s) : (int)strlen(s), s);
+        proto_emergency_add_failed(e, door, sep ? sep + 2 : "");
     }
     return 0;
+}
+
+void proto_emergency_failures_text(const struct proto_emergency *e, char *buf, size_t cap)
+{
+    struct strbuf sb;
+    strbuf_init(&sb, buf, cap);
+    for (size_t i = 0; i < e->n_failed_doors; i++) {
+        const struct proto_failed_door *d = &e->failed_doors[i];
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(e->failed_doors[k].reason, d->reason) == 0;
+        if (seen)
+            continue;
+        if (!strbuf_sep(&sb, ", ") || !strbuf_puts(&sb, d->door))
+            break;
+        for (size_t j = i + 1; j < e->n_failed_doors; j++)
+            if (strcmp(e->failed_doors[j].reason, d->reason) == 0)
+                strbuf_printf(&sb, ", %s", e->failed_doors[j].door);
+        if (d->reason[0])
+            strbuf_printf(&sb, " (%s)", d->reason);
+    }
 }
 
 /* ---- bytes ---- */

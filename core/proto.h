@@ -104,6 +104,7 @@ int proto_run_from_json(const json_t *o, const struct site *mirror, struct actio
 void proto_run_free(struct action_run *run);
 
 /* ---- the emergency as every client sees it ---- */
+#define PROTO_FAILED_DOORS_MAX 64
 struct proto_emergency {
     bool active;
     int64_t since_us;
@@ -112,10 +113,21 @@ struct proto_emergency {
     char action[32];               /* "emergency-on" / "emergency-off" (the last one), "" */
     unsigned confirmed, pending, failed, total;
     unsigned retrying;             /* doors still being retried while the emergency lasts */
-    char failures[512];            /* "Lab exit: timeout; Yard: offline" */
+    size_t n_failed_doors;         /* the failed doors, in site order (at most PROTO_FAILED_DOORS_MAX) */
+    struct proto_failed_door {
+        char door[64];
+        char reason[256];          /* may hold anything, "; " and ": " too */
+    } failed_doors[PROTO_FAILED_DOORS_MAX];
 };
+/* Add a failed door (cut to the fields; ignored past PROTO_FAILED_DOORS_MAX). */
+void proto_emergency_add_failed(struct proto_emergency *e, const char *door, const char *reason);
+/* On the wire: "failed_doors" [{door, reason}], and for clients of before it "failures" ["door: reason"]. A reader
+ * takes "failed_doors", else "failures" (each entry one door, cut at its first ": "). */
 json_t *proto_emergency_to_json(const struct proto_emergency *e);
 int proto_emergency_from_json(const json_t *o, struct proto_emergency *e, char *err, size_t errlen);
+/* One line for people: the failed doors, those that failed for the same reason together and the names first
+ * ("Front, Back (offline), Yard (timeout)"), cut to cap. */
+void proto_emergency_failures_text(const struct proto_emergency *e, char *buf, size_t cap);
 
 /* ---- bytes ---- */
 /* base64 (RFC 4648) and hex; malloc'd, NUL-terminated text. Decoders return -1 on bad input. */

@@ -21,7 +21,7 @@
 struct em_out {
     size_t output;
     enum progress progress;
-    char msg[96];
+    char msg[256];                /* a device's reason whole ("...; unlocks when the panel is back") */
     bool retrying;
     unsigned attempts;
 };
@@ -143,7 +143,6 @@ void emergency_state(const struct emergency *e, struct proto_emergency *out)
     event_copy(out->by, sizeof out->by, s->emergency_active ? e->by : "");
     out->running = e->running;
     event_copy(out->action, sizeof out->action, e->action);
-    size_t off = 0;
     for (size_t i = 0; i < e->n; i++) {
         const struct em_out *o = &e->outs[i];
         out->total++;
@@ -154,12 +153,8 @@ void emergency_state(const struct emergency *e, struct proto_emergency *out)
         else
             out->pending++;
         out->retrying += o->retrying;
-        if (o->progress == PROGRESS_FAILED && o->output < s->n_outputs) {
-            int w = snprintf(out->failures + off, sizeof out->failures - off, "%s%s: %s", off ? "; " : "",
-                             s->outputs[o->output].name, o->msg);
-            if (w > 0 && (size_t)w < sizeof out->failures - off)
-                off += (size_t)w;
-        }
+        if (o->progress == PROGRESS_FAILED && o->output < s->n_outputs)
+            proto_emergency_add_failed(out, s->outputs[o->output].name, o->msg);
     }
 }
 

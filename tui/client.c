@@ -115,7 +115,7 @@ static void on_emergency(struct remote *r, const struct proto_emergency *e, void
     c->em.pending = e->pending;
     c->em.failed = e->failed;
     c->em.total = e->total;
-    snprintf(c->em.failures, sizeof c->em.failures, "%s", e->failures);
+    proto_emergency_failures_text(e, c->em.failures, sizeof c->em.failures);
     c->dirty = true;
 }
 

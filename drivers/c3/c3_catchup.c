@@ -1,4 +1,4 @@
-#include "drivers/c3/c3_catchup.h"
+#include "drivers/c3/c3_catchup_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,177 +22,7 @@
 
 /* ---- the driver part ---- */
 
-enum run_step { STEP_IDLE, STEP_WAIT, STEP_STRUCT, STEP_COUNT, STEP_TIME, STEP_LAST_INDEX, STEP_MARK_FIRST,
-                STEP_READ_NEW, STEP_READ_FULL, STEP_STORE, STEP_SAVED, STEP_MARK };
-enum run_kind { RUN_CONNECT, RUN_BACKGROUND };
-
-struct c3_catchup {
-    struct c3_catchup_cfg cfg;
-    char host[256];
-    struct c3_session *s;
-    bool loaded, enabled;
-    bool startup;             /* no connect catch-up has run in this process yet */
-    struct c3_cursor cur;
-    int64_t last_us;          /* host time of the newest journaled event at start-up */
-    struct c3_live_set live;
-    struct c3_live_set recent;  /* recovered rows that may still come through the ring (until its next drain) */
-    uint32_t recent_last;       /* the last second of the read that filled it */
-    struct held *held;          /* live events held back behind a doubtful echo, in arrival order */
-    size_t held_n, held_cap;
-    bool first_read;          /* the first read of a panel without Index only places the position */
-    int64_t live_last_index;  /* last key/value index seen live (-1 none) */
-    bool have_struct, no_table;
-    struct c3_txn_fields tf;
-    enum run_step step;
-    enum run_kind kind;
-    bool online, waiting_ready, again, pending_connect;
-    struct c3_xfer *x;
-    unsigned txn_id;
-    int64_t lost_from_us;     /* the next connect summary starts here (0 = no loss seen) */
-    int64_t run_from_us;      /* the running connect catch-up covers the time from here */
-    bool run_startup;         /* ... and it is the first one of this process */
-    uint32_t first_count, panel_now;
-    int64_t first_index; /* first contact: the table's last Index (C3_CURSOR_INDEX_UNKNOWN: not read) */
-    loop_timer_t timer;
-    loop_timer_t store_timer;  /* waiting for the recovered rows to be stored before the position moves */
-    loop_timer_t wait_timer;   /* waiting for the journal to store before a catch-up starts */
-    uint64_t wait_since_us;
-    uint64_t last_seq;         /* the bus sequence number of the last recovered row */
-    uint64_t store_from;       /* the oldest event the bus had not stored at the last look (0: none yet) */
-    struct c3_align_out pending_out;
-    /* A new-records read, aligned and journaled as its chunks arrive (the rest is in flight meanwhile). */
-    struct {
-        struct c3_aligner al;
-        struct c3_txn *rows;   /* every row of the answer so far, in table order */
-        uint8_t *recover;
-        size_t n, cap, published;
-        size_t noted;          /* rows remembered for the ring's echoes */
-        size_t consumed;       /* bytes of the answer whose rows are taken */
-        unsigned restarts;     /* the transfer's count: a new value is an answer started over */
-        int64_t taken_upto;    /* after a restart: rows up to this Index were taken from the abandoned answer */
-        bool align;            /* rows are aligned as they are taken (else once the read is complete) */
-        bool need_full;
-    } rd;
-    struct c3_catchup_stats stats;
-};
-
 static void run_step(struct c3_catchup *cc);
-
-static void report(struct c3_catchup *cc, struct event *ev) { cc->cfg.hooks.report(cc->cfg.hooks.arg, ev); }
-
-/* The panel's name, which its events' keys start with. */
-static const char *device_name(const struct c3_catchup *cc)
-{
-    const struct device *dev = cc->cfg.dev;
-    return dev->site->devices[dev->index].name;
-}
-
-/* ---- doubtful echoes ----
- * A recovered row that was still in the ring comes through it once more and is not shown again. Without an
- * Index its echo is told by content, and in the last second of the read that recovered it, a new event (the
- * same card at the same door again, an exit button pressed twice) looks exactly the same: the ring may have
- * lost the recovered row (a connect empties it, an overflow drops the oldest) and hold the new one instead.
- * Such a live event, and every one after it (to keep their order), is held back until a table read asked for
- * once the ring is drained says which it was (held_confirm); each row is journaled once either way. */
-struct held {
-    struct c3_txn t;
-    bool echo;          /* matched a recovered row of the read's last second */
-    bool confirmed;     /* an echo whose own row a later read found: a new event */
-    bool before_read;   /* held when the current read was asked for: that read decides */
-    bool this_read;     /* confirmed by the read under way (undone if it fails) */
-};
-
-/* false without memory: a doubtful echo is then dropped (its row, if new, is recovered by the next read), a new
- * event shown at once. */
-static bool held_add(struct c3_catchup *cc, const struct c3_txn *t, bool echo)
-{
-    struct held *v = grow_array(cc->held, cc->held_n, &cc->held_cap, sizeof *v, 16);
-    if (!v)
-        return false;
-    cc->held = v;
-    cc->held[cc->held_n++] = (struct held){ .t = *t, .echo = echo };
-    return true;
-}
-
-/* Show the held events that are decided, in order, up to the first doubtful echo no read has decided yet
- * (all = the link went or the catch-up failed: undecided echoes are dropped, and a new one among them is
- * recovered by the next read, its row being after the position). */
-static void held_release(struct c3_catchup *cc, bool all);
-
-/* A read ended well: its confirmations stand; show what is decided. */
-static void held_settle(struct c3_catchup *cc)
-{
-    for (size_t k = 0; k < cc->held_n; k++)
-        cc->held[k].this_read = false;
-    held_release(cc, false);
-}
-
-static void held_release(struct c3_catchup *cc, bool all)
-{
-    if (!cc->held_n)
-        return;
-    size_t i = 0;
-    for (; i < cc->held_n; i++) {
-        struct held *h = &cc->held[i];
-        if (h->echo && !h->before_read && !all)
-            break;
-        if (h->echo && !h->confirmed)
-            continue; /* the recovered row's echo */
-        struct event ev;
-        c3_catchup_event_fill(&ev, &h->t);
-        if (h->t.index >= 0)
-            c3_catchup_key(&ev, device_name(cc), &h->t, 0);
-        report(cc, &ev);
-        cc->last_seq = ev.seq; /* the position waits for it too */
-    }
-    memmove(cc->held, cc->held + i, (cc->held_n - i) * sizeof *cc->held);
-    cc->held_n -= i;
-}
-
-/* A new row of a read that no live event stands for and that matches a held echo makes that echo a new event
- * (not a recovered row): true, and the row is not journaled as recovered. */
-static bool held_confirm(struct c3_catchup *cc, const struct c3_txn *row)
-{
-    for (size_t k = 0; k < cc->held_n; k++) {
-        struct held *h = &cc->held[k];
-        if (h->echo && h->before_read && !h->confirmed && c3_txn_same(&h->t, row)) {
-            h->confirmed = true;
-            h->this_read = true;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A row that confirmed a held echo may not be that event's own but a later one of the same second and content,
- * recorded after the ring was drained and still in it: its echo must not be shown again (the held event stands
- * for it), so it is remembered like a recovered row. */
-static void held_echo_row(struct c3_catchup *cc, const struct c3_txn *row)
-{
-    c3_live_add(&cc->recent, row);
-}
-
-/* The read under way failed: what it confirmed is undecided again (its rows are read again). */
-static void held_unconfirm(struct c3_catchup *cc)
-{
-    for (size_t k = 0; k < cc->held_n; k++)
-        if (cc->held[k].this_read)
-            cc->held[k].confirmed = cc->held[k].this_read = false;
-}
-
-/* After a whole-table read: the held echoes its new rows confirm. */
-static void held_decide(struct c3_catchup *cc, const struct c3_txn *rows, size_t n, uint8_t *recover,
-                        struct c3_align_out *a)
-{
-    for (size_t i = 0; i < n && cc->held_n; i++) {
-        if (recover[i] && held_confirm(cc, &rows[i])) {
-            held_echo_row(cc, &rows[i]);
-            recover[i] = 0;
-            a->recovered--;
-            a->matched++;
-        }
-    }
-}
 
 static void schedule(struct c3_catchup *cc, uint32_t ms)
 {
@@ -262,7 +92,7 @@ static uint64_t report_connect(struct c3_catchup *cc, const struct c3_align_out 
                        PL(a->recovered));
     }
     ev.code = (int)a->recovered;
-    report(cc, &ev);
+    c3_catchup_report_ev(cc, &ev);
     return ev.seq;
 }
 
@@ -282,7 +112,7 @@ static uint64_t report_background(struct c3_catchup *cc, const struct c3_align_o
                        a->recovered, PL(a->recovered), a->recovered == 1 ? "was" : "were",
                        a->lost_unknown ? "; older ones may be lost (the table wrapped)" : "");
     ev.code = (int)a->recovered;
-    report(cc, &ev);
+    c3_catchup_report_ev(cc, &ev);
     return ev.seq;
 }
 
@@ -292,9 +122,10 @@ static void finish(struct c3_catchup *cc, const char *failure)
 {
     enum run_kind kind = cc->kind;
     cc->step = STEP_IDLE;
+    cc->store_wait = false;
     cc->x = NULL;
     if (failure)
-        held_release(cc, true);
+        c3_held_release(cc, true);
     if (failure && kind == RUN_CONNECT) {
         struct c3_align_out none = { 0 };
         report_connect(cc, &none, failure);
@@ -431,9 +262,9 @@ static void publish_rows(struct c3_catchup *cc, const struct c3_txn *rows, size_
         struct event one, *ev = evs ? &evs[k] : &one;
         c3_catchup_event_fill(ev, &rows[i]);
         ev->recovered = true;
-        c3_catchup_key(ev, device_name(cc), &rows[i], ordinal);
+        c3_catchup_key(ev, c3_catchup_device_name(cc), &rows[i], ordinal);
         if (!evs) {
-            report(cc, ev); /* without memory for a batch: one by one */
+            c3_catchup_report_ev(cc, ev); /* without memory for a batch: one by one */
             cc->last_seq = ev->seq;
             continue;
         }
@@ -529,11 +360,11 @@ static int take_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
             cc->rd.need_full = true;
             return 0;
         }
-        if (r > 0 && cc->held_n && held_confirm(cc, &t)) {
+        if (r > 0 && cc->held_n && c3_held_confirm(cc, &t)) {
             r = 0; /* a held live event stands for it */
             cc->rd.al.out.recovered--;
             cc->rd.al.out.matched++;
-            held_echo_row(cc, &t);
+            c3_held_echo_row(cc, &t);
         }
         cc->rd.rows[cc->rd.n] = t;
         cc->rd.recover[cc->rd.n++] = (uint8_t)r;
@@ -546,7 +377,7 @@ static int take_rows(struct c3_catchup *cc, const uint8_t *data, size_t len, boo
  * ring as well: they are remembered (as soon as they are taken) until the ring has been drained once. While live
  * events are held back, recovered rows after the last one a live event stands for wait for the end of the read
  * (all): the ring is first in, first out, so such a row was recorded after every live event polled before it,
- * and is journaled after the held ones (held_settle between the two calls at the end). */
+ * and is journaled after the held ones (c3_held_settle between the two calls at the end). */
 static void publish_taken(struct c3_catchup *cc, bool all)
 {
     for (; cc->rd.noted < cc->rd.n; cc->rd.noted++)
@@ -598,7 +429,7 @@ static void read_new_done(struct c3_catchup *cc, int err, const uint8_t *data, s
     if (err || take_rows(cc, data, len, true) < 0) {
         /* The position stays: the rows this read matched or confirmed are read again. */
         c3_live_untake(&cc->live);
-        held_unconfirm(cc);
+        c3_held_unconfirm(cc);
         finish(cc, err ? c3_session_strerror(err) : "out of memory");
         return;
     }
@@ -608,7 +439,7 @@ static void read_new_done(struct c3_catchup *cc, int err, const uint8_t *data, s
         return;
     }
     publish_taken(cc, false);
-    held_settle(cc); /* the live events it decided, between the read's recovered rows (publish_taken) */
+    c3_held_settle(cc); /* the live events it decided, between the read's recovered rows (publish_taken) */
     publish_taken(cc, true);
     struct c3_align_out a;
     c3_aligner_end(&cc->rd.al, &cc->live, cc->rd.rows, cc->rd.n, &a);
@@ -635,30 +466,39 @@ static void got_rows(struct c3_catchup *cc, const uint8_t *data, size_t len)
         first_contact_done(cc);
         return;
     }
-    held_decide(cc, cc->rd.rows, cc->rd.n, cc->rd.recover, &a);
+    c3_held_decide(cc, cc->rd.rows, cc->rd.n, cc->rd.recover, &a);
     publish_taken(cc, false);
-    held_settle(cc);
+    c3_held_settle(cc);
     publish_taken(cc, true);
     read_done(cc, &a);
 }
 
 /* The position moves (and the panel's read pointer with it) only once every recovered row is stored: a batching
- * bus stores a few hundred per loop iteration, or hands them to the journal's writer thread. While it moves on,
- * the next look is at the next iteration (a millisecond's timer lost up to that much at the end of every read);
- * while it does not, every millisecond (the writer thread's batch under way: every 100 µs). Then the position is
- * committed with the gap row, and the panel's read pointer moves once that commit is done (STEP_SAVED). */
+ * bus stores a few hundred per loop iteration, or hands them to the journal's writer thread; it says when a batch
+ * is stored (event_bus_subscribe_progress), and the look is then. Then the position is committed with the gap row,
+ * and the panel's read pointer moves once that commit is done (STEP_SAVED). */
+static void progress_cb(void *arg);
+
 static void stored_check(struct c3_catchup *cc)
 {
     if (cc->last_seq && !device_events_stored(cc->cfg.dev, cc->last_seq)) {
         struct event_bus *bus = site_events(cc->cfg.dev->site);
-        uint64_t from = event_bus_unstored_from(bus);
-        bool moving = from != cc->store_from;
-        cc->store_from = from;
-        loop_timer_arm_us(cc->cfg.dev->loop, &cc->store_timer,
-                          moving ? 1 : event_bus_background_busy(bus) ? 100 : 1000);
+        if (cc->progress_handle > 0 && cc->bus != bus) {
+            event_bus_unsubscribe(cc->bus, cc->progress_handle);
+            cc->progress_handle = 0;
+        }
+        if (cc->progress_handle <= 0) {
+            cc->bus = bus;
+            cc->progress_handle = event_bus_subscribe_progress(bus, progress_cb, cc);
+            if (cc->progress_handle <= 0) {
+                finish(cc, "out of memory");
+                return;
+            }
+        }
+        cc->store_wait = true;
         return;
     }
-    cc->store_from = 0;
+    cc->store_wait = false;
     if (cc->step == STEP_STORE) {
         uint64_t seq = save_and_report(cc);
         if (seq) {
@@ -678,11 +518,11 @@ static void stored_check(struct c3_catchup *cc)
     finish(cc, NULL);
 }
 
-static void store_timer_cb(loop_t *loop, void *arg)
+/* A batch is stored (never called from inside stored_check's own flushes: store_wait is off there). */
+static void progress_cb(void *arg)
 {
-    (void)loop;
     struct c3_catchup *cc = arg;
-    if (cc->step == STEP_STORE || cc->step == STEP_SAVED)
+    if (cc->store_wait && (cc->step == STEP_STORE || cc->step == STEP_SAVED))
         stored_check(cc);
 }
 
@@ -703,7 +543,7 @@ static void first_contact_done(struct c3_catchup *cc)
     event_copy(ev.code_name, sizeof ev.code_name, "first contact");
     event_set_text(&ev, "first contact with this panel: %" PRIu32 " earlier events in its table were not read "
                         "(portierctl c3 %s events --history)", cc->first_count, cc->host);
-    report(cc, &ev);
+    c3_catchup_report_ev(cc, &ev);
     finish(cc, NULL);
 }
 
@@ -904,7 +744,6 @@ struct c3_catchup *c3_catchup_new(const struct c3_catchup_cfg *cfg)
     cc->startup = true;
     cc->live_last_index = -1;
     loop_timer_init(&cc->timer, timer_cb, cc);
-    loop_timer_init(&cc->store_timer, store_timer_cb, cc);
     loop_timer_init(&cc->wait_timer, wait_timer_cb, cc);
     return cc;
 }
@@ -920,7 +759,8 @@ void c3_catchup_free(struct c3_catchup *cc, bool session_going_away)
             c3_xfer_cancel(cc->x);
     }
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
-    loop_timer_disarm(cc->cfg.dev->loop, &cc->store_timer);
+    if (cc->progress_handle > 0)
+        event_bus_unsubscribe(cc->bus, cc->progress_handle);
     loop_timer_disarm(cc->cfg.dev->loop, &cc->wait_timer);
     c3_live_clear(&cc->live);
     c3_live_clear(&cc->recent);
@@ -965,7 +805,7 @@ void c3_catchup_offline(struct c3_catchup *cc, int64_t last_alive_us)
     if (!cc->lost_from_us)
         cc->lost_from_us = last_alive_us ? last_alive_us : event_now_us();
     loop_timer_disarm(cc->cfg.dev->loop, &cc->timer);
-    held_release(cc, true);
+    c3_held_release(cc, true);
 }
 
 bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_t time)
@@ -985,11 +825,11 @@ bool c3_catchup_live(struct c3_catchup *cc, const struct c3_rt_event *e, uint32_
         bool sure = by_index || r->time != cc->recent_last;
         c3_live_remove(&cc->recent, i);
         if (!sure)
-            (void)held_add(cc, &t, true);
+            (void)c3_held_add(cc, &t, true);
         return true;
     }
     /* Behind a doubtful echo a new event waits (shown in order once that is decided). */
-    bool hold = cc->held_n && held_add(cc, &t, false);
+    bool hold = cc->held_n && c3_held_add(cc, &t, false);
     c3_live_add(&cc->live, &t);
     if (e->index >= 0) {
         /* Key/value records carry the row's Index: a jump means the ring dropped some. */

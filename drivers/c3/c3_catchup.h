@@ -2,7 +2,9 @@
  * busy poll rounds and now and then, the panel's transaction table is read from where the journal stopped and
  * what the real-time log missed is journaled as recovered, once, in table order; gaps say what was recovered
  * or is gone for good. A pure alignment core (c3_catchup_align.c, unit-tested) and the loop-driven reads on a
- * c3_session (c3_catchup.c), which journal a new-records read chunk by chunk while the rest is in flight. */
+ * c3_session (c3_catchup.c), which journal a new-records read chunk by chunk while the rest is in flight.
+ * c3_catchup_held.c holds live events back behind a doubtful echo; c3_catchup_int.h is the run state they share.
+ * The history read (events --history) is c3_device_data.c. */
 #ifndef PORTIER_C3_CATCHUP_H
 #define PORTIER_C3_CATCHUP_H
 

@@ -489,13 +489,43 @@ static void test_emergency_and_bytes(void **state)
 {
     (void)state;
     struct proto_emergency e = { .active = true, .since_us = 5, .by = "dave", .running = true,
-                                 .action = "emergency-on", .confirmed = 9, .pending = 1, .failed = 2, .total = 12,
-                                 .retrying = 2, .failures = "Lab exit: timeout; Yard: offline" }, b;
+                                 .action = "emergency-on", .confirmed = 9, .pending = 1, .failed = 3, .total = 12,
+                                 .retrying = 2 }, b;
+    /* a reason holding "; " and ": " (the separators of a joined list) stays one door's reason */
+    proto_emergency_add_failed(&e, "Lab exit", "offline: cannot connect to tcp 127.0.0.1:9: Connection refused; "
+                                               "unlocks when it is back");
+    proto_emergency_add_failed(&e, "Yard", "timeout");
+    proto_emergency_add_failed(&e, "Gate", "timeout");
     json_t *o = proto_emergency_to_json(&e);
-    assert_int_equal(json_array_size(json_object_get(o, "failures")), 2);
+    const json_t *fd = json_object_get(o, "failed_doors");
+    assert_int_equal(json_array_size(fd), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fd, 0), "door")), "Lab exit");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fd, 0), "reason")),
+                        "offline: cannot connect to tcp 127.0.0.1:9: Connection refused; unlocks when it is back");
+    /* version-1 clients of before it still get one "door: reason" per door */
+    assert_int_equal(json_array_size(json_object_get(o, "failures")), 3);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "failures"), 1)), "Yard: timeout");
     char err[64];
     assert_int_equal(proto_emergency_from_json(o, &b, err, sizeof err), 0);
     assert_memory_equal(&e, &b, sizeof e);
+    char text[256];
+    proto_emergency_failures_text(&b, text, sizeof text);
+    assert_string_equal(text, "Lab exit (offline: cannot connect to tcp 127.0.0.1:9: Connection refused; unlocks when "
+                              "it is back), Yard, Gate (timeout)");
+    /* through text: what a client reads off the line */
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_t *reread = json_loads(line, 0, NULL);
+    free(line);
+    assert_int_equal(proto_emergency_from_json(reread, &b, err, sizeof err), 0);
+    assert_memory_equal(&e, &b, sizeof e);
+    json_decref(reread);
+    /* a daemon of before "failed_doors": its entries are one door each */
+    json_object_del(o, "failed_doors");
+    assert_int_equal(proto_emergency_from_json(o, &b, err, sizeof err), 0);
+    assert_int_equal(b.n_failed_doors, 3);
+    assert_string_equal(b.failed_doors[0].door, "Lab exit");
+    assert_string_equal(b.failed_doors[0].reason, e.failed_doors[0].reason);
+    assert_string_equal(b.failed_doors[2].reason, "timeout");
     json_decref(o);
 
     const unsigned char data[] = { 0, 1, 2, 0xfe, 0xff, 'a' };
