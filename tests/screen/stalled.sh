@@ -104,6 +104,12 @@ kill -TERM "$pid"
 deadline=$((SECONDS + 10))
 while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "SIGTERM did not end the console while its terminal was held"
+# what is left to write the held output (until the terminal reads again) holds nothing of the console's: not
+# the journal, not a device's owner lock, not the panel's connection (a panel serves one client)
+holders=$(for p in /proc/[0-9]*; do
+    if ls -l "$p/fd" 2>/dev/null | grep -qE "$TMP/journal.db|$PORTIER_LOCK_DIR"; then echo "${p#/proc/}"; fi
+done)
+[ -z "$holders" ] || fail "after the console ended, processes still hold its journal or device locks: $holders ($(ps -o pid,args -p "${holders//$'\n'/,}" 2>&1))"
 c3 activity panel=0 rate=0
 keys C-q
 wait_text 'EXITED 0'
