@@ -302,6 +302,47 @@ static void bg_on_event(const struct event *ev, void *arg)
     s->n++;
 }
 
+/* A journal file of its own on a loop, with a batching bus attached (as a console's), for the writer-thread tests. */
+struct bgfix {
+    char dir[32];
+    loop_t *loop;
+    struct journal *j;
+    struct event_bus *bus;
+};
+
+static void bgfix_open(struct bgfix *f)
+{
+    snprintf(f->dir, sizeof f->dir, "/tmp/portier-batch-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/j.db", f->dir);
+    f->loop = loop_new();
+    struct journal_opts o = { .path = path, .loop = f->loop };
+    f->j = journal_open(&o, err, sizeof err);
+    assert_non_null(f->j);
+    for (int i = 0; i < 3000; i++) {
+        struct journal_health h;
+        journal_health(f->j, &h);
+        if (h.state == JOURNAL_OK)
+            break;
+        loop_run_once(f->loop, 10);
+    }
+    f->bus = event_bus_new();
+    event_bus_set_batching(f->bus, f->loop, 512);
+    journal_attach(f->j, f->bus);
+}
+
+static void bgfix_close(struct bgfix *f)
+{
+    if (f->bus)
+        event_bus_free(f->bus);
+    journal_close(f->j);
+    loop_free(f->loop);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void bg_publish(struct event_bus *bus, int i, bool recovered, const char *key)
 {
     struct event ev;
@@ -318,24 +359,12 @@ static void bg_publish(struct event_bus *bus, int i, bool recovered, const char 
 static void recovered_rows_stored_in_the_background(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/portier-batch-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256], err[256], key[64];
-    snprintf(path, sizeof path, "%s/j.db", dir);
-    loop_t *loop = loop_new();
-    struct journal_opts o = { .path = path, .loop = loop };
-    struct journal *j = journal_open(&o, err, sizeof err);
-    assert_non_null(j);
-    for (int i = 0; i < 3000; i++) {
-        struct journal_health h;
-        journal_health(j, &h);
-        if (h.state == JOURNAL_OK)
-            break;
-        loop_run_once(loop, 10);
-    }
-    struct event_bus *bus = event_bus_new();
-    event_bus_set_batching(bus, loop, 512);
-    journal_attach(j, bus);
+    struct bgfix f;
+    bgfix_open(&f);
+    loop_t *loop = f.loop;
+    struct journal *j = f.j;
+    struct event_bus *bus = f.bus;
+    char key[64];
     struct bg_seen s = { 0 };
     assert_true(event_bus_subscribe(bus, bg_on_event, &s) > 0);
 
@@ -380,12 +409,7 @@ static void recovered_rows_stored_in_the_background(void **state)
     journal_checkpoint_stats(j, &st);
     assert_true(st.background >= 2);
 
-    event_bus_free(bus);
-    journal_close(j);
-    loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    bgfix_close(&f);
 }
 
 /* A bus freed while the writer thread stores a batch waits for it (the thread writes into the batch) and shows
@@ -393,24 +417,12 @@ static void recovered_rows_stored_in_the_background(void **state)
 static void bus_freed_while_a_batch_is_stored(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/portier-batch-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256], err[256], key[64];
-    snprintf(path, sizeof path, "%s/j.db", dir);
-    loop_t *loop = loop_new();
-    struct journal_opts o = { .path = path, .loop = loop };
-    struct journal *j = journal_open(&o, err, sizeof err);
-    assert_non_null(j);
-    for (int i = 0; i < 3000; i++) {
-        struct journal_health h;
-        journal_health(j, &h);
-        if (h.state == JOURNAL_OK)
-            break;
-        loop_run_once(loop, 10);
-    }
-    struct event_bus *bus = event_bus_new();
-    event_bus_set_batching(bus, loop, 512);
-    journal_attach(j, bus);
+    struct bgfix f;
+    bgfix_open(&f);
+    loop_t *loop = f.loop;
+    struct journal *j = f.j;
+    struct event_bus *bus = f.bus;
+    char key[64];
     struct bg_seen s = { 0 };
     assert_true(event_bus_subscribe(bus, bg_on_event, &s) > 0);
     for (int i = 0; i < 1000; i++) {
@@ -421,13 +433,10 @@ static void bus_freed_while_a_batch_is_stored(void **state)
         loop_run_once(loop, 10);
     int shown = s.n;
     event_bus_free(bus);
+    f.bus = NULL;
     assert_int_equal(s.n, shown);
     assert_int_equal(journal_count_events(j), 1000); /* the whole run went as one batch */
-    journal_close(j);
-    loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    bgfix_close(&f);
 }
 
 struct lk_seen {
@@ -479,6 +488,20 @@ static int lk_audit(const struct audit_record *rec, void *arg)
  * the audit write waits at most the busy timeout (the loop is never held longer), the alarm waits behind the batch
  * on the bus; afterwards both are stored exactly once, the alarm after every recovered row, the audit row with its
  * completion, and the journal says nothing alarming about a lock of its own. */
+/* n recovered rows handed to the writer thread, which is held before its commit: it holds the write lock. */
+static void held_batch(struct bgfix *f, int n)
+{
+    char key[64];
+    journal_writer_hold(f->j, true);
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "R#%d", i);
+        bg_publish(f->bus, i, true, key);
+    }
+    for (int i = 0; i < 5000 && !journal_writer_holding(f->j); i++)
+        loop_run_once(f->loop, 1);
+    assert_true(journal_writer_holding(f->j));
+}
+
 static void *release_after_40ms(void *arg)
 {
     struct timespec ts = { 0, 40 * 1000 * 1000 };
@@ -493,24 +516,11 @@ static void *release_after_40ms(void *arg)
 static void ack_waits_for_the_writers_batch(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/portier-batch-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256], err[256], key[64];
-    snprintf(path, sizeof path, "%s/j.db", dir);
-    loop_t *loop = loop_new();
-    struct journal_opts o = { .path = path, .loop = loop };
-    struct journal *j = journal_open(&o, err, sizeof err);
-    assert_non_null(j);
-    for (int i = 0; i < 3000; i++) {
-        struct journal_health h;
-        journal_health(j, &h);
-        if (h.state == JOURNAL_OK)
-            break;
-        loop_run_once(loop, 10);
-    }
-    struct event_bus *bus = event_bus_new();
-    event_bus_set_batching(bus, loop, 512);
-    journal_attach(j, bus);
+    struct bgfix f;
+    bgfix_open(&f);
+    loop_t *loop = f.loop;
+    struct journal *j = f.j;
+    struct event_bus *bus = f.bus;
     struct lk_seen s = { 0 };
     assert_true(event_bus_subscribe(bus, lk_on_event, &s) > 0);
     assert_true(event_bus_subscribe_stored(bus, lk_on_stored, &s) > 0);
@@ -524,14 +534,7 @@ static void ack_waits_for_the_writers_batch(void **state)
         loop_run_once(loop, 1);
     assert_true(s.alarm_id > 0);
 
-    journal_writer_hold(j, true);
-    for (int i = 0; i < 300; i++) {
-        snprintf(key, sizeof key, "R#%d", i);
-        bg_publish(bus, i, true, key);
-    }
-    for (int i = 0; i < 5000 && !journal_writer_holding(j); i++)
-        loop_run_once(loop, 1);
-    assert_true(journal_writer_holding(j));
+    held_batch(&f, 300);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, release_after_40ms, j), 0);
     uint64_t t0 = loop_mono_us();
@@ -552,47 +555,22 @@ static void ack_waits_for_the_writers_batch(void **state)
     assert_int_equal(s.notices, 0);
     assert_int_equal(journal_count_events(j), 301);
 
-    event_bus_free(bus);
-    journal_close(j);
-    loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    bgfix_close(&f);
 }
 
 static void audit_and_alarm_meet_the_writers_lock(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/portier-batch-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256], err[256], key[64];
-    snprintf(path, sizeof path, "%s/j.db", dir);
-    loop_t *loop = loop_new();
-    struct journal_opts o = { .path = path, .loop = loop };
-    struct journal *j = journal_open(&o, err, sizeof err);
-    assert_non_null(j);
-    for (int i = 0; i < 3000; i++) {
-        struct journal_health h;
-        journal_health(j, &h);
-        if (h.state == JOURNAL_OK)
-            break;
-        loop_run_once(loop, 10);
-    }
-    struct event_bus *bus = event_bus_new();
-    event_bus_set_batching(bus, loop, 512);
-    journal_attach(j, bus);
+    struct bgfix f;
+    bgfix_open(&f);
+    loop_t *loop = f.loop;
+    struct journal *j = f.j;
+    struct event_bus *bus = f.bus;
     struct lk_seen s = { 0 };
     assert_true(event_bus_subscribe(bus, lk_on_event, &s) > 0);
     assert_true(event_bus_subscribe_stored(bus, lk_on_stored, &s) > 0);
 
-    journal_writer_hold(j, true);
-    for (int i = 0; i < 300; i++) {
-        snprintf(key, sizeof key, "R#%d", i);
-        bg_publish(bus, i, true, key);
-    }
-    for (int i = 0; i < 5000 && !journal_writer_holding(j); i++)
-        loop_run_once(loop, 1);
-    assert_true(journal_writer_holding(j)); /* the batch is written, its commit waits: the lock is held */
+    held_batch(&f, 300); /* the batch is written, its commit waits: the lock is held */
 
     struct event ev;
     event_init(&ev, EVENT_DOOR, EVENT_ALARM);
@@ -646,12 +624,7 @@ static void audit_and_alarm_meet_the_writers_lock(void **state)
     assert_int_equal(lk_audit_rows, 1);
     assert_string_equal(lk_audit_result, "ok");
 
-    event_bus_free(bus);
-    journal_close(j);
-    loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    bgfix_close(&f);
 }
 
 struct pg {
