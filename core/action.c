@@ -311,7 +311,7 @@ static void on_result(void *ctx, size_t output, enum device_result result, const
     struct action_target_result *t = find_result(dc->rc, dc->device, output);
     if (!t)
         return; /* not one we asked for */
-    char msg[96];
+    char msg[sizeof t->message];
     if (result == DEVICE_RESULT_OK)
         snprintf(msg, sizeof msg, "%s", message && message[0] ? message : "ok");
     else if (result == DEVICE_RESULT_FAILED) /* the result already says FAILED: the reason alone */

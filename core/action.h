@@ -109,7 +109,7 @@ struct action_target_result {
     size_t output;             /* site output index, or SIZE_MAX for a device-wide result */
     size_t device;
     enum progress progress;
-    char message[96];
+    char message[256];         /* a device's reason whole ("...; unlocks when the panel is back") */
     char label[32];            /* ACTION_SLAVE_SET: the setting this result is for; "" otherwise */
 };
 

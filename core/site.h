@@ -197,7 +197,7 @@ struct site_output {
     size_t slave;                     /* NiX1: index into the bus's slaves; 0 otherwise */
     struct output_state state;
     enum progress progress;           /* last operator action on this output */
-    char result[128];                 /* its result text */
+    char result[320];                 /* its result text */
     int64_t changed_us;
 };
 

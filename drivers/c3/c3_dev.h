@@ -35,7 +35,7 @@ struct c3d_item {
     bool superseded;            /* a later command for the same door: send no further step of this one */
     bool has_result, reported;
     enum device_result result;
-    char msg[96];
+    char msg[256];
 };
 
 /* One accepted command (or an internal one: result == NULL). */

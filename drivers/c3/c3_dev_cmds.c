@@ -156,7 +156,7 @@ static void step_done(void *arg, int err)
     struct c3d_group *g = it->g;
     struct c3dev *c = g->c;
     if (err) {
-        char msg[96];
+        char msg[256];
         snprintf(msg, sizeof msg, "%s", c3_session_strerror(err));
         if (!it->has_result) {
             c3_dev_item_result(it, result_of(err), msg);
@@ -362,7 +362,7 @@ static void group_start(struct c3dev *c, struct c3d_group *g)
         if (offline) {
             if (g->op == DEVICE_EMERGENCY_ON && it->type == OUTPUT_DOOR) {
                 c->door[it->number - 1].em_pending = true;
-                char m[200];
+                char m[256];
                 snprintf(m, sizeof m, "%s; unlocks when the panel is back", why);
                 c3_dev_item_result(it, DEVICE_RESULT_OFFLINE, m);
             } else {

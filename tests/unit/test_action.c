@@ -32,6 +32,7 @@ struct fake {
     int commands;
     int audit_pending_seen;      /* commands that found their audit row already written as pending */
     const char *fail_name;       /* output that fails */
+    const char *fail_msg;        /* its reason (default "no reply") */
     const char *device_fail;     /* a device-wide command (panel data) fails with this message */
     bool refuse;                 /* command() refuses at once */
     enum device_op last_op;
@@ -50,7 +51,7 @@ static void fake_fire(loop_t *loop, void *arg)
     for (size_t i = 0; i < fc->cmd.n_outputs; i++) {
         const char *name = site->outputs[fc->outs[i]].name;
         if (fake.fail_name && strcmp(name, fake.fail_name) == 0)
-            fc->cmd.result(fc->cmd.ctx, fc->outs[i], DEVICE_RESULT_TIMEOUT, "no reply");
+            fc->cmd.result(fc->cmd.ctx, fc->outs[i], DEVICE_RESULT_TIMEOUT, fake.fail_msg ? fake.fail_msg : "no reply");
         else
             fc->cmd.result(fc->cmd.ctx, fc->outs[i], DEVICE_RESULT_OK, "ok");
     }
@@ -285,6 +286,24 @@ static void test_door_open_result(void **state)
     assert_string_equal(last_audit.detail, "Main: FAILED timeout: no reply");
     assert_string_equal(last_audit.params, "seconds=5"); /* the default */
     assert_int_equal(out->progress, PROGRESS_FAILED);
+}
+
+/* A door's reason reaches the audit row whole, however long a driver's reason is (a panel's host name and the
+ * socket's error, then what the emergency will do: it was cut at 95 bytes, "...; unlocks when the panel is b"). */
+static void test_long_reason_whole(void **state)
+{
+    (void)state;
+    struct outcome o;
+    const char *why = "offline: cannot connect to tcp panel-east-wing.building-7.example.org:4370: Connection refused; "
+                      "unlocks when the panel is back";
+    fake.fail_name = "Main";
+    fake.fail_msg = why;
+    assert_int_equal(run(ROLE_OPERATOR, ACTION_DOOR_OPEN, "Panel A/1", 0, &o), 0);
+    assert_int_equal(o.status, ACTION_FAILED);
+    fetch_last_audit();
+    char want[300];
+    snprintf(want, sizeof want, "Main: FAILED timeout: %s", why);
+    assert_string_equal(last_audit.detail, want);
 }
 
 /* A device's "failed" result: the audit row and the result say FAILED once, then the driver's reason. */
@@ -631,6 +650,7 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_attempt_only, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test_prestate_setup_teardown(test_door_open_result, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test_prestate_setup_teardown(test_failed_result_words, fx_env_setup, fx_env_teardown, &env),
+        cmocka_unit_test_prestate_setup_teardown(test_long_reason_whole, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test_prestate_setup_teardown(test_gap_row_says_what_is_known, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test_prestate_setup_teardown(test_refusals, fx_env_setup, fx_env_teardown, &env),
         cmocka_unit_test_prestate_setup_teardown(test_no_audit_no_action, fx_env_setup, fx_env_teardown, &env),

@@ -96,7 +96,7 @@ struct outcome {
     enum action_status status;
     unsigned confirmed, failed;
     size_t n;
-    char label[8][32], message[8][96];
+    char label[8][32], message[8][256];
     enum progress progress[8];
     char error[256];
 };
