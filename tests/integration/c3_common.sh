@@ -20,9 +20,17 @@ c3_sim() {
     log="$TMP/$name.log"
     "$PORTIER_SIM" c3 --port "$port" --control "$ctl" --seed 7 "$@" </dev/null >"$log" 2>&1 &
     PIDS+=($!)
-    line=$(wait_file_line "$log" "listening on 127.0.0.1:[0-9]+") || { cat "$log" >&2; fail "simulator $name did not start"; }
-    port=${line#*127.0.0.1:}
-    port=${port%% *}
+    # the port from the simulator's own line, read until it is whole (a CI run once got an empty port here: the
+    # log is shown if that happens again)
+    local deadline=$((SECONDS + 10))
+    port=""
+    until [[ $port =~ ^[0-9]+$ ]]; do
+        [ $SECONDS -lt $deadline ] || { od -c "$log" | head -20 >&2; fail "simulator $name: no port in its line: '$line'"; }
+        line=$(wait_file_line "$log" "listening on 127.0.0.1:[0-9]+ ") || { cat "$log" >&2; fail "simulator $name did not start"; }
+        port=${line#*listening on 127.0.0.1:}
+        port=${port%% *}
+        [[ $port =~ ^[0-9]+$ ]] || sleep 0.05
+    done
     wait_for test -S "$ctl" || fail "simulator $name: no control socket"
     printf -v "${name}_PID" '%s' "${PIDS[-1]}"
     printf -v "${name}_PORT" '%s' "$port"
