@@ -133,11 +133,16 @@ static pid_t spawn(struct demo *d, char *const argv[], const char *want, char *o
     return pid;
 }
 
-/* Whether process pid's environment holds the exact entry want ("NAME=value"). */
-static bool proc_has_env(const char *pid, const char *want)
+/* Whether an entry of /proc/PID/FILE (NUL-separated: environ, cmdline) is want exactly or, with below, want
+ * followed by '/' (a path under it). Only this user's processes are looked at. */
+static bool proc_entry(const char *pid, const char *file, const char *want, bool below)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%s/environ", pid);
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%s", pid);
+    if (stat(path, &st) < 0 || st.st_uid != getuid())
+        return false;
+    snprintf(path, sizeof path, "/proc/%s/%s", pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
@@ -150,30 +155,24 @@ static bool proc_has_env(const char *pid, const char *want)
     buf[used] = '\0';
     size_t wl = strlen(want);
     for (size_t i = 0; i < used; i += strlen(buf + i) + 1)
-        if (strncmp(buf + i, want, wl + 1) == 0)
+        if (strncmp(buf + i, want, wl) == 0 && (buf[i + wl] == '\0' || (below && buf[i + wl] == '/')))
             return true;
     return false;
 }
 
-/* Signal every process of this user whose environment names demo directory dir; how many were signalled. */
-static size_t signal_demo_procs(const char *dir, int sig)
+/* For each process (but this one and init) with that entry: signal it with sig (0: only look); how many had it
+ * (a signal that failed does not count). With stop_at_first, the count is 0 or 1. */
+static size_t procs_with(const char *file, const char *want, bool below, int sig, bool stop_at_first)
 {
-    char want[320];
-    snprintf(want, sizeof want, "%s=%s", DEMO_ENV, dir);
     DIR *dp = opendir("/proc");
     if (!dp)
         return 0;
     size_t n = 0;
     struct dirent *de;
-    while ((de = readdir(dp))) {
+    while ((de = readdir(dp)) && !(stop_at_first && n)) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 1 || pid == getpid())
-            continue;
-        struct stat st;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%ld", pid);
-        if (stat(path, &st) < 0 || st.st_uid != getuid() || !proc_has_env(de->d_name, want))
+        if (*end || pid <= 1 || pid == getpid() || !proc_entry(de->d_name, file, want, below))
             continue;
         if (kill((pid_t)pid, sig) == 0)
             n++;
@@ -182,44 +181,22 @@ static size_t signal_demo_procs(const char *dir, int sig)
     return n;
 }
 
+/* Signal every process of this user whose environment names demo directory dir; how many were signalled. */
+static size_t signal_demo_procs(const char *dir, int sig)
+{
+    char want[320];
+    snprintf(want, sizeof want, "%s=%s", DEMO_ENV, dir);
+    return procs_with("environ", want, false, sig, false);
+}
+
 /* Whether a process of this user has dir on its command line (an argument that is dir or a path below it). */
 static bool named_by_proc(const char *dir)
 {
     DIR *dp = opendir("/proc");
     if (!dp)
         return true; /* cannot tell: keep */
-    size_t dl = strlen(dir);
-    bool found = false;
-    struct dirent *de;
-    static char buf[1 << 16];
-    while (!found && (de = readdir(dp))) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 1)
-            continue;
-        char path[64];
-        struct stat st;
-        snprintf(path, sizeof path, "/proc/%ld", pid);
-        if (stat(path, &st) < 0 || st.st_uid != getuid())
-            continue;
-        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
-            if (strncmp(buf + i, dir, dl) == 0 && (buf[i + dl] == '\0' || buf[i + dl] == '/')) {
-                found = true;
-                break;
-            }
-        }
-    }
     closedir(dp);
-    return found;
+    return procs_with("cmdline", dir, true, 0, true) > 0;
 }
 
 size_t demo_reap(const char *tmpdir)
