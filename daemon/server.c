@@ -258,6 +258,8 @@ static void enqueue(struct client *c, struct msg *m, int64_t req_id, bool final,
         overflow(c, m->len, req_id, final);
         return;
     }
+    if (event_id > c->last_queued_id)
+        c->last_queued_id = event_id;
     if (!c->paused && c->q_bytes > c->srv->o.queue_limit / 2) {
         c->paused = true; /* back-pressure: no new requests until it reads its answers */
         update_mask(c);
@@ -287,6 +289,8 @@ void server_broadcast(struct server *s, const json_t *msg, int64_t event_id)
             c->skipped = true;
             continue;
         }
+        if (event_id > 0 && event_id <= c->last_queued_id)
+            continue; /* the replay sent it already */
         if (!m && !(m = msg_new(msg)))
             return;
         enqueue(c, m, 0, false, event_id, false);
@@ -387,6 +391,7 @@ static void client_write(struct client *c)
         s->h.drained(c, s->h.arg);
     if (c->resync) {
         c->resync = false;
+        c->last_queued_id = c->last_sent_id; /* what was queued after it was dropped */
         int64_t *dropped = c->dropped;
         size_t nd = c->n_dropped;
         c->dropped = NULL;

@@ -47,6 +47,9 @@ struct client {
     size_t q_head, q_len, q_cap, q_off, q_bytes;
     bool resync;                    /* overflowed: waiting for the queue to drain, then a resync */
     char resync_reason[128];
+    int64_t last_queued_id;         /* newest journal event queued, replayed or live: the stream never queues one
+                                     * again (a batch is in the journal, where a replay reads it, before it is
+                                     * broadcast) */
     int64_t *dropped;               /* request ids whose final answer was dropped */
     size_t n_dropped;
     bool paused;                    /* not reading requests (back-pressure) */

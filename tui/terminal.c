@@ -308,18 +308,19 @@ static void hand_off(void)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL); /* the loop's signals: SIGHUP and SIGTERM end it */
-        if (fork() != 0)
-            _exit(0); /* the grandchild writes: nobody has to wait for it */
-        setsid(); /* no longer in the console's job */
         /* Nothing of the console's but the terminal: a panel's connection (a panel serves one client), a bus line,
          * a device's owner lock (flock, shared across fork) or the journal's files would otherwise stay open as
-         * long as the terminal holds back, and portierd or the next console would find the devices taken. */
+         * long as the terminal holds back, and portierd or the next console would find the devices taken. Closed
+         * before the console is let go (it waits for this process), so none is open once the console has ended. */
         if (out_fd != 3 && dup2(out_fd, 3) < 0)
             _exit(0);
         out_fd = 3;
         if (close_range(4, ~0u, 0) < 0)
             for (int fd = 4; fd < 65536; fd++)
                 close(fd);
+        if (fork() != 0)
+            _exit(0); /* the grandchild writes: nobody has to wait for it */
+        setsid(); /* no longer in the console's job */
         fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) & ~O_NONBLOCK);
         for (size_t off = 0; off < rest_len;) {
             ssize_t w = write(out_fd, rest + off, rest_len - off);
