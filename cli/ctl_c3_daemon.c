@@ -24,9 +24,9 @@ static void print_panel_event(const struct event *ev, void *arg)
     struct c3_rt_event e = { .card = ev->card, .pin = ev->pin, .verify = (uint8_t)(ev->verify < 0 ? 0 : ev->verify),
                              .door = (uint8_t)ev->door_no, .type = (uint8_t)ev->code,
                              .inout = (uint8_t)(ev->inout < 0 ? 2 : ev->inout), .index = -1 };
-    const char *hash = strstr(ev->key, "|#");
-    if (hash)
-        e.index = strtoll(hash + 2, NULL, 10);
+    int64_t record;
+    if (event_key_record(ev->key, &record))
+        e.index = record;
     time_t t = (time_t)ev->device_time;
     struct tm tm;
     uint32_t packed = 0;

@@ -99,6 +99,49 @@ void event_make_key(struct event *ev)
 }
 
 /* The index of name (any case) in names[0..n), or -1. */
+#define RECORD_DIGITS 12
+
+/* The device's part of a key as event_make_key writes it. */
+static size_t key_head_len(const struct event *ev)
+{
+    if (ev->kind == EVENT_NIX1_ACCESS)
+        return strnlen(ev->addr[0] ? ev->addr : ev->device, 40);
+    return strnlen(ev->device, 40);
+}
+
+void event_make_record_key(struct event *ev, int64_t record)
+{
+    event_make_key(ev);
+    char rest[EVENT_KEY_MAX];
+    size_t head = key_head_len(ev);
+    snprintf(rest, sizeof rest, "%s", ev->key + head);
+    snprintf(ev->key + head, sizeof ev->key - head, "|#%0*lld%s", RECORD_DIGITS, (long long)record, rest);
+}
+
+bool event_key_record(const char *key, int64_t *record)
+{
+    const char *h = strstr(key, "|#");
+    if (!h || h[2] < '0' || h[2] > '9')
+        return false;
+    *record = strtoll(h + 2, NULL, 10);
+    return true;
+}
+
+int event_key_upgrade(const char *key, const char *device, char *out, size_t outlen)
+{
+    size_t head = strnlen(device, 40), len = strlen(key);
+    if (len <= head + 1 || memcmp(key, device, head) != 0 || key[head] != '|' || key[head + 1] == '#')
+        return 0;
+    size_t d = len;
+    while (d > head && key[d - 1] >= '0' && key[d - 1] <= '9')
+        d--;
+    if (d == len || d < head + 2 || key[d - 1] != '#' || key[d - 2] != '|' || len - d > 18)
+        return 0;
+    int n = snprintf(out, outlen, "%.*s|#%0*lld%.*s", (int)head, key, RECORD_DIGITS, strtoll(key + d, NULL, 10),
+                     (int)(d - 2 - head), key + head);
+    return n > 0 && (size_t)n < outlen ? 1 : 0;
+}
+
 static int name_index(const char *const *names, int n, const char *name)
 {
     for (int i = 0; name && i < n; i++)

@@ -71,6 +71,13 @@ void event_set_text(struct event *ev, const char *fmt, ...) __attribute__((forma
 void event_copy(char *dst, size_t dstlen, const char *src);
 /* Build a dedup key from device, device time, code and the access identity (card/pin or uid/unit/probe). */
 void event_make_key(struct event *ev);
+/* The key of a record the device numbered in its own store: the record number comes right after the device,
+ * zero-padded ("Panel A|#000000000077|..."), so that a device's records sort in their order in the journal's key
+ * index and a catch-up's thousands of rows go in at one place. event_key_record reads it back (false: none);
+ * event_key_upgrade rewrites a key of the older form (number last, "...|#77") for the device, 1 when it did. */
+void event_make_record_key(struct event *ev, int64_t record);
+bool event_key_record(const char *key, int64_t *record);
+int event_key_upgrade(const char *key, const char *device, char *out, size_t outlen);
 
 /* Stable lower-case names ("access", "door", "nix1-access", "link", "command", "gap", "emergency",
  * "operator", "system"; "normal", "warning", "alarm") and their inverse (-1 when unknown). */

@@ -78,7 +78,23 @@ static const char *const migrations[JOURNAL_SCHEMA_VERSION] = {
      * ask for live rows; a catch-up stores thousands of recovered rows at once, each index costs) */
     "DROP INDEX IF EXISTS events_device;"
     "CREATE INDEX events_device ON events(device, host_us) WHERE recovered = 0;",
+    /* 5 -> 6: a device's record number moves right after the device in the key (event_make_record_key), so that a
+     * catch-up's rows go into the key index in order; a key that would meet an existing one stays as it was */
+    "UPDATE OR IGNORE events SET key = portier_record_key(key, device)"
+    " WHERE key GLOB '*|#[0-9]*' AND portier_record_key(key, device) IS NOT NULL;",
 };
+
+/* portier_record_key(key, device): the key in the form of version 6, or NULL when it has no older form. */
+static void record_key_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *key = (const char *)sqlite3_value_text(argv[0]), *device = (const char *)sqlite3_value_text(argv[1]);
+    char out[EVENT_KEY_MAX];
+    if (key && device && event_key_upgrade(key, device, out, sizeof out) == 1)
+        sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
 
 void journal_set_error(struct journal *j, const char *what)
 {
@@ -138,6 +154,11 @@ int journal_migrate(struct journal *j)
     if (j->readonly) {
         snprintf(j->err, sizeof j->err, "journal schema version %d needs an upgrade to %d (open it once "
                  "read-write)", v, JOURNAL_SCHEMA_VERSION);
+        return -1;
+    }
+    if (sqlite3_create_function(j->db, "portier_record_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                record_key_fn, NULL, NULL) != SQLITE_OK) {
+        journal_set_error(j, "preparing the schema migration");
         return -1;
     }
     if (journal_exec(j, "BEGIN IMMEDIATE") != 0)

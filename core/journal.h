@@ -11,7 +11,7 @@
 #include "core/event.h"
 #include "core/loop.h"
 
-#define JOURNAL_SCHEMA_VERSION 5
+#define JOURNAL_SCHEMA_VERSION 6
 
 struct journal;
 

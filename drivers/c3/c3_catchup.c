@@ -712,9 +712,9 @@ static void pending_cb(const struct event *ev, void *arg)
     struct tm tm;
     if (!gmtime_r(&dt, &tm) || c3_time_from_tm(&tm, &t.time) < 0)
         return;
-    const char *hash = strstr(ev->key, "|#");
-    if (hash)
-        t.index = strtoll(hash + 2, NULL, 10);
+    int64_t record;
+    if (event_key_record(ev->key, &record))
+        t.index = record;
     c3_live_add(&cc->live, &t);
 }
 

@@ -22,8 +22,9 @@
 
 /* Fill an EVENT_ACCESS event (severity, names, text; no key) from a record's fields. */
 void c3_catchup_event_fill(struct event *ev, const struct c3_txn *row);
-/* The journal key of a row whose Index is known ("<event key>|#<index>": the same for a live key/value record
- * and for the recovered row), or, for a recovered row without one, of its n-th identical row in that second.
+/* The journal key of a row whose Index is known (event_make_record_key: the same for a live key/value record and
+ * for the recovered row), or, for a recovered row without one ("<event key>|T<n>"), of its n-th identical row in
+ * that second.
  * Keys are unique in the whole journal, so the event key starts with the panel's device name (set here): the
  * same row of two panels (same Index, second and content) is two events. */
 void c3_catchup_key(struct event *ev, const char *device, const struct c3_txn *row, unsigned ordinal);

@@ -84,12 +84,13 @@ void c3_catchup_event_fill(struct event *ev, const struct c3_txn *e)
 void c3_catchup_key(struct event *ev, const char *device, const struct c3_txn *row, unsigned ordinal)
 {
     event_copy(ev->device, sizeof ev->device, device);
+    if (row->index >= 0) {
+        event_make_record_key(ev, row->index);
+        return;
+    }
     event_make_key(ev);
     size_t kl = strlen(ev->key);
-    if (row->index >= 0)
-        snprintf(ev->key + kl, sizeof ev->key - kl, "|#%lld", (long long)row->index);
-    else
-        snprintf(ev->key + kl, sizeof ev->key - kl, "|T%u", ordinal);
+    snprintf(ev->key + kl, sizeof ev->key - kl, "|T%u", ordinal);
 }
 
 /* ---- cursor ---- */

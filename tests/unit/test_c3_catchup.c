@@ -199,7 +199,17 @@ static void keys_and_text(void **state)
     assert_int_equal(ev.card, 1234567);
     assert_non_null(strstr(ev.text, "card 1234567 pin 7"));
     c3_catchup_key(&ev, "Panel A", &r, 0);
-    assert_non_null(strstr(ev.key, "|#77"));
+    assert_non_null(strstr(ev.key, "Panel A|#000000000077|"));
+    int64_t record = -1;
+    assert_true(event_key_record(ev.key, &record));
+    assert_int_equal(record, 77);
+    /* a panel's rows sort in their Index order in the key index (78 after 77, 100 after 99) */
+    struct event k2 = ev, k3 = ev, k4 = ev;
+    struct c3_txn r2 = row(78, 754732325u, 1, 0), r3 = row(99, 754732325u, 1, 0), r4 = row(100, 754732325u, 1, 0);
+    c3_catchup_key(&k2, "Panel A", &r2, 0);
+    c3_catchup_key(&k3, "Panel A", &r3, 0);
+    c3_catchup_key(&k4, "Panel A", &r4, 0);
+    assert_true(strcmp(ev.key, k2.key) < 0 && strcmp(k2.key, k3.key) < 0 && strcmp(k3.key, k4.key) < 0);
     assert_string_equal(ev.device, "Panel A");
     assert_true(strncmp(ev.key, "Panel A|", 8) == 0); /* keys are unique in the whole journal */
     /* The same row without an Index: the ordinal tells identical rows of one second apart. */

@@ -171,6 +171,97 @@ static int collect_pending(const struct event *ev, bool acked, void *arg)
     return 0;
 }
 
+/* Record keys: the device's record number right after the device, zero-padded, so that keys of one device sort in
+ * record order (10 after 9); read back; the older form ("...|#77" last) rewritten to it, other keys left alone. */
+static void test_record_keys(void **state)
+{
+    (void)state;
+    struct event a, b, n;
+    event_init(&a, EVENT_ACCESS, EVENT_NORMAL);
+    snprintf(a.device, sizeof a.device, "Panel A");
+    a.device_time = 1700000000;
+    a.code = 0;
+    a.door_no = 1;
+    a.card = 123;
+    b = a;
+    event_make_record_key(&a, 9);
+    event_make_record_key(&b, 10);
+    assert_string_equal(a.key, "Panel A|#000000000009|1700000000|0|1|123|0|-1|-1");
+    assert_true(strcmp(a.key, b.key) < 0);
+    int64_t rec = -1;
+    assert_true(event_key_record(b.key, &rec));
+    assert_int_equal(rec, 10);
+    n = a;
+    event_make_key(&n);
+    assert_false(event_key_record(n.key, &rec));
+    char out[EVENT_KEY_MAX];
+    char old[EVENT_KEY_MAX + 8];
+    snprintf(old, sizeof old, "%s|#9", n.key);
+    assert_int_equal(event_key_upgrade(old, "Panel A", out, sizeof out), 1);
+    assert_string_equal(out, a.key);
+    assert_int_equal(event_key_upgrade(a.key, "Panel A", out, sizeof out), 0);      /* already the new form */
+    assert_int_equal(event_key_upgrade(n.key, "Panel A", out, sizeof out), 0);      /* no record number */
+    assert_int_equal(event_key_upgrade(old, "Panel B", out, sizeof out), 0);        /* another device's */
+    assert_int_equal(event_key_upgrade("Panel A|T3", "Panel A", out, sizeof out), 0);
+    assert_int_equal(event_key_upgrade("Panel A|#", "Panel A", out, sizeof out), 0);
+    assert_int_equal(event_key_upgrade("Panel A|1|#99999999999999999999", "Panel A", out, sizeof out), 0);
+    assert_int_equal(event_key_upgrade(old, "Panel A", out, 10), 0);                 /* no room: left as it was */
+}
+
+/* A version-5 journal: keys with the record number last are rewritten to the new form, so that the same record
+ * recovered again (the new form) is the duplicate it is; a key that would meet an existing one, a key without a
+ * record number and other devices' keys stay as they were. */
+static void test_migration_from_v5(void **state)
+{
+    (void)state;
+    struct journal *j = open_j(0, 0);
+    journal_close(j);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
+                                  " (1000,0,0,'Panel A','live','Panel A|1700000000|0|1|123|0|-1|-1|#77',0),"
+                                  " (2000,0,0,'Panel A','recovered','Panel A|1700000001|0|1|123|0|-1|-1|#78',1),"
+                                  " (3000,0,0,'Panel A','clash','Panel A|1700000002|0|1|5|0|-1|-1|#79',1),"
+                                  " (3500,0,0,'Panel A','clash','Panel A|#000000000079|1700000002|0|1|5|0|-1|-1',1),"
+                                  " (4000,0,0,'Panel A','no index','Panel A|1700000003|0|1|5|0|-1|-1|T0',1),"
+                                  " (5000,0,0,'Slave','nix1','0011223344556677|1700000004|0||1|0',0);"
+                                  "PRAGMA user_version=5;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    j = open_j(0, 0);
+    assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
+    assert_int_equal(journal_count_events(j), 6);
+    static const char *const want[] = {
+        "Panel A|#000000000077|1700000000|0|1|123|0|-1|-1", "Panel A|#000000000078|1700000001|0|1|123|0|-1|-1",
+        "Panel A|1700000002|0|1|5|0|-1|-1|#79",             "Panel A|#000000000079|1700000002|0|1|5|0|-1|-1",
+        "Panel A|1700000003|0|1|5|0|-1|-1|T0",              "0011223344556677|1700000004|0||1|0",
+    };
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(j->db, "SELECT key FROM events ORDER BY id", -1, &st, NULL), SQLITE_OK);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), want[i]);
+    }
+    sqlite3_finalize(st);
+    /* record 78 recovered again: a duplicate of the stored row */
+    struct event ev;
+    event_init(&ev, EVENT_ACCESS, EVENT_NORMAL);
+    snprintf(ev.device, sizeof ev.device, "Panel A");
+    ev.device_time = 1700000001;
+    ev.code = 0;
+    ev.door_no = 1;
+    ev.card = 123;
+    ev.recovered = true;
+    ev.host_time_us = 6000;
+    event_make_record_key(&ev, 78);
+    assert_int_equal(journal_commit_event(j, &ev), 0);
+    assert_int_equal(ev.id, 2);
+    journal_close(j);
+}
+
 static void test_sync_positions(void **state)
 {
     struct journal *j = open_j(0, 0);
@@ -732,6 +823,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v5, setup, teardown),
+        cmocka_unit_test(test_record_keys),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
