@@ -107,28 +107,30 @@ static void test_migration_from_v1(void **state)
     journal_close(j);
 }
 
+/* A journal of the current schema, then sql on it (to make it an older one): the migration runs at the next open. */
+static void older_journal(const char *sql)
+{
+    struct journal *j = open_j(0, 0);
+    journal_close(j);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* A version-4 journal: the per-device index held every row; from version 5 it leaves recovered rows out (the
  * catch-up's queries ask for live rows only) and the rows, the positions and the answers stay as they were. */
 static void test_migration_from_v4(void **state)
 {
     (void)state;
+    older_journal("DROP INDEX events_device;"
+                  "CREATE INDEX events_device ON events(device, host_us);"
+                  "INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
+                  " (1000,0,0,'Panel A','live','k1',0), (3000,0,0,'Panel A','recovered','k2',1),"
+                  " (2000,5,0,'Panel A','gap','',0), (4000,0,0,'Panel B','live','k3',0);"
+                  "INSERT INTO sync(device,cursor,event_id) VALUES('Panel A','index=7 time=1 tie=1',1);"
+                  "PRAGMA user_version=4;");
     struct journal *j = open_j(0, 0);
-    journal_close(j);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP INDEX events_device;"
-                                  "CREATE INDEX events_device ON events(device, host_us);"
-                                  "INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
-                                  " (1000,0,0,'Panel A','live','k1',0), (3000,0,0,'Panel A','recovered','k2',1),"
-                                  " (2000,5,0,'Panel A','gap','',0), (4000,0,0,'Panel B','live','k3',0);"
-                                  "INSERT INTO sync(device,cursor,event_id) VALUES('Panel A','index=7 time=1 tie=1',1);"
-                                  "PRAGMA user_version=4;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-
-    j = open_j(0, 0);
     assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
     assert_int_equal(journal_count_events(j), 4);
     sqlite3_stmt *st;
@@ -214,24 +216,15 @@ static void test_record_keys(void **state)
 static void test_migration_from_v5(void **state)
 {
     (void)state;
+    older_journal("INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
+                  " (1000,0,0,'Panel A','live','Panel A|1700000000|0|1|123|0|-1|-1|#77',0),"
+                  " (2000,0,0,'Panel A','recovered','Panel A|1700000001|0|1|123|0|-1|-1|#78',1),"
+                  " (3000,0,0,'Panel A','clash','Panel A|1700000002|0|1|5|0|-1|-1|#79',1),"
+                  " (3500,0,0,'Panel A','clash','Panel A|#000000000079|1700000002|0|1|5|0|-1|-1',1),"
+                  " (4000,0,0,'Panel A','no index','Panel A|1700000003|0|1|5|0|-1|-1|T0',1),"
+                  " (5000,0,0,'Slave','nix1','0011223344556677|1700000004|0||1|0',0);"
+                  "PRAGMA user_version=5;");
     struct journal *j = open_j(0, 0);
-    journal_close(j);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
-                                  " (1000,0,0,'Panel A','live','Panel A|1700000000|0|1|123|0|-1|-1|#77',0),"
-                                  " (2000,0,0,'Panel A','recovered','Panel A|1700000001|0|1|123|0|-1|-1|#78',1),"
-                                  " (3000,0,0,'Panel A','clash','Panel A|1700000002|0|1|5|0|-1|-1|#79',1),"
-                                  " (3500,0,0,'Panel A','clash','Panel A|#000000000079|1700000002|0|1|5|0|-1|-1',1),"
-                                  " (4000,0,0,'Panel A','no index','Panel A|1700000003|0|1|5|0|-1|-1|T0',1),"
-                                  " (5000,0,0,'Slave','nix1','0011223344556677|1700000004|0||1|0',0);"
-                                  "PRAGMA user_version=5;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-
-    j = open_j(0, 0);
     assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
     assert_int_equal(journal_count_events(j), 6);
     static const char *const want[] = {
