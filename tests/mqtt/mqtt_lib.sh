@@ -67,6 +67,15 @@ broker_stop() {
 # sub USER ARGS...: mosquitto_sub as USER against the test broker
 sub() { local u=$1; shift; mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -u "$u" -P "pw-$u" "$@"; }
 pub() { local u=$1; shift; mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -u "$u" -P "pw-$u" "$@"; }
+# sub_bg USER ARGS...: a subscriber in the background, ended by the test's cleanup. The process itself goes into
+# PIDS, not a subshell around it: killing a backgrounded `sub` kills only the subshell and leaves mosquitto_sub
+# reconnecting for ever to a broker that is gone.
+sub_bg() {
+    local u=$1
+    shift
+    mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -u "$u" -P "pw-$u" "$@" &
+    PIDS+=($!)
+}
 
 # site_start: the simulators and the site configuration (with extra mqtt settings in $MQTT_EXTRA)
 site_start() {

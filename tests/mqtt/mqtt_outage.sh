@@ -11,8 +11,7 @@ OUTAGE_S=${MQTT_OUTAGE_S:-30}
 broker_start
 MQTT_EXTRA='max_inflight = 16;'
 site_start
-sub reader -i reader-outage -c -q 1 -t portier/events >"$TMP/events.txt" 2>"$TMP/events.err" &
-PIDS+=($!)
+sub_bg reader -i reader-outage -c -q 1 -t portier/events >"$TMP/events.txt" 2>"$TMP/events.err"
 wait_file_line "$MQ/broker.log" "as reader-outage" >/dev/null || fail "reader did not connect"
 host_start
 wait_for status_is connection connected || fail "bridge not connected: $(cat "$TMP/host.out")"

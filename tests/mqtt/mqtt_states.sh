@@ -16,11 +16,9 @@ MQTT_EXTRA='commands = true; ha_user = "hass";
             { user = "hass"; role = "operator"; } );'
 site_start
 # a consumer with a persistent session on the events topic, there before the bridge
-sub reader -i reader-events -c -q 1 -t portier/events >"$TMP/events.txt" 2>"$TMP/events.err" &
-PIDS+=($!)
+sub_bg reader -i reader-events -c -q 1 -t portier/events >"$TMP/events.txt" 2>"$TMP/events.err"
 wait_file_line "$MQ/broker.log" "as reader-events" >/dev/null || fail "reader did not connect"
-sub reader -V 5 -t 'portier/result/#' -t 'replies/#' -F '%t|%D|%p' >"$TMP/results.txt" 2>&1 &
-PIDS+=($!)
+sub_bg reader -V 5 -t 'portier/result/#' -t 'replies/#' -F '%t|%D|%p' >"$TMP/results.txt" 2>&1
 host_start
 wait_for status_is connection connected || fail "bridge not connected: $(cat "$TMP/host.out")"
 [ "$(status protocol)" = 5 ] || fail "expected MQTT v5 with mosquitto 2"
