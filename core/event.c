@@ -98,7 +98,6 @@ void event_make_key(struct event *ev)
     }
 }
 
-/* The index of name (any case) in names[0..n), or -1. */
 #define RECORD_DIGITS 12
 
 /* The device's part of a key as event_make_key writes it. */
@@ -109,13 +108,20 @@ static size_t key_head_len(const struct event *ev)
     return strnlen(ev->device, 40);
 }
 
+/* The one form of a record key: the device's part (head), the record number, the rest of the event key. */
+static int record_key(char *out, size_t outlen, const char *head, size_t head_len, long long record, const char *rest,
+                      size_t rest_len)
+{
+    return snprintf(out, outlen, "%.*s|#%0*lld%.*s", (int)head_len, head, RECORD_DIGITS, record, (int)rest_len, rest);
+}
+
 void event_make_record_key(struct event *ev, int64_t record)
 {
     event_make_key(ev);
-    char rest[EVENT_KEY_MAX];
+    char key[EVENT_KEY_MAX];
     size_t head = key_head_len(ev);
-    snprintf(rest, sizeof rest, "%s", ev->key + head);
-    snprintf(ev->key + head, sizeof ev->key - head, "|#%0*lld%s", RECORD_DIGITS, (long long)record, rest);
+    record_key(key, sizeof key, ev->key, head, (long long)record, ev->key + head, strlen(ev->key + head));
+    memcpy(ev->key, key, sizeof key);
 }
 
 bool event_key_record(const char *key, int64_t *record)
@@ -137,11 +143,11 @@ int event_key_upgrade(const char *key, const char *device, char *out, size_t out
         d--;
     if (d == len || d < head + 2 || key[d - 1] != '#' || key[d - 2] != '|' || len - d > 18)
         return 0;
-    int n = snprintf(out, outlen, "%.*s|#%0*lld%.*s", (int)head, key, RECORD_DIGITS, strtoll(key + d, NULL, 10),
-                     (int)(d - 2 - head), key + head);
+    int n = record_key(out, outlen, key, head, strtoll(key + d, NULL, 10), key + head, d - 2 - head);
     return n > 0 && (size_t)n < outlen ? 1 : 0;
 }
 
+/* The index of name (any case) in names[0..n), or -1. */
 static int name_index(const char *const *names, int n, const char *name)
 {
     for (int i = 0; name && i < n; i++)

@@ -160,16 +160,16 @@ static bool proc_entry(const char *pid, const char *file, const char *want, bool
     return false;
 }
 
-/* For each process (but this one and init) with that entry: signal it with sig (0: only look); how many had it
- * (a signal that failed does not count). With stop_at_first, the count is 0 or 1. */
-static size_t procs_with(const char *file, const char *want, bool below, int sig, bool stop_at_first)
+/* For each process (but this one and init) with that entry: signal it with sig; how many had it (a signal that
+ * failed does not count). With sig 0 it only looks, and stops at the first: 0 or 1. -1: /proc cannot be read. */
+static long procs_with(const char *file, const char *want, bool below, int sig)
 {
     DIR *dp = opendir("/proc");
     if (!dp)
-        return 0;
-    size_t n = 0;
+        return -1;
+    long n = 0;
     struct dirent *de;
-    while ((de = readdir(dp)) && !(stop_at_first && n)) {
+    while ((de = readdir(dp)) && !(sig == 0 && n)) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
         if (*end || pid <= 1 || pid == getpid() || !proc_entry(de->d_name, file, want, below))
@@ -186,17 +186,15 @@ static size_t signal_demo_procs(const char *dir, int sig)
 {
     char want[320];
     snprintf(want, sizeof want, "%s=%s", DEMO_ENV, dir);
-    return procs_with("environ", want, false, sig, false);
+    long n = procs_with("environ", want, false, sig);
+    return n > 0 ? (size_t)n : 0;
 }
 
-/* Whether a process of this user has dir on its command line (an argument that is dir or a path below it). */
+/* Whether a process of this user has dir on its command line (an argument that is dir or a path below it); when
+ * /proc cannot be read it cannot tell, and says yes (keep). */
 static bool named_by_proc(const char *dir)
 {
-    DIR *dp = opendir("/proc");
-    if (!dp)
-        return true; /* cannot tell: keep */
-    closedir(dp);
-    return procs_with("cmdline", dir, true, 0, true) > 0;
+    return procs_with("cmdline", dir, true, 0) != 0;
 }
 
 size_t demo_reap(const char *tmpdir)

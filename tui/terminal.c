@@ -28,7 +28,6 @@ static bool active;
 static SCREEN *screen;
 static FILE *curses_out;      /* curses' output stream: the pipe's write end (a terminal while curses starts) */
 static int pipe_rd = -1;      /* the pipe's read end (non-blocking) */
-static size_t pipe_cap;       /* its size */
 static int out_fd = -1;       /* the terminal, non-blocking */
 static bool out_shared;       /* out_fd shares stdout's open file description: its blocking mode put back */
 static int out_saved_flags;
@@ -179,8 +178,6 @@ static int start_curses(char *err, size_t errlen)
     }
     for (int sz = OUT_PIPE_BYTES; sz >= 65536 && fcntl(p[1], F_SETPIPE_SZ, sz) < 0; sz /= 2)
         ;
-    int cap = fcntl(p[1], F_GETPIPE_SZ);
-    pipe_cap = cap > 0 ? (size_t)cap : 65536;
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     out_fd = open_out();
     int cfd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
