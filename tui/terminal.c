@@ -1,4 +1,5 @@
-/* terminal: terminal setup and teardown, crash-safe; curses' output through a pipe the loop empties. */
+/* terminal: terminal setup and teardown, crash-safe; curses' output through a pipe a reader thread empties into
+ * memory, and the loop from there into the terminal. */
 #include "tui/terminal.h"
 
 #include <curses.h>
@@ -12,15 +13,18 @@
 #include <string.h>
 #include <term.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-/* The pipe curses writes into: large enough for the largest frame of any real screen, since curses blocks when
- * it is full (and nothing is drawn while it holds anything, so it holds at most one frame). */
+/* The pipe curses writes into, asked for large enough that curses writes a whole frame without waiting for the
+ * pipe's reader (the kernel may give less: the reader then takes a frame in parts; nothing depends on the size). */
 #define OUT_PIPE_BYTES (1024 * 1024)
+/* A buffer grown past this by a large frame is given back once the terminal has taken it. */
+#define HELD_KEEP_BYTES (1024 * 1024)
 /* How long a console that stops waits for a held terminal to take the last of its output. */
 #define STOP_DRAIN_MS 1000
 
@@ -31,9 +35,15 @@ static int pipe_rd = -1;      /* the pipe's read end (non-blocking) */
 static int out_fd = -1;       /* the terminal, non-blocking */
 static bool out_shared;       /* out_fd shares stdout's open file description: its blocking mode put back */
 static int out_saved_flags;
-/* Bytes read from the pipe that the terminal has not taken yet. */
-static char pend[65536];
-static size_t pend_off, pend_len;
+/* Bytes taken out of the pipe that the terminal has not taken yet. The pipe's reader thread (drainer) takes them
+ * while curses writes, so curses never waits on a full pipe, whatever a frame's size; terminal_flush takes the rest
+ * and writes them on. Guarded by out_mu; nothing is drawn while any are held, so this holds at most one frame. */
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *held;
+static size_t held_off, held_len, held_cap;
+static pthread_t drainer;
+static bool drainer_on;
+static int drainer_quit[2] = {-1, -1};
 static bool have_termios;
 static struct termios saved_termios, prog_termios;
 /* Escape sequences written by the crash handler (write(2) only: async-signal-safe). */
@@ -229,6 +239,94 @@ int terminal_out_fd(void)
     return out_fd;
 }
 
+/* Everything the pipe holds now, appended to held (out_mu held, or the drainer stopped). False when memory ran out
+ * with bytes left in the pipe. */
+static bool take_pipe(void)
+{
+    for (;;) {
+        if (held_off == held_len)
+            held_off = held_len = 0;
+        if (held_cap - held_len < 16384 && held_off > 0) {
+            memmove(held, held + held_off, held_len - held_off);
+            held_len -= held_off;
+            held_off = 0;
+        }
+        if (held_cap - held_len < 16384) {
+            size_t cap = held_cap ? held_cap * 2 : 65536;
+            char *more = realloc(held, cap);
+            if (!more)
+                return false;
+            held = more;
+            held_cap = cap;
+        }
+        ssize_t n = read(pipe_rd, held + held_len, held_cap - held_len);
+        if (n > 0)
+            held_len += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            return true; /* empty (EAGAIN), or every writer gone */
+    }
+}
+
+static void *drain_main(void *arg)
+{
+    (void)arg;
+    struct pollfd p[2] = {{.fd = pipe_rd, .events = POLLIN}, {.fd = drainer_quit[0], .events = POLLIN}};
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        if (p[1].revents)
+            return NULL;
+        if (!p[0].revents)
+            continue;
+        pthread_mutex_lock(&out_mu);
+        bool ok = take_pipe();
+        pthread_mutex_unlock(&out_mu);
+        if (!ok) /* out of memory: curses waits on the full pipe until memory or the terminal frees some */
+            poll(&p[1], 1, 50);
+        else if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN))
+            return NULL;
+    }
+}
+
+/* The pipe's reader, with every signal blocked (the loop takes them through its signalfd). Without it (no thread
+ * could be made) the terminal is still served, but a frame larger than the pipe would hold curses. */
+static void start_drainer(void)
+{
+    drainer_on = false;
+    if (pipe2(drainer_quit, O_CLOEXEC) < 0) {
+        drainer_quit[0] = drainer_quit[1] = -1;
+        return;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    drainer_on = pthread_create(&drainer, NULL, drain_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The reader stopped and joined; what is still in the pipe is taken (one thread from here on). */
+static void stop_drainer(void)
+{
+    if (drainer_on) {
+        ssize_t w = write(drainer_quit[1], "q", 1);
+        (void)w;
+        pthread_join(drainer, NULL);
+        drainer_on = false;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (drainer_quit[i] >= 0)
+            close(drainer_quit[i]);
+        drainer_quit[i] = -1;
+    }
+    if (pipe_rd >= 0)
+        take_pipe();
+}
+
 size_t terminal_backlog(void)
 {
     if (!active)
@@ -236,24 +334,21 @@ size_t terminal_backlog(void)
     int inpipe = 0;
     if (pipe_rd >= 0 && ioctl(pipe_rd, FIONREAD, &inpipe) < 0)
         inpipe = 0;
-    return pend_len - pend_off + (size_t)(inpipe > 0 ? inpipe : 0);
+    pthread_mutex_lock(&out_mu);
+    size_t n = held_len - held_off;
+    pthread_mutex_unlock(&out_mu);
+    return n + (size_t)(inpipe > 0 ? inpipe : 0);
 }
 
-int terminal_flush(void)
+static int flush_held(void)
 {
-    if (pipe_rd < 0 || out_fd < 0)
-        return 0;
-    for (;;) {
-        if (pend_off == pend_len) {
-            pend_off = pend_len = 0;
-            ssize_t n = read(pipe_rd, pend, sizeof pend);
-            if (n <= 0)
-                return 0; /* empty (EAGAIN) */
-            pend_len = (size_t)n;
-        }
-        ssize_t w = write(out_fd, pend + pend_off, pend_len - pend_off);
+    take_pipe();
+    while (held_off < held_len) {
+        ssize_t w = write(out_fd, held + held_off, held_len - held_off);
         if (w > 0) {
-            pend_off += (size_t)w;
+            held_off += (size_t)w;
+            if (held_off == held_len)
+                take_pipe();
             continue;
         }
         if (w < 0 && errno == EINTR)
@@ -261,46 +356,37 @@ int terminal_flush(void)
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 1;
         /* the terminal is gone (hung up): what it would have shown goes nowhere */
-        pend_off = pend_len = 0;
+        held_off = held_len = 0;
         char sink[4096];
         while (read(pipe_rd, sink, sizeof sink) > 0)
             ;
         return -1;
     }
-}
-
-/* At stop, with a terminal that still holds back: the rest (the held frame's end, then the restoring sequences) is
- * taken out of the pipe (collect) and written by a process left behind for it (hand_off), which ends when the
- * terminal has taken it or hangs up; the console itself ends at once. */
-static char *rest;
-static size_t rest_len, rest_cap;
-
-static void collect(void)
-{
-    for (;;) {
-        size_t held = pend_len - pend_off;
-        if (rest_len + held + 4096 > rest_cap) {
-            size_t cap = (rest_cap ? rest_cap * 2 : 65536) + held;
-            char *more = realloc(rest, cap);
-            if (!more)
-                return;
-            rest = more;
-            rest_cap = cap;
-        }
-        memcpy(rest + rest_len, pend + pend_off, held);
-        rest_len += held;
-        pend_off = pend_len = 0;
-        ssize_t n = read(pipe_rd, rest + rest_len, rest_cap - rest_len);
-        if (n <= 0)
-            return;
-        rest_len += (size_t)n;
+    held_off = held_len = 0;
+    if (held_cap > HELD_KEEP_BYTES) {
+        free(held);
+        held = NULL;
+        held_cap = 0;
     }
+    return 0;
 }
 
+int terminal_flush(void)
+{
+    if (pipe_rd < 0 || out_fd < 0)
+        return 0;
+    pthread_mutex_lock(&out_mu);
+    int rc = flush_held();
+    pthread_mutex_unlock(&out_mu);
+    return rc;
+}
+
+/* At stop, with a terminal that still holds back: the rest (the held frame's end, then the restoring sequences),
+ * all taken out of the pipe once the reader has stopped, is written by a process left behind for it (hand_off),
+ * which ends when the terminal has taken it or hangs up; the console itself ends at once. */
 static void hand_off(void)
 {
-    collect();
-    pid_t pid = rest_len ? fork() : -1;
+    pid_t pid = held_len > held_off ? fork() : -1;
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
@@ -319,21 +405,18 @@ static void hand_off(void)
             _exit(0); /* the grandchild writes: nobody has to wait for it */
         setsid(); /* no longer in the console's job */
         fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) & ~O_NONBLOCK);
-        for (size_t off = 0; off < rest_len;) {
-            ssize_t w = write(out_fd, rest + off, rest_len - off);
+        while (held_off < held_len) {
+            ssize_t w = write(out_fd, held + held_off, held_len - held_off);
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0)
                 break;
-            off += (size_t)w;
+            held_off += (size_t)w;
         }
         _exit(0);
     }
     if (pid > 0)
         waitpid(pid, NULL, 0);
-    free(rest);
-    rest = NULL;
-    rest_len = rest_cap = 0;
 }
 
 /* At stop: give a held terminal a moment to take what is left; true if it still holds some back. */
@@ -357,9 +440,10 @@ int terminal_start(char *err, size_t errlen)
     if (active)
         return 0;
     have_termios = tcgetattr(STDIN_FILENO, &saved_termios) == 0;
-    pend_off = pend_len = 0;
+    held_off = held_len = 0;
     if (start_curses(err, errlen) < 0)
         return -1;
+    start_drainer();
     active = true;
     static bool hooked;
     if (!hooked) {
@@ -402,13 +486,12 @@ void terminal_stop(void)
         return;
     /* what the terminal still holds first (a frame cut short would leave a sequence half written), then the
      * restoring sequences; what a held terminal has not taken in STOP_DRAIN_MS is left to hand_off */
-    bool held = drain(STOP_DRAIN_MS);
-    if (held)
-        collect(); /* room in the pipe for what endwin writes */
+    bool stalled = drain(STOP_DRAIN_MS);
     paste_mode(false);
     curs_set(1);
-    endwin();
-    if (held || drain(STOP_DRAIN_MS))
+    endwin(); /* never waits on the pipe: the reader takes what it writes */
+    stop_drainer();
+    if (stalled || drain(STOP_DRAIN_MS))
         hand_off();
     active = false;
     if (have_termios)
@@ -423,7 +506,9 @@ void terminal_stop(void)
     out_fd = -1;
     close(pipe_rd);
     pipe_rd = -1;
-    pend_off = pend_len = 0;
+    free(held);
+    held = NULL;
+    held_off = held_len = held_cap = 0;
 }
 
 void terminal_suspend(void)

@@ -13,7 +13,8 @@ int terminal_check(char *err, size_t errlen);
 /* Start curses (cbreak, noecho, keypad, nodelay, short ESC delay, hidden cursor) and install the crash
  * handlers and an atexit hook that restore the terminal. Returns 0 or -1 with a message. */
 int terminal_start(char *err, size_t errlen);
-/* Curses writes into a pipe, never to the terminal: the loop moves its bytes on with non-blocking writes, so a
+/* Curses writes into a pipe, never to the terminal: a reader thread takes the bytes into memory as they are written
+ * (curses never waits, whatever a frame's size) and the loop moves them on with non-blocking writes, so a
  * terminal that stops reading (a stalled SSH link, Ctrl-S, a tmux client that went away) never holds the loop.
  * The terminal, for a LOOP_WRITE watch while a backlog is held. */
 int terminal_out_fd(void);

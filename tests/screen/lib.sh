@@ -158,6 +158,21 @@ live_site() {
     start_nix1 --slaves 1 --configured
     write_live_config
 }
+# screen_whole WHEN: what is on screen is what a full redraw (Ctrl-L) draws: no half-written sequence, nothing
+# stale. The status line's clock and the message line, which may change between the two captures, are left out.
+screen_whole() {
+    local try before after
+    for try in 1 2 3 4 5; do
+        before=$(screen_text | sed '1d;$d' | sed '$d')
+        keys C-l
+        sleep 0.3 # the redraw has no text of its own to wait for
+        after=$(screen_text | sed '1d;$d' | sed '$d')
+        [ "$before" = "$after" ] && return 0
+    done
+    diff <(echo "$before") <(echo "$after") >&2
+    fail "the screen after $1 differs from a redraw"
+}
+
 # wait_up: every device of the site is online (status line "links N/N up").
 wait_up() { wait_text 'links ([0-9]+)/\1 up' "${1:-30}"; }
 # c3_status REGEX [SECONDS]: ask the C3 simulator for panel 0's status until its newest answer matches.

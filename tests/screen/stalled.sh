@@ -31,21 +31,6 @@ wait_journal() {
     fail "while the output was stalled: $4 (journal rows: $(journal_count "$1") of $2)"
 }
 
-# screen_whole WHEN: what is on screen is what a full redraw (Ctrl-L) draws: no half-written sequence, nothing
-# stale. The status line's clock and the message line, which may change between the two captures, are left out.
-screen_whole() {
-    local try before after
-    for try in 1 2 3 4 5; do
-        before=$(screen_text | sed '1d;$d' | sed '$d')
-        keys C-l
-        sleep 0.3 # the redraw has no text of its own to wait for
-        after=$(screen_text | sed '1d;$d' | sed '$d')
-        [ "$before" = "$after" ] && return 0
-    done
-    diff <(echo "$before") <(echo "$after") >&2
-    fail "the screen after $1 differs from a redraw"
-}
-
 # ---- stall the terminal: XOFF (the pane's line discipline holds every byte the console writes) ----
 keys C-s
 # events arrive and keep arriving while the console is held: the screen has plenty to write
