@@ -62,6 +62,10 @@ wait_text() {
     done
     fail "timed out waiting for /$1/"
 }
+# wait_full_size: the console draws its full screen again (its tab bar) after a resize from below the minimum size.
+# tmux gives the pane its new size a moment after resize-window returns: a key typed before that is one typed in the
+# small window, where only the emergency and quit keys act.
+wait_full_size() { wait_text '^ 1 Events +2 iButton' "${1:-15}"; }
 # wait_gone REGEX [SECONDS]
 wait_gone() {
     local deadline=$((SECONDS + ${2:-15}))

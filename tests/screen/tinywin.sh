@@ -35,10 +35,12 @@ keys y
 wait_gone 'EMERGENCY ACTIVE' 15
 # resizes in a loop while events flood in: alive, and what is left on screen is what a full redraw shows
 resize 100 30
+wait_full_size
 keys 1; wait_text 'Live events'
 for i in $(seq 15); do
     for s in "80 24" "20 5" "120 40" "40 12" "81 25" "60 20" "100 30"; do resize ${s% *} ${s#* }; done
 done
+wait_full_size
 wait_text 'Live events'
 keys 3; wait_text 'Server room'
 # the Doors view at 100x30: 4 door rows under its headings, nothing else down to the message line
