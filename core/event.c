@@ -606,6 +606,23 @@ int event_publish(struct event_bus *bus, struct event *ev)
     return rc;
 }
 
+int event_publish_text(struct event_bus *bus, enum event_kind kind, enum event_severity sev, const char *device,
+                       const char *door, const char *code, const char *fmt, ...)
+{
+    struct event ev;
+    event_init(&ev, kind, sev);
+    event_copy(ev.device, sizeof ev.device, device ? device : "");
+    event_copy(ev.door, sizeof ev.door, door ? door : "");
+    event_copy(ev.code_name, sizeof ev.code_name, code ? code : "");
+    va_list ap;
+    va_start(ap, fmt);
+    struct strbuf sb;
+    strbuf_init(&sb, ev.text, sizeof ev.text);
+    strbuf_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    return event_publish(bus, &ev);
+}
+
 uint64_t event_bus_unstored_from(const struct event_bus *bus)
 {
     if (bus->bg_n)

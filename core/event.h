@@ -122,6 +122,11 @@ void event_bus_stored(struct event_bus *bus, uint64_t seq, int64_t id);
  * after a successful store (or when no journal is installed). Reentrant publishes from a subscriber are
  * queued and delivered after the current one, in order. */
 int event_publish(struct event_bus *bus, struct event *ev);
+/* Publish an event of portier's own (a notice of portierd, the journal or the console, an emergency's step): its
+ * kind and severity, who speaks ("portierd", "journal"; "" for the console), the door and the code name (NULL for
+ * none) and the text, cut at a whole UTF-8 character. Returns what event_publish returns. */
+int event_publish_text(struct event_bus *bus, enum event_kind kind, enum event_severity sev, const char *device,
+                       const char *door, const char *code, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* Publish n events at once (a catch-up's rows): stored in one journal transaction, then delivered in order
  * (or queued like any publish when the bus batches). Returns the number delivered or queued. */
 size_t event_publish_many(struct event_bus *bus, struct event *evs, size_t n);

@@ -1,6 +1,9 @@
 /* journal: SQLite event journal and operator audit trail (WAL, synchronous=FULL but for batches of recovered rows, user_version schema). What
  * cannot be stored now (disk full, locked, damaged, no database) waits in a bounded memory queue and is
- * written, in order, by a retry timer when the journal works again. */
+ * written, in order, by a retry timer when the journal works again. About 1000 lines on purpose: the schema's
+ * migrations and every write path (events, audit, the queue and its retry, retention, sync positions) share the
+ * prepared statements and the trouble state; opening, queries, the writer thread, checkpoints and the audit chain
+ * are in journal_open.c, journal_query.c, journal_writer.c, journal_ckpt.c and journal_chain.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -933,12 +936,7 @@ static void bus_stored(uint64_t seq, int64_t id, void *arg)
 
 static void bus_notice(enum event_severity sev, const char *what, const char *text, void *arg)
 {
-    struct event ev;
-    event_init(&ev, EVENT_SYSTEM, sev);
-    event_copy(ev.device, sizeof ev.device, "journal");
-    event_copy(ev.code_name, sizeof ev.code_name, what);
-    event_set_text(&ev, "%s", text);
-    event_publish(arg, &ev);
+    event_publish_text(arg, EVENT_SYSTEM, sev, "journal", NULL, what, "%s", text);
 }
 
 void journal_attach(struct journal *j, struct event_bus *bus)

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,21 +159,6 @@ void emergency_state(const struct emergency *e, struct proto_emergency *out)
 
 /* ---- retries ---- */
 
-static void publish(struct emergency *e, enum event_severity sev, const char *door, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void publish(struct emergency *e, enum event_severity sev, const char *door, const char *fmt, ...)
-{
-    struct event ev;
-    event_init(&ev, EVENT_EMERGENCY, sev);
-    event_copy(ev.device, sizeof ev.device, "portierd");
-    event_copy(ev.door, sizeof ev.door, door ? door : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
-    va_end(ap);
-    event_publish(site_events(e->d->site), &ev);
-}
-
 static void arm_retry(struct emergency *e)
 {
     bool any = false;
@@ -210,7 +194,8 @@ static void retry_result(void *ctx, size_t output, enum device_result result, co
         o->progress = PROGRESS_OK;
         o->retrying = false;
         event_copy(o->msg, sizeof o->msg, message && message[0] ? message : "ok");
-        publish(e, EVENT_WARNING, name, "emergency: %s unlocked on retry %u", name, o->attempts);
+        event_publish_text(site_events(e->d->site), EVENT_EMERGENCY, EVENT_WARNING, "portierd", name, NULL,
+                           "emergency: %s unlocked on retry %u", name, o->attempts);
     } else {
         snprintf(o->msg, sizeof o->msg, "%s%s%s", device_result_name(result), message && message[0] ? ": " : "",
                  message ? message : "");
@@ -346,8 +331,8 @@ void emergency_output_changed(struct emergency *e, size_t output)
     o->retrying = false;
     o->progress = PROGRESS_OK;
     snprintf(o->msg, sizeof o->msg, "unlocked (confirmed by the device)");
-    publish(e, EVENT_WARNING, s->outputs[output].name, "emergency: %s unlocked (confirmed by the device)",
-            s->outputs[output].name);
+    event_publish_text(site_events(e->d->site), EVENT_EMERGENCY, EVENT_WARNING, "portierd", s->outputs[output].name,
+                       NULL, "emergency: %s unlocked (confirmed by the device)", s->outputs[output].name);
     changed(e);
 }
 
@@ -400,8 +385,10 @@ void emergency_resume(struct emergency *e)
         o->retrying = true;
         snprintf(o->msg, sizeof o->msg, "resuming after a restart");
     }
-    publish(e, EVENT_ALARM, NULL, "emergency resumed after a restart of portierd (active since it was started by %s); "
-            "sending the unlock to every emergency door again", e->by);
+    event_publish_text(site_events(e->d->site), EVENT_EMERGENCY, EVENT_ALARM, "portierd", NULL, NULL,
+                       "emergency resumed after a restart of portierd (active since it was started by %s); "
+                       "sending the unlock to every emergency door again",
+                       e->by);
     loop_timer_arm_ms(e->d->loop, &e->retry_timer, RETRY_FIRST_MS); /* the devices complete what they remember */
     char werr[256];
     if (!e->by[0])

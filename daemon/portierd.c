@@ -187,21 +187,6 @@ static int host_site(struct daemon *d, struct site *site, char *err, size_t errl
     return device_attach_all(site, drivers_registry, err, errlen);
 }
 
-static void system_event(struct daemon *d, enum event_severity sev, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void system_event(struct daemon *d, enum event_severity sev, const char *code, const char *fmt, ...)
-{
-    struct event ev;
-    event_init(&ev, EVENT_SYSTEM, sev);
-    event_copy(ev.device, sizeof ev.device, "portierd");
-    event_copy(ev.code_name, sizeof ev.code_name, code);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
-    va_end(ap);
-    event_publish(site_events(d->site), &ev);
-}
-
 /* Stop the devices of a site and deliver what they report while stopping. */
 static void unhost_site(struct daemon *d, struct site *site)
 {
@@ -307,8 +292,8 @@ static void apply_reload(loop_t *loop, void *arg)
         old->journal.retention_days = n->journal.retention_days;
         old->journal.retention_rows = n->journal.retention_rows;
         site_free(n);
-        system_event(d, EVENT_NORMAL, "configuration reloaded", "configuration reloaded by %s (devices unchanged)",
-                     d->reload_by);
+        event_publish_text(site_events(d->site), EVENT_SYSTEM, EVENT_NORMAL, "portierd", NULL, "configuration reloaded",
+                           "configuration reloaded by %s (devices unchanged)", d->reload_by);
     } else {
         dispatch_detach(d);
         unhost_site(d, old);
@@ -324,8 +309,8 @@ static void apply_reload(loop_t *loop, void *arg)
             logmsg(3, "out of memory attaching the reloaded site");
         site_free(old);
         device_start_all(n);
-        system_event(d, EVENT_WARNING, "configuration reloaded",
-                     "configuration reloaded by %s: %zu devices reconnect", d->reload_by, n->n_devices);
+        event_publish_text(site_events(d->site), EVENT_SYSTEM, EVENT_WARNING, "portierd", NULL, "configuration reloaded",
+                           "configuration reloaded by %s: %zu devices reconnect", d->reload_by, n->n_devices);
     }
     daemon_mqtt_start(d);
     logmsg(5, "configuration %s reloaded (asked by %s)", d->config_path, d->reload_by);
@@ -547,8 +532,9 @@ int main(int argc, char **argv)
     loop_add_signal(d->loop, SIGTERM, on_signal, d);
     loop_add_signal(d->loop, SIGINT, on_signal, d);
     loop_add_signal(d->loop, SIGHUP, on_signal, d);
-    system_event(d, EVENT_NORMAL, "portierd started", "portierd %s started (pid %d): %zu devices, socket %s",
-                 PORTIER_VERSION, (int)getpid(), site->n_devices, d->socket_path);
+    event_publish_text(site_events(d->site), EVENT_SYSTEM, EVENT_NORMAL, "portierd", NULL, "portierd started",
+                       "portierd %s started (pid %d): %zu devices, socket %s", PORTIER_VERSION, (int)getpid(),
+                       site->n_devices, d->socket_path);
     device_start_all(site);
     int closed = requests_recover(d);
     if (closed > 0)
@@ -567,7 +553,8 @@ int main(int argc, char **argv)
     status = loop_run(d->loop) == 0 ? 0 : 1;
 
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
-    system_event(d, EVENT_NORMAL, "portierd stopped", "portierd stopped (doors left as they are)");
+    event_publish_text(site_events(d->site), EVENT_SYSTEM, EVENT_NORMAL, "portierd", NULL, "portierd stopped",
+                       "portierd stopped (doors left as they are)");
     event_bus_flush(site_events(d->site));
 out_devices:
     daemon_mqtt_stop(d);

@@ -258,6 +258,16 @@ void console_dirty(struct console *c)
     c->dirty = true;
 }
 
+struct pane *pane_new(const struct pane *proto, void *priv)
+{
+    struct pane *p = malloc(sizeof *p);
+    if (!p)
+        return NULL;
+    *p = *proto;
+    p->priv = priv;
+    return p;
+}
+
 void console_message(struct console *c, enum theme_role role, const char *fmt, ...)
 {
     va_list ap;

@@ -219,7 +219,9 @@ void console_fill(struct console *c, int y, int x, int w, attr_t attr);
 void console_list_heading(struct console *c, struct pane *p, int y, int x, int w, int h, const char *title,
                           const char *columns);
 
-/* Panes (tui/pane_*.c). */
+/* Panes (tui/pane_*.c). pane_new: a pane made from a pane's constant description, owning priv (NULL when out of
+ * memory; priv is then the caller's to free). */
+struct pane *pane_new(const struct pane *proto, void *priv);
 struct pane *pane_events_new(struct console *c, bool ibutton);
 struct pane *pane_doors_new(struct console *c);
 struct pane *pane_slaves_new(struct console *c);

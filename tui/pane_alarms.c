@@ -268,13 +268,6 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
 struct pane *pane_alarms_new(struct console *c)
 {
     (void)c;
-    struct pane *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->title = "Alarms";
-    p->scope = SCOPE_ALARMS;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    return p;
+    static const struct pane proto = {.title = "Alarms", .scope = SCOPE_ALARMS, .is_list = true, .draw = draw, .request = request};
+    return pane_new(&proto, NULL);
 }

@@ -453,12 +453,13 @@ static void pane_free(struct pane *p)
 
 struct pane *pane_cards_new(struct console *c)
 {
-    struct pane *p = calloc(1, sizeof *p);
+    static const struct pane proto = {.title = "Cards", .scope = SCOPE_CARDS, .is_list = true, .draw = draw,
+                                      .request = request, .key = pane_key, .free = pane_free};
     struct cpriv *cp = calloc(1, sizeof *cp);
     if (cp)
         cp->pan = calloc(c->site->n_devices ? c->site->n_devices : 1, sizeof *cp->pan);
-    if (!p || !cp || !cp->pan) {
-        free(p);
+    struct pane *p = cp && cp->pan ? pane_new(&proto, cp) : NULL;
+    if (!p) {
         if (cp)
             free(cp->pan);
         free(cp);
@@ -467,13 +468,5 @@ struct pane *pane_cards_new(struct console *c)
     for (size_t d = 0; d < c->site->n_devices; d++)
         if (strcmp(c->site->devices[d].kind, "c3") == 0)
             cp->pan[cp->n++].device = d;
-    p->title = "Cards";
-    p->scope = SCOPE_CARDS;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    p->key = pane_key;
-    p->free = pane_free;
-    p->priv = cp;
     return p;
 }

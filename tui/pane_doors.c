@@ -294,13 +294,6 @@ static unsigned request(struct console *c, struct pane *p, enum req r)
 struct pane *pane_doors_new(struct console *c)
 {
     (void)c;
-    struct pane *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->title = "Doors";
-    p->scope = SCOPE_DOORS;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    return p;
+    static const struct pane proto = {.title = "Doors", .scope = SCOPE_DOORS, .is_list = true, .draw = draw, .request = request};
+    return pane_new(&proto, NULL);
 }

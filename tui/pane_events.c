@@ -291,21 +291,16 @@ static void pane_free(struct pane *p)
 struct pane *pane_events_new(struct console *c, bool ibutton)
 {
     (void)c;
-    struct pane *p = calloc(1, sizeof *p);
+    static const struct pane events = {.title = "Events", .scope = SCOPE_EVENTS, .is_list = true, .draw = draw,
+                                       .request = request, .on_event = on_event, .free = pane_free};
+    static const struct pane ibuttons = {.title = "iButton", .scope = SCOPE_IBUTTON, .is_list = true, .draw = draw,
+                                         .request = request, .on_event = on_event, .free = pane_free};
     struct events_priv *pv = calloc(1, sizeof *pv);
-    if (!p || !pv) {
-        free(p);
+    struct pane *p = pv ? pane_new(ibutton ? &ibuttons : &events, pv) : NULL;
+    if (!p) {
         free(pv);
         return NULL;
     }
     pv->ibutton = ibutton;
-    p->title = ibutton ? "iButton" : "Events";
-    p->scope = ibutton ? SCOPE_IBUTTON : SCOPE_EVENTS;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    p->on_event = on_event;
-    p->free = pane_free;
-    p->priv = pv;
     return p;
 }

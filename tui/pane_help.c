@@ -99,13 +99,6 @@ void pane_help_show(struct console *c, enum req_scope scope)
 struct pane *pane_help_new(struct console *c)
 {
     (void)c;
-    struct pane *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->title = "Help";
-    p->scope = SCOPE_LIST;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    return p;
+    static const struct pane proto = {.title = "Help", .scope = SCOPE_LIST, .is_list = true, .draw = draw, .request = request};
+    return pane_new(&proto, NULL);
 }

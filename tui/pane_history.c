@@ -344,31 +344,22 @@ static void pane_free(struct pane *p)
 struct pane *pane_history_new(struct console *c)
 {
     (void)c;
-    struct pane *p = calloc(1, sizeof *p);
+    static const struct pane proto = {.title = "History", .scope = SCOPE_HISTORY, .is_list = true, .draw = draw,
+                                      .request = request, .free = pane_free};
     struct hist *hs = calloc(1, sizeof *hs);
-    if (!p || !hs)
-        goto fail;
+    if (!hs)
+        return NULL;
     hs->ev = calloc(MAX_ROWS, sizeof *hs->ev);
     hs->acked = calloc(MAX_ROWS, sizeof *hs->acked);
     hs->au = calloc(MAX_ROWS, sizeof *hs->au);
-    if (!hs->ev || !hs->acked || !hs->au)
-        goto fail;
-    filter_clear(&hs->f);
-    p->title = "History";
-    p->scope = SCOPE_HISTORY;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    p->free = pane_free;
-    p->priv = hs;
-    return p;
-fail:
-    if (hs) {
+    struct pane *p = hs->ev && hs->acked && hs->au ? pane_new(&proto, hs) : NULL;
+    if (!p) {
         free(hs->ev);
         free(hs->acked);
         free(hs->au);
+        free(hs);
+        return NULL;
     }
-    free(hs);
-    free(p);
-    return NULL;
+    filter_clear(&hs->f);
+    return p;
 }

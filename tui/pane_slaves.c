@@ -585,23 +585,15 @@ static void pane_free(struct pane *p)
 
 struct pane *pane_slaves_new(struct console *c)
 {
-    struct pane *p = calloc(1, sizeof *p);
+    static const struct pane proto = {.title = "Slaves", .scope = SCOPE_SLAVES, .is_list = true, .draw = draw,
+                                      .request = request, .key = form_key, .on_event = on_event, .free = pane_free};
     struct spriv *sp = calloc(1, sizeof *sp);
-    if (!p || !sp) {
-        free(p);
+    struct pane *p = sp ? pane_new(&proto, sp) : NULL;
+    if (!p) {
         free(sp);
         return NULL;
     }
     collect(c, sp);
     sp->fv = files_view_new(c);
-    p->title = "Slaves";
-    p->scope = SCOPE_SLAVES;
-    p->is_list = true;
-    p->draw = draw;
-    p->request = request;
-    p->key = form_key;
-    p->on_event = on_event;
-    p->free = pane_free;
-    p->priv = sp;
     return p;
 }

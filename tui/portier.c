@@ -334,21 +334,16 @@ int main(int argc, char **argv)
     }
     if (bind_warn[0])
         console_message(&c, TH_WARN, "%s", bind_warn);
-    struct event ev;
-    event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL);
-    event_copy(ev.code_name, sizeof ev.code_name, "console started");
-    event_set_text(&ev, "portier %s started by %s (%s%s)", PORTIER_VERSION, c.user.name, role_name(c.user.role),
-                   readonly ? ", read-only" : "");
-    event_publish(site_events(site), &ev);
+    event_publish_text(site_events(site), EVENT_SYSTEM, EVENT_NORMAL, NULL, NULL, "console started",
+                       "portier %s started by %s (%s%s)", PORTIER_VERSION, c.user.name, role_name(c.user.role),
+                       readonly ? ", read-only" : "");
     device_start_all(site);
     console_recover(&c);
 
     status = ui_run(&c);
 
-    event_init(&ev, EVENT_SYSTEM, EVENT_NORMAL);
-    event_copy(ev.code_name, sizeof ev.code_name, "console stopped");
-    event_set_text(&ev, "portier stopped by %s", c.user.name);
-    event_publish(site_events(site), &ev);
+    event_publish_text(site_events(site), EVENT_SYSTEM, EVENT_NORMAL, NULL, NULL, "console stopped",
+                       "portier stopped by %s", c.user.name);
     event_bus_flush(site_events(site));
     ui_free(&c);
     terminal_stop();

@@ -284,6 +284,43 @@ static void long_text_cut_at_a_character(void **state)
     }
 }
 
+static void keep_event(const struct event *ev, void *arg)
+{
+    *(struct event *)arg = *ev;
+}
+
+/* portier's own events (portierd's notices, an emergency's steps, the journal's, the console's) are made by one
+ * function: every field it is given, empty where it is given none, the text cut at a whole UTF-8 character. */
+static void publish_text_fields(void **state)
+{
+    (void)state;
+    struct event_bus *bus = event_bus_new();
+    assert_non_null(bus);
+    struct event got;
+    memset(&got, 0, sizeof got);
+    assert_true(event_bus_subscribe(bus, keep_event, &got) > 0);
+    assert_int_equal(event_publish_text(bus, EVENT_EMERGENCY, EVENT_WARNING, "portierd", "Front", NULL,
+                                        "emergency: %s unlocked on retry %u", "Front", 3u), 1);
+    assert_int_equal(got.kind, EVENT_EMERGENCY);
+    assert_int_equal(got.severity, EVENT_WARNING);
+    assert_string_equal(got.device, "portierd");
+    assert_string_equal(got.door, "Front");
+    assert_string_equal(got.code_name, "");
+    assert_string_equal(got.text, "emergency: Front unlocked on retry 3");
+    assert_true(got.seq > 0);
+    char word[600] = "";
+    for (int i = 0; i < 250; i++)
+        strcat(word, "\xc3\xa9"); /* é */
+    assert_int_equal(event_publish_text(bus, EVENT_SYSTEM, EVENT_NORMAL, NULL, NULL, "console started", "x%s", word), 1);
+    assert_string_equal(got.device, "");
+    assert_string_equal(got.door, "");
+    assert_string_equal(got.code_name, "console started");
+    size_t n = strlen(got.text);
+    assert_true(n >= sizeof got.text - 2);
+    assert_int_equal((n - 1) % 2, 0); /* no half character at the end */
+    event_bus_free(bus);
+}
+
 struct bg_seen {
     int n, bad_order, not_journaled;
     int64_t last_id;
@@ -706,6 +743,7 @@ int main(void)
         cmocka_unit_test(whole_batch_keeps_order_with_publishes_meanwhile),
         cmocka_unit_test(key_has_its_format),
         cmocka_unit_test(long_text_cut_at_a_character),
+        cmocka_unit_test(publish_text_fields),
         cmocka_unit_test(recovered_rows_stored_in_the_background),
         cmocka_unit_test(bus_freed_while_a_batch_is_stored),
         cmocka_unit_test(audit_and_alarm_meet_the_writers_lock),
