@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/journal_int.h"
+#include "core/textfold.h"
 
 struct sqlbuf {
     char sql[2048];
@@ -81,6 +82,27 @@ static void query_error(struct journal *j, sqlite3 *db)
     snprintf(j->err, sizeof j->err, "query: %s", sqlite3_errmsg(db));
 }
 
+/* portier_fold(text): the text in lower case by Unicode (core/textfold.h), for the searches: SQLite's own lower()
+ * folds ASCII only, and the console's filters fold every letter. */
+static void fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    if (!s) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]), cap = textfold_max(n) + 1;
+    char small[512];
+    char *o = cap <= sizeof small ? small : sqlite3_malloc64(cap);
+    if (!o) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t len = textfold(s, n, o, cap);
+    sqlite3_result_text(ctx, o, (int)len, o == small ? SQLITE_TRANSIENT : sqlite3_free);
+}
+
 static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
 {
     sql_add(b, " ORDER BY id DESC LIMIT ?");
@@ -89,6 +111,10 @@ static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const str
     sqlite3_stmt *st;
     if (!db)
         return NULL;
+    /* on whichever connection reads (the read-write one or the read-only fallback); while a statement of the
+     * connection runs, SQLite keeps the function as it is (it is the same) */
+    if (strstr(b->sql, "portier_fold("))
+        sqlite3_create_function(db, "portier_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL);
     if (sqlite3_prepare_v2(db, b->sql, -1, &st, NULL) != SQLITE_OK) {
         query_error(j, db);
         return NULL;
@@ -243,10 +269,10 @@ long journal_query_rows(struct journal *j, const struct journal_query *q, journa
     if (q->unacked_only)
         sql_add(&b, " AND acked_us = 0");
     if (q->search && q->search[0]) {
-        /* instr() on lower(): no LIKE wildcards to escape. */
-        sql_add(&b, " AND (instr(lower(text), lower(?)) OR instr(lower(code_name), lower(?)) OR"
-                    " instr(lower(uid), lower(?)) OR instr(lower(device), lower(?)) OR"
-                    " instr(lower(door), lower(?)) OR CAST(card AS TEXT) = ?)");
+        /* instr() on the folded texts: no LIKE wildcards to escape. */
+        sql_add(&b, " AND (instr(portier_fold(text), portier_fold(?)) OR instr(portier_fold(code_name), portier_fold(?))"
+                    " OR instr(portier_fold(uid), portier_fold(?)) OR instr(portier_fold(device), portier_fold(?)) OR"
+                    " instr(portier_fold(door), portier_fold(?)) OR CAST(card AS TEXT) = ?)");
         for (int i = 0; i < 6; i++)
             bind_add_text(&b, q->search);
     }
@@ -275,8 +301,8 @@ long journal_query_audit(struct journal *j, const struct journal_query *q, journ
         bind_add_text(&b, q->door);
     }
     if (q->search && q->search[0]) {
-        sql_add(&b, " AND (instr(lower(user), lower(?)) OR instr(lower(action), lower(?)) OR"
-                    " instr(lower(target), lower(?)) OR instr(lower(detail), lower(?)))");
+        sql_add(&b, " AND (instr(portier_fold(user), portier_fold(?)) OR instr(portier_fold(action), portier_fold(?))"
+                    " OR instr(portier_fold(target), portier_fold(?)) OR instr(portier_fold(detail), portier_fold(?)))");
         for (int i = 0; i < 4; i++)
             bind_add_text(&b, q->search);
     }

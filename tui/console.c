@@ -12,6 +12,7 @@
 
 #include <curses.h>
 
+#include "core/textfold.h"
 #include "core/strbuf.h"
 #include "core/timespec.h"
 #include "tui/textw.h"
@@ -166,14 +167,14 @@ int filter_parse(struct filter *f, const char *spec, char *err, size_t errlen)
 
 static bool contains(const char *hay, const char *needle)
 {
-    return textw_icontains(hay, needle);
+    return textfold_contains(hay, needle);
 }
 
 bool filter_match(const struct filter *f, const struct event *ev)
 {
-    if (f->door[0] && !textw_iequal(f->door, ev->door))
+    if (f->door[0] && !textfold_equal(f->door, ev->door))
         return false;
-    if (f->device[0] && !textw_iequal(f->device, ev->device))
+    if (f->device[0] && !textfold_equal(f->device, ev->device))
         return false;
     if (f->kind >= 0 && (int)ev->kind != f->kind)
         return false;

@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "core/textfold.h"
 #include "core/csv.h"
 #include "core/grow.h"
 #include "core/strbuf.h"
@@ -353,7 +354,7 @@ static void find_done(struct console *c, bool ok, const char *text, void *arg)
     for (size_t k = 1; k <= n; k++) {
         size_t r = (p->lv.sel + k) % n;
         if (strcmp(cards_cell(&pn->users, r, "card"), text) == 0 || strcmp(cards_cell(&pn->users, r, "pin"), text) == 0 ||
-            textw_icontains(cards_cell(&pn->users, r, "name"), text)) {
+            textfold_contains(cards_cell(&pn->users, r, "name"), text)) {
             p->lv.sel = r;
             listview_fix(&p->lv, n, p->height);
             c->dirty = true;

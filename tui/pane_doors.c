@@ -7,6 +7,7 @@
 
 #include <curses.h>
 
+#include "core/textfold.h"
 #include "core/strbuf.h"
 #include "tui/textw.h"
 #include "tui/console.h"
@@ -222,7 +223,7 @@ static void find_done(struct console *c, bool ok, const char *text, void *arg)
         const struct site_device *d = &c->site->devices[o->device];
         const char *slave = o->type == OUTPUT_PROBE && d->bus && o->slave < d->bus->n_slaves
                                 ? d->bus->slaves[o->slave].name : "";
-        if (textw_icontains(o->name, text) || textw_icontains(d->name, text) || textw_icontains(slave, text)) {
+        if (textfold_contains(o->name, text) || textfold_contains(d->name, text) || textfold_contains(slave, text)) {
             p->lv.sel = i;
             listview_fix(&p->lv, n, p->height);
             c->dirty = true;

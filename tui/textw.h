@@ -18,10 +18,5 @@ size_t textw_fit(char *dst, size_t dstlen, const char *s, int cells);
 /* As textw_fit, but a text longer than `cells` keeps its start and its end around `mark` (one cell, e.g. "…"):
  * "Bau 57 Eingang Nord A" in 14 cells is "Bau 57 …Nord A", so names that differ at the end stay apart. */
 size_t textw_fit_mid(char *dst, size_t dstlen, const char *s, int cells, const char *mark);
-/* Whether hay contains needle, ignoring case in the whole of the locale's character set ("süd" finds "Tür SÜD"),
- * not only ASCII; texts the locale cannot decode are compared as strcasestr(3) does. */
-bool textw_icontains(const char *hay, const char *needle);
-/* Whether a and b are equal ignoring case, as textw_icontains compares. */
-bool textw_iequal(const char *a, const char *b);
 
 #endif

@@ -1,6 +1,6 @@
 # Names not in ASCII ("Tür Süd", "Kantine – Ost", CJK): columns aligned by display width (wcwidth) and cut at a
 # whole character in a UTF-8 locale, a long door name keeping its start and end; in LANG=C one '?' per character, never raw bytes, same alignment; search and
-# filter of such text ignore case beyond ASCII.
+# filter of such text ignore case beyond ASCII, in the live panes and in the History pane's journal search alike.
 source "$(dirname "$0")/lib.sh"
 start_c3 --model C3-400 --seed 7 --activity 20
 cat >"$TMP/site.conf" <<CONF
@@ -46,6 +46,12 @@ keys '\'; wait_text 'door:NAME'
 keys -l 'door:"KANTINE – OST"'; keys Enter
 wait_text 'filter: .*door:'
 wait_text '^[0-9:]{8} Zentrale Ä   Kantine – Ost    [a-z]' 30
+# the History pane's search (a query of the journal) folds case as the live filter does
+keys 6; wait_text 'History'
+keys /; wait_text 'Search the journal'
+keys -l 'TÜR SÜD'; keys Enter
+wait_text '^[0-9-]{10} [0-9:]{8} .{4} Zentrale Ä   Tür Süd          [a-z]' 30
+screen_text | grep -Eq '^[0-9-]{10} [0-9:]{8} .*(Kantine|北门入口|Garage)' && fail "the History search showed other doors"
 keys q; wait_text 'EXITED 0'
 stop_tmux
 # LANG=C: no UTF-8 byte reaches the terminal; one '?' per character keeps the columns

@@ -691,6 +691,66 @@ static void test_audit(void **state)
     journal_close(j);
 }
 
+/* The searches fold case beyond ASCII, as the console's filters do ("TÜR SÜD" finds "Tür Süd"), in events and in
+ * the audit trail, on the read-write connection and on a read-only one. */
+static void test_search_folds_every_letter(void **state)
+{
+    (void)state;
+    struct journal *j = open_j(0, 0);
+    const char *doors[] = { "Tür Süd", "Kantine – Ost", "Garage" };
+    for (int i = 0; i < 3; i++) {
+        struct event ev;
+        make_access(&ev, "Zentrale Ä", 100 + i, 700 + (uint32_t)i, 0);
+        snprintf(ev.door, sizeof ev.door, "%s", doors[i]);
+        event_set_text(&ev, "Zugang %s: Jürgen Müller", i == 1 ? "verweigert" : "gewährt");
+        event_make_key(&ev);
+        assert_int_equal(journal_commit_event(j, &ev), 1);
+    }
+    struct audit_record r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.user, sizeof r.user, "jürgen");
+    snprintf(r.role, sizeof r.role, "operator");
+    snprintf(r.action, sizeof r.action, "door-open");
+    snprintf(r.target, sizeof r.target, "Tür Süd");
+    assert_int_equal(journal_audit_begin(j, &r), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        struct collect c;
+        memset(&c, 0, sizeof c);
+        struct journal_query q = { .kind = -1, .min_severity = -1, .search = "TÜR SÜD", .limit = 100 };
+        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 1);
+        memset(&c, 0, sizeof c);
+        q.search = "MÜLLER";
+        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 3);
+        memset(&c, 0, sizeof c);
+        q.search = "zentrale ä";
+        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 3);
+        memset(&c, 0, sizeof c);
+        q.search = "VERWEIGERT";
+        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 1);
+        assert_string_equal(c.texts[0], "Zugang verweigert: Jürgen Müller");
+        memset(&c, 0, sizeof c);
+        q.search = "KANTINE – OST";
+        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 1);
+        memset(&c, 0, sizeof c);
+        q.search = "süd-ost";
+        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 0);
+        struct audit_record got;
+        struct journal_query qa = { .kind = -1, .min_severity = -1, .search = "JÜRGEN" };
+        assert_int_equal(journal_query_audit(j, &qa, collect_audit, &got), 1);
+        assert_string_equal(got.user, "jürgen");
+        qa.search = "tür süd";
+        assert_int_equal(journal_query_audit(j, &qa, collect_audit, &got), 1);
+        if (pass == 0) {
+            journal_close(j);
+            char err[256];
+            struct journal_opts ro = { .path = path, .readonly = true };
+            j = journal_open(&ro, err, sizeof err);
+            assert_non_null(j);
+        }
+    }
+    journal_close(j);
+}
+
 /* Journal before display: the subscriber sees an id assigned by the journal, and the row is in the
  * database at that moment (queried from inside the subscriber). Duplicates are not shown. */
 struct order_ctx {
@@ -827,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_and_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_folds_every_letter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_journal_first, setup, teardown),
         cmocka_unit_test(test_bus_journal_failure),
         cmocka_unit_test(test_bus_reentrant),
