@@ -90,6 +90,9 @@ enum n1_job_kind {
     N1J_INTERNAL, /* the adapter's own work (snapshot, checks, window ends): no results */
 };
 
+/* A result's message: the operator's reason whole, as an action's result carries it (core/action.h). */
+#define N1_MSG_MAX 256
+
 /* Per-output results (N1J_DOOR, N1J_SET, N1J_LONG). */
 struct n1_results {
     size_t n;
@@ -98,8 +101,8 @@ struct n1_results {
     unsigned *probe_of;
     bool *failed;
     enum device_result *res;
-    char (*msg)[96];
-    char okmsg[96];                /* the message of every output that succeeded without its own */
+    char (*msg)[N1_MSG_MAX];
+    char okmsg[N1_MSG_MAX];                /* the message of every output that succeeded without its own */
 };
 
 struct n1_job {

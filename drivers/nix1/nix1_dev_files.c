@@ -147,9 +147,7 @@ static void on_xfer(void *arg, const struct nix1_xfer_result *r)
         snprintf(j->r.okmsg, sizeof j->r.okmsg, "%zu bytes in %u packet(s), verified (CRC %04X)%s", r->bytes,
                  r->packets, r->crc, r->resends || r->restarts ? ", with resends" : "");
     } else {
-        char m[96];
-        snprintf(m, sizeof m, "%.95s", r->msg);
-        n1dev_job_fail_output(j, 0, r->status == NIX1_ST_REPLY ? DEVICE_RESULT_FAILED : DEVICE_RESULT_TIMEOUT, m);
+        n1dev_job_fail_output(j, 0, r->status == NIX1_ST_REPLY ? DEVICE_RESULT_FAILED : DEVICE_RESULT_TIMEOUT, r->msg);
     }
     n1dev_kick(c);
 }
@@ -168,7 +166,7 @@ static void on_prov(void *arg, const struct nix1_prov_report *r)
     if (!j || !j->u.lng.prov || j->u.lng.done)
         return;
     j->u.lng.done = true;
-    char m[96];
+    char m[N1_MSG_MAX];
     snprintf(m, sizeof m, "%zu record(s) in %zu command(s), %zu file(s) pushed, %zu deleted%s", r->records,
              r->commands, r->files_pushed, r->deleted, r->verified ? ", verified" : "");
     if (r->failed || r->unreachable || !r->verified)
@@ -200,8 +198,8 @@ static void long_start(struct n1dev *c, struct n1_job *j)
             return;
     }
     j->u.lng.done = true;
-    char m[96];
-    snprintf(m, sizeof m, "not started: %.80s", e[0] ? e : "out of memory");
+    char m[N1_MSG_MAX];
+    snprintf(m, sizeof m, "not started: %s", e[0] ? e : "out of memory");
     n1dev_job_fail_output(j, 0, DEVICE_RESULT_FAILED, m);
 }
 

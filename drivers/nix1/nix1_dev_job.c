@@ -198,7 +198,7 @@ static void on_report(void *arg, const struct nix1_door_report *r)
         for (size_t k = 0; k < j->r.n; k++) {
             if (j->r.slave_of[k] != (size_t)si || (st->kind == N1_LOCK && j->r.probe_of[k] != st->probe))
                 continue;
-            char m[200];
+            char m[N1_MSG_MAX];
             snprintf(m, sizeof m, "%s%s", o->unreachable ? "no answer: " : "", o->msg);
             n1dev_job_fail_output(j, k, o->unreachable ? DEVICE_RESULT_TIMEOUT : DEVICE_RESULT_FAILED, m);
         }

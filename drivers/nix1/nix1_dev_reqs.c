@@ -163,7 +163,7 @@ static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_resu
     const struct n1_step *st = &j->steps[j->pos];
     struct n1_req *q = &j->reqs[j->rpos++];
     bool reply = r->status == NIX1_ST_REPLY;
-    char why[96];
+    char why[N1_MSG_MAX - 8];
     req_fail_text(r, why, sizeof why);
     switch (q->tag) {
     case R_SET:
@@ -173,8 +173,8 @@ static void req_result(struct n1dev *c, struct n1_job *j, const struct nix1_resu
                          q->clock ? "ok (clock set to the host time)" : "ok");
             nix1_door_note_set(c->door, &c->slaves[q->slave].addr, q->cmd, q->arg, q->opt);
         } else {
-            char m[96];
-            snprintf(m, sizeof m, "%c%c: %.88s", q->cmd, q->arg, why);
+            char m[N1_MSG_MAX];
+            snprintf(m, sizeof m, "%c%c: %s", q->cmd, q->arg, why);
             n1dev_job_fail_output(j, q->k, reply ? DEVICE_RESULT_FAILED : DEVICE_RESULT_TIMEOUT, m);
         }
         break;
@@ -403,7 +403,7 @@ int n1dev_slave_set_command(struct n1dev *c, const struct device_cmd *cmd, char 
             for (size_t i = 0; i < cmd->n_settings; i++) {
                 if (j->r.failed[i] || strcasecmp(cmd->settings[i].key, n1_keys[k]) != 0)
                     continue;
-                char v[sizeof cmd->settings[i].value], why[96];
+                char v[sizeof cmd->settings[i].value], why[N1_MSG_MAX];
                 snprintf(v, sizeof v, "%s", cmd->settings[i].value);
                 if (setting_req(c, j, si, (enum n1_key)k, v, i, why, sizeof why) < 0)
                     n1dev_job_fail_output(j, i, DEVICE_RESULT_FAILED, why);

@@ -62,7 +62,7 @@ struct fx_cmd {
     int results, dones, in_command;
     enum device_result res[FX_CMD_MAX];
     size_t res_out[FX_CMD_MAX];
-    char msg[FX_CMD_MAX][128];
+    char msg[FX_CMD_MAX][256]; /* as long as an action result's message (core/action.h) */
 };
 /* Send cmd to dev with its results recorded in rec (reset first; a result or done from inside the driver's command
  * call fails the test: they must come from the loop); when the driver takes it, run loop until done or ms pass.

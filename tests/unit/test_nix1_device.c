@@ -141,6 +141,7 @@ static void (*prepare)(const char *pty);
 static unsigned poll_ms_conf;
 static bool use_tcp; /* the bus on a TCP port (a serial device server) instead of a pty */
 static bool s3_mute_at_start; /* S3 does not answer while the adapter starts */
+static const char *server_dir_conf; /* the bus's server_dir */
 
 static int setup(void **state)
 {
@@ -175,9 +176,12 @@ static int setup(void **state)
     } else {
         assert_int_equal(nix1sim_bus_open_pty(F.bus, pty, sizeof pty), 0);
     }
-    char conf[2048], pm[32] = "";
+    char conf[2048], pm[256] = "";
+    size_t pl = 0;
     if (poll_ms_conf)
-        snprintf(pm, sizeof pm, "poll_ms = %u; ", poll_ms_conf);
+        pl += (size_t)snprintf(pm + pl, sizeof pm - pl, "poll_ms = %u; ", poll_ms_conf);
+    if (server_dir_conf)
+        snprintf(pm + pl, sizeof pm - pl, "server_dir = \"%s\"; ", server_dir_conf);
     snprintf(conf, sizeof conf,
              "site = { name = \"T\"; };\n"
              "buses = ( { name = \"B\"; port = \"%s\"; baud = 9600; %sslaves = (\n"
@@ -233,6 +237,7 @@ static int teardown(void **state)
     poll_ms_conf = 0;
     use_tcp = false;
     s3_mute_at_start = false;
+    server_dir_conf = NULL;
     return 0;
 }
 
@@ -381,6 +386,25 @@ static void test_unreachable_slave(void **state)
     assert_int_equal(F.site->devices[0].link, LINK_UP); /* the others still answer */
     assert_true(F.site->outputs[2].state.stale);
     assert_false(F.site->outputs[0].state.stale);
+}
+
+/* A provisioning that cannot start says why whole, however long the server directory's path: the file it could
+ * not read and the system's reason (a result's message was cut at 96 bytes, the reason lost). */
+#define LONG_SERVER_DIR "/nonexistent/portier/sites/headquarters-and-annex/nix1-server-files-of-the-north-building"
+static int setup_long_server_dir(void **state)
+{
+    server_dir_conf = LONG_SERVER_DIR;
+    return setup(state);
+}
+
+static void test_provision_reason_whole(void **state)
+{
+    (void)state;
+    struct device_cmd cmd = { .op = DEVICE_SLAVE_PROVISION, .slave = 0 };
+    assert_int_equal(fx_command(F.loop, F.dev, &F.cmd, &cmd, 20000), 0);
+    assert_int_equal(F.cmd.results, 1);
+    assert_int_equal(F.cmd.res[0], DEVICE_RESULT_FAILED);
+    assert_string_equal(F.cmd.msg[0], "not started: " LONG_SERVER_DIR "/keys.txt: No such file or directory");
 }
 
 static int slave_set(size_t slave, const struct device_setting *v, size_t n)
@@ -744,6 +768,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emergency_partial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_slave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slave_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provision_reason_whole, setup_long_server_dir, teardown),
     };
     const struct CMUnitTest part2[] = {
         cmocka_unit_test_setup_teardown(test_slave_get, setup, teardown),
