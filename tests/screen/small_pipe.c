@@ -6,27 +6,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int small(int fd, int cmd, unsigned long arg)
-{
-    if (cmd == F_SETPIPE_SZ)
-        arg = 4096;
-    return (int)syscall(SYS_fcntl, fd, cmd, arg);
-}
-
 int fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
     unsigned long arg = va_arg(ap, unsigned long);
     va_end(ap);
-    return small(fd, cmd, arg);
+    if (cmd == F_SETPIPE_SZ)
+        arg = 4096;
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
-int fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    unsigned long arg = va_arg(ap, unsigned long);
-    va_end(ap);
-    return small(fd, cmd, arg);
-}
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
