@@ -93,12 +93,12 @@ static json_t *output_json(const struct site *s, const struct site_output *o)
 {
     const struct output_state *st = &o->state;
     const struct site_device *sd = &s->devices[o->device];
-    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:I}", "output", o->name,
-                          "device", sd->name, "type", site_output_type_name(o->type), "number", o->number, "state",
-                          site_output_state_word(o), "sensor", site_sensor_name(st->sensor), "locked", st->locked,
-                          "alarm", st->alarm, "emergency", st->emergency, "held_open", st->held_open, "normal_open",
-                          st->normal_open, "open_timeout", st->open_timeout, "locked_out", st->locked_out, "stale",
-                          st->stale, "open_until_us", (json_int_t)st->open_until_us);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s}", "output", o->name, "device", sd->name, "type",
+                          site_output_type_name(o->type), "number", o->number, "state", site_output_state_word(o));
+    if (j && proto_output_state_add(j, st) < 0) {
+        json_decref(j);
+        return NULL;
+    }
     if (j && o->type == OUTPUT_PROBE && sd->bus && o->slave < sd->bus->n_slaves)
         json_object_set_new(j, "slave", json_string(sd->bus->slaves[o->slave].name));
     return j;

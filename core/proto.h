@@ -78,7 +78,11 @@ json_t *proto_query_to_json(const struct journal_query *q);
 int proto_query_from_json(const json_t *o, struct journal_query *q, char *err, size_t errlen);
 
 /* ---- the site (proto_site.c) ---- */
+/* A door's state flags as JSON (sensor, locked, held_open, normal_open, alarm, open_timeout, stale, locked_out,
+ * emergency, open_until_us): the one writer of them, for the wire, `portierctl status --json` and MQTT alike. */
 json_t *proto_output_state_to_json(const struct output_state *st);
+/* Add the state flags to the object o; -1 when out of memory. */
+int proto_output_state_add(json_t *o, const struct output_state *st);
 int proto_output_state_from_json(const json_t *o, struct output_state *st, char *err, size_t errlen);
 json_t *proto_output_to_json(const struct site_output *o);
 json_t *proto_device_to_json(const struct site *site, const struct site_device *d);

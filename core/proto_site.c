@@ -125,6 +125,14 @@ json_t *proto_output_state_to_json(const struct output_state *st)
                      st->emergency, "open_until_us", (json_int_t)st->open_until_us);
 }
 
+int proto_output_state_add(json_t *o, const struct output_state *st)
+{
+    json_t *flags = proto_output_state_to_json(st);
+    int rc = flags && json_object_update(o, flags) == 0 ? 0 : -1;
+    json_decref(flags);
+    return rc;
+}
+
 json_t *proto_output_to_json(const struct site_output *o)
 {
     json_t *j = json_pack("{s:I,s:s,s:s,s:I,s:i,s:I,s:s,s:s,s:I}", "index", (json_int_t)o->index, "type",

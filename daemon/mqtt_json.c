@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/action.h"
+#include "core/proto.h"
 #include "drivers/c3/c3_tables.h"
 
 void mqtt_slug(const char *name, char *out, size_t len)
@@ -214,17 +215,13 @@ char *mqtt_json_output(const struct site *site, const struct site_output *o)
     if (o->type == OUTPUT_PROBE)
         json_object_set_new(j, "slave", str(site->devices[o->device].bus->slaves[o->slave].name));
     json_object_set_new(j, "state", json_string(site_output_state_word(o)));
-    json_object_set_new(j, "sensor", json_string(site_sensor_name(s->sensor)));
-    json_object_set_new(j, "locked", json_boolean(s->locked));
+    if (proto_output_state_add(j, s) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    json_object_del(j, "open_until_us"); /* here a time Home Assistant reads (open_until) */
     json_object_set_new(j, "lock", json_string(s->locked ? "LOCKED" : "UNLOCKED"));
     json_object_set_new(j, "on", json_string(s->locked ? "OFF" : "ON"));
-    json_object_set_new(j, "held_open", json_boolean(s->held_open));
-    json_object_set_new(j, "normal_open", json_boolean(s->normal_open));
-    json_object_set_new(j, "alarm", json_boolean(s->alarm));
-    json_object_set_new(j, "open_timeout", json_boolean(s->open_timeout));
-    json_object_set_new(j, "locked_out", json_boolean(s->locked_out));
-    json_object_set_new(j, "emergency", json_boolean(s->emergency));
-    json_object_set_new(j, "stale", json_boolean(s->stale));
     set_time(j, "open_until", s->open_until_us);
     set_time(j, "changed", o->changed_us);
     static const char *const prog[] = { "idle", "pending", "ok", "failed" };
