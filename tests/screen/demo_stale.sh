@@ -45,10 +45,14 @@ done
 # one whose simulator still runs (its path on the command line) stays, as does one just made
 mkdir -m 700 "$DT/portier-demo.OLD001" "$DT/portier-demo.OLD002" "$DT/portier-demo.NEW001"
 touch -d '-5 minutes' "$DT/portier-demo.OLD001" "$DT/portier-demo.OLD002"
-setsid python3 -c 'import time; time.sleep(300)' nix1 --dir "$DT/portier-demo.OLD002/usd" </dev/null >/dev/null 2>&1 &
+# python3 itself, not a wrapper script on PATH that execs it later (pyenv's shims exec several times: a command line
+# read in the middle of an exec is empty, and the directory would look abandoned)
+PY=$(python3 -c 'import sys; print(sys.executable)')
+setsid "$PY" -c 'import time; time.sleep(300)' nix1 --dir "$DT/portier-demo.OLD002/usd" </dev/null >/dev/null 2>&1 &
 OLDSIM=$!
 SIMPIDS+=($OLDSIM)
 for i in $(seq 50); do tr '\0' ' ' <"/proc/$OLDSIM/cmdline" 2>/dev/null | grep -q OLD002 && break; sleep 0.1; done
+tr '\0' ' ' <"/proc/$OLDSIM/cmdline" | grep -q OLD002 || fail "the simulator naming OLD002 did not start"
 # the next demo (c) cleans up b's leftovers, and only those
 SESSION=c start 100x30 "$TMP/run.sh" c
 SESSION=c wait_up
