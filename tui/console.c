@@ -12,6 +12,7 @@
 
 #include <curses.h>
 
+#include "core/proto.h"
 #include "core/textfold.h"
 #include "core/strbuf.h"
 #include "core/timespec.h"
@@ -432,26 +433,15 @@ static void update_emergency(struct console *c, const struct action_run *run, bo
     c->em.pending = run->pending;
     c->em.failed = run->failed;
     c->em.total = (unsigned)run->n_results;
-    /* the failed doors, those that failed for the same reason together and their names first ("Front, Back
-     * (offline), Garage (refused)"), so that the banner's line cut at the screen's width still names the doors */
-    struct strbuf fb;
-    STRBUF_ON(&fb, c->em.failures);
-    for (size_t i = 0; i < run->n_results; i++) {
-        const struct action_target_result *tr = &run->results[i];
-        if (tr->progress != PROGRESS_FAILED)
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = run->results[k].progress == PROGRESS_FAILED && strcmp(run->results[k].message, tr->message) == 0;
-        if (seen)
-            continue;
-        if (!strbuf_sep(&fb, ", ") || !strbuf_puts(&fb, result_name(c, tr)))
-            break;
-        for (size_t j = i + 1; j < run->n_results; j++)
-            if (run->results[j].progress == PROGRESS_FAILED && strcmp(run->results[j].message, tr->message) == 0)
-                strbuf_printf(&fb, ", %s", result_name(c, &run->results[j]));
-        strbuf_printf(&fb, " (%s)", tr->message);
-    }
+    /* the failed doors as a client of portierd shows them (proto_emergency_failures_text): those that failed for
+     * the same reason together and their names first ("Front, Back (offline), Garage (refused)"), so that the
+     * banner's line cut at the screen's width still names the doors */
+    static struct proto_emergency pe;
+    memset(&pe, 0, sizeof pe);
+    for (size_t i = 0; i < run->n_results; i++)
+        if (run->results[i].progress == PROGRESS_FAILED)
+            proto_emergency_add_failed(&pe, result_name(c, &run->results[i]), run->results[i].message);
+    proto_emergency_failures_text(&pe, c->em.failures, sizeof c->em.failures);
     if (finished)
         c->em.running = false;
 }
