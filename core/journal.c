@@ -1,6 +1,6 @@
 /* journal: SQLite event journal and operator audit trail (WAL, synchronous=FULL but for batches of recovered rows, user_version schema). What
  * cannot be stored now (disk full, locked, damaged, no database) waits in a bounded memory queue and is
- * written, in order, by a retry timer when the journal works again. About 1000 lines on purpose: the schema's
+ * written, in order, by a retry timer when the journal works again. About 1050 lines on purpose: the schema's
  * migrations and every write path (events, audit, the queue and its retry, retention, sync positions) share the
  * prepared statements and the trouble state; opening, queries, the writer thread, checkpoints and the audit chain
  * are in journal_open.c, journal_query.c, journal_writer.c, journal_ckpt.c and journal_chain.c. */
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/journal_int.h"
 #include "core/statedir.h"
@@ -140,6 +141,27 @@ int journal_schema_version(struct journal *j)
     return v;
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* SQLite's progress handler during a migration: the busy hook about once a second; never interrupts. */
+static int still_busy(void *arg)
+{
+    struct journal *j = arg;
+    int64_t now = mono_us();
+    if (now - j->busy_last_us >= 1000000) {
+        j->busy_last_us = now;
+        j->busy(j->busy_arg, j->busy_what);
+    }
+    return 0;
+}
+
+static int migrate_locked(struct journal *j);
+
 int journal_migrate(struct journal *j)
 {
     int v = journal_schema_version(j);
@@ -164,6 +186,24 @@ int journal_migrate(struct journal *j)
         journal_set_error(j, "preparing the schema migration");
         return -1;
     }
+    bool report = j->busy && v > 0; /* a new journal (version 0) is made in milliseconds */
+    if (report) {
+        snprintf(j->busy_what, sizeof j->busy_what, "upgrading the journal from schema %d to %d", v,
+                 JOURNAL_SCHEMA_VERSION);
+        j->busy_last_us = mono_us();
+        j->busy(j->busy_arg, j->busy_what);
+        sqlite3_progress_handler(j->db, 100000, still_busy, j);
+    }
+    int rc = migrate_locked(j);
+    if (report)
+        sqlite3_progress_handler(j->db, 0, NULL, NULL);
+    return rc;
+}
+
+/* The migrations from the stored version up, in one write transaction. */
+static int migrate_locked(struct journal *j)
+{
+    int v;
     if (journal_exec(j, "BEGIN IMMEDIATE") != 0)
         return -1;
     /* Re-read inside the write lock: another process may have migrated meanwhile. */

@@ -28,6 +28,11 @@ struct journal_opts {
     size_t queue_events;         /* events kept in memory while nothing can be stored (0 = 4096) */
     loop_t *loop;                /* retry timer and background integrity check; NULL: retry at the next
                                     write and check inline */
+    /* Called while a schema upgrade holds journal_open (a large journal takes seconds to minutes, once): at its
+     * start and about once a second until it ends, with what it does. portierd extends its start-up time under
+     * systemd with it, the console says it on the terminal. NULL: nothing. */
+    void (*busy)(void *arg, const char *what);
+    void *busy_arg;
 };
 
 /* Open (and create or migrate) the journal. NULL with err filled on failure (never for keep_trying, unless

@@ -30,6 +30,10 @@ struct journal {
     uint64_t retention_rows;
     bool readonly;               /* a query-only handle (portierctl journal) */
     bool keep_trying;            /* never fail: run without a database and retry */
+    void (*busy)(void *arg, const char *what); /* journal_opts.busy */
+    void *busy_arg;
+    char busy_what[96];
+    int64_t busy_last_us;        /* monotonic time of the last busy call */
     loop_t *loop;                /* NULL: retry at the next write, check inline */
     int busy_ms;
 

@@ -342,6 +342,8 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
     j->retention_rows = opts->retention_rows;
     j->readonly = opts->readonly;
     j->keep_trying = opts->keep_trying && !opts->readonly;
+    j->busy = opts->busy;
+    j->busy_arg = opts->busy_arg;
     j->loop = opts->loop;
     j->busy_ms = j->loop ? BUSY_MS_LOOP : BUSY_MS_TOOL;
     j->check_fd = -1;

@@ -25,6 +25,7 @@ struct daemon {
     char state_dir[PATH_MAX];
     char journal_path[PATH_MAX];
     char socket_path[PATH_MAX];
+    bool journal_busy_said;      /* a schema upgrade was logged */
     struct site *site;
     struct journal *journal;
     struct server *srv;

@@ -68,6 +68,19 @@ static void logmsg(int prio, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A schema upgrade of a large journal holds the start for minutes, once: said in the log at its start, and told to
+ * systemd about every second with more start-up time each time (the start-up timeout would otherwise kill it
+ * mid-way, roll the upgrade back and start it again, for ever). */
+static void journal_busy(void *arg, const char *what)
+{
+    struct daemon *d = arg;
+    if (!d->journal_busy_said) {
+        logmsg(5, "%s (once; a large journal takes a while)", what);
+        d->journal_busy_said = true;
+    }
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%u\nSTATUS=%s", 30u * 1000000u, what);
+}
+
 /* ---- the state directory ---- */
 
 /* One daemon per state directory: an flock held for the life of the process (released by the kernel on any death). */
@@ -490,7 +503,8 @@ int main(int argc, char **argv)
      * memory and is retried; a damaged file is moved aside). */
     struct journal_opts jo = { .path = d->journal_path, .retention_days = site->journal.retention_days,
                                .retention_rows = site->journal.retention_rows, .keep_trying = true,
-                               .queue_events = site->journal.queue_events, .loop = d->loop };
+                               .queue_events = site->journal.queue_events, .loop = d->loop,
+                               .busy = journal_busy, .busy_arg = d };
     d->journal = journal_open(&jo, err, sizeof err);
     if (!d->journal) {
         logmsg(3, "journal %s", err);

@@ -23,6 +23,15 @@
  * adapter stay detached and are shown as down with the reason. */
 static const struct device_ops *const *const drivers = drivers_registry;
 
+/* A schema upgrade of a large journal holds the start for a while, once: said before the screen is taken. */
+static void journal_busy(void *arg, const char *what)
+{
+    bool *said = arg;
+    if (!*said)
+        fprintf(stderr, "portier: %s (once; a large journal takes a while)...\n", what);
+    *said = true;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -289,9 +298,11 @@ int main(int argc, char **argv)
         snprintf(jpath, sizeof jpath, "%s", site->journal.path);
     else
         journal_default_path(jpath, sizeof jpath);
+    bool busy_said = false;
     struct journal_opts jo = {.path = jpath, .retention_days = site->journal.retention_days,
                               .retention_rows = site->journal.retention_rows, .keep_trying = true,
-                              .queue_events = site->journal.queue_events, .loop = c.loop};
+                              .queue_events = site->journal.queue_events, .loop = c.loop,
+                              .busy = journal_busy, .busy_arg = &busy_said};
     /* Never fails for the database: without a usable journal the console runs (the emergency key must
      * exist), shows a banner and keeps what it cannot store in memory. */
     c.journal = journal_open(&jo, err, sizeof err);

@@ -3,11 +3,13 @@
 WatchdogSec the manager sets, a new STATUS after SIGHUP, STOPPING=1 on SIGTERM; SIGTERM leaves the doors as they
 are (a held door stays held in the simulator, and after a restart); the unit file, the sysusers and tmpfiles
 snippets parse (systemd-analyze, when present)."""
+import glob
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -90,9 +92,34 @@ try:
     if held == "locked":
         fail("SIGTERM locked the held door")
     ok("SIGTERM: STOPPING=1, exit 0, the held door left as it was (%s)" % held)
+    # the journal as the schema before (5) left it: the restart upgrades it and tells systemd first, with more
+    # start-up time (a large journal's upgrade would otherwise be killed by the start-up timeout, again and again)
+    journals = glob.glob(os.path.join(tmp, "**", "journal.db"), recursive=True)
+    if len(journals) != 1:
+        fail("one journal expected: %s" % journals)
+    db = sqlite3.connect(journals[0])
+    db.execute("INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
+               " (?,0,0,'Panel A','before the upgrade','Panel A|1700000000|0|1|123|0|-1|-1|#77',0)",
+               (int(time.time() * 1e6) - 60 * 1000000,))
+    db.execute("PRAGMA user_version=5")
+    db.commit()
+    db.close()
     proc = subprocess.Popen(["sh", "-c", cmd, PORTIERD, site.config, sock, state], env=env, stdout=log, stderr=log)
     notes.clear()
     collect(lambda: any("READY=1" in x for x in notes), "READY=1 after a restart")
+    first_ready = next(i for i, x in enumerate(notes) if "READY=1" in x)
+    upgrade = [x for x in notes[:first_ready] if "STATUS=upgrading the journal from schema 5 to " in x]
+    if not upgrade or "EXTEND_TIMEOUT_USEC=30000000" not in upgrade[0]:
+        fail("no upgrade notice with more start-up time before READY=1: %s" % notes[:first_ready + 1])
+    db = sqlite3.connect(journals[0])
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    keys = [r[0] for r in db.execute("SELECT key FROM events WHERE text = 'before the upgrade'")]
+    db.close()
+    if version < 6 or keys != ["Panel A|#000000000077|1700000000|0|1|123|0|-1|-1"]:
+        fail("the journal was not upgraded: version %s, keys %s" % (version, keys))
+    if "upgrading the journal from schema 5" not in open(os.path.join(tmp, "portierd.log")).read():
+        fail("the upgrade is not in portierd's log")
+    ok("a journal of schema 5 upgraded at the restart, told first: %s" % upgrade[0].replace("\n", " | "))
     c = Client(sock)
     links_up(c)
     main = [o for o in c.snapshot["outputs"] if o["name"] == "Main entrance"][0]

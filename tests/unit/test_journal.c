@@ -34,15 +34,20 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct journal *open_j(unsigned days, uint64_t rows)
+static struct journal *open_with(const struct journal_opts *o)
 {
     char err[256] = "";
-    struct journal_opts o = { .path = path, .retention_days = days, .retention_rows = rows };
-    struct journal *j = journal_open(&o, err, sizeof err);
+    struct journal *j = journal_open(o, err, sizeof err);
     if (!j)
         fprintf(stderr, "open: %s\n", err);
     assert_non_null(j);
     return j;
+}
+
+static struct journal *open_j(unsigned days, uint64_t rows)
+{
+    struct journal_opts o = { .path = path, .retention_days = days, .retention_rows = rows };
+    return open_with(&o);
 }
 
 static void make_access(struct event *ev, const char *device, int64_t dtime, uint32_t card, int code)
@@ -116,6 +121,51 @@ static void older_journal(const char *sql)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+}
+
+struct busy_seen {
+    int n;
+    char first[128];
+};
+
+static void on_busy(void *arg, const char *what)
+{
+    struct busy_seen *b = arg;
+    if (!b->n++)
+        snprintf(b->first, sizeof b->first, "%s", what);
+}
+
+static struct journal *open_busy(const char *file, struct busy_seen *b)
+{
+    struct journal_opts o = { .path = file, .busy = on_busy, .busy_arg = b };
+    return open_with(&o);
+}
+
+/* A schema upgrade says so before it starts (portierd extends its start-up time under systemd with it: a large
+ * journal's upgrade can outlast the start-up timeout, which would kill it mid-way, roll it back and start again);
+ * a journal made new, or one already upgraded, says nothing. */
+static void test_migration_says_it_is_busy(void **state)
+{
+    (void)state;
+    older_journal("INSERT INTO events(host_us,kind,severity,device,text,key,recovered) VALUES"
+                  " (1000,0,0,'Panel A','live','Panel A|1700000000|0|1|123|0|-1|-1|#77',0);"
+                  "PRAGMA user_version=5;");
+    struct busy_seen b = { 0 };
+    struct journal *j = open_busy(path, &b);
+    assert_int_equal(journal_schema_version(j), JOURNAL_SCHEMA_VERSION);
+    assert_true(b.n >= 1);
+    char want[128];
+    snprintf(want, sizeof want, "upgrading the journal from schema 5 to %d", JOURNAL_SCHEMA_VERSION);
+    assert_string_equal(b.first, want);
+    journal_close(j);
+    int seen = b.n;
+    journal_close(open_busy(path, &b));
+    assert_int_equal(b.n, seen);
+    char fresh[400];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
+    struct busy_seen nb = { 0 };
+    journal_close(open_busy(fresh, &nb));
+    assert_int_equal(nb.n, 0);
 }
 
 /* A version-4 journal: the per-device index held every row; from version 5 it leaves recovered rows out (the
@@ -877,6 +927,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_says_it_is_busy, setup, teardown),
         cmocka_unit_test(test_record_keys),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_positions, setup, teardown),
