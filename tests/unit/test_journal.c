@@ -712,17 +712,23 @@ static int collect_audit(const struct audit_record *r, void *arg)
     return 1;
 }
 
+/* An operator's door-open begun in j's audit trail (its id in r->id). */
+static void audit_door_open(struct journal *j, struct audit_record *r, const char *user, const char *door)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->user, sizeof r->user, "%s", user);
+    snprintf(r->role, sizeof r->role, "operator");
+    snprintf(r->action, sizeof r->action, "door-open");
+    snprintf(r->target, sizeof r->target, "%s", door);
+    snprintf(r->params, sizeof r->params, "seconds=5");
+    assert_int_equal(journal_audit_begin(j, r), 0);
+}
+
 static void test_audit(void **state)
 {
     struct journal *j = open_j(0, 0);
     struct audit_record r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.user, sizeof r.user, "alice");
-    snprintf(r.role, sizeof r.role, "operator");
-    snprintf(r.action, sizeof r.action, "door-open");
-    snprintf(r.target, sizeof r.target, "Main entrance");
-    snprintf(r.params, sizeof r.params, "seconds=5");
-    assert_int_equal(journal_audit_begin(j, &r), 0);
+    audit_door_open(j, &r, "alice", "Main entrance");
     assert_true(r.id > 0);
     struct audit_record got;
     struct journal_query q = { .kind = -1, .min_severity = -1 };
@@ -757,33 +763,20 @@ static void test_search_folds_every_letter(void **state)
         assert_int_equal(journal_commit_event(j, &ev), 1);
     }
     struct audit_record r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.user, sizeof r.user, "jürgen");
-    snprintf(r.role, sizeof r.role, "operator");
-    snprintf(r.action, sizeof r.action, "door-open");
-    snprintf(r.target, sizeof r.target, "Tür Süd");
-    assert_int_equal(journal_audit_begin(j, &r), 0);
+    audit_door_open(j, &r, "jürgen", "Tür Süd");
     for (int pass = 0; pass < 2; pass++) {
+        static const struct {
+            const char *search;
+            int rows;
+        } finds[] = { { "TÜR SÜD", 1 }, { "MÜLLER", 3 }, { "zentrale ä", 3 }, { "KANTINE – OST", 1 },
+                      { "süd-ost", 0 }, { "VERWEIGERT", 1 } };
         struct collect c;
-        memset(&c, 0, sizeof c);
-        struct journal_query q = { .kind = -1, .min_severity = -1, .search = "TÜR SÜD", .limit = 100 };
-        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 1);
-        memset(&c, 0, sizeof c);
-        q.search = "MÜLLER";
-        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 3);
-        memset(&c, 0, sizeof c);
-        q.search = "zentrale ä";
-        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 3);
-        memset(&c, 0, sizeof c);
-        q.search = "VERWEIGERT";
-        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 1);
-        assert_string_equal(c.texts[0], "Zugang verweigert: Jürgen Müller");
-        memset(&c, 0, sizeof c);
-        q.search = "KANTINE – OST";
-        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 1);
-        memset(&c, 0, sizeof c);
-        q.search = "süd-ost";
-        assert_int_equal(journal_query_events(j, &q, collect_ev, &c), 0);
+        for (size_t f = 0; f < sizeof finds / sizeof finds[0]; f++) {
+            memset(&c, 0, sizeof c);
+            struct journal_query q = { .kind = -1, .min_severity = -1, .search = finds[f].search, .limit = 100 };
+            assert_int_equal(journal_query_events(j, &q, collect_ev, &c), finds[f].rows);
+        }
+        assert_string_equal(c.texts[0], "Zugang verweigert: Jürgen Müller"); /* the last: VERWEIGERT */
         struct audit_record got;
         struct journal_query qa = { .kind = -1, .min_severity = -1, .search = "JÜRGEN" };
         assert_int_equal(journal_query_audit(j, &qa, collect_audit, &got), 1);
