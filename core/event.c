@@ -40,13 +40,18 @@ void event_copy(char *dst, size_t dstlen, const char *src)
     dst[n] = '\0';
 }
 
+static void set_text_v(struct event *ev, const char *fmt, va_list ap)
+{
+    struct strbuf sb; /* a text too long for the event is cut at a whole UTF-8 character */
+    strbuf_init(&sb, ev->text, sizeof ev->text);
+    strbuf_vprintf(&sb, fmt, ap);
+}
+
 void event_set_text(struct event *ev, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    struct strbuf sb; /* a text too long for the event is cut at a whole UTF-8 character */
-    strbuf_init(&sb, ev->text, sizeof ev->text);
-    strbuf_vprintf(&sb, fmt, ap);
+    set_text_v(ev, fmt, ap);
     va_end(ap);
 }
 
@@ -616,9 +621,7 @@ int event_publish_text(struct event_bus *bus, enum event_kind kind, enum event_s
     event_copy(ev.code_name, sizeof ev.code_name, code ? code : "");
     va_list ap;
     va_start(ap, fmt);
-    struct strbuf sb;
-    strbuf_init(&sb, ev.text, sizeof ev.text);
-    strbuf_vprintf(&sb, fmt, ap);
+    set_text_v(&ev, fmt, ap);
     va_end(ap);
     return event_publish(bus, &ev);
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/journal_int.h"
 #include "core/statedir.h"
@@ -141,65 +140,6 @@ int journal_schema_version(struct journal *j)
     return v;
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* SQLite's progress handler during a migration: the busy hook about once a second; never interrupts. */
-static int still_busy(void *arg)
-{
-    struct journal *j = arg;
-    int64_t now = mono_us();
-    if (now - j->busy_last_us >= 1000000) {
-        j->busy_last_us = now;
-        j->busy(j->busy_arg, j->busy_what);
-    }
-    return 0;
-}
-
-static int migrate_locked(struct journal *j);
-
-int journal_migrate(struct journal *j)
-{
-    int v = journal_schema_version(j);
-    if (v < 0) {
-        journal_set_error(j, "reading schema version");
-        return -1;
-    }
-    if (v > JOURNAL_SCHEMA_VERSION) {
-        snprintf(j->err, sizeof j->err, "journal schema version %d is newer than this portier (%d)", v,
-                 JOURNAL_SCHEMA_VERSION);
-        return -1;
-    }
-    if (v == JOURNAL_SCHEMA_VERSION)
-        return 0;
-    if (j->readonly) {
-        snprintf(j->err, sizeof j->err, "journal schema version %d needs an upgrade to %d (open it once "
-                 "read-write)", v, JOURNAL_SCHEMA_VERSION);
-        return -1;
-    }
-    if (sqlite3_create_function(j->db, "portier_record_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                record_key_fn, NULL, NULL) != SQLITE_OK) {
-        journal_set_error(j, "preparing the schema migration");
-        return -1;
-    }
-    bool report = j->busy && v > 0; /* a new journal (version 0) is made in milliseconds */
-    if (report) {
-        snprintf(j->busy_what, sizeof j->busy_what, "upgrading the journal from schema %d to %d", v,
-                 JOURNAL_SCHEMA_VERSION);
-        j->busy_last_us = mono_us();
-        j->busy(j->busy_arg, j->busy_what);
-        sqlite3_progress_handler(j->db, 100000, still_busy, j);
-    }
-    int rc = migrate_locked(j);
-    if (report)
-        sqlite3_progress_handler(j->db, 0, NULL, NULL);
-    return rc;
-}
-
 /* The migrations from the stored version up, in one write transaction. */
 static int migrate_locked(struct journal *j)
 {
@@ -230,6 +170,57 @@ fail:;
     snprintf(j->err, sizeof j->err, "schema migration to version %d failed: %.200s", v + 1, keep);
     return -1;
 }
+
+/* SQLite's progress handler during a migration: the busy hook about once a second; never interrupts. */
+static int still_busy(void *arg)
+{
+    struct journal *j = arg;
+    uint64_t now = loop_mono_us();
+    if (now - j->busy_last_us >= 1000000) {
+        j->busy_last_us = now;
+        j->busy(j->busy_arg, j->busy_what);
+    }
+    return 0;
+}
+
+int journal_migrate(struct journal *j)
+{
+    int v = journal_schema_version(j);
+    if (v < 0) {
+        journal_set_error(j, "reading schema version");
+        return -1;
+    }
+    if (v > JOURNAL_SCHEMA_VERSION) {
+        snprintf(j->err, sizeof j->err, "journal schema version %d is newer than this portier (%d)", v,
+                 JOURNAL_SCHEMA_VERSION);
+        return -1;
+    }
+    if (v == JOURNAL_SCHEMA_VERSION)
+        return 0;
+    if (j->readonly) {
+        snprintf(j->err, sizeof j->err, "journal schema version %d needs an upgrade to %d (open it once "
+                 "read-write)", v, JOURNAL_SCHEMA_VERSION);
+        return -1;
+    }
+    if (sqlite3_create_function(j->db, "portier_record_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                record_key_fn, NULL, NULL) != SQLITE_OK) {
+        journal_set_error(j, "preparing the schema migration");
+        return -1;
+    }
+    bool report = j->busy && v > 0; /* a new journal (version 0) is made in milliseconds */
+    if (report) {
+        snprintf(j->busy_what, sizeof j->busy_what, "upgrading the journal from schema %d to %d", v,
+                 JOURNAL_SCHEMA_VERSION);
+        j->busy_last_us = loop_mono_us();
+        j->busy(j->busy_arg, j->busy_what);
+        sqlite3_progress_handler(j->db, 100000, still_busy, j);
+    }
+    int rc = migrate_locked(j);
+    if (report)
+        sqlite3_progress_handler(j->db, 0, NULL, NULL);
+    return rc;
+}
+
 
 static int prepare(struct journal *j, sqlite3_stmt **st, const char *sql)
 {

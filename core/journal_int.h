@@ -33,7 +33,7 @@ struct journal {
     void (*busy)(void *arg, const char *what); /* journal_opts.busy */
     void *busy_arg;
     char busy_what[96];
-    int64_t busy_last_us;        /* monotonic time of the last busy call */
+    uint64_t busy_last_us;       /* loop_mono_us of the last busy call */
     loop_t *loop;                /* NULL: retry at the next write, check inline */
     int busy_ms;
 
@@ -181,5 +181,7 @@ void journal_disconnect(struct journal *j);
 void journal_check_start(struct journal *j);
 /* The database the queries read: the read-write connection or the read-only fallback (NULL if none). */
 sqlite3 *journal_query_db(struct journal *j);
+/* The SQL functions the queries use (portier_fold), on a connection just opened. */
+void journal_query_functions(sqlite3 *db);
 
 #endif

@@ -132,6 +132,7 @@ static int connect_once(struct journal *j, bool *existed)
     }
     sqlite3_busy_timeout(j->db, j->busy_ms);
     sqlite3_extended_result_codes(j->db, 1);
+    journal_query_functions(j->db);
     /* WAL: readers (portierctl journal) never block the writer. synchronous=FULL: every commit is on disk
      * before the event is shown, also across power loss (NORMAL could lose the last commits). Touching the
      * schema makes a non-database file fail here. */
@@ -196,6 +197,7 @@ static void open_query_fallback(struct journal *j)
         if (sqlite3_open_v2(full, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK &&
             sqlite3_exec(db, "SELECT count(*) FROM events", NULL, NULL, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(db, j->busy_ms);
+            journal_query_functions(db);
             j->qdb = db;
             return;
         }
@@ -356,6 +358,7 @@ struct journal *journal_open(const struct journal_opts *opts, char *err, size_t 
         if (rc == SQLITE_OK) {
             sqlite3_busy_timeout(j->db, j->busy_ms);
             sqlite3_extended_result_codes(j->db, 1);
+            journal_query_functions(j->db);
         }
         if (rc != SQLITE_OK || journal_exec(j, "SELECT count(*) FROM sqlite_master") != 0 || journal_migrate(j) != 0) {
             if (rc != SQLITE_OK)

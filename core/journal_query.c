@@ -103,6 +103,11 @@ static void fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, o, (int)len, o == small ? SQLITE_TRANSIENT : sqlite3_free);
 }
 
+void journal_query_functions(sqlite3 *db)
+{
+    sqlite3_create_function(db, "portier_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL);
+}
+
 static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const struct journal_query *q)
 {
     sql_add(b, " ORDER BY id DESC LIMIT ?");
@@ -111,10 +116,6 @@ static sqlite3_stmt *finish_query(struct journal *j, struct sqlbuf *b, const str
     sqlite3_stmt *st;
     if (!db)
         return NULL;
-    /* on whichever connection reads (the read-write one or the read-only fallback); while a statement of the
-     * connection runs, SQLite keeps the function as it is (it is the same) */
-    if (strstr(b->sql, "portier_fold("))
-        sqlite3_create_function(db, "portier_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fold_fn, NULL, NULL);
     if (sqlite3_prepare_v2(db, b->sql, -1, &st, NULL) != SQLITE_OK) {
         query_error(j, db);
         return NULL;
